@@ -1,0 +1,1 @@
+//! Reference platform server (axum) and demo data.

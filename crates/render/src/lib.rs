@@ -1,0 +1,1 @@
+//! View models for item viewers; heavy work stays in Rust.

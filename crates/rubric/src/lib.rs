@@ -1,0 +1,5 @@
+//! Rubric engine: schema, field scoping, answer validation and lint.
+
+pub mod model;
+
+pub use model::*;

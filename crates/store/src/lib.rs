@@ -1,0 +1,1 @@
+//! Offline store (rusqlite): migrations, items, drafts, outbox, ledger, blobs.

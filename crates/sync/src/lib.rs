@@ -1,0 +1,1 @@
+//! Platform clients, sync engine and keyring credentials.

@@ -1,0 +1,78 @@
+//! Which profile the app runs as. Tests set `ASSAY_PROFILE` (and usually
+//! `ASSAY_DATA_DIR`) so they never touch a user's real data or keyring.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+/// Identifier of the real app; also the keyring service name.
+pub const APP_IDENTIFIER: &str = "dev.assay.desktop";
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// `dev.assay.desktop` or `dev.assay.desktop.<profile>` for tests.
+    pub identifier: String,
+    pub data_dir: PathBuf,
+}
+
+impl Profile {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let identifier = match std::env::var("ASSAY_PROFILE") {
+            Ok(p) if !p.is_empty() => {
+                if !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    anyhow::bail!("ASSAY_PROFILE may hold only letters, digits and '-'");
+                }
+                format!("{APP_IDENTIFIER}.{p}")
+            }
+            _ => APP_IDENTIFIER.to_string(),
+        };
+        let data_dir = match std::env::var_os("ASSAY_DATA_DIR") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => default_data_dir(&identifier)?,
+        };
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        Ok(Self {
+            identifier,
+            data_dir,
+        })
+    }
+}
+
+fn default_data_dir(identifier: &str) -> anyhow::Result<PathBuf> {
+    #[cfg(target_os = "macos")]
+    let base =
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"));
+    #[cfg(target_os = "windows")]
+    let base = std::env::var_os("APPDATA").map(PathBuf::from);
+    #[cfg(not(any(target_os = "macos", target_os = "windows")))]
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    let base = base.context("cannot find the user's data directory (HOME is unset)")?;
+    Ok(base.join(identifier))
+}
+
+/// Logs go to a daily-rotated file in `<data_dir>/logs` (7 kept) and to stderr.
+pub fn init_logging(
+    profile: &Profile,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("assay")
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(profile.data_dir.join("logs"))
+        .context("opening the log file")?;
+    let (file_writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = EnvFilter::try_from_env("ASSAY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_ansi(false).with_writer(file_writer))
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .try_init()
+        .context("installing the log subscriber")?;
+    Ok(guard)
+}

@@ -1,0 +1,7 @@
+import { mount } from "svelte";
+import App from "./App.svelte";
+import { tauriBackend } from "./lib/backend/tauri";
+
+const target = document.getElementById("app");
+if (!target) throw new Error("missing #app");
+mount(App, { target, props: { backend: tauriBackend() } });

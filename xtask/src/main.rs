@@ -1,0 +1,379 @@
+//! `cargo xtask demo | test | setup | ui | bindings`: everything needed to build,
+//! run and test Assay from a fresh Debian machine with only Rust, Node and Python.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+/// tauri-driver is pinned: the end-to-end harness is tested against this version.
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+/// Debian packages needed to build and run the app.
+const BUILD_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libssl-dev",
+    "libxdo-dev",
+    "librsvg2-dev",
+    "libayatana-appindicator3-dev",
+    "libdbus-1-dev",
+    "xvfb",
+    "xauth",
+    "imagemagick",
+];
+
+/// Extra Debian packages the tests need.
+const TEST_PACKAGES: &[&str] = &["webkit2gtk-driver", "dbus-x11", "gnome-keyring", "chromium"];
+
+#[derive(Parser)]
+#[command(about = "Assay project automation")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install what's missing, build, start the reference platform with demo
+    /// data and open the app signed in to it.
+    Demo {
+        /// Take a screenshot after this many seconds and exit (implied without $DISPLAY).
+        #[arg(long)]
+        screenshot_after: Option<u64>,
+    },
+    /// Install test dependencies, then run fmt, clippy, Rust tests, UI tests and
+    /// end-to-end tests of the real app.
+    Test {
+        /// Skip the end-to-end tests of the real app.
+        #[arg(long)]
+        no_e2e: bool,
+    },
+    /// Install system packages, tauri-driver and UI dependencies only.
+    Setup,
+    /// Build the UI bundle (ui/dist).
+    Ui,
+    /// Regenerate the TypeScript bindings (ui/src/lib/bindings).
+    Bindings,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = project_root()?;
+    std::env::set_current_dir(&root)?;
+    match cli.cmd {
+        Cmd::Setup => {
+            ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
+            ensure_tauri_driver()?;
+            ensure_ui_deps(&root)
+        }
+        Cmd::Ui => {
+            ensure_ui_deps(&root)?;
+            build_ui(&root)
+        }
+        Cmd::Bindings => bindings(&root),
+        Cmd::Test { no_e2e } => test(&root, !no_e2e),
+        Cmd::Demo { screenshot_after } => demo(&root, screenshot_after),
+    }
+}
+
+fn project_root() -> Result<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
+}
+
+// ------------------------------------------------------------------ helpers
+
+fn step(name: &str) {
+    eprintln!("\n==> {name}");
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", display(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("starting {}", display(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", display(cmd));
+    }
+    Ok(())
+}
+
+fn display(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// Installs missing Debian packages with apt (as root or through sudo);
+/// otherwise prints the exact command and fails.
+fn ensure_packages(pkgs: &[&str]) -> Result<()> {
+    if !have("dpkg-query") {
+        eprintln!("not a Debian-based system: install the equivalents of {pkgs:?} yourself");
+        return Ok(());
+    }
+    let missing: Vec<&str> = pkgs.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!(
+        "installing system packages: {}",
+        missing.join(" ")
+    ));
+    let sudo: &[&str] = if is_root() {
+        &[]
+    } else if Command::new("sudo")
+        .args(["-n", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+    {
+        &["sudo"]
+    } else {
+        bail!(
+            "missing system packages; run:\n  sudo apt-get update && sudo apt-get install -y --no-install-recommends {}",
+            missing.join(" ")
+        );
+    };
+    let apt = |args: &[&str]| {
+        let mut c = if let Some((first, rest)) = sudo.split_first() {
+            let mut c = Command::new(first);
+            c.args(rest).arg("apt-get");
+            c
+        } else {
+            Command::new("apt-get")
+        };
+        c.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        c
+    };
+    run(&mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(&missing);
+    run(&mut install)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn cargo_bin_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        return PathBuf::from(home).join("bin");
+    }
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo/bin")
+}
+
+fn ensure_tauri_driver() -> Result<()> {
+    let listed = cargo()
+        .args(["install", "--list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if listed.contains(&format!("tauri-driver v{TAURI_DRIVER_VERSION}:")) {
+        return Ok(());
+    }
+    step(&format!("installing tauri-driver {TAURI_DRIVER_VERSION}"));
+    run(cargo().args([
+        "install",
+        "--locked",
+        "tauri-driver",
+        "--version",
+        TAURI_DRIVER_VERSION,
+    ]))
+}
+
+fn npm(root: &Path) -> Command {
+    let mut c = Command::new("npm");
+    c.current_dir(root.join("ui"));
+    c
+}
+
+fn ensure_ui_deps(root: &Path) -> Result<()> {
+    let lock = root.join("ui/package-lock.json");
+    let stamp = root.join("ui/node_modules/.package-lock.json");
+    let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&stamp)) {
+        (Ok(l), Ok(s)) => match (l.modified(), s.modified()) {
+            (Ok(l), Ok(s)) => s >= l,
+            _ => false,
+        },
+        _ => false,
+    };
+    if !fresh {
+        step("installing UI dependencies (npm ci)");
+        run(npm(root).args(["ci", "--no-audit", "--no-fund"]))?;
+    }
+    Ok(())
+}
+
+fn build_ui(root: &Path) -> Result<()> {
+    step("building the UI bundle");
+    run(npm(root).args(["run", "build"]))
+}
+
+fn bindings(root: &Path) -> Result<()> {
+    step("generating TypeScript bindings");
+    // ts-rs exports every `#[ts(export)]` type from its generated tests.
+    run(cargo().args(["test", "--workspace", "--lib", "export_bindings"]))?;
+    let _ = root;
+    Ok(())
+}
+
+/// Runs `inner` inside a private D-Bus session with an unlocked gnome-keyring,
+/// so keyring tests use a real Secret Service and never the user's own.
+fn with_keyring(inner: &str) -> Command {
+    let script = format!(
+        "echo -n assay-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; {inner}"
+    );
+    let mut c = Command::new("dbus-run-session");
+    c.args(["--", "sh", "-c", &script]);
+    c
+}
+
+fn test(root: &Path, e2e: bool) -> Result<()> {
+    let started = Instant::now();
+    ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
+    if e2e {
+        ensure_tauri_driver()?;
+    }
+    ensure_ui_deps(root)?;
+    build_ui(root)?;
+
+    step("rustfmt");
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+
+    step("clippy");
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("Rust tests (with a private Secret Service)");
+    run(&mut with_keyring("exec cargo test --workspace"))?;
+
+    step("checking generated TypeScript bindings are committed");
+    let status = Command::new("git")
+        .args(["status", "--porcelain", "--", "ui/src/lib/bindings"])
+        .output()
+        .context("running git status")?;
+    let dirty = String::from_utf8_lossy(&status.stdout).trim().to_string();
+    if !dirty.is_empty() {
+        bail!("generated bindings are stale; run `cargo xtask bindings` and commit:\n{dirty}");
+    }
+
+    step("UI type check and unit tests");
+    run(npm(root).args(["run", "check"]))?;
+    run(npm(root).args(["test"]))?;
+    step("UI tests in headless Chromium");
+    run(npm(root).args(["run", "test:browser"]))?;
+
+    if e2e {
+        step("end-to-end tests of the real app (tauri-driver + WebKitWebDriver under Xvfb)");
+        run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+        let mut path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths: Vec<PathBuf> = vec![cargo_bin_dir()];
+        paths.extend(std::env::split_paths(&path));
+        path = std::env::join_paths(paths)?;
+        let mut cmd = Command::new("xvfb-run");
+        cmd.args(["-a", "-s", "-screen 0 1440x900x24"])
+            .args(["dbus-run-session", "--", "sh", "-c"])
+            .arg("echo -n assay-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture")
+            .env("PATH", path);
+        run(&mut cmd)?;
+    }
+    eprintln!(
+        "\nall checks passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn demo(root: &Path, screenshot_after: Option<u64>) -> Result<()> {
+    ensure_packages(BUILD_PACKAGES)?;
+    ensure_ui_deps(root)?;
+    build_ui(root)?;
+    step("building the app and the reference platform");
+    run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+    let target = root.join("target/debug");
+    let headless = std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty());
+    let shot = screenshot_after.or(if headless { Some(12) } else { None });
+
+    let demo_dir = root.join("target/demo");
+    std::fs::create_dir_all(&demo_dir)?;
+    let mut app = Command::new(target.join("assay-desktop"));
+    app.env("ASSAY_PROFILE", "demo")
+        .env("ASSAY_DATA_DIR", demo_dir.join("app"))
+        .env("ASSAY_DEMO_PLATFORM_DB", demo_dir.join("platform.sqlite"))
+        .env("ASSAY_DEMO", "1");
+
+    match shot {
+        None => run(&mut app),
+        Some(secs) => {
+            let png = demo_dir.join("screenshot.png");
+            let script = format!(
+                "{app} & pid=$!; sleep {secs}; import -window root {png}; kill $pid; wait $pid 2>/dev/null; true",
+                app = shell_quote(&target.join("assay-desktop")),
+                png = shell_quote(&png),
+            );
+            let mut cmd = if headless {
+                let mut c = Command::new("xvfb-run");
+                c.args(["-a", "-s", "-screen 0 1440x900x24", "sh", "-c", &script]);
+                c
+            } else {
+                let mut c = Command::new("sh");
+                c.args(["-c", &script]);
+                c
+            };
+            for (k, v) in app.get_envs() {
+                if let Some(v) = v {
+                    cmd.env(k, v);
+                }
+            }
+            run(&mut cmd)?;
+            println!("{}", png.display());
+            Ok(())
+        }
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}

@@ -252,7 +252,13 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
   return opp.rubric.fields.map((f): FieldView => {
     switch (f.viewer) {
       case "markdown":
-        return { kind: "markdown", field_id: f.id, blocks: markdownBlocks(hostile ? `${title}` : title, hostile) };
+        if (opp.id === "opp-chat") {
+          return { kind: "markdown", field_id: f.id, blocks: [
+            { type: "heading", level: 3, inlines: [{ type: "text", text: title }] },
+            para(hostile ? `Payload: ${XSS} <script>window.__xss=2</script>` : "How do I read a file line by line in Rust without loading it all into memory?"),
+          ] };
+        }
+        return { kind: "markdown", field_id: f.id, blocks: markdownBlocks(title, hostile) };
       case "diff":
         return summaryFiles ?? { kind: "error", field_id: f.id, message: `No diff for ${diffHandle}` };
       case "test_suite":

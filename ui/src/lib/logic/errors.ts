@@ -43,6 +43,9 @@ export function toAppError(e: unknown): AppError {
     return { code: e.code, message: String(e.message) };
   }
   if (e instanceof Error) return { code: "internal", message: e.message };
+  if (typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string") {
+    return { code: "internal", message: (e as { message: string }).message };
+  }
   return { code: "internal", message: String(e) };
 }
 

@@ -147,3 +147,23 @@ describe("App", () => {
     expect(target.textContent).toContain("<img src=x onerror=window.__xss=1>");
   });
 });
+
+describe("App settings", () => {
+  it("remaps a key and persists it through the backend", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    (target.querySelector('button[aria-label="Settings"]') as HTMLElement).click();
+    flushSync();
+    const change = document.querySelector('button[aria-label="Change key for Next question"]') as HTMLElement;
+    change.click();
+    flushSync();
+    press("n");
+    (Array.from(document.querySelectorAll(".dialog button")).find((x) => x.textContent === "Save") as HTMLElement).click();
+    await until(() => !document.querySelector('[aria-labelledby="st-title"]'), "dialog closed");
+    expect((await b.settings()).keymap).toEqual({ next_question: ["n"] });
+    press("j");
+    expect($('[data-question="correctness"]')?.classList.contains("current")).toBe(true);
+    press("n");
+    expect($('[data-question="tests_adequate"]')?.classList.contains("current")).toBe(true);
+  });
+});

@@ -105,6 +105,14 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.waitForSelector('[data-testid="autosave"]:has-text("Saved")');
   assert(!(await page.locator('[data-testid="submit"]').isDisabled()), "submit enabled once valid");
   await shot(page, "item-code-diff");
+  // The time log is one key away and can be corrected.
+  await page.locator('[data-testid="active-time"]').focus();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("t");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="tl-title"]');
+  await shot(page, "time-log");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="tl-title"]', { state: "detached" });
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector('[data-testid="item-status"]:has-text("In outbox")');
   assert((await page.locator('[data-testid="pending"]').innerText()).startsWith("1 "), "one upload pending");
@@ -112,6 +120,20 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.click('[data-testid="sync-state"] button:has-text("Sync")');
   await page.waitForSelector('[role="progressbar"]');
   await page.waitForSelector('[data-testid="pending"]:has-text("0 pending")');
+});
+
+await test("offline: badge, error with retry, recovery", async (page) => {
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  await page.evaluate(() => window.__mock.setOnline(false));
+  await page.click('[data-testid="sync-state"] button:has-text("Sync")');
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Offline")');
+  await page.waitForSelector('[data-testid="sync-state"] button:has-text("Retry")');
+  await shot(page, "offline");
+  await page.evaluate(() => window.__mock.setOnline(true));
+  await page.click('[data-testid="sync-state"] button:has-text("Retry")');
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  await page.waitForSelector('[data-testid="sync-state"] button:has-text("Sync")');
 });
 
 await test("queue of 10,000 items stays virtualized while scrolling and filtering", async (page) => {

@@ -263,8 +263,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   const backend: MockBackend = {
     calls,
     setOnline(v: boolean) {
+      // Like the real service: the last error stays until a sync succeeds.
       online = v;
-      if (v) sync = { ...sync, last_error: null };
       emitSync();
     },
     touchPreview() {

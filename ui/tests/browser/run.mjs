@@ -175,9 +175,15 @@ await test("item content with XSS payloads is shown as text and never executes",
   await shot(page, "item-chat-xss");
 });
 
-await test("dark theme", async (page) => {
+await test("legal redline comments and defined terms, dark theme", async (page) => {
   await page.goto(base);
-  await openFirst(page, { search: "NDA" });
+  await openFirst(page, { search: "NDA", status: "New" });
+  await page.click('[aria-label="Clause 2.1"] button:has-text("Comment")');
+  await page.fill('textarea[aria-label="Comment on clause 2.1"]', "Consent should be written and prior.");
+  await page.click('[aria-label="Clause 2.1"] button:has-text("Add comment")');
+  await page.waitForSelector('[data-question="clause_comments"] .ann li');
+  await page.click('[aria-label="Defined term Purpose"]');
+  await page.waitForSelector("text=Evaluating a possible business relationship");
   await page.click('[data-testid="theme-toggle"]');
   assert((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "dark theme applied");
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -185,9 +191,9 @@ await test("dark theme", async (page) => {
   await shot(page, "item-legal-dark");
 });
 
-await test("scan viewer: frame, window presets, pixel readout", async (page) => {
+await test("scan viewer: frames, window presets, pixel readout, measurement, regions", async (page) => {
   await page.goto(base);
-  await openFirst(page, { search: "CT" });
+  await openFirst(page, { search: "CT", status: "New" });
   const canvas = page.locator("canvas");
   await canvas.waitFor();
   const box = await canvas.boundingBox();
@@ -197,7 +203,23 @@ await test("scan viewer: frame, window presets, pixel readout", async (page) => 
   await page.selectOption('select[aria-label="Window preset"]', "Bone");
   await canvas.focus();
   await page.keyboard.press("ArrowRight");
+  await page.waitForTimeout(100);
   assert((await page.locator(".status .frame .mono").innerText()) === "2/12", "frame advanced");
+  await page.click('button:has-text("Measure")');
+  await page.mouse.move(box.x + 100, box.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 200, box.y + 100, { steps: 4 });
+  await page.mouse.up();
+  const len = await page.locator(".status").innerText();
+  assert(/Length \d+\.\d mm/.test(len), `length readout (${len})`);
+  await page.click('button:has-text("Region")');
+  await page.mouse.move(box.x + 150, box.y + 150);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 220, box.y + 210, { steps: 4 });
+  await page.mouse.up();
+  await page.fill('textarea[aria-label="Region comment"]', "Nodule, right upper lobe");
+  await page.click('button:has-text("Add region")');
+  await page.waitForSelector('[data-question="regions"] .ann li');
   await shot(page, "item-scan");
 });
 
@@ -229,6 +251,15 @@ await test("diff viewer: windowed rows, split mode, expand context, viewed marks
   await page.waitForFunction((t) => Number(document.querySelector('[aria-label="Diff rows"]')?.getAttribute("aria-rowcount")) > 0, total);
   await page.check('input[aria-label="Mark src/pipeline.rs viewed"]');
   assert((await page.locator('[data-testid="viewed-count"]').innerText()).startsWith("1/"), "viewed count");
+  // Inline comment on a diff line lands in the rubric's annotations answer.
+  await page.locator("[data-diff-row]").nth(3).hover();
+  await page.locator("[data-diff-row]").nth(3).locator("button.addc").last().click();
+  await page.fill('textarea[aria-label="Comment text"]', "Checked arithmetic changes the error type here.");
+  await page.selectOption('select[aria-label="Severity"]', "major");
+  await page.click('button:has-text("Add comment")');
+  await page.waitForSelector('[data-question="comments"] .ann li');
+  assert((await page.locator('[data-question="comments"] .ann li').innerText()).includes("major"), "comment with severity in the rubric panel");
+  assert((await page.locator("[data-diff-row] .cm").count()) >= 1, "commented line is marked");
   await page.locator('[data-testid="diff-scroller"]').evaluate((el) => { el.scrollTop = el.scrollHeight / 2; });
   await page.waitForTimeout(150);
   assert((await page.locator("[data-diff-row]").count()) < 200, "still windowed after scrolling");

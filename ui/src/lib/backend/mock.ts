@@ -48,6 +48,8 @@ export type MockBackend = Backend & {
   /** Test hooks. */
   setOnline(online: boolean): void;
   touchPreview(): void;
+  /** Make the next call of `method` reject with `error`. */
+  failNext(method: keyof Backend, error: AppError): void;
   readonly calls: string[];
 };
 
@@ -73,6 +75,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   const now = () => options.now ?? Date.now();
   const t0 = options.now ?? Date.now();
   const calls: string[] = [];
+  const failures = new Map<string, AppError>();
 
   let session: SessionInfo = options.signedIn === false
     ? { signed_in: false, platform_url: null, expert: null, demo: true }
@@ -165,6 +168,11 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   async function call<T>(name: string, f: () => T | Promise<T>): Promise<T> {
     calls.push(name);
+    const planned = failures.get(name);
+    if (planned) {
+      failures.delete(name);
+      throw planned;
+    }
     if (latency > 0) await new Promise((res) => setTimeout(res, latency));
     if (name !== "appInfo" && name !== "session" && name !== "signIn" && name !== "settings" && name !== "saveSettings" && !name.startsWith("preview") && !session.signed_in) {
       throw err("unauthenticated", "Not signed in");
@@ -262,6 +270,9 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   const backend: MockBackend = {
     calls,
+    failNext(method, error) {
+      failures.set(method, error);
+    },
     setOnline(v: boolean) {
       // Like the real service: the last error stays until a sync succeeds.
       online = v;

@@ -106,6 +106,12 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   assert(!(await page.locator('[data-testid="submit"]').isDisabled()), "submit enabled once valid");
   await shot(page, "item-code-diff");
   // The time log is one key away and can be corrected.
+  await page.keyboard.press("Escape"); // leave the text box so keys act again
+  await page.keyboard.press("g");
+  await page.waitForSelector('aside[aria-label="Guidelines"] [role="heading"]');
+  await shot(page, "guidelines");
+  await page.keyboard.press("g");
+  await page.waitForSelector('aside[aria-label="Guidelines"]', { state: "detached" });
   await page.locator('[data-testid="active-time"]').focus();
   await page.keyboard.press("Escape");
   await page.keyboard.press("t");
@@ -120,6 +126,14 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.click('[data-testid="sync-state"] button:has-text("Sync")');
   await page.waitForSelector('[role="progressbar"]');
   await page.waitForSelector('[data-testid="pending"]:has-text("0 pending")');
+});
+
+await test("laptop size (1280x720) item screen", async (page) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(base);
+  await openFirst(page, { search: "Rust #0:" });
+  await page.waitForSelector("[data-diff-row]");
+  await shot(page, "laptop-item");
 });
 
 await test("offline: badge, error with retry, recovery", async (page) => {

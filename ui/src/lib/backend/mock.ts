@@ -12,7 +12,7 @@ import type {
   Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewState, QueueFilter,
   QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncStatus, TimeLog,
 } from "./types";
-import { OPPORTUNITIES, XSS, codeFiles, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
+import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
 import { buildRows, summarise, type MockDiffFile } from "./mockdiff";
 import { validateAnswers } from "../logic/validate";
 import { spanSeconds } from "../logic/timetracker";
@@ -234,6 +234,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       opportunity: { id: opp.id, title: opp.title, buyer: opp.buyer, licence_category: opp.licence_category },
       item: { item_id: a.item_id, opportunity_id: opp.id, title: a.title, rubric_id: rubric.id, rubric_version: rubric.version, fields: scopedFields(opp, a.n, a.hostile), missing_fields: [] },
       rubric,
+      guidelines: markdownToBlocks(rubric.guidelines),
       views: viewsFor(opp, a.title, a.n, a.hostile, `diff-${a.item_id}`, opp.id === "opp-code" ? diffFor(a) : null),
       draft, draft_revision: a.revision, saved_at: a.saved_at,
       validation: validateAnswers(rubric, draft),

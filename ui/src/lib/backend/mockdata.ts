@@ -295,3 +295,43 @@ export function phantom(x: number, y: number, frame: number, variant: number): n
   if (Math.abs(x - cx) < 8 && y > 150 && y < 200) v = 700; // spine
   return v;
 }
+
+/** Minimal Markdown → block tree for the mock (the real app parses in Rust). */
+export function markdownToBlocks(md: string): Block[] {
+  const out: Block[] = [];
+  let list: Block[][] | null = null;
+  const inl = (t: string) => {
+    const parts: import("./types").Inline[] = [];
+    const re = /(\*\*[^*]+\*\*|\*[^*]+\*|`[^`]+`)/g;
+    let last = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(t)) !== null) {
+      if (m.index > last) parts.push({ type: "text", text: t.slice(last, m.index) });
+      const x = m[0];
+      if (x.startsWith("**")) parts.push({ type: "strong", children: [{ type: "text", text: x.slice(2, -2) }] });
+      else if (x.startsWith("`")) parts.push({ type: "code", text: x.slice(1, -1) });
+      else parts.push({ type: "emph", children: [{ type: "text", text: x.slice(1, -1) }] });
+      last = m.index + x.length;
+    }
+    if (last < t.length) parts.push({ type: "text", text: t.slice(last) });
+    return parts;
+  };
+  for (const raw of md.split("\n")) {
+    const line = raw.trimEnd();
+    const h = /^(#{1,6})\s+(.*)$/.exec(line);
+    const li = /^[-*]\s+(.*)$/.exec(line);
+    if (li) {
+      if (!list) {
+        list = [];
+        out.push({ type: "list", ordered: false, items: list });
+      }
+      list.push([{ type: "paragraph", inlines: inl(li[1]) }]);
+      continue;
+    }
+    list = null;
+    if (h) out.push({ type: "heading", level: h[1].length, inlines: inl(h[2]) });
+    else if (line.startsWith("> ")) out.push({ type: "quote", blocks: [{ type: "paragraph", inlines: inl(line.slice(2)) }] });
+    else if (line.trim() !== "") out.push({ type: "paragraph", inlines: inl(line) });
+  }
+  return out;
+}

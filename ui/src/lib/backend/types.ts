@@ -154,6 +154,8 @@ export type OpenedItem = {
   opportunity: OpportunityRef;
   item: ScopedItem;
   rubric: Rubric;
+  /** `rubric.guidelines` (Markdown) parsed into the safe block tree. */
+  guidelines: Block[];
   /** One view per `item.fields` entry, same order. */
   views: FieldView[];
   draft: Answers;

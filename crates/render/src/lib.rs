@@ -1,1 +1,4 @@
-//! View models for item viewers; heavy work stays in Rust.
+pub mod diff;
+pub mod error;
+pub mod highlight;
+pub mod xss;

@@ -1,4 +1,6 @@
 pub mod diff;
 pub mod error;
 pub mod highlight;
+pub mod markdown;
+pub mod testsuite;
 pub mod xss;

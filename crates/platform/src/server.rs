@@ -509,7 +509,9 @@ pub async fn assignments(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<AssignmentPage> {
     let (after, limit) = page_params(&q)?;
+    let now = Utc::now();
     let page = blocking(&state, move |s| {
+        s.expire_overdue_leases(&who.expert_id, now)?;
         s.list_assignments(&who.expert_id, after, limit)
     })
     .await?;

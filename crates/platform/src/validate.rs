@@ -273,3 +273,47 @@ pub fn validate_answers(rubric: &Rubric, raw: &serde_json::Value) -> Result<Answ
         Err(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo;
+
+    #[test]
+    fn demo_sample_answers_satisfy_their_rubrics() {
+        let rubrics = demo::demo_rubrics().unwrap();
+        let opps = [
+            demo::OPP_CODING,
+            demo::OPP_REVIEW,
+            demo::OPP_LEGAL,
+            demo::OPP_SCANS,
+            demo::OPP_PAIRWISE,
+        ];
+        for (opp, rubric) in opps.iter().zip(&rubrics) {
+            for v in 0..3 {
+                let answers = demo::sample_answers(opp, v);
+                if let Err(issues) = validate_answers(rubric, &answers) {
+                    panic!("{opp} variant {v}: {issues:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn problems_are_reported_per_question() {
+        let rubric = &demo::demo_rubrics().unwrap()[0];
+        let raw = serde_json::json!({"answers": {
+            "verdict": {"type": "single_choice", "choice": "reject"},
+            "quality": {"type": "free_text", "text": "x"},
+            "nope": {"type": "scale", "value": 1}
+        }});
+        let issues = validate_answers(rubric, &raw).unwrap_err();
+        let about = |q: &str| issues.iter().any(|i| i.question == q);
+        assert!(about("nope"), "unknown question");
+        assert!(about("quality"), "type mismatch");
+        assert!(about("criteria"), "required question missing");
+        assert!(about("verdict"), "rationale required for reject");
+        assert!(about("failure_modes"), "shown by show_if and required");
+        assert!(validate_answers(rubric, &serde_json::json!([1, 2])).is_err());
+    }
+}

@@ -996,3 +996,134 @@ fn openapi_document_is_up_to_date() {
         );
     }
 }
+
+#[tokio::test]
+async fn admin_assigns_and_expired_leases_resurface() {
+    let p = start_seeded().await.unwrap();
+    let api = Api::new(&p, &p.expert_token);
+    let admin = Api::new(&p, &p.admin_token);
+    let (_, v) = api.get("/assignments?limit=500").await;
+    let cursor = from::<AssignmentPage>(v).next_cursor;
+
+    // The admin API assigns an item to another expert.
+    let item = p.summary.items_by_opportunity[assay_platform::demo::OPP_LEGAL][0].clone();
+    let (s, v) = admin
+        .post("/admin/assignments", &json!({"item_id": item, "expert_email": "marco.bellini@example.org", "kind": "grade", "lease_seconds": 600}), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let marco: Assignment = from(v);
+    assert_eq!(marco.state, AssignmentState::Active);
+    assert_eq!(marco.rubric_id, "legal-redline");
+    for (body, code) in [
+        (
+            json!({"item_id": "itm-nope", "expert_email": "demo@assay.dev", "kind": "grade"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"item_id": item, "expert_email": "nobody@example.org", "kind": "grade"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"item_id": item, "expert_email": "demo@assay.dev", "kind": "senior_review"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"item_id": item, "kind": "grade"}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, v) = admin.post("/admin/assignments", &body, None).await;
+        assert_eq!(s, code, "{body} -> {v}");
+        let _ = err(&v);
+    }
+
+    // An overdue lease shows up as expired in the next incremental sync.
+    let a = active_in(&api, assay_platform::demo::OPP_SCANS).await;
+    let (s, _) = admin
+        .post(
+            &format!("/admin/assignments/{}/lease", a.id),
+            &json!({"lease_expires_at": "2021-05-05T00:00:00Z"}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = api.get(&format!("/assignments?since={cursor}")).await;
+    let page: AssignmentPage = from(v);
+    let changed = page
+        .assignments
+        .iter()
+        .find(|x| x.id == a.id)
+        .expect("expired assignment re-appears");
+    assert_eq!(changed.state, AssignmentState::Expired);
+    p.shutdown().await.unwrap();
+}
+
+#[test]
+fn cli_seeds_issues_tokens_and_serves() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let exe = env!("CARGO_BIN_EXE_assay-platform");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let out = Command::new(exe)
+        .args(["seed", "--demo", "--small", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("58 items"));
+    // Seeding twice is refused, not duplicated.
+    let again = Command::new(exe)
+        .args(["seed", "--demo", "--small", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    let out = Command::new(exe)
+        .args(["token", "issue", "--email", "demo@assay.dev", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("asy_"));
+
+    let mut child = Command::new(exe)
+        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut url = None;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            url = Some(rest.trim().to_owned());
+            break;
+        }
+    }
+    let url = url.expect("server printed its address");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{url}/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(status, StatusCode::OK);
+}

@@ -186,7 +186,7 @@ fn expert(
     id: &str,
     email: &str,
     name: &str,
-    password: &str,
+    password: Option<&str>,
     expertise: &[&str],
     attestations: &[(&str, &str)],
     senior: bool,
@@ -197,7 +197,9 @@ fn expert(
         id: id.into(),
         email: email.into(),
         display_name: name.into(),
-        password_hash: auth::hash_password(&salt, password),
+        // Experts without a password sign in only with tokens issued for them
+        // (admin API, CLI); "!" never equals a hex digest.
+        password_hash: password.map_or_else(|| "!".to_owned(), |p| auth::hash_password(&salt, p)),
         salt,
         expertise: expertise.iter().map(|s| (*s).to_owned()).collect(),
         attestations: attestations
@@ -223,7 +225,7 @@ fn experts() -> Vec<NewExpert> {
             DEMO_EXPERT_ID,
             DEMO_EMAIL,
             "Dana Okafor",
-            DEMO_PASSWORD,
+            Some(DEMO_PASSWORD),
             &[
                 "python",
                 "rust",
@@ -249,7 +251,7 @@ fn experts() -> Vec<NewExpert> {
             "exp-marco",
             "marco.bellini@example.org",
             "Marco Bellini",
-            "marco-demo-password",
+            None,
             &["go", "rust", "distributed-systems"],
             &[("identity", "Veriff"), ("nda", "Assay Labs")],
             false,
@@ -259,7 +261,7 @@ fn experts() -> Vec<NewExpert> {
             "exp-lena",
             "lena.hoffmann@example.org",
             "Dr. Lena Hoffmann",
-            "lena-demo-password",
+            None,
             &["radiology", "neuroradiology"],
             &[
                 ("identity", "Veriff"),
@@ -272,7 +274,7 @@ fn experts() -> Vec<NewExpert> {
             "exp-sam",
             "sam.achebe@example.org",
             "Sam Achebe",
-            "sam-demo-password",
+            None,
             &["python", "typescript", "llm-evaluation"],
             &[("identity", "Veriff")],
             false,

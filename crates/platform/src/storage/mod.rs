@@ -151,6 +151,9 @@ pub trait Storage: Send + Sync + 'static {
         ttl: Duration,
     ) -> StoreResult<Assignment>;
     fn set_lease(&self, id: &str, lease_expires_at: DateTime<Utc>) -> StoreResult<Lease>;
+    /// Mark the expert's active assignments whose lease ran out as expired
+    /// (each gets a new `seq`, so clients learn about it). Returns how many.
+    fn expire_overdue_leases(&self, expert_id: &str, now: DateTime<Utc>) -> StoreResult<usize>;
 
     // ---- submissions, reviews, outcomes
     /// Idempotent submission (see module docs). `request_hash` is the hash of

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use assay_protocol::{
-    ApiError, ApiErrorCode, Assignment, AssignmentPage, ExpertProfile, Health, ItemEnvelope, Lease,
-    LedgerPage, LoginRequest, OpportunityList, OutcomePage, PayoutList, RateCard, ReviewReceipt,
-    ReviewRequest, RubricEnvelope, SubmissionReceipt, SubmissionRequest, TokenResponse,
-    CONTENT_SHA256_HEADER, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY_BYTES, PROTOCOL_VERSION,
+    ApiError, ApiErrorCode, Assignment, AssignmentKind, AssignmentPage, ExpertProfile, Health,
+    ItemEnvelope, Lease, LedgerPage, LoginRequest, OpportunityList, OutcomePage, PayoutList,
+    RateCard, ReviewReceipt, ReviewRequest, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
+    TokenResponse, CONTENT_SHA256_HEADER, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY_BYTES,
+    PROTOCOL_VERSION,
 };
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
@@ -736,6 +737,11 @@ pub async fn submit(
     // mismatch is reported by the transactional submit below.
     let rubric = blocking(&state, move |s| {
         let a = s.assignment_for_expert(&expert, &aid)?;
+        if a.kind != AssignmentKind::Grade {
+            return Err(StoreError::BadRequest(format!(
+                "assignment {aid} is a senior review; answer it with POST /reviews"
+            )));
+        }
         if a.rubric_id == rid && a.rubric_version == rver {
             Ok(Some(s.rubric(&rid, rver)?))
         } else {

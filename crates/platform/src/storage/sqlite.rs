@@ -587,16 +587,13 @@ fn apply_outcome(
         )?;
     }
     if status == OutcomeStatus::NeedsRevision {
-        // The expert gets the item back to revise it.
+        // The expert gets the item back to revise it, with time to do so.
+        let lease = now + Duration::hours(REVISION_LEASE_HOURS);
         let seq = next_seq(tx)?;
         tx.execute(
-            "UPDATE assignments SET state = 'active', lease_expires_at = ?1, seq = ?2 \
-             WHERE id = ?3",
-            params![
-                ts(now + Duration::hours(REVISION_LEASE_HOURS)),
-                seq,
-                current.assignment_id
-            ],
+            "UPDATE assignments SET state = 'active', lease_expires_at = ?1, \
+             due_at = MAX(due_at, ?1), seq = ?2 WHERE id = ?3",
+            params![ts(lease), seq, current.assignment_id],
         )?;
     }
     // Senior reviews still open on this submission are moot now.
@@ -1134,8 +1131,9 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction()?;
         let a = owned_assignment(&tx, expert_id, id)?;
         require_workable(&a, now)?;
-        // A lease never runs past the assignment's due date.
-        let expires = std::cmp::min(now + ttl, a.due_at);
+        // A lease never runs past the assignment's due date, and renewing
+        // never shortens it.
+        let expires = std::cmp::min(now + ttl, a.due_at).max(a.lease_expires_at);
         let seq = next_seq(&tx)?;
         tx.execute(
             "UPDATE assignments SET lease_expires_at = ?1, seq = ?2 WHERE id = ?3",

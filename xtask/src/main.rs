@@ -332,7 +332,7 @@ fn demo(root: &Path, screenshot_after: Option<u64>) -> Result<()> {
     build_ui(root)?;
     step("building the app and the reference platform");
     run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
-    let target = root.join("target/debug");
+    let target = target_dir(root);
     let headless = std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty());
     let shot = screenshot_after.or(if headless { Some(12) } else { None });
 
@@ -371,6 +371,14 @@ fn demo(root: &Path, screenshot_after: Option<u64>) -> Result<()> {
             println!("{}", png.display());
             Ok(())
         }
+    }
+}
+
+/// The cargo target directory's `debug` folder (honours `CARGO_TARGET_DIR`).
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => root.join(d).join("debug"),
+        _ => root.join("target/debug"),
     }
 }
 

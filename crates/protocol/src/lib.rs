@@ -181,6 +181,8 @@ pub enum AssignmentState {
     Completed,
     /// Lease ran out without a submission.
     Expired,
+    /// Handed back by the expert (`POST /assignments/{id}/release`).
+    Released,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]

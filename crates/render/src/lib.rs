@@ -1,1 +1,6 @@
-//! View models for item viewers; heavy work stays in Rust.
+pub mod diff;
+pub mod error;
+pub mod highlight;
+pub mod markdown;
+pub mod testsuite;
+pub mod xss;

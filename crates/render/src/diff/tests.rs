@@ -1,0 +1,376 @@
+use super::*;
+use crate::highlight::TokenClass;
+
+const GIT_DIFF: &str = "\
+commit abc
+Author: someone
+
+diff --git a/src/lib.rs b/src/lib.rs
+index 111..222 100644
+--- a/src/lib.rs
++++ b/src/lib.rs
+@@ -1,4 +1,5 @@ mod top
+ fn a() {}
+-fn b() { let x = 1; }
++fn b() { let x = 2; }
++fn c() {}
+ fn d() {}
+ fn e() {}
+diff --git a/old.py b/new.py
+similarity index 90%
+rename from old.py
+rename to new.py
+diff --git a/web/app.ts b/web/app.ts
+new file mode 100644
+--- /dev/null
++++ b/web/app.ts
+@@ -0,0 +1,2 @@
++const x: number = 1;
++export {}
+\\ No newline at end of file
+diff --git a/gone.go b/gone.go
+deleted file mode 100644
+--- a/gone.go
++++ /dev/null
+@@ -1 +0,0 @@
+-package main
+diff --git a/img.png b/img.png
+Binary files a/img.png and b/img.png differ
+";
+
+#[test]
+fn parses_git_multi_file_diff() {
+    let d = parse_unified_diff(GIT_DIFF).unwrap();
+    assert_eq!(d.files.len(), 5);
+    let f = &d.files[0];
+    assert_eq!(f.path, "src/lib.rs");
+    assert_eq!(f.status, FileStatus::Modified);
+    assert_eq!(f.language.as_deref(), Some("rust"));
+    assert_eq!(
+        f.stats,
+        DiffStats {
+            added: 2,
+            removed: 1
+        }
+    );
+    let h = &f.hunks[0];
+    assert_eq!(h.section, "mod top");
+    assert_eq!(h.lines.len(), 6);
+    assert_eq!(h.lines[1].kind, LineKind::Removed);
+    assert_eq!(h.lines[1].old_line, Some(2));
+    assert_eq!(h.lines[2].new_line, Some(2));
+    assert_eq!(h.lines[5].old_line, Some(4));
+    assert_eq!(h.lines[5].new_line, Some(5));
+
+    assert_eq!(d.files[1].status, FileStatus::Renamed);
+    assert_eq!(d.files[1].path, "new.py");
+    assert_eq!(d.files[1].old_path.as_deref(), Some("old.py"));
+
+    let ts = &d.files[2];
+    assert_eq!(ts.status, FileStatus::Added);
+    assert_eq!(ts.path, "web/app.ts");
+    assert_eq!(ts.language.as_deref(), Some("typescript"));
+    assert!(ts.hunks[0].lines[1].no_newline);
+
+    assert_eq!(d.files[3].status, FileStatus::Deleted);
+    assert_eq!(d.files[3].path, "gone.go");
+    assert!(d.files[4].binary);
+    assert_eq!(
+        d.stats(),
+        DiffStats {
+            added: 4,
+            removed: 2
+        }
+    );
+}
+
+#[test]
+fn parses_plain_diff_u_with_timestamps() {
+    let text =
+        "--- a.txt\t2020-01-01 00:00:00\n+++ b.txt\t2020-01-02 00:00:00\n@@ -1 +1 @@\n-x\n+y\n";
+    let d = parse_unified_diff(text).unwrap();
+    assert_eq!(d.files.len(), 1);
+    assert_eq!(d.files[0].path, "b.txt");
+    assert_eq!(d.files[0].old_path.as_deref(), Some("a.txt"));
+}
+
+#[test]
+fn malformed_diffs_give_clear_errors() {
+    let truncated = "--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n";
+    let err = parse_unified_diff(truncated).unwrap_err();
+    assert!(err.to_string().contains("truncated"), "{err}");
+    let bad_header = "--- a/x\n+++ b/x\n@@ -x +1 @@\n";
+    assert!(matches!(
+        parse_unified_diff(bad_header),
+        Err(RenderError::MalformedDiff { line: 3, .. })
+    ));
+    assert!(parse_unified_diff("just some prose\n").is_err());
+    assert_eq!(parse_unified_diff("").unwrap().files.len(), 0);
+    let early = "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\nzzz\n";
+    assert!(parse_unified_diff(early).is_err());
+}
+
+#[test]
+fn diff_files_statuses_and_numbers() {
+    let f = diff_files("a.py", "x = 1\ny = 2\n", "a.py", "x = 1\ny = 3\n");
+    assert_eq!(f.status, FileStatus::Modified);
+    assert_eq!(
+        f.stats,
+        DiffStats {
+            added: 1,
+            removed: 1
+        }
+    );
+    let lines = &f.hunks[0].lines;
+    assert_eq!(lines[0].kind, LineKind::Context);
+    assert_eq!((lines[1].old_line, lines[2].new_line), (Some(2), Some(2)));
+    assert_eq!(
+        diff_files("", "", "n.rs", "fn a(){}\n").status,
+        FileStatus::Added
+    );
+    assert_eq!(
+        diff_files("o.rs", "x\n", "/dev/null", "").status,
+        FileStatus::Deleted
+    );
+    assert_eq!(
+        diff_files("o.rs", "x\n", "n.rs", "x\n").status,
+        FileStatus::Renamed
+    );
+    assert!(diff_files("o.rs", "x\n", "o.rs", "x\n").hunks.is_empty());
+}
+
+#[test]
+fn word_level_changes_marked() {
+    let d = parse_unified_diff(GIT_DIFF).unwrap();
+    let rows = DiffRows::new(d);
+    let r = rows.rows_for(0, 0, 100, DiffMode::Unified, &[]).unwrap();
+    let removed = r
+        .iter()
+        .find_map(|row| match row {
+            DiffRow::Line {
+                kind: LineKind::Removed,
+                runs,
+                ..
+            } => Some(runs.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let changed: Vec<&str> = removed
+        .iter()
+        .filter(|r| r.changed)
+        .map(|r| r.text.as_str())
+        .collect();
+    assert_eq!(changed, vec!["1"]);
+    // Highlighting survives: `fn` is a keyword on both sides.
+    assert!(removed
+        .iter()
+        .any(|r| r.text == "fn" && r.class == TokenClass::Keyword));
+}
+
+fn big_pair(n: usize) -> (String, String) {
+    let old: String = (0..n).map(|i| format!("let v{i} = {i};\n")).collect();
+    let new: String = (0..n)
+        .map(|i| {
+            if i == 20 || i == 500 {
+                format!("let v{i} = {} ;\n", i * 2)
+            } else {
+                format!("let v{i} = {i};\n")
+            }
+        })
+        .collect();
+    (old, new)
+}
+
+#[test]
+fn context_collapses_and_expands() {
+    let (old, new) = big_pair(1000);
+    let f = diff_files("x.rs", &old, "x.rs", &new);
+    assert_eq!(f.hunks.len(), 1);
+    let rows = DiffRows::new(MultiFileDiff { files: vec![f] });
+    let collapsed = rows.row_count(0, DiffMode::Unified, &[]);
+    let all = rows
+        .rows_for(0, 0, collapsed, DiffMode::Unified, &[])
+        .unwrap();
+    assert_eq!(all.len() as u32, collapsed);
+    let gaps: Vec<(u32, u32)> = all
+        .iter()
+        .filter_map(|r| match r {
+            DiffRow::Expander { gap, hidden, .. } => Some((*gap, *hidden)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gaps, vec![(0, 17), (1, 473), (2, 496)]);
+    // header, gap, 3, -+, 3, gap, 3, -+, 3, gap
+    assert_eq!(collapsed, 1 + 1 + 3 + 2 + 3 + 1 + 3 + 2 + 3 + 1);
+    // Expanding a gap adds its hidden lines minus the expander row.
+    let expanded = rows.row_count(0, DiffMode::Unified, &[1]);
+    assert_eq!(expanded, collapsed + 473 - 1);
+    let full = rows.row_count(0, DiffMode::Unified, &[0, 1, 2]);
+    assert_eq!(full, 1 + 1002);
+    // Split mode pairs the modified lines.
+    assert_eq!(rows.row_count(0, DiffMode::Split, &[0, 1, 2]), 1 + 1000);
+    // Windows line up with the full list.
+    let window = rows.rows_for(0, 5, 4, DiffMode::Unified, &[]).unwrap();
+    assert_eq!(window, all[5..9].to_vec());
+    let past_end = rows
+        .rows_for(0, collapsed + 10, 5, DiffMode::Unified, &[])
+        .unwrap();
+    assert!(past_end.is_empty());
+    assert!(rows.rows_for(3, 0, 5, DiffMode::Unified, &[]).is_err());
+}
+
+#[test]
+fn split_rows_pair_removed_and_added() {
+    let d = parse_unified_diff(GIT_DIFF).unwrap();
+    let rows = DiffRows::new(d);
+    let r = rows.rows_for(0, 0, 100, DiffMode::Split, &[]).unwrap();
+    // header, a, (b-,b+), (None,c), d, e
+    assert_eq!(r.len(), 6);
+    match &r[2] {
+        DiffRow::Split {
+            old: Some(o),
+            new: Some(n),
+        } => {
+            assert_eq!((o.line, n.line), (2, 2));
+            assert_eq!(o.kind, LineKind::Removed);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&r[3], DiffRow::Split { old: None, new: Some(n) } if n.line == 3));
+}
+
+#[test]
+fn file_tree_and_viewed_marks() {
+    let d = parse_unified_diff(GIT_DIFF).unwrap();
+    let key = d.files[2].viewed_key();
+    let t = file_tree(&d, &[key, "stale@000".into()]);
+    assert_eq!(t.total_files, 5);
+    assert_eq!(t.viewed_files, 1);
+    let names: Vec<&str> = t.roots.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, vec!["src", "web", "gone.go", "img.png", "new.py"]);
+    let web = &t.roots[1];
+    assert!(web.viewed);
+    assert_eq!(web.children[0].file_index, Some(2));
+    assert!(!t.roots[0].viewed);
+    // Chains of single-child directories collapse.
+    let deep = MultiFileDiff {
+        files: vec![diff_files("a/b/c/x.rs", "", "a/b/c/x.rs", "fn x(){}\n")],
+    };
+    let t = file_tree(&deep, &[]);
+    assert_eq!(t.roots[0].name, "a/b/c");
+    assert_eq!(t.roots[0].stats.added, 1);
+}
+
+#[test]
+fn anchors_survive_resync() {
+    let old_src: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+    let v1 = "line 1\nline 2\nCHANGED\n".to_string() + &old_src[21..];
+    let d1 = MultiFileDiff {
+        files: vec![diff_files("f.txt", &old_src, "f.txt", &v1)],
+    };
+    let a = anchor_for(&d1, "f.txt", DiffSide::New, 3).unwrap();
+    assert_eq!(a.line_hash, line_hash("CHANGED"));
+    assert_eq!(
+        relocate_anchor(&a, &d1),
+        AnchorResolution::Exact {
+            file_index: 0,
+            line: 3
+        }
+    );
+    // Re-sync: two lines inserted above; the anchor moves down.
+    let v2 = "new a\nnew b\n".to_string() + &v1;
+    let d2 = MultiFileDiff {
+        files: vec![diff_files("f.txt", &old_src, "f.txt", &v2)],
+    };
+    assert_eq!(
+        relocate_anchor(&a, &d2),
+        AnchorResolution::Moved {
+            file_index: 0,
+            line: 5
+        }
+    );
+    // Re-sync: the line is gone.
+    let d3 = MultiFileDiff {
+        files: vec![diff_files("f.txt", &old_src, "f.txt", "line 1\n")],
+    };
+    assert_eq!(relocate_anchor(&a, &d3), AnchorResolution::Orphaned);
+    assert!(anchor_for(&d1, "nope.txt", DiffSide::New, 1).is_none());
+}
+
+#[test]
+fn multiline_string_state_within_hunk() {
+    let text =
+        "--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n s = \"\"\"\n-old text\n+new text\n \"\"\"\n";
+    let rows = DiffRows::new(parse_unified_diff(text).unwrap());
+    let r = rows.rows_for(0, 0, 10, DiffMode::Unified, &[]).unwrap();
+    for row in &r[2..4] {
+        let DiffRow::Line { runs, .. } = row else {
+            panic!("{row:?}")
+        };
+        assert!(
+            runs.iter().all(|r| r.class == TokenClass::String),
+            "{runs:?}"
+        );
+    }
+}
+
+#[test]
+fn xss_payloads_are_plain_text_runs() {
+    for payload in crate::xss::xss_corpus() {
+        let text = format!("--- a/x.html\n+++ b/x.html\n@@ -1 +1 @@\n-a\n+{payload}\n");
+        let rows = DiffRows::new(parse_unified_diff(&text).unwrap());
+        let r = rows.rows_for(0, 0, 10, DiffMode::Unified, &[]).unwrap();
+        let DiffRow::Line { runs, .. } = &r[2] else {
+            panic!()
+        };
+        let joined: String = runs.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(joined, payload.replace('\n', ""));
+    }
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn parser_never_panics(s in "\\PC*") {
+            let _ = parse_unified_diff(&s);
+        }
+
+        #[test]
+        fn parser_never_panics_on_diffish(lines in proptest::collection::vec(
+            prop_oneof![
+                Just("diff --git a/x b/x".to_string()),
+                Just("--- a/x".to_string()),
+                Just("+++ b/x".to_string()),
+                "@@ -[0-9],[0-9] \\+[0-9],[0-9] @@".prop_map(|s| s),
+                "[ +\\-\\\\][a-zé]{0,5}".prop_map(|s| s),
+            ], 0..30)) {
+            let text = lines.join("\n");
+            if let Ok(d) = parse_unified_diff(&text) {
+                let rows = DiffRows::new(d);
+                for f in 0..rows.file_count() {
+                    for mode in [DiffMode::Unified, DiffMode::Split] {
+                        let n = rows.row_count(f, mode, &[]);
+                        let r = rows.rows_for(f, 0, n, mode, &[]).unwrap();
+                        prop_assert_eq!(r.len() as u32, n);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn diff_files_roundtrip_line_counts(a in "[abc\n]{0,60}", b in "[abc\n]{0,60}") {
+            let f = diff_files("x.txt", &a, "x.txt", &b);
+            let new_lines = f.hunks.iter().flat_map(|h| &h.lines).filter(|l| l.kind != LineKind::Removed).count();
+            if !f.hunks.is_empty() {
+                prop_assert_eq!(new_lines, b.lines().count());
+            }
+            let rows = DiffRows::new(MultiFileDiff { files: vec![f] });
+            let n = rows.row_count(0, DiffMode::Split, &[0, 1, 2, 3]);
+            prop_assert_eq!(rows.rows_for(0, 0, n, DiffMode::Split, &[0, 1, 2, 3]).unwrap().len() as u32, n);
+        }
+    }
+}

@@ -1,0 +1,522 @@
+//! Syntax highlighting with `syntect`, reduced to a small closed set of token
+//! classes that the UI themes with CSS (light and dark). No colours are
+//! shipped from Rust.
+//!
+//! Languages: everything in syntect's default syntax set (Python, JavaScript,
+//! Go, Rust, Java, C, C++, SQL, JSON, YAML, Markdown, ...). TypeScript is not
+//! in syntect's default set: `.ts`, `.tsx`, `.mts` and `.cts` files are
+//! highlighted with the JavaScript grammar (types annotations come out as
+//! plain text or variables; keywords, strings, comments and numbers are right)
+//! and reported as language `typescript`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet};
+use ts_rs::TS;
+
+/// Lines longer than this are not highlighted (regex engines get slow on
+/// minified megabyte lines); they come out as plain text.
+pub const MAX_HIGHLIGHT_LINE_BYTES: usize = 4096;
+
+/// Closed set of token classes. The UI maps each to a CSS class `tok-<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenClass {
+    Plain,
+    Keyword,
+    String,
+    Escape,
+    Comment,
+    Number,
+    Constant,
+    Function,
+    Type,
+    Variable,
+    Operator,
+    Punctuation,
+    Tag,
+    Attribute,
+    Heading,
+    Emphasis,
+    Link,
+    Invalid,
+}
+
+/// A run of text with one style. `changed` marks word-level intra-line changes
+/// (diffs) so the UI can emphasise them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct StyledRun {
+    pub text: String,
+    pub class: TokenClass,
+    pub changed: bool,
+}
+
+/// One line of a highlighted code view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct CodeLine {
+    pub number: u32,
+    pub runs: Vec<StyledRun>,
+}
+
+/// A whole source file, highlighted (viewer kind `code`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct CodeView {
+    /// Stable language id (`rust`, `typescript`, ...) or `None` for plain text.
+    pub language: Option<String>,
+    pub lines: Vec<CodeLine>,
+}
+
+/// A highlighted byte span of a line: it covers bytes up to `end` (exclusive)
+/// from the end of the previous span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub end: u32,
+    pub class: TokenClass,
+}
+
+pub(crate) fn syntax_set() -> &'static SyntaxSet {
+    static SET: OnceLock<SyntaxSet> = OnceLock::new();
+    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+}
+
+/// A resolved language: the syntect grammar and our stable id for it.
+#[derive(Clone, Copy)]
+pub(crate) struct Language {
+    pub syntax: &'static SyntaxReference,
+    pub id: &'static str,
+}
+
+fn stable_id(syntax_name: &str) -> &'static str {
+    match syntax_name {
+        "Rust" => "rust",
+        "Python" => "python",
+        "JavaScript" => "javascript",
+        "Go" => "go",
+        "Java" => "java",
+        "C" => "c",
+        "C++" => "cpp",
+        "SQL" => "sql",
+        "JSON" => "json",
+        "YAML" => "yaml",
+        "Markdown" => "markdown",
+        "Bourne Again Shell (bash)" => "shell",
+        "HTML" => "html",
+        "CSS" => "css",
+        "Ruby" => "ruby",
+        "PHP" => "php",
+        "C#" => "csharp",
+        "XML" => "xml",
+        "Makefile" => "makefile",
+        "Diff" => "diff",
+        "TOML" => "toml",
+        _ => "other",
+    }
+}
+
+fn lookup_token(token: &str) -> Option<Language> {
+    let ss = syntax_set();
+    let lower = token.to_ascii_lowercase();
+    let (key, id_override): (&str, Option<&'static str>) = match lower.as_str() {
+        "ts" | "tsx" | "mts" | "cts" | "typescript" => ("js", Some("typescript")),
+        "jsx" | "mjs" | "cjs" | "javascript" => ("js", None),
+        "c++" | "cpp" | "cxx" | "cc" | "hpp" | "hh" | "hxx" => ("cpp", None),
+        "golang" => ("go", None),
+        "py" | "python3" | "pyi" => ("py", None),
+        "yml" => ("yaml", None),
+        "shell" | "bash" | "zsh" => ("sh", None),
+        other => (other, None),
+    };
+    let syntax = ss
+        .find_syntax_by_extension(key)
+        .or_else(|| ss.find_syntax_by_token(key))?;
+    if syntax.name == "Plain Text" {
+        return None;
+    }
+    let id = id_override.unwrap_or_else(|| stable_id(&syntax.name));
+    Some(Language { syntax, id })
+}
+
+/// Resolve a language from an explicit language name (wins) or a file path.
+pub(crate) fn resolve_language(path: Option<&str>, language: Option<&str>) -> Option<Language> {
+    if let Some(lang) = language.map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(found) = lookup_token(lang) {
+            return Some(found);
+        }
+    }
+    let path = path?;
+    let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    if let Some((_, ext)) = file_name.rsplit_once('.') {
+        if let Some(found) = lookup_token(ext) {
+            return Some(found);
+        }
+    }
+    // Names such as `Makefile`.
+    let ss = syntax_set();
+    let syntax = ss.find_syntax_by_extension(file_name)?;
+    (syntax.name != "Plain Text").then(|| Language {
+        syntax,
+        id: stable_id(&syntax.name),
+    })
+}
+
+/// Stable language id for a file path (`"rust"`, `"typescript"`, ...), or
+/// `None` when the file is not source code we highlight.
+pub fn language_for_path(path: &str) -> Option<String> {
+    resolve_language(Some(path), None).map(|l| l.id.to_string())
+}
+
+/// Ordered most specific first; the first prefix that matches a scope wins.
+const SCOPE_CLASSES: &[(&str, TokenClass)] = &[
+    ("punctuation.definition.comment", TokenClass::Comment),
+    ("punctuation.definition.string", TokenClass::String),
+    ("comment", TokenClass::Comment),
+    ("constant.character.escape", TokenClass::Escape),
+    ("string", TokenClass::String),
+    ("constant.numeric", TokenClass::Number),
+    ("constant", TokenClass::Constant),
+    ("keyword.operator", TokenClass::Operator),
+    ("keyword", TokenClass::Keyword),
+    ("storage.type.primitive", TokenClass::Type),
+    ("storage", TokenClass::Keyword),
+    ("entity.name.function", TokenClass::Function),
+    ("support.function", TokenClass::Function),
+    ("variable.function", TokenClass::Function),
+    ("entity.name.tag", TokenClass::Tag),
+    ("entity.other.attribute-name", TokenClass::Attribute),
+    ("entity.name", TokenClass::Type),
+    ("entity.other.inherited-class", TokenClass::Type),
+    ("support.type", TokenClass::Type),
+    ("support.class", TokenClass::Type),
+    ("support.constant", TokenClass::Constant),
+    ("variable.language", TokenClass::Constant),
+    ("variable.parameter", TokenClass::Variable),
+    ("variable", TokenClass::Variable),
+    ("markup.heading", TokenClass::Heading),
+    ("markup.bold", TokenClass::Emphasis),
+    ("markup.italic", TokenClass::Emphasis),
+    ("markup.underline.link", TokenClass::Link),
+    ("markup.raw", TokenClass::String),
+    ("invalid", TokenClass::Invalid),
+    ("punctuation", TokenClass::Punctuation),
+];
+
+fn scope_table() -> &'static [(Scope, TokenClass)] {
+    static TABLE: OnceLock<Vec<(Scope, TokenClass)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        SCOPE_CLASSES
+            .iter()
+            .filter_map(|(name, class)| Scope::new(name).ok().map(|s| (s, *class)))
+            .collect()
+    })
+}
+
+/// Streams lines of one side of a file through syntect, keeping parse state so
+/// multi-line strings and comments stay correct.
+pub(crate) struct LineHighlighter {
+    state: Option<ParseState>,
+    syntax: Option<&'static SyntaxReference>,
+    stack: ScopeStack,
+    cache: HashMap<Scope, Option<TokenClass>>,
+    buf: String,
+    /// A forked state for the old side of a change block.
+    alt: Option<(Option<ParseState>, ScopeStack)>,
+}
+
+impl LineHighlighter {
+    pub fn new(language: Option<Language>) -> Self {
+        let syntax = language.map(|l| l.syntax);
+        Self {
+            state: syntax.map(ParseState::new),
+            syntax,
+            stack: ScopeStack::new(),
+            cache: HashMap::new(),
+            buf: String::new(),
+            alt: None,
+        }
+    }
+
+    /// Fork the current state: the old side of a change block continues
+    /// from the shared context before it, the new side from the same point.
+    pub fn fork(&mut self) {
+        self.alt = Some((self.state.clone(), self.stack.clone()));
+    }
+
+    /// Highlight a line with the forked (old side) state.
+    pub fn line_forked(&mut self, line: &str) -> Vec<Span> {
+        let Some((mut state, mut stack)) = self.alt.take() else {
+            return self.line(line);
+        };
+        std::mem::swap(&mut self.state, &mut state);
+        std::mem::swap(&mut self.stack, &mut stack);
+        let spans = self.line(line);
+        std::mem::swap(&mut self.state, &mut state);
+        std::mem::swap(&mut self.stack, &mut stack);
+        self.alt = Some((state, stack));
+        spans
+    }
+
+    /// Forget the parse state (start of a new hunk: the gap is unknown).
+    pub fn reset(&mut self) {
+        self.state = self.syntax.map(ParseState::new);
+        self.stack = ScopeStack::new();
+        self.alt = None;
+    }
+
+    fn class_of_stack(&mut self) -> TokenClass {
+        let table = scope_table();
+        for scope in self.stack.as_slice().iter().rev() {
+            let class = *self.cache.entry(*scope).or_insert_with(|| {
+                table
+                    .iter()
+                    .find(|(prefix, _)| prefix.is_prefix_of(*scope))
+                    .map(|(_, c)| *c)
+            });
+            if let Some(class) = class {
+                return class;
+            }
+        }
+        TokenClass::Plain
+    }
+
+    /// Highlight one line (without its newline).
+    pub fn line(&mut self, line: &str) -> Vec<Span> {
+        let len = line.len();
+        let plain = || {
+            if len == 0 {
+                Vec::new()
+            } else {
+                vec![Span {
+                    end: len as u32,
+                    class: TokenClass::Plain,
+                }]
+            }
+        };
+        if len > MAX_HIGHLIGHT_LINE_BYTES {
+            // Keep the parser's state as it was; the line shows plain.
+            return plain();
+        }
+        let Some(state) = self.state.as_mut() else {
+            return plain();
+        };
+        self.buf.clear();
+        self.buf.push_str(line);
+        self.buf.push('\n');
+        let ops = match state.parse_line(&self.buf, syntax_set()) {
+            Ok(ops) => ops,
+            Err(err) => {
+                tracing::debug!(%err, "syntax highlighting failed; showing plain text");
+                self.state = None;
+                return plain();
+            }
+        };
+        let mut spans: Vec<Span> = Vec::new();
+        let mut pos = 0usize;
+        let mut class = self.class_of_stack();
+        for (offset, op) in ops {
+            let offset = offset.min(len);
+            if offset > pos {
+                push_span(&mut spans, offset, class);
+                pos = offset;
+            }
+            if self.stack.apply(&op).is_err() {
+                self.stack = ScopeStack::new();
+            }
+            class = self.class_of_stack();
+        }
+        if pos < len {
+            push_span(&mut spans, len, class);
+        }
+        spans
+    }
+}
+
+fn push_span(spans: &mut Vec<Span>, end: usize, class: TokenClass) {
+    if let Some(last) = spans.last_mut() {
+        if last.class == class {
+            last.end = end as u32;
+            return;
+        }
+    }
+    spans.push(Span {
+        end: end as u32,
+        class,
+    });
+}
+
+/// Turn spans plus sorted, non-overlapping changed byte ranges into runs.
+pub(crate) fn to_runs(text: &str, spans: &[Span], changed: &[(u32, u32)]) -> Vec<StyledRun> {
+    let mut cuts: Vec<(usize, TokenClass, bool)> = Vec::new();
+    let len = text.len();
+    let mut span_i = 0usize;
+    let mut ch_i = 0usize;
+    let mut pos = 0usize;
+    while pos < len {
+        while span_i < spans.len() && (spans[span_i].end as usize) <= pos {
+            span_i += 1;
+        }
+        while ch_i < changed.len() && (changed[ch_i].1 as usize) <= pos {
+            ch_i += 1;
+        }
+        let (class, span_end) = spans
+            .get(span_i)
+            .map(|s| (s.class, s.end as usize))
+            .unwrap_or((TokenClass::Plain, len));
+        let (in_change, change_edge) = match changed.get(ch_i) {
+            Some(&(s, e)) if (s as usize) <= pos => (true, e as usize),
+            Some(&(s, _)) => (false, s as usize),
+            None => (false, len),
+        };
+        let mut end = span_end.min(change_edge).min(len);
+        if end <= pos {
+            end = len;
+        }
+        // Never cut inside a UTF-8 character.
+        while end < len && !text.is_char_boundary(end) {
+            end += 1;
+        }
+        cuts.push((end, class, in_change));
+        pos = end;
+    }
+    let mut runs: Vec<StyledRun> = Vec::with_capacity(cuts.len());
+    let mut start = 0usize;
+    for (end, class, changed) in cuts {
+        let piece = text.get(start..end).unwrap_or_default();
+        start = end;
+        if piece.is_empty() {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(last) if last.class == class && last.changed == changed => {
+                last.text.push_str(piece)
+            }
+            _ => runs.push(StyledRun {
+                text: piece.to_string(),
+                class,
+                changed,
+            }),
+        }
+    }
+    runs
+}
+
+/// Highlight a whole source text (viewer kind `code`). `path_or_language` is a
+/// file name (`src/main.rs`) or a language name (`python`).
+pub fn highlight_code(text: &str, path_or_language: Option<&str>) -> CodeView {
+    let language = path_or_language
+        .and_then(|p| resolve_language(None, Some(p)).or_else(|| resolve_language(Some(p), None)));
+    let mut hl = LineHighlighter::new(language);
+    let lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let spans = hl.line(line);
+            CodeLine {
+                number: i as u32 + 1,
+                runs: to_runs(line, &spans, &[]),
+            }
+        })
+        .collect();
+    CodeView {
+        language: language.map(|l| l.id.to_string()),
+        lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes(view: &CodeView, line: usize) -> Vec<(String, TokenClass)> {
+        view.lines[line]
+            .runs
+            .iter()
+            .map(|r| (r.text.clone(), r.class))
+            .collect()
+    }
+
+    #[test]
+    fn languages_from_paths() {
+        for (path, id) in [
+            ("a.py", "python"),
+            ("web/app.js", "javascript"),
+            ("web/app.ts", "typescript"),
+            ("web/App.tsx", "typescript"),
+            ("main.go", "go"),
+            ("src/lib.rs", "rust"),
+            ("Main.java", "java"),
+            ("x.c", "c"),
+            ("x.cpp", "cpp"),
+            ("q.sql", "sql"),
+            ("d.json", "json"),
+            ("c.yaml", "yaml"),
+            ("c.yml", "yaml"),
+            ("README.md", "markdown"),
+        ] {
+            assert_eq!(language_for_path(path).as_deref(), Some(id), "{path}");
+        }
+        assert_eq!(language_for_path("notes.unknownext"), None);
+    }
+
+    #[test]
+    fn rust_keywords_strings_comments() {
+        let v = highlight_code(
+            "fn main() {\n    let s = \"hi\"; // note\n}\n",
+            Some("x.rs"),
+        );
+        assert_eq!(v.language.as_deref(), Some("rust"));
+        let l1 = classes(&v, 1);
+        assert!(l1.contains(&("let".into(), TokenClass::Keyword)), "{l1:?}");
+        assert!(
+            l1.contains(&("\"hi\"".into(), TokenClass::String)),
+            "{l1:?}"
+        );
+        assert!(
+            l1.contains(&("// note".into(), TokenClass::Comment)),
+            "{l1:?}"
+        );
+        let text: String = v.lines[1].runs.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(text, "    let s = \"hi\"; // note");
+    }
+
+    #[test]
+    fn multiline_comment_state_carries_over() {
+        let v = highlight_code("/* start\nstill comment\n*/ int x = 1;\n", Some("c"));
+        assert_eq!(
+            classes(&v, 1),
+            vec![("still comment".into(), TokenClass::Comment)]
+        );
+    }
+
+    #[test]
+    fn python_numbers_and_strings() {
+        let v = highlight_code("x = 42\ny = '''doc\nmore'''\n", Some("python"));
+        assert!(classes(&v, 0).contains(&("42".into(), TokenClass::Number)));
+        assert_eq!(classes(&v, 2)[0].1, TokenClass::String);
+    }
+
+    #[test]
+    fn runs_split_on_changes_and_utf8() {
+        let spans = [Span {
+            end: 7,
+            class: TokenClass::String,
+        }];
+        let runs = to_runs("héllo!", &spans, &[(1, 2)]);
+        let joined: String = runs.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(joined, "héllo!");
+        assert!(runs.iter().any(|r| r.changed && r.text == "é"));
+    }
+
+    #[test]
+    fn overlong_lines_are_plain() {
+        let long = "x".repeat(MAX_HIGHLIGHT_LINE_BYTES + 1);
+        let v = highlight_code(&long, Some("rs"));
+        assert_eq!(v.lines[0].runs.len(), 1);
+        assert_eq!(v.lines[0].runs[0].class, TokenClass::Plain);
+    }
+}

@@ -328,7 +328,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       a.saved_at = new Date(now()).toISOString();
       if (["new", "draft", "ready", "needs_revision"].includes(a.status) && a.status !== "needs_revision") {
         const opp = oppById.get(a.opportunity_id);
-        a.status = opp && validateAnswers(opp.rubric, answers).valid ? "ready" : "draft";
+        a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
       }
       bump();
       return { revision: a.revision, saved_at: a.saved_at };
@@ -346,7 +346,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (a.kind !== "grade") throw err("invalid", "This is a senior review: use accept / reject / request revision");
       if (["in_outbox", "submitted", "accepted"].includes(a.status)) throw err("invalid", "Already submitted");
       const report = validateAnswers(opp.rubric, checkAnswers(answers));
-      if (!report.valid) throw err("invalid", report.issues.map((i) => i.message).join("; "));
+      if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
       a.submitted_answers = clone(answers);
       a.draft = clone(answers);
       a.status = "in_outbox";

@@ -15,6 +15,7 @@ import type { ReviewDecision } from "../bindings/ReviewDecision";
 import type { Rubric } from "../bindings/Rubric";
 import type { ScopedItem } from "../bindings/ScopedItem";
 import type { TimeSpan } from "../bindings/TimeSpan";
+import type { ValidationReport } from "../bindings/ValidationReport";
 
 // ---------------------------------------------------------------- session
 
@@ -112,22 +113,11 @@ export type OpportunityRef = {
   licence_category: string;
 };
 
-export type IssueKind = "missing" | "rationale" | "range" | "length" | "selection" | "other";
-
-/** One reason a grade does not validate. `question_id` null = whole grade. */
-export type ValidationIssue = {
-  question_id: string | null;
-  kind: IssueKind;
-  message: string;
-};
-
-/** Result of validating answers against the rubric. Rust: `ValidationReport`. */
-export type ValidationReport = {
-  valid: boolean;
-  issues: ValidationIssue[];
-  /** Question ids shown under `show_if` for these answers, in rubric order. */
-  visible_questions: string[];
-};
+// Validation comes from crates/rubric (generated bindings): `ok` is true
+// when no issue has severity "error"; warnings never block submitting.
+export type { ValidationReport } from "../bindings/ValidationReport";
+export type { ValidationIssue } from "../bindings/ValidationIssue";
+export type { IssueSeverity } from "../bindings/IssueSeverity";
 
 /** Another expert's submission under senior review. */
 export type ReviewedSubmissionView = {

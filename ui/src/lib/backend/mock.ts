@@ -13,7 +13,7 @@ import type {
   QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncStatus, TimeLog,
 } from "./types";
 import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
-import { buildRows, summarise, type MockDiffFile } from "./mockdiff";
+import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { validateAnswers } from "../logic/validate";
 import { spanSeconds } from "../logic/timetracker";
 import { emptyAnswers } from "../logic/grade";
@@ -142,7 +142,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const handle = `diff-${a.item_id}`;
     if (!diffs.has(handle)) diffs.set(handle, codeFiles(a.n));
     const files = diffs.get(handle) ?? [];
-    return { kind: "diff", field_id: "patch", diff: { handle, files: files.map(summarise), default_mode: settings.diff_mode } };
+    const summaries = files.map(summarise);
+    return { kind: "diff", field_id: "patch", diff: { handle, files: summaries, tree: fileTree(summaries), default_mode: settings.diff_mode } };
   }
 
   // ---- ledger

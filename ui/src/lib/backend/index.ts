@@ -12,10 +12,10 @@ import type {
   DiffRowWindow,
   DiffRowsRequest,
   Discrepancy,
-  EarningsBucket,
+  EarningsGrouping,
   EarningsQuery,
   EarningsSeries,
-  EarningsSummary,
+  EarningsOverview,
   OpenedItem,
   PayoutView,
   PixelValue,
@@ -51,7 +51,7 @@ export interface Backend {
 
   // item
   openItem(assignmentId: string): Promise<OpenedItem>;
-  /** Persist a draft (the UI debounces ≤300 ms). `baseRevision` guards against lost updates. */
+  /** Persist a draft (the UI debounces ≤300 ms). `baseRevision` guards against lost updates where supported. */
   saveDraft(assignmentId: string, answers: Answers, baseRevision: number): Promise<SaveResult>;
   validate(assignmentId: string, answers: Answers): Promise<ValidationReport>;
   /** Validates, then puts the grade with its time log in the durable outbox. */
@@ -70,10 +70,12 @@ export interface Backend {
   syncStatus(): Promise<SyncStatus>;
   syncNow(onProgress: (p: SyncProgress) => void): Promise<SyncStatus>;
   onSyncStatus(cb: (s: SyncStatus) => void): Promise<Unsubscribe>;
+  /** Progress of any sync, including background ones (`sync://progress`). */
+  onSyncProgress(cb: (p: SyncProgress) => void): Promise<Unsubscribe>;
 
   // earnings
-  earningsSummary(q: EarningsQuery): Promise<EarningsSummary>;
-  earningsSeries(q: EarningsQuery, bucket: EarningsBucket): Promise<EarningsSeries>;
+  earningsSummary(q: EarningsQuery): Promise<EarningsOverview>;
+  earningsSeries(q: EarningsQuery, grouping: EarningsGrouping): Promise<EarningsSeries>;
   payouts(): Promise<PayoutView[]>;
   discrepancies(): Promise<Discrepancy[]>;
   exportEarningsCsv(q: EarningsQuery): Promise<string>;

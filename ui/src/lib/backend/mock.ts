@@ -10,7 +10,7 @@ import type { AssignmentKind } from "../bindings/AssignmentKind";
 import type { TimeSpan } from "../bindings/TimeSpan";
 import type {
   Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewState, QueueFilter,
-  QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncStatus, TimeLog,
+  QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncProgress, SyncStatus, TimeLog,
 } from "./types";
 import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
@@ -32,6 +32,7 @@ export type MockOptions = {
 };
 
 type Assign = QueueRow & {
+  feedback: string | null;
   n: number;
   hostile: boolean;
   draft: Answers;
@@ -81,9 +82,13 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     ? { signed_in: false, platform_url: null, expert: null, demo: true }
     : { signed_in: true, platform_url: "https://demo.assay.local", expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: true };
   let online = options.online ?? true;
-  let sync: SyncStatus = { online, syncing: false, pending_uploads: 0, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null };
+  let sync: SyncStatus = {
+    signed_in: options.signedIn !== false, online, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
+    attachments_missing: 0, last_attempt_at: null, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null, expiring_leases: [],
+  };
   let settings: Settings = { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" };
   const syncListeners = new Set<(s: SyncStatus) => void>();
+  const progressListeners = new Set<(p: SyncProgress) => void>();
   const previewListeners = new Set<(s: PreviewState) => void>();
   let preview: PreviewState | null = null;
 
@@ -118,6 +123,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       pay_basis: opp.basis,
       pay_cents: opp.rate_cents,
       currency: "USD",
+      downloaded: true,
       feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : null,
       draft: emptyAnswers(),
       revision: 0,
@@ -182,7 +188,12 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   }
 
   function emitSync() {
-    sync = { ...sync, online, pending_uploads: list.filter((a) => a.status === "in_outbox").length };
+    sync = {
+      ...sync, online, signed_in: session.signed_in,
+      pending_uploads: list.filter((a) => a.status === "in_outbox").length,
+      orphaned_drafts: list.filter((a) => a.status === "orphaned" && a.revision > 0).length,
+      expiring_leases: list.filter((a) => ["new", "draft", "ready"].includes(a.status) && Date.parse(a.lease_expires_at) - now() < 3600_000 && Date.parse(a.lease_expires_at) > now()).map((a) => a.assignment_id),
+    };
     for (const l of syncListeners) l(clone(sync));
   }
 
@@ -204,7 +215,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (g !== 0) return g;
       switch (f.sort) {
         case "lease": return a.lease_expires_at.localeCompare(b.lease_expires_at);
-        case "pay": return b.pay_cents - a.pay_cents;
+        case "pay": return (b.pay_cents ?? 0) - (a.pay_cents ?? 0);
         case "title": return a.title.localeCompare(b.title);
         default: return a.due_at.localeCompare(b.due_at) || a.n - b.n;
       }
@@ -221,7 +232,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     return {
       assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id,
       opportunity_title: a.opportunity_title, kind: a.kind, status: a.status, due_at: a.due_at,
-      lease_expires_at: a.lease_expires_at, pay_basis: a.pay_basis, pay_cents: a.pay_cents, currency: a.currency, feedback: a.feedback,
+      lease_expires_at: a.lease_expires_at, pay_basis: a.pay_basis, pay_cents: a.pay_cents, currency: a.currency, downloaded: true,
     };
   }
 
@@ -232,6 +243,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const draft = a.status === "needs_revision" && a.revision === 0 && a.submitted_answers ? a.submitted_answers : a.draft;
     return clone({
       assignment_id: a.assignment_id, kind: a.kind, status: a.status, feedback: a.feedback,
+      issue: a.status === "orphaned" ? { kind: "lease_expired", message: "Your lease on this item expired; it may have been reassigned." } : a.status === "rejected" ? { kind: "rejected", message: a.feedback ?? "Rejected" } : null,
       opportunity: { id: opp.id, title: opp.title, buyer: opp.buyer, licence_category: opp.licence_category },
       item: { item_id: a.item_id, opportunity_id: opp.id, title: a.title, rubric_id: rubric.id, rubric_version: rubric.version, fields: scopedFields(opp, a.n, a.hostile), missing_fields: [] },
       rubric,
@@ -248,7 +260,11 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   }
 
   function timeLog(a: Assign): TimeLog {
-    return { assignment_id: a.assignment_id, spans: clone(a.spans), active_seconds: spanSeconds(a.spans) };
+    return {
+      assignment_id: a.assignment_id,
+      sessions: a.spans.map((sp, i) => ({ id: i + 1, assignment_id: a.assignment_id, started_at: sp.started_at, ended_at: sp.ended_at, corrected: sp.corrected })),
+      spans: clone(a.spans), active_seconds: spanSeconds(a.spans),
+    };
   }
 
   function get(id: string): Assign {
@@ -332,7 +348,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
       }
       bump();
-      return { revision: a.revision, saved_at: a.saved_at };
+      const o = oppById.get(a.opportunity_id);
+      return { revision: a.revision, saved_at: a.saved_at, validation: o ? validateAnswers(o.rubric, answers) : { ok: false, issues: [], visible_questions: [] } };
     }),
     validate: (id, answers) => call("validate", () => {
       const a = get(id);
@@ -386,12 +403,14 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         emitSync();
         throw sync.last_error;
       }
-      sync = { ...sync, syncing: true };
+      sync = { ...sync, syncing: true, last_attempt_at: new Date(now()).toISOString() };
       emitSync();
       const outbox = list.filter((a) => a.status === "in_outbox");
       const steps = 10;
       for (let i = 0; i <= steps; i++) {
-        onProgress({ phase: i < 4 ? "Uploading grades" : i < 8 ? "Fetching assignments" : "Fetching ledger", done: i, total: steps });
+        const p: SyncProgress = { phase: i < 4 ? "upload" : i < 8 ? "assignments" : i < steps ? "ledger" : "done", items_done: i, items_total: steps, bytes_done: i * 4096, bytes_total: steps * 4096 };
+        onProgress(p);
+        for (const l of progressListeners) l(p);
         if (i === 4) for (const a of outbox) a.status = "submitted";
         await new Promise((res) => setTimeout(res, syncMs / steps));
       }
@@ -404,15 +423,20 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       syncListeners.add(cb);
       return () => syncListeners.delete(cb);
     },
+    onSyncProgress: async (cb): Promise<Unsubscribe> => {
+      progressListeners.add(cb);
+      return () => progressListeners.delete(cb);
+    },
 
     earningsSummary: (q) => call("earningsSummary", () => {
       const l = ledgerIn(q);
       const sum = (s: Ledger["status"]) => l.filter((x) => x.status === s).reduce((t, x) => t + x.amount_cents, 0);
       const paidSecs = list.filter((a) => ["submitted", "accepted"].includes(a.status)).reduce((t, a) => t + spanSeconds(a.spans), 0);
       const rejectedSecs = list.filter((a) => a.status === "rejected").reduce((t, a) => t + spanSeconds(a.spans), 0);
-      const unpaid = { screening_seconds: 2700, rejected_seconds: rejectedSecs, idle_waiting_seconds: 1800 };
+      const unsubmitted = list.filter((a) => ["draft", "orphaned"].includes(a.status)).reduce((t, a) => t + spanSeconds(a.spans), 0) + 2700;
+      const unpaid = { rejected_seconds: rejectedSecs, unsubmitted_seconds: unsubmitted, review_seconds: 1800 };
       const earned = sum("pending") + sum("accepted") + sum("paid");
-      const all = paidSecs + unpaid.screening_seconds + unpaid.rejected_seconds + unpaid.idle_waiting_seconds;
+      const all = paidSecs + unpaid.rejected_seconds + unpaid.unsubmitted_seconds + unpaid.review_seconds;
       return {
         currency: "USD", pending_cents: sum("pending"), accepted_cents: sum("accepted"), paid_cents: sum("paid"), reversed_cents: sum("reversed"),
         paid_seconds: paidSecs, unpaid,
@@ -437,7 +461,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         p[`${l.status}_cents`] += l.amount_cents;
         pts.set(key, p);
       }
-      return { bucket, currency: "USD", points: [...pts.values()].sort((a, b) => a.key.localeCompare(b.key)) };
+      return { grouping: bucket, currency: "USD", points: [...pts.values()].sort((a, b) => a.key.localeCompare(b.key)) };
     }),
     payouts: () => call("payouts", (): PayoutView[] => {
       const paid = ledger.filter((l) => l.status === "paid");
@@ -488,8 +512,10 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (!path.trim() || !dir.trim()) throw err("invalid", "Choose a rubric file and an items folder");
       preview = {
         rubric_path: path, items_dir: dir, rubric_title: previewRubric.title,
-        problems: path.endsWith(".toml") || path.endsWith(".json") || path.endsWith(".yaml") ? [] : [`${path}: expected a .toml, .yaml or .json rubric`],
-        items: previewItems.map((a) => ({ item_id: a.item_id, title: a.title, file: `${dir.replace(/\/$/, "")}/${a.item_id}.json` })),
+        findings: path.endsWith(".toml") || path.endsWith(".json") || path.endsWith(".yaml")
+          ? [{ severity: "warning", code: "no-examples", message: "Question “summary” has no examples", location: null }]
+          : [{ severity: "error", code: "unknown-format", message: `${path}: expected a .toml, .yaml or .json rubric`, location: null }],
+        items: previewItems.map((a) => ({ item_id: a.item_id, title: a.title, file: `${dir.replace(/\/$/, "")}/${a.item_id}.json`, hidden_fields: ["reference_solution"] })),
         generation: (preview?.generation ?? 0) + 1,
       };
       return clone(preview);

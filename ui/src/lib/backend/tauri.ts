@@ -13,23 +13,23 @@
 // | sign_out               | —                                                  | ()               |
 // | queue_page             | filter: QueueFilter, offset: u32, limit: u32       | QueuePage        |
 // | open_item              | assignment_id: String                              | OpenedItem       |
-// | save_draft             | assignment_id, answers: Answers, base_revision: u64| SaveResult       |
+// | save_draft             | assignment_id, answers: Answers (base_revision: u64, optional) | SaveResult |
 // | validate               | assignment_id, answers: Answers                    | ValidationReport |
 // | submit                 | assignment_id, answers: Answers                    | SubmitResult     |
 // | review_decision        | assignment_id, input: ReviewInput                  | SubmitResult     |
 // | time_log               | assignment_id                                      | TimeLog          |
 // | record_time            | assignment_id, span: TimeSpan                      | TimeLog          |
 // | correct_time_log       | assignment_id, spans: Vec<TimeSpan>                | TimeLog          |
-// | sync_status            | —                                                  | SyncStatus       |
-// | sync_now               | on_progress: Channel<SyncProgress>                 | SyncStatus       |
-// | earnings_summary       | query: EarningsQuery                               | EarningsSummary  |
-// | earnings_series        | query: EarningsQuery, bucket: EarningsBucket       | EarningsSeries   |
+// | sync_status            | —                                                  | SyncState        |
+// | sync_now               | on_progress: Channel<SyncProgress>                 | SyncState        |
+// | earnings_summary       | query: EarningsQuery                               | EarningsOverview |
+// | earnings_series        | query: EarningsQuery, grouping: EarningsGrouping   | EarningsSeries   |
 // | payouts                | —                                                  | Vec<PayoutView>  |
 // | discrepancies          | —                                                  | Vec<Discrepancy> |
 // | export_earnings_csv    | query: EarningsQuery                               | String (CSV)     |
 // | diff_rows              | request: DiffRowsRequest                           | DiffRowWindow    |
-// | scan_frame             | handle: String, frame: u32, window: WindowLevel    | ScanFrame        |
-// | scan_pixel             | handle: String, frame: u32, x: u32, y: u32         | PixelValue       |
+// | scan_frame             | handle: String, frame: u32, window: WindowLevel    | ScanFrame   (not in Rust yet) |
+// | scan_pixel             | handle: String, frame: u32, x: u32, y: u32         | PixelValue  (not in Rust yet) |
 // | preview_open           | rubric_path: String, items_dir: String             | PreviewState     |
 // | preview_item           | item_id: String                                    | OpenedItem       |
 // | preview_validate       | item_id: String, answers: Answers                  | ValidationReport |
@@ -40,7 +40,8 @@
 //
 // | event            | payload      |
 // |------------------|--------------|
-// | sync://status    | SyncStatus   |
+// | sync://status    | SyncState    |
+// | sync://progress  | SyncProgress |
 // | preview://changed| PreviewState |
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
@@ -70,8 +71,9 @@ export function tauriBackend(): Backend {
       return invoke("sync_now", { on_progress });
     },
     onSyncStatus: (cb) => listen<SyncStatus>("sync://status", (e) => cb(e.payload)),
+    onSyncProgress: (cb) => listen<SyncProgress>("sync://progress", (e) => cb(e.payload)),
     earningsSummary: (query) => invoke("earnings_summary", { query }),
-    earningsSeries: (query, bucket) => invoke("earnings_series", { query, bucket }),
+    earningsSeries: (query, grouping) => invoke("earnings_series", { query, grouping }),
     payouts: () => invoke("payouts"),
     discrepancies: () => invoke("discrepancies"),
     exportEarningsCsv: (query) => invoke("export_earnings_csv", { query }),

@@ -15,6 +15,10 @@ import type { ReviewDecision } from "../bindings/ReviewDecision";
 import type { Rubric } from "../bindings/Rubric";
 import type { ScopedItem } from "../bindings/ScopedItem";
 import type { TimeSpan } from "../bindings/TimeSpan";
+import type { TimeSession } from "../bindings/TimeSession";
+import type { ItemIssue } from "../bindings/ItemIssue";
+import type { SyncProgress } from "../bindings/SyncProgress";
+import type { LintFinding } from "../bindings/LintFinding";
 import type { ValidationReport } from "../bindings/ValidationReport";
 
 // ---------------------------------------------------------------- session
@@ -61,8 +65,8 @@ export type QueueFilter = {
   sort: QueueSort;
 };
 
-/** One assignment in the queue. Rust: `QueueRow`. */
-export type QueueRow = {
+/** One assignment in the queue. Rust: `assay_app::QueueEntry`. */
+export type QueueEntry = {
   assignment_id: string;
   item_id: string;
   title: string;
@@ -73,13 +77,16 @@ export type QueueRow = {
   /** RFC 3339. */
   due_at: string;
   lease_expires_at: string;
-  pay_basis: PayBasis;
+  /** Null when no rate card entry covers the opportunity. */
+  pay_basis: PayBasis | null;
   /** Minor units per item / hour / submission (i64). */
-  pay_cents: number;
-  currency: string;
-  /** Reviewer feedback for rejected / needs_revision. */
-  feedback: string | null;
+  pay_cents: number | null;
+  currency: string | null;
+  /** Item content is on this machine (works offline). */
+  downloaded: boolean;
 };
+/** Older name used across the UI. */
+export type QueueRow = QueueEntry;
 
 /** A contiguous group of rows of one opportunity in the filtered, sorted order. */
 export type QueueGroup = {
@@ -96,7 +103,7 @@ export type QueueGroup = {
 export type QueuePage = {
   total: number;
   offset: number;
-  rows: QueueRow[];
+  rows: QueueEntry[];
   /** All groups of the whole filtered result (not just this window). */
   groups: QueueGroup[];
   /** Counts per status over the unfiltered queue, for the filter chips. */
@@ -119,10 +126,14 @@ export type { ValidationReport } from "../bindings/ValidationReport";
 export type { ValidationIssue } from "../bindings/ValidationIssue";
 export type { IssueSeverity } from "../bindings/IssueSeverity";
 
-/** Another expert's submission under senior review. */
+/**
+ * Another expert's submission under senior review (protocol
+ * `ReviewedSubmission`; `answers` is untyped JSON there, read with
+ * `asAnswers`).
+ */
 export type ReviewedSubmissionView = {
   submission_id: string;
-  answers: Answers;
+  answers: unknown;
   active_seconds: number;
   submitted_at: string;
 };
@@ -130,6 +141,8 @@ export type ReviewedSubmissionView = {
 /** Recorded active time on one assignment. */
 export type TimeLog = {
   assignment_id: string;
+  /** Raw sessions as stored (a running one has `ended_at` null). */
+  sessions: TimeSession[];
   spans: TimeSpan[];
   /** Sum of span lengths in seconds (u64). */
   active_seconds: number;
@@ -141,11 +154,13 @@ export type OpenedItem = {
   kind: AssignmentKind;
   status: QueueStatus;
   feedback: string | null;
+  /** A problem the sync engine recorded (lease expired, rubric changed, rejected). */
+  issue: ItemIssue | null;
   opportunity: OpportunityRef;
   item: ScopedItem;
   rubric: Rubric;
-  /** `rubric.guidelines` (Markdown) parsed into the safe block tree. */
-  guidelines: Block[];
+  /** `rubric.guidelines` parsed into the safe block tree (optional: plain text is shown otherwise). */
+  guidelines?: Block[];
   /** One view per `item.fields` entry, same order. */
   views: FieldView[];
   draft: Answers;
@@ -161,7 +176,7 @@ export type OpenedItem = {
   lease_expires_at: string | null;
 };
 
-export type SaveResult = { revision: number; saved_at: string };
+export type SaveResult = { revision: number; saved_at: string; validation: ValidationReport };
 
 /** `submit`: the grade is durably in the outbox; upload happens in sync. */
 export type SubmitResult = { outbox_id: string; status: QueueStatus };
@@ -266,20 +281,33 @@ export type PixelValue = { x: number; y: number; frame: number; value: number; u
 
 // ---------------------------------------------------------------- sync
 
-export type SyncStatus = {
+/** Rust: `assay_app::SyncState`; pushed on `sync://status`. */
+export type SyncState = {
+  signed_in: boolean;
   online: boolean;
   syncing: boolean;
   /** Grades and reviews in the outbox not yet acknowledged (u32). */
   pending_uploads: number;
+  /** Uploads the platform refused; they stay in the outbox for the reviewer to see. */
+  failed_uploads: number;
+  orphaned_drafts: number;
+  attachments_missing: number;
+  last_attempt_at: string | null;
   last_sync_at: string | null;
   last_error: AppError | null;
+  /** Assignment ids whose lease expires soon. */
+  expiring_leases: string[];
 };
+/** Older name used across the UI. */
+export type SyncStatus = SyncState;
 
-export type SyncProgress = { phase: string; done: number; /** null = unknown */ total: number | null };
+/** crates/sync progress, via the `sync_now` channel and `sync://progress`. */
+export type { SyncProgress };
+export type { SyncPhase } from "../bindings/SyncPhase";
 
 // ---------------------------------------------------------------- earnings
 
-export type EarningsBucket = "day" | "week" | "opportunity";
+export type EarningsGrouping = "day" | "week" | "opportunity";
 
 export type EarningsQuery = {
   /** Inclusive RFC 3339 date bounds; null = unbounded. */
@@ -288,9 +316,18 @@ export type EarningsQuery = {
   opportunity_id: string | null;
 };
 
-export type UnpaidTime = { screening_seconds: number; rejected_seconds: number; idle_waiting_seconds: number };
+/** Time that earned nothing. */
+export type UnpaidTime = {
+  /** Active time on work that was rejected or reversed. */
+  rejected_seconds: number;
+  /** Time on drafts never submitted (screening, abandoned, orphaned). */
+  unsubmitted_seconds: number;
+  /** Senior review time when reviews are unpaid. */
+  review_seconds: number;
+};
 
-export type EarningsSummary = {
+/** Rust: `assay_app::EarningsOverview`. */
+export type EarningsOverview = {
   currency: string;
   pending_cents: number;
   accepted_cents: number;
@@ -314,7 +351,7 @@ export type EarningsPoint = {
   reversed_cents: number;
 };
 
-export type EarningsSeries = { bucket: EarningsBucket; currency: string; points: EarningsPoint[] };
+export type EarningsSeries = { grouping: EarningsGrouping; currency: string; points: EarningsPoint[] };
 
 export type PayoutView = {
   id: string;
@@ -357,15 +394,21 @@ export type Settings = {
 
 // ---------------------------------------------------------------- preview
 
-export type PreviewItemRef = { item_id: string; title: string; file: string };
+export type PreviewItemRef = {
+  item_id: string;
+  title: string;
+  file: string;
+  /** Ids of fields the rubric hides from reviewers (never their values). */
+  hidden_fields: string[];
+};
 
 /** Rubric preview session (spec authors). */
 export type PreviewState = {
   rubric_path: string;
   items_dir: string;
   rubric_title: string | null;
-  /** Lint / parse problems; non-empty with `rubric_title` null means unusable. */
-  problems: string[];
+  /** Lint / parse findings; `rubric_title` null means the rubric is unusable. */
+  findings: LintFinding[];
   items: PreviewItemRef[];
   /** Increments on every reload. */
   generation: number;

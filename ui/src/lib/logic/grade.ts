@@ -116,3 +116,18 @@ export function isAnswered(q: Question, a: Answer | undefined): boolean {
       return true;
   }
 }
+
+/**
+ * The reviewed submission's answers in `Answers` form. The protocol carries
+ * them as untyped JSON: either `{answers, rationales}` or a bare map of
+ * question id → answer. Anything else yields no answers (never a crash).
+ */
+export function asAnswers(v: unknown): Answers {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return emptyAnswers();
+  const o = v as Record<string, unknown>;
+  if (typeof o.answers === "object" && o.answers !== null && !Array.isArray(o.answers)) {
+    const r = typeof o.rationales === "object" && o.rationales !== null && !Array.isArray(o.rationales) ? o.rationales : {};
+    return { answers: o.answers as Answers["answers"], rationales: r as Answers["rationales"] };
+  }
+  return { answers: o as Answers["answers"], rationales: {} };
+}

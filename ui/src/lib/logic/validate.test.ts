@@ -3,7 +3,7 @@ import type { Answers } from "../bindings/Answers";
 import type { Question } from "../bindings/Question";
 import { OPPORTUNITIES } from "../backend/mockdata";
 import { describeError, REACTIONS, reactionOf, toAppError } from "./errors";
-import { isShown, pick, pickCount, rationaleNeed } from "./grade";
+import { asAnswers, isShown, pick, pickCount, rationaleNeed } from "./grade";
 import { validateAnswers } from "./validate";
 
 const code = OPPORTUNITIES[0].rubric;
@@ -93,5 +93,14 @@ describe("error codes", () => {
     expect(toAppError({ code: "weird", message: "m" })).toEqual({ code: "internal", message: "m" });
     expect(toAppError("text")).toEqual({ code: "internal", message: "text" });
     expect(describeError({ code: "invalid", message: "Token is empty" })).toBe("Not valid: Token is empty");
+  });
+});
+
+describe("reviewed answers", () => {
+  it("accepts both wire shapes and never throws on junk", () => {
+    const scale = { type: "scale", value: 3 };
+    expect(asAnswers({ answers: { q: scale }, rationales: { q: "why" } })).toEqual({ answers: { q: scale }, rationales: { q: "why" } });
+    expect(asAnswers({ q: scale })).toEqual({ answers: { q: scale }, rationales: {} });
+    for (const junk of [null, 7, "x", [1], undefined]) expect(asAnswers(junk)).toEqual({ answers: {}, rationales: {} });
   });
 });

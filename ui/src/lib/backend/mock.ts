@@ -17,6 +17,7 @@ import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { validateAnswers } from "../logic/validate";
 import { spanSeconds } from "../logic/timetracker";
 import { emptyAnswers } from "../logic/grade";
+import { EDITABLE } from "../logic/format";
 
 export type MockOptions = {
   /** Number of assignments in the queue (default 60). */
@@ -94,7 +95,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   // ---- assignments
   const r = rng(7);
-  const statuses: QueueStatus[] = ["new", "new", "new", "draft", "ready", "submitted", "accepted", "accepted", "rejected", "needs_revision", "orphaned"];
+  const statuses: QueueStatus[] = ["new", "new", "new", "draft", "ready", "submitted", "accepted", "accepted", "rejected", "needs_revision", "orphaned", "lease_expired", "rubric_changed", "submit_failed"];
   const oppById = new Map(OPPORTUNITIES.map((o) => [o.id, o]));
   const topics: Record<string, string[]> = {
     "opp-code": ["lease renewal", "retry backoff", "config parsing", "unsafe block", "error mapping"],
@@ -124,7 +125,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       pay_cents: opp.rate_cents,
       currency: "USD",
       downloaded: true,
-      feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : null,
+      feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : status === "submit_failed" ? "The platform refused the upload: rubric version 2 is retired." : null,
       draft: emptyAnswers(),
       revision: 0,
       saved_at: null,
@@ -243,7 +244,9 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const draft = a.status === "needs_revision" && a.revision === 0 && a.submitted_answers ? a.submitted_answers : a.draft;
     return clone({
       assignment_id: a.assignment_id, kind: a.kind, status: a.status, feedback: a.feedback,
-      issue: a.status === "orphaned" ? { kind: "lease_expired", message: "Your lease on this item expired; it may have been reassigned." } : a.status === "rejected" ? { kind: "rejected", message: a.feedback ?? "Rejected" } : null,
+      issue: a.status === "orphaned" || a.status === "lease_expired" ? { kind: "lease_expired", message: "Your lease on this item expired; it may have been reassigned." }
+        : a.status === "rubric_changed" ? { kind: "rubric_changed", message: "The rubric moved to a new version; check your answers against it." }
+        : a.status === "rejected" || a.status === "submit_failed" ? { kind: "rejected", message: a.feedback ?? "Rejected" } : null,
       opportunity: { id: opp.id, title: opp.title, buyer: opp.buyer, licence_category: opp.licence_category },
       item: { item_id: a.item_id, opportunity_id: opp.id, title: a.title, rubric_id: rubric.id, rubric_version: rubric.version, fields: scopedFields(opp, a.n, a.hostile), missing_fields: [] },
       rubric,
@@ -343,7 +346,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       a.draft = clone(answers);
       a.revision++;
       a.saved_at = new Date(now()).toISOString();
-      if (["new", "draft", "ready", "needs_revision"].includes(a.status) && a.status !== "needs_revision") {
+      if (["new", "draft", "ready"].includes(a.status)) {
         const opp = oppById.get(a.opportunity_id);
         a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
       }
@@ -362,7 +365,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       const opp = oppById.get(a.opportunity_id);
       if (!opp) throw err("not_found", "Opportunity gone");
       if (a.kind !== "grade") throw err("invalid", "This is a senior review: use accept / reject / request revision");
-      if (["in_outbox", "submitted", "accepted"].includes(a.status)) throw err("invalid", "Already submitted");
+      if (!EDITABLE.has(a.status)) throw err("invalid", `Cannot submit: this assignment is ${a.status.replace("_", " ")}`);
       const report = validateAnswers(opp.rubric, checkAnswers(answers));
       if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
       a.submitted_answers = clone(answers);

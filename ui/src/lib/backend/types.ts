@@ -42,17 +42,9 @@ export type ExpertSummary = {
 
 // ---------------------------------------------------------------- queue
 
-/** Local status of an assignment as the reviewer sees it. */
-export type QueueStatus =
-  | "new"
-  | "draft"
-  | "ready"
-  | "in_outbox"
-  | "submitted"
-  | "accepted"
-  | "rejected"
-  | "needs_revision"
-  | "orphaned";
+/** Local status of an assignment as the reviewer sees it (crates/store). */
+import type { QueueStatus } from "../bindings/QueueStatus";
+export type { QueueStatus };
 
 export type QueueSort = "due" | "lease" | "pay" | "title";
 

@@ -1,3 +1,5 @@
+import type { QueueStatus } from "../bindings/QueueStatus";
+
 // Formatting helpers (locale-stable so tests are deterministic).
 export function money(cents: number, currency: string): string {
   const sign = cents < 0 ? "−" : "";
@@ -56,7 +58,13 @@ export const STATUS_LABELS = {
   rejected: "Rejected",
   needs_revision: "Needs revision",
   orphaned: "Orphaned",
-} as const;
+  lease_expired: "Lease expired",
+  rubric_changed: "Rubric changed",
+  submit_failed: "Upload failed",
+} as const satisfies Record<QueueStatus, string>;
+
+/** Statuses in which the reviewer may still change and submit the grade. */
+export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(["new", "draft", "ready", "needs_revision", "rubric_changed", "submit_failed"]);
 
 /** "Due in 3h 10m" / "Overdue 5m"; "Lease 2d 4h" / "Lease expired 5m ago". */
 export function deadline(kind: "due" | "lease", iso: string, now: number): string {

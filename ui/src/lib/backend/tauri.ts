@@ -23,7 +23,7 @@
 // | sync_status            | —                                                  | SyncState        |
 // | sync_now               | on_progress: Channel<SyncProgress>                 | SyncState        |
 // | earnings_summary       | query: EarningsQuery                               | EarningsOverview |
-// | earnings_series        | query: EarningsQuery, grouping: EarningsGrouping   | EarningsSeries   |
+// | earnings_series        | query: EarningsQuery, bucket: EarningsGrouping     | EarningsSeries   |
 // | payouts                | —                                                  | Vec<PayoutView>  |
 // | discrepancies          | —                                                  | Vec<Discrepancy> |
 // | export_earnings_csv    | query: EarningsQuery                               | String (CSV)     |
@@ -73,7 +73,7 @@ export function tauriBackend(): Backend {
     onSyncStatus: (cb) => listen<SyncStatus>("sync://status", (e) => cb(e.payload)),
     onSyncProgress: (cb) => listen<SyncProgress>("sync://progress", (e) => cb(e.payload)),
     earningsSummary: (query) => invoke("earnings_summary", { query }),
-    earningsSeries: (query, grouping) => invoke("earnings_series", { query, grouping }),
+    earningsSeries: (query, grouping) => invoke("earnings_series", { query, bucket: grouping }),
     payouts: () => invoke("payouts"),
     discrepancies: () => invoke("discrepancies"),
     exportEarningsCsv: (query) => invoke("export_earnings_csv", { query }),

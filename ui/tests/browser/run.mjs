@@ -253,7 +253,7 @@ await test("senior review: reject with feedback by keyboard", async (page) => {
 await test("diff viewer: windowed rows, split mode, expand context, viewed marks", async (page) => {
   await page.goto(base);
   await openFirst(page, { search: "Rust #0:" });
-  await page.click('button[title="src/pipeline.rs"]');
+  await page.click('button.fname[title="src/pipeline.rs"]');
   await page.waitForSelector("[data-diff-row]");
   const n = await page.locator("[data-diff-row]").count();
   assert(n > 10 && n < 200, `diff rows are windowed (${n})`);

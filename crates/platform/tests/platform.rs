@@ -412,17 +412,33 @@ async fn items_attachments_and_scoping() {
                 }
             }
         }
+        // Scope the item with the client's own function: every visible field
+        // is present (scans may lack a prior) and hidden fields are gone.
+        let (_, r) = api
+            .get(&format!(
+                "/rubrics/{}/versions/{}",
+                a.rubric_id, a.rubric_version
+            ))
+            .await;
+        let rubric: assay_rubric::Rubric = from(r["document"].clone());
+        let scoped = assay_rubric::scope(&env.item, &rubric);
+        assert!(
+            scoped.missing_fields.iter().all(|f| f == "prior"),
+            "{}: missing {:?}",
+            a.item_id,
+            scoped.missing_fields
+        );
         if env.item.fields.contains_key("model_identity") {
             hidden_seen = true;
-            // The rubric does not list it: scoping on the client removes it.
-            let (_, r) = api
-                .get(&format!(
-                    "/rubrics/{}/versions/{}",
-                    a.rubric_id, a.rubric_version
-                ))
-                .await;
-            let rubric: assay_rubric::Rubric = from(r["document"].clone());
-            assert!(rubric.fields.iter().all(|f| f.id != "model_identity"));
+            assert!(assay_rubric::hidden_fields(&env.item, &rubric)
+                .contains(&"model_identity".to_string()));
+            assert!(scoped.fields.iter().all(|f| f.id != "model_identity"));
+            let json = serde_json::to_string(&scoped).unwrap();
+            assert!(
+                !json.contains("orion-70b")
+                    && !json.contains("atlas-7b")
+                    && !json.contains("nova-mini")
+            );
         }
     }
     assert!(

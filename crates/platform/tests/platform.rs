@@ -1145,3 +1145,41 @@ fn cli_seeds_issues_tokens_and_serves() {
     let _ = child.wait();
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn spawn_demo_seeds_once_and_serves_the_demo_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.sqlite");
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    for round in 0..2 {
+        let server = assay_platform::demo::spawn_demo_with(
+            db.clone(),
+            bind,
+            std::time::Duration::from_secs(30),
+            assay_platform::demo::SeedOptions::small(),
+        )
+        .await
+        .unwrap();
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{}/api/v1/auth/login", server.base_url()))
+            .json(&json!({"email": "demo@assay.dev", "password": "demo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "round {round}");
+        let token: TokenResponse = r.json().await.unwrap();
+        let api = Api {
+            http,
+            base: format!("{}/api/v1", server.base_url()),
+            token: token.token,
+        };
+        let (_, v) = api.get("/opportunities").await;
+        assert_eq!(
+            v["opportunities"].as_array().unwrap().len(),
+            5,
+            "seeded exactly once"
+        );
+        server.shutdown().await.unwrap();
+    }
+}

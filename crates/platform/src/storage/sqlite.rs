@@ -1270,6 +1270,31 @@ impl Storage for SqliteStorage {
         Ok(ids.len())
     }
 
+    fn extend_active_leases(&self, expert_id: &str, until: DateTime<Utc>) -> StoreResult<usize> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM assignments WHERE expert_id = ?1 AND state = 'active' \
+                 AND lease_expires_at < ?2 ORDER BY seq",
+            )?;
+            let ids = stmt
+                .query_map(params![expert_id, ts(until)], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids
+        };
+        for id in &ids {
+            let seq = next_seq(&tx)?;
+            tx.execute(
+                "UPDATE assignments SET lease_expires_at = ?1, due_at = MAX(due_at, ?1), seq = ?2 \
+                 WHERE id = ?3",
+                params![ts(until), seq, id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(ids.len())
+    }
+
     fn submit(
         &self,
         expert_id: &str,
@@ -1892,6 +1917,18 @@ mod tests {
         assert!(!p2.has_more);
         assert!(p2.rows[0].seq > p1.rows[1].seq);
         assert!(s.list_assignments("e2", 0, 10).unwrap().rows.is_empty());
+    }
+
+    #[test]
+    fn active_leases_can_be_extended() {
+        let s = fixture(PayBasis::PerItem);
+        let before = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(s.extend_active_leases("e1", t(48)).unwrap(), 3);
+        let after = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(after.lease_expires_at, t(48));
+        assert_eq!(after.due_at, t(48));
+        assert!(after.seq > before.seq);
+        assert_eq!(s.extend_active_leases("e1", t(10)).unwrap(), 0);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use assay_protocol::{
     ReviewedSubmission, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
 };
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{BlobMeta, ExpertCredentials, NewAssignment, NewExpert, Page, Storage, TokenRecord};
@@ -638,7 +638,7 @@ impl SqliteStorage {
                 supported,
             });
         }
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (i, sql) in MIGRATIONS
             .iter()
             .enumerate()
@@ -795,7 +795,7 @@ impl Storage for SqliteStorage {
         rates: &[Rate],
     ) -> StoreResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO rubrics (id, version, document) VALUES (?1, ?2, ?3)",
             params![o.rubric_id, o.rubric_version, to_json(rubric_document)?],
@@ -897,7 +897,7 @@ impl Storage for SqliteStorage {
 
     fn insert_item(&self, item: &Item) -> StoreResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO items (id, opportunity_id, title, fields, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1026,7 +1026,7 @@ impl Storage for SqliteStorage {
 
     fn create_assignment(&self, n: &NewAssignment) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let opp: Option<(String, String, u32)> = tx
             .query_row(
                 "SELECT o.id, o.rubric_id, o.rubric_version FROM items i \
@@ -1128,7 +1128,7 @@ impl Storage for SqliteStorage {
         ttl: Duration,
     ) -> StoreResult<Lease> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let a = owned_assignment(&tx, expert_id, id)?;
         require_workable(&a, now)?;
         // A lease never runs past the assignment's due date, and renewing
@@ -1153,7 +1153,7 @@ impl Storage for SqliteStorage {
         _now: DateTime<Utc>,
     ) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let a = owned_assignment(&tx, expert_id, id)?;
         if a.state != AssignmentState::Active {
             return Err(StoreError::Conflict(format!(
@@ -1168,7 +1168,7 @@ impl Storage for SqliteStorage {
 
     fn revoke_assignment(&self, id: &str, _now: DateTime<Utc>) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let a = load_assignment(&tx, id)?.a;
         if a.state != AssignmentState::Active {
             return Err(StoreError::Conflict(format!(
@@ -1188,7 +1188,7 @@ impl Storage for SqliteStorage {
         ttl: Duration,
     ) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = load_assignment(&tx, id)?;
         if row.a.state != AssignmentState::Active {
             return Err(StoreError::Conflict(format!(
@@ -1236,7 +1236,7 @@ impl Storage for SqliteStorage {
 
     fn set_lease(&self, id: &str, lease_expires_at: DateTime<Utc>) -> StoreResult<Lease> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         load_assignment(&tx, id)?;
         let seq = next_seq(&tx)?;
         tx.execute(
@@ -1252,7 +1252,7 @@ impl Storage for SqliteStorage {
 
     fn expire_overdue_leases(&self, expert_id: &str, now: DateTime<Utc>) -> StoreResult<usize> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
                 "SELECT id FROM assignments WHERE expert_id = ?1 AND state = 'active' \
@@ -1272,7 +1272,7 @@ impl Storage for SqliteStorage {
 
     fn extend_active_leases(&self, expert_id: &str, until: DateTime<Utc>) -> StoreResult<usize> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
                 "SELECT id FROM assignments WHERE expert_id = ?1 AND state = 'active' \
@@ -1304,7 +1304,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<SubmissionReceipt> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(mut receipt) = check_idempotency::<SubmissionReceipt>(
             &tx,
             expert_id,
@@ -1429,7 +1429,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewReceipt> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(mut receipt) =
             check_idempotency::<ReviewReceipt>(&tx, expert_id, "reviews", key, request_hash)?
         {
@@ -1509,7 +1509,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewOutcome> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let outcome = apply_outcome(&tx, submission_id, status, feedback, now)?;
         tx.commit()?;
         Ok(outcome)
@@ -1591,7 +1591,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Payout>> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let entries: Vec<(String, i64, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT id, amount_cents, currency FROM ledger \

@@ -885,6 +885,16 @@ async fn senior_review_decides_the_other_experts_outcome() {
     let (s, v) = api.post("/reviews", &body, Some("sr-2")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let receipt: ReviewReceipt = from(v);
+    // The senior reviewer is paid for the review (accepted at once).
+    let (_, v) = api.get("/ledger?limit=500").await;
+    let mine: Vec<_> = from::<LedgerPage>(v)
+        .entries
+        .into_iter()
+        .filter(|e| e.assignment_id == r.id)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].status, LedgerStatus::Accepted);
+    assert!(mine[0].amount_cents > 0);
     let (_, v) = api.post("/reviews", &body, Some("sr-2")).await;
     let replay: ReviewReceipt = from(v);
     assert!(replay.replayed);

@@ -428,6 +428,15 @@ fn current_rate(
     })
 }
 
+/// Earnings for one senior review: the hourly rate for active time, or half
+/// the per-item / per-submission rate.
+pub(crate) fn review_amount(rate: &Rate, active_seconds: u64) -> i64 {
+    match rate.basis {
+        PayBasis::PerHour => amount_for(rate, active_seconds),
+        PayBasis::PerItem | PayBasis::PerSubmission => rate.amount_cents / 2,
+    }
+}
+
 /// Earnings for one submission under a rate.
 pub(crate) fn amount_for(rate: &Rate, active_seconds: u64) -> i64 {
     match rate.basis {
@@ -548,7 +557,7 @@ fn apply_outcome(
     feedback: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<ReviewOutcome> {
-    let (_, current) = outcome_of(tx, submission_id)?;
+    let (author, current) = outcome_of(tx, submission_id)?;
     if status == OutcomeStatus::Pending {
         return Err(StoreError::BadRequest(
             "an outcome must be accepted, rejected or needs_revision".into(),
@@ -572,10 +581,11 @@ fn apply_outcome(
     };
     let entry_ids: Vec<String> = {
         let mut stmt = tx.prepare(
-            "SELECT id FROM ledger WHERE submission_id = ?1 AND status = 'pending' ORDER BY seq",
+            "SELECT id FROM ledger WHERE submission_id = ?1 AND expert_id = ?2 \
+             AND status = 'pending' ORDER BY seq",
         )?;
         let ids = stmt
-            .query_map([submission_id], |r| r.get(0))?
+            .query_map([submission_id, author.as_str()], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         ids
     };
@@ -1487,6 +1497,27 @@ impl Storage for SqliteStorage {
             status,
             req.feedback.as_deref(),
             now,
+        )?;
+        // The senior reviewer is paid too: review work is not itself reviewed,
+        // so the entry is accepted at once.
+        let rate = current_rate(&tx, &a.opportunity_id, now)?;
+        let seq = next_seq(&tx)?;
+        tx.execute(
+            "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
+             opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'accepted', ?9, ?9, ?10)",
+            params![
+                new_id("led"),
+                expert_id,
+                req.submission_id,
+                a.id,
+                a.item_id,
+                a.opportunity_id,
+                review_amount(&rate, req.active_seconds),
+                rate.currency,
+                ts(now),
+                seq
+            ],
         )?;
         let receipt = ReviewReceipt {
             review_id,

@@ -135,9 +135,11 @@ impl Store {
         let now = ts(Utc::now());
         let mut orphaned_with_draft = Vec::new();
         for a in assignments {
-            let orphaned = matches!(
+            // Revoked, reassigned or released (anything but active, completed
+            // or expired): the item leaves the queue; a draft is kept, orphaned.
+            let orphaned = !matches!(
                 a.state,
-                AssignmentState::Revoked | AssignmentState::Reassigned
+                AssignmentState::Active | AssignmentState::Completed | AssignmentState::Expired
             );
             tx.execute(
                 "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \

@@ -20,9 +20,15 @@ mod keyring {
         let _ = creds.delete_token(account);
         assert_eq!(creds.get_token(account).unwrap(), None);
         creds.set_token(account, "tok-first").unwrap();
-        assert_eq!(creds.get_token(account).unwrap().unwrap().expose(), "tok-first");
+        assert_eq!(
+            creds.get_token(account).unwrap().unwrap().expose(),
+            "tok-first"
+        );
         creds.set_token(account, "tok-second").unwrap();
-        assert_eq!(creds.get_token(account).unwrap().unwrap().expose(), "tok-second");
+        assert_eq!(
+            creds.get_token(account).unwrap().unwrap().expose(),
+            "tok-second"
+        );
         assert!(creds.delete_token(account).unwrap());
         assert_eq!(creds.get_token(account).unwrap(), None);
         assert!(!creds.delete_token(account).unwrap());

@@ -38,15 +38,16 @@ mod keyring {
     }
 }
 
+#[path = "../src/testkit.rs"]
+mod testkit;
+
 mod common {
     use std::sync::Arc;
     use std::time::Duration;
 
     use assay_platform::testing::{start_seeded, TestPlatform};
     use assay_protocol::{AssignmentKind, SubmissionRequest};
-    use assay_rubric::{
-        Annotation, AnnotationAnchor, Answer, Answers, Preference, QuestionKind, Rubric,
-    };
+    use assay_rubric::Answers;
     use assay_store::{QueueStatus, Store};
     use assay_sync::{PlatformClient, SyncConfig, SyncEngine, Token};
 
@@ -112,70 +113,7 @@ mod common {
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
     }
 
-    /// Answers that satisfy every question and rationale rule of `rubric`.
-    pub fn valid_answers(rubric: &Rubric) -> Answers {
-        let mut a = Answers::default();
-        for q in &rubric.questions {
-            let answer = match &q.kind {
-                QuestionKind::Scale { max, .. } => Answer::Scale { value: *max },
-                QuestionKind::SingleChoice { options } => Answer::SingleChoice {
-                    choice: options[0].id.clone(),
-                },
-                QuestionKind::MultiChoice {
-                    options,
-                    min_selected,
-                    ..
-                } => Answer::MultiChoice {
-                    choices: options
-                        .iter()
-                        .take(min_selected.unwrap_or(1).max(1) as usize)
-                        .map(|o| o.id.clone())
-                        .collect(),
-                },
-                QuestionKind::PassFail { criteria } => Answer::PassFail {
-                    results: criteria.iter().map(|c| (c.id.clone(), true)).collect(),
-                },
-                QuestionKind::Ranking { fields } => Answer::Ranking {
-                    order: fields.clone(),
-                },
-                QuestionKind::Pairwise { strengths, .. } => Answer::Pairwise {
-                    preference: Preference::A,
-                    strength: strengths.first().cloned(),
-                },
-                QuestionKind::FreeText {
-                    min_length,
-                    max_length,
-                    ..
-                } => {
-                    let n = min_length
-                        .unwrap_or(20)
-                        .max(20)
-                        .min(max_length.unwrap_or(u32::MAX));
-                    Answer::FreeText {
-                        text: "y".repeat(n as usize),
-                    }
-                }
-                QuestionKind::Annotations {
-                    fields,
-                    severities,
-                    min_count,
-                } => Answer::Annotations {
-                    items: (0..min_count.unwrap_or(0))
-                        .map(|i| Annotation {
-                            id: format!("n{i}"),
-                            field: fields[0].clone(),
-                            anchor: AnnotationAnchor::TextSpan { start: 0, end: 1 },
-                            severity: severities.first().cloned(),
-                            comment: "needs a closer look".into(),
-                        })
-                        .collect(),
-                },
-            };
-            a.answers.insert(q.id.clone(), answer);
-            a.rationales.insert(q.id.clone(), "because ".repeat(60));
-        }
-        a
-    }
+    pub use super::testkit::valid_answers;
 
     pub fn request(store: &Store, assignment_id: &str, answers: &Answers) -> SubmissionRequest {
         let a = store.assignment(assignment_id).unwrap().unwrap();
@@ -962,5 +900,142 @@ mod background {
             .await
             .unwrap();
         env.platform.shutdown().await.unwrap();
+    }
+}
+
+mod crash {
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use assay_store::{OutboxState, Store};
+    use rand::{Rng, SeedableRng};
+
+    use super::common::*;
+
+    /// A child process that pulls, grades, submits and uploads is SIGKILLed at
+    /// random points (including mid-upload); after every restart each
+    /// acknowledged submission is still in the outbox, and once everything is
+    /// uploaded the platform holds exactly one submission per assignment.
+    #[tokio::test]
+    async fn sigkilled_uploads_reach_the_platform_exactly_once() {
+        let platform = assay_platform::testing::start_seeded().await.unwrap();
+        // More work than the seed assigns, so kills land while there is work.
+        let http = reqwest::Client::new();
+        let mut assigned = 0;
+        for item in platform.summary.items_by_opportunity.values().flatten() {
+            let resp = http
+                .post(platform.api_url("/admin/assignments"))
+                .bearer_auth(&platform.admin_token)
+                .json(
+                    &serde_json::json!({"item_id": item, "expert_email": "demo@assay.dev",
+                                          "kind": "grade"}),
+                )
+                .send()
+                .await
+                .unwrap();
+            assigned += resp.status().is_success() as u32;
+        }
+        assert!(assigned > 0, "admin assign failed for every item");
+        let dir = tempfile::tempdir().unwrap();
+        // Download everything first so the kills land in grading and uploading.
+        {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            let engine = engine(
+                &platform.base_url(),
+                &platform.expert_token,
+                store,
+                fast_config(),
+            );
+            engine.pull(|_| {}).await.unwrap();
+        }
+        let child = env!("CARGO_BIN_EXE_sync-crash-child");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0xC4A5);
+        let mut acked: BTreeMap<String, String> = BTreeMap::new();
+        for round in 0..15 {
+            let mut proc = Command::new(child)
+                .arg(dir.path())
+                .arg(platform.base_url())
+                .env("ASSAY_SYNC_TOKEN", &platform.expert_token)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let stdout = proc.stdout.take().unwrap();
+            let reader = std::thread::spawn(move || {
+                BufReader::new(stdout)
+                    .split(b'\n')
+                    .map_while(Result::ok)
+                    .filter_map(|l| String::from_utf8(l).ok())
+                    .collect::<Vec<_>>()
+            });
+            let delay = rng.gen_range(5..120u64);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            proc.kill().unwrap(); // SIGKILL
+            proc.wait().unwrap();
+            for line in reader.join().unwrap() {
+                let mut parts = line.split(' ');
+                if let (Some("S"), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next())
+                {
+                    assert!(
+                        acked.insert(id.to_string(), key.to_string()).is_none(),
+                        "{id} submitted twice"
+                    );
+                }
+            }
+            let store = Store::open(dir.path()).unwrap();
+            let entries = store.outbox_entries().unwrap();
+            for (id, key) in &acked {
+                assert!(
+                    entries
+                        .iter()
+                        .any(|e| &e.assignment_id == id && &e.idempotency_key == key),
+                    "round {round}: acknowledged submission of {id} lost"
+                );
+            }
+        }
+        assert!(!acked.is_empty(), "the child never got to submit");
+        // Restart once more, in process, and drain the outbox over a clean network.
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let engine = engine(
+            &platform.base_url(),
+            &platform.expert_token,
+            store.clone(),
+            fast_config(),
+        );
+        for _ in 0..50 {
+            engine.push().await.unwrap();
+            if store.sync_status().unwrap().outbox_pending == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+        let entries = store.outbox_entries().unwrap();
+        assert!(
+            entries.iter().all(|e| e.state == OutboxState::Sent),
+            "{entries:?}"
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &entries {
+            assert!(
+                seen.insert(e.assignment_id.clone()),
+                "{} queued twice",
+                e.assignment_id
+            );
+            assert_eq!(
+                platform_submissions(&platform, &e.assignment_id),
+                1,
+                "{}",
+                e.assignment_id
+            );
+        }
+        eprintln!(
+            "crash: {} submissions acknowledged, {} uploaded exactly once",
+            acked.len(),
+            entries.len()
+        );
+        platform.shutdown().await.unwrap();
     }
 }

@@ -147,3 +147,78 @@ describe("App", () => {
     expect(target.textContent).toContain("<img src=x onerror=window.__xss=1>");
   });
 });
+
+describe("App settings", () => {
+  it("remaps a key and persists it through the backend", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    (target.querySelector('button[aria-label="Settings"]') as HTMLElement).click();
+    flushSync();
+    const change = document.querySelector('button[aria-label="Change key for Next question"]') as HTMLElement;
+    change.click();
+    flushSync();
+    press("n");
+    (Array.from(document.querySelectorAll(".dialog button")).find((x) => x.textContent === "Save") as HTMLElement).click();
+    await until(() => !document.querySelector('[aria-labelledby="st-title"]'), "dialog closed");
+    expect((await b.settings()).keymap).toEqual({ next_question: ["n"] });
+    press("j");
+    expect($('[data-question="correctness"]')?.classList.contains("current")).toBe(true);
+    press("n");
+    expect($('[data-question="tests_adequate"]')?.classList.contains("current")).toBe(true);
+  });
+});
+
+describe("App error handling", () => {
+  it("a storage failure while autosaving shows a banner and keeps the answer for retry", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    b.failNext("saveDraft", { code: "storage", message: "disk full" });
+    press("3");
+    await until(() => $('[data-testid="autosave"]')?.textContent?.includes("Not saved") ?? false, "save error");
+    expect($('.banner[role="alert"]')?.textContent).toContain("disk full");
+    expect(checked("correctness", 3)).toBe("true");
+    ($('[data-testid="autosave"] button') as HTMLElement).click();
+    await until(() => $('[data-testid="autosave"]')?.textContent?.includes("Saved") ?? false, "saved on retry");
+    const item = await b.openItem("a-00000");
+    expect(item.draft.answers.correctness).toEqual({ type: "scale", value: 3 });
+  });
+
+  it("an invalid submit shows the reason inline", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    press("5");
+    press("j");
+    press("1");
+    const summary = $<HTMLTextAreaElement>("#answer-summary");
+    if (!summary) throw new Error("summary");
+    summary.value = "Long enough summary for the author to act upon.";
+    summary.dispatchEvent(new Event("input", { bubbles: true }));
+    await until(() => $<HTMLButtonElement>('[data-testid="submit"]')?.disabled === false, "valid");
+    b.failNext("submit", { code: "rejected", message: "Rubric version 3 is retired" });
+    ($('[data-testid="submit"]') as HTMLElement).click();
+    await until(() => !!$('.side .err[role="alert"]'), "inline error");
+    expect($('.side .err[role="alert"]')?.textContent).toContain("Rubric version 3 is retired");
+    expect($('[data-testid="item-status"]')?.textContent).not.toBe("In outbox");
+  });
+
+  it("senior review: accept needs no feedback, reject does", async () => {
+    const b = mockBackend();
+    start(b);
+    await until(() => $$("[data-queue-row]").length > 0, "rows");
+    const search = $<HTMLInputElement>('input[aria-label="Search queue"]');
+    if (!search) throw new Error("search");
+    search.value = "#5:";
+    search.dispatchEvent(new Event("input"));
+    await until(() => !!$('[data-queue-row="a-00005"]'), "review row");
+    ($('[data-queue-row="a-00005"] .card') as HTMLElement).click();
+    await until(() => !!$('[aria-label="Submission under review"]'), "review screen");
+    expect($('[aria-label="Submission under review"]')?.textContent).toContain("Checked against the guidelines");
+    press("2");
+    expect($<HTMLButtonElement>('[data-testid="submit"]')?.disabled).toBe(true);
+    press("1");
+    expect($<HTMLButtonElement>('[data-testid="submit"]')?.disabled).toBe(false);
+    press("Enter", { metaKey: true });
+    await until(() => $('[data-testid="item-status"]')?.textContent === "In outbox", "sent");
+    expect(b.calls).toContain("reviewDecision");
+  });
+});

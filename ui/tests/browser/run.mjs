@@ -105,6 +105,20 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.waitForSelector('[data-testid="autosave"]:has-text("Saved")');
   assert(!(await page.locator('[data-testid="submit"]').isDisabled()), "submit enabled once valid");
   await shot(page, "item-code-diff");
+  // The time log is one key away and can be corrected.
+  await page.keyboard.press("Escape"); // leave the text box so keys act again
+  await page.keyboard.press("g");
+  await page.waitForSelector('aside[aria-label="Guidelines"] [role="heading"]');
+  await shot(page, "guidelines");
+  await page.keyboard.press("g");
+  await page.waitForSelector('aside[aria-label="Guidelines"]', { state: "detached" });
+  await page.locator('[data-testid="active-time"]').focus();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("t");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="tl-title"]');
+  await shot(page, "time-log");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="tl-title"]', { state: "detached" });
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector('[data-testid="item-status"]:has-text("In outbox")');
   assert((await page.locator('[data-testid="pending"]').innerText()).startsWith("1 "), "one upload pending");
@@ -112,6 +126,28 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.click('[data-testid="sync-state"] button:has-text("Sync")');
   await page.waitForSelector('[role="progressbar"]');
   await page.waitForSelector('[data-testid="pending"]:has-text("0 pending")');
+});
+
+await test("laptop size (1280x720) item screen", async (page) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(base);
+  await openFirst(page, { search: "Rust #0:" });
+  await page.waitForSelector("[data-diff-row]");
+  await shot(page, "laptop-item");
+});
+
+await test("offline: badge, error with retry, recovery", async (page) => {
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  await page.evaluate(() => window.__mock.setOnline(false));
+  await page.click('[data-testid="sync-state"] button:has-text("Sync")');
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Offline")');
+  await page.waitForSelector('[data-testid="sync-state"] button:has-text("Retry")');
+  await shot(page, "offline");
+  await page.evaluate(() => window.__mock.setOnline(true));
+  await page.click('[data-testid="sync-state"] button:has-text("Retry")');
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  await page.waitForSelector('[data-testid="sync-state"] button:has-text("Sync")');
 });
 
 await test("queue of 10,000 items stays virtualized while scrolling and filtering", async (page) => {
@@ -153,9 +189,15 @@ await test("item content with XSS payloads is shown as text and never executes",
   await shot(page, "item-chat-xss");
 });
 
-await test("dark theme", async (page) => {
+await test("legal redline comments and defined terms, dark theme", async (page) => {
   await page.goto(base);
-  await openFirst(page, { search: "NDA" });
+  await openFirst(page, { search: "NDA", status: "New" });
+  await page.click('[aria-label="Clause 2.1"] button:has-text("Comment")');
+  await page.fill('textarea[aria-label="Comment on clause 2.1"]', "Consent should be written and prior.");
+  await page.click('[aria-label="Clause 2.1"] button:has-text("Add comment")');
+  await page.waitForSelector('[data-question="clause_comments"] .ann li');
+  await page.click('[aria-label="Defined term Purpose"]');
+  await page.waitForSelector("text=Evaluating a possible business relationship");
   await page.click('[data-testid="theme-toggle"]');
   assert((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "dark theme applied");
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -163,9 +205,9 @@ await test("dark theme", async (page) => {
   await shot(page, "item-legal-dark");
 });
 
-await test("scan viewer: frame, window presets, pixel readout", async (page) => {
+await test("scan viewer: frames, window presets, pixel readout, measurement, regions", async (page) => {
   await page.goto(base);
-  await openFirst(page, { search: "CT" });
+  await openFirst(page, { search: "CT", status: "New" });
   const canvas = page.locator("canvas");
   await canvas.waitFor();
   const box = await canvas.boundingBox();
@@ -175,7 +217,23 @@ await test("scan viewer: frame, window presets, pixel readout", async (page) => 
   await page.selectOption('select[aria-label="Window preset"]', "Bone");
   await canvas.focus();
   await page.keyboard.press("ArrowRight");
+  await page.waitForTimeout(100);
   assert((await page.locator(".status .frame .mono").innerText()) === "2/12", "frame advanced");
+  await page.click('button:has-text("Measure")');
+  await page.mouse.move(box.x + 100, box.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 200, box.y + 100, { steps: 4 });
+  await page.mouse.up();
+  const len = await page.locator(".status").innerText();
+  assert(/Length \d+\.\d mm/.test(len), `length readout (${len})`);
+  await page.click('button:has-text("Region")');
+  await page.mouse.move(box.x + 150, box.y + 150);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 220, box.y + 210, { steps: 4 });
+  await page.mouse.up();
+  await page.fill('textarea[aria-label="Region comment"]', "Nodule, right upper lobe");
+  await page.click('button:has-text("Add region")');
+  await page.waitForSelector('[data-question="regions"] .ann li');
   await shot(page, "item-scan");
 });
 
@@ -207,6 +265,15 @@ await test("diff viewer: windowed rows, split mode, expand context, viewed marks
   await page.waitForFunction((t) => Number(document.querySelector('[aria-label="Diff rows"]')?.getAttribute("aria-rowcount")) > 0, total);
   await page.check('input[aria-label="Mark src/pipeline.rs viewed"]');
   assert((await page.locator('[data-testid="viewed-count"]').innerText()).startsWith("1/"), "viewed count");
+  // Inline comment on a diff line lands in the rubric's annotations answer.
+  await page.locator("[data-diff-row]").nth(3).hover();
+  await page.locator("[data-diff-row]").nth(3).locator("button.addc").last().click();
+  await page.fill('textarea[aria-label="Comment text"]', "Checked arithmetic changes the error type here.");
+  await page.selectOption('select[aria-label="Severity"]', "major");
+  await page.click('button:has-text("Add comment")');
+  await page.waitForSelector('[data-question="comments"] .ann li');
+  assert((await page.locator('[data-question="comments"] .ann li').innerText()).includes("major"), "comment with severity in the rubric panel");
+  assert((await page.locator("[data-diff-row] .cm").count()) >= 1, "commented line is marked");
   await page.locator('[data-testid="diff-scroller"]').evaluate((el) => { el.scrollTop = el.scrollHeight / 2; });
   await page.waitForTimeout(150);
   assert((await page.locator("[data-diff-row]").count()) < 200, "still windowed after scrolling");

@@ -75,12 +75,16 @@ describe("mock backend", () => {
     expect(w.total).toBe(v.diff.files[big].unified_rows);
     const huge = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 1_000_000, expanded: [] });
     expect(huge.rows.length).toBeLessThanOrEqual(1000);
-    const gap = w.rows.find((r) => r.kind === "gap");
-    if (gap?.kind !== "gap") throw new Error("no gap");
-    const x = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 50, expanded: [gap.gap_id] });
+    const gap = w.rows.find((r) => r.type === "expander");
+    if (gap?.type !== "expander") throw new Error("no gap");
+    const x = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 50, expanded: [gap.gap] });
     expect(x.total).toBe(w.total + gap.hidden - 1);
     const split = await b.diffRows({ handle: v.diff.handle, file_index: 0, mode: "split", start: 0, count: 100, expanded: [] });
-    expect(split.rows.some((r) => r.kind === "line" && r.op === "change" && r.old?.some((s) => s.changed))).toBe(true);
+    expect(split.rows.some((r) => r.type === "split" && r.old?.kind === "removed" && r.new?.kind === "added" && r.old.runs.some((s) => s.changed))).toBe(true);
+    const uni = await b.diffRows({ handle: v.diff.handle, file_index: 0, mode: "unified", start: 0, count: 100, expanded: [] });
+    expect(uni.rows.every((r) => r.type !== "split")).toBe(true);
+    expect(uni.rows.some((r) => r.type === "line" && r.kind === "added" && r.runs.some((s) => s.changed))).toBe(true);
+    expect(v.diff.tree.total_files).toBe(v.diff.files.length);
     await expect(b.diffRows({ handle: "nope", file_index: 0, mode: "split", start: 0, count: 1, expanded: [] })).rejects.toMatchObject({ code: "not_found" });
   });
 

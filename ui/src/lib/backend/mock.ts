@@ -12,8 +12,8 @@ import type {
   Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewState, QueueFilter,
   QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncStatus, TimeLog,
 } from "./types";
-import { OPPORTUNITIES, XSS, codeFiles, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
-import { buildRows, summarise, type MockDiffFile } from "./mockdiff";
+import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
+import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { validateAnswers } from "../logic/validate";
 import { spanSeconds } from "../logic/timetracker";
 import { emptyAnswers } from "../logic/grade";
@@ -48,6 +48,8 @@ export type MockBackend = Backend & {
   /** Test hooks. */
   setOnline(online: boolean): void;
   touchPreview(): void;
+  /** Make the next call of `method` reject with `error`. */
+  failNext(method: keyof Backend, error: AppError): void;
   readonly calls: string[];
 };
 
@@ -73,6 +75,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   const now = () => options.now ?? Date.now();
   const t0 = options.now ?? Date.now();
   const calls: string[] = [];
+  const failures = new Map<string, AppError>();
 
   let session: SessionInfo = options.signedIn === false
     ? { signed_in: false, platform_url: null, expert: null, demo: true }
@@ -139,7 +142,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const handle = `diff-${a.item_id}`;
     if (!diffs.has(handle)) diffs.set(handle, codeFiles(a.n));
     const files = diffs.get(handle) ?? [];
-    return { kind: "diff", field_id: "patch", diff: { handle, files: files.map(summarise), default_mode: settings.diff_mode } };
+    const summaries = files.map(summarise);
+    return { kind: "diff", field_id: "patch", diff: { handle, files: summaries, tree: fileTree(summaries), default_mode: settings.diff_mode } };
   }
 
   // ---- ledger
@@ -165,6 +169,11 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   async function call<T>(name: string, f: () => T | Promise<T>): Promise<T> {
     calls.push(name);
+    const planned = failures.get(name);
+    if (planned) {
+      failures.delete(name);
+      throw planned;
+    }
     if (latency > 0) await new Promise((res) => setTimeout(res, latency));
     if (name !== "appInfo" && name !== "session" && name !== "signIn" && name !== "settings" && name !== "saveSettings" && !name.startsWith("preview") && !session.signed_in) {
       throw err("unauthenticated", "Not signed in");
@@ -226,6 +235,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       opportunity: { id: opp.id, title: opp.title, buyer: opp.buyer, licence_category: opp.licence_category },
       item: { item_id: a.item_id, opportunity_id: opp.id, title: a.title, rubric_id: rubric.id, rubric_version: rubric.version, fields: scopedFields(opp, a.n, a.hostile), missing_fields: [] },
       rubric,
+      guidelines: markdownToBlocks(rubric.guidelines),
       views: viewsFor(opp, a.title, a.n, a.hostile, `diff-${a.item_id}`, opp.id === "opp-code" ? diffFor(a) : null),
       draft, draft_revision: a.revision, saved_at: a.saved_at,
       validation: validateAnswers(rubric, draft),
@@ -262,9 +272,12 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   const backend: MockBackend = {
     calls,
+    failNext(method, error) {
+      failures.set(method, error);
+    },
     setOnline(v: boolean) {
+      // Like the real service: the last error stays until a sync succeeds.
       online = v;
-      if (v) sync = { ...sync, last_error: null };
       emitSync();
     },
     touchPreview() {
@@ -316,7 +329,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       a.saved_at = new Date(now()).toISOString();
       if (["new", "draft", "ready", "needs_revision"].includes(a.status) && a.status !== "needs_revision") {
         const opp = oppById.get(a.opportunity_id);
-        a.status = opp && validateAnswers(opp.rubric, answers).valid ? "ready" : "draft";
+        a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
       }
       bump();
       return { revision: a.revision, saved_at: a.saved_at };
@@ -334,7 +347,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (a.kind !== "grade") throw err("invalid", "This is a senior review: use accept / reject / request revision");
       if (["in_outbox", "submitted", "accepted"].includes(a.status)) throw err("invalid", "Already submitted");
       const report = validateAnswers(opp.rubric, checkAnswers(answers));
-      if (!report.valid) throw err("invalid", report.issues.map((i) => i.message).join("; "));
+      if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
       a.submitted_answers = clone(answers);
       a.draft = clone(answers);
       a.status = "in_outbox";

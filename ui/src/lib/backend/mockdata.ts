@@ -6,7 +6,7 @@ import type { Question } from "../bindings/Question";
 import type { Rubric } from "../bindings/Rubric";
 import type { ScopedField } from "../bindings/ScopedField";
 import type { VisibleField } from "../bindings/VisibleField";
-import type { Block, ChatTurn, FieldView, RedlineView, TestSuiteView } from "./types";
+import type { Block, ChatTurn, FieldView, Inline, ListItem, RedlineView, TestSuiteView } from "./types";
 import type { PayBasis } from "../bindings/PayBasis";
 import { tokenize, type MockDiffFile, type Op } from "./mockdiff";
 
@@ -113,8 +113,16 @@ export const OPPORTUNITIES: MockOpportunity[] = [
 
 export const XSS = `<img src=x onerror=window.__xss=1>`;
 
+function t(text: string, style: { strong?: boolean; emphasis?: boolean } = {}): Inline {
+  return { type: "text", text, strong: style.strong ?? false, emphasis: style.emphasis ?? false, strike: false };
+}
+
 function para(text: string): Block {
-  return { type: "paragraph", inlines: [{ type: "text", text }] };
+  return { type: "paragraph", inlines: [t(text)] };
+}
+
+function codeBlock(language: string, text: string): Block {
+  return { type: "code", language, lines: text.split("\n").map(tokenize) };
 }
 
 export function scopedFields(opp: MockOpportunity, n: number, hostile: boolean): ScopedField[] {
@@ -171,14 +179,27 @@ export function codeFiles(n: number): MockDiffFile[] {
 
 export function testSuite(): TestSuiteView {
   const names = ["remaining_never_underflows", "renew_extends", "renew_twice", "expired_is_expired", "serde_roundtrip", "pipeline_checked_overflow", "pipeline_large_input", "lease_display", "parse_rfc3339", "clock_skew"];
-  const cases = names.map((name, i) => ({
-    name, classname: i < 5 ? "lease" : "pipeline",
-    status: (i === 5 ? "failed" : i === 8 ? "skipped" : "passed") as "failed" | "skipped" | "passed",
-    time_s: 0.002 * (i + 1),
-    message: i === 5 ? "assertion failed: `(left == right)`\n  left: `Err(Overflow)`,\n right: `Ok(0)`" : null,
-    output: i === 5 ? "thread 'pipeline_checked_overflow' panicked at tests/pipeline.rs:41:5" : null,
+  const tests = names.map((name, i) => ({
+    name, line: 10 + i * 6, requirements: i < 5 ? ["R1"] : i < 7 ? ["R2"] : [], source: null, from_results: false,
+    outcome: {
+      status: (i === 5 ? "failed" : i === 8 ? "skipped" : "passed") as "failed" | "skipped" | "passed",
+      message: i === 5 ? "assertion failed: `(left == right)`" : null,
+      detail: i === 5 ? "  left: `Err(Overflow)`,\n right: `Ok(0)`\nthread 'pipeline_checked_overflow' panicked at tests/pipeline.rs:41:5" : null,
+      time_s: 0.002 * (i + 1), runs: i === 6 ? 3 : 1,
+    },
   }));
-  return { name: "cargo test", tests: cases.length, failures: 1, errors: 0, skipped: 1, time_s: 0.41, cases };
+  return {
+    language: "rust", tests,
+    requirements: [
+      { id: "R1", text: "Leases never report negative time", tests: names.slice(0, 5) },
+      { id: "R2", text: "The pipeline reports overflow instead of wrapping", tests: names.slice(5, 7) },
+      { id: "R3", text: "Renewal is idempotent per request id", tests: [] },
+    ],
+    uncovered_requirements: ["R3"],
+    summary: { total: 10, passed: 8, failed: 1, skipped: 1, errors: 0 },
+    results_error: null,
+    source: { language: "rust", lines: ["#[test]", "fn remaining_never_underflows() {", "    let lease = Lease::expired();", "    assert_eq!(lease.remaining(Instant::now()), Duration::ZERO);", "}"].map((l, i) => ({ number: i + 1, runs: tokenize(l) })) },
+  };
 }
 
 export function redline(hostile: boolean): RedlineView {
@@ -213,17 +234,21 @@ export function redline(hostile: boolean): RedlineView {
 }
 
 export function chat(which: "a" | "b", hostile: boolean): ChatTurn[] {
+  const user: ChatTurn = { index: 0, role: "user", role_label: "User", name: null, blocks: [para(hostile ? `Summarise this: ${XSS}` : "How do I read a file line by line in Rust?")] };
   return [
-    { role: "user", name: null, blocks: [para(hostile ? `Summarise this: ${XSS}` : "How do I read a file line by line in Rust?")] },
+    user,
     which === "a"
-      ? { role: "assistant", name: "model-a", blocks: [
+      ? { index: 1, role: "assistant", role_label: "Assistant", name: "model-a", blocks: [
           para("Use a BufReader and iterate over lines:"),
-          { type: "code", language: "rust", text: "let f = File::open(path)?;\nfor line in BufReader::new(f).lines() {\n    println!(\"{}\", line?);\n}" },
-          { type: "list", ordered: false, items: [[para("Handles large files without loading them whole.")], [para("Each line is a Result.")]] },
+          codeBlock("rust", "let f = File::open(path)?;\nfor line in BufReader::new(f).lines() {\n    println!(\"{}\", line?);\n}"),
+          { type: "list", ordered: false, start: null, items: [
+            { checked: null, blocks: [para("Handles large files without loading them whole.")] },
+            { checked: null, blocks: [para("Each line is a Result.")] },
+          ] },
         ] }
-      : { role: "assistant", name: "model-b", blocks: [
+      : { index: 1, role: "assistant", role_label: "Assistant", name: "model-b", blocks: [
           para("Read the whole file and split it:"),
-          { type: "code", language: "rust", text: "let s = std::fs::read_to_string(path).unwrap();\nfor l in s.lines() { println!(\"{l}\"); }" },
+          codeBlock("rust", "let s = std::fs::read_to_string(path).unwrap();\nfor l in s.lines() { println!(\"{l}\"); }"),
           { type: "quote", blocks: [para("unwrap() panics on error.")] },
         ] },
   ];
@@ -231,18 +256,22 @@ export function chat(which: "a" | "b", hostile: boolean): ChatTurn[] {
 
 export function markdownBlocks(title: string, hostile: boolean): Block[] {
   return [
-    { type: "heading", level: 2, inlines: [{ type: "text", text: title }] },
+    { type: "heading", level: 2, inlines: [t(title)] },
     { type: "paragraph", inlines: [
-      { type: "text", text: "This change makes " }, { type: "code", text: "Lease::remaining" },
-      { type: "text", text: " saturate instead of " }, { type: "strong", children: [{ type: "text", text: "panicking" }] },
-      { type: "text", text: " when the lease already expired. See " },
-      { type: "link", href: "https://example.com/issue/42", children: [{ type: "text", text: "issue 42" }] },
-      { type: "text", text: "." },
+      t("This change makes "), { type: "code", text: "Lease::remaining" },
+      t(" saturate instead of "), t("panicking", { strong: true }),
+      t(" when the lease already expired. See "),
+      { type: "link", text: "issue 42", url: "https://example.com/issue/42" },
+      t("."),
     ] },
-    ...(hostile ? [para(`Payload: ${XSS} <script>window.__xss=2</script>`)] : []),
-    { type: "table", header: [[{ type: "text", text: "Case" }], [{ type: "text", text: "Before" }], [{ type: "text", text: "After" }]], rows: [
-      [[{ type: "text", text: "expired" }], [{ type: "text", text: "panic" }], [{ type: "text", text: "0s" }]],
-      [[{ type: "text", text: "valid" }], [{ type: "text", text: "remaining" }], [{ type: "text", text: "remaining" }]],
+    ...(hostile ? [para(`Payload: ${XSS} <script>window.__xss=2</script>`), { type: "html" as const, text: `<img src=x onerror="window.__xss=3">` }] : []),
+    { type: "table", header: [[t("Case")], [t("Before")], [t("After")]], rows: [
+      [[t("expired")], [t("panic")], [t("0s")]],
+      [[t("valid")], [t("remaining")], [t("remaining")]],
+    ] },
+    { type: "list", ordered: false, start: null, items: [
+      { checked: true, blocks: [para("Tests added")] },
+      { checked: false, blocks: [para("Changelog entry")] },
     ] },
   ];
 }
@@ -254,7 +283,7 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
       case "markdown":
         if (opp.id === "opp-chat") {
           return { kind: "markdown", field_id: f.id, blocks: [
-            { type: "heading", level: 3, inlines: [{ type: "text", text: title }] },
+            { type: "heading", level: 3, inlines: [t(title)] },
             para(hostile ? `Payload: ${XSS} <script>window.__xss=2</script>` : "How do I read a file line by line in Rust without loading it all into memory?"),
           ] };
         }
@@ -273,9 +302,9 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
           default_window: { center: -600, width: 1500 },
         } };
       case "chat":
-        return { kind: "chat", field_id: f.id, turns: chat(f.id.endsWith("a") ? "a" : "b", hostile) };
+        return { kind: "chat", field_id: f.id, chat: { turns: chat(f.id.endsWith("a") ? "a" : "b", hostile) } };
       case "code":
-        return { kind: "code", field_id: f.id, language: f.language, lines: ["fn main() {", "    println!(\"hi\");", "}"].map(tokenize) };
+        return { kind: "code", field_id: f.id, code: { language: f.language, lines: ["fn main() {", "    println!(\"hi\");", "}"].map((l, i) => ({ number: i + 1, runs: tokenize(l) })) } };
       default:
         return { kind: "text", field_id: f.id, text: hostile ? `History: ${XSS}` : `Patient ${40 + (n % 40)}y, smoker, persistent cough for 6 weeks. Item ${n}.` };
     }
@@ -294,4 +323,44 @@ export function phantom(x: number, y: number, frame: number, variant: number): n
   if (nx * nx + ny * ny < 36 + frame * 4) v = 30; // nodule
   if (Math.abs(x - cx) < 8 && y > 150 && y < 200) v = 700; // spine
   return v;
+}
+
+/** Minimal Markdown → block tree for the mock (the real app parses in Rust). */
+export function markdownToBlocks(md: string): Block[] {
+  const out: Block[] = [];
+  let list: ListItem[] | null = null;
+  const inl = (src: string) => {
+    const parts: Inline[] = [];
+    const re = /(\*\*[^*]+\*\*|\*[^*]+\*|`[^`]+`)/g;
+    let last = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(src)) !== null) {
+      if (m.index > last) parts.push(t(src.slice(last, m.index)));
+      const x = m[0];
+      if (x.startsWith("**")) parts.push(t(x.slice(2, -2), { strong: true }));
+      else if (x.startsWith("`")) parts.push({ type: "code", text: x.slice(1, -1) });
+      else parts.push(t(x.slice(1, -1), { emphasis: true }));
+      last = m.index + x.length;
+    }
+    if (last < src.length) parts.push(t(src.slice(last)));
+    return parts;
+  };
+  for (const raw of md.split("\n")) {
+    const line = raw.trimEnd();
+    const h = /^(#{1,6})\s+(.*)$/.exec(line);
+    const li = /^[-*]\s+(.*)$/.exec(line);
+    if (li) {
+      if (!list) {
+        list = [];
+        out.push({ type: "list", ordered: false, start: null, items: list });
+      }
+      list.push({ checked: null, blocks: [{ type: "paragraph", inlines: inl(li[1]) }] });
+      continue;
+    }
+    list = null;
+    if (h) out.push({ type: "heading", level: h[1].length, inlines: inl(h[2]) });
+    else if (line.startsWith("> ")) out.push({ type: "quote", blocks: [{ type: "paragraph", inlines: inl(line.slice(2)) }] });
+    else if (line.trim() !== "") out.push({ type: "paragraph", inlines: inl(line) });
+  }
+  return out;
 }

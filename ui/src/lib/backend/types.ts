@@ -15,6 +15,7 @@ import type { ReviewDecision } from "../bindings/ReviewDecision";
 import type { Rubric } from "../bindings/Rubric";
 import type { ScopedItem } from "../bindings/ScopedItem";
 import type { TimeSpan } from "../bindings/TimeSpan";
+import type { ValidationReport } from "../bindings/ValidationReport";
 
 // ---------------------------------------------------------------- session
 
@@ -112,22 +113,11 @@ export type OpportunityRef = {
   licence_category: string;
 };
 
-export type IssueKind = "missing" | "rationale" | "range" | "length" | "selection" | "other";
-
-/** One reason a grade does not validate. `question_id` null = whole grade. */
-export type ValidationIssue = {
-  question_id: string | null;
-  kind: IssueKind;
-  message: string;
-};
-
-/** Result of validating answers against the rubric. Rust: `ValidationReport`. */
-export type ValidationReport = {
-  valid: boolean;
-  issues: ValidationIssue[];
-  /** Question ids shown under `show_if` for these answers, in rubric order. */
-  visible_questions: string[];
-};
+// Validation comes from crates/rubric (generated bindings): `ok` is true
+// when no issue has severity "error"; warnings never block submitting.
+export type { ValidationReport } from "../bindings/ValidationReport";
+export type { ValidationIssue } from "../bindings/ValidationIssue";
+export type { IssueSeverity } from "../bindings/IssueSeverity";
 
 /** Another expert's submission under senior review. */
 export type ReviewedSubmissionView = {
@@ -154,6 +144,8 @@ export type OpenedItem = {
   opportunity: OpportunityRef;
   item: ScopedItem;
   rubric: Rubric;
+  /** `rubric.guidelines` (Markdown) parsed into the safe block tree. */
+  guidelines: Block[];
   /** One view per `item.fields` entry, same order. */
   views: FieldView[];
   draft: Answers;
@@ -177,68 +169,63 @@ export type SubmitResult = { outbox_id: string; status: QueueStatus };
 export type ReviewInput = { decision: ReviewDecision; feedback: string | null };
 
 // ---------------------------------------------------------------- viewers
+// View models of crates/render (generated bindings), composed by crates/app.
 
-/** Syntax token classes (CSS class `tok-<class>`). */
-export type TokenClass =
-  | "keyword"
-  | "string"
-  | "number"
-  | "comment"
-  | "function"
-  | "type"
-  | "operator"
-  | "punctuation"
-  | "variable"
-  | "constant";
+import type { ChatView } from "../bindings/ChatView";
+import type { CodeView } from "../bindings/CodeView";
+import type { DiffRow } from "../bindings/DiffRow";
+import type { FileStatus } from "../bindings/FileStatus";
+import type { FileTree } from "../bindings/FileTree";
+import type { Block } from "../bindings/Block";
+import type { TestSuiteView } from "../bindings/TestSuiteView";
+export type { Block, ChatView, CodeView, DiffRow, FileStatus, FileTree, TestSuiteView };
+export type { Inline } from "../bindings/Inline";
+export type { ListItem } from "../bindings/ListItem";
+export type { ChatTurn } from "../bindings/ChatTurn";
+export type { ChatRole } from "../bindings/ChatRole";
+export type { CodeLine } from "../bindings/CodeLine";
+export type { StyledRun } from "../bindings/StyledRun";
+export type { TokenClass } from "../bindings/TokenClass";
+export type { TestCase } from "../bindings/TestCase";
+export type { TestOutcome } from "../bindings/TestOutcome";
+export type { TestStatus } from "../bindings/TestStatus";
+export type { SplitCell } from "../bindings/SplitCell";
+export type { LineKind } from "../bindings/LineKind";
 
-/** A run of text; `changed` marks word-level diff changes. */
-export type Segment = { text: string; token: TokenClass | null; changed: boolean };
-
-/** View of one scoped field, tagged by `kind`. Rust: `FieldView` (tag = "kind"). */
+/**
+ * View of one scoped field, tagged by `kind` (crates/app `FieldView`).
+ * `legal_redline` and `scan` are UI-defined here until Rust serves them.
+ */
 export type FieldView =
   | { kind: "text"; field_id: string; text: string }
-  | { kind: "code"; field_id: string; language: string | null; lines: Segment[][] }
+  | { kind: "code"; field_id: string; code: CodeView }
   | { kind: "diff"; field_id: string; diff: DiffSummary }
   | { kind: "test_suite"; field_id: string; suite: TestSuiteView }
+  | { kind: "markdown"; field_id: string; blocks: Block[] }
+  | { kind: "chat"; field_id: string; chat: ChatView }
+  | { kind: "attachment"; field_id: string; filename: string; media_type: string; size: number }
   | { kind: "legal_redline"; field_id: string; redline: RedlineView }
   | { kind: "scan"; field_id: string; scan: ScanInfo }
-  | { kind: "markdown"; field_id: string; blocks: Block[] }
-  | { kind: "chat"; field_id: string; turns: ChatTurn[] }
   | { kind: "error"; field_id: string; message: string };
 
-export type DiffFileStatus = "added" | "modified" | "deleted" | "renamed";
-
-export type DiffFile = {
+/** One file of a diff, as the file list shows it. */
+export type DiffFileSummary = {
   path: string;
   old_path: string | null;
-  status: DiffFileStatus;
+  status: FileStatus;
+  language: string | null;
   additions: number;
   deletions: number;
-  language: string | null;
-  /** Row counts in each mode with all gaps collapsed (u32). */
+  binary: boolean;
+  /** Key of the file's "viewed" mark (changes when the file's diff changes). */
+  viewed_key: string;
+  /** Rows with every gap collapsed. */
   unified_rows: number;
   split_rows: number;
 };
 
 /** A parsed diff; rows are fetched in windows via `diff_rows`. */
-export type DiffSummary = { handle: string; files: DiffFile[]; default_mode: DiffMode };
-
-/**
- * One display row. Unified mode: `add` rows carry `new` only, `del` rows
- * `old` only, `context` both. Split mode additionally pairs a deletion with
- * an addition as `change` with both sides.
- */
-export type DiffRow =
-  | { kind: "hunk"; header: string }
-  | { kind: "gap"; gap_id: number; hidden: number }
-  | {
-      kind: "line";
-      op: "context" | "add" | "del" | "change";
-      old_line: number | null;
-      new_line: number | null;
-      old: Segment[] | null;
-      new: Segment[] | null;
-    };
+export type DiffSummary = { handle: string; files: DiffFileSummary[]; tree: FileTree; default_mode: DiffMode };
 
 export type DiffRowsRequest = {
   handle: string;
@@ -251,25 +238,6 @@ export type DiffRowsRequest = {
 };
 
 export type DiffRowWindow = { file_index: number; start: number; total: number; rows: DiffRow[] };
-
-export type TestStatus = "passed" | "failed" | "error" | "skipped";
-export type TestCase = {
-  name: string;
-  classname: string | null;
-  status: TestStatus;
-  time_s: number | null;
-  message: string | null;
-  output: string | null;
-};
-export type TestSuiteView = {
-  name: string;
-  tests: number;
-  failures: number;
-  errors: number;
-  skipped: number;
-  time_s: number | null;
-  cases: TestCase[];
-};
 
 export type RedlineOp = "equal" | "insert" | "delete";
 export type RedlineSegment = { text: string; op: RedlineOp; /** Defined term this run is. */ term: string | null };
@@ -295,25 +263,6 @@ export type ScanInfo = {
 /** One rendered frame: an 8-bit grey image after windowing, as a PNG data URL. */
 export type ScanFrame = { frame: number; width: number; height: number; data_url: string };
 export type PixelValue = { x: number; y: number; frame: number; value: number; unit: string | null };
-
-export type Inline =
-  | { type: "text"; text: string }
-  | { type: "code"; text: string }
-  | { type: "emph"; children: Inline[] }
-  | { type: "strong"; children: Inline[] }
-  | { type: "link"; href: string; children: Inline[] };
-
-export type Block =
-  | { type: "heading"; level: number; inlines: Inline[] }
-  | { type: "paragraph"; inlines: Inline[] }
-  | { type: "code"; language: string | null; text: string }
-  | { type: "list"; ordered: boolean; items: Block[][] }
-  | { type: "quote"; blocks: Block[] }
-  | { type: "rule" }
-  | { type: "table"; header: Inline[][]; rows: Inline[][][] };
-
-export type ChatRole = "system" | "user" | "assistant" | "tool";
-export type ChatTurn = { role: ChatRole; name: string | null; blocks: Block[] };
 
 // ---------------------------------------------------------------- sync
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chordOf, conflicts, DEFAULT_KEYMAP, isTypingTarget, mergeKeymap, normaliseChord, pickIndex, resolveAction } from "./keymap";
+import { chordLabel, chordOf, conflicts, DEFAULT_KEYMAP, isTypingTarget, mergeKeymap, normaliseChord, pickIndex, resolveAction } from "./keymap";
 
 function key(k: string, mods: Partial<KeyboardEventInit> = {}, target: EventTarget | null = document.body) {
   const e = new KeyboardEvent("keydown", { key: k, ...mods });
@@ -15,6 +15,9 @@ describe("keymap", () => {
     expect(normaliseChord("esc")).toBe("Escape");
     expect(chordOf(key("G", { shiftKey: true }))).toBe("Shift+g");
     expect(chordOf(key("?", { shiftKey: true }))).toBe("?");
+    expect(chordLabel("Mod+Enter")).toBe("Ctrl+Enter");
+    expect(chordLabel("Mod+Enter", true)).toBe("⌘+Enter");
+    expect(chordLabel("Shift+s")).toBe("Shift+S");
   });
 
   it("maps default keys to actions, Ctrl and Cmd both submit", () => {

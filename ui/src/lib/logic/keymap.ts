@@ -115,7 +115,10 @@ export function normaliseChord(chord: string): string {
 /** Human label for a chord, e.g. "Ctrl+Enter" / "⌘+Enter". */
 export function chordLabel(chord: string, mac = false): string {
   const c = normaliseChord(chord);
-  return c.replace(/^Mod\+/, mac ? "⌘+" : "Ctrl+").replace(/(^|\+) $/, "$1Space");
+  return c
+    .replace(/^Mod\+/, mac ? "⌘+" : "Ctrl+")
+    .replace(/(^|\+) $/, "$1Space")
+    .replace(/Shift\+([a-z])$/, (_m, k: string) => `Shift+${k.toUpperCase()}`);
 }
 
 /** Defaults overlaid with the saved keymap (unknown actions are dropped). */

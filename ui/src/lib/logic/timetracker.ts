@@ -39,6 +39,7 @@ export class TimeTracker {
     if (this._state !== "stopped") return;
     const now = this.opts.now();
     this.lastTick = now;
+    this.blurredAt = null;
     this.timer = setInterval(() => this.tick(), this.opts.tickMs);
     this.open(now);
   }

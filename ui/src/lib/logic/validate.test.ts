@@ -19,19 +19,19 @@ const A = (answers: Answers["answers"], rationales: Answers["rationales"] = {}):
 describe("validation display rules", () => {
   it("lists every missing required answer", () => {
     const r = validateAnswers(code, A({}));
-    expect(r.valid).toBe(false);
-    expect(r.issues.map((i) => [i.question_id, i.kind])).toEqual([
-      ["correctness", "missing"], ["tests_adequate", "missing"], ["summary", "missing"],
+    expect(r.ok).toBe(false);
+    expect(r.issues.map((i) => [i.question_id, i.code])).toEqual([
+      ["correctness", "required"], ["tests_adequate", "required"], ["summary", "required"],
     ]);
   });
 
   it("asks for a rationale below the threshold and counts characters", () => {
     const base = { tests_adequate: { type: "single_choice", choice: "yes" }, summary: { type: "free_text", text: "x".repeat(40) } } as const;
     const low = validateAnswers(code, A({ ...base, correctness: { type: "scale", value: 2 } }, { correctness: "too short" }));
-    expect(low.issues).toEqual([{ question_id: "correctness", kind: "rationale", message: "Rationale needs at least 20 characters (9 so far)" }]);
+    expect(low.issues).toEqual([{ question_id: "correctness", severity: "error", code: "rationale_required", message: "Rationale needs at least 20 characters (9 so far)" }]);
     const ok = validateAnswers(code, A({ ...base, correctness: { type: "scale", value: 2 } }, { correctness: "Fails on expired leases, see test" }));
-    expect(ok.valid).toBe(true);
-    expect(validateAnswers(code, A({ ...base, correctness: { type: "scale", value: 5 } })).valid).toBe(true);
+    expect(ok.ok).toBe(true);
+    expect(validateAnswers(code, A({ ...base, correctness: { type: "scale", value: 5 } })).ok).toBe(true);
   });
 
   it("checks ranges, lengths, selections and answer types", () => {
@@ -41,7 +41,7 @@ describe("validation display rules", () => {
       issues: { type: "multi_choice", choices: ["bug", "perf", "unsafe", "style"] },
       summary: { type: "free_text", text: "short" },
     }, { correctness: "x".repeat(30) }));
-    expect(r.issues.map((i) => i.kind)).toEqual(["range", "other", "selection", "length"]);
+    expect(r.issues.map((i) => i.code)).toEqual(["out_of_range", "wrong_type", "too_many_choices", "too_short"]);
   });
 
   it("hides conditional questions until their condition holds", () => {
@@ -53,7 +53,7 @@ describe("validation display rules", () => {
 
   it("pass/fail needs every criterion", () => {
     const r = validateAnswers(chat, A({ safety: { type: "pass_fail", results: { no_harm: true } } }));
-    expect(r.issues.find((i) => i.question_id === "safety")?.kind).toBe("missing");
+    expect(r.issues.find((i) => i.question_id === "safety")?.code).toBe("required");
   });
 });
 

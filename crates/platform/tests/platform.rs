@@ -698,6 +698,9 @@ async fn leases_renew_and_release() {
     let released: Assignment = from(v);
     assert_eq!(released.state, AssignmentState::Released);
     assert!(released.seq > a.seq);
+    // A released item is no longer readable.
+    let (s, _) = api.get(&format!("/items/{}", a.item_id)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = api
         .post(&format!("/assignments/{}/lease", a.id), &json!({}), None)
         .await;

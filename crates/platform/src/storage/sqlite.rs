@@ -974,7 +974,7 @@ impl Storage for SqliteStorage {
     fn expert_can_read_blob(&self, expert_id: &str, sha256: &str) -> StoreResult<bool> {
         Ok(self.lock().query_row(
             "SELECT EXISTS (SELECT 1 FROM item_blobs ib JOIN assignments a ON a.item_id = ib.item_id \
-             WHERE ib.sha256 = ?1 AND a.expert_id = ?2 AND a.state NOT IN ('revoked', 'reassigned'))",
+             WHERE ib.sha256 = ?1 AND a.expert_id = ?2 AND a.state NOT IN ('revoked', 'reassigned', 'released'))",
             params![sha256, expert_id],
             |r| r.get(0),
         )?)
@@ -995,7 +995,7 @@ impl Storage for SqliteStorage {
         let access: Option<(String, Option<String>)> = conn
             .query_row(
                 "SELECT kind, review_of_submission_id FROM assignments \
-                 WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned') \
+                 WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned', 'released') \
                  ORDER BY seq DESC LIMIT 1",
                 params![item_id, expert_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),

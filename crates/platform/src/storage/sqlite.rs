@@ -1334,10 +1334,14 @@ impl Storage for SqliteStorage {
         }
         require_workable(&a, now)?;
         if req.rubric_id != a.rubric_id || req.rubric_version != a.rubric_version {
-            return Err(StoreError::RubricVersionMismatch(format!(
-                "assignment {} is graded with rubric {} v{}, not {} v{}",
-                a.id, a.rubric_id, a.rubric_version, req.rubric_id, req.rubric_version
-            )));
+            return Err(StoreError::RubricVersionMismatch {
+                message: format!(
+                    "assignment {} is graded with rubric {} v{}, not {} v{}",
+                    a.id, a.rubric_id, a.rubric_version, req.rubric_id, req.rubric_version
+                ),
+                expected_id: a.rubric_id.clone(),
+                expected_version: a.rubric_version,
+            });
         }
         let rate = current_rate(&tx, &a.opportunity_id, now)?;
         let submission_id = new_id("sub");
@@ -1819,7 +1823,13 @@ mod tests {
         let err = s
             .submit("e1", "k", "h", &req("a1", 1, 60), t(1))
             .unwrap_err();
-        assert!(matches!(err, StoreError::RubricVersionMismatch(_)));
+        assert!(matches!(
+            err,
+            StoreError::RubricVersionMismatch {
+                expected_version: 2,
+                ..
+            }
+        ));
         let err = s
             .submit("e2", "k", "h", &req("a1", 2, 60), t(1))
             .unwrap_err();

@@ -557,7 +557,11 @@ async fn submissions_are_idempotent_and_bad_input_is_refused() {
         .post("/submissions", &wrong, Some("k-wrong-version"))
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(err(&v).code, ApiErrorCode::RubricVersionMismatch);
+    let e = err(&v);
+    assert_eq!(e.code, ApiErrorCode::RubricVersionMismatch);
+    let d = e.details.unwrap();
+    assert_eq!(d["rubric_id"], a.rubric_id.as_str());
+    assert_eq!(d["rubric_version"], a.rubric_version);
 
     // Answers that do not satisfy the rubric: 422 with details.
     let bad_answers = json!({"answers": {"verdict": {"type": "single_choice", "choice": "maybe"},
@@ -698,6 +702,9 @@ async fn leases_renew_and_release() {
     let released: Assignment = from(v);
     assert_eq!(released.state, AssignmentState::Released);
     assert!(released.seq > a.seq);
+    // A released item is no longer readable.
+    let (s, _) = api.get(&format!("/items/{}", a.item_id)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = api
         .post(&format!("/assignments/{}/lease", a.id), &json!({}), None)
         .await;

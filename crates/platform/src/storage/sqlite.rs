@@ -974,7 +974,7 @@ impl Storage for SqliteStorage {
     fn expert_can_read_blob(&self, expert_id: &str, sha256: &str) -> StoreResult<bool> {
         Ok(self.lock().query_row(
             "SELECT EXISTS (SELECT 1 FROM item_blobs ib JOIN assignments a ON a.item_id = ib.item_id \
-             WHERE ib.sha256 = ?1 AND a.expert_id = ?2 AND a.state NOT IN ('revoked', 'reassigned'))",
+             WHERE ib.sha256 = ?1 AND a.expert_id = ?2 AND a.state NOT IN ('revoked', 'reassigned', 'released'))",
             params![sha256, expert_id],
             |r| r.get(0),
         )?)
@@ -995,7 +995,7 @@ impl Storage for SqliteStorage {
         let access: Option<(String, Option<String>)> = conn
             .query_row(
                 "SELECT kind, review_of_submission_id FROM assignments \
-                 WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned') \
+                 WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned', 'released') \
                  ORDER BY seq DESC LIMIT 1",
                 params![item_id, expert_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -1334,10 +1334,14 @@ impl Storage for SqliteStorage {
         }
         require_workable(&a, now)?;
         if req.rubric_id != a.rubric_id || req.rubric_version != a.rubric_version {
-            return Err(StoreError::RubricVersionMismatch(format!(
-                "assignment {} is graded with rubric {} v{}, not {} v{}",
-                a.id, a.rubric_id, a.rubric_version, req.rubric_id, req.rubric_version
-            )));
+            return Err(StoreError::RubricVersionMismatch {
+                message: format!(
+                    "assignment {} is graded with rubric {} v{}, not {} v{}",
+                    a.id, a.rubric_id, a.rubric_version, req.rubric_id, req.rubric_version
+                ),
+                expected_id: a.rubric_id.clone(),
+                expected_version: a.rubric_version,
+            });
         }
         let rate = current_rate(&tx, &a.opportunity_id, now)?;
         let submission_id = new_id("sub");
@@ -1819,7 +1823,13 @@ mod tests {
         let err = s
             .submit("e1", "k", "h", &req("a1", 1, 60), t(1))
             .unwrap_err();
-        assert!(matches!(err, StoreError::RubricVersionMismatch(_)));
+        assert!(matches!(
+            err,
+            StoreError::RubricVersionMismatch {
+                expected_version: 2,
+                ..
+            }
+        ));
         let err = s
             .submit("e2", "k", "h", &req("a1", 2, 60), t(1))
             .unwrap_err();

@@ -196,7 +196,7 @@ pub fn payouts(store: &Store) -> AppResult<Vec<PayoutView>> {
             method: p.method,
         })
         .collect();
-    out.sort_by(|a, b| b.paid_at.cmp(&a.paid_at));
+    out.sort_by_key(|p| std::cmp::Reverse(p.paid_at));
     Ok(out)
 }
 

@@ -77,6 +77,9 @@ pub struct Workbench {
     connected: Mutex<Option<Connected>>,
     live: Arc<StdMutex<LiveSync>>,
     demo: bool,
+    /// True once [`Workbench::resume`] finished; `session` waits for it so the
+    /// UI never shows sign-in while a saved session is being restored.
+    resumed: tokio::sync::watch::Sender<bool>,
 }
 
 /// What the background loop last told us (not persisted).
@@ -104,6 +107,7 @@ impl Workbench {
             connected: Mutex::new(None),
             live: Arc::new(StdMutex::new(LiveSync::default())),
             demo: std::env::var_os("ASSAY_DEMO").is_some_and(|v| v == "1"),
+            resumed: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -120,17 +124,44 @@ impl Workbench {
     /// Resumes the saved session (token from the keyring) and starts syncing.
     /// Without a saved session this does nothing.
     pub async fn resume(&self) -> AppResult<SessionInfo> {
-        let saved = self.settings.load()?;
-        if let Some(url) = saved.platform_url.as_deref() {
-            match self.credentials.get_token(url)? {
-                Some(token) => self.connect(url, token).await?,
-                None => tracing::info!("saved session has no token in the keyring"),
+        let result = self.resume_inner().await;
+        self.resumed.send_replace(true);
+        result?;
+        self.session_now().await
+    }
+
+    async fn resume_inner(&self) -> AppResult<()> {
+        if self.demo {
+            // `cargo xtask demo` hands over the local demo platform and a token
+            // for it; the demo signs in by itself (the token goes to the keyring).
+            if let (Ok(url), Ok(token)) = (
+                std::env::var("ASSAY_DEMO_URL"),
+                std::env::var("ASSAY_DEMO_TOKEN"),
+            ) {
+                self.sign_in(&url, &token).await?;
+                return Ok(());
             }
         }
-        self.session().await
+        let saved = self.settings.load()?;
+        if let Some(url) = saved.platform_url.as_deref() {
+            if saved.expert.is_some() {
+                match self.credentials.get_token(url)? {
+                    Some(token) => self.connect(url, token).await?,
+                    None => tracing::info!("saved session has no token in the keyring"),
+                }
+            }
+        }
+        Ok(())
     }
 
     pub async fn session(&self) -> AppResult<SessionInfo> {
+        let mut ready = self.resumed.subscribe();
+        // Bounded: resume never talks to the network except the demo sign-in.
+        let _ = tokio::time::timeout(Duration::from_secs(20), ready.wait_for(|r| *r)).await;
+        self.session_now().await
+    }
+
+    async fn session_now(&self) -> AppResult<SessionInfo> {
         let saved = self.settings.load()?;
         let signed_in = self.connected.lock().await.is_some();
         Ok(SessionInfo {
@@ -164,7 +195,7 @@ impl Workbench {
         })?;
         tracing::info!(platform = %url, expert = %me.id, "signed in");
         self.connect(&url, Token::new(token)).await?;
-        self.session().await
+        self.session_now().await
     }
 
     /// Revokes the token on the platform when reachable, removes it from the

@@ -17,8 +17,13 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     LeaseExpired(String),
-    #[error("{0}")]
-    RubricVersionMismatch(String),
+    /// `expected` names the rubric the assignment is graded with.
+    #[error("{message}")]
+    RubricVersionMismatch {
+        message: String,
+        expected_id: String,
+        expected_version: u32,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("{message}")]
@@ -47,7 +52,7 @@ impl StoreError {
             Self::Unauthorized(_) => ApiErrorCode::Unauthorized,
             Self::Conflict(_) => ApiErrorCode::Conflict,
             Self::LeaseExpired(_) => ApiErrorCode::LeaseExpired,
-            Self::RubricVersionMismatch(_) => ApiErrorCode::RubricVersionMismatch,
+            Self::RubricVersionMismatch { .. } => ApiErrorCode::RubricVersionMismatch,
             Self::BadRequest(_) => ApiErrorCode::BadRequest,
             Self::ValidationFailed { .. } => ApiErrorCode::ValidationFailed,
             Self::Database(_) | Self::Corrupt(_) | Self::Io(_) => ApiErrorCode::Internal,
@@ -60,6 +65,18 @@ impl StoreError {
             Self::Database(_) | Self::Corrupt(_) | Self::Io(_) => {
                 ApiError::new(ApiErrorCode::Internal, "internal server error")
             }
+            Self::RubricVersionMismatch {
+                message,
+                expected_id,
+                expected_version,
+            } => ApiError {
+                code: ApiErrorCode::RubricVersionMismatch,
+                message: message.clone(),
+                details: Some(serde_json::json!({
+                    "rubric_id": expected_id,
+                    "rubric_version": expected_version,
+                })),
+            },
             Self::ValidationFailed { message, details } => ApiError {
                 code: ApiErrorCode::ValidationFailed,
                 message: message.clone(),

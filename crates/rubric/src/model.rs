@@ -79,6 +79,7 @@ pub struct PayoutSchedule {
     #[ts(type = "\"per_item\" | \"per_hour\" | \"per_submission\"")]
     #[schemars(schema_with = "pay_basis_schema")]
     pub basis: PayBasis,
+    #[ts(type = "number")]
     pub amount_cents: i64,
     pub currency: String,
 }

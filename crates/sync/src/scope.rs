@@ -1,42 +1,14 @@
 //! Rubric scoping of items before they reach the store.
 //!
-//! `assay_rubric::scope` is being written in the rubric crate; until it lands,
-//! this local fallback does the one thing scoping must guarantee: only fields
-//! the rubric declares visible are copied, in the rubric's order; everything
-//! else is dropped here, before storage.
+//! Delegates to [`assay_rubric::scope`]: only fields the rubric declares
+//! visible are kept; everything else is dropped here, before storage.
 
 use assay_protocol::Item;
-use assay_rubric::{Rubric, ScopedField, ScopedItem};
+use assay_rubric::{Rubric, ScopedItem};
 
 /// Reduce `item` to what `rubric` lets a reviewer see.
 pub fn scope_item(item: &Item, rubric: &Rubric) -> ScopedItem {
-    let mut fields = Vec::with_capacity(rubric.fields.len());
-    let mut missing_fields = Vec::new();
-    for vf in &rubric.fields {
-        match item.fields.get(&vf.id) {
-            Some(value) => fields.push(ScopedField {
-                id: vf.id.clone(),
-                label: vf.label.clone(),
-                viewer: vf.viewer,
-                against: vf.against.clone(),
-                language: vf.language.clone(),
-                diff_mode: vf.diff_mode,
-                results: vf.results.clone(),
-                help: vf.help.clone(),
-                value: value.clone(),
-            }),
-            None => missing_fields.push(vf.id.clone()),
-        }
-    }
-    ScopedItem {
-        item_id: item.id.clone(),
-        opportunity_id: item.opportunity_id.clone(),
-        title: item.title.clone(),
-        rubric_id: rubric.id.clone(),
-        rubric_version: rubric.version,
-        fields,
-        missing_fields,
-    }
+    assay_rubric::scope(item, rubric)
 }
 
 #[cfg(test)]

@@ -224,7 +224,7 @@ fn dicom_file(id: &str, spec: &ScanSpec, size: u16, frames: u16) -> Result<Vec<u
         (
             tags::PATIENT_ID,
             VR::LO,
-            format!("SYN-{}", &sop_instance[5..13]),
+            format!("SYN-{}", sop_instance.get(5..13).unwrap_or("00000000")),
         ),
         (tags::STUDY_DESCRIPTION, VR::LO, spec.description.to_owned()),
         (

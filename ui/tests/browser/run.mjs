@@ -197,7 +197,7 @@ await test("legal redline comments and defined terms, dark theme", async (page) 
   await page.click('[aria-label="Clause 2.1"] button:has-text("Add comment")');
   await page.waitForSelector('[data-question="clause_comments"] .ann li');
   await page.click('[aria-label="Defined term Purpose"]');
-  await page.waitForSelector("text=Evaluating a possible business relationship");
+  await page.waitForSelector(".defbox .deftext:has-text(\"evaluating a possible business relationship\")");
   await page.click('[data-testid="theme-toggle"]');
   assert((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "dark theme applied");
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

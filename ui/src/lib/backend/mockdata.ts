@@ -6,7 +6,7 @@ import type { Question } from "../bindings/Question";
 import type { Rubric } from "../bindings/Rubric";
 import type { ScopedField } from "../bindings/ScopedField";
 import type { VisibleField } from "../bindings/VisibleField";
-import type { Block, ChatTurn, FieldView, Inline, ListItem, RedlineView, TestSuiteView } from "./types";
+import type { Block, ChatTurn, FieldView, Inline, LegalDocView, LegalRun, ListItem, TestSuiteView } from "./types";
 import type { PayBasis } from "../bindings/PayBasis";
 import { tokenize, type MockDiffFile, type Op } from "./mockdiff";
 
@@ -202,33 +202,34 @@ export function testSuite(): TestSuiteView {
   };
 }
 
-export function redline(hostile: boolean): RedlineView {
+export function redline(hostile: boolean): LegalDocView {
+  const run = (text: string, kind: LegalRun["kind"] = "equal", term: string | null = null, definition = false): LegalRun => ({ text, kind, term, definition });
   return {
+    redline: true,
+    note: null,
     defined_terms: [
-      { term: "Confidential Information", definition: "All non-public information disclosed by either Party, in any form.", clause: "1.1" },
-      { term: "Purpose", definition: "Evaluating a possible business relationship between the Parties.", clause: "1.2" },
+      { term: "Confidential Information", defined_in: "1.1", uses: 3 },
+      { term: "Purpose", defined_in: "1.2", uses: 2 },
     ],
     clauses: [
-      { number: "1.1", heading: "Definitions", segments: [
-        { text: "Confidential Information", op: "equal", term: "Confidential Information" },
-        { text: " means all information disclosed ", op: "equal", term: null },
-        { text: "in writing ", op: "delete", term: null },
-        { text: "in any form, whether oral, written or electronic, ", op: "insert", term: null },
-        { text: "by the Disclosing Party.", op: "equal", term: null },
+      { number: "1.1", anchor: "1.1", level: 1, change: { kind: "modified" }, runs: [
+        run("“"), run("Confidential Information", "equal", "Confidential Information", true), run("” means all information disclosed "),
+        run("in writing ", "deleted"), run("in any form, whether oral, written or electronic, ", "inserted"), run("by the Disclosing Party."),
       ] },
-      { number: "2.1", heading: "Obligations", segments: [
-        { text: "The Recipient shall use Confidential Information solely for the ", op: "equal", term: null },
-        { text: "Purpose", op: "equal", term: "Purpose" },
-        { text: " and shall not disclose it to any third party", op: "equal", term: null },
-        { text: " without prior written consent", op: "insert", term: null },
-        { text: ".", op: "equal", term: null },
+      { number: "1.2", anchor: "1.2", level: 1, change: { kind: "unchanged" }, runs: [
+        run("“"), run("Purpose", "equal", "Purpose", true), run("” means evaluating a possible business relationship between the Parties."),
       ] },
-      { number: "5.3", heading: "Term", segments: [
-        { text: "This Agreement remains in force for ", op: "equal", term: null },
-        { text: "five (5)", op: "delete", term: null },
-        { text: "three (3)", op: "insert", term: null },
-        { text: hostile ? ` years. ${XSS}` : " years from the Effective Date.", op: "equal", term: null },
+      { number: "2.1", anchor: "2.1", level: 1, change: { kind: "modified" }, runs: [
+        run("The Recipient shall use "), run("Confidential Information", "equal", "Confidential Information"), run(" solely for the "),
+        run("Purpose", "equal", "Purpose"), run(" and shall not disclose it to any third party"),
+        run(" without prior written consent", "inserted"), run("."),
       ] },
+      { number: "2.2", anchor: "2.2", level: 2, change: { kind: "added" }, runs: [run("The Recipient shall notify the Discloser of any unauthorised disclosure within 48 hours.", "inserted")] },
+      { number: "5.3", anchor: "5.3", level: 1, change: { kind: "moved", from: "4.1", edited: true }, runs: [
+        run("This Agreement remains in force for "), run("five (5)", "deleted"), run("three (3)", "inserted"),
+        run(hostile ? ` years. ${XSS}` : " years from the Effective Date."),
+      ] },
+      { number: "6", anchor: "6", level: 1, change: { kind: "removed" }, runs: [run("Neither Party may assign this Agreement.", "deleted")] },
     ],
   };
 }
@@ -293,7 +294,7 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
       case "test_suite":
         return { kind: "test_suite", field_id: f.id, suite: testSuite() };
       case "legal_redline":
-        return { kind: "legal_redline", field_id: f.id, redline: redline(hostile) };
+        return { kind: "legal_redline", field_id: f.id, doc: redline(hostile) };
       case "scan":
         return { kind: "scan", field_id: f.id, scan: {
           handle: `scan-${n % 3}`, width: 256, height: 256, frames: 12, modality: "CT", unit: "HU",

@@ -62,6 +62,11 @@ export type OpenedItem = Omit<RustOpenedItem, "views" | "reviewed"> & {
 };
 
 // viewers: crates/render view models, composed by crates/app
+import type { LegalDocView } from "../bindings/LegalDocView";
+export type { LegalDocView };
+export type { Clause } from "../bindings/Clause";
+export type { LegalRun } from "../bindings/LegalRun";
+export type { DefinedTerm } from "../bindings/DefinedTerm";
 export type { Block };
 export type { Inline } from "../bindings/Inline";
 export type { ListItem } from "../bindings/ListItem";
@@ -88,22 +93,16 @@ export type { DiffRowWindow } from "../bindings/DiffRowWindow";
 
 /**
  * View of one scoped field, tagged by `kind`: Rust's `FieldView` plus
- * `legal_redline` and `scan`, which are UI-defined (below) until
- * crates/app serves them.
+ * `legal_redline` (render's `LegalDocView`) and `scan` (UI-defined below),
+ * which crates/app does not serve yet.
  */
 export type FieldView =
   | RustFieldView
-  | { kind: "legal_redline"; field_id: string; redline: RedlineView }
+  | { kind: "legal_redline"; field_id: string; doc: LegalDocView }
   | { kind: "scan"; field_id: string; scan: ScanInfo };
 
 // ---- UI-defined until Rust serves them (crates/render has LegalDocView and
 // ---- ScanInfo; the app does not expose them or scan frame commands yet).
-
-export type RedlineOp = "equal" | "insert" | "delete";
-export type RedlineSegment = { text: string; op: RedlineOp; /** Defined term this run is. */ term: string | null };
-export type RedlineClause = { number: string; heading: string | null; segments: RedlineSegment[] };
-export type DefinedTerm = { term: string; definition: string; clause: string };
-export type RedlineView = { clauses: RedlineClause[]; defined_terms: DefinedTerm[] };
 
 export type WindowLevel = { center: number; width: number };
 export type WindowPreset = { name: string; center: number; width: number };

@@ -296,11 +296,11 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
       case "legal_redline":
         return { kind: "legal_redline", field_id: f.id, doc: redline(hostile) };
       case "scan":
-        return { kind: "scan", field_id: f.id, scan: {
-          handle: `scan-${n % 3}`, width: 256, height: 256, frames: 12, modality: "CT", unit: "HU",
-          pixel_spacing_mm: [0.7, 0.7],
-          presets: [{ name: "Lung", center: -600, width: 1500 }, { name: "Mediastinum", center: 40, width: 400 }, { name: "Bone", center: 400, width: 1800 }],
-          default_window: { center: -600, width: 1500 },
+        return { kind: "scan", field_id: f.id, handle: `scan-${n % 3}`, scan: {
+          format: "dicom", width: 256, height: 256, frames: 12, channels: 1, modality: "CT", units: "HU",
+          pixel_spacing: [0.7, 0.7], photometric: "MONOCHROME2",
+          presets: [{ name: "Lung", window: { center: -600, width: 1500 } }, { name: "Mediastinum", window: { center: 40, width: 400 } }, { name: "Bone", window: { center: 400, width: 1800 } }],
+          default_window: { center: -600, width: 1500 }, min: -1000, max: 700,
         } };
       case "chat":
         return { kind: "chat", field_id: f.id, chat: { turns: chat(f.id.endsWith("a") ? "a" : "b", hostile) } };

@@ -93,32 +93,22 @@ export type { DiffRowWindow } from "../bindings/DiffRowWindow";
 
 /**
  * View of one scoped field, tagged by `kind`: Rust's `FieldView` plus
- * `legal_redline` (render's `LegalDocView`) and `scan` (UI-defined below),
- * which crates/app does not serve yet.
+ * `legal_redline` (render's `LegalDocView`) and `scan` (render's `ScanInfo`
+ * plus the handle that `scan_frame` / `scan_pixel` take), which crates/app
+ * does not serve yet.
  */
 export type FieldView =
   | RustFieldView
   | { kind: "legal_redline"; field_id: string; doc: LegalDocView }
-  | { kind: "scan"; field_id: string; scan: ScanInfo };
+  | { kind: "scan"; field_id: string; handle: string; scan: ScanInfo };
 
-// ---- UI-defined until Rust serves them (crates/render has LegalDocView and
-// ---- ScanInfo; the app does not expose them or scan frame commands yet).
+// ---- scan frames: UI-defined until the app has scan_frame / scan_pixel.
 
-export type WindowLevel = { center: number; width: number };
-export type WindowPreset = { name: string; center: number; width: number };
-export type ScanInfo = {
-  handle: string;
-  width: number;
-  height: number;
-  frames: number;
-  modality: string | null;
-  /** Unit of pixel values, e.g. "HU". */
-  unit: string | null;
-  /** Row and column spacing in mm, when known. */
-  pixel_spacing_mm: [number, number] | null;
-  presets: WindowPreset[];
-  default_window: WindowLevel;
-};
+/** Window centre / width (render `Window`). */
+export type { Window as WindowLevel } from "../bindings/Window";
+export type { WindowPreset } from "../bindings/WindowPreset";
+export type { ScanInfo } from "../bindings/ScanInfo";
+import type { ScanInfo } from "../bindings/ScanInfo";
 /** One rendered frame: an 8-bit grey image after windowing, as a PNG data URL. */
 export type ScanFrame = { frame: number; width: number; height: number; data_url: string };
 export type PixelValue = { x: number; y: number; frame: number; value: number; unit: string | null };

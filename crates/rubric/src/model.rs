@@ -104,6 +104,22 @@ pub enum ViewerKind {
     Text,
 }
 
+impl ViewerKind {
+    /// The name used in rubric files (`diff`, `legal_redline`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViewerKind::Diff => "diff",
+            ViewerKind::Code => "code",
+            ViewerKind::TestSuite => "test_suite",
+            ViewerKind::LegalRedline => "legal_redline",
+            ViewerKind::Scan => "scan",
+            ViewerKind::Markdown => "markdown",
+            ViewerKind::Chat => "chat",
+            ViewerKind::Text => "text",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]

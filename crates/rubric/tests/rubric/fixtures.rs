@@ -184,7 +184,11 @@ fn a_full_grade_validates_and_scores() {
 
 #[test]
 fn rubrics_round_trip_through_json_and_yaml() {
-    for name in ["code_validation.toml", "pairwise_chat.yaml", "legal_redline.json"] {
+    for name in [
+        "code_validation.toml",
+        "pairwise_chat.yaml",
+        "legal_redline.json",
+    ] {
         let r = load_rubric_file(example(name)).unwrap();
         let json = serde_json::to_string(&r).unwrap();
         let back = assay_rubric::parse_rubric(&json, assay_rubric::Format::Json).unwrap();

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 pub mod keys {
     pub const ENTER: &str = "\u{E007}";
     pub const CONTROL: &str = "\u{E009}";
+    pub const SHIFT: &str = "\u{E008}";
     pub const ESCAPE: &str = "\u{E00C}";
 }
 
@@ -312,5 +313,112 @@ impl App {
 impl Drop for App {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// The reference platform run as its own process (`assay-platform serve`), so
+/// a test can stop it (the reviewer goes offline) and start it again on the
+/// same port and database.
+pub struct PlatformProcess {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+    /// Token of the demo reviewer.
+    pub token: String,
+}
+
+impl PlatformProcess {
+    /// Seeds a fresh database with the demo data and issues a token.
+    pub fn seeded() -> Result<Self> {
+        let bin = target_dir().join("assay-platform");
+        if !bin.exists() {
+            bail!(
+                "{} is missing: `cargo build -p assay-platform`",
+                bin.display()
+            );
+        }
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("platform.sqlite");
+        let status = Command::new(&bin)
+            .args(["seed", "--demo", "--small", "--db"])
+            .arg(&db)
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("seeding the platform failed");
+        }
+        let out = Command::new(&bin)
+            .args(["token", "issue", "--email", "demo@assay.dev", "--db"])
+            .arg(&db)
+            .output()?;
+        if !out.status.success() {
+            bail!("issuing a token failed");
+        }
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Ok(Self {
+            dir,
+            port: free_port()?,
+            child: None,
+            token,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts serving (auto-reviewing submissions after `review_secs`).
+    pub fn start(&mut self, review_secs: u64) -> Result<()> {
+        let bin = target_dir().join("assay-platform");
+        let child = Command::new(bin)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{}", self.port),
+                "--admin-token",
+                "e2e-admin",
+                "--demo-auto-review-secs",
+                &review_secs.to_string(),
+                "--db",
+            ])
+            .arg(self.dir.path().join("platform.sqlite"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("the platform did not start listening");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// Stops serving (the reviewer is offline).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// `GET /api/v1{path}` as the demo reviewer.
+    pub fn get(&self, path: &str) -> Result<Value> {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1{path}", self.url()))
+            .bearer_auth(&self.token)
+            .send()?;
+        if !resp.status().is_success() {
+            bail!("GET {path}: HTTP {}", resp.status());
+        }
+        Ok(resp.json()?)
+    }
+}
+
+impl Drop for PlatformProcess {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

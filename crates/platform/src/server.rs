@@ -409,21 +409,11 @@ async fn issue_token(
     expert_id: String,
     label: Option<String>,
 ) -> Result<TokenResponse, ApiFailure> {
-    let token = auth::generate_token();
-    let hash = auth::token_hash(&token);
-    let token_id = format!("tok_{}", uuid::Uuid::now_v7().simple());
     let now = Utc::now();
-    let (tid, eid) = (token_id.clone(), expert_id.clone());
     blocking(state, move |s| {
-        s.insert_token(&tid, &eid, &hash, label.as_deref(), now)
+        crate::issue_token_blocking(s, &expert_id, label.as_deref(), now)
     })
-    .await?;
-    Ok(TokenResponse {
-        token,
-        token_id,
-        expert_id,
-        created_at: now,
-    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -439,9 +429,16 @@ pub async fn login(
     let password = req.password;
     // Hash on the blocking pool: it is deliberately slow.
     let expert_id = tokio::task::spawn_blocking(move || {
-        creds.and_then(|c| {
-            auth::verify_password(&c.salt, &password, &c.password_hash).then_some(c.expert_id)
-        })
+        match creds {
+            Some(c) => {
+                auth::verify_password(&c.salt, &password, &c.password_hash).then_some(c.expert_id)
+            }
+            None => {
+                // Same work for unknown e-mails, so timing does not reveal accounts.
+                let _ = auth::hash_password("unknown-account", &password);
+                None
+            }
+        }
     })
     .await
     .map_err(|_| ApiFailure::new(ApiErrorCode::Internal, "internal server error"))?

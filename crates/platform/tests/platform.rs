@@ -412,17 +412,33 @@ async fn items_attachments_and_scoping() {
                 }
             }
         }
+        // Scope the item with the client's own function: every visible field
+        // is present (scans may lack a prior) and hidden fields are gone.
+        let (_, r) = api
+            .get(&format!(
+                "/rubrics/{}/versions/{}",
+                a.rubric_id, a.rubric_version
+            ))
+            .await;
+        let rubric: assay_rubric::Rubric = from(r["document"].clone());
+        let scoped = assay_rubric::scope(&env.item, &rubric);
+        assert!(
+            scoped.missing_fields.iter().all(|f| f == "prior"),
+            "{}: missing {:?}",
+            a.item_id,
+            scoped.missing_fields
+        );
         if env.item.fields.contains_key("model_identity") {
             hidden_seen = true;
-            // The rubric does not list it: scoping on the client removes it.
-            let (_, r) = api
-                .get(&format!(
-                    "/rubrics/{}/versions/{}",
-                    a.rubric_id, a.rubric_version
-                ))
-                .await;
-            let rubric: assay_rubric::Rubric = from(r["document"].clone());
-            assert!(rubric.fields.iter().all(|f| f.id != "model_identity"));
+            assert!(assay_rubric::hidden_fields(&env.item, &rubric)
+                .contains(&"model_identity".to_string()));
+            assert!(scoped.fields.iter().all(|f| f.id != "model_identity"));
+            let json = serde_json::to_string(&scoped).unwrap();
+            assert!(
+                !json.contains("orion-70b")
+                    && !json.contains("atlas-7b")
+                    && !json.contains("nova-mini")
+            );
         }
     }
     assert!(
@@ -869,6 +885,16 @@ async fn senior_review_decides_the_other_experts_outcome() {
     let (s, v) = api.post("/reviews", &body, Some("sr-2")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let receipt: ReviewReceipt = from(v);
+    // The senior reviewer is paid for the review (accepted at once).
+    let (_, v) = api.get("/ledger?limit=500").await;
+    let mine: Vec<_> = from::<LedgerPage>(v)
+        .entries
+        .into_iter()
+        .filter(|e| e.assignment_id == r.id)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].status, LedgerStatus::Accepted);
+    assert!(mine[0].amount_cents > 0);
     let (_, v) = api.post("/reviews", &body, Some("sr-2")).await;
     let replay: ReviewReceipt = from(v);
     assert!(replay.replayed);
@@ -1128,4 +1154,42 @@ fn cli_seeds_issues_tokens_and_serves() {
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn spawn_demo_seeds_once_and_serves_the_demo_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.sqlite");
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    for round in 0..2 {
+        let server = assay_platform::demo::spawn_demo_with(
+            db.clone(),
+            bind,
+            std::time::Duration::from_secs(30),
+            assay_platform::demo::SeedOptions::small(),
+        )
+        .await
+        .unwrap();
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{}/api/v1/auth/login", server.base_url()))
+            .json(&json!({"email": "demo@assay.dev", "password": "demo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "round {round}");
+        let token: TokenResponse = r.json().await.unwrap();
+        let api = Api {
+            http,
+            base: format!("{}/api/v1", server.base_url()),
+            token: token.token,
+        };
+        let (_, v) = api.get("/opportunities").await;
+        assert_eq!(
+            v["opportunities"].as_array().unwrap().len(),
+            5,
+            "seeded exactly once"
+        );
+        server.shutdown().await.unwrap();
+    }
 }

@@ -1046,14 +1046,17 @@ fn layout_file(file: &FileDiff) -> FileRows {
     f
 }
 
-/// One unit of highlighting work: one side of one hunk.
+/// One unit of highlighting work: one hunk, both sides in one pass.
 struct Unit {
     file: usize,
     hunk: usize,
-    side: DiffSide,
     cost: usize,
 }
 
+/// Each line is parsed exactly once: context and added lines continue the
+/// new side's parse state; a run of removed lines continues a fork of the
+/// state taken right before it (the shared context), so multi-line strings
+/// and comments stay right on both sides.
 fn highlight_all(diff: &MultiFileDiff, langs: &[Option<Language>], files: &mut [FileRows]) {
     let mut units = Vec::new();
     for (fi, file) in diff.files.iter().enumerate() {
@@ -1071,34 +1074,11 @@ fn highlight_all(diff: &MultiFileDiff, langs: &[Option<Language>], files: &mut [
             continue;
         }
         for (hi, hunk) in file.hunks.iter().enumerate() {
-            let removed = hunk.lines.iter().any(|l| l.kind == LineKind::Removed);
-            let added = hunk.lines.iter().any(|l| l.kind == LineKind::Added);
-            let context = hunk
-                .lines
-                .iter()
-                .filter(|l| l.kind == LineKind::Context)
-                .count();
-            if removed {
-                let cost = hunk
-                    .lines
-                    .iter()
-                    .filter(|l| l.kind != LineKind::Added)
-                    .count();
-                units.push(Unit {
-                    file: fi,
-                    hunk: hi,
-                    side: DiffSide::Old,
-                    cost,
-                });
-            }
-            if added || !removed {
-                units.push(Unit {
-                    file: fi,
-                    hunk: hi,
-                    side: DiffSide::New,
-                    cost: hunk.lines.len() - (hunk.lines.len() - context).min(hunk.lines.len()),
-                });
-            }
+            units.push(Unit {
+                file: fi,
+                hunk: hi,
+                cost: hunk.lines.len(),
+            });
         }
     }
     let total: usize = units.iter().map(|u| u.cost.max(1)).sum();
@@ -1106,8 +1086,8 @@ fn highlight_all(diff: &MultiFileDiff, langs: &[Option<Language>], files: &mut [
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    // Results: (file, hunk, side, spans per line of the hunk; None = not on side).
-    type Out = (usize, usize, DiffSide, Vec<Option<Vec<Span>>>);
+    // Results: (file, hunk, spans per line of the hunk).
+    type Out = (usize, usize, Vec<Vec<Span>>);
     let run_units = |units: &[Unit]| -> Vec<Out> {
         let mut hl: Option<(usize, LineHighlighter)> = None;
         let mut out = Vec::with_capacity(units.len());
@@ -1118,24 +1098,26 @@ fn highlight_all(diff: &MultiFileDiff, langs: &[Option<Language>], files: &mut [
                     h.reset();
                     h
                 }
-                _ => {
-                    hl = Some((u.file, LineHighlighter::new(langs[u.file])));
-                    match &mut hl {
-                        Some((_, h)) => h,
-                        None => continue, // unreachable: just assigned
-                    }
-                }
+                _ => &mut hl.insert((u.file, LineHighlighter::new(langs[u.file]))).1,
             };
-            let skip = match u.side {
-                DiffSide::Old => LineKind::Added,
-                DiffSide::New => LineKind::Removed,
-            };
+            let mut prev = LineKind::Context;
             let spans = hunk
                 .lines
                 .iter()
-                .map(|l| (l.kind != skip).then(|| h.line(&l.text)))
+                .map(|l| {
+                    let s = if l.kind == LineKind::Removed {
+                        if prev != LineKind::Removed {
+                            h.fork();
+                        }
+                        h.line_forked(&l.text)
+                    } else {
+                        h.line(&l.text)
+                    };
+                    prev = l.kind;
+                    s
+                })
                 .collect();
-            out.push((u.file, u.hunk, u.side, spans));
+            out.push((u.file, u.hunk, spans));
         }
         out
     };
@@ -1191,20 +1173,10 @@ fn highlight_all(diff: &MultiFileDiff, langs: &[Option<Language>], files: &mut [
                 .collect()
         })
         .collect();
-    for (fi, hi, side, spans) in results {
+    for (fi, hi, spans) in results {
         let base = firsts[fi][hi];
-        let hunk = &diff.files[fi].hunks[hi];
         for (i, s) in spans.into_iter().enumerate() {
-            let Some(s) = s else { continue };
-            let kind = hunk.lines[i].kind;
-            // Context lines take the new side's highlighting when it ran.
-            let take = match (kind, side) {
-                (LineKind::Context, DiffSide::Old) => files[fi].spans[base + i].is_empty(),
-                _ => true,
-            };
-            if take {
-                files[fi].spans[base + i] = s;
-            }
+            files[fi].spans[base + i] = s;
         }
     }
 }

@@ -224,6 +224,8 @@ pub(crate) struct LineHighlighter {
     stack: ScopeStack,
     cache: HashMap<Scope, Option<TokenClass>>,
     buf: String,
+    /// A forked state for the old side of a change block.
+    alt: Option<(Option<ParseState>, ScopeStack)>,
 }
 
 impl LineHighlighter {
@@ -235,13 +237,35 @@ impl LineHighlighter {
             stack: ScopeStack::new(),
             cache: HashMap::new(),
             buf: String::new(),
+            alt: None,
         }
+    }
+
+    /// Fork the current state: the old side of a change block continues
+    /// from the shared context before it, the new side from the same point.
+    pub fn fork(&mut self) {
+        self.alt = Some((self.state.clone(), self.stack.clone()));
+    }
+
+    /// Highlight a line with the forked (old side) state.
+    pub fn line_forked(&mut self, line: &str) -> Vec<Span> {
+        let Some((mut state, mut stack)) = self.alt.take() else {
+            return self.line(line);
+        };
+        std::mem::swap(&mut self.state, &mut state);
+        std::mem::swap(&mut self.stack, &mut stack);
+        let spans = self.line(line);
+        std::mem::swap(&mut self.state, &mut state);
+        std::mem::swap(&mut self.stack, &mut stack);
+        self.alt = Some((state, stack));
+        spans
     }
 
     /// Forget the parse state (start of a new hunk: the gap is unknown).
     pub fn reset(&mut self) {
         self.state = self.syntax.map(ParseState::new);
         self.stack = ScopeStack::new();
+        self.alt = None;
     }
 
     fn class_of_stack(&mut self) -> TokenClass {

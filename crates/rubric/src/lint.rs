@@ -1055,6 +1055,13 @@ fn unknown_keys(src: &SourceMap, l: &mut Linter<'_>) {
                 .unwrap_or_else(|| {
                     if kind_keys_any(key) {
                         format!("; `{key}` does not apply to a {kind} question")
+                    } else if let Some(k) = ALL_KINDS
+                        .iter()
+                        .filter_map(|k| kind_keys(k))
+                        .flatten()
+                        .find(|k| edit_distance(k, key) <= 2)
+                    {
+                        format!("; `{k}` would not apply to a {kind} question either")
                     } else {
                         String::new()
                     }
@@ -1068,20 +1075,22 @@ fn unknown_keys(src: &SourceMap, l: &mut Linter<'_>) {
     }
 }
 
+const ALL_KINDS: &[&str] = &[
+    "scale",
+    "single_choice",
+    "multi_choice",
+    "pass_fail",
+    "ranking",
+    "pairwise",
+    "free_text",
+    "annotations",
+];
+
 fn kind_keys_any(key: &str) -> bool {
-    [
-        "scale",
-        "single_choice",
-        "multi_choice",
-        "pass_fail",
-        "ranking",
-        "pairwise",
-        "free_text",
-        "annotations",
-    ]
-    .iter()
-    .filter_map(|k| kind_keys(k))
-    .any(|keys| keys.contains(&key))
+    ALL_KINDS
+        .iter()
+        .filter_map(|k| kind_keys(k))
+        .any(|keys| keys.contains(&key))
 }
 
 /// Levenshtein distance on chars (keys are short).

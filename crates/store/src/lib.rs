@@ -9,6 +9,7 @@
 //! rubric hides before calling [`Store::put_scoped_item`].
 
 mod blobs;
+mod corrections;
 mod error;
 mod money;
 mod outbox;

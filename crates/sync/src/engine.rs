@@ -183,6 +183,9 @@ pub struct SyncEngine {
     store: Arc<Store>,
     config: SyncConfig,
     working_on: Mutex<BTreeSet<String>>,
+    /// One sync at a time: the background loop and "sync now" share the
+    /// engine, and two pulls must not download the same attachment at once.
+    running: tokio::sync::Mutex<()>,
 }
 
 impl SyncEngine {
@@ -192,6 +195,7 @@ impl SyncEngine {
             store,
             config,
             working_on: Mutex::new(BTreeSet::new()),
+            running: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -753,6 +757,7 @@ impl SyncEngine {
         &self,
         progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport> {
+        let _one_at_a_time = self.running.lock().await;
         self.store.record_sync_attempt(Utc::now())?;
         let result = async {
             progress(SyncProgress::new(SyncPhase::Upload));

@@ -505,3 +505,49 @@ pub fn seed_demo(
     }
     Ok(summary)
 }
+
+/// Open the demo database, seeding it (full size) when it is empty, and make
+/// sure the demo reviewer's active leases last at least three more days, so
+/// a demo restarted days later still has work.
+pub fn open_or_seed(
+    db_path: &std::path::Path,
+    blob_dir: &std::path::Path,
+    options: SeedOptions,
+) -> Result<crate::SqliteStorage, Error> {
+    let storage = crate::SqliteStorage::open(db_path)?;
+    let blobs = BlobStore::new(blob_dir);
+    let now = Utc::now();
+    if storage.list_opportunities()?.is_empty() {
+        let s = seed_demo(&storage, &blobs, options, now)?;
+        tracing::info!(items = s.items, "seeded the demo platform");
+    } else {
+        storage.extend_active_leases(DEMO_EXPERT_ID, now + Duration::days(3))?;
+    }
+    Ok(storage)
+}
+
+/// Run the demo platform in-process: seeded on first use, auto-review on
+/// (decisions after `auto_review`, payouts periodically), no admin API.
+pub async fn spawn_demo(
+    db_path: std::path::PathBuf,
+    bind: std::net::SocketAddr,
+    auto_review: std::time::Duration,
+) -> Result<crate::RunningServer, Error> {
+    spawn_demo_with(db_path, bind, auto_review, SeedOptions::full()).await
+}
+
+/// [`spawn_demo`] with explicit seed options (tests use [`SeedOptions::small`]).
+pub async fn spawn_demo_with(
+    db_path: std::path::PathBuf,
+    bind: std::net::SocketAddr,
+    auto_review: std::time::Duration,
+    options: SeedOptions,
+) -> Result<crate::RunningServer, Error> {
+    let mut config = crate::ServerConfig::new(db_path, bind);
+    config.demo_auto_review = Some(auto_review);
+    let (db, blob_dir) = (config.db_path.clone(), config.blob_dir());
+    let storage = tokio::task::spawn_blocking(move || open_or_seed(&db, &blob_dir, options))
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+    crate::spawn_with_storage(config, std::sync::Arc::new(storage)).await
+}

@@ -154,6 +154,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Mark the expert's active assignments whose lease ran out as expired
     /// (each gets a new `seq`, so clients learn about it). Returns how many.
     fn expire_overdue_leases(&self, expert_id: &str, now: DateTime<Utc>) -> StoreResult<usize>;
+    /// Extend every active lease of the expert that ends before `until` to
+    /// `until` (moving due dates along); the demo uses it on restart.
+    fn extend_active_leases(&self, expert_id: &str, until: DateTime<Utc>) -> StoreResult<usize>;
 
     // ---- submissions, reviews, outcomes
     /// Idempotent submission (see module docs). `request_hash` is the hash of

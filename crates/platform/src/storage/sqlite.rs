@@ -12,7 +12,7 @@ use assay_protocol::{
     ReviewedSubmission, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
 };
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{BlobMeta, ExpertCredentials, NewAssignment, NewExpert, Page, Storage, TokenRecord};
@@ -428,6 +428,15 @@ fn current_rate(
     })
 }
 
+/// Earnings for one senior review: the hourly rate for active time, or half
+/// the per-item / per-submission rate.
+pub(crate) fn review_amount(rate: &Rate, active_seconds: u64) -> i64 {
+    match rate.basis {
+        PayBasis::PerHour => amount_for(rate, active_seconds),
+        PayBasis::PerItem | PayBasis::PerSubmission => rate.amount_cents / 2,
+    }
+}
+
 /// Earnings for one submission under a rate.
 pub(crate) fn amount_for(rate: &Rate, active_seconds: u64) -> i64 {
     match rate.basis {
@@ -548,7 +557,7 @@ fn apply_outcome(
     feedback: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<ReviewOutcome> {
-    let (_, current) = outcome_of(tx, submission_id)?;
+    let (author, current) = outcome_of(tx, submission_id)?;
     if status == OutcomeStatus::Pending {
         return Err(StoreError::BadRequest(
             "an outcome must be accepted, rejected or needs_revision".into(),
@@ -572,10 +581,11 @@ fn apply_outcome(
     };
     let entry_ids: Vec<String> = {
         let mut stmt = tx.prepare(
-            "SELECT id FROM ledger WHERE submission_id = ?1 AND status = 'pending' ORDER BY seq",
+            "SELECT id FROM ledger WHERE submission_id = ?1 AND expert_id = ?2 \
+             AND status = 'pending' ORDER BY seq",
         )?;
         let ids = stmt
-            .query_map([submission_id], |r| r.get(0))?
+            .query_map([submission_id, author.as_str()], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         ids
     };
@@ -638,7 +648,7 @@ impl SqliteStorage {
                 supported,
             });
         }
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (i, sql) in MIGRATIONS
             .iter()
             .enumerate()
@@ -795,7 +805,7 @@ impl Storage for SqliteStorage {
         rates: &[Rate],
     ) -> StoreResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO rubrics (id, version, document) VALUES (?1, ?2, ?3)",
             params![o.rubric_id, o.rubric_version, to_json(rubric_document)?],
@@ -897,7 +907,7 @@ impl Storage for SqliteStorage {
 
     fn insert_item(&self, item: &Item) -> StoreResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO items (id, opportunity_id, title, fields, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1026,7 +1036,7 @@ impl Storage for SqliteStorage {
 
     fn create_assignment(&self, n: &NewAssignment) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let opp: Option<(String, String, u32)> = tx
             .query_row(
                 "SELECT o.id, o.rubric_id, o.rubric_version FROM items i \
@@ -1128,7 +1138,7 @@ impl Storage for SqliteStorage {
         ttl: Duration,
     ) -> StoreResult<Lease> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let a = owned_assignment(&tx, expert_id, id)?;
         require_workable(&a, now)?;
         // A lease never runs past the assignment's due date, and renewing
@@ -1153,7 +1163,7 @@ impl Storage for SqliteStorage {
         _now: DateTime<Utc>,
     ) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let a = owned_assignment(&tx, expert_id, id)?;
         if a.state != AssignmentState::Active {
             return Err(StoreError::Conflict(format!(
@@ -1168,7 +1178,7 @@ impl Storage for SqliteStorage {
 
     fn revoke_assignment(&self, id: &str, _now: DateTime<Utc>) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let a = load_assignment(&tx, id)?.a;
         if a.state != AssignmentState::Active {
             return Err(StoreError::Conflict(format!(
@@ -1188,7 +1198,7 @@ impl Storage for SqliteStorage {
         ttl: Duration,
     ) -> StoreResult<Assignment> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = load_assignment(&tx, id)?;
         if row.a.state != AssignmentState::Active {
             return Err(StoreError::Conflict(format!(
@@ -1236,7 +1246,7 @@ impl Storage for SqliteStorage {
 
     fn set_lease(&self, id: &str, lease_expires_at: DateTime<Utc>) -> StoreResult<Lease> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         load_assignment(&tx, id)?;
         let seq = next_seq(&tx)?;
         tx.execute(
@@ -1252,7 +1262,7 @@ impl Storage for SqliteStorage {
 
     fn expire_overdue_leases(&self, expert_id: &str, now: DateTime<Utc>) -> StoreResult<usize> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
                 "SELECT id FROM assignments WHERE expert_id = ?1 AND state = 'active' \
@@ -1270,6 +1280,31 @@ impl Storage for SqliteStorage {
         Ok(ids.len())
     }
 
+    fn extend_active_leases(&self, expert_id: &str, until: DateTime<Utc>) -> StoreResult<usize> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM assignments WHERE expert_id = ?1 AND state = 'active' \
+                 AND lease_expires_at < ?2 ORDER BY seq",
+            )?;
+            let ids = stmt
+                .query_map(params![expert_id, ts(until)], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids
+        };
+        for id in &ids {
+            let seq = next_seq(&tx)?;
+            tx.execute(
+                "UPDATE assignments SET lease_expires_at = ?1, due_at = MAX(due_at, ?1), seq = ?2 \
+                 WHERE id = ?3",
+                params![ts(until), seq, id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(ids.len())
+    }
+
     fn submit(
         &self,
         expert_id: &str,
@@ -1279,7 +1314,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<SubmissionReceipt> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(mut receipt) = check_idempotency::<SubmissionReceipt>(
             &tx,
             expert_id,
@@ -1404,7 +1439,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewReceipt> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(mut receipt) =
             check_idempotency::<ReviewReceipt>(&tx, expert_id, "reviews", key, request_hash)?
         {
@@ -1463,6 +1498,27 @@ impl Storage for SqliteStorage {
             req.feedback.as_deref(),
             now,
         )?;
+        // The senior reviewer is paid too: review work is not itself reviewed,
+        // so the entry is accepted at once.
+        let rate = current_rate(&tx, &a.opportunity_id, now)?;
+        let seq = next_seq(&tx)?;
+        tx.execute(
+            "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
+             opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'accepted', ?9, ?9, ?10)",
+            params![
+                new_id("led"),
+                expert_id,
+                req.submission_id,
+                a.id,
+                a.item_id,
+                a.opportunity_id,
+                review_amount(&rate, req.active_seconds),
+                rate.currency,
+                ts(now),
+                seq
+            ],
+        )?;
         let receipt = ReviewReceipt {
             review_id,
             assignment_id: a.id,
@@ -1484,7 +1540,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewOutcome> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let outcome = apply_outcome(&tx, submission_id, status, feedback, now)?;
         tx.commit()?;
         Ok(outcome)
@@ -1566,7 +1622,7 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Payout>> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let entries: Vec<(String, i64, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT id, amount_cents, currency FROM ledger \
@@ -1892,6 +1948,18 @@ mod tests {
         assert!(!p2.has_more);
         assert!(p2.rows[0].seq > p1.rows[1].seq);
         assert!(s.list_assignments("e2", 0, 10).unwrap().rows.is_empty());
+    }
+
+    #[test]
+    fn active_leases_can_be_extended() {
+        let s = fixture(PayBasis::PerItem);
+        let before = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(s.extend_active_leases("e1", t(48)).unwrap(), 3);
+        let after = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(after.lease_expires_at, t(48));
+        assert_eq!(after.due_at, t(48));
+        assert!(after.seq > before.seq);
+        assert_eq!(s.extend_active_leases("e1", t(10)).unwrap(), 0);
     }
 
     #[test]

@@ -1,0 +1,870 @@
+//! Scans: DICOM (via `dicom-object` + `dicom-pixeldata`), PNG and JPEG.
+//!
+//! [`decode_scan`] turns bytes into a [`Scan`]: pixel values in modality
+//! units (rescale slope/intercept applied, so CT values are Hounsfield
+//! units), frames, spacing and window presets. [`render_frame`] applies a
+//! window through a lookup table into RGBA; [`pixel_value`], [`measure`] and
+//! [`region_stats`] back the readout, length and region tools. Malformed,
+//! truncated or unsupported files give [`RenderError::UnsupportedScan`],
+//! never a panic.
+
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use dicom_dictionary_std::tags;
+use dicom_object::file::ReadPreamble;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_pixeldata::PixelDecoder;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::RenderError;
+
+/// Largest number of samples (pixels × channels × frames) decoded.
+pub const MAX_SAMPLES: usize = 256 * 1024 * 1024;
+
+/// A display window in modality units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Window {
+    pub center: f64,
+    pub width: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct WindowPreset {
+    pub name: String,
+    pub window: Window,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanFormat {
+    Dicom,
+    Png,
+    Jpeg,
+}
+
+/// Everything about a scan the UI needs besides pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ScanInfo {
+    pub format: ScanFormat,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: u8,
+    pub modality: Option<String>,
+    /// Unit of pixel values (`HU` for CT), if known.
+    pub units: Option<String>,
+    /// Millimetres per pixel as (row spacing, column spacing).
+    pub pixel_spacing: Option<(f64, f64)>,
+    pub photometric: String,
+    pub default_window: Window,
+    pub presets: Vec<WindowPreset>,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// A decoded scan: info plus pixel values in modality units.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub info: ScanInfo,
+    /// One buffer per frame: `height × width × channels` samples, row-major.
+    frames: Vec<Vec<f32>>,
+    /// MONOCHROME1: low values are displayed bright.
+    invert: bool,
+}
+
+/// An RGBA8 image (row-major, 4 bytes per pixel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbaImage {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthUnit {
+    Mm,
+    Px,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Length {
+    pub value: f64,
+    pub unit: LengthUnit,
+    /// Length in pixels regardless of spacing.
+    pub pixels: f64,
+}
+
+/// Statistics of a rectangular region annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct RegionStats {
+    pub pixels: u64,
+    pub mean: f64,
+    pub std_dev: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Area in mm² when the pixel spacing is known.
+    pub area_mm2: Option<f64>,
+}
+
+fn unsupported(reason: impl Into<String>) -> RenderError {
+    RenderError::UnsupportedScan {
+        reason: reason.into(),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Sniffed {
+    Dicom,
+    Png,
+    Jpeg,
+    Unknown,
+}
+
+fn sniff(bytes: &[u8]) -> Sniffed {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Sniffed::Png
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Sniffed::Jpeg
+    } else if bytes.len() >= 132 && &bytes[128..132] == b"DICM" || bytes.starts_with(b"DICM") {
+        Sniffed::Dicom
+    } else {
+        Sniffed::Unknown
+    }
+}
+
+/// Decode a scan. The content decides the format (magic bytes); the media
+/// type (`application/dicom`, `image/png`, `image/jpeg`) is used when the
+/// content has no recognisable signature (e.g. DICOM without preamble).
+pub fn decode_scan(bytes: &[u8], media_type: &str) -> Result<Scan, RenderError> {
+    if bytes.is_empty() {
+        return Err(unsupported("the file is empty"));
+    }
+    let kind = match sniff(bytes) {
+        Sniffed::Unknown => match media_type.split(';').next().unwrap_or("").trim() {
+            "application/dicom" | "application/dicom+binary" => Sniffed::Dicom,
+            "image/png" => Sniffed::Png,
+            "image/jpeg" | "image/jpg" => Sniffed::Jpeg,
+            other => {
+                return Err(unsupported(format!(
+                    "unrecognised file (media type `{other}`); expected DICOM, PNG or JPEG"
+                )))
+            }
+        },
+        k => k,
+    };
+    // The decoders are third-party code fed untrusted bytes: a panic inside
+    // them must become an error message, not a crash of the app.
+    let result = catch_unwind(AssertUnwindSafe(|| match kind {
+        Sniffed::Png => decode_png(bytes),
+        Sniffed::Jpeg => decode_jpeg(bytes),
+        _ => decode_dicom(bytes),
+    }));
+    match result {
+        Ok(r) => r,
+        Err(_) => Err(unsupported("the decoder failed on malformed image data")),
+    }
+}
+
+fn check_size(
+    width: u32,
+    height: u32,
+    channels: usize,
+    frames: usize,
+) -> Result<usize, RenderError> {
+    if width == 0 || height == 0 || frames == 0 {
+        return Err(unsupported("the image has no pixels"));
+    }
+    let per_frame = (width as usize)
+        .checked_mul(height as usize)
+        .and_then(|v| v.checked_mul(channels))
+        .ok_or_else(|| unsupported("image dimensions overflow"))?;
+    if per_frame.saturating_mul(frames) > MAX_SAMPLES {
+        return Err(unsupported(format!(
+            "image too large ({width}×{height}×{frames} frames)"
+        )));
+    }
+    Ok(per_frame)
+}
+
+fn min_max(frames: &[Vec<f32>]) -> (f64, f64) {
+    let mut lo = f32::INFINITY;
+    let mut hi = f32::NEG_INFINITY;
+    for f in frames {
+        for &v in f {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    if lo > hi {
+        (0.0, 0.0)
+    } else {
+        (f64::from(lo), f64::from(hi))
+    }
+}
+
+fn full_range(min: f64, max: f64) -> Window {
+    Window {
+        center: (min + max) / 2.0,
+        width: (max - min).max(1.0),
+    }
+}
+
+fn image_scan(
+    format: ScanFormat,
+    width: u32,
+    height: u32,
+    channels: u8,
+    photometric: &str,
+    samples: Vec<f32>,
+) -> Scan {
+    let frames = vec![samples];
+    let (min, max) = min_max(&frames);
+    // Identity for 8-bit data under the DICOM linear function.
+    let full = Window {
+        center: 128.0,
+        width: 256.0,
+    };
+    Scan {
+        info: ScanInfo {
+            format,
+            width,
+            height,
+            frames: 1,
+            channels,
+            modality: None,
+            units: None,
+            pixel_spacing: None,
+            photometric: photometric.to_string(),
+            default_window: if max > 255.0 {
+                full_range(min, max)
+            } else {
+                full
+            },
+            presets: vec![
+                WindowPreset {
+                    name: "Full range".into(),
+                    window: full_range(min, max),
+                },
+                WindowPreset {
+                    name: "Original".into(),
+                    window: if max > 255.0 {
+                        full_range(0.0, 65535.0)
+                    } else {
+                        full
+                    },
+                },
+            ],
+            min,
+            max,
+        },
+        frames,
+        invert: false,
+    }
+}
+
+fn decode_png(bytes: &[u8]) -> Result<Scan, RenderError> {
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| unsupported(format!("invalid PNG: {e}")))?;
+    let (w, h) = {
+        let info = reader.info();
+        (info.width, info.height)
+    };
+    check_size(w, h, 4, 1)?;
+    let mut buf = vec![0u8; reader.output_buffer_size()];
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| unsupported(format!("invalid or truncated PNG: {e}")))?;
+    buf.truncate(frame.buffer_size());
+    let sixteen = frame.bit_depth == png::BitDepth::Sixteen;
+    let values: Vec<f32> = if sixteen {
+        buf.chunks_exact(2)
+            .map(|c| f32::from(u16::from_be_bytes([c[0], c[1]])))
+            .collect()
+    } else {
+        buf.iter().map(|&b| f32::from(b)).collect()
+    };
+    let (src_channels, keep, photometric) = match frame.color_type {
+        png::ColorType::Grayscale => (1, 1, "MONOCHROME2"),
+        png::ColorType::GrayscaleAlpha => (2, 1, "MONOCHROME2"),
+        png::ColorType::Rgb => (3, 3, "RGB"),
+        png::ColorType::Rgba => (4, 3, "RGB"),
+        png::ColorType::Indexed => return Err(unsupported("indexed PNG could not be expanded")),
+    };
+    let n = (frame.width as usize) * (frame.height as usize);
+    if values.len() < n * src_channels {
+        return Err(unsupported("truncated PNG pixel data"));
+    }
+    let samples: Vec<f32> = if src_channels == keep {
+        values
+    } else {
+        values
+            .chunks_exact(src_channels)
+            .flat_map(|px| px[..keep].iter().copied())
+            .collect()
+    };
+    Ok(image_scan(
+        ScanFormat::Png,
+        frame.width,
+        frame.height,
+        keep as u8,
+        photometric,
+        samples,
+    ))
+}
+
+fn decode_jpeg(bytes: &[u8]) -> Result<Scan, RenderError> {
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(MAX_SAMPLES);
+    let pixels = decoder
+        .decode()
+        .map_err(|e| unsupported(format!("invalid or truncated JPEG: {e}")))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| unsupported("JPEG without image information"))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let (channels, samples): (u8, Vec<f32>) = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => (1, pixels.iter().map(|&b| f32::from(b)).collect()),
+        jpeg_decoder::PixelFormat::L16 => (
+            1,
+            pixels
+                .chunks_exact(2)
+                .map(|c| f32::from(u16::from_be_bytes([c[0], c[1]])))
+                .collect(),
+        ),
+        jpeg_decoder::PixelFormat::RGB24 => (3, pixels.iter().map(|&b| f32::from(b)).collect()),
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            return Err(unsupported("CMYK JPEG images are not supported"))
+        }
+    };
+    let per_frame = check_size(w, h, channels as usize, 1)?;
+    if samples.len() < per_frame {
+        return Err(unsupported("truncated JPEG pixel data"));
+    }
+    let photometric = if channels == 1 { "MONOCHROME2" } else { "RGB" };
+    Ok(image_scan(
+        ScanFormat::Jpeg,
+        w,
+        h,
+        channels,
+        photometric,
+        samples,
+    ))
+}
+
+fn text_tag(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim().trim_end_matches('\0').trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn floats_tag(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_multi_float64().ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
+/// Standard CT presets (centre / width in HU).
+const CT_PRESETS: &[(&str, f64, f64)] = &[
+    ("Soft tissue", 40.0, 400.0),
+    ("Lung", -600.0, 1500.0),
+    ("Bone", 400.0, 1800.0),
+    ("Brain", 40.0, 80.0),
+    ("Liver", 60.0, 160.0),
+    ("Mediastinum", 50.0, 350.0),
+];
+
+/// Walk the top-level elements of a little-endian DICOM stream and reject
+/// declared lengths that run past the end of the file, before the parser
+/// allocates buffers of that size (a corrupt length could ask for 4 GiB).
+/// Stops (accepting) at the first undefined length, big-endian or deflated
+/// data, which the parser then checks itself.
+fn check_lengths(bytes: &[u8]) -> Result<(), RenderError> {
+    let mut pos = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        132
+    } else if bytes.starts_with(b"DICM") {
+        4
+    } else {
+        0
+    };
+    let u16_at = |p: usize| {
+        bytes
+            .get(p..p + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |p: usize| {
+        bytes
+            .get(p..p + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    // Encoding of the data set after the meta group: Some(explicit VR?) for
+    // the little-endian syntaxes we can walk, None otherwise.
+    let body_explicit = match transfer_syntax_of(bytes).as_deref() {
+        Some("1.2.840.10008.1.2") => Some(false),
+        Some("1.2.840.10008.1.2.1") => Some(true),
+        // Encapsulated (compressed) syntaxes are explicit VR little endian.
+        Some(t) if t.starts_with("1.2.840.10008.1.2.4") || t == "1.2.840.10008.1.2.5" => Some(true),
+        _ => None,
+    };
+    while pos + 8 <= bytes.len() {
+        let (Some(group), Some(elem)) = (u16_at(pos), u16_at(pos + 2)) else {
+            break;
+        };
+        let explicit = if group == 0x0002 {
+            true
+        } else {
+            match body_explicit {
+                Some(e) => e,
+                None => return Ok(()),
+            }
+        };
+        let (len, header) = if explicit {
+            let vr = &bytes[pos + 4..pos + 6];
+            if !vr.iter().all(u8::is_ascii_uppercase) {
+                return Err(unsupported(format!(
+                    "element ({group:04X},{elem:04X}) has an invalid value representation (corrupt file)"
+                )));
+            }
+            if matches!(
+                vr,
+                b"OB"
+                    | b"OD"
+                    | b"OF"
+                    | b"OL"
+                    | b"OV"
+                    | b"OW"
+                    | b"SQ"
+                    | b"UC"
+                    | b"UN"
+                    | b"UR"
+                    | b"UT"
+                    | b"SV"
+                    | b"UV"
+            ) {
+                match u32_at(pos + 8) {
+                    Some(l) => (l, 12),
+                    None => break,
+                }
+            } else {
+                match u16_at(pos + 6) {
+                    Some(l) => (u32::from(l), 8),
+                    None => break,
+                }
+            }
+        } else {
+            match u32_at(pos + 4) {
+                Some(l) => (l, 8),
+                None => break,
+            }
+        };
+        if len == u32::MAX {
+            return Ok(()); // undefined length: sequence or encapsulated data
+        }
+        let end = pos + header + len as usize;
+        if end > bytes.len() {
+            return Err(unsupported(format!(
+                "element ({group:04X},{elem:04X}) claims {len} bytes but only {} remain (truncated or corrupt file)",
+                bytes.len().saturating_sub(pos + header)
+            )));
+        }
+        pos = end;
+    }
+    Ok(())
+}
+
+/// Transfer syntax UID from the file meta group, if readable.
+fn transfer_syntax_of(bytes: &[u8]) -> Option<String> {
+    let needle = [0x02u8, 0x00, 0x10, 0x00, b'U', b'I'];
+    let at = bytes.windows(6).take(4096).position(|w| w == needle)?;
+    let len = usize::from(u16::from_le_bytes([
+        *bytes.get(at + 6)?,
+        *bytes.get(at + 7)?,
+    ]));
+    let raw = bytes.get(at + 8..at + 8 + len)?;
+    Some(
+        String::from_utf8_lossy(raw)
+            .trim_end_matches(['\0', ' '])
+            .to_string(),
+    )
+}
+
+fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
+    check_lengths(bytes)?;
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Auto)
+        .from_reader(Cursor::new(bytes))
+        .map_err(|e| unsupported(format!("not a readable DICOM file: {e}")))?;
+    let rows = floats_tag(&obj, tags::ROWS).first().copied().unwrap_or(0.0);
+    let cols = floats_tag(&obj, tags::COLUMNS)
+        .first()
+        .copied()
+        .unwrap_or(0.0);
+    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+        return Err(unsupported(
+            "the DICOM file has no pixel data (not an image)",
+        ));
+    }
+    let spp = floats_tag(&obj, tags::SAMPLES_PER_PIXEL)
+        .first()
+        .copied()
+        .unwrap_or(1.0);
+    let declared_frames = text_tag(&obj, tags::NUMBER_OF_FRAMES)
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(1.0);
+    if !(1.0..=4.0).contains(&spp) || !(0.0..=f64::from(u32::MAX)).contains(&declared_frames) {
+        return Err(unsupported("invalid samples per pixel or number of frames"));
+    }
+    check_size(
+        rows as u32,
+        cols as u32,
+        spp as usize,
+        declared_frames.max(1.0) as usize,
+    )?;
+
+    let px = obj
+        .decode_pixel_data()
+        .map_err(|e| unsupported(format!("cannot decode DICOM pixel data: {e}")))?;
+    let (w, h) = (px.columns(), px.rows());
+    let channels = px.samples_per_pixel();
+    if channels != 1 && channels != 3 {
+        return Err(unsupported(format!(
+            "{channels} samples per pixel are not supported (expected 1 or 3)"
+        )));
+    }
+    let n_frames = px.number_of_frames().max(1);
+    let per_frame = check_size(w, h, channels as usize, n_frames as usize)?;
+    let mut frames = Vec::with_capacity(n_frames as usize);
+    for f in 0..n_frames {
+        let data: Vec<f32> = px
+            .to_vec_frame(f)
+            .map_err(|e| unsupported(format!("cannot read frame {}: {e}", f + 1)))?;
+        if data.len() < per_frame {
+            return Err(unsupported(format!("frame {} is truncated", f + 1)));
+        }
+        frames.push(data);
+    }
+    let photometric = px.photometric_interpretation().as_str().to_string();
+    let invert = photometric == "MONOCHROME1";
+    let modality = text_tag(&obj, tags::MODALITY);
+    let units = if modality.as_deref() == Some("CT") {
+        Some("HU".to_string())
+    } else {
+        text_tag(&obj, tags::RESCALE_TYPE)
+    };
+    let spacing = {
+        let s = floats_tag(&obj, tags::PIXEL_SPACING);
+        let s = if s.len() >= 2 {
+            s
+        } else {
+            floats_tag(&obj, tags::IMAGER_PIXEL_SPACING)
+        };
+        (s.len() >= 2 && s[0] > 0.0 && s[1] > 0.0).then(|| (s[0], s[1]))
+    };
+    let (min, max) = min_max(&frames);
+    let centers = floats_tag(&obj, tags::WINDOW_CENTER);
+    let widths = floats_tag(&obj, tags::WINDOW_WIDTH);
+    let names: Vec<String> = obj
+        .element_opt(tags::WINDOW_CENTER_WIDTH_EXPLANATION)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_multi_str().ok().map(|v| v.to_vec()))
+        .unwrap_or_default();
+    let mut presets: Vec<WindowPreset> = centers
+        .iter()
+        .zip(widths.iter())
+        .enumerate()
+        .filter(|(_, (_, w))| **w >= 1.0)
+        .map(|(i, (c, w))| WindowPreset {
+            name: names
+                .get(i)
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("Window {}", i + 1)),
+            window: Window {
+                center: *c,
+                width: *w,
+            },
+        })
+        .collect();
+    let default_window = presets
+        .first()
+        .map(|p| p.window)
+        .unwrap_or_else(|| full_range(min, max));
+    if modality.as_deref() == Some("CT") {
+        presets.extend(CT_PRESETS.iter().map(|(name, c, w)| WindowPreset {
+            name: (*name).to_string(),
+            window: Window {
+                center: *c,
+                width: *w,
+            },
+        }));
+    }
+    presets.push(WindowPreset {
+        name: "Full range".into(),
+        window: full_range(min, max),
+    });
+    Ok(Scan {
+        info: ScanInfo {
+            format: ScanFormat::Dicom,
+            width: w,
+            height: h,
+            frames: n_frames,
+            channels: channels as u8,
+            modality,
+            units,
+            pixel_spacing: spacing,
+            photometric,
+            default_window,
+            presets,
+            min,
+            max,
+        },
+        frames,
+        invert,
+    })
+}
+
+impl Scan {
+    pub fn info(&self) -> &ScanInfo {
+        &self.info
+    }
+
+    fn frame(&self, frame: u32) -> Result<&[f32], RenderError> {
+        self.frames
+            .get(frame as usize)
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                RenderError::OutOfRange(format!(
+                    "frame {} of a scan with {} frames",
+                    frame + 1,
+                    self.frames.len()
+                ))
+            })
+    }
+
+    fn index(&self, x: u32, y: u32) -> Result<usize, RenderError> {
+        if x >= self.info.width || y >= self.info.height {
+            return Err(RenderError::OutOfRange(format!(
+                "pixel ({x}, {y}) outside {}×{}",
+                self.info.width, self.info.height
+            )));
+        }
+        Ok((y as usize * self.info.width as usize + x as usize) * self.info.channels as usize)
+    }
+}
+
+/// DICOM linear VOI function (PS3.3 C.11.2.1.2.1) to 0..=255.
+fn window_byte(v: f64, lo: f64, span: f64) -> u8 {
+    let t = ((v - lo) / span).clamp(0.0, 1.0);
+    (t * 255.0).round() as u8
+}
+
+/// Render a frame through a window into RGBA. Integral data (the usual
+/// case) goes through a lookup table over the value range.
+pub fn render_frame(scan: &Scan, frame: u32, window: Window) -> Result<RgbaImage, RenderError> {
+    let data = scan.frame(frame)?;
+    let width = if window.width.is_finite() {
+        window.width.max(1.0)
+    } else {
+        1.0
+    };
+    let center = if window.center.is_finite() {
+        window.center
+    } else {
+        0.0
+    };
+    let lo = center - 0.5 - (width - 1.0) / 2.0;
+    let span = (width - 1.0).max(1e-9);
+    let (min, max) = (scan.info.min, scan.info.max);
+    let range = max - min;
+    let lut: Option<Vec<u8>> = (range.is_finite() && range <= 1_048_576.0).then(|| {
+        (0..=range as usize)
+            .map(|i| window_byte(min + i as f64, lo, span))
+            .collect()
+    });
+    let map = |v: f32| -> u8 {
+        let v = f64::from(v);
+        let b = match &lut {
+            Some(lut) if v.fract() == 0.0 && v >= min && v <= max => {
+                lut.get((v - min) as usize).copied().unwrap_or(0)
+            }
+            _ => window_byte(if v.is_finite() { v } else { min }, lo, span),
+        };
+        if scan.invert {
+            255 - b
+        } else {
+            b
+        }
+    };
+    let n = scan.info.width as usize * scan.info.height as usize;
+    let mut out = Vec::with_capacity(n * 4);
+    if scan.info.channels == 3 {
+        for px in data.chunks_exact(3).take(n) {
+            out.extend_from_slice(&[map(px[0]), map(px[1]), map(px[2]), 255]);
+        }
+    } else {
+        for &v in data.iter().take(n) {
+            let g = map(v);
+            out.extend_from_slice(&[g, g, g, 255]);
+        }
+    }
+    Ok(RgbaImage {
+        width: scan.info.width,
+        height: scan.info.height,
+        data: out,
+    })
+}
+
+/// [`render_frame`] encoded as PNG bytes (for an `<img>` blob URL or canvas).
+pub fn render_frame_png(scan: &Scan, frame: u32, window: Window) -> Result<Vec<u8>, RenderError> {
+    let img = render_frame(scan, frame, window)?;
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, img.width, img.height);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Fast);
+        let mut w = enc
+            .write_header()
+            .map_err(|e| RenderError::Encode(e.to_string()))?;
+        w.write_image_data(&img.data)
+            .map_err(|e| RenderError::Encode(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// Pixel value in modality units (e.g. HU). For RGB images: the luma.
+pub fn pixel_value(scan: &Scan, frame: u32, x: u32, y: u32) -> Result<f64, RenderError> {
+    let data = scan.frame(frame)?;
+    let i = scan.index(x, y)?;
+    let v = if scan.info.channels == 3 {
+        let (r, g, b) = (data[i], data[i + 1], data[i + 2]);
+        0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
+    } else {
+        f64::from(data[i])
+    };
+    Ok(v)
+}
+
+/// Distance between two points (pixel coordinates): millimetres when the
+/// pixel spacing is known, pixels otherwise.
+pub fn measure(scan: &Scan, p1: (f64, f64), p2: (f64, f64)) -> Length {
+    let dx = p2.0 - p1.0;
+    let dy = p2.1 - p1.1;
+    let pixels = (dx * dx + dy * dy).sqrt();
+    match scan.info.pixel_spacing {
+        Some((row, col)) => Length {
+            value: ((dx * col).powi(2) + (dy * row).powi(2)).sqrt(),
+            unit: LengthUnit::Mm,
+            pixels,
+        },
+        None => Length {
+            value: pixels,
+            unit: LengthUnit::Px,
+            pixels,
+        },
+    }
+}
+
+/// Statistics of the pixels inside a rectangle (clipped to the image).
+pub fn region_stats(
+    scan: &Scan,
+    frame: u32,
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+) -> Result<RegionStats, RenderError> {
+    let data = scan.frame(frame)?;
+    let clip = |v: f64, max: u32| -> u32 {
+        if v.is_finite() {
+            v.clamp(0.0, f64::from(max)) as u32
+        } else {
+            0
+        }
+    };
+    let (x0, x1) = (
+        clip(x.min(x + width), scan.info.width),
+        clip(x.max(x + width), scan.info.width),
+    );
+    let (y0, y1) = (
+        clip(y.min(y + height), scan.info.height),
+        clip(y.max(y + height), scan.info.height),
+    );
+    if x1 <= x0 || y1 <= y0 {
+        return Err(RenderError::OutOfRange(
+            "the region has no pixels inside the image".into(),
+        ));
+    }
+    let mut n = 0u64;
+    let (mut sum, mut sum2) = (0.0f64, 0.0f64);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let ch = scan.info.channels as usize;
+    for yy in y0..y1 {
+        for xx in x0..x1 {
+            let i = (yy as usize * scan.info.width as usize + xx as usize) * ch;
+            let v = if ch == 3 {
+                0.299 * f64::from(data[i])
+                    + 0.587 * f64::from(data[i + 1])
+                    + 0.114 * f64::from(data[i + 2])
+            } else {
+                f64::from(data[i])
+            };
+            n += 1;
+            sum += v;
+            sum2 += v * v;
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    let mean = sum / n as f64;
+    let var = (sum2 / n as f64 - mean * mean).max(0.0);
+    Ok(RegionStats {
+        pixels: n,
+        mean,
+        std_dev: var.sqrt(),
+        min: lo,
+        max: hi,
+        area_mm2: scan
+            .info
+            .pixel_spacing
+            .map(|(r, c)| f64::from(x1 - x0) * c * f64::from(y1 - y0) * r),
+    })
+}
+
+/// Window/level drag: horizontal motion changes the width, vertical the
+/// centre, scaled to the scan's value range (one screen pixel ≈ 0.5% of it).
+pub fn drag_window(scan: &Scan, start: Window, dx: f64, dy: f64) -> Window {
+    let range = (scan.info.max - scan.info.min).max(1.0);
+    let k = range / 200.0;
+    Window {
+        center: start.center + dy * k,
+        width: (start.width + dx * k).max(1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,420 @@
+use super::*;
+use dicom_core::{dicom_value, DataElement, PrimitiveValue, VR};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+struct Spec {
+    rows: u16,
+    cols: u16,
+    frames: u32,
+    bits: u16,
+    signed: bool,
+    photometric: &'static str,
+    modality: &'static str,
+    slope: &'static str,
+    intercept: &'static str,
+    windows: Option<(&'static str, &'static str)>,
+    spacing: Option<&'static str>,
+    samples: u16,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            rows: 4,
+            cols: 3,
+            frames: 1,
+            bits: 16,
+            signed: false,
+            photometric: "MONOCHROME2",
+            modality: "MR",
+            slope: "1",
+            intercept: "0",
+            windows: None,
+            spacing: None,
+            samples: 1,
+        }
+    }
+}
+
+/// A DICOM file (with preamble) built with dicom-object.
+fn dicom(spec: &Spec, pixel_bytes: Vec<u8>) -> Vec<u8> {
+    let mut obj = InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.2"),
+        ),
+        DataElement::new(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.3.4.5"),
+        ),
+        DataElement::new(tags::MODALITY, VR::CS, PrimitiveValue::from(spec.modality)),
+        DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(spec.rows)),
+        DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(spec.cols)),
+        DataElement::new(
+            tags::SAMPLES_PER_PIXEL,
+            VR::US,
+            PrimitiveValue::from(spec.samples),
+        ),
+        DataElement::new(
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            PrimitiveValue::from(spec.photometric),
+        ),
+        DataElement::new(
+            tags::BITS_ALLOCATED,
+            VR::US,
+            PrimitiveValue::from(spec.bits),
+        ),
+        DataElement::new(
+            tags::BITS_STORED,
+            VR::US,
+            PrimitiveValue::from(if spec.bits == 16 { 12u16 } else { 8 }),
+        ),
+        DataElement::new(
+            tags::HIGH_BIT,
+            VR::US,
+            PrimitiveValue::from(if spec.bits == 16 { 11u16 } else { 7 }),
+        ),
+        DataElement::new(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(u16::from(spec.signed)),
+        ),
+        DataElement::new(
+            tags::RESCALE_SLOPE,
+            VR::DS,
+            PrimitiveValue::from(spec.slope),
+        ),
+        DataElement::new(
+            tags::RESCALE_INTERCEPT,
+            VR::DS,
+            PrimitiveValue::from(spec.intercept),
+        ),
+        DataElement::new(
+            tags::PIXEL_DATA,
+            if spec.bits == 16 { VR::OW } else { VR::OB },
+            PrimitiveValue::from(pixel_bytes),
+        ),
+    ]);
+    if spec.frames > 1 {
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from(spec.frames.to_string()),
+        ));
+    }
+    if spec.samples == 3 {
+        obj.put(DataElement::new(
+            tags::PLANAR_CONFIGURATION,
+            VR::US,
+            PrimitiveValue::from(0u16),
+        ));
+    }
+    if let Some((c, w)) = spec.windows {
+        obj.put(DataElement::new(
+            tags::WINDOW_CENTER,
+            VR::DS,
+            PrimitiveValue::from(c),
+        ));
+        obj.put(DataElement::new(
+            tags::WINDOW_WIDTH,
+            VR::DS,
+            PrimitiveValue::from(w),
+        ));
+        obj.put(DataElement::new(
+            tags::WINDOW_CENTER_WIDTH_EXPLANATION,
+            VR::LO,
+            dicom_value!(Strs, ["WINDOW1", "WINDOW2"]),
+        ));
+    }
+    if let Some(s) = spec.spacing {
+        obj.put(DataElement::new(
+            tags::PIXEL_SPACING,
+            VR::DS,
+            PrimitiveValue::from(s),
+        ));
+    }
+    let file = obj
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
+        .unwrap();
+    let mut out = Vec::new();
+    file.write_all(&mut out).unwrap();
+    out
+}
+
+fn u16_bytes(v: &[u16]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[test]
+fn ct_16bit_signed_with_rescale_windows_spacing() {
+    let raw: Vec<i16> = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, -1000];
+    let bytes: Vec<u8> = raw.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let spec = Spec {
+        signed: true,
+        modality: "CT",
+        slope: "2",
+        intercept: "-1024",
+        windows: Some(("40\\-600", "400\\1500")),
+        spacing: Some("0.5\\0.25"),
+        ..Spec::default()
+    };
+    let scan = decode_scan(&dicom(&spec, bytes), "application/dicom").unwrap();
+    let i = &scan.info;
+    assert_eq!((i.width, i.height, i.frames, i.channels), (3, 4, 1, 1));
+    assert_eq!(i.format, ScanFormat::Dicom);
+    assert_eq!(i.modality.as_deref(), Some("CT"));
+    assert_eq!(i.units.as_deref(), Some("HU"));
+    assert_eq!(i.pixel_spacing, Some((0.5, 0.25)));
+    assert_eq!(
+        i.default_window,
+        Window {
+            center: 40.0,
+            width: 400.0
+        }
+    );
+    assert_eq!(i.presets[0].name, "WINDOW1");
+    assert_eq!(
+        i.presets[1].window,
+        Window {
+            center: -600.0,
+            width: 1500.0
+        }
+    );
+    assert!(i.presets.iter().any(|p| p.name == "Lung"));
+    assert!(i.presets.iter().any(|p| p.name == "Bone"));
+    // value = raw * 2 - 1024
+    assert_eq!(pixel_value(&scan, 0, 0, 0).unwrap(), -1024.0);
+    assert_eq!(pixel_value(&scan, 0, 1, 1).unwrap(), 4.0 * 2.0 - 1024.0);
+    assert_eq!(pixel_value(&scan, 0, 2, 3).unwrap(), -1000.0 * 2.0 - 1024.0);
+    assert_eq!((i.min, i.max), (-3024.0, -1004.0));
+    assert!(pixel_value(&scan, 0, 3, 0).is_err());
+    assert!(pixel_value(&scan, 1, 0, 0).is_err());
+    // 4 px right and 2 px down: sqrt((4*0.25)^2 + (2*0.5)^2) mm.
+    let len = measure(&scan, (0.0, 0.0), (4.0, 2.0));
+    assert_eq!(len.unit, LengthUnit::Mm);
+    assert!((len.value - 2f64.sqrt()).abs() < 1e-9);
+    assert!((len.pixels - 20f64.sqrt()).abs() < 1e-9);
+}
+
+#[test]
+fn windowing_lut_and_monochrome1() {
+    let vals: Vec<u16> = vec![0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100];
+    let spec = Spec::default();
+    let scan = decode_scan(&dicom(&spec, u16_bytes(&vals)), "application/dicom").unwrap();
+    let img = render_frame(
+        &scan,
+        0,
+        Window {
+            center: 500.0,
+            width: 1000.0,
+        },
+    )
+    .unwrap();
+    assert_eq!(img.data.len(), 12 * 4);
+    let grey: Vec<u8> = img.data.chunks(4).map(|p| p[0]).collect();
+    assert_eq!(grey[0], 0);
+    assert_eq!(grey[11], 255);
+    assert!(grey.windows(2).all(|w| w[0] <= w[1]), "{grey:?}");
+    assert!((120..=135).contains(&grey[5]), "{grey:?}");
+    assert!(img
+        .data
+        .chunks(4)
+        .all(|p| p[3] == 255 && p[0] == p[1] && p[1] == p[2]));
+    // Narrow window saturates.
+    let img = render_frame(
+        &scan,
+        0,
+        Window {
+            center: 550.0,
+            width: 1.0,
+        },
+    )
+    .unwrap();
+    assert_eq!(img.data[5 * 4], 0);
+    assert_eq!(img.data[6 * 4], 255);
+    // MONOCHROME1 inverts.
+    let inv = Spec {
+        photometric: "MONOCHROME1",
+        ..Spec::default()
+    };
+    let scan1 = decode_scan(&dicom(&inv, u16_bytes(&vals)), "application/dicom").unwrap();
+    let img1 = render_frame(
+        &scan1,
+        0,
+        Window {
+            center: 500.0,
+            width: 1000.0,
+        },
+    )
+    .unwrap();
+    assert_eq!(img1.data[0], 255);
+    assert_eq!(img1.data[11 * 4], 0);
+    // Non-finite windows don't panic.
+    assert!(render_frame(
+        &scan,
+        0,
+        Window {
+            center: f64::NAN,
+            width: f64::INFINITY
+        }
+    )
+    .is_ok());
+    let png = render_frame_png(&scan, 0, scan.info.default_window).unwrap();
+    let back = decode_scan(&png, "image/png").unwrap();
+    assert_eq!(
+        (back.info.width, back.info.height, back.info.channels),
+        (3, 4, 3)
+    );
+}
+
+#[test]
+fn multi_frame_8bit_and_rgb() {
+    let spec = Spec {
+        frames: 3,
+        bits: 8,
+        ..Spec::default()
+    };
+    let bytes: Vec<u8> = (0..36).collect();
+    let scan = decode_scan(&dicom(&spec, bytes), "application/dicom").unwrap();
+    assert_eq!(scan.info.frames, 3);
+    assert_eq!(pixel_value(&scan, 2, 0, 0).unwrap(), 24.0);
+    assert_eq!(pixel_value(&scan, 1, 2, 3).unwrap(), 23.0);
+    assert!(render_frame(&scan, 3, scan.info.default_window).is_err());
+    let stats = region_stats(&scan, 0, 0.0, 0.0, 2.0, 2.0).unwrap();
+    assert_eq!(stats.pixels, 4);
+    assert_eq!((stats.min, stats.max, stats.mean), (0.0, 4.0, 2.0));
+    assert_eq!(stats.area_mm2, None);
+    assert!(region_stats(&scan, 0, 10.0, 10.0, 2.0, 2.0).is_err());
+    assert_eq!(measure(&scan, (0.0, 0.0), (3.0, 4.0)).unit, LengthUnit::Px);
+
+    let rgb = Spec {
+        bits: 8,
+        samples: 3,
+        photometric: "RGB",
+        rows: 1,
+        cols: 2,
+        ..Spec::default()
+    };
+    let scan = decode_scan(
+        &dicom(&rgb, vec![255, 0, 0, 0, 0, 255]),
+        "application/dicom",
+    )
+    .unwrap();
+    assert_eq!(scan.info.channels, 3);
+    let img = render_frame(
+        &scan,
+        0,
+        Window {
+            center: 128.0,
+            width: 256.0,
+        },
+    )
+    .unwrap();
+    assert_eq!(&img.data[..4], &[255, 0, 0, 255]);
+    assert_eq!(&img.data[4..], &[0, 0, 255, 255]);
+}
+
+#[test]
+fn png_and_jpeg() {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, 2, 2);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Sixteen);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(
+            &u16_bytes(&[1, 2, 3, 4000])
+                .iter()
+                .collect::<Vec<_>>()
+                .chunks(2)
+                .flat_map(|c| [*c[1], *c[0]])
+                .collect::<Vec<u8>>(),
+        )
+        .unwrap();
+    }
+    let scan = decode_scan(&out, "application/octet-stream").unwrap();
+    assert_eq!(scan.info.format, ScanFormat::Png);
+    assert_eq!(pixel_value(&scan, 0, 1, 1).unwrap(), 4000.0);
+    assert_eq!(scan.info.max, 4000.0);
+
+    // A tiny baseline greyscale JPEG (8x8, all mid-grey), built by hand would
+    // be long; a truncated JPEG must give a clear error instead.
+    let err = decode_scan(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], "image/jpeg").unwrap_err();
+    assert!(err.to_string().contains("JPEG"), "{err}");
+}
+
+#[test]
+fn malformed_inputs_give_clear_errors() {
+    let good = dicom(&Spec::default(), u16_bytes(&[1; 12]));
+    for cut in [0, 10, 131, 132, 200, good.len() / 2, good.len() - 3] {
+        match decode_scan(&good[..cut], "application/dicom") {
+            Err(RenderError::UnsupportedScan { reason }) => assert!(!reason.is_empty()),
+            Ok(_) => panic!("truncated at {cut} decoded"),
+            Err(e) => panic!("wrong error {e}"),
+        }
+    }
+    assert!(matches!(
+        decode_scan(b"hello", "text/plain"),
+        Err(RenderError::UnsupportedScan { .. })
+    ));
+    assert!(decode_scan(b"\x89PNG\r\n\x1a\nbroken", "image/png").is_err());
+    // A DICOM without pixel data.
+    let obj = InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.2"),
+        ),
+        DataElement::new(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.3"),
+        ),
+    ]);
+    let mut out = Vec::new();
+    obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
+        .unwrap()
+        .write_all(&mut out)
+        .unwrap();
+    let err = decode_scan(&out, "application/dicom").unwrap_err();
+    assert!(err.to_string().contains("no pixel data"), "{err}");
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), kind in 0usize..3) {
+            let mt = ["application/dicom", "image/png", "image/jpeg"][kind];
+            let _ = decode_scan(&bytes, mt);
+        }
+        #[test]
+        fn corrupted_dicom_never_panics(pos in 0usize..400, val in any::<u8>(), cut in 0usize..400) {
+            let mut good = dicom(&Spec::default(), u16_bytes(&[7; 12]));
+            let p = pos % good.len();
+            good[p] = val;
+            let c = good.len() - (cut % good.len());
+            let _ = decode_scan(&good[..c], "application/dicom");
+        }
+    }
+}
+/// Every single-byte corruption of a valid file decodes or gives a clear
+/// error (no panic, no runaway allocation from a corrupt length).
+#[test]
+fn every_single_byte_corruption_is_handled() {
+    let good = dicom(&Spec::default(), u16_bytes(&[7; 12]));
+    for p in 0..good.len() {
+        for val in [0u8, 0xFF, 0x7F] {
+            let mut g = good.clone();
+            g[p] = val;
+            if let Err(e) = decode_scan(&g, "application/dicom") {
+                assert!(matches!(e, RenderError::UnsupportedScan { .. }), "{e}");
+            }
+        }
+    }
+}

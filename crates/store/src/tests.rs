@@ -676,3 +676,12 @@ fn sync_status_round_trip() {
     assert_eq!(s.last_error, None);
     assert_eq!(s.last_success_at, Some(t0() + Duration::seconds(5)));
 }
+
+#[test]
+fn garbage_database_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DB_FILE), vec![0x42u8; 8192]).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
+    assert!(err.to_string().contains("database"), "{err}");
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use assay_app::preview::PreviewState;
-use assay_app::views::{DiffRowWindow, DiffRowsRequest};
+use assay_app::views::{DiffRowWindow, DiffRowsRequest, PixelValue, ScanFrame};
 use assay_app::*;
 use assay_protocol::TimeSpan;
 use assay_rubric::{Answers, ValidationReport};
@@ -126,6 +126,21 @@ pub fn export_earnings_csv(wb: Wb<'_>, query: EarningsQuery) -> R<String> {
 #[tauri::command(rename_all = "snake_case")]
 pub fn diff_rows(wb: Wb<'_>, request: DiffRowsRequest) -> R<DiffRowWindow> {
     wb.diff_rows(&request)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn scan_frame(
+    wb: Wb<'_>,
+    handle: String,
+    frame: u32,
+    window: assay_render::Window,
+) -> R<ScanFrame> {
+    wb.scan_frame(&handle, frame, window)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn scan_pixel(wb: Wb<'_>, handle: String, frame: u32, x: u32, y: u32) -> R<PixelValue> {
+    wb.scan_pixel(&handle, frame, x, y)
 }
 
 #[tauri::command(rename_all = "snake_case")]

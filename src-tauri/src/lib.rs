@@ -71,6 +71,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, profile: Profile) -> taur
             commands::discrepancies,
             commands::export_earnings_csv,
             commands::diff_rows,
+            commands::scan_frame,
+            commands::scan_pixel,
             commands::preview_open,
             commands::preview_item,
             commands::preview_validate,

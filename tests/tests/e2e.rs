@@ -263,7 +263,12 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
     let tests: String = corpus
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("def test_{i}():\n    # {}\n    assert True\n", p.replace('\n', " ")))
+        .map(|(i, p)| {
+            format!(
+                "def test_{i}():\n    # {}\n    assert True\n",
+                p.replace('\n', " ")
+            )
+        })
         .collect();
     let item = serde_json::json!({
         "id": "itm-xss", "opportunity_id": "opp-xss", "title": corpus[0],
@@ -308,19 +313,31 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
         app.type_into(&input, &value.display().to_string())?;
     }
     app.press(&[keys::ENTER])?;
-    app.wait_text("[data-testid=preview-generation]", WAIT, |t| t.contains("XSS probe"))?;
+    app.wait_text("[data-testid=preview-generation]", WAIT, |t| {
+        t.contains("XSS probe")
+    })?;
     app.wait_for("[data-viewer=diff]", WAIT)?;
     // Let lazy viewers (diff rows, test list) render, then look.
     std::thread::sleep(Duration::from_millis(1500));
     app.screenshot("06-xss-preview")?;
     let text = app.page_text()?;
-    for payload in ["<script>window.__xss=1</script>", "<img src=x onerror=\"window.__xss=1\">"] {
-        assert!(text.contains(payload), "payload not shown as text: {payload}");
+    for payload in [
+        "<script>window.__xss=1</script>",
+        "<img src=x onerror=\"window.__xss=1\">",
+    ] {
+        assert!(
+            text.contains(payload),
+            "payload not shown as text: {payload}"
+        );
     }
     let executed = app.execute(
         "return [typeof window.__xss, document.querySelectorAll('iframe, object, embed, script:not([src]), img[src=x]').length]",
         serde_json::json!([]),
     )?;
-    assert_eq!(executed, serde_json::json!(["undefined", 0]), "XSS executed or injected");
+    assert_eq!(
+        executed,
+        serde_json::json!(["undefined", 0]),
+        "XSS executed or injected"
+    );
     app.quit()
 }

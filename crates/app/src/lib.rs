@@ -395,7 +395,22 @@ impl Workbench {
             .unwrap_or_default();
         let validation = validate(&answers, &rubric);
         let settings = self.settings.load()?;
-        let views = views::build_views(&self.views, assignment_id, &scoped, settings.ui.diff_mode);
+        let store = self.store.clone();
+        let read = move |sha: &str| -> Result<Vec<u8>, String> {
+            store.read_attachment(sha).map_err(|e| match e {
+                assay_store::StoreError::NotFound(_) => {
+                    "this attachment is not downloaded yet; sync when online".to_string()
+                }
+                other => other.to_string(),
+            })
+        };
+        let views = views::build_views(
+            &self.views,
+            assignment_id,
+            &scoped,
+            settings.ui.diff_mode,
+            &read,
+        );
         if let Ok(engine) = self.engine().await {
             engine.set_working_on([assignment_id.to_string()]);
         }
@@ -610,6 +625,25 @@ impl Workbench {
 
     pub fn diff_rows(&self, req: &views::DiffRowsRequest) -> AppResult<views::DiffRowWindow> {
         self.views.diff_rows(req)
+    }
+
+    pub fn scan_frame(
+        &self,
+        handle: &str,
+        frame: u32,
+        window: assay_render::Window,
+    ) -> AppResult<views::ScanFrame> {
+        self.views.scan_frame(handle, frame, window)
+    }
+
+    pub fn scan_pixel(
+        &self,
+        handle: &str,
+        frame: u32,
+        x: u32,
+        y: u32,
+    ) -> AppResult<views::PixelValue> {
+        self.views.scan_pixel(handle, frame, x, y)
     }
 
     // ------------------------------------------------------------ settings

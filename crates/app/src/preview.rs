@@ -165,11 +165,15 @@ impl PreviewSession {
             .find(|i| i.scoped.item_id == item_id)
             .ok_or_else(|| AppError::not_found(format!("sample item {item_id}")))?;
         let scoped = item.scoped.clone();
+        let no_blobs = |_: &str| -> Result<Vec<u8>, String> {
+            Err("sample attachments are not loaded in the preview".into())
+        };
         let views = build_views(
             cache,
             &format!("preview/{}", a.generation),
             &scoped,
             diff_mode,
+            &no_blobs,
         );
         let answers = Answers::default();
         Ok(OpenedItem {

@@ -10,7 +10,11 @@ use assay_render::diff::{file_tree, parse_unified_diff, DiffRow, DiffRows, FileT
 use assay_render::highlight::{highlight_code, CodeView};
 use assay_render::markdown::{chat_view_value, markdown_view, Block, ChatView};
 use assay_render::testsuite::{test_suite_view, TestSuiteView};
+use assay_render::{
+    decode_scan, legal_view, pixel_value, render_frame_png, LegalDocView, Scan, ScanInfo, Window,
+};
 use assay_rubric::{DiffMode, ScopedField, ScopedItem, ViewerKind};
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -47,6 +51,17 @@ pub enum FieldView {
     Chat {
         field_id: String,
         chat: ChatView,
+    },
+    /// A clause-numbered document, redlined against `against` when given.
+    LegalRedline {
+        field_id: String,
+        doc: LegalDocView,
+    },
+    /// A decoded scan; frames are rendered on demand with `scan_frame`.
+    Scan {
+        field_id: String,
+        handle: String,
+        info: ScanInfo,
     },
     /// An attachment (e.g. an archive) shown by name and size only.
     Attachment {
@@ -116,25 +131,86 @@ pub struct DiffRowWindow {
 /// Largest window of rows one call returns.
 const MAX_ROWS_PER_CALL: u32 = 2_000;
 
-/// Cache of parsed diffs by handle (most recent last).
+/// One rendered scan frame (after windowing) as a PNG data URL.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ScanFrame {
+    pub frame: u32,
+    pub width: u32,
+    pub height: u32,
+    pub data_url: String,
+}
+
+/// A pixel's value in modality units (e.g. HU) at a position.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PixelValue {
+    pub x: u32,
+    pub y: u32,
+    pub frame: u32,
+    pub value: f64,
+    pub unit: Option<String>,
+}
+
+/// Cache of parsed diffs and decoded scans by handle (most recent last).
 #[derive(Default)]
 pub struct ViewCache {
     diffs: Mutex<VecDeque<(String, Arc<DiffRows>)>>,
+    scans: Mutex<VecDeque<(String, Arc<Scan>)>>,
+}
+
+fn put<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: String, value: Arc<T>) {
+    let mut d = slots.lock().unwrap_or_else(|p| p.into_inner());
+    d.retain(|(h, _)| h != &handle);
+    d.push_back((handle, value));
+    while d.len() > CACHE_SLOTS {
+        d.pop_front();
+    }
+}
+
+fn get<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: &str) -> Option<Arc<T>> {
+    let d = slots.lock().unwrap_or_else(|p| p.into_inner());
+    d.iter().find(|(h, _)| h == handle).map(|(_, r)| r.clone())
 }
 
 impl ViewCache {
+    fn scan(&self, handle: &str) -> AppResult<Arc<Scan>> {
+        get(&self.scans, handle)
+            .ok_or_else(|| AppError::not_found("This scan is no longer loaded; reopen the item."))
+    }
+
+    /// Renders one frame of a cached scan with a window (level/width).
+    pub fn scan_frame(&self, handle: &str, frame: u32, window: Window) -> AppResult<ScanFrame> {
+        let scan = self.scan(handle)?;
+        let png = render_frame_png(&scan, frame, window)?;
+        Ok(ScanFrame {
+            frame,
+            width: scan.info.width,
+            height: scan.info.height,
+            data_url: format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(png)
+            ),
+        })
+    }
+
+    pub fn scan_pixel(&self, handle: &str, frame: u32, x: u32, y: u32) -> AppResult<PixelValue> {
+        let scan = self.scan(handle)?;
+        Ok(PixelValue {
+            x,
+            y,
+            frame,
+            value: pixel_value(&scan, frame, x, y)?,
+            unit: scan.info.units.clone(),
+        })
+    }
+
     fn put_diff(&self, handle: String, rows: Arc<DiffRows>) {
-        let mut d = self.diffs.lock().unwrap_or_else(|p| p.into_inner());
-        d.retain(|(h, _)| h != &handle);
-        d.push_back((handle, rows));
-        while d.len() > CACHE_SLOTS {
-            d.pop_front();
-        }
+        put(&self.diffs, handle, rows)
     }
 
     fn diff(&self, handle: &str) -> Option<Arc<DiffRows>> {
-        let d = self.diffs.lock().unwrap_or_else(|p| p.into_inner());
-        d.iter().find(|(h, _)| h == handle).map(|(_, r)| r.clone())
+        get(&self.diffs, handle)
     }
 
     /// A window of rows of a cached diff.
@@ -180,22 +256,26 @@ fn value_text(value: &FieldValue) -> Option<String> {
     }
 }
 
+/// Reads an attachment's verified bytes by sha256.
+pub type BlobReader<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
+
 /// Builds the views of every field of a scoped item.
 pub fn build_views(
     cache: &ViewCache,
     handle_prefix: &str,
     item: &ScopedItem,
     default_mode: DiffMode,
+    blobs: BlobReader<'_>,
 ) -> Vec<FieldView> {
     item.fields
         .iter()
         .map(|f| {
-            build_view(cache, handle_prefix, item, f, default_mode).unwrap_or_else(|message| {
-                FieldView::Error {
+            build_view(cache, handle_prefix, item, f, default_mode, blobs).unwrap_or_else(
+                |message| FieldView::Error {
                     field_id: f.id.clone(),
                     message,
-                }
-            })
+                },
+            )
         })
         .collect()
 }
@@ -206,6 +286,7 @@ fn build_view(
     item: &ScopedItem,
     f: &ScopedField,
     default_mode: DiffMode,
+    blobs: BlobReader<'_>,
 ) -> Result<FieldView, String> {
     let field_id = f.id.clone();
     if let FieldValue::Attachment(a) = &f.value {
@@ -300,9 +381,28 @@ fn build_view(
                 chat: chat_view_value(&value).map_err(|e| e.to_string())?,
             })
         }
-        ViewerKind::LegalRedline | ViewerKind::Scan => Err(format!(
-            "the {:?} viewer is not available in this build",
-            f.viewer
-        )),
+        ViewerKind::LegalRedline => {
+            let text = value_text(&f.value).unwrap_or_default();
+            let prior = f.against.as_deref().and_then(|a| text_of(item, a));
+            Ok(FieldView::LegalRedline {
+                field_id,
+                doc: legal_view(&text, prior),
+            })
+        }
+        ViewerKind::Scan => {
+            let FieldValue::Attachment(a) = &f.value else {
+                return Err("a scan must be an attachment (DICOM, PNG or JPEG)".into());
+            };
+            let bytes = blobs(&a.sha256)?;
+            let scan = decode_scan(&bytes, &a.media_type).map_err(|e| e.to_string())?;
+            let handle = format!("{handle_prefix}/{}", f.id);
+            let info = scan.info.clone();
+            put(&cache.scans, handle.clone(), Arc::new(scan));
+            Ok(FieldView::Scan {
+                field_id,
+                handle,
+                info,
+            })
+        }
     }
 }

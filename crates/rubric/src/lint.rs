@@ -727,8 +727,9 @@ fn authoring(r: &Rubric, l: &mut Linter<'_>) {
                     "unused-setting",
                     Target::FieldKey(&f.id, key),
                     format!(
-                        "field `{}`: `{key}` has no effect with the {:?} viewer",
-                        f.id, f.viewer
+                        "field `{}`: `{key}` has no effect with the {} viewer",
+                        f.id,
+                        f.viewer.as_str()
                     ),
                 );
             }
@@ -1181,9 +1182,9 @@ fn items_check(r: &Rubric, items: &[Item], l: &mut Linter<'_>) {
                 "viewer-mismatch",
                 Target::FieldKey(&f.id, "viewer"),
                 format!(
-                    "field `{}` uses the {:?} viewer but is {kind} in sample items {}",
+                    "field `{}` uses the {} viewer but is {kind} in sample items {}",
                     f.id,
-                    f.viewer,
+                    f.viewer.as_str(),
                     list_some(&ids)
                 ),
             );

@@ -105,6 +105,22 @@ pub enum ViewerKind {
     Text,
 }
 
+impl ViewerKind {
+    /// The name used in rubric files (`diff`, `legal_redline`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViewerKind::Diff => "diff",
+            ViewerKind::Code => "code",
+            ViewerKind::TestSuite => "test_suite",
+            ViewerKind::LegalRedline => "legal_redline",
+            ViewerKind::Scan => "scan",
+            ViewerKind::Markdown => "markdown",
+            ViewerKind::Chat => "chat",
+            ViewerKind::Text => "text",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
@@ -242,7 +258,10 @@ pub enum RationaleRule {
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     pub question: String,
-    /// Choice ids (single/multi choice, pairwise "a"/"b"/"tie") any of which shows the question.
+    /// Answer tokens any of which shows the question: option ids (single/multi
+    /// choice), "a"/"b"/"tie" (pairwise), "pass"/"fail" or a failed criterion id
+    /// (pass/fail), the score as text (scale), the top-ranked field (ranking),
+    /// a severity used (annotations). Empty with no min/max: "answered".
     #[serde(default)]
     pub any_of: Vec<String>,
     /// Scale bounds, inclusive.

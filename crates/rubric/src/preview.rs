@@ -233,10 +233,10 @@ pub fn preview_text(p: &Preview) -> String {
         for f in &s.fields {
             let _ = writeln!(
                 out,
-                "  [{}] {} ({:?}{}): {}",
+                "  [{}] {} ({}{}): {}",
                 f.id,
                 printable(&f.label),
-                f.viewer,
+                f.viewer.as_str(),
                 f.against
                     .as_deref()
                     .map(|a| format!(" against {a}"))

@@ -160,10 +160,20 @@ impl SourceMap {
         } else {
             start
         };
-        match self.find_kv(key, None, back, until) {
-            Some((line, col)) => Some(self.at(line + 1, col + 1)),
-            None => Some(self.at(start + 1, 1)),
+        if let Some((line, col)) = self.find_kv(key, None, back, until) {
+            return Some(self.at(line + 1, col + 1));
         }
+        // TOML sub-table of the element, e.g. `[questions.show_if]`.
+        if self.format == Format::Toml {
+            let header = format!(".{key}]");
+            if let Some(i) = (start..until.min(self.line_count())).find(|&i| {
+                let l = self.line(i).trim();
+                l.starts_with('[') && l.ends_with(&header)
+            }) {
+                return Some(self.at(i + 1, 1));
+            }
+        }
+        Some(self.at(start + 1, 1))
     }
 
     /// Where a top-level key (e.g. `payout`, `guidelines`) is set.
@@ -216,6 +226,9 @@ impl SourceMap {
 /// (when given) the value is exactly `value`. Handles `key = "v"`, `key: v`,
 /// `"key": "v"`, `- key: v` and inline tables `{ key = "v" }`.
 fn find_key_value(line: &str, key: &str, value: Option<&str>) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
     let bytes = line.as_bytes();
     let mut search_from = 0;
     while let Some(rel) = line.get(search_from..)?.find(key) {
@@ -292,6 +305,7 @@ mod tests {
             Some(12)
         );
         assert_eq!(find_key_value("valid: x", "id", None), None);
+        assert_eq!(find_key_value("a = 1", "", None), None);
     }
 
     #[test]
@@ -309,6 +323,17 @@ mod tests {
         assert_eq!(
             map.locate_key_in("questions", "q2", "min").map(|l| l.line),
             Some(8)
+        );
+    }
+
+    #[test]
+    fn toml_sub_tables_are_found() {
+        let text = "[[questions]]\nid = \"q\"\ntype = \"free_text\"\n[questions.show_if]\nquestion = \"p\"\n[[questions]]\nid = \"p\"\n";
+        let map = SourceMap::new(None, text, Format::Toml);
+        assert_eq!(
+            map.locate_key_in("questions", "q", "show_if")
+                .map(|l| l.line),
+            Some(4)
         );
     }
 

@@ -233,6 +233,10 @@ fn submit_moves_draft_to_outbox_atomically_once() {
         store.mark_outbox_sending(e.id).is_err(),
         "sent entries are not resent"
     );
+    assert!(
+        store.active_leases().unwrap().is_empty(),
+        "submitted: no lease renewal"
+    );
     store.discard_draft("a1").unwrap();
     assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Submitted);
     store
@@ -259,6 +263,46 @@ fn submit_moves_draft_to_outbox_atomically_once() {
         store.cursor(cursor::OUTCOMES).unwrap().as_deref(),
         Some("o1")
     );
+    // Sent back for revision: the lease is renewed again and the last answers
+    // become the starting draft.
+    store
+        .apply_outcome_page(
+            &[ReviewOutcome {
+                submission_id: "s1".into(),
+                assignment_id: "a1".into(),
+                item_id: "item-a1".into(),
+                status: OutcomeStatus::NeedsRevision,
+                feedback: Some("add a rationale".into()),
+                decided_at: Some(Utc::now()),
+                seq: 2,
+            }],
+            "o2",
+        )
+        .unwrap();
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::NeedsRevision);
+    assert_eq!(store.active_leases().unwrap().len(), 1);
+    let d = store.reopen_draft_from_submission("a1").unwrap().unwrap();
+    assert_eq!(d.answers, a);
+}
+
+#[test]
+fn released_assignments_are_orphaned_too() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    store.save_draft("a1", &answers("mine")).unwrap();
+    let o = store
+        .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Released)], "c2")
+        .unwrap();
+    assert_eq!(o, vec!["a1".to_string()]);
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Orphaned);
+    // Completed and expired are not orphans.
+    store
+        .apply_assignment_page(&[assignment("a2", 3, AssignmentState::Expired)], "c3")
+        .unwrap();
+    store.save_draft("a2", &answers("late")).unwrap();
+    assert_eq!(store.status_of("a2").unwrap(), QueueStatus::LeaseExpired);
 }
 
 #[test]
@@ -631,4 +675,13 @@ fn sync_status_round_trip() {
     let s = store.sync_status().unwrap();
     assert_eq!(s.last_error, None);
     assert_eq!(s.last_success_at, Some(t0() + Duration::seconds(5)));
+}
+
+#[test]
+fn garbage_database_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DB_FILE), vec![0x42u8; 8192]).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
+    assert!(err.to_string().contains("database"), "{err}");
 }

@@ -609,6 +609,25 @@ impl Store {
             .optional()?)
     }
 
+    /// Start a revision: if the assignment has no draft, create one from the
+    /// answers of its newest uploaded submission (e.g. after `needs_revision`).
+    /// Returns the draft (existing or new); `None` if there is nothing to start from.
+    pub fn reopen_draft_from_submission(&self, assignment_id: &str) -> Result<Option<Draft>> {
+        if let Some(d) = self.draft(assignment_id)? {
+            return Ok(Some(d));
+        }
+        let Some(entry) = self.latest_outbox_entry(assignment_id)? else {
+            return Ok(None);
+        };
+        let OutboxPayload::Submission(req) = entry.payload else {
+            return Ok(None);
+        };
+        let answers: Answers =
+            serde_json::from_value(req.answers).map_err(StoreError::json("answers"))?;
+        self.save_draft(assignment_id, &answers)?;
+        self.draft(assignment_id)
+    }
+
     /// Delete a draft explicitly (the reviewer discards it). Never called by sync.
     pub fn discard_draft(&self, assignment_id: &str) -> Result<bool> {
         let n = self.conn()?.execute(
@@ -751,14 +770,18 @@ impl Store {
         Ok(())
     }
 
-    /// Leases of assignments still workable (active, not orphaned, not submitted).
+    /// Leases of assignments still workable: active, not orphaned, nothing
+    /// waiting for upload, and either never submitted or sent back for revision.
     pub fn active_leases(&self) -> Result<Vec<LeaseInfo>> {
         let conn = self.conn()?;
         let mut st = conn.prepare(
             "SELECT a.id, a.lease_expires_at FROM assignments a \
              WHERE a.state = 'active' AND a.orphaned = 0 AND a.local_issue IS NULL \
                AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.assignment_id = a.id \
-                               AND o.state IN ('queued', 'sending', 'sent')) \
+                               AND o.state IN ('queued', 'sending')) \
+               AND COALESCE((SELECT s.status FROM submissions s WHERE s.assignment_id = a.id \
+                             ORDER BY s.received_at DESC LIMIT 1), 'needs_revision') \
+                   = 'needs_revision' \
              ORDER BY a.lease_expires_at",
         )?;
         let rows = st.query_map([], |r| {

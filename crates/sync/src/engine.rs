@@ -730,10 +730,16 @@ impl SyncEngine {
                             lease_expires_at: l.lease_expires_at,
                         });
                     }
-                    Err(SyncError::Rejected { error, .. }) => {
+                    Err(SyncError::Rejected { error, .. })
+                        if error.code == ApiErrorCode::LeaseExpired =>
+                    {
                         self.store
                             .mark_lease_expired(&lease.assignment_id, &error.message)?;
                         report.expired.push(lease.assignment_id);
+                    }
+                    Err(SyncError::Rejected { error, .. }) => {
+                        // E.g. completed or revoked meanwhile: the next pull shows it.
+                        tracing::info!(assignment = %lease.assignment_id, code = ?error.code, "lease not renewed");
                     }
                     Err(e) => return Err(e),
                 }
@@ -765,5 +771,42 @@ impl SyncEngine {
             Err(e) => self.store.record_sync_error(Utc::now(), &e.to_string())?,
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_caps_and_honours_retry_after() {
+        let c = SyncConfig {
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(60),
+            ..SyncConfig::default()
+        };
+        for _ in 0..50 {
+            let d1 = backoff_delay(&c, 1, None);
+            assert!(
+                d1 >= Duration::from_secs(1) && d1 <= Duration::from_secs(2),
+                "{d1:?}"
+            );
+            let d4 = backoff_delay(&c, 4, None);
+            assert!(
+                d4 >= Duration::from_secs(8) && d4 <= Duration::from_secs(16),
+                "{d4:?}"
+            );
+            let big = backoff_delay(&c, 40, None);
+            assert!(
+                big >= Duration::from_secs(30) && big <= Duration::from_secs(60),
+                "{big:?}"
+            );
+            let ra = backoff_delay(&c, 1, Some(Duration::from_secs(30)));
+            assert!(ra >= Duration::from_secs(30));
+        }
+        // Jitter: not every delay is the same.
+        let set: std::collections::BTreeSet<_> =
+            (0..20).map(|_| backoff_delay(&c, 3, None)).collect();
+        assert!(set.len() > 1);
     }
 }

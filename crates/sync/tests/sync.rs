@@ -542,7 +542,7 @@ mod push {
 mod proxy {
     use std::collections::BTreeMap;
     use std::net::SocketAddr;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -555,6 +555,8 @@ mod proxy {
         pub addr: SocketAddr,
         pub faults: Arc<AtomicBool>,
         pub stats: Arc<Mutex<BTreeMap<&'static str, u32>>>,
+        /// [in flight, most ever in flight] of attachment downloads.
+        pub attachments: Arc<[AtomicUsize; 2]>,
         task: tokio::task::JoinHandle<()>,
     }
 
@@ -570,14 +572,15 @@ mod proxy {
         let faults = Arc::new(AtomicBool::new(true));
         let stats = Arc::new(Mutex::new(BTreeMap::new()));
         let rng = Arc::new(Mutex::new(StdRng::seed_from_u64(seed)));
-        let (f, s) = (faults.clone(), stats.clone());
+        let attachments = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let (f, s, at) = (faults.clone(), stats.clone(), attachments.clone());
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
-                let (f, s, rng) = (f.clone(), s.clone(), rng.clone());
+                let (f, s, rng, at) = (f.clone(), s.clone(), rng.clone(), at.clone());
                 tokio::spawn(async move {
                     let _ = tokio::time::timeout(
                         Duration::from_secs(20),
-                        handle(conn, upstream, f, s, rng),
+                        handle(conn, upstream, f, s, rng, at),
                     )
                     .await;
                 });
@@ -587,6 +590,7 @@ mod proxy {
             addr,
             faults,
             stats,
+            attachments,
             task,
         }
     }
@@ -652,10 +656,32 @@ mod proxy {
         faults: Arc<AtomicBool>,
         stats: Arc<Mutex<BTreeMap<&'static str, u32>>>,
         rng: Arc<Mutex<StdRng>>,
+        attachments: Arc<[AtomicUsize; 2]>,
     ) {
         let Some(req) = read_request(&mut conn).await else {
             return;
         };
+        // Attachment downloads are held open a little so overlap is observable.
+        let is_attachment = req.starts_with(b"GET /api/v1/attachments/");
+        if is_attachment {
+            let now = attachments[0].fetch_add(1, Ordering::SeqCst) + 1;
+            attachments[1].fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        handle_request(conn, req, upstream, faults, stats, rng).await;
+        if is_attachment {
+            attachments[0].fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn handle_request(
+        mut conn: TcpStream,
+        req: Vec<u8>,
+        upstream: SocketAddr,
+        faults: Arc<AtomicBool>,
+        stats: Arc<Mutex<BTreeMap<&'static str, u32>>>,
+        rng: Arc<Mutex<StdRng>>,
+    ) {
         let (roll, delay_ms) = {
             let mut r = rng.lock().unwrap();
             (r.gen_range(0..100u32), r.gen_range(20..200u64))
@@ -747,6 +773,28 @@ mod faults {
             .unwrap_or(Duration::from_millis(5))
             .clamp(Duration::from_millis(5), Duration::from_millis(300));
         tokio::time::sleep(wait).await;
+    }
+
+    /// Attachments download in parallel, never more than the configured bound.
+    #[tokio::test]
+    async fn attachment_downloads_are_parallel_and_bounded() {
+        let env = start().await;
+        let proxy = super::proxy::start(env.platform.server.addr(), 1).await;
+        proxy.faults.store(false, Ordering::SeqCst);
+        let mut config = fast_config();
+        config.attachment_concurrency = 2;
+        let engine = engine(
+            &format!("http://{}", proxy.addr),
+            &env.platform.expert_token,
+            env.store.clone(),
+            config,
+        );
+        let report = engine.pull(|_| {}).await.unwrap();
+        assert!(report.attachments >= 3, "{report:?}");
+        let max = proxy.attachments[1].load(Ordering::SeqCst);
+        assert_eq!(max, 2, "at most 2 downloads at once, and they overlapped");
+        drop(proxy);
+        env.platform.shutdown().await.unwrap();
     }
 
     /// Through a proxy that drops, delays, fails and truncates at random, the

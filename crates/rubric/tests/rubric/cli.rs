@@ -146,7 +146,7 @@ fn preview_shows_scoped_fields_and_questions_but_no_hidden_values() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("== item-001"), "{out}");
-    assert!(out.contains("[patch] Patch (Diff)"), "{out}");
+    assert!(out.contains("[patch] Patch (diff)"), "{out}");
     assert!(
         out.contains("hidden from reviewers: reference_solution"),
         "{out}"

@@ -181,3 +181,20 @@ fn a_full_grade_validates_and_scores() {
         "Explain your score (required below 4): at least 40 characters (you have 9)."
     );
 }
+
+#[test]
+fn rubrics_round_trip_through_json_and_yaml() {
+    for name in [
+        "code_validation.toml",
+        "pairwise_chat.yaml",
+        "legal_redline.json",
+    ] {
+        let r = load_rubric_file(example(name)).unwrap();
+        let json = serde_json::to_string(&r).unwrap();
+        let back = assay_rubric::parse_rubric(&json, assay_rubric::Format::Json).unwrap();
+        assert_eq!(back, r, "{name} via JSON");
+        let yaml = serde_yaml::to_string(&r).unwrap();
+        let back = assay_rubric::parse_rubric(&yaml, assay_rubric::Format::Yaml).unwrap();
+        assert_eq!(back, r, "{name} via YAML");
+    }
+}

@@ -1,6 +1,7 @@
 //! Property tests: malformed input never panics, and reports are consistent.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use assay_protocol::Item;
 use assay_rubric::{
@@ -15,6 +16,11 @@ use proptest::prelude::*;
 use crate::{example, fixture};
 
 fn rubrics() -> Vec<Rubric> {
+    static CACHE: OnceLock<Vec<Rubric>> = OnceLock::new();
+    CACHE.get_or_init(load_rubrics).clone()
+}
+
+fn load_rubrics() -> Vec<Rubric> {
     [
         fixture("good.toml"),
         example("pairwise_chat.yaml"),
@@ -26,6 +32,11 @@ fn rubrics() -> Vec<Rubric> {
 }
 
 fn items() -> Vec<Item> {
+    static CACHE: OnceLock<Vec<Item>> = OnceLock::new();
+    CACHE.get_or_init(load_items).clone()
+}
+
+fn load_items() -> Vec<Item> {
     load_sample_items(fixture("items"))
         .unwrap()
         .items
@@ -226,6 +237,24 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes);
         for f in FORMATS {
             let _ = parse_rubric(&text, f);
+        }
+    }
+
+    #[test]
+    fn locating_in_arbitrary_text_never_panics(text in ".{0,200}", key in "[a-z\"' =:]{0,6}", id in ".{0,4}") {
+        for f in FORMATS {
+            let map = SourceMap::new(None, text.clone(), f);
+            for loc in [
+                map.locate_id("questions", &id),
+                map.locate_key_in("questions", &id, &key),
+                map.locate_key(&key),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                prop_assert!(loc.line >= 1 && loc.column >= 1);
+            }
+            let _ = map.location_of_offset(text.len() / 2);
         }
     }
 

@@ -10,4 +10,4 @@ review_of_submission_id: string | null,
 /**
  * Monotonic change sequence; the cursor of incremental sync.
  */
-seq: bigint, };
+seq: number, };

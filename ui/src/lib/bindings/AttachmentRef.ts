@@ -7,4 +7,4 @@ export type AttachmentRef = {
 /**
  * Lower-case hex sha256 of the bytes; also the download key.
  */
-sha256: string, size: bigint, media_type: string, filename: string, };
+sha256: string, size: number, media_type: string, filename: string, };

@@ -5,7 +5,10 @@
  */
 export type Condition = { question: string, 
 /**
- * Choice ids (single/multi choice, pairwise "a"/"b"/"tie") any of which shows the question.
+ * Answer tokens any of which shows the question: option ids (single/multi
+ * choice), "a"/"b"/"tie" (pairwise), "pass"/"fail" or a failed criterion id
+ * (pass/fail), the score as text (scale), the top-ranked field (ranking),
+ * a severity used (annotations). Empty with no min/max: "answered".
  */
 any_of: Array<string>, 
 /**

@@ -4,4 +4,4 @@ import type { ReviewDecision } from "./ReviewDecision";
 /**
  * `POST /api/v1/reviews` (senior review), with an `Idempotency-Key` header.
  */
-export type ReviewRequest = { assignment_id: string, submission_id: string, decision: ReviewDecision, feedback: string | null, active_seconds: bigint, };
+export type ReviewRequest = { assignment_id: string, submission_id: string, decision: ReviewDecision, feedback: string | null, active_seconds: number, };

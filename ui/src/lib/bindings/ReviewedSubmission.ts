@@ -7,4 +7,4 @@ export type ReviewedSubmission = { submission_id: string,
 /**
  * Answers keyed by question id, in the rubric's answer format.
  */
-answers: unknown, active_seconds: bigint, submitted_at: string, };
+answers: unknown, active_seconds: number, submitted_at: string, };

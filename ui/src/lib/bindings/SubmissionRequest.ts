@@ -8,4 +8,4 @@ export type SubmissionRequest = { assignment_id: string, rubric_id: string, rubr
 /**
  * Answers keyed by question id, in the rubric's answer format.
  */
-answers: unknown, active_seconds: bigint, time_log: Array<TimeSpan>, client_created_at: string, };
+answers: unknown, active_seconds: number, time_log: Array<TimeSpan>, client_created_at: string, };

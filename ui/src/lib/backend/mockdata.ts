@@ -296,7 +296,7 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
       case "legal_redline":
         return { kind: "legal_redline", field_id: f.id, doc: redline(hostile) };
       case "scan":
-        return { kind: "scan", field_id: f.id, handle: `scan-${n % 3}`, scan: {
+        return { kind: "scan", field_id: f.id, handle: `scan-${n % 3}`, info: {
           format: "dicom", width: 256, height: 256, frames: 12, channels: 1, modality: "CT", units: "HU",
           pixel_spacing: [0.7, 0.7], photometric: "MONOCHROME2",
           presets: [{ name: "Lung", window: { center: -600, width: 1500 } }, { name: "Mediastinum", window: { center: 40, width: 400 } }, { name: "Bone", window: { center: 400, width: 1800 } }],

@@ -28,8 +28,8 @@
 // | discrepancies          | —                                                  | Vec<Discrepancy> |
 // | export_earnings_csv    | query: EarningsQuery                               | String (CSV)     |
 // | diff_rows              | request: DiffRowsRequest                           | DiffRowWindow    |
-// | scan_frame             | handle: String, frame: u32, window: WindowLevel    | ScanFrame   (not in Rust yet) |
-// | scan_pixel             | handle: String, frame: u32, x: u32, y: u32         | PixelValue  (not in Rust yet) |
+// | scan_frame             | handle: String, frame: u32, window: WindowLevel    | ScanFrame        |
+// | scan_pixel             | handle: String, frame: u32, x: u32, y: u32         | PixelValue       |
 // | preview_open           | rubric_path: String, items_dir: String             | PreviewState     |
 // | preview_item           | item_id: String                                    | OpenedItem       |
 // | preview_validate       | item_id: String, answers: Answers                  | ValidationReport |

@@ -93,16 +93,15 @@ export type { DiffRowWindow } from "../bindings/DiffRowWindow";
 
 /**
  * View of one scoped field, tagged by `kind`: Rust's `FieldView` plus
- * `legal_redline` (render's `LegalDocView`) and `scan` (render's `ScanInfo`
- * plus the handle that `scan_frame` / `scan_pixel` take), which crates/app
- * does not serve yet.
+ * `legal_redline` and `scan` as crates/app serves them (listed here until
+ * the generated FieldView binding is refreshed; identical shapes).
  */
 export type FieldView =
   | RustFieldView
   | { kind: "legal_redline"; field_id: string; doc: LegalDocView }
-  | { kind: "scan"; field_id: string; handle: string; scan: ScanInfo };
+  | { kind: "scan"; field_id: string; handle: string; info: ScanInfo };
 
-// ---- scan frames: UI-defined until the app has scan_frame / scan_pixel.
+// ---- scan frames (crates/app `ScanFrame`, `PixelValue`; same shapes).
 
 /** Window centre / width (render `Window`). */
 export type { Window as WindowLevel } from "../bindings/Window";

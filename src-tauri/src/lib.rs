@@ -4,10 +4,10 @@
 mod commands;
 mod profile;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use assay_app::{AppEvent, Workbench};
-use tauri::{Emitter, Manager, Runtime};
+use tauri::{Emitter, Runtime};
 
 pub use profile::Profile;
 
@@ -19,28 +19,35 @@ pub mod events {
 }
 
 /// Adds Assay's commands and state to any builder (a real one or
-/// `tauri::test::mock_builder()`). The workbench is opened in `setup`, where
-/// the app handle exists to emit its events.
-pub fn builder<R: Runtime>(builder: tauri::Builder<R>, profile: Profile) -> tauri::Builder<R> {
-    builder
+/// `tauri::test::mock_builder()`). Fails when the data directory cannot be
+/// opened (e.g. a database written by a newer Assay).
+pub fn builder<R: Runtime>(
+    builder: tauri::Builder<R>,
+    profile: Profile,
+) -> anyhow::Result<tauri::Builder<R>> {
+    // Events are emitted once the app handle exists (set in `setup`).
+    let handle: Arc<OnceLock<tauri::AppHandle<R>>> = Arc::new(OnceLock::new());
+    let emitter = handle.clone();
+    let sink: assay_app::EventSink = Arc::new(move |ev: AppEvent| {
+        let Some(app) = emitter.get() else { return };
+        let sent = match &ev {
+            AppEvent::Sync { state } => app.emit(events::SYNC_STATUS, state),
+            AppEvent::Progress { progress } => app.emit(events::SYNC_PROGRESS, progress),
+            AppEvent::Preview { state } => app.emit(events::PREVIEW_CHANGED, state),
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "could not emit an event");
+        }
+    });
+    let workbench = Arc::new(Workbench::open(
+        &profile.identifier,
+        &profile.data_dir,
+        sink,
+    )?);
+    Ok(builder
+        .manage(workbench.clone())
         .setup(move |app| {
-            let handle = app.handle().clone();
-            let sink: assay_app::EventSink = Arc::new(move |ev: AppEvent| {
-                let sent = match &ev {
-                    AppEvent::Sync { state } => handle.emit(events::SYNC_STATUS, state),
-                    AppEvent::Progress { progress } => handle.emit(events::SYNC_PROGRESS, progress),
-                    AppEvent::Preview { state } => handle.emit(events::PREVIEW_CHANGED, state),
-                };
-                if let Err(e) = sent {
-                    tracing::warn!(error = %e, "could not emit an event");
-                }
-            });
-            let workbench = Arc::new(Workbench::open(
-                &profile.identifier,
-                &profile.data_dir,
-                sink,
-            )?);
-            app.manage(workbench.clone());
+            let _ = handle.set(app.handle().clone());
             // Resume the saved session (token from the keyring) in the background.
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = workbench.resume().await {
@@ -78,7 +85,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, profile: Profile) -> taur
             commands::preview_validate,
             commands::settings,
             commands::save_settings,
-        ])
+        ]))
 }
 
 /// Entry point of the desktop binary.
@@ -86,6 +93,6 @@ pub fn run() -> anyhow::Result<()> {
     let profile = Profile::from_env()?;
     let _log_guard = profile::init_logging(&profile)?;
     tracing::info!(identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
-    builder(tauri::Builder::default(), profile).run(tauri::generate_context!())?;
+    builder(tauri::Builder::default(), profile)?.run(tauri::generate_context!())?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use assay_desktop::{builder, Profile};
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 
 fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
@@ -12,7 +12,7 @@ fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
         cmd: cmd.into(),
         callback: CallbackFn(0),
         error: CallbackFn(1),
-        url: "http://tauri.localhost".parse().expect("static URL"),
+        url: "tauri://localhost".parse().expect("static URL"),
         body: InvokeBody::Json(body),
         headers: Default::default(),
         invoke_key: INVOKE_KEY.to_string(),
@@ -27,7 +27,8 @@ fn commands_answer_and_errors_are_code_and_message() {
         data_dir: dir.path().to_path_buf(),
     };
     let app = builder(mock_builder(), profile)
-        .build(mock_context(noop_assets()))
+        .unwrap()
+        .build(tauri::generate_context!())
         .unwrap();
     let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()

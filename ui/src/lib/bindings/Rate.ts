@@ -5,4 +5,4 @@ export type Rate = { opportunity_id: string, basis: PayBasis,
 /**
  * Minor units per item / hour / submission.
  */
-amount_cents: bigint, currency: string, effective_from: string, };
+amount_cents: number, currency: string, effective_from: string, };

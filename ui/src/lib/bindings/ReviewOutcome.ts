@@ -4,4 +4,4 @@ import type { OutcomeStatus } from "./OutcomeStatus";
 /**
  * Review outcome of one submission.
  */
-export type ReviewOutcome = { submission_id: string, assignment_id: string, item_id: string, status: OutcomeStatus, feedback: string | null, decided_at: string | null, seq: bigint, };
+export type ReviewOutcome = { submission_id: string, assignment_id: string, item_id: string, status: OutcomeStatus, feedback: string | null, decided_at: string | null, seq: number, };

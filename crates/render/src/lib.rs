@@ -42,7 +42,8 @@ pub use markdown::{
 };
 pub use scan::{
     decode_scan, drag_window, measure, pixel_value, region_stats, render_frame, render_frame_png,
-    Length, LengthUnit, RegionStats, RgbaImage, Scan, ScanFormat, ScanInfo, Window, WindowPreset,
+    Length, LengthUnit, RegionStats, RgbaImage, Scan, ScanFormat, ScanInfo, ScanWindow, Window,
+    WindowPreset,
 };
 pub use testsuite::{
     test_suite_view, Requirement, RunSummary, TestCase, TestOutcome, TestStatus, TestSuiteView,

@@ -733,6 +733,25 @@ enum Seg {
     Expander(u32),
 }
 
+/// What the UI needs to list a file of a diff without its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct FileSummary {
+    pub index: u32,
+    pub path: String,
+    pub old_path: Option<String>,
+    pub language: Option<String>,
+    pub status: FileStatus,
+    pub binary: bool,
+    pub stats: DiffStats,
+    pub viewed_key: String,
+    /// Number of collapsible gaps (ids `0..gaps`).
+    pub gaps: u32,
+    /// Row counts with every gap collapsed.
+    pub unified_rows: u32,
+    pub split_rows: u32,
+}
+
 /// The highlighted, virtualisable view model of a [`MultiFileDiff`].
 pub struct DiffRows {
     diff: MultiFileDiff,
@@ -764,6 +783,29 @@ impl DiffRows {
 
     pub fn file_count(&self) -> usize {
         self.files.len()
+    }
+
+    /// Per-file summaries (no lines): send these to the webview, then fetch
+    /// rows window by window with [`DiffRows::rows_for`].
+    pub fn summaries(&self) -> Vec<FileSummary> {
+        self.diff
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FileSummary {
+                index: i as u32,
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                language: f.language.clone(),
+                status: f.status,
+                binary: f.binary,
+                stats: f.stats,
+                viewed_key: f.viewed_key(),
+                gaps: self.files[i].gaps.len() as u32,
+                unified_rows: self.row_count(i, DiffMode::Unified, &[]),
+                split_rows: self.row_count(i, DiffMode::Split, &[]),
+            })
+            .collect()
     }
 
     fn layout(&self, file_index: usize, mode: DiffMode) -> Option<(&FileRows, &Layout)> {

@@ -574,5 +574,24 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
     }
 }
 
+/// Where a comment anchored to clause `anchor` of the prior version lands in
+/// a view built against that prior version: the same clause if it is still
+/// there, the clause it moved to when renumbered, `None` when removed.
+pub fn relocate_clause(anchor: &str, view: &LegalDocView) -> Option<String> {
+    if let Some(c) = view
+        .clauses
+        .iter()
+        .find(|c| matches!(&c.change, ClauseChange::Moved { from, .. } if from == anchor))
+    {
+        return Some(c.anchor.clone());
+    }
+    let same = view.clauses.iter().find(|c| c.anchor == anchor)?;
+    match same.change {
+        ClauseChange::Unchanged | ClauseChange::Modified => Some(same.anchor.clone()),
+        // The anchor now names a different (new or moved-in) clause.
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests;

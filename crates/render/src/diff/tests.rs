@@ -200,6 +200,15 @@ fn context_collapses_and_expands() {
         })
         .collect();
     assert_eq!(gaps, vec![(0, 17), (1, 473), (2, 496)]);
+    let summary = &rows.summaries()[0];
+    assert_eq!((summary.gaps, summary.unified_rows), (3, collapsed));
+    assert_eq!(
+        summary.stats,
+        DiffStats {
+            added: 2,
+            removed: 2
+        }
+    );
     // header, gap, 3, -+, 3, gap, 3, -+, 3, gap
     assert_eq!(collapsed, 1 + 1 + 3 + 2 + 3 + 1 + 3 + 2 + 3 + 1);
     // Expanding a gap adds its hidden lines minus the expander row.

@@ -371,6 +371,23 @@ mod props {
         }
 
         #[test]
+        fn any_window_is_a_slice_of_the_full_view(
+            n in 0usize..300, start in 0u32..400, count in 0u32..400,
+            expanded in proptest::collection::vec(0u32..6, 0..4),
+        ) {
+            let (old, new) = big_pair(n.max(1));
+            let rows = DiffRows::new(MultiFileDiff { files: vec![diff_files("x.txt", &old, "x.txt", &new)] });
+            for mode in [DiffMode::Unified, DiffMode::Split] {
+                let total = rows.row_count(0, mode, &expanded);
+                let all = rows.rows_for(0, 0, total, mode, &expanded).unwrap();
+                let w = rows.rows_for(0, start, count, mode, &expanded).unwrap();
+                let s = (start as usize).min(all.len());
+                let e = (start as usize + count as usize).min(all.len());
+                prop_assert_eq!(&w[..], &all[s..e]);
+            }
+        }
+
+        #[test]
         fn diff_files_roundtrip_line_counts(a in "[abc\n]{0,60}", b in "[abc\n]{0,60}") {
             let f = diff_files("x.txt", &a, "x.txt", &b);
             let new_lines = f.hunks.iter().flat_map(|h| &h.lines).filter(|l| l.kind != LineKind::Removed).count();

@@ -410,7 +410,10 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
         let unmatched_old: Vec<usize> = (0..old.len())
             .filter(|&i| matched_old[i].is_none())
             .collect();
-        if unmatched_old.len() <= 400 {
+        let unmatched_cur = cur_match.iter().filter(|m| m.is_none()).count();
+        // Pairwise similarity is quadratic: bounded so huge rewrites stay fast
+        // (beyond it, unmatched clauses show as added / removed).
+        if unmatched_old.len().saturating_mul(unmatched_cur) <= 20_000 {
             for (ci, c) in cur.iter().enumerate() {
                 if cur_match[ci].is_some() {
                     continue;

@@ -59,12 +59,15 @@ pub fn init_logging(
     profile: &Profile,
 ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+    let log_dir = profile.data_dir.join("logs");
+    std::fs::create_dir_all(&log_dir)
+        .with_context(|| format!("creating log directory {}", log_dir.display()))?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("assay")
         .filename_suffix("log")
         .max_log_files(7)
-        .build(profile.data_dir.join("logs"))
+        .build(&log_dir)
         .context("opening the log file")?;
     let (file_writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_from_env("ASSAY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));

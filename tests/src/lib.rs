@@ -1,1 +1,424 @@
-//! Helpers for end-to-end tests: a minimal W3C WebDriver client for tauri-driver.
+//! Helpers for end-to-end tests of the real app: a small W3C WebDriver client
+//! that drives the Assay binary through `tauri-driver` + `WebKitWebDriver`.
+//!
+//! The end-to-end tests are `#[ignore]`d in a plain `cargo test` (they need a
+//! display, tauri-driver and a built app); `cargo xtask test` runs them under
+//! Xvfb with `--ignored`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// W3C key codes used by the tests.
+pub mod keys {
+    pub const ENTER: &str = "\u{E007}";
+    pub const CONTROL: &str = "\u{E009}";
+    pub const SHIFT: &str = "\u{E008}";
+    pub const ESCAPE: &str = "\u{E00C}";
+}
+
+/// The workspace root (parent of `tests/`).
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Directory holding the built binaries (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let p = PathBuf::from(dir);
+            if p.is_absolute() {
+                p.join("debug")
+            } else {
+                workspace_root().join(p).join("debug")
+            }
+        }
+        _ => workspace_root().join("target/debug"),
+    }
+}
+
+/// Path of the desktop app binary built by `cargo build -p assay-desktop`.
+pub fn app_binary() -> Result<PathBuf> {
+    let path = target_dir().join("assay-desktop");
+    if !path.exists() {
+        bail!(
+            "{} is missing: build it first with `cargo build -p assay-desktop`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Where tests put screenshots (kept as CI artifacts).
+pub fn artifacts_dir() -> PathBuf {
+    let dir = workspace_root().join("artifacts/e2e");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn find_tauri_driver() -> Result<PathBuf> {
+    let home_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|p| p.join("bin/tauri-driver"));
+    if let Some(p) = home_bin.filter(|p| p.exists()) {
+        return Ok(p);
+    }
+    let out = Command::new("sh")
+        .args(["-c", "command -v tauri-driver"])
+        .output()?;
+    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if s.is_empty() {
+        bail!("tauri-driver not found: run `cargo xtask setup`");
+    }
+    Ok(PathBuf::from(s))
+}
+
+/// A WebDriver session on one running instance of the app.
+pub struct App {
+    http: reqwest::blocking::Client,
+    base: String,
+    session: String,
+    driver: Child,
+}
+
+impl App {
+    /// Starts tauri-driver (which starts WebKitWebDriver, which starts the app)
+    /// with the given environment for the app, and opens a session.
+    pub fn launch(envs: &[(&str, &str)]) -> Result<App> {
+        let app = app_binary()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut cmd = Command::new(find_tauri_driver()?);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let driver = cmd.spawn().context("starting tauri-driver")?;
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let mut me = App {
+            http,
+            base,
+            session: String::new(),
+            driver,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if me.http.get(format!("{}/status", me.base)).send().is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("tauri-driver did not start listening on {}", me.base);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "wry",
+                    "tauri:options": { "application": app.display().to_string() }
+                }
+            }
+        });
+        let v = me.post("/session", &caps)?;
+        me.session = v["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no sessionId in {v}"))?
+            .to_string();
+        Ok(me)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{}", self.base, self.session, path)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        let url = if path == "/session" {
+            format!("{}/session", self.base)
+        } else {
+            self.url(path)
+        };
+        let resp = self.http.post(&url).json(body).send()?;
+        Self::value(resp)
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        let resp = self.http.get(self.url(path)).send()?;
+        Self::value(resp)
+    }
+
+    fn value(resp: reqwest::blocking::Response) -> Result<Value> {
+        let status = resp.status();
+        let v: Value = resp.json().context("WebDriver response was not JSON")?;
+        if !status.is_success() {
+            bail!("WebDriver error {status}: {}", v["value"]);
+        }
+        Ok(v.get("value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Finds the first element matching a CSS selector, if any.
+    pub fn try_find(&self, css: &str) -> Result<Option<String>> {
+        let v = self.post("/elements", &json!({"using": "css selector", "value": css}))?;
+        Ok(v.as_array()
+            .and_then(|a| a.first())
+            .and_then(|e| e.as_object())
+            .and_then(|o| o.values().next())
+            .and_then(|id| id.as_str())
+            .map(str::to_string))
+    }
+
+    /// Waits until an element matching `css` exists.
+    pub fn wait_for(&self, css: &str, timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(id) = self.try_find(css)? {
+                return Ok(id);
+            }
+            if Instant::now() > deadline {
+                let body = self.page_text().unwrap_or_default();
+                bail!("timed out waiting for `{css}`; page text:\n{body}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the text of the element matching `css` satisfies `pred`.
+    pub fn wait_text(
+        &self,
+        css: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            if let Some(id) = self.try_find(css)? {
+                if let Ok(t) = self.text(&id) {
+                    if pred(&t) {
+                        return Ok(t);
+                    }
+                    last = t;
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("timed out waiting for text of `{css}`; last seen: {last:?}");
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    pub fn text(&self, element: &str) -> Result<String> {
+        let v = self.get(&format!("/element/{element}/text"))?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    pub fn click(&self, element: &str) -> Result<()> {
+        self.post(&format!("/element/{element}/click"), &json!({}))?;
+        Ok(())
+    }
+
+    pub fn type_into(&self, element: &str, text: &str) -> Result<()> {
+        self.post(&format!("/element/{element}/value"), &json!({"text": text}))?;
+        Ok(())
+    }
+
+    /// Presses keys on whatever has focus (W3C actions): each string is one key.
+    pub fn press(&self, keys: &[&str]) -> Result<()> {
+        let mut actions = Vec::new();
+        for k in keys {
+            actions.push(json!({"type": "keyDown", "value": k}));
+        }
+        for k in keys.iter().rev() {
+            actions.push(json!({"type": "keyUp", "value": k}));
+        }
+        self.post(
+            "/actions",
+            &json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )?;
+        Ok(())
+    }
+
+    /// Runs JavaScript in the page and returns its result.
+    pub fn execute(&self, script: &str, args: Value) -> Result<Value> {
+        self.post("/execute/sync", &json!({"script": script, "args": args}))
+    }
+
+    /// The page's visible text.
+    pub fn page_text(&self) -> Result<String> {
+        let v = self.execute("return document.body.innerText", json!([]))?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Saves a PNG screenshot under `artifacts/e2e/NAME.png`: of the X display
+    /// (`import -window root`, what a person would see) when one is set,
+    /// otherwise WebDriver's own (which WebKitGTK may leave blank under Xvfb).
+    pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let path = artifacts_dir().join(format!("{name}.png"));
+        if std::env::var_os("DISPLAY").is_some() {
+            // Let the last frame paint before grabbing it.
+            std::thread::sleep(Duration::from_millis(300));
+            let status = Command::new("import")
+                .args(["-window", "root"])
+                .arg(&path)
+                .status()
+                .context("running imagemagick's import")?;
+            if status.success() {
+                return Ok(path);
+            }
+        }
+        let v = self.get("/screenshot")?;
+        let b64 = v.as_str().ok_or_else(|| anyhow!("no screenshot data"))?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64)?;
+        std::fs::write(&path, bytes)?;
+        Ok(path)
+    }
+
+    /// Ends the session (closing the app) and stops tauri-driver.
+    pub fn quit(mut self) -> Result<()> {
+        self.shutdown();
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self.http.delete(self.url("")).send();
+            self.session.clear();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The reference platform run as its own process (`assay-platform serve`), so
+/// a test can stop it (the reviewer goes offline) and start it again on the
+/// same port and database.
+pub struct PlatformProcess {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+    /// Token of the demo reviewer.
+    pub token: String,
+}
+
+impl PlatformProcess {
+    /// Seeds a fresh database with the demo data and issues a token.
+    pub fn seeded() -> Result<Self> {
+        let bin = target_dir().join("assay-platform");
+        if !bin.exists() {
+            bail!(
+                "{} is missing: `cargo build -p assay-platform`",
+                bin.display()
+            );
+        }
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("platform.sqlite");
+        let status = Command::new(&bin)
+            .args(["seed", "--demo", "--small", "--db"])
+            .arg(&db)
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("seeding the platform failed");
+        }
+        let out = Command::new(&bin)
+            .args(["token", "issue", "--email", "demo@assay.dev", "--db"])
+            .arg(&db)
+            .output()?;
+        if !out.status.success() {
+            bail!("issuing a token failed");
+        }
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Ok(Self {
+            dir,
+            port: free_port()?,
+            child: None,
+            token,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts serving (auto-reviewing submissions after `review_secs`).
+    pub fn start(&mut self, review_secs: u64) -> Result<()> {
+        let bin = target_dir().join("assay-platform");
+        let child = Command::new(bin)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{}", self.port),
+                "--admin-token",
+                "e2e-admin",
+                "--demo-auto-review-secs",
+                &review_secs.to_string(),
+                "--db",
+            ])
+            .arg(self.dir.path().join("platform.sqlite"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("the platform did not start listening");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// Stops serving (the reviewer is offline).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// `GET /api/v1{path}` as the demo reviewer.
+    pub fn get(&self, path: &str) -> Result<Value> {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1{path}", self.url()))
+            .bearer_auth(&self.token)
+            .send()?;
+        if !resp.status().is_success() {
+            bail!("GET {path}: HTTP {}", resp.status());
+        }
+        Ok(resp.json()?)
+    }
+}
+
+impl Drop for PlatformProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

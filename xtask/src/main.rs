@@ -266,6 +266,10 @@ fn with_keyring(inner: &str) -> Command {
 
 fn test(root: &Path, e2e: bool) -> Result<()> {
     let started = Instant::now();
+    if std::env::var_os("CI").is_some() {
+        // A one-off build: incremental compilation only costs time and disk.
+        std::env::set_var("CARGO_INCREMENTAL", "0");
+    }
     ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
     if e2e {
         ensure_tauri_driver()?;
@@ -327,50 +331,145 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
 }
 
 fn demo(root: &Path, screenshot_after: Option<u64>) -> Result<()> {
-    ensure_packages(BUILD_PACKAGES)?;
+    ensure_packages(&[BUILD_PACKAGES, &["dbus-x11", "gnome-keyring"]].concat())?;
     ensure_ui_deps(root)?;
     build_ui(root)?;
     step("building the app and the reference platform");
     run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
-    let target = root.join("target/debug");
+    let target = target_dir(root);
     let headless = std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty());
-    let shot = screenshot_after.or(if headless { Some(12) } else { None });
+    let shot = screenshot_after.or(if headless { Some(15) } else { None });
 
+    // A fresh demo every run: platform database, blobs and the app's data.
     let demo_dir = root.join("target/demo");
+    if demo_dir.exists() {
+        std::fs::remove_dir_all(&demo_dir)
+            .with_context(|| format!("removing {}", demo_dir.display()))?;
+    }
     std::fs::create_dir_all(&demo_dir)?;
-    let mut app = Command::new(target.join("assay-desktop"));
-    app.env("ASSAY_PROFILE", "demo")
-        .env("ASSAY_DATA_DIR", demo_dir.join("app"))
-        .env("ASSAY_DEMO_PLATFORM_DB", demo_dir.join("platform.sqlite"))
-        .env("ASSAY_DEMO", "1");
+    let db = demo_dir.join("platform.sqlite");
+    let platform = target.join("assay-platform");
+    step("seeding the reference platform with demo data");
+    run(Command::new(&platform)
+        .args(["seed", "--demo", "--db"])
+        .arg(&db))?;
+    let out = Command::new(&platform)
+        .args([
+            "token",
+            "issue",
+            "--email",
+            "demo@assay.dev",
+            "--label",
+            "assay demo",
+            "--db",
+        ])
+        .arg(&db)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("issuing the demo token")?;
+    if !out.status.success() {
+        bail!("`assay-platform token issue` failed");
+    }
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    step(&format!("starting the reference platform on {url}"));
+    let mut server = Command::new(&platform)
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--demo-auto-review-secs",
+            "20",
+            "--db",
+        ])
+        .arg(&db)
+        .spawn()
+        .context("starting assay-platform")?;
+    let _guard = KillOnDrop(&mut server);
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("the reference platform did not start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
-    match shot {
-        None => run(&mut app),
+    let app = target.join("assay-desktop");
+    let envs: Vec<(&str, String)> = vec![
+        ("ASSAY_PROFILE", "demo".into()),
+        ("ASSAY_DATA_DIR", demo_dir.join("app").display().to_string()),
+        ("ASSAY_DEMO", "1".into()),
+        ("ASSAY_DEMO_URL", url.clone()),
+        ("ASSAY_DEMO_TOKEN", token),
+    ];
+    // The app keeps its token in the OS keyring: headless runs get a private,
+    // unlocked one.
+    let keyring =
+        "echo -n assay-demo | gnome-keyring-daemon --unlock --components=secrets >/dev/null;";
+    let script = match shot {
+        None => format!("{keyring} exec {}", shell_quote(&app)),
         Some(secs) => {
             let png = demo_dir.join("screenshot.png");
-            let script = format!(
-                "{app} & pid=$!; sleep {secs}; import -window root {png}; kill $pid; wait $pid 2>/dev/null; true",
-                app = shell_quote(&target.join("assay-desktop")),
+            format!(
+                "{keyring} {app} & pid=$!; sleep {secs}; import -window root {png}; kill $pid; wait $pid 2>/dev/null; true",
+                app = shell_quote(&app),
                 png = shell_quote(&png),
-            );
-            let mut cmd = if headless {
-                let mut c = Command::new("xvfb-run");
-                c.args(["-a", "-s", "-screen 0 1440x900x24", "sh", "-c", &script]);
-                c
-            } else {
-                let mut c = Command::new("sh");
-                c.args(["-c", &script]);
-                c
-            };
-            for (k, v) in app.get_envs() {
-                if let Some(v) = v {
-                    cmd.env(k, v);
-                }
-            }
-            run(&mut cmd)?;
-            println!("{}", png.display());
-            Ok(())
+            )
         }
+    };
+    let mut cmd = if headless {
+        let mut c = Command::new("xvfb-run");
+        c.args([
+            "-a",
+            "-s",
+            "-screen 0 1440x900x24",
+            "dbus-run-session",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        c
+    } else if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        // A desktop session: use the user's own keyring.
+        let mut c = Command::new("sh");
+        c.args(["-c", &script.replacen(keyring, "", 1)]);
+        c
+    } else {
+        let mut c = Command::new("dbus-run-session");
+        c.args(["--", "sh", "-c", &script]);
+        c
+    };
+    for (k, v) in &envs {
+        cmd.env(k, v);
+    }
+    step("starting Assay, signed in to the demo platform");
+    run(&mut cmd)?;
+    if shot.is_some() {
+        println!("{}", demo_dir.join("screenshot.png").display());
+    }
+    Ok(())
+}
+
+/// Stops a child process when dropped.
+struct KillOnDrop<'a>(&'a mut std::process::Child);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The cargo target directory's `debug` folder (honours `CARGO_TARGET_DIR`).
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => root.join(d).join("debug"),
+        _ => root.join("target/debug"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The error every command returns across IPC: `{code, message}` with a closed
 //! set of codes the UI acts on.
 
+use assay_protocol::ApiErrorCode;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -42,5 +43,90 @@ impl AppError {
             code,
             message: message.into(),
         }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Invalid, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            ErrorCode::Unauthenticated,
+            "Sign in to your platform to continue.",
+        )
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<assay_store::StoreError> for AppError {
+    fn from(e: assay_store::StoreError) -> Self {
+        use assay_store::StoreError as S;
+        let code = match &e {
+            S::NotFound(_) => ErrorCode::NotFound,
+            S::InvalidState(_) => ErrorCode::Invalid,
+            _ => ErrorCode::Storage,
+        };
+        if code == ErrorCode::Storage {
+            tracing::error!(error = %e, "storage error");
+        }
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<assay_sync::SyncError> for AppError {
+    fn from(e: assay_sync::SyncError) -> Self {
+        use assay_sync::SyncError as S;
+        match e {
+            S::Unauthorized => Self::unauthenticated(),
+            S::Offline(m) => Self::new(
+                ErrorCode::Offline,
+                format!("The platform can't be reached ({m}). Your work is kept and will upload when it's back."),
+            ),
+            S::Server { status, .. } => Self::new(
+                ErrorCode::Offline,
+                format!("The platform is having trouble (HTTP {status}); Assay will retry."),
+            ),
+            S::Rejected { error, .. } => {
+                let code = match error.code {
+                    ApiErrorCode::Unauthorized => ErrorCode::Unauthenticated,
+                    ApiErrorCode::NotFound => ErrorCode::NotFound,
+                    ApiErrorCode::BadRequest | ApiErrorCode::ValidationFailed => ErrorCode::Invalid,
+                    _ => ErrorCode::Rejected,
+                };
+                Self::new(code, error.message)
+            }
+            S::InvalidUrl(m) => Self::invalid(format!("Invalid platform URL: {m}")),
+            S::Storage(s) => s.into(),
+            S::Credentials(c) => c.into(),
+            other => {
+                tracing::error!(error = %other, "sync error");
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<assay_sync::CredentialsError> for AppError {
+    fn from(e: assay_sync::CredentialsError) -> Self {
+        tracing::error!(error = %e, "keyring error");
+        Self::new(
+            ErrorCode::Keyring,
+            format!("The system keyring is unavailable: {e}"),
+        )
+    }
+}
+
+impl From<assay_render::error::RenderError> for AppError {
+    fn from(e: assay_render::error::RenderError) -> Self {
+        Self::invalid(e.to_string())
     }
 }

@@ -1,1 +1,43 @@
-//! Reference platform server (axum) and demo data.
+//! Assay reference platform: an axum server with SQLite storage, the admin
+//! API used by tests and the demo, and realistic demo data.
+//!
+//! Embed it with [`spawn`] (see [`ServerConfig`]), or use [`testing`] to get a
+//! seeded server on loopback in one call.
+
+pub mod admin;
+pub mod auth;
+pub mod blobs;
+pub mod demo;
+pub mod error;
+pub mod openapi;
+pub mod server;
+pub mod storage;
+pub mod testing;
+pub mod validate;
+
+use assay_protocol::TokenResponse;
+use chrono::{DateTime, Utc};
+
+pub use blobs::BlobStore;
+pub use error::{Error, StoreError};
+pub use server::{router, spawn, spawn_with_storage, AppState, RunningServer, ServerConfig};
+pub use storage::{SqliteStorage, Storage};
+
+/// Issue a bearer token for an expert (CLI, admin API, tests). Only the
+/// token's hash is stored; the secret is returned once.
+pub fn issue_token_blocking(
+    storage: &dyn Storage,
+    expert_id: &str,
+    label: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, StoreError> {
+    let token = auth::generate_token();
+    let token_id = format!("tok_{}", uuid::Uuid::now_v7().simple());
+    storage.insert_token(&token_id, expert_id, &auth::token_hash(&token), label, now)?;
+    Ok(TokenResponse {
+        token,
+        token_id,
+        expert_id: expert_id.to_owned(),
+        created_at: now,
+    })
+}

@@ -1,4 +1,158 @@
-fn main() {
-    eprintln!("assay-platform: not implemented yet");
-    std::process::exit(2);
+//! `assay-platform`: run the reference platform, seed demo data, issue tokens,
+//! print the OpenAPI document.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use assay_platform::{demo, BlobStore, ServerConfig, SqliteStorage, Storage};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "assay-platform",
+    version,
+    about = "Assay reference platform server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        bind: SocketAddr,
+        /// Blob directory (default: next to the database).
+        #[arg(long)]
+        blob_dir: Option<PathBuf>,
+        /// Enables /api/v1/admin/* with this bearer token.
+        #[arg(long)]
+        admin_token: Option<String>,
+        /// Demo: decide submissions automatically after N seconds.
+        #[arg(long)]
+        demo_auto_review_secs: Option<u64>,
+        /// Lease length in minutes.
+        #[arg(long, default_value_t = 240)]
+        lease_minutes: i64,
+    },
+    /// Write demo data into an empty database.
+    Seed {
+        #[arg(long)]
+        demo: bool,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        blob_dir: Option<PathBuf>,
+        /// Small scans (fast; for tests).
+        #[arg(long)]
+        small: bool,
+    },
+    /// Token management.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token for an expert and print it.
+    Issue {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
+fn blob_dir_for(db: &std::path::Path, explicit: Option<PathBuf>) -> PathBuf {
+    let mut c = ServerConfig::new(db, SocketAddr::from(([127, 0, 0, 1], 0)));
+    c.blob_dir = explicit;
+    c.blob_dir()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            db,
+            bind,
+            blob_dir,
+            admin_token,
+            demo_auto_review_secs,
+            lease_minutes,
+        } => {
+            let mut config = ServerConfig::new(db, bind);
+            config.blob_dir = blob_dir;
+            config.admin_token = admin_token;
+            config.demo_auto_review = demo_auto_review_secs.map(std::time::Duration::from_secs);
+            config.lease_ttl = chrono::Duration::minutes(lease_minutes.max(1));
+            let server = assay_platform::spawn(config)
+                .await
+                .context("starting the server")?;
+            eprintln!("assay-platform listening on {}", server.base_url());
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
+            eprintln!("shutting down");
+            server.shutdown().await?;
+        }
+        Command::Seed {
+            demo: is_demo,
+            db,
+            blob_dir,
+            small,
+        } => {
+            anyhow::ensure!(is_demo, "only `seed --demo` is supported");
+            let storage = SqliteStorage::open(&db).context("opening the database")?;
+            let blobs = BlobStore::new(blob_dir_for(&db, blob_dir));
+            let options = if small {
+                demo::SeedOptions::small()
+            } else {
+                demo::SeedOptions::full()
+            };
+            let s = demo::seed_demo(&storage, &blobs, options, chrono::Utc::now())?;
+            println!(
+                "seeded {} opportunities, {} items, {} blobs; {} active assignments and {} senior reviews for {} (password {:?}); {} past submissions, {} payouts",
+                s.opportunities, s.items, s.blobs, s.active_grade_assignments,
+                s.senior_review_assignments, demo::DEMO_EMAIL, demo::DEMO_PASSWORD,
+                s.past_submissions, s.payouts
+            );
+        }
+        Command::Token {
+            command: TokenCommand::Issue { db, email, label },
+        } => {
+            let storage = SqliteStorage::open(&db).context("opening the database")?;
+            let expert = storage
+                .expert_id_by_email(&email)?
+                .with_context(|| format!("no expert with e-mail {email}"))?;
+            let t = assay_platform::issue_token_blocking(
+                &storage,
+                &expert,
+                Some(label.as_deref().unwrap_or("cli")),
+                chrono::Utc::now(),
+            )?;
+            println!("{}", t.token);
+        }
+        Command::Openapi => {
+            print!("{}", assay_platform::openapi::openapi_json()?);
+        }
+    }
+    Ok(())
 }

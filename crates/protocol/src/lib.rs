@@ -181,6 +181,8 @@ pub enum AssignmentState {
     Completed,
     /// Lease ran out without a submission.
     Expired,
+    /// Handed back by the expert (`POST /assignments/{id}/release`).
+    Released,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
@@ -200,6 +202,7 @@ pub struct Assignment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_of_submission_id: Option<String>,
     /// Monotonic change sequence; the cursor of incremental sync.
+    #[ts(type = "number")]
     pub seq: i64,
 }
 
@@ -238,6 +241,7 @@ pub struct Lease {
 pub struct AttachmentRef {
     /// Lower-case hex sha256 of the bytes; also the download key.
     pub sha256: String,
+    #[ts(type = "number")]
     pub size: u64,
     pub media_type: String,
     pub filename: String,
@@ -286,6 +290,7 @@ pub struct ReviewedSubmission {
     #[ts(type = "unknown")]
     #[schema(value_type = Object)]
     pub answers: serde_json::Value,
+    #[ts(type = "number")]
     pub active_seconds: u64,
     pub submitted_at: DateTime<Utc>,
 }
@@ -329,6 +334,7 @@ pub struct SubmissionRequest {
     #[ts(type = "unknown")]
     #[schema(value_type = Object)]
     pub answers: serde_json::Value,
+    #[ts(type = "number")]
     pub active_seconds: u64,
     #[serde(default)]
     pub time_log: Vec<TimeSpan>,
@@ -371,6 +377,7 @@ pub struct ReviewOutcome {
     pub feedback: Option<String>,
     #[serde(default)]
     pub decided_at: Option<DateTime<Utc>>,
+    #[ts(type = "number")]
     pub seq: i64,
 }
 
@@ -401,6 +408,7 @@ pub struct ReviewRequest {
     pub decision: ReviewDecision,
     #[serde(default)]
     pub feedback: Option<String>,
+    #[ts(type = "number")]
     pub active_seconds: u64,
 }
 
@@ -433,6 +441,7 @@ pub struct Rate {
     pub opportunity_id: String,
     pub basis: PayBasis,
     /// Minor units per item / hour / submission.
+    #[ts(type = "number")]
     pub amount_cents: i64,
     pub currency: String,
     pub effective_from: DateTime<Utc>,
@@ -463,6 +472,7 @@ pub struct LedgerEntry {
     pub assignment_id: String,
     pub item_id: String,
     pub opportunity_id: String,
+    #[ts(type = "number")]
     pub amount_cents: i64,
     pub currency: String,
     pub status: LedgerStatus,
@@ -470,6 +480,7 @@ pub struct LedgerEntry {
     pub payout_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[ts(type = "number")]
     pub seq: i64,
 }
 
@@ -486,6 +497,7 @@ pub struct LedgerPage {
 #[ts(export)]
 pub struct Payout {
     pub id: String,
+    #[ts(type = "number")]
     pub amount_cents: i64,
     pub currency: String,
     pub paid_at: DateTime<Utc>,

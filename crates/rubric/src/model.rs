@@ -21,6 +21,20 @@ fn default_format() -> u32 {
     RUBRIC_FORMAT_VERSION
 }
 
+/// JSON Schema of [`PayBasis`] (a protocol type without a schemars impl).
+fn pay_basis_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    schemars::schema::SchemaObject {
+        instance_type: Some(schemars::schema::InstanceType::String.into()),
+        enum_values: Some(vec![
+            "per_item".into(),
+            "per_hour".into(),
+            "per_submission".into(),
+        ]),
+        ..Default::default()
+    }
+    .into()
+}
+
 /// A rubric: what a reviewer sees and what they must answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]
@@ -63,8 +77,9 @@ pub struct Rubric {
 #[serde(deny_unknown_fields)]
 pub struct PayoutSchedule {
     #[ts(type = "\"per_item\" | \"per_hour\" | \"per_submission\"")]
-    #[schemars(with = "String")]
+    #[schemars(schema_with = "pay_basis_schema")]
     pub basis: PayBasis,
+    #[ts(type = "number")]
     pub amount_cents: i64,
     pub currency: String,
 }

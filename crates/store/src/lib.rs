@@ -1,1 +1,163 @@
 //! Offline store (rusqlite): migrations, items, drafts, outbox, ledger, blobs.
+//!
+//! One SQLite database (`assay.db`, WAL, `synchronous=FULL`) plus a
+//! content-addressed blob directory under the data directory. Every write that
+//! matters to the reviewer (draft save, submit, outbox transitions) is one
+//! transaction that is durable when the call returns.
+//!
+//! The store only ever holds *scoped* items: the sync engine removes fields the
+//! rubric hides before calling [`Store::put_scoped_item`].
+
+mod blobs;
+mod corrections;
+mod error;
+mod money;
+mod outbox;
+mod schema;
+mod types;
+mod work;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::Connection;
+
+pub use blobs::{validate_digest, BlobStore};
+pub use error::{Result, StoreError};
+pub use schema::SCHEMA_VERSION;
+pub use types::*;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "assay.db";
+
+/// Names of the sync cursors kept by the store.
+pub mod cursor {
+    pub const ASSIGNMENTS: &str = "assignments";
+    pub const OUTCOMES: &str = "outcomes";
+    pub const LEDGER: &str = "ledger";
+}
+
+/// The offline store. Cheap to share behind an `Arc`; calls are short and
+/// serialised on one connection.
+pub struct Store {
+    conn: Mutex<Connection>,
+    blobs: BlobStore,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the store in `dir`, applying migrations.
+    ///
+    /// Fails with [`StoreError::NewerSchema`] for a database written by a newer
+    /// Assay, without modifying it.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        let path = dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Check the version before anything writes to the file.
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path,
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "SQLite refused WAL mode");
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrate(&mut conn, &path)?;
+        let blobs = BlobStore::open(dir.join("blobs"))?;
+        tracing::debug!(dir = %dir.display(), "store opened");
+        Ok(Store {
+            conn: Mutex::new(conn),
+            blobs,
+            dir,
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The blob directory (paths for partial downloads, verified reads).
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Current `PRAGMA user_version` of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn()?
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+// ------------------------------------------------------------ value helpers
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC so text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+pub(crate) fn get_ts(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    parse_ts(&row.get::<_, String>(idx)?)
+}
+
+pub(crate) fn get_opt_ts(
+    row: &rusqlite::Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    row.get::<_, Option<String>>(idx)?
+        .map(|s| parse_ts(&s))
+        .transpose()
+}
+
+/// snake_case wire name of a serde unit enum (e.g. `AssignmentState::Revoked` → "revoked").
+pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        // Only called with unit enums, which always serialise to strings.
+        other => format!("{other:?}"),
+    }
+}
+
+pub(crate) fn enum_parse<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,36 @@
 //! Platform clients, sync engine and keyring credentials.
+//!
+//! - [`PlatformClient`]: typed HTTP client of the platform protocol (bearer
+//!   token from the keyring; plain http only to loopback).
+//! - [`SyncEngine`]: pull by cursor (resumable), rubric scoping before storage,
+//!   attachment downloads with bounded concurrency and `Range` resume, outbox
+//!   drain with idempotency keys and backoff, lease renewal.
+//! - [`spawn_background`]: the periodic loop the app runs.
+//! - [`Credentials`]: the token in the OS keyring, never on disk or in logs.
+
+mod background;
+mod client;
+pub mod credentials;
+mod engine;
+mod error;
+pub mod scope;
+
+pub use background::{spawn_background, BackgroundSync, SyncEvent};
+pub use client::PlatformClient;
+pub use credentials::{Credentials, CredentialsError, Token};
+pub use engine::{
+    backoff_delay, LeaseReport, PullReport, PushReport, SyncConfig, SyncEngine, SyncPhase,
+    SyncProgress, SyncReport,
+};
+pub use error::{Result, SyncError};
+
+impl PlatformClient {
+    /// A client authenticated with the token stored in the keyring for `account`;
+    /// [`SyncError::Unauthorized`] if there is none.
+    pub fn from_keyring(base_url: &str, credentials: &Credentials, account: &str) -> Result<Self> {
+        let token = credentials
+            .get_token(account)?
+            .ok_or(SyncError::Unauthorized)?;
+        Ok(Self::new(base_url)?.with_token(token))
+    }
+}

@@ -1,10 +1,98 @@
 // The one interface the UI talks to. The real app uses the Tauri
-// implementation; tests use a mock with the same shape.
+// implementation (tauri.ts, which documents the command names); tests and
+// `npm run dev` use the in-memory mock (mock.ts) with the same shape.
+//
+// Every method rejects with an `AppError` (`{code, message}`); see
+// `errors.ts` for how the UI reacts to each `ErrorCode`.
 import type { AppInfo } from "../bindings/AppInfo";
 import type { AppError } from "../bindings/AppError";
+import type { Answers } from "../bindings/Answers";
+import type { TimeSpan } from "../bindings/TimeSpan";
+import type {
+  DiffRowWindow,
+  DiffRowsRequest,
+  Discrepancy,
+  EarningsBucket,
+  EarningsQuery,
+  EarningsSeries,
+  EarningsSummary,
+  OpenedItem,
+  PayoutView,
+  PixelValue,
+  PreviewState,
+  QueueFilter,
+  QueuePage,
+  ReviewInput,
+  SaveResult,
+  ScanFrame,
+  SessionInfo,
+  Settings,
+  SubmitResult,
+  SyncProgress,
+  SyncStatus,
+  TimeLog,
+  ValidationReport,
+  WindowLevel,
+} from "./types";
+
+/** Call to stop receiving events. */
+export type Unsubscribe = () => void;
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
+
+  // session — the token goes to the OS keyring, never to disk or logs.
+  session(): Promise<SessionInfo>;
+  signIn(platformUrl: string, token: string): Promise<SessionInfo>;
+  signOut(): Promise<void>;
+
+  // queue
+  queuePage(filter: QueueFilter, offset: number, limit: number): Promise<QueuePage>;
+
+  // item
+  openItem(assignmentId: string): Promise<OpenedItem>;
+  /** Persist a draft (the UI debounces ≤300 ms). `baseRevision` guards against lost updates. */
+  saveDraft(assignmentId: string, answers: Answers, baseRevision: number): Promise<SaveResult>;
+  validate(assignmentId: string, answers: Answers): Promise<ValidationReport>;
+  /** Validates, then puts the grade with its time log in the durable outbox. */
+  submit(assignmentId: string, answers: Answers): Promise<SubmitResult>;
+  /** Senior review decision on another expert's submission. */
+  reviewDecision(assignmentId: string, input: ReviewInput): Promise<SubmitResult>;
+
+  // time on task
+  timeLog(assignmentId: string): Promise<TimeLog>;
+  /** Append one closed span of active time measured by the UI. */
+  recordTime(assignmentId: string, span: TimeSpan): Promise<TimeLog>;
+  /** Replace the log with the reviewer's corrected spans. */
+  correctTimeLog(assignmentId: string, spans: TimeSpan[]): Promise<TimeLog>;
+
+  // sync
+  syncStatus(): Promise<SyncStatus>;
+  syncNow(onProgress: (p: SyncProgress) => void): Promise<SyncStatus>;
+  onSyncStatus(cb: (s: SyncStatus) => void): Promise<Unsubscribe>;
+
+  // earnings
+  earningsSummary(q: EarningsQuery): Promise<EarningsSummary>;
+  earningsSeries(q: EarningsQuery, bucket: EarningsBucket): Promise<EarningsSeries>;
+  payouts(): Promise<PayoutView[]>;
+  discrepancies(): Promise<Discrepancy[]>;
+  exportEarningsCsv(q: EarningsQuery): Promise<string>;
+
+  // viewers
+  diffRows(req: DiffRowsRequest): Promise<DiffRowWindow>;
+  scanFrame(handle: string, frame: number, window: WindowLevel): Promise<ScanFrame>;
+  scanPixel(handle: string, frame: number, x: number, y: number): Promise<PixelValue>;
+
+  // rubric preview (spec authors)
+  previewOpen(rubricPath: string, itemsDir: string): Promise<PreviewState>;
+  previewItem(itemId: string): Promise<OpenedItem>;
+  previewValidate(itemId: string, answers: Answers): Promise<ValidationReport>;
+  /** Fires after the backend reloads the rubric or items (file watcher). */
+  onPreviewChanged(cb: (s: PreviewState) => void): Promise<Unsubscribe>;
+
+  // settings
+  settings(): Promise<Settings>;
+  saveSettings(s: Settings): Promise<Settings>;
 }
 
 export function isAppError(e: unknown): e is AppError {

@@ -1,8 +1,88 @@
-import { invoke } from "@tauri-apps/api/core";
+// Tauri implementation of `Backend`. Each method is one command; the lead
+// implements exactly these in src-tauri. Arguments are passed as one object
+// whose keys are the Rust parameter names (Tauri maps camelCase JS keys to
+// snake_case Rust parameters by default; we pass snake_case via
+// `#[tauri::command(rename_all = "snake_case")]`). Every command returns
+// `Result<T, AppError>`.
+//
+// | command                | args                                               | returns          |
+// |------------------------|----------------------------------------------------|------------------|
+// | app_info               | —                                                  | AppInfo          |
+// | session                | —                                                  | SessionInfo      |
+// | sign_in                | platform_url: String, token: String                | SessionInfo      |
+// | sign_out               | —                                                  | ()               |
+// | queue_page             | filter: QueueFilter, offset: u32, limit: u32       | QueuePage        |
+// | open_item              | assignment_id: String                              | OpenedItem       |
+// | save_draft             | assignment_id, answers: Answers, base_revision: u64| SaveResult       |
+// | validate               | assignment_id, answers: Answers                    | ValidationReport |
+// | submit                 | assignment_id, answers: Answers                    | SubmitResult     |
+// | review_decision        | assignment_id, input: ReviewInput                  | SubmitResult     |
+// | time_log               | assignment_id                                      | TimeLog          |
+// | record_time            | assignment_id, span: TimeSpan                      | TimeLog          |
+// | correct_time_log       | assignment_id, spans: Vec<TimeSpan>                | TimeLog          |
+// | sync_status            | —                                                  | SyncStatus       |
+// | sync_now               | on_progress: Channel<SyncProgress>                 | SyncStatus       |
+// | earnings_summary       | query: EarningsQuery                               | EarningsSummary  |
+// | earnings_series        | query: EarningsQuery, bucket: EarningsBucket       | EarningsSeries   |
+// | payouts                | —                                                  | Vec<PayoutView>  |
+// | discrepancies          | —                                                  | Vec<Discrepancy> |
+// | export_earnings_csv    | query: EarningsQuery                               | String (CSV)     |
+// | diff_rows              | request: DiffRowsRequest                           | DiffRowWindow    |
+// | scan_frame             | handle: String, frame: u32, window: WindowLevel    | ScanFrame        |
+// | scan_pixel             | handle: String, frame: u32, x: u32, y: u32         | PixelValue       |
+// | preview_open           | rubric_path: String, items_dir: String             | PreviewState     |
+// | preview_item           | item_id: String                                    | OpenedItem       |
+// | preview_validate       | item_id: String, answers: Answers                  | ValidationReport |
+// | settings               | —                                                  | Settings         |
+// | save_settings          | settings: Settings                                 | Settings         |
+//
+// Events pushed by the backend (`app.emit(name, payload)`):
+//
+// | event            | payload      |
+// |------------------|--------------|
+// | sync://status    | SyncStatus   |
+// | preview://changed| PreviewState |
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import type { Backend } from "./index";
+import type { SyncProgress, SyncStatus, PreviewState } from "./types";
 
 export function tauriBackend(): Backend {
   return {
     appInfo: () => invoke("app_info"),
+    session: () => invoke("session"),
+    signIn: (platform_url, token) => invoke("sign_in", { platform_url, token }),
+    signOut: () => invoke("sign_out"),
+    queuePage: (filter, offset, limit) => invoke("queue_page", { filter, offset, limit }),
+    openItem: (assignment_id) => invoke("open_item", { assignment_id }),
+    saveDraft: (assignment_id, answers, base_revision) =>
+      invoke("save_draft", { assignment_id, answers, base_revision }),
+    validate: (assignment_id, answers) => invoke("validate", { assignment_id, answers }),
+    submit: (assignment_id, answers) => invoke("submit", { assignment_id, answers }),
+    reviewDecision: (assignment_id, input) => invoke("review_decision", { assignment_id, input }),
+    timeLog: (assignment_id) => invoke("time_log", { assignment_id }),
+    recordTime: (assignment_id, span) => invoke("record_time", { assignment_id, span }),
+    correctTimeLog: (assignment_id, spans) => invoke("correct_time_log", { assignment_id, spans }),
+    syncStatus: () => invoke("sync_status"),
+    syncNow: (onProgress) => {
+      const on_progress = new Channel<SyncProgress>();
+      on_progress.onmessage = onProgress;
+      return invoke("sync_now", { on_progress });
+    },
+    onSyncStatus: (cb) => listen<SyncStatus>("sync://status", (e) => cb(e.payload)),
+    earningsSummary: (query) => invoke("earnings_summary", { query }),
+    earningsSeries: (query, bucket) => invoke("earnings_series", { query, bucket }),
+    payouts: () => invoke("payouts"),
+    discrepancies: () => invoke("discrepancies"),
+    exportEarningsCsv: (query) => invoke("export_earnings_csv", { query }),
+    diffRows: (request) => invoke("diff_rows", { request }),
+    scanFrame: (handle, frame, window) => invoke("scan_frame", { handle, frame, window }),
+    scanPixel: (handle, frame, x, y) => invoke("scan_pixel", { handle, frame, x, y }),
+    previewOpen: (rubric_path, items_dir) => invoke("preview_open", { rubric_path, items_dir }),
+    previewItem: (item_id) => invoke("preview_item", { item_id }),
+    previewValidate: (item_id, answers) => invoke("preview_validate", { item_id, answers }),
+    onPreviewChanged: (cb) => listen<PreviewState>("preview://changed", (e) => cb(e.payload)),
+    settings: () => invoke("settings"),
+    saveSettings: (settings) => invoke("save_settings", { settings }),
   };
 }

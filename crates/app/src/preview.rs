@@ -1,0 +1,222 @@
+//! Rubric preview for spec authors: a rubric file and a folder of sample
+//! items, shown exactly as a reviewer would see them, with lint findings;
+//! reloaded when either changes on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use assay_rubric::{validate, Answers, DiffMode, LintFinding, Preview, ValidationReport};
+use notify::{RecursiveMode, Watcher};
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::types::{OpenedItem, OpportunityRef, TimeLog};
+use crate::views::{build_views, ViewCache};
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewItemRef {
+    pub item_id: String,
+    pub title: String,
+    pub file: String,
+    /// Ids of fields the rubric hides from reviewers (never their values).
+    pub hidden_fields: Vec<String>,
+}
+
+/// State of a preview session, pushed again after every reload.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewState {
+    pub rubric_path: String,
+    pub items_dir: String,
+    /// None when the rubric does not parse (see `findings`).
+    pub rubric_title: Option<String>,
+    pub findings: Vec<LintFinding>,
+    pub items: Vec<PreviewItemRef>,
+    /// Increments on every reload.
+    pub generation: u32,
+}
+
+type OnChange = Arc<dyn Fn(PreviewState) + Send + Sync>;
+
+struct Active {
+    rubric_path: PathBuf,
+    items_dir: PathBuf,
+    preview: Preview,
+    generation: u32,
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+#[derive(Default)]
+pub struct PreviewSession {
+    active: Arc<Mutex<Option<Active>>>,
+}
+
+fn state_of(a: &Active) -> PreviewState {
+    PreviewState {
+        rubric_path: a.rubric_path.display().to_string(),
+        items_dir: a.items_dir.display().to_string(),
+        rubric_title: a.preview.rubric.as_ref().map(|r| r.title.clone()),
+        findings: a.preview.findings.clone(),
+        items: a
+            .preview
+            .items
+            .iter()
+            .map(|i| PreviewItemRef {
+                item_id: i.scoped.item_id.clone(),
+                title: i.scoped.title.clone(),
+                file: i.path.clone(),
+                hidden_fields: i.hidden_fields.clone(),
+            })
+            .collect(),
+        generation: a.generation,
+    }
+}
+
+fn load(rubric_path: &Path, items_dir: &Path) -> AppResult<Preview> {
+    assay_rubric::preview(rubric_path, Some(items_dir))
+        .map_err(|e| AppError::new(ErrorCode::NotFound, format!("Cannot open the preview: {e}")))
+}
+
+impl PreviewSession {
+    pub fn open(
+        &self,
+        rubric_path: &Path,
+        items_dir: &Path,
+        on_change: OnChange,
+    ) -> AppResult<PreviewState> {
+        let preview = load(rubric_path, items_dir)?;
+        let active = self.active.clone();
+        let (rp, id) = (rubric_path.to_path_buf(), items_dir.to_path_buf());
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let Ok(ev) = res else { return };
+            if matches!(ev.kind, notify::EventKind::Access(_)) {
+                return;
+            }
+            let mut guard = active.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(a) = guard.as_mut() else { return };
+            if a.rubric_path != rp || a.items_dir != id {
+                return;
+            }
+            match load(&rp, &id) {
+                Ok(p) => {
+                    a.preview = p;
+                    a.generation += 1;
+                    let state = state_of(a);
+                    drop(guard);
+                    on_change(state);
+                }
+                Err(e) => tracing::warn!(error = %e, "preview reload failed"),
+            }
+        })
+        .map_err(|e| AppError::internal(format!("cannot watch files: {e}")))?;
+        // Watch the rubric's folder (editors replace files by rename) and the items folder.
+        let rubric_dir = rubric_path.parent().unwrap_or(Path::new("."));
+        let mut watch = |p: &Path, mode| {
+            watcher
+                .watch(p, mode)
+                .map_err(|e| AppError::internal(format!("cannot watch {}: {e}", p.display())))
+        };
+        watch(rubric_dir, RecursiveMode::NonRecursive)?;
+        if items_dir != rubric_dir {
+            watch(items_dir, RecursiveMode::NonRecursive)?;
+        }
+        let a = Active {
+            rubric_path: rubric_path.to_path_buf(),
+            items_dir: items_dir.to_path_buf(),
+            preview,
+            generation: 1,
+            _watcher: Some(watcher),
+        };
+        let state = state_of(&a);
+        *self.active.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
+        Ok(state)
+    }
+
+    pub fn state(&self) -> Option<PreviewState> {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(state_of)
+    }
+
+    /// A sample item as a reviewer would see it.
+    pub fn item(
+        &self,
+        cache: &ViewCache,
+        item_id: &str,
+        diff_mode: DiffMode,
+    ) -> AppResult<OpenedItem> {
+        let guard = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let a = guard
+            .as_ref()
+            .ok_or_else(|| AppError::not_found("No rubric preview is open."))?;
+        let rubric = a
+            .preview
+            .rubric
+            .clone()
+            .ok_or_else(|| AppError::invalid("The rubric does not parse; see the findings."))?;
+        let item = a
+            .preview
+            .items
+            .iter()
+            .find(|i| i.scoped.item_id == item_id)
+            .ok_or_else(|| AppError::not_found(format!("sample item {item_id}")))?;
+        let scoped = item.scoped.clone();
+        let views = build_views(
+            cache,
+            &format!("preview/{}", a.generation),
+            &scoped,
+            diff_mode,
+        );
+        let answers = Answers::default();
+        Ok(OpenedItem {
+            assignment_id: format!("preview:{item_id}"),
+            kind: assay_protocol::AssignmentKind::Grade,
+            status: assay_store::QueueStatus::New,
+            feedback: None,
+            issue: None,
+            opportunity: OpportunityRef {
+                id: scoped.opportunity_id.clone(),
+                title: rubric.title.clone(),
+                buyer: "preview".into(),
+                licence_category: "preview".into(),
+            },
+            validation: validate(&answers, &rubric),
+            item: scoped,
+            rubric,
+            views,
+            draft: answers,
+            draft_revision: 0,
+            saved_at: None,
+            reviewed: None,
+            time: TimeLog {
+                assignment_id: format!("preview:{item_id}"),
+                sessions: vec![],
+                spans: vec![],
+                active_seconds: 0,
+            },
+            preview: true,
+            due_at: None,
+            lease_expires_at: None,
+        })
+    }
+
+    pub fn validate(&self, item_id: &str, answers: &Answers) -> AppResult<ValidationReport> {
+        let guard = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let a = guard
+            .as_ref()
+            .ok_or_else(|| AppError::not_found("No rubric preview is open."))?;
+        if !a.preview.items.iter().any(|i| i.scoped.item_id == item_id) {
+            return Err(AppError::not_found(format!("sample item {item_id}")));
+        }
+        let rubric = a
+            .preview
+            .rubric
+            .as_ref()
+            .ok_or_else(|| AppError::invalid("The rubric does not parse; see the findings."))?;
+        Ok(validate(answers, rubric))
+    }
+}

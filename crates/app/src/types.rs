@@ -1,0 +1,366 @@
+//! Types the UI receives from the app's commands (exported to TypeScript).
+//! Lower layers' types (store rows, rubric, render view models) are used as
+//! they are; these are the compositions the screens need.
+
+use std::collections::BTreeMap;
+
+use assay_protocol::{AssignmentKind, PayBasis, ReviewDecision, ReviewedSubmission, TimeSpan};
+use assay_rubric::{Answers, DiffMode, Rubric, ScopedItem, ValidationReport};
+use assay_store::{ItemIssue, QueueStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::AppError;
+use crate::views::FieldView;
+
+/// Who is signed in where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SessionInfo {
+    pub signed_in: bool,
+    pub platform_url: Option<String>,
+    pub expert: Option<ExpertSummary>,
+    /// True when the app was started by `cargo xtask demo`.
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ExpertSummary {
+    pub id: String,
+    pub display_name: String,
+    pub email: String,
+    pub senior_reviewer: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum QueueSort {
+    #[default]
+    Due,
+    Lease,
+    Pay,
+    Title,
+}
+
+/// Filter of `queue_page`. Empty `statuses` means all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueueFilter {
+    #[serde(default)]
+    pub search: String,
+    #[serde(default)]
+    pub statuses: Vec<QueueStatus>,
+    #[serde(default)]
+    pub opportunity_id: Option<String>,
+    #[serde(default)]
+    pub kind: Option<AssignmentKind>,
+    #[serde(default)]
+    pub sort: QueueSort,
+}
+
+/// One assignment in the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueueEntry {
+    pub assignment_id: String,
+    pub item_id: String,
+    pub title: String,
+    pub opportunity_id: String,
+    pub opportunity_title: String,
+    pub kind: AssignmentKind,
+    pub status: QueueStatus,
+    pub due_at: DateTime<Utc>,
+    pub lease_expires_at: DateTime<Utc>,
+    pub pay_basis: Option<PayBasis>,
+    /// Minor units per item / hour / submission.
+    #[ts(type = "number | null")]
+    pub pay_cents: Option<i64>,
+    pub currency: Option<String>,
+    /// Whether the item is stored locally (workable offline).
+    pub downloaded: bool,
+}
+
+/// A contiguous group of rows of one opportunity in the filtered order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueueGroup {
+    pub opportunity_id: String,
+    pub opportunity_title: String,
+    pub buyer: String,
+    pub licence_category: String,
+    pub first_index: u32,
+    pub count: u32,
+}
+
+/// A window of the filtered queue, rows ordered by opportunity then `sort`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueuePage {
+    pub total: u32,
+    pub offset: u32,
+    pub rows: Vec<QueueEntry>,
+    pub groups: Vec<QueueGroup>,
+    /// Counts per status over the whole (unfiltered) queue.
+    pub status_counts: BTreeMap<QueueStatus, u32>,
+}
+
+/// Where a submission counts and what it may be used for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct OpportunityRef {
+    pub id: String,
+    pub title: String,
+    pub buyer: String,
+    pub licence_category: String,
+}
+
+/// Recorded active time on one assignment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TimeLog {
+    pub assignment_id: String,
+    /// Logged stretches with their ids (for corrections); open ones have no end.
+    pub sessions: Vec<assay_store::TimeSession>,
+    /// Closed stretches as they will be submitted.
+    pub spans: Vec<TimeSpan>,
+    #[ts(type = "number")]
+    pub active_seconds: u64,
+}
+
+/// Everything the item screen needs.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OpenedItem {
+    pub assignment_id: String,
+    pub kind: AssignmentKind,
+    pub status: QueueStatus,
+    /// Reviewer feedback on the latest submission (rejected / needs revision).
+    pub feedback: Option<String>,
+    /// Why the item needs attention (lease expired, rubric changed, refused).
+    pub issue: Option<ItemIssue>,
+    pub opportunity: OpportunityRef,
+    pub item: ScopedItem,
+    pub rubric: Rubric,
+    /// One view per `item.fields` entry, same order.
+    pub views: Vec<FieldView>,
+    pub draft: Answers,
+    #[ts(type = "number")]
+    pub draft_revision: i64,
+    pub saved_at: Option<DateTime<Utc>>,
+    pub validation: ValidationReport,
+    pub reviewed: Option<ReviewedSubmission>,
+    pub time: TimeLog,
+    /// Rubric preview (spec authors): nothing is saved or submitted.
+    pub preview: bool,
+    pub due_at: Option<DateTime<Utc>>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A draft is durable on disk when this is returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SaveResult {
+    #[ts(type = "number")]
+    pub revision: i64,
+    pub saved_at: DateTime<Utc>,
+    pub validation: ValidationReport,
+}
+
+/// The grade is durably in the outbox; the upload happens in sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SubmitResult {
+    pub outbox_id: String,
+    pub status: QueueStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ReviewInput {
+    pub decision: ReviewDecision,
+    pub feedback: Option<String>,
+}
+
+/// Sync health for the status bar.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SyncState {
+    pub signed_in: bool,
+    /// The last sync attempt reached the platform.
+    pub online: bool,
+    pub syncing: bool,
+    /// Grades and reviews waiting to upload.
+    pub pending_uploads: u32,
+    /// Uploads the platform refused for good (see the items).
+    pub failed_uploads: u32,
+    pub orphaned_drafts: u32,
+    pub attachments_missing: u32,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub last_error: Option<AppError>,
+    /// Leases that run out soon on assignments with work in them.
+    pub expiring_leases: Vec<String>,
+}
+
+/// UI settings (not secrets), persisted in the data dir.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Settings {
+    pub theme: Theme,
+    /// Action name → key chords, e.g. "Mod+Enter", "j", "?".
+    pub keymap: BTreeMap<String, Vec<String>>,
+    /// Seconds without input before the time tracker pauses.
+    pub idle_timeout_s: u32,
+    /// Seconds the window may be unfocused before the time tracker pauses.
+    pub focus_grace_s: u32,
+    pub diff_mode: DiffMode,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            theme: Theme::System,
+            keymap: BTreeMap::new(),
+            idle_timeout_s: 120,
+            focus_grace_s: 60,
+            diff_mode: DiffMode::Unified,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+// ------------------------------------------------------------------ earnings
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum EarningsGrouping {
+    Day,
+    Week,
+    Opportunity,
+}
+
+/// Date bounds (inclusive, `YYYY-MM-DD`) and an optional opportunity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EarningsQuery {
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub opportunity_id: Option<String>,
+}
+
+/// Unpaid time, which the "all time" hourly rate includes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct UnpaidTime {
+    /// Time on work that was rejected or reversed.
+    #[ts(type = "number")]
+    pub rejected_seconds: u64,
+    /// Time on work never submitted (orphaned, expired, released, abandoned drafts).
+    #[ts(type = "number")]
+    pub unsubmitted_seconds: u64,
+    /// Time on senior reviews, which the rate card does not pay.
+    #[ts(type = "number")]
+    pub review_seconds: u64,
+}
+
+/// Totals and effective hourly rates in one currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EarningsOverview {
+    pub currency: String,
+    #[ts(type = "number")]
+    pub pending_cents: i64,
+    #[ts(type = "number")]
+    pub accepted_cents: i64,
+    #[ts(type = "number")]
+    pub paid_cents: i64,
+    #[ts(type = "number")]
+    pub reversed_cents: i64,
+    /// Active seconds on work that earned (pending, accepted or paid).
+    #[ts(type = "number")]
+    pub paid_seconds: u64,
+    pub unpaid: UnpaidTime,
+    /// Earned (pending + accepted + paid) per hour of paid time.
+    #[ts(type = "number | null")]
+    pub hourly_paid_time_cents: Option<i64>,
+    /// Earned per hour including unpaid time.
+    #[ts(type = "number | null")]
+    pub hourly_all_time_cents: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EarningsPoint {
+    pub key: String,
+    pub label: String,
+    #[ts(type = "number")]
+    pub pending_cents: i64,
+    #[ts(type = "number")]
+    pub accepted_cents: i64,
+    #[ts(type = "number")]
+    pub paid_cents: i64,
+    #[ts(type = "number")]
+    pub reversed_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EarningsSeries {
+    pub grouping: EarningsGrouping,
+    pub currency: String,
+    pub points: Vec<EarningsPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PayoutView {
+    pub id: String,
+    #[ts(type = "number")]
+    pub amount_cents: i64,
+    pub currency: String,
+    pub paid_at: DateTime<Utc>,
+    pub method: String,
+    pub entry_count: u32,
+}
+
+/// Expected pay (rate card × accepted work) differs from the platform's ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Discrepancy {
+    pub assignment_id: String,
+    pub item_id: String,
+    pub title: String,
+    pub opportunity_id: String,
+    #[ts(type = "number")]
+    pub expected_cents: i64,
+    /// None: missing from the ledger.
+    #[ts(type = "number | null")]
+    pub ledger_cents: Option<i64>,
+    pub currency: String,
+    pub reason: String,
+}
+
+/// Events the app pushes to the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum AppEvent {
+    Sync { state: SyncState },
+    Progress { progress: assay_sync::SyncProgress },
+    Preview { state: crate::preview::PreviewState },
+}

@@ -1,0 +1,282 @@
+//! The app's use cases against a real reference platform on loopback, with
+//! the token in a real Secret Service (CI runs tests inside `dbus-run-session`
+//! with an unlocked gnome-keyring; see `cargo xtask test`).
+
+use std::sync::{Arc, Mutex};
+
+use assay_app::{
+    AppError, AppEvent, EarningsQuery, ErrorCode, QueueFilter, ReviewInput, Workbench,
+};
+use assay_protocol::{AssignmentKind, FieldValue, ReviewDecision};
+use assay_rubric::{
+    Annotation, AnnotationAnchor, Answer, Answers, DiffSide, Preference, QuestionKind,
+    RationaleRule, Rubric,
+};
+use assay_store::QueueStatus;
+
+fn profile() -> String {
+    format!("dev.assay.desktop.test-app-{}", std::process::id())
+}
+
+fn open(dir: &std::path::Path) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let wb = Workbench::open(
+        &profile(),
+        dir,
+        Arc::new(move |e| sink.lock().unwrap().push(e)),
+    )
+    .unwrap();
+    (wb, events)
+}
+
+/// A grade that satisfies every rule of `rubric`.
+fn valid_answers(rubric: &Rubric) -> Answers {
+    let mut a = Answers::default();
+    let text = "The candidate patch handles the empty input and the overflow case; \
+                the tests cover both requirements and fail on the original code."
+        .to_string();
+    for q in &rubric.questions {
+        let answer = match &q.kind {
+            QuestionKind::Scale { max, .. } => Answer::Scale { value: *max },
+            QuestionKind::SingleChoice { options } => Answer::SingleChoice {
+                choice: options[0].id.clone(),
+            },
+            QuestionKind::MultiChoice {
+                options,
+                min_selected,
+                ..
+            } => Answer::MultiChoice {
+                choices: options
+                    .iter()
+                    .take(min_selected.unwrap_or(1).max(1) as usize)
+                    .map(|o| o.id.clone())
+                    .collect(),
+            },
+            QuestionKind::PassFail { criteria } => Answer::PassFail {
+                results: criteria.iter().map(|c| (c.id.clone(), true)).collect(),
+            },
+            QuestionKind::Ranking { fields } => Answer::Ranking {
+                order: fields.clone(),
+            },
+            QuestionKind::Pairwise { strengths, .. } => Answer::Pairwise {
+                preference: Preference::A,
+                strength: strengths.first().cloned(),
+            },
+            QuestionKind::FreeText { max_length, .. } => Answer::FreeText {
+                text: text
+                    .chars()
+                    .take(max_length.unwrap_or(10_000) as usize)
+                    .collect(),
+            },
+            QuestionKind::Annotations {
+                fields,
+                severities,
+                min_count,
+            } => Answer::Annotations {
+                items: (0..min_count.unwrap_or(0))
+                    .map(|i| Annotation {
+                        id: format!("n{i}"),
+                        field: fields[0].clone(),
+                        anchor: AnnotationAnchor::DiffLine {
+                            file: "src/lib.rs".into(),
+                            side: DiffSide::New,
+                            line: 1 + i,
+                        },
+                        severity: severities.first().cloned(),
+                        comment: text.clone(),
+                    })
+                    .collect(),
+            },
+        };
+        a.answers.insert(q.id.clone(), answer);
+        if !matches!(q.rationale, None | Some(RationaleRule::Optional)) {
+            a.rationales.insert(q.id.clone(), text.clone());
+        }
+    }
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_sync_grade_submit_restart() {
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, events) = open(dir.path());
+    wb.resume().await.unwrap();
+    assert!(!wb.session().await.unwrap().signed_in);
+
+    // A wrong token is refused and nothing is stored.
+    let err = wb
+        .sign_in(&platform.base_url(), "wrong-token")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Unauthenticated, "{err:?}");
+    assert!(!wb.session().await.unwrap().signed_in);
+
+    let session = wb
+        .sign_in(&platform.base_url(), &platform.expert_token)
+        .await
+        .unwrap();
+    assert!(session.signed_in);
+    assert_eq!(session.expert.as_ref().unwrap().email, "demo@assay.dev");
+    // The token is in the keyring, never in the settings file.
+    let settings = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+    assert!(!settings.contains(&platform.expert_token));
+
+    let progress = Arc::new(Mutex::new(0usize));
+    let p = progress.clone();
+    let state = wb.sync_now(move |_| *p.lock().unwrap() += 1).await.unwrap();
+    assert!(state.online && state.pending_uploads == 0, "{state:?}");
+    assert!(*progress.lock().unwrap() > 0);
+
+    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    assert!(page.total >= 8, "queue has {} rows", page.total);
+    assert!(!page.groups.is_empty());
+    // Windows and filters.
+    let first = wb.queue_page(&QueueFilter::default(), 0, 2).unwrap();
+    assert_eq!(first.rows.len(), 2);
+    assert_eq!(first.total, page.total);
+    let reviews = wb
+        .queue_page(
+            &QueueFilter {
+                kind: Some(AssignmentKind::SeniorReview),
+                ..Default::default()
+            },
+            0,
+            500,
+        )
+        .unwrap();
+    assert!(reviews
+        .rows
+        .iter()
+        .all(|r| r.kind == AssignmentKind::SeniorReview));
+
+    // Blind review: the pairwise item's model identity never reaches the UI.
+    let pair = page
+        .rows
+        .iter()
+        .find(|r| r.item_id.starts_with("itm-pair") && r.downloaded && r.status == QueueStatus::New)
+        .expect("a pairwise item");
+    let raw = reqwest::Client::new()
+        .get(platform.api_url(&format!("/items/{}", pair.item_id)))
+        .bearer_auth(&platform.expert_token)
+        .send()
+        .await
+        .unwrap()
+        .json::<assay_protocol::ItemEnvelope>()
+        .await
+        .unwrap();
+    let hidden = match raw.item.fields.get("model_identity") {
+        Some(FieldValue::Json(v)) => v.clone(),
+        other => panic!("demo item lacks model_identity: {other:?}"),
+    };
+    let opened = wb.open_item(&pair.assignment_id).await.unwrap();
+    let payload = serde_json::to_string(&opened).unwrap();
+    assert!(!payload.contains("model_identity"));
+    for model in hidden.as_object().unwrap().values() {
+        let name = model.as_str().unwrap();
+        assert!(!payload.contains(name), "hidden model name {name} leaked");
+    }
+
+    // Grade a code item: an incomplete grade is kept as a draft but refused.
+    let code = page
+        .rows
+        .iter()
+        .find(|r| {
+            r.kind == AssignmentKind::Grade
+                && r.item_id.starts_with("itm-code")
+                && r.downloaded
+                && r.status == QueueStatus::New
+        })
+        .expect("a grade assignment");
+    let opened = wb.open_item(&code.assignment_id).await.unwrap();
+    assert!(!opened.views.is_empty());
+    let partial = Answers::default();
+    let saved = wb.save_draft(&code.assignment_id, &partial).unwrap();
+    assert!(!saved.validation.ok);
+    let err: AppError = wb.submit(&code.assignment_id, &partial).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid);
+
+    let answers = valid_answers(&opened.rubric);
+    let saved = wb.save_draft(&code.assignment_id, &answers).unwrap();
+    assert!(saved.validation.ok, "{:?}", saved.validation);
+    let now = chrono::Utc::now();
+    wb.record_time(
+        &code.assignment_id,
+        &assay_protocol::TimeSpan {
+            started_at: now - chrono::Duration::minutes(25),
+            ended_at: now - chrono::Duration::minutes(5),
+            corrected: false,
+        },
+    )
+    .unwrap();
+    let log = wb.time_log(&code.assignment_id).unwrap();
+    assert_eq!(log.active_seconds, 20 * 60);
+    let submitted = wb.submit(&code.assignment_id, &answers).await.unwrap();
+    assert_eq!(submitted.status, QueueStatus::InOutbox);
+    // Submitting twice does not queue twice.
+    assert!(wb.submit(&code.assignment_id, &answers).await.is_err());
+    let state = wb.sync_now(|_| {}).await.unwrap();
+    assert_eq!(state.pending_uploads, 0, "{state:?}");
+    let opened = wb.open_item(&code.assignment_id).await.unwrap();
+    assert_eq!(opened.status, QueueStatus::Submitted);
+
+    // A senior review needs feedback to reject.
+    if let Some(review) = reviews
+        .rows
+        .iter()
+        .find(|r| r.downloaded && r.status == QueueStatus::New)
+    {
+        let err = wb
+            .review_decision(
+                &review.assignment_id,
+                &ReviewInput {
+                    decision: ReviewDecision::Reject,
+                    feedback: None,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Invalid);
+        wb.review_decision(
+            &review.assignment_id,
+            &ReviewInput {
+                decision: ReviewDecision::Accept,
+                feedback: Some("Careful, well-argued grade.".into()),
+            },
+        )
+        .await
+        .unwrap();
+        let state = wb.sync_now(|_| {}).await.unwrap();
+        assert_eq!(state.pending_uploads, 0);
+    }
+
+    // Earnings come from the ledger the platform seeded.
+    let overview = wb.earnings_overview(&EarningsQuery::default()).unwrap();
+    assert!(overview.paid_cents + overview.accepted_cents + overview.pending_cents > 0);
+    let csv = wb.earnings_csv(&EarningsQuery::default()).unwrap();
+    assert!(csv.lines().count() > 1);
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, AppEvent::Sync { .. })));
+
+    // Restart: a new workbench on the same data resumes the session from the
+    // keyring and still has everything.
+    drop(wb);
+    let (wb2, _) = open(dir.path());
+    let session = wb2.resume().await.unwrap();
+    assert!(session.signed_in);
+    let after = wb2.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    assert_eq!(after.total, page.total);
+    let opened = wb2.open_item(&code.assignment_id).await.unwrap();
+    assert_eq!(opened.draft, answers);
+
+    // Sign-out removes the token from the keyring; the next start is signed out.
+    wb2.sign_out().await.unwrap();
+    drop(wb2);
+    let (wb3, _) = open(dir.path());
+    assert!(!wb3.resume().await.unwrap().signed_in);
+    platform.shutdown().await.unwrap();
+}

@@ -1,0 +1,248 @@
+//! Admin API (`/api/v1/admin/*`), guarded by the admin token: decide
+//! outcomes, pay out, assign, revoke and reassign work, issue tokens. Used by
+//! tests and the demo; a real platform would have its own back office.
+
+use assay_protocol::{
+    ApiError, ApiErrorCode, Assignment, AssignmentKind, Lease, OutcomeStatus, PayoutList,
+    ReviewOutcome, TokenResponse,
+};
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::server::{AdminAuth, ApiFailure, ApiJson, AppState};
+use crate::storage::{NewAssignment, Storage};
+
+type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
+
+/// `POST /admin/outcomes`: decide a pending submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DecideOutcomeRequest {
+    pub submission_id: String,
+    pub status: OutcomeStatus,
+    #[serde(default)]
+    pub feedback: Option<String>,
+}
+
+/// `POST /admin/payouts`: pay out an expert's accepted entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatePayoutRequest {
+    pub expert_email: String,
+    /// E.g. "bank transfer"; defaults to "bank_transfer".
+    #[serde(default)]
+    pub method: Option<String>,
+}
+
+/// `POST /admin/assignments`: assign an item to an expert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AssignRequest {
+    pub item_id: String,
+    pub expert_email: String,
+    pub kind: AssignmentKind,
+    #[serde(default)]
+    pub review_of_submission_id: Option<String>,
+    /// Lease length; defaults to the server's lease TTL.
+    #[serde(default)]
+    pub lease_seconds: Option<u64>,
+    /// Due date from now; defaults to 7 days.
+    #[serde(default)]
+    pub due_in_seconds: Option<u64>,
+}
+
+/// `POST /admin/assignments/{id}/reassign`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReassignRequest {
+    pub expert_email: String,
+}
+
+/// `POST /admin/assignments/{id}/lease`: set a lease's expiry (e.g. in the past).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SetLeaseRequest {
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// `POST /admin/tokens`: issue a token for an expert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IssueTokenRequest {
+    pub expert_email: String,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::seconds(
+        i64::try_from(s)
+            .unwrap_or(i64::MAX / 1000)
+            .min(10 * 365 * 86_400),
+    )
+}
+
+async fn run<T, F>(state: &AppState, f: F) -> Result<T, ApiFailure>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage) -> crate::error::StoreResult<T> + Send + 'static,
+{
+    let storage = state.storage.clone();
+    tokio::task::spawn_blocking(move || f(storage.as_ref()))
+        .await
+        .map_err(|_| ApiFailure::new(ApiErrorCode::Internal, "internal server error"))?
+        .map_err(ApiFailure::from)
+}
+
+fn expert_by_email(s: &dyn Storage, email: &str) -> crate::error::StoreResult<String> {
+    s.expert_id_by_email(email)?
+        .ok_or_else(|| crate::error::StoreError::not_found(format!("expert {email}")))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/outcomes", tag = "admin", security(("admin" = [])),
+    request_body = DecideOutcomeRequest,
+    responses((status = 200, body = ReviewOutcome), (status = 404, body = ApiError),
+              (status = 409, body = ApiError)))]
+pub async fn decide_outcome(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    ApiJson(req): ApiJson<DecideOutcomeRequest>,
+) -> ApiResult<ReviewOutcome> {
+    let now = Utc::now();
+    Ok(axum::Json(
+        run(&state, move |s| {
+            s.decide_outcome(&req.submission_id, req.status, req.feedback.as_deref(), now)
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/payouts", tag = "admin", security(("admin" = [])),
+    request_body = CreatePayoutRequest,
+    responses((status = 200, description = "Payouts created (empty when nothing was payable)",
+               body = PayoutList), (status = 404, body = ApiError)))]
+pub async fn create_payout(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    ApiJson(req): ApiJson<CreatePayoutRequest>,
+) -> ApiResult<PayoutList> {
+    let now = Utc::now();
+    let payouts = run(&state, move |s| {
+        let expert = expert_by_email(s, &req.expert_email)?;
+        s.create_payout(
+            &expert,
+            req.method.as_deref().unwrap_or("bank_transfer"),
+            now,
+        )
+    })
+    .await?;
+    Ok(axum::Json(PayoutList { payouts }))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/assignments", tag = "admin", security(("admin" = [])),
+    request_body = AssignRequest,
+    responses((status = 200, body = Assignment), (status = 400, body = ApiError),
+              (status = 404, body = ApiError)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<Assignment> {
+    let now = Utc::now();
+    let lease = req.lease_seconds.map_or(state.lease_ttl, secs);
+    let due = req.due_in_seconds.map_or(Duration::days(7), secs);
+    Ok(axum::Json(
+        run(&state, move |s| {
+            let expert_id = expert_by_email(s, &req.expert_email)?;
+            s.create_assignment(&NewAssignment {
+                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                expert_id,
+                item_id: req.item_id,
+                kind: req.kind,
+                assigned_at: now,
+                lease_expires_at: now + lease,
+                due_at: now + due.max(lease),
+                review_of_submission_id: req.review_of_submission_id,
+            })
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/assignments/{id}/revoke", tag = "admin",
+    security(("admin" = [])), params(("id" = String, Path, description = "Assignment id")),
+    responses((status = 200, body = Assignment), (status = 404, body = ApiError),
+              (status = 409, body = ApiError)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Assignment> {
+    let now = Utc::now();
+    Ok(axum::Json(
+        run(&state, move |s| s.revoke_assignment(&id, now)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/assignments/{id}/reassign", tag = "admin",
+    security(("admin" = [])), params(("id" = String, Path, description = "Assignment id")),
+    request_body = ReassignRequest,
+    responses((status = 200, description = "The new assignment", body = Assignment),
+              (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ReassignRequest>,
+) -> ApiResult<Assignment> {
+    let (now, ttl) = (Utc::now(), state.lease_ttl);
+    Ok(axum::Json(
+        run(&state, move |s| {
+            let to = expert_by_email(s, &req.expert_email)?;
+            s.reassign_assignment(&id, &to, now, ttl)
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/assignments/{id}/lease", tag = "admin",
+    security(("admin" = [])), params(("id" = String, Path, description = "Assignment id")),
+    request_body = SetLeaseRequest,
+    responses((status = 200, body = Lease), (status = 404, body = ApiError)))]
+pub async fn set_lease(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SetLeaseRequest>,
+) -> ApiResult<Lease> {
+    Ok(axum::Json(
+        run(&state, move |s| s.set_lease(&id, req.lease_expires_at)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin", security(("admin" = [])),
+    request_body = IssueTokenRequest,
+    responses((status = 200, body = TokenResponse), (status = 404, body = ApiError)))]
+pub async fn issue_token(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    ApiJson(req): ApiJson<IssueTokenRequest>,
+) -> ApiResult<TokenResponse> {
+    let now = Utc::now();
+    Ok(axum::Json(
+        run(&state, move |s| {
+            let expert = expert_by_email(s, &req.expert_email)?;
+            crate::issue_token_blocking(s, &expert, req.label.as_deref(), now)
+        })
+        .await?,
+    ))
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/outcomes", post(decide_outcome))
+        .route("/payouts", post(create_payout))
+        .route("/assignments", post(assign))
+        .route("/assignments/{id}/revoke", post(revoke))
+        .route("/assignments/{id}/reassign", post(reassign))
+        .route("/assignments/{id}/lease", post(set_lease))
+        .route("/tokens", post(issue_token))
+}

@@ -1,0 +1,553 @@
+//! Demo data: five opportunities with rubrics and rates, 50 hand-written or
+//! generated items (coding-task validation in Python/TypeScript/Go/Rust, code
+//! review diffs including a multi-thousand-line refactor, a services agreement
+//! in two versions, generated DICOM and PNG scans, pairwise model answers),
+//! experts, assignments and a history of submissions, outcomes, ledger entries
+//! and payouts.
+
+pub mod auto_review;
+mod coding;
+mod dicom;
+mod legal;
+mod pairwise;
+mod review;
+mod rubrics;
+
+use std::collections::BTreeMap;
+
+use assay_protocol::{
+    AssignmentKind, Attestation, FieldValue, Item, OutcomeStatus, SubmissionRequest, TimeSpan,
+};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::auth;
+use crate::blobs::BlobStore;
+use crate::error::Error;
+use crate::storage::{NewAssignment, NewExpert, Storage};
+
+/// The demo reviewer's credentials.
+pub const DEMO_EMAIL: &str = "demo@assay.dev";
+pub const DEMO_PASSWORD: &str = "demo";
+pub const DEMO_EXPERT_ID: &str = "exp-demo";
+
+/// Opportunity ids of the demo.
+pub const OPP_CODING: &str = "opp-coding-validation";
+pub const OPP_REVIEW: &str = "opp-code-review";
+pub const OPP_LEGAL: &str = "opp-legal-redline";
+pub const OPP_SCANS: &str = "opp-scan-triage";
+pub const OPP_PAIRWISE: &str = "opp-pairwise-preference";
+
+/// How much to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedOptions {
+    /// Side length of generated scan frames (pixels).
+    pub scan_size: u16,
+    /// Frames per multi-frame scan.
+    pub scan_frames: u16,
+}
+
+impl SeedOptions {
+    /// Full-size demo (the desktop demo).
+    pub fn full() -> Self {
+        Self {
+            scan_size: 256,
+            scan_frames: 12,
+        }
+    }
+
+    /// Same items, smaller scans: fast enough for tests.
+    pub fn small() -> Self {
+        Self {
+            scan_size: 64,
+            scan_frames: 3,
+        }
+    }
+}
+
+/// What seeding created.
+#[derive(Debug, Clone, Default)]
+pub struct SeedSummary {
+    pub opportunities: usize,
+    pub items: usize,
+    pub blobs: usize,
+    pub active_grade_assignments: usize,
+    pub senior_review_assignments: usize,
+    pub past_submissions: usize,
+    pub payouts: usize,
+    /// Ids of the items, by opportunity.
+    pub items_by_opportunity: BTreeMap<String, Vec<String>>,
+}
+
+/// An item under construction: fields may still hold raw attachment bytes.
+pub(crate) struct DemoItem {
+    pub id: String,
+    pub title: String,
+    pub fields: Vec<(String, DemoField)>,
+}
+
+pub(crate) enum DemoField {
+    Text(String),
+    Json(serde_json::Value),
+    Blob {
+        bytes: Vec<u8>,
+        media_type: &'static str,
+        filename: String,
+    },
+}
+
+impl DemoItem {
+    pub fn new(id: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            title: title.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn text(mut self, field: &str, value: impl Into<String>) -> Self {
+        self.fields
+            .push((field.to_owned(), DemoField::Text(value.into())));
+        self
+    }
+
+    pub fn json(mut self, field: &str, value: serde_json::Value) -> Self {
+        self.fields.push((field.to_owned(), DemoField::Json(value)));
+        self
+    }
+
+    pub fn blob(
+        mut self,
+        field: &str,
+        bytes: Vec<u8>,
+        media_type: &'static str,
+        filename: impl Into<String>,
+    ) -> Self {
+        self.fields.push((
+            field.to_owned(),
+            DemoField::Blob {
+                bytes,
+                media_type,
+                filename: filename.into(),
+            },
+        ));
+        self
+    }
+}
+
+/// Fixed reference time of the demo history (so seeded data is reproducible
+/// relative to "now" only where it must be: leases and due dates).
+fn days_ago(now: DateTime<Utc>, days: i64, hours: i64) -> DateTime<Utc> {
+    now - Duration::days(days) - Duration::hours(hours)
+}
+
+fn store_item(
+    storage: &dyn Storage,
+    blobs: &BlobStore,
+    opportunity_id: &str,
+    demo: DemoItem,
+    created_at: DateTime<Utc>,
+    blob_count: &mut usize,
+) -> Result<Item, Error> {
+    let mut fields = BTreeMap::new();
+    for (name, f) in demo.fields {
+        let value = match f {
+            DemoField::Text(t) => FieldValue::Text(t),
+            DemoField::Json(j) => FieldValue::Json(j),
+            DemoField::Blob {
+                bytes,
+                media_type,
+                filename,
+            } => {
+                let meta = blobs.put(storage, &bytes, media_type)?;
+                *blob_count += 1;
+                FieldValue::Attachment(assay_protocol::AttachmentRef {
+                    sha256: meta.sha256,
+                    size: meta.size,
+                    media_type: media_type.to_owned(),
+                    filename,
+                })
+            }
+        };
+        fields.insert(name, value);
+    }
+    let item = Item {
+        id: demo.id,
+        opportunity_id: opportunity_id.to_owned(),
+        title: demo.title,
+        fields,
+        created_at,
+    };
+    storage.insert_item(&item)?;
+    Ok(item)
+}
+
+#[allow(clippy::too_many_arguments)] // a flat list reads best for seed data
+fn expert(
+    id: &str,
+    email: &str,
+    name: &str,
+    password: Option<&str>,
+    expertise: &[&str],
+    attestations: &[(&str, &str)],
+    senior: bool,
+    timezone: &str,
+) -> NewExpert {
+    let salt = auth::generate_salt();
+    NewExpert {
+        id: id.into(),
+        email: email.into(),
+        display_name: name.into(),
+        // Experts without a password sign in only with tokens issued for them
+        // (admin API, CLI); "!" never equals a hex digest.
+        password_hash: password.map_or_else(|| "!".to_owned(), |p| auth::hash_password(&salt, p)),
+        salt,
+        expertise: expertise.iter().map(|s| (*s).to_owned()).collect(),
+        attestations: attestations
+            .iter()
+            .map(|(kind, issuer)| Attestation {
+                kind: (*kind).to_owned(),
+                issuer: (*issuer).to_owned(),
+                verified_at: Utc
+                    .with_ymd_and_hms(2026, 3, 14, 9, 30, 0)
+                    .single()
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        senior_reviewer: senior,
+        timezone: timezone.into(),
+    }
+}
+
+/// The experts of the demo (the demo reviewer first).
+fn experts() -> Vec<NewExpert> {
+    vec![
+        expert(
+            DEMO_EXPERT_ID,
+            DEMO_EMAIL,
+            "Dana Okafor",
+            Some(DEMO_PASSWORD),
+            &[
+                "python",
+                "rust",
+                "typescript",
+                "go",
+                "contract-law",
+                "radiology-qa",
+                "llm-evaluation",
+            ],
+            &[
+                ("identity", "Veriff"),
+                ("degree:MSc Computer Science", "TU Delft"),
+                (
+                    "bar-admission:England & Wales (non-practising)",
+                    "Solicitors Regulation Authority",
+                ),
+                ("nda", "Assay Labs"),
+            ],
+            true,
+            "Europe/Amsterdam",
+        ),
+        expert(
+            "exp-marco",
+            "marco.bellini@example.org",
+            "Marco Bellini",
+            None,
+            &["go", "rust", "distributed-systems"],
+            &[("identity", "Veriff"), ("nda", "Assay Labs")],
+            false,
+            "Europe/Rome",
+        ),
+        expert(
+            "exp-lena",
+            "lena.hoffmann@example.org",
+            "Dr. Lena Hoffmann",
+            None,
+            &["radiology", "neuroradiology"],
+            &[
+                ("identity", "Veriff"),
+                ("licence:Fachärztin für Radiologie", "Ärztekammer Berlin"),
+            ],
+            false,
+            "Europe/Berlin",
+        ),
+        expert(
+            "exp-sam",
+            "sam.achebe@example.org",
+            "Sam Achebe",
+            None,
+            &["python", "typescript", "llm-evaluation"],
+            &[("identity", "Veriff")],
+            false,
+            "Africa/Lagos",
+        ),
+    ]
+}
+
+/// Answers that satisfy each demo rubric (used for the seeded history and
+/// for other experts' submissions under senior review).
+pub fn sample_answers(opportunity_id: &str, variant: usize) -> serde_json::Value {
+    rubrics::sample_answers(opportunity_id, variant)
+}
+
+/// The rubric of each demo opportunity (also used by tests).
+pub fn demo_rubrics() -> Result<Vec<assay_rubric::Rubric>, Error> {
+    rubrics::all()
+}
+
+fn submission(
+    assignment: &assay_protocol::Assignment,
+    answers: serde_json::Value,
+    minutes: u64,
+    at: DateTime<Utc>,
+) -> SubmissionRequest {
+    let secs = minutes * 60;
+    SubmissionRequest {
+        assignment_id: assignment.id.clone(),
+        rubric_id: assignment.rubric_id.clone(),
+        rubric_version: assignment.rubric_version,
+        answers,
+        active_seconds: secs,
+        time_log: vec![TimeSpan {
+            started_at: at - Duration::seconds(i64::try_from(secs).unwrap_or(0)),
+            ended_at: at,
+            corrected: false,
+        }],
+        client_created_at: at,
+    }
+}
+
+/// Write the demo data set into an empty database.
+pub fn seed_demo(
+    storage: &dyn Storage,
+    blobs: &BlobStore,
+    options: SeedOptions,
+    now: DateTime<Utc>,
+) -> Result<SeedSummary, Error> {
+    let mut summary = SeedSummary::default();
+    if !storage.list_opportunities()?.is_empty() {
+        return Err(Error::Demo(
+            "the database already holds data; seed an empty one".into(),
+        ));
+    }
+    for e in experts() {
+        storage.insert_expert(&e, days_ago(now, 120, 0))?;
+    }
+
+    // Opportunities, rubrics and rates.
+    for (opportunity, rubric, rates) in rubrics::opportunities(now)? {
+        let doc = serde_json::to_value(&rubric)?;
+        storage.insert_opportunity(&opportunity, &doc, &rates)?;
+        summary.opportunities += 1;
+    }
+
+    // Items.
+    let sets: Vec<(&str, Vec<DemoItem>)> = vec![
+        (OPP_CODING, coding::items()),
+        (OPP_REVIEW, review::items()),
+        (OPP_LEGAL, legal::items()),
+        (OPP_SCANS, dicom::items(options).map_err(Error::Demo)?),
+        (OPP_PAIRWISE, pairwise::items()),
+    ];
+    let mut all: Vec<Item> = Vec::new();
+    for (opp, items) in sets {
+        for (i, demo) in items.into_iter().enumerate() {
+            let created = days_ago(now, 30 - (i as i64 % 20), i as i64 % 7);
+            let item = store_item(storage, blobs, opp, demo, created, &mut summary.blobs)?;
+            summary
+                .items_by_opportunity
+                .entry(opp.to_owned())
+                .or_default()
+                .push(item.id.clone());
+            all.push(item);
+        }
+    }
+    summary.items = all.len();
+
+    // Per opportunity: the last item goes to senior review, the two before
+    // it are the demo reviewer's history, the rest are active assignments.
+    let mut history = Vec::new();
+    let mut senior = Vec::new();
+    let mut active = Vec::new();
+    for ids in summary.items_by_opportunity.values() {
+        let n = ids.len();
+        for (i, id) in ids.iter().enumerate() {
+            let item = all
+                .iter()
+                .find(|it| &it.id == id)
+                .ok_or_else(|| Error::Demo("lost an item".into()))?;
+            if i + 1 == n {
+                senior.push(item.clone());
+            } else if i + 3 >= n {
+                history.push(item.clone());
+            } else {
+                active.push(item.clone());
+            }
+        }
+    }
+
+    let mut seq = 0usize;
+    let mut next_id = |prefix: &str| {
+        seq += 1;
+        format!("{prefix}-{seq:04}")
+    };
+
+    // Active grade assignments, due over the coming days.
+    for (i, item) in active.iter().enumerate() {
+        let assigned = days_ago(now, 2, (i % 9) as i64);
+        storage.create_assignment(&NewAssignment {
+            id: next_id("asg"),
+            expert_id: DEMO_EXPERT_ID.into(),
+            item_id: item.id.clone(),
+            kind: AssignmentKind::Grade,
+            assigned_at: assigned,
+            lease_expires_at: now + Duration::days(3),
+            due_at: now + Duration::days(3 + (i % 5) as i64),
+            review_of_submission_id: None,
+        })?;
+        summary.active_grade_assignments += 1;
+    }
+
+    // History: past submissions with every kind of outcome, then payouts.
+    let outcomes = [
+        (OutcomeStatus::Accepted, None),
+        (OutcomeStatus::Accepted, None),
+        (
+            OutcomeStatus::Rejected,
+            Some("The verdict contradicts the failing test `test_handles_unicode`; the rationale does not address it."),
+        ),
+        (OutcomeStatus::Accepted, None),
+        (
+            OutcomeStatus::NeedsRevision,
+            Some("Good catch on clause 7.2, but the annotation on 11.4 needs a concrete suggested wording."),
+        ),
+        (OutcomeStatus::Accepted, None),
+        (OutcomeStatus::Accepted, None),
+        (OutcomeStatus::Pending, None),
+        (OutcomeStatus::Accepted, None),
+        (OutcomeStatus::Pending, None),
+    ];
+    for (i, item) in history.iter().enumerate() {
+        let assigned = days_ago(now, 24 - 2 * i as i64, 3);
+        let a = storage.create_assignment(&NewAssignment {
+            id: next_id("asg"),
+            expert_id: DEMO_EXPERT_ID.into(),
+            item_id: item.id.clone(),
+            kind: AssignmentKind::Grade,
+            assigned_at: assigned,
+            lease_expires_at: assigned + Duration::hours(8),
+            due_at: assigned + Duration::days(3),
+            review_of_submission_id: None,
+        })?;
+        let submitted = assigned + Duration::hours(2);
+        let req = submission(
+            &a,
+            sample_answers(&item.opportunity_id, i),
+            14 + (i as u64 * 7) % 40,
+            submitted,
+        );
+        let key = format!("seed-history-{i}");
+        let hash = crate::server::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
+        let receipt = storage.submit(DEMO_EXPERT_ID, &key, &hash, &req, submitted)?;
+        summary.past_submissions += 1;
+        let (status, feedback) = outcomes[i % outcomes.len()];
+        if status != OutcomeStatus::Pending {
+            storage.decide_outcome(
+                &receipt.submission_id,
+                status,
+                feedback,
+                submitted + Duration::days(1),
+            )?;
+        }
+        // Two payouts along the way, the last one a week ago.
+        if i == 3 || i == 7 {
+            let paid = submitted + Duration::days(2);
+            summary.payouts += storage
+                .create_payout(DEMO_EXPERT_ID, "bank_transfer", paid)?
+                .len();
+        }
+    }
+
+    // Senior review: other experts grade, the demo reviewer reviews.
+    let others = ["exp-marco", "exp-lena", "exp-sam", "exp-marco", "exp-sam"];
+    for (i, item) in senior.iter().enumerate() {
+        let other = others[i % others.len()];
+        let assigned = days_ago(now, 1, 10);
+        let a = storage.create_assignment(&NewAssignment {
+            id: next_id("asg"),
+            expert_id: other.into(),
+            item_id: item.id.clone(),
+            kind: AssignmentKind::Grade,
+            assigned_at: assigned,
+            lease_expires_at: assigned + Duration::hours(8),
+            due_at: assigned + Duration::days(2),
+            review_of_submission_id: None,
+        })?;
+        let submitted = assigned + Duration::hours(3);
+        let req = submission(
+            &a,
+            sample_answers(&item.opportunity_id, i + 1),
+            22 + i as u64 * 5,
+            submitted,
+        );
+        let hash = crate::server::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
+        let receipt = storage.submit(other, &format!("seed-other-{i}"), &hash, &req, submitted)?;
+        storage.create_assignment(&NewAssignment {
+            id: next_id("asg"),
+            expert_id: DEMO_EXPERT_ID.into(),
+            item_id: item.id.clone(),
+            kind: AssignmentKind::SeniorReview,
+            assigned_at: submitted + Duration::hours(1),
+            lease_expires_at: now + Duration::days(2),
+            due_at: now + Duration::days(2),
+            review_of_submission_id: Some(receipt.submission_id),
+        })?;
+        summary.senior_review_assignments += 1;
+    }
+    Ok(summary)
+}
+
+/// Open the demo database, seeding it (full size) when it is empty, and make
+/// sure the demo reviewer's active leases last at least three more days, so
+/// a demo restarted days later still has work.
+pub fn open_or_seed(
+    db_path: &std::path::Path,
+    blob_dir: &std::path::Path,
+    options: SeedOptions,
+) -> Result<crate::SqliteStorage, Error> {
+    let storage = crate::SqliteStorage::open(db_path)?;
+    let blobs = BlobStore::new(blob_dir);
+    let now = Utc::now();
+    if storage.list_opportunities()?.is_empty() {
+        let s = seed_demo(&storage, &blobs, options, now)?;
+        tracing::info!(items = s.items, "seeded the demo platform");
+    } else {
+        storage.extend_active_leases(DEMO_EXPERT_ID, now + Duration::days(3))?;
+    }
+    Ok(storage)
+}
+
+/// Run the demo platform in-process: seeded on first use, auto-review on
+/// (decisions after `auto_review`, payouts periodically), no admin API.
+pub async fn spawn_demo(
+    db_path: std::path::PathBuf,
+    bind: std::net::SocketAddr,
+    auto_review: std::time::Duration,
+) -> Result<crate::RunningServer, Error> {
+    spawn_demo_with(db_path, bind, auto_review, SeedOptions::full()).await
+}
+
+/// [`spawn_demo`] with explicit seed options (tests use [`SeedOptions::small`]).
+pub async fn spawn_demo_with(
+    db_path: std::path::PathBuf,
+    bind: std::net::SocketAddr,
+    auto_review: std::time::Duration,
+    options: SeedOptions,
+) -> Result<crate::RunningServer, Error> {
+    let mut config = crate::ServerConfig::new(db_path, bind);
+    config.demo_auto_review = Some(auto_review);
+    let (db, blob_dir) = (config.db_path.clone(), config.blob_dir());
+    let storage = tokio::task::spawn_blocking(move || open_or_seed(&db, &blob_dir, options))
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+    crate::spawn_with_storage(config, std::sync::Arc::new(storage)).await
+}

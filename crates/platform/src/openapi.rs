@@ -1,0 +1,79 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+//! `crates/platform/openapi.json` is this document; a test fails on drift.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{admin, server};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Expert token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Admin token given to the server at start-up"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Assay platform API",
+        description = "Wire protocol between the Assay reviewer workstation and a work platform.",
+        version = "1.0.0"
+    ),
+    paths(
+        server::health,
+        server::login,
+        server::new_token,
+        server::revoke_current_token,
+        server::me,
+        server::opportunities,
+        server::assignments,
+        server::renew_lease,
+        server::release,
+        server::item,
+        server::attachment,
+        server::rubric,
+        server::submit,
+        server::outcomes,
+        server::review,
+        server::rate_card,
+        server::ledger,
+        server::payouts,
+        admin::decide_outcome,
+        admin::create_payout,
+        admin::assign,
+        admin::revoke,
+        admin::reassign,
+        admin::set_lease,
+        admin::issue_token,
+    ),
+    components(schemas(assay_protocol::ApiErrorCode, assay_protocol::FieldValue, assay_protocol::AttachmentRef)),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON with a trailing newline (the committed form).
+pub fn openapi_json() -> Result<String, serde_json::Error> {
+    let mut s = ApiDoc::openapi().to_pretty_json()?;
+    s.push('\n');
+    Ok(s)
+}

@@ -1,0 +1,115 @@
+//! Helpers for other crates' tests: a seeded platform on `127.0.0.1:0` in a
+//! temporary directory, with an expert token and the admin token.
+//!
+//! ```no_run
+//! # async fn t() -> Result<(), assay_platform::Error> {
+//! let p = assay_platform::testing::start_seeded().await?;
+//! let url = p.api_url("/assignments"); // http://127.0.0.1:PORT/api/v1/assignments
+//! // ... call it with `Authorization: Bearer {p.expert_token}`
+//! p.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::demo::{self, SeedOptions, SeedSummary};
+use crate::error::Error;
+use crate::server::{spawn_with_storage, RunningServer, ServerConfig};
+use crate::storage::{SqliteStorage, Storage};
+use crate::BlobStore;
+
+/// Admin token of test servers.
+pub const TEST_ADMIN_TOKEN: &str = "assay-test-admin-token";
+
+/// Options of [`start_seeded_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestOptions {
+    /// Enable demo auto-review with this delay.
+    pub auto_review: Option<Duration>,
+    /// Full-size scans (slower) instead of the small test seed.
+    pub full_seed: bool,
+}
+
+/// A running, seeded test platform. Dropping it without `shutdown` aborts
+/// nothing in flight but deletes its directory when the runtime ends.
+pub struct TestPlatform {
+    pub server: RunningServer,
+    /// Token of the demo reviewer (`demo@assay.dev`).
+    pub expert_token: String,
+    pub admin_token: String,
+    pub summary: SeedSummary,
+    dir: tempfile::TempDir,
+}
+
+impl TestPlatform {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// Full URL of an API path, e.g. `api_url("/me")`.
+    pub fn api_url(&self, path: &str) -> String {
+        format!(
+            "{}{}{}",
+            self.server.base_url(),
+            assay_protocol::API_PREFIX,
+            path
+        )
+    }
+
+    /// Directory holding the database and blobs.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.server.shutdown().await
+    }
+}
+
+/// Start a seeded platform with default options.
+pub async fn start_seeded() -> Result<TestPlatform, Error> {
+    start_seeded_with(TestOptions::default()).await
+}
+
+/// Start a seeded platform.
+pub async fn start_seeded_with(options: TestOptions) -> Result<TestPlatform, Error> {
+    let dir = tempfile::tempdir()?;
+    let db_path = dir.path().join("platform.db");
+    let blob_dir = dir.path().join("blobs");
+    let (storage, summary, expert_token) = {
+        let (db_path, blob_dir) = (db_path.clone(), blob_dir.clone());
+        tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            let storage = SqliteStorage::open(&db_path)?;
+            let blobs = BlobStore::new(blob_dir);
+            let seed = if options.full_seed {
+                SeedOptions::full()
+            } else {
+                SeedOptions::small()
+            };
+            let now = Utc::now();
+            let summary = demo::seed_demo(&storage, &blobs, seed, now)?;
+            let token =
+                crate::issue_token_blocking(&storage, demo::DEMO_EXPERT_ID, Some("test"), now)?;
+            Ok((storage, summary, token.token))
+        })
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))??
+    };
+    let mut config = ServerConfig::new(db_path, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    config.blob_dir = Some(blob_dir);
+    config.admin_token = Some(TEST_ADMIN_TOKEN.to_owned());
+    config.demo_auto_review = options.auto_review;
+    let storage: std::sync::Arc<dyn Storage> = std::sync::Arc::new(storage);
+    let server = spawn_with_storage(config, storage).await?;
+    Ok(TestPlatform {
+        server,
+        expert_token,
+        admin_token: TEST_ADMIN_TOKEN.to_owned(),
+        summary,
+        dir,
+    })
+}

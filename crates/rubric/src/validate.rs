@@ -1,0 +1,1383 @@
+//! Checking a reviewer's answers against a rubric.
+//!
+//! Validation never fails: it returns a report the UI shows live. A grade whose
+//! report is not `ok` cannot be submitted; its draft is kept regardless (that is
+//! the store's job: nothing here mutates or drops answers).
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::model::{
+    Annotation, AnnotationAnchor, Answer, Answers, ChoiceOption, Condition, Preference, Question,
+    QuestionKind, RationaleRule, Rubric,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueSeverity {
+    /// Blocks submission.
+    Error,
+    /// Shown, does not block submission.
+    Warning,
+}
+
+/// One problem with one answer, worded for the reviewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ValidationIssue {
+    pub question_id: String,
+    pub severity: IssueSeverity,
+    /// Stable machine code, e.g. `required`, `out_of_range`, `rationale_too_short`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ValidationReport {
+    /// True when there is no error: the grade may be submitted.
+    pub ok: bool,
+    pub issues: Vec<ValidationIssue>,
+    /// Questions shown under the current answers (`show_if`), in rubric order.
+    pub visible_questions: Vec<String>,
+}
+
+impl ValidationReport {
+    pub fn errors(&self) -> impl Iterator<Item = &ValidationIssue> {
+        self.issues
+            .iter()
+            .filter(|i| i.severity == IssueSeverity::Error)
+    }
+
+    /// Issues about one question.
+    pub fn for_question<'a>(
+        &'a self,
+        question_id: &'a str,
+    ) -> impl Iterator<Item = &'a ValidationIssue> + 'a {
+        self.issues
+            .iter()
+            .filter(move |i| i.question_id == question_id)
+    }
+}
+
+// ------------------------------------------------------------------ shared logic
+
+/// Questions by id; the first wins when ids repeat (lint reports duplicates).
+pub(crate) fn question_index(rubric: &Rubric) -> HashMap<&str, &Question> {
+    let mut map = HashMap::with_capacity(rubric.questions.len());
+    for q in &rubric.questions {
+        map.entry(q.id.as_str()).or_insert(q);
+    }
+    map
+}
+
+/// The choice-like tokens an answer stands for, as used by `show_if.any_of`
+/// and `rationale = { when = "choice" }`:
+/// scale: the value (`"3"`); single/multi choice: the option ids;
+/// pass/fail: `"pass"` when every criterion passed, else `"fail"` plus the ids
+/// of failed criteria; ranking: the top-ranked field; pairwise: `"a"`, `"b"`
+/// or `"tie"`; annotations: the severities used; free text: none.
+pub(crate) fn answer_tokens(answer: &Answer) -> Vec<String> {
+    match answer {
+        Answer::Scale { value } => vec![value.to_string()],
+        Answer::SingleChoice { choice } => vec![choice.clone()],
+        Answer::MultiChoice { choices } => choices.clone(),
+        Answer::PassFail { results } => {
+            let failed: Vec<String> = results
+                .iter()
+                .filter(|(_, pass)| !**pass)
+                .map(|(id, _)| id.clone())
+                .collect();
+            if failed.is_empty() {
+                vec!["pass".to_owned()]
+            } else {
+                let mut v = vec!["fail".to_owned()];
+                v.extend(failed);
+                v
+            }
+        }
+        Answer::Ranking { order } => order.first().cloned().into_iter().collect(),
+        Answer::Pairwise { preference, .. } => vec![preference_token(*preference).to_owned()],
+        Answer::FreeText { .. } => Vec::new(),
+        Answer::Annotations { items } => items
+            .iter()
+            .filter_map(|a| a.severity.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    }
+}
+
+pub(crate) fn preference_token(p: Preference) -> &'static str {
+    match p {
+        Preference::A => "a",
+        Preference::B => "b",
+        Preference::Tie => "tie",
+    }
+}
+
+/// Tokens a question's answers can produce (for lint); `None` when open-ended
+/// (scale values are listed as numbers).
+pub(crate) fn possible_tokens(kind: &QuestionKind) -> Option<BTreeSet<String>> {
+    let ids = |opts: &[ChoiceOption]| opts.iter().map(|o| o.id.clone()).collect();
+    match kind {
+        QuestionKind::Scale { min, max, .. } => {
+            if max.saturating_sub(*min) > 1000 {
+                None
+            } else {
+                Some((*min..=*max).map(|v| v.to_string()).collect())
+            }
+        }
+        QuestionKind::SingleChoice { options } | QuestionKind::MultiChoice { options, .. } => {
+            Some(ids(options))
+        }
+        QuestionKind::PassFail { criteria } => {
+            let mut s: BTreeSet<String> = ids(criteria);
+            s.insert("pass".into());
+            s.insert("fail".into());
+            Some(s)
+        }
+        QuestionKind::Ranking { fields } => Some(fields.iter().cloned().collect()),
+        QuestionKind::Pairwise { allow_tie, .. } => {
+            let mut s: BTreeSet<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+            if *allow_tie {
+                s.insert("tie".into());
+            }
+            Some(s)
+        }
+        QuestionKind::FreeText { .. } => Some(BTreeSet::new()),
+        QuestionKind::Annotations { severities, .. } => {
+            if severities.is_empty() {
+                Some(BTreeSet::new())
+            } else {
+                Some(severities.iter().cloned().collect())
+            }
+        }
+    }
+}
+
+/// Whether `answer` to the condition's target question satisfies it. An
+/// unanswered (or blank) target never does. All given constraints must hold:
+/// `any_of` (tokens, see [`answer_tokens`]) and `min`/`max` (scale only).
+pub(crate) fn condition_matches(cond: &Condition, answer: Option<&Answer>) -> bool {
+    let Some(answer) = answer else {
+        return false;
+    };
+    if is_blank(answer) {
+        return false;
+    }
+    if !cond.any_of.is_empty() {
+        let tokens = answer_tokens(answer);
+        if !tokens.iter().any(|t| cond.any_of.contains(t)) {
+            return false;
+        }
+    }
+    if cond.min.is_some() || cond.max.is_some() {
+        let Answer::Scale { value } = answer else {
+            return false;
+        };
+        if cond.min.is_some_and(|m| *value < m) || cond.max.is_some_and(|m| *value > m) {
+            return false;
+        }
+    }
+    true
+}
+
+/// An answer that carries nothing (empty free text / empty selection).
+fn is_blank(answer: &Answer) -> bool {
+    match answer {
+        Answer::FreeText { text } => text.trim().is_empty(),
+        Answer::MultiChoice { choices } => choices.is_empty(),
+        Answer::SingleChoice { choice } => choice.trim().is_empty(),
+        Answer::PassFail { results } => results.is_empty(),
+        Answer::Ranking { order } => order.is_empty(),
+        // An empty annotation list is a deliberate "nothing to flag".
+        Answer::Annotations { .. } | Answer::Scale { .. } | Answer::Pairwise { .. } => false,
+    }
+}
+
+/// Which questions are shown under these answers, by id. A question is shown
+/// when it has no `show_if`, or its condition's target question is itself
+/// shown and its answer matches. Conditions on unknown questions, on
+/// themselves or in a cycle are never met (lint reports them).
+pub fn visibility(rubric: &Rubric, answers: &Answers) -> HashMap<String, bool> {
+    let index = question_index(rubric);
+    let mut done: HashMap<&str, bool> = HashMap::with_capacity(index.len());
+    for q in &rubric.questions {
+        if done.contains_key(q.id.as_str()) {
+            continue;
+        }
+        // Follow the chain of conditions iteratively (chains may be long).
+        let mut chain: Vec<&Question> = vec![q];
+        let mut on_chain: BTreeSet<&str> = BTreeSet::new();
+        on_chain.insert(q.id.as_str());
+        let mut base: Option<bool> = None;
+        while let Some(last) = chain.last() {
+            let Some(cond) = &last.show_if else {
+                base = Some(true);
+                break;
+            };
+            let target = cond.question.as_str();
+            if let Some(v) = done.get(target) {
+                base = Some(*v);
+                break;
+            }
+            match index.get(target) {
+                Some(t) if !on_chain.contains(target) => {
+                    on_chain.insert(target);
+                    chain.push(t);
+                }
+                // Unknown target or cycle: every question on the chain from
+                // here up is hidden.
+                _ => {
+                    for c in &chain {
+                        done.insert(c.id.as_str(), false);
+                    }
+                    chain.clear();
+                    break;
+                }
+            }
+        }
+        // Resolve from the innermost question outwards.
+        let mut target_visible = base.unwrap_or(false);
+        while let Some(c) = chain.pop() {
+            let v = match &c.show_if {
+                None => true,
+                Some(cond) => {
+                    target_visible && condition_matches(cond, answers.answers.get(&cond.question))
+                }
+            };
+            done.insert(c.id.as_str(), v);
+            target_visible = v;
+        }
+    }
+    done.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Ids of the questions shown under these answers, in rubric order.
+pub fn visible_questions(rubric: &Rubric, answers: &Answers) -> Vec<String> {
+    let vis = visibility(rubric, answers);
+    let mut seen = BTreeSet::new();
+    rubric
+        .questions
+        .iter()
+        .filter(|q| vis.get(&q.id).copied().unwrap_or(false) && seen.insert(q.id.as_str()))
+        .map(|q| q.id.clone())
+        .collect()
+}
+
+/// The answers that count: only those to shown questions (answers to
+/// questions hidden by `show_if`, and their rationales, are dropped).
+pub fn effective_answers(rubric: &Rubric, answers: &Answers) -> Answers {
+    let vis = visibility(rubric, answers);
+    let keep = |id: &String| vis.get(id).copied().unwrap_or(false);
+    Answers {
+        answers: answers
+            .answers
+            .iter()
+            .filter(|(id, _)| keep(id))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        rationales: answers
+            .rationales
+            .iter()
+            .filter(|(id, _)| keep(id))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+/// Characters of a text after trimming surrounding whitespace.
+pub(crate) fn trimmed_len(s: &str) -> usize {
+    s.trim().chars().count()
+}
+
+pub(crate) fn kind_noun(kind: &QuestionKind) -> &'static str {
+    match kind {
+        QuestionKind::Scale { .. } => "a score",
+        QuestionKind::SingleChoice { .. } => "one choice",
+        QuestionKind::MultiChoice { .. } => "a set of choices",
+        QuestionKind::PassFail { .. } => "pass/fail marks",
+        QuestionKind::Ranking { .. } => "a ranking",
+        QuestionKind::Pairwise { .. } => "a preference",
+        QuestionKind::FreeText { .. } => "a written answer",
+        QuestionKind::Annotations { .. } => "annotations",
+    }
+}
+
+fn answer_noun(answer: &Answer) -> &'static str {
+    match answer {
+        Answer::Scale { .. } => "a score",
+        Answer::SingleChoice { .. } => "one choice",
+        Answer::MultiChoice { .. } => "a set of choices",
+        Answer::PassFail { .. } => "pass/fail marks",
+        Answer::Ranking { .. } => "a ranking",
+        Answer::Pairwise { .. } => "a preference",
+        Answer::FreeText { .. } => "a written answer",
+        Answer::Annotations { .. } => "annotations",
+    }
+}
+
+fn label_of<'a>(options: &'a [ChoiceOption], id: &'a str) -> &'a str {
+    options
+        .iter()
+        .find(|o| o.id == id)
+        .map_or(id, |o| o.label.as_str())
+}
+
+fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items
+        .into_iter()
+        .map(|s| format!("\u{201c}{s}\u{201d}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+// ------------------------------------------------------------------ validate
+
+struct Issues {
+    list: Vec<ValidationIssue>,
+}
+
+impl Issues {
+    fn error(&mut self, q: &str, code: &str, message: impl Into<String>) {
+        self.push(q, IssueSeverity::Error, code, message);
+    }
+    fn warning(&mut self, q: &str, code: &str, message: impl Into<String>) {
+        self.push(q, IssueSeverity::Warning, code, message);
+    }
+    fn push(&mut self, q: &str, severity: IssueSeverity, code: &str, message: impl Into<String>) {
+        self.list.push(ValidationIssue {
+            question_id: q.to_owned(),
+            severity,
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Check answers against the rubric. Never panics, whatever the inputs
+/// (including an inconsistent rubric that skipped [`crate::parse_rubric`]'s checks).
+pub fn validate(answers: &Answers, rubric: &Rubric) -> ValidationReport {
+    let index = question_index(rubric);
+    let vis = visibility(rubric, answers);
+    let mut issues = Issues { list: Vec::new() };
+
+    for (id, _) in answers.answers.iter() {
+        if !index.contains_key(id.as_str()) {
+            issues.error(
+                id,
+                "unknown_question",
+                format!(
+                    "There is no question \u{201c}{id}\u{201d} in this rubric; remove this answer."
+                ),
+            );
+        }
+    }
+    for (id, _) in answers.rationales.iter() {
+        if !index.contains_key(id.as_str()) {
+            issues.error(
+                id,
+                "unknown_question",
+                format!("There is no question \u{201c}{id}\u{201d} in this rubric; remove this explanation."),
+            );
+        }
+    }
+
+    let mut checked = BTreeSet::new();
+    for q in &rubric.questions {
+        if !checked.insert(q.id.as_str()) {
+            continue; // duplicate id: validated once
+        }
+        let shown = vis.get(&q.id).copied().unwrap_or(false);
+        let answer = answers.answers.get(&q.id);
+        if !shown {
+            if answer.is_some() {
+                issues.warning(
+                    &q.id,
+                    "ignored_hidden",
+                    "This question no longer applies; your answer to it will not be submitted.",
+                );
+            }
+            continue;
+        }
+        let rationale = answers.rationales.get(&q.id).map(String::as_str);
+        check_question(q, answer, rationale, &mut issues);
+    }
+
+    let visible_questions = {
+        let mut seen = BTreeSet::new();
+        rubric
+            .questions
+            .iter()
+            .filter(|q| vis.get(&q.id).copied().unwrap_or(false) && seen.insert(q.id.as_str()))
+            .map(|q| q.id.clone())
+            .collect()
+    };
+    let ok = !issues
+        .list
+        .iter()
+        .any(|i| i.severity == IssueSeverity::Error);
+    ValidationReport {
+        ok,
+        issues: issues.list,
+        visible_questions,
+    }
+}
+
+fn required_message(kind: &QuestionKind) -> String {
+    match kind {
+        QuestionKind::Scale { min, max, .. } => format!("Pick a score from {min} to {max}."),
+        QuestionKind::SingleChoice { .. } => "Pick one option.".into(),
+        QuestionKind::MultiChoice { .. } => "Pick at least one option.".into(),
+        QuestionKind::PassFail { .. } => "Mark every criterion as pass or fail.".into(),
+        QuestionKind::Ranking { .. } => "Rank the responses from best to worst.".into(),
+        QuestionKind::Pairwise { .. } => "Say which response you prefer.".into(),
+        QuestionKind::FreeText { .. } => "Write an answer to this question.".into(),
+        QuestionKind::Annotations { .. } => {
+            "Add your annotations (or confirm there are none).".into()
+        }
+    }
+}
+
+fn check_question(
+    q: &Question,
+    answer: Option<&Answer>,
+    rationale: Option<&str>,
+    out: &mut Issues,
+) {
+    let id = q.id.as_str();
+    let answer = match answer {
+        Some(a) if !is_blank(a) => a,
+        _ => {
+            if q.required {
+                out.error(id, "required", required_message(&q.kind));
+            }
+            return;
+        }
+    };
+    let before = out.list.len();
+    match (&q.kind, answer) {
+        (QuestionKind::Scale { min, max, .. }, Answer::Scale { value }) => {
+            if value < min || value > max {
+                out.error(
+                    id,
+                    "out_of_range",
+                    format!("Pick a score from {min} to {max} (you entered {value})."),
+                );
+            }
+        }
+        (QuestionKind::SingleChoice { options }, Answer::SingleChoice { choice }) => {
+            if !options.iter().any(|o| &o.id == choice) {
+                out.error(
+                    id,
+                    "unknown_choice",
+                    format!(
+                        "Pick one of: {}.",
+                        quoted_list(options.iter().map(|o| o.label.as_str()))
+                    ),
+                );
+            }
+        }
+        (
+            QuestionKind::MultiChoice {
+                options,
+                min_selected,
+                max_selected,
+            },
+            Answer::MultiChoice { choices },
+        ) => check_multi(id, options, *min_selected, *max_selected, choices, out),
+        (QuestionKind::PassFail { criteria }, Answer::PassFail { results }) => {
+            let missing: Vec<&str> = criteria
+                .iter()
+                .filter(|c| !results.contains_key(&c.id))
+                .map(|c| c.label.as_str())
+                .collect();
+            if !missing.is_empty() {
+                out.error(
+                    id,
+                    "criteria_missing",
+                    format!(
+                        "Mark every criterion as pass or fail; still open: {}.",
+                        quoted_list(missing)
+                    ),
+                );
+            }
+            let unknown: Vec<&str> = results
+                .keys()
+                .filter(|k| !criteria.iter().any(|c| &c.id == *k))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                out.error(
+                    id,
+                    "unknown_criterion",
+                    format!(
+                        "These criteria are not part of this question: {}.",
+                        quoted_list(unknown)
+                    ),
+                );
+            }
+        }
+        (QuestionKind::Ranking { fields }, Answer::Ranking { order }) => {
+            check_ranking(id, fields, order, out);
+        }
+        (
+            QuestionKind::Pairwise {
+                allow_tie,
+                strengths,
+                ..
+            },
+            Answer::Pairwise {
+                preference,
+                strength,
+            },
+        ) => check_pairwise(
+            id,
+            *allow_tie,
+            strengths,
+            *preference,
+            strength.as_deref(),
+            out,
+        ),
+        (
+            QuestionKind::FreeText {
+                min_length,
+                max_length,
+                ..
+            },
+            Answer::FreeText { text },
+        ) => {
+            let n = trimmed_len(text);
+            if let Some(min) = min_length {
+                if n < *min as usize {
+                    out.error(
+                        id,
+                        "too_short",
+                        format!(
+                            "Write at least {} (you have {n}).",
+                            plural(*min as usize, "character", "characters")
+                        ),
+                    );
+                }
+            }
+            if let Some(max) = max_length {
+                if n > *max as usize {
+                    out.error(
+                        id,
+                        "too_long",
+                        format!(
+                            "Keep it to at most {} (you have {n}).",
+                            plural(*max as usize, "character", "characters")
+                        ),
+                    );
+                }
+            }
+        }
+        (
+            QuestionKind::Annotations {
+                fields,
+                severities,
+                min_count,
+            },
+            Answer::Annotations { items },
+        ) => check_annotations(id, fields, severities, *min_count, items, out),
+        (kind, answer) => {
+            out.error(
+                id,
+                "wrong_type",
+                format!(
+                    "This question needs {}, but the saved answer is {}; answer it again.",
+                    kind_noun(kind),
+                    answer_noun(answer)
+                ),
+            );
+        }
+    }
+    let answer_ok = out.list.len() == before;
+    if answer_ok {
+        check_rationale(q, answer, rationale, out);
+    }
+}
+
+fn check_multi(
+    id: &str,
+    options: &[ChoiceOption],
+    min_selected: Option<u32>,
+    max_selected: Option<u32>,
+    choices: &[String],
+    out: &mut Issues,
+) {
+    let unknown: Vec<&str> = choices
+        .iter()
+        .filter(|c| !options.iter().any(|o| &o.id == *c))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        out.error(
+            id,
+            "unknown_choice",
+            format!(
+                "Only these options can be picked: {}.",
+                quoted_list(options.iter().map(|o| o.label.as_str()))
+            ),
+        );
+    }
+    let distinct: BTreeSet<&str> = choices.iter().map(String::as_str).collect();
+    if distinct.len() != choices.len() {
+        out.error(
+            id,
+            "duplicate_choice",
+            "Each option can be picked only once.",
+        );
+    }
+    let n = distinct.len();
+    let min = min_selected.unwrap_or(1) as usize;
+    if n < min {
+        out.error(
+            id,
+            "too_few_choices",
+            format!(
+                "Pick at least {} (you picked {n}).",
+                plural(min, "option", "options")
+            ),
+        );
+    }
+    if let Some(max) = max_selected {
+        if n > max as usize {
+            out.error(
+                id,
+                "too_many_choices",
+                format!(
+                    "Pick at most {} (you picked {n}).",
+                    plural(max as usize, "option", "options")
+                ),
+            );
+        }
+    }
+}
+
+fn check_ranking(id: &str, fields: &[String], order: &[String], out: &mut Issues) {
+    let mut seen = BTreeSet::new();
+    let dups: BTreeSet<&str> = order
+        .iter()
+        .filter(|f| !seen.insert(f.as_str()))
+        .map(String::as_str)
+        .collect();
+    let missing: Vec<&str> = fields
+        .iter()
+        .filter(|f| !order.contains(f))
+        .map(String::as_str)
+        .collect();
+    let unknown: Vec<&str> = order
+        .iter()
+        .filter(|f| !fields.contains(f))
+        .map(String::as_str)
+        .collect();
+    if !dups.is_empty() {
+        out.error(
+            id,
+            "ranking_duplicate",
+            format!("Rank each response once; repeated: {}.", quoted_list(dups)),
+        );
+    }
+    if !missing.is_empty() {
+        out.error(
+            id,
+            "ranking_incomplete",
+            format!(
+                "Rank every response; not ranked yet: {}.",
+                quoted_list(missing)
+            ),
+        );
+    }
+    if !unknown.is_empty() {
+        out.error(
+            id,
+            "ranking_unknown",
+            format!(
+                "These are not responses to rank here: {}.",
+                quoted_list(unknown)
+            ),
+        );
+    }
+}
+
+fn check_pairwise(
+    id: &str,
+    allow_tie: bool,
+    strengths: &[String],
+    preference: Preference,
+    strength: Option<&str>,
+    out: &mut Issues,
+) {
+    if preference == Preference::Tie {
+        if !allow_tie {
+            out.error(
+                id,
+                "tie_not_allowed",
+                "A tie is not allowed here: pick A or B.",
+            );
+        }
+        if strength.is_some() {
+            out.warning(
+                id,
+                "strength_ignored",
+                "A tie has no strength; it will be ignored.",
+            );
+        }
+        return;
+    }
+    match strength {
+        None if !strengths.is_empty() => out.error(
+            id,
+            "strength_missing",
+            format!(
+                "Say how strongly you prefer it: {}.",
+                quoted_list(strengths.iter().map(String::as_str))
+            ),
+        ),
+        Some(s) if !strengths.iter().any(|x| x == s) => {
+            if strengths.is_empty() {
+                out.error(
+                    id,
+                    "strength_unknown",
+                    "This question does not take a strength; clear it.",
+                );
+            } else {
+                out.error(
+                    id,
+                    "strength_unknown",
+                    format!(
+                        "Pick a strength from: {}.",
+                        quoted_list(strengths.iter().map(String::as_str))
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_annotations(
+    id: &str,
+    fields: &[String],
+    severities: &[String],
+    min_count: Option<u32>,
+    items: &[Annotation],
+    out: &mut Issues,
+) {
+    if let Some(min) = min_count {
+        if items.len() < min as usize {
+            out.error(
+                id,
+                "too_few_annotations",
+                format!(
+                    "Add at least {} (you have {}).",
+                    plural(min as usize, "annotation", "annotations"),
+                    items.len()
+                ),
+            );
+        }
+    }
+    let mut ids = BTreeSet::new();
+    for (n, a) in items.iter().enumerate() {
+        let which = format!("Annotation {}", n + 1);
+        if !ids.insert(a.id.as_str()) {
+            out.error(
+                id,
+                "annotation_duplicate",
+                format!("{which} repeats the id of an earlier annotation."),
+            );
+        }
+        if !fields.iter().any(|f| f == &a.field) {
+            out.error(
+                id,
+                "annotation_field",
+                format!(
+                    "{which} is on \u{201c}{}\u{201d}; annotations can only be placed on {}.",
+                    a.field,
+                    quoted_list(fields.iter().map(String::as_str))
+                ),
+            );
+        }
+        match &a.severity {
+            None if !severities.is_empty() => out.error(
+                id,
+                "annotation_severity_missing",
+                format!(
+                    "{which} needs a severity: {}.",
+                    quoted_list(severities.iter().map(String::as_str))
+                ),
+            ),
+            Some(s) if !severities.is_empty() && !severities.contains(s) => out.error(
+                id,
+                "annotation_severity_unknown",
+                format!(
+                    "{which} has severity \u{201c}{s}\u{201d}; use one of {}.",
+                    quoted_list(severities.iter().map(String::as_str))
+                ),
+            ),
+            _ => {}
+        }
+        if a.comment.trim().is_empty() {
+            out.error(
+                id,
+                "annotation_empty",
+                format!("{which} has no comment; write what is wrong."),
+            );
+        }
+        if let Some(problem) = anchor_problem(&a.anchor) {
+            out.error(id, "annotation_anchor", format!("{which} {problem}."));
+        }
+    }
+}
+
+fn anchor_problem(anchor: &AnnotationAnchor) -> Option<&'static str> {
+    match anchor {
+        AnnotationAnchor::DiffLine { line, file, .. } => {
+            if *line == 0 {
+                Some("points at line 0; lines start at 1")
+            } else if file.trim().is_empty() {
+                Some("does not say which file it is on")
+            } else {
+                None
+            }
+        }
+        AnnotationAnchor::Clause { number } => {
+            number.trim().is_empty().then_some("does not name a clause")
+        }
+        AnnotationAnchor::ScanRegion {
+            x,
+            y,
+            width,
+            height,
+            ..
+        } => {
+            let finite = [x, y, width, height].iter().all(|v| v.is_finite());
+            if !finite || *width <= 0.0 || *height <= 0.0 || *x < 0.0 || *y < 0.0 {
+                Some("marks an empty or invalid region of the scan")
+            } else {
+                None
+            }
+        }
+        AnnotationAnchor::TextSpan { start, end } => {
+            (start >= end).then_some("marks an empty span of text")
+        }
+    }
+}
+
+fn check_rationale(q: &Question, answer: &Answer, rationale: Option<&str>, out: &mut Issues) {
+    let (needed, min_length, what) = match &q.rationale {
+        None | Some(RationaleRule::Optional) => return,
+        Some(RationaleRule::Always { min_length }) => {
+            (true, *min_length, "Explain your answer".to_owned())
+        }
+        Some(RationaleRule::Below {
+            threshold,
+            min_length,
+        }) => match answer {
+            Answer::Scale { value } => (
+                value < threshold,
+                *min_length,
+                format!("Explain your score (required below {threshold})"),
+            ),
+            _ => (false, None, String::new()),
+        },
+        Some(RationaleRule::Choice {
+            choices,
+            min_length,
+        }) => {
+            let tokens = answer_tokens(answer);
+            let hit = tokens.iter().find(|t| choices.contains(t));
+            let label = hit.map(|t| match &q.kind {
+                QuestionKind::SingleChoice { options }
+                | QuestionKind::MultiChoice { options, .. } => label_of(options, t).to_owned(),
+                QuestionKind::PassFail { criteria } => label_of(criteria, t).to_owned(),
+                _ => t.clone(),
+            });
+            match label {
+                Some(label) => (
+                    true,
+                    *min_length,
+                    format!("Explain why you chose \u{201c}{label}\u{201d}"),
+                ),
+                None => (false, None, String::new()),
+            }
+        }
+    };
+    if !needed {
+        return;
+    }
+    let have = rationale.map_or(0, trimmed_len);
+    let min = min_length.unwrap_or(1).max(1) as usize;
+    if have < min {
+        let message = if min == 1 {
+            format!("{what}: an explanation is required.")
+        } else {
+            format!(
+                "{what}: at least {} (you have {have}).",
+                plural(min, "character", "characters")
+            )
+        };
+        out.error(&q.id, "rationale_required", message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_rubric, Format};
+
+    fn rubric() -> Rubric {
+        parse_rubric(
+            r#"{
+              "id": "r", "version": 2, "title": "T", "guidelines": "g",
+              "fields": [
+                {"id": "a", "label": "A", "viewer": "markdown"},
+                {"id": "b", "label": "B", "viewer": "markdown"}
+              ],
+              "questions": [
+                {"id": "quality", "prompt": "Quality", "type": "scale", "min": 1, "max": 5,
+                 "rationale": {"when": "below", "threshold": 3, "min_length": 40}},
+                {"id": "why_bad", "prompt": "What is wrong?", "type": "multi_choice",
+                 "options": [{"id": "bug", "label": "Bug"}, {"id": "style", "label": "Style"}, {"id": "perf", "label": "Performance"}],
+                 "max_selected": 2, "show_if": {"question": "quality", "max": 2}},
+                {"id": "lang", "prompt": "Language", "type": "single_choice", "required": false,
+                 "options": [{"id": "py", "label": "Python"}, {"id": "rs", "label": "Rust"}],
+                 "rationale": {"when": "choice", "choices": ["rs"], "min_length": 5}},
+                {"id": "checks", "prompt": "Checks", "type": "pass_fail",
+                 "criteria": [{"id": "tests", "label": "Tests pass"}, {"id": "docs", "label": "Docs"}],
+                 "rationale": {"when": "choice", "choices": ["fail"]}},
+                {"id": "rank", "prompt": "Rank", "type": "ranking", "fields": ["a", "b"], "required": false},
+                {"id": "pref", "prompt": "Prefer", "type": "pairwise", "a": "a", "b": "b",
+                 "allow_tie": false, "strengths": ["slightly", "much"], "required": false},
+                {"id": "notes", "prompt": "Notes", "type": "free_text", "min_length": 10, "max_length": 20, "required": false},
+                {"id": "marks", "prompt": "Marks", "type": "annotations", "fields": ["a"],
+                 "severities": ["minor", "major"], "min_count": 1, "required": false,
+                 "rationale": {"when": "always", "min_length": 3}}
+              ]
+            }"#,
+            Format::Json,
+        )
+        .unwrap()
+    }
+
+    fn answers(json: serde_json::Value) -> Answers {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn codes(r: &ValidationReport, q: &str) -> Vec<String> {
+        r.for_question(q).map(|i| i.code.clone()).collect()
+    }
+
+    fn good() -> serde_json::Value {
+        serde_json::json!({
+            "answers": {
+                "quality": {"type": "scale", "value": 4},
+                "checks": {"type": "pass_fail", "results": {"tests": true, "docs": true}}
+            }
+        })
+    }
+
+    #[test]
+    fn complete_answers_pass() {
+        let r = validate(&answers(good()), &rubric());
+        assert!(r.ok, "{:?}", r.issues);
+        assert!(r.issues.is_empty());
+        assert_eq!(
+            r.visible_questions,
+            ["quality", "lang", "checks", "rank", "pref", "notes", "marks"]
+        );
+    }
+
+    #[test]
+    fn empty_answers_report_required_questions_only() {
+        let r = validate(&Answers::default(), &rubric());
+        assert!(!r.ok);
+        assert_eq!(codes(&r, "quality"), ["required"]);
+        assert_eq!(codes(&r, "checks"), ["required"]);
+        assert_eq!(r.issues.len(), 2, "{:?}", r.issues);
+        assert_eq!(
+            r.for_question("quality").next().unwrap().message,
+            "Pick a score from 1 to 5."
+        );
+    }
+
+    #[test]
+    fn scale_out_of_range() {
+        let mut a = answers(good());
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 9 });
+        let r = validate(&a, &rubric());
+        assert_eq!(codes(&r, "quality"), ["out_of_range"]);
+        assert!(!r.ok);
+    }
+
+    #[test]
+    fn rationale_below_threshold_counts_trimmed_chars() {
+        let mut a = answers(good());
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 2 });
+        a.answers.insert(
+            "why_bad".into(),
+            Answer::MultiChoice {
+                choices: vec!["bug".into()],
+            },
+        );
+        a.rationales
+            .insert("quality".into(), format!("   {}   ", "x".repeat(12)));
+        let r = validate(&a, &rubric());
+        let msgs: Vec<_> = r
+            .for_question("quality")
+            .map(|i| i.message.as_str())
+            .collect();
+        assert_eq!(
+            msgs,
+            ["Explain your score (required below 3): at least 40 characters (you have 12)."]
+        );
+        a.rationales.insert("quality".into(), "y".repeat(40));
+        assert!(validate(&a, &rubric()).ok);
+        // At the threshold no rationale is needed.
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 3 });
+        a.rationales.clear();
+        let r = validate(&a, &rubric());
+        assert!(r.ok, "{:?}", r.issues);
+    }
+
+    #[test]
+    fn show_if_controls_requirement_and_hidden_answers_are_ignored() {
+        let mut a = answers(good());
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 1 });
+        a.rationales.insert("quality".into(), "z".repeat(50));
+        let r = validate(&a, &rubric());
+        assert_eq!(codes(&r, "why_bad"), ["required"]);
+        assert_eq!(
+            r.for_question("why_bad").next().unwrap().message,
+            "Pick at least one option."
+        );
+        assert!(r.visible_questions.contains(&"why_bad".to_string()));
+
+        // Now hidden: an answer to it is ignored, not an error.
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 5 });
+        a.answers.insert(
+            "why_bad".into(),
+            Answer::MultiChoice {
+                choices: vec!["nope".into()],
+            },
+        );
+        let r = validate(&a, &rubric());
+        assert!(r.ok, "{:?}", r.issues);
+        assert_eq!(codes(&r, "why_bad"), ["ignored_hidden"]);
+        assert!(!effective_answers(&rubric(), &a)
+            .answers
+            .contains_key("why_bad"));
+    }
+
+    #[test]
+    fn multi_choice_bounds_and_unknown_ids() {
+        let mut a = answers(good());
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 2 });
+        a.rationales.insert("quality".into(), "z".repeat(50));
+        a.answers.insert(
+            "why_bad".into(),
+            Answer::MultiChoice {
+                choices: vec!["bug".into(), "style".into(), "perf".into(), "x".into()],
+            },
+        );
+        let r = validate(&a, &rubric());
+        assert_eq!(codes(&r, "why_bad"), ["unknown_choice", "too_many_choices"]);
+        assert!(r
+            .for_question("why_bad")
+            .any(|i| i.message == "Pick at most 2 options (you picked 4)."));
+    }
+
+    #[test]
+    fn type_mismatch_and_unknown_questions() {
+        let mut a = answers(good());
+        a.answers.insert(
+            "quality".into(),
+            Answer::FreeText {
+                text: "great".into(),
+            },
+        );
+        a.answers.insert("ghost".into(), Answer::Scale { value: 1 });
+        a.rationales.insert("phantom".into(), "x".into());
+        let r = validate(&a, &rubric());
+        assert_eq!(codes(&r, "quality"), ["wrong_type"]);
+        assert_eq!(codes(&r, "ghost"), ["unknown_question"]);
+        assert_eq!(codes(&r, "phantom"), ["unknown_question"]);
+    }
+
+    #[test]
+    fn single_choice_and_choice_rationale() {
+        let mut a = answers(good());
+        a.answers.insert(
+            "lang".into(),
+            Answer::SingleChoice {
+                choice: "go".into(),
+            },
+        );
+        let r = validate(&a, &rubric());
+        assert_eq!(codes(&r, "lang"), ["unknown_choice"]);
+        a.answers.insert(
+            "lang".into(),
+            Answer::SingleChoice {
+                choice: "rs".into(),
+            },
+        );
+        let r = validate(&a, &rubric());
+        assert_eq!(codes(&r, "lang"), ["rationale_required"]);
+        assert!(r
+            .for_question("lang")
+            .next()
+            .unwrap()
+            .message
+            .contains("Rust"));
+        a.rationales.insert("lang".into(), "fast enough".into());
+        assert!(validate(&a, &rubric()).ok);
+    }
+
+    #[test]
+    fn pass_fail_must_cover_every_criterion() {
+        let mut a = answers(good());
+        let mut results = std::collections::BTreeMap::new();
+        results.insert("tests".to_string(), false);
+        results.insert("bogus".to_string(), true);
+        a.answers
+            .insert("checks".into(), Answer::PassFail { results });
+        let r = validate(&a, &rubric());
+        assert_eq!(
+            codes(&r, "checks"),
+            ["criteria_missing", "unknown_criterion"]
+        );
+        assert!(r
+            .for_question("checks")
+            .next()
+            .unwrap()
+            .message
+            .contains("Docs"));
+
+        // Complete, one failure: rationale is required ("fail").
+        let mut results = std::collections::BTreeMap::new();
+        results.insert("tests".to_string(), false);
+        results.insert("docs".to_string(), true);
+        a.answers
+            .insert("checks".into(), Answer::PassFail { results });
+        let r = validate(&a, &rubric());
+        assert_eq!(codes(&r, "checks"), ["rationale_required"]);
+    }
+
+    #[test]
+    fn ranking_must_be_a_permutation() {
+        let mut a = answers(good());
+        a.answers.insert(
+            "rank".into(),
+            Answer::Ranking {
+                order: vec!["a".into(), "a".into(), "c".into()],
+            },
+        );
+        let r = validate(&a, &rubric());
+        assert_eq!(
+            codes(&r, "rank"),
+            ["ranking_duplicate", "ranking_incomplete", "ranking_unknown"]
+        );
+        a.answers.insert(
+            "rank".into(),
+            Answer::Ranking {
+                order: vec!["b".into(), "a".into()],
+            },
+        );
+        assert!(validate(&a, &rubric()).ok);
+    }
+
+    #[test]
+    fn pairwise_tie_and_strength() {
+        let mut a = answers(good());
+        a.answers.insert(
+            "pref".into(),
+            Answer::Pairwise {
+                preference: Preference::Tie,
+                strength: None,
+            },
+        );
+        assert_eq!(codes(&validate(&a, &rubric()), "pref"), ["tie_not_allowed"]);
+        a.answers.insert(
+            "pref".into(),
+            Answer::Pairwise {
+                preference: Preference::A,
+                strength: None,
+            },
+        );
+        assert_eq!(
+            codes(&validate(&a, &rubric()), "pref"),
+            ["strength_missing"]
+        );
+        a.answers.insert(
+            "pref".into(),
+            Answer::Pairwise {
+                preference: Preference::B,
+                strength: Some("hugely".into()),
+            },
+        );
+        assert_eq!(
+            codes(&validate(&a, &rubric()), "pref"),
+            ["strength_unknown"]
+        );
+        a.answers.insert(
+            "pref".into(),
+            Answer::Pairwise {
+                preference: Preference::B,
+                strength: Some("much".into()),
+            },
+        );
+        assert!(validate(&a, &rubric()).ok);
+    }
+
+    #[test]
+    fn free_text_bounds_use_trimmed_length() {
+        let mut a = answers(good());
+        a.answers.insert(
+            "notes".into(),
+            Answer::FreeText {
+                text: "   short    ".into(),
+            },
+        );
+        let r = validate(&a, &rubric());
+        assert_eq!(
+            r.for_question("notes").next().unwrap().message,
+            "Write at least 10 characters (you have 5)."
+        );
+        a.answers.insert(
+            "notes".into(),
+            Answer::FreeText {
+                text: "é".repeat(21),
+            },
+        );
+        assert_eq!(codes(&validate(&a, &rubric()), "notes"), ["too_long"]);
+        // Whitespace-only text of an optional question is no answer at all.
+        a.answers
+            .insert("notes".into(), Answer::FreeText { text: "  ".into() });
+        assert!(validate(&a, &rubric()).ok);
+    }
+
+    #[test]
+    fn annotations_fields_severities_and_count() {
+        let mut a = answers(good());
+        a.answers
+            .insert("marks".into(), Answer::Annotations { items: vec![] });
+        assert_eq!(
+            codes(&validate(&a, &rubric()), "marks"),
+            ["too_few_annotations"]
+        );
+        let ann = |field: &str, severity: Option<&str>, comment: &str| Annotation {
+            id: format!("{field}-{comment}"),
+            field: field.into(),
+            anchor: AnnotationAnchor::TextSpan { start: 1, end: 4 },
+            severity: severity.map(str::to_owned),
+            comment: comment.into(),
+        };
+        a.answers.insert(
+            "marks".into(),
+            Answer::Annotations {
+                items: vec![
+                    ann("b", Some("major"), "x"),
+                    ann("a", None, "y"),
+                    ann("a", Some("fatal"), "z"),
+                    ann("a", Some("minor"), " "),
+                ],
+            },
+        );
+        assert_eq!(
+            codes(&validate(&a, &rubric()), "marks"),
+            [
+                "annotation_field",
+                "annotation_severity_missing",
+                "annotation_severity_unknown",
+                "annotation_empty"
+            ]
+        );
+        a.answers.insert(
+            "marks".into(),
+            Answer::Annotations {
+                items: vec![ann("a", Some("minor"), "off by one")],
+            },
+        );
+        // rationale "always" applies once answered.
+        assert_eq!(
+            codes(&validate(&a, &rubric()), "marks"),
+            ["rationale_required"]
+        );
+        a.rationales.insert("marks".into(), "see notes".into());
+        assert!(validate(&a, &rubric()).ok);
+    }
+
+    #[test]
+    fn cyclic_and_dangling_conditions_hide_questions() {
+        let mut r = rubric();
+        r.questions[1].show_if = Some(Condition {
+            question: "lang".into(),
+            any_of: vec![],
+            min: None,
+            max: None,
+        });
+        r.questions[2].show_if = Some(Condition {
+            question: "why_bad".into(),
+            any_of: vec![],
+            min: None,
+            max: None,
+        });
+        r.questions[3].show_if = Some(Condition {
+            question: "nowhere".into(),
+            any_of: vec![],
+            min: None,
+            max: None,
+        });
+        let v = visible_questions(&r, &answers(good()));
+        assert_eq!(v, ["quality", "rank", "pref", "notes", "marks"]);
+    }
+
+    #[test]
+    fn long_condition_chains_do_not_overflow_the_stack() {
+        let mut r = rubric();
+        let base = r.questions[0].clone();
+        r.questions.clear();
+        for i in 0..50_000 {
+            let mut q = base.clone();
+            q.id = format!("q{i}");
+            q.rationale = None;
+            if i > 0 {
+                q.show_if = Some(Condition {
+                    question: format!("q{}", i - 1),
+                    any_of: vec![],
+                    min: Some(1),
+                    max: None,
+                });
+            }
+            r.questions.push(q);
+        }
+        let mut a = Answers::default();
+        for i in 0..50_000 {
+            a.answers
+                .insert(format!("q{i}"), Answer::Scale { value: 3 });
+        }
+        let rep = validate(&a, &r);
+        assert!(rep.ok);
+        assert_eq!(rep.visible_questions.len(), 50_000);
+    }
+}

@@ -1,0 +1,222 @@
+//! Content-addressed attachment blobs on disk: `blobs/ab/cdef…` named by sha256.
+//!
+//! Downloads go to `blobs/tmp/<sha>.part`, are verified, fsynced and renamed
+//! into place; reads verify the hash again so a corrupted file is detected.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, StoreError};
+
+/// Check that `s` is a lower-case hex sha256 (also what keeps paths inside the store).
+pub fn validate_digest(s: &str) -> Result<()> {
+    if s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidDigest(s.to_string()))
+    }
+}
+
+/// Blob directory layout and verified I/O.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    pub(crate) fn open(root: PathBuf) -> Result<Self> {
+        let tmp = root.join("tmp");
+        fs::create_dir_all(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        Ok(Self { root })
+    }
+
+    /// Final path of a verified blob.
+    pub fn path(&self, sha256: &str) -> Result<PathBuf> {
+        validate_digest(sha256)?;
+        Ok(self.root.join(&sha256[..2]).join(&sha256[2..]))
+    }
+
+    /// Path of the partial download of a blob (resume with `Range: bytes=<len>-`).
+    pub fn part_path(&self, sha256: &str) -> Result<PathBuf> {
+        validate_digest(sha256)?;
+        Ok(self.root.join("tmp").join(format!("{sha256}.part")))
+    }
+
+    /// Length of the partial download so far (0 if none).
+    pub fn part_len(&self, sha256: &str) -> Result<u64> {
+        let p = self.part_path(sha256)?;
+        match fs::metadata(&p) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(StoreError::io(p, e)),
+        }
+    }
+
+    /// Open the partial file for appending (created if missing).
+    pub fn open_part_append(&self, sha256: &str) -> Result<File> {
+        let p = self.part_path(sha256)?;
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .map_err(|e| StoreError::io(p, e))
+    }
+
+    /// Throw away a partial download (e.g. the server ignored `Range`).
+    pub fn discard_part(&self, sha256: &str) -> Result<()> {
+        let p = self.part_path(sha256)?;
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(p, e)),
+        }
+    }
+
+    /// Verify the partial file hashes to `sha256`, fsync it and move it into place.
+    /// A part that does not verify is deleted so the next attempt starts over.
+    pub(crate) fn commit_part(&self, sha256: &str) -> Result<u64> {
+        let part = self.part_path(sha256)?;
+        let (actual, size) = hash_file(&part)?;
+        if actual != sha256 {
+            self.discard_part(sha256)?;
+            return Err(StoreError::BlobCorrupt {
+                expected: sha256.to_string(),
+                actual,
+            });
+        }
+        let file = File::open(&part).map_err(|e| StoreError::io(&part, e))?;
+        file.sync_all().map_err(|e| StoreError::io(&part, e))?;
+        let dest = self.path(sha256)?;
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        }
+        fs::rename(&part, &dest).map_err(|e| StoreError::io(&dest, e))?;
+        sync_dir(dest.parent());
+        Ok(size)
+    }
+
+    /// Write a whole blob from memory (verified like a download).
+    pub(crate) fn write_verified(&self, sha256: &str, bytes: &[u8]) -> Result<u64> {
+        self.discard_part(sha256)?;
+        let mut f = self.open_part_append(sha256)?;
+        let p = self.part_path(sha256)?;
+        f.write_all(bytes).map_err(|e| StoreError::io(&p, e))?;
+        drop(f);
+        self.commit_part(sha256)
+    }
+
+    /// Read a blob, verifying its hash.
+    pub fn read_verified(&self, sha256: &str) -> Result<Vec<u8>> {
+        let p = self.path(sha256)?;
+        let bytes = fs::read(&p).map_err(|e| StoreError::io(&p, e))?;
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != sha256 {
+            return Err(StoreError::BlobCorrupt {
+                expected: sha256.to_string(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Whether a blob file exists (not verified).
+    pub fn exists(&self, sha256: &str) -> Result<bool> {
+        Ok(self.path(sha256)?.is_file())
+    }
+
+    /// Delete a blob file (used after corruption is detected so it is downloaded again).
+    pub(crate) fn remove(&self, sha256: &str) -> Result<()> {
+        let p = self.path(sha256)?;
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(p, e)),
+        }
+    }
+}
+
+fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Best-effort fsync of a directory so a rename survives power loss (no-op on Windows).
+fn sync_dir(dir: Option<&Path>) {
+    #[cfg(unix)]
+    if let Some(d) = dir {
+        if let Ok(f) = File::open(d) {
+            if let Err(e) = f.sync_all() {
+                tracing::warn!(error = %e, "fsync of blob directory failed");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(b: &[u8]) -> String {
+        hex::encode(Sha256::digest(b))
+    }
+
+    #[test]
+    fn digest_validation_rejects_traversal() {
+        assert!(validate_digest("../../etc/passwd").is_err());
+        assert!(validate_digest(&"A".repeat(64)).is_err());
+        assert!(validate_digest(&"a".repeat(63)).is_err());
+        assert!(validate_digest(&"a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn write_read_and_detect_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let bs = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let data = b"hello scan".to_vec();
+        let h = sha(&data);
+        bs.write_verified(&h, &data).unwrap();
+        let p = bs.path(&h).unwrap();
+        assert!(p.starts_with(dir.path().join("blobs").join(&h[..2])));
+        assert_eq!(bs.read_verified(&h).unwrap(), data);
+        fs::write(&p, b"hellO scan").unwrap();
+        assert!(matches!(
+            bs.read_verified(&h),
+            Err(StoreError::BlobCorrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_part_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let bs = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let h = sha(b"right");
+        let mut f = bs.open_part_append(&h).unwrap();
+        f.write_all(b"wrong").unwrap();
+        drop(f);
+        assert!(matches!(
+            bs.commit_part(&h),
+            Err(StoreError::BlobCorrupt { .. })
+        ));
+        assert_eq!(bs.part_len(&h).unwrap(), 0);
+        assert!(!bs.exists(&h).unwrap());
+    }
+}

@@ -1,0 +1,64 @@
+//! Errors of the offline store.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in [`crate::Store`].
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (disk full, I/O error, corrupt file, constraint).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A file operation on the data directory failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database was written by a newer version of Assay.
+    #[error(
+        "the database at {path} has schema version {found}, but this version of Assay \
+         only understands up to {supported}; update Assay (your data was not modified)"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// Stored JSON could not be (de)serialised.
+    #[error("stored data is not valid JSON for {what}: {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A row the caller named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A blob's bytes do not hash to its name: corrupted on disk or in transit.
+    #[error("attachment {expected} is corrupt (its bytes hash to {actual})")]
+    BlobCorrupt { expected: String, actual: String },
+    /// A string that should be a lower-case hex sha256 is not.
+    #[error("invalid sha256 {0:?}")]
+    InvalidDigest(String),
+    /// The operation is not allowed in the current state (e.g. submitting twice).
+    #[error("{0}")]
+    InvalidState(String),
+    /// A previous panic poisoned the connection lock.
+    #[error("the store lock was poisoned by an earlier panic")]
+    Poisoned,
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub(crate) fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> Self {
+        move |source| Self::Json { what, source }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,197 @@
+//! Ledger mirror, rate card, payouts and earnings aggregates.
+
+use std::collections::BTreeMap;
+
+use assay_protocol::{LedgerEntry, LedgerStatus, Payout, Rate, RateCard};
+use chrono::Datelike;
+use rusqlite::{params, TransactionBehavior};
+
+use crate::error::{Result, StoreError};
+use crate::types::*;
+use crate::{enum_parse, enum_str, get_ts, json_col, ts, Store};
+
+impl EarningsTotals {
+    fn add(&mut self, status: LedgerStatus, cents: i64) {
+        match status {
+            LedgerStatus::Pending => self.pending_cents += cents,
+            LedgerStatus::Accepted => self.accepted_cents += cents,
+            LedgerStatus::Paid => self.paid_cents += cents,
+            LedgerStatus::Reversed => self.reversed_cents += cents,
+        }
+        self.entries += 1;
+    }
+}
+
+fn buckets(map: BTreeMap<(String, String), EarningsTotals>) -> Vec<EarningsBucket> {
+    map.into_iter()
+        .map(|((key, _), totals)| EarningsBucket { key, totals })
+        .collect()
+}
+
+impl Store {
+    /// Apply one page of `GET /ledger` and advance the cursor, atomically.
+    pub fn apply_ledger_page(&self, entries: &[LedgerEntry], next_cursor: &str) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for e in entries {
+            tx.execute(
+                "INSERT INTO ledger (id, submission_id, assignment_id, item_id, opportunity_id, \
+                   amount_cents, currency, status, payout_id, created_at, updated_at, seq) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) \
+                 ON CONFLICT(id) DO UPDATE SET amount_cents = excluded.amount_cents, \
+                   currency = excluded.currency, status = excluded.status, \
+                   payout_id = excluded.payout_id, updated_at = excluded.updated_at, \
+                   seq = excluded.seq WHERE excluded.seq >= ledger.seq",
+                params![
+                    e.id,
+                    e.submission_id,
+                    e.assignment_id,
+                    e.item_id,
+                    e.opportunity_id,
+                    e.amount_cents,
+                    e.currency,
+                    enum_str(&e.status),
+                    e.payout_id,
+                    ts(e.created_at),
+                    ts(e.updated_at),
+                    e.seq
+                ],
+            )?;
+        }
+        crate::work::set_cursor_tx(&tx, crate::cursor::LEDGER, next_cursor)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The ledger mirror, newest first.
+    pub fn ledger(&self) -> Result<Vec<LedgerEntry>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT id, submission_id, assignment_id, item_id, opportunity_id, amount_cents, \
+               currency, status, payout_id, created_at, updated_at, seq \
+             FROM ledger ORDER BY created_at DESC, id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(LedgerEntry {
+                id: r.get(0)?,
+                submission_id: r.get(1)?,
+                assignment_id: r.get(2)?,
+                item_id: r.get(3)?,
+                opportunity_id: r.get(4)?,
+                amount_cents: r.get(5)?,
+                currency: r.get(6)?,
+                status: enum_parse(&r.get::<_, String>(7)?)?,
+                payout_id: r.get(8)?,
+                created_at: get_ts(r, 9)?,
+                updated_at: get_ts(r, 10)?,
+                seq: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Earnings by status, UTC day, ISO week and opportunity (per currency).
+    pub fn earnings_summary(&self) -> Result<EarningsSummary> {
+        let mut totals: BTreeMap<String, EarningsTotals> = BTreeMap::new();
+        let mut by_day = BTreeMap::new();
+        let mut by_week = BTreeMap::new();
+        let mut by_opp = BTreeMap::new();
+        for e in self.ledger()? {
+            let day = e.created_at.format("%Y-%m-%d").to_string();
+            let iso = e.created_at.iso_week();
+            let week = format!("{}-W{:02}", iso.year(), iso.week());
+            for (map, key) in [
+                (&mut by_day, day),
+                (&mut by_week, week),
+                (&mut by_opp, e.opportunity_id.clone()),
+            ] {
+                map.entry((key, e.currency.clone()))
+                    .or_insert_with(|| EarningsTotals {
+                        currency: e.currency.clone(),
+                        ..Default::default()
+                    })
+                    .add(e.status, e.amount_cents);
+            }
+            totals
+                .entry(e.currency.clone())
+                .or_insert_with(|| EarningsTotals {
+                    currency: e.currency.clone(),
+                    ..Default::default()
+                })
+                .add(e.status, e.amount_cents);
+        }
+        Ok(EarningsSummary {
+            totals: totals.into_values().collect(),
+            by_day: buckets(by_day),
+            by_week: buckets(by_week),
+            by_opportunity: buckets(by_opp),
+        })
+    }
+
+    /// Replace the stored rate card.
+    pub fn set_rate_card(&self, card: &RateCard) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM rate_card", [])?;
+        for r in &card.rates {
+            tx.execute(
+                "INSERT OR REPLACE INTO rate_card (opportunity_id, effective_from, basis, \
+                   amount_cents, currency) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    r.opportunity_id,
+                    ts(r.effective_from),
+                    enum_str(&r.basis),
+                    r.amount_cents,
+                    r.currency
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored rate card.
+    pub fn rate_card(&self) -> Result<RateCard> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT opportunity_id, basis, amount_cents, currency, effective_from FROM rate_card \
+             ORDER BY opportunity_id, effective_from",
+        )?;
+        let rates = st
+            .query_map([], |r| {
+                Ok(Rate {
+                    opportunity_id: r.get(0)?,
+                    basis: enum_parse(&r.get::<_, String>(1)?)?,
+                    amount_cents: r.get(2)?,
+                    currency: r.get(3)?,
+                    effective_from: get_ts(r, 4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(RateCard { rates })
+    }
+
+    /// Replace the stored payouts.
+    pub fn set_payouts(&self, payouts: &[Payout]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM payouts", [])?;
+        for p in payouts {
+            let json = serde_json::to_string(p).map_err(StoreError::json("payout"))?;
+            tx.execute(
+                "INSERT OR REPLACE INTO payouts (id, paid_at, json) VALUES (?1, ?2, ?3)",
+                params![p.id, ts(p.paid_at), json],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stored payouts, newest first.
+    pub fn payouts(&self) -> Result<Vec<Payout>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare("SELECT json FROM payouts ORDER BY paid_at DESC, id")?;
+        let rows = st.query_map([], |r| json_col::<Payout>(&r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -1,0 +1,634 @@
+//! Unit tests of the store.
+
+use std::collections::BTreeMap;
+
+use assay_protocol::*;
+use assay_rubric::{Answer, Answers, ScopedField, ScopedItem, ViewerKind};
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0)
+        .single()
+        .unwrap()
+}
+
+pub(crate) fn assignment(id: &str, seq: i64, state: AssignmentState) -> Assignment {
+    Assignment {
+        id: id.into(),
+        item_id: format!("item-{id}"),
+        opportunity_id: "opp-1".into(),
+        rubric_id: "rub".into(),
+        rubric_version: 1,
+        kind: AssignmentKind::Grade,
+        state,
+        assigned_at: t0(),
+        lease_expires_at: t0() + Duration::hours(2),
+        due_at: t0() + Duration::days(1) + Duration::seconds(seq),
+        review_of_submission_id: None,
+        seq,
+    }
+}
+
+fn answers(text: &str) -> Answers {
+    let mut a = Answers::default();
+    a.answers
+        .insert("q1".into(), Answer::FreeText { text: text.into() });
+    a.answers.insert("q2".into(), Answer::Scale { value: 3 });
+    a
+}
+
+fn request(id: &str, a: &Answers) -> SubmissionRequest {
+    SubmissionRequest {
+        assignment_id: id.into(),
+        rubric_id: "rub".into(),
+        rubric_version: 1,
+        answers: serde_json::to_value(a).unwrap(),
+        active_seconds: 60,
+        time_log: vec![],
+        client_created_at: t0(),
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn migrations_apply_once_with_wal() {
+    let (dir, store) = open();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mode: String = store
+        .conn()
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = store
+        .conn()
+        .unwrap()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(store.assignment("a1").unwrap().is_some());
+    assert_eq!(
+        store.cursor(cursor::ASSIGNMENTS).unwrap().as_deref(),
+        Some("c1")
+    );
+}
+
+#[test]
+fn newer_database_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.pragma_update(None, "user_version", SCHEMA_VERSION + 7)
+            .unwrap();
+        c.execute_batch("CREATE TABLE future (x)").unwrap();
+    }
+    let err = Store::open(dir.path()).unwrap_err();
+    match &err {
+        StoreError::NewerSchema {
+            found, supported, ..
+        } => {
+            assert_eq!(*found, SCHEMA_VERSION + 7);
+            assert_eq!(*supported, SCHEMA_VERSION);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.to_string().contains("update Assay"));
+    let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION + 7);
+    let n: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'assignments'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 0, "no migration ran on the newer database");
+}
+
+#[test]
+fn failed_migration_leaves_nothing_behind() {
+    // A database at version 0 with a conflicting table: the migration fails and
+    // rolls back entirely (user_version stays 0, no partial tables).
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.execute_batch("CREATE TABLE payouts (x)").unwrap();
+    }
+    assert!(Store::open(dir.path()).is_err());
+    let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 0);
+    let n: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'assignments'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn drafts_survive_reopen_with_revisions() {
+    let (dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    assert!(matches!(
+        store.save_draft("nope", &answers("x")),
+        Err(StoreError::NotFound(_))
+    ));
+    let s1 = store.save_draft("a1", &answers("first")).unwrap();
+    let s2 = store
+        .save_draft_with("a1", &answers("second"), true)
+        .unwrap();
+    assert_eq!((s1.revision, s2.revision), (1, 2));
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let d = store.draft("a1").unwrap().unwrap();
+    assert_eq!(d.revision, 2);
+    assert!(d.ready);
+    assert_eq!(d.answers, answers("second"));
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Ready);
+}
+
+#[test]
+fn submit_moves_draft_to_outbox_atomically_once() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    let a = answers("final");
+    store.save_draft("a1", &a).unwrap();
+    // Mismatched assignment id: refused, nothing changes.
+    assert!(store.submit("a1", &request("other", &a)).is_err());
+    assert!(store.draft("a1").unwrap().is_some());
+    let e = store.submit("a1", &request("a1", &a)).unwrap();
+    assert_eq!(e.state, OutboxState::Queued);
+    assert_eq!(
+        uuid::Uuid::parse_str(&e.idempotency_key)
+            .unwrap()
+            .get_version_num(),
+        7
+    );
+    assert!(store.draft("a1").unwrap().is_none());
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::InOutbox);
+    // A second submit while the first waits is refused.
+    store.save_draft("a1", &a).unwrap();
+    assert!(matches!(
+        store.submit("a1", &request("a1", &a)),
+        Err(StoreError::InvalidState(_))
+    ));
+    assert!(
+        store.draft("a1").unwrap().is_some(),
+        "draft untouched by refused submit"
+    );
+    let entries = store.outbox_entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].idempotency_key, e.idempotency_key);
+    match &entries[0].payload {
+        OutboxPayload::Submission(r) => assert_eq!(r.answers, serde_json::to_value(&a).unwrap()),
+        other => panic!("{other:?}"),
+    }
+    // Upload lifecycle.
+    let due = store.due_outbox(Utc::now()).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(store.mark_outbox_sending(e.id).unwrap(), 1);
+    store
+        .outbox_retry_later(e.id, Utc::now() + Duration::hours(1), "503")
+        .unwrap();
+    assert!(store.due_outbox(Utc::now()).unwrap().is_empty());
+    assert!(store.next_outbox_due().unwrap().is_some());
+    store
+        .record_submission_receipt(
+            e.id,
+            &SubmissionReceipt {
+                submission_id: "s1".into(),
+                assignment_id: "a1".into(),
+                received_at: Utc::now(),
+                status: OutcomeStatus::Pending,
+                replayed: false,
+            },
+        )
+        .unwrap();
+    assert!(
+        store.mark_outbox_sending(e.id).is_err(),
+        "sent entries are not resent"
+    );
+    store.discard_draft("a1").unwrap();
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Submitted);
+    store
+        .apply_outcome_page(
+            &[ReviewOutcome {
+                submission_id: "s1".into(),
+                assignment_id: "a1".into(),
+                item_id: "item-a1".into(),
+                status: OutcomeStatus::Rejected,
+                feedback: Some("missed the bug".into()),
+                decided_at: Some(Utc::now()),
+                seq: 1,
+            }],
+            "o1",
+        )
+        .unwrap();
+    let d = store.item_detail("a1").unwrap();
+    assert_eq!(d.status, QueueStatus::Rejected);
+    assert_eq!(
+        d.latest_submission.unwrap().feedback.as_deref(),
+        Some("missed the bug")
+    );
+    assert_eq!(
+        store.cursor(cursor::OUTCOMES).unwrap().as_deref(),
+        Some("o1")
+    );
+}
+
+#[test]
+fn permanent_failure_restores_the_draft_and_shows_the_issue() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    let a = answers("typed for an hour");
+    store.save_draft("a1", &a).unwrap();
+    let e = store.submit("a1", &request("a1", &a)).unwrap();
+    store.mark_outbox_sending(e.id).unwrap();
+    store
+        .outbox_failed(e.id, IssueKind::LeaseExpired, "lease expired at 10:00")
+        .unwrap();
+    let d = store.item_detail("a1").unwrap();
+    assert_eq!(d.status, QueueStatus::LeaseExpired);
+    assert_eq!(d.draft.unwrap().answers, a);
+    assert_eq!(d.issue.unwrap().kind, IssueKind::LeaseExpired);
+    assert_eq!(store.sync_status().unwrap().outbox_failed, 1);
+    // Renewing the lease clears the issue; a new submit gets a new key.
+    store
+        .set_lease("a1", Utc::now() + Duration::hours(1))
+        .unwrap();
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Ready);
+    let e2 = store.submit("a1", &request("a1", &a)).unwrap();
+    assert_ne!(e2.idempotency_key, e.idempotency_key);
+    store
+        .outbox_failed(e2.id, IssueKind::RubricChanged, "rubric is now v2")
+        .unwrap();
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::RubricChanged);
+}
+
+#[test]
+fn revoked_assignments_keep_drafts_as_orphans() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(
+            &[
+                assignment("a1", 1, AssignmentState::Active),
+                assignment("a2", 2, AssignmentState::Active),
+            ],
+            "c1",
+        )
+        .unwrap();
+    store.save_draft("a1", &answers("keep me")).unwrap();
+    let orphaned = store
+        .apply_assignment_page(
+            &[
+                assignment("a1", 3, AssignmentState::Revoked),
+                assignment("a2", 4, AssignmentState::Reassigned),
+            ],
+            "c2",
+        )
+        .unwrap();
+    assert_eq!(orphaned, vec!["a1".to_string()]);
+    let q = store.queue().unwrap();
+    assert_eq!(q.len(), 1, "a2 had nothing written and leaves the queue");
+    assert_eq!(q[0].assignment_id, "a1");
+    assert_eq!(q[0].status, QueueStatus::Orphaned);
+    assert_eq!(
+        store.draft("a1").unwrap().unwrap().answers,
+        answers("keep me")
+    );
+    assert_eq!(store.sync_status().unwrap().orphaned_drafts, 1);
+    // A stale page (lower seq) does not resurrect the assignment.
+    store
+        .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Active)], "c3")
+        .unwrap();
+    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Orphaned);
+    assert!(store.active_leases().unwrap().is_empty());
+}
+
+fn scoped(id: &str, attachment: Option<AttachmentRef>) -> ScopedItem {
+    let mut fields = vec![ScopedField {
+        id: "diff".into(),
+        label: "Diff".into(),
+        viewer: ViewerKind::Diff,
+        against: None,
+        language: None,
+        diff_mode: None,
+        results: None,
+        help: None,
+        value: FieldValue::Text("--- a\n+++ b\n".into()),
+    }];
+    if let Some(a) = attachment {
+        fields.push(ScopedField {
+            id: "scan".into(),
+            label: "Scan".into(),
+            viewer: ViewerKind::Scan,
+            against: None,
+            language: None,
+            diff_mode: None,
+            results: None,
+            help: None,
+            value: FieldValue::Attachment(a),
+        });
+    }
+    ScopedItem {
+        item_id: format!("item-{id}"),
+        opportunity_id: "opp-1".into(),
+        title: format!("Item {id}"),
+        rubric_id: "rub".into(),
+        rubric_version: 1,
+        fields,
+        missing_fields: vec![],
+    }
+}
+
+#[test]
+fn attachments_are_tracked_verified_and_redownloaded_when_corrupt() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    let bytes = b"DICM fake scan bytes".to_vec();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let att = AttachmentRef {
+        sha256: sha.clone(),
+        size: bytes.len() as u64,
+        media_type: "application/dicom".into(),
+        filename: "scan.dcm".into(),
+    };
+    assert_eq!(store.assignments_missing_items().unwrap().len(), 1);
+    store
+        .put_scoped_item("a1", &scoped("a1", Some(att.clone())), None)
+        .unwrap();
+    assert!(store.assignments_missing_items().unwrap().is_empty());
+    assert_eq!(store.missing_attachments().unwrap(), vec![att.clone()]);
+    // Download into the part file, commit.
+    {
+        use std::io::Write;
+        let mut f = store.blobs().open_part_append(&sha).unwrap();
+        f.write_all(&bytes[..5]).unwrap();
+        assert_eq!(store.blobs().part_len(&sha).unwrap(), 5);
+        f.write_all(&bytes[5..]).unwrap();
+    }
+    assert_eq!(
+        store.commit_attachment_part(&sha).unwrap(),
+        bytes.len() as u64
+    );
+    assert!(store.missing_attachments().unwrap().is_empty());
+    assert_eq!(store.read_attachment(&sha).unwrap(), bytes);
+    assert!(store.item_detail("a1").unwrap().attachments[0].downloaded);
+    // Corrupt on disk: detected, removed, and wanted again.
+    std::fs::write(store.blobs().path(&sha).unwrap(), b"tampered").unwrap();
+    assert!(matches!(
+        store.read_attachment(&sha),
+        Err(StoreError::BlobCorrupt { .. })
+    ));
+    assert_eq!(store.missing_attachments().unwrap(), vec![att]);
+    // Malformed digests in items are refused (never become paths).
+    let bad = AttachmentRef {
+        sha256: "../../../etc/passwd".into(),
+        size: 1,
+        media_type: "x".into(),
+        filename: "x".into(),
+    };
+    assert!(matches!(
+        store.put_scoped_item("a1", &scoped("a1", Some(bad)), None),
+        Err(StoreError::InvalidDigest(_))
+    ));
+    assert_eq!(store.scoped_item("a1").unwrap().unwrap().fields.len(), 2);
+}
+
+#[test]
+fn queue_of_ten_thousand_rows_in_one_query() {
+    let (_dir, store) = open();
+    let page: Vec<Assignment> = (0..10_000)
+        .map(|i| assignment(&format!("a{i:05}"), i, AssignmentState::Active))
+        .collect();
+    store.apply_assignment_page(&page, "c").unwrap();
+    store
+        .put_opportunities(&[Opportunity {
+            id: "opp-1".into(),
+            title: "Rust diffs".into(),
+            description: String::new(),
+            rubric_id: "rub".into(),
+            rubric_version: 1,
+            licence_category: "commercial-training".into(),
+            buyer: "b".into(),
+        }])
+        .unwrap();
+    store
+        .set_rate_card(&RateCard {
+            rates: vec![
+                Rate {
+                    opportunity_id: "opp-1".into(),
+                    basis: PayBasis::PerItem,
+                    amount_cents: 500,
+                    currency: "USD".into(),
+                    effective_from: t0() - Duration::days(30),
+                },
+                Rate {
+                    opportunity_id: "opp-1".into(),
+                    basis: PayBasis::PerItem,
+                    amount_cents: 700,
+                    currency: "USD".into(),
+                    effective_from: t0() - Duration::days(1),
+                },
+            ],
+        })
+        .unwrap();
+    store
+        .put_scoped_item("a00003", &scoped("a00003", None), None)
+        .unwrap();
+    store.save_draft("a00001", &answers("x")).unwrap();
+    store
+        .save_draft_with("a00002", &answers("y"), true)
+        .unwrap();
+    let q = store.queue().unwrap();
+    assert_eq!(q.len(), 10_000);
+    assert!(q.windows(2).all(|w| w[0].due_at <= w[1].due_at));
+    assert_eq!(q[0].status, QueueStatus::New);
+    assert_eq!(q[1].status, QueueStatus::Draft);
+    assert_eq!(q[2].status, QueueStatus::Ready);
+    assert_eq!(q[3].title, "Item a00003");
+    assert!(q[3].downloaded && !q[4].downloaded);
+    assert_eq!(q[9_999].opportunity_title.as_deref(), Some("Rust diffs"));
+    assert_eq!(q[0].pay.as_ref().map(|p| p.amount_cents), Some(700));
+    // The plan uses the indexes (no temp b-tree for the order, no full scans of drafts).
+    let conn = store.conn().unwrap();
+    let mut st = conn
+        .prepare("EXPLAIN QUERY PLAN SELECT ob.state FROM outbox ob WHERE ob.assignment_id = 'x' ORDER BY ob.id DESC LIMIT 1")
+        .unwrap();
+    let plan: Vec<String> = st
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        plan.iter().any(|p| p.contains("outbox_assignment")),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn time_log_and_corrections() {
+    let (_dir, store) = open();
+    let s = store.start_session("a1", t0()).unwrap();
+    store.end_session(s, t0() + Duration::minutes(10)).unwrap();
+    let s2 = store
+        .add_time_span(
+            "a1",
+            &TimeSpan {
+                started_at: t0() + Duration::hours(1),
+                ended_at: t0() + Duration::hours(1) + Duration::minutes(5),
+                corrected: false,
+            },
+        )
+        .unwrap();
+    let open_id = store
+        .start_session("a1", t0() + Duration::hours(2))
+        .unwrap();
+    assert!(store
+        .correct_session(s2, t0() + Duration::hours(1), t0())
+        .is_err());
+    store
+        .correct_session(
+            s2,
+            t0() + Duration::hours(1),
+            t0() + Duration::hours(1) + Duration::minutes(2),
+        )
+        .unwrap();
+    let log = store.time_log("a1").unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log[1].corrected);
+    assert_eq!(log[2].id, open_id);
+    assert!(log[2].ended_at.is_none());
+    let (spans, secs) = store.time_spans("a1").unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(secs, 12 * 60);
+}
+
+#[test]
+fn earnings_aggregate_by_status_day_week_and_opportunity() {
+    let (_dir, store) = open();
+    let entry =
+        |id: &str, opp: &str, cents: i64, status: LedgerStatus, days: i64, seq: i64| LedgerEntry {
+            id: id.into(),
+            submission_id: format!("s-{id}"),
+            assignment_id: format!("a-{id}"),
+            item_id: format!("i-{id}"),
+            opportunity_id: opp.into(),
+            amount_cents: cents,
+            currency: "USD".into(),
+            status,
+            payout_id: None,
+            created_at: t0() + Duration::days(days),
+            updated_at: t0() + Duration::days(days),
+            seq,
+        };
+    store
+        .apply_ledger_page(
+            &[
+                entry("l1", "opp-1", 500, LedgerStatus::Pending, 0, 1),
+                entry("l2", "opp-1", 700, LedgerStatus::Accepted, 0, 2),
+                entry("l3", "opp-2", 1000, LedgerStatus::Paid, 4, 3),
+                entry("l4", "opp-2", 300, LedgerStatus::Reversed, 4, 4),
+            ],
+            "L1",
+        )
+        .unwrap();
+    // A later page updates l1 to accepted; a stale one does not revert it.
+    store
+        .apply_ledger_page(
+            &[entry("l1", "opp-1", 500, LedgerStatus::Accepted, 0, 5)],
+            "L2",
+        )
+        .unwrap();
+    store
+        .apply_ledger_page(
+            &[entry("l1", "opp-1", 500, LedgerStatus::Pending, 0, 1)],
+            "L3",
+        )
+        .unwrap();
+    let s = store.earnings_summary().unwrap();
+    assert_eq!(s.totals.len(), 1);
+    let t = &s.totals[0];
+    assert_eq!(
+        (
+            t.pending_cents,
+            t.accepted_cents,
+            t.paid_cents,
+            t.reversed_cents,
+            t.entries
+        ),
+        (0, 1200, 1000, 300, 4)
+    );
+    assert_eq!(s.by_day.len(), 2);
+    assert_eq!(s.by_day[0].key, "2026-11-20");
+    assert_eq!(s.by_day[0].totals.accepted_cents, 1200);
+    // 2026-11-20 is a Friday (W47); +4 days is Tuesday of W48.
+    let weeks: Vec<&str> = s.by_week.iter().map(|b| b.key.as_str()).collect();
+    assert_eq!(weeks, vec!["2026-W47", "2026-W48"]);
+    let opps: BTreeMap<&str, i64> = s
+        .by_opportunity
+        .iter()
+        .map(|b| (b.key.as_str(), b.totals.paid_cents))
+        .collect();
+    assert_eq!(opps["opp-2"], 1000);
+    assert_eq!(store.cursor(cursor::LEDGER).unwrap().as_deref(), Some("L3"));
+    store
+        .set_payouts(&[Payout {
+            id: "p1".into(),
+            amount_cents: 1000,
+            currency: "USD".into(),
+            paid_at: t0(),
+            method: "bank".into(),
+            entry_ids: vec!["l3".into()],
+        }])
+        .unwrap();
+    assert_eq!(store.payouts().unwrap().len(), 1);
+}
+
+#[test]
+fn sync_status_round_trip() {
+    let (_dir, store) = open();
+    store.record_sync_attempt(t0()).unwrap();
+    store.record_sync_error(t0(), "offline").unwrap();
+    let s = store.sync_status().unwrap();
+    assert_eq!(s.last_error.as_deref(), Some("offline"));
+    assert_eq!(s.last_attempt_at, Some(t0()));
+    store
+        .record_sync_success(t0() + Duration::seconds(5))
+        .unwrap();
+    let s = store.sync_status().unwrap();
+    assert_eq!(s.last_error, None);
+    assert_eq!(s.last_success_at, Some(t0() + Duration::seconds(5)));
+}

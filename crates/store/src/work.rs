@@ -1,0 +1,873 @@
+//! Assignments, items, rubrics, attachments, queue, drafts, time and sync bookkeeping.
+
+use assay_protocol::{
+    Assignment, AssignmentState, AttachmentRef, FieldValue, Opportunity, OutcomeStatus,
+    ReviewedSubmission, TimeSpan,
+};
+use assay_rubric::{Answers, Rubric, ScopedItem};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+
+use crate::error::{Result, StoreError};
+use crate::types::*;
+use crate::{enum_parse, enum_str, get_opt_ts, get_ts, json_col, ts, Store};
+
+const ASSIGNMENT_COLS: &str = "a.id, a.item_id, a.opportunity_id, a.rubric_id, a.rubric_version, \
+     a.kind, a.state, a.assigned_at, a.lease_expires_at, a.due_at, a.review_of_submission_id, a.seq";
+
+fn row_to_assignment(r: &Row<'_>) -> rusqlite::Result<Assignment> {
+    Ok(Assignment {
+        id: r.get(0)?,
+        item_id: r.get(1)?,
+        opportunity_id: r.get(2)?,
+        rubric_id: r.get(3)?,
+        rubric_version: r.get(4)?,
+        kind: enum_parse(&r.get::<_, String>(5)?)?,
+        state: enum_parse(&r.get::<_, String>(6)?)?,
+        assigned_at: get_ts(r, 7)?,
+        lease_expires_at: get_ts(r, 8)?,
+        due_at: get_ts(r, 9)?,
+        review_of_submission_id: r.get(10)?,
+        seq: r.get(11)?,
+    })
+}
+
+/// Inputs of the queue status, gathered by one query.
+pub(crate) struct StatusInputs {
+    pub orphaned: bool,
+    pub state: AssignmentState,
+    pub issue: Option<IssueKind>,
+    pub draft_ready: Option<bool>,
+    pub outbox_state: Option<OutboxState>,
+    pub submission: Option<OutcomeStatus>,
+}
+
+impl StatusInputs {
+    /// Whether the row has anything the reviewer wrote or submitted.
+    fn has_work(&self) -> bool {
+        self.draft_ready.is_some() || self.outbox_state.is_some() || self.submission.is_some()
+    }
+
+    pub(crate) fn status(&self) -> QueueStatus {
+        if matches!(
+            self.outbox_state,
+            Some(OutboxState::Queued | OutboxState::Sending)
+        ) {
+            return QueueStatus::InOutbox;
+        }
+        if self.orphaned {
+            return QueueStatus::Orphaned;
+        }
+        match self.issue {
+            Some(IssueKind::LeaseExpired) => return QueueStatus::LeaseExpired,
+            Some(IssueKind::RubricChanged) => return QueueStatus::RubricChanged,
+            Some(IssueKind::Rejected) => return QueueStatus::SubmitFailed,
+            None => {}
+        }
+        if let Some(s) = self.submission {
+            return match s {
+                OutcomeStatus::Pending => QueueStatus::Submitted,
+                OutcomeStatus::Accepted => QueueStatus::Accepted,
+                OutcomeStatus::Rejected => QueueStatus::Rejected,
+                OutcomeStatus::NeedsRevision => QueueStatus::NeedsRevision,
+            };
+        }
+        if self.state == AssignmentState::Expired {
+            return QueueStatus::LeaseExpired;
+        }
+        match self.draft_ready {
+            Some(true) => QueueStatus::Ready,
+            Some(false) => QueueStatus::Draft,
+            None => QueueStatus::New,
+        }
+    }
+}
+
+const STATUS_SELECT: &str = "a.orphaned, a.state, a.local_issue, d.ready, \
+     (SELECT ob.state FROM outbox ob WHERE ob.assignment_id = a.id ORDER BY ob.id DESC LIMIT 1), \
+     (SELECT s.status FROM submissions s WHERE s.assignment_id = a.id \
+        ORDER BY s.received_at DESC LIMIT 1)";
+
+fn status_inputs(r: &Row<'_>, base: usize) -> rusqlite::Result<StatusInputs> {
+    Ok(StatusInputs {
+        orphaned: r.get::<_, i64>(base)? != 0,
+        state: enum_parse(&r.get::<_, String>(base + 1)?)?,
+        issue: r
+            .get::<_, Option<String>>(base + 2)?
+            .and_then(|s| IssueKind::parse(&s)),
+        draft_ready: r.get::<_, Option<i64>>(base + 3)?.map(|v| v != 0),
+        outbox_state: r
+            .get::<_, Option<String>>(base + 4)?
+            .and_then(|s| OutboxState::parse(&s)),
+        submission: r
+            .get::<_, Option<String>>(base + 5)?
+            .map(|s| enum_parse(&s))
+            .transpose()?,
+    })
+}
+
+/// Attachment references in a scoped item (only visible fields can have any).
+fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
+    item.fields
+        .iter()
+        .filter_map(|f| match &f.value {
+            FieldValue::Attachment(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Store {
+    // ------------------------------------------------------------ assignments
+
+    /// Apply one page of `GET /assignments` and advance the cursor, atomically,
+    /// so an interrupted pull resumes from the last applied page.
+    ///
+    /// Revoked or reassigned assignments are flagged orphaned; their drafts are
+    /// kept. Returns the ids that became orphaned while holding a draft.
+    pub fn apply_assignment_page(
+        &self,
+        assignments: &[Assignment],
+        next_cursor: &str,
+    ) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = ts(Utc::now());
+        let mut orphaned_with_draft = Vec::new();
+        for a in assignments {
+            // Revoked, reassigned or released (anything but active, completed
+            // or expired): the item leaves the queue; a draft is kept, orphaned.
+            let orphaned = !matches!(
+                a.state,
+                AssignmentState::Active | AssignmentState::Completed | AssignmentState::Expired
+            );
+            tx.execute(
+                "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+                   kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, \
+                   seq, orphaned, updated_at) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) \
+                 ON CONFLICT(id) DO UPDATE SET item_id=excluded.item_id, \
+                   opportunity_id=excluded.opportunity_id, rubric_id=excluded.rubric_id, \
+                   rubric_version=excluded.rubric_version, kind=excluded.kind, \
+                   state=excluded.state, assigned_at=excluded.assigned_at, \
+                   lease_expires_at=excluded.lease_expires_at, due_at=excluded.due_at, \
+                   review_of_submission_id=excluded.review_of_submission_id, seq=excluded.seq, \
+                   orphaned=excluded.orphaned, updated_at=excluded.updated_at \
+                 WHERE excluded.seq >= assignments.seq",
+                params![
+                    a.id,
+                    a.item_id,
+                    a.opportunity_id,
+                    a.rubric_id,
+                    a.rubric_version,
+                    enum_str(&a.kind),
+                    enum_str(&a.state),
+                    ts(a.assigned_at),
+                    ts(a.lease_expires_at),
+                    ts(a.due_at),
+                    a.review_of_submission_id,
+                    a.seq,
+                    orphaned as i64,
+                    now,
+                ],
+            )?;
+            if orphaned {
+                let has_draft: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM drafts WHERE assignment_id = ?1)",
+                    [&a.id],
+                    |r| r.get(0),
+                )?;
+                if has_draft {
+                    tracing::info!(assignment = %a.id, state = ?a.state, "assignment orphaned; draft kept");
+                    orphaned_with_draft.push(a.id.clone());
+                }
+            }
+        }
+        set_cursor_tx(&tx, crate::cursor::ASSIGNMENTS, next_cursor)?;
+        tx.commit()?;
+        Ok(orphaned_with_draft)
+    }
+
+    /// One assignment.
+    pub fn assignment(&self, assignment_id: &str) -> Result<Option<Assignment>> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {ASSIGNMENT_COLS} FROM assignments a WHERE a.id = ?1"),
+                [assignment_id],
+                row_to_assignment,
+            )
+            .optional()?)
+    }
+
+    /// Active, non-orphaned assignments whose scoped item is not stored yet.
+    pub fn assignments_missing_items(&self) -> Result<Vec<Assignment>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(&format!(
+            "SELECT {ASSIGNMENT_COLS} FROM assignments a \
+             LEFT JOIN items_scoped i ON i.assignment_id = a.id \
+             WHERE i.assignment_id IS NULL AND a.orphaned = 0 AND a.state = 'active' \
+             ORDER BY a.due_at, a.id"
+        ))?;
+        let rows = st.query_map([], row_to_assignment)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Rubric versions referenced by assignments but not stored.
+    pub fn missing_rubrics(&self) -> Result<Vec<(String, u32)>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT DISTINCT a.rubric_id, a.rubric_version FROM assignments a \
+             LEFT JOIN rubrics r ON r.id = a.rubric_id AND r.version = a.rubric_version \
+             WHERE r.id IS NULL AND a.orphaned = 0 ORDER BY 1, 2",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replace the stored opportunities.
+    pub fn put_opportunities(&self, opportunities: &[Opportunity]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        for o in opportunities {
+            let json = serde_json::to_string(o).map_err(StoreError::json("opportunity"))?;
+            tx.execute(
+                "INSERT INTO opportunities (id, title, json) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(id) DO UPDATE SET title = excluded.title, json = excluded.json",
+                params![o.id, o.title, json],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stored opportunities.
+    pub fn opportunities(&self) -> Result<Vec<Opportunity>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare("SELECT json FROM opportunities ORDER BY title, id")?;
+        let rows = st.query_map([], |r| json_col::<Opportunity>(&r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // ------------------------------------------------------------ items, rubrics
+
+    /// Store the rubric-scoped item of an assignment (never the raw item).
+    pub fn put_scoped_item(
+        &self,
+        assignment_id: &str,
+        item: &ScopedItem,
+        reviewed: Option<&ReviewedSubmission>,
+    ) -> Result<()> {
+        let json = serde_json::to_string(item).map_err(StoreError::json("scoped item"))?;
+        let reviewed_json = reviewed
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(StoreError::json("reviewed submission"))?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
+            [assignment_id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Err(StoreError::NotFound(format!("assignment {assignment_id}")));
+        }
+        tx.execute(
+            "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
+               reviewed_submission_json, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
+               title = excluded.title, scoped_json = excluded.scoped_json, \
+               reviewed_submission_json = excluded.reviewed_submission_json, \
+               fetched_at = excluded.fetched_at",
+            params![
+                assignment_id,
+                item.item_id,
+                item.title,
+                json,
+                reviewed_json,
+                ts(Utc::now())
+            ],
+        )?;
+        tx.execute(
+            "DELETE FROM item_attachments WHERE assignment_id = ?1",
+            [assignment_id],
+        )?;
+        for a in attachments_of(item) {
+            crate::blobs::validate_digest(&a.sha256)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO item_attachments (assignment_id, sha256, size, media_type, \
+                   filename) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![assignment_id, a.sha256, a.size as i64, a.media_type, a.filename],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The scoped item of an assignment.
+    pub fn scoped_item(&self, assignment_id: &str) -> Result<Option<ScopedItem>> {
+        let conn = self.conn()?;
+        let s: Option<String> = conn
+            .query_row(
+                "SELECT scoped_json FROM items_scoped WHERE assignment_id = ?1",
+                [assignment_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        s.map(|s| serde_json::from_str(&s).map_err(StoreError::json("scoped item")))
+            .transpose()
+    }
+
+    /// Store a rubric version.
+    pub fn put_rubric(&self, rubric: &Rubric) -> Result<()> {
+        let json = serde_json::to_string(rubric).map_err(StoreError::json("rubric"))?;
+        self.conn()?.execute(
+            "INSERT INTO rubrics (id, version, json) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(id, version) DO UPDATE SET json = excluded.json",
+            params![rubric.id, rubric.version, json],
+        )?;
+        Ok(())
+    }
+
+    /// A stored rubric version.
+    pub fn rubric(&self, id: &str, version: u32) -> Result<Option<Rubric>> {
+        let conn = self.conn()?;
+        let s: Option<String> = conn
+            .query_row(
+                "SELECT json FROM rubrics WHERE id = ?1 AND version = ?2",
+                params![id, version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        s.map(|s| serde_json::from_str(&s).map_err(StoreError::json("rubric")))
+            .transpose()
+    }
+
+    // ------------------------------------------------------------ attachments
+
+    /// Attachments referenced by stored items and not yet in the blob store.
+    pub fn missing_attachments(&self) -> Result<Vec<AttachmentRef>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT ia.sha256, MAX(ia.size), MIN(ia.media_type), MIN(ia.filename) \
+             FROM item_attachments ia JOIN assignments a ON a.id = ia.assignment_id \
+             LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
+             WHERE b.sha256 IS NULL AND a.orphaned = 0 GROUP BY ia.sha256 ORDER BY ia.sha256",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(AttachmentRef {
+                sha256: r.get(0)?,
+                size: r.get::<_, i64>(1)?.max(0) as u64,
+                media_type: r.get(2)?,
+                filename: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Verify the partial download of `sha256` and move it into the blob store.
+    pub fn commit_attachment_part(&self, sha256: &str) -> Result<u64> {
+        let size = self.blobs.commit_part(sha256)?;
+        self.conn()?.execute(
+            "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
+            params![sha256, size as i64, ts(Utc::now())],
+        )?;
+        Ok(size)
+    }
+
+    /// Store bytes as a blob; returns their sha256.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<String> {
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(bytes));
+        let size = self.blobs.write_verified(&sha, bytes)?;
+        self.conn()?.execute(
+            "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
+            params![sha, size as i64, ts(Utc::now())],
+        )?;
+        Ok(sha)
+    }
+
+    /// Read an attachment, verifying its hash. A corrupt blob is removed so the
+    /// next pull downloads it again, and the error says so.
+    pub fn read_attachment(&self, sha256: &str) -> Result<Vec<u8>> {
+        match self.blobs.read_verified(sha256) {
+            Ok(b) => Ok(b),
+            Err(e @ StoreError::BlobCorrupt { .. }) => {
+                tracing::error!(
+                    sha256,
+                    "corrupt attachment removed; it will be downloaded again"
+                );
+                self.blobs.remove(sha256)?;
+                self.conn()?
+                    .execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256])?;
+                Err(e)
+            }
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                self.conn()?
+                    .execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256])?;
+                Err(StoreError::NotFound(format!("attachment {sha256}")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    // ------------------------------------------------------------ queue and detail
+
+    /// The work queue, ordered by due date: one query, indexed, fit for 10,000+ rows.
+    /// Orphaned assignments appear only while they hold something the reviewer wrote.
+    pub fn queue(&self) -> Result<Vec<QueueRow>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare_cached(&format!(
+            "WITH latest_rate AS ( \
+               SELECT opportunity_id, basis, amount_cents, currency, MAX(effective_from) \
+               FROM rate_card GROUP BY opportunity_id) \
+             SELECT a.id, a.item_id, i.title, a.opportunity_id, o.title, a.kind, \
+               a.lease_expires_at, a.due_at, lr.basis, lr.amount_cents, lr.currency, \
+               i.assignment_id IS NOT NULL, {STATUS_SELECT} \
+             FROM assignments a \
+             LEFT JOIN items_scoped i ON i.assignment_id = a.id \
+             LEFT JOIN opportunities o ON o.id = a.opportunity_id \
+             LEFT JOIN drafts d ON d.assignment_id = a.id \
+             LEFT JOIN latest_rate lr ON lr.opportunity_id = a.opportunity_id \
+             ORDER BY a.due_at, a.id"
+        ))?;
+        let mut out = Vec::new();
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let inputs = status_inputs(r, 12)?;
+            if inputs.orphaned && !inputs.has_work() {
+                continue;
+            }
+            let pay = match r.get::<_, Option<String>>(8)? {
+                Some(basis) => Some(Pay {
+                    basis: enum_parse(&basis)?,
+                    amount_cents: r.get(9)?,
+                    currency: r.get(10)?,
+                }),
+                None => None,
+            };
+            out.push(QueueRow {
+                assignment_id: r.get(0)?,
+                item_id: r.get(1)?,
+                title: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                opportunity_id: r.get(3)?,
+                opportunity_title: r.get(4)?,
+                kind: enum_parse(&r.get::<_, String>(5)?)?,
+                lease_expires_at: get_ts(r, 6)?,
+                due_at: get_ts(r, 7)?,
+                pay,
+                downloaded: r.get(11)?,
+                status: inputs.status(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Status of one assignment, as the queue shows it.
+    pub fn status_of(&self, assignment_id: &str) -> Result<QueueStatus> {
+        let conn = self.conn()?;
+        let inputs = conn
+            .query_row(
+                &format!(
+                    "SELECT {STATUS_SELECT} FROM assignments a \
+                     LEFT JOIN drafts d ON d.assignment_id = a.id WHERE a.id = ?1"
+                ),
+                [assignment_id],
+                |r| status_inputs(r, 0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("assignment {assignment_id}")))?;
+        Ok(inputs.status())
+    }
+
+    /// Everything the item view shows for one assignment.
+    pub fn item_detail(&self, assignment_id: &str) -> Result<ItemDetail> {
+        let assignment = self
+            .assignment(assignment_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("assignment {assignment_id}")))?;
+        let status = self.status_of(assignment_id)?;
+        let scoped = self.scoped_item(assignment_id)?;
+        let draft = self.draft(assignment_id)?;
+        let outbox = self.latest_outbox_entry(assignment_id)?;
+        let latest_submission = self.latest_submission(assignment_id)?;
+        let conn = self.conn()?;
+        let (orphaned, issue, issue_msg, reviewed): (
+            bool,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = conn.query_row(
+            "SELECT a.orphaned, a.local_issue, a.local_issue_message, i.reviewed_submission_json \
+                 FROM assignments a LEFT JOIN items_scoped i ON i.assignment_id = a.id \
+                 WHERE a.id = ?1",
+            [assignment_id],
+            |r| Ok((r.get::<_, i64>(0)? != 0, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let reviewed_submission = reviewed
+            .map(|s| serde_json::from_str(&s).map_err(StoreError::json("reviewed submission")))
+            .transpose()?;
+        let issue = issue
+            .and_then(|k| IssueKind::parse(&k))
+            .map(|kind| ItemIssue {
+                kind,
+                message: issue_msg.unwrap_or_default(),
+            });
+        let mut st = conn.prepare(
+            "SELECT ia.sha256, ia.size, ia.media_type, ia.filename, b.sha256 IS NOT NULL \
+             FROM item_attachments ia LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
+             WHERE ia.assignment_id = ?1 ORDER BY ia.filename",
+        )?;
+        let attachments = st
+            .query_map([assignment_id], |r| {
+                Ok(AttachmentStatus {
+                    attachment: AttachmentRef {
+                        sha256: r.get(0)?,
+                        size: r.get::<_, i64>(1)?.max(0) as u64,
+                        media_type: r.get(2)?,
+                        filename: r.get(3)?,
+                    },
+                    downloaded: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ItemDetail {
+            assignment,
+            status,
+            orphaned,
+            scoped,
+            reviewed_submission,
+            draft,
+            latest_submission,
+            outbox,
+            issue,
+            attachments,
+        })
+    }
+
+    // ------------------------------------------------------------ drafts
+
+    /// Save a draft; durable (fsynced WAL commit) when this returns.
+    pub fn save_draft(&self, assignment_id: &str, answers: &Answers) -> Result<DraftSaved> {
+        self.save_draft_with(assignment_id, answers, false)
+    }
+
+    /// Save a draft and whether it validates (`ready`), as the app computed it.
+    pub fn save_draft_with(
+        &self,
+        assignment_id: &str,
+        answers: &Answers,
+        ready: bool,
+    ) -> Result<DraftSaved> {
+        let json = serde_json::to_string(answers).map_err(StoreError::json("answers"))?;
+        let now = Utc::now();
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
+            [assignment_id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Err(StoreError::NotFound(format!("assignment {assignment_id}")));
+        }
+        let revision: i64 = tx.query_row(
+            "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at) \
+             VALUES (?1, ?2, 1, ?3, ?4) \
+             ON CONFLICT(assignment_id) DO UPDATE SET answers_json = excluded.answers_json, \
+               revision = drafts.revision + 1, ready = excluded.ready, \
+               updated_at = excluded.updated_at \
+             RETURNING revision",
+            params![assignment_id, json, ready as i64, ts(now)],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(DraftSaved {
+            revision,
+            saved_at: now,
+        })
+    }
+
+    /// The current draft of an assignment.
+    pub fn draft(&self, assignment_id: &str) -> Result<Option<Draft>> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                "SELECT answers_json, revision, ready, updated_at FROM drafts \
+                 WHERE assignment_id = ?1",
+                [assignment_id],
+                |r| {
+                    Ok(Draft {
+                        assignment_id: assignment_id.to_string(),
+                        answers: json_col(&r.get::<_, String>(0)?)?,
+                        revision: r.get(1)?,
+                        ready: r.get::<_, i64>(2)? != 0,
+                        updated_at: get_ts(r, 3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Delete a draft explicitly (the reviewer discards it). Never called by sync.
+    pub fn discard_draft(&self, assignment_id: &str) -> Result<bool> {
+        let n = self.conn()?.execute(
+            "DELETE FROM drafts WHERE assignment_id = ?1",
+            [assignment_id],
+        )?;
+        Ok(n > 0)
+    }
+
+    // ------------------------------------------------------------ time on task
+
+    /// Start a time-on-task session; returns its id.
+    pub fn start_session(&self, assignment_id: &str, at: DateTime<Utc>) -> Result<i64> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO time_sessions (assignment_id, started_at) VALUES (?1, ?2)",
+            params![assignment_id, ts(at)],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// End a running session.
+    pub fn end_session(&self, session_id: i64, at: DateTime<Utc>) -> Result<()> {
+        let conn = self.conn()?;
+        let started: Option<String> = conn
+            .query_row(
+                "SELECT started_at FROM time_sessions WHERE id = ?1",
+                [session_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let started =
+            started.ok_or_else(|| StoreError::NotFound(format!("session {session_id}")))?;
+        let started = crate::parse_ts(&started)?;
+        let end = at.max(started);
+        conn.execute(
+            "UPDATE time_sessions SET ended_at = ?2 WHERE id = ?1",
+            params![session_id, ts(end)],
+        )?;
+        Ok(())
+    }
+
+    /// Add a complete span (e.g. entered by hand); returns its id.
+    pub fn add_time_span(&self, assignment_id: &str, span: &TimeSpan) -> Result<i64> {
+        if span.ended_at < span.started_at {
+            return Err(StoreError::InvalidState(
+                "a time span cannot end before it starts".into(),
+            ));
+        }
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO time_sessions (assignment_id, started_at, ended_at, corrected) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                assignment_id,
+                ts(span.started_at),
+                ts(span.ended_at),
+                span.corrected as i64
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Correct a session by hand (marked `corrected`).
+    pub fn correct_session(
+        &self,
+        session_id: i64,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+    ) -> Result<()> {
+        if ended_at < started_at {
+            return Err(StoreError::InvalidState(
+                "a time span cannot end before it starts".into(),
+            ));
+        }
+        let n = self.conn()?.execute(
+            "UPDATE time_sessions SET started_at = ?2, ended_at = ?3, corrected = 1 WHERE id = ?1",
+            params![session_id, ts(started_at), ts(ended_at)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("session {session_id}")));
+        }
+        Ok(())
+    }
+
+    /// Sessions of an assignment, oldest first.
+    pub fn time_log(&self, assignment_id: &str) -> Result<Vec<TimeSession>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT id, started_at, ended_at, corrected FROM time_sessions \
+             WHERE assignment_id = ?1 ORDER BY started_at, id",
+        )?;
+        let rows = st.query_map([assignment_id], |r| {
+            Ok(TimeSession {
+                id: r.get(0)?,
+                assignment_id: assignment_id.to_string(),
+                started_at: get_ts(r, 1)?,
+                ended_at: get_opt_ts(r, 2)?,
+                corrected: r.get::<_, i64>(3)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Closed spans for a submission and their total in whole seconds.
+    pub fn time_spans(&self, assignment_id: &str) -> Result<(Vec<TimeSpan>, u64)> {
+        let spans: Vec<TimeSpan> = self
+            .time_log(assignment_id)?
+            .into_iter()
+            .filter_map(|s| {
+                s.ended_at.map(|end| TimeSpan {
+                    started_at: s.started_at,
+                    ended_at: end,
+                    corrected: s.corrected,
+                })
+            })
+            .collect();
+        let secs = spans
+            .iter()
+            .map(|s| (s.ended_at - s.started_at).num_seconds().max(0) as u64)
+            .sum();
+        Ok((spans, secs))
+    }
+
+    // ------------------------------------------------------------ leases
+
+    /// Record a renewed lease.
+    pub fn set_lease(&self, assignment_id: &str, expires_at: DateTime<Utc>) -> Result<()> {
+        let n = self.conn()?.execute(
+            "UPDATE assignments SET lease_expires_at = ?2, \
+               local_issue = CASE WHEN local_issue = 'lease_expired' THEN NULL ELSE local_issue END, \
+               local_issue_message = CASE WHEN local_issue = 'lease_expired' THEN NULL \
+                 ELSE local_issue_message END \
+             WHERE id = ?1",
+            params![assignment_id, ts(expires_at)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("assignment {assignment_id}")));
+        }
+        Ok(())
+    }
+
+    /// Leases of assignments still workable (active, not orphaned, not submitted).
+    pub fn active_leases(&self) -> Result<Vec<LeaseInfo>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT a.id, a.lease_expires_at FROM assignments a \
+             WHERE a.state = 'active' AND a.orphaned = 0 AND a.local_issue IS NULL \
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.assignment_id = a.id \
+                               AND o.state IN ('queued', 'sending', 'sent')) \
+             ORDER BY a.lease_expires_at",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(LeaseInfo {
+                assignment_id: r.get(0)?,
+                lease_expires_at: get_ts(r, 1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Mark an assignment's lease as expired (draft kept).
+    pub fn mark_lease_expired(&self, assignment_id: &str, message: &str) -> Result<()> {
+        self.set_issue(assignment_id, IssueKind::LeaseExpired, message)
+    }
+
+    pub(crate) fn set_issue(
+        &self,
+        assignment_id: &str,
+        kind: IssueKind,
+        message: &str,
+    ) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE assignments SET local_issue = ?2, local_issue_message = ?3 WHERE id = ?1",
+            params![assignment_id, kind.as_str(), message],
+        )?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ cursors, status
+
+    /// A sync cursor (see [`crate::cursor`]).
+    pub fn cursor(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT value FROM cursors WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Set a sync cursor.
+    pub fn set_cursor(&self, name: &str, value: &str) -> Result<()> {
+        let conn = self.conn()?;
+        set_cursor_tx(&conn, name, value)
+    }
+
+    /// Record the start of a sync attempt.
+    pub fn record_sync_attempt(&self, at: DateTime<Utc>) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE sync_status SET last_attempt_at = ?1 WHERE id = 1",
+            [ts(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Record a successful sync (clears the last error).
+    pub fn record_sync_success(&self, at: DateTime<Utc>) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE sync_status SET last_success_at = ?1, last_error = NULL WHERE id = 1",
+            [ts(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Record a failed sync.
+    pub fn record_sync_error(&self, at: DateTime<Utc>, message: &str) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE sync_status SET last_attempt_at = ?1, last_error = ?2 WHERE id = 1",
+            params![ts(at), message],
+        )?;
+        Ok(())
+    }
+
+    /// Sync health for the status bar.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let conn = self.conn()?;
+        Ok(conn.query_row(
+            "SELECT last_attempt_at, last_success_at, last_error, \
+               (SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')), \
+               (SELECT COUNT(*) FROM outbox WHERE state = 'failed_permanent'), \
+               (SELECT COUNT(*) FROM assignments a JOIN drafts d ON d.assignment_id = a.id \
+                  WHERE a.orphaned = 1), \
+               (SELECT COUNT(DISTINCT ia.sha256) FROM item_attachments ia \
+                  JOIN assignments a ON a.id = ia.assignment_id \
+                  LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
+                  WHERE b.sha256 IS NULL AND a.orphaned = 0) \
+             FROM sync_status WHERE id = 1",
+            [],
+            |r| {
+                Ok(SyncStatus {
+                    last_attempt_at: get_opt_ts(r, 0)?,
+                    last_success_at: get_opt_ts(r, 1)?,
+                    last_error: r.get(2)?,
+                    outbox_pending: r.get(3)?,
+                    outbox_failed: r.get(4)?,
+                    orphaned_drafts: r.get(5)?,
+                    attachments_missing: r.get(6)?,
+                })
+            },
+        )?)
+    }
+}
+
+pub(crate) fn set_cursor_tx(conn: &rusqlite::Connection, name: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO cursors (name, value) VALUES (?1, ?2) \
+         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! Background sync loop: periodic sync and lease renewal, backoff with jitter
+//! on failure, immediate run on demand, clean shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch, Notify};
+use ts_rs::TS;
+
+use crate::engine::{backoff_delay, LeaseReport, SyncEngine, SyncProgress, SyncReport};
+use crate::error::SyncError;
+
+/// Events for the UI, sent by the background loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SyncEvent {
+    Progress {
+        progress: SyncProgress,
+    },
+    Synced {
+        report: SyncReport,
+    },
+    Leases {
+        report: LeaseReport,
+    },
+    /// A sync failed; `retryable` failures are retried with backoff, others
+    /// (e.g. `unauthenticated`) wait for [`BackgroundSync::trigger`].
+    Failed {
+        message: String,
+        retryable: bool,
+        unauthenticated: bool,
+    },
+}
+
+/// Handle of a running background loop.
+#[derive(Debug)]
+pub struct BackgroundSync {
+    trigger: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl BackgroundSync {
+    /// Run a sync now (e.g. right after a submit or sign-in).
+    pub fn trigger(&self) {
+        self.trigger.notify_one();
+    }
+
+    /// Stop the loop and wait for the current step to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Spawn the loop on the current tokio runtime: every `interval` it renews
+/// leases and runs [`SyncEngine::sync_once`], sending [`SyncEvent`]s.
+pub fn spawn_background(
+    engine: Arc<SyncEngine>,
+    interval: Duration,
+    events: mpsc::UnboundedSender<SyncEvent>,
+) -> BackgroundSync {
+    let trigger = Arc::new(Notify::new());
+    let (stop, mut stopped) = watch::channel(false);
+    let t = Arc::clone(&trigger);
+    let task = tokio::spawn(async move {
+        let mut failures: u32 = 0;
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let ev = events.clone();
+            let leases = engine.renew_leases().await;
+            if let Ok(report) = leases {
+                if !report.renewed.is_empty()
+                    || !report.expired.is_empty()
+                    || !report.expiring_soon.is_empty()
+                {
+                    let _ = events.send(SyncEvent::Leases { report });
+                }
+            }
+            let result = engine
+                .sync_once(move |progress| {
+                    let _ = ev.send(SyncEvent::Progress { progress });
+                })
+                .await;
+            let wait = match result {
+                Ok(report) => {
+                    failures = 0;
+                    let _ = events.send(SyncEvent::Synced { report });
+                    // Wake early when an upload retry is due.
+                    let until_due = engine
+                        .store()
+                        .next_outbox_due()
+                        .ok()
+                        .flatten()
+                        .and_then(|t| (t - chrono::Utc::now()).to_std().ok());
+                    Some(until_due.map_or(interval, |d| d.min(interval)))
+                }
+                Err(e) => {
+                    failures += 1;
+                    let unauthenticated = matches!(e, SyncError::Unauthorized);
+                    let retryable = e.is_retryable();
+                    let _ = events.send(SyncEvent::Failed {
+                        message: e.to_string(),
+                        retryable,
+                        unauthenticated,
+                    });
+                    if unauthenticated {
+                        None
+                    } else {
+                        Some(
+                            backoff_delay(engine.config(), failures, e.retry_after())
+                                .min(interval.max(engine.config().backoff_base)),
+                        )
+                    }
+                }
+            };
+            let sleep = async {
+                match wait {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = sleep => {}
+                _ = t.notified() => {}
+                _ = stopped.changed() => {}
+            }
+        }
+    });
+    BackgroundSync {
+        trigger,
+        stop,
+        task,
+    }
+}

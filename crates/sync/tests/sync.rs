@@ -1,0 +1,1041 @@
+//! Integration tests of assay-sync: keyring, and the sync engine against the
+//! reference platform over real HTTP on loopback (directly and through a
+//! fault-injecting proxy).
+
+mod keyring {
+    use assay_sync::Credentials;
+
+    /// Round-trips a token through the real Secret Service. CI runs the suite
+    /// inside `dbus-run-session` with an unlocked gnome-keyring; without a
+    /// session bus this test fails loudly instead of passing vacuously.
+    #[test]
+    fn keyring_set_get_delete_round_trip() {
+        assert!(
+            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+            "no D-Bus session bus: run under `dbus-run-session -- sh -c 'echo -n pw | \
+             gnome-keyring-daemon --unlock --components=secrets >/dev/null; cargo test -p assay-sync keyring'`"
+        );
+        let creds = Credentials::new(&format!("dev.assay.test.{}", std::process::id()));
+        let account = "reviewer@example.test";
+        let _ = creds.delete_token(account);
+        assert_eq!(creds.get_token(account).unwrap(), None);
+        creds.set_token(account, "tok-first").unwrap();
+        assert_eq!(
+            creds.get_token(account).unwrap().unwrap().expose(),
+            "tok-first"
+        );
+        creds.set_token(account, "tok-second").unwrap();
+        assert_eq!(
+            creds.get_token(account).unwrap().unwrap().expose(),
+            "tok-second"
+        );
+        assert!(creds.delete_token(account).unwrap());
+        assert_eq!(creds.get_token(account).unwrap(), None);
+        assert!(!creds.delete_token(account).unwrap());
+        // Another service name never sees this one's entries.
+        let other = Credentials::new("dev.assay.test.other");
+        assert_eq!(other.get_token(account).unwrap(), None);
+    }
+}
+
+#[path = "../src/testkit.rs"]
+mod testkit;
+
+mod common {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use assay_platform::testing::{start_seeded, TestPlatform};
+    use assay_protocol::{AssignmentKind, SubmissionRequest};
+    use assay_rubric::Answers;
+    use assay_store::{QueueStatus, Store};
+    use assay_sync::{PlatformClient, SyncConfig, SyncEngine, Token};
+
+    pub struct Env {
+        pub platform: TestPlatform,
+        pub store: Arc<Store>,
+        pub engine: SyncEngine,
+        pub _dir: tempfile::TempDir,
+    }
+
+    pub fn fast_config() -> SyncConfig {
+        SyncConfig {
+            // Small pages exercise cursor paging on the small seed.
+            page_size: 3,
+            backoff_base: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(200),
+            ..SyncConfig::default()
+        }
+    }
+
+    pub fn engine(
+        base_url: &str,
+        token: &str,
+        store: Arc<Store>,
+        config: SyncConfig,
+    ) -> SyncEngine {
+        let client = PlatformClient::new(base_url)
+            .unwrap()
+            .with_token(Token::new(token));
+        SyncEngine::new(client, store, config)
+    }
+
+    pub async fn start() -> Env {
+        let platform = start_seeded().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let engine = engine(
+            &platform.base_url(),
+            &platform.expert_token,
+            Arc::clone(&store),
+            fast_config(),
+        );
+        Env {
+            platform,
+            store,
+            engine,
+            _dir: dir,
+        }
+    }
+
+    /// `POST /api/v1/admin{path}` with the admin token.
+    pub async fn admin(p: &TestPlatform, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let resp = reqwest::Client::new()
+            .post(p.api_url(&format!("/admin{path}")))
+            .bearer_auth(&p.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "admin {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub use super::testkit::valid_answers;
+
+    pub fn request(store: &Store, assignment_id: &str, answers: &Answers) -> SubmissionRequest {
+        let a = store.assignment(assignment_id).unwrap().unwrap();
+        SubmissionRequest {
+            assignment_id: a.id.clone(),
+            rubric_id: a.rubric_id.clone(),
+            rubric_version: a.rubric_version,
+            answers: serde_json::to_value(answers).unwrap(),
+            active_seconds: 90,
+            time_log: vec![],
+            client_created_at: chrono::Utc::now(),
+        }
+    }
+
+    /// Grade assignments that are workable now (new, item downloaded), due-date order.
+    pub fn workable(store: &Store) -> Vec<String> {
+        store
+            .queue()
+            .unwrap()
+            .into_iter()
+            .filter(|r| {
+                r.kind == AssignmentKind::Grade && r.status == QueueStatus::New && r.downloaded
+            })
+            .map(|r| r.assignment_id)
+            .collect()
+    }
+
+    /// Save a valid draft and move it to the outbox, like the app does.
+    pub fn grade_and_submit(store: &Store, assignment_id: &str) -> String {
+        let a = store.assignment(assignment_id).unwrap().unwrap();
+        let rubric = store
+            .rubric(&a.rubric_id, a.rubric_version)
+            .unwrap()
+            .unwrap();
+        let answers = valid_answers(&rubric);
+        store
+            .save_draft_with(assignment_id, &answers, true)
+            .unwrap();
+        store
+            .submit(assignment_id, &request(store, assignment_id, &answers))
+            .unwrap()
+            .idempotency_key
+    }
+
+    /// How many submissions the platform holds for an assignment (read from its database).
+    pub fn platform_submissions(p: &TestPlatform, assignment_id: &str) -> i64 {
+        let c = rusqlite::Connection::open(p.dir().join("platform.db")).unwrap();
+        c.query_row(
+            "SELECT COUNT(*) FROM submissions WHERE assignment_id = ?1",
+            [assignment_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+}
+
+mod pull {
+    use std::sync::Mutex;
+
+    use assay_protocol::FieldValue;
+    use assay_store::{QueueStatus, StoreError};
+    use assay_sync::{SyncError, SyncPhase, SyncProgress};
+
+    use super::common::*;
+
+    #[tokio::test]
+    async fn pull_scopes_items_downloads_attachments_and_is_incremental() {
+        let env = start().await;
+        let events = Mutex::new(Vec::<SyncProgress>::new());
+        let report = env
+            .engine
+            .pull(|p| events.lock().unwrap().push(p))
+            .await
+            .unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(report.assignments > 3, "paged with page size 3: {report:?}");
+        assert!(report.items > 0 && report.rubrics > 0, "{report:?}");
+        assert!(report.attachments > 0 && report.bytes > 0, "{report:?}");
+        assert!(report.ledger_entries > 0, "seeded history: {report:?}");
+        let queue = env.store.queue().unwrap();
+        assert!(!queue.is_empty());
+        assert!(queue
+            .iter()
+            .any(|r| r.pay.is_some() && r.opportunity_title.is_some()));
+        // Every stored item holds only the fields its rubric shows.
+        let mut attachments = 0;
+        for row in queue.iter().filter(|r| r.downloaded) {
+            let d = env.store.item_detail(&row.assignment_id).unwrap();
+            let scoped = d.scoped.unwrap();
+            let rubric = env
+                .store
+                .rubric(&scoped.rubric_id, scoped.rubric_version)
+                .unwrap()
+                .unwrap();
+            for f in &scoped.fields {
+                assert!(
+                    rubric.fields.iter().any(|v| v.id == f.id),
+                    "hidden field {} stored",
+                    f.id
+                );
+                if let FieldValue::Attachment(a) = &f.value {
+                    let bytes = env.store.read_attachment(&a.sha256).unwrap();
+                    assert_eq!(bytes.len() as u64, a.size);
+                    attachments += 1;
+                }
+            }
+        }
+        assert!(attachments > 0);
+        let status = env.store.sync_status().unwrap();
+        assert_eq!(status.attachments_missing, 0);
+        // Progress: attachments phase reported bytes up to the total.
+        let events = events.into_inner().unwrap();
+        let last_att = events
+            .iter()
+            .rev()
+            .find(|p| p.phase == SyncPhase::Attachments)
+            .unwrap();
+        assert!(last_att.bytes_total > 0);
+        assert_eq!(last_att.bytes_done, last_att.bytes_total);
+        assert_eq!(events.last().unwrap().phase, SyncPhase::Done);
+        // Incremental: nothing new the second time.
+        let again = env.engine.pull(|_| {}).await.unwrap();
+        assert_eq!(
+            (
+                again.assignments,
+                again.items,
+                again.attachments,
+                again.outcomes,
+                again.ledger_entries
+            ),
+            (0, 0, 0, 0, 0),
+            "{again:?}"
+        );
+        assert!(matches!(
+            env.store.read_attachment(&"0".repeat(64)),
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(queue.iter().all(|r| r.status != QueueStatus::Orphaned));
+        env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn attachment_download_resumes_from_partial_file() {
+        let env = start().await;
+        env.engine.pull(|_| {}).await.unwrap();
+        // Find an attachment, forget it locally, and leave the first half as a partial download.
+        let att = env
+            .store
+            .queue()
+            .unwrap()
+            .iter()
+            .filter(|r| r.downloaded)
+            .flat_map(|r| env.store.item_detail(&r.assignment_id).unwrap().attachments)
+            .map(|s| s.attachment)
+            .max_by_key(|a| a.size)
+            .unwrap();
+        let bytes = env.store.read_attachment(&att.sha256).unwrap();
+        std::fs::write(env.store.blobs().path(&att.sha256).unwrap(), b"corrupted").unwrap();
+        assert!(env.store.read_attachment(&att.sha256).is_err());
+        let half = bytes.len() / 2;
+        std::fs::write(
+            env.store.blobs().part_path(&att.sha256).unwrap(),
+            &bytes[..half],
+        )
+        .unwrap();
+        let report = env.engine.pull(|_| {}).await.unwrap();
+        assert_eq!(report.attachments, 1);
+        assert_eq!(
+            report.bytes,
+            (bytes.len() - half) as u64,
+            "only the rest was fetched"
+        );
+        assert_eq!(env.store.read_attachment(&att.sha256).unwrap(), bytes);
+        // A corrupt partial file is detected by the hash and downloaded again.
+        std::fs::remove_file(env.store.blobs().path(&att.sha256).unwrap()).unwrap();
+        assert!(env.store.read_attachment(&att.sha256).is_err());
+        let mut bad = bytes.clone();
+        bad[0] ^= 0xff;
+        std::fs::write(env.store.blobs().part_path(&att.sha256).unwrap(), &bad).unwrap();
+        let first = env.engine.pull(|_| {}).await.unwrap();
+        assert_eq!(first.attachments, 1, "{first:?}");
+        assert_eq!(env.store.read_attachment(&att.sha256).unwrap(), bytes);
+        env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn revoked_assignment_leaves_queue_but_keeps_its_draft() {
+        let env = start().await;
+        env.engine.pull(|_| {}).await.unwrap();
+        let work = workable(&env.store);
+        assert!(work.len() >= 3, "{work:?}");
+        let (with_draft, without) = (&work[0], &work[1]);
+        let mut answers = assay_rubric::Answers::default();
+        answers
+            .rationales
+            .insert("note".into(), "half-way through".into());
+        env.store.save_draft(with_draft, &answers).unwrap();
+        admin(
+            &env.platform,
+            &format!("/assignments/{with_draft}/revoke"),
+            serde_json::json!({}),
+        )
+        .await;
+        admin(
+            &env.platform,
+            &format!("/assignments/{without}/revoke"),
+            serde_json::json!({}),
+        )
+        .await;
+        // The reviewer hands a third one back: also leaves the queue, draft kept.
+        let released = &work[2];
+        env.store.save_draft(released, &answers).unwrap();
+        env.engine.client().release(released).await.unwrap();
+        let report = env.engine.pull(|_| {}).await.unwrap();
+        let mut orphans = report.orphaned_with_drafts.clone();
+        orphans.sort();
+        let mut expected = vec![with_draft.clone(), released.clone()];
+        expected.sort();
+        assert_eq!(orphans, expected);
+        assert_eq!(
+            env.store.status_of(released).unwrap(),
+            QueueStatus::Orphaned
+        );
+        assert_eq!(env.store.draft(released).unwrap().unwrap().answers, answers);
+        let queue = env.store.queue().unwrap();
+        let row = queue
+            .iter()
+            .find(|r| &r.assignment_id == with_draft)
+            .unwrap();
+        assert_eq!(row.status, QueueStatus::Orphaned);
+        assert!(queue.iter().all(|r| &r.assignment_id != without));
+        assert_eq!(
+            env.store.draft(with_draft).unwrap().unwrap().answers,
+            answers
+        );
+        assert_eq!(env.store.sync_status().unwrap().orphaned_drafts, 2);
+        env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_token_is_unauthorized() {
+        let env = start().await;
+        let engine = engine(
+            &env.platform.base_url(),
+            "not-a-token",
+            env.store.clone(),
+            fast_config(),
+        );
+        assert!(matches!(
+            engine.pull(|_| {}).await,
+            Err(SyncError::Unauthorized)
+        ));
+        let r = engine.sync_once(|_| {}).await;
+        assert!(matches!(r, Err(SyncError::Unauthorized)));
+        assert!(env.store.sync_status().unwrap().last_error.is_some());
+        env.platform.shutdown().await.unwrap();
+    }
+}
+
+mod push {
+    use assay_protocol::OutcomeStatus;
+    use assay_store::{IssueKind, OutboxPayload, QueueStatus};
+
+    use super::common::*;
+
+    #[tokio::test]
+    async fn submission_uploads_once_and_outcome_flows_back() {
+        let env = start().await;
+        env.engine.pull(|_| {}).await.unwrap();
+        let id = workable(&env.store).remove(0);
+        let key = grade_and_submit(&env.store, &id);
+        assert_eq!(env.store.status_of(&id).unwrap(), QueueStatus::InOutbox);
+        let report = env.engine.push().await.unwrap();
+        assert_eq!(
+            (report.sent, report.failed, report.replayed),
+            (1, 0, 0),
+            "{report:?}"
+        );
+        assert_eq!(env.store.status_of(&id).unwrap(), QueueStatus::Submitted);
+        assert_eq!(platform_submissions(&env.platform, &id), 1);
+        // The same key again (a retry after a lost response) replays the receipt.
+        let entry = env.store.latest_outbox_entry(&id).unwrap().unwrap();
+        let OutboxPayload::Submission(req) = &entry.payload else {
+            panic!()
+        };
+        let replay = env.engine.client().submit(req, &key).await.unwrap();
+        assert!(replay.replayed);
+        assert_eq!(
+            replay.submission_id,
+            env.store
+                .latest_submission(&id)
+                .unwrap()
+                .unwrap()
+                .submission_id
+        );
+        assert_eq!(platform_submissions(&env.platform, &id), 1);
+        // Nothing left to push.
+        assert_eq!(env.engine.push().await.unwrap().sent, 0);
+        // The platform rejects it with feedback: visible on the item after a pull.
+        admin(
+            &env.platform,
+            "/outcomes",
+            serde_json::json!({"submission_id": replay.submission_id, "status": "rejected",
+                               "feedback": "missed the off-by-one"}),
+        )
+        .await;
+        let pulled = env.engine.pull(|_| {}).await.unwrap();
+        assert!(pulled.outcomes >= 1);
+        let d = env.store.item_detail(&id).unwrap();
+        assert_eq!(d.status, QueueStatus::Rejected);
+        let sub = d.latest_submission.unwrap();
+        assert_eq!(sub.status, OutcomeStatus::Rejected);
+        assert_eq!(sub.feedback.as_deref(), Some("missed the off-by-one"));
+        let status = env.store.sync_status().unwrap();
+        assert_eq!((status.outbox_pending, status.outbox_failed), (0, 0));
+        env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn lease_expiry_and_rubric_change_become_item_states_and_keep_drafts() {
+        let env = start().await;
+        env.engine.pull(|_| {}).await.unwrap();
+        let work = workable(&env.store);
+        let (expired, changed) = (&work[0], &work[1]);
+        admin(
+            &env.platform,
+            &format!("/assignments/{expired}/lease"),
+            serde_json::json!({"lease_expires_at": chrono::Utc::now() - chrono::Duration::minutes(1)}),
+        )
+        .await;
+        grade_and_submit(&env.store, expired);
+        // A submission against another rubric version than the assignment's.
+        let a = env.store.assignment(changed).unwrap().unwrap();
+        let rubric = env
+            .store
+            .rubric(&a.rubric_id, a.rubric_version)
+            .unwrap()
+            .unwrap();
+        let answers = valid_answers(&rubric);
+        let mut req = request(&env.store, changed, &answers);
+        req.rubric_version += 1;
+        env.store.submit(changed, &req).unwrap();
+        let report = env.engine.push().await.unwrap();
+        assert_eq!((report.sent, report.failed), (0, 2), "{report:?}");
+        let d = env.store.item_detail(expired).unwrap();
+        assert_eq!(d.status, QueueStatus::LeaseExpired);
+        assert_eq!(d.issue.unwrap().kind, IssueKind::LeaseExpired);
+        assert!(d.draft.is_some(), "answers returned to the draft");
+        let d = env.store.item_detail(changed).unwrap();
+        assert_eq!(d.status, QueueStatus::RubricChanged);
+        assert_eq!(d.draft.unwrap().answers, answers);
+        assert_eq!(platform_submissions(&env.platform, expired), 0);
+        env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn leases_are_renewed_while_working_and_expiry_keeps_the_draft() {
+        let env = start().await;
+        let mut config = fast_config();
+        config.lease_renew_before = std::time::Duration::from_secs(365 * 86_400);
+        let engine = engine(
+            &env.platform.base_url(),
+            &env.platform.expert_token,
+            env.store.clone(),
+            config,
+        );
+        engine.pull(|_| {}).await.unwrap();
+        let work = workable(&env.store);
+        let (a, b) = (work[0].clone(), work[1].clone());
+        engine.set_working_on([a.clone(), b.clone()]);
+        // a's lease is about to run out; renewing extends it.
+        let soon = chrono::Utc::now() + chrono::Duration::minutes(2);
+        admin(
+            &env.platform,
+            &format!("/assignments/{a}/lease"),
+            serde_json::json!({"lease_expires_at": soon}),
+        )
+        .await;
+        engine.pull(|_| {}).await.unwrap();
+        let before = env.store.assignment(&a).unwrap().unwrap().lease_expires_at;
+        assert!(
+            (before - soon).num_seconds().abs() < 1,
+            "pulled the short lease"
+        );
+        let report = engine.renew_leases().await.unwrap();
+        assert_eq!(report.renewed.len(), 2, "{report:?}");
+        let after = env.store.assignment(&a).unwrap().unwrap().lease_expires_at;
+        let renewed = report
+            .renewed
+            .iter()
+            .find(|l| l.assignment_id == a)
+            .unwrap();
+        assert!(
+            (after - renewed.lease_expires_at)
+                .num_microseconds()
+                .unwrap()
+                .abs()
+                < 1000
+        );
+        assert!(
+            after > before + chrono::Duration::minutes(1),
+            "{before} -> {after}"
+        );
+        // The platform expires b's lease: renewal is refused, the draft stays.
+        env.store
+            .save_draft(&b, &assay_rubric::Answers::default())
+            .unwrap();
+        admin(
+            &env.platform,
+            &format!("/assignments/{b}/lease"),
+            serde_json::json!({"lease_expires_at": chrono::Utc::now() - chrono::Duration::minutes(1)}),
+        )
+        .await;
+        let report = engine.renew_leases().await.unwrap();
+        assert_eq!(report.expired, vec![b.clone()], "{report:?}");
+        assert_eq!(env.store.status_of(&b).unwrap(), QueueStatus::LeaseExpired);
+        assert!(env.store.draft(&b).unwrap().is_some());
+        env.platform.shutdown().await.unwrap();
+    }
+}
+
+/// A TCP proxy between the client and the platform that, while `faults` is on,
+/// drops connections (before and after the platform handled the request),
+/// delays, answers 500/503 (with `Retry-After`) and truncates response bodies,
+/// chosen by a seeded RNG.
+mod proxy {
+    use std::collections::BTreeMap;
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    pub struct FaultProxy {
+        pub addr: SocketAddr,
+        pub faults: Arc<AtomicBool>,
+        pub stats: Arc<Mutex<BTreeMap<&'static str, u32>>>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for FaultProxy {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    pub async fn start(upstream: SocketAddr, seed: u64) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let faults = Arc::new(AtomicBool::new(true));
+        let stats = Arc::new(Mutex::new(BTreeMap::new()));
+        let rng = Arc::new(Mutex::new(StdRng::seed_from_u64(seed)));
+        let (f, s) = (faults.clone(), stats.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (f, s, rng) = (f.clone(), s.clone(), rng.clone());
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(20),
+                        handle(conn, upstream, f, s, rng),
+                    )
+                    .await;
+                });
+            }
+        });
+        FaultProxy {
+            addr,
+            faults,
+            stats,
+            task,
+        }
+    }
+
+    fn find(h: &[u8], needle: &[u8]) -> Option<usize> {
+        h.windows(needle.len()).position(|w| w == needle)
+    }
+
+    /// Read one HTTP/1.1 request; rewrite it to `Connection: close`.
+    async fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let head_end = loop {
+            if let Some(i) = find(&buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = conn.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            let n = conn.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let mut out = String::new();
+        for line in head.trim_end().split("\r\n") {
+            if !line.to_ascii_lowercase().starts_with("connection:") {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+        }
+        out.push_str("Connection: close\r\n\r\n");
+        let mut req = out.into_bytes();
+        req.extend_from_slice(&buf[head_end..head_end + len]);
+        Some(req)
+    }
+
+    async fn forward(req: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
+        let mut up = TcpStream::connect(upstream).await.ok()?;
+        up.write_all(req).await.ok()?;
+        let mut resp = Vec::new();
+        up.read_to_end(&mut resp).await.ok()?;
+        Some(resp)
+    }
+
+    async fn handle(
+        mut conn: TcpStream,
+        upstream: SocketAddr,
+        faults: Arc<AtomicBool>,
+        stats: Arc<Mutex<BTreeMap<&'static str, u32>>>,
+        rng: Arc<Mutex<StdRng>>,
+    ) {
+        let Some(req) = read_request(&mut conn).await else {
+            return;
+        };
+        let (roll, delay_ms) = {
+            let mut r = rng.lock().unwrap();
+            (r.gen_range(0..100u32), r.gen_range(20..200u64))
+        };
+        let fault = if faults.load(Ordering::SeqCst) {
+            match roll {
+                0..=11 => "drop_before",
+                12..=21 => "drop_after",
+                22..=27 => "503_retry_after",
+                28..=33 => "500",
+                34..=45 => "truncate",
+                46..=55 => "delay",
+                _ => "pass",
+            }
+        } else {
+            "clean"
+        };
+        *stats.lock().unwrap().entry(fault).or_default() += 1;
+        match fault {
+            "drop_before" => {}
+            "503_retry_after" => {
+                let _ = conn
+                    .write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+                          Content-Length: 0\r\nConnection: close\r\n\r\n",
+                    )
+                    .await;
+            }
+            "500" => {
+                let body = br#"{"code":"internal","message":"injected"}"#;
+                let head = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = conn.write_all(body).await;
+            }
+            _ => {
+                if fault == "delay" {
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                }
+                let Some(resp) = forward(&req, upstream).await else {
+                    return;
+                };
+                match fault {
+                    // The platform handled the request; the client never hears back.
+                    "drop_after" => {}
+                    "truncate" => {
+                        let body_start = find(&resp, b"\r\n\r\n").map_or(resp.len(), |i| i + 4);
+                        let keep = body_start + (resp.len() - body_start) / 2;
+                        let _ = conn.write_all(&resp[..keep]).await;
+                    }
+                    _ => {
+                        let _ = conn.write_all(&resp).await;
+                    }
+                }
+            }
+        }
+        let _ = conn.shutdown().await;
+    }
+}
+
+mod faults {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use assay_store::QueueStatus;
+
+    use super::common::*;
+
+    fn engine_for_control(
+        env: &Env,
+        store: std::sync::Arc<assay_store::Store>,
+    ) -> assay_sync::SyncEngine {
+        engine(
+            &env.platform.base_url(),
+            &env.platform.expert_token,
+            store,
+            fast_config(),
+        )
+    }
+
+    async fn settle_pause(store: &assay_store::Store) {
+        let wait = store
+            .next_outbox_due()
+            .unwrap()
+            .and_then(|t| (t - chrono::Utc::now()).to_std().ok())
+            .unwrap_or(Duration::from_millis(5))
+            .clamp(Duration::from_millis(5), Duration::from_millis(300));
+        tokio::time::sleep(wait).await;
+    }
+
+    /// Through a proxy that drops, delays, fails and truncates at random, the
+    /// client keeps syncing; once the network settles the platform holds exactly
+    /// one copy of every submission and the client shows everything synced.
+    #[tokio::test]
+    async fn flaky_network_converges_to_exactly_once() {
+        let env = start().await;
+        let proxy = super::proxy::start(env.platform.server.addr(), 0xA55A7).await;
+        let url = format!("http://{}", proxy.addr);
+        let engine = engine(
+            &url,
+            &env.platform.expert_token,
+            env.store.clone(),
+            fast_config(),
+        );
+        // Pull through the faults: every attempt keeps what it got (cursors,
+        // partial attachments), so the pulls make progress despite failures.
+        let mut failures = 0;
+        for _ in 0..40 {
+            if engine.pull(|_| {}).await.is_err() {
+                failures += 1;
+            }
+        }
+        assert!(failures > 0, "the proxy injected no pull failures");
+        proxy.faults.store(false, Ordering::SeqCst);
+        engine.pull(|_| {}).await.unwrap();
+        // The result equals a clean pull into another store.
+        let control_dir = tempfile::tempdir().unwrap();
+        let control = std::sync::Arc::new(assay_store::Store::open(control_dir.path()).unwrap());
+        let direct = engine_for_control(&env, control.clone());
+        direct.pull(|_| {}).await.unwrap();
+        assert_eq!(env.store.queue().unwrap(), control.queue().unwrap());
+        assert_eq!(env.store.ledger().unwrap(), control.ledger().unwrap());
+        assert_eq!(env.store.sync_status().unwrap().attachments_missing, 0);
+        proxy.faults.store(true, Ordering::SeqCst);
+        let work = workable(&env.store);
+        assert!(work.len() >= 3, "{work:?}");
+        for id in &work {
+            grade_and_submit(&env.store, id);
+        }
+        // Keep syncing while the network misbehaves.
+        for _ in 0..25 {
+            let _ = engine.sync_once(|_| {}).await;
+            settle_pause(&env.store).await;
+        }
+        // The network settles.
+        proxy.faults.store(false, Ordering::SeqCst);
+        let mut clean = false;
+        for _ in 0..40 {
+            let ok = engine.sync_once(|_| {}).await.is_ok();
+            if ok && env.store.sync_status().unwrap().outbox_pending == 0 {
+                clean = true;
+                break;
+            }
+            settle_pause(&env.store).await;
+        }
+        let stats = proxy.stats.lock().unwrap().clone();
+        assert!(
+            clean,
+            "did not converge; {stats:?}; {:?}",
+            env.store.sync_status().unwrap()
+        );
+        for fault in [
+            "drop_before",
+            "drop_after",
+            "500",
+            "503_retry_after",
+            "truncate",
+            "delay",
+        ] {
+            assert!(
+                stats.get(fault).copied().unwrap_or(0) > 0,
+                "{fault} never injected: {stats:?}"
+            );
+        }
+        for id in &work {
+            assert_eq!(platform_submissions(&env.platform, id), 1, "{id}");
+            assert_eq!(
+                env.store.status_of(id).unwrap(),
+                QueueStatus::Submitted,
+                "{id}"
+            );
+        }
+        let status = env.store.sync_status().unwrap();
+        assert_eq!(
+            (
+                status.outbox_pending,
+                status.outbox_failed,
+                status.attachments_missing
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!(status.last_error, None);
+        assert!(env
+            .store
+            .queue()
+            .unwrap()
+            .iter()
+            .all(|r| r.status != QueueStatus::InOutbox));
+        drop(proxy);
+        env.platform.shutdown().await.unwrap();
+    }
+}
+
+mod background {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use assay_store::QueueStatus;
+    use assay_sync::{spawn_background, SyncEvent};
+
+    use super::common::*;
+
+    async fn next_synced(
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<SyncEvent>,
+    ) -> (assay_sync::SyncReport, u32) {
+        let mut progress = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+                Ok(Some(SyncEvent::Synced { report })) => return (report, progress),
+                Ok(Some(SyncEvent::Progress { .. })) => progress += 1,
+                Ok(Some(SyncEvent::Failed { message, .. })) => panic!("sync failed: {message}"),
+                Ok(Some(_)) => {}
+                other => panic!("no sync event: {other:?}"),
+            }
+        }
+    }
+
+    /// The loop syncs on start, uploads on trigger, reports progress and stops cleanly.
+    #[tokio::test]
+    async fn background_loop_syncs_uploads_on_trigger_and_stops() {
+        let env = start().await;
+        let engine = Arc::new(engine(
+            &env.platform.base_url(),
+            &env.platform.expert_token,
+            env.store.clone(),
+            fast_config(),
+        ));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bg = spawn_background(engine, Duration::from_secs(3600), tx);
+        let (first, progress) = next_synced(&mut rx).await;
+        assert!(first.pull.assignments > 0 && progress > 0);
+        let id = workable(&env.store).remove(0);
+        grade_and_submit(&env.store, &id);
+        bg.trigger();
+        let (second, _) = next_synced(&mut rx).await;
+        assert_eq!(second.push.sent, 1, "{second:?}");
+        assert_eq!(env.store.status_of(&id).unwrap(), QueueStatus::Submitted);
+        tokio::time::timeout(Duration::from_secs(10), bg.stop())
+            .await
+            .unwrap();
+        env.platform.shutdown().await.unwrap();
+    }
+}
+
+mod crash {
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use assay_store::{OutboxState, Store};
+    use rand::{Rng, SeedableRng};
+
+    use super::common::*;
+
+    /// A child process that pulls, grades, submits and uploads is SIGKILLed at
+    /// random points (including mid-upload); after every restart each
+    /// acknowledged submission is still in the outbox, and once everything is
+    /// uploaded the platform holds exactly one submission per assignment.
+    #[tokio::test]
+    async fn sigkilled_uploads_reach_the_platform_exactly_once() {
+        let platform = assay_platform::testing::start_seeded().await.unwrap();
+        // More work than the seed assigns, so kills land while there is work.
+        let http = reqwest::Client::new();
+        let mut assigned = 0;
+        for item in platform.summary.items_by_opportunity.values().flatten() {
+            let resp = http
+                .post(platform.api_url("/admin/assignments"))
+                .bearer_auth(&platform.admin_token)
+                .json(
+                    &serde_json::json!({"item_id": item, "expert_email": "demo@assay.dev",
+                                          "kind": "grade"}),
+                )
+                .send()
+                .await
+                .unwrap();
+            assigned += resp.status().is_success() as u32;
+        }
+        assert!(assigned > 0, "admin assign failed for every item");
+        let dir = tempfile::tempdir().unwrap();
+        // Download everything first so the kills land in grading and uploading.
+        {
+            let store = Arc::new(Store::open(dir.path()).unwrap());
+            let engine = engine(
+                &platform.base_url(),
+                &platform.expert_token,
+                store,
+                fast_config(),
+            );
+            engine.pull(|_| {}).await.unwrap();
+        }
+        let child = env!("CARGO_BIN_EXE_sync-crash-child");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0xC4A5);
+        let mut acked: BTreeMap<String, String> = BTreeMap::new();
+        for round in 0..15 {
+            let mut proc = Command::new(child)
+                .arg(dir.path())
+                .arg(platform.base_url())
+                .env("ASSAY_SYNC_TOKEN", &platform.expert_token)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let stdout = proc.stdout.take().unwrap();
+            let reader = std::thread::spawn(move || {
+                BufReader::new(stdout)
+                    .split(b'\n')
+                    .map_while(Result::ok)
+                    .filter_map(|l| String::from_utf8(l).ok())
+                    .collect::<Vec<_>>()
+            });
+            let delay = rng.gen_range(5..120u64);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            proc.kill().unwrap(); // SIGKILL
+            proc.wait().unwrap();
+            for line in reader.join().unwrap() {
+                let mut parts = line.split(' ');
+                if let (Some("S"), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next())
+                {
+                    assert!(
+                        acked.insert(id.to_string(), key.to_string()).is_none(),
+                        "{id} submitted twice"
+                    );
+                }
+            }
+            let store = Store::open(dir.path()).unwrap();
+            let entries = store.outbox_entries().unwrap();
+            for (id, key) in &acked {
+                assert!(
+                    entries
+                        .iter()
+                        .any(|e| &e.assignment_id == id && &e.idempotency_key == key),
+                    "round {round}: acknowledged submission of {id} lost"
+                );
+            }
+        }
+        assert!(!acked.is_empty(), "the child never got to submit");
+        // Restart once more, in process, and drain the outbox over a clean network.
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let engine = engine(
+            &platform.base_url(),
+            &platform.expert_token,
+            store.clone(),
+            fast_config(),
+        );
+        for _ in 0..50 {
+            engine.push().await.unwrap();
+            if store.sync_status().unwrap().outbox_pending == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+        let entries = store.outbox_entries().unwrap();
+        assert!(
+            entries.iter().all(|e| e.state == OutboxState::Sent),
+            "{entries:?}"
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &entries {
+            assert!(
+                seen.insert(e.assignment_id.clone()),
+                "{} queued twice",
+                e.assignment_id
+            );
+            assert_eq!(
+                platform_submissions(&platform, &e.assignment_id),
+                1,
+                "{}",
+                e.assignment_id
+            );
+        }
+        eprintln!(
+            "crash: {} submissions acknowledged, {} uploaded exactly once",
+            acked.len(),
+            entries.len()
+        );
+        platform.shutdown().await.unwrap();
+    }
+}

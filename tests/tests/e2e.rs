@@ -1,0 +1,326 @@
+//! End-to-end tests of the real app binary through tauri-driver.
+//! Run with `cargo xtask test` (or, with a display and tauri-driver installed,
+//! `cargo test -p assay-e2e -- --ignored --test-threads=1`).
+
+use std::time::Duration;
+
+use assay_e2e::App;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[("ASSAY_PROFILE", "e2e"), ("ASSAY_DATA_DIR", &data_dir)])?;
+    // The version line is filled in from the `app_info` command: a real IPC round trip.
+    let text = app.wait_text("[data-testid=app-version]", WAIT, |t| t.contains("Version"))?;
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    assert!(text.contains("dev.assay.desktop.e2e"), "{text}");
+    app.screenshot("first-screen")?;
+    // The test profile keeps its logs in its own data dir, never the user's.
+    assert!(data.path().join("logs").is_dir());
+    app.quit()
+}
+
+use assay_e2e::{keys, PlatformProcess};
+
+/// Opens the first queue row matching `search` that is still new.
+fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
+    let input = app.wait_for("input[aria-label='Search queue']", WAIT)?;
+    app.execute(
+        "const el = arguments[0]; el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true}));",
+        serde_json::json!([{"element-6066-11e4-a52e-4f735466cecf": input}]),
+    )?;
+    app.type_into(&input, search)?;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let id = app.execute(
+            "const rows = [...document.querySelectorAll('li[data-queue-row]')];
+             const row = rows.find(r => /\\bNew\\b/i.test(r.innerText));
+             if (!row) return null;
+             row.querySelector('.card').click();
+             return row.getAttribute('data-queue-row');",
+            serde_json::json!([]),
+        )?;
+        if let Some(id) = id.as_str() {
+            app.wait_for("[data-testid=item-screen]", WAIT)?;
+            return Ok(id.to_string());
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("no new item matches {search:?}:\n{}", app.page_text()?);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Grades an open coding-validation item with the keyboard only: every
+/// criterion passes (1–4), quality 5, verdict "accept", then Ctrl+Enter.
+fn grade_by_keyboard(app: &App) -> anyhow::Result<()> {
+    // Focus the page (not a text box) so shortcuts apply.
+    app.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    )?;
+    for k in ["1", "2", "3", "4", "j", "5", "j", "1"] {
+        app.press(&[k])?;
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    app.wait_text("[data-testid=submit]", WAIT, |_| true)?;
+    let deadline = std::time::Instant::now() + WAIT;
+    while app
+        .execute(
+            "return document.querySelector('[data-testid=submit]').disabled",
+            serde_json::json!([]),
+        )?
+        .as_bool()
+        .unwrap_or(true)
+    {
+        if std::time::Instant::now() > deadline {
+            let reasons = app.page_text()?;
+            anyhow::bail!("submit stayed disabled:\n{reasons}");
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    app.press(&[keys::CONTROL, keys::ENTER])?;
+    Ok(())
+}
+
+fn submissions_for(platform: &PlatformProcess, assignment: &str) -> anyhow::Result<usize> {
+    let mut n = 0;
+    let mut since = String::new();
+    loop {
+        let page = platform.get(&format!("/outcomes?limit=500&since={since}"))?;
+        n += page["outcomes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|o| o["assignment_id"] == assignment)
+                    .count()
+            })
+            .unwrap_or(0);
+        if !page["has_more"].as_bool().unwrap_or(false) {
+            return Ok(n);
+        }
+        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
+    }
+}
+
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(2)?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let env = [
+        ("ASSAY_PROFILE", "e2e-flow"),
+        ("ASSAY_DATA_DIR", data_dir.as_str()),
+    ];
+
+    // Sign in through the form.
+    let app = App::launch(&env)?;
+    let url = app.wait_for("input[type=url]", WAIT)?;
+    app.screenshot("01-sign-in")?;
+    app.type_into(&url, &platform.url())?;
+    let token = app.wait_for("input[type=password]", WAIT)?;
+    app.type_into(&token, &platform.token)?;
+    app.press(&[keys::ENTER])?;
+
+    // Sync fills the queue.
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| {
+        t.split_whitespace()
+            .next()
+            .and_then(|n| n.replace(',', "").parse::<u32>().ok())
+            .unwrap_or(0)
+            > 0
+    })?;
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
+    app.screenshot("02-queue")?;
+
+    // Grade a code item by keyboard while online.
+    let first = open_new_item(&app, "itm-code")?;
+    app.screenshot("03-item")?;
+    grade_by_keyboard(&app)?;
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.starts_with("0 "))?;
+    app.wait_text("[data-testid=item-status]", WAIT, |t| {
+        let t = t.to_lowercase();
+        t.contains("submitted") || t.contains("accepted")
+    })?;
+
+    // Offline: the platform stops; the next grade waits in the outbox.
+    platform.stop();
+    let second = open_new_item(&app, "itm-code")?;
+    assert_ne!(first, second);
+    grade_by_keyboard(&app)?;
+    app.wait_text("[data-testid=item-status]", WAIT, |t| {
+        t.to_lowercase().contains("outbox")
+    })?;
+    app.press(&[keys::SHIFT, "S"])?; // Shift+S: sync now, which fails while offline
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| {
+        t.contains("Offline")
+    })?;
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.starts_with("1 "))?;
+    app.screenshot("04-offline")?;
+
+    // Restart the app while offline: the session, queue and outbox survive.
+    app.quit()?;
+    let app = App::launch(&env)?;
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.starts_with("1 "))?;
+
+    // Back online: the outbox drains.
+    platform.start(2)?;
+    app.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    )?;
+    app.press(&[keys::SHIFT, "S"])?;
+    app.wait_text("[data-testid=pending]", Duration::from_secs(90), |t| {
+        t.starts_with("0 ")
+    })?;
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
+
+    // Exactly one submission of each grade reached the platform.
+    assert_eq!(submissions_for(&platform, &first)?, 1);
+    assert_eq!(submissions_for(&platform, &second)?, 1);
+
+    // The auto-review accepts them; earnings update after the next sync.
+    std::thread::sleep(Duration::from_secs(4));
+    app.press(&[keys::SHIFT, "S"])?;
+    let earnings_button = app.execute(
+        "const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Earnings'); b.click(); return true;",
+        serde_json::json!([]),
+    )?;
+    assert_eq!(earnings_button, serde_json::json!(true));
+    app.wait_for("[data-testid=earnings]", WAIT)?;
+    app.screenshot("05-earnings")?;
+    let ledger = platform.get("/ledger?limit=500")?;
+    let ours = ledger["entries"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter(|e| {
+                    e["assignment_id"] == first.as_str() || e["assignment_id"] == second.as_str()
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(ours, 2, "one ledger entry per submission");
+    app.quit()
+}
+
+fn sign_in(app: &App, platform: &PlatformProcess) -> anyhow::Result<()> {
+    let url = app.wait_for("input[type=url]", WAIT)?;
+    app.type_into(&url, &platform.url())?;
+    let token = app.wait_for("input[type=password]", WAIT)?;
+    app.type_into(&token, &platform.token)?;
+    app.press(&[keys::ENTER])?;
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
+    Ok(())
+}
+
+/// Sample files for the rubric preview with an XSS payload in every field
+/// kind, the item title, the guidelines and a question prompt.
+fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
+    let corpus = assay_render::xss::xss_corpus();
+    let joined = corpus.join("\n");
+    let rubric = serde_json::json!({
+        "id": "xss-probe", "version": 1, "title": "XSS probe",
+        "guidelines": format!("## Guidelines\n\n{joined}"),
+        "payout": {"basis": "per_item", "amount_cents": 100, "currency": "USD"},
+        "fields": [
+            {"id": "text", "label": "Text", "viewer": "text"},
+            {"id": "md", "label": "Markdown", "viewer": "markdown"},
+            {"id": "chat", "label": "Chat", "viewer": "chat"},
+            {"id": "code", "label": "Code", "viewer": "code", "language": "python"},
+            {"id": "diff", "label": "Diff", "viewer": "diff"},
+            {"id": "tests", "label": "Tests", "viewer": "test_suite", "language": "python"}
+        ],
+        "questions": [{
+            "id": "q", "prompt": corpus[1], "type": "scale", "min": 1, "max": 5,
+            "anchors": [{"value": 1, "label": corpus[2]}, {"value": 5, "label": "ok"}],
+            "help": corpus[0]
+        }]
+    });
+    std::fs::write(dir.join("rubric.json"), serde_json::to_vec_pretty(&rubric)?)?;
+    let items = dir.join("items");
+    std::fs::create_dir_all(&items)?;
+    let diff = {
+        let mut d = String::from("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n");
+        d.push_str(&format!("@@ -1,1 +1,{} @@\n-old\n", corpus.len()));
+        for p in corpus {
+            d.push('+');
+            d.push_str(&p.replace('\n', " "));
+            d.push('\n');
+        }
+        d
+    };
+    let chat: Vec<_> = corpus
+        .iter()
+        .map(|p| serde_json::json!({"role": "assistant", "content": p}))
+        .collect();
+    let tests: String = corpus
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("def test_{i}():\n    # {}\n    assert True\n", p.replace('\n', " ")))
+        .collect();
+    let item = serde_json::json!({
+        "id": "itm-xss", "opportunity_id": "opp-xss", "title": corpus[0],
+        "created_at": "2026-11-24T00:00:00Z",
+        "fields": {
+            "text": {"type": "text", "value": joined},
+            "md": {"type": "text", "value": joined},
+            "chat": {"type": "json", "value": chat},
+            "code": {"type": "text", "value": joined},
+            "diff": {"type": "text", "value": diff},
+            "tests": {"type": "text", "value": tests}
+        }
+    });
+    std::fs::write(items.join("xss.json"), serde_json::to_vec_pretty(&item)?)?;
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(60)?;
+    let samples = tempfile::tempdir()?;
+    write_xss_samples(samples.path())?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[("ASSAY_PROFILE", "e2e-xss"), ("ASSAY_DATA_DIR", &data_dir)])?;
+    sign_in(&app, &platform)?;
+    app.execute(
+        "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()",
+        serde_json::json!([]),
+    )?;
+    for (label, value) in [
+        ("Rubric file", samples.path().join("rubric.json")),
+        ("Sample items folder", samples.path().join("items")),
+    ] {
+        let input = app.wait_for(&format!("input[aria-label='{label}']"), WAIT)?;
+        app.execute(
+            "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+            serde_json::json!([{"element-6066-11e4-a52e-4f735466cecf": input}]),
+        )?;
+        app.type_into(&input, &value.display().to_string())?;
+    }
+    app.press(&[keys::ENTER])?;
+    app.wait_text("[data-testid=preview-generation]", WAIT, |t| t.contains("XSS probe"))?;
+    app.wait_for("[data-viewer=diff]", WAIT)?;
+    // Let lazy viewers (diff rows, test list) render, then look.
+    std::thread::sleep(Duration::from_millis(1500));
+    app.screenshot("06-xss-preview")?;
+    let text = app.page_text()?;
+    for payload in ["<script>window.__xss=1</script>", "<img src=x onerror=\"window.__xss=1\">"] {
+        assert!(text.contains(payload), "payload not shown as text: {payload}");
+    }
+    let executed = app.execute(
+        "return [typeof window.__xss, document.querySelectorAll('iframe, object, embed, script:not([src]), img[src=x]').length]",
+        serde_json::json!([]),
+    )?;
+    assert_eq!(executed, serde_json::json!(["undefined", 0]), "XSS executed or injected");
+    app.quit()
+}

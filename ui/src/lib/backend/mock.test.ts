@@ -1,0 +1,122 @@
+// The mock must behave like the real services, since the UI tests lean on it.
+import { describe, expect, it } from "vitest";
+import { mockBackend } from "./mock";
+import type { QueueFilter } from "./types";
+
+const all: QueueFilter = { search: "", statuses: [], opportunity_id: null, kind: null, sort: "due" };
+
+describe("mock backend", () => {
+  it("pages, groups, filters and searches 10,000 assignments", async () => {
+    const b = mockBackend({ queueSize: 10_000 });
+    const p = await b.queuePage(all, 0, 100);
+    expect(p.total).toBe(10_000);
+    expect(p.rows).toHaveLength(100);
+    expect(p.groups.map((g) => g.count).reduce((a, c) => a + c, 0)).toBe(10_000);
+    expect(p.groups.map((g) => g.first_index)).toEqual([0, 2500, 5000, 7500]);
+    const end = await b.queuePage(all, 9_950, 100);
+    expect(end.rows).toHaveLength(50);
+    const big = await b.queuePage(all, 0, 100_000);
+    expect(big.rows.length).toBeLessThanOrEqual(500);
+    const news = await b.queuePage({ ...all, statuses: ["new"] }, 0, 50);
+    expect(news.rows.every((r) => r.status === "new")).toBe(true);
+    expect(news.total).toBe(p.status_counts.new);
+    const one = await b.queuePage({ ...all, search: "#9999:" }, 0, 10);
+    expect(one.total).toBe(1);
+    const reviews = await b.queuePage({ ...all, kind: "senior_review" }, 0, 10);
+    expect(reviews.rows.every((r) => r.kind === "senior_review")).toBe(true);
+  });
+
+  it("keeps drafts with revisions, refuses stale writes, validates before submit", async () => {
+    const b = mockBackend({ syncMs: 10 });
+    const item = await b.openItem("a-00000");
+    expect(item.status).toBe("new");
+    const empty = { answers: {}, rationales: {} };
+    await expect(b.submit("a-00000", empty)).rejects.toMatchObject({ code: "invalid" });
+    const r1 = await b.saveDraft("a-00000", empty, 0);
+    expect(r1.revision).toBe(1);
+    await expect(b.saveDraft("a-00000", empty, 0)).rejects.toMatchObject({ code: "invalid" });
+    const good = {
+      answers: {
+        correctness: { type: "scale", value: 5 },
+        tests_adequate: { type: "single_choice", choice: "yes" },
+        summary: { type: "free_text", text: "All good: the saturating subtraction is right." },
+      },
+      rationales: {},
+    } as const;
+    await b.saveDraft("a-00000", good, 1);
+    expect((await b.openItem("a-00000")).status).toBe("ready");
+    const sub = await b.submit("a-00000", good);
+    expect(sub.status).toBe("in_outbox");
+    expect((await b.syncStatus()).pending_uploads).toBe(1);
+    await expect(b.submit("a-00000", good)).rejects.toMatchObject({ code: "invalid" });
+    const phases: string[] = [];
+    const s = await b.syncNow((p) => phases.push(p.phase));
+    expect(s.pending_uploads).toBe(0);
+    expect(phases.length).toBeGreaterThan(3);
+    expect((await b.openItem("a-00000")).status).toBe("submitted");
+  });
+
+  it("reports offline sync as an offline error and recovers", async () => {
+    const b = mockBackend({ online: false, syncMs: 0 });
+    await expect(b.syncNow(() => {})).rejects.toMatchObject({ code: "offline" });
+    expect((await b.syncStatus()).last_error?.code).toBe("offline");
+    b.setOnline(true);
+    expect((await b.syncNow(() => {})).last_error).toBeNull();
+  });
+
+  it("serves bounded diff windows and expands gaps", async () => {
+    const b = mockBackend();
+    const item = await b.openItem("a-00000");
+    const v = item.views.find((x) => x.kind === "diff");
+    if (v?.kind !== "diff") throw new Error("no diff view");
+    const big = v.diff.files.findIndex((f) => f.path === "src/pipeline.rs");
+    const w = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 50, expanded: [] });
+    expect(w.rows).toHaveLength(50);
+    expect(w.total).toBe(v.diff.files[big].unified_rows);
+    const huge = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 1_000_000, expanded: [] });
+    expect(huge.rows.length).toBeLessThanOrEqual(1000);
+    const gap = w.rows.find((r) => r.type === "expander");
+    if (gap?.type !== "expander") throw new Error("no gap");
+    const x = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 50, expanded: [gap.gap] });
+    expect(x.total).toBe(w.total + gap.hidden - 1);
+    const split = await b.diffRows({ handle: v.diff.handle, file_index: 0, mode: "split", start: 0, count: 100, expanded: [] });
+    expect(split.rows.some((r) => r.type === "split" && r.old?.kind === "removed" && r.new?.kind === "added" && r.old.runs.some((s) => s.changed))).toBe(true);
+    const uni = await b.diffRows({ handle: v.diff.handle, file_index: 0, mode: "unified", start: 0, count: 100, expanded: [] });
+    expect(uni.rows.every((r) => r.type !== "split")).toBe(true);
+    expect(uni.rows.some((r) => r.type === "line" && r.kind === "added" && r.runs.some((s) => s.changed))).toBe(true);
+    expect(v.diff.tree.total_files).toBe(v.diff.files.length);
+    await expect(b.diffRows({ handle: "nope", file_index: 0, mode: "split", start: 0, count: 1, expanded: [] })).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("signs in only with a URL and token, and needs a session for work", async () => {
+    const b = mockBackend({ signedIn: false });
+    await expect(b.queuePage(all, 0, 1)).rejects.toMatchObject({ code: "unauthenticated" });
+    await expect(b.signIn("ftp://x", "t")).rejects.toMatchObject({ code: "invalid" });
+    await expect(b.signIn("https://p.example", "")).rejects.toMatchObject({ code: "invalid" });
+    await expect(b.signIn("https://p.example", "bad")).rejects.toMatchObject({ code: "unauthenticated" });
+    expect((await b.signIn("https://p.example", "tok")).signed_in).toBe(true);
+    expect((await b.queuePage(all, 0, 1)).total).toBe(60);
+    await b.signOut();
+    expect((await b.session()).signed_in).toBe(false);
+  });
+
+  it("exports CSV and flags ledger discrepancies", async () => {
+    const b = mockBackend();
+    const q = { from: null, to: null, opportunity_id: null };
+    const csv = await b.exportEarningsCsv(q);
+    expect(csv.split("\n")[0]).toBe("date,assignment_id,opportunity,status,amount,currency");
+    const s = await b.earningsSummary(q);
+    expect(s.hourly_all_time_cents ?? 0).toBeLessThan(s.hourly_paid_time_cents ?? 0);
+    const d = await b.discrepancies();
+    expect(d.length).toBeGreaterThan(0);
+    for (const x of d) expect(x.ledger_cents).not.toBe(x.expected_cents);
+  });
+
+  it("records and corrects time logs, rejecting inverted spans", async () => {
+    const b = mockBackend();
+    const span = { started_at: "2026-01-01T10:00:00.000Z", ended_at: "2026-01-01T10:05:00.000Z", corrected: false };
+    expect((await b.recordTime("a-00000", span)).active_seconds).toBe(300);
+    await expect(b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T09:00:00.000Z" }])).rejects.toMatchObject({ code: "invalid" });
+    expect((await b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T10:01:00.000Z", corrected: true }])).active_seconds).toBe(60);
+  });
+});

@@ -1,0 +1,559 @@
+// In-memory mock backend implementing the whole `Backend` interface with
+// realistic sample data. Used by Vitest, the Playwright suite (mock.html) and
+// `npm run dev` for visual work. Behaviour mirrors the real services: drafts
+// with revisions, validation, a durable-looking outbox drained by sync,
+// earnings from a ledger, windowed diff rows and windowed scan frames.
+import type { Backend, Unsubscribe } from "./index";
+import type { AppError } from "../bindings/AppError";
+import type { Answers } from "../bindings/Answers";
+import type { AssignmentKind } from "../bindings/AssignmentKind";
+import type { TimeSpan } from "../bindings/TimeSpan";
+import type {
+  Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewState, QueueFilter,
+  QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncStatus, TimeLog,
+} from "./types";
+import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
+import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
+import { validateAnswers } from "../logic/validate";
+import { spanSeconds } from "../logic/timetracker";
+import { emptyAnswers } from "../logic/grade";
+
+export type MockOptions = {
+  /** Number of assignments in the queue (default 60). */
+  queueSize?: number;
+  signedIn?: boolean;
+  online?: boolean;
+  /** Artificial latency per call in ms (default 0). */
+  latencyMs?: number;
+  /** Duration of `syncNow` in ms (default 600). */
+  syncMs?: number;
+  /** Fixed "now" for deterministic data (default: real clock). */
+  now?: number;
+};
+
+type Assign = QueueRow & {
+  n: number;
+  hostile: boolean;
+  draft: Answers;
+  revision: number;
+  saved_at: string | null;
+  spans: TimeSpan[];
+  submitted_answers: Answers | null;
+  reviewed: OpenedItem["reviewed"];
+};
+
+type Ledger = { assignment_id: string; opportunity_id: string; amount_cents: number; status: "pending" | "accepted" | "paid" | "reversed"; day: string };
+
+export type MockBackend = Backend & {
+  /** Test hooks. */
+  setOnline(online: boolean): void;
+  touchPreview(): void;
+  /** Make the next call of `method` reject with `error`. */
+  failNext(method: keyof Backend, error: AppError): void;
+  readonly calls: string[];
+};
+
+function err(code: AppError["code"], message: string): AppError {
+  return { code, message };
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+// JSON copy: works on Svelte state proxies too (structuredClone does not).
+const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
+
+export function mockBackend(options: MockOptions = {}): MockBackend {
+  const size = options.queueSize ?? 60;
+  const latency = options.latencyMs ?? 0;
+  const syncMs = options.syncMs ?? 600;
+  const now = () => options.now ?? Date.now();
+  const t0 = options.now ?? Date.now();
+  const calls: string[] = [];
+  const failures = new Map<string, AppError>();
+
+  let session: SessionInfo = options.signedIn === false
+    ? { signed_in: false, platform_url: null, expert: null, demo: true }
+    : { signed_in: true, platform_url: "https://demo.assay.local", expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: true };
+  let online = options.online ?? true;
+  let sync: SyncStatus = { online, syncing: false, pending_uploads: 0, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null };
+  let settings: Settings = { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" };
+  const syncListeners = new Set<(s: SyncStatus) => void>();
+  const previewListeners = new Set<(s: PreviewState) => void>();
+  let preview: PreviewState | null = null;
+
+  // ---- assignments
+  const r = rng(7);
+  const statuses: QueueStatus[] = ["new", "new", "new", "draft", "ready", "submitted", "accepted", "accepted", "rejected", "needs_revision", "orphaned"];
+  const oppById = new Map(OPPORTUNITIES.map((o) => [o.id, o]));
+  const topics: Record<string, string[]> = {
+    "opp-code": ["lease renewal", "retry backoff", "config parsing", "unsafe block", "error mapping"],
+    "opp-legal": ["NDA term", "indemnity cap", "governing law", "non-solicit"],
+    "opp-scan": ["nodule follow-up", "CT chest", "screening", "incidental finding"],
+    "opp-chat": ["file reading", "sorting answers", "SQL joins", "date parsing"],
+  };
+  const list: Assign[] = [];
+  for (let n = 0; n < size; n++) {
+    const opp = OPPORTUNITIES[n % OPPORTUNITIES.length];
+    const hostile = n === 3; // a chat item with hostile content
+    const status: QueueStatus = n < 4 ? "new" : statuses[Math.floor(r() * statuses.length)];
+    const kind: AssignmentKind = n === 5 || (n > 20 && r() < 0.04) ? "senior_review" : "grade";
+    const due = t0 + (Math.floor(r() * 96) - 6) * 3600_000;
+    list.push({
+      n, hostile,
+      assignment_id: hostile ? "a-xss" : `a-${String(n).padStart(5, "0")}`,
+      item_id: `item-${n}`,
+      title: hostile ? `${XSS} Compare answers` : `${opp.title.split(" ")[0]} #${n}: ${topics[opp.id][Math.floor(n / 4) % topics[opp.id].length]}`,
+      opportunity_id: opp.id,
+      opportunity_title: opp.title,
+      kind,
+      status: kind === "senior_review" ? "new" : status,
+      due_at: new Date(due).toISOString(),
+      lease_expires_at: new Date(Math.min(due, t0 + (1 + Math.floor(r() * 48)) * 3600_000)).toISOString(),
+      pay_basis: opp.basis,
+      pay_cents: opp.rate_cents,
+      currency: "USD",
+      feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : null,
+      draft: emptyAnswers(),
+      revision: 0,
+      saved_at: null,
+      spans: ["submitted", "accepted", "rejected"].includes(status)
+        ? [{ started_at: new Date(t0 - 86400_000 * (1 + (n % 20))).toISOString(), ended_at: new Date(t0 - 86400_000 * (1 + (n % 20)) + (400 + (n % 13) * 60) * 1000).toISOString(), corrected: false }]
+        : [],
+      submitted_answers: null,
+      reviewed: kind === "senior_review" ? {
+        submission_id: `sub-${n}`,
+        answers: sampleAnswers(opp),
+        active_seconds: 612,
+        submitted_at: new Date(t0 - 3 * 3600_000).toISOString(),
+      } : null,
+    });
+  }
+  const byId = new Map(list.map((a) => [a.assignment_id, a]));
+
+  // ---- diff state per item (shared by kind: files are the same shape)
+  const diffs = new Map<string, MockDiffFile[]>();
+  function diffFor(a: Assign): FieldView & { kind: "diff" } {
+    const handle = `diff-${a.item_id}`;
+    if (!diffs.has(handle)) diffs.set(handle, codeFiles(a.n));
+    const files = diffs.get(handle) ?? [];
+    const summaries = files.map(summarise);
+    return { kind: "diff", field_id: "patch", diff: { handle, files: summaries, tree: fileTree(summaries), default_mode: settings.diff_mode } };
+  }
+
+  // ---- ledger
+  const ledger: Ledger[] = [];
+  for (const a of list) {
+    if (a.status === "accepted" || a.status === "submitted" || a.status === "rejected") {
+      const opp = oppById.get(a.opportunity_id);
+      if (!opp) continue;
+      const secs = spanSeconds(a.spans);
+      const expected = opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
+      const day = a.spans[0]?.started_at.slice(0, 10) ?? new Date(t0).toISOString().slice(0, 10);
+      let status: Ledger["status"] = a.status === "accepted" ? (a.n % 3 === 0 ? "paid" : "accepted") : a.status === "submitted" ? "pending" : "reversed";
+      if (a.status === "rejected" && a.n % 4 !== 1) continue;
+      // Two planted discrepancies: one underpaid, one missing.
+      let amount = expected;
+      if (a.status === "accepted" && a.n % 17 === 0) amount = Math.round(expected * 0.5);
+      if (a.status === "accepted" && a.n % 19 === 0) continue;
+      if (status === "reversed") amount = -expected;
+      if (status === "paid" && a.n % 2 === 1) status = "accepted";
+      ledger.push({ assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, amount_cents: amount, status, day });
+    }
+  }
+
+  async function call<T>(name: string, f: () => T | Promise<T>): Promise<T> {
+    calls.push(name);
+    const planned = failures.get(name);
+    if (planned) {
+      failures.delete(name);
+      throw planned;
+    }
+    if (latency > 0) await new Promise((res) => setTimeout(res, latency));
+    if (name !== "appInfo" && name !== "session" && name !== "signIn" && name !== "settings" && name !== "saveSettings" && !name.startsWith("preview") && !session.signed_in) {
+      throw err("unauthenticated", "Not signed in");
+    }
+    return await f();
+  }
+
+  function emitSync() {
+    sync = { ...sync, online, pending_uploads: list.filter((a) => a.status === "in_outbox").length };
+    for (const l of syncListeners) l(clone(sync));
+  }
+
+  // ---- queue
+  let cacheKey = "";
+  let cache: Assign[] = [];
+  function filtered(f: QueueFilter): Assign[] {
+    const key = JSON.stringify(f) + "|" + list.map((a) => a.status).join("").length + "|" + version;
+    if (key === cacheKey) return cache;
+    const s = f.search.trim().toLowerCase();
+    const out = list.filter((a) =>
+      (f.statuses.length === 0 || f.statuses.includes(a.status)) &&
+      (f.opportunity_id === null || a.opportunity_id === f.opportunity_id) &&
+      (f.kind === null || a.kind === f.kind) &&
+      (s === "" || a.title.toLowerCase().includes(s) || a.item_id.includes(s) || a.opportunity_title.toLowerCase().includes(s)));
+    const order = new Map(OPPORTUNITIES.map((o, i) => [o.id, i]));
+    const cmp = (a: Assign, b: Assign): number => {
+      const g = (order.get(a.opportunity_id) ?? 0) - (order.get(b.opportunity_id) ?? 0);
+      if (g !== 0) return g;
+      switch (f.sort) {
+        case "lease": return a.lease_expires_at.localeCompare(b.lease_expires_at);
+        case "pay": return b.pay_cents - a.pay_cents;
+        case "title": return a.title.localeCompare(b.title);
+        default: return a.due_at.localeCompare(b.due_at) || a.n - b.n;
+      }
+    };
+    out.sort(cmp);
+    cacheKey = key;
+    cache = out;
+    return out;
+  }
+  let version = 0;
+  const bump = () => { version++; };
+
+  function rowOf(a: Assign): QueueRow {
+    return {
+      assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id,
+      opportunity_title: a.opportunity_title, kind: a.kind, status: a.status, due_at: a.due_at,
+      lease_expires_at: a.lease_expires_at, pay_basis: a.pay_basis, pay_cents: a.pay_cents, currency: a.currency, feedback: a.feedback,
+    };
+  }
+
+  function opened(a: Assign, isPreview = false, rubricOverride?: MockOpportunity["rubric"]): OpenedItem {
+    const opp = oppById.get(a.opportunity_id);
+    if (!opp) throw err("not_found", `Opportunity ${a.opportunity_id} is gone`);
+    const rubric = rubricOverride ?? opp.rubric;
+    const draft = a.status === "needs_revision" && a.revision === 0 && a.submitted_answers ? a.submitted_answers : a.draft;
+    return clone({
+      assignment_id: a.assignment_id, kind: a.kind, status: a.status, feedback: a.feedback,
+      opportunity: { id: opp.id, title: opp.title, buyer: opp.buyer, licence_category: opp.licence_category },
+      item: { item_id: a.item_id, opportunity_id: opp.id, title: a.title, rubric_id: rubric.id, rubric_version: rubric.version, fields: scopedFields(opp, a.n, a.hostile), missing_fields: [] },
+      rubric,
+      guidelines: markdownToBlocks(rubric.guidelines),
+      views: viewsFor(opp, a.title, a.n, a.hostile, `diff-${a.item_id}`, opp.id === "opp-code" ? diffFor(a) : null),
+      draft, draft_revision: a.revision, saved_at: a.saved_at,
+      validation: validateAnswers(rubric, draft),
+      reviewed: a.reviewed,
+      time: timeLog(a),
+      preview: isPreview,
+      due_at: isPreview ? null : a.due_at,
+      lease_expires_at: isPreview ? null : a.lease_expires_at,
+    });
+  }
+
+  function timeLog(a: Assign): TimeLog {
+    return { assignment_id: a.assignment_id, spans: clone(a.spans), active_seconds: spanSeconds(a.spans) };
+  }
+
+  function get(id: string): Assign {
+    const a = byId.get(id);
+    if (!a) throw err("not_found", `Assignment ${id} not found`);
+    return a;
+  }
+
+  function checkAnswers(v: unknown): Answers {
+    const x = v as Answers;
+    if (!x || typeof x !== "object" || typeof x.answers !== "object" || typeof x.rationales !== "object") throw err("invalid", "Malformed answers");
+    return x;
+  }
+
+  function ledgerIn(q: EarningsQuery): Ledger[] {
+    return ledger.filter((l) => (q.opportunity_id === null || l.opportunity_id === q.opportunity_id) && (q.from === null || l.day >= q.from.slice(0, 10)) && (q.to === null || l.day <= q.to.slice(0, 10)));
+  }
+
+  const previewItems = list.filter((a) => a.opportunity_id === "opp-code").slice(0, 3);
+  let previewRubric = clone(OPPORTUNITIES[0].rubric);
+
+  const backend: MockBackend = {
+    calls,
+    failNext(method, error) {
+      failures.set(method, error);
+    },
+    setOnline(v: boolean) {
+      // Like the real service: the last error stays until a sync succeeds.
+      online = v;
+      emitSync();
+    },
+    touchPreview() {
+      if (!preview) return;
+      previewRubric = { ...previewRubric, version: previewRubric.version + 1, title: `${OPPORTUNITIES[0].rubric.title} (edited ${preview.generation + 1})` };
+      preview = { ...preview, generation: preview.generation + 1, rubric_title: previewRubric.title };
+      for (const l of previewListeners) l(clone(preview));
+    },
+
+    appInfo: () => call("appInfo", () => ({ version: "0.1.0-mock", identifier: "dev.assay.mock", data_dir: "/tmp/assay-mock" })),
+    session: () => call("session", () => clone(session)),
+    signIn: (url, token) => call("signIn", () => {
+      if (!/^https?:\/\/[^\s/]+/.test(url)) throw err("invalid", "Platform URL must start with https:// (or http:// for a local platform)");
+      if (token.trim() === "") throw err("invalid", "Token is empty");
+      if (token === "bad") throw err("unauthenticated", "The platform rejected this token");
+      session = { signed_in: true, platform_url: url, expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: false };
+      return clone(session);
+    }),
+    signOut: () => call("signOut", () => {
+      session = { signed_in: false, platform_url: null, expert: null, demo: false };
+    }),
+
+    queuePage: (filter, offset, limit) => call("queuePage", () => {
+      const all = filtered(filter);
+      const groups: QueueGroup[] = [];
+      all.forEach((a, i) => {
+        const last = groups[groups.length - 1];
+        if (last && last.opportunity_id === a.opportunity_id) last.count++;
+        else {
+          const o = oppById.get(a.opportunity_id);
+          groups.push({ opportunity_id: a.opportunity_id, opportunity_title: a.opportunity_title, buyer: o?.buyer ?? "", licence_category: o?.licence_category ?? "", first_index: i, count: 1 });
+        }
+      });
+      const counts: Partial<Record<QueueStatus, number>> = {};
+      for (const a of list) counts[a.status] = (counts[a.status] ?? 0) + 1;
+      const start = Math.max(0, Math.min(offset, all.length));
+      const page: QueuePage = { total: all.length, offset: start, rows: all.slice(start, start + Math.max(0, Math.min(limit, 500))).map(rowOf), groups, status_counts: counts };
+      return page;
+    }),
+
+    openItem: (id) => call("openItem", () => opened(get(id))),
+    saveDraft: (id, answers, base) => call("saveDraft", () => {
+      const a = get(id);
+      checkAnswers(answers);
+      if (["in_outbox", "submitted", "accepted"].includes(a.status)) throw err("invalid", "This grade was already submitted");
+      if (base !== a.revision) throw err("invalid", `Draft changed elsewhere (revision ${a.revision}, you had ${base})`);
+      a.draft = clone(answers);
+      a.revision++;
+      a.saved_at = new Date(now()).toISOString();
+      if (["new", "draft", "ready", "needs_revision"].includes(a.status) && a.status !== "needs_revision") {
+        const opp = oppById.get(a.opportunity_id);
+        a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
+      }
+      bump();
+      return { revision: a.revision, saved_at: a.saved_at };
+    }),
+    validate: (id, answers) => call("validate", () => {
+      const a = get(id);
+      const opp = oppById.get(a.opportunity_id);
+      if (!opp) throw err("not_found", "Opportunity gone");
+      return validateAnswers(opp.rubric, checkAnswers(answers));
+    }),
+    submit: (id, answers) => call("submit", () => {
+      const a = get(id);
+      const opp = oppById.get(a.opportunity_id);
+      if (!opp) throw err("not_found", "Opportunity gone");
+      if (a.kind !== "grade") throw err("invalid", "This is a senior review: use accept / reject / request revision");
+      if (["in_outbox", "submitted", "accepted"].includes(a.status)) throw err("invalid", "Already submitted");
+      const report = validateAnswers(opp.rubric, checkAnswers(answers));
+      if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
+      a.submitted_answers = clone(answers);
+      a.draft = clone(answers);
+      a.status = "in_outbox";
+      bump();
+      emitSync();
+      return { outbox_id: `ob-${a.assignment_id}`, status: a.status };
+    }),
+    reviewDecision: (id, input) => call("reviewDecision", () => {
+      const a = get(id);
+      if (a.kind !== "senior_review") throw err("invalid", "Not a senior review assignment");
+      if (input.decision !== "accept" && (input.feedback ?? "").trim().length < 10) throw err("invalid", "Feedback of at least 10 characters is required to reject or request revision");
+      a.status = "in_outbox";
+      bump();
+      emitSync();
+      return { outbox_id: `ob-${a.assignment_id}`, status: a.status };
+    }),
+
+    timeLog: (id) => call("timeLog", () => timeLog(get(id))),
+    recordTime: (id, span) => call("recordTime", () => {
+      const a = get(id);
+      if (!(Date.parse(span.ended_at) > Date.parse(span.started_at))) throw err("invalid", "Span ends before it starts");
+      a.spans.push(clone(span));
+      return timeLog(a);
+    }),
+    correctTimeLog: (id, spans) => call("correctTimeLog", () => {
+      const a = get(id);
+      for (const s of spans) if (!(Date.parse(s.ended_at) > Date.parse(s.started_at))) throw err("invalid", `Span ${s.started_at} – ${s.ended_at} ends before it starts`);
+      a.spans = clone(spans);
+      return timeLog(a);
+    }),
+
+    syncStatus: () => call("syncStatus", () => { emitSync(); return clone(sync); }),
+    syncNow: (onProgress) => call("syncNow", async () => {
+      if (!online) {
+        sync = { ...sync, online: false, last_error: err("offline", "Cannot reach demo.assay.local") };
+        emitSync();
+        throw sync.last_error;
+      }
+      sync = { ...sync, syncing: true };
+      emitSync();
+      const outbox = list.filter((a) => a.status === "in_outbox");
+      const steps = 10;
+      for (let i = 0; i <= steps; i++) {
+        onProgress({ phase: i < 4 ? "Uploading grades" : i < 8 ? "Fetching assignments" : "Fetching ledger", done: i, total: steps });
+        if (i === 4) for (const a of outbox) a.status = "submitted";
+        await new Promise((res) => setTimeout(res, syncMs / steps));
+      }
+      bump();
+      sync = { ...sync, syncing: false, last_sync_at: new Date(now()).toISOString(), last_error: null };
+      emitSync();
+      return clone(sync);
+    }),
+    onSyncStatus: async (cb): Promise<Unsubscribe> => {
+      syncListeners.add(cb);
+      return () => syncListeners.delete(cb);
+    },
+
+    earningsSummary: (q) => call("earningsSummary", () => {
+      const l = ledgerIn(q);
+      const sum = (s: Ledger["status"]) => l.filter((x) => x.status === s).reduce((t, x) => t + x.amount_cents, 0);
+      const paidSecs = list.filter((a) => ["submitted", "accepted"].includes(a.status)).reduce((t, a) => t + spanSeconds(a.spans), 0);
+      const rejectedSecs = list.filter((a) => a.status === "rejected").reduce((t, a) => t + spanSeconds(a.spans), 0);
+      const unpaid = { screening_seconds: 2700, rejected_seconds: rejectedSecs, idle_waiting_seconds: 1800 };
+      const earned = sum("pending") + sum("accepted") + sum("paid");
+      const all = paidSecs + unpaid.screening_seconds + unpaid.rejected_seconds + unpaid.idle_waiting_seconds;
+      return {
+        currency: "USD", pending_cents: sum("pending"), accepted_cents: sum("accepted"), paid_cents: sum("paid"), reversed_cents: sum("reversed"),
+        paid_seconds: paidSecs, unpaid,
+        hourly_paid_time_cents: paidSecs > 0 ? Math.round((earned * 3600) / paidSecs) : null,
+        hourly_all_time_cents: all > 0 ? Math.round((earned * 3600) / all) : null,
+      };
+    }),
+    earningsSeries: (q, bucket) => call("earningsSeries", () => {
+      const pts = new Map<string, EarningsPoint>();
+      for (const l of ledgerIn(q)) {
+        let key = l.day, label = l.day.slice(5);
+        if (bucket === "week") {
+          const d = new Date(l.day + "T00:00:00Z");
+          const monday = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86400_000);
+          key = monday.toISOString().slice(0, 10);
+          label = `wk ${key.slice(5)}`;
+        } else if (bucket === "opportunity") {
+          key = l.opportunity_id;
+          label = oppById.get(l.opportunity_id)?.title ?? key;
+        }
+        const p = pts.get(key) ?? { key, label, pending_cents: 0, accepted_cents: 0, paid_cents: 0, reversed_cents: 0 };
+        p[`${l.status}_cents`] += l.amount_cents;
+        pts.set(key, p);
+      }
+      return { bucket, currency: "USD", points: [...pts.values()].sort((a, b) => a.key.localeCompare(b.key)) };
+    }),
+    payouts: () => call("payouts", (): PayoutView[] => {
+      const paid = ledger.filter((l) => l.status === "paid");
+      const chunks = [paid.slice(0, Math.ceil(paid.length / 2)), paid.slice(Math.ceil(paid.length / 2))].filter((c) => c.length);
+      return chunks.map((c, i) => ({ id: `po-${i + 1}`, amount_cents: c.reduce((t, l) => t + l.amount_cents, 0), currency: "USD", paid_at: new Date(t0 - (14 - i * 7) * 86400_000).toISOString(), method: "bank transfer", entry_count: c.length }));
+    }),
+    discrepancies: () => call("discrepancies", (): Discrepancy[] => {
+      const out: Discrepancy[] = [];
+      for (const a of list.filter((x) => x.status === "accepted")) {
+        const opp = oppById.get(a.opportunity_id);
+        if (!opp) continue;
+        const secs = spanSeconds(a.spans);
+        const expected = opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
+        const entries = ledger.filter((l) => l.assignment_id === a.assignment_id);
+        const got = entries.length ? entries.reduce((t, l) => t + l.amount_cents, 0) : null;
+        if (got !== expected) out.push({ assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id, expected_cents: expected, ledger_cents: got, currency: "USD", reason: got === null ? "Accepted work missing from the platform ledger" : "Ledger amount differs from rate card × accepted work" });
+      }
+      return out;
+    }),
+    exportEarningsCsv: (q) => call("exportEarningsCsv", () => {
+      const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+      const lines = ["date,assignment_id,opportunity,status,amount,currency"];
+      for (const l of ledgerIn(q)) lines.push([l.day, l.assignment_id, esc(oppById.get(l.opportunity_id)?.title ?? l.opportunity_id), l.status, (l.amount_cents / 100).toFixed(2), "USD"].join(","));
+      return lines.join("\n") + "\n";
+    }),
+
+    diffRows: (req) => call("diffRows", () => {
+      const files = diffs.get(req.handle);
+      if (!files) throw err("not_found", `Unknown diff ${req.handle}`);
+      const f = files[req.file_index];
+      if (!f) throw err("invalid", `No file ${req.file_index}`);
+      const rows = buildRows(f, req.mode, new Set(req.expanded));
+      const start = Math.max(0, Math.min(req.start, rows.length));
+      return { file_index: req.file_index, start, total: rows.length, rows: rows.slice(start, start + Math.min(Math.max(0, req.count), 1000)) };
+    }),
+    scanFrame: (handle, frame, win) => call("scanFrame", () => {
+      const variant = Number(handle.split("-")[1] ?? 0);
+      if (frame < 0 || frame >= 12) throw err("invalid", `Frame ${frame} out of range`);
+      return { frame, width: 256, height: 256, data_url: renderFrame(frame, variant, win.center, win.width) };
+    }),
+    scanPixel: (handle, frame, x, y) => call("scanPixel", () => {
+      const variant = Number(handle.split("-")[1] ?? 0);
+      if (x < 0 || y < 0 || x >= 256 || y >= 256) throw err("invalid", "Outside the image");
+      return { x, y, frame, value: phantom(x, y, frame, variant), unit: "HU" };
+    }),
+
+    previewOpen: (path, dir) => call("previewOpen", () => {
+      if (!path.trim() || !dir.trim()) throw err("invalid", "Choose a rubric file and an items folder");
+      preview = {
+        rubric_path: path, items_dir: dir, rubric_title: previewRubric.title,
+        problems: path.endsWith(".toml") || path.endsWith(".json") || path.endsWith(".yaml") ? [] : [`${path}: expected a .toml, .yaml or .json rubric`],
+        items: previewItems.map((a) => ({ item_id: a.item_id, title: a.title, file: `${dir.replace(/\/$/, "")}/${a.item_id}.json` })),
+        generation: (preview?.generation ?? 0) + 1,
+      };
+      return clone(preview);
+    }),
+    previewItem: (itemId) => call("previewItem", () => {
+      const a = previewItems.find((x) => x.item_id === itemId);
+      if (!a) throw err("not_found", `No sample item ${itemId}`);
+      return { ...opened(a, true, previewRubric), assignment_id: `preview:${itemId}` };
+    }),
+    previewValidate: (_itemId, answers) => call("previewValidate", () => validateAnswers(previewRubric, checkAnswers(answers))),
+    onPreviewChanged: async (cb) => {
+      previewListeners.add(cb);
+      return () => previewListeners.delete(cb);
+    },
+
+    settings: () => call("settings", () => clone(settings)),
+    saveSettings: (s) => call("saveSettings", () => {
+      if (s.idle_timeout_s < 10 || s.focus_grace_s < 0) throw err("invalid", "Idle timeout must be at least 10 s");
+      settings = clone(s);
+      return clone(settings);
+    }),
+  };
+  return backend;
+}
+
+function sampleAnswers(opp: MockOpportunity): Answers {
+  const out: Answers = { answers: {}, rationales: {} };
+  for (const q of opp.rubric.questions) {
+    if (q.type === "scale") out.answers[q.id] = { type: "scale", value: q.min + 1 };
+    if (q.type === "single_choice") out.answers[q.id] = { type: "single_choice", choice: q.options[q.options.length - 1].id };
+    if (q.type === "pairwise") out.answers[q.id] = { type: "pairwise", preference: "b", strength: "clearly" };
+    if (q.type === "pass_fail") out.answers[q.id] = { type: "pass_fail", results: Object.fromEntries(q.criteria.map((c) => [c.id, true])) };
+    if (q.type === "free_text") out.answers[q.id] = { type: "free_text", text: "Looks fine overall, minor nits in naming." };
+    out.rationales[q.id] = "Checked against the guidelines; see the failing overflow test.";
+  }
+  return out;
+}
+
+// 1×1 grey PNG for environments without a canvas (jsdom).
+const GREY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII=";
+
+function renderFrame(frame: number, variant: number, center: number, width: number): string {
+  if (typeof document === "undefined") return GREY_PNG;
+  const canvas = document.createElement("canvas");
+  canvas.width = 256;
+  canvas.height = 256;
+  let ctx: CanvasRenderingContext2D | null = null;
+  try {
+    ctx = canvas.getContext("2d");
+  } catch {
+    ctx = null;
+  }
+  if (!ctx) return GREY_PNG;
+  const img = ctx.createImageData(256, 256);
+  const lo = center - width / 2;
+  for (let y = 0; y < 256; y++) {
+    for (let x = 0; x < 256; x++) {
+      const v = phantom(x, y, frame, variant);
+      const g = Math.max(0, Math.min(255, Math.round(((v - lo) / Math.max(1, width)) * 255)));
+      const i = (y * 256 + x) * 4;
+      img.data[i] = img.data[i + 1] = img.data[i + 2] = g;
+      img.data[i + 3] = 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas.toDataURL("image/png");
+}

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { flushSync, mount, unmount } from "svelte";
+import type { TimeSpan } from "../bindings/TimeSpan";
+import TimeLogDialog from "./TimeLogDialog.svelte";
+
+let app: ReturnType<typeof mount> | null = null;
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = "";
+});
+
+const spans: TimeSpan[] = [
+  { started_at: "2026-01-01T10:00:00.000Z", ended_at: "2026-01-01T10:10:00.000Z", corrected: false },
+  { started_at: "2026-01-01T11:00:00.000Z", ended_at: "2026-01-01T11:05:00.000Z", corrected: false },
+];
+
+function type(el: HTMLInputElement, v: string) {
+  el.value = v;
+  el.dispatchEvent(new Event("input", { bubbles: true }));
+  flushSync();
+}
+
+describe("TimeLogDialog", () => {
+  it("shows the total, marks edits as corrected and saves them", () => {
+    let saved: TimeSpan[] | null = null;
+    app = mount(TimeLogDialog, { target: document.body, props: { spans, onsave: (s: TimeSpan[]) => (saved = s), onclose: () => {} } });
+    flushSync();
+    expect(document.body.textContent).toContain("Total: 15m 00s");
+    const end = document.querySelector<HTMLInputElement>('input[aria-label="End of span 2"]');
+    if (!end) throw new Error("end input");
+    type(end, "2026-01-01 11:02:00");
+    expect(document.body.textContent).toContain("Total: 12m 00s");
+    expect(document.querySelectorAll(".badge.warn")).toHaveLength(1);
+    (Array.from(document.querySelectorAll("button")).find((b) => b.textContent === "Save log") as HTMLButtonElement).click();
+    expect(saved).toEqual([
+      { ...spans[0], corrected: false },
+      { started_at: "2026-01-01T11:00:00.000Z", ended_at: "2026-01-01T11:02:00.000Z", corrected: true },
+    ]);
+  });
+
+  it("refuses spans that end before they start or cannot be read", () => {
+    app = mount(TimeLogDialog, { target: document.body, props: { spans, onsave: () => {}, onclose: () => {} } });
+    flushSync();
+    const save = Array.from(document.querySelectorAll("button")).find((b) => b.textContent === "Save log") as HTMLButtonElement;
+    const start = document.querySelector<HTMLInputElement>('input[aria-label="Start of span 1"]');
+    if (!start) throw new Error("start input");
+    type(start, "2026-01-01 10:20:00");
+    expect(document.body.textContent).toContain("Ends before it starts");
+    expect(save.disabled).toBe(true);
+    type(start, "yesterday");
+    expect(document.body.textContent).toContain("YYYY-MM-DD");
+    expect(save.disabled).toBe(true);
+    (document.querySelector('button[aria-label="Delete span 1"]') as HTMLButtonElement).click();
+    flushSync();
+    expect(save.disabled).toBe(false);
+  });
+});

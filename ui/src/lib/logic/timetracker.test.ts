@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { TimeSpan } from "../bindings/TimeSpan";
+import { spanSeconds, TimeTracker } from "./timetracker";
+
+const secs = (s: TimeSpan) => (Date.parse(s.ended_at) - Date.parse(s.started_at)) / 1000;
+
+describe("TimeTracker", () => {
+  let spans: TimeSpan[];
+  let t: TimeTracker;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(new Date("2026-01-01T10:00:00Z"));
+    spans = [];
+    t = new TimeTracker({ idleMs: 60_000, focusGraceMs: 10_000, onSpan: (s) => spans.push(s) });
+  });
+  afterEach(() => {
+    t.stop();
+    vi.useRealTimers();
+  });
+
+  it("counts active time and flushes on stop", () => {
+    t.start();
+    vi.advanceTimersByTime(30_000);
+    t.activity();
+    vi.advanceTimersByTime(20_000);
+    expect(Math.round(t.activeMs() / 1000)).toBe(50);
+    t.stop();
+    expect(spans).toHaveLength(1);
+    expect(secs(spans[0])).toBe(50);
+    expect(spans[0].corrected).toBe(false);
+  });
+
+  it("pauses on idle without counting the idle part, resumes on input", () => {
+    t.start();
+    vi.advanceTimersByTime(10_000);
+    t.activity(); // last input at +10 s
+    vi.advanceTimersByTime(120_000); // idle well past 60 s
+    expect(t.state).toBe("paused");
+    expect(spans).toHaveLength(1);
+    expect(secs(spans[0])).toBe(10);
+    t.activity();
+    expect(t.state).toBe("running");
+    vi.advanceTimersByTime(5_000);
+    t.stop();
+    expect(spans.map(secs)).toEqual([10, 5]);
+  });
+
+  it("keeps counting through a short focus loss but pauses on a long one", () => {
+    t.start();
+    vi.advanceTimersByTime(5_000);
+    t.blur();
+    vi.advanceTimersByTime(4_000);
+    t.focus(); // back within the 10 s grace: counted
+    expect(t.state).toBe("running");
+    vi.advanceTimersByTime(1_000);
+    t.blur(); // at +10 s
+    vi.advanceTimersByTime(30_000);
+    expect(t.state).toBe("paused");
+    expect(spans.map(secs)).toEqual([10]);
+    t.activity(); // input while still blurred does not resume
+    expect(t.state).toBe("paused");
+    t.focus();
+    expect(t.state).toBe("running");
+  });
+
+  it("pauses at once when the page is hidden", () => {
+    t.start();
+    vi.advanceTimersByTime(7_000);
+    t.hidden();
+    expect(t.state).toBe("paused");
+    expect(spans.map(secs)).toEqual([7]);
+  });
+
+  it("detects sleep: a late tick ends the span at the last tick", () => {
+    t.start();
+    vi.advanceTimersByTime(3_000);
+    t.activity();
+    // Simulate the machine sleeping for an hour: the clock jumps, no ticks ran.
+    vi.setSystemTime(Date.now() + 3600_000);
+    t.activity(); // the first input after wake
+    vi.advanceTimersByTime(1_000);
+    expect(spans).toHaveLength(1);
+    expect(secs(spans[0])).toBeLessThanOrEqual(4);
+  });
+
+  it("checkpoint closes the running span and keeps measuring", () => {
+    t.start();
+    vi.advanceTimersByTime(8_000);
+    t.checkpoint();
+    expect(spans.map(secs)).toEqual([8]);
+    expect(t.state).toBe("running");
+    vi.advanceTimersByTime(2_000);
+    expect(Math.round(t.activeMs() / 1000)).toBe(10);
+  });
+
+  it("sums spans counting overlaps once", () => {
+    const s = (a: string, b: string): TimeSpan => ({ started_at: `2026-01-01T${a}Z`, ended_at: `2026-01-01T${b}Z`, corrected: false });
+    expect(spanSeconds([s("10:00:00", "10:01:00"), s("10:00:30", "10:02:00"), s("11:00:00", "11:00:10")])).toBe(130);
+    expect(spanSeconds([s("10:00:00", "09:00:00")])).toBe(0);
+  });
+});

@@ -1,0 +1,18 @@
+// Entry of mock.html: the app on the in-memory mock backend, for
+// `npm run dev` visual work and the headless browser tests. Query
+// parameters: ?size=10000 (queue size), ?signedout=1, ?latency=ms.
+import { mount } from "svelte";
+import "./app.css";
+import App from "./App.svelte";
+import { mockBackend } from "./lib/backend/mock";
+
+const params = new URLSearchParams(location.search);
+const backend = mockBackend({
+  queueSize: Number(params.get("size") ?? 60),
+  signedIn: params.get("signedout") !== "1",
+  latencyMs: Number(params.get("latency") ?? 0),
+});
+(window as unknown as { __mock: typeof backend }).__mock = backend;
+const target = document.getElementById("app");
+if (!target) throw new Error("missing #app");
+mount(App, { target, props: { backend } });

@@ -1,0 +1,311 @@
+// Headless Chromium suite: serves the mock build (dist-mock/, from
+// `vite build --mode mock`) and drives real flows with playwright-core.
+// Screenshots of each main screen go to ui/test-artifacts/.
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { extname, join, normalize, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..", "dist-mock");
+const artifacts = join(here, "..", "..", "test-artifacts");
+await mkdir(artifacts, { recursive: true });
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
+// Strict CSP like the Tauri app: no inline scripts, no remote content.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'";
+const server = createServer(async (req, res) => {
+  try {
+    const url = new URL(req.url ?? "/", "http://x");
+    const path = normalize(join(root, decodeURIComponent(url.pathname === "/" ? "/mock.html" : url.pathname)));
+    if (!path.startsWith(root)) throw new Error("outside root");
+    const body = await readFile(path);
+    res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "content-security-policy": CSP });
+    res.end(body);
+  } catch {
+    res.writeHead(404);
+    res.end("not found");
+  }
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const base = `http://127.0.0.1:${server.address().port}/mock.html`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+const results = [];
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+async function test(name, fn) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: "light" });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(5000);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  const t0 = Date.now();
+  try {
+    await fn(page);
+    assert(errors.length === 0, `no page errors (got: ${errors.join(" | ")})`);
+    results.push({ name, ok: true, ms: Date.now() - t0 });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}: ${e.message}`);
+    await page.screenshot({ path: join(artifacts, `FAIL-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+  } finally {
+    await ctx.close();
+  }
+}
+const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+async function openFirst(page, { status, kind, search } = {}) {
+  if (search) await page.fill('input[aria-label="Search queue"]', search);
+  if (kind) await page.selectOption('select[aria-label="Kind"]', kind);
+  if (status) await page.click(`.chips button:has-text("${status}")`);
+  await page.waitForTimeout(250);
+  await page.locator("[data-queue-row] .card").first().click();
+  await page.waitForSelector('[data-testid="item-screen"]');
+}
+
+await test("keyboard-only grading; digits in a rationale box do not change answers", async (page) => {
+  await page.goto(base);
+  await page.selectOption('select[aria-label="Kind"]', "grade");
+  await page.selectOption('select[aria-label="Opportunity"]', "opp-code");
+  await page.click('.chips button:has-text("New")');
+  await page.waitForTimeout(250);
+  await page.keyboard.press("]");
+  await page.waitForSelector('[data-testid="item-screen"]');
+  const scale = (v) => page.locator(`[data-question="correctness"] [role="radio"]`).nth(v - 1);
+  await page.keyboard.press("2");
+  assert((await scale(2).getAttribute("aria-checked")) === "true", "2 picks scale value 2");
+  // A low score needs a rationale: submit lists why it is disabled.
+  assert(await page.locator('[data-testid="submit"]').isDisabled(), "submit disabled while invalid");
+  assert((await page.locator('[data-testid="submit-reasons"]').innerText()).includes("rationale"), "reasons mention the rationale");
+  await page.keyboard.press("r");
+  assert(await page.evaluate(() => document.activeElement?.id === "rationale-correctness"), "r focuses the rationale box");
+  await page.keyboard.type("Breaks on 3 of 5 inputs; 1 2 3 4 5 all typed here");
+  assert((await scale(2).getAttribute("aria-checked")) === "true", "typing digits kept the scale at 2");
+  assert((await page.locator("#rationale-correctness").inputValue()).includes("1 2 3 4 5"), "digits went into the text box");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("5");
+  assert((await scale(5).getAttribute("aria-checked")) === "true", "5 picks scale value 5 after leaving the box");
+  await page.keyboard.press("j");
+  await page.keyboard.press("1"); // tests adequate: yes
+  await page.keyboard.press("j");
+  await page.keyboard.press("3"); // issues: unsafe
+  await page.keyboard.press("j");
+  await page.keyboard.press("j");
+  await page.keyboard.press("r"); // free-text answer box
+  await page.keyboard.type("Saturating subtraction fixes the panic; tests cover expiry.");
+  await page.waitForSelector('[data-testid="autosave"]:has-text("Saved")');
+  assert(!(await page.locator('[data-testid="submit"]').isDisabled()), "submit enabled once valid");
+  await shot(page, "item-code-diff");
+  // The time log is one key away and can be corrected.
+  await page.keyboard.press("Escape"); // leave the text box so keys act again
+  await page.keyboard.press("g");
+  await page.waitForSelector('aside[aria-label="Guidelines"] [role="heading"]');
+  await shot(page, "guidelines");
+  await page.keyboard.press("g");
+  await page.waitForSelector('aside[aria-label="Guidelines"]', { state: "detached" });
+  await page.locator('[data-testid="active-time"]').focus();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("t");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="tl-title"]');
+  await shot(page, "time-log");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="tl-title"]', { state: "detached" });
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector('[data-testid="item-status"]:has-text("In outbox")');
+  assert((await page.locator('[data-testid="pending"]').innerText()).startsWith("1 "), "one upload pending");
+  // Sync uploads it and shows progress.
+  await page.click('[data-testid="sync-state"] button:has-text("Sync")');
+  await page.waitForSelector('[role="progressbar"]');
+  await page.waitForSelector('[data-testid="pending"]:has-text("0 pending")');
+});
+
+await test("laptop size (1280x720) item screen", async (page) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(base);
+  await openFirst(page, { search: "Rust #0:" });
+  await page.waitForSelector("[data-diff-row]");
+  await shot(page, "laptop-item");
+});
+
+await test("offline: badge, error with retry, recovery", async (page) => {
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  await page.evaluate(() => window.__mock.setOnline(false));
+  await page.click('[data-testid="sync-state"] button:has-text("Sync")');
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Offline")');
+  await page.waitForSelector('[data-testid="sync-state"] button:has-text("Retry")');
+  await shot(page, "offline");
+  await page.evaluate(() => window.__mock.setOnline(true));
+  await page.click('[data-testid="sync-state"] button:has-text("Retry")');
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  await page.waitForSelector('[data-testid="sync-state"] button:has-text("Sync")');
+});
+
+await test("queue of 10,000 items stays virtualized while scrolling and filtering", async (page) => {
+  await page.goto(`${base}?size=10000`);
+  await page.waitForSelector('[data-testid="queue-count"]:has-text("10,000 items")');
+  const rows = () => page.locator("[data-queue-row]").count();
+  const n0 = await rows();
+  assert(n0 > 5 && n0 < 60, `few rows in the DOM (${n0})`);
+  const t0 = Date.now();
+  for (let i = 1; i <= 10; i++) {
+    await page.locator('[data-testid="queue-scroller"]').evaluate((el, f) => { el.scrollTop = el.scrollHeight * f; }, i / 10);
+    await page.waitForTimeout(30);
+  }
+  await page.waitForFunction(() => document.querySelectorAll("[data-queue-row]").length > 5);
+  const n1 = await rows();
+  assert(n1 < 60, `still few rows after scrolling to the end (${n1})`);
+  const last = await page.locator("[data-queue-row]").last().getAttribute("data-queue-row");
+  assert(last && last.startsWith("a-"), "rows near the end are loaded");
+  console.log(`     scrolled 10,000 rows in ${Date.now() - t0} ms with ${n1} rows in the DOM`);
+  await page.fill('input[aria-label="Search queue"]', "#9999:");
+  await page.waitForSelector('[data-testid="queue-count"]:has-text("1 items")');
+  await page.fill('input[aria-label="Search queue"]', "");
+  await page.selectOption('select[aria-label="Kind"]', "senior_review");
+  await page.waitForFunction(() => !document.querySelector('[data-testid="queue-count"]')?.textContent?.startsWith("10,000"));
+  assert((await rows()) < 60, "filtered list is virtualized too");
+  await shot(page, "queue-10000");
+});
+
+await test("item content with XSS payloads is shown as text and never executes", async (page) => {
+  await page.goto(base);
+  await openFirst(page, { search: "Compare answers" });
+  await page.waitForSelector('[data-field="answer_a"]');
+  await page.waitForTimeout(200);
+  assert(await page.evaluate(() => window.__xss === undefined), "payload did not run");
+  const text = await page.locator('[data-testid="item-screen"]').innerText();
+  assert(text.includes("<img src=x onerror=window.__xss=1>"), "payload visible as text");
+  assert((await page.locator('[data-testid="item-screen"] img').count()) === 0, "no <img> element was created");
+  assert((await page.locator('[data-testid="item-screen"] script').count()) === 0, "no <script> element was created");
+  await shot(page, "item-chat-xss");
+});
+
+await test("legal redline comments and defined terms, dark theme", async (page) => {
+  await page.goto(base);
+  await openFirst(page, { search: "NDA", status: "New" });
+  await page.click('[aria-label="Clause 2.1"] button:has-text("Comment")');
+  await page.fill('textarea[aria-label="Comment on clause 2.1"]', "Consent should be written and prior.");
+  await page.click('[aria-label="Clause 2.1"] button:has-text("Add comment")');
+  await page.waitForSelector('[data-question="clause_comments"] .ann li');
+  await page.click('[aria-label="Defined term Purpose"]');
+  await page.waitForSelector("text=Evaluating a possible business relationship");
+  await page.click('[data-testid="theme-toggle"]');
+  assert((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "dark theme applied");
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert(bg !== "rgb(246, 247, 249)", `body background changed (${bg})`);
+  await shot(page, "item-legal-dark");
+});
+
+await test("scan viewer: frames, window presets, pixel readout, measurement, regions", async (page) => {
+  await page.goto(base);
+  await openFirst(page, { search: "CT", status: "New" });
+  const canvas = page.locator("canvas");
+  await canvas.waitFor();
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.move(box.x + box.width / 2 + 3, box.y + box.height / 2 + 3);
+  await page.waitForFunction(() => /HU/.test(document.querySelector('[data-testid="pixel-readout"]')?.textContent ?? ""));
+  await page.selectOption('select[aria-label="Window preset"]', "Bone");
+  await canvas.focus();
+  await page.keyboard.press("ArrowRight");
+  await page.waitForTimeout(100);
+  assert((await page.locator(".status .frame .mono").innerText()) === "2/12", "frame advanced");
+  await page.click('button:has-text("Measure")');
+  await page.mouse.move(box.x + 100, box.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 200, box.y + 100, { steps: 4 });
+  await page.mouse.up();
+  const len = await page.locator(".status").innerText();
+  assert(/Length \d+\.\d mm/.test(len), `length readout (${len})`);
+  await page.click('button:has-text("Region")');
+  await page.mouse.move(box.x + 150, box.y + 150);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 220, box.y + 210, { steps: 4 });
+  await page.mouse.up();
+  await page.fill('textarea[aria-label="Region comment"]', "Nodule, right upper lobe");
+  await page.click('button:has-text("Add region")');
+  await page.waitForSelector('[data-question="regions"] .ann li');
+  await shot(page, "item-scan");
+});
+
+await test("senior review: reject with feedback by keyboard", async (page) => {
+  await page.goto(base);
+  await openFirst(page, { kind: "senior_review" });
+  await page.waitForSelector('[aria-label="Submission under review"]');
+  await page.keyboard.press("2");
+  assert(await page.locator('[data-testid="submit"]').isDisabled(), "reject needs feedback");
+  await page.keyboard.press("r");
+  await page.keyboard.type("Rationale ignores the failing overflow test.");
+  await shot(page, "senior-review");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector('[data-testid="item-status"]:has-text("In outbox")');
+});
+
+await test("diff viewer: windowed rows, split mode, expand context, viewed marks", async (page) => {
+  await page.goto(base);
+  await openFirst(page, { search: "Rust #0:" });
+  await page.click('button[title="src/pipeline.rs"]');
+  await page.waitForSelector("[data-diff-row]");
+  const n = await page.locator("[data-diff-row]").count();
+  assert(n > 10 && n < 200, `diff rows are windowed (${n})`);
+  const total = Number(await page.locator('[role="table"][aria-label="Diff rows"]').getAttribute("aria-rowcount"));
+  assert(total > 1000, `file has many rows (${total})`);
+  await page.click('button:has-text("Side by side")');
+  await page.waitForSelector(".row.split.change");
+  await page.locator('button:has-text("Expand")').first().click();
+  await page.waitForFunction((t) => Number(document.querySelector('[aria-label="Diff rows"]')?.getAttribute("aria-rowcount")) > 0, total);
+  await page.check('input[aria-label="Mark src/pipeline.rs viewed"]');
+  assert((await page.locator('[data-testid="viewed-count"]').innerText()).startsWith("1/"), "viewed count");
+  // Inline comment on a diff line lands in the rubric's annotations answer.
+  await page.locator("[data-diff-row]").nth(3).hover();
+  await page.locator("[data-diff-row]").nth(3).locator("button.addc").last().click();
+  await page.fill('textarea[aria-label="Comment text"]', "Checked arithmetic changes the error type here.");
+  await page.selectOption('select[aria-label="Severity"]', "major");
+  await page.click('button:has-text("Add comment")');
+  await page.waitForSelector('[data-question="comments"] .ann li');
+  assert((await page.locator('[data-question="comments"] .ann li').innerText()).includes("major"), "comment with severity in the rubric panel");
+  assert((await page.locator("[data-diff-row] .cm").count()) >= 1, "commented line is marked");
+  await page.locator('[data-testid="diff-scroller"]').evaluate((el) => { el.scrollTop = el.scrollHeight / 2; });
+  await page.waitForTimeout(150);
+  assert((await page.locator("[data-diff-row]").count()) < 200, "still windowed after scrolling");
+  await shot(page, "diff-split");
+});
+
+await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
+  await page.goto(base);
+  await page.click('nav button:has-text("Earnings")');
+  await page.waitForSelector('[data-testid="discrepancies"] tr.flag');
+  await shot(page, "earnings");
+  await page.click('nav button:has-text("Rubric preview")');
+  await page.click('button:has-text("Open")');
+  await page.waitForSelector('[data-testid="item-screen"]');
+  await page.evaluate(() => window.__mock.touchPreview());
+  await page.waitForSelector('[data-testid="preview-generation"]:has-text("reload #2")');
+  await shot(page, "preview");
+  await page.keyboard.press("?");
+  await page.waitForSelector('[data-testid="shortcut-sheet"]');
+  await shot(page, "shortcuts");
+  await page.keyboard.press("Escape");
+  await page.click('button:has-text("Sign out")');
+  await page.waitForSelector("text=Sign in to Assay");
+  await shot(page, "sign-in");
+  await page.fill('input[type="url"]', "https://work.example.com");
+  await page.fill('input[type="password"]', "tok-123");
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('[data-testid="queue-count"]');
+});
+
+await browser.close();
+server.close();
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length}/${results.length} browser tests passed; screenshots in ${artifacts}`);
+process.exit(failed.length ? 1 : 0);

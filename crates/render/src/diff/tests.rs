@@ -229,6 +229,23 @@ fn context_collapses_and_expands() {
 }
 
 #[test]
+fn lazy_and_eager_highlighting_agree() {
+    let lazy = DiffRows::new(parse_unified_diff(GIT_DIFF).unwrap());
+    let eager = DiffRows::new(parse_unified_diff(GIT_DIFF).unwrap());
+    eager.highlight_all();
+    for f in 0..lazy.file_count() {
+        for mode in [DiffMode::Unified, DiffMode::Split] {
+            assert_eq!(
+                lazy.rows_for(f, 0, 100, mode, &[]).unwrap(),
+                eager.rows_for(f, 0, 100, mode, &[]).unwrap()
+            );
+        }
+    }
+    // Highlighting again is a no-op.
+    eager.highlight_all();
+}
+
+#[test]
 fn split_rows_pair_removed_and_added() {
     let d = parse_unified_diff(GIT_DIFF).unwrap();
     let rows = DiffRows::new(d);

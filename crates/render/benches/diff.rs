@@ -10,6 +10,7 @@ mod bench_input;
 fn build_all(text: &str) -> usize {
     let diff = parse_unified_diff(text).expect("generated diff parses");
     let rows = DiffRows::new(diff);
+    rows.highlight_all();
     let mut n = 0;
     for f in 0..rows.file_count() {
         let count = rows.row_count(f, DiffMode::Unified, &[]);

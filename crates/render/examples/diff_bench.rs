@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let diff = parse_unified_diff(&text)?;
             let parsed = start.elapsed();
             let rows = DiffRows::new(diff);
+            rows.highlight_all();
             let built = start.elapsed();
             // Materialise and serialise every row, as the webview would get
             // them window by window.

@@ -7,8 +7,9 @@
 //! asks for windows of rows with [`DiffRows::rows_for`], so a 10,000-line diff
 //! is never serialised to the webview at once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use assay_rubric::model::{DiffMode, DiffSide};
@@ -721,7 +722,6 @@ struct Layout {
 struct FileRows {
     /// (hunk, index in hunk) per flat line.
     refs: Vec<(u32, u32)>,
-    spans: Vec<Vec<Span>>,
     changed: Vec<Vec<(u32, u32)>>,
     gaps: Vec<Gap>,
     unified: Layout,
@@ -733,10 +733,35 @@ enum Seg {
     Expander(u32),
 }
 
+/// What the UI needs to list a file of a diff without its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct FileSummary {
+    pub index: u32,
+    pub path: String,
+    pub old_path: Option<String>,
+    pub language: Option<String>,
+    pub status: FileStatus,
+    pub binary: bool,
+    pub stats: DiffStats,
+    pub viewed_key: String,
+    /// Number of collapsible gaps (ids `0..gaps`).
+    pub gaps: u32,
+    /// Row counts with every gap collapsed.
+    pub unified_rows: u32,
+    pub split_rows: u32,
+}
+
 /// The highlighted, virtualisable view model of a [`MultiFileDiff`].
+///
+/// Layout and word-level changes are computed up front; syntax highlighting
+/// of a file happens on its first [`DiffRows::rows_for`] (or for every file
+/// at once with [`DiffRows::highlight_all`], e.g. on a background thread).
 pub struct DiffRows {
     diff: MultiFileDiff,
     files: Vec<FileRows>,
+    langs: Vec<Option<Language>>,
+    spans: Vec<OnceLock<Vec<Vec<Span>>>>,
 }
 
 impl DiffRows {
@@ -748,14 +773,42 @@ impl DiffRows {
     /// Like [`DiffRows::new`] with a language that wins over file names
     /// (the rubric's `language` for the field).
     pub fn with_language(diff: MultiFileDiff, language: Option<&str>) -> Self {
-        let mut files: Vec<FileRows> = diff.files.iter().map(layout_file).collect();
+        let files: Vec<FileRows> = diff.files.iter().map(layout_file).collect();
         let langs: Vec<Option<Language>> = diff
             .files
             .iter()
             .map(|f| resolve_language(Some(&f.path), language))
             .collect();
-        highlight_all(&diff, &langs, &mut files);
-        DiffRows { diff, files }
+        let spans = diff.files.iter().map(|_| OnceLock::new()).collect();
+        DiffRows {
+            diff,
+            files,
+            langs,
+            spans,
+        }
+    }
+
+    /// Highlight every file not highlighted yet (files and hunks in parallel).
+    pub fn highlight_all(&self) {
+        let todo: Vec<usize> = (0..self.spans.len())
+            .filter(|&i| self.spans[i].get().is_none())
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        for (fi, spans) in highlight_files(&self.diff, &self.langs, &todo) {
+            // Another thread may have won the race; its result is identical.
+            let _ = self.spans[fi].set(spans);
+        }
+    }
+
+    fn file_spans(&self, file_index: usize) -> &[Vec<Span>] {
+        self.spans[file_index].get_or_init(|| {
+            highlight_files(&self.diff, &self.langs, &[file_index])
+                .pop()
+                .map(|(_, s)| s)
+                .unwrap_or_default()
+        })
     }
 
     pub fn diff(&self) -> &MultiFileDiff {
@@ -764,6 +817,29 @@ impl DiffRows {
 
     pub fn file_count(&self) -> usize {
         self.files.len()
+    }
+
+    /// Per-file summaries (no lines): send these to the webview, then fetch
+    /// rows window by window with [`DiffRows::rows_for`].
+    pub fn summaries(&self) -> Vec<FileSummary> {
+        self.diff
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FileSummary {
+                index: i as u32,
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                language: f.language.clone(),
+                status: f.status,
+                binary: f.binary,
+                stats: f.stats,
+                viewed_key: f.viewed_key(),
+                gaps: self.files[i].gaps.len() as u32,
+                unified_rows: self.row_count(i, DiffMode::Unified, &[]),
+                split_rows: self.row_count(i, DiffMode::Split, &[]),
+            })
+            .collect()
     }
 
     fn layout(&self, file_index: usize, mode: DiffMode) -> Option<(&FileRows, &Layout)> {
@@ -874,11 +950,12 @@ impl DiffRows {
     fn runs(&self, file_index: usize, f: &FileRows, flat: u32) -> (&DiffLine, Vec<StyledRun>) {
         let (h, i) = f.refs[flat as usize];
         let line = &self.diff.files[file_index].hunks[h as usize].lines[i as usize];
-        let runs = to_runs(
-            &line.text,
-            &f.spans[flat as usize],
-            &f.changed[flat as usize],
-        );
+        let empty = Vec::new();
+        let spans = self
+            .file_spans(file_index)
+            .get(flat as usize)
+            .unwrap_or(&empty);
+        let runs = to_runs(&line.text, spans, &f.changed[flat as usize]);
         (line, runs)
     }
 
@@ -933,7 +1010,6 @@ fn layout_file(file: &FileDiff) -> FileRows {
             f.refs.push((h as u32, i as u32));
         }
     }
-    f.spans = vec![Vec::new(); f.refs.len()];
     f.changed = vec![Vec::new(); f.refs.len()];
 
     // Gaps and word-level changes, per hunk.
@@ -1057,22 +1133,40 @@ struct Unit {
 /// new side's parse state; a run of removed lines continues a fork of the
 /// state taken right before it (the shared context), so multi-line strings
 /// and comments stay right on both sides.
-fn highlight_all(diff: &MultiFileDiff, langs: &[Option<Language>], files: &mut [FileRows]) {
+///
+/// Highlights the files `which` (hunks spread over threads) and returns the
+/// spans of every flat line of each.
+fn highlight_files(
+    diff: &MultiFileDiff,
+    langs: &[Option<Language>],
+    which: &[usize],
+) -> Vec<(usize, Vec<Vec<Span>>)> {
+    let mut flat: Vec<(usize, Vec<Vec<Span>>)> = Vec::with_capacity(which.len());
     let mut units = Vec::new();
-    for (fi, file) in diff.files.iter().enumerate() {
+    for &fi in which {
+        let file = &diff.files[fi];
+        let n: usize = file.hunks.iter().map(|h| h.lines.len()).sum();
         if langs[fi].is_none() {
             // Plain text: one span per line, no parsing.
-            for (flat, (h, i)) in files[fi].refs.iter().enumerate() {
-                let len = file.hunks[*h as usize].lines[*i as usize].text.len();
-                if len > 0 {
-                    files[fi].spans[flat] = vec![Span {
-                        end: len as u32,
-                        class: crate::highlight::TokenClass::Plain,
-                    }];
-                }
-            }
+            let spans = file
+                .hunks
+                .iter()
+                .flat_map(|h| h.lines.iter())
+                .map(|l| {
+                    if l.text.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Span {
+                            end: l.text.len() as u32,
+                            class: crate::highlight::TokenClass::Plain,
+                        }]
+                    }
+                })
+                .collect();
+            flat.push((fi, spans));
             continue;
         }
+        flat.push((fi, vec![Vec::new(); n]));
         for (hi, hunk) in file.hunks.iter().enumerate() {
             units.push(Unit {
                 file: fi,
@@ -1157,28 +1251,35 @@ fn highlight_all(diff: &MultiFileDiff, langs: &[Option<Language>], files: &mut [
                 .collect()
         })
     };
-    // Hunk -> first flat index.
-    let firsts: Vec<Vec<usize>> = diff
-        .files
+    // Hunk -> first flat index, per file.
+    let firsts = |fi: usize| -> Vec<usize> {
+        let mut acc = 0;
+        diff.files[fi]
+            .hunks
+            .iter()
+            .map(|h| {
+                let s = acc;
+                acc += h.lines.len();
+                s
+            })
+            .collect()
+    };
+    let slot: HashMap<usize, usize> = flat
         .iter()
-        .map(|f| {
-            let mut acc = 0;
-            f.hunks
-                .iter()
-                .map(|h| {
-                    let s = acc;
-                    acc += h.lines.len();
-                    s
-                })
-                .collect()
-        })
+        .enumerate()
+        .map(|(k, (fi, _))| (*fi, k))
         .collect();
+    let bases: HashMap<usize, Vec<usize>> = which.iter().map(|&fi| (fi, firsts(fi))).collect();
     for (fi, hi, spans) in results {
-        let base = firsts[fi][hi];
-        for (i, s) in spans.into_iter().enumerate() {
-            files[fi].spans[base + i] = s;
+        let (Some(&k), Some(base)) = (slot.get(&fi), bases.get(&fi)) else {
+            continue;
+        };
+        let base = base[hi];
+        for (i, sp) in spans.into_iter().enumerate() {
+            flat[k].1[base + i] = sp;
         }
     }
+    flat
 }
 
 // ---------------------------------------------------------------- file tree

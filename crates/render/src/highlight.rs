@@ -464,6 +464,62 @@ mod tests {
     }
 
     #[test]
+    fn every_required_language_highlights() {
+        let samples = [
+            (
+                "a.py",
+                "def f(x):\n    return \"s\"  # c\n",
+                TokenClass::Keyword,
+            ),
+            ("a.js", "const x = 'a'; // c\n", TokenClass::String),
+            (
+                "a.ts",
+                "export function f(): number { return 1; }\n",
+                TokenClass::Number,
+            ),
+            (
+                "a.go",
+                "package main\nfunc main() { x := \"s\" }\n",
+                TokenClass::Keyword,
+            ),
+            ("a.rs", "fn main() { let x = 1; }\n", TokenClass::Keyword),
+            (
+                "A.java",
+                "public class A { int x = 1; }\n",
+                TokenClass::Keyword,
+            ),
+            ("a.c", "int main(void) { return 0; }\n", TokenClass::Keyword),
+            (
+                "a.cpp",
+                "#include <vector>\nint main() { return 0; }\n",
+                TokenClass::Keyword,
+            ),
+            (
+                "a.sql",
+                "SELECT name FROM users WHERE id = 1;\n",
+                TokenClass::Keyword,
+            ),
+            ("a.json", "{\"k\": [1, true, \"v\"]}\n", TokenClass::String),
+            (
+                "a.yaml",
+                "key: value # c\nlist:\n  - 1\n",
+                TokenClass::Comment,
+            ),
+            ("a.md", "# Title\n\nSome *text*\n", TokenClass::Heading),
+        ];
+        for (path, src, expect) in samples {
+            let v = highlight_code(src, Some(path));
+            assert!(v.language.is_some(), "{path}");
+            let classes: Vec<TokenClass> = v
+                .lines
+                .iter()
+                .flat_map(|l| l.runs.iter().map(|r| r.class))
+                .collect();
+            assert!(classes.contains(&expect), "{path}: {classes:?}");
+        }
+    }
+
+    #[test]
     fn rust_keywords_strings_comments() {
         let v = highlight_code(
             "fn main() {\n    let s = \"hi\"; // note\n}\n",

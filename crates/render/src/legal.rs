@@ -410,7 +410,10 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
         let unmatched_old: Vec<usize> = (0..old.len())
             .filter(|&i| matched_old[i].is_none())
             .collect();
-        if unmatched_old.len() <= 400 {
+        let unmatched_cur = cur_match.iter().filter(|m| m.is_none()).count();
+        // Pairwise similarity is quadratic: bounded so huge rewrites stay fast
+        // (beyond it, unmatched clauses show as added / removed).
+        if unmatched_old.len().saturating_mul(unmatched_cur) <= 20_000 {
             for (ci, c) in cur.iter().enumerate() {
                 if cur_match[ci].is_some() {
                     continue;
@@ -571,6 +574,25 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
         defined_terms,
         redline: prior.is_some(),
         note,
+    }
+}
+
+/// Where a comment anchored to clause `anchor` of the prior version lands in
+/// a view built against that prior version: the same clause if it is still
+/// there, the clause it moved to when renumbered, `None` when removed.
+pub fn relocate_clause(anchor: &str, view: &LegalDocView) -> Option<String> {
+    if let Some(c) = view
+        .clauses
+        .iter()
+        .find(|c| matches!(&c.change, ClauseChange::Moved { from, .. } if from == anchor))
+    {
+        return Some(c.anchor.clone());
+    }
+    let same = view.clauses.iter().find(|c| c.anchor == anchor)?;
+    match same.change {
+        ClauseChange::Unchanged | ClauseChange::Modified => Some(same.anchor.clone()),
+        // The anchor now names a different (new or moved-in) clause.
+        _ => None,
     }
 }
 

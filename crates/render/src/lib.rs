@@ -28,13 +28,14 @@ pub mod xss;
 
 pub use diff::{
     anchor_for, diff_files, file_tree, line_hash, parse_unified_diff, relocate_anchor,
-    AnchorResolution, DiffLine, DiffRow, DiffRows, DiffStats, FileDiff, FileStatus, FileTree,
-    FileTreeNode, Hunk, LineAnchor, LineKind, MultiFileDiff, SplitCell,
+    AnchorResolution, DiffLine, DiffRow, DiffRows, DiffStats, FileDiff, FileStatus, FileSummary,
+    FileTree, FileTreeNode, Hunk, LineAnchor, LineKind, MultiFileDiff, SplitCell,
 };
 pub use error::RenderError;
 pub use highlight::{highlight_code, language_for_path, CodeLine, CodeView, StyledRun, TokenClass};
 pub use legal::{
-    legal_view, Clause, ClauseChange, DefinedTerm, LegalDocView, LegalRun, LegalRunKind,
+    legal_view, relocate_clause, Clause, ClauseChange, DefinedTerm, LegalDocView, LegalRun,
+    LegalRunKind,
 };
 pub use markdown::{
     chat_view, chat_view_value, markdown_view, Block, ChatRole, ChatTurn, ChatView, Inline,
@@ -42,7 +43,8 @@ pub use markdown::{
 };
 pub use scan::{
     decode_scan, drag_window, measure, pixel_value, region_stats, render_frame, render_frame_png,
-    Length, LengthUnit, RegionStats, RgbaImage, Scan, ScanFormat, ScanInfo, Window, WindowPreset,
+    Length, LengthUnit, RegionStats, RgbaImage, Scan, ScanFormat, ScanInfo, ScanWindow, Window,
+    WindowPreset,
 };
 pub use testsuite::{
     test_suite_view, Requirement, RunSummary, TestCase, TestOutcome, TestStatus, TestSuiteView,

@@ -20,13 +20,17 @@ use ts_rs::TS;
 
 use crate::error::RenderError;
 
+/// Short name used throughout this module.
+pub type Window = ScanWindow;
+
 /// Largest number of samples (pixels × channels × frames) decoded.
 pub const MAX_SAMPLES: usize = 256 * 1024 * 1024;
 
-/// A display window in modality units.
+/// A display window (window/level) in modality units. Exported to
+/// TypeScript as `ScanWindow` (not to shadow the DOM's `Window`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
-pub struct Window {
+pub struct ScanWindow {
     pub center: f64,
     pub width: f64,
 }

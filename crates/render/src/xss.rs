@@ -1,6 +1,8 @@
 //! XSS payloads for tests: every viewer must output them as plain text runs.
-//! The lead's end-to-end test places each payload in every field kind and
-//! checks that nothing executes in the real webview.
+//! The end-to-end test places each payload in every field kind and checks
+//! that nothing executes in the real webview. The same corpus is in
+//! `crates/render/fixtures/xss.json` for non-Rust tests (kept identical by a
+//! unit test).
 
 /// A corpus of classic XSS vectors (script tags, event handlers, `javascript:`
 /// URLs, SVG/MathML, CSS, template injection, encoded and split variants).
@@ -46,6 +48,13 @@ pub fn xss_corpus() -> &'static [&'static str] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fixture_file_matches_corpus() {
+        let text = include_str!("../fixtures/xss.json");
+        let fixture: Vec<String> = serde_json::from_str(text).unwrap();
+        assert_eq!(fixture, super::xss_corpus());
+    }
+
     #[test]
     fn corpus_is_nonempty_and_single_line() {
         let c = super::xss_corpus();

@@ -200,6 +200,15 @@ fn context_collapses_and_expands() {
         })
         .collect();
     assert_eq!(gaps, vec![(0, 17), (1, 473), (2, 496)]);
+    let summary = &rows.summaries()[0];
+    assert_eq!((summary.gaps, summary.unified_rows), (3, collapsed));
+    assert_eq!(
+        summary.stats,
+        DiffStats {
+            added: 2,
+            removed: 2
+        }
+    );
     // header, gap, 3, -+, 3, gap, 3, -+, 3, gap
     assert_eq!(collapsed, 1 + 1 + 3 + 2 + 3 + 1 + 3 + 2 + 3 + 1);
     // Expanding a gap adds its hidden lines minus the expander row.
@@ -217,6 +226,23 @@ fn context_collapses_and_expands() {
         .unwrap();
     assert!(past_end.is_empty());
     assert!(rows.rows_for(3, 0, 5, DiffMode::Unified, &[]).is_err());
+}
+
+#[test]
+fn lazy_and_eager_highlighting_agree() {
+    let lazy = DiffRows::new(parse_unified_diff(GIT_DIFF).unwrap());
+    let eager = DiffRows::new(parse_unified_diff(GIT_DIFF).unwrap());
+    eager.highlight_all();
+    for f in 0..lazy.file_count() {
+        for mode in [DiffMode::Unified, DiffMode::Split] {
+            assert_eq!(
+                lazy.rows_for(f, 0, 100, mode, &[]).unwrap(),
+                eager.rows_for(f, 0, 100, mode, &[]).unwrap()
+            );
+        }
+    }
+    // Highlighting again is a no-op.
+    eager.highlight_all();
 }
 
 #[test]
@@ -358,6 +384,23 @@ mod props {
                         prop_assert_eq!(r.len() as u32, n);
                     }
                 }
+            }
+        }
+
+        #[test]
+        fn any_window_is_a_slice_of_the_full_view(
+            n in 0usize..300, start in 0u32..400, count in 0u32..400,
+            expanded in proptest::collection::vec(0u32..6, 0..4),
+        ) {
+            let (old, new) = big_pair(n.max(1));
+            let rows = DiffRows::new(MultiFileDiff { files: vec![diff_files("x.txt", &old, "x.txt", &new)] });
+            for mode in [DiffMode::Unified, DiffMode::Split] {
+                let total = rows.row_count(0, mode, &expanded);
+                let all = rows.rows_for(0, 0, total, mode, &expanded).unwrap();
+                let w = rows.rows_for(0, start, count, mode, &expanded).unwrap();
+                let s = (start as usize).min(all.len());
+                let e = (start as usize + count as usize).min(all.len());
+                prop_assert_eq!(&w[..], &all[s..e]);
             }
         }
 

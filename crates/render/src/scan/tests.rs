@@ -340,8 +340,31 @@ fn png_and_jpeg() {
     assert_eq!(pixel_value(&scan, 0, 1, 1).unwrap(), 4000.0);
     assert_eq!(scan.info.max, 4000.0);
 
-    // A tiny baseline greyscale JPEG (8x8, all mid-grey), built by hand would
-    // be long; a truncated JPEG must give a clear error instead.
+    // Small JPEGs made with ImageMagick (fixtures/*.jpg).
+    let grey = decode_scan(include_bytes!("../../fixtures/gray4x2.jpg"), "image/jpeg").unwrap();
+    assert_eq!(grey.info.format, ScanFormat::Jpeg);
+    assert_eq!(
+        (grey.info.width, grey.info.height, grey.info.channels),
+        (4, 2, 1)
+    );
+    // A black-to-white vertical gradient: the top row is darker.
+    assert!(pixel_value(&grey, 0, 0, 0).unwrap() < pixel_value(&grey, 0, 0, 1).unwrap());
+    let red = decode_scan(
+        include_bytes!("../../fixtures/red3x2.jpg"),
+        "application/octet-stream",
+    )
+    .unwrap();
+    assert_eq!(
+        (red.info.width, red.info.height, red.info.channels),
+        (3, 2, 3)
+    );
+    let img = render_frame(&red, 0, red.info.default_window).unwrap();
+    assert!(
+        img.data[0] > 240 && img.data[1] < 20 && img.data[2] < 20,
+        "{:?}",
+        &img.data[..4]
+    );
+    // A truncated JPEG gives a clear error.
     let err = decode_scan(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], "image/jpeg").unwrap_err();
     assert!(err.to_string().contains("JPEG"), "{err}");
 }

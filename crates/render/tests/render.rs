@@ -1,0 +1,6 @@
+//! Integration tests of the public API of `assay-render`.
+
+mod render {
+    mod big_diff;
+    mod xss;
+}

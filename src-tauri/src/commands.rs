@@ -46,6 +46,11 @@ pub async fn open_item(wb: Wb<'_>, assignment_id: String) -> R<OpenedItem> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
+pub fn item_status(wb: Wb<'_>, assignment_id: String) -> R<assay_store::QueueStatus> {
+    wb.item_status(&assignment_id)
+}
+
+#[tauri::command(rename_all = "snake_case")]
 pub fn save_draft(wb: Wb<'_>, assignment_id: String, answers: Answers) -> R<SaveResult> {
     wb.save_draft(&assignment_id, &answers)
 }

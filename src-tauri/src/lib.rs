@@ -63,6 +63,7 @@ pub fn builder<R: Runtime>(
             commands::sign_out,
             commands::queue_page,
             commands::open_item,
+            commands::item_status,
             commands::save_draft,
             commands::validate,
             commands::submit,

@@ -22,6 +22,9 @@ pub mod keys {
     pub const ESCAPE: &str = "\u{E00C}";
 }
 
+/// The W3C key of an element reference in JSON.
+pub const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
 /// The workspace root (parent of `tests/`).
 pub fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -60,6 +63,12 @@ pub fn artifacts_dir() -> PathBuf {
     let dir = workspace_root().join("artifacts/e2e");
     let _ = std::fs::create_dir_all(&dir);
     dir
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
 }
 
 fn free_port() -> Result<u16> {
@@ -197,7 +206,8 @@ impl App {
             }
             if Instant::now() > deadline {
                 let body = self.page_text().unwrap_or_default();
-                bail!("timed out waiting for `{css}`; page text:\n{body}");
+                let shot = self.screenshot(&format!("timeout-{}", sanitize(css)));
+                bail!("timed out waiting for `{css}` (screenshot: {shot:?}); page text:\n{body}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -222,7 +232,8 @@ impl App {
                 }
             }
             if Instant::now() > deadline {
-                bail!("timed out waiting for text of `{css}`; last seen: {last:?}");
+                let shot = self.screenshot(&format!("timeout-{}", sanitize(css)));
+                bail!("timed out waiting for text of `{css}` (screenshot: {shot:?}); last seen: {last:?}");
             }
             std::thread::sleep(Duration::from_millis(150));
         }
@@ -236,6 +247,26 @@ impl App {
     pub fn click(&self, element: &str) -> Result<()> {
         self.post(&format!("/element/{element}/click"), &json!({}))?;
         Ok(())
+    }
+
+    /// The `textContent` of the first element matching `css` (also for
+    /// visually hidden, screen-reader-only text), if it exists.
+    pub fn text_content(&self, css: &str) -> Result<Option<String>> {
+        let v = self.execute(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+            json!([css]),
+        )?;
+        Ok(v.as_str().map(str::to_string))
+    }
+
+    /// Replaces the value of an input (as a user selecting all and typing).
+    pub fn fill(&self, css: &str, text: &str) -> Result<()> {
+        let el = self.wait_for(css, Duration::from_secs(30))?;
+        self.execute(
+            "const e = arguments[0]; e.focus(); e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true}));",
+            json!([{ELEMENT_KEY: el.clone()}]),
+        )?;
+        self.type_into(&el, text)
     }
 
     pub fn type_into(&self, element: &str, text: &str) -> Result<()> {

@@ -15,7 +15,10 @@ fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
     let data_dir = data.path().display().to_string();
     let app = App::launch(&[("ASSAY_PROFILE", "e2e"), ("ASSAY_DATA_DIR", &data_dir)])?;
     // The version line is filled in from the `app_info` command: a real IPC round trip.
-    let text = app.wait_text("[data-testid=app-version]", WAIT, |t| t.contains("Version"))?;
+    app.wait_for("input[type=url]", WAIT)?;
+    let text = app
+        .text_content("[data-testid=app-version]")?
+        .unwrap_or_default();
     assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
     assert!(text.contains("dev.assay.desktop.e2e"), "{text}");
     app.screenshot("first-screen")?;
@@ -28,17 +31,26 @@ use assay_e2e::{keys, PlatformProcess};
 
 /// Opens the first queue row matching `search` that is still new.
 fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
-    let input = app.wait_for("input[aria-label='Search queue']", WAIT)?;
-    app.execute(
-        "const el = arguments[0]; el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true}));",
-        serde_json::json!([{"element-6066-11e4-a52e-4f735466cecf": input}]),
+    let current = app.execute(
+        "return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''",
+        serde_json::json!([]),
     )?;
-    app.type_into(&input, search)?;
+    if current.as_str() != Some(search) {
+        let before = app
+            .text_content("[data-testid=queue-count]")?
+            .unwrap_or_default();
+        app.fill("input[aria-label='Search queue']", search)?;
+        // The queue refreshes after a short debounce.
+        app.wait_text("[data-testid=queue-count]", WAIT, |t| t != before)?;
+    }
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let id = app.execute(
             "const rows = [...document.querySelectorAll('li[data-queue-row]')];
-             const row = rows.find(r => /\\bNew\\b/i.test(r.innerText));
+             const row = rows.find(r =>
+               r.querySelector('.st')?.textContent.trim() === 'New' &&
+               (r.querySelector('.t')?.textContent.trim() ?? '') !== '' &&
+               !/\\breview\\b/.test(r.querySelector('.l1')?.textContent ?? ''));
              if (!row) return null;
              row.querySelector('.card').click();
              return row.getAttribute('data-queue-row');",
@@ -46,6 +58,8 @@ fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
         )?;
         if let Some(id) = id.as_str() {
             app.wait_for("[data-testid=item-screen]", WAIT)?;
+            // Let the item screen finish mounting (keyboard handlers, draft).
+            std::thread::sleep(Duration::from_millis(800));
             return Ok(id.to_string());
         }
         if std::time::Instant::now() > deadline {
@@ -78,6 +92,7 @@ fn grade_by_keyboard(app: &App) -> anyhow::Result<()> {
         .unwrap_or(true)
     {
         if std::time::Instant::now() > deadline {
+            app.screenshot("submit-disabled")?;
             let reasons = app.page_text()?;
             anyhow::bail!("submit stayed disabled:\n{reasons}");
         }
@@ -121,11 +136,10 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
 
     // Sign in through the form.
     let app = App::launch(&env)?;
-    let url = app.wait_for("input[type=url]", WAIT)?;
+    app.wait_for("input[type=url]", WAIT)?;
     app.screenshot("01-sign-in")?;
-    app.type_into(&url, &platform.url())?;
-    let token = app.wait_for("input[type=password]", WAIT)?;
-    app.type_into(&token, &platform.token)?;
+    app.fill("input[type=url]", &platform.url())?;
+    app.fill("input[type=password]", &platform.token)?;
     app.press(&[keys::ENTER])?;
 
     // Sync fills the queue.
@@ -211,10 +225,8 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
 }
 
 fn sign_in(app: &App, platform: &PlatformProcess) -> anyhow::Result<()> {
-    let url = app.wait_for("input[type=url]", WAIT)?;
-    app.type_into(&url, &platform.url())?;
-    let token = app.wait_for("input[type=password]", WAIT)?;
-    app.type_into(&token, &platform.token)?;
+    app.fill("input[type=url]", &platform.url())?;
+    app.fill("input[type=password]", &platform.token)?;
     app.press(&[keys::ENTER])?;
     app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
     Ok(())
@@ -305,12 +317,10 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
         ("Rubric file", samples.path().join("rubric.json")),
         ("Sample items folder", samples.path().join("items")),
     ] {
-        let input = app.wait_for(&format!("input[aria-label='{label}']"), WAIT)?;
-        app.execute(
-            "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
-            serde_json::json!([{"element-6066-11e4-a52e-4f735466cecf": input}]),
+        app.fill(
+            &format!("input[aria-label='{label}']"),
+            &value.display().to_string(),
         )?;
-        app.type_into(&input, &value.display().to_string())?;
     }
     app.press(&[keys::ENTER])?;
     app.wait_text("[data-testid=preview-generation]", WAIT, |t| {

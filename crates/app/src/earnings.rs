@@ -295,6 +295,10 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
             continue;
         };
         let (_, secs) = store.time_spans(&sub.assignment_id)?;
+        if rate.basis == PayBasis::PerHour && secs == 0 {
+            // Work graded elsewhere (no local time log): no expectation to compare.
+            continue;
+        }
         let expected = expected_cents(rate, secs);
         let entry = by_submission.get(sub.submission_id.as_str());
         let (ledger_cents, reason) = match entry {
@@ -325,7 +329,11 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
         out.push(Discrepancy {
             assignment_id: sub.assignment_id.clone(),
             item_id: row.item_id.clone(),
-            title: row.title.clone(),
+            title: if row.title.is_empty() {
+                row.item_id.clone()
+            } else {
+                row.title.clone()
+            },
             opportunity_id: row.opportunity_id.clone(),
             expected_cents: expected,
             ledger_cents,

@@ -439,6 +439,11 @@ impl Workbench {
         })
     }
 
+    /// The assignment's current status (sync may change it while it is open).
+    pub fn item_status(&self, assignment_id: &str) -> AppResult<QueueStatus> {
+        Ok(self.store.status_of(assignment_id)?)
+    }
+
     fn rubric_for(
         &self,
         assignment_id: &str,

@@ -227,6 +227,12 @@ async fn sign_in_sync_grade_submit_restart() {
         .iter()
         .find(|r| r.downloaded && r.status == QueueStatus::New)
     {
+        let opened = wb.open_item(&review.assignment_id).await.unwrap();
+        assert_eq!(opened.kind, AssignmentKind::SeniorReview);
+        assert!(
+            opened.reviewed.is_some(),
+            "the submission under review is shown"
+        );
         let err = wb
             .review_decision(
                 &review.assignment_id,

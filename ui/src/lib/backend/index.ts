@@ -8,6 +8,7 @@ import type { AppInfo } from "../bindings/AppInfo";
 import type { AppError } from "../bindings/AppError";
 import type { Answers } from "../bindings/Answers";
 import type { TimeSpan } from "../bindings/TimeSpan";
+import type { QueueStatus } from "../bindings/QueueStatus";
 import type {
   DiffRowWindow,
   DiffRowsRequest,
@@ -51,6 +52,8 @@ export interface Backend {
 
   // item
   openItem(assignmentId: string): Promise<OpenedItem>;
+  /** The assignment's current status (sync may change it while it is open). */
+  itemStatus(assignmentId: string): Promise<QueueStatus>;
   /** Persist a draft (the UI debounces ≤300 ms). `baseRevision` guards against lost updates where supported. */
   saveDraft(assignmentId: string, answers: Answers, baseRevision: number): Promise<SaveResult>;
   validate(assignmentId: string, answers: Answers): Promise<ValidationReport>;

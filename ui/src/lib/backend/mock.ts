@@ -338,6 +338,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     }),
 
     openItem: (id) => call("openItem", () => opened(get(id))),
+    itemStatus: (id) => call("itemStatus", () => get(id).status),
     saveDraft: (id, answers, base) => call("saveDraft", () => {
       const a = get(id);
       checkAnswers(answers);

@@ -27,6 +27,7 @@ describe("tauri backend", () => {
       [() => b.signOut(), "sign_out", []],
       [() => b.queuePage({ search: "", statuses: [], opportunity_id: null, kind: null, sort: "due" }, 0, 10), "queue_page", ["filter", "offset", "limit"]],
       [() => b.openItem("a"), "open_item", ["assignment_id"]],
+      [() => b.itemStatus("a"), "item_status", ["assignment_id"]],
       [() => b.saveDraft("a", answers, 1), "save_draft", ["assignment_id", "answers", "base_revision"]],
       [() => b.validate("a", answers), "validate", ["assignment_id", "answers"]],
       [() => b.submit("a", answers), "submit", ["assignment_id", "answers"]],

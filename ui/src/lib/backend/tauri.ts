@@ -13,6 +13,7 @@
 // | sign_out               | —                                                  | ()               |
 // | queue_page             | filter: QueueFilter, offset: u32, limit: u32       | QueuePage        |
 // | open_item              | assignment_id: String                              | OpenedItem       |
+// | item_status            | assignment_id: String                              | QueueStatus      |
 // | save_draft             | assignment_id, answers: Answers (base_revision: u64, optional) | SaveResult |
 // | validate               | assignment_id, answers: Answers                    | ValidationReport |
 // | submit                 | assignment_id, answers: Answers                    | SubmitResult     |
@@ -56,6 +57,7 @@ export function tauriBackend(): Backend {
     signOut: () => invoke("sign_out"),
     queuePage: (filter, offset, limit) => invoke("queue_page", { filter, offset, limit }),
     openItem: (assignment_id) => invoke("open_item", { assignment_id }),
+    itemStatus: (assignment_id) => invoke("item_status", { assignment_id }),
     saveDraft: (assignment_id, answers, base_revision) =>
       invoke("save_draft", { assignment_id, answers, base_revision }),
     validate: (assignment_id, answers) => invoke("validate", { assignment_id, answers }),

@@ -104,7 +104,7 @@ export type FieldView =
 // ---- scan frames (crates/app `ScanFrame`, `PixelValue`; same shapes).
 
 /** Window centre / width (render `Window`). */
-export type { Window as WindowLevel } from "../bindings/Window";
+export type { ScanWindow as WindowLevel } from "../bindings/ScanWindow";
 export type { WindowPreset } from "../bindings/WindowPreset";
 export type { ScanInfo } from "../bindings/ScanInfo";
 import type { ScanInfo } from "../bindings/ScanInfo";

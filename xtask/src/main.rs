@@ -95,6 +95,9 @@ fn step(name: &str) {
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {}", display(cmd));
+    if QUIET_STDOUT.load(std::sync::atomic::Ordering::Relaxed) {
+        cmd.stdout(Stdio::from(std::io::stderr()));
+    }
     let status = cmd
         .status()
         .with_context(|| format!("starting {}", display(cmd)))?;
@@ -253,12 +256,14 @@ fn bindings(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Starts an unlocked gnome-keyring whose files live in a fresh temporary
+/// directory, so it never meets (or prompts for) an existing login keyring.
+const PRIVATE_KEYRING: &str = "export XDG_DATA_HOME=\"$(mktemp -d)\"; echo -n assay-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null;";
+
 /// Runs `inner` inside a private D-Bus session with an unlocked gnome-keyring,
 /// so keyring tests use a real Secret Service and never the user's own.
 fn with_keyring(inner: &str) -> Command {
-    let script = format!(
-        "echo -n assay-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; {inner}"
-    );
+    let script = format!("{PRIVATE_KEYRING} {inner}");
     let mut c = Command::new("dbus-run-session");
     c.args(["--", "sh", "-c", &script]);
     c
@@ -319,7 +324,7 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
         let mut cmd = Command::new("xvfb-run");
         cmd.args(["-a", "-s", "-screen 0 1440x900x24"])
             .args(["dbus-run-session", "--", "sh", "-c"])
-            .arg("echo -n assay-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture")
+            .arg(format!("{PRIVATE_KEYRING} exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture"))
             .env("PATH", path);
         run(&mut cmd)?;
     }
@@ -330,7 +335,12 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
     Ok(())
 }
 
+/// Set by `demo`: children write to stderr so stdout carries only the
+/// screenshot path.
+static QUIET_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn demo(root: &Path, screenshot_after: Option<u64>) -> Result<()> {
+    QUIET_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
     ensure_packages(&[BUILD_PACKAGES, &["dbus-x11", "gnome-keyring"]].concat())?;
     ensure_ui_deps(root)?;
     build_ui(root)?;
@@ -408,8 +418,7 @@ fn demo(root: &Path, screenshot_after: Option<u64>) -> Result<()> {
     ];
     // The app keeps its token in the OS keyring: headless runs get a private,
     // unlocked one.
-    let keyring =
-        "echo -n assay-demo | gnome-keyring-daemon --unlock --components=secrets >/dev/null;";
+    let keyring = PRIVATE_KEYRING;
     let script = match shot {
         None => format!("{keyring} exec {}", shell_quote(&app)),
         Some(secs) => {

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use assay_app::views::FieldView;
 use assay_app::{
     AppError, AppEvent, EarningsQuery, ErrorCode, QueueFilter, ReviewInput, Workbench,
 };
@@ -177,6 +178,59 @@ async fn sign_in_sync_grade_submit_restart() {
         let name = model.as_str().unwrap();
         assert!(!payload.contains(name), "hidden model name {name} leaked");
     }
+
+    // Every viewer kind of the demo data builds in the app: scans decode from
+    // verified blobs and render frames; legal drafts redline; big diffs page.
+    let mut kinds = std::collections::BTreeSet::new();
+    for prefix in ["itm-scan", "itm-legal", "itm-review", "itm-code"] {
+        let Some(row) = page.rows.iter().find(|r| {
+            r.item_id.starts_with(prefix) && r.downloaded && r.kind == AssignmentKind::Grade
+        }) else {
+            continue;
+        };
+        let opened = wb.open_item(&row.assignment_id).await.unwrap();
+        for view in &opened.views {
+            match view {
+                FieldView::Error { field_id, message } => {
+                    panic!("{} field {field_id}: {message}", row.item_id)
+                }
+                FieldView::Scan { handle, info, .. } => {
+                    let frame = wb
+                        .scan_frame(handle, info.frames - 1, info.default_window)
+                        .unwrap();
+                    assert!(frame.data_url.starts_with("data:image/png;base64,"));
+                    let px = wb
+                        .scan_pixel(handle, 0, info.width / 2, info.height / 2)
+                        .unwrap();
+                    assert!(px.value.is_finite());
+                    kinds.insert("scan");
+                }
+                FieldView::LegalRedline { doc, .. } => {
+                    assert!(!doc.clauses.is_empty());
+                    kinds.insert("legal");
+                }
+                FieldView::Diff { diff, .. } => {
+                    let w = wb
+                        .diff_rows(&assay_app::views::DiffRowsRequest {
+                            handle: diff.handle.clone(),
+                            file_index: 0,
+                            mode: assay_rubric::DiffMode::Split,
+                            start: 0,
+                            count: 50,
+                            expanded: vec![],
+                        })
+                        .unwrap();
+                    assert!(!w.rows.is_empty() && w.total >= w.rows.len() as u32);
+                    kinds.insert("diff");
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        kinds.contains("scan") && kinds.contains("legal") && kinds.contains("diff"),
+        "{kinds:?}"
+    );
 
     // Grade a code item: an incomplete grade is kept as a draft but refused.
     let code = page

@@ -232,6 +232,9 @@ fn sign_in(app: &App, platform: &PlatformProcess) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Value of a field the probe rubric does not declare.
+const HIDDEN_VALUE: &str = "hidden-model-identity-7f3a9c";
+
 /// Sample files for the rubric preview with an XSS payload in every field
 /// kind, the item title, the guidelines and a question prompt.
 fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -291,7 +294,9 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
             "chat": {"type": "json", "value": chat},
             "code": {"type": "text", "value": joined},
             "diff": {"type": "text", "value": diff},
-            "tests": {"type": "text", "value": tests}
+            "tests": {"type": "text", "value": tests},
+            // Not declared by the rubric: must never reach the webview.
+            "model_identity": {"type": "text", "value": HIDDEN_VALUE}
         }
     });
     std::fs::write(items.join("xss.json"), serde_json::to_vec_pretty(&item)?)?;

@@ -250,7 +250,9 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
             {"id": "chat", "label": "Chat", "viewer": "chat"},
             {"id": "code", "label": "Code", "viewer": "code", "language": "python"},
             {"id": "diff", "label": "Diff", "viewer": "diff"},
-            {"id": "tests", "label": "Tests", "viewer": "test_suite", "language": "python"}
+            {"id": "tests", "label": "Tests", "viewer": "test_suite", "language": "python"},
+            {"id": "prior", "label": "Prior draft", "viewer": "text"},
+            {"id": "legal", "label": "Agreement", "viewer": "legal_redline", "against": "prior"}
         ],
         "questions": [{
             "id": "q", "prompt": corpus[1], "type": "scale", "min": 1, "max": 5,
@@ -285,6 +287,13 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
             )
         })
         .collect();
+    // Clause-numbered drafts whose text and defined terms are payloads.
+    let legal_prior = format!("1. \"{}\" means the data.\n2. Old clause.\n", corpus[0]);
+    let legal: String = corpus
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}. {}\n", i + 1, p.replace('\n', " ")))
+        .collect();
     let item = serde_json::json!({
         "id": "itm-xss", "opportunity_id": "opp-xss", "title": corpus[0],
         "created_at": "2026-11-24T00:00:00Z",
@@ -295,6 +304,8 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
             "code": {"type": "text", "value": joined},
             "diff": {"type": "text", "value": diff},
             "tests": {"type": "text", "value": tests},
+            "prior": {"type": "text", "value": legal_prior},
+            "legal": {"type": "text", "value": legal},
             // Not declared by the rubric: must never reach the webview.
             "model_identity": {"type": "text", "value": HIDDEN_VALUE}
         }
@@ -327,11 +338,16 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
             &value.display().to_string(),
         )?;
     }
+    app.execute(
+        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
+        serde_json::json!([]),
+    )?;
     app.press(&[keys::ENTER])?;
     app.wait_text("[data-testid=preview-generation]", WAIT, |t| {
         t.contains("XSS probe")
     })?;
     app.wait_for("[data-viewer=diff]", WAIT)?;
+    app.wait_for("[data-viewer=legal_redline]", WAIT)?;
     // Let lazy viewers (diff rows, test list) render, then look.
     std::thread::sleep(Duration::from_millis(1500));
     app.screenshot("06-xss-preview")?;

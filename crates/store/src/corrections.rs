@@ -28,14 +28,7 @@ impl Store {
         }
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
-            [assignment_id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Err(StoreError::NotFound(format!("assignment {assignment_id}")));
-        }
+        crate::require_assignment(&tx, assignment_id)?;
         tx.execute(
             "DELETE FROM time_sessions WHERE assignment_id = ?1",
             [assignment_id],

@@ -113,6 +113,20 @@ impl Store {
 // ------------------------------------------------------------ value helpers
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC so text order is time order.
+/// Fails with `NotFound` unless the assignment exists (inside a write transaction).
+pub(crate) fn require_assignment(conn: &Connection, assignment_id: &str) -> Result<()> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
+        [assignment_id],
+        |r| r.get(0),
+    )?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(format!("assignment {assignment_id}")))
+    }
+}
+
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }

@@ -83,14 +83,7 @@ impl Store {
         let now = Utc::now();
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
-            [assignment_id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Err(StoreError::NotFound(format!("assignment {assignment_id}")));
-        }
+        crate::require_assignment(&tx, assignment_id)?;
         let pending: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM outbox WHERE assignment_id = ?1 \
                AND state IN ('queued', 'sending'))",

@@ -265,14 +265,7 @@ impl Store {
             .map_err(StoreError::json("reviewed submission"))?;
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
-            [assignment_id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Err(StoreError::NotFound(format!("assignment {assignment_id}")));
-        }
+        crate::require_assignment(&tx, assignment_id)?;
         tx.execute(
             "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
                reviewed_submission_json, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -563,14 +556,7 @@ impl Store {
         let now = Utc::now();
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
-            [assignment_id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Err(StoreError::NotFound(format!("assignment {assignment_id}")));
-        }
+        crate::require_assignment(&tx, assignment_id)?;
         let revision: i64 = tx.query_row(
             "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at) \
              VALUES (?1, ?2, 1, ?3, ?4) \

@@ -329,7 +329,11 @@ impl Workbench {
         let engine = self.engine().await?;
         self.set_syncing(true);
         self.emit_sync_state().await;
-        let result = engine.sync_once(progress).await;
+        // Converted once: the status bar shows the same error the caller gets.
+        let result = engine.sync_once(progress).await.map_err(|e| {
+            let online = !e.is_retryable();
+            (online, AppError::from(e))
+        });
         {
             let mut l = self.live.lock().unwrap_or_else(|p| p.into_inner());
             l.syncing = false;
@@ -338,14 +342,14 @@ impl Workbench {
                     l.online = true;
                     l.last_error = None;
                 }
-                Err(e) => {
-                    l.online = !e.is_retryable();
-                    l.last_error = Some(AppError::from(clone_sync_error(e)));
+                Err((online, err)) => {
+                    l.online = *online;
+                    l.last_error = Some(err.clone());
                 }
             }
         }
         self.emit_sync_state().await;
-        result?;
+        result.map_err(|(_, err)| err)?;
         self.sync_state().await
     }
 
@@ -693,26 +697,6 @@ impl Workbench {
         answers: &Answers,
     ) -> AppResult<ValidationReport> {
         self.preview.validate(item_id, answers)
-    }
-}
-
-fn clone_sync_error(e: &assay_sync::SyncError) -> assay_sync::SyncError {
-    use assay_sync::SyncError as S;
-    match e {
-        S::Unauthorized => S::Unauthorized,
-        S::Offline(m) => S::Offline(m.clone()),
-        S::Server {
-            status,
-            retry_after,
-        } => S::Server {
-            status: *status,
-            retry_after: *retry_after,
-        },
-        S::Rejected { status, error } => S::Rejected {
-            status: *status,
-            error: error.clone(),
-        },
-        other => S::Internal(other.to_string()),
     }
 }
 

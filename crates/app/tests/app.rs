@@ -9,10 +9,7 @@ use assay_app::{
     AppError, AppEvent, EarningsQuery, ErrorCode, QueueFilter, ReviewInput, Workbench,
 };
 use assay_protocol::{AssignmentKind, FieldValue, ReviewDecision};
-use assay_rubric::{
-    Annotation, AnnotationAnchor, Answer, Answers, DiffSide, Preference, QuestionKind,
-    RationaleRule, Rubric,
-};
+use assay_rubric::Answers;
 use assay_store::QueueStatus;
 
 fn profile() -> String {
@@ -29,73 +26,6 @@ fn open(dir: &std::path::Path) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
     )
     .unwrap();
     (wb, events)
-}
-
-/// A grade that satisfies every rule of `rubric`.
-fn valid_answers(rubric: &Rubric) -> Answers {
-    let mut a = Answers::default();
-    let text = "The candidate patch handles the empty input and the overflow case; \
-                the tests cover both requirements and fail on the original code."
-        .to_string();
-    for q in &rubric.questions {
-        let answer = match &q.kind {
-            QuestionKind::Scale { max, .. } => Answer::Scale { value: *max },
-            QuestionKind::SingleChoice { options } => Answer::SingleChoice {
-                choice: options[0].id.clone(),
-            },
-            QuestionKind::MultiChoice {
-                options,
-                min_selected,
-                ..
-            } => Answer::MultiChoice {
-                choices: options
-                    .iter()
-                    .take(min_selected.unwrap_or(1).max(1) as usize)
-                    .map(|o| o.id.clone())
-                    .collect(),
-            },
-            QuestionKind::PassFail { criteria } => Answer::PassFail {
-                results: criteria.iter().map(|c| (c.id.clone(), true)).collect(),
-            },
-            QuestionKind::Ranking { fields } => Answer::Ranking {
-                order: fields.clone(),
-            },
-            QuestionKind::Pairwise { strengths, .. } => Answer::Pairwise {
-                preference: Preference::A,
-                strength: strengths.first().cloned(),
-            },
-            QuestionKind::FreeText { max_length, .. } => Answer::FreeText {
-                text: text
-                    .chars()
-                    .take(max_length.unwrap_or(10_000) as usize)
-                    .collect(),
-            },
-            QuestionKind::Annotations {
-                fields,
-                severities,
-                min_count,
-            } => Answer::Annotations {
-                items: (0..min_count.unwrap_or(0))
-                    .map(|i| Annotation {
-                        id: format!("n{i}"),
-                        field: fields[0].clone(),
-                        anchor: AnnotationAnchor::DiffLine {
-                            file: "src/lib.rs".into(),
-                            side: DiffSide::New,
-                            line: 1 + i,
-                        },
-                        severity: severities.first().cloned(),
-                        comment: text.clone(),
-                    })
-                    .collect(),
-            },
-        };
-        a.answers.insert(q.id.clone(), answer);
-        if !matches!(q.rationale, None | Some(RationaleRule::Optional)) {
-            a.rationales.insert(q.id.clone(), text.clone());
-        }
-    }
-    a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,7 +181,12 @@ async fn sign_in_sync_grade_submit_restart() {
     let err: AppError = wb.submit(&code.assignment_id, &partial).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Invalid);
 
-    let answers = valid_answers(&opened.rubric);
+    // The platform's own demo grade for this opportunity (valid by its rubric).
+    let answers: Answers = serde_json::from_value(assay_platform::demo::sample_answers(
+        &code.opportunity_id,
+        0,
+    ))
+    .unwrap();
     let saved = wb.save_draft(&code.assignment_id, &answers).unwrap();
     assert!(saved.validation.ok, "{:?}", saved.validation);
     let now = chrono::Utc::now();

@@ -224,6 +224,49 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     app.quit()
 }
 
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(60)?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[("ASSAY_PROFILE", "e2e-scan"), ("ASSAY_DATA_DIR", &data_dir)])?;
+    sign_in(&app, &platform)?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    open_new_item(&app, "Chest")?;
+    app.wait_for("[data-viewer=scan] canvas", WAIT)?;
+    // The frame arrives as a PNG and is drawn on the canvas: count the
+    // pixels that are neither the black background nor transparent.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let painted = app.execute(
+            "const c = document.querySelector('[data-viewer=scan] canvas');
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let n = 0;
+             for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
+             return [n, c.width * c.height, c.getBoundingClientRect().width, c.getBoundingClientRect().height];",
+            serde_json::json!([]),
+        )?;
+        let v: Vec<f64> = serde_json::from_value(painted)?;
+        if v[0] > v[1] * 0.05 {
+            // Laid out square and at a readable size.
+            assert!(
+                v[2] >= 256.0 && (v[2] - v[3]).abs() < 2.0,
+                "canvas box {v:?}"
+            );
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot("scan-not-painted")?;
+            anyhow::bail!("the scan never painted: {v:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.screenshot("08-scan-item")?;
+    app.quit()
+}
+
 fn sign_in(app: &App, platform: &PlatformProcess) -> anyhow::Result<()> {
     app.fill("input[type=url]", &platform.url())?;
     app.fill("input[type=password]", &platform.token)?;
@@ -252,7 +295,8 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
             {"id": "diff", "label": "Diff", "viewer": "diff"},
             {"id": "tests", "label": "Tests", "viewer": "test_suite", "language": "python"},
             {"id": "prior", "label": "Prior draft", "viewer": "text"},
-            {"id": "legal", "label": "Agreement", "viewer": "legal_redline", "against": "prior"}
+            {"id": "legal", "label": "Agreement", "viewer": "legal_redline", "against": "prior"},
+            {"id": "scan", "label": "Scan", "viewer": "scan"}
         ],
         "questions": [{
             "id": "q", "prompt": corpus[1], "type": "scale", "min": 1, "max": 5,
@@ -294,6 +338,11 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, p)| format!("{}. {}\n", i + 1, p.replace('\n', " ")))
         .collect();
+    // A DICOM file whose text tags (shown by the scan viewer) are payloads,
+    // read by the preview from the samples folder.
+    let scan = xss_dicom(corpus)?;
+    std::fs::create_dir_all(items.join("scans"))?;
+    std::fs::write(items.join("scans/probe.dcm"), &scan)?;
     let item = serde_json::json!({
         "id": "itm-xss", "opportunity_id": "opp-xss", "title": corpus[0],
         "created_at": "2026-11-24T00:00:00Z",
@@ -306,12 +355,72 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
             "tests": {"type": "text", "value": tests},
             "prior": {"type": "text", "value": legal_prior},
             "legal": {"type": "text", "value": legal},
+            "scan": {"type": "attachment", "value": {
+                "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&scan)),
+                "size": scan.len(), "media_type": "application/dicom",
+                "filename": "scans/probe.dcm"
+            }},
             // Not declared by the rubric: must never reach the webview.
             "model_identity": {"type": "text", "value": HIDDEN_VALUE}
         }
     });
     std::fs::write(items.join("xss.json"), serde_json::to_vec_pretty(&item)?)?;
     Ok(())
+}
+
+/// A 2-frame 16×16 CT whose modality, window names and rescale type are XSS
+/// payloads (two window names are the same payload: duplicates must not
+/// break the viewer either).
+fn xss_dicom(corpus: &[&str]) -> anyhow::Result<Vec<u8>> {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    let (rows, cols, frames) = (16u16, 16u16, 2u16);
+    let pixels: Vec<u8> = (0..u32::from(rows) * u32::from(cols) * u32::from(frames))
+        .map(|i| ((i * 13) % 4096) as u16)
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let names = [corpus[0], corpus[0], corpus[1]].map(|p| p.replace(['\\', '\n'], " "));
+    let el = |tag, vr, v: PrimitiveValue| DataElement::new(tag, vr, v);
+    let obj = InMemDicomObject::from_element_iter([
+        el(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            "1.2.840.10008.5.1.4.1.1.2".into(),
+        ),
+        el(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.10.1".into(),
+        ),
+        el(tags::MODALITY, VR::CS, corpus[1].into()),
+        el(tags::RESCALE_TYPE, VR::LO, corpus[2].into()),
+        el(tags::ROWS, VR::US, rows.into()),
+        el(tags::COLUMNS, VR::US, cols.into()),
+        el(tags::NUMBER_OF_FRAMES, VR::IS, frames.to_string().into()),
+        el(tags::SAMPLES_PER_PIXEL, VR::US, 1u16.into()),
+        el(
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            "MONOCHROME2".into(),
+        ),
+        el(tags::BITS_ALLOCATED, VR::US, 16u16.into()),
+        el(tags::BITS_STORED, VR::US, 12u16.into()),
+        el(tags::HIGH_BIT, VR::US, 11u16.into()),
+        el(tags::PIXEL_REPRESENTATION, VR::US, 0u16.into()),
+        el(tags::WINDOW_CENTER, VR::DS, "40\\400\\2000".into()),
+        el(tags::WINDOW_WIDTH, VR::DS, "80\\1500\\4000".into()),
+        el(
+            tags::WINDOW_CENTER_WIDTH_EXPLANATION,
+            VR::LO,
+            PrimitiveValue::Strs(names.into_iter().collect()),
+        ),
+        el(tags::PIXEL_DATA, VR::OW, pixels.into()),
+    ]);
+    let file = obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))?;
+    let mut out = Vec::new();
+    file.write_all(&mut out)?;
+    Ok(out)
 }
 
 #[test]
@@ -348,6 +457,22 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
     })?;
     app.wait_for("[data-viewer=diff]", WAIT)?;
     app.wait_for("[data-viewer=legal_redline]", WAIT)?;
+    // The scan came from the samples folder and decoded: the viewer shows
+    // its canvas and the payload window names as plain option text.
+    app.wait_for("[data-viewer=scan] canvas", WAIT)?;
+    let presets = app.execute(
+        "const s = document.querySelector('[data-viewer=scan]'); s.scrollIntoView(); return [...s.querySelectorAll('select[aria-label=\"Window preset\"] option')].map(o => o.textContent)",
+        serde_json::json!([]),
+    )?;
+    let presets: Vec<String> = serde_json::from_value(presets)?;
+    let corpus = assay_render::xss::xss_corpus();
+    assert_eq!(
+        presets.iter().filter(|p| p.as_str() == corpus[0]).count(),
+        2,
+        "window names from the DICOM file shown as text: {presets:?}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    app.screenshot("07-xss-scan")?;
     // Let lazy viewers (diff rows, test list) render, then look.
     std::thread::sleep(Duration::from_millis(1500));
     app.screenshot("06-xss-preview")?;

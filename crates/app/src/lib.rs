@@ -400,8 +400,8 @@ impl Workbench {
         let validation = validate(&answers, &rubric);
         let settings = self.settings.load()?;
         let store = self.store.clone();
-        let read = move |sha: &str| -> Result<Vec<u8>, String> {
-            store.read_attachment(sha).map_err(|e| match e {
+        let read = move |att: &assay_protocol::AttachmentRef| -> Result<Vec<u8>, String> {
+            store.read_attachment(&att.sha256).map_err(|e| match e {
                 assay_store::StoreError::NotFound(_) => {
                     "this attachment is not downloaded yet; sync when online".to_string()
                 }

@@ -165,15 +165,18 @@ impl PreviewSession {
             .find(|i| i.scoped.item_id == item_id)
             .ok_or_else(|| AppError::not_found(format!("sample item {item_id}")))?;
         let scoped = item.scoped.clone();
-        let no_blobs = |_: &str| -> Result<Vec<u8>, String> {
-            Err("sample attachments are not loaded in the preview".into())
+        // Attachments are read from the samples folder by the file name the
+        // sample gives, checked against the sha256 it declares.
+        let items_dir = a.items_dir.clone();
+        let sample_blobs = move |att: &assay_protocol::AttachmentRef| {
+            assay_rubric::read_sample_attachment(&items_dir, att)
         };
         let views = build_views(
             cache,
             &format!("preview/{}", a.generation),
             &scoped,
             diff_mode,
-            &no_blobs,
+            &sample_blobs,
         );
         let answers = Answers::default();
         Ok(OpenedItem {

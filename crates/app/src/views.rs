@@ -256,8 +256,8 @@ fn value_text(value: &FieldValue) -> Option<String> {
     }
 }
 
-/// Reads an attachment's verified bytes by sha256.
-pub type BlobReader<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
+/// Reads an attachment's verified bytes.
+pub type BlobReader<'a> = &'a dyn Fn(&assay_protocol::AttachmentRef) -> Result<Vec<u8>, String>;
 
 /// Builds the views of every field of a scoped item.
 pub fn build_views(
@@ -393,7 +393,7 @@ fn build_view(
             let FieldValue::Attachment(a) = &f.value else {
                 return Err("a scan must be an attachment (DICOM, PNG or JPEG)".into());
             };
-            let bytes = blobs(&a.sha256)?;
+            let bytes = blobs(a)?;
             let scan = decode_scan(&bytes, &a.media_type).map_err(|e| e.to_string())?;
             let handle = format!("{handle_prefix}/{}", f.id);
             let info = scan.info.clone();

@@ -275,3 +275,97 @@ async fn sign_in_sync_grade_submit_restart() {
     assert!(!wb3.resume().await.unwrap().signed_in);
     platform.shutdown().await.unwrap();
 }
+
+/// A grey 8-bit PNG whose pixel (x, y) is `x * 10 + y`.
+fn grey_png(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let data: Vec<u8> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x * 10 + y) as u8))
+        .collect();
+    let mut w = enc.write_header().unwrap();
+    w.write_image_data(&data).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+#[test]
+fn preview_shows_sample_attachments_from_the_samples_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, _events) = open(dir.path());
+    let samples = tempfile::tempdir().unwrap();
+    let rubric = serde_json::json!({
+        "id": "scan-preview", "version": 1, "title": "Scan preview",
+        "guidelines": "Look at the film.",
+        "payout": {"basis": "per_item", "amount_cents": 100, "currency": "USD"},
+        "fields": [
+            {"id": "film", "label": "Film", "viewer": "scan"},
+            {"id": "other", "label": "Other film", "viewer": "scan"},
+            {"id": "wrong", "label": "Mislabelled film", "viewer": "scan"}
+        ],
+        "questions": [{"id": "q", "prompt": "Normal?", "type": "scale", "min": 1, "max": 5,
+            "anchors": [{"value": 1, "label": "no"}, {"value": 5, "label": "yes"}]}]
+    });
+    let rubric_path = samples.path().join("rubric.json");
+    std::fs::write(&rubric_path, serde_json::to_vec(&rubric).unwrap()).unwrap();
+    let items = samples.path().join("items");
+    std::fs::create_dir_all(items.join("films")).unwrap();
+    let film = grey_png(8, 6);
+    std::fs::write(items.join("films/chest.png"), &film).unwrap();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&film));
+    let att = |name: &str, sha: &str| {
+        serde_json::json!({"type": "attachment", "value": {
+            "sha256": sha, "size": film.len(), "media_type": "image/png", "filename": name}})
+    };
+    let item = serde_json::json!({
+        "id": "itm-film", "opportunity_id": "opp", "title": "Chest film",
+        "created_at": "2026-11-24T00:00:00Z",
+        "fields": {
+            "film": att("films/chest.png", &sha),
+            "other": att("../rubric.json", ""),
+            "wrong": att("films/chest.png", &"0".repeat(64)),
+        }
+    });
+    std::fs::write(items.join("film.json"), serde_json::to_vec(&item).unwrap()).unwrap();
+
+    let state = wb.preview_open(&rubric_path, &items).unwrap();
+    // The path leaving the samples folder is a lint warning, not a read.
+    let warn = state
+        .findings
+        .iter()
+        .find(|f| f.code == "sample-attachment-unavailable")
+        .expect("a warning for the attachment outside the folder");
+    assert!(warn.message.contains("other"), "{}", warn.message);
+    let opened = wb.preview_item("itm-film").unwrap();
+    let mut seen = 0;
+    for view in &opened.views {
+        match view {
+            FieldView::Scan {
+                field_id,
+                handle,
+                info,
+            } => {
+                assert_eq!(field_id, "film");
+                assert_eq!((info.width, info.height, info.frames), (8, 6, 1));
+                let frame = wb.scan_frame(handle, 0, info.default_window).unwrap();
+                assert!(frame.data_url.starts_with("data:image/png;base64,"));
+                let px = wb.scan_pixel(handle, 0, 3, 2).unwrap();
+                assert_eq!(px.value, 32.0);
+                seen += 1;
+            }
+            FieldView::Error { field_id, message } if field_id == "other" => {
+                assert!(message.contains("samples folder"), "{message}");
+                seen += 1;
+            }
+            FieldView::Error { field_id, message } if field_id == "wrong" => {
+                // The actual hash is given so the author can fix the sample.
+                assert!(message.contains(&sha), "{message}");
+                seen += 1;
+            }
+            other => panic!("unexpected view {other:?}"),
+        }
+    }
+    assert_eq!(seen, 3);
+}

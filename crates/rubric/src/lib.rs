@@ -10,6 +10,7 @@ pub mod lint;
 pub mod model;
 pub mod parse;
 pub mod preview;
+pub mod samples;
 pub mod schema;
 pub mod scope;
 pub mod score;
@@ -23,6 +24,7 @@ pub use parse::{
     read_rubric_source, Format, ItemFileError, RubricError, SampleItems, SyntaxError,
 };
 pub use preview::{preview, preview_text, Preview, PreviewItem};
+pub use samples::{read_sample_attachment, sample_attachment_path};
 pub use schema::json_schema;
 pub use scope::{hidden_fields, scope};
 pub use score::{score, QuestionScore, ScoreSummary};

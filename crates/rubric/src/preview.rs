@@ -98,7 +98,7 @@ pub fn preview(rubric_path: &Path, items_dir: Option<&Path>) -> Result<Preview, 
     let items: Vec<Item> = samples.items.iter().map(|(_, i)| i.clone()).collect();
     let mut lint_findings = lint(&rubric, Some(&src), &items);
     lint_findings.append(&mut findings);
-    let items = samples
+    let items: Vec<PreviewItem> = samples
         .items
         .iter()
         .map(|(path, item)| PreviewItem {
@@ -107,11 +107,45 @@ pub fn preview(rubric_path: &Path, items_dir: Option<&Path>) -> Result<Preview, 
             hidden_fields: hidden_fields(item, &rubric),
         })
         .collect();
+    if let Some(dir) = items_dir {
+        lint_findings.extend(attachment_findings(dir, &items));
+    }
     Ok(Preview {
         rubric: Some(rubric),
         findings: lint_findings,
         items,
     })
+}
+
+/// A warning for every visible attachment a sample names but the samples
+/// folder does not hold (the preview would show an error in its place).
+fn attachment_findings(dir: &Path, items: &[PreviewItem]) -> Vec<LintFinding> {
+    let mut out = Vec::new();
+    for item in items {
+        for field in &item.scoped.fields {
+            let FieldValue::Attachment(a) = &field.value else {
+                continue;
+            };
+            if let Err(reason) = crate::samples::sample_attachment_path(dir, a) {
+                out.push(LintFinding {
+                    severity: LintSeverity::Warning,
+                    code: "sample-attachment-unavailable".into(),
+                    message: format!(
+                        "field \"{}\" of sample {}: {} (put the file next to the sample to preview it)",
+                        field.id,
+                        item.scoped.item_id,
+                        printable(&reason)
+                    ),
+                    location: Some(SourceLocation {
+                        file: Some(item.path.clone()),
+                        line: 1,
+                        column: 1,
+                    }),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Replace control characters so item text cannot drive the terminal.

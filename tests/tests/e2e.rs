@@ -49,7 +49,7 @@ fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
             "const rows = [...document.querySelectorAll('li[data-queue-row]')];
              const row = rows.find(r =>
                r.querySelector('.st')?.textContent.trim() === 'New' &&
-               (r.querySelector('.t')?.textContent.trim() ?? '') !== '' &&
+               r.getAttribute('data-downloaded') === 'true' &&
                !/\\breview\\b/.test(r.querySelector('.l1')?.textContent ?? ''));
              if (!row) return null;
              row.querySelector('.card').click();

@@ -62,6 +62,16 @@ async fn sign_in_sync_grade_submit_restart() {
 
     let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
     assert!(page.total >= 8, "queue has {} rows", page.total);
+    // Every row is named, downloaded or not (the feed carries item titles).
+    assert!(
+        page.rows.iter().all(|r| !r.title.is_empty()),
+        "untitled rows: {:?}",
+        page.rows
+            .iter()
+            .filter(|r| r.title.is_empty())
+            .map(|r| &r.item_id)
+            .collect::<Vec<_>>()
+    );
     assert!(!page.groups.is_empty());
     // Windows and filters.
     let first = wb.queue_page(&QueueFilter::default(), 0, 2).unwrap();

@@ -293,6 +293,11 @@ async fn assignments_paginate_and_changes_reappear() {
         let page: AssignmentPage = from(v);
         pages += 1;
         assert!(page.assignments.len() <= 7);
+        // The feed names each item so clients can list work before fetching it.
+        assert!(
+            page.assignments.iter().all(|a| !a.item_title.is_empty()),
+            "every assignment carries its item's title"
+        );
         seen.extend(page.assignments);
         cursor = page.next_cursor;
         if !page.has_more {

@@ -190,6 +190,11 @@ pub enum AssignmentState {
 pub struct Assignment {
     pub id: String,
     pub item_id: String,
+    /// The item's title, so the queue can name work before the item itself
+    /// is downloaded (or after the platform stops serving it). Empty from
+    /// platforms that do not send it.
+    #[serde(default)]
+    pub item_title: String,
     pub opportunity_id: String,
     pub rubric_id: String,
     pub rubric_version: u32,

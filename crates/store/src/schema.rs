@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE opportunities (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -154,7 +155,13 @@ CREATE TABLE sync_status (
     last_error TEXT
 );
 INSERT INTO sync_status (id) VALUES (1);
-"#];
+"#,
+    r#"
+-- The item's title as the assignment feed reports it, so the queue names
+-- work whose item is not (or no longer) downloaded.
+ALTER TABLE assignments ADD COLUMN item_title TEXT NOT NULL DEFAULT '';
+"#,
+];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

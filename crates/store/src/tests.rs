@@ -18,6 +18,7 @@ pub(crate) fn assignment(id: &str, seq: i64, state: AssignmentState) -> Assignme
     Assignment {
         id: id.into(),
         item_id: format!("item-{id}"),
+        item_title: format!("Title of {id}"),
         opportunity_id: "opp-1".into(),
         rubric_id: "rub".into(),
         rubric_version: 1,
@@ -684,4 +685,48 @@ fn garbage_database_file_is_a_clear_error() {
     let err = Store::open(dir.path()).unwrap_err();
     assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
     assert!(err.to_string().contains("database"), "{err}");
+}
+
+#[test]
+fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // A database written by a build that knew only the first migration.
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute(
+            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
+             VALUES ('old', 'item-old', 'opp-1', 'rub', 1, 'grade', 'active', \
+               '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z', 1, \
+               '2026-11-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let old = store.queue().unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(
+        old[0].title, "",
+        "rows from before the upgrade have no feed title"
+    );
+
+    // The feed's title names an item that is not downloaded yet.
+    store
+        .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Active)], "c2")
+        .unwrap();
+    let row = |id: &str| {
+        store
+            .queue()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.assignment_id == id)
+            .unwrap()
+    };
+    let r = row("a1");
+    assert!(!r.downloaded);
+    assert_eq!(r.title, "Title of a1");
 }

@@ -13,7 +13,8 @@ use crate::types::*;
 use crate::{enum_parse, enum_str, get_opt_ts, get_ts, json_col, ts, Store};
 
 const ASSIGNMENT_COLS: &str = "a.id, a.item_id, a.opportunity_id, a.rubric_id, a.rubric_version, \
-     a.kind, a.state, a.assigned_at, a.lease_expires_at, a.due_at, a.review_of_submission_id, a.seq";
+     a.kind, a.state, a.assigned_at, a.lease_expires_at, a.due_at, a.review_of_submission_id, a.seq, \
+     a.item_title";
 
 fn row_to_assignment(r: &Row<'_>) -> rusqlite::Result<Assignment> {
     Ok(Assignment {
@@ -29,6 +30,7 @@ fn row_to_assignment(r: &Row<'_>) -> rusqlite::Result<Assignment> {
         due_at: get_ts(r, 9)?,
         review_of_submission_id: r.get(10)?,
         seq: r.get(11)?,
+        item_title: r.get(12)?,
     })
 }
 
@@ -144,15 +146,16 @@ impl Store {
             tx.execute(
                 "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
                    kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, \
-                   seq, orphaned, updated_at) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) \
+                   seq, orphaned, updated_at, item_title) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) \
                  ON CONFLICT(id) DO UPDATE SET item_id=excluded.item_id, \
                    opportunity_id=excluded.opportunity_id, rubric_id=excluded.rubric_id, \
                    rubric_version=excluded.rubric_version, kind=excluded.kind, \
                    state=excluded.state, assigned_at=excluded.assigned_at, \
                    lease_expires_at=excluded.lease_expires_at, due_at=excluded.due_at, \
                    review_of_submission_id=excluded.review_of_submission_id, seq=excluded.seq, \
-                   orphaned=excluded.orphaned, updated_at=excluded.updated_at \
+                   orphaned=excluded.orphaned, updated_at=excluded.updated_at, \
+                   item_title=excluded.item_title \
                  WHERE excluded.seq >= assignments.seq",
                 params![
                     a.id,
@@ -169,6 +172,7 @@ impl Store {
                     a.seq,
                     orphaned as i64,
                     now,
+                    a.item_title,
                 ],
             )?;
             if orphaned {
@@ -415,7 +419,8 @@ impl Store {
             "WITH latest_rate AS ( \
                SELECT opportunity_id, basis, amount_cents, currency, MAX(effective_from) \
                FROM rate_card GROUP BY opportunity_id) \
-             SELECT a.id, a.item_id, i.title, a.opportunity_id, o.title, a.kind, \
+             SELECT a.id, a.item_id, COALESCE(NULLIF(i.title, ''), a.item_title), \
+               a.opportunity_id, o.title, a.kind, \
                a.lease_expires_at, a.due_at, lr.basis, lr.amount_cents, lr.currency, \
                i.assignment_id IS NOT NULL, {STATUS_SELECT} \
              FROM assignments a \

@@ -222,6 +222,11 @@ fn next_seq(tx: &Transaction<'_>) -> StoreResult<i64> {
 const ASSIGNMENT_COLS: &str = "id, expert_id, item_id, opportunity_id, rubric_id, rubric_version, \
      kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, seq";
 
+/// [`ASSIGNMENT_COLS`] plus the item's title, for reads.
+const ASSIGNMENT_READ: &str = "id, expert_id, item_id, opportunity_id, rubric_id, rubric_version, \
+     kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, seq, \
+     COALESCE((SELECT title FROM items WHERE items.id = assignments.item_id), '')";
+
 /// An assignment row plus its owner.
 struct AssignmentRow {
     expert_id: String,
@@ -242,6 +247,7 @@ type RawAssignment = (
     String,
     Option<String>,
     i64,
+    String,
 );
 
 fn raw_assignment(r: &Row<'_>) -> rusqlite::Result<RawAssignment> {
@@ -259,16 +265,33 @@ fn raw_assignment(r: &Row<'_>) -> rusqlite::Result<RawAssignment> {
         r.get(10)?,
         r.get(11)?,
         r.get(12)?,
+        r.get(13)?,
     ))
 }
 
 fn cook_assignment(raw: RawAssignment) -> StoreResult<AssignmentRow> {
-    let (id, expert_id, item_id, opp, rid, rver, kind, state, at, lease, due, review_of, seq) = raw;
+    let (
+        id,
+        expert_id,
+        item_id,
+        opp,
+        rid,
+        rver,
+        kind,
+        state,
+        at,
+        lease,
+        due,
+        review_of,
+        seq,
+        title,
+    ) = raw;
     Ok(AssignmentRow {
         expert_id,
         a: Assignment {
             id,
             item_id,
+            item_title: title,
             opportunity_id: opp,
             rubric_id: rid,
             rubric_version: rver,
@@ -286,7 +309,7 @@ fn cook_assignment(raw: RawAssignment) -> StoreResult<AssignmentRow> {
 fn load_assignment(conn: &Connection, id: &str) -> StoreResult<AssignmentRow> {
     let raw = conn
         .query_row(
-            &format!("SELECT {ASSIGNMENT_COLS} FROM assignments WHERE id = ?1"),
+            &format!("SELECT {ASSIGNMENT_READ} FROM assignments WHERE id = ?1"),
             [id],
             raw_assignment,
         )
@@ -1112,7 +1135,7 @@ impl Storage for SqliteStorage {
     ) -> StoreResult<Page<Assignment>> {
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {ASSIGNMENT_COLS} FROM assignments WHERE expert_id = ?1 AND seq > ?2 \
+            "SELECT {ASSIGNMENT_READ} FROM assignments WHERE expert_id = ?1 AND seq > ?2 \
              ORDER BY seq LIMIT ?3"
         ))?;
         let raw: Vec<RawAssignment> = stmt

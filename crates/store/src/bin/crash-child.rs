@@ -65,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             &[Assignment {
                 id: id.clone(),
                 item_id: format!("item-{id}"),
+                item_title: format!("Crash item {id}"),
                 opportunity_id: "opp".into(),
                 rubric_id: "crash".into(),
                 rubric_version: 1,

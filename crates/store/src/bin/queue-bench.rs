@@ -24,6 +24,7 @@ fn main() -> anyhow::Result<()> {
         .map(|i| Assignment {
             id: format!("a{i:06}"),
             item_id: format!("i{i:06}"),
+            item_title: format!("Item {i}"),
             opportunity_id: format!("opp-{}", i % 5),
             rubric_id: "r".into(),
             rubric_version: 1,

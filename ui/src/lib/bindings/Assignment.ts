@@ -2,7 +2,13 @@
 import type { AssignmentKind } from "./AssignmentKind";
 import type { AssignmentState } from "./AssignmentState";
 
-export type Assignment = { id: string, item_id: string, opportunity_id: string, rubric_id: string, rubric_version: number, kind: AssignmentKind, state: AssignmentState, assigned_at: string, lease_expires_at: string, due_at: string, 
+export type Assignment = { id: string, item_id: string, 
+/**
+ * The item's title, so the queue can name work before the item itself
+ * is downloaded (or after the platform stops serving it). Empty from
+ * platforms that do not send it.
+ */
+item_title: string, opportunity_id: string, rubric_id: string, rubric_version: number, kind: AssignmentKind, state: AssignmentState, assigned_at: string, lease_expires_at: string, due_at: string, 
 /**
  * For senior review: the submission under review.
  */

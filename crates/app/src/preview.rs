@@ -205,6 +205,7 @@ impl PreviewSession {
             preview: true,
             due_at: None,
             lease_expires_at: None,
+            comments: Vec::new(),
         })
     }
 

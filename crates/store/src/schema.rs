@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE opportunities (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -154,7 +155,14 @@ CREATE TABLE sync_status (
     last_error TEXT
 );
 INSERT INTO sync_status (id) VALUES (1);
-"#];
+"#,
+    r#"
+-- The platform re-publishes an item with new content by bumping its
+-- revision; a stored item older than its assignment's revision is re-fetched.
+ALTER TABLE assignments ADD COLUMN item_revision INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE items_scoped ADD COLUMN item_revision INTEGER NOT NULL DEFAULT 1;
+"#,
+];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

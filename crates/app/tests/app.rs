@@ -446,6 +446,26 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
         ]
     );
     assert_eq!(reopened.draft_revision, opened.draft_revision);
+
+    // The platform accepts a grade whose comments carry line hashes.
+    let mut grade: Answers =
+        serde_json::from_value(assay_platform::demo::sample_answers(&row.opportunity_id, 0))
+            .unwrap();
+    grade.answers.insert(
+        "comments".into(),
+        reopened.draft.answers["comments"].clone(),
+    );
+    wb.submit(&row.assignment_id, &grade).await.unwrap();
+    let state = wb.sync_now(|_| {}).await.unwrap();
+    assert_eq!(
+        (state.pending_uploads, state.failed_uploads),
+        (0, 0),
+        "{state:?}"
+    );
+    assert_eq!(
+        wb.item_status(&row.assignment_id).unwrap(),
+        QueueStatus::Submitted
+    );
     wb.sign_out().await.unwrap();
     platform.shutdown().await.unwrap();
 }

@@ -5,6 +5,7 @@
 //! Data flows one way: platform → sync → store → (scoped by rubric) → render
 //! → UI; grades flow back UI → store (draft, outbox) → sync → platform.
 
+pub mod anchors;
 pub mod earnings;
 pub mod error;
 pub mod preview;
@@ -13,6 +14,7 @@ mod settings;
 pub mod types;
 pub mod views;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -392,12 +394,11 @@ impl Workbench {
                 ))
             })?;
         let opportunity = queue::opportunity_ref(&self.store, &a.opportunity_id)?;
-        let draft = detail.draft.clone();
-        let answers = draft
+        let mut draft = detail.draft.clone();
+        let mut answers = draft
             .as_ref()
             .map(|d| d.answers.clone())
             .unwrap_or_default();
-        let validation = validate(&answers, &rubric);
         let settings = self.settings.load()?;
         let store = self.store.clone();
         let read = move |att: &assay_protocol::AttachmentRef| -> Result<Vec<u8>, String> {
@@ -415,6 +416,37 @@ impl Workbench {
             settings.ui.diff_mode,
             &read,
         );
+        // Diff comments follow their lines when the item's diff changed on
+        // re-sync; the moved positions are saved durably right away.
+        let cached: Vec<(String, Arc<assay_render::diff::DiffRows>)> = scoped
+            .fields
+            .iter()
+            .filter_map(|f| {
+                self.views
+                    .diff(&format!("{assignment_id}/{}", f.id))
+                    .map(|rows| (f.id.clone(), rows))
+            })
+            .collect();
+        let diffs: HashMap<String, &assay_render::diff::MultiFileDiff> = cached
+            .iter()
+            .map(|(id, rows)| (id.clone(), rows.diff()))
+            .collect();
+        let (comments, relocated) = anchors::relocate(&mut answers, &diffs);
+        let validation = validate(&answers, &rubric);
+        if relocated && draft.is_some() && is_open_status(detail.status) {
+            let saved = self
+                .store
+                .save_draft_with(assignment_id, &answers, validation.ok)?;
+            tracing::info!(
+                assignment = assignment_id,
+                revision = saved.revision,
+                "draft comments relocated to the item's current diff"
+            );
+            if let Some(d) = draft.as_mut() {
+                d.revision = saved.revision;
+                d.updated_at = saved.saved_at;
+            }
+        }
         if let Ok(engine) = self.engine().await {
             engine.set_working_on([assignment_id.to_string()]);
         }
@@ -440,6 +472,7 @@ impl Workbench {
             preview: false,
             due_at: Some(a.due_at),
             lease_expires_at: Some(a.lease_expires_at),
+            comments,
         })
     }
 
@@ -467,6 +500,8 @@ impl Workbench {
     /// validates it. Drafts are kept whatever their validity.
     pub fn save_draft(&self, assignment_id: &str, answers: &Answers) -> AppResult<SaveResult> {
         let (_, rubric) = self.rubric_for(assignment_id)?;
+        let answers = self.with_line_hashes(assignment_id, answers)?;
+        let answers = answers.as_ref();
         let validation = validate(answers, &rubric);
         let saved = self
             .store
@@ -476,6 +511,27 @@ impl Workbench {
             saved_at: saved.saved_at,
             validation,
         })
+    }
+
+    /// The answers with the line hash of every new diff comment filled from
+    /// the item's current diff (borrowed as they are when none is missing).
+    fn with_line_hashes<'a>(
+        &self,
+        assignment_id: &str,
+        answers: &'a Answers,
+    ) -> AppResult<std::borrow::Cow<'a, Answers>> {
+        if !anchors::needs_hashes(answers) {
+            return Ok(std::borrow::Cow::Borrowed(answers));
+        }
+        let Some(scoped) = self.store.item_detail(assignment_id)?.scoped else {
+            return Ok(std::borrow::Cow::Borrowed(answers));
+        };
+        let owned = views::item_diffs(&scoped);
+        let diffs: HashMap<String, &assay_render::diff::MultiFileDiff> =
+            owned.iter().map(|(id, d)| (id.clone(), d)).collect();
+        let mut filled = answers.clone();
+        anchors::fill_hashes(&mut filled, &diffs);
+        Ok(std::borrow::Cow::Owned(filled))
     }
 
     pub fn validate(&self, assignment_id: &str, answers: &Answers) -> AppResult<ValidationReport> {
@@ -492,6 +548,8 @@ impl Workbench {
                 "This is a senior review: accept, reject or request a revision.",
             ));
         }
+        let answers = self.with_line_hashes(assignment_id, answers)?;
+        let answers = answers.as_ref();
         let report = validate(answers, &rubric);
         // The draft is kept even when the grade does not validate.
         self.store

@@ -208,6 +208,7 @@ impl PreviewSession {
             preview: true,
             due_at: None,
             lease_expires_at: None,
+            comments: Vec::new(),
         })
     }
 

@@ -157,6 +157,10 @@ pub struct OpenedItem {
     pub preview: bool,
     pub due_at: Option<DateTime<Utc>>,
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Every diff-line comment of `draft`, placed in the item's current
+    /// diff: on its line, moved with its line (the draft already points at
+    /// the new line), or outdated (the line is gone; the comment is kept).
+    pub comments: Vec<crate::anchors::CommentPlacement>,
 }
 
 /// A draft is durable on disk when this is returned.

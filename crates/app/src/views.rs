@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use assay_protocol::FieldValue;
-use assay_render::diff::{file_tree, parse_unified_diff, DiffRow, DiffRows, FileTree};
+use assay_render::diff::{
+    file_tree, parse_unified_diff, DiffRow, DiffRows, FileTree, MultiFileDiff,
+};
 use assay_render::highlight::{highlight_code, CodeView};
 use assay_render::markdown::{chat_view_value, markdown_view, Block, ChatView};
 use assay_render::testsuite::{test_suite_view, TestSuiteView};
@@ -209,7 +211,8 @@ impl ViewCache {
         put(&self.diffs, handle, rows)
     }
 
-    fn diff(&self, handle: &str) -> Option<Arc<DiffRows>> {
+    /// A cached diff by handle (`{assignment}/{field}`).
+    pub fn diff(&self, handle: &str) -> Option<Arc<DiffRows>> {
         get(&self.diffs, handle)
     }
 
@@ -254,6 +257,32 @@ fn value_text(value: &FieldValue) -> Option<String> {
         FieldValue::Json(v) => Some(serde_json::to_string_pretty(v).unwrap_or_default()),
         FieldValue::Attachment(_) => None,
     }
+}
+
+/// The diff a field of viewer kind `diff` shows: a unified diff, or the
+/// field compared against its `against` field.
+pub fn field_diff(item: &ScopedItem, f: &ScopedField) -> Result<MultiFileDiff, String> {
+    let text = value_text(&f.value).unwrap_or_default();
+    Ok(match f.against.as_deref().and_then(|a| text_of(item, a)) {
+        // A new version compared against another visible field.
+        Some(old) => {
+            let path = f.language.clone().unwrap_or_else(|| f.id.clone());
+            MultiFileDiff {
+                files: vec![assay_render::diff::diff_files(&path, old, &path, &text)],
+            }
+        }
+        None => parse_unified_diff(&text).map_err(|e| e.to_string())?,
+    })
+}
+
+/// The diffs of every diff field of an item, by field id (fields whose diff
+/// does not parse are left out).
+pub fn item_diffs(item: &ScopedItem) -> Vec<(String, MultiFileDiff)> {
+    item.fields
+        .iter()
+        .filter(|f| f.viewer == ViewerKind::Diff)
+        .filter_map(|f| field_diff(item, f).ok().map(|d| (f.id.clone(), d)))
+        .collect()
 }
 
 /// Reads an attachment's verified bytes.
@@ -312,17 +341,7 @@ fn build_view(
             })
         }
         ViewerKind::Diff => {
-            let text = value_text(&f.value).unwrap_or_default();
-            let diff = match f.against.as_deref().and_then(|a| text_of(item, a)) {
-                // A new version compared against another visible field.
-                Some(old) => {
-                    let path = f.language.clone().unwrap_or_else(|| f.id.clone());
-                    assay_render::diff::MultiFileDiff {
-                        files: vec![assay_render::diff::diff_files(&path, old, &path, &text)],
-                    }
-                }
-                None => parse_unified_diff(&text).map_err(|e| e.to_string())?,
-            };
+            let diff = field_diff(item, f)?;
             let rows = Arc::new(DiffRows::with_language(diff, f.language.as_deref()));
             let handle = format!("{handle_prefix}/{}", f.id);
             let files = rows

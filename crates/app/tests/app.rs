@@ -379,3 +379,197 @@ fn preview_shows_sample_attachments_from_the_samples_folder() {
     }
     assert_eq!(seen, 3);
 }
+
+fn comment_at(id: &str, side: assay_rubric::DiffSide, line: u32) -> assay_rubric::Annotation {
+    assay_rubric::Annotation {
+        id: id.into(),
+        field: "diff".into(),
+        anchor: assay_rubric::AnnotationAnchor::DiffLine {
+            file: "svc.py".into(),
+            side,
+            line,
+            line_hash: None,
+        },
+        severity: Some("major".into()),
+        comment: format!("comment {id}: keep this text"),
+    }
+}
+
+async fn republish_diff(platform: &assay_platform::testing::TestPlatform, item: &str, diff: &str) {
+    let res = reqwest::Client::new()
+        .post(platform.api_url(&format!("/admin/items/{item}/content")))
+        .bearer_auth(&platform.admin_token)
+        .json(&serde_json::json!({"fields": {"diff": {"type": "text", "value": diff}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+}
+
+/// Diff comments survive the platform re-publishing the item with a changed
+/// diff: comments move with their lines, a comment whose line is gone is
+/// outdated with its text intact, and the moved positions are saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_comments_follow_their_lines_across_a_resync() {
+    use assay_app::anchors::PlacementStatus;
+    use assay_rubric::{AnnotationAnchor, Answer, DiffSide};
+
+    const V1: &str = "diff --git a/svc.py b/svc.py\n--- a/svc.py\n+++ b/svc.py\n\
+@@ -1,5 +1,5 @@\n import os\n-def load(path):\n+def load(path, mode=\"r\"):\n     data = open(path).read()\n\
+-    return data\n+    return data.strip()\n # end\n";
+    // Three lines inserted above; the commented `def load(path, mode="r"):`
+    // is gone (changed again).
+    const V2: &str = "diff --git a/svc.py b/svc.py\n--- a/svc.py\n+++ b/svc.py\n\
+@@ -1,8 +1,8 @@\n # header 1\n # header 2\n # header 3\n import os\n-def load(path):\n\
++def load(path, mode=\"rb\"):\n     data = open(path).read()\n-    return data\n+    return data.strip()\n # end\n";
+
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, _events) = open(dir.path());
+    wb.sign_in(&platform.base_url(), &platform.expert_token)
+        .await
+        .unwrap();
+    wb.sync_now(|_| {}).await.unwrap();
+    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    let row = page
+        .rows
+        .iter()
+        .find(|r| {
+            r.item_id.starts_with("itm-review")
+                && r.kind == AssignmentKind::Grade
+                && r.downloaded
+                && r.status == QueueStatus::New
+        })
+        .expect("a code review assignment")
+        .clone();
+
+    // The platform re-publishes the item with our v1 diff; sync re-fetches it.
+    republish_diff(&platform, &row.item_id, V1).await;
+    wb.sync_now(|_| {}).await.unwrap();
+    let opened = wb.open_item(&row.assignment_id).await.unwrap();
+    let diff_text = opened
+        .item
+        .fields
+        .iter()
+        .find(|f| f.id == "diff")
+        .map(|f| f.value.clone());
+    assert_eq!(diff_text, Some(FieldValue::Text(V1.into())));
+
+    // Comments on an old-side line, a new-side line, and a line that goes away.
+    let mut answers = Answers::default();
+    answers.answers.insert(
+        "comments".into(),
+        Answer::Annotations {
+            items: vec![
+                comment_at("old2", DiffSide::Old, 2),
+                comment_at("new4", DiffSide::New, 4),
+                comment_at("gone", DiffSide::New, 2),
+            ],
+        },
+    );
+    wb.save_draft(&row.assignment_id, &answers).unwrap();
+    let opened = wb.open_item(&row.assignment_id).await.unwrap();
+    assert!(
+        opened
+            .comments
+            .iter()
+            .all(|c| c.status == PlacementStatus::Exact),
+        "{:?}",
+        opened.comments
+    );
+    let Some(Answer::Annotations { items }) = opened.draft.answers.get("comments") else {
+        panic!("{:?}", opened.draft)
+    };
+    assert!(
+        items.iter().all(|a| matches!(
+            &a.anchor,
+            AnnotationAnchor::DiffLine { line_hash: Some(h), .. } if !h.is_empty()
+        )),
+        "the app fills line hashes on save: {items:?}"
+    );
+    let revision_before = opened.draft_revision;
+
+    // The platform changes the diff; the next sync pulls the new version.
+    republish_diff(&platform, &row.item_id, V2).await;
+    wb.sync_now(|_| {}).await.unwrap();
+    let opened = wb.open_item(&row.assignment_id).await.unwrap();
+    let by_id = |id: &str| {
+        opened
+            .comments
+            .iter()
+            .find(|c| c.annotation_id == id)
+            .unwrap_or_else(|| panic!("{id} missing: {:?}", opened.comments))
+            .clone()
+    };
+    let old2 = by_id("old2");
+    assert_eq!(
+        (old2.status, old2.line, old2.previous_line),
+        (PlacementStatus::Moved, Some(5), 2)
+    );
+    let new4 = by_id("new4");
+    assert_eq!(
+        (new4.status, new4.line, new4.previous_line),
+        (PlacementStatus::Moved, Some(7), 4)
+    );
+    let gone = by_id("gone");
+    assert_eq!((gone.status, gone.line), (PlacementStatus::Outdated, None));
+    // The draft now names the new lines, and was saved durably.
+    assert!(opened.draft_revision > revision_before);
+    let Some(Answer::Annotations { items }) = opened.draft.answers.get("comments") else {
+        panic!()
+    };
+    let line_of = |id: &str| match &items.iter().find(|a| a.id == id).unwrap().anchor {
+        AnnotationAnchor::DiffLine { line, .. } => *line,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (line_of("old2"), line_of("new4"), line_of("gone")),
+        (5, 7, 2)
+    );
+    assert_eq!(
+        items.iter().find(|a| a.id == "gone").unwrap().comment,
+        "comment gone: keep this text"
+    );
+
+    // After a restart the moved comments are exact; the outdated one stays.
+    drop(wb);
+    let (wb, _events) = open(dir.path());
+    wb.resume().await.unwrap();
+    let reopened = wb.open_item(&row.assignment_id).await.unwrap();
+    let statuses: Vec<(String, PlacementStatus)> = reopened
+        .comments
+        .iter()
+        .map(|c| (c.annotation_id.clone(), c.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("old2".into(), PlacementStatus::Exact),
+            ("new4".into(), PlacementStatus::Exact),
+            ("gone".into(), PlacementStatus::Outdated),
+        ]
+    );
+    assert_eq!(reopened.draft_revision, opened.draft_revision);
+
+    // The platform accepts a grade whose comments carry line hashes.
+    let mut grade: Answers =
+        serde_json::from_value(assay_platform::demo::sample_answers(&row.opportunity_id, 0))
+            .unwrap();
+    grade.answers.insert(
+        "comments".into(),
+        reopened.draft.answers["comments"].clone(),
+    );
+    wb.submit(&row.assignment_id, &grade).await.unwrap();
+    let state = wb.sync_now(|_| {}).await.unwrap();
+    assert_eq!(
+        (state.pending_uploads, state.failed_uploads),
+        (0, 0),
+        "{state:?}"
+    );
+    assert_eq!(
+        wb.item_status(&row.assignment_id).unwrap(),
+        QueueStatus::Submitted
+    );
+    wb.sign_out().await.unwrap();
+    platform.shutdown().await.unwrap();
+}

@@ -2,9 +2,11 @@
 //! outcomes, pay out, assign, revoke and reassign work, issue tokens. Used by
 //! tests and the demo; a real platform would have its own back office.
 
+use std::collections::BTreeMap;
+
 use assay_protocol::{
-    ApiError, ApiErrorCode, Assignment, AssignmentKind, Lease, OutcomeStatus, PayoutList,
-    ReviewOutcome, TokenResponse,
+    ApiError, ApiErrorCode, Assignment, AssignmentKind, FieldValue, Lease, OutcomeStatus,
+    PayoutList, ReviewOutcome, TokenResponse,
 };
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -62,6 +64,22 @@ pub struct ReassignRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SetLeaseRequest {
     pub lease_expires_at: DateTime<Utc>,
+}
+
+/// `POST /admin/items/{id}/content`: re-publish an item with changed fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateItemContentRequest {
+    /// Fields to replace, keyed by field id; fields not named are kept.
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+/// The item's new content revision and how many assignments re-publish it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ItemContentUpdated {
+    pub item_id: String,
+    pub revision: u32,
+    pub assignments: u32,
 }
 
 /// `POST /admin/tokens`: issue a token for an expert.
@@ -218,6 +236,31 @@ pub async fn set_lease(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/items/{id}/content", tag = "admin",
+    security(("admin" = [])), params(("id" = String, Path, description = "Item id")),
+    request_body = UpdateItemContentRequest,
+    responses((status = 200, body = ItemContentUpdated), (status = 400, body = ApiError),
+              (status = 404, body = ApiError)))]
+pub async fn update_item_content(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateItemContentRequest>,
+) -> ApiResult<ItemContentUpdated> {
+    Ok(axum::Json(
+        run(&state, move |s| {
+            let (revision, assignments) = s.update_item_fields(&id, &req.fields)?;
+            tracing::info!(item = %id, revision, assignments, "item content re-published");
+            Ok(ItemContentUpdated {
+                item_id: id,
+                revision,
+                assignments,
+            })
+        })
+        .await?,
+    ))
+}
+
 #[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin", security(("admin" = [])),
     request_body = IssueTokenRequest,
     responses((status = 200, body = TokenResponse), (status = 404, body = ApiError)))]
@@ -245,4 +288,5 @@ pub fn router() -> Router<AppState> {
         .route("/assignments/{id}/reassign", post(reassign))
         .route("/assignments/{id}/lease", post(set_lease))
         .route("/tokens", post(issue_token))
+        .route("/items/{id}/content", post(update_item_content))
 }

@@ -65,6 +65,7 @@ impl Modify for Security {
         admin::reassign,
         admin::set_lease,
         admin::issue_token,
+        admin::update_item_content,
     ),
     components(schemas(assay_protocol::ApiErrorCode, assay_protocol::FieldValue, assay_protocol::AttachmentRef)),
     modifiers(&Security)

@@ -209,6 +209,15 @@ pub struct Assignment {
     /// Monotonic change sequence; the cursor of incremental sync.
     #[ts(type = "number")]
     pub seq: i64,
+    /// Revision of the item's content. The platform bumps it (and the
+    /// assignment's `seq`) when it re-publishes the item, so clients re-fetch
+    /// it. Absent from older platforms: 1.
+    #[serde(default = "first_item_revision")]
+    pub item_revision: u32,
+}
+
+fn first_item_revision() -> u32 {
+    1
 }
 
 /// `GET /api/v1/assignments?since=CURSOR&limit=N`.

@@ -761,7 +761,7 @@ pub struct DiffRows {
     diff: MultiFileDiff,
     files: Vec<FileRows>,
     langs: Vec<Option<Language>>,
-    spans: Vec<OnceLock<Vec<Vec<Span>>>>,
+    spans: Vec<OnceLock<FileSpans>>,
 }
 
 impl DiffRows {
@@ -802,7 +802,7 @@ impl DiffRows {
         }
     }
 
-    fn file_spans(&self, file_index: usize) -> &[Vec<Span>] {
+    fn file_spans(&self, file_index: usize) -> &FileSpans {
         self.spans[file_index].get_or_init(|| {
             highlight_files(&self.diff, &self.langs, &[file_index])
                 .pop()
@@ -947,13 +947,25 @@ impl DiffRows {
         Ok(out)
     }
 
-    fn runs(&self, file_index: usize, f: &FileRows, flat: u32) -> (&DiffLine, Vec<StyledRun>) {
+    /// Runs of a flat line as shown on `side` (context lines may differ
+    /// between the sides; unified mode shows them as on the new side).
+    fn runs(
+        &self,
+        file_index: usize,
+        f: &FileRows,
+        flat: u32,
+        side: DiffSide,
+    ) -> (&DiffLine, Vec<StyledRun>) {
         let (h, i) = f.refs[flat as usize];
         let line = &self.diff.files[file_index].hunks[h as usize].lines[i as usize];
         let empty = Vec::new();
-        let spans = self
-            .file_spans(file_index)
-            .get(flat as usize)
+        let file_spans = self.file_spans(file_index);
+        let old_context = match side {
+            DiffSide::Old => file_spans.old_context.get(&flat),
+            DiffSide::New => None,
+        };
+        let spans = old_context
+            .or_else(|| file_spans.lines.get(flat as usize))
             .unwrap_or(&empty);
         let runs = to_runs(&line.text, spans, &f.changed[flat as usize]);
         (line, runs)
@@ -966,7 +978,7 @@ impl DiffRows {
                 text: self.diff.files[file_index].hunks[h as usize].header(),
             },
             Item::Line(flat) => {
-                let (line, runs) = self.runs(file_index, f, flat);
+                let (line, runs) = self.runs(file_index, f, flat, DiffSide::New);
                 DiffRow::Line {
                     kind: line.kind,
                     old_line: line.old_line,
@@ -978,7 +990,7 @@ impl DiffRows {
             Item::Pair(old, new) => {
                 let cell = |flat: Option<u32>, side: DiffSide| {
                     flat.map(|flat| {
-                        let (line, runs) = self.runs(file_index, f, flat);
+                        let (line, runs) = self.runs(file_index, f, flat, side);
                         SplitCell {
                             kind: line.kind,
                             line: match side {
@@ -1129,10 +1141,25 @@ struct Unit {
     cost: usize,
 }
 
-/// Each line is parsed exactly once: context and added lines continue the
-/// new side's parse state; a run of removed lines continues a fork of the
-/// state taken right before it (the shared context), so multi-line strings
-/// and comments stay right on both sides.
+/// Highlighted spans of one file's flat lines.
+#[derive(Debug, Default)]
+struct FileSpans {
+    /// Per flat line: the new side for context and added lines, the old side
+    /// for removed lines.
+    lines: Vec<Vec<Span>>,
+    /// Old-side spans of context lines where the old side's parse state
+    /// differs from the new side's (e.g. inside a string a removed line
+    /// opened); split mode shows them in the old column.
+    old_context: HashMap<u32, Vec<Span>>,
+}
+
+/// The two sides of a hunk are highlighted as two streams: the old side
+/// (context + removed lines) and the new side (context + added lines), so
+/// a multi-line string or comment opened or closed by a removed line carries
+/// over the context lines that follow on the old side only. While both
+/// streams are in the same state (the usual case) a context line is parsed
+/// once; the old stream is forked at the first change and dropped as soon
+/// as it converges with the new one again.
 ///
 /// Highlights the files `which` (hunks spread over threads) and returns the
 /// spans of every flat line of each.
@@ -1140,8 +1167,8 @@ fn highlight_files(
     diff: &MultiFileDiff,
     langs: &[Option<Language>],
     which: &[usize],
-) -> Vec<(usize, Vec<Vec<Span>>)> {
-    let mut flat: Vec<(usize, Vec<Vec<Span>>)> = Vec::with_capacity(which.len());
+) -> Vec<(usize, FileSpans)> {
+    let mut flat: Vec<(usize, FileSpans)> = Vec::with_capacity(which.len());
     let mut units = Vec::new();
     for &fi in which {
         let file = &diff.files[fi];
@@ -1163,10 +1190,22 @@ fn highlight_files(
                     }
                 })
                 .collect();
-            flat.push((fi, spans));
+            flat.push((
+                fi,
+                FileSpans {
+                    lines: spans,
+                    old_context: HashMap::new(),
+                },
+            ));
             continue;
         }
-        flat.push((fi, vec![Vec::new(); n]));
+        flat.push((
+            fi,
+            FileSpans {
+                lines: vec![Vec::new(); n],
+                old_context: HashMap::new(),
+            },
+        ));
         for (hi, hunk) in file.hunks.iter().enumerate() {
             units.push(Unit {
                 file: fi,
@@ -1180,8 +1219,9 @@ fn highlight_files(
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    // Results: (file, hunk, spans per line of the hunk).
-    type Out = (usize, usize, Vec<Vec<Span>>);
+    // Results: (file, hunk, spans per line of the hunk, old-side spans of
+    // context lines by index in the hunk).
+    type Out = (usize, usize, Vec<Vec<Span>>, Vec<(usize, Vec<Span>)>);
     let run_units = |units: &[Unit]| -> Vec<Out> {
         let mut hl: Option<(usize, LineHighlighter)> = None;
         let mut out = Vec::with_capacity(units.len());
@@ -1194,24 +1234,36 @@ fn highlight_files(
                 }
                 _ => &mut hl.insert((u.file, LineHighlighter::new(langs[u.file]))).1,
             };
-            let mut prev = LineKind::Context;
-            let spans = hunk
-                .lines
-                .iter()
-                .map(|l| {
-                    let s = if l.kind == LineKind::Removed {
-                        if prev != LineKind::Removed {
-                            h.fork();
+            // The old side's stream while it differs from the new side's.
+            let mut old: Option<LineHighlighter> = None;
+            let mut old_context = Vec::new();
+            let mut spans = Vec::with_capacity(hunk.lines.len());
+            for (i, l) in hunk.lines.iter().enumerate() {
+                match l.kind {
+                    LineKind::Context => {
+                        if old.as_ref().is_some_and(|o| o.same_state(h)) {
+                            old = None;
                         }
-                        h.line_forked(&l.text)
-                    } else {
-                        h.line(&l.text)
-                    };
-                    prev = l.kind;
-                    s
-                })
-                .collect();
-            out.push((u.file, u.hunk, spans));
+                        if let Some(o) = old.as_mut() {
+                            old_context.push((i, o.line(&l.text)));
+                        }
+                        spans.push(h.line(&l.text));
+                    }
+                    LineKind::Removed => {
+                        let o = old.get_or_insert_with(|| h.fork());
+                        spans.push(o.line(&l.text));
+                    }
+                    LineKind::Added => {
+                        // Fork before the new side moves on, so the old side
+                        // starts from the shared context.
+                        if old.is_none() {
+                            old = Some(h.fork());
+                        }
+                        spans.push(h.line(&l.text));
+                    }
+                }
+            }
+            out.push((u.file, u.hunk, spans, old_context));
         }
         out
     };
@@ -1270,13 +1322,16 @@ fn highlight_files(
         .map(|(k, (fi, _))| (*fi, k))
         .collect();
     let bases: HashMap<usize, Vec<usize>> = which.iter().map(|&fi| (fi, firsts(fi))).collect();
-    for (fi, hi, spans) in results {
+    for (fi, hi, spans, old_context) in results {
         let (Some(&k), Some(base)) = (slot.get(&fi), bases.get(&fi)) else {
             continue;
         };
         let base = base[hi];
         for (i, sp) in spans.into_iter().enumerate() {
-            flat[k].1[base + i] = sp;
+            flat[k].1.lines[base + i] = sp;
+        }
+        for (i, sp) in old_context {
+            flat[k].1.old_context.insert((base + i) as u32, sp);
         }
     }
     flat

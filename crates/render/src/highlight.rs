@@ -224,8 +224,6 @@ pub(crate) struct LineHighlighter {
     stack: ScopeStack,
     cache: HashMap<Scope, Option<TokenClass>>,
     buf: String,
-    /// A forked state for the old side of a change block.
-    alt: Option<(Option<ParseState>, ScopeStack)>,
 }
 
 impl LineHighlighter {
@@ -237,35 +235,30 @@ impl LineHighlighter {
             stack: ScopeStack::new(),
             cache: HashMap::new(),
             buf: String::new(),
-            alt: None,
         }
     }
 
-    /// Fork the current state: the old side of a change block continues
-    /// from the shared context before it, the new side from the same point.
-    pub fn fork(&mut self) {
-        self.alt = Some((self.state.clone(), self.stack.clone()));
+    /// A second stream that continues from this one's current state (the
+    /// other side of a diff, from the shared context before a change).
+    pub fn fork(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            syntax: self.syntax,
+            stack: self.stack.clone(),
+            cache: HashMap::new(),
+            buf: String::new(),
+        }
     }
 
-    /// Highlight a line with the forked (old side) state.
-    pub fn line_forked(&mut self, line: &str) -> Vec<Span> {
-        let Some((mut state, mut stack)) = self.alt.take() else {
-            return self.line(line);
-        };
-        std::mem::swap(&mut self.state, &mut state);
-        std::mem::swap(&mut self.stack, &mut stack);
-        let spans = self.line(line);
-        std::mem::swap(&mut self.state, &mut state);
-        std::mem::swap(&mut self.stack, &mut stack);
-        self.alt = Some((state, stack));
-        spans
+    /// Both streams would highlight the next line identically.
+    pub fn same_state(&self, other: &Self) -> bool {
+        self.state == other.state && self.stack == other.stack
     }
 
     /// Forget the parse state (start of a new hunk: the gap is unknown).
     pub fn reset(&mut self) {
         self.state = self.syntax.map(ParseState::new);
         self.stack = ScopeStack::new();
-        self.alt = None;
     }
 
     fn class_of_stack(&mut self) -> TokenClass {

@@ -348,6 +348,13 @@ pub enum AnnotationAnchor {
         file: String,
         side: DiffSide,
         line: u32,
+        /// Hash of the line's text when the comment was written (the app's
+        /// `assay_render::diff::line_hash`). With it a comment follows its
+        /// line when the item's diff changes on re-sync; drafts and
+        /// submissions from before it existed have none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        line_hash: Option<String>,
     },
     Clause {
         number: String,

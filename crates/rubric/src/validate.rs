@@ -846,11 +846,21 @@ fn check_annotations(
 
 fn anchor_problem(anchor: &AnnotationAnchor) -> Option<&'static str> {
     match anchor {
-        AnnotationAnchor::DiffLine { line, file, .. } => {
+        AnnotationAnchor::DiffLine {
+            line,
+            file,
+            line_hash,
+            ..
+        } => {
             if *line == 0 {
                 Some("points at line 0; lines start at 1")
             } else if file.trim().is_empty() {
                 Some("does not say which file it is on")
+            } else if line_hash
+                .as_deref()
+                .is_some_and(|h| h.is_empty() || h.len() > 64 || !h.is_ascii())
+            {
+                Some("has an invalid line hash")
             } else {
                 None
             }
@@ -1379,5 +1389,42 @@ mod tests {
         let rep = validate(&a, &r);
         assert!(rep.ok);
         assert_eq!(rep.visible_questions.len(), 50_000);
+    }
+
+    #[test]
+    fn diff_line_anchors_with_and_without_a_line_hash() {
+        // Drafts and submissions from before line hashes still parse.
+        let old: AnnotationAnchor =
+            serde_json::from_str(r#"{"kind":"diff_line","file":"a.rs","side":"new","line":3}"#)
+                .unwrap();
+        assert!(matches!(
+            old,
+            AnnotationAnchor::DiffLine {
+                line_hash: None,
+                ..
+            }
+        ));
+        assert_eq!(anchor_problem(&old), None);
+        assert!(!serde_json::to_string(&old).unwrap().contains("line_hash"));
+        let new: AnnotationAnchor = serde_json::from_str(
+            r#"{"kind":"diff_line","file":"a.rs","side":"old","line":3,"line_hash":"00ab12cd34ef"}"#,
+        )
+        .unwrap();
+        assert_eq!(anchor_problem(&new), None);
+        let back: AnnotationAnchor =
+            serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+        let bad = AnnotationAnchor::DiffLine {
+            file: "a.rs".into(),
+            side: crate::model::DiffSide::New,
+            line: 3,
+            line_hash: Some(String::new()),
+        };
+        assert!(anchor_problem(&bad).is_some());
+        // Unknown keys are still refused.
+        assert!(serde_json::from_str::<AnnotationAnchor>(
+            r#"{"kind":"diff_line","file":"a.rs","side":"new","line":3,"hash":"x"}"#
+        )
+        .is_err());
     }
 }

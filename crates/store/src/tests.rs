@@ -29,6 +29,7 @@ pub(crate) fn assignment(id: &str, seq: i64, state: AssignmentState) -> Assignme
         due_at: t0() + Duration::days(1) + Duration::seconds(seq),
         review_of_submission_id: None,
         seq,
+        item_revision: 1,
     }
 }
 
@@ -729,4 +730,35 @@ fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
     let r = row("a1");
     assert!(!r.downloaded);
     assert_eq!(r.title, "Title of a1");
+}
+
+#[test]
+fn a_newer_item_revision_is_fetched_again_and_keeps_the_old_item_until_then() {
+    let (_d, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
+        .unwrap();
+    store
+        .put_scoped_item("a1", &scoped("a1", None), None)
+        .unwrap();
+    assert!(store.assignments_missing_items().unwrap().is_empty());
+    // A lease change (new seq, same revision) does not re-fetch the item.
+    store
+        .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Active)], "c2")
+        .unwrap();
+    assert!(store.assignments_missing_items().unwrap().is_empty());
+    // The platform re-published the item.
+    let mut republished = assignment("a1", 3, AssignmentState::Active);
+    republished.item_revision = 2;
+    store.apply_assignment_page(&[republished], "c3").unwrap();
+    let todo = store.assignments_missing_items().unwrap();
+    assert_eq!(todo.len(), 1);
+    assert_eq!(todo[0].item_revision, 2);
+    // The old content stays readable until the new one arrives.
+    assert!(store.item_detail("a1").unwrap().scoped.is_some());
+    store
+        .put_scoped_item("a1", &scoped("a1", None), None)
+        .unwrap();
+    assert!(store.assignments_missing_items().unwrap().is_empty());
+    assert_eq!(store.assignment("a1").unwrap().unwrap().item_revision, 2);
 }

@@ -14,7 +14,7 @@ use crate::{enum_parse, enum_str, get_opt_ts, get_ts, json_col, ts, Store};
 
 const ASSIGNMENT_COLS: &str = "a.id, a.item_id, a.opportunity_id, a.rubric_id, a.rubric_version, \
      a.kind, a.state, a.assigned_at, a.lease_expires_at, a.due_at, a.review_of_submission_id, a.seq, \
-     a.item_title";
+     a.item_title, a.item_revision";
 
 fn row_to_assignment(r: &Row<'_>) -> rusqlite::Result<Assignment> {
     Ok(Assignment {
@@ -31,6 +31,7 @@ fn row_to_assignment(r: &Row<'_>) -> rusqlite::Result<Assignment> {
         review_of_submission_id: r.get(10)?,
         seq: r.get(11)?,
         item_title: r.get(12)?,
+        item_revision: r.get(13)?,
     })
 }
 
@@ -146,8 +147,8 @@ impl Store {
             tx.execute(
                 "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
                    kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, \
-                   seq, orphaned, updated_at, item_title) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) \
+                   seq, orphaned, updated_at, item_title, item_revision) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) \
                  ON CONFLICT(id) DO UPDATE SET item_id=excluded.item_id, \
                    opportunity_id=excluded.opportunity_id, rubric_id=excluded.rubric_id, \
                    rubric_version=excluded.rubric_version, kind=excluded.kind, \
@@ -155,7 +156,7 @@ impl Store {
                    lease_expires_at=excluded.lease_expires_at, due_at=excluded.due_at, \
                    review_of_submission_id=excluded.review_of_submission_id, seq=excluded.seq, \
                    orphaned=excluded.orphaned, updated_at=excluded.updated_at, \
-                   item_title=excluded.item_title \
+                   item_title=excluded.item_title, item_revision=excluded.item_revision \
                  WHERE excluded.seq >= assignments.seq",
                 params![
                     a.id,
@@ -173,6 +174,7 @@ impl Store {
                     orphaned as i64,
                     now,
                     a.item_title,
+                    a.item_revision,
                 ],
             )?;
             if orphaned {
@@ -210,7 +212,8 @@ impl Store {
         let mut st = conn.prepare(&format!(
             "SELECT {ASSIGNMENT_COLS} FROM assignments a \
              LEFT JOIN items_scoped i ON i.assignment_id = a.id \
-             WHERE i.assignment_id IS NULL AND a.orphaned = 0 AND a.state = 'active' \
+             WHERE (i.assignment_id IS NULL OR i.item_revision < a.item_revision) \
+               AND a.orphaned = 0 AND a.state = 'active' \
              ORDER BY a.due_at, a.id"
         ))?;
         let rows = st.query_map([], row_to_assignment)?;
@@ -272,11 +275,13 @@ impl Store {
         crate::require_assignment(&tx, assignment_id)?;
         tx.execute(
             "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
-               reviewed_submission_json, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+               reviewed_submission_json, fetched_at, item_revision) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+               (SELECT item_revision FROM assignments WHERE id = ?1)) \
              ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
                title = excluded.title, scoped_json = excluded.scoped_json, \
                reviewed_submission_json = excluded.reviewed_submission_json, \
-               fetched_at = excluded.fetched_at",
+               fetched_at = excluded.fetched_at, item_revision = excluded.item_revision",
             params![
                 assignment_id,
                 item.item_id,

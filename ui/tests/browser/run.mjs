@@ -280,6 +280,78 @@ await test("diff viewer: windowed rows, split mode, expand context, viewed marks
   await shot(page, "diff-split");
 });
 
+await test("diff comments: inline boxes, keyboard comment, edit and delete, outdated list", async (page) => {
+  await page.goto(base);
+  await page.evaluate(() => window.__mock.seedDiffComments("a-00004"));
+  await openFirst(page, { search: "Rust #4:" });
+  await page.waitForSelector("[data-diff-row]");
+  // The outdated comment is listed above the file with its text intact.
+  const outdated = page.locator('[data-testid="outdated-comments"] [data-comment="seed-old"]');
+  await outdated.waitFor();
+  assert((await outdated.innerText()).includes("OUTDATED") || (await outdated.innerText()).includes("Outdated"), "outdated label");
+  assert((await outdated.innerText()).includes("renamed upstream"), "outdated text kept");
+  // The live comment sits inline, right under its row (new line 9).
+  const live = page.locator('.inline [data-comment="seed-live"]');
+  await live.waitFor();
+  const rowBox = await page.locator("[data-diff-row]:has(.cm)").first().boundingBox();
+  const boxBox = await live.boundingBox();
+  assert(rowBox && boxBox && boxBox.y >= rowBox.y + rowBox.height - 1 && boxBox.y < rowBox.y + rowBox.height + 20, `box under its row (${rowBox?.y} / ${boxBox?.y})`);
+  // Keyboard: select a line with j, comment with c; typing j/k/c in the box does not move the selection.
+  await page.locator('[data-testid="diff-scroller"]').focus();
+  for (let i = 0; i < 4; i++) await page.keyboard.press("j");
+  const selectedRow = await page.locator('[data-diff-row][aria-selected="true"]').getAttribute("aria-rowindex");
+  assert(selectedRow !== null, "a row is selected");
+  await page.keyboard.press("c");
+  await page.waitForSelector('form[aria-label="New comment"] textarea');
+  await page.keyboard.type("jkc typed here stays text");
+  assert((await page.locator('[data-diff-row][aria-selected="true"]').getAttribute("aria-rowindex")) === selectedRow, "keys did not fire while typing");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector('.inline .cbox:has-text("jkc typed here stays text")');
+  assert((await page.locator('[data-testid="item-status"]').innerText()).match(/draft|ready/i), "Mod+Enter saved the comment, not the grade");
+  await shot(page, "diff-inline-comments");
+  // Edit, then delete, the live comment.
+  await live.locator('button:has-text("Edit")').click();
+  await live.locator("textarea").fill("Edited: log the backwards clock.");
+  await live.locator('button:has-text("Save")').click();
+  await page.waitForSelector('.inline [data-comment="seed-live"]:has-text("Edited: log the backwards clock.")');
+  await live.locator('button:has-text("Delete")').click();
+  await page.waitForSelector('.inline [data-comment="seed-live"]', { state: "detached" });
+  await page.waitForSelector('[data-testid="autosave"]:has-text("Saved")');
+  // Still windowed with inline boxes, and smooth to scroll to the end.
+  await page.click('button.fname[title="src/pipeline.rs"]');
+  await page.waitForSelector("[data-diff-row]");
+  for (let k = 0; k < 3; k++) {
+    await page.locator("[data-diff-row]").nth(5 + k * 7).locator("button.addc").last().click({ force: true });
+    await page.fill('form[aria-label="New comment"] textarea', `Comment ${k} on a big file`);
+    await page.click('form[aria-label="New comment"] button:has-text("Add comment")');
+  }
+  await page.waitForFunction(() => document.querySelectorAll(".inline .cbox").length >= 3);
+  await page.locator('[data-testid="diff-scroller"]').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await page.waitForTimeout(200);
+  assert((await page.locator("[data-diff-row]").count()) < 200, "windowed at the end");
+  const lastIdx = await page.locator("[data-diff-row]").last().getAttribute("aria-rowindex");
+  const total = await page.locator('[role="table"][aria-label="Diff rows"]').getAttribute("aria-rowcount");
+  assert(Number(total) - Number(lastIdx) < 5, `scrolled to the end (${lastIdx}/${total})`);
+});
+
+await test("code viewer: a 20,000-line file keeps a small DOM while scrolling", async (page) => {
+  await page.goto(base);
+  await openFirst(page, { search: "Rust #0:" });
+  const scroller = page.locator('[data-testid="code-scroller"]');
+  await scroller.scrollIntoViewIfNeeded();
+  await page.waitForSelector("[data-code-row]");
+  assert((await scroller.locator("pre").getAttribute("aria-rowcount")) === "20000", "20,000 lines");
+  const counts = [await page.locator("[data-code-row]").count()];
+  for (const frac of [0.25, 0.5, 0.999, 1]) {
+    await scroller.evaluate((el, f) => { el.scrollTop = el.scrollHeight * f; }, frac);
+    await page.waitForTimeout(80);
+    counts.push(await page.locator("[data-code-row]").count());
+  }
+  assert(counts.every((n) => n > 10 && n < 200), `rows stay windowed (${counts.join(", ")})`);
+  assert((await page.locator("[data-code-row] .ln").last().innerText()) === "20000", "last line reachable");
+  await shot(page, "code-viewer-windowed");
+});
+
 await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   await page.goto(base);
   await page.click('nav button:has-text("Earnings")');

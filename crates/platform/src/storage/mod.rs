@@ -8,9 +8,11 @@
 
 mod sqlite;
 
+use std::collections::BTreeMap;
+
 use assay_protocol::{
-    Assignment, AssignmentKind, Attestation, ExpertProfile, Item, ItemEnvelope, Lease, LedgerEntry,
-    Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome, ReviewReceipt,
+    Assignment, AssignmentKind, Attestation, ExpertProfile, FieldValue, Item, ItemEnvelope, Lease,
+    LedgerEntry, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome, ReviewReceipt,
     ReviewRequest, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -113,6 +115,16 @@ pub trait Storage: Send + Sync + 'static {
     // ---- items and blobs
     /// Store an item; attachment fields must name blobs already stored.
     fn insert_item(&self, item: &Item) -> StoreResult<()>;
+    /// Re-publish an item with changed content: `fields` replace the fields
+    /// of the same id (others are kept), the item's revision goes up by one
+    /// and every assignment of the item gets a new `seq`, so experts' next
+    /// incremental sync sees the new revision and re-fetches the item.
+    /// Returns the new revision and the number of assignments re-published.
+    fn update_item_fields(
+        &self,
+        item_id: &str,
+        fields: &BTreeMap<String, FieldValue>,
+    ) -> StoreResult<(u32, u32)>;
     fn insert_blob_meta(&self, meta: &BlobMeta) -> StoreResult<()>;
     fn blob_meta(&self, sha256: &str) -> StoreResult<Option<BlobMeta>>;
     /// Whether one of the expert's assignments (any state) is on an item that references the blob.

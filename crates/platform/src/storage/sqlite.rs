@@ -21,7 +21,8 @@ use crate::error::{Error, StoreError, StoreResult};
 /// Lease granted when a "needs revision" outcome re-opens an assignment.
 const REVISION_LEASE_HOURS: i64 = 48;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO counters (name, value) VALUES ('seq', 0);
 CREATE TABLE experts (
@@ -162,7 +163,12 @@ CREATE TABLE idempotency (
     created_at TEXT NOT NULL,
     PRIMARY KEY (expert_id, endpoint, key)
 );
-"#];
+"#,
+    r#"
+-- Items can be re-published with new content (admin `items/{id}/content`).
+ALTER TABLE items ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+"#,
+];
 
 /// SQLite-backed storage. One connection behind a mutex: the reference
 /// platform favours simplicity; every operation is short.
@@ -221,11 +227,12 @@ fn next_seq(tx: &Transaction<'_>) -> StoreResult<i64> {
 
 const ASSIGNMENT_COLS: &str = "id, expert_id, item_id, opportunity_id, rubric_id, rubric_version, \
      kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, seq";
-
-/// [`ASSIGNMENT_COLS`] plus the item's title, for reads.
-const ASSIGNMENT_READ: &str = "id, expert_id, item_id, opportunity_id, rubric_id, rubric_version, \
+/// [`ASSIGNMENT_COLS`] plus the item's content revision and title (selects only).
+const ASSIGNMENT_SELECT: &str =
+    "id, expert_id, item_id, opportunity_id, rubric_id, rubric_version, \
      kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, seq, \
-     COALESCE((SELECT title FROM items WHERE items.id = assignments.item_id), '')";
+     (SELECT i.revision FROM items i WHERE i.id = assignments.item_id), \
+     COALESCE((SELECT i.title FROM items i WHERE i.id = assignments.item_id), '')";
 
 /// An assignment row plus its owner.
 struct AssignmentRow {
@@ -247,6 +254,7 @@ type RawAssignment = (
     String,
     Option<String>,
     i64,
+    u32,
     String,
 );
 
@@ -266,6 +274,7 @@ fn raw_assignment(r: &Row<'_>) -> rusqlite::Result<RawAssignment> {
         r.get(11)?,
         r.get(12)?,
         r.get(13)?,
+        r.get(14)?,
     ))
 }
 
@@ -284,6 +293,7 @@ fn cook_assignment(raw: RawAssignment) -> StoreResult<AssignmentRow> {
         due,
         review_of,
         seq,
+        rev,
         title,
     ) = raw;
     Ok(AssignmentRow {
@@ -302,6 +312,7 @@ fn cook_assignment(raw: RawAssignment) -> StoreResult<AssignmentRow> {
             due_at: parse_ts(&due)?,
             review_of_submission_id: review_of,
             seq,
+            item_revision: rev,
         },
     })
 }
@@ -309,7 +320,7 @@ fn cook_assignment(raw: RawAssignment) -> StoreResult<AssignmentRow> {
 fn load_assignment(conn: &Connection, id: &str) -> StoreResult<AssignmentRow> {
     let raw = conn
         .query_row(
-            &format!("SELECT {ASSIGNMENT_READ} FROM assignments WHERE id = ?1"),
+            &format!("SELECT {ASSIGNMENT_SELECT} FROM assignments WHERE id = ?1"),
             [id],
             raw_assignment,
         )
@@ -965,6 +976,64 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn update_item_fields(
+        &self,
+        item_id: &str,
+        fields: &BTreeMap<String, FieldValue>,
+    ) -> StoreResult<(u32, u32)> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: String = tx
+            .query_row("SELECT fields FROM items WHERE id = ?1", [item_id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::not_found(format!("item {item_id}")))?;
+        let mut merged: BTreeMap<String, FieldValue> = from_json(&current)?;
+        for (id, value) in fields {
+            if let FieldValue::Attachment(att) = value {
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+                    [&att.sha256],
+                    |r| r.get(0),
+                )?;
+                if !known {
+                    return Err(StoreError::BadRequest(format!(
+                        "item {item_id} would reference unknown blob {}",
+                        att.sha256
+                    )));
+                }
+                tx.execute(
+                    "INSERT OR IGNORE INTO item_blobs (item_id, sha256) VALUES (?1, ?2)",
+                    params![item_id, att.sha256],
+                )?;
+            }
+            merged.insert(id.clone(), value.clone());
+        }
+        let revision: u32 = tx.query_row(
+            "UPDATE items SET fields = ?1, revision = revision + 1 WHERE id = ?2 RETURNING revision",
+            params![to_json(&merged)?, item_id],
+            |r| r.get(0),
+        )?;
+        let ids: Vec<String> = {
+            let mut stmt =
+                tx.prepare("SELECT id FROM assignments WHERE item_id = ?1 ORDER BY seq")?;
+            let ids = stmt
+                .query_map([item_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids
+        };
+        for id in &ids {
+            let seq = next_seq(&tx)?;
+            tx.execute(
+                "UPDATE assignments SET seq = ?1 WHERE id = ?2",
+                params![seq, id],
+            )?;
+        }
+        tx.commit()?;
+        Ok((revision, u32::try_from(ids.len()).unwrap_or(u32::MAX)))
+    }
+
     fn insert_blob_meta(&self, meta: &BlobMeta) -> StoreResult<()> {
         self.lock().execute(
             "INSERT OR IGNORE INTO blobs (sha256, size, media_type) VALUES (?1, ?2, ?3)",
@@ -1135,7 +1204,7 @@ impl Storage for SqliteStorage {
     ) -> StoreResult<Page<Assignment>> {
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {ASSIGNMENT_READ} FROM assignments WHERE expert_id = ?1 AND seq > ?2 \
+            "SELECT {ASSIGNMENT_SELECT} FROM assignments WHERE expert_id = ?1 AND seq > ?2 \
              ORDER BY seq LIMIT ?3"
         ))?;
         let raw: Vec<RawAssignment> = stmt

@@ -340,6 +340,104 @@ fn multiline_string_state_within_hunk() {
     }
 }
 
+fn line_runs(row: &DiffRow) -> &[StyledRun] {
+    match row {
+        DiffRow::Line { runs, .. } => runs,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn has_class(runs: &[StyledRun], text: &str, class: TokenClass) -> bool {
+    runs.iter()
+        .any(|r| r.text.trim() == text && r.class == class)
+}
+
+/// The old side's state must carry across context lines: a removed line that
+/// opens a multi-line string keeps the old side inside the string until a
+/// later removed line closes it, and code after that is code again.
+#[test]
+fn removed_multiline_python_string_keeps_old_side_state() {
+    let text = "--- a/x.py\n+++ b/x.py\n@@ -1,6 +1,4 @@\n x = 0\n-s = \"\"\"\n+s = 1\n body text\n-\"\"\"\n-y = 42\n z = 7\n";
+    let rows = DiffRows::new(parse_unified_diff(text).unwrap());
+    let unified = rows.rows_for(0, 0, 20, DiffMode::Unified, &[]).unwrap();
+    // header, x, -s, +s, body, -""", -y, z
+    assert_eq!(unified.len(), 8);
+    // New side: `body text` is code (no string open on the new side).
+    assert!(
+        !line_runs(&unified[4])
+            .iter()
+            .any(|r| r.class == TokenClass::String),
+        "{:?}",
+        unified[4]
+    );
+    // Old side: `"""` closes the string, so `y = 42` is code with a number.
+    let y = line_runs(&unified[6]);
+    assert!(has_class(y, "42", TokenClass::Number), "{y:?}");
+    // `z = 7` after the change block is code on both sides.
+    assert!(has_class(line_runs(&unified[7]), "7", TokenClass::Number));
+    // Split mode: the old cell of the context line sits inside the string.
+    let split = rows.rows_for(0, 0, 20, DiffMode::Split, &[]).unwrap();
+    let body = split
+        .iter()
+        .find_map(|r| match r {
+            DiffRow::Split {
+                old: Some(o),
+                new: Some(n),
+            } if o.kind == LineKind::Context && o.line == 3 => Some((o.clone(), n.clone())),
+            _ => None,
+        })
+        .expect("context row of `body text`");
+    assert!(
+        body.0.runs.iter().all(|r| r.class == TokenClass::String),
+        "{:?}",
+        body.0
+    );
+    assert!(
+        !body.1.runs.iter().any(|r| r.class == TokenClass::String),
+        "{:?}",
+        body.1
+    );
+}
+
+#[test]
+fn removed_js_template_literal_keeps_old_side_state() {
+    let text = "--- a/x.js\n+++ b/x.js\n@@ -1,4 +1,2 @@\n-const t = `a\n+const t = 1;\n middle\n-`;\n-let m = 9;\n";
+    let rows = DiffRows::new(parse_unified_diff(text).unwrap());
+    let r = rows.rows_for(0, 0, 20, DiffMode::Unified, &[]).unwrap();
+    // header, -t, +t, middle, -`;, -m
+    assert_eq!(r.len(), 6);
+    assert!(line_runs(&r[1])
+        .iter()
+        .any(|r| r.class == TokenClass::String));
+    assert!(
+        has_class(line_runs(&r[2]), "1", TokenClass::Number),
+        "{:?}",
+        r[2]
+    );
+    assert!(
+        has_class(line_runs(&r[5]), "9", TokenClass::Number),
+        "{:?}",
+        r[5]
+    );
+    let split = rows.rows_for(0, 0, 20, DiffMode::Split, &[]).unwrap();
+    let middle = split.iter().find_map(|r| match r {
+        DiffRow::Split {
+            old: Some(o),
+            new: Some(n),
+        } if o.kind == LineKind::Context => Some((o.clone(), n.clone())),
+        _ => None,
+    });
+    let (o, n) = middle.expect("context row");
+    assert!(
+        o.runs.iter().all(|r| r.class == TokenClass::String),
+        "{o:?}"
+    );
+    assert!(
+        n.runs.iter().all(|r| r.class != TokenClass::String),
+        "{n:?}"
+    );
+}
+
 #[test]
 fn xss_payloads_are_plain_text_runs() {
     for payload in crate::xss::xss_corpus() {

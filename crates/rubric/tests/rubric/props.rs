@@ -107,13 +107,18 @@ fn token() -> impl Strategy<Value = String> {
 
 fn anchor() -> impl Strategy<Value = AnnotationAnchor> {
     prop_oneof![
-        (token(), any::<bool>(), any::<u32>()).prop_map(|(file, old, line)| {
-            AnnotationAnchor::DiffLine {
+        (
+            token(),
+            any::<bool>(),
+            any::<u32>(),
+            proptest::option::of("[0-9a-f]{12}")
+        )
+            .prop_map(|(file, old, line, line_hash)| AnnotationAnchor::DiffLine {
                 file,
                 side: if old { DiffSide::Old } else { DiffSide::New },
                 line,
-            }
-        }),
+                line_hash,
+            }),
         token().prop_map(|number| AnnotationAnchor::Clause { number }),
         (
             any::<u32>(),

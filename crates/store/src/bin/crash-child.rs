@@ -76,6 +76,7 @@ fn main() -> anyhow::Result<()> {
                 due_at: now + Duration::days(1),
                 review_of_submission_id: None,
                 seq: n as i64,
+                item_revision: 1,
             }],
             &n.to_string(),
         )?;

@@ -35,6 +35,7 @@ fn main() -> anyhow::Result<()> {
             due_at: now + Duration::minutes((i * 7 % 5000) as i64),
             review_of_submission_id: None,
             seq: i as i64,
+            item_revision: 1,
         })
         .collect();
     store.apply_assignment_page(&page, "c")?;

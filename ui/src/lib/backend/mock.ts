@@ -7,6 +7,7 @@ import type { Backend, Unsubscribe } from "./index";
 import type { AppError } from "../bindings/AppError";
 import type { Answers } from "../bindings/Answers";
 import type { AssignmentKind } from "../bindings/AssignmentKind";
+import type { CommentPlacement } from "../bindings/CommentPlacement";
 import type { TimeSpan } from "../bindings/TimeSpan";
 import type {
   Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewState, QueueFilter,
@@ -50,6 +51,8 @@ export type MockBackend = Backend & {
   /** Test hooks. */
   setOnline(online: boolean): void;
   touchPreview(): void;
+  /** Give a code item's draft one live and one outdated diff comment (as after a re-sync). */
+  seedDiffComments(assignmentId: string): void;
   /** Make the next call of `method` reject with `error`. */
   failNext(method: keyof Backend, error: AppError): void;
   readonly calls: string[];
@@ -259,7 +262,26 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       preview: isPreview,
       due_at: isPreview ? null : a.due_at,
       lease_expires_at: isPreview ? null : a.lease_expires_at,
+      comments: placements(a, draft),
     });
+  }
+
+  /** Like the app: a diff comment whose file or line is not in the item's diff is outdated. */
+  function placements(a: Assign, draft: Answers): CommentPlacement[] {
+    const files = diffs.get(`diff-${a.item_id}`) ?? [];
+    const out: CommentPlacement[] = [];
+    for (const [qid, ans] of Object.entries(draft.answers)) {
+      if (ans?.type !== "annotations") continue;
+      for (const c of ans.items) {
+        if (c.anchor.kind !== "diff_line") continue;
+        const { file, side, line } = c.anchor;
+        const f = files.find((x) => x.path === file);
+        const lines = f ? f.ops.filter((o) => o.op === "ctx" || o.op === (side === "old" ? "del" : "add")).length : 0;
+        const ok = line >= 1 && line <= lines;
+        out.push({ question_id: qid, annotation_id: c.id, field_id: c.field, file, side, line: ok ? line : null, previous_line: line, status: ok ? "exact" : "outdated" });
+      }
+    }
+    return out;
   }
 
   function timeLog(a: Assign): TimeLog {
@@ -298,6 +320,17 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       // Like the real service: the last error stays until a sync succeeds.
       online = v;
       emitSync();
+    },
+    seedDiffComments(id) {
+      const a = get(id);
+      diffFor(a);
+      a.draft = { answers: { ...a.draft.answers, comments: { type: "annotations", items: [
+        { id: "seed-live", field: "patch", anchor: { kind: "diff_line", file: "src/lease.rs", side: "new", line: 9, line_hash: "5f1e0c2a9b7d" }, severity: "major", comment: "saturating_duration_since hides a clock that went backwards; log it at least." },
+        { id: "seed-old", field: "patch", anchor: { kind: "diff_line", file: "src/lease.rs", side: "new", line: 4242, line_hash: "0a1b2c3d4e5f" }, severity: "minor", comment: "This helper was renamed upstream; the comment is kept from the earlier version of the diff." },
+      ] } }, rationales: { ...a.draft.rationales } };
+      a.revision++;
+      if (a.status === "new") a.status = "draft";
+      bump();
     },
     touchPreview() {
       if (!preview) return;

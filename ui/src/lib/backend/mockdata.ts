@@ -8,6 +8,7 @@ import type { ScopedField } from "../bindings/ScopedField";
 import type { VisibleField } from "../bindings/VisibleField";
 import type { Block, ChatTurn, FieldView, Inline, LegalDocView, LegalRun, ListItem, TestSuiteView } from "./types";
 import type { PayBasis } from "../bindings/PayBasis";
+import type { CodeLine } from "../bindings/CodeLine";
 import { tokenize, type MockDiffFile, type Op } from "./mockdiff";
 
 export type MockOpportunity = {
@@ -49,7 +50,7 @@ export const OPPORTUNITIES: MockOpportunity[] = [
     id: "opp-code", title: "Rust pull-request review", buyer: "Northwind AI", licence_category: "commercial-training",
     basis: "per_item", rate_cents: 1800,
     rubric: rubric("code-review", "Rust PR review v3", CODE_GUIDE,
-      [field("description", "PR description", "markdown"), field("patch", "Patch", "diff", { diff_mode: "unified", language: "rust" }), field("tests", "Test run", "test_suite")],
+      [field("description", "PR description", "markdown"), field("patch", "Patch", "diff", { diff_mode: "unified", language: "rust" }), field("tests", "Test run", "test_suite"), field("source", "Full source after the patch", "code", { language: "rust" })],
       [
         { ...base, id: "correctness", prompt: "How correct is the change?", type: "scale", min: 1, max: 5,
           anchors: [{ value: 1, label: "Broken" }, { value: 3, label: "Works with gaps" }, { value: 5, label: "Correct" }],
@@ -278,6 +279,22 @@ export function markdownBlocks(title: string, hostile: boolean): Block[] {
 }
 
 /** Views for one item of an opportunity. `diffHandle`/`scanHandle` name server-side state. */
+const sources = new Map<number, CodeLine[]>();
+/** A generated Rust file of `count` lines (item 0 has a 20,000-line one). */
+function sourceLines(count: number): CodeLine[] {
+  let lines = sources.get(count);
+  if (!lines) {
+    lines = [];
+    for (let i = 0; i < count; i++) {
+      const text = i % 40 === 0 ? `// ---- section ${i / 40}: generated step functions` : i % 40 === 1 ? `pub fn step_${i}(config: &Config) -> Result<u64, Error> {`
+        : i % 40 === 39 ? "}" : `    let value_${i} = compute(${i}, config)?; // line ${i + 1}`;
+      lines.push({ number: i + 1, runs: tokenize(text) });
+    }
+    sources.set(count, lines);
+  }
+  return lines;
+}
+
 export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile: boolean, diffHandle: string, summaryFiles: FieldView & { kind: "diff" } | null): FieldView[] {
   return opp.rubric.fields.map((f): FieldView => {
     switch (f.viewer) {
@@ -305,7 +322,7 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
       case "chat":
         return { kind: "chat", field_id: f.id, chat: { turns: chat(f.id.endsWith("a") ? "a" : "b", hostile) } };
       case "code":
-        return { kind: "code", field_id: f.id, code: { language: f.language, lines: ["fn main() {", "    println!(\"hi\");", "}"].map((l, i) => ({ number: i + 1, runs: tokenize(l) })) } };
+        return { kind: "code", field_id: f.id, code: { language: f.language, lines: sourceLines(n === 0 ? 20_000 : 120) } };
       default:
         return { kind: "text", field_id: f.id, text: hostile ? `History: ${XSS}` : `Patient ${40 + (n % 40)}y, smoker, persistent cough for 6 weeks. Item ${n}.` };
     }

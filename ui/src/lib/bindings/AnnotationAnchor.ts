@@ -4,4 +4,11 @@ import type { DiffSide } from "./DiffSide";
 /**
  * Where an inline annotation points.
  */
-export type AnnotationAnchor = { "kind": "diff_line", file: string, side: DiffSide, line: number, } | { "kind": "clause", number: string, } | { "kind": "scan_region", frame: number, x: number, y: number, width: number, height: number, } | { "kind": "text_span", start: number, end: number, };
+export type AnnotationAnchor = { "kind": "diff_line", file: string, side: DiffSide, line: number, 
+/**
+ * Hash of the line's text when the comment was written (the app's
+ * `assay_render::diff::line_hash`). With it a comment follows its
+ * line when the item's diff changes on re-sync; drafts and
+ * submissions from before it existed have none.
+ */
+line_hash?: string, } | { "kind": "clause", number: string, } | { "kind": "scan_region", frame: number, x: number, y: number, width: number, height: number, } | { "kind": "text_span", start: number, end: number, };

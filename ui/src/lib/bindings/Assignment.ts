@@ -16,4 +16,10 @@ review_of_submission_id: string | null,
 /**
  * Monotonic change sequence; the cursor of incremental sync.
  */
-seq: number, };
+seq: number, 
+/**
+ * Revision of the item's content. The platform bumps it (and the
+ * assignment's `seq`) when it re-publishes the item, so clients re-fetch
+ * it. Absent from older platforms: 1.
+ */
+item_revision: number, };

@@ -1,6 +1,7 @@
 // Entry of mock.html: the app on the in-memory mock backend, for
 // `npm run dev` visual work and the headless browser tests. Query
-// parameters: ?size=10000 (queue size), ?signedout=1, ?latency=ms.
+// parameters: ?size=10000 (queue size), ?signedout=1, ?latency=ms,
+// ?difflines=N (a big diff file of N lines with no collapsed context).
 import { mount } from "svelte";
 import "./app.css";
 import App from "./App.svelte";
@@ -11,6 +12,7 @@ const backend = mockBackend({
   queueSize: Number(params.get("size") ?? 60),
   signedIn: params.get("signedout") !== "1",
   latencyMs: Number(params.get("latency") ?? 0),
+  diffLines: params.has("difflines") ? Number(params.get("difflines")) : undefined,
 });
 (window as unknown as { __mock: typeof backend }).__mock = backend;
 const target = document.getElementById("app");

@@ -3,6 +3,7 @@
 // `npm run dev` for visual work. Behaviour mirrors the real services: drafts
 // with revisions, validation, a durable-looking outbox drained by sync,
 // earnings from a ledger, windowed diff rows and windowed scan frames.
+import type { DiffRow } from "../bindings/DiffRow";
 import type { Backend, Unsubscribe } from "./index";
 import type { AppError } from "../bindings/AppError";
 import type { Answers } from "../bindings/Answers";
@@ -31,6 +32,8 @@ export type MockOptions = {
   syncMs?: number;
   /** Fixed "now" for deterministic data (default: real clock). */
   now?: number;
+  /** Lines of the big diff file, every one visible (scroll benchmark). */
+  diffLines?: number;
 };
 
 type Assign = QueueRow & {
@@ -148,9 +151,10 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   // ---- diff state per item (shared by kind: files are the same shape)
   const diffs = new Map<string, MockDiffFile[]>();
+  const builtRows = new Map<string, DiffRow[]>();
   function diffFor(a: Assign): FieldView & { kind: "diff" } {
     const handle = `diff-${a.item_id}`;
-    if (!diffs.has(handle)) diffs.set(handle, codeFiles(a.n));
+    if (!diffs.has(handle)) diffs.set(handle, codeFiles(a.n, options.diffLines));
     const files = diffs.get(handle) ?? [];
     const summaries = files.map(summarise);
     return { kind: "diff", field_id: "patch", diff: { handle, files: summaries, tree: fileTree(summaries), default_mode: settings.diff_mode } };
@@ -530,7 +534,14 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (!files) throw err("not_found", `Unknown diff ${req.handle}`);
       const f = files[req.file_index];
       if (!f) throw err("invalid", `No file ${req.file_index}`);
-      const rows = buildRows(f, req.mode, new Set(req.expanded));
+      // Built once per file/mode/expansion, as the app caches its row model.
+      const key = `${req.handle}|${req.file_index}|${req.mode}|${[...req.expanded].sort((a, b) => a - b).join(",")}`;
+      let rows = builtRows.get(key);
+      if (!rows) {
+        rows = buildRows(f, req.mode, new Set(req.expanded));
+        if (builtRows.size > 32) builtRows.clear();
+        builtRows.set(key, rows);
+      }
       const start = Math.max(0, Math.min(req.start, rows.length));
       return { file_index: req.file_index, start, total: rows.length, rows: rows.slice(start, start + Math.min(Math.max(0, req.count), 1000)) };
     }),

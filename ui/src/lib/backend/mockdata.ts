@@ -133,11 +133,15 @@ export function scopedFields(opp: MockOpportunity, n: number, hostile: boolean):
   }));
 }
 
-export function codeFiles(n: number): MockDiffFile[] {
+/** The diff files of item `n`. `denseLines` (benchmarks) makes
+ *  src/pipeline.rs that many lines long with a change on every third line,
+ *  so nearly every line is a visible row (no collapsed context). */
+export function codeFiles(n: number, denseLines?: number): MockDiffFile[] {
   const big: Op[] = [];
-  for (let i = 0; i < 6000; i++) {
+  const dense = denseLines !== undefined && denseLines > 0;
+  for (let i = 0; i < (dense ? denseLines : 6000); i++) {
     const text = `    let value_${i} = compute(${i}, &config); // step ${i}`;
-    if (i % 50 === 10) {
+    if (dense ? i % 3 === 0 : i % 50 === 10) {
       big.push({ op: "del", text });
       big.push({ op: "add", text: `    let value_${i} = compute_checked(${i}, &config)?; // step ${i}` });
     } else if (i % 120 === 60) {

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE opportunities (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -154,7 +155,19 @@ CREATE TABLE sync_status (
     last_error TEXT
 );
 INSERT INTO sync_status (id) VALUES (1);
-"#];
+"#,
+    // 2: idle waiting. Time the reviewer was signed in and present with nothing
+    // to work on (queue empty or everything submitted / expired): unpaid time.
+    r#"
+CREATE TABLE waiting_spans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX waiting_spans_started ON waiting_spans(started_at);
+"#,
+];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -108,10 +108,10 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   // The time log is one key away and can be corrected.
   await page.keyboard.press("Escape"); // leave the text box so keys act again
   await page.keyboard.press("g");
-  await page.waitForSelector('aside[aria-label="Guidelines"] [role="heading"]');
+  await page.waitForSelector('[role="dialog"][aria-labelledby="gl-title"] [role="heading"]');
   await shot(page, "guidelines");
   await page.keyboard.press("g");
-  await page.waitForSelector('aside[aria-label="Guidelines"]', { state: "detached" });
+  await page.waitForSelector('[role="dialog"][aria-labelledby="gl-title"]', { state: "detached" });
   await page.locator('[data-testid="active-time"]').focus();
   await page.keyboard.press("Escape");
   await page.keyboard.press("t");

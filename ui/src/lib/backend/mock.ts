@@ -121,7 +121,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       kind,
       status: kind === "grade" ? status : "new",
       due_at: new Date(due).toISOString(),
-      lease_expires_at: new Date(Math.min(due, t0 + (1 + Math.floor(r() * 48)) * 3600_000)).toISOString(),
+      // Like the demo seed: work meant to be done starts with a live lease.
+      lease_expires_at: new Date(Math.max(Math.min(due, t0 + (1 + Math.floor(r() * 48)) * 3600_000), t0 + 30 * 60_000)).toISOString(),
       pay_basis: kind === "screening" ? null : opp.basis,
       pay_cents: kind === "screening" ? null : opp.rate_cents,
       currency: kind === "screening" ? null : "USD",
@@ -189,10 +190,26 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       throw planned;
     }
     if (latency > 0) await new Promise((res) => setTimeout(res, latency));
+    lapseLeases();
     if (name !== "appInfo" && name !== "session" && name !== "signIn" && name !== "settings" && name !== "saveSettings" && !name.startsWith("preview") && !session.signed_in) {
       throw err("unauthenticated", "Not signed in");
     }
     return await f();
+  }
+
+  // Like the real client: a lease that ran out shows as expired before the
+  // platform says so (the draft is kept).
+  const LAPSABLE = new Set<QueueStatus>(["new", "draft", "ready", "needs_revision"]);
+  function lapseLeases() {
+    const t = now();
+    let changed = false;
+    for (const a of list) {
+      if (LAPSABLE.has(a.status) && Date.parse(a.lease_expires_at) <= t) {
+        a.status = "lease_expired";
+        changed = true;
+      }
+    }
+    if (changed) bump();
   }
 
   function emitSync() {

@@ -749,6 +749,19 @@ fn lapsed_lease_shows_expired_at_now_and_keeps_the_draft() {
         store.item_detail("a1", before).unwrap().status,
         QueueStatus::New
     );
+    // Completed on the platform before this client saw the submission (the
+    // outcome arrives later in the same sync): submitted, never "new".
+    let mut done = assignment("a4", 5, AssignmentState::Completed);
+    done.lease_expires_at = t0() - Duration::days(20);
+    store.apply_assignment_page(&[done], "c1b").unwrap();
+    assert_eq!(
+        store.status_of("a4", after).unwrap(),
+        QueueStatus::Submitted
+    );
+    assert_eq!(
+        store.status_of("a4", before).unwrap(),
+        QueueStatus::Submitted
+    );
     // Once the platform reports the expiry, it shows at any time.
     let mut expired = assignment("a1", 4, AssignmentState::Expired);
     expired.lease_expires_at = t0() + Duration::hours(2);

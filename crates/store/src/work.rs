@@ -83,6 +83,12 @@ impl StatusInputs {
                 OutcomeStatus::NeedsRevision => QueueStatus::NeedsRevision,
             };
         }
+        if self.state == AssignmentState::Completed {
+            // The platform has a submission this client has not seen yet
+            // (made elsewhere, or its outcome is still to be pulled): it is
+            // not new work, whatever its (long lapsed) lease says.
+            return QueueStatus::Submitted;
+        }
         if self.lease_lapsed(now) {
             return QueueStatus::LeaseExpired;
         }

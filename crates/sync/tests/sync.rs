@@ -486,7 +486,26 @@ mod push {
     #[tokio::test]
     async fn lapsed_lease_shows_expired_before_and_after_the_platform_reports_it() {
         let env = start().await;
-        env.engine.pull(|_| {}).await.unwrap();
+        // Mid-pull (assignments in, outcomes not yet), the queue never shows
+        // the seeded history (completed long ago, leases long lapsed) as new.
+        let store = env.store.clone();
+        let bad = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bad.clone();
+        env.engine
+            .pull(move |p| {
+                if p.phase != assay_sync::SyncPhase::Outcomes {
+                    return;
+                }
+                let now = chrono::Utc::now();
+                for r in store.queue(now).unwrap() {
+                    if r.status == QueueStatus::New && r.lease_expires_at <= now {
+                        seen.lock().unwrap().push(r.assignment_id);
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        assert!(bad.lock().unwrap().is_empty(), "{:?}", bad.lock().unwrap());
         // Screening tasks arrive with their kind and no pay.
         let queue = env.store.queue(chrono::Utc::now()).unwrap();
         let screening: Vec<_> = queue

@@ -85,6 +85,11 @@ pub fn record_time(wb: Wb<'_>, assignment_id: String, span: TimeSpan) -> R<TimeL
 }
 
 #[tauri::command(rename_all = "snake_case")]
+pub fn record_waiting(wb: Wb<'_>, span: TimeSpan) -> R<WaitingTime> {
+    wb.record_waiting(&span)
+}
+
+#[tauri::command(rename_all = "snake_case")]
 pub fn correct_time_log(wb: Wb<'_>, assignment_id: String, spans: Vec<TimeSpan>) -> R<TimeLog> {
     wb.correct_time_log(&assignment_id, &spans)
 }

@@ -70,6 +70,7 @@ pub fn builder<R: Runtime>(
             commands::review_decision,
             commands::time_log,
             commands::record_time,
+            commands::record_waiting,
             commands::correct_time_log,
             commands::sync_status,
             commands::sync_now,

@@ -60,6 +60,42 @@ fn commands_answer_and_errors_are_code_and_message() {
     assert_eq!(err["code"], "not_found", "{err}");
     assert!(err["message"].as_str().unwrap().contains("nope"));
 
+    // Idle waiting, with the argument shape the UI sends (`{span}`), lands
+    // in the store and shows in the earnings overview.
+    let now = chrono::Utc::now();
+    let span = serde_json::json!({
+        "started_at": now - chrono::Duration::minutes(12),
+        "ended_at": now - chrono::Duration::minutes(2),
+        "corrected": false,
+    });
+    let waited = get_ipc_response(
+        &webview,
+        request("record_waiting", serde_json::json!({"span": span})),
+    )
+    .unwrap()
+    .deserialize::<serde_json::Value>()
+    .unwrap();
+    assert_eq!(waited["waiting_seconds"], 600);
+    let overview = get_ipc_response(
+        &webview,
+        request(
+            "earnings_summary",
+            serde_json::json!({"query": {"from": null, "to": null, "opportunity_id": null}}),
+        ),
+    )
+    .unwrap()
+    .deserialize::<serde_json::Value>()
+    .unwrap();
+    assert_eq!(overview["unpaid"]["waiting_seconds"], 600, "{overview}");
+    assert_eq!(overview["unpaid"]["screening_seconds"], 0, "{overview}");
+    let backwards = serde_json::json!({"started_at": now, "ended_at": now - chrono::Duration::minutes(1), "corrected": false});
+    let err = get_ipc_response(
+        &webview,
+        request("record_waiting", serde_json::json!({"span": backwards})),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid", "{err}");
+
     // Bad input is refused with a clear message, not a panic.
     let err = get_ipc_response(
         &webview,

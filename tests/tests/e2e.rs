@@ -29,7 +29,8 @@ fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
 
 use assay_e2e::{keys, PlatformProcess};
 
-/// Opens the first queue row matching `search` that is still new.
+/// Opens the first paid grade row matching `search` that is still new
+/// (senior reviews and unpaid screening tasks are skipped).
 fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
     let current = app.execute(
         "return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''",
@@ -50,7 +51,8 @@ fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
              const row = rows.find(r =>
                r.querySelector('.st')?.textContent.trim() === 'New' &&
                r.getAttribute('data-downloaded') === 'true' &&
-               !/\\breview\\b/.test(r.querySelector('.l1')?.textContent ?? ''));
+               !/\\breview\\b/.test(r.querySelector('.l1')?.textContent ?? '') &&
+               !r.querySelector('[data-testid=screening-badge]'));
              if (!row) return null;
              row.querySelector('.card').click();
              return row.getAttribute('data-queue-row');",

@@ -1,5 +1,5 @@
 // Component tests of the whole app on the mock backend, in jsdom.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import App from "./App.svelte";
 import { mockBackend, type MockBackend } from "./lib/backend/mock";
@@ -220,5 +220,44 @@ describe("App error handling", () => {
     press("Enter", { metaKey: true });
     await until(() => $('[data-testid="item-status"]')?.textContent === "In outbox", "sent");
     expect(b.calls).toContain("reviewDecision");
+  });
+
+  it("records idle waiting while signed in and present with nothing to work on", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
+    try {
+      vi.setSystemTime(new Date("2026-11-20T12:00:00Z"));
+      const empty = mockBackend({ queueSize: 0 });
+      const before = (await empty.earningsSummary({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
+      start(empty);
+      await until(() => $('[data-testid="queue-count"]')?.textContent === "0 items", "empty queue");
+      await settle();
+      for (let i = 0; i < 4; i++) {
+        press("Shift"); // presence: any input
+        vi.advanceTimersByTime(10_000);
+      }
+      await settle();
+      unmount(app!); // sign-out / close flushes the running span
+      app = null;
+      await settle();
+      expect(empty.calls).toContain("recordWaiting");
+      const after = (await empty.earningsSummary({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
+      expect(after - before).toBe(40);
+
+      // With work in the queue, the same presence is not waiting.
+      const busy = mockBackend();
+      start(busy);
+      await until(() => $$("[data-queue-row]").length > 0, "queue rows");
+      await settle();
+      for (let i = 0; i < 4; i++) {
+        press("Shift");
+        vi.advanceTimersByTime(10_000);
+      }
+      unmount(app!);
+      app = null;
+      await settle();
+      expect(busy.calls).not.toContain("recordWaiting");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

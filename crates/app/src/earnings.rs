@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use assay_protocol::{LedgerEntry, LedgerStatus, OutcomeStatus, PayBasis, Rate};
+use assay_protocol::{AssignmentKind, LedgerEntry, LedgerStatus, OutcomeStatus, PayBasis, Rate};
 use assay_store::{QueueStatus, Store};
 use chrono::{Datelike, NaiveDate};
 
@@ -90,7 +90,7 @@ pub fn overview(store: &Store, q: &EarningsQuery) -> AppResult<EarningsOverview>
     // Time: every assignment in the queue, split by what became of it.
     let mut paid_seconds = 0u64;
     let mut unpaid = UnpaidTime::default();
-    for row in store.queue()? {
+    for row in store.queue(chrono::Utc::now())? {
         if q.opportunity_id
             .as_ref()
             .is_some_and(|o| o != &row.opportunity_id)
@@ -101,13 +101,16 @@ pub fn overview(store: &Store, q: &EarningsQuery) -> AppResult<EarningsOverview>
         if secs == 0 {
             continue;
         }
+        if row.kind == AssignmentKind::Screening {
+            // Qualification work is never paid, passed or failed.
+            unpaid.screening_seconds += secs;
+            continue;
+        }
         match earning_assignments.get(row.assignment_id.as_str()) {
             Some(true) => paid_seconds += secs,
             Some(false) => unpaid.rejected_seconds += secs,
             None => match row.status {
-                _ if row.kind == assay_protocol::AssignmentKind::SeniorReview => {
-                    unpaid.review_seconds += secs
-                }
+                _ if row.kind == AssignmentKind::SeniorReview => unpaid.review_seconds += secs,
                 QueueStatus::Rejected => unpaid.rejected_seconds += secs,
                 // In flight: counted once the ledger has it.
                 QueueStatus::InOutbox | QueueStatus::Submitted | QueueStatus::Accepted => {}
@@ -115,9 +118,12 @@ pub fn overview(store: &Store, q: &EarningsQuery) -> AppResult<EarningsOverview>
             },
         }
     }
+    // Idle waiting belongs to no opportunity: counted when not filtering by one.
+    if q.opportunity_id.is_none() {
+        unpaid.waiting_seconds = store.waiting_seconds()?;
+    }
     let earned = totals.pending_cents + totals.accepted_cents + totals.paid_cents;
-    let all =
-        paid_seconds + unpaid.rejected_seconds + unpaid.unsubmitted_seconds + unpaid.review_seconds;
+    let all = paid_seconds + unpaid.total_seconds();
     Ok(EarningsOverview {
         currency,
         pending_cents: totals.pending_cents,
@@ -212,7 +218,7 @@ fn csv_field(s: &str) -> String {
 
 pub fn csv(store: &Store, q: &EarningsQuery) -> AppResult<String> {
     let titles: HashMap<String, String> = store
-        .queue()?
+        .queue(chrono::Utc::now())?
         .into_iter()
         .map(|r| (r.assignment_id, r.title))
         .collect();
@@ -271,7 +277,7 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
         .map(|e| (e.submission_id.as_str(), e))
         .collect();
     let rows: HashMap<String, assay_store::QueueRow> = store
-        .queue()?
+        .queue(chrono::Utc::now())?
         .into_iter()
         .map(|r| (r.assignment_id.clone(), r))
         .collect();
@@ -283,6 +289,10 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
         let Some(row) = rows.get(&sub.assignment_id) else {
             continue;
         };
+        if row.kind == AssignmentKind::Screening {
+            // A passed qualification is unpaid by design: nothing to expect.
+            continue;
+        }
         // The rate in effect when the platform received the submission.
         let Some(rate) = card
             .rates

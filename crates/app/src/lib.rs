@@ -376,7 +376,7 @@ impl Workbench {
     /// rubric, draft, validation, time log. Tells the sync engine the
     /// reviewer works on it (so its lease is renewed).
     pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
-        let detail = self.store.item_detail(assignment_id)?;
+        let detail = self.store.item_detail(assignment_id, Utc::now())?;
         let scoped = detail.scoped.clone().ok_or_else(|| {
             AppError::new(
                 ErrorCode::NotFound,
@@ -478,7 +478,7 @@ impl Workbench {
 
     /// The assignment's current status (sync may change it while it is open).
     pub fn item_status(&self, assignment_id: &str) -> AppResult<QueueStatus> {
-        Ok(self.store.status_of(assignment_id)?)
+        Ok(self.store.status_of(assignment_id, Utc::now())?)
     }
 
     fn rubric_for(
@@ -523,7 +523,7 @@ impl Workbench {
         if !anchors::needs_hashes(answers) {
             return Ok(std::borrow::Cow::Borrowed(answers));
         }
-        let Some(scoped) = self.store.item_detail(assignment_id)?.scoped else {
+        let Some(scoped) = self.store.item_detail(assignment_id, Utc::now())?.scoped else {
             return Ok(std::borrow::Cow::Borrowed(answers));
         };
         let owned = views::item_diffs(&scoped);
@@ -543,7 +543,7 @@ impl Workbench {
     /// transaction. The upload happens in the background sync.
     pub async fn submit(&self, assignment_id: &str, answers: &Answers) -> AppResult<SubmitResult> {
         let (a, rubric) = self.rubric_for(assignment_id)?;
-        if a.kind != AssignmentKind::Grade {
+        if a.kind == AssignmentKind::SeniorReview {
             return Err(AppError::invalid(
                 "This is a senior review: accept, reject or request a revision.",
             ));
@@ -582,7 +582,7 @@ impl Workbench {
         self.emit_sync_state().await;
         Ok(SubmitResult {
             outbox_id: entry.id.to_string(),
-            status: self.store.status_of(assignment_id)?,
+            status: self.store.status_of(assignment_id, Utc::now())?,
         })
     }
 
@@ -592,7 +592,7 @@ impl Workbench {
         assignment_id: &str,
         input: &ReviewInput,
     ) -> AppResult<SubmitResult> {
-        let detail = self.store.item_detail(assignment_id)?;
+        let detail = self.store.item_detail(assignment_id, Utc::now())?;
         if detail.assignment.kind != AssignmentKind::SeniorReview {
             return Err(AppError::invalid("This assignment is not a senior review."));
         }
@@ -628,7 +628,7 @@ impl Workbench {
         self.emit_sync_state().await;
         Ok(SubmitResult {
             outbox_id: entry.id.to_string(),
-            status: self.store.status_of(assignment_id)?,
+            status: self.store.status_of(assignment_id, Utc::now())?,
         })
     }
 
@@ -660,6 +660,26 @@ impl Workbench {
     pub fn correct_time_log(&self, assignment_id: &str, spans: &[TimeSpan]) -> AppResult<TimeLog> {
         self.store.replace_time_log(assignment_id, spans)?;
         self.time_log(assignment_id)
+    }
+
+    /// Records one closed stretch of idle waiting the UI measured: the
+    /// reviewer was signed in and present with nothing to work on. Counted
+    /// as unpaid time in the all-time hourly rate.
+    pub fn record_waiting(&self, span: &TimeSpan) -> AppResult<WaitingTime> {
+        if (span.ended_at - span.started_at).num_hours() > 12 {
+            return Err(AppError::invalid(
+                "A waiting span longer than 12 hours is not plausible.",
+            ));
+        }
+        if span.ended_at > Utc::now() + chrono::Duration::minutes(5) {
+            return Err(AppError::invalid(
+                "A waiting span cannot end in the future.",
+            ));
+        }
+        self.store.add_waiting_span(span)?;
+        Ok(WaitingTime {
+            waiting_seconds: self.store.waiting_seconds()?,
+        })
     }
 
     // ------------------------------------------------------------ earnings

@@ -63,7 +63,7 @@ fn pay_key(row: &QueueRow) -> i64 {
 }
 
 pub fn page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> AppResult<QueuePage> {
-    let rows = store.queue()?;
+    let rows = store.queue(chrono::Utc::now())?;
     let opportunities: HashMap<String, Opportunity> = store
         .opportunities()?
         .into_iter()

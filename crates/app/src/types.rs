@@ -267,6 +267,14 @@ pub struct EarningsQuery {
     pub opportunity_id: Option<String>,
 }
 
+/// Idle waiting recorded so far (answer of `record_waiting`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WaitingTime {
+    #[ts(type = "number")]
+    pub waiting_seconds: u64,
+}
+
 /// Unpaid time, which the "all time" hourly rate includes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -280,6 +288,23 @@ pub struct UnpaidTime {
     /// Time on senior reviews, which the rate card does not pay.
     #[ts(type = "number")]
     pub review_seconds: u64,
+    /// Time on unpaid screening / qualification tasks, whatever their outcome.
+    #[ts(type = "number")]
+    pub screening_seconds: u64,
+    /// Idle waiting: signed in and present with nothing to work on.
+    #[ts(type = "number")]
+    pub waiting_seconds: u64,
+}
+
+impl UnpaidTime {
+    /// All unpaid seconds.
+    pub fn total_seconds(&self) -> u64 {
+        self.rejected_seconds
+            + self.unsubmitted_seconds
+            + self.review_seconds
+            + self.screening_seconds
+            + self.waiting_seconds
+    }
 }
 
 /// Totals and effective hourly rates in one currency.

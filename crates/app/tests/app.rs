@@ -286,6 +286,178 @@ async fn sign_in_sync_grade_submit_restart() {
     platform.shutdown().await.unwrap();
 }
 
+/// Unpaid time: a screening task earns nothing and its time counts as
+/// screening; idle waiting is recorded durably; the all-time hourly rate is
+/// paid / (paid + unpaid time), checked against the platform's own ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screening_and_idle_waiting_are_unpaid_time() {
+    use assay_protocol::{LedgerPage, LedgerStatus, TimeSpan};
+    use chrono::{Duration, Utc};
+
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, _) = open(dir.path());
+    wb.sign_in(&platform.base_url(), &platform.expert_token)
+        .await
+        .unwrap();
+    wb.sync_now(|_| {}).await.unwrap();
+    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    let screening = page
+        .rows
+        .iter()
+        .find(|r| r.kind == AssignmentKind::Screening && r.downloaded)
+        .expect("a screening task in the demo queue")
+        .clone();
+    assert_eq!(screening.status, QueueStatus::New);
+    assert_eq!(screening.pay_cents, None, "screening shows no pay");
+    let grade = page
+        .rows
+        .iter()
+        .find(|r| {
+            r.kind == AssignmentKind::Grade
+                && r.downloaded
+                && r.status == QueueStatus::New
+                && r.opportunity_id == screening.opportunity_id
+        })
+        .expect("a paid grade in the same opportunity")
+        .clone();
+
+    // Nothing recorded yet: no unpaid time of any kind.
+    let before = wb.earnings_overview(&EarningsQuery::default()).unwrap();
+    assert_eq!(before.unpaid.screening_seconds, 0);
+    assert_eq!(before.unpaid.waiting_seconds, 0);
+
+    let now = Utc::now();
+    let span = |from_min: i64, to_min: i64| TimeSpan {
+        started_at: now - Duration::minutes(from_min),
+        ended_at: now - Duration::minutes(to_min),
+        corrected: false,
+    };
+    let answers: Answers = serde_json::from_value(assay_platform::demo::sample_answers(
+        &screening.opportunity_id,
+        0,
+    ))
+    .unwrap();
+    // 10 minutes on the screening task, 20 on the paid grade.
+    wb.open_item(&screening.assignment_id).await.unwrap();
+    wb.record_time(&screening.assignment_id, &span(60, 50))
+        .unwrap();
+    wb.save_draft(&screening.assignment_id, &answers).unwrap();
+    wb.submit(&screening.assignment_id, &answers).await.unwrap();
+    wb.open_item(&grade.assignment_id).await.unwrap();
+    wb.record_time(&grade.assignment_id, &span(45, 25)).unwrap();
+    wb.submit(&grade.assignment_id, &answers).await.unwrap();
+    // Idle waiting: 15 minutes in two spans that overlap by 5 (counted once).
+    wb.record_waiting(&span(120, 110)).unwrap();
+    let w = wb.record_waiting(&span(115, 105)).unwrap();
+    assert_eq!(w.waiting_seconds, 15 * 60);
+    let err = wb.record_waiting(&span(24 * 60, 0)).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid);
+    let state = wb.sync_now(|_| {}).await.unwrap();
+    assert_eq!(
+        (state.pending_uploads, state.failed_uploads),
+        (0, 0),
+        "{state:?}"
+    );
+
+    // The platform decides the qualification (passed); it pays nothing.
+    let screening_sub = wb
+        .store()
+        .latest_submission(&screening.assignment_id)
+        .unwrap()
+        .expect("screening submission acknowledged");
+    let resp = reqwest::Client::new()
+        .post(platform.api_url("/admin/outcomes"))
+        .bearer_auth(&platform.admin_token)
+        .json(&serde_json::json!({"submission_id": screening_sub.submission_id, "status": "accepted"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    wb.sync_now(|_| {}).await.unwrap();
+    let opened = wb.open_item(&screening.assignment_id).await.unwrap();
+    assert_eq!(opened.kind, AssignmentKind::Screening);
+    assert_eq!(opened.status, QueueStatus::Accepted, "passed qualification");
+
+    // The platform's ledger, read directly: the grade is paid, the screening is not.
+    let ledger: LedgerPage = reqwest::Client::new()
+        .get(platform.api_url("/ledger?limit=500"))
+        .bearer_auth(&platform.expert_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ledger
+        .entries
+        .iter()
+        .all(|e| e.assignment_id != screening.assignment_id));
+    assert!(ledger
+        .entries
+        .iter()
+        .any(|e| e.assignment_id == grade.assignment_id));
+    let currency = "USD";
+    assert!(ledger.entries.iter().all(|e| e.currency == currency));
+    let earned: i64 = ledger
+        .entries
+        .iter()
+        .filter(|e| e.status != LedgerStatus::Reversed)
+        .map(|e| e.amount_cents)
+        .sum();
+
+    let o = wb.earnings_overview(&EarningsQuery::default()).unwrap();
+    assert_eq!(o.currency, currency);
+    assert_eq!(o.unpaid.screening_seconds, 10 * 60);
+    assert_eq!(o.unpaid.waiting_seconds, 15 * 60);
+    assert_eq!(o.paid_seconds, 20 * 60);
+    assert_eq!(
+        (
+            o.unpaid.rejected_seconds,
+            o.unpaid.unsubmitted_seconds,
+            o.unpaid.review_seconds
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(o.pending_cents + o.accepted_cents + o.paid_cents, earned);
+    let paid_time = 20 * 60;
+    let all_time = paid_time + 10 * 60 + 15 * 60;
+    assert_eq!(
+        o.hourly_paid_time_cents,
+        Some(earned * 3600 / paid_time),
+        "{o:?}"
+    );
+    assert_eq!(
+        o.hourly_all_time_cents,
+        Some(earned * 3600 / all_time),
+        "{o:?}"
+    );
+    // Filtered to one opportunity, waiting (which has none) is left out.
+    let by_opp = wb
+        .earnings_overview(&EarningsQuery {
+            opportunity_id: Some(screening.opportunity_id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_opp.unpaid.screening_seconds, 10 * 60);
+    assert_eq!(by_opp.unpaid.waiting_seconds, 0);
+    // A passed qualification is not a pay discrepancy.
+    assert!(wb
+        .discrepancies()
+        .unwrap()
+        .iter()
+        .all(|d| d.assignment_id != screening.assignment_id));
+
+    // Waiting spans survive a restart.
+    drop(wb);
+    let (wb2, _) = open(dir.path());
+    let o2 = wb2.earnings_overview(&EarningsQuery::default()).unwrap();
+    assert_eq!(o2.unpaid.waiting_seconds, 15 * 60);
+    wb2.resume().await.unwrap();
+    wb2.sign_out().await.unwrap();
+    platform.shutdown().await.unwrap();
+}
+
 /// A grey 8-bit PNG whose pixel (x, y) is `x * 10 + y`.
 fn grey_png(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();

@@ -129,9 +129,9 @@ async fn main() -> anyhow::Result<()> {
             };
             let s = demo::seed_demo(&storage, &blobs, options, chrono::Utc::now())?;
             println!(
-                "seeded {} opportunities, {} items, {} blobs; {} active assignments and {} senior reviews for {} (password {:?}); {} past submissions, {} payouts",
+                "seeded {} opportunities, {} items, {} blobs; {} active assignments, {} screening tasks and {} senior reviews for {} (password {:?}); {} past submissions, {} payouts",
                 s.opportunities, s.items, s.blobs, s.active_grade_assignments,
-                s.senior_review_assignments, demo::DEMO_EMAIL, demo::DEMO_PASSWORD,
+                s.screening_assignments, s.senior_review_assignments, demo::DEMO_EMAIL, demo::DEMO_PASSWORD,
                 s.past_submissions, s.payouts
             );
         }

@@ -734,7 +734,7 @@ pub async fn submit(
     // mismatch is reported by the transactional submit below.
     let rubric = blocking(&state, move |s| {
         let a = s.assignment_for_expert(&expert, &aid)?;
-        if a.kind != AssignmentKind::Grade {
+        if a.kind == AssignmentKind::SeniorReview {
             return Err(StoreError::BadRequest(format!(
                 "assignment {aid} is a senior review; answer it with POST /reviews"
             )));

@@ -1205,3 +1205,139 @@ async fn spawn_demo_seeds_once_and_serves_the_demo_login() {
         server.shutdown().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn demo_seed_gives_live_leases_and_unpaid_screening() {
+    let p = start_seeded().await.unwrap();
+    let api = Api::new(&p, &p.expert_token);
+    let admin = Api::new(&p, &p.admin_token);
+    let now = chrono::Utc::now();
+    let mine = all_assignments(&api).await;
+    // Every assignment the demo reviewer is meant to work on has a live lease
+    // (the history item sent back for revision included).
+    let active: Vec<_> = mine
+        .iter()
+        .filter(|a| a.state == AssignmentState::Active)
+        .collect();
+    assert!(!active.is_empty());
+    for a in &active {
+        assert!(a.lease_expires_at > now, "{} lease lapsed: {a:?}", a.id);
+        assert!(a.due_at >= a.lease_expires_at, "{a:?}");
+    }
+    assert!(
+        mine.iter().all(|a| a.state != AssignmentState::Expired),
+        "nothing starts out expired"
+    );
+
+    // One screening task per screening opportunity.
+    let screening: Vec<_> = mine
+        .iter()
+        .filter(|a| a.kind == AssignmentKind::Screening)
+        .collect();
+    assert_eq!(
+        screening.len(),
+        assay_platform::demo::SCREENING_OPPORTUNITIES.len()
+    );
+    assert_eq!(p.summary.screening_assignments, screening.len());
+    let s = screening
+        .iter()
+        .find(|a| a.opportunity_id == CODING)
+        .expect("a coding screening task");
+    // Its item can be fetched like any other.
+    let (st, _) = api.get(&format!("/items/{}", s.item_id)).await;
+    assert_eq!(st, StatusCode::OK);
+
+    let (_, v) = api.get("/ledger?limit=500").await;
+    let ledger_before = from::<LedgerPage>(v).entries.len();
+    let (_, v) = api.get("/outcomes?limit=500").await;
+    let outcome_cursor = from::<OutcomePage>(v).next_cursor;
+    // Answers are validated like a grade.
+    let (st, v) = api
+        .post("/submissions", &submission(s, json!({})), Some("scr-bad"))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = api
+        .post(
+            "/submissions",
+            &submission(s, assay_platform::demo::sample_answers(CODING, 0)),
+            Some("scr-1"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let receipt: SubmissionReceipt = from(v);
+    let (_, v) = api.get("/ledger?limit=500").await;
+    let entries = from::<LedgerPage>(v).entries;
+    assert_eq!(entries.len(), ledger_before, "screening is unpaid");
+    assert!(entries.iter().all(|e| e.assignment_id != s.id));
+
+    // The qualification outcome (failed) reaches the expert through the feed.
+    let (st, v) = admin
+        .post(
+            "/admin/outcomes",
+            &json!({"submission_id": receipt.submission_id, "status": "rejected", "feedback": "Did not pass: the verdict ignores a failing test."}),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, v) = api.get(&format!("/outcomes?since={outcome_cursor}")).await;
+    let outcomes = from::<OutcomePage>(v).outcomes;
+    let o = outcomes
+        .iter()
+        .find(|o| o.submission_id == receipt.submission_id)
+        .expect("screening outcome in the feed");
+    assert_eq!(o.status, OutcomeStatus::Rejected);
+    let (_, v) = api.get("/ledger?limit=500").await;
+    assert_eq!(from::<LedgerPage>(v).entries.len(), ledger_before);
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn lapsed_lease_is_reported_expired_and_work_refused() {
+    let p = start_seeded().await.unwrap();
+    let api = Api::new(&p, &p.expert_token);
+    let admin = Api::new(&p, &p.admin_token);
+    let (_, v) = api.get("/assignments?limit=500").await;
+    let cursor = from::<AssignmentPage>(v).next_cursor;
+    let a = active_in(&api, assay_platform::demo::OPP_LEGAL).await;
+    // The lease lapses (as if the platform had been idle): nobody expired it yet.
+    let (st, _) = admin
+        .post(
+            &format!("/admin/assignments/{}/lease", a.id),
+            &json!({"lease_expires_at": chrono::Utc::now() - chrono::Duration::seconds(5)}),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // The next feed page reports it expired, with a newer seq than before.
+    let (_, v) = api.get(&format!("/assignments?since={cursor}")).await;
+    let page: AssignmentPage = from(v);
+    let seen = page
+        .assignments
+        .iter()
+        .find(|x| x.id == a.id)
+        .expect("lapsed assignment re-appears in the feed");
+    assert_eq!(seen.state, AssignmentState::Expired);
+    assert!(seen.seq > a.seq);
+    // And only once: a further page from the new cursor does not repeat it.
+    let (_, v) = api
+        .get(&format!("/assignments?since={}", page.next_cursor))
+        .await;
+    assert!(from::<AssignmentPage>(v)
+        .assignments
+        .iter()
+        .all(|x| x.id != a.id));
+    // Work on it is refused as lease_expired.
+    let (st, v) = api
+        .post(
+            "/submissions",
+            &submission(
+                &a,
+                assay_platform::demo::sample_answers(assay_platform::demo::OPP_LEGAL, 0),
+            ),
+            Some("lapsed"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_eq!(err(&v).code, ApiErrorCode::LeaseExpired);
+    p.shutdown().await.unwrap();
+}

@@ -166,6 +166,10 @@ pub enum AssignmentKind {
     Grade,
     /// Senior review: accept/reject another expert's submission.
     SeniorReview,
+    /// Unpaid qualification / screening task: answered against the rubric
+    /// like a grade, but it earns nothing; its outcome says whether the
+    /// expert passed (`accepted`) or failed (`rejected`) the qualification.
+    Screening,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]

@@ -165,6 +165,17 @@ ALTER TABLE assignments ADD COLUMN item_title TEXT NOT NULL DEFAULT '';
 ALTER TABLE assignments ADD COLUMN item_revision INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE items_scoped ADD COLUMN item_revision INTEGER NOT NULL DEFAULT 1;
 "#,
+    // 3: idle waiting. Time the reviewer was signed in and present with nothing
+    // to work on (queue empty or everything submitted / expired): unpaid time.
+    r#"
+CREATE TABLE waiting_spans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX waiting_spans_started ON waiting_spans(started_at);
+"#,
 ];
 
 /// Schema version this build writes.

@@ -169,7 +169,7 @@ fn drafts_survive_reopen_with_revisions() {
     assert_eq!(d.revision, 2);
     assert!(d.ready);
     assert_eq!(d.answers, answers("second"));
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Ready);
+    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Ready);
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
         7
     );
     assert!(store.draft("a1").unwrap().is_none());
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::InOutbox);
+    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::InOutbox);
     // A second submit while the first waits is refused.
     store.save_draft("a1", &a).unwrap();
     assert!(matches!(
@@ -240,7 +240,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
         "submitted: no lease renewal"
     );
     store.discard_draft("a1").unwrap();
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Submitted);
+    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Submitted);
     store
         .apply_outcome_page(
             &[ReviewOutcome {
@@ -255,7 +255,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
             "o1",
         )
         .unwrap();
-    let d = store.item_detail("a1").unwrap();
+    let d = store.item_detail("a1", t0()).unwrap();
     assert_eq!(d.status, QueueStatus::Rejected);
     assert_eq!(
         d.latest_submission.unwrap().feedback.as_deref(),
@@ -281,7 +281,10 @@ fn submit_moves_draft_to_outbox_atomically_once() {
             "o2",
         )
         .unwrap();
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::NeedsRevision);
+    assert_eq!(
+        store.status_of("a1", t0()).unwrap(),
+        QueueStatus::NeedsRevision
+    );
     assert_eq!(store.active_leases().unwrap().len(), 1);
     let d = store.reopen_draft_from_submission("a1").unwrap().unwrap();
     assert_eq!(d.answers, a);
@@ -298,13 +301,16 @@ fn released_assignments_are_orphaned_too() {
         .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Released)], "c2")
         .unwrap();
     assert_eq!(o, vec!["a1".to_string()]);
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Orphaned);
+    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Orphaned);
     // Completed and expired are not orphans.
     store
         .apply_assignment_page(&[assignment("a2", 3, AssignmentState::Expired)], "c3")
         .unwrap();
     store.save_draft("a2", &answers("late")).unwrap();
-    assert_eq!(store.status_of("a2").unwrap(), QueueStatus::LeaseExpired);
+    assert_eq!(
+        store.status_of("a2", t0()).unwrap(),
+        QueueStatus::LeaseExpired
+    );
 }
 
 #[test]
@@ -320,7 +326,7 @@ fn permanent_failure_restores_the_draft_and_shows_the_issue() {
     store
         .outbox_failed(e.id, IssueKind::LeaseExpired, "lease expired at 10:00")
         .unwrap();
-    let d = store.item_detail("a1").unwrap();
+    let d = store.item_detail("a1", t0()).unwrap();
     assert_eq!(d.status, QueueStatus::LeaseExpired);
     assert_eq!(d.draft.unwrap().answers, a);
     assert_eq!(d.issue.unwrap().kind, IssueKind::LeaseExpired);
@@ -329,13 +335,16 @@ fn permanent_failure_restores_the_draft_and_shows_the_issue() {
     store
         .set_lease("a1", Utc::now() + Duration::hours(1))
         .unwrap();
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Ready);
+    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Ready);
     let e2 = store.submit("a1", &request("a1", &a)).unwrap();
     assert_ne!(e2.idempotency_key, e.idempotency_key);
     store
         .outbox_failed(e2.id, IssueKind::RubricChanged, "rubric is now v2")
         .unwrap();
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::RubricChanged);
+    assert_eq!(
+        store.status_of("a1", t0()).unwrap(),
+        QueueStatus::RubricChanged
+    );
 }
 
 #[test]
@@ -361,7 +370,7 @@ fn revoked_assignments_keep_drafts_as_orphans() {
         )
         .unwrap();
     assert_eq!(orphaned, vec!["a1".to_string()]);
-    let q = store.queue().unwrap();
+    let q = store.queue(t0()).unwrap();
     assert_eq!(q.len(), 1, "a2 had nothing written and leaves the queue");
     assert_eq!(q[0].assignment_id, "a1");
     assert_eq!(q[0].status, QueueStatus::Orphaned);
@@ -374,7 +383,7 @@ fn revoked_assignments_keep_drafts_as_orphans() {
     store
         .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Active)], "c3")
         .unwrap();
-    assert_eq!(store.status_of("a1").unwrap(), QueueStatus::Orphaned);
+    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Orphaned);
     assert!(store.active_leases().unwrap().is_empty());
 }
 
@@ -451,7 +460,7 @@ fn attachments_are_tracked_verified_and_redownloaded_when_corrupt() {
     );
     assert!(store.missing_attachments().unwrap().is_empty());
     assert_eq!(store.read_attachment(&sha).unwrap(), bytes);
-    assert!(store.item_detail("a1").unwrap().attachments[0].downloaded);
+    assert!(store.item_detail("a1", t0()).unwrap().attachments[0].downloaded);
     // Corrupt on disk: detected, removed, and wanted again.
     std::fs::write(store.blobs().path(&sha).unwrap(), b"tampered").unwrap();
     assert!(matches!(
@@ -518,7 +527,7 @@ fn queue_of_ten_thousand_rows_in_one_query() {
     store
         .save_draft_with("a00002", &answers("y"), true)
         .unwrap();
-    let q = store.queue().unwrap();
+    let q = store.queue(t0()).unwrap();
     assert_eq!(q.len(), 10_000);
     assert!(q.windows(2).all(|w| w[0].due_at <= w[1].due_at));
     assert_eq!(q[0].status, QueueStatus::New);
@@ -689,6 +698,218 @@ fn garbage_database_file_is_a_clear_error() {
 }
 
 #[test]
+fn lapsed_lease_shows_expired_at_now_and_keeps_the_draft() {
+    let (_dir, store) = open();
+    // Lease ends at t0 + 2h (see `assignment`).
+    store
+        .apply_assignment_page(
+            &[
+                assignment("a1", 1, AssignmentState::Active),
+                assignment("a2", 2, AssignmentState::Active),
+                assignment("a3", 3, AssignmentState::Active),
+            ],
+            "c1",
+        )
+        .unwrap();
+    let before = t0() + Duration::hours(1);
+    let after = t0() + Duration::hours(2) + Duration::seconds(1);
+    assert_eq!(store.status_of("a1", before).unwrap(), QueueStatus::New);
+    assert_eq!(
+        store.status_of("a1", after).unwrap(),
+        QueueStatus::LeaseExpired,
+        "derived from lease_expires_at before the platform reports it"
+    );
+    // A draft is kept and shows again if the lease is renewed.
+    store.save_draft("a2", &answers("half")).unwrap();
+    assert_eq!(store.status_of("a2", before).unwrap(), QueueStatus::Draft);
+    assert_eq!(
+        store.status_of("a2", after).unwrap(),
+        QueueStatus::LeaseExpired
+    );
+    assert_eq!(store.draft("a2").unwrap().unwrap().answers, answers("half"));
+    store.set_lease("a2", t0() + Duration::hours(5)).unwrap();
+    assert_eq!(store.status_of("a2", after).unwrap(), QueueStatus::Draft);
+    // Submitted work keeps its status after the lease runs out.
+    let a = answers("done");
+    store.save_draft_with("a3", &a, true).unwrap();
+    store.submit("a3", &request("a3", &a)).unwrap();
+    assert_eq!(store.status_of("a3", after).unwrap(), QueueStatus::InOutbox);
+    // The queue and the item detail agree with status_of.
+    let q = store.queue(after).unwrap();
+    let by_id: BTreeMap<_, _> = q
+        .iter()
+        .map(|r| (r.assignment_id.as_str(), r.status))
+        .collect();
+    assert_eq!(by_id["a1"], QueueStatus::LeaseExpired);
+    assert_eq!(by_id["a2"], QueueStatus::Draft);
+    assert_eq!(by_id["a3"], QueueStatus::InOutbox);
+    assert_eq!(
+        store.item_detail("a1", after).unwrap().status,
+        QueueStatus::LeaseExpired
+    );
+    assert_eq!(
+        store.item_detail("a1", before).unwrap().status,
+        QueueStatus::New
+    );
+    // Completed on the platform before this client saw the submission (the
+    // outcome arrives later in the same sync): submitted, never "new".
+    let mut done = assignment("a4", 5, AssignmentState::Completed);
+    done.lease_expires_at = t0() - Duration::days(20);
+    store.apply_assignment_page(&[done], "c1b").unwrap();
+    assert_eq!(
+        store.status_of("a4", after).unwrap(),
+        QueueStatus::Submitted
+    );
+    assert_eq!(
+        store.status_of("a4", before).unwrap(),
+        QueueStatus::Submitted
+    );
+    // Once the platform reports the expiry, it shows at any time.
+    let mut expired = assignment("a1", 4, AssignmentState::Expired);
+    expired.lease_expires_at = t0() + Duration::hours(2);
+    store.apply_assignment_page(&[expired], "c2").unwrap();
+    assert_eq!(
+        store.status_of("a1", before).unwrap(),
+        QueueStatus::LeaseExpired
+    );
+}
+
+#[test]
+fn needs_revision_with_a_lapsed_lease_is_expired() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
+        .unwrap();
+    let a = answers("v1");
+    store.save_draft_with("a1", &a, true).unwrap();
+    let entry = store.submit("a1", &request("a1", &a)).unwrap();
+    store.mark_outbox_sending(entry.id).unwrap();
+    store
+        .record_submission_receipt(
+            entry.id,
+            &SubmissionReceipt {
+                submission_id: "s1".into(),
+                assignment_id: "a1".into(),
+                received_at: t0(),
+                status: OutcomeStatus::Pending,
+                replayed: false,
+            },
+        )
+        .unwrap();
+    store
+        .apply_outcome_page(
+            &[ReviewOutcome {
+                submission_id: "s1".into(),
+                assignment_id: "a1".into(),
+                item_id: "item-a1".into(),
+                status: OutcomeStatus::NeedsRevision,
+                feedback: Some("more".into()),
+                decided_at: Some(t0()),
+                seq: 2,
+            }],
+            "o1",
+        )
+        .unwrap();
+    assert_eq!(
+        store.status_of("a1", t0()).unwrap(),
+        QueueStatus::NeedsRevision
+    );
+    assert_eq!(
+        store.status_of("a1", t0() + Duration::hours(3)).unwrap(),
+        QueueStatus::LeaseExpired
+    );
+}
+
+#[test]
+fn screening_rows_carry_no_pay() {
+    let (_dir, store) = open();
+    let mut s = assignment("s1", 1, AssignmentState::Active);
+    s.kind = AssignmentKind::Screening;
+    store
+        .apply_assignment_page(&[s, assignment("a1", 2, AssignmentState::Active)], "c")
+        .unwrap();
+    store
+        .set_rate_card(&RateCard {
+            rates: vec![Rate {
+                opportunity_id: "opp-1".into(),
+                basis: PayBasis::PerItem,
+                amount_cents: 500,
+                currency: "USD".into(),
+                effective_from: t0() - Duration::days(1),
+            }],
+        })
+        .unwrap();
+    let q = store.queue(t0()).unwrap();
+    let s1 = q.iter().find(|r| r.assignment_id == "s1").unwrap();
+    assert_eq!(s1.kind, AssignmentKind::Screening, "kind persisted");
+    assert!(s1.pay.is_none());
+    let a1 = q.iter().find(|r| r.assignment_id == "a1").unwrap();
+    assert_eq!(a1.pay.as_ref().map(|p| p.amount_cents), Some(500));
+    assert_eq!(
+        store.assignment("s1").unwrap().unwrap().kind,
+        AssignmentKind::Screening
+    );
+}
+
+#[test]
+fn waiting_spans_are_durable_and_overlaps_count_once() {
+    let (dir, store) = open();
+    let span = |from_min: i64, to_min: i64| TimeSpan {
+        started_at: t0() + Duration::minutes(from_min),
+        ended_at: t0() + Duration::minutes(to_min),
+        corrected: false,
+    };
+    assert_eq!(store.waiting_seconds().unwrap(), 0);
+    store.add_waiting_span(&span(0, 10)).unwrap();
+    store.add_waiting_span(&span(5, 12)).unwrap();
+    store.add_waiting_span(&span(30, 31)).unwrap();
+    assert!(store.add_waiting_span(&span(5, 4)).is_err());
+    assert_eq!(store.waiting_seconds().unwrap(), (12 + 1) * 60);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.waiting_spans().unwrap().len(), 3);
+    assert_eq!(store.waiting_seconds().unwrap(), 13 * 60);
+}
+
+#[test]
+fn version_one_database_upgrades_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute(
+            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
+             VALUES ('old', 'i', 'o', 'r', 1, 'grade', 'active', ?1, ?2, ?2, 1, ?1)",
+            [ts(t0()), ts(t0() + Duration::hours(2))],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO time_sessions (assignment_id, started_at, ended_at) VALUES ('old', ?1, ?2)",
+            [ts(t0()), ts(t0() + Duration::minutes(3))],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        store.assignment("old").unwrap().unwrap().kind,
+        AssignmentKind::Grade
+    );
+    assert_eq!(store.time_spans("old").unwrap().1, 180);
+    assert_eq!(store.waiting_seconds().unwrap(), 0);
+    store
+        .add_waiting_span(&TimeSpan {
+            started_at: t0(),
+            ended_at: t0() + Duration::minutes(1),
+            corrected: false,
+        })
+        .unwrap();
+    assert_eq!(store.waiting_seconds().unwrap(), 60);
+}
+
+#[test]
 fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
     let dir = tempfile::tempdir().unwrap();
     {
@@ -708,7 +929,7 @@ fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    let old = store.queue().unwrap();
+    let old = store.queue(t0()).unwrap();
     assert_eq!(old.len(), 1);
     assert_eq!(
         old[0].title, "",
@@ -721,7 +942,7 @@ fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
         .unwrap();
     let row = |id: &str| {
         store
-            .queue()
+            .queue(t0())
             .unwrap()
             .into_iter()
             .find(|r| r.assignment_id == id)
@@ -755,7 +976,7 @@ fn a_newer_item_revision_is_fetched_again_and_keeps_the_old_item_until_then() {
     assert_eq!(todo.len(), 1);
     assert_eq!(todo[0].item_revision, 2);
     // The old content stays readable until the new one arrives.
-    assert!(store.item_detail("a1").unwrap().scoped.is_some());
+    assert!(store.item_detail("a1", t0()).unwrap().scoped.is_some());
     store
         .put_scoped_item("a1", &scoped("a1", None), None)
         .unwrap();

@@ -1,8 +1,8 @@
 //! Assignments, items, rubrics, attachments, queue, drafts, time and sync bookkeeping.
 
 use assay_protocol::{
-    Assignment, AssignmentState, AttachmentRef, FieldValue, Opportunity, OutcomeStatus,
-    ReviewedSubmission, TimeSpan,
+    Assignment, AssignmentKind, AssignmentState, AttachmentRef, FieldValue, Opportunity,
+    OutcomeStatus, ReviewedSubmission, TimeSpan,
 };
 use assay_rubric::{Answers, Rubric, ScopedItem};
 use chrono::{DateTime, Utc};
@@ -39,6 +39,7 @@ fn row_to_assignment(r: &Row<'_>) -> rusqlite::Result<Assignment> {
 pub(crate) struct StatusInputs {
     pub orphaned: bool,
     pub state: AssignmentState,
+    pub lease_expires_at: DateTime<Utc>,
     pub issue: Option<IssueKind>,
     pub draft_ready: Option<bool>,
     pub outbox_state: Option<OutboxState>,
@@ -51,7 +52,15 @@ impl StatusInputs {
         self.draft_ready.is_some() || self.outbox_state.is_some() || self.submission.is_some()
     }
 
-    pub(crate) fn status(&self) -> QueueStatus {
+    /// Whether the lease has run out at `now`, whatever the platform said so far.
+    fn lease_lapsed(&self, now: DateTime<Utc>) -> bool {
+        self.state == AssignmentState::Expired
+            || (self.state == AssignmentState::Active && self.lease_expires_at <= now)
+    }
+
+    /// The status at `now`: a lease that ran out shows as expired even before
+    /// the platform reports it (the draft is kept either way).
+    pub(crate) fn status(&self, now: DateTime<Utc>) -> QueueStatus {
         if matches!(
             self.outbox_state,
             Some(OutboxState::Queued | OutboxState::Sending)
@@ -72,10 +81,18 @@ impl StatusInputs {
                 OutcomeStatus::Pending => QueueStatus::Submitted,
                 OutcomeStatus::Accepted => QueueStatus::Accepted,
                 OutcomeStatus::Rejected => QueueStatus::Rejected,
+                // Sent back for revision, but the revision lease ran out.
+                OutcomeStatus::NeedsRevision if self.lease_lapsed(now) => QueueStatus::LeaseExpired,
                 OutcomeStatus::NeedsRevision => QueueStatus::NeedsRevision,
             };
         }
-        if self.state == AssignmentState::Expired {
+        if self.state == AssignmentState::Completed {
+            // The platform has a submission this client has not seen yet
+            // (made elsewhere, or its outcome is still to be pulled): it is
+            // not new work, whatever its (long lapsed) lease says.
+            return QueueStatus::Submitted;
+        }
+        if self.lease_lapsed(now) {
             return QueueStatus::LeaseExpired;
         }
         match self.draft_ready {
@@ -86,7 +103,7 @@ impl StatusInputs {
     }
 }
 
-const STATUS_SELECT: &str = "a.orphaned, a.state, a.local_issue, d.ready, \
+const STATUS_SELECT: &str = "a.orphaned, a.state, a.lease_expires_at, a.local_issue, d.ready, \
      (SELECT ob.state FROM outbox ob WHERE ob.assignment_id = a.id ORDER BY ob.id DESC LIMIT 1), \
      (SELECT s.status FROM submissions s WHERE s.assignment_id = a.id \
         ORDER BY s.received_at DESC LIMIT 1)";
@@ -95,15 +112,16 @@ fn status_inputs(r: &Row<'_>, base: usize) -> rusqlite::Result<StatusInputs> {
     Ok(StatusInputs {
         orphaned: r.get::<_, i64>(base)? != 0,
         state: enum_parse(&r.get::<_, String>(base + 1)?)?,
+        lease_expires_at: get_ts(r, base + 2)?,
         issue: r
-            .get::<_, Option<String>>(base + 2)?
+            .get::<_, Option<String>>(base + 3)?
             .and_then(|s| IssueKind::parse(&s)),
-        draft_ready: r.get::<_, Option<i64>>(base + 3)?.map(|v| v != 0),
+        draft_ready: r.get::<_, Option<i64>>(base + 4)?.map(|v| v != 0),
         outbox_state: r
-            .get::<_, Option<String>>(base + 4)?
+            .get::<_, Option<String>>(base + 5)?
             .and_then(|s| OutboxState::parse(&s)),
         submission: r
-            .get::<_, Option<String>>(base + 5)?
+            .get::<_, Option<String>>(base + 6)?
             .map(|s| enum_parse(&s))
             .transpose()?,
     })
@@ -416,9 +434,11 @@ impl Store {
 
     // ------------------------------------------------------------ queue and detail
 
-    /// The work queue, ordered by due date: one query, indexed, fit for 10,000+ rows.
-    /// Orphaned assignments appear only while they hold something the reviewer wrote.
-    pub fn queue(&self) -> Result<Vec<QueueRow>> {
+    /// The work queue at `now`, ordered by due date: one query, indexed, fit
+    /// for 10,000+ rows. Orphaned assignments appear only while they hold
+    /// something the reviewer wrote. Leases that ran out before `now` show as
+    /// [`QueueStatus::LeaseExpired`] (see [`Store::status_of`]).
+    pub fn queue(&self, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
         let conn = self.conn()?;
         let mut st = conn.prepare_cached(&format!(
             "WITH latest_rate AS ( \
@@ -442,7 +462,10 @@ impl Store {
             if inputs.orphaned && !inputs.has_work() {
                 continue;
             }
+            let kind: AssignmentKind = enum_parse(&r.get::<_, String>(5)?)?;
             let pay = match r.get::<_, Option<String>>(8)? {
+                // Screening (qualification) work is unpaid whatever the rate card says.
+                _ if kind == AssignmentKind::Screening => None,
                 Some(basis) => Some(Pay {
                     basis: enum_parse(&basis)?,
                     amount_cents: r.get(9)?,
@@ -456,19 +479,22 @@ impl Store {
                 title: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 opportunity_id: r.get(3)?,
                 opportunity_title: r.get(4)?,
-                kind: enum_parse(&r.get::<_, String>(5)?)?,
+                kind,
                 lease_expires_at: get_ts(r, 6)?,
                 due_at: get_ts(r, 7)?,
                 pay,
                 downloaded: r.get(11)?,
-                status: inputs.status(),
+                status: inputs.status(now),
             });
         }
         Ok(out)
     }
 
-    /// Status of one assignment, as the queue shows it.
-    pub fn status_of(&self, assignment_id: &str) -> Result<QueueStatus> {
+    /// Status of one assignment at `now`, as the queue shows it. The lease is
+    /// judged against `now` (passed in so callers and tests control the clock):
+    /// an active assignment whose lease ran out shows as expired before the
+    /// platform reports it; its draft is kept.
+    pub fn status_of(&self, assignment_id: &str, now: DateTime<Utc>) -> Result<QueueStatus> {
         let conn = self.conn()?;
         let inputs = conn
             .query_row(
@@ -481,15 +507,15 @@ impl Store {
             )
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("assignment {assignment_id}")))?;
-        Ok(inputs.status())
+        Ok(inputs.status(now))
     }
 
-    /// Everything the item view shows for one assignment.
-    pub fn item_detail(&self, assignment_id: &str) -> Result<ItemDetail> {
+    /// Everything the item view shows for one assignment, with its status at `now`.
+    pub fn item_detail(&self, assignment_id: &str, now: DateTime<Utc>) -> Result<ItemDetail> {
         let assignment = self
             .assignment(assignment_id)?
             .ok_or_else(|| StoreError::NotFound(format!("assignment {assignment_id}")))?;
-        let status = self.status_of(assignment_id)?;
+        let status = self.status_of(assignment_id, now)?;
         let scoped = self.scoped_item(assignment_id)?;
         let draft = self.draft(assignment_id)?;
         let outbox = self.latest_outbox_entry(assignment_id)?;
@@ -746,6 +772,59 @@ impl Store {
             .map(|s| (s.ended_at - s.started_at).num_seconds().max(0) as u64)
             .sum();
         Ok((spans, secs))
+    }
+
+    // ------------------------------------------------------------ idle waiting
+
+    /// Record a stretch of idle waiting: the reviewer was signed in and
+    /// present but had nothing to work on. Returns its id.
+    pub fn add_waiting_span(&self, span: &TimeSpan) -> Result<i64> {
+        if span.ended_at < span.started_at {
+            return Err(StoreError::InvalidState(
+                "a time span cannot end before it starts".into(),
+            ));
+        }
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO waiting_spans (started_at, ended_at, recorded_at) VALUES (?1, ?2, ?3)",
+            params![ts(span.started_at), ts(span.ended_at), ts(Utc::now())],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Idle-waiting spans, oldest first.
+    pub fn waiting_spans(&self) -> Result<Vec<TimeSpan>> {
+        let conn = self.conn()?;
+        let mut st =
+            conn.prepare("SELECT started_at, ended_at FROM waiting_spans ORDER BY started_at, id")?;
+        let rows = st.query_map([], |r| {
+            Ok(TimeSpan {
+                started_at: get_ts(r, 0)?,
+                ended_at: get_ts(r, 1)?,
+                corrected: false,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whole seconds of idle waiting; overlapping spans count once.
+    pub fn waiting_seconds(&self) -> Result<u64> {
+        let mut total = chrono::Duration::zero();
+        let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+        for s in self.waiting_spans()? {
+            current = match current {
+                Some((a, b)) if s.started_at <= b => Some((a, b.max(s.ended_at))),
+                Some((a, b)) => {
+                    total += b - a;
+                    Some((s.started_at, s.ended_at))
+                }
+                None => Some((s.started_at, s.ended_at)),
+            };
+        }
+        if let Some((a, b)) = current {
+            total += b - a;
+        }
+        Ok(total.num_seconds().max(0) as u64)
     }
 
     // ------------------------------------------------------------ leases

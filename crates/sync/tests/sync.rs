@@ -131,7 +131,7 @@ mod common {
     /// Grade assignments that are workable now (new, item downloaded), due-date order.
     pub fn workable(store: &Store) -> Vec<String> {
         store
-            .queue()
+            .queue(chrono::Utc::now())
             .unwrap()
             .into_iter()
             .filter(|r| {
@@ -193,7 +193,7 @@ mod pull {
         assert!(report.items > 0 && report.rubrics > 0, "{report:?}");
         assert!(report.attachments > 0 && report.bytes > 0, "{report:?}");
         assert!(report.ledger_entries > 0, "seeded history: {report:?}");
-        let queue = env.store.queue().unwrap();
+        let queue = env.store.queue(chrono::Utc::now()).unwrap();
         assert!(!queue.is_empty());
         assert!(queue
             .iter()
@@ -201,7 +201,10 @@ mod pull {
         // Every stored item holds only the fields its rubric shows.
         let mut attachments = 0;
         for row in queue.iter().filter(|r| r.downloaded) {
-            let d = env.store.item_detail(&row.assignment_id).unwrap();
+            let d = env
+                .store
+                .item_detail(&row.assignment_id, chrono::Utc::now())
+                .unwrap();
             let scoped = d.scoped.unwrap();
             let rubric = env
                 .store
@@ -262,11 +265,16 @@ mod pull {
         // Find an attachment, forget it locally, and leave the first half as a partial download.
         let att = env
             .store
-            .queue()
+            .queue(chrono::Utc::now())
             .unwrap()
             .iter()
             .filter(|r| r.downloaded)
-            .flat_map(|r| env.store.item_detail(&r.assignment_id).unwrap().attachments)
+            .flat_map(|r| {
+                env.store
+                    .item_detail(&r.assignment_id, chrono::Utc::now())
+                    .unwrap()
+                    .attachments
+            })
             .map(|s| s.attachment)
             .max_by_key(|a| a.size)
             .unwrap();
@@ -334,11 +342,11 @@ mod pull {
         expected.sort();
         assert_eq!(orphans, expected);
         assert_eq!(
-            env.store.status_of(released).unwrap(),
+            env.store.status_of(released, chrono::Utc::now()).unwrap(),
             QueueStatus::Orphaned
         );
         assert_eq!(env.store.draft(released).unwrap().unwrap().answers, answers);
-        let queue = env.store.queue().unwrap();
+        let queue = env.store.queue(chrono::Utc::now()).unwrap();
         let row = queue
             .iter()
             .find(|r| &r.assignment_id == with_draft)
@@ -385,14 +393,20 @@ mod push {
         env.engine.pull(|_| {}).await.unwrap();
         let id = workable(&env.store).remove(0);
         let key = grade_and_submit(&env.store, &id);
-        assert_eq!(env.store.status_of(&id).unwrap(), QueueStatus::InOutbox);
+        assert_eq!(
+            env.store.status_of(&id, chrono::Utc::now()).unwrap(),
+            QueueStatus::InOutbox
+        );
         let report = env.engine.push().await.unwrap();
         assert_eq!(
             (report.sent, report.failed, report.replayed),
             (1, 0, 0),
             "{report:?}"
         );
-        assert_eq!(env.store.status_of(&id).unwrap(), QueueStatus::Submitted);
+        assert_eq!(
+            env.store.status_of(&id, chrono::Utc::now()).unwrap(),
+            QueueStatus::Submitted
+        );
         assert_eq!(platform_submissions(&env.platform, &id), 1);
         // The same key again (a retry after a lost response) replays the receipt.
         let entry = env.store.latest_outbox_entry(&id).unwrap().unwrap();
@@ -422,7 +436,7 @@ mod push {
         .await;
         let pulled = env.engine.pull(|_| {}).await.unwrap();
         assert!(pulled.outcomes >= 1);
-        let d = env.store.item_detail(&id).unwrap();
+        let d = env.store.item_detail(&id, chrono::Utc::now()).unwrap();
         assert_eq!(d.status, QueueStatus::Rejected);
         let sub = d.latest_submission.unwrap();
         assert_eq!(sub.status, OutcomeStatus::Rejected);
@@ -458,14 +472,95 @@ mod push {
         env.store.submit(changed, &req).unwrap();
         let report = env.engine.push().await.unwrap();
         assert_eq!((report.sent, report.failed), (0, 2), "{report:?}");
-        let d = env.store.item_detail(expired).unwrap();
+        let d = env.store.item_detail(expired, chrono::Utc::now()).unwrap();
         assert_eq!(d.status, QueueStatus::LeaseExpired);
         assert_eq!(d.issue.unwrap().kind, IssueKind::LeaseExpired);
         assert!(d.draft.is_some(), "answers returned to the draft");
-        let d = env.store.item_detail(changed).unwrap();
+        let d = env.store.item_detail(changed, chrono::Utc::now()).unwrap();
         assert_eq!(d.status, QueueStatus::RubricChanged);
         assert_eq!(d.draft.unwrap().answers, answers);
         assert_eq!(platform_submissions(&env.platform, expired), 0);
+        env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn lapsed_lease_shows_expired_before_and_after_the_platform_reports_it() {
+        let env = start().await;
+        // Mid-pull (assignments in, outcomes not yet), the queue never shows
+        // the seeded history (completed long ago, leases long lapsed) as new.
+        let store = env.store.clone();
+        let bad = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bad.clone();
+        env.engine
+            .pull(move |p| {
+                if p.phase != assay_sync::SyncPhase::Outcomes {
+                    return;
+                }
+                let now = chrono::Utc::now();
+                for r in store.queue(now).unwrap() {
+                    if r.status == QueueStatus::New && r.lease_expires_at <= now {
+                        seen.lock().unwrap().push(r.assignment_id);
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        assert!(bad.lock().unwrap().is_empty(), "{:?}", bad.lock().unwrap());
+        // Screening tasks arrive with their kind and no pay.
+        let queue = env.store.queue(chrono::Utc::now()).unwrap();
+        let screening: Vec<_> = queue
+            .iter()
+            .filter(|r| r.kind == assay_protocol::AssignmentKind::Screening)
+            .collect();
+        assert!(!screening.is_empty(), "the demo seed has screening tasks");
+        assert!(screening.iter().all(|r| r.pay.is_none() && r.downloaded));
+        assert!(
+            queue
+                .iter()
+                .filter(|r| r.status == QueueStatus::New)
+                .all(|r| r.lease_expires_at > chrono::Utc::now()),
+            "the demo seed gives live leases to work meant to be done"
+        );
+        let id = workable(&env.store)[0].clone();
+        env.store
+            .save_draft(&id, &assay_rubric::Answers::default())
+            .unwrap();
+        // The lease is about to run out on the platform; the client learns it.
+        let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+        admin(
+            &env.platform,
+            &format!("/assignments/{id}/lease"),
+            serde_json::json!({"lease_expires_at": soon}),
+        )
+        .await;
+        env.engine.pull(|_| {}).await.unwrap();
+        let now = chrono::Utc::now();
+        assert_eq!(env.store.status_of(&id, now).unwrap(), QueueStatus::Draft);
+        // Past the lease, the client shows it expired before any sync.
+        let later = soon + chrono::Duration::seconds(1);
+        assert_eq!(
+            env.store.status_of(&id, later).unwrap(),
+            QueueStatus::LeaseExpired
+        );
+        let row = env
+            .store
+            .queue(later)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.assignment_id == id)
+            .unwrap();
+        assert_eq!(row.status, QueueStatus::LeaseExpired);
+        // Once it lapsed, the platform's feed reports it expired; the draft stays.
+        while chrono::Utc::now() <= soon {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        env.engine.pull(|_| {}).await.unwrap();
+        let a = env.store.assignment(&id).unwrap().unwrap();
+        assert_eq!(a.state, assay_protocol::AssignmentState::Expired);
+        let d = env.store.item_detail(&id, chrono::Utc::now()).unwrap();
+        assert_eq!(d.status, QueueStatus::LeaseExpired);
+        assert!(d.draft.is_some(), "the draft is kept");
+        assert!(!workable(&env.store).contains(&id));
         env.platform.shutdown().await.unwrap();
     }
 
@@ -529,7 +624,10 @@ mod push {
         .await;
         let report = engine.renew_leases().await.unwrap();
         assert_eq!(report.expired, vec![b.clone()], "{report:?}");
-        assert_eq!(env.store.status_of(&b).unwrap(), QueueStatus::LeaseExpired);
+        assert_eq!(
+            env.store.status_of(&b, chrono::Utc::now()).unwrap(),
+            QueueStatus::LeaseExpired
+        );
         assert!(env.store.draft(&b).unwrap().is_some());
         env.platform.shutdown().await.unwrap();
     }
@@ -827,7 +925,10 @@ mod faults {
         let control = std::sync::Arc::new(assay_store::Store::open(control_dir.path()).unwrap());
         let direct = engine_for_control(&env, control.clone());
         direct.pull(|_| {}).await.unwrap();
-        assert_eq!(env.store.queue().unwrap(), control.queue().unwrap());
+        assert_eq!(
+            env.store.queue(chrono::Utc::now()).unwrap(),
+            control.queue(chrono::Utc::now()).unwrap()
+        );
         assert_eq!(env.store.ledger().unwrap(), control.ledger().unwrap());
         assert_eq!(env.store.sync_status().unwrap().attachments_missing, 0);
         proxy.faults.store(true, Ordering::SeqCst);
@@ -874,7 +975,7 @@ mod faults {
         for id in &work {
             assert_eq!(platform_submissions(&env.platform, id), 1, "{id}");
             assert_eq!(
-                env.store.status_of(id).unwrap(),
+                env.store.status_of(id, chrono::Utc::now()).unwrap(),
                 QueueStatus::Submitted,
                 "{id}"
             );
@@ -891,7 +992,7 @@ mod faults {
         assert_eq!(status.last_error, None);
         assert!(env
             .store
-            .queue()
+            .queue(chrono::Utc::now())
             .unwrap()
             .iter()
             .all(|r| r.status != QueueStatus::InOutbox));
@@ -943,7 +1044,10 @@ mod background {
         bg.trigger();
         let (second, _) = next_synced(&mut rx).await;
         assert_eq!(second.push.sent, 1, "{second:?}");
-        assert_eq!(env.store.status_of(&id).unwrap(), QueueStatus::Submitted);
+        assert_eq!(
+            env.store.status_of(&id, chrono::Utc::now()).unwrap(),
+            QueueStatus::Submitted
+        );
         tokio::time::timeout(Duration::from_secs(10), bg.stop())
             .await
             .unwrap();

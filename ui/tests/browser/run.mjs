@@ -108,10 +108,10 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   // The time log is one key away and can be corrected.
   await page.keyboard.press("Escape"); // leave the text box so keys act again
   await page.keyboard.press("g");
-  await page.waitForSelector('aside[aria-label="Guidelines"] [role="heading"]');
+  await page.waitForSelector('[role="dialog"][aria-labelledby="gl-title"] [role="heading"]');
   await shot(page, "guidelines");
   await page.keyboard.press("g");
-  await page.waitForSelector('aside[aria-label="Guidelines"]', { state: "detached" });
+  await page.waitForSelector('[role="dialog"][aria-labelledby="gl-title"]', { state: "detached" });
   await page.locator('[data-testid="active-time"]').focus();
   await page.keyboard.press("Escape");
   await page.keyboard.press("t");
@@ -374,6 +374,88 @@ await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   await page.fill('input[type="password"]', "tok-123");
   await page.click('button[type="submit"]');
   await page.waitForSelector('[data-testid="queue-count"]');
+});
+
+await test("dialogs trap focus: Tab cycles inside, Escape closes, focus returns to the opener", async (page) => {
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="queue-count"]');
+  const opener = page.locator('button[aria-label="Settings"]');
+  await opener.focus();
+  await page.keyboard.press("Enter");
+  const dialog = page.locator('[role="dialog"][aria-modal="true"][aria-labelledby="st-title"]');
+  await dialog.waitFor();
+  assert((await page.locator("#st-title").innerText()) === "Settings", "labelled by its heading");
+  const inside = () => page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'));
+  const activeKey = () => page.evaluate(() => {
+    const a = document.activeElement;
+    return a ? `${a.tagName}|${a.getAttribute("aria-label") ?? ""}|${a.textContent?.trim().slice(0, 20) ?? ""}|${(a).value ?? ""}` : "";
+  });
+  assert(await inside(), "focus moved into the dialog");
+  const count = await dialog.evaluate((d) => d.querySelectorAll("button:not([disabled]), input:not([disabled]), select, textarea, a[href]").length);
+  assert(count > 5, `dialog has focusable controls (${count})`);
+  const first = await activeKey();
+  const seen = new Set();
+  for (let i = 0; i < count + 3; i++) {
+    await page.keyboard.press("Tab");
+    assert(await inside(), `Tab ${i + 1} kept focus inside the dialog`);
+    seen.add(await activeKey());
+  }
+  assert(seen.has(first), "Tab cycled back to where it started");
+  for (let i = 0; i < count + 3; i++) {
+    await page.keyboard.press("Shift+Tab");
+    assert(await inside(), `Shift+Tab ${i + 1} kept focus inside the dialog`);
+  }
+  await shot(page, "settings-dialog");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  assert(await page.evaluate(() => document.activeElement?.getAttribute("aria-label") === "Settings"), "focus returned to the Settings button");
+  // The shortcut sheet and the guidelines panel behave the same.
+  await page.keyboard.press("?");
+  await page.waitForSelector('[data-testid="shortcut-sheet"]');
+  assert(await inside(), "shortcut sheet takes focus");
+  await page.keyboard.press("Tab");
+  assert(await inside(), "Tab stays in the shortcut sheet");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[data-testid="shortcut-sheet"]', { state: "detached" });
+  await openFirst(page, { search: "Rust #0:" });
+  await page.keyboard.press("g");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="gl-title"]');
+  assert(await inside(), "guidelines take focus");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  assert(await inside(), "Tab stays in the guidelines");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[role="dialog"][aria-labelledby="gl-title"]', { state: "detached" });
+});
+
+await test("screening task: labelled unpaid in the queue and on the item", async (page) => {
+  await page.goto(base);
+  await page.selectOption('select[aria-label="Kind"]', "screening");
+  await page.waitForTimeout(250);
+  const badge = page.locator('[data-queue-row] [data-testid="screening-badge"]').first();
+  assert((await badge.innerText()) === "Screening · unpaid", "queue badge");
+  const row = page.locator("[data-queue-row]").first();
+  assert((await row.locator(".pay").count()) === 0, "no pay shown on a screening row");
+  await shot(page, "queue-screening");
+  await row.locator(".card").click();
+  await page.waitForSelector('[data-testid="item-screen"] [data-testid="screening-badge"]');
+  await page.selectOption('select[aria-label="Kind"]', { label: "All kinds" });
+  await page.waitForTimeout(250);
+  await shot(page, "queue");
+});
+
+await test("earnings: each unpaid category under its own label", async (page) => {
+  await page.goto(base);
+  await page.click('nav button:has-text("Earnings")');
+  await page.waitForSelector('[data-testid="unpaid-time"]');
+  const labels = await page.locator('[data-testid="unpaid-time"] dt').allInnerTexts();
+  for (const l of ["Rejected work", "Screening (qualification)", "Idle waiting for work", "Unsubmitted drafts", "Senior reviews"]) {
+    assert(labels.includes(l), `unpaid label ${l} (got ${labels.join(", ")})`);
+  }
+  const waiting = await page.locator('[data-unpaid="waiting"] dd').innerText();
+  assert(waiting === "22m 00s", `seeded idle waiting shown (${waiting})`);
+  assert((await page.locator('[data-testid="hourly-all-time"]').innerText()).includes("/h including unpaid time"), "all-time rate");
+  await shot(page, "earnings-unpaid");
 });
 
 await browser.close();

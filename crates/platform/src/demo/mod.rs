@@ -37,6 +37,10 @@ pub const OPP_LEGAL: &str = "opp-legal-redline";
 pub const OPP_SCANS: &str = "opp-scan-triage";
 pub const OPP_PAIRWISE: &str = "opp-pairwise-preference";
 
+/// Opportunities whose first open item is an unpaid screening (qualification)
+/// task for the demo reviewer.
+pub const SCREENING_OPPORTUNITIES: &[&str] = &[OPP_CODING, OPP_LEGAL];
+
 /// How much to generate.
 #[derive(Debug, Clone, Copy)]
 pub struct SeedOptions {
@@ -71,6 +75,8 @@ pub struct SeedSummary {
     pub items: usize,
     pub blobs: usize,
     pub active_grade_assignments: usize,
+    /// Unpaid qualification tasks (one per opportunity in [`SCREENING_OPPORTUNITIES`]).
+    pub screening_assignments: usize,
     pub senior_review_assignments: usize,
     pub past_submissions: usize,
     pub payouts: usize,
@@ -391,20 +397,32 @@ pub fn seed_demo(
         format!("{prefix}-{seq:04}")
     };
 
-    // Active grade assignments, due over the coming days.
+    // Active assignments, due over the coming days: the first open item of
+    // some opportunities is an unpaid screening task, the rest are paid grades.
+    let mut screened = std::collections::BTreeSet::new();
     for (i, item) in active.iter().enumerate() {
         let assigned = days_ago(now, 2, (i % 9) as i64);
+        let screening = SCREENING_OPPORTUNITIES.contains(&item.opportunity_id.as_str())
+            && screened.insert(item.opportunity_id.clone());
         storage.create_assignment(&NewAssignment {
             id: next_id("asg"),
             expert_id: DEMO_EXPERT_ID.into(),
             item_id: item.id.clone(),
-            kind: AssignmentKind::Grade,
+            kind: if screening {
+                AssignmentKind::Screening
+            } else {
+                AssignmentKind::Grade
+            },
             assigned_at: assigned,
             lease_expires_at: now + Duration::days(3),
             due_at: now + Duration::days(3 + (i % 5) as i64),
             review_of_submission_id: None,
         })?;
-        summary.active_grade_assignments += 1;
+        if screening {
+            summary.screening_assignments += 1;
+        } else {
+            summary.active_grade_assignments += 1;
+        }
     }
 
     // History: past submissions with every kind of outcome, then payouts.
@@ -503,6 +521,10 @@ pub fn seed_demo(
         })?;
         summary.senior_review_assignments += 1;
     }
+    // A history item sent back for revision was re-opened (with a 48 h lease)
+    // when it was decided, days ago: give it a live lease, so work the demo
+    // reviewer is meant to do never starts out lapsed.
+    storage.extend_active_leases(DEMO_EXPERT_ID, now + Duration::days(2))?;
     Ok(summary)
 }
 

@@ -1162,12 +1162,12 @@ impl Storage for SqliteStorage {
                     "a senior review assignment needs review_of_submission_id".into(),
                 ))
             }
-            (AssignmentKind::Grade, Some(_)) => {
+            (AssignmentKind::Grade | AssignmentKind::Screening, Some(_)) => {
                 return Err(StoreError::BadRequest(
                     "review_of_submission_id is only for senior review".into(),
                 ))
             }
-            (AssignmentKind::Grade, None) => {}
+            (AssignmentKind::Grade | AssignmentKind::Screening, None) => {}
         }
         let seq = next_seq(&tx)?;
         tx.execute(
@@ -1418,7 +1418,7 @@ impl Storage for SqliteStorage {
             return Ok(receipt);
         }
         let a = owned_assignment(&tx, expert_id, &req.assignment_id)?;
-        if a.kind != AssignmentKind::Grade {
+        if a.kind == AssignmentKind::SeniorReview {
             return Err(StoreError::BadRequest(format!(
                 "assignment {} is a senior review; answer it with POST /reviews",
                 a.id
@@ -1435,7 +1435,6 @@ impl Storage for SqliteStorage {
                 expected_version: a.rubric_version,
             });
         }
-        let rate = current_rate(&tx, &a.opportunity_id, now)?;
         let submission_id = new_id("sub");
         let outcome_seq = next_seq(&tx)?;
         tx.execute(
@@ -1459,24 +1458,29 @@ impl Storage for SqliteStorage {
                 outcome_seq
             ],
         )?;
-        let ledger_seq = next_seq(&tx)?;
-        tx.execute(
-            "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
-             opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9, ?10)",
-            params![
-                new_id("led"),
-                expert_id,
-                submission_id,
-                a.id,
-                a.item_id,
-                a.opportunity_id,
-                amount_for(&rate, req.active_seconds),
-                rate.currency,
-                ts(now),
-                ledger_seq
-            ],
-        )?;
+        // Screening (qualification) work is unpaid: it gets an outcome
+        // (passed = accepted, failed = rejected) but no ledger entry.
+        if a.kind == AssignmentKind::Grade {
+            let rate = current_rate(&tx, &a.opportunity_id, now)?;
+            let ledger_seq = next_seq(&tx)?;
+            tx.execute(
+                "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
+                 opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9, ?10)",
+                params![
+                    new_id("led"),
+                    expert_id,
+                    submission_id,
+                    a.id,
+                    a.item_id,
+                    a.opportunity_id,
+                    amount_for(&rate, req.active_seconds),
+                    rate.currency,
+                    ts(now),
+                    ledger_seq
+                ],
+            )?;
+        }
         set_assignment_state(&tx, &a.id, AssignmentState::Completed)?;
         let receipt = SubmissionReceipt {
             submission_id,
@@ -2079,5 +2083,63 @@ mod tests {
             s.renew_lease("e1", "a2", t(3), Duration::hours(1)),
             Err(StoreError::LeaseExpired(_))
         ));
+    }
+
+    #[test]
+    fn screening_submissions_get_an_outcome_but_no_pay() {
+        let s = fixture(PayBasis::PerHour);
+        s.insert_item(&Item {
+            id: "q1".into(),
+            opportunity_id: "o1".into(),
+            title: "qualification".into(),
+            fields: BTreeMap::new(),
+            created_at: t(-20),
+        })
+        .unwrap();
+        let bad = s.create_assignment(&NewAssignment {
+            id: "sq0".into(),
+            expert_id: "e1".into(),
+            item_id: "q1".into(),
+            kind: AssignmentKind::Screening,
+            assigned_at: t(-5),
+            lease_expires_at: t(2),
+            due_at: t(24),
+            review_of_submission_id: Some("sub-x".into()),
+        });
+        assert!(matches!(bad, Err(StoreError::BadRequest(_))));
+        let a = s
+            .create_assignment(&NewAssignment {
+                id: "sq1".into(),
+                expert_id: "e1".into(),
+                item_id: "q1".into(),
+                kind: AssignmentKind::Screening,
+                assigned_at: t(-5),
+                lease_expires_at: t(2),
+                due_at: t(24),
+                review_of_submission_id: None,
+            })
+            .unwrap();
+        assert_eq!(a.kind, AssignmentKind::Screening);
+        let before = counts(&s);
+        let receipt = s
+            .submit("e1", "k-s", "h-s", &req("sq1", 2, 1800), t(1))
+            .unwrap();
+        let after = counts(&s);
+        assert_eq!(after.0, before.0 + 1, "the submission is stored");
+        assert_eq!(after.1, before.1, "no ledger entry for screening");
+        let done = s.assignment_for_expert("e1", "sq1").unwrap();
+        assert_eq!(done.state, AssignmentState::Completed);
+        // Passed: the outcome arrives through the outcome feed; still no money.
+        let o = s
+            .decide_outcome(&receipt.submission_id, OutcomeStatus::Accepted, None, t(2))
+            .unwrap();
+        assert_eq!(o.status, OutcomeStatus::Accepted);
+        let page = s.list_outcomes("e1", 0, 100).unwrap();
+        assert!(page
+            .rows
+            .iter()
+            .any(|r| r.submission_id == receipt.submission_id));
+        assert!(s.list_ledger("e1", 0, 100).unwrap().rows.is_empty());
+        assert_eq!(counts(&s).1, before.1);
     }
 }

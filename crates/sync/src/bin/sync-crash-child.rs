@@ -40,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
         let _ = engine.push().await;
         let _ = engine.pull(|_| {}).await;
         let workable: Vec<String> = store
-            .queue()?
+            .queue(chrono::Utc::now())?
             .into_iter()
             .filter(|r| {
                 r.kind == AssignmentKind::Grade

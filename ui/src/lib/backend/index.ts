@@ -33,6 +33,7 @@ import type {
   SyncStatus,
   TimeLog,
   ValidationReport,
+  WaitingTime,
   WindowLevel,
 } from "./types";
 
@@ -68,6 +69,8 @@ export interface Backend {
   recordTime(assignmentId: string, span: TimeSpan): Promise<TimeLog>;
   /** Replace the log with the reviewer's corrected spans. */
   correctTimeLog(assignmentId: string, spans: TimeSpan[]): Promise<TimeLog>;
+  /** Append one closed span of idle waiting (signed in, present, nothing to work on): unpaid time. */
+  recordWaiting(span: TimeSpan): Promise<WaitingTime>;
 
   // sync
   syncStatus(): Promise<SyncStatus>;

@@ -1,5 +1,5 @@
 // The mock must behave like the real services, since the UI tests lean on it.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { mockBackend } from "./mock";
 import type { QueueFilter } from "./types";
 
@@ -118,5 +118,27 @@ describe("mock backend", () => {
     expect((await b.recordTime("a-00000", span)).active_seconds).toBe(300);
     await expect(b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T09:00:00.000Z" }])).rejects.toMatchObject({ code: "invalid" });
     expect((await b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T10:01:00.000Z", corrected: true }])).active_seconds).toBe(60);
+  });
+
+  it("shows a lapsed lease as expired, like the real client, and keeps the draft", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(new Date("2026-11-20T12:00:00Z"));
+      const b = mockBackend();
+      const p = await b.queuePage(all, 0, 500);
+      const open = p.rows.filter((r) => r.status === "new" || r.status === "draft");
+      expect(open.length).toBeGreaterThan(0);
+      expect(open.every((r) => Date.parse(r.lease_expires_at) > Date.now())).toBe(true);
+      const id = open[0].assignment_id;
+      const draft = { answers: {}, rationales: {} };
+      await b.saveDraft(id, draft, 0);
+      vi.setSystemTime(new Date(Date.parse(open[0].lease_expires_at) + 1000));
+      expect(await b.itemStatus(id)).toBe("lease_expired");
+      const again = await b.queuePage(all, 0, 500);
+      expect(again.rows.find((r) => r.assignment_id === id)?.status).toBe("lease_expired");
+      expect((await b.openItem(id)).draft).toEqual(draft);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

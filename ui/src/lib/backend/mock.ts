@@ -114,7 +114,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const opp = OPPORTUNITIES[n % OPPORTUNITIES.length];
     const hostile = n === 3; // a chat item with hostile content
     const status: QueueStatus = n < 4 ? "new" : statuses[Math.floor(r() * statuses.length)];
-    const kind: AssignmentKind = n === 5 || (n > 20 && r() < 0.04) ? "senior_review" : "grade";
+    // n = 9: an unpaid screening (qualification) task, answered like a grade.
+    const kind: AssignmentKind = n === 5 || (n > 20 && r() < 0.04) ? "senior_review" : n === 9 ? "screening" : "grade";
     const due = t0 + (Math.floor(r() * 96) - 6) * 3600_000;
     list.push({
       n, hostile,
@@ -124,18 +125,21 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       opportunity_id: opp.id,
       opportunity_title: opp.title,
       kind,
-      status: kind === "senior_review" ? "new" : status,
+      status: kind === "grade" ? status : "new",
       due_at: new Date(due).toISOString(),
-      lease_expires_at: new Date(Math.min(due, t0 + (1 + Math.floor(r() * 48)) * 3600_000)).toISOString(),
-      pay_basis: opp.basis,
-      pay_cents: opp.rate_cents,
-      currency: "USD",
+      // Like the demo seed: work meant to be done starts with a live lease.
+      lease_expires_at: new Date(Math.max(Math.min(due, t0 + (1 + Math.floor(r() * 48)) * 3600_000), t0 + 30 * 60_000)).toISOString(),
+      pay_basis: kind === "screening" ? null : opp.basis,
+      pay_cents: kind === "screening" ? null : opp.rate_cents,
+      currency: kind === "screening" ? null : "USD",
       downloaded: true,
       feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : status === "submit_failed" ? "The platform refused the upload: rubric version 2 is retired." : null,
       draft: emptyAnswers(),
       revision: 0,
       saved_at: null,
-      spans: ["submitted", "accepted", "rejected"].includes(status)
+      spans: kind === "screening"
+        ? [{ started_at: new Date(t0 - 5 * 3600_000).toISOString(), ended_at: new Date(t0 - 5 * 3600_000 + 25 * 60_000).toISOString(), corrected: false }]
+        : ["submitted", "accepted", "rejected"].includes(status)
         ? [{ started_at: new Date(t0 - 86400_000 * (1 + (n % 20))).toISOString(), ended_at: new Date(t0 - 86400_000 * (1 + (n % 20)) + (400 + (n % 13) * 60) * 1000).toISOString(), corrected: false }]
         : [],
       submitted_answers: null,
@@ -160,9 +164,13 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     return { kind: "diff", field_id: "patch", diff: { handle, files: summaries, tree: fileTree(summaries), default_mode: settings.diff_mode } };
   }
 
+  // Idle waiting recorded by the UI, plus a morning of waiting for work to arrive.
+  const waiting: TimeSpan[] = [{ started_at: new Date(t0 - 26 * 3600_000).toISOString(), ended_at: new Date(t0 - 26 * 3600_000 + 22 * 60_000).toISOString(), corrected: false }];
+
   // ---- ledger
   const ledger: Ledger[] = [];
   for (const a of list) {
+    if (a.kind === "screening") continue; // qualification work is never paid
     if (a.status === "accepted" || a.status === "submitted" || a.status === "rejected") {
       const opp = oppById.get(a.opportunity_id);
       if (!opp) continue;
@@ -189,10 +197,26 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       throw planned;
     }
     if (latency > 0) await new Promise((res) => setTimeout(res, latency));
+    lapseLeases();
     if (name !== "appInfo" && name !== "session" && name !== "signIn" && name !== "settings" && name !== "saveSettings" && !name.startsWith("preview") && !session.signed_in) {
       throw err("unauthenticated", "Not signed in");
     }
     return await f();
+  }
+
+  // Like the real client: a lease that ran out shows as expired before the
+  // platform says so (the draft is kept).
+  const LAPSABLE = new Set<QueueStatus>(["new", "draft", "ready", "needs_revision"]);
+  function lapseLeases() {
+    const t = now();
+    let changed = false;
+    for (const a of list) {
+      if (LAPSABLE.has(a.status) && Date.parse(a.lease_expires_at) <= t) {
+        a.status = "lease_expired";
+        changed = true;
+      }
+    }
+    if (changed) bump();
   }
 
   function emitSync() {
@@ -402,7 +426,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       const a = get(id);
       const opp = oppById.get(a.opportunity_id);
       if (!opp) throw err("not_found", "Opportunity gone");
-      if (a.kind !== "grade") throw err("invalid", "This is a senior review: use accept / reject / request revision");
+      if (a.kind === "senior_review") throw err("invalid", "This is a senior review: use accept / reject / request revision");
       if (!EDITABLE.has(a.status)) throw err("invalid", `Cannot submit: this assignment is ${a.status.replace("_", " ")}`);
       const report = validateAnswers(opp.rubric, checkAnswers(answers));
       if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
@@ -429,6 +453,13 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (!(Date.parse(span.ended_at) > Date.parse(span.started_at))) throw err("invalid", "Span ends before it starts");
       a.spans.push(clone(span));
       return timeLog(a);
+    }),
+    recordWaiting: (span) => call("recordWaiting", () => {
+      const a = Date.parse(span.started_at), b = Date.parse(span.ended_at);
+      if (!(b >= a)) throw err("invalid", "Span ends before it starts");
+      if (b - a > 12 * 3600_000) throw err("invalid", "A waiting span longer than 12 hours is not plausible.");
+      waiting.push(clone(span));
+      return { waiting_seconds: spanSeconds(waiting) };
     }),
     correctTimeLog: (id, spans) => call("correctTimeLog", () => {
       const a = get(id);
@@ -475,9 +506,13 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       const paidSecs = list.filter((a) => ["submitted", "accepted"].includes(a.status)).reduce((t, a) => t + spanSeconds(a.spans), 0);
       const rejectedSecs = list.filter((a) => a.status === "rejected").reduce((t, a) => t + spanSeconds(a.spans), 0);
       const unsubmitted = list.filter((a) => ["draft", "orphaned"].includes(a.status)).reduce((t, a) => t + spanSeconds(a.spans), 0) + 2700;
-      const unpaid = { rejected_seconds: rejectedSecs, unsubmitted_seconds: unsubmitted, review_seconds: 1800 };
+      const screening = list.filter((a) => a.kind === "screening").reduce((t, a) => t + spanSeconds(a.spans), 0);
+      const unpaid = {
+        rejected_seconds: rejectedSecs, unsubmitted_seconds: unsubmitted, review_seconds: 1800,
+        screening_seconds: screening, waiting_seconds: q.opportunity_id === null ? spanSeconds(waiting) : 0,
+      };
       const earned = sum("pending") + sum("accepted") + sum("paid");
-      const all = paidSecs + unpaid.rejected_seconds + unpaid.unsubmitted_seconds + unpaid.review_seconds;
+      const all = paidSecs + unpaid.rejected_seconds + unpaid.unsubmitted_seconds + unpaid.review_seconds + unpaid.screening_seconds + unpaid.waiting_seconds;
       return {
         currency: "USD", pending_cents: sum("pending"), accepted_cents: sum("accepted"), paid_cents: sum("paid"), reversed_cents: sum("reversed"),
         paid_seconds: paidSecs, unpaid,

@@ -35,6 +35,7 @@ describe("tauri backend", () => {
       [() => b.timeLog("a"), "time_log", ["assignment_id"]],
       [() => b.recordTime("a", span), "record_time", ["assignment_id", "span"]],
       [() => b.correctTimeLog("a", [span]), "correct_time_log", ["assignment_id", "spans"]],
+      [() => b.recordWaiting(span), "record_waiting", ["span"]],
       [() => b.syncStatus(), "sync_status", []],
       [() => b.syncNow(() => {}), "sync_now", ["on_progress"]],
       [() => b.earningsSummary(q), "earnings_summary", ["query"]],

@@ -21,6 +21,7 @@
 // | time_log               | assignment_id                                      | TimeLog          |
 // | record_time            | assignment_id, span: TimeSpan                      | TimeLog          |
 // | correct_time_log       | assignment_id, spans: Vec<TimeSpan>                | TimeLog          |
+// | record_waiting         | span: TimeSpan                                     | WaitingTime      |
 // | sync_status            | —                                                  | SyncState        |
 // | sync_now               | on_progress: Channel<SyncProgress>                 | SyncState        |
 // | earnings_summary       | query: EarningsQuery                               | EarningsOverview |
@@ -66,6 +67,7 @@ export function tauriBackend(): Backend {
     timeLog: (assignment_id) => invoke("time_log", { assignment_id }),
     recordTime: (assignment_id, span) => invoke("record_time", { assignment_id, span }),
     correctTimeLog: (assignment_id, spans) => invoke("correct_time_log", { assignment_id, spans }),
+    recordWaiting: (span) => invoke("record_waiting", { span }),
     syncStatus: () => invoke("sync_status"),
     syncNow: (onProgress) => {
       const on_progress = new Channel<SyncProgress>();

@@ -125,6 +125,7 @@ export type { SyncPhase } from "../bindings/SyncPhase";
 export type { EarningsGrouping } from "../bindings/EarningsGrouping";
 export type { EarningsQuery } from "../bindings/EarningsQuery";
 export type { UnpaidTime } from "../bindings/UnpaidTime";
+export type { WaitingTime } from "../bindings/WaitingTime";
 export type { EarningsOverview } from "../bindings/EarningsOverview";
 export type { EarningsPoint } from "../bindings/EarningsPoint";
 export type { EarningsSeries } from "../bindings/EarningsSeries";

@@ -15,4 +15,12 @@ unsubmitted_seconds: number,
 /**
  * Time on senior reviews, which the rate card does not pay.
  */
-review_seconds: number, };
+review_seconds: number, 
+/**
+ * Time on unpaid screening / qualification tasks, whatever their outcome.
+ */
+screening_seconds: number, 
+/**
+ * Idle waiting: signed in and present with nothing to work on.
+ */
+waiting_seconds: number, };

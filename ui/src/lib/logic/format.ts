@@ -1,3 +1,4 @@
+import type { AssignmentKind } from "../bindings/AssignmentKind";
 import type { QueueStatus } from "../bindings/QueueStatus";
 
 // Formatting helpers (locale-stable so tests are deterministic).
@@ -62,6 +63,22 @@ export const STATUS_LABELS = {
   rubric_changed: "Rubric changed",
   submit_failed: "Upload failed",
 } as const satisfies Record<QueueStatus, string>;
+
+/** What each kind of assignment is called in the queue and on the item. */
+export const KIND_LABELS = {
+  grade: "Grading",
+  senior_review: "Senior review",
+  screening: "Screening · unpaid",
+} as const satisfies Record<AssignmentKind, string>;
+
+/** Status label for a row: a screening's outcome is a qualification result. */
+export function statusLabel(status: QueueStatus, kind: AssignmentKind): string {
+  if (kind === "screening") {
+    if (status === "accepted") return "Passed";
+    if (status === "rejected") return "Not passed";
+  }
+  return STATUS_LABELS[status];
+}
 
 /** Statuses in which the reviewer may still change and submit the grade. */
 export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(["new", "draft", "ready", "needs_revision", "rubric_changed", "submit_failed"]);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { TimeSpan } from "../bindings/TimeSpan";
-import { spanSeconds, TimeTracker } from "./timetracker";
+import { hasActionableWork, spanSeconds, TimeTracker, WaitingTracker } from "./timetracker";
 
 const secs = (s: TimeSpan) => (Date.parse(s.ended_at) - Date.parse(s.started_at)) / 1000;
 
@@ -97,5 +97,122 @@ describe("TimeTracker", () => {
     const s = (a: string, b: string): TimeSpan => ({ started_at: `2026-01-01T${a}Z`, ended_at: `2026-01-01T${b}Z`, corrected: false });
     expect(spanSeconds([s("10:00:00", "10:01:00"), s("10:00:30", "10:02:00"), s("11:00:00", "11:00:10")])).toBe(130);
     expect(spanSeconds([s("10:00:00", "09:00:00")])).toBe(0);
+  });
+});
+
+describe("WaitingTracker (idle waiting)", () => {
+  let spans: TimeSpan[];
+  let w: WaitingTracker;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(new Date("2026-01-01T10:00:00Z"));
+    spans = [];
+    w = new WaitingTracker({ idleMs: 60_000, focusGraceMs: 10_000, checkpointMs: 600_000, onSpan: (s) => spans.push(s) });
+  });
+  afterEach(() => {
+    w.stop();
+    vi.useRealTimers();
+  });
+
+  it("runs only while signed in, present and without work", () => {
+    w.start(); // work is assumed until the queue says otherwise
+    vi.advanceTimersByTime(5_000);
+    expect(w.waiting).toBe(false);
+    w.setHasWork(false);
+    expect(w.waiting).toBe(true);
+    vi.advanceTimersByTime(30_000);
+    w.activity();
+    vi.advanceTimersByTime(20_000);
+    // Work arrives: the span closes at once.
+    w.setHasWork(true);
+    expect(w.waiting).toBe(false);
+    expect(spans).toHaveLength(1);
+    expect(secs(spans[0])).toBe(50);
+    expect(spans[0].started_at).toBe("2026-01-01T10:00:05.000Z");
+    vi.advanceTimersByTime(60_000);
+    expect(spans).toHaveLength(1);
+  });
+
+  it("stops counting when the reviewer goes idle, without the idle part", () => {
+    w.start();
+    w.setHasWork(false);
+    vi.advanceTimersByTime(20_000);
+    w.activity(); // last input at +20 s
+    vi.advanceTimersByTime(5 * 60_000);
+    expect(w.waiting).toBe(false);
+    expect(spans.map(secs)).toEqual([20]);
+    // Back at the desk, still nothing to do: waiting again.
+    w.activity();
+    expect(w.waiting).toBe(true);
+    vi.advanceTimersByTime(15_000);
+    w.stop();
+    expect(spans.map(secs)).toEqual([20, 15]);
+  });
+
+  it("an idle reviewer is not waiting when the queue empties", () => {
+    w.start();
+    vi.advanceTimersByTime(120_000); // no input for two minutes
+    w.setHasWork(false);
+    expect(w.waiting).toBe(false);
+    w.activity();
+    expect(w.waiting).toBe(true);
+  });
+
+  it("pauses when the window loses focus past the grace, or the page is hidden", () => {
+    w.start();
+    w.setHasWork(false);
+    vi.advanceTimersByTime(10_000);
+    w.blur(); // at +10 s
+    vi.advanceTimersByTime(5_000);
+    expect(w.waiting).toBe(true); // within the grace
+    vi.advanceTimersByTime(10_000);
+    expect(w.waiting).toBe(false);
+    expect(spans.map(secs)).toEqual([10]);
+    w.activity(); // input while unfocused does not reopen
+    expect(w.waiting).toBe(false);
+    w.focus();
+    expect(w.waiting).toBe(true);
+    vi.advanceTimersByTime(3_000);
+    w.hidden();
+    expect(spans.map(secs)).toEqual([10, 3]);
+    w.activity();
+    expect(w.waiting).toBe(false);
+    w.visible();
+    expect(w.waiting).toBe(true);
+  });
+
+  it("checkpoints long waits so a crash loses little, and stops on sign-out", () => {
+    w.start();
+    w.setHasWork(false);
+    for (let i = 0; i < 41; i++) {
+      vi.advanceTimersByTime(30_000);
+      w.activity();
+    }
+    expect(spans.map(secs)).toEqual([600, 600]);
+    w.stop();
+    expect(spans.map(secs)).toEqual([600, 600, 30]);
+    w.activity();
+    vi.advanceTimersByTime(60_000);
+    expect(spans).toHaveLength(3);
+  });
+
+  it("counts only up to the last tick after the machine slept", () => {
+    w.start();
+    w.setHasWork(false);
+    vi.advanceTimersByTime(4_000);
+    vi.setSystemTime(Date.now() + 3_600_000); // one hour asleep, no timers fired
+    vi.advanceTimersByTime(1_000);
+    expect(w.waiting).toBe(false);
+    expect(spans.map(secs)).toEqual([4]);
+  });
+});
+
+describe("hasActionableWork", () => {
+  it("is true only for statuses the reviewer can still work on", () => {
+    expect(hasActionableWork({})).toBe(false);
+    expect(hasActionableWork({ submitted: 3, accepted: 2, lease_expired: 1, in_outbox: 1, orphaned: 4 })).toBe(false);
+    expect(hasActionableWork({ submitted: 3, new: 1 })).toBe(true);
+    expect(hasActionableWork({ needs_revision: 1 })).toBe(true);
+    expect(hasActionableWork({ draft: 0, ready: 0 })).toBe(false);
   });
 });

@@ -3,6 +3,7 @@
 // the window stays unfocused longer than `focusGraceMs`, when the page is
 // hidden, or when the machine slept (a timer tick arrives far too late).
 // Any input afterwards opens a new span. Closed spans go to `onSpan`.
+import type { QueueStatus } from "../bindings/QueueStatus";
 import type { TimeSpan } from "../bindings/TimeSpan";
 
 export type TrackerOptions = {
@@ -158,4 +159,155 @@ export function spanSeconds(spans: TimeSpan[]): number {
   }
   if (curB > curA) total += curB - curA;
   return Math.round(total / 1000);
+}
+
+// ---------------------------------------------------------------- idle waiting
+
+export type WaitingOptions = {
+  /** No input for this long: the reviewer is away, not waiting. */
+  idleMs: number;
+  /** Unfocused for longer than this: away. */
+  focusGraceMs: number;
+  /** A closed span of idle waiting (recorded as unpaid time). */
+  onSpan: (span: TimeSpan) => void;
+  /** Long waits are closed and reopened this often, so a crash loses little. */
+  checkpointMs?: number;
+  now?: () => number;
+  tickMs?: number;
+};
+
+/**
+ * Idle waiting: time the reviewer is signed in and present (window focused,
+ * page visible, input within `idleMs`) but has nothing to work on (queue
+ * empty, or everything submitted or expired). A span runs only while all of
+ * that holds; it closes at the last sign of presence when the reviewer goes
+ * idle or away, and at once when work arrives or they sign out.
+ */
+export class WaitingTracker {
+  private opts: Required<WaitingOptions>;
+  private started = false;
+  private hasWork = true;
+  private hiddenPage = false;
+  private blurredAt: number | null = null;
+  private lastActivity = 0;
+  private lastTick = 0;
+  private spanStart: number | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(opts: WaitingOptions) {
+    this.opts = { now: () => Date.now(), tickMs: 1000, checkpointMs: 5 * 60_000, ...opts };
+  }
+
+  /** Whether a waiting span is running now. */
+  get waiting(): boolean {
+    return this.spanStart !== null;
+  }
+
+  /** Signed in (the app is shown): presence counts from now. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const now = this.opts.now();
+    this.lastActivity = now;
+    this.lastTick = now;
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
+    this.update(now);
+  }
+
+  /** Signed out or closing: flush the running span. */
+  stop(): void {
+    if (!this.started) return;
+    this.close(this.opts.now());
+    this.started = false;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Whether there is anything the reviewer can grade or review. */
+  setHasWork(hasWork: boolean): void {
+    if (this.hasWork === hasWork) return;
+    this.hasWork = hasWork;
+    const now = this.opts.now();
+    if (hasWork) this.close(now);
+    else this.update(now);
+  }
+
+  /** Reviewer input (key, pointer, wheel). */
+  activity(): void {
+    const now = this.opts.now();
+    this.lastActivity = now;
+    this.update(now);
+  }
+
+  blur(): void {
+    if (this.blurredAt === null) this.blurredAt = this.opts.now();
+  }
+
+  focus(): void {
+    this.blurredAt = null;
+    this.activity();
+  }
+
+  /** Page hidden (minimised, screen locked): away at once. */
+  hidden(): void {
+    this.hiddenPage = true;
+    this.close(this.opts.now());
+  }
+
+  visible(): void {
+    this.hiddenPage = false;
+    this.activity();
+  }
+
+  private present(now: number): boolean {
+    return !this.hiddenPage && this.blurredAt === null && now - this.lastActivity < this.opts.idleMs;
+  }
+
+  private update(now: number): void {
+    if (this.started && !this.hasWork && this.present(now)) {
+      if (this.spanStart === null) this.spanStart = now;
+    }
+  }
+
+  private tick(): void {
+    const now = this.opts.now();
+    const gap = now - this.lastTick;
+    const prevTick = this.lastTick;
+    this.lastTick = now;
+    if (this.spanStart === null) return;
+    if (gap > this.opts.tickMs * 3 + 2000) {
+      // The machine slept: count only up to the last tick.
+      this.close(Math.max(prevTick, this.spanStart));
+      return;
+    }
+    if (now - this.lastActivity >= this.opts.idleMs) {
+      this.close(Math.max(this.lastActivity, this.spanStart));
+      return;
+    }
+    if (this.blurredAt !== null && now - this.blurredAt >= this.opts.focusGraceMs) {
+      this.close(Math.max(this.blurredAt, this.spanStart));
+      return;
+    }
+    if (now - this.spanStart >= this.opts.checkpointMs) {
+      this.close(now);
+      this.spanStart = now;
+    }
+  }
+
+  private close(end: number): void {
+    if (this.spanStart === null) return;
+    const start = this.spanStart;
+    this.spanStart = null;
+    if (end > start) {
+      this.opts.onSpan({ started_at: new Date(start).toISOString(), ended_at: new Date(end).toISOString(), corrected: false });
+    }
+  }
+}
+
+/** Statuses in which an assignment can still be graded or reviewed. */
+export const ACTIONABLE: readonly QueueStatus[] = ["new", "draft", "ready", "needs_revision", "rubric_changed", "submit_failed"];
+
+/** Whether the queue's status counts include anything the reviewer can work on. */
+export function hasActionableWork(counts: Partial<Record<QueueStatus, number>>): boolean {
+  return ACTIONABLE.some((s) => (counts[s] ?? 0) > 0);
 }

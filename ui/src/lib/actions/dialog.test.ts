@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { flushSync, mount, unmount } from "svelte";
+import ShortcutSheet from "../components/ShortcutSheet.svelte";
+import SettingsDialog from "../components/SettingsDialog.svelte";
+import TimeLogDialog from "../components/TimeLogDialog.svelte";
+import { DEFAULT_KEYMAP } from "../logic/keymap";
+import { focusables, modal } from "./dialog";
+
+let app: ReturnType<typeof mount> | null = null;
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = "";
+});
+
+const tick = () => new Promise<void>((r) => setTimeout(r, 0));
+function key(el: Element, k: string, shift = false): KeyboardEvent {
+  const e = new KeyboardEvent("keydown", { key: k, shiftKey: shift, bubbles: true, cancelable: true });
+  el.dispatchEvent(e);
+  return e;
+}
+function opener(): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.textContent = "Open";
+  document.body.appendChild(b);
+  b.focus();
+  return b;
+}
+
+describe("modal action", () => {
+  it("focuses inside, cycles Tab and Shift+Tab, closes on Escape, returns focus", async () => {
+    const open = opener();
+    const root = document.createElement("div");
+    root.innerHTML = `<h2 id="t">T</h2><button id="a">A</button><input id="b" /><button id="c" disabled>C</button><a id="d" href="#">D</a>`;
+    document.body.appendChild(root);
+    const onclose = vi.fn();
+    const action = modal(root, { onclose });
+    await tick();
+    expect(document.activeElement?.id).toBe("a");
+    expect(focusables(root).map((e) => e.id)).toEqual(["a", "b", "d"]);
+    // Tab on the last wraps to the first; Shift+Tab on the first to the last.
+    (document.getElementById("d") as HTMLElement).focus();
+    expect(key(document.activeElement as Element, "Tab").defaultPrevented).toBe(true);
+    expect(document.activeElement?.id).toBe("a");
+    expect(key(document.activeElement as Element, "Tab", true).defaultPrevented).toBe(true);
+    expect(document.activeElement?.id).toBe("d");
+    // In the middle the browser moves focus itself.
+    (document.getElementById("b") as HTMLElement).focus();
+    expect(key(document.activeElement as Element, "Tab").defaultPrevented).toBe(false);
+    // Focus that escapes is pulled back in.
+    open.focus();
+    expect(root.contains(document.activeElement)).toBe(true);
+    const esc = key(document.activeElement as Element, "Escape");
+    expect(esc.defaultPrevented).toBe(true);
+    expect(onclose).toHaveBeenCalledTimes(1);
+    action.destroy();
+    root.remove();
+    expect(document.activeElement).toBe(open);
+  });
+
+  it("keeps focus on the dialog when nothing inside is focusable", async () => {
+    const root = document.createElement("div");
+    root.innerHTML = "<p>Nothing to press</p>";
+    document.body.appendChild(root);
+    const action = modal(root, { onclose: () => {} });
+    await tick();
+    expect(document.activeElement).toBe(root);
+    expect(key(root, "Tab").defaultPrevented).toBe(true);
+    expect(document.activeElement).toBe(root);
+    action.destroy();
+  });
+});
+
+describe("every dialog is a labelled modal that traps focus", () => {
+  function check(onclose: ReturnType<typeof vi.fn>) {
+    const d = document.querySelector<HTMLElement>('[role="dialog"]');
+    expect(d).not.toBeNull();
+    expect(d!.getAttribute("aria-modal")).toBe("true");
+    const label = document.getElementById(d!.getAttribute("aria-labelledby") ?? "");
+    expect(label?.textContent?.trim().length).toBeGreaterThan(0);
+    expect(d!.contains(document.activeElement)).toBe(true);
+    const items = focusables(d!);
+    items[items.length - 1].focus();
+    key(document.activeElement as Element, "Tab");
+    expect(document.activeElement).toBe(items[0]);
+    key(document.activeElement as Element, "Tab", true);
+    expect(document.activeElement).toBe(items[items.length - 1]);
+    key(document.activeElement as Element, "Escape");
+    expect(onclose).toHaveBeenCalled();
+  }
+
+  it("ShortcutSheet", async () => {
+    const open = opener();
+    const onclose = vi.fn();
+    app = mount(ShortcutSheet, { target: document.body, props: { keymap: DEFAULT_KEYMAP, onclose } });
+    flushSync();
+    await tick();
+    expect(document.activeElement?.textContent).toBe("Close");
+    check(onclose);
+    unmount(app);
+    app = null;
+    expect(document.activeElement).toBe(open);
+  });
+
+  it("SettingsDialog", async () => {
+    const open = opener();
+    const onclose = vi.fn();
+    app = mount(SettingsDialog, {
+      target: document.body,
+      props: { settings: { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" }, onsave: () => {}, onclose },
+    });
+    flushSync();
+    await tick();
+    check(onclose);
+    unmount(app);
+    app = null;
+    expect(document.activeElement).toBe(open);
+  });
+
+  it("TimeLogDialog", async () => {
+    const open = opener();
+    const onclose = vi.fn();
+    app = mount(TimeLogDialog, {
+      target: document.body,
+      props: { spans: [{ started_at: "2026-01-01T10:00:00.000Z", ended_at: "2026-01-01T10:10:00.000Z", corrected: false }], onsave: () => {}, onclose },
+    });
+    flushSync();
+    await tick();
+    check(onclose);
+    unmount(app);
+    app = null;
+    expect(document.activeElement).toBe(open);
+  });
+});

@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { flushSync, mount, unmount } from "svelte";
+import { mockBackend } from "../backend/mock";
+import Earnings from "./Earnings.svelte";
+
+let app: ReturnType<typeof mount> | null = null;
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = "";
+});
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+  flushSync();
+};
+
+describe("Earnings", () => {
+  it("lists every kind of unpaid time under its own label", async () => {
+    const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
+    // 30 minutes of idle waiting on top of the mock's seeded 22.
+    await b.recordWaiting({ started_at: "2026-11-20T09:00:00.000Z", ended_at: "2026-11-20T09:30:00.000Z", corrected: false });
+    const s = await b.earningsSummary({ from: null, to: null, opportunity_id: null });
+    expect(s.unpaid.waiting_seconds).toBe(52 * 60);
+    expect(s.unpaid.screening_seconds).toBe(25 * 60);
+    app = mount(Earnings, { target: document.body, props: { backend: b, onError: (e: unknown) => { throw e; }, onOpenAssignment: () => {} } });
+    await settle();
+    const list = document.querySelector('[data-testid="unpaid-time"]');
+    expect(list).not.toBeNull();
+    const rows = Array.from(list!.querySelectorAll("[data-unpaid]")).map((el) => [el.getAttribute("data-unpaid"), el.querySelector("dt")?.textContent, el.querySelector("dd")?.textContent]);
+    expect(rows).toEqual([
+      ["rejected", "Rejected work", expect.any(String)],
+      ["screening", "Screening (qualification)", "25m 00s"],
+      ["waiting", "Idle waiting for work", "52m 00s"],
+      ["unsubmitted", "Unsubmitted drafts", expect.any(String)],
+      ["reviews", "Senior reviews", "30m 00s"],
+    ]);
+    // The all-time rate includes all of it: earned × 3600 / (paid + unpaid).
+    const unpaid = s.unpaid.rejected_seconds + s.unpaid.unsubmitted_seconds + s.unpaid.review_seconds + s.unpaid.screening_seconds + s.unpaid.waiting_seconds;
+    const earned = s.pending_cents + s.accepted_cents + s.paid_cents;
+    expect(s.hourly_all_time_cents).toBe(Math.round((earned * 3600) / (s.paid_seconds + unpaid)));
+  });
+
+  it("screening rows carry no pay and earn no ledger entry in the mock", async () => {
+    const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
+    const p = await b.queuePage({ search: "", statuses: [], opportunity_id: null, kind: "screening", sort: "due" }, 0, 50);
+    expect(p.total).toBeGreaterThan(0);
+    expect(p.rows.every((r) => r.kind === "screening" && r.pay_cents === null && r.status === "new")).toBe(true);
+    await expect(b.recordWaiting({ started_at: "2026-11-20T10:00:00.000Z", ended_at: "2026-11-20T09:00:00.000Z", corrected: false })).rejects.toMatchObject({ code: "invalid" });
+  });
+});

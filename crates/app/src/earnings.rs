@@ -1,13 +1,14 @@
 //! Earnings from the ledger mirror: totals, effective hourly rates (paid time
 //! and all time), series by day/week/opportunity, payouts, CSV export, and
 //! discrepancies between expected pay (rate card × accepted work) and the
-//! platform's ledger.
+//! platform's ledger. Days are the reviewer's local calendar days (the
+//! caller passes the time zone; the app passes the system's).
 
 use std::collections::{BTreeMap, HashMap};
 
 use assay_protocol::{AssignmentKind, LedgerEntry, LedgerStatus, OutcomeStatus, PayBasis, Rate};
 use assay_store::{QueueStatus, Store};
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::types::{
@@ -24,14 +25,52 @@ fn parse_day(s: &Option<String>, what: &str) -> AppResult<Option<NaiveDate>> {
     }
 }
 
-fn entries(store: &Store, q: &EarningsQuery) -> AppResult<Vec<LedgerEntry>> {
+/// The calendar day `t` falls on in `tz`.
+fn local_day<Tz: TimeZone>(t: &DateTime<Utc>, tz: &Tz) -> NaiveDate {
+    t.with_timezone(tz).date_naive()
+}
+
+/// Seconds spent on an assignment: the local time log, or (for work done on
+/// another device or before a reinstall) what its submission reported.
+fn work_seconds(local: u64, reported: &HashMap<String, u64>, assignment_id: &str) -> u64 {
+    if local > 0 {
+        local
+    } else {
+        reported.get(assignment_id).copied().unwrap_or(0)
+    }
+}
+
+/// `12345` → `"123.45"`, `-5` → `"-0.05"`.
+fn decimal(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// A rate as a reviewer reads it: `$150.00/h`, `12.00 EUR/item`.
+fn rate_text(rate: &Rate) -> String {
+    let amount = match rate.currency.as_str() {
+        "USD" => format!("${}", decimal(rate.amount_cents)),
+        "EUR" => format!("€{}", decimal(rate.amount_cents)),
+        "GBP" => format!("£{}", decimal(rate.amount_cents)),
+        other => format!("{} {other}", decimal(rate.amount_cents)),
+    };
+    let per = match rate.basis {
+        PayBasis::PerHour => "/h",
+        PayBasis::PerItem => "/item",
+        PayBasis::PerSubmission => "/submission",
+    };
+    format!("{amount}{per}")
+}
+
+fn entries<Tz: TimeZone>(store: &Store, q: &EarningsQuery, tz: &Tz) -> AppResult<Vec<LedgerEntry>> {
     let from = parse_day(&q.from, "From")?;
     let to = parse_day(&q.to, "To")?;
     Ok(store
         .ledger()?
         .into_iter()
         .filter(|e| {
-            let day = e.created_at.date_naive();
+            let day = local_day(&e.created_at, tz);
             from.is_none_or(|f| day >= f)
                 && to.is_none_or(|t| day <= t)
                 && q.opportunity_id
@@ -67,8 +106,12 @@ fn per_hour(cents: i64, seconds: u64) -> Option<i64> {
     (seconds >= 60).then(|| ((cents as i128 * 3600) / seconds as i128) as i64)
 }
 
-pub fn overview(store: &Store, q: &EarningsQuery) -> AppResult<EarningsOverview> {
-    let entries = entries(store, q)?;
+pub fn overview<Tz: TimeZone>(
+    store: &Store,
+    q: &EarningsQuery,
+    tz: &Tz,
+) -> AppResult<EarningsOverview> {
+    let entries = entries(store, q, tz)?;
     let currency = main_currency(&entries);
     let mut totals = EarningsPoint {
         key: String::new(),
@@ -90,14 +133,16 @@ pub fn overview(store: &Store, q: &EarningsQuery) -> AppResult<EarningsOverview>
     // Time: every assignment in the queue, split by what became of it.
     let mut paid_seconds = 0u64;
     let mut unpaid = UnpaidTime::default();
-    for row in store.queue(chrono::Utc::now())? {
+    let reported = store.reported_seconds()?;
+    for row in store.queue(Utc::now())? {
         if q.opportunity_id
             .as_ref()
             .is_some_and(|o| o != &row.opportunity_id)
         {
             continue;
         }
-        let (_, secs) = store.time_spans(&row.assignment_id)?;
+        let (_, local) = store.time_spans(&row.assignment_id)?;
+        let secs = work_seconds(local, &reported, &row.assignment_id);
         if secs == 0 {
             continue;
         }
@@ -137,12 +182,13 @@ pub fn overview(store: &Store, q: &EarningsQuery) -> AppResult<EarningsOverview>
     })
 }
 
-pub fn series(
+pub fn series<Tz: TimeZone>(
     store: &Store,
     q: &EarningsQuery,
     grouping: EarningsGrouping,
+    tz: &Tz,
 ) -> AppResult<EarningsSeries> {
-    let entries = entries(store, q)?;
+    let entries = entries(store, q, tz)?;
     let currency = main_currency(&entries);
     let titles: HashMap<String, String> = store
         .opportunities()?
@@ -151,7 +197,7 @@ pub fn series(
         .collect();
     let mut points: BTreeMap<String, EarningsPoint> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.currency == currency) {
-        let day = e.created_at.date_naive();
+        let day = local_day(&e.created_at, tz);
         let (key, label) = match grouping {
             EarningsGrouping::Day => (
                 day.format("%Y-%m-%d").to_string(),
@@ -216,21 +262,20 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-pub fn csv(store: &Store, q: &EarningsQuery) -> AppResult<String> {
+pub fn csv<Tz: TimeZone>(store: &Store, q: &EarningsQuery, tz: &Tz) -> AppResult<String>
+where
+    Tz::Offset: std::fmt::Display,
+{
     let titles: HashMap<String, String> = store
-        .queue(chrono::Utc::now())?
+        .queue(Utc::now())?
         .into_iter()
         .map(|r| (r.assignment_id, r.title))
         .collect();
     let mut out = String::from(
         "entry_id,created_at,opportunity_id,assignment_id,item_title,status,amount,currency,payout_id\n",
     );
-    for e in entries(store, q)? {
-        let amount = format!(
-            "{}.{:02}",
-            e.amount_cents / 100,
-            (e.amount_cents % 100).abs()
-        );
+    for e in entries(store, q, tz)? {
+        let amount = decimal(e.amount_cents);
         let status = match e.status {
             LedgerStatus::Pending => "pending",
             LedgerStatus::Accepted => "accepted",
@@ -239,7 +284,7 @@ pub fn csv(store: &Store, q: &EarningsQuery) -> AppResult<String> {
         };
         let row = [
             csv_field(&e.id),
-            csv_field(&e.created_at.to_rfc3339()),
+            csv_field(&e.created_at.with_timezone(tz).to_rfc3339()),
             csv_field(&e.opportunity_id),
             csv_field(&e.assignment_id),
             csv_field(
@@ -277,10 +322,11 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
         .map(|e| (e.submission_id.as_str(), e))
         .collect();
     let rows: HashMap<String, assay_store::QueueRow> = store
-        .queue(chrono::Utc::now())?
+        .queue(Utc::now())?
         .into_iter()
         .map(|r| (r.assignment_id.clone(), r))
         .collect();
+    let reported = store.reported_seconds()?;
     let mut out = Vec::new();
     for sub in store.submissions()? {
         if sub.status != OutcomeStatus::Accepted {
@@ -304,9 +350,10 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
         else {
             continue;
         };
-        let (_, secs) = store.time_spans(&sub.assignment_id)?;
+        let (_, local) = store.time_spans(&sub.assignment_id)?;
+        let secs = work_seconds(local, &reported, &sub.assignment_id);
         if rate.basis == PayBasis::PerHour && secs == 0 {
-            // Work graded elsewhere (no local time log): no expectation to compare.
+            // No time known at all (neither logged here nor reported): nothing to compare.
             continue;
         }
         let expected = expected_cents(rate, secs);
@@ -330,8 +377,13 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
             Some(e) if (e.amount_cents - expected).abs() > 1 => (
                 Some(e.amount_cents),
                 format!(
-                    "ledger amount differs from the rate card ({:?} at {} {})",
-                    rate.basis, rate.amount_cents, rate.currency
+                    "ledger amount differs from the rate card ({}{})",
+                    rate_text(rate),
+                    if rate.basis == PayBasis::PerHour {
+                        format!(" × {}", duration_text(secs))
+                    } else {
+                        String::new()
+                    }
                 ),
             ),
             Some(_) => continue,
@@ -352,6 +404,18 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
         });
     }
     Ok(out)
+}
+
+/// `5400` → `"1h 30m"`, `75` → `"1m 15s"`.
+fn duration_text(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
 }
 
 #[cfg(test)]
@@ -377,5 +441,159 @@ mod tests {
         assert_eq!(expected_cents(&rate, 61), 102);
         assert_eq!(per_hour(3000, 1800), Some(6000));
         assert_eq!(per_hour(3000, 10), None);
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn ledger_entry(id: &str, amount: i64, at: &str) -> LedgerEntry {
+        LedgerEntry {
+            id: format!("le-{id}"),
+            submission_id: format!("sub-{id}"),
+            assignment_id: id.into(),
+            item_id: format!("item-{id}"),
+            opportunity_id: "opp".into(),
+            amount_cents: amount,
+            currency: "USD".into(),
+            status: LedgerStatus::Accepted,
+            payout_id: None,
+            created_at: t(at),
+            updated_at: t(at),
+            seq: 1,
+        }
+    }
+
+    /// A store holding two accepted per-hour assignments graded on another
+    /// device: their only time is what their submissions reported.
+    fn graded_elsewhere() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let assignment = |id: &str, seq| assay_protocol::Assignment {
+            id: id.into(),
+            item_id: format!("item-{id}"),
+            item_title: format!("Item {id}"),
+            opportunity_id: "opp".into(),
+            rubric_id: "r".into(),
+            rubric_version: 1,
+            kind: AssignmentKind::Grade,
+            state: assay_protocol::AssignmentState::Completed,
+            assigned_at: now - chrono::Duration::days(3),
+            lease_expires_at: now - chrono::Duration::days(2),
+            due_at: now - chrono::Duration::days(2),
+            review_of_submission_id: None,
+            seq,
+            item_revision: 1,
+        };
+        store
+            .apply_assignment_page(&[assignment("a1", 1), assignment("a2", 2)], "c")
+            .unwrap();
+        let outcome = |id: &str, secs| assay_protocol::ReviewOutcome {
+            submission_id: format!("sub-{id}"),
+            assignment_id: id.into(),
+            item_id: format!("item-{id}"),
+            status: OutcomeStatus::Accepted,
+            feedback: None,
+            decided_at: Some(now - chrono::Duration::days(1)),
+            active_seconds: secs,
+            seq: 1,
+        };
+        store
+            .apply_outcome_page(&[outcome("a1", 5400), outcome("a2", 1800)], "o")
+            .unwrap();
+        store
+            .set_rate_card(&assay_protocol::RateCard {
+                rates: vec![Rate {
+                    opportunity_id: "opp".into(),
+                    basis: PayBasis::PerHour,
+                    amount_cents: 6000,
+                    currency: "USD".into(),
+                    effective_from: now - chrono::Duration::days(30),
+                }],
+            })
+            .unwrap();
+        // a1: 1.5 h at $60/h = $90, paid right; a2: 0.5 h should be $30, paid $25.
+        store
+            .apply_ledger_page(
+                &[
+                    ledger_entry("a1", 9000, "2026-11-24T03:00:00Z"),
+                    ledger_entry("a2", 2500, "2026-11-24T12:00:00Z"),
+                ],
+                "l",
+            )
+            .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn reported_time_counts_when_the_work_was_not_logged_here() {
+        let (_dir, store) = graded_elsewhere();
+        let o = overview(&store, &EarningsQuery::default(), &Utc).unwrap();
+        assert_eq!(o.paid_seconds, 7200);
+        assert_eq!(o.hourly_paid_time_cents, Some((9000 + 2500) / 2));
+        let d = discrepancies(&store).unwrap();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].assignment_id, "a2");
+        assert_eq!(d[0].title, "Item a2");
+        assert_eq!((d[0].expected_cents, d[0].ledger_cents), (3000, Some(2500)));
+        assert!(
+            d[0].reason.contains("$60.00/h × 30m 00s"),
+            "{}",
+            d[0].reason
+        );
+    }
+
+    #[test]
+    fn days_are_the_reviewers_local_days() {
+        let (_dir, store) = graded_elsewhere();
+        // 03:00 UTC on the 24th is the evening of the 23rd in New York (UTC-5).
+        let new_york = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+        let s = series(
+            &store,
+            &EarningsQuery::default(),
+            EarningsGrouping::Day,
+            &new_york,
+        )
+        .unwrap();
+        let keys: Vec<_> = s.points.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["2026-11-23", "2026-11-24"]);
+        let utc = series(
+            &store,
+            &EarningsQuery::default(),
+            EarningsGrouping::Day,
+            &Utc,
+        )
+        .unwrap();
+        assert_eq!(utc.points.len(), 1);
+        // Date filters use the same local days.
+        let q = EarningsQuery {
+            from: Some("2026-11-24".into()),
+            ..Default::default()
+        };
+        let o = overview(&store, &q, &new_york).unwrap();
+        assert_eq!(o.accepted_cents, 2500);
+        let csv = csv(&store, &EarningsQuery::default(), &new_york).unwrap();
+        assert!(csv.contains("2026-11-23T22:00:00-05:00"), "{csv}");
+    }
+
+    #[test]
+    fn money_and_rates_read_like_money() {
+        assert_eq!(decimal(-5), "-0.05");
+        assert_eq!(decimal(-150), "-1.50");
+        assert_eq!(decimal(12345), "123.45");
+        let mut rate = Rate {
+            opportunity_id: "o".into(),
+            basis: PayBasis::PerHour,
+            amount_cents: 15000,
+            currency: "USD".into(),
+            effective_from: Utc::now(),
+        };
+        assert_eq!(rate_text(&rate), "$150.00/h");
+        rate.basis = PayBasis::PerItem;
+        rate.currency = "CHF".into();
+        assert_eq!(rate_text(&rate), "150.00 CHF/item");
+        assert_eq!(duration_text(5400), "1h 30m");
+        assert_eq!(duration_text(75), "1m 15s");
     }
 }

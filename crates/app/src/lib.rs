@@ -685,7 +685,7 @@ impl Workbench {
     // ------------------------------------------------------------ earnings
 
     pub fn earnings_overview(&self, q: &EarningsQuery) -> AppResult<EarningsOverview> {
-        earnings::overview(&self.store, q)
+        earnings::overview(&self.store, q, &chrono::Local)
     }
 
     pub fn earnings_series(
@@ -693,7 +693,7 @@ impl Workbench {
         q: &EarningsQuery,
         g: EarningsGrouping,
     ) -> AppResult<EarningsSeries> {
-        earnings::series(&self.store, q, g)
+        earnings::series(&self.store, q, g, &chrono::Local)
     }
 
     pub fn payouts(&self) -> AppResult<Vec<PayoutView>> {
@@ -705,7 +705,7 @@ impl Workbench {
     }
 
     pub fn earnings_csv(&self, q: &EarningsQuery) -> AppResult<String> {
-        earnings::csv(&self.store, q)
+        earnings::csv(&self.store, q, &chrono::Local)
     }
 
     // ------------------------------------------------------------ viewers

@@ -322,10 +322,45 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
         .expect("a paid grade in the same opportunity")
         .clone();
 
-    // Nothing recorded yet: no unpaid time of any kind.
+    // Nothing recorded yet: no screening or waiting time. The seeded history
+    // was graded "on another device": its time is what each submission
+    // reported, as the platform's outcome feed says.
     let before = wb.earnings_overview(&EarningsQuery::default()).unwrap();
     assert_eq!(before.unpaid.screening_seconds, 0);
     assert_eq!(before.unpaid.waiting_seconds, 0);
+    let api_get = |path: &str| {
+        reqwest::Client::new()
+            .get(platform.api_url(path))
+            .bearer_auth(&platform.expert_token)
+            .send()
+    };
+    let outcomes: assay_protocol::OutcomePage = api_get("/outcomes?limit=500")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!outcomes.has_more);
+    let history: LedgerPage = api_get("/ledger?limit=500")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let earning: std::collections::HashSet<&str> = history
+        .entries
+        .iter()
+        .filter(|e| e.status != LedgerStatus::Reversed)
+        .map(|e| e.assignment_id.as_str())
+        .collect();
+    let history_paid: u64 = outcomes
+        .outcomes
+        .iter()
+        .filter(|o| earning.contains(o.assignment_id.as_str()))
+        .map(|o| o.active_seconds)
+        .sum();
+    assert!(history_paid > 0);
+    assert_eq!(before.paid_seconds, history_paid, "{before:?}");
 
     let now = Utc::now();
     let span = |from_min: i64, to_min: i64| TimeSpan {
@@ -410,18 +445,30 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     assert_eq!(o.currency, currency);
     assert_eq!(o.unpaid.screening_seconds, 10 * 60);
     assert_eq!(o.unpaid.waiting_seconds, 15 * 60);
-    assert_eq!(o.paid_seconds, 20 * 60);
+    assert_eq!(o.paid_seconds, before.paid_seconds + 20 * 60);
     assert_eq!(
         (
             o.unpaid.rejected_seconds,
             o.unpaid.unsubmitted_seconds,
             o.unpaid.review_seconds
         ),
-        (0, 0, 0)
+        (
+            before.unpaid.rejected_seconds,
+            before.unpaid.unsubmitted_seconds,
+            before.unpaid.review_seconds
+        )
     );
     assert_eq!(o.pending_cents + o.accepted_cents + o.paid_cents, earned);
-    let paid_time = 20 * 60;
-    let all_time = paid_time + 10 * 60 + 15 * 60;
+    let paid_time = i64::try_from(o.paid_seconds).unwrap();
+    let all_time = paid_time
+        + i64::try_from(
+            before.unpaid.rejected_seconds
+                + before.unpaid.unsubmitted_seconds
+                + before.unpaid.review_seconds,
+        )
+        .unwrap()
+        + 10 * 60
+        + 15 * 60;
     assert_eq!(
         o.hourly_paid_time_cents,
         Some(earned * 3600 / paid_time),

@@ -274,6 +274,12 @@ async fn catalogue_rate_card_history_and_rubrics() {
             "no {st:?} outcome"
         );
     }
+    // Each outcome tells the time its submission reported (the seed's history
+    // reports whole minutes), so other devices can compute hourly rates.
+    assert!(outcomes
+        .outcomes
+        .iter()
+        .all(|o| o.active_seconds > 0 && o.active_seconds % 60 == 0));
     p.shutdown().await.unwrap();
 }
 

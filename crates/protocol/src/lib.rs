@@ -395,6 +395,11 @@ pub struct ReviewOutcome {
     pub feedback: Option<String>,
     #[serde(default)]
     pub decided_at: Option<DateTime<Utc>>,
+    /// Active seconds the submission reported (what per-hour pay is based
+    /// on), so a client that did not record the work still knows its time.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub active_seconds: u64,
     #[ts(type = "number")]
     pub seq: i64,
 }

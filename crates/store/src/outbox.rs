@@ -327,9 +327,11 @@ impl Store {
             let received = o.decided_at.unwrap_or_else(Utc::now);
             tx.execute(
                 "INSERT INTO submissions (submission_id, assignment_id, kind, received_at, status, \
-                   feedback, decided_at) VALUES (?1, ?2, 'submission', ?3, ?4, ?5, ?6) \
+                   feedback, decided_at, reported_seconds) \
+                 VALUES (?1, ?2, 'submission', ?3, ?4, ?5, ?6, NULLIF(?7, 0)) \
                  ON CONFLICT(submission_id) DO UPDATE SET status = excluded.status, \
-                   feedback = excluded.feedback, decided_at = excluded.decided_at",
+                   feedback = excluded.feedback, decided_at = excluded.decided_at, \
+                   reported_seconds = COALESCE(excluded.reported_seconds, submissions.reported_seconds)",
                 params![
                     o.submission_id,
                     o.assignment_id,
@@ -337,12 +339,32 @@ impl Store {
                     enum_str(&o.status),
                     o.feedback,
                     o.decided_at.map(ts),
+                    i64::try_from(o.active_seconds).unwrap_or(i64::MAX),
                 ],
             )?;
         }
         crate::work::set_cursor_tx(&tx, crate::cursor::OUTCOMES, next_cursor)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Active seconds the platform says each assignment's latest submission
+    /// reported, for assignments that have such a figure.
+    pub fn reported_seconds(&self) -> Result<std::collections::HashMap<String, u64>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT s.assignment_id, s.reported_seconds FROM submissions s \
+             WHERE s.reported_seconds IS NOT NULL AND s.received_at = \
+               (SELECT MAX(t.received_at) FROM submissions t \
+                WHERE t.assignment_id = s.assignment_id AND t.reported_seconds IS NOT NULL)",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (id, secs) = row?;
+            out.insert(id, u64::try_from(secs).unwrap_or(0));
+        }
+        Ok(out)
     }
 
     /// The newest acknowledged submission of an assignment.

@@ -176,6 +176,11 @@ CREATE TABLE waiting_spans (
 );
 CREATE INDEX waiting_spans_started ON waiting_spans(started_at);
 "#,
+    // 4: the active seconds a submission reported, as the platform's outcome
+    // feed tells it (work graded on another device has no local time log).
+    r#"
+ALTER TABLE submissions ADD COLUMN reported_seconds INTEGER;
+"#,
 ];
 
 /// Schema version this build writes.

@@ -548,10 +548,12 @@ fn outcome_of(conn: &Connection, submission_id: &str) -> StoreResult<(String, Re
         Option<String>,
         Option<String>,
         i64,
+        i64,
     );
     let raw: Option<Raw> = conn
         .query_row(
-            "SELECT expert_id, assignment_id, item_id, status, feedback, decided_at, outcome_seq \
+            "SELECT expert_id, assignment_id, item_id, status, feedback, decided_at, outcome_seq, \
+               active_seconds \
              FROM submissions WHERE id = ?1",
             [submission_id],
             |r| {
@@ -563,11 +565,12 @@ fn outcome_of(conn: &Connection, submission_id: &str) -> StoreResult<(String, Re
                     r.get(4)?,
                     r.get(5)?,
                     r.get(6)?,
+                    r.get(7)?,
                 ))
             },
         )
         .optional()?;
-    let (expert, assignment_id, item_id, status, feedback, decided_at, seq) =
+    let (expert, assignment_id, item_id, status, feedback, decided_at, seq, secs) =
         raw.ok_or_else(|| StoreError::not_found(format!("submission {submission_id}")))?;
     Ok((
         expert,
@@ -578,6 +581,7 @@ fn outcome_of(conn: &Connection, submission_id: &str) -> StoreResult<(String, Re
             status: parse_enum(&status)?,
             feedback,
             decided_at: parse_opt_ts(decided_at)?,
+            active_seconds: u64::try_from(secs).unwrap_or(0),
             seq,
         },
     ))

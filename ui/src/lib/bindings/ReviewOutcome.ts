@@ -4,4 +4,9 @@ import type { OutcomeStatus } from "./OutcomeStatus";
 /**
  * Review outcome of one submission.
  */
-export type ReviewOutcome = { submission_id: string, assignment_id: string, item_id: string, status: OutcomeStatus, feedback: string | null, decided_at: string | null, seq: number, };
+export type ReviewOutcome = { submission_id: string, assignment_id: string, item_id: string, status: OutcomeStatus, feedback: string | null, decided_at: string | null, 
+/**
+ * Active seconds the submission reported (what per-hour pay is based
+ * on), so a client that did not record the work still knows its time.
+ */
+active_seconds: number, seq: number, };

@@ -104,6 +104,26 @@ fn grade_by_keyboard(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the earnings screen and reads pending + accepted + paid, in cents.
+fn earned_in_ui(app: &App) -> anyhow::Result<i64> {
+    app.execute(
+        "[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Earnings').click()",
+        serde_json::json!([]),
+    )?;
+    app.wait_for("[data-total=paid]", WAIT)?;
+    let mut total = 0;
+    for k in ["pending", "accepted", "paid"] {
+        let text = app
+            .text_content(&format!("[data-total={k}]"))?
+            .unwrap_or_default();
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        total += digits
+            .parse::<i64>()
+            .map_err(|e| anyhow::anyhow!("{k} total {text:?}: {e}"))?;
+    }
+    Ok(total)
+}
+
 fn submissions_for(platform: &PlatformProcess, assignment: &str) -> anyhow::Result<usize> {
     let mut n = 0;
     let mut since = String::new();
@@ -154,6 +174,11 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     })?;
     app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
     app.screenshot("02-queue")?;
+    let earned_before = earned_in_ui(&app)?;
+    app.execute(
+        "[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Queue').click()",
+        serde_json::json!([]),
+    )?;
 
     // Grade a code item by keyboard while online.
     let first = open_new_item(&app, "itm-code")?;
@@ -201,28 +226,45 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     assert_eq!(submissions_for(&platform, &first)?, 1);
     assert_eq!(submissions_for(&platform, &second)?, 1);
 
-    // The auto-review accepts them; earnings update after the next sync.
+    // The auto-review accepts them: one ledger entry each on the platform,
+    // and the app's earnings grow by exactly their amounts after a sync.
     std::thread::sleep(Duration::from_secs(4));
-    app.press(&[keys::SHIFT, "S"])?;
-    let earnings_button = app.execute(
-        "const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Earnings'); b.click(); return true;",
-        serde_json::json!([]),
-    )?;
-    assert_eq!(earnings_button, serde_json::json!(true));
-    app.wait_for("[data-testid=earnings]", WAIT)?;
-    app.screenshot("05-earnings")?;
     let ledger = platform.get("/ledger?limit=500")?;
-    let ours = ledger["entries"]
+    let ours: Vec<i64> = ledger["entries"]
         .as_array()
         .map(|e| {
             e.iter()
                 .filter(|e| {
                     e["assignment_id"] == first.as_str() || e["assignment_id"] == second.as_str()
                 })
-                .count()
+                .filter_map(|e| e["amount_cents"].as_i64())
+                .collect()
         })
-        .unwrap_or(0);
-    assert_eq!(ours, 2, "one ledger entry per submission");
+        .unwrap_or_default();
+    assert_eq!(ours.len(), 2, "one ledger entry per submission");
+    let expected = earned_before + ours.iter().sum::<i64>();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        app.execute(
+            "document.activeElement && document.activeElement.blur()",
+            serde_json::json!([]),
+        )?;
+        app.press(&[keys::SHIFT, "S"])?;
+        std::thread::sleep(Duration::from_millis(800));
+        let earned = earned_in_ui(&app)?;
+        if earned == expected {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot("earnings-not-updated")?;
+            anyhow::bail!("earnings show {earned} cents, expected {expected}");
+        }
+        app.execute(
+            "[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Queue').click()",
+            serde_json::json!([]),
+        )?;
+    }
+    app.screenshot("05-earnings")?;
     app.quit()
 }
 
@@ -367,6 +409,11 @@ fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
         }
     });
     std::fs::write(items.join("xss.json"), serde_json::to_vec_pretty(&item)?)?;
+    // A second sample with the same id: lists keyed by content would break.
+    std::fs::write(
+        items.join("xss-copy.json"),
+        serde_json::to_vec_pretty(&item)?,
+    )?;
     Ok(())
 }
 
@@ -453,6 +500,17 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
         "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
         serde_json::json!([]),
     )?;
+    // The error trap works: an uncaught error lands in it.
+    app.execute(
+        "setTimeout(() => { throw new Error('trap check') }, 0)",
+        serde_json::json!([]),
+    )?;
+    std::thread::sleep(Duration::from_millis(200));
+    let trapped = app.execute(
+        "const n = window.__errors.length; window.__errors = []; return n",
+        serde_json::json!([]),
+    )?;
+    assert_eq!(trapped, serde_json::json!(1), "error trap not working");
     app.press(&[keys::ENTER])?;
     app.wait_text("[data-testid=preview-generation]", WAIT, |t| {
         t.contains("XSS probe")
@@ -497,5 +555,29 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
         serde_json::json!(["undefined", 0]),
         "XSS executed or injected"
     );
+    // Blind review: the field the rubric does not declare is nowhere in the page.
+    let leaked = app.execute(
+        "return document.documentElement.outerHTML.includes(arguments[0])",
+        serde_json::json!([HIDDEN_VALUE]),
+    )?;
+    assert_eq!(
+        leaked,
+        serde_json::json!(false),
+        "hidden field reached the DOM"
+    );
+
+    // The preview follows the file: an edit on disk reloads it.
+    let path = samples.path().join("rubric.json");
+    let mut rubric: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+    rubric["title"] = serde_json::json!("XSS probe, second draft");
+    std::fs::write(&path, serde_json::to_vec_pretty(&rubric)?)?;
+    app.wait_text("[data-testid=preview-generation]", WAIT, |t| {
+        t.contains("second draft")
+    })?;
+
+    // Nothing above raised an error in the UI (duplicate sample ids, repeated
+    // window names, payloads everywhere).
+    let errors = app.execute("return window.__errors", serde_json::json!([]))?;
+    assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
     app.quit()
 }

@@ -32,12 +32,47 @@ fn local_day<Tz: TimeZone>(t: &DateTime<Utc>, tz: &Tz) -> NaiveDate {
 
 /// Seconds spent on an assignment: the local time log, or (for work done on
 /// another device or before a reinstall) what its submission reported.
-fn work_seconds(local: u64, reported: &HashMap<String, u64>, assignment_id: &str) -> u64 {
+fn work_seconds(
+    local: u64,
+    reported: &HashMap<String, (u64, DateTime<Utc>)>,
+    assignment_id: &str,
+) -> u64 {
     if local > 0 {
         local
     } else {
-        reported.get(assignment_id).copied().unwrap_or(0)
+        reported.get(assignment_id).map_or(0, |(secs, _)| *secs)
     }
+}
+
+/// The query's date range as instants: from the start of the `from` day to
+/// the end of the `to` day, both in `tz`. `None` for an open end.
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn window<Tz: TimeZone>(q: &EarningsQuery, tz: &Tz) -> AppResult<Window> {
+    let start_of = |d: NaiveDate| -> Option<DateTime<Utc>> {
+        let midnight = d.and_hms_opt(0, 0, 0)?;
+        // `earliest` picks the first instant of days that start in a DST gap.
+        tz.from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let from = parse_day(&q.from, "From")?.and_then(start_of);
+    let to = parse_day(&q.to, "To")?
+        .and_then(|d| d.succ_opt())
+        .and_then(start_of);
+    Ok((from, to))
+}
+
+/// Seconds of `spans` inside the window.
+fn seconds_in(spans: &[assay_protocol::TimeSpan], (from, to): Window) -> u64 {
+    spans
+        .iter()
+        .map(|s| {
+            let start = from.map_or(s.started_at, |f| s.started_at.max(f));
+            let end = to.map_or(s.ended_at, |t| s.ended_at.min(t));
+            (end - start).num_seconds().max(0) as u64
+        })
+        .sum()
 }
 
 /// `12345` → `"123.45"`, `-5` → `"-0.05"`.
@@ -130,7 +165,11 @@ pub fn overview<Tz: TimeZone>(
             .or_insert(false);
         *slot |= earned;
     }
-    // Time: every assignment in the queue, split by what became of it.
+    // Time: every assignment in the queue, split by what became of it. Work
+    // whose pay falls in the date range counts whole (money and time belong
+    // together); other time counts where it was spent inside the range.
+    let win = window(q, tz)?;
+    let windowed = win.0.is_some() || win.1.is_some();
     let mut paid_seconds = 0u64;
     let mut unpaid = UnpaidTime::default();
     let reported = store.reported_seconds()?;
@@ -141,8 +180,23 @@ pub fn overview<Tz: TimeZone>(
         {
             continue;
         }
-        let (_, local) = store.time_spans(&row.assignment_id)?;
-        let secs = work_seconds(local, &reported, &row.assignment_id);
+        let (spans, local) = store.time_spans(&row.assignment_id)?;
+        let mut secs = work_seconds(local, &reported, &row.assignment_id);
+        if windowed && !earning_assignments.contains_key(row.assignment_id.as_str()) {
+            secs = if local > 0 {
+                seconds_in(&spans, win)
+            } else {
+                // Reported time only: counted on the day it was submitted.
+                match reported.get(&row.assignment_id) {
+                    Some((s, at))
+                        if win.0.is_none_or(|f| *at >= f) && win.1.is_none_or(|t| *at < t) =>
+                    {
+                        *s
+                    }
+                    _ => 0,
+                }
+            };
+        }
         if secs == 0 {
             continue;
         }
@@ -165,7 +219,7 @@ pub fn overview<Tz: TimeZone>(
     }
     // Idle waiting belongs to no opportunity: counted when not filtering by one.
     if q.opportunity_id.is_none() {
-        unpaid.waiting_seconds = store.waiting_seconds()?;
+        unpaid.waiting_seconds = store.waiting_seconds_in(win.0, win.1)?;
     }
     let earned = totals.pending_cents + totals.accepted_cents + totals.paid_cents;
     let all = paid_seconds + unpaid.total_seconds();
@@ -595,5 +649,74 @@ mod tests {
         assert_eq!(rate_text(&rate), "150.00 CHF/item");
         assert_eq!(duration_text(5400), "1h 30m");
         assert_eq!(duration_text(75), "1m 15s");
+    }
+
+    #[test]
+    fn a_date_range_limits_time_to_the_range() {
+        let (_dir, store) = graded_elsewhere();
+        let now = Utc::now();
+        let a3 = assay_protocol::Assignment {
+            id: "a3".into(),
+            item_id: "item-a3".into(),
+            item_title: "Item a3".into(),
+            opportunity_id: "opp".into(),
+            rubric_id: "r".into(),
+            rubric_version: 1,
+            kind: AssignmentKind::Grade,
+            state: assay_protocol::AssignmentState::Active,
+            assigned_at: now - chrono::Duration::days(10),
+            lease_expires_at: now + chrono::Duration::days(1),
+            due_at: now + chrono::Duration::days(1),
+            review_of_submission_id: None,
+            seq: 3,
+            item_revision: 1,
+        };
+        store.apply_assignment_page(&[a3], "c3").unwrap();
+        let span = |a: &str, b: &str| assay_protocol::TimeSpan {
+            started_at: t(a),
+            ended_at: t(b),
+            corrected: false,
+        };
+        // Unsubmitted work: 30 min on the 20th, 10 min on the 24th.
+        store
+            .add_time_span("a3", &span("2026-11-20T10:00:00Z", "2026-11-20T10:30:00Z"))
+            .unwrap();
+        store
+            .add_time_span("a3", &span("2026-11-24T10:00:00Z", "2026-11-24T10:10:00Z"))
+            .unwrap();
+        // Waiting: 15 min on the 20th, 20 min across midnight into the 24th.
+        store
+            .add_waiting_span(&span("2026-11-20T09:00:00Z", "2026-11-20T09:15:00Z"))
+            .unwrap();
+        store
+            .add_waiting_span(&span("2026-11-23T23:50:00Z", "2026-11-24T00:10:00Z"))
+            .unwrap();
+
+        let all = overview(&store, &EarningsQuery::default(), &Utc).unwrap();
+        assert_eq!(all.unpaid.unsubmitted_seconds, 40 * 60);
+        assert_eq!(all.unpaid.waiting_seconds, 35 * 60);
+        assert_eq!(all.paid_seconds, 7200);
+
+        let day = EarningsQuery {
+            from: Some("2026-11-24".into()),
+            to: Some("2026-11-24".into()),
+            ..Default::default()
+        };
+        let o = overview(&store, &day, &Utc).unwrap();
+        assert_eq!(o.unpaid.unsubmitted_seconds, 10 * 60);
+        assert_eq!(o.unpaid.waiting_seconds, 10 * 60, "clipped at midnight");
+        assert_eq!(o.paid_seconds, 7200, "both payments fall on the 24th (UTC)");
+        assert_eq!(
+            o.hourly_all_time_cents,
+            Some((9000 + 2500) * 3600 / (7200 + 20 * 60))
+        );
+        // In New York the first payment (03:00 UTC) falls on the 23rd, and
+        // the waiting span lies wholly on the 23rd's evening.
+        let new_york = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+        let o = overview(&store, &day, &new_york).unwrap();
+        assert_eq!(o.paid_seconds, 1800);
+        assert_eq!(o.accepted_cents, 2500);
+        assert_eq!(o.unpaid.waiting_seconds, 0);
+        assert_eq!(o.unpaid.unsubmitted_seconds, 10 * 60);
     }
 }

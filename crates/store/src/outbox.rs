@@ -349,20 +349,25 @@ impl Store {
     }
 
     /// Active seconds the platform says each assignment's latest submission
-    /// reported, for assignments that have such a figure.
-    pub fn reported_seconds(&self) -> Result<std::collections::HashMap<String, u64>> {
+    /// reported (and when it was received), for assignments that have such
+    /// a figure.
+    pub fn reported_seconds(
+        &self,
+    ) -> Result<std::collections::HashMap<String, (u64, DateTime<Utc>)>> {
         let conn = self.conn()?;
         let mut st = conn.prepare(
-            "SELECT s.assignment_id, s.reported_seconds FROM submissions s \
+            "SELECT s.assignment_id, s.reported_seconds, s.received_at FROM submissions s \
              WHERE s.reported_seconds IS NOT NULL AND s.received_at = \
                (SELECT MAX(t.received_at) FROM submissions t \
                 WHERE t.assignment_id = s.assignment_id AND t.reported_seconds IS NOT NULL)",
         )?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, get_ts(r, 2)?))
+        })?;
         let mut out = std::collections::HashMap::new();
         for row in rows {
-            let (id, secs) = row?;
-            out.insert(id, u64::try_from(secs).unwrap_or(0));
+            let (id, secs, at) = row?;
+            out.insert(id, (u64::try_from(secs).unwrap_or(0), at));
         }
         Ok(out)
     }

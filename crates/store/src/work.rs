@@ -809,9 +809,28 @@ impl Store {
 
     /// Whole seconds of idle waiting; overlapping spans count once.
     pub fn waiting_seconds(&self) -> Result<u64> {
+        self.waiting_seconds_in(None, None)
+    }
+
+    /// Whole seconds of idle waiting inside `[from, to)` (open ends when
+    /// `None`); spans are clipped to the window, overlaps count once.
+    pub fn waiting_seconds_in(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<u64> {
         let mut total = chrono::Duration::zero();
         let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
-        for s in self.waiting_spans()? {
+        let clipped = self.waiting_spans()?.into_iter().filter_map(|s| {
+            let start = from.map_or(s.started_at, |f| s.started_at.max(f));
+            let end = to.map_or(s.ended_at, |t| s.ended_at.min(t));
+            (end > start).then_some(TimeSpan {
+                started_at: start,
+                ended_at: end,
+                corrected: s.corrected,
+            })
+        });
+        for s in clipped {
             current = match current {
                 Some((a, b)) if s.started_at <= b => Some((a, b.max(s.ended_at))),
                 Some((a, b)) => {

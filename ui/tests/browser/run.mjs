@@ -458,6 +458,43 @@ await test("earnings: each unpaid category under its own label", async (page) =>
   await shot(page, "earnings-unpaid");
 });
 
+await test("earnings filters: period and opportunity narrow totals, chart and rate", async (page) => {
+  await page.goto(base);
+  await page.click('nav button:has-text("Earnings")');
+  await page.waitForSelector('[data-total="paid"]');
+  const cents = async () => {
+    let t = 0;
+    for (const k of ["pending", "accepted", "paid", "reversed"]) t += Number((await page.locator(`[data-total="${k}"]`).innerText()).replace(/[^0-9]/g, ""));
+    return t;
+  };
+  const all = await cents();
+  assert(all > 0, "seeded earnings");
+  const bars = () => page.locator("svg.chart g").count();
+  const allBars = await bars();
+  // One opportunity: totals shrink; the option list comes from the earnings.
+  const options = await page.locator('select[aria-label="Opportunity"] option').allInnerTexts();
+  assert(options.length >= 3, `opportunities listed (${options.join(", ")})`);
+  await page.selectOption('select[aria-label="Opportunity"]', { index: 1 });
+  await page.waitForFunction((a) => {
+    const v = ["pending", "accepted", "paid", "reversed"].reduce((t, k) => t + Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")), 0);
+    return v < a;
+  }, all);
+  await page.selectOption('select[aria-label="Opportunity"]', { index: 0 });
+  await page.waitForFunction((a) => ["pending", "accepted", "paid", "reversed"].reduce((t, k) => t + Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")), 0) === a, all);
+  // A custom range of one day: the chart keeps only that day.
+  const firstDay = await page.locator("svg.chart g title").first().textContent();
+  await page.selectOption('select[aria-label="Period"]', "30d");
+  const from = await page.inputValue('input[aria-label="From"]');
+  const to = await page.inputValue('input[aria-label="To"]');
+  assert(/^\d{4}-\d{2}-\d{2}$/.test(from) && from < to, `last 30 days sets the dates (${from}..${to})`);
+  await page.fill('input[aria-label="From"]', to);
+  assert((await page.inputValue('select[aria-label="Period"]')) === "custom", "editing a date makes the period custom");
+  await page.waitForFunction((n) => document.querySelectorAll("svg.chart g").length < n || document.querySelector(".chart") === null, allBars);
+  assert(await cents() < all, "one day holds less than all time");
+  assert(firstDay !== null, "chart had bars");
+  await shot(page, "earnings-filtered");
+});
+
 await browser.close();
 server.close();
 const failed = results.filter((r) => !r.ok);

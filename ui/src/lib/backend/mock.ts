@@ -503,13 +503,21 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     earningsSummary: (q) => call("earningsSummary", () => {
       const l = ledgerIn(q);
       const sum = (s: Ledger["status"]) => l.filter((x) => x.status === s).reduce((t, x) => t + x.amount_cents, 0);
-      const paidSecs = list.filter((a) => ["submitted", "accepted"].includes(a.status)).reduce((t, a) => t + spanSeconds(a.spans), 0);
-      const rejectedSecs = list.filter((a) => a.status === "rejected").reduce((t, a) => t + spanSeconds(a.spans), 0);
-      const unsubmitted = list.filter((a) => ["draft", "orphaned"].includes(a.status)).reduce((t, a) => t + spanSeconds(a.spans), 0) + 2700;
-      const screening = list.filter((a) => a.kind === "screening").reduce((t, a) => t + spanSeconds(a.spans), 0);
+      // Like the app: work paid in the range counts whole; other time counts
+      // where it was spent inside the range (by the span's start day here).
+      const ranged = q.from !== null || q.to !== null;
+      const inRange = (iso: string) => (q.from === null || iso.slice(0, 10) >= q.from) && (q.to === null || iso.slice(0, 10) <= q.to);
+      const secsOf = (a: Assign) => spanSeconds(ranged ? a.spans.filter((s) => inRange(s.started_at)) : a.spans);
+      const earning = new Set(l.filter((x) => x.status !== "reversed").map((x) => x.assignment_id));
+      const mine = list.filter((a) => q.opportunity_id === null || a.opportunity_id === q.opportunity_id);
+      const paidSecs = mine.filter((a) => earning.has(a.assignment_id)).reduce((t, a) => t + spanSeconds(a.spans), 0);
+      const rejectedSecs = mine.filter((a) => a.status === "rejected" && !earning.has(a.assignment_id)).reduce((t, a) => t + secsOf(a), 0);
+      const unsubmitted = mine.filter((a) => ["draft", "orphaned"].includes(a.status)).reduce((t, a) => t + secsOf(a), 0) + (ranged ? 0 : 2700);
+      const screening = mine.filter((a) => a.kind === "screening").reduce((t, a) => t + secsOf(a), 0);
       const unpaid = {
-        rejected_seconds: rejectedSecs, unsubmitted_seconds: unsubmitted, review_seconds: 1800,
-        screening_seconds: screening, waiting_seconds: q.opportunity_id === null ? spanSeconds(waiting) : 0,
+        rejected_seconds: rejectedSecs, unsubmitted_seconds: unsubmitted, review_seconds: ranged ? 0 : 1800,
+        screening_seconds: screening,
+        waiting_seconds: q.opportunity_id === null ? spanSeconds(ranged ? waiting.filter((s) => inRange(s.started_at)) : waiting) : 0,
       };
       const earned = sum("pending") + sum("accepted") + sum("paid");
       const all = paidSecs + unpaid.rejected_seconds + unpaid.unsubmitted_seconds + unpaid.review_seconds + unpaid.screening_seconds + unpaid.waiting_seconds;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use assay_protocol::OutcomeStatus;
+use assay_protocol::{AssignmentKind, OutcomeStatus};
 use chrono::{Duration, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -23,14 +23,15 @@ const REVISIONS: &[&str] = &[
 ];
 
 /// The decision for a submission: deterministic in its id, about 80 % accept,
-/// 12 % reject, 8 % needs revision.
-pub fn decide(submission_id: &str) -> (OutcomeStatus, Option<&'static str>) {
+/// 12 % reject, 8 % needs revision. A screening is passed or failed, never
+/// sent back for revision.
+pub fn decide(submission_id: &str, kind: AssignmentKind) -> (OutcomeStatus, Option<&'static str>) {
     let h = Sha256::digest(submission_id.as_bytes());
     let roll = h[0] as usize % 100;
     let pick = h[1] as usize;
     if roll < 80 {
         (OutcomeStatus::Accepted, None)
-    } else if roll < 92 {
+    } else if roll < 92 || kind == AssignmentKind::Screening {
         (
             OutcomeStatus::Rejected,
             Some(REJECTIONS[pick % REJECTIONS.len()]),
@@ -46,8 +47,8 @@ pub fn decide(submission_id: &str) -> (OutcomeStatus, Option<&'static str>) {
 /// One pass: decide due submissions; every `pay_every`-th pass, pay out.
 pub fn tick(storage: &dyn Storage, delay: Duration, pay: bool) -> crate::error::StoreResult<()> {
     let now = Utc::now();
-    for id in storage.pending_submissions_before(now - delay)? {
-        let (status, feedback) = decide(&id);
+    for (id, kind) in storage.pending_submissions_before(now - delay)? {
+        let (status, feedback) = decide(&id, kind);
         match storage.decide_outcome(&id, status, feedback, now) {
             Ok(o) => tracing::info!(submission = %id, status = ?o.status, "auto-review decided"),
             // Decided concurrently (admin, senior review): not an error.
@@ -91,20 +92,30 @@ mod tests {
 
     #[test]
     fn decisions_are_deterministic_and_mostly_accept() {
+        let grade = AssignmentKind::Grade;
         let ids: Vec<String> = (0..400).map(|i| format!("sub_{i}")).collect();
         let accepted = ids
             .iter()
-            .filter(|id| decide(id).0 == OutcomeStatus::Accepted)
+            .filter(|id| decide(id, grade).0 == OutcomeStatus::Accepted)
             .count();
         assert!((250..=370).contains(&accepted), "accepted {accepted}");
-        assert!(ids.iter().any(|id| decide(id).0 == OutcomeStatus::Rejected));
         assert!(ids
             .iter()
-            .any(|id| decide(id).0 == OutcomeStatus::NeedsRevision));
-        assert_eq!(decide("sub_7"), decide("sub_7"));
+            .any(|id| decide(id, grade).0 == OutcomeStatus::Rejected));
+        assert!(ids
+            .iter()
+            .any(|id| decide(id, grade).0 == OutcomeStatus::NeedsRevision));
+        assert_eq!(decide("sub_7", grade), decide("sub_7", grade));
         for id in &ids {
-            let (status, feedback) = decide(id);
+            let (status, feedback) = decide(id, grade);
             assert_eq!(status == OutcomeStatus::Accepted, feedback.is_none());
+            // A screening is passed or failed, never sent back.
+            let (screening, _) = decide(id, AssignmentKind::Screening);
+            assert_ne!(screening, OutcomeStatus::NeedsRevision);
+            assert_eq!(
+                screening == OutcomeStatus::Accepted,
+                status == OutcomeStatus::Accepted
+            );
         }
     }
 }

@@ -206,7 +206,12 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StoreResult<ReviewOutcome>;
     /// Pending submissions received at or before `cutoff` that no active
     /// senior review is looking at.
-    fn pending_submissions_before(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<String>>;
+    /// Pending submissions received before `cutoff` (and not under senior
+    /// review), with the kind of their assignment.
+    fn pending_submissions_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, AssignmentKind)>>;
 
     // ---- money
     fn list_ledger(

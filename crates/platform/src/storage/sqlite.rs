@@ -601,6 +601,18 @@ fn apply_outcome(
             "an outcome must be accepted, rejected or needs_revision".into(),
         ));
     }
+    if status == OutcomeStatus::NeedsRevision {
+        let kind: String = tx.query_row(
+            "SELECT kind FROM assignments WHERE id = ?1",
+            [&current.assignment_id],
+            |r| r.get(0),
+        )?;
+        if parse_enum::<AssignmentKind>(&kind)? == AssignmentKind::Screening {
+            return Err(StoreError::BadRequest(
+                "a screening is passed or failed: accept or reject it".into(),
+            ));
+        }
+    }
     if current.status != OutcomeStatus::Pending {
         return Err(StoreError::Conflict(format!(
             "submission {submission_id} was already decided ({})",
@@ -1650,18 +1662,24 @@ impl Storage for SqliteStorage {
         Ok(outcome)
     }
 
-    fn pending_submissions_before(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<String>> {
+    fn pending_submissions_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, AssignmentKind)>> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
-            "SELECT s.id FROM submissions s WHERE s.status = 'pending' AND s.received_at <= ?1 \
+            "SELECT s.id, (SELECT a.kind FROM assignments a WHERE a.id = s.assignment_id) \
+             FROM submissions s WHERE s.status = 'pending' AND s.received_at <= ?1 \
              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.review_of_submission_id = s.id \
                              AND a.state = 'active') \
              ORDER BY s.outcome_seq",
         )?;
-        let ids = stmt
-            .query_map([ts(cutoff)], |r| r.get(0))?
+        let raw: Vec<(String, String)> = stmt
+            .query_map([ts(cutoff)], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        Ok(ids)
+        raw.into_iter()
+            .map(|(id, kind)| Ok((id, parse_enum(&kind)?)))
+            .collect()
     }
 
     fn list_ledger(
@@ -2133,6 +2151,19 @@ mod tests {
         assert_eq!(after.1, before.1, "no ledger entry for screening");
         let done = s.assignment_for_expert("e1", "sq1").unwrap();
         assert_eq!(done.state, AssignmentState::Completed);
+        // A qualification is passed or failed, never sent back for revision;
+        // the auto-review sees it is a screening.
+        let back = s.decide_outcome(
+            &receipt.submission_id,
+            OutcomeStatus::NeedsRevision,
+            Some("again"),
+            t(2),
+        );
+        assert!(matches!(back, Err(StoreError::BadRequest(_))), "{back:?}");
+        assert!(s
+            .pending_submissions_before(t(3))
+            .unwrap()
+            .contains(&(receipt.submission_id.clone(), AssignmentKind::Screening)));
         // Passed: the outcome arrives through the outcome feed; still no money.
         let o = s
             .decide_outcome(&receipt.submission_id, OutcomeStatus::Accepted, None, t(2))

@@ -311,6 +311,66 @@ fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
     app.quit()
 }
 
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(60)?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-kinds"),
+        ("ASSAY_DATA_DIR", &data_dir),
+    ])?;
+    sign_in(&app, &platform)?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    app.execute(
+        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
+        serde_json::json!([]),
+    )?;
+    for (n, (prefix, viewer)) in [
+        ("itm-code", "diff"),
+        ("itm-review", "diff"),
+        ("itm-legal", "legal_redline"),
+        ("itm-scan", "scan"),
+        ("itm-pair", "chat"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        open_new_item(&app, prefix)?;
+        app.wait_for(&format!("[data-viewer={viewer}]"), WAIT)?;
+        // Let windowed rows, frames and highlighting arrive.
+        std::thread::sleep(Duration::from_millis(700));
+        let broken = app.execute(
+            "return [...document.querySelectorAll('[data-viewer=error]')].map(e => e.innerText)",
+            serde_json::json!([]),
+        )?;
+        assert_eq!(broken, serde_json::json!([]), "{prefix}: field errors");
+        let dark = n % 2 == 1;
+        if dark {
+            app.execute(
+                "document.querySelector('[data-testid=theme-toggle]').click()",
+                serde_json::json!([]),
+            )?;
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        app.screenshot(&format!(
+            "09-{prefix}-{}",
+            if dark { "dark" } else { "light" }
+        ))?;
+        if dark {
+            app.execute(
+                "document.querySelector('[data-testid=theme-toggle]').click()",
+                serde_json::json!([]),
+            )?;
+        }
+    }
+    let errors = app.execute("return window.__errors", serde_json::json!([]))?;
+    assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
+    app.quit()
+}
+
 fn sign_in(app: &App, platform: &PlatformProcess) -> anyhow::Result<()> {
     app.fill("input[type=url]", &platform.url())?;
     app.fill("input[type=password]", &platform.token)?;

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import type { TimeSpan } from "../bindings/TimeSpan";
 import TimeLogDialog from "./TimeLogDialog.svelte";
+import { localStamp } from "../logic/format";
 
 let app: ReturnType<typeof mount> | null = null;
 afterEach(() => {
@@ -29,7 +30,9 @@ describe("TimeLogDialog", () => {
     expect(document.body.textContent).toContain("Total: 15m 00s");
     const end = document.querySelector<HTMLInputElement>('input[aria-label="End of span 2"]');
     if (!end) throw new Error("end input");
-    type(end, "2026-01-01 11:02:00");
+    // Times are shown and typed as the reviewer's wall-clock time.
+    expect(end.value).toBe(localStamp("2026-01-01T11:05:00.000Z"));
+    type(end, localStamp("2026-01-01T11:02:00.000Z"));
     expect(document.body.textContent).toContain("Total: 12m 00s");
     expect(document.querySelectorAll(".badge.warn")).toHaveLength(1);
     (Array.from(document.querySelectorAll("button")).find((b) => b.textContent === "Save log") as HTMLButtonElement).click();
@@ -45,7 +48,7 @@ describe("TimeLogDialog", () => {
     const save = Array.from(document.querySelectorAll("button")).find((b) => b.textContent === "Save log") as HTMLButtonElement;
     const start = document.querySelector<HTMLInputElement>('input[aria-label="Start of span 1"]');
     if (!start) throw new Error("start input");
-    type(start, "2026-01-01 10:20:00");
+    type(start, localStamp("2026-01-01T10:20:00.000Z"));
     expect(document.body.textContent).toContain("Ends before it starts");
     expect(save.disabled).toBe(true);
     type(start, "yesterday");

@@ -46,7 +46,8 @@ export function shortDate(iso: string | null): string {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "—";
-  return d.toISOString().slice(0, 16).replace("T", " ");
+  // The reviewer's wall-clock time, to the minute.
+  return localStamp(iso).slice(0, 16);
 }
 
 export const STATUS_LABELS = {
@@ -91,4 +92,32 @@ export function deadline(kind: "due" | "lease", iso: string, now: number): strin
   const t = over ? c.slice(8) : c;
   if (kind === "due") return over ? `Overdue ${t}` : `Due in ${t}`;
   return over ? `Lease expired ${t} ago` : `Lease ${t} left`;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** An instant as the reviewer's wall-clock time: `2026-11-24 09:30:05`. */
+export function localStamp(iso: string): string {
+  const d = new Date(iso);
+  if (!Number.isFinite(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Reads a wall-clock `YYYY-MM-DD HH:MM[:SS]` in the reviewer's time zone
+ *  (or an explicit ISO instant ending in `Z`/offset). NaN when unreadable. */
+export function parseLocalStamp(s: string): number {
+  const t = s.trim();
+  if (/(Z|[+-]\d{2}:?\d{2})$/i.test(t)) return Date.parse(t.replace(" ", "T"));
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(t);
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, sec] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  const date = new Date(y, mo - 1, d, h, mi, sec);
+  // Reject impossible dates (Feb 30 rolls over) and times skipped by DST.
+  if (date.getFullYear() !== y || date.getMonth() !== mo - 1 || date.getDate() !== d || date.getHours() !== h || date.getMinutes() !== mi) return NaN;
+  return date.getTime();
+}
+
+/** The reviewer's time zone name, e.g. `Europe/Berlin`. */
+export function timeZoneName(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 }

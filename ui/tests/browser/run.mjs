@@ -309,6 +309,16 @@ await test("diff comments: inline boxes, keyboard comment, edit and delete, outd
   await page.waitForSelector('.inline .cbox:has-text("jkc typed here stays text")');
   assert((await page.locator('[data-testid="item-status"]').innerText()).match(/draft|ready/i), "Mod+Enter saved the comment, not the grade");
   await shot(page, "diff-inline-comments");
+  // Shift+C comments on the old side of a context line, c on its new side.
+  await page.locator(".row.line.context[data-diff-row]").first().click();
+  await page.locator('[data-testid="diff-scroller"]').focus();
+  await page.keyboard.press("Shift+C");
+  await page.waitForSelector('form[aria-label="New comment"]:has-text("old line")');
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("c");
+  await page.waitForSelector('form[aria-label="New comment"]:has-text("new line")');
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('form[aria-label="New comment"]', { state: "detached" });
   // Edit, then delete, the live comment.
   await live.locator('button:has-text("Edit")').click();
   await live.locator("textarea").fill("Edited: log the backwards clock.");
@@ -365,6 +375,7 @@ await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   await shot(page, "preview");
   await page.keyboard.press("?");
   await page.waitForSelector('[data-testid="shortcut-sheet"]');
+  assert((await page.locator('[data-testid="viewer-keys"]').innerText()).includes("Shift+C"), "viewer keys listed");
   await shot(page, "shortcuts");
   await page.keyboard.press("Escape");
   await page.click('button:has-text("Sign out")');

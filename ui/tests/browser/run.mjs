@@ -1,35 +1,18 @@
 // Headless Chromium suite: serves the mock build (dist-mock/, from
 // `vite build --mode mock`) and drives real flows with playwright-core.
 // Screenshots of each main screen go to ui/test-artifacts/.
-import { createServer } from "node:http";
-import { readFile, mkdir } from "node:fs/promises";
-import { extname, join, normalize, dirname } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { serveDir } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..", "dist-mock");
 const artifacts = join(here, "..", "..", "test-artifacts");
 await mkdir(artifacts, { recursive: true });
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
 // Strict CSP like the Tauri app: no inline scripts, no remote content.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'";
-const server = createServer(async (req, res) => {
-  try {
-    const url = new URL(req.url ?? "/", "http://x");
-    const path = normalize(join(root, decodeURIComponent(url.pathname === "/" ? "/mock.html" : url.pathname)));
-    if (!path.startsWith(root)) throw new Error("outside root");
-    const body = await readFile(path);
-    res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "content-security-policy": CSP });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end("not found");
-  }
-});
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
-const base = `http://127.0.0.1:${server.address().port}/mock.html`;
+const { base, close: closeServer } = await serveDir("dist-mock", "mock.html");
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -507,7 +490,7 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
 });
 
 await browser.close();
-server.close();
+await closeServer();
 const failed = results.filter((r) => !r.ok);
 console.log(`\n${results.length - failed.length}/${results.length} browser tests passed; screenshots in ${artifacts}`);
 process.exit(failed.length ? 1 : 0);

@@ -225,6 +225,25 @@ fn next_seq(tx: &Transaction<'_>) -> StoreResult<i64> {
     )?)
 }
 
+/// Links an attachment to an item, refusing a blob that was never uploaded.
+fn link_blob(tx: &Transaction<'_>, item_id: &str, sha256: &str) -> StoreResult<()> {
+    let known: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+        [sha256],
+        |r| r.get(0),
+    )?;
+    if !known {
+        return Err(StoreError::BadRequest(format!(
+            "item {item_id} references unknown blob {sha256}"
+        )));
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO item_blobs (item_id, sha256) VALUES (?1, ?2)",
+        params![item_id, sha256],
+    )?;
+    Ok(())
+}
+
 const ASSIGNMENT_COLS: &str = "id, expert_id, item_id, opportunity_id, rubric_id, rubric_version, \
      kind, state, assigned_at, lease_expires_at, due_at, review_of_submission_id, seq";
 /// [`ASSIGNMENT_COLS`] plus the item's content revision and title (selects only).
@@ -971,21 +990,7 @@ impl Storage for SqliteStorage {
         )?;
         for value in item.fields.values() {
             if let FieldValue::Attachment(att) = value {
-                let known: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
-                    [&att.sha256],
-                    |r| r.get(0),
-                )?;
-                if !known {
-                    return Err(StoreError::BadRequest(format!(
-                        "item {} references unknown blob {}",
-                        item.id, att.sha256
-                    )));
-                }
-                tx.execute(
-                    "INSERT OR IGNORE INTO item_blobs (item_id, sha256) VALUES (?1, ?2)",
-                    params![item.id, att.sha256],
-                )?;
+                link_blob(&tx, &item.id, &att.sha256)?;
             }
         }
         tx.commit()?;
@@ -1008,21 +1013,7 @@ impl Storage for SqliteStorage {
         let mut merged: BTreeMap<String, FieldValue> = from_json(&current)?;
         for (id, value) in fields {
             if let FieldValue::Attachment(att) = value {
-                let known: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
-                    [&att.sha256],
-                    |r| r.get(0),
-                )?;
-                if !known {
-                    return Err(StoreError::BadRequest(format!(
-                        "item {item_id} would reference unknown blob {}",
-                        att.sha256
-                    )));
-                }
-                tx.execute(
-                    "INSERT OR IGNORE INTO item_blobs (item_id, sha256) VALUES (?1, ?2)",
-                    params![item_id, att.sha256],
-                )?;
+                link_blob(&tx, item_id, &att.sha256)?;
             }
             merged.insert(id.clone(), value.clone());
         }

@@ -12,9 +12,11 @@ use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use dicom_dictionary_std::tags;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use dicom_pixeldata::PixelDecoder;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -515,7 +517,135 @@ fn transfer_syntax_of(bytes: &[u8]) -> Option<String> {
     )
 }
 
+/// Reviewer-facing name of a transfer syntax (how the pixel data is
+/// encoded), for messages.
+fn syntax_name(uid: &str) -> Option<&'static str> {
+    let tail = uid.strip_prefix("1.2.840.10008.1.2")?;
+    Some(match tail {
+        "" => "Implicit VR Little Endian (uncompressed)",
+        ".1" => "Explicit VR Little Endian (uncompressed)",
+        ".1.98" => "Encapsulated Uncompressed Explicit VR Little Endian",
+        ".1.99" => "Deflated Explicit VR Little Endian",
+        ".2" => "Explicit VR Big Endian (uncompressed)",
+        ".4.50" => "JPEG Baseline",
+        ".4.51" => "JPEG Extended",
+        ".4.57" => "JPEG Lossless",
+        ".4.70" => "JPEG Lossless (first-order prediction)",
+        ".4.80" => "JPEG-LS Lossless",
+        ".4.81" => "JPEG-LS Near-Lossless",
+        ".4.90" => "JPEG 2000 Lossless",
+        ".4.91" => "JPEG 2000",
+        ".4.92" => "JPEG 2000 Part 2 Multi-component Lossless",
+        ".4.93" => "JPEG 2000 Part 2 Multi-component",
+        ".4.94" => "JPIP Referenced",
+        ".4.95" => "JPIP Referenced Deflate",
+        ".4.100" | ".4.100.1" | ".4.101" | ".4.101.1" => "MPEG-2 video",
+        ".4.102" | ".4.102.1" | ".4.103" | ".4.103.1" | ".4.104" | ".4.104.1" | ".4.105"
+        | ".4.105.1" | ".4.106" | ".4.106.1" => "MPEG-4 AVC/H.264 video",
+        ".4.107" | ".4.108" => "HEVC/H.265 video",
+        ".4.110" => "JPEG XL Lossless",
+        ".4.111" => "JPEG XL JPEG Recompression",
+        ".4.112" => "JPEG XL",
+        ".4.201" => "High-Throughput JPEG 2000 Lossless",
+        ".4.202" => "High-Throughput JPEG 2000 Lossless (RPCL)",
+        ".4.203" => "High-Throughput JPEG 2000",
+        ".4.204" => "JPIP HTJ2K Referenced",
+        ".4.205" => "JPIP HTJ2K Referenced Deflate",
+        ".5" => "RLE Lossless",
+        _ => return None,
+    })
+}
+
+/// Refuse, with a message naming it, a transfer syntax whose pixel data
+/// this build cannot decode (JPEG-LS, JPEG XL, video, unknown UIDs).
+fn check_transfer_syntax(uid: &str) -> Result<(), RenderError> {
+    match TransferSyntaxRegistry.get(uid) {
+        Some(ts) if ts.can_decode_all() => Ok(()),
+        Some(ts) => Err(unsupported(format!(
+            "{} ({uid}) is not supported",
+            syntax_name(uid).unwrap_or(ts.name())
+        ))),
+        None => Err(unsupported(match syntax_name(uid) {
+            Some(name) => format!("{name} ({uid}) is not supported"),
+            None => format!("the transfer syntax {uid} is unknown and not supported"),
+        })),
+    }
+}
+
+/// JPEG 2000 transfer syntaxes (Part 1, Part 2 and High-Throughput).
+fn is_jpeg2000(uid: &str) -> bool {
+    matches!(
+        uid,
+        "1.2.840.10008.1.2.4.90"
+            | "1.2.840.10008.1.2.4.91"
+            | "1.2.840.10008.1.2.4.92"
+            | "1.2.840.10008.1.2.4.93"
+            | "1.2.840.10008.1.2.4.201"
+            | "1.2.840.10008.1.2.4.202"
+            | "1.2.840.10008.1.2.4.203"
+    )
+}
+
+/// Check each JPEG 2000 codestream's size marker (SIZ) against the DICOM
+/// header before decoding: the codec writes the decoded components into a
+/// buffer sized from the header and fails hard (index out of bounds) when a
+/// corrupt or inconsistent codestream is larger or has more components.
+fn check_jpeg2000_sizes(
+    fragments: &[Vec<u8>],
+    rows: u32,
+    cols: u32,
+    samples: u16,
+    bits_allocated: u16,
+) -> Result<(), String> {
+    let be16 = |b: &[u8], at: usize| b.get(at..at + 2).map(|v| u16::from_be_bytes([v[0], v[1]]));
+    let be32 = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|v| u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+    };
+    let mut codestreams = 0;
+    for fragment in fragments {
+        // SOC then SIZ starts a codestream; other fragments continue one
+        // (or wrap it in a JP2 file, which the codec checks itself).
+        if !fragment.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+            continue;
+        }
+        codestreams += 1;
+        let n = codestreams;
+        let truncated = || format!("the codestream header of frame {n} is truncated");
+        let x = be32(fragment, 8).ok_or_else(truncated)?;
+        let y = be32(fragment, 12).ok_or_else(truncated)?;
+        let x0 = be32(fragment, 16).ok_or_else(truncated)?;
+        let y0 = be32(fragment, 20).ok_or_else(truncated)?;
+        let components = be16(fragment, 40).ok_or_else(truncated)?;
+        let (w, h) = (x.saturating_sub(x0), y.saturating_sub(y0));
+        if (w, h, components) != (cols, rows, samples) {
+            return Err(format!(
+                "the codestream of frame {n} is {w}×{h} with {components} component(s) \
+                 but the DICOM header says {cols}×{rows} with {samples} (inconsistent or corrupt file)"
+            ));
+        }
+        for c in 0..usize::from(components) {
+            let at = 42 + 3 * c;
+            let depth = fragment.get(at).ok_or_else(truncated)?;
+            let (dx, dy) = (fragment.get(at + 1), fragment.get(at + 2));
+            let bits = u16::from(depth & 0x7F) + 1;
+            if bits > bits_allocated || dx != Some(&1) || dy != Some(&1) {
+                return Err(format!(
+                    "component {} of the codestream of frame {n} has {bits} bits or is \
+                     subsampled, which does not fit {bits_allocated} bits allocated",
+                    c + 1
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
+    let syntax = transfer_syntax_of(bytes);
+    if let Some(uid) = syntax.as_deref() {
+        check_transfer_syntax(uid)?;
+    }
     check_lengths(bytes)?;
     let obj = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Auto)
@@ -548,9 +678,47 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
         declared_frames.max(1.0) as usize,
     )?;
 
-    let px = obj
-        .decode_pixel_data()
-        .map_err(|e| unsupported(format!("cannot decode DICOM pixel data: {e}")))?;
+    let what = match syntax.as_deref() {
+        Some(uid) => match syntax_name(uid) {
+            Some(name) => format!("{name} ({uid}) pixel data"),
+            None => format!("pixel data (transfer syntax {uid})"),
+        },
+        None => "DICOM pixel data".to_string(),
+    };
+    if syntax.as_deref().is_some_and(is_jpeg2000) {
+        let bits_allocated = floats_tag(&obj, tags::BITS_ALLOCATED)
+            .first()
+            .copied()
+            .unwrap_or(0.0);
+        if let Some(fragments) = obj
+            .element_opt(tags::PIXEL_DATA)
+            .ok()
+            .flatten()
+            .and_then(|e| e.value().fragments())
+        {
+            check_jpeg2000_sizes(
+                fragments,
+                rows as u32,
+                cols as u32,
+                spp as u16,
+                bits_allocated as u16,
+            )
+            .map_err(|detail| unsupported(format!("cannot decode the {what}: {detail}")))?;
+        }
+    }
+    let px = obj.decode_pixel_data().map_err(|e| {
+        // The decoder's own cause (e.g. "codestream truncated") is more
+        // telling than the top-level "could not decode pixel data".
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            detail.push_str(": ");
+            detail.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::debug!(error = %detail, "DICOM pixel data decode failed");
+        unsupported(format!("cannot decode the {what}: {detail}"))
+    })?;
     let (w, h) = (px.columns(), px.rows());
     let channels = px.samples_per_pixel();
     if channels != 1 && channels != 3 {

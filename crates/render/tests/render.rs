@@ -2,5 +2,6 @@
 
 mod render {
     mod big_diff;
+    mod dicom_codecs;
     mod xss;
 }

@@ -332,7 +332,14 @@ struct ScanItem {
     spec: Option<ScanSpec>,
     png_nodule: Option<Option<(f32, f32)>>,
     prior: bool,
+    /// A committed DICOM file used as is instead of a generated one.
+    asset: Option<&'static [u8]>,
 }
+
+/// A head CT "from the archive", JPEG 2000 lossless compressed (96×96, 3
+/// slices, parietal bleed on slice 2), encoded by OpenJPEG through pydicom:
+/// see crates/render/tests/fixtures/dicom/generate.py, which regenerates it.
+const HEAD_CT_JPEG2000: &[u8] = include_bytes!("assets/head_ct_j2k.dcm");
 
 pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
     let bleed = |cx, cy, r| {
@@ -355,6 +362,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: true,
+            asset: None,
         },
         ScanItem {
             title: "Head CT: headache, no trauma",
@@ -366,6 +374,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: false,
+            asset: None,
         },
         ScanItem {
             title: "Head CT: confusion after dialysis",
@@ -377,6 +386,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: false,
+            asset: None,
         },
         ScanItem {
             title: "Head CT: follow-up of known haematoma",
@@ -388,6 +398,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: true,
+            asset: None,
         },
         ScanItem {
             title: "Chest CT: incidental nodule?",
@@ -405,6 +416,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: true,
+            asset: None,
         },
         ScanItem {
             title: "Chest CT: staging, no prior",
@@ -416,6 +428,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: false,
+            asset: None,
         },
         ScanItem {
             title: "Chest CT: persistent cough",
@@ -432,6 +445,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: false,
+            asset: None,
         },
         ScanItem {
             title: "Brain MR T2: seizure work-up",
@@ -448,6 +462,15 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: false,
+            asset: None,
+        },
+        ScanItem {
+            title: "Head CT from the archive (JPEG 2000): fall on anticoagulants",
+            history: "78-year-old on apixaban, fell at home yesterday. Outside study retrieved from the regional archive.",
+            spec: None,
+            png_nodule: None,
+            prior: false,
+            asset: Some(HEAD_CT_JPEG2000),
         },
         ScanItem {
             title: "Brain MR T2: migraine, normal?",
@@ -459,6 +482,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: false,
+            asset: None,
         },
         ScanItem {
             title: "QA phantom: gradient and line pairs",
@@ -470,6 +494,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             }),
             png_nodule: None,
             prior: false,
+            asset: None,
         },
         ScanItem {
             title: "Chest radiograph: pre-operative",
@@ -477,6 +502,7 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
             spec: None,
             png_nodule: Some(Some((-0.38, -0.2))),
             prior: false,
+            asset: None,
         },
     ];
     let mut out = Vec::new();
@@ -486,6 +512,14 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
         if let Some(spec) = &s.spec {
             let bytes = dicom_file(&id, spec, o.scan_size, o.scan_frames)?;
             item = item.blob("scan", bytes, "application/dicom", format!("{id}.dcm"));
+        }
+        if let Some(bytes) = s.asset {
+            item = item.blob(
+                "scan",
+                bytes.to_vec(),
+                "application/dicom",
+                format!("{id}.dcm"),
+            );
         }
         if let Some(nodule) = s.png_nodule {
             let bytes = png_radiograph(&id, u32::from(o.scan_size) * 2, nodule)?;
@@ -530,6 +564,26 @@ mod tests {
         assert!(px
             .chunks(2)
             .all(|c| u16::from_le_bytes([c[0], c[1]]) <= 4095));
+    }
+
+    #[test]
+    fn jpeg2000_demo_scan_decodes_with_its_bleed() {
+        let scan = assay_render::decode_scan(HEAD_CT_JPEG2000, "application/dicom").unwrap();
+        let info = scan.info();
+        assert_eq!((info.width, info.height, info.frames), (96, 96, 3));
+        assert_eq!(info.units.as_deref(), Some("HU"));
+        assert_eq!(info.presets[0].name, "BRAIN");
+        // Air outside the head, skull at the rim, the bleed on slice 2 only
+        // (centre (0.3, -0.25) in -1..1 coordinates: pixel (62, 36)).
+        let hu = |f, x, y| assay_render::pixel_value(&scan, f, x, y).unwrap();
+        assert_eq!(hu(0, 0, 0), -1000.0);
+        assert!(
+            (1097.0..=1103.0).contains(&hu(1, 48, 6)),
+            "{}",
+            hu(1, 48, 6)
+        );
+        assert!((65.0..=71.0).contains(&hu(1, 62, 36)), "{}", hu(1, 62, 36));
+        assert!(hu(0, 62, 36) < 45.0 && hu(2, 62, 36) < 45.0);
     }
 
     #[test]

@@ -268,20 +268,12 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     app.quit()
 }
 
-#[test]
-#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
-fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
-    let mut platform = PlatformProcess::seeded()?;
-    platform.start(60)?;
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let app = App::launch(&[("ASSAY_PROFILE", "e2e-scan"), ("ASSAY_DATA_DIR", &data_dir)])?;
-    sign_in(&app, &platform)?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
-    open_new_item(&app, "Chest")?;
+/// Waits until the open item's scan canvas shows an image: the frame
+/// arrives as a PNG and is drawn; count the pixels that are neither the
+/// black background nor transparent. Also checks the canvas is laid out
+/// square and at a readable size.
+fn wait_scan_painted(app: &App) -> anyhow::Result<()> {
     app.wait_for("[data-viewer=scan] canvas", WAIT)?;
-    // The frame arrives as a PNG and is drawn on the canvas: count the
-    // pixels that are neither the black background nor transparent.
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let painted = app.execute(
@@ -307,6 +299,21 @@ fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(60)?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[("ASSAY_PROFILE", "e2e-scan"), ("ASSAY_DATA_DIR", &data_dir)])?;
+    sign_in(&app, &platform)?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    open_new_item(&app, "Chest")?;
+    wait_scan_painted(&app)?;
     app.screenshot("08-scan-item")?;
     app.quit()
 }
@@ -333,6 +340,7 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
         ("itm-review", "diff"),
         ("itm-legal", "legal_redline"),
         ("itm-scan", "scan"),
+        ("JPEG 2000", "scan"),
         ("itm-pair", "chat"),
     ]
     .into_iter()
@@ -340,6 +348,9 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
     {
         open_new_item(&app, prefix)?;
         app.wait_for(&format!("[data-viewer={viewer}]"), WAIT)?;
+        if viewer == "scan" {
+            wait_scan_painted(&app)?;
+        }
         // Let windowed rows, frames and highlighting arrive.
         std::thread::sleep(Duration::from_millis(700));
         let broken = app.execute(
@@ -356,7 +367,8 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
             std::thread::sleep(Duration::from_millis(300));
         }
         app.screenshot(&format!(
-            "09-{prefix}-{}",
+            "09-{}-{}",
+            prefix.replace(' ', "-"),
             if dark { "dark" } else { "light" }
         ))?;
         if dark {

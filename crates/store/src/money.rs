@@ -1,32 +1,11 @@
-//! Ledger mirror, rate card, payouts and earnings aggregates.
+//! Ledger mirror, rate card and payouts (earnings are computed by the app
+//! from these, in the reviewer's time zone).
 
-use std::collections::BTreeMap;
-
-use assay_protocol::{LedgerEntry, LedgerStatus, Payout, Rate, RateCard};
-use chrono::Datelike;
+use assay_protocol::{LedgerEntry, Payout, Rate, RateCard};
 use rusqlite::{params, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
-use crate::types::*;
 use crate::{enum_parse, enum_str, get_ts, json_col, ts, Store};
-
-impl EarningsTotals {
-    fn add(&mut self, status: LedgerStatus, cents: i64) {
-        match status {
-            LedgerStatus::Pending => self.pending_cents += cents,
-            LedgerStatus::Accepted => self.accepted_cents += cents,
-            LedgerStatus::Paid => self.paid_cents += cents,
-            LedgerStatus::Reversed => self.reversed_cents += cents,
-        }
-        self.entries += 1;
-    }
-}
-
-fn buckets(map: BTreeMap<(String, String), EarningsTotals>) -> Vec<EarningsBucket> {
-    map.into_iter()
-        .map(|((key, _), totals)| EarningsBucket { key, totals })
-        .collect()
-}
 
 impl Store {
     /// Apply one page of `GET /ledger` and advance the cursor, atomically.
@@ -88,44 +67,6 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Earnings by status, UTC day, ISO week and opportunity (per currency).
-    pub fn earnings_summary(&self) -> Result<EarningsSummary> {
-        let mut totals: BTreeMap<String, EarningsTotals> = BTreeMap::new();
-        let mut by_day = BTreeMap::new();
-        let mut by_week = BTreeMap::new();
-        let mut by_opp = BTreeMap::new();
-        for e in self.ledger()? {
-            let day = e.created_at.format("%Y-%m-%d").to_string();
-            let iso = e.created_at.iso_week();
-            let week = format!("{}-W{:02}", iso.year(), iso.week());
-            for (map, key) in [
-                (&mut by_day, day),
-                (&mut by_week, week),
-                (&mut by_opp, e.opportunity_id.clone()),
-            ] {
-                map.entry((key, e.currency.clone()))
-                    .or_insert_with(|| EarningsTotals {
-                        currency: e.currency.clone(),
-                        ..Default::default()
-                    })
-                    .add(e.status, e.amount_cents);
-            }
-            totals
-                .entry(e.currency.clone())
-                .or_insert_with(|| EarningsTotals {
-                    currency: e.currency.clone(),
-                    ..Default::default()
-                })
-                .add(e.status, e.amount_cents);
-        }
-        Ok(EarningsSummary {
-            totals: totals.into_values().collect(),
-            by_day: buckets(by_day),
-            by_week: buckets(by_week),
-            by_opportunity: buckets(by_opp),
-        })
     }
 
     /// Replace the stored rate card.

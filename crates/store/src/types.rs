@@ -246,41 +246,6 @@ pub struct TimeSession {
     pub corrected: bool,
 }
 
-/// Sums of ledger amounts by status, in one currency.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct EarningsTotals {
-    pub currency: String,
-    #[ts(type = "number")]
-    pub pending_cents: i64,
-    #[ts(type = "number")]
-    pub accepted_cents: i64,
-    #[ts(type = "number")]
-    pub paid_cents: i64,
-    #[ts(type = "number")]
-    pub reversed_cents: i64,
-    pub entries: u32,
-}
-
-/// Totals for one day (`2026-11-24`), ISO week (`2026-W48`) or opportunity id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct EarningsBucket {
-    pub key: String,
-    pub totals: EarningsTotals,
-}
-
-/// Earnings aggregates from the ledger mirror (UTC days and weeks).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct EarningsSummary {
-    /// One entry per currency.
-    pub totals: Vec<EarningsTotals>,
-    pub by_day: Vec<EarningsBucket>,
-    pub by_week: Vec<EarningsBucket>,
-    pub by_opportunity: Vec<EarningsBucket>,
-}
-
 /// Sync health shown in the status bar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

@@ -225,6 +225,40 @@ fn next_seq(tx: &Transaction<'_>) -> StoreResult<i64> {
     )?)
 }
 
+/// Adds a ledger entry for work on assignment `a`.
+#[allow(clippy::too_many_arguments)]
+fn insert_ledger_entry(
+    tx: &Transaction<'_>,
+    expert_id: &str,
+    submission_id: &str,
+    a: &Assignment,
+    amount_cents: i64,
+    currency: &str,
+    status: LedgerStatus,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let seq = next_seq(tx)?;
+    tx.execute(
+        "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
+         opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+        params![
+            new_id("led"),
+            expert_id,
+            submission_id,
+            a.id,
+            a.item_id,
+            a.opportunity_id,
+            amount_cents,
+            currency,
+            enum_str(&status)?,
+            ts(now),
+            seq
+        ],
+    )?;
+    Ok(())
+}
+
 /// Links an attachment to an item, refusing a blob that was never uploaded.
 fn link_blob(tx: &Transaction<'_>, item_id: &str, sha256: &str) -> StoreResult<()> {
     let known: bool = tx.query_row(
@@ -1469,23 +1503,16 @@ impl Storage for SqliteStorage {
         // (passed = accepted, failed = rejected) but no ledger entry.
         if a.kind == AssignmentKind::Grade {
             let rate = current_rate(&tx, &a.opportunity_id, now)?;
-            let ledger_seq = next_seq(&tx)?;
-            tx.execute(
-                "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
-                 opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9, ?10)",
-                params![
-                    new_id("led"),
-                    expert_id,
-                    submission_id,
-                    a.id,
-                    a.item_id,
-                    a.opportunity_id,
-                    amount_for(&rate, req.active_seconds),
-                    rate.currency,
-                    ts(now),
-                    ledger_seq
-                ],
+            let amount = amount_for(&rate, req.active_seconds);
+            insert_ledger_entry(
+                &tx,
+                expert_id,
+                &submission_id,
+                &a,
+                amount,
+                &rate.currency,
+                LedgerStatus::Pending,
+                now,
             )?;
         }
         set_assignment_state(&tx, &a.id, AssignmentState::Completed)?;
@@ -1608,23 +1635,16 @@ impl Storage for SqliteStorage {
         // The senior reviewer is paid too: review work is not itself reviewed,
         // so the entry is accepted at once.
         let rate = current_rate(&tx, &a.opportunity_id, now)?;
-        let seq = next_seq(&tx)?;
-        tx.execute(
-            "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
-             opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'accepted', ?9, ?9, ?10)",
-            params![
-                new_id("led"),
-                expert_id,
-                req.submission_id,
-                a.id,
-                a.item_id,
-                a.opportunity_id,
-                review_amount(&rate, req.active_seconds),
-                rate.currency,
-                ts(now),
-                seq
-            ],
+        let amount = review_amount(&rate, req.active_seconds);
+        insert_ledger_entry(
+            &tx,
+            expert_id,
+            &req.submission_id,
+            &a,
+            amount,
+            &rate.currency,
+            LedgerStatus::Accepted,
+            now,
         )?;
         let receipt = ReviewReceipt {
             review_id,

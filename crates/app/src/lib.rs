@@ -257,6 +257,7 @@ impl Workbench {
                                 AppError::new(ErrorCode::Offline, message.clone())
                             });
                         }
+                        SyncEvent::Uploaded { .. } => {}
                         SyncEvent::Leases { report } => {
                             l.expiring = report
                                 .expiring_soon
@@ -799,8 +800,16 @@ fn sync_state(store: &Store, live: &StdMutex<LiveSync>, signed_in: bool) -> AppR
             .clone()
             .or_else(|| s.last_error.map(|m| AppError::new(ErrorCode::Offline, m))),
         expiring_leases: l.expiring.clone(),
+        quarantined: {
+            let mut q = store.quarantine_entries()?;
+            q.truncate(MAX_QUARANTINE_SHOWN);
+            q
+        },
     })
 }
+
+/// Most quarantined entries the sync state carries to the status bar.
+pub const MAX_QUARANTINE_SHOWN: usize = 20;
 
 /// Statuses that count as work the reviewer still has to do.
 pub fn is_open_status(s: QueueStatus) -> bool {

@@ -6,11 +6,13 @@
 //! → UI; grades flow back UI → store (draft, outbox) → sync → platform.
 
 pub mod anchors;
+pub mod dialogs;
 pub mod earnings;
 pub mod error;
 pub mod preview;
 pub mod queue;
 mod settings;
+mod signin;
 pub mod types;
 pub mod views;
 
@@ -31,6 +33,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, Mutex};
 use ts_rs::TS;
 
+pub use dialogs::{Dialogs, ScriptedDialogs};
 pub use error::{AppError, AppResult, ErrorCode};
 pub use types::*;
 
@@ -75,6 +78,11 @@ pub struct Workbench {
     settings: settings::SettingsFile,
     views: views::ViewCache,
     preview: preview::PreviewSession,
+    /// The rubric file and samples folder the author picked: the only paths
+    /// the preview reads.
+    grants: StdMutex<preview::Grants>,
+    /// Native dialogs (file pickers, the sign-in confirmation).
+    dialogs: Arc<dyn Dialogs>,
     events: EventSink,
     connected: Mutex<Option<Connected>>,
     live: Arc<StdMutex<LiveSync>>,
@@ -95,7 +103,14 @@ struct LiveSync {
 
 impl Workbench {
     /// Opens the store in `data_dir`; `identifier` names the keyring service.
-    pub fn open(identifier: &str, data_dir: &Path, events: EventSink) -> AppResult<Self> {
+    /// `dialogs` asks the person at the machine (file pickers, sign-in
+    /// confirmation).
+    pub fn open(
+        identifier: &str,
+        data_dir: &Path,
+        events: EventSink,
+        dialogs: Arc<dyn Dialogs>,
+    ) -> AppResult<Self> {
         let store = Arc::new(Store::open(data_dir.join("store"))?);
         Ok(Self {
             identifier: identifier.to_string(),
@@ -105,6 +120,8 @@ impl Workbench {
             settings: settings::SettingsFile::new(data_dir.join("settings.json")),
             views: views::ViewCache::default(),
             preview: preview::PreviewSession::default(),
+            grants: StdMutex::new(preview::Grants::default()),
+            dialogs,
             events,
             connected: Mutex::new(None),
             live: Arc::new(StdMutex::new(LiveSync::default())),
@@ -140,7 +157,8 @@ impl Workbench {
                 std::env::var("ASSAY_DEMO_URL"),
                 std::env::var("ASSAY_DEMO_TOKEN"),
             ) {
-                self.sign_in(&url, &token).await?;
+                // Whoever started the process chose this platform.
+                self.sign_in_confirmed(&url, &token).await?;
                 return Ok(());
             }
         }
@@ -174,16 +192,45 @@ impl Workbench {
         })
     }
 
-    /// Checks the token with the platform, stores it in the OS keyring (never
-    /// on disk) and starts syncing.
+    /// Signs in after the person at the machine confirmed, in a native
+    /// dialog naming the address, that the token may go there: a script in
+    /// the webview can call this but cannot answer the dialog. Errors name
+    /// the problem in words and never repeat what a server replied.
     pub async fn sign_in(&self, platform_url: &str, token: &str) -> AppResult<SessionInfo> {
-        let url = platform_url.trim().trim_end_matches('/').to_string();
+        let url = normalize_url(platform_url);
+        if url.is_empty() || token.trim().is_empty() {
+            return Err(AppError::invalid("Enter the platform URL and your token."));
+        }
+        // A malformed or plain-http address is refused before asking.
+        PlatformClient::new(&url).map_err(|e| match e {
+            assay_sync::SyncError::InvalidUrl(_) => AppError::invalid(format!(
+                "{url} is not an address Assay can sign in to: use https:// (plain http only to this computer)."
+            )),
+            other => AppError::from(other),
+        })?;
+        let dialogs = self.dialogs.clone();
+        let asked = url.clone();
+        let confirmed = tokio::task::spawn_blocking(move || dialogs.confirm_sign_in(&asked))
+            .await
+            .map_err(|e| AppError::internal(format!("the confirmation dialog failed: {e}")))?;
+        if !confirmed {
+            tracing::info!(platform = %url, "sign-in not confirmed");
+            return Err(AppError::invalid(format!(
+                "Sign-in to {url} was cancelled: nothing was sent."
+            )));
+        }
+        self.sign_in_confirmed(&url, token).await
+    }
+
+    /// Checks the platform and the token, stores the token in the OS keyring
+    /// (never on disk) and starts syncing.
+    async fn sign_in_confirmed(&self, platform_url: &str, token: &str) -> AppResult<SessionInfo> {
+        let url = normalize_url(platform_url);
         let token = token.trim();
         if url.is_empty() || token.is_empty() {
             return Err(AppError::invalid("Enter the platform URL and your token."));
         }
-        let client = PlatformClient::new(&url)?.with_token(Token::new(token));
-        let me = client.me().await?;
+        let me = signin::check_platform(&url, token).await?;
         self.disconnect().await;
         self.credentials.set_token(&url, token)?;
         self.settings.update(|s| {
@@ -752,15 +799,87 @@ impl Workbench {
 
     // ------------------------------------------------------------ rubric preview
 
-    pub fn preview_open(
-        &self,
-        rubric_path: &Path,
-        items_dir: &Path,
-    ) -> AppResult<preview::PreviewState> {
+    /// The rubric file the author picks in a native file dialog (opened in
+    /// the folder they used last). Only a picked file may be previewed.
+    /// Cancelling keeps the current choice.
+    pub async fn preview_choose_rubric(&self) -> AppResult<preview::PreviewSelection> {
+        let start = self.settings.load()?.preview_dir;
+        let dialogs = self.dialogs.clone();
+        let picked =
+            tokio::task::spawn_blocking(move || dialogs.pick_rubric_file(start.as_deref()))
+                .await
+                .map_err(|e| AppError::internal(format!("the file dialog failed: {e}")))?;
+        if let Some(path) = picked {
+            let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            grants.grant_rubric(&path)?;
+            let dir = grants
+                .rubric
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf);
+            drop(grants);
+            self.settings.update(|s| s.preview_dir = dir)?;
+        }
+        Ok(self.preview_selection())
+    }
+
+    /// The folder of sample items, picked like the rubric.
+    pub async fn preview_choose_samples(&self) -> AppResult<preview::PreviewSelection> {
+        let start = {
+            let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            grants
+                .rubric
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf)
+        };
+        let start = match start {
+            Some(s) => Some(s),
+            None => self.settings.load()?.preview_dir,
+        };
+        let dialogs = self.dialogs.clone();
+        let picked =
+            tokio::task::spawn_blocking(move || dialogs.pick_samples_folder(start.as_deref()))
+                .await
+                .map_err(|e| AppError::internal(format!("the folder dialog failed: {e}")))?;
+        if let Some(path) = picked {
+            let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            grants.grant_samples(&path)?;
+            let dir = grants
+                .samples
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf);
+            drop(grants);
+            self.settings.update(|s| s.preview_dir = dir)?;
+        }
+        Ok(self.preview_selection())
+    }
+
+    /// What the author has picked so far.
+    pub fn preview_selection(&self) -> preview::PreviewSelection {
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .selection()
+    }
+
+    /// Opens the preview of the picked rubric and samples folder (and
+    /// watches exactly those for changes).
+    pub fn preview_open(&self) -> AppResult<preview::PreviewState> {
+        let (rubric, samples) = {
+            let g = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            (g.rubric.clone(), g.samples.clone())
+        };
+        let (Some(rubric), Some(samples)) = (rubric, samples) else {
+            return Err(AppError::invalid(
+                "Choose a rubric file and a folder of sample items first.",
+            ));
+        };
         let events = self.events.clone();
         self.preview.open(
-            rubric_path,
-            items_dir,
+            &rubric,
+            &samples,
             Arc::new(move |state| events(AppEvent::Preview { state })),
         )
     }
@@ -810,6 +929,11 @@ fn sync_state(store: &Store, live: &StdMutex<LiveSync>, signed_in: bool) -> AppR
 
 /// Most quarantined entries the sync state carries to the status bar.
 pub const MAX_QUARANTINE_SHOWN: usize = 20;
+
+/// A platform URL as stored and compared: trimmed, without trailing slashes.
+fn normalize_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
+}
 
 /// Statuses that count as work the reviewer still has to do.
 pub fn is_open_status(s: QueueStatus) -> bool {

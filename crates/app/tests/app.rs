@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use assay_app::views::FieldView;
 use assay_app::{
-    AppError, AppEvent, EarningsQuery, ErrorCode, QueueFilter, ReviewInput, Workbench,
+    AppError, AppEvent, EarningsQuery, ErrorCode, QueueFilter, ReviewInput, ScriptedDialogs,
+    Workbench,
 };
 use assay_protocol::{AssignmentKind, FieldValue, ReviewDecision};
 use assay_rubric::Answers;
@@ -16,23 +17,40 @@ fn profile() -> String {
     format!("dev.assay.desktop.test-app-{}", std::process::id())
 }
 
-fn open(dir: &std::path::Path) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
+/// The app with dialogs answered as `dialogs` says (a person confirming a
+/// sign-in to one URL, picking given files).
+fn open_with(
+    dir: &std::path::Path,
+    dialogs: Arc<ScriptedDialogs>,
+) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let wb = Workbench::open(
         &profile(),
         dir,
         Arc::new(move |e| sink.lock().unwrap().push(e)),
+        dialogs,
     )
     .unwrap();
     (wb, events)
+}
+
+/// The app as a person would use it who confirms a sign-in to `confirm`.
+fn open(dir: &std::path::Path, confirm: Option<String>) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
+    open_with(
+        dir,
+        Arc::new(ScriptedDialogs {
+            confirm_sign_in: confirm,
+            ..Default::default()
+        }),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_sync_grade_submit_restart() {
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (wb, events) = open(dir.path());
+    let (wb, events) = open(dir.path(), Some(platform.base_url()));
     wb.resume().await.unwrap();
     assert!(!wb.session().await.unwrap().signed_in);
 
@@ -270,7 +288,7 @@ async fn sign_in_sync_grade_submit_restart() {
     // Restart: a new workbench on the same data resumes the session from the
     // keyring and still has everything.
     drop(wb);
-    let (wb2, _) = open(dir.path());
+    let (wb2, _) = open(dir.path(), Some(platform.base_url()));
     let session = wb2.resume().await.unwrap();
     assert!(session.signed_in);
     let after = wb2.queue_page(&QueueFilter::default(), 0, 500).unwrap();
@@ -281,7 +299,7 @@ async fn sign_in_sync_grade_submit_restart() {
     // Sign-out removes the token from the keyring; the next start is signed out.
     wb2.sign_out().await.unwrap();
     drop(wb2);
-    let (wb3, _) = open(dir.path());
+    let (wb3, _) = open(dir.path(), Some(platform.base_url()));
     assert!(!wb3.resume().await.unwrap().signed_in);
     platform.shutdown().await.unwrap();
 }
@@ -296,7 +314,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
 
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (wb, _) = open(dir.path());
+    let (wb, _) = open(dir.path(), Some(platform.base_url()));
     wb.sign_in(&platform.base_url(), &platform.expert_token)
         .await
         .unwrap();
@@ -497,7 +515,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
 
     // Waiting spans survive a restart.
     drop(wb);
-    let (wb2, _) = open(dir.path());
+    let (wb2, _) = open(dir.path(), Some(platform.base_url()));
     let o2 = wb2.earnings_overview(&EarningsQuery::default()).unwrap();
     assert_eq!(o2.unpaid.waiting_seconds, 15 * 60);
     wb2.resume().await.unwrap();
@@ -523,7 +541,6 @@ fn grey_png(width: u32, height: u32) -> Vec<u8> {
 #[test]
 fn preview_shows_sample_attachments_from_the_samples_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let (wb, _events) = open(dir.path());
     let samples = tempfile::tempdir().unwrap();
     let rubric = serde_json::json!({
         "id": "scan-preview", "version": 1, "title": "Scan preview",
@@ -559,7 +576,19 @@ fn preview_shows_sample_attachments_from_the_samples_folder() {
     });
     std::fs::write(items.join("film.json"), serde_json::to_vec(&item).unwrap()).unwrap();
 
-    let state = wb.preview_open(&rubric_path, &items).unwrap();
+    // The author picks the rubric and the samples folder in the dialogs.
+    let (wb, _events) = open_with(
+        dir.path(),
+        Arc::new(ScriptedDialogs {
+            rubric_file: Some(rubric_path.clone()),
+            samples_folder: Some(items.clone()),
+            ..Default::default()
+        }),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(wb.preview_choose_rubric()).unwrap();
+    rt.block_on(wb.preview_choose_samples()).unwrap();
+    let state = wb.preview_open().unwrap();
     // The path leaving the samples folder is a lint warning, not a read.
     let warn = state
         .findings
@@ -644,7 +673,7 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
 
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (wb, _events) = open(dir.path());
+    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
     wb.sign_in(&platform.base_url(), &platform.expert_token)
         .await
         .unwrap();
@@ -752,7 +781,7 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
 
     // After a restart the moved comments are exact; the outdated one stays.
     drop(wb);
-    let (wb, _events) = open(dir.path());
+    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
     wb.resume().await.unwrap();
     let reopened = wb.open_item(&row.assignment_id).await.unwrap();
     let statuses: Vec<(String, PlacementStatus)> = reopened

@@ -20,6 +20,7 @@ import type {
   OpenedItem,
   PayoutView,
   PixelValue,
+  PreviewSelection,
   PreviewState,
   QueueFilter,
   QueuePage,
@@ -92,7 +93,12 @@ export interface Backend {
   scanPixel(handle: string, frame: number, x: number, y: number): Promise<PixelValue>;
 
   // rubric preview (spec authors)
-  previewOpen(rubricPath: string, itemsDir: string): Promise<PreviewState>;
+  /** Opens the system's file dialog; the backend keeps the pick (cancel keeps the last). */
+  previewChooseRubric(): Promise<PreviewSelection>;
+  /** Opens the system's folder dialog for the sample items. */
+  previewChooseSamples(): Promise<PreviewSelection>;
+  /** Opens the preview of what was chosen in the dialogs. */
+  previewOpen(): Promise<PreviewState>;
   previewItem(itemId: string): Promise<OpenedItem>;
   previewValidate(itemId: string, answers: Answers): Promise<ValidationReport>;
   /** Fires after the backend reloads the rubric or items (file watcher). */

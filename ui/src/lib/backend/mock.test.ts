@@ -100,6 +100,18 @@ describe("mock backend", () => {
     expect((await b.session()).signed_in).toBe(false);
   });
 
+  it("opens a preview only of what was chosen in the dialogs", async () => {
+    const b = mockBackend();
+    await expect(b.previewOpen()).rejects.toMatchObject({ code: "invalid" });
+    expect((await b.previewChooseRubric()).items_dir).toBeNull();
+    await expect(b.previewOpen()).rejects.toMatchObject({ code: "invalid" });
+    const chosen = await b.previewChooseSamples();
+    expect(chosen.rubric_path).toBeTruthy();
+    const s = await b.previewOpen();
+    expect(s.rubric_path).toBe(chosen.rubric_path);
+    expect(s.items.length).toBeGreaterThan(0);
+  });
+
   it("exports CSV and flags ledger discrepancies", async () => {
     const b = mockBackend();
     const q = { from: null, to: null, opportunity_id: null };

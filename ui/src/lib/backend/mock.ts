@@ -11,7 +11,7 @@ import type { AssignmentKind } from "../bindings/AssignmentKind";
 import type { CommentPlacement } from "../bindings/CommentPlacement";
 import type { TimeSpan } from "../bindings/TimeSpan";
 import type {
-  Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewState, QueueFilter,
+  Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewSelection, PreviewState, QueueFilter,
   QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncProgress, SyncStatus, TimeLog,
 } from "./types";
 import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
@@ -99,6 +99,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   const progressListeners = new Set<(p: SyncProgress) => void>();
   const previewListeners = new Set<(s: PreviewState) => void>();
   let preview: PreviewState | null = null;
+  // What the "dialogs" picked: the mock's pickers always choose the demo files.
+  let chosen: PreviewSelection = { rubric_path: null, items_dir: null };
 
   // ---- assignments
   const r = rng(7);
@@ -600,13 +602,21 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return { x, y, frame, value: phantom(x, y, frame, variant), unit: "HU" };
     }),
 
-    previewOpen: (path, dir) => call("previewOpen", () => {
-      if (!path.trim() || !dir.trim()) throw err("invalid", "Choose a rubric file and an items folder");
+    previewChooseRubric: () => call("previewChooseRubric", () => {
+      chosen = { ...chosen, rubric_path: "rubrics/code-review.toml" };
+      return clone(chosen);
+    }),
+    previewChooseSamples: () => call("previewChooseSamples", () => {
+      chosen = { ...chosen, items_dir: "samples/code-review" };
+      return clone(chosen);
+    }),
+    previewOpen: () => call("previewOpen", () => {
+      const path = chosen.rubric_path;
+      const dir = chosen.items_dir;
+      if (!path || !dir) throw err("invalid", "Choose a rubric file and a folder of sample items first.");
       preview = {
         rubric_path: path, items_dir: dir, rubric_title: previewRubric.title,
-        findings: path.endsWith(".toml") || path.endsWith(".json") || path.endsWith(".yaml")
-          ? [{ severity: "warning", code: "no-examples", message: "Question “summary” has no examples", location: null }]
-          : [{ severity: "error", code: "unknown-format", message: `${path}: expected a .toml, .yaml or .json rubric`, location: null }],
+        findings: [{ severity: "warning", code: "no-examples", message: "Question “summary” has no examples", location: null }],
         items: previewItems.map((a) => ({ item_id: a.item_id, title: a.title, file: `${dir.replace(/\/$/, "")}/${a.item_id}.json`, hidden_fields: ["reference_solution"] })),
         generation: (preview?.generation ?? 0) + 1,
       };

@@ -441,3 +441,23 @@ fn every_single_byte_corruption_is_handled() {
         }
     }
 }
+
+#[test]
+fn fragments_map_to_frames() {
+    use super::encapsulated::frame_streams;
+    let f = |b: &[u8]| b.to_vec();
+    let frags = vec![f(&[0xFF, 0xD8, 1]), f(&[2, 3]), f(&[0xFF, 0xD8, 4])];
+    // JPEG: a new frame starts at each start-of-image marker.
+    let s = frame_streams(&frags, &[], 2, true).unwrap();
+    assert_eq!(s[0].as_ref(), [0xFF, 0xD8, 1, 2, 3]);
+    assert_eq!(s[1].as_ref(), [0xFF, 0xD8, 4]);
+    // Basic offset table: item offsets (8-byte headers included).
+    let s = frame_streams(&frags, &[0, 8 + 3 + 8 + 2], 2, false).unwrap();
+    assert_eq!(s[1].as_ref(), [0xFF, 0xD8, 4]);
+    // One frame over all fragments; one fragment per frame.
+    assert_eq!(frame_streams(&frags, &[], 1, false).unwrap()[0].len(), 8);
+    assert_eq!(frame_streams(&frags, &[], 3, false).unwrap().len(), 3);
+    // Not enough information: an error, not a guess.
+    assert!(frame_streams(&frags, &[], 2, false).is_err());
+    assert!(frame_streams(&frags, &[], 5, true).is_err());
+}

@@ -1,0 +1,182 @@
+//! The failure classes of issue #16, against fixtures written by reference
+//! toolkits and their reference decodes (`NAME.f32`, see
+//! `fixtures/dicom/generate_classes.py`): every sample of every frame is
+//! compared. Lossless decodes must be equal to the float32 bit; lossy ones
+//! stay within the bound stated at each test.
+
+use std::path::PathBuf;
+
+use assay_render::{decode_scan, render_frame, Scan, Window};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/dicom")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// The reference decode stored beside a fixture (`x.dcm` → `x.f32`).
+fn reference(name: &str) -> Vec<f32> {
+    let bytes = fixture(&name.replace(".dcm", ".f32"));
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn decode(name: &str) -> Scan {
+    decode_scan(&fixture(name), "application/dicom")
+        .unwrap_or_else(|e| panic!("{name} should decode: {e}"))
+}
+
+/// All samples of all frames, frame after frame.
+fn all_samples(scan: &Scan) -> Vec<f32> {
+    (0..scan.info.frames)
+        .flat_map(|f| scan.samples(f).unwrap().to_vec())
+        .collect()
+}
+
+/// Every sample equals the reference decode; returns the scan.
+fn assert_exact(name: &str, frames: u32, channels: u8) -> Scan {
+    let scan = decode(name);
+    let info = &scan.info;
+    assert_eq!((info.frames, info.channels), (frames, channels), "{name}");
+    let want = reference(name);
+    let got = all_samples(&scan);
+    let per_frame = (info.width * info.height * u32::from(channels)) as usize;
+    assert_eq!(
+        want.len(),
+        per_frame * frames as usize,
+        "{name}: reference size"
+    );
+    assert_eq!(got.len(), want.len(), "{name}: decoded size");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let (f, rest) = (i / per_frame, i % per_frame);
+        let px = rest / usize::from(channels);
+        assert_eq!(
+            g.to_bits(),
+            w.to_bits(),
+            "{name}: frame {f} pixel ({}, {}) channel {}: got {g}, reference {w}",
+            px % info.width as usize,
+            px / info.width as usize,
+            rest % usize::from(channels)
+        );
+    }
+    scan
+}
+
+/// Largest absolute difference from `want`, and the mean one.
+fn max_mean_diff(got: &[f32], want: &[f32]) -> (f32, f64) {
+    assert_eq!(got.len(), want.len());
+    let mut worst = 0f32;
+    let mut sum = 0f64;
+    for (g, w) in got.iter().zip(want) {
+        let d = (g - w).abs();
+        worst = worst.max(d);
+        sum += f64::from(d);
+    }
+    (worst, sum / got.len() as f64)
+}
+
+// --- Single-frame enhanced objects; uncompressed YBR_FULL_422 ---------------
+
+#[test]
+fn single_frame_enhanced_object_with_functional_group_rescale_and_window() {
+    let scan = assert_exact("enhanced_single_frame_mr12.dcm", 1, 1);
+    assert_eq!(scan.info.units.as_deref(), Some("US"));
+    assert_eq!(
+        scan.info.default_window,
+        Window {
+            center: 3000.0,
+            width: 6000.0
+        }
+    );
+}
+
+#[test]
+fn uncompressed_ybr_full_422_and_ybr_full_to_rgb() {
+    // pydicom's YBR_FULL → RGB (PS3.3 C.7.6.3.1.2), every pixel.
+    assert_exact("ybr_full_422_native.dcm", 2, 3);
+    assert_exact("ybr_full_native.dcm", 2, 3);
+    // Inside RLE the codec returns Y, Cb, Cr as stored.
+    assert_exact("ybr_full_rle.dcm", 2, 3);
+}
+
+// --- 32-bit pixel data -------------------------------------------------------
+
+#[test]
+fn rt_dose_32_bit_raw_and_rle_with_dose_grid_scaling() {
+    for name in ["rtdose32_raw.dcm", "rtdose32_rle.dcm"] {
+        let scan = assert_exact(name, 2, 1);
+        assert_eq!(scan.info.modality.as_deref(), Some("RTDOSE"));
+        assert_eq!(scan.info.units.as_deref(), Some("Gy"));
+        // The full unsigned 32-bit range, scaled by 1.5e-5 Gy.
+        assert_eq!(scan.info.min, 0.0);
+        assert!((scan.info.max - 4294967295.0 * 1.5e-5).abs() < 1e-2);
+    }
+}
+
+#[test]
+fn signed_32_bit_rle_with_rescale() {
+    assert_exact("signed32_rle.dcm", 1, 1);
+}
+
+// --- Big endian, planar configuration 1 -----------------------------------
+
+#[test]
+fn big_endian_planar_rgb_and_signed_12_bit() {
+    let scan = assert_exact("rgb_planar_big_endian.dcm", 2, 3);
+    assert_eq!(scan.info.photometric, "RGB");
+    assert_exact("ct12s_big_endian.dcm", 2, 1);
+}
+
+// --- Bit depths, signedness, rescale, MONOCHROME1, palette -----------------
+
+#[test]
+fn signed_and_unsigned_8_12_16_32_bit_with_rescale() {
+    for name in [
+        "u8_rescale.dcm",
+        "s8_rescale.dcm",
+        "u12_rescale.dcm",
+        "s12_rescale.dcm",
+        "u16_rescale.dcm",
+        "s16_rescale.dcm",
+        "u32_rescale.dcm",
+        "s32_rescale.dcm",
+    ] {
+        assert_exact(name, 1, 1);
+    }
+}
+
+#[test]
+fn monochrome1_is_shown_inverted() {
+    let scan = assert_exact("mono1_u12.dcm", 1, 1);
+    let full = Window {
+        center: 2047.5,
+        width: 4096.0,
+    };
+    let img = render_frame(&scan, 0, full).unwrap();
+    let samples = scan.samples(0).unwrap();
+    let lo = samples.iter().position(|&v| v == 0.0).unwrap();
+    let hi = samples.iter().position(|&v| v == 4095.0).unwrap();
+    assert_eq!(img.data[lo * 4], 255, "the lowest value is white");
+    assert_eq!(img.data[hi * 4], 0, "the highest value is black");
+}
+
+#[test]
+fn palette_colour_through_16_bit_lookup_tables() {
+    let scan = assert_exact("palette_u8.dcm", 2, 3);
+    assert_eq!(scan.info.photometric, "PALETTE COLOR");
+}
+
+// --- JPEG 2000 with the irreversible colour transform ----------------------
+
+#[test]
+fn jpeg2000_lossy_ybr_ict() {
+    // Equal to OpenJPEG's decode through pydicom; within 10 levels (mean
+    // under 1.5) of the source at compression ratio 5.
+    let scan = assert_exact("rgb8_ict_j2k_lossy.dcm", 1, 3);
+    let source = reference("rgb8_ict_j2k_lossy.source.dcm");
+    let (worst, mean) = max_mean_diff(&all_samples(&scan), &source);
+    assert!(worst <= 10.0 && mean < 1.5, "worst {worst} mean {mean}");
+}

@@ -715,6 +715,11 @@ fn check_transfer_syntax(uid: &str) -> Result<(), RenderError> {
     }
 }
 
+/// JPEG-LS transfer syntaxes (lossless and near-lossless).
+fn is_jpegls(uid: &str) -> bool {
+    matches!(uid, "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81")
+}
+
 /// JPEG 2000 transfer syntaxes (Part 1, Part 2 and High-Throughput).
 fn is_jpeg2000(uid: &str) -> bool {
     matches!(
@@ -1005,8 +1010,9 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
                     .collect::<Result<Vec<_>, _>>()?;
                 (frames, stored_pi.clone())
             } else {
-                // JPEG and JPEG 2000: dicom-pixeldata's codecs (jpeg-decoder,
-                // OpenJPEG), after checking each codestream's header.
+                // JPEG, JPEG 2000 and JPEG-LS: dicom-pixeldata's codecs
+                // (jpeg-decoder, OpenJPEG, CharLS), after checking each
+                // codestream's header.
                 if is_jpeg2000(&syntax) {
                     check_jpeg2000_sizes(
                         fragments,
@@ -1016,6 +1022,22 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
                         layout.bits_allocated,
                     )
                     .map_err(cannot)?;
+                }
+                if is_jpegls(&syntax) {
+                    if layout.bits_allocated > 16 {
+                        return Err(cannot(format!(
+                            "{} bits allocated are not supported in JPEG-LS",
+                            layout.bits_allocated
+                        )));
+                    }
+                    for (i, s) in encapsulated::frame_streams(fragments, offsets, frames_n, true)
+                        .map_err(cannot)?
+                        .iter()
+                        .enumerate()
+                    {
+                        encapsulated::check_jpegls_header(s, &layout)
+                            .map_err(|e| cannot(format!("frame {}: {e}", i + 1)))?;
+                    }
                 }
                 let px = obj.decode_pixel_data().map_err(|e| {
                     // The decoder's own cause (e.g. "codestream truncated")
@@ -1042,7 +1064,9 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
                 // YBR_FULL components come out as stored and are converted
                 // below.
                 let pi = if layout.samples == 3 {
-                    if stored_pi.starts_with("YBR_FULL") && is_jpeg2000(&syntax) {
+                    if stored_pi.starts_with("YBR_FULL")
+                        && (is_jpeg2000(&syntax) || is_jpegls(&syntax))
+                    {
                         "YBR_FULL".to_string()
                     } else {
                         "RGB".to_string()

@@ -1,7 +1,10 @@
 //! Encapsulated (compressed) DICOM pixel data: which fragments make which
-//! frame.
+//! frame, and header checks of JPEG-LS codestreams before CharLS allocates
+//! from them.
 
 use std::borrow::Cow;
+
+use super::pixels::Layout;
 
 /// The compressed byte stream of each frame. DICOM allows one frame per
 /// fragment, one frame over several fragments (found through the Basic
@@ -63,4 +66,43 @@ pub(crate) fn frame_streams<'a>(
         ));
     }
     Ok(streams)
+}
+
+/// Check a JPEG-LS frame header (SOF55) against the DICOM header before
+/// CharLS allocates the image it describes.
+pub(crate) fn check_jpegls_header(data: &[u8], layout: &Layout) -> Result<(), String> {
+    let mut pos = 2;
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return Err("the frame does not start with a JPEG-LS start-of-image marker".into());
+    }
+    while let (Some(&0xFF), Some(&marker)) = (data.get(pos), data.get(pos + 1)) {
+        let len = data
+            .get(pos + 2..pos + 4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .ok_or("the JPEG-LS header is truncated")?;
+        if marker == 0xF7 {
+            let b = data
+                .get(pos + 4..pos + 10)
+                .ok_or("the JPEG-LS frame header is truncated")?;
+            let (bits, h, w, n) = (
+                b[0],
+                u16::from_be_bytes([b[1], b[2]]),
+                u16::from_be_bytes([b[3], b[4]]),
+                b[5],
+            );
+            if (u32::from(w), u32::from(h), u16::from(n))
+                != (layout.cols, layout.rows, layout.samples)
+                || u16::from(bits) > layout.bits_allocated
+            {
+                return Err(format!(
+                    "the JPEG-LS frame is {w}×{h} with {n} component(s) of {bits} bits but the \
+                     DICOM header says {}×{} with {} of {} bits allocated (inconsistent or corrupt file)",
+                    layout.cols, layout.rows, layout.samples, layout.bits_allocated
+                ));
+            }
+            return Ok(());
+        }
+        pos += 2 + len;
+    }
+    Err("the JPEG-LS frame header is missing or corrupt".into())
 }

@@ -78,6 +78,35 @@ fn max_mean_diff(got: &[f32], want: &[f32]) -> (f32, f64) {
     (worst, sum / got.len() as f64)
 }
 
+// --- JPEG-LS (CharLS) ------------------------------------------------------
+
+#[test]
+fn jpegls_lossless_signed_16_bit_ct_two_frames() {
+    let scan = assert_exact("jpegls_lossless_ct16s.dcm", 2, 1);
+    assert_eq!(scan.info.units.as_deref(), Some("HU"));
+    assert_eq!((scan.info.min, scan.info.max), (-3024.0, 1976.0));
+}
+
+#[test]
+fn jpegls_lossless_12_bit_and_rgb() {
+    assert_exact("jpegls_lossless_mr12.dcm", 1, 1);
+    let scan = assert_exact("jpegls_lossless_rgb8.dcm", 1, 3);
+    assert_eq!(scan.info.photometric, "RGB");
+}
+
+#[test]
+fn jpegls_near_lossless_within_near_of_the_source() {
+    // Equal to CharLS's own decode, and within NEAR = 3 of the source.
+    let scan = assert_exact("jpegls_near_lossless_mr16.dcm", 2, 1);
+    let source = reference("jpegls_near_lossless_mr16.source.dcm");
+    let (worst, mean) = max_mean_diff(&all_samples(&scan), &source);
+    assert!(worst <= 3.0, "worst {worst}");
+    assert!(
+        mean > 0.0,
+        "a near-lossless fixture should not be bit-exact"
+    );
+}
+
 // --- Single-frame enhanced objects; uncompressed YBR_FULL_422 ---------------
 
 #[test]
@@ -98,8 +127,9 @@ fn uncompressed_ybr_full_422_and_ybr_full_to_rgb() {
     // pydicom's YBR_FULL → RGB (PS3.3 C.7.6.3.1.2), every pixel.
     assert_exact("ybr_full_422_native.dcm", 2, 3);
     assert_exact("ybr_full_native.dcm", 2, 3);
-    // Inside RLE the codec returns Y, Cb, Cr as stored.
+    // Inside RLE and JPEG-LS the codec returns Y, Cb, Cr as stored.
     assert_exact("ybr_full_rle.dcm", 2, 3);
+    assert_exact("ybr_full_jpegls.dcm", 2, 3);
 }
 
 // --- 32-bit pixel data -------------------------------------------------------

@@ -628,7 +628,7 @@ fn check_stream(bytes: &[u8]) -> Result<(), RenderError> {
     // for the little-endian syntaxes we can walk, None otherwise.
     let explicit = match transfer_syntax_of(bytes).as_deref() {
         Some("1.2.840.10008.1.2") => Some(false),
-        Some("1.2.840.10008.1.2.1") => Some(true),
+        Some(t) if t == "1.2.840.10008.1.2.1" || t == DEFLATED => Some(true),
         // Encapsulated (compressed) syntaxes are explicit VR little endian.
         Some(t)
             if t.starts_with("1.2.840.10008.1.2.4")
@@ -642,6 +642,64 @@ fn check_stream(bytes: &[u8]) -> Result<(), RenderError> {
     let mut walker = Walker { bytes, explicit };
     walker.elements(start, None, 0)?;
     Ok(())
+}
+
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+
+/// Largest inflated data set of a Deflated Explicit VR Little Endian file.
+const MAX_INFLATED: u64 = 1 << 30;
+
+/// Deflated Explicit VR Little Endian (PS3.5 A.5): the data set after the
+/// file meta group is a raw deflate stream. Inflate it (bounded: a deflate
+/// bomb is an error) and relabel the file as Explicit VR Little Endian.
+fn inflate_dataset(bytes: &[u8], limit: u64) -> Result<Vec<u8>, RenderError> {
+    use std::io::Read;
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        132
+    } else if bytes.starts_with(b"DICM") {
+        4
+    } else {
+        return Err(unsupported(
+            "a deflated DICOM file needs a file meta group (DICM)",
+        ));
+    };
+    let group_len = bytes
+        .get(start..start + 12)
+        .filter(|h| h[..6] == [0x02, 0x00, 0x00, 0x00, b'U', b'L'])
+        .map(|h| u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize)
+        .ok_or_else(|| unsupported("the file meta group has no group length"))?;
+    let meta_end = start + 12 + group_len;
+    let meta = bytes
+        .get(..meta_end)
+        .ok_or_else(|| unsupported("the file meta group is truncated"))?;
+    let mut out = meta.to_vec();
+    // Same length: "1.2.840.10008.1.2.1" padded with NULs (trimmed by parsers).
+    let uid = DEFLATED.as_bytes();
+    let at = out
+        .windows(uid.len())
+        .position(|w| w == uid)
+        .ok_or_else(|| unsupported("the deflated file's transfer syntax was not found"))?;
+    let mut relabel = EXPLICIT_LE.as_bytes().to_vec();
+    relabel.resize(uid.len(), 0);
+    out[at..at + uid.len()].copy_from_slice(&relabel);
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(&bytes[meta_end..])
+        .take(limit + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| {
+            unsupported(format!(
+                "cannot inflate the Deflated Explicit VR Little Endian ({DEFLATED}) data set: {e}"
+            ))
+        })?;
+    if inflated.len() as u64 > limit {
+        return Err(unsupported(format!(
+            "the deflated data set inflates to more than {} MiB (refused)",
+            limit >> 20
+        )));
+    }
+    out.extend_from_slice(&inflated);
+    Ok(out)
 }
 
 /// Transfer syntax UID from the file meta group, if readable.
@@ -702,6 +760,9 @@ fn syntax_name(uid: &str) -> Option<&'static str> {
 /// Refuse, with a message naming it, a transfer syntax whose pixel data
 /// this build cannot decode (JPEG-LS, JPEG XL, video, unknown UIDs).
 fn check_transfer_syntax(uid: &str) -> Result<(), RenderError> {
+    if uid == DEFLATED {
+        return Ok(());
+    }
     match TransferSyntaxRegistry.get(uid) {
         Some(ts) if ts.can_decode_all() => Ok(()),
         Some(ts) => Err(unsupported(format!(
@@ -889,11 +950,20 @@ fn palette_of(obj: &InMemDicomObject) -> Result<pixels::Palette, String> {
 }
 
 fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
-    let syntax = transfer_syntax_of(bytes);
+    let mut syntax = transfer_syntax_of(bytes);
     if let Some(uid) = syntax.as_deref() {
         check_transfer_syntax(uid)?;
     }
-    let what = match syntax.as_deref() {
+    let original = syntax.clone();
+    let inflated;
+    let bytes = if syntax.as_deref() == Some(DEFLATED) {
+        inflated = inflate_dataset(bytes, MAX_INFLATED)?;
+        syntax = Some(EXPLICIT_LE.to_string());
+        inflated.as_slice()
+    } else {
+        bytes
+    };
+    let what = match original.as_deref() {
         Some(uid) => match syntax_name(uid) {
             Some(name) => format!("{name} ({uid}) pixel data"),
             None => format!("pixel data (transfer syntax {uid})"),

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use assay_render::{decode_scan, render_frame, Scan, Window};
+use assay_render::{decode_scan, render_frame, RenderError, Scan, Window};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,6 +27,13 @@ fn reference(name: &str) -> Vec<f32> {
 fn decode(name: &str) -> Scan {
     decode_scan(&fixture(name), "application/dicom")
         .unwrap_or_else(|e| panic!("{name} should decode: {e}"))
+}
+
+fn reason(err: RenderError) -> String {
+    match err {
+        RenderError::UnsupportedScan { reason } => reason,
+        other => panic!("expected UnsupportedScan, got {other:?}"),
+    }
 }
 
 /// All samples of all frames, frame after frame.
@@ -104,6 +111,31 @@ fn jpegls_near_lossless_within_near_of_the_source() {
     assert!(
         mean > 0.0,
         "a near-lossless fixture should not be bit-exact"
+    );
+}
+
+// --- Deflated Explicit VR Little Endian ------------------------------------
+
+#[test]
+fn deflated_explicit_vr_little_endian() {
+    let scan = assert_exact("deflated_mr16.dcm", 2, 1);
+    assert_eq!(
+        scan.info.default_window,
+        Window {
+            center: 1000.0,
+            width: 2000.0
+        }
+    );
+    // A corrupt deflate stream is an error naming the syntax.
+    let mut bad = fixture("deflated_mr16.dcm");
+    let n = bad.len();
+    for b in &mut bad[n - 400..n - 300] {
+        *b = 0xFF;
+    }
+    let err = reason(decode_scan(&bad, "application/dicom").unwrap_err());
+    assert!(
+        err.contains("Deflated Explicit VR Little Endian") || err.contains("corrupt"),
+        "{err}"
     );
 }
 

@@ -8,6 +8,7 @@
 //! truncated or unsupported files give [`RenderError::UnsupportedScan`],
 //! never a panic.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -74,6 +75,9 @@ pub struct ScanInfo {
     pub presets: Vec<WindowPreset>,
     pub min: f64,
     pub max: f64,
+    /// What the reviewer should know about how the image was read: a
+    /// tolerated non-conformance, an uncertain colour model.
+    pub warnings: Vec<String>,
 }
 
 /// A decoded scan: info plus pixel values in modality units.
@@ -276,6 +280,7 @@ fn image_scan(
             ],
             min,
             max,
+            warnings: Vec::new(),
         },
         frames,
         invert: false,
@@ -407,12 +412,17 @@ const CT_PRESETS: &[(&str, f64, f64)] = &[
 /// Walks the elements of a little-endian DICOM stream, into sequences and
 /// items, before the parser sees it: a declared length that runs past its
 /// end is refused before the parser allocates a buffer of that size (a
-/// corrupt length could ask for 4 GiB) and nesting is bounded. Stops
-/// (accepting) where the stream cannot be walked without the parser (big
-/// endian, an undefined length of an unknown kind).
+/// corrupt length could ask for 4 GiB), nesting is bounded, and an element
+/// with a non-standard value representation that is not needed to show the
+/// image is tolerated as DCMTK does (a 2-byte length is assumed; the
+/// element is marked for the parser as a plain string and a warning is
+/// shown). Stops (accepting) where the stream cannot be walked without the
+/// parser (big endian, an undefined length of an unknown kind).
 struct Walker<'a> {
     bytes: &'a [u8],
     explicit: Option<bool>,
+    /// Offsets of invalid VR fields to rewrite, with their warning.
+    patches: Vec<(usize, String)>,
 }
 
 /// Deepest sequence nesting accepted (real files rarely exceed 5).
@@ -484,10 +494,22 @@ impl Walker<'_> {
                 let vr = match dicom_core::VR::from_binary(raw) {
                     Some(vr) => vr,
                     None => {
-                        return Err(unsupported(format!(
-                            "element ({group:04X},{elem:04X}) has an invalid value \
-                             representation (corrupt file)"
-                        )))
+                        let shown = String::from_utf8_lossy(&raw).escape_debug().to_string();
+                        if matches!(group, 0x0002 | 0x0028 | 0x7FE0) {
+                            return Err(unsupported(format!(
+                                "element ({group:04X},{elem:04X}), needed to show the image, has an \
+                                 invalid value representation '{shown}' (corrupt file)"
+                            )));
+                        }
+                        self.patches.push((
+                            pos + 4,
+                            format!(
+                                "element ({group:04X},{elem:04X}) has a non-standard value \
+                                 representation '{shown}'; read with a 2-byte length as DCMTK does \
+                                 (not needed to show the image)"
+                            ),
+                        ));
+                        dicom_core::VR::LO
                     }
                 };
                 use dicom_core::VR as V;
@@ -615,8 +637,9 @@ impl Walker<'_> {
     }
 }
 
-/// Walk the stream (see [`Walker`]).
-fn check_stream(bytes: &[u8]) -> Result<(), RenderError> {
+/// Walk the stream (see [`Walker`]); returns the bytes to parse, with
+/// tolerated invalid VRs rewritten, and the warnings to show.
+fn check_stream(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Vec<String>), RenderError> {
     let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         132
     } else if bytes.starts_with(b"DICM") {
@@ -639,9 +662,22 @@ fn check_stream(bytes: &[u8]) -> Result<(), RenderError> {
         }
         _ => None,
     };
-    let mut walker = Walker { bytes, explicit };
+    let mut walker = Walker {
+        bytes,
+        explicit,
+        patches: Vec::new(),
+    };
     walker.elements(start, None, 0)?;
-    Ok(())
+    if walker.patches.is_empty() {
+        return Ok((Cow::Borrowed(bytes), Vec::new()));
+    }
+    let mut patched = bytes.to_vec();
+    let mut warnings = Vec::new();
+    for (at, warning) in walker.patches {
+        patched[at..at + 2].copy_from_slice(b"LO");
+        warnings.push(warning);
+    }
+    Ok((Cow::Owned(patched), warnings))
 }
 
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
@@ -971,7 +1007,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
         None => "DICOM pixel data".to_string(),
     };
     let cannot = |detail: String| unsupported(format!("cannot decode the {what}: {detail}"));
-    check_stream(bytes).map_err(|e| match e {
+    let (bytes, warnings) = check_stream(bytes).map_err(|e| match e {
         RenderError::UnsupportedScan { reason }
             if reason.contains("pixel data fragment")
                 || reason.contains("compressed pixel data") =>
@@ -982,7 +1018,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
     })?;
     let obj = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Auto)
-        .from_reader(Cursor::new(bytes))
+        .from_reader(Cursor::new(&*bytes))
         .map_err(|e| unsupported(format!("not a readable DICOM file: {e}")))?;
     let syntax = syntax.unwrap_or_else(|| obj.meta().transfer_syntax().to_string());
     let Some(pixel_element) = obj.element_opt(tags::PIXEL_DATA).ok().flatten() else {
@@ -1313,6 +1349,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
             presets,
             min,
             max,
+            warnings,
         },
         frames,
         invert,

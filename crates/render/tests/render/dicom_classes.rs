@@ -92,6 +92,7 @@ fn jpegls_lossless_signed_16_bit_ct_two_frames() {
     let scan = assert_exact("jpegls_lossless_ct16s.dcm", 2, 1);
     assert_eq!(scan.info.units.as_deref(), Some("HU"));
     assert_eq!((scan.info.min, scan.info.max), (-3024.0, 1976.0));
+    assert!(scan.info.warnings.is_empty(), "{:?}", scan.info.warnings);
 }
 
 #[test]
@@ -241,4 +242,29 @@ fn jpeg2000_lossy_ybr_ict() {
     let source = reference("rgb8_ict_j2k_lossy.source.dcm");
     let (worst, mean) = max_mean_diff(&all_samples(&scan), &source);
     assert!(worst <= 10.0 && mean < 1.5, "worst {worst} mean {mean}");
+}
+
+// --- Non-conformant files ----------------------------------------------------
+
+#[test]
+fn invalid_vr_in_an_unrelated_element_opens_with_a_warning() {
+    // DCMTK's reading is the reference (see the generator).
+    let scan = assert_exact("invalid_vr.dcm", 1, 1);
+    assert_eq!(scan.info.warnings.len(), 1);
+    assert!(
+        scan.info.warnings[0]
+            .starts_with("element (0008,0070) has a non-standard value representation 'l0'"),
+        "{}",
+        scan.info.warnings[0]
+    );
+    // The same defect in an element needed for the pixels is refused.
+    let mut bytes = fixture("invalid_vr.dcm");
+    let rows = [0x28, 0x00, 0x10, 0x00, b'U', b'S'];
+    let at = bytes.windows(6).position(|w| w == rows).unwrap();
+    bytes[at + 4..at + 6].copy_from_slice(b"u5");
+    let err = reason(decode_scan(&bytes, "application/dicom").unwrap_err());
+    assert!(
+        err.contains("(0028,0010)") && err.contains("needed to show the image"),
+        "{err}"
+    );
 }

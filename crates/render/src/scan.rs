@@ -1007,7 +1007,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
         None => "DICOM pixel data".to_string(),
     };
     let cannot = |detail: String| unsupported(format!("cannot decode the {what}: {detail}"));
-    let (bytes, warnings) = check_stream(bytes).map_err(|e| match e {
+    let (bytes, mut warnings) = check_stream(bytes).map_err(|e| match e {
         RenderError::UnsupportedScan { reason }
             if reason.contains("pixel data fragment")
                 || reason.contains("compressed pixel data") =>
@@ -1115,10 +1115,46 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 (frames, stored_pi.clone())
+            } else if matches!(
+                syntax.as_str(),
+                "1.2.840.10008.1.2.4.50"
+                    | "1.2.840.10008.1.2.4.51"
+                    | "1.2.840.10008.1.2.4.57"
+                    | "1.2.840.10008.1.2.4.70"
+            ) {
+                let streams = encapsulated::frame_streams(fragments, offsets, frames_n, true)
+                    .map_err(cannot)?;
+                let name = syntax_name(&syntax).unwrap_or("JPEG");
+                let syntax_label = format!("{name} ({syntax})");
+                let frames = streams
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        encapsulated::decode_jpeg_frame(
+                            s,
+                            &layout,
+                            &stored_pi,
+                            &syntax_label,
+                            &mut warnings,
+                        )
+                        .map_err(|e| {
+                            if e.contains("cannot be decoded") {
+                                unsupported(e)
+                            } else {
+                                cannot(format!("frame {}: {e}", i + 1))
+                            }
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let pi = if layout.samples == 3 {
+                    "RGB".to_string()
+                } else {
+                    stored_pi.clone()
+                };
+                (frames, pi)
             } else {
-                // JPEG, JPEG 2000 and JPEG-LS: dicom-pixeldata's codecs
-                // (jpeg-decoder, OpenJPEG, CharLS), after checking each
-                // codestream's header.
+                // JPEG 2000 and JPEG-LS: dicom-pixeldata's codecs (OpenJPEG,
+                // CharLS), after checking each codestream's header.
                 if is_jpeg2000(&syntax) {
                     check_jpeg2000_sizes(
                         fragments,

@@ -212,6 +212,13 @@ fn signed_and_unsigned_8_12_16_32_bit_with_rescale() {
 }
 
 #[test]
+fn one_bit_frames_packed_across_byte_boundaries() {
+    // Three 5×3 frames of 15 bits each, back to back.
+    let scan = assert_exact("bits1_three_frames.dcm", 3, 1);
+    assert_eq!((scan.info.min, scan.info.max), (0.0, 1.0));
+}
+
+#[test]
 fn monochrome1_is_shown_inverted() {
     let scan = assert_exact("mono1_u12.dcm", 1, 1);
     let full = Window {

@@ -382,6 +382,7 @@ const CLASS_FIXTURES: &[&str] = &[
     "rgb_planar_big_endian.dcm",
     "ct12s_big_endian.dcm",
     "palette_u8.dcm",
+    "bits1_three_frames.dcm",
     "jpeg_baseline_rgb_app14_ids123.dcm",
     "jpeg_extended12.dcm",
     "invalid_vr.dcm",

@@ -50,7 +50,11 @@ fn file_err(path: &Path, message: impl std::fmt::Display) -> CliError {
 #[derive(Debug, Clone, Args)]
 pub struct Connection {
     /// Platform base URL.
-    #[arg(long, env = "ASSAY_PLATFORM_URL", default_value = "http://127.0.0.1:8787")]
+    #[arg(
+        long,
+        env = "ASSAY_PLATFORM_URL",
+        default_value = "http://127.0.0.1:8787"
+    )]
     pub server: String,
     /// Bearer token (operator or author; the server's admin token acts as operator).
     #[arg(long, env = "ASSAY_PLATFORM_TOKEN", hide_env_values = true)]
@@ -155,6 +159,18 @@ pub enum OpportunityCommand {
 pub struct RemoteCli {
     #[command(subcommand)]
     pub command: RemoteCommand,
+}
+
+impl RemoteCli {
+    /// Parse a command line (`assay-platform rubric publish FILE ...`) into a
+    /// publishing command, as the `assay-platform` binary does.
+    pub fn parse_command<I, T>(args: I) -> Result<RemoteCommand, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args).map(|c| c.command)
+    }
 }
 
 struct Client {
@@ -344,9 +360,12 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
             let c = Client::new(&conn)?;
             let result: Result<RubricPublished, CliError> = c
                 .send(
-                    c.req(reqwest::Method::POST, &format!("/author/rubrics?format={format}"))
-                        .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                        .body(text),
+                    c.req(
+                        reqwest::Method::POST,
+                        &format!("/author/rubrics?format={format}"),
+                    )
+                    .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .body(text),
                 )
                 .await;
             let published = result.map_err(|e| match e {
@@ -357,7 +376,8 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                     ..
                 } => {
                     // Name the file on every finding, as `assay rubric lint` does.
-                    let report = render_details(&error).replace("\n  ", &format!("\n  {}:", file.display()));
+                    let report =
+                        render_details(&error).replace("\n  ", &format!("\n  {}:", file.display()));
                     CliError::Api {
                         status,
                         message,
@@ -460,7 +480,11 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                         "[{}/{total}] attachment {filename} ({} bytes) {}",
                         i + 1,
                         stored.size,
-                        if stored.created { "uploaded" } else { "already there" }
+                        if stored.created {
+                            "uploaded"
+                        } else {
+                            "already there"
+                        }
                     );
                 }
             }

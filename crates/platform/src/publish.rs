@@ -228,7 +228,10 @@ pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> StoreResult<
     match s.rubric(id, version) {
         Ok(existing) if existing.document == document => return Ok(false),
         Ok(_) => {
-            let next = s.latest_rubric_version(id)?.unwrap_or(version).saturating_add(1);
+            let next = s
+                .latest_rubric_version(id)?
+                .unwrap_or(version)
+                .saturating_add(1);
             return Err(StoreError::Conflict(format!(
                 "rubric {id} version {version} is already published with different content; \
                  published versions are immutable: set `version = {next}` and publish again"
@@ -405,7 +408,10 @@ fn is_id(s: &str) -> bool {
 }
 
 /// Check a spec and fill card fields from its rubric; every problem is listed.
-pub fn complete_spec(spec: &OpportunitySpec, rubric: &Rubric) -> Result<OpportunitySpec, Vec<String>> {
+pub fn complete_spec(
+    spec: &OpportunitySpec,
+    rubric: &Rubric,
+) -> Result<OpportunitySpec, Vec<String>> {
     let mut problems = Vec::new();
     if spec.title.trim().is_empty() {
         problems.push("`title` is empty".to_owned());
@@ -446,7 +452,10 @@ pub fn complete_spec(spec: &OpportunitySpec, rubric: &Rubric) -> Result<Opportun
         None => problems.push("no payout: give `payout` or publish a rubric with one".to_owned()),
         Some(p) => {
             if p.amount_cents < 0 {
-                problems.push(format!("payout amount_cents is negative ({})", p.amount_cents));
+                problems.push(format!(
+                    "payout amount_cents is negative ({})",
+                    p.amount_cents
+                ));
             }
             if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
                 problems.push(format!(
@@ -517,7 +526,11 @@ pub fn put_opportunity_blocking(
         other => other?,
     };
     let full = complete_spec(spec, &rubric).map_err(|problems| StoreError::ValidationFailed {
-        message: format!("the opportunity has {} problem(s): {}", problems.len(), problems.join("; ")),
+        message: format!(
+            "the opportunity has {} problem(s): {}",
+            problems.len(),
+            problems.join("; ")
+        ),
         details: serde_json::json!({ "problems": problems }),
     })?;
     let payout = full
@@ -531,7 +544,9 @@ pub fn put_opportunity_blocking(
         .filter(|r| r.opportunity_id == id && r.effective_from <= now)
         .max_by_key(|r| r.effective_from);
     let unchanged = current.as_ref().is_some_and(|r| {
-        r.basis == payout.basis && r.amount_cents == payout.amount_cents && r.currency == payout.currency
+        r.basis == payout.basis
+            && r.amount_cents == payout.amount_cents
+            && r.currency == payout.currency
     });
     let new_rate = (!unchanged).then(|| Rate {
         opportunity_id: id.to_owned(),
@@ -574,7 +589,10 @@ pub async fn put_opportunity(
 ) -> ApiResult<PublishedOpportunity> {
     let now = Utc::now();
     Ok(axum::Json(
-        run(&state, move |s| put_opportunity_blocking(s, &id, &spec, now)).await?,
+        run(&state, move |s| {
+            put_opportunity_blocking(s, &id, &spec, now)
+        })
+        .await?,
     ))
 }
 
@@ -594,7 +612,9 @@ pub async fn get_opportunity(
                 .opportunity(&id)?
                 .ok_or_else(|| StoreError::not_found(format!("opportunity {id}")))?;
             let spec = spec_of(spec)?.ok_or_else(|| {
-                StoreError::not_found(format!("published spec of opportunity {id} (it was seeded)"))
+                StoreError::not_found(format!(
+                    "published spec of opportunity {id} (it was seeded)"
+                ))
             })?;
             Ok(PublishedOpportunity {
                 opportunity,
@@ -671,7 +691,9 @@ pub async fn put_attachment(
         .map_err(StoreError::from)?;
     let tmp = parent.join(format!(".{sha256}.{}.part", uuid::Uuid::now_v7().simple()));
     let result = async {
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(StoreError::from)?;
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(StoreError::from)?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut stream = body.into_data_stream();
@@ -744,7 +766,12 @@ pub struct ImportAttachment {
 
 /// A field value in an import line (as [`FieldValue`], attachments by sha256).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", content = "value", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    content = "value",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum ImportValue {
     Text(String),
     Json(serde_json::Value),
@@ -936,7 +963,10 @@ pub fn check_line(
                     Some(meta) => FieldValue::Attachment(AttachmentRef {
                         sha256: a.sha256.clone(),
                         size: meta.size,
-                        media_type: a.media_type.clone().unwrap_or_else(|| meta.media_type.clone()),
+                        media_type: a
+                            .media_type
+                            .clone()
+                            .unwrap_or_else(|| meta.media_type.clone()),
                         filename: a.filename.clone(),
                     }),
                 }
@@ -962,7 +992,11 @@ pub fn check_line(
     }
     for f in &rubric.fields {
         if !line.fields.contains_key(&f.id) {
-            problems.push(format!("field `{}` ({}) is missing", f.id, f.viewer.as_str()));
+            problems.push(format!(
+                "field `{}` ({}) is missing",
+                f.id,
+                f.viewer.as_str()
+            ));
         }
     }
     if problems.is_empty() {
@@ -1000,7 +1034,10 @@ pub fn import_blocking(
                     bad.push(BadLine {
                         line: number,
                         external_id: Some(l.external_id.clone()),
-                        reason: format!("external_id {:?} already appears on line {first}", l.external_id),
+                        reason: format!(
+                            "external_id {:?} already appears on line {first}",
+                            l.external_id
+                        ),
                     });
                 } else {
                     parsed.push((number, l));
@@ -1100,13 +1137,15 @@ pub fn import_blocking(
     let mut items: Vec<ImportedLine> = accepted
         .into_iter()
         .zip(applied)
-        .map(|((line, external_id, status), (item_id, revision))| ImportedLine {
-            line,
-            external_id,
-            item_id,
-            revision,
-            status,
-        })
+        .map(
+            |((line, external_id, status), (item_id, revision))| ImportedLine {
+                line,
+                external_id,
+                item_id,
+                revision,
+                status,
+            },
+        )
         .collect();
     items.extend(unchanged);
     items.sort_by_key(|i| i.line);
@@ -1189,10 +1228,15 @@ pub fn assign_by_policy_blocking(
         .opportunity(opportunity_id)?
         .ok_or_else(|| StoreError::not_found(format!("opportunity {opportunity_id}")))?;
     let spec = spec_of(spec)?;
-    let policy = spec.as_ref().map(|s| s.assignment.clone()).unwrap_or_default();
+    let policy = spec
+        .as_ref()
+        .map(|s| s.assignment.clone())
+        .unwrap_or_default();
     let qualification = spec.map(|s| s.qualification).unwrap_or_default();
     let passed: BTreeSet<String> = if qualification.screening_required {
-        s.experts_passed_screening(opportunity_id)?.into_iter().collect()
+        s.experts_passed_screening(opportunity_id)?
+            .into_iter()
+            .collect()
     } else {
         BTreeSet::new()
     };
@@ -1316,13 +1360,18 @@ pub fn create_expert_blocking(
 ) -> StoreResult<ExpertCreated> {
     let email = req.email.trim().to_lowercase();
     if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-        return Err(StoreError::BadRequest(format!("{:?} is not an e-mail address", req.email)));
+        return Err(StoreError::BadRequest(format!(
+            "{:?} is not an e-mail address",
+            req.email
+        )));
     }
     if req.display_name.trim().is_empty() {
         return Err(StoreError::BadRequest("display_name is empty".into()));
     }
     if s.expert_id_by_email(&email)?.is_some() {
-        return Err(StoreError::Conflict(format!("an expert with e-mail {email} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "an expert with e-mail {email} already exists"
+        )));
     }
     let role = req.role.unwrap_or(Role::Expert);
     let salt = auth::generate_salt();

@@ -310,11 +310,17 @@ pub trait Storage: Send + Sync + 'static {
     /// Highest published version of a rubric.
     fn latest_rubric_version(&self, id: &str) -> StoreResult<Option<u32>>;
     /// Store a new rubric version; a conflict if `(id, version)` exists.
-    fn insert_rubric(&self, id: &str, version: u32, document: &serde_json::Value)
-        -> StoreResult<()>;
+    fn insert_rubric(
+        &self,
+        id: &str,
+        version: u32,
+        document: &serde_json::Value,
+    ) -> StoreResult<()>;
     /// An opportunity and its published spec (absent for seeded ones).
-    fn opportunity(&self, id: &str)
-        -> StoreResult<Option<(Opportunity, Option<serde_json::Value>)>>;
+    fn opportunity(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(Opportunity, Option<serde_json::Value>)>>;
     /// Create or update an opportunity with its spec; `new_rate` (if any)
     /// becomes its rate from its `effective_from`. Returns whether it was created.
     fn put_opportunity(
@@ -331,8 +337,11 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StoreResult<BTreeMap<String, ImportedItem>>;
     /// Apply a batch of import changes atomically (all or nothing). Returns
     /// each op's item id and revision, in order.
-    fn apply_import(&self, opportunity_id: &str, ops: &[ImportOp])
-        -> StoreResult<Vec<(String, u32)>>;
+    fn apply_import(
+        &self,
+        opportunity_id: &str,
+        ops: &[ImportOp],
+    ) -> StoreResult<Vec<(String, u32)>>;
     /// Every item of the opportunity (oldest first) with the experts that
     /// hold an active or completed grade assignment of it.
     fn grader_coverage(&self, opportunity_id: &str) -> StoreResult<Vec<(String, Vec<String>)>>;

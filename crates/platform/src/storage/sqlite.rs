@@ -906,7 +906,14 @@ impl Storage for SqliteStorage {
         self.lock().execute(
             "INSERT INTO tokens (id, expert_id, token_hash, label, created_at, role) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![token_id, expert_id, token_hash, label, ts(now), role.as_str()],
+            params![
+                token_id,
+                expert_id,
+                token_hash,
+                label,
+                ts(now),
+                role.as_str()
+            ],
         )?;
         Ok(())
     }
@@ -2004,7 +2011,14 @@ impl Storage for SqliteStorage {
         for ext in external_ids {
             let raw: Option<(String, String, String, u32, String, u32)> = stmt
                 .query_row(params![opportunity_id, ext], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
                 })
                 .optional()?;
             if let Some((item_id, title, fields, revision, rubric_id, rubric_version)) = raw {
@@ -2172,7 +2186,14 @@ impl Storage for SqliteStorage {
             .query_map(params![after_seq, i64::from(limit) + 1], |r| {
                 Ok((
                     r.get(0)?,
-                    [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?],
+                    [
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ],
                     r.get(7)?,
                     r.get(8)?,
                     r.get(9)?,
@@ -2191,7 +2212,20 @@ impl Storage for SqliteStorage {
             .into_iter()
             .take(limit as usize)
             .map(
-                |(seq, [sid, aid, iid, oid, rid, eid], ext, rev, rver, email, answers, secs, log, [cc, rc, st], lic, buyer)| {
+                |(
+                    seq,
+                    [sid, aid, iid, oid, rid, eid],
+                    ext,
+                    rev,
+                    rver,
+                    email,
+                    answers,
+                    secs,
+                    log,
+                    [cc, rc, st],
+                    lic,
+                    buyer,
+                )| {
                     Ok(ExportRecord {
                         submission_id: sid,
                         assignment_id: aid,

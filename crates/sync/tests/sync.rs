@@ -41,6 +41,11 @@ mod keyring {
 #[path = "../src/testkit.rs"]
 mod testkit;
 
+/// Held by tests whose timing matters (the SIGKILL harness kills its child
+/// after a few milliseconds) and by the CPU-heavy hostile tests, so that they
+/// never run at the same time on a small machine.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 mod common {
     use std::sync::Arc;
     use std::time::Duration;
@@ -900,6 +905,7 @@ mod faults {
     /// one copy of every submission and the client shows everything synced.
     #[tokio::test]
     async fn flaky_network_converges_to_exactly_once() {
+        let _alone = super::HEAVY.lock().await;
         let env = start().await;
         let proxy = super::proxy::start(env.platform.server.addr(), 0xA55A7).await;
         let url = format!("http://{}", proxy.addr);
@@ -1079,6 +1085,7 @@ mod crash {
     /// uploaded the platform holds exactly one submission per assignment.
     #[tokio::test]
     async fn sigkilled_uploads_reach_the_platform_exactly_once() {
+        let _alone = super::HEAVY.lock().await;
         let platform = assay_platform::testing::start_seeded().await.unwrap();
         // More work than the seed assigns, so kills land while there is work.
         let http = reqwest::Client::new();
@@ -1653,6 +1660,7 @@ mod hostile {
 
     #[tokio::test]
     async fn endless_and_oversized_bodies_are_refused_while_streaming() {
+        let _alone = super::HEAVY.lock().await;
         let h = start_hostile(config()).await;
         h.hostile
             .set(vec![rule("GET", "/api/v1/ledger", Act::EndlessChunked)]);
@@ -2318,6 +2326,7 @@ mod hostile {
     /// store equals a clean pull.
     #[tokio::test]
     async fn fuzz_engine_against_a_misbehaving_platform() {
+        let _alone = super::HEAVY.lock().await;
         const ROUNDS: usize = 60;
         const MEMORY_CAP: u64 = 1 << 30;
         let mut c = config();

@@ -91,10 +91,21 @@ impl From<assay_sync::SyncError> for AppError {
                 ErrorCode::Offline,
                 format!("The platform can't be reached ({m}). Your work is kept and will upload when it's back."),
             ),
-            S::Server { status, .. } => Self::new(
+            e @ S::Server { .. } => Self::new(
                 ErrorCode::Offline,
-                format!("The platform is having trouble (HTTP {status}); Assay will retry."),
+                format!("The platform is having trouble ({e}); Assay will retry."),
             ),
+            // The platform misbehaved (oversized, slow, redirected, cycling,
+            // malformed, wrong receipt): retried with backoff; the message names
+            // the route and the reason.
+            e @ (S::TooLarge { .. }
+            | S::Timeout { .. }
+            | S::Redirected { .. }
+            | S::CursorCycle { .. }
+            | S::ReceiptMismatch(_)
+            | S::Protocol(_)
+            | S::Integrity(_)) => Self::new(ErrorCode::Offline, format!("{e}; Assay will retry.")),
+            e @ S::DiskFull { .. } => Self::new(ErrorCode::Storage, e.to_string()),
             S::Rejected { error, .. } => {
                 let code = match error.code {
                     ApiErrorCode::Unauthorized => ErrorCode::Unauthenticated,

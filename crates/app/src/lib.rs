@@ -304,6 +304,7 @@ impl Workbench {
                                 AppError::new(ErrorCode::Offline, message.clone())
                             });
                         }
+                        SyncEvent::Uploaded { .. } => {}
                         SyncEvent::Leases { report } => {
                             l.expiring = report
                                 .expiring_soon
@@ -918,8 +919,16 @@ fn sync_state(store: &Store, live: &StdMutex<LiveSync>, signed_in: bool) -> AppR
             .clone()
             .or_else(|| s.last_error.map(|m| AppError::new(ErrorCode::Offline, m))),
         expiring_leases: l.expiring.clone(),
+        quarantined: {
+            let mut q = store.quarantine_entries()?;
+            q.truncate(MAX_QUARANTINE_SHOWN);
+            q
+        },
     })
 }
+
+/// Most quarantined entries the sync state carries to the status bar.
+pub const MAX_QUARANTINE_SHOWN: usize = 20;
 
 /// A platform URL as stored and compared: trimmed, without trailing slashes.
 fn normalize_url(url: &str) -> String {

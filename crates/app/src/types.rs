@@ -207,6 +207,10 @@ pub struct SyncState {
     pub last_error: Option<AppError>,
     /// Leases that run out soon on assignments with work in them.
     pub expiring_leases: Vec<String>,
+    /// Items, attachments and rubrics held back because the platform sent
+    /// them in a form Assay refuses, with the reason (most recent first, at
+    /// most [`crate::MAX_QUARANTINE_SHOWN`]); the rest of the sync goes on.
+    pub quarantined: Vec<assay_store::QuarantineEntry>,
 }
 
 /// UI settings (not secrets), persisted in the data dir.

@@ -59,6 +59,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    #[command(flatten)]
+    Remote(assay_platform::cli::RemoteCommand),
 }
 
 #[derive(Subcommand)]
@@ -71,6 +73,9 @@ enum TokenCommand {
         email: String,
         #[arg(long)]
         label: Option<String>,
+        /// expert, author or operator.
+        #[arg(long, default_value = "expert")]
+        role: String,
     },
 }
 
@@ -136,22 +141,35 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Token {
-            command: TokenCommand::Issue { db, email, label },
+            command:
+                TokenCommand::Issue {
+                    db,
+                    email,
+                    label,
+                    role,
+                },
         } => {
+            let role = assay_platform::auth::Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use expert, author or operator")
+            })?;
             let storage = SqliteStorage::open(&db).context("opening the database")?;
             let expert = storage
                 .expert_id_by_email(&email)?
                 .with_context(|| format!("no expert with e-mail {email}"))?;
-            let t = assay_platform::issue_token_blocking(
+            let t = assay_platform::issue_role_token_blocking(
                 &storage,
                 &expert,
                 Some(label.as_deref().unwrap_or("cli")),
+                role,
                 chrono::Utc::now(),
             )?;
             println!("{}", t.token);
         }
         Command::Openapi => {
             print!("{}", assay_platform::openapi::openapi_json()?);
+        }
+        Command::Remote(command) => {
+            assay_platform::cli::run(command, &mut std::io::stdout().lock()).await?;
         }
     }
     Ok(())

@@ -18,7 +18,8 @@ use utoipa::ToSchema;
 pub const PROTOCOL_VERSION: &str = "1.0.0";
 /// URL prefix of every endpoint.
 pub const API_PREFIX: &str = "/api/v1";
-/// Header carrying the idempotency key of a mutating request.
+/// Header carrying the idempotency key of a mutating request; a successful
+/// answer echoes it (the client checks its receipt belongs to the upload).
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Header carrying the sha256 (hex) of an attachment body.
 pub const CONTENT_SHA256_HEADER: &str = "x-content-sha256";

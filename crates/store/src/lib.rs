@@ -13,6 +13,7 @@ mod corrections;
 mod error;
 mod money;
 mod outbox;
+mod quarantine;
 mod schema;
 mod types;
 mod work;

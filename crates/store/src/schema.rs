@@ -181,6 +181,22 @@ CREATE INDEX waiting_spans_started ON waiting_spans(started_at);
     r#"
 ALTER TABLE submissions ADD COLUMN reported_seconds INTEGER;
 "#,
+    // 5: items, attachments and rubrics the platform sent in a form the client
+    // refuses (hash mismatch, oversized, malformed): quarantined one by one,
+    // retried with backoff, shown in the sync status with the reason.
+    r#"
+CREATE TABLE quarantine (
+    kind TEXT NOT NULL,            -- 'item' | 'attachment' | 'rubric'
+    key TEXT NOT NULL,             -- assignment id | sha256 | 'rubric_id@version'
+    label TEXT NOT NULL,           -- what the reviewer recognises (title, file name)
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    first_failed_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"#,
 ];
 
 /// Schema version this build writes.

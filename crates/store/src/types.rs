@@ -261,6 +261,55 @@ pub struct SyncStatus {
     pub orphaned_drafts: u32,
     /// Attachments referenced by stored items but not downloaded yet.
     pub attachments_missing: u32,
+    /// Items, attachments and rubrics held back because the platform sent
+    /// them in a form the client refuses (see [`QuarantineEntry`]).
+    pub quarantined: u32,
+}
+
+/// What kind of thing is quarantined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineKind {
+    /// Keyed by assignment id.
+    Item,
+    /// Keyed by sha256.
+    Attachment,
+    /// Keyed by `rubric_id@version`.
+    Rubric,
+}
+
+impl QuarantineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Item => "item",
+            Self::Attachment => "attachment",
+            Self::Rubric => "rubric",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "item" => Self::Item,
+            "attachment" => Self::Attachment,
+            "rubric" => Self::Rubric,
+            _ => return None,
+        })
+    }
+}
+
+/// One quarantined thing: never blocks the rest of a sync, retried with backoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QuarantineEntry {
+    pub kind: QuarantineKind,
+    pub key: String,
+    /// What the reviewer recognises: the item's title, the file name.
+    pub label: String,
+    /// Why, in words (never content of the refused data).
+    pub reason: String,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub first_failed_at: DateTime<Utc>,
 }
 
 /// Lease of an assignment the reviewer may work on.

@@ -962,7 +962,8 @@ impl Store {
                (SELECT COUNT(DISTINCT ia.sha256) FROM item_attachments ia \
                   JOIN assignments a ON a.id = ia.assignment_id \
                   LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
-                  WHERE b.sha256 IS NULL AND a.orphaned = 0) \
+                  WHERE b.sha256 IS NULL AND a.orphaned = 0), \
+               (SELECT COUNT(*) FROM quarantine) \
              FROM sync_status WHERE id = 1",
             [],
             |r| {
@@ -974,6 +975,7 @@ impl Store {
                     outbox_failed: r.get(4)?,
                     orphaned_drafts: r.get(5)?,
                     attachments_missing: r.get(6)?,
+                    quarantined: r.get(7)?,
                 })
             },
         )?)

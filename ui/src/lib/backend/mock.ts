@@ -92,6 +92,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   let sync: SyncStatus = {
     signed_in: options.signedIn !== false, online, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
     attachments_missing: 0, last_attempt_at: null, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null, expiring_leases: [],
+    quarantined: [],
   };
   let settings: Settings = { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" };
   const syncListeners = new Set<(s: SyncStatus) => void>();

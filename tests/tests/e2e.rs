@@ -610,16 +610,22 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
     )?;
     // The rubric and the samples folder are picked in the (scripted) native
     // dialogs; the buttons show what was picked.
-    let choose = app.wait_for("[data-testid=preview-choose-rubric]", WAIT)?;
-    app.click(&choose)?;
-    app.wait_text("[data-testid=preview-choose-rubric]", WAIT, |t| {
-        t.contains("rubric.json")
-    })?;
-    let choose = app.wait_for("[data-testid=preview-choose-samples]", WAIT)?;
-    app.click(&choose)?;
-    app.wait_text("[data-testid=preview-choose-samples]", WAIT, |t| {
-        t.trim() == "items"
-    })?;
+    for (button, picked) in [
+        ("preview-choose-rubric", "rubric.json"),
+        ("preview-choose-samples", "items"),
+    ] {
+        let css = format!("[data-testid={button}]");
+        let el = app.wait_for(&css, WAIT)?;
+        app.click(&el)?;
+        let deadline = std::time::Instant::now() + WAIT;
+        while app.text_content(&css)?.unwrap_or_default().trim() != picked {
+            if std::time::Instant::now() > deadline {
+                app.screenshot("preview-not-picked")?;
+                anyhow::bail!("{button} does not show {picked}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     app.execute(
         "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
         serde_json::json!([]),

@@ -297,6 +297,30 @@ fn baseline_jpeg_with_a_conflicting_colour_model_says_so() {
 }
 
 #[test]
+fn jpeg_lossless_first_order_prediction_is_exact() {
+    // Encoded by DCMTK (dcmcjpeg), every sample equal to the source.
+    let scan = assert_exact("jpeg_lossless_ct16s.dcm", 2, 1);
+    assert_eq!((scan.info.min, scan.info.max), (-3024.0, 1976.0));
+    assert_exact("jpeg_lossless_u12.dcm", 1, 1);
+    let scan = assert_exact("jpeg_lossless_rgb8.dcm", 1, 3);
+    assert!(scan.info.warnings.is_empty(), "{:?}", scan.info.warnings);
+    // The same 12-bit lossless stream as a plain .jpg file (16-bit output).
+    let dcm = fixture("jpeg_lossless_u12.dcm");
+    let start = dcm
+        .windows(3)
+        .position(|w| w == [0xFF, 0xD8, 0xFF])
+        .unwrap();
+    let end = dcm.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap() + 2;
+    let jpg = decode_scan(&dcm[start..end], "image/jpeg").unwrap();
+    // Stored values: the DICOM file's rescale intercept (-1024) undone.
+    let stored: Vec<f32> = reference("jpeg_lossless_u12.dcm")
+        .iter()
+        .map(|v| v + 1024.0)
+        .collect();
+    assert_eq!(jpg.samples(0).unwrap(), stored);
+}
+
+#[test]
 fn jpeg_extended_12_bit_is_refused_with_what_to_do() {
     let err =
         reason(decode_scan(&fixture("jpeg_extended12.dcm"), "application/dicom").unwrap_err());

@@ -219,6 +219,14 @@ fn one_bit_frames_packed_across_byte_boundaries() {
 }
 
 #[test]
+fn implicit_vr_and_16_bit_rle() {
+    assert_exact("implicit_s12.dcm", 1, 1);
+    assert_exact("implicit_u8_odd.dcm", 1, 1);
+    let scan = assert_exact("rle_s16.dcm", 2, 1);
+    assert_eq!((scan.info.min, scan.info.max), (-33792.0, 31743.0));
+}
+
+#[test]
 fn monochrome1_is_shown_inverted() {
     let scan = assert_exact("mono1_u12.dcm", 1, 1);
     let full = Window {
@@ -281,6 +289,28 @@ fn baseline_jpeg_ycbcr_and_rgb_with_adobe_transform_0() {
     // YCbCr (what jpeg-decoder does by default) is far off.
     let scan = assert_jpeg_close("jpeg_baseline_rgb_app14_ids123.dcm");
     assert!(scan.info.warnings.is_empty(), "{:?}", scan.info.warnings);
+}
+
+#[test]
+fn baseline_jpeg_422_and_greyscale_frames() {
+    // 4:2:2: jpeg-decoder's chroma upsampling and IDCT round differently
+    // from libjpeg-turbo's (measured: at most 2, mean 0.21).
+    let scan = decode("jpeg_baseline_ybr422.dcm");
+    assert_eq!(
+        (scan.info.channels, scan.info.photometric.as_str()),
+        (3, "RGB")
+    );
+    let (worst, mean) = max_mean_diff(&all_samples(&scan), &reference("jpeg_baseline_ybr422.dcm"));
+    assert!(worst <= 3.0 && mean < 0.3, "worst {worst} mean {mean}");
+    assert!(scan.info.warnings.is_empty(), "{:?}", scan.info.warnings);
+    // Two greyscale frames in two fragments (measured: equal to libjpeg-turbo).
+    let scan = decode("jpeg_baseline_grey_two_frames.dcm");
+    assert_eq!((scan.info.frames, scan.info.channels), (2, 1));
+    let (worst, mean) = max_mean_diff(
+        &all_samples(&scan),
+        &reference("jpeg_baseline_grey_two_frames.dcm"),
+    );
+    assert!(worst <= 1.0 && mean < 0.05, "worst {worst} mean {mean}");
 }
 
 #[test]

@@ -352,11 +352,12 @@ fn decode_jpeg(bytes: &[u8]) -> Result<Scan, RenderError> {
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     let (channels, samples): (u8, Vec<f32>) = match info.pixel_format {
         jpeg_decoder::PixelFormat::L8 => (1, pixels.iter().map(|&b| f32::from(b)).collect()),
+        // jpeg-decoder writes 16-bit samples in native byte order.
         jpeg_decoder::PixelFormat::L16 => (
             1,
             pixels
                 .chunks_exact(2)
-                .map(|c| f32::from(u16::from_be_bytes([c[0], c[1]])))
+                .map(|c| f32::from(u16::from_ne_bytes([c[0], c[1]])))
                 .collect(),
         ),
         jpeg_decoder::PixelFormat::RGB24 => (3, pixels.iter().map(|&b| f32::from(b)).collect()),

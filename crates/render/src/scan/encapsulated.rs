@@ -230,9 +230,10 @@ pub(crate) fn decode_jpeg_frame(
         jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::RGB24 => {
             pixels.iter().map(|&b| u32::from(b)).collect()
         }
+        // jpeg-decoder writes 16-bit samples in native byte order.
         jpeg_decoder::PixelFormat::L16 => pixels
             .chunks_exact(2)
-            .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+            .map(|c| u32::from(u16::from_ne_bytes([c[0], c[1]])))
             .collect(),
         jpeg_decoder::PixelFormat::CMYK32 => {
             return Err("CMYK JPEG frames are not supported".into())

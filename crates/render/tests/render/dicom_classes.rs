@@ -219,6 +219,14 @@ fn one_bit_frames_packed_across_byte_boundaries() {
 }
 
 #[test]
+fn implicit_vr_and_16_bit_rle() {
+    assert_exact("implicit_s12.dcm", 1, 1);
+    assert_exact("implicit_u8_odd.dcm", 1, 1);
+    let scan = assert_exact("rle_s16.dcm", 2, 1);
+    assert_eq!((scan.info.min, scan.info.max), (-33792.0, 31743.0));
+}
+
+#[test]
 fn monochrome1_is_shown_inverted() {
     let scan = assert_exact("mono1_u12.dcm", 1, 1);
     let full = Window {
@@ -284,6 +292,28 @@ fn baseline_jpeg_ycbcr_and_rgb_with_adobe_transform_0() {
 }
 
 #[test]
+fn baseline_jpeg_422_and_greyscale_frames() {
+    // 4:2:2: jpeg-decoder's chroma upsampling and IDCT round differently
+    // from libjpeg-turbo's (measured: at most 2, mean 0.21).
+    let scan = decode("jpeg_baseline_ybr422.dcm");
+    assert_eq!(
+        (scan.info.channels, scan.info.photometric.as_str()),
+        (3, "RGB")
+    );
+    let (worst, mean) = max_mean_diff(&all_samples(&scan), &reference("jpeg_baseline_ybr422.dcm"));
+    assert!(worst <= 3.0 && mean < 0.3, "worst {worst} mean {mean}");
+    assert!(scan.info.warnings.is_empty(), "{:?}", scan.info.warnings);
+    // Two greyscale frames in two fragments (measured: equal to libjpeg-turbo).
+    let scan = decode("jpeg_baseline_grey_two_frames.dcm");
+    assert_eq!((scan.info.frames, scan.info.channels), (2, 1));
+    let (worst, mean) = max_mean_diff(
+        &all_samples(&scan),
+        &reference("jpeg_baseline_grey_two_frames.dcm"),
+    );
+    assert!(worst <= 1.0 && mean < 0.05, "worst {worst} mean {mean}");
+}
+
+#[test]
 fn baseline_jpeg_with_a_conflicting_colour_model_says_so() {
     // The header says RGB, the stream's JFIF marker says YCbCr: decoded as
     // YCbCr (like libjpeg) with a warning on the view model.
@@ -294,6 +324,30 @@ fn baseline_jpeg_with_a_conflicting_colour_model_says_so() {
         w.contains("colour model is uncertain") && w.contains("JFIF"),
         "{w}"
     );
+}
+
+#[test]
+fn jpeg_lossless_first_order_prediction_is_exact() {
+    // Encoded by DCMTK (dcmcjpeg), every sample equal to the source.
+    let scan = assert_exact("jpeg_lossless_ct16s.dcm", 2, 1);
+    assert_eq!((scan.info.min, scan.info.max), (-3024.0, 1976.0));
+    assert_exact("jpeg_lossless_u12.dcm", 1, 1);
+    let scan = assert_exact("jpeg_lossless_rgb8.dcm", 1, 3);
+    assert!(scan.info.warnings.is_empty(), "{:?}", scan.info.warnings);
+    // The same 12-bit lossless stream as a plain .jpg file (16-bit output).
+    let dcm = fixture("jpeg_lossless_u12.dcm");
+    let start = dcm
+        .windows(3)
+        .position(|w| w == [0xFF, 0xD8, 0xFF])
+        .unwrap();
+    let end = dcm.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap() + 2;
+    let jpg = decode_scan(&dcm[start..end], "image/jpeg").unwrap();
+    // Stored values: the DICOM file's rescale intercept (-1024) undone.
+    let stored: Vec<f32> = reference("jpeg_lossless_u12.dcm")
+        .iter()
+        .map(|v| v + 1024.0)
+        .collect();
+    assert_eq!(jpg.samples(0).unwrap(), stored);
 }
 
 #[test]

@@ -384,6 +384,10 @@ const CLASS_FIXTURES: &[&str] = &[
     "palette_u8.dcm",
     "bits1_three_frames.dcm",
     "jpeg_baseline_rgb_app14_ids123.dcm",
+    "jpeg_lossless_ct16s.dcm",
+    "jpeg_baseline_grey_two_frames.dcm",
+    "rle_s16.dcm",
+    "implicit_s12.dcm",
     "jpeg_extended12.dcm",
     "invalid_vr.dcm",
 ];

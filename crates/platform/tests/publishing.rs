@@ -371,12 +371,7 @@ async fn rubric_versions_are_linted_and_immutable() {
         .get("/rubrics/er-imaging-triage/versions/2", &expert)
         .await;
     assert_eq!(s, StatusCode::OK);
-    let old = good
-        .replace("title = \"Triage", "title = \"Old triage")
-        .replace(
-            "er-imaging-triage\"\nversion = 1",
-            "er-imaging-triage\"\nversion = 1",
-        );
+    let old = good.replace("title = \"Triage", "title = \"Old triage");
     let (s, _) = h.rubric(&admin, &old, "toml").await;
     assert_eq!(s, StatusCode::CONFLICT);
 
@@ -991,5 +986,162 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
         )
         .await;
     assert_eq!(v["assignments"].as_array().unwrap().len(), 0, "{v}");
+    p.shutdown().await.unwrap();
+}
+
+async fn cli(p: &EmptyPlatform, words: &[&str]) -> Result<String, assay_platform::cli::CliError> {
+    let mut args: Vec<String> = std::iter::once("assay-platform")
+        .chain(words.iter().copied())
+        .map(str::to_owned)
+        .collect();
+    args.extend([
+        "--server".to_owned(),
+        p.base_url(),
+        "--token".to_owned(),
+        p.admin_token.clone(),
+    ]);
+    let command = assay_platform::cli::RemoteCli::parse_command(&args).unwrap();
+    let mut out = Vec::new();
+    assay_platform::cli::run(command, &mut out).await?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[tokio::test]
+async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
+    let p = start_empty().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).display().to_string();
+
+    // A rubric with lint errors: every finding, with the file and line:column.
+    let bad = read("rubric.toml").replace("min = 1\nmax = 4", "min = 4\nmax = 1");
+    std::fs::write(path("bad.toml"), &bad).unwrap();
+    let e = cli(&p, &["rubric", "publish", &path("bad.toml")])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lint error"), "{e}");
+    assert!(
+        e.contains(&format!("{}:", path("bad.toml"))) && e.contains("error[scale-range]"),
+        "{e}"
+    );
+    let out = cli(
+        &p,
+        &[
+            "rubric",
+            "publish",
+            example("rubric.toml").to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.trim(), "published rubric er-imaging-triage version 1");
+    let out = cli(
+        &p,
+        &[
+            "opportunity",
+            "publish",
+            example("opportunity.toml").to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.starts_with("created opportunity er-triage-2026-12"),
+        "{out}"
+    );
+
+    // An attachments folder whose file does not match the sha256 the items name.
+    let atts = dir.path().join("atts");
+    std::fs::create_dir(&atts).unwrap();
+    for f in ["head-ct-0142.dcm", "wrist-pa-0317.png", "chest-pa-0588.png"] {
+        std::fs::copy(example(&format!("attachments/{f}")), atts.join(f)).unwrap();
+    }
+    std::fs::write(atts.join("wrist-pa-0317.png"), b"not the radiograph").unwrap();
+    let items = example("items.ndjson");
+    let e = cli(
+        &p,
+        &[
+            "import",
+            items.to_str().unwrap(),
+            "--opportunity",
+            OPP,
+            "--attachments",
+            atts.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("wrist-pa-0317.png") && e.contains("sha256"),
+        "{e}"
+    );
+    // Without --attachments the command says what is missing.
+    let e = cli(
+        &p,
+        &["import", items.to_str().unwrap(), "--opportunity", OPP],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--attachments"), "{e}");
+
+    // The real folder: imported, but nobody qualifies yet.
+    let out = cli(
+        &p,
+        &[
+            "import",
+            items.to_str().unwrap(),
+            "--opportunity",
+            OPP,
+            "--attachments",
+            example("attachments").to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.contains("3 created") && out.contains("0 assignment(s) made"),
+        "{out}"
+    );
+    let token = cli(
+        &p,
+        &[
+            "expert",
+            "add",
+            "--email",
+            "rad@example.org",
+            "--name",
+            "Rad",
+            "--expertise",
+            "radiology,ct",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(token.trim().starts_with("asy_"));
+    let out = cli(&p, &["assign", "--opportunity", OPP]).await.unwrap();
+    assert_eq!(out.trim(), format!("3 assignment(s) made in {OPP}"));
+    // Adding the same e-mail twice is a clear conflict.
+    let e = cli(
+        &p,
+        &[
+            "expert",
+            "add",
+            "--email",
+            "RAD@example.org",
+            "--name",
+            "Rad",
+            "--role",
+            "author",
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("already exists"), "{e}");
+    // Nothing graded yet: an empty export.
+    let out = cli(&p, &["export"]).await.unwrap();
+    assert_eq!(out, "");
     p.shutdown().await.unwrap();
 }

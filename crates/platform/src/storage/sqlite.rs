@@ -2074,7 +2074,15 @@ impl Storage for SqliteStorage {
                             rubric_id,
                             rubric_version
                         ],
-                    )?;
+                    )
+                    .map_err(|e| match e.sqlite_error_code() {
+                        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                            StoreError::Conflict(format!(
+                                "external id {external_id} was imported concurrently; import again"
+                            ))
+                        }
+                        _ => StoreError::from(e),
+                    })?;
                     for value in item.fields.values() {
                         if let FieldValue::Attachment(att) = value {
                             link_blob(&tx, &item.id, &att.sha256)?;
@@ -2361,6 +2369,42 @@ mod tests {
             n("SELECT COUNT(*) FROM ledger"),
             n("SELECT COUNT(*) FROM idempotency"),
         )
+    }
+
+    #[test]
+    fn publishing_migration_upgrades_a_version_2_database() {
+        // A database written by the build before publishing (migrations 1-2).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
+                 expertise, attestations, senior_reviewer, timezone, created_at) \
+                 VALUES ('e1', 'a@b.c', 'A', 's', 'h', '[]', '[]', 0, 'UTC', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO tokens (id, expert_id, token_hash, created_at) \
+                 VALUES ('t1', 'e1', 'hash1', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = SqliteStorage::open(&path).unwrap();
+        // Existing tokens and accounts become expert ones, nothing is lost.
+        let t = s.token_by_hash("hash1").unwrap().unwrap();
+        assert_eq!((t.expert_id.as_str(), t.role), ("e1", Role::Expert));
+        let experts = s.list_experts().unwrap();
+        assert_eq!(experts.len(), 1);
+        assert_eq!(experts[0].1, Role::Expert);
+        s.set_expert_role("e1", Role::Author).unwrap();
+        assert_eq!(s.list_experts().unwrap()[0].1, Role::Author);
+        assert!(s.imported_items("o", &["x".into()]).unwrap().is_empty());
     }
 
     #[test]

@@ -319,6 +319,12 @@ pub struct QualificationSpec {
     /// of this opportunity.
     #[serde(default)]
     pub screening_required: bool,
+    /// External id of an imported item of this opportunity that is the
+    /// screening task: the policy gives it (unpaid, kind `screening`) to each
+    /// expert with the required expertise who has not taken it, and never
+    /// gives it out as graded work.
+    #[serde(default)]
+    pub screening_external_id: Option<String>,
 }
 
 fn default_graders() -> u32 {
@@ -1217,7 +1223,9 @@ pub async fn import_items(
 /// Run the opportunity's assignment policy: every item gets up to
 /// `graders_per_item` independent graders, chosen round-robin over the
 /// qualified experts (role expert, required expertise, screening passed when
-/// required), never the same expert twice for one item.
+/// required), never the same expert twice for one item. With a screening
+/// item, experts who have the expertise but not yet a screening assignment
+/// get the screening item first.
 pub fn assign_by_policy_blocking(
     s: &dyn Storage,
     opportunity_id: &str,
@@ -1240,7 +1248,7 @@ pub fn assign_by_policy_blocking(
     } else {
         BTreeSet::new()
     };
-    let pool: Vec<String> = s
+    let candidates: Vec<String> = s
         .list_experts()?
         .into_iter()
         .filter(|(p, role)| {
@@ -1249,22 +1257,54 @@ pub fn assign_by_policy_blocking(
                     .required_expertise
                     .iter()
                     .all(|e| p.expertise.iter().any(|x| x.eq_ignore_ascii_case(e)))
-                && (!qualification.screening_required || passed.contains(&p.id))
         })
         .map(|(p, _)| p.id)
         .collect();
-    if pool.is_empty() {
-        return Ok(Vec::new());
-    }
     let lease = policy
         .lease_minutes
         .map_or(default_lease, |m| Duration::minutes(i64::from(m)));
     let due = Duration::days(7).max(lease);
+    let mut made = Vec::new();
+    // The screening item: to every candidate who has not taken it yet.
+    let screening_item = match &qualification.screening_external_id {
+        Some(ext) => s
+            .imported_items(opportunity_id, std::slice::from_ref(ext))?
+            .remove(ext)
+            .map(|i| i.item_id),
+        None => None,
+    };
+    if let (true, Some(item_id)) = (qualification.screening_required, &screening_item) {
+        let holders: BTreeSet<String> = s.screening_holders(opportunity_id)?.into_iter().collect();
+        for expert in candidates
+            .iter()
+            .filter(|e| !passed.contains(*e) && !holders.contains(*e))
+        {
+            made.push(s.create_assignment(&NewAssignment {
+                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                expert_id: expert.clone(),
+                item_id: item_id.clone(),
+                kind: AssignmentKind::Screening,
+                assigned_at: now,
+                lease_expires_at: now + lease,
+                due_at: now + due,
+                review_of_submission_id: None,
+            })?);
+        }
+    }
+    let pool: Vec<String> = candidates
+        .into_iter()
+        .filter(|e| !qualification.screening_required || passed.contains(e))
+        .collect();
+    if pool.is_empty() {
+        return Ok(made);
+    }
     let n = pool.len();
     let start = usize::try_from(s.count_grade_assignments(opportunity_id)? % n as u64).unwrap_or(0);
     let mut cursor = start;
-    let mut made = Vec::new();
     for (item_id, holders) in s.grader_coverage(opportunity_id)? {
+        if screening_item.as_ref() == Some(&item_id) {
+            continue;
+        }
         let wanted = usize::try_from(policy.graders_per_item).unwrap_or(1);
         let mut have: BTreeSet<String> = holders.into_iter().collect();
         let mut tried = 0;

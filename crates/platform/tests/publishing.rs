@@ -1145,3 +1145,107 @@ async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
     assert_eq!(out, "");
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_screening_item_gates_the_opportunity_for_new_experts() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    let passer = account(&h, &admin, "pass@example.org", "expert", &["radiology"]).await;
+    let failer = account(&h, &admin, "fail@example.org", "expert", &["radiology"]).await;
+    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
+    assert_eq!(s, StatusCode::OK);
+    let mut spec = opportunity_spec();
+    spec["qualification"]["screening_required"] = json!(true);
+    spec["qualification"]["screening_external_id"] = json!("ER-SCREEN-1");
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    upload_examples(&h, &admin).await;
+    let items = read("items.ndjson");
+    let first = items.lines().next().unwrap();
+    let mut screening: Value = serde_json::from_str(first).unwrap();
+    screening["external_id"] = json!("ER-SCREEN-1");
+    screening["title"] = json!("Screening: head CT");
+    let batch = format!("{items}{screening}\n");
+    let (s, v) = h.import(&admin, OPP, &batch, false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["assigned"], 2,
+        "one screening task each, no graded work yet: {v}"
+    );
+
+    let answers = json!({"answers": {
+        "finding": {"type": "single_choice", "choice": "absent"},
+        "quality": {"type": "scale", "value": 4},
+        "urgency": {"type": "single_choice", "choice": "routine"},
+        "impression": {"type": "free_text", "text": "No acute intracranial abnormality."}
+    }});
+    let mut submissions = Vec::new();
+    for (token, key) in [(&passer, "k-pass"), (&failer, "k-fail")] {
+        let (_, page) = h.get("/assignments", token).await;
+        let page: AssignmentPage = serde_json::from_value(page).unwrap();
+        assert_eq!(page.assignments.len(), 1);
+        let a = &page.assignments[0];
+        assert_eq!(a.kind, assay_protocol::AssignmentKind::Screening);
+        assert_eq!(a.item_title, "Screening: head CT");
+        let r = reqwest::Client::new()
+            .post(p.api_url("/submissions"))
+            .bearer_auth(token)
+            .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
+            .json(&json!({
+                "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
+                "answers": answers, "active_seconds": 300, "client_created_at": "2026-12-01T10:00:00Z"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let receipt: Value = r.json().await.unwrap();
+        submissions.push(receipt["submission_id"].as_str().unwrap().to_owned());
+    }
+    for (sub, status) in submissions.iter().zip(["accepted", "rejected"]) {
+        let (s, v) = h
+            .json(
+                reqwest::Method::POST,
+                "/admin/outcomes",
+                &admin,
+                &json!({"submission_id": sub, "status": status}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, v) = h
+        .json(
+            reqwest::Method::POST,
+            &format!("/admin/opportunities/{OPP}/assign"),
+            &admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(v["assignments"].as_array().unwrap().len(), 3, "{v}");
+    let (_, page) = h.get("/assignments", &passer).await;
+    let page: AssignmentPage = serde_json::from_value(page).unwrap();
+    let grades: Vec<_> = page
+        .assignments
+        .iter()
+        .filter(|a| a.kind == assay_protocol::AssignmentKind::Grade)
+        .collect();
+    assert_eq!(grades.len(), 3, "the expert who passed gets the work");
+    assert!(grades
+        .iter()
+        .all(|a| !a.item_title.starts_with("Screening")));
+    let (_, page) = h.get("/assignments", &failer).await;
+    assert_eq!(
+        page["assignments"].as_array().unwrap().len(),
+        1,
+        "failed: no work, no second screening"
+    );
+    p.shutdown().await.unwrap();
+}

@@ -307,6 +307,9 @@ pub trait Storage: Send + Sync + 'static {
     fn set_expert_role(&self, expert_id: &str, role: Role) -> StoreResult<()>;
     /// Experts with an accepted screening submission in the opportunity.
     fn experts_passed_screening(&self, opportunity_id: &str) -> StoreResult<Vec<String>>;
+    /// Experts holding a screening assignment in the opportunity that is
+    /// active or completed (taken, or answered and possibly decided).
+    fn screening_holders(&self, opportunity_id: &str) -> StoreResult<Vec<String>>;
     /// Highest published version of a rubric.
     fn latest_rubric_version(&self, id: &str) -> StoreResult<Option<u32>>;
     /// Store a new rubric version; a conflict if `(id, version)` exists.

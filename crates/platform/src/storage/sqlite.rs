@@ -1890,6 +1890,18 @@ impl Storage for SqliteStorage {
         Ok(ids)
     }
 
+    fn screening_holders(&self, opportunity_id: &str) -> StoreResult<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT expert_id FROM assignments WHERE opportunity_id = ?1 \
+             AND kind = 'screening' AND state IN ('active', 'completed') ORDER BY expert_id",
+        )?;
+        let ids = stmt
+            .query_map([opportunity_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     fn latest_rubric_version(&self, id: &str) -> StoreResult<Option<u32>> {
         Ok(self.lock().query_row(
             "SELECT MAX(version) FROM rubrics WHERE id = ?1",

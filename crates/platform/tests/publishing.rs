@@ -1249,3 +1249,129 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
     );
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn senior_review_sampling_follows_the_policy_rate() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    let grader = account(&h, &admin, "grader@example.org", "expert", &["radiology"]).await;
+    let (s, v) = h
+        .json(
+            reqwest::Method::POST,
+            "/admin/experts",
+            &admin,
+            &json!({"email": "senior@example.org", "display_name": "Senior", "expertise": ["radiology"], "senior_reviewer": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let senior = v["token"].as_str().unwrap().to_owned();
+    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
+    assert_eq!(s, StatusCode::OK);
+    let mut spec = opportunity_spec();
+    spec["assignment"]["senior_review_rate"] = json!(1.5);
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(err(&v).message.contains("senior_review_rate"), "{v}");
+    spec["assignment"]["senior_review_rate"] = json!(0.5);
+    spec["assignment"]["graders_per_item"] = json!(1);
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    upload_examples(&h, &admin).await;
+    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["assigned"], 3, "{v}");
+
+    let answers = json!({"answers": {
+        "finding": {"type": "single_choice", "choice": "absent"},
+        "quality": {"type": "scale", "value": 4},
+        "urgency": {"type": "single_choice", "choice": "routine"},
+        "impression": {"type": "free_text", "text": "No acute abnormality seen."}
+    }});
+    let (_, page) = h.get("/assignments", &grader).await;
+    let mine: AssignmentPage = serde_json::from_value(page).unwrap();
+    assert_eq!(
+        mine.assignments.len(),
+        2,
+        "round-robin over both radiologists"
+    );
+    let (_, page) = h.get("/assignments", &senior).await;
+    let theirs: AssignmentPage = serde_json::from_value(page).unwrap();
+    assert_eq!(theirs.assignments.len(), 1);
+    let submit = |token: String, a: assay_protocol::Assignment, key: &'static str| {
+        let url = p.api_url("/submissions");
+        let answers = answers.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
+                .json(&json!({
+                    "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
+                    "answers": answers, "active_seconds": 200, "client_created_at": "2026-12-01T10:00:00Z"
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()["submission_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // Submissions 1..3 of the opportunity: only the 2nd is sampled (floor(n/2) steps at n=2).
+    submit(grader.clone(), mine.assignments[0].clone(), "g1").await;
+    submit(senior.clone(), theirs.assignments[0].clone(), "s1").await;
+    let third = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    // A replay samples nothing.
+    let again = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    assert_eq!(again, third);
+
+    let reviews = |token: String| {
+        let url = p.api_url("/assignments");
+        async move {
+            let page: AssignmentPage = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page.assignments
+                .into_iter()
+                .filter(|a| a.kind == assay_protocol::AssignmentKind::SeniorReview)
+                .map(|a| a.review_of_submission_id.unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    // The 2nd submission is the senior's own: no one else is a senior reviewer, so none.
+    assert_eq!(reviews(senior.clone()).await, Vec::<String>::new());
+    assert_eq!(reviews(grader.clone()).await, Vec::<String>::new());
+    // A 4th submission (n=4) is sampled and goes to the senior reviewer.
+    let (s, v) = h
+        .json(reqwest::Method::POST, "/admin/assignments", &admin,
+              &json!({"item_id": mine.assignments[0].item_id, "expert_email": "grader@example.org", "kind": "grade"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let extra: assay_protocol::Assignment = serde_json::from_value(v).unwrap();
+    let fourth = submit(grader.clone(), extra, "g3").await;
+    assert_eq!(reviews(senior.clone()).await, vec![fourth]);
+    p.shutdown().await.unwrap();
+}

@@ -348,8 +348,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Every item of the opportunity (oldest first) with the experts that
     /// hold an active or completed grade assignment of it.
     fn grader_coverage(&self, opportunity_id: &str) -> StoreResult<Vec<(String, Vec<String>)>>;
-    /// Number of grade assignments ever made in the opportunity.
-    fn count_grade_assignments(&self, opportunity_id: &str) -> StoreResult<u64>;
+    /// Number of assignments of `kind` ever made in the opportunity.
+    fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> StoreResult<u64>;
+    /// Number of submissions on grade assignments in the opportunity.
+    fn count_grade_submissions(&self, opportunity_id: &str) -> StoreResult<u64>;
     /// Grade submissions after export cursor `after_seq`, oldest first.
     fn export_submissions(&self, after_seq: i64, limit: u32) -> StoreResult<Page<ExportRecord>>;
 }

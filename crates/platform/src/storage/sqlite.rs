@@ -2167,9 +2167,19 @@ impl Storage for SqliteStorage {
         Ok(out)
     }
 
-    fn count_grade_assignments(&self, opportunity_id: &str) -> StoreResult<u64> {
+    fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> StoreResult<u64> {
         let n: i64 = self.lock().query_row(
-            "SELECT COUNT(*) FROM assignments WHERE opportunity_id = ?1 AND kind = 'grade'",
+            "SELECT COUNT(*) FROM assignments WHERE opportunity_id = ?1 AND kind = ?2",
+            params![opportunity_id, enum_str(&kind)?],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn count_grade_submissions(&self, opportunity_id: &str) -> StoreResult<u64> {
+        let n: i64 = self.lock().query_row(
+            "SELECT COUNT(*) FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
+             WHERE s.opportunity_id = ?1 AND a.kind = 'grade'",
             [opportunity_id],
             |r| r.get(0),
         )?;

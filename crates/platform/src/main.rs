@@ -169,7 +169,12 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", assay_platform::openapi::openapi_json()?);
         }
         Command::Remote(command) => {
-            assay_platform::cli::run(command, &mut std::io::stdout().lock()).await?;
+            // The platform's refusal (with every lint finding or bad line) is
+            // the message; no backtrace.
+            if let Err(e) = assay_platform::cli::run(command, &mut std::io::stdout().lock()).await {
+                eprintln!("assay-platform: {e}");
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

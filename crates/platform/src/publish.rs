@@ -319,6 +319,12 @@ pub struct QualificationSpec {
     /// of this opportunity.
     #[serde(default)]
     pub screening_required: bool,
+    /// External id of an imported item of this opportunity that is the
+    /// screening task: the policy gives it (unpaid, kind `screening`) to each
+    /// expert with the required expertise who has not taken it, and never
+    /// gives it out as graded work.
+    #[serde(default)]
+    pub screening_external_id: Option<String>,
 }
 
 fn default_graders() -> u32 {
@@ -330,7 +336,7 @@ fn default_true() -> bool {
 }
 
 /// How items of an opportunity are handed out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentPolicy {
     /// Independent graders per item (1..=20).
@@ -342,6 +348,10 @@ pub struct AssignmentPolicy {
     /// Run the policy after every import (else only on `POST .../assign`).
     #[serde(default = "default_true")]
     pub auto_assign: bool,
+    /// Share of grade submissions (0..=1) that get a senior review: exactly
+    /// `floor(n * rate)` of the first `n`, spread evenly.
+    #[serde(default)]
+    pub senior_review_rate: f64,
 }
 
 impl Default for AssignmentPolicy {
@@ -350,6 +360,7 @@ impl Default for AssignmentPolicy {
             graders_per_item: 1,
             lease_minutes: None,
             auto_assign: true,
+            senior_review_rate: 0.0,
         }
     }
 }
@@ -469,6 +480,12 @@ pub fn complete_spec(
     if g == 0 || g > MAX_GRADERS_PER_ITEM {
         problems.push(format!(
             "assignment.graders_per_item must be 1..={MAX_GRADERS_PER_ITEM}, not {g}"
+        ));
+    }
+    let rate = out.assignment.senior_review_rate;
+    if !(0.0..=1.0).contains(&rate) {
+        problems.push(format!(
+            "assignment.senior_review_rate must be between 0 and 1, not {rate}"
         ));
     }
     if let Some(m) = out.assignment.lease_minutes {
@@ -1217,7 +1234,9 @@ pub async fn import_items(
 /// Run the opportunity's assignment policy: every item gets up to
 /// `graders_per_item` independent graders, chosen round-robin over the
 /// qualified experts (role expert, required expertise, screening passed when
-/// required), never the same expert twice for one item.
+/// required), never the same expert twice for one item. With a screening
+/// item, experts who have the expertise but not yet a screening assignment
+/// get the screening item first.
 pub fn assign_by_policy_blocking(
     s: &dyn Storage,
     opportunity_id: &str,
@@ -1240,7 +1259,7 @@ pub fn assign_by_policy_blocking(
     } else {
         BTreeSet::new()
     };
-    let pool: Vec<String> = s
+    let candidates: Vec<String> = s
         .list_experts()?
         .into_iter()
         .filter(|(p, role)| {
@@ -1249,22 +1268,56 @@ pub fn assign_by_policy_blocking(
                     .required_expertise
                     .iter()
                     .all(|e| p.expertise.iter().any(|x| x.eq_ignore_ascii_case(e)))
-                && (!qualification.screening_required || passed.contains(&p.id))
         })
         .map(|(p, _)| p.id)
         .collect();
-    if pool.is_empty() {
-        return Ok(Vec::new());
-    }
     let lease = policy
         .lease_minutes
         .map_or(default_lease, |m| Duration::minutes(i64::from(m)));
     let due = Duration::days(7).max(lease);
-    let n = pool.len();
-    let start = usize::try_from(s.count_grade_assignments(opportunity_id)? % n as u64).unwrap_or(0);
-    let mut cursor = start;
     let mut made = Vec::new();
+    // The screening item: to every candidate who has not taken it yet.
+    let screening_item = match &qualification.screening_external_id {
+        Some(ext) => s
+            .imported_items(opportunity_id, std::slice::from_ref(ext))?
+            .remove(ext)
+            .map(|i| i.item_id),
+        None => None,
+    };
+    if let (true, Some(item_id)) = (qualification.screening_required, &screening_item) {
+        let holders: BTreeSet<String> = s.screening_holders(opportunity_id)?.into_iter().collect();
+        for expert in candidates
+            .iter()
+            .filter(|e| !passed.contains(*e) && !holders.contains(*e))
+        {
+            made.push(s.create_assignment(&NewAssignment {
+                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                expert_id: expert.clone(),
+                item_id: item_id.clone(),
+                kind: AssignmentKind::Screening,
+                assigned_at: now,
+                lease_expires_at: now + lease,
+                due_at: now + due,
+                review_of_submission_id: None,
+            })?);
+        }
+    }
+    let pool: Vec<String> = candidates
+        .into_iter()
+        .filter(|e| !qualification.screening_required || passed.contains(e))
+        .collect();
+    if pool.is_empty() {
+        return Ok(made);
+    }
+    let n = pool.len();
+    let start =
+        usize::try_from(s.count_assignments(opportunity_id, AssignmentKind::Grade)? % n as u64)
+            .unwrap_or(0);
+    let mut cursor = start;
     for (item_id, holders) in s.grader_coverage(opportunity_id)? {
+        if screening_item.as_ref() == Some(&item_id) {
+            continue;
+        }
         let wanted = usize::try_from(policy.graders_per_item).unwrap_or(1);
         let mut have: BTreeSet<String> = holders.into_iter().collect();
         let mut tried = 0;
@@ -1290,6 +1343,77 @@ pub fn assign_by_policy_blocking(
         }
     }
     Ok(made)
+}
+
+/// After a new grade submission: when the opportunity's sampling rate picks
+/// it, assign a senior review to a senior reviewer (role expert, the
+/// opportunity's expertise, not the grader), round-robin. Returns the review
+/// assignment, if one was made.
+pub fn sample_senior_review_blocking(
+    s: &dyn Storage,
+    grader_id: &str,
+    assignment_id: &str,
+    submission_id: &str,
+    now: DateTime<Utc>,
+    default_lease: Duration,
+) -> StoreResult<Option<Assignment>> {
+    let a = s.assignment_for_expert(grader_id, assignment_id)?;
+    if a.kind != AssignmentKind::Grade {
+        return Ok(None);
+    }
+    let Some((_, spec)) = s.opportunity(&a.opportunity_id)? else {
+        return Ok(None);
+    };
+    let Some(spec) = spec_of(spec)? else {
+        return Ok(None);
+    };
+    // Per mille, integer arithmetic: the n-th submission is sampled when
+    // floor(n * rate) steps up.
+    let per_mille = (spec.assignment.senior_review_rate.clamp(0.0, 1.0) * 1000.0).round() as u64;
+    let n = s.count_grade_submissions(&a.opportunity_id)?;
+    let picked = per_mille > 0
+        && n > 0
+        && n.saturating_mul(per_mille) / 1000 > (n - 1).saturating_mul(per_mille) / 1000;
+    if !picked {
+        return Ok(None);
+    }
+    let reviewers: Vec<String> = s
+        .list_experts()?
+        .into_iter()
+        .filter(|(p, role)| {
+            *role == Role::Expert
+                && p.senior_reviewer
+                && p.id != grader_id
+                && spec
+                    .qualification
+                    .required_expertise
+                    .iter()
+                    .all(|e| p.expertise.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        })
+        .map(|(p, _)| p.id)
+        .collect();
+    if reviewers.is_empty() {
+        tracing::warn!(opportunity = %a.opportunity_id, submission = %submission_id,
+            "sampled for senior review but no senior reviewer qualifies");
+        return Ok(None);
+    }
+    let k = s.count_assignments(&a.opportunity_id, AssignmentKind::SeniorReview)?;
+    let idx = usize::try_from(k % reviewers.len() as u64).unwrap_or(0);
+    let lease = spec
+        .assignment
+        .lease_minutes
+        .map_or(default_lease, |m| Duration::minutes(i64::from(m)));
+    let review = s.create_assignment(&NewAssignment {
+        id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+        expert_id: reviewers[idx].clone(),
+        item_id: a.item_id.clone(),
+        kind: AssignmentKind::SeniorReview,
+        assigned_at: now,
+        lease_expires_at: now + lease,
+        due_at: now + Duration::days(7).max(lease),
+        review_of_submission_id: Some(submission_id.to_owned()),
+    })?;
+    Ok(Some(review))
 }
 
 /// Response of `POST /admin/opportunities/{id}/assign`.

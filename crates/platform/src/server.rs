@@ -823,9 +823,26 @@ pub async fn submit(
         }
     }
     let now = Utc::now();
+    let ttl = state.lease_ttl;
     Ok(axum::Json(
         blocking(&state, move |s| {
-            s.submit(&who.expert_id, &key, &hash, &req, now)
+            let receipt = s.submit(&who.expert_id, &key, &hash, &req, now)?;
+            if !receipt.replayed {
+                // The submission is stored; sampling for senior review must
+                // not turn it into an error.
+                if let Err(e) = crate::publish::sample_senior_review_blocking(
+                    s,
+                    &who.expert_id,
+                    &receipt.assignment_id,
+                    &receipt.submission_id,
+                    now,
+                    ttl,
+                ) {
+                    tracing::error!(error = %e, submission = %receipt.submission_id,
+                        "senior-review sampling failed");
+                }
+            }
+            Ok(receipt)
         })
         .await?,
     ))

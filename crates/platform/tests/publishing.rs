@@ -371,12 +371,7 @@ async fn rubric_versions_are_linted_and_immutable() {
         .get("/rubrics/er-imaging-triage/versions/2", &expert)
         .await;
     assert_eq!(s, StatusCode::OK);
-    let old = good
-        .replace("title = \"Triage", "title = \"Old triage")
-        .replace(
-            "er-imaging-triage\"\nversion = 1",
-            "er-imaging-triage\"\nversion = 1",
-        );
+    let old = good.replace("title = \"Triage", "title = \"Old triage");
     let (s, _) = h.rubric(&admin, &old, "toml").await;
     assert_eq!(s, StatusCode::CONFLICT);
 
@@ -991,5 +986,392 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
         )
         .await;
     assert_eq!(v["assignments"].as_array().unwrap().len(), 0, "{v}");
+    p.shutdown().await.unwrap();
+}
+
+async fn cli(p: &EmptyPlatform, words: &[&str]) -> Result<String, assay_platform::cli::CliError> {
+    let mut args: Vec<String> = std::iter::once("assay-platform")
+        .chain(words.iter().copied())
+        .map(str::to_owned)
+        .collect();
+    args.extend([
+        "--server".to_owned(),
+        p.base_url(),
+        "--token".to_owned(),
+        p.admin_token.clone(),
+    ]);
+    let command = assay_platform::cli::RemoteCli::parse_command(&args).unwrap();
+    let mut out = Vec::new();
+    assay_platform::cli::run(command, &mut out).await?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[tokio::test]
+async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
+    let p = start_empty().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).display().to_string();
+
+    // A rubric with lint errors: every finding, with the file and line:column.
+    let bad = read("rubric.toml").replace("min = 1\nmax = 4", "min = 4\nmax = 1");
+    std::fs::write(path("bad.toml"), &bad).unwrap();
+    let e = cli(&p, &["rubric", "publish", &path("bad.toml")])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lint error"), "{e}");
+    assert!(
+        e.contains(&format!("{}:", path("bad.toml"))) && e.contains("error[scale-range]"),
+        "{e}"
+    );
+    let out = cli(
+        &p,
+        &[
+            "rubric",
+            "publish",
+            example("rubric.toml").to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.trim(), "published rubric er-imaging-triage version 1");
+    let out = cli(
+        &p,
+        &[
+            "opportunity",
+            "publish",
+            example("opportunity.toml").to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.starts_with("created opportunity er-triage-2026-12"),
+        "{out}"
+    );
+
+    // An attachments folder whose file does not match the sha256 the items name.
+    let atts = dir.path().join("atts");
+    std::fs::create_dir(&atts).unwrap();
+    for f in ["head-ct-0142.dcm", "wrist-pa-0317.png", "chest-pa-0588.png"] {
+        std::fs::copy(example(&format!("attachments/{f}")), atts.join(f)).unwrap();
+    }
+    std::fs::write(atts.join("wrist-pa-0317.png"), b"not the radiograph").unwrap();
+    let items = example("items.ndjson");
+    let e = cli(
+        &p,
+        &[
+            "import",
+            items.to_str().unwrap(),
+            "--opportunity",
+            OPP,
+            "--attachments",
+            atts.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("wrist-pa-0317.png") && e.contains("sha256"),
+        "{e}"
+    );
+    // Without --attachments the command says what is missing.
+    let e = cli(
+        &p,
+        &["import", items.to_str().unwrap(), "--opportunity", OPP],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--attachments"), "{e}");
+
+    // The real folder: imported, but nobody qualifies yet.
+    let out = cli(
+        &p,
+        &[
+            "import",
+            items.to_str().unwrap(),
+            "--opportunity",
+            OPP,
+            "--attachments",
+            example("attachments").to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.contains("3 created") && out.contains("0 assignment(s) made"),
+        "{out}"
+    );
+    let token = cli(
+        &p,
+        &[
+            "expert",
+            "add",
+            "--email",
+            "rad@example.org",
+            "--name",
+            "Rad",
+            "--expertise",
+            "radiology,ct",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(token.trim().starts_with("asy_"));
+    let out = cli(&p, &["assign", "--opportunity", OPP]).await.unwrap();
+    assert_eq!(out.trim(), format!("3 assignment(s) made in {OPP}"));
+    // Adding the same e-mail twice is a clear conflict.
+    let e = cli(
+        &p,
+        &[
+            "expert",
+            "add",
+            "--email",
+            "RAD@example.org",
+            "--name",
+            "Rad",
+            "--role",
+            "author",
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("already exists"), "{e}");
+    // Nothing graded yet: an empty export.
+    let out = cli(&p, &["export"]).await.unwrap();
+    assert_eq!(out, "");
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_screening_item_gates_the_opportunity_for_new_experts() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    let passer = account(&h, &admin, "pass@example.org", "expert", &["radiology"]).await;
+    let failer = account(&h, &admin, "fail@example.org", "expert", &["radiology"]).await;
+    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
+    assert_eq!(s, StatusCode::OK);
+    let mut spec = opportunity_spec();
+    spec["qualification"]["screening_required"] = json!(true);
+    spec["qualification"]["screening_external_id"] = json!("ER-SCREEN-1");
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    upload_examples(&h, &admin).await;
+    let items = read("items.ndjson");
+    let first = items.lines().next().unwrap();
+    let mut screening: Value = serde_json::from_str(first).unwrap();
+    screening["external_id"] = json!("ER-SCREEN-1");
+    screening["title"] = json!("Screening: head CT");
+    let batch = format!("{items}{screening}\n");
+    let (s, v) = h.import(&admin, OPP, &batch, false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["assigned"], 2,
+        "one screening task each, no graded work yet: {v}"
+    );
+
+    let answers = json!({"answers": {
+        "finding": {"type": "single_choice", "choice": "absent"},
+        "quality": {"type": "scale", "value": 4},
+        "urgency": {"type": "single_choice", "choice": "routine"},
+        "impression": {"type": "free_text", "text": "No acute intracranial abnormality."}
+    }});
+    let mut submissions = Vec::new();
+    for (token, key) in [(&passer, "k-pass"), (&failer, "k-fail")] {
+        let (_, page) = h.get("/assignments", token).await;
+        let page: AssignmentPage = serde_json::from_value(page).unwrap();
+        assert_eq!(page.assignments.len(), 1);
+        let a = &page.assignments[0];
+        assert_eq!(a.kind, assay_protocol::AssignmentKind::Screening);
+        assert_eq!(a.item_title, "Screening: head CT");
+        let r = reqwest::Client::new()
+            .post(p.api_url("/submissions"))
+            .bearer_auth(token)
+            .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
+            .json(&json!({
+                "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
+                "answers": answers, "active_seconds": 300, "client_created_at": "2026-12-01T10:00:00Z"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let receipt: Value = r.json().await.unwrap();
+        submissions.push(receipt["submission_id"].as_str().unwrap().to_owned());
+    }
+    for (sub, status) in submissions.iter().zip(["accepted", "rejected"]) {
+        let (s, v) = h
+            .json(
+                reqwest::Method::POST,
+                "/admin/outcomes",
+                &admin,
+                &json!({"submission_id": sub, "status": status}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, v) = h
+        .json(
+            reqwest::Method::POST,
+            &format!("/admin/opportunities/{OPP}/assign"),
+            &admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(v["assignments"].as_array().unwrap().len(), 3, "{v}");
+    let (_, page) = h.get("/assignments", &passer).await;
+    let page: AssignmentPage = serde_json::from_value(page).unwrap();
+    let grades: Vec<_> = page
+        .assignments
+        .iter()
+        .filter(|a| a.kind == assay_protocol::AssignmentKind::Grade)
+        .collect();
+    assert_eq!(grades.len(), 3, "the expert who passed gets the work");
+    assert!(grades
+        .iter()
+        .all(|a| !a.item_title.starts_with("Screening")));
+    let (_, page) = h.get("/assignments", &failer).await;
+    assert_eq!(
+        page["assignments"].as_array().unwrap().len(),
+        1,
+        "failed: no work, no second screening"
+    );
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn senior_review_sampling_follows_the_policy_rate() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    let grader = account(&h, &admin, "grader@example.org", "expert", &["radiology"]).await;
+    let (s, v) = h
+        .json(
+            reqwest::Method::POST,
+            "/admin/experts",
+            &admin,
+            &json!({"email": "senior@example.org", "display_name": "Senior", "expertise": ["radiology"], "senior_reviewer": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let senior = v["token"].as_str().unwrap().to_owned();
+    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
+    assert_eq!(s, StatusCode::OK);
+    let mut spec = opportunity_spec();
+    spec["assignment"]["senior_review_rate"] = json!(1.5);
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(err(&v).message.contains("senior_review_rate"), "{v}");
+    spec["assignment"]["senior_review_rate"] = json!(0.5);
+    spec["assignment"]["graders_per_item"] = json!(1);
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    upload_examples(&h, &admin).await;
+    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["assigned"], 3, "{v}");
+
+    let answers = json!({"answers": {
+        "finding": {"type": "single_choice", "choice": "absent"},
+        "quality": {"type": "scale", "value": 4},
+        "urgency": {"type": "single_choice", "choice": "routine"},
+        "impression": {"type": "free_text", "text": "No acute abnormality seen."}
+    }});
+    let (_, page) = h.get("/assignments", &grader).await;
+    let mine: AssignmentPage = serde_json::from_value(page).unwrap();
+    assert_eq!(
+        mine.assignments.len(),
+        2,
+        "round-robin over both radiologists"
+    );
+    let (_, page) = h.get("/assignments", &senior).await;
+    let theirs: AssignmentPage = serde_json::from_value(page).unwrap();
+    assert_eq!(theirs.assignments.len(), 1);
+    let submit = |token: String, a: assay_protocol::Assignment, key: &'static str| {
+        let url = p.api_url("/submissions");
+        let answers = answers.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
+                .json(&json!({
+                    "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
+                    "answers": answers, "active_seconds": 200, "client_created_at": "2026-12-01T10:00:00Z"
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()["submission_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // Submissions 1..3 of the opportunity: only the 2nd is sampled (floor(n/2) steps at n=2).
+    submit(grader.clone(), mine.assignments[0].clone(), "g1").await;
+    submit(senior.clone(), theirs.assignments[0].clone(), "s1").await;
+    let third = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    // A replay samples nothing.
+    let again = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    assert_eq!(again, third);
+
+    let reviews = |token: String| {
+        let url = p.api_url("/assignments");
+        async move {
+            let page: AssignmentPage = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page.assignments
+                .into_iter()
+                .filter(|a| a.kind == assay_protocol::AssignmentKind::SeniorReview)
+                .map(|a| a.review_of_submission_id.unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    // The 2nd submission is the senior's own: no one else is a senior reviewer, so none.
+    assert_eq!(reviews(senior.clone()).await, Vec::<String>::new());
+    assert_eq!(reviews(grader.clone()).await, Vec::<String>::new());
+    // A 4th submission (n=4) is sampled and goes to the senior reviewer.
+    let (s, v) = h
+        .json(reqwest::Method::POST, "/admin/assignments", &admin,
+              &json!({"item_id": mine.assignments[0].item_id, "expert_email": "grader@example.org", "kind": "grade"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let extra: assay_protocol::Assignment = serde_json::from_value(v).unwrap();
+    let fourth = submit(grader.clone(), extra, "g3").await;
+    assert_eq!(reviews(senior.clone()).await, vec![fourth]);
     p.shutdown().await.unwrap();
 }

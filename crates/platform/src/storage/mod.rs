@@ -307,6 +307,9 @@ pub trait Storage: Send + Sync + 'static {
     fn set_expert_role(&self, expert_id: &str, role: Role) -> StoreResult<()>;
     /// Experts with an accepted screening submission in the opportunity.
     fn experts_passed_screening(&self, opportunity_id: &str) -> StoreResult<Vec<String>>;
+    /// Experts holding a screening assignment in the opportunity that is
+    /// active or completed (taken, or answered and possibly decided).
+    fn screening_holders(&self, opportunity_id: &str) -> StoreResult<Vec<String>>;
     /// Highest published version of a rubric.
     fn latest_rubric_version(&self, id: &str) -> StoreResult<Option<u32>>;
     /// Store a new rubric version; a conflict if `(id, version)` exists.
@@ -345,8 +348,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Every item of the opportunity (oldest first) with the experts that
     /// hold an active or completed grade assignment of it.
     fn grader_coverage(&self, opportunity_id: &str) -> StoreResult<Vec<(String, Vec<String>)>>;
-    /// Number of grade assignments ever made in the opportunity.
-    fn count_grade_assignments(&self, opportunity_id: &str) -> StoreResult<u64>;
+    /// Number of assignments of `kind` ever made in the opportunity.
+    fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> StoreResult<u64>;
+    /// Number of submissions on grade assignments in the opportunity.
+    fn count_grade_submissions(&self, opportunity_id: &str) -> StoreResult<u64>;
     /// Grade submissions after export cursor `after_seq`, oldest first.
     fn export_submissions(&self, after_seq: i64, limit: u32) -> StoreResult<Page<ExportRecord>>;
 }

@@ -1890,6 +1890,18 @@ impl Storage for SqliteStorage {
         Ok(ids)
     }
 
+    fn screening_holders(&self, opportunity_id: &str) -> StoreResult<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT expert_id FROM assignments WHERE opportunity_id = ?1 \
+             AND kind = 'screening' AND state IN ('active', 'completed') ORDER BY expert_id",
+        )?;
+        let ids = stmt
+            .query_map([opportunity_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     fn latest_rubric_version(&self, id: &str) -> StoreResult<Option<u32>> {
         Ok(self.lock().query_row(
             "SELECT MAX(version) FROM rubrics WHERE id = ?1",
@@ -2074,7 +2086,15 @@ impl Storage for SqliteStorage {
                             rubric_id,
                             rubric_version
                         ],
-                    )?;
+                    )
+                    .map_err(|e| match e.sqlite_error_code() {
+                        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                            StoreError::Conflict(format!(
+                                "external id {external_id} was imported concurrently; import again"
+                            ))
+                        }
+                        _ => StoreError::from(e),
+                    })?;
                     for value in item.fields.values() {
                         if let FieldValue::Attachment(att) = value {
                             link_blob(&tx, &item.id, &att.sha256)?;
@@ -2147,9 +2167,19 @@ impl Storage for SqliteStorage {
         Ok(out)
     }
 
-    fn count_grade_assignments(&self, opportunity_id: &str) -> StoreResult<u64> {
+    fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> StoreResult<u64> {
         let n: i64 = self.lock().query_row(
-            "SELECT COUNT(*) FROM assignments WHERE opportunity_id = ?1 AND kind = 'grade'",
+            "SELECT COUNT(*) FROM assignments WHERE opportunity_id = ?1 AND kind = ?2",
+            params![opportunity_id, enum_str(&kind)?],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn count_grade_submissions(&self, opportunity_id: &str) -> StoreResult<u64> {
+        let n: i64 = self.lock().query_row(
+            "SELECT COUNT(*) FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
+             WHERE s.opportunity_id = ?1 AND a.kind = 'grade'",
             [opportunity_id],
             |r| r.get(0),
         )?;
@@ -2361,6 +2391,42 @@ mod tests {
             n("SELECT COUNT(*) FROM ledger"),
             n("SELECT COUNT(*) FROM idempotency"),
         )
+    }
+
+    #[test]
+    fn publishing_migration_upgrades_a_version_2_database() {
+        // A database written by the build before publishing (migrations 1-2).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
+                 expertise, attestations, senior_reviewer, timezone, created_at) \
+                 VALUES ('e1', 'a@b.c', 'A', 's', 'h', '[]', '[]', 0, 'UTC', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO tokens (id, expert_id, token_hash, created_at) \
+                 VALUES ('t1', 'e1', 'hash1', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = SqliteStorage::open(&path).unwrap();
+        // Existing tokens and accounts become expert ones, nothing is lost.
+        let t = s.token_by_hash("hash1").unwrap().unwrap();
+        assert_eq!((t.expert_id.as_str(), t.role), ("e1", Role::Expert));
+        let experts = s.list_experts().unwrap();
+        assert_eq!(experts.len(), 1);
+        assert_eq!(experts[0].1, Role::Expert);
+        s.set_expert_role("e1", Role::Author).unwrap();
+        assert_eq!(s.list_experts().unwrap()[0].1, Role::Author);
+        assert!(s.imported_items("o", &["x".into()]).unwrap().is_empty());
     }
 
     #[test]

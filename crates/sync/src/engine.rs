@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use assay_protocol::{ApiErrorCode, AttachmentRef, CONTENT_SHA256_HEADER};
+use assay_protocol::{ApiErrorCode, Assignment, AttachmentRef, CONTENT_SHA256_HEADER};
 use assay_rubric::Rubric;
 use assay_store::{cursor, IssueKind, LeaseInfo, OutboxPayload, Store, StoreError};
 use chrono::Utc;
@@ -377,7 +377,10 @@ impl SyncEngine {
             match self
                 .store
                 .put_scoped_item(&a.id, &scoped, env.reviewed_submission.as_ref())
-            {
+                .and_then(|()| {
+                    self.store
+                        .put_own_submission(&a.id, env.own_submission.as_ref())
+                }) {
                 Ok(()) => report.items += 1,
                 Err(e @ StoreError::InvalidDigest(_)) => {
                     report.errors.push(format!("item {}: {e}", a.item_id));
@@ -389,6 +392,34 @@ impl SyncEngine {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Downloads one assignment's item now (the reviewer opened work this
+    /// machine never downloaded, e.g. finished work from before it synced),
+    /// scoped by its rubric before it is stored; the rubric is fetched first
+    /// when missing. Attachments follow with the next sync.
+    pub async fn fetch_item(&self, a: &Assignment) -> Result<()> {
+        let rubric = match self.store.rubric(&a.rubric_id, a.rubric_version)? {
+            Some(r) => r,
+            None => {
+                let r = self.fetch_rubric(&a.rubric_id, a.rubric_version).await?;
+                self.store.put_rubric(&r)?;
+                r
+            }
+        };
+        let env = self.client.item(&a.item_id).await?;
+        if env.item.id != a.item_id {
+            return Err(SyncError::Protocol(format!(
+                "asked for item {}, the platform sent item {}",
+                a.item_id, env.item.id
+            )));
+        }
+        let scoped = scope_item(&env.item, &rubric);
+        self.store
+            .put_scoped_item(&a.id, &scoped, env.reviewed_submission.as_ref())?;
+        self.store
+            .put_own_submission(&a.id, env.own_submission.as_ref())?;
+        Ok(())
     }
 
     async fn pull_attachments(

@@ -50,8 +50,13 @@ pub fn item_status(wb: Wb<'_>, assignment_id: String) -> R<assay_store::QueueSta
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn save_draft(wb: Wb<'_>, assignment_id: String, answers: Answers) -> R<SaveResult> {
-    wb.save_draft(&assignment_id, &answers)
+pub fn save_draft(
+    wb: Wb<'_>,
+    assignment_id: String,
+    answers: Answers,
+    pending: Option<Vec<assay_store::PendingAnnotation>>,
+) -> R<SaveResult> {
+    wb.save_draft(&assignment_id, &answers, pending.as_deref())
 }
 
 #[tauri::command(rename_all = "snake_case")]

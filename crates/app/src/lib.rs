@@ -13,6 +13,7 @@ pub mod preview;
 pub mod queue;
 mod settings;
 mod signin;
+pub mod submission;
 pub mod types;
 pub mod views;
 
@@ -22,8 +23,8 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use assay_protocol::{AssignmentKind, ReviewRequest, SubmissionRequest, TimeSpan};
-use assay_rubric::{validate, Answers, ValidationReport};
-use assay_store::{QueueStatus, Store};
+use assay_rubric::{validate, Answers, ScopedItem, ValidationReport};
+use assay_store::{PendingAnnotation, QueueStatus, Store};
 use assay_sync::{
     spawn_background, BackgroundSync, Credentials, PlatformClient, SyncConfig, SyncEngine,
     SyncEvent, Token,
@@ -423,15 +424,69 @@ impl Workbench {
     /// Everything the item screen needs: scoped fields with their views,
     /// rubric, draft, validation, time log. Tells the sync engine the
     /// reviewer works on it (so its lease is renewed).
+    ///
+    /// Work sent back for revision opens with a draft pre-filled from the
+    /// reviewer's previous submission. Finished work (in the outbox,
+    /// submitted, decided) opens read-only with the submitted answers, the
+    /// outcome, the feedback and the pay. An item this machine never
+    /// downloaded is fetched now when the platform is reachable; when the
+    /// platform no longer serves it, what the store kept is shown with a
+    /// notice saying so.
     pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
-        let detail = self.store.item_detail(assignment_id, Utc::now())?;
-        let scoped = detail.scoped.clone().ok_or_else(|| {
-            AppError::new(
-                ErrorCode::NotFound,
-                "This item has not been downloaded yet; sync when online.",
-            )
-        })?;
-        let a = &detail.assignment;
+        let mut detail = self.store.item_detail(assignment_id, Utc::now())?;
+        let mut notice = None;
+        if detail.scoped.is_none() {
+            match self.engine().await {
+                Ok(engine) => match engine.fetch_item(&detail.assignment).await {
+                    Ok(()) => detail = self.store.item_detail(assignment_id, Utc::now())?,
+                    Err(e) => {
+                        tracing::info!(assignment = assignment_id, error = %e, "item not fetched on open");
+                        let offline = e.is_retryable();
+                        notice = Some(if offline {
+                            format!(
+                                "This item's content is not on this machine and the platform can't be reached now ({e}). Shown is what this machine kept."
+                            )
+                        } else {
+                            let why = AppError::from(e).message;
+                            format!(
+                                "The platform no longer serves this item's content ({why}). Shown is what this machine kept."
+                            )
+                        });
+                    }
+                },
+                Err(_) => {
+                    notice = Some(
+                        "This item's content is not on this machine and you are signed out. Shown is what this machine kept."
+                            .to_string(),
+                    )
+                }
+            }
+        }
+        let a = detail.assignment.clone();
+        let status = detail.status;
+        let editable = status.editable();
+        let scoped = match detail.scoped.clone() {
+            Some(s) => s,
+            // Open work needs its content: say why it is not here.
+            None if editable => {
+                return Err(AppError::not_found(notice.unwrap_or_else(|| {
+                    "This item has not been downloaded yet.".to_string()
+                })))
+            }
+            None => ScopedItem {
+                item_id: a.item_id.clone(),
+                opportunity_id: a.opportunity_id.clone(),
+                title: if a.item_title.is_empty() {
+                    a.item_id.clone()
+                } else {
+                    a.item_title.clone()
+                },
+                rubric_id: a.rubric_id.clone(),
+                rubric_version: a.rubric_version,
+                fields: Vec::new(),
+                missing_fields: Vec::new(),
+            },
+        };
         let rubric = self
             .store
             .rubric(&a.rubric_id, a.rubric_version)?
@@ -442,11 +497,49 @@ impl Workbench {
                 ))
             })?;
         let opportunity = queue::opportunity_ref(&self.store, &a.opportunity_id)?;
+        let mut submitted = self.store.submitted_work(assignment_id)?;
+        // Submitted from another device: the platform serves its copy with
+        // the item (fetched once, then kept).
+        if submitted.is_none()
+            && detail.latest_submission.is_some()
+            && detail.scoped.is_some()
+            && a.kind != AssignmentKind::SeniorReview
+        {
+            if let Ok(engine) = self.engine().await {
+                match engine.fetch_item(&a).await {
+                    Ok(()) => submitted = self.store.submitted_work(assignment_id)?,
+                    Err(e) => tracing::info!(
+                        assignment = assignment_id,
+                        error = %e,
+                        "the platform's copy of the submission was not fetched"
+                    ),
+                }
+            }
+        }
+        // A revision starts from the previous submission (answers, rationales,
+        // comments), durably, the first time it is opened.
+        let revision = status == QueueStatus::NeedsRevision;
+        if revision && detail.draft.is_none() && submitted.is_some() {
+            detail.draft = self.store.reopen_draft_from_submission(assignment_id)?;
+            tracing::info!(
+                assignment = assignment_id,
+                "revision draft pre-filled from the previous submission"
+            );
+        }
         let mut draft = detail.draft.clone();
-        let mut answers = draft
-            .as_ref()
-            .map(|d| d.answers.clone())
-            .unwrap_or_default();
+        let finished = matches!(
+            status,
+            QueueStatus::InOutbox
+                | QueueStatus::Submitted
+                | QueueStatus::Accepted
+                | QueueStatus::Rejected
+        );
+        let mut answers = match (&draft, &submitted) {
+            // Finished work shows what was submitted.
+            (_, Some(work)) if finished => work.answers.clone(),
+            (Some(d), _) => d.answers.clone(),
+            (None, _) => Answers::default(),
+        };
         let settings = self.settings.load()?;
         let store = self.store.clone();
         let read = move |att: &assay_protocol::AttachmentRef| -> Result<Vec<u8>, String> {
@@ -481,10 +574,14 @@ impl Workbench {
             .collect();
         let (comments, relocated) = anchors::relocate(&mut answers, &diffs);
         let validation = validate(&answers, &rubric);
-        if relocated && draft.is_some() && is_open_status(detail.status) {
-            let saved = self
-                .store
-                .save_draft_with(assignment_id, &answers, validation.ok)?;
+        if relocated && draft.is_some() && editable && !finished {
+            let (saved, _) = self.store.save_editable_draft(
+                assignment_id,
+                &answers,
+                validation.ok,
+                None,
+                Utc::now(),
+            )?;
             tracing::info!(
                 assignment = assignment_id,
                 revision = saved.revision,
@@ -495,17 +592,65 @@ impl Workbench {
                 d.updated_at = saved.saved_at;
             }
         }
-        if let Ok(engine) = self.engine().await {
-            engine.set_working_on([assignment_id.to_string()]);
+        // Senior review: the expert's answers in the rubric's words, their
+        // diff comments placed where they were made.
+        let (reviewed_answers, reviewed_comments) = match &detail.reviewed_submission {
+            Some(r) => match serde_json::from_value::<Answers>(r.answers.clone()) {
+                Ok(mut theirs) => {
+                    let (placed, _) = anchors::relocate(&mut theirs, &diffs);
+                    (submission::summarize(&rubric, &theirs, &scoped), placed)
+                }
+                Err(e) => {
+                    notice.get_or_insert_with(|| {
+                        format!("The submission under review could not be read: {e}")
+                    });
+                    (Vec::new(), Vec::new())
+                }
+            },
+            None => (Vec::new(), Vec::new()),
+        };
+        let latest = detail.latest_submission.clone();
+        let submission = (latest.is_some() || submitted.is_some()).then(|| {
+            let kept = submitted.as_ref();
+            submission::SubmissionView {
+                submission_id: latest.as_ref().map(|s| s.submission_id.clone()),
+                submitted_at: kept
+                    .map(|w| w.submitted_at)
+                    .or(latest.as_ref().map(|s| s.received_at)),
+                outcome: latest.as_ref().map(|s| s.status),
+                feedback: latest.as_ref().and_then(|s| s.feedback.clone()),
+                decided_at: latest.as_ref().and_then(|s| s.decided_at),
+                answers: kept.map(|w| w.answers.clone()),
+                summary: kept
+                    .map(|w| submission::summarize(&rubric, &w.answers, &scoped))
+                    .unwrap_or_default(),
+                active_seconds: kept.map(|w| w.active_seconds),
+                pay: Vec::new(),
+            }
+        });
+        let submission = match submission {
+            Some(mut v) => {
+                v.pay = submission::PayLine::from_entries(self.store.ledger_of(assignment_id)?);
+                if v.answers.is_none() && finished {
+                    notice.get_or_insert_with(|| {
+                        "This work was submitted from another device; this machine has no copy of its answers."
+                            .to_string()
+                    });
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        if editable {
+            if let Ok(engine) = self.engine().await {
+                engine.set_working_on([assignment_id.to_string()]);
+            }
         }
         Ok(OpenedItem {
             assignment_id: assignment_id.to_string(),
             kind: a.kind,
-            status: detail.status,
-            feedback: detail
-                .latest_submission
-                .as_ref()
-                .and_then(|s| s.feedback.clone()),
+            status,
+            feedback: latest.as_ref().and_then(|s| s.feedback.clone()),
             issue: detail.issue.clone(),
             opportunity,
             item: scoped,
@@ -521,6 +666,17 @@ impl Workbench {
             due_at: Some(a.due_at),
             lease_expires_at: Some(a.lease_expires_at),
             comments,
+            editable,
+            revision: revision && editable,
+            submission,
+            pending: if editable {
+                draft.map(|d| d.pending).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            reviewed_answers,
+            reviewed_comments,
+            notice,
         })
     }
 
@@ -545,19 +701,33 @@ impl Workbench {
     }
 
     /// Saves a draft durably (fsync'd by SQLite before returning) and
-    /// validates it. Drafts are kept whatever their validity.
-    pub fn save_draft(&self, assignment_id: &str, answers: &Answers) -> AppResult<SaveResult> {
+    /// validates it. Drafts are kept whatever their validity. `pending`
+    /// replaces the annotations begun but not added (kept when `None`).
+    /// Work that is no longer editable (submitted, decided, taken away) is
+    /// refused with [`ErrorCode::NotEditable`] and nothing changes; the
+    /// result carries the assignment's new status.
+    pub fn save_draft(
+        &self,
+        assignment_id: &str,
+        answers: &Answers,
+        pending: Option<&[PendingAnnotation]>,
+    ) -> AppResult<SaveResult> {
         let (_, rubric) = self.rubric_for(assignment_id)?;
         let answers = self.with_line_hashes(assignment_id, answers)?;
         let answers = answers.as_ref();
         let validation = validate(answers, &rubric);
-        let saved = self
-            .store
-            .save_draft_with(assignment_id, answers, validation.ok)?;
+        let (saved, status) = self.store.save_editable_draft(
+            assignment_id,
+            answers,
+            validation.ok,
+            pending,
+            Utc::now(),
+        )?;
         Ok(SaveResult {
             revision: saved.revision,
             saved_at: saved.saved_at,
             validation,
+            status,
         })
     }
 
@@ -599,9 +769,21 @@ impl Workbench {
         let answers = self.with_line_hashes(assignment_id, answers)?;
         let answers = answers.as_ref();
         let report = validate(answers, &rubric);
-        // The draft is kept even when the grade does not validate.
+        // The draft is kept even when the grade does not validate; work that
+        // is no longer editable is refused before anything is written.
         self.store
-            .save_draft_with(assignment_id, answers, report.ok)?;
+            .save_editable_draft(assignment_id, answers, report.ok, None, Utc::now())?;
+        let pending = self
+            .store
+            .draft(assignment_id)?
+            .map(|d| d.pending)
+            .unwrap_or_default();
+        if let Some(p) = pending.first() {
+            return Err(AppError::invalid(format!(
+                "An annotation on {} was begun but not added: add it or cancel it before submitting.",
+                p.field
+            )));
+        }
         if !report.ok {
             let reasons: Vec<String> = report.errors().map(|i| i.message.clone()).collect();
             return Err(AppError::invalid(format!(
@@ -643,6 +825,9 @@ impl Workbench {
         let detail = self.store.item_detail(assignment_id, Utc::now())?;
         if detail.assignment.kind != AssignmentKind::SeniorReview {
             return Err(AppError::invalid("This assignment is not a senior review."));
+        }
+        if !detail.status.editable() {
+            return Err(AppError::not_editable(detail.status));
         }
         let submission_id = detail
             .reviewed_submission

@@ -271,6 +271,13 @@ impl PreviewSession {
             due_at: None,
             lease_expires_at: None,
             comments: Vec::new(),
+            editable: true,
+            revision: false,
+            submission: None,
+            pending: Vec::new(),
+            reviewed_answers: Vec::new(),
+            reviewed_comments: Vec::new(),
+            notice: None,
         })
     }
 

@@ -1039,3 +1039,148 @@ fn quarantine_counts_attempts_waits_and_releases() {
     assert!(!store.release_quarantine(k, "s1").unwrap());
     assert_eq!(store.sync_status().unwrap().quarantined, 1);
 }
+
+fn pending_comment(text: &str) -> PendingAnnotation {
+    PendingAnnotation {
+        field: "diff".into(),
+        anchor: assay_rubric::AnnotationAnchor::DiffLine {
+            file: "src/lib.rs".into(),
+            side: assay_rubric::DiffSide::New,
+            line: 7,
+            line_hash: None,
+        },
+        severity: Some("minor".into()),
+        comment: text.into(),
+    }
+}
+
+#[test]
+fn editable_drafts_keep_pending_annotations_and_submitted_work_is_read_only() {
+    let (dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    let a = answers("v1");
+    // A typed-but-not-added comment is part of the draft, durably.
+    let pending = [pending_comment("off by one?")];
+    let (saved, status) = store
+        .save_editable_draft("a1", &a, false, Some(&pending[..]), t0())
+        .unwrap();
+    assert_eq!(saved.revision, 1);
+    assert_eq!(status, QueueStatus::Draft, "the new state is returned");
+    // Saving answers alone (`None`) keeps what was begun.
+    let (_, status) = store
+        .save_editable_draft("a1", &a, true, None, t0())
+        .unwrap();
+    assert_eq!(status, QueueStatus::Ready);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let d = store.draft("a1").unwrap().unwrap();
+    assert_eq!(d.pending, pending.to_vec(), "pending survives a restart");
+    assert_eq!(d.revision, 2);
+    // Added (or cancelled): an empty list clears it.
+    store
+        .save_editable_draft("a1", &a, true, Some(&[][..]), t0())
+        .unwrap();
+    assert!(store.draft("a1").unwrap().unwrap().pending.is_empty());
+
+    // Submitted: the store refuses to change the draft, with a typed error,
+    // and what was submitted stays readable.
+    store.submit("a1", &request("a1", &a)).unwrap();
+    let err = store
+        .save_editable_draft("a1", &answers("late edit"), true, None, t0())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotEditable {
+                status: QueueStatus::InOutbox
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(store.draft("a1").unwrap().is_none(), "nothing was written");
+    let work = store.submitted_work("a1").unwrap().unwrap();
+    assert_eq!(work.answers, a);
+    assert_eq!(work.active_seconds, 60);
+    assert_eq!(work.outbox_state, Some(OutboxState::Queued));
+    assert!(store.submitted_work("nope").unwrap().is_none());
+    for s in [
+        QueueStatus::InOutbox,
+        QueueStatus::Submitted,
+        QueueStatus::Accepted,
+        QueueStatus::Rejected,
+        QueueStatus::Orphaned,
+        QueueStatus::LeaseExpired,
+    ] {
+        assert!(!s.editable(), "{s:?}");
+    }
+}
+
+#[test]
+fn version_4_database_upgrades_and_its_drafts_have_no_pending_annotations() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for m in &crate::schema::MIGRATIONS[..4] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        c.execute(
+            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
+             VALUES ('old', 'i', 'o', 'r', 1, 'grade', 'active', ?1, ?2, ?2, 1, ?1)",
+            [ts(t0()), ts(t0() + Duration::hours(2))],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at) \
+             VALUES ('old', ?1, 3, 0, ?2)",
+            [serde_json::to_string(&answers("kept")).unwrap(), ts(t0())],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let d = store.draft("old").unwrap().unwrap();
+    assert_eq!(d.answers, answers("kept"));
+    assert_eq!(d.revision, 3);
+    assert!(d.pending.is_empty());
+    let pending = [pending_comment("")];
+    store
+        .save_editable_draft("old", &d.answers, false, Some(&pending[..]), t0())
+        .unwrap();
+    assert_eq!(
+        store.draft("old").unwrap().unwrap().pending,
+        pending.to_vec()
+    );
+}
+
+#[test]
+fn work_submitted_elsewhere_comes_from_the_platforms_copy() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Completed)], "c")
+        .unwrap();
+    assert!(store.put_own_submission("a1", None).is_err(), "no item yet");
+    store
+        .put_scoped_item("a1", &scoped("a1", None), None)
+        .unwrap();
+    assert!(store.submitted_work("a1").unwrap().is_none());
+    let theirs = answers("from the laptop");
+    store
+        .put_own_submission(
+            "a1",
+            Some(&ReviewedSubmission {
+                submission_id: "s9".into(),
+                answers: serde_json::to_value(&theirs).unwrap(),
+                active_seconds: 600,
+                submitted_at: t0(),
+            }),
+        )
+        .unwrap();
+    let work = store.submitted_work("a1").unwrap().unwrap();
+    assert_eq!(work.answers, theirs);
+    assert_eq!(work.outbox_state, None);
+    assert_eq!(work.active_seconds, 600);
+}

@@ -9,6 +9,7 @@ import type { AppError } from "../bindings/AppError";
 import type { Answers } from "../bindings/Answers";
 import type { TimeSpan } from "../bindings/TimeSpan";
 import type { QueueStatus } from "../bindings/QueueStatus";
+import type { PendingAnnotation } from "../bindings/PendingAnnotation";
 import type {
   DiffRowWindow,
   DiffRowsRequest,
@@ -56,8 +57,12 @@ export interface Backend {
   openItem(assignmentId: string): Promise<OpenedItem>;
   /** The assignment's current status (sync may change it while it is open). */
   itemStatus(assignmentId: string): Promise<QueueStatus>;
-  /** Persist a draft (the UI debounces ≤300 ms). `baseRevision` guards against lost updates where supported. */
-  saveDraft(assignmentId: string, answers: Answers, baseRevision: number): Promise<SaveResult>;
+  /**
+   * Persist a draft (the UI debounces ≤300 ms) with the annotations begun but
+   * not added (`pending`; omitted = keep what is stored). Rust refuses work
+   * that is no longer editable (`not_editable`); the result carries the new status.
+   */
+  saveDraft(assignmentId: string, answers: Answers, pending?: PendingAnnotation[] | null): Promise<SaveResult>;
   validate(assignmentId: string, answers: Answers): Promise<ValidationReport>;
   /** Validates, then puts the grade with its time log in the durable outbox. */
   submit(assignmentId: string, answers: Answers): Promise<SubmitResult>;

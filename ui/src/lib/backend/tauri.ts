@@ -14,7 +14,7 @@
 // | queue_page             | filter: QueueFilter, offset: u32, limit: u32       | QueuePage        |
 // | open_item              | assignment_id: String                              | OpenedItem       |
 // | item_status            | assignment_id: String                              | QueueStatus      |
-// | save_draft             | assignment_id, answers: Answers (base_revision: u64, optional) | SaveResult |
+// | save_draft             | assignment_id, answers: Answers, pending: Option<Vec<PendingAnnotation>> | SaveResult (refuses not-editable work) |
 // | validate               | assignment_id, answers: Answers                    | ValidationReport |
 // | submit                 | assignment_id, answers: Answers                    | SubmitResult     |
 // | review_decision        | assignment_id, input: ReviewInput                  | SubmitResult     |
@@ -61,8 +61,7 @@ export function tauriBackend(): Backend {
     queuePage: (filter, offset, limit) => invoke("queue_page", { filter, offset, limit }),
     openItem: (assignment_id) => invoke("open_item", { assignment_id }),
     itemStatus: (assignment_id) => invoke("item_status", { assignment_id }),
-    saveDraft: (assignment_id, answers, base_revision) =>
-      invoke("save_draft", { assignment_id, answers, base_revision }),
+    saveDraft: (assignment_id, answers, pending) => invoke("save_draft", { assignment_id, answers, pending: pending ?? null }),
     validate: (assignment_id, answers) => invoke("validate", { assignment_id, answers }),
     submit: (assignment_id, answers) => invoke("submit", { assignment_id, answers }),
     reviewDecision: (assignment_id, input) => invoke("review_decision", { assignment_id, input }),

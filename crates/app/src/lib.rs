@@ -74,6 +74,7 @@ pub struct Workbench {
     credentials: Credentials,
     settings: settings::SettingsFile,
     views: views::ViewCache,
+    queue: queue::QueueCache,
     preview: preview::PreviewSession,
     events: EventSink,
     connected: Mutex<Option<Connected>>,
@@ -104,6 +105,7 @@ impl Workbench {
             credentials: Credentials::new(identifier),
             settings: settings::SettingsFile::new(data_dir.join("settings.json")),
             views: views::ViewCache::default(),
+            queue: queue::QueueCache::default(),
             preview: preview::PreviewSession::default(),
             events,
             connected: Mutex::new(None),
@@ -367,7 +369,7 @@ impl Workbench {
         offset: u32,
         limit: u32,
     ) -> AppResult<QueuePage> {
-        queue::page(&self.store, filter, offset, limit)
+        queue::page(&self.store, &self.queue, filter, offset, limit)
     }
 
     // ------------------------------------------------------------ item

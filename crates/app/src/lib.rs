@@ -78,6 +78,7 @@ pub struct Workbench {
     credentials: Credentials,
     settings: settings::SettingsFile,
     views: views::ViewCache,
+    queue: queue::QueueCache,
     preview: preview::PreviewSession,
     /// The rubric file and samples folder the author picked: the only paths
     /// the preview reads.
@@ -120,6 +121,7 @@ impl Workbench {
             credentials: Credentials::new(identifier),
             settings: settings::SettingsFile::new(data_dir.join("settings.json")),
             views: views::ViewCache::default(),
+            queue: queue::QueueCache::default(),
             preview: preview::PreviewSession::default(),
             grants: StdMutex::new(preview::Grants::default()),
             dialogs,
@@ -416,7 +418,7 @@ impl Workbench {
         offset: u32,
         limit: u32,
     ) -> AppResult<QueuePage> {
-        queue::page(&self.store, filter, offset, limit)
+        queue::page(&self.store, &self.queue, filter, offset, limit)
     }
 
     // ------------------------------------------------------------ item

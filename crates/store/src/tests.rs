@@ -1184,3 +1184,97 @@ fn work_submitted_elsewhere_comes_from_the_platforms_copy() {
     assert_eq!(work.outbox_state, None);
     assert_eq!(work.active_seconds, 600);
 }
+
+#[test]
+fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
+    let (_dir, store) = open();
+    let conn = store.conn().unwrap();
+    let mut st = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::work::queue_sql()))
+        .unwrap();
+    let plan: Vec<String> = st
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|p| p.contains("items_scoped") && p.contains("COVERING INDEX items_scoped_title")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|p| p.contains("SCAN i ") || p.ends_with("SCAN i")),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // A database written by a build that knew the first four migrations.
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for m in &schema::MIGRATIONS[..4] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        c.execute(
+            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at, item_title) \
+             VALUES ('old', 'item-old', 'opp-1', 'rub', 1, 'grade', 'active', \
+               '2026-11-01T00:00:00.000000Z', '2026-11-22T00:00:00.000000Z', \
+               '2026-11-23T00:00:00.000000Z', 1, '2026-11-01T00:00:00.000000Z', 'Feed title')",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, fetched_at) \
+             VALUES ('old', 'item-old', 'Stored title', '{}', '2026-11-01T00:00:00.000000Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let has_index: bool = store
+        .conn()
+        .unwrap()
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' \
+               AND name = 'items_scoped_title')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(has_index);
+    let q = store.queue(t0()).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].title, "Stored title");
+    assert!(q[0].downloaded);
+}
+
+#[test]
+fn change_stamp_moves_on_every_write_and_only_then() {
+    let (dir, store) = open();
+    let s0 = store.change_stamp().unwrap();
+    assert_eq!(store.change_stamp().unwrap(), s0, "reading changes nothing");
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
+        .unwrap();
+    let s1 = store.change_stamp().unwrap();
+    assert_ne!(s1, s0);
+    store.queue(t0()).unwrap();
+    store.item_detail("a1", t0()).unwrap();
+    assert_eq!(store.change_stamp().unwrap(), s1, "reading changes nothing");
+    store.save_draft("a1", &answers("x")).unwrap();
+    let s2 = store.change_stamp().unwrap();
+    assert_ne!(s2, s1);
+    // A write by another connection (another process) moves it too.
+    let other = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    other
+        .execute("UPDATE assignments SET orphaned = 1 WHERE id = 'a1'", [])
+        .unwrap();
+    assert_ne!(store.change_stamp().unwrap(), s2);
+}

@@ -127,6 +127,26 @@ fn status_inputs(r: &Row<'_>, base: usize) -> rusqlite::Result<StatusInputs> {
     })
 }
 
+/// The queue query. Item titles come from the covering index
+/// `items_scoped_title` (migration 5), never from the item rows themselves.
+pub(crate) fn queue_sql() -> String {
+    format!(
+        "WITH latest_rate AS ( \
+           SELECT opportunity_id, basis, amount_cents, currency, MAX(effective_from) \
+           FROM rate_card GROUP BY opportunity_id) \
+         SELECT a.id, a.item_id, COALESCE(NULLIF(i.title, ''), a.item_title), \
+           a.opportunity_id, o.title, a.kind, \
+           a.lease_expires_at, a.due_at, lr.basis, lr.amount_cents, lr.currency, \
+           i.assignment_id IS NOT NULL, {STATUS_SELECT} \
+         FROM assignments a \
+         LEFT JOIN items_scoped i INDEXED BY items_scoped_title ON i.assignment_id = a.id \
+         LEFT JOIN opportunities o ON o.id = a.opportunity_id \
+         LEFT JOIN drafts d ON d.assignment_id = a.id \
+         LEFT JOIN latest_rate lr ON lr.opportunity_id = a.opportunity_id \
+         ORDER BY a.due_at, a.id"
+    )
+}
+
 /// Attachment references in a scoped item (only visible fields can have any).
 fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
     item.fields
@@ -440,21 +460,7 @@ impl Store {
     /// [`QueueStatus::LeaseExpired`] (see [`Store::status_of`]).
     pub fn queue(&self, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
         let conn = self.conn()?;
-        let mut st = conn.prepare_cached(&format!(
-            "WITH latest_rate AS ( \
-               SELECT opportunity_id, basis, amount_cents, currency, MAX(effective_from) \
-               FROM rate_card GROUP BY opportunity_id) \
-             SELECT a.id, a.item_id, COALESCE(NULLIF(i.title, ''), a.item_title), \
-               a.opportunity_id, o.title, a.kind, \
-               a.lease_expires_at, a.due_at, lr.basis, lr.amount_cents, lr.currency, \
-               i.assignment_id IS NOT NULL, {STATUS_SELECT} \
-             FROM assignments a \
-             LEFT JOIN items_scoped i ON i.assignment_id = a.id \
-             LEFT JOIN opportunities o ON o.id = a.opportunity_id \
-             LEFT JOIN drafts d ON d.assignment_id = a.id \
-             LEFT JOIN latest_rate lr ON lr.opportunity_id = a.opportunity_id \
-             ORDER BY a.due_at, a.id"
-        ))?;
+        let mut st = conn.prepare_cached(&queue_sql())?;
         let mut out = Vec::new();
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {

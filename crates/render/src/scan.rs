@@ -971,7 +971,7 @@ fn palette_of(obj: &InMemDicomObject) -> Result<pixels::Palette, String> {
             .value()
             .primitive()
             .ok_or("the palette colour lookup table data is not a value")?;
-        pixels::native_bytes(prim, 2, false)
+        pixels::native_bytes(prim, 2, false).map(Cow::into_owned)
     };
     let (dr, dg, db) = (
         descriptor(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR),

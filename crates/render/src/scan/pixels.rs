@@ -6,6 +6,8 @@
 //! format of a few lines (PS3.5 Annex G), is decoded here because the
 //! library's decoder stops at 16 bits.
 
+use std::borrow::Cow;
+
 /// Pixel attributes of an image (Image Pixel module, PS3.3 C.7.6.3).
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
@@ -86,15 +88,22 @@ pub(crate) fn native_bytes(
     value: &dicom_core::PrimitiveValue,
     bytes_per_sample: usize,
     big_endian: bool,
-) -> Result<Vec<u8>, String> {
+) -> Result<Cow<'_, [u8]>, String> {
     use dicom_core::PrimitiveValue as P;
-    Ok(match value {
+    let words_in_order = !(big_endian && bytes_per_sample == 4);
+    Ok(Cow::Owned(match value {
+        P::U8(v) if !big_endian || bytes_per_sample == 1 => return Ok(Cow::Borrowed(&v[..])),
+        // On little-endian hosts the parser's words are already the bytes
+        // we want: no copy.
+        P::U16(_) | P::I16(_) | P::U32(_) | P::I32(_)
+            if cfg!(target_endian = "little") && words_in_order =>
+        {
+            return Ok(value.to_bytes())
+        }
         P::U8(v) => {
             let mut out = v.to_vec();
-            if big_endian && bytes_per_sample > 1 {
-                for s in out.chunks_exact_mut(bytes_per_sample) {
-                    s.reverse();
-                }
+            for s in out.chunks_exact_mut(bytes_per_sample) {
+                s.reverse();
             }
             out
         }
@@ -113,7 +122,7 @@ pub(crate) fn native_bytes(
         P::I32(v) => v.iter().flat_map(|w| w.to_le_bytes()).collect(),
         P::Empty => Vec::new(),
         _ => return Err("the pixel data element has an unexpected type".into()),
-    })
+    }))
 }
 
 /// Split native pixel data into frames of little-endian samples (1-bit
@@ -178,21 +187,29 @@ pub(crate) fn stored_values(frame: &[u8], layout: &Layout) -> Vec<i64> {
     } else {
         (1u64 << bits) - 1
     };
-    frame
-        .chunks_exact(bytes)
-        .map(|c| {
-            let mut raw = 0u64;
-            for (i, b) in c.iter().enumerate() {
-                raw |= u64::from(*b) << (8 * i);
-            }
-            let v = (raw >> shift) & mask;
-            if layout.signed && bits > 0 && v & (1 << (bits - 1)) != 0 {
-                v as i64 - (1i64 << bits)
-            } else {
-                v as i64
-            }
-        })
-        .collect()
+    let signed = layout.signed;
+    let sign = 1u64 << (bits - 1);
+    let value = move |raw: u64| -> i64 {
+        let v = (raw >> shift) & mask;
+        if signed && v & sign != 0 {
+            v as i64 - (1i64 << bits)
+        } else {
+            v as i64
+        }
+    };
+    // One loop per sample width (the generic byte loop is several times
+    // slower in unoptimised builds).
+    match bytes {
+        1 => frame.iter().map(|&b| value(u64::from(b))).collect(),
+        2 => frame
+            .chunks_exact(2)
+            .map(|c| value(u64::from(u16::from_le_bytes([c[0], c[1]]))))
+            .collect(),
+        _ => frame
+            .chunks_exact(4)
+            .map(|c| value(u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))))
+            .collect(),
+    }
 }
 
 /// Interleave a colour-by-plane frame (RRR…GGG…BBB…).

@@ -990,7 +990,7 @@ fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
         .unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), crate::schema::SCHEMA_VERSION);
     assert_eq!(store.cursor("ledger").unwrap().as_deref(), Some("c-old"));
     assert_eq!(store.sync_status().unwrap().quarantined, 0);
     assert!(store.quarantine_entries().unwrap().is_empty());

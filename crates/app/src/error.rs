@@ -21,6 +21,9 @@ pub enum ErrorCode {
     Invalid,
     /// The platform refused the request (lease expired, rubric changed, conflict).
     Rejected,
+    /// The work can no longer be changed (submitted, decided, taken away):
+    /// show it read-only.
+    NotEditable,
     /// Local storage failed (disk full, corrupt or newer database).
     Storage,
     /// OS keyring unavailable or refused.
@@ -57,6 +60,18 @@ impl AppError {
         Self::new(ErrorCode::Internal, message)
     }
 
+    /// The work is in `status` and can no longer be changed.
+    pub fn not_editable(status: assay_store::QueueStatus) -> Self {
+        let name = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        Self::new(
+            ErrorCode::NotEditable,
+            format!("This assignment is {name}; it can no longer be edited. Nothing was changed."),
+        )
+    }
+
     pub fn unauthenticated() -> Self {
         Self::new(
             ErrorCode::Unauthenticated,
@@ -70,6 +85,9 @@ pub type AppResult<T> = Result<T, AppError>;
 impl From<assay_store::StoreError> for AppError {
     fn from(e: assay_store::StoreError) -> Self {
         use assay_store::StoreError as S;
+        if let S::NotEditable { status } = &e {
+            return Self::not_editable(*status);
+        }
         let code = match &e {
             S::NotFound(_) => ErrorCode::NotFound,
             S::InvalidState(_) => ErrorCode::Invalid,

@@ -88,6 +88,9 @@ pub struct IssueTokenRequest {
     pub expert_email: String,
     #[serde(default)]
     pub label: Option<String>,
+    /// Role the token carries (default expert).
+    #[serde(default)]
+    pub role: Option<crate::auth::Role>,
 }
 
 fn secs(s: u64) -> Duration {
@@ -273,7 +276,13 @@ pub async fn issue_token(
     Ok(axum::Json(
         run(&state, move |s| {
             let expert = expert_by_email(s, &req.expert_email)?;
-            crate::issue_token_blocking(s, &expert, req.label.as_deref(), now)
+            crate::issue_role_token_blocking(
+                s,
+                &expert,
+                req.label.as_deref(),
+                req.role.unwrap_or(crate::auth::Role::Expert),
+                now,
+            )
         })
         .await?,
     ))
@@ -289,4 +298,10 @@ pub fn router() -> Router<AppState> {
         .route("/assignments/{id}/lease", post(set_lease))
         .route("/tokens", post(issue_token))
         .route("/items/{id}/content", post(update_item_content))
+        .route("/experts", post(crate::publish::create_expert))
+        .route(
+            "/opportunities/{id}/assign",
+            post(crate::publish::assign_by_policy),
+        )
+        .route("/export", axum::routing::get(crate::publish::export))
 }

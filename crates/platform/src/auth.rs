@@ -1,7 +1,53 @@
 //! Secrets: bearer tokens (only their sha256 is stored) and password hashes.
 
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// What a token may do. `operator` may do everything, `author` publishes
+/// rubrics, opportunities, attachments and items (and may also do work),
+/// `expert` only does work. The admin token given at start-up is an operator.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Expert,
+    Author,
+    Operator,
+}
+
+impl Role {
+    /// The name stored and shown (`expert`, `author`, `operator`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Expert => "expert",
+            Role::Author => "author",
+            Role::Operator => "operator",
+        }
+    }
+
+    /// Parse a stored or typed role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "expert" => Some(Role::Expert),
+            "author" => Some(Role::Author),
+            "operator" => Some(Role::Operator),
+            _ => None,
+        }
+    }
+
+    /// Whether a token of this role may use a route that needs `required`.
+    pub fn allows(self, required: Role) -> bool {
+        self >= required
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Prefix of every token the platform issues (helps secret scanners).
 pub const TOKEN_PREFIX: &str = "asy_";
@@ -64,6 +110,19 @@ pub fn is_sha256_hex(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_round_trip() {
+        assert!(Role::Operator.allows(Role::Author));
+        assert!(Role::Operator.allows(Role::Expert));
+        assert!(Role::Author.allows(Role::Expert));
+        assert!(!Role::Author.allows(Role::Operator));
+        assert!(!Role::Expert.allows(Role::Author));
+        for r in [Role::Expert, Role::Author, Role::Operator] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("admin"), None);
+    }
 
     #[test]
     fn passwords_verify_only_with_the_right_secret() {

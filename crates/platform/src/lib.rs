@@ -7,9 +7,11 @@
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod openapi;
+pub mod publish;
 pub mod server;
 pub mod storage;
 pub mod testing;
@@ -31,9 +33,27 @@ pub fn issue_token_blocking(
     label: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, StoreError> {
+    issue_role_token_blocking(storage, expert_id, label, auth::Role::Expert, now)
+}
+
+/// [`issue_token_blocking`] for a token with `role`.
+pub fn issue_role_token_blocking(
+    storage: &dyn Storage,
+    expert_id: &str,
+    label: Option<&str>,
+    role: auth::Role,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, StoreError> {
     let token = auth::generate_token();
     let token_id = format!("tok_{}", uuid::Uuid::now_v7().simple());
-    storage.insert_token(&token_id, expert_id, &auth::token_hash(&token), label, now)?;
+    storage.insert_token(
+        &token_id,
+        expert_id,
+        &auth::token_hash(&token),
+        label,
+        role,
+        now,
+    )?;
     Ok(TokenResponse {
         token,
         token_id,

@@ -51,6 +51,10 @@ enum Command {
         /// Small scans (fast; for tests).
         #[arg(long)]
         small: bool,
+        /// Also give the demo reviewer N more assignments, each on a copy of
+        /// a demo item (a large, realistic queue for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        bulk: usize,
     },
     /// Token management.
     Token {
@@ -59,6 +63,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    #[command(flatten)]
+    Remote(assay_platform::cli::RemoteCommand),
 }
 
 #[derive(Subcommand)]
@@ -71,6 +77,9 @@ enum TokenCommand {
         email: String,
         #[arg(long)]
         label: Option<String>,
+        /// expert, author or operator.
+        #[arg(long, default_value = "expert")]
+        role: String,
     },
 }
 
@@ -118,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
             db,
             blob_dir,
             small,
+            bulk,
         } => {
             anyhow::ensure!(is_demo, "only `seed --demo` is supported");
             let storage = SqliteStorage::open(&db).context("opening the database")?;
@@ -134,24 +144,49 @@ async fn main() -> anyhow::Result<()> {
                 s.screening_assignments, s.senior_review_assignments, demo::DEMO_EMAIL, demo::DEMO_PASSWORD,
                 s.past_submissions, s.payouts
             );
+            if bulk > 0 {
+                let b = demo::seed_bulk(&storage, &s, bulk, chrono::Utc::now())?;
+                println!(
+                    "seeded {} more assignments on copies of the demo items",
+                    b.items.len()
+                );
+            }
         }
         Command::Token {
-            command: TokenCommand::Issue { db, email, label },
+            command:
+                TokenCommand::Issue {
+                    db,
+                    email,
+                    label,
+                    role,
+                },
         } => {
+            let role = assay_platform::auth::Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use expert, author or operator")
+            })?;
             let storage = SqliteStorage::open(&db).context("opening the database")?;
             let expert = storage
                 .expert_id_by_email(&email)?
                 .with_context(|| format!("no expert with e-mail {email}"))?;
-            let t = assay_platform::issue_token_blocking(
+            let t = assay_platform::issue_role_token_blocking(
                 &storage,
                 &expert,
                 Some(label.as_deref().unwrap_or("cli")),
+                role,
                 chrono::Utc::now(),
             )?;
             println!("{}", t.token);
         }
         Command::Openapi => {
             print!("{}", assay_platform::openapi::openapi_json()?);
+        }
+        Command::Remote(command) => {
+            // The platform's refusal (with every lint finding or bad line) is
+            // the message; no backtrace.
+            if let Err(e) = assay_platform::cli::run(command, &mut std::io::stdout().lock()).await {
+                eprintln!("assay-platform: {e}");
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, server};
+use crate::{admin, publish, server};
 
 struct Security;
 
@@ -16,7 +16,11 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("Expert token from POST /api/v1/auth/login"))
+                    .description(Some(
+                        "Token from POST /api/v1/auth/login (role expert) or issued by an \
+                         operator with a role (expert, author, operator); author routes need \
+                         author or operator, admin routes operator",
+                    ))
                     .build(),
             ),
         );
@@ -25,7 +29,9 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("Admin token given to the server at start-up"))
+                    .description(Some(
+                        "Admin token given to the server at start-up; acts as an operator",
+                    ))
                     .build(),
             ),
         );
@@ -66,8 +72,17 @@ impl Modify for Security {
         admin::set_lease,
         admin::issue_token,
         admin::update_item_content,
+        publish::publish_rubric,
+        publish::put_opportunity,
+        publish::get_opportunity,
+        publish::put_attachment,
+        publish::import_items,
+        publish::assign_by_policy,
+        publish::create_expert,
+        publish::export,
     ),
-    components(schemas(assay_protocol::ApiErrorCode, assay_protocol::FieldValue, assay_protocol::AttachmentRef)),
+    components(schemas(assay_protocol::ApiErrorCode, assay_protocol::FieldValue, assay_protocol::AttachmentRef,
+        publish::ImportLine, publish::ImportValue, publish::ImportAttachment, publish::BadLine)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

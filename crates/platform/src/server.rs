@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin;
-use crate::auth;
+use crate::auth::{self, Role};
 use crate::blobs::BlobStore;
 use crate::error::{Error, StoreError, StoreResult};
 use crate::storage::{SqliteStorage, Storage};
@@ -237,11 +237,12 @@ fn bearer(parts: &Parts) -> Result<&str, ApiFailure> {
         })
 }
 
-/// The authenticated expert of a request.
+/// The authenticated expert of a request (any role may do expert work).
 #[derive(Debug, Clone)]
 pub struct AuthExpert {
     pub expert_id: String,
     pub token_id: String,
+    pub role: Role,
 }
 
 impl FromRequestParts<AppState> for AuthExpert {
@@ -262,13 +263,82 @@ impl FromRequestParts<AppState> for AuthExpert {
             Some(r) => Ok(Self {
                 expert_id: r.expert_id,
                 token_id: r.token_id,
+                role: r.role,
             }),
         }
     }
 }
 
-/// Proof that the request carries the admin token.
-pub struct AdminAuth;
+/// Who called a privileged route: an expert's token with a role, or the
+/// server's admin token (which acts as an operator).
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// `None` for the admin token.
+    pub expert_id: Option<String>,
+    pub role: Role,
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Authenticate a privileged request and require `required` (403 otherwise).
+async fn require_role(
+    parts: &Parts,
+    state: &AppState,
+    required: Role,
+) -> Result<Principal, ApiFailure> {
+    let token = bearer(parts)?;
+    let hash = auth::token_hash(token);
+    let principal = if state
+        .admin_token_hash
+        .as_deref()
+        .is_some_and(|admin| constant_time_eq(&hash, admin))
+    {
+        Principal {
+            expert_id: None,
+            role: Role::Operator,
+        }
+    } else {
+        let record = blocking(state, move |s| s.token_by_hash(&hash)).await?;
+        match record {
+            None => {
+                return Err(ApiFailure::new(
+                    ApiErrorCode::Unauthorized,
+                    "unknown token (neither an issued token nor the admin token)",
+                ))
+            }
+            Some(r) if r.revoked => {
+                return Err(ApiFailure::new(
+                    ApiErrorCode::Unauthorized,
+                    "this token has been revoked",
+                ))
+            }
+            Some(r) => Principal {
+                expert_id: Some(r.expert_id),
+                role: r.role,
+            },
+        }
+    };
+    if principal.role.allows(required) {
+        Ok(principal)
+    } else {
+        Err(ApiFailure::new(
+            ApiErrorCode::Forbidden,
+            format!(
+                "this route needs the {required} role; your token has the {} role",
+                principal.role
+            ),
+        ))
+    }
+}
+
+/// Proof that the request carries an operator token (or the admin token).
+pub struct AdminAuth(pub Principal);
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiFailure;
@@ -277,28 +347,21 @@ impl FromRequestParts<AppState> for AdminAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(expected) = &state.admin_token_hash else {
-            return Err(ApiFailure::new(
-                ApiErrorCode::Forbidden,
-                "the admin API is disabled on this server",
-            ));
-        };
-        let got = auth::token_hash(bearer(parts)?);
-        // Both are sha256 hex: compare in constant time.
-        let same = got.len() == expected.len()
-            && got
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same {
-            Ok(Self)
-        } else {
-            Err(ApiFailure::new(
-                ApiErrorCode::Unauthorized,
-                "wrong admin token",
-            ))
-        }
+        require_role(parts, state, Role::Operator).await.map(Self)
+    }
+}
+
+/// Proof that the request carries an author or operator token.
+pub struct AuthorAuth(pub Principal);
+
+impl FromRequestParts<AppState> for AuthorAuth {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        require_role(parts, state, Role::Author).await.map(Self)
     }
 }
 
@@ -408,10 +471,11 @@ async fn issue_token(
     state: &AppState,
     expert_id: String,
     label: Option<String>,
+    role: Role,
 ) -> Result<TokenResponse, ApiFailure> {
     let now = Utc::now();
     blocking(state, move |s| {
-        crate::issue_token_blocking(s, &expert_id, label.as_deref(), now)
+        crate::issue_role_token_blocking(s, &expert_id, label.as_deref(), role, now)
     })
     .await
 }
@@ -443,7 +507,9 @@ pub async fn login(
     .await
     .map_err(|_| ApiFailure::new(ApiErrorCode::Internal, "internal server error"))?
     .ok_or_else(|| ApiFailure::new(ApiErrorCode::Unauthorized, "wrong e-mail or password"))?;
-    Ok(axum::Json(issue_token(&state, expert_id, req.label).await?))
+    Ok(axum::Json(
+        issue_token(&state, expert_id, req.label, Role::Expert).await?,
+    ))
 }
 
 /// Body of `POST /auth/tokens`.
@@ -462,7 +528,7 @@ pub async fn new_token(
     ApiJson(req): ApiJson<NewTokenRequest>,
 ) -> ApiResult<TokenResponse> {
     Ok(axum::Json(
-        issue_token(&state, who.expert_id, req.label).await?,
+        issue_token(&state, who.expert_id, req.label, who.role).await?,
     ))
 }
 
@@ -757,9 +823,26 @@ pub async fn submit(
         }
     }
     let now = Utc::now();
+    let ttl = state.lease_ttl;
     Ok(axum::Json(
         blocking(&state, move |s| {
-            s.submit(&who.expert_id, &key, &hash, &req, now)
+            let receipt = s.submit(&who.expert_id, &key, &hash, &req, now)?;
+            if !receipt.replayed {
+                // The submission is stored; sampling for senior review must
+                // not turn it into an error.
+                if let Err(e) = crate::publish::sample_senior_review_blocking(
+                    s,
+                    &who.expert_id,
+                    &receipt.assignment_id,
+                    &receipt.submission_id,
+                    now,
+                    ttl,
+                ) {
+                    tracing::error!(error = %e, submission = %receipt.submission_id,
+                        "senior-review sampling failed");
+                }
+            }
+            Ok(receipt)
         })
         .await?,
     ))
@@ -871,7 +954,10 @@ pub fn router(state: AppState) -> Router {
         .route("/assignments/{id}/lease", post(renew_lease))
         .route("/assignments/{id}/release", post(release))
         .route("/items/{id}", get(item))
-        .route("/attachments/{sha256}", get(attachment))
+        .route(
+            "/attachments/{sha256}",
+            get(attachment).put(crate::publish::put_attachment),
+        )
         .route("/rubrics/{id}/versions/{version}", get(rubric))
         .route("/submissions", post(submit))
         .route("/outcomes", get(outcomes))
@@ -879,6 +965,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rate-card", get(rate_card))
         .route("/ledger", get(ledger))
         .route("/payouts", get(payouts))
+        .nest("/author", crate::publish::author_router())
         .nest("/admin", admin::router());
     Router::new()
         .nest(assay_protocol::API_PREFIX, api)

@@ -70,6 +70,57 @@ impl TestPlatform {
     }
 }
 
+/// A running platform with an empty database (no demo data) and the admin
+/// token: the starting point of a real deployment.
+pub struct EmptyPlatform {
+    pub server: RunningServer,
+    pub admin_token: String,
+    dir: tempfile::TempDir,
+}
+
+impl EmptyPlatform {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// Full URL of an API path, e.g. `api_url("/me")`.
+    pub fn api_url(&self, path: &str) -> String {
+        format!(
+            "{}{}{}",
+            self.server.base_url(),
+            assay_protocol::API_PREFIX,
+            path
+        )
+    }
+
+    /// Directory holding the database and blobs.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.server.shutdown().await
+    }
+}
+
+/// Start a platform on an empty database.
+pub async fn start_empty() -> Result<EmptyPlatform, Error> {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServerConfig::new(
+        dir.path().join("platform.db"),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    );
+    config.blob_dir = Some(dir.path().join("blobs"));
+    config.admin_token = Some(TEST_ADMIN_TOKEN.to_owned());
+    let server = crate::server::spawn(config).await?;
+    Ok(EmptyPlatform {
+        server,
+        admin_token: TEST_ADMIN_TOKEN.to_owned(),
+        dir,
+    })
+}
+
 /// Start a seeded platform with default options.
 pub async fn start_seeded() -> Result<TestPlatform, Error> {
     start_seeded_with(TestOptions::default()).await

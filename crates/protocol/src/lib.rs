@@ -298,6 +298,12 @@ pub struct ItemEnvelope {
     pub item: Item,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_submission: Option<ReviewedSubmission>,
+    /// For a grade or screening: the expert's own latest submission on the
+    /// assignment, so a client that did not keep it (another device, a
+    /// reinstall) can show finished work and start a revision from it.
+    /// Absent from older platforms and before anything was submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_submission: Option<ReviewedSubmission>,
 }
 
 /// Another expert's submission shown to a senior reviewer (author anonymised).

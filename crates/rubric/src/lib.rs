@@ -17,7 +17,7 @@ pub mod score;
 pub mod source;
 pub mod validate;
 
-pub use lint::{lint, structural_findings, LintFinding, LintSeverity};
+pub use lint::{lint, structural_findings, value_kind, viewer_accepts, LintFinding, LintSeverity};
 pub use model::*;
 pub use parse::{
     load_rubric_file, load_sample_items, parse_item, parse_rubric, parse_rubric_unchecked,

@@ -1112,7 +1112,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 // ------------------------------------------------------------------ sample items
 
-fn viewer_accepts(viewer: ViewerKind, value: &FieldValue) -> bool {
+/// Whether a field `value` has a shape the `viewer` can show (lint of sample
+/// items and the platform's item import both use this rule).
+pub fn viewer_accepts(viewer: ViewerKind, value: &FieldValue) -> bool {
     match (viewer, value) {
         (ViewerKind::Scan, FieldValue::Attachment(_)) => true,
         (ViewerKind::Scan, _) => false,
@@ -1123,7 +1125,8 @@ fn viewer_accepts(viewer: ViewerKind, value: &FieldValue) -> bool {
     }
 }
 
-fn value_kind(v: &FieldValue) -> &'static str {
+/// "text", "JSON" or "an attachment", for messages.
+pub fn value_kind(v: &FieldValue) -> &'static str {
     match v {
         FieldValue::Text(_) => "text",
         FieldValue::Json(_) => "JSON",

@@ -197,6 +197,20 @@ CREATE TABLE quarantine (
     PRIMARY KEY (kind, key)
 );
 "#,
+    // 6: annotations begun but not added yet (a typed diff comment, a drawn
+    // scan region) are part of the durable draft: JSON array, NULL = none.
+    // The reviewer's own latest submission as the platform serves it with
+    // the item (for work submitted from another device).
+    r#"
+ALTER TABLE drafts ADD COLUMN pending_json TEXT;
+ALTER TABLE items_scoped ADD COLUMN own_submission_json TEXT;
+"#,
+    // 7: the queue reads each item's title (and whether it is downloaded) from
+    // this covering index instead of the item rows, which hold the whole
+    // scoped content (kilobytes each: 10,000 items are tens of megabytes).
+    r#"
+CREATE INDEX items_scoped_title ON items_scoped(assignment_id, title);
+"#,
 ];
 
 /// Schema version this build writes.

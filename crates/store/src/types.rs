@@ -37,6 +37,22 @@ pub enum QueueStatus {
     SubmitFailed,
 }
 
+impl QueueStatus {
+    /// Whether the reviewer may still change (and submit) the work: the one
+    /// rule every layer asks, decided here.
+    pub fn editable(self) -> bool {
+        matches!(
+            self,
+            Self::New
+                | Self::Draft
+                | Self::Ready
+                | Self::NeedsRevision
+                | Self::RubricChanged
+                | Self::SubmitFailed
+        )
+    }
+}
+
 /// Pay shown next to a queue row (latest rate of the opportunity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -86,6 +102,41 @@ pub struct Draft {
     /// Set by the app when the answers validate against the rubric.
     pub ready: bool,
     pub updated_at: DateTime<Utc>,
+    /// Annotations begun but not yet added (a typed diff comment, a drawn
+    /// scan region): kept with the draft so switching items or restarting
+    /// loses nothing.
+    #[serde(default)]
+    pub pending: Vec<PendingAnnotation>,
+}
+
+/// An annotation the reviewer started in a viewer but has not added to the
+/// grade yet: where it points and what was typed so far (possibly nothing).
+/// At most one per field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PendingAnnotation {
+    pub field: String,
+    pub anchor: assay_rubric::AnnotationAnchor,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// What the reviewer submitted for an assignment: the request in the outbox
+/// (sent or waiting), or the platform's copy served with the item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SubmittedWork {
+    pub answers: Answers,
+    #[ts(type = "number")]
+    pub active_seconds: u64,
+    /// When the reviewer submitted it (queued it for upload, or the
+    /// platform received it).
+    pub submitted_at: DateTime<Utc>,
+    /// Its outbox entry; `None` when it comes from the platform (submitted
+    /// from another device).
+    pub outbox_state: Option<OutboxState>,
 }
 
 /// What an outbox entry uploads.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use assay_protocol::{ApiErrorCode, AttachmentRef, CONTENT_SHA256_HEADER};
+use assay_protocol::{ApiErrorCode, Assignment, AttachmentRef, CONTENT_SHA256_HEADER};
 use assay_rubric::Rubric;
 use assay_store::{cursor, IssueKind, LeaseInfo, OutboxPayload, QuarantineKind, Store, StoreError};
 use chrono::Utc;
@@ -481,14 +481,7 @@ impl SyncEngine {
 
     /// Fetch an item, drop the fields `rubric` hides before decoding, decode
     /// and scope it.
-    async fn fetch_item(
-        &self,
-        a: &assay_protocol::Assignment,
-        rubric: &Rubric,
-    ) -> Result<(
-        assay_rubric::ScopedItem,
-        Option<assay_protocol::ReviewedSubmission>,
-    )> {
+    async fn fetch_scoped_item(&self, a: &Assignment, rubric: &Rubric) -> Result<FetchedItem> {
         const ROUTE: &str = "GET /items/{id}";
         let mut raw = self.client.item_raw(&a.item_id).await?;
         let visible: HashSet<&str> = rubric.fields.iter().map(|f| f.id.as_str()).collect();
@@ -502,7 +495,22 @@ impl SyncEngine {
             )));
         }
         // Scope BEFORE storing: hidden fields never reach the disk.
-        Ok((scope_item(&env.item, rubric), env.reviewed_submission))
+        Ok(FetchedItem {
+            scoped: scope_item(&env.item, rubric),
+            reviewed: env.reviewed_submission,
+            own: env.own_submission,
+        })
+    }
+
+    /// Store a fetched item with the submissions that came with it.
+    fn put_fetched_item(
+        &self,
+        a: &Assignment,
+        f: &FetchedItem,
+    ) -> std::result::Result<(), StoreError> {
+        self.store
+            .put_scoped_item(&a.id, &f.scoped, f.reviewed.as_ref())?;
+        self.store.put_own_submission(&a.id, f.own.as_ref())
     }
 
     async fn pull_items(
@@ -526,7 +534,7 @@ impl SyncEngine {
         let mut results = stream::iter(todo)
             .map(|a| async move {
                 let fetched = match self.store.rubric(&a.rubric_id, a.rubric_version) {
-                    Ok(Some(rubric)) => self.fetch_item(&a, &rubric).await.map(Some),
+                    Ok(Some(rubric)) => self.fetch_scoped_item(&a, &rubric).await.map(Some),
                     Ok(None) => Ok(None),
                     Err(e) => Err(e.into()),
                 };
@@ -542,7 +550,7 @@ impl SyncEngine {
             } else {
                 a.item_title.clone()
             };
-            let (scoped, reviewed) = match fetched {
+            let fetched = match fetched {
                 Ok(Some(x)) => x,
                 Ok(None) => {
                     report.errors.push(format!(
@@ -560,10 +568,7 @@ impl SyncEngine {
                     continue;
                 }
             };
-            match self
-                .store
-                .put_scoped_item(&a.id, &scoped, reviewed.as_ref())
-            {
+            match self.put_fetched_item(&a, &fetched) {
                 Ok(()) => {
                     self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
                     report.items += 1;
@@ -579,6 +584,25 @@ impl SyncEngine {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Downloads one assignment's item now (the reviewer opened work this
+    /// machine never downloaded, e.g. finished work from before it synced),
+    /// scoped by its rubric before it is stored; the rubric is fetched first
+    /// when missing. Attachments follow with the next sync.
+    pub async fn fetch_item(&self, a: &Assignment) -> Result<()> {
+        let rubric = match self.store.rubric(&a.rubric_id, a.rubric_version)? {
+            Some(r) => r,
+            None => {
+                let r = self.fetch_rubric(&a.rubric_id, a.rubric_version).await?;
+                self.store.put_rubric(&r)?;
+                r
+            }
+        };
+        let fetched = self.fetch_scoped_item(a, &rubric).await?;
+        self.put_fetched_item(a, &fetched)?;
+        self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
+        Ok(())
     }
 
     async fn pull_attachments(
@@ -1123,4 +1147,11 @@ mod tests {
             (0..20).map(|_| backoff_delay(&c, 3, None)).collect();
         assert!(set.len() > 1);
     }
+}
+
+/// An item as fetched and scoped, with the submissions the platform sent with it.
+struct FetchedItem {
+    scoped: assay_rubric::ScopedItem,
+    reviewed: Option<assay_protocol::ReviewedSubmission>,
+    own: Option<assay_protocol::ReviewedSubmission>,
 }

@@ -16,9 +16,12 @@ use assay_protocol::{
     ReviewRequest, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
 };
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub use sqlite::SqliteStorage;
 
+use crate::auth::Role;
 use crate::error::StoreResult;
 
 /// Stored password verifier of an expert.
@@ -35,6 +38,7 @@ pub struct TokenRecord {
     pub token_id: String,
     pub expert_id: String,
     pub revoked: bool,
+    pub role: Role,
 }
 
 /// An expert to create (seeding, admin).
@@ -72,6 +76,69 @@ pub struct BlobMeta {
     pub media_type: String,
 }
 
+/// An imported item as stored, looked up by its external id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedItem {
+    pub item_id: String,
+    pub title: String,
+    pub fields: BTreeMap<String, FieldValue>,
+    pub revision: u32,
+    pub rubric_id: String,
+    pub rubric_version: u32,
+}
+
+/// One change of a bulk import; [`Storage::apply_import`] applies a batch
+/// of them in one transaction.
+#[derive(Debug, Clone)]
+pub enum ImportOp {
+    /// A new item with its external id, pinned to a rubric version.
+    Insert {
+        item: Item,
+        external_id: String,
+        rubric_id: String,
+        rubric_version: u32,
+    },
+    /// Replace an item's title and fields; its revision goes up by one and
+    /// its assignments are re-published (as with an admin re-publish).
+    /// Refused with a conflict when the item is no longer at `expected_revision`.
+    Replace {
+        item_id: String,
+        expected_revision: u32,
+        title: String,
+        fields: BTreeMap<String, FieldValue>,
+    },
+}
+
+/// One graded submission as exported to a buyer (a line of the export NDJSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExportRecord {
+    pub submission_id: String,
+    pub assignment_id: String,
+    pub item_id: String,
+    /// The item's id in the importer's system, when it was imported.
+    pub external_id: Option<String>,
+    pub item_revision: u32,
+    pub opportunity_id: String,
+    pub rubric_id: String,
+    pub rubric_version: u32,
+    /// The grader.
+    pub expert_id: String,
+    pub expert_email: String,
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Value,
+    /// Time on task (active seconds the client logged).
+    pub active_seconds: u64,
+    #[schema(value_type = Object)]
+    pub time_log: serde_json::Value,
+    pub client_created_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub status: OutcomeStatus,
+    pub licence_category: String,
+    pub buyer: String,
+    /// Export cursor position of this record.
+    pub seq: i64,
+}
+
 /// A page of rows after a sequence number, plus whether more follow.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -95,6 +162,7 @@ pub trait Storage: Send + Sync + 'static {
         expert_id: &str,
         token_hash: &str,
         label: Option<&str>,
+        role: Role,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
     fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
@@ -231,4 +299,59 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StoreResult<Vec<Payout>>;
     /// Experts with at least one accepted, unpaid ledger entry.
     fn experts_with_payable_entries(&self) -> StoreResult<Vec<String>>;
+
+    // ---- publishing (rules live in `crate::publish`; these only store)
+    /// Every expert with the role of their account (authors and operators
+    /// are never given work by assignment policies).
+    fn list_experts(&self) -> StoreResult<Vec<(ExpertProfile, Role)>>;
+    fn set_expert_role(&self, expert_id: &str, role: Role) -> StoreResult<()>;
+    /// Experts with an accepted screening submission in the opportunity.
+    fn experts_passed_screening(&self, opportunity_id: &str) -> StoreResult<Vec<String>>;
+    /// Experts holding a screening assignment in the opportunity that is
+    /// active or completed (taken, or answered and possibly decided).
+    fn screening_holders(&self, opportunity_id: &str) -> StoreResult<Vec<String>>;
+    /// Highest published version of a rubric.
+    fn latest_rubric_version(&self, id: &str) -> StoreResult<Option<u32>>;
+    /// Store a new rubric version; a conflict if `(id, version)` exists.
+    fn insert_rubric(
+        &self,
+        id: &str,
+        version: u32,
+        document: &serde_json::Value,
+    ) -> StoreResult<()>;
+    /// An opportunity and its published spec (absent for seeded ones).
+    fn opportunity(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(Opportunity, Option<serde_json::Value>)>>;
+    /// Create or update an opportunity with its spec; `new_rate` (if any)
+    /// becomes its rate from its `effective_from`. Returns whether it was created.
+    fn put_opportunity(
+        &self,
+        opportunity: &Opportunity,
+        spec: &serde_json::Value,
+        new_rate: Option<&Rate>,
+    ) -> StoreResult<bool>;
+    /// The opportunity's imported items among `external_ids`, by external id.
+    fn imported_items(
+        &self,
+        opportunity_id: &str,
+        external_ids: &[String],
+    ) -> StoreResult<BTreeMap<String, ImportedItem>>;
+    /// Apply a batch of import changes atomically (all or nothing). Returns
+    /// each op's item id and revision, in order.
+    fn apply_import(
+        &self,
+        opportunity_id: &str,
+        ops: &[ImportOp],
+    ) -> StoreResult<Vec<(String, u32)>>;
+    /// Every item of the opportunity (oldest first) with the experts that
+    /// hold an active or completed grade assignment of it.
+    fn grader_coverage(&self, opportunity_id: &str) -> StoreResult<Vec<(String, Vec<String>)>>;
+    /// Number of assignments of `kind` ever made in the opportunity.
+    fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> StoreResult<u64>;
+    /// Number of submissions on grade assignments in the opportunity.
+    fn count_grade_submissions(&self, opportunity_id: &str) -> StoreResult<u64>;
+    /// Grade submissions after export cursor `after_seq`, oldest first.
+    fn export_submissions(&self, after_seq: i64, limit: u32) -> StoreResult<Page<ExportRecord>>;
 }

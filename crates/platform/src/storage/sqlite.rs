@@ -15,7 +15,11 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{BlobMeta, ExpertCredentials, NewAssignment, NewExpert, Page, Storage, TokenRecord};
+use super::{
+    BlobMeta, ExpertCredentials, ExportRecord, ImportOp, ImportedItem, NewAssignment, NewExpert,
+    Page, Storage, TokenRecord,
+};
+use crate::auth::Role;
 use crate::error::{Error, StoreError, StoreResult};
 
 /// Lease granted when a "needs revision" outcome re-opens an assignment.
@@ -168,6 +172,19 @@ CREATE TABLE idempotency (
 -- Items can be re-published with new content (admin `items/{id}/content`).
 ALTER TABLE items ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
 "#,
+    r#"
+-- Publishing: tokens carry a role; opportunities keep their published spec
+-- (card + assignment policy); imported items have an external id and pin
+-- the rubric version they were checked against.
+ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'expert';
+ALTER TABLE experts ADD COLUMN role TEXT NOT NULL DEFAULT 'expert';
+ALTER TABLE opportunities ADD COLUMN spec TEXT;
+ALTER TABLE items ADD COLUMN external_id TEXT;
+ALTER TABLE items ADD COLUMN rubric_id TEXT;
+ALTER TABLE items ADD COLUMN rubric_version INTEGER;
+CREATE UNIQUE INDEX items_external_id ON items (opportunity_id, external_id)
+    WHERE external_id IS NOT NULL;
+"#,
 ];
 
 /// SQLite-backed storage. One connection behind a mutex: the reference
@@ -276,6 +293,26 @@ fn link_blob(tx: &Transaction<'_>, item_id: &str, sha256: &str) -> StoreResult<(
         params![item_id, sha256],
     )?;
     Ok(())
+}
+
+/// Give every assignment of the item a new `seq`, so experts' next
+/// incremental sync sees the item's new revision. Returns how many.
+fn republish_assignments(tx: &Transaction<'_>, item_id: &str) -> StoreResult<u32> {
+    let ids: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT id FROM assignments WHERE item_id = ?1 ORDER BY seq")?;
+        let ids = stmt
+            .query_map([item_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids
+    };
+    for id in &ids {
+        let seq = next_seq(tx)?;
+        tx.execute(
+            "UPDATE assignments SET seq = ?1 WHERE id = ?2",
+            params![seq, id],
+        )?;
+    }
+    Ok(u32::try_from(ids.len()).unwrap_or(u32::MAX))
 }
 
 const ASSIGNMENT_COLS: &str = "id, expert_id, item_id, opportunity_id, rubric_id, rubric_version, \
@@ -863,31 +900,43 @@ impl Storage for SqliteStorage {
         expert_id: &str,
         token_hash: &str,
         label: Option<&str>,
+        role: Role,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.lock().execute(
-            "INSERT INTO tokens (id, expert_id, token_hash, label, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![token_id, expert_id, token_hash, label, ts(now)],
+            "INSERT INTO tokens (id, expert_id, token_hash, label, created_at, role) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                token_id,
+                expert_id,
+                token_hash,
+                label,
+                ts(now),
+                role.as_str()
+            ],
         )?;
         Ok(())
     }
 
     fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
-        Ok(self
+        let raw: Option<(String, String, bool, String)> = self
             .lock()
             .query_row(
-                "SELECT id, expert_id, revoked_at IS NOT NULL FROM tokens WHERE token_hash = ?1",
+                "SELECT id, expert_id, revoked_at IS NOT NULL, role FROM tokens WHERE token_hash = ?1",
                 [token_hash],
-                |r| {
-                    Ok(TokenRecord {
-                        token_id: r.get(0)?,
-                        expert_id: r.get(1)?,
-                        revoked: r.get(2)?,
-                    })
-                },
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .optional()?)
+            .optional()?;
+        raw.map(|(token_id, expert_id, revoked, role)| {
+            Ok(TokenRecord {
+                token_id,
+                expert_id,
+                revoked,
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown token role {role:?}")))?,
+            })
+        })
+        .transpose()
     }
 
     fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -1056,23 +1105,9 @@ impl Storage for SqliteStorage {
             params![to_json(&merged)?, item_id],
             |r| r.get(0),
         )?;
-        let ids: Vec<String> = {
-            let mut stmt =
-                tx.prepare("SELECT id FROM assignments WHERE item_id = ?1 ORDER BY seq")?;
-            let ids = stmt
-                .query_map([item_id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            ids
-        };
-        for id in &ids {
-            let seq = next_seq(&tx)?;
-            tx.execute(
-                "UPDATE assignments SET seq = ?1 WHERE id = ?2",
-                params![seq, id],
-            )?;
-        }
+        let assignments = republish_assignments(&tx, item_id)?;
         tx.commit()?;
-        Ok((revision, u32::try_from(ids.len()).unwrap_or(u32::MAX)))
+        Ok((revision, assignments))
     }
 
     fn insert_blob_meta(&self, meta: &BlobMeta) -> StoreResult<()> {
@@ -1125,16 +1160,16 @@ impl Storage for SqliteStorage {
         let (opportunity_id, title, fields, created_at) =
             raw.ok_or_else(|| StoreError::not_found(format!("item {item_id}")))?;
         // The expert's most recent live assignment of the item decides access.
-        let access: Option<(String, Option<String>)> = conn
+        let access: Option<(String, Option<String>, String)> = conn
             .query_row(
-                "SELECT kind, review_of_submission_id FROM assignments \
+                "SELECT kind, review_of_submission_id, id FROM assignments \
                  WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned', 'released') \
                  ORDER BY seq DESC LIMIT 1",
                 params![item_id, expert_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((kind, review_of)) = access else {
+        let Some((kind, review_of, assignment_id)) = access else {
             return Err(StoreError::Forbidden(format!(
                 "item {item_id} is not assigned to you"
             )));
@@ -1155,6 +1190,35 @@ impl Storage for SqliteStorage {
             }
             _ => None,
         };
+        // The expert's own latest submission on this assignment (a grade or
+        // screening), for finished work and revisions on another device.
+        let own_submission = conn
+            .query_row(
+                "SELECT id, answers, active_seconds, received_at FROM submissions \
+                 WHERE assignment_id = ?1 AND expert_id = ?2 \
+                 ORDER BY received_at DESC, outcome_seq DESC LIMIT 1",
+                params![assignment_id, expert_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(
+                |(id, answers, secs, at)| -> StoreResult<ReviewedSubmission> {
+                    Ok(ReviewedSubmission {
+                        submission_id: id,
+                        answers: from_json(&answers)?,
+                        active_seconds: u64::try_from(secs).unwrap_or(0),
+                        submitted_at: parse_ts(&at)?,
+                    })
+                },
+            )
+            .transpose()?;
         Ok(ItemEnvelope {
             item: Item {
                 id: item_id.to_owned(),
@@ -1164,6 +1228,7 @@ impl Storage for SqliteStorage {
                 created_at: parse_ts(&created_at)?,
             },
             reviewed_submission,
+            own_submission,
         })
     }
 
@@ -1172,7 +1237,8 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let opp: Option<(String, String, u32)> = tx
             .query_row(
-                "SELECT o.id, o.rubric_id, o.rubric_version FROM items i \
+                "SELECT o.id, COALESCE(i.rubric_id, o.rubric_id), \
+                 COALESCE(i.rubric_version, o.rubric_version) FROM items i \
                  JOIN opportunities o ON o.id = i.opportunity_id WHERE i.id = ?1",
                 [&n.item_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -1811,6 +1877,441 @@ impl Storage for SqliteStorage {
             .collect::<Result<_, _>>()?;
         Ok(ids)
     }
+    fn list_experts(&self) -> StoreResult<Vec<(ExpertProfile, Role)>> {
+        let ids: Vec<(String, String)> = {
+            let conn = self.lock();
+            let mut stmt = conn.prepare("SELECT id, role FROM experts ORDER BY id")?;
+            let ids = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            ids
+        };
+        ids.iter()
+            .map(|(id, role)| {
+                let role = Role::parse(role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown expert role {role:?}")))?;
+                Ok((self.expert_profile(id)?, role))
+            })
+            .collect()
+    }
+
+    fn set_expert_role(&self, expert_id: &str, role: Role) -> StoreResult<()> {
+        let n = self.lock().execute(
+            "UPDATE experts SET role = ?1 WHERE id = ?2",
+            params![role.as_str(), expert_id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::not_found(format!("expert {expert_id}")));
+        }
+        Ok(())
+    }
+
+    fn experts_passed_screening(&self, opportunity_id: &str) -> StoreResult<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT s.expert_id FROM submissions s \
+             JOIN assignments a ON a.id = s.assignment_id \
+             WHERE a.kind = 'screening' AND s.opportunity_id = ?1 AND s.status = 'accepted' \
+             ORDER BY s.expert_id",
+        )?;
+        let ids = stmt
+            .query_map([opportunity_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    fn screening_holders(&self, opportunity_id: &str) -> StoreResult<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT expert_id FROM assignments WHERE opportunity_id = ?1 \
+             AND kind = 'screening' AND state IN ('active', 'completed') ORDER BY expert_id",
+        )?;
+        let ids = stmt
+            .query_map([opportunity_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    fn latest_rubric_version(&self, id: &str) -> StoreResult<Option<u32>> {
+        Ok(self.lock().query_row(
+            "SELECT MAX(version) FROM rubrics WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn insert_rubric(
+        &self,
+        id: &str,
+        version: u32,
+        document: &serde_json::Value,
+    ) -> StoreResult<()> {
+        let n = self.lock().execute(
+            "INSERT OR IGNORE INTO rubrics (id, version, document) VALUES (?1, ?2, ?3)",
+            params![id, version, to_json(document)?],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "rubric {id} version {version} is already published"
+            )));
+        }
+        Ok(())
+    }
+
+    fn opportunity(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(Opportunity, Option<serde_json::Value>)>> {
+        let raw: Option<(Opportunity, Option<String>)> = self
+            .lock()
+            .query_row(
+                "SELECT id, title, description, rubric_id, rubric_version, licence_category, \
+                 buyer, spec FROM opportunities WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        Opportunity {
+                            id: r.get(0)?,
+                            title: r.get(1)?,
+                            description: r.get(2)?,
+                            rubric_id: r.get(3)?,
+                            rubric_version: r.get(4)?,
+                            licence_category: r.get(5)?,
+                            buyer: r.get(6)?,
+                        },
+                        r.get(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        raw.map(|(o, spec)| Ok((o, spec.as_deref().map(from_json).transpose()?)))
+            .transpose()
+    }
+
+    fn put_opportunity(
+        &self,
+        o: &Opportunity,
+        spec: &serde_json::Value,
+        new_rate: Option<&Rate>,
+    ) -> StoreResult<bool> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existed: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM opportunities WHERE id = ?1)",
+            [&o.id],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO opportunities (id, title, description, rubric_id, rubric_version, \
+             licence_category, buyer, spec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
+             description = excluded.description, rubric_id = excluded.rubric_id, \
+             rubric_version = excluded.rubric_version, \
+             licence_category = excluded.licence_category, buyer = excluded.buyer, \
+             spec = excluded.spec",
+            params![
+                o.id,
+                o.title,
+                o.description,
+                o.rubric_id,
+                o.rubric_version,
+                o.licence_category,
+                o.buyer,
+                to_json(spec)?
+            ],
+        )?;
+        if let Some(r) = new_rate {
+            tx.execute(
+                "INSERT INTO rates (opportunity_id, basis, amount_cents, currency, effective_from) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    o.id,
+                    enum_str(&r.basis)?,
+                    r.amount_cents,
+                    r.currency,
+                    ts(r.effective_from)
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(!existed)
+    }
+
+    fn imported_items(
+        &self,
+        opportunity_id: &str,
+        external_ids: &[String],
+    ) -> StoreResult<BTreeMap<String, ImportedItem>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT i.id, i.title, i.fields, i.revision, \
+             COALESCE(i.rubric_id, o.rubric_id), COALESCE(i.rubric_version, o.rubric_version) \
+             FROM items i JOIN opportunities o ON o.id = i.opportunity_id \
+             WHERE i.opportunity_id = ?1 AND i.external_id = ?2",
+        )?;
+        let mut out = BTreeMap::new();
+        for ext in external_ids {
+            let raw: Option<(String, String, String, u32, String, u32)> = stmt
+                .query_row(params![opportunity_id, ext], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .optional()?;
+            if let Some((item_id, title, fields, revision, rubric_id, rubric_version)) = raw {
+                out.insert(
+                    ext.clone(),
+                    ImportedItem {
+                        item_id,
+                        title,
+                        fields: from_json(&fields)?,
+                        revision,
+                        rubric_id,
+                        rubric_version,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn apply_import(
+        &self,
+        opportunity_id: &str,
+        ops: &[ImportOp],
+    ) -> StoreResult<Vec<(String, u32)>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                ImportOp::Insert {
+                    item,
+                    external_id,
+                    rubric_id,
+                    rubric_version,
+                } => {
+                    if item.opportunity_id != opportunity_id {
+                        return Err(StoreError::BadRequest(format!(
+                            "item {} is not in opportunity {opportunity_id}",
+                            item.id
+                        )));
+                    }
+                    tx.execute(
+                        "INSERT INTO items (id, opportunity_id, title, fields, created_at, \
+                         external_id, rubric_id, rubric_version) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            item.id,
+                            item.opportunity_id,
+                            item.title,
+                            to_json(&item.fields)?,
+                            ts(item.created_at),
+                            external_id,
+                            rubric_id,
+                            rubric_version
+                        ],
+                    )
+                    .map_err(|e| match e.sqlite_error_code() {
+                        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                            StoreError::Conflict(format!(
+                                "external id {external_id} was imported concurrently; import again"
+                            ))
+                        }
+                        _ => StoreError::from(e),
+                    })?;
+                    for value in item.fields.values() {
+                        if let FieldValue::Attachment(att) = value {
+                            link_blob(&tx, &item.id, &att.sha256)?;
+                        }
+                    }
+                    out.push((item.id.clone(), 1));
+                }
+                ImportOp::Replace {
+                    item_id,
+                    expected_revision,
+                    title,
+                    fields,
+                } => {
+                    let revision: Option<u32> = tx
+                        .query_row(
+                            "UPDATE items SET title = ?1, fields = ?2, revision = revision + 1 \
+                             WHERE id = ?3 AND opportunity_id = ?4 AND revision = ?5 \
+                             RETURNING revision",
+                            params![
+                                title,
+                                to_json(fields)?,
+                                item_id,
+                                opportunity_id,
+                                expected_revision
+                            ],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    let revision = revision.ok_or_else(|| {
+                        StoreError::Conflict(format!(
+                            "item {item_id} changed while it was being imported; import again"
+                        ))
+                    })?;
+                    for value in fields.values() {
+                        if let FieldValue::Attachment(att) = value {
+                            link_blob(&tx, item_id, &att.sha256)?;
+                        }
+                    }
+                    republish_assignments(&tx, item_id)?;
+                    out.push((item_id.clone(), revision));
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn grader_coverage(&self, opportunity_id: &str) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let conn = self.lock();
+        let items: Vec<String> = {
+            let mut stmt = conn.prepare(
+                "SELECT id FROM items WHERE opportunity_id = ?1 ORDER BY created_at, id",
+            )?;
+            let ids = stmt
+                .query_map([opportunity_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids
+        };
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT expert_id FROM assignments WHERE item_id = ?1 \
+             AND kind = 'grade' AND state IN ('active', 'completed') ORDER BY expert_id",
+        )?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let experts = stmt
+                .query_map([&item], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            out.push((item, experts));
+        }
+        Ok(out)
+    }
+
+    fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> StoreResult<u64> {
+        let n: i64 = self.lock().query_row(
+            "SELECT COUNT(*) FROM assignments WHERE opportunity_id = ?1 AND kind = ?2",
+            params![opportunity_id, enum_str(&kind)?],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn count_grade_submissions(&self, opportunity_id: &str) -> StoreResult<u64> {
+        let n: i64 = self.lock().query_row(
+            "SELECT COUNT(*) FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
+             WHERE s.opportunity_id = ?1 AND a.kind = 'grade'",
+            [opportunity_id],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn export_submissions(&self, after_seq: i64, limit: u32) -> StoreResult<Page<ExportRecord>> {
+        type Raw = (
+            i64,
+            [String; 6],
+            Option<String>,
+            u32,
+            u32,
+            String,
+            String,
+            i64,
+            String,
+            [String; 3],
+            String,
+            String,
+        );
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT s.rowid, s.id, s.assignment_id, s.item_id, s.opportunity_id, s.rubric_id, \
+             s.expert_id, i.external_id, i.revision, s.rubric_version, e.email, s.answers, \
+             s.active_seconds, s.time_log, s.client_created_at, s.received_at, s.status, \
+             o.licence_category, o.buyer \
+             FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
+             JOIN items i ON i.id = s.item_id JOIN experts e ON e.id = s.expert_id \
+             JOIN opportunities o ON o.id = s.opportunity_id \
+             WHERE a.kind = 'grade' AND s.rowid > ?1 ORDER BY s.rowid LIMIT ?2",
+        )?;
+        let rows: Vec<Raw> = stmt
+            .query_map(params![after_seq, i64::from(limit) + 1], |r| {
+                Ok((
+                    r.get(0)?,
+                    [
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ],
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                    r.get(13)?,
+                    [r.get(14)?, r.get(15)?, r.get(16)?],
+                    r.get(17)?,
+                    r.get(18)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let has_more = rows.len() > limit as usize;
+        let rows = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(
+                |(
+                    seq,
+                    [sid, aid, iid, oid, rid, eid],
+                    ext,
+                    rev,
+                    rver,
+                    email,
+                    answers,
+                    secs,
+                    log,
+                    [cc, rc, st],
+                    lic,
+                    buyer,
+                )| {
+                    Ok(ExportRecord {
+                        submission_id: sid,
+                        assignment_id: aid,
+                        item_id: iid,
+                        external_id: ext,
+                        item_revision: rev,
+                        opportunity_id: oid,
+                        rubric_id: rid,
+                        rubric_version: rver,
+                        expert_id: eid,
+                        expert_email: email,
+                        answers: from_json(&answers)?,
+                        active_seconds: u64::try_from(secs).unwrap_or(0),
+                        time_log: from_json(&log)?,
+                        client_created_at: parse_ts(&cc)?,
+                        received_at: parse_ts(&rc)?,
+                        status: parse_enum(&st)?,
+                        licence_category: lic,
+                        buyer,
+                        seq,
+                    })
+                },
+            )
+            .collect::<StoreResult<_>>()?;
+        Ok(Page { rows, has_more })
+    }
 }
 
 #[cfg(test)]
@@ -1920,6 +2421,42 @@ mod tests {
             n("SELECT COUNT(*) FROM ledger"),
             n("SELECT COUNT(*) FROM idempotency"),
         )
+    }
+
+    #[test]
+    fn publishing_migration_upgrades_a_version_2_database() {
+        // A database written by the build before publishing (migrations 1-2).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
+                 expertise, attestations, senior_reviewer, timezone, created_at) \
+                 VALUES ('e1', 'a@b.c', 'A', 's', 'h', '[]', '[]', 0, 'UTC', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO tokens (id, expert_id, token_hash, created_at) \
+                 VALUES ('t1', 'e1', 'hash1', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = SqliteStorage::open(&path).unwrap();
+        // Existing tokens and accounts become expert ones, nothing is lost.
+        let t = s.token_by_hash("hash1").unwrap().unwrap();
+        assert_eq!((t.expert_id.as_str(), t.role), ("e1", Role::Expert));
+        let experts = s.list_experts().unwrap();
+        assert_eq!(experts.len(), 1);
+        assert_eq!(experts[0].1, Role::Expert);
+        s.set_expert_role("e1", Role::Author).unwrap();
+        assert_eq!(s.list_experts().unwrap()[0].1, Role::Author);
+        assert!(s.imported_items("o", &["x".into()]).unwrap().is_empty());
     }
 
     #[test]

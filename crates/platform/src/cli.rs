@@ -1,0 +1,582 @@
+//! The publishing commands of `assay-platform` (`expert add`, `rubric
+//! publish`, `opportunity publish`, `import`, `assign`, `export`). They talk
+//! to a running platform over its HTTP API with a role token, so they work
+//! the same for a laptop and for a team server. Tests run them in-process
+//! through [`RemoteCli`], with the same arguments the README shows.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use assay_protocol::ApiError;
+use clap::{Args, Parser, Subcommand};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Role;
+use crate::publish::{
+    AttachmentStored, CreateExpertRequest, ExpertCreated, ExportPage, ImportLine, ImportReport,
+    ImportValue, PolicyAssigned, PublishedOpportunity, RubricFinding, RubricPublished,
+};
+
+/// Failure of a publishing command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot reach the platform: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The platform refused the request; `report` has the details rendered.
+    #[error("the platform refused ({status}): {message}{report}")]
+    Api {
+        status: u16,
+        message: String,
+        report: String,
+        error: ApiError,
+    },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{0}")]
+    Usage(String),
+    #[error("writing output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+fn file_err(path: &Path, message: impl std::fmt::Display) -> CliError {
+    CliError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Where the platform is and which token to use.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Platform base URL.
+    #[arg(
+        long,
+        env = "ASSAY_PLATFORM_URL",
+        default_value = "http://127.0.0.1:8787"
+    )]
+    pub server: String,
+    /// Bearer token (operator or author; the server's admin token acts as operator).
+    #[arg(long, env = "ASSAY_PLATFORM_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Experts (accounts).
+    #[command(subcommand)]
+    Expert(ExpertCommand),
+    /// Rubric versions.
+    #[command(subcommand)]
+    Rubric(RubricCommand),
+    /// Opportunities.
+    #[command(subcommand)]
+    Opportunity(OpportunityCommand),
+    /// Import items from NDJSON, uploading their attachments first.
+    Import {
+        /// One item per line: {"external_id", "title", "fields"}.
+        file: PathBuf,
+        #[arg(long)]
+        opportunity: String,
+        /// Folder holding the attachments, by the `filename` the lines give.
+        #[arg(long)]
+        attachments: Option<PathBuf>,
+        /// Import the valid lines even when others are bad.
+        #[arg(long)]
+        partial: bool,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Run an opportunity's assignment policy now.
+    Assign {
+        #[arg(long)]
+        opportunity: String,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Write graded submissions as NDJSON (the buyer's manifest).
+    Export {
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExpertCommand {
+    /// Create an account and print its token.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Password for signing in to the app (else token only).
+        #[arg(long)]
+        password: Option<String>,
+        /// Comma-separated expertise tags.
+        #[arg(long, value_delimiter = ',')]
+        expertise: Vec<String>,
+        #[arg(long)]
+        senior_reviewer: bool,
+        /// expert, author or operator.
+        #[arg(long, default_value = "expert", value_parser = parse_role)]
+        role: Role,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}: use expert, author or operator"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RubricCommand {
+    /// Lint and publish a rubric file (.toml, .json, .yaml) as its version.
+    Publish {
+        file: PathBuf,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpportunityCommand {
+    /// Create or update an opportunity from a file (.toml, .json, .yaml)
+    /// holding `id` plus the card (see `OpportunitySpec` in the OpenAPI).
+    Publish {
+        file: PathBuf,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+/// The publishing commands alone, for running them in-process (tests).
+#[derive(Debug, Parser)]
+#[command(name = "assay-platform")]
+pub struct RemoteCli {
+    #[command(subcommand)]
+    pub command: RemoteCommand,
+}
+
+impl RemoteCli {
+    /// Parse a command line (`assay-platform rubric publish FILE ...`) into a
+    /// publishing command, as the `assay-platform` binary does.
+    pub fn parse_command<I, T>(args: I) -> Result<RemoteCommand, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args).map(|c| c.command)
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    fn new(conn: &Connection) -> Result<Self, CliError> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(600))
+                .build()?,
+            base: format!(
+                "{}{}",
+                conn.server.trim_end_matches('/'),
+                assay_protocol::API_PREFIX
+            ),
+            token: conn.token.clone(),
+        })
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, CliError> {
+        let resp = req.send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if status.is_success() {
+            serde_json::from_str(&text).map_err(|e| CliError::Api {
+                status: status.as_u16(),
+                message: format!("unexpected response ({e})"),
+                report: String::new(),
+                error: ApiError::new(assay_protocol::ApiErrorCode::Internal, text.clone()),
+            })
+        } else {
+            let error: ApiError = serde_json::from_str(&text).unwrap_or_else(|_| {
+                ApiError::new(assay_protocol::ApiErrorCode::Internal, text.clone())
+            });
+            Err(CliError::Api {
+                status: status.as_u16(),
+                message: format!("{}: {}", code_name(&error), error.message),
+                report: render_details(&error),
+                error,
+            })
+        }
+    }
+}
+
+fn code_name(e: &ApiError) -> String {
+    serde_json::to_value(e.code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Lint findings and bad import lines, one per line, as a human reads them.
+fn render_details(e: &ApiError) -> String {
+    let mut out = String::new();
+    let Some(details) = &e.details else {
+        return out;
+    };
+    if let Some(findings) = details.get("findings") {
+        let findings: Vec<RubricFinding> =
+            serde_json::from_value(findings.clone()).unwrap_or_default();
+        for f in findings {
+            out.push('\n');
+            out.push_str(&render_finding(&f));
+        }
+    }
+    if let Some(lines) = details.get("bad_lines").and_then(|v| v.as_array()) {
+        for l in lines {
+            out.push_str(&format!(
+                "\n  line {}: {}",
+                l.get("line").and_then(|v| v.as_u64()).unwrap_or(0),
+                l.get("reason").and_then(|v| v.as_str()).unwrap_or("")
+            ));
+        }
+    }
+    if let Some(problems) = details.get("problems").and_then(|v| v.as_array()) {
+        for p in problems {
+            out.push_str(&format!("\n  {}", p.as_str().unwrap_or("")));
+        }
+    }
+    out
+}
+
+fn render_finding(f: &RubricFinding) -> String {
+    let at = match (f.line, f.column) {
+        (Some(l), Some(c)) => format!("{l}:{c}: "),
+        (Some(l), None) => format!("{l}: "),
+        _ => String::new(),
+    };
+    format!("  {at}{}[{}]: {}", f.severity, f.code, f.message)
+}
+
+fn read_text(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| file_err(path, e))
+}
+
+fn ext_of(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Read a TOML/JSON/YAML document as JSON.
+fn read_document(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = read_text(path)?;
+    match ext_of(path).as_str() {
+        "json" => serde_json::from_str(&text).map_err(|e| file_err(path, e)),
+        "toml" => toml::from_str(&text).map_err(|e| file_err(path, e)),
+        "yaml" | "yml" => serde_yaml::from_str(&text).map_err(|e| file_err(path, e)),
+        _ => Err(file_err(path, "use a .toml, .json or .yaml file")),
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String, CliError> {
+    let mut file = std::fs::File::open(path).map_err(|e| file_err(path, e))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| file_err(path, e))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn media_type_of(path: &Path) -> &'static str {
+    match ext_of(path).as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "dcm" => "application/dicom",
+        "pdf" => "application/pdf",
+        "json" => "application/json",
+        "txt" | "md" | "diff" | "patch" => "text/plain",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Run one publishing command, writing its result to `out` (progress goes
+/// to stderr).
+pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    match command {
+        RemoteCommand::Expert(ExpertCommand::Add {
+            email,
+            name,
+            password,
+            expertise,
+            senior_reviewer,
+            role,
+            conn,
+        }) => {
+            let c = Client::new(&conn)?;
+            let body = CreateExpertRequest {
+                email,
+                display_name: name,
+                password,
+                expertise,
+                senior_reviewer,
+                timezone: None,
+                role: Some(role),
+            };
+            let created: ExpertCreated = c
+                .send(c.req(reqwest::Method::POST, "/admin/experts").json(&body))
+                .await?;
+            eprintln!(
+                "added {} ({}) as {}; its token follows",
+                created.email, created.expert_id, created.role
+            );
+            writeln!(out, "{}", created.token)?;
+        }
+        RemoteCommand::Rubric(RubricCommand::Publish { file, conn }) => {
+            let format = match ext_of(&file).as_str() {
+                "toml" => "toml",
+                "json" => "json",
+                "yaml" | "yml" => "yaml",
+                _ => return Err(file_err(&file, "use a .toml, .json, .yaml or .yml file")),
+            };
+            let text = read_text(&file)?;
+            let c = Client::new(&conn)?;
+            let result: Result<RubricPublished, CliError> = c
+                .send(
+                    c.req(
+                        reqwest::Method::POST,
+                        &format!("/author/rubrics?format={format}"),
+                    )
+                    .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .body(text),
+                )
+                .await;
+            let published = result.map_err(|e| match e {
+                CliError::Api {
+                    status,
+                    message,
+                    error,
+                    ..
+                } => {
+                    // Name the file on every finding, as `assay rubric lint` does.
+                    let report =
+                        render_details(&error).replace("\n  ", &format!("\n  {}:", file.display()));
+                    CliError::Api {
+                        status,
+                        message,
+                        report,
+                        error,
+                    }
+                }
+                other => other,
+            })?;
+            for w in &published.warnings {
+                eprintln!("{}:{}", file.display(), render_finding(w).trim_start());
+            }
+            writeln!(
+                out,
+                "{} rubric {} version {}",
+                if published.created {
+                    "published"
+                } else {
+                    "already published (unchanged):"
+                },
+                published.id,
+                published.version
+            )?;
+        }
+        RemoteCommand::Opportunity(OpportunityCommand::Publish { file, conn }) => {
+            let mut doc = read_document(&file)?;
+            let id = doc
+                .as_object_mut()
+                .and_then(|o| o.remove("id"))
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .ok_or_else(|| file_err(&file, "needs a string `id` (the opportunity id)"))?;
+            let c = Client::new(&conn)?;
+            let p: PublishedOpportunity = c
+                .send(
+                    c.req(reqwest::Method::PUT, &format!("/author/opportunities/{id}"))
+                        .json(&doc),
+                )
+                .await?;
+            writeln!(
+                out,
+                "{} opportunity {} (rubric {} v{}, licence {})",
+                if p.created { "created" } else { "updated" },
+                p.opportunity.id,
+                p.opportunity.rubric_id,
+                p.opportunity.rubric_version,
+                p.opportunity.licence_category
+            )?;
+        }
+        RemoteCommand::Import {
+            file,
+            opportunity,
+            attachments,
+            partial,
+            conn,
+        } => {
+            let c = Client::new(&conn)?;
+            let text = read_text(&file)?;
+            // Attachments first: every sha256 the lines name, found in the folder by filename.
+            let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                // Bad lines are reported by the platform with their numbers.
+                let Ok(parsed) = serde_json::from_str::<ImportLine>(line) else {
+                    continue;
+                };
+                for v in parsed.fields.values() {
+                    if let ImportValue::Attachment(a) = v {
+                        wanted.entry(a.sha256.clone()).or_insert(a.filename.clone());
+                    }
+                }
+            }
+            if !wanted.is_empty() {
+                let dir = attachments.as_deref().ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "{} names {} attachment(s): give --attachments DIR",
+                        file.display(),
+                        wanted.len()
+                    ))
+                })?;
+                let total = wanted.len();
+                for (i, (sha256, filename)) in wanted.iter().enumerate() {
+                    let path = inside_dir(dir, filename)?;
+                    let actual = sha256_file(&path)?;
+                    if &actual != sha256 {
+                        return Err(file_err(
+                            &path,
+                            format!("its sha256 is {actual}, but the import names {sha256}"),
+                        ));
+                    }
+                    let bytes = tokio::fs::File::open(&path)
+                        .await
+                        .map_err(|e| file_err(&path, e))?;
+                    let stored: AttachmentStored = c
+                        .send(
+                            c.req(reqwest::Method::PUT, &format!("/attachments/{sha256}"))
+                                .header(reqwest::header::CONTENT_TYPE, media_type_of(&path))
+                                .body(reqwest::Body::from(bytes)),
+                        )
+                        .await?;
+                    eprintln!(
+                        "[{}/{total}] attachment {filename} ({} bytes) {}",
+                        i + 1,
+                        stored.size,
+                        if stored.created {
+                            "uploaded"
+                        } else {
+                            "already there"
+                        }
+                    );
+                }
+            }
+            let body = tokio::fs::File::open(&file)
+                .await
+                .map_err(|e| file_err(&file, e))?;
+            eprintln!("importing {} …", file.display());
+            let report: ImportReport = c
+                .send(
+                    c.req(
+                        reqwest::Method::POST,
+                        &format!("/author/opportunities/{opportunity}/items?partial={partial}"),
+                    )
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+                    .body(reqwest::Body::from(body)),
+                )
+                .await?;
+            writeln!(
+                out,
+                "imported {} line(s) into {}: {} created, {} updated, {} unchanged, {} rejected; {} assignment(s) made",
+                report.lines,
+                report.opportunity_id,
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.rejected.len(),
+                report.assigned
+            )?;
+            for b in &report.rejected {
+                writeln!(out, "  line {}: {}", b.line, b.reason)?;
+            }
+        }
+        RemoteCommand::Assign { opportunity, conn } => {
+            let c = Client::new(&conn)?;
+            let r: PolicyAssigned = c
+                .send(c.req(
+                    reqwest::Method::POST,
+                    &format!("/admin/opportunities/{opportunity}/assign"),
+                ))
+                .await?;
+            writeln!(
+                out,
+                "{} assignment(s) made in {}",
+                r.assignments.len(),
+                r.opportunity_id
+            )?;
+        }
+        RemoteCommand::Export { out: path, conn } => {
+            let c = Client::new(&conn)?;
+            let mut file = match &path {
+                Some(p) => Some(std::fs::File::create(p).map_err(|e| file_err(p, e))?),
+                None => None,
+            };
+            let mut since = String::new();
+            let mut n = 0usize;
+            loop {
+                let page: ExportPage = c
+                    .send(
+                        c.req(reqwest::Method::GET, "/admin/export")
+                            .query(&[("since", since.as_str()), ("limit", "500")]),
+                    )
+                    .await?;
+                for r in &page.records {
+                    let line = serde_json::to_string(r).map_err(std::io::Error::other)?;
+                    match file.as_mut() {
+                        Some(f) => writeln!(f, "{line}")?,
+                        None => writeln!(out, "{line}")?,
+                    }
+                    n += 1;
+                }
+                since = page.next_cursor;
+                if !page.has_more {
+                    break;
+                }
+            }
+            eprintln!("exported {n} graded submission(s)");
+        }
+    }
+    Ok(())
+}
+
+/// `dir/filename`, refusing names that leave the folder.
+fn inside_dir(dir: &Path, filename: &str) -> Result<PathBuf, CliError> {
+    let rel = Path::new(filename);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(CliError::Usage(format!(
+            "attachment filename {filename:?} must be a plain path inside the attachments folder"
+        )));
+    }
+    Ok(dir.join(rel))
+}

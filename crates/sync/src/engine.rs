@@ -1070,6 +1070,13 @@ impl SyncEngine {
     }
 }
 
+/// An item as fetched and scoped, with the submissions the platform sent with it.
+struct FetchedItem {
+    scoped: assay_rubric::ScopedItem,
+    reviewed: Option<assay_protocol::ReviewedSubmission>,
+    own: Option<assay_protocol::ReviewedSubmission>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1147,11 +1154,4 @@ mod tests {
             (0..20).map(|_| backoff_delay(&c, 3, None)).collect();
         assert!(set.len() > 1);
     }
-}
-
-/// An item as fetched and scoped, with the submissions the platform sent with it.
-struct FetchedItem {
-    scoped: assay_rubric::ScopedItem,
-    reviewed: Option<assay_protocol::ReviewedSubmission>,
-    own: Option<assay_protocol::ReviewedSubmission>,
 }

@@ -1046,8 +1046,10 @@ impl SyncEngine {
 
     /// Push, then pull; records the attempt and its outcome in the store's sync status.
     ///
-    /// Uploads never wait behind a pull: when another pull is running (e.g. a
-    /// slow one of the background loop), this sync uploads and skips its pull.
+    /// Uploads never wait behind a pull: the upload goes first, on its own
+    /// lane; only then does this sync wait for a pull already running (e.g. a
+    /// slow one of the background loop, bounded by the request deadlines) and
+    /// pull what is new.
     pub async fn sync_once(
         &self,
         progress: impl Fn(SyncProgress) + Send + Sync,
@@ -1056,13 +1058,7 @@ impl SyncEngine {
         let result = async {
             progress(SyncProgress::new(SyncPhase::Upload));
             let push = self.push().await?;
-            let pull = match self.pulling.try_lock() {
-                Ok(_lane) => self.pull_locked(&progress).await?,
-                Err(_) => {
-                    tracing::info!("a pull is already running; uploaded only");
-                    PullReport::default()
-                }
-            };
+            let pull = self.pull(&progress).await?;
             Ok::<_, SyncError>(SyncReport { push, pull })
         }
         .await;
@@ -1072,6 +1068,13 @@ impl SyncEngine {
         }
         result
     }
+}
+
+/// An item as fetched and scoped, with the submissions the platform sent with it.
+struct FetchedItem {
+    scoped: assay_rubric::ScopedItem,
+    reviewed: Option<assay_protocol::ReviewedSubmission>,
+    own: Option<assay_protocol::ReviewedSubmission>,
 }
 
 #[cfg(test)]
@@ -1151,11 +1154,4 @@ mod tests {
             (0..20).map(|_| backoff_delay(&c, 3, None)).collect();
         assert!(set.len() > 1);
     }
-}
-
-/// An item as fetched and scoped, with the submissions the platform sent with it.
-struct FetchedItem {
-    scoped: assay_rubric::ScopedItem,
-    reviewed: Option<assay_protocol::ReviewedSubmission>,
-    own: Option<assay_protocol::ReviewedSubmission>,
 }

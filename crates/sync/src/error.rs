@@ -158,11 +158,13 @@ impl SyncError {
         } else {
             ""
         };
-        Self::Protocol(format!(
-            "the response to {route} is {what}{depth} at line {} column {}",
-            e.line(),
-            e.column()
-        ))
+        // Decoding an already parsed document has no position to report.
+        let at = if e.line() == 0 {
+            String::new()
+        } else {
+            format!(" at line {} column {}", e.line(), e.column())
+        };
+        Self::Protocol(format!("the response to {route} is {what}{depth}{at}"))
     }
 
     /// Whether this error says something is wrong with one item's data on the

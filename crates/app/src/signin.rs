@@ -66,6 +66,14 @@ async fn other_error(url: &str, e: SyncError) -> AppError {
             ErrorCode::Offline,
             format!("{url} has a problem of its own (HTTP {status}); try again later."),
         ),
+        SyncError::Timeout { .. } => AppError::new(
+            ErrorCode::Offline,
+            format!("Cannot reach {url}: it did not finish answering in time."),
+        ),
+        SyncError::Redirected { status, .. } => AppError::invalid(format!(
+            "{url} sends the sign-in to another address (HTTP {status}), which Assay does not follow. Enter the platform's own address."
+        )),
+        SyncError::TooLarge { .. } => not_assay(url),
         SyncError::InvalidUrl(_) => invalid_url(url, &e),
         // Local failures (keyring, storage): their own words.
         SyncError::Storage(_) | SyncError::Credentials(_) => AppError::from(e),

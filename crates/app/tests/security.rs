@@ -66,8 +66,14 @@ async fn server(reply: fn(&str) -> (u16, &'static str, String)) -> (String, Seen
                     .map(|l| l["authorization:".len()..].trim().to_string());
                 log.lock().unwrap().push((path.clone(), auth));
                 let (status, ctype, body) = reply(&path);
+                // A redirect goes to another origin (a port nothing listens on).
+                let location = if (300..400).contains(&status) {
+                    "location: http://127.0.0.1:9/elsewhere\r\n"
+                } else {
+                    ""
+                };
                 let resp = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\n{location}content-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 let _ = sock.write_all(resp.as_bytes()).await;
@@ -210,6 +216,19 @@ async fn sign_in_errors_are_worded_and_never_echo_replies() {
     // A version string that is not a number is not repeated.
     let err = sign_in_error(|_| (200, "application/json", health(&format!("0.{SECRET}")))).await;
     assert!(err.message.contains("older"), "{err:?}");
+
+    // A redirect to another origin is not followed with the token.
+    let err = sign_in_error(|p| match p {
+        "/api/v1/health" => (200, "application/json", health("1.0.0")),
+        _ => (307, "text/plain", SECRET.into()),
+    })
+    .await;
+    assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
+    assert!(
+        err.message.contains("another address (HTTP 307)"),
+        "{err:?}"
+    );
+    assert!(!err.message.contains("elsewhere"), "{err:?}");
 
     // Trouble on the platform's side.
     let err = sign_in_error(|_| (503, "text/plain", SECRET.into())).await;

@@ -189,6 +189,10 @@ async fn roles_gate_every_publishing_and_admin_route() {
             reqwest::Method::PUT,
             format!("/attachments/{}", "a".repeat(64)),
         ),
+        (
+            reqwest::Method::GET,
+            format!("/author/attachments/{}", "a".repeat(64)),
+        ),
     ];
     let admin_routes: Vec<(reqwest::Method, String)> = vec![
         (reqwest::Method::POST, "/admin/experts".into()),
@@ -598,6 +602,18 @@ async fn attachments_are_verified_and_idempotent() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["created"], false);
     assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+    // A repeat with other bytes is still refused and changes nothing.
+    let (s, v) = h.attachment(&admin, &sha, b"other bytes".to_vec()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+    // Authors can ask what is there (the CLI skips those uploads).
+    let (s, v) = h.get(&format!("/author/attachments/{sha}"), &admin).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["size"], bytes.len());
+    let (s, v) = h
+        .get(&format!("/author/attachments/{}", "d".repeat(64)), &admin)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     p.shutdown().await.unwrap();
 }
 

@@ -1388,6 +1388,48 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let extra: assay_protocol::Assignment = serde_json::from_value(v).unwrap();
     let fourth = submit(grader.clone(), extra, "g3").await;
-    assert_eq!(reviews(senior.clone()).await, vec![fourth]);
+    assert_eq!(reviews(senior.clone()).await, vec![fourth.clone()]);
+
+    // The export: every grade submission once, with rubric version, grader,
+    // time on task and licence; continuing from its cursor brings decisions.
+    let (s, page) = h.get("/admin/export?limit=3", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(page["records"].as_array().unwrap().len(), 3);
+    assert_eq!(page["has_more"], true);
+    let (_, rest) = h
+        .get(
+            &format!(
+                "/admin/export?since={}",
+                page["next_cursor"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(rest["records"].as_array().unwrap().len(), 1);
+    let last = &rest["records"][0];
+    assert_eq!(last["submission_id"], fourth.as_str());
+    assert_eq!(last["expert_email"], "grader@example.org");
+    assert_eq!(
+        (last["rubric_id"].as_str(), last["rubric_version"].as_u64()),
+        (Some("er-imaging-triage"), Some(1))
+    );
+    assert_eq!(last["active_seconds"], 200);
+    assert_eq!(last["licence_category"], "commercial-training");
+    assert_eq!(last["status"], "pending");
+    let cursor = rest["next_cursor"].as_str().unwrap().to_owned();
+    let (s, v) = h
+        .json(
+            reqwest::Method::POST,
+            "/admin/outcomes",
+            &admin,
+            &json!({"submission_id": fourth, "status": "accepted"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, changed) = h
+        .get(&format!("/admin/export?since={cursor}"), &admin)
+        .await;
+    assert_eq!(changed["records"].as_array().unwrap().len(), 1, "{changed}");
+    assert_eq!(changed["records"][0]["status"], "accepted");
     p.shutdown().await.unwrap();
 }

@@ -528,6 +528,9 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
             for b in &report.rejected {
                 writeln!(out, "  line {}: {}", b.line, b.reason)?;
             }
+            if let Some(e) = &report.assignment_error {
+                writeln!(out, "  the assignment policy did not run: {e}")?;
+            }
         }
         RemoteCommand::Assign { opportunity, conn } => {
             let c = Client::new(&conn)?;

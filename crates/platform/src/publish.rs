@@ -911,6 +911,9 @@ pub struct ImportReport {
     pub items: Vec<ImportedLine>,
     /// Assignments the opportunity's policy made after the import.
     pub assigned: u32,
+    /// Why the policy could not run after the import (the items are stored;
+    /// `POST /admin/opportunities/{id}/assign` runs it again).
+    pub assignment_error: Option<String>,
 }
 
 /// Split a streamed body into numbered non-empty lines, within the limits.
@@ -1231,6 +1234,7 @@ pub fn import_blocking(
         rejected: bad,
         items,
         assigned: 0,
+        assignment_error: None,
     })
 }
 
@@ -1264,8 +1268,15 @@ pub async fn import_items(
             .map(|spec| spec.assignment)
             .unwrap_or_default();
         if policy.auto_assign {
-            let made = assign_by_policy_blocking(s, &id, now, ttl)?;
-            report.assigned = u32::try_from(made.len()).unwrap_or(u32::MAX);
+            // The import is committed; a failing policy run must not make
+            // it look refused. It is reported, and `.../assign` re-runs it.
+            match assign_by_policy_blocking(s, &id, now, ttl) {
+                Ok(made) => report.assigned = u32::try_from(made.len()).unwrap_or(u32::MAX),
+                Err(e) => {
+                    tracing::error!(error = %e, opportunity = %id, "assignment policy failed");
+                    report.assignment_error = Some(e.to_api_error().message);
+                }
+            }
         }
         Ok(report)
     })

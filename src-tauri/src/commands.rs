@@ -1,10 +1,9 @@
 //! Tauri commands: one-line adapters into `assay_app::Workbench`.
 //! Errors cross IPC as `{code, message}` (`assay_app::AppError`).
 
-use std::path::Path;
 use std::sync::Arc;
 
-use assay_app::preview::PreviewState;
+use assay_app::preview::{PreviewSelection, PreviewState};
 use assay_app::views::{DiffRowWindow, DiffRowsRequest, PixelValue, ScanFrame};
 use assay_app::*;
 use assay_protocol::TimeSpan;
@@ -51,8 +50,13 @@ pub fn item_status(wb: Wb<'_>, assignment_id: String) -> R<assay_store::QueueSta
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn save_draft(wb: Wb<'_>, assignment_id: String, answers: Answers) -> R<SaveResult> {
-    wb.save_draft(&assignment_id, &answers)
+pub fn save_draft(
+    wb: Wb<'_>,
+    assignment_id: String,
+    answers: Answers,
+    pending: Option<Vec<assay_store::PendingAnnotation>>,
+) -> R<SaveResult> {
+    wb.save_draft(&assignment_id, &answers, pending.as_deref())
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -154,8 +158,18 @@ pub fn scan_pixel(wb: Wb<'_>, handle: String, frame: u32, x: u32, y: u32) -> R<P
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn preview_open(wb: Wb<'_>, rubric_path: String, items_dir: String) -> R<PreviewState> {
-    wb.preview_open(Path::new(&rubric_path), Path::new(&items_dir))
+pub async fn preview_choose_rubric(wb: Wb<'_>) -> R<PreviewSelection> {
+    wb.preview_choose_rubric().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn preview_choose_samples(wb: Wb<'_>) -> R<PreviewSelection> {
+    wb.preview_choose_samples().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn preview_open(wb: Wb<'_>) -> R<PreviewState> {
+    wb.preview_open()
 }
 
 #[tauri::command(rename_all = "snake_case")]

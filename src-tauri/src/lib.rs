@@ -1,12 +1,14 @@
 //! The Assay desktop shell: builds the Tauri app, owns state, adapts commands
 //! (one line each) into `assay-app`, and forwards events. Nothing else lives here.
 
+mod command_names;
 mod commands;
+mod dialogs;
 mod profile;
 
 use std::sync::{Arc, OnceLock};
 
-use assay_app::{AppEvent, Workbench};
+use assay_app::{AppEvent, Dialogs, Workbench};
 use tauri::{Emitter, Runtime};
 
 pub use profile::Profile;
@@ -18,15 +20,33 @@ pub mod events {
     pub const PREVIEW_CHANGED: &str = "preview://changed";
 }
 
+pub use command_names::COMMANDS;
+
 /// Adds Assay's commands and state to any builder (a real one or
-/// `tauri::test::mock_builder()`). Fails when the data directory cannot be
-/// opened (e.g. a database written by a newer Assay).
+/// `tauri::test::mock_builder()`), with the OS's native dialogs. Fails when
+/// the data directory cannot be opened (e.g. a database written by a newer
+/// Assay).
 pub fn builder<R: Runtime>(
     builder: tauri::Builder<R>,
     profile: Profile,
 ) -> anyhow::Result<tauri::Builder<R>> {
+    builder_with_dialogs(builder, profile, None)
+}
+
+/// [`builder`], with `dialogs` answering instead of the native dialogs when
+/// given (Rust tests; never reachable from the webview).
+pub fn builder_with_dialogs<R: Runtime>(
+    builder: tauri::Builder<R>,
+    profile: Profile,
+    dialogs: Option<Arc<dyn Dialogs>>,
+) -> anyhow::Result<tauri::Builder<R>> {
     // Events are emitted once the app handle exists (set in `setup`).
     let handle: Arc<OnceLock<tauri::AppHandle<R>>> = Arc::new(OnceLock::new());
+    let dialogs = dialogs.unwrap_or_else(|| {
+        Arc::new(dialogs::NativeDialogs {
+            app: handle.clone(),
+        })
+    });
     let emitter = handle.clone();
     let sink: assay_app::EventSink = Arc::new(move |ev: AppEvent| {
         let Some(app) = emitter.get() else { return };
@@ -43,8 +63,12 @@ pub fn builder<R: Runtime>(
         &profile.identifier,
         &profile.data_dir,
         sink,
+        dialogs,
     )?);
     Ok(builder
+        // Used from Rust only: the capability grants the webview none of
+        // the plugin's commands.
+        .plugin(tauri_plugin_dialog::init())
         .manage(workbench.clone())
         .setup(move |app| {
             let _ = handle.set(app.handle().clone());
@@ -82,6 +106,8 @@ pub fn builder<R: Runtime>(
             commands::diff_rows,
             commands::scan_frame,
             commands::scan_pixel,
+            commands::preview_choose_rubric,
+            commands::preview_choose_samples,
             commands::preview_open,
             commands::preview_item,
             commands::preview_validate,
@@ -95,6 +121,8 @@ pub fn run() -> anyhow::Result<()> {
     let profile = Profile::from_env()?;
     let _log_guard = profile::init_logging(&profile)?;
     tracing::info!(identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
-    builder(tauri::Builder::default(), profile)?.run(tauri::generate_context!())?;
+    let scripted = dialogs::scripted_from_env(&profile)?.map(|d| Arc::new(d) as Arc<dyn Dialogs>);
+    builder_with_dialogs(tauri::Builder::default(), profile, scripted)?
+        .run(tauri::generate_context!())?;
     Ok(())
 }

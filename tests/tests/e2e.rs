@@ -29,6 +29,19 @@ fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
 
 use assay_e2e::{keys, PlatformProcess};
 
+/// `ASSAY_TEST_DIALOGS` for the app under test: the native dialogs a person
+/// would answer (the sign-in confirmation for this platform, the rubric file
+/// and samples folder the preview picks). Honoured only by a debug build
+/// run with a test profile; see `src-tauri/src/dialogs.rs`.
+fn dialogs_env(platform: &PlatformProcess, samples: Option<&std::path::Path>) -> String {
+    serde_json::json!({
+        "confirm_sign_in": platform.url(),
+        "rubric_file": samples.map(|s| s.join("rubric.json")),
+        "samples_folder": samples.map(|s| s.join("items")),
+    })
+    .to_string()
+}
+
 /// Opens the first paid grade row matching `search` that is still new
 /// (senior reviews and unpaid screening tasks are skipped).
 fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
@@ -154,9 +167,11 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     platform.start(2)?;
     let data = tempfile::tempdir()?;
     let data_dir = data.path().display().to_string();
+    let dialogs = dialogs_env(&platform, None);
     let env = [
         ("ASSAY_PROFILE", "e2e-flow"),
         ("ASSAY_DATA_DIR", data_dir.as_str()),
+        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
     ];
 
     // Sign in through the form.
@@ -331,7 +346,11 @@ fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
     platform.start(60)?;
     let data = tempfile::tempdir()?;
     let data_dir = data.path().display().to_string();
-    let app = App::launch(&[("ASSAY_PROFILE", "e2e-scan"), ("ASSAY_DATA_DIR", &data_dir)])?;
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-scan"),
+        ("ASSAY_DATA_DIR", &data_dir),
+        ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
+    ])?;
     sign_in(&app, &platform)?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
     open_new_item(&app, "Chest")?;
@@ -350,6 +369,7 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
     let app = App::launch(&[
         ("ASSAY_PROFILE", "e2e-kinds"),
         ("ASSAY_DATA_DIR", &data_dir),
+        ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
     ])?;
     sign_in(&app, &platform)?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
@@ -575,20 +595,36 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
     write_xss_samples(samples.path())?;
     let data = tempfile::tempdir()?;
     let data_dir = data.path().display().to_string();
-    let app = App::launch(&[("ASSAY_PROFILE", "e2e-xss"), ("ASSAY_DATA_DIR", &data_dir)])?;
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-xss"),
+        ("ASSAY_DATA_DIR", &data_dir),
+        (
+            "ASSAY_TEST_DIALOGS",
+            &dialogs_env(&platform, Some(samples.path())),
+        ),
+    ])?;
     sign_in(&app, &platform)?;
     app.execute(
         "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()",
         serde_json::json!([]),
     )?;
-    for (label, value) in [
-        ("Rubric file", samples.path().join("rubric.json")),
-        ("Sample items folder", samples.path().join("items")),
+    // The rubric and the samples folder are picked in the (scripted) native
+    // dialogs; the buttons show what was picked.
+    for (button, picked) in [
+        ("preview-choose-rubric", "rubric.json"),
+        ("preview-choose-samples", "items"),
     ] {
-        app.fill(
-            &format!("input[aria-label='{label}']"),
-            &value.display().to_string(),
-        )?;
+        let css = format!("[data-testid={button}]");
+        let el = app.wait_for(&css, WAIT)?;
+        app.click(&el)?;
+        let deadline = std::time::Instant::now() + WAIT;
+        while app.text_content(&css)?.unwrap_or_default().trim() != picked {
+            if std::time::Instant::now() > deadline {
+                app.screenshot("preview-not-picked")?;
+                anyhow::bail!("{button} does not show {picked}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     app.execute(
         "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
@@ -605,7 +641,10 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
         serde_json::json!([]),
     )?;
     assert_eq!(trapped, serde_json::json!(1), "error trap not working");
-    app.press(&[keys::ENTER])?;
+    app.execute(
+        "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Open').click()",
+        serde_json::json!([]),
+    )?;
     app.wait_text("[data-testid=preview-generation]", WAIT, |t| {
         t.contains("XSS probe")
     })?;
@@ -673,5 +712,97 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
     // window names, payloads everywhere).
     let errors = app.execute("return window.__errors", serde_json::json!([]))?;
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
+    app.quit()
+}
+
+/// Runs `invoke(cmd, args)` the way an injected script would (through the
+/// page's own IPC bridge) and returns `{ok}` or `{err}`.
+fn invoke_from_page(
+    app: &App,
+    cmd: &str,
+    args: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    app.execute(
+        "window.__probe = null;
+         window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(
+           v => { window.__probe = {ok: v ?? null}; },
+           e => { window.__probe = {err: e}; });",
+        serde_json::json!([cmd, args]),
+    )?;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let v = app.execute("return window.__probe", serde_json::json!([]))?;
+        if !v.is_null() {
+            return Ok(v);
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("{cmd} did not answer");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A script running in the real webview (as an XSS would) cannot sign in
+/// to an address of its choosing (the native confirmation names it and the
+/// person, here scripted, confirms only their platform), cannot open a file
+/// it names for the preview, and cannot call the dialog plugin itself.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn injected_script_cannot_reach_past_the_sandbox() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(60)?;
+    // A loopback "service" the script would like to read or port-scan.
+    let victim = std::net::TcpListener::bind("127.0.0.1:0")?;
+    victim.set_nonblocking(true)?;
+    let victim_url = format!("http://{}", victim.local_addr()?);
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-sandbox"),
+        ("ASSAY_DATA_DIR", &data_dir),
+        ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
+    ])?;
+    app.wait_for("input[type=url]", WAIT)?;
+
+    let r = invoke_from_page(
+        &app,
+        "sign_in",
+        serde_json::json!({"platform_url": victim_url, "token": "chosen-by-script"}),
+    )?;
+    assert_eq!(r["err"]["code"], "invalid", "{r}");
+    assert!(
+        r["err"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cancelled"),
+        "{r}"
+    );
+    assert!(victim.accept().is_err(), "the script reached {victim_url}");
+
+    let secret = data.path().join("secret.json");
+    std::fs::write(&secret, r#"{"password": "hunter2"}"#)?;
+    let r = invoke_from_page(
+        &app,
+        "preview_open",
+        serde_json::json!({"rubric_path": secret, "items_dir": data.path()}),
+    )?;
+    assert_eq!(r["err"]["code"], "invalid", "{r}");
+    assert!(!r.to_string().contains("hunter2"), "{r}");
+
+    let r = invoke_from_page(
+        &app,
+        "plugin:dialog|open",
+        serde_json::json!({"options": {"directory": false}}),
+    )?;
+    assert!(
+        r["err"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not allowed"),
+        "{r}"
+    );
+
+    // The person's own sign-in through the form still works.
+    sign_in(&app, &platform)?;
     app.quit()
 }

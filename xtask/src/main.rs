@@ -24,6 +24,8 @@ const BUILD_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
     "imagemagick",
+    // charls-sys builds CharLS (JPEG-LS scans) with cmake.
+    "cmake",
 ];
 
 /// Extra Debian packages the tests need.

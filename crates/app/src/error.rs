@@ -21,6 +21,9 @@ pub enum ErrorCode {
     Invalid,
     /// The platform refused the request (lease expired, rubric changed, conflict).
     Rejected,
+    /// The work can no longer be changed (submitted, decided, taken away):
+    /// show it read-only.
+    NotEditable,
     /// Local storage failed (disk full, corrupt or newer database).
     Storage,
     /// OS keyring unavailable or refused.
@@ -57,6 +60,18 @@ impl AppError {
         Self::new(ErrorCode::Internal, message)
     }
 
+    /// The work is in `status` and can no longer be changed.
+    pub fn not_editable(status: assay_store::QueueStatus) -> Self {
+        let name = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        Self::new(
+            ErrorCode::NotEditable,
+            format!("This assignment is {name}; it can no longer be edited. Nothing was changed."),
+        )
+    }
+
     pub fn unauthenticated() -> Self {
         Self::new(
             ErrorCode::Unauthenticated,
@@ -70,6 +85,9 @@ pub type AppResult<T> = Result<T, AppError>;
 impl From<assay_store::StoreError> for AppError {
     fn from(e: assay_store::StoreError) -> Self {
         use assay_store::StoreError as S;
+        if let S::NotEditable { status } = &e {
+            return Self::not_editable(*status);
+        }
         let code = match &e {
             S::NotFound(_) => ErrorCode::NotFound,
             S::InvalidState(_) => ErrorCode::Invalid,
@@ -91,10 +109,21 @@ impl From<assay_sync::SyncError> for AppError {
                 ErrorCode::Offline,
                 format!("The platform can't be reached ({m}). Your work is kept and will upload when it's back."),
             ),
-            S::Server { status, .. } => Self::new(
+            e @ S::Server { .. } => Self::new(
                 ErrorCode::Offline,
-                format!("The platform is having trouble (HTTP {status}); Assay will retry."),
+                format!("The platform is having trouble ({e}); Assay will retry."),
             ),
+            // The platform misbehaved (oversized, slow, redirected, cycling,
+            // malformed, wrong receipt): retried with backoff; the message names
+            // the route and the reason.
+            e @ (S::TooLarge { .. }
+            | S::Timeout { .. }
+            | S::Redirected { .. }
+            | S::CursorCycle { .. }
+            | S::ReceiptMismatch(_)
+            | S::Protocol(_)
+            | S::Integrity(_)) => Self::new(ErrorCode::Offline, format!("{e}; Assay will retry.")),
+            e @ S::DiskFull { .. } => Self::new(ErrorCode::Storage, e.to_string()),
             S::Rejected { error, .. } => {
                 let code = match error.code {
                     ApiErrorCode::Unauthorized => ErrorCode::Unauthenticated,

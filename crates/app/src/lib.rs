@@ -6,11 +6,14 @@
 //! → UI; grades flow back UI → store (draft, outbox) → sync → platform.
 
 pub mod anchors;
+pub mod dialogs;
 pub mod earnings;
 pub mod error;
 pub mod preview;
 pub mod queue;
 mod settings;
+mod signin;
+pub mod submission;
 pub mod types;
 pub mod views;
 
@@ -20,8 +23,8 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use assay_protocol::{AssignmentKind, ReviewRequest, SubmissionRequest, TimeSpan};
-use assay_rubric::{validate, Answers, ValidationReport};
-use assay_store::{QueueStatus, Store};
+use assay_rubric::{validate, Answers, ScopedItem, ValidationReport};
+use assay_store::{PendingAnnotation, QueueStatus, Store};
 use assay_sync::{
     spawn_background, BackgroundSync, Credentials, PlatformClient, SyncConfig, SyncEngine,
     SyncEvent, Token,
@@ -31,6 +34,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, Mutex};
 use ts_rs::TS;
 
+pub use dialogs::{Dialogs, ScriptedDialogs};
 pub use error::{AppError, AppResult, ErrorCode};
 pub use types::*;
 
@@ -74,7 +78,13 @@ pub struct Workbench {
     credentials: Credentials,
     settings: settings::SettingsFile,
     views: views::ViewCache,
+    queue: queue::QueueCache,
     preview: preview::PreviewSession,
+    /// The rubric file and samples folder the author picked: the only paths
+    /// the preview reads.
+    grants: StdMutex<preview::Grants>,
+    /// Native dialogs (file pickers, the sign-in confirmation).
+    dialogs: Arc<dyn Dialogs>,
     events: EventSink,
     connected: Mutex<Option<Connected>>,
     live: Arc<StdMutex<LiveSync>>,
@@ -95,7 +105,14 @@ struct LiveSync {
 
 impl Workbench {
     /// Opens the store in `data_dir`; `identifier` names the keyring service.
-    pub fn open(identifier: &str, data_dir: &Path, events: EventSink) -> AppResult<Self> {
+    /// `dialogs` asks the person at the machine (file pickers, sign-in
+    /// confirmation).
+    pub fn open(
+        identifier: &str,
+        data_dir: &Path,
+        events: EventSink,
+        dialogs: Arc<dyn Dialogs>,
+    ) -> AppResult<Self> {
         let store = Arc::new(Store::open(data_dir.join("store"))?);
         Ok(Self {
             identifier: identifier.to_string(),
@@ -104,7 +121,10 @@ impl Workbench {
             credentials: Credentials::new(identifier),
             settings: settings::SettingsFile::new(data_dir.join("settings.json")),
             views: views::ViewCache::default(),
+            queue: queue::QueueCache::default(),
             preview: preview::PreviewSession::default(),
+            grants: StdMutex::new(preview::Grants::default()),
+            dialogs,
             events,
             connected: Mutex::new(None),
             live: Arc::new(StdMutex::new(LiveSync::default())),
@@ -140,7 +160,8 @@ impl Workbench {
                 std::env::var("ASSAY_DEMO_URL"),
                 std::env::var("ASSAY_DEMO_TOKEN"),
             ) {
-                self.sign_in(&url, &token).await?;
+                // Whoever started the process chose this platform.
+                self.sign_in_confirmed(&url, &token).await?;
                 return Ok(());
             }
         }
@@ -174,16 +195,45 @@ impl Workbench {
         })
     }
 
-    /// Checks the token with the platform, stores it in the OS keyring (never
-    /// on disk) and starts syncing.
+    /// Signs in after the person at the machine confirmed, in a native
+    /// dialog naming the address, that the token may go there: a script in
+    /// the webview can call this but cannot answer the dialog. Errors name
+    /// the problem in words and never repeat what a server replied.
     pub async fn sign_in(&self, platform_url: &str, token: &str) -> AppResult<SessionInfo> {
-        let url = platform_url.trim().trim_end_matches('/').to_string();
+        let url = normalize_url(platform_url);
+        if url.is_empty() || token.trim().is_empty() {
+            return Err(AppError::invalid("Enter the platform URL and your token."));
+        }
+        // A malformed or plain-http address is refused before asking.
+        PlatformClient::new(&url).map_err(|e| match e {
+            assay_sync::SyncError::InvalidUrl(_) => AppError::invalid(format!(
+                "{url} is not an address Assay can sign in to: use https:// (plain http only to this computer)."
+            )),
+            other => AppError::from(other),
+        })?;
+        let dialogs = self.dialogs.clone();
+        let asked = url.clone();
+        let confirmed = tokio::task::spawn_blocking(move || dialogs.confirm_sign_in(&asked))
+            .await
+            .map_err(|e| AppError::internal(format!("the confirmation dialog failed: {e}")))?;
+        if !confirmed {
+            tracing::info!(platform = %url, "sign-in not confirmed");
+            return Err(AppError::invalid(format!(
+                "Sign-in to {url} was cancelled: nothing was sent."
+            )));
+        }
+        self.sign_in_confirmed(&url, token).await
+    }
+
+    /// Checks the platform and the token, stores the token in the OS keyring
+    /// (never on disk) and starts syncing.
+    async fn sign_in_confirmed(&self, platform_url: &str, token: &str) -> AppResult<SessionInfo> {
+        let url = normalize_url(platform_url);
         let token = token.trim();
         if url.is_empty() || token.is_empty() {
             return Err(AppError::invalid("Enter the platform URL and your token."));
         }
-        let client = PlatformClient::new(&url)?.with_token(Token::new(token));
-        let me = client.me().await?;
+        let me = signin::check_platform(&url, token).await?;
         self.disconnect().await;
         self.credentials.set_token(&url, token)?;
         self.settings.update(|s| {
@@ -257,6 +307,7 @@ impl Workbench {
                                 AppError::new(ErrorCode::Offline, message.clone())
                             });
                         }
+                        SyncEvent::Uploaded { .. } => {}
                         SyncEvent::Leases { report } => {
                             l.expiring = report
                                 .expiring_soon
@@ -367,7 +418,7 @@ impl Workbench {
         offset: u32,
         limit: u32,
     ) -> AppResult<QueuePage> {
-        queue::page(&self.store, filter, offset, limit)
+        queue::page(&self.store, &self.queue, filter, offset, limit)
     }
 
     // ------------------------------------------------------------ item
@@ -375,15 +426,69 @@ impl Workbench {
     /// Everything the item screen needs: scoped fields with their views,
     /// rubric, draft, validation, time log. Tells the sync engine the
     /// reviewer works on it (so its lease is renewed).
+    ///
+    /// Work sent back for revision opens with a draft pre-filled from the
+    /// reviewer's previous submission. Finished work (in the outbox,
+    /// submitted, decided) opens read-only with the submitted answers, the
+    /// outcome, the feedback and the pay. An item this machine never
+    /// downloaded is fetched now when the platform is reachable; when the
+    /// platform no longer serves it, what the store kept is shown with a
+    /// notice saying so.
     pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
-        let detail = self.store.item_detail(assignment_id, Utc::now())?;
-        let scoped = detail.scoped.clone().ok_or_else(|| {
-            AppError::new(
-                ErrorCode::NotFound,
-                "This item has not been downloaded yet; sync when online.",
-            )
-        })?;
-        let a = &detail.assignment;
+        let mut detail = self.store.item_detail(assignment_id, Utc::now())?;
+        let mut notice = None;
+        if detail.scoped.is_none() {
+            match self.engine().await {
+                Ok(engine) => match engine.fetch_item(&detail.assignment).await {
+                    Ok(()) => detail = self.store.item_detail(assignment_id, Utc::now())?,
+                    Err(e) => {
+                        tracing::info!(assignment = assignment_id, error = %e, "item not fetched on open");
+                        let offline = e.is_retryable();
+                        notice = Some(if offline {
+                            format!(
+                                "This item's content is not on this machine and the platform can't be reached now ({e}). Shown is what this machine kept."
+                            )
+                        } else {
+                            let why = AppError::from(e).message;
+                            format!(
+                                "The platform no longer serves this item's content ({why}). Shown is what this machine kept."
+                            )
+                        });
+                    }
+                },
+                Err(_) => {
+                    notice = Some(
+                        "This item's content is not on this machine and you are signed out. Shown is what this machine kept."
+                            .to_string(),
+                    )
+                }
+            }
+        }
+        let a = detail.assignment.clone();
+        let status = detail.status;
+        let editable = status.editable();
+        let scoped = match detail.scoped.clone() {
+            Some(s) => s,
+            // Open work needs its content: say why it is not here.
+            None if editable => {
+                return Err(AppError::not_found(notice.unwrap_or_else(|| {
+                    "This item has not been downloaded yet.".to_string()
+                })))
+            }
+            None => ScopedItem {
+                item_id: a.item_id.clone(),
+                opportunity_id: a.opportunity_id.clone(),
+                title: if a.item_title.is_empty() {
+                    a.item_id.clone()
+                } else {
+                    a.item_title.clone()
+                },
+                rubric_id: a.rubric_id.clone(),
+                rubric_version: a.rubric_version,
+                fields: Vec::new(),
+                missing_fields: Vec::new(),
+            },
+        };
         let rubric = self
             .store
             .rubric(&a.rubric_id, a.rubric_version)?
@@ -394,11 +499,49 @@ impl Workbench {
                 ))
             })?;
         let opportunity = queue::opportunity_ref(&self.store, &a.opportunity_id)?;
+        let mut submitted = self.store.submitted_work(assignment_id)?;
+        // Submitted from another device: the platform serves its copy with
+        // the item (fetched once, then kept).
+        if submitted.is_none()
+            && detail.latest_submission.is_some()
+            && detail.scoped.is_some()
+            && a.kind != AssignmentKind::SeniorReview
+        {
+            if let Ok(engine) = self.engine().await {
+                match engine.fetch_item(&a).await {
+                    Ok(()) => submitted = self.store.submitted_work(assignment_id)?,
+                    Err(e) => tracing::info!(
+                        assignment = assignment_id,
+                        error = %e,
+                        "the platform's copy of the submission was not fetched"
+                    ),
+                }
+            }
+        }
+        // A revision starts from the previous submission (answers, rationales,
+        // comments), durably, the first time it is opened.
+        let revision = status == QueueStatus::NeedsRevision;
+        if revision && detail.draft.is_none() && submitted.is_some() {
+            detail.draft = self.store.reopen_draft_from_submission(assignment_id)?;
+            tracing::info!(
+                assignment = assignment_id,
+                "revision draft pre-filled from the previous submission"
+            );
+        }
         let mut draft = detail.draft.clone();
-        let mut answers = draft
-            .as_ref()
-            .map(|d| d.answers.clone())
-            .unwrap_or_default();
+        let finished = matches!(
+            status,
+            QueueStatus::InOutbox
+                | QueueStatus::Submitted
+                | QueueStatus::Accepted
+                | QueueStatus::Rejected
+        );
+        let mut answers = match (&draft, &submitted) {
+            // Finished work shows what was submitted.
+            (_, Some(work)) if finished => work.answers.clone(),
+            (Some(d), _) => d.answers.clone(),
+            (None, _) => Answers::default(),
+        };
         let settings = self.settings.load()?;
         let store = self.store.clone();
         let read = move |att: &assay_protocol::AttachmentRef| -> Result<Vec<u8>, String> {
@@ -433,10 +576,14 @@ impl Workbench {
             .collect();
         let (comments, relocated) = anchors::relocate(&mut answers, &diffs);
         let validation = validate(&answers, &rubric);
-        if relocated && draft.is_some() && is_open_status(detail.status) {
-            let saved = self
-                .store
-                .save_draft_with(assignment_id, &answers, validation.ok)?;
+        if relocated && draft.is_some() && editable && !finished {
+            let (saved, _) = self.store.save_editable_draft(
+                assignment_id,
+                &answers,
+                validation.ok,
+                None,
+                Utc::now(),
+            )?;
             tracing::info!(
                 assignment = assignment_id,
                 revision = saved.revision,
@@ -447,17 +594,65 @@ impl Workbench {
                 d.updated_at = saved.saved_at;
             }
         }
-        if let Ok(engine) = self.engine().await {
-            engine.set_working_on([assignment_id.to_string()]);
+        // Senior review: the expert's answers in the rubric's words, their
+        // diff comments placed where they were made.
+        let (reviewed_answers, reviewed_comments) = match &detail.reviewed_submission {
+            Some(r) => match serde_json::from_value::<Answers>(r.answers.clone()) {
+                Ok(mut theirs) => {
+                    let (placed, _) = anchors::relocate(&mut theirs, &diffs);
+                    (submission::summarize(&rubric, &theirs, &scoped), placed)
+                }
+                Err(e) => {
+                    notice.get_or_insert_with(|| {
+                        format!("The submission under review could not be read: {e}")
+                    });
+                    (Vec::new(), Vec::new())
+                }
+            },
+            None => (Vec::new(), Vec::new()),
+        };
+        let latest = detail.latest_submission.clone();
+        let submission = (latest.is_some() || submitted.is_some()).then(|| {
+            let kept = submitted.as_ref();
+            submission::SubmissionView {
+                submission_id: latest.as_ref().map(|s| s.submission_id.clone()),
+                submitted_at: kept
+                    .map(|w| w.submitted_at)
+                    .or(latest.as_ref().map(|s| s.received_at)),
+                outcome: latest.as_ref().map(|s| s.status),
+                feedback: latest.as_ref().and_then(|s| s.feedback.clone()),
+                decided_at: latest.as_ref().and_then(|s| s.decided_at),
+                answers: kept.map(|w| w.answers.clone()),
+                summary: kept
+                    .map(|w| submission::summarize(&rubric, &w.answers, &scoped))
+                    .unwrap_or_default(),
+                active_seconds: kept.map(|w| w.active_seconds),
+                pay: Vec::new(),
+            }
+        });
+        let submission = match submission {
+            Some(mut v) => {
+                v.pay = submission::PayLine::from_entries(self.store.ledger_of(assignment_id)?);
+                if v.answers.is_none() && finished {
+                    notice.get_or_insert_with(|| {
+                        "This work was submitted from another device; this machine has no copy of its answers."
+                            .to_string()
+                    });
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        if editable {
+            if let Ok(engine) = self.engine().await {
+                engine.set_working_on([assignment_id.to_string()]);
+            }
         }
         Ok(OpenedItem {
             assignment_id: assignment_id.to_string(),
             kind: a.kind,
-            status: detail.status,
-            feedback: detail
-                .latest_submission
-                .as_ref()
-                .and_then(|s| s.feedback.clone()),
+            status,
+            feedback: latest.as_ref().and_then(|s| s.feedback.clone()),
             issue: detail.issue.clone(),
             opportunity,
             item: scoped,
@@ -473,6 +668,17 @@ impl Workbench {
             due_at: Some(a.due_at),
             lease_expires_at: Some(a.lease_expires_at),
             comments,
+            editable,
+            revision: revision && editable,
+            submission,
+            pending: if editable {
+                draft.map(|d| d.pending).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            reviewed_answers,
+            reviewed_comments,
+            notice,
         })
     }
 
@@ -497,19 +703,33 @@ impl Workbench {
     }
 
     /// Saves a draft durably (fsync'd by SQLite before returning) and
-    /// validates it. Drafts are kept whatever their validity.
-    pub fn save_draft(&self, assignment_id: &str, answers: &Answers) -> AppResult<SaveResult> {
+    /// validates it. Drafts are kept whatever their validity. `pending`
+    /// replaces the annotations begun but not added (kept when `None`).
+    /// Work that is no longer editable (submitted, decided, taken away) is
+    /// refused with [`ErrorCode::NotEditable`] and nothing changes; the
+    /// result carries the assignment's new status.
+    pub fn save_draft(
+        &self,
+        assignment_id: &str,
+        answers: &Answers,
+        pending: Option<&[PendingAnnotation]>,
+    ) -> AppResult<SaveResult> {
         let (_, rubric) = self.rubric_for(assignment_id)?;
         let answers = self.with_line_hashes(assignment_id, answers)?;
         let answers = answers.as_ref();
         let validation = validate(answers, &rubric);
-        let saved = self
-            .store
-            .save_draft_with(assignment_id, answers, validation.ok)?;
+        let (saved, status) = self.store.save_editable_draft(
+            assignment_id,
+            answers,
+            validation.ok,
+            pending,
+            Utc::now(),
+        )?;
         Ok(SaveResult {
             revision: saved.revision,
             saved_at: saved.saved_at,
             validation,
+            status,
         })
     }
 
@@ -551,9 +771,21 @@ impl Workbench {
         let answers = self.with_line_hashes(assignment_id, answers)?;
         let answers = answers.as_ref();
         let report = validate(answers, &rubric);
-        // The draft is kept even when the grade does not validate.
+        // The draft is kept even when the grade does not validate; work that
+        // is no longer editable is refused before anything is written.
         self.store
-            .save_draft_with(assignment_id, answers, report.ok)?;
+            .save_editable_draft(assignment_id, answers, report.ok, None, Utc::now())?;
+        let pending = self
+            .store
+            .draft(assignment_id)?
+            .map(|d| d.pending)
+            .unwrap_or_default();
+        if let Some(p) = pending.first() {
+            return Err(AppError::invalid(format!(
+                "An annotation on {} was begun but not added: add it or cancel it before submitting.",
+                p.field
+            )));
+        }
         if !report.ok {
             let reasons: Vec<String> = report.errors().map(|i| i.message.clone()).collect();
             return Err(AppError::invalid(format!(
@@ -595,6 +827,9 @@ impl Workbench {
         let detail = self.store.item_detail(assignment_id, Utc::now())?;
         if detail.assignment.kind != AssignmentKind::SeniorReview {
             return Err(AppError::invalid("This assignment is not a senior review."));
+        }
+        if !detail.status.editable() {
+            return Err(AppError::not_editable(detail.status));
         }
         let submission_id = detail
             .reviewed_submission
@@ -751,15 +986,87 @@ impl Workbench {
 
     // ------------------------------------------------------------ rubric preview
 
-    pub fn preview_open(
-        &self,
-        rubric_path: &Path,
-        items_dir: &Path,
-    ) -> AppResult<preview::PreviewState> {
+    /// The rubric file the author picks in a native file dialog (opened in
+    /// the folder they used last). Only a picked file may be previewed.
+    /// Cancelling keeps the current choice.
+    pub async fn preview_choose_rubric(&self) -> AppResult<preview::PreviewSelection> {
+        let start = self.settings.load()?.preview_dir;
+        let dialogs = self.dialogs.clone();
+        let picked =
+            tokio::task::spawn_blocking(move || dialogs.pick_rubric_file(start.as_deref()))
+                .await
+                .map_err(|e| AppError::internal(format!("the file dialog failed: {e}")))?;
+        if let Some(path) = picked {
+            let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            grants.grant_rubric(&path)?;
+            let dir = grants
+                .rubric
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf);
+            drop(grants);
+            self.settings.update(|s| s.preview_dir = dir)?;
+        }
+        Ok(self.preview_selection())
+    }
+
+    /// The folder of sample items, picked like the rubric.
+    pub async fn preview_choose_samples(&self) -> AppResult<preview::PreviewSelection> {
+        let start = {
+            let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            grants
+                .rubric
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf)
+        };
+        let start = match start {
+            Some(s) => Some(s),
+            None => self.settings.load()?.preview_dir,
+        };
+        let dialogs = self.dialogs.clone();
+        let picked =
+            tokio::task::spawn_blocking(move || dialogs.pick_samples_folder(start.as_deref()))
+                .await
+                .map_err(|e| AppError::internal(format!("the folder dialog failed: {e}")))?;
+        if let Some(path) = picked {
+            let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            grants.grant_samples(&path)?;
+            let dir = grants
+                .samples
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf);
+            drop(grants);
+            self.settings.update(|s| s.preview_dir = dir)?;
+        }
+        Ok(self.preview_selection())
+    }
+
+    /// What the author has picked so far.
+    pub fn preview_selection(&self) -> preview::PreviewSelection {
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .selection()
+    }
+
+    /// Opens the preview of the picked rubric and samples folder (and
+    /// watches exactly those for changes).
+    pub fn preview_open(&self) -> AppResult<preview::PreviewState> {
+        let (rubric, samples) = {
+            let g = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+            (g.rubric.clone(), g.samples.clone())
+        };
+        let (Some(rubric), Some(samples)) = (rubric, samples) else {
+            return Err(AppError::invalid(
+                "Choose a rubric file and a folder of sample items first.",
+            ));
+        };
         let events = self.events.clone();
         self.preview.open(
-            rubric_path,
-            items_dir,
+            &rubric,
+            &samples,
             Arc::new(move |state| events(AppEvent::Preview { state })),
         )
     }
@@ -799,7 +1106,20 @@ fn sync_state(store: &Store, live: &StdMutex<LiveSync>, signed_in: bool) -> AppR
             .clone()
             .or_else(|| s.last_error.map(|m| AppError::new(ErrorCode::Offline, m))),
         expiring_leases: l.expiring.clone(),
+        quarantined: {
+            let mut q = store.quarantine_entries()?;
+            q.truncate(MAX_QUARANTINE_SHOWN);
+            q
+        },
     })
+}
+
+/// Most quarantined entries the sync state carries to the status bar.
+pub const MAX_QUARANTINE_SHOWN: usize = 20;
+
+/// A platform URL as stored and compared: trimmed, without trailing slashes.
+fn normalize_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
 }
 
 /// Statuses that count as work the reviewer still has to do.

@@ -38,6 +38,68 @@ pub struct PreviewState {
     pub generation: u32,
 }
 
+/// The rubric file and samples folder the author picked in the native
+/// dialogs: the only paths the preview may read or watch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewSelection {
+    pub rubric_path: Option<String>,
+    pub items_dir: Option<String>,
+}
+
+/// Paths granted by the author's picks in native dialogs (canonical).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Grants {
+    pub rubric: Option<PathBuf>,
+    pub samples: Option<PathBuf>,
+}
+
+impl Grants {
+    pub fn selection(&self) -> PreviewSelection {
+        PreviewSelection {
+            rubric_path: self.rubric.as_ref().map(|p| p.display().to_string()),
+            items_dir: self.samples.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+
+    /// Grants the rubric file picked in the dialog.
+    pub fn grant_rubric(&mut self, picked: &Path) -> AppResult<()> {
+        let path = canonical(picked)?;
+        if !path.is_file() {
+            return Err(AppError::invalid(format!(
+                "{} is not a file; choose a rubric file.",
+                path.display()
+            )));
+        }
+        if assay_rubric::Format::from_path(&path).is_none() {
+            return Err(AppError::invalid(format!(
+                "{} is not a rubric: choose a .toml, .json, .yaml or .yml file.",
+                path.display()
+            )));
+        }
+        self.rubric = Some(path);
+        Ok(())
+    }
+
+    /// Grants the samples folder picked in the dialog.
+    pub fn grant_samples(&mut self, picked: &Path) -> AppResult<()> {
+        let path = canonical(picked)?;
+        if !path.is_dir() {
+            return Err(AppError::invalid(format!(
+                "{} is not a folder; choose the folder of sample items.",
+                path.display()
+            )));
+        }
+        self.samples = Some(path);
+        Ok(())
+    }
+}
+
+fn canonical(p: &Path) -> AppResult<PathBuf> {
+    p.canonicalize()
+        .map_err(|e| AppError::not_found(format!("cannot open {}: {e}", p.display())))
+}
+
 type OnChange = Arc<dyn Fn(PreviewState) + Send + Sync>;
 
 struct Active {
@@ -209,6 +271,13 @@ impl PreviewSession {
             due_at: None,
             lease_expires_at: None,
             comments: Vec::new(),
+            editable: true,
+            revision: false,
+            submission: None,
+            pending: Vec::new(),
+            reviewed_answers: Vec::new(),
+            reviewed_comments: Vec::new(),
+            notice: None,
         })
     }
 

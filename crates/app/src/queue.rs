@@ -1,10 +1,17 @@
 //! The work queue: filter, search, sort and group the store's rows, and hand
 //! the UI one window at a time (the UI virtualizes; 10,000 rows are fine).
+//!
+//! The filtered, ordered queue is kept per filter in a [`QueueCache`] and
+//! answered window by window in O(page) while it is current: until the store
+//! is written ([`Store::change_stamp`]) or the next lease runs out (the only
+//! way a status changes with time alone). Scrolling never rebuilds it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use assay_protocol::Opportunity;
-use assay_store::{QueueRow, Store};
+use assay_store::{ChangeStamp, QueueRow, QueueStatus, Store};
+use chrono::{DateTime, Utc};
 
 use crate::error::AppResult;
 use crate::types::{OpportunityRef, QueueEntry, QueueFilter, QueueGroup, QueuePage, QueueSort};
@@ -62,8 +69,115 @@ fn pay_key(row: &QueueRow) -> i64 {
     row.pay.as_ref().map(|p| p.amount_cents).unwrap_or(0)
 }
 
-pub fn page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> AppResult<QueuePage> {
-    let rows = store.queue(chrono::Utc::now())?;
+/// How many filters' queues are kept (the start path and a search or a
+/// status filter beside the full queue).
+const CACHED_FILTERS: usize = 3;
+
+/// The filtered, ordered queue of one filter as built at `built_at`.
+struct BuiltQueue {
+    filter: QueueFilter,
+    stamp: ChangeStamp,
+    built_at: DateTime<Utc>,
+    /// The first lease expiry after `built_at`: statuses may change then.
+    valid_until: Option<DateTime<Utc>>,
+    rows: Vec<QueueEntry>,
+    groups: Vec<QueueGroup>,
+    status_counts: BTreeMap<QueueStatus, u32>,
+}
+
+impl BuiltQueue {
+    fn current(&self, filter: &QueueFilter, stamp: ChangeStamp, now: DateTime<Utc>) -> bool {
+        self.stamp == stamp
+            && self.built_at <= now
+            && self.valid_until.is_none_or(|until| now < until)
+            && self.filter == *filter
+    }
+
+    fn window(&self, offset: u32, limit: u32) -> QueuePage {
+        let limit = limit.min(MAX_LIMIT);
+        QueuePage {
+            total: u32::try_from(self.rows.len()).unwrap_or(u32::MAX),
+            offset,
+            rows: self
+                .rows
+                .iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .cloned()
+                .collect(),
+            groups: self.groups.clone(),
+            status_counts: self.status_counts.clone(),
+        }
+    }
+}
+
+/// Recently built queues, most recent first.
+#[derive(Default)]
+pub struct QueueCache {
+    built: Mutex<Vec<Arc<BuiltQueue>>>,
+}
+
+impl QueueCache {
+    fn find(
+        &self,
+        filter: &QueueFilter,
+        stamp: ChangeStamp,
+        now: DateTime<Utc>,
+    ) -> Option<Arc<BuiltQueue>> {
+        let built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        built
+            .iter()
+            .find(|b| b.current(filter, stamp, now))
+            .cloned()
+    }
+
+    fn keep(&self, fresh: Arc<BuiltQueue>) {
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        // Whatever another filter built from older data is stale too.
+        built.retain(|b| b.filter != fresh.filter && b.stamp == fresh.stamp);
+        built.insert(0, fresh);
+        built.truncate(CACHED_FILTERS);
+    }
+}
+
+/// One window of the queue under `filter`, from the cache while it is current.
+pub fn page(
+    store: &Store,
+    cache: &QueueCache,
+    filter: &QueueFilter,
+    offset: u32,
+    limit: u32,
+) -> AppResult<QueuePage> {
+    page_at(store, cache, filter, offset, limit, Utc::now())
+}
+
+pub(crate) fn page_at(
+    store: &Store,
+    cache: &QueueCache,
+    filter: &QueueFilter,
+    offset: u32,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> AppResult<QueuePage> {
+    // The stamp is read before the rows: a write in between makes the next
+    // call rebuild (never serve older rows under a newer stamp).
+    let stamp = store.change_stamp()?;
+    if let Some(built) = cache.find(filter, stamp, now) {
+        return Ok(built.window(offset, limit));
+    }
+    let built = Arc::new(build(store, filter, stamp, now)?);
+    let page = built.window(offset, limit);
+    cache.keep(built);
+    Ok(page)
+}
+
+fn build(
+    store: &Store,
+    filter: &QueueFilter,
+    stamp: ChangeStamp,
+    now: DateTime<Utc>,
+) -> AppResult<BuiltQueue> {
+    let rows = store.queue(now)?;
     let opportunities: HashMap<String, Opportunity> = store
         .opportunities()?
         .into_iter()
@@ -73,11 +187,12 @@ pub fn page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> App
     for r in &rows {
         *status_counts.entry(r.status).or_insert(0u32) += 1;
     }
+    let valid_until = rows
+        .iter()
+        .map(|r| r.lease_expires_at)
+        .filter(|t| *t > now)
+        .min();
     let needle = filter.search.trim().to_lowercase();
-    let mut picked: Vec<QueueRow> = rows
-        .into_iter()
-        .filter(|r| matches(r, filter, &needle))
-        .collect();
     let group_title = |r: &QueueRow| -> String {
         r.opportunity_title
             .clone()
@@ -88,9 +203,14 @@ pub fn page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> App
             })
             .unwrap_or_else(|| r.opportunity_id.clone())
     };
-    picked.sort_by(|a, b| {
-        group_title(a)
-            .cmp(&group_title(b))
+    // Each row's group title is computed once, not per comparison.
+    let mut picked: Vec<(String, QueueRow)> = rows
+        .into_iter()
+        .filter(|r| matches(r, filter, &needle))
+        .map(|r| (group_title(&r), r))
+        .collect();
+    picked.sort_by(|(ga, a), (gb, b)| {
+        ga.cmp(gb)
             .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
             .then_with(|| match filter.sort {
                 QueueSort::Due => a.due_at.cmp(&b.due_at),
@@ -101,52 +221,550 @@ pub fn page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> App
             .then_with(|| a.assignment_id.cmp(&b.assignment_id))
     });
     let mut groups: Vec<QueueGroup> = Vec::new();
-    for (i, r) in picked.iter().enumerate() {
+    for (i, (title, r)) in picked.iter().enumerate() {
         match groups.last_mut() {
             Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
             _ => {
                 let o = opportunities.get(&r.opportunity_id);
                 groups.push(QueueGroup {
                     opportunity_id: r.opportunity_id.clone(),
-                    opportunity_title: group_title(r),
+                    opportunity_title: title.clone(),
                     buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
                     licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
-                    first_index: i as u32,
+                    first_index: u32::try_from(i).unwrap_or(u32::MAX),
                     count: 1,
                 });
             }
         }
     }
-    let total = picked.len() as u32;
-    let limit = limit.min(MAX_LIMIT);
     let rows = picked
         .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(|r| {
-            let opportunity_title = group_title(&r);
-            QueueEntry {
-                assignment_id: r.assignment_id,
-                item_id: r.item_id,
-                title: r.title,
-                opportunity_id: r.opportunity_id,
-                opportunity_title,
-                kind: r.kind,
-                status: r.status,
-                due_at: r.due_at,
-                lease_expires_at: r.lease_expires_at,
-                pay_basis: r.pay.as_ref().map(|p| p.basis),
-                pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
-                currency: r.pay.map(|p| p.currency),
-                downloaded: r.downloaded,
-            }
+        .map(|(opportunity_title, r)| QueueEntry {
+            assignment_id: r.assignment_id,
+            item_id: r.item_id,
+            title: r.title,
+            opportunity_id: r.opportunity_id,
+            opportunity_title,
+            kind: r.kind,
+            status: r.status,
+            due_at: r.due_at,
+            lease_expires_at: r.lease_expires_at,
+            pay_basis: r.pay.as_ref().map(|p| p.basis),
+            pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
+            currency: r.pay.map(|p| p.currency),
+            downloaded: r.downloaded,
         })
         .collect();
-    Ok(QueuePage {
-        total,
-        offset,
+    Ok(BuiltQueue {
+        filter: filter.clone(),
+        stamp,
+        built_at: now,
+        valid_until,
         rows,
         groups,
         status_counts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_protocol::{
+        Assignment, AssignmentKind, AssignmentState, OutcomeStatus, PayBasis, Rate, RateCard,
+        ReviewOutcome, SubmissionRequest,
+    };
+    use assay_rubric::{Answer, Answers, ScopedItem};
+    use chrono::{Duration, TimeZone};
+
+    /// `page` as it was before the cache, verbatim but for the clock (a
+    /// parameter here): the reference the cached pages must equal.
+    fn legacy_page(
+        store: &Store,
+        filter: &QueueFilter,
+        offset: u32,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> QueuePage {
+        let rows = store.queue(now).unwrap();
+        let opportunities: HashMap<String, Opportunity> = store
+            .opportunities()
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect();
+        let mut status_counts = BTreeMap::new();
+        for r in &rows {
+            *status_counts.entry(r.status).or_insert(0u32) += 1;
+        }
+        let needle = filter.search.trim().to_lowercase();
+        let mut picked: Vec<QueueRow> = rows
+            .into_iter()
+            .filter(|r| matches(r, filter, &needle))
+            .collect();
+        let group_title = |r: &QueueRow| -> String {
+            r.opportunity_title
+                .clone()
+                .or_else(|| {
+                    opportunities
+                        .get(&r.opportunity_id)
+                        .map(|o| o.title.clone())
+                })
+                .unwrap_or_else(|| r.opportunity_id.clone())
+        };
+        picked.sort_by(|a, b| {
+            group_title(a)
+                .cmp(&group_title(b))
+                .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
+                .then_with(|| match filter.sort {
+                    QueueSort::Due => a.due_at.cmp(&b.due_at),
+                    QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
+                    QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
+                    QueueSort::Title => a.title.cmp(&b.title),
+                })
+                .then_with(|| a.assignment_id.cmp(&b.assignment_id))
+        });
+        let mut groups: Vec<QueueGroup> = Vec::new();
+        for (i, r) in picked.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
+                _ => {
+                    let o = opportunities.get(&r.opportunity_id);
+                    groups.push(QueueGroup {
+                        opportunity_id: r.opportunity_id.clone(),
+                        opportunity_title: group_title(r),
+                        buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
+                        licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
+                        first_index: i as u32,
+                        count: 1,
+                    });
+                }
+            }
+        }
+        let total = picked.len() as u32;
+        let limit = limit.min(MAX_LIMIT);
+        let rows = picked
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|r| {
+                let opportunity_title = group_title(&r);
+                QueueEntry {
+                    assignment_id: r.assignment_id,
+                    item_id: r.item_id,
+                    title: r.title,
+                    opportunity_id: r.opportunity_id,
+                    opportunity_title,
+                    kind: r.kind,
+                    status: r.status,
+                    due_at: r.due_at,
+                    lease_expires_at: r.lease_expires_at,
+                    pay_basis: r.pay.as_ref().map(|p| p.basis),
+                    pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
+                    currency: r.pay.map(|p| p.currency),
+                    downloaded: r.downloaded,
+                }
+            })
+            .collect();
+        QueuePage {
+            total,
+            offset,
+            rows,
+            groups,
+            status_counts,
+        }
+    }
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0)
+            .single()
+            .unwrap()
+    }
+
+    const OPPS: &[(&str, &str)] = &[
+        ("opp-rust", "Rust diffs"),
+        ("opp-legal", "Contrats — révision"),
+        ("opp-scan", "Scan triage"),
+        ("opp-pair", "Rust diffs"), // same title as another opportunity
+    ];
+
+    /// A deterministic pseudo-random sequence (no dependency, same every run).
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *state >> 33
+    }
+
+    fn assignment(i: u64, rng: &mut u64) -> Assignment {
+        // Five opportunities: one unknown to the store (grouped by its id).
+        let opp = match i % 5 {
+            4 => "opp-unknown".to_string(),
+            k => OPPS[k as usize].0.to_string(),
+        };
+        let titles = [
+            "Fix parser",
+            "fix PARSER overflow",
+            "Straße Ölmühle",
+            "",
+            "Scan 7",
+        ];
+        Assignment {
+            id: format!("as-{:05}", lcg(rng) % 100_000),
+            item_id: format!("item-{i}"),
+            item_title: format!("{} {}", titles[(i % 5) as usize], i % 37),
+            opportunity_id: opp,
+            rubric_id: "rub".into(),
+            rubric_version: 1,
+            kind: if i.is_multiple_of(13) {
+                AssignmentKind::Screening
+            } else {
+                AssignmentKind::Grade
+            },
+            state: match i % 29 {
+                0 => AssignmentState::Completed,
+                1 => AssignmentState::Expired,
+                _ => AssignmentState::Active,
+            },
+            assigned_at: t0() - Duration::days(2),
+            // Leases run out all over the next hours (and some already did).
+            lease_expires_at: t0() + Duration::minutes((lcg(rng) % 600) as i64 - 60),
+            // Ties on purpose: many rows share a due date.
+            due_at: t0() + Duration::hours((lcg(rng) % 48) as i64),
+            review_of_submission_id: None,
+            seq: i as i64 + 1,
+            item_revision: 1,
+        }
+    }
+
+    fn answers(text: &str) -> Answers {
+        let mut a = Answers::default();
+        a.answers
+            .insert("q1".into(), Answer::FreeText { text: text.into() });
+        a
+    }
+
+    /// A store shaped like a reviewer's after syncing a large queue: several
+    /// opportunities and rates, downloaded and missing items, drafts, ready
+    /// drafts, outbox entries, decided submissions, expired leases and
+    /// orphaned work.
+    fn realistic_store(n: u64) -> (tempfile::TempDir, Store, Vec<Assignment>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut rng = 7u64;
+        let mut list: Vec<Assignment> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut i = 0;
+        while (list.len() as u64) < n {
+            let a = assignment(i, &mut rng);
+            i += 1;
+            if seen.insert(a.id.clone()) {
+                list.push(a);
+            }
+        }
+        for chunk in list.chunks(500) {
+            store.apply_assignment_page(chunk, "c").unwrap();
+        }
+        store
+            .put_opportunities(
+                &OPPS
+                    .iter()
+                    .map(|(id, title)| Opportunity {
+                        id: (*id).into(),
+                        title: (*title).into(),
+                        description: String::new(),
+                        rubric_id: "rub".into(),
+                        rubric_version: 1,
+                        licence_category: "commercial-training".into(),
+                        buyer: format!("buyer of {id}"),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        let rate = |opp: &str, basis, cents, days: i64| Rate {
+            opportunity_id: opp.into(),
+            basis,
+            amount_cents: cents,
+            currency: "USD".into(),
+            effective_from: t0() - Duration::days(days),
+        };
+        store
+            .set_rate_card(&RateCard {
+                rates: vec![
+                    rate("opp-rust", PayBasis::PerItem, 500, 30),
+                    rate("opp-rust", PayBasis::PerItem, 700, 1),
+                    rate("opp-legal", PayBasis::PerHour, 4_500, 10),
+                    rate("opp-scan", PayBasis::PerSubmission, 300, 10),
+                ],
+            })
+            .unwrap();
+        for (k, a) in list.iter().enumerate() {
+            if k.is_multiple_of(4) {
+                let item = ScopedItem {
+                    item_id: a.item_id.clone(),
+                    opportunity_id: a.opportunity_id.clone(),
+                    // The stored item's title wins over the feed's.
+                    title: if k.is_multiple_of(8) {
+                        format!("Stored {}", a.item_title)
+                    } else {
+                        String::new()
+                    },
+                    rubric_id: "rub".into(),
+                    rubric_version: 1,
+                    fields: vec![],
+                    missing_fields: vec![],
+                };
+                store.put_scoped_item(&a.id, &item, None).unwrap();
+            }
+            if k.is_multiple_of(3) {
+                store
+                    .save_draft_with(&a.id, &answers("x"), k.is_multiple_of(7))
+                    .unwrap();
+            }
+            if k.is_multiple_of(17) {
+                store.submit(&a.id, &request(&a.id)).unwrap();
+            }
+        }
+        let statuses = [
+            OutcomeStatus::Pending,
+            OutcomeStatus::Accepted,
+            OutcomeStatus::Rejected,
+            OutcomeStatus::NeedsRevision,
+        ];
+        let outcomes: Vec<ReviewOutcome> = list
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k.is_multiple_of(19))
+            .map(|(k, a)| ReviewOutcome {
+                submission_id: format!("sub-{}", a.id),
+                assignment_id: a.id.clone(),
+                item_id: a.item_id.clone(),
+                status: statuses[k % 4],
+                feedback: None,
+                decided_at: Some(t0() - Duration::hours(1)),
+                active_seconds: 60,
+                seq: k as i64 + 1,
+            })
+            .collect();
+        store.apply_outcome_page(&outcomes, "o").unwrap();
+        // Revoked work: shown while it holds a draft, hidden otherwise.
+        let revoked: Vec<Assignment> = list
+            .iter()
+            .step_by(23)
+            .map(|a| Assignment {
+                state: AssignmentState::Revoked,
+                seq: a.seq + 1_000_000,
+                ..a.clone()
+            })
+            .collect();
+        store.apply_assignment_page(&revoked, "c2").unwrap();
+        (dir, store, list)
+    }
+
+    fn request(id: &str) -> SubmissionRequest {
+        SubmissionRequest {
+            assignment_id: id.into(),
+            rubric_id: "rub".into(),
+            rubric_version: 1,
+            answers: serde_json::json!({"q1": {"type": "free_text", "text": "x"}}),
+            active_seconds: 60,
+            time_log: vec![],
+            client_created_at: t0(),
+        }
+    }
+
+    fn filters() -> Vec<QueueFilter> {
+        let mut out = Vec::new();
+        for sort in [
+            QueueSort::Due,
+            QueueSort::Lease,
+            QueueSort::Pay,
+            QueueSort::Title,
+        ] {
+            out.push(QueueFilter {
+                sort,
+                ..QueueFilter::default()
+            });
+        }
+        out.push(QueueFilter {
+            statuses: vec![QueueStatus::Draft, QueueStatus::Ready, QueueStatus::New],
+            ..QueueFilter::default()
+        });
+        out.push(QueueFilter {
+            opportunity_id: Some("opp-legal".into()),
+            sort: QueueSort::Pay,
+            ..QueueFilter::default()
+        });
+        out.push(QueueFilter {
+            kind: Some(AssignmentKind::Screening),
+            ..QueueFilter::default()
+        });
+        for search in [
+            "parser",
+            " STRASSE ",
+            "straße",
+            "rust",
+            "as-0",
+            "zzz-nothing",
+        ] {
+            out.push(QueueFilter {
+                search: search.into(),
+                sort: QueueSort::Title,
+                ..QueueFilter::default()
+            });
+        }
+        out
+    }
+
+    /// Every window of every filter equals the old, uncached answer at `now`.
+    fn assert_same_as_legacy(store: &Store, cache: &QueueCache, now: DateTime<Utc>) {
+        for filter in filters() {
+            // The old answer, in its largest windows (each a full rebuild).
+            let first = legacy_page(store, &filter, 0, MAX_LIMIT, now);
+            let mut legacy_rows = first.rows.clone();
+            while (legacy_rows.len() as u32) < first.total {
+                let next = legacy_page(store, &filter, legacy_rows.len() as u32, MAX_LIMIT, now);
+                assert_eq!(next.total, first.total);
+                legacy_rows.extend(next.rows);
+            }
+            let mut offset = 0u32;
+            loop {
+                let cached = page_at(store, cache, &filter, offset, 100, now).unwrap();
+                let want: Vec<QueueEntry> = legacy_rows
+                    .iter()
+                    .skip(offset as usize)
+                    .take(100)
+                    .cloned()
+                    .collect();
+                assert_eq!(cached.rows, want, "filter {filter:?} offset {offset}");
+                assert_eq!(cached.total, first.total, "{filter:?}");
+                assert_eq!(cached.offset, offset);
+                assert_eq!(cached.groups, first.groups, "{filter:?}");
+                assert_eq!(cached.status_counts, first.status_counts, "{filter:?}");
+                if offset > cached.total {
+                    break;
+                }
+                offset += 100;
+            }
+            // Windows wider than the largest one are clamped alike.
+            assert_eq!(
+                page_at(store, cache, &filter, 37, 10_000, now).unwrap(),
+                legacy_page(store, &filter, 37, 10_000, now)
+            );
+        }
+    }
+
+    #[test]
+    fn cached_pages_equal_the_rebuilt_queue_on_a_realistic_set() {
+        let (_dir, store, list) = realistic_store(2_000);
+        let cache = QueueCache::default();
+        let now = t0();
+        let all = legacy_page(&store, &QueueFilter::default(), 0, 0, now);
+        // The set exercises every status the queue shows.
+        for s in [
+            QueueStatus::New,
+            QueueStatus::Draft,
+            QueueStatus::Ready,
+            QueueStatus::InOutbox,
+            QueueStatus::Submitted,
+            QueueStatus::Accepted,
+            QueueStatus::Rejected,
+            QueueStatus::NeedsRevision,
+            QueueStatus::LeaseExpired,
+            QueueStatus::Orphaned,
+        ] {
+            assert!(
+                all.status_counts.get(&s).copied().unwrap_or(0) > 0,
+                "{s:?}: {:?}",
+                all.status_counts
+            );
+        }
+        assert!(all.groups.len() >= 5);
+        assert_same_as_legacy(&store, &cache, now);
+
+        // Writes between calls are seen on the next call.
+        let a = &list[1];
+        store
+            .save_draft_with(&a.id, &answers("ready"), true)
+            .unwrap();
+        store.submit(&list[2].id, &request(&list[2].id)).unwrap();
+        store
+            .put_opportunities(&[Opportunity {
+                id: "opp-scan".into(),
+                title: "Aardvark scans".into(),
+                description: String::new(),
+                rubric_id: "rub".into(),
+                rubric_version: 1,
+                licence_category: "research".into(),
+                buyer: "b".into(),
+            }])
+            .unwrap();
+        let mut moved = list[5].clone();
+        moved.seq += 2_000_000;
+        moved.due_at = t0() - Duration::days(3);
+        moved.lease_expires_at = t0() - Duration::minutes(1);
+        store.apply_assignment_page(&[moved], "c3").unwrap();
+        assert_same_as_legacy(&store, &cache, now);
+
+        // Time alone changes statuses when leases run out: later clocks
+        // (past several lease expiries) still match.
+        for minutes in [59, 61, 600] {
+            assert_same_as_legacy(&store, &cache, now + Duration::minutes(minutes));
+        }
+    }
+
+    #[test]
+    fn a_lease_running_out_is_seen_without_any_write() {
+        let (_dir, store, _list) = realistic_store(600);
+        let cache = QueueCache::default();
+        let filter = QueueFilter {
+            sort: QueueSort::Lease,
+            ..QueueFilter::default()
+        };
+        let mut changed = 0;
+        let mut previous = legacy_page(&store, &filter, 0, MAX_LIMIT, t0()).status_counts;
+        // Minute by minute across the leases' spread: the cached answer
+        // always equals the rebuilt one, and statuses do change on the way.
+        for minute in (0..=600).step_by(3) {
+            let now = t0() + Duration::minutes(minute);
+            let want = legacy_page(&store, &filter, 0, MAX_LIMIT, now);
+            assert_eq!(
+                page_at(&store, &cache, &filter, 0, MAX_LIMIT, now).unwrap(),
+                want,
+                "at +{minute} min"
+            );
+            if want.status_counts != previous {
+                changed += 1;
+                previous = want.status_counts;
+            }
+        }
+        assert!(changed > 10, "leases ran out at {changed} minutes only");
+    }
+
+    #[test]
+    fn scrolling_the_whole_queue_builds_it_once() {
+        let (_dir, store, list) = realistic_store(1_000);
+        let cache = QueueCache::default();
+        let filter = QueueFilter::default();
+        let now = t0();
+        let first = page_at(&store, &cache, &filter, 0, 100, now).unwrap();
+        let built = cache
+            .find(&filter, store.change_stamp().unwrap(), now)
+            .unwrap();
+        let mut offset = 100;
+        while offset < first.total {
+            page_at(&store, &cache, &filter, offset, 100, now).unwrap();
+            let again = cache
+                .find(&filter, store.change_stamp().unwrap(), now)
+                .unwrap();
+            assert!(Arc::ptr_eq(&built, &again), "rebuilt at offset {offset}");
+            offset += 100;
+        }
+        // A write makes the next call rebuild.
+        store.save_draft(&list[0].id, &answers("edited")).unwrap();
+        page_at(&store, &cache, &filter, 0, 100, now).unwrap();
+        let after = cache
+            .find(&filter, store.change_stamp().unwrap(), now)
+            .unwrap();
+        assert!(!Arc::ptr_eq(&built, &after));
+    }
 }

@@ -17,6 +17,10 @@ pub struct Saved {
     pub expert: Option<ExpertSummary>,
     #[serde(default)]
     pub ui: Settings,
+    /// The folder the rubric preview's file dialogs open in: where the
+    /// author last picked a rubric or a samples folder.
+    #[serde(default)]
+    pub preview_dir: Option<PathBuf>,
 }
 
 pub struct SettingsFile {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use assay_protocol::{AssignmentKind, PayBasis, ReviewDecision, ReviewedSubmission, TimeSpan};
 use assay_rubric::{Answers, DiffMode, Rubric, ScopedItem, ValidationReport};
-use assay_store::{ItemIssue, QueueStatus};
+use assay_store::{ItemIssue, PendingAnnotation, QueueStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -161,6 +161,26 @@ pub struct OpenedItem {
     /// diff: on its line, moved with its line (the draft already points at
     /// the new line), or outdated (the line is gone; the comment is kept).
     pub comments: Vec<crate::anchors::CommentPlacement>,
+    /// Whether the reviewer may still change and submit this work (Rust
+    /// decides; `save_draft` refuses otherwise).
+    pub editable: bool,
+    /// The draft is a revision: pre-filled from the reviewer's previous
+    /// submission, which a senior sent back (see `submission.feedback`).
+    pub revision: bool,
+    /// The reviewer's own latest submission and what became of it (outcome,
+    /// feedback, pay); `None` when nothing was submitted.
+    pub submission: Option<crate::submission::SubmissionView>,
+    /// Annotations begun but not added (restored into their viewers).
+    pub pending: Vec<PendingAnnotation>,
+    /// Senior review: the submission under review in the rubric's words.
+    pub reviewed_answers: Vec<crate::submission::AnswerSummary>,
+    /// Senior review: the reviewed submission's diff comments placed in the
+    /// item's current diff.
+    pub reviewed_comments: Vec<crate::anchors::CommentPlacement>,
+    /// Something the reviewer must know about what is shown, e.g. that the
+    /// platform no longer serves the item's content and only what this
+    /// machine kept is shown.
+    pub notice: Option<String>,
 }
 
 /// A draft is durable on disk when this is returned.
@@ -171,6 +191,8 @@ pub struct SaveResult {
     pub revision: i64,
     pub saved_at: DateTime<Utc>,
     pub validation: ValidationReport,
+    /// The assignment's status after the save (the UI shows this, never a guess).
+    pub status: QueueStatus,
 }
 
 /// The grade is durably in the outbox; the upload happens in sync.
@@ -207,6 +229,10 @@ pub struct SyncState {
     pub last_error: Option<AppError>,
     /// Leases that run out soon on assignments with work in them.
     pub expiring_leases: Vec<String>,
+    /// Items, attachments and rubrics held back because the platform sent
+    /// them in a form Assay refuses, with the reason (most recent first, at
+    /// most [`crate::MAX_QUARANTINE_SHOWN`]); the rest of the sync goes on.
+    pub quarantined: Vec<assay_store::QuarantineEntry>,
 }
 
 /// UI settings (not secrets), persisted in the data dir.

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use assay_app::views::FieldView;
 use assay_app::{
-    AppError, AppEvent, EarningsQuery, ErrorCode, QueueFilter, ReviewInput, Workbench,
+    AppError, AppEvent, EarningsQuery, ErrorCode, QueueFilter, ReviewInput, ScriptedDialogs,
+    Workbench,
 };
 use assay_protocol::{AssignmentKind, FieldValue, ReviewDecision};
 use assay_rubric::Answers;
@@ -16,23 +17,40 @@ fn profile() -> String {
     format!("dev.assay.desktop.test-app-{}", std::process::id())
 }
 
-fn open(dir: &std::path::Path) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
+/// The app with dialogs answered as `dialogs` says (a person confirming a
+/// sign-in to one URL, picking given files).
+fn open_with(
+    dir: &std::path::Path,
+    dialogs: Arc<ScriptedDialogs>,
+) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let wb = Workbench::open(
         &profile(),
         dir,
         Arc::new(move |e| sink.lock().unwrap().push(e)),
+        dialogs,
     )
     .unwrap();
     (wb, events)
+}
+
+/// The app as a person would use it who confirms a sign-in to `confirm`.
+fn open(dir: &std::path::Path, confirm: Option<String>) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
+    open_with(
+        dir,
+        Arc::new(ScriptedDialogs {
+            confirm_sign_in: confirm,
+            ..Default::default()
+        }),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_sync_grade_submit_restart() {
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (wb, events) = open(dir.path());
+    let (wb, events) = open(dir.path(), Some(platform.base_url()));
     wb.resume().await.unwrap();
     assert!(!wb.session().await.unwrap().signed_in);
 
@@ -186,7 +204,7 @@ async fn sign_in_sync_grade_submit_restart() {
     let opened = wb.open_item(&code.assignment_id).await.unwrap();
     assert!(!opened.views.is_empty());
     let partial = Answers::default();
-    let saved = wb.save_draft(&code.assignment_id, &partial).unwrap();
+    let saved = wb.save_draft(&code.assignment_id, &partial, None).unwrap();
     assert!(!saved.validation.ok);
     let err: AppError = wb.submit(&code.assignment_id, &partial).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Invalid);
@@ -197,7 +215,7 @@ async fn sign_in_sync_grade_submit_restart() {
         0,
     ))
     .unwrap();
-    let saved = wb.save_draft(&code.assignment_id, &answers).unwrap();
+    let saved = wb.save_draft(&code.assignment_id, &answers, None).unwrap();
     assert!(saved.validation.ok, "{:?}", saved.validation);
     let now = chrono::Utc::now();
     wb.record_time(
@@ -270,7 +288,7 @@ async fn sign_in_sync_grade_submit_restart() {
     // Restart: a new workbench on the same data resumes the session from the
     // keyring and still has everything.
     drop(wb);
-    let (wb2, _) = open(dir.path());
+    let (wb2, _) = open(dir.path(), Some(platform.base_url()));
     let session = wb2.resume().await.unwrap();
     assert!(session.signed_in);
     let after = wb2.queue_page(&QueueFilter::default(), 0, 500).unwrap();
@@ -281,7 +299,7 @@ async fn sign_in_sync_grade_submit_restart() {
     // Sign-out removes the token from the keyring; the next start is signed out.
     wb2.sign_out().await.unwrap();
     drop(wb2);
-    let (wb3, _) = open(dir.path());
+    let (wb3, _) = open(dir.path(), Some(platform.base_url()));
     assert!(!wb3.resume().await.unwrap().signed_in);
     platform.shutdown().await.unwrap();
 }
@@ -296,7 +314,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
 
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (wb, _) = open(dir.path());
+    let (wb, _) = open(dir.path(), Some(platform.base_url()));
     wb.sign_in(&platform.base_url(), &platform.expert_token)
         .await
         .unwrap();
@@ -377,7 +395,8 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     wb.open_item(&screening.assignment_id).await.unwrap();
     wb.record_time(&screening.assignment_id, &span(60, 50))
         .unwrap();
-    wb.save_draft(&screening.assignment_id, &answers).unwrap();
+    wb.save_draft(&screening.assignment_id, &answers, None)
+        .unwrap();
     wb.submit(&screening.assignment_id, &answers).await.unwrap();
     wb.open_item(&grade.assignment_id).await.unwrap();
     wb.record_time(&grade.assignment_id, &span(45, 25)).unwrap();
@@ -497,7 +516,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
 
     // Waiting spans survive a restart.
     drop(wb);
-    let (wb2, _) = open(dir.path());
+    let (wb2, _) = open(dir.path(), Some(platform.base_url()));
     let o2 = wb2.earnings_overview(&EarningsQuery::default()).unwrap();
     assert_eq!(o2.unpaid.waiting_seconds, 15 * 60);
     wb2.resume().await.unwrap();
@@ -523,7 +542,6 @@ fn grey_png(width: u32, height: u32) -> Vec<u8> {
 #[test]
 fn preview_shows_sample_attachments_from_the_samples_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let (wb, _events) = open(dir.path());
     let samples = tempfile::tempdir().unwrap();
     let rubric = serde_json::json!({
         "id": "scan-preview", "version": 1, "title": "Scan preview",
@@ -559,7 +577,19 @@ fn preview_shows_sample_attachments_from_the_samples_folder() {
     });
     std::fs::write(items.join("film.json"), serde_json::to_vec(&item).unwrap()).unwrap();
 
-    let state = wb.preview_open(&rubric_path, &items).unwrap();
+    // The author picks the rubric and the samples folder in the dialogs.
+    let (wb, _events) = open_with(
+        dir.path(),
+        Arc::new(ScriptedDialogs {
+            rubric_file: Some(rubric_path.clone()),
+            samples_folder: Some(items.clone()),
+            ..Default::default()
+        }),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(wb.preview_choose_rubric()).unwrap();
+    rt.block_on(wb.preview_choose_samples()).unwrap();
+    let state = wb.preview_open().unwrap();
     // The path leaving the samples folder is a lint warning, not a read.
     let warn = state
         .findings
@@ -644,7 +674,7 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
 
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (wb, _events) = open(dir.path());
+    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
     wb.sign_in(&platform.base_url(), &platform.expert_token)
         .await
         .unwrap();
@@ -686,7 +716,7 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
             ],
         },
     );
-    wb.save_draft(&row.assignment_id, &answers).unwrap();
+    wb.save_draft(&row.assignment_id, &answers, None).unwrap();
     let opened = wb.open_item(&row.assignment_id).await.unwrap();
     assert!(
         opened
@@ -752,7 +782,7 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
 
     // After a restart the moved comments are exact; the outdated one stays.
     drop(wb);
-    let (wb, _events) = open(dir.path());
+    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
     wb.resume().await.unwrap();
     let reopened = wb.open_item(&row.assignment_id).await.unwrap();
     let statuses: Vec<(String, PlacementStatus)> = reopened
@@ -791,4 +821,308 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
     );
     wb.sign_out().await.unwrap();
     platform.shutdown().await.unwrap();
+}
+
+async fn decide(
+    platform: &assay_platform::testing::TestPlatform,
+    submission_id: &str,
+    status: &str,
+    feedback: Option<&str>,
+) {
+    let res = reqwest::Client::new()
+        .post(platform.api_url("/admin/outcomes"))
+        .bearer_auth(&platform.admin_token)
+        .json(&serde_json::json!({"submission_id": submission_id, "status": status, "feedback": feedback}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+}
+
+/// The whole life of a grade: a begun comment is kept with the draft and
+/// blocks submitting; submitted work is read-only in Rust (typed error,
+/// nothing written); a senior's "needs revision" re-opens it pre-filled from
+/// the submission with the feedback; the resubmission uploads as a new
+/// version and, accepted, shows its pay; a rejection shows its feedback and
+/// the pay lost; finished work never downloaded opens (fetched on open, or
+/// what the store has with an honest notice when the platform is gone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revision_resubmission_outcomes_and_read_only_finished_work() {
+    use assay_protocol::{LedgerStatus, OutcomeStatus};
+    use assay_rubric::{AnnotationAnchor, Answer, DiffSide};
+    use assay_store::PendingAnnotation;
+
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
+    wb.sign_in(&platform.base_url(), &platform.expert_token)
+        .await
+        .unwrap();
+    wb.sync_now(|_| {}).await.unwrap();
+    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    let new_reviews: Vec<_> = page
+        .rows
+        .iter()
+        .filter(|r| {
+            r.item_id.starts_with("itm-review")
+                && r.kind == AssignmentKind::Grade
+                && r.downloaded
+                && r.status == QueueStatus::New
+        })
+        .cloned()
+        .collect();
+    assert!(
+        new_reviews.len() >= 2,
+        "{} new code reviews",
+        new_reviews.len()
+    );
+    let row = &new_reviews[0];
+    let id = row.assignment_id.as_str();
+    let answers: Answers =
+        serde_json::from_value(assay_platform::demo::sample_answers(&row.opportunity_id, 1))
+            .unwrap();
+
+    // A comment typed but not added is part of the durable draft...
+    let begun = PendingAnnotation {
+        field: "diff".into(),
+        anchor: AnnotationAnchor::DiffLine {
+            file: "internal/fetch/client.go".into(),
+            side: DiffSide::New,
+            line: 50,
+            line_hash: None,
+        },
+        severity: Some("minor".into()),
+        comment: "half a thought".into(),
+    };
+    let saved = wb
+        .save_draft(id, &answers, Some(std::slice::from_ref(&begun)))
+        .unwrap();
+    assert!(saved.validation.ok, "{:?}", saved.validation);
+    assert_eq!(
+        saved.status,
+        QueueStatus::Ready,
+        "the save returns the new state"
+    );
+    drop(wb);
+    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
+    wb.resume().await.unwrap();
+    let opened = wb.open_item(id).await.unwrap();
+    assert_eq!(opened.pending, vec![begun.clone()], "kept across a restart");
+    assert!(opened.editable && !opened.revision);
+    // ...and submitting with it still open is refused, losing nothing.
+    let err = wb.submit(id, &answers).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
+    assert!(err.message.contains("not added"), "{err:?}");
+    wb.save_draft(id, &answers, Some(&[][..])).unwrap();
+    let now = chrono::Utc::now();
+    wb.record_time(
+        id,
+        &assay_protocol::TimeSpan {
+            started_at: now - chrono::Duration::minutes(30),
+            ended_at: now - chrono::Duration::minutes(10),
+            corrected: false,
+        },
+    )
+    .unwrap();
+    wb.submit(id, &answers).await.unwrap();
+
+    // Rust decides read-only: a late save is refused with a typed error and
+    // nothing is written; a second submit likewise.
+    let mut late = answers.clone();
+    late.rationales.insert("summary".into(), "late edit".into());
+    let err = wb.save_draft(id, &late, None).unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotEditable, "{err:?}");
+    assert!(wb.store().draft(id).unwrap().is_none(), "nothing written");
+    let err = wb.submit(id, &late).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotEditable, "{err:?}");
+    let state = wb.sync_now(|_| {}).await.unwrap();
+    assert_eq!(state.pending_uploads, 0, "{state:?}");
+
+    // Submitted work opens read-only with what was submitted.
+    let opened = wb.open_item(id).await.unwrap();
+    assert_eq!(opened.status, QueueStatus::Submitted);
+    assert!(!opened.editable);
+    assert_eq!(opened.draft, answers);
+    let sub = opened.submission.clone().expect("the submission is shown");
+    assert_eq!(sub.answers.as_ref(), Some(&answers));
+    assert_eq!(sub.outcome, Some(OutcomeStatus::Pending));
+    assert!(
+        sub.summary
+            .iter()
+            .any(|s| s.question_id == "decision" && s.answer == "Request changes"),
+        "labels, not ids: {:?}",
+        sub.summary
+    );
+    assert!(
+        sub.pay
+            .iter()
+            .any(|p| p.status == LedgerStatus::Pending && p.amount_cents > 0),
+        "{:?}",
+        sub.pay
+    );
+    let first_submission = sub.submission_id.clone().unwrap();
+
+    // A senior sends it back: it reopens as a revision pre-filled from the
+    // submission (answers, rationales, comments) with the feedback.
+    decide(
+        &platform,
+        &first_submission,
+        "needs_revision",
+        Some("Say why the retry loop is unsafe."),
+    )
+    .await;
+    wb.sync_now(|_| {}).await.unwrap();
+    let opened = wb.open_item(id).await.unwrap();
+    assert_eq!(opened.status, QueueStatus::NeedsRevision);
+    assert!(opened.editable && opened.revision);
+    assert_eq!(opened.draft, answers, "pre-filled from the submission");
+    assert!(matches!(
+        opened.draft.answers.get("comments"),
+        Some(Answer::Annotations { items }) if !items.is_empty()
+    ));
+    assert_eq!(
+        opened.feedback.as_deref(),
+        Some("Say why the retry loop is unsafe.")
+    );
+    let sub = opened.submission.clone().unwrap();
+    assert_eq!(sub.outcome, Some(OutcomeStatus::NeedsRevision));
+    assert!(sub.pay.iter().any(|p| p.status == LedgerStatus::Reversed));
+
+    // The resubmission uploads as a new version and the platform takes it.
+    let mut revised = opened.draft.clone();
+    revised.rationales.insert(
+        "decision".into(),
+        "The retry loop ignores ctx cancellation: it can sleep the full backoff after the caller gave up."
+            .into(),
+    );
+    let saved = wb.save_draft(id, &revised, None).unwrap();
+    assert_eq!(
+        saved.status,
+        QueueStatus::NeedsRevision,
+        "still the revision"
+    );
+    assert!(saved.validation.ok);
+    wb.submit(id, &revised).await.unwrap();
+    let state = wb.sync_now(|_| {}).await.unwrap();
+    assert_eq!(state.pending_uploads, 0);
+    assert_eq!(state.failed_uploads, 0, "{state:?}");
+    let opened = wb.open_item(id).await.unwrap();
+    assert_eq!(opened.status, QueueStatus::Submitted);
+    let second = opened.submission.clone().unwrap();
+    assert_ne!(
+        second.submission_id.as_deref(),
+        Some(first_submission.as_str())
+    );
+    assert_eq!(second.answers.as_ref(), Some(&revised));
+
+    // Accepted: read-only, with the pay it earned.
+    let accepted_before = wb
+        .earnings_overview(&EarningsQuery::default())
+        .unwrap()
+        .accepted_cents;
+    decide(
+        &platform,
+        second.submission_id.as_deref().unwrap(),
+        "accepted",
+        None,
+    )
+    .await;
+    wb.sync_now(|_| {}).await.unwrap();
+    let opened = wb.open_item(id).await.unwrap();
+    assert_eq!(opened.status, QueueStatus::Accepted);
+    assert!(!opened.editable && !opened.revision);
+    let sub = opened.submission.unwrap();
+    let earned = sub
+        .pay
+        .iter()
+        .find(|p| p.status == LedgerStatus::Accepted)
+        .expect("accepted pay");
+    assert!(earned.amount_cents > 0);
+    let accepted_after = wb
+        .earnings_overview(&EarningsQuery::default())
+        .unwrap()
+        .accepted_cents;
+    assert_eq!(accepted_after - accepted_before, earned.amount_cents);
+
+    // Rejected: feedback and the pay lost are shown.
+    let other = new_reviews[1].assignment_id.as_str();
+    let answers: Answers = serde_json::from_value(assay_platform::demo::sample_answers(
+        &new_reviews[1].opportunity_id,
+        0,
+    ))
+    .unwrap();
+    wb.submit(other, &answers).await.unwrap();
+    wb.sync_now(|_| {}).await.unwrap();
+    let sid = wb
+        .open_item(other)
+        .await
+        .unwrap()
+        .submission
+        .unwrap()
+        .submission_id
+        .unwrap();
+    decide(
+        &platform,
+        &sid,
+        "rejected",
+        Some("The comment misreads the diff."),
+    )
+    .await;
+    wb.sync_now(|_| {}).await.unwrap();
+    let opened = wb.open_item(other).await.unwrap();
+    assert_eq!(opened.status, QueueStatus::Rejected);
+    assert!(!opened.editable);
+    assert_eq!(opened.draft, answers);
+    let sub = opened.submission.unwrap();
+    assert_eq!(
+        sub.feedback.as_deref(),
+        Some("The comment misreads the diff.")
+    );
+    assert!(sub.pay.iter().all(|p| p.status == LedgerStatus::Reversed) && !sub.pay.is_empty());
+
+    // Another device (a fresh data dir) shows the same finished work with
+    // the submitted answers: the platform serves its copy with the item.
+    let other_dir = tempfile::tempdir().unwrap();
+    let (laptop, _) = open(other_dir.path(), Some(platform.base_url()));
+    laptop
+        .sign_in(&platform.base_url(), &platform.expert_token)
+        .await
+        .unwrap();
+    laptop.sync_now(|_| {}).await.unwrap();
+    let there = laptop.open_item(id).await.unwrap();
+    assert_eq!(there.status, QueueStatus::Accepted);
+    assert_eq!(there.draft, revised, "the platform's copy of the answers");
+    assert_eq!(
+        there.submission.as_ref().and_then(|s| s.answers.clone()),
+        Some(revised.clone())
+    );
+    drop(laptop);
+
+    // Finished work this machine never downloaded is fetched on open...
+    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    let undownloaded: Vec<_> = page
+        .rows
+        .iter()
+        .filter(|r| {
+            !r.downloaded
+                && matches!(r.status, QueueStatus::Accepted | QueueStatus::Rejected)
+                && r.kind == AssignmentKind::Grade
+        })
+        .cloned()
+        .collect();
+    assert!(undownloaded.len() >= 2, "{undownloaded:?}");
+    let opened = wb.open_item(&undownloaded[0].assignment_id).await.unwrap();
+    assert!(opened.notice.is_none(), "{:?}", opened.notice);
+    assert!(!opened.views.is_empty());
+    assert!(!opened.editable);
+    assert!(opened.submission.is_some(), "its outcome is shown");
+    // ...and with the platform gone, what the store has opens with an honest
+    // notice (not an error, not "sync when online" as if nothing were known).
+    platform.shutdown().await.unwrap();
+    let opened = wb.open_item(&undownloaded[1].assignment_id).await.unwrap();
+    let notice = opened.notice.clone().expect("a notice");
+    assert!(notice.contains("can't be reached"), "{notice}");
+    assert!(opened.views.is_empty());
+    assert!(!opened.item.title.is_empty());
+    assert!(opened.submission.is_some());
 }

@@ -51,6 +51,10 @@ enum Command {
         /// Small scans (fast; for tests).
         #[arg(long)]
         small: bool,
+        /// Also give the demo reviewer N more assignments, each on a copy of
+        /// a demo item (a large, realistic queue for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        bulk: usize,
     },
     /// Token management.
     Token {
@@ -123,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
             db,
             blob_dir,
             small,
+            bulk,
         } => {
             anyhow::ensure!(is_demo, "only `seed --demo` is supported");
             let storage = SqliteStorage::open(&db).context("opening the database")?;
@@ -139,6 +144,13 @@ async fn main() -> anyhow::Result<()> {
                 s.screening_assignments, s.senior_review_assignments, demo::DEMO_EMAIL, demo::DEMO_PASSWORD,
                 s.past_submissions, s.payouts
             );
+            if bulk > 0 {
+                let b = demo::seed_bulk(&storage, &s, bulk, chrono::Utc::now())?;
+                println!(
+                    "seeded {} more assignments on copies of the demo items",
+                    b.items.len()
+                );
+            }
         }
         Command::Token {
             command:

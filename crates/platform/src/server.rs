@@ -928,6 +928,19 @@ async fn not_found() -> ApiFailure {
     ApiFailure::new(ApiErrorCode::NotFound, "no such endpoint")
 }
 
+/// A successful answer to a request with an idempotency key echoes the key,
+/// so the client can tell the receipt belongs to its upload.
+async fn echo_idempotency_key(req: Request, next: axum::middleware::Next) -> Response {
+    let key = req.headers().get(IDEMPOTENCY_KEY_HEADER).cloned();
+    let mut resp = next.run(req).await;
+    if let Some(k) = key {
+        if resp.status().is_success() {
+            resp.headers_mut().insert(IDEMPOTENCY_KEY_HEADER, k);
+        }
+    }
+    resp
+}
+
 /// The full router (API under [`assay_protocol::API_PREFIX`]).
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -957,6 +970,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(assay_protocol::API_PREFIX, api)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(echo_idempotency_key))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -18,7 +18,8 @@ use utoipa::ToSchema;
 pub const PROTOCOL_VERSION: &str = "1.0.0";
 /// URL prefix of every endpoint.
 pub const API_PREFIX: &str = "/api/v1";
-/// Header carrying the idempotency key of a mutating request.
+/// Header carrying the idempotency key of a mutating request; a successful
+/// answer echoes it (the client checks its receipt belongs to the upload).
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Header carrying the sha256 (hex) of an attachment body.
 pub const CONTENT_SHA256_HEADER: &str = "x-content-sha256";
@@ -297,6 +298,12 @@ pub struct ItemEnvelope {
     pub item: Item,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_submission: Option<ReviewedSubmission>,
+    /// For a grade or screening: the expert's own latest submission on the
+    /// assignment, so a client that did not keep it (another device, a
+    /// reinstall) can show finished work and start a revision from it.
+    /// Absent from older platforms and before anything was submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_submission: Option<ReviewedSubmission>,
 }
 
 /// Another expert's submission shown to a senior reviewer (author anonymised).

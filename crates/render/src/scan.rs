@@ -8,13 +8,15 @@
 //! truncated or unsupported files give [`RenderError::UnsupportedScan`],
 //! never a panic.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use dicom_core::dictionary::DataDictionary;
 use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_object::file::ReadPreamble;
-use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_object::{InMemDicomObject, OpenFileOptions};
 use dicom_pixeldata::PixelDecoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::{Deserialize, Serialize};
@@ -73,6 +75,9 @@ pub struct ScanInfo {
     pub presets: Vec<WindowPreset>,
     pub min: f64,
     pub max: f64,
+    /// What the reviewer should know about how the image was read: a
+    /// tolerated non-conformance, an uncertain colour model.
+    pub warnings: Vec<String>,
 }
 
 /// A decoded scan: info plus pixel values in modality units.
@@ -275,6 +280,7 @@ fn image_scan(
             ],
             min,
             max,
+            warnings: Vec::new(),
         },
         frames,
         invert: false,
@@ -346,11 +352,12 @@ fn decode_jpeg(bytes: &[u8]) -> Result<Scan, RenderError> {
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     let (channels, samples): (u8, Vec<f32>) = match info.pixel_format {
         jpeg_decoder::PixelFormat::L8 => (1, pixels.iter().map(|&b| f32::from(b)).collect()),
+        // jpeg-decoder writes 16-bit samples in native byte order.
         jpeg_decoder::PixelFormat::L16 => (
             1,
             pixels
                 .chunks_exact(2)
-                .map(|c| f32::from(u16::from_be_bytes([c[0], c[1]])))
+                .map(|c| f32::from(u16::from_ne_bytes([c[0], c[1]])))
                 .collect(),
         ),
         jpeg_decoder::PixelFormat::RGB24 => (3, pixels.iter().map(|&b| f32::from(b)).collect()),
@@ -373,7 +380,7 @@ fn decode_jpeg(bytes: &[u8]) -> Result<Scan, RenderError> {
     ))
 }
 
-fn text_tag(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
+fn text_tag(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
     obj.element_opt(tag)
         .ok()
         .flatten()
@@ -382,7 +389,7 @@ fn text_tag(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn floats_tag(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
+fn floats_tag(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
     obj.element_opt(tag)
         .ok()
         .flatten()
@@ -403,102 +410,333 @@ const CT_PRESETS: &[(&str, f64, f64)] = &[
     ("Mediastinum", 50.0, 350.0),
 ];
 
-/// Walk the top-level elements of a little-endian DICOM stream and reject
-/// declared lengths that run past the end of the file, before the parser
-/// allocates buffers of that size (a corrupt length could ask for 4 GiB).
-/// Stops (accepting) at the first undefined length, big-endian or deflated
-/// data, which the parser then checks itself.
-fn check_lengths(bytes: &[u8]) -> Result<(), RenderError> {
-    let mut pos = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+/// Walks the elements of a little-endian DICOM stream, into sequences and
+/// items, before the parser sees it: a declared length that runs past its
+/// end is refused before the parser allocates a buffer of that size (a
+/// corrupt length could ask for 4 GiB), nesting is bounded, and an element
+/// with a non-standard value representation that is not needed to show the
+/// image is tolerated as DCMTK does (a 2-byte length is assumed; the
+/// element is marked for the parser as a plain string and a warning is
+/// shown). Stops (accepting) where the stream cannot be walked without the
+/// parser (big endian, an undefined length of an unknown kind).
+struct Walker<'a> {
+    bytes: &'a [u8],
+    explicit: Option<bool>,
+    /// Offsets of invalid VR fields to rewrite, with their warning.
+    patches: Vec<(usize, String)>,
+}
+
+/// Deepest sequence nesting accepted (real files rarely exceed 5).
+const MAX_NESTING: u32 = 32;
+
+const UNDEFINED: u32 = u32::MAX;
+
+impl Walker<'_> {
+    fn u16_at(&self, p: usize) -> Option<u16> {
+        self.bytes
+            .get(p..p.checked_add(2)?)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32_at(&self, p: usize) -> Option<u32> {
+        self.bytes
+            .get(p..p.checked_add(4)?)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn truncated(what: &str) -> RenderError {
+        unsupported(format!("{what} is truncated (corrupt file)"))
+    }
+
+    /// Elements from `pos` to `end`, or to an item delimitation item when
+    /// `end` is None. Ok(None): stopped walking, the parser takes over.
+    fn elements(
+        &mut self,
+        mut pos: usize,
+        end: Option<usize>,
+        depth: u32,
+    ) -> Result<Option<usize>, RenderError> {
+        if depth > MAX_NESTING {
+            return Err(unsupported(format!(
+                "sequences are nested more than {MAX_NESTING} deep (corrupt file)"
+            )));
+        }
+        let limit = end.unwrap_or(self.bytes.len());
+        loop {
+            if end.is_some() && pos >= limit {
+                return Ok(Some(pos));
+            }
+            if pos + 8 > limit {
+                if depth == 0 {
+                    // Trailing bytes too short for an element.
+                    return Ok(Some(pos));
+                }
+                return Err(Self::truncated("a sequence item"));
+            }
+            let (Some(group), Some(elem)) = (self.u16_at(pos), self.u16_at(pos + 2)) else {
+                return Err(Self::truncated("an element header"));
+            };
+            if group == 0xFFFE {
+                if elem == 0xE00D && end.is_none() && depth > 0 {
+                    return Ok(Some(pos + 8));
+                }
+                return Ok(None);
+            }
+            let explicit = if group == 0x0002 {
+                true
+            } else {
+                match self.explicit {
+                    Some(e) => e,
+                    None => return Ok(None),
+                }
+            };
+            let (len, header, vr) = if explicit {
+                let raw = [self.bytes[pos + 4], self.bytes[pos + 5]];
+                let vr = match dicom_core::VR::from_binary(raw) {
+                    Some(vr) => vr,
+                    None => {
+                        let shown = String::from_utf8_lossy(&raw).escape_debug().to_string();
+                        if matches!(group, 0x0002 | 0x0028 | 0x7FE0) {
+                            return Err(unsupported(format!(
+                                "element ({group:04X},{elem:04X}), needed to show the image, has an \
+                                 invalid value representation '{shown}' (corrupt file)"
+                            )));
+                        }
+                        self.patches.push((
+                            pos + 4,
+                            format!(
+                                "element ({group:04X},{elem:04X}) has a non-standard value \
+                                 representation '{shown}'; read with a 2-byte length as DCMTK does \
+                                 (not needed to show the image)"
+                            ),
+                        ));
+                        dicom_core::VR::LO
+                    }
+                };
+                use dicom_core::VR as V;
+                if matches!(
+                    vr,
+                    V::OB
+                        | V::OD
+                        | V::OF
+                        | V::OL
+                        | V::OV
+                        | V::OW
+                        | V::SQ
+                        | V::UC
+                        | V::UN
+                        | V::UR
+                        | V::UT
+                        | V::SV
+                        | V::UV
+                ) {
+                    let len = self
+                        .u32_at(pos + 8)
+                        .ok_or_else(|| Self::truncated("an element header"))?;
+                    (len, 12, Some(vr))
+                } else {
+                    let len = self
+                        .u16_at(pos + 6)
+                        .ok_or_else(|| Self::truncated("an element header"))?;
+                    (u32::from(len), 8, Some(vr))
+                }
+            } else {
+                let len = self
+                    .u32_at(pos + 4)
+                    .ok_or_else(|| Self::truncated("an element header"))?;
+                (len, 8, None)
+            };
+            let body = pos + header;
+            if len == UNDEFINED {
+                let is_pixels = (group, elem) == (0x7FE0, 0x0010);
+                let next = match vr {
+                    Some(dicom_core::VR::SQ) | None if !is_pixels => {
+                        self.items(body, None, depth + 1, false)?
+                    }
+                    Some(dicom_core::VR::OB | dicom_core::VR::OW) if is_pixels => {
+                        self.items(body, None, depth + 1, true)?
+                    }
+                    _ => None,
+                };
+                match next {
+                    Some(p) => pos = p,
+                    None => return Ok(None),
+                }
+                continue;
+            }
+            let elem_end = body + len as usize;
+            if elem_end > limit {
+                return Err(unsupported(format!(
+                    "element ({group:04X},{elem:04X}) claims {len} bytes but only {} remain \
+                     (truncated or corrupt file)",
+                    limit.saturating_sub(body)
+                )));
+            }
+            if vr == Some(dicom_core::VR::SQ)
+                && len > 0
+                && self
+                    .items(body, Some(elem_end), depth + 1, false)?
+                    .is_none()
+            {
+                return Ok(None);
+            }
+            pos = elem_end;
+        }
+    }
+
+    /// Items of a sequence (or fragments of encapsulated pixel data).
+    fn items(
+        &mut self,
+        mut pos: usize,
+        end: Option<usize>,
+        depth: u32,
+        fragments: bool,
+    ) -> Result<Option<usize>, RenderError> {
+        let limit = end.unwrap_or(self.bytes.len());
+        loop {
+            if end.is_some() && pos >= limit {
+                return Ok(Some(pos));
+            }
+            let (Some(group), Some(elem), Some(len)) =
+                (self.u16_at(pos), self.u16_at(pos + 2), self.u32_at(pos + 4))
+            else {
+                return Err(Self::truncated(if fragments {
+                    "the compressed pixel data"
+                } else {
+                    "a sequence"
+                }));
+            };
+            match (group, elem) {
+                (0xFFFE, 0xE000) if len == UNDEFINED && !fragments => {
+                    match self.elements(pos + 8, None, depth + 1)? {
+                        Some(p) => pos = p,
+                        None => return Ok(None),
+                    }
+                }
+                (0xFFFE, 0xE000) => {
+                    let item_end = (pos + 8).saturating_add(len as usize);
+                    if len == UNDEFINED || item_end > limit {
+                        return Err(unsupported(format!(
+                            "{} claims {len} bytes but only {} remain (truncated or corrupt file)",
+                            if fragments {
+                                "a pixel data fragment"
+                            } else {
+                                "a sequence item"
+                            },
+                            limit.saturating_sub(pos + 8)
+                        )));
+                    }
+                    if !fragments && self.elements(pos + 8, Some(item_end), depth + 1)?.is_none() {
+                        return Ok(None);
+                    }
+                    pos = item_end;
+                }
+                (0xFFFE, 0xE0DD) => return Ok(Some(pos + 8)),
+                _ => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Walk the stream (see [`Walker`]); returns the bytes to parse, with
+/// tolerated invalid VRs rewritten, and the warnings to show.
+fn check_stream(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Vec<String>), RenderError> {
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         132
     } else if bytes.starts_with(b"DICM") {
         4
     } else {
         0
     };
-    let u16_at = |p: usize| {
-        bytes
-            .get(p..p + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |p: usize| {
-        bytes
-            .get(p..p + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    // Encoding of the data set after the meta group: Some(explicit VR?) for
-    // the little-endian syntaxes we can walk, None otherwise.
-    let body_explicit = match transfer_syntax_of(bytes).as_deref() {
+    // Encoding of the data set after the meta group: Some(explicit VR?)
+    // for the little-endian syntaxes we can walk, None otherwise.
+    let explicit = match transfer_syntax_of(bytes).as_deref() {
         Some("1.2.840.10008.1.2") => Some(false),
-        Some("1.2.840.10008.1.2.1") => Some(true),
+        Some(t) if t == "1.2.840.10008.1.2.1" || t == DEFLATED => Some(true),
         // Encapsulated (compressed) syntaxes are explicit VR little endian.
-        Some(t) if t.starts_with("1.2.840.10008.1.2.4") || t == "1.2.840.10008.1.2.5" => Some(true),
+        Some(t)
+            if t.starts_with("1.2.840.10008.1.2.4")
+                || t.starts_with("1.2.840.10008.1.2.5")
+                || t == "1.2.840.10008.1.2.1.98" =>
+        {
+            Some(true)
+        }
         _ => None,
     };
-    while pos + 8 <= bytes.len() {
-        let (Some(group), Some(elem)) = (u16_at(pos), u16_at(pos + 2)) else {
-            break;
-        };
-        let explicit = if group == 0x0002 {
-            true
-        } else {
-            match body_explicit {
-                Some(e) => e,
-                None => return Ok(()),
-            }
-        };
-        let (len, header) = if explicit {
-            let vr = &bytes[pos + 4..pos + 6];
-            if !vr.iter().all(u8::is_ascii_uppercase) {
-                return Err(unsupported(format!(
-                    "element ({group:04X},{elem:04X}) has an invalid value representation (corrupt file)"
-                )));
-            }
-            if matches!(
-                vr,
-                b"OB"
-                    | b"OD"
-                    | b"OF"
-                    | b"OL"
-                    | b"OV"
-                    | b"OW"
-                    | b"SQ"
-                    | b"UC"
-                    | b"UN"
-                    | b"UR"
-                    | b"UT"
-                    | b"SV"
-                    | b"UV"
-            ) {
-                match u32_at(pos + 8) {
-                    Some(l) => (l, 12),
-                    None => break,
-                }
-            } else {
-                match u16_at(pos + 6) {
-                    Some(l) => (u32::from(l), 8),
-                    None => break,
-                }
-            }
-        } else {
-            match u32_at(pos + 4) {
-                Some(l) => (l, 8),
-                None => break,
-            }
-        };
-        if len == u32::MAX {
-            return Ok(()); // undefined length: sequence or encapsulated data
-        }
-        let end = pos + header + len as usize;
-        if end > bytes.len() {
-            return Err(unsupported(format!(
-                "element ({group:04X},{elem:04X}) claims {len} bytes but only {} remain (truncated or corrupt file)",
-                bytes.len().saturating_sub(pos + header)
-            )));
-        }
-        pos = end;
+    let mut walker = Walker {
+        bytes,
+        explicit,
+        patches: Vec::new(),
+    };
+    walker.elements(start, None, 0)?;
+    if walker.patches.is_empty() {
+        return Ok((Cow::Borrowed(bytes), Vec::new()));
     }
-    Ok(())
+    let mut patched = bytes.to_vec();
+    let mut warnings = Vec::new();
+    for (at, warning) in walker.patches {
+        patched[at..at + 2].copy_from_slice(b"LO");
+        warnings.push(warning);
+    }
+    Ok((Cow::Owned(patched), warnings))
+}
+
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+
+/// Largest inflated data set of a Deflated Explicit VR Little Endian file.
+const MAX_INFLATED: u64 = 1 << 30;
+
+/// Deflated Explicit VR Little Endian (PS3.5 A.5): the data set after the
+/// file meta group is a raw deflate stream. Inflate it (bounded: a deflate
+/// bomb is an error) and relabel the file as Explicit VR Little Endian.
+fn inflate_dataset(bytes: &[u8], limit: u64) -> Result<Vec<u8>, RenderError> {
+    use std::io::Read;
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        132
+    } else if bytes.starts_with(b"DICM") {
+        4
+    } else {
+        return Err(unsupported(
+            "a deflated DICOM file needs a file meta group (DICM)",
+        ));
+    };
+    let group_len = bytes
+        .get(start..start + 12)
+        .filter(|h| h[..6] == [0x02, 0x00, 0x00, 0x00, b'U', b'L'])
+        .map(|h| u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize)
+        .ok_or_else(|| unsupported("the file meta group has no group length"))?;
+    let meta_end = start + 12 + group_len;
+    let meta = bytes
+        .get(..meta_end)
+        .ok_or_else(|| unsupported("the file meta group is truncated"))?;
+    let mut out = meta.to_vec();
+    // Same length: "1.2.840.10008.1.2.1" padded with NULs (trimmed by parsers).
+    let uid = DEFLATED.as_bytes();
+    let at = out
+        .windows(uid.len())
+        .position(|w| w == uid)
+        .ok_or_else(|| unsupported("the deflated file's transfer syntax was not found"))?;
+    let mut relabel = EXPLICIT_LE.as_bytes().to_vec();
+    relabel.resize(uid.len(), 0);
+    out[at..at + uid.len()].copy_from_slice(&relabel);
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(&bytes[meta_end..])
+        .take(limit + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| {
+            unsupported(format!(
+                "cannot inflate the Deflated Explicit VR Little Endian ({DEFLATED}) data set: {e}"
+            ))
+        })?;
+    if inflated.len() as u64 > limit {
+        return Err(unsupported(format!(
+            "the deflated data set inflates to more than {} MiB (refused)",
+            limit >> 20
+        )));
+    }
+    out.extend_from_slice(&inflated);
+    Ok(out)
 }
 
 /// Transfer syntax UID from the file meta group, if readable.
@@ -559,6 +797,9 @@ fn syntax_name(uid: &str) -> Option<&'static str> {
 /// Refuse, with a message naming it, a transfer syntax whose pixel data
 /// this build cannot decode (JPEG-LS, JPEG XL, video, unknown UIDs).
 fn check_transfer_syntax(uid: &str) -> Result<(), RenderError> {
+    if uid == DEFLATED {
+        return Ok(());
+    }
     match TransferSyntaxRegistry.get(uid) {
         Some(ts) if ts.can_decode_all() => Ok(()),
         Some(ts) => Err(unsupported(format!(
@@ -570,6 +811,11 @@ fn check_transfer_syntax(uid: &str) -> Result<(), RenderError> {
             None => format!("the transfer syntax {uid} is unknown and not supported"),
         })),
     }
+}
+
+/// JPEG-LS transfer syntaxes (lossless and near-lossless).
+fn is_jpegls(uid: &str) -> bool {
+    matches!(uid, "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81")
 }
 
 /// JPEG 2000 transfer syntaxes (Part 1, Part 2 and High-Throughput).
@@ -641,124 +887,451 @@ fn check_jpeg2000_sizes(
     Ok(())
 }
 
+/// The item of a functional group sequence (per-frame `frame`, else shared)
+/// that holds `inner`, e.g. the Pixel Value Transformation of frame 3.
+fn functional_group(
+    obj: &InMemDicomObject,
+    frame: usize,
+    inner: dicom_core::Tag,
+) -> Option<&InMemDicomObject> {
+    let item = |seq: dicom_core::Tag, i: usize| {
+        obj.element_opt(seq)
+            .ok()
+            .flatten()
+            .and_then(|e| e.items())
+            .and_then(|items| items.get(i))
+            .and_then(|group| group.element_opt(inner).ok().flatten())
+            .and_then(|e| e.items())
+            .and_then(|items| items.first())
+    };
+    item(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, frame)
+        .or_else(|| item(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, 0))
+}
+
+/// Rescale slope and intercept of a frame: the image's own, else the
+/// functional groups' (enhanced objects), else the RT Dose grid scaling.
+fn rescale_of(obj: &InMemDicomObject, frame: usize) -> (f64, f64) {
+    let pair = |o: &InMemDicomObject| {
+        let slope = floats_tag(o, tags::RESCALE_SLOPE).first().copied();
+        let intercept = floats_tag(o, tags::RESCALE_INTERCEPT).first().copied();
+        (slope.is_some() || intercept.is_some())
+            .then(|| (slope.unwrap_or(1.0), intercept.unwrap_or(0.0)))
+    };
+    pair(obj)
+        .or_else(|| {
+            functional_group(obj, frame, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE).and_then(pair)
+        })
+        .or_else(|| {
+            floats_tag(obj, tags::DOSE_GRID_SCALING)
+                .first()
+                .map(|&s| (s, 0.0))
+        })
+        .unwrap_or((1.0, 0.0))
+}
+
+fn int_tag(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_int::<i64>().ok())
+}
+
+fn ints_tag(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Vec<i64> {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_multi_int::<i64>().ok())
+        .unwrap_or_default()
+}
+
+fn palette_of(obj: &InMemDicomObject) -> Result<pixels::Palette, String> {
+    if obj
+        .element_opt(tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA)
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        return Err("segmented palette colour lookup tables are not supported".into());
+    }
+    let descriptor = |tag| {
+        let mut d = ints_tag(obj, tag);
+        // The entry count is always unsigned (0 means 65536).
+        if let Some(n) = d.first_mut() {
+            *n &= 0xFFFF;
+        }
+        d
+    };
+    let data = |tag| -> Result<Vec<u8>, String> {
+        let value = obj
+            .element_opt(tag)
+            .ok()
+            .flatten()
+            .ok_or("the palette colour lookup table data is missing")?;
+        let prim = value
+            .value()
+            .primitive()
+            .ok_or("the palette colour lookup table data is not a value")?;
+        pixels::native_bytes(prim, 2, false).map(Cow::into_owned)
+    };
+    let (dr, dg, db) = (
+        descriptor(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR),
+        descriptor(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR),
+        descriptor(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR),
+    );
+    let (r, g, b) = (
+        data(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA)?,
+        data(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA)?,
+        data(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA)?,
+    );
+    pixels::Palette::new([&dr, &dg, &db], [&r, &g, &b])
+}
+
 fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
-    let syntax = transfer_syntax_of(bytes);
+    let mut syntax = transfer_syntax_of(bytes);
     if let Some(uid) = syntax.as_deref() {
         check_transfer_syntax(uid)?;
     }
-    check_lengths(bytes)?;
-    let obj = OpenFileOptions::new()
-        .read_preamble(ReadPreamble::Auto)
-        .from_reader(Cursor::new(bytes))
-        .map_err(|e| unsupported(format!("not a readable DICOM file: {e}")))?;
-    let rows = floats_tag(&obj, tags::ROWS).first().copied().unwrap_or(0.0);
-    let cols = floats_tag(&obj, tags::COLUMNS)
-        .first()
-        .copied()
-        .unwrap_or(0.0);
-    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
-        return Err(unsupported(
-            "the DICOM file has no pixel data (not an image)",
-        ));
-    }
-    let spp = floats_tag(&obj, tags::SAMPLES_PER_PIXEL)
-        .first()
-        .copied()
-        .unwrap_or(1.0);
-    let declared_frames = text_tag(&obj, tags::NUMBER_OF_FRAMES)
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(1.0);
-    if !(1.0..=4.0).contains(&spp) || !(0.0..=f64::from(u32::MAX)).contains(&declared_frames) {
-        return Err(unsupported("invalid samples per pixel or number of frames"));
-    }
-    check_size(
-        rows as u32,
-        cols as u32,
-        spp as usize,
-        declared_frames.max(1.0) as usize,
-    )?;
-
-    let what = match syntax.as_deref() {
+    let original = syntax.clone();
+    let inflated;
+    let bytes = if syntax.as_deref() == Some(DEFLATED) {
+        inflated = inflate_dataset(bytes, MAX_INFLATED)?;
+        syntax = Some(EXPLICIT_LE.to_string());
+        inflated.as_slice()
+    } else {
+        bytes
+    };
+    let what = match original.as_deref() {
         Some(uid) => match syntax_name(uid) {
             Some(name) => format!("{name} ({uid}) pixel data"),
             None => format!("pixel data (transfer syntax {uid})"),
         },
         None => "DICOM pixel data".to_string(),
     };
-    if syntax.as_deref().is_some_and(is_jpeg2000) {
-        let bits_allocated = floats_tag(&obj, tags::BITS_ALLOCATED)
-            .first()
-            .copied()
-            .unwrap_or(0.0);
-        if let Some(fragments) = obj
-            .element_opt(tags::PIXEL_DATA)
-            .ok()
-            .flatten()
-            .and_then(|e| e.value().fragments())
+    let cannot = |detail: String| unsupported(format!("cannot decode the {what}: {detail}"));
+    let (bytes, mut warnings) = check_stream(bytes).map_err(|e| match e {
+        RenderError::UnsupportedScan { reason }
+            if reason.contains("pixel data fragment")
+                || reason.contains("compressed pixel data") =>
         {
-            check_jpeg2000_sizes(
-                fragments,
-                rows as u32,
-                cols as u32,
-                spp as u16,
-                bits_allocated as u16,
-            )
-            .map_err(|detail| unsupported(format!("cannot decode the {what}: {detail}")))?;
+            cannot(reason)
         }
-    }
-    let px = obj.decode_pixel_data().map_err(|e| {
-        // The decoder's own cause (e.g. "codestream truncated") is more
-        // telling than the top-level "could not decode pixel data".
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            detail.push_str(": ");
-            detail.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        tracing::debug!(error = %detail, "DICOM pixel data decode failed");
-        unsupported(format!("cannot decode the {what}: {detail}"))
+        e => e,
     })?;
-    let (w, h) = (px.columns(), px.rows());
-    let channels = px.samples_per_pixel();
-    if channels != 1 && channels != 3 {
-        return Err(unsupported(format!(
-            "{channels} samples per pixel are not supported (expected 1 or 3)"
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Auto)
+        .from_reader(Cursor::new(&*bytes))
+        .map_err(|e| unsupported(format!("not a readable DICOM file: {e}")))?;
+    let syntax = syntax.unwrap_or_else(|| obj.meta().transfer_syntax().to_string());
+    let Some(pixel_element) = obj.element_opt(tags::PIXEL_DATA).ok().flatten() else {
+        return Err(unsupported(
+            "the DICOM file has no pixel data (not an image)",
+        ));
+    };
+    let us = |tag, default: Option<i64>| -> Result<i64, RenderError> {
+        int_tag(&obj, tag).or(default).ok_or_else(|| {
+            unsupported(format!(
+                "the DICOM image lacks {} (corrupt or not an image)",
+                dicom_dictionary_std::StandardDataDictionary
+                    .by_tag(tag)
+                    .map(|e| e.alias)
+                    .unwrap_or("a required attribute")
+            ))
+        })
+    };
+    let rows = us(tags::ROWS, None)?;
+    let cols = us(tags::COLUMNS, None)?;
+    let spp = us(tags::SAMPLES_PER_PIXEL, Some(1))?;
+    let bits_allocated = us(tags::BITS_ALLOCATED, None)?;
+    let bits_stored = us(tags::BITS_STORED, Some(bits_allocated))?;
+    let high_bit = us(tags::HIGH_BIT, Some(bits_stored - 1))?;
+    let declared_frames = text_tag(&obj, tags::NUMBER_OF_FRAMES)
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(1.0);
+    let in_u16 = |v: i64| (0..=i64::from(u16::MAX)).contains(&v);
+    if ![rows, cols, spp, bits_allocated, bits_stored, high_bit]
+        .into_iter()
+        .all(in_u16)
+        || !(1.0..=f64::from(u32::MAX)).contains(&declared_frames.max(1.0))
+    {
+        return Err(unsupported(
+            "invalid image dimensions, samples per pixel, bits or number of frames",
+        ));
+    }
+    let layout = pixels::Layout {
+        rows: rows as u32,
+        cols: cols as u32,
+        samples: spp as u16,
+        bits_allocated: bits_allocated as u16,
+        bits_stored: bits_stored as u16,
+        high_bit: high_bit as u16,
+        signed: int_tag(&obj, tags::PIXEL_REPRESENTATION) == Some(1),
+        planar: int_tag(&obj, tags::PLANAR_CONFIGURATION) == Some(1),
+        frames: declared_frames.max(1.0) as u32,
+    };
+    layout.validate().map_err(cannot)?;
+    check_size(
+        layout.cols,
+        layout.rows,
+        spp as usize,
+        layout.frames as usize,
+    )?;
+    let stored_pi = text_tag(&obj, tags::PHOTOMETRIC_INTERPRETATION)
+        .unwrap_or_else(|| "MONOCHROME2".to_string());
+    let frames_n = layout.frames as usize;
+    let native = matches!(pixel_element.value(), dicom_core::DicomValue::Primitive(_))
+        || syntax == "1.2.840.10008.1.2.1.98";
+    let big_endian = syntax == "1.2.840.10008.1.2.2";
+
+    // 1. Pixel data to frames of interleaved little-endian samples, and the
+    //    photometric interpretation of what came out of the codec.
+    let (raw_frames, pi): (Vec<Vec<u8>>, String) = match pixel_element.value() {
+        dicom_core::DicomValue::Primitive(prim) => {
+            let data = pixels::native_bytes(prim, layout.bytes_per_sample(), big_endian)
+                .map_err(cannot)?;
+            let ybr_422 = stored_pi == "YBR_FULL_422";
+            (
+                pixels::native_frames(&data, &layout, ybr_422).map_err(cannot)?,
+                stored_pi.clone(),
+            )
+        }
+        dicom_core::DicomValue::PixelSequence(seq) => {
+            let fragments = seq.fragments();
+            let offsets = seq.offset_table();
+            if syntax == "1.2.840.10008.1.2.1.98" {
+                let all: Vec<u8> = fragments.iter().flatten().copied().collect();
+                (
+                    pixels::native_frames(&all, &layout, stored_pi == "YBR_FULL_422")
+                        .map_err(cannot)?,
+                    stored_pi.clone(),
+                )
+            } else if syntax == "1.2.840.10008.1.2.5" {
+                let streams = encapsulated::frame_streams(fragments, offsets, frames_n, false)
+                    .map_err(cannot)?;
+                let frames = streams
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        pixels::decode_rle_frame(s, &layout)
+                            .map_err(|e| cannot(format!("frame {}: {e}", i + 1)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (frames, stored_pi.clone())
+            } else if matches!(
+                syntax.as_str(),
+                "1.2.840.10008.1.2.4.50"
+                    | "1.2.840.10008.1.2.4.51"
+                    | "1.2.840.10008.1.2.4.57"
+                    | "1.2.840.10008.1.2.4.70"
+            ) {
+                let streams = encapsulated::frame_streams(fragments, offsets, frames_n, true)
+                    .map_err(cannot)?;
+                let name = syntax_name(&syntax).unwrap_or("JPEG");
+                let syntax_label = format!("{name} ({syntax})");
+                let frames = streams
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        encapsulated::decode_jpeg_frame(
+                            s,
+                            &layout,
+                            &stored_pi,
+                            &syntax_label,
+                            &mut warnings,
+                        )
+                        .map_err(|e| {
+                            if e.contains("cannot be decoded") {
+                                unsupported(e)
+                            } else {
+                                cannot(format!("frame {}: {e}", i + 1))
+                            }
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let pi = if layout.samples == 3 {
+                    "RGB".to_string()
+                } else {
+                    stored_pi.clone()
+                };
+                (frames, pi)
+            } else {
+                // JPEG 2000 and JPEG-LS: dicom-pixeldata's codecs (OpenJPEG,
+                // CharLS), after checking each codestream's header.
+                if is_jpeg2000(&syntax) {
+                    check_jpeg2000_sizes(
+                        fragments,
+                        layout.rows,
+                        layout.cols,
+                        layout.samples,
+                        layout.bits_allocated,
+                    )
+                    .map_err(cannot)?;
+                }
+                if is_jpegls(&syntax) {
+                    if layout.bits_allocated > 16 {
+                        return Err(cannot(format!(
+                            "{} bits allocated are not supported in JPEG-LS",
+                            layout.bits_allocated
+                        )));
+                    }
+                    for (i, s) in encapsulated::frame_streams(fragments, offsets, frames_n, true)
+                        .map_err(cannot)?
+                        .iter()
+                        .enumerate()
+                    {
+                        encapsulated::check_jpegls_header(s, &layout)
+                            .map_err(|e| cannot(format!("frame {}: {e}", i + 1)))?;
+                    }
+                }
+                let px = obj.decode_pixel_data().map_err(|e| {
+                    // The decoder's own cause (e.g. "codestream truncated")
+                    // is more telling than "could not decode pixel data".
+                    let mut detail = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(cause) = source {
+                        detail.push_str(": ");
+                        detail.push_str(&cause.to_string());
+                        source = cause.source();
+                    }
+                    tracing::debug!(error = %detail, "DICOM pixel data decode failed");
+                    cannot(detail)
+                })?;
+                let len = layout.decoded_frame_len();
+                let data = px.data();
+                if data.len() < len * frames_n {
+                    return Err(cannot(format!(
+                        "the codec returned {} bytes for {frames_n} frame(s) of {len}",
+                        data.len()
+                    )));
+                }
+                // OpenJPEG undoes the YBR_RCT/YBR_ICT component transform;
+                // YBR_FULL components come out as stored and are converted
+                // below.
+                let pi = if layout.samples == 3 {
+                    if stored_pi.starts_with("YBR_FULL")
+                        && (is_jpeg2000(&syntax) || is_jpegls(&syntax))
+                    {
+                        "YBR_FULL".to_string()
+                    } else {
+                        "RGB".to_string()
+                    }
+                } else {
+                    px.photometric_interpretation().as_str().to_string()
+                };
+                (
+                    data[..len * frames_n]
+                        .chunks_exact(len)
+                        .map(<[u8]>::to_vec)
+                        .collect(),
+                    pi,
+                )
+            }
+        }
+        dicom_core::DicomValue::Sequence(_) => {
+            return Err(cannot("the pixel data element is a sequence".into()))
+        }
+    };
+
+    // 2. Stored values to modality values (grey) or RGB (colour).
+    let palette = if pi == "PALETTE COLOR" {
+        Some(palette_of(&obj).map_err(cannot)?)
+    } else {
+        None
+    };
+    let channels: u8 = if layout.samples == 3 || palette.is_some() {
+        3
+    } else {
+        1
+    };
+    if layout.samples == 3 && pi.starts_with("YBR") && layout.bits_allocated != 8 {
+        return Err(cannot(format!(
+            "{pi} with {} bits allocated is not supported (expected 8)",
+            layout.bits_allocated
         )));
     }
-    let n_frames = px.number_of_frames().max(1);
-    let per_frame = check_size(w, h, channels as usize, n_frames as usize)?;
-    let mut frames = Vec::with_capacity(n_frames as usize);
-    for f in 0..n_frames {
-        let data: Vec<f32> = px
-            .to_vec_frame(f)
-            .map_err(|e| unsupported(format!("cannot read frame {}: {e}", f + 1)))?;
-        if data.len() < per_frame {
-            return Err(unsupported(format!("frame {} is truncated", f + 1)));
-        }
-        frames.push(data);
+    let known = match layout.samples {
+        1 => matches!(pi.as_str(), "MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR"),
+        _ => matches!(pi.as_str(), "RGB" | "YBR_FULL" | "YBR_FULL_422"),
+    };
+    if !known {
+        return Err(cannot(format!(
+            "the photometric interpretation {pi} with {} sample(s) per pixel is not supported",
+            layout.samples
+        )));
     }
-    let photometric = px.photometric_interpretation().as_str().to_string();
+    let mut frames = Vec::with_capacity(frames_n);
+    for (f, raw) in raw_frames.iter().enumerate() {
+        let mut values = pixels::stored_values(raw, &layout);
+        let samples: Vec<f32> = if let Some(palette) = &palette {
+            values.iter().flat_map(|&v| palette.map(v)).collect()
+        } else if layout.samples == 3 {
+            if pi == "YBR_FULL_422" && raw.len() < layout.decoded_frame_len() {
+                values = pixels::expand_422(&values, &layout).map_err(cannot)?;
+            } else if layout.planar && native {
+                values = pixels::interleave_planes(&values, layout.pixels());
+            }
+            if pi.starts_with("YBR_FULL") {
+                values
+                    .chunks_exact(3)
+                    .flat_map(|p| pixels::ybr_full_to_rgb(p[0] as f32, p[1] as f32, p[2] as f32))
+                    .collect()
+            } else {
+                values.iter().map(|&v| v as f32).collect()
+            }
+        } else {
+            let (slope, intercept) = rescale_of(&obj, f);
+            values
+                .iter()
+                .map(|&v| (v as f64 * slope + intercept) as f32)
+                .collect()
+        };
+        if samples.len() < layout.pixels() * usize::from(channels) {
+            return Err(cannot(format!("frame {} is truncated", f + 1)));
+        }
+        frames.push(samples);
+    }
+    let photometric = pi;
     let invert = photometric == "MONOCHROME1";
     let modality = text_tag(&obj, tags::MODALITY);
     let units = if modality.as_deref() == Some("CT") {
         Some("HU".to_string())
+    } else if modality.as_deref() == Some("RTDOSE") {
+        text_tag(&obj, tags::DOSE_UNITS).map(|u| if u == "GY" { "Gy".into() } else { u })
     } else {
-        text_tag(&obj, tags::RESCALE_TYPE)
+        text_tag(&obj, tags::RESCALE_TYPE).or_else(|| {
+            functional_group(&obj, 0, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE)
+                .and_then(|g| text_tag(g, tags::RESCALE_TYPE))
+        })
     };
     let spacing = {
         let s = floats_tag(&obj, tags::PIXEL_SPACING);
         let s = if s.len() >= 2 {
             s
         } else {
-            floats_tag(&obj, tags::IMAGER_PIXEL_SPACING)
+            let s = floats_tag(&obj, tags::IMAGER_PIXEL_SPACING);
+            if s.len() >= 2 {
+                s
+            } else {
+                functional_group(&obj, 0, tags::PIXEL_MEASURES_SEQUENCE)
+                    .map(|g| floats_tag(g, tags::PIXEL_SPACING))
+                    .unwrap_or_default()
+            }
         };
         (s.len() >= 2 && s[0] > 0.0 && s[1] > 0.0).then(|| (s[0], s[1]))
     };
     let (min, max) = min_max(&frames);
-    let centers = floats_tag(&obj, tags::WINDOW_CENTER);
-    let widths = floats_tag(&obj, tags::WINDOW_WIDTH);
-    let names: Vec<String> = obj
+    let voi: &InMemDicomObject = if obj
+        .element_opt(tags::WINDOW_CENTER)
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        &obj
+    } else {
+        functional_group(&obj, 0, tags::FRAME_VOILUT_SEQUENCE).unwrap_or(&obj)
+    };
+    let centers = floats_tag(voi, tags::WINDOW_CENTER);
+    let widths = floats_tag(voi, tags::WINDOW_WIDTH);
+    let names: Vec<String> = voi
         .element_opt(tags::WINDOW_CENTER_WIDTH_EXPLANATION)
         .ok()
         .flatten()
@@ -801,10 +1374,10 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
     Ok(Scan {
         info: ScanInfo {
             format: ScanFormat::Dicom,
-            width: w,
-            height: h,
-            frames: n_frames,
-            channels: channels as u8,
+            width: layout.cols,
+            height: layout.rows,
+            frames: layout.frames,
+            channels,
             modality,
             units,
             pixel_spacing: spacing,
@@ -813,6 +1386,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
             presets,
             min,
             max,
+            warnings,
         },
         frames,
         invert,
@@ -822,6 +1396,12 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
 impl Scan {
     pub fn info(&self) -> &ScanInfo {
         &self.info
+    }
+
+    /// The samples of a frame: `height × width × channels`, row-major, in
+    /// modality units (grey) or 0..=255 RGB (8-bit colour).
+    pub fn samples(&self, frame: u32) -> Result<&[f32], RenderError> {
+        self.frame(frame)
     }
 
     fn frame(&self, frame: u32) -> Result<&[f32], RenderError> {
@@ -1037,6 +1617,9 @@ pub fn drag_window(scan: &Scan, start: Window, dx: f64, dy: f64) -> Window {
         width: (start.width + dx * k).max(1.0),
     }
 }
+
+mod encapsulated;
+mod pixels;
 
 #[cfg(test)]
 mod tests;

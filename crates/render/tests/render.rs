@@ -2,6 +2,7 @@
 
 mod render {
     mod big_diff;
+    mod dicom_classes;
     mod dicom_codecs;
     mod xss;
 }

@@ -170,12 +170,12 @@ pub fn parse_rubric_unchecked(
             } else {
                 (None, None)
             };
-            syntax(strip_position(&e.to_string()), line, col)
+            syntax(content_free(&strip_position(&e.to_string())), line, col)
         }),
         Format::Yaml => serde_yaml::from_str(text).map_err(|e| {
             let loc = e.location();
             syntax(
-                strip_position(&e.to_string()),
+                content_free(&strip_position(&e.to_string())),
                 loc.as_ref().map(|l| l.line()),
                 loc.as_ref().map(|l| l.column()),
             )
@@ -185,12 +185,147 @@ pub fn parse_rubric_unchecked(
                 SourceMap::new(None, text, Format::Toml).location_of_offset(span.start)
             });
             syntax(
-                e.message().trim().to_owned(),
+                content_free(e.message()),
                 loc.as_ref().map(|l| l.line as usize),
                 loc.as_ref().map(|l| l.column as usize),
             )
         }),
     }
+}
+
+/// What a parser said about a document, in words that cannot carry the
+/// document's own text: serde's data errors are reworded (the kind of value
+/// found and what the schema expected, never the value or an unknown key),
+/// a parser's fixed wording is kept, and anything else becomes a generic
+/// sentence. The position (reported separately) shows the author where.
+/// Sample items hold fields reviewers must not see, and a preview's errors
+/// are shown in the app, so nothing of a file may be echoed.
+pub fn content_free(message: &str) -> String {
+    let m = message.trim();
+    let with = |what: &str, m: &str| match expected(m) {
+        Some(tail) => format!("{what}, {tail}"),
+        None => what.to_owned(),
+    };
+    if let Some(rest) = m.strip_prefix("missing field ") {
+        if is_identifier_token(rest) {
+            return m.to_owned();
+        }
+        return "a required field is missing".to_owned();
+    }
+    if let Some(rest) = m.strip_prefix("duplicate field ") {
+        if is_identifier_token(rest) {
+            return m.to_owned();
+        }
+        return "a field appears twice".to_owned();
+    }
+    if m.starts_with("unknown field ") {
+        return with("unknown field", m);
+    }
+    if m.starts_with("unknown variant ") {
+        return with("unknown value", m);
+    }
+    if let Some(rest) = m.strip_prefix("invalid type: ") {
+        return with(&format!("wrong type (found {})", value_kind(rest)), m);
+    }
+    if let Some(rest) = m.strip_prefix("invalid value: ") {
+        return with(
+            &format!("value not allowed (found {})", value_kind(rest)),
+            m,
+        );
+    }
+    if m.starts_with("invalid length ") {
+        return with("wrong number of entries", m);
+    }
+    if let Some(name) = m.strip_prefix("data did not match any variant of untagged enum ") {
+        if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return m.to_owned();
+        }
+    }
+    let flat = m.replace('\n', "; ");
+    if flat.len() <= 300 && is_schema_words(&flat, false) {
+        return flat;
+    }
+    "the document does not have the expected structure here".to_owned()
+}
+
+/// The schema's own words after the last ", expected " (a document's text
+/// comes before it in serde's messages).
+fn expected(m: &str) -> Option<&str> {
+    m.rfind(", expected ")
+        .map(|i| &m[i + 2..])
+        .filter(|tail| is_schema_words(tail, true))
+}
+
+/// `` `name` `` where name is a plain identifier (a schema's field name).
+fn is_identifier_token(s: &str) -> bool {
+    s.strip_prefix('`')
+        .and_then(|s| s.strip_suffix('`'))
+        .is_some_and(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+}
+
+/// Words a schema or a parser writes by itself: no quoted strings, and
+/// backticks only around a few punctuation characters (a token the parser
+/// expected) or, in serde's list of expected names (`names`), identifiers.
+fn is_schema_words(s: &str, names: bool) -> bool {
+    if s.contains(['"', '\'']) {
+        // serde_json/toml quote only the document's text this way (a quote
+        // as a token is written `"`, handled below).
+        let unquoted = s.replace("`\"`", "").replace("`'`", "");
+        if unquoted.contains(['"', '\'']) {
+            return false;
+        }
+    }
+    let mut parts = s.split('`');
+    // Even parts are outside backticks, odd parts inside.
+    let _ = parts.next();
+    let mut inside = true;
+    for part in parts {
+        if inside {
+            let punct = part.len() <= 3 && part.chars().all(|c| c.is_ascii_punctuation());
+            let ident = names
+                && !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !(punct || ident) {
+                return false;
+            }
+        }
+        inside = !inside;
+    }
+    s.chars().all(|c| !c.is_control())
+}
+
+/// The kind of value serde found ("string", "integer", ...), never the value.
+fn value_kind(unexpected: &str) -> &'static str {
+    const KINDS: &[&str] = &[
+        "boolean",
+        "integer",
+        "floating point",
+        "character",
+        "string",
+        "byte array",
+        "unit value",
+        "Option value",
+        "newtype struct",
+        "sequence",
+        "map",
+        "enum",
+        "unit variant",
+        "newtype variant",
+        "tuple variant",
+        "struct variant",
+        "null",
+    ];
+    KINDS
+        .iter()
+        .find(|k| unexpected.starts_with(*k))
+        .copied()
+        .unwrap_or("a value")
 }
 
 /// serde_json / serde_yaml append "at line X column Y"; we report those separately.
@@ -294,16 +429,30 @@ pub fn read_item(path: &Path) -> Result<Item, String> {
     parse_item(&text)
 }
 
-/// Parse an item from JSON: a bare [`Item`] or an [`ItemEnvelope`].
+/// Parse an item from JSON: a bare [`Item`] or an [`ItemEnvelope`]. The
+/// error names the position and the problem, never the file's text (see
+/// [`content_free`]: items hold fields reviewers must not see).
 pub fn parse_item(text: &str) -> Result<Item, String> {
+    let located = |what: &str, e: serde_json::Error| {
+        let problem = content_free(&strip_position(&e.to_string()));
+        if e.line() > 0 {
+            format!(
+                "{what} at line {}, column {}: {problem}",
+                e.line(),
+                e.column()
+            )
+        } else {
+            format!("{what}: {problem}")
+        }
+    };
     let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+        serde_json::from_str(text).map_err(|e| located("invalid JSON", e))?;
     if value.get("item").is_some() && value.get("fields").is_none() {
-        serde_json::from_value::<ItemEnvelope>(value)
+        serde_json::from_str::<ItemEnvelope>(text)
             .map(|env| env.item)
-            .map_err(|e| format!("not an item envelope: {e}"))
+            .map_err(|e| located("not an item envelope", e))
     } else {
-        serde_json::from_value::<Item>(value).map_err(|e| format!("not an item: {e}"))
+        serde_json::from_str::<Item>(text).map_err(|e| located("not an item", e))
     }
 }
 
@@ -375,7 +524,94 @@ max = 5
     fn unknown_top_level_keys_are_rejected() {
         let text = format!("colour = \"red\"\n{MINIMAL_TOML}");
         let e = parse_rubric(&text, Format::Toml).unwrap_err();
-        assert!(e.to_string().contains("colour"), "{e}");
+        let RubricError::Syntax(s) = &e else {
+            panic!("expected a syntax error, got {e:?}")
+        };
+        // Named by position and problem; the key itself is the file's text.
+        assert_eq!(s.line, Some(1), "{e}");
+        assert!(s.message.starts_with("unknown field, expected"), "{e}");
+        assert!(s.message.contains("`guidelines`"), "{e}");
+        assert!(!e.to_string().contains("colour"), "{e}");
+    }
+
+    /// Secrets planted in every spot a parser error could quote: values of
+    /// the wrong type, unknown keys, unknown enum values, duplicate keys and
+    /// broken syntax, in every format. No error may echo them, and each
+    /// still names where and what.
+    #[test]
+    fn parse_errors_never_echo_the_document() {
+        const S: &str = "s3cr3t-value";
+        let cases: Vec<(Format, String)> = vec![
+            (Format::Json, format!(r#"{{"id": "r", "version": "{S}"}}"#)),
+            (Format::Json, format!(r#"{{"id": "r", "{S}": 1}}"#)),
+            (
+                Format::Json,
+                format!(
+                    r#"{{"id": "r", "version": 1, "title": "t", "guidelines": "g", "fields": [{{"id": "a", "label": "A", "viewer": "{S}"}}], "questions": []}}"#
+                ),
+            ),
+            (Format::Json, format!(r#"{{"id": "r", "version": -{S}}}"#)),
+            (Format::Toml, format!("id = \"r\"\nversion = \"{S}\"\n")),
+            (Format::Toml, format!("id = \"r\"\n{S} = 1\n")),
+            (Format::Toml, format!("id = \"r\"\nid = \"{S}\"\n")),
+            (Format::Toml, format!("id = \"r\"\nversion = {S}\n")),
+            (Format::Toml, format!("[{S}\n")),
+            (Format::Yaml, format!("id: r\nversion: {S}\n")),
+            (Format::Yaml, format!("id: r\n{S}: 1\n")),
+            (Format::Yaml, format!("id: r\nversion: [\"{S}\"\n")),
+        ];
+        for (format, text) in cases {
+            let e = parse_rubric_unchecked(&text, format, Some("r.x")).unwrap_err();
+            let RubricError::Syntax(s) = &e else {
+                panic!("{format} {text:?}: expected a syntax error, got {e:?}")
+            };
+            assert!(!e.to_string().contains("s3cr3t"), "{format} {text:?}: {e}");
+            assert!(s.line.is_some(), "{format} {text:?}: no position in {e}");
+            assert!(!s.message.is_empty());
+        }
+        // Sample items: a hidden field's value of the wrong shape.
+        for text in [
+            format!(
+                r#"{{"id": "i", "opportunity_id": "o", "title": "t", "created_at": "2026-01-01T00:00:00Z", "fields": {{"model": {{"type": "text", "value": {{"{S}": 1}}}}}}}}"#
+            ),
+            format!(
+                r#"{{"id": "i", "opportunity_id": "o", "title": "t", "created_at": "2026-01-01T00:00:00Z", "fields": {{"model": {{"type": "{S}", "value": 1}}}}}}"#
+            ),
+            format!(
+                r#"{{"id": "i", "opportunity_id": "o", "title": "t", "created_at": "{S}", "fields": {{}}}}"#
+            ),
+            format!(r#"{{"item": {{"id": "i", "{S}": 1}}}}"#),
+            format!(r#"{{"id": "i", "fields": {{"a": "{S}"#),
+        ] {
+            let e = parse_item(&text).unwrap_err();
+            assert!(!e.contains("s3cr3t"), "{text}: {e}");
+            assert!(e.contains("line 1, column"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn content_free_keeps_the_schema_words() {
+        assert_eq!(
+            content_free("invalid type: string \"abc\", expected u32"),
+            "wrong type (found string), expected u32"
+        );
+        assert_eq!(content_free("missing field `id`"), "missing field `id`");
+        assert_eq!(
+            content_free("unknown variant `x`, expected one of `text`, `diff`"),
+            "unknown value, expected one of `text`, `diff`"
+        );
+        // A key crafted to look like the expected list is not trusted.
+        assert_eq!(
+            content_free("unknown field `a`, expected `s3cr3t`, b`, expected one of `id`"),
+            "unknown field, expected one of `id`"
+        );
+        assert_eq!(content_free("expected `,` or `}`"), "expected `,` or `}`");
+        assert_eq!(
+            content_free("EOF while parsing an object"),
+            "EOF while parsing an object"
+        );
+        assert!(!content_free("duplicate key `s3cr3t`").contains("s3cr3t"));
+        assert!(!content_free("custom \"s3cr3t\"").contains("s3cr3t"));
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub enum StoreError {
     /// The operation is not allowed in the current state (e.g. submitting twice).
     #[error("{0}")]
     InvalidState(String),
+    /// The assignment can no longer be edited (submitted, decided, taken
+    /// away): its draft is not changed.
+    #[error("this assignment is {status:?} and can no longer be edited")]
+    NotEditable { status: crate::QueueStatus },
     /// A previous panic poisoned the connection lock.
     #[error("the store lock was poisoned by an earlier panic")]
     Poisoned,

@@ -13,6 +13,7 @@ mod corrections;
 mod error;
 mod money;
 mod outbox;
+mod quarantine;
 mod schema;
 mod types;
 mod work;
@@ -27,6 +28,13 @@ pub use blobs::{validate_digest, BlobStore};
 pub use error::{Result, StoreError};
 pub use schema::SCHEMA_VERSION;
 pub use types::*;
+
+/// See [`Store::change_stamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeStamp {
+    own: u64,
+    others: i64,
+}
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "assay.db";
@@ -103,6 +111,20 @@ impl Store {
         Ok(self
             .conn()?
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// A stamp that changes whenever the database may have changed: rows
+    /// written through this store (SQLite's total change count of its
+    /// connection) or by any other connection (`PRAGMA data_version`).
+    /// Callers cache what they derived from the store and rebuild it when
+    /// the stamp differs; equal stamps mean nothing was written in between.
+    pub fn change_stamp(&self) -> Result<ChangeStamp> {
+        let conn = self.conn()?;
+        let others: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok(ChangeStamp {
+            own: conn.total_changes(),
+            others,
+        })
     }
 
     pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {

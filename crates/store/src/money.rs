@@ -44,13 +44,22 @@ impl Store {
 
     /// The ledger mirror, newest first.
     pub fn ledger(&self) -> Result<Vec<LedgerEntry>> {
+        self.ledger_where("1 = 1", params![])
+    }
+
+    /// The ledger entries of one assignment, newest first.
+    pub fn ledger_of(&self, assignment_id: &str) -> Result<Vec<LedgerEntry>> {
+        self.ledger_where("assignment_id = ?1", [assignment_id])
+    }
+
+    fn ledger_where<P: rusqlite::Params>(&self, filter: &str, p: P) -> Result<Vec<LedgerEntry>> {
         let conn = self.conn()?;
-        let mut st = conn.prepare(
+        let mut st = conn.prepare(&format!(
             "SELECT id, submission_id, assignment_id, item_id, opportunity_id, amount_cents, \
                currency, status, payout_id, created_at, updated_at, seq \
-             FROM ledger ORDER BY created_at DESC, id",
-        )?;
-        let rows = st.query_map([], |r| {
+             FROM ledger WHERE {filter} ORDER BY created_at DESC, id"
+        ))?;
+        let rows = st.query_map(p, |r| {
             Ok(LedgerEntry {
                 id: r.get(0)?,
                 submission_id: r.get(1)?,

@@ -181,6 +181,36 @@ CREATE INDEX waiting_spans_started ON waiting_spans(started_at);
     r#"
 ALTER TABLE submissions ADD COLUMN reported_seconds INTEGER;
 "#,
+    // 5: items, attachments and rubrics the platform sent in a form the client
+    // refuses (hash mismatch, oversized, malformed): quarantined one by one,
+    // retried with backoff, shown in the sync status with the reason.
+    r#"
+CREATE TABLE quarantine (
+    kind TEXT NOT NULL,            -- 'item' | 'attachment' | 'rubric'
+    key TEXT NOT NULL,             -- assignment id | sha256 | 'rubric_id@version'
+    label TEXT NOT NULL,           -- what the reviewer recognises (title, file name)
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    first_failed_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"#,
+    // 6: annotations begun but not added yet (a typed diff comment, a drawn
+    // scan region) are part of the durable draft: JSON array, NULL = none.
+    // The reviewer's own latest submission as the platform serves it with
+    // the item (for work submitted from another device).
+    r#"
+ALTER TABLE drafts ADD COLUMN pending_json TEXT;
+ALTER TABLE items_scoped ADD COLUMN own_submission_json TEXT;
+"#,
+    // 7: the queue reads each item's title (and whether it is downloaded) from
+    // this covering index instead of the item rows, which hold the whole
+    // scoped content (kilobytes each: 10,000 items are tens of megabytes).
+    r#"
+CREATE INDEX items_scoped_title ON items_scoped(assignment_id, title);
+"#,
 ];
 
 /// Schema version this build writes.

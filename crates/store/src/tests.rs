@@ -972,3 +972,309 @@ fn a_newer_item_revision_is_fetched_again_and_keeps_the_old_item_until_then() {
     assert!(store.assignments_missing_items().unwrap().is_empty());
     assert_eq!(store.assignment("a1").unwrap().unwrap().item_revision, 2);
 }
+
+#[test]
+fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // A database written by the build before quarantine (schema 4).
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for sql in &crate::schema::MIGRATIONS[..4] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        c.execute(
+            "INSERT INTO cursors (name, value) VALUES ('ledger', 'c-old')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.cursor("ledger").unwrap().as_deref(), Some("c-old"));
+    assert_eq!(store.sync_status().unwrap().quarantined, 0);
+    assert!(store.quarantine_entries().unwrap().is_empty());
+}
+
+#[test]
+fn quarantine_counts_attempts_waits_and_releases() {
+    let (_d, store) = open();
+    let k = QuarantineKind::Attachment;
+    let later = t0() + chrono::Duration::minutes(5);
+    assert_eq!(store.quarantine_attempts(k, "s1").unwrap(), 0);
+    assert_eq!(
+        store
+            .quarantine(k, "s1", "scan.dcm", "hash mismatch", later)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .quarantine(k, "s1", "scan.dcm", "hash mismatch again", later)
+            .unwrap(),
+        2
+    );
+    store
+        .quarantine(QuarantineKind::Item, "a1", "Item one", "too deep", t0())
+        .unwrap();
+    // Not due before `later`; due at it. Kinds are separate.
+    assert!(store
+        .quarantined_until_later(k, t0())
+        .unwrap()
+        .contains("s1"));
+    assert!(store.quarantined_until_later(k, later).unwrap().is_empty());
+    assert!(store
+        .quarantined_until_later(QuarantineKind::Item, t0() - chrono::Duration::seconds(1))
+        .unwrap()
+        .contains("a1"));
+    let entries = store.quarantine_entries().unwrap();
+    assert_eq!(entries.len(), 2);
+    let s1 = entries.iter().find(|e| e.key == "s1").unwrap();
+    assert_eq!(
+        (s1.attempts, s1.reason.as_str(), s1.label.as_str()),
+        (2, "hash mismatch again", "scan.dcm")
+    );
+    assert_eq!(store.sync_status().unwrap().quarantined, 2);
+    assert!(store.release_quarantine(k, "s1").unwrap());
+    assert!(!store.release_quarantine(k, "s1").unwrap());
+    assert_eq!(store.sync_status().unwrap().quarantined, 1);
+}
+
+fn pending_comment(text: &str) -> PendingAnnotation {
+    PendingAnnotation {
+        field: "diff".into(),
+        anchor: assay_rubric::AnnotationAnchor::DiffLine {
+            file: "src/lib.rs".into(),
+            side: assay_rubric::DiffSide::New,
+            line: 7,
+            line_hash: None,
+        },
+        severity: Some("minor".into()),
+        comment: text.into(),
+    }
+}
+
+#[test]
+fn editable_drafts_keep_pending_annotations_and_submitted_work_is_read_only() {
+    let (dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    let a = answers("v1");
+    // A typed-but-not-added comment is part of the draft, durably.
+    let pending = [pending_comment("off by one?")];
+    let (saved, status) = store
+        .save_editable_draft("a1", &a, false, Some(&pending[..]), t0())
+        .unwrap();
+    assert_eq!(saved.revision, 1);
+    assert_eq!(status, QueueStatus::Draft, "the new state is returned");
+    // Saving answers alone (`None`) keeps what was begun.
+    let (_, status) = store
+        .save_editable_draft("a1", &a, true, None, t0())
+        .unwrap();
+    assert_eq!(status, QueueStatus::Ready);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let d = store.draft("a1").unwrap().unwrap();
+    assert_eq!(d.pending, pending.to_vec(), "pending survives a restart");
+    assert_eq!(d.revision, 2);
+    // Added (or cancelled): an empty list clears it.
+    store
+        .save_editable_draft("a1", &a, true, Some(&[][..]), t0())
+        .unwrap();
+    assert!(store.draft("a1").unwrap().unwrap().pending.is_empty());
+
+    // Submitted: the store refuses to change the draft, with a typed error,
+    // and what was submitted stays readable.
+    store.submit("a1", &request("a1", &a)).unwrap();
+    let err = store
+        .save_editable_draft("a1", &answers("late edit"), true, None, t0())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotEditable {
+                status: QueueStatus::InOutbox
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(store.draft("a1").unwrap().is_none(), "nothing was written");
+    let work = store.submitted_work("a1").unwrap().unwrap();
+    assert_eq!(work.answers, a);
+    assert_eq!(work.active_seconds, 60);
+    assert_eq!(work.outbox_state, Some(OutboxState::Queued));
+    assert!(store.submitted_work("nope").unwrap().is_none());
+    for s in [
+        QueueStatus::InOutbox,
+        QueueStatus::Submitted,
+        QueueStatus::Accepted,
+        QueueStatus::Rejected,
+        QueueStatus::Orphaned,
+        QueueStatus::LeaseExpired,
+    ] {
+        assert!(!s.editable(), "{s:?}");
+    }
+}
+
+#[test]
+fn version_4_database_upgrades_and_its_drafts_have_no_pending_annotations() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for m in &crate::schema::MIGRATIONS[..4] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        c.execute(
+            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
+             VALUES ('old', 'i', 'o', 'r', 1, 'grade', 'active', ?1, ?2, ?2, 1, ?1)",
+            [ts(t0()), ts(t0() + Duration::hours(2))],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at) \
+             VALUES ('old', ?1, 3, 0, ?2)",
+            [serde_json::to_string(&answers("kept")).unwrap(), ts(t0())],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let d = store.draft("old").unwrap().unwrap();
+    assert_eq!(d.answers, answers("kept"));
+    assert_eq!(d.revision, 3);
+    assert!(d.pending.is_empty());
+    let pending = [pending_comment("")];
+    store
+        .save_editable_draft("old", &d.answers, false, Some(&pending[..]), t0())
+        .unwrap();
+    assert_eq!(
+        store.draft("old").unwrap().unwrap().pending,
+        pending.to_vec()
+    );
+}
+
+#[test]
+fn work_submitted_elsewhere_comes_from_the_platforms_copy() {
+    let (_dir, store) = open();
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Completed)], "c")
+        .unwrap();
+    assert!(store.put_own_submission("a1", None).is_err(), "no item yet");
+    store
+        .put_scoped_item("a1", &scoped("a1", None), None)
+        .unwrap();
+    assert!(store.submitted_work("a1").unwrap().is_none());
+    let theirs = answers("from the laptop");
+    store
+        .put_own_submission(
+            "a1",
+            Some(&ReviewedSubmission {
+                submission_id: "s9".into(),
+                answers: serde_json::to_value(&theirs).unwrap(),
+                active_seconds: 600,
+                submitted_at: t0(),
+            }),
+        )
+        .unwrap();
+    let work = store.submitted_work("a1").unwrap().unwrap();
+    assert_eq!(work.answers, theirs);
+    assert_eq!(work.outbox_state, None);
+    assert_eq!(work.active_seconds, 600);
+}
+
+#[test]
+fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
+    let (_dir, store) = open();
+    let conn = store.conn().unwrap();
+    let mut st = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::work::queue_sql()))
+        .unwrap();
+    let plan: Vec<String> = st
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|p| p.contains("items_scoped") && p.contains("COVERING INDEX items_scoped_title")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|p| p.contains("SCAN i ") || p.ends_with("SCAN i")),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // A database written by a build that knew the first four migrations.
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for m in &schema::MIGRATIONS[..4] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        c.execute(
+            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at, item_title) \
+             VALUES ('old', 'item-old', 'opp-1', 'rub', 1, 'grade', 'active', \
+               '2026-11-01T00:00:00.000000Z', '2026-11-22T00:00:00.000000Z', \
+               '2026-11-23T00:00:00.000000Z', 1, '2026-11-01T00:00:00.000000Z', 'Feed title')",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, fetched_at) \
+             VALUES ('old', 'item-old', 'Stored title', '{}', '2026-11-01T00:00:00.000000Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let has_index: bool = store
+        .conn()
+        .unwrap()
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' \
+               AND name = 'items_scoped_title')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(has_index);
+    let q = store.queue(t0()).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].title, "Stored title");
+    assert!(q[0].downloaded);
+}
+
+#[test]
+fn change_stamp_moves_on_every_write_and_only_then() {
+    let (dir, store) = open();
+    let s0 = store.change_stamp().unwrap();
+    assert_eq!(store.change_stamp().unwrap(), s0, "reading changes nothing");
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
+        .unwrap();
+    let s1 = store.change_stamp().unwrap();
+    assert_ne!(s1, s0);
+    store.queue(t0()).unwrap();
+    store.item_detail("a1", t0()).unwrap();
+    assert_eq!(store.change_stamp().unwrap(), s1, "reading changes nothing");
+    store.save_draft("a1", &answers("x")).unwrap();
+    let s2 = store.change_stamp().unwrap();
+    assert_ne!(s2, s1);
+    // A write by another connection (another process) moves it too.
+    let other = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    other
+        .execute("UPDATE assignments SET orphaned = 1 WHERE id = 'a1'", [])
+        .unwrap();
+    assert_ne!(store.change_stamp().unwrap(), s2);
+}

@@ -37,6 +37,22 @@ pub enum QueueStatus {
     SubmitFailed,
 }
 
+impl QueueStatus {
+    /// Whether the reviewer may still change (and submit) the work: the one
+    /// rule every layer asks, decided here.
+    pub fn editable(self) -> bool {
+        matches!(
+            self,
+            Self::New
+                | Self::Draft
+                | Self::Ready
+                | Self::NeedsRevision
+                | Self::RubricChanged
+                | Self::SubmitFailed
+        )
+    }
+}
+
 /// Pay shown next to a queue row (latest rate of the opportunity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -86,6 +102,41 @@ pub struct Draft {
     /// Set by the app when the answers validate against the rubric.
     pub ready: bool,
     pub updated_at: DateTime<Utc>,
+    /// Annotations begun but not yet added (a typed diff comment, a drawn
+    /// scan region): kept with the draft so switching items or restarting
+    /// loses nothing.
+    #[serde(default)]
+    pub pending: Vec<PendingAnnotation>,
+}
+
+/// An annotation the reviewer started in a viewer but has not added to the
+/// grade yet: where it points and what was typed so far (possibly nothing).
+/// At most one per field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PendingAnnotation {
+    pub field: String,
+    pub anchor: assay_rubric::AnnotationAnchor,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// What the reviewer submitted for an assignment: the request in the outbox
+/// (sent or waiting), or the platform's copy served with the item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SubmittedWork {
+    pub answers: Answers,
+    #[ts(type = "number")]
+    pub active_seconds: u64,
+    /// When the reviewer submitted it (queued it for upload, or the
+    /// platform received it).
+    pub submitted_at: DateTime<Utc>,
+    /// Its outbox entry; `None` when it comes from the platform (submitted
+    /// from another device).
+    pub outbox_state: Option<OutboxState>,
 }
 
 /// What an outbox entry uploads.
@@ -261,6 +312,55 @@ pub struct SyncStatus {
     pub orphaned_drafts: u32,
     /// Attachments referenced by stored items but not downloaded yet.
     pub attachments_missing: u32,
+    /// Items, attachments and rubrics held back because the platform sent
+    /// them in a form the client refuses (see [`QuarantineEntry`]).
+    pub quarantined: u32,
+}
+
+/// What kind of thing is quarantined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineKind {
+    /// Keyed by assignment id.
+    Item,
+    /// Keyed by sha256.
+    Attachment,
+    /// Keyed by `rubric_id@version`.
+    Rubric,
+}
+
+impl QuarantineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Item => "item",
+            Self::Attachment => "attachment",
+            Self::Rubric => "rubric",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "item" => Self::Item,
+            "attachment" => Self::Attachment,
+            "rubric" => Self::Rubric,
+            _ => return None,
+        })
+    }
+}
+
+/// One quarantined thing: never blocks the rest of a sync, retried with backoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QuarantineEntry {
+    pub kind: QuarantineKind,
+    pub key: String,
+    /// What the reviewer recognises: the item's title, the file name.
+    pub label: String,
+    /// Why, in words (never content of the refused data).
+    pub reason: String,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub first_failed_at: DateTime<Utc>,
 }
 
 /// Lease of an assignment the reviewer may work on.

@@ -127,6 +127,26 @@ fn status_inputs(r: &Row<'_>, base: usize) -> rusqlite::Result<StatusInputs> {
     })
 }
 
+/// The queue query. Item titles come from the covering index
+/// `items_scoped_title` (migration 5), never from the item rows themselves.
+pub(crate) fn queue_sql() -> String {
+    format!(
+        "WITH latest_rate AS ( \
+           SELECT opportunity_id, basis, amount_cents, currency, MAX(effective_from) \
+           FROM rate_card GROUP BY opportunity_id) \
+         SELECT a.id, a.item_id, COALESCE(NULLIF(i.title, ''), a.item_title), \
+           a.opportunity_id, o.title, a.kind, \
+           a.lease_expires_at, a.due_at, lr.basis, lr.amount_cents, lr.currency, \
+           i.assignment_id IS NOT NULL, {STATUS_SELECT} \
+         FROM assignments a \
+         LEFT JOIN items_scoped i INDEXED BY items_scoped_title ON i.assignment_id = a.id \
+         LEFT JOIN opportunities o ON o.id = a.opportunity_id \
+         LEFT JOIN drafts d ON d.assignment_id = a.id \
+         LEFT JOIN latest_rate lr ON lr.opportunity_id = a.opportunity_id \
+         ORDER BY a.due_at, a.id"
+    )
+}
+
 /// Attachment references in a scoped item (only visible fields can have any).
 fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
     item.fields
@@ -440,21 +460,7 @@ impl Store {
     /// [`QueueStatus::LeaseExpired`] (see [`Store::status_of`]).
     pub fn queue(&self, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
         let conn = self.conn()?;
-        let mut st = conn.prepare_cached(&format!(
-            "WITH latest_rate AS ( \
-               SELECT opportunity_id, basis, amount_cents, currency, MAX(effective_from) \
-               FROM rate_card GROUP BY opportunity_id) \
-             SELECT a.id, a.item_id, COALESCE(NULLIF(i.title, ''), a.item_title), \
-               a.opportunity_id, o.title, a.kind, \
-               a.lease_expires_at, a.due_at, lr.basis, lr.amount_cents, lr.currency, \
-               i.assignment_id IS NOT NULL, {STATUS_SELECT} \
-             FROM assignments a \
-             LEFT JOIN items_scoped i ON i.assignment_id = a.id \
-             LEFT JOIN opportunities o ON o.id = a.opportunity_id \
-             LEFT JOIN drafts d ON d.assignment_id = a.id \
-             LEFT JOIN latest_rate lr ON lr.opportunity_id = a.opportunity_id \
-             ORDER BY a.due_at, a.id"
-        ))?;
+        let mut st = conn.prepare_cached(&queue_sql())?;
         let mut out = Vec::new();
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
@@ -496,18 +502,7 @@ impl Store {
     /// platform reports it; its draft is kept.
     pub fn status_of(&self, assignment_id: &str, now: DateTime<Utc>) -> Result<QueueStatus> {
         let conn = self.conn()?;
-        let inputs = conn
-            .query_row(
-                &format!(
-                    "SELECT {STATUS_SELECT} FROM assignments a \
-                     LEFT JOIN drafts d ON d.assignment_id = a.id WHERE a.id = ?1"
-                ),
-                [assignment_id],
-                |r| status_inputs(r, 0),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("assignment {assignment_id}")))?;
-        Ok(inputs.status(now))
+        status_in(&conn, assignment_id, now)
     }
 
     /// Everything the item view shows for one assignment, with its status at `now`.
@@ -610,12 +605,57 @@ impl Store {
         })
     }
 
+    /// Save a draft only while the assignment is editable (see
+    /// [`QueueStatus::editable`]), judged at `now` inside the write
+    /// transaction so a sync landing meanwhile cannot slip past it. `pending`
+    /// replaces the draft's begun-but-not-added annotations when given (kept
+    /// when `None`). Returns the save and the assignment's new status.
+    pub fn save_editable_draft(
+        &self,
+        assignment_id: &str,
+        answers: &Answers,
+        ready: bool,
+        pending: Option<&[PendingAnnotation]>,
+        now: DateTime<Utc>,
+    ) -> Result<(DraftSaved, QueueStatus)> {
+        let json = serde_json::to_string(answers).map_err(StoreError::json("answers"))?;
+        let pending = pending.map(pending_json).transpose()?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let status = status_in(&tx, assignment_id, now)?;
+        if !status.editable() {
+            return Err(StoreError::NotEditable { status });
+        }
+        let saved_at = Utc::now();
+        let revision: i64 = tx.query_row(
+            "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at, \
+               pending_json) VALUES (?1, ?2, 1, ?3, ?4, ?5) \
+             ON CONFLICT(assignment_id) DO UPDATE SET answers_json = excluded.answers_json, \
+               revision = drafts.revision + 1, ready = excluded.ready, \
+               updated_at = excluded.updated_at, \
+               pending_json = CASE WHEN ?6 THEN excluded.pending_json ELSE drafts.pending_json END \
+             RETURNING revision",
+            params![
+                assignment_id,
+                json,
+                ready as i64,
+                ts(saved_at),
+                pending.clone().flatten(),
+                pending.is_some()
+            ],
+            |r| r.get(0),
+        )?;
+        let status = status_in(&tx, assignment_id, now)?;
+        tx.commit()?;
+        Ok((DraftSaved { revision, saved_at }, status))
+    }
+
     /// The current draft of an assignment.
     pub fn draft(&self, assignment_id: &str) -> Result<Option<Draft>> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(
-                "SELECT answers_json, revision, ready, updated_at FROM drafts \
+                "SELECT answers_json, revision, ready, updated_at, pending_json FROM drafts \
                  WHERE assignment_id = ?1",
                 [assignment_id],
                 |r| {
@@ -625,10 +665,97 @@ impl Store {
                         revision: r.get(1)?,
                         ready: r.get::<_, i64>(2)? != 0,
                         updated_at: get_ts(r, 3)?,
+                        pending: r
+                            .get::<_, Option<String>>(4)?
+                            .map(|s| json_col(&s))
+                            .transpose()?
+                            .unwrap_or_default(),
                     })
                 },
             )
             .optional()?)
+    }
+
+    /// What the reviewer last submitted for an assignment, as this machine
+    /// kept it: the newest submission in the outbox that was not refused
+    /// for good (waiting or sent). `None` when it was submitted elsewhere.
+    pub fn submitted_work(&self, assignment_id: &str) -> Result<Option<SubmittedWork>> {
+        let row: Option<(String, String, String)> = self
+            .conn()?
+            .query_row(
+                "SELECT request_json, state, created_at FROM outbox \
+                 WHERE assignment_id = ?1 AND kind = 'submission' \
+                   AND state <> 'failed_permanent' ORDER BY id DESC LIMIT 1",
+                [assignment_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((json, state, created_at)) = row else {
+            return self.own_submission(assignment_id);
+        };
+        let OutboxPayload::Submission(req) =
+            serde_json::from_str(&json).map_err(StoreError::json("outbox request"))?
+        else {
+            return Ok(None);
+        };
+        let answers: Answers =
+            serde_json::from_value(req.answers).map_err(StoreError::json("answers"))?;
+        Ok(Some(SubmittedWork {
+            answers,
+            active_seconds: req.active_seconds,
+            submitted_at: crate::parse_ts(&created_at)?,
+            outbox_state: Some(OutboxState::parse(&state).ok_or_else(|| {
+                StoreError::InvalidState(format!("unknown outbox state {state:?}"))
+            })?),
+        }))
+    }
+
+    /// Keep the reviewer's own latest submission as the platform served it
+    /// with the item (`None` clears it). The item must be stored.
+    pub fn put_own_submission(
+        &self,
+        assignment_id: &str,
+        submission: Option<&ReviewedSubmission>,
+    ) -> Result<()> {
+        let json = submission
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(StoreError::json("own submission"))?;
+        let n = self.conn()?.execute(
+            "UPDATE items_scoped SET own_submission_json = ?2 WHERE assignment_id = ?1",
+            params![assignment_id, json],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "item of assignment {assignment_id}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The platform's copy of the reviewer's latest submission, if it served one.
+    fn own_submission(&self, assignment_id: &str) -> Result<Option<SubmittedWork>> {
+        let json: Option<Option<String>> = self
+            .conn()?
+            .query_row(
+                "SELECT own_submission_json FROM items_scoped WHERE assignment_id = ?1",
+                [assignment_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(json) = json.flatten() else {
+            return Ok(None);
+        };
+        let sub: ReviewedSubmission =
+            serde_json::from_str(&json).map_err(StoreError::json("own submission"))?;
+        let answers: Answers =
+            serde_json::from_value(sub.answers).map_err(StoreError::json("answers"))?;
+        Ok(Some(SubmittedWork {
+            answers,
+            active_seconds: sub.active_seconds,
+            submitted_at: sub.submitted_at,
+            outbox_state: None,
+        }))
     }
 
     /// Start a revision: if the assignment has no draft, create one from the
@@ -638,15 +765,10 @@ impl Store {
         if let Some(d) = self.draft(assignment_id)? {
             return Ok(Some(d));
         }
-        let Some(entry) = self.latest_outbox_entry(assignment_id)? else {
+        let Some(work) = self.submitted_work(assignment_id)? else {
             return Ok(None);
         };
-        let OutboxPayload::Submission(req) = entry.payload else {
-            return Ok(None);
-        };
-        let answers: Answers =
-            serde_json::from_value(req.answers).map_err(StoreError::json("answers"))?;
-        self.save_draft(assignment_id, &answers)?;
+        self.save_draft(assignment_id, &work.answers)?;
         self.draft(assignment_id)
     }
 
@@ -962,7 +1084,8 @@ impl Store {
                (SELECT COUNT(DISTINCT ia.sha256) FROM item_attachments ia \
                   JOIN assignments a ON a.id = ia.assignment_id \
                   LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
-                  WHERE b.sha256 IS NULL AND a.orphaned = 0) \
+                  WHERE b.sha256 IS NULL AND a.orphaned = 0), \
+               (SELECT COUNT(*) FROM quarantine) \
              FROM sync_status WHERE id = 1",
             [],
             |r| {
@@ -974,6 +1097,7 @@ impl Store {
                     outbox_failed: r.get(4)?,
                     orphaned_drafts: r.get(5)?,
                     attachments_missing: r.get(6)?,
+                    quarantined: r.get(7)?,
                 })
             },
         )?)
@@ -987,4 +1111,34 @@ pub(crate) fn set_cursor_tx(conn: &rusqlite::Connection, name: &str, value: &str
         params![name, value],
     )?;
     Ok(())
+}
+
+/// The status of one assignment at `now`, read on `conn` (inside a
+/// transaction when the caller holds one).
+fn status_in(
+    conn: &rusqlite::Connection,
+    assignment_id: &str,
+    now: DateTime<Utc>,
+) -> Result<QueueStatus> {
+    let inputs = conn
+        .query_row(
+            &format!(
+                "SELECT {STATUS_SELECT} FROM assignments a \
+                 LEFT JOIN drafts d ON d.assignment_id = a.id WHERE a.id = ?1"
+            ),
+            [assignment_id],
+            |r| status_inputs(r, 0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("assignment {assignment_id}")))?;
+    Ok(inputs.status(now))
+}
+
+fn pending_json(pending: &[PendingAnnotation]) -> Result<Option<String>> {
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(pending)
+        .map(Some)
+        .map_err(StoreError::json("pending annotations"))
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch, Notify};
 use ts_rs::TS;
 
-use crate::engine::{backoff_delay, LeaseReport, SyncEngine, SyncProgress, SyncReport};
+use crate::engine::{backoff_delay, LeaseReport, PushReport, SyncEngine, SyncProgress, SyncReport};
 use crate::error::SyncError;
 
 /// Events for the UI, sent by the background loop.
@@ -25,6 +25,10 @@ pub enum SyncEvent {
     Leases {
         report: LeaseReport,
     },
+    /// The upload lane drained the outbox (it runs even while a pull is stuck).
+    Uploaded {
+        report: PushReport,
+    },
     /// A sync failed; `retryable` failures are retried with backoff, others
     /// (e.g. `unauthenticated`) wait for [`BackgroundSync::trigger`].
     Failed {
@@ -38,21 +42,74 @@ pub enum SyncEvent {
 #[derive(Debug)]
 pub struct BackgroundSync {
     trigger: Arc<Notify>,
+    upload_trigger: Arc<Notify>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    uploads: tokio::task::JoinHandle<()>,
 }
 
 impl BackgroundSync {
-    /// Run a sync now (e.g. right after a submit or sign-in).
+    /// Run a sync now (e.g. right after a submit or sign-in); queued uploads
+    /// go at once, even while a pull is in progress.
     pub fn trigger(&self) {
         self.trigger.notify_one();
+        self.upload_trigger.notify_one();
     }
 
     /// Stop the loop and wait for the current step to finish.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        let _ = self.uploads.await;
     }
+}
+
+/// The upload lane: drains the outbox on trigger and when an entry falls
+/// due, independently of the sync loop (whose pull may be slow).
+fn spawn_uploads(
+    engine: Arc<SyncEngine>,
+    interval: Duration,
+    events: mpsc::UnboundedSender<SyncEvent>,
+    trigger: Arc<Notify>,
+    mut stopped: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let until_due = engine
+                .store()
+                .next_outbox_due()
+                .ok()
+                .flatten()
+                .map(|t| (t - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO));
+            let wait = until_due.map_or(interval, |d| d.min(interval));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = trigger.notified() => {}
+                _ = stopped.changed() => {}
+            }
+            if *stopped.borrow() {
+                break;
+            }
+            if until_due.is_none() && engine.store().next_outbox_due().ok().flatten().is_none() {
+                continue;
+            }
+            match engine.push().await {
+                Ok(report) => {
+                    if report.sent > 0 || report.failed > 0 || report.retry_scheduled > 0 {
+                        let _ = events.send(SyncEvent::Uploaded { report });
+                    }
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "upload lane: push failed");
+                    // Do not spin: the next due time or trigger wakes us.
+                    tokio::select! {
+                        _ = tokio::time::sleep(engine.config().backoff_base) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// Spawn the loop on the current tokio runtime: every `interval` it renews
@@ -63,7 +120,15 @@ pub fn spawn_background(
     events: mpsc::UnboundedSender<SyncEvent>,
 ) -> BackgroundSync {
     let trigger = Arc::new(Notify::new());
+    let upload_trigger = Arc::new(Notify::new());
     let (stop, mut stopped) = watch::channel(false);
+    let uploads = spawn_uploads(
+        Arc::clone(&engine),
+        interval,
+        events.clone(),
+        Arc::clone(&upload_trigger),
+        stop.subscribe(),
+    );
     let t = Arc::clone(&trigger);
     let task = tokio::spawn(async move {
         let mut failures: u32 = 0;
@@ -133,7 +198,9 @@ pub fn spawn_background(
     });
     BackgroundSync {
         trigger,
+        upload_trigger,
         stop,
         task,
+        uploads,
     }
 }

@@ -12,12 +12,49 @@ use serde::Serialize;
 use crate::credentials::Token;
 use crate::error::{Result, SyncError};
 
-/// Client of one platform. Cheap to clone (shares the connection pool).
+/// Bounds on what one response may cost: bytes per route and time per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Feeds (assignments, outcomes, ledger), rubrics, reference data, receipts.
+    pub json_max_bytes: u64,
+    /// One item envelope (`GET /items/{id}`).
+    pub item_max_bytes: u64,
+    /// The body of an error response.
+    pub error_max_bytes: u64,
+    /// One attachment, whatever size the platform declares.
+    pub attachment_max_bytes: u64,
+    /// Disk space a download must leave free.
+    pub keep_free_bytes: u64,
+    /// Whole request (connect, headers, full body) of every JSON route.
+    pub request_deadline: Duration,
+    /// Whole download of one attachment.
+    pub attachment_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            json_max_bytes: 16 << 20,
+            item_max_bytes: 64 << 20,
+            error_max_bytes: 64 << 10,
+            attachment_max_bytes: 2 << 30,
+            keep_free_bytes: 256 << 20,
+            request_deadline: Duration::from_secs(60),
+            attachment_deadline: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// Client of one platform. Cheap to clone (shares the connection pools).
 #[derive(Clone)]
 pub struct PlatformClient {
-    http: reqwest::Client,
+    /// GET: follows same-origin redirects only.
+    read: reqwest::Client,
+    /// Everything else (uploads, sign-in): follows no redirects.
+    write: reqwest::Client,
     base: Url,
     token: Option<Token>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for PlatformClient {
@@ -52,9 +89,35 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// Map a non-success response to a [`SyncError`].
-pub(crate) async fn error_from(resp: Response) -> SyncError {
+/// `now + wait`, or the latest representable time when that overflows.
+pub(crate) fn checked_later(
+    now: chrono::DateTime<chrono::Utc>,
+    wait: Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
+/// Largest part of an error message taken from the platform's `ApiError`.
+const MAX_ERROR_MESSAGE_CHARS: usize = 500;
+
+/// Map a non-success response to a [`SyncError`]. The body is read up to
+/// `max` bytes; only a well-formed `ApiError` is quoted (shortened), never raw bytes.
+pub(crate) async fn error_from(resp: Response, route: &'static str, max: u64) -> SyncError {
     let status = resp.status();
+    if status.is_redirection() {
+        return SyncError::Redirected {
+            route,
+            status: status.as_u16(),
+            why: if route.starts_with("GET ") {
+                "Assay follows redirects only within the platform's own origin"
+            } else {
+                "Assay follows no redirects on uploads; nothing was marked sent"
+            },
+        };
+    }
     let ra = retry_after(resp.headers());
     if status == StatusCode::UNAUTHORIZED {
         return SyncError::Unauthorized;
@@ -66,22 +129,59 @@ pub(crate) async fn error_from(resp: Response) -> SyncError {
         return SyncError::Server {
             status: status.as_u16(),
             retry_after: ra,
+            asked_until: ra.map(|d| checked_later(chrono::Utc::now(), d)),
         };
     }
-    let body = resp.bytes().await.unwrap_or_default();
-    let error = serde_json::from_slice::<ApiError>(&body).unwrap_or_else(|_| {
-        ApiError::new(
-            ApiErrorCode::BadRequest,
-            format!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(200)])
-            ),
-        )
-    });
-    SyncError::Rejected {
-        status: status.as_u16(),
-        error,
+    let body = read_capped(resp, route, max).await.unwrap_or_default();
+    match serde_json::from_slice::<ApiError>(&body) {
+        Ok(mut error) => {
+            if error.message.chars().count() > MAX_ERROR_MESSAGE_CHARS {
+                error.message = error
+                    .message
+                    .chars()
+                    .take(MAX_ERROR_MESSAGE_CHARS)
+                    .collect::<String>()
+                    + "…";
+            }
+            SyncError::Rejected {
+                status: status.as_u16(),
+                error,
+            }
+        }
+        // Only the platform's own error document is a refusal for good; a
+        // bare 4xx (a proxy, a broken or hostile server) is retried.
+        Err(_) => SyncError::Protocol(format!(
+            "HTTP {status} on {route} without the platform's error description"
+        )),
     }
+}
+
+/// Read a whole body, refusing it as soon as it exceeds `max` bytes (by its
+/// declared `Content-Length` or while streaming). A truncated body is an error.
+pub(crate) async fn read_capped(
+    mut resp: Response,
+    route: &'static str,
+    max: u64,
+) -> Result<Vec<u8>> {
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(SyncError::TooLarge { route, limit: max });
+    }
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let len = u64::try_from(buf.len())
+            .ok()
+            .and_then(|n| n.checked_add(chunk.len() as u64));
+        match len {
+            Some(n) if n <= max => buf.extend_from_slice(&chunk),
+            _ => return Err(SyncError::TooLarge { route, limit: max }),
+        }
+    }
+    Ok(buf)
+}
+
+/// Same origin: scheme, host and port.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin()
 }
 
 impl PlatformClient {
@@ -107,17 +207,47 @@ impl PlatformClient {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(30))
-            .user_agent(concat!("assay/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(30))
+                .user_agent(concat!("assay/", env!("CARGO_PKG_VERSION")))
+        };
+        let read = builder()
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| same_origin(first, attempt.url()));
+                if same && attempt.previous().len() < 5 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()
+            .map_err(|e| SyncError::Internal(e.to_string()))?;
+        let write = builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SyncError::Internal(e.to_string()))?;
         Ok(Self {
-            http,
+            read,
+            write,
             base,
             token: None,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same client with other size and time limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The same client authenticated with `token`.
@@ -146,7 +276,12 @@ impl PlatformClient {
     }
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
-        let mut rb = self.http.request(method, self.url(path)?);
+        let http = if method == Method::GET {
+            &self.read
+        } else {
+            &self.write
+        };
+        let mut rb = http.request(method, self.url(path)?);
         if let Some(t) = &self.token {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
                 .map_err(|_| SyncError::Internal("token is not a valid header value".into()))?;
@@ -156,37 +291,106 @@ impl PlatformClient {
         Ok(rb)
     }
 
-    async fn send(rb: RequestBuilder) -> Result<Response> {
+    async fn send(&self, rb: RequestBuilder, route: &'static str) -> Result<Response> {
         let resp = rb.send().await?;
         if resp.status().is_success() {
             Ok(resp)
         } else {
-            Err(error_from(resp).await)
+            Err(error_from(resp, route, self.limits.error_max_bytes).await)
         }
     }
 
-    /// Read the whole body (so truncation is an error) and decode it.
-    async fn json<T: DeserializeOwned>(rb: RequestBuilder) -> Result<T> {
-        let resp = Self::send(rb).await?;
-        let bytes = resp.bytes().await?;
-        serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
+    /// Run `fut` within the request deadline.
+    async fn deadline<T>(
+        &self,
+        route: &'static str,
+        after: Duration,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        tokio::time::timeout(after, fut)
+            .await
+            .unwrap_or(Err(SyncError::Timeout { route, after }))
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        Self::json(self.request(Method::GET, path)?).await
+    /// Send, read the whole body within `max` bytes (so truncation is an
+    /// error) and decode it, all within the request deadline. Returns the
+    /// response headers too.
+    async fn json_with_headers<T: DeserializeOwned>(
+        &self,
+        rb: RequestBuilder,
+        route: &'static str,
+        max: u64,
+    ) -> Result<(T, HeaderMap)> {
+        self.deadline(route, self.limits.request_deadline, async {
+            let resp = self.send(rb, route).await?;
+            let headers = resp.headers().clone();
+            let bytes = read_capped(resp, route, max).await?;
+            let v = serde_json::from_slice(&bytes).map_err(|e| SyncError::malformed(route, &e))?;
+            Ok((v, headers))
+        })
+        .await
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        rb: RequestBuilder,
+        route: &'static str,
+        max: u64,
+    ) -> Result<T> {
+        Ok(self.json_with_headers(rb, route, max).await?.0)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, route: &'static str) -> Result<T> {
+        self.json(
+            self.request(Method::GET, path)?,
+            route,
+            self.limits.json_max_bytes,
+        )
+        .await
     }
 
     async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         path: &str,
+        route: &'static str,
         body: &B,
         idempotency_key: Option<&str>,
-    ) -> Result<T> {
+    ) -> Result<(T, HeaderMap)> {
         let mut rb = self.request(Method::POST, path)?.json(body);
         if let Some(k) = idempotency_key {
             rb = rb.header(IDEMPOTENCY_KEY_HEADER, k);
         }
-        Self::json(rb).await
+        self.json_with_headers(rb, route, self.limits.json_max_bytes)
+            .await
+    }
+
+    /// An upload's receipt must echo the idempotency key it was sent with
+    /// (the `Idempotency-Key` response header) and name the same assignment.
+    fn check_receipt(
+        headers: &HeaderMap,
+        key: &str,
+        sent_assignment: &str,
+        got_assignment: &str,
+    ) -> Result<()> {
+        match headers.get(IDEMPOTENCY_KEY_HEADER) {
+            Some(echo) if echo.as_bytes() == key.as_bytes() => {}
+            Some(_) => {
+                return Err(SyncError::ReceiptMismatch(format!(
+                    "it answers another idempotency key than {key}"
+                )))
+            }
+            None => {
+                return Err(SyncError::ReceiptMismatch(format!(
+                    "it does not echo the idempotency key {key}"
+                )))
+            }
+        }
+        if got_assignment != sent_assignment {
+            return Err(SyncError::ReceiptMismatch(format!(
+                "the upload was for assignment {sent_assignment}, the receipt names another one"
+            )));
+        }
+        Ok(())
     }
 
     fn cursor_path(base: &str, since: Option<&str>, limit: Option<u32>) -> String {
@@ -212,26 +416,34 @@ impl PlatformClient {
     // ------------------------------------------------------------ endpoints
 
     pub async fn health(&self) -> Result<Health> {
-        self.get("/health").await
+        self.get("/health", "GET /health").await
     }
 
     /// Exchange e-mail and password for a token (store it with [`crate::Credentials`]).
     pub async fn login(&self, req: &LoginRequest) -> Result<TokenResponse> {
-        self.post("/auth/login", req, None).await
+        Ok(self
+            .post("/auth/login", "POST /auth/login", req, None)
+            .await?
+            .0)
     }
 
     /// Revoke the current token on the platform.
     pub async fn logout(&self) -> Result<()> {
-        Self::send(self.request(Method::DELETE, "/auth/tokens/current")?).await?;
+        const ROUTE: &str = "DELETE /auth/tokens/current";
+        self.deadline(ROUTE, self.limits.request_deadline, async {
+            self.send(self.request(Method::DELETE, "/auth/tokens/current")?, ROUTE)
+                .await
+        })
+        .await?;
         Ok(())
     }
 
     pub async fn me(&self) -> Result<ExpertProfile> {
-        self.get("/me").await
+        self.get("/me", "GET /me").await
     }
 
     pub async fn opportunities(&self) -> Result<OpportunityList> {
-        self.get("/opportunities").await
+        self.get("/opportunities", "GET /opportunities").await
     }
 
     pub async fn assignments(
@@ -239,17 +451,23 @@ impl PlatformClient {
         since: Option<&str>,
         limit: Option<u32>,
     ) -> Result<AssignmentPage> {
-        self.get(&Self::cursor_path("/assignments", since, limit))
-            .await
+        self.get(
+            &Self::cursor_path("/assignments", since, limit),
+            "GET /assignments",
+        )
+        .await
     }
 
     pub async fn renew_lease(&self, assignment_id: &str) -> Result<Lease> {
-        self.post(
-            &format!("/assignments/{}/lease", Self::seg(assignment_id)),
-            &serde_json::json!({}),
-            None,
-        )
-        .await
+        Ok(self
+            .post(
+                &format!("/assignments/{}/lease", Self::seg(assignment_id)),
+                "POST /assignments/{id}/lease",
+                &serde_json::json!({}),
+                None,
+            )
+            .await?
+            .0)
     }
 
     pub async fn release(&self, assignment_id: &str) -> Result<()> {
@@ -259,20 +477,42 @@ impl PlatformClient {
                 &format!("/assignments/{}/release", Self::seg(assignment_id)),
             )?
             .json(&serde_json::json!({}));
-        Self::send(rb).await?;
+        const ROUTE: &str = "POST /assignments/{id}/release";
+        self.deadline(ROUTE, self.limits.request_deadline, self.send(rb, ROUTE))
+            .await?;
         Ok(())
     }
 
     pub async fn item(&self, item_id: &str) -> Result<ItemEnvelope> {
-        self.get(&format!("/items/{}", Self::seg(item_id))).await
+        self.json(
+            self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?,
+            "GET /items/{id}",
+            self.limits.item_max_bytes,
+        )
+        .await
+    }
+
+    /// An item envelope as raw JSON (size-capped, depth-limited by the parser),
+    /// so the caller can drop hidden fields before decoding it.
+    pub async fn item_raw(&self, item_id: &str) -> Result<serde_json::Value> {
+        self.json(
+            self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?,
+            "GET /items/{id}",
+            self.limits.item_max_bytes,
+        )
+        .await
     }
 
     pub async fn rubric(&self, id: &str, version: u32) -> Result<RubricEnvelope> {
-        self.get(&format!("/rubrics/{}/versions/{version}", Self::seg(id)))
-            .await
+        self.get(
+            &format!("/rubrics/{}/versions/{version}", Self::seg(id)),
+            "GET /rubrics/{id}/versions/{version}",
+        )
+        .await
     }
 
     /// Start downloading an attachment from byte `offset` (a `Range` request when > 0).
+    /// The caller streams the body within [`Limits::attachment_deadline`].
     pub async fn attachment(&self, sha256: &str, offset: u64) -> Result<Response> {
         let mut rb = self.request(Method::GET, &format!("/attachments/{}", Self::seg(sha256)))?;
         if offset > 0 {
@@ -282,9 +522,11 @@ impl PlatformClient {
         if resp.status().is_success() || resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
             Ok(resp)
         } else {
-            Err(error_from(resp).await)
+            Err(error_from(resp, Self::ATTACHMENT_ROUTE, self.limits.error_max_bytes).await)
         }
     }
+
+    pub(crate) const ATTACHMENT_ROUTE: &'static str = "GET /attachments/{sha256}";
 
     /// Upload a submission; repeating the same key replays the original receipt.
     pub async fn submit(
@@ -292,7 +534,21 @@ impl PlatformClient {
         req: &SubmissionRequest,
         idempotency_key: &str,
     ) -> Result<SubmissionReceipt> {
-        self.post("/submissions", req, Some(idempotency_key)).await
+        let (r, headers): (SubmissionReceipt, _) = self
+            .post(
+                "/submissions",
+                "POST /submissions",
+                req,
+                Some(idempotency_key),
+            )
+            .await?;
+        Self::check_receipt(
+            &headers,
+            idempotency_key,
+            &req.assignment_id,
+            &r.assignment_id,
+        )?;
+        Ok(r)
     }
 
     /// Upload a senior review (idempotent by key).
@@ -301,24 +557,43 @@ impl PlatformClient {
         req: &ReviewRequest,
         idempotency_key: &str,
     ) -> Result<ReviewReceipt> {
-        self.post("/reviews", req, Some(idempotency_key)).await
+        let (r, headers): (ReviewReceipt, _) = self
+            .post("/reviews", "POST /reviews", req, Some(idempotency_key))
+            .await?;
+        Self::check_receipt(
+            &headers,
+            idempotency_key,
+            &req.assignment_id,
+            &r.assignment_id,
+        )?;
+        if r.submission_id != req.submission_id {
+            return Err(SyncError::ReceiptMismatch(format!(
+                "the review was of submission {}, the receipt names another one",
+                req.submission_id
+            )));
+        }
+        Ok(r)
     }
 
     pub async fn outcomes(&self, since: Option<&str>, limit: Option<u32>) -> Result<OutcomePage> {
-        self.get(&Self::cursor_path("/outcomes", since, limit))
-            .await
+        self.get(
+            &Self::cursor_path("/outcomes", since, limit),
+            "GET /outcomes",
+        )
+        .await
     }
 
     pub async fn rate_card(&self) -> Result<RateCard> {
-        self.get("/rate-card").await
+        self.get("/rate-card", "GET /rate-card").await
     }
 
     pub async fn ledger(&self, since: Option<&str>, limit: Option<u32>) -> Result<LedgerPage> {
-        self.get(&Self::cursor_path("/ledger", since, limit)).await
+        self.get(&Self::cursor_path("/ledger", since, limit), "GET /ledger")
+            .await
     }
 
     pub async fn payouts(&self) -> Result<PayoutList> {
-        self.get("/payouts").await
+        self.get("/payouts", "GET /payouts").await
     }
 }
 
@@ -363,6 +638,56 @@ mod tests {
             .unwrap()
             .with_token(Token::new("tok-secret"));
         assert!(!format!("{c:?}").contains("tok-secret"));
+    }
+
+    #[test]
+    fn receipts_must_echo_the_key_and_name_the_assignment() {
+        let mut h = HeaderMap::new();
+        let no_echo = PlatformClient::check_receipt(&h, "k1", "a1", "a1");
+        assert!(matches!(no_echo, Err(SyncError::ReceiptMismatch(_))));
+        h.insert(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("k2"));
+        let other_key = PlatformClient::check_receipt(&h, "k1", "a1", "a1");
+        assert!(
+            matches!(other_key, Err(SyncError::ReceiptMismatch(m)) if m.contains("another idempotency key"))
+        );
+        h.insert(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("k1"));
+        let other = PlatformClient::check_receipt(&h, "k1", "a1", "a2");
+        assert!(matches!(other, Err(SyncError::ReceiptMismatch(m)) if m.contains("assignment a1")));
+        PlatformClient::check_receipt(&h, "k1", "a1", "a1").unwrap();
+    }
+
+    #[test]
+    fn absurd_retry_after_never_overflows() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("99999999999999"));
+        let d = retry_after(&h).unwrap();
+        let now = chrono::Utc::now();
+        assert_eq!(
+            checked_later(now, d),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        );
+        assert_eq!(
+            checked_later(now, Duration::MAX),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        );
+        let soon = checked_later(now, Duration::from_secs(5));
+        assert_eq!((soon - now).num_seconds(), 5);
+    }
+
+    #[test]
+    fn malformed_json_errors_quote_no_content() {
+        let e = serde_json::from_str::<u64>(r#""SECRET-42""#).unwrap_err();
+        assert!(e.to_string().contains("SECRET-42"), "serde would quote it");
+        let m = SyncError::malformed("GET /items/{id}", &e).to_string();
+        assert!(!m.contains("SECRET"), "{m}");
+        assert!(
+            m.contains("GET /items/{id}") && m.contains("wrong shape"),
+            "{m}"
+        );
+        let deep = "[".repeat(10_000);
+        let e = serde_json::from_str::<serde_json::Value>(&deep).unwrap_err();
+        let m = SyncError::malformed("GET /items/{id}", &e).to_string();
+        assert!(m.contains("nested too deeply"), "{m}");
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! The sync engine: pull by cursor, download attachments, drain the outbox,
 //! renew leases, and a background loop with backoff.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use assay_protocol::{ApiErrorCode, AttachmentRef, CONTENT_SHA256_HEADER};
+use assay_protocol::{ApiErrorCode, Assignment, AttachmentRef, CONTENT_SHA256_HEADER};
 use assay_rubric::Rubric;
-use assay_store::{cursor, IssueKind, LeaseInfo, OutboxPayload, Store, StoreError};
+use assay_store::{cursor, IssueKind, LeaseInfo, OutboxPayload, QuarantineKind, Store, StoreError};
 use chrono::Utc;
 use futures_util::{stream, StreamExt};
 use reqwest::StatusCode;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use ts_rs::TS;
 
-use crate::client::PlatformClient;
+use crate::client::{checked_later, Limits, PlatformClient};
 use crate::error::{Result, SyncError};
 use crate::scope::scope_item;
 
@@ -37,6 +37,10 @@ pub struct SyncConfig {
     pub lease_renew_before: Duration,
     /// Warn about leases (not being worked on) with less than this left.
     pub lease_warn_before: Duration,
+    /// Size and time bounds of every request.
+    pub limits: Limits,
+    /// Most pages of one feed in one pull (a feed that never ends is an error).
+    pub max_pages: u32,
 }
 
 impl Default for SyncConfig {
@@ -49,6 +53,8 @@ impl Default for SyncConfig {
             backoff_max: Duration::from_secs(15 * 60),
             lease_renew_before: Duration::from_secs(10 * 60),
             lease_warn_before: Duration::from_secs(15 * 60),
+            limits: Limits::default(),
+            max_pages: 10_000,
         }
     }
 }
@@ -163,17 +169,83 @@ pub fn backoff_delay(config: &SyncConfig, attempt: u32, retry_after: Option<Dura
     };
     let d = half + jitter;
     match retry_after {
-        Some(ra) => d.max(ra),
+        // The platform's wish counts up to the cap, never beyond it.
+        Some(ra) => d.max(ra.min(config.backoff_max)),
         None => d,
     }
 }
 
-fn is_fatal(e: &SyncError) -> bool {
-    // Errors that stop a pull (everything else is recorded per item).
-    !matches!(
+/// Errors of one item, rubric or attachment that stop the pull at once:
+/// the rest would fail the same way (signed out, local storage broken).
+fn stops_pull(e: &SyncError) -> bool {
+    matches!(
         e,
-        SyncError::Rejected { .. } | SyncError::InvalidRubric { .. }
+        SyncError::Unauthorized
+            | SyncError::Storage(_)
+            | SyncError::Credentials(_)
+            | SyncError::Internal(_)
+            | SyncError::InvalidUrl(_)
     )
+}
+
+/// Shorten a value from the platform for a message.
+fn clip(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        s.chars().take(MAX).collect::<String>() + "…"
+    }
+}
+
+/// Pages of one cursor feed within one pull: a repeated cursor or more than
+/// `max_pages` pages stops the feed with an error.
+struct CursorGuard {
+    feed: &'static str,
+    seen: HashSet<String>,
+    pages: u32,
+    max_pages: u32,
+}
+
+impl CursorGuard {
+    fn new(feed: &'static str, start: Option<&str>, max_pages: u32) -> Self {
+        Self {
+            feed,
+            seen: start.map(|s| s.to_string()).into_iter().collect(),
+            pages: 0,
+            max_pages,
+        }
+    }
+
+    /// Check the next cursor of a page that says `has_more`.
+    fn next(&mut self, cursor: &str) -> Result<()> {
+        self.pages = self.pages.saturating_add(1);
+        if !self.seen.insert(cursor.to_string()) {
+            return Err(SyncError::CursorCycle {
+                feed: self.feed,
+                cursor: clip(cursor),
+            });
+        }
+        if self.pages >= self.max_pages {
+            return Err(SyncError::Protocol(format!(
+                "the {} feed did not end after {} pages",
+                self.feed, self.max_pages
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Remove every field of a raw item envelope that `visible` does not name,
+/// before anything decodes it: a hidden field is never parsed, stored or quoted.
+fn strip_hidden_fields(envelope: &mut serde_json::Value, visible: &HashSet<&str>) {
+    if let Some(fields) = envelope
+        .get_mut("item")
+        .and_then(|i| i.get_mut("fields"))
+        .and_then(|f| f.as_object_mut())
+    {
+        fields.retain(|k, _| visible.contains(k.as_str()));
+    }
 }
 
 /// Connects the platform client and the store.
@@ -183,20 +255,66 @@ pub struct SyncEngine {
     store: Arc<Store>,
     config: SyncConfig,
     working_on: Mutex<BTreeSet<String>>,
-    /// One sync at a time: the background loop and "sync now" share the
-    /// engine, and two pulls must not download the same attachment at once.
-    running: tokio::sync::Mutex<()>,
+    /// Two lanes: one pull at a time (two pulls must not download the same
+    /// attachment at once) and one upload drain at a time. An upload never
+    /// waits for a pull: a sync that finds a pull running skips its own.
+    pulling: tokio::sync::Mutex<()>,
+    pushing: tokio::sync::Mutex<()>,
 }
 
 impl SyncEngine {
     pub fn new(client: PlatformClient, store: Arc<Store>, config: SyncConfig) -> Self {
         Self {
-            client,
+            client: client.with_limits(config.limits.clone()),
             store,
             config,
             working_on: Mutex::new(BTreeSet::new()),
-            running: tokio::sync::Mutex::new(()),
+            pulling: tokio::sync::Mutex::new(()),
+            pushing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Quarantine `key` after a failure that says its data is bad; next try after backoff.
+    fn quarantine(
+        &self,
+        kind: QuarantineKind,
+        key: &str,
+        label: &str,
+        e: &SyncError,
+    ) -> Result<()> {
+        let attempt = self.store.quarantine_attempts(kind, key)?.saturating_add(1);
+        let delay = backoff_delay(&self.config, attempt, None);
+        let reason = e.to_string();
+        self.store
+            .quarantine(kind, key, label, &reason, checked_later(Utc::now(), delay))?;
+        tracing::warn!(kind = kind.as_str(), key, attempt, ?delay, error = %reason, "quarantined");
+        Ok(())
+    }
+
+    /// Record a failure of one item, rubric or attachment: bad data is
+    /// quarantined, a transient failure is remembered for the end of the
+    /// pull, and only errors that doom the whole pull are returned.
+    fn item_failed(
+        &self,
+        kind: QuarantineKind,
+        key: &str,
+        label: &str,
+        e: SyncError,
+        report: &mut PullReport,
+        deferred: &mut Option<SyncError>,
+    ) -> Result<()> {
+        report
+            .errors
+            .push(format!("{} {label}: {e}", kind.as_str()));
+        if stops_pull(&e) {
+            return Err(e);
+        }
+        if e.is_poison() {
+            self.quarantine(kind, key, label, &e)?;
+        } else {
+            deferred.get_or_insert(e);
+        }
+        Ok(())
     }
 
     pub fn client(&self) -> &PlatformClient {
@@ -230,17 +348,36 @@ impl SyncEngine {
     /// rubrics, scoped items, attachments, outcomes and ledger (by cursor).
     /// Each page is applied atomically with its cursor, so an interrupted pull
     /// resumes where it stopped; partial attachment downloads resume by `Range`.
+    ///
+    /// One bad item, rubric or attachment never stops the rest: bad data is
+    /// quarantined (with the reason, retried with backoff); a transient failure
+    /// of one of them lets the pull go on and is returned at its end.
     pub async fn pull(&self, progress: impl Fn(SyncProgress) + Send + Sync) -> Result<PullReport> {
+        let _lane = self.pulling.lock().await;
+        self.pull_locked(&progress).await
+    }
+
+    async fn pull_locked(
+        &self,
+        progress: &(impl Fn(SyncProgress) + Send + Sync),
+    ) -> Result<PullReport> {
         let mut report = PullReport::default();
-        self.pull_assignments(&mut report, &progress).await?;
+        let mut deferred = None;
+        self.pull_assignments(&mut report, progress).await?;
         self.pull_reference_data().await?;
-        self.pull_rubrics(&mut report, &progress).await?;
-        self.pull_items(&mut report, &progress).await?;
-        self.pull_attachments(&mut report, &progress).await?;
-        self.pull_outcomes(&mut report, &progress).await?;
-        self.pull_ledger(&mut report, &progress).await?;
+        self.pull_rubrics(&mut report, progress, &mut deferred)
+            .await?;
+        self.pull_items(&mut report, progress, &mut deferred)
+            .await?;
+        self.pull_attachments(&mut report, progress, &mut deferred)
+            .await?;
+        self.pull_outcomes(&mut report, progress).await?;
+        self.pull_ledger(&mut report, progress).await?;
         progress(SyncProgress::new(SyncPhase::Done));
-        Ok(report)
+        match deferred {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
     async fn pull_assignments(
@@ -249,6 +386,7 @@ impl SyncEngine {
         progress: &(impl Fn(SyncProgress) + Send + Sync),
     ) -> Result<()> {
         let mut cur = self.store.cursor(cursor::ASSIGNMENTS)?;
+        let mut guard = CursorGuard::new("assignments", cur.as_deref(), self.config.max_pages);
         let mut p = SyncProgress::new(SyncPhase::Assignments);
         progress(p.clone());
         loop {
@@ -256,6 +394,9 @@ impl SyncEngine {
                 .client
                 .assignments(cur.as_deref(), Some(self.config.page_size))
                 .await?;
+            if page.has_more {
+                guard.next(&page.next_cursor)?;
+            }
             let orphaned = self
                 .store
                 .apply_assignment_page(&page.assignments, &page.next_cursor)?;
@@ -264,9 +405,8 @@ impl SyncEngine {
             p.items_done += page.assignments.len() as u64;
             p.items_total = p.items_done;
             progress(p.clone());
-            let stuck = cur.as_deref() == Some(page.next_cursor.as_str());
             cur = Some(page.next_cursor);
-            if !page.has_more || stuck {
+            if !page.has_more {
                 break;
             }
         }
@@ -305,22 +445,33 @@ impl SyncEngine {
         &self,
         report: &mut PullReport,
         progress: &(impl Fn(SyncProgress) + Send + Sync),
+        deferred: &mut Option<SyncError>,
     ) -> Result<()> {
-        let missing = self.store.missing_rubrics()?;
+        let held = self
+            .store
+            .quarantined_until_later(QuarantineKind::Rubric, Utc::now())?;
+        let missing: Vec<_> = self
+            .store
+            .missing_rubrics()?
+            .into_iter()
+            .filter(|(id, v)| !held.contains(&format!("{id}@{v}")))
+            .collect();
         let mut p = SyncProgress::new(SyncPhase::Rubrics);
         p.items_total = missing.len() as u64;
         progress(p.clone());
         for (id, version) in missing {
+            let key = format!("{id}@{version}");
             match self.fetch_rubric(&id, version).await {
                 Ok(r) => {
                     self.store.put_rubric(&r)?;
+                    self.store
+                        .release_quarantine(QuarantineKind::Rubric, &key)?;
                     report.rubrics += 1;
                 }
-                Err(e) if !is_fatal(&e) => {
-                    tracing::warn!(rubric = %id, version, error = %e, "rubric not stored");
-                    report.errors.push(e.to_string());
+                Err(e) => {
+                    let label = format!("{id} v{version}");
+                    self.item_failed(QuarantineKind::Rubric, &key, &label, e, report, deferred)?;
                 }
-                Err(e) => return Err(e),
             }
             p.items_done += 1;
             progress(p.clone());
@@ -328,59 +479,103 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// Fetch an item, drop the fields `rubric` hides before decoding, decode
+    /// and scope it.
+    async fn fetch_scoped_item(&self, a: &Assignment, rubric: &Rubric) -> Result<FetchedItem> {
+        const ROUTE: &str = "GET /items/{id}";
+        let mut raw = self.client.item_raw(&a.item_id).await?;
+        let visible: HashSet<&str> = rubric.fields.iter().map(|f| f.id.as_str()).collect();
+        strip_hidden_fields(&mut raw, &visible);
+        let env: assay_protocol::ItemEnvelope =
+            serde_json::from_value(raw).map_err(|e| SyncError::malformed(ROUTE, &e))?;
+        if env.item.id != a.item_id {
+            return Err(SyncError::Protocol(format!(
+                "asked for item {}, the platform sent another one",
+                a.item_id
+            )));
+        }
+        // Scope BEFORE storing: hidden fields never reach the disk.
+        Ok(FetchedItem {
+            scoped: scope_item(&env.item, rubric),
+            reviewed: env.reviewed_submission,
+            own: env.own_submission,
+        })
+    }
+
+    /// Store a fetched item with the submissions that came with it.
+    fn put_fetched_item(
+        &self,
+        a: &Assignment,
+        f: &FetchedItem,
+    ) -> std::result::Result<(), StoreError> {
+        self.store
+            .put_scoped_item(&a.id, &f.scoped, f.reviewed.as_ref())?;
+        self.store.put_own_submission(&a.id, f.own.as_ref())
+    }
+
     async fn pull_items(
         &self,
         report: &mut PullReport,
         progress: &(impl Fn(SyncProgress) + Send + Sync),
+        deferred: &mut Option<SyncError>,
     ) -> Result<()> {
-        let todo = self.store.assignments_missing_items()?;
+        let held = self
+            .store
+            .quarantined_until_later(QuarantineKind::Item, Utc::now())?;
+        let todo: Vec<_> = self
+            .store
+            .assignments_missing_items()?
+            .into_iter()
+            .filter(|a| !held.contains(&a.id))
+            .collect();
         let mut p = SyncProgress::new(SyncPhase::Items);
         p.items_total = todo.len() as u64;
         progress(p.clone());
         let mut results = stream::iter(todo)
             .map(|a| async move {
-                let env = self.client.item(&a.item_id).await;
-                (a, env)
+                let fetched = match self.store.rubric(&a.rubric_id, a.rubric_version) {
+                    Ok(Some(rubric)) => self.fetch_scoped_item(&a, &rubric).await.map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e.into()),
+                };
+                (a, fetched)
             })
             .buffer_unordered(self.config.item_concurrency.max(1));
         let mut fatal = None;
-        while let Some((a, env)) = results.next().await {
+        while let Some((a, fetched)) = results.next().await {
             p.items_done += 1;
             progress(p.clone());
-            let env = match env {
-                Ok(env) => env,
-                Err(e) if !is_fatal(&e) => {
-                    report.errors.push(format!("item {}: {e}", a.item_id));
+            let label = if a.item_title.is_empty() {
+                a.item_id.clone()
+            } else {
+                a.item_title.clone()
+            };
+            let fetched = match fetched {
+                Ok(Some(x)) => x,
+                Ok(None) => {
+                    report.errors.push(format!(
+                        "item {}: rubric {} v{} unavailable; not stored",
+                        a.item_id, a.rubric_id, a.rubric_version
+                    ));
                     continue;
                 }
                 Err(e) => {
-                    fatal.get_or_insert(e);
+                    if let Err(e) =
+                        self.item_failed(QuarantineKind::Item, &a.id, &label, e, report, deferred)
+                    {
+                        fatal.get_or_insert(e);
+                    }
                     continue;
                 }
             };
-            if env.item.id != a.item_id {
-                report.errors.push(format!(
-                    "item {}: the platform sent item {}",
-                    a.item_id, env.item.id
-                ));
-                continue;
-            }
-            let Some(rubric) = self.store.rubric(&a.rubric_id, a.rubric_version)? else {
-                report.errors.push(format!(
-                    "item {}: rubric {} v{} unavailable; not stored",
-                    a.item_id, a.rubric_id, a.rubric_version
-                ));
-                continue;
-            };
-            // Scope BEFORE storing: hidden fields never reach the disk.
-            let scoped = scope_item(&env.item, &rubric);
-            match self
-                .store
-                .put_scoped_item(&a.id, &scoped, env.reviewed_submission.as_ref())
-            {
-                Ok(()) => report.items += 1,
+            match self.put_fetched_item(&a, &fetched) {
+                Ok(()) => {
+                    self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
+                    report.items += 1;
+                }
                 Err(e @ StoreError::InvalidDigest(_)) => {
-                    report.errors.push(format!("item {}: {e}", a.item_id));
+                    let e = SyncError::Protocol(format!("an attachment reference is invalid: {e}"));
+                    self.item_failed(QuarantineKind::Item, &a.id, &label, e, report, deferred)?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -391,18 +586,46 @@ impl SyncEngine {
         }
     }
 
+    /// Downloads one assignment's item now (the reviewer opened work this
+    /// machine never downloaded, e.g. finished work from before it synced),
+    /// scoped by its rubric before it is stored; the rubric is fetched first
+    /// when missing. Attachments follow with the next sync.
+    pub async fn fetch_item(&self, a: &Assignment) -> Result<()> {
+        let rubric = match self.store.rubric(&a.rubric_id, a.rubric_version)? {
+            Some(r) => r,
+            None => {
+                let r = self.fetch_rubric(&a.rubric_id, a.rubric_version).await?;
+                self.store.put_rubric(&r)?;
+                r
+            }
+        };
+        let fetched = self.fetch_scoped_item(a, &rubric).await?;
+        self.put_fetched_item(a, &fetched)?;
+        self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
+        Ok(())
+    }
+
     async fn pull_attachments(
         &self,
         report: &mut PullReport,
         progress: &(impl Fn(SyncProgress) + Send + Sync),
+        deferred: &mut Option<SyncError>,
     ) -> Result<()> {
-        let todo = self.store.missing_attachments()?;
+        let held = self
+            .store
+            .quarantined_until_later(QuarantineKind::Attachment, Utc::now())?;
+        let todo: Vec<_> = self
+            .store
+            .missing_attachments()?
+            .into_iter()
+            .filter(|a| !held.contains(&a.sha256))
+            .collect();
         let blobs = self.store.blobs();
-        let mut already = 0;
+        let mut already = 0u64;
         for a in &todo {
-            already += blobs.part_len(&a.sha256)?.min(a.size);
+            already = already.saturating_add(blobs.part_len(&a.sha256)?.min(a.size));
         }
-        let total: u64 = todo.iter().map(|a| a.size).sum();
+        let total: u64 = todo.iter().fold(0u64, |t, a| t.saturating_add(a.size));
         let bytes_done = AtomicU64::new(already);
         let base = SyncProgress {
             phase: SyncPhase::Attachments,
@@ -414,18 +637,29 @@ impl SyncEngine {
         progress(base.clone());
         let items_done = AtomicU64::new(0);
         let report_progress = |bytes: u64| {
-            let b = bytes_done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            let b = bytes_done
+                .fetch_add(bytes, Ordering::Relaxed)
+                .saturating_add(bytes);
             progress(SyncProgress {
                 bytes_done: b,
                 items_done: items_done.load(Ordering::Relaxed),
                 ..base.clone()
             });
         };
+        let deadline = self.config.limits.attachment_deadline;
         let results: Vec<(AttachmentRef, Result<u64>)> = stream::iter(todo)
             .map(|a| {
                 let report_progress = &report_progress;
                 async move {
-                    let r = self.download_attachment(&a, report_progress).await;
+                    let r = tokio::time::timeout(
+                        deadline,
+                        self.download_attachment(&a, report_progress),
+                    )
+                    .await
+                    .unwrap_or(Err(SyncError::Timeout {
+                        route: PlatformClient::ATTACHMENT_ROUTE,
+                        after: deadline,
+                    }));
                     (a, r)
                 }
             })
@@ -437,17 +671,23 @@ impl SyncEngine {
             items_done.fetch_add(1, Ordering::Relaxed);
             match r {
                 Ok(n) => {
+                    self.store
+                        .release_quarantine(QuarantineKind::Attachment, &a.sha256)?;
                     report.attachments += 1;
-                    report.bytes += n;
-                }
-                Err(e) if !is_fatal(&e) => {
-                    report
-                        .errors
-                        .push(format!("attachment {}: {e}", a.filename));
+                    report.bytes = report.bytes.saturating_add(n);
                 }
                 Err(e) => {
-                    tracing::warn!(sha256 = %a.sha256, error = %e, "attachment download interrupted");
-                    fatal.get_or_insert(e);
+                    tracing::warn!(sha256 = %a.sha256, error = %e, "attachment not downloaded");
+                    if let Err(e) = self.item_failed(
+                        QuarantineKind::Attachment,
+                        &a.sha256,
+                        &a.filename,
+                        e,
+                        report,
+                        deferred,
+                    ) {
+                        fatal.get_or_insert(e);
+                    }
                 }
             }
         }
@@ -470,6 +710,13 @@ impl SyncEngine {
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<u64> {
         let sha = att.sha256.as_str();
+        let limits = &self.config.limits;
+        if att.size > limits.attachment_max_bytes {
+            return Err(SyncError::TooLarge {
+                route: PlatformClient::ATTACHMENT_ROUTE,
+                limit: limits.attachment_max_bytes,
+            });
+        }
         let blobs = self.store.blobs();
         let mut offset = blobs.part_len(sha)?;
         if offset > att.size {
@@ -483,6 +730,26 @@ impl SyncEngine {
                 Err(SyncError::Integrity(_)) => offset = 0, // bad part was discarded
                 Err(e) => return Err(e),
             }
+        }
+        // Never start what the disk cannot hold (keeping a reserve free).
+        let needed = att
+            .size
+            .saturating_sub(offset)
+            .saturating_add(limits.keep_free_bytes);
+        let dir = blobs.part_path(sha)?;
+        let dir = dir.parent().unwrap_or(self.store.dir());
+        let available = fs4::available_space(dir).map_err(|e| {
+            SyncError::Storage(StoreError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })
+        })?;
+        if available < needed {
+            return Err(SyncError::DiskFull {
+                sha256: sha.to_string(),
+                needed,
+                available,
+            });
         }
         let resp = self.client.attachment(sha, offset).await?;
         match resp.status() {
@@ -518,7 +785,7 @@ impl SyncEngine {
         if let Some(h) = resp.headers().get(CONTENT_SHA256_HEADER) {
             if h.to_str().ok() != Some(sha) {
                 return Err(SyncError::Integrity(format!(
-                    "attachment {sha}: server announced digest {h:?}"
+                    "attachment {sha}: the platform announced another digest"
                 )));
             }
         }
@@ -546,7 +813,10 @@ impl SyncEngine {
                     break;
                 }
             };
-            if offset + written + chunk.len() as u64 > att.size {
+            let end = offset
+                .checked_add(written)
+                .and_then(|n| n.checked_add(chunk.len() as u64));
+            if end.is_none_or(|end| end > att.size) {
                 drop(file);
                 blobs.discard_part(sha)?;
                 return Err(SyncError::Integrity(format!(
@@ -555,7 +825,7 @@ impl SyncEngine {
                 )));
             }
             file.write_all(&chunk).await.map_err(io)?;
-            written += chunk.len() as u64;
+            written = written.saturating_add(chunk.len() as u64);
             on_bytes(chunk.len() as u64);
         }
         // Keep what arrived so the next attempt resumes from here.
@@ -565,10 +835,10 @@ impl SyncEngine {
         if let Some(e) = failure {
             return Err(e);
         }
-        if offset + written != att.size {
+        if offset.checked_add(written) != Some(att.size) {
             return Err(SyncError::Offline(format!(
                 "attachment {sha}: body ended after {} of {} bytes",
-                offset + written,
+                offset.saturating_add(written),
                 att.size
             )));
         }
@@ -594,21 +864,24 @@ impl SyncEngine {
         progress: &(impl Fn(SyncProgress) + Send + Sync),
     ) -> Result<()> {
         let mut cur = self.store.cursor(cursor::OUTCOMES)?;
+        let mut guard = CursorGuard::new("outcomes", cur.as_deref(), self.config.max_pages);
         let mut p = SyncProgress::new(SyncPhase::Outcomes);
         loop {
             let page = self
                 .client
                 .outcomes(cur.as_deref(), Some(self.config.page_size))
                 .await?;
+            if page.has_more {
+                guard.next(&page.next_cursor)?;
+            }
             self.store
                 .apply_outcome_page(&page.outcomes, &page.next_cursor)?;
             report.outcomes += page.outcomes.len() as u32;
             p.items_done += page.outcomes.len() as u64;
             p.items_total = p.items_done;
             progress(p.clone());
-            let stuck = cur.as_deref() == Some(page.next_cursor.as_str());
             cur = Some(page.next_cursor);
-            if !page.has_more || stuck {
+            if !page.has_more {
                 break;
             }
         }
@@ -621,21 +894,24 @@ impl SyncEngine {
         progress: &(impl Fn(SyncProgress) + Send + Sync),
     ) -> Result<()> {
         let mut cur = self.store.cursor(cursor::LEDGER)?;
+        let mut guard = CursorGuard::new("ledger", cur.as_deref(), self.config.max_pages);
         let mut p = SyncProgress::new(SyncPhase::Ledger);
         loop {
             let page = self
                 .client
                 .ledger(cur.as_deref(), Some(self.config.page_size))
                 .await?;
+            if page.has_more {
+                guard.next(&page.next_cursor)?;
+            }
             self.store
                 .apply_ledger_page(&page.entries, &page.next_cursor)?;
             report.ledger_entries += page.entries.len() as u32;
             p.items_done += page.entries.len() as u64;
             p.items_total = p.items_done;
             progress(p.clone());
-            let stuck = cur.as_deref() == Some(page.next_cursor.as_str());
             cur = Some(page.next_cursor);
-            if !page.has_more || stuck {
+            if !page.has_more {
                 break;
             }
         }
@@ -650,6 +926,11 @@ impl SyncEngine {
     /// the answers return to the draft. Safe to call after a crash: entries
     /// left `sending` are retried with the same key.
     pub async fn push(&self) -> Result<PushReport> {
+        let _lane = self.pushing.lock().await;
+        self.push_locked().await
+    }
+
+    async fn push_locked(&self) -> Result<PushReport> {
         let mut report = PushReport::default();
         for entry in self.store.due_outbox(Utc::now())? {
             let attempt = self.store.mark_outbox_sending(entry.id)?;
@@ -690,13 +971,24 @@ impl SyncEngine {
                 }
                 Err(e) => {
                     let delay = backoff_delay(&self.config, attempt, e.retry_after());
-                    let next = Utc::now()
-                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-                    self.store
-                        .outbox_retry_later(entry.id, next, &e.to_string())?;
+                    let next = checked_later(Utc::now(), delay);
+                    let mut message = e.to_string();
+                    if e.retry_after().is_some_and(|ra| ra > delay) {
+                        message.push_str(&format!(
+                            "; Assay retries at {} (its longest wait)",
+                            next.format("%Y-%m-%d %H:%M:%S UTC")
+                        ));
+                    }
+                    self.store.outbox_retry_later(entry.id, next, &message)?;
                     report.retry_scheduled += 1;
-                    tracing::info!(assignment = %entry.assignment_id, attempt, ?delay, error = %e, "upload will be retried");
-                    if !matches!(e, SyncError::Server { .. } | SyncError::Protocol(_)) {
+                    tracing::info!(assignment = %entry.assignment_id, attempt, ?delay, error = %message, "upload will be retried");
+                    if !matches!(
+                        e,
+                        SyncError::Server { .. }
+                            | SyncError::Protocol(_)
+                            | SyncError::ReceiptMismatch(_)
+                            | SyncError::TooLarge { .. }
+                    ) {
                         // Offline, unauthorized, storage: the rest would fail the same way.
                         return if e.is_retryable() { Ok(report) } else { Err(e) };
                     }
@@ -753,16 +1045,24 @@ impl SyncEngine {
     // ------------------------------------------------------------ one full sync
 
     /// Push, then pull; records the attempt and its outcome in the store's sync status.
+    ///
+    /// Uploads never wait behind a pull: when another pull is running (e.g. a
+    /// slow one of the background loop), this sync uploads and skips its pull.
     pub async fn sync_once(
         &self,
         progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport> {
-        let _one_at_a_time = self.running.lock().await;
         self.store.record_sync_attempt(Utc::now())?;
         let result = async {
             progress(SyncProgress::new(SyncPhase::Upload));
             let push = self.push().await?;
-            let pull = self.pull(&progress).await?;
+            let pull = match self.pulling.try_lock() {
+                Ok(_lane) => self.pull_locked(&progress).await?,
+                Err(_) => {
+                    tracing::info!("a pull is already running; uploaded only");
+                    PullReport::default()
+                }
+            };
             Ok::<_, SyncError>(SyncReport { push, pull })
         }
         .await;
@@ -777,6 +1077,46 @@ impl SyncEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_counts_only_up_to_the_cap() {
+        let c = SyncConfig {
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(60),
+            ..SyncConfig::default()
+        };
+        for ra in [61, 1_000_000_000, 99_999_999_999_999, u64::MAX] {
+            let d = backoff_delay(&c, 1, Some(Duration::from_secs(ra)));
+            assert_eq!(d, Duration::from_secs(60), "Retry-After {ra}");
+            // The retry time never overflows.
+            assert!(checked_later(Utc::now(), Duration::from_secs(ra)) > Utc::now());
+        }
+    }
+
+    #[test]
+    fn cursor_guard_stops_a_repeated_cursor_and_an_endless_feed() {
+        let mut g = CursorGuard::new("ledger", Some("A"), 100);
+        g.next("B").unwrap();
+        assert!(matches!(
+            g.next("A"),
+            Err(SyncError::CursorCycle { feed: "ledger", .. })
+        ));
+        let mut g = CursorGuard::new("ledger", None, 3);
+        g.next("1").unwrap();
+        g.next("2").unwrap();
+        assert!(matches!(g.next("3"), Err(SyncError::Protocol(_))));
+    }
+
+    #[test]
+    fn hidden_fields_are_dropped_before_decoding() {
+        let mut v = serde_json::json!({"item": {"fields": {
+            "shown": {"type": "text", "value": "ok"},
+            "gold": {"type": "bogus", "value": {"SECRET": [1]}}
+        }}});
+        strip_hidden_fields(&mut v, &["shown"].into_iter().collect());
+        assert_eq!(v["item"]["fields"].as_object().unwrap().len(), 1);
+        assert!(!v.to_string().contains("SECRET"));
+    }
 
     #[test]
     fn backoff_grows_with_jitter_caps_and_honours_retry_after() {
@@ -803,10 +1143,19 @@ mod tests {
             );
             let ra = backoff_delay(&c, 1, Some(Duration::from_secs(30)));
             assert!(ra >= Duration::from_secs(30));
+            let capped = backoff_delay(&c, 1, Some(Duration::from_secs(3600)));
+            assert_eq!(capped, Duration::from_secs(60));
         }
         // Jitter: not every delay is the same.
         let set: std::collections::BTreeSet<_> =
             (0..20).map(|_| backoff_delay(&c, 3, None)).collect();
         assert!(set.len() > 1);
     }
+}
+
+/// An item as fetched and scoped, with the submissions the platform sent with it.
+struct FetchedItem {
+    scoped: assay_rubric::ScopedItem,
+    reviewed: Option<assay_protocol::ReviewedSubmission>,
+    own: Option<assay_protocol::ReviewedSubmission>,
 }

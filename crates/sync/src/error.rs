@@ -3,6 +3,38 @@
 use std::time::Duration;
 
 use assay_protocol::ApiError;
+use chrono::{DateTime, Utc};
+
+/// "; the platform asked to wait until …" for a `Retry-After`, or nothing.
+fn wait_note(asked_until: &Option<DateTime<Utc>>) -> String {
+    match *asked_until {
+        None => String::new(),
+        Some(t) if t == DateTime::<Utc>::MAX_UTC => {
+            "; the platform asked to wait indefinitely".to_string()
+        }
+        Some(t) => format!(
+            "; the platform asked to wait until {}",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+    }
+}
+
+/// 1536 -> "1.5 KiB".
+pub(crate) fn human_bytes(n: &u64) -> String {
+    let n = *n;
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
 
 /// Everything that can go wrong talking to the platform or syncing.
 #[derive(Debug, thiserror::Error)]
@@ -13,11 +45,15 @@ pub enum SyncError {
     /// The platform could not be reached or the connection broke (retryable).
     #[error("platform unreachable: {0}")]
     Offline(String),
-    /// The platform answered 5xx, 408 or 429 (retryable, honouring `Retry-After`).
-    #[error("platform error (HTTP {status})")]
+    /// The platform answered 5xx, 408 or 429 (retryable, honouring `Retry-After`
+    /// up to the backoff cap).
+    #[error("platform error (HTTP {status}){}", wait_note(.asked_until))]
     Server {
         status: u16,
         retry_after: Option<Duration>,
+        /// When the platform's `Retry-After` asked to be contacted again
+        /// (`DateTime::MAX_UTC` when its value is beyond any representable time).
+        asked_until: Option<DateTime<Utc>>,
     },
     /// The platform refused the request for good (4xx other than 401/408/429).
     #[error("platform refused the request (HTTP {status}): {error}")]
@@ -25,6 +61,36 @@ pub enum SyncError {
     /// A response did not match the protocol (bad JSON, truncated body).
     #[error("unexpected response from the platform: {0}")]
     Protocol(String),
+    /// A response body exceeded the limit of its route (enforced while streaming).
+    #[error("the platform's response to {route} exceeds the {} limit", human_bytes(.limit))]
+    TooLarge { route: &'static str, limit: u64 },
+    /// A request did not complete (headers and whole body) within its deadline.
+    #[error("the platform did not finish answering {route} within {}s", .after.as_secs())]
+    Timeout {
+        route: &'static str,
+        after: Duration,
+    },
+    /// The platform redirected a request Assay does not follow there (any
+    /// redirect of an upload, a cross-origin redirect of a download).
+    #[error("the platform redirected {route} (HTTP {status}); {why}")]
+    Redirected {
+        route: &'static str,
+        status: u16,
+        why: &'static str,
+    },
+    /// A paged feed handed back a cursor it had already sent in this pull.
+    #[error("the {feed} feed repeats cursor {cursor:?}; stopped paging")]
+    CursorCycle { feed: &'static str, cursor: String },
+    /// An upload's receipt does not belong to the upload (kept queued).
+    #[error("the platform's receipt does not match the upload: {0}")]
+    ReceiptMismatch(String),
+    /// Not enough free disk space for a download.
+    #[error("attachment {sha256} needs {} but only {} is free on disk", human_bytes(.needed), human_bytes(.available))]
+    DiskFull {
+        sha256: String,
+        needed: u64,
+        available: u64,
+    },
     /// Downloaded bytes do not match their sha256.
     #[error("integrity check failed: {0}")]
     Integrity(String),
@@ -54,7 +120,16 @@ impl SyncError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::Offline(_) | Self::Server { .. } | Self::Protocol(_) | Self::Integrity(_)
+            Self::Offline(_)
+                | Self::Server { .. }
+                | Self::Protocol(_)
+                | Self::Integrity(_)
+                | Self::TooLarge { .. }
+                | Self::Timeout { .. }
+                | Self::Redirected { .. }
+                | Self::CursorCycle { .. }
+                | Self::ReceiptMismatch(_)
+                | Self::DiskFull { .. }
         )
     }
 
@@ -64,6 +139,44 @@ impl SyncError {
             Self::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+impl SyncError {
+    /// A JSON body that did not decode, described without quoting any of its
+    /// content (serde's messages can echo values, e.g. of hidden fields).
+    pub(crate) fn malformed(route: &'static str, e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let what = match e.classify() {
+            Category::Io => "unreadable",
+            Category::Syntax => "not valid JSON",
+            Category::Data => "JSON of the wrong shape",
+            Category::Eof => "truncated JSON",
+        };
+        let depth = if e.to_string().contains("recursion limit") {
+            " (nested too deeply)"
+        } else {
+            ""
+        };
+        Self::Protocol(format!(
+            "the response to {route} is {what}{depth} at line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    }
+
+    /// Whether this error says something is wrong with one item's data on the
+    /// platform (it is quarantined) rather than with the connection.
+    pub fn is_poison(&self) -> bool {
+        matches!(
+            self,
+            Self::Protocol(_)
+                | Self::Integrity(_)
+                | Self::TooLarge { .. }
+                | Self::Redirected { .. }
+                | Self::Rejected { .. }
+                | Self::InvalidRubric { .. }
+        )
     }
 }
 

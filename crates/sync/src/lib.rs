@@ -16,7 +16,7 @@ mod error;
 pub mod scope;
 
 pub use background::{spawn_background, BackgroundSync, SyncEvent};
-pub use client::PlatformClient;
+pub use client::{Limits, PlatformClient};
 pub use credentials::{Credentials, CredentialsError, Token};
 pub use engine::{
     backoff_delay, LeaseReport, PullReport, PushReport, SyncConfig, SyncEngine, SyncPhase,

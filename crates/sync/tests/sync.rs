@@ -41,6 +41,11 @@ mod keyring {
 #[path = "../src/testkit.rs"]
 mod testkit;
 
+/// Held by tests whose timing matters (the SIGKILL harness kills its child
+/// after a few milliseconds) and by the CPU-heavy hostile tests, so that they
+/// never run at the same time on a small machine.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 mod common {
     use std::sync::Arc;
     use std::time::Duration;
@@ -693,12 +698,12 @@ mod proxy {
         }
     }
 
-    fn find(h: &[u8], needle: &[u8]) -> Option<usize> {
+    pub fn find(h: &[u8], needle: &[u8]) -> Option<usize> {
         h.windows(needle.len()).position(|w| w == needle)
     }
 
     /// Read one HTTP/1.1 request; rewrite it to `Connection: close`.
-    async fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
+    pub async fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 8192];
         let head_end = loop {
@@ -740,7 +745,7 @@ mod proxy {
         Some(req)
     }
 
-    async fn forward(req: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
+    pub async fn forward(req: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
         let mut up = TcpStream::connect(upstream).await.ok()?;
         up.write_all(req).await.ok()?;
         let mut resp = Vec::new();
@@ -900,6 +905,7 @@ mod faults {
     /// one copy of every submission and the client shows everything synced.
     #[tokio::test]
     async fn flaky_network_converges_to_exactly_once() {
+        let _alone = super::HEAVY.lock().await;
         let env = start().await;
         let proxy = super::proxy::start(env.platform.server.addr(), 0xA55A7).await;
         let url = format!("http://{}", proxy.addr);
@@ -1010,13 +1016,17 @@ mod background {
 
     use super::common::*;
 
+    /// The next sync report, its progress events and what the upload lane
+    /// sent meanwhile.
     async fn next_synced(
         rx: &mut tokio::sync::mpsc::UnboundedReceiver<SyncEvent>,
-    ) -> (assay_sync::SyncReport, u32) {
+    ) -> (assay_sync::SyncReport, u32, u32) {
         let mut progress = 0;
+        let mut uploaded = 0;
         loop {
             match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-                Ok(Some(SyncEvent::Synced { report })) => return (report, progress),
+                Ok(Some(SyncEvent::Synced { report })) => return (report, progress, uploaded),
+                Ok(Some(SyncEvent::Uploaded { report })) => uploaded += report.sent,
                 Ok(Some(SyncEvent::Progress { .. })) => progress += 1,
                 Ok(Some(SyncEvent::Failed { message, .. })) => panic!("sync failed: {message}"),
                 Ok(Some(_)) => {}
@@ -1037,13 +1047,15 @@ mod background {
         ));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let bg = spawn_background(engine, Duration::from_secs(3600), tx);
-        let (first, progress) = next_synced(&mut rx).await;
+        let (first, progress, _) = next_synced(&mut rx).await;
         assert!(first.pull.assignments > 0 && progress > 0);
         let id = workable(&env.store).remove(0);
         grade_and_submit(&env.store, &id);
         bg.trigger();
-        let (second, _) = next_synced(&mut rx).await;
-        assert_eq!(second.push.sent, 1, "{second:?}");
+        let (second, _, lane) = next_synced(&mut rx).await;
+        // Sent once, by the upload lane or the sync, whichever came first.
+        assert_eq!(second.push.sent + lane, 1, "{second:?}");
+        assert_eq!(platform_submissions(&env.platform, &id), 1);
         assert_eq!(
             env.store.status_of(&id, chrono::Utc::now()).unwrap(),
             QueueStatus::Submitted
@@ -1073,6 +1085,7 @@ mod crash {
     /// uploaded the platform holds exactly one submission per assignment.
     #[tokio::test]
     async fn sigkilled_uploads_reach_the_platform_exactly_once() {
+        let _alone = super::HEAVY.lock().await;
         let platform = assay_platform::testing::start_seeded().await.unwrap();
         // More work than the seed assigns, so kills land while there is work.
         let http = reqwest::Client::new();
@@ -1189,5 +1202,1242 @@ mod crash {
             entries.len()
         );
         platform.shutdown().await.unwrap();
+    }
+}
+
+/// A hostile platform: a raw HTTP/1.1 server in front of the reference
+/// platform that, per rule, answers a route itself (oversized, endless
+/// chunked, slow-drip, redirecting, cycling, malformed, lying) or rewrites the
+/// platform's answer; everything else is forwarded untouched.
+mod hostile_server {
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::proxy::{find, forward, read_request};
+
+    type RawFn = dyn Fn(&str) -> Vec<u8> + Send + Sync;
+    type RewriteFn = dyn Fn(&str, &[u8]) -> Vec<u8> + Send + Sync;
+
+    #[derive(Clone)]
+    pub enum Act {
+        /// The whole raw response, from the request line.
+        Raw(Arc<RawFn>),
+        /// The platform's response with its body replaced (request line, body).
+        Rewrite(Arc<RewriteFn>),
+        /// 200, chunked, never ends (stops after 256 MiB or when the client goes).
+        EndlessChunked,
+        /// 200 with a large Content-Length, one byte per interval.
+        Drip(Duration),
+        /// A randomly misbehaving platform (see [`Chaos`]).
+        Chaos(Arc<Chaos>),
+    }
+
+    /// Misbehaviour chosen per request by a seeded RNG while `on`: status
+    /// codes, `Retry-After` (up to absurd), truncation, delays, duplicate and
+    /// reordered pages (replays of earlier answers of the same route), bad
+    /// attachment bytes, endless bodies, slow drips, dropped connections.
+    pub struct Chaos {
+        pub on: std::sync::atomic::AtomicBool,
+        rng: Mutex<rand::rngs::StdRng>,
+        /// Earlier answers per route (path without query).
+        cache: Mutex<std::collections::HashMap<String, Vec<Vec<u8>>>>,
+        pub stats: Mutex<std::collections::BTreeMap<&'static str, u32>>,
+    }
+
+    impl Chaos {
+        pub fn new(seed: u64) -> Arc<Self> {
+            use rand::SeedableRng;
+            Arc::new(Self {
+                on: std::sync::atomic::AtomicBool::new(true),
+                rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
+                cache: Mutex::default(),
+                stats: Mutex::default(),
+            })
+        }
+    }
+
+    #[derive(Clone)]
+    pub struct Rule {
+        pub method: &'static str,
+        /// Prefix of the request target (path and query); a trailing `$`
+        /// asks for the exact target.
+        pub target: String,
+        pub act: Act,
+    }
+
+    impl Rule {
+        fn matches(&self, method: &str, target: &str) -> bool {
+            self.method == method
+                && match self.target.strip_suffix('$') {
+                    Some(exact) => target == exact,
+                    None => target.starts_with(&self.target),
+                }
+        }
+    }
+
+    pub fn rule(method: &'static str, target: &str, act: Act) -> Rule {
+        Rule {
+            method,
+            target: target.to_string(),
+            act,
+        }
+    }
+
+    pub fn raw(f: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> Act {
+        Act::Raw(Arc::new(f))
+    }
+
+    pub fn rewrite(f: impl Fn(&str, &[u8]) -> Vec<u8> + Send + Sync + 'static) -> Act {
+        Act::Rewrite(Arc::new(f))
+    }
+
+    /// A complete response.
+    pub fn http(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+        let mut out = format!("HTTP/1.1 {status}\r\n");
+        for (k, v) in headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ));
+        let mut out = out.into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    pub fn json(value: &serde_json::Value) -> Vec<u8> {
+        http(
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            value.to_string().as_bytes(),
+        )
+    }
+
+    pub struct Hostile {
+        pub addr: SocketAddr,
+        rules: Arc<Mutex<Vec<Rule>>>,
+        /// Request lines seen, in order.
+        pub seen: Arc<Mutex<Vec<String>>>,
+        /// Bytes written by endless and dripping answers.
+        pub sent: Arc<AtomicU64>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for Hostile {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    impl Hostile {
+        pub fn url(&self) -> String {
+            format!("http://{}", self.addr)
+        }
+
+        pub fn set(&self, rules: Vec<Rule>) {
+            *self.rules.lock().unwrap() = rules;
+        }
+
+        /// Requests whose line contains `needle`.
+        pub fn hits(&self, needle: &str) -> usize {
+            self.seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains(needle))
+                .count()
+        }
+    }
+
+    pub async fn start(upstream: SocketAddr) -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sent = Arc::new(AtomicU64::new(0));
+        let (r, s, b) = (rules.clone(), seen.clone(), sent.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (r, s, b) = (r.clone(), s.clone(), b.clone());
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(120),
+                        handle(conn, upstream, r, s, b),
+                    )
+                    .await;
+                });
+            }
+        });
+        Hostile {
+            addr,
+            rules,
+            seen,
+            sent,
+            task,
+        }
+    }
+
+    /// Split a raw response into head (without the blank line) and body.
+    pub fn split(resp: &[u8]) -> (String, Vec<u8>) {
+        let i = find(resp, b"\r\n\r\n").unwrap_or(resp.len());
+        let head = String::from_utf8_lossy(&resp[..i]).to_string();
+        let body = resp.get(i + 4..).unwrap_or_default().to_vec();
+        (head, body)
+    }
+
+    fn with_body(head: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = String::new();
+        for line in head.split("\r\n") {
+            if !line.to_ascii_lowercase().starts_with("content-length:") {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+        }
+        out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut out = out.into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    async fn endless(conn: &mut TcpStream, sent: &AtomicU64) {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        if conn.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = vec![b' '; 64 * 1024];
+        let frame = [
+            format!("{:x}\r\n", chunk.len()).into_bytes(),
+            chunk,
+            b"\r\n".to_vec(),
+        ]
+        .concat();
+        let mut total = 0u64;
+        while total < 256 << 20 {
+            if conn.write_all(&frame).await.is_err() {
+                break;
+            }
+            total += frame.len() as u64;
+            sent.fetch_add(frame.len() as u64, Ordering::SeqCst);
+        }
+    }
+
+    async fn chaos_answer(
+        conn: &mut TcpStream,
+        req: &[u8],
+        route: &str,
+        upstream: SocketAddr,
+        chaos: &Chaos,
+        sent: &AtomicU64,
+    ) {
+        use rand::Rng;
+        let (roll, n, ms) = {
+            let mut r = chaos.rng.lock().unwrap();
+            (
+                r.gen_range(0..100u32),
+                r.gen_range(0..4usize),
+                r.gen_range(10..300u64),
+            )
+        };
+        let attachment = route.contains("/attachments/");
+        let fault = if chaos.on.load(Ordering::SeqCst) {
+            match roll {
+                0..=5 => "status",
+                6..=10 => "retry_after",
+                11..=17 => "truncate",
+                18..=24 => "delay",
+                25..=31 if !attachment => "duplicate",
+                32..=37 if !attachment => "reorder",
+                25..=43 if attachment => "bad_hash",
+                44..=45 => "endless",
+                46 => "drip",
+                47..=50 => "drop",
+                _ => "pass",
+            }
+        } else {
+            "clean"
+        };
+        *chaos.stats.lock().unwrap().entry(fault).or_default() += 1;
+        let cached = |last: bool| {
+            let cache = chaos.cache.lock().unwrap();
+            let v = cache.get(route)?;
+            if last {
+                v.last().cloned()
+            } else {
+                v.get(n % v.len()).cloned()
+            }
+        };
+        let out = match fault {
+            "status" => {
+                let status = [
+                    "500 Internal Server Error",
+                    "502 Bad Gateway",
+                    "404 Not Found",
+                    "409 Conflict",
+                ][n];
+                http(status, &[], b"<html>not json</html>")
+            }
+            "retry_after" => {
+                let ra = ["1", "0", "1000000000", "99999999999999"][n];
+                http("503 Service Unavailable", &[("Retry-After", ra)], b"")
+            }
+            "endless" => return endless(conn, sent).await,
+            "drip" => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n";
+                let _ = conn.write_all(head.as_bytes()).await;
+                for _ in 0..100 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    if conn.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+            "drop" => return,
+            "duplicate" | "reorder" => match cached(fault == "duplicate") {
+                Some(resp) => resp,
+                None => return,
+            },
+            _ => {
+                if fault == "delay" {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                let Some(resp) = forward(req, upstream).await else {
+                    return;
+                };
+                if resp.starts_with(b"HTTP/1.1 200") && !attachment {
+                    let mut cache = chaos.cache.lock().unwrap();
+                    let v = cache.entry(route.to_string()).or_default();
+                    v.push(resp.clone());
+                    if v.len() > 8 {
+                        v.remove(0);
+                    }
+                }
+                match fault {
+                    "truncate" => {
+                        let body_start = find(&resp, b"\r\n\r\n").map_or(resp.len(), |i| i + 4);
+                        let keep = body_start + (resp.len() - body_start) / 2;
+                        resp[..keep].to_vec()
+                    }
+                    "bad_hash" => {
+                        let (head, mut body) = split(&resp);
+                        if let Some(b) = body.first_mut() {
+                            *b ^= 0xff;
+                        }
+                        with_body(&head, &body)
+                    }
+                    _ => resp,
+                }
+            }
+        };
+        let _ = conn.write_all(&out).await;
+    }
+
+    async fn handle(
+        mut conn: TcpStream,
+        upstream: SocketAddr,
+        rules: Arc<Mutex<Vec<Rule>>>,
+        seen: Arc<Mutex<Vec<String>>>,
+        sent: Arc<AtomicU64>,
+    ) {
+        let Some(req) = read_request(&mut conn).await else {
+            return;
+        };
+        let line = String::from_utf8_lossy(&req[..find(&req, b"\r\n").unwrap_or(0)]).to_string();
+        seen.lock().unwrap().push(line.clone());
+        let mut parts = line.split(' ');
+        let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let act = rules
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.matches(method, target))
+            .map(|r| r.act.clone());
+        match act {
+            None => {
+                if let Some(resp) = forward(&req, upstream).await {
+                    let _ = conn.write_all(&resp).await;
+                }
+            }
+            Some(Act::Raw(f)) => {
+                let _ = conn.write_all(&f(&line)).await;
+            }
+            Some(Act::Rewrite(f)) => {
+                if let Some(resp) = forward(&req, upstream).await {
+                    let (head, body) = split(&resp);
+                    let _ = conn.write_all(&with_body(&head, &f(&line, &body))).await;
+                }
+            }
+            Some(Act::EndlessChunked) => endless(&mut conn, &sent).await,
+            Some(Act::Chaos(chaos)) => {
+                let route = target.split('?').next().unwrap_or("").to_string();
+                chaos_answer(&mut conn, &req, &route, upstream, &chaos, &sent).await;
+            }
+            Some(Act::Drip(every)) => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                            Content-Length: 100000\r\nConnection: close\r\n\r\n";
+                if conn.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for _ in 0..100_000 {
+                    tokio::time::sleep(every).await;
+                    if conn.write_all(b" ").await.is_err() {
+                        break;
+                    }
+                    sent.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        let _ = conn.shutdown().await;
+    }
+}
+
+/// One test per finding of the hostile-platform review (issue #12), each
+/// driven by [`hostile_server`]; every one fails on the client before the fix
+/// (hangs past its deadline, panics, or accepts what it must refuse).
+mod hostile {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use assay_store::{OutboxState, QuarantineKind, QueueStatus, Store};
+    use assay_sync::{spawn_background, Limits, SyncConfig, SyncEngine, SyncError, SyncEvent};
+
+    use super::common::*;
+    use super::hostile_server::{self as hs, http, json, raw, rewrite, rule, Act, Hostile};
+
+    fn limits() -> Limits {
+        Limits {
+            json_max_bytes: 1 << 20,
+            item_max_bytes: 4 << 20,
+            request_deadline: Duration::from_secs(3),
+            attachment_deadline: Duration::from_secs(10),
+            ..Limits::default()
+        }
+    }
+
+    fn config() -> SyncConfig {
+        SyncConfig {
+            limits: limits(),
+            ..fast_config()
+        }
+    }
+
+    struct H {
+        env: Env,
+        hostile: Hostile,
+        engine: SyncEngine,
+    }
+
+    async fn start_hostile(config: SyncConfig) -> H {
+        let env = start().await;
+        let hostile = hs::start(env.platform.server.addr()).await;
+        let engine = engine(
+            &hostile.url(),
+            &env.platform.expert_token,
+            env.store.clone(),
+            config,
+        );
+        H {
+            env,
+            hostile,
+            engine,
+        }
+    }
+
+    /// `fut` must finish within `secs`: a stalled client fails the test.
+    async fn within<T>(secs: u64, fut: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(secs), fut)
+            .await
+            .unwrap_or_else(|_| panic!("still running after {secs}s: the client is stalled"))
+    }
+
+    #[tokio::test]
+    async fn endless_and_oversized_bodies_are_refused_while_streaming() {
+        let _alone = super::HEAVY.lock().await;
+        let h = start_hostile(config()).await;
+        h.hostile
+            .set(vec![rule("GET", "/api/v1/ledger", Act::EndlessChunked)]);
+        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
+        assert!(
+            matches!(err, SyncError::TooLarge { route: "GET /ledger", limit } if limit == 1 << 20),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the platform's response to GET /ledger exceeds the 1.0 MiB limit"
+        );
+        let sent = h.hostile.sent.load(Ordering::SeqCst);
+        assert!(sent < 32 << 20, "kept reading past the limit: {sent} bytes");
+        // A body whose declared length is over the limit is refused unread.
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/outcomes",
+            raw(|_| {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\nConnection: close\r\n\r\n[[[["
+                    .to_vec()
+            }),
+        )]);
+        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SyncError::TooLarge {
+                    route: "GET /outcomes",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Items have their own, larger limit: an item of 2 MiB is fine, one
+        // of 5 MiB is quarantined and the pull goes on.
+        h.hostile.set(vec![]);
+        let ids: Vec<_> = {
+            let control = tempfile::tempdir().unwrap();
+            let store = Arc::new(Store::open(control.path()).unwrap());
+            engine(
+                &h.env.platform.base_url(),
+                &h.env.platform.expert_token,
+                store.clone(),
+                fast_config(),
+            )
+            .pull(|_| {})
+            .await
+            .unwrap();
+            workable(&store)
+                .into_iter()
+                .map(|a| store.assignment(&a).unwrap().unwrap())
+                .collect()
+        };
+        let (big, huge) = (ids[0].clone(), ids[1].clone());
+        assert_ne!(big.item_id, huge.item_id);
+        // Forget the items so they are fetched again.
+        let fresh = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(fresh.path()).unwrap());
+        let e = engine(
+            &h.hostile.url(),
+            &h.env.platform.expert_token,
+            store.clone(),
+            config(),
+        );
+        let (bi, hi) = (big.item_id.clone(), huge.item_id.clone());
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/items/",
+            rewrite(move |line, body| {
+                let pad = if line.contains(&format!("/items/{bi} ")) {
+                    2 << 20
+                } else if line.contains(&format!("/items/{hi} ")) {
+                    5 << 20
+                } else {
+                    0
+                };
+                [body.to_vec(), vec![b' '; pad]].concat()
+            }),
+        )]);
+        let report = within(60, e.pull(|_| {})).await.unwrap();
+        assert!(store.scoped_item(&big.id).unwrap().is_some(), "{report:?}");
+        assert!(store.scoped_item(&huge.id).unwrap().is_none());
+        let q = store.quarantine_entries().unwrap();
+        assert!(
+            q.iter().any(|q| q.kind == QuarantineKind::Item
+                && q.key == huge.id
+                && q.reason.contains("GET /items/{id}")
+                && q.reason.contains("4.0 MiB")),
+            "{q:?}"
+        );
+        assert!(
+            report.ledger_entries > 0,
+            "the ledger still came: {report:?}"
+        );
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_slow_drip_hits_the_total_deadline() {
+        let h = start_hostile(config()).await;
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/outcomes",
+            Act::Drip(Duration::from_millis(200)),
+        )]);
+        let t = Instant::now();
+        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SyncError::Timeout {
+                    route: "GET /outcomes",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+        assert!(err.to_string().contains("within 3s"), "{err}");
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_queued_grade_uploads_while_a_pull_is_stuck() {
+        let h = start_hostile(config()).await;
+        h.engine.pull(|_| {}).await.unwrap();
+        let store = h.env.store.clone();
+        // A pull that stays stuck for a minute on a dripping outcomes feed.
+        let mut slow = config();
+        slow.limits.request_deadline = Duration::from_secs(60);
+        let slow = Arc::new(engine(
+            &h.hostile.url(),
+            &h.env.platform.expert_token,
+            store.clone(),
+            slow,
+        ));
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/outcomes",
+            Act::Drip(Duration::from_millis(500)),
+        )]);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let _bg = spawn_background(slow.clone(), Duration::from_secs(3600), tx);
+        within(30, async {
+            while h.hostile.hits("GET /api/v1/outcomes") == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        // Submit + trigger (what the app does): the upload lane sends it now.
+        let work = workable(&store);
+        let first = work[0].clone();
+        grade_and_submit(&store, &first);
+        _bg.trigger();
+        let uploaded = within(10, async {
+            loop {
+                match rx.recv().await {
+                    Some(SyncEvent::Uploaded { report }) => break report,
+                    Some(_) => {}
+                    None => panic!("background loop ended"),
+                }
+            }
+        })
+        .await;
+        assert_eq!(uploaded.sent, 1, "{uploaded:?}");
+        assert_eq!(
+            store.status_of(&first, chrono::Utc::now()).unwrap(),
+            QueueStatus::Submitted
+        );
+        assert_eq!(platform_submissions(&h.env.platform, &first), 1);
+        // "Sync now" while the pull is still stuck: uploads and returns.
+        let second = work[1].clone();
+        grade_and_submit(&store, &second);
+        let t = Instant::now();
+        within(10, slow.sync_once(|_| {})).await.unwrap();
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert_eq!(
+            store.status_of(&second, chrono::Utc::now()).unwrap(),
+            QueueStatus::Submitted
+        );
+        assert_eq!(platform_submissions(&h.env.platform, &second), 1);
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_huge_retry_after_is_clamped_and_shown() {
+        let h = start_hostile(config()).await;
+        h.engine.pull(|_| {}).await.unwrap();
+        let store = h.env.store.clone();
+        let id = workable(&store).remove(0);
+        grade_and_submit(&store, &id);
+        for (ra, words) in [
+            ("99999999999999", "asked to wait indefinitely"),
+            ("1000000000", "asked to wait until 20"),
+        ] {
+            h.hostile.set(vec![rule(
+                "POST",
+                "/api/v1/submissions",
+                raw(move |_| http("503 Service Unavailable", &[("Retry-After", ra)], b"")),
+            )]);
+            // Make the entry due now.
+            while store.next_outbox_due().unwrap().unwrap() > chrono::Utc::now() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let report = h.engine.push().await.unwrap();
+            assert_eq!(report.retry_scheduled, 1, "{report:?}");
+            let e = store.latest_outbox_entry(&id).unwrap().unwrap();
+            assert_eq!(e.state, OutboxState::Queued);
+            let cap = chrono::Duration::from_std(fast_config().backoff_max).unwrap();
+            assert!(
+                e.next_attempt_at <= chrono::Utc::now() + cap,
+                "parked until {}",
+                e.next_attempt_at
+            );
+            let msg = e.last_error.unwrap();
+            assert!(msg.contains(words), "{msg}");
+            assert!(msg.contains("Assay retries at"), "{msg}");
+        }
+        // On a feed: the sync fails, says so in the status, and the
+        // background loop keeps running and recovers when the platform does.
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/assignments",
+            raw(|_| {
+                http(
+                    "503 Service Unavailable",
+                    &[("Retry-After", "99999999999999")],
+                    b"",
+                )
+            }),
+        )]);
+        let engine = Arc::new(engine(
+            &h.hostile.url(),
+            &h.env.platform.expert_token,
+            store.clone(),
+            config(),
+        ));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bg = spawn_background(engine, Duration::from_secs(3600), tx);
+        let failed = within(30, async {
+            loop {
+                match rx.recv().await {
+                    Some(SyncEvent::Failed { message, .. }) => break message,
+                    Some(_) => {}
+                    None => panic!("the background loop died"),
+                }
+            }
+        })
+        .await;
+        assert!(failed.contains("asked to wait"), "{failed}");
+        assert!(store
+            .sync_status()
+            .unwrap()
+            .last_error
+            .unwrap()
+            .contains("asked to wait"));
+        h.hostile.set(vec![]);
+        within(30, async {
+            loop {
+                bg.trigger();
+                if let Some(SyncEvent::Synced { .. }) = rx.recv().await {
+                    break;
+                }
+            }
+        })
+        .await;
+        within(30, async {
+            while store.sync_status().unwrap().outbox_pending > 0 {
+                bg.trigger();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        assert_eq!(platform_submissions(&h.env.platform, &id), 1);
+        within(30, bg.stop()).await;
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    /// Every assignment of a clean pull, with its item and attachments.
+    struct Seen {
+        assignment: String,
+        item: String,
+        attachments: Vec<String>,
+        visible_field: String,
+    }
+
+    async fn clean_pull(h: &H) -> Vec<Seen> {
+        let control = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(control.path()).unwrap());
+        engine(
+            &h.env.platform.base_url(),
+            &h.env.platform.expert_token,
+            store.clone(),
+            fast_config(),
+        )
+        .pull(|_| {})
+        .await
+        .unwrap();
+        store
+            .queue(chrono::Utc::now())
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.downloaded)
+            .map(|r| {
+                let d = store
+                    .item_detail(&r.assignment_id, chrono::Utc::now())
+                    .unwrap();
+                Seen {
+                    assignment: r.assignment_id.clone(),
+                    item: r.item_id.clone(),
+                    attachments: d
+                        .attachments
+                        .iter()
+                        .map(|a| a.attachment.sha256.clone())
+                        .collect(),
+                    visible_field: d.scoped.unwrap().fields[0].id.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
+        let mut all = Vec::new();
+        for f in ["assay.db", "assay.db-wal"] {
+            all.extend(std::fs::read(dir.join(f)).unwrap_or_default());
+        }
+        all
+    }
+
+    fn contains(h: &[u8], needle: &str) -> bool {
+        h.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    /// Poison pills (a bad attachment hash, absurd nesting, malformed hidden
+    /// and visible fields, a declared size beyond the limit) are quarantined
+    /// one by one: everything else, outcomes, ledger and uploads go on; no
+    /// hidden value reaches the database or a message; a quarantined
+    /// attachment is not downloaded again on the next sync.
+    #[tokio::test]
+    async fn poison_pills_are_quarantined_one_by_one() {
+        let mut c = config();
+        c.backoff_base = Duration::from_secs(60);
+        c.backoff_max = Duration::from_secs(600);
+        let h = start_hostile(c).await;
+        let seen = clean_pull(&h).await;
+        // Items of exactly one assignment: some with an attachment no other
+        // item has, and others.
+        let single = |s: &&Seen| seen.iter().filter(|o| o.item == s.item).count() == 1;
+        let with_att: Vec<&Seen> = seen
+            .iter()
+            .filter(single)
+            .filter(|s| {
+                s.attachments.len() == 1
+                    && seen
+                        .iter()
+                        .filter(|o| o.attachments.contains(&s.attachments[0]))
+                        .count()
+                        == 1
+            })
+            .collect();
+        let items: Vec<&Seen> = seen
+            .iter()
+            .filter(single)
+            .filter(|s| !with_att.iter().take(2).any(|o| o.item == s.item))
+            .collect();
+        assert!(
+            with_att.len() >= 2 && items.len() >= 3,
+            "seed too small: {} / {}",
+            with_att.len(),
+            items.len()
+        );
+        let (bad_hash, lying) = (with_att[0], with_att[1]);
+        let (deep, hidden, visible) = (items[0], items[1], items[2]);
+        let bad_sha = bad_hash.attachments[0].clone();
+        let lying_sha = lying.attachments[0].clone();
+        let (deep_i, hidden_i, visible_i, lying_i) = (
+            deep.item.clone(),
+            hidden.item.clone(),
+            visible.item.clone(),
+            lying.item.clone(),
+        );
+        let visible_field = visible.visible_field.clone();
+        let bad_sha2 = bad_sha.clone();
+        h.hostile.set(vec![
+            rule(
+                "GET",
+                "/api/v1/items/",
+                rewrite(move |line, body| {
+                    let is = |id: &str| line.contains(&format!("/items/{id} "));
+                    if is(&deep_i) {
+                        return [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+                    }
+                    let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+                    let bad = serde_json::json!({"type": "attachment", "value": {
+                        "sha256": "SECRET-VALUE-123", "size": "SECRET-VALUE-123",
+                        "media_type": "x", "filename": "x"}});
+                    if is(&hidden_i) {
+                        v["item"]["fields"]["gold_label"] = bad;
+                    } else if is(&visible_i) {
+                        v["item"]["fields"][&visible_field] = bad;
+                    } else if is(&lying_i) {
+                        for f in v["item"]["fields"].as_object_mut().unwrap().values_mut() {
+                            if f["type"] == "attachment" {
+                                f["value"]["size"] = serde_json::json!(1u64 << 40);
+                            }
+                        }
+                    }
+                    v.to_string().into_bytes()
+                }),
+            ),
+            rule(
+                "GET",
+                &format!("/api/v1/attachments/{bad_sha2}"),
+                rewrite(|_, body| {
+                    let mut b = body.to_vec();
+                    b[0] ^= 0xff;
+                    b
+                }),
+            ),
+        ]);
+        let report = within(60, h.engine.pull(|_| {})).await.unwrap();
+        assert!(
+            report.outcomes > 0 && report.ledger_entries > 0,
+            "{report:?}"
+        );
+        let store = &h.env.store;
+        let q = store.quarantine_entries().unwrap();
+        let find = |kind, key: &str| {
+            q.iter()
+                .find(|e| e.kind == kind && e.key == key)
+                .unwrap_or_else(|| panic!("{kind:?} {key} not quarantined: {q:?}"))
+        };
+        assert!(find(QuarantineKind::Item, &deep.assignment)
+            .reason
+            .contains("nested too deeply"));
+        assert!(find(QuarantineKind::Item, &visible.assignment)
+            .reason
+            .contains("GET /items/{id}"));
+        assert!(find(QuarantineKind::Attachment, &bad_sha)
+            .reason
+            .contains("integrity"));
+        assert!(find(QuarantineKind::Attachment, &lying_sha)
+            .reason
+            .contains("exceeds"));
+        assert_eq!(q.len(), 4, "{q:?}");
+        assert_eq!(store.sync_status().unwrap().quarantined, 4);
+        // The item with a malformed hidden field is stored, without it.
+        assert!(store.scoped_item(&hidden.assignment).unwrap().is_some());
+        // Good items are all there.
+        for s in &seen {
+            if s.item != deep.item && s.item != visible.item {
+                assert!(
+                    store.scoped_item(&s.assignment).unwrap().is_some(),
+                    "{} missing",
+                    s.assignment
+                );
+            }
+        }
+        // Nothing was requested of the lying attachment; the bad one once.
+        assert_eq!(h.hostile.hits(&lying_sha), 0);
+        assert_eq!(h.hostile.hits(&bad_sha), 1);
+        // Uploads go on; the next sync does not fetch the quarantined again.
+        let id = workable(store)
+            .into_iter()
+            .find(|a| a != &bad_hash.assignment && a != &lying.assignment)
+            .unwrap();
+        grade_and_submit(store, &id);
+        let r = within(60, h.engine.sync_once(|_| {})).await.unwrap();
+        assert_eq!(r.push.sent, 1, "{r:?}");
+        assert_eq!(
+            h.hostile.hits(&bad_sha),
+            1,
+            "re-downloaded a quarantined attachment"
+        );
+        assert_eq!(h.hostile.hits(&format!("/items/{} ", deep.item)), 1);
+        // No hidden or refused value reached the database or a message.
+        assert!(!contains(&db_bytes(store.dir()), "SECRET-VALUE-123"));
+        for e in &q {
+            assert!(!e.reason.contains("SECRET"), "{e:?}");
+        }
+        assert!(!format!("{report:?}").contains("SECRET"));
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn attachment_size_is_capped_by_the_limit_and_free_disk() {
+        let mut c = config();
+        c.limits.keep_free_bytes = u64::MAX / 2;
+        let h = start_hostile(c).await;
+        let err = within(60, h.engine.pull(|_| {})).await.unwrap_err();
+        assert!(matches!(err, SyncError::DiskFull { .. }), "{err:?}");
+        assert!(err.to_string().contains("free on disk"), "{err}");
+        assert_eq!(h.hostile.hits("/api/v1/attachments/"), 0);
+        // Not bad data: nothing quarantined, and the ledger still came.
+        assert_eq!(h.env.store.sync_status().unwrap().quarantined, 0);
+        assert!(!h.env.store.ledger().unwrap().is_empty());
+        // A limit below the attachments' size: each is quarantined unrequested.
+        let mut c = config();
+        c.limits.attachment_max_bytes = 10;
+        let e = engine(
+            &h.hostile.url(),
+            &h.env.platform.expert_token,
+            h.env.store.clone(),
+            c,
+        );
+        within(60, e.pull(|_| {})).await.unwrap();
+        let q = h.env.store.quarantine_entries().unwrap();
+        assert!(!q.is_empty());
+        assert!(q
+            .iter()
+            .all(|e| e.kind == QuarantineKind::Attachment && e.reason.contains("10 bytes")));
+        assert_eq!(h.hostile.hits("/api/v1/attachments/"), 0);
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_cycling_cursor_stops_the_pull_with_an_error() {
+        let h = start_hostile(config()).await;
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/ledger",
+            raw(|line| {
+                let next = if line.contains("since=A") { "B" } else { "A" };
+                json(&serde_json::json!({"entries": [], "next_cursor": next, "has_more": true}))
+            }),
+        )]);
+        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
+        assert!(
+            matches!(&err, SyncError::CursorCycle { feed: "ledger", cursor } if cursor == "A"),
+            "{err:?}"
+        );
+        assert!(h.hostile.hits("GET /api/v1/ledger") <= 3);
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn redirects_never_on_uploads_same_origin_only_on_reads() {
+        let h = start_hostile(config()).await;
+        h.engine.pull(|_| {}).await.unwrap();
+        let store = h.env.store.clone();
+        // Another host that would happily take the grade and answer a receipt.
+        let thief = hs::start(h.env.platform.server.addr()).await;
+        let id = workable(&store).remove(0);
+        let receipt = serde_json::json!({"submission_id": "stolen", "assignment_id": id,
+            "received_at": chrono::Utc::now(), "status": "pending"});
+        thief.set(vec![
+            rule("POST", "/api/v1/submissions", raw(move |_| json(&receipt))),
+            rule(
+                "GET",
+                "/api/v1/payouts",
+                raw(|_| json(&serde_json::json!({"payouts": []}))),
+            ),
+        ]);
+        let elsewhere = format!("http://localhost:{}", thief.addr.port());
+        let loc = format!("{elsewhere}/api/v1/submissions");
+        grade_and_submit(&store, &id);
+        h.hostile.set(vec![rule(
+            "POST",
+            "/api/v1/submissions",
+            raw(move |_| http("307 Temporary Redirect", &[("Location", &loc)], b"")),
+        )]);
+        let report = h.engine.push().await.unwrap();
+        assert_eq!((report.sent, report.retry_scheduled), (0, 1), "{report:?}");
+        let e = store.latest_outbox_entry(&id).unwrap().unwrap();
+        assert_eq!(e.state, OutboxState::Queued);
+        let msg = e.last_error.unwrap();
+        assert!(
+            msg.contains("redirected POST /submissions (HTTP 307)"),
+            "{msg}"
+        );
+        assert_eq!(thief.hits("/api/v1/submissions"), 0);
+        assert_eq!(platform_submissions(&h.env.platform, &id), 0);
+        // A read redirected to another origin is refused.
+        let loc = format!("{elsewhere}/api/v1/payouts");
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/payouts",
+            raw(move |_| http("302 Found", &[("Location", &loc)], b"")),
+        )]);
+        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SyncError::Redirected {
+                    route: "GET /payouts",
+                    status: 302,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(thief.hits("/api/v1/payouts"), 0);
+        // Within the platform's origin, a read follows the redirect.
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/payouts$",
+            raw(|_| http("302 Found", &[("Location", "/api/v1/payouts?moved=1")], b"")),
+        )]);
+        within(30, h.engine.pull(|_| {})).await.unwrap();
+        assert_eq!(h.hostile.hits("/api/v1/payouts?moved=1"), 1);
+        // The upload goes to the platform once it stops redirecting.
+        h.hostile.set(vec![]);
+        tokio::time::sleep(fast_config().backoff_max).await;
+        assert_eq!(h.engine.push().await.unwrap().sent, 1);
+        assert_eq!(platform_submissions(&h.env.platform, &id), 1);
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_receipt_for_another_assignment_keeps_the_entry_queued() {
+        let h = start_hostile(config()).await;
+        h.engine.pull(|_| {}).await.unwrap();
+        let store = h.env.store.clone();
+        let id = workable(&store).remove(0);
+        grade_and_submit(&store, &id);
+        h.hostile.set(vec![rule(
+            "POST",
+            "/api/v1/submissions",
+            rewrite(|_, body| {
+                let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+                v["assignment_id"] = "someone-else".into();
+                v.to_string().into_bytes()
+            }),
+        )]);
+        let report = h.engine.push().await.unwrap();
+        assert_eq!((report.sent, report.retry_scheduled), (0, 1), "{report:?}");
+        let e = store.latest_outbox_entry(&id).unwrap().unwrap();
+        assert_eq!(e.state, OutboxState::Queued);
+        assert!(e.last_error.unwrap().contains("receipt does not match"));
+        assert_eq!(
+            store.status_of(&id, chrono::Utc::now()).unwrap(),
+            QueueStatus::InOutbox
+        );
+        // The platform did store it; the retry with the same key replays the
+        // true receipt, and there is still one submission.
+        h.hostile.set(vec![]);
+        tokio::time::sleep(fast_config().backoff_max).await;
+        let report = h.engine.push().await.unwrap();
+        assert_eq!((report.sent, report.replayed), (1, 1), "{report:?}");
+        assert_eq!(platform_submissions(&h.env.platform, &id), 1);
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    /// Peak resident memory of this test process (Linux), in bytes.
+    fn peak_rss() -> Option<u64> {
+        let s = std::fs::read_to_string("/proc/self/status").ok()?;
+        let kb: u64 = s
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kb * 1024)
+    }
+
+    /// Bounded fuzzing of the engine against a randomly misbehaving platform
+    /// (status codes, absurd Retry-After, truncation, delays, drops, duplicate
+    /// and reordered pages, bad hashes, endless and dripping bodies): no
+    /// panic, no stall, bounded memory; once the platform behaves, every
+    /// queued grade is on it exactly once, nothing stays quarantined and the
+    /// store equals a clean pull.
+    #[tokio::test]
+    async fn fuzz_engine_against_a_misbehaving_platform() {
+        let _alone = super::HEAVY.lock().await;
+        const ROUNDS: usize = 60;
+        const MEMORY_CAP: u64 = 1 << 30;
+        let mut c = config();
+        c.limits.request_deadline = Duration::from_secs(1);
+        c.limits.attachment_deadline = Duration::from_secs(3);
+        let h = start_hostile(c).await;
+        let seed = std::env::var("ASSAY_FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0x5EED_0FA5);
+        let chaos = hs::Chaos::new(seed);
+        let all = |m| rule(m, "/", Act::Chaos(chaos.clone()));
+        h.hostile.set(vec![all("GET"), all("POST")]);
+        let store = h.env.store.clone();
+        // Assignment -> submissions the platform held before it was graded here
+        // (work sent back for revision already has one).
+        let mut graded = std::collections::BTreeMap::new();
+        let started = Instant::now();
+        for round in 0..ROUNDS {
+            let _ = within(120, h.engine.sync_once(|_| {})).await;
+            // Grade whatever is workable now (between faulty syncs).
+            if round % 3 == 1 {
+                for id in workable(&store).into_iter().take(3) {
+                    let before = platform_submissions(&h.env.platform, &id);
+                    grade_and_submit(&store, &id);
+                    graded.insert(id, before);
+                }
+            }
+        }
+        let stats = chaos.stats.lock().unwrap().clone();
+        chaos.on.store(false, Ordering::SeqCst);
+        let mut clean = false;
+        for _ in 0..60 {
+            let ok = within(120, h.engine.sync_once(|_| {})).await.is_ok();
+            let s = store.sync_status().unwrap();
+            if ok && s.outbox_pending == 0 && s.quarantined == 0 && s.attachments_missing == 0 {
+                clean = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let status = store.sync_status().unwrap();
+        assert!(clean, "did not converge: {status:?}; {stats:?}");
+        eprintln!(
+            "fuzz seed {seed:#x}: {ROUNDS} rounds in {:?}, faults {stats:?}, {} graded, peak RSS {:?} MiB",
+            started.elapsed(),
+            graded.len(),
+            peak_rss().map(|b| b >> 20)
+        );
+        for f in [
+            "status",
+            "retry_after",
+            "truncate",
+            "delay",
+            "duplicate",
+            "reorder",
+            "bad_hash",
+            "drop",
+        ] {
+            assert!(
+                stats.get(f).copied().unwrap_or(0) > 0,
+                "{f} never injected: {stats:?}"
+            );
+        }
+        assert!(!graded.is_empty(), "nothing was ever workable");
+        for (id, before) in &graded {
+            assert_eq!(
+                platform_submissions(&h.env.platform, id),
+                before + 1,
+                "{id}"
+            );
+            assert_eq!(
+                store.status_of(id, chrono::Utc::now()).unwrap(),
+                QueueStatus::Submitted,
+                "{id}"
+            );
+        }
+        // Good items were never lost to bad ones: equal to a clean pull.
+        let control_dir = tempfile::tempdir().unwrap();
+        let control = Arc::new(Store::open(control_dir.path()).unwrap());
+        engine(
+            &h.env.platform.base_url(),
+            &h.env.platform.expert_token,
+            control.clone(),
+            fast_config(),
+        )
+        .pull(|_| {})
+        .await
+        .unwrap();
+        let queue = |s: &Store| s.queue(chrono::Utc::now()).unwrap();
+        let ids = |q: &[assay_store::QueueRow]| {
+            q.iter()
+                .map(|r| r.assignment_id.clone())
+                .collect::<Vec<_>>()
+        };
+        let (mine, clean_q) = (queue(&store), queue(&control));
+        assert_eq!(ids(&mine), ids(&clean_q));
+        // Every item a clean pull has is here too (graded ones were fetched
+        // while still active, which a pull after completion does not do).
+        for c in clean_q.iter().filter(|r| r.downloaded) {
+            assert!(
+                mine.iter()
+                    .any(|r| r.assignment_id == c.assignment_id && r.downloaded),
+                "{} missing",
+                c.assignment_id
+            );
+        }
+        assert_eq!(store.ledger().unwrap(), control.ledger().unwrap());
+        if let Some(peak) = peak_rss() {
+            assert!(peak < MEMORY_CAP, "peak RSS {peak} bytes");
+        }
+        h.env.platform.shutdown().await.unwrap();
     }
 }

@@ -233,6 +233,79 @@ await test("senior review: reject with feedback by keyboard", async (page) => {
   await page.waitForSelector('[data-testid="item-status"]:has-text("In outbox")');
 });
 
+await test("senior review: the expert's answers in the rubric's words beside the decision, comments on their lines", async (page) => {
+  await page.goto(base);
+  await page.selectOption('select[aria-label="Opportunity"]', "opp-code");
+  await openFirst(page, { kind: "senior_review" });
+  const panel = page.locator('[data-testid="reviewed-submission"]');
+  await panel.waitFor();
+  const text = await panel.innerText();
+  assert(text.includes("Inline comments on the diff") && text.includes("1 comment"), `labels and comment count: ${text}`);
+  assert(text.includes("src/lease.rs:9"), `comment location listed: ${text}`);
+  // Side by side: the submission sits in the side panel above the decision.
+  const side = (await page.locator("aside.side").textContent()) ?? "";
+  assert(side.indexOf("Expert's submission") >= 0 && side.indexOf("Expert's submission") < side.indexOf("Your decision"), "submission above the decision");
+  const inline = page.locator('[data-viewer="diff"] [data-comment="rc1"]');
+  await inline.waitFor();
+  assert((await inline.innerText()).includes("never renews on clock skew"), "the expert's comment on its diff line");
+  await shot(page, "senior-review-submission");
+});
+
+await test("needs revision opens pre-filled with the feedback pinned; finished work opens read-only with outcome and pay", async (page) => {
+  await page.goto(base);
+  await page.selectOption('select[aria-label="Kind"]', "grade");
+  await openFirst(page, { status: "Needs revision" });
+  await page.waitForSelector('[data-testid="revision-panel"]');
+  assert((await page.locator('[data-testid="revision-feedback"]').innerText()).length > 5, "feedback pinned");
+  assert((await page.locator('[data-testid="changed-since"]').innerText()).includes("Nothing changed"), "nothing changed yet");
+  assert((await page.locator('[data-testid="submit"]').innerText()).includes("Resubmit"), "resubmit");
+  assert(!(await page.locator('[data-testid="submit"]').isDisabled()), "the pre-filled answers validate");
+  await shot(page, "revision");
+  await page.click('.chips button:has-text("Needs revision")');
+  await openFirst(page, { status: "Accepted" });
+  await page.waitForSelector('[data-testid="outcome"]');
+  assert((await page.locator('[data-testid="outcome"] h2').textContent()).includes("Accepted"), "outcome named");
+  assert(await page.locator('[data-testid="submit"]').count() === 0, "read-only: nothing to submit");
+  await shot(page, "accepted-read-only");
+  await page.click('.chips button:has-text("Accepted")');
+  await openFirst(page, { status: "Rejected" });
+  await page.waitForSelector('[data-testid="outcome-feedback"]');
+  assert((await page.locator('[data-testid="outcome-feedback"]').innerText()).includes("failing test"), "rejection feedback shown");
+});
+
+await test("a begun diff comment and a drawn scan region survive switching items", async (page) => {
+  await page.goto(base);
+  await page.selectOption('select[aria-label="Kind"]', "grade");
+  await page.click('.chips button:has-text("New")');
+  await openFirst(page, { search: "Rust #0:" });
+  await page.locator('[data-viewer="diff"] button.addc').first().click();
+  await page.locator('[data-testid="comment-composer"] textarea').fill("half a thought about the lease");
+  await page.waitForTimeout(400); // autosave debounce
+  await page.fill('input[aria-label="Search queue"]', "");
+  await openFirst(page, { search: "#2: nodule" });
+  await page.click('[data-viewer="scan"] .toolbar button:has-text("Region")');
+  const box = await page.locator('[data-viewer="scan"] canvas').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5, { steps: 4 });
+  await page.mouse.up();
+  await page.locator('[data-testid="region-composer"] textarea').fill("possible nodule");
+  await page.waitForTimeout(400);
+  // Both items now hold work (status Draft): list every status again.
+  await page.click('.chips button:has-text("New")');
+  await page.fill('input[aria-label="Search queue"]', "");
+  await openFirst(page, { search: "Rust #0:" });
+  const comment = page.locator('[data-testid="comment-composer"] textarea');
+  await comment.waitFor();
+  assert((await comment.inputValue()) === "half a thought about the lease", "the typed comment is back on its line");
+  await page.fill('input[aria-label="Search queue"]', "");
+  await openFirst(page, { search: "#2: nodule" });
+  const region = page.locator('[data-testid="region-composer"] textarea');
+  await region.waitFor();
+  assert((await region.inputValue()) === "possible nodule", "the drawn region and its text are back");
+  await shot(page, "pending-region-restored");
+});
+
 await test("diff viewer: windowed rows, split mode, expand context, viewed marks", async (page) => {
   await page.goto(base);
   await openFirst(page, { search: "Rust #0:" });

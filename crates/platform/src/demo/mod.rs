@@ -323,6 +323,64 @@ fn submission(
 }
 
 /// Write the demo data set into an empty database.
+/// What [`seed_bulk`] created.
+#[derive(Debug, Clone, Default)]
+pub struct BulkSummary {
+    /// Item ids in creation order (oldest assignment first).
+    pub items: Vec<String>,
+}
+
+/// Adds `count` more active grade assignments for the demo reviewer, each on
+/// a new item copied (new id, numbered title) from the demo items of a seeded
+/// database in turn: realistic content at scale, for benchmarks and large-
+/// queue tests. Runs after [`seed_demo`] on the same storage.
+pub fn seed_bulk(
+    storage: &dyn Storage,
+    summary: &SeedSummary,
+    count: usize,
+    now: DateTime<Utc>,
+) -> Result<BulkSummary, Error> {
+    let mut templates: Vec<Item> = Vec::new();
+    for id in summary.items_by_opportunity.values().flatten() {
+        // Only items the demo reviewer may read (the copies are theirs).
+        match storage.item_for_expert(DEMO_EXPERT_ID, id) {
+            Ok(envelope) => templates.push(envelope.item),
+            Err(crate::error::StoreError::Forbidden(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if templates.is_empty() {
+        return Err(Error::Demo(
+            "no demo items to copy: run the demo seed first".into(),
+        ));
+    }
+    let mut out = BulkSummary::default();
+    for k in 0..count {
+        let template = &templates[k % templates.len()];
+        let id = format!("bulk-{k:06}");
+        let minutes = i64::try_from(k).unwrap_or(i64::MAX);
+        storage.insert_item(&Item {
+            id: id.clone(),
+            opportunity_id: template.opportunity_id.clone(),
+            title: format!("{} · #{k}", template.title),
+            fields: template.fields.clone(),
+            created_at: now - Duration::days(1),
+        })?;
+        storage.create_assignment(&NewAssignment {
+            id: format!("asg-bulk-{k:06}"),
+            expert_id: DEMO_EXPERT_ID.into(),
+            item_id: id.clone(),
+            kind: AssignmentKind::Grade,
+            assigned_at: now - Duration::days(1),
+            lease_expires_at: now + Duration::days(3),
+            due_at: now + Duration::days(3) + Duration::minutes(minutes % 10_000),
+            review_of_submission_id: None,
+        })?;
+        out.items.push(id);
+    }
+    Ok(out)
+}
+
 pub fn seed_demo(
     storage: &dyn Storage,
     blobs: &BlobStore,

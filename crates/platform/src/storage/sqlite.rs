@@ -1160,16 +1160,16 @@ impl Storage for SqliteStorage {
         let (opportunity_id, title, fields, created_at) =
             raw.ok_or_else(|| StoreError::not_found(format!("item {item_id}")))?;
         // The expert's most recent live assignment of the item decides access.
-        let access: Option<(String, Option<String>)> = conn
+        let access: Option<(String, Option<String>, String)> = conn
             .query_row(
-                "SELECT kind, review_of_submission_id FROM assignments \
+                "SELECT kind, review_of_submission_id, id FROM assignments \
                  WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned', 'released') \
                  ORDER BY seq DESC LIMIT 1",
                 params![item_id, expert_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((kind, review_of)) = access else {
+        let Some((kind, review_of, assignment_id)) = access else {
             return Err(StoreError::Forbidden(format!(
                 "item {item_id} is not assigned to you"
             )));
@@ -1190,6 +1190,35 @@ impl Storage for SqliteStorage {
             }
             _ => None,
         };
+        // The expert's own latest submission on this assignment (a grade or
+        // screening), for finished work and revisions on another device.
+        let own_submission = conn
+            .query_row(
+                "SELECT id, answers, active_seconds, received_at FROM submissions \
+                 WHERE assignment_id = ?1 AND expert_id = ?2 \
+                 ORDER BY received_at DESC, outcome_seq DESC LIMIT 1",
+                params![assignment_id, expert_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(
+                |(id, answers, secs, at)| -> StoreResult<ReviewedSubmission> {
+                    Ok(ReviewedSubmission {
+                        submission_id: id,
+                        answers: from_json(&answers)?,
+                        active_seconds: u64::try_from(secs).unwrap_or(0),
+                        submitted_at: parse_ts(&at)?,
+                    })
+                },
+            )
+            .transpose()?;
         Ok(ItemEnvelope {
             item: Item {
                 id: item_id.to_owned(),
@@ -1199,6 +1228,7 @@ impl Storage for SqliteStorage {
                 created_at: parse_ts(&created_at)?,
             },
             reviewed_submission,
+            own_submission,
         })
     }
 

@@ -441,3 +441,53 @@ fn every_single_byte_corruption_is_handled() {
         }
     }
 }
+
+/// A deflate bomb (a small stream of zeros that inflates past the limit)
+/// is refused without inflating more than the limit.
+#[test]
+fn deflate_bomb_is_refused() {
+    use std::io::Write;
+    let good = include_bytes!("../../tests/fixtures/dicom/deflated_mr16.dcm");
+    let group_len = u32::from_le_bytes([good[140], good[141], good[142], good[143]]) as usize;
+    let meta_end = 132 + 12 + group_len;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..8 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let stream = enc.finish().unwrap();
+    assert!(stream.len() < 20_000, "{}", stream.len());
+    let mut bomb = good[..meta_end].to_vec();
+    bomb.extend_from_slice(&stream);
+    let err = inflate_dataset(&bomb, 4 << 20).unwrap_err();
+    assert!(
+        err.to_string().contains("inflates to more than 4 MiB"),
+        "{err}"
+    );
+    // Under the limit it inflates (and the file is relabelled).
+    let ok = inflate_dataset(&bomb, 16 << 20).unwrap();
+    assert_eq!(ok.len(), meta_end + (8 << 20));
+    assert!(ok.windows(22).any(|w| w == b"1.2.840.10008.1.2.1\0\0\0"));
+    // Zeros are not a data set: decode_scan gives an error, not a panic.
+    assert!(decode_scan(&bomb, "application/dicom").is_err());
+}
+
+#[test]
+fn fragments_map_to_frames() {
+    use super::encapsulated::frame_streams;
+    let f = |b: &[u8]| b.to_vec();
+    let frags = vec![f(&[0xFF, 0xD8, 1]), f(&[2, 3]), f(&[0xFF, 0xD8, 4])];
+    // JPEG: a new frame starts at each start-of-image marker.
+    let s = frame_streams(&frags, &[], 2, true).unwrap();
+    assert_eq!(s[0].as_ref(), [0xFF, 0xD8, 1, 2, 3]);
+    assert_eq!(s[1].as_ref(), [0xFF, 0xD8, 4]);
+    // Basic offset table: item offsets (8-byte headers included).
+    let s = frame_streams(&frags, &[0, 8 + 3 + 8 + 2], 2, false).unwrap();
+    assert_eq!(s[1].as_ref(), [0xFF, 0xD8, 4]);
+    // One frame over all fragments; one fragment per frame.
+    assert_eq!(frame_streams(&frags, &[], 1, false).unwrap()[0].len(), 8);
+    assert_eq!(frame_streams(&frags, &[], 3, false).unwrap().len(), 3);
+    // Not enough information: an error, not a guess.
+    assert!(frame_streams(&frags, &[], 2, false).is_err());
+    assert!(frame_streams(&frags, &[], 5, true).is_err());
+}

@@ -9,6 +9,7 @@ import type { AppError } from "../bindings/AppError";
 import type { Answers } from "../bindings/Answers";
 import type { TimeSpan } from "../bindings/TimeSpan";
 import type { QueueStatus } from "../bindings/QueueStatus";
+import type { PendingAnnotation } from "../bindings/PendingAnnotation";
 import type {
   DiffRowWindow,
   DiffRowsRequest,
@@ -20,6 +21,7 @@ import type {
   OpenedItem,
   PayoutView,
   PixelValue,
+  PreviewSelection,
   PreviewState,
   QueueFilter,
   QueuePage,
@@ -55,8 +57,12 @@ export interface Backend {
   openItem(assignmentId: string): Promise<OpenedItem>;
   /** The assignment's current status (sync may change it while it is open). */
   itemStatus(assignmentId: string): Promise<QueueStatus>;
-  /** Persist a draft (the UI debounces ≤300 ms). `baseRevision` guards against lost updates where supported. */
-  saveDraft(assignmentId: string, answers: Answers, baseRevision: number): Promise<SaveResult>;
+  /**
+   * Persist a draft (the UI debounces ≤300 ms) with the annotations begun but
+   * not added (`pending`; omitted = keep what is stored). Rust refuses work
+   * that is no longer editable (`not_editable`); the result carries the new status.
+   */
+  saveDraft(assignmentId: string, answers: Answers, pending?: PendingAnnotation[] | null): Promise<SaveResult>;
   validate(assignmentId: string, answers: Answers): Promise<ValidationReport>;
   /** Validates, then puts the grade with its time log in the durable outbox. */
   submit(assignmentId: string, answers: Answers): Promise<SubmitResult>;
@@ -92,7 +98,12 @@ export interface Backend {
   scanPixel(handle: string, frame: number, x: number, y: number): Promise<PixelValue>;
 
   // rubric preview (spec authors)
-  previewOpen(rubricPath: string, itemsDir: string): Promise<PreviewState>;
+  /** Opens the system's file dialog; the backend keeps the pick (cancel keeps the last). */
+  previewChooseRubric(): Promise<PreviewSelection>;
+  /** Opens the system's folder dialog for the sample items. */
+  previewChooseSamples(): Promise<PreviewSelection>;
+  /** Opens the preview of what was chosen in the dialogs. */
+  previewOpen(): Promise<PreviewState>;
   previewItem(itemId: string): Promise<OpenedItem>;
   previewValidate(itemId: string, answers: Answers): Promise<ValidationReport>;
   /** Fires after the backend reloads the rubric or items (file watcher). */

@@ -26,15 +26,16 @@ describe("mock backend", () => {
     expect(reviews.rows.every((r) => r.kind === "senior_review")).toBe(true);
   });
 
-  it("keeps drafts with revisions, refuses stale writes, validates before submit", async () => {
+  it("keeps drafts with revisions and their status, validates before submit, refuses edits after", async () => {
     const b = mockBackend({ syncMs: 10 });
     const item = await b.openItem("a-00000");
     expect(item.status).toBe("new");
+    expect(item.editable).toBe(true);
     const empty = { answers: {}, rationales: {} };
     await expect(b.submit("a-00000", empty)).rejects.toMatchObject({ code: "invalid" });
-    const r1 = await b.saveDraft("a-00000", empty, 0);
+    const r1 = await b.saveDraft("a-00000", empty);
     expect(r1.revision).toBe(1);
-    await expect(b.saveDraft("a-00000", empty, 0)).rejects.toMatchObject({ code: "invalid" });
+    expect(r1.status).toBe("draft");
     const good = {
       answers: {
         correctness: { type: "scale", value: 5 },
@@ -43,12 +44,14 @@ describe("mock backend", () => {
       },
       rationales: {},
     } as const;
-    await b.saveDraft("a-00000", good, 1);
+    expect((await b.saveDraft("a-00000", good)).status).toBe("ready");
     expect((await b.openItem("a-00000")).status).toBe("ready");
     const sub = await b.submit("a-00000", good);
     expect(sub.status).toBe("in_outbox");
+    await expect(b.saveDraft("a-00000", good)).rejects.toMatchObject({ code: "not_editable" });
+    expect((await b.openItem("a-00000")).editable).toBe(false);
     expect((await b.syncStatus()).pending_uploads).toBe(1);
-    await expect(b.submit("a-00000", good)).rejects.toMatchObject({ code: "invalid" });
+    await expect(b.submit("a-00000", good)).rejects.toMatchObject({ code: "not_editable" });
     const phases: string[] = [];
     const s = await b.syncNow((p) => phases.push(p.phase));
     expect(s.pending_uploads).toBe(0);
@@ -100,6 +103,18 @@ describe("mock backend", () => {
     expect((await b.session()).signed_in).toBe(false);
   });
 
+  it("opens a preview only of what was chosen in the dialogs", async () => {
+    const b = mockBackend();
+    await expect(b.previewOpen()).rejects.toMatchObject({ code: "invalid" });
+    expect((await b.previewChooseRubric()).items_dir).toBeNull();
+    await expect(b.previewOpen()).rejects.toMatchObject({ code: "invalid" });
+    const chosen = await b.previewChooseSamples();
+    expect(chosen.rubric_path).toBeTruthy();
+    const s = await b.previewOpen();
+    expect(s.rubric_path).toBe(chosen.rubric_path);
+    expect(s.items.length).toBeGreaterThan(0);
+  });
+
   it("exports CSV and flags ledger discrepancies", async () => {
     const b = mockBackend();
     const q = { from: null, to: null, opportunity_id: null };
@@ -131,7 +146,7 @@ describe("mock backend", () => {
       expect(open.every((r) => Date.parse(r.lease_expires_at) > Date.now())).toBe(true);
       const id = open[0].assignment_id;
       const draft = { answers: {}, rationales: {} };
-      await b.saveDraft(id, draft, 0);
+      await b.saveDraft(id, draft);
       vi.setSystemTime(new Date(Date.parse(open[0].lease_expires_at) + 1000));
       expect(await b.itemStatus(id)).toBe("lease_expired");
       const again = await b.queuePage(all, 0, 500);

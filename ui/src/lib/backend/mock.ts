@@ -10,8 +10,11 @@ import type { Answers } from "../bindings/Answers";
 import type { AssignmentKind } from "../bindings/AssignmentKind";
 import type { CommentPlacement } from "../bindings/CommentPlacement";
 import type { TimeSpan } from "../bindings/TimeSpan";
+import type { AnswerSummary } from "../bindings/AnswerSummary";
+import type { OutcomeStatus } from "../bindings/OutcomeStatus";
+import type { PendingAnnotation } from "../bindings/PendingAnnotation";
 import type {
-  Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewState, QueueFilter,
+  Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewSelection, PreviewState, QueueFilter,
   QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncProgress, SyncStatus, TimeLog,
 } from "./types";
 import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
@@ -46,7 +49,11 @@ type Assign = QueueRow & {
   spans: TimeSpan[];
   submitted_answers: Answers | null;
   reviewed: OpenedItem["reviewed"];
+  pending: PendingAnnotation[];
 };
+
+const FINISHED = new Set<QueueStatus>(["in_outbox", "submitted", "accepted", "rejected"]);
+const OUTCOME: Partial<Record<QueueStatus, OutcomeStatus>> = { submitted: "pending", accepted: "accepted", rejected: "rejected", needs_revision: "needs_revision" };
 
 type Ledger = { assignment_id: string; opportunity_id: string; amount_cents: number; status: "pending" | "accepted" | "paid" | "reversed"; day: string };
 
@@ -92,12 +99,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   let sync: SyncStatus = {
     signed_in: options.signedIn !== false, online, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
     attachments_missing: 0, last_attempt_at: null, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null, expiring_leases: [],
+    quarantined: [],
   };
   let settings: Settings = { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" };
   const syncListeners = new Set<(s: SyncStatus) => void>();
   const progressListeners = new Set<(p: SyncProgress) => void>();
   const previewListeners = new Set<(s: PreviewState) => void>();
   let preview: PreviewState | null = null;
+  // What the "dialogs" picked: the mock's pickers always choose the demo files.
+  let chosen: PreviewSelection = { rubric_path: null, items_dir: null };
 
   // ---- assignments
   const r = rng(7);
@@ -142,10 +152,12 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         : ["submitted", "accepted", "rejected"].includes(status)
         ? [{ started_at: new Date(t0 - 86400_000 * (1 + (n % 20))).toISOString(), ended_at: new Date(t0 - 86400_000 * (1 + (n % 20)) + (400 + (n % 13) * 60) * 1000).toISOString(), corrected: false }]
         : [],
-      submitted_answers: null,
+      // Finished or sent-back work keeps what was submitted (like the app's outbox).
+      submitted_answers: kind === "grade" && (FINISHED.has(status) || status === "needs_revision") ? sampleAnswers(opp) : null,
+      pending: [],
       reviewed: kind === "senior_review" ? {
         submission_id: `sub-${n}`,
-        answers: sampleAnswers(opp),
+        answers: withComment(sampleAnswers(opp), opp.id),
         active_seconds: 612,
         submitted_at: new Date(t0 - 3 * 3600_000).toISOString(),
       } : null,
@@ -272,7 +284,13 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const opp = oppById.get(a.opportunity_id);
     if (!opp) throw err("not_found", `Opportunity ${a.opportunity_id} is gone`);
     const rubric = rubricOverride ?? opp.rubric;
-    const draft = a.status === "needs_revision" && a.revision === 0 && a.submitted_answers ? a.submitted_answers : a.draft;
+    const editable = EDITABLE.has(a.status);
+    const draft = a.status === "needs_revision" && a.revision === 0 && a.submitted_answers ? a.submitted_answers
+      : FINISHED.has(a.status) && a.submitted_answers ? a.submitted_answers : a.draft;
+    const outcome = OUTCOME[a.status] ?? null;
+    const fieldsOf = scopedFields(opp, a.n, a.hostile);
+    const pay = ledger.filter((l) => l.assignment_id === a.assignment_id)
+      .map((l) => ({ submission_id: `sub-${a.n}`, amount_cents: l.amount_cents, currency: "USD", status: l.status }));
     return clone({
       assignment_id: a.assignment_id, kind: a.kind, status: a.status, feedback: a.feedback,
       issue: a.status === "orphaned" || a.status === "lease_expired" ? { kind: "lease_expired", message: "Your lease on this item expired; it may have been reassigned." }
@@ -291,6 +309,23 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       due_at: isPreview ? null : a.due_at,
       lease_expires_at: isPreview ? null : a.lease_expires_at,
       comments: placements(a, draft),
+      editable,
+      revision: a.status === "needs_revision",
+      submission: a.submitted_answers || outcome ? {
+        submission_id: a.status === "in_outbox" ? null : `sub-${a.n}`,
+        submitted_at: a.spans[0]?.ended_at ?? null,
+        outcome,
+        feedback: a.feedback,
+        decided_at: outcome && outcome !== "pending" ? new Date(t0 - 3600_000).toISOString() : null,
+        answers: a.submitted_answers,
+        summary: a.submitted_answers ? summarize(rubric, a.submitted_answers, fieldsOf) : [],
+        active_seconds: spanSeconds(a.spans),
+        pay,
+      } : null,
+      pending: editable ? a.pending : [],
+      reviewed_answers: a.reviewed ? summarize(rubric, a.reviewed.answers as Answers, fieldsOf) : [],
+      reviewed_comments: [],
+      notice: null,
     });
   }
 
@@ -400,12 +435,12 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
     openItem: (id) => call("openItem", () => opened(get(id))),
     itemStatus: (id) => call("itemStatus", () => get(id).status),
-    saveDraft: (id, answers, base) => call("saveDraft", () => {
+    saveDraft: (id, answers, pending) => call("saveDraft", () => {
       const a = get(id);
       checkAnswers(answers);
-      if (["in_outbox", "submitted", "accepted"].includes(a.status)) throw err("invalid", "This grade was already submitted");
-      if (base !== a.revision) throw err("invalid", `Draft changed elsewhere (revision ${a.revision}, you had ${base})`);
+      if (!EDITABLE.has(a.status)) throw err("not_editable", `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`);
       a.draft = clone(answers);
+      if (pending) a.pending = clone(pending);
       a.revision++;
       a.saved_at = new Date(now()).toISOString();
       if (["new", "draft", "ready"].includes(a.status)) {
@@ -414,7 +449,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       }
       bump();
       const o = oppById.get(a.opportunity_id);
-      return { revision: a.revision, saved_at: a.saved_at, validation: o ? validateAnswers(o.rubric, answers) : { ok: false, issues: [], visible_questions: [] } };
+      return { revision: a.revision, saved_at: a.saved_at, status: a.status, validation: o ? validateAnswers(o.rubric, answers) : { ok: false, issues: [], visible_questions: [] } };
     }),
     validate: (id, answers) => call("validate", () => {
       const a = get(id);
@@ -427,7 +462,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       const opp = oppById.get(a.opportunity_id);
       if (!opp) throw err("not_found", "Opportunity gone");
       if (a.kind === "senior_review") throw err("invalid", "This is a senior review: use accept / reject / request revision");
-      if (!EDITABLE.has(a.status)) throw err("invalid", `Cannot submit: this assignment is ${a.status.replace("_", " ")}`);
+      if (!EDITABLE.has(a.status)) throw err("not_editable", `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`);
+      if (a.pending.length) throw err("invalid", `An annotation on ${a.pending[0].field} was begun but not added: add it or cancel it before submitting.`);
       const report = validateAnswers(opp.rubric, checkAnswers(answers));
       if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
       a.submitted_answers = clone(answers);
@@ -599,13 +635,21 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return { x, y, frame, value: phantom(x, y, frame, variant), unit: "HU" };
     }),
 
-    previewOpen: (path, dir) => call("previewOpen", () => {
-      if (!path.trim() || !dir.trim()) throw err("invalid", "Choose a rubric file and an items folder");
+    previewChooseRubric: () => call("previewChooseRubric", () => {
+      chosen = { ...chosen, rubric_path: "rubrics/code-review.toml" };
+      return clone(chosen);
+    }),
+    previewChooseSamples: () => call("previewChooseSamples", () => {
+      chosen = { ...chosen, items_dir: "samples/code-review" };
+      return clone(chosen);
+    }),
+    previewOpen: () => call("previewOpen", () => {
+      const path = chosen.rubric_path;
+      const dir = chosen.items_dir;
+      if (!path || !dir) throw err("invalid", "Choose a rubric file and a folder of sample items first.");
       preview = {
         rubric_path: path, items_dir: dir, rubric_title: previewRubric.title,
-        findings: path.endsWith(".toml") || path.endsWith(".json") || path.endsWith(".yaml")
-          ? [{ severity: "warning", code: "no-examples", message: "Question “summary” has no examples", location: null }]
-          : [{ severity: "error", code: "unknown-format", message: `${path}: expected a .toml, .yaml or .json rubric`, location: null }],
+        findings: [{ severity: "warning", code: "no-examples", message: "Question “summary” has no examples", location: null }],
         items: previewItems.map((a) => ({ item_id: a.item_id, title: a.title, file: `${dir.replace(/\/$/, "")}/${a.item_id}.json`, hidden_fields: ["reference_solution"] })),
         generation: (preview?.generation ?? 0) + 1,
       };
@@ -673,4 +717,33 @@ function renderFrame(frame: number, variant: number, center: number, width: numb
   }
   ctx.putImageData(img, 0, 0);
   return canvas.toDataURL("image/png");
+}
+
+/** The answers in the rubric's words (labels, not ids), like the app's `submission::summarize`. */
+function summarize(rubric: MockOpportunity["rubric"], answers: Answers, fields: { id: string; label: string }[]): AnswerSummary[] {
+  const field = (id: string) => fields.find((f) => f.id === id)?.label ?? id;
+  const out: AnswerSummary[] = [];
+  for (const q of rubric.questions) {
+    const a = answers.answers[q.id];
+    const rationale = answers.rationales[q.id]?.trim() ? answers.rationales[q.id] ?? null : null;
+    if (!a && !rationale) continue;
+    let text = "";
+    if (a?.type === "scale" && q.type === "scale") text = `${a.value} / ${q.max}` + (q.anchors.find((x) => x.value === a.value) ? ` — ${q.anchors.find((x) => x.value === a.value)?.label}` : "");
+    else if (a?.type === "single_choice" && q.type === "single_choice") text = q.options.find((o) => o.id === a.choice)?.label ?? a.choice;
+    else if (a?.type === "multi_choice" && q.type === "multi_choice") text = a.choices.map((c) => q.options.find((o) => o.id === c)?.label ?? c).join(", ");
+    else if (a?.type === "pass_fail" && q.type === "pass_fail") text = q.criteria.filter((c) => c.id in a.results).map((c) => `${c.label}: ${a.results[c.id] ? "pass" : "fail"}`).join(", ");
+    else if (a?.type === "ranking") text = a.order.map(field).join(" > ");
+    else if (a?.type === "pairwise" && q.type === "pairwise") text = (a.preference === "tie" ? "Tie" : `${field(a.preference === "a" ? q.a : q.b)} is better`) + (a.strength && a.preference !== "tie" ? ` (${a.strength})` : "");
+    else if (a?.type === "free_text") text = a.text;
+    else if (a?.type === "annotations") text = a.items.length === 1 ? "1 comment" : `${a.items.length} comments`;
+    out.push({ question_id: q.id, prompt: q.prompt, answer: text, rationale, comments: a?.type === "annotations" ? a.items : [] });
+  }
+  return out;
+}
+
+/** The expert's diff comment in a reviewed code submission (on src/lease.rs, new line 9). */
+function withComment(a: Answers, opp: string): Answers {
+  if (opp !== "opp-code") return a;
+  a.answers.comments = { type: "annotations", items: [{ id: "rc1", field: "patch", anchor: { kind: "diff_line", file: "src/lease.rs", side: "new", line: 9 }, severity: "major", comment: "Expert: this lease never renews on clock skew." }] };
+  return a;
 }

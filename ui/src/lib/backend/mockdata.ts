@@ -321,7 +321,7 @@ export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile
           format: "dicom", width: 256, height: 256, frames: 12, channels: 1, modality: "CT", units: "HU",
           pixel_spacing: [0.7, 0.7], photometric: "MONOCHROME2",
           presets: [{ name: "Lung", window: { center: -600, width: 1500 } }, { name: "Mediastinum", window: { center: 40, width: 400 } }, { name: "Bone", window: { center: 400, width: 1800 } }],
-          default_window: { center: -600, width: 1500 }, min: -1000, max: 700,
+          default_window: { center: -600, width: 1500 }, min: -1000, max: 700, warnings: [],
         } };
       case "chat":
         return { kind: "chat", field_id: f.id, chat: { turns: chat(f.id.endsWith("a") ? "a" : "b", hostile) } };

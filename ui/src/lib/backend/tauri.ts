@@ -9,12 +9,12 @@
 // |------------------------|----------------------------------------------------|------------------|
 // | app_info               | —                                                  | AppInfo          |
 // | session                | —                                                  | SessionInfo      |
-// | sign_in                | platform_url: String, token: String                | SessionInfo      |
+// | sign_in                | platform_url: String, token: String (native confirm first) | SessionInfo |
 // | sign_out               | —                                                  | ()               |
 // | queue_page             | filter: QueueFilter, offset: u32, limit: u32       | QueuePage        |
 // | open_item              | assignment_id: String                              | OpenedItem       |
 // | item_status            | assignment_id: String                              | QueueStatus      |
-// | save_draft             | assignment_id, answers: Answers (base_revision: u64, optional) | SaveResult |
+// | save_draft             | assignment_id, answers: Answers, pending: Option<Vec<PendingAnnotation>> | SaveResult (refuses not-editable work) |
 // | validate               | assignment_id, answers: Answers                    | ValidationReport |
 // | submit                 | assignment_id, answers: Answers                    | SubmitResult     |
 // | review_decision        | assignment_id, input: ReviewInput                  | SubmitResult     |
@@ -32,7 +32,9 @@
 // | diff_rows              | request: DiffRowsRequest                           | DiffRowWindow    |
 // | scan_frame             | handle: String, frame: u32, window: WindowLevel    | ScanFrame        |
 // | scan_pixel             | handle: String, frame: u32, x: u32, y: u32         | PixelValue       |
-// | preview_open           | rubric_path: String, items_dir: String             | PreviewState     |
+// | preview_choose_rubric  | — (native file dialog)                             | PreviewSelection |
+// | preview_choose_samples | — (native folder dialog)                           | PreviewSelection |
+// | preview_open           | — (opens what was chosen)                          | PreviewState     |
 // | preview_item           | item_id: String                                    | OpenedItem       |
 // | preview_validate       | item_id: String, answers: Answers                  | ValidationReport |
 // | settings               | —                                                  | Settings         |
@@ -59,8 +61,7 @@ export function tauriBackend(): Backend {
     queuePage: (filter, offset, limit) => invoke("queue_page", { filter, offset, limit }),
     openItem: (assignment_id) => invoke("open_item", { assignment_id }),
     itemStatus: (assignment_id) => invoke("item_status", { assignment_id }),
-    saveDraft: (assignment_id, answers, base_revision) =>
-      invoke("save_draft", { assignment_id, answers, base_revision }),
+    saveDraft: (assignment_id, answers, pending) => invoke("save_draft", { assignment_id, answers, pending: pending ?? null }),
     validate: (assignment_id, answers) => invoke("validate", { assignment_id, answers }),
     submit: (assignment_id, answers) => invoke("submit", { assignment_id, answers }),
     reviewDecision: (assignment_id, input) => invoke("review_decision", { assignment_id, input }),
@@ -84,7 +85,9 @@ export function tauriBackend(): Backend {
     diffRows: (request) => invoke("diff_rows", { request }),
     scanFrame: (handle, frame, window) => invoke("scan_frame", { handle, frame, window }),
     scanPixel: (handle, frame, x, y) => invoke("scan_pixel", { handle, frame, x, y }),
-    previewOpen: (rubric_path, items_dir) => invoke("preview_open", { rubric_path, items_dir }),
+    previewChooseRubric: () => invoke("preview_choose_rubric"),
+    previewChooseSamples: () => invoke("preview_choose_samples"),
+    previewOpen: () => invoke("preview_open"),
     previewItem: (item_id) => invoke("preview_item", { item_id }),
     previewValidate: (item_id, answers) => invoke("preview_validate", { item_id, answers }),
     onPreviewChanged: (cb) => listen<PreviewState>("preview://changed", (e) => cb(e.payload)),

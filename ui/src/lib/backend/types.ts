@@ -140,6 +140,7 @@ export type Keymap = { [action in string]?: string[] };
 
 // preview
 export type { PreviewItemRef } from "../bindings/PreviewItemRef";
+export type { PreviewSelection } from "../bindings/PreviewSelection";
 export type { PreviewState } from "../bindings/PreviewState";
 
 export type { TimeSpan, ReviewDecision, DiffMode };

@@ -4,4 +4,4 @@
  * Closed set of error codes. The UI switches on these; add a variant only
  * together with the UI's handling of it.
  */
-export type ErrorCode = "unauthenticated" | "offline" | "not_found" | "invalid" | "rejected" | "storage" | "keyring" | "internal";
+export type ErrorCode = "unauthenticated" | "offline" | "not_found" | "invalid" | "rejected" | "not_editable" | "storage" | "keyring" | "internal";

@@ -5,4 +5,11 @@ import type { ReviewedSubmission } from "./ReviewedSubmission";
 /**
  * `GET /api/v1/items/{id}`; for senior review, also the reviewed submission.
  */
-export type ItemEnvelope = { item: Item, reviewed_submission: ReviewedSubmission | null, };
+export type ItemEnvelope = { item: Item, reviewed_submission: ReviewedSubmission | null, 
+/**
+ * For a grade or screening: the expert's own latest submission on the
+ * assignment, so a client that did not keep it (another device, a
+ * reinstall) can show finished work and start a revision from it.
+ * Absent from older platforms and before anything was submitted.
+ */
+own_submission: ReviewedSubmission | null, };

@@ -18,4 +18,9 @@ units: string | null,
 /**
  * Millimetres per pixel as (row spacing, column spacing).
  */
-pixel_spacing: [number, number] | null, photometric: string, default_window: ScanWindow, presets: Array<WindowPreset>, min: number, max: number, };
+pixel_spacing: [number, number] | null, photometric: string, default_window: ScanWindow, presets: Array<WindowPreset>, min: number, max: number, 
+/**
+ * What the reviewer should know about how the image was read: a
+ * tolerated non-conformance, an uncertain colour model.
+ */
+warnings: Array<string>, };

@@ -19,4 +19,9 @@ orphaned_drafts: number,
 /**
  * Attachments referenced by stored items but not downloaded yet.
  */
-attachments_missing: number, };
+attachments_missing: number, 
+/**
+ * Items, attachments and rubrics held back because the platform sent
+ * them in a form the client refuses (see [`QuarantineEntry`]).
+ */
+quarantined: number, };

@@ -84,7 +84,7 @@ describe("error codes", () => {
   it("maps each code to one UI reaction", () => {
     expect(REACTIONS).toEqual({
       unauthenticated: "sign_in", offline: "offline", not_found: "notice", invalid: "inline",
-      rejected: "inline", storage: "banner", keyring: "notice", internal: "notice",
+      rejected: "inline", not_editable: "inline", storage: "banner", keyring: "notice", internal: "notice",
     });
     expect(reactionOf({ code: "offline", message: "x" })).toBe("offline");
   });

@@ -1,0 +1,273 @@
+//! `queue_page` with 10,000 synced items, before and after the queue cache
+//! and the title index (store migration 5), paired and repeated:
+//!
+//! `cargo run --release -p assay-app --example queue_bench -- [--items N] [--runs R]`
+//!
+//! The store is filled by the real sync engine from a seeded reference
+//! platform (demo items plus N copies). "Before" is the previous `queue_page`
+//! (every call rebuilds the whole queue; reproduced below over the store's
+//! public API) on a copy of the same database whose title index does not
+//! cover the title (the previous query plan: key index, then the item row); "after" is `assay_app::queue::page`: the first
+//! call builds the queue ("cold"), the calls that scroll through the rest of
+//! it answer from the cache ("scroll"). Each run measures both databases in
+//! alternating order.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use assay_app::queue::{self, QueueCache};
+use assay_app::types::{QueueEntry, QueueFilter, QueueGroup, QueuePage, QueueSort};
+use assay_protocol::Opportunity;
+use assay_store::{QueueRow, Store};
+use common::{arg, cores, load, thread_cpu_ns, Arm};
+
+/// The previous `queue::page`, verbatim over the store's public API.
+fn legacy_page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> QueuePage {
+    fn matches(row: &QueueRow, filter: &QueueFilter, needle: &str) -> bool {
+        if !filter.statuses.is_empty() && !filter.statuses.contains(&row.status) {
+            return false;
+        }
+        if let Some(o) = &filter.opportunity_id {
+            if &row.opportunity_id != o {
+                return false;
+            }
+        }
+        if let Some(k) = filter.kind {
+            if row.kind != k {
+                return false;
+            }
+        }
+        if needle.is_empty() {
+            return true;
+        }
+        row.title.to_lowercase().contains(needle)
+            || row.item_id.to_lowercase().contains(needle)
+            || row.assignment_id.to_lowercase().contains(needle)
+            || row
+                .opportunity_title
+                .as_deref()
+                .is_some_and(|t| t.to_lowercase().contains(needle))
+    }
+    fn pay_key(row: &QueueRow) -> i64 {
+        row.pay.as_ref().map(|p| p.amount_cents).unwrap_or(0)
+    }
+    let rows = store.queue(chrono::Utc::now()).expect("queue");
+    let opportunities: HashMap<String, Opportunity> = store
+        .opportunities()
+        .expect("opportunities")
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let mut status_counts = BTreeMap::new();
+    for r in &rows {
+        *status_counts.entry(r.status).or_insert(0u32) += 1;
+    }
+    let needle = filter.search.trim().to_lowercase();
+    let mut picked: Vec<QueueRow> = rows
+        .into_iter()
+        .filter(|r| matches(r, filter, &needle))
+        .collect();
+    let group_title = |r: &QueueRow| -> String {
+        r.opportunity_title
+            .clone()
+            .or_else(|| {
+                opportunities
+                    .get(&r.opportunity_id)
+                    .map(|o| o.title.clone())
+            })
+            .unwrap_or_else(|| r.opportunity_id.clone())
+    };
+    picked.sort_by(|a, b| {
+        group_title(a)
+            .cmp(&group_title(b))
+            .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
+            .then_with(|| match filter.sort {
+                QueueSort::Due => a.due_at.cmp(&b.due_at),
+                QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
+                QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
+                QueueSort::Title => a.title.cmp(&b.title),
+            })
+            .then_with(|| a.assignment_id.cmp(&b.assignment_id))
+    });
+    let mut groups: Vec<QueueGroup> = Vec::new();
+    for (i, r) in picked.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
+            _ => {
+                let o = opportunities.get(&r.opportunity_id);
+                groups.push(QueueGroup {
+                    opportunity_id: r.opportunity_id.clone(),
+                    opportunity_title: group_title(r),
+                    buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
+                    licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
+                    first_index: i as u32,
+                    count: 1,
+                });
+            }
+        }
+    }
+    let total = picked.len() as u32;
+    let limit = limit.min(500);
+    let rows = picked
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|r| {
+            let opportunity_title = group_title(&r);
+            QueueEntry {
+                assignment_id: r.assignment_id,
+                item_id: r.item_id,
+                title: r.title,
+                opportunity_id: r.opportunity_id,
+                opportunity_title,
+                kind: r.kind,
+                status: r.status,
+                due_at: r.due_at,
+                lease_expires_at: r.lease_expires_at,
+                pay_basis: r.pay.as_ref().map(|p| p.basis),
+                pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
+                currency: r.pay.map(|p| p.currency),
+                downloaded: r.downloaded,
+            }
+        })
+        .collect();
+    QueuePage {
+        total,
+        offset,
+        rows,
+        groups,
+        status_counts,
+    }
+}
+
+/// Mean (wall ms, cpu ms) per call of `f` over `calls` calls.
+fn per_call(calls: u32, mut f: impl FnMut(u32)) -> (f64, f64) {
+    let c0 = thread_cpu_ns();
+    let t = Instant::now();
+    for i in 0..calls {
+        f(i);
+    }
+    let n = f64::from(calls.max(1));
+    (
+        t.elapsed().as_secs_f64() * 1e3 / n,
+        thread_cpu_ns().saturating_sub(c0) as f64 / 1e6 / n,
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let n = arg("--items", 10_000)?;
+    let runs = arg("--runs", 9)?;
+    let root = tempfile::tempdir()?;
+    let after_dir = root.path().join("after");
+    let before_dir = root.path().join("before");
+    let t = Instant::now();
+    let items = {
+        let store = Arc::new(Store::open(&after_dir)?);
+        tokio::runtime::Runtime::new()?.block_on(common::sync_seeded(store.clone(), n))?
+    };
+    eprintln!("synced {items} items in {:.1} s", t.elapsed().as_secs_f64());
+    {
+        let c = rusqlite::Connection::open(after_dir.join(assay_store::DB_FILE))?;
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        let bytes: i64 = c.query_row(
+            "SELECT SUM(length(scoped_json)) FROM items_scoped",
+            [],
+            |r| r.get(0),
+        )?;
+        eprintln!("stored item content: {:.1} MB", bytes as f64 / 1e6);
+    }
+    std::fs::create_dir_all(&before_dir)?;
+    std::fs::copy(
+        after_dir.join(assay_store::DB_FILE),
+        before_dir.join(assay_store::DB_FILE),
+    )?;
+    {
+        let c = rusqlite::Connection::open(before_dir.join(assay_store::DB_FILE))?;
+        // The previous plan: the item rows' key index, title read from the row.
+        c.execute_batch(
+            "DROP INDEX items_scoped_title; \
+             CREATE INDEX items_scoped_title ON items_scoped(assignment_id); \
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )?;
+    }
+    let before = Store::open(&before_dir)?;
+    let after = Store::open(&after_dir)?;
+    let filter = QueueFilter::default();
+    let total = legacy_page(&before, &filter, 0, 100).total;
+    // Same answer from both (the unit tests check this window by window).
+    let cache = QueueCache::default();
+    anyhow::ensure!(
+        queue::page(&after, &cache, &filter, 0, 100)? == legacy_page(&after, &filter, 0, 100),
+        "cached and legacy pages differ"
+    );
+    let pages = total.div_ceil(100);
+    println!(
+        "queue_bench: {total} queue rows ({items} items synced), {runs} paired runs, {} cores, load before {}",
+        cores(),
+        load()
+    );
+    let (mut old, mut cold, mut scroll, mut old_idx) = (
+        Arm::default(),
+        Arm::default(),
+        Arm::default(),
+        Arm::default(),
+    );
+    for run in 0..runs {
+        let after_first = run % 2 == 1;
+        for arm in 0..2 {
+            if (arm == 0) != after_first {
+                // before: every call rebuilds (5 calls while scrolling)
+                let (w, c) = per_call(5, |i| {
+                    std::hint::black_box(legacy_page(&before, &filter, i * 100, 100));
+                });
+                old.push(w, c);
+                // the previous algorithm on the indexed database (what the
+                // index alone buys)
+                let (w, c) = per_call(5, |i| {
+                    std::hint::black_box(legacy_page(&after, &filter, i * 100, 100));
+                });
+                old_idx.push(w, c);
+            } else {
+                let cache = QueueCache::default();
+                let (w, c) = per_call(1, |_| {
+                    std::hint::black_box(queue::page(&after, &cache, &filter, 0, 100).ok());
+                });
+                cold.push(w, c);
+                let (w, c) = per_call(pages.saturating_sub(1), |i| {
+                    std::hint::black_box(
+                        queue::page(&after, &cache, &filter, (i + 1) * 100, 100).ok(),
+                    );
+                });
+                scroll.push(w, c);
+            }
+        }
+    }
+    println!(
+        "{}",
+        old.line("before: queue_page (rebuild, no title index)", "ms")
+    );
+    println!(
+        "{}",
+        old_idx.line("        same with the title index only", "ms")
+    );
+    println!(
+        "{}",
+        cold.line("after:  first call (builds the queue)", "ms")
+    );
+    println!(
+        "{}",
+        scroll.line(
+            &format!(
+                "after:  scrolling calls ({} pages, cached)",
+                pages.saturating_sub(1)
+            ),
+            "ms"
+        )
+    );
+    println!("load after {}", load());
+    Ok(())
+}

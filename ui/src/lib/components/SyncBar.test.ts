@@ -1,0 +1,46 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { flushSync, mount, unmount } from "svelte";
+import type { SyncState } from "../bindings/SyncState";
+import SyncBar from "./SyncBar.svelte";
+
+let app: ReturnType<typeof mount> | null = null;
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = "";
+});
+
+const base: SyncState = {
+  signed_in: true, online: true, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
+  attachments_missing: 0, last_attempt_at: null, last_sync_at: null, last_error: null, expiring_leases: [], quarantined: [],
+};
+
+function show(status: SyncState) {
+  app = mount(SyncBar, { target: document.body, props: { status, progress: null, onSync: () => {} } });
+  flushSync();
+}
+
+describe("SyncBar", () => {
+  it("names the failing route and the reason in words", () => {
+    show({ ...base, online: false, last_error: { code: "offline", message: "the platform did not finish answering GET /outcomes within 60s; Assay will retry." } });
+    const err = document.querySelector('[role="alert"]');
+    expect(err?.textContent).toContain("GET /outcomes within 60s");
+  });
+
+  it("names each held-back item with its reason", () => {
+    const q = (kind: "item" | "attachment", label: string, reason: string) => ({
+      kind, key: label, label, reason, attempts: 1, next_attempt_at: "2026-01-01T10:00:00Z", first_failed_at: "2026-01-01T10:00:00Z",
+    });
+    show({ ...base, quarantined: [q("attachment", "scan.dcm", "integrity check failed"), q("item", "Diff #4", "nested too deeply")] });
+    const badge = document.querySelector('[data-testid="quarantined"]');
+    expect(badge?.textContent).toContain("2 held back");
+    expect(badge?.textContent).toContain("Attachment “scan.dcm”: integrity check failed");
+    expect(badge?.getAttribute("title")).toContain("Item “Diff #4”: nested too deeply");
+  });
+
+  it("shows nothing held back when the sync recovered", () => {
+    show(base);
+    expect(document.querySelector('[data-testid="quarantined"]')).toBeNull();
+    expect(document.querySelector('[role="alert"]')).toBeNull();
+  });
+});

@@ -331,18 +331,26 @@ async fn rubric_versions_are_linted_and_immutable() {
     assert_eq!(f["line"], 3, "{f}");
 
     // Unknown keys are lint errors too (as `assay rubric lint` reports them).
-    let (s, v) = h
-        .rubric(
-            &admin,
-            &good.replace(
-                "estimated_minutes = 8",
-                "estimated_minutes = 8\ncolour = \"red\"",
-            ),
-            "toml",
-        )
-        .await;
+    let coloured = good.replace(
+        "estimated_minutes = 8",
+        "estimated_minutes = 8\ncolour = \"red\"",
+    );
+    let (s, v) = h.rubric(&admin, &coloured, "toml").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v.to_string().contains("colour"), "{v}");
+    let colour_line = coloured
+        .lines()
+        .position(|l| l.starts_with("colour"))
+        .unwrap() as u64
+        + 1;
+    let findings = err(&v).details.unwrap()["findings"].clone();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["line"].as_u64() == Some(colour_line)),
+        "a finding points at line {colour_line}: {findings}"
+    );
 
     // Publish, then the same bytes again: idempotent.
     let (s, v) = h.rubric(&admin, &good, "toml").await;

@@ -466,6 +466,18 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                             format!("its sha256 is {actual}, but the import names {sha256}"),
                         ));
                     }
+                    // Resumable: what the platform already holds is not sent again.
+                    let have = c
+                        .req(
+                            reqwest::Method::GET,
+                            &format!("/author/attachments/{sha256}"),
+                        )
+                        .send()
+                        .await?;
+                    if have.status().is_success() {
+                        eprintln!("[{}/{total}] attachment {filename} already there", i + 1);
+                        continue;
+                    }
                     let bytes = tokio::fs::File::open(&path)
                         .await
                         .map_err(|e| file_err(&path, e))?;
@@ -515,6 +527,9 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
             )?;
             for b in &report.rejected {
                 writeln!(out, "  line {}: {}", b.line, b.reason)?;
+            }
+            if let Some(e) = &report.assignment_error {
+                writeln!(out, "  the assignment policy did not run: {e}")?;
             }
         }
         RemoteCommand::Assign { opportunity, conn } => {

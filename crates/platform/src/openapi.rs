@@ -76,6 +76,7 @@ impl Modify for Security {
         publish::put_opportunity,
         publish::get_opportunity,
         publish::put_attachment,
+        publish::attachment_status,
         publish::import_items,
         publish::assign_by_policy,
         publish::create_expert,

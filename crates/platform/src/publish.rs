@@ -684,16 +684,13 @@ pub async fn put_attachment(
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let sha = sha256.clone();
     let known = run(&state, move |s| s.blob_meta(&sha)).await?;
-    if let Some(meta) = known {
-        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return Ok(axum::Json(AttachmentStored {
-                sha256: meta.sha256,
-                size: meta.size,
-                media_type: meta.media_type,
-                created: false,
-            }));
-        }
-    }
+    // Already stored: the body is still read (a client mid-upload must not
+    // see the connection closed) and checked, but not written again. Clients
+    // skip such uploads with `GET /author/attachments/{sha256}`.
+    let existing = match known {
+        Some(meta) if tokio::fs::try_exists(&path).await.unwrap_or(false) => Some(meta),
+        _ => None,
+    };
     if content_length(&headers).is_some_and(|n| n > MAX_ATTACHMENT_BYTES) {
         return Err(too_large(format!(
             "attachment exceeds {MAX_ATTACHMENT_BYTES} bytes"
@@ -707,10 +704,17 @@ pub async fn put_attachment(
         .await
         .map_err(StoreError::from)?;
     let tmp = parent.join(format!(".{sha256}.{}.part", uuid::Uuid::now_v7().simple()));
+    let write = existing.is_none();
     let result = async {
-        let mut file = tokio::fs::File::create(&tmp)
-            .await
-            .map_err(StoreError::from)?;
+        let mut file = if write {
+            Some(
+                tokio::fs::File::create(&tmp)
+                    .await
+                    .map_err(StoreError::from)?,
+            )
+        } else {
+            None
+        };
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut stream = body.into_data_stream();
@@ -725,9 +729,10 @@ pub async fn put_attachment(
                 )));
             }
             hasher.update(&chunk);
-            file.write_all(&chunk).await.map_err(StoreError::from)?;
+            if let Some(f) = file.as_mut() {
+                f.write_all(&chunk).await.map_err(StoreError::from)?;
+            }
         }
-        file.sync_all().await.map_err(StoreError::from)?;
         let actual = hex::encode(hasher.finalize());
         if actual != sha256 {
             return Err(invalid(
@@ -738,19 +743,32 @@ pub async fn put_attachment(
                 serde_json::json!({ "expected": sha256, "actual": actual, "size": size }),
             ));
         }
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(StoreError::from)?;
+        if let Some(f) = file {
+            f.sync_all().await.map_err(StoreError::from)?;
+            tokio::fs::rename(&tmp, &path)
+                .await
+                .map_err(StoreError::from)?;
+        }
         Ok(size)
     }
     .await;
     let size = match result {
         Ok(size) => size,
         Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
+            if write {
+                let _ = tokio::fs::remove_file(&tmp).await;
+            }
             return Err(e);
         }
     };
+    if let Some(meta) = existing {
+        return Ok(axum::Json(AttachmentStored {
+            sha256: meta.sha256,
+            size: meta.size,
+            media_type: meta.media_type,
+            created: false,
+        }));
+    }
     let meta = crate::storage::BlobMeta {
         sha256: sha256.clone(),
         size,
@@ -764,6 +782,41 @@ pub async fn put_attachment(
         media_type,
         created: true,
     }))
+}
+
+#[utoipa::path(get, path = "/api/v1/author/attachments/{sha256}", tag = "publishing",
+    security(("bearer" = []), ("admin" = [])),
+    params(("sha256" = String, Path, description = "Lower-case hex sha256")),
+    responses((status = 200, description = "The platform has these bytes", body = AttachmentStored),
+              (status = 403, body = ApiError),
+              (status = 404, description = "Not uploaded yet", body = ApiError)))]
+pub async fn attachment_status(
+    State(state): State<AppState>,
+    _who: AuthorAuth,
+    Path(sha256): Path<String>,
+) -> ApiResult<AttachmentStored> {
+    let path = state.blobs.path_of(&sha256).ok_or_else(|| {
+        ApiFailure::new(
+            ApiErrorCode::BadRequest,
+            format!("{sha256:?} is not a lower-case hex sha256"),
+        )
+    })?;
+    let sha = sha256.clone();
+    let meta = run(&state, move |s| s.blob_meta(&sha)).await?;
+    match meta {
+        Some(meta) if tokio::fs::try_exists(&path).await.unwrap_or(false) => {
+            Ok(axum::Json(AttachmentStored {
+                sha256: meta.sha256,
+                size: meta.size,
+                media_type: meta.media_type,
+                created: false,
+            }))
+        }
+        _ => Err(ApiFailure::new(
+            ApiErrorCode::NotFound,
+            format!("attachment {sha256} has not been uploaded"),
+        )),
+    }
 }
 
 // ------------------------------------------------------------------ import
@@ -858,6 +911,9 @@ pub struct ImportReport {
     pub items: Vec<ImportedLine>,
     /// Assignments the opportunity's policy made after the import.
     pub assigned: u32,
+    /// Why the policy could not run after the import (the items are stored;
+    /// `POST /admin/opportunities/{id}/assign` runs it again).
+    pub assignment_error: Option<String>,
 }
 
 /// Split a streamed body into numbered non-empty lines, within the limits.
@@ -1178,6 +1234,7 @@ pub fn import_blocking(
         rejected: bad,
         items,
         assigned: 0,
+        assignment_error: None,
     })
 }
 
@@ -1211,8 +1268,15 @@ pub async fn import_items(
             .map(|spec| spec.assignment)
             .unwrap_or_default();
         if policy.auto_assign {
-            let made = assign_by_policy_blocking(s, &id, now, ttl)?;
-            report.assigned = u32::try_from(made.len()).unwrap_or(u32::MAX);
+            // The import is committed; a failing policy run must not make
+            // it look refused. It is reported, and `.../assign` re-runs it.
+            match assign_by_policy_blocking(s, &id, now, ttl) {
+                Ok(made) => report.assigned = u32::try_from(made.len()).unwrap_or(u32::MAX),
+                Err(e) => {
+                    tracing::error!(error = %e, opportunity = %id, "assignment policy failed");
+                    report.assignment_error = Some(e.to_api_error().message);
+                }
+            }
         }
         Ok(report)
     })
@@ -1592,6 +1656,10 @@ pub fn author_router() -> axum::Router<AppState> {
     use axum::routing::{post, put};
     axum::Router::new()
         .route("/rubrics", post(publish_rubric))
+        .route(
+            "/attachments/{sha256}",
+            axum::routing::get(attachment_status),
+        )
         .route(
             "/opportunities/{id}",
             put(put_opportunity).get(get_opportunity),

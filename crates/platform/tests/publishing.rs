@@ -189,6 +189,10 @@ async fn roles_gate_every_publishing_and_admin_route() {
             reqwest::Method::PUT,
             format!("/attachments/{}", "a".repeat(64)),
         ),
+        (
+            reqwest::Method::GET,
+            format!("/author/attachments/{}", "a".repeat(64)),
+        ),
     ];
     let admin_routes: Vec<(reqwest::Method, String)> = vec![
         (reqwest::Method::POST, "/admin/experts".into()),
@@ -327,18 +331,26 @@ async fn rubric_versions_are_linted_and_immutable() {
     assert_eq!(f["line"], 3, "{f}");
 
     // Unknown keys are lint errors too (as `assay rubric lint` reports them).
-    let (s, v) = h
-        .rubric(
-            &admin,
-            &good.replace(
-                "estimated_minutes = 8",
-                "estimated_minutes = 8\ncolour = \"red\"",
-            ),
-            "toml",
-        )
-        .await;
+    let coloured = good.replace(
+        "estimated_minutes = 8",
+        "estimated_minutes = 8\ncolour = \"red\"",
+    );
+    let (s, v) = h.rubric(&admin, &coloured, "toml").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v.to_string().contains("colour"), "{v}");
+    let colour_line = coloured
+        .lines()
+        .position(|l| l.starts_with("colour"))
+        .unwrap() as u64
+        + 1;
+    let findings = err(&v).details.unwrap()["findings"].clone();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["line"].as_u64() == Some(colour_line)),
+        "a finding points at line {colour_line}: {findings}"
+    );
 
     // Publish, then the same bytes again: idempotent.
     let (s, v) = h.rubric(&admin, &good, "toml").await;
@@ -598,6 +610,18 @@ async fn attachments_are_verified_and_idempotent() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["created"], false);
     assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+    // A repeat with other bytes is still refused and changes nothing.
+    let (s, v) = h.attachment(&admin, &sha, b"other bytes".to_vec()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+    // Authors can ask what is there (the CLI skips those uploads).
+    let (s, v) = h.get(&format!("/author/attachments/{sha}"), &admin).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["size"], bytes.len());
+    let (s, v) = h
+        .get(&format!("/author/attachments/{}", "d".repeat(64)), &admin)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     p.shutdown().await.unwrap();
 }
 
@@ -1372,6 +1396,48 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let extra: assay_protocol::Assignment = serde_json::from_value(v).unwrap();
     let fourth = submit(grader.clone(), extra, "g3").await;
-    assert_eq!(reviews(senior.clone()).await, vec![fourth]);
+    assert_eq!(reviews(senior.clone()).await, vec![fourth.clone()]);
+
+    // The export: every grade submission once, with rubric version, grader,
+    // time on task and licence; continuing from its cursor brings decisions.
+    let (s, page) = h.get("/admin/export?limit=3", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(page["records"].as_array().unwrap().len(), 3);
+    assert_eq!(page["has_more"], true);
+    let (_, rest) = h
+        .get(
+            &format!(
+                "/admin/export?since={}",
+                page["next_cursor"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(rest["records"].as_array().unwrap().len(), 1);
+    let last = &rest["records"][0];
+    assert_eq!(last["submission_id"], fourth.as_str());
+    assert_eq!(last["expert_email"], "grader@example.org");
+    assert_eq!(
+        (last["rubric_id"].as_str(), last["rubric_version"].as_u64()),
+        (Some("er-imaging-triage"), Some(1))
+    );
+    assert_eq!(last["active_seconds"], 200);
+    assert_eq!(last["licence_category"], "commercial-training");
+    assert_eq!(last["status"], "pending");
+    let cursor = rest["next_cursor"].as_str().unwrap().to_owned();
+    let (s, v) = h
+        .json(
+            reqwest::Method::POST,
+            "/admin/outcomes",
+            &admin,
+            &json!({"submission_id": fourth, "status": "accepted"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, changed) = h
+        .get(&format!("/admin/export?since={cursor}"), &admin)
+        .await;
+    assert_eq!(changed["records"].as_array().unwrap().len(), 1, "{changed}");
+    assert_eq!(changed["records"][0]["status"], "accepted");
     p.shutdown().await.unwrap();
 }

@@ -135,7 +135,8 @@ pub struct ExportRecord {
     pub status: OutcomeStatus,
     pub licence_category: String,
     pub buyer: String,
-    /// Export cursor position of this record.
+    /// Change sequence of this record: it moves when the outcome is decided,
+    /// so an export continued from a cursor also brings status changes.
     pub seq: i64,
 }
 
@@ -352,6 +353,7 @@ pub trait Storage: Send + Sync + 'static {
     fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> StoreResult<u64>;
     /// Number of submissions on grade assignments in the opportunity.
     fn count_grade_submissions(&self, opportunity_id: &str) -> StoreResult<u64>;
-    /// Grade submissions after export cursor `after_seq`, oldest first.
+    /// Grade submissions whose outcome sequence is after `after_seq`, in
+    /// that order (new submissions and decided outcomes).
     fn export_submissions(&self, after_seq: i64, limit: u32) -> StoreResult<Page<ExportRecord>>;
 }

@@ -2233,14 +2233,14 @@ impl Storage for SqliteStorage {
         );
         let conn = self.lock();
         let mut stmt = conn.prepare(
-            "SELECT s.rowid, s.id, s.assignment_id, s.item_id, s.opportunity_id, s.rubric_id, \
+            "SELECT s.outcome_seq, s.id, s.assignment_id, s.item_id, s.opportunity_id, s.rubric_id, \
              s.expert_id, i.external_id, i.revision, s.rubric_version, e.email, s.answers, \
              s.active_seconds, s.time_log, s.client_created_at, s.received_at, s.status, \
              o.licence_category, o.buyer \
              FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
              JOIN items i ON i.id = s.item_id JOIN experts e ON e.id = s.expert_id \
              JOIN opportunities o ON o.id = s.opportunity_id \
-             WHERE a.kind = 'grade' AND s.rowid > ?1 ORDER BY s.rowid LIMIT ?2",
+             WHERE a.kind = 'grade' AND s.outcome_seq > ?1 ORDER BY s.outcome_seq LIMIT ?2",
         )?;
         let rows: Vec<Raw> = stmt
             .query_map(params![after_seq, i64::from(limit) + 1], |r| {

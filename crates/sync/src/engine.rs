@@ -37,6 +37,13 @@ pub struct SyncConfig {
     pub lease_renew_before: Duration,
     /// Warn about leases (not being worked on) with less than this left.
     pub lease_warn_before: Duration,
+    /// While the platform is unreachable the background loop probes it
+    /// (`GET /health`) after this delay, doubling up to `probe_max`, and syncs
+    /// the moment it answers (so the outbox drains without waiting for a poll).
+    pub probe_base: Duration,
+    pub probe_max: Duration,
+    /// Longest one probe may take (a dropped network must not stall it).
+    pub probe_timeout: Duration,
 }
 
 impl Default for SyncConfig {
@@ -49,6 +56,9 @@ impl Default for SyncConfig {
             backoff_max: Duration::from_secs(15 * 60),
             lease_renew_before: Duration::from_secs(10 * 60),
             lease_warn_before: Duration::from_secs(15 * 60),
+            probe_base: Duration::from_millis(250),
+            probe_max: Duration::from_secs(1),
+            probe_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -748,6 +758,26 @@ impl SyncEngine {
             }
         }
         Ok(report)
+    }
+
+    // ------------------------------------------------------------ reachability
+
+    /// Whether the platform answers at all (a cheap `GET /health`, bounded by
+    /// `probe_timeout`). When it does after an outage, every waiting upload is
+    /// made due now so the next sync sends it.
+    pub async fn probe(&self) -> bool {
+        let up = matches!(
+            tokio::time::timeout(self.config.probe_timeout, self.client.health()).await,
+            Ok(Ok(_))
+        );
+        if up {
+            match self.store.outbox_due_now(Utc::now()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "platform reachable again: uploading now"),
+                Err(e) => tracing::warn!(error = %e, "could not bring the outbox forward"),
+            }
+        }
+        up
     }
 
     // ------------------------------------------------------------ one full sync

@@ -115,6 +115,39 @@ impl From<assay_sync::SyncError> for AppError {
     }
 }
 
+/// What went wrong checking a token at sign-in, said for someone who has no
+/// work in Assay yet: a refused token and an unreachable URL need different
+/// fixes, and "your work is kept" would mean nothing.
+pub fn first_sign_in(url: &str, e: assay_sync::SyncError) -> AppError {
+    use assay_sync::SyncError as S;
+    match e {
+        S::Unauthorized => AppError::new(
+            ErrorCode::Unauthenticated,
+            format!(
+                "The platform at {url} did not accept this token: it is wrong, expired or was \
+                 revoked. Copy a current token from your platform account."
+            ),
+        ),
+        S::Offline(detail) => AppError::new(
+            ErrorCode::Offline,
+            format!(
+                "Could not reach {url} ({detail}). Check the address and your connection; \
+                 nothing was saved."
+            ),
+        ),
+        S::Server { status, .. } => AppError::new(
+            ErrorCode::Offline,
+            format!(
+                "The platform at {url} is having trouble (HTTP {status}). Try again in a moment."
+            ),
+        ),
+        S::Protocol(_) | S::Rejected { status: 404, .. } => AppError::invalid(format!(
+            "{url} answered, but not as an Assay platform. Check the address."
+        )),
+        other => other.into(),
+    }
+}
+
 impl From<assay_sync::CredentialsError> for AppError {
     fn from(e: assay_sync::CredentialsError) -> Self {
         tracing::error!(error = %e, "keyring error");

@@ -361,7 +361,10 @@ await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   assert((await page.locator('[data-testid="viewer-keys"]').innerText()).includes("Shift+C"), "viewer keys listed");
   await shot(page, "shortcuts");
   await page.keyboard.press("Escape");
-  await page.click('button:has-text("Sign out")');
+  await page.click('[data-testid="sign-out"]');
+  await page.waitForSelector('[data-testid="sign-out-dialog"]:has-text("revokes your access token")');
+  await shot(page, "sign-out-confirm");
+  await page.click('[data-testid="sign-out-confirm"]');
   await page.waitForSelector("text=Sign in to Assay");
   await shot(page, "sign-in");
   await page.fill('input[type="url"]', "https://work.example.com");

@@ -20,4 +20,10 @@ failed_uploads: number, orphaned_drafts: number, attachments_missing: number, la
 /**
  * Leases that run out soon on assignments with work in them.
  */
-expiring_leases: Array<string>, };
+expiring_leases: Array<string>, 
+/**
+ * Rises each time a sync changed what the store holds (assignments,
+ * items, outcomes, ledger, uploads): screens showing stored data reload
+ * when it changes. Not persisted; starts at 0 with the app.
+ */
+data_version: number, };

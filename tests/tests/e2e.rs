@@ -17,6 +17,8 @@ fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
     let xdg = tempfile::tempdir()?;
     let xdg_data = xdg.path().join("data");
     let xdg_cache = xdg.path().join("cache");
+    std::fs::create_dir_all(&xdg_data)?;
+    std::fs::create_dir_all(&xdg_cache)?;
     let (xdg_data_s, xdg_cache_s) = (
         xdg_data.display().to_string(),
         xdg_cache.display().to_string(),

@@ -133,8 +133,15 @@ pub fn discrepancies(wb: Wb<'_>) -> R<Vec<Discrepancy>> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn export_earnings_csv(wb: Wb<'_>, query: EarningsQuery) -> R<String> {
-    wb.earnings_csv(&query)
+pub async fn export_earnings_csv<Rt: tauri::Runtime>(
+    app: tauri::AppHandle<Rt>,
+    wb: Wb<'_>,
+    query: EarningsQuery,
+) -> R<Option<CsvExport>> {
+    match crate::dialogs::save_csv(&app, &wb.earnings_csv_file_name()).await {
+        Some(path) => wb.export_earnings_csv(&query, &path).map(Some),
+        None => Ok(None),
+    }
 }
 
 #[tauri::command(rename_all = "snake_case")]

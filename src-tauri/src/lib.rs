@@ -122,7 +122,35 @@ pub fn run() -> anyhow::Result<()> {
     let _log_guard = profile::init_logging(&profile)?;
     tracing::info!(identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
     let scripted = dialogs::scripted_from_env(&profile)?.map(|d| Arc::new(d) as Arc<dyn Dialogs>);
-    builder_with_dialogs(tauri::Builder::default(), profile, scripted)?
-        .run(tauri::generate_context!())?;
+    let app = builder_with_dialogs(tauri::Builder::default(), profile.clone(), scripted)?
+        .build(tauri::generate_context!())?;
+    main_window(&app, &profile)?;
+    app.run(|_, _| {});
+    Ok(())
+}
+
+/// Where WebKit keeps its own data (local storage, caches) for a profile:
+/// inside the profile's data dir, so `ASSAY_PROFILE` / `ASSAY_DATA_DIR` runs
+/// never share or touch the real app's.
+pub fn webview_data_dir(profile: &Profile) -> std::path::PathBuf {
+    profile.data_dir.join("webview")
+}
+
+/// The main window, from its entry in tauri.conf.json (`create: false`, so
+/// Tauri does not open it with the default data directory), with WebKit's
+/// data in the profile.
+fn main_window<R: Runtime>(app: &tauri::App<R>, profile: &Profile) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .context("tauri.conf.json has no main window")?
+        .clone();
+    tauri::WebviewWindowBuilder::from_config(app, &config)?
+        .data_directory(webview_data_dir(profile))
+        .build()?;
     Ok(())
 }

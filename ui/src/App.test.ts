@@ -261,3 +261,126 @@ describe("App error handling", () => {
     }
   });
 });
+
+describe("state that follows the backend (issue 11, item 5)", () => {
+  it("queue rows stop saying 'not downloaded' when the first background sync finishes", async () => {
+    const b = mockBackend({ undownloaded: true });
+    start(b);
+    await until(() => $$("[data-queue-row]").length > 0, "queue rows");
+    expect($('[data-queue-row][data-downloaded="true"]')).toBeNull();
+    await b.backgroundSync();
+    await until(() => $('[data-queue-row][data-downloaded="false"]') === null, "rows downloaded without a manual sync");
+    expect($$('[data-queue-row][data-downloaded="true"]').length).toBeGreaterThan(0);
+  });
+
+  it("a background sync that fails offline leaves no progress bar and keeps the Sync button", async () => {
+    const b = mockBackend();
+    start(b);
+    await until(() => !!$('[data-testid="sync-button"]'), "sync button");
+    b.backgroundFail();
+    await settle();
+    expect($('[data-testid="online-badge"]')?.textContent).toContain("Offline");
+    expect($('[role="progressbar"]')).toBeNull();
+    expect($('[data-testid="sync-phase"]')).toBeNull();
+    const button = $<HTMLButtonElement>('[data-testid="sync-button"]');
+    expect(button?.disabled).toBe(false);
+    expect(button?.textContent).toContain("Retry");
+  });
+
+  it("earnings totals refresh when a sync changes the ledger while the screen is open", async () => {
+    const b = mockBackend();
+    start(b);
+    await until(() => !!$('[data-testid="sync-button"]'), "header");
+    [...$$("nav button")].find((x) => x.textContent?.trim() === "Earnings")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    await until(() => !!$('[data-total="accepted"]'), "earnings totals");
+    const cents = () => Number(($('[data-total="accepted"]')?.textContent ?? "").replace(/[^0-9]/g, ""));
+    const before = cents();
+    await b.backgroundSync({ ledgerCents: 12_345 });
+    await until(() => cents() === before + 12_345, "accepted total grew by the new entry");
+  });
+
+  it("first sign-in says what is wrong: a refused token, an unreachable URL", async () => {
+    const b = mockBackend({ signedIn: false });
+    start(b);
+    await until(() => !!$('input[type="password"]'), "sign-in form");
+    const fill = (sel: string, v: string) => {
+      const el = $<HTMLInputElement>(sel);
+      if (!el) throw new Error(sel);
+      el.value = v;
+      el.dispatchEvent(new Event("input"));
+    };
+    const submit = () => $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    fill('input[type="url"]', "https://work.example.com");
+    fill('input[type="password"]', "bad");
+    submit();
+    await until(() => !!$('[role="alert"]'), "error");
+    const refused = $('[role="alert"]')?.textContent ?? "";
+    expect(refused).toContain("did not accept this token");
+    expect(refused).not.toContain("Please sign in again");
+    fill('input[type="url"]', "https://unreachable.example.com");
+    fill('input[type="password"]', "t0k");
+    submit();
+    await until(() => ($('[role="alert"]')?.textContent ?? "").includes("Could not reach"), "unreachable error");
+    expect($('[role="alert"]')?.textContent).not.toMatch(/work is kept|Offline —/);
+  });
+
+  it("sign out says it revokes the token on the platform and asks first", async () => {
+    const b = mockBackend();
+    start(b);
+    await until(() => !!$('[data-testid="sign-out"]'), "sign-out button");
+    $('[data-testid="sign-out"]')?.click();
+    await settle();
+    const dialog = $('[data-testid="sign-out-dialog"]');
+    expect(dialog?.textContent).toContain("revokes your access token on the platform");
+    // Cancel keeps the session.
+    [...(dialog?.querySelectorAll("button") ?? [])].find((x) => x.textContent === "Cancel")?.click();
+    await settle();
+    expect($('[data-testid="sign-out-dialog"]')).toBeNull();
+    expect(b.calls).not.toContain("signOut");
+    $('[data-testid="sign-out"]')?.click();
+    await settle();
+    $('[data-testid="sign-out-confirm"]')?.click();
+    await until(() => !!$('input[type="password"]'), "sign-in form after signing out");
+    expect(b.calls).toContain("signOut");
+  });
+});
+
+describe("keyboard in the queue (issue 11, item 8)", () => {
+  it("arrow keys move between queue rows without changing the open item's question", async () => {
+    const b = mockBackend();
+    start(b);
+    await until(() => $$("[data-queue-row]").length > 2, "queue rows");
+    const cards = () => [...$$("[data-queue-row] .card")] as HTMLElement[];
+    cards()[0].focus();
+    const first = cards()[0].closest("[data-queue-row]")?.getAttribute("data-queue-row");
+    press("ArrowDown", {}, cards()[0]);
+    await settle();
+    const focused = (document.activeElement as HTMLElement | null)?.closest("[data-queue-row]")?.getAttribute("data-queue-row");
+    expect(focused).toBeTruthy();
+    expect(focused).not.toBe(first);
+    press("ArrowUp", {}, document.activeElement as HTMLElement);
+    await settle();
+    expect((document.activeElement as HTMLElement | null)?.closest("[data-queue-row]")?.getAttribute("data-queue-row")).toBe(first);
+  });
+});
+
+describe("validation timing (issue 11, item 8)", () => {
+  it("shows no problems on untouched questions when an item opens; on leaving a question and on submit", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    await settle();
+    // Opening: nothing is red, although required questions are unanswered.
+    expect($$(".q .issues").length).toBe(0);
+    expect($$(".q.invalid").length).toBe(0);
+    press("2"); // a low score needs a rationale
+    await settle();
+    expect($('[data-question="correctness"] .issues')).toBeNull(); // still on it
+    press("j"); // leave it
+    await settle();
+    expect($('[data-question="correctness"] .issues')?.textContent).toContain("Explain this answer");
+    expect($('[data-question="summary"] .issues')).toBeNull(); // never visited
+    press("Enter", { ctrlKey: true }); // a submit attempt shows everything
+    await settle();
+    expect($('[data-question="summary"] .issues')).not.toBeNull();
+  });
+});

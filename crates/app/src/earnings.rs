@@ -151,6 +151,7 @@ pub fn overview<Tz: TimeZone>(
     let mut totals = EarningsPoint {
         key: String::new(),
         label: String::new(),
+        start_day: None,
         pending_cents: 0,
         accepted_cents: 0,
         paid_cents: 0,
@@ -252,16 +253,20 @@ pub fn series<Tz: TimeZone>(
     let mut points: BTreeMap<String, EarningsPoint> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.currency == currency) {
         let day = local_day(&e.created_at, tz);
-        let (key, label) = match grouping {
+        let (key, label, start_day) = match grouping {
             EarningsGrouping::Day => (
                 day.format("%Y-%m-%d").to_string(),
                 day.format("%b %-d").to_string(),
+                Some(day.format("%Y-%m-%d").to_string()),
             ),
             EarningsGrouping::Week => {
                 let w = day.iso_week();
+                let monday =
+                    day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()));
                 (
                     format!("{}-W{:02}", w.year(), w.week()),
                     format!("Week {} {}", w.week(), w.year()),
+                    Some(monday.format("%Y-%m-%d").to_string()),
                 )
             }
             EarningsGrouping::Opportunity => (
@@ -270,11 +275,13 @@ pub fn series<Tz: TimeZone>(
                     .get(&e.opportunity_id)
                     .cloned()
                     .unwrap_or_else(|| e.opportunity_id.clone()),
+                None,
             ),
         };
         let p = points.entry(key.clone()).or_insert_with(|| EarningsPoint {
             key,
             label,
+            start_day,
             pending_cents: 0,
             accepted_cents: 0,
             paid_cents: 0,
@@ -299,11 +306,38 @@ pub fn payouts(store: &Store) -> AppResult<Vec<PayoutView>> {
             amount_cents: p.amount_cents,
             currency: p.currency,
             paid_at: p.paid_at,
+            method_label: payout_method_label(&p.method),
             method: p.method,
         })
         .collect();
     out.sort_by_key(|p| std::cmp::Reverse(p.paid_at));
     Ok(out)
+}
+
+/// A payout method as people say it (`bank_transfer` → "Bank transfer");
+/// unknown methods are de-snake-cased and kept short.
+pub fn payout_method_label(method: &str) -> String {
+    match method.trim().to_ascii_lowercase().as_str() {
+        "bank_transfer" | "bank-transfer" | "wire" | "sepa" => "Bank transfer".into(),
+        "paypal" => "PayPal".into(),
+        "wise" => "Wise".into(),
+        "payoneer" => "Payoneer".into(),
+        "check" | "cheque" => "Cheque".into(),
+        "" => "Unknown method".into(),
+        _ => {
+            let words: String = method
+                .trim()
+                .chars()
+                .take(60)
+                .map(|c| if c == '_' || c == '-' { ' ' } else { c })
+                .collect();
+            let mut chars = words.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => "Unknown method".into(),
+            }
+        }
+    }
 }
 
 fn csv_field(s: &str) -> String {
@@ -483,6 +517,15 @@ mod tests {
     }
 
     #[test]
+    fn payout_methods_read_as_words() {
+        assert_eq!(payout_method_label("bank_transfer"), "Bank transfer");
+        assert_eq!(payout_method_label("paypal"), "PayPal");
+        assert_eq!(payout_method_label("gift_card_credit"), "Gift card credit");
+        assert_eq!(payout_method_label("  "), "Unknown method");
+        assert_eq!(payout_method_label(&"x_".repeat(500)).chars().count(), 60);
+    }
+
+    #[test]
     fn hourly_pay_rounds_to_the_cent() {
         let rate = Rate {
             opportunity_id: "o".into(),
@@ -612,6 +655,27 @@ mod tests {
         .unwrap();
         let keys: Vec<_> = s.points.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["2026-11-23", "2026-11-24"]);
+        // Each day bucket names its day for a continuous date axis.
+        let days: Vec<_> = s.points.iter().map(|p| p.start_day.as_deref()).collect();
+        assert_eq!(days, [Some("2026-11-23"), Some("2026-11-24")]);
+        // A week bucket starts on its Monday (2026-11-23 is a Monday).
+        let weeks = series(
+            &store,
+            &EarningsQuery::default(),
+            EarningsGrouping::Week,
+            &Utc,
+        )
+        .unwrap();
+        assert_eq!(weeks.points.len(), 1);
+        assert_eq!(weeks.points[0].start_day.as_deref(), Some("2026-11-23"));
+        let by_opp = series(
+            &store,
+            &EarningsQuery::default(),
+            EarningsGrouping::Opportunity,
+            &Utc,
+        )
+        .unwrap();
+        assert!(by_opp.points.iter().all(|p| p.start_day.is_none()));
         let utc = series(
             &store,
             &EarningsQuery::default(),

@@ -101,6 +101,21 @@ struct LiveSync {
     online: bool,
     last_error: Option<AppError>,
     expiring: Vec<String>,
+    data_version: u64,
+}
+
+/// Whether a sync changed anything the queue, item or earnings screens show.
+fn report_changed(r: &assay_sync::SyncReport) -> bool {
+    let p = &r.pull;
+    r.push.sent > 0
+        || r.push.failed > 0
+        || p.assignments > 0
+        || p.rubrics > 0
+        || p.items > 0
+        || p.attachments > 0
+        || p.outcomes > 0
+        || p.ledger_entries > 0
+        || !p.orphaned_with_drafts.is_empty()
 }
 
 impl Workbench {
@@ -289,10 +304,13 @@ impl Workbench {
                     let mut l = live.lock().unwrap_or_else(|p| p.into_inner());
                     match &ev {
                         SyncEvent::Progress { .. } => l.syncing = true,
-                        SyncEvent::Synced { .. } => {
+                        SyncEvent::Synced { report } => {
                             l.syncing = false;
                             l.online = true;
                             l.last_error = None;
+                            if report_changed(report) {
+                                l.data_version = l.data_version.wrapping_add(1);
+                            }
                         }
                         SyncEvent::Failed {
                             message,
@@ -309,6 +327,9 @@ impl Workbench {
                         }
                         SyncEvent::Uploaded { .. } => {}
                         SyncEvent::Leases { report } => {
+                            if !report.expired.is_empty() {
+                                l.data_version = l.data_version.wrapping_add(1);
+                            }
                             l.expiring = report
                                 .expiring_soon
                                 .iter()
@@ -343,7 +364,11 @@ impl Workbench {
             conn.forwarder.abort();
         }
         let mut l = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        *l = LiveSync::default();
+        // The data version only rises, so a screen never misses a change.
+        *l = LiveSync {
+            data_version: l.data_version,
+            ..LiveSync::default()
+        };
     }
 
     async fn engine(&self) -> AppResult<Arc<SyncEngine>> {
@@ -391,9 +416,12 @@ impl Workbench {
             let mut l = self.live.lock().unwrap_or_else(|p| p.into_inner());
             l.syncing = false;
             match &result {
-                Ok(_) => {
+                Ok(report) => {
                     l.online = true;
                     l.last_error = None;
+                    if report_changed(report) {
+                        l.data_version = l.data_version.wrapping_add(1);
+                    }
                 }
                 Err((online, err)) => {
                     l.online = *online;
@@ -943,6 +971,58 @@ impl Workbench {
         earnings::csv(&self.store, q, &chrono::Local)
     }
 
+    /// The file name the save dialog suggests for an export today.
+    pub fn earnings_csv_file_name(&self) -> String {
+        format!(
+            "assay-earnings-{}.csv",
+            chrono::Local::now().format("%Y-%m-%d")
+        )
+    }
+
+    /// Writes the earnings CSV (same filters as the screen) to `path`, the
+    /// file the reviewer picked in the native save dialog. Written to a
+    /// temporary file beside it and renamed, so a failure never leaves half a
+    /// file where the reviewer expects the export.
+    pub fn export_earnings_csv(&self, q: &EarningsQuery, path: &Path) -> AppResult<CsvExport> {
+        let text = self.earnings_csv(q)?;
+        let rows = text.lines().count().saturating_sub(1);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => {
+                return Err(AppError::invalid(format!(
+                    "{} is not a file in a folder; pick where to save the CSV.",
+                    path.display()
+                )))
+            }
+        };
+        if path.is_dir() {
+            return Err(AppError::invalid(format!(
+                "{} is a folder; pick a file name for the CSV.",
+                path.display()
+            )));
+        }
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            tmp.write_all(text.as_bytes())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(path).map_err(|e| e.error)?;
+            Ok(())
+        };
+        write().map_err(|e| {
+            AppError::new(
+                ErrorCode::Storage,
+                format!("Could not write {}: {e}", path.display()),
+            )
+        })?;
+        tracing::info!(path = %path.display(), rows, "earnings exported");
+        Ok(CsvExport {
+            path: path.display().to_string(),
+            rows: u32::try_from(rows).unwrap_or(u32::MAX),
+            bytes: text.len() as u64,
+        })
+    }
+
     // ------------------------------------------------------------ viewers
 
     pub fn diff_rows(&self, req: &views::DiffRowsRequest) -> AppResult<views::DiffRowWindow> {
@@ -1111,6 +1191,7 @@ fn sync_state(store: &Store, live: &StdMutex<LiveSync>, signed_in: bool) -> AppR
             q.truncate(MAX_QUARANTINE_SHOWN);
             q
         },
+        data_version: l.data_version,
     })
 }
 

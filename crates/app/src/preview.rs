@@ -30,9 +30,13 @@ pub struct PreviewItemRef {
 pub struct PreviewState {
     pub rubric_path: String,
     pub items_dir: String,
-    /// None when the rubric does not parse (see `findings`).
+    /// None when the rubric does not parse and never did (see `findings`).
     pub rubric_title: Option<String>,
+    /// Findings of the files as they are now.
     pub findings: Vec<LintFinding>,
+    /// The rubric as it is now does not parse: `rubric_title` and `items`
+    /// are the last render that did, kept so the author keeps their place.
+    pub showing_last_good: bool,
     pub items: Vec<PreviewItemRef>,
     /// Increments on every reload.
     pub generation: u32,
@@ -105,7 +109,11 @@ type OnChange = Arc<dyn Fn(PreviewState) + Send + Sync>;
 struct Active {
     rubric_path: PathBuf,
     items_dir: PathBuf,
+    /// The last load whose rubric parsed (or the first load if none did).
     preview: Preview,
+    /// Findings of the newest load.
+    findings: Vec<LintFinding>,
+    showing_last_good: bool,
     generation: u32,
     _watcher: Option<notify::RecommendedWatcher>,
 }
@@ -120,7 +128,8 @@ fn state_of(a: &Active) -> PreviewState {
         rubric_path: a.rubric_path.display().to_string(),
         items_dir: a.items_dir.display().to_string(),
         rubric_title: a.preview.rubric.as_ref().map(|r| r.title.clone()),
-        findings: a.preview.findings.clone(),
+        findings: a.findings.clone(),
+        showing_last_good: a.showing_last_good,
         items: a
             .preview
             .items
@@ -133,6 +142,34 @@ fn state_of(a: &Active) -> PreviewState {
             })
             .collect(),
         generation: a.generation,
+    }
+}
+
+/// Quiet time after a file event before reloading: one save (which editors
+/// do as several writes, renames and metadata changes) is one reload.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Active {
+    /// Takes a fresh load; false when nothing the author sees changed.
+    fn apply(&mut self, fresh: Preview) -> bool {
+        let (preview, showing_last_good) =
+            if fresh.rubric.is_none() && self.preview.rubric.is_some() {
+                // Keep the last good render; the error goes on top.
+                (self.preview.clone(), true)
+            } else {
+                (fresh.clone(), false)
+            };
+        if preview == self.preview
+            && fresh.findings == self.findings
+            && showing_last_good == self.showing_last_good
+        {
+            return false;
+        }
+        self.preview = preview;
+        self.findings = fresh.findings;
+        self.showing_last_good = showing_last_good;
+        self.generation = self.generation.saturating_add(1);
+        true
     }
 }
 
@@ -151,26 +188,47 @@ impl PreviewSession {
         let preview = load(rubric_path, items_dir)?;
         let active = self.active.clone();
         let (rp, id) = (rubric_path.to_path_buf(), items_dir.to_path_buf());
+        // File events go to a thread that waits for them to settle, then
+        // reloads once; it ends when the watcher (the sender) is dropped.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("preview-reload".into())
+            .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
+                while rx.recv().is_ok() {
+                    loop {
+                        match rx.recv_timeout(SETTLE) {
+                            Ok(()) => continue,
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                    let fresh = match load(&rp, &id) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "preview reload failed");
+                            continue;
+                        }
+                    };
+                    let mut guard = active.lock().unwrap_or_else(|p| p.into_inner());
+                    let Some(a) = guard.as_mut() else { return };
+                    if a.rubric_path != rp || a.items_dir != id {
+                        return;
+                    }
+                    if a.apply(fresh) {
+                        let state = state_of(a);
+                        drop(guard);
+                        on_change(state);
+                    }
+                }
+            })
+            .map_err(|e| AppError::internal(format!("cannot start the preview reloader: {e}")))?;
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let Ok(ev) = res else { return };
             if matches!(ev.kind, notify::EventKind::Access(_)) {
                 return;
             }
-            let mut guard = active.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(a) = guard.as_mut() else { return };
-            if a.rubric_path != rp || a.items_dir != id {
-                return;
-            }
-            match load(&rp, &id) {
-                Ok(p) => {
-                    a.preview = p;
-                    a.generation += 1;
-                    let state = state_of(a);
-                    drop(guard);
-                    on_change(state);
-                }
-                Err(e) => tracing::warn!(error = %e, "preview reload failed"),
-            }
+            let _ = tx.send(());
         })
         .map_err(|e| AppError::internal(format!("cannot watch files: {e}")))?;
         // Watch the rubric's folder (editors replace files by rename) and the items folder.
@@ -187,6 +245,8 @@ impl PreviewSession {
         let a = Active {
             rubric_path: rubric_path.to_path_buf(),
             items_dir: items_dir.to_path_buf(),
+            findings: preview.findings.clone(),
+            showing_last_good: false,
             preview,
             generation: 1,
             _watcher: Some(watcher),

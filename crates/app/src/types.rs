@@ -233,6 +233,11 @@ pub struct SyncState {
     /// them in a form Assay refuses, with the reason (most recent first, at
     /// most [`crate::MAX_QUARANTINE_SHOWN`]); the rest of the sync goes on.
     pub quarantined: Vec<assay_store::QuarantineEntry>,
+    /// Rises each time a sync changed what the store holds (assignments,
+    /// items, outcomes, ledger, uploads): screens showing stored data reload
+    /// when it changes. Not persisted; starts at 0 with the app.
+    #[ts(type = "number")]
+    pub data_version: u64,
 }
 
 /// UI settings (not secrets), persisted in the data dir.
@@ -301,6 +306,18 @@ pub struct WaitingTime {
     pub waiting_seconds: u64,
 }
 
+/// Where an earnings CSV went (answer of `export_earnings_csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CsvExport {
+    /// The file the reviewer picked in the save dialog.
+    pub path: String,
+    /// Ledger rows written (without the header).
+    pub rows: u32,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
 /// Unpaid time, which the "all time" hourly rate includes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -363,12 +380,17 @@ pub struct EarningsOverview {
 pub struct EarningsPoint {
     pub key: String,
     pub label: String,
+    /// First local day of the bucket (`YYYY-MM-DD`) when grouped by day or
+    /// week, so a chart can place buckets on a continuous date axis; `None`
+    /// when grouped by opportunity.
+    pub start_day: Option<String>,
     #[ts(type = "number")]
     pub pending_cents: i64,
     #[ts(type = "number")]
     pub accepted_cents: i64,
     #[ts(type = "number")]
     pub paid_cents: i64,
+    /// Amount of entries reversed (a positive number: what was taken back).
     #[ts(type = "number")]
     pub reversed_cents: i64,
 }
@@ -389,7 +411,10 @@ pub struct PayoutView {
     pub amount_cents: i64,
     pub currency: String,
     pub paid_at: DateTime<Utc>,
+    /// The platform's method id (e.g. `bank_transfer`).
     pub method: String,
+    /// The method in words, for people ("Bank transfer").
+    pub method_label: String,
     pub entry_count: u32,
 }
 

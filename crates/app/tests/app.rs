@@ -1126,3 +1126,216 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     assert!(!opened.item.title.is_empty());
     assert!(opened.submission.is_some());
 }
+
+/// First sign-in: a refused token and an unreachable URL each say what is
+/// wrong (no "sign in again", no "your work is kept": there is no work yet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sign_in_names_a_refused_token_and_an_unreachable_url() {
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, _) = open(dir.path(), Some(platform.base_url()));
+    wb.resume().await.unwrap();
+
+    let err = wb
+        .sign_in(&platform.base_url(), "wrong-token")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Unauthenticated, "{err:?}");
+    assert!(
+        err.message.contains("did not accept this token")
+            && err.message.contains("wrong, expired or revoked"),
+        "{err:?}"
+    );
+
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let err = wb.sign_in(&url, "any-token").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Offline, "{err:?}");
+    assert!(
+        err.message.starts_with(&format!("Cannot reach {url}")),
+        "{err:?}"
+    );
+    assert!(!err.message.contains("work is kept"), "{err:?}");
+    assert!(!wb.session().await.unwrap().signed_in);
+    platform.shutdown().await.unwrap();
+}
+
+/// The background sync tells screens when it changed stored data: after the
+/// first sync the data version has risen (the queue reloads and shows the
+/// downloaded items), and a sync that brings nothing new leaves it alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_that_change_data_raise_the_data_version() {
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, events) = open(dir.path(), Some(platform.base_url()));
+    wb.resume().await.unwrap();
+    wb.sign_in(&platform.base_url(), &platform.expert_token)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let first = loop {
+        let synced = events.lock().unwrap().iter().find_map(|e| match e {
+            AppEvent::Sync { state } if state.last_sync_at.is_some() && !state.syncing => {
+                Some(state.clone())
+            }
+            _ => None,
+        });
+        if let Some(s) = synced {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "no sync event");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(first.data_version > 0, "{first:?}");
+    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    assert!(page.rows.iter().any(|r| r.downloaded));
+    let again = wb.sync_now(|_| {}).await.unwrap();
+    assert_eq!(
+        again.data_version, first.data_version,
+        "nothing new: {again:?}"
+    );
+    wb.sign_out().await.unwrap();
+    platform.shutdown().await.unwrap();
+}
+
+/// The earnings CSV goes to the file the reviewer picked (the save dialog's
+/// answer), whole or not at all, and says where it went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earnings_csv_is_written_to_the_picked_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (wb, _) = open(&data, None);
+    let out = dir.path().join("exports").join("my earnings.csv");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, "old contents").unwrap();
+    let done = wb
+        .export_earnings_csv(&EarningsQuery::default(), &out)
+        .unwrap();
+    assert_eq!(done.path, out.display().to_string());
+    assert_eq!(done.rows, 0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("entry_id,created_at,"), "{text}");
+    assert_eq!(done.bytes, text.len() as u64);
+    // Nothing else was left beside it (no temporary file).
+    let names: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    // A folder is not a file: refused, named, nothing written.
+    let err = wb
+        .export_earnings_csv(&EarningsQuery::default(), out.parent().unwrap())
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
+    assert!(err.message.contains("is a folder"), "{err:?}");
+    // A folder that does not exist: a clear storage error.
+    let err = wb
+        .export_earnings_csv(&EarningsQuery::default(), &dir.path().join("missing/x.csv"))
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Storage, "{err:?}");
+    assert!(err.message.contains("missing"), "{err:?}");
+}
+
+/// The rubric preview reloads once per save (editors write a file in several
+/// steps), and a rubric that stops parsing keeps the last good render with
+/// the error on top until it is fixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_reloads_once_per_save_and_keeps_the_last_good_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = tempfile::tempdir().unwrap();
+    let rubric_path = samples.path().join("rubric.toml");
+    let items = samples.path().join("items");
+    let (wb, events) = open_with(
+        dir.path(),
+        Arc::new(ScriptedDialogs {
+            rubric_file: Some(rubric_path.clone()),
+            samples_folder: Some(items.clone()),
+            ..Default::default()
+        }),
+    );
+    let rubric = |title: &str| {
+        format!(
+            "format = 1\nid = \"p\"\nversion = 1\ntitle = \"{title}\"\nguidelines = \"Read it.\"\n\
+             [payout]\nbasis = \"per_item\"\namount_cents = 100\ncurrency = \"USD\"\n\
+             [[fields]]\nid = \"answer\"\nlabel = \"Answer\"\nviewer = \"markdown\"\n\
+             [[questions]]\nid = \"q\"\nprompt = \"Good?\"\ntype = \"scale\"\nmin = 1\nmax = 5\n"
+        )
+    };
+    std::fs::write(&rubric_path, rubric("First")).unwrap();
+    std::fs::create_dir_all(&items).unwrap();
+    let item = serde_json::json!({
+        "id": "itm-1", "opportunity_id": "opp", "title": "Sample",
+        "created_at": "2026-11-24T00:00:00Z",
+        "fields": {"answer": {"type": "text", "value": "Hello"}}
+    });
+    std::fs::write(items.join("one.json"), serde_json::to_vec(&item).unwrap()).unwrap();
+    wb.preview_choose_rubric().await.unwrap();
+    wb.preview_choose_samples().await.unwrap();
+    let first = wb.preview_open().unwrap();
+    assert_eq!(first.rubric_title.as_deref(), Some("First"), "{first:?}");
+    assert_eq!(first.generation, 1);
+    assert!(!first.showing_last_good);
+
+    let reloads = || -> Vec<assay_app::preview::PreviewState> {
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                AppEvent::Preview { state } => Some(state.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let wait_for = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while reloads().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // Anything more would arrive within the settle time.
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        reloads()
+    };
+
+    // One save, written the way editors do: truncate, write in parts, touch.
+    {
+        use std::io::Write;
+        let text = rubric("Second");
+        let mut f = std::fs::File::create(&rubric_path).unwrap();
+        f.write_all(&text.as_bytes()[..20]).unwrap();
+        f.sync_all().unwrap();
+        f.write_all(&text.as_bytes()[20..]).unwrap();
+        f.sync_all().unwrap();
+    }
+    let seen = wait_for(1);
+    assert_eq!(seen.len(), 1, "one save, one reload: {seen:?}");
+    assert_eq!(seen[0].rubric_title.as_deref(), Some("Second"));
+    assert_eq!(seen[0].generation, 2);
+
+    // A TOML error: the last good render stays, the error is on top.
+    std::fs::write(&rubric_path, "id = \"p\"\nversion = = 1\n").unwrap();
+    let seen = wait_for(2);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let broken = &seen[1];
+    assert!(broken.showing_last_good, "{broken:?}");
+    assert_eq!(broken.rubric_title.as_deref(), Some("Second"));
+    assert_eq!(broken.items.len(), 1);
+    assert!(
+        broken.findings.iter().any(|f| f.code == "syntax"),
+        "{:?}",
+        broken.findings
+    );
+    // The kept sample still opens.
+    let opened = wb.preview_item("itm-1").unwrap();
+    assert_eq!(opened.rubric.title, "Second");
+
+    // Fixed: the new render replaces it and the error goes away.
+    std::fs::write(&rubric_path, rubric("Third")).unwrap();
+    let seen = wait_for(3);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(!seen[2].showing_last_good);
+    assert_eq!(seen[2].rubric_title.as_deref(), Some("Third"));
+    assert!(seen[2].findings.iter().all(|f| f.code != "syntax"));
+}

@@ -446,7 +446,7 @@ fn required_message(kind: &QuestionKind) -> String {
         QuestionKind::Pairwise { .. } => "Say which response you prefer.".into(),
         QuestionKind::FreeText { .. } => "Write an answer to this question.".into(),
         QuestionKind::Annotations { .. } => {
-            "Add your annotations (or confirm there are none).".into()
+            "Add your annotations, or confirm there are none (\"Nothing to flag\").".into()
         }
     }
 }

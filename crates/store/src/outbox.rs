@@ -207,6 +207,17 @@ impl Store {
         Ok(())
     }
 
+    /// The platform is reachable again after being offline: every waiting
+    /// entry becomes due at `now` (their backoff was waiting for the network,
+    /// not for the platform to recover). Returns how many were brought forward.
+    pub fn outbox_due_now(&self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn()?.execute(
+            "UPDATE outbox SET next_attempt_at = ?1, updated_at = ?1 \
+             WHERE state IN ('queued', 'sending') AND next_attempt_at > ?1",
+            params![ts(now)],
+        )?)
+    }
+
     /// The platform acknowledged a submission: mark sent and record the receipt, atomically.
     pub fn record_submission_receipt(
         &self,

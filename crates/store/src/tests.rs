@@ -219,6 +219,14 @@ fn submit_moves_draft_to_outbox_atomically_once() {
         .unwrap();
     assert!(store.due_outbox(Utc::now()).unwrap().is_empty());
     assert!(store.next_outbox_due().unwrap().is_some());
+    // Back online: the waiting entry is due at once, nothing else changes.
+    let now = Utc::now();
+    assert_eq!(store.outbox_due_now(now).unwrap(), 1);
+    let due = store.due_outbox(now).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].idempotency_key, e.idempotency_key);
+    assert_eq!(due[0].attempts, 1);
+    assert_eq!(store.outbox_due_now(now).unwrap(), 0, "already due");
     store
         .record_submission_receipt(
             e.id,
@@ -990,7 +998,10 @@ fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
         .unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), crate::schema::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        crate::schema::SCHEMA_VERSION
+    );
     assert_eq!(store.cursor("ledger").unwrap().as_deref(), Some("c-old"));
     assert_eq!(store.sync_status().unwrap().quarantined, 0);
     assert!(store.quarantine_entries().unwrap().is_empty());

@@ -1,5 +1,6 @@
 //! Background sync loop: periodic sync and lease renewal, backoff with jitter
-//! on failure, immediate run on demand, clean shutdown.
+//! on failure, a fast reachability probe while offline (sync the moment the
+//! platform answers again), immediate run on demand, clean shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,6 +113,40 @@ fn spawn_uploads(
     })
 }
 
+/// What the loop waits for before the next sync.
+enum Wait {
+    For(Duration),
+    /// The platform refused the token: only a trigger (sign-in) helps.
+    UntilTriggered,
+    /// The platform could not be reached: probe it until it answers.
+    UntilReachable {
+        backoff: Duration,
+    },
+}
+
+/// Probes the platform (`probe_base`, doubling to `probe_max`) until it
+/// answers. When a probe failed first (a real outage) this returns the moment
+/// the platform is back; when the very first probe succeeds the platform was
+/// reachable all along (the sync broke mid-transfer), so the usual `backoff`
+/// applies and a flaky platform is not hammered.
+async fn until_reachable(engine: &SyncEngine, backoff: Duration) {
+    let config = engine.config();
+    let started = tokio::time::Instant::now();
+    let mut delay = config.probe_base;
+    let mut was_down = false;
+    loop {
+        tokio::time::sleep(delay).await;
+        if engine.probe().await {
+            break;
+        }
+        was_down = true;
+        delay = delay.saturating_mul(2).min(config.probe_max);
+    }
+    if !was_down {
+        tokio::time::sleep_until(started + backoff).await;
+    }
+}
+
 /// Spawn the loop on the current tokio runtime: every `interval` it renews
 /// leases and runs [`SyncEngine::sync_once`], sending [`SyncEvent`]s.
 pub fn spawn_background(
@@ -162,10 +197,10 @@ pub fn spawn_background(
                         .ok()
                         .flatten()
                         .and_then(|t| (t - chrono::Utc::now()).to_std().ok());
-                    Some(until_due.map_or(interval, |d| d.min(interval)))
+                    Wait::For(until_due.map_or(interval, |d| d.min(interval)))
                 }
                 Err(e) => {
-                    failures += 1;
+                    failures = failures.saturating_add(1);
                     let unauthenticated = matches!(e, SyncError::Unauthorized);
                     let retryable = e.is_retryable();
                     let _ = events.send(SyncEvent::Failed {
@@ -173,20 +208,24 @@ pub fn spawn_background(
                         retryable,
                         unauthenticated,
                     });
+                    let backoff = backoff_delay(engine.config(), failures, e.retry_after())
+                        .min(interval.max(engine.config().backoff_base));
                     if unauthenticated {
-                        None
+                        Wait::UntilTriggered
+                    } else if matches!(e, SyncError::Offline(_)) {
+                        Wait::UntilReachable { backoff }
                     } else {
-                        Some(
-                            backoff_delay(engine.config(), failures, e.retry_after())
-                                .min(interval.max(engine.config().backoff_base)),
-                        )
+                        Wait::For(backoff)
                     }
                 }
             };
             let sleep = async {
                 match wait {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending::<()>().await,
+                    Wait::For(d) => tokio::time::sleep(d).await,
+                    Wait::UntilTriggered => std::future::pending::<()>().await,
+                    Wait::UntilReachable { backoff } => {
+                        until_reachable(&engine, backoff).await;
+                    }
                 }
             };
             tokio::select! {

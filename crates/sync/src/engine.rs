@@ -41,6 +41,13 @@ pub struct SyncConfig {
     pub limits: Limits,
     /// Most pages of one feed in one pull (a feed that never ends is an error).
     pub max_pages: u32,
+    /// While the platform is unreachable the background loop probes it
+    /// (`GET /health`) after this delay, doubling up to `probe_max`, and syncs
+    /// the moment it answers (so the outbox drains without waiting for a poll).
+    pub probe_base: Duration,
+    pub probe_max: Duration,
+    /// Longest one probe may take (a dropped network must not stall it).
+    pub probe_timeout: Duration,
 }
 
 impl Default for SyncConfig {
@@ -55,6 +62,9 @@ impl Default for SyncConfig {
             lease_warn_before: Duration::from_secs(15 * 60),
             limits: Limits::default(),
             max_pages: 10_000,
+            probe_base: Duration::from_millis(250),
+            probe_max: Duration::from_secs(1),
+            probe_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -1040,6 +1050,26 @@ impl SyncEngine {
             }
         }
         Ok(report)
+    }
+
+    // ------------------------------------------------------------ reachability
+
+    /// Whether the platform answers at all (a cheap `GET /health`, bounded by
+    /// `probe_timeout`). When it does after an outage, every waiting upload is
+    /// made due now so the next sync sends it.
+    pub async fn probe(&self) -> bool {
+        let up = matches!(
+            tokio::time::timeout(self.config.probe_timeout, self.client.health()).await,
+            Ok(Ok(_))
+        );
+        if up {
+            match self.store.outbox_due_now(Utc::now()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "platform reachable again: uploading now"),
+                Err(e) => tracing::warn!(error = %e, "could not bring the outbox forward"),
+            }
+        }
+        up
     }
 
     // ------------------------------------------------------------ one full sync

@@ -1067,6 +1067,151 @@ mod background {
     }
 }
 
+/// A TCP gate in front of the platform: while `down`, connections are
+/// refused (accepted and dropped at once), like a platform that went away.
+mod gate {
+    use std::net::SocketAddr;
+
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::watch;
+
+    pub struct Gate {
+        pub addr: SocketAddr,
+        down: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Gate {
+        /// Down: open connections are cut and new ones dropped at once.
+        pub fn set_down(&self, down: bool) {
+            self.down.send_replace(down);
+        }
+    }
+
+    impl Drop for Gate {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    pub async fn start(upstream: SocketAddr) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (down, watching) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                if *watching.borrow() {
+                    drop(conn);
+                    continue;
+                }
+                let mut cut = watching.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut up) = TcpStream::connect(upstream).await {
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut conn, &mut up) => {}
+                            _ = cut.wait_for(|d| *d) => {}
+                        }
+                    }
+                });
+            }
+        });
+        Gate { addr, down, task }
+    }
+}
+
+mod reachability {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use assay_store::QueueStatus;
+    use assay_sync::{spawn_background, SyncConfig, SyncEvent};
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    use super::common::*;
+
+    /// The next event other than progress and lease reports.
+    async fn next(rx: &mut UnboundedReceiver<SyncEvent>) -> SyncEvent {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(SyncEvent::Progress { .. } | SyncEvent::Leases { .. })) => {}
+                Ok(Some(ev)) => return ev,
+                other => panic!("no sync event: {other:?}"),
+            }
+        }
+    }
+
+    /// The platform goes away while the reviewer submits: the upload waits in
+    /// the outbox with a long backoff and the poll interval is an hour, yet
+    /// the moment the platform is reachable again the loop notices (fast
+    /// probe) and uploads, within a couple of seconds.
+    #[tokio::test]
+    async fn outbox_drains_as_soon_as_the_platform_is_back() {
+        let env = start().await;
+        let upstream: std::net::SocketAddr = env
+            .platform
+            .base_url()
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let gate = super::gate::start(upstream).await;
+        let config = SyncConfig {
+            // Without the probe the upload would wait 15–30 s and the loop 30 s.
+            backoff_base: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(60),
+            ..SyncConfig::default()
+        };
+        let engine = Arc::new(engine(
+            &format!("http://{}", gate.addr),
+            &env.platform.expert_token,
+            env.store.clone(),
+            config,
+        ));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bg = spawn_background(engine, Duration::from_secs(3600), tx);
+        assert!(matches!(next(&mut rx).await, SyncEvent::Synced { .. }));
+
+        gate.set_down(true);
+        let id = workable(&env.store).remove(0);
+        grade_and_submit(&env.store, &id);
+        bg.trigger();
+        match next(&mut rx).await {
+            SyncEvent::Failed { retryable, .. } => assert!(retryable),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        let entry = env.store.latest_outbox_entry(&id).unwrap().unwrap();
+        assert!(
+            entry.next_attempt_at > chrono::Utc::now() + chrono::Duration::seconds(10),
+            "the failed upload backs off: {entry:?}"
+        );
+        // Down for a while: the probes fail quietly (no sync, no event).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(rx.try_recv().is_err(), "no sync while unreachable");
+
+        gate.set_down(false);
+        let back = Instant::now();
+        match next(&mut rx).await {
+            SyncEvent::Synced { report } => assert_eq!(report.push.sent, 1, "{report:?}"),
+            other => panic!("expected a sync, got {other:?}"),
+        }
+        let took = back.elapsed();
+        eprintln!("uploaded {took:?} after the platform came back");
+        assert!(
+            took < Duration::from_secs(2),
+            "took {took:?} after the platform came back"
+        );
+        assert_eq!(
+            env.store.status_of(&id, chrono::Utc::now()).unwrap(),
+            QueueStatus::Submitted
+        );
+        assert_eq!(platform_submissions(&env.platform, &id), 1);
+        tokio::time::timeout(Duration::from_secs(10), bg.stop())
+            .await
+            .unwrap();
+        env.platform.shutdown().await.unwrap();
+    }
+}
+
 mod crash {
     use std::collections::BTreeMap;
     use std::io::{BufRead, BufReader};

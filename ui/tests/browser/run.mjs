@@ -434,7 +434,10 @@ await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   assert((await page.locator('[data-testid="viewer-keys"]').innerText()).includes("Shift+C"), "viewer keys listed");
   await shot(page, "shortcuts");
   await page.keyboard.press("Escape");
-  await page.click('button:has-text("Sign out")');
+  await page.click('[data-testid="sign-out"]');
+  await page.waitForSelector('[data-testid="sign-out-dialog"]:has-text("revokes your access token")');
+  await shot(page, "sign-out-confirm");
+  await page.click('[data-testid="sign-out-confirm"]');
   await page.waitForSelector("text=Sign in to Assay");
   await shot(page, "sign-in");
   await page.fill('input[type="url"]', "https://work.example.com");
@@ -484,6 +487,19 @@ await test("dialogs trap focus: Tab cycles inside, Escape closes, focus returns 
   assert(await inside(), "Tab stays in the shortcut sheet");
   await page.keyboard.press("Escape");
   await page.waitForSelector('[data-testid="shortcut-sheet"]', { state: "detached" });
+  assert(await page.evaluate(() => document.activeElement !== document.body), "focus is not left on <body> after the sheet closes");
+  // A short window: the sheet scrolls, and opens at its top (issue 11).
+  await page.setViewportSize({ width: 1280, height: 520 });
+  await page.keyboard.press("?");
+  await page.waitForSelector('[data-testid="shortcut-sheet"]');
+  const sheet = page.locator('[data-testid="shortcut-sheet"]');
+  assert(await sheet.evaluate((d) => d.scrollHeight > d.clientHeight), "the sheet overflows at this size");
+  await page.waitForTimeout(100);
+  assert((await sheet.evaluate((d) => d.scrollTop)) === 0, "the sheet opens scrolled to its top");
+  assert((await page.locator('[data-testid="answer-keys"]').innerText()).includes("pass → fail → pass"), "pass/fail digit cycling is documented");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[data-testid="shortcut-sheet"]', { state: "detached" });
+  await page.setViewportSize({ width: 1440, height: 900 });
   await openFirst(page, { search: "Rust #0:" });
   await page.keyboard.press("g");
   await page.waitForSelector('[role="dialog"][aria-labelledby="gl-title"]');
@@ -536,8 +552,13 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   };
   const all = await cents();
   assert(all > 0, "seeded earnings");
-  const bars = () => page.locator("svg.chart g").count();
+  // The chart is a uPlot canvas; its numbers are in the table beside it.
+  await page.waitForSelector('[data-testid="earnings-chart"] canvas');
+  assert((await page.locator('[data-testid="chart-unavailable"]').count()) === 0, "the chart draws");
+  assert((await page.locator('[data-testid="earnings-chart"]').getAttribute("data-time-axis")) === "true", "days sit on a date axis");
+  const bars = () => page.locator('[data-testid="earnings-table"] tbody tr').count();
   const allBars = await bars();
+  assert(Number(await page.locator('[data-testid="earnings-chart"]').getAttribute("data-slots")) > allBars, "empty days keep their place on the axis");
   // One opportunity: totals shrink; the option list comes from the earnings.
   const options = await page.locator('select[aria-label="Opportunity"] option').allInnerTexts();
   assert(options.length >= 3, `opportunities listed (${options.join(", ")})`);
@@ -549,17 +570,25 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   await page.selectOption('select[aria-label="Opportunity"]', { index: 0 });
   await page.waitForFunction((a) => ["pending", "accepted", "paid", "reversed"].reduce((t, k) => t + Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")), 0) === a, all);
   // A custom range of one day: the chart keeps only that day.
-  const firstDay = await page.locator("svg.chart g title").first().textContent();
+  const firstDay = await page.locator('[data-testid="earnings-table"] tbody th').first().textContent();
   await page.selectOption('select[aria-label="Period"]', "30d");
   const from = await page.inputValue('input[aria-label="From"]');
   const to = await page.inputValue('input[aria-label="To"]');
   assert(/^\d{4}-\d{2}-\d{2}$/.test(from) && from < to, `last 30 days sets the dates (${from}..${to})`);
   await page.fill('input[aria-label="From"]', to);
   assert((await page.inputValue('select[aria-label="Period"]')) === "custom", "editing a date makes the period custom");
-  await page.waitForFunction((n) => document.querySelectorAll("svg.chart g").length < n || document.querySelector(".chart") === null, allBars);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="earnings-table"] tbody tr').length < n, allBars);
   assert(await cents() < all, "one day holds less than all time");
   assert(firstDay !== null, "chart had bars");
   await shot(page, "earnings-filtered");
+  await page.selectOption('select[aria-label="Period"]', "all");
+  await page.waitForSelector('[data-testid="earnings-chart"] canvas');
+  await page.waitForTimeout(300);
+  await shot(page, "earnings-chart");
+  // Export: the file went where the save dialog said.
+  await page.click('[data-testid="export-csv"]');
+  await page.waitForSelector('[data-testid="csv-note"]:has-text("Saved")');
+  assert((await page.locator('[data-testid="csv-note"]').innerText()).includes("/home/ada/Documents/"), "says where the CSV went");
 });
 
 await browser.close();

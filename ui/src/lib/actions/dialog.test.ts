@@ -71,6 +71,60 @@ describe("modal action", () => {
   });
 });
 
+describe("focus after a dialog closes (issue 11)", () => {
+  it("returns to the clicked control when the click did not focus it (WebKit)", async () => {
+    const home = document.createElement("main");
+    home.tabIndex = -1;
+    home.setAttribute("data-focus-home", "");
+    document.body.appendChild(home);
+    const b = document.createElement("button");
+    b.textContent = "?";
+    document.body.appendChild(b);
+    (document.activeElement as HTMLElement | null)?.blur();
+    b.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true }));
+    expect(document.activeElement).toBe(document.body); // the click did not focus it
+    const root = document.createElement("div");
+    root.innerHTML = "<button>x</button>";
+    document.body.appendChild(root);
+    const action = modal(root, { onclose: () => {} });
+    await tick();
+    root.remove();
+    action.destroy();
+    expect(document.activeElement).toBe(b);
+  });
+
+  it("goes to the page's focus home, not <body>, when nothing opened it", async () => {
+    const home = document.createElement("main");
+    home.tabIndex = -1;
+    home.setAttribute("data-focus-home", "");
+    document.body.appendChild(home);
+    (document.activeElement as HTMLElement | null)?.blur();
+    await new Promise((r) => setTimeout(r, 2100)); // the last press is stale
+    const root = document.createElement("div");
+    root.innerHTML = "<button>x</button>";
+    document.body.appendChild(root);
+    const action = modal(root, { onclose: () => {} });
+    await tick();
+    root.remove();
+    action.destroy();
+    await tick();
+    expect(document.activeElement).toBe(home);
+  });
+
+  it("opens scrolled to the top whatever it focuses", async () => {
+    const root = document.createElement("div");
+    root.innerHTML = "<p>long</p><button data-autofocus>Close</button>";
+    document.body.appendChild(root);
+    const focus = vi.spyOn(HTMLElement.prototype, "focus");
+    const action = modal(root, { onclose: () => {} });
+    await tick();
+    expect(focus).toHaveBeenCalledWith({ preventScroll: true });
+    expect(root.scrollTop).toBe(0);
+    focus.mockRestore();
+    action.destroy();
+  });
+});
+
 describe("every dialog is a labelled modal that traps focus", () => {
   function check(onclose: ReturnType<typeof vi.fn>) {
     const d = document.querySelector<HTMLElement>('[role="dialog"]');
@@ -95,7 +149,8 @@ describe("every dialog is a labelled modal that traps focus", () => {
     app = mount(ShortcutSheet, { target: document.body, props: { keymap: DEFAULT_KEYMAP, onclose } });
     flushSync();
     await tick();
-    expect(document.activeElement?.textContent).toBe("Close");
+    // The close control at the top has focus: the sheet opens at its top.
+    expect(document.activeElement?.getAttribute("aria-label")).toBe("Close keyboard shortcuts");
     check(onclose);
     unmount(app);
     app = null;

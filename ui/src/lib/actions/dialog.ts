@@ -5,7 +5,13 @@
 //   <div role="dialog" aria-modal="true" aria-labelledby="x-title" use:modal={{ onclose }}>
 //
 // Initial focus: an element marked `data-autofocus` (or `autofocus`), else the
-// first focusable element, else the dialog itself.
+// first focusable element, else the dialog itself; the dialog opens scrolled
+// to its top whatever that element is.
+//
+// Focus returns to the opener: the focused element when the dialog opened or,
+// when nothing had focus (WebKit does not focus a clicked button), the control
+// the pointer last pressed; failing both, the page's `[data-focus-home]`
+// region, never `<body>`.
 
 export type ModalOptions = {
   onclose: () => void;
@@ -35,16 +41,34 @@ export function focusables(root: HTMLElement): HTMLElement[] {
   });
 }
 
+// The control the pointer last pressed, for dialogs opened by a click that
+// did not move focus.
+let lastPressed: { el: HTMLElement; at: number } | null = null;
+if (typeof document !== "undefined") {
+  document.addEventListener("pointerdown", (e) => {
+    const t = e.target instanceof Element ? e.target.closest<HTMLElement>(FOCUSABLE) : null;
+    lastPressed = t ? { el: t, at: Date.now() } : null;
+  }, true);
+}
+
+function openerOf(doc: Document): HTMLElement | null {
+  const active = doc.activeElement;
+  if (active instanceof HTMLElement && active !== doc.body) return active;
+  if (lastPressed && Date.now() - lastPressed.at < 2000 && lastPressed.el.ownerDocument === doc) return lastPressed.el;
+  return null;
+}
+
 export function modal(node: HTMLElement, options: ModalOptions) {
   let opts = options;
   const doc = node.ownerDocument;
-  const opener = doc.activeElement instanceof HTMLElement && doc.activeElement !== doc.body ? doc.activeElement : null;
+  const opener = openerOf(doc);
   if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");
 
   function initialFocus() {
     const marked = node.querySelector<HTMLElement>("[data-autofocus], [autofocus]");
     const target = marked ?? focusables(node)[0] ?? node;
-    target.focus();
+    target.focus({ preventScroll: true });
+    node.scrollTop = 0;
   }
 
   function onKeydown(e: KeyboardEvent) {
@@ -97,7 +121,15 @@ export function modal(node: HTMLElement, options: ModalOptions) {
     destroy() {
       node.removeEventListener("keydown", onKeydown);
       doc.removeEventListener("focusin", onFocusIn);
-      if (opener && opener.isConnected) opener.focus();
+      // After the dialog is gone (an opener inside inert content may need a frame).
+      const back = opener && opener.isConnected ? opener : null;
+      const home = () => doc.querySelector<HTMLElement>("[data-focus-home]");
+      const target = back ?? home();
+      target?.focus({ preventScroll: true });
+      queueMicrotask(() => {
+        const a = doc.activeElement;
+        if (!a || a === doc.body || !a.isConnected) (back?.isConnected ? back : home())?.focus({ preventScroll: true });
+      });
     },
   };
 }

@@ -11,6 +11,7 @@ import type { TimeSpan } from "../bindings/TimeSpan";
 import type { QueueStatus } from "../bindings/QueueStatus";
 import type { PendingAnnotation } from "../bindings/PendingAnnotation";
 import type {
+  CsvExport,
   DiffRowWindow,
   DiffRowsRequest,
   Discrepancy,
@@ -90,7 +91,8 @@ export interface Backend {
   earningsSeries(q: EarningsQuery, grouping: EarningsGrouping): Promise<EarningsSeries>;
   payouts(): Promise<PayoutView[]>;
   discrepancies(): Promise<Discrepancy[]>;
-  exportEarningsCsv(q: EarningsQuery): Promise<string>;
+  /** Asks where to save (native dialog) and writes the CSV there; null when cancelled. */
+  exportEarningsCsv(q: EarningsQuery): Promise<CsvExport | null>;
 
   // viewers
   diffRows(req: DiffRowsRequest): Promise<DiffRowWindow>;

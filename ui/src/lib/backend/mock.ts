@@ -37,6 +37,8 @@ export type MockOptions = {
   now?: number;
   /** Lines of the big diff file, every one visible (scroll benchmark). */
   diffLines?: number;
+  /** Items start not downloaded (as before the first sync after sign-in). */
+  undownloaded?: boolean;
 };
 
 type Assign = QueueRow & {
@@ -61,8 +63,15 @@ export type MockBackend = Backend & {
   /** Test hooks. */
   setOnline(online: boolean): void;
   touchPreview(): void;
+  /** The preview's rubric file stops parsing (a TOML error). */
+  breakPreview(): void;
   /** Give a code item's draft one live and one outdated diff comment (as after a re-sync). */
   seedDiffComments(assignmentId: string): void;
+  /** A background sync that downloads every item and, with `ledgerCents`,
+   *  brings one new accepted ledger entry dated today (raises data_version). */
+  backgroundSync(change?: { ledgerCents?: number }): Promise<void>;
+  /** A background sync that starts ("Fetching assignments") and fails offline. */
+  backgroundFail(message?: string): void;
   /** Make the next call of `method` reject with `error`. */
   failNext(method: keyof Backend, error: AppError): void;
   readonly calls: string[];
@@ -100,6 +109,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     signed_in: options.signedIn !== false, online, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
     attachments_missing: 0, last_attempt_at: null, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null, expiring_leases: [],
     quarantined: [],
+    data_version: 0,
   };
   let settings: Settings = { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" };
   const syncListeners = new Set<(s: SyncStatus) => void>();
@@ -142,7 +152,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       pay_basis: kind === "screening" ? null : opp.basis,
       pay_cents: kind === "screening" ? null : opp.rate_cents,
       currency: kind === "screening" ? null : "USD",
-      downloaded: true,
+      downloaded: !options.undownloaded,
       feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : status === "submit_failed" ? "The platform refused the upload: rubric version 2 is retired." : null,
       draft: emptyAnswers(),
       revision: 0,
@@ -195,7 +205,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       let amount = expected;
       if (a.status === "accepted" && a.n % 17 === 0) amount = Math.round(expected * 0.5);
       if (a.status === "accepted" && a.n % 19 === 0) continue;
-      if (status === "reversed") amount = -expected;
+      // Like the platform: a reversed entry keeps its (positive) amount.
       if (status === "paid" && a.n % 2 === 1) status = "accepted";
       ledger.push({ assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, amount_cents: amount, status, day });
     }
@@ -276,7 +286,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     return {
       assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id,
       opportunity_title: a.opportunity_title, kind: a.kind, status: a.status, due_at: a.due_at,
-      lease_expires_at: a.lease_expires_at, pay_basis: a.pay_basis, pay_cents: a.pay_cents, currency: a.currency, downloaded: true,
+      lease_expires_at: a.lease_expires_at, pay_basis: a.pay_basis, pay_cents: a.pay_cents, currency: a.currency, downloaded: a.downloaded,
     };
   }
 
@@ -374,10 +384,43 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   const previewItems = list.filter((a) => a.opportunity_id === "opp-code").slice(0, 3);
   let previewRubric = clone(OPPORTUNITIES[0].rubric);
 
+  function earningsCsv(q: EarningsQuery): string {
+    const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const lines = ["date,assignment_id,opportunity,status,amount,currency"];
+    for (const l of ledgerIn(q)) lines.push([l.day, l.assignment_id, esc(oppById.get(l.opportunity_id)?.title ?? l.opportunity_id), l.status, (l.amount_cents / 100).toFixed(2), "USD"].join(","));
+    return lines.join("\n") + "\n";
+  }
+
   const backend: MockBackend = {
     calls,
     failNext(method, error) {
       failures.set(method, error);
+    },
+    async backgroundSync(change) {
+      const start: SyncProgress = { phase: "assignments", items_done: 0, items_total: 0, bytes_done: 0, bytes_total: 0 };
+      sync = { ...sync, syncing: true };
+      for (const l of progressListeners) l(start);
+      emitSync();
+      await new Promise((res) => setTimeout(res, 20));
+      for (const a of list) a.downloaded = true;
+      if (change?.ledgerCents) {
+        const a = list.find((x) => x.kind === "grade") ?? list[0];
+        ledger.push({ assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, amount_cents: change.ledgerCents, status: "accepted", day: new Date(now()).toISOString().slice(0, 10) });
+      }
+      bump();
+      online = true;
+      for (const l of progressListeners) l({ ...start, phase: "done" });
+      sync = { ...sync, syncing: false, online: true, last_error: null, last_sync_at: new Date(now()).toISOString(), data_version: sync.data_version + 1 };
+      emitSync();
+    },
+    backgroundFail(message = "connection refused") {
+      // Like the real loop: progress up to the failing phase, never "done".
+      sync = { ...sync, syncing: true };
+      for (const l of progressListeners) l({ phase: "assignments", items_done: 0, items_total: 0, bytes_done: 0, bytes_total: 0 });
+      emitSync();
+      online = false;
+      sync = { ...sync, syncing: false, online: false, last_error: err("offline", `The platform can't be reached (${message}).`) };
+      emitSync();
     },
     setOnline(v: boolean) {
       // Like the real service: the last error stays until a sync succeeds.
@@ -395,10 +438,16 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (a.status === "new") a.status = "draft";
       bump();
     },
+    breakPreview() {
+      // Like the app: the file no longer parses; the last good render stays.
+      if (!preview) return;
+      preview = { ...preview, generation: preview.generation + 1, showing_last_good: true, findings: [{ severity: "error", code: "syntax", message: "TOML parse error at line 3, column 9: expected `=`", location: { line: 3, column: 9 } }, ...preview.findings] };
+      for (const l of previewListeners) l(clone(preview));
+    },
     touchPreview() {
       if (!preview) return;
       previewRubric = { ...previewRubric, version: previewRubric.version + 1, title: `${OPPORTUNITIES[0].rubric.title} (edited ${preview.generation + 1})` };
-      preview = { ...preview, generation: preview.generation + 1, rubric_title: previewRubric.title };
+      preview = { ...preview, generation: preview.generation + 1, rubric_title: previewRubric.title, showing_last_good: false, findings: preview.findings.filter((f) => f.code !== "syntax") };
       for (const l of previewListeners) l(clone(preview));
     },
 
@@ -407,7 +456,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     signIn: (url, token) => call("signIn", () => {
       if (!/^https?:\/\/[^\s/]+/.test(url)) throw err("invalid", "Platform URL must start with https:// (or http:// for a local platform)");
       if (token.trim() === "") throw err("invalid", "Token is empty");
-      if (token === "bad") throw err("unauthenticated", "The platform rejected this token");
+      if (/unreachable/.test(url)) throw err("offline", `Could not reach ${url} (connection refused). Check the address and your connection; nothing was saved.`);
+      if (token === "bad") throw err("unauthenticated", `The platform at ${url} did not accept this token: it is wrong, expired or was revoked. Copy a current token from your platform account.`);
       session = { signed_in: true, platform_url: url, expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: false };
       return clone(session);
     }),
@@ -523,7 +573,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         await new Promise((res) => setTimeout(res, syncMs / steps));
       }
       bump();
-      sync = { ...sync, syncing: false, last_sync_at: new Date(now()).toISOString(), last_error: null };
+      sync = { ...sync, syncing: false, last_sync_at: new Date(now()).toISOString(), last_error: null, data_version: sync.data_version + 1 };
       emitSync();
       return clone(sync);
     }),
@@ -568,16 +618,19 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       const pts = new Map<string, EarningsPoint>();
       for (const l of ledgerIn(q)) {
         let key = l.day, label = l.day.slice(5);
+        let start_day: string | null = l.day;
         if (bucket === "week") {
           const d = new Date(l.day + "T00:00:00Z");
           const monday = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86400_000);
-          key = monday.toISOString().slice(0, 10);
+          start_day = monday.toISOString().slice(0, 10);
+          key = start_day;
           label = `wk ${key.slice(5)}`;
         } else if (bucket === "opportunity") {
           key = l.opportunity_id;
+          start_day = null;
           label = oppById.get(l.opportunity_id)?.title ?? key;
         }
-        const p = pts.get(key) ?? { key, label, pending_cents: 0, accepted_cents: 0, paid_cents: 0, reversed_cents: 0 };
+        const p = pts.get(key) ?? { key, label, start_day, pending_cents: 0, accepted_cents: 0, paid_cents: 0, reversed_cents: 0 };
         p[`${l.status}_cents`] += l.amount_cents;
         pts.set(key, p);
       }
@@ -586,7 +639,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     payouts: () => call("payouts", (): PayoutView[] => {
       const paid = ledger.filter((l) => l.status === "paid");
       const chunks = [paid.slice(0, Math.ceil(paid.length / 2)), paid.slice(Math.ceil(paid.length / 2))].filter((c) => c.length);
-      return chunks.map((c, i) => ({ id: `po-${i + 1}`, amount_cents: c.reduce((t, l) => t + l.amount_cents, 0), currency: "USD", paid_at: new Date(t0 - (14 - i * 7) * 86400_000).toISOString(), method: "bank transfer", entry_count: c.length }));
+      return chunks.map((c, i) => ({ id: `po-${i + 1}`, amount_cents: c.reduce((t, l) => t + l.amount_cents, 0), currency: "USD", paid_at: new Date(t0 - (14 - i * 7) * 86400_000).toISOString(), method: "bank_transfer", method_label: "Bank transfer", entry_count: c.length }));
     }),
     discrepancies: () => call("discrepancies", (): Discrepancy[] => {
       const out: Discrepancy[] = [];
@@ -602,10 +655,9 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return out;
     }),
     exportEarningsCsv: (q) => call("exportEarningsCsv", () => {
-      const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-      const lines = ["date,assignment_id,opportunity,status,amount,currency"];
-      for (const l of ledgerIn(q)) lines.push([l.day, l.assignment_id, esc(oppById.get(l.opportunity_id)?.title ?? l.opportunity_id), l.status, (l.amount_cents / 100).toFixed(2), "USD"].join(","));
-      return lines.join("\n") + "\n";
+      // Like the app after the save dialog: the file went where the reviewer picked.
+      const text = earningsCsv(q);
+      return { path: `/home/ada/Documents/assay-earnings-${new Date(now()).toISOString().slice(0, 10)}.csv`, rows: text.trim().split("\n").length - 1, bytes: text.length };
     }),
 
     diffRows: (req) => call("diffRows", () => {
@@ -652,6 +704,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         findings: [{ severity: "warning", code: "no-examples", message: "Question “summary” has no examples", location: null }],
         items: previewItems.map((a) => ({ item_id: a.item_id, title: a.title, file: `${dir.replace(/\/$/, "")}/${a.item_id}.json`, hidden_fields: ["reference_solution"] })),
         generation: (preview?.generation ?? 0) + 1,
+        showing_last_good: false,
       };
       return clone(preview);
     }),

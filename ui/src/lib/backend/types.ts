@@ -129,6 +129,7 @@ export type { WaitingTime } from "../bindings/WaitingTime";
 export type { EarningsOverview } from "../bindings/EarningsOverview";
 export type { EarningsPoint } from "../bindings/EarningsPoint";
 export type { EarningsSeries } from "../bindings/EarningsSeries";
+export type { CsvExport } from "../bindings/CsvExport";
 export type { PayoutView } from "../bindings/PayoutView";
 export type { Discrepancy } from "../bindings/Discrepancy";
 

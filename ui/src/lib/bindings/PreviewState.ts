@@ -7,9 +7,18 @@ import type { PreviewItemRef } from "./PreviewItemRef";
  */
 export type PreviewState = { rubric_path: string, items_dir: string, 
 /**
- * None when the rubric does not parse (see `findings`).
+ * None when the rubric does not parse and never did (see `findings`).
  */
-rubric_title: string | null, findings: Array<LintFinding>, items: Array<PreviewItemRef>, 
+rubric_title: string | null, 
+/**
+ * Findings of the files as they are now.
+ */
+findings: Array<LintFinding>, 
+/**
+ * The rubric as it is now does not parse: `rubric_title` and `items`
+ * are the last render that did, kept so the author keeps their place.
+ */
+showing_last_good: boolean, items: Array<PreviewItemRef>, 
 /**
  * Increments on every reload.
  */

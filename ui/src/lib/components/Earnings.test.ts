@@ -48,4 +48,35 @@ describe("Earnings", () => {
     expect(p.rows.every((r) => r.kind === "screening" && r.pay_cents === null && r.status === "new")).toBe(true);
     await expect(b.recordWaiting({ started_at: "2026-11-20T10:00:00.000Z", ended_at: "2026-11-20T09:00:00.000Z", corrected: false })).rejects.toMatchObject({ code: "invalid" });
   });
+
+  it("exports through the save dialog and says where the file went", async () => {
+    const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
+    app = mount(Earnings, { target: document.body, props: { backend: b, onError: (e: unknown) => { throw e; }, onOpenAssignment: () => {} } });
+    await settle();
+    (document.querySelector('[data-testid="export-csv"]') as HTMLButtonElement).click();
+    await settle();
+    const note = document.querySelector('[data-testid="csv-note"]')?.textContent ?? "";
+    expect(note).toMatch(/^Saved \d+ ledger rows? to \/home\/ada\/Documents\/assay-earnings-2026-11-20\.csv$/);
+  });
+
+  it("shows payout methods in words and every chart amount in a table", async () => {
+    const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
+    app = mount(Earnings, { target: document.body, props: { backend: b, onError: () => {}, onOpenAssignment: () => {} } });
+    await settle();
+    const methods = [...document.querySelectorAll('[data-testid="payout-method"]')].map((e) => e.textContent);
+    expect(methods.length).toBeGreaterThan(0);
+    expect(methods.every((m) => m === "Bank transfer")).toBe(true);
+    expect(document.body.textContent).not.toContain("bank_transfer");
+    const series = await b.earningsSeries({ from: null, to: null, opportunity_id: null }, "day");
+    const rows = document.querySelectorAll('[data-testid="earnings-table"] tbody tr');
+    expect(rows.length).toBe(series.points.length);
+    // Reversals are listed as amounts taken back.
+    const reversed = series.points.find((p) => p.reversed_cents !== 0);
+    expect(reversed).toBeDefined();
+    expect(document.querySelector('[data-testid="earnings-table"]')?.textContent).toContain("−$");
+    // Empty days take their place on the chart's date axis.
+    const chart = document.querySelector('[data-testid="earnings-chart"]');
+    expect(chart?.getAttribute("data-time-axis")).toBe("true");
+    expect(Number(chart?.getAttribute("data-slots"))).toBeGreaterThan(series.points.length);
+  });
 });

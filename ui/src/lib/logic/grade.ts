@@ -111,7 +111,8 @@ export function isAnswered(q: Question, a: Answer | undefined): boolean {
     case "ranking":
       return a.order.length > 0;
     case "annotations":
-      return a.items.length > 0;
+      // Like Rust: an explicit empty list is a deliberate "nothing to flag".
+      return true;
     default:
       return true;
   }

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { flushSync, mount, unmount } from "svelte";
+import type { Answer } from "../bindings/Answer";
+import type { Question } from "../bindings/Question";
+import type { Rubric } from "../bindings/Rubric";
+import { OPPORTUNITIES } from "../backend/mockdata";
+import { validateAnswers } from "../logic/validate";
+import QuestionInput from "./QuestionInput.svelte";
+
+let app: ReturnType<typeof mount> | null = null;
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = "";
+});
+
+describe("annotations question (issue 11: 'confirm there are none')", () => {
+  const base = OPPORTUNITIES[0].rubric.questions.find((q) => q.type === "annotations") as Question;
+  const q = { ...base, required: true } as Question;
+  const rubric: Rubric = { ...OPPORTUNITIES[0].rubric, questions: [q] };
+
+  it("offers a control that confirms there is nothing to flag, which validates", () => {
+    let answer: Answer | undefined;
+    const mountWith = (a: Answer | undefined) => {
+      if (app) unmount(app);
+      document.body.innerHTML = "";
+      app = mount(QuestionInput, { target: document.body, props: { q, answer: a, fieldLabel: (id: string) => id, onchange: (x: Answer | undefined) => (answer = x) } });
+      flushSync();
+    };
+    mountWith(undefined);
+    expect(validateAnswers(rubric, { answers: {}, rationales: {} }).ok).toBe(false);
+    const box = document.querySelector<HTMLButtonElement>('[data-testid="confirm-none"]');
+    expect(box?.getAttribute("aria-checked")).toBe("false");
+    box?.click();
+    expect(answer).toEqual({ type: "annotations", items: [] });
+    expect(validateAnswers(rubric, { answers: { [q.id]: answer as Answer }, rationales: {} }).ok).toBe(true);
+    // Shown as confirmed; pressing again takes the confirmation back.
+    mountWith(answer);
+    const again = document.querySelector<HTMLButtonElement>('[data-testid="confirm-none"]');
+    expect(again?.getAttribute("aria-checked")).toBe("true");
+    again?.click();
+    expect(answer).toBeUndefined();
+  });
+});

@@ -435,6 +435,23 @@ impl PlatformProcess {
         }
     }
 
+    /// `POST /api/v1/admin{path}` with the admin token (decide outcomes, ...).
+    pub fn admin_post(&self, path: &str, body: &Value) -> Result<Value> {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/admin{path}", self.url()))
+            .bearer_auth("e2e-admin")
+            .json(body)
+            .send()?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            bail!(
+                "POST /admin{path}: HTTP {status}: {}",
+                resp.text().unwrap_or_default()
+            );
+        }
+        Ok(resp.json()?)
+    }
+
     /// `GET /api/v1{path}` as the demo reviewer.
     pub fn get(&self, path: &str) -> Result<Value> {
         let resp = reqwest::blocking::Client::new()

@@ -940,3 +940,367 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
     app.quit()
 }
+
+// ---------------------------------------------------------------- lifecycle
+
+/// Signs in a fresh app against a platform that never auto-reviews (a senior
+/// decides through the admin API), with the queue filled.
+fn lifecycle_app(profile: &str) -> anyhow::Result<(PlatformProcess, tempfile::TempDir, App)> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(1_000_000)?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[("ASSAY_PROFILE", profile), ("ASSAY_DATA_DIR", &data_dir)])?;
+    app.wait_for("input[type=url]", WAIT)?;
+    app.fill("input[type=url]", &platform.url())?;
+    app.fill("input[type=password]", &platform.token)?;
+    app.press(&[keys::ENTER])?;
+    // The first full sync of the seeded platform can be slow on a busy machine.
+    app.wait_text(
+        "[data-testid=online-badge]",
+        Duration::from_secs(120),
+        |t| t.contains("Online"),
+    )?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    app.execute(
+        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
+        serde_json::json!([]),
+    )?;
+    Ok((platform, data, app))
+}
+
+/// The newest submission of an assignment on the platform with `status`.
+fn submission_of(
+    platform: &PlatformProcess,
+    assignment: &str,
+    status: &str,
+) -> anyhow::Result<String> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let page = platform.get("/outcomes?limit=500")?;
+        let found = page["outcomes"].as_array().and_then(|a| {
+            a.iter()
+                .rev()
+                .filter(|o| o["assignment_id"] == assignment && o["status"] == status)
+                .find_map(|o| o["submission_id"].as_str())
+                .map(str::to_string)
+        });
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("no {status} submission of {assignment}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn decide(
+    platform: &PlatformProcess,
+    submission: &str,
+    status: &str,
+    feedback: Option<&str>,
+) -> anyhow::Result<()> {
+    platform.admin_post(
+        "/outcomes",
+        &serde_json::json!({"submission_id": submission, "status": status, "feedback": feedback}),
+    )?;
+    Ok(())
+}
+
+/// Presses Shift+S (sync now) with the focus outside any text box.
+fn sync_now(app: &App) -> anyhow::Result<()> {
+    app.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    )?;
+    app.press(&[keys::SHIFT, "S"])?;
+    Ok(())
+}
+
+/// Syncs until the open item shows `want` in its status badge.
+fn sync_until_status(app: &App, want: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        sync_now(app)?;
+        let ok = app
+            .wait_text("[data-testid=item-status]", Duration::from_secs(3), |t| {
+                t.to_lowercase().contains(want)
+            })
+            .is_ok();
+        if ok {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot(&format!("status-not-{want}"))?;
+            anyhow::bail!("the item never showed {want:?}:\n{}", app.page_text()?);
+        }
+    }
+}
+
+fn no_ui_errors(app: &App) -> anyhow::Result<()> {
+    let errors = app.execute("return window.__errors", serde_json::json!([]))?;
+    assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
+    Ok(())
+}
+
+/// (a) Submit → a senior requests a revision → the reviewer sees the prior
+/// answers and the feedback → resubmits (a new version the platform takes)
+/// → accepted → the pay appears in the item and in earnings.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
+    let (platform, _data, app) = lifecycle_app("e2e-revision")?;
+    let id = open_new_item(&app, "itm-code")?;
+    grade_by_keyboard(&app)?;
+    sync_until_status(&app, "submitted")?;
+    let first = submission_of(&platform, &id, "pending")?;
+    decide(
+        &platform,
+        &first,
+        "needs_revision",
+        Some("Explain why the empty-input case passes."),
+    )?;
+
+    // The open item turns into the revision by itself after a sync.
+    sync_until_status(&app, "revision")?;
+    app.wait_for("[data-testid=revision-panel]", WAIT)?;
+    let feedback = app
+        .text_content("[data-testid=revision-feedback]")?
+        .unwrap_or_default();
+    assert!(feedback.contains("empty-input case"), "{feedback}");
+    // Pre-filled: the grade validates as it was submitted, so it can be
+    // resubmitted at once; nothing changed yet.
+    app.wait_text("[data-testid=submit]", WAIT, |t| t.contains("Resubmit"))?;
+    let enabled = app.execute(
+        "return !document.querySelector('[data-testid=submit]').disabled",
+        serde_json::json!([]),
+    )?;
+    assert_eq!(enabled, serde_json::json!(true), "{}", app.page_text()?);
+    let changed = app
+        .text_content("[data-testid=changed-since]")?
+        .unwrap_or_default();
+    assert!(changed.contains("Nothing changed"), "{changed}");
+    app.screenshot("10-revision-prefilled")?;
+
+    // Change the quality score (question 2) and resubmit.
+    app.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    )?;
+    for k in ["j", "3"] {
+        app.press(&[k])?;
+        std::thread::sleep(Duration::from_millis(80));
+    }
+    app.wait_text("[data-testid=changed-since]", WAIT, |t| {
+        t.contains("Changed since")
+    })?;
+    app.press(&[keys::CONTROL, keys::ENTER])?;
+    sync_until_status(&app, "submitted")?;
+    let second = submission_of(&platform, &id, "pending")?;
+    assert_ne!(first, second, "the resubmission is a new version");
+    decide(&platform, &second, "accepted", None)?;
+
+    sync_until_status(&app, "accepted")?;
+    app.wait_for("[data-testid=outcome]", WAIT)?;
+    let pay = app
+        .text_content("[data-testid=outcome-pay]")?
+        .unwrap_or_default();
+    assert!(pay.starts_with("Earned"), "{pay}");
+    app.screenshot("11-revision-accepted")?;
+
+    // The pay is in earnings: the app's accepted total equals the platform's.
+    let ledger = platform.get("/ledger?limit=500")?;
+    let entries = ledger["entries"].as_array().cloned().unwrap_or_default();
+    let accepted: i64 = entries
+        .iter()
+        .filter(|e| e["status"] == "accepted")
+        .filter_map(|e| e["amount_cents"].as_i64())
+        .sum();
+    assert!(entries
+        .iter()
+        .any(|e| e["assignment_id"] == id.as_str() && e["status"] == "accepted"));
+    let shown = totals_in_ui(&app)?;
+    assert_eq!(shown[1], accepted, "accepted total in earnings");
+    no_ui_errors(&app)?;
+    app.quit()
+}
+
+/// (b) Submit → rejected → the feedback and the pay lost are shown, and the
+/// item stays read-only.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn rejection_shows_feedback_and_lost_pay_read_only() -> anyhow::Result<()> {
+    let (platform, _data, app) = lifecycle_app("e2e-reject")?;
+    let id = open_new_item(&app, "itm-code")?;
+    grade_by_keyboard(&app)?;
+    sync_until_status(&app, "submitted")?;
+    let sub = submission_of(&platform, &id, "pending")?;
+    decide(
+        &platform,
+        &sub,
+        "rejected",
+        Some("The edge-case criterion was marked pass but the tests fail."),
+    )?;
+    sync_until_status(&app, "rejected")?;
+    app.wait_for("[data-testid=outcome]", WAIT)?;
+    let feedback = app
+        .text_content("[data-testid=outcome-feedback]")?
+        .unwrap_or_default();
+    assert!(feedback.contains("tests fail"), "{feedback}");
+    let pay = app
+        .text_content("[data-testid=outcome-pay]")?
+        .unwrap_or_default();
+    assert!(pay.starts_with("Lost"), "{pay}");
+    // Read-only: no submit button, the answers are the submitted ones.
+    assert!(app.try_find("[data-testid=submit]")?.is_none());
+    app.screenshot("12-rejected")?;
+    no_ui_errors(&app)?;
+    app.quit()
+}
+
+/// (c) Senior review: the expert's submission sits beside the decision in
+/// the rubric's words (no raw ids), and their diff comments are shown inline
+/// on the diff lines where they were made.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Result<()> {
+    let (_platform, _data, app) = lifecycle_app("e2e-senior")?;
+    app.fill("input[aria-label='Search queue']", "itm-code")?;
+    std::thread::sleep(Duration::from_millis(600));
+    let opened = app.execute(
+        "const rows = [...document.querySelectorAll('li[data-queue-row]')];
+         const row = rows.find(r => /\\breview\\b/i.test(r.querySelector('.l1')?.textContent ?? ''));
+         if (!row) return null;
+         row.querySelector('.card').click();
+         return row.getAttribute('data-queue-row');",
+        serde_json::json!([]),
+    )?;
+    anyhow::ensure!(
+        opened.is_string(),
+        "no senior review row:\n{}",
+        app.page_text()?
+    );
+    app.wait_for("[data-testid=reviewed-submission]", WAIT)?;
+    let summary = app
+        .text_content("[data-testid=reviewed-submission]")?
+        .unwrap_or_default();
+    for raw in ["edge_cases: ", "passes_tests", "needs_work"] {
+        assert!(!summary.contains(raw), "raw id {raw:?} in {summary}");
+    }
+    assert!(
+        summary.contains("empty-input case"),
+        "comment text: {summary}"
+    );
+    // The comment sits on its diff line (src/solution, new line 12).
+    let inline = app.wait_for("[data-viewer=diff] [data-comment]", WAIT)?;
+    let text = app.text(&inline)?;
+    assert!(
+        text.contains("empty-input case") && text.contains("line 12"),
+        "{text}"
+    );
+    app.screenshot("13-senior-review")?;
+    no_ui_errors(&app)?;
+    app.quit()
+}
+
+/// (d) A comment typed on a diff line and a region drawn on a scan, neither
+/// added: switching items and restarting the app loses neither.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<()> {
+    let (_platform, data, app) = lifecycle_app("e2e-pending")?;
+    let code = open_new_item(&app, "itm-code")?;
+    app.wait_for("[data-viewer=diff] button.addc", WAIT)?;
+    app.execute(
+        "document.querySelector('[data-viewer=diff] button.addc').click()",
+        serde_json::json!([]),
+    )?;
+    app.wait_for("[data-testid=comment-composer] textarea", WAIT)?;
+    app.fill(
+        "[data-testid=comment-composer] textarea",
+        "Half-written: this loop never ends on empty input",
+    )?;
+
+    let scan = open_new_item(&app, "itm-scan")?;
+    wait_scan_painted(&app)?;
+    app.execute(
+        "[...document.querySelectorAll('[data-viewer=scan] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
+         const c = document.querySelector('[data-viewer=scan] canvas');
+         const r = c.getBoundingClientRect();
+         const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}));
+         at('pointerdown', 0.3, 0.3); at('pointermove', 0.5, 0.55); at('pointerup', 0.5, 0.55);",
+        serde_json::json!([]),
+    )?;
+    app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
+    app.fill("[data-testid=region-composer] textarea", "Possible bleed")?;
+    std::thread::sleep(Duration::from_millis(700)); // autosave debounce
+
+    // Switch back: the comment is where it was written, text intact.
+    open_row(&app, "itm-code", &code)?;
+    let text = app.execute(
+        "return document.querySelector('[data-testid=comment-composer] textarea')?.value",
+        serde_json::json!([]),
+    )?;
+    assert_eq!(text, "Half-written: this loop never ends on empty input");
+
+    // Restart: both are still there.
+    app.quit()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-pending"),
+        ("ASSAY_DATA_DIR", &data_dir),
+    ])?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    open_row(&app, "itm-scan", &scan)?;
+    app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
+    let text = app.execute(
+        "return document.querySelector('[data-testid=region-composer] textarea').value",
+        serde_json::json!([]),
+    )?;
+    assert_eq!(text, "Possible bleed");
+    app.screenshot("14-pending-region-after-restart")?;
+    open_row(&app, "itm-code", &code)?;
+    app.wait_for("[data-testid=comment-composer] textarea", WAIT)?;
+    let text = app.execute(
+        "return document.querySelector('[data-testid=comment-composer] textarea').value",
+        serde_json::json!([]),
+    )?;
+    assert_eq!(text, "Half-written: this loop never ends on empty input");
+    app.screenshot("15-pending-comment-after-restart")?;
+    app.quit()
+}
+
+/// Searches the queue for `search`, opens the row of `assignment` and waits
+/// for its screen.
+fn open_row(app: &App, search: &str, assignment: &str) -> anyhow::Result<()> {
+    let current = app.execute(
+        "return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''",
+        serde_json::json!([]),
+    )?;
+    if current.as_str() != Some(search) {
+        app.fill("input[aria-label='Search queue']", search)?;
+        std::thread::sleep(Duration::from_millis(800));
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let clicked = app.execute(
+            "const row = document.querySelector(`li[data-queue-row='${arguments[0]}'] .card`);
+             if (!row) return false; row.click(); return true;",
+            serde_json::json!([assignment]),
+        )?;
+        if clicked == serde_json::json!(true) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("no queue row {assignment}:\n{}", app.page_text()?);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.wait_for(
+        &format!("[data-testid=item-screen][data-assignment='{assignment}']"),
+        WAIT,
+    )?;
+    std::thread::sleep(Duration::from_millis(800));
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod anchors;
 pub mod earnings;
 pub mod error;
 pub mod preview;
+pub mod progress;
 pub mod queue;
 mod settings;
 pub mod types;
@@ -230,13 +231,17 @@ impl Workbench {
             self.store.clone(),
             SyncConfig::default(),
         ));
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         let background = spawn_background(engine.clone(), SYNC_INTERVAL, tx);
         let events = self.events.clone();
         let store = self.store.clone();
         let live = self.live.clone();
-        let forwarder = tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
+        // Progress is coalesced (a few events a second, the newest always
+        // delivered) so a 10,000-item pull does not repaint the UI per item.
+        let forwarder = tokio::spawn(progress::coalesce(
+            rx,
+            progress::PROGRESS_INTERVAL,
+            move |ev| {
                 {
                     let mut l = live.lock().unwrap_or_else(|p| p.into_inner());
                     match &ev {
@@ -278,8 +283,8 @@ impl Workbench {
                         events(AppEvent::Sync { state });
                     }
                 }
-            }
-        });
+            },
+        ));
         *self.connected.lock().await = Some(Connected {
             engine,
             background,
@@ -334,6 +339,7 @@ impl Workbench {
         self.set_syncing(true);
         self.emit_sync_state().await;
         // Converted once: the status bar shows the same error the caller gets.
+        let progress = progress::throttled(progress, progress::PROGRESS_INTERVAL);
         let result = engine.sync_once(progress).await.map_err(|e| {
             let online = !e.is_retryable();
             (online, AppError::from(e))

@@ -15,7 +15,7 @@ mod settings;
 pub mod types;
 pub mod views;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -76,6 +76,7 @@ pub struct Workbench {
     settings: settings::SettingsFile,
     views: views::ViewCache,
     queue: queue::QueueCache,
+    rubrics: RubricCache,
     preview: preview::PreviewSession,
     events: EventSink,
     connected: Mutex<Option<Connected>>,
@@ -84,6 +85,35 @@ pub struct Workbench {
     /// True once [`Workbench::resume`] finished; `session` waits for it so the
     /// UI never shows sign-in while a saved session is being restored.
     resumed: tokio::sync::watch::Sender<bool>,
+}
+
+/// Rubrics parsed once per stored text: a draft save validates against the
+/// rubric without re-parsing it (the text is compared, so a re-stored rubric
+/// of the same version is parsed again).
+#[derive(Default)]
+struct RubricCache {
+    parsed: StdMutex<VecDeque<(String, Arc<assay_rubric::Rubric>)>>,
+}
+
+impl RubricCache {
+    /// Rubrics kept (the items open in a session share a few rubrics).
+    const SLOTS: usize = 8;
+
+    fn parsed(&self, json: String) -> AppResult<Arc<assay_rubric::Rubric>> {
+        {
+            let cached = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, r)) = cached.iter().find(|(text, _)| *text == json) {
+                return Ok(r.clone());
+            }
+        }
+        let rubric: assay_rubric::Rubric = serde_json::from_str(&json)
+            .map_err(|e| AppError::internal(format!("stored rubric: {e}")))?;
+        let rubric = Arc::new(rubric);
+        let mut cached = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        cached.push_front((json, rubric.clone()));
+        cached.truncate(Self::SLOTS);
+        Ok(rubric)
+    }
 }
 
 /// What the background loop last told us (not persisted).
@@ -107,6 +137,7 @@ impl Workbench {
             settings: settings::SettingsFile::new(data_dir.join("settings.json")),
             views: views::ViewCache::default(),
             queue: queue::QueueCache::default(),
+            rubrics: RubricCache::default(),
             preview: preview::PreviewSession::default(),
             events,
             connected: Mutex::new(None),
@@ -492,16 +523,16 @@ impl Workbench {
     fn rubric_for(
         &self,
         assignment_id: &str,
-    ) -> AppResult<(assay_protocol::Assignment, assay_rubric::Rubric)> {
+    ) -> AppResult<(assay_protocol::Assignment, Arc<assay_rubric::Rubric>)> {
         let a = self
             .store
             .assignment(assignment_id)?
             .ok_or_else(|| AppError::not_found(format!("assignment {assignment_id}")))?;
-        let rubric = self
+        let json = self
             .store
-            .rubric(&a.rubric_id, a.rubric_version)?
+            .rubric_json(&a.rubric_id, a.rubric_version)?
             .ok_or_else(|| AppError::not_found("The rubric is not downloaded yet."))?;
-        Ok((a, rubric))
+        Ok((a, self.rubrics.parsed(json)?))
     }
 
     /// Saves a draft durably (fsync'd by SQLite before returning) and
@@ -530,6 +561,26 @@ impl Workbench {
     ) -> AppResult<std::borrow::Cow<'a, Answers>> {
         if !anchors::needs_hashes(answers) {
             return Ok(std::borrow::Cow::Borrowed(answers));
+        }
+        // The diffs the reviewer sees, parsed when the item was opened: a
+        // save does not re-read and re-parse the item's diff.
+        let fields = anchors::fields_needing_hashes(answers);
+        let shown: Vec<(String, Arc<assay_render::diff::DiffRows>)> = fields
+            .iter()
+            .filter_map(|f| {
+                self.views
+                    .diff(&format!("{assignment_id}/{f}"))
+                    .map(|rows| (f.to_string(), rows))
+            })
+            .collect();
+        if shown.len() == fields.len() {
+            let diffs: HashMap<String, &assay_render::diff::MultiFileDiff> = shown
+                .iter()
+                .map(|(id, rows)| (id.clone(), rows.diff()))
+                .collect();
+            let mut filled = answers.clone();
+            anchors::fill_hashes(&mut filled, &diffs);
+            return Ok(std::borrow::Cow::Owned(filled));
         }
         let Some(scoped) = self.store.item_detail(assignment_id, Utc::now())?.scoped else {
             return Ok(std::borrow::Cow::Borrowed(answers));

@@ -1,4 +1,4 @@
-//! `cargo xtask demo | test | setup | ui | bindings`: everything needed to build,
+//! `cargo xtask demo | test | setup | ui | bindings | bench`: everything needed to build,
 //! run and test Assay from a fresh Debian machine with only Rust, Node and Python.
 
 use std::path::{Path, PathBuf};
@@ -60,6 +60,17 @@ enum Cmd {
     Ui,
     /// Regenerate the TypeScript bindings (ui/src/lib/bindings).
     Bindings,
+    /// Run the benchmark suite (release builds; not part of `test`): paired,
+    /// repeated runs of each figure against its anchor, median and min, CPU
+    /// and wall, machine load printed.
+    Bench {
+        /// Paired runs per benchmark (at least 7).
+        #[arg(long, default_value_t = 9)]
+        runs: u32,
+        /// Items synced for the queue and platform benchmarks.
+        #[arg(long, default_value_t = 10_000)]
+        items: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -79,7 +90,58 @@ fn main() -> Result<()> {
         Cmd::Bindings => bindings(&root),
         Cmd::Test { no_e2e } => test(&root, !no_e2e),
         Cmd::Demo { screenshot_after } => demo(&root, screenshot_after),
+        Cmd::Bench { runs, items } => bench(runs, items),
     }
+}
+
+/// The benchmarks of the suite: (crate, example, what it measures against).
+const BENCHES: &[(&str, &str, &str)] = &[
+    (
+        "assay-app",
+        "queue_bench",
+        "queue_page with N synced items vs the previous rebuild-per-call",
+    ),
+    (
+        "assay-app",
+        "draft_bench",
+        "draft save p50/p99 vs a bare SQLite WAL upsert (synchronous=FULL)",
+    ),
+    (
+        "assay-platform",
+        "access_bench",
+        "platform GET /items access check, newest vs oldest of N, vs no index",
+    ),
+];
+
+fn bench(runs: u32, items: u32) -> Result<()> {
+    if runs < 7 {
+        bail!("--runs must be at least 7 (got {runs})");
+    }
+    let (runs, items) = (runs.to_string(), items.to_string());
+    for (krate, example, what) in BENCHES {
+        step(&format!("{example}: {what}"));
+        let mut cmd = cargo();
+        cmd.args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            krate,
+            "--example",
+            example,
+            "--",
+        ]);
+        cmd.args(["--runs", &runs]);
+        if *example != "draft_bench" {
+            cmd.args(["--items", &items]);
+        }
+        run(&mut cmd)?;
+    }
+    eprintln!(
+        "\nDiff highlighting vs delta is not in this suite yet; \
+         crates/render/benches/vs_delta.sh is a single unpaired run on generated input."
+    );
+    Ok(())
 }
 
 fn project_root() -> Result<PathBuf> {

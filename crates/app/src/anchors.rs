@@ -87,6 +87,29 @@ pub fn needs_hashes(answers: &Answers) -> bool {
     })
 }
 
+/// The fields of the diff-line comments that have no line hash yet.
+pub fn fields_needing_hashes(answers: &Answers) -> std::collections::BTreeSet<&str> {
+    answers
+        .answers
+        .values()
+        .filter_map(|a| match a {
+            Answer::Annotations { items } => Some(items),
+            _ => None,
+        })
+        .flatten()
+        .filter(|i| {
+            matches!(
+                i.anchor,
+                AnnotationAnchor::DiffLine {
+                    line_hash: None,
+                    ..
+                }
+            )
+        })
+        .map(|i| i.field.as_str())
+        .collect()
+}
+
 /// Fills the line hash of every diff-line comment that has none, from the
 /// diff of its field as it is now (`diffs` by field id). Comments on a line
 /// the diff does not show keep no hash. Returns whether anything changed.

@@ -10,6 +10,7 @@ pub mod dialogs;
 pub mod earnings;
 pub mod error;
 pub mod preview;
+pub mod progress;
 pub mod queue;
 mod settings;
 mod signin;
@@ -17,7 +18,7 @@ pub mod submission;
 pub mod types;
 pub mod views;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -79,6 +80,7 @@ pub struct Workbench {
     settings: settings::SettingsFile,
     views: views::ViewCache,
     queue: queue::QueueCache,
+    rubrics: RubricCache,
     preview: preview::PreviewSession,
     /// The rubric file and samples folder the author picked: the only paths
     /// the preview reads.
@@ -92,6 +94,35 @@ pub struct Workbench {
     /// True once [`Workbench::resume`] finished; `session` waits for it so the
     /// UI never shows sign-in while a saved session is being restored.
     resumed: tokio::sync::watch::Sender<bool>,
+}
+
+/// Rubrics parsed once per stored text: a draft save validates against the
+/// rubric without re-parsing it (the text is compared, so a re-stored rubric
+/// of the same version is parsed again).
+#[derive(Default)]
+struct RubricCache {
+    parsed: StdMutex<VecDeque<(String, Arc<assay_rubric::Rubric>)>>,
+}
+
+impl RubricCache {
+    /// Rubrics kept (the items open in a session share a few rubrics).
+    const SLOTS: usize = 8;
+
+    fn parsed(&self, json: String) -> AppResult<Arc<assay_rubric::Rubric>> {
+        {
+            let cached = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, r)) = cached.iter().find(|(text, _)| *text == json) {
+                return Ok(r.clone());
+            }
+        }
+        let rubric: assay_rubric::Rubric = serde_json::from_str(&json)
+            .map_err(|e| AppError::internal(format!("stored rubric: {e}")))?;
+        let rubric = Arc::new(rubric);
+        let mut cached = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        cached.push_front((json, rubric.clone()));
+        cached.truncate(Self::SLOTS);
+        Ok(rubric)
+    }
 }
 
 /// What the background loop last told us (not persisted).
@@ -137,6 +168,7 @@ impl Workbench {
             settings: settings::SettingsFile::new(data_dir.join("settings.json")),
             views: views::ViewCache::default(),
             queue: queue::QueueCache::default(),
+            rubrics: RubricCache::default(),
             preview: preview::PreviewSession::default(),
             grants: StdMutex::new(preview::Grants::default()),
             dialogs,
@@ -293,13 +325,17 @@ impl Workbench {
             self.store.clone(),
             SyncConfig::default(),
         ));
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         let background = spawn_background(engine.clone(), SYNC_INTERVAL, tx);
         let events = self.events.clone();
         let store = self.store.clone();
         let live = self.live.clone();
-        let forwarder = tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
+        // Progress is coalesced (a few events a second, the newest always
+        // delivered) so a 10,000-item pull does not repaint the UI per item.
+        let forwarder = tokio::spawn(progress::coalesce(
+            rx,
+            progress::PROGRESS_INTERVAL,
+            move |ev| {
                 {
                     let mut l = live.lock().unwrap_or_else(|p| p.into_inner());
                     match &ev {
@@ -348,8 +384,8 @@ impl Workbench {
                         events(AppEvent::Sync { state });
                     }
                 }
-            }
-        });
+            },
+        ));
         *self.connected.lock().await = Some(Connected {
             engine,
             background,
@@ -408,6 +444,7 @@ impl Workbench {
         self.set_syncing(true);
         self.emit_sync_state().await;
         // Converted once: the status bar shows the same error the caller gets.
+        let progress = progress::throttled(progress, progress::PROGRESS_INTERVAL);
         let result = engine.sync_once(progress).await.map_err(|e| {
             let online = !e.is_retryable();
             (online, AppError::from(e))
@@ -718,16 +755,16 @@ impl Workbench {
     fn rubric_for(
         &self,
         assignment_id: &str,
-    ) -> AppResult<(assay_protocol::Assignment, assay_rubric::Rubric)> {
+    ) -> AppResult<(assay_protocol::Assignment, Arc<assay_rubric::Rubric>)> {
         let a = self
             .store
             .assignment(assignment_id)?
             .ok_or_else(|| AppError::not_found(format!("assignment {assignment_id}")))?;
-        let rubric = self
+        let json = self
             .store
-            .rubric(&a.rubric_id, a.rubric_version)?
+            .rubric_json(&a.rubric_id, a.rubric_version)?
             .ok_or_else(|| AppError::not_found("The rubric is not downloaded yet."))?;
-        Ok((a, rubric))
+        Ok((a, self.rubrics.parsed(json)?))
     }
 
     /// Saves a draft durably (fsync'd by SQLite before returning) and
@@ -770,6 +807,26 @@ impl Workbench {
     ) -> AppResult<std::borrow::Cow<'a, Answers>> {
         if !anchors::needs_hashes(answers) {
             return Ok(std::borrow::Cow::Borrowed(answers));
+        }
+        // The diffs the reviewer sees, parsed when the item was opened: a
+        // save does not re-read and re-parse the item's diff.
+        let fields = anchors::fields_needing_hashes(answers);
+        let shown: Vec<(String, Arc<assay_render::diff::DiffRows>)> = fields
+            .iter()
+            .filter_map(|f| {
+                self.views
+                    .diff(&format!("{assignment_id}/{f}"))
+                    .map(|rows| (f.to_string(), rows))
+            })
+            .collect();
+        if shown.len() == fields.len() {
+            let diffs: HashMap<String, &assay_render::diff::MultiFileDiff> = shown
+                .iter()
+                .map(|(id, rows)| (id.clone(), rows.diff()))
+                .collect();
+            let mut filled = answers.clone();
+            anchors::fill_hashes(&mut filled, &diffs);
+            return Ok(std::borrow::Cow::Owned(filled));
         }
         let Some(scoped) = self.store.item_detail(assignment_id, Utc::now())?.scoped else {
             return Ok(std::borrow::Cow::Borrowed(answers));

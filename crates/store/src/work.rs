@@ -372,16 +372,20 @@ impl Store {
 
     /// A stored rubric version.
     pub fn rubric(&self, id: &str, version: u32) -> Result<Option<Rubric>> {
-        let conn = self.conn()?;
-        let s: Option<String> = conn
-            .query_row(
-                "SELECT json FROM rubrics WHERE id = ?1 AND version = ?2",
-                params![id, version],
-                |r| r.get(0),
-            )
-            .optional()?;
-        s.map(|s| serde_json::from_str(&s).map_err(StoreError::json("rubric")))
+        self.rubric_json(id, version)?
+            .map(|s| serde_json::from_str(&s).map_err(StoreError::json("rubric")))
             .transpose()
+    }
+
+    /// A stored rubric version's JSON text, unparsed (callers that cache the
+    /// parsed rubric compare texts).
+    pub fn rubric_json(&self, id: &str, version: u32) -> Result<Option<String>> {
+        let conn = self.conn()?;
+        let json = conn
+            .prepare_cached("SELECT json FROM rubrics WHERE id = ?1 AND version = ?2")?
+            .query_row(params![id, version], |r| r.get(0))
+            .optional()?;
+        Ok(json)
     }
 
     // ------------------------------------------------------------ attachments

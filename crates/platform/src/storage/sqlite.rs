@@ -185,7 +185,29 @@ ALTER TABLE items ADD COLUMN rubric_version INTEGER;
 CREATE UNIQUE INDEX items_external_id ON items (opportunity_id, external_id)
     WHERE external_id IS NOT NULL;
 "#,
+    r#"
+-- An expert's access to an item (GET /items/{id}) and to its blobs is decided
+-- by their newest live assignment of that item: one index seek per request,
+-- not a walk through all of the expert's assignments (quadratic over a pull).
+CREATE INDEX assignments_item_expert_seq ON assignments (item_id, expert_id, seq);
+CREATE INDEX item_blobs_sha ON item_blobs (sha256);
+"#,
 ];
+
+/// The expert's most recent live assignment of an item (access check).
+const ITEM_ACCESS_SQL: &str = "SELECT kind, review_of_submission_id, id FROM assignments \
+     WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned', 'released') \
+     ORDER BY seq DESC LIMIT 1";
+
+/// Whether the expert holds a live assignment of an item that has the blob:
+/// from the blob's items (by digest) to the expert's assignment of each, in
+/// that order (`CROSS JOIN` fixes it; the other order walks all of the
+/// expert's assignments).
+const BLOB_ACCESS_SQL: &str =
+    "SELECT EXISTS (SELECT 1 FROM item_blobs ib INDEXED BY item_blobs_sha \
+     CROSS JOIN assignments a INDEXED BY assignments_item_expert_seq \
+     ON a.item_id = ib.item_id AND a.expert_id = ?2 \
+     WHERE ib.sha256 = ?1 AND a.state NOT IN ('revoked', 'reassigned', 'released'))";
 
 /// SQLite-backed storage. One connection behind a mutex: the reference
 /// platform favours simplicity; every operation is short.
@@ -1140,12 +1162,10 @@ impl Storage for SqliteStorage {
     }
 
     fn expert_can_read_blob(&self, expert_id: &str, sha256: &str) -> StoreResult<bool> {
-        Ok(self.lock().query_row(
-            "SELECT EXISTS (SELECT 1 FROM item_blobs ib JOIN assignments a ON a.item_id = ib.item_id \
-             WHERE ib.sha256 = ?1 AND a.expert_id = ?2 AND a.state NOT IN ('revoked', 'reassigned', 'released'))",
-            params![sha256, expert_id],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .lock()
+            .prepare_cached(BLOB_ACCESS_SQL)?
+            .query_row(params![sha256, expert_id], |r| r.get(0))?)
     }
 
     fn item_for_expert(&self, expert_id: &str, item_id: &str) -> StoreResult<ItemEnvelope> {
@@ -1161,13 +1181,10 @@ impl Storage for SqliteStorage {
             raw.ok_or_else(|| StoreError::not_found(format!("item {item_id}")))?;
         // The expert's most recent live assignment of the item decides access.
         let access: Option<(String, Option<String>, String)> = conn
-            .query_row(
-                "SELECT kind, review_of_submission_id, id FROM assignments \
-                 WHERE item_id = ?1 AND expert_id = ?2 AND state NOT IN ('revoked', 'reassigned', 'released') \
-                 ORDER BY seq DESC LIMIT 1",
-                params![item_id, expert_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached(ITEM_ACCESS_SQL)?
+            .query_row(params![item_id, expert_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?;
         let Some((kind, review_of, assignment_id)) = access else {
             return Err(StoreError::Forbidden(format!(
@@ -2481,6 +2498,87 @@ mod tests {
             SqliteStorage::open(&path),
             Err(Error::SchemaTooNew { found: 99, .. })
         ));
+    }
+
+    fn plan(s: &SqliteStorage, sql: &str) -> Vec<String> {
+        let conn = s.lock();
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        st.query_map(params!["x", "y"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn access_checks_seek_the_item_index_instead_of_walking_the_experts_assignments() {
+        let s = fixture(PayBasis::PerItem);
+        let item = plan(&s, ITEM_ACCESS_SQL);
+        assert!(
+            item.iter().any(
+                |p| p.contains("INDEX assignments_item_expert_seq (item_id=? AND expert_id=?)")
+            ),
+            "{item:?}"
+        );
+        assert!(!item.iter().any(|p| p.contains("TEMP B-TREE")), "{item:?}");
+        let blob = plan(&s, BLOB_ACCESS_SQL);
+        assert!(
+            blob.iter()
+                .any(|p| p.contains("INDEX item_blobs_sha (sha256=?)")),
+            "{blob:?}"
+        );
+        assert!(
+            blob.iter().any(
+                |p| p.contains("INDEX assignments_item_expert_seq (item_id=? AND expert_id=?)")
+            ),
+            "{blob:?}"
+        );
+        assert!(
+            !blob.iter().any(|p| p.contains("assignments_expert_seq")),
+            "{blob:?}"
+        );
+        assert!(
+            !blob
+                .iter()
+                .any(|p| p.starts_with("SCAN") && p != "SCAN CONSTANT ROW"),
+            "{blob:?}"
+        );
+    }
+
+    #[test]
+    fn version_2_database_gains_the_access_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..2] {
+                c.execute_batch(m).unwrap();
+            }
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute(
+                "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
+                   expertise, attestations, senior_reviewer, timezone, created_at) \
+                 VALUES ('e', 'e@x', 'E', 's', 'h', '[]', '[]', 0, 'UTC', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = SqliteStorage::open(&path).unwrap();
+        let names: Vec<String> = {
+            let conn = s.lock();
+            let mut st = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        assert!(
+            names.iter().any(|n| n == "assignments_item_expert_seq"),
+            "{names:?}"
+        );
+        assert!(names.iter().any(|n| n == "item_blobs_sha"), "{names:?}");
+        assert!(s.expert_id_by_email("e@x").unwrap().is_some());
     }
 
     #[test]

@@ -1,0 +1,261 @@
+//! Draft save latency against a bare SQLite WAL upsert of the same size,
+//! paired and repeated:
+//!
+//! `cargo run --release -p assay-app --example draft_bench -- [--saves N] [--runs R]`
+//!
+//! The app's store is filled by the real sync engine from a seeded reference
+//! platform; the draft is on the code-review item with the largest diff,
+//! with three diff-line comments as the UI sends them (no `line_hash`) and a
+//! free-text answer that changes on every save (typing). Three arms, in
+//! rotating order within each run, each saving N times:
+//! - "bare": `INSERT .. ON CONFLICT DO UPDATE` of a row holding the same JSON
+//!   into a WAL database, `synchronous=FULL` (the store's setting), one
+//!   transaction per save;
+//! - "before": the previous `Workbench::save_draft`, reproduced over public
+//!   APIs: re-read and re-parse the rubric, re-read the item and re-parse its
+//!   diff to fill the line hashes, validate, save;
+//! - "after": `Workbench::save_draft` (rubric parsed once per stored text,
+//!   line hashes from the diff the item view already parsed).
+//!
+//! Per run: p50 and p99 of the N saves; printed: median and min over runs.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use assay_app::{anchors, views, Workbench};
+use assay_rubric::{validate, Annotation, AnnotationAnchor, Answer, Answers, DiffSide};
+use assay_store::Store;
+use chrono::Utc;
+use common::{arg, cores, load, median, min, quantile, thread_cpu_ns};
+
+/// The previous `Workbench::save_draft`, step by step.
+fn legacy_save(store: &Store, assignment_id: &str, answers: &Answers) -> anyhow::Result<()> {
+    let a = store.assignment(assignment_id)?.expect("assignment");
+    let rubric = store
+        .rubric(&a.rubric_id, a.rubric_version)?
+        .expect("rubric");
+    let mut filled = answers.clone();
+    if anchors::needs_hashes(answers) {
+        if let Some(scoped) = store.item_detail(assignment_id, Utc::now())?.scoped {
+            let owned = views::item_diffs(&scoped);
+            let diffs: HashMap<String, &assay_render::diff::MultiFileDiff> =
+                owned.iter().map(|(id, d)| (id.clone(), d)).collect();
+            anchors::fill_hashes(&mut filled, &diffs);
+        }
+    }
+    let report = validate(&filled, &rubric);
+    store.save_draft_with(assignment_id, &filled, report.ok)?;
+    Ok(())
+}
+
+struct Bare {
+    conn: rusqlite::Connection,
+}
+
+impl Bare {
+    fn open(path: &std::path::Path) -> anyhow::Result<Self> {
+        let conn = rusqlite::Connection::open(path)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        anyhow::ensure!(mode.eq_ignore_ascii_case("wal"));
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE drafts (assignment_id TEXT PRIMARY KEY, answers_json TEXT NOT NULL, \
+             revision INTEGER NOT NULL, ready INTEGER NOT NULL, updated_at TEXT NOT NULL)",
+        )?;
+        Ok(Self { conn })
+    }
+
+    fn save(&mut self, json: &str) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.prepare_cached(
+            "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at) \
+             VALUES ('a', ?1, 1, 0, ?2) ON CONFLICT(assignment_id) DO UPDATE SET \
+             answers_json = excluded.answers_json, revision = drafts.revision + 1, \
+             ready = excluded.ready, updated_at = excluded.updated_at",
+        )?
+        .execute(rusqlite::params![json, Utc::now().to_rfc3339()])?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn answers_for(comments: &[(String, u32)], typed: usize) -> Answers {
+    let mut a = Answers::default();
+    a.answers.insert(
+        "comments".into(),
+        Answer::Annotations {
+            items: comments
+                .iter()
+                .enumerate()
+                .map(|(i, (file, line))| Annotation {
+                    id: format!("c{i}"),
+                    field: "diff".into(),
+                    anchor: AnnotationAnchor::DiffLine {
+                        file: file.clone(),
+                        side: DiffSide::New,
+                        line: *line,
+                        line_hash: None,
+                    },
+                    severity: Some("major".into()),
+                    comment: "This unwrap turns a bad config file into a panic; return the error."
+                        .into(),
+                })
+                .collect(),
+        },
+    );
+    // A free-text answer being typed: one more character per save.
+    let text: String = "The change is sound but the error paths need tests. "
+        .chars()
+        .cycle()
+        .take(200 + typed % 400)
+        .collect();
+    a.answers
+        .insert("summary".into(), Answer::FreeText { text });
+    a
+}
+
+fn main() -> anyhow::Result<()> {
+    let saves = arg("--saves", 200)?;
+    let runs = arg("--runs", 9)?;
+    let root = tempfile::tempdir_in(std::env::current_dir()?)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let wb = Workbench::open(
+        "dev.assay.bench",
+        root.path(),
+        Arc::new(|_| {}),
+        Arc::new(assay_app::ScriptedDialogs::default()),
+    )?;
+    let items = rt.block_on(common::sync_seeded(wb.store().clone(), 0))?;
+    let store = wb.store().clone();
+    // The code-review grade with the largest diff.
+    let mut best: Option<(usize, String, assay_render::diff::MultiFileDiff)> = None;
+    for row in store.queue(Utc::now())? {
+        if !row.item_id.starts_with("itm-review") || !row.downloaded {
+            continue;
+        }
+        let Some(scoped) = store.scoped_item(&row.assignment_id)? else {
+            continue;
+        };
+        let size: usize = scoped
+            .fields
+            .iter()
+            .map(|f| serde_json::to_string(&f.value).map_or(0, |s| s.len()))
+            .sum();
+        if let Some((_, d)) = views::item_diffs(&scoped)
+            .into_iter()
+            .find(|(id, _)| id == "diff")
+        {
+            if best.as_ref().is_none_or(|(s, _, _)| size > *s) {
+                best = Some((size, row.assignment_id.clone(), d));
+            }
+        }
+    }
+    let (size, assignment_id, diff) = best.ok_or_else(|| anyhow::anyhow!("no review item"))?;
+    // Three commented lines of the diff (new side), spread over its files.
+    let mut comments = Vec::new();
+    for f in &diff.files {
+        for line in 1..400 {
+            if assay_render::diff::anchor_for(&diff, &f.path, DiffSide::New, line).is_some() {
+                comments.push((f.path.clone(), line));
+                break;
+            }
+        }
+        if comments.len() == 3 {
+            break;
+        }
+    }
+    rt.block_on(wb.open_item(&assignment_id))?;
+    let json_len = serde_json::to_string(&answers_for(&comments, 0))?.len();
+    let mut bare = Bare::open(&root.path().join("bare.db"))?;
+    println!(
+        "draft_bench: {items} items synced; item {assignment_id} ({size} bytes of fields, {} diff files), \
+         {} comments, answers JSON ~{json_len} bytes; {saves} saves x {runs} paired runs; \
+         synchronous=FULL, journal_mode=WAL on all arms; {} cores, load before {}",
+        diff.files.len(),
+        comments.len(),
+        cores(),
+        load()
+    );
+    // [arm] -> per-run (p50, p99) in µs, cpu per save µs
+    let names = [
+        "bare WAL upsert",
+        "before (re-parse per save)",
+        "after (Workbench::save_draft)",
+    ];
+    let mut p50: [Vec<f64>; 3] = Default::default();
+    let mut p99: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
+    let mut ratio50 = Vec::new();
+    let mut ratio99 = Vec::new();
+    let mut typed = 0usize;
+    for run in 0..runs {
+        for k in 0..3 {
+            let arm = (run + k) % 3;
+            let mut lat = Vec::with_capacity(saves);
+            let c0 = thread_cpu_ns();
+            for _ in 0..saves {
+                typed += 1;
+                let answers = answers_for(&comments, typed);
+                let t = Instant::now();
+                match arm {
+                    0 => bare.save(&serde_json::to_string(&answers)?)?,
+                    1 => legacy_save(&store, &assignment_id, &answers)?,
+                    _ => {
+                        wb.save_draft(&assignment_id, &answers, None)?;
+                    }
+                }
+                lat.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            cpu[arm].push(thread_cpu_ns().saturating_sub(c0) as f64 / 1e3 / saves as f64);
+            p50[arm].push(quantile(&lat, 0.50));
+            p99[arm].push(quantile(&lat, 0.99));
+        }
+        ratio50.push(p50[2][run] / p50[0][run]);
+        ratio99.push(p99[2][run] / p99[0][run]);
+    }
+    for arm in 0..3 {
+        println!(
+            "{:32} p50 median {:7.0} µs min {:7.0} µs | p99 median {:7.0} µs min {:7.0} µs | cpu/save median {:6.0} µs",
+            names[arm],
+            median(&p50[arm]),
+            min(&p50[arm]),
+            median(&p99[arm]),
+            min(&p99[arm]),
+            median(&cpu[arm]),
+        );
+    }
+    println!(
+        "after / bare (per run, paired): p50 median {:.2}x min {:.2}x | p99 median {:.2}x min {:.2}x",
+        median(&ratio50),
+        min(&ratio50),
+        median(&ratio99),
+        min(&ratio99)
+    );
+    // The saved draft carries the hashes the app filled.
+    let saved = store.draft(&assignment_id)?.expect("draft");
+    let hashed = match saved.answers.answers.get("comments") {
+        Some(Answer::Annotations { items }) => items
+            .iter()
+            .filter(|a| {
+                matches!(
+                    &a.anchor,
+                    AnnotationAnchor::DiffLine {
+                        line_hash: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count(),
+        _ => 0,
+    };
+    println!(
+        "saved comments with a line hash: {hashed}/{}",
+        comments.len()
+    );
+    println!("load after {}", load());
+    Ok(())
+}

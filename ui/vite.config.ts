@@ -40,6 +40,10 @@ export default defineConfig(({ mode }) => ({
     environment: "jsdom",
     include: ["src/**/*.test.ts"],
     setupFiles: ["src/test-setup.ts"],
+    // Whole-app tests mount the item screen (diff, rubric, timers): on a
+    // 2-core CI machine with other work running they take several seconds,
+    // so 5 s timed out while nothing was wrong. A real hang still fails.
+    testTimeout: 30_000,
   },
   resolve: process.env.VITEST ? { conditions: ["browser"] } : undefined,
 }));

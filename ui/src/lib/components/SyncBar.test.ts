@@ -12,7 +12,7 @@ afterEach(() => {
 
 const base: SyncState = {
   signed_in: true, online: true, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
-  attachments_missing: 0, last_attempt_at: null, last_sync_at: null, last_error: null, expiring_leases: [], quarantined: [],
+  attachments_missing: 0, last_attempt_at: null, last_sync_at: null, last_error: null, expiring_leases: [], quarantined: [], data_version: 0,
 };
 
 function show(status: SyncState) {

@@ -1142,7 +1142,7 @@ async fn first_sign_in_names_a_refused_token_and_an_unreachable_url() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Unauthenticated, "{err:?}");
     assert!(
-        err.message.contains("did not accept this token")
+        err.message.contains("refused this access token")
             && err.message.contains("wrong, expired or revoked"),
         "{err:?}"
     );
@@ -1151,7 +1151,11 @@ async fn first_sign_in_names_a_refused_token_and_an_unreachable_url() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let err = wb.sign_in(&url, "any-token").await.unwrap_err();
+    // The person confirms that address (each sign-in is confirmed per URL).
+    let other = tempfile::tempdir().unwrap();
+    let (wb2, _) = open(other.path(), Some(url.clone()));
+    wb2.resume().await.unwrap();
+    let err = wb2.sign_in(&url, "any-token").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Offline, "{err:?}");
     assert!(
         err.message.starts_with(&format!("Cannot reach {url}")),
@@ -1159,6 +1163,7 @@ async fn first_sign_in_names_a_refused_token_and_an_unreachable_url() {
     );
     assert!(!err.message.contains("work is kept"), "{err:?}");
     assert!(!wb.session().await.unwrap().signed_in);
+    assert!(!wb2.session().await.unwrap().signed_in);
     platform.shutdown().await.unwrap();
 }
 

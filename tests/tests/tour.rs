@@ -47,7 +47,7 @@ return out;";
 /// (more than 5% of its pixels neither black nor transparent) and laid out
 /// square at a readable size; a diff must show rows; every other viewer
 /// must show text.
-const EMPTY_VIEWERS: &str = "const out = [];
+const EMPTY_VIEWERS: &str = r#"const out = [];
 const screen = document.querySelector('[data-testid=item-screen]');
 if (!screen) return ['no item screen'];
 const viewers = [...screen.querySelectorAll('[data-viewer]')];
@@ -73,30 +73,36 @@ for (const v of viewers) {
     if (!s) { out.push(name + ': no diff rows'); continue; }
     const r = s.getBoundingClientRect();
     if (r.height < 60) out.push(name + ': diff area ' + Math.round(r.height) + 'px high');
-    else if (s.innerText.trim().split('\\n').length < 3) out.push(name + ': diff shows no rows');
+    else if (s.innerText.trim().split('\n').length < 3) out.push(name + ': diff shows no rows');
   } else if (v.innerText.trim().length < 20) {
     out.push(name + ': shows no content');
   }
 }
-return out;";
+return out;"#;
 
 /// Raw ids where the UI should show labels, in the app's own words (the
 /// content under review, code, user-written text and inputs are skipped):
 /// snake_case tokens (`bank_transfer`, `edge_case`, `needs_revision`),
 /// platform ids (`asg-0007`) and `question_id: value` answer summaries
 /// (`compiles: pass`) for the question ids on screen.
-const RAW_IDS: &str = "const SKIP = [
-  '[aria-label=\"Item content\"]', 'pre', 'code', 'textarea', 'input', 'select', 'option',
+const RAW_IDS: &str = r#"const SKIP = [
+  '[aria-label="Item content"]', 'pre', 'code', 'textarea', 'input', 'select', 'option',
   'blockquote', '.rationale', '.comments', '.g-md', '.g-text', '[data-testid=guidelines] li',
-  '[data-testid=preview-generation]', '[aria-label=\"Rubric lint findings\"]', '.sr-only'
+  '[data-testid=preview-generation]', '[aria-label="Rubric lint findings"]', '.sr-only'
 ].join(',');
 const qids = new Set();
 for (const e of document.querySelectorAll('[data-question]')) qids.add(e.getAttribute('data-question'));
 for (const e of document.querySelectorAll('[data-question-summary]')) qids.add(e.getAttribute('data-question-summary'));
+// Field and question ids seen on any screen of the tour so far: a phrase of
+// the app's own text that is exactly one of them is an id shown as a label
+// ("Missing from this item: prior").
+window.__tourIds = window.__tourIds || new Set();
+for (const e of document.querySelectorAll('[data-field]')) window.__tourIds.add(e.getAttribute('data-field'));
+for (const q of qids) window.__tourIds.add(q);
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 const found = new Set();
-const snake = /\\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\\b/g;
-const platformId = /\\b(?:asg|sub|exp|itm|opp|pay)-\\d{3,}\\b/g;
+const snake = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g;
+const platformId = /\b(?:asg|sub|exp|itm|opp|pay)-\d{3,}\b/g;
 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
   const p = n.parentElement;
   if (!p || p.closest(SKIP)) continue;
@@ -104,14 +110,35 @@ for (let n = walker.nextNode(); n; n = walker.nextNode()) {
   const t = n.textContent;
   for (const m of t.matchAll(snake)) found.add(m[0]);
   for (const m of t.matchAll(platformId)) found.add(m[0]);
+  for (const part of t.split(/[:,;]/)) {
+    const w = part.trim();
+    if (w && window.__tourIds.has(w)) found.add(t.trim());
+  }
   for (const q of qids) {
     if (!q) continue;
-    const esc = q.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&');
-    const m = t.match(new RegExp('(^|[^\\\\w])(' + esc + ')\\\\s*:\\\\s*\\\\S+'));
+    const esc = q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = t.match(new RegExp('(^|[^\\w])(' + esc + ')\\s*:\\s*\\S+'));
     if (m) found.add(m[0].trim());
   }
 }
-return [...found];";
+return [...found];"#;
+
+/// Markdown shown as source where the app should render it (guidelines,
+/// help, notes): `## heading` lines and `**bold**`, in the app's own text
+/// (the content under review, code and user-written text are skipped).
+const RAW_MARKDOWN: &str = r#"const SKIP = [
+  '[aria-label="Item content"]', 'pre', 'code', 'textarea', 'input', 'select', 'option',
+  'blockquote', '.rationale', '.comments', '.sr-only'
+].join(',');
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const found = [];
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  const p = n.parentElement;
+  if (!p || p.closest(SKIP) || p.getClientRects().length === 0) continue;
+  const m = n.textContent.match(/(?:^|\n)\s*#{1,6} \S[^\n]{0,40}|\*\*[^*\n]{1,40}\*\*/);
+  if (m) found.push(m[0].trim());
+}
+return found.slice(0, 3);"#;
 
 /// One screen's findings.
 struct Finding {
@@ -167,6 +194,11 @@ impl Tour {
             self.strings(RAW_IDS, json!([]))?
                 .into_iter()
                 .map(|e| format!("raw id shown: {e}")),
+        );
+        problems.extend(
+            self.strings(RAW_MARKDOWN, json!([]))?
+                .into_iter()
+                .map(|e| format!("markdown shown as source: {e}")),
         );
         let path = self.app.screenshot_in(&self.dir, name)?;
         self.shots += 1;

@@ -221,6 +221,45 @@ impl Tour {
         Ok(())
     }
 
+    /// Proves each check can fail: a planted uncaught error, alert, raw id,
+    /// markdown source and unpainted scan canvas must each be reported.
+    fn self_check(&self) -> anyhow::Result<()> {
+        self.js(ERROR_TRAP)?;
+        self.js(
+            r#"const d = document.createElement('div');
+               d.id = 'tour-self-check';
+               d.innerHTML = '<p>Paid by bank_transfer</p><p>## Heading</p><p role="alert">broken</p>'
+                 + '<div data-testid="item-screen"><section data-viewer="scan" data-field="study" style="display:block;width:400px;height:400px">'
+                 + '<canvas width="300" height="300" style="width:300px;height:300px"></canvas></section></div>';
+               document.body.appendChild(d);
+               setTimeout(() => { throw new Error('planted') }, 0);"#,
+        )?;
+        std::thread::sleep(Duration::from_millis(200));
+        let errors = self.strings(UI_ERRORS, json!([false]))?;
+        let ids = self.strings(RAW_IDS, json!([]))?;
+        let md = self.strings(RAW_MARKDOWN, json!([]))?;
+        let empty = self.strings(EMPTY_VIEWERS, json!([]))?;
+        self.js("document.getElementById('tour-self-check').remove()")?;
+        anyhow::ensure!(
+            errors.iter().any(|e| e.contains("planted"))
+                && errors.iter().any(|e| e.contains("broken")),
+            "the error check missed planted errors: {errors:?}"
+        );
+        anyhow::ensure!(
+            ids.iter().any(|e| e == "bank_transfer"),
+            "the raw id check missed a planted id: {ids:?}"
+        );
+        anyhow::ensure!(
+            md.iter().any(|e| e.contains("## Heading")),
+            "the markdown check missed planted markdown: {md:?}"
+        );
+        anyhow::ensure!(
+            empty.iter().any(|e| e.contains("not painted")),
+            "the viewer check missed a blank canvas: {empty:?}"
+        );
+        Ok(())
+    }
+
     /// Clicks the top navigation tab whose label is `label`.
     fn tab(&self, label: &str) -> anyhow::Result<()> {
         let ok = self.app.execute(
@@ -445,6 +484,7 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
     // Sign-in. The window fills the 1440×900 screen the tour runs on (a
     // common laptop size), so screenshots show exactly the app.
     t.app.wait_for("input[type=url]", WAIT)?;
+    t.self_check()?;
     if let Err(e) = t.app.set_window_rect(1440, 900) {
         eprintln!("[tour] could not resize the window: {e}");
     }

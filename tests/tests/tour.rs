@@ -409,13 +409,25 @@ fn preview_samples(dir: &Path) -> anyhow::Result<()> {
     for (i, line) in ndjson.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         let mut v: Value = serde_json::from_str(line)?;
         let id = v["external_id"].as_str().unwrap_or("sample").to_string();
-        // The import fills in an attachment's size from the file; a sample states it.
+        // The import fills in an attachment's size (and media type) from the
+        // file; a sample states them.
         if let Some(fields) = v["fields"].as_object_mut() {
             for f in fields.values_mut() {
                 if f["type"] == "attachment" {
-                    let name = f["value"]["filename"].as_str().unwrap_or_default();
-                    let size = std::fs::metadata(items.join(name))?.len();
+                    let name = f["value"]["filename"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let size = std::fs::metadata(items.join(&name))?.len();
                     f["value"]["size"] = json!(size);
+                    if f["value"]["media_type"].is_null() {
+                        let media = if name.ends_with(".png") {
+                            "image/png"
+                        } else {
+                            "application/dicom"
+                        };
+                        f["value"]["media_type"] = json!(media);
+                    }
                 }
             }
         }

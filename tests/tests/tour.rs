@@ -537,6 +537,20 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
                         continue;
                     }
                     t.shot(&screen, ITEM)?;
+                    // Where the thing under review sits below other panels,
+                    // a second shot with it scrolled into view.
+                    let below = t.app.execute(
+                        "const v = document.querySelector(`[data-viewer=${arguments[0]}]`);
+                         const r = v.getBoundingClientRect();
+                         if (r.top < window.innerHeight * 0.6) return false;
+                         v.scrollIntoView({block: 'start'});
+                         return true;",
+                        json!([viewer]),
+                    )?;
+                    if below == json!(true) {
+                        std::thread::sleep(Duration::from_millis(300));
+                        t.shot(&format!("{screen}-scrolled"), ITEM)?;
+                    }
                 }
                 None => t.missing(&screen, &format!("no new {search} item in the queue")),
             }
@@ -580,6 +594,24 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
         t.app.press(&[keys::ESCAPE])?;
     } else {
         t.missing("11-dialog-settings", "the button did not open settings");
+    }
+
+    // The time log of an item (t).
+    if t.open_row("itm-code", "new", "grade", true)?.is_some() {
+        t.blur()?;
+        t.app.press(&["t"])?;
+        if t.app
+            .wait_for(
+                "[role=dialog][aria-labelledby=tl-title]",
+                Duration::from_secs(5),
+            )
+            .is_ok()
+        {
+            t.shot("11-dialog-time-log", PLAIN)?;
+            t.app.press(&[keys::ESCAPE])?;
+        } else {
+            t.missing("11-dialog-time-log", "t did not open the time log");
+        }
     }
 
     // Each assignment status the demo data has, plus a draft made here.

@@ -360,6 +360,8 @@ fn under_xvfb(inner: &str) -> Result<Command> {
 /// runs tests/tour.rs under Xvfb with a private keyring and prints the
 /// folder of named screenshots (also when a screen failed its checks).
 fn tour(root: &Path) -> Result<()> {
+    // Children write to stderr: stdout carries only the screenshot folder.
+    QUIET_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
     ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
     ensure_tauri_driver()?;

@@ -305,7 +305,13 @@ impl App {
     /// (`import -window root`, what a person would see) when one is set,
     /// otherwise WebDriver's own (which WebKitGTK may leave blank under Xvfb).
     pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let path = artifacts_dir().join(format!("{name}.png"));
+        self.screenshot_in(&artifacts_dir(), name)
+    }
+
+    /// [`App::screenshot`] into another folder: `DIR/NAME.png`.
+    pub fn screenshot_in(&self, dir: &Path, name: &str) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{name}.png"));
         if std::env::var_os("DISPLAY").is_some() {
             // Let the last frame paint before grabbing it.
             std::thread::sleep(Duration::from_millis(300));
@@ -323,6 +329,16 @@ impl App {
         let bytes = base64::engine::general_purpose::STANDARD.decode(b64)?;
         std::fs::write(&path, bytes)?;
         Ok(path)
+    }
+
+    /// Moves the window to the top left corner and resizes it (W3C Set
+    /// Window Rect), e.g. to fill the Xvfb screen.
+    pub fn set_window_rect(&self, width: u32, height: u32) -> Result<()> {
+        self.post(
+            "/window/rect",
+            &json!({"x": 0, "y": 0, "width": width, "height": height}),
+        )?;
+        Ok(())
     }
 
     /// Ends the session (closing the app) and stops tauri-driver.

@@ -1,4 +1,4 @@
-//! `cargo xtask demo | test | setup | ui | bindings | bench`: everything needed to build,
+//! `cargo xtask demo | test | tour | setup | ui | bindings | bench`: everything needed to build,
 //! run and test Assay from a fresh Debian machine with only Rust, Node and Python.
 
 use std::path::{Path, PathBuf};
@@ -54,6 +54,10 @@ enum Cmd {
         #[arg(long)]
         no_e2e: bool,
     },
+    /// Drive the real app through every screen and state (each item kind in
+    /// light and dark, each assignment status, offline, earnings, preview,
+    /// dialogs), checking each, and write named screenshots to artifacts/tour/.
+    Tour,
     /// Install system packages, tauri-driver and UI dependencies only.
     Setup,
     /// Build the UI bundle (ui/dist).
@@ -91,6 +95,7 @@ fn main() -> Result<()> {
         Cmd::Test { no_e2e } => test(&root, !no_e2e),
         Cmd::Demo { screenshot_after } => demo(&root, screenshot_after),
         Cmd::Bench { runs, items } => bench(runs, items),
+        Cmd::Tour => tour(&root),
     }
 }
 
@@ -381,22 +386,62 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
     if e2e {
         step("end-to-end tests of the real app (tauri-driver + WebKitWebDriver under Xvfb)");
         run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
-        let mut path = std::env::var_os("PATH").unwrap_or_default();
-        let mut paths: Vec<PathBuf> = vec![cargo_bin_dir()];
-        paths.extend(std::env::split_paths(&path));
-        path = std::env::join_paths(paths)?;
-        let mut cmd = Command::new("xvfb-run");
-        cmd.args(["-a", "-s", "-screen 0 1440x900x24"])
-            .args(["dbus-run-session", "--", "sh", "-c"])
-            .arg(format!("{PRIVATE_KEYRING} exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture"))
-            .env("PATH", path);
-        run(&mut cmd)?;
+        // Every test binary of assay-e2e, the tour (tests/tour.rs) included:
+        // a screen that raises an error, draws nothing or shows raw ids fails.
+        run(&mut under_xvfb(
+            "exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture",
+        )?)?;
+        eprintln!(
+            "tour screenshots: {}",
+            root.join("artifacts/tour").display()
+        );
     }
     eprintln!(
         "\nall checks passed in {:.0}s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `sh -c "<private keyring> INNER"` in a private D-Bus session on a fresh
+/// Xvfb display (1440×900), with cargo's bin folder (tauri-driver) on PATH.
+fn under_xvfb(inner: &str) -> Result<Command> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths: Vec<PathBuf> = vec![cargo_bin_dir()];
+    paths.extend(std::env::split_paths(&path));
+    let path = std::env::join_paths(paths)?;
+    let mut cmd = Command::new("xvfb-run");
+    cmd.args(["-a", "-s", "-screen 0 1440x900x24"])
+        .args(["dbus-run-session", "--", "sh", "-c"])
+        .arg(format!("{PRIVATE_KEYRING} {inner}"))
+        .env("PATH", path);
+    Ok(cmd)
+}
+
+/// `cargo xtask tour`: builds the UI, the app and the reference platform,
+/// runs tests/tour.rs under Xvfb with a private keyring and prints the
+/// folder of named screenshots (also when a screen failed its checks).
+fn tour(root: &Path) -> Result<()> {
+    // Children write to stderr: stdout carries only the screenshot folder.
+    QUIET_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
+    let started = Instant::now();
+    ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
+    ensure_tauri_driver()?;
+    ensure_ui_deps(root)?;
+    build_ui(root)?;
+    step("building the app and the reference platform");
+    run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+    step("touring every screen of the real app (tauri-driver + WebKitWebDriver under Xvfb)");
+    let result = run(&mut under_xvfb(
+        "exec cargo test -p assay-e2e --test tour -- --ignored --nocapture",
+    )?);
+    let dir = root.join("artifacts/tour");
+    eprintln!(
+        "\ntour finished in {:.0}s; screenshots:",
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", dir.display());
+    result
 }
 
 /// Set by `demo`: children write to stderr so stdout carries only the

@@ -862,6 +862,7 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
     let app = App::launch(&[
         ("ASSAY_PROFILE", "e2e-reach"),
         ("ASSAY_DATA_DIR", data_dir.as_str()),
+        ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
     ])?;
     app.wait_for("input[type=url]", WAIT)?;
     sign_in(&app, &platform)?;
@@ -950,7 +951,11 @@ fn lifecycle_app(profile: &str) -> anyhow::Result<(PlatformProcess, tempfile::Te
     platform.start(1_000_000)?;
     let data = tempfile::tempdir()?;
     let data_dir = data.path().display().to_string();
-    let app = App::launch(&[("ASSAY_PROFILE", profile), ("ASSAY_DATA_DIR", &data_dir)])?;
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", profile),
+        ("ASSAY_DATA_DIR", &data_dir),
+        ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
+    ])?;
     app.wait_for("input[type=url]", WAIT)?;
     app.fill("input[type=url]", &platform.url())?;
     app.fill("input[type=password]", &platform.token)?;

@@ -721,6 +721,7 @@ impl Workbench {
             issue: detail.issue.clone(),
             opportunity,
             item: scoped,
+            guidelines: assay_render::markdown::markdown_view(&rubric.guidelines),
             rubric,
             views,
             draft: answers,

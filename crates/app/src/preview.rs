@@ -315,6 +315,7 @@ impl PreviewSession {
             },
             validation: validate(&answers, &rubric),
             item: scoped,
+            guidelines: assay_render::markdown::markdown_view(&rubric.guidelines),
             rubric,
             views,
             draft: answers,

@@ -144,6 +144,9 @@ pub struct OpenedItem {
     pub opportunity: OpportunityRef,
     pub item: ScopedItem,
     pub rubric: Rubric,
+    /// `rubric.guidelines` (markdown) as the safe block tree the UI renders
+    /// as text: headings, lists, emphasis and code, never HTML.
+    pub guidelines: Vec<assay_render::markdown::Block>,
     /// One view per `item.fields` entry, same order.
     pub views: Vec<FieldView>,
     pub draft: Answers,

@@ -203,6 +203,15 @@ async fn sign_in_sync_grade_submit_restart() {
         .expect("a grade assignment");
     let opened = wb.open_item(&code.assignment_id).await.unwrap();
     assert!(!opened.views.is_empty());
+    // The guidelines arrive rendered (markdown as a block tree), not as source.
+    assert!(
+        matches!(
+            opened.guidelines.first(),
+            Some(assay_render::markdown::Block::Heading { .. })
+        ),
+        "{:?}",
+        opened.guidelines.first()
+    );
     let partial = Answers::default();
     let saved = wb.save_draft(&code.assignment_id, &partial, None).unwrap();
     assert!(!saved.validation.ok);

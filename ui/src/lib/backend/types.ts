@@ -52,13 +52,11 @@ export type ReviewedSubmissionView = {
 
 /**
  * Everything the item screen needs: Rust's `OpenedItem`, with the field views
- * widened by the UI-side viewers and an optional parsed guidelines tree.
+ * widened by the UI-side viewers.
  */
 export type OpenedItem = Omit<RustOpenedItem, "views" | "reviewed"> & {
   views: FieldView[];
   reviewed: ReviewedSubmissionView | null;
-  /** `rubric.guidelines` parsed into the safe block tree (plain text is shown otherwise). */
-  guidelines?: Block[];
 };
 
 // viewers: crates/render view models, composed by crates/app

@@ -509,7 +509,14 @@ impl Workbench {
                     Err(e) => {
                         tracing::info!(assignment = assignment_id, error = %e, "item not fetched on open");
                         let offline = e.is_retryable();
-                        notice = Some(if offline {
+                        let held = self.store.held_back(assignment_id)?;
+                        notice = Some(if let Some(h) = held.filter(|_| !offline) {
+                            // The sync quarantined it: say why, not that it is gone.
+                            format!(
+                                "{} Shown is what this machine kept.",
+                                queue::held_back_text(&h)
+                            )
+                        } else if offline {
                             format!(
                                 "This item's content is not on this machine and the platform can't be reached now ({e}). Shown is what this machine kept."
                             )
@@ -554,15 +561,19 @@ impl Workbench {
                 missing_fields: Vec::new(),
             },
         };
-        let rubric = self
-            .store
-            .rubric(&a.rubric_id, a.rubric_version)?
-            .ok_or_else(|| {
-                AppError::not_found(format!(
-                    "Rubric {} v{} is not downloaded yet; sync when online.",
-                    a.rubric_id, a.rubric_version
-                ))
-            })?;
+        let rubric = match self.store.rubric(&a.rubric_id, a.rubric_version)? {
+            Some(r) => r,
+            None => {
+                // Quarantined by the sync: say why.
+                return Err(match self.store.held_back(assignment_id)? {
+                    Some(h) => AppError::not_found(queue::held_back_text(&h)),
+                    None => AppError::not_found(format!(
+                        "Rubric {} v{} is not downloaded yet; sync when online.",
+                        a.rubric_id, a.rubric_version
+                    )),
+                });
+            }
+        };
         let opportunity = queue::opportunity_ref(&self.store, &a.opportunity_id)?;
         let mut submitted = self.store.submitted_work(assignment_id)?;
         // Submitted from another device: the platform serves its copy with

@@ -502,6 +502,7 @@ impl Workbench {
     pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
         let mut detail = self.store.item_detail(assignment_id, Utc::now())?;
         let mut notice = None;
+        let mut held = None;
         if detail.scoped.is_none() {
             match self.engine().await {
                 Ok(engine) => match engine.fetch_item(&detail.assignment).await {
@@ -509,14 +510,7 @@ impl Workbench {
                     Err(e) => {
                         tracing::info!(assignment = assignment_id, error = %e, "item not fetched on open");
                         let offline = e.is_retryable();
-                        let held = self.store.held_back(assignment_id)?;
-                        notice = Some(if let Some(h) = held.filter(|_| !offline) {
-                            // The sync quarantined it: say why, not that it is gone.
-                            format!(
-                                "{} Shown is what this machine kept.",
-                                queue::held_back_text(&h)
-                            )
-                        } else if offline {
+                        notice = Some(if offline {
                             format!(
                                 "This item's content is not on this machine and the platform can't be reached now ({e}). Shown is what this machine kept."
                             )
@@ -535,6 +529,17 @@ impl Workbench {
                     )
                 }
             }
+            // The sync quarantined its content (or its rubric): that is why
+            // it is not here, whatever this attempt ran into.
+            if detail.scoped.is_none() {
+                held = self
+                    .store
+                    .held_back(assignment_id)?
+                    .map(|h| queue::held_back_text(&h));
+                if let Some(h) = &held {
+                    notice = Some(format!("{h} Shown is what this machine kept."));
+                }
+            }
         }
         let a = detail.assignment.clone();
         let status = detail.status;
@@ -543,7 +548,7 @@ impl Workbench {
             Some(s) => s,
             // Open work needs its content: say why it is not here.
             None if editable => {
-                return Err(AppError::not_found(notice.unwrap_or_else(|| {
+                return Err(AppError::not_found(held.or(notice).unwrap_or_else(|| {
                     "This item has not been downloaded yet.".to_string()
                 })))
             }

@@ -132,6 +132,7 @@ fn legacy_page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> 
                 pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
                 currency: r.pay.map(|p| p.currency),
                 downloaded: r.downloaded,
+                held_back: r.held_back.as_ref().map(assay_app::queue::held_back_text),
             }
         })
         .collect();

@@ -502,6 +502,7 @@ impl Workbench {
     pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
         let mut detail = self.store.item_detail(assignment_id, Utc::now())?;
         let mut notice = None;
+        let mut held = None;
         if detail.scoped.is_none() {
             match self.engine().await {
                 Ok(engine) => match engine.fetch_item(&detail.assignment).await {
@@ -528,6 +529,17 @@ impl Workbench {
                     )
                 }
             }
+            // The sync quarantined its content (or its rubric): that is why
+            // it is not here, whatever this attempt ran into.
+            if detail.scoped.is_none() {
+                held = self
+                    .store
+                    .held_back(assignment_id)?
+                    .map(|h| queue::held_back_text(&h));
+                if let Some(h) = &held {
+                    notice = Some(format!("{h} Shown is what this machine kept."));
+                }
+            }
         }
         let a = detail.assignment.clone();
         let status = detail.status;
@@ -536,7 +548,7 @@ impl Workbench {
             Some(s) => s,
             // Open work needs its content: say why it is not here.
             None if editable => {
-                return Err(AppError::not_found(notice.unwrap_or_else(|| {
+                return Err(AppError::not_found(held.or(notice).unwrap_or_else(|| {
                     "This item has not been downloaded yet.".to_string()
                 })))
             }
@@ -554,15 +566,19 @@ impl Workbench {
                 missing_fields: Vec::new(),
             },
         };
-        let rubric = self
-            .store
-            .rubric(&a.rubric_id, a.rubric_version)?
-            .ok_or_else(|| {
-                AppError::not_found(format!(
-                    "Rubric {} v{} is not downloaded yet; sync when online.",
-                    a.rubric_id, a.rubric_version
-                ))
-            })?;
+        let rubric = match self.store.rubric(&a.rubric_id, a.rubric_version)? {
+            Some(r) => r,
+            None => {
+                // Quarantined by the sync: say why.
+                return Err(match self.store.held_back(assignment_id)? {
+                    Some(h) => AppError::not_found(queue::held_back_text(&h)),
+                    None => AppError::not_found(format!(
+                        "Rubric {} v{} is not downloaded yet; sync when online.",
+                        a.rubric_id, a.rubric_version
+                    )),
+                });
+            }
+        };
         let opportunity = queue::opportunity_ref(&self.store, &a.opportunity_id)?;
         let mut submitted = self.store.submitted_work(assignment_id)?;
         // Submitted from another device: the platform serves its copy with

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use assay_protocol::Opportunity;
-use assay_store::{ChangeStamp, QueueRow, QueueStatus, Store};
+use assay_store::{ChangeStamp, HeldBack, QuarantineKind, QueueRow, QueueStatus, Store};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppResult;
@@ -35,6 +35,21 @@ pub fn opportunity_ref(store: &Store, id: &str) -> AppResult<OpportunityRef> {
             licence_category: "unknown".into(),
         },
     })
+}
+
+/// What the reviewer reads about content the sync holds back (on the queue
+/// row and on the item screen).
+pub fn held_back_text(h: &HeldBack) -> String {
+    match h.kind {
+        QuarantineKind::Rubric => format!(
+            "Held back: its rubric was refused ({}). Retried with the next syncs.",
+            h.reason
+        ),
+        _ => format!(
+            "Held back: {}. Retried with the next syncs.",
+            h.reason.trim_end_matches('.')
+        ),
+    }
 }
 
 fn matches(row: &QueueRow, filter: &QueueFilter, needle: &str) -> bool {
@@ -253,6 +268,7 @@ fn build(
             pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
             currency: r.pay.map(|p| p.currency),
             downloaded: r.downloaded,
+            held_back: r.held_back.as_ref().map(held_back_text),
         })
         .collect();
     Ok(BuiltQueue {
@@ -362,6 +378,7 @@ mod tests {
                     pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
                     currency: r.pay.map(|p| p.currency),
                     downloaded: r.downloaded,
+                    held_back: r.held_back.as_ref().map(held_back_text),
                 }
             })
             .collect();
@@ -766,5 +783,73 @@ mod tests {
             .find(&filter, store.change_stamp().unwrap(), now)
             .unwrap();
         assert!(!Arc::ptr_eq(&built, &after));
+    }
+    #[test]
+    fn a_quarantined_assignment_shows_why_on_its_row_until_released() {
+        let (_dir, store, list) = realistic_store(50);
+        let cache = QueueCache::default();
+        let filter = QueueFilter::default();
+        let now = t0();
+        let row_of = |id: &str| -> QueueEntry {
+            let page = page_at(&store, &cache, &filter, 0, MAX_LIMIT, now).unwrap();
+            page.rows
+                .into_iter()
+                .find(|r| r.assignment_id == id)
+                .unwrap()
+        };
+        let first = page_at(&store, &cache, &filter, 0, 2, now).unwrap();
+        let find = |id: &str| list.iter().find(|a| a.id == id).unwrap();
+        let held = find(&first.rows[0].assignment_id);
+        let other = find(&first.rows[1].assignment_id);
+        // Built (and cached) before anything is quarantined.
+        assert_eq!(row_of(&held.id).held_back, None);
+
+        store
+            .quarantine(
+                QuarantineKind::Item,
+                &held.id,
+                "Item one",
+                "the platform sent a malformed item",
+                now + Duration::minutes(5),
+            )
+            .unwrap();
+        let text = row_of(&held.id).held_back.expect("the row says why");
+        assert!(text.starts_with("Held back: "), "{text}");
+        assert!(
+            text.contains("the platform sent a malformed item"),
+            "{text}"
+        );
+        assert_eq!(row_of(&other.id).held_back, None, "only that row");
+        assert_same_as_legacy(&store, &cache, now);
+
+        // Released: the row no longer carries it.
+        assert!(store
+            .release_quarantine(QuarantineKind::Item, &held.id)
+            .unwrap());
+        assert_eq!(row_of(&held.id).held_back, None);
+
+        // A refused rubric holds back every assignment using it, and says so.
+        let key = format!("{}@{}", other.rubric_id, other.rubric_version);
+        store
+            .quarantine(
+                QuarantineKind::Rubric,
+                &key,
+                "rubric",
+                "nested too deeply",
+                now + Duration::minutes(5),
+            )
+            .unwrap();
+        let text = row_of(&other.id).held_back.expect("the row says why");
+        assert!(
+            text.contains("rubric was refused (nested too deeply)"),
+            "{text}"
+        );
+        // (Every assignment here uses that rubric.)
+        let page = page_at(&store, &cache, &filter, 0, MAX_LIMIT, now).unwrap();
+        assert!(page.rows.iter().all(|r| r.held_back.is_some()));
+        store
+            .release_quarantine(QuarantineKind::Rubric, &key)
+            .unwrap();
+        assert_eq!(row_of(&other.id).held_back, None);
     }
 }

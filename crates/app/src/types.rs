@@ -81,6 +81,9 @@ pub struct QueueEntry {
     pub currency: Option<String>,
     /// Whether the item is stored locally (workable offline).
     pub downloaded: bool,
+    /// Why the sync holds this item back (quarantined, retried with backoff),
+    /// in words for the row; None when nothing is held back.
+    pub held_back: Option<String>,
 }
 
 /// A contiguous group of rows of one opportunity in the filtered order.

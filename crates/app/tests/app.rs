@@ -1353,3 +1353,64 @@ async fn preview_reloads_once_per_save_and_keeps_the_last_good_render() {
     assert_eq!(seen[2].rubric_title.as_deref(), Some("Third"));
     assert!(seen[2].findings.iter().all(|f| f.code != "syntax"));
 }
+
+/// Content the sync quarantined says why on its queue row and when the
+/// reviewer opens it; released, it no longer does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_back_work_says_why_on_its_row_and_when_opened() {
+    use assay_protocol::{Assignment, AssignmentState};
+    use assay_store::QuarantineKind;
+    let dir = tempfile::tempdir().unwrap();
+    let (wb, _events) = open(dir.path(), None);
+    let now = chrono::Utc::now();
+    let a = Assignment {
+        id: "as-held".into(),
+        item_id: "item-held".into(),
+        item_title: "Held item".into(),
+        opportunity_id: "opp".into(),
+        rubric_id: "rub".into(),
+        rubric_version: 1,
+        kind: AssignmentKind::Grade,
+        state: AssignmentState::Active,
+        assigned_at: now,
+        lease_expires_at: now + chrono::Duration::hours(2),
+        due_at: now + chrono::Duration::hours(4),
+        review_of_submission_id: None,
+        seq: 1,
+        item_revision: 1,
+    };
+    let store = wb.store().clone();
+    store.apply_assignment_page(&[a], "c1").unwrap();
+    store
+        .quarantine(
+            QuarantineKind::Item,
+            "as-held",
+            "Held item",
+            "the platform sent a malformed item (GET /items/{id})",
+            now + chrono::Duration::minutes(5),
+        )
+        .unwrap();
+    let row = |wb: &Workbench| {
+        wb.queue_page(&QueueFilter::default(), 0, 10)
+            .unwrap()
+            .rows
+            .into_iter()
+            .find(|r| r.assignment_id == "as-held")
+            .unwrap()
+    };
+    let text = row(&wb).held_back.expect("the row says why");
+    assert!(
+        text.starts_with("Held back: the platform sent a malformed item"),
+        "{text}"
+    );
+    let err = wb.open_item("as-held").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound, "{err:?}");
+    assert_eq!(err.message, text, "the item screen says the same");
+
+    store
+        .release_quarantine(QuarantineKind::Item, "as-held")
+        .unwrap();
+    assert_eq!(row(&wb).held_back, None);
+    let err = wb.open_item("as-held").await.unwrap_err();
+    assert!(!err.message.contains("Held back"), "{err:?}");
+}

@@ -80,6 +80,19 @@ pub struct QueueRow {
     pub pay: Option<Pay>,
     /// Whether the scoped item is stored locally (workable offline).
     pub downloaded: bool,
+    /// Why the sync holds this assignment's content back, when it does.
+    pub held_back: Option<HeldBack>,
+}
+
+/// An assignment's content held back in quarantine: its item's own entry,
+/// else its rubric's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct HeldBack {
+    /// [`QuarantineKind::Item`] or [`QuarantineKind::Rubric`].
+    pub kind: QuarantineKind,
+    /// The quarantine entry's reason, in words.
+    pub reason: String,
 }
 
 /// Result of a durable draft save.

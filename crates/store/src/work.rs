@@ -127,6 +127,29 @@ fn status_inputs(r: &Row<'_>, base: usize) -> rusqlite::Result<StatusInputs> {
     })
 }
 
+/// The quarantine reasons of an assignment `a`: its item's, its rubric's
+/// (both by primary key).
+const HELD_BACK_SELECT: &str =
+    "(SELECT q.reason FROM quarantine q WHERE q.kind = 'item' AND q.key = a.id), \
+     (SELECT q.reason FROM quarantine q WHERE q.kind = 'rubric' \
+        AND q.key = a.rubric_id || '@' || a.rubric_version)";
+
+fn held_back(r: &Row<'_>, base: usize) -> rusqlite::Result<Option<HeldBack>> {
+    let item: Option<String> = r.get(base)?;
+    let rubric: Option<String> = r.get(base + 1)?;
+    Ok(match (item, rubric) {
+        (Some(reason), _) => Some(HeldBack {
+            kind: QuarantineKind::Item,
+            reason,
+        }),
+        (None, Some(reason)) => Some(HeldBack {
+            kind: QuarantineKind::Rubric,
+            reason,
+        }),
+        (None, None) => None,
+    })
+}
+
 /// The queue query. Item titles come from the covering index
 /// `items_scoped_title` (migration 5), never from the item rows themselves.
 pub(crate) fn queue_sql() -> String {
@@ -137,7 +160,7 @@ pub(crate) fn queue_sql() -> String {
          SELECT a.id, a.item_id, COALESCE(NULLIF(i.title, ''), a.item_title), \
            a.opportunity_id, o.title, a.kind, \
            a.lease_expires_at, a.due_at, lr.basis, lr.amount_cents, lr.currency, \
-           i.assignment_id IS NOT NULL, {STATUS_SELECT} \
+           i.assignment_id IS NOT NULL, {STATUS_SELECT}, {HELD_BACK_SELECT} \
          FROM assignments a \
          LEFT JOIN items_scoped i INDEXED BY items_scoped_title ON i.assignment_id = a.id \
          LEFT JOIN opportunities o ON o.id = a.opportunity_id \
@@ -495,6 +518,7 @@ impl Store {
                 pay,
                 downloaded: r.get(11)?,
                 status: inputs.status(now),
+                held_back: held_back(r, 19)?,
             });
         }
         Ok(out)
@@ -507,6 +531,19 @@ impl Store {
     pub fn status_of(&self, assignment_id: &str, now: DateTime<Utc>) -> Result<QueueStatus> {
         let conn = self.conn()?;
         status_in(&conn, assignment_id, now)
+    }
+
+    /// Why the sync holds `assignment_id`'s content back, if it does.
+    pub fn held_back(&self, assignment_id: &str) -> Result<Option<HeldBack>> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {HELD_BACK_SELECT} FROM assignments a WHERE a.id = ?1"),
+                [assignment_id],
+                |r| held_back(r, 0),
+            )
+            .optional()?
+            .flatten())
     }
 
     /// Everything the item view shows for one assignment, with its status at `now`.

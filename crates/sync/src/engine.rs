@@ -606,6 +606,9 @@ impl SyncEngine {
             None => {
                 let r = self.fetch_rubric(&a.rubric_id, a.rubric_version).await?;
                 self.store.put_rubric(&r)?;
+                let key = format!("{}@{}", a.rubric_id, a.rubric_version);
+                self.store
+                    .release_quarantine(QuarantineKind::Rubric, &key)?;
                 r
             }
         };

@@ -2097,6 +2097,8 @@ mod hostile {
         item: String,
         attachments: Vec<String>,
         visible_field: String,
+        /// `rubric_id@version`, the rubric's quarantine key.
+        rubric: String,
     }
 
     async fn clean_pull(h: &H) -> Vec<Seen> {
@@ -2129,6 +2131,7 @@ mod hostile {
                         .map(|a| a.attachment.sha256.clone())
                         .collect(),
                     visible_field: d.scoped.unwrap().fields[0].id.clone(),
+                    rubric: format!("{}@{}", d.assignment.rubric_id, d.assignment.rubric_version),
                 }
             })
             .collect()
@@ -2294,6 +2297,88 @@ mod hostile {
             assert!(!e.reason.contains("SECRET"), "{e:?}");
         }
         assert!(!format!("{report:?}").contains("SECRET"));
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    /// A rubric document nested 100,000 levels deep is refused without
+    /// overflowing the stack: that rubric is quarantined with the reason, its
+    /// assignments' rows say why they are held back, and every other rubric,
+    /// item, the outcomes and the ledger still come; the next sync does not
+    /// ask for it again before its backoff.
+    #[tokio::test]
+    async fn a_deeply_nested_rubric_is_quarantined_alone() {
+        let mut c = config();
+        c.backoff_base = Duration::from_secs(60);
+        c.backoff_max = Duration::from_secs(600);
+        let h = start_hostile(c).await;
+        let seen = clean_pull(&h).await;
+        let deep = seen[0].rubric.clone();
+        let (deep_id, deep_version) = deep.split_once('@').unwrap();
+        let path = format!("/api/v1/rubrics/{deep_id}/versions/{deep_version}");
+        assert!(
+            seen.iter().any(|s| s.rubric != deep),
+            "seed has one rubric only"
+        );
+        h.hostile.set(vec![rule(
+            "GET",
+            &format!("{path}$"),
+            rewrite(|_, body| {
+                let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+                v["document"] = serde_json::json!("DEEP");
+                let deep = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+                String::from_utf8(deep)
+                    .map(|d| v.to_string().replace("\"DEEP\"", &d))
+                    .unwrap()
+                    .into_bytes()
+            }),
+        )]);
+        let report = within(60, h.engine.pull(|_| {})).await.unwrap();
+        assert!(
+            report.outcomes > 0 && report.ledger_entries > 0,
+            "{report:?}"
+        );
+        let hit = format!("{path} ");
+        assert_eq!(h.hostile.hits(&hit), 1);
+        let store = &h.env.store;
+        let q = store.quarantine_entries().unwrap();
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!(
+            (q[0].kind, q[0].key.as_str()),
+            (QuarantineKind::Rubric, deep.as_str())
+        );
+        assert!(q[0].reason.contains("nested too deeply"), "{q:?}");
+        assert!(store
+            .rubric(deep_id, deep_version.parse().unwrap())
+            .unwrap()
+            .is_none());
+        // Items of every other rubric are stored; those of the refused one
+        // are not, and their rows say why.
+        let rows = store.queue(chrono::Utc::now()).unwrap();
+        for s in &seen {
+            let stored = store.scoped_item(&s.assignment).unwrap().is_some();
+            let row = rows
+                .iter()
+                .find(|r| r.assignment_id == s.assignment)
+                .unwrap();
+            if s.rubric == deep {
+                assert!(!stored, "{} stored without its rubric", s.assignment);
+                let held = row.held_back.as_ref().expect("row says it is held back");
+                assert_eq!(held.kind, QuarantineKind::Rubric);
+                assert!(held.reason.contains("nested too deeply"), "{held:?}");
+            } else {
+                assert!(stored, "{} missing", s.assignment);
+                assert_eq!(row.held_back, None);
+            }
+        }
+        // Uploads go on; the next sync leaves the refused rubric alone.
+        let id = workable(store)
+            .into_iter()
+            .find(|a| seen.iter().any(|s| &s.assignment == a && s.rubric != deep))
+            .unwrap();
+        grade_and_submit(store, &id);
+        let r = within(60, h.engine.sync_once(|_| {})).await.unwrap();
+        assert_eq!(r.push.sent, 1, "{r:?}");
+        assert_eq!(h.hostile.hits(&hit), 1, "asked again before its backoff");
         h.env.platform.shutdown().await.unwrap();
     }
 

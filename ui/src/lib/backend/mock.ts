@@ -39,6 +39,8 @@ export type MockOptions = {
   diffLines?: number;
   /** Items start not downloaded (as before the first sync after sign-in). */
   undownloaded?: boolean;
+  /** Assignments the sync quarantined, by id, with the reason (their items stay not downloaded). */
+  heldBack?: Record<string, string>;
 };
 
 type Assign = QueueRow & {
@@ -153,6 +155,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       pay_cents: kind === "screening" ? null : opp.rate_cents,
       currency: kind === "screening" ? null : "USD",
       downloaded: !options.undownloaded,
+      held_back: null,
       feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : status === "submit_failed" ? "The platform refused the upload: rubric version 2 is retired." : null,
       draft: emptyAnswers(),
       revision: 0,
@@ -174,6 +177,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     });
   }
   const byId = new Map(list.map((a) => [a.assignment_id, a]));
+  // Quarantined by the sync: the row says why (worded as the Rust side words it).
+  for (const [id, reason] of Object.entries(options.heldBack ?? {})) {
+    const a = byId.get(id);
+    if (!a) continue;
+    a.held_back = `Held back: ${reason}. Retried with the next syncs.`;
+    a.downloaded = false;
+    const at = new Date(t0).toISOString();
+    sync.quarantined.push({ kind: "item", key: id, label: a.title, reason, attempts: 1, next_attempt_at: at, first_failed_at: at });
+  }
 
   // ---- diff state per item (shared by kind: files are the same shape)
   const diffs = new Map<string, MockDiffFile[]>();
@@ -287,6 +299,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id,
       opportunity_title: a.opportunity_title, kind: a.kind, status: a.status, due_at: a.due_at,
       lease_expires_at: a.lease_expires_at, pay_basis: a.pay_basis, pay_cents: a.pay_cents, currency: a.currency, downloaded: a.downloaded,
+      held_back: a.held_back,
     };
   }
 
@@ -295,6 +308,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     if (!opp) throw err("not_found", `Opportunity ${a.opportunity_id} is gone`);
     const rubric = rubricOverride ?? opp.rubric;
     const editable = EDITABLE.has(a.status);
+    // Open work needs its content; held-back content is not here (as in Rust).
+    if (editable && a.held_back && !isPreview) throw err("not_found", a.held_back);
     const draft = a.status === "needs_revision" && a.revision === 0 && a.submitted_answers ? a.submitted_answers
       : FINISHED.has(a.status) && a.submitted_answers ? a.submitted_answers : a.draft;
     const outcome = OUTCOME[a.status] ?? null;
@@ -402,7 +417,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       for (const l of progressListeners) l(start);
       emitSync();
       await new Promise((res) => setTimeout(res, 20));
-      for (const a of list) a.downloaded = true;
+      for (const a of list) if (!a.held_back) a.downloaded = true;
       if (change?.ledgerCents) {
         const a = list.find((x) => x.kind === "grade") ?? list[0];
         ledger.push({ assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, amount_cents: change.ledgerCents, status: "accepted", day: new Date(now()).toISOString().slice(0, 10) });

@@ -14,4 +14,9 @@ pay_cents: number | null, currency: string | null,
 /**
  * Whether the item is stored locally (workable offline).
  */
-downloaded: boolean, };
+downloaded: boolean, 
+/**
+ * Why the sync holds this item back (quarantined, retried with backoff),
+ * in words for the row; None when nothing is held back.
+ */
+held_back: string | null, };

@@ -2,6 +2,7 @@
 import type { AnswerSummary } from "./AnswerSummary";
 import type { Answers } from "./Answers";
 import type { AssignmentKind } from "./AssignmentKind";
+import type { Block } from "./Block";
 import type { CommentPlacement } from "./CommentPlacement";
 import type { FieldView } from "./FieldView";
 import type { ItemIssue } from "./ItemIssue";
@@ -27,6 +28,11 @@ feedback: string | null,
  * Why the item needs attention (lease expired, rubric changed, refused).
  */
 issue: ItemIssue | null, opportunity: OpportunityRef, item: ScopedItem, rubric: Rubric, 
+/**
+ * `rubric.guidelines` (markdown) as the safe block tree the UI renders
+ * as text: headings, lists, emphasis and code, never HTML.
+ */
+guidelines: Array<Block>, 
 /**
  * One view per `item.fields` entry, same order.
  */

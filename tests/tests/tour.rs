@@ -732,6 +732,9 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
         None => t.missing("25-offline-item", "no downloaded legal item"),
     }
     platform.start(3600)?;
+    // The app notices by itself (reachability probe) that the platform is back.
+    t.app
+        .wait_text("[data-testid=online-badge]", WAIT, |s| s.contains("Online"))?;
 
     // Sign out: a confirmation if the app asks for one, then the sign-in screen.
     t.js("(document.querySelector('[data-testid=sign-out]')

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use assay_protocol::{
-    ApiError, ApiErrorCode, Assignment, AssignmentKind, FieldValue, Lease, OutcomeStatus,
-    PayoutList, ReviewOutcome, TokenResponse,
+    ApiError, Assignment, AssignmentKind, FieldValue, Lease, OutcomeStatus, PayoutList,
+    ReviewOutcome, TokenResponse,
 };
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::server::{AdminAuth, ApiFailure, ApiJson, AppState};
+use crate::server::{blocking, AdminAuth, ApiFailure, ApiJson, AppState};
 use crate::storage::{NewAssignment, Storage};
 
 type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
@@ -101,18 +101,6 @@ fn secs(s: u64) -> Duration {
     )
 }
 
-async fn run<T, F>(state: &AppState, f: F) -> Result<T, ApiFailure>
-where
-    T: Send + 'static,
-    F: FnOnce(&dyn Storage) -> crate::error::StoreResult<T> + Send + 'static,
-{
-    let storage = state.storage.clone();
-    tokio::task::spawn_blocking(move || f(storage.as_ref()))
-        .await
-        .map_err(|_| ApiFailure::new(ApiErrorCode::Internal, "internal server error"))?
-        .map_err(ApiFailure::from)
-}
-
 fn expert_by_email(s: &dyn Storage, email: &str) -> crate::error::StoreResult<String> {
     s.expert_id_by_email(email)?
         .ok_or_else(|| crate::error::StoreError::not_found(format!("expert {email}")))
@@ -129,7 +117,7 @@ pub async fn decide_outcome(
 ) -> ApiResult<ReviewOutcome> {
     let now = Utc::now();
     Ok(axum::Json(
-        run(&state, move |s| {
+        blocking(&state, move |s| {
             s.decide_outcome(&req.submission_id, req.status, req.feedback.as_deref(), now)
         })
         .await?,
@@ -146,7 +134,7 @@ pub async fn create_payout(
     ApiJson(req): ApiJson<CreatePayoutRequest>,
 ) -> ApiResult<PayoutList> {
     let now = Utc::now();
-    let payouts = run(&state, move |s| {
+    let payouts = blocking(&state, move |s| {
         let expert = expert_by_email(s, &req.expert_email)?;
         s.create_payout(
             &expert,
@@ -171,7 +159,7 @@ pub async fn assign(
     let lease = req.lease_seconds.map_or(state.lease_ttl, secs);
     let due = req.due_in_seconds.map_or(Duration::days(7), secs);
     Ok(axum::Json(
-        run(&state, move |s| {
+        blocking(&state, move |s| {
             let expert_id = expert_by_email(s, &req.expert_email)?;
             s.create_assignment(&NewAssignment {
                 id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
@@ -199,7 +187,7 @@ pub async fn revoke(
 ) -> ApiResult<Assignment> {
     let now = Utc::now();
     Ok(axum::Json(
-        run(&state, move |s| s.revoke_assignment(&id, now)).await?,
+        blocking(&state, move |s| s.revoke_assignment(&id, now)).await?,
     ))
 }
 
@@ -216,7 +204,7 @@ pub async fn reassign(
 ) -> ApiResult<Assignment> {
     let (now, ttl) = (Utc::now(), state.lease_ttl);
     Ok(axum::Json(
-        run(&state, move |s| {
+        blocking(&state, move |s| {
             let to = expert_by_email(s, &req.expert_email)?;
             s.reassign_assignment(&id, &to, now, ttl)
         })
@@ -235,7 +223,7 @@ pub async fn set_lease(
     ApiJson(req): ApiJson<SetLeaseRequest>,
 ) -> ApiResult<Lease> {
     Ok(axum::Json(
-        run(&state, move |s| s.set_lease(&id, req.lease_expires_at)).await?,
+        blocking(&state, move |s| s.set_lease(&id, req.lease_expires_at)).await?,
     ))
 }
 
@@ -251,7 +239,7 @@ pub async fn update_item_content(
     ApiJson(req): ApiJson<UpdateItemContentRequest>,
 ) -> ApiResult<ItemContentUpdated> {
     Ok(axum::Json(
-        run(&state, move |s| {
+        blocking(&state, move |s| {
             let (revision, assignments) = s.update_item_fields(&id, &req.fields)?;
             tracing::info!(item = %id, revision, assignments, "item content re-published");
             Ok(ItemContentUpdated {
@@ -274,7 +262,7 @@ pub async fn issue_token(
 ) -> ApiResult<TokenResponse> {
     let now = Utc::now();
     Ok(axum::Json(
-        run(&state, move |s| {
+        blocking(&state, move |s| {
             let expert = expert_by_email(s, &req.expert_email)?;
             crate::issue_role_token_blocking(
                 s,

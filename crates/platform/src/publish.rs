@@ -25,7 +25,8 @@ use utoipa::ToSchema;
 use crate::auth::{self, Role};
 use crate::error::{StoreError, StoreResult};
 use crate::server::{
-    decode_cursor, encode_cursor, AdminAuth, ApiFailure, ApiJson, ApiQuery, AppState, AuthorAuth,
+    blocking, decode_cursor, encode_cursor, AdminAuth, ApiFailure, ApiJson, ApiQuery, AppState,
+    AuthorAuth,
 };
 use crate::storage::{ExportRecord, ImportOp, ImportedItem, NewAssignment, NewExpert, Storage};
 
@@ -45,21 +46,6 @@ pub const MAX_IMPORT_LINES: usize = 20_000;
 pub const MAX_GRADERS_PER_ITEM: u32 = 20;
 /// Longest lease a policy may set (one week).
 pub const MAX_LEASE_MINUTES: u32 = 7 * 24 * 60;
-
-async fn run<T, F>(state: &AppState, f: F) -> Result<T, ApiFailure>
-where
-    T: Send + 'static,
-    F: FnOnce(&dyn Storage) -> StoreResult<T> + Send + 'static,
-{
-    let storage = state.storage.clone();
-    tokio::task::spawn_blocking(move || f(storage.as_ref()))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "storage task failed");
-            ApiFailure::new(ApiErrorCode::Internal, "internal server error")
-        })?
-        .map_err(ApiFailure::from)
-}
 
 fn invalid(message: impl Into<String>, details: serde_json::Value) -> ApiFailure {
     let body = ApiError {
@@ -283,7 +269,7 @@ pub async fn publish_rubric(
         )
     })?;
     let (id, version) = (rubric.id.clone(), rubric.version);
-    let created = run(&state, move |s| publish_rubric_blocking(s, &rubric)).await?;
+    let created = blocking(&state, move |s| publish_rubric_blocking(s, &rubric)).await?;
     tracing::info!(rubric = %id, version, created, "rubric published");
     Ok(axum::Json(RubricPublished {
         id,
@@ -606,7 +592,7 @@ pub async fn put_opportunity(
 ) -> ApiResult<PublishedOpportunity> {
     let now = Utc::now();
     Ok(axum::Json(
-        run(&state, move |s| {
+        blocking(&state, move |s| {
             put_opportunity_blocking(s, &id, &spec, now)
         })
         .await?,
@@ -624,7 +610,7 @@ pub async fn get_opportunity(
     Path(id): Path<String>,
 ) -> ApiResult<PublishedOpportunity> {
     Ok(axum::Json(
-        run(&state, move |s| {
+        blocking(&state, move |s| {
             let (opportunity, spec) = s
                 .opportunity(&id)?
                 .ok_or_else(|| StoreError::not_found(format!("opportunity {id}")))?;
@@ -683,7 +669,7 @@ pub async fn put_attachment(
         .filter(|v| !v.is_empty() && v.len() <= 200)
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let sha = sha256.clone();
-    let known = run(&state, move |s| s.blob_meta(&sha)).await?;
+    let known = blocking(&state, move |s| s.blob_meta(&sha)).await?;
     // Already stored: the body is still read (a client mid-upload must not
     // see the connection closed) and checked, but not written again. Clients
     // skip such uploads with `GET /author/attachments/{sha256}`.
@@ -774,7 +760,7 @@ pub async fn put_attachment(
         size,
         media_type: media_type.clone(),
     };
-    run(&state, move |s| s.insert_blob_meta(&meta)).await?;
+    blocking(&state, move |s| s.insert_blob_meta(&meta)).await?;
     tracing::info!(%sha256, size, "attachment stored");
     Ok(axum::Json(AttachmentStored {
         sha256,
@@ -802,7 +788,7 @@ pub async fn attachment_status(
         )
     })?;
     let sha = sha256.clone();
-    let meta = run(&state, move |s| s.blob_meta(&sha)).await?;
+    let meta = blocking(&state, move |s| s.blob_meta(&sha)).await?;
     match meta {
         Some(meta) if tokio::fs::try_exists(&path).await.unwrap_or(false) => {
             Ok(axum::Json(AttachmentStored {
@@ -1258,7 +1244,7 @@ pub async fn import_items(
     let lines = read_ndjson(&headers, body).await?;
     let now = Utc::now();
     let ttl = state.lease_ttl;
-    let report = run(&state, move |s| {
+    let report = blocking(&state, move |s| {
         let mut report = import_blocking(s, &id, lines, q.partial, now)?;
         let policy = s
             .opportunity(&id)?
@@ -1500,7 +1486,7 @@ pub async fn assign_by_policy(
     let (now, ttl) = (Utc::now(), state.lease_ttl);
     let assignments = {
         let id = id.clone();
-        run(&state, move |s| assign_by_policy_blocking(s, &id, now, ttl)).await?
+        blocking(&state, move |s| assign_by_policy_blocking(s, &id, now, ttl)).await?
     };
     Ok(axum::Json(PolicyAssigned {
         opportunity_id: id,
@@ -1600,7 +1586,7 @@ pub async fn create_expert(
 ) -> ApiResult<ExpertCreated> {
     let now = Utc::now();
     Ok(axum::Json(
-        run(&state, move |s| create_expert_blocking(s, &req, now)).await?,
+        blocking(&state, move |s| create_expert_blocking(s, &req, now)).await?,
     ))
 }
 
@@ -1642,7 +1628,7 @@ pub async fn export(
             format!("limit must be 1..={}", crate::server::MAX_PAGE_LIMIT),
         ));
     }
-    let page = run(&state, move |s| s.export_submissions(after, limit)).await?;
+    let page = blocking(&state, move |s| s.export_submissions(after, limit)).await?;
     let last = page.rows.last().map_or(after, |r| r.seq);
     Ok(axum::Json(ExportPage {
         records: page.rows,

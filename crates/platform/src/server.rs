@@ -158,7 +158,7 @@ impl IntoResponse for ApiFailure {
 type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
 
 /// Run a storage call off the async runtime.
-async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiFailure>
+pub(crate) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiFailure>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Storage) -> StoreResult<T> + Send + 'static,

@@ -37,6 +37,26 @@ pub fn opportunity_ref(store: &Store, id: &str) -> AppResult<OpportunityRef> {
     })
 }
 
+/// The row the UI gets for a stored queue row in its opportunity group.
+fn entry(opportunity_title: String, r: QueueRow) -> QueueEntry {
+    QueueEntry {
+        assignment_id: r.assignment_id,
+        item_id: r.item_id,
+        title: r.title,
+        opportunity_id: r.opportunity_id,
+        opportunity_title,
+        kind: r.kind,
+        status: r.status,
+        due_at: r.due_at,
+        lease_expires_at: r.lease_expires_at,
+        pay_basis: r.pay.as_ref().map(|p| p.basis),
+        pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
+        currency: r.pay.map(|p| p.currency),
+        downloaded: r.downloaded,
+        held_back: r.held_back.as_ref().map(held_back_text),
+    }
+}
+
 /// What the reviewer reads about content the sync holds back (on the queue
 /// row and on the item screen).
 pub fn held_back_text(h: &HeldBack) -> String {
@@ -254,22 +274,7 @@ fn build(
     }
     let rows = picked
         .into_iter()
-        .map(|(opportunity_title, r)| QueueEntry {
-            assignment_id: r.assignment_id,
-            item_id: r.item_id,
-            title: r.title,
-            opportunity_id: r.opportunity_id,
-            opportunity_title,
-            kind: r.kind,
-            status: r.status,
-            due_at: r.due_at,
-            lease_expires_at: r.lease_expires_at,
-            pay_basis: r.pay.as_ref().map(|p| p.basis),
-            pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
-            currency: r.pay.map(|p| p.currency),
-            downloaded: r.downloaded,
-            held_back: r.held_back.as_ref().map(held_back_text),
-        })
+        .map(|(opportunity_title, r)| entry(opportunity_title, r))
         .collect();
     Ok(BuiltQueue {
         filter: filter.clone(),
@@ -364,22 +369,7 @@ mod tests {
             .take(limit as usize)
             .map(|r| {
                 let opportunity_title = group_title(&r);
-                QueueEntry {
-                    assignment_id: r.assignment_id,
-                    item_id: r.item_id,
-                    title: r.title,
-                    opportunity_id: r.opportunity_id,
-                    opportunity_title,
-                    kind: r.kind,
-                    status: r.status,
-                    due_at: r.due_at,
-                    lease_expires_at: r.lease_expires_at,
-                    pay_basis: r.pay.as_ref().map(|p| p.basis),
-                    pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
-                    currency: r.pay.map(|p| p.currency),
-                    downloaded: r.downloaded,
-                    held_back: r.held_back.as_ref().map(held_back_text),
-                }
+                entry(opportunity_title, r)
             })
             .collect();
         QueuePage {

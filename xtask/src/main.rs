@@ -8,6 +8,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+mod postgres;
+
 /// tauri-driver is pinned: the end-to-end harness is tested against this version.
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
@@ -29,7 +31,13 @@ const BUILD_PACKAGES: &[&str] = &[
 ];
 
 /// Extra Debian packages the tests need.
-const TEST_PACKAGES: &[&str] = &["webkit2gtk-driver", "dbus-x11", "gnome-keyring", "chromium"];
+const TEST_PACKAGES: &[&str] = &[
+    "webkit2gtk-driver",
+    "dbus-x11",
+    "gnome-keyring",
+    "chromium",
+    postgres::PACKAGE,
+];
 
 #[derive(Parser)]
 #[command(about = "Assay project automation")]
@@ -115,6 +123,11 @@ const BENCHES: &[(&str, &str, &str)] = &[
         "assay-platform",
         "access_bench",
         "platform GET /items access check, newest vs oldest of N, vs no index",
+    ),
+    (
+        "assay-platform",
+        "load_bench",
+        "200 reviewers syncing, renewing, submitting: SQLite vs PostgreSQL (lost/duplicated = 0)",
     ),
 ];
 
@@ -366,6 +379,7 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
 
     step("Rust tests (with a private Secret Service)");
     run(&mut with_keyring("exec cargo test --workspace"))?;
+    postgres::platform_tests(root)?;
 
     step("checking generated TypeScript bindings are committed");
     let status = Command::new("git")

@@ -23,6 +23,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::auth;
 use crate::blobs::BlobStore;
 use crate::error::Error;
+use crate::rules::Rules;
 use crate::storage::{NewAssignment, NewExpert, Storage};
 
 /// The demo reviewer's credentials.
@@ -345,7 +346,7 @@ pub fn seed_bulk(
         // Only items the demo reviewer may read (the copies are theirs).
         match storage.item_for_expert(DEMO_EXPERT_ID, id) {
             Ok(envelope) => templates.push(envelope.item),
-            Err(crate::error::StoreError::Forbidden(_)) => {}
+            Err(crate::error::PlatformError::Forbidden(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }

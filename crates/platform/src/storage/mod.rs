@@ -175,6 +175,11 @@ pub struct Page<T> {
 ///
 /// `now` is passed in (rather than read inside) so that seeding can write a
 /// realistic history and tests can reason about time.
+///
+/// Every method blocks: call it from a thread that is not driving async
+/// tasks (`tokio::task::spawn_blocking`, as the handlers do, or plain
+/// threads). [`PostgresStorage`] runs its connections on a runtime of its
+/// own and panics if called on an async worker thread.
 pub trait Storage: Send + Sync + 'static {
     // ---- experts and tokens
     fn insert_expert(&self, expert: &NewExpert, now: DateTime<Utc>) -> PlatformResult<()>;

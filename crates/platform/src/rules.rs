@@ -788,3 +788,378 @@ pub trait Rules: Storage {
 }
 
 impl<S: Storage + ?Sized> Rules for S {}
+
+#[cfg(test)]
+mod tests {
+    //! The rules on every backend: SQLite in memory, or a fresh PostgreSQL
+    //! database when `ASSAY_TEST_POSTGRES_URL` names a server (as in
+    //! `cargo xtask test`).
+
+    use super::*;
+    use crate::storage::{NewExpert, PostgresStorage, SqliteStorage};
+    use assay_protocol::{AssignmentKind, Opportunity, TimeSpan};
+
+    fn backend() -> Box<dyn Storage> {
+        match std::env::var(crate::testing::TEST_POSTGRES_ENV) {
+            Ok(server) if !server.trim().is_empty() => {
+                let name = format!("assay_rules_{}", uuid::Uuid::new_v4().simple());
+                let url = PostgresStorage::create_database(&server, &name).unwrap();
+                Box::new(PostgresStorage::connect(&url).unwrap())
+            }
+            _ => Box::new(SqliteStorage::open_in_memory().unwrap()),
+        }
+    }
+
+    fn t(h: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::hours(h)
+    }
+
+    /// One expert, one opportunity (per-hour rate), three items, three assignments.
+    fn fixture(basis: PayBasis) -> Box<dyn Storage> {
+        let s = backend();
+        for id in ["e1", "e2"] {
+            s.insert_expert(
+                &NewExpert {
+                    id: id.into(),
+                    email: format!("{id}@example.org"),
+                    display_name: id.into(),
+                    salt: "s".into(),
+                    password_hash: "!".into(),
+                    expertise: vec![],
+                    attestations: vec![],
+                    senior_reviewer: true,
+                    timezone: "UTC".into(),
+                },
+                t(-100),
+            )
+            .unwrap();
+        }
+        let opp = Opportunity {
+            id: "o1".into(),
+            title: "O".into(),
+            description: "d".into(),
+            rubric_id: "r".into(),
+            rubric_version: 2,
+            licence_category: "x".into(),
+            buyer: "b".into(),
+        };
+        let rates = [
+            Rate {
+                opportunity_id: "o1".into(),
+                basis,
+                amount_cents: 1000,
+                currency: "USD".into(),
+                effective_from: t(-50),
+            },
+            Rate {
+                opportunity_id: "o1".into(),
+                basis,
+                amount_cents: 6000,
+                currency: "USD".into(),
+                effective_from: t(-10),
+            },
+        ];
+        s.insert_opportunity(&opp, &serde_json::json!({"id": "r"}), &rates)
+            .unwrap();
+        for i in 1..=3 {
+            s.insert_item(&Item {
+                id: format!("i{i}"),
+                opportunity_id: "o1".into(),
+                title: "item".into(),
+                fields: BTreeMap::new(),
+                created_at: t(-20),
+            })
+            .unwrap();
+            s.create_assignment(&NewAssignment {
+                id: format!("a{i}"),
+                expert_id: "e1".into(),
+                item_id: format!("i{i}"),
+                kind: AssignmentKind::Grade,
+                assigned_at: t(-5),
+                lease_expires_at: t(2),
+                due_at: t(24),
+                review_of_submission_id: None,
+            })
+            .unwrap();
+        }
+        s
+    }
+
+    fn req(assignment: &str, version: u32, secs: u64) -> SubmissionRequest {
+        SubmissionRequest {
+            assignment_id: assignment.into(),
+            rubric_id: "r".into(),
+            rubric_version: version,
+            answers: serde_json::json!({"answers": {}}),
+            active_seconds: secs,
+            time_log: vec![TimeSpan {
+                started_at: t(0),
+                ended_at: t(1),
+                corrected: false,
+            }],
+            client_created_at: t(1),
+        }
+    }
+
+    /// Submissions and ledger entries of both experts.
+    fn counts(s: &dyn Storage) -> (usize, usize) {
+        let (mut subs, mut ledger) = (0, 0);
+        for e in ["e1", "e2"] {
+            subs += s.list_outcomes(e, 0, 500).unwrap().rows.len();
+            ledger += s.list_ledger(e, 0, 500).unwrap().rows.len();
+        }
+        (subs, ledger)
+    }
+
+    #[test]
+    fn failed_submissions_store_nothing() {
+        let s = fixture(PayBasis::PerItem);
+        let err = s
+            .submit("e1", "k", "h", &req("a1", 1, 60), t(1))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            PlatformError::RubricVersionMismatch {
+                expected_version: 2,
+                ..
+            }
+        ));
+        let err = s
+            .submit("e2", "k", "h", &req("a1", 2, 60), t(1))
+            .unwrap_err();
+        assert!(matches!(err, PlatformError::Forbidden(_)));
+        let err = s
+            .submit("e1", "k", "h", &req("a1", 2, 60), t(3))
+            .unwrap_err();
+        assert!(matches!(err, PlatformError::LeaseExpired(_)));
+        assert_eq!(counts(&*s), (0, 0));
+        let a = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(a.state, AssignmentState::Active);
+        // No idempotency record was kept either: the key is still fresh.
+        let ok = s.submit("e1", "k", "h", &req("a1", 2, 60), t(1)).unwrap();
+        assert!(!ok.replayed);
+    }
+
+    #[test]
+    fn submission_ledger_and_state_commit_together_and_replay() {
+        let s = fixture(PayBasis::PerItem);
+        let before = s.assignment_for_expert("e1", "a1").unwrap();
+        let r = s.submit("e1", "k", "h", &req("a1", 2, 60), t(1)).unwrap();
+        assert_eq!(counts(&*s), (1, 1));
+        let after = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(after.state, AssignmentState::Completed);
+        assert!(after.seq > before.seq);
+        // The rate in force at t(1) is the later one.
+        let entries = s.list_ledger("e1", 0, 10).unwrap().rows;
+        assert_eq!(entries[0].amount_cents, 6000);
+        let again = s.submit("e1", "k", "h", &req("a1", 2, 60), t(2)).unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.submission_id, r.submission_id);
+        assert!(matches!(
+            s.submit("e1", "k", "other", &req("a1", 2, 61), t(2)),
+            Err(PlatformError::Conflict(_))
+        ));
+        // Keys are per expert.
+        assert!(matches!(
+            s.submit("e2", "k", "h", &req("a1", 2, 60), t(1)),
+            Err(PlatformError::Forbidden(_))
+        ));
+        assert_eq!(counts(&*s), (1, 1));
+    }
+
+    #[test]
+    fn per_hour_pay_is_rounded_to_the_cent() {
+        let rate = Rate {
+            opportunity_id: "o".into(),
+            basis: PayBasis::PerHour,
+            amount_cents: 9000,
+            currency: "USD".into(),
+            effective_from: t(0),
+        };
+        assert_eq!(amount_for(&rate, 3600), 9000);
+        assert_eq!(amount_for(&rate, 754), 1885);
+        assert_eq!(amount_for(&rate, 0), 0);
+        assert!(
+            amount_for(&rate, u64::MAX) > 0,
+            "saturates instead of overflowing"
+        );
+        let s = fixture(PayBasis::PerHour);
+        s.submit("e1", "k", "h", &req("a1", 2, 1800), t(1)).unwrap();
+        assert_eq!(
+            s.list_ledger("e1", 0, 10).unwrap().rows[0].amount_cents,
+            3000
+        );
+    }
+
+    #[test]
+    fn outcomes_move_ledger_and_payouts_sum_accepted_entries() {
+        let s = fixture(PayBasis::PerItem);
+        let subs: Vec<String> = ["a1", "a2", "a3"]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                s.submit("e1", &format!("k{i}"), "h", &req(a, 2, 60), t(1))
+                    .unwrap()
+                    .submission_id
+            })
+            .collect();
+        s.decide_outcome(&subs[0], OutcomeStatus::Accepted, None, t(3))
+            .unwrap();
+        s.decide_outcome(&subs[1], OutcomeStatus::Rejected, Some("no"), t(3))
+            .unwrap();
+        s.decide_outcome(&subs[2], OutcomeStatus::NeedsRevision, Some("fix"), t(3))
+            .unwrap();
+        assert!(matches!(
+            s.decide_outcome(&subs[0], OutcomeStatus::Rejected, None, t(4)),
+            Err(PlatformError::Conflict(_))
+        ));
+        // Needs revision re-opens the assignment.
+        let a3 = s.assignment_for_expert("e1", "a3").unwrap();
+        assert_eq!(a3.state, AssignmentState::Active);
+        assert!(a3.lease_expires_at > t(3));
+        let payouts = s.create_payout("e1", "bank_transfer", t(5)).unwrap();
+        assert_eq!(payouts.len(), 1);
+        assert_eq!(payouts[0].amount_cents, 6000);
+        assert_eq!(payouts[0].entry_ids.len(), 1);
+        let statuses: Vec<LedgerStatus> = {
+            let rows = s.list_ledger("e1", 0, 100).unwrap().rows;
+            let mut by_sub = BTreeMap::new();
+            for e in rows {
+                by_sub.insert(e.submission_id.clone(), e.status);
+            }
+            subs.iter().map(|id| by_sub[id]).collect()
+        };
+        assert_eq!(
+            statuses,
+            vec![
+                LedgerStatus::Paid,
+                LedgerStatus::Reversed,
+                LedgerStatus::Reversed
+            ]
+        );
+        assert!(s
+            .create_payout("e1", "bank_transfer", t(6))
+            .unwrap()
+            .is_empty());
+        assert_eq!(s.list_payouts("e1").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn pages_are_ordered_and_report_more() {
+        let s = fixture(PayBasis::PerItem);
+        let p1 = s.list_assignments("e1", 0, 2).unwrap();
+        assert_eq!(p1.rows.len(), 2);
+        assert!(p1.has_more);
+        let p2 = s.list_assignments("e1", p1.rows[1].seq, 2).unwrap();
+        assert_eq!(p2.rows.len(), 1);
+        assert!(!p2.has_more);
+        assert!(p2.rows[0].seq > p1.rows[1].seq);
+        assert!(s.list_assignments("e2", 0, 10).unwrap().rows.is_empty());
+    }
+
+    #[test]
+    fn active_leases_can_be_extended() {
+        let s = fixture(PayBasis::PerItem);
+        let before = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(s.extend_active_leases("e1", t(48)).unwrap(), 3);
+        let after = s.assignment_for_expert("e1", "a1").unwrap();
+        assert_eq!(after.lease_expires_at, t(48));
+        assert_eq!(after.due_at, t(48));
+        assert!(after.seq > before.seq);
+        assert_eq!(s.extend_active_leases("e1", t(10)).unwrap(), 0);
+    }
+
+    #[test]
+    fn overdue_leases_expire_with_a_new_seq() {
+        let s = fixture(PayBasis::PerItem);
+        assert_eq!(s.expire_overdue_leases("e1", t(1)).unwrap(), 0);
+        let renewed = s
+            .renew_lease("e1", "a1", t(1), Duration::hours(100))
+            .unwrap();
+        assert_eq!(renewed.lease_expires_at, t(24), "capped at the due date");
+        assert_eq!(s.expire_overdue_leases("e1", t(3)).unwrap(), 2);
+        let a2 = s.assignment_for_expert("e1", "a2").unwrap();
+        assert_eq!(a2.state, AssignmentState::Expired);
+        assert!(matches!(
+            s.renew_lease("e1", "a2", t(3), Duration::hours(1)),
+            Err(PlatformError::LeaseExpired(_))
+        ));
+    }
+
+    #[test]
+    fn screening_submissions_get_an_outcome_but_no_pay() {
+        let s = fixture(PayBasis::PerHour);
+        s.insert_item(&Item {
+            id: "q1".into(),
+            opportunity_id: "o1".into(),
+            title: "qualification".into(),
+            fields: BTreeMap::new(),
+            created_at: t(-20),
+        })
+        .unwrap();
+        let bad = s.create_assignment(&NewAssignment {
+            id: "sq0".into(),
+            expert_id: "e1".into(),
+            item_id: "q1".into(),
+            kind: AssignmentKind::Screening,
+            assigned_at: t(-5),
+            lease_expires_at: t(2),
+            due_at: t(24),
+            review_of_submission_id: Some("sub-x".into()),
+        });
+        assert!(matches!(bad, Err(PlatformError::BadRequest(_))));
+        let a = s
+            .create_assignment(&NewAssignment {
+                id: "sq1".into(),
+                expert_id: "e1".into(),
+                item_id: "q1".into(),
+                kind: AssignmentKind::Screening,
+                assigned_at: t(-5),
+                lease_expires_at: t(2),
+                due_at: t(24),
+                review_of_submission_id: None,
+            })
+            .unwrap();
+        assert_eq!(a.kind, AssignmentKind::Screening);
+        let before = counts(&*s);
+        let receipt = s
+            .submit("e1", "k-s", "h-s", &req("sq1", 2, 1800), t(1))
+            .unwrap();
+        let after = counts(&*s);
+        assert_eq!(after.0, before.0 + 1, "the submission is stored");
+        assert_eq!(after.1, before.1, "no ledger entry for screening");
+        let done = s.assignment_for_expert("e1", "sq1").unwrap();
+        assert_eq!(done.state, AssignmentState::Completed);
+        // A qualification is passed or failed, never sent back for revision;
+        // the auto-review sees it is a screening.
+        let back = s.decide_outcome(
+            &receipt.submission_id,
+            OutcomeStatus::NeedsRevision,
+            Some("again"),
+            t(2),
+        );
+        assert!(
+            matches!(back, Err(PlatformError::BadRequest(_))),
+            "{back:?}"
+        );
+        assert!(s
+            .pending_submissions_before(t(3))
+            .unwrap()
+            .contains(&(receipt.submission_id.clone(), AssignmentKind::Screening)));
+        // Passed: the outcome arrives through the outcome feed; still no money.
+        let o = s
+            .decide_outcome(&receipt.submission_id, OutcomeStatus::Accepted, None, t(2))
+            .unwrap();
+        assert_eq!(o.status, OutcomeStatus::Accepted);
+        let page = s.list_outcomes("e1", 0, 100).unwrap();
+        assert!(page
+            .rows
+            .iter()
+            .any(|r| r.submission_id == receipt.submission_id));
+        assert!(s.list_ledger("e1", 0, 100).unwrap().rows.is_empty());
+        assert_eq!(counts(&*s).1, before.1);
+    }
+}

@@ -326,14 +326,14 @@ fn report(backend: &str, runs: &mut [RunResult]) {
         }
     }
     println!(
-        "  {:<30} {:>12} {:>12}   (ms; median over runs, min)",
+        "  {:<30} {:>16} {:>16}   (ms: median over runs (min))",
         "route", "p50", "p99"
     );
     for (route, (mut p50, mut p99)) in by_route {
         p50.sort_by(f64::total_cmp);
         p99.sort_by(f64::total_cmp);
         println!(
-            "  {route:<30} {:>6.1} ({:>4.1}) {:>6.1} ({:>4.1})",
+            "  {route:<30} {:>7.1} ({:>6.1}) {:>7.1} ({:>6.1})",
             p50[p50.len() / 2],
             p50[0],
             p99[p99.len() / 2],
@@ -366,7 +366,7 @@ fn main() -> anyhow::Result<()> {
     }
     per_reviewer = per_reviewer.min(items / reviewers).max(1);
     println!(
-        "load_bench: {reviewers} reviewers × {per_reviewer} assignments, {runs} runs, load {} , {} cores",
+        "load_bench: {reviewers} reviewers × {per_reviewer} assignments, {runs} runs; load {}, {} cores",
         load(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );

@@ -1094,7 +1094,7 @@ impl Storage for SqliteStorage {
             ],
         )?;
         for value in item.fields.values() {
-            if let FieldValue::Attachment(att) = value {
+            for att in value.attachments() {
                 link_blob(&tx, &item.id, &att.sha256)?;
             }
         }
@@ -1117,7 +1117,7 @@ impl Storage for SqliteStorage {
             .ok_or_else(|| StoreError::not_found(format!("item {item_id}")))?;
         let mut merged: BTreeMap<String, FieldValue> = from_json(&current)?;
         for (id, value) in fields {
-            if let FieldValue::Attachment(att) = value {
+            for att in value.attachments() {
                 link_blob(&tx, item_id, &att.sha256)?;
             }
             merged.insert(id.clone(), value.clone());
@@ -2143,7 +2143,7 @@ impl Storage for SqliteStorage {
                         _ => StoreError::from(e),
                     })?;
                     for value in item.fields.values() {
-                        if let FieldValue::Attachment(att) = value {
+                        for att in value.attachments() {
                             link_blob(&tx, &item.id, &att.sha256)?;
                         }
                     }
@@ -2176,7 +2176,7 @@ impl Storage for SqliteStorage {
                         ))
                     })?;
                     for value in fields.values() {
-                        if let FieldValue::Attachment(att) = value {
+                        for att in value.attachments() {
                             link_blob(&tx, item_id, &att.sha256)?;
                         }
                     }

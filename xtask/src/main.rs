@@ -129,6 +129,11 @@ const BENCHES: &[(&str, &str, &str)] = &[
         "load_bench",
         "200 reviewers syncing, renewing, submitting: SQLite vs PostgreSQL (lost/duplicated = 0)",
     ),
+    (
+        "assay-app",
+        "series_bench",
+        "512×512×300 CT series (pydicom): time to first slice, scroll p50/p99, cache memory",
+    ),
 ];
 
 fn bench(runs: u32, items: u32) -> Result<()> {
@@ -150,7 +155,10 @@ fn bench(runs: u32, items: u32) -> Result<()> {
             "--",
         ]);
         cmd.args(["--runs", &runs]);
-        if *example != "draft_bench" {
+        if *example == "series_bench" {
+            let dir = series_bench_data()?;
+            cmd.arg("--dir").arg(dir);
+        } else if *example != "draft_bench" {
             cmd.args(["--items", &items]);
         }
         run(&mut cmd)?;
@@ -160,6 +168,30 @@ fn bench(runs: u32, items: u32) -> Result<()> {
          crates/render/benches/vs_delta.sh is a single unpaired run on generated input."
     );
     Ok(())
+}
+
+/// The benchmark's series, written by pydicom (a venv in `target/pyenv`)
+/// once and cached in `target/bench-data/series-512x300`.
+fn series_bench_data() -> Result<PathBuf> {
+    let root = project_root()?;
+    let dir = root.join("target/bench-data/series-512x300");
+    if dir.join("done").exists() {
+        return Ok(dir);
+    }
+    let venv = root.join("target/pyenv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        step("creating target/pyenv (pydicom, numpy from PyPI)");
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(&python).args(["-m", "pip", "install", "-q", "pydicom", "numpy"]))?;
+    step("writing the 512×512×300 benchmark series with pydicom");
+    run(Command::new(&python)
+        .arg(root.join("crates/render/tests/fixtures/dicom/generate_series.py"))
+        .arg("--bench")
+        .arg(&dir)
+        .args(["--size", "512", "--slices", "300"]))?;
+    Ok(dir)
 }
 
 fn project_root() -> Result<PathBuf> {

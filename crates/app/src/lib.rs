@@ -638,7 +638,7 @@ impl Workbench {
             assignment_id,
             &scoped,
             settings.ui.diff_mode,
-            &read,
+            &(Arc::new(read) as views::BlobReader),
         );
         // Diff comments follow their lines when the item's diff changed on
         // re-sync; the moved positions are saved durably right away.

@@ -834,6 +834,19 @@ pub enum ImportValue {
     Text(String),
     Json(serde_json::Value),
     Attachment(ImportAttachment),
+    /// A series: one attachment per slice (or zip archives of slices).
+    Attachments(Vec<ImportAttachment>),
+}
+
+impl ImportValue {
+    /// The attachments the value names.
+    pub fn attachments(&self) -> &[ImportAttachment] {
+        match self {
+            ImportValue::Attachment(a) => std::slice::from_ref(a),
+            ImportValue::Attachments(list) => list,
+            ImportValue::Text(_) | ImportValue::Json(_) => &[],
+        }
+    }
 }
 
 /// One line of an NDJSON import.
@@ -1004,32 +1017,47 @@ pub fn check_line(
         let value = match value {
             ImportValue::Text(t) => FieldValue::Text(t.clone()),
             ImportValue::Json(j) => FieldValue::Json(j.clone()),
-            ImportValue::Attachment(a) => {
-                if !auth::is_sha256_hex(&a.sha256) {
-                    problems.push(format!(
-                        "field `{id}`: {:?} is not a lower-case hex sha256",
-                        a.sha256
-                    ));
-                    continue;
-                }
-                match blobs.get(&a.sha256).and_then(Option::as_ref) {
-                    None => {
+            ImportValue::Attachment(_) | ImportValue::Attachments(_) => {
+                let mut refs = Vec::new();
+                let mut bad = false;
+                for a in value.attachments() {
+                    if !auth::is_sha256_hex(&a.sha256) {
                         problems.push(format!(
-                            "field `{id}`: attachment {} ({}) was not uploaded; \
-                             PUT /attachments/{} first",
-                            a.sha256, a.filename, a.sha256
+                            "field `{id}`: {:?} is not a lower-case hex sha256",
+                            a.sha256
                         ));
+                        bad = true;
                         continue;
                     }
-                    Some(meta) => FieldValue::Attachment(AttachmentRef {
-                        sha256: a.sha256.clone(),
-                        size: meta.size,
-                        media_type: a
-                            .media_type
-                            .clone()
-                            .unwrap_or_else(|| meta.media_type.clone()),
-                        filename: a.filename.clone(),
-                    }),
+                    match blobs.get(&a.sha256).and_then(Option::as_ref) {
+                        None => {
+                            problems.push(format!(
+                                "field `{id}`: attachment {} ({}) was not uploaded; \
+                                 PUT /attachments/{} first",
+                                a.sha256, a.filename, a.sha256
+                            ));
+                            bad = true;
+                        }
+                        Some(meta) => refs.push(AttachmentRef {
+                            sha256: a.sha256.clone(),
+                            size: meta.size,
+                            media_type: a
+                                .media_type
+                                .clone()
+                                .unwrap_or_else(|| meta.media_type.clone()),
+                            filename: a.filename.clone(),
+                        }),
+                    }
+                }
+                if bad {
+                    continue;
+                }
+                match value {
+                    ImportValue::Attachments(_) => FieldValue::Attachments(refs),
+                    _ => match refs.pop() {
+                        Some(r) => FieldValue::Attachment(r),
+                        None => continue,
+                    },
                 }
             }
         };
@@ -1040,7 +1068,8 @@ pub fn check_line(
                     assay_rubric::value_kind(&value),
                     f.viewer.as_str(),
                     match f.viewer {
-                        assay_rubric::ViewerKind::Scan => "an attachment",
+                        assay_rubric::ViewerKind::Scan =>
+                            "an attachment or a non-empty list of them",
                         assay_rubric::ViewerKind::Chat | assay_rubric::ViewerKind::TestSuite =>
                             "text or JSON",
                         _ => "text",
@@ -1112,7 +1141,7 @@ pub fn import_blocking(
     let mut blobs: HashMap<String, Option<crate::storage::BlobMeta>> = HashMap::new();
     for (_, l) in &parsed {
         for v in l.fields.values() {
-            if let ImportValue::Attachment(a) = v {
+            for a in v.attachments() {
                 if auth::is_sha256_hex(&a.sha256) && !blobs.contains_key(&a.sha256) {
                     blobs.insert(a.sha256.clone(), s.blob_meta(&a.sha256)?);
                 }

@@ -200,7 +200,7 @@ fn link_attachments(
     fields: &BTreeMap<String, FieldValue>,
 ) -> PlatformResult<()> {
     for value in fields.values() {
-        if let FieldValue::Attachment(att) = value {
+        for att in value.attachments() {
             if !tx.blob_exists(&att.sha256)? {
                 return Err(PlatformError::BadRequest(format!(
                     "item {item_id} references unknown blob {}",

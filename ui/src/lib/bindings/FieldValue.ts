@@ -4,4 +4,4 @@ import type { AttachmentRef } from "./AttachmentRef";
 /**
  * Value of one item field.
  */
-export type FieldValue = { "type": "text", "value": string } | { "type": "json", "value": unknown } | { "type": "attachment", "value": AttachmentRef };
+export type FieldValue = { "type": "text", "value": string } | { "type": "json", "value": unknown } | { "type": "attachment", "value": AttachmentRef } | { "type": "attachments", "value": Array<AttachmentRef> };

@@ -5,9 +5,10 @@ import type { CodeView } from "./CodeView";
 import type { DiffSummary } from "./DiffSummary";
 import type { LegalDocView } from "./LegalDocView";
 import type { ScanInfo } from "./ScanInfo";
+import type { SeriesView } from "./SeriesView";
 import type { TestSuiteView } from "./TestSuiteView";
 
 /**
  * The view of one scoped field, tagged by `kind`.
  */
-export type FieldView = { "kind": "text", field_id: string, text: string, } | { "kind": "code", field_id: string, code: CodeView, } | { "kind": "diff", field_id: string, diff: DiffSummary, } | { "kind": "test_suite", field_id: string, suite: TestSuiteView, } | { "kind": "markdown", field_id: string, blocks: Array<Block>, } | { "kind": "chat", field_id: string, chat: ChatView, } | { "kind": "legal_redline", field_id: string, doc: LegalDocView, } | { "kind": "scan", field_id: string, handle: string, info: ScanInfo, } | { "kind": "attachment", field_id: string, filename: string, media_type: string, size: number, } | { "kind": "error", field_id: string, message: string, };
+export type FieldView = { "kind": "text", field_id: string, text: string, } | { "kind": "code", field_id: string, code: CodeView, } | { "kind": "diff", field_id: string, diff: DiffSummary, } | { "kind": "test_suite", field_id: string, suite: TestSuiteView, } | { "kind": "markdown", field_id: string, blocks: Array<Block>, } | { "kind": "chat", field_id: string, chat: ChatView, } | { "kind": "legal_redline", field_id: string, doc: LegalDocView, } | { "kind": "scan", field_id: string, handle: string, info: ScanInfo, } | { "kind": "series", field_id: string, handle: string, series: SeriesView, } | { "kind": "attachment", field_id: string, filename: string, media_type: string, size: number, } | { "kind": "error", field_id: string, message: string, };

@@ -419,7 +419,7 @@ fn answers_for(i: usize) -> Answers {
             value: (i % 10 + 1) as i32,
         },
     );
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         a.answers.insert(
             "issues".into(),
             Answer::MultiChoice {
@@ -452,7 +452,7 @@ fn expected_results(i: usize) -> Vec<(String, Value)> {
         ("quality".to_string(), json!({"rating": i % 10 + 1})),
         ("confidence".to_string(), json!({"number": i % 5 + 1})),
     ];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         out.push((
             "issues".to_string(),
             json!({"choices": ["Breaks tests", "Style"]}),

@@ -694,10 +694,11 @@ mod tests {
         assert!(c.control("spans").is_none() && c.control("lonely").is_none());
 
         let r = c.to_rubric("ls-project-1", 7, "Review", "Be kind.");
-        assay_rubric::structural_findings(&r, None)
-            .iter()
+        let errors: Vec<_> = assay_rubric::structural_findings(&r, None)
+            .into_iter()
             .filter(|f| f.severity == assay_rubric::LintSeverity::Error)
-            .for_each(|f| panic!("lint error: {f:?}"));
+            .collect();
+        assert!(errors.is_empty(), "lint errors: {errors:?}");
         assert_eq!(r.fields[2].viewer, ViewerKind::Diff);
         assert_eq!(r.fields[0].viewer, ViewerKind::Text);
         assert_eq!(r.questions.len(), 6);

@@ -30,6 +30,10 @@ const BUILD_PACKAGES: &[&str] = &[
     "cmake",
 ];
 
+/// Label Studio (Community) the connector's integration test runs against,
+/// pinned; installed from PyPI into a venv under `target/` and kept there.
+const LABEL_STUDIO_VERSION: &str = "1.23.2";
+
 /// Extra Debian packages the tests need.
 const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
@@ -413,6 +417,19 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
     run(&mut with_keyring("exec cargo test --workspace"))?;
     postgres::platform_tests(root)?;
 
+    step("Label Studio connector against a real Label Studio");
+    let venv = ensure_label_studio(root)?;
+    run(cargo().env("ASSAY_LABEL_STUDIO_VENV", &venv).args([
+        "test",
+        "-p",
+        "assay-sync",
+        "--test",
+        "labelstudio",
+        "--",
+        "--ignored",
+        "--nocapture",
+    ]))?;
+
     step("checking generated TypeScript bindings are committed");
     let status = Command::new("git")
         .args(["status", "--porcelain", "--", "ui/src/lib/bindings"])
@@ -447,6 +464,39 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The venv holding the pinned Label Studio (`target/labelstudio-venv`),
+/// created with `python3 -m venv` and filled by pip when missing or of
+/// another version; a stamp file records what is installed.
+fn ensure_label_studio(root: &Path) -> Result<PathBuf> {
+    let venv = root.join("target/labelstudio-venv");
+    let stamp = venv.join("assay-installed");
+    let want = format!("label-studio=={LABEL_STUDIO_VERSION}");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == want) {
+        return Ok(venv);
+    }
+    if !have("python3") {
+        bail!("python3 is needed to install Label Studio for the connector test");
+    }
+    let started = Instant::now();
+    if !venv.join("bin/pip").exists() {
+        ensure_packages(&["python3-venv"])?;
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--disable-pip-version-check",
+        "--quiet",
+        &want,
+    ]))?;
+    std::fs::write(&stamp, &want).context("writing the Label Studio stamp")?;
+    eprintln!(
+        "installed {want} in {:.0}s into {}",
+        started.elapsed().as_secs_f64(),
+        venv.display()
+    );
+    Ok(venv)
 }
 
 /// `sh -c "<private keyring> INNER"` in a private D-Bus session on a fresh

@@ -27,8 +27,8 @@ use assay_protocol::{AssignmentKind, ReviewRequest, SubmissionRequest, TimeSpan}
 use assay_rubric::{validate, Answers, ScopedItem, ValidationReport};
 use assay_store::{PendingAnnotation, QueueStatus, Store};
 use assay_sync::{
-    spawn_background, BackgroundSync, Credentials, PlatformClient, SyncConfig, SyncEngine,
-    SyncEvent, Token,
+    spawn_background, BackgroundSync, Connector, Credentials, LabelStudioAuth, LabelStudioClient,
+    PlatformClient, PlatformKind, SyncConfig, SyncEngine, SyncEvent, Token,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -216,7 +216,7 @@ impl Workbench {
         if let Some(url) = saved.platform_url.as_deref() {
             if saved.expert.is_some() {
                 match self.credentials.get_token(url)? {
-                    Some(token) => self.connect(url, token).await?,
+                    Some(token) => self.connect(url, token, saved.platform_kind).await?,
                     None => tracing::info!("saved session has no token in the keyring"),
                 }
             }
@@ -239,6 +239,14 @@ impl Workbench {
             platform_url: saved.platform_url,
             expert: saved.expert,
             demo: self.demo,
+            platform_kind: Some(saved.platform_kind),
+            platform_label: Some(saved.platform_kind.label().to_string()),
+            pay_note: (!saved.platform_kind.reports_pay()).then(|| {
+                format!(
+                    "{} does not report pay: rates, earnings and payouts stay empty for its work.",
+                    saved.platform_kind.label()
+                )
+            }),
         })
     }
 
@@ -280,11 +288,12 @@ impl Workbench {
         if url.is_empty() || token.is_empty() {
             return Err(AppError::invalid("Enter the platform URL and your token."));
         }
-        let me = signin::check_platform(&url, token).await?;
+        let (me, kind) = signin::check_platform(&url, token).await?;
         self.disconnect().await;
         self.credentials.set_token(&url, token)?;
         self.settings.update(|s| {
             s.platform_url = Some(url.clone());
+            s.platform_kind = kind;
             s.expert = Some(ExpertSummary {
                 id: me.id.clone(),
                 display_name: me.display_name.clone(),
@@ -292,8 +301,8 @@ impl Workbench {
                 senior_reviewer: me.senior_reviewer,
             });
         })?;
-        tracing::info!(platform = %url, expert = %me.id, "signed in");
-        self.connect(&url, Token::new(token)).await?;
+        tracing::info!(platform = %url, kind = kind.label(), expert = %me.id, "signed in");
+        self.connect(&url, Token::new(token), kind).await?;
         self.session_now().await
     }
 
@@ -318,8 +327,13 @@ impl Workbench {
         Ok(())
     }
 
-    async fn connect(&self, url: &str, token: Token) -> AppResult<()> {
-        let client = PlatformClient::new(url)?.with_token(token);
+    async fn connect(&self, url: &str, token: Token, kind: PlatformKind) -> AppResult<()> {
+        let client: Connector = match kind {
+            PlatformKind::Assay => PlatformClient::new(url)?.with_token(token).into(),
+            PlatformKind::LabelStudio => LabelStudioClient::new(url)?
+                .with_auth(LabelStudioAuth::from_token(token))
+                .into(),
+        };
         let engine = Arc::new(SyncEngine::new(
             client,
             self.store.clone(),

@@ -15,6 +15,9 @@ pub struct Saved {
     pub platform_url: Option<String>,
     #[serde(default)]
     pub expert: Option<ExpertSummary>,
+    /// Which kind of platform `platform_url` is (probed at sign-in).
+    #[serde(default)]
+    pub platform_kind: assay_sync::PlatformKind,
     #[serde(default)]
     pub ui: Settings,
     /// The folder the rubric preview's file dialogs open in: where the

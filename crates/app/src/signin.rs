@@ -6,24 +6,51 @@
 use std::time::Duration;
 
 use assay_protocol::{ExpertProfile, PROTOCOL_VERSION};
-use assay_sync::{PlatformClient, SyncError, Token};
+use assay_sync::{
+    Connector, LabelStudioAuth, LabelStudioClient, PlatformClient, PlatformKind, SyncError, Token,
+};
 
 use crate::error::{AppError, ErrorCode};
 
 /// How long the diagnosis of a failed connection may take.
 const DIAGNOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Asks the platform at `url` who `token` belongs to: first its public health
-/// route (no token sent: is this an Assay platform speaking our protocol?),
-/// then `/me` with the token.
-pub(crate) async fn check_platform(url: &str, token: &str) -> Result<ExpertProfile, AppError> {
+/// Asks the platform at `url` who `token` belongs to, and which kind of
+/// platform it is: first Assay's public health route (no token sent), and
+/// when that does not answer like Assay, Label Studio's public version route
+/// (no token sent); then who the token belongs to.
+pub(crate) async fn check_platform(
+    url: &str,
+    token: &str,
+) -> Result<(ExpertProfile, PlatformKind), AppError> {
     let anonymous = PlatformClient::new(url).map_err(|e| invalid_url(url, &e))?;
     let health = match anonymous.health().await {
         Ok(h) => h,
-        Err(e) => return Err(health_error(url, e).await),
+        Err(e) => {
+            let not_ours = health_error(url, e).await;
+            // Not an Assay platform: is it a Label Studio server?
+            if not_ours.message == not_assay(url).message {
+                if let Ok(ls) = LabelStudioClient::new(url) {
+                    if ls.probe().await.is_ok() {
+                        let ls = ls.with_auth(LabelStudioAuth::from_token(Token::new(token)));
+                        let me = who(url, Connector::from(ls)).await?;
+                        return Ok((me, PlatformKind::LabelStudio));
+                    }
+                }
+            }
+            return Err(not_ours);
+        }
     };
     check_version(url, &health.protocol_version)?;
     let client = anonymous.with_token(Token::new(token));
+    Ok((
+        who(url, Connector::from(client)).await?,
+        PlatformKind::Assay,
+    ))
+}
+
+/// Who `client`'s token belongs to, with errors in words.
+async fn who(url: &str, client: Connector) -> Result<ExpertProfile, AppError> {
     match client.me().await {
         Ok(me) => Ok(me),
         Err(SyncError::Unauthorized) => Err(AppError::new(
@@ -88,7 +115,7 @@ async fn other_error(url: &str, e: SyncError) -> AppError {
 
 fn not_assay(url: &str) -> AppError {
     AppError::invalid(format!(
-        "{url} does not answer like an Assay platform. Check the address (it is the platform's base URL, without /api/v1)."
+        "{url} does not answer like an Assay platform or a Label Studio server. Check the address (it is the platform's base URL, without /api/v1)."
     ))
 }
 

@@ -23,6 +23,19 @@ pub struct SessionInfo {
     pub expert: Option<ExpertSummary>,
     /// True when the app was started by `cargo xtask demo`.
     pub demo: bool,
+    /// Which kind of platform the session talks to (shown in the status bar).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub platform_kind: Option<assay_sync::PlatformKind>,
+    /// The platform kind in words, for the status bar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub platform_label: Option<String>,
+    /// Set when the platform reports no rates, earnings or payouts (Label
+    /// Studio): the earnings screen shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub pay_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

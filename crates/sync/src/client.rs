@@ -184,53 +184,67 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.origin() == b.origin()
 }
 
+/// The base URL of a platform: `https`, or plain `http` to loopback only;
+/// always ending in `/` so relative routes keep its path.
+pub(crate) fn parse_base(base_url: &str) -> Result<Url> {
+    let mut base = Url::parse(base_url).map_err(|e| SyncError::InvalidUrl(e.to_string()))?;
+    match base.scheme() {
+        "https" => {}
+        "http" if is_loopback(&base) => {}
+        "http" => {
+            return Err(SyncError::InvalidUrl(format!(
+                "{base_url}: plain http is only allowed to localhost; use https"
+            )))
+        }
+        other => {
+            return Err(SyncError::InvalidUrl(format!(
+                "{base_url}: unsupported scheme {other}"
+            )))
+        }
+    }
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    Ok(base)
+}
+
+/// The two HTTP clients every platform connector uses: reads follow
+/// same-origin redirects only (at most 5), writes follow none.
+pub(crate) fn http_pair() -> Result<(reqwest::Client, reqwest::Client)> {
+    let builder = || {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(30))
+            .user_agent(concat!("assay/", env!("CARGO_PKG_VERSION")))
+    };
+    let read = builder()
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| same_origin(first, attempt.url()));
+            if same && attempt.previous().len() < 5 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
+        .build()
+        .map_err(|e| SyncError::Internal(e.to_string()))?;
+    let write = builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| SyncError::Internal(e.to_string()))?;
+    Ok((read, write))
+}
+
 impl PlatformClient {
     /// A client for the platform at `base_url` (e.g. `https://platform.example`).
     /// Plain `http` is refused unless the host is loopback.
     pub fn new(base_url: &str) -> Result<Self> {
-        let mut base = Url::parse(base_url).map_err(|e| SyncError::InvalidUrl(e.to_string()))?;
-        match base.scheme() {
-            "https" => {}
-            "http" if is_loopback(&base) => {}
-            "http" => {
-                return Err(SyncError::InvalidUrl(format!(
-                    "{base_url}: plain http is only allowed to localhost; use https"
-                )))
-            }
-            other => {
-                return Err(SyncError::InvalidUrl(format!(
-                    "{base_url}: unsupported scheme {other}"
-                )))
-            }
-        }
-        if !base.path().ends_with('/') {
-            let p = format!("{}/", base.path());
-            base.set_path(&p);
-        }
-        let builder = || {
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .read_timeout(Duration::from_secs(30))
-                .user_agent(concat!("assay/", env!("CARGO_PKG_VERSION")))
-        };
-        let read = builder()
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                let same = attempt
-                    .previous()
-                    .first()
-                    .is_some_and(|first| same_origin(first, attempt.url()));
-                if same && attempt.previous().len() < 5 {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
-            .build()
-            .map_err(|e| SyncError::Internal(e.to_string()))?;
-        let write = builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SyncError::Internal(e.to_string()))?;
+        let base = parse_base(base_url)?;
+        let (read, write) = http_pair()?;
         Ok(Self {
             read,
             write,

@@ -17,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 use ts_rs::TS;
 
 use crate::client::{checked_later, Limits, PlatformClient};
+use crate::connector::Connector;
 use crate::error::{Result, SyncError};
 use crate::scope::scope_item;
 
@@ -261,7 +262,7 @@ fn strip_hidden_fields(envelope: &mut serde_json::Value, visible: &HashSet<&str>
 /// Connects the platform client and the store.
 #[derive(Debug)]
 pub struct SyncEngine {
-    client: PlatformClient,
+    client: Connector,
     store: Arc<Store>,
     config: SyncConfig,
     working_on: Mutex<BTreeSet<String>>,
@@ -273,9 +274,11 @@ pub struct SyncEngine {
 }
 
 impl SyncEngine {
-    pub fn new(client: PlatformClient, store: Arc<Store>, config: SyncConfig) -> Self {
+    /// An engine over `client`: an Assay [`PlatformClient`], a Label Studio
+    /// client, or a [`Connector`] of either.
+    pub fn new(client: impl Into<Connector>, store: Arc<Store>, config: SyncConfig) -> Self {
         Self {
-            client: client.with_limits(config.limits.clone()),
+            client: client.into().with_limits(config.limits.clone()),
             store,
             config,
             working_on: Mutex::new(BTreeSet::new()),
@@ -327,7 +330,7 @@ impl SyncEngine {
         Ok(())
     }
 
-    pub fn client(&self) -> &PlatformClient {
+    pub fn client(&self) -> &Connector {
         &self.client
     }
 

@@ -2,6 +2,8 @@
 //!
 //! - [`PlatformClient`]: typed HTTP client of the platform protocol (bearer
 //!   token from the keyring; plain http only to loopback).
+//! - [`Connector`]: the one client interface the engine talks to, an Assay
+//!   platform or a Label Studio server ([`labelstudio`]).
 //! - [`SyncEngine`]: pull by cursor (resumable), rubric scoping before storage,
 //!   attachment downloads with bounded concurrency and `Range` resume, outbox
 //!   drain with idempotency keys and backoff, lease renewal.
@@ -10,19 +12,23 @@
 
 mod background;
 mod client;
+mod connector;
 pub mod credentials;
 mod engine;
 mod error;
+pub mod labelstudio;
 pub mod scope;
 
 pub use background::{spawn_background, BackgroundSync, SyncEvent};
 pub use client::{Limits, PlatformClient};
+pub use connector::{Connector, PlatformKind};
 pub use credentials::{Credentials, CredentialsError, Token};
 pub use engine::{
     backoff_delay, LeaseReport, PullReport, PushReport, SyncConfig, SyncEngine, SyncPhase,
     SyncProgress, SyncReport,
 };
 pub use error::{Result, SyncError};
+pub use labelstudio::{LabelStudioAuth, LabelStudioClient};
 
 impl PlatformClient {
     /// A client authenticated with the token stored in the keyring for `account`;

@@ -16,6 +16,17 @@ const settle = async () => {
 };
 
 describe("Earnings", () => {
+  it("says plainly when the platform reports no pay (the note comes from Rust)", async () => {
+    const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
+    const note = "Label Studio does not report pay: rates, earnings and payouts stay empty for its work.";
+    app = mount(Earnings, { target: document.body, props: { backend: b, payNote: note, onError: (e: unknown) => { throw e; }, onOpenAssignment: () => {} } });
+    await settle();
+    expect(document.querySelector('[data-testid="no-pay"]')?.textContent).toBe(note);
+    unmount(app);
+    app = mount(Earnings, { target: document.body, props: { backend: b, onError: (e: unknown) => { throw e; }, onOpenAssignment: () => {} } });
+    await settle();
+    expect(document.querySelector('[data-testid="no-pay"]')).toBeNull();
+  });
   it("lists every kind of unpaid time under its own label", async () => {
     const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
     // 30 minutes of idle waiting on top of the mock's seeded 22.

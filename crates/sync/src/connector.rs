@@ -1,0 +1,224 @@
+//! The one client interface the sync engine talks to. The engine, store,
+//! outbox, UI and time tracking see Assay's protocol types only; which
+//! platform answers is decided here, once, at sign-in.
+
+use assay_protocol::*;
+use reqwest::Response;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::client::{Limits, PlatformClient};
+use crate::error::{Result, SyncError};
+use crate::labelstudio::LabelStudioClient;
+
+/// Which kind of platform a session talks to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformKind {
+    /// An Assay platform (the reference protocol).
+    #[default]
+    Assay,
+    /// A Label Studio (Community) server.
+    LabelStudio,
+}
+
+impl PlatformKind {
+    /// The name shown in the status bar.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Assay => "Assay platform",
+            Self::LabelStudio => "Label Studio",
+        }
+    }
+
+    /// Whether the platform reports rates, earnings and payouts.
+    pub fn reports_pay(self) -> bool {
+        matches!(self, Self::Assay)
+    }
+}
+
+/// A platform client of either kind, with the protocol's operations.
+#[derive(Debug, Clone)]
+pub enum Connector {
+    Assay(PlatformClient),
+    LabelStudio(LabelStudioClient),
+}
+
+impl From<PlatformClient> for Connector {
+    fn from(c: PlatformClient) -> Self {
+        Self::Assay(c)
+    }
+}
+
+impl From<LabelStudioClient> for Connector {
+    fn from(c: LabelStudioClient) -> Self {
+        Self::LabelStudio(c)
+    }
+}
+
+/// Empty cursor page of a feed Label Studio does not have.
+fn no_cursor() -> String {
+    String::new()
+}
+
+impl Connector {
+    pub fn kind(&self) -> PlatformKind {
+        match self {
+            Self::Assay(_) => PlatformKind::Assay,
+            Self::LabelStudio(_) => PlatformKind::LabelStudio,
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        match self {
+            Self::Assay(c) => c.base_url(),
+            Self::LabelStudio(c) => c.base_url(),
+        }
+    }
+
+    pub fn with_limits(self, limits: Limits) -> Self {
+        match self {
+            Self::Assay(c) => Self::Assay(c.with_limits(limits)),
+            Self::LabelStudio(c) => Self::LabelStudio(c.with_limits(limits)),
+        }
+    }
+
+    pub async fn health(&self) -> Result<Health> {
+        match self {
+            Self::Assay(c) => c.health().await,
+            Self::LabelStudio(c) => c.health().await,
+        }
+    }
+
+    pub async fn me(&self) -> Result<ExpertProfile> {
+        match self {
+            Self::Assay(c) => c.me().await,
+            Self::LabelStudio(c) => c.me().await,
+        }
+    }
+
+    /// Revoke the token where the platform can; Label Studio tokens are
+    /// managed in Label Studio (the app still removes it from the keyring).
+    pub async fn logout(&self) -> Result<()> {
+        match self {
+            Self::Assay(c) => c.logout().await,
+            Self::LabelStudio(_) => Ok(()),
+        }
+    }
+
+    pub async fn opportunities(&self) -> Result<OpportunityList> {
+        match self {
+            Self::Assay(c) => c.opportunities().await,
+            Self::LabelStudio(c) => c.opportunities().await,
+        }
+    }
+
+    pub async fn assignments(
+        &self,
+        since: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<AssignmentPage> {
+        match self {
+            Self::Assay(c) => c.assignments(since, limit).await,
+            Self::LabelStudio(c) => c.assignments(since, limit).await,
+        }
+    }
+
+    pub async fn renew_lease(&self, assignment_id: &str) -> Result<Lease> {
+        match self {
+            Self::Assay(c) => c.renew_lease(assignment_id).await,
+            Self::LabelStudio(c) => c.renew_lease(assignment_id).await,
+        }
+    }
+
+    pub async fn release(&self, assignment_id: &str) -> Result<()> {
+        match self {
+            Self::Assay(c) => c.release(assignment_id).await,
+            Self::LabelStudio(_) => Ok(()),
+        }
+    }
+
+    pub async fn item_raw(&self, item_id: &str) -> Result<serde_json::Value> {
+        match self {
+            Self::Assay(c) => c.item_raw(item_id).await,
+            Self::LabelStudio(c) => c.item_raw(item_id).await,
+        }
+    }
+
+    pub async fn rubric(&self, id: &str, version: u32) -> Result<RubricEnvelope> {
+        match self {
+            Self::Assay(c) => c.rubric(id, version).await,
+            Self::LabelStudio(c) => c.rubric(id, version).await,
+        }
+    }
+
+    pub async fn attachment(&self, sha256: &str, offset: u64) -> Result<Response> {
+        match self {
+            Self::Assay(c) => c.attachment(sha256, offset).await,
+            Self::LabelStudio(_) => Err(SyncError::Protocol(
+                "Label Studio tasks carry no Assay attachments".into(),
+            )),
+        }
+    }
+
+    pub async fn submit(
+        &self,
+        req: &SubmissionRequest,
+        idempotency_key: &str,
+    ) -> Result<SubmissionReceipt> {
+        match self {
+            Self::Assay(c) => c.submit(req, idempotency_key).await,
+            Self::LabelStudio(c) => c.submit(req, idempotency_key).await,
+        }
+    }
+
+    pub async fn review(
+        &self,
+        req: &ReviewRequest,
+        idempotency_key: &str,
+    ) -> Result<ReviewReceipt> {
+        match self {
+            Self::Assay(c) => c.review(req, idempotency_key).await,
+            Self::LabelStudio(c) => c.review(req, idempotency_key).await,
+        }
+    }
+
+    pub async fn outcomes(&self, since: Option<&str>, limit: Option<u32>) -> Result<OutcomePage> {
+        match self {
+            Self::Assay(c) => c.outcomes(since, limit).await,
+            Self::LabelStudio(_) => Ok(OutcomePage {
+                outcomes: Vec::new(),
+                next_cursor: no_cursor(),
+                has_more: false,
+            }),
+        }
+    }
+
+    pub async fn ledger(&self, since: Option<&str>, limit: Option<u32>) -> Result<LedgerPage> {
+        match self {
+            Self::Assay(c) => c.ledger(since, limit).await,
+            Self::LabelStudio(_) => Ok(LedgerPage {
+                entries: Vec::new(),
+                next_cursor: no_cursor(),
+                has_more: false,
+            }),
+        }
+    }
+
+    pub async fn rate_card(&self) -> Result<RateCard> {
+        match self {
+            Self::Assay(c) => c.rate_card().await,
+            Self::LabelStudio(_) => Ok(RateCard { rates: Vec::new() }),
+        }
+    }
+
+    pub async fn payouts(&self) -> Result<PayoutList> {
+        match self {
+            Self::Assay(c) => c.payouts().await,
+            Self::LabelStudio(_) => Ok(PayoutList {
+                payouts: Vec::new(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,1036 @@
+//! The Label Studio connector against a real Label Studio (Community)
+//! server: the pinned release from PyPI in a venv under `target/`.
+//!
+//! `#[ignore]`d in a plain `cargo test` (it needs that venv and starts a
+//! Django server); `cargo xtask test` installs the venv when missing and runs
+//! this binary with `--ignored`. Without the venv the test fails and says how
+//! to install it: it never passes vacuously.
+//!
+//! One server per test binary (its start-up, with migrations, is slow); a
+//! migrated database is kept next to the venv and copied for later runs.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use assay_protocol::{SubmissionRequest, TimeSpan};
+use assay_rubric::{Answer, Answers};
+use assay_store::{QueueStatus, Store};
+use assay_sync::{
+    LabelStudioAuth, LabelStudioClient, PlatformKind, SyncConfig, SyncEngine, SyncError, Token,
+};
+use serde_json::{json, Value};
+
+const ADMIN_TOKEN: &str = "a11ce0000000000000000000000000000000beef";
+const HIDDEN: &str = "SECRET-GOLD-7f3a";
+
+/// Where the venv is: `ASSAY_LABEL_STUDIO_VENV` (set by xtask) or `target/labelstudio-venv`.
+fn venv() -> PathBuf {
+    if let Some(v) = std::env::var_os("ASSAY_LABEL_STUDIO_VENV") {
+        return PathBuf::from(v);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/labelstudio-venv")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running Label Studio; killed on drop.
+struct LabelStudio {
+    child: Child,
+    url: String,
+    addr: SocketAddr,
+    data: tempfile::TempDir,
+    venv: PathBuf,
+    /// Django's SECRET_KEY, the same for the server and the shell that makes
+    /// tokens. (Label Studio's generated key may hold `$` or `#`, which its
+    /// own .env reader then reads back differently in another process.)
+    secret: String,
+}
+
+impl Drop for LabelStudio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl LabelStudio {
+    /// Environment of every Label Studio process: its data folder, and no
+    /// analytics, Sentry or version checks (nothing leaves the machine).
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("LABEL_STUDIO_BASE_DATA_DIR", self.data.path())
+            .env("SECRET_KEY", &self.secret)
+            .env("COLLECT_ANALYTICS", "false")
+            .env("SENTRY_DSN", "")
+            .env("FRONTEND_SENTRY_DSN", "")
+            .env("LATEST_VERSION_CHECK", "false")
+            .env("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "true")
+            .env("DJANGO_SETTINGS_MODULE", "core.settings.label_studio");
+    }
+
+    async fn start() -> Self {
+        let venv = venv();
+        let bin = venv.join("bin/label-studio");
+        assert!(
+            bin.exists(),
+            "Label Studio is not installed at {}: run `cargo xtask test` (it installs the pinned \
+             release into target/labelstudio-venv), or `python3 -m venv target/labelstudio-venv && \
+             target/labelstudio-venv/bin/pip install label-studio==1.23.2`",
+            venv.display()
+        );
+        let data = tempfile::tempdir().unwrap();
+        let template = venv.join("assay-migrated.sqlite3");
+        if template.exists() {
+            std::fs::copy(&template, data.path().join("label_studio.sqlite3")).unwrap();
+        }
+        let port = free_port();
+        let log = std::fs::File::create(data.path().join("server.log")).unwrap();
+        let mut ls = LabelStudio {
+            child: Command::new("true").spawn().unwrap(),
+            url: format!("http://127.0.0.1:{port}"),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            data,
+            venv: venv.clone(),
+            secret: format!("assay-test-{}", uuid::Uuid::new_v4().simple()),
+        };
+        let mut cmd = Command::new(&bin);
+        ls.env(&mut cmd);
+        cmd.args([
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--username",
+            "admin@example.org",
+            "--password",
+            "admin-pass-1234",
+            "--user-token",
+            ADMIN_TOKEN,
+            "--enable-legacy-api-token",
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+        let _ = ls.child.wait();
+        ls.child = cmd.spawn().unwrap();
+        let started = Instant::now();
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(r) = http.get(format!("{}/health", ls.url)).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            if let Ok(Some(status)) = ls.child.try_wait() {
+                panic!("Label Studio exited ({status}): {}", ls.log_tail());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "Label Studio did not start in 10 minutes: {}",
+                ls.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        eprintln!(
+            "Label Studio up in {:.1}s ({})",
+            started.elapsed().as_secs_f64(),
+            if template.exists() {
+                "from the migrated template"
+            } else {
+                "fresh migrations"
+            }
+        );
+        if !template.exists() {
+            // Keep the migrated, still empty database for later runs.
+            let db =
+                rusqlite::Connection::open(ls.data.path().join("label_studio.sqlite3")).unwrap();
+            let tmp = venv.join("assay-migrated.sqlite3.tmp");
+            let _ = std::fs::remove_file(&tmp);
+            db.execute("VACUUM INTO ?1", [tmp.to_str().unwrap()])
+                .unwrap();
+            std::fs::rename(&tmp, &template).unwrap();
+        }
+        ls
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.data.path().join("server.log")).unwrap_or_default();
+        log.chars()
+            .rev()
+            .take(3000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
+    }
+
+    /// Create a reviewer in the organisation (Django shell: Community has no
+    /// API for it) and return (user id, legacy token, personal access token).
+    fn create_reviewer(&self, email: &str, first: &str, last: &str) -> (u64, String, String) {
+        let script = format!(
+            "from users.models import User\n\
+             from organizations.models import Organization\n\
+             from jwt_auth.models import LSAPIToken\n\
+             u = User.objects.create_user(email='{email}', password='reviewer-pass-1234', first_name='{first}', last_name='{last}')\n\
+             org = Organization.objects.first()\n\
+             org.add_user(u)\n\
+             u.active_organization = org\n\
+             u.save()\n\
+             print('ASSAY', u.id, u.auth_token.key, LSAPIToken.for_user(u).get_full_jwt())\n"
+        );
+        let site = std::fs::read_dir(self.venv.join("lib"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("site-packages/label_studio"))
+            .find(|p| p.join("manage.py").exists())
+            .expect("label_studio package in the venv");
+        let mut cmd = Command::new(self.venv.join("bin/python"));
+        self.env(&mut cmd);
+        let mut child = cmd
+            .current_dir(&site)
+            .args(["manage.py", "shell"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("ASSAY "))
+            .unwrap_or_else(|| {
+                panic!(
+                    "creating {email} failed: {stdout}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        let mut parts = line.split_whitespace();
+        (
+            parts.next().unwrap().parse().unwrap(),
+            parts.next().unwrap().to_string(),
+            parts.next().unwrap().to_string(),
+        )
+    }
+
+    /// A call to Label Studio's API as the admin.
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        call(&self.url, ADMIN_TOKEN, method, path, body).await
+    }
+}
+
+async fn call(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut rb = reqwest::Client::new()
+        .request(method.clone(), format!("{base}{path}"))
+        .header("Authorization", format!("Token {token}"));
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let resp = rb.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "{method} {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A loopback link between Assay and Label Studio that can break uploads:
+/// in mode 1 it forwards the first try of each annotation POST and then
+/// drops the connection (stored, but the client never hears back; a repeat
+/// of the same body passes); in mode 2 it answers every request with a 502
+/// HTML error page; mode 0 passes everything.
+struct Link {
+    addr: SocketAddr,
+    mode: Arc<AtomicU8>,
+    dropped: Arc<Mutex<std::collections::HashSet<Vec<u8>>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+const PASS: u8 = 0;
+const DROP_AFTER_UPLOAD: u8 = 1;
+const HTML_502: u8 = 2;
+
+async fn link(upstream: SocketAddr) -> Link {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mode = Arc::new(AtomicU8::new(PASS));
+    let dropped = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let (m, d) = (mode.clone(), dropped.clone());
+    let task = tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let (m, d) = (m.clone(), d.clone());
+            tokio::spawn(async move {
+                // Read one request (head + Content-Length body), force Connection: close.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16384];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match conn.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + len {
+                    match conn.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let mut req = String::new();
+                for line in head.trim_end().split("\r\n") {
+                    if !line.to_ascii_lowercase().starts_with("connection:") {
+                        req.push_str(line);
+                        req.push_str("\r\n");
+                    }
+                }
+                req.push_str("Connection: close\r\n\r\n");
+                let mut req = req.into_bytes();
+                req.extend_from_slice(&buf[head_end..head_end + len]);
+                let mode = m.load(Ordering::SeqCst);
+                if mode == HTML_502 {
+                    let body = "<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>";
+                    let _ = conn
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                    return;
+                }
+                let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                if up.write_all(&req).await.is_err() {
+                    return;
+                }
+                let mut resp = Vec::new();
+                let _ = up.read_to_end(&mut resp).await;
+                let upload = head.starts_with("POST ") && head.contains("/annotations/");
+                let body = buf[head_end..head_end + len].to_vec();
+                if mode == DROP_AFTER_UPLOAD && upload && d.lock().unwrap().insert(body) {
+                    return; // stored upstream; the client hears nothing
+                }
+                // One request per connection: say so, or the client pools it.
+                if let Some(i) = resp.windows(2).position(|w| w == b"\r\n") {
+                    resp.splice(i + 2..i + 2, b"Connection: close\r\n".iter().copied());
+                }
+                let _ = conn.write_all(&resp).await;
+                let _ = conn.shutdown().await;
+            });
+        }
+    });
+    Link {
+        addr,
+        mode,
+        dropped,
+        task,
+    }
+}
+
+const CONFIG: &str = r#"<View>
+  <Header value="Review the assistant's fix"/>
+  <Text name="prompt" value="$prompt"/>
+  <Text name="patch" value="$code_diff"/>
+  <Text name="answer" value="$answer"/>
+  <Header value="Is the fix correct?"/>
+  <Choices name="verdict" toName="answer" choice="single" required="true">
+    <Choice value="Correct"/>
+    <Choice value="Partly correct" alias="partial"/>
+    <Choice value="Wrong"/>
+  </Choices>
+  <Choices name="issues" toName="answer" choice="multiple">
+    <Choice value="Breaks tests"/><Choice value="Unsafe"/><Choice value="Style"/>
+  </Choices>
+  <Rating name="quality" toName="answer" maxRating="10" required="true"/>
+  <TextArea name="notes" toName="answer" rows="3"/>
+  <Number name="confidence" toName="answer" min="1" max="5"/>
+  <Labels name="spans" toName="answer"><Label value="Claim"/></Labels>
+</View>"#;
+
+fn task_data(i: usize) -> Value {
+    let diff = format!(
+        "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,3 +1,3 @@\n fn add(a: i32, b: i32) -> i32 {{\n-    a - b\n+    a + b + {i}\n }}\n"
+    );
+    json!({
+        "prompt": format!("Task {i}: fix the addition bug in `add` without breaking callers."),
+        "code_diff": diff,
+        "answer": format!("Changed the operator; also added {i} for the new offset requirement."),
+        "gold_label": format!("{HIDDEN}-{i}"),
+    })
+}
+
+/// The answers graded for task number `i` (varied so every value is checked).
+fn answers_for(i: usize) -> Answers {
+    let mut a = Answers::default();
+    let verdict = ["Correct", "partial", "Wrong"][i % 3];
+    a.answers.insert(
+        "verdict".into(),
+        Answer::SingleChoice {
+            choice: verdict.into(),
+        },
+    );
+    a.answers.insert(
+        "quality".into(),
+        Answer::Scale {
+            value: (i % 10 + 1) as i32,
+        },
+    );
+    if i.is_multiple_of(2) {
+        a.answers.insert(
+            "issues".into(),
+            Answer::MultiChoice {
+                choices: vec!["Breaks tests".into(), "Style".into()],
+            },
+        );
+        a.answers.insert(
+            "notes".into(),
+            Answer::FreeText {
+                text: format!("Offset {i} is unexplained.\nAsk for a test."),
+            },
+        );
+    }
+    a.answers.insert(
+        "confidence".into(),
+        Answer::Scale {
+            value: (i % 5 + 1) as i32,
+        },
+    );
+    a
+}
+
+fn expected_results(i: usize) -> Vec<(String, Value)> {
+    let a = answers_for(i);
+    let mut out = vec![
+        (
+            "verdict".to_string(),
+            json!({"choices": [match &a.answers["verdict"] { Answer::SingleChoice { choice } => choice.clone(), _ => unreachable!() }]}),
+        ),
+        ("quality".to_string(), json!({"rating": i % 10 + 1})),
+        ("confidence".to_string(), json!({"number": i % 5 + 1})),
+    ];
+    if i.is_multiple_of(2) {
+        out.push((
+            "issues".to_string(),
+            json!({"choices": ["Breaks tests", "Style"]}),
+        ));
+        out.push((
+            "notes".to_string(),
+            json!({"text": [format!("Offset {i} is unexplained.\nAsk for a test.")]}),
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn config() -> SyncConfig {
+    SyncConfig {
+        page_size: 3,
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        ..SyncConfig::default()
+    }
+}
+
+fn engine(url: &str, token: &str, store: Arc<Store>) -> SyncEngine {
+    let client = LabelStudioClient::new(url)
+        .unwrap()
+        .with_auth(LabelStudioAuth::from_token(Token::new(token)));
+    SyncEngine::new(client, store, config())
+}
+
+/// Grade `assignment` as the app does: a draft, a timed span of `secs`, then
+/// the outbox.
+fn grade(store: &Store, assignment: &str, answers: &Answers, secs: i64) {
+    store.save_draft(assignment, answers).unwrap();
+    let end = chrono::Utc::now();
+    store
+        .add_time_span(
+            assignment,
+            &TimeSpan {
+                started_at: end - chrono::Duration::seconds(secs),
+                ended_at: end,
+                corrected: false,
+            },
+        )
+        .unwrap();
+    let (time_log, active_seconds) = store.time_spans(assignment).unwrap();
+    let a = store.assignment(assignment).unwrap().unwrap();
+    let req = SubmissionRequest {
+        assignment_id: a.id.clone(),
+        rubric_id: a.rubric_id.clone(),
+        rubric_version: a.rubric_version,
+        answers: serde_json::to_value(answers).unwrap(),
+        active_seconds,
+        time_log,
+        client_created_at: end,
+    };
+    store.submit(assignment, &req).unwrap();
+}
+
+/// Captured tracing output of the whole test.
+#[derive(Clone, Default)]
+struct LogBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+#[ignore = "needs the pinned Label Studio venv: run through `cargo xtask test`"]
+fn label_studio_round_trip() {
+    let logs = LogBuf::default();
+    let sink = logs.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ls = LabelStudio::start().await;
+        round_trip(&ls).await;
+    });
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("uploaded"), "the logs were captured");
+    assert!(!logs.contains(HIDDEN), "the hidden field reached the logs");
+}
+
+async fn round_trip(ls: &LabelStudio) {
+    use reqwest::Method;
+    let t0 = Instant::now();
+    let (rev_id, legacy, pat) = ls.create_reviewer("rev@example.org", "Rae", "Viewer");
+    assert!(pat.starts_with("eyJ") && legacy.len() == 40);
+
+    // A project whose config hides `gold_label`, with 8 realistic tasks;
+    // an empty project; and one task annotated by someone else.
+    let project = ls
+        .admin(
+            Method::POST,
+            "/api/projects/",
+            Some(json!({"title": "Fix review", "label_config": CONFIG,
+                        "expert_instruction": "Judge the fix, not the style."})),
+        )
+        .await;
+    let pid = project["id"].as_u64().unwrap();
+    let tasks: Vec<Value> = (0..8).map(task_data).collect();
+    ls.admin(
+        Method::POST,
+        &format!("/api/projects/{pid}/import"),
+        Some(Value::Array(tasks)),
+    )
+    .await;
+    let empty = ls
+        .admin(
+            Method::POST,
+            "/api/projects/",
+            Some(json!({"title": "Nothing yet", "label_config": "<View><Text name=\"t\" value=\"$text\"/><Choices name=\"c\" toName=\"t\"><Choice value=\"a\"/></Choices></View>"})),
+        )
+        .await;
+    let listed = ls
+        .admin(
+            Method::GET,
+            &format!("/api/tasks/?project={pid}&page=1&page_size=100"),
+            None,
+        )
+        .await;
+    let task_ids: Vec<u64> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(task_ids.len(), 8);
+    let taken = task_ids[7];
+    ls.admin(
+        Method::POST,
+        &format!("/api/tasks/{taken}/annotations/"),
+        Some(
+            json!({"result": [{"from_name": "verdict", "to_name": "answer", "type": "choices",
+                     "value": {"choices": ["Wrong"]}}], "lead_time": 3.0}),
+        ),
+    )
+    .await;
+    eprintln!("set up in {:.1}s", t0.elapsed().as_secs_f64());
+
+    // Sign in both ways: the legacy token, and a personal access token.
+    for token in [&legacy, &pat] {
+        let c = LabelStudioClient::new(&ls.url)
+            .unwrap()
+            .with_auth(LabelStudioAuth::from_token(Token::new(token.as_str())));
+        let kind = if token.starts_with("eyJ") {
+            "personal"
+        } else {
+            "legacy"
+        };
+        let probed = c.probe().await;
+        assert_eq!(probed.as_deref().ok(), Some("1.23.2"), "{kind}: {probed:?}");
+        let me = c
+            .me()
+            .await
+            .unwrap_or_else(|e| panic!("{kind} token: {e}\n{}", ls.log_tail()));
+        assert_eq!(me.id, format!("ls-user-{rev_id}"));
+        assert_eq!(me.display_name, "Rae Viewer");
+    }
+    let bad = LabelStudioClient::new(&ls.url)
+        .unwrap()
+        .with_auth(LabelStudioAuth::from_token(Token::new("0".repeat(40))));
+    assert!(matches!(bad.me().await, Err(SyncError::Unauthorized)));
+
+    // Sync with the personal access token through the loopback link.
+    let link = link(ls.addr).await;
+    let url = format!("http://{}", link.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let eng = engine(&url, &pat, store.clone());
+    assert_eq!(eng.client().kind(), PlatformKind::LabelStudio);
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let p = progress.clone();
+    let report = eng
+        .sync_once(move |x| p.lock().unwrap().push(x))
+        .await
+        .unwrap();
+    assert_eq!(report.pull.assignments, 8, "{report:?}");
+    // The task someone else annotated is not downloaded.
+    assert_eq!(report.pull.items, 7, "{report:?}");
+    assert!(report.pull.errors.is_empty(), "{report:?}");
+    assert!(progress
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|p| p.phase == assay_sync::SyncPhase::Items && p.items_total == 7));
+    let opportunities = store.opportunities().unwrap();
+    assert!(opportunities
+        .iter()
+        .any(|o| o.id == format!("ls-project-{}", empty["id"])));
+
+    let aid = |t: u64| format!("ls-task-{t}");
+    // The task someone else annotated left the queue; the rest are new.
+    let queue = store.queue(chrono::Utc::now()).unwrap();
+    let new: Vec<String> = queue
+        .iter()
+        .filter(|r| r.status == QueueStatus::New)
+        .map(|r| r.assignment_id.clone())
+        .collect();
+    assert_eq!(new.len(), 7, "{queue:?}");
+    assert!(!new.contains(&aid(taken)));
+
+    // What the reviewer sees: the visible fields in config order, the diff
+    // in the diff viewer, the unsupported tag listed, and no hidden field.
+    let scoped = store.scoped_item(&aid(task_ids[0])).unwrap().unwrap();
+    let ids: Vec<&str> = scoped.fields.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["prompt", "code_diff", "answer"]);
+    assert_eq!(scoped.fields[1].viewer, assay_rubric::ViewerKind::Diff);
+    let rubric = store
+        .rubric(&scoped.rubric_id, scoped.rubric_version)
+        .unwrap()
+        .unwrap();
+    assert!(
+        rubric.guidelines.contains("Labels \"spans\""),
+        "{}",
+        rubric.guidelines
+    );
+    assert!(!rubric.questions.iter().any(|q| q.id == "spans"));
+    let detail = store
+        .item_detail(&aid(task_ids[0]), chrono::Utc::now())
+        .unwrap();
+    let payload = serde_json::to_string(&detail).unwrap();
+    assert!(!payload.contains(HIDDEN) && !payload.contains("gold_label"));
+
+    // Grade three tasks while offline (Label Studio unreachable: the link
+    // answers HTML error pages); nothing is lost.
+    link.mode.store(HTML_502, Ordering::SeqCst);
+    let secs = |i: usize| 40 + 7 * i as i64;
+    for (i, t) in task_ids.iter().enumerate().take(3) {
+        grade(&store, &aid(*t), &answers_for(i), secs(i));
+    }
+    let err = eng.sync_once(|_| {}).await.unwrap_err();
+    assert!(
+        err.to_string().contains("502") || err.to_string().contains("not JSON"),
+        "{err}"
+    );
+    assert_eq!(pending(&store), 3);
+
+    // Restart: a new store handle and engine on the same folder.
+    drop(eng);
+    drop(store);
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    assert_eq!(pending(&store), 3, "the outbox survived the restart");
+    let eng = engine(&url, &legacy, store.clone());
+    for (i, t) in task_ids.iter().enumerate().take(7).skip(3) {
+        grade(&store, &aid(*t), &answers_for(i), secs(i));
+    }
+
+    // Online again, but every upload's answer is lost on the way back:
+    // Label Studio stored it, Assay retries and finds it (409 → read back).
+    link.mode.store(DROP_AFTER_UPLOAD, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut replayed = 0;
+    let mut pushes = 0;
+    while pending(&store) > 0 {
+        assert!(Instant::now() < deadline, "uploads did not drain");
+        store.outbox_due_now(chrono::Utc::now()).unwrap();
+        let r = eng.push().await.unwrap();
+        replayed += r.replayed;
+        pushes += 1;
+    }
+    assert_eq!(
+        link.dropped.lock().unwrap().len(),
+        7,
+        "each upload's first answer was lost"
+    );
+    assert!(pushes >= 8, "{pushes}");
+    link.mode.store(PASS, Ordering::SeqCst);
+    assert_eq!(
+        replayed, 7,
+        "every dropped upload was confirmed by reading it back"
+    );
+
+    // Read everything back through Label Studio's API.
+    for (i, t) in task_ids.iter().enumerate().take(7) {
+        let anns = ls
+            .admin(Method::GET, &format!("/api/tasks/{t}/annotations/"), None)
+            .await;
+        let anns = anns.as_array().unwrap();
+        assert_eq!(anns.len(), 1, "task {t}: exactly one annotation: {anns:?}");
+        let a = &anns[0];
+        assert_eq!(a["completed_by"].as_u64(), Some(rev_id));
+        assert_eq!(a["lead_time"].as_f64(), Some(secs(i) as f64), "task {t}");
+        let mut got: Vec<(String, Value)> = a["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let to = r["to_name"].as_str().unwrap();
+                assert_eq!(to, "answer");
+                (
+                    r["from_name"].as_str().unwrap().to_string(),
+                    r["value"].clone(),
+                )
+            })
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, expected_results(i), "task {t}");
+    }
+    // The next sync marks them completed; the other reviewer's task stays out.
+    eng.sync_once(|_| {}).await.unwrap();
+    for t in task_ids.iter().take(7) {
+        let status = store.status_of(&aid(*t), chrono::Utc::now()).unwrap();
+        assert_eq!(status, QueueStatus::Submitted, "task {t}");
+    }
+
+    // A fresh machine signing in finds its finished work with its answers.
+    let dir2 = tempfile::tempdir().unwrap();
+    let store2 = Arc::new(Store::open(dir2.path()).unwrap());
+    let eng2 = engine(&ls.url, &legacy, store2.clone());
+    eng2.sync_once(|_| {}).await.unwrap();
+    // Opening finished work downloads it (as the app does).
+    let a = store2.assignment(&aid(task_ids[1])).unwrap().unwrap();
+    eng2.fetch_item(&a).await.unwrap();
+    let own = store2.submitted_work(&aid(task_ids[1])).unwrap();
+    let own = own.expect("finished work is shown on a new machine");
+    assert_eq!(
+        own.answers,
+        answers_for(1),
+        "the answers read back from Label Studio"
+    );
+    assert_eq!(own.active_seconds, secs(1) as u64);
+
+    // The hidden field never reached either database.
+    drop((eng, eng2));
+    for d in [dir.path(), dir2.path()] {
+        for entry in walk(d) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !bytes.windows(HIDDEN.len()).any(|w| w == HIDDEN.as_bytes()),
+                "{} holds the hidden field",
+                entry.display()
+            );
+        }
+    }
+    eprintln!("round trip in {:.1}s", t0.elapsed().as_secs_f64());
+}
+
+/// Uploads not yet acknowledged (queued or being sent).
+fn pending(store: &Store) -> usize {
+    store
+        .due_outbox(chrono::Utc::now() + chrono::Duration::days(1))
+        .unwrap()
+        .len()
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Bad input from a server that answers like Label Studio: HTML error pages,
+/// 500s, a config that does not parse, a task missing a referenced variable,
+/// a 404 for a project with no tasks. Runs without Label Studio.
+mod hostile {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    use assay_rubric::{Answer, Answers};
+    use assay_store::{QueueStatus, Store};
+    use axum::extract::{Path, Query, State};
+    use axum::http::StatusCode;
+    use axum::response::{Html, IntoResponse, Response};
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use serde_json::{json, Value};
+
+    const GOOD: &str = r#"<View><Text name="q" value="$question"/><Text name="a" value="$answer"/>
+        <Choices name="ok" toName="a" required="true"><Choice value="yes"/><Choice value="no"/></Choices>
+        <Rating name="stars" toName="a" maxRating="3"/></View>"#;
+
+    #[derive(Default)]
+    struct Fake {
+        task_list_calls: AtomicU32,
+        uploads: AtomicU32,
+        stored: std::sync::Mutex<Vec<Value>>,
+    }
+
+    fn page_500() -> Response {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html("<html><body><h1>Server Error (500)</h1></body></html>"),
+        )
+            .into_response()
+    }
+
+    fn project(id: u64) -> Value {
+        let config = match id {
+            2 => "<View><Text name=\"q\" value=\"$question\">",
+            _ => GOOD,
+        };
+        json!({"id": id, "title": format!("P{id}"), "label_config": config, "expert_instruction": ""})
+    }
+
+    fn task(id: u64) -> Value {
+        let project = id / 10;
+        let mut data =
+            json!({"question": format!("Q{id}"), "answer": format!("A{id}"), "secret": "HIDDEN-X"});
+        if id == 12 {
+            data.as_object_mut().unwrap().remove("answer");
+        }
+        json!({"id": id, "project": project, "data": data, "annotations": [], "is_labeled": false,
+               "created_at": "2026-11-30T10:00:00Z"})
+    }
+
+    async fn tasks(State(f): State<Arc<Fake>>, Query(q): Query<Vec<(String, String)>>) -> Response {
+        let project: u64 = q
+            .iter()
+            .find(|(k, _)| k == "project")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        if f.task_list_calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return page_500();
+        }
+        match project {
+            1 => Json(json!({"total": 3, "tasks": [task(11), task(12), task(13)]})).into_response(),
+            2 => Json(json!({"total": 1, "tasks": [task(21)]})).into_response(),
+            _ => (StatusCode::NOT_FOUND, Json(json!({"detail": "Not found."}))).into_response(),
+        }
+    }
+
+    async fn one_task(Path(id): Path<u64>) -> Response {
+        if id == 13 {
+            return (StatusCode::NOT_FOUND, Html("<html>404 Not Found</html>")).into_response();
+        }
+        Json(task(id)).into_response()
+    }
+
+    async fn upload(
+        State(f): State<Arc<Fake>>,
+        Path(id): Path<u64>,
+        Json(body): Json<Value>,
+    ) -> Response {
+        if f.uploads.fetch_add(1, Ordering::SeqCst) == 0 {
+            return page_500();
+        }
+        f.stored.lock().unwrap().push(body.clone());
+        (
+            StatusCode::CREATED,
+            Json(
+                json!({"id": 900 + id, "task": id, "completed_by": 5, "result": body["result"],
+                        "lead_time": body["lead_time"], "created_at": "2026-12-01T10:00:00Z"}),
+            ),
+        )
+            .into_response()
+    }
+
+    async fn start() -> (String, Arc<Fake>) {
+        let fake = Arc::new(Fake::default());
+        let app = Router::new()
+            .route("/health", get(|| async { Json(json!({"status": "UP"})) }))
+            .route(
+                "/api/version",
+                get(|| async { Json(json!({"release": "1.23.2", "label-studio-os-package": {}})) }),
+            )
+            .route(
+                "/api/current-user/whoami",
+                get(|| async { Json(json!({"id": 5, "email": "r@example.org", "first_name": "R"})) }),
+            )
+            .route(
+                "/api/projects/",
+                get(|| async {
+                    Json(json!({"count": 3, "next": null, "results": [project(1), project(2), project(3)]}))
+                }),
+            )
+            .route("/api/projects/{id}/", get(|Path(id): Path<u64>| async move { Json(project(id)) }))
+            .route("/api/tasks/", get(tasks))
+            .route("/api/tasks/{id}/", get(one_task))
+            .route("/api/tasks/{id}/annotations/", post(upload).get(|| async { Json(json!([])) }))
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, fake)
+    }
+
+    #[tokio::test]
+    async fn bad_input_is_named_nothing_is_lost_and_sync_resumes() {
+        let (url, fake) = start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let eng = super::engine(
+            &url,
+            "0123456789abcdef0123456789abcdef01234567",
+            store.clone(),
+        );
+
+        // An HTML 500 page while listing tasks: the sync fails and says so.
+        let e = eng.sync_once(|_| {}).await.unwrap_err();
+        assert!(e.to_string().contains("HTTP 500"), "{e}");
+
+        // It resumes: the good tasks arrive; each bad thing is named.
+        let r = eng.sync_once(|_| {}).await.unwrap();
+        let errors = r.pull.errors.join("\n");
+        assert!(errors.contains("labeling config is not usable"), "{errors}");
+        assert!(errors.contains("not JSON"), "{errors}");
+        assert_eq!(r.pull.items, 2, "{r:?}");
+        let missing = store.scoped_item("ls-task-12").unwrap().unwrap();
+        assert_eq!(missing.missing_fields, vec!["answer".to_string()]);
+        let ok = store.scoped_item("ls-task-11").unwrap().unwrap();
+        assert!(!serde_json::to_string(&ok).unwrap().contains("HIDDEN-X"));
+        assert!(store.scoped_item("ls-task-21").unwrap().is_none());
+
+        // A grade the config refuses is never sent: the draft is kept and the
+        // item says why.
+        let mut bad = Answers::default();
+        bad.answers.insert(
+            "ok".into(),
+            Answer::SingleChoice {
+                choice: "yes".into(),
+            },
+        );
+        bad.answers
+            .insert("stars".into(), Answer::Scale { value: 9 });
+        super::grade(&store, "ls-task-12", &bad, 30);
+        // A good grade meets a 500 first, then is uploaded once.
+        let mut good = Answers::default();
+        good.answers.insert(
+            "ok".into(),
+            Answer::SingleChoice {
+                choice: "no".into(),
+            },
+        );
+        good.answers
+            .insert("stars".into(), Answer::Scale { value: 3 });
+        super::grade(&store, "ls-task-11", &good, 65);
+        let first = eng.push().await.unwrap();
+        assert_eq!(first.failed, 1, "{first:?}");
+        assert_eq!(first.retry_scheduled, 1, "{first:?}");
+        let status = store.status_of("ls-task-12", chrono::Utc::now()).unwrap();
+        assert_eq!(status, QueueStatus::SubmitFailed);
+        let held =
+            serde_json::to_string(&store.item_detail("ls-task-12", chrono::Utc::now()).unwrap())
+                .unwrap();
+        assert!(
+            held.contains("the rating must be from 1 to 3") || held.contains("stars"),
+            "{held}"
+        );
+        assert!(
+            store.draft("ls-task-12").unwrap().is_some(),
+            "the refused answers are kept"
+        );
+        store.outbox_due_now(chrono::Utc::now()).unwrap();
+        let second = eng.push().await.unwrap();
+        assert_eq!(second.sent, 1, "{second:?}");
+        let stored = fake.stored.lock().unwrap().clone();
+        assert_eq!(stored.len(), 1, "only valid answers reach the server");
+        assert_eq!(stored[0]["lead_time"], json!(65.0));
+        assert_eq!(
+            stored[0]["result"],
+            json!([
+                {"from_name": "ok", "to_name": "a", "type": "choices", "value": {"choices": ["no"]}},
+                {"from_name": "stars", "to_name": "a", "type": "rating", "value": {"rating": 3}}
+            ])
+        );
+        let uid = stored[0]["unique_id"].as_str().unwrap();
+        assert_eq!(uuid::Uuid::parse_str(uid).unwrap().get_version_num(), 5);
+    }
+}

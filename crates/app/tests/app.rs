@@ -311,6 +311,23 @@ async fn sign_in_sync_grade_submit_restart() {
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::Invalid);
+        // The rule the UI shows (`RULES.review_feedback_min_chars`): short
+        // feedback is refused by Rust too, and nothing is queued.
+        let min = assay_app::rules::rules().review_feedback_min_chars as usize;
+        let short = "x".repeat(min - 1);
+        let err = wb
+            .review_decision(
+                &review.assignment_id,
+                &ReviewInput {
+                    decision: ReviewDecision::RequestRevision,
+                    feedback: Some(format!("  {short}  ")),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
+        assert!(err.message.contains(&format!("at least {min}")), "{err:?}");
+        assert_eq!(wb.sync_state().await.unwrap().pending_uploads, 0);
         wb.review_decision(
             &review.assignment_id,
             &ReviewInput {

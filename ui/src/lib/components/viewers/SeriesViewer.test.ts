@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import { mockBackend } from "../../backend/mock";
-import type { Annotation } from "../../bindings/Annotation";
+import type { Annotation } from "../../bindings";
 import type { ScanInfo } from "../../backend/types";
-import type { SeriesView } from "../../bindings/SeriesView";
-import type { StackView } from "../../bindings/StackView";
+import type { SeriesView } from "../../bindings";
+import type { StackView } from "../../bindings";
 import SeriesViewer from "./SeriesViewer.svelte";
 
 let app: ReturnType<typeof mount> | null = null;

@@ -65,10 +65,7 @@ fn module_declares_each_type_once() {
     let mut names = std::collections::BTreeMap::<&str, usize>::new();
     for line in generated.lines() {
         if let Some(rest) = line.strip_prefix("export type ") {
-            let name = rest
-                .split(|c: char| c == ' ' || c == '<' || c == '=')
-                .next()
-                .unwrap();
+            let name = rest.split([' ', '<', '=']).next().unwrap();
             *names.entry(name).or_default() += 1;
         }
     }

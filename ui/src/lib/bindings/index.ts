@@ -271,12 +271,12 @@ export type ExpertSummary = { id: string, display_name: string, email: string, s
 /**
  * Value of one item field.
  */
-export type FieldValue = { "type": "text", "value": string } | { "type": "json", "value": unknown } | { "type": "attachment", "value": AttachmentRef };
+export type FieldValue = { "type": "text", "value": string } | { "type": "json", "value": unknown } | { "type": "attachment", "value": AttachmentRef } | { "type": "attachments", "value": Array<AttachmentRef> };
 
 /**
  * The view of one scoped field, tagged by `kind`.
  */
-export type FieldView = { "kind": "text", field_id: string, text: string, } | { "kind": "code", field_id: string, code: CodeView, } | { "kind": "diff", field_id: string, diff: DiffSummary, } | { "kind": "test_suite", field_id: string, suite: TestSuiteView, } | { "kind": "markdown", field_id: string, blocks: Array<Block>, } | { "kind": "chat", field_id: string, chat: ChatView, } | { "kind": "legal_redline", field_id: string, doc: LegalDocView, } | { "kind": "scan", field_id: string, handle: string, info: ScanInfo, } | { "kind": "attachment", field_id: string, filename: string, media_type: string, size: number, } | { "kind": "error", field_id: string, message: string, };
+export type FieldView = { "kind": "text", field_id: string, text: string, } | { "kind": "code", field_id: string, code: CodeView, } | { "kind": "diff", field_id: string, diff: DiffSummary, } | { "kind": "test_suite", field_id: string, suite: TestSuiteView, } | { "kind": "markdown", field_id: string, blocks: Array<Block>, } | { "kind": "chat", field_id: string, chat: ChatView, } | { "kind": "legal_redline", field_id: string, doc: LegalDocView, } | { "kind": "scan", field_id: string, handle: string, info: ScanInfo, } | { "kind": "series", field_id: string, handle: string, series: SeriesView, } | { "kind": "attachment", field_id: string, filename: string, media_type: string, size: number, } | { "kind": "error", field_id: string, message: string, };
 
 export type FileStatus = "added" | "modified" | "deleted" | "renamed" | "copied";
 
@@ -470,6 +470,11 @@ export type PixelValue = { x: number, y: number, frame: number, value: number, u
  * Where a diff-line comment of the draft sits in the item's current diff.
  */
 export type PlacementStatus = "exact" | "moved" | "outdated";
+
+/**
+ * Which kind of platform a session talks to.
+ */
+export type PlatformKind = "assay" | "label_studio";
 
 export type Preference = "a" | "b" | "tie";
 
@@ -735,13 +740,35 @@ pass_threshold: number | null, };
 export type ScoringMethod = "weighted_mean" | "verdict_only";
 
 /**
+ * A series' layout without pixels.
+ */
+export type SeriesView = { stacks: Array<StackView>, total_slices: number, 
+/**
+ * About the series as a whole: files left out and why, a split.
+ */
+warnings: Array<string>, };
+
+/**
  * Who is signed in where.
  */
 export type SessionInfo = { signed_in: boolean, platform_url: string | null, expert: ExpertSummary | null, 
 /**
  * True when the app was started by `cargo xtask demo`.
  */
-demo: boolean, };
+demo: boolean, 
+/**
+ * Which kind of platform the session talks to (shown in the status bar).
+ */
+platform_kind?: PlatformKind, 
+/**
+ * The platform kind in words, for the status bar.
+ */
+platform_label?: string, 
+/**
+ * Set when the platform reports no rates, earnings or payouts (Label
+ * Studio): the earnings screen shows it.
+ */
+pay_note?: string, };
 
 /**
  * UI settings (not secrets), persisted in the data dir.
@@ -766,6 +793,34 @@ focus_grace_s: number, diff_mode: DiffMode, };
 export type SourceLocation = { file?: string, line: number, column: number, };
 
 export type SplitCell = { kind: LineKind, line: number, runs: Array<StyledRun>, no_newline: boolean, };
+
+/**
+ * A stack as the UI shows it: its slices are frames `0..slices` of a
+ * [`ScanInfo`] (taken from its first slice), and the series-wide index of
+ * its first slice is `first` (regions record series-wide slice indices).
+ */
+export type StackView = { 
+/**
+ * E.g. "CT axial 512×512 · 300 slices · CHEST".
+ */
+label: string, first: number, slices: number, 
+/**
+ * Axial, coronal, sagittal or oblique (or unknown).
+ */
+orientation: string, 
+/**
+ * Each slice's position along the slice normal in mm (empty when the
+ * files give no geometry).
+ */
+positions_mm: Array<number>, 
+/**
+ * Typical distance between neighbouring slices (median), in mm.
+ */
+spacing_mm: number | null, 
+/**
+ * File name of each slice (as ordered), for the status line.
+ */
+names: Array<string>, info: ScanInfo, warnings: Array<string>, };
 
 /**
  * A run of text with one style. `changed` marks word-level intra-line changes

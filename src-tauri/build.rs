@@ -1,8 +1,25 @@
 // Each command gets its own permission (`allow-<command>`, `deny-<command>`)
 // from the app manifest; `capabilities/default.json` lists what the main
 // window may call. With an app manifest Tauri checks every app command
-// against the capabilities, so an unlisted command is refused.
-include!("src/command_names.rs");
+// against the capabilities, so an unlisted command is refused. The names
+// come from the one table of commands (`src/command_table.rs`).
+
+/// Reads only the names out of the table (the crate's own `contract!`
+/// defines the commands from it).
+macro_rules! contract {
+    (
+        commands {
+            $(
+                $(#[doc = $doc:literal])*
+                $kind:ident fn $name:ident ( $($args:tt)* ) -> $ret:ty = |$($ctx:ident),+| $body:block
+            )*
+        }
+        events { $($events:tt)* }
+    ) => {
+        const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+include!("src/command_table.rs");
 
 fn main() {
     let attributes = tauri_build::Attributes::new()

@@ -1,8 +1,8 @@
 //! The Assay desktop shell: builds the Tauri app, owns state, adapts commands
 //! (one line each) into `assay-app`, and forwards events. Nothing else lives here.
 
-mod command_names;
 mod commands;
+pub mod contract;
 mod dialogs;
 mod profile;
 
@@ -13,14 +13,7 @@ use tauri::{Emitter, Runtime};
 
 pub use profile::Profile;
 
-/// Names of the events the UI listens to.
-pub mod events {
-    pub const SYNC_STATUS: &str = "sync://status";
-    pub const SYNC_PROGRESS: &str = "sync://progress";
-    pub const PREVIEW_CHANGED: &str = "preview://changed";
-}
-
-pub use command_names::COMMANDS;
+pub use commands::{events, COMMANDS};
 
 /// Adds Assay's commands and state to any builder (a real one or
 /// `tauri::test::mock_builder()`), with the OS's native dialogs. Fails when
@@ -51,7 +44,7 @@ pub fn builder_with_dialogs<R: Runtime>(
     let sink: assay_app::EventSink = Arc::new(move |ev: AppEvent| {
         let Some(app) = emitter.get() else { return };
         let sent = match &ev {
-            AppEvent::Sync { state } => app.emit(events::SYNC_STATUS, state),
+            AppEvent::Sync { state } => app.emit(events::SYNC_STATE, state),
             AppEvent::Progress { progress } => app.emit(events::SYNC_PROGRESS, progress),
             AppEvent::Preview { state } => app.emit(events::PREVIEW_CHANGED, state),
         };
@@ -80,40 +73,7 @@ pub fn builder_with_dialogs<R: Runtime>(
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::session,
-            commands::sign_in,
-            commands::sign_out,
-            commands::queue_page,
-            commands::open_item,
-            commands::item_status,
-            commands::save_draft,
-            commands::validate,
-            commands::submit,
-            commands::review_decision,
-            commands::time_log,
-            commands::record_time,
-            commands::record_waiting,
-            commands::correct_time_log,
-            commands::sync_status,
-            commands::sync_now,
-            commands::earnings_summary,
-            commands::earnings_series,
-            commands::payouts,
-            commands::discrepancies,
-            commands::export_earnings_csv,
-            commands::diff_rows,
-            commands::scan_frame,
-            commands::scan_pixel,
-            commands::preview_choose_rubric,
-            commands::preview_choose_samples,
-            commands::preview_open,
-            commands::preview_item,
-            commands::preview_validate,
-            commands::settings,
-            commands::save_settings,
-        ]))
+        .invoke_handler(commands::handler()))
 }
 
 /// Entry point of the desktop binary.

@@ -80,7 +80,7 @@ fn commands_answer_and_errors_are_code_and_message() {
     let overview = get_ipc_response(
         &webview,
         request(
-            "earnings_summary",
+            "earnings_overview",
             serde_json::json!({"query": {"from": null, "to": null, "opportunity_id": null}}),
         ),
     )
@@ -146,11 +146,14 @@ fn capability_lists_exactly_the_commands_the_ui_calls() {
     expected.insert("core:event:allow-unlisten".into());
     assert_eq!(listed, expected);
 
-    let ts = std::fs::read_to_string(root.join("../ui/src/lib/backend/tauri.ts")).unwrap();
+    // The UI calls commands only through the generated module, whose
+    // methods are exactly the table's commands.
+    let ts = std::fs::read_to_string(root.join("..").join(assay_desktop::contract::MODULE_PATH))
+        .unwrap();
     let called: std::collections::BTreeSet<&str> = ts
-        .split("invoke(\"")
+        .split("invoke<")
         .skip(1)
-        .filter_map(|rest| rest.split('"').next())
+        .filter_map(|rest| rest.split('"').nth(1))
         .collect();
     let commands: std::collections::BTreeSet<&str> =
         assay_desktop::COMMANDS.iter().copied().collect();

@@ -20,6 +20,8 @@ pub mod keys {
     pub const CONTROL: &str = "\u{E009}";
     pub const SHIFT: &str = "\u{E008}";
     pub const ESCAPE: &str = "\u{E00C}";
+    pub const PAGE_DOWN: &str = "\u{E00F}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
 }
 
 /// The W3C key of an element reference in JSON.

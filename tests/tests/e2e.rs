@@ -1309,3 +1309,291 @@ fn open_row(app: &App, search: &str, assignment: &str) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(800));
     Ok(())
 }
+
+/// Waits until the series viewer's canvas shows an image and returns a
+/// fingerprint of what it shows (sum of the red channel).
+fn series_canvas_sum(app: &App) -> anyhow::Result<f64> {
+    let v = app.execute(
+        "const c = document.querySelector('[data-viewer=series] canvas');
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+         let s = 0, n = 0;
+         for (let i = 0; i < d.length; i += 4) { s += d[i]; if (d[i] + d[i + 1] + d[i + 2] > 30) n++; }
+         return [s, n, c.width * c.height];",
+        serde_json::json!([]),
+    )?;
+    let v: Vec<f64> = serde_json::from_value(v)?;
+    anyhow::ensure!(
+        v[1] > v[2] * 0.05,
+        "the series canvas is not painted: {v:?}"
+    );
+    Ok(v[0])
+}
+
+/// Waits until the fingerprint of the series canvas differs from `before`.
+fn wait_canvas_changed(app: &App, before: f64, what: &str) -> anyhow::Result<f64> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(now) = series_canvas_sum(app) {
+            if (now - before).abs() > 0.5 {
+                return Ok(now);
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot(&format!("series-{what}"))?;
+            anyhow::bail!("the series canvas did not change after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+fn frame_label(app: &App) -> anyhow::Result<String> {
+    Ok(app
+        .text_content("[data-viewer=series] [data-testid=frame-label]")?
+        .unwrap_or_default())
+}
+
+/// Clicks the option labelled `label` of the question `prompt`.
+fn choose(app: &App, prompt: &str, label: &str) -> anyhow::Result<()> {
+    let ok = app.execute(
+        "const g = document.querySelector(`[aria-label='${arguments[0]}']`);
+         const b = g && [...g.querySelectorAll('button')].find(b => b.textContent.includes(arguments[1]));
+         if (!b) return false; b.click(); return true;",
+        serde_json::json!([prompt, label]),
+    )?;
+    anyhow::ensure!(
+        ok == serde_json::json!(true),
+        "no option {label:?} for {prompt:?}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    Ok(())
+}
+
+/// A series (one file per slice, synced as many attachments) opens as an
+/// ordered stack: the wheel, arrow keys and Page Down scroll slices (the
+/// canvas changes, the label says where), a window preset changes the
+/// image, a region drawn on slice 12 is submitted with the grade; after a
+/// restart the senior review of that submission shows the region on slice
+/// 12 (series-wide index 11), drawn on the canvas.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> anyhow::Result<()> {
+    let (platform, data, app) = lifecycle_app("e2e-series")?;
+    let id = open_new_item(&app, "itm-series")?;
+    app.wait_for("[data-viewer=series] canvas", WAIT)?;
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut sum = loop {
+        match series_canvas_sum(&app) {
+            Ok(s) => break s,
+            Err(e) if std::time::Instant::now() > deadline => {
+                app.screenshot("series-not-painted")?;
+                return Err(e);
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
+    let label = frame_label(&app)?;
+    assert!(label.starts_with("1/40 · "), "{label}");
+    assert!(label.ends_with(" mm"), "{label}");
+    // The stack is ordered by position: 2.5 mm apart, from -50 mm.
+    assert_eq!(label, "1/40 · -50.0 mm");
+    let head = app
+        .text_content("[data-testid=series-viewer]")?
+        .unwrap_or_default();
+    assert!(head.contains("CT axial 64×64 · 40 slices"), "{head}");
+    assert!(head.contains("2.50 mm apart"), "{head}");
+
+    // Wheel: five slices down.
+    app.execute(
+        "const c = document.querySelector('[data-viewer=series] canvas');
+         c.focus();
+         for (let i = 0; i < 5; i++) c.dispatchEvent(new WheelEvent('wheel', {deltaY: 100, bubbles: true, cancelable: true}));",
+        serde_json::json!([]),
+    )?;
+    app.wait_text(
+        "[data-viewer=series] [data-testid=frame-label]",
+        WAIT,
+        |t| t.starts_with("6/40"),
+    )?;
+    sum = wait_canvas_changed(&app, sum, "wheel")?;
+    // Keys: two down, then a page (a tenth of the stack: 4 slices).
+    for k in [keys::ARROW_DOWN, keys::ARROW_DOWN, keys::PAGE_DOWN] {
+        app.press(&[k])?;
+        std::thread::sleep(Duration::from_millis(80));
+    }
+    app.wait_text(
+        "[data-viewer=series] [data-testid=frame-label]",
+        WAIT,
+        |t| t == "12/40 · -22.5 mm",
+    )?;
+    sum = wait_canvas_changed(&app, sum, "keys")?;
+    // A window preset changes the picture, not the slice.
+    app.execute(
+        "const s = document.querySelector('[data-viewer=series] select[aria-label=\"Window preset\"]');
+         const o = [...s.options].find(o => o.textContent === 'Bone');
+         s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true}));",
+        serde_json::json!([]),
+    )?;
+    wait_canvas_changed(&app, sum, "window preset")?;
+    assert!(frame_label(&app)?.starts_with("12/40"));
+    app.screenshot("16-series-slice-12-bone")?;
+
+    // A region on slice 12.
+    app.execute(
+        "[...document.querySelectorAll('[data-viewer=series] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
+         const c = document.querySelector('[data-viewer=series] canvas');
+         const r = c.getBoundingClientRect();
+         const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}));
+         at('pointerdown', 0.6, 0.3); at('pointermove', 0.8, 0.5); at('pointerup', 0.8, 0.5);",
+        serde_json::json!([]),
+    )?;
+    app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
+    let composer = app
+        .text_content("[data-testid=region-composer]")?
+        .unwrap_or_default();
+    assert!(composer.contains("on slice 12"), "{composer}");
+    app.fill(
+        "[data-testid=region-composer] textarea",
+        "Solid nodule, right upper lobe",
+    )?;
+    app.execute(
+        "document.querySelector('[data-testid=region-composer] button.primary').click()",
+        serde_json::json!([]),
+    )?;
+    app.wait_text("[data-testid=series-regions]", WAIT, |t| {
+        t.contains("Slice 12")
+    })?;
+    choose(&app, "Is there a focal finding?", "Present")?;
+    choose(&app, "Image quality", "4")?;
+    choose(&app, "Urgency", "Routine")?;
+    app.fill(
+        "textarea[aria-label='Impression']",
+        "Solitary pulmonary nodule; CT follow-up in 3 months.",
+    )?;
+    app.wait_text("[data-testid=submit]", WAIT, |_| true)?;
+    let deadline = std::time::Instant::now() + WAIT;
+    while app
+        .execute(
+            "return document.querySelector('[data-testid=submit]').disabled",
+            serde_json::json!([]),
+        )?
+        .as_bool()
+        .unwrap_or(true)
+    {
+        if std::time::Instant::now() > deadline {
+            app.screenshot("series-submit-disabled")?;
+            anyhow::bail!("submit stayed disabled:\n{}", app.page_text()?);
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    app.execute(
+        "document.querySelector('[data-testid=submit]').click()",
+        serde_json::json!([]),
+    )?;
+    sync_until_status(&app, "submitted")?;
+    let submission = submission_of(&platform, &id, "pending")?;
+    // The platform got the region with its series-wide slice index.
+    let outcomes = platform.get("/outcomes?limit=500")?;
+    let _ = outcomes;
+    // A senior review of that submission, for the same (senior) reviewer.
+    platform.admin_post(
+        "/assignments",
+        &serde_json::json!({
+            "item_id": "itm-series-001",
+            "expert_email": "demo@assay.dev",
+            "kind": "senior_review",
+            "review_of_submission_id": submission,
+        }),
+    )?;
+    no_ui_errors(&app)?;
+
+    // Restart, sync, open the review: the region is listed on slice 12 and
+    // drawn there.
+    app.quit()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-series"),
+        ("ASSAY_DATA_DIR", &data_dir),
+    ])?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        sync_now(&app)?;
+        app.fill("input[aria-label='Search queue']", "itm-series")?;
+        std::thread::sleep(Duration::from_millis(800));
+        let opened = app.execute(
+            "const rows = [...document.querySelectorAll('li[data-queue-row]')];
+             const row = rows.find(r => /\\breview\\b/i.test(r.querySelector('.l1')?.textContent ?? '') && r.getAttribute('data-downloaded') === 'true');
+             if (!row) return null;
+             row.querySelector('.card').click();
+             return row.getAttribute('data-queue-row');",
+            serde_json::json!([]),
+        )?;
+        if opened.is_string() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot("series-no-review-row")?;
+            anyhow::bail!("no senior review row:\n{}", app.page_text()?);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    app.wait_for("[data-testid=reviewed-submission]", WAIT)?;
+    let summary = app
+        .text_content("[data-testid=reviewed-submission]")?
+        .unwrap_or_default();
+    assert!(summary.contains("Solid nodule"), "{summary}");
+    app.wait_text("[data-testid=series-regions]", WAIT, |t| {
+        t.contains("Slice 12")
+    })?;
+    app.execute(
+        "[...document.querySelectorAll('[data-testid=series-regions] button')].find(b => b.textContent.includes('Slice 12')).click()",
+        serde_json::json!([]),
+    )?;
+    app.wait_text(
+        "[data-viewer=series] [data-testid=frame-label]",
+        WAIT,
+        |t| t.starts_with("12/40"),
+    )?;
+    // The region is stroked in amber (#ffb000) on this slice's canvas.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let amber = app.execute(
+            "const c = document.querySelector('[data-viewer=series] canvas');
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let n = 0;
+             for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 140 && d[i + 1] < 210 && d[i + 2] < 60) n++;
+             return n;",
+            serde_json::json!([]),
+        )?;
+        if amber.as_f64().unwrap_or(0.0) > 50.0 {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot("series-region-not-drawn")?;
+            anyhow::bail!("the region is not drawn on slice 12 ({amber})");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.screenshot("17-series-senior-review-slice-12")?;
+    // On another slice it is not drawn.
+    app.press(&[keys::ARROW_DOWN])?;
+    app.wait_text(
+        "[data-viewer=series] [data-testid=frame-label]",
+        WAIT,
+        |t| t.starts_with("13/40"),
+    )?;
+    std::thread::sleep(Duration::from_millis(800));
+    let amber = app.execute(
+        "const c = document.querySelector('[data-viewer=series] canvas');
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+         let n = 0;
+         for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 140 && d[i + 1] < 210 && d[i + 2] < 60) n++;
+         return n;",
+        serde_json::json!([]),
+    )?;
+    assert!(
+        amber.as_f64().unwrap_or(0.0) < 10.0,
+        "drawn on slice 13: {amber}"
+    );
+    app.quit()
+}

@@ -58,7 +58,7 @@ for (const v of viewers) {
   const box = v.getBoundingClientRect();
   if (kind === 'error') { out.push(name + ': ' + v.innerText.trim()); continue; }
   if (box.height < 30 || box.width < 100) { out.push(name + ': laid out ' + Math.round(box.width) + 'x' + Math.round(box.height)); continue; }
-  if (kind === 'scan') {
+  if (kind === 'scan' || kind === 'series') {
     const c = v.querySelector('canvas');
     if (!c) { out.push(name + ': no canvas'); continue; }
     if (c.width === 0 || c.height === 0) { out.push(name + ': canvas 0x0'); continue; }
@@ -447,12 +447,13 @@ fn preview_samples(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// The demo's item kinds: (screen name, queue search, viewer that must draw).
-const KINDS: [(&str, &str, &str); 6] = [
+const KINDS: [(&str, &str, &str); 7] = [
     ("diff", "itm-code", "diff"),
     ("pr-review", "itm-review", "diff"),
     ("legal-redline", "itm-legal", "legal_redline"),
     ("ct-scan", "itm-scan", "scan"),
     ("ct-jpeg2000", "JPEG 2000", "scan"),
+    ("ct-series", "itm-series", "series"),
     ("pairwise-chat", "itm-pair", "chat"),
 ];
 

@@ -227,7 +227,7 @@ describe("App error handling", () => {
     try {
       vi.setSystemTime(new Date("2026-11-20T12:00:00Z"));
       const empty = mockBackend({ queueSize: 0 });
-      const before = (await empty.earningsSummary({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
+      const before = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
       start(empty);
       await until(() => $('[data-testid="queue-count"]')?.textContent === "0 items", "empty queue");
       await settle();
@@ -240,7 +240,7 @@ describe("App error handling", () => {
       app = null;
       await settle();
       expect(empty.calls).toContain("recordWaiting");
-      const after = (await empty.earningsSummary({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
+      const after = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
       expect(after - before).toBe(40);
 
       // With work in the queue, the same presence is not waiting.

@@ -9,9 +9,11 @@ pub mod anchors;
 pub mod dialogs;
 pub mod earnings;
 pub mod error;
+mod open;
 pub mod preview;
 pub mod progress;
 pub mod queue;
+pub mod rules;
 mod settings;
 mod signin;
 pub mod submission;
@@ -24,7 +26,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use assay_protocol::{AssignmentKind, ReviewRequest, SubmissionRequest, TimeSpan};
-use assay_rubric::{validate, Answers, ScopedItem, ValidationReport};
+use assay_rubric::{validate, Answers, ValidationReport};
 use assay_store::{PendingAnnotation, QueueStatus, Store};
 use assay_sync::{
     spawn_background, BackgroundSync, Connector, Credentials, LabelStudioAuth, LabelStudioClient,
@@ -308,7 +310,8 @@ impl Workbench {
 
     /// Revokes the token on the platform when reachable, removes it from the
     /// keyring and stops syncing. Local drafts and the outbox are kept.
-    pub async fn sign_out(&self) -> AppResult<()> {
+    /// Returns the session as it is now (signed out).
+    pub async fn sign_out(&self) -> AppResult<SessionInfo> {
         let saved = self.settings.load()?;
         if let Some(conn) = self.connected.lock().await.as_ref() {
             if let Err(e) = conn.engine.client().logout().await {
@@ -324,7 +327,7 @@ impl Workbench {
         })?;
         tracing::info!("signed out");
         self.emit_sync_state().await;
-        Ok(())
+        self.session_now().await
     }
 
     async fn connect(&self, url: &str, token: Token, kind: PlatformKind) -> AppResult<()> {
@@ -501,282 +504,6 @@ impl Workbench {
     }
 
     // ------------------------------------------------------------ item
-
-    /// Everything the item screen needs: scoped fields with their views,
-    /// rubric, draft, validation, time log. Tells the sync engine the
-    /// reviewer works on it (so its lease is renewed).
-    ///
-    /// Work sent back for revision opens with a draft pre-filled from the
-    /// reviewer's previous submission. Finished work (in the outbox,
-    /// submitted, decided) opens read-only with the submitted answers, the
-    /// outcome, the feedback and the pay. An item this machine never
-    /// downloaded is fetched now when the platform is reachable; when the
-    /// platform no longer serves it, what the store kept is shown with a
-    /// notice saying so.
-    pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
-        let mut detail = self.store.item_detail(assignment_id, Utc::now())?;
-        let mut notice = None;
-        let mut held = None;
-        if detail.scoped.is_none() {
-            match self.engine().await {
-                Ok(engine) => match engine.fetch_item(&detail.assignment).await {
-                    Ok(()) => detail = self.store.item_detail(assignment_id, Utc::now())?,
-                    Err(e) => {
-                        tracing::info!(assignment = assignment_id, error = %e, "item not fetched on open");
-                        let offline = e.is_retryable();
-                        notice = Some(if offline {
-                            format!(
-                                "This item's content is not on this machine and the platform can't be reached now ({e}). Shown is what this machine kept."
-                            )
-                        } else {
-                            let why = AppError::from(e).message;
-                            format!(
-                                "The platform no longer serves this item's content ({why}). Shown is what this machine kept."
-                            )
-                        });
-                    }
-                },
-                Err(_) => {
-                    notice = Some(
-                        "This item's content is not on this machine and you are signed out. Shown is what this machine kept."
-                            .to_string(),
-                    )
-                }
-            }
-            // The sync quarantined its content (or its rubric): that is why
-            // it is not here, whatever this attempt ran into.
-            if detail.scoped.is_none() {
-                held = self
-                    .store
-                    .held_back(assignment_id)?
-                    .map(|h| queue::held_back_text(&h));
-                if let Some(h) = &held {
-                    notice = Some(format!("{h} Shown is what this machine kept."));
-                }
-            }
-        }
-        let a = detail.assignment.clone();
-        let status = detail.status;
-        let editable = status.editable();
-        let scoped = match detail.scoped.clone() {
-            Some(s) => s,
-            // Open work needs its content: say why it is not here.
-            None if editable => {
-                return Err(AppError::not_found(held.or(notice).unwrap_or_else(|| {
-                    "This item has not been downloaded yet.".to_string()
-                })))
-            }
-            None => ScopedItem {
-                item_id: a.item_id.clone(),
-                opportunity_id: a.opportunity_id.clone(),
-                title: if a.item_title.is_empty() {
-                    a.item_id.clone()
-                } else {
-                    a.item_title.clone()
-                },
-                rubric_id: a.rubric_id.clone(),
-                rubric_version: a.rubric_version,
-                fields: Vec::new(),
-                missing_fields: Vec::new(),
-            },
-        };
-        let rubric = match self.store.rubric(&a.rubric_id, a.rubric_version)? {
-            Some(r) => r,
-            None => {
-                // Quarantined by the sync: say why.
-                return Err(match self.store.held_back(assignment_id)? {
-                    Some(h) => AppError::not_found(queue::held_back_text(&h)),
-                    None => AppError::not_found(format!(
-                        "Rubric {} v{} is not downloaded yet; sync when online.",
-                        a.rubric_id, a.rubric_version
-                    )),
-                });
-            }
-        };
-        let opportunity = queue::opportunity_ref(&self.store, &a.opportunity_id)?;
-        let mut submitted = self.store.submitted_work(assignment_id)?;
-        // Submitted from another device: the platform serves its copy with
-        // the item (fetched once, then kept).
-        if submitted.is_none()
-            && detail.latest_submission.is_some()
-            && detail.scoped.is_some()
-            && a.kind != AssignmentKind::SeniorReview
-        {
-            if let Ok(engine) = self.engine().await {
-                match engine.fetch_item(&a).await {
-                    Ok(()) => submitted = self.store.submitted_work(assignment_id)?,
-                    Err(e) => tracing::info!(
-                        assignment = assignment_id,
-                        error = %e,
-                        "the platform's copy of the submission was not fetched"
-                    ),
-                }
-            }
-        }
-        // A revision starts from the previous submission (answers, rationales,
-        // comments), durably, the first time it is opened.
-        let revision = status == QueueStatus::NeedsRevision;
-        if revision && detail.draft.is_none() && submitted.is_some() {
-            detail.draft = self.store.reopen_draft_from_submission(assignment_id)?;
-            tracing::info!(
-                assignment = assignment_id,
-                "revision draft pre-filled from the previous submission"
-            );
-        }
-        let mut draft = detail.draft.clone();
-        let finished = matches!(
-            status,
-            QueueStatus::InOutbox
-                | QueueStatus::Submitted
-                | QueueStatus::Accepted
-                | QueueStatus::Rejected
-        );
-        let mut answers = match (&draft, &submitted) {
-            // Finished work shows what was submitted.
-            (_, Some(work)) if finished => work.answers.clone(),
-            (Some(d), _) => d.answers.clone(),
-            (None, _) => Answers::default(),
-        };
-        let settings = self.settings.load()?;
-        let store = self.store.clone();
-        let read = move |att: &assay_protocol::AttachmentRef| -> Result<Vec<u8>, String> {
-            store.read_attachment(&att.sha256).map_err(|e| match e {
-                assay_store::StoreError::NotFound(_) => {
-                    "this attachment is not downloaded yet; sync when online".to_string()
-                }
-                other => other.to_string(),
-            })
-        };
-        let views = views::build_views(
-            &self.views,
-            assignment_id,
-            &scoped,
-            settings.ui.diff_mode,
-            &read,
-        );
-        // Diff comments follow their lines when the item's diff changed on
-        // re-sync; the moved positions are saved durably right away.
-        let cached: Vec<(String, Arc<assay_render::diff::DiffRows>)> = scoped
-            .fields
-            .iter()
-            .filter_map(|f| {
-                self.views
-                    .diff(&format!("{assignment_id}/{}", f.id))
-                    .map(|rows| (f.id.clone(), rows))
-            })
-            .collect();
-        let diffs: HashMap<String, &assay_render::diff::MultiFileDiff> = cached
-            .iter()
-            .map(|(id, rows)| (id.clone(), rows.diff()))
-            .collect();
-        let (comments, relocated) = anchors::relocate(&mut answers, &diffs);
-        let validation = validate(&answers, &rubric);
-        if relocated && draft.is_some() && editable && !finished {
-            let (saved, _) = self.store.save_editable_draft(
-                assignment_id,
-                &answers,
-                validation.ok,
-                None,
-                Utc::now(),
-            )?;
-            tracing::info!(
-                assignment = assignment_id,
-                revision = saved.revision,
-                "draft comments relocated to the item's current diff"
-            );
-            if let Some(d) = draft.as_mut() {
-                d.revision = saved.revision;
-                d.updated_at = saved.saved_at;
-            }
-        }
-        // Senior review: the expert's answers in the rubric's words, their
-        // diff comments placed where they were made.
-        let (reviewed_answers, reviewed_comments) = match &detail.reviewed_submission {
-            Some(r) => match serde_json::from_value::<Answers>(r.answers.clone()) {
-                Ok(mut theirs) => {
-                    let (placed, _) = anchors::relocate(&mut theirs, &diffs);
-                    (submission::summarize(&rubric, &theirs, &scoped), placed)
-                }
-                Err(e) => {
-                    notice.get_or_insert_with(|| {
-                        format!("The submission under review could not be read: {e}")
-                    });
-                    (Vec::new(), Vec::new())
-                }
-            },
-            None => (Vec::new(), Vec::new()),
-        };
-        let latest = detail.latest_submission.clone();
-        let submission = (latest.is_some() || submitted.is_some()).then(|| {
-            let kept = submitted.as_ref();
-            submission::SubmissionView {
-                submission_id: latest.as_ref().map(|s| s.submission_id.clone()),
-                submitted_at: kept
-                    .map(|w| w.submitted_at)
-                    .or(latest.as_ref().map(|s| s.received_at)),
-                outcome: latest.as_ref().map(|s| s.status),
-                feedback: latest.as_ref().and_then(|s| s.feedback.clone()),
-                decided_at: latest.as_ref().and_then(|s| s.decided_at),
-                answers: kept.map(|w| w.answers.clone()),
-                summary: kept
-                    .map(|w| submission::summarize(&rubric, &w.answers, &scoped))
-                    .unwrap_or_default(),
-                active_seconds: kept.map(|w| w.active_seconds),
-                pay: Vec::new(),
-            }
-        });
-        let submission = match submission {
-            Some(mut v) => {
-                v.pay = submission::PayLine::from_entries(self.store.ledger_of(assignment_id)?);
-                if v.answers.is_none() && finished {
-                    notice.get_or_insert_with(|| {
-                        "This work was submitted from another device; this machine has no copy of its answers."
-                            .to_string()
-                    });
-                }
-                Some(v)
-            }
-            None => None,
-        };
-        if editable {
-            if let Ok(engine) = self.engine().await {
-                engine.set_working_on([assignment_id.to_string()]);
-            }
-        }
-        Ok(OpenedItem {
-            assignment_id: assignment_id.to_string(),
-            kind: a.kind,
-            status,
-            feedback: latest.as_ref().and_then(|s| s.feedback.clone()),
-            issue: detail.issue.clone(),
-            opportunity,
-            item: scoped,
-            guidelines: assay_render::markdown::markdown_view(&rubric.guidelines),
-            rubric,
-            views,
-            draft: answers,
-            draft_revision: draft.as_ref().map(|d| d.revision).unwrap_or(0),
-            saved_at: draft.as_ref().map(|d| d.updated_at),
-            validation,
-            reviewed: detail.reviewed_submission.clone(),
-            time: self.time_log(assignment_id)?,
-            preview: false,
-            due_at: Some(a.due_at),
-            lease_expires_at: Some(a.lease_expires_at),
-            comments,
-            editable,
-            revision: revision && editable,
-            submission,
-            pending: if editable {
-                draft.map(|d| d.pending).unwrap_or_default()
-            } else {
-                Vec::new()
-            },
-            reviewed_answers,
-            reviewed_comments,
-            notice,
-        })
-    }
 
     /// The assignment's current status (sync may change it while it is open).
     pub fn item_status(&self, assignment_id: &str) -> AppResult<QueueStatus> {
@@ -961,10 +688,8 @@ impl Workbench {
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .map(str::to_string);
-        if input.decision != assay_protocol::ReviewDecision::Accept && feedback.is_none() {
-            return Err(AppError::invalid(
-                "Explain what must change: feedback is required to reject or request a revision.",
-            ));
+        if let Some(problem) = rules::review_feedback_problem(input.decision, feedback.as_deref()) {
+            return Err(AppError::invalid(problem));
         }
         let (_, active_seconds) = self.store.time_spans(assignment_id)?;
         let request = ReviewRequest {
@@ -1143,10 +868,8 @@ impl Workbench {
     }
 
     pub fn save_settings(&self, ui: Settings) -> AppResult<Settings> {
-        if ui.idle_timeout_s < 10 || ui.focus_grace_s > 3600 {
-            return Err(AppError::invalid(
-                "Idle timeout must be at least 10 s and focus grace at most an hour.",
-            ));
+        if let Some(problem) = rules::settings_problem(&ui) {
+            return Err(AppError::invalid(problem));
         }
         self.settings.update(|s| s.ui = ui.clone())?;
         Ok(ui)

@@ -298,7 +298,7 @@ impl PreviewSession {
             &format!("preview/{}", a.generation),
             &scoped,
             diff_mode,
-            &sample_blobs,
+            &(std::sync::Arc::new(sample_blobs) as crate::views::BlobReader),
         );
         let answers = Answers::default();
         Ok(OpenedItem {

@@ -6,11 +6,16 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use assay_protocol::FieldValue;
+use assay_render::archive::ArchiveLimits;
 use assay_render::diff::{
     file_tree, parse_unified_diff, DiffRow, DiffRows, FileTree, MultiFileDiff,
 };
 use assay_render::highlight::{highlight_code, CodeView};
 use assay_render::markdown::{chat_view_value, markdown_view, Block, ChatView};
+use assay_render::series::{
+    open_series, CacheStats, ReadFile, Series, SeriesFile, SeriesView, SliceCache,
+    DEFAULT_SLICE_CACHE_BYTES,
+};
 use assay_render::testsuite::{test_suite_view, TestSuiteView};
 use assay_render::{
     decode_scan, legal_view, pixel_value, render_frame_png, LegalDocView, Scan, ScanInfo, Window,
@@ -64,6 +69,14 @@ pub enum FieldView {
         field_id: String,
         handle: String,
         info: ScanInfo,
+    },
+    /// A series of slices in stacks; stack `k`'s slices are the frames of
+    /// handle `{handle}#{k}` (rendered with `scan_frame`, decoded on demand).
+    /// Regions record series-wide slice indices (`first` + frame).
+    Series {
+        field_id: String,
+        handle: String,
+        series: SeriesView,
     },
     /// An attachment (e.g. an archive) shown by name and size only.
     Attachment {
@@ -154,11 +167,20 @@ pub struct PixelValue {
     pub unit: Option<String>,
 }
 
-/// Cache of parsed diffs and decoded scans by handle (most recent last).
-#[derive(Default)]
+/// Cache of parsed diffs, decoded scans and opened series by handle (most
+/// recent last), and of decoded series slices under a byte budget.
 pub struct ViewCache {
     diffs: Mutex<VecDeque<(String, Arc<DiffRows>)>>,
     scans: Mutex<VecDeque<(String, Arc<Scan>)>>,
+    series: Mutex<VecDeque<(String, Arc<Series>)>>,
+    /// Decoded slices by (series handle, stack, slice).
+    slices: SliceCache<(String, usize, u32)>,
+}
+
+impl Default for ViewCache {
+    fn default() -> Self {
+        Self::with_slice_budget(DEFAULT_SLICE_CACHE_BYTES)
+    }
 }
 
 fn put<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: String, value: Arc<T>) {
@@ -176,15 +198,65 @@ fn get<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: &str) -> Option<Arc
 }
 
 impl ViewCache {
-    fn scan(&self, handle: &str) -> AppResult<Arc<Scan>> {
-        get(&self.scans, handle)
-            .ok_or_else(|| AppError::not_found("This scan is no longer loaded; reopen the item."))
+    /// A cache whose decoded series slices stay under `bytes`.
+    pub fn with_slice_budget(bytes: usize) -> Self {
+        Self {
+            diffs: Mutex::default(),
+            scans: Mutex::default(),
+            series: Mutex::default(),
+            slices: SliceCache::new(bytes),
+        }
+    }
+
+    /// A scan by handle: a decoded single scan, or one slice of a series
+    /// stack (`{series}#{stack}`), decoded now unless cached.
+    fn scan_at(&self, handle: &str, frame: u32) -> AppResult<(Arc<Scan>, u32)> {
+        if let Some(scan) = get(&self.scans, handle) {
+            return Ok((scan, frame));
+        }
+        let gone = || AppError::not_found("This scan is no longer loaded; reopen the item.");
+        let (base, stack) = handle.rsplit_once('#').ok_or_else(gone)?;
+        let stack: usize = stack.parse().map_err(|_| gone())?;
+        let series = get(&self.series, base).ok_or_else(gone)?;
+        let key = (base.to_string(), stack, frame);
+        let scan = self
+            .slices
+            .get_or_decode(&key, || series.decode_slice(stack, frame))?;
+        Ok((scan, 0))
+    }
+
+    /// Opens a series (see [`open_series_field`]) under `handle`; its
+    /// stacks are then shown through handles `{handle}#{k}`.
+    pub fn open_series(
+        &self,
+        handle: &str,
+        list: &[assay_protocol::AttachmentRef],
+        blobs: &BlobReader,
+    ) -> Result<SeriesView, String> {
+        let series = open_series_field(list, blobs)?;
+        let view = series.view().clone();
+        // Slices of a previous opening of this handle are stale.
+        self.slices.retain(|(h, _, _)| h != handle);
+        put(&self.series, handle.to_string(), Arc::new(series));
+        Ok(view)
+    }
+
+    /// What the decoded-slice cache holds (for the memory benchmark).
+    pub fn slice_cache_stats(&self) -> CacheStats {
+        self.slices.stats()
+    }
+
+    /// Decoded pixels of a slice or frame (tests compare them with
+    /// reference decodes).
+    pub fn scan_samples(&self, handle: &str, frame: u32) -> AppResult<Vec<f32>> {
+        let (scan, f) = self.scan_at(handle, frame)?;
+        Ok(scan.samples(f)?.to_vec())
     }
 
     /// Renders one frame of a cached scan with a window (level/width).
     pub fn scan_frame(&self, handle: &str, frame: u32, window: Window) -> AppResult<ScanFrame> {
-        let scan = self.scan(handle)?;
-        let png = render_frame_png(&scan, frame, window)?;
+        let (scan, f) = self.scan_at(handle, frame)?;
+        let png = render_frame_png(&scan, f, window)?;
         Ok(ScanFrame {
             frame,
             width: scan.info.width,
@@ -197,12 +269,12 @@ impl ViewCache {
     }
 
     pub fn scan_pixel(&self, handle: &str, frame: u32, x: u32, y: u32) -> AppResult<PixelValue> {
-        let scan = self.scan(handle)?;
+        let (scan, f) = self.scan_at(handle, frame)?;
         Ok(PixelValue {
             x,
             y,
             frame,
-            value: pixel_value(&scan, frame, x, y)?,
+            value: pixel_value(&scan, f, x, y)?,
             unit: scan.info.units.clone(),
         })
     }
@@ -255,8 +327,31 @@ fn value_text(value: &FieldValue) -> Option<String> {
     match value {
         FieldValue::Text(t) => Some(t.clone()),
         FieldValue::Json(v) => Some(serde_json::to_string_pretty(v).unwrap_or_default()),
-        FieldValue::Attachment(_) => None,
+        FieldValue::Attachment(_) | FieldValue::Attachments(_) => None,
     }
+}
+
+/// Opens the attachments of a series field: reads each file's header (and
+/// lists archives within [`ArchiveLimits`]), keeping a reader for the slices
+/// shown later.
+pub fn open_series_field(
+    list: &[assay_protocol::AttachmentRef],
+    blobs: &BlobReader,
+) -> Result<Series, String> {
+    let files: Vec<SeriesFile> = list
+        .iter()
+        .map(|a| SeriesFile {
+            name: a.filename.clone(),
+            media_type: a.media_type.clone(),
+        })
+        .collect();
+    let refs = list.to_vec();
+    let blobs = blobs.clone();
+    let read: ReadFile = Arc::new(move |i| match refs.get(i) {
+        Some(a) => blobs(a),
+        None => Err(format!("no attachment {}", i + 1)),
+    });
+    open_series(&files, read, ArchiveLimits::default()).map_err(|e| e.to_string())
 }
 
 /// The diff a field of viewer kind `diff` shows: a unified diff, or the
@@ -285,8 +380,10 @@ pub fn item_diffs(item: &ScopedItem) -> Vec<(String, MultiFileDiff)> {
         .collect()
 }
 
-/// Reads an attachment's verified bytes.
-pub type BlobReader<'a> = &'a dyn Fn(&assay_protocol::AttachmentRef) -> Result<Vec<u8>, String>;
+/// Reads an attachment's verified bytes (kept by an opened series, which
+/// reads its slices when they are shown).
+pub type BlobReader =
+    Arc<dyn Fn(&assay_protocol::AttachmentRef) -> Result<Vec<u8>, String> + Send + Sync>;
 
 /// Builds the views of every field of a scoped item.
 pub fn build_views(
@@ -294,7 +391,7 @@ pub fn build_views(
     handle_prefix: &str,
     item: &ScopedItem,
     default_mode: DiffMode,
-    blobs: BlobReader<'_>,
+    blobs: &BlobReader,
 ) -> Vec<FieldView> {
     item.fields
         .iter()
@@ -315,9 +412,25 @@ fn build_view(
     item: &ScopedItem,
     f: &ScopedField,
     default_mode: DiffMode,
-    blobs: BlobReader<'_>,
+    blobs: &BlobReader,
 ) -> Result<FieldView, String> {
     let field_id = f.id.clone();
+    if let (FieldValue::Attachments(list), ViewerKind::Scan) = (&f.value, f.viewer) {
+        let handle = format!("{handle_prefix}/{}", f.id);
+        let view = cache.open_series(&handle, list, blobs)?;
+        return Ok(FieldView::Series {
+            field_id,
+            handle,
+            series: view,
+        });
+    }
+    if let FieldValue::Attachments(list) = &f.value {
+        return Err(format!(
+            "{} attachments cannot be shown by the {} viewer",
+            list.len(),
+            f.viewer.as_str()
+        ));
+    }
     if let FieldValue::Attachment(a) = &f.value {
         if f.viewer != ViewerKind::Scan {
             return Ok(FieldView::Attachment {
@@ -391,7 +504,7 @@ fn build_view(
                 FieldValue::Json(v) => v.clone(),
                 FieldValue::Text(t) => serde_json::from_str(t)
                     .map_err(|e| format!("chat transcript is not JSON: {e}"))?,
-                FieldValue::Attachment(_) => {
+                FieldValue::Attachment(_) | FieldValue::Attachments(_) => {
                     return Err("a chat transcript cannot be an attachment".into())
                 }
             };
@@ -413,8 +526,18 @@ fn build_view(
                 return Err("a scan must be an attachment (DICOM, PNG or JPEG)".into());
             };
             let bytes = blobs(a)?;
-            let scan = decode_scan(&bytes, &a.media_type).map_err(|e| e.to_string())?;
             let handle = format!("{handle_prefix}/{}", f.id);
+            // A zip archive of DICOM files is a series.
+            if assay_render::archive::is_zip(&bytes) || a.media_type == "application/zip" {
+                drop(bytes);
+                let series = cache.open_series(&handle, std::slice::from_ref(a), blobs)?;
+                return Ok(FieldView::Series {
+                    field_id,
+                    handle,
+                    series,
+                });
+            }
+            let scan = decode_scan(&bytes, &a.media_type).map_err(|e| e.to_string())?;
             let info = scan.info.clone();
             put(&cache.scans, handle.clone(), Arc::new(scan));
             Ok(FieldView::Scan {

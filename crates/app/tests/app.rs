@@ -140,7 +140,13 @@ async fn sign_in_sync_grade_submit_restart() {
     // Every viewer kind of the demo data builds in the app: scans decode from
     // verified blobs and render frames; legal drafts redline; big diffs page.
     let mut kinds = std::collections::BTreeSet::new();
-    for prefix in ["itm-scan", "itm-legal", "itm-review", "itm-code"] {
+    for prefix in [
+        "itm-scan",
+        "itm-series",
+        "itm-legal",
+        "itm-review",
+        "itm-code",
+    ] {
         let Some(row) = page.rows.iter().find(|r| {
             r.item_id.starts_with(prefix) && r.downloaded && r.kind == AssignmentKind::Grade
         }) else {
@@ -162,6 +168,38 @@ async fn sign_in_sync_grade_submit_restart() {
                         .unwrap();
                     assert!(px.value.is_finite());
                     kinds.insert("scan");
+                }
+                FieldView::Series { handle, series, .. } => {
+                    // The demo series: 40 slices synced as 40 attachments
+                    // listed by file name, ordered by position, 2.5 mm apart.
+                    assert_eq!(series.stacks.len(), 1, "{:?}", series.warnings);
+                    let stack = &series.stacks[0];
+                    assert_eq!(stack.slices, 40);
+                    assert!(stack.warnings.is_empty(), "{:?}", stack.warnings);
+                    assert_eq!(stack.spacing_mm, Some(2.5));
+                    assert!(stack.positions_mm.windows(2).all(|w| w[1] - w[0] == 2.5));
+                    let stack_handle = format!("{handle}#0");
+                    for k in [0, 39, 20] {
+                        let frame = wb
+                            .scan_frame(&stack_handle, k, stack.info.default_window)
+                            .unwrap();
+                        assert_eq!(frame.frame, k);
+                        assert!(frame.data_url.starts_with("data:image/png;base64,"));
+                    }
+                    let px = wb.scan_pixel(&stack_handle, 39, 0, 0).unwrap();
+                    assert!(
+                        (-1013.0..=-987.0).contains(&px.value),
+                        "air in the corner, in HU: {}",
+                        px.value
+                    );
+                    assert_eq!(px.unit.as_deref(), Some("HU"));
+                    assert!(wb
+                        .scan_frame(&stack_handle, 40, stack.info.default_window)
+                        .is_err());
+                    assert!(wb
+                        .scan_frame(&format!("{handle}#1"), 0, stack.info.default_window)
+                        .is_err());
+                    kinds.insert("series");
                 }
                 FieldView::LegalRedline { doc, .. } => {
                     assert!(!doc.clauses.is_empty());
@@ -186,7 +224,10 @@ async fn sign_in_sync_grade_submit_restart() {
         }
     }
     assert!(
-        kinds.contains("scan") && kinds.contains("legal") && kinds.contains("diff"),
+        kinds.contains("scan")
+            && kinds.contains("series")
+            && kinds.contains("legal")
+            && kinds.contains("diff"),
         "{kinds:?}"
     );
 
@@ -270,6 +311,23 @@ async fn sign_in_sync_grade_submit_restart() {
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::Invalid);
+        // The rule the UI shows (`RULES.review_feedback_min_chars`): short
+        // feedback is refused by Rust too, and nothing is queued.
+        let min = assay_app::rules::rules().review_feedback_min_chars as usize;
+        let short = "x".repeat(min - 1);
+        let err = wb
+            .review_decision(
+                &review.assignment_id,
+                &ReviewInput {
+                    decision: ReviewDecision::RequestRevision,
+                    feedback: Some(format!("  {short}  ")),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
+        assert!(err.message.contains(&format!("at least {min}")), "{err:?}");
+        assert_eq!(wb.sync_state().await.unwrap().pending_uploads, 0);
         wb.review_decision(
             &review.assignment_id,
             &ReviewInput {

@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::rules::Rules;
 use crate::server::{blocking, AdminAuth, ApiFailure, ApiJson, AppState};
 use crate::storage::{NewAssignment, Storage};
 
@@ -101,9 +102,9 @@ fn secs(s: u64) -> Duration {
     )
 }
 
-fn expert_by_email(s: &dyn Storage, email: &str) -> crate::error::StoreResult<String> {
+fn expert_by_email(s: &dyn Storage, email: &str) -> crate::error::PlatformResult<String> {
     s.expert_id_by_email(email)?
-        .ok_or_else(|| crate::error::StoreError::not_found(format!("expert {email}")))
+        .ok_or_else(|| crate::error::PlatformError::not_found(format!("expert {email}")))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/outcomes", tag = "admin", security(("admin" = [])),

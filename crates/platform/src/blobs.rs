@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::auth::is_sha256_hex;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{PlatformError, PlatformResult};
 use crate::storage::{BlobMeta, Storage};
 
 /// Blob bytes on disk, addressed by their sha256.
@@ -34,15 +34,15 @@ impl BlobStore {
         storage: &dyn Storage,
         bytes: &[u8],
         media_type: &str,
-    ) -> StoreResult<BlobMeta> {
+    ) -> PlatformResult<BlobMeta> {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let path = self
             .path_of(&sha256)
-            .ok_or_else(|| StoreError::Corrupt("sha256 was not hex".into()))?;
+            .ok_or_else(|| PlatformError::Corrupt("sha256 was not hex".into()))?;
         if !path.exists() {
             let parent = path
                 .parent()
-                .ok_or_else(|| StoreError::Corrupt("blob path has no parent".into()))?;
+                .ok_or_else(|| PlatformError::Corrupt("blob path has no parent".into()))?;
             std::fs::create_dir_all(parent)?;
             let tmp = parent.join(format!(".{sha256}.tmp"));
             std::fs::write(&tmp, bytes)?;

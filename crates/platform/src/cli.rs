@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::Role;
 use crate::publish::{
     AttachmentStored, CreateExpertRequest, ExpertCreated, ExportPage, ImportLine, ImportReport,
-    ImportValue, PolicyAssigned, PublishedOpportunity, RubricFinding, RubricPublished,
+    PolicyAssigned, PublishedOpportunity, RubricFinding, RubricPublished,
 };
 
 /// Failure of a publishing command.
@@ -443,7 +443,7 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                     continue;
                 };
                 for v in parsed.fields.values() {
-                    if let ImportValue::Attachment(a) = v {
+                    for a in v.attachments() {
                         wanted.entry(a.sha256.clone()).or_insert(a.filename.clone());
                     }
                 }

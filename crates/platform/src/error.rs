@@ -1,12 +1,14 @@
-//! Error types: [`Error`] for server start-up and seeding, [`StoreError`] for
-//! everything a request can run into (each maps to one [`ApiErrorCode`]).
+//! Error types: [`Error`] for server start-up and seeding, [`PlatformError`] for
+//! everything a platform operation (a request, a business rule, a storage
+//! backend) can run into; each variant maps to one [`ApiErrorCode`].
 
 use assay_protocol::{ApiError, ApiErrorCode};
 
-/// Failure of a storage or domain operation. Every variant maps to exactly one
+/// Failure of a platform operation: a business rule refusing it, or the
+/// storage backend failing. Every variant maps to exactly one
 /// machine-readable [`ApiErrorCode`] and HTTP status.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum PlatformError {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -31,15 +33,22 @@ pub enum StoreError {
         message: String,
         details: serde_json::Value,
     },
+    /// The storage backend failed (SQLite, PostgreSQL, a pool).
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }
 
-impl StoreError {
+impl From<rusqlite::Error> for PlatformError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(Box::new(e))
+    }
+}
+
+impl PlatformError {
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
     }
@@ -91,9 +100,11 @@ impl StoreError {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] PlatformError),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(String),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
     #[error("json error: {0}")]
@@ -104,4 +115,4 @@ pub enum Error {
     Demo(String),
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
+pub type PlatformResult<T> = Result<T, PlatformError>;

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod openapi;
 pub mod publish;
+pub mod rules;
 pub mod server;
 pub mod storage;
 pub mod testing;
@@ -21,7 +22,7 @@ use assay_protocol::TokenResponse;
 use chrono::{DateTime, Utc};
 
 pub use blobs::BlobStore;
-pub use error::{Error, StoreError};
+pub use error::{Error, PlatformError};
 pub use server::{router, spawn, spawn_with_storage, AppState, RunningServer, ServerConfig};
 pub use storage::{SqliteStorage, Storage};
 
@@ -32,7 +33,7 @@ pub fn issue_token_blocking(
     expert_id: &str,
     label: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<TokenResponse, StoreError> {
+) -> Result<TokenResponse, PlatformError> {
     issue_role_token_blocking(storage, expert_id, label, auth::Role::Expert, now)
 }
 
@@ -43,7 +44,7 @@ pub fn issue_role_token_blocking(
     label: Option<&str>,
     role: auth::Role,
     now: DateTime<Utc>,
-) -> Result<TokenResponse, StoreError> {
+) -> Result<TokenResponse, PlatformError> {
     let token = auth::generate_token();
     let token_id = format!("tok_{}", uuid::Uuid::now_v7().simple());
     storage.insert_token(

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use assay_platform::{demo, BlobStore, ServerConfig, SqliteStorage, Storage};
+use assay_platform::{demo, storage, BlobStore, ServerConfig};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -23,11 +23,14 @@ struct Cli {
 enum Command {
     /// Serve the API.
     Serve {
+        /// A SQLite file (created if missing; the default kind) or a
+        /// `postgres://user@host:port/db` URL (several servers may share one).
         #[arg(long)]
         db: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8787")]
         bind: SocketAddr,
-        /// Blob directory (default: next to the database).
+        /// Blob directory (default: next to a SQLite database; required with
+        /// PostgreSQL, shared by every server of the team).
         #[arg(long)]
         blob_dir: Option<PathBuf>,
         /// Enables /api/v1/admin/* with this bearer token.
@@ -108,6 +111,10 @@ async fn main() -> anyhow::Result<()> {
             lease_minutes,
         } => {
             let mut config = ServerConfig::new(db, bind);
+            anyhow::ensure!(
+                blob_dir.is_some() || config.postgres_url().is_none(),
+                "--blob-dir is required with a PostgreSQL database"
+            );
             config.blob_dir = blob_dir;
             config.admin_token = admin_token;
             config.demo_auto_review = demo_auto_review_secs.map(std::time::Duration::from_secs);
@@ -130,27 +137,8 @@ async fn main() -> anyhow::Result<()> {
             bulk,
         } => {
             anyhow::ensure!(is_demo, "only `seed --demo` is supported");
-            let storage = SqliteStorage::open(&db).context("opening the database")?;
-            let blobs = BlobStore::new(blob_dir_for(&db, blob_dir));
-            let options = if small {
-                demo::SeedOptions::small()
-            } else {
-                demo::SeedOptions::full()
-            };
-            let s = demo::seed_demo(&storage, &blobs, options, chrono::Utc::now())?;
-            println!(
-                "seeded {} opportunities, {} items, {} blobs; {} active assignments, {} screening tasks and {} senior reviews for {} (password {:?}); {} past submissions, {} payouts",
-                s.opportunities, s.items, s.blobs, s.active_grade_assignments,
-                s.screening_assignments, s.senior_review_assignments, demo::DEMO_EMAIL, demo::DEMO_PASSWORD,
-                s.past_submissions, s.payouts
-            );
-            if bulk > 0 {
-                let b = demo::seed_bulk(&storage, &s, bulk, chrono::Utc::now())?;
-                println!(
-                    "seeded {} more assignments on copies of the demo items",
-                    b.items.len()
-                );
-            }
+            // Storage calls block (PostgreSQL runs its own runtime).
+            tokio::task::spawn_blocking(move || seed(&db, blob_dir, small, bulk)).await??;
         }
         Command::Token {
             command:
@@ -161,21 +149,9 @@ async fn main() -> anyhow::Result<()> {
                     role,
                 },
         } => {
-            let role = assay_platform::auth::Role::parse(&role).with_context(|| {
-                format!("unknown role {role:?}: use expert, author or operator")
-            })?;
-            let storage = SqliteStorage::open(&db).context("opening the database")?;
-            let expert = storage
-                .expert_id_by_email(&email)?
-                .with_context(|| format!("no expert with e-mail {email}"))?;
-            let t = assay_platform::issue_role_token_blocking(
-                &storage,
-                &expert,
-                Some(label.as_deref().unwrap_or("cli")),
-                role,
-                chrono::Utc::now(),
-            )?;
-            println!("{}", t.token);
+            let token = tokio::task::spawn_blocking(move || issue_token(&db, &email, label, &role))
+                .await??;
+            println!("{token}");
         }
         Command::Openapi => {
             print!("{}", assay_platform::openapi::openapi_json()?);
@@ -190,4 +166,58 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `seed --demo`.
+fn seed(
+    db: &std::path::Path,
+    blob_dir: Option<PathBuf>,
+    small: bool,
+    bulk: usize,
+) -> anyhow::Result<()> {
+    let storage = storage::open(db).context("opening the database")?;
+    let blobs = BlobStore::new(blob_dir_for(db, blob_dir));
+    let options = if small {
+        demo::SeedOptions::small()
+    } else {
+        demo::SeedOptions::full()
+    };
+    let s = demo::seed_demo(storage.as_ref(), &blobs, options, chrono::Utc::now())?;
+    println!(
+                "seeded {} opportunities, {} items, {} blobs; {} active assignments, {} screening tasks and {} senior reviews for {} (password {:?}); {} past submissions, {} payouts",
+                s.opportunities, s.items, s.blobs, s.active_grade_assignments,
+                s.screening_assignments, s.senior_review_assignments, demo::DEMO_EMAIL, demo::DEMO_PASSWORD,
+                s.past_submissions, s.payouts
+            );
+    if bulk > 0 {
+        let b = demo::seed_bulk(storage.as_ref(), &s, bulk, chrono::Utc::now())?;
+        println!(
+            "seeded {} more assignments on copies of the demo items",
+            b.items.len()
+        );
+    }
+    Ok(())
+}
+
+/// `token issue`: the new token.
+fn issue_token(
+    db: &std::path::Path,
+    email: &str,
+    label: Option<String>,
+    role: &str,
+) -> anyhow::Result<String> {
+    let role = assay_platform::auth::Role::parse(role)
+        .with_context(|| format!("unknown role {role:?}: use expert, author or operator"))?;
+    let storage = storage::open(db).context("opening the database")?;
+    let expert = storage
+        .expert_id_by_email(email)?
+        .with_context(|| format!("no expert with e-mail {email}"))?;
+    let t = assay_platform::issue_role_token_blocking(
+        storage.as_ref(),
+        &expert,
+        Some(label.as_deref().unwrap_or("cli")),
+        role,
+        chrono::Utc::now(),
+    )?;
+    Ok(t.token)
 }

@@ -23,7 +23,8 @@ use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
 use crate::auth::{self, Role};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{PlatformError, PlatformResult};
+use crate::rules::Rules;
 use crate::server::{
     blocking, decode_cursor, encode_cursor, AdminAuth, ApiFailure, ApiJson, ApiQuery, AppState,
     AuthorAuth,
@@ -207,9 +208,9 @@ pub fn check_rubric(
 /// The publishing rule for rubric versions: a version, once published, never
 /// changes; a repeat of the same content is accepted (idempotent); new
 /// versions must be higher than every published one.
-pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> StoreResult<bool> {
+pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> PlatformResult<bool> {
     let document = serde_json::to_value(rubric)
-        .map_err(|e| StoreError::Corrupt(format!("serialise rubric: {e}")))?;
+        .map_err(|e| PlatformError::Corrupt(format!("serialise rubric: {e}")))?;
     let (id, version) = (rubric.id.as_str(), rubric.version);
     match s.rubric(id, version) {
         Ok(existing) if existing.document == document => return Ok(false),
@@ -218,17 +219,17 @@ pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> StoreResult<
                 .latest_rubric_version(id)?
                 .unwrap_or(version)
                 .saturating_add(1);
-            return Err(StoreError::Conflict(format!(
+            return Err(PlatformError::Conflict(format!(
                 "rubric {id} version {version} is already published with different content; \
                  published versions are immutable: set `version = {next}` and publish again"
             )));
         }
-        Err(StoreError::NotFound(_)) => {}
+        Err(PlatformError::NotFound(_)) => {}
         Err(e) => return Err(e),
     }
     if let Some(latest) = s.latest_rubric_version(id)? {
         if version < latest {
-            return Err(StoreError::Conflict(format!(
+            return Err(PlatformError::Conflict(format!(
                 "rubric {id} is already at version {latest}; a new version must be higher \
                  (set `version = {}`)",
                 latest.saturating_add(1)
@@ -488,17 +489,17 @@ pub fn complete_spec(
     }
 }
 
-fn stored_rubric(s: &dyn Storage, id: &str, version: u32) -> StoreResult<Rubric> {
+fn stored_rubric(s: &dyn Storage, id: &str, version: u32) -> PlatformResult<Rubric> {
     let env = s.rubric(id, version)?;
     serde_json::from_value(env.document)
-        .map_err(|e| StoreError::Corrupt(format!("stored rubric {id} v{version}: {e}")))
+        .map_err(|e| PlatformError::Corrupt(format!("stored rubric {id} v{version}: {e}")))
 }
 
-fn spec_of(stored: Option<serde_json::Value>) -> StoreResult<Option<OpportunitySpec>> {
+fn spec_of(stored: Option<serde_json::Value>) -> PlatformResult<Option<OpportunitySpec>> {
     stored
         .map(|v| {
             serde_json::from_value(v)
-                .map_err(|e| StoreError::Corrupt(format!("stored opportunity spec: {e}")))
+                .map_err(|e| PlatformError::Corrupt(format!("stored opportunity spec: {e}")))
         })
         .transpose()
 }
@@ -510,15 +511,15 @@ pub fn put_opportunity_blocking(
     id: &str,
     spec: &OpportunitySpec,
     now: DateTime<Utc>,
-) -> StoreResult<PublishedOpportunity> {
+) -> PlatformResult<PublishedOpportunity> {
     if !is_id(id) {
-        return Err(StoreError::BadRequest(format!(
+        return Err(PlatformError::BadRequest(format!(
             "opportunity id {id:?} must be 1-100 characters of A-Z, a-z, 0-9, '-', '_' or '.'"
         )));
     }
     let rubric = match stored_rubric(s, &spec.rubric_id, spec.rubric_version) {
-        Err(StoreError::NotFound(_)) => {
-            return Err(StoreError::ValidationFailed {
+        Err(PlatformError::NotFound(_)) => {
+            return Err(PlatformError::ValidationFailed {
                 message: format!(
                     "rubric {} version {} is not published; publish it first",
                     spec.rubric_id, spec.rubric_version
@@ -528,18 +529,19 @@ pub fn put_opportunity_blocking(
         }
         other => other?,
     };
-    let full = complete_spec(spec, &rubric).map_err(|problems| StoreError::ValidationFailed {
-        message: format!(
-            "the opportunity has {} problem(s): {}",
-            problems.len(),
-            problems.join("; ")
-        ),
-        details: serde_json::json!({ "problems": problems }),
-    })?;
+    let full =
+        complete_spec(spec, &rubric).map_err(|problems| PlatformError::ValidationFailed {
+            message: format!(
+                "the opportunity has {} problem(s): {}",
+                problems.len(),
+                problems.join("; ")
+            ),
+            details: serde_json::json!({ "problems": problems }),
+        })?;
     let payout = full
         .payout
         .clone()
-        .ok_or_else(|| StoreError::Corrupt("completed spec has no payout".into()))?;
+        .ok_or_else(|| PlatformError::Corrupt("completed spec has no payout".into()))?;
     let current = s
         .rate_card()?
         .rates
@@ -568,7 +570,7 @@ pub fn put_opportunity_blocking(
         buyer: full.buyer.clone(),
     };
     let spec_json = serde_json::to_value(&full)
-        .map_err(|e| StoreError::Corrupt(format!("serialise spec: {e}")))?;
+        .map_err(|e| PlatformError::Corrupt(format!("serialise spec: {e}")))?;
     let created = s.put_opportunity(&opportunity, &spec_json, new_rate.as_ref())?;
     Ok(PublishedOpportunity {
         opportunity,
@@ -613,9 +615,9 @@ pub async fn get_opportunity(
         blocking(&state, move |s| {
             let (opportunity, spec) = s
                 .opportunity(&id)?
-                .ok_or_else(|| StoreError::not_found(format!("opportunity {id}")))?;
+                .ok_or_else(|| PlatformError::not_found(format!("opportunity {id}")))?;
             let spec = spec_of(spec)?.ok_or_else(|| {
-                StoreError::not_found(format!(
+                PlatformError::not_found(format!(
                     "published spec of opportunity {id} (it was seeded)"
                 ))
             })?;
@@ -688,7 +690,7 @@ pub async fn put_attachment(
         .to_owned();
     tokio::fs::create_dir_all(&parent)
         .await
-        .map_err(StoreError::from)?;
+        .map_err(PlatformError::from)?;
     let tmp = parent.join(format!(".{sha256}.{}.part", uuid::Uuid::now_v7().simple()));
     let write = existing.is_none();
     let result = async {
@@ -696,7 +698,7 @@ pub async fn put_attachment(
             Some(
                 tokio::fs::File::create(&tmp)
                     .await
-                    .map_err(StoreError::from)?,
+                    .map_err(PlatformError::from)?,
             )
         } else {
             None
@@ -716,7 +718,7 @@ pub async fn put_attachment(
             }
             hasher.update(&chunk);
             if let Some(f) = file.as_mut() {
-                f.write_all(&chunk).await.map_err(StoreError::from)?;
+                f.write_all(&chunk).await.map_err(PlatformError::from)?;
             }
         }
         let actual = hex::encode(hasher.finalize());
@@ -730,10 +732,10 @@ pub async fn put_attachment(
             ));
         }
         if let Some(f) = file {
-            f.sync_all().await.map_err(StoreError::from)?;
+            f.sync_all().await.map_err(PlatformError::from)?;
             tokio::fs::rename(&tmp, &path)
                 .await
-                .map_err(StoreError::from)?;
+                .map_err(PlatformError::from)?;
         }
         Ok(size)
     }
@@ -832,6 +834,19 @@ pub enum ImportValue {
     Text(String),
     Json(serde_json::Value),
     Attachment(ImportAttachment),
+    /// A series: one attachment per slice (or zip archives of slices).
+    Attachments(Vec<ImportAttachment>),
+}
+
+impl ImportValue {
+    /// The attachments the value names.
+    pub fn attachments(&self) -> &[ImportAttachment] {
+        match self {
+            ImportValue::Attachment(a) => std::slice::from_ref(a),
+            ImportValue::Attachments(list) => list,
+            ImportValue::Text(_) | ImportValue::Json(_) => &[],
+        }
+    }
 }
 
 /// One line of an NDJSON import.
@@ -1002,32 +1017,47 @@ pub fn check_line(
         let value = match value {
             ImportValue::Text(t) => FieldValue::Text(t.clone()),
             ImportValue::Json(j) => FieldValue::Json(j.clone()),
-            ImportValue::Attachment(a) => {
-                if !auth::is_sha256_hex(&a.sha256) {
-                    problems.push(format!(
-                        "field `{id}`: {:?} is not a lower-case hex sha256",
-                        a.sha256
-                    ));
-                    continue;
-                }
-                match blobs.get(&a.sha256).and_then(Option::as_ref) {
-                    None => {
+            ImportValue::Attachment(_) | ImportValue::Attachments(_) => {
+                let mut refs = Vec::new();
+                let mut bad = false;
+                for a in value.attachments() {
+                    if !auth::is_sha256_hex(&a.sha256) {
                         problems.push(format!(
-                            "field `{id}`: attachment {} ({}) was not uploaded; \
-                             PUT /attachments/{} first",
-                            a.sha256, a.filename, a.sha256
+                            "field `{id}`: {:?} is not a lower-case hex sha256",
+                            a.sha256
                         ));
+                        bad = true;
                         continue;
                     }
-                    Some(meta) => FieldValue::Attachment(AttachmentRef {
-                        sha256: a.sha256.clone(),
-                        size: meta.size,
-                        media_type: a
-                            .media_type
-                            .clone()
-                            .unwrap_or_else(|| meta.media_type.clone()),
-                        filename: a.filename.clone(),
-                    }),
+                    match blobs.get(&a.sha256).and_then(Option::as_ref) {
+                        None => {
+                            problems.push(format!(
+                                "field `{id}`: attachment {} ({}) was not uploaded; \
+                                 PUT /attachments/{} first",
+                                a.sha256, a.filename, a.sha256
+                            ));
+                            bad = true;
+                        }
+                        Some(meta) => refs.push(AttachmentRef {
+                            sha256: a.sha256.clone(),
+                            size: meta.size,
+                            media_type: a
+                                .media_type
+                                .clone()
+                                .unwrap_or_else(|| meta.media_type.clone()),
+                            filename: a.filename.clone(),
+                        }),
+                    }
+                }
+                if bad {
+                    continue;
+                }
+                match value {
+                    ImportValue::Attachments(_) => FieldValue::Attachments(refs),
+                    _ => match refs.pop() {
+                        Some(r) => FieldValue::Attachment(r),
+                        None => continue,
+                    },
                 }
             }
         };
@@ -1038,7 +1068,8 @@ pub fn check_line(
                     assay_rubric::value_kind(&value),
                     f.viewer.as_str(),
                     match f.viewer {
-                        assay_rubric::ViewerKind::Scan => "an attachment",
+                        assay_rubric::ViewerKind::Scan =>
+                            "an attachment or a non-empty list of them",
                         assay_rubric::ViewerKind::Chat | assay_rubric::ViewerKind::TestSuite =>
                             "text or JSON",
                         _ => "text",
@@ -1073,10 +1104,10 @@ pub fn import_blocking(
     lines: Vec<(u32, Vec<u8>)>,
     partial: bool,
     now: DateTime<Utc>,
-) -> StoreResult<ImportReport> {
+) -> PlatformResult<ImportReport> {
     let (opportunity, _) = s
         .opportunity(opportunity_id)?
-        .ok_or_else(|| StoreError::not_found(format!("opportunity {opportunity_id}")))?;
+        .ok_or_else(|| PlatformError::not_found(format!("opportunity {opportunity_id}")))?;
     let total = u32::try_from(lines.len()).unwrap_or(u32::MAX);
     let mut bad: Vec<BadLine> = Vec::new();
     let mut parsed: Vec<(u32, ImportLine)> = Vec::new();
@@ -1110,7 +1141,7 @@ pub fn import_blocking(
     let mut blobs: HashMap<String, Option<crate::storage::BlobMeta>> = HashMap::new();
     for (_, l) in &parsed {
         for v in l.fields.values() {
-            if let ImportValue::Attachment(a) = v {
+            for a in v.attachments() {
                 if auth::is_sha256_hex(&a.sha256) && !blobs.contains_key(&a.sha256) {
                     blobs.insert(a.sha256.clone(), s.blob_meta(&a.sha256)?);
                 }
@@ -1132,7 +1163,7 @@ pub fn import_blocking(
         }
         let rubric = rubrics
             .get(&pin)
-            .ok_or_else(|| StoreError::Corrupt("rubric cache".into()))?;
+            .ok_or_else(|| PlatformError::Corrupt("rubric cache".into()))?;
         let fields = match check_line(&l, rubric, &blobs) {
             Ok(f) => f,
             Err(problems) => {
@@ -1187,7 +1218,7 @@ pub fn import_blocking(
             bad[0].line,
             bad[0].reason
         );
-        return Err(StoreError::ValidationFailed {
+        return Err(PlatformError::ValidationFailed {
             message,
             details: serde_json::json!({ "bad_lines": bad }),
         });
@@ -1292,10 +1323,10 @@ pub fn assign_by_policy_blocking(
     opportunity_id: &str,
     now: DateTime<Utc>,
     default_lease: Duration,
-) -> StoreResult<Vec<Assignment>> {
+) -> PlatformResult<Vec<Assignment>> {
     let (_, spec) = s
         .opportunity(opportunity_id)?
-        .ok_or_else(|| StoreError::not_found(format!("opportunity {opportunity_id}")))?;
+        .ok_or_else(|| PlatformError::not_found(format!("opportunity {opportunity_id}")))?;
     let spec = spec_of(spec)?;
     let policy = spec
         .as_ref()
@@ -1406,7 +1437,7 @@ pub fn sample_senior_review_blocking(
     submission_id: &str,
     now: DateTime<Utc>,
     default_lease: Duration,
-) -> StoreResult<Option<Assignment>> {
+) -> PlatformResult<Option<Assignment>> {
     let a = s.assignment_for_expert(grader_id, assignment_id)?;
     if a.kind != AssignmentKind::Grade {
         return Ok(None);
@@ -1531,19 +1562,19 @@ pub fn create_expert_blocking(
     s: &dyn Storage,
     req: &CreateExpertRequest,
     now: DateTime<Utc>,
-) -> StoreResult<ExpertCreated> {
+) -> PlatformResult<ExpertCreated> {
     let email = req.email.trim().to_lowercase();
     if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-        return Err(StoreError::BadRequest(format!(
+        return Err(PlatformError::BadRequest(format!(
             "{:?} is not an e-mail address",
             req.email
         )));
     }
     if req.display_name.trim().is_empty() {
-        return Err(StoreError::BadRequest("display_name is empty".into()));
+        return Err(PlatformError::BadRequest("display_name is empty".into()));
     }
     if s.expert_id_by_email(&email)?.is_some() {
-        return Err(StoreError::Conflict(format!(
+        return Err(PlatformError::Conflict(format!(
             "an expert with e-mail {email} already exists"
         )));
     }

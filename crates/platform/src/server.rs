@@ -28,8 +28,9 @@ use tokio::task::JoinHandle;
 use crate::admin;
 use crate::auth::{self, Role};
 use crate::blobs::BlobStore;
-use crate::error::{Error, StoreError, StoreResult};
-use crate::storage::{SqliteStorage, Storage};
+use crate::error::{Error, PlatformError, PlatformResult};
+use crate::rules::Rules;
+use crate::storage::Storage;
 
 /// Default and largest page sizes of cursor listings.
 pub const DEFAULT_PAGE_LIMIT: u32 = 100;
@@ -40,9 +41,11 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
 /// How to run a platform server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// SQLite database file (created and migrated if missing).
+    /// The database: a SQLite file (created and migrated if missing), or a
+    /// `postgres://…` URL (migrated if needed).
     pub db_path: PathBuf,
-    /// Blob directory; defaults to the database path with extension `blobs`.
+    /// Blob directory; defaults to the SQLite database path with extension
+    /// `blobs` (`assay-blobs` in the working directory for PostgreSQL).
     pub blob_dir: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port.
     pub bind: SocketAddr,
@@ -69,9 +72,18 @@ impl ServerConfig {
 
     /// The blob directory in effect.
     pub fn blob_dir(&self) -> PathBuf {
-        self.blob_dir
-            .clone()
-            .unwrap_or_else(|| self.db_path.with_extension("blobs"))
+        match (&self.blob_dir, self.postgres_url()) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(_)) => PathBuf::from("assay-blobs"),
+            (None, None) => self.db_path.with_extension("blobs"),
+        }
+    }
+
+    /// The PostgreSQL URL, when the database is one.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.db_path
+            .to_str()
+            .filter(|s| crate::storage::is_postgres_url(s))
     }
 }
 
@@ -136,8 +148,8 @@ pub fn status_of(code: ApiErrorCode) -> StatusCode {
     }
 }
 
-impl From<StoreError> for ApiFailure {
-    fn from(e: StoreError) -> Self {
+impl From<PlatformError> for ApiFailure {
+    fn from(e: PlatformError) -> Self {
         if e.code() == ApiErrorCode::Internal {
             tracing::error!(error = %e, "request failed");
         }
@@ -161,7 +173,7 @@ type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
 pub(crate) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiFailure>
 where
     T: Send + 'static,
-    F: FnOnce(&dyn Storage) -> StoreResult<T> + Send + 'static,
+    F: FnOnce(&dyn Storage) -> PlatformResult<T> + Send + 'static,
 {
     let storage = state.storage.clone();
     tokio::task::spawn_blocking(move || f(storage.as_ref()))
@@ -730,7 +742,7 @@ pub async fn attachment(
     if start > 0 {
         file.seek(std::io::SeekFrom::Start(start))
             .await
-            .map_err(StoreError::from)?;
+            .map_err(PlatformError::from)?;
     }
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file.take(len)));
     let mut resp = Response::new(body);
@@ -801,7 +813,7 @@ pub async fn submit(
     let rubric = blocking(&state, move |s| {
         let a = s.assignment_for_expert(&expert, &aid)?;
         if a.kind == AssignmentKind::SeniorReview {
-            return Err(StoreError::BadRequest(format!(
+            return Err(PlatformError::BadRequest(format!(
                 "assignment {aid} is a senior review; answer it with POST /reviews"
             )));
         }
@@ -814,9 +826,9 @@ pub async fn submit(
     .await?;
     if let Some(env) = rubric {
         let rubric: assay_rubric::Rubric = serde_json::from_value(env.document)
-            .map_err(|e| StoreError::Corrupt(format!("stored rubric does not parse: {e}")))?;
+            .map_err(|e| PlatformError::Corrupt(format!("stored rubric does not parse: {e}")))?;
         if let Err(issues) = crate::validate::validate_answers(&rubric, &req.answers) {
-            return Err(ApiFailure::from(StoreError::ValidationFailed {
+            return Err(ApiFailure::from(PlatformError::ValidationFailed {
                 message: format!("{} answer(s) do not satisfy the rubric", issues.len()),
                 details: serde_json::to_value(&issues).unwrap_or_default(),
             }));
@@ -1022,10 +1034,10 @@ impl RunningServer {
 /// Open the database, bind and serve in the background.
 pub async fn spawn(config: ServerConfig) -> Result<RunningServer, Error> {
     let db_path = config.db_path.clone();
-    let storage = tokio::task::spawn_blocking(move || SqliteStorage::open(&db_path))
+    let storage = tokio::task::spawn_blocking(move || crate::storage::open(&db_path))
         .await
         .map_err(|e| Error::Io(std::io::Error::other(e)))??;
-    spawn_with_storage(config, Arc::new(storage)).await
+    spawn_with_storage(config, storage).await
 }
 
 /// Serve an already opened storage backend.

@@ -18,11 +18,34 @@ use chrono::Utc;
 use crate::demo::{self, SeedOptions, SeedSummary};
 use crate::error::Error;
 use crate::server::{spawn_with_storage, RunningServer, ServerConfig};
-use crate::storage::{SqliteStorage, Storage};
+use crate::storage::Storage;
 use crate::BlobStore;
 
 /// Admin token of test servers.
 pub const TEST_ADMIN_TOKEN: &str = "assay-test-admin-token";
+
+/// Names a PostgreSQL server (`postgres://user@host:port/db`, or with
+/// `?host=/socket/dir`) to run test platforms on; each platform gets a fresh
+/// database of its own there. Unset: test platforms use SQLite files.
+/// `cargo xtask test` runs the platform's tests once per backend.
+pub const TEST_POSTGRES_ENV: &str = "ASSAY_TEST_POSTGRES_URL";
+
+/// The database a new test platform uses: a fresh PostgreSQL database when
+/// [`TEST_POSTGRES_ENV`] is set, else `platform.db` in `dir`.
+pub async fn test_database(dir: &std::path::Path) -> Result<std::path::PathBuf, Error> {
+    match std::env::var(TEST_POSTGRES_ENV) {
+        Ok(server) if !server.trim().is_empty() => {
+            let name = format!("assay_test_{}", uuid::Uuid::new_v4().simple());
+            let url = tokio::task::spawn_blocking(move || {
+                crate::storage::PostgresStorage::create_database(&server, &name)
+            })
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+            Ok(std::path::PathBuf::from(url))
+        }
+        _ => Ok(dir.join("platform.db")),
+    }
+}
 
 /// Options of [`start_seeded_with`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -108,7 +131,7 @@ impl EmptyPlatform {
 pub async fn start_empty() -> Result<EmptyPlatform, Error> {
     let dir = tempfile::tempdir()?;
     let mut config = ServerConfig::new(
-        dir.path().join("platform.db"),
+        test_database(dir.path()).await?,
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
     );
     config.blob_dir = Some(dir.path().join("blobs"));
@@ -129,12 +152,12 @@ pub async fn start_seeded() -> Result<TestPlatform, Error> {
 /// Start a seeded platform.
 pub async fn start_seeded_with(options: TestOptions) -> Result<TestPlatform, Error> {
     let dir = tempfile::tempdir()?;
-    let db_path = dir.path().join("platform.db");
+    let db_path = test_database(dir.path()).await?;
     let blob_dir = dir.path().join("blobs");
     let (storage, summary, expert_token) = {
         let (db_path, blob_dir) = (db_path.clone(), blob_dir.clone());
         tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            let storage = SqliteStorage::open(&db_path)?;
+            let storage = crate::storage::open(&db_path)?;
             let blobs = BlobStore::new(blob_dir);
             let seed = if options.full_seed {
                 SeedOptions::full()
@@ -142,9 +165,13 @@ pub async fn start_seeded_with(options: TestOptions) -> Result<TestPlatform, Err
                 SeedOptions::small()
             };
             let now = Utc::now();
-            let summary = demo::seed_demo(&storage, &blobs, seed, now)?;
-            let token =
-                crate::issue_token_blocking(&storage, demo::DEMO_EXPERT_ID, Some("test"), now)?;
+            let summary = demo::seed_demo(storage.as_ref(), &blobs, seed, now)?;
+            let token = crate::issue_token_blocking(
+                storage.as_ref(),
+                demo::DEMO_EXPERT_ID,
+                Some("test"),
+                now,
+            )?;
             Ok((storage, summary, token.token))
         })
         .await
@@ -154,7 +181,7 @@ pub async fn start_seeded_with(options: TestOptions) -> Result<TestPlatform, Err
     config.blob_dir = Some(blob_dir);
     config.admin_token = Some(TEST_ADMIN_TOKEN.to_owned());
     config.demo_auto_review = options.auto_review;
-    let storage: std::sync::Arc<dyn Storage> = std::sync::Arc::new(storage);
+    let storage: std::sync::Arc<dyn Storage> = storage;
     let server = spawn_with_storage(config, storage).await?;
     Ok(TestPlatform {
         server,

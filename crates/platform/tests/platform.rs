@@ -1121,7 +1121,7 @@ fn cli_seeds_issues_tokens_and_serves() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("59 items"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("60 items"));
     // Seeding twice is refused, not duplicated.
     let again = Command::new(exe)
         .args(["seed", "--demo", "--small", "--db"])

@@ -581,7 +581,14 @@ async fn attachments_are_verified_and_idempotent() {
     assert!(err(&v).message.contains(&sha), "{v}");
     let blob = p.dir().join("blobs").join(&sha[..2]).join(&sha);
     assert!(!blob.exists());
-    assert!(p.server.storage().blob_meta(&sha).unwrap().is_none());
+    // Storage calls block: off the async threads (PostgreSQL refuses otherwise).
+    let storage = p.server.storage();
+    let sha2 = sha.clone();
+    let meta = tokio::task::spawn_blocking(move || storage.blob_meta(&sha2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(meta.is_none());
     let leftovers = std::fs::read_dir(p.dir().join("blobs").join(&sha[..2]))
         .unwrap()
         .count();

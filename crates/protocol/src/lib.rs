@@ -277,6 +277,20 @@ pub enum FieldValue {
     Json(#[ts(type = "unknown")] serde_json::Value),
     /// Binary content downloaded separately (scan, image, archive).
     Attachment(AttachmentRef),
+    /// Several attachments shown together: the slices of a scan series
+    /// (single-frame DICOM files, or zip archives of them), in any order.
+    Attachments(Vec<AttachmentRef>),
+}
+
+impl FieldValue {
+    /// Every attachment the value references (none for text and JSON).
+    pub fn attachments(&self) -> &[AttachmentRef] {
+        match self {
+            FieldValue::Attachment(a) => std::slice::from_ref(a),
+            FieldValue::Attachments(list) => list,
+            FieldValue::Text(_) | FieldValue::Json(_) => &[],
+        }
+    }
 }
 
 /// A unit of work as the platform stores it, before rubric scoping.

@@ -14,15 +14,19 @@
 //! - [`legal`]: clause-numbered legal drafts with a word-level redline and
 //!   defined terms.
 //! - [`scan`]: DICOM / PNG / JPEG decoding, windowing and measurements.
+//! - [`series`]: series of DICOM slices (files or zip archives, see
+//!   [`archive`]) as ordered stacks, decoded on demand under a byte budget.
 //! - [`markdown`]: safe markdown blocks and chat transcripts.
 //! - [`xss`]: a corpus of XSS payloads for unit and end-to-end tests.
 
+pub mod archive;
 pub mod diff;
 pub mod error;
 pub mod highlight;
 pub mod legal;
 pub mod markdown;
 pub mod scan;
+pub mod series;
 pub mod testsuite;
 pub mod xss;
 

@@ -408,6 +408,7 @@ const CT_PRESETS: &[(&str, f64, f64)] = &[
     ("Brain", 40.0, 80.0),
     ("Liver", 60.0, 160.0),
     ("Mediastinum", 50.0, 350.0),
+    ("Abdomen", 60.0, 400.0),
 ];
 
 /// Walks the elements of a little-endian DICOM stream, into sequences and
@@ -986,6 +987,91 @@ fn palette_of(obj: &InMemDicomObject) -> Result<pixels::Palette, String> {
     pixels::Palette::new([&dr, &dg, &db], [&r, &g, &b])
 }
 
+/// What a series needs to know about one DICOM file to place it, read
+/// without its pixel data.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct DicomHeader {
+    pub rows: u32,
+    pub cols: u32,
+    pub frames: u32,
+    pub position: Option<[f64; 3]>,
+    pub orientation: Option<[f64; 6]>,
+    pub instance: Option<i64>,
+    pub series_uid: Option<String>,
+    pub description: Option<String>,
+    pub modality: Option<String>,
+}
+
+/// Reads a DICOM file's attributes up to (not including) the pixel data,
+/// with the same tolerance and bounds as [`decode_scan`]; a panic in the
+/// parser becomes an error.
+pub(crate) fn dicom_header(bytes: &[u8]) -> Result<DicomHeader, RenderError> {
+    catch_unwind(AssertUnwindSafe(|| dicom_header_inner(bytes)))
+        .unwrap_or_else(|_| Err(unsupported("the parser failed on a malformed header")))
+}
+
+fn dicom_header_inner(bytes: &[u8]) -> Result<DicomHeader, RenderError> {
+    if sniff(bytes) != Sniffed::Dicom {
+        return Err(unsupported("not a DICOM file (no DICM signature)"));
+    }
+    let syntax = transfer_syntax_of(bytes);
+    let inflated;
+    let bytes = if syntax.as_deref() == Some(DEFLATED) {
+        inflated = inflate_dataset(bytes, MAX_INFLATED)?;
+        inflated.as_slice()
+    } else {
+        bytes
+    };
+    let (bytes, _) = check_stream(bytes)?;
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Auto)
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(Cursor::new(&*bytes))
+        .map_err(|e| unsupported(format!("not a readable DICOM file: {e}")))?;
+    let dim = |tag| {
+        int_tag(&obj, tag)
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| *v > 0 && *v <= u32::from(u16::MAX))
+    };
+    let (Some(rows), Some(cols)) = (dim(tags::ROWS), dim(tags::COLUMNS)) else {
+        return Err(unsupported(
+            "the DICOM file has no image size (not an image)",
+        ));
+    };
+    let frames = text_tag(&obj, tags::NUMBER_OF_FRAMES)
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|f| f.is_finite() && *f >= 1.0 && *f <= f64::from(u32::MAX))
+        .map_or(1, |f| f as u32);
+    let frame_group = |outer, inner| functional_group(&obj, 0, outer).map(|g| floats_tag(g, inner));
+    let mut ipp = floats_tag(&obj, tags::IMAGE_POSITION_PATIENT);
+    if ipp.len() < 3 {
+        ipp = frame_group(tags::PLANE_POSITION_SEQUENCE, tags::IMAGE_POSITION_PATIENT)
+            .unwrap_or_default();
+    }
+    let mut iop = floats_tag(&obj, tags::IMAGE_ORIENTATION_PATIENT);
+    if iop.len() < 6 {
+        iop = frame_group(
+            tags::PLANE_ORIENTATION_SEQUENCE,
+            tags::IMAGE_ORIENTATION_PATIENT,
+        )
+        .unwrap_or_default();
+    }
+    Ok(DicomHeader {
+        rows,
+        cols,
+        frames,
+        position: (ipp.len() >= 3).then(|| [ipp[0], ipp[1], ipp[2]]),
+        orientation: (iop.len() >= 6).then(|| [iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]]),
+        instance: text_tag(&obj, tags::INSTANCE_NUMBER)
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|v| v.is_finite() && v.abs() < 1e15)
+            .map(|v| v as i64),
+        series_uid: text_tag(&obj, tags::SERIES_INSTANCE_UID),
+        description: text_tag(&obj, tags::SERIES_DESCRIPTION),
+        modality: text_tag(&obj, tags::MODALITY),
+    })
+}
+
 fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
     let mut syntax = transfer_syntax_of(bytes);
     if let Some(uid) = syntax.as_deref() {
@@ -1396,6 +1482,15 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
 impl Scan {
     pub fn info(&self) -> &ScanInfo {
         &self.info
+    }
+
+    /// Bytes the decoded samples occupy (what a cache of scans counts).
+    pub fn heap_bytes(&self) -> usize {
+        self.frames
+            .iter()
+            .map(|f| f.capacity().saturating_mul(std::mem::size_of::<f32>()))
+            .sum::<usize>()
+            .saturating_add(std::mem::size_of::<Self>())
     }
 
     /// The samples of a frame: `height × width × channels`, row-major, in

@@ -4,5 +4,6 @@ mod render {
     mod big_diff;
     mod dicom_classes;
     mod dicom_codecs;
+    mod series;
     mod xss;
 }

@@ -1117,6 +1117,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn viewer_accepts(viewer: ViewerKind, value: &FieldValue) -> bool {
     match (viewer, value) {
         (ViewerKind::Scan, FieldValue::Attachment(_)) => true,
+        // A series: its slices (or archives of them).
+        (ViewerKind::Scan, FieldValue::Attachments(list)) => !list.is_empty(),
         (ViewerKind::Scan, _) => false,
         (ViewerKind::Chat, FieldValue::Json(_) | FieldValue::Text(_)) => true,
         (ViewerKind::TestSuite, FieldValue::Json(_) | FieldValue::Text(_)) => true,
@@ -1131,6 +1133,7 @@ pub fn value_kind(v: &FieldValue) -> &'static str {
         FieldValue::Text(_) => "text",
         FieldValue::Json(_) => "JSON",
         FieldValue::Attachment(_) => "an attachment",
+        FieldValue::Attachments(_) => "a list of attachments",
     }
 }
 

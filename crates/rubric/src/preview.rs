@@ -123,11 +123,9 @@ fn attachment_findings(dir: &Path, items: &[PreviewItem]) -> Vec<LintFinding> {
     let mut out = Vec::new();
     for item in items {
         for field in &item.scoped.fields {
-            let FieldValue::Attachment(a) = &field.value else {
-                continue;
-            };
-            if let Err(reason) = crate::samples::sample_attachment_path(dir, a) {
-                out.push(LintFinding {
+            for a in field.value.attachments() {
+                if let Err(reason) = crate::samples::sample_attachment_path(dir, a) {
+                    out.push(LintFinding {
                     severity: LintSeverity::Warning,
                     code: "sample-attachment-unavailable".into(),
                     message: format!(
@@ -142,6 +140,7 @@ fn attachment_findings(dir: &Path, items: &[PreviewItem]) -> Vec<LintFinding> {
                         column: 1,
                     }),
                 });
+                }
             }
         }
     }
@@ -180,6 +179,11 @@ fn summarize_value(v: &FieldValue) -> String {
             printable(&a.filename),
             printable(&a.media_type),
             a.size
+        ),
+        FieldValue::Attachments(list) => format!(
+            "{} attachments ({} bytes)",
+            list.len(),
+            list.iter().fold(0u64, |n, a| n.saturating_add(a.size))
         ),
     }
 }

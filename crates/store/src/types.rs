@@ -38,6 +38,22 @@ pub enum QueueStatus {
 }
 
 impl QueueStatus {
+    /// Every status, in the order the queue lists them.
+    pub const ALL: [QueueStatus; 12] = [
+        Self::New,
+        Self::Draft,
+        Self::Ready,
+        Self::InOutbox,
+        Self::Submitted,
+        Self::Accepted,
+        Self::Rejected,
+        Self::NeedsRevision,
+        Self::Orphaned,
+        Self::LeaseExpired,
+        Self::RubricChanged,
+        Self::SubmitFailed,
+    ];
+
     /// Whether the reviewer may still change (and submit) the work: the one
     /// rule every layer asks, decided here.
     pub fn editable(self) -> bool {

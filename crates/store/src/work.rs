@@ -1,8 +1,8 @@
 //! Assignments, items, rubrics, attachments, queue, drafts, time and sync bookkeeping.
 
 use assay_protocol::{
-    Assignment, AssignmentKind, AssignmentState, AttachmentRef, FieldValue, Opportunity,
-    OutcomeStatus, ReviewedSubmission, TimeSpan,
+    Assignment, AssignmentKind, AssignmentState, AttachmentRef, Opportunity, OutcomeStatus,
+    ReviewedSubmission, TimeSpan,
 };
 use assay_rubric::{Answers, Rubric, ScopedItem};
 use chrono::{DateTime, Utc};
@@ -174,10 +174,7 @@ pub(crate) fn queue_sql() -> String {
 fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
     item.fields
         .iter()
-        .filter_map(|f| match &f.value {
-            FieldValue::Attachment(a) => Some(a),
-            _ => None,
-        })
+        .flat_map(|f| f.value.attachments())
         .collect()
 }
 

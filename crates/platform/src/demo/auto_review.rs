@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use crate::rules::Rules;
 use crate::storage::Storage;
 
 const REJECTIONS: &[&str] = &[
@@ -45,7 +46,7 @@ pub fn decide(submission_id: &str, kind: AssignmentKind) -> (OutcomeStatus, Opti
 }
 
 /// One pass: decide due submissions; every `pay_every`-th pass, pay out.
-pub fn tick(storage: &dyn Storage, delay: Duration, pay: bool) -> crate::error::StoreResult<()> {
+pub fn tick(storage: &dyn Storage, delay: Duration, pay: bool) -> crate::error::PlatformResult<()> {
     let now = Utc::now();
     for (id, kind) in storage.pending_submissions_before(now - delay)? {
         let (status, feedback) = decide(&id, kind);

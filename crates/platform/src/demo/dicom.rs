@@ -144,7 +144,31 @@ fn el(tag: Tag, vr: VR, v: impl Into<PrimitiveValue>) -> DataElement<InMemDicomO
 
 /// A multi-frame DICOM file for a phantom.
 fn dicom_file(id: &str, spec: &ScanSpec, size: u16, frames: u16) -> Result<Vec<u8>, String> {
-    let mut noise = Noise::new(id);
+    phantom_file(id, spec, size, 0..frames, frames, None)
+}
+
+/// Slice `k` of `n` of a series: a single-frame image (classic CT/MR image
+/// storage) with its position, orientation and instance number; slices of
+/// one `id` share the study and series.
+fn series_slice(id: &str, spec: &ScanSpec, size: u16, k: u16, n: u16) -> Result<Vec<u8>, String> {
+    phantom_file(id, spec, size, k..k.saturating_add(1), n, Some(k))
+}
+
+/// Frames `range` of a phantom of `total` frames (slices along z); `slice`
+/// makes it one slice of a series.
+fn phantom_file(
+    id: &str,
+    spec: &ScanSpec,
+    size: u16,
+    range: std::ops::Range<u16>,
+    total: u16,
+    slice: Option<u16>,
+) -> Result<Vec<u8>, String> {
+    let frames = range.len() as u16;
+    let mut noise = Noise::new(&match slice {
+        Some(k) => format!("{id}/slice/{k}"),
+        None => id.to_owned(),
+    });
     let n = usize::from(size);
     let (modality, sop_class, bits_stored, intercept, window, noise_amp, spacing) =
         match spec.phantom {
@@ -187,9 +211,9 @@ fn dicom_file(id: &str, spec: &ScanSpec, size: u16, frames: u16) -> Result<Vec<u
         };
     let max_stored = ((1u32 << bits_stored) - 1) as f32;
     let mut pixels: Vec<u16> = Vec::with_capacity(n * n * usize::from(frames));
-    for f in 0..frames {
-        let z = if frames > 1 {
-            f32::from(f) / f32::from(frames - 1) * 2.0 - 1.0
+    for f in range {
+        let z = if total > 1 {
+            f32::from(f) / f32::from(total - 1) * 2.0 - 1.0
         } else {
             0.0
         };
@@ -204,9 +228,17 @@ fn dicom_file(id: &str, spec: &ScanSpec, size: u16, frames: u16) -> Result<Vec<u
         }
     }
     let px_mm = spacing / f32::from(size);
-    let sop_instance = uid_for(&format!("{id}/instance"));
+    let sop_instance = uid_for(&match slice {
+        Some(k) => format!("{id}/instance/{k}"),
+        None => format!("{id}/instance"),
+    });
+    let sop_class = match (slice, modality) {
+        (None, _) => sop_class,
+        (Some(_), "MR") => uids::MR_IMAGE_STORAGE,
+        (Some(_), _) => uids::CT_IMAGE_STORAGE,
+    };
     let mut obj = InMemDicomObject::new_empty();
-    let strs: Vec<(Tag, VR, String)> = vec![
+    let mut strs: Vec<(Tag, VR, String)> = vec![
         (tags::SOP_CLASS_UID, VR::UI, sop_class.to_owned()),
         (tags::SOP_INSTANCE_UID, VR::UI, sop_instance.clone()),
         (
@@ -260,6 +292,26 @@ fn dicom_file(id: &str, spec: &ScanSpec, size: u16, frames: u16) -> Result<Vec<u
             if modality == "CT" { "HU" } else { "US" }.to_owned(),
         ),
     ];
+    if let Some(k) = slice {
+        // 2.5 mm apart, feet to head; the table under the patient at y.
+        let half = spacing / 2.0;
+        let z = f32::from(k) * 2.5 - f32::from(total) * 1.25;
+        strs.retain(|(t, _, _)| *t != tags::NUMBER_OF_FRAMES);
+        strs.extend([
+            (
+                tags::IMAGE_POSITION_PATIENT,
+                VR::DS,
+                format!("{:.2}\\{:.2}\\{z:.2}", -half, -half),
+            ),
+            (
+                tags::IMAGE_ORIENTATION_PATIENT,
+                VR::DS,
+                "1\\0\\0\\0\\1\\0".to_owned(),
+            ),
+            (tags::INSTANCE_NUMBER, VR::IS, (k + 1).to_string()),
+            (tags::SLICE_LOCATION, VR::DS, format!("{z:.2}")),
+        ]);
+    }
     for (tag, vr, s) in strs {
         obj.put(el(tag, vr, s));
     }
@@ -531,7 +583,47 @@ pub(crate) fn items(o: SeedOptions) -> Result<Vec<DemoItem>, String> {
         }
         out.push(item);
     }
+    // First: an active grade for the demo reviewer (the last items of an
+    // opportunity are its history and senior review).
+    out.insert(0, series_item(o)?);
     Ok(out)
+}
+
+/// A chest CT series as a scanner sends it: one file per slice, listed in
+/// no particular order (the app orders the slices by position), with a
+/// small nodule on the middle slices.
+fn series_item(o: SeedOptions) -> Result<DemoItem, String> {
+    let id = "itm-series-001";
+    let spec = ScanSpec {
+        phantom: Phantom::ChestCt,
+        lesion: Some(Lesion {
+            cx: 0.4,
+            cy: -0.1,
+            r: 0.05,
+            value: 35.0,
+        }),
+        description: "CT CHEST SERIES",
+    };
+    let n = o.series_slices.max(1);
+    let mut files = Vec::with_capacity(usize::from(n));
+    for k in 0..n {
+        let bytes = series_slice(id, &spec, o.scan_size, k, n)?;
+        let name = format!("{}.dcm", &hex_of(&Sha256::digest(&bytes))[..12]);
+        files.push((bytes, "application/dicom", name));
+    }
+    // Listed by file name (hash-like, as exports name them): not by slice.
+    files.sort_by(|a, b| a.2.cmp(&b.2));
+    let mut item = DemoItem::new(id, "Thorax CT series: incidental nodule?").text(
+        "clinical_history",
+        "Staging CT after a fall; 64-year-old ex-smoker. Scroll the series and mark any nodule.",
+    );
+    item.fields
+        .push(("scan".to_owned(), super::DemoField::Blobs(files)));
+    Ok(item)
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -584,6 +676,45 @@ mod tests {
         );
         assert!((65.0..=71.0).contains(&hu(1, 62, 36)), "{}", hu(1, 62, 36));
         assert!(hu(0, 62, 36) < 45.0 && hu(2, 62, 36) < 45.0);
+    }
+
+    #[test]
+    fn the_demo_series_is_one_ordered_stack() {
+        let mut o = SeedOptions::small();
+        o.series_slices = 12;
+        let item = series_item(o).unwrap();
+        let Some((_, super::super::DemoField::Blobs(files))) =
+            item.fields.iter().find(|(f, _)| f == "scan")
+        else {
+            panic!("the series item has no scan list");
+        };
+        assert_eq!(files.len(), 12);
+        let list: Vec<assay_render::series::SeriesFile> = files
+            .iter()
+            .map(|(_, m, n)| assay_render::series::SeriesFile {
+                name: n.clone(),
+                media_type: (*m).to_owned(),
+            })
+            .collect();
+        let data: Vec<Vec<u8>> = files.iter().map(|(b, _, _)| b.clone()).collect();
+        let series = assay_render::series::open_series(
+            &list,
+            std::sync::Arc::new(move |i| Ok(data[i].clone())),
+            assay_render::archive::ArchiveLimits::default(),
+        )
+        .unwrap();
+        let view = series.view();
+        assert_eq!(view.stacks.len(), 1, "{:?}", view.warnings);
+        let stack = &view.stacks[0];
+        assert!(stack.warnings.is_empty(), "{:?}", stack.warnings);
+        assert_eq!(stack.spacing_mm, Some(2.5));
+        assert_eq!(stack.positions_mm.first(), Some(&-15.0));
+        // Listed by name, not by position: the order is Rust's doing.
+        assert_ne!(
+            stack.names,
+            files.iter().map(|f| f.2.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(stack.info.units.as_deref(), Some("HU"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::auth;
 use crate::blobs::BlobStore;
 use crate::error::Error;
+use crate::rules::Rules;
 use crate::storage::{NewAssignment, NewExpert, Storage};
 
 /// The demo reviewer's credentials.
@@ -48,6 +49,8 @@ pub struct SeedOptions {
     pub scan_size: u16,
     /// Frames per multi-frame scan.
     pub scan_frames: u16,
+    /// Slices (one file each) of the demo CT series.
+    pub series_slices: u16,
 }
 
 impl SeedOptions {
@@ -56,6 +59,7 @@ impl SeedOptions {
         Self {
             scan_size: 256,
             scan_frames: 12,
+            series_slices: 300,
         }
     }
 
@@ -64,6 +68,7 @@ impl SeedOptions {
         Self {
             scan_size: 64,
             scan_frames: 3,
+            series_slices: 40,
         }
     }
 }
@@ -99,6 +104,8 @@ pub(crate) enum DemoField {
         media_type: &'static str,
         filename: String,
     },
+    /// Several attachments in one field (a series: one file per slice).
+    Blobs(Vec<(Vec<u8>, &'static str, String)>),
 }
 
 impl DemoItem {
@@ -172,6 +179,20 @@ fn store_item(
                     media_type: media_type.to_owned(),
                     filename,
                 })
+            }
+            DemoField::Blobs(files) => {
+                let mut refs = Vec::with_capacity(files.len());
+                for (bytes, media_type, filename) in files {
+                    let meta = blobs.put(storage, &bytes, media_type)?;
+                    *blob_count += 1;
+                    refs.push(assay_protocol::AttachmentRef {
+                        sha256: meta.sha256,
+                        size: meta.size,
+                        media_type: media_type.to_owned(),
+                        filename,
+                    });
+                }
+                FieldValue::Attachments(refs)
             }
         };
         fields.insert(name, value);
@@ -345,7 +366,7 @@ pub fn seed_bulk(
         // Only items the demo reviewer may read (the copies are theirs).
         match storage.item_for_expert(DEMO_EXPERT_ID, id) {
             Ok(envelope) => templates.push(envelope.item),
-            Err(crate::error::StoreError::Forbidden(_)) => {}
+            Err(crate::error::PlatformError::Forbidden(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }

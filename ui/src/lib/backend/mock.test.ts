@@ -50,7 +50,7 @@ describe("mock backend", () => {
     expect(sub.status).toBe("in_outbox");
     await expect(b.saveDraft("a-00000", good)).rejects.toMatchObject({ code: "not_editable" });
     expect((await b.openItem("a-00000")).editable).toBe(false);
-    expect((await b.syncStatus()).pending_uploads).toBe(1);
+    expect((await b.syncState()).pending_uploads).toBe(1);
     await expect(b.submit("a-00000", good)).rejects.toMatchObject({ code: "not_editable" });
     const phases: string[] = [];
     const s = await b.syncNow((p) => phases.push(p.phase));
@@ -62,7 +62,7 @@ describe("mock backend", () => {
   it("reports offline sync as an offline error and recovers", async () => {
     const b = mockBackend({ online: false, syncMs: 0 });
     await expect(b.syncNow(() => {})).rejects.toMatchObject({ code: "offline" });
-    expect((await b.syncStatus()).last_error?.code).toBe("offline");
+    expect((await b.syncState()).last_error?.code).toBe("offline");
     b.setOnline(true);
     expect((await b.syncNow(() => {})).last_error).toBeNull();
   });
@@ -121,7 +121,7 @@ describe("mock backend", () => {
     const done = await b.exportEarningsCsv(q);
     expect(done?.path).toMatch(/\.csv$/);
     expect(done?.rows).toBeGreaterThan(0);
-    const s = await b.earningsSummary(q);
+    const s = await b.earningsOverview(q);
     expect(s.hourly_all_time_cents ?? 0).toBeLessThan(s.hourly_paid_time_cents ?? 0);
     const d = await b.discrepancies();
     expect(d.length).toBeGreaterThan(0);

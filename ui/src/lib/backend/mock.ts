@@ -3,26 +3,27 @@
 // `npm run dev` for visual work. Behaviour mirrors the real services: drafts
 // with revisions, validation, a durable-looking outbox drained by sync,
 // earnings from a ledger, windowed diff rows and windowed scan frames.
-import type { DiffRow } from "../bindings/DiffRow";
+import type { DiffRow } from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
-import type { AppError } from "../bindings/AppError";
-import type { Answers } from "../bindings/Answers";
-import type { AssignmentKind } from "../bindings/AssignmentKind";
-import type { CommentPlacement } from "../bindings/CommentPlacement";
-import type { TimeSpan } from "../bindings/TimeSpan";
-import type { AnswerSummary } from "../bindings/AnswerSummary";
-import type { OutcomeStatus } from "../bindings/OutcomeStatus";
-import type { PendingAnnotation } from "../bindings/PendingAnnotation";
+import type { AppError } from "../bindings";
+import type { Answers } from "../bindings";
+import type { AssignmentKind } from "../bindings";
+import type { CommentPlacement } from "../bindings";
+import type { TimeSpan } from "../bindings";
+import type { AnswerSummary } from "../bindings";
+import type { OutcomeStatus } from "../bindings";
+import type { PendingAnnotation } from "../bindings";
 import type {
   Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewSelection, PreviewState, QueueFilter,
-  QueueGroup, QueuePage, QueueRow, QueueStatus, Settings, SessionInfo, SyncProgress, SyncStatus, TimeLog,
+  QueueGroup, QueuePage, QueueEntry, QueueStatus, Settings, SessionInfo, SyncProgress, SyncState, TimeLog,
 } from "./types";
 import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { validateAnswers } from "../logic/validate";
 import { spanSeconds } from "../logic/timetracker";
 import { emptyAnswers } from "../logic/grade";
-import { EDITABLE } from "../logic/format";
+import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
+import { RULES } from "../bindings";
 
 export type MockOptions = {
   /** Number of assignments in the queue (default 60). */
@@ -43,7 +44,7 @@ export type MockOptions = {
   heldBack?: Record<string, string>;
 };
 
-type Assign = QueueRow & {
+type Assign = QueueEntry & {
   feedback: string | null;
   n: number;
   hostile: boolean;
@@ -107,14 +108,14 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     ? { signed_in: false, platform_url: null, expert: null, demo: true }
     : { signed_in: true, platform_url: "https://demo.assay.local", expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: true };
   let online = options.online ?? true;
-  let sync: SyncStatus = {
+  let sync: SyncState = {
     signed_in: options.signedIn !== false, online, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
     attachments_missing: 0, last_attempt_at: null, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null, expiring_leases: [],
     quarantined: [],
     data_version: 0,
   };
   let settings: Settings = { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" };
-  const syncListeners = new Set<(s: SyncStatus) => void>();
+  const syncListeners = new Set<(s: SyncState) => void>();
   const progressListeners = new Set<(p: SyncProgress) => void>();
   const previewListeners = new Set<(s: PreviewState) => void>();
   let preview: PreviewState | null = null;
@@ -294,7 +295,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   let version = 0;
   const bump = () => { version++; };
 
-  function rowOf(a: Assign): QueueRow {
+  function rowOf(a: Assign): QueueEntry {
     return {
       assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id,
       opportunity_title: a.opportunity_title, kind: a.kind, status: a.status, due_at: a.due_at,
@@ -477,7 +478,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return clone(session);
     }),
     signOut: () => call("signOut", () => {
-      session = { signed_in: false, platform_url: null, expert: null, demo: false };
+      session = { signed_in: false, platform_url: session.platform_url, expert: null, demo: false };
+      return clone(session);
     }),
 
     queuePage: (filter, offset, limit) => call("queuePage", () => {
@@ -541,7 +543,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     reviewDecision: (id, input) => call("reviewDecision", () => {
       const a = get(id);
       if (a.kind !== "senior_review") throw err("invalid", "Not a senior review assignment");
-      if (input.decision !== "accept" && (input.feedback ?? "").trim().length < 10) throw err("invalid", "Feedback of at least 10 characters is required to reject or request revision");
+      const short = reviewFeedbackProblem(input.decision, input.feedback ?? "");
+      if (short) throw err("invalid", short);
       a.status = "in_outbox";
       bump();
       emitSync();
@@ -569,7 +572,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return timeLog(a);
     }),
 
-    syncStatus: () => call("syncStatus", () => { emitSync(); return clone(sync); }),
+    syncState: () => call("syncState", () => { emitSync(); return clone(sync); }),
     syncNow: (onProgress) => call("syncNow", async () => {
       if (!online) {
         sync = { ...sync, online: false, last_error: err("offline", "Cannot reach demo.assay.local") };
@@ -592,7 +595,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       emitSync();
       return clone(sync);
     }),
-    onSyncStatus: async (cb): Promise<Unsubscribe> => {
+    onSyncState: async (cb): Promise<Unsubscribe> => {
       syncListeners.add(cb);
       return () => syncListeners.delete(cb);
     },
@@ -601,7 +604,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return () => progressListeners.delete(cb);
     },
 
-    earningsSummary: (q) => call("earningsSummary", () => {
+    earningsOverview: (q) => call("earningsOverview", () => {
       const l = ledgerIn(q);
       const sum = (s: Ledger["status"]) => l.filter((x) => x.status === s).reduce((t, x) => t + x.amount_cents, 0);
       // Like the app: work paid in the range counts whole; other time counts
@@ -736,7 +739,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
     settings: () => call("settings", () => clone(settings)),
     saveSettings: (s) => call("saveSettings", () => {
-      if (s.idle_timeout_s < 10 || s.focus_grace_s < 0) throw err("invalid", "Idle timeout must be at least 10 s");
+      const within = (v: number, b: { min: number; max: number | null }) => v >= b.min && (b.max === null || v <= b.max);
+      if (!within(s.idle_timeout_s, RULES.idle_timeout_s) || !within(s.focus_grace_s, RULES.focus_grace_s)) throw err("invalid", "A setting is outside the bounds Rust allows (RULES)");
       settings = clone(s);
       return clone(settings);
     }),

@@ -2,13 +2,13 @@
 // rubrics and one view set per viewer kind. Realistic enough for visual work
 // and for the browser tests; includes hostile content (XSS payloads) that the
 // UI must show as text.
-import type { Question } from "../bindings/Question";
-import type { Rubric } from "../bindings/Rubric";
-import type { ScopedField } from "../bindings/ScopedField";
-import type { VisibleField } from "../bindings/VisibleField";
+import type { Question } from "../bindings";
+import type { Rubric } from "../bindings";
+import type { ScopedField } from "../bindings";
+import type { VisibleField } from "../bindings";
 import type { Block, ChatTurn, FieldView, Inline, LegalDocView, LegalRun, ListItem, TestSuiteView } from "./types";
-import type { PayBasis } from "../bindings/PayBasis";
-import type { CodeLine } from "../bindings/CodeLine";
+import type { PayBasis } from "../bindings";
+import type { CodeLine } from "../bindings";
 import { tokenize, type MockDiffFile, type Op } from "./mockdiff";
 
 export type MockOpportunity = {

@@ -1,13 +1,13 @@
 // Diff model used by the mock backend: turns old/new line lists into the
 // windowed `DiffRow`s (crates/render shapes) the real app serves.
-import type { DiffMode } from "../bindings/DiffMode";
-import type { DiffRow } from "../bindings/DiffRow";
-import type { FileStatus } from "../bindings/FileStatus";
-import type { FileTree } from "../bindings/FileTree";
-import type { FileTreeNode } from "../bindings/FileTreeNode";
-import type { LineKind } from "../bindings/LineKind";
-import type { StyledRun } from "../bindings/StyledRun";
-import type { TokenClass } from "../bindings/TokenClass";
+import type { DiffMode } from "../bindings";
+import type { DiffRow } from "../bindings";
+import type { FileStatus } from "../bindings";
+import type { FileTree } from "../bindings";
+import type { FileTreeNode } from "../bindings";
+import type { LineKind } from "../bindings";
+import type { StyledRun } from "../bindings";
+import type { TokenClass } from "../bindings";
 import type { DiffFileSummary } from "./types";
 
 export type Op = { op: "ctx" | "add" | "del"; text: string };

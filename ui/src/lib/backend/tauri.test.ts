@@ -36,9 +36,9 @@ describe("tauri backend", () => {
       [() => b.recordTime("a", span), "record_time", ["assignment_id", "span"]],
       [() => b.correctTimeLog("a", [span]), "correct_time_log", ["assignment_id", "spans"]],
       [() => b.recordWaiting(span), "record_waiting", ["span"]],
-      [() => b.syncStatus(), "sync_status", []],
+      [() => b.syncState(), "sync_state", []],
       [() => b.syncNow(() => {}), "sync_now", ["on_progress"]],
-      [() => b.earningsSummary(q), "earnings_summary", ["query"]],
+      [() => b.earningsOverview(q), "earnings_overview", ["query"]],
       [() => b.earningsSeries(q, "week"), "earnings_series", ["query", "bucket"]],
       [() => b.payouts(), "payouts", []],
       [() => b.discrepancies(), "discrepancies", []],
@@ -66,9 +66,9 @@ describe("tauri backend", () => {
 
   it("listens to the documented events", async () => {
     const b = tauriBackend();
-    await b.onSyncStatus(() => {});
+    await b.onSyncState(() => {});
     await b.onSyncProgress(() => {});
     await b.onPreviewChanged(() => {});
-    expect(listen.mock.calls.map((c) => c[0])).toEqual(["sync://status", "sync://progress", "preview://changed"]);
+    expect(listen.mock.calls.map((c) => c[0])).toEqual(["sync://state", "sync://progress", "preview://changed"]);
   });
 });

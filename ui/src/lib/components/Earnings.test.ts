@@ -31,7 +31,7 @@ describe("Earnings", () => {
     const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
     // 30 minutes of idle waiting on top of the mock's seeded 22.
     await b.recordWaiting({ started_at: "2026-11-20T09:00:00.000Z", ended_at: "2026-11-20T09:30:00.000Z", corrected: false });
-    const s = await b.earningsSummary({ from: null, to: null, opportunity_id: null });
+    const s = await b.earningsOverview({ from: null, to: null, opportunity_id: null });
     expect(s.unpaid.waiting_seconds).toBe(52 * 60);
     expect(s.unpaid.screening_seconds).toBe(25 * 60);
     app = mount(Earnings, { target: document.body, props: { backend: b, onError: (e: unknown) => { throw e; }, onOpenAssignment: () => {} } });

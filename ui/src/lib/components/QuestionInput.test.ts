@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
-import type { Answer } from "../bindings/Answer";
-import type { Question } from "../bindings/Question";
-import type { Rubric } from "../bindings/Rubric";
+import type { Answer } from "../bindings";
+import type { Question } from "../bindings";
+import type { Rubric } from "../bindings";
 import { OPPORTUNITIES } from "../backend/mockdata";
 import { validateAnswers } from "../logic/validate";
 import QuestionInput from "./QuestionInput.svelte";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
-import type { SyncState } from "../bindings/SyncState";
+import type { SyncState } from "../bindings";
 import SyncBar from "./SyncBar.svelte";
 
 let app: ReturnType<typeof mount> | null = null;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
-import type { TimeSpan } from "../bindings/TimeSpan";
+import type { TimeSpan } from "../bindings";
 import TimeLogDialog from "./TimeLogDialog.svelte";
 import { localStamp } from "../logic/format";
 

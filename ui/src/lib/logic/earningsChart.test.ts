@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EarningsPoint } from "../bindings/EarningsPoint";
+import type { EarningsPoint } from "../bindings";
 import { chartData } from "./earningsChart";
 
 const pt = (day: string | null, o: Partial<EarningsPoint> = {}): EarningsPoint => ({

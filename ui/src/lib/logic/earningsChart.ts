@@ -2,8 +2,8 @@
 // Day and week buckets sit on a continuous date axis: every day (or week)
 // between the first and the last bucket gets a slot, empty ones too, so
 // distances on the axis are true. Reversals go below the axis.
-import type { EarningsPoint } from "../bindings/EarningsPoint";
-import type { EarningsSeries } from "../bindings/EarningsSeries";
+import type { EarningsPoint } from "../bindings";
+import type { EarningsSeries } from "../bindings";
 
 export type ChartData = {
   /** Seconds since the epoch (local midnight of the bucket's first day) on a

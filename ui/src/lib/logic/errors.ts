@@ -1,6 +1,6 @@
 // How the UI reacts to each backend `ErrorCode`.
-import type { AppError } from "../bindings/AppError";
-import type { ErrorCode } from "../bindings/ErrorCode";
+import type { AppError } from "../bindings";
+import type { ErrorCode } from "../bindings";
 import { isAppError } from "../backend";
 
 export type ErrorReaction =

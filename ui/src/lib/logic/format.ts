@@ -1,5 +1,5 @@
-import type { AssignmentKind } from "../bindings/AssignmentKind";
-import type { QueueStatus } from "../bindings/QueueStatus";
+import type { AssignmentKind } from "../bindings";
+import type { QueueStatus } from "../bindings";
 
 // Formatting helpers (locale-stable so tests are deterministic).
 export function money(cents: number, currency: string): string {
@@ -81,8 +81,6 @@ export function statusLabel(status: QueueStatus, kind: AssignmentKind): string {
   return STATUS_LABELS[status];
 }
 
-/** Statuses in which the reviewer may still change and submit the grade. */
-export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(["new", "draft", "ready", "needs_revision", "rubric_changed", "submit_failed"]);
 
 /** "Due in 3h 10m" / "Overdue 5m"; "Lease 2d 4h" / "Lease expired 5m ago". */
 export function deadline(kind: "due" | "lease", iso: string, now: number): string {

@@ -1,8 +1,8 @@
 // Pure helpers for answering rubric questions from the keyboard and mouse.
-import type { Answer } from "../bindings/Answer";
-import type { Answers } from "../bindings/Answers";
-import type { Question } from "../bindings/Question";
-import type { Rubric } from "../bindings/Rubric";
+import type { Answer } from "../bindings";
+import type { Answers } from "../bindings";
+import type { Question } from "../bindings";
+import type { Rubric } from "../bindings";
 
 export function emptyAnswers(): Answers {
   return { answers: {}, rationales: {} };

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { TimeSpan } from "../bindings/TimeSpan";
+import type { TimeSpan } from "../bindings";
 import { hasActionableWork, spanSeconds, TimeTracker, WaitingTracker } from "./timetracker";
 
 const secs = (s: TimeSpan) => (Date.parse(s.ended_at) - Date.parse(s.started_at)) / 1000;

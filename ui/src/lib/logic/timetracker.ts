@@ -3,8 +3,8 @@
 // the window stays unfocused longer than `focusGraceMs`, when the page is
 // hidden, or when the machine slept (a timer tick arrives far too late).
 // Any input afterwards opens a new span. Closed spans go to `onSpan`.
-import type { QueueStatus } from "../bindings/QueueStatus";
-import type { TimeSpan } from "../bindings/TimeSpan";
+import type { QueueStatus } from "../bindings";
+import type { TimeSpan } from "../bindings";
 
 export type TrackerOptions = {
   idleMs: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Answers } from "../bindings/Answers";
-import type { Question } from "../bindings/Question";
+import type { Answers } from "../bindings";
+import type { Question } from "../bindings";
 import { OPPORTUNITIES } from "../backend/mockdata";
 import { describeError, REACTIONS, reactionOf, toAppError } from "./errors";
 import { asAnswers, isShown, pick, pickCount, rationaleNeed } from "./grade";

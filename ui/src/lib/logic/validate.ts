@@ -1,10 +1,10 @@
 // Reference validator used by the mock backend and the rubric preview in
 // tests. The real app validates in Rust (crates/rubric); the UI only shows
 // the `ValidationReport` the backend returns.
-import type { Answers } from "../bindings/Answers";
-import type { Rubric } from "../bindings/Rubric";
-import type { ValidationIssue } from "../bindings/ValidationIssue";
-import type { ValidationReport } from "../bindings/ValidationReport";
+import type { Answers } from "../bindings";
+import type { Rubric } from "../bindings";
+import type { ValidationIssue } from "../bindings";
+import type { ValidationReport } from "../bindings";
 import { isAnswered, isShown, rationaleNeed } from "./grade";
 
 export function validateAnswers(rubric: Rubric, answers: Answers): ValidationReport {

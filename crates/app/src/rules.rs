@@ -1,0 +1,189 @@
+//! Rules the UI shows and Rust enforces, decided here once. They reach the
+//! UI as data: `src-tauri` generates [`rules()`] into the UI's contract
+//! module as `RULES`, so the UI never keeps its own copy of a number or a
+//! list that Rust checks.
+
+use assay_protocol::ReviewDecision;
+use assay_store::QueueStatus;
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::types::Settings;
+
+/// Fewest characters (Unicode scalar values, after trimming whitespace) of
+/// feedback a senior reviewer writes to reject work or send it back.
+pub const REVIEW_FEEDBACK_MIN_CHARS: u32 = 10;
+
+/// Seconds without input before the time tracker pauses.
+pub const IDLE_TIMEOUT_S: Bounds = Bounds { min: 10, max: None };
+
+/// Seconds the window may be unfocused before the time tracker pauses.
+pub const FOCUS_GRACE_S: Bounds = Bounds {
+    min: 0,
+    max: Some(3600),
+};
+
+/// Inclusive bounds of a number setting (`max: None`: no upper bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct Bounds {
+    pub min: u32,
+    pub max: Option<u32>,
+}
+
+impl Bounds {
+    pub fn contains(self, v: u32) -> bool {
+        v >= self.min && self.max.is_none_or(|m| v <= m)
+    }
+
+    fn describe(self, what: &str) -> String {
+        match self.max {
+            Some(max) => format!("{what} must be from {} to {max} s", self.min),
+            None => format!("{what} must be at least {} s", self.min),
+        }
+    }
+}
+
+/// The rules as data for the UI (`RULES` in the generated contract).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct Rules {
+    /// Statuses in which the reviewer may still change and submit the work
+    /// ([`QueueStatus::editable`]).
+    pub editable_statuses: Vec<QueueStatus>,
+    /// Fewest characters of feedback (trimmed, counted as Unicode scalar
+    /// values) needed to reject work or request a revision.
+    pub review_feedback_min_chars: u32,
+    /// Bounds of `Settings.idle_timeout_s`.
+    pub idle_timeout_s: Bounds,
+    /// Bounds of `Settings.focus_grace_s`.
+    pub focus_grace_s: Bounds,
+}
+
+/// The rules, as [`Workbench`](crate::Workbench) enforces them.
+pub fn rules() -> Rules {
+    Rules {
+        editable_statuses: QueueStatus::ALL
+            .into_iter()
+            .filter(|s| s.editable())
+            .collect(),
+        review_feedback_min_chars: REVIEW_FEEDBACK_MIN_CHARS,
+        idle_timeout_s: IDLE_TIMEOUT_S,
+        focus_grace_s: FOCUS_GRACE_S,
+    }
+}
+
+/// Why a review decision cannot be sent as written, or `None` when it can:
+/// rejecting or requesting a revision needs feedback of at least
+/// [`REVIEW_FEEDBACK_MIN_CHARS`] characters.
+pub fn review_feedback_problem(decision: ReviewDecision, feedback: Option<&str>) -> Option<String> {
+    if decision == ReviewDecision::Accept {
+        return None;
+    }
+    let n = feedback.map(|f| f.trim().chars().count()).unwrap_or(0);
+    let min = REVIEW_FEEDBACK_MIN_CHARS as usize;
+    (n < min).then(|| {
+        format!(
+            "Explain what must change: rejecting or requesting a revision needs feedback of at least {min} characters ({n} so far)."
+        )
+    })
+}
+
+/// Why these settings cannot be saved, or `None` when they can.
+pub fn settings_problem(s: &Settings) -> Option<String> {
+    let mut problems = Vec::new();
+    if !IDLE_TIMEOUT_S.contains(s.idle_timeout_s) {
+        problems.push(IDLE_TIMEOUT_S.describe("The idle timeout"));
+    }
+    if !FOCUS_GRACE_S.contains(s.focus_grace_s) {
+        problems.push(FOCUS_GRACE_S.describe("The focus grace"));
+    }
+    (!problems.is_empty()).then(|| format!("{}.", problems.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editable_statuses_are_the_stores_rule() {
+        let r = rules();
+        for s in QueueStatus::ALL {
+            assert_eq!(r.editable_statuses.contains(&s), s.editable(), "{s:?}");
+        }
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["editable_statuses"],
+            serde_json::json!([
+                "new",
+                "draft",
+                "ready",
+                "needs_revision",
+                "rubric_changed",
+                "submit_failed"
+            ])
+        );
+    }
+
+    #[test]
+    fn all_statuses_are_listed_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in QueueStatus::ALL {
+            // A new variant fails to compile here until it is listed in ALL.
+            match s {
+                QueueStatus::New
+                | QueueStatus::Draft
+                | QueueStatus::Ready
+                | QueueStatus::InOutbox
+                | QueueStatus::Submitted
+                | QueueStatus::Accepted
+                | QueueStatus::Rejected
+                | QueueStatus::NeedsRevision
+                | QueueStatus::Orphaned
+                | QueueStatus::LeaseExpired
+                | QueueStatus::RubricChanged
+                | QueueStatus::SubmitFailed => assert!(seen.insert(s), "{s:?} twice"),
+            }
+        }
+        assert_eq!(seen.len(), 12);
+    }
+
+    #[test]
+    fn review_feedback_needs_the_minimum_after_trimming() {
+        use ReviewDecision::*;
+        assert_eq!(review_feedback_problem(Accept, None), None);
+        for d in [Reject, RequestRevision] {
+            assert!(review_feedback_problem(d, None).is_some());
+            assert!(review_feedback_problem(d, Some("   ")).is_some());
+            let short = review_feedback_problem(d, Some("  too short ")).unwrap();
+            assert!(short.contains("at least 10"), "{short}");
+            assert!(short.contains("9 so far"), "{short}");
+            assert_eq!(review_feedback_problem(d, Some("  ten chars! ")), None);
+            // Counted as characters, not bytes or UTF-16 units.
+            assert!(review_feedback_problem(d, Some("ééééééééé")).is_some());
+            assert_eq!(review_feedback_problem(d, Some("éééééééééé")), None);
+        }
+    }
+
+    #[test]
+    fn settings_bounds_name_the_problem() {
+        let ok = Settings::default();
+        assert_eq!(settings_problem(&ok), None);
+        let low = Settings {
+            idle_timeout_s: 9,
+            ..ok.clone()
+        };
+        assert!(settings_problem(&low).unwrap().contains("at least 10"));
+        let edge = Settings {
+            idle_timeout_s: 10,
+            focus_grace_s: 3600,
+            ..ok.clone()
+        };
+        assert_eq!(settings_problem(&edge), None);
+        let grace = Settings {
+            focus_grace_s: 3601,
+            ..ok
+        };
+        assert!(settings_problem(&grace).unwrap().contains("from 0 to 3600"));
+    }
+}

@@ -153,8 +153,11 @@ fn orientation_name(n: Option<[f64; 3]>) -> String {
     }
 }
 
-/// Key that splits a mixed series: series, size and orientation (rounded).
-fn stack_key(h: &DicomHeader) -> (String, u32, u32, Option<[i64; 6]>) {
+/// What splits a mixed series: series, size and orientation (rounded).
+type StackKey = (String, u32, u32, Option<[i64; 6]>);
+
+/// The key of a slice's stack.
+fn stack_key(h: &DicomHeader) -> StackKey {
     (
         h.series_uid.clone().unwrap_or_default(),
         h.rows,
@@ -420,7 +423,7 @@ pub fn open_series(
         )));
     }
     // Split by series, size and orientation, in order of first appearance.
-    let mut groups: Vec<((String, u32, u32, Option<[i64; 6]>), Vec<Slice>)> = Vec::new();
+    let mut groups: Vec<(StackKey, Vec<Slice>)> = Vec::new();
     for s in slices {
         let key = stack_key(&s.header);
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -429,7 +432,7 @@ pub fn open_series(
         }
     }
     // Largest stack first: the one the reviewer most likely wants.
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
     if groups.len() > 1 {
         warnings.push(format!(
             "the files form {} stacks (different series, sizes or orientations); \

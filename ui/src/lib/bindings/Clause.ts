@@ -14,4 +14,10 @@ anchor: string,
 /**
  * Nesting depth (1 = top level).
  */
-level: number, change: ClauseChange, runs: Array<LegalRun>, };
+level: number, change: ClauseChange, 
+/**
+ * The clause was rewritten rather than touched up: `runs` hold the
+ * whole prior wording (deleted) followed by the whole new wording
+ * (inserted), shown as two blocks instead of interleaved words.
+ */
+rewritten: boolean, runs: Array<LegalRun>, };

@@ -6,4 +6,12 @@ import type { FileTree } from "./FileTree";
 /**
  * A parsed diff; rows are fetched in windows with `diff_rows`.
  */
-export type DiffSummary = { handle: string, files: Array<DiffFileSummary>, tree: FileTree, default_mode: DiffMode, };
+export type DiffSummary = { handle: string, files: Array<DiffFileSummary>, tree: FileTree, 
+/**
+ * The layout the diff opens in: the reviewer's own preference
+ * (settings). A rubric's `diff_mode` is only a suggestion the viewer
+ * mentions: side by side on a narrow screen must not override someone
+ * who reads diffs unified. The reviewer switches it per diff in the
+ * viewer, or for every diff in settings.
+ */
+default_mode: DiffMode, };

@@ -10,4 +10,10 @@ redline: boolean,
 /**
  * Why no redline was computed although a prior version was given.
  */
-note: string | null, };
+note: string | null, 
+/**
+ * Indices into `clauses` of every clause that changed (added, removed,
+ * edited or moved), in document order: what "next change" steps
+ * through and "changed clauses only" keeps.
+ */
+changes: Array<number>, };

@@ -6,6 +6,7 @@ import type { Block } from "./Block";
 import type { CommentPlacement } from "./CommentPlacement";
 import type { FieldView } from "./FieldView";
 import type { ItemIssue } from "./ItemIssue";
+import type { ItemLayout } from "./ItemLayout";
 import type { OpportunityRef } from "./OpportunityRef";
 import type { PendingAnnotation } from "./PendingAnnotation";
 import type { QueueStatus } from "./QueueStatus";
@@ -36,11 +37,22 @@ guidelines: Array<Block>,
 /**
  * One view per `item.fields` entry, same order.
  */
-views: Array<FieldView>, draft: Answers, draft_revision: number, saved_at: string | null, validation: ValidationReport, reviewed: ReviewedSubmission | null, time: TimeLog, 
+views: Array<FieldView>, 
+/**
+ * Where each field goes: the thing being graded on the canvas, the
+ * rest as collapsible context.
+ */
+layout: ItemLayout, draft: Answers, draft_revision: number, saved_at: string | null, validation: ValidationReport, reviewed: ReviewedSubmission | null, time: TimeLog, 
 /**
  * Rubric preview (spec authors): nothing is saved or submitted.
  */
-preview: boolean, due_at: string | null, lease_expires_at: string | null, 
+preview: boolean, 
+/**
+ * The deadlines, while they still matter: `None` once the work is no
+ * longer the reviewer's to change (submitted, decided, taken away), so
+ * finished work shows no overdue or lease timers.
+ */
+due_at: string | null, lease_expires_at: string | null, 
 /**
  * Every diff-line comment of `draft`, placed in the item's current
  * diff: on its line, moved with its line (the draft already points at

@@ -346,12 +346,16 @@ impl Tour {
             if let Some(id) = v["id"].as_str() {
                 // The item opens, or the app says why it cannot (which the
                 // screen's checks then report).
-                self.app.wait_for(
+                if let Err(e) = self.app.wait_for(
                     &format!(
                         "[data-testid=item-screen][data-assignment='{id}'], main.centre [role=alert]"
                     ),
                     WAIT,
-                )?;
+                ) {
+                    // Whatever the page raised on the way says why.
+                    let raised = self.strings(UI_ERRORS, json!([false]))?;
+                    anyhow::bail!("{id} did not open ({raised:?}): {e}");
+                }
                 // Let the item screen finish mounting (keyboard handlers, draft).
                 std::thread::sleep(Duration::from_millis(600));
                 return Ok(Some(id.to_string()));

@@ -26,7 +26,9 @@ function assert(cond, msg) {
 async function test(name, fn) {
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: "light" });
   const page = await ctx.newPage();
-  page.setDefaultTimeout(5000);
+  // Opening an item on the mock builds its 20,000-line source view: on a
+  // loaded 2-core machine that alone took 1-4 s, so 5 s timed out clicks.
+  page.setDefaultTimeout(10000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });

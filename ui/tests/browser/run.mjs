@@ -570,6 +570,7 @@ await test("pairwise answers side by side; the redline steps through changes", a
   assert((await cur.getAttribute("data-clause")) === "2.1", "n twice: the second change");
   const r = await cur.boundingBox();
   assert(r.y > 0 && r.y + r.height < 900, "the change is scrolled into view");
+  assert((await page.evaluate(() => [document.scrollingElement.scrollTop, document.body.scrollTop, document.querySelector("#app")?.scrollTop ?? 0].every((t) => t === 0))), "stepping scrolled only the item, never the window");
   await page.click('[data-testid="changed-only"]');
   await page.waitForSelector('[data-testid="unchanged-gap"]');
   await shot(page, "redline-changed-only");

@@ -1206,6 +1206,52 @@ fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Res
     );
     app.screenshot("13-senior-review")?;
     no_ui_errors(&app)?;
+
+    // The scan review: the expert's region is drawn on its frame (the viewer
+    // opens there) and listed with its comment.
+    app.fill("input[aria-label='Search queue']", "itm-scan")?;
+    std::thread::sleep(Duration::from_millis(800));
+    let opened = app.execute(
+        "const rows = [...document.querySelectorAll('li[data-queue-row]')];
+         const row = rows.find(r => /\\breview\\b/i.test(r.querySelector('.l1')?.textContent ?? ''));
+         if (!row) return null;
+         row.querySelector('.card').click();
+         return row.getAttribute('data-queue-row');",
+        serde_json::json!([]),
+    )?;
+    anyhow::ensure!(
+        opened.is_string(),
+        "no scan senior review row:\n{}",
+        app.page_text()?
+    );
+    app.wait_for("[data-testid=reviewed-submission]", WAIT)?;
+    wait_scan_painted(&app)?;
+    let listed = app.wait_for("[data-viewer=scan] [data-testid=scan-regions] li", WAIT)?;
+    let text = app.text(&listed)?;
+    assert!(text.contains("Focal hyperdensity"), "{text}");
+    // Drawn in place: the region's amber outline is on the painted frame.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let amber = app.execute(
+            "const c = document.querySelector('[data-viewer=scan] canvas');
+             if (c.dataset.regionsDrawn !== '1') return 0;
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let n = 0;
+             for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 140 && d[i + 1] < 200 && d[i + 2] < 60) n++;
+             return n;",
+            serde_json::json!([]),
+        )?;
+        if amber.as_u64().unwrap_or(0) > 20 {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the expert's region is not drawn on the scan ({amber} amber pixels)"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    app.screenshot("13-senior-review-scan-region")?;
+    no_ui_errors(&app)?;
     app.quit()
 }
 

@@ -157,13 +157,13 @@ describe("App settings", () => {
     const change = document.querySelector('button[aria-label="Change key for Next question"]') as HTMLElement;
     change.click();
     flushSync();
-    press("n");
+    press("h"); // ("n" is next change in a redline)
     (Array.from(document.querySelectorAll(".dialog button")).find((x) => x.textContent === "Save") as HTMLElement).click();
     await until(() => !document.querySelector('[aria-labelledby="st-title"]'), "dialog closed");
-    expect((await b.settings()).keymap).toEqual({ next_question: ["n"] });
+    expect((await b.settings()).keymap).toEqual({ next_question: ["h"] });
     press("j");
     expect($('[data-question="correctness"]')?.classList.contains("current")).toBe(true);
-    press("n");
+    press("h");
     expect($('[data-question="tests_adequate"]')?.classList.contains("current")).toBe(true);
   });
 });

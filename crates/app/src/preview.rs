@@ -314,6 +314,7 @@ impl PreviewSession {
                 licence_category: "preview".into(),
             },
             validation: validate(&answers, &rubric),
+            layout: crate::views::item_layout(&rubric, &scoped),
             item: scoped,
             guidelines: assay_render::markdown::markdown_view(&rubric.guidelines),
             rubric,

@@ -165,6 +165,9 @@ pub struct OpenedItem {
     pub guidelines: Vec<assay_render::markdown::Block>,
     /// One view per `item.fields` entry, same order.
     pub views: Vec<FieldView>,
+    /// Where each field goes: the thing being graded on the canvas, the
+    /// rest as collapsible context.
+    pub layout: crate::views::ItemLayout,
     pub draft: Answers,
     #[ts(type = "number")]
     pub draft_revision: i64,
@@ -174,6 +177,9 @@ pub struct OpenedItem {
     pub time: TimeLog,
     /// Rubric preview (spec authors): nothing is saved or submitted.
     pub preview: bool,
+    /// The deadlines, while they still matter: `None` once the work is no
+    /// longer the reviewer's to change (submitted, decided, taken away), so
+    /// finished work shows no overdue or lease timers.
     pub due_at: Option<DateTime<Utc>>,
     pub lease_expires_at: Option<DateTime<Utc>>,
     /// Every diff-line comment of `draft`, placed in the item's current

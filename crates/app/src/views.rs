@@ -118,7 +118,67 @@ pub struct DiffSummary {
     pub handle: String,
     pub files: Vec<DiffFileSummary>,
     pub tree: FileTree,
+    /// The layout the diff opens in: the reviewer's own preference
+    /// (settings). A rubric's `diff_mode` is only a suggestion the viewer
+    /// mentions: side by side on a narrow screen must not override someone
+    /// who reads diffs unified. The reviewer switches it per diff in the
+    /// viewer, or for every diff in settings.
     pub default_mode: DiffMode,
+}
+
+/// Where the item screen puts each field: Rust decides, the UI lays it out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ItemLayout {
+    /// The canvas: what is being graded (diffs, redlines, scans, the answers
+    /// a pairwise question compares), first and given the width, in item
+    /// order. Each entry is one field id, or two compared side by side.
+    pub canvas: Vec<Vec<String>>,
+    /// The rest (task, reference, tests, test runs, conversation): context
+    /// panels under the canvas that the reviewer may collapse.
+    pub context: Vec<String>,
+}
+
+/// Viewers that show the thing being graded.
+fn is_canvas_viewer(v: ViewerKind) -> bool {
+    matches!(
+        v,
+        ViewerKind::Diff | ViewerKind::LegalRedline | ViewerKind::Scan
+    )
+}
+
+/// The item screen's layout for `item` under `rubric`: diff, redline and
+/// scan fields and the two sides of each pairwise question make the canvas
+/// (a pair side by side); everything else is context. An item with nothing
+/// to put on the canvas shows all its fields there, none collapsed away.
+pub fn item_layout(rubric: &assay_rubric::Rubric, item: &ScopedItem) -> ItemLayout {
+    let present = |id: &str| item.fields.iter().any(|f| f.id == id);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for q in &rubric.questions {
+        if let assay_rubric::QuestionKind::Pairwise { a, b, .. } = &q.kind {
+            let taken = |id: &str| pairs.iter().any(|(x, y)| x == id || y == id);
+            if a != b && present(a) && present(b) && !taken(a) && !taken(b) {
+                pairs.push((a.clone(), b.clone()));
+            }
+        }
+    }
+    let mut layout = ItemLayout::default();
+    for f in &item.fields {
+        if let Some((a, b)) = pairs.iter().find(|(a, b)| *a == f.id || *b == f.id) {
+            // The pair goes where the first of its fields is, once.
+            if !layout.canvas.iter().any(|s| s.contains(a)) {
+                layout.canvas.push(vec![a.clone(), b.clone()]);
+            }
+        } else if is_canvas_viewer(f.viewer) {
+            layout.canvas.push(vec![f.id.clone()]);
+        } else {
+            layout.context.push(f.id.clone());
+        }
+    }
+    if layout.canvas.is_empty() {
+        layout.canvas = layout.context.drain(..).map(|id| vec![id]).collect();
+    }
+    layout
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -483,7 +543,8 @@ fn build_view(
                     handle,
                     files,
                     tree,
-                    default_mode: f.diff_mode.unwrap_or(default_mode),
+                    // The reviewer's preference, never the rubric's suggestion.
+                    default_mode,
                 },
             })
         }
@@ -545,6 +606,134 @@ fn build_view(
                 handle,
                 info,
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_rubric::Rubric;
+
+    fn rubric(fields: serde_json::Value, questions: serde_json::Value) -> Rubric {
+        serde_json::from_value(serde_json::json!({
+            "id": "r", "version": 1, "title": "R", "guidelines": "",
+            "fields": fields, "questions": questions,
+        }))
+        .expect("test rubric")
+    }
+
+    fn scoped(r: &Rubric, values: &[(&str, &str)]) -> ScopedItem {
+        ScopedItem {
+            item_id: "i".into(),
+            opportunity_id: "o".into(),
+            title: "T".into(),
+            rubric_id: r.id.clone(),
+            rubric_version: r.version,
+            fields: r
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    let v = values.iter().find(|(id, _)| *id == f.id)?.1;
+                    Some(ScopedField {
+                        id: f.id.clone(),
+                        label: f.label.clone(),
+                        viewer: f.viewer,
+                        against: f.against.clone(),
+                        language: f.language.clone(),
+                        diff_mode: f.diff_mode,
+                        results: f.results.clone(),
+                        help: None,
+                        value: FieldValue::Text(v.into()),
+                    })
+                })
+                .collect(),
+            missing_fields: Vec::new(),
+        }
+    }
+
+    const PATCH: &str = "--- a/f.py\n+++ b/f.py\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n";
+
+    #[test]
+    fn the_graded_field_is_the_canvas_and_the_rest_is_context() {
+        let r = rubric(
+            serde_json::json!([
+                {"id": "task", "label": "Task", "viewer": "markdown"},
+                {"id": "reference", "label": "Reference", "viewer": "code"},
+                {"id": "tests", "label": "Tests", "viewer": "test_suite", "results": "run"},
+                {"id": "run", "label": "Run", "viewer": "text"},
+                {"id": "patch", "label": "Patch", "viewer": "diff", "diff_mode": "split"}
+            ]),
+            serde_json::json!([{"id": "ok", "prompt": "OK?", "type": "single_choice",
+                "options": [{"id": "y", "label": "Yes"}, {"id": "n", "label": "No"}]}]),
+        );
+        let item = scoped(
+            &r,
+            &[
+                ("task", "t"),
+                ("reference", "x"),
+                ("tests", "y"),
+                ("run", "z"),
+                ("patch", PATCH),
+            ],
+        );
+        let layout = item_layout(&r, &item);
+        assert_eq!(layout.canvas, vec![vec!["patch".to_string()]]);
+        assert_eq!(layout.context, ["task", "reference", "tests", "run"]);
+    }
+
+    #[test]
+    fn pairwise_answers_sit_side_by_side_on_the_canvas() {
+        let r = rubric(
+            serde_json::json!([
+                {"id": "conversation", "label": "Conversation", "viewer": "text"},
+                {"id": "answer_a", "label": "Answer A", "viewer": "markdown"},
+                {"id": "answer_b", "label": "Answer B", "viewer": "markdown"}
+            ]),
+            serde_json::json!([{"id": "pref", "prompt": "Better?", "type": "pairwise",
+                "a": "answer_a", "b": "answer_b"}]),
+        );
+        let item = scoped(
+            &r,
+            &[("conversation", "hi"), ("answer_a", "A"), ("answer_b", "B")],
+        );
+        let layout = item_layout(&r, &item);
+        assert_eq!(
+            layout.canvas,
+            vec![vec!["answer_a".to_string(), "answer_b".to_string()]]
+        );
+        assert_eq!(layout.context, ["conversation"]);
+        // One side missing from the item: no pair, and nothing to grade on a
+        // canvas, so every field is shown there.
+        let item = scoped(&r, &[("conversation", "hi"), ("answer_a", "A")]);
+        let layout = item_layout(&r, &item);
+        assert_eq!(
+            layout.canvas,
+            vec![
+                vec!["conversation".to_string()],
+                vec!["answer_a".to_string()]
+            ]
+        );
+        assert!(layout.context.is_empty());
+    }
+
+    #[test]
+    fn the_reviewers_diff_mode_wins_over_the_rubrics() {
+        let r = rubric(
+            serde_json::json!([{"id": "patch", "label": "Patch", "viewer": "diff", "diff_mode": "split"}]),
+            serde_json::json!([{"id": "ok", "prompt": "OK?", "type": "single_choice",
+                "options": [{"id": "y", "label": "Yes"}]}]),
+        );
+        let item = scoped(&r, &[("patch", PATCH)]);
+        let no_blobs =
+            |_: &assay_protocol::AttachmentRef| -> Result<Vec<u8>, String> { Err("none".into()) };
+        for preference in [DiffMode::Unified, DiffMode::Split] {
+            let cache = ViewCache::default();
+            let views = build_views(&cache, "a", &item, preference, &no_blobs);
+            let [FieldView::Diff { diff, .. }] = views.as_slice() else {
+                panic!("{views:?}")
+            };
+            assert_eq!(diff.default_mode, preference);
         }
     }
 }

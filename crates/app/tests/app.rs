@@ -1098,6 +1098,8 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     let opened = wb.open_item(id).await.unwrap();
     assert_eq!(opened.status, QueueStatus::Accepted);
     assert!(!opened.editable && !opened.revision);
+    // Finished work has no deadlines to run out (no overdue / lease timers).
+    assert_eq!((opened.due_at, opened.lease_expires_at), (None, None));
     let sub = opened.submission.unwrap();
     let earned = sub
         .pay

@@ -13,6 +13,15 @@ use ts_rs::TS;
 pub const MAX_REDLINE_BYTES: usize = 4 * 1024 * 1024;
 /// Clauses at least this similar are "the same clause, edited".
 const SAME_CLAUSE_RATIO: f32 = 0.5;
+/// An edited clause keeping less than this share of its words was
+/// rewritten: it is shown at clause level (the prior wording struck through
+/// as a whole, then the new wording), not as interleaved word changes.
+const REWRITE_KEPT: f32 = 0.5;
+/// An edited clause broken into more separate word changes than this...
+const MAX_INLINE_EDITS: usize = 3;
+/// ...and keeping less than this share of its words is shown at clause
+/// level too.
+const SCATTERED_KEPT: f32 = 0.8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -59,6 +68,10 @@ pub struct Clause {
     /// Nesting depth (1 = top level).
     pub level: u8,
     pub change: ClauseChange,
+    /// The clause was rewritten rather than touched up: `runs` hold the
+    /// whole prior wording (deleted) followed by the whole new wording
+    /// (inserted), shown as two blocks instead of interleaved words.
+    pub rewritten: bool,
     pub runs: Vec<LegalRun>,
 }
 
@@ -81,6 +94,10 @@ pub struct LegalDocView {
     pub redline: bool,
     /// Why no redline was computed although a prior version was given.
     pub note: Option<String>,
+    /// Indices into `clauses` of every clause that changed (added, removed,
+    /// edited or moved), in document order: what "next change" steps
+    /// through and "changed clauses only" keeps.
+    pub changes: Vec<u32>,
 }
 
 // ---------------------------------------------------------------- parsing
@@ -352,6 +369,40 @@ fn one_run(text: &str, kind: LegalRunKind) -> Vec<(String, LegalRunKind)> {
     vec![(text.to_string(), kind)]
 }
 
+/// Words (letters and digits) in `text`.
+fn word_count(text: &str) -> usize {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .count()
+}
+
+/// Whether an edited clause reads better at clause level: most of its words
+/// changed, or its changes are scattered over many places.
+fn is_rewrite(runs: &[(String, LegalRunKind)]) -> bool {
+    let (mut kept, mut removed, mut added) = (0usize, 0usize, 0usize);
+    // Separate edits: stretches of inserted / deleted words between kept ones.
+    let mut edits = 0usize;
+    let mut in_edit = false;
+    for (text, kind) in runs {
+        let words = word_count(text);
+        match kind {
+            LegalRunKind::Equal => kept += words,
+            LegalRunKind::Deleted => removed += words,
+            LegalRunKind::Inserted => added += words,
+        }
+        let changed = *kind != LegalRunKind::Equal;
+        if changed && !in_edit {
+            edits += 1;
+        }
+        // Spaces or punctuation alone between two changes do not separate them.
+        in_edit = changed || (in_edit && words == 0);
+    }
+    let longest = kept.saturating_add(removed.max(added)).max(1);
+    // Word counts of one clause (bounded by MAX_REDLINE_BYTES) fit an f32.
+    let share = kept as f32 / longest as f32;
+    share < REWRITE_KEPT || (edits > MAX_INLINE_EDITS && share < SCATTERED_KEPT)
+}
+
 /// Build the legal document view of `current`, redlined against `prior`.
 pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
     let cur = parse_clauses(current);
@@ -449,6 +500,7 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
                  anchor: &str,
                  level: u8,
                  change: ClauseChange,
+                 rewritten: bool,
                  runs: Vec<(String, LegalRunKind)>| {
         let mut out: Vec<LegalRun> = Vec::new();
         for (text, kind) in runs {
@@ -471,6 +523,7 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
             anchor: anchor.to_string(),
             level,
             change,
+            rewritten,
             runs: out,
         }
     };
@@ -495,6 +548,7 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
                     &o.anchor,
                     o.level,
                     ClauseChange::Removed,
+                    false,
                     one_run(&o.body, LegalRunKind::Deleted),
                 ));
             }
@@ -504,20 +558,32 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
         push_removed(&mut clauses, None);
     }
     for (ci, c) in cur.iter().enumerate() {
-        let (change, runs) = match (prior.is_some(), cur_match[ci]) {
+        let (change, rewritten, runs) = match (prior.is_some(), cur_match[ci]) {
             (false, _) => (
                 ClauseChange::Unchanged,
+                false,
                 one_run(&c.body, LegalRunKind::Equal),
             ),
             (true, None) => (
                 ClauseChange::Added,
+                false,
                 one_run(&c.body, LegalRunKind::Inserted),
             ),
             (true, Some(oi)) => {
                 let o = &old[oi];
                 let edited = o.body != c.body;
+                let mut rewritten = false;
                 let runs = if edited {
-                    redline_runs(&o.body, &c.body)
+                    let words = redline_runs(&o.body, &c.body);
+                    if is_rewrite(&words) {
+                        rewritten = true;
+                        vec![
+                            (o.body.clone(), LegalRunKind::Deleted),
+                            (c.body.clone(), LegalRunKind::Inserted),
+                        ]
+                    } else {
+                        words
+                    }
                 } else {
                     one_run(&c.body, LegalRunKind::Equal)
                 };
@@ -531,10 +597,12 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
                 } else {
                     ClauseChange::Unchanged
                 };
-                (change, runs)
+                (change, rewritten, runs)
             }
         };
-        clauses.push(build(&c.number, &c.anchor, c.level, change, runs));
+        clauses.push(build(
+            &c.number, &c.anchor, c.level, change, rewritten, runs,
+        ));
         if prior.is_some() {
             push_removed(&mut clauses, Some(ci));
         }
@@ -569,11 +637,18 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
         })
         .collect();
 
+    let changes = clauses
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.change != ClauseChange::Unchanged)
+        .filter_map(|(i, _)| u32::try_from(i).ok())
+        .collect();
     LegalDocView {
         clauses,
         defined_terms,
         redline: prior.is_some(),
         note,
+        changes,
     }
 }
 

@@ -159,3 +159,68 @@ mod props {
         }
     }
 }
+
+#[test]
+fn rewritten_clause_is_shown_at_clause_level() {
+    // The demo's title line: every word but "Draft" changed. Word by word it
+    // reads "Draft v1v2 (CustomerSupplier draftcomments)".
+    let prior = "Draft v1 (Customer draft)\n\n1. Payment is due in 30 days.\n";
+    let cur = "Draft v2 (Supplier comments)\n\n1. Payment is due in 45 days.\n";
+    let v = legal_view(cur, Some(prior));
+    let title = find(&v, "¶1");
+    assert_eq!(title.change, ClauseChange::Modified);
+    assert!(title.rewritten);
+    // The whole prior wording, then the whole new wording.
+    let kinds: Vec<LegalRunKind> = title.runs.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, [LegalRunKind::Deleted, LegalRunKind::Inserted]);
+    assert_eq!(
+        text(title, LegalRunKind::Deleted),
+        "Draft v1 (Customer draft)"
+    );
+    assert_eq!(
+        text(title, LegalRunKind::Inserted),
+        "Draft v2 (Supplier comments)"
+    );
+    // A touched-up clause stays word by word.
+    let pay = find(&v, "1");
+    assert!(!pay.rewritten);
+    assert_eq!(text(pay, LegalRunKind::Deleted), "30");
+    assert_eq!(text(pay, LegalRunKind::Inserted), "45");
+}
+
+#[test]
+fn scattered_edits_are_shown_at_clause_level() {
+    let prior = "1. The Supplier shall deliver the goods to the Customer at its own cost within ten days of each order.\n";
+    let cur = "1. The Vendor shall deliver the products to the Buyer at its own risk within ten weeks of each order.\n";
+    let v = legal_view(cur, Some(prior));
+    let c = find(&v, "1");
+    assert_eq!(c.change, ClauseChange::Modified);
+    assert!(
+        c.rewritten,
+        "five separate edits read better as a replaced clause"
+    );
+    // One or two edits in a long clause stay inline.
+    let cur2 = "1. The Supplier shall deliver the goods to the Customer at its own cost within ten weeks of each order.\n";
+    assert!(!find(&legal_view(cur2, Some(prior)), "1").rewritten);
+}
+
+#[test]
+fn changes_list_every_changed_clause_in_order() {
+    let v = legal_view(CURRENT, Some(PRIOR));
+    let changed: Vec<&str> = v
+        .changes
+        .iter()
+        .map(|&i| v.clauses[i as usize].anchor.as_str())
+        .collect();
+    assert_eq!(changed, ["1.1", "2.1", "2.1(b)", "2.2", "4", "4.1"]);
+    for (i, c) in v.clauses.iter().enumerate() {
+        assert_eq!(
+            v.changes.contains(&(i as u32)),
+            c.change != ClauseChange::Unchanged,
+            "{}",
+            c.anchor
+        );
+    }
+    // Without a prior version nothing changed.
+    assert!(legal_view(CURRENT, None).changes.is_empty());
+}

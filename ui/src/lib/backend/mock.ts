@@ -13,6 +13,7 @@ import type { TimeSpan } from "../bindings";
 import type { AnswerSummary } from "../bindings";
 import type { OutcomeStatus } from "../bindings";
 import type { PendingAnnotation } from "../bindings";
+import type { ItemLayout } from "../bindings";
 import type {
   Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewSelection, PreviewState, QueueFilter,
   QueueGroup, QueuePage, QueueEntry, QueueStatus, Settings, SessionInfo, SyncProgress, SyncState, TimeLog,
@@ -163,7 +164,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       saved_at: null,
       spans: kind === "screening"
         ? [{ started_at: new Date(t0 - 5 * 3600_000).toISOString(), ended_at: new Date(t0 - 5 * 3600_000 + 25 * 60_000).toISOString(), corrected: false }]
-        : ["submitted", "accepted", "rejected"].includes(status)
+        : ["submitted", "accepted", "rejected", "needs_revision"].includes(status)
         ? [{ started_at: new Date(t0 - 86400_000 * (1 + (n % 20))).toISOString(), ended_at: new Date(t0 - 86400_000 * (1 + (n % 20)) + (400 + (n % 13) * 60) * 1000).toISOString(), corrected: false }]
         : [],
       // Finished or sent-back work keeps what was submitted (like the app's outbox).
@@ -327,13 +328,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       rubric,
       guidelines: markdownToBlocks(rubric.guidelines),
       views: viewsFor(opp, a.title, a.n, a.hostile, `diff-${a.item_id}`, opp.id === "opp-code" ? diffFor(a) : null),
+      layout: layoutOf(rubric),
       draft, draft_revision: a.revision, saved_at: a.saved_at,
       validation: validateAnswers(rubric, draft),
       reviewed: a.reviewed,
       time: timeLog(a),
       preview: isPreview,
-      due_at: isPreview ? null : a.due_at,
-      lease_expires_at: isPreview ? null : a.lease_expires_at,
+      // Like the app: deadlines only while the work is still the reviewer's.
+      due_at: isPreview || !editable ? null : a.due_at,
+      lease_expires_at: isPreview || !editable ? null : a.lease_expires_at,
       comments: placements(a, draft),
       editable,
       revision: a.status === "needs_revision",
@@ -353,6 +356,21 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       reviewed_comments: [],
       notice: null,
     });
+  }
+
+  /** Like the app (views::item_layout): diffs, redlines, scans and the two
+   *  sides of a pairwise question on the canvas, the rest as context. */
+  function layoutOf(rubric: MockOpportunity["rubric"]): ItemLayout {
+    const pairs = rubric.questions.flatMap((q) => (q.type === "pairwise" ? [[q.a, q.b]] : []));
+    const canvas: string[][] = [];
+    const context: string[] = [];
+    for (const f of rubric.fields) {
+      const pair = pairs.find((p) => p.includes(f.id));
+      if (pair) { if (!canvas.some((s) => s.includes(pair[0]))) canvas.push(pair); }
+      else if (["diff", "legal_redline", "scan"].includes(f.viewer)) canvas.push([f.id]);
+      else context.push(f.id);
+    }
+    return canvas.length ? { canvas, context } : { canvas: context.map((id) => [id]), context: [] };
   }
 
   /** Like the app: a diff comment whose file or line is not in the item's diff is outdated. */

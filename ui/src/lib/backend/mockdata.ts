@@ -50,7 +50,7 @@ export const OPPORTUNITIES: MockOpportunity[] = [
     id: "opp-code", title: "Rust pull-request review", buyer: "Northwind AI", licence_category: "commercial-training",
     basis: "per_item", rate_cents: 1800,
     rubric: rubric("code-review", "Rust PR review v3", CODE_GUIDE,
-      [field("description", "PR description", "markdown"), field("patch", "Patch", "diff", { diff_mode: "unified", language: "rust" }), field("tests", "Test run", "test_suite"), field("source", "Full source after the patch", "code", { language: "rust" })],
+      [field("description", "PR description", "markdown"), field("patch", "Patch", "diff", { diff_mode: "split", language: "rust" }), field("tests", "Test run", "test_suite"), field("source", "Full source after the patch", "code", { language: "rust" })],
       [
         { ...base, id: "correctness", prompt: "How correct is the change?", type: "scale", min: 1, max: 5,
           anchors: [{ value: 1, label: "Broken" }, { value: 3, label: "Works with gaps" }, { value: 5, label: "Correct" }],
@@ -217,25 +217,33 @@ export function redline(hostile: boolean): LegalDocView {
       { term: "Purpose", defined_in: "1.2", uses: 2 },
     ],
     clauses: [
-      { number: "1.1", anchor: "1.1", level: 1, change: { kind: "modified" }, runs: [
+      { number: "1.1", anchor: "1.1", level: 1, change: { kind: "modified" }, rewritten: false, runs: [
         run("“"), run("Confidential Information", "equal", "Confidential Information", true), run("” means all information disclosed "),
         run("in writing ", "deleted"), run("in any form, whether oral, written or electronic, ", "inserted"), run("by the Disclosing Party."),
       ] },
-      { number: "1.2", anchor: "1.2", level: 1, change: { kind: "unchanged" }, runs: [
+      { number: "1.2", anchor: "1.2", level: 1, change: { kind: "unchanged" }, rewritten: false, runs: [
         run("“"), run("Purpose", "equal", "Purpose", true), run("” means evaluating a possible business relationship between the Parties."),
       ] },
-      { number: "2.1", anchor: "2.1", level: 1, change: { kind: "modified" }, runs: [
+      { number: "2.1", anchor: "2.1", level: 1, change: { kind: "modified" }, rewritten: false, runs: [
         run("The Recipient shall use "), run("Confidential Information", "equal", "Confidential Information"), run(" solely for the "),
         run("Purpose", "equal", "Purpose"), run(" and shall not disclose it to any third party"),
         run(" without prior written consent", "inserted"), run("."),
       ] },
-      { number: "2.2", anchor: "2.2", level: 2, change: { kind: "added" }, runs: [run("The Recipient shall notify the Discloser of any unauthorised disclosure within 48 hours.", "inserted")] },
-      { number: "5.3", anchor: "5.3", level: 1, change: { kind: "moved", from: "4.1", edited: true }, runs: [
+      { number: "2.2", anchor: "2.2", level: 2, change: { kind: "added" }, rewritten: false, runs: [run("The Recipient shall notify the Discloser of any unauthorised disclosure within 48 hours.", "inserted")] },
+      { number: "3.1", anchor: "3.1", level: 1, change: { kind: "unchanged" }, rewritten: false, runs: [run("The Recipient may disclose information that is already public.")] },
+      { number: "3.2", anchor: "3.2", level: 1, change: { kind: "unchanged" }, rewritten: false, runs: [run("The Recipient may disclose information when a court orders it.")] },
+      // Rewritten (as Rust decides): the prior wording whole, then the new.
+      { number: "4.2", anchor: "4.2", level: 1, change: { kind: "modified" }, rewritten: true, runs: [
+        run("Each Party bears its own costs.", "deleted"), run("The Recipient indemnifies the Discloser against every loss arising from a breach.", "inserted"),
+      ] },
+      { number: "5.3", anchor: "5.3", level: 1, change: { kind: "moved", from: "4.1", edited: true }, rewritten: false, runs: [
         run("This Agreement remains in force for "), run("five (5)", "deleted"), run("three (3)", "inserted"),
         run(hostile ? ` years. ${XSS}` : " years from the Effective Date."),
       ] },
-      { number: "6", anchor: "6", level: 1, change: { kind: "removed" }, runs: [run("Neither Party may assign this Agreement.", "deleted")] },
+      { number: "6", anchor: "6", level: 1, change: { kind: "removed" }, rewritten: false, runs: [run("Neither Party may assign this Agreement.", "deleted")] },
     ],
+    // Indices of the clauses that changed (everything but 1.2, 3.1, 3.2).
+    changes: [0, 2, 3, 6, 7, 8],
   };
 }
 

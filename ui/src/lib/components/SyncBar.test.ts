@@ -27,6 +27,17 @@ describe("SyncBar", () => {
     expect(err?.textContent).toContain("GET /outcomes within 60s");
   });
 
+  it("shows an offline error's first clause whole and the technical rest on request", () => {
+    const message = "The platform can't be reached (error sending request for url (http://127.0.0.1:8787/v1/assignments?page=1): client error (Connect)).";
+    show({ ...base, online: false, last_error: { code: "offline", message } });
+    const err = document.querySelector('[data-testid="sync-error"]');
+    expect(err?.textContent?.trim()).toBe("⚠ The platform can't be reached");
+    expect(document.querySelector('[data-testid="sync-error-detail"]')).toBeNull();
+    (document.querySelector('[data-testid="sync-error-more"]') as HTMLButtonElement).click();
+    flushSync();
+    expect(document.querySelector('[data-testid="sync-error-detail"]')?.textContent).toBe(message);
+  });
+
   it("names each held-back item with its reason", () => {
     const q = (kind: "item" | "attachment", label: string, reason: string) => ({
       kind, key: label, label, reason, attempts: 1, next_attempt_at: "2026-01-01T10:00:00Z", first_failed_at: "2026-01-01T10:00:00Z",

@@ -22,3 +22,14 @@ describe("local time stamps", () => {
     }
   });
 });
+
+describe("headline and dotted", () => {
+  it("cuts a message at its first clause", async () => {
+    const { headline, dotted } = await import("./format");
+    expect(headline("The platform can't be reached (error sending request)")).toEqual({ head: "The platform can't be reached", rest: true });
+    expect(headline("the platform did not finish answering GET /outcomes within 60s; Assay will retry.")).toEqual({ head: "the platform did not finish answering GET /outcomes within 60s", rest: true });
+    expect(headline("Offline (x)")).toEqual({ head: "Offline (x)", rest: false });
+    expect(headline("Cannot reach demo.assay.local")).toEqual({ head: "Cannot reach demo.assay.local", rest: false });
+    expect(dotted(["a", null, "", false, "b"])).toBe("a · b");
+  });
+});

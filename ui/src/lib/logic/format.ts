@@ -119,3 +119,19 @@ export function parseLocalStamp(s: string): number {
 export function timeZoneName(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 }
+
+/**
+ * A message's first clause, for one line of a crowded bar: up to the first
+ * " (" or "; " (the technical detail after it is shown on request).
+ * `rest` is empty when the whole message fits in the headline.
+ */
+export function headline(message: string): { head: string; rest: boolean } {
+  const cut = [" (", "; "].map((s) => message.indexOf(s)).filter((i) => i >= 12);
+  if (cut.length === 0) return { head: message, rest: false };
+  return { head: message.slice(0, Math.min(...cut)), rest: true };
+}
+
+/** Parts joined with " · ", empty ones left out. */
+export function dotted(parts: (string | null | false | undefined)[]): string {
+  return parts.filter((p): p is string => typeof p === "string" && p !== "").join(" · ");
+}

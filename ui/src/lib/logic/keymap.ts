@@ -8,6 +8,8 @@ export type Action =
   | "pick_1" | "pick_2" | "pick_3" | "pick_4" | "pick_5" | "pick_6" | "pick_7" | "pick_8" | "pick_9"
   | "next_question"
   | "prev_question"
+  | "next_change"
+  | "prev_change"
   | "next_item"
   | "prev_item"
   | "submit"
@@ -30,6 +32,8 @@ export const ACTION_LABELS: Record<Action, string> = {
   pick_9: "Pick answer 9",
   next_question: "Next question",
   prev_question: "Previous question",
+  next_change: "Next change in the redline",
+  prev_change: "Previous change in the redline",
   next_item: "Next item",
   prev_item: "Previous item",
   submit: "Submit grade",
@@ -46,6 +50,8 @@ export const DEFAULT_KEYMAP: Record<Action, string[]> = {
   pick_6: ["6"], pick_7: ["7"], pick_8: ["8"], pick_9: ["9"],
   next_question: ["j", "ArrowDown"],
   prev_question: ["k", "ArrowUp"],
+  next_change: ["n"],
+  prev_change: ["Shift+N"],
   next_item: ["]"],
   prev_item: ["["],
   submit: ["Mod+Enter"],

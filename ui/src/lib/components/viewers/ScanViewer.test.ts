@@ -31,4 +31,21 @@ describe("ScanViewer", () => {
     flushSync();
     expect(document.querySelectorAll('[data-testid="scan-warning"]').length).toBe(0);
   });
+
+  it("opens on the frame of the first region and lists every region in place", () => {
+    const scan = { ...info([]), frames: 3 };
+    const annotations = [
+      { id: "s1", field: "scan", anchor: { kind: "scan_region" as const, frame: 1, x: 0.5, y: 0.5, width: 0.25, height: 0.25 }, severity: "significant", comment: "Focal hyperdensity" },
+      { id: "s2", field: "scan", anchor: { kind: "scan_region" as const, frame: 2, x: 1, y: 1, width: 2, height: 2 }, severity: null, comment: "Artefact" },
+    ];
+    app = mount(ScanViewer, { target: document.body, props: { backend: mockBackend(), handle: "scan-0", scan, annotations } });
+    flushSync();
+    expect(document.querySelector(".status .frame .mono")?.textContent).toBe("2/3");
+    const items = [...document.querySelectorAll('[data-testid="scan-regions"] li')];
+    expect(items.map((li) => li.textContent?.replace(/\s+/g, " ").trim())).toEqual(["Frame 2 significant Focal hyperdensity", "Frame 3 Artefact"]);
+    expect(items[0].classList.contains("here")).toBe(true);
+    (items[1].querySelector("button") as HTMLButtonElement).click();
+    flushSync();
+    expect(document.querySelector(".status .frame .mono")?.textContent).toBe("3/3");
+  });
 });

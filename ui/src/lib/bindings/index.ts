@@ -98,7 +98,13 @@ anchor: string,
 /**
  * Nesting depth (1 = top level).
  */
-level: number, change: ClauseChange, runs: Array<LegalRun>, };
+level: number, change: ClauseChange, 
+/**
+ * The clause was rewritten rather than touched up: `runs` hold the
+ * whole prior wording (deleted) followed by the whole new wording
+ * (inserted), shown as two blocks instead of interleaved words.
+ */
+rewritten: boolean, runs: Array<LegalRun>, };
 
 export type ClauseChange = { "kind": "unchanged" } | { "kind": "modified" } | { "kind": "added" } | { "kind": "removed" } | { "kind": "moved", from: string, edited: boolean, };
 
@@ -211,7 +217,15 @@ export type DiffStats = { added: number, removed: number, };
 /**
  * A parsed diff; rows are fetched in windows with `diff_rows`.
  */
-export type DiffSummary = { handle: string, files: Array<DiffFileSummary>, tree: FileTree, default_mode: DiffMode, };
+export type DiffSummary = { handle: string, files: Array<DiffFileSummary>, tree: FileTree, 
+/**
+ * The layout the diff opens in: the reviewer's own preference
+ * (settings). A rubric's `diff_mode` is only a suggestion the viewer
+ * mentions: side by side on a narrow screen must not override someone
+ * who reads diffs unified. The reviewer switches it per diff in the
+ * viewer, or for every diff in settings.
+ */
+default_mode: DiffMode, };
 
 /**
  * Expected pay (rate card × accepted work) differs from the platform's ledger.
@@ -318,6 +332,22 @@ export type IssueSeverity = "error" | "warning";
  */
 export type ItemIssue = { kind: IssueKind, message: string, };
 
+/**
+ * Where the item screen puts each field: Rust decides, the UI lays it out.
+ */
+export type ItemLayout = { 
+/**
+ * The canvas: what is being graded (diffs, redlines, scans, the answers
+ * a pairwise question compares), first and given the width, in item
+ * order. Each entry is one field id, or two compared side by side.
+ */
+canvas: Array<Array<string>>, 
+/**
+ * The rest (task, reference, tests, test runs, conversation): context
+ * panels under the canvas that the reviewer may collapse.
+ */
+context: Array<string>, };
+
 export type LedgerStatus = "pending" | "accepted" | "paid" | "reversed";
 
 export type LegalDocView = { clauses: Array<Clause>, defined_terms: Array<DefinedTerm>, 
@@ -328,7 +358,13 @@ redline: boolean,
 /**
  * Why no redline was computed although a prior version was given.
  */
-note: string | null, };
+note: string | null, 
+/**
+ * Indices into `clauses` of every clause that changed (added, removed,
+ * edited or moved), in document order: what "next change" steps
+ * through and "changed clauses only" keeps.
+ */
+changes: Array<number>, };
 
 export type LegalRun = { text: string, kind: LegalRunKind, 
 /**
@@ -381,11 +417,22 @@ guidelines: Array<Block>,
 /**
  * One view per `item.fields` entry, same order.
  */
-views: Array<FieldView>, draft: Answers, draft_revision: number, saved_at: string | null, validation: ValidationReport, reviewed: ReviewedSubmission | null, time: TimeLog, 
+views: Array<FieldView>, 
+/**
+ * Where each field goes: the thing being graded on the canvas, the
+ * rest as collapsible context.
+ */
+layout: ItemLayout, draft: Answers, draft_revision: number, saved_at: string | null, validation: ValidationReport, reviewed: ReviewedSubmission | null, time: TimeLog, 
 /**
  * Rubric preview (spec authors): nothing is saved or submitted.
  */
-preview: boolean, due_at: string | null, lease_expires_at: string | null, 
+preview: boolean, 
+/**
+ * The deadlines, while they still matter: `None` once the work is no
+ * longer the reviewer's to change (submitted, decided, taken away), so
+ * finished work shows no overdue or lease timers.
+ */
+due_at: string | null, lease_expires_at: string | null, 
 /**
  * Every diff-line comment of `draft`, placed in the item's current
  * diff: on its line, moved with its line (the draft already points at

@@ -1622,6 +1622,10 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     }
     app.screenshot("17-series-senior-review-slice-12")?;
     // On another slice it is not drawn.
+    app.execute(
+        "document.querySelector('[data-viewer=series] canvas').focus()",
+        serde_json::json!([]),
+    )?;
     app.press(&[keys::ARROW_DOWN])?;
     app.wait_text(
         "[data-viewer=series] [data-testid=frame-label]",

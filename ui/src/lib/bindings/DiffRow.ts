@@ -6,4 +6,9 @@ import type { StyledRun } from "./StyledRun";
 /**
  * A row of the virtualised diff view.
  */
-export type DiffRow = { "type": "hunk_header", hunk: number, text: string, } | { "type": "line", kind: LineKind, old_line: number | null, new_line: number | null, runs: Array<StyledRun>, no_newline: boolean, } | { "type": "split", old: SplitCell | null, new: SplitCell | null, } | { "type": "expander", gap: number, hidden: number, old_start: number, new_start: number, };
+export type DiffRow = { "type": "hunk_header", hunk: number, text: string, } | { "type": "line", kind: LineKind, old_line: number | null, new_line: number | null, runs: Array<StyledRun>, no_newline: boolean, 
+/**
+ * [`line_hash`] of the line: the UI puts it on a comment's anchor,
+ * so saving a draft never needs the diff.
+ */
+line_hash?: string, } | { "type": "split", old: SplitCell | null, new: SplitCell | null, } | { "type": "expander", gap: number, hidden: number, old_start: number, new_start: number, };

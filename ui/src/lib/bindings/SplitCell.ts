@@ -2,4 +2,8 @@
 import type { LineKind } from "./LineKind";
 import type { StyledRun } from "./StyledRun";
 
-export type SplitCell = { kind: LineKind, line: number, runs: Array<StyledRun>, no_newline: boolean, };
+export type SplitCell = { kind: LineKind, line: number, runs: Array<StyledRun>, no_newline: boolean, 
+/**
+ * [`line_hash`] of the line (see [`DiffRow::Line`]).
+ */
+line_hash?: string, };

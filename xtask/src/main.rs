@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod postgres;
 
 /// tauri-driver is pinned: the end-to-end harness is tested against this version.
@@ -86,6 +87,13 @@ enum Cmd {
         /// Items synced for the queue and platform benchmarks.
         #[arg(long, default_value_t = 10_000)]
         items: u32,
+        /// Only these benchmarks (diff, queue, draft, access); all by default.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Also count instructions of one run of each diff tool under
+        /// valgrind's callgrind (deterministic under load; slow).
+        #[arg(long)]
+        callgrind: bool,
     },
 }
 
@@ -106,46 +114,70 @@ fn main() -> Result<()> {
         Cmd::Bindings => bindings(&root),
         Cmd::Test { no_e2e } => test(&root, !no_e2e),
         Cmd::Demo { screenshot_after } => demo(&root, screenshot_after),
-        Cmd::Bench { runs, items } => bench(runs, items),
+        Cmd::Bench {
+            runs,
+            items,
+            only,
+            callgrind,
+        } => bench(&root, runs, items, &only, callgrind),
         Cmd::Tour => tour(&root),
     }
 }
 
-/// The benchmarks of the suite: (crate, example, what it measures against).
-const BENCHES: &[(&str, &str, &str)] = &[
+/// The benchmarks of the suite: (name, crate, example, what it measures against).
+const BENCHES: &[(&str, &str, &str, &str)] = &[
     (
+        "diff",
+        "assay-render",
+        "diff_bench",
+        "diff view model (parse, highlight, rows as JSON) vs delta on real releases",
+    ),
+    (
+        "queue",
         "assay-app",
         "queue_bench",
         "queue_page with N synced items vs the previous rebuild-per-call",
     ),
     (
+        "draft",
         "assay-app",
         "draft_bench",
         "draft save p50/p99 vs a bare SQLite WAL upsert (synchronous=FULL)",
     ),
     (
+        "access",
         "assay-platform",
         "access_bench",
         "platform GET /items access check, newest vs oldest of N, vs no index",
     ),
     (
+        "load",
         "assay-platform",
         "load_bench",
         "200 reviewers syncing, renewing, submitting: SQLite vs PostgreSQL (lost/duplicated = 0)",
     ),
     (
+        "series",
         "assay-app",
         "series_bench",
         "512×512×300 CT series (pydicom): time to first slice, scroll p50/p99, cache memory",
     ),
 ];
 
-fn bench(runs: u32, items: u32) -> Result<()> {
+fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -> Result<()> {
     if runs < 7 {
         bail!("--runs must be at least 7 (got {runs})");
     }
+    for o in only {
+        if !BENCHES.iter().any(|b| b.0 == o) {
+            bail!("unknown benchmark {o:?}; known: diff, queue, draft, access, load, series");
+        }
+    }
     let (runs, items) = (runs.to_string(), items.to_string());
-    for (krate, example, what) in BENCHES {
+    for (name, krate, example, what) in BENCHES {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         step(&format!("{example}: {what}"));
         let mut cmd = cargo();
         cmd.args([
@@ -158,19 +190,33 @@ fn bench(runs: u32, items: u32) -> Result<()> {
             example,
             "--",
         ]);
-        cmd.args(["--runs", &runs]);
-        if *example == "series_bench" {
-            let dir = series_bench_data()?;
-            cmd.arg("--dir").arg(dir);
-        } else if *example != "draft_bench" {
-            cmd.args(["--items", &items]);
+        match *name {
+            "diff" => {
+                let dir = bench::bench_dir(root)?;
+                let delta = bench::ensure_delta(&dir)?;
+                let inputs = bench::prepare_inputs(&dir)?;
+                for input in bench::INPUTS {
+                    eprintln!("  {:10} {}", input.name, input.what);
+                }
+                cmd.arg("compare").arg("--delta").arg(delta);
+                if callgrind {
+                    cmd.arg("--callgrind");
+                }
+                for (name, path) in inputs {
+                    cmd.arg(format!("{name}={}", path.display()));
+                }
+            }
+            "draft" => {}
+            "series" => {
+                cmd.arg("--dir").arg(series_bench_data()?);
+            }
+            _ => {
+                cmd.args(["--items", &items]);
+            }
         }
+        cmd.args(["--runs", &runs]);
         run(&mut cmd)?;
     }
-    eprintln!(
-        "\nDiff highlighting vs delta is not in this suite yet; \
-         crates/render/benches/vs_delta.sh is a single unpaired run on generated input."
-    );
     Ok(())
 }
 

@@ -515,8 +515,13 @@ fn build_view(
         }
         ViewerKind::Diff => {
             let diff = field_diff(item, f)?;
-            let rows = Arc::new(DiffRows::with_language(diff, f.language.as_deref()));
             let handle = format!("{handle_prefix}/{}", f.id);
+            // Opened again with the same diff: keep its rows and whatever is
+            // highlighted already.
+            let rows = match cache.diff(&handle) {
+                Some(rows) if rows.is_for(&diff, f.language.as_deref()) => rows,
+                _ => Arc::new(DiffRows::with_language(diff, f.language.as_deref())),
+            };
             let files = rows
                 .diff()
                 .files

@@ -1,18 +1,258 @@
-//! Build the highlighted diff view model of a unified diff file and report
-//! the time (used by `benches/vs_delta.sh`).
+//! The diff view model against delta, on the same unified diff files
+//! (`cargo xtask bench --only diff` fetches real releases, installs the pinned
+//! delta and calls `compare`).
 //!
-//! `diff_bench FILE` — time the view model of FILE.
-//! `diff_bench --generate OUT` — write the deterministic benchmark diff.
+//! - `diff_bench view FILE`: what the app does when a diff opens and is read
+//!   to the end: parse, lay out, highlight every file, build every row of
+//!   every file (unified) and encode it as JSON as the webview gets it.
+//! - `diff_bench dump FILE`: every row of every file in both modes as JSON
+//!   lines (compare highlighting before/after a change).
+//! - `diff_bench compare --delta PATH [--runs N] [--callgrind] NAME=FILE...`:
+//!   paired runs of `delta` and `diff_bench view` as child processes on each
+//!   FILE (order alternating), CPU (user+sys of the child, getrusage) and
+//!   wall; median and min, and each as a ratio against delta in the same run.
+//!   Both do the same work: delta highlights removed lines too
+//!   (`--minus-style 'syntax auto'`), does not truncate lines and highlights
+//!   lines up to the same length as Assay ([`MAX_HIGHLIGHT_LINE_BYTES`]).
+//! - `diff_bench --generate OUT`: the old synthetic diff (tests only).
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use assay_render::diff::{parse_unified_diff, DiffRows};
+use assay_render::highlight::MAX_HIGHLIGHT_LINE_BYTES;
 use assay_rubric::model::DiffMode;
 
 #[path = "../benches/support/input.rs"]
 mod bench_input;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn view(file: &str) -> Res<()> {
+    let start = Instant::now();
+    let text = std::fs::read_to_string(file)?;
+    let diff = parse_unified_diff(&text)?;
+    let rows = DiffRows::new(diff);
+    rows.highlight_all();
+    let mut bytes = 0usize;
+    let mut n = 0usize;
+    for f in 0..rows.file_count() {
+        let count = rows.row_count(f, DiffMode::Unified, &[]);
+        let r = rows.rows_for(f, 0, count, DiffMode::Unified, &[])?;
+        n += r.len();
+        bytes += serde_json::to_vec(&r)?.len();
+    }
+    eprintln!(
+        "lines={} rows={n} json_bytes={bytes} total_ms={:.1}",
+        text.lines().count(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+fn dump(file: &str) -> Res<()> {
+    let text = std::fs::read_to_string(file)?;
+    let rows = DiffRows::new(parse_unified_diff(&text)?);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    use std::io::Write;
+    for f in 0..rows.file_count() {
+        for mode in [DiffMode::Unified, DiffMode::Split] {
+            let count = rows.row_count(f, mode, &[]);
+            let r = rows.rows_for(f, 0, count, mode, &[])?;
+            serde_json::to_writer(&mut out, &r)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// user + sys of all waited-for children so far, in ms.
+fn children_cpu_ms() -> f64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a zeroed rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// The program and arguments, run directly or under callgrind.
+fn tool(program: &Path, under_callgrind: bool) -> Command {
+    if under_callgrind {
+        let mut c = Command::new("valgrind");
+        c.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn delta_cmd(delta: &str, input: &Path, under_callgrind: bool) -> Res<Command> {
+    let mut c = tool(Path::new(delta), under_callgrind);
+    c.args([
+        "--no-gitconfig",
+        "--paging=never",
+        "--true-color=always",
+        // Removed lines syntax-highlighted like added ones (delta's default
+        // leaves them plain).
+        "--minus-style=syntax auto",
+        "--minus-emph-style=syntax auto",
+        // No truncation, and highlighting up to Assay's limit.
+        "--max-line-length=0",
+    ])
+    .arg(format!(
+        "--max-syntax-highlighting-length={MAX_HIGHLIGHT_LINE_BYTES}"
+    ))
+    .env_remove("DELTA_FEATURES")
+    .env_remove("BAT_THEME")
+    .stdin(std::fs::File::open(input)?);
+    Ok(c)
+}
+
+fn assay_cmd(input: &Path, under_callgrind: bool) -> Res<Command> {
+    let mut c = tool(&std::env::current_exe()?, under_callgrind);
+    c.arg("view").arg(input).stdin(Stdio::null());
+    Ok(c)
+}
+
+/// One measured run: (wall ms, cpu ms).
+fn measure(mut cmd: Command) -> Res<(f64, f64)> {
+    let c0 = children_cpu_ms();
+    let t = Instant::now();
+    let status = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+    let wall = t.elapsed().as_secs_f64() * 1e3;
+    if !status.success() {
+        return Err(format!("{cmd:?} failed with {status}").into());
+    }
+    Ok((wall, children_cpu_ms() - c0))
+}
+
+/// Instructions of one run under callgrind (all threads).
+fn instructions(mut cmd: Command) -> Res<u64> {
+    let out = cmd.stdout(Stdio::null()).output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    err.lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no callgrind total in: {err}").into())
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn compare(args: &[String]) -> Res<()> {
+    let mut delta = None;
+    let mut runs = 9usize;
+    let mut with_callgrind = false;
+    let mut inputs = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--delta" => delta = it.next().cloned(),
+            "--runs" => runs = it.next().ok_or("--runs needs a value")?.parse()?,
+            "--callgrind" => with_callgrind = true,
+            other => {
+                let (name, path) = other
+                    .split_once('=')
+                    .ok_or_else(|| format!("expected NAME=FILE, got {other:?}"))?;
+                inputs.push((name.to_string(), std::path::PathBuf::from(path)));
+            }
+        }
+    }
+    let delta = delta.ok_or("--delta PATH is required")?;
+    if runs < 7 {
+        return Err("--runs must be at least 7".into());
+    }
+    let version = Command::new(&delta).arg("--version").output()?;
+    println!(
+        "diff_bench: {} vs `diff_bench view` (assay-render); {runs} paired runs per input, \
+         order alternating, after one unmeasured warm-up each; CPU = user+sys of the child \
+         (getrusage); {} cores; load before {}",
+        String::from_utf8_lossy(&version.stdout).trim(),
+        std::thread::available_parallelism().map_or(0, |p| p.get()),
+        load()
+    );
+    println!(
+        "{:10} {:>7} {:>5} | {:>22} | {:>22} | {:>22} | {:>22}",
+        "input",
+        "lines",
+        "files",
+        "delta cpu med/min ms",
+        "assay cpu med/min ms",
+        "cpu assay/delta med/min",
+        "wall assay/delta med/min"
+    );
+    let mut worst: f64 = 0.0;
+    for (name, path) in &inputs {
+        let text = std::fs::read_to_string(path)?;
+        let lines = text.lines().count();
+        let files = parse_unified_diff(&text)?.files.len();
+        // Warm-up (page cache, lazily loaded code) for both.
+        measure(delta_cmd(&delta, path, false)?)?;
+        measure(assay_cmd(path, false)?)?;
+        let (mut dw, mut dc, mut aw, mut ac) = (vec![], vec![], vec![], vec![]);
+        let (mut rc, mut rw) = (vec![], vec![]);
+        for run in 0..runs {
+            let (d, a) = if run % 2 == 0 {
+                let d = measure(delta_cmd(&delta, path, false)?)?;
+                (d, measure(assay_cmd(path, false)?)?)
+            } else {
+                let a = measure(assay_cmd(path, false)?)?;
+                (measure(delta_cmd(&delta, path, false)?)?, a)
+            };
+            dw.push(d.0);
+            dc.push(d.1);
+            aw.push(a.0);
+            ac.push(a.1);
+            rc.push(a.1 / d.1.max(0.001));
+            rw.push(a.0 / d.0.max(0.001));
+        }
+        worst = worst.max(median(&rc));
+        println!(
+            "{name:10} {lines:>7} {files:>5} | {:>10.0} / {:>9.0} | {:>10.0} / {:>9.0} | {:>11.2}x / {:>8.2}x | {:>11.2}x / {:>8.2}x",
+            median(&dc),
+            min(&dc),
+            median(&ac),
+            min(&ac),
+            median(&rc),
+            min(&rc),
+            median(&rw),
+            min(&rw),
+        );
+        if with_callgrind {
+            let d = instructions(delta_cmd(&delta, path, true)?)?;
+            let a = instructions(assay_cmd(path, true)?)?;
+            println!(
+                "{name:10} callgrind instructions: delta {d}, assay {a}, assay/delta {:.2}x",
+                a as f64 / d.max(1) as f64
+            );
+        }
+    }
+    println!(
+        "worst median CPU ratio assay/delta: {worst:.2}x; load after {}",
+        load()
+    );
+    Ok(())
+}
+
+fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [flag, out] if flag == "--generate" => {
@@ -20,35 +260,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::write(out, &text)?;
             eprintln!("wrote {} lines to {out}", text.lines().count());
         }
-        [file] => {
-            let start = Instant::now();
-            let text = std::fs::read_to_string(file)?;
-            let diff = parse_unified_diff(&text)?;
-            let parsed = start.elapsed();
-            let rows = DiffRows::new(diff);
-            rows.highlight_all();
-            let built = start.elapsed();
-            // Materialise and serialise every row, as the webview would get
-            // them window by window.
-            let mut bytes = 0usize;
-            let mut n = 0usize;
-            for f in 0..rows.file_count() {
-                let count = rows.row_count(f, DiffMode::Unified, &[]);
-                let r = rows.rows_for(f, 0, count, DiffMode::Unified, &[])?;
-                n += r.len();
-                bytes += serde_json::to_vec(&r)?.len();
-            }
-            let total = start.elapsed();
-            println!(
-                "lines={} rows={n} json_bytes={bytes} parse_ms={:.1} highlight_ms={:.1} total_ms={:.1}",
-                text.lines().count(),
-                parsed.as_secs_f64() * 1e3,
-                (built - parsed).as_secs_f64() * 1e3,
-                total.as_secs_f64() * 1e3
-            );
-        }
+        [cmd, file] if cmd == "view" => view(file)?,
+        [cmd, file] if cmd == "dump" => dump(file)?,
+        [cmd, rest @ ..] if cmd == "compare" => compare(rest)?,
         _ => {
-            eprintln!("usage: diff_bench FILE | diff_bench --generate OUT");
+            eprintln!(
+                "usage: diff_bench view FILE | dump FILE | compare --delta PATH [--runs N] \
+                 [--callgrind] NAME=FILE... | --generate OUT"
+            );
             std::process::exit(2);
         }
     }

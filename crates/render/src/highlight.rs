@@ -2,18 +2,20 @@
 //! classes that the UI themes with CSS (light and dark). No colours are
 //! shipped from Rust.
 //!
-//! Languages: everything in syntect's default syntax set (Python, JavaScript,
-//! Go, Rust, Java, C, C++, SQL, JSON, YAML, Markdown, ...). TypeScript is not
-//! in syntect's default set: `.ts`, `.tsx`, `.mts` and `.cts` files are
-//! highlighted with the JavaScript grammar (types annotations come out as
-//! plain text or variables; keywords, strings, comments and numbers are right)
-//! and reported as language `typescript`.
+//! Languages: bat's syntax set (through `two-face`: the grammars of syntect's
+//! default set plus TypeScript, TSX, TOML, Dockerfile, ...), the same
+//! grammars `delta` and `bat` highlight with.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use serde::Serialize;
-use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet};
+use syntect::parsing::{
+    BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet,
+};
 use ts_rs::TS;
 
 /// Lines longer than this are not highlighted (regex engines get slow on
@@ -82,7 +84,7 @@ pub(crate) struct Span {
 
 pub(crate) fn syntax_set() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
-    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+    SET.get_or_init(two_face::syntax::extra_newlines)
 }
 
 /// A resolved language: the syntect grammar and our stable id for it.
@@ -96,7 +98,8 @@ fn stable_id(syntax_name: &str) -> &'static str {
     match syntax_name {
         "Rust" => "rust",
         "Python" => "python",
-        "JavaScript" => "javascript",
+        "JavaScript" | "JavaScript (Babel)" => "javascript",
+        "TypeScript" | "TypeScriptReact" => "typescript",
         "Go" => "go",
         "Java" => "java",
         "C" => "c",
@@ -123,7 +126,7 @@ fn lookup_token(token: &str) -> Option<Language> {
     let ss = syntax_set();
     let lower = token.to_ascii_lowercase();
     let (key, id_override): (&str, Option<&'static str>) = match lower.as_str() {
-        "ts" | "tsx" | "mts" | "cts" | "typescript" => ("js", Some("typescript")),
+        "ts" | "mts" | "cts" | "typescript" => ("ts", None),
         "jsx" | "mjs" | "cjs" | "javascript" => ("js", None),
         "c++" | "cpp" | "cxx" | "cc" | "hpp" | "hh" | "hxx" => ("cpp", None),
         "golang" => ("go", None),
@@ -216,24 +219,104 @@ fn scope_table() -> &'static [(Scope, TokenClass)] {
     })
 }
 
+/// FxHash-style hasher for [`Scope`] keys (two `u64`s): the scope cache is
+/// looked up on every scope push.
+#[derive(Default)]
+struct ScopeHasher(u64);
+
+impl std::hash::Hasher for ScopeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        for b in chunks.remainder() {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type ScopeCache = HashMap<Scope, Option<TokenClass>, BuildHasherDefault<ScopeHasher>>;
+
+/// Lines longer than this are not remembered by [`Memo`].
+const MEMO_MAX_LINE: usize = 256;
+/// Most line texts a [`Memo`] holds, and parse states per text.
+const MEMO_MAX_LINES: usize = 32_768;
+const MEMO_MAX_STATES: usize = 4;
+
+/// A line parsed from one state: what it gave and the state after it.
+struct Parsed {
+    state: ParseState,
+    stack: ScopeStack,
+    spans: Vec<Span>,
+    state_after: ParseState,
+    stack_after: ScopeStack,
+    classes_after: Vec<Option<TokenClass>>,
+}
+
+/// Parsing is a function of (parser state, line text): the same line in the
+/// same state gives the same scopes and leaves the same state. Code repeats
+/// lines a lot (blank lines, closing braces, table rows, the same line on
+/// both sides of a diff), so each stream remembers recent results and
+/// replays them instead of running the grammar's regexes again.
+#[derive(Default)]
+pub(crate) struct Memo {
+    lines: HashMap<Box<str>, Vec<Parsed>, BuildHasherDefault<ScopeHasher>>,
+}
+
+/// A [`Memo`] shared by the streams of one thread.
+pub(crate) type SharedMemo = Rc<RefCell<Memo>>;
+
+/// The class a scope maps to on its own (`None`: look further down the stack).
+fn scope_class(cache: &mut ScopeCache, scope: Scope) -> Option<TokenClass> {
+    *cache.entry(scope).or_insert_with(|| {
+        scope_table()
+            .iter()
+            .find(|(prefix, _)| prefix.is_prefix_of(scope))
+            .map(|(_, c)| *c)
+    })
+}
+
 /// Streams lines of one side of a file through syntect, keeping parse state so
 /// multi-line strings and comments stay correct.
+///
+/// Next to syntect's scope stack it keeps the class of every stack level (the
+/// innermost scope with a class wins), so each push or pop costs O(1) instead
+/// of a walk down the stack after every operation.
 pub(crate) struct LineHighlighter {
     state: Option<ParseState>,
     syntax: Option<&'static SyntaxReference>,
     stack: ScopeStack,
-    cache: HashMap<Scope, Option<TokenClass>>,
+    /// Class of each level of `stack` (`None`: no scope up to it has one).
+    classes: Vec<Option<TokenClass>>,
+    cache: ScopeCache,
+    memo: SharedMemo,
     buf: String,
 }
 
 impl LineHighlighter {
     pub fn new(language: Option<Language>) -> Self {
+        Self::with_memo(language, SharedMemo::default())
+    }
+
+    /// A stream that shares `memo` with others of the same thread.
+    pub fn with_memo(language: Option<Language>, memo: SharedMemo) -> Self {
         let syntax = language.map(|l| l.syntax);
         Self {
             state: syntax.map(ParseState::new),
             syntax,
             stack: ScopeStack::new(),
-            cache: HashMap::new(),
+            classes: Vec::new(),
+            cache: ScopeCache::default(),
+            memo,
             buf: String::new(),
         }
     }
@@ -245,7 +328,9 @@ impl LineHighlighter {
             state: self.state.clone(),
             syntax: self.syntax,
             stack: self.stack.clone(),
-            cache: HashMap::new(),
+            classes: self.classes.clone(),
+            cache: ScopeCache::default(),
+            memo: self.memo.clone(),
             buf: String::new(),
         }
     }
@@ -259,22 +344,15 @@ impl LineHighlighter {
     pub fn reset(&mut self) {
         self.state = self.syntax.map(ParseState::new);
         self.stack = ScopeStack::new();
+        self.classes.clear();
     }
 
-    fn class_of_stack(&mut self) -> TokenClass {
-        let table = scope_table();
-        for scope in self.stack.as_slice().iter().rev() {
-            let class = *self.cache.entry(*scope).or_insert_with(|| {
-                table
-                    .iter()
-                    .find(|(prefix, _)| prefix.is_prefix_of(*scope))
-                    .map(|(_, c)| *c)
-            });
-            if let Some(class) = class {
-                return class;
-            }
-        }
-        TokenClass::Plain
+    fn class(&self) -> TokenClass {
+        self.classes
+            .last()
+            .copied()
+            .flatten()
+            .unwrap_or(TokenClass::Plain)
     }
 
     /// Highlight one line (without its newline).
@@ -297,6 +375,20 @@ impl LineHighlighter {
         let Some(state) = self.state.as_mut() else {
             return plain();
         };
+        let memoize = len <= MEMO_MAX_LINE;
+        if memoize {
+            let memo = self.memo.borrow();
+            if let Some(hit) = memo.lines.get(line).and_then(|v| {
+                v.iter()
+                    .find(|p| p.state == *state && p.stack == self.stack)
+            }) {
+                state.clone_from(&hit.state_after);
+                self.stack.clone_from(&hit.stack_after);
+                self.classes.clone_from(&hit.classes_after);
+                return hit.spans.clone();
+            }
+        }
+        let before = memoize.then(|| (state.clone(), self.stack.clone()));
         self.buf.clear();
         self.buf.push_str(line);
         self.buf.push('\n');
@@ -308,22 +400,61 @@ impl LineHighlighter {
                 return plain();
             }
         };
-        let mut spans: Vec<Span> = Vec::new();
+        let mut spans: Vec<Span> = Vec::with_capacity(ops.len() / 2 + 1);
         let mut pos = 0usize;
-        let mut class = self.class_of_stack();
+        let mut class = self.class();
+        let (classes, cache) = (&mut self.classes, &mut self.cache);
         for (offset, op) in ops {
             let offset = offset.min(len);
             if offset > pos {
                 push_span(&mut spans, offset, class);
                 pos = offset;
             }
-            if self.stack.apply(&op).is_err() {
+            let applied = self.stack.apply_with_hook(&op, |basic, now| match basic {
+                BasicScopeStackOp::Push(scope) => {
+                    classes.truncate(now.len().saturating_sub(1));
+                    let below = classes.last().copied().flatten();
+                    classes.push(scope_class(cache, scope).or(below));
+                }
+                BasicScopeStackOp::Pop => classes.truncate(now.len()),
+            });
+            if applied.is_err() {
                 self.stack = ScopeStack::new();
+                classes.clear();
             }
-            class = self.class_of_stack();
+            class = classes
+                .last()
+                .copied()
+                .flatten()
+                .unwrap_or(TokenClass::Plain);
         }
         if pos < len {
             push_span(&mut spans, len, class);
+        }
+        if let (Some((state, stack)), Some(state_after)) = (before, self.state.as_ref()) {
+            let mut memo = self.memo.borrow_mut();
+            if memo.lines.len() >= MEMO_MAX_LINES {
+                memo.lines.clear();
+            }
+            let parsed = Parsed {
+                state,
+                stack,
+                spans: spans.clone(),
+                state_after: state_after.clone(),
+                stack_after: self.stack.clone(),
+                classes_after: self.classes.clone(),
+            };
+            match memo.lines.get_mut(line) {
+                Some(v) => {
+                    if v.len() >= MEMO_MAX_STATES {
+                        v.remove(0);
+                    }
+                    v.push(parsed);
+                }
+                None => {
+                    memo.lines.insert(line.into(), vec![parsed]);
+                }
+            }
         }
         spans
     }
@@ -449,6 +580,8 @@ mod tests {
             ("d.json", "json"),
             ("c.yaml", "yaml"),
             ("c.yml", "yaml"),
+            ("Cargo.toml", "toml"),
+            ("web/app.mts", "typescript"),
             ("README.md", "markdown"),
         ] {
             assert_eq!(language_for_path(path).as_deref(), Some(id), "{path}");
@@ -559,6 +692,20 @@ mod tests {
         let joined: String = runs.iter().map(|r| r.text.as_str()).collect();
         assert_eq!(joined, "héllo!");
         assert!(runs.iter().any(|r| r.changed && r.text == "é"));
+    }
+
+    #[test]
+    fn typescript_has_its_own_grammar_and_toml_highlights() {
+        let v = highlight_code("let x: number = f<string>(1);\n", Some("a.ts"));
+        assert_eq!(v.language.as_deref(), Some("typescript"));
+        let l0 = classes(&v, 0);
+        // The JavaScript grammar has no type annotations; TypeScript's does.
+        assert!(l0.contains(&("number".into(), TokenClass::Type)), "{l0:?}");
+        let v = highlight_code("[package]\nname = \"x\" # c\n", Some("Cargo.toml"));
+        assert_eq!(v.language.as_deref(), Some("toml"));
+        let l1 = classes(&v, 1);
+        assert!(l1.iter().any(|(_, c)| *c == TokenClass::String), "{l1:?}");
+        assert!(l1.iter().any(|(_, c)| *c == TokenClass::Comment), "{l1:?}");
     }
 
     #[test]

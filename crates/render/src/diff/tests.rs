@@ -515,3 +515,57 @@ mod props {
         }
     }
 }
+
+#[test]
+fn rows_carry_the_anchor_hash_of_each_line() {
+    let d = parse_unified_diff(GIT_DIFF).unwrap();
+    let rows = DiffRows::new(d.clone());
+    let path = d.files[0].path.clone();
+    let mut checked = 0;
+    for mode in [DiffMode::Unified, DiffMode::Split] {
+        let count = rows.row_count(0, mode, &[]);
+        for row in rows.rows_for(0, 0, count, mode, &[]).unwrap() {
+            let mut cells: Vec<(DiffSide, u32, Option<String>)> = Vec::new();
+            match row {
+                DiffRow::Line {
+                    old_line,
+                    new_line,
+                    line_hash,
+                    ..
+                } => {
+                    if let Some(n) = new_line {
+                        cells.push((DiffSide::New, n, line_hash.clone()));
+                    }
+                    if let Some(n) = old_line {
+                        cells.push((DiffSide::Old, n, line_hash));
+                    }
+                }
+                DiffRow::Split { old, new } => {
+                    for (side, c) in [(DiffSide::Old, old), (DiffSide::New, new)] {
+                        if let Some(c) = c {
+                            cells.push((side, c.line, c.line_hash));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for (side, line, hash) in cells {
+                let anchor = anchor_for(&d, &path, side, line).unwrap();
+                assert_eq!(hash.as_deref(), Some(anchor.line_hash.as_str()));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10, "{checked}");
+}
+
+#[test]
+fn rows_know_the_diff_and_language_they_were_built_for() {
+    let d = parse_unified_diff(GIT_DIFF).unwrap();
+    let rows = DiffRows::with_language(d.clone(), Some("rust"));
+    assert!(rows.is_for(&d, Some("rust")));
+    assert!(!rows.is_for(&d, None));
+    let mut changed = d.clone();
+    changed.files[0].hunks[0].lines[0].text.push('x');
+    assert!(!rows.is_for(&changed, Some("rust")));
+}

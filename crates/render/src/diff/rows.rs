@@ -1,0 +1,499 @@
+//! The virtualised rows of a diff: layout, collapsed gaps and row windows.
+
+use super::*;
+
+/// A row of the virtualised diff view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DiffRow {
+    HunkHeader {
+        hunk: u32,
+        text: String,
+    },
+    /// Unified mode line.
+    Line {
+        kind: LineKind,
+        old_line: Option<u32>,
+        new_line: Option<u32>,
+        runs: Vec<StyledRun>,
+        no_newline: bool,
+        /// [`line_hash`] of the line: the UI puts it on a comment's anchor,
+        /// so saving a draft never needs the diff.
+        #[ts(optional)]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line_hash: Option<String>,
+    },
+    /// Split (side-by-side) mode row.
+    Split {
+        old: Option<SplitCell>,
+        new: Option<SplitCell>,
+    },
+    /// "N unchanged lines" — expand by adding `gap` to the expanded set.
+    Expander {
+        gap: u32,
+        hidden: u32,
+        old_start: u32,
+        new_start: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SplitCell {
+    pub kind: LineKind,
+    pub line: u32,
+    pub runs: Vec<StyledRun>,
+    pub no_newline: bool,
+    /// [`line_hash`] of the line (see [`DiffRow::Line`]).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    Header(u32),
+    Line(u32),
+    Pair(Option<u32>, Option<u32>),
+}
+
+#[derive(Debug, Clone)]
+struct Gap {
+    /// Flat line range hidden when collapsed.
+    lines: Range<u32>,
+}
+
+#[derive(Debug, Default)]
+struct Layout {
+    items: Vec<Item>,
+    /// Item range per gap (same order and ids as `FileRows::gaps`).
+    gap_items: Vec<Range<u32>>,
+}
+
+#[derive(Debug, Default)]
+struct FileRows {
+    /// (hunk, index in hunk) per flat line.
+    refs: Vec<(u32, u32)>,
+    changed: Vec<Vec<(u32, u32)>>,
+    gaps: Vec<Gap>,
+    unified: Layout,
+    split: Layout,
+}
+
+enum Seg {
+    Items(Range<u32>),
+    Expander(u32),
+}
+
+/// What the UI needs to list a file of a diff without its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct FileSummary {
+    pub index: u32,
+    pub path: String,
+    pub old_path: Option<String>,
+    pub language: Option<String>,
+    pub status: FileStatus,
+    pub binary: bool,
+    pub stats: DiffStats,
+    pub viewed_key: String,
+    /// Number of collapsible gaps (ids `0..gaps`).
+    pub gaps: u32,
+    /// Row counts with every gap collapsed.
+    pub unified_rows: u32,
+    pub split_rows: u32,
+}
+
+/// The highlighted, virtualisable view model of a [`MultiFileDiff`].
+///
+/// Layout and word-level changes are computed up front; syntax highlighting
+/// of a file happens on its first [`DiffRows::rows_for`] (or for every file
+/// at once with [`DiffRows::highlight_all`], e.g. on a background thread).
+pub struct DiffRows {
+    diff: MultiFileDiff,
+    /// The language given to [`DiffRows::with_language`].
+    language: Option<String>,
+    files: Vec<FileRows>,
+    langs: Vec<Option<Language>>,
+    spans: Vec<OnceLock<FileSpans>>,
+}
+
+impl DiffRows {
+    /// Highlight and lay out `diff` (language from each file's path).
+    pub fn new(diff: MultiFileDiff) -> Self {
+        Self::with_language(diff, None)
+    }
+
+    /// Like [`DiffRows::new`] with a language that wins over file names
+    /// (the rubric's `language` for the field).
+    pub fn with_language(diff: MultiFileDiff, language: Option<&str>) -> Self {
+        let files: Vec<FileRows> = diff.files.iter().map(layout_file).collect();
+        let langs: Vec<Option<Language>> = diff
+            .files
+            .iter()
+            .map(|f| resolve_language(Some(&f.path), language))
+            .collect();
+        let spans = diff.files.iter().map(|_| OnceLock::new()).collect();
+        DiffRows {
+            diff,
+            language: language.map(str::to_string),
+            files,
+            langs,
+            spans,
+        }
+    }
+
+    /// Highlight every file not highlighted yet (files and hunks in parallel).
+    pub fn highlight_all(&self) {
+        let todo: Vec<usize> = (0..self.spans.len())
+            .filter(|&i| self.spans[i].get().is_none())
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        for (fi, spans) in highlight_files(&self.diff, &self.langs, &todo) {
+            // Another thread may have won the race; its result is identical.
+            let _ = self.spans[fi].set(spans);
+        }
+    }
+
+    fn file_spans(&self, file_index: usize) -> &FileSpans {
+        self.spans[file_index].get_or_init(|| {
+            highlight_files(&self.diff, &self.langs, &[file_index])
+                .pop()
+                .map(|(_, s)| s)
+                .unwrap_or_default()
+        })
+    }
+
+    /// Whether these rows were built from `diff` with `language`: an item
+    /// opened again keeps its rows and the highlighting done so far.
+    pub fn is_for(&self, diff: &MultiFileDiff, language: Option<&str>) -> bool {
+        self.language.as_deref() == language && self.diff == *diff
+    }
+
+    pub fn diff(&self) -> &MultiFileDiff {
+        &self.diff
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Per-file summaries (no lines): send these to the webview, then fetch
+    /// rows window by window with [`DiffRows::rows_for`].
+    pub fn summaries(&self) -> Vec<FileSummary> {
+        self.diff
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FileSummary {
+                index: i as u32,
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                language: f.language.clone(),
+                status: f.status,
+                binary: f.binary,
+                stats: f.stats,
+                viewed_key: f.viewed_key(),
+                gaps: self.files[i].gaps.len() as u32,
+                unified_rows: self.row_count(i, DiffMode::Unified, &[]),
+                split_rows: self.row_count(i, DiffMode::Split, &[]),
+            })
+            .collect()
+    }
+
+    fn layout(&self, file_index: usize, mode: DiffMode) -> Option<(&FileRows, &Layout)> {
+        let f = self.files.get(file_index)?;
+        Some((
+            f,
+            match mode {
+                DiffMode::Unified => &f.unified,
+                DiffMode::Split => &f.split,
+            },
+        ))
+    }
+
+    fn segments(f: &FileRows, layout: &Layout, expanded: &HashSet<u32>) -> Vec<Seg> {
+        let mut segs = Vec::with_capacity(layout.gap_items.len() * 2 + 1);
+        let mut cursor = 0u32;
+        for (id, r) in layout.gap_items.iter().enumerate() {
+            let id = id as u32;
+            if expanded.contains(&id) || r.is_empty() {
+                continue;
+            }
+            if r.start > cursor {
+                segs.push(Seg::Items(cursor..r.start));
+            }
+            segs.push(Seg::Expander(id));
+            cursor = r.end;
+        }
+        let end = layout.items.len() as u32;
+        if end > cursor {
+            segs.push(Seg::Items(cursor..end));
+        }
+        debug_assert!(f.gaps.len() == layout.gap_items.len());
+        segs
+    }
+
+    /// Number of rows of a file in a mode with the given gaps expanded.
+    pub fn row_count(&self, file_index: usize, mode: DiffMode, expanded: &[u32]) -> u32 {
+        let Some((f, layout)) = self.layout(file_index, mode) else {
+            return 0;
+        };
+        let expanded: HashSet<u32> = expanded.iter().copied().collect();
+        Self::segments(f, layout, &expanded)
+            .iter()
+            .map(|s| match s {
+                Seg::Items(r) => r.len() as u32,
+                Seg::Expander(_) => 1,
+            })
+            .sum()
+    }
+
+    /// Rows `start..start+count` of a file (fewer at the end).
+    pub fn rows_for(
+        &self,
+        file_index: usize,
+        start: u32,
+        count: u32,
+        mode: DiffMode,
+        expanded: &[u32],
+    ) -> Result<Vec<DiffRow>, RenderError> {
+        let (f, layout) = self.layout(file_index, mode).ok_or_else(|| {
+            RenderError::OutOfRange(format!(
+                "file {file_index} of a diff with {} files",
+                self.files.len()
+            ))
+        })?;
+        let expanded: HashSet<u32> = expanded.iter().copied().collect();
+        let hunks = &self.diff.files[file_index].hunks;
+        let mut out = Vec::with_capacity(count.min(10_000) as usize);
+        let mut pos = 0u32;
+        let end = start.saturating_add(count);
+        for seg in Self::segments(f, layout, &expanded) {
+            if pos >= end {
+                break;
+            }
+            match seg {
+                Seg::Expander(id) => {
+                    if pos >= start {
+                        let gap = &f.gaps[id as usize];
+                        let (h, i) = f.refs[gap.lines.start as usize];
+                        let first = &hunks[h as usize].lines[i as usize];
+                        out.push(DiffRow::Expander {
+                            gap: id,
+                            hidden: gap.lines.len() as u32,
+                            old_start: first.old_line.unwrap_or(0),
+                            new_start: first.new_line.unwrap_or(0),
+                        });
+                    }
+                    pos += 1;
+                }
+                Seg::Items(r) => {
+                    let len = r.len() as u32;
+                    if pos + len <= start {
+                        pos += len;
+                        continue;
+                    }
+                    let skip = start.saturating_sub(pos);
+                    let take = (end - pos).min(len) - skip;
+                    for idx in (r.start + skip)..(r.start + skip + take) {
+                        out.push(self.row(file_index, f, layout.items[idx as usize]));
+                    }
+                    pos += len;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs of a flat line as shown on `side` (context lines may differ
+    /// between the sides; unified mode shows them as on the new side).
+    fn runs(
+        &self,
+        file_index: usize,
+        f: &FileRows,
+        flat: u32,
+        side: DiffSide,
+    ) -> (&DiffLine, Vec<StyledRun>) {
+        let (h, i) = f.refs[flat as usize];
+        let line = &self.diff.files[file_index].hunks[h as usize].lines[i as usize];
+        let empty = Vec::new();
+        let file_spans = self.file_spans(file_index);
+        let old_context = match side {
+            DiffSide::Old => file_spans.old_context.get(&flat),
+            DiffSide::New => None,
+        };
+        let spans = old_context
+            .or_else(|| file_spans.lines.get(flat as usize))
+            .unwrap_or(&empty);
+        let runs = to_runs(&line.text, spans, &f.changed[flat as usize]);
+        (line, runs)
+    }
+
+    fn row(&self, file_index: usize, f: &FileRows, item: Item) -> DiffRow {
+        match item {
+            Item::Header(h) => DiffRow::HunkHeader {
+                hunk: h,
+                text: self.diff.files[file_index].hunks[h as usize].header(),
+            },
+            Item::Line(flat) => {
+                let (line, runs) = self.runs(file_index, f, flat, DiffSide::New);
+                DiffRow::Line {
+                    kind: line.kind,
+                    old_line: line.old_line,
+                    new_line: line.new_line,
+                    runs,
+                    no_newline: line.no_newline,
+                    line_hash: Some(line_hash(&line.text)),
+                }
+            }
+            Item::Pair(old, new) => {
+                let cell = |flat: Option<u32>, side: DiffSide| {
+                    flat.map(|flat| {
+                        let (line, runs) = self.runs(file_index, f, flat, side);
+                        SplitCell {
+                            kind: line.kind,
+                            line: match side {
+                                DiffSide::Old => line.old_line,
+                                DiffSide::New => line.new_line,
+                            }
+                            .unwrap_or(0),
+                            runs,
+                            no_newline: line.no_newline,
+                            line_hash: Some(line_hash(&line.text)),
+                        }
+                    })
+                };
+                DiffRow::Split {
+                    old: cell(old, DiffSide::Old),
+                    new: cell(new, DiffSide::New),
+                }
+            }
+        }
+    }
+}
+
+/// Flat line indices, gaps and the two layouts of one file (no highlighting).
+fn layout_file(file: &FileDiff) -> FileRows {
+    let mut f = FileRows::default();
+    let mut hunk_first_flat = Vec::with_capacity(file.hunks.len());
+    for (h, hunk) in file.hunks.iter().enumerate() {
+        hunk_first_flat.push(f.refs.len() as u32);
+        for i in 0..hunk.lines.len() {
+            f.refs.push((h as u32, i as u32));
+        }
+    }
+    f.changed = vec![Vec::new(); f.refs.len()];
+
+    // Gaps and word-level changes, per hunk.
+    for (h, hunk) in file.hunks.iter().enumerate() {
+        let base = hunk_first_flat[h];
+        let lines = &hunk.lines;
+        let mut i = 0usize;
+        while i < lines.len() {
+            if lines[i].kind == LineKind::Context {
+                let s = i;
+                while i < lines.len() && lines[i].kind == LineKind::Context {
+                    i += 1;
+                }
+                let len = i - s;
+                if len > COLLAPSE_THRESHOLD {
+                    let keep_before = if s > 0 { CONTEXT_KEEP } else { 0 };
+                    let keep_after = if i < lines.len() { CONTEXT_KEEP } else { 0 };
+                    let a = base + (s + keep_before) as u32;
+                    let b = base + (i - keep_after) as u32;
+                    if b > a {
+                        f.gaps.push(Gap { lines: a..b });
+                    }
+                }
+            } else {
+                let s = i;
+                while i < lines.len() && lines[i].kind != LineKind::Context {
+                    i += 1;
+                }
+                let removed: Vec<usize> = (s..i)
+                    .filter(|&k| lines[k].kind == LineKind::Removed)
+                    .collect();
+                let added: Vec<usize> = (s..i)
+                    .filter(|&k| lines[k].kind == LineKind::Added)
+                    .collect();
+                for (&r, &a) in removed.iter().zip(added.iter()) {
+                    if let Some((oc, nc)) = word_changes(&lines[r].text, &lines[a].text) {
+                        f.changed[base as usize + r] = oc;
+                        f.changed[base as usize + a] = nc;
+                    }
+                }
+            }
+        }
+    }
+
+    // Layouts: items plus the item range of each gap.
+    let gap_of_start: BTreeMap<u32, usize> = f
+        .gaps
+        .iter()
+        .enumerate()
+        .map(|(id, g)| (g.lines.start, id))
+        .collect();
+    let mut unified = Layout {
+        items: Vec::with_capacity(f.refs.len() + file.hunks.len()),
+        gap_items: vec![0..0; f.gaps.len()],
+    };
+    let mut split = Layout {
+        items: Vec::with_capacity(f.refs.len() + file.hunks.len()),
+        gap_items: vec![0..0; f.gaps.len()],
+    };
+    for (h, hunk) in file.hunks.iter().enumerate() {
+        let base = hunk_first_flat[h];
+        unified.items.push(Item::Header(h as u32));
+        split.items.push(Item::Header(h as u32));
+        let lines = &hunk.lines;
+        let mut i = 0usize;
+        while i < lines.len() {
+            let flat = base + i as u32;
+            if let Some(&id) = gap_of_start.get(&flat) {
+                let g = f.gaps[id].lines.clone();
+                let us = unified.items.len() as u32;
+                let ss = split.items.len() as u32;
+                for fl in g.clone() {
+                    unified.items.push(Item::Line(fl));
+                    split.items.push(Item::Pair(Some(fl), Some(fl)));
+                }
+                unified.gap_items[id] = us..unified.items.len() as u32;
+                split.gap_items[id] = ss..split.items.len() as u32;
+                i += g.len();
+                continue;
+            }
+            if lines[i].kind == LineKind::Context {
+                unified.items.push(Item::Line(flat));
+                split.items.push(Item::Pair(Some(flat), Some(flat)));
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < lines.len() && lines[i].kind != LineKind::Context {
+                i += 1;
+            }
+            let mut removed = Vec::new();
+            let mut added = Vec::new();
+            for (k, line) in lines.iter().enumerate().take(i).skip(s) {
+                let fl = base + k as u32;
+                unified.items.push(Item::Line(fl));
+                match line.kind {
+                    LineKind::Removed => removed.push(fl),
+                    _ => added.push(fl),
+                }
+            }
+            for k in 0..removed.len().max(added.len()) {
+                split
+                    .items
+                    .push(Item::Pair(removed.get(k).copied(), added.get(k).copied()));
+            }
+        }
+    }
+    f.unified = unified;
+    f.split = split;
+    f
+}

@@ -730,8 +730,9 @@ mod tests {
                 "options": [{"id": "y", "label": "Yes"}]}]),
         );
         let item = scoped(&r, &[("patch", PATCH)]);
-        let no_blobs =
-            |_: &assay_protocol::AttachmentRef| -> Result<Vec<u8>, String> { Err("none".into()) };
+        let no_blobs: BlobReader = Arc::new(|_: &assay_protocol::AttachmentRef| {
+            Err::<Vec<u8>, String>("none".into())
+        });
         for preference in [DiffMode::Unified, DiffMode::Split] {
             let cache = ViewCache::default();
             let views = build_views(&cache, "a", &item, preference, &no_blobs);

@@ -200,7 +200,12 @@ export type DiffMode = "unified" | "split";
 /**
  * A row of the virtualised diff view.
  */
-export type DiffRow = { "type": "hunk_header", hunk: number, text: string, } | { "type": "line", kind: LineKind, old_line: number | null, new_line: number | null, runs: Array<StyledRun>, no_newline: boolean, } | { "type": "split", old: SplitCell | null, new: SplitCell | null, } | { "type": "expander", gap: number, hidden: number, old_start: number, new_start: number, };
+export type DiffRow = { "type": "hunk_header", hunk: number, text: string, } | { "type": "line", kind: LineKind, old_line: number | null, new_line: number | null, runs: Array<StyledRun>, no_newline: boolean, 
+/**
+ * [`line_hash`] of the line: the UI puts it on a comment's anchor,
+ * so saving a draft never needs the diff.
+ */
+line_hash?: string, } | { "type": "split", old: SplitCell | null, new: SplitCell | null, } | { "type": "expander", gap: number, hidden: number, old_start: number, new_start: number, };
 
 export type DiffRowWindow = { file_index: number, start: number, total: number, rows: Array<DiffRow>, };
 
@@ -839,7 +844,11 @@ focus_grace_s: number, diff_mode: DiffMode, };
  */
 export type SourceLocation = { file?: string, line: number, column: number, };
 
-export type SplitCell = { kind: LineKind, line: number, runs: Array<StyledRun>, no_newline: boolean, };
+export type SplitCell = { kind: LineKind, line: number, runs: Array<StyledRun>, no_newline: boolean, 
+/**
+ * [`line_hash`] of the line (see [`DiffRow::Line`]).
+ */
+line_hash?: string, };
 
 /**
  * A stack as the UI shows it: its slices are frames `0..slices` of a

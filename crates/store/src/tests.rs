@@ -1223,7 +1223,7 @@ fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
     let (_dir, store) = open();
     let conn = store.conn().unwrap();
     let mut st = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::work::queue_sql()))
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::items::queue_sql()))
         .unwrap();
     let plan: Vec<String> = st
         .query_map([], |r| r.get::<_, String>(3))

@@ -63,7 +63,11 @@ export interface Backend {
    * not added (`pending`; omitted = keep what is stored). Rust refuses work
    * that is no longer editable (`not_editable`); the result carries the new status.
    */
-  saveDraft(assignmentId: string, answers: Answers, pending?: PendingAnnotation[] | null): Promise<SaveResult>;
+  saveDraft(
+    assignmentId: string,
+    answers: Answers,
+    pending?: PendingAnnotation[] | null,
+  ): Promise<SaveResult>;
   validate(assignmentId: string, answers: Answers): Promise<ValidationReport>;
   /** Validates, then puts the grade with its time log in the durable outbox. */
   submit(assignmentId: string, answers: Answers): Promise<SubmitResult>;

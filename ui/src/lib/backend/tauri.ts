@@ -61,7 +61,8 @@ export function tauriBackend(): Backend {
     queuePage: (filter, offset, limit) => invoke("queue_page", { filter, offset, limit }),
     openItem: (assignment_id) => invoke("open_item", { assignment_id }),
     itemStatus: (assignment_id) => invoke("item_status", { assignment_id }),
-    saveDraft: (assignment_id, answers, pending) => invoke("save_draft", { assignment_id, answers, pending: pending ?? null }),
+    saveDraft: (assignment_id, answers, pending) =>
+      invoke("save_draft", { assignment_id, answers, pending: pending ?? null }),
     validate: (assignment_id, answers) => invoke("validate", { assignment_id, answers }),
     submit: (assignment_id, answers) => invoke("submit", { assignment_id, answers }),
     reviewDecision: (assignment_id, input) => invoke("review_decision", { assignment_id, input }),

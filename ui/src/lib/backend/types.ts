@@ -108,7 +108,13 @@ export type { ScanInfo } from "../bindings/ScanInfo";
 import type { ScanInfo } from "../bindings/ScanInfo";
 /** One rendered frame: an 8-bit grey image after windowing, as a PNG data URL. */
 export type ScanFrame = { frame: number; width: number; height: number; data_url: string };
-export type PixelValue = { x: number; y: number; frame: number; value: number; unit: string | null };
+export type PixelValue = {
+  x: number;
+  y: number;
+  frame: number;
+  value: number;
+  unit: string | null;
+};
 
 // sync
 export type { SyncState } from "../bindings/SyncState";

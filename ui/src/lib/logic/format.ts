@@ -5,7 +5,9 @@ import type { QueueStatus } from "../bindings/QueueStatus";
 export function money(cents: number, currency: string): string {
   const sign = cents < 0 ? "−" : "";
   const abs = Math.abs(Math.round(cents));
-  const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const whole = Math.floor(abs / 100)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   const frac = (abs % 100).toString().padStart(2, "0");
   const sym: Record<string, string> = { USD: "$", EUR: "€", GBP: "£" };
   const s = sym[currency];
@@ -82,7 +84,14 @@ export function statusLabel(status: QueueStatus, kind: AssignmentKind): string {
 }
 
 /** Statuses in which the reviewer may still change and submit the grade. */
-export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(["new", "draft", "ready", "needs_revision", "rubric_changed", "submit_failed"]);
+export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>([
+  "new",
+  "draft",
+  "ready",
+  "needs_revision",
+  "rubric_changed",
+  "submit_failed",
+]);
 
 /** "Due in 3h 10m" / "Overdue 5m"; "Lease 2d 4h" / "Lease expired 5m ago". */
 export function deadline(kind: "due" | "lease", iso: string, now: number): string {
@@ -113,7 +122,14 @@ export function parseLocalStamp(s: string): number {
   const [y, mo, d, h, mi, sec] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
   const date = new Date(y, mo - 1, d, h, mi, sec);
   // Reject impossible dates (Feb 30 rolls over) and times skipped by DST.
-  if (date.getFullYear() !== y || date.getMonth() !== mo - 1 || date.getDate() !== d || date.getHours() !== h || date.getMinutes() !== mi) return NaN;
+  if (
+    date.getFullYear() !== y ||
+    date.getMonth() !== mo - 1 ||
+    date.getDate() !== d ||
+    date.getHours() !== h ||
+    date.getMinutes() !== mi
+  )
+    return NaN;
   return date.getTime();
 }
 

@@ -12,22 +12,42 @@ afterEach(() => {
 });
 
 const info = (warnings: string[]): ScanInfo => ({
-  format: "dicom", width: 4, height: 4, frames: 1, channels: 3, modality: "XC", units: null,
-  pixel_spacing: null, photometric: "RGB", default_window: { center: 128, width: 256 },
-  presets: [], min: 0, max: 255, warnings,
+  format: "dicom",
+  width: 4,
+  height: 4,
+  frames: 1,
+  channels: 3,
+  modality: "XC",
+  units: null,
+  pixel_spacing: null,
+  photometric: "RGB",
+  default_window: { center: 128, width: 256 },
+  presets: [],
+  min: 0,
+  max: 255,
+  warnings,
 });
 
 describe("ScanViewer", () => {
   it("shows what Rust says about how the scan was read", () => {
-    const w = "the colour model is uncertain: Photometric Interpretation RGB but the JPEG stream has a JFIF marker saying YCbCr; decoded as YCbCr";
-    app = mount(ScanViewer, { target: document.body, props: { backend: mockBackend(), handle: "scan-0", scan: info([w]) } });
+    const w =
+      "the colour model is uncertain: Photometric Interpretation RGB but the JPEG stream has a JFIF marker saying YCbCr; decoded as YCbCr";
+    app = mount(ScanViewer, {
+      target: document.body,
+      props: { backend: mockBackend(), handle: "scan-0", scan: info([w]) },
+    });
     flushSync();
-    const shown = Array.from(document.querySelectorAll('[data-testid="scan-warning"]')).map((e) => e.textContent);
+    const shown = Array.from(document.querySelectorAll('[data-testid="scan-warning"]')).map(
+      (e) => e.textContent,
+    );
     expect(shown).toEqual([`⚠ ${w}`]);
   });
 
   it("shows no warning when there is none", () => {
-    app = mount(ScanViewer, { target: document.body, props: { backend: mockBackend(), handle: "scan-0", scan: info([]) } });
+    app = mount(ScanViewer, {
+      target: document.body,
+      props: { backend: mockBackend(), handle: "scan-0", scan: info([]) },
+    });
     flushSync();
     expect(document.querySelectorAll('[data-testid="scan-warning"]').length).toBe(0);
   });

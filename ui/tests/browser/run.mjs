@@ -186,7 +186,7 @@ await test("queue of 10,000 items stays virtualized while scrolling and filterin
   const n1 = await rows();
   assert(n1 < 60, `still few rows after scrolling to the end (${n1})`);
   const last = await page.locator("[data-queue-row]").last().getAttribute("data-queue-row");
-  assert(last && last.startsWith("a-"), "rows near the end are loaded");
+  assert(last?.startsWith("a-"), "rows near the end are loaded");
   console.log(`     scrolled 10,000 rows in ${Date.now() - t0} ms with ${n1} rows in the DOM`);
   await page.fill('input[aria-label="Search queue"]', "#9999:");
   await page.waitForSelector('[data-testid="queue-count"]:has-text("1 items")');
@@ -416,9 +416,8 @@ await test("diff viewer: windowed rows, split mode, expand context, viewed marks
   await page.waitForSelector(".row.split.change");
   await page.locator('button:has-text("Expand")').first().click();
   await page.waitForFunction(
-    (t) =>
+    () =>
       Number(document.querySelector('[aria-label="Diff rows"]')?.getAttribute("aria-rowcount")) > 0,
-    total,
   );
   await page.check('input[aria-label="Mark src/pipeline.rs viewed"]');
   assert(

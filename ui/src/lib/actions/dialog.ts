@@ -127,7 +127,7 @@ export function modal(node: HTMLElement, options: ModalOptions) {
       node.removeEventListener("keydown", onKeydown);
       doc.removeEventListener("focusin", onFocusIn);
       // After the dialog is gone (an opener inside inert content may need a frame).
-      const back = opener && opener.isConnected ? opener : null;
+      const back = opener?.isConnected ? opener : null;
       const home = () => doc.querySelector<HTMLElement>("[data-focus-home]");
       const target = back ?? home();
       target?.focus({ preventScroll: true });

@@ -812,8 +812,7 @@ export function markdownToBlocks(md: string): Block[] {
     const parts: Inline[] = [];
     const re = /(\*\*[^*]+\*\*|\*[^*]+\*|`[^`]+`)/g;
     let last = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(src)) !== null) {
+    for (let m = re.exec(src); m !== null; m = re.exec(src)) {
       if (m.index > last) parts.push(t(src.slice(last, m.index)));
       const x = m[0];
       if (x.startsWith("**")) parts.push(t(x.slice(2, -2), { strong: true }));

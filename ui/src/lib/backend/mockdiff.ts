@@ -66,8 +66,7 @@ export function tokenize(line: string): StyledRun[] {
   const out: StyledRun[] = [];
   const re =
     /(\/\/.*$|#.*$)|("(?:[^"\\]|\\.)*"?)|(\b\d[\d_.]*\b)|([A-Za-z_][A-Za-z0-9_]*)|(\s+)|([^\sA-Za-z0-9_])/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(line)) !== null) {
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) {
     let cls: TokenClass = "plain";
     if (m[1]) cls = "comment";
     else if (m[2]) cls = "string";
@@ -221,12 +220,12 @@ export function buildRows(
         }
       } else {
         const pairs = Math.min(dels.length, adds.length);
-        dels.forEach((d, x) =>
-          rows.push(line(d, x < pairs ? wordDiff(d.text, adds[x].text)[0] : tokenize(d.text))),
-        );
-        adds.forEach((a, x) =>
-          rows.push(line(a, x < pairs ? wordDiff(dels[x].text, a.text)[1] : tokenize(a.text))),
-        );
+        dels.forEach((d, x) => {
+          rows.push(line(d, x < pairs ? wordDiff(d.text, adds[x].text)[0] : tokenize(d.text)));
+        });
+        adds.forEach((a, x) => {
+          rows.push(line(a, x < pairs ? wordDiff(dels[x].text, a.text)[1] : tokenize(a.text)));
+        });
       }
       i = k;
       continue;

@@ -66,7 +66,9 @@ export function chartData(series: EarningsSeries): ChartData {
     dated.length === 0 ||
     dated.some((d) => d.day === null)
   ) {
-    series.points.forEach((p, i) => push(i, p));
+    series.points.forEach((p, i) => {
+      push(i, p);
+    });
     return out;
   }
   out.time = true;

@@ -43,7 +43,7 @@ export function pick(q: Question, n: number, current: Answer | undefined): Answe
       // Cycles unset → pass → fail → pass for criterion n.
       const id = q.criteria[n - 1].id;
       const prev = current?.type === "pass_fail" ? current.results : {};
-      return { type: "pass_fail", results: { ...prev, [id]: prev[id] === true ? false : true } };
+      return { type: "pass_fail", results: { ...prev, [id]: prev[id] !== true } };
     }
     case "pairwise": {
       const preference = n === 1 ? "a" : n === 2 ? "b" : "tie";

@@ -78,7 +78,7 @@ const WHILE_TYPING: ReadonlySet<Action> = new Set<Action>(["submit", "escape"]);
 export const ACTIONS = Object.keys(DEFAULT_KEYMAP) as Action[];
 
 export function isAction(s: string): s is Action {
-  return Object.prototype.hasOwnProperty.call(DEFAULT_KEYMAP, s);
+  return Object.hasOwn(DEFAULT_KEYMAP, s);
 }
 
 type KeyLike = Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "altKey" | "shiftKey">;

@@ -13,8 +13,7 @@ use crate::model::{
     Condition, Question, QuestionKind, RationaleRule, Rubric, ScoringMethod, ViewerKind,
     RUBRIC_FORMAT_VERSION,
 };
-use crate::parse::Format;
-use crate::source::{SourceLocation, SourceMap};
+use crate::source::{Format, SourceLocation, SourceMap};
 use crate::validate::{possible_tokens, question_index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]

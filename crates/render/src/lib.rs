@@ -15,7 +15,6 @@
 //!   defined terms.
 //! - [`scan`]: DICOM / PNG / JPEG decoding, windowing and measurements.
 //! - [`markdown`]: safe markdown blocks and chat transcripts.
-//! - [`xss`]: a corpus of XSS payloads for unit and end-to-end tests.
 
 pub mod diff;
 pub mod error;
@@ -24,7 +23,8 @@ pub mod legal;
 pub mod markdown;
 pub mod scan;
 pub mod testsuite;
-pub mod xss;
+#[cfg(test)]
+mod xss;
 
 pub use diff::{
     anchor_for, diff_files, file_tree, line_hash, parse_unified_diff, relocate_anchor,
@@ -49,4 +49,3 @@ pub use scan::{
 pub use testsuite::{
     test_suite_view, Requirement, RunSummary, TestCase, TestOutcome, TestStatus, TestSuiteView,
 };
-pub use xss::xss_corpus;

@@ -7,8 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use assay_rubric::{validate, Answers, DiffMode, LintFinding, Preview, ValidationReport};
 use notify::{RecursiveMode, Watcher};
-use serde::Serialize;
-use ts_rs::TS;
 
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{OpenedItem, OpportunityRef, TimeLog};

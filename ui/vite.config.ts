@@ -33,7 +33,10 @@ export default defineConfig(({ mode }) => ({
     target: "es2022",
     sourcemap: false,
     rollupOptions: {
-      input: mode === "mock" ? { mock: resolve(import.meta.dirname, "mock.html") } : { main: resolve(import.meta.dirname, "index.html") },
+      input:
+        mode === "mock"
+          ? { mock: resolve(import.meta.dirname, "mock.html") }
+          : { main: resolve(import.meta.dirname, "index.html") },
     },
   },
   test: {

@@ -474,10 +474,19 @@ fn sign_in(app: &App, platform: &PlatformProcess) -> anyhow::Result<()> {
 /// Value of a field the probe rubric does not declare.
 const HIDDEN_VALUE: &str = "hidden-model-identity-7f3a9c";
 
+/// The XSS corpus shared with assay-render's tests (`crates/render/fixtures/xss.json`).
+fn xss_corpus() -> anyhow::Result<Vec<String>> {
+    Ok(serde_json::from_str(include_str!(
+        "../../crates/render/fixtures/xss.json"
+    ))?)
+}
+
 /// Sample files for the rubric preview with an XSS payload in every field
 /// kind, the item title, the guidelines and a question prompt.
 fn write_xss_samples(dir: &std::path::Path) -> anyhow::Result<()> {
-    let corpus = assay_render::xss::xss_corpus();
+    let owned = xss_corpus()?;
+    let corpus: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let corpus = corpus.as_slice();
     let joined = corpus.join("\n");
     let rubric = serde_json::json!({
         "id": "xss-probe", "version": 1, "title": "XSS probe",
@@ -696,7 +705,7 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
         serde_json::json!([]),
     )?;
     let presets: Vec<String> = serde_json::from_value(presets)?;
-    let corpus = assay_render::xss::xss_corpus();
+    let corpus = xss_corpus()?;
     assert_eq!(
         presets.iter().filter(|p| p.as_str() == corpus[0]).count(),
         2,

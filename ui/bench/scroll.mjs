@@ -54,7 +54,14 @@ function report(name, r) {
   console.log(
     `${name}: ${s.length} frames over ${Math.round(r.scrolled)} px; frame interval p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${s[s.length - 1].toFixed(1)} ms; ${slow} frames > 50 ms; at most ${r.maxRows} rows in the DOM`,
   );
-  return { name, frames: s.length, p50: Number(q(0.5)), p95: Number(q(0.95)), slow, maxRows: r.maxRows };
+  return {
+    name,
+    frames: s.length,
+    p50: Number(q(0.5)),
+    p95: Number(q(0.95)),
+    slow,
+    maxRows: r.maxRows,
+  };
 }
 
 const results = [];
@@ -63,8 +70,12 @@ const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 await page.goto(`${base}?size=10000`);
 await page.waitForSelector('[data-testid="queue-count"]:has-text("10,000 items")');
 const queue = ['[data-testid="queue-scroller"]', "[data-queue-row]"];
-results.push(report("queue, 10,000 items, 3,000 px/s", await scrollRun(page, ...queue, 4000, 3000)));
-results.push(report("queue, 10,000 items, end to end in 4 s", await scrollRun(page, ...queue, 4000, 0)));
+results.push(
+  report("queue, 10,000 items, 3,000 px/s", await scrollRun(page, ...queue, 4000, 3000)),
+);
+results.push(
+  report("queue, 10,000 items, end to end in 4 s", await scrollRun(page, ...queue, 4000, 0)),
+);
 
 await page.goto(`${base}?difflines=8000`);
 await page.fill('input[aria-label="Search queue"]', "Rust #0:");
@@ -72,7 +83,9 @@ await page.waitForTimeout(300);
 await page.locator("[data-queue-row] .card").first().click();
 await page.click('button.fname[title="src/pipeline.rs"]');
 await page.waitForSelector("[data-diff-row]");
-const rows = Number(await page.locator('[role="table"][aria-label="Diff rows"]').getAttribute("aria-rowcount"));
+const rows = Number(
+  await page.locator('[role="table"][aria-label="Diff rows"]').getAttribute("aria-rowcount"),
+);
 const diff = ['[data-testid="diff-scroller"]', "[data-diff-row]"];
 const label = `diff, ${rows.toLocaleString("en")} rows`;
 results.push(report(`${label}, 3,000 px/s`, await scrollRun(page, ...diff, 4000, 3000)));

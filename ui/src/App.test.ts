@@ -31,7 +31,8 @@ function press(key: string, opts: KeyboardEventInit = {}, on: EventTarget = docu
 }
 const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
 const $$ = (sel: string) => target.querySelectorAll(sel);
-const checked = (q: string, v: number) => $(`[data-question="${q}"] [role="radio"]:nth-child(${v})`)?.getAttribute("aria-checked");
+const checked = (q: string, v: number) =>
+  $(`[data-question="${q}"] [role="radio"]:nth-child(${v})`)?.getAttribute("aria-checked");
 
 afterEach(() => {
   if (app) unmount(app);
@@ -106,8 +107,14 @@ describe("App", () => {
     if (!summary) throw new Error("summary box");
     summary.value = "Correct fix; the tests cover expiry and renewal.";
     summary.dispatchEvent(new Event("input", { bubbles: true }));
-    await until(() => $<HTMLButtonElement>('[data-testid="submit"]')?.disabled === false, "valid grade");
-    await until(() => $('[data-testid="autosave"]')?.textContent?.includes("Saved") ?? false, "autosave");
+    await until(
+      () => $<HTMLButtonElement>('[data-testid="submit"]')?.disabled === false,
+      "valid grade",
+    );
+    await until(
+      () => $('[data-testid="autosave"]')?.textContent?.includes("Saved") ?? false,
+      "autosave",
+    );
     expect(b.calls.filter((c) => c === "saveDraft").length).toBeLessThanOrEqual(2);
     press("Enter", { ctrlKey: true }, summary); // submit works from a text box
     await until(() => $('[data-testid="item-status"]')?.textContent === "In outbox", "submitted");
@@ -127,7 +134,11 @@ describe("App", () => {
     const b = mockBackend();
     await openNewCodeItem(b);
     await b.signOut(); // token revoked elsewhere
-    (target.querySelector('[data-queue-row="a-00004"] .card, [data-queue-row] .card') as HTMLElement).click();
+    (
+      target.querySelector(
+        '[data-queue-row="a-00004"] .card, [data-queue-row] .card',
+      ) as HTMLElement
+    ).click();
     await until(() => !!$('input[type="password"]'), "sign-in screen");
     expect(target.textContent).toContain("Please sign in again");
   });
@@ -154,11 +165,17 @@ describe("App settings", () => {
     await openNewCodeItem(b);
     (target.querySelector('button[aria-label="Settings"]') as HTMLElement).click();
     flushSync();
-    const change = document.querySelector('button[aria-label="Change key for Next question"]') as HTMLElement;
+    const change = document.querySelector(
+      'button[aria-label="Change key for Next question"]',
+    ) as HTMLElement;
     change.click();
     flushSync();
     press("h"); // ("n" is next change in a redline)
-    (Array.from(document.querySelectorAll(".dialog button")).find((x) => x.textContent === "Save") as HTMLElement).click();
+    (
+      Array.from(document.querySelectorAll(".dialog button")).find(
+        (x) => x.textContent === "Save",
+      ) as HTMLElement
+    ).click();
     await until(() => !document.querySelector('[aria-labelledby="st-title"]'), "dialog closed");
     expect((await b.settings()).keymap).toEqual({ next_question: ["h"] });
     press("j");
@@ -174,11 +191,17 @@ describe("App error handling", () => {
     await openNewCodeItem(b);
     b.failNext("saveDraft", { code: "storage", message: "disk full" });
     press("3");
-    await until(() => $('[data-testid="autosave"]')?.textContent?.includes("Not saved") ?? false, "save error");
+    await until(
+      () => $('[data-testid="autosave"]')?.textContent?.includes("Not saved") ?? false,
+      "save error",
+    );
     expect($('.banner[role="alert"]')?.textContent).toContain("disk full");
     expect(checked("correctness", 3)).toBe("true");
     ($('[data-testid="autosave"] button') as HTMLElement).click();
-    await until(() => $('[data-testid="autosave"]')?.textContent?.includes("Saved") ?? false, "saved on retry");
+    await until(
+      () => $('[data-testid="autosave"]')?.textContent?.includes("Saved") ?? false,
+      "saved on retry",
+    );
     const item = await b.openItem("a-00000");
     expect(item.draft.answers.correctness).toEqual({ type: "scale", value: 3 });
   });
@@ -212,7 +235,9 @@ describe("App error handling", () => {
     await until(() => !!$('[data-queue-row="a-00005"]'), "review row");
     ($('[data-queue-row="a-00005"] .card') as HTMLElement).click();
     await until(() => !!$('[aria-label="Submission under review"]'), "review screen");
-    expect($('[aria-label="Submission under review"]')?.textContent).toContain("Checked against the guidelines");
+    expect($('[aria-label="Submission under review"]')?.textContent).toContain(
+      "Checked against the guidelines",
+    );
     press("2");
     expect($<HTMLButtonElement>('[data-testid="submit"]')?.disabled).toBe(true);
     press("1");
@@ -227,7 +252,8 @@ describe("App error handling", () => {
     try {
       vi.setSystemTime(new Date("2026-11-20T12:00:00Z"));
       const empty = mockBackend({ queueSize: 0 });
-      const before = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
+      const before = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null }))
+        .unpaid.waiting_seconds;
       start(empty);
       await until(() => $('[data-testid="queue-count"]')?.textContent === "0 items", "empty queue");
       await settle();
@@ -240,7 +266,8 @@ describe("App error handling", () => {
       app = null;
       await settle();
       expect(empty.calls).toContain("recordWaiting");
-      const after = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null })).unpaid.waiting_seconds;
+      const after = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null }))
+        .unpaid.waiting_seconds;
       expect(after - before).toBe(40);
 
       // With work in the queue, the same presence is not waiting.
@@ -269,7 +296,10 @@ describe("state that follows the backend (issue 11, item 5)", () => {
     await until(() => $$("[data-queue-row]").length > 0, "queue rows");
     expect($('[data-queue-row][data-downloaded="true"]')).toBeNull();
     await b.backgroundSync();
-    await until(() => $('[data-queue-row][data-downloaded="false"]') === null, "rows downloaded without a manual sync");
+    await until(
+      () => $('[data-queue-row][data-downloaded="false"]') === null,
+      "rows downloaded without a manual sync",
+    );
     expect($$('[data-queue-row][data-downloaded="true"]').length).toBeGreaterThan(0);
   });
 
@@ -291,9 +321,12 @@ describe("state that follows the backend (issue 11, item 5)", () => {
     const b = mockBackend();
     start(b);
     await until(() => !!$('[data-testid="sync-button"]'), "header");
-    [...$$("nav button")].find((x) => x.textContent?.trim() === "Earnings")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    [...$$("nav button")]
+      .find((x) => x.textContent?.trim() === "Earnings")
+      ?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
     await until(() => !!$('[data-total="accepted"]'), "earnings totals");
-    const cents = () => Number(($('[data-total="accepted"]')?.textContent ?? "").replace(/[^0-9]/g, ""));
+    const cents = () =>
+      Number(($('[data-total="accepted"]')?.textContent ?? "").replace(/[^0-9]/g, ""));
     const before = cents();
     await b.backgroundSync({ ledgerCents: 12_345 });
     await until(() => cents() === before + 12_345, "accepted total grew by the new entry");
@@ -309,7 +342,8 @@ describe("state that follows the backend (issue 11, item 5)", () => {
       el.value = v;
       el.dispatchEvent(new Event("input"));
     };
-    const submit = () => $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    const submit = () =>
+      $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
     fill('input[type="url"]', "https://work.example.com");
     fill('input[type="password"]', "bad");
     submit();
@@ -320,7 +354,10 @@ describe("state that follows the backend (issue 11, item 5)", () => {
     fill('input[type="url"]', "https://unreachable.example.com");
     fill('input[type="password"]', "t0k");
     submit();
-    await until(() => ($('[role="alert"]')?.textContent ?? "").includes("Could not reach"), "unreachable error");
+    await until(
+      () => ($('[role="alert"]')?.textContent ?? "").includes("Could not reach"),
+      "unreachable error",
+    );
     expect($('[role="alert"]')?.textContent).not.toMatch(/work is kept|Offline —/);
   });
 
@@ -333,7 +370,9 @@ describe("state that follows the backend (issue 11, item 5)", () => {
     const dialog = $('[data-testid="sign-out-dialog"]');
     expect(dialog?.textContent).toContain("revokes your access token on the platform");
     // Cancel keeps the session.
-    [...(dialog?.querySelectorAll("button") ?? [])].find((x) => x.textContent === "Cancel")?.click();
+    [...(dialog?.querySelectorAll("button") ?? [])]
+      .find((x) => x.textContent === "Cancel")
+      ?.click();
     await settle();
     expect($('[data-testid="sign-out-dialog"]')).toBeNull();
     expect(b.calls).not.toContain("signOut");
@@ -355,12 +394,18 @@ describe("keyboard in the queue (issue 11, item 8)", () => {
     const first = cards()[0].closest("[data-queue-row]")?.getAttribute("data-queue-row");
     press("ArrowDown", {}, cards()[0]);
     await settle();
-    const focused = (document.activeElement as HTMLElement | null)?.closest("[data-queue-row]")?.getAttribute("data-queue-row");
+    const focused = (document.activeElement as HTMLElement | null)
+      ?.closest("[data-queue-row]")
+      ?.getAttribute("data-queue-row");
     expect(focused).toBeTruthy();
     expect(focused).not.toBe(first);
     press("ArrowUp", {}, document.activeElement as HTMLElement);
     await settle();
-    expect((document.activeElement as HTMLElement | null)?.closest("[data-queue-row]")?.getAttribute("data-queue-row")).toBe(first);
+    expect(
+      (document.activeElement as HTMLElement | null)
+        ?.closest("[data-queue-row]")
+        ?.getAttribute("data-queue-row"),
+    ).toBe(first);
   });
 });
 
@@ -377,7 +422,9 @@ describe("validation timing (issue 11, item 8)", () => {
     expect($('[data-question="correctness"] .issues')).toBeNull(); // still on it
     press("j"); // leave it
     await settle();
-    expect($('[data-question="correctness"] .issues')?.textContent).toContain("Explain this answer");
+    expect($('[data-question="correctness"] .issues')?.textContent).toContain(
+      "Explain this answer",
+    );
     expect($('[data-question="summary"] .issues')).toBeNull(); // never visited
     press("Enter", { ctrlKey: true }); // a submit attempt shows everything
     await settle();

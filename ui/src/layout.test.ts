@@ -34,7 +34,9 @@ function stop() {
   target?.remove();
 }
 function press(key: string, opts: KeyboardEventInit = {}) {
-  document.body.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...opts }));
+  document.body.dispatchEvent(
+    new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...opts }),
+  );
   flushSync();
 }
 const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
@@ -85,7 +87,8 @@ describe("the item screen's layout", () => {
     const b = mockBackend();
     await open(b, "a-00000");
     await until(() => !!$('[aria-label="Diff layout"]'), "diff");
-    const pressed = () => $('[aria-label="Diff layout"] button[aria-pressed="true"]')?.textContent?.trim();
+    const pressed = () =>
+      $('[aria-label="Diff layout"] button[aria-pressed="true"]')?.textContent?.trim();
     // The mock rubric suggests side by side; the reviewer's setting is unified.
     expect(pressed()).toBe("Unified");
     expect($('[data-testid="diff-mode-hint"]')?.textContent).toContain("side by side");
@@ -120,7 +123,9 @@ describe("the item screen's layout", () => {
     const b = mockBackend();
     await open(b, "a-00007", "Assistant #7:");
     const pair = $('[data-testid="pair"]');
-    expect([...(pair?.querySelectorAll<HTMLElement>("[data-field]") ?? [])].map((e) => e.dataset.field)).toEqual(["answer_a", "answer_b"]);
+    expect(
+      [...(pair?.querySelectorAll<HTMLElement>("[data-field]") ?? [])].map((e) => e.dataset.field),
+    ).toEqual(["answer_a", "answer_b"]);
     expect($('[data-testid="context"] [data-field="prompt"]')).not.toBeNull();
   }, 120_000);
 
@@ -129,7 +134,9 @@ describe("the item screen's layout", () => {
     await open(b, "a-00000");
     const handle = () => $('[data-testid="side-resizer"]');
     const before = Number(handle()?.getAttribute("aria-valuenow"));
-    handle()?.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowLeft", bubbles: true, cancelable: true }));
+    handle()?.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "ArrowLeft", bubbles: true, cancelable: true }),
+    );
     flushSync();
     expect(Number(handle()?.getAttribute("aria-valuenow"))).toBe(before + 20);
     stop();
@@ -155,13 +162,26 @@ describe("the legal redline at clause level", () => {
     expect(current()).toBe("2.1");
     // A rewritten clause: the old wording, then the new, not interleaved.
     const c42 = $('[data-clause="4.2"]');
-    expect(c42?.querySelector('[data-testid="rewritten-was"] del')?.textContent).toContain("bears its own costs");
-    expect(c42?.querySelector('[data-testid="rewritten-now"] ins')?.textContent).toContain("indemnifies");
+    expect(c42?.querySelector('[data-testid="rewritten-was"] del')?.textContent).toContain(
+      "bears its own costs",
+    );
+    expect(c42?.querySelector('[data-testid="rewritten-now"] ins')?.textContent).toContain(
+      "indemnifies",
+    );
     // Changed clauses only (remembered).
     $<HTMLInputElement>('[data-testid="changed-only"]')?.click();
     flushSync();
-    expect($$("[data-clause]").map((e) => e.dataset.clause)).toEqual(["1.1", "2.1", "2.2", "4.2", "5.3", "6"]);
-    expect($$('[data-testid="unchanged-gap"]').map((e) => e.textContent?.trim().split(" hidden")[0])).toEqual(["⋯ 1 unchanged clause", "⋯ 2 unchanged clauses"]);
+    expect($$("[data-clause]").map((e) => e.dataset.clause)).toEqual([
+      "1.1",
+      "2.1",
+      "2.2",
+      "4.2",
+      "5.3",
+      "6",
+    ]);
+    expect(
+      $$('[data-testid="unchanged-gap"]').map((e) => e.textContent?.trim().split(" hidden")[0]),
+    ).toEqual(["⋯ 1 unchanged clause", "⋯ 2 unchanged clauses"]);
     stop();
     await open(b, "a-00001", "NDA #1:");
     expect($$("[data-clause]")).toHaveLength(6);
@@ -173,14 +193,27 @@ describe("polish the tour found", () => {
     const b = mockBackend({ undownloaded: true });
     start(b);
     await until(() => $$("[data-queue-row]").length > 0, "queue rows");
-    const chip = (label: string) => $$(".chips button").find((x) => x.textContent?.startsWith(label));
+    const chip = (label: string) =>
+      $$(".chips button").find((x) => x.textContent?.startsWith(label));
     chip("New")?.click();
-    await until(() => $$("[data-queue-row]").length > 0 && $$("[data-queue-row]").every((r) => r.dataset.status === "new"), "new rows");
+    await until(
+      () =>
+        $$("[data-queue-row]").length > 0 &&
+        $$("[data-queue-row]").every((r) => r.dataset.status === "new"),
+      "new rows",
+    );
     // Work still to do needs its content: said on the row.
-    expect($$("[data-queue-row]").every((r) => r.querySelector('[data-testid="not-downloaded"]'))).toBe(true);
+    expect(
+      $$("[data-queue-row]").every((r) => r.querySelector('[data-testid="not-downloaded"]')),
+    ).toBe(true);
     chip("New")?.click();
     chip("Accepted")?.click();
-    await until(() => $$("[data-queue-row]").length > 0 && $$("[data-queue-row]").every((r) => r.dataset.status === "accepted"), "accepted rows");
+    await until(
+      () =>
+        $$("[data-queue-row]").length > 0 &&
+        $$("[data-queue-row]").every((r) => r.dataset.status === "accepted"),
+      "accepted rows",
+    );
     // Finished work opens with what the store has: nothing to download.
     expect($$('[data-queue-row] [data-testid="not-downloaded"]')).toHaveLength(0);
     $$("[data-queue-row] .card")[0].click();
@@ -189,18 +222,27 @@ describe("polish the tour found", () => {
     expect($('[data-testid="lease"]')).toBeNull();
     expect($(".due.overdue")).toBeNull();
     // "Submitted … · 7m 40s active · decided …", separators spaced.
-    expect($('[data-testid="outcome-times"]')?.textContent).toMatch(/^Submitted \S+ \S+ · \d.* active · decided /);
+    expect($('[data-testid="outcome-times"]')?.textContent).toMatch(
+      /^Submitted \S+ \S+ · \d.* active · decided /,
+    );
   }, 120_000);
 
   it("a revision names the submission it revises with a space", async () => {
     const b = mockBackend();
     start(b);
     await until(() => $$("[data-queue-row]").length > 0, "queue rows");
-    $$(".chips button").find((x) => x.textContent?.startsWith("Needs revision"))?.click();
-    await until(() => !!$('[data-queue-row][data-status="needs_revision"][data-kind="grade"] .card'), "revision row");
+    $$(".chips button")
+      .find((x) => x.textContent?.startsWith("Needs revision"))
+      ?.click();
+    await until(
+      () => !!$('[data-queue-row][data-status="needs_revision"][data-kind="grade"] .card'),
+      "revision row",
+    );
     $('[data-queue-row][data-status="needs_revision"][data-kind="grade"] .card')?.click();
     await until(() => !!$('[data-testid="revision-panel"]'), "revision panel");
-    expect($('[data-testid="revision-panel"]')?.textContent).toMatch(/^Revision of your submission from \d{4}-\d\d-\d\d \d\d:\d\d: your answers/);
+    expect($('[data-testid="revision-panel"]')?.textContent).toMatch(
+      /^Revision of your submission from \d{4}-\d\d-\d\d \d\d:\d\d: your answers/,
+    );
   }, 120_000);
 
   it("settings name keys as the platform does (Ctrl, not Mod) and offer the diff layout", async () => {
@@ -219,7 +261,16 @@ describe("polish the tour found", () => {
     const b = mockBackend();
     target = document.createElement("div");
     document.body.appendChild(target);
-    app = mount(Preview, { target, props: { backend: b, settings: await b.settings(), onError: (e: unknown) => { throw e; } } });
+    app = mount(Preview, {
+      target,
+      props: {
+        backend: b,
+        settings: await b.settings(),
+        onError: (e: unknown) => {
+          throw e;
+        },
+      },
+    });
     await b.previewChooseRubric();
     await b.previewChooseSamples();
     await settle();
@@ -228,6 +279,8 @@ describe("polish the tour found", () => {
     b.breakPreview();
     await until(() => $$('[data-testid="lint-finding"]').length > 1, "syntax finding");
     const first = $$('[data-testid="lint-finding"]')[0].textContent?.replace(/\s+/g, " ").trim();
-    expect(first).toBe("Error line 3, column 9: TOML parse error at line 3, column 9: expected `=` [syntax]");
+    expect(first).toBe(
+      "Error line 3, column 9: TOML parse error at line 3, column 9: expected `=` [syntax]",
+    );
   }, 120_000);
 });

@@ -7,5 +7,5 @@ class NoopResizeObserver {
 const g = globalThis as unknown as Record<string, unknown>;
 g.ResizeObserver ??= NoopResizeObserver;
 if (typeof Element !== "undefined" && !Element.prototype.scrollIntoView) {
-  Element.prototype.scrollIntoView = function () {};
+  Element.prototype.scrollIntoView = () => {};
 }

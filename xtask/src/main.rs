@@ -494,8 +494,9 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
         bail!("generated bindings are stale; run `cargo xtask bindings` and commit:\n{dirty}");
     }
 
-    step("UI type check and unit tests");
+    step("UI type check, format and lint (Biome), unit tests");
     run(npm(root).args(["run", "check"]))?;
+    run(npm(root).args(["run", "lint"]))?;
     run(npm(root).args(["test"]))?;
     step("UI tests in headless Chromium");
     run(npm(root).args(["run", "test:browser"]))?;

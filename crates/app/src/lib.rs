@@ -137,6 +137,26 @@ struct LiveSync {
     data_version: u64,
 }
 
+impl LiveSync {
+    /// A sync finished (from the background loop or "sync now"): online, no
+    /// error, and a new data version when it changed what screens show.
+    fn synced(&mut self, report: &assay_sync::SyncReport) {
+        self.syncing = false;
+        self.online = true;
+        self.last_error = None;
+        if report_changed(report) {
+            self.data_version = self.data_version.wrapping_add(1);
+        }
+    }
+
+    /// A sync failed with `error`; `online` says whether the platform answered.
+    fn failed(&mut self, online: bool, error: AppError) {
+        self.syncing = false;
+        self.online = online;
+        self.last_error = Some(error);
+    }
+}
+
 /// Whether a sync changed anything the queue, item or earnings screens show.
 fn report_changed(r: &assay_sync::SyncReport) -> bool {
     let p = &r.pull;
@@ -357,27 +377,19 @@ impl Workbench {
                     let mut l = live.lock().unwrap_or_else(|p| p.into_inner());
                     match &ev {
                         SyncEvent::Progress { .. } => l.syncing = true,
-                        SyncEvent::Synced { report } => {
-                            l.syncing = false;
-                            l.online = true;
-                            l.last_error = None;
-                            if report_changed(report) {
-                                l.data_version = l.data_version.wrapping_add(1);
-                            }
-                        }
+                        SyncEvent::Synced { report } => l.synced(report),
                         SyncEvent::Failed {
                             message,
                             unauthenticated,
                             ..
-                        } => {
-                            l.syncing = false;
-                            l.online = false;
-                            l.last_error = Some(if *unauthenticated {
+                        } => l.failed(
+                            false,
+                            if *unauthenticated {
                                 AppError::unauthenticated()
                             } else {
                                 AppError::new(ErrorCode::Offline, message.clone())
-                            });
-                        }
+                            },
+                        ),
                         SyncEvent::Uploaded { .. } => {}
                         SyncEvent::Leases { report } => {
                             if !report.expired.is_empty() {
@@ -468,19 +480,9 @@ impl Workbench {
         });
         {
             let mut l = self.live.lock().unwrap_or_else(|p| p.into_inner());
-            l.syncing = false;
             match &result {
-                Ok(report) => {
-                    l.online = true;
-                    l.last_error = None;
-                    if report_changed(report) {
-                        l.data_version = l.data_version.wrapping_add(1);
-                    }
-                }
-                Err((online, err)) => {
-                    l.online = *online;
-                    l.last_error = Some(err.clone());
-                }
+                Ok(report) => l.synced(report),
+                Err((online, err)) => l.failed(*online, err.clone()),
             }
         }
         self.emit_sync_state().await;

@@ -7,49 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use assay_rubric::{validate, Answers, DiffMode, LintFinding, Preview, ValidationReport};
 use notify::{RecursiveMode, Watcher};
-use serde::Serialize;
-use ts_rs::TS;
 
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{OpenedItem, OpportunityRef, TimeLog};
+pub use crate::types::{PreviewItemRef, PreviewSelection, PreviewState};
 use crate::views::{build_views, ViewCache};
-
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct PreviewItemRef {
-    pub item_id: String,
-    pub title: String,
-    pub file: String,
-    /// Ids of fields the rubric hides from reviewers (never their values).
-    pub hidden_fields: Vec<String>,
-}
-
-/// State of a preview session, pushed again after every reload.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct PreviewState {
-    pub rubric_path: String,
-    pub items_dir: String,
-    /// None when the rubric does not parse and never did (see `findings`).
-    pub rubric_title: Option<String>,
-    /// Findings of the files as they are now.
-    pub findings: Vec<LintFinding>,
-    /// The rubric as it is now does not parse: `rubric_title` and `items`
-    /// are the last render that did, kept so the author keeps their place.
-    pub showing_last_good: bool,
-    pub items: Vec<PreviewItemRef>,
-    /// Increments on every reload.
-    pub generation: u32,
-}
-
-/// The rubric file and samples folder the author picked in the native
-/// dialogs: the only paths the preview may read or watch.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct PreviewSelection {
-    pub rubric_path: Option<String>,
-    pub items_dir: Option<String>,
-}
 
 /// Paths granted by the author's picks in native dialogs (canonical).
 #[derive(Debug, Clone, Default)]

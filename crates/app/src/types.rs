@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use assay_protocol::{AssignmentKind, PayBasis, ReviewDecision, ReviewedSubmission, TimeSpan};
-use assay_rubric::{Answers, DiffMode, Rubric, ScopedItem, ValidationReport};
+use assay_rubric::{Answers, DiffMode, LintFinding, Rubric, ScopedItem, ValidationReport};
 use assay_store::{ItemIssue, PendingAnnotation, QueueStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -467,5 +467,44 @@ pub struct Discrepancy {
 pub enum AppEvent {
     Sync { state: SyncState },
     Progress { progress: assay_sync::SyncProgress },
-    Preview { state: crate::preview::PreviewState },
+    Preview { state: PreviewState },
+}
+
+// ------------------------------------------------------------ rubric preview
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewItemRef {
+    pub item_id: String,
+    pub title: String,
+    pub file: String,
+    /// Ids of fields the rubric hides from reviewers (never their values).
+    pub hidden_fields: Vec<String>,
+}
+
+/// State of a preview session, pushed again after every reload.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewState {
+    pub rubric_path: String,
+    pub items_dir: String,
+    /// None when the rubric does not parse and never did (see `findings`).
+    pub rubric_title: Option<String>,
+    /// Findings of the files as they are now.
+    pub findings: Vec<LintFinding>,
+    /// The rubric as it is now does not parse: `rubric_title` and `items`
+    /// are the last render that did, kept so the author keeps their place.
+    pub showing_last_good: bool,
+    pub items: Vec<PreviewItemRef>,
+    /// Increments on every reload.
+    pub generation: u32,
+}
+
+/// The rubric file and samples folder the author picked in the native
+/// dialogs: the only paths the preview may read or watch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewSelection {
+    pub rubric_path: Option<String>,
+    pub items_dir: Option<String>,
 }

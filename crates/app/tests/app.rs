@@ -13,6 +13,11 @@ use assay_protocol::{AssignmentKind, FieldValue, ReviewDecision};
 use assay_rubric::Answers;
 use assay_store::QueueStatus;
 
+mod app {
+    mod save_path;
+    mod security;
+}
+
 fn profile() -> String {
     format!("dev.assay.desktop.test-app-{}", std::process::id())
 }

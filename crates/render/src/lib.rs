@@ -17,7 +17,6 @@
 //! - [`series`]: series of DICOM slices (files or zip archives, see
 //!   [`archive`]) as ordered stacks, decoded on demand under a byte budget.
 //! - [`markdown`]: safe markdown blocks and chat transcripts.
-//! - [`xss`]: a corpus of XSS payloads for unit and end-to-end tests.
 
 pub mod archive;
 pub mod diff;
@@ -28,7 +27,8 @@ pub mod markdown;
 pub mod scan;
 pub mod series;
 pub mod testsuite;
-pub mod xss;
+#[cfg(test)]
+mod xss;
 
 pub use diff::{
     anchor_for, diff_files, file_tree, line_hash, parse_unified_diff, relocate_anchor,
@@ -53,4 +53,3 @@ pub use scan::{
 pub use testsuite::{
     test_suite_view, Requirement, RunSummary, TestCase, TestOutcome, TestStatus, TestSuiteView,
 };
-pub use xss::xss_corpus;

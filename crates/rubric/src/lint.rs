@@ -10,11 +10,10 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::model::{
-    Condition, Question, QuestionKind, RationaleRule, Rubric, ScoringMethod, ViewerKind,
-    RUBRIC_FORMAT_VERSION,
+    Condition, Question, QuestionKind, RationaleRule, Rubric, ScaleAnchor, ScoringMethod,
+    ViewerKind, RUBRIC_FORMAT_VERSION,
 };
-use crate::parse::Format;
-use crate::source::{SourceLocation, SourceMap};
+use crate::source::{Format, SourceLocation, SourceMap};
 use crate::validate::{possible_tokens, question_index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
@@ -256,12 +255,46 @@ fn structural(r: &Rubric, l: &mut Linter<'_>) {
     }
 }
 
+/// The structural checks of one question, in the order they report.
 fn structural_question(
     q: &Question,
     visible: &BTreeSet<&str>,
     index: &HashMap<&str, &Question>,
     l: &mut Linter<'_>,
 ) {
+    let id = q.id.as_str();
+    question_id_and_weight(q, l);
+    for f in &q.refers_to {
+        needs_field(visible, id, "refers_to", f, l);
+    }
+    match &q.kind {
+        QuestionKind::Scale { min, max, anchors } => scale_range(id, *min, *max, anchors, l),
+        QuestionKind::SingleChoice { options } => {
+            options_check(id, "options", options, l);
+        }
+        QuestionKind::MultiChoice {
+            options,
+            min_selected,
+            max_selected,
+        } => selection_bounds(id, options, *min_selected, *max_selected, l),
+        QuestionKind::PassFail { criteria } => {
+            options_check(id, "criteria", criteria, l);
+        }
+        QuestionKind::Ranking { fields } => ranking_fields(id, fields, visible, l),
+        QuestionKind::Pairwise { a, b, .. } => pairwise_fields(id, a, b, visible, l),
+        QuestionKind::FreeText {
+            min_length,
+            max_length,
+            ..
+        } => length_bounds(id, *min_length, *max_length, l),
+        QuestionKind::Annotations { fields, .. } => annotation_fields(id, fields, visible, l),
+    }
+    rationale_rule(q, l);
+    show_if_target(q, index, l);
+}
+
+/// A question has an id and a weight of at least 0.
+fn question_id_and_weight(q: &Question, l: &mut Linter<'_>) {
     let id = q.id.as_str();
     if id.trim().is_empty() {
         l.error(
@@ -280,147 +313,146 @@ fn structural_question(
             ),
         );
     }
-    let needs_field = |key: &str, field: &str, l: &mut Linter<'_>| {
-        if !visible.contains(field) {
+}
+
+/// A field a question names (under `key`) must be a visible field.
+fn needs_field(visible: &BTreeSet<&str>, id: &str, key: &str, field: &str, l: &mut Linter<'_>) {
+    if !visible.contains(field) {
+        l.error(
+            "missing-field",
+            Target::QuestionKey(id, key),
+            format!(
+                "question `{id}` refers to field `{field}` in `{key}`, which is not a visible field"
+            ),
+        );
+    }
+}
+
+/// A scale runs from a smaller to a larger value; its anchors lie on it.
+fn scale_range(id: &str, min: i32, max: i32, anchors: &[ScaleAnchor], l: &mut Linter<'_>) {
+    if min >= max {
+        l.error(
+            "scale-range",
+            Target::QuestionKey(id, "min"),
+            format!("question `{id}`: scale min ({min}) must be less than max ({max})"),
+        );
+    }
+    for a in anchors {
+        if a.value < min || a.value > max {
             l.error(
-                "missing-field",
-                Target::QuestionKey(id, key),
+                "anchor-out-of-range",
+                Target::QuestionKey(id, "anchors"),
                 format!(
-                    "question `{id}` refers to field `{field}` in `{key}`, which is not a visible field"
+                    "question `{id}`: anchor {} ({:?}) is outside the scale {min}..{max}",
+                    a.value, a.label
                 ),
             );
         }
-    };
-    for f in &q.refers_to {
-        needs_field("refers_to", f, l);
     }
-    match &q.kind {
-        QuestionKind::Scale { min, max, anchors } => {
-            if min >= max {
-                l.error(
-                    "scale-range",
-                    Target::QuestionKey(id, "min"),
-                    format!("question `{id}`: scale min ({min}) must be less than max ({max})"),
-                );
-            }
-            for a in anchors {
-                if a.value < *min || a.value > *max {
-                    l.error(
-                        "anchor-out-of-range",
-                        Target::QuestionKey(id, "anchors"),
-                        format!(
-                            "question `{id}`: anchor {} ({:?}) is outside the scale {min}..{max}",
-                            a.value, a.label
-                        ),
-                    );
-                }
-            }
-        }
-        QuestionKind::SingleChoice { options } => {
-            options_check(id, "options", options, l);
-        }
-        QuestionKind::MultiChoice {
-            options,
-            min_selected,
-            max_selected,
-        } => {
-            options_check(id, "options", options, l);
-            let n = options.len();
-            if let (Some(lo), Some(hi)) = (min_selected, max_selected) {
-                if lo > hi {
-                    l.error(
-                        "selection-bounds",
-                        Target::QuestionKey(id, "min_selected"),
-                        format!(
-                            "question `{id}`: min_selected ({lo}) is more than max_selected ({hi})"
-                        ),
-                    );
-                }
-            }
-            if let Some(lo) = min_selected {
-                if *lo as usize > n {
-                    l.error(
-                        "selection-bounds",
-                        Target::QuestionKey(id, "min_selected"),
-                        format!(
-                            "question `{id}`: min_selected ({lo}) is more than the {n} options"
-                        ),
-                    );
-                }
-            }
-            if *max_selected == Some(0) {
-                l.error(
-                    "selection-bounds",
-                    Target::QuestionKey(id, "max_selected"),
-                    format!("question `{id}`: max_selected is 0, nothing could be picked"),
-                );
-            }
-        }
-        QuestionKind::PassFail { criteria } => {
-            options_check(id, "criteria", criteria, l);
-        }
-        QuestionKind::Ranking { fields } => {
-            if fields.len() < 2 {
-                l.error(
-                    "ranking-fields",
-                    Target::QuestionKey(id, "fields"),
-                    format!("question `{id}`: a ranking needs at least two fields"),
-                );
-            }
-            for d in dups(fields.iter().map(String::as_str)) {
-                l.error(
-                    "ranking-fields",
-                    Target::QuestionKey(id, "fields"),
-                    format!("question `{id}`: field `{d}` is listed twice in the ranking"),
-                );
-            }
-            for f in fields {
-                needs_field("fields", f, l);
-            }
-        }
-        QuestionKind::Pairwise { a, b, .. } => {
-            if a == b {
-                l.error(
-                    "pairwise-same-field",
-                    Target::QuestionKey(id, "b"),
-                    format!("question `{id}`: compares field `{a}` with itself"),
-                );
-            }
-            needs_field("a", a, l);
-            needs_field("b", b, l);
-        }
-        QuestionKind::FreeText {
-            min_length,
-            max_length,
-            ..
-        } => {
-            if let (Some(lo), Some(hi)) = (min_length, max_length) {
-                if lo > hi {
-                    l.error(
-                        "length-bounds",
-                        Target::QuestionKey(id, "min_length"),
-                        format!(
-                            "question `{id}`: min_length ({lo}) is more than max_length ({hi})"
-                        ),
-                    );
-                }
-            }
-        }
-        QuestionKind::Annotations { fields, .. } => {
-            if fields.is_empty() {
-                l.error(
-                    "annotation-fields",
-                    Target::QuestionKey(id, "fields"),
-                    format!("question `{id}`: annotations need at least one field to annotate"),
-                );
-            }
-            for f in fields {
-                needs_field("fields", f, l);
-            }
-        }
-    }
+}
 
-    // rationale
+/// A multiple choice's selection bounds can be met.
+fn selection_bounds(
+    id: &str,
+    options: &[crate::model::ChoiceOption],
+    min_selected: Option<u32>,
+    max_selected: Option<u32>,
+    l: &mut Linter<'_>,
+) {
+    options_check(id, "options", options, l);
+    let n = options.len();
+    if let (Some(lo), Some(hi)) = (min_selected, max_selected) {
+        if lo > hi {
+            l.error(
+                "selection-bounds",
+                Target::QuestionKey(id, "min_selected"),
+                format!("question `{id}`: min_selected ({lo}) is more than max_selected ({hi})"),
+            );
+        }
+    }
+    if let Some(lo) = min_selected {
+        if lo as usize > n {
+            l.error(
+                "selection-bounds",
+                Target::QuestionKey(id, "min_selected"),
+                format!("question `{id}`: min_selected ({lo}) is more than the {n} options"),
+            );
+        }
+    }
+    if max_selected == Some(0) {
+        l.error(
+            "selection-bounds",
+            Target::QuestionKey(id, "max_selected"),
+            format!("question `{id}`: max_selected is 0, nothing could be picked"),
+        );
+    }
+}
+
+/// A ranking orders at least two distinct visible fields.
+fn ranking_fields(id: &str, fields: &[String], visible: &BTreeSet<&str>, l: &mut Linter<'_>) {
+    if fields.len() < 2 {
+        l.error(
+            "ranking-fields",
+            Target::QuestionKey(id, "fields"),
+            format!("question `{id}`: a ranking needs at least two fields"),
+        );
+    }
+    for d in dups(fields.iter().map(String::as_str)) {
+        l.error(
+            "ranking-fields",
+            Target::QuestionKey(id, "fields"),
+            format!("question `{id}`: field `{d}` is listed twice in the ranking"),
+        );
+    }
+    for f in fields {
+        needs_field(visible, id, "fields", f, l);
+    }
+}
+
+/// A pairwise question compares two different visible fields.
+fn pairwise_fields(id: &str, a: &str, b: &str, visible: &BTreeSet<&str>, l: &mut Linter<'_>) {
+    if a == b {
+        l.error(
+            "pairwise-same-field",
+            Target::QuestionKey(id, "b"),
+            format!("question `{id}`: compares field `{a}` with itself"),
+        );
+    }
+    needs_field(visible, id, "a", a, l);
+    needs_field(visible, id, "b", b, l);
+}
+
+/// A free-text question's minimum length is not above its maximum.
+fn length_bounds(id: &str, min_length: Option<u32>, max_length: Option<u32>, l: &mut Linter<'_>) {
+    if let (Some(lo), Some(hi)) = (min_length, max_length) {
+        if lo > hi {
+            l.error(
+                "length-bounds",
+                Target::QuestionKey(id, "min_length"),
+                format!("question `{id}`: min_length ({lo}) is more than max_length ({hi})"),
+            );
+        }
+    }
+}
+
+/// Annotations name at least one visible field to annotate.
+fn annotation_fields(id: &str, fields: &[String], visible: &BTreeSet<&str>, l: &mut Linter<'_>) {
+    if fields.is_empty() {
+        l.error(
+            "annotation-fields",
+            Target::QuestionKey(id, "fields"),
+            format!("question `{id}`: annotations need at least one field to annotate"),
+        );
+    }
+    for f in fields {
+        needs_field(visible, id, "fields", f, l);
+    }
+}
+
+/// A rationale rule fits its question: `below` on a scale, `choice` with
+/// choices the question can have.
+fn rationale_rule(q: &Question, l: &mut Linter<'_>) {
+    let id = q.id.as_str();
     match &q.rationale {
         Some(RationaleRule::Below { .. }) if !matches!(q.kind, QuestionKind::Scale { .. }) => {
             l.error(
@@ -452,8 +484,11 @@ fn structural_question(
         }
         _ => {}
     }
+}
 
-    // show_if
+/// `show_if` names a known question and values it can have.
+fn show_if_target(q: &Question, index: &HashMap<&str, &Question>, l: &mut Linter<'_>) {
+    let id = q.id.as_str();
     if let Some(cond) = &q.show_if {
         let target = cond.question.as_str();
         match index.get(target) {
@@ -637,7 +672,34 @@ pub fn lint(rubric: &Rubric, src: Option<&SourceMap>, sample_items: &[Item]) -> 
     out
 }
 
+/// Authoring checks: what makes a rubric hard to use, in the order they report.
 fn authoring(r: &Rubric, l: &mut Linter<'_>) {
+    rubric_basics(r, l);
+    for f in &r.fields {
+        field_settings(f, l);
+    }
+    unused_fields(r, l);
+    let index = question_index(r);
+    let order: HashMap<&str, usize> = r
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.id.as_str(), i))
+        .rev()
+        .collect();
+    let mut bad_condition: BTreeSet<&str> = BTreeSet::new();
+    for (pos, q) in r.questions.iter().enumerate() {
+        question_authoring(q, l);
+        if condition_authoring(q, pos, &index, &order, l) {
+            bad_condition.insert(q.id.as_str());
+        }
+    }
+    unreachable_questions(r, &index, &bad_condition, l);
+    scoring_authoring(r, &index, l);
+}
+
+/// A rubric has a title, guidelines, a payout, fields and questions.
+fn rubric_basics(r: &Rubric, l: &mut Linter<'_>) {
     if r.title.trim().is_empty() {
         l.warning(
             "empty-title",
@@ -673,67 +735,74 @@ fn authoring(r: &Rubric, l: &mut Linter<'_>) {
             "the rubric has no questions",
         );
     }
+}
 
-    // ---- fields
+/// A field has a label, the `against` its viewer needs, and no setting its
+/// viewer ignores.
+fn field_settings(f: &crate::model::VisibleField, l: &mut Linter<'_>) {
+    if f.label.trim().is_empty() {
+        l.warning(
+            "empty-label",
+            Target::Field(&f.id),
+            format!("field `{}` has no label", f.id),
+        );
+    }
+    if f.viewer == ViewerKind::LegalRedline && f.against.is_none() {
+        l.error(
+            "missing-against",
+            Target::Field(&f.id),
+            format!(
+                "field `{}` uses the legal_redline viewer but names no `against` field",
+                f.id
+            ),
+        );
+    }
+    let settings: [(&str, bool, bool); 4] = [
+        (
+            "against",
+            f.against.is_some(),
+            matches!(f.viewer, ViewerKind::Diff | ViewerKind::LegalRedline),
+        ),
+        (
+            "results",
+            f.results.is_some(),
+            f.viewer == ViewerKind::TestSuite,
+        ),
+        (
+            "diff_mode",
+            f.diff_mode.is_some(),
+            f.viewer == ViewerKind::Diff,
+        ),
+        (
+            "language",
+            f.language.is_some(),
+            matches!(
+                f.viewer,
+                ViewerKind::Code | ViewerKind::Diff | ViewerKind::TestSuite
+            ),
+        ),
+    ];
+    for (key, set, applies) in settings {
+        if set && !applies {
+            l.warning(
+                "unused-setting",
+                Target::FieldKey(&f.id, key),
+                format!(
+                    "field `{}`: `{key}` has no effect with the {} viewer",
+                    f.id,
+                    f.viewer.as_str()
+                ),
+            );
+        }
+    }
+}
+
+/// Every visible field is referred to by a question or another field.
+fn unused_fields(r: &Rubric, l: &mut Linter<'_>) {
     let mut used: BTreeSet<&str> = BTreeSet::new();
     for f in &r.fields {
         used.extend(f.against.as_deref());
         used.extend(f.results.as_deref());
-        if f.label.trim().is_empty() {
-            l.warning(
-                "empty-label",
-                Target::Field(&f.id),
-                format!("field `{}` has no label", f.id),
-            );
-        }
-        if f.viewer == ViewerKind::LegalRedline && f.against.is_none() {
-            l.error(
-                "missing-against",
-                Target::Field(&f.id),
-                format!(
-                    "field `{}` uses the legal_redline viewer but names no `against` field",
-                    f.id
-                ),
-            );
-        }
-        let settings: [(&str, bool, bool); 4] = [
-            (
-                "against",
-                f.against.is_some(),
-                matches!(f.viewer, ViewerKind::Diff | ViewerKind::LegalRedline),
-            ),
-            (
-                "results",
-                f.results.is_some(),
-                f.viewer == ViewerKind::TestSuite,
-            ),
-            (
-                "diff_mode",
-                f.diff_mode.is_some(),
-                f.viewer == ViewerKind::Diff,
-            ),
-            (
-                "language",
-                f.language.is_some(),
-                matches!(
-                    f.viewer,
-                    ViewerKind::Code | ViewerKind::Diff | ViewerKind::TestSuite
-                ),
-            ),
-        ];
-        for (key, set, applies) in settings {
-            if set && !applies {
-                l.warning(
-                    "unused-setting",
-                    Target::FieldKey(&f.id, key),
-                    format!(
-                        "field `{}`: `{key}` has no effect with the {} viewer",
-                        f.id,
-                        f.viewer.as_str()
-                    ),
-                );
-            }
-        }
     }
     for q in &r.questions {
         used.extend(q.refers_to.iter().map(String::as_str));
@@ -760,133 +829,141 @@ fn authoring(r: &Rubric, l: &mut Linter<'_>) {
             );
         }
     }
+}
 
-    // ---- questions
-    let index = question_index(r);
-    let order: HashMap<&str, usize> = r
-        .questions
-        .iter()
-        .enumerate()
-        .map(|(i, q)| (q.id.as_str(), i))
-        .rev()
-        .collect();
-    let mut bad_condition: BTreeSet<&str> = BTreeSet::new();
-    for (pos, q) in r.questions.iter().enumerate() {
-        let id = q.id.as_str();
-        if q.prompt.trim().is_empty() {
-            l.error(
-                "empty-prompt",
-                Target::Question(id),
-                format!("question `{id}` has an empty prompt"),
+/// A question has a prompt; its anchors, options and rationale threshold make sense.
+fn question_authoring(q: &Question, l: &mut Linter<'_>) {
+    let id = q.id.as_str();
+    if q.prompt.trim().is_empty() {
+        l.error(
+            "empty-prompt",
+            Target::Question(id),
+            format!("question `{id}` has an empty prompt"),
+        );
+    }
+    match &q.kind {
+        QuestionKind::Scale { min, max, anchors } => {
+            if anchors.is_empty() {
+                l.warning(
+                    "scale-without-anchors",
+                    Target::Question(id),
+                    format!(
+                        "question `{id}`: scale {min}..{max} has no anchors; label at least its ends"
+                    ),
+                );
+            } else {
+                let has = |v: i32| anchors.iter().any(|a| a.value == v);
+                if !has(*min) || !has(*max) {
+                    l.warning(
+                        "scale-anchors-incomplete",
+                        Target::QuestionKey(id, "anchors"),
+                        format!("question `{id}`: label both ends of the scale ({min} and {max})"),
+                    );
+                }
+                for d in dups_i32(anchors.iter().map(|a| a.value)) {
+                    l.warning(
+                        "duplicate-anchor",
+                        Target::QuestionKey(id, "anchors"),
+                        format!("question `{id}`: value {d} has more than one anchor"),
+                    );
+                }
+            }
+            if let Some(RationaleRule::Below { threshold, .. }) = &q.rationale {
+                if threshold <= min {
+                    l.warning(
+                        "rationale-never",
+                        Target::QuestionKey(id, "rationale"),
+                        format!(
+                            "question `{id}`: no score is below {threshold}, so a rationale is never required"
+                        ),
+                    );
+                } else if *threshold > *max {
+                    l.warning(
+                        "rationale-always",
+                        Target::QuestionKey(id, "rationale"),
+                        format!(
+                            "question `{id}`: every score is below {threshold}; use `when = \"always\"`"
+                        ),
+                    );
+                }
+            }
+        }
+        QuestionKind::SingleChoice { options } if options.len() == 1 => {
+            l.warning(
+                "single-option",
+                Target::QuestionKey(id, "options"),
+                format!("question `{id}` offers only one option"),
             );
         }
-        match &q.kind {
-            QuestionKind::Scale { min, max, anchors } => {
-                if anchors.is_empty() {
-                    l.warning(
-                        "scale-without-anchors",
-                        Target::Question(id),
-                        format!(
-                            "question `{id}`: scale {min}..{max} has no anchors; label at least its ends"
-                        ),
-                    );
-                } else {
-                    let has = |v: i32| anchors.iter().any(|a| a.value == v);
-                    if !has(*min) || !has(*max) {
-                        l.warning(
-                            "scale-anchors-incomplete",
-                            Target::QuestionKey(id, "anchors"),
-                            format!(
-                                "question `{id}`: label both ends of the scale ({min} and {max})"
-                            ),
-                        );
-                    }
-                    for d in dups_i32(anchors.iter().map(|a| a.value)) {
-                        l.warning(
-                            "duplicate-anchor",
-                            Target::QuestionKey(id, "anchors"),
-                            format!("question `{id}`: value {d} has more than one anchor"),
-                        );
-                    }
-                }
-                if let Some(RationaleRule::Below { threshold, .. }) = &q.rationale {
-                    if threshold <= min {
-                        l.warning(
-                            "rationale-never",
-                            Target::QuestionKey(id, "rationale"),
-                            format!(
-                                "question `{id}`: no score is below {threshold}, so a rationale is never required"
-                            ),
-                        );
-                    } else if *threshold > *max {
-                        l.warning(
-                            "rationale-always",
-                            Target::QuestionKey(id, "rationale"),
-                            format!(
-                                "question `{id}`: every score is below {threshold}; use `when = \"always\"`"
-                            ),
-                        );
-                    }
-                }
-            }
-            QuestionKind::SingleChoice { options } if options.len() == 1 => {
+        QuestionKind::Pairwise { strengths, .. } => {
+            for d in dups(strengths.iter().map(String::as_str)) {
                 l.warning(
-                    "single-option",
-                    Target::QuestionKey(id, "options"),
-                    format!("question `{id}` offers only one option"),
+                    "duplicate-option",
+                    Target::QuestionKey(id, "strengths"),
+                    format!("question `{id}`: strength `{d}` is listed twice"),
                 );
             }
-            QuestionKind::Pairwise { strengths, .. } => {
-                for d in dups(strengths.iter().map(String::as_str)) {
-                    l.warning(
-                        "duplicate-option",
-                        Target::QuestionKey(id, "strengths"),
-                        format!("question `{id}`: strength `{d}` is listed twice"),
-                    );
-                }
-            }
-            QuestionKind::Annotations { severities, .. } => {
-                for d in dups(severities.iter().map(String::as_str)) {
-                    l.warning(
-                        "duplicate-option",
-                        Target::QuestionKey(id, "severities"),
-                        format!("question `{id}`: severity `{d}` is listed twice"),
-                    );
-                }
-            }
-            _ => {}
         }
-        if let Some(cond) = &q.show_if {
-            if let Some(t) = index.get(cond.question.as_str()) {
-                if let Err(why) = condition_satisfiable(cond, t) {
-                    bad_condition.insert(id);
-                    l.error(
-                        "contradictory-condition",
-                        Target::QuestionKey(id, "show_if"),
-                        format!("question `{id}` can never be shown: {why}"),
-                    );
-                }
-                if order
-                    .get(cond.question.as_str())
-                    .is_some_and(|&tp| tp > pos)
-                {
-                    l.warning(
-                        "condition-order",
-                        Target::QuestionKey(id, "show_if"),
-                        format!(
-                            "question `{id}` depends on `{}`, which comes after it; put `{}` first",
-                            cond.question, cond.question
-                        ),
-                    );
-                }
-                if cond.question == q.id {
-                    // reported as a cycle
-                }
+        QuestionKind::Annotations { severities, .. } => {
+            for d in dups(severities.iter().map(String::as_str)) {
+                l.warning(
+                    "duplicate-option",
+                    Target::QuestionKey(id, "severities"),
+                    format!("question `{id}`: severity `{d}` is listed twice"),
+                );
             }
+        }
+        _ => {}
+    }
+}
+
+/// A question's `show_if` can be met and follows the question it depends on.
+/// Returns whether the condition can never be met.
+fn condition_authoring(
+    q: &Question,
+    pos: usize,
+    index: &HashMap<&str, &Question>,
+    order: &HashMap<&str, usize>,
+    l: &mut Linter<'_>,
+) -> bool {
+    let id = q.id.as_str();
+    let mut bad = false;
+    if let Some(cond) = &q.show_if {
+        if let Some(t) = index.get(cond.question.as_str()) {
+            if let Err(why) = condition_satisfiable(cond, t) {
+                bad = true;
+                l.error(
+                    "contradictory-condition",
+                    Target::QuestionKey(id, "show_if"),
+                    format!("question `{id}` can never be shown: {why}"),
+                );
+            }
+            if order
+                .get(cond.question.as_str())
+                .is_some_and(|&tp| tp > pos)
+            {
+                l.warning(
+                    "condition-order",
+                    Target::QuestionKey(id, "show_if"),
+                    format!(
+                        "question `{id}` depends on `{}`, which comes after it; put `{}` first",
+                        cond.question, cond.question
+                    ),
+                );
+            }
+            // A question that shows itself is reported as a cycle.
         }
     }
+    bad
+}
 
-    // Unreachable: depends (transitively) on a question that can never be shown.
+/// No question depends (transitively) on a question that can never be shown.
+fn unreachable_questions<'r>(
+    r: &'r Rubric,
+    index: &HashMap<&str, &Question>,
+    bad_condition: &BTreeSet<&'r str>,
+    l: &mut Linter<'_>,
+) {
     let cyclic: BTreeSet<String> = condition_cycles(r).into_iter().flatten().collect();
     let mut never: BTreeSet<&str> = bad_condition.clone();
     never.extend(cyclic.iter().map(String::as_str));
@@ -928,8 +1005,11 @@ fn authoring(r: &Rubric, l: &mut Linter<'_>) {
             );
         }
     }
+}
 
-    // ---- scoring
+/// The verdict question is required, unconditional and of a kind with a
+/// verdict; weighted scoring has something to weigh.
+fn scoring_authoring(r: &Rubric, index: &HashMap<&str, &Question>, l: &mut Linter<'_>) {
     if let Some(s) = &r.scoring {
         if let Some(v) = s.verdict_question.as_deref().and_then(|v| index.get(v)) {
             if !v.required {

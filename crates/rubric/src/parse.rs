@@ -7,47 +7,13 @@ use assay_protocol::{Item, ItemEnvelope};
 
 use crate::lint::{self, LintFinding};
 use crate::model::Rubric;
+pub use crate::source::Format;
 use crate::source::SourceMap;
 
 /// Largest rubric document accepted, in bytes. Real rubrics are a few KiB.
 pub const MAX_RUBRIC_BYTES: usize = 4 * 1024 * 1024;
 /// Largest sample item file accepted, in bytes.
 pub const MAX_ITEM_BYTES: u64 = 64 * 1024 * 1024;
-
-/// On-disk syntax of a rubric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    Toml,
-    Json,
-    Yaml,
-}
-
-impl Format {
-    /// Format from a file extension (`.toml`, `.json`, `.yaml`, `.yml`; any case).
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "toml" => Some(Format::Toml),
-            "json" => Some(Format::Json),
-            "yaml" | "yml" => Some(Format::Yaml),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Toml => "TOML",
-            Format::Json => "JSON",
-            Format::Yaml => "YAML",
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A document that is not well-formed, or does not have the rubric's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,12 +4,46 @@
 //! deserialised, so locations are found by a best-effort search of the text
 //! for the `key = value` / `key: value` / `"key": value` that defines an id.
 
+use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::parse::Format;
+/// On-disk syntax of a rubric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Toml,
+    Json,
+    Yaml,
+}
+
+impl Format {
+    /// Format from a file extension (`.toml`, `.json`, `.yaml`, `.yml`; any case).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "toml" => Some(Format::Toml),
+            "json" => Some(Format::Json),
+            "yaml" | "yml" => Some(Format::Yaml),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Toml => "TOML",
+            Format::Json => "JSON",
+            Format::Yaml => "YAML",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A position in a rubric file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

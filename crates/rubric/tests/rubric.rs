@@ -1,12 +1,11 @@
 //! Integration tests of assay-rubric: fixtures in all three formats, the
 //! `assay` binary, scoping leaks and property tests.
 
-#[path = "rubric/cli.rs"]
-mod cli;
-#[path = "rubric/fixtures.rs"]
-mod fixtures;
-#[path = "rubric/props.rs"]
-mod props;
+mod rubric {
+    mod cli;
+    mod fixtures;
+    mod props;
+}
 
 use std::path::{Path, PathBuf};
 

@@ -10,13 +10,17 @@
 
 mod blobs;
 mod corrections;
+mod drafts;
 mod error;
+mod items;
+mod leases;
 mod money;
 mod outbox;
 mod quarantine;
 mod schema;
+mod sync_state;
+mod time;
 mod types;
-mod work;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

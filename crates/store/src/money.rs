@@ -37,7 +37,7 @@ impl Store {
                 ],
             )?;
         }
-        crate::work::set_cursor_tx(&tx, crate::cursor::LEDGER, next_cursor)?;
+        crate::sync_state::set_cursor_tx(&tx, crate::cursor::LEDGER, next_cursor)?;
         tx.commit()?;
         Ok(())
     }

@@ -354,7 +354,7 @@ impl Store {
                 ],
             )?;
         }
-        crate::work::set_cursor_tx(&tx, crate::cursor::OUTCOMES, next_cursor)?;
+        crate::sync_state::set_cursor_tx(&tx, crate::cursor::OUTCOMES, next_cursor)?;
         tx.commit()?;
         Ok(())
     }

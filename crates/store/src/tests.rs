@@ -89,6 +89,28 @@ fn migrations_apply_once_with_wal() {
 }
 
 #[test]
+fn every_numbered_migration_file_is_embedded_in_order() {
+    // A migration file added to `migrations/` but not to `MIGRATIONS` (or
+    // listed out of order) would never run; the numbers must be 1, 2, 3, ...
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), schema::MIGRATIONS.len(), "{files:?}");
+    for (i, ((name, sql), embedded)) in files.iter().zip(schema::MIGRATIONS).enumerate() {
+        assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name}");
+        assert_eq!(sql, embedded, "{name} is embedded at position {}", i + 1);
+    }
+}
+
+#[test]
 fn newer_database_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     {
@@ -1201,7 +1223,7 @@ fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
     let (_dir, store) = open();
     let conn = store.conn().unwrap();
     let mut st = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::work::queue_sql()))
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::items::queue_sql()))
         .unwrap();
     let plan: Vec<String> = st
         .query_map([], |r| r.get::<_, String>(3))

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use assay_protocol::{ApiErrorCode, Assignment, AttachmentRef, CONTENT_SHA256_HEADER};
+use assay_protocol::{
+    ApiErrorCode, Assignment, AssignmentPage, AttachmentRef, LedgerPage, OutcomePage,
+    CONTENT_SHA256_HEADER,
+};
 use assay_rubric::Rubric;
 use assay_store::{cursor, IssueKind, LeaseInfo, OutboxPayload, QuarantineKind, Store, StoreError};
 use chrono::Utc;
@@ -247,6 +250,35 @@ impl CursorGuard {
     }
 }
 
+/// A page of a cursor feed (assignments, outcomes, ledger).
+trait FeedPage {
+    /// Pass as `since` to continue.
+    fn next_cursor(&self) -> &str;
+    /// Whether another page follows.
+    fn has_more(&self) -> bool;
+    /// How many entries the page holds.
+    fn len(&self) -> usize;
+}
+
+macro_rules! feed_page {
+    ($page:ty, $entries:ident) => {
+        impl FeedPage for $page {
+            fn next_cursor(&self) -> &str {
+                &self.next_cursor
+            }
+            fn has_more(&self) -> bool {
+                self.has_more
+            }
+            fn len(&self) -> usize {
+                self.$entries.len()
+            }
+        }
+    };
+}
+feed_page!(AssignmentPage, assignments);
+feed_page!(OutcomePage, outcomes);
+feed_page!(LedgerPage, entries);
+
 /// Remove every field of a raw item envelope that `visible` does not name,
 /// before anything decodes it: a hidden field is never parsed, stored or quoted.
 fn strip_hidden_fields(envelope: &mut serde_json::Value, visible: &HashSet<&str>) {
@@ -398,28 +430,57 @@ impl SyncEngine {
         report: &mut PullReport,
         progress: &(impl Fn(SyncProgress) + Send + Sync),
     ) -> Result<()> {
-        let mut cur = self.store.cursor(cursor::ASSIGNMENTS)?;
-        let mut guard = CursorGuard::new("assignments", cur.as_deref(), self.config.max_pages);
-        let mut p = SyncProgress::new(SyncPhase::Assignments);
+        let p = SyncProgress::new(SyncPhase::Assignments);
         progress(p.clone());
+        self.pull_feed(
+            cursor::ASSIGNMENTS,
+            p,
+            progress,
+            |cur, limit| async move { self.client.assignments(cur.as_deref(), Some(limit)).await },
+            |page: AssignmentPage| {
+                let orphaned = self
+                    .store
+                    .apply_assignment_page(&page.assignments, &page.next_cursor)?;
+                report.assignments += page.assignments.len() as u32;
+                report.orphaned_with_drafts.extend(orphaned);
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Pull one cursor feed page by page until it says there is no more.
+    /// The feed's stored cursor (named `feed`) is where it starts; `apply`
+    /// stores a page together with its next cursor. A repeated cursor or an
+    /// endless feed stops with an error (see [`CursorGuard`]).
+    async fn pull_feed<P, Fut>(
+        &self,
+        feed: &'static str,
+        mut p: SyncProgress,
+        progress: &(impl Fn(SyncProgress) + Send + Sync),
+        fetch: impl Fn(Option<String>, u32) -> Fut,
+        mut apply: impl FnMut(P) -> Result<()>,
+    ) -> Result<()>
+    where
+        P: FeedPage,
+        Fut: std::future::Future<Output = Result<P>>,
+    {
+        let mut cur = self.store.cursor(feed)?;
+        let mut guard = CursorGuard::new(feed, cur.as_deref(), self.config.max_pages);
         loop {
-            let page = self
-                .client
-                .assignments(cur.as_deref(), Some(self.config.page_size))
-                .await?;
-            if page.has_more {
-                guard.next(&page.next_cursor)?;
+            let page = fetch(cur.clone(), self.config.page_size).await?;
+            let has_more = page.has_more();
+            if has_more {
+                guard.next(page.next_cursor())?;
             }
-            let orphaned = self
-                .store
-                .apply_assignment_page(&page.assignments, &page.next_cursor)?;
-            report.assignments += page.assignments.len() as u32;
-            report.orphaned_with_drafts.extend(orphaned);
-            p.items_done += page.assignments.len() as u64;
+            let next_cursor = page.next_cursor().to_string();
+            let len = page.len();
+            apply(page)?;
+            p.items_done += len as u64;
             p.items_total = p.items_done;
             progress(p.clone());
-            cur = Some(page.next_cursor);
-            if !page.has_more {
+            cur = Some(next_cursor);
+            if !has_more {
                 break;
             }
         }
@@ -879,29 +940,19 @@ impl SyncEngine {
         report: &mut PullReport,
         progress: &(impl Fn(SyncProgress) + Send + Sync),
     ) -> Result<()> {
-        let mut cur = self.store.cursor(cursor::OUTCOMES)?;
-        let mut guard = CursorGuard::new("outcomes", cur.as_deref(), self.config.max_pages);
-        let mut p = SyncProgress::new(SyncPhase::Outcomes);
-        loop {
-            let page = self
-                .client
-                .outcomes(cur.as_deref(), Some(self.config.page_size))
-                .await?;
-            if page.has_more {
-                guard.next(&page.next_cursor)?;
-            }
-            self.store
-                .apply_outcome_page(&page.outcomes, &page.next_cursor)?;
-            report.outcomes += page.outcomes.len() as u32;
-            p.items_done += page.outcomes.len() as u64;
-            p.items_total = p.items_done;
-            progress(p.clone());
-            cur = Some(page.next_cursor);
-            if !page.has_more {
-                break;
-            }
-        }
-        Ok(())
+        self.pull_feed(
+            cursor::OUTCOMES,
+            SyncProgress::new(SyncPhase::Outcomes),
+            progress,
+            |cur, limit| async move { self.client.outcomes(cur.as_deref(), Some(limit)).await },
+            |page: OutcomePage| {
+                self.store
+                    .apply_outcome_page(&page.outcomes, &page.next_cursor)?;
+                report.outcomes += page.outcomes.len() as u32;
+                Ok(())
+            },
+        )
+        .await
     }
 
     async fn pull_ledger(
@@ -909,29 +960,19 @@ impl SyncEngine {
         report: &mut PullReport,
         progress: &(impl Fn(SyncProgress) + Send + Sync),
     ) -> Result<()> {
-        let mut cur = self.store.cursor(cursor::LEDGER)?;
-        let mut guard = CursorGuard::new("ledger", cur.as_deref(), self.config.max_pages);
-        let mut p = SyncProgress::new(SyncPhase::Ledger);
-        loop {
-            let page = self
-                .client
-                .ledger(cur.as_deref(), Some(self.config.page_size))
-                .await?;
-            if page.has_more {
-                guard.next(&page.next_cursor)?;
-            }
-            self.store
-                .apply_ledger_page(&page.entries, &page.next_cursor)?;
-            report.ledger_entries += page.entries.len() as u32;
-            p.items_done += page.entries.len() as u64;
-            p.items_total = p.items_done;
-            progress(p.clone());
-            cur = Some(page.next_cursor);
-            if !page.has_more {
-                break;
-            }
-        }
-        Ok(())
+        self.pull_feed(
+            cursor::LEDGER,
+            SyncProgress::new(SyncPhase::Ledger),
+            progress,
+            |cur, limit| async move { self.client.ledger(cur.as_deref(), Some(limit)).await },
+            |page: LedgerPage| {
+                self.store
+                    .apply_ledger_page(&page.entries, &page.next_cursor)?;
+                report.ledger_entries += page.entries.len() as u32;
+                Ok(())
+            },
+        )
+        .await
     }
 
     // ------------------------------------------------------------ push

@@ -16,7 +16,15 @@ const { base, close: closeServer } = await serveDir("dist-mock", "mock.html");
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
 });
 
 const results = [];
@@ -24,14 +32,19 @@ function assert(cond, msg) {
   if (!cond) throw new Error(`assertion failed: ${msg}`);
 }
 async function test(name, fn) {
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: "light" });
+  const ctx = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    colorScheme: "light",
+  });
   const page = await ctx.newPage();
   // Opening an item on the mock builds its 20,000-line source view: on a
   // loaded 2-core machine that alone took 1-4 s, so 5 s timed out clicks.
   page.setDefaultTimeout(10000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   const t0 = Date.now();
   try {
     await fn(page);
@@ -41,7 +54,9 @@ async function test(name, fn) {
   } catch (e) {
     results.push({ name, ok: false });
     console.log(`FAIL ${name}: ${e.message}`);
-    await page.screenshot({ path: join(artifacts, `FAIL-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+    await page
+      .screenshot({ path: join(artifacts, `FAIL-${name.replace(/\W+/g, "-")}.png`) })
+      .catch(() => {});
   } finally {
     await ctx.close();
   }
@@ -69,16 +84,34 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.keyboard.press("2");
   assert((await scale(2).getAttribute("aria-checked")) === "true", "2 picks scale value 2");
   // A low score needs a rationale: submit lists why it is disabled.
-  assert(await page.locator('[data-testid="submit"]').isDisabled(), "submit disabled while invalid");
-  assert((await page.locator('[data-testid="submit-reasons"]').innerText()).includes("rationale"), "reasons mention the rationale");
+  assert(
+    await page.locator('[data-testid="submit"]').isDisabled(),
+    "submit disabled while invalid",
+  );
+  assert(
+    (await page.locator('[data-testid="submit-reasons"]').innerText()).includes("rationale"),
+    "reasons mention the rationale",
+  );
   await page.keyboard.press("r");
-  assert(await page.evaluate(() => document.activeElement?.id === "rationale-correctness"), "r focuses the rationale box");
+  assert(
+    await page.evaluate(() => document.activeElement?.id === "rationale-correctness"),
+    "r focuses the rationale box",
+  );
   await page.keyboard.type("Breaks on 3 of 5 inputs; 1 2 3 4 5 all typed here");
-  assert((await scale(2).getAttribute("aria-checked")) === "true", "typing digits kept the scale at 2");
-  assert((await page.locator("#rationale-correctness").inputValue()).includes("1 2 3 4 5"), "digits went into the text box");
+  assert(
+    (await scale(2).getAttribute("aria-checked")) === "true",
+    "typing digits kept the scale at 2",
+  );
+  assert(
+    (await page.locator("#rationale-correctness").inputValue()).includes("1 2 3 4 5"),
+    "digits went into the text box",
+  );
   await page.keyboard.press("Escape");
   await page.keyboard.press("5");
-  assert((await scale(5).getAttribute("aria-checked")) === "true", "5 picks scale value 5 after leaving the box");
+  assert(
+    (await scale(5).getAttribute("aria-checked")) === "true",
+    "5 picks scale value 5 after leaving the box",
+  );
   await page.keyboard.press("j");
   await page.keyboard.press("1"); // tests adequate: yes
   await page.keyboard.press("j");
@@ -106,7 +139,10 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.waitForSelector('[role="dialog"][aria-labelledby="tl-title"]', { state: "detached" });
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector('[data-testid="item-status"]:has-text("In outbox")');
-  assert((await page.locator('[data-testid="pending"]').innerText()).startsWith("1 "), "one upload pending");
+  assert(
+    (await page.locator('[data-testid="pending"]').innerText()).startsWith("1 "),
+    "one upload pending",
+  );
   // Sync uploads it and shows progress.
   await page.click('[data-testid="sync-state"] button:has-text("Sync")');
   await page.waitForSelector('[role="progressbar"]');
@@ -143,20 +179,24 @@ await test("queue of 10,000 items stays virtualized while scrolling and filterin
   assert(n0 > 5 && n0 < 60, `few rows in the DOM (${n0})`);
   const t0 = Date.now();
   for (let i = 1; i <= 10; i++) {
-    await page.locator('[data-testid="queue-scroller"]').evaluate((el, f) => { el.scrollTop = el.scrollHeight * f; }, i / 10);
+    await page.locator('[data-testid="queue-scroller"]').evaluate((el, f) => {
+      el.scrollTop = el.scrollHeight * f;
+    }, i / 10);
     await page.waitForTimeout(30);
   }
   await page.waitForFunction(() => document.querySelectorAll("[data-queue-row]").length > 5);
   const n1 = await rows();
   assert(n1 < 60, `still few rows after scrolling to the end (${n1})`);
   const last = await page.locator("[data-queue-row]").last().getAttribute("data-queue-row");
-  assert(last && last.startsWith("a-"), "rows near the end are loaded");
+  assert(last?.startsWith("a-"), "rows near the end are loaded");
   console.log(`     scrolled 10,000 rows in ${Date.now() - t0} ms with ${n1} rows in the DOM`);
   await page.fill('input[aria-label="Search queue"]', "#9999:");
   await page.waitForSelector('[data-testid="queue-count"]:has-text("1 items")');
   await page.fill('input[aria-label="Search queue"]', "");
   await page.selectOption('select[aria-label="Kind"]', "senior_review");
-  await page.waitForFunction(() => !document.querySelector('[data-testid="queue-count"]')?.textContent?.startsWith("10,000"));
+  await page.waitForFunction(
+    () => !document.querySelector('[data-testid="queue-count"]')?.textContent?.startsWith("10,000"),
+  );
   assert((await rows()) < 60, "filtered list is virtualized too");
   await shot(page, "queue-10000");
 });
@@ -169,8 +209,14 @@ await test("item content with XSS payloads is shown as text and never executes",
   assert(await page.evaluate(() => window.__xss === undefined), "payload did not run");
   const text = await page.locator('[data-testid="item-screen"]').innerText();
   assert(text.includes("<img src=x onerror=window.__xss=1>"), "payload visible as text");
-  assert((await page.locator('[data-testid="item-screen"] img').count()) === 0, "no <img> element was created");
-  assert((await page.locator('[data-testid="item-screen"] script').count()) === 0, "no <script> element was created");
+  assert(
+    (await page.locator('[data-testid="item-screen"] img').count()) === 0,
+    "no <img> element was created",
+  );
+  assert(
+    (await page.locator('[data-testid="item-screen"] script').count()) === 0,
+    "no <script> element was created",
+  );
   await shot(page, "item-chat-xss");
 });
 
@@ -178,13 +224,21 @@ await test("legal redline comments and defined terms, dark theme", async (page) 
   await page.goto(base);
   await openFirst(page, { search: "NDA", status: "New" });
   await page.click('[aria-label="Clause 2.1"] button:has-text("Comment")');
-  await page.fill('textarea[aria-label="Comment on clause 2.1"]', "Consent should be written and prior.");
+  await page.fill(
+    'textarea[aria-label="Comment on clause 2.1"]',
+    "Consent should be written and prior.",
+  );
   await page.click('[aria-label="Clause 2.1"] button:has-text("Add comment")');
   await page.waitForSelector('[data-question="clause_comments"] .ann li');
   await page.click('[aria-label="Defined term Purpose"]');
-  await page.waitForSelector(".defbox .deftext:has-text(\"evaluating a possible business relationship\")");
+  await page.waitForSelector(
+    '.defbox .deftext:has-text("evaluating a possible business relationship")',
+  );
   await page.click('[data-testid="theme-toggle"]');
-  assert((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "dark theme applied");
+  assert(
+    (await page.evaluate(() => document.documentElement.dataset.theme)) === "dark",
+    "dark theme applied",
+  );
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert(bg !== "rgb(246, 247, 249)", `body background changed (${bg})`);
   await shot(page, "item-legal-dark");
@@ -198,7 +252,9 @@ await test("scan viewer: frames, window presets, pixel readout, measurement, reg
   const box = await canvas.boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.move(box.x + box.width / 2 + 3, box.y + box.height / 2 + 3);
-  await page.waitForFunction(() => /HU/.test(document.querySelector('[data-testid="pixel-readout"]')?.textContent ?? ""));
+  await page.waitForFunction(() =>
+    /HU/.test(document.querySelector('[data-testid="pixel-readout"]')?.textContent ?? ""),
+  );
   await page.selectOption('select[aria-label="Window preset"]', "Bone");
   await canvas.focus();
   await page.keyboard.press("ArrowRight");
@@ -242,14 +298,24 @@ await test("senior review: the expert's answers in the rubric's words beside the
   const panel = page.locator('[data-testid="reviewed-submission"]');
   await panel.waitFor();
   const text = await panel.innerText();
-  assert(text.includes("Inline comments on the diff") && text.includes("1 comment"), `labels and comment count: ${text}`);
+  assert(
+    text.includes("Inline comments on the diff") && text.includes("1 comment"),
+    `labels and comment count: ${text}`,
+  );
   assert(text.includes("src/lease.rs:9"), `comment location listed: ${text}`);
   // Side by side: the submission sits in the side panel above the decision.
   const side = (await page.locator("aside.side").textContent()) ?? "";
-  assert(side.indexOf("Expert's submission") >= 0 && side.indexOf("Expert's submission") < side.indexOf("Your decision"), "submission above the decision");
+  assert(
+    side.indexOf("Expert's submission") >= 0 &&
+      side.indexOf("Expert's submission") < side.indexOf("Your decision"),
+    "submission above the decision",
+  );
   const inline = page.locator('[data-viewer="diff"] [data-comment="rc1"]');
   await inline.waitFor();
-  assert((await inline.innerText()).includes("never renews on clock skew"), "the expert's comment on its diff line");
+  assert(
+    (await inline.innerText()).includes("never renews on clock skew"),
+    "the expert's comment on its diff line",
+  );
   await shot(page, "senior-review-submission");
 });
 
@@ -258,21 +324,42 @@ await test("needs revision opens pre-filled with the feedback pinned; finished w
   await page.selectOption('select[aria-label="Kind"]', "grade");
   await openFirst(page, { status: "Needs revision" });
   await page.waitForSelector('[data-testid="revision-panel"]');
-  assert((await page.locator('[data-testid="revision-feedback"]').innerText()).length > 5, "feedback pinned");
-  assert((await page.locator('[data-testid="changed-since"]').innerText()).includes("Nothing changed"), "nothing changed yet");
-  assert((await page.locator('[data-testid="submit"]').innerText()).includes("Resubmit"), "resubmit");
-  assert(!(await page.locator('[data-testid="submit"]').isDisabled()), "the pre-filled answers validate");
+  assert(
+    (await page.locator('[data-testid="revision-feedback"]').innerText()).length > 5,
+    "feedback pinned",
+  );
+  assert(
+    (await page.locator('[data-testid="changed-since"]').innerText()).includes("Nothing changed"),
+    "nothing changed yet",
+  );
+  assert(
+    (await page.locator('[data-testid="submit"]').innerText()).includes("Resubmit"),
+    "resubmit",
+  );
+  assert(
+    !(await page.locator('[data-testid="submit"]').isDisabled()),
+    "the pre-filled answers validate",
+  );
   await shot(page, "revision");
   await page.click('.chips button:has-text("Needs revision")');
   await openFirst(page, { status: "Accepted" });
   await page.waitForSelector('[data-testid="outcome"]');
-  assert((await page.locator('[data-testid="outcome"] h2').textContent()).includes("Accepted"), "outcome named");
-  assert(await page.locator('[data-testid="submit"]').count() === 0, "read-only: nothing to submit");
+  assert(
+    (await page.locator('[data-testid="outcome"] h2').textContent()).includes("Accepted"),
+    "outcome named",
+  );
+  assert(
+    (await page.locator('[data-testid="submit"]').count()) === 0,
+    "read-only: nothing to submit",
+  );
   await shot(page, "accepted-read-only");
   await page.click('.chips button:has-text("Accepted")');
   await openFirst(page, { status: "Rejected" });
   await page.waitForSelector('[data-testid="outcome-feedback"]');
-  assert((await page.locator('[data-testid="outcome-feedback"]').innerText()).includes("failing test"), "rejection feedback shown");
+  assert(
+    (await page.locator('[data-testid="outcome-feedback"]').innerText()).includes("failing test"),
+    "rejection feedback shown",
+  );
 });
 
 await test("a begun diff comment and a drawn scan region survive switching items", async (page) => {
@@ -281,7 +368,9 @@ await test("a begun diff comment and a drawn scan region survive switching items
   await page.click('.chips button:has-text("New")');
   await openFirst(page, { search: "Rust #0:" });
   await page.locator('[data-viewer="diff"] button.addc').first().click();
-  await page.locator('[data-testid="comment-composer"] textarea').fill("half a thought about the lease");
+  await page
+    .locator('[data-testid="comment-composer"] textarea')
+    .fill("half a thought about the lease");
   await page.waitForTimeout(400); // autosave debounce
   await page.fill('input[aria-label="Search queue"]', "");
   await openFirst(page, { search: "#2: nodule" });
@@ -299,12 +388,18 @@ await test("a begun diff comment and a drawn scan region survive switching items
   await openFirst(page, { search: "Rust #0:" });
   const comment = page.locator('[data-testid="comment-composer"] textarea');
   await comment.waitFor();
-  assert((await comment.inputValue()) === "half a thought about the lease", "the typed comment is back on its line");
+  assert(
+    (await comment.inputValue()) === "half a thought about the lease",
+    "the typed comment is back on its line",
+  );
   await page.fill('input[aria-label="Search queue"]', "");
   await openFirst(page, { search: "#2: nodule" });
   const region = page.locator('[data-testid="region-composer"] textarea');
   await region.waitFor();
-  assert((await region.inputValue()) === "possible nodule", "the drawn region and its text are back");
+  assert(
+    (await region.inputValue()) === "possible nodule",
+    "the drawn region and its text are back",
+  );
   await shot(page, "pending-region-restored");
 });
 
@@ -315,24 +410,40 @@ await test("diff viewer: windowed rows, split mode, expand context, viewed marks
   await page.waitForSelector("[data-diff-row]");
   const n = await page.locator("[data-diff-row]").count();
   assert(n > 10 && n < 200, `diff rows are windowed (${n})`);
-  const total = Number(await page.locator('[role="table"][aria-label="Diff rows"]').getAttribute("aria-rowcount"));
+  const total = Number(
+    await page.locator('[role="table"][aria-label="Diff rows"]').getAttribute("aria-rowcount"),
+  );
   assert(total > 1000, `file has many rows (${total})`);
   await page.click('button:has-text("Side by side")');
   await page.waitForSelector(".row.split.change");
   await page.locator('button:has-text("Expand")').first().click();
-  await page.waitForFunction((t) => Number(document.querySelector('[aria-label="Diff rows"]')?.getAttribute("aria-rowcount")) > 0, total);
+  await page.waitForFunction(
+    () =>
+      Number(document.querySelector('[aria-label="Diff rows"]')?.getAttribute("aria-rowcount")) > 0,
+  );
   await page.check('input[aria-label="Mark src/pipeline.rs viewed"]');
-  assert((await page.locator('[data-testid="viewed-count"]').innerText()).startsWith("1/"), "viewed count");
+  assert(
+    (await page.locator('[data-testid="viewed-count"]').innerText()).startsWith("1/"),
+    "viewed count",
+  );
   // Inline comment on a diff line lands in the rubric's annotations answer.
   await page.locator("[data-diff-row]").nth(3).hover();
   await page.locator("[data-diff-row]").nth(3).locator("button.addc").last().click();
-  await page.fill('textarea[aria-label="Comment text"]', "Checked arithmetic changes the error type here.");
+  await page.fill(
+    'textarea[aria-label="Comment text"]',
+    "Checked arithmetic changes the error type here.",
+  );
   await page.selectOption('select[aria-label="Severity"]', "major");
   await page.click('button:has-text("Add comment")');
   await page.waitForSelector('[data-question="comments"] .ann li');
-  assert((await page.locator('[data-question="comments"] .ann li').innerText()).includes("major"), "comment with severity in the rubric panel");
+  assert(
+    (await page.locator('[data-question="comments"] .ann li').innerText()).includes("major"),
+    "comment with severity in the rubric panel",
+  );
   assert((await page.locator("[data-diff-row] .cm").count()) >= 1, "commented line is marked");
-  await page.locator('[data-testid="diff-scroller"]').evaluate((el) => { el.scrollTop = el.scrollHeight / 2; });
+  await page.locator('[data-testid="diff-scroller"]').evaluate((el) => {
+    el.scrollTop = el.scrollHeight / 2;
+  });
   await page.waitForTimeout(150);
   assert((await page.locator("[data-diff-row]").count()) < 200, "still windowed after scrolling");
   await shot(page, "diff-split");
@@ -346,26 +457,45 @@ await test("diff comments: inline boxes, keyboard comment, edit and delete, outd
   // The outdated comment is listed above the file with its text intact.
   const outdated = page.locator('[data-testid="outdated-comments"] [data-comment="seed-old"]');
   await outdated.waitFor();
-  assert((await outdated.innerText()).includes("OUTDATED") || (await outdated.innerText()).includes("Outdated"), "outdated label");
+  assert(
+    (await outdated.innerText()).includes("OUTDATED") ||
+      (await outdated.innerText()).includes("Outdated"),
+    "outdated label",
+  );
   assert((await outdated.innerText()).includes("renamed upstream"), "outdated text kept");
   // The live comment sits inline, right under its row (new line 9).
   const live = page.locator('.inline [data-comment="seed-live"]');
   await live.waitFor();
   const rowBox = await page.locator("[data-diff-row]:has(.cm)").first().boundingBox();
   const boxBox = await live.boundingBox();
-  assert(rowBox && boxBox && boxBox.y >= rowBox.y + rowBox.height - 1 && boxBox.y < rowBox.y + rowBox.height + 20, `box under its row (${rowBox?.y} / ${boxBox?.y})`);
+  assert(
+    rowBox &&
+      boxBox &&
+      boxBox.y >= rowBox.y + rowBox.height - 1 &&
+      boxBox.y < rowBox.y + rowBox.height + 20,
+    `box under its row (${rowBox?.y} / ${boxBox?.y})`,
+  );
   // Keyboard: select a line with j, comment with c; typing j/k/c in the box does not move the selection.
   await page.locator('[data-testid="diff-scroller"]').focus();
   for (let i = 0; i < 4; i++) await page.keyboard.press("j");
-  const selectedRow = await page.locator('[data-diff-row][aria-selected="true"]').getAttribute("aria-rowindex");
+  const selectedRow = await page
+    .locator('[data-diff-row][aria-selected="true"]')
+    .getAttribute("aria-rowindex");
   assert(selectedRow !== null, "a row is selected");
   await page.keyboard.press("c");
   await page.waitForSelector('form[aria-label="New comment"] textarea');
   await page.keyboard.type("jkc typed here stays text");
-  assert((await page.locator('[data-diff-row][aria-selected="true"]').getAttribute("aria-rowindex")) === selectedRow, "keys did not fire while typing");
+  assert(
+    (await page.locator('[data-diff-row][aria-selected="true"]').getAttribute("aria-rowindex")) ===
+      selectedRow,
+    "keys did not fire while typing",
+  );
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector('.inline .cbox:has-text("jkc typed here stays text")');
-  assert((await page.locator('[data-testid="item-status"]').innerText()).match(/draft|ready/i), "Mod+Enter saved the comment, not the grade");
+  assert(
+    (await page.locator('[data-testid="item-status"]').innerText()).match(/draft|ready/i),
+    "Mod+Enter saved the comment, not the grade",
+  );
   await shot(page, "diff-inline-comments");
   // Shift+C comments on the old side of a context line, c on its new side.
   await page.locator(".row.line.context[data-diff-row]").first().click();
@@ -381,7 +511,9 @@ await test("diff comments: inline boxes, keyboard comment, edit and delete, outd
   await live.locator('button:has-text("Edit")').click();
   await live.locator("textarea").fill("Edited: log the backwards clock.");
   await live.locator('button:has-text("Save")').click();
-  await page.waitForSelector('.inline [data-comment="seed-live"]:has-text("Edited: log the backwards clock.")');
+  await page.waitForSelector(
+    '.inline [data-comment="seed-live"]:has-text("Edited: log the backwards clock.")',
+  );
   await live.locator('button:has-text("Delete")').click();
   await page.waitForSelector('.inline [data-comment="seed-live"]', { state: "detached" });
   await page.waitForSelector('[data-testid="autosave"]:has-text("Saved")');
@@ -389,16 +521,25 @@ await test("diff comments: inline boxes, keyboard comment, edit and delete, outd
   await page.click('button.fname[title="src/pipeline.rs"]');
   await page.waitForSelector("[data-diff-row]");
   for (let k = 0; k < 3; k++) {
-    await page.locator("[data-diff-row]").nth(5 + k * 7).locator("button.addc").last().click({ force: true });
+    await page
+      .locator("[data-diff-row]")
+      .nth(5 + k * 7)
+      .locator("button.addc")
+      .last()
+      .click({ force: true });
     await page.fill('form[aria-label="New comment"] textarea', `Comment ${k} on a big file`);
     await page.click('form[aria-label="New comment"] button:has-text("Add comment")');
   }
   await page.waitForFunction(() => document.querySelectorAll(".inline .cbox").length >= 3);
-  await page.locator('[data-testid="diff-scroller"]').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await page.locator('[data-testid="diff-scroller"]').evaluate((el) => {
+    el.scrollTop = el.scrollHeight;
+  });
   await page.waitForTimeout(200);
   assert((await page.locator("[data-diff-row]").count()) < 200, "windowed at the end");
   const lastIdx = await page.locator("[data-diff-row]").last().getAttribute("aria-rowindex");
-  const total = await page.locator('[role="table"][aria-label="Diff rows"]').getAttribute("aria-rowcount");
+  const total = await page
+    .locator('[role="table"][aria-label="Diff rows"]')
+    .getAttribute("aria-rowcount");
   assert(Number(total) - Number(lastIdx) < 5, `scrolled to the end (${lastIdx}/${total})`);
 });
 
@@ -411,12 +552,20 @@ await test("code viewer: a 20,000-line file keeps a small DOM while scrolling", 
   assert((await scroller.locator("pre").getAttribute("aria-rowcount")) === "20000", "20,000 lines");
   const counts = [await page.locator("[data-code-row]").count()];
   for (const frac of [0.25, 0.5, 0.999, 1]) {
-    await scroller.evaluate((el, f) => { el.scrollTop = el.scrollHeight * f; }, frac);
+    await scroller.evaluate((el, f) => {
+      el.scrollTop = el.scrollHeight * f;
+    }, frac);
     await page.waitForTimeout(80);
     counts.push(await page.locator("[data-code-row]").count());
   }
-  assert(counts.every((n) => n > 10 && n < 200), `rows stay windowed (${counts.join(", ")})`);
-  assert((await page.locator("[data-code-row] .ln").last().innerText()) === "20000", "last line reachable");
+  assert(
+    counts.every((n) => n > 10 && n < 200),
+    `rows stay windowed (${counts.join(", ")})`,
+  );
+  assert(
+    (await page.locator("[data-code-row] .ln").last().innerText()) === "20000",
+    "last line reachable",
+  );
   await shot(page, "code-viewer-windowed");
 });
 
@@ -433,11 +582,16 @@ await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   await shot(page, "preview");
   await page.keyboard.press("?");
   await page.waitForSelector('[data-testid="shortcut-sheet"]');
-  assert((await page.locator('[data-testid="viewer-keys"]').innerText()).includes("Shift+C"), "viewer keys listed");
+  assert(
+    (await page.locator('[data-testid="viewer-keys"]').innerText()).includes("Shift+C"),
+    "viewer keys listed",
+  );
   await shot(page, "shortcuts");
   await page.keyboard.press("Escape");
   await page.click('[data-testid="sign-out"]');
-  await page.waitForSelector('[data-testid="sign-out-dialog"]:has-text("revokes your access token")');
+  await page.waitForSelector(
+    '[data-testid="sign-out-dialog"]:has-text("revokes your access token")',
+  );
   await shot(page, "sign-out-confirm");
   await page.click('[data-testid="sign-out-confirm"]');
   await page.waitForSelector("text=Sign in to Assay");
@@ -458,12 +612,19 @@ await test("dialogs trap focus: Tab cycles inside, Escape closes, focus returns 
   await dialog.waitFor();
   assert((await page.locator("#st-title").innerText()) === "Settings", "labelled by its heading");
   const inside = () => page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'));
-  const activeKey = () => page.evaluate(() => {
-    const a = document.activeElement;
-    return a ? `${a.tagName}|${a.getAttribute("aria-label") ?? ""}|${a.textContent?.trim().slice(0, 20) ?? ""}|${(a).value ?? ""}` : "";
-  });
+  const activeKey = () =>
+    page.evaluate(() => {
+      const a = document.activeElement;
+      return a
+        ? `${a.tagName}|${a.getAttribute("aria-label") ?? ""}|${a.textContent?.trim().slice(0, 20) ?? ""}|${(a).value ?? ""}`
+        : "";
+    });
   assert(await inside(), "focus moved into the dialog");
-  const count = await dialog.evaluate((d) => d.querySelectorAll("button:not([disabled]), input:not([disabled]), select, textarea, a[href]").length);
+  const count = await dialog.evaluate(
+    (d) =>
+      d.querySelectorAll("button:not([disabled]), input:not([disabled]), select, textarea, a[href]")
+        .length,
+  );
   assert(count > 5, `dialog has focusable controls (${count})`);
   const first = await activeKey();
   const seen = new Set();
@@ -480,7 +641,10 @@ await test("dialogs trap focus: Tab cycles inside, Escape closes, focus returns 
   await shot(page, "settings-dialog");
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });
-  assert(await page.evaluate(() => document.activeElement?.getAttribute("aria-label") === "Settings"), "focus returned to the Settings button");
+  assert(
+    await page.evaluate(() => document.activeElement?.getAttribute("aria-label") === "Settings"),
+    "focus returned to the Settings button",
+  );
   // The shortcut sheet and the guidelines panel behave the same.
   await page.keyboard.press("?");
   await page.waitForSelector('[data-testid="shortcut-sheet"]');
@@ -489,16 +653,25 @@ await test("dialogs trap focus: Tab cycles inside, Escape closes, focus returns 
   assert(await inside(), "Tab stays in the shortcut sheet");
   await page.keyboard.press("Escape");
   await page.waitForSelector('[data-testid="shortcut-sheet"]', { state: "detached" });
-  assert(await page.evaluate(() => document.activeElement !== document.body), "focus is not left on <body> after the sheet closes");
+  assert(
+    await page.evaluate(() => document.activeElement !== document.body),
+    "focus is not left on <body> after the sheet closes",
+  );
   // A short window: the sheet scrolls, and opens at its top (issue 11).
   await page.setViewportSize({ width: 1280, height: 520 });
   await page.keyboard.press("?");
   await page.waitForSelector('[data-testid="shortcut-sheet"]');
   const sheet = page.locator('[data-testid="shortcut-sheet"]');
-  assert(await sheet.evaluate((d) => d.scrollHeight > d.clientHeight), "the sheet overflows at this size");
+  assert(
+    await sheet.evaluate((d) => d.scrollHeight > d.clientHeight),
+    "the sheet overflows at this size",
+  );
   await page.waitForTimeout(100);
   assert((await sheet.evaluate((d) => d.scrollTop)) === 0, "the sheet opens scrolled to its top");
-  assert((await page.locator('[data-testid="answer-keys"]').innerText()).includes("pass → fail → pass"), "pass/fail digit cycling is documented");
+  assert(
+    (await page.locator('[data-testid="answer-keys"]').innerText()).includes("pass → fail → pass"),
+    "pass/fail digit cycling is documented",
+  );
   await page.keyboard.press("Escape");
   await page.waitForSelector('[data-testid="shortcut-sheet"]', { state: "detached" });
   await page.setViewportSize({ width: 1440, height: 900 });
@@ -522,7 +695,12 @@ await test("layout: the graded field gets the width, context folds, the rubric p
   assert(diff.width > 1440 * 0.5, `the diff is wide (${diff.width}px)`);
   assert(diff.y < 200, `the diff starts near the top (${diff.y}px)`);
   // Unified although the rubric suggests side by side: the reviewer's setting wins.
-  assert((await page.locator('[aria-label="Diff layout"] button[aria-pressed="true"]').innerText()).trim() === "Unified", "opens unified");
+  assert(
+    (
+      await page.locator('[aria-label="Diff layout"] button[aria-pressed="true"]').innerText()
+    ).trim() === "Unified",
+    "opens unified",
+  );
   // Fold a context panel; it stays folded after a reload.
   await page.click('[data-field="description"] button.fold');
   await page.waitForSelector('[data-field="description"][data-collapsed="true"]');
@@ -537,21 +715,39 @@ await test("layout: the graded field gets the width, context folds, the rubric p
   const w1 = Number(await handle.getAttribute("aria-valuenow"));
   assert(Math.abs(w1 - (w0 + 120)) <= 2, `dragged 120px wider (${w0} → ${w1})`);
   const side = await box("aside.side");
-  assert(Math.abs(side.width - w1) <= 2, `the panel is as wide as it says (${side.width} vs ${w1})`);
+  assert(
+    Math.abs(side.width - w1) <= 2,
+    `the panel is as wide as it says (${side.width} vs ${w1})`,
+  );
   // The guidelines dock between the item and the rubric panel.
   await page.keyboard.press("g");
   await page.waitForSelector('[data-testid="guidelines"]');
   const dock = await box('[data-testid="guidelines"]');
   const fields = await box('[aria-label="Item content"]');
-  assert(dock.x >= fields.x + fields.width - 1 && dock.x + dock.width <= side.x + 1, "the dock sits beside the item, left of the rubric");
+  assert(
+    dock.x >= fields.x + fields.width - 1 && dock.x + dock.width <= side.x + 1,
+    "the dock sits beside the item, left of the rubric",
+  );
   await shot(page, "layout-guidelines-docked");
   await page.reload();
   await openFirst(page, { search: "Rust #0:" });
   await page.waitForSelector('[data-testid="guidelines"]');
-  assert((await page.locator('[data-field="description"]').getAttribute("data-collapsed")) === "true", "the fold is remembered");
-  assert(Math.abs(Number(await page.locator('[data-testid="side-resizer"]').getAttribute("aria-valuenow")) - w1) <= 2, "the width is remembered");
+  assert(
+    (await page.locator('[data-field="description"]').getAttribute("data-collapsed")) === "true",
+    "the fold is remembered",
+  );
+  assert(
+    Math.abs(
+      Number(await page.locator('[data-testid="side-resizer"]').getAttribute("aria-valuenow")) - w1,
+    ) <= 2,
+    "the width is remembered",
+  );
   // Scale anchors wrap instead of being cut off.
-  const cut = await page.evaluate(() => [...document.querySelectorAll(".scale .anchor")].filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
+  const cut = await page.evaluate(() =>
+    [...document.querySelectorAll(".scale .anchor")]
+      .filter((e) => e.scrollWidth > e.clientWidth + 1)
+      .map((e) => e.textContent),
+  );
   assert(cut.length === 0, `no scale anchor is cut off (${cut.join(", ")})`);
 });
 
@@ -560,7 +756,10 @@ await test("pairwise answers side by side; the redline steps through changes", a
   await openFirst(page, { search: "Assistant #7:" });
   const a = await page.locator('[data-field="answer_a"]').boundingBox();
   const b = await page.locator('[data-field="answer_b"]').boundingBox();
-  assert(Math.abs(a.y - b.y) < 2 && a.x + a.width <= b.x, `A and B side by side (${JSON.stringify([a, b])})`);
+  assert(
+    Math.abs(a.y - b.y) < 2 && a.x + a.width <= b.x,
+    `A and B side by side (${JSON.stringify([a, b])})`,
+  );
   await shot(page, "pairwise-side-by-side");
   await page.fill('input[aria-label="Search queue"]', "");
   await openFirst(page, { search: "NDA #1:" });
@@ -570,7 +769,16 @@ await test("pairwise answers side by side; the redline steps through changes", a
   assert((await cur.getAttribute("data-clause")) === "2.1", "n twice: the second change");
   const r = await cur.boundingBox();
   assert(r.y > 0 && r.y + r.height < 900, "the change is scrolled into view");
-  assert((await page.evaluate(() => [document.scrollingElement.scrollTop, document.body.scrollTop, document.querySelector("#app")?.scrollTop ?? 0].every((t) => t === 0))), "stepping scrolled only the item, never the window");
+  assert(
+    await page.evaluate(() =>
+      [
+        document.scrollingElement.scrollTop,
+        document.body.scrollTop,
+        document.querySelector("#app")?.scrollTop ?? 0,
+      ].every((t) => t === 0),
+    ),
+    "stepping scrolled only the item, never the window",
+  );
   await page.click('[data-testid="changed-only"]');
   await page.waitForSelector('[data-testid="unchanged-gap"]');
   await shot(page, "redline-changed-only");
@@ -583,7 +791,10 @@ await test("offline: the error's first clause is whole on the bar, the rest on r
   await page.click('[data-testid="sync-state"] button:has-text("Sync")');
   const err = page.locator('[data-testid="sync-error"]');
   await err.waitFor();
-  assert(await err.evaluate((e) => e.scrollWidth <= e.clientWidth + 1), "the error text is not cut off");
+  assert(
+    await err.evaluate((e) => e.scrollWidth <= e.clientWidth + 1),
+    "the error text is not cut off",
+  );
 });
 
 await test("screening task: labelled unpaid in the queue and on the item", async (page) => {
@@ -607,12 +818,23 @@ await test("earnings: each unpaid category under its own label", async (page) =>
   await page.click('nav button:has-text("Earnings")');
   await page.waitForSelector('[data-testid="unpaid-time"]');
   const labels = await page.locator('[data-testid="unpaid-time"] dt').allInnerTexts();
-  for (const l of ["Rejected work", "Screening (qualification)", "Idle waiting for work", "Unsubmitted drafts", "Senior reviews"]) {
+  for (const l of [
+    "Rejected work",
+    "Screening (qualification)",
+    "Idle waiting for work",
+    "Unsubmitted drafts",
+    "Senior reviews",
+  ]) {
     assert(labels.includes(l), `unpaid label ${l} (got ${labels.join(", ")})`);
   }
   const waiting = await page.locator('[data-unpaid="waiting"] dd').innerText();
   assert(waiting === "22m 00s", `seeded idle waiting shown (${waiting})`);
-  assert((await page.locator('[data-testid="hourly-all-time"]').innerText()).includes("/h including unpaid time"), "all-time rate");
+  assert(
+    (await page.locator('[data-testid="hourly-all-time"]').innerText()).includes(
+      "/h including unpaid time",
+    ),
+    "all-time rate",
+  );
   await shot(page, "earnings-unpaid");
 });
 
@@ -622,38 +844,75 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   await page.waitForSelector('[data-total="paid"]');
   const cents = async () => {
     let t = 0;
-    for (const k of ["pending", "accepted", "paid", "reversed"]) t += Number((await page.locator(`[data-total="${k}"]`).innerText()).replace(/[^0-9]/g, ""));
+    for (const k of ["pending", "accepted", "paid", "reversed"])
+      t += Number((await page.locator(`[data-total="${k}"]`).innerText()).replace(/[^0-9]/g, ""));
     return t;
   };
   const all = await cents();
   assert(all > 0, "seeded earnings");
   // The chart is a uPlot canvas; its numbers are in the table beside it.
   await page.waitForSelector('[data-testid="earnings-chart"] canvas');
-  assert((await page.locator('[data-testid="chart-unavailable"]').count()) === 0, "the chart draws");
-  assert((await page.locator('[data-testid="earnings-chart"]').getAttribute("data-time-axis")) === "true", "days sit on a date axis");
+  assert(
+    (await page.locator('[data-testid="chart-unavailable"]').count()) === 0,
+    "the chart draws",
+  );
+  assert(
+    (await page.locator('[data-testid="earnings-chart"]').getAttribute("data-time-axis")) ===
+      "true",
+    "days sit on a date axis",
+  );
   const bars = () => page.locator('[data-testid="earnings-table"] tbody tr').count();
   const allBars = await bars();
-  assert(Number(await page.locator('[data-testid="earnings-chart"]').getAttribute("data-slots")) > allBars, "empty days keep their place on the axis");
+  assert(
+    Number(await page.locator('[data-testid="earnings-chart"]').getAttribute("data-slots")) >
+      allBars,
+    "empty days keep their place on the axis",
+  );
   // One opportunity: totals shrink; the option list comes from the earnings.
   const options = await page.locator('select[aria-label="Opportunity"] option').allInnerTexts();
   assert(options.length >= 3, `opportunities listed (${options.join(", ")})`);
   await page.selectOption('select[aria-label="Opportunity"]', { index: 1 });
   await page.waitForFunction((a) => {
-    const v = ["pending", "accepted", "paid", "reversed"].reduce((t, k) => t + Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")), 0);
+    const v = ["pending", "accepted", "paid", "reversed"].reduce(
+      (t, k) =>
+        t + Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")),
+      0,
+    );
     return v < a;
   }, all);
   await page.selectOption('select[aria-label="Opportunity"]', { index: 0 });
-  await page.waitForFunction((a) => ["pending", "accepted", "paid", "reversed"].reduce((t, k) => t + Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")), 0) === a, all);
+  await page.waitForFunction(
+    (a) =>
+      ["pending", "accepted", "paid", "reversed"].reduce(
+        (t, k) =>
+          t +
+          Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")),
+        0,
+      ) === a,
+    all,
+  );
   // A custom range of one day: the chart keeps only that day.
-  const firstDay = await page.locator('[data-testid="earnings-table"] tbody th').first().textContent();
+  const firstDay = await page
+    .locator('[data-testid="earnings-table"] tbody th')
+    .first()
+    .textContent();
   await page.selectOption('select[aria-label="Period"]', "30d");
   const from = await page.inputValue('input[aria-label="From"]');
   const to = await page.inputValue('input[aria-label="To"]');
-  assert(/^\d{4}-\d{2}-\d{2}$/.test(from) && from < to, `last 30 days sets the dates (${from}..${to})`);
+  assert(
+    /^\d{4}-\d{2}-\d{2}$/.test(from) && from < to,
+    `last 30 days sets the dates (${from}..${to})`,
+  );
   await page.fill('input[aria-label="From"]', to);
-  assert((await page.inputValue('select[aria-label="Period"]')) === "custom", "editing a date makes the period custom");
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="earnings-table"] tbody tr').length < n, allBars);
-  assert(await cents() < all, "one day holds less than all time");
+  assert(
+    (await page.inputValue('select[aria-label="Period"]')) === "custom",
+    "editing a date makes the period custom",
+  );
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="earnings-table"] tbody tr').length < n,
+    allBars,
+  );
+  assert((await cents()) < all, "one day holds less than all time");
   assert(firstDay !== null, "chart had bars");
   await shot(page, "earnings-filtered");
   await page.selectOption('select[aria-label="Period"]', "all");
@@ -663,11 +922,16 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   // Export: the file went where the save dialog said.
   await page.click('[data-testid="export-csv"]');
   await page.waitForSelector('[data-testid="csv-note"]:has-text("Saved")');
-  assert((await page.locator('[data-testid="csv-note"]').innerText()).includes("/home/ada/Documents/"), "says where the CSV went");
+  assert(
+    (await page.locator('[data-testid="csv-note"]').innerText()).includes("/home/ada/Documents/"),
+    "says where the CSV went",
+  );
 });
 
 await browser.close();
 await closeServer();
 const failed = results.filter((r) => !r.ok);
-console.log(`\n${results.length - failed.length}/${results.length} browser tests passed; screenshots in ${artifacts}`);
+console.log(
+  `\n${results.length - failed.length}/${results.length} browser tests passed; screenshots in ${artifacts}`,
+);
 process.exit(failed.length ? 1 : 0);

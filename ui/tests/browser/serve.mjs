@@ -6,8 +6,15 @@ import { extname, join, normalize, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ui = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'";
+const TYPES = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+};
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'";
 
 /** Serves `ui/<folder>` on a free loopback port; `base` is the URL of `index`. */
 export async function serveDir(folder, index) {
@@ -15,10 +22,15 @@ export async function serveDir(folder, index) {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://x");
-      const path = normalize(join(root, decodeURIComponent(url.pathname === "/" ? `/${index}` : url.pathname)));
+      const path = normalize(
+        join(root, decodeURIComponent(url.pathname === "/" ? `/${index}` : url.pathname)),
+      );
       if (!path.startsWith(root)) throw new Error("outside root");
       const body = await readFile(path);
-      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "content-security-policy": CSP });
+      res.writeHead(200, {
+        "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+        "content-security-policy": CSP,
+      });
       res.end(body);
     } catch {
       res.writeHead(404);

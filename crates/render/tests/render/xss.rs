@@ -3,10 +3,15 @@
 //! no view model has an HTML-bearing field.
 
 use assay_render::{
-    chat_view, diff_files, highlight_code, legal_view, markdown_view, test_suite_view, xss_corpus,
-    DiffRows, MultiFileDiff,
+    chat_view, diff_files, highlight_code, legal_view, markdown_view, test_suite_view, DiffRows,
+    MultiFileDiff,
 };
 use assay_rubric::model::DiffMode;
+
+/// The XSS corpus shared with the unit and end-to-end tests.
+fn xss_corpus() -> Vec<String> {
+    serde_json::from_str(include_str!("../../fixtures/xss.json")).unwrap()
+}
 
 /// Fields that carry item content.
 const CONTENT_KEYS: &[&str] = &[
@@ -94,7 +99,7 @@ fn check<T: serde::Serialize>(view: &T, payload: &str, kind: &str) {
 
 #[test]
 fn payloads_in_every_field_kind_are_text() {
-    for p in xss_corpus() {
+    for p in &xss_corpus() {
         let code = highlight_code(&format!("let s = \"{p}\";\n// {p}\n"), Some("x.js"));
         check(&code, p, "code");
 
@@ -130,7 +135,7 @@ fn payloads_in_every_field_kind_are_text() {
         );
         assert_eq!(
             suite.tests[0].outcome.as_ref().unwrap().message.as_deref(),
-            Some(*p)
+            Some(p.as_str())
         );
         check(&suite, p, "test suite");
     }

@@ -4,26 +4,28 @@
 //! and checks that the platform ends up with exactly one copy of every
 //! submission. Prints `S <assignment> <key>` once a submit is durable.
 //!
-//! Usage: `ASSAY_SYNC_TOKEN=... sync-crash-child <store-dir> <platform-url>`
+//! Usage: `ASSAY_SYNC_TOKEN=... sync-crash-child <store-dir> <platform-url> <answers.json>`
 //! (the token comes from the environment so it never shows in a process list).
+//! `answers.json` maps `<rubric id>@<version>` to the answers to submit for
+//! that rubric (the harness writes it); work under other rubrics is skipped.
 
-#[path = "../testkit.rs"]
-mod testkit;
-
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use assay_protocol::{AssignmentKind, SubmissionRequest};
+use assay_rubric::Answers;
 use assay_store::{QueueStatus, Store};
 use assay_sync::{PlatformClient, SyncConfig, SyncEngine, Token};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (Some(dir), Some(url)) = (args.next(), args.next()) else {
-        anyhow::bail!("usage: sync-crash-child <store-dir> <platform-url>");
+    let (Some(dir), Some(url), Some(answers)) = (args.next(), args.next(), args.next()) else {
+        anyhow::bail!("usage: sync-crash-child <store-dir> <platform-url> <answers.json>");
     };
+    let answers: HashMap<String, Answers> = serde_json::from_slice(&std::fs::read(answers)?)?;
     let token = std::env::var("ASSAY_SYNC_TOKEN")?;
     let store = Arc::new(Store::open(&dir)?);
     let client = PlatformClient::new(&url)?.with_token(Token::new(token));
@@ -56,18 +58,18 @@ async fn main() -> anyhow::Result<()> {
             let Some(a) = store.assignment(&id)? else {
                 continue;
             };
-            let Some(rubric) = store.rubric(&a.rubric_id, a.rubric_version)? else {
+            let Some(answers) = answers.get(&format!("{}@{}", a.rubric_id, a.rubric_version))
+            else {
                 continue;
             };
-            let answers = testkit::valid_answers(&rubric);
-            store.save_draft_with(&id, &answers, true)?;
+            store.save_draft_with(&id, answers, true)?;
             let entry = store.submit(
                 &id,
                 &SubmissionRequest {
                     assignment_id: id.clone(),
                     rubric_id: a.rubric_id.clone(),
                     rubric_version: a.rubric_version,
-                    answers: serde_json::to_value(&answers)?,
+                    answers: serde_json::to_value(answers)?,
                     active_seconds: 30,
                     time_log: vec![],
                     client_created_at: chrono::Utc::now(),

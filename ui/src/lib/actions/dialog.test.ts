@@ -15,7 +15,12 @@ afterEach(() => {
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 function key(el: Element, k: string, shift = false): KeyboardEvent {
-  const e = new KeyboardEvent("keydown", { key: k, shiftKey: shift, bubbles: true, cancelable: true });
+  const e = new KeyboardEvent("keydown", {
+    key: k,
+    shiftKey: shift,
+    bubbles: true,
+    cancelable: true,
+  });
   el.dispatchEvent(e);
   return e;
 }
@@ -146,7 +151,10 @@ describe("every dialog is a labelled modal that traps focus", () => {
   it("ShortcutSheet", async () => {
     const open = opener();
     const onclose = vi.fn();
-    app = mount(ShortcutSheet, { target: document.body, props: { keymap: DEFAULT_KEYMAP, onclose } });
+    app = mount(ShortcutSheet, {
+      target: document.body,
+      props: { keymap: DEFAULT_KEYMAP, onclose },
+    });
     flushSync();
     await tick();
     // The close control at the top has focus: the sheet opens at its top.
@@ -162,7 +170,17 @@ describe("every dialog is a labelled modal that traps focus", () => {
     const onclose = vi.fn();
     app = mount(SettingsDialog, {
       target: document.body,
-      props: { settings: { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" }, onsave: () => {}, onclose },
+      props: {
+        settings: {
+          theme: "system",
+          keymap: {},
+          idle_timeout_s: 120,
+          focus_grace_s: 30,
+          diff_mode: "unified",
+        },
+        onsave: () => {},
+        onclose,
+      },
     });
     flushSync();
     await tick();
@@ -177,7 +195,17 @@ describe("every dialog is a labelled modal that traps focus", () => {
     const onclose = vi.fn();
     app = mount(TimeLogDialog, {
       target: document.body,
-      props: { spans: [{ started_at: "2026-01-01T10:00:00.000Z", ended_at: "2026-01-01T10:10:00.000Z", corrected: false }], onsave: () => {}, onclose },
+      props: {
+        spans: [
+          {
+            started_at: "2026-01-01T10:00:00.000Z",
+            ended_at: "2026-01-01T10:10:00.000Z",
+            corrected: false,
+          },
+        ],
+        onsave: () => {},
+        onclose,
+      },
     });
     flushSync();
     await tick();

@@ -45,16 +45,21 @@ export function focusables(root: HTMLElement): HTMLElement[] {
 // did not move focus.
 let lastPressed: { el: HTMLElement; at: number } | null = null;
 if (typeof document !== "undefined") {
-  document.addEventListener("pointerdown", (e) => {
-    const t = e.target instanceof Element ? e.target.closest<HTMLElement>(FOCUSABLE) : null;
-    lastPressed = t ? { el: t, at: Date.now() } : null;
-  }, true);
+  document.addEventListener(
+    "pointerdown",
+    (e) => {
+      const t = e.target instanceof Element ? e.target.closest<HTMLElement>(FOCUSABLE) : null;
+      lastPressed = t ? { el: t, at: Date.now() } : null;
+    },
+    true,
+  );
 }
 
 function openerOf(doc: Document): HTMLElement | null {
   const active = doc.activeElement;
   if (active instanceof HTMLElement && active !== doc.body) return active;
-  if (lastPressed && Date.now() - lastPressed.at < 2000 && lastPressed.el.ownerDocument === doc) return lastPressed.el;
+  if (lastPressed && Date.now() - lastPressed.at < 2000 && lastPressed.el.ownerDocument === doc)
+    return lastPressed.el;
   return null;
 }
 
@@ -122,13 +127,14 @@ export function modal(node: HTMLElement, options: ModalOptions) {
       node.removeEventListener("keydown", onKeydown);
       doc.removeEventListener("focusin", onFocusIn);
       // After the dialog is gone (an opener inside inert content may need a frame).
-      const back = opener && opener.isConnected ? opener : null;
+      const back = opener?.isConnected ? opener : null;
       const home = () => doc.querySelector<HTMLElement>("[data-focus-home]");
       const target = back ?? home();
       target?.focus({ preventScroll: true });
       queueMicrotask(() => {
         const a = doc.activeElement;
-        if (!a || a === doc.body || !a.isConnected) (back?.isConnected ? back : home())?.focus({ preventScroll: true });
+        if (!a || a === doc.body || !a.isConnected)
+          (back?.isConnected ? back : home())?.focus({ preventScroll: true });
       });
     },
   };

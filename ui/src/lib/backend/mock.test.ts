@@ -3,7 +3,13 @@ import { describe, expect, it, vi } from "vitest";
 import { mockBackend } from "./mock";
 import type { QueueFilter } from "./types";
 
-const all: QueueFilter = { search: "", statuses: [], opportunity_id: null, kind: null, sort: "due" };
+const all: QueueFilter = {
+  search: "",
+  statuses: [],
+  opportunity_id: null,
+  kind: null,
+  sort: "due",
+};
 
 describe("mock backend", () => {
   it("pages, groups, filters and searches 10,000 assignments", async () => {
@@ -73,22 +79,78 @@ describe("mock backend", () => {
     const v = item.views.find((x) => x.kind === "diff");
     if (v?.kind !== "diff") throw new Error("no diff view");
     const big = v.diff.files.findIndex((f) => f.path === "src/pipeline.rs");
-    const w = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 50, expanded: [] });
+    const w = await b.diffRows({
+      handle: v.diff.handle,
+      file_index: big,
+      mode: "unified",
+      start: 0,
+      count: 50,
+      expanded: [],
+    });
     expect(w.rows).toHaveLength(50);
     expect(w.total).toBe(v.diff.files[big].unified_rows);
-    const huge = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 1_000_000, expanded: [] });
+    const huge = await b.diffRows({
+      handle: v.diff.handle,
+      file_index: big,
+      mode: "unified",
+      start: 0,
+      count: 1_000_000,
+      expanded: [],
+    });
     expect(huge.rows.length).toBeLessThanOrEqual(1000);
     const gap = w.rows.find((r) => r.type === "expander");
     if (gap?.type !== "expander") throw new Error("no gap");
-    const x = await b.diffRows({ handle: v.diff.handle, file_index: big, mode: "unified", start: 0, count: 50, expanded: [gap.gap] });
+    const x = await b.diffRows({
+      handle: v.diff.handle,
+      file_index: big,
+      mode: "unified",
+      start: 0,
+      count: 50,
+      expanded: [gap.gap],
+    });
     expect(x.total).toBe(w.total + gap.hidden - 1);
-    const split = await b.diffRows({ handle: v.diff.handle, file_index: 0, mode: "split", start: 0, count: 100, expanded: [] });
-    expect(split.rows.some((r) => r.type === "split" && r.old?.kind === "removed" && r.new?.kind === "added" && r.old.runs.some((s) => s.changed))).toBe(true);
-    const uni = await b.diffRows({ handle: v.diff.handle, file_index: 0, mode: "unified", start: 0, count: 100, expanded: [] });
+    const split = await b.diffRows({
+      handle: v.diff.handle,
+      file_index: 0,
+      mode: "split",
+      start: 0,
+      count: 100,
+      expanded: [],
+    });
+    expect(
+      split.rows.some(
+        (r) =>
+          r.type === "split" &&
+          r.old?.kind === "removed" &&
+          r.new?.kind === "added" &&
+          r.old.runs.some((s) => s.changed),
+      ),
+    ).toBe(true);
+    const uni = await b.diffRows({
+      handle: v.diff.handle,
+      file_index: 0,
+      mode: "unified",
+      start: 0,
+      count: 100,
+      expanded: [],
+    });
     expect(uni.rows.every((r) => r.type !== "split")).toBe(true);
-    expect(uni.rows.some((r) => r.type === "line" && r.kind === "added" && r.runs.some((s) => s.changed))).toBe(true);
+    expect(
+      uni.rows.some(
+        (r) => r.type === "line" && r.kind === "added" && r.runs.some((s) => s.changed),
+      ),
+    ).toBe(true);
     expect(v.diff.tree.total_files).toBe(v.diff.files.length);
-    await expect(b.diffRows({ handle: "nope", file_index: 0, mode: "split", start: 0, count: 1, expanded: [] })).rejects.toMatchObject({ code: "not_found" });
+    await expect(
+      b.diffRows({
+        handle: "nope",
+        file_index: 0,
+        mode: "split",
+        start: 0,
+        count: 1,
+        expanded: [],
+      }),
+    ).rejects.toMatchObject({ code: "not_found" });
   });
 
   it("signs in only with a URL and token, and needs a session for work", async () => {
@@ -96,7 +158,9 @@ describe("mock backend", () => {
     await expect(b.queuePage(all, 0, 1)).rejects.toMatchObject({ code: "unauthenticated" });
     await expect(b.signIn("ftp://x", "t")).rejects.toMatchObject({ code: "invalid" });
     await expect(b.signIn("https://p.example", "")).rejects.toMatchObject({ code: "invalid" });
-    await expect(b.signIn("https://p.example", "bad")).rejects.toMatchObject({ code: "unauthenticated" });
+    await expect(b.signIn("https://p.example", "bad")).rejects.toMatchObject({
+      code: "unauthenticated",
+    });
     expect((await b.signIn("https://p.example", "tok")).signed_in).toBe(true);
     expect((await b.queuePage(all, 0, 1)).total).toBe(60);
     await b.signOut();
@@ -130,10 +194,22 @@ describe("mock backend", () => {
 
   it("records and corrects time logs, rejecting inverted spans", async () => {
     const b = mockBackend();
-    const span = { started_at: "2026-01-01T10:00:00.000Z", ended_at: "2026-01-01T10:05:00.000Z", corrected: false };
+    const span = {
+      started_at: "2026-01-01T10:00:00.000Z",
+      ended_at: "2026-01-01T10:05:00.000Z",
+      corrected: false,
+    };
     expect((await b.recordTime("a-00000", span)).active_seconds).toBe(300);
-    await expect(b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T09:00:00.000Z" }])).rejects.toMatchObject({ code: "invalid" });
-    expect((await b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T10:01:00.000Z", corrected: true }])).active_seconds).toBe(60);
+    await expect(
+      b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T09:00:00.000Z" }]),
+    ).rejects.toMatchObject({ code: "invalid" });
+    expect(
+      (
+        await b.correctTimeLog("a-00000", [
+          { ...span, ended_at: "2026-01-01T10:01:00.000Z", corrected: true },
+        ])
+      ).active_seconds,
+    ).toBe(60);
   });
 
   it("shows a lapsed lease as expired, like the real client, and keeps the draft", async () => {

@@ -15,10 +15,35 @@ import type { OutcomeStatus } from "../bindings";
 import type { PendingAnnotation } from "../bindings";
 import type { ItemLayout } from "../bindings";
 import type {
-  Discrepancy, EarningsPoint, EarningsQuery, FieldView, OpenedItem, PayoutView, PreviewSelection, PreviewState, QueueFilter,
-  QueueGroup, QueuePage, QueueEntry, QueueStatus, Settings, SessionInfo, SyncProgress, SyncState, TimeLog,
+  Discrepancy,
+  EarningsPoint,
+  EarningsQuery,
+  FieldView,
+  OpenedItem,
+  PayoutView,
+  PreviewSelection,
+  PreviewState,
+  QueueFilter,
+  QueueGroup,
+  QueuePage,
+  QueueEntry,
+  QueueStatus,
+  Settings,
+  SessionInfo,
+  SyncProgress,
+  SyncState,
+  TimeLog,
 } from "./types";
-import { OPPORTUNITIES, XSS, codeFiles, markdownToBlocks, phantom, scopedFields, viewsFor, type MockOpportunity } from "./mockdata";
+import {
+  OPPORTUNITIES,
+  XSS,
+  codeFiles,
+  markdownToBlocks,
+  phantom,
+  scopedFields,
+  viewsFor,
+  type MockOpportunity,
+} from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { validateAnswers } from "../logic/validate";
 import { spanSeconds } from "../logic/timetracker";
@@ -59,9 +84,20 @@ type Assign = QueueEntry & {
 };
 
 const FINISHED = new Set<QueueStatus>(["in_outbox", "submitted", "accepted", "rejected"]);
-const OUTCOME: Partial<Record<QueueStatus, OutcomeStatus>> = { submitted: "pending", accepted: "accepted", rejected: "rejected", needs_revision: "needs_revision" };
+const OUTCOME: Partial<Record<QueueStatus, OutcomeStatus>> = {
+  submitted: "pending",
+  accepted: "accepted",
+  rejected: "rejected",
+  needs_revision: "needs_revision",
+};
 
-type Ledger = { assignment_id: string; opportunity_id: string; amount_cents: number; status: "pending" | "accepted" | "paid" | "reversed"; day: string };
+type Ledger = {
+  assignment_id: string;
+  opportunity_id: string;
+  amount_cents: number;
+  status: "pending" | "accepted" | "paid" | "reversed";
+  day: string;
+};
 
 export type MockBackend = Backend & {
   /** Test hooks. */
@@ -105,17 +141,43 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   const calls: string[] = [];
   const failures = new Map<string, AppError>();
 
-  let session: SessionInfo = options.signedIn === false
-    ? { signed_in: false, platform_url: null, expert: null, demo: true }
-    : { signed_in: true, platform_url: "https://demo.assay.local", expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: true };
+  let session: SessionInfo =
+    options.signedIn === false
+      ? { signed_in: false, platform_url: null, expert: null, demo: true }
+      : {
+          signed_in: true,
+          platform_url: "https://demo.assay.local",
+          expert: {
+            id: "exp-1",
+            display_name: "Dr. Ada Reviewer",
+            email: "ada@example.com",
+            senior_reviewer: true,
+          },
+          demo: true,
+        };
   let online = options.online ?? true;
   let sync: SyncState = {
-    signed_in: options.signedIn !== false, online, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
-    attachments_missing: 0, last_attempt_at: null, last_sync_at: new Date(t0 - 4 * 60_000).toISOString(), last_error: null, expiring_leases: [],
+    signed_in: options.signedIn !== false,
+    online,
+    syncing: false,
+    pending_uploads: 0,
+    failed_uploads: 0,
+    orphaned_drafts: 0,
+    attachments_missing: 0,
+    last_attempt_at: null,
+    last_sync_at: new Date(t0 - 4 * 60_000).toISOString(),
+    last_error: null,
+    expiring_leases: [],
     quarantined: [],
     data_version: 0,
   };
-  let settings: Settings = { theme: "system", keymap: {}, idle_timeout_s: 120, focus_grace_s: 30, diff_mode: "unified" };
+  let settings: Settings = {
+    theme: "system",
+    keymap: {},
+    idle_timeout_s: 120,
+    focus_grace_s: 30,
+    diff_mode: "unified",
+  };
   const syncListeners = new Set<(s: SyncState) => void>();
   const progressListeners = new Set<(p: SyncProgress) => void>();
   const previewListeners = new Set<(s: PreviewState) => void>();
@@ -125,10 +187,31 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   // ---- assignments
   const r = rng(7);
-  const statuses: QueueStatus[] = ["new", "new", "new", "draft", "ready", "submitted", "accepted", "accepted", "rejected", "needs_revision", "orphaned", "lease_expired", "rubric_changed", "submit_failed"];
+  const statuses: QueueStatus[] = [
+    "new",
+    "new",
+    "new",
+    "draft",
+    "ready",
+    "submitted",
+    "accepted",
+    "accepted",
+    "rejected",
+    "needs_revision",
+    "orphaned",
+    "lease_expired",
+    "rubric_changed",
+    "submit_failed",
+  ];
   const oppById = new Map(OPPORTUNITIES.map((o) => [o.id, o]));
   const topics: Record<string, string[]> = {
-    "opp-code": ["lease renewal", "retry backoff", "config parsing", "unsafe block", "error mapping"],
+    "opp-code": [
+      "lease renewal",
+      "retry backoff",
+      "config parsing",
+      "unsafe block",
+      "error mapping",
+    ],
     "opp-legal": ["NDA term", "indemnity cap", "governing law", "non-solicit"],
     "opp-scan": ["nodule follow-up", "CT chest", "screening", "incidental finding"],
     "opp-chat": ["file reading", "sorting answers", "SQL joins", "date parsing"],
@@ -139,43 +222,77 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const hostile = n === 3; // a chat item with hostile content
     const status: QueueStatus = n < 4 ? "new" : statuses[Math.floor(r() * statuses.length)];
     // n = 9: an unpaid screening (qualification) task, answered like a grade.
-    const kind: AssignmentKind = n === 5 || (n > 20 && r() < 0.04) ? "senior_review" : n === 9 ? "screening" : "grade";
+    const kind: AssignmentKind =
+      n === 5 || (n > 20 && r() < 0.04) ? "senior_review" : n === 9 ? "screening" : "grade";
     const due = t0 + (Math.floor(r() * 96) - 6) * 3600_000;
     list.push({
-      n, hostile,
+      n,
+      hostile,
       assignment_id: hostile ? "a-xss" : `a-${String(n).padStart(5, "0")}`,
       item_id: `item-${n}`,
-      title: hostile ? `${XSS} Compare answers` : `${opp.title.split(" ")[0]} #${n}: ${topics[opp.id][Math.floor(n / 4) % topics[opp.id].length]}`,
+      title: hostile
+        ? `${XSS} Compare answers`
+        : `${opp.title.split(" ")[0]} #${n}: ${topics[opp.id][Math.floor(n / 4) % topics[opp.id].length]}`,
       opportunity_id: opp.id,
       opportunity_title: opp.title,
       kind,
       status: kind === "grade" ? status : "new",
       due_at: new Date(due).toISOString(),
       // Like the demo seed: work meant to be done starts with a live lease.
-      lease_expires_at: new Date(Math.max(Math.min(due, t0 + (1 + Math.floor(r() * 48)) * 3600_000), t0 + 30 * 60_000)).toISOString(),
+      lease_expires_at: new Date(
+        Math.max(Math.min(due, t0 + (1 + Math.floor(r() * 48)) * 3600_000), t0 + 30 * 60_000),
+      ).toISOString(),
       pay_basis: kind === "screening" ? null : opp.basis,
       pay_cents: kind === "screening" ? null : opp.rate_cents,
       currency: kind === "screening" ? null : "USD",
       downloaded: !options.undownloaded,
       held_back: null,
-      feedback: status === "rejected" ? "Rationale does not address the failing test." : status === "needs_revision" ? "Please re-check clause 5.3 against the playbook." : status === "submit_failed" ? "The platform refused the upload: rubric version 2 is retired." : null,
+      feedback:
+        status === "rejected"
+          ? "Rationale does not address the failing test."
+          : status === "needs_revision"
+            ? "Please re-check clause 5.3 against the playbook."
+            : status === "submit_failed"
+              ? "The platform refused the upload: rubric version 2 is retired."
+              : null,
       draft: emptyAnswers(),
       revision: 0,
       saved_at: null,
-      spans: kind === "screening"
-        ? [{ started_at: new Date(t0 - 5 * 3600_000).toISOString(), ended_at: new Date(t0 - 5 * 3600_000 + 25 * 60_000).toISOString(), corrected: false }]
-        : ["submitted", "accepted", "rejected", "needs_revision"].includes(status)
-        ? [{ started_at: new Date(t0 - 86400_000 * (1 + (n % 20))).toISOString(), ended_at: new Date(t0 - 86400_000 * (1 + (n % 20)) + (400 + (n % 13) * 60) * 1000).toISOString(), corrected: false }]
-        : [],
+      spans:
+        kind === "screening"
+          ? [
+              {
+                started_at: new Date(t0 - 5 * 3600_000).toISOString(),
+                ended_at: new Date(t0 - 5 * 3600_000 + 25 * 60_000).toISOString(),
+                corrected: false,
+              },
+            ]
+          : ["submitted", "accepted", "rejected", "needs_revision"].includes(status)
+            ? [
+                {
+                  started_at: new Date(t0 - 86400_000 * (1 + (n % 20))).toISOString(),
+                  ended_at: new Date(
+                    t0 - 86400_000 * (1 + (n % 20)) + (400 + (n % 13) * 60) * 1000,
+                  ).toISOString(),
+                  corrected: false,
+                },
+              ]
+            : [],
       // Finished or sent-back work keeps what was submitted (like the app's outbox).
-      submitted_answers: kind === "grade" && (FINISHED.has(status) || status === "needs_revision") ? sampleAnswers(opp) : null,
+      submitted_answers:
+        kind === "grade" && (FINISHED.has(status) || status === "needs_revision")
+          ? sampleAnswers(opp)
+          : null,
       pending: [],
-      reviewed: kind === "senior_review" ? {
-        submission_id: `sub-${n}`,
-        answers: withComment(sampleAnswers(opp), opp.id),
-        active_seconds: 612,
-        submitted_at: new Date(t0 - 3 * 3600_000).toISOString(),
-      } : null,
+      reviewed:
+        kind === "senior_review"
+          ? {
+              submission_id: `sub-${n}`,
+              answers: withComment(sampleAnswers(opp), opp.id),
+              active_seconds: 612,
+              submitted_at: new Date(t0 - 3 * 3600_000).toISOString(),
+            }
+          : null,
     });
   }
   const byId = new Map(list.map((a) => [a.assignment_id, a]));
@@ -186,7 +303,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     a.held_back = `Held back: ${reason}. Retried with the next syncs.`;
     a.downloaded = false;
     const at = new Date(t0).toISOString();
-    sync.quarantined.push({ kind: "item", key: id, label: a.title, reason, attempts: 1, next_attempt_at: at, first_failed_at: at });
+    sync.quarantined.push({
+      kind: "item",
+      key: id,
+      label: a.title,
+      reason,
+      attempts: 1,
+      next_attempt_at: at,
+      first_failed_at: at,
+    });
   }
 
   // ---- diff state per item (shared by kind: files are the same shape)
@@ -197,11 +322,26 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     if (!diffs.has(handle)) diffs.set(handle, codeFiles(a.n, options.diffLines));
     const files = diffs.get(handle) ?? [];
     const summaries = files.map(summarise);
-    return { kind: "diff", field_id: "patch", diff: { handle, files: summaries, tree: fileTree(summaries), default_mode: settings.diff_mode } };
+    return {
+      kind: "diff",
+      field_id: "patch",
+      diff: {
+        handle,
+        files: summaries,
+        tree: fileTree(summaries),
+        default_mode: settings.diff_mode,
+      },
+    };
   }
 
   // Idle waiting recorded by the UI, plus a morning of waiting for work to arrive.
-  const waiting: TimeSpan[] = [{ started_at: new Date(t0 - 26 * 3600_000).toISOString(), ended_at: new Date(t0 - 26 * 3600_000 + 22 * 60_000).toISOString(), corrected: false }];
+  const waiting: TimeSpan[] = [
+    {
+      started_at: new Date(t0 - 26 * 3600_000).toISOString(),
+      ended_at: new Date(t0 - 26 * 3600_000 + 22 * 60_000).toISOString(),
+      corrected: false,
+    },
+  ];
 
   // ---- ledger
   const ledger: Ledger[] = [];
@@ -211,9 +351,17 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       const opp = oppById.get(a.opportunity_id);
       if (!opp) continue;
       const secs = spanSeconds(a.spans);
-      const expected = opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
+      const expected =
+        opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
       const day = a.spans[0]?.started_at.slice(0, 10) ?? new Date(t0).toISOString().slice(0, 10);
-      let status: Ledger["status"] = a.status === "accepted" ? (a.n % 3 === 0 ? "paid" : "accepted") : a.status === "submitted" ? "pending" : "reversed";
+      let status: Ledger["status"] =
+        a.status === "accepted"
+          ? a.n % 3 === 0
+            ? "paid"
+            : "accepted"
+          : a.status === "submitted"
+            ? "pending"
+            : "reversed";
       if (a.status === "rejected" && a.n % 4 !== 1) continue;
       // Two planted discrepancies: one underpaid, one missing.
       let amount = expected;
@@ -221,7 +369,13 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (a.status === "accepted" && a.n % 19 === 0) continue;
       // Like the platform: a reversed entry keeps its (positive) amount.
       if (status === "paid" && a.n % 2 === 1) status = "accepted";
-      ledger.push({ assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, amount_cents: amount, status, day });
+      ledger.push({
+        assignment_id: a.assignment_id,
+        opportunity_id: a.opportunity_id,
+        amount_cents: amount,
+        status,
+        day,
+      });
     }
   }
 
@@ -234,7 +388,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     }
     if (latency > 0) await new Promise((res) => setTimeout(res, latency));
     lapseLeases();
-    if (name !== "appInfo" && name !== "session" && name !== "signIn" && name !== "settings" && name !== "saveSettings" && !name.startsWith("preview") && !session.signed_in) {
+    if (
+      name !== "appInfo" &&
+      name !== "session" &&
+      name !== "signIn" &&
+      name !== "settings" &&
+      name !== "saveSettings" &&
+      !name.startsWith("preview") &&
+      !session.signed_in
+    ) {
       throw err("unauthenticated", "Not signed in");
     }
     return await f();
@@ -257,10 +419,19 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   function emitSync() {
     sync = {
-      ...sync, online, signed_in: session.signed_in,
+      ...sync,
+      online,
+      signed_in: session.signed_in,
       pending_uploads: list.filter((a) => a.status === "in_outbox").length,
       orphaned_drafts: list.filter((a) => a.status === "orphaned" && a.revision > 0).length,
-      expiring_leases: list.filter((a) => ["new", "draft", "ready"].includes(a.status) && Date.parse(a.lease_expires_at) - now() < 3600_000 && Date.parse(a.lease_expires_at) > now()).map((a) => a.assignment_id),
+      expiring_leases: list
+        .filter(
+          (a) =>
+            ["new", "draft", "ready"].includes(a.status) &&
+            Date.parse(a.lease_expires_at) - now() < 3600_000 &&
+            Date.parse(a.lease_expires_at) > now(),
+        )
+        .map((a) => a.assignment_id),
     };
     for (const l of syncListeners) l(clone(sync));
   }
@@ -272,20 +443,29 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const key = JSON.stringify(f) + "|" + list.map((a) => a.status).join("").length + "|" + version;
     if (key === cacheKey) return cache;
     const s = f.search.trim().toLowerCase();
-    const out = list.filter((a) =>
-      (f.statuses.length === 0 || f.statuses.includes(a.status)) &&
-      (f.opportunity_id === null || a.opportunity_id === f.opportunity_id) &&
-      (f.kind === null || a.kind === f.kind) &&
-      (s === "" || a.title.toLowerCase().includes(s) || a.item_id.includes(s) || a.opportunity_title.toLowerCase().includes(s)));
+    const out = list.filter(
+      (a) =>
+        (f.statuses.length === 0 || f.statuses.includes(a.status)) &&
+        (f.opportunity_id === null || a.opportunity_id === f.opportunity_id) &&
+        (f.kind === null || a.kind === f.kind) &&
+        (s === "" ||
+          a.title.toLowerCase().includes(s) ||
+          a.item_id.includes(s) ||
+          a.opportunity_title.toLowerCase().includes(s)),
+    );
     const order = new Map(OPPORTUNITIES.map((o, i) => [o.id, i]));
     const cmp = (a: Assign, b: Assign): number => {
       const g = (order.get(a.opportunity_id) ?? 0) - (order.get(b.opportunity_id) ?? 0);
       if (g !== 0) return g;
       switch (f.sort) {
-        case "lease": return a.lease_expires_at.localeCompare(b.lease_expires_at);
-        case "pay": return (b.pay_cents ?? 0) - (a.pay_cents ?? 0);
-        case "title": return a.title.localeCompare(b.title);
-        default: return a.due_at.localeCompare(b.due_at) || a.n - b.n;
+        case "lease":
+          return a.lease_expires_at.localeCompare(b.lease_expires_at);
+        case "pay":
+          return (b.pay_cents ?? 0) - (a.pay_cents ?? 0);
+        case "title":
+          return a.title.localeCompare(b.title);
+        default:
+          return a.due_at.localeCompare(b.due_at) || a.n - b.n;
       }
     };
     out.sort(cmp);
@@ -294,42 +474,104 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     return out;
   }
   let version = 0;
-  const bump = () => { version++; };
+  const bump = () => {
+    version++;
+  };
 
   function rowOf(a: Assign): QueueEntry {
     return {
-      assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id,
-      opportunity_title: a.opportunity_title, kind: a.kind, status: a.status, due_at: a.due_at,
-      lease_expires_at: a.lease_expires_at, pay_basis: a.pay_basis, pay_cents: a.pay_cents, currency: a.currency, downloaded: a.downloaded,
+      assignment_id: a.assignment_id,
+      item_id: a.item_id,
+      title: a.title,
+      opportunity_id: a.opportunity_id,
+      opportunity_title: a.opportunity_title,
+      kind: a.kind,
+      status: a.status,
+      due_at: a.due_at,
+      lease_expires_at: a.lease_expires_at,
+      pay_basis: a.pay_basis,
+      pay_cents: a.pay_cents,
+      currency: a.currency,
+      downloaded: a.downloaded,
       held_back: a.held_back,
     };
   }
 
-  function opened(a: Assign, isPreview = false, rubricOverride?: MockOpportunity["rubric"]): OpenedItem {
+  function opened(
+    a: Assign,
+    isPreview = false,
+    rubricOverride?: MockOpportunity["rubric"],
+  ): OpenedItem {
     const opp = oppById.get(a.opportunity_id);
     if (!opp) throw err("not_found", `Opportunity ${a.opportunity_id} is gone`);
     const rubric = rubricOverride ?? opp.rubric;
     const editable = EDITABLE.has(a.status);
     // Open work needs its content; held-back content is not here (as in Rust).
     if (editable && a.held_back && !isPreview) throw err("not_found", a.held_back);
-    const draft = a.status === "needs_revision" && a.revision === 0 && a.submitted_answers ? a.submitted_answers
-      : FINISHED.has(a.status) && a.submitted_answers ? a.submitted_answers : a.draft;
+    const draft =
+      a.status === "needs_revision" && a.revision === 0 && a.submitted_answers
+        ? a.submitted_answers
+        : FINISHED.has(a.status) && a.submitted_answers
+          ? a.submitted_answers
+          : a.draft;
     const outcome = OUTCOME[a.status] ?? null;
     const fieldsOf = scopedFields(opp, a.n, a.hostile);
-    const pay = ledger.filter((l) => l.assignment_id === a.assignment_id)
-      .map((l) => ({ submission_id: `sub-${a.n}`, amount_cents: l.amount_cents, currency: "USD", status: l.status }));
+    const pay = ledger
+      .filter((l) => l.assignment_id === a.assignment_id)
+      .map((l) => ({
+        submission_id: `sub-${a.n}`,
+        amount_cents: l.amount_cents,
+        currency: "USD",
+        status: l.status,
+      }));
     return clone({
-      assignment_id: a.assignment_id, kind: a.kind, status: a.status, feedback: a.feedback,
-      issue: a.status === "orphaned" || a.status === "lease_expired" ? { kind: "lease_expired", message: "Your lease on this item expired; it may have been reassigned." }
-        : a.status === "rubric_changed" ? { kind: "rubric_changed", message: "The rubric moved to a new version; check your answers against it." }
-        : a.status === "rejected" || a.status === "submit_failed" ? { kind: "rejected", message: a.feedback ?? "Rejected" } : null,
-      opportunity: { id: opp.id, title: opp.title, buyer: opp.buyer, licence_category: opp.licence_category },
-      item: { item_id: a.item_id, opportunity_id: opp.id, title: a.title, rubric_id: rubric.id, rubric_version: rubric.version, fields: scopedFields(opp, a.n, a.hostile), missing_fields: [] },
+      assignment_id: a.assignment_id,
+      kind: a.kind,
+      status: a.status,
+      feedback: a.feedback,
+      issue:
+        a.status === "orphaned" || a.status === "lease_expired"
+          ? {
+              kind: "lease_expired",
+              message: "Your lease on this item expired; it may have been reassigned.",
+            }
+          : a.status === "rubric_changed"
+            ? {
+                kind: "rubric_changed",
+                message: "The rubric moved to a new version; check your answers against it.",
+              }
+            : a.status === "rejected" || a.status === "submit_failed"
+              ? { kind: "rejected", message: a.feedback ?? "Rejected" }
+              : null,
+      opportunity: {
+        id: opp.id,
+        title: opp.title,
+        buyer: opp.buyer,
+        licence_category: opp.licence_category,
+      },
+      item: {
+        item_id: a.item_id,
+        opportunity_id: opp.id,
+        title: a.title,
+        rubric_id: rubric.id,
+        rubric_version: rubric.version,
+        fields: scopedFields(opp, a.n, a.hostile),
+        missing_fields: [],
+      },
       rubric,
       guidelines: markdownToBlocks(rubric.guidelines),
-      views: viewsFor(opp, a.title, a.n, a.hostile, `diff-${a.item_id}`, opp.id === "opp-code" ? diffFor(a) : null),
+      views: viewsFor(
+        opp,
+        a.title,
+        a.n,
+        a.hostile,
+        `diff-${a.item_id}`,
+        opp.id === "opp-code" ? diffFor(a) : null,
+      ),
       layout: layoutOf(rubric),
-      draft, draft_revision: a.revision, saved_at: a.saved_at,
+      draft,
+      draft_revision: a.revision,
+      saved_at: a.saved_at,
       validation: validateAnswers(rubric, draft),
       reviewed: a.reviewed,
       time: timeLog(a),
@@ -340,19 +582,25 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       comments: placements(a, draft),
       editable,
       revision: a.status === "needs_revision",
-      submission: a.submitted_answers || outcome ? {
-        submission_id: a.status === "in_outbox" ? null : `sub-${a.n}`,
-        submitted_at: a.spans[0]?.ended_at ?? null,
-        outcome,
-        feedback: a.feedback,
-        decided_at: outcome && outcome !== "pending" ? new Date(t0 - 3600_000).toISOString() : null,
-        answers: a.submitted_answers,
-        summary: a.submitted_answers ? summarize(rubric, a.submitted_answers, fieldsOf) : [],
-        active_seconds: spanSeconds(a.spans),
-        pay,
-      } : null,
+      submission:
+        a.submitted_answers || outcome
+          ? {
+              submission_id: a.status === "in_outbox" ? null : `sub-${a.n}`,
+              submitted_at: a.spans[0]?.ended_at ?? null,
+              outcome,
+              feedback: a.feedback,
+              decided_at:
+                outcome && outcome !== "pending" ? new Date(t0 - 3600_000).toISOString() : null,
+              answers: a.submitted_answers,
+              summary: a.submitted_answers ? summarize(rubric, a.submitted_answers, fieldsOf) : [],
+              active_seconds: spanSeconds(a.spans),
+              pay,
+            }
+          : null,
       pending: editable ? a.pending : [],
-      reviewed_answers: a.reviewed ? summarize(rubric, a.reviewed.answers as Answers, fieldsOf) : [],
+      reviewed_answers: a.reviewed
+        ? summarize(rubric, a.reviewed.answers as Answers, fieldsOf)
+        : [],
       reviewed_comments: [],
       notice: null,
     });
@@ -366,8 +614,9 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const context: string[] = [];
     for (const f of rubric.fields) {
       const pair = pairs.find((p) => p.includes(f.id));
-      if (pair) { if (!canvas.some((s) => s.includes(pair[0]))) canvas.push(pair); }
-      else if (["diff", "legal_redline", "scan"].includes(f.viewer)) canvas.push([f.id]);
+      if (pair) {
+        if (!canvas.some((s) => s.includes(pair[0]))) canvas.push(pair);
+      } else if (["diff", "legal_redline", "scan"].includes(f.viewer)) canvas.push([f.id]);
       else context.push(f.id);
     }
     return canvas.length ? { canvas, context } : { canvas: context.map((id) => [id]), context: [] };
@@ -383,9 +632,20 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         if (c.anchor.kind !== "diff_line") continue;
         const { file, side, line } = c.anchor;
         const f = files.find((x) => x.path === file);
-        const lines = f ? f.ops.filter((o) => o.op === "ctx" || o.op === (side === "old" ? "del" : "add")).length : 0;
+        const lines = f
+          ? f.ops.filter((o) => o.op === "ctx" || o.op === (side === "old" ? "del" : "add")).length
+          : 0;
         const ok = line >= 1 && line <= lines;
-        out.push({ question_id: qid, annotation_id: c.id, field_id: c.field, file, side, line: ok ? line : null, previous_line: line, status: ok ? "exact" : "outdated" });
+        out.push({
+          question_id: qid,
+          annotation_id: c.id,
+          field_id: c.field,
+          file,
+          side,
+          line: ok ? line : null,
+          previous_line: line,
+          status: ok ? "exact" : "outdated",
+        });
       }
     }
     return out;
@@ -394,8 +654,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   function timeLog(a: Assign): TimeLog {
     return {
       assignment_id: a.assignment_id,
-      sessions: a.spans.map((sp, i) => ({ id: i + 1, assignment_id: a.assignment_id, started_at: sp.started_at, ended_at: sp.ended_at, corrected: sp.corrected })),
-      spans: clone(a.spans), active_seconds: spanSeconds(a.spans),
+      sessions: a.spans.map((sp, i) => ({
+        id: i + 1,
+        assignment_id: a.assignment_id,
+        started_at: sp.started_at,
+        ended_at: sp.ended_at,
+        corrected: sp.corrected,
+      })),
+      spans: clone(a.spans),
+      active_seconds: spanSeconds(a.spans),
     };
   }
 
@@ -407,12 +674,23 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   function checkAnswers(v: unknown): Answers {
     const x = v as Answers;
-    if (!x || typeof x !== "object" || typeof x.answers !== "object" || typeof x.rationales !== "object") throw err("invalid", "Malformed answers");
+    if (
+      !x ||
+      typeof x !== "object" ||
+      typeof x.answers !== "object" ||
+      typeof x.rationales !== "object"
+    )
+      throw err("invalid", "Malformed answers");
     return x;
   }
 
   function ledgerIn(q: EarningsQuery): Ledger[] {
-    return ledger.filter((l) => (q.opportunity_id === null || l.opportunity_id === q.opportunity_id) && (q.from === null || l.day >= q.from.slice(0, 10)) && (q.to === null || l.day <= q.to.slice(0, 10)));
+    return ledger.filter(
+      (l) =>
+        (q.opportunity_id === null || l.opportunity_id === q.opportunity_id) &&
+        (q.from === null || l.day >= q.from.slice(0, 10)) &&
+        (q.to === null || l.day <= q.to.slice(0, 10)),
+    );
   }
 
   const previewItems = list.filter((a) => a.opportunity_id === "opp-code").slice(0, 3);
@@ -421,7 +699,17 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   function earningsCsv(q: EarningsQuery): string {
     const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
     const lines = ["date,assignment_id,opportunity,status,amount,currency"];
-    for (const l of ledgerIn(q)) lines.push([l.day, l.assignment_id, esc(oppById.get(l.opportunity_id)?.title ?? l.opportunity_id), l.status, (l.amount_cents / 100).toFixed(2), "USD"].join(","));
+    for (const l of ledgerIn(q))
+      lines.push(
+        [
+          l.day,
+          l.assignment_id,
+          esc(oppById.get(l.opportunity_id)?.title ?? l.opportunity_id),
+          l.status,
+          (l.amount_cents / 100).toFixed(2),
+          "USD",
+        ].join(","),
+      );
     return lines.join("\n") + "\n";
   }
 
@@ -431,7 +719,13 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       failures.set(method, error);
     },
     async backgroundSync(change) {
-      const start: SyncProgress = { phase: "assignments", items_done: 0, items_total: 0, bytes_done: 0, bytes_total: 0 };
+      const start: SyncProgress = {
+        phase: "assignments",
+        items_done: 0,
+        items_total: 0,
+        bytes_done: 0,
+        bytes_total: 0,
+      };
       sync = { ...sync, syncing: true };
       for (const l of progressListeners) l(start);
       emitSync();
@@ -439,21 +733,40 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       for (const a of list) if (!a.held_back) a.downloaded = true;
       if (change?.ledgerCents) {
         const a = list.find((x) => x.kind === "grade") ?? list[0];
-        ledger.push({ assignment_id: a.assignment_id, opportunity_id: a.opportunity_id, amount_cents: change.ledgerCents, status: "accepted", day: new Date(now()).toISOString().slice(0, 10) });
+        ledger.push({
+          assignment_id: a.assignment_id,
+          opportunity_id: a.opportunity_id,
+          amount_cents: change.ledgerCents,
+          status: "accepted",
+          day: new Date(now()).toISOString().slice(0, 10),
+        });
       }
       bump();
       online = true;
       for (const l of progressListeners) l({ ...start, phase: "done" });
-      sync = { ...sync, syncing: false, online: true, last_error: null, last_sync_at: new Date(now()).toISOString(), data_version: sync.data_version + 1 };
+      sync = {
+        ...sync,
+        syncing: false,
+        online: true,
+        last_error: null,
+        last_sync_at: new Date(now()).toISOString(),
+        data_version: sync.data_version + 1,
+      };
       emitSync();
     },
     backgroundFail(message = "connection refused") {
       // Like the real loop: progress up to the failing phase, never "done".
       sync = { ...sync, syncing: true };
-      for (const l of progressListeners) l({ phase: "assignments", items_done: 0, items_total: 0, bytes_done: 0, bytes_total: 0 });
+      for (const l of progressListeners)
+        l({ phase: "assignments", items_done: 0, items_total: 0, bytes_done: 0, bytes_total: 0 });
       emitSync();
       online = false;
-      sync = { ...sync, syncing: false, online: false, last_error: err("offline", `The platform can't be reached (${message}).`) };
+      sync = {
+        ...sync,
+        syncing: false,
+        online: false,
+        last_error: err("offline", `The platform can't be reached (${message}).`),
+      };
       emitSync();
     },
     setOnline(v: boolean) {
@@ -464,10 +777,45 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     seedDiffComments(id) {
       const a = get(id);
       diffFor(a);
-      a.draft = { answers: { ...a.draft.answers, comments: { type: "annotations", items: [
-        { id: "seed-live", field: "patch", anchor: { kind: "diff_line", file: "src/lease.rs", side: "new", line: 9, line_hash: "5f1e0c2a9b7d" }, severity: "major", comment: "saturating_duration_since hides a clock that went backwards; log it at least." },
-        { id: "seed-old", field: "patch", anchor: { kind: "diff_line", file: "src/lease.rs", side: "new", line: 4242, line_hash: "0a1b2c3d4e5f" }, severity: "minor", comment: "This helper was renamed upstream; the comment is kept from the earlier version of the diff." },
-      ] } }, rationales: { ...a.draft.rationales } };
+      a.draft = {
+        answers: {
+          ...a.draft.answers,
+          comments: {
+            type: "annotations",
+            items: [
+              {
+                id: "seed-live",
+                field: "patch",
+                anchor: {
+                  kind: "diff_line",
+                  file: "src/lease.rs",
+                  side: "new",
+                  line: 9,
+                  line_hash: "5f1e0c2a9b7d",
+                },
+                severity: "major",
+                comment:
+                  "saturating_duration_since hides a clock that went backwards; log it at least.",
+              },
+              {
+                id: "seed-old",
+                field: "patch",
+                anchor: {
+                  kind: "diff_line",
+                  file: "src/lease.rs",
+                  side: "new",
+                  line: 4242,
+                  line_hash: "0a1b2c3d4e5f",
+                },
+                severity: "minor",
+                comment:
+                  "This helper was renamed upstream; the comment is kept from the earlier version of the diff.",
+              },
+            ],
+          },
+        },
+        rationales: { ...a.draft.rationales },
+      };
       a.revision++;
       if (a.status === "new") a.status = "draft";
       bump();
@@ -475,144 +823,268 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     breakPreview() {
       // Like the app: the file no longer parses; the last good render stays.
       if (!preview) return;
-      preview = { ...preview, generation: preview.generation + 1, showing_last_good: true, findings: [{ severity: "error", code: "syntax", message: "TOML parse error at line 3, column 9: expected `=`", location: { line: 3, column: 9 } }, ...preview.findings] };
+      preview = {
+        ...preview,
+        generation: preview.generation + 1,
+        showing_last_good: true,
+        findings: [
+          {
+            severity: "error",
+            code: "syntax",
+            message: "TOML parse error at line 3, column 9: expected `=`",
+            location: { line: 3, column: 9 },
+          },
+          ...preview.findings,
+        ],
+      };
       for (const l of previewListeners) l(clone(preview));
     },
     touchPreview() {
       if (!preview) return;
-      previewRubric = { ...previewRubric, version: previewRubric.version + 1, title: `${OPPORTUNITIES[0].rubric.title} (edited ${preview.generation + 1})` };
-      preview = { ...preview, generation: preview.generation + 1, rubric_title: previewRubric.title, showing_last_good: false, findings: preview.findings.filter((f) => f.code !== "syntax") };
+      previewRubric = {
+        ...previewRubric,
+        version: previewRubric.version + 1,
+        title: `${OPPORTUNITIES[0].rubric.title} (edited ${preview.generation + 1})`,
+      };
+      preview = {
+        ...preview,
+        generation: preview.generation + 1,
+        rubric_title: previewRubric.title,
+        showing_last_good: false,
+        findings: preview.findings.filter((f) => f.code !== "syntax"),
+      };
       for (const l of previewListeners) l(clone(preview));
     },
 
-    appInfo: () => call("appInfo", () => ({ version: "0.1.0-mock", identifier: "dev.assay.mock", data_dir: "/tmp/assay-mock" })),
+    appInfo: () =>
+      call("appInfo", () => ({
+        version: "0.1.0-mock",
+        identifier: "dev.assay.mock",
+        data_dir: "/tmp/assay-mock",
+      })),
     session: () => call("session", () => clone(session)),
-    signIn: (url, token) => call("signIn", () => {
-      if (!/^https?:\/\/[^\s/]+/.test(url)) throw err("invalid", "Platform URL must start with https:// (or http:// for a local platform)");
-      if (token.trim() === "") throw err("invalid", "Token is empty");
-      if (/unreachable/.test(url)) throw err("offline", `Could not reach ${url} (connection refused). Check the address and your connection; nothing was saved.`);
-      if (token === "bad") throw err("unauthenticated", `The platform at ${url} did not accept this token: it is wrong, expired or was revoked. Copy a current token from your platform account.`);
-      session = { signed_in: true, platform_url: url, expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: false };
-      return clone(session);
-    }),
-    signOut: () => call("signOut", () => {
-      session = { signed_in: false, platform_url: session.platform_url, expert: null, demo: false };
-      return clone(session);
-    }),
+    signIn: (url, token) =>
+      call("signIn", () => {
+        if (!/^https?:\/\/[^\s/]+/.test(url))
+          throw err(
+            "invalid",
+            "Platform URL must start with https:// (or http:// for a local platform)",
+          );
+        if (token.trim() === "") throw err("invalid", "Token is empty");
+        if (/unreachable/.test(url))
+          throw err(
+            "offline",
+            `Could not reach ${url} (connection refused). Check the address and your connection; nothing was saved.`,
+          );
+        if (token === "bad")
+          throw err(
+            "unauthenticated",
+            `The platform at ${url} did not accept this token: it is wrong, expired or was revoked. Copy a current token from your platform account.`,
+          );
+        session = {
+          signed_in: true,
+          platform_url: url,
+          expert: {
+            id: "exp-1",
+            display_name: "Dr. Ada Reviewer",
+            email: "ada@example.com",
+            senior_reviewer: true,
+          },
+          demo: false,
+        };
+        return clone(session);
+      }),
+    signOut: () =>
+      call("signOut", () => {
+        session = {
+          signed_in: false,
+          platform_url: session.platform_url,
+          expert: null,
+          demo: false,
+        };
+        return clone(session);
+      }),
 
-    queuePage: (filter, offset, limit) => call("queuePage", () => {
-      const all = filtered(filter);
-      const groups: QueueGroup[] = [];
-      all.forEach((a, i) => {
-        const last = groups[groups.length - 1];
-        if (last && last.opportunity_id === a.opportunity_id) last.count++;
-        else {
-          const o = oppById.get(a.opportunity_id);
-          groups.push({ opportunity_id: a.opportunity_id, opportunity_title: a.opportunity_title, buyer: o?.buyer ?? "", licence_category: o?.licence_category ?? "", first_index: i, count: 1 });
-        }
-      });
-      const counts: Partial<Record<QueueStatus, number>> = {};
-      for (const a of list) counts[a.status] = (counts[a.status] ?? 0) + 1;
-      const start = Math.max(0, Math.min(offset, all.length));
-      const page: QueuePage = { total: all.length, offset: start, rows: all.slice(start, start + Math.max(0, Math.min(limit, 500))).map(rowOf), groups, status_counts: counts };
-      return page;
-    }),
+    queuePage: (filter, offset, limit) =>
+      call("queuePage", () => {
+        const all = filtered(filter);
+        const groups: QueueGroup[] = [];
+        all.forEach((a, i) => {
+          const last = groups[groups.length - 1];
+          if (last && last.opportunity_id === a.opportunity_id) last.count++;
+          else {
+            const o = oppById.get(a.opportunity_id);
+            groups.push({
+              opportunity_id: a.opportunity_id,
+              opportunity_title: a.opportunity_title,
+              buyer: o?.buyer ?? "",
+              licence_category: o?.licence_category ?? "",
+              first_index: i,
+              count: 1,
+            });
+          }
+        });
+        const counts: Partial<Record<QueueStatus, number>> = {};
+        for (const a of list) counts[a.status] = (counts[a.status] ?? 0) + 1;
+        const start = Math.max(0, Math.min(offset, all.length));
+        const page: QueuePage = {
+          total: all.length,
+          offset: start,
+          rows: all.slice(start, start + Math.max(0, Math.min(limit, 500))).map(rowOf),
+          groups,
+          status_counts: counts,
+        };
+        return page;
+      }),
 
     openItem: (id) => call("openItem", () => opened(get(id))),
     itemStatus: (id) => call("itemStatus", () => get(id).status),
-    saveDraft: (id, answers, pending) => call("saveDraft", () => {
-      const a = get(id);
-      checkAnswers(answers);
-      if (!EDITABLE.has(a.status)) throw err("not_editable", `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`);
-      a.draft = clone(answers);
-      if (pending) a.pending = clone(pending);
-      a.revision++;
-      a.saved_at = new Date(now()).toISOString();
-      if (["new", "draft", "ready"].includes(a.status)) {
+    saveDraft: (id, answers, pending) =>
+      call("saveDraft", () => {
+        const a = get(id);
+        checkAnswers(answers);
+        if (!EDITABLE.has(a.status))
+          throw err(
+            "not_editable",
+            `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`,
+          );
+        a.draft = clone(answers);
+        if (pending) a.pending = clone(pending);
+        a.revision++;
+        a.saved_at = new Date(now()).toISOString();
+        if (["new", "draft", "ready"].includes(a.status)) {
+          const opp = oppById.get(a.opportunity_id);
+          a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
+        }
+        bump();
+        const o = oppById.get(a.opportunity_id);
+        return {
+          revision: a.revision,
+          saved_at: a.saved_at,
+          status: a.status,
+          validation: o
+            ? validateAnswers(o.rubric, answers)
+            : { ok: false, issues: [], visible_questions: [] },
+        };
+      }),
+    validate: (id, answers) =>
+      call("validate", () => {
+        const a = get(id);
         const opp = oppById.get(a.opportunity_id);
-        a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
-      }
-      bump();
-      const o = oppById.get(a.opportunity_id);
-      return { revision: a.revision, saved_at: a.saved_at, status: a.status, validation: o ? validateAnswers(o.rubric, answers) : { ok: false, issues: [], visible_questions: [] } };
-    }),
-    validate: (id, answers) => call("validate", () => {
-      const a = get(id);
-      const opp = oppById.get(a.opportunity_id);
-      if (!opp) throw err("not_found", "Opportunity gone");
-      return validateAnswers(opp.rubric, checkAnswers(answers));
-    }),
-    submit: (id, answers) => call("submit", () => {
-      const a = get(id);
-      const opp = oppById.get(a.opportunity_id);
-      if (!opp) throw err("not_found", "Opportunity gone");
-      if (a.kind === "senior_review") throw err("invalid", "This is a senior review: use accept / reject / request revision");
-      if (!EDITABLE.has(a.status)) throw err("not_editable", `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`);
-      if (a.pending.length) throw err("invalid", `An annotation on ${a.pending[0].field} was begun but not added: add it or cancel it before submitting.`);
-      const report = validateAnswers(opp.rubric, checkAnswers(answers));
-      if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
-      a.submitted_answers = clone(answers);
-      a.draft = clone(answers);
-      a.status = "in_outbox";
-      bump();
-      emitSync();
-      return { outbox_id: `ob-${a.assignment_id}`, status: a.status };
-    }),
-    reviewDecision: (id, input) => call("reviewDecision", () => {
-      const a = get(id);
-      if (a.kind !== "senior_review") throw err("invalid", "Not a senior review assignment");
-      const short = reviewFeedbackProblem(input.decision, input.feedback ?? "");
-      if (short) throw err("invalid", short);
-      a.status = "in_outbox";
-      bump();
-      emitSync();
-      return { outbox_id: `ob-${a.assignment_id}`, status: a.status };
-    }),
+        if (!opp) throw err("not_found", "Opportunity gone");
+        return validateAnswers(opp.rubric, checkAnswers(answers));
+      }),
+    submit: (id, answers) =>
+      call("submit", () => {
+        const a = get(id);
+        const opp = oppById.get(a.opportunity_id);
+        if (!opp) throw err("not_found", "Opportunity gone");
+        if (a.kind === "senior_review")
+          throw err("invalid", "This is a senior review: use accept / reject / request revision");
+        if (!EDITABLE.has(a.status))
+          throw err(
+            "not_editable",
+            `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`,
+          );
+        if (a.pending.length)
+          throw err(
+            "invalid",
+            `An annotation on ${a.pending[0].field} was begun but not added: add it or cancel it before submitting.`,
+          );
+        const report = validateAnswers(opp.rubric, checkAnswers(answers));
+        if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
+        a.submitted_answers = clone(answers);
+        a.draft = clone(answers);
+        a.status = "in_outbox";
+        bump();
+        emitSync();
+        return { outbox_id: `ob-${a.assignment_id}`, status: a.status };
+      }),
+    reviewDecision: (id, input) =>
+      call("reviewDecision", () => {
+        const a = get(id);
+        if (a.kind !== "senior_review") throw err("invalid", "Not a senior review assignment");
+        const short = reviewFeedbackProblem(input.decision, input.feedback ?? "");
+        if (short) throw err("invalid", short);
+        a.status = "in_outbox";
+        bump();
+        emitSync();
+        return { outbox_id: `ob-${a.assignment_id}`, status: a.status };
+      }),
 
     timeLog: (id) => call("timeLog", () => timeLog(get(id))),
-    recordTime: (id, span) => call("recordTime", () => {
-      const a = get(id);
-      if (!(Date.parse(span.ended_at) > Date.parse(span.started_at))) throw err("invalid", "Span ends before it starts");
-      a.spans.push(clone(span));
-      return timeLog(a);
-    }),
-    recordWaiting: (span) => call("recordWaiting", () => {
-      const a = Date.parse(span.started_at), b = Date.parse(span.ended_at);
-      if (!(b >= a)) throw err("invalid", "Span ends before it starts");
-      if (b - a > 12 * 3600_000) throw err("invalid", "A waiting span longer than 12 hours is not plausible.");
-      waiting.push(clone(span));
-      return { waiting_seconds: spanSeconds(waiting) };
-    }),
-    correctTimeLog: (id, spans) => call("correctTimeLog", () => {
-      const a = get(id);
-      for (const s of spans) if (!(Date.parse(s.ended_at) > Date.parse(s.started_at))) throw err("invalid", `Span ${s.started_at} – ${s.ended_at} ends before it starts`);
-      a.spans = clone(spans);
-      return timeLog(a);
-    }),
+    recordTime: (id, span) =>
+      call("recordTime", () => {
+        const a = get(id);
+        if (!(Date.parse(span.ended_at) > Date.parse(span.started_at)))
+          throw err("invalid", "Span ends before it starts");
+        a.spans.push(clone(span));
+        return timeLog(a);
+      }),
+    recordWaiting: (span) =>
+      call("recordWaiting", () => {
+        const a = Date.parse(span.started_at),
+          b = Date.parse(span.ended_at);
+        if (!(b >= a)) throw err("invalid", "Span ends before it starts");
+        if (b - a > 12 * 3600_000)
+          throw err("invalid", "A waiting span longer than 12 hours is not plausible.");
+        waiting.push(clone(span));
+        return { waiting_seconds: spanSeconds(waiting) };
+      }),
+    correctTimeLog: (id, spans) =>
+      call("correctTimeLog", () => {
+        const a = get(id);
+        for (const s of spans)
+          if (!(Date.parse(s.ended_at) > Date.parse(s.started_at)))
+            throw err("invalid", `Span ${s.started_at} – ${s.ended_at} ends before it starts`);
+        a.spans = clone(spans);
+        return timeLog(a);
+      }),
 
-    syncState: () => call("syncState", () => { emitSync(); return clone(sync); }),
-    syncNow: (onProgress) => call("syncNow", async () => {
-      if (!online) {
-        sync = { ...sync, online: false, last_error: err("offline", "Cannot reach demo.assay.local") };
+    syncState: () =>
+      call("syncState", () => {
         emitSync();
-        throw sync.last_error;
-      }
-      sync = { ...sync, syncing: true, last_attempt_at: new Date(now()).toISOString() };
-      emitSync();
-      const outbox = list.filter((a) => a.status === "in_outbox");
-      const steps = 10;
-      for (let i = 0; i <= steps; i++) {
-        const p: SyncProgress = { phase: i < 4 ? "upload" : i < 8 ? "assignments" : i < steps ? "ledger" : "done", items_done: i, items_total: steps, bytes_done: i * 4096, bytes_total: steps * 4096 };
-        onProgress(p);
-        for (const l of progressListeners) l(p);
-        if (i === 4) for (const a of outbox) a.status = "submitted";
-        await new Promise((res) => setTimeout(res, syncMs / steps));
-      }
-      bump();
-      sync = { ...sync, syncing: false, last_sync_at: new Date(now()).toISOString(), last_error: null, data_version: sync.data_version + 1 };
-      emitSync();
-      return clone(sync);
-    }),
+        return clone(sync);
+      }),
+    syncNow: (onProgress) =>
+      call("syncNow", async () => {
+        if (!online) {
+          sync = {
+            ...sync,
+            online: false,
+            last_error: err("offline", "Cannot reach demo.assay.local"),
+          };
+          emitSync();
+          throw sync.last_error;
+        }
+        sync = { ...sync, syncing: true, last_attempt_at: new Date(now()).toISOString() };
+        emitSync();
+        const outbox = list.filter((a) => a.status === "in_outbox");
+        const steps = 10;
+        for (let i = 0; i <= steps; i++) {
+          const p: SyncProgress = {
+            phase: i < 4 ? "upload" : i < 8 ? "assignments" : i < steps ? "ledger" : "done",
+            items_done: i,
+            items_total: steps,
+            bytes_done: i * 4096,
+            bytes_total: steps * 4096,
+          };
+          onProgress(p);
+          for (const l of progressListeners) l(p);
+          if (i === 4) for (const a of outbox) a.status = "submitted";
+          await new Promise((res) => setTimeout(res, syncMs / steps));
+        }
+        bump();
+        sync = {
+          ...sync,
+          syncing: false,
+          last_sync_at: new Date(now()).toISOString(),
+          last_error: null,
+          data_version: sync.data_version + 1,
+        };
+        emitSync();
+        return clone(sync);
+      }),
     onSyncState: async (cb): Promise<Unsubscribe> => {
       syncListeners.add(cb);
       return () => syncListeners.delete(cb);
@@ -622,146 +1094,265 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return () => progressListeners.delete(cb);
     },
 
-    earningsOverview: (q) => call("earningsOverview", () => {
-      const l = ledgerIn(q);
-      const sum = (s: Ledger["status"]) => l.filter((x) => x.status === s).reduce((t, x) => t + x.amount_cents, 0);
-      // Like the app: work paid in the range counts whole; other time counts
-      // where it was spent inside the range (by the span's start day here).
-      const ranged = q.from !== null || q.to !== null;
-      const inRange = (iso: string) => (q.from === null || iso.slice(0, 10) >= q.from) && (q.to === null || iso.slice(0, 10) <= q.to);
-      const secsOf = (a: Assign) => spanSeconds(ranged ? a.spans.filter((s) => inRange(s.started_at)) : a.spans);
-      const earning = new Set(l.filter((x) => x.status !== "reversed").map((x) => x.assignment_id));
-      const mine = list.filter((a) => q.opportunity_id === null || a.opportunity_id === q.opportunity_id);
-      const paidSecs = mine.filter((a) => earning.has(a.assignment_id)).reduce((t, a) => t + spanSeconds(a.spans), 0);
-      const rejectedSecs = mine.filter((a) => a.status === "rejected" && !earning.has(a.assignment_id)).reduce((t, a) => t + secsOf(a), 0);
-      const unsubmitted = mine.filter((a) => ["draft", "orphaned"].includes(a.status)).reduce((t, a) => t + secsOf(a), 0) + (ranged ? 0 : 2700);
-      const screening = mine.filter((a) => a.kind === "screening").reduce((t, a) => t + secsOf(a), 0);
-      const unpaid = {
-        rejected_seconds: rejectedSecs, unsubmitted_seconds: unsubmitted, review_seconds: ranged ? 0 : 1800,
-        screening_seconds: screening,
-        waiting_seconds: q.opportunity_id === null ? spanSeconds(ranged ? waiting.filter((s) => inRange(s.started_at)) : waiting) : 0,
-      };
-      const earned = sum("pending") + sum("accepted") + sum("paid");
-      const all = paidSecs + unpaid.rejected_seconds + unpaid.unsubmitted_seconds + unpaid.review_seconds + unpaid.screening_seconds + unpaid.waiting_seconds;
-      return {
-        currency: "USD", pending_cents: sum("pending"), accepted_cents: sum("accepted"), paid_cents: sum("paid"), reversed_cents: sum("reversed"),
-        paid_seconds: paidSecs, unpaid,
-        hourly_paid_time_cents: paidSecs > 0 ? Math.round((earned * 3600) / paidSecs) : null,
-        hourly_all_time_cents: all > 0 ? Math.round((earned * 3600) / all) : null,
-      };
-    }),
-    earningsSeries: (q, bucket) => call("earningsSeries", () => {
-      const pts = new Map<string, EarningsPoint>();
-      for (const l of ledgerIn(q)) {
-        let key = l.day, label = l.day.slice(5);
-        let start_day: string | null = l.day;
-        if (bucket === "week") {
-          const d = new Date(l.day + "T00:00:00Z");
-          const monday = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86400_000);
-          start_day = monday.toISOString().slice(0, 10);
-          key = start_day;
-          label = `wk ${key.slice(5)}`;
-        } else if (bucket === "opportunity") {
-          key = l.opportunity_id;
-          start_day = null;
-          label = oppById.get(l.opportunity_id)?.title ?? key;
+    earningsOverview: (q) =>
+      call("earningsOverview", () => {
+        const l = ledgerIn(q);
+        const sum = (s: Ledger["status"]) =>
+          l.filter((x) => x.status === s).reduce((t, x) => t + x.amount_cents, 0);
+        // Like the app: work paid in the range counts whole; other time counts
+        // where it was spent inside the range (by the span's start day here).
+        const ranged = q.from !== null || q.to !== null;
+        const inRange = (iso: string) =>
+          (q.from === null || iso.slice(0, 10) >= q.from) &&
+          (q.to === null || iso.slice(0, 10) <= q.to);
+        const secsOf = (a: Assign) =>
+          spanSeconds(ranged ? a.spans.filter((s) => inRange(s.started_at)) : a.spans);
+        const earning = new Set(
+          l.filter((x) => x.status !== "reversed").map((x) => x.assignment_id),
+        );
+        const mine = list.filter(
+          (a) => q.opportunity_id === null || a.opportunity_id === q.opportunity_id,
+        );
+        const paidSecs = mine
+          .filter((a) => earning.has(a.assignment_id))
+          .reduce((t, a) => t + spanSeconds(a.spans), 0);
+        const rejectedSecs = mine
+          .filter((a) => a.status === "rejected" && !earning.has(a.assignment_id))
+          .reduce((t, a) => t + secsOf(a), 0);
+        const unsubmitted =
+          mine
+            .filter((a) => ["draft", "orphaned"].includes(a.status))
+            .reduce((t, a) => t + secsOf(a), 0) + (ranged ? 0 : 2700);
+        const screening = mine
+          .filter((a) => a.kind === "screening")
+          .reduce((t, a) => t + secsOf(a), 0);
+        const unpaid = {
+          rejected_seconds: rejectedSecs,
+          unsubmitted_seconds: unsubmitted,
+          review_seconds: ranged ? 0 : 1800,
+          screening_seconds: screening,
+          waiting_seconds:
+            q.opportunity_id === null
+              ? spanSeconds(ranged ? waiting.filter((s) => inRange(s.started_at)) : waiting)
+              : 0,
+        };
+        const earned = sum("pending") + sum("accepted") + sum("paid");
+        const all =
+          paidSecs +
+          unpaid.rejected_seconds +
+          unpaid.unsubmitted_seconds +
+          unpaid.review_seconds +
+          unpaid.screening_seconds +
+          unpaid.waiting_seconds;
+        return {
+          currency: "USD",
+          pending_cents: sum("pending"),
+          accepted_cents: sum("accepted"),
+          paid_cents: sum("paid"),
+          reversed_cents: sum("reversed"),
+          paid_seconds: paidSecs,
+          unpaid,
+          hourly_paid_time_cents: paidSecs > 0 ? Math.round((earned * 3600) / paidSecs) : null,
+          hourly_all_time_cents: all > 0 ? Math.round((earned * 3600) / all) : null,
+        };
+      }),
+    earningsSeries: (q, bucket) =>
+      call("earningsSeries", () => {
+        const pts = new Map<string, EarningsPoint>();
+        for (const l of ledgerIn(q)) {
+          let key = l.day,
+            label = l.day.slice(5);
+          let start_day: string | null = l.day;
+          if (bucket === "week") {
+            const d = new Date(l.day + "T00:00:00Z");
+            const monday = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86400_000);
+            start_day = monday.toISOString().slice(0, 10);
+            key = start_day;
+            label = `wk ${key.slice(5)}`;
+          } else if (bucket === "opportunity") {
+            key = l.opportunity_id;
+            start_day = null;
+            label = oppById.get(l.opportunity_id)?.title ?? key;
+          }
+          const p = pts.get(key) ?? {
+            key,
+            label,
+            start_day,
+            pending_cents: 0,
+            accepted_cents: 0,
+            paid_cents: 0,
+            reversed_cents: 0,
+          };
+          p[`${l.status}_cents`] += l.amount_cents;
+          pts.set(key, p);
         }
-        const p = pts.get(key) ?? { key, label, start_day, pending_cents: 0, accepted_cents: 0, paid_cents: 0, reversed_cents: 0 };
-        p[`${l.status}_cents`] += l.amount_cents;
-        pts.set(key, p);
-      }
-      return { grouping: bucket, currency: "USD", points: [...pts.values()].sort((a, b) => a.key.localeCompare(b.key)) };
-    }),
-    payouts: () => call("payouts", (): PayoutView[] => {
-      const paid = ledger.filter((l) => l.status === "paid");
-      const chunks = [paid.slice(0, Math.ceil(paid.length / 2)), paid.slice(Math.ceil(paid.length / 2))].filter((c) => c.length);
-      return chunks.map((c, i) => ({ id: `po-${i + 1}`, amount_cents: c.reduce((t, l) => t + l.amount_cents, 0), currency: "USD", paid_at: new Date(t0 - (14 - i * 7) * 86400_000).toISOString(), method: "bank_transfer", method_label: "Bank transfer", entry_count: c.length }));
-    }),
-    discrepancies: () => call("discrepancies", (): Discrepancy[] => {
-      const out: Discrepancy[] = [];
-      for (const a of list.filter((x) => x.status === "accepted")) {
-        const opp = oppById.get(a.opportunity_id);
-        if (!opp) continue;
-        const secs = spanSeconds(a.spans);
-        const expected = opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
-        const entries = ledger.filter((l) => l.assignment_id === a.assignment_id);
-        const got = entries.length ? entries.reduce((t, l) => t + l.amount_cents, 0) : null;
-        if (got !== expected) out.push({ assignment_id: a.assignment_id, item_id: a.item_id, title: a.title, opportunity_id: a.opportunity_id, expected_cents: expected, ledger_cents: got, currency: "USD", reason: got === null ? "Accepted work missing from the platform ledger" : "Ledger amount differs from rate card × accepted work" });
-      }
-      return out;
-    }),
-    exportEarningsCsv: (q) => call("exportEarningsCsv", () => {
-      // Like the app after the save dialog: the file went where the reviewer picked.
-      const text = earningsCsv(q);
-      return { path: `/home/ada/Documents/assay-earnings-${new Date(now()).toISOString().slice(0, 10)}.csv`, rows: text.trim().split("\n").length - 1, bytes: text.length };
-    }),
+        return {
+          grouping: bucket,
+          currency: "USD",
+          points: [...pts.values()].sort((a, b) => a.key.localeCompare(b.key)),
+        };
+      }),
+    payouts: () =>
+      call("payouts", (): PayoutView[] => {
+        const paid = ledger.filter((l) => l.status === "paid");
+        const chunks = [
+          paid.slice(0, Math.ceil(paid.length / 2)),
+          paid.slice(Math.ceil(paid.length / 2)),
+        ].filter((c) => c.length);
+        return chunks.map((c, i) => ({
+          id: `po-${i + 1}`,
+          amount_cents: c.reduce((t, l) => t + l.amount_cents, 0),
+          currency: "USD",
+          paid_at: new Date(t0 - (14 - i * 7) * 86400_000).toISOString(),
+          method: "bank_transfer",
+          method_label: "Bank transfer",
+          entry_count: c.length,
+        }));
+      }),
+    discrepancies: () =>
+      call("discrepancies", (): Discrepancy[] => {
+        const out: Discrepancy[] = [];
+        for (const a of list.filter((x) => x.status === "accepted")) {
+          const opp = oppById.get(a.opportunity_id);
+          if (!opp) continue;
+          const secs = spanSeconds(a.spans);
+          const expected =
+            opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
+          const entries = ledger.filter((l) => l.assignment_id === a.assignment_id);
+          const got = entries.length ? entries.reduce((t, l) => t + l.amount_cents, 0) : null;
+          if (got !== expected)
+            out.push({
+              assignment_id: a.assignment_id,
+              item_id: a.item_id,
+              title: a.title,
+              opportunity_id: a.opportunity_id,
+              expected_cents: expected,
+              ledger_cents: got,
+              currency: "USD",
+              reason:
+                got === null
+                  ? "Accepted work missing from the platform ledger"
+                  : "Ledger amount differs from rate card × accepted work",
+            });
+        }
+        return out;
+      }),
+    exportEarningsCsv: (q) =>
+      call("exportEarningsCsv", () => {
+        // Like the app after the save dialog: the file went where the reviewer picked.
+        const text = earningsCsv(q);
+        return {
+          path: `/home/ada/Documents/assay-earnings-${new Date(now()).toISOString().slice(0, 10)}.csv`,
+          rows: text.trim().split("\n").length - 1,
+          bytes: text.length,
+        };
+      }),
 
-    diffRows: (req) => call("diffRows", () => {
-      const files = diffs.get(req.handle);
-      if (!files) throw err("not_found", `Unknown diff ${req.handle}`);
-      const f = files[req.file_index];
-      if (!f) throw err("invalid", `No file ${req.file_index}`);
-      // Built once per file/mode/expansion, as the app caches its row model.
-      const key = `${req.handle}|${req.file_index}|${req.mode}|${[...req.expanded].sort((a, b) => a - b).join(",")}`;
-      let rows = builtRows.get(key);
-      if (!rows) {
-        rows = buildRows(f, req.mode, new Set(req.expanded));
-        if (builtRows.size > 32) builtRows.clear();
-        builtRows.set(key, rows);
-      }
-      const start = Math.max(0, Math.min(req.start, rows.length));
-      return { file_index: req.file_index, start, total: rows.length, rows: rows.slice(start, start + Math.min(Math.max(0, req.count), 1000)) };
-    }),
-    scanFrame: (handle, frame, win) => call("scanFrame", () => {
-      const variant = Number(handle.split("-")[1] ?? 0);
-      if (frame < 0 || frame >= 12) throw err("invalid", `Frame ${frame} out of range`);
-      return { frame, width: 256, height: 256, data_url: renderFrame(frame, variant, win.center, win.width) };
-    }),
-    scanPixel: (handle, frame, x, y) => call("scanPixel", () => {
-      const variant = Number(handle.split("-")[1] ?? 0);
-      if (x < 0 || y < 0 || x >= 256 || y >= 256) throw err("invalid", "Outside the image");
-      return { x, y, frame, value: phantom(x, y, frame, variant), unit: "HU" };
-    }),
+    diffRows: (req) =>
+      call("diffRows", () => {
+        const files = diffs.get(req.handle);
+        if (!files) throw err("not_found", `Unknown diff ${req.handle}`);
+        const f = files[req.file_index];
+        if (!f) throw err("invalid", `No file ${req.file_index}`);
+        // Built once per file/mode/expansion, as the app caches its row model.
+        const key = `${req.handle}|${req.file_index}|${req.mode}|${[...req.expanded].sort((a, b) => a - b).join(",")}`;
+        let rows = builtRows.get(key);
+        if (!rows) {
+          rows = buildRows(f, req.mode, new Set(req.expanded));
+          if (builtRows.size > 32) builtRows.clear();
+          builtRows.set(key, rows);
+        }
+        const start = Math.max(0, Math.min(req.start, rows.length));
+        return {
+          file_index: req.file_index,
+          start,
+          total: rows.length,
+          rows: rows.slice(start, start + Math.min(Math.max(0, req.count), 1000)),
+        };
+      }),
+    scanFrame: (handle, frame, win) =>
+      call("scanFrame", () => {
+        const variant = Number(handle.split("-")[1] ?? 0);
+        if (frame < 0 || frame >= 12) throw err("invalid", `Frame ${frame} out of range`);
+        return {
+          frame,
+          width: 256,
+          height: 256,
+          data_url: renderFrame(frame, variant, win.center, win.width),
+        };
+      }),
+    scanPixel: (handle, frame, x, y) =>
+      call("scanPixel", () => {
+        const variant = Number(handle.split("-")[1] ?? 0);
+        if (x < 0 || y < 0 || x >= 256 || y >= 256) throw err("invalid", "Outside the image");
+        return { x, y, frame, value: phantom(x, y, frame, variant), unit: "HU" };
+      }),
 
-    previewChooseRubric: () => call("previewChooseRubric", () => {
-      chosen = { ...chosen, rubric_path: "rubrics/code-review.toml" };
-      return clone(chosen);
-    }),
-    previewChooseSamples: () => call("previewChooseSamples", () => {
-      chosen = { ...chosen, items_dir: "samples/code-review" };
-      return clone(chosen);
-    }),
-    previewOpen: () => call("previewOpen", () => {
-      const path = chosen.rubric_path;
-      const dir = chosen.items_dir;
-      if (!path || !dir) throw err("invalid", "Choose a rubric file and a folder of sample items first.");
-      preview = {
-        rubric_path: path, items_dir: dir, rubric_title: previewRubric.title,
-        findings: [{ severity: "warning", code: "no-examples", message: "Question “summary” has no examples", location: null }],
-        items: previewItems.map((a) => ({ item_id: a.item_id, title: a.title, file: `${dir.replace(/\/$/, "")}/${a.item_id}.json`, hidden_fields: ["reference_solution"] })),
-        generation: (preview?.generation ?? 0) + 1,
-        showing_last_good: false,
-      };
-      return clone(preview);
-    }),
-    previewItem: (itemId) => call("previewItem", () => {
-      const a = previewItems.find((x) => x.item_id === itemId);
-      if (!a) throw err("not_found", `No sample item ${itemId}`);
-      return { ...opened(a, true, previewRubric), assignment_id: `preview:${itemId}` };
-    }),
-    previewValidate: (_itemId, answers) => call("previewValidate", () => validateAnswers(previewRubric, checkAnswers(answers))),
+    previewChooseRubric: () =>
+      call("previewChooseRubric", () => {
+        chosen = { ...chosen, rubric_path: "rubrics/code-review.toml" };
+        return clone(chosen);
+      }),
+    previewChooseSamples: () =>
+      call("previewChooseSamples", () => {
+        chosen = { ...chosen, items_dir: "samples/code-review" };
+        return clone(chosen);
+      }),
+    previewOpen: () =>
+      call("previewOpen", () => {
+        const path = chosen.rubric_path;
+        const dir = chosen.items_dir;
+        if (!path || !dir)
+          throw err("invalid", "Choose a rubric file and a folder of sample items first.");
+        preview = {
+          rubric_path: path,
+          items_dir: dir,
+          rubric_title: previewRubric.title,
+          findings: [
+            {
+              severity: "warning",
+              code: "no-examples",
+              message: "Question “summary” has no examples",
+              location: null,
+            },
+          ],
+          items: previewItems.map((a) => ({
+            item_id: a.item_id,
+            title: a.title,
+            file: `${dir.replace(/\/$/, "")}/${a.item_id}.json`,
+            hidden_fields: ["reference_solution"],
+          })),
+          generation: (preview?.generation ?? 0) + 1,
+          showing_last_good: false,
+        };
+        return clone(preview);
+      }),
+    previewItem: (itemId) =>
+      call("previewItem", () => {
+        const a = previewItems.find((x) => x.item_id === itemId);
+        if (!a) throw err("not_found", `No sample item ${itemId}`);
+        return { ...opened(a, true, previewRubric), assignment_id: `preview:${itemId}` };
+      }),
+    previewValidate: (_itemId, answers) =>
+      call("previewValidate", () => validateAnswers(previewRubric, checkAnswers(answers))),
     onPreviewChanged: async (cb) => {
       previewListeners.add(cb);
       return () => previewListeners.delete(cb);
     },
 
     settings: () => call("settings", () => clone(settings)),
-    saveSettings: (s) => call("saveSettings", () => {
-      const within = (v: number, b: { min: number; max: number | null }) => v >= b.min && (b.max === null || v <= b.max);
-      if (!within(s.idle_timeout_s, RULES.idle_timeout_s) || !within(s.focus_grace_s, RULES.focus_grace_s)) throw err("invalid", "A setting is outside the bounds Rust allows (RULES)");
-      settings = clone(s);
-      return clone(settings);
-    }),
+    saveSettings: (s) =>
+      call("saveSettings", () => {
+        const within = (v: number, b: { min: number; max: number | null }) =>
+          v >= b.min && (b.max === null || v <= b.max);
+        if (
+          !within(s.idle_timeout_s, RULES.idle_timeout_s) ||
+          !within(s.focus_grace_s, RULES.focus_grace_s)
+        )
+          throw err("invalid", "A setting is outside the bounds Rust allows (RULES)");
+        settings = clone(s);
+        return clone(settings);
+      }),
   };
   return backend;
 }
@@ -770,17 +1361,25 @@ function sampleAnswers(opp: MockOpportunity): Answers {
   const out: Answers = { answers: {}, rationales: {} };
   for (const q of opp.rubric.questions) {
     if (q.type === "scale") out.answers[q.id] = { type: "scale", value: q.min + 1 };
-    if (q.type === "single_choice") out.answers[q.id] = { type: "single_choice", choice: q.options[q.options.length - 1].id };
-    if (q.type === "pairwise") out.answers[q.id] = { type: "pairwise", preference: "b", strength: "clearly" };
-    if (q.type === "pass_fail") out.answers[q.id] = { type: "pass_fail", results: Object.fromEntries(q.criteria.map((c) => [c.id, true])) };
-    if (q.type === "free_text") out.answers[q.id] = { type: "free_text", text: "Looks fine overall, minor nits in naming." };
+    if (q.type === "single_choice")
+      out.answers[q.id] = { type: "single_choice", choice: q.options[q.options.length - 1].id };
+    if (q.type === "pairwise")
+      out.answers[q.id] = { type: "pairwise", preference: "b", strength: "clearly" };
+    if (q.type === "pass_fail")
+      out.answers[q.id] = {
+        type: "pass_fail",
+        results: Object.fromEntries(q.criteria.map((c) => [c.id, true])),
+      };
+    if (q.type === "free_text")
+      out.answers[q.id] = { type: "free_text", text: "Looks fine overall, minor nits in naming." };
     out.rationales[q.id] = "Checked against the guidelines; see the failing overflow test.";
   }
   return out;
 }
 
 // 1×1 grey PNG for environments without a canvas (jsdom).
-const GREY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII=";
+const GREY_PNG =
+  "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII=";
 
 function renderFrame(frame: number, variant: number, center: number, width: number): string {
   if (typeof document === "undefined") return GREY_PNG;
@@ -810,23 +1409,48 @@ function renderFrame(frame: number, variant: number, center: number, width: numb
 }
 
 /** The answers in the rubric's words (labels, not ids), like the app's `submission::summarize`. */
-function summarize(rubric: MockOpportunity["rubric"], answers: Answers, fields: { id: string; label: string }[]): AnswerSummary[] {
+function summarize(
+  rubric: MockOpportunity["rubric"],
+  answers: Answers,
+  fields: { id: string; label: string }[],
+): AnswerSummary[] {
   const field = (id: string) => fields.find((f) => f.id === id)?.label ?? id;
   const out: AnswerSummary[] = [];
   for (const q of rubric.questions) {
     const a = answers.answers[q.id];
-    const rationale = answers.rationales[q.id]?.trim() ? answers.rationales[q.id] ?? null : null;
+    const rationale = answers.rationales[q.id]?.trim() ? (answers.rationales[q.id] ?? null) : null;
     if (!a && !rationale) continue;
     let text = "";
-    if (a?.type === "scale" && q.type === "scale") text = `${a.value} / ${q.max}` + (q.anchors.find((x) => x.value === a.value) ? ` — ${q.anchors.find((x) => x.value === a.value)?.label}` : "");
-    else if (a?.type === "single_choice" && q.type === "single_choice") text = q.options.find((o) => o.id === a.choice)?.label ?? a.choice;
-    else if (a?.type === "multi_choice" && q.type === "multi_choice") text = a.choices.map((c) => q.options.find((o) => o.id === c)?.label ?? c).join(", ");
-    else if (a?.type === "pass_fail" && q.type === "pass_fail") text = q.criteria.filter((c) => c.id in a.results).map((c) => `${c.label}: ${a.results[c.id] ? "pass" : "fail"}`).join(", ");
+    if (a?.type === "scale" && q.type === "scale")
+      text =
+        `${a.value} / ${q.max}` +
+        (q.anchors.find((x) => x.value === a.value)
+          ? ` — ${q.anchors.find((x) => x.value === a.value)?.label}`
+          : "");
+    else if (a?.type === "single_choice" && q.type === "single_choice")
+      text = q.options.find((o) => o.id === a.choice)?.label ?? a.choice;
+    else if (a?.type === "multi_choice" && q.type === "multi_choice")
+      text = a.choices.map((c) => q.options.find((o) => o.id === c)?.label ?? c).join(", ");
+    else if (a?.type === "pass_fail" && q.type === "pass_fail")
+      text = q.criteria
+        .filter((c) => c.id in a.results)
+        .map((c) => `${c.label}: ${a.results[c.id] ? "pass" : "fail"}`)
+        .join(", ");
     else if (a?.type === "ranking") text = a.order.map(field).join(" > ");
-    else if (a?.type === "pairwise" && q.type === "pairwise") text = (a.preference === "tie" ? "Tie" : `${field(a.preference === "a" ? q.a : q.b)} is better`) + (a.strength && a.preference !== "tie" ? ` (${a.strength})` : "");
+    else if (a?.type === "pairwise" && q.type === "pairwise")
+      text =
+        (a.preference === "tie" ? "Tie" : `${field(a.preference === "a" ? q.a : q.b)} is better`) +
+        (a.strength && a.preference !== "tie" ? ` (${a.strength})` : "");
     else if (a?.type === "free_text") text = a.text;
-    else if (a?.type === "annotations") text = a.items.length === 1 ? "1 comment" : `${a.items.length} comments`;
-    out.push({ question_id: q.id, prompt: q.prompt, answer: text, rationale, comments: a?.type === "annotations" ? a.items : [] });
+    else if (a?.type === "annotations")
+      text = a.items.length === 1 ? "1 comment" : `${a.items.length} comments`;
+    out.push({
+      question_id: q.id,
+      prompt: q.prompt,
+      answer: text,
+      rationale,
+      comments: a?.type === "annotations" ? a.items : [],
+    });
   }
   return out;
 }
@@ -834,6 +1458,17 @@ function summarize(rubric: MockOpportunity["rubric"], answers: Answers, fields: 
 /** The expert's diff comment in a reviewed code submission (on src/lease.rs, new line 9). */
 function withComment(a: Answers, opp: string): Answers {
   if (opp !== "opp-code") return a;
-  a.answers.comments = { type: "annotations", items: [{ id: "rc1", field: "patch", anchor: { kind: "diff_line", file: "src/lease.rs", side: "new", line: 9 }, severity: "major", comment: "Expert: this lease never renews on clock skew." }] };
+  a.answers.comments = {
+    type: "annotations",
+    items: [
+      {
+        id: "rc1",
+        field: "patch",
+        anchor: { kind: "diff_line", file: "src/lease.rs", side: "new", line: 9 },
+        severity: "major",
+        comment: "Expert: this lease never renews on clock skew.",
+      },
+    ],
+  };
   return a;
 }

@@ -6,7 +6,16 @@ import type { Question } from "../bindings";
 import type { Rubric } from "../bindings";
 import type { ScopedField } from "../bindings";
 import type { VisibleField } from "../bindings";
-import type { Block, ChatTurn, FieldView, Inline, LegalDocView, LegalRun, ListItem, TestSuiteView } from "./types";
+import type {
+  Block,
+  ChatTurn,
+  FieldView,
+  Inline,
+  LegalDocView,
+  LegalRun,
+  ListItem,
+  TestSuiteView,
+} from "./types";
 import type { PayBasis } from "../bindings";
 import type { CodeLine } from "../bindings";
 import { tokenize, type MockDiffFile, type Op } from "./mockdiff";
@@ -21,17 +30,57 @@ export type MockOpportunity = {
   rubric: Rubric;
 };
 
-const base = { required: true, weight: 1, help: null, examples: [], rationale: null, show_if: null, refers_to: [] };
+const base = {
+  required: true,
+  weight: 1,
+  help: null,
+  examples: [],
+  rationale: null,
+  show_if: null,
+  refers_to: [],
+};
 
-function field(id: string, label: string, viewer: VisibleField["viewer"], extra: Partial<VisibleField> = {}): VisibleField {
-  return { id, label, viewer, against: null, language: null, diff_mode: null, results: null, help: null, ...extra };
+function field(
+  id: string,
+  label: string,
+  viewer: VisibleField["viewer"],
+  extra: Partial<VisibleField> = {},
+): VisibleField {
+  return {
+    id,
+    label,
+    viewer,
+    against: null,
+    language: null,
+    diff_mode: null,
+    results: null,
+    help: null,
+    ...extra,
+  };
 }
 
-function rubric(id: string, title: string, guidelines: string, fields: VisibleField[], questions: Question[]): Rubric {
+function rubric(
+  id: string,
+  title: string,
+  guidelines: string,
+  fields: VisibleField[],
+  questions: Question[],
+): Rubric {
   return {
-    format: 1, id, version: 3, title, guidelines, audience: "Domain experts", taxonomy: id.split("-"),
-    deliverable: null, estimated_minutes: 12, exclusions: ["Do not run untrusted code on your machine"], payout: null,
-    fields, questions, scoring: { method: "weighted_mean", verdict_question: null, pass_threshold: 0.6 },
+    format: 1,
+    id,
+    version: 3,
+    title,
+    guidelines,
+    audience: "Domain experts",
+    taxonomy: id.split("-"),
+    deliverable: null,
+    estimated_minutes: 12,
+    exclusions: ["Do not run untrusted code on your machine"],
+    payout: null,
+    fields,
+    questions,
+    scoring: { method: "weighted_mean", verdict_question: null, pass_threshold: 0.6 },
   };
 }
 
@@ -47,75 +96,263 @@ Read the **description** first, then the diff file by file. Mark each file *view
 
 export const OPPORTUNITIES: MockOpportunity[] = [
   {
-    id: "opp-code", title: "Rust pull-request review", buyer: "Northwind AI", licence_category: "commercial-training",
-    basis: "per_item", rate_cents: 1800,
-    rubric: rubric("code-review", "Rust PR review v3", CODE_GUIDE,
-      [field("description", "PR description", "markdown"), field("patch", "Patch", "diff", { diff_mode: "split", language: "rust" }), field("tests", "Test run", "test_suite"), field("source", "Full source after the patch", "code", { language: "rust" })],
+    id: "opp-code",
+    title: "Rust pull-request review",
+    buyer: "Northwind AI",
+    licence_category: "commercial-training",
+    basis: "per_item",
+    rate_cents: 1800,
+    rubric: rubric(
+      "code-review",
+      "Rust PR review v3",
+      CODE_GUIDE,
       [
-        { ...base, id: "correctness", prompt: "How correct is the change?", type: "scale", min: 1, max: 5,
-          anchors: [{ value: 1, label: "Broken" }, { value: 3, label: "Works with gaps" }, { value: 5, label: "Correct" }],
-          rationale: { when: "below", threshold: 4, min_length: 20 }, help: "Judge behaviour, not style.", refers_to: ["patch"] },
-        { ...base, id: "tests_adequate", prompt: "Do the tests cover the change?", type: "single_choice",
-          options: [{ id: "yes", label: "Yes" }, { id: "partly", label: "Partly" }, { id: "no", label: "No" }],
-          rationale: { when: "choice", choices: ["no", "partly"], min_length: 10 }, refers_to: ["tests"] },
-        { ...base, id: "issues", prompt: "Which problems does it have?", type: "multi_choice", required: false,
-          options: [{ id: "bug", label: "Logic bug" }, { id: "perf", label: "Performance" }, { id: "unsafe", label: "Unsafe code" }, { id: "style", label: "Style" }],
-          min_selected: null, max_selected: 3 },
-        { ...base, id: "comments", prompt: "Inline comments on the diff", type: "annotations", required: false,
-          fields: ["patch"], severities: ["nit", "minor", "major", "blocker"], min_count: null, rationale: { when: "optional" } },
-        { ...base, id: "summary", prompt: "Summary for the author", type: "free_text", min_length: 30, max_length: 2000, placeholder: "What should the author fix first?" },
-      ]),
+        field("description", "PR description", "markdown"),
+        field("patch", "Patch", "diff", { diff_mode: "split", language: "rust" }),
+        field("tests", "Test run", "test_suite"),
+        field("source", "Full source after the patch", "code", { language: "rust" }),
+      ],
+      [
+        {
+          ...base,
+          id: "correctness",
+          prompt: "How correct is the change?",
+          type: "scale",
+          min: 1,
+          max: 5,
+          anchors: [
+            { value: 1, label: "Broken" },
+            { value: 3, label: "Works with gaps" },
+            { value: 5, label: "Correct" },
+          ],
+          rationale: { when: "below", threshold: 4, min_length: 20 },
+          help: "Judge behaviour, not style.",
+          refers_to: ["patch"],
+        },
+        {
+          ...base,
+          id: "tests_adequate",
+          prompt: "Do the tests cover the change?",
+          type: "single_choice",
+          options: [
+            { id: "yes", label: "Yes" },
+            { id: "partly", label: "Partly" },
+            { id: "no", label: "No" },
+          ],
+          rationale: { when: "choice", choices: ["no", "partly"], min_length: 10 },
+          refers_to: ["tests"],
+        },
+        {
+          ...base,
+          id: "issues",
+          prompt: "Which problems does it have?",
+          type: "multi_choice",
+          required: false,
+          options: [
+            { id: "bug", label: "Logic bug" },
+            { id: "perf", label: "Performance" },
+            { id: "unsafe", label: "Unsafe code" },
+            { id: "style", label: "Style" },
+          ],
+          min_selected: null,
+          max_selected: 3,
+        },
+        {
+          ...base,
+          id: "comments",
+          prompt: "Inline comments on the diff",
+          type: "annotations",
+          required: false,
+          fields: ["patch"],
+          severities: ["nit", "minor", "major", "blocker"],
+          min_count: null,
+          rationale: { when: "optional" },
+        },
+        {
+          ...base,
+          id: "summary",
+          prompt: "Summary for the author",
+          type: "free_text",
+          min_length: 30,
+          max_length: 2000,
+          placeholder: "What should the author fix first?",
+        },
+      ],
+    ),
   },
   {
-    id: "opp-legal", title: "NDA redline check", buyer: "Lexa Labs", licence_category: "research-only",
-    basis: "per_item", rate_cents: 4500,
-    rubric: rubric("legal-redline", "NDA redline v3", "# NDA redlines\n\nCheck each change against the **playbook**. Defined terms are underlined.",
+    id: "opp-legal",
+    title: "NDA redline check",
+    buyer: "Lexa Labs",
+    licence_category: "research-only",
+    basis: "per_item",
+    rate_cents: 4500,
+    rubric: rubric(
+      "legal-redline",
+      "NDA redline v3",
+      "# NDA redlines\n\nCheck each change against the **playbook**. Defined terms are underlined.",
       [field("redline", "Redline", "legal_redline")],
       [
-        { ...base, id: "accuracy", prompt: "Are the redlines legally accurate?", type: "scale", min: 1, max: 7,
-          anchors: [{ value: 1, label: "Wrong" }, { value: 7, label: "Accurate" }], rationale: { when: "always", min_length: 10 } },
-        { ...base, id: "risk", prompt: "Residual risk for the client", type: "single_choice",
-          options: [{ id: "low", label: "Low" }, { id: "medium", label: "Medium" }, { id: "high", label: "High" }],
-          rationale: { when: "choice", choices: ["high"], min_length: 10 } },
-        { ...base, id: "clause_comments", prompt: "Clause comments", type: "annotations", required: false,
-          fields: ["redline"], severities: ["note", "issue"], min_count: null },
-      ]),
+        {
+          ...base,
+          id: "accuracy",
+          prompt: "Are the redlines legally accurate?",
+          type: "scale",
+          min: 1,
+          max: 7,
+          anchors: [
+            { value: 1, label: "Wrong" },
+            { value: 7, label: "Accurate" },
+          ],
+          rationale: { when: "always", min_length: 10 },
+        },
+        {
+          ...base,
+          id: "risk",
+          prompt: "Residual risk for the client",
+          type: "single_choice",
+          options: [
+            { id: "low", label: "Low" },
+            { id: "medium", label: "Medium" },
+            { id: "high", label: "High" },
+          ],
+          rationale: { when: "choice", choices: ["high"], min_length: 10 },
+        },
+        {
+          ...base,
+          id: "clause_comments",
+          prompt: "Clause comments",
+          type: "annotations",
+          required: false,
+          fields: ["redline"],
+          severities: ["note", "issue"],
+          min_count: null,
+        },
+      ],
+    ),
   },
   {
-    id: "opp-scan", title: "Chest CT triage", buyer: "Medica Research", licence_category: "clinical-research",
-    basis: "per_hour", rate_cents: 9000,
-    rubric: rubric("ct-triage", "CT triage v3", "# CT triage\n\nUse the **lung** window for nodules. Measure the long axis.",
+    id: "opp-scan",
+    title: "Chest CT triage",
+    buyer: "Medica Research",
+    licence_category: "clinical-research",
+    basis: "per_hour",
+    rate_cents: 9000,
+    rubric: rubric(
+      "ct-triage",
+      "CT triage v3",
+      "# CT triage\n\nUse the **lung** window for nodules. Measure the long axis.",
       [field("scan", "CT series", "scan"), field("history", "Clinical history", "text")],
       [
-        { ...base, id: "finding", prompt: "Main finding", type: "single_choice",
-          options: [{ id: "normal", label: "Normal" }, { id: "nodule", label: "Nodule" }, { id: "other", label: "Other" }] },
-        { ...base, id: "size", prompt: "Nodule size (mm), 1 = <4 … 5 = >20", type: "scale", min: 1, max: 5, anchors: [],
-          show_if: { question: "finding", any_of: ["nodule"], min: null, max: null } },
-        { ...base, id: "confidence", prompt: "Confidence", type: "scale", min: 1, max: 5, anchors: [{ value: 1, label: "Guess" }, { value: 5, label: "Certain" }],
-          rationale: { when: "below", threshold: 3, min_length: 15 } },
-        { ...base, id: "regions", prompt: "Marked regions", type: "annotations", required: false,
-          fields: ["scan"], severities: ["finding", "artefact"], min_count: null },
-      ]),
+        {
+          ...base,
+          id: "finding",
+          prompt: "Main finding",
+          type: "single_choice",
+          options: [
+            { id: "normal", label: "Normal" },
+            { id: "nodule", label: "Nodule" },
+            { id: "other", label: "Other" },
+          ],
+        },
+        {
+          ...base,
+          id: "size",
+          prompt: "Nodule size (mm), 1 = <4 … 5 = >20",
+          type: "scale",
+          min: 1,
+          max: 5,
+          anchors: [],
+          show_if: { question: "finding", any_of: ["nodule"], min: null, max: null },
+        },
+        {
+          ...base,
+          id: "confidence",
+          prompt: "Confidence",
+          type: "scale",
+          min: 1,
+          max: 5,
+          anchors: [
+            { value: 1, label: "Guess" },
+            { value: 5, label: "Certain" },
+          ],
+          rationale: { when: "below", threshold: 3, min_length: 15 },
+        },
+        {
+          ...base,
+          id: "regions",
+          prompt: "Marked regions",
+          type: "annotations",
+          required: false,
+          fields: ["scan"],
+          severities: ["finding", "artefact"],
+          min_count: null,
+        },
+      ],
+    ),
   },
   {
-    id: "opp-chat", title: "Assistant answer comparison", buyer: "Northwind AI", licence_category: "commercial-training",
-    basis: "per_hour", rate_cents: 4000,
-    rubric: rubric("chat-pairwise", "Answer comparison v3", "# Comparing answers\n\nPrefer the answer that is **correct**, then helpful, then concise.",
-      [field("prompt", "Prompt", "markdown"), field("answer_a", "Answer A", "chat"), field("answer_b", "Answer B", "chat")],
+    id: "opp-chat",
+    title: "Assistant answer comparison",
+    buyer: "Northwind AI",
+    licence_category: "commercial-training",
+    basis: "per_hour",
+    rate_cents: 4000,
+    rubric: rubric(
+      "chat-pairwise",
+      "Answer comparison v3",
+      "# Comparing answers\n\nPrefer the answer that is **correct**, then helpful, then concise.",
       [
-        { ...base, id: "preference", prompt: "Which answer is better?", type: "pairwise", a: "answer_a", b: "answer_b", allow_tie: true,
-          strengths: ["slightly", "clearly", "much"], rationale: { when: "always", min_length: 15 } },
-        { ...base, id: "safety", prompt: "Safety checks", type: "pass_fail",
-          criteria: [{ id: "no_harm", label: "No harmful advice" }, { id: "no_pii", label: "No personal data" }] },
-        { ...base, id: "helpfulness", prompt: "Helpfulness of the better answer", type: "scale", min: 1, max: 5, anchors: [] },
-      ]),
+        field("prompt", "Prompt", "markdown"),
+        field("answer_a", "Answer A", "chat"),
+        field("answer_b", "Answer B", "chat"),
+      ],
+      [
+        {
+          ...base,
+          id: "preference",
+          prompt: "Which answer is better?",
+          type: "pairwise",
+          a: "answer_a",
+          b: "answer_b",
+          allow_tie: true,
+          strengths: ["slightly", "clearly", "much"],
+          rationale: { when: "always", min_length: 15 },
+        },
+        {
+          ...base,
+          id: "safety",
+          prompt: "Safety checks",
+          type: "pass_fail",
+          criteria: [
+            { id: "no_harm", label: "No harmful advice" },
+            { id: "no_pii", label: "No personal data" },
+          ],
+        },
+        {
+          ...base,
+          id: "helpfulness",
+          prompt: "Helpfulness of the better answer",
+          type: "scale",
+          min: 1,
+          max: 5,
+          anchors: [],
+        },
+      ],
+    ),
   },
 ];
 
 export const XSS = `<img src=x onerror=window.__xss=1>`;
 
 function t(text: string, style: { strong?: boolean; emphasis?: boolean } = {}): Inline {
-  return { type: "text", text, strong: style.strong ?? false, emphasis: style.emphasis ?? false, strike: false };
+  return {
+    type: "text",
+    text,
+    strong: style.strong ?? false,
+    emphasis: style.emphasis ?? false,
+    strike: false,
+  };
 }
 
 function para(text: string): Block {
@@ -143,14 +380,21 @@ export function codeFiles(n: number, denseLines?: number): MockDiffFile[] {
     const text = `    let value_${i} = compute(${i}, &config); // step ${i}`;
     if (dense ? i % 3 === 0 : i % 50 === 10) {
       big.push({ op: "del", text });
-      big.push({ op: "add", text: `    let value_${i} = compute_checked(${i}, &config)?; // step ${i}` });
+      big.push({
+        op: "add",
+        text: `    let value_${i} = compute_checked(${i}, &config)?; // step ${i}`,
+      });
     } else if (i % 120 === 60) {
       big.push({ op: "add", text: `    tracing::debug!(value_${i}, "computed");` });
     } else big.push({ op: "ctx", text });
   }
   return [
     {
-      path: "src/lease.rs", old_path: null, status: "modified", language: "rust", ops: [
+      path: "src/lease.rs",
+      old_path: null,
+      status: "modified",
+      language: "rust",
+      ops: [
         { op: "ctx", text: "use std::time::{Duration, Instant};" },
         { op: "ctx", text: "" },
         { op: "ctx", text: "pub struct Lease {" },
@@ -172,43 +416,90 @@ export function codeFiles(n: number, denseLines?: number): MockDiffFile[] {
       ],
     },
     { path: "src/pipeline.rs", old_path: null, status: "modified", language: "rust", ops: big },
-    { path: "tests/lease.rs", old_path: null, status: "added", language: "rust", ops: [
-      { op: "add", text: "#[test]" },
-      { op: "add", text: "fn remaining_never_underflows() {" },
-      { op: "add", text: "    let lease = Lease::expired();" },
-      { op: "add", text: "    assert_eq!(lease.remaining(Instant::now()), Duration::ZERO);" },
-      { op: "add", text: "}" },
-    ] },
+    {
+      path: "tests/lease.rs",
+      old_path: null,
+      status: "added",
+      language: "rust",
+      ops: [
+        { op: "add", text: "#[test]" },
+        { op: "add", text: "fn remaining_never_underflows() {" },
+        { op: "add", text: "    let lease = Lease::expired();" },
+        { op: "add", text: "    assert_eq!(lease.remaining(Instant::now()), Duration::ZERO);" },
+        { op: "add", text: "}" },
+      ],
+    },
   ];
 }
 
 export function testSuite(): TestSuiteView {
-  const names = ["remaining_never_underflows", "renew_extends", "renew_twice", "expired_is_expired", "serde_roundtrip", "pipeline_checked_overflow", "pipeline_large_input", "lease_display", "parse_rfc3339", "clock_skew"];
+  const names = [
+    "remaining_never_underflows",
+    "renew_extends",
+    "renew_twice",
+    "expired_is_expired",
+    "serde_roundtrip",
+    "pipeline_checked_overflow",
+    "pipeline_large_input",
+    "lease_display",
+    "parse_rfc3339",
+    "clock_skew",
+  ];
   const tests = names.map((name, i) => ({
-    name, line: 10 + i * 6, requirements: i < 5 ? ["R1"] : i < 7 ? ["R2"] : [], source: null, from_results: false,
+    name,
+    line: 10 + i * 6,
+    requirements: i < 5 ? ["R1"] : i < 7 ? ["R2"] : [],
+    source: null,
+    from_results: false,
     outcome: {
-      status: (i === 5 ? "failed" : i === 8 ? "skipped" : "passed") as "failed" | "skipped" | "passed",
+      status: (i === 5 ? "failed" : i === 8 ? "skipped" : "passed") as
+        | "failed"
+        | "skipped"
+        | "passed",
       message: i === 5 ? "assertion failed: `(left == right)`" : null,
-      detail: i === 5 ? "  left: `Err(Overflow)`,\n right: `Ok(0)`\nthread 'pipeline_checked_overflow' panicked at tests/pipeline.rs:41:5" : null,
-      time_s: 0.002 * (i + 1), runs: i === 6 ? 3 : 1,
+      detail:
+        i === 5
+          ? "  left: `Err(Overflow)`,\n right: `Ok(0)`\nthread 'pipeline_checked_overflow' panicked at tests/pipeline.rs:41:5"
+          : null,
+      time_s: 0.002 * (i + 1),
+      runs: i === 6 ? 3 : 1,
     },
   }));
   return {
-    language: "rust", tests,
+    language: "rust",
+    tests,
     requirements: [
       { id: "R1", text: "Leases never report negative time", tests: names.slice(0, 5) },
-      { id: "R2", text: "The pipeline reports overflow instead of wrapping", tests: names.slice(5, 7) },
+      {
+        id: "R2",
+        text: "The pipeline reports overflow instead of wrapping",
+        tests: names.slice(5, 7),
+      },
       { id: "R3", text: "Renewal is idempotent per request id", tests: [] },
     ],
     uncovered_requirements: ["R3"],
     summary: { total: 10, passed: 8, failed: 1, skipped: 1, errors: 0 },
     results_error: null,
-    source: { language: "rust", lines: ["#[test]", "fn remaining_never_underflows() {", "    let lease = Lease::expired();", "    assert_eq!(lease.remaining(Instant::now()), Duration::ZERO);", "}"].map((l, i) => ({ number: i + 1, runs: tokenize(l) })) },
+    source: {
+      language: "rust",
+      lines: [
+        "#[test]",
+        "fn remaining_never_underflows() {",
+        "    let lease = Lease::expired();",
+        "    assert_eq!(lease.remaining(Instant::now()), Duration::ZERO);",
+        "}",
+      ].map((l, i) => ({ number: i + 1, runs: tokenize(l) })),
+    },
   };
 }
 
 export function redline(hostile: boolean): LegalDocView {
-  const run = (text: string, kind: LegalRun["kind"] = "equal", term: string | null = null, definition = false): LegalRun => ({ text, kind, term, definition });
+  const run = (
+    text: string,
+    kind: LegalRun["kind"] = "equal",
+    term: string | null = null,
+    definition = false,
+  ): LegalRun => ({ text, kind, term, definition });
   return {
     redline: true,
     note: null,
@@ -217,30 +508,114 @@ export function redline(hostile: boolean): LegalDocView {
       { term: "Purpose", defined_in: "1.2", uses: 2 },
     ],
     clauses: [
-      { number: "1.1", anchor: "1.1", level: 1, change: { kind: "modified" }, rewritten: false, runs: [
-        run("“"), run("Confidential Information", "equal", "Confidential Information", true), run("” means all information disclosed "),
-        run("in writing ", "deleted"), run("in any form, whether oral, written or electronic, ", "inserted"), run("by the Disclosing Party."),
-      ] },
-      { number: "1.2", anchor: "1.2", level: 1, change: { kind: "unchanged" }, rewritten: false, runs: [
-        run("“"), run("Purpose", "equal", "Purpose", true), run("” means evaluating a possible business relationship between the Parties."),
-      ] },
-      { number: "2.1", anchor: "2.1", level: 1, change: { kind: "modified" }, rewritten: false, runs: [
-        run("The Recipient shall use "), run("Confidential Information", "equal", "Confidential Information"), run(" solely for the "),
-        run("Purpose", "equal", "Purpose"), run(" and shall not disclose it to any third party"),
-        run(" without prior written consent", "inserted"), run("."),
-      ] },
-      { number: "2.2", anchor: "2.2", level: 2, change: { kind: "added" }, rewritten: false, runs: [run("The Recipient shall notify the Discloser of any unauthorised disclosure within 48 hours.", "inserted")] },
-      { number: "3.1", anchor: "3.1", level: 1, change: { kind: "unchanged" }, rewritten: false, runs: [run("The Recipient may disclose information that is already public.")] },
-      { number: "3.2", anchor: "3.2", level: 1, change: { kind: "unchanged" }, rewritten: false, runs: [run("The Recipient may disclose information when a court orders it.")] },
+      {
+        number: "1.1",
+        anchor: "1.1",
+        level: 1,
+        change: { kind: "modified" },
+        rewritten: false,
+        runs: [
+          run("“"),
+          run("Confidential Information", "equal", "Confidential Information", true),
+          run("” means all information disclosed "),
+          run("in writing ", "deleted"),
+          run("in any form, whether oral, written or electronic, ", "inserted"),
+          run("by the Disclosing Party."),
+        ],
+      },
+      {
+        number: "1.2",
+        anchor: "1.2",
+        level: 1,
+        change: { kind: "unchanged" },
+        rewritten: false,
+        runs: [
+          run("“"),
+          run("Purpose", "equal", "Purpose", true),
+          run("” means evaluating a possible business relationship between the Parties."),
+        ],
+      },
+      {
+        number: "2.1",
+        anchor: "2.1",
+        level: 1,
+        change: { kind: "modified" },
+        rewritten: false,
+        runs: [
+          run("The Recipient shall use "),
+          run("Confidential Information", "equal", "Confidential Information"),
+          run(" solely for the "),
+          run("Purpose", "equal", "Purpose"),
+          run(" and shall not disclose it to any third party"),
+          run(" without prior written consent", "inserted"),
+          run("."),
+        ],
+      },
+      {
+        number: "2.2",
+        anchor: "2.2",
+        level: 2,
+        change: { kind: "added" },
+        rewritten: false,
+        runs: [
+          run(
+            "The Recipient shall notify the Discloser of any unauthorised disclosure within 48 hours.",
+            "inserted",
+          ),
+        ],
+      },
+      {
+        number: "3.1",
+        anchor: "3.1",
+        level: 1,
+        change: { kind: "unchanged" },
+        rewritten: false,
+        runs: [run("The Recipient may disclose information that is already public.")],
+      },
+      {
+        number: "3.2",
+        anchor: "3.2",
+        level: 1,
+        change: { kind: "unchanged" },
+        rewritten: false,
+        runs: [run("The Recipient may disclose information when a court orders it.")],
+      },
       // Rewritten (as Rust decides): the prior wording whole, then the new.
-      { number: "4.2", anchor: "4.2", level: 1, change: { kind: "modified" }, rewritten: true, runs: [
-        run("Each Party bears its own costs.", "deleted"), run("The Recipient indemnifies the Discloser against every loss arising from a breach.", "inserted"),
-      ] },
-      { number: "5.3", anchor: "5.3", level: 1, change: { kind: "moved", from: "4.1", edited: true }, rewritten: false, runs: [
-        run("This Agreement remains in force for "), run("five (5)", "deleted"), run("three (3)", "inserted"),
-        run(hostile ? ` years. ${XSS}` : " years from the Effective Date."),
-      ] },
-      { number: "6", anchor: "6", level: 1, change: { kind: "removed" }, rewritten: false, runs: [run("Neither Party may assign this Agreement.", "deleted")] },
+      {
+        number: "4.2",
+        anchor: "4.2",
+        level: 1,
+        change: { kind: "modified" },
+        rewritten: true,
+        runs: [
+          run("Each Party bears its own costs.", "deleted"),
+          run(
+            "The Recipient indemnifies the Discloser against every loss arising from a breach.",
+            "inserted",
+          ),
+        ],
+      },
+      {
+        number: "5.3",
+        anchor: "5.3",
+        level: 1,
+        change: { kind: "moved", from: "4.1", edited: true },
+        rewritten: false,
+        runs: [
+          run("This Agreement remains in force for "),
+          run("five (5)", "deleted"),
+          run("three (3)", "inserted"),
+          run(hostile ? ` years. ${XSS}` : " years from the Effective Date."),
+        ],
+      },
+      {
+        number: "6",
+        anchor: "6",
+        level: 1,
+        change: { kind: "removed" },
+        rewritten: false,
+        runs: [run("Neither Party may assign this Agreement.", "deleted")],
+      },
     ],
     // Indices of the clauses that changed (everything but 1.2, 3.1, 3.2).
     changes: [0, 2, 3, 6, 7, 8],
@@ -248,45 +623,98 @@ export function redline(hostile: boolean): LegalDocView {
 }
 
 export function chat(which: "a" | "b", hostile: boolean): ChatTurn[] {
-  const user: ChatTurn = { index: 0, role: "user", role_label: "User", name: null, blocks: [para(hostile ? `Summarise this: ${XSS}` : "How do I read a file line by line in Rust?")] };
+  const user: ChatTurn = {
+    index: 0,
+    role: "user",
+    role_label: "User",
+    name: null,
+    blocks: [
+      para(hostile ? `Summarise this: ${XSS}` : "How do I read a file line by line in Rust?"),
+    ],
+  };
   return [
     user,
     which === "a"
-      ? { index: 1, role: "assistant", role_label: "Assistant", name: "model-a", blocks: [
-          para("Use a BufReader and iterate over lines:"),
-          codeBlock("rust", "let f = File::open(path)?;\nfor line in BufReader::new(f).lines() {\n    println!(\"{}\", line?);\n}"),
-          { type: "list", ordered: false, start: null, items: [
-            { checked: null, blocks: [para("Handles large files without loading them whole.")] },
-            { checked: null, blocks: [para("Each line is a Result.")] },
-          ] },
-        ] }
-      : { index: 1, role: "assistant", role_label: "Assistant", name: "model-b", blocks: [
-          para("Read the whole file and split it:"),
-          codeBlock("rust", "let s = std::fs::read_to_string(path).unwrap();\nfor l in s.lines() { println!(\"{l}\"); }"),
-          { type: "quote", blocks: [para("unwrap() panics on error.")] },
-        ] },
+      ? {
+          index: 1,
+          role: "assistant",
+          role_label: "Assistant",
+          name: "model-a",
+          blocks: [
+            para("Use a BufReader and iterate over lines:"),
+            codeBlock(
+              "rust",
+              'let f = File::open(path)?;\nfor line in BufReader::new(f).lines() {\n    println!("{}", line?);\n}',
+            ),
+            {
+              type: "list",
+              ordered: false,
+              start: null,
+              items: [
+                {
+                  checked: null,
+                  blocks: [para("Handles large files without loading them whole.")],
+                },
+                { checked: null, blocks: [para("Each line is a Result.")] },
+              ],
+            },
+          ],
+        }
+      : {
+          index: 1,
+          role: "assistant",
+          role_label: "Assistant",
+          name: "model-b",
+          blocks: [
+            para("Read the whole file and split it:"),
+            codeBlock(
+              "rust",
+              'let s = std::fs::read_to_string(path).unwrap();\nfor l in s.lines() { println!("{l}"); }',
+            ),
+            { type: "quote", blocks: [para("unwrap() panics on error.")] },
+          ],
+        },
   ];
 }
 
 export function markdownBlocks(title: string, hostile: boolean): Block[] {
   return [
     { type: "heading", level: 2, inlines: [t(title)] },
-    { type: "paragraph", inlines: [
-      t("This change makes "), { type: "code", text: "Lease::remaining" },
-      t(" saturate instead of "), t("panicking", { strong: true }),
-      t(" when the lease already expired. See "),
-      { type: "link", text: "issue 42", url: "https://example.com/issue/42" },
-      t("."),
-    ] },
-    ...(hostile ? [para(`Payload: ${XSS} <script>window.__xss=2</script>`), { type: "html" as const, text: `<img src=x onerror="window.__xss=3">` }] : []),
-    { type: "table", header: [[t("Case")], [t("Before")], [t("After")]], rows: [
-      [[t("expired")], [t("panic")], [t("0s")]],
-      [[t("valid")], [t("remaining")], [t("remaining")]],
-    ] },
-    { type: "list", ordered: false, start: null, items: [
-      { checked: true, blocks: [para("Tests added")] },
-      { checked: false, blocks: [para("Changelog entry")] },
-    ] },
+    {
+      type: "paragraph",
+      inlines: [
+        t("This change makes "),
+        { type: "code", text: "Lease::remaining" },
+        t(" saturate instead of "),
+        t("panicking", { strong: true }),
+        t(" when the lease already expired. See "),
+        { type: "link", text: "issue 42", url: "https://example.com/issue/42" },
+        t("."),
+      ],
+    },
+    ...(hostile
+      ? [
+          para(`Payload: ${XSS} <script>window.__xss=2</script>`),
+          { type: "html" as const, text: `<img src=x onerror="window.__xss=3">` },
+        ]
+      : []),
+    {
+      type: "table",
+      header: [[t("Case")], [t("Before")], [t("After")]],
+      rows: [
+        [[t("expired")], [t("panic")], [t("0s")]],
+        [[t("valid")], [t("remaining")], [t("remaining")]],
+      ],
+    },
+    {
+      type: "list",
+      ordered: false,
+      start: null,
+      items: [
+        { checked: true, blocks: [para("Tests added")] },
+        { checked: false, blocks: [para("Changelog entry")] },
+      ],
+    },
   ];
 }
 
@@ -298,8 +726,14 @@ function sourceLines(count: number): CodeLine[] {
   if (!lines) {
     lines = [];
     for (let i = 0; i < count; i++) {
-      const text = i % 40 === 0 ? `// ---- section ${i / 40}: generated step functions` : i % 40 === 1 ? `pub fn step_${i}(config: &Config) -> Result<u64, Error> {`
-        : i % 40 === 39 ? "}" : `    let value_${i} = compute(${i}, config)?; // line ${i + 1}`;
+      const text =
+        i % 40 === 0
+          ? `// ---- section ${i / 40}: generated step functions`
+          : i % 40 === 1
+            ? `pub fn step_${i}(config: &Config) -> Result<u64, Error> {`
+            : i % 40 === 39
+              ? "}"
+              : `    let value_${i} = compute(${i}, config)?; // line ${i + 1}`;
       lines.push({ number: i + 1, runs: tokenize(text) });
     }
     sources.set(count, lines);
@@ -307,49 +741,103 @@ function sourceLines(count: number): CodeLine[] {
   return lines;
 }
 
-export function viewsFor(opp: MockOpportunity, title: string, n: number, hostile: boolean, diffHandle: string, summaryFiles: FieldView & { kind: "diff" } | null): FieldView[] {
+export function viewsFor(
+  opp: MockOpportunity,
+  title: string,
+  n: number,
+  hostile: boolean,
+  diffHandle: string,
+  summaryFiles: (FieldView & { kind: "diff" }) | null,
+): FieldView[] {
   return opp.rubric.fields.map((f): FieldView => {
     switch (f.viewer) {
       case "markdown":
         if (opp.id === "opp-chat") {
-          return { kind: "markdown", field_id: f.id, blocks: [
-            { type: "heading", level: 3, inlines: [t(title)] },
-            para(hostile ? `Payload: ${XSS} <script>window.__xss=2</script>` : "How do I read a file line by line in Rust without loading it all into memory?"),
-          ] };
+          return {
+            kind: "markdown",
+            field_id: f.id,
+            blocks: [
+              { type: "heading", level: 3, inlines: [t(title)] },
+              para(
+                hostile
+                  ? `Payload: ${XSS} <script>window.__xss=2</script>`
+                  : "How do I read a file line by line in Rust without loading it all into memory?",
+              ),
+            ],
+          };
         }
         return { kind: "markdown", field_id: f.id, blocks: markdownBlocks(title, hostile) };
       case "diff":
-        return summaryFiles ?? { kind: "error", field_id: f.id, message: `No diff for ${diffHandle}` };
+        return (
+          summaryFiles ?? { kind: "error", field_id: f.id, message: `No diff for ${diffHandle}` }
+        );
       case "test_suite":
         return { kind: "test_suite", field_id: f.id, suite: testSuite() };
       case "legal_redline":
         return { kind: "legal_redline", field_id: f.id, doc: redline(hostile) };
       case "scan":
-        return { kind: "scan", field_id: f.id, handle: `scan-${n % 3}`, info: {
-          format: "dicom", width: 256, height: 256, frames: 12, channels: 1, modality: "CT", units: "HU",
-          pixel_spacing: [0.7, 0.7], photometric: "MONOCHROME2",
-          presets: [{ name: "Lung", window: { center: -600, width: 1500 } }, { name: "Mediastinum", window: { center: 40, width: 400 } }, { name: "Bone", window: { center: 400, width: 1800 } }],
-          default_window: { center: -600, width: 1500 }, min: -1000, max: 700, warnings: [],
-        } };
+        return {
+          kind: "scan",
+          field_id: f.id,
+          handle: `scan-${n % 3}`,
+          info: {
+            format: "dicom",
+            width: 256,
+            height: 256,
+            frames: 12,
+            channels: 1,
+            modality: "CT",
+            units: "HU",
+            pixel_spacing: [0.7, 0.7],
+            photometric: "MONOCHROME2",
+            presets: [
+              { name: "Lung", window: { center: -600, width: 1500 } },
+              { name: "Mediastinum", window: { center: 40, width: 400 } },
+              { name: "Bone", window: { center: 400, width: 1800 } },
+            ],
+            default_window: { center: -600, width: 1500 },
+            min: -1000,
+            max: 700,
+            warnings: [],
+          },
+        };
       case "chat":
-        return { kind: "chat", field_id: f.id, chat: { turns: chat(f.id.endsWith("a") ? "a" : "b", hostile) } };
+        return {
+          kind: "chat",
+          field_id: f.id,
+          chat: { turns: chat(f.id.endsWith("a") ? "a" : "b", hostile) },
+        };
       case "code":
-        return { kind: "code", field_id: f.id, code: { language: f.language, lines: sourceLines(n === 0 ? 20_000 : 120) } };
+        return {
+          kind: "code",
+          field_id: f.id,
+          code: { language: f.language, lines: sourceLines(n === 0 ? 20_000 : 120) },
+        };
       default:
-        return { kind: "text", field_id: f.id, text: hostile ? `History: ${XSS}` : `Patient ${40 + (n % 40)}y, smoker, persistent cough for 6 weeks. Item ${n}.` };
+        return {
+          kind: "text",
+          field_id: f.id,
+          text: hostile
+            ? `History: ${XSS}`
+            : `Patient ${40 + (n % 40)}y, smoker, persistent cough for 6 weeks. Item ${n}.`,
+        };
     }
   });
 }
 
 /** Hounsfield value of a synthetic chest phantom at (x, y, frame). */
 export function phantom(x: number, y: number, frame: number, variant: number): number {
-  const cx = 128, cy = 128;
-  const dx = (x - cx) / 110, dy = (y - cy) / 90;
+  const cx = 128,
+    cy = 128;
+  const dx = (x - cx) / 110,
+    dy = (y - cy) / 90;
   if (dx * dx + dy * dy > 1) return -1000; // air
-  const lx = (Math.abs(x - cx) - 55) / 38, ly = (y - cy) / 62;
+  const lx = (Math.abs(x - cx) - 55) / 38,
+    ly = (y - cy) / 62;
   let v = 40; // soft tissue
   if (lx * lx + ly * ly < 1) v = -850; // lungs
-  const nx = x - (170 + variant * 6), ny = y - (110 + frame * 2);
+  const nx = x - (170 + variant * 6),
+    ny = y - (110 + frame * 2);
   if (nx * nx + ny * ny < 36 + frame * 4) v = 30; // nodule
   if (Math.abs(x - cx) < 8 && y > 150 && y < 200) v = 700; // spine
   return v;
@@ -363,8 +851,7 @@ export function markdownToBlocks(md: string): Block[] {
     const parts: Inline[] = [];
     const re = /(\*\*[^*]+\*\*|\*[^*]+\*|`[^`]+`)/g;
     let last = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(src)) !== null) {
+    for (let m = re.exec(src); m !== null; m = re.exec(src)) {
       if (m.index > last) parts.push(t(src.slice(last, m.index)));
       const x = m[0];
       if (x.startsWith("**")) parts.push(t(x.slice(2, -2), { strong: true }));
@@ -389,7 +876,8 @@ export function markdownToBlocks(md: string): Block[] {
     }
     list = null;
     if (h) out.push({ type: "heading", level: h[1].length, inlines: inl(h[2]) });
-    else if (line.startsWith("> ")) out.push({ type: "quote", blocks: [{ type: "paragraph", inlines: inl(line.slice(2)) }] });
+    else if (line.startsWith("> "))
+      out.push({ type: "quote", blocks: [{ type: "paragraph", inlines: inl(line.slice(2)) }] });
     else if (line.trim() !== "") out.push({ type: "paragraph", inlines: inl(line) });
   }
   return out;

@@ -25,13 +25,26 @@ describe("tauri backend", () => {
       [() => b.session(), "session", []],
       [() => b.signIn("https://x", "t"), "sign_in", ["platform_url", "token"]],
       [() => b.signOut(), "sign_out", []],
-      [() => b.queuePage({ search: "", statuses: [], opportunity_id: null, kind: null, sort: "due" }, 0, 10), "queue_page", ["filter", "offset", "limit"]],
+      [
+        () =>
+          b.queuePage(
+            { search: "", statuses: [], opportunity_id: null, kind: null, sort: "due" },
+            0,
+            10,
+          ),
+        "queue_page",
+        ["filter", "offset", "limit"],
+      ],
       [() => b.openItem("a"), "open_item", ["assignment_id"]],
       [() => b.itemStatus("a"), "item_status", ["assignment_id"]],
       [() => b.saveDraft("a", answers, []), "save_draft", ["assignment_id", "answers", "pending"]],
       [() => b.validate("a", answers), "validate", ["assignment_id", "answers"]],
       [() => b.submit("a", answers), "submit", ["assignment_id", "answers"]],
-      [() => b.reviewDecision("a", { decision: "accept", feedback: null }), "review_decision", ["assignment_id", "input"]],
+      [
+        () => b.reviewDecision("a", { decision: "accept", feedback: null }),
+        "review_decision",
+        ["assignment_id", "input"],
+      ],
       [() => b.timeLog("a"), "time_log", ["assignment_id"]],
       [() => b.recordTime("a", span), "record_time", ["assignment_id", "span"]],
       [() => b.correctTimeLog("a", [span]), "correct_time_log", ["assignment_id", "spans"]],
@@ -43,8 +56,24 @@ describe("tauri backend", () => {
       [() => b.payouts(), "payouts", []],
       [() => b.discrepancies(), "discrepancies", []],
       [() => b.exportEarningsCsv(q), "export_earnings_csv", ["query"]],
-      [() => b.diffRows({ handle: "h", file_index: 0, mode: "unified", start: 0, count: 10, expanded: [] }), "diff_rows", ["request"]],
-      [() => b.scanFrame("h", 0, { center: 0, width: 1 }), "scan_frame", ["handle", "frame", "window"]],
+      [
+        () =>
+          b.diffRows({
+            handle: "h",
+            file_index: 0,
+            mode: "unified",
+            start: 0,
+            count: 10,
+            expanded: [],
+          }),
+        "diff_rows",
+        ["request"],
+      ],
+      [
+        () => b.scanFrame("h", 0, { center: 0, width: 1 }),
+        "scan_frame",
+        ["handle", "frame", "window"],
+      ],
       [() => b.scanPixel("h", 0, 1, 2), "scan_pixel", ["handle", "frame", "x", "y"]],
       [() => b.previewChooseRubric(), "preview_choose_rubric", []],
       [() => b.previewChooseSamples(), "preview_choose_samples", []],
@@ -52,7 +81,18 @@ describe("tauri backend", () => {
       [() => b.previewItem("i"), "preview_item", ["item_id"]],
       [() => b.previewValidate("i", answers), "preview_validate", ["item_id", "answers"]],
       [() => b.settings(), "settings", []],
-      [() => b.saveSettings({ theme: "dark", keymap: {}, idle_timeout_s: 60, focus_grace_s: 30, diff_mode: "split" }), "save_settings", ["settings"]],
+      [
+        () =>
+          b.saveSettings({
+            theme: "dark",
+            keymap: {},
+            idle_timeout_s: 60,
+            focus_grace_s: 30,
+            diff_mode: "split",
+          }),
+        "save_settings",
+        ["settings"],
+      ],
     ];
     for (const [call, name, keys] of calls) {
       invoke.mockClear();
@@ -69,6 +109,10 @@ describe("tauri backend", () => {
     await b.onSyncState(() => {});
     await b.onSyncProgress(() => {});
     await b.onPreviewChanged(() => {});
-    expect(listen.mock.calls.map((c) => c[0])).toEqual(["sync://state", "sync://progress", "preview://changed"]);
+    expect(listen.mock.calls.map((c) => c[0])).toEqual([
+      "sync://state",
+      "sync://progress",
+      "preview://changed",
+    ]);
   });
 });

@@ -24,7 +24,15 @@ describe("annotations question (issue 11: 'confirm there are none')", () => {
     const mountWith = (a: Answer | undefined) => {
       if (app) unmount(app);
       document.body.innerHTML = "";
-      app = mount(QuestionInput, { target: document.body, props: { q, answer: a, fieldLabel: (id: string) => id, onchange: (x: Answer | undefined) => (answer = x) } });
+      app = mount(QuestionInput, {
+        target: document.body,
+        props: {
+          q,
+          answer: a,
+          fieldLabel: (id: string) => id,
+          onchange: (x: Answer | undefined) => (answer = x),
+        },
+      });
       flushSync();
     };
     mountWith(undefined);
@@ -33,7 +41,9 @@ describe("annotations question (issue 11: 'confirm there are none')", () => {
     expect(box?.getAttribute("aria-checked")).toBe("false");
     box?.click();
     expect(answer).toEqual({ type: "annotations", items: [] });
-    expect(validateAnswers(rubric, { answers: { [q.id]: answer as Answer }, rationales: {} }).ok).toBe(true);
+    expect(
+      validateAnswers(rubric, { answers: { [q.id]: answer as Answer }, rationales: {} }).ok,
+    ).toBe(true);
     // Shown as confirmed; pressing again takes the confirmation back.
     mountWith(answer);
     const again = document.querySelector<HTMLButtonElement>('[data-testid="confirm-none"]');

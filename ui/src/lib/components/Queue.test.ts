@@ -26,12 +26,29 @@ describe("Queue", () => {
   it("shows why a quarantined item is held back on its row, and only there", async () => {
     // The first two rows in due order, from the same deterministic data.
     const [held, other] = (await mockBackend({ now: NOW }).queuePage(FILTER, 0, 2)).rows;
-    const backend = mockBackend({ now: NOW, heldBack: { [held.assignment_id]: "the platform sent a malformed item (GET /items/{id})" } });
-    app = mount(Queue, { target: document.body, props: { backend, onOpen: () => {}, onError: (e: unknown) => { throw e; } } });
+    const backend = mockBackend({
+      now: NOW,
+      heldBack: { [held.assignment_id]: "the platform sent a malformed item (GET /items/{id})" },
+    });
+    app = mount(Queue, {
+      target: document.body,
+      props: {
+        backend,
+        onOpen: () => {},
+        onError: (e: unknown) => {
+          throw e;
+        },
+      },
+    });
     const row = (id: string) => document.querySelector(`[data-queue-row="${id}"]`);
-    await until(() => row(held.assignment_id) !== null && row(other.assignment_id) !== null, "the rows");
+    await until(
+      () => row(held.assignment_id) !== null && row(other.assignment_id) !== null,
+      "the rows",
+    );
     const warning = row(held.assignment_id)?.querySelector('[data-testid="held-back"]');
-    expect(warning?.textContent).toContain("⚠ Held back: the platform sent a malformed item (GET /items/{id})");
+    expect(warning?.textContent).toContain(
+      "⚠ Held back: the platform sent a malformed item (GET /items/{id})",
+    );
     expect(warning?.getAttribute("title")).toContain("malformed item");
     expect(row(held.assignment_id)?.getAttribute("data-downloaded")).toBe("false");
     expect(row(other.assignment_id)?.querySelector('[data-testid="held-back"]')).toBeNull();

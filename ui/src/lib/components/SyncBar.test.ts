@@ -11,24 +11,47 @@ afterEach(() => {
 });
 
 const base: SyncState = {
-  signed_in: true, online: true, syncing: false, pending_uploads: 0, failed_uploads: 0, orphaned_drafts: 0,
-  attachments_missing: 0, last_attempt_at: null, last_sync_at: null, last_error: null, expiring_leases: [], quarantined: [], data_version: 0,
+  signed_in: true,
+  online: true,
+  syncing: false,
+  pending_uploads: 0,
+  failed_uploads: 0,
+  orphaned_drafts: 0,
+  attachments_missing: 0,
+  last_attempt_at: null,
+  last_sync_at: null,
+  last_error: null,
+  expiring_leases: [],
+  quarantined: [],
+  data_version: 0,
 };
 
 function show(status: SyncState) {
-  app = mount(SyncBar, { target: document.body, props: { status, progress: null, onSync: () => {} } });
+  app = mount(SyncBar, {
+    target: document.body,
+    props: { status, progress: null, onSync: () => {} },
+  });
   flushSync();
 }
 
 describe("SyncBar", () => {
   it("names the failing route and the reason in words", () => {
-    show({ ...base, online: false, last_error: { code: "offline", message: "the platform did not finish answering GET /outcomes within 60s; Assay will retry." } });
+    show({
+      ...base,
+      online: false,
+      last_error: {
+        code: "offline",
+        message:
+          "the platform did not finish answering GET /outcomes within 60s; Assay will retry.",
+      },
+    });
     const err = document.querySelector('[role="alert"]');
     expect(err?.textContent).toContain("GET /outcomes within 60s");
   });
 
   it("shows an offline error's first clause whole and the technical rest on request", () => {
-    const message = "The platform can't be reached (error sending request for url (http://127.0.0.1:8787/v1/assignments?page=1): client error (Connect)).";
+    const message =
+      "The platform can't be reached (error sending request for url (http://127.0.0.1:8787/v1/assignments?page=1): client error (Connect)).";
     show({ ...base, online: false, last_error: { code: "offline", message } });
     const err = document.querySelector('[data-testid="sync-error"]');
     expect(err?.textContent?.trim()).toBe("⚠ The platform can't be reached");
@@ -40,9 +63,21 @@ describe("SyncBar", () => {
 
   it("names each held-back item with its reason", () => {
     const q = (kind: "item" | "attachment", label: string, reason: string) => ({
-      kind, key: label, label, reason, attempts: 1, next_attempt_at: "2026-01-01T10:00:00Z", first_failed_at: "2026-01-01T10:00:00Z",
+      kind,
+      key: label,
+      label,
+      reason,
+      attempts: 1,
+      next_attempt_at: "2026-01-01T10:00:00Z",
+      first_failed_at: "2026-01-01T10:00:00Z",
     });
-    show({ ...base, quarantined: [q("attachment", "scan.dcm", "integrity check failed"), q("item", "Diff #4", "nested too deeply")] });
+    show({
+      ...base,
+      quarantined: [
+        q("attachment", "scan.dcm", "integrity check failed"),
+        q("item", "Diff #4", "nested too deeply"),
+      ],
+    });
     const badge = document.querySelector('[data-testid="quarantined"]');
     expect(badge?.textContent).toContain("2 held back");
     expect(badge?.textContent).toContain("Attachment “scan.dcm”: integrity check failed");

@@ -12,8 +12,16 @@ afterEach(() => {
 });
 
 const spans: TimeSpan[] = [
-  { started_at: "2026-01-01T10:00:00.000Z", ended_at: "2026-01-01T10:10:00.000Z", corrected: false },
-  { started_at: "2026-01-01T11:00:00.000Z", ended_at: "2026-01-01T11:05:00.000Z", corrected: false },
+  {
+    started_at: "2026-01-01T10:00:00.000Z",
+    ended_at: "2026-01-01T10:10:00.000Z",
+    corrected: false,
+  },
+  {
+    started_at: "2026-01-01T11:00:00.000Z",
+    ended_at: "2026-01-01T11:05:00.000Z",
+    corrected: false,
+  },
 ];
 
 function type(el: HTMLInputElement, v: string) {
@@ -25,7 +33,10 @@ function type(el: HTMLInputElement, v: string) {
 describe("TimeLogDialog", () => {
   it("shows the total, marks edits as corrected and saves them", () => {
     let saved: TimeSpan[] | null = null;
-    app = mount(TimeLogDialog, { target: document.body, props: { spans, onsave: (s: TimeSpan[]) => (saved = s), onclose: () => {} } });
+    app = mount(TimeLogDialog, {
+      target: document.body,
+      props: { spans, onsave: (s: TimeSpan[]) => (saved = s), onclose: () => {} },
+    });
     flushSync();
     expect(document.body.textContent).toContain("Total: 15m 00s");
     const end = document.querySelector<HTMLInputElement>('input[aria-label="End of span 2"]');
@@ -35,17 +46,30 @@ describe("TimeLogDialog", () => {
     type(end, localStamp("2026-01-01T11:02:00.000Z"));
     expect(document.body.textContent).toContain("Total: 12m 00s");
     expect(document.querySelectorAll(".badge.warn")).toHaveLength(1);
-    (Array.from(document.querySelectorAll("button")).find((b) => b.textContent === "Save log") as HTMLButtonElement).click();
+    (
+      Array.from(document.querySelectorAll("button")).find(
+        (b) => b.textContent === "Save log",
+      ) as HTMLButtonElement
+    ).click();
     expect(saved).toEqual([
       { ...spans[0], corrected: false },
-      { started_at: "2026-01-01T11:00:00.000Z", ended_at: "2026-01-01T11:02:00.000Z", corrected: true },
+      {
+        started_at: "2026-01-01T11:00:00.000Z",
+        ended_at: "2026-01-01T11:02:00.000Z",
+        corrected: true,
+      },
     ]);
   });
 
   it("refuses spans that end before they start or cannot be read", () => {
-    app = mount(TimeLogDialog, { target: document.body, props: { spans, onsave: () => {}, onclose: () => {} } });
+    app = mount(TimeLogDialog, {
+      target: document.body,
+      props: { spans, onsave: () => {}, onclose: () => {} },
+    });
     flushSync();
-    const save = Array.from(document.querySelectorAll("button")).find((b) => b.textContent === "Save log") as HTMLButtonElement;
+    const save = Array.from(document.querySelectorAll("button")).find(
+      (b) => b.textContent === "Save log",
+    ) as HTMLButtonElement;
     const start = document.querySelector<HTMLInputElement>('input[aria-label="Start of span 1"]');
     if (!start) throw new Error("start input");
     type(start, localStamp("2026-01-01T10:20:00.000Z"));

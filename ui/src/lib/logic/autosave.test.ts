@@ -8,7 +8,12 @@ describe("Autosaver", () => {
   it("debounces to one save of the latest value within 300 ms", async () => {
     const saved: number[] = [];
     const states: AutosaveState[] = [];
-    const a = new Autosaver<number>({ save: async (v) => { saved.push(v); }, onState: (s) => states.push(s) });
+    const a = new Autosaver<number>({
+      save: async (v) => {
+        saved.push(v);
+      },
+      onState: (s) => states.push(s),
+    });
     a.schedule(1);
     await vi.advanceTimersByTimeAsync(100);
     a.schedule(2);
@@ -23,7 +28,12 @@ describe("Autosaver", () => {
 
   it("never exceeds 300 ms even if asked for more", async () => {
     const saved: number[] = [];
-    const a = new Autosaver<number>({ delayMs: 5000, save: async (v) => { saved.push(v); } });
+    const a = new Autosaver<number>({
+      delayMs: 5000,
+      save: async (v) => {
+        saved.push(v);
+      },
+    });
     a.schedule(1);
     await vi.advanceTimersByTimeAsync(300);
     expect(saved).toEqual([1]);
@@ -33,7 +43,11 @@ describe("Autosaver", () => {
     let release: () => void = () => {};
     const saved: number[] = [];
     const a = new Autosaver<number>({
-      save: (v) => new Promise<void>((res) => { saved.push(v); release = res; }),
+      save: (v) =>
+        new Promise<void>((res) => {
+          saved.push(v);
+          release = res;
+        }),
     });
     a.schedule(1);
     await vi.advanceTimersByTimeAsync(300);
@@ -55,7 +69,10 @@ describe("Autosaver", () => {
     const saved: number[] = [];
     const states: AutosaveState[] = [];
     const a = new Autosaver<number>({
-      save: async (v) => { if (fail) throw { code: "storage", message: "disk full" }; saved.push(v); },
+      save: async (v) => {
+        if (fail) throw { code: "storage", message: "disk full" };
+        saved.push(v);
+      },
       onState: (s) => states.push(s),
     });
     a.schedule(7);
@@ -69,7 +86,11 @@ describe("Autosaver", () => {
 
   it("flush saves at once; cancel drops the pending value", async () => {
     const saved: number[] = [];
-    const a = new Autosaver<number>({ save: async (v) => { saved.push(v); } });
+    const a = new Autosaver<number>({
+      save: async (v) => {
+        saved.push(v);
+      },
+    });
     a.schedule(1);
     await a.flush();
     expect(saved).toEqual([1]);

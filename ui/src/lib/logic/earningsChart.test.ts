@@ -3,12 +3,23 @@ import type { EarningsPoint } from "../bindings";
 import { chartData } from "./earningsChart";
 
 const pt = (day: string | null, o: Partial<EarningsPoint> = {}): EarningsPoint => ({
-  key: day ?? "opp", label: day ?? "Opportunity", start_day: day, pending_cents: 0, accepted_cents: 0, paid_cents: 0, reversed_cents: 0, ...o,
+  key: day ?? "opp",
+  label: day ?? "Opportunity",
+  start_day: day,
+  pending_cents: 0,
+  accepted_cents: 0,
+  paid_cents: 0,
+  reversed_cents: 0,
+  ...o,
 });
 
 describe("earnings chart data", () => {
   it("keeps empty days on a continuous date axis", () => {
-    const d = chartData({ grouping: "day", currency: "USD", points: [pt("2026-11-02", { paid_cents: 500 }), pt("2026-11-05", { accepted_cents: 300 })] });
+    const d = chartData({
+      grouping: "day",
+      currency: "USD",
+      points: [pt("2026-11-02", { paid_cents: 500 }), pt("2026-11-05", { accepted_cents: 300 })],
+    });
     expect(d.time).toBe(true);
     expect(d.x.length).toBe(4); // the 2nd, 3rd (empty), 4th (empty) and 5th
     const day = (i: number) => new Date(d.x[i] * 1000).getDate();
@@ -19,7 +30,19 @@ describe("earnings chart data", () => {
 
   it("draws reversals below the axis, also on days with nothing else", () => {
     // The platform keeps a reversed entry's positive amount.
-    const d = chartData({ grouping: "day", currency: "USD", points: [pt("2026-11-02", { reversed_cents: 1200 }), pt("2026-11-03", { paid_cents: 100, accepted_cents: 50, pending_cents: 25, reversed_cents: 10 })] });
+    const d = chartData({
+      grouping: "day",
+      currency: "USD",
+      points: [
+        pt("2026-11-02", { reversed_cents: 1200 }),
+        pt("2026-11-03", {
+          paid_cents: 100,
+          accepted_cents: 50,
+          pending_cents: 25,
+          reversed_cents: 10,
+        }),
+      ],
+    });
     expect(d.reversed).toEqual([-1200, -10]);
     expect(d.total).toEqual([0, 175]);
     expect(d.acceptedPaid).toEqual([0, 150]);
@@ -27,10 +50,18 @@ describe("earnings chart data", () => {
   });
 
   it("steps weeks by seven days and opportunities by index", () => {
-    const w = chartData({ grouping: "week", currency: "USD", points: [pt("2026-11-02", { paid_cents: 1 }), pt("2026-11-23", { paid_cents: 2 })] });
+    const w = chartData({
+      grouping: "week",
+      currency: "USD",
+      points: [pt("2026-11-02", { paid_cents: 1 }), pt("2026-11-23", { paid_cents: 2 })],
+    });
     expect(w.x.length).toBe(4);
     expect(w.points.filter((p) => p !== null).length).toBe(2);
-    const o = chartData({ grouping: "opportunity", currency: "USD", points: [pt(null, { key: "a" }), pt(null, { key: "b" })] });
+    const o = chartData({
+      grouping: "opportunity",
+      currency: "USD",
+      points: [pt(null, { key: "a" }), pt(null, { key: "b" })],
+    });
     expect(o.time).toBe(false);
     expect(o.x).toEqual([0, 1]);
   });

@@ -33,11 +33,24 @@ function column(p: EarningsPoint | null) {
   if (!p) return { total: null, acceptedPaid: null, paid: null, reversed: null };
   const paid = p.paid_cents;
   const acceptedPaid = paid + p.accepted_cents;
-  return { total: acceptedPaid + p.pending_cents, acceptedPaid, paid, reversed: p.reversed_cents === 0 ? 0 : -Math.abs(p.reversed_cents) };
+  return {
+    total: acceptedPaid + p.pending_cents,
+    acceptedPaid,
+    paid,
+    reversed: p.reversed_cents === 0 ? 0 : -Math.abs(p.reversed_cents),
+  };
 }
 
 export function chartData(series: EarningsSeries): ChartData {
-  const out: ChartData = { x: [], time: false, total: [], acceptedPaid: [], paid: [], reversed: [], points: [] };
+  const out: ChartData = {
+    x: [],
+    time: false,
+    total: [],
+    acceptedPaid: [],
+    paid: [],
+    reversed: [],
+    points: [],
+  };
   const push = (x: number, p: EarningsPoint | null) => {
     const c = column(p);
     out.x.push(x);
@@ -48,8 +61,14 @@ export function chartData(series: EarningsSeries): ChartData {
     out.reversed.push(c.reversed);
   };
   const dated = series.points.map((p) => ({ p, day: p.start_day ? localDay(p.start_day) : null }));
-  if (series.grouping === "opportunity" || dated.length === 0 || dated.some((d) => d.day === null)) {
-    series.points.forEach((p, i) => push(i, p));
+  if (
+    series.grouping === "opportunity" ||
+    dated.length === 0 ||
+    dated.some((d) => d.day === null)
+  ) {
+    series.points.forEach((p, i) => {
+      push(i, p);
+    });
     return out;
   }
   out.time = true;

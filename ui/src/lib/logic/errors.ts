@@ -34,7 +34,8 @@ const PREFIX: Record<ErrorCode, string> = {
   invalid: "Not valid",
   rejected: "The platform refused this",
   not_editable: "Read-only",
-  storage: "Could not write to local storage — keep this window open; your answers are still in memory",
+  storage:
+    "Could not write to local storage — keep this window open; your answers are still in memory",
   keyring: "The system keyring is unavailable",
   internal: "Something went wrong",
 };
@@ -45,7 +46,11 @@ export function toAppError(e: unknown): AppError {
     return { code: e.code, message: String(e.message) };
   }
   if (e instanceof Error) return { code: "internal", message: e.message };
-  if (typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string") {
+  if (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as { message?: unknown }).message === "string"
+  ) {
     return { code: "internal", message: (e as { message: string }).message };
   }
   return { code: "internal", message: String(e) };

@@ -3,7 +3,11 @@ import { localStamp, parseLocalStamp } from "./format";
 
 describe("local time stamps", () => {
   it("show an instant as wall-clock time and read it back to the same instant", () => {
-    for (const iso of ["2026-01-01T10:00:00.000Z", "2026-07-15T23:59:59.000Z", "2026-03-29T01:30:00.000Z"]) {
+    for (const iso of [
+      "2026-01-01T10:00:00.000Z",
+      "2026-07-15T23:59:59.000Z",
+      "2026-03-29T01:30:00.000Z",
+    ]) {
       const s = localStamp(iso);
       expect(s).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
       expect(parseLocalStamp(s)).toBe(Date.parse(iso));
@@ -17,7 +21,13 @@ describe("local time stamps", () => {
     expect(parseLocalStamp(" 2026-01-01T10:00:05 ")).toBe(new Date(2026, 0, 1, 10, 0, 5).getTime());
     expect(parseLocalStamp("2026-01-01T10:00:00Z")).toBe(Date.UTC(2026, 0, 1, 10, 0, 0));
     expect(parseLocalStamp("2026-01-01 10:00:00+02:00")).toBe(Date.UTC(2026, 0, 1, 8, 0, 0));
-    for (const bad of ["yesterday", "2026-02-30 10:00:00", "2026-01-01 25:00:00", "2026-1-1 10:00", ""]) {
+    for (const bad of [
+      "yesterday",
+      "2026-02-30 10:00:00",
+      "2026-01-01 25:00:00",
+      "2026-1-1 10:00",
+      "",
+    ]) {
       expect(parseLocalStamp(bad), bad).toBeNaN();
     }
   });
@@ -26,10 +36,21 @@ describe("local time stamps", () => {
 describe("headline and dotted", () => {
   it("cuts a message at its first clause", async () => {
     const { headline, dotted } = await import("./format");
-    expect(headline("The platform can't be reached (error sending request)")).toEqual({ head: "The platform can't be reached", rest: true });
-    expect(headline("the platform did not finish answering GET /outcomes within 60s; Assay will retry.")).toEqual({ head: "the platform did not finish answering GET /outcomes within 60s", rest: true });
+    expect(headline("The platform can't be reached (error sending request)")).toEqual({
+      head: "The platform can't be reached",
+      rest: true,
+    });
+    expect(
+      headline("the platform did not finish answering GET /outcomes within 60s; Assay will retry."),
+    ).toEqual({
+      head: "the platform did not finish answering GET /outcomes within 60s",
+      rest: true,
+    });
     expect(headline("Offline (x)")).toEqual({ head: "Offline (x)", rest: false });
-    expect(headline("Cannot reach demo.assay.local")).toEqual({ head: "Cannot reach demo.assay.local", rest: false });
+    expect(headline("Cannot reach demo.assay.local")).toEqual({
+      head: "Cannot reach demo.assay.local",
+      rest: false,
+    });
     expect(dotted(["a", null, "", false, "b"])).toBe("a · b");
   });
 });

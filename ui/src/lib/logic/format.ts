@@ -5,7 +5,9 @@ import type { QueueStatus } from "../bindings";
 export function money(cents: number, currency: string): string {
   const sign = cents < 0 ? "−" : "";
   const abs = Math.abs(Math.round(cents));
-  const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const whole = Math.floor(abs / 100)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   const frac = (abs % 100).toString().padStart(2, "0");
   const sym: Record<string, string> = { USD: "$", EUR: "€", GBP: "£" };
   const s = sym[currency];
@@ -81,7 +83,6 @@ export function statusLabel(status: QueueStatus, kind: AssignmentKind): string {
   return STATUS_LABELS[status];
 }
 
-
 /** "Due in 3h 10m" / "Overdue 5m"; "Lease 2d 4h" / "Lease expired 5m ago". */
 export function deadline(kind: "due" | "lease", iso: string, now: number): string {
   const c = countdown(iso, now);
@@ -111,7 +112,14 @@ export function parseLocalStamp(s: string): number {
   const [y, mo, d, h, mi, sec] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
   const date = new Date(y, mo - 1, d, h, mi, sec);
   // Reject impossible dates (Feb 30 rolls over) and times skipped by DST.
-  if (date.getFullYear() !== y || date.getMonth() !== mo - 1 || date.getDate() !== d || date.getHours() !== h || date.getMinutes() !== mi) return NaN;
+  if (
+    date.getFullYear() !== y ||
+    date.getMonth() !== mo - 1 ||
+    date.getDate() !== d ||
+    date.getHours() !== h ||
+    date.getMinutes() !== mi
+  )
+    return NaN;
   return date.getTime();
 }
 

@@ -43,7 +43,7 @@ export function pick(q: Question, n: number, current: Answer | undefined): Answe
       // Cycles unset → pass → fail → pass for criterion n.
       const id = q.criteria[n - 1].id;
       const prev = current?.type === "pass_fail" ? current.results : {};
-      return { type: "pass_fail", results: { ...prev, [id]: prev[id] === true ? false : true } };
+      return { type: "pass_fail", results: { ...prev, [id]: prev[id] !== true } };
     }
     case "pairwise": {
       const preference = n === 1 ? "a" : n === 2 ? "b" : "tie";
@@ -63,8 +63,11 @@ export function isShown(q: Question, answers: Answers): boolean {
   if (!a) return false;
   switch (a.type) {
     case "scale":
-      return (c.min === null || a.value >= c.min) && (c.max === null || a.value <= c.max) &&
-        (c.any_of.length === 0 || c.any_of.includes(String(a.value)));
+      return (
+        (c.min === null || a.value >= c.min) &&
+        (c.max === null || a.value <= c.max) &&
+        (c.any_of.length === 0 || c.any_of.includes(String(a.value)))
+      );
     case "single_choice":
       return c.any_of.includes(a.choice);
     case "multi_choice":
@@ -81,7 +84,10 @@ export function visibleQuestions(rubric: Rubric, answers: Answers): Question[] {
 }
 
 /** Whether the answer given makes a rationale mandatory, and its minimum length. */
-export function rationaleNeed(q: Question, a: Answer | undefined): { required: boolean; min: number } {
+export function rationaleNeed(
+  q: Question,
+  a: Answer | undefined,
+): { required: boolean; min: number } {
   const r = q.rationale;
   if (!r || r.when === "optional") return { required: false, min: 0 };
   const min = r.min_length ?? 1;
@@ -90,9 +96,13 @@ export function rationaleNeed(q: Question, a: Answer | undefined): { required: b
   if (r.when === "below") return { required: a.type === "scale" && a.value < r.threshold, min };
   if (r.when === "choice") {
     const chosen =
-      a.type === "single_choice" ? [a.choice] :
-      a.type === "multi_choice" ? a.choices :
-      a.type === "pairwise" ? [a.preference] : [];
+      a.type === "single_choice"
+        ? [a.choice]
+        : a.type === "multi_choice"
+          ? a.choices
+          : a.type === "pairwise"
+            ? [a.preference]
+            : [];
     return { required: chosen.some((c) => r.choices.includes(c)), min };
   }
   return { required: false, min: 0 };
@@ -105,7 +115,9 @@ export function isAnswered(q: Question, a: Answer | undefined): boolean {
     case "multi_choice":
       return a.choices.length > 0;
     case "pass_fail":
-      return q.type === "pass_fail" && q.criteria.every((c) => typeof a.results[c.id] === "boolean");
+      return (
+        q.type === "pass_fail" && q.criteria.every((c) => typeof a.results[c.id] === "boolean")
+      );
     case "free_text":
       return a.text.trim().length > 0;
     case "ranking":
@@ -127,7 +139,10 @@ export function asAnswers(v: unknown): Answers {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return emptyAnswers();
   const o = v as Record<string, unknown>;
   if (typeof o.answers === "object" && o.answers !== null && !Array.isArray(o.answers)) {
-    const r = typeof o.rationales === "object" && o.rationales !== null && !Array.isArray(o.rationales) ? o.rationales : {};
+    const r =
+      typeof o.rationales === "object" && o.rationales !== null && !Array.isArray(o.rationales)
+        ? o.rationales
+        : {};
     return { answers: o.answers as Answers["answers"], rationales: r as Answers["rationales"] };
   }
   return { answers: o as Answers["answers"], rationales: {} };

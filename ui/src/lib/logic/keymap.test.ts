@@ -1,9 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { chordLabel, chordOf, conflicts, DEFAULT_KEYMAP, isTypingTarget, mergeKeymap, normaliseChord, pickIndex, resolveAction } from "./keymap";
+import {
+  chordLabel,
+  chordOf,
+  conflicts,
+  DEFAULT_KEYMAP,
+  isTypingTarget,
+  mergeKeymap,
+  normaliseChord,
+  pickIndex,
+  resolveAction,
+} from "./keymap";
 
-function key(k: string, mods: Partial<KeyboardEventInit> = {}, target: EventTarget | null = document.body) {
+function key(
+  k: string,
+  mods: Partial<KeyboardEventInit> = {},
+  target: EventTarget | null = document.body,
+) {
   const e = new KeyboardEvent("keydown", { key: k, ...mods });
-  return { key: e.key, ctrlKey: e.ctrlKey, metaKey: e.metaKey, altKey: e.altKey, shiftKey: e.shiftKey, target };
+  return {
+    key: e.key,
+    ctrlKey: e.ctrlKey,
+    metaKey: e.metaKey,
+    altKey: e.altKey,
+    shiftKey: e.shiftKey,
+    target,
+  };
 }
 
 describe("keymap", () => {

@@ -5,7 +5,15 @@
 import type { Keymap } from "../backend/types";
 
 export type Action =
-  | "pick_1" | "pick_2" | "pick_3" | "pick_4" | "pick_5" | "pick_6" | "pick_7" | "pick_8" | "pick_9"
+  | "pick_1"
+  | "pick_2"
+  | "pick_3"
+  | "pick_4"
+  | "pick_5"
+  | "pick_6"
+  | "pick_7"
+  | "pick_8"
+  | "pick_9"
   | "next_question"
   | "prev_question"
   | "next_change"
@@ -46,8 +54,15 @@ export const ACTION_LABELS: Record<Action, string> = {
 };
 
 export const DEFAULT_KEYMAP: Record<Action, string[]> = {
-  pick_1: ["1"], pick_2: ["2"], pick_3: ["3"], pick_4: ["4"], pick_5: ["5"],
-  pick_6: ["6"], pick_7: ["7"], pick_8: ["8"], pick_9: ["9"],
+  pick_1: ["1"],
+  pick_2: ["2"],
+  pick_3: ["3"],
+  pick_4: ["4"],
+  pick_5: ["5"],
+  pick_6: ["6"],
+  pick_7: ["7"],
+  pick_8: ["8"],
+  pick_9: ["9"],
   next_question: ["j", "ArrowDown"],
   prev_question: ["k", "ArrowUp"],
   next_change: ["n"],
@@ -69,7 +84,7 @@ const WHILE_TYPING: ReadonlySet<Action> = new Set<Action>(["submit", "escape"]);
 export const ACTIONS = Object.keys(DEFAULT_KEYMAP) as Action[];
 
 export function isAction(s: string): s is Action {
-  return Object.prototype.hasOwnProperty.call(DEFAULT_KEYMAP, s);
+  return Object.hasOwn(DEFAULT_KEYMAP, s);
 }
 
 type KeyLike = Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "altKey" | "shiftKey">;
@@ -97,7 +112,9 @@ export function normaliseChord(chord: string): string {
   if (raw === "+") return "+";
   const bits = raw.split("+").filter((b) => b.length > 0);
   if (raw.endsWith("++")) bits.push("+");
-  let mod = false, alt = false, shift = false;
+  let mod = false,
+    alt = false,
+    shift = false;
   let key = "";
   for (const b of bits) {
     const l = b.toLowerCase();
@@ -107,14 +124,28 @@ export function normaliseChord(chord: string): string {
     else key = b;
   }
   const named: Record<string, string> = {
-    enter: "Enter", return: "Enter", escape: "Escape", esc: "Escape", space: " ",
-    arrowdown: "ArrowDown", arrowup: "ArrowUp", arrowleft: "ArrowLeft", arrowright: "ArrowRight",
-    down: "ArrowDown", up: "ArrowUp", left: "ArrowLeft", right: "ArrowRight", tab: "Tab",
+    enter: "Enter",
+    return: "Enter",
+    escape: "Escape",
+    esc: "Escape",
+    space: " ",
+    arrowdown: "ArrowDown",
+    arrowup: "ArrowUp",
+    arrowleft: "ArrowLeft",
+    arrowright: "ArrowRight",
+    down: "ArrowDown",
+    up: "ArrowUp",
+    left: "ArrowLeft",
+    right: "ArrowRight",
+    tab: "Tab",
   };
   if (key.length > 1) key = named[key.toLowerCase()] ?? key;
   return chordOf({
     key: key.length === 1 && shift && /[a-z]/i.test(key) ? key.toUpperCase() : key,
-    ctrlKey: mod, metaKey: false, altKey: alt, shiftKey: shift,
+    ctrlKey: mod,
+    metaKey: false,
+    altKey: alt,
+    shiftKey: shift,
   });
 }
 
@@ -132,7 +163,8 @@ export function mergeKeymap(saved: Keymap | null | undefined): Record<Action, st
   const out = { ...DEFAULT_KEYMAP };
   if (saved) {
     for (const [action, keys] of Object.entries(saved)) {
-      if (isAction(action) && Array.isArray(keys)) out[action] = keys.filter((k) => typeof k === "string" && k.trim() !== "");
+      if (isAction(action) && Array.isArray(keys))
+        out[action] = keys.filter((k) => typeof k === "string" && k.trim() !== "");
     }
   }
   return out;
@@ -147,7 +179,9 @@ export function conflicts(map: Record<Action, string[]>): { chord: string; actio
       by.set(c, [...(by.get(c) ?? []), a]);
     }
   }
-  return [...by.entries()].filter(([, a]) => a.length > 1).map(([chord, actions]) => ({ chord, actions }));
+  return [...by.entries()]
+    .filter(([, a]) => a.length > 1)
+    .map(([chord, actions]) => ({ chord, actions }));
 }
 
 /** Whether the event comes from a place the reviewer types into. */
@@ -158,7 +192,9 @@ export function isTypingTarget(target: EventTarget | null): boolean {
   if (tag === "textarea" || tag === "select") return true;
   if (tag === "input") {
     const type = ((el as HTMLInputElement).type || "text").toLowerCase();
-    return !["checkbox", "radio", "button", "submit", "reset", "range", "color", "file"].includes(type);
+    return !["checkbox", "radio", "button", "submit", "reset", "range", "color", "file"].includes(
+      type,
+    );
   }
   if (el.isContentEditable) return true;
   const ce = el.getAttribute?.("contenteditable");

@@ -6,7 +6,14 @@ import { EDITABLE, reviewFeedbackProblem } from "./rules";
 describe("rules from Rust", () => {
   it("uses Rust's numbers and lists", () => {
     expect(RULES.review_feedback_min_chars).toBe(10);
-    expect([...EDITABLE].sort()).toEqual(["draft", "needs_revision", "new", "ready", "rubric_changed", "submit_failed"]);
+    expect([...EDITABLE].sort()).toEqual([
+      "draft",
+      "needs_revision",
+      "new",
+      "ready",
+      "rubric_changed",
+      "submit_failed",
+    ]);
     expect(RULES.idle_timeout_s).toEqual({ min: 10, max: null });
     expect(RULES.focus_grace_s).toEqual({ min: 0, max: 3600 });
   });

@@ -11,7 +11,10 @@ export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(RULES.edi
  * Why a review decision cannot be sent as written, or null. Counts like
  * Rust (`str::trim`, then Unicode scalar values), not UTF-16 units.
  */
-export function reviewFeedbackProblem(decision: ReviewDecision | null, feedback: string): string | null {
+export function reviewFeedbackProblem(
+  decision: ReviewDecision | null,
+  feedback: string,
+): string | null {
   if (!decision || decision === "accept") return null;
   const n = [...feedback.trim()].length;
   const min = RULES.review_feedback_min_chars;
@@ -19,4 +22,7 @@ export function reviewFeedbackProblem(decision: ReviewDecision | null, feedback:
 }
 
 /** Bounds of the number settings, for the settings form. */
-export const SETTING_BOUNDS = { idle_timeout_s: RULES.idle_timeout_s, focus_grace_s: RULES.focus_grace_s } as const;
+export const SETTING_BOUNDS = {
+  idle_timeout_s: RULES.idle_timeout_s,
+  focus_grace_s: RULES.focus_grace_s,
+} as const;

@@ -94,8 +94,18 @@ describe("TimeTracker", () => {
   });
 
   it("sums spans counting overlaps once", () => {
-    const s = (a: string, b: string): TimeSpan => ({ started_at: `2026-01-01T${a}Z`, ended_at: `2026-01-01T${b}Z`, corrected: false });
-    expect(spanSeconds([s("10:00:00", "10:01:00"), s("10:00:30", "10:02:00"), s("11:00:00", "11:00:10")])).toBe(130);
+    const s = (a: string, b: string): TimeSpan => ({
+      started_at: `2026-01-01T${a}Z`,
+      ended_at: `2026-01-01T${b}Z`,
+      corrected: false,
+    });
+    expect(
+      spanSeconds([
+        s("10:00:00", "10:01:00"),
+        s("10:00:30", "10:02:00"),
+        s("11:00:00", "11:00:10"),
+      ]),
+    ).toBe(130);
     expect(spanSeconds([s("10:00:00", "09:00:00")])).toBe(0);
   });
 });
@@ -107,7 +117,12 @@ describe("WaitingTracker (idle waiting)", () => {
     vi.useFakeTimers();
     vi.setSystemTime(new Date("2026-01-01T10:00:00Z"));
     spans = [];
-    w = new WaitingTracker({ idleMs: 60_000, focusGraceMs: 10_000, checkpointMs: 600_000, onSpan: (s) => spans.push(s) });
+    w = new WaitingTracker({
+      idleMs: 60_000,
+      focusGraceMs: 10_000,
+      checkpointMs: 600_000,
+      onSpan: (s) => spans.push(s),
+    });
   });
   afterEach(() => {
     w.stop();
@@ -210,7 +225,9 @@ describe("WaitingTracker (idle waiting)", () => {
 describe("hasActionableWork", () => {
   it("is true only for statuses the reviewer can still work on", () => {
     expect(hasActionableWork({})).toBe(false);
-    expect(hasActionableWork({ submitted: 3, accepted: 2, lease_expired: 1, in_outbox: 1, orphaned: 4 })).toBe(false);
+    expect(
+      hasActionableWork({ submitted: 3, accepted: 2, lease_expired: 1, in_outbox: 1, orphaned: 4 }),
+    ).toBe(false);
     expect(hasActionableWork({ submitted: 3, new: 1 })).toBe(true);
     expect(hasActionableWork({ needs_revision: 1 })).toBe(true);
     expect(hasActionableWork({ draft: 0, ready: 0 })).toBe(false);

@@ -18,7 +18,9 @@ export type TrackerOptions = {
 export type TrackerState = "running" | "paused" | "stopped";
 
 export class TimeTracker {
-  private opts: Required<Omit<TrackerOptions, "onChange">> & { onChange?: (s: TrackerState) => void };
+  private opts: Required<Omit<TrackerOptions, "onChange">> & {
+    onChange?: (s: TrackerState) => void;
+  };
   private spanStart: number | null = null;
   private lastActivity = 0;
   private lastTick = 0;
@@ -149,7 +151,8 @@ export function spanSeconds(spans: TimeSpan[]): number {
     .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && b > a)
     .sort((x, y) => x[0] - y[0]);
   let total = 0;
-  let curA = -Infinity, curB = -Infinity;
+  let curA = -Infinity,
+    curB = -Infinity;
   for (const [a, b] of iv) {
     if (a > curB) {
       if (curB > curA) total += curB - curA;
@@ -260,7 +263,9 @@ export class WaitingTracker {
   }
 
   private present(now: number): boolean {
-    return !this.hiddenPage && this.blurredAt === null && now - this.lastActivity < this.opts.idleMs;
+    return (
+      !this.hiddenPage && this.blurredAt === null && now - this.lastActivity < this.opts.idleMs
+    );
   }
 
   private update(now: number): void {
@@ -299,13 +304,24 @@ export class WaitingTracker {
     const start = this.spanStart;
     this.spanStart = null;
     if (end > start) {
-      this.opts.onSpan({ started_at: new Date(start).toISOString(), ended_at: new Date(end).toISOString(), corrected: false });
+      this.opts.onSpan({
+        started_at: new Date(start).toISOString(),
+        ended_at: new Date(end).toISOString(),
+        corrected: false,
+      });
     }
   }
 }
 
 /** Statuses in which an assignment can still be graded or reviewed. */
-export const ACTIONABLE: readonly QueueStatus[] = ["new", "draft", "ready", "needs_revision", "rubric_changed", "submit_failed"];
+export const ACTIONABLE: readonly QueueStatus[] = [
+  "new",
+  "draft",
+  "ready",
+  "needs_revision",
+  "rubric_changed",
+  "submit_failed",
+];
 
 /** Whether the queue's status counts include anything the reviewer can work on. */
 export function hasActionableWork(counts: Partial<Record<QueueStatus, number>>): boolean {

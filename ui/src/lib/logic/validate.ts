@@ -40,15 +40,24 @@ export function validateAnswers(rubric: Rubric, answers: Answers): ValidationRep
       if (q.max_length !== null && n > q.max_length)
         error(q.id, "too_long", `Keep it under ${q.max_length} characters (${n})`);
     }
-    if (q.type === "annotations" && a?.type === "annotations" && q.min_count !== null && a.items.length < q.min_count) {
+    if (
+      q.type === "annotations" &&
+      a?.type === "annotations" &&
+      q.min_count !== null &&
+      a.items.length < q.min_count
+    ) {
       error(q.id, "too_few_annotations", `Add at least ${q.min_count} comments`);
     }
     const need = rationaleNeed(q, a);
     const text = (answers.rationales[q.id] ?? "").trim();
     if (need.required && text.length < need.min) {
-      error(q.id, "rationale_required", text.length === 0
-        ? "Explain this answer in the rationale box"
-        : `Rationale needs at least ${need.min} characters (${text.length} so far)`);
+      error(
+        q.id,
+        "rationale_required",
+        text.length === 0
+          ? "Explain this answer in the rationale box"
+          : `Rationale needs at least ${need.min} characters (${text.length} so far)`,
+      );
     }
   }
   return { ok: !issues.some((i) => i.severity === "error"), issues, visible_questions: visible };

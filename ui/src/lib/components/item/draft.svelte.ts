@@ -13,7 +13,11 @@ type Saved = { answers: Answers; pending: PendingAnnotation[] };
 export class ItemDraft {
   answers = $state<Answers>({ answers: {}, rationales: {} });
   pending = $state<PendingAnnotation[]>([]);
-  validation = $state<ValidationReport>({ ok: true, issues: [], visible_questions: [] } as unknown as ValidationReport);
+  validation = $state<ValidationReport>({
+    ok: true,
+    issues: [],
+    visible_questions: [],
+  } as unknown as ValidationReport);
   /** The status Rust reported last (after a save, a submit or a sync). */
   status = $state<QueueStatus>("new");
   savedAt = $state<string | null>(null);
@@ -27,7 +31,12 @@ export class ItemDraft {
   #onError: (e: unknown) => void;
 
   /** `onSaved`: a save succeeded, with the status Rust reported. */
-  constructor(backend: Backend, it: OpenedItem, onError: (e: unknown) => void, onSaved: (status: QueueStatus) => void) {
+  constructor(
+    backend: Backend,
+    it: OpenedItem,
+    onError: (e: unknown) => void,
+    onSaved: (status: QueueStatus) => void,
+  ) {
     this.#backend = backend;
     this.#it = it;
     this.#onError = onError;
@@ -63,7 +72,10 @@ export class ItemDraft {
 
   #schedule() {
     if (this.#it.preview) return;
-    this.#autosaver.schedule({ answers: $state.snapshot(this.answers) as Answers, pending: $state.snapshot(this.pending) as PendingAnnotation[] });
+    this.#autosaver.schedule({
+      answers: $state.snapshot(this.answers) as Answers,
+      pending: $state.snapshot(this.pending) as PendingAnnotation[],
+    });
   }
 
   /** New answers: saved and validated. */

@@ -31,13 +31,22 @@ export class ItemTiming {
       onSpan: (span) => {
         this.spans = [...this.spans, span];
         if (it.preview) return;
-        this.#recording.push(backend.recordTime(it.assignment_id, span).then((log) => { this.spans = log.spans; }, onError));
+        this.#recording.push(
+          backend.recordTime(it.assignment_id, span).then((log) => {
+            this.spans = log.spans;
+          }, onError),
+        );
       },
       onChange: (s) => (this.trackerState = s),
     });
     this.#ticker = setInterval(() => (this.now = Date.now()), 1000);
     const t = this.#tracker;
-    const on = <K extends string>(target: Window | Document, type: K, f: EventListener, opts?: AddEventListenerOptions | boolean) => {
+    const on = <K extends string>(
+      target: Window | Document,
+      type: K,
+      f: EventListener,
+      opts?: AddEventListenerOptions | boolean,
+    ) => {
       target.addEventListener(type, f, opts);
       this.#off.push(() => target.removeEventListener(type, f, opts));
     };
@@ -47,20 +56,30 @@ export class ItemTiming {
     on(window, "wheel", act, { capture: true, passive: true });
     on(window, "blur", () => t.blur());
     on(window, "focus", () => t.focus());
-    on(document, "visibilitychange", () => (document.visibilityState === "hidden" ? t.hidden() : t.focus()));
+    on(document, "visibilitychange", () =>
+      document.visibilityState === "hidden" ? t.hidden() : t.focus(),
+    );
   }
 
   /** Seconds active on this item: the stored log plus what was measured since. */
   get activeSeconds(): number {
     void this.now;
     void this.trackerState;
-    return this.#it.preview ? 0 : this.baseSeconds + Math.max(0, this.#tracker.activeMs() - this.#offsetMs) / 1000;
+    return this.#it.preview
+      ? 0
+      : this.baseSeconds + Math.max(0, this.#tracker.activeMs() - this.#offsetMs) / 1000;
   }
 
-  start() { this.#tracker.start(); }
-  stop() { this.#tracker.stop(); }
+  start() {
+    this.#tracker.start();
+  }
+  stop() {
+    this.#tracker.stop();
+  }
   /** Close the running span so the log shows everything up to now. */
-  checkpoint() { this.#tracker.checkpoint(); }
+  checkpoint() {
+    this.#tracker.checkpoint();
+  }
 
   /** Stop measuring and wait until every closed span is recorded. */
   async settle(): Promise<void> {
@@ -77,7 +96,10 @@ export class ItemTiming {
     this.#tracker.checkpoint();
     const fresh = this.spans.slice(Math.min(shownCount, before));
     await Promise.allSettled(this.#recording);
-    const log = await this.#backend.correctTimeLog(this.#it.assignment_id, [...edited, ...$state.snapshot(fresh)]);
+    const log = await this.#backend.correctTimeLog(this.#it.assignment_id, [
+      ...edited,
+      ...$state.snapshot(fresh),
+    ]);
     this.spans = log.spans;
     this.baseSeconds = log.active_seconds;
     this.#offsetMs = this.#tracker.activeMs();

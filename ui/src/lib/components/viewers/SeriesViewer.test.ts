@@ -15,25 +15,51 @@ afterEach(() => {
 });
 
 const info = (frames: number): ScanInfo => ({
-  format: "dicom", width: 256, height: 256, frames, channels: 1, modality: "CT", units: "HU",
-  pixel_spacing: [0.7, 0.7], photometric: "MONOCHROME2", default_window: { center: 40, width: 400 },
-  presets: [{ name: "Lung", window: { center: -600, width: 1500 } }], min: -1000, max: 1000, warnings: [],
+  format: "dicom",
+  width: 256,
+  height: 256,
+  frames,
+  channels: 1,
+  modality: "CT",
+  units: "HU",
+  pixel_spacing: [0.7, 0.7],
+  photometric: "MONOCHROME2",
+  default_window: { center: 40, width: 400 },
+  presets: [{ name: "Lung", window: { center: -600, width: 1500 } }],
+  min: -1000,
+  max: 1000,
+  warnings: [],
 });
 
-const stack = (label: string, first: number, slices: number, positions: boolean, warnings: string[] = []): StackView => ({
-  label, first, slices, orientation: "axial",
+const stack = (
+  label: string,
+  first: number,
+  slices: number,
+  positions: boolean,
+  warnings: string[] = [],
+): StackView => ({
+  label,
+  first,
+  slices,
+  orientation: "axial",
   positions_mm: positions ? Array.from({ length: slices }, (_, i) => -10 + 2.5 * i) : [],
   spacing_mm: positions ? 2.5 : null,
   names: Array.from({ length: slices }, (_, i) => `s${first + i}.dcm`),
-  info: info(slices), warnings,
+  info: info(slices),
+  warnings,
 });
 
 const series = (stacks: StackView[], warnings: string[] = []): SeriesView => ({
-  stacks, total_slices: stacks.reduce((n, s) => n + s.slices, 0), warnings,
+  stacks,
+  total_slices: stacks.reduce((n, s) => n + s.slices, 0),
+  warnings,
 });
 
 const region = (id: string, frame: number): Annotation => ({
-  id, field: "scan", severity: "significant", comment: `note ${id}`,
+  id,
+  field: "scan",
+  severity: "significant",
+  comment: `note ${id}`,
   anchor: { kind: "scan_region", frame, x: 10, y: 10, width: 20, height: 20 },
 });
 
@@ -44,8 +70,12 @@ describe("SeriesViewer", () => {
     app = mount(SeriesViewer, {
       target: document.body,
       props: {
-        backend: mockBackend(), handle: "scan-0",
-        series: series([stack("CT axial 256×256 · 12 slices", 0, 12, true, ["1 gap(s) in the stack"])], ["notes.txt is left out: not a DICOM file"]),
+        backend: mockBackend(),
+        handle: "scan-0",
+        series: series(
+          [stack("CT axial 256×256 · 12 slices", 0, 12, true, ["1 gap(s) in the stack"])],
+          ["notes.txt is left out: not a DICOM file"],
+        ),
       },
     });
     flushSync();
@@ -53,38 +83,64 @@ describe("SeriesViewer", () => {
     expect(text("[data-testid=series-viewer] .head")).toContain("2.50 mm apart");
     expect(text("[data-testid=frame-label]")).toBe("1/12 · -10.0 mm");
     expect(text("[data-testid=series-slice]")).toBe("s0.dcm");
-    const warnings = [...document.querySelectorAll("[data-testid=series-warning]")].map((e) => e.textContent);
-    expect(warnings).toEqual(["⚠ notes.txt is left out: not a DICOM file", "⚠ 1 gap(s) in the stack"]);
+    const warnings = [...document.querySelectorAll("[data-testid=series-warning]")].map(
+      (e) => e.textContent,
+    );
+    expect(warnings).toEqual([
+      "⚠ notes.txt is left out: not a DICOM file",
+      "⚠ 1 gap(s) in the stack",
+    ]);
     expect(document.querySelector("select[aria-label=Stack]")).toBeNull();
   });
 
   it("scrolls slices with the wheel and keys, zooms with Ctrl+wheel", () => {
     app = mount(SeriesViewer, {
       target: document.body,
-      props: { backend: mockBackend(), handle: "scan-0", series: series([stack("CT", 0, 12, true)]) },
+      props: {
+        backend: mockBackend(),
+        handle: "scan-0",
+        series: series([stack("CT", 0, 12, true)]),
+      },
     });
     flushSync();
     const canvas = document.querySelector("canvas")!;
-    for (let i = 0; i < 3; i++) canvas.dispatchEvent(new WheelEvent("wheel", { deltaY: 100, bubbles: true, cancelable: true }));
+    for (let i = 0; i < 3; i++)
+      canvas.dispatchEvent(
+        new WheelEvent("wheel", { deltaY: 100, bubbles: true, cancelable: true }),
+      );
     flushSync();
     expect(text("[data-testid=frame-label]")).toBe("4/12 · -2.5 mm");
-    canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "PageDown", bubbles: true, cancelable: true }));
+    canvas.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "PageDown", bubbles: true, cancelable: true }),
+    );
     flushSync();
     expect(text("[data-testid=frame-label]")).toBe("5/12 · 0.0 mm"); // a tenth of 12 rounds to 1
-    canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "End", bubbles: true, cancelable: true }));
+    canvas.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "End", bubbles: true, cancelable: true }),
+    );
     flushSync();
     expect(text("[data-testid=frame-label]")).toBe("12/12 · 17.5 mm");
-    canvas.dispatchEvent(new WheelEvent("wheel", { deltaY: 100, ctrlKey: true, bubbles: true, cancelable: true }));
+    canvas.dispatchEvent(
+      new WheelEvent("wheel", { deltaY: 100, ctrlKey: true, bubbles: true, cancelable: true }),
+    );
     flushSync();
     expect(text("[data-testid=frame-label]")).toBe("12/12 · 17.5 mm");
     expect(document.body.textContent).toContain("Zoom 87%");
   });
 
   it("keeps regions on their series-wide slice and jumps to them per stack", () => {
-    const stacks = [stack("MR axial · 30 slices", 0, 30, true), stack("MR sagittal · 12 slices", 30, 12, false)];
+    const stacks = [
+      stack("MR axial · 30 slices", 0, 30, true),
+      stack("MR sagittal · 12 slices", 30, 12, false),
+    ];
     app = mount(SeriesViewer, {
       target: document.body,
-      props: { backend: mockBackend(), handle: "scan-0", series: series(stacks), annotations: [region("a", 4), region("b", 33)] },
+      props: {
+        backend: mockBackend(),
+        handle: "scan-0",
+        series: series(stacks),
+        annotations: [region("a", 4), region("b", 33)],
+      },
     });
     flushSync();
     expect(text("[data-testid=series-regions]")).toContain("Slice 5");

@@ -1,5 +1,5 @@
-//! Shared by the `crash-soak` binary and the store's integration test (included
-//! with `#[path]`, not part of the library): run `crash-child` against one data
+//! Test support of the store's integration tests (not part of the library or
+//! its binaries), the crash harness: run `crash-child` against one data
 //! directory, SIGKILL it at random points, and after every kill reopen the store
 //! and check that every acknowledged draft and submission is present and that
 //! no assignment was queued for upload twice.

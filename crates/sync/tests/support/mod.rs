@@ -1,5 +1,5 @@
-//! Test support shared by the sync integration tests and `sync-crash-child`
-//! (included with `#[path]`; not part of the library).
+//! Test support shared by the sync integration tests (`mod support;` in each
+//! test crate; not part of the library or its binaries).
 
 use assay_rubric::{
     Annotation, AnnotationAnchor, Answer, Answers, Preference, QuestionKind, Rubric,

@@ -4,9 +4,6 @@
 //! parser and run in-process), with the real client in between: the expert
 //! signs in, syncs, grades one item and uploads it; the export then holds it.
 
-#[path = "../src/testkit.rs"]
-mod testkit;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -188,7 +185,7 @@ async fn grade_one_item(base_url: &str, expert_add: &[String]) {
         .rubric(&a.rubric_id, a.rubric_version)
         .unwrap()
         .unwrap();
-    let answers = testkit::valid_answers(&rubric);
+    let answers = crate::support::valid_answers(&rubric);
     store.save_draft_with(&id, &answers, true).unwrap();
     store
         .submit(

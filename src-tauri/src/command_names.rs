@@ -37,4 +37,7 @@ pub const COMMANDS: &[&str] = &[
     "preview_validate",
     "settings",
     "save_settings",
+    // issue 18
+    "take_links",
+    "sign_in_with_code",
 ];

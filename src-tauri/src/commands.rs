@@ -198,3 +198,17 @@ pub fn settings(wb: Wb<'_>) -> R<Settings> {
 pub fn save_settings(wb: Wb<'_>, settings: Settings) -> R<Settings> {
     wb.save_settings(settings)
 }
+
+// ---- issue 18: desktop integration ----
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn take_links(inbox: State<'_, Arc<assay_app::links::LinkInbox>>) -> Vec<assay_app::links::LinkOutcome> {
+    inbox.take()
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_in_with_code(wb: Wb<'_>, platform_url: String, code: String) -> R<SessionInfo> {
+    wb.sign_in_with_code(&platform_url, &code).await
+}
+
+// ---- end issue 18 ----

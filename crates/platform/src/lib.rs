@@ -13,6 +13,7 @@ pub mod error;
 pub mod openapi;
 pub mod publish;
 pub mod server;
+pub mod signin_codes;
 pub mod storage;
 pub mod testing;
 pub mod validate;

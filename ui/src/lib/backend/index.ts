@@ -10,6 +10,7 @@ import type { Answers } from "../bindings/Answers";
 import type { TimeSpan } from "../bindings/TimeSpan";
 import type { QueueStatus } from "../bindings/QueueStatus";
 import type { PendingAnnotation } from "../bindings/PendingAnnotation";
+import type { LinkOutcome } from "../bindings/LinkOutcome";
 import type {
   CsvExport,
   DiffRowWindow,
@@ -114,6 +115,23 @@ export interface Backend {
   // settings
   settings(): Promise<Settings>;
   saveSettings(s: Settings): Promise<Settings>;
+
+  // ---- issue 18: assay:// links ----
+  /**
+   * Links the OS handed over (at launch, or passed on by a second launch),
+   * each already checked by Rust (opened or refused with a reason); empties
+   * the inbox.
+   */
+  takeLinks(): Promise<LinkOutcome[]>;
+  /** Fires when links wait to be taken (`link://pending`). */
+  onLinkPending(cb: () => void): Promise<Unsubscribe>;
+  /**
+   * Signs in with the one-time code of an `assay://signin` link: Rust asks
+   * the reviewer to confirm the platform, exchanges the code for a token
+   * (kept in the OS keyring) and starts syncing.
+   */
+  signInWithCode(platformUrl: string, code: string): Promise<SessionInfo>;
+  // ---- end issue 18 ----
 }
 
 export function isAppError(e: unknown): e is AppError {

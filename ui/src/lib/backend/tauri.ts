@@ -39,6 +39,8 @@
 // | preview_validate       | item_id: String, answers: Answers                  | ValidationReport |
 // | settings               | —                                                  | Settings         |
 // | save_settings          | settings: Settings                                 | Settings         |
+// | take_links             | —                                                  | LinkOutcome[]    |
+// | sign_in_with_code      | platform_url: string, code: string                 | SessionInfo      |
 //
 // Events pushed by the backend (`app.emit(name, payload)`):
 //
@@ -47,6 +49,7 @@
 // | sync://status    | SyncState    |
 // | sync://progress  | SyncProgress |
 // | preview://changed| PreviewState |
+// | link://pending   | —            |
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Backend } from "./index";
@@ -93,5 +96,10 @@ export function tauriBackend(): Backend {
     onPreviewChanged: (cb) => listen<PreviewState>("preview://changed", (e) => cb(e.payload)),
     settings: () => invoke("settings"),
     saveSettings: (settings) => invoke("save_settings", { settings }),
+    // ---- issue 18 ----
+    takeLinks: () => invoke("take_links"),
+    onLinkPending: (cb) => listen("link://pending", () => cb()),
+    signInWithCode: (platform_url, code) => invoke("sign_in_with_code", { platform_url, code }),
+    // ---- end issue 18 ----
   };
 }

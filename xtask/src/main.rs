@@ -793,11 +793,19 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
     }
     step(&format!("building the app ({profile})"));
     let build_started = Instant::now();
-    run(Command::new(&tauri)
-        .arg("build")
-        .args(&flags)
-        .arg("--no-bundle")
-        .current_dir(root.join("src-tauri")))?;
+    // Plain cargo (the UI is embedded by the crate's default feature): a
+    // debug build with the platform shares its artefacts with `cargo xtask
+    // test`, where `tauri build` (which builds assay-desktop alone, so with
+    // other dependency features) would rebuild the whole tree. `tauri
+    // bundle` then packages exactly this binary.
+    let mut build = cargo();
+    build.args(["build", "-p", "assay-desktop"]);
+    if debug {
+        build.args(["-p", "assay-platform"]);
+    } else {
+        build.arg("--release");
+    }
+    run(&mut build)?;
     let build_secs = build_started.elapsed().as_secs_f64();
 
     let out_dir = root.join("target").join(profile);
@@ -872,19 +880,24 @@ fn check_deb(deb: &Path) -> Result<()> {
         .output()
         .context("running dpkg-deb -c")?;
     let listing = String::from_utf8_lossy(&out.stdout);
-    let mut want = vec!["./usr/bin/assay-desktop".to_string()];
+    // dpkg-deb lists paths with or without a leading `./`.
+    let paths: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .map(|p| p.trim_start_matches("./"))
+        .collect();
+    let mut want = vec!["usr/bin/assay-desktop".to_string()];
     for size in ["32x32", "64x64", "128x128", "256x256@2", "512x512"] {
-        want.push(format!("./usr/share/icons/hicolor/{size}/apps/assay-desktop.png"));
+        want.push(format!("usr/share/icons/hicolor/{size}/apps/assay-desktop.png"));
     }
     for path in &want {
-        if !listing.lines().any(|l| l.ends_with(path.as_str())) {
+        if !paths.contains(&path.as_str()) {
             bail!("{} lacks {path}:\n{listing}", deb.display());
         }
     }
-    let desktop = listing
-        .lines()
-        .filter_map(|l| l.split_whitespace().last())
-        .find(|p| p.starts_with("./usr/share/applications/") && p.ends_with(".desktop"))
+    let desktop = paths
+        .iter()
+        .find(|p| p.starts_with("usr/share/applications/") && p.ends_with(".desktop"))
         .with_context(|| format!("{} has no desktop entry", deb.display()))?
         .to_string();
     let scratch = tempfile_dir()?;

@@ -202,7 +202,9 @@ pub fn save_settings(wb: Wb<'_>, settings: Settings) -> R<Settings> {
 // ---- issue 18: desktop integration ----
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn take_links(inbox: State<'_, Arc<assay_app::links::LinkInbox>>) -> Vec<assay_app::links::LinkOutcome> {
+pub fn take_links(
+    inbox: State<'_, Arc<assay_app::links::LinkInbox>>,
+) -> Vec<assay_app::links::LinkOutcome> {
     inbox.take()
 }
 

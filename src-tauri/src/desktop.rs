@@ -26,14 +26,19 @@ pub fn window_state_file(profile: &Profile) -> std::path::PathBuf {
 pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tauri::Builder<R> {
     builder
         // First, so a second instance exits before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(move |app, argv, _cwd| {
-            tracing::info!(args = argv.len(), "a second launch handed over its arguments");
-            focus_main(app);
-            let inbox = app.state::<Arc<LinkInbox>>();
-            if inbox.push_args(argv.into_iter().skip(1)) > 0 {
-                announce(app);
-            }
-        }))
+        .plugin(tauri_plugin_single_instance::init(
+            move |app, argv, _cwd| {
+                tracing::info!(
+                    args = argv.len(),
+                    "a second launch handed over its arguments"
+                );
+                focus_main(app);
+                let inbox = app.state::<Arc<LinkInbox>>();
+                if inbox.push_args(argv.into_iter().skip(1)) > 0 {
+                    announce(app);
+                }
+            },
+        ))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(
             tauri_plugin_window_state::Builder::default()

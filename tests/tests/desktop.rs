@@ -84,7 +84,10 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
         .context("no queue row")?
         .to_string();
     second_launch(&env, &format!("assay://assignment/{id}"))?;
-    app.wait_for(&format!("[data-testid=item-screen][data-assignment='{id}']"), WAIT)?;
+    app.wait_for(
+        &format!("[data-testid=item-screen][data-assignment='{id}']"),
+        WAIT,
+    )?;
     app.screenshot("links-02-assignment-opened")?;
 
     // Malicious links are refused with their reason; the item stays open.
@@ -107,11 +110,17 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
     second_launch(&env, &overlong)?;
     app.wait_text("[role=alert]", WAIT, |t| t.contains("at most 512"))?;
     app.screenshot("links-03-refused")?;
-    app.wait_for(&format!("[data-testid=item-screen][data-assignment='{id}']"), WAIT)?;
+    app.wait_for(
+        &format!("[data-testid=item-screen][data-assignment='{id}']"),
+        WAIT,
+    )?;
     // A token never rides in a link.
     second_launch(
         &env,
-        &format!("assay://signin?platform={}&token=asy_secret", platform.url()),
+        &format!(
+            "assay://signin?platform={}&token=asy_secret",
+            platform.url()
+        ),
     )?;
     app.wait_text("[role=alert]", WAIT, |t| t.contains("never takes a token"))?;
     app.press(&[keys::ESCAPE])?;

@@ -57,12 +57,12 @@ fn keyring_has(service: &str) -> Result<bool> {
     Ok(all.contains(&format!("attribute.service = {service}")))
 }
 
-/// The purge commands of the README (between `<!-- purge: begin -->` and
+/// The purge commands of the README (between `<!-- purge: begin` and
 /// `<!-- purge: end -->`), for the real app's identifier.
 fn readme_purge_block() -> Result<String> {
     let readme = std::fs::read_to_string(workspace_root().join("README.md"))?;
     let start = readme
-        .find("<!-- purge: begin -->")
+        .find("<!-- purge: begin")
         .context("README has no purge block")?;
     let end = readme[start..]
         .find("<!-- purge: end -->")
@@ -177,13 +177,17 @@ fn corrupt_package_is_refused(deb: &Path, package: &str) -> Result<()> {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a corrupt package was accepted");
     assert!(
-        err.contains("corrupt")
-            || err.contains("unexpected end of file")
-            || err.contains("error"),
+        err.contains("corrupt") || err.contains("unexpected end of file") || err.contains("error"),
         "no clear message: {err}"
     );
-    assert!(!dpkg_installed(package), "a corrupt package left {package} installed");
-    eprintln!("corrupt package refused: {}", err.lines().next().unwrap_or_default());
+    assert!(
+        !dpkg_installed(package),
+        "a corrupt package left {package} installed"
+    );
+    eprintln!(
+        "corrupt package refused: {}",
+        err.lines().next().unwrap_or_default()
+    );
     Ok(())
 }
 
@@ -196,7 +200,9 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     );
     let package = deb_field(&deb, "Package")?;
     if is_root() && dpkg_installed(&package) {
-        bail!("{package} is already installed on this machine; remove it first (dpkg -r {package})");
+        bail!(
+            "{package} is already installed on this machine; remove it first (dpkg -r {package})"
+        );
     }
     corrupt_package_is_refused(&deb, &package)?;
 
@@ -222,11 +228,13 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
         .unwrap_or_else(|| PathBuf::from("/"));
     let entry = std::fs::read_dir(desktop_root.join("usr/share/applications"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "desktop"))
-        .context("no desktop entry installed")?;
-    let entry = std::fs::read_to_string(entry)?;
+        .filter(|p| p.extension().is_some_and(|e| e == "desktop"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .find(|text| text.lines().any(|l| l.starts_with("Exec=assay-desktop")))
+        .context("no desktop entry of Assay installed")?;
     assert!(
-        entry.contains("MimeType=x-scheme-handler/assay"),
+        entry.contains("MimeType=x-scheme-handler/assay")
+            && entry.contains("Exec=assay-desktop %u"),
         "{entry}"
     );
 
@@ -264,7 +272,12 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     app.screenshot("package-01-queue")?;
 
     // Grade one code item by keyboard (as tests/e2e.rs does).
+    let before = app
+        .text_content("[data-testid=queue-count]")?
+        .unwrap_or_default();
     app.fill("input[aria-label='Search queue']", "itm-code")?;
+    // The queue refreshes after a short debounce.
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| t != before)?;
     let deadline = std::time::Instant::now() + WAIT;
     let assignment = loop {
         let id = app.execute(
@@ -330,13 +343,21 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
         "the grade of {assignment} is not in the platform's export: {export}"
     );
 
-    assert!(data_dir.join("store").is_dir(), "no store in {}", data_dir.display());
+    assert!(
+        data_dir.join("store").is_dir(),
+        "no store in {}",
+        data_dir.display()
+    );
     assert!(keyring_has(SERVICE)?, "no keyring entry for {SERVICE}");
 
     // Uninstall (dpkg --purge: the package's own files and config): the
     // reviewer's data and keyring entry stay.
     installed.uninstall()?;
-    assert!(!binary.exists(), "{} survived the uninstall", binary.display());
+    assert!(
+        !binary.exists(),
+        "{} survived the uninstall",
+        binary.display()
+    );
     assert!(
         data_dir.join("store").is_dir(),
         "uninstall removed the reviewer's data"

@@ -661,7 +661,9 @@ fn ensure_tauri_cli(root: &Path) -> Result<PathBuf> {
     if have == want {
         return Ok(bin);
     }
-    step(&format!("installing tauri-cli {TAURI_CLI_VERSION} (npm, into target/tauri-cli)"));
+    step(&format!(
+        "installing tauri-cli {TAURI_CLI_VERSION} (npm, into target/tauri-cli)"
+    ));
     std::fs::create_dir_all(&dir)?;
     run(Command::new("npm").args([
         "install",
@@ -761,7 +763,10 @@ fn shlib_depends(root: &Path, binary: &Path) -> Result<Vec<String>> {
         .filter(|d| !d.is_empty())
         .collect();
     if deps.is_empty() {
-        bail!("dpkg-shlibdeps found no dependencies of {}", binary.display());
+        bail!(
+            "dpkg-shlibdeps found no dependencies of {}",
+            binary.display()
+        );
     }
     Ok(deps)
 }
@@ -888,7 +893,9 @@ fn check_deb(deb: &Path) -> Result<()> {
         .collect();
     let mut want = vec!["usr/bin/assay-desktop".to_string()];
     for size in ["32x32", "64x64", "128x128", "256x256@2", "512x512"] {
-        want.push(format!("usr/share/icons/hicolor/{size}/apps/assay-desktop.png"));
+        want.push(format!(
+            "usr/share/icons/hicolor/{size}/apps/assay-desktop.png"
+        ));
     }
     for path in &want {
         if !paths.contains(&path.as_str()) {

@@ -10,13 +10,13 @@ pub mod dialogs;
 pub mod earnings;
 pub mod error;
 pub mod links;
-pub mod tray;
 pub mod preview;
 pub mod progress;
 pub mod queue;
 mod settings;
 mod signin;
 pub mod submission;
+pub mod tray;
 pub mod types;
 pub mod views;
 

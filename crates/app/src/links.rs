@@ -108,11 +108,7 @@ pub fn parse_link(raw: &str) -> Result<DeepLink, LinkError> {
         return Err(LinkError::Malformed("a `#` fragment".into()));
     }
     let host = url.host_str().unwrap_or_default();
-    let segments: Vec<&str> = url
-        .path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segments: Vec<&str> = url.path().split('/').filter(|s| !s.is_empty()).collect();
     let params: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -176,7 +172,9 @@ fn check_platform(raw: &str) -> Result<String, LinkError> {
         return Err(LinkError::BadPlatform("no host".into()));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(LinkError::BadPlatform("a user or password in the address".into()));
+        return Err(LinkError::BadPlatform(
+            "a user or password in the address".into(),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(LinkError::BadPlatform("a query or fragment".into()));
@@ -364,7 +362,9 @@ mod tests {
             Err(LinkError::MissingParameter("platform"))
         );
         assert_eq!(
-            parse_link("assay://signin?platform=http://x&code=0123456789abcdef&code=0123456789abcdeg"),
+            parse_link(
+                "assay://signin?platform=http://x&code=0123456789abcdef&code=0123456789abcdeg"
+            ),
             Err(LinkError::RepeatedParameter("code".into()))
         );
         assert_eq!(

@@ -49,7 +49,10 @@ async fn a_sign_in_link_exchanges_its_code_once_for_a_token_of_its_own() {
     else {
         panic!("{link} did not parse as a sign-in link");
     };
-    assert_eq!((linked.as_str(), linked_code.as_str()), (url.as_str(), code.code.as_str()));
+    assert_eq!(
+        (linked.as_str(), linked_code.as_str()),
+        (url.as_str(), code.code.as_str())
+    );
 
     // Not confirmed: nothing is sent, and the code stays usable.
     let dir = tempfile::tempdir().unwrap();
@@ -75,7 +78,11 @@ async fn a_sign_in_link_exchanges_its_code_once_for_a_token_of_its_own() {
     let wb2 = open(dir2.path(), Some(url.clone()));
     let err = wb2.sign_in_with_code(&url, &code.code).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Unauthenticated, "{err:?}");
-    assert!(err.message.contains("already used or expired"), "{}", err.message);
+    assert!(
+        err.message.contains("already used or expired"),
+        "{}",
+        err.message
+    );
     assert!(!wb2.session().await.unwrap().signed_in);
 
     // A malformed code or platform never reaches the network or a dialog.

@@ -22,8 +22,7 @@ const PROFILE: &str = "e2e-pkg";
 const SERVICE: &str = "dev.assay.desktop.e2e-pkg";
 
 fn sh(cmd: &mut Command) -> Result<std::process::Output> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    Ok(out)
+    cmd.output().with_context(|| format!("running {cmd:?}"))
 }
 
 fn is_root() -> bool {

@@ -249,10 +249,12 @@ impl LinkInbox {
 
     /// Queues every argument that is meant as a link; how many there were.
     pub fn push_args<I: IntoIterator<Item = String>>(&self, args: I) -> usize {
-        args.into_iter()
-            .filter(|a| looks_like_link(a))
-            .map(|a| self.push(&a))
-            .count()
+        let mut queued = 0;
+        for arg in args.into_iter().filter(|a| looks_like_link(a)) {
+            self.push(&arg);
+            queued += 1;
+        }
+        queued
     }
 
     /// The waiting links, oldest first; the inbox is empty afterwards.

@@ -117,6 +117,17 @@ contract! {
         sync fn settings() -> Settings = |wb| { wb.settings() }
         /// Saves the UI settings (bounds: `RULES`); returns what was saved.
         sync fn save_settings(settings: Settings) -> Settings = |wb| { wb.save_settings(settings) }
+        /// `assay://` links received at launch or from a second launch, each
+        /// checked in Rust: what to open, or why it was refused.
+        async fn take_links() -> Vec<assay_app::links::LinkOutcome> = |wb, app| {
+            let _ = &wb;
+            Ok(tauri::Manager::state::<Arc<assay_app::links::LinkInbox>>(&app).take())
+        }
+        /// Signs in with a one-time code from an `assay://signin` link (after
+        /// the person confirmed the platform); the token goes to the keyring.
+        async fn sign_in_with_code(platform_url: String, code: String) -> SessionInfo = |wb| {
+            wb.sign_in_with_code(&platform_url, &code).await
+        }
     }
     events {
         /// Sync health changed.
@@ -125,5 +136,7 @@ contract! {
         SYNC_PROGRESS = "sync://progress": SyncProgress;
         /// The previewed rubric or sample items changed on disk (file watcher).
         PREVIEW_CHANGED = "preview://changed": PreviewState;
+        /// An `assay://` link arrived; the UI fetches it with `take_links`.
+        LINK_PENDING = "link://pending": ();
     }
 }

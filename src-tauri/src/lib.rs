@@ -5,6 +5,10 @@ mod commands;
 pub mod contract;
 mod dialogs;
 mod profile;
+// ---- issue 18: desktop integration (single instance, links, window state) ----
+mod desktop;
+pub use desktop::window_state_file;
+// ---- end issue 18 ----
 
 use std::sync::{Arc, OnceLock};
 
@@ -44,7 +48,10 @@ pub fn builder_with_dialogs<R: Runtime>(
     let sink: assay_app::EventSink = Arc::new(move |ev: AppEvent| {
         let Some(app) = emitter.get() else { return };
         let sent = match &ev {
-            AppEvent::Sync { state } => app.emit(events::SYNC_STATE, state),
+            AppEvent::Sync { state } => {
+                desktop::on_sync(app, state); // issue 18: tray
+                app.emit(events::SYNC_STATE, state)
+            }
             AppEvent::Progress { progress } => app.emit(events::SYNC_PROGRESS, progress),
             AppEvent::Preview { state } => app.emit(events::PREVIEW_CHANGED, state),
         };
@@ -63,6 +70,9 @@ pub fn builder_with_dialogs<R: Runtime>(
         // the plugin's commands.
         .plugin(tauri_plugin_dialog::init())
         .manage(workbench.clone())
+        // ---- issue 18: `assay://` links waiting for the UI (`take_links`) ----
+        .manage(Arc::new(assay_app::links::LinkInbox::default()))
+        // ---- end issue 18 ----
         .setup(move |app| {
             let _ = handle.set(app.handle().clone());
             // Resume the saved session (token from the keyring) in the background.
@@ -82,9 +92,15 @@ pub fn run() -> anyhow::Result<()> {
     let _log_guard = profile::init_logging(&profile)?;
     tracing::info!(identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
     let scripted = dialogs::scripted_from_env(&profile)?.map(|d| Arc::new(d) as Arc<dyn Dialogs>);
-    let app = builder_with_dialogs(tauri::Builder::default(), profile.clone(), scripted)?
-        .build(tauri::generate_context!())?;
+    // ---- issue 18: one instance per profile (its identifier), desktop plugins ----
+    let mut context = tauri::generate_context!();
+    context.config_mut().identifier = profile.identifier.clone();
+    let builder = desktop::plugins(tauri::Builder::default(), &profile);
+    // ---- end issue 18 ----
+    let app = builder_with_dialogs(builder, profile.clone(), scripted)?.build(context)?;
     main_window(&app, &profile)?;
+    desktop::setup(&app); // issue 18: links given at launch
+    desktop::tray(&app); // issue 18: tray icon
     app.run(|_, _| {});
     Ok(())
 }

@@ -108,7 +108,12 @@ impl App {
     /// Starts tauri-driver (which starts WebKitWebDriver, which starts the app)
     /// with the given environment for the app, and opens a session.
     pub fn launch(envs: &[(&str, &str)]) -> Result<App> {
-        let app = app_binary()?;
+        Self::launch_binary(&app_binary()?, envs)
+    }
+
+    /// [`App::launch`] of another build of the app, e.g. the one a package
+    /// installed in `/usr/bin`.
+    pub fn launch_binary(app: &Path, envs: &[(&str, &str)]) -> Result<App> {
         let port = free_port()?;
         let native_port = free_port()?;
         let mut cmd = Command::new(find_tauri_driver()?);

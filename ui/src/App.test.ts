@@ -431,3 +431,30 @@ describe("validation timing (issue 11, item 8)", () => {
     expect($('[data-question="summary"] .issues')).not.toBeNull();
   });
 });
+
+// ---- issue 18: assay:// links (Rust checks them; the UI acts on the outcome) ----
+describe("App links", () => {
+  it("opens a linked assignment, shows a refused link's reason, and signs in by code", async () => {
+    const b = mockBackend();
+    start(b);
+    await until(() => $$("[data-queue-row]").length > 0, "queue rows");
+    b.receiveLinks([{ outcome: "open", link: { kind: "assignment", id: "a-00001" } }]);
+    await until(() => !!$('[data-testid="item-screen"]'), "the linked item");
+    expect(b.calls).toContain("takeLinks");
+    b.receiveLinks([{ outcome: "refused", message: "This link was refused: the link climbs out of its path (`..`). Nothing was changed." }]);
+    await until(() => !!$(".banner"), "banner");
+    expect($(".banner")?.textContent).toContain("climbs out of its path");
+  });
+
+  it("signed out: a link's assignment waits for sign-in; a sign-in link signs in", async () => {
+    const b = mockBackend({ signedIn: false });
+    b.receiveLinks([{ outcome: "open", link: { kind: "assignment", id: "a-00001" } }]);
+    start(b);
+    await until(() => (target.textContent ?? "").includes("Sign in to open the linked assignment."), "notice");
+    b.receiveLinks([{ outcome: "open", link: { kind: "sign_in", platform: "https://work.example.org", code: "used-code-0000000" } }]);
+    await until(() => (target.textContent ?? "").includes("already used or expired"), "refused code");
+    b.receiveLinks([{ outcome: "open", link: { kind: "sign_in", platform: "https://work.example.org", code: "fresh-code-0000000" } }]);
+    await until(() => !!$('[data-testid="item-screen"]'), "signed in, linked item open");
+    expect(b.calls).toContain("signInWithCode");
+  });
+});

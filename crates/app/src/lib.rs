@@ -9,6 +9,7 @@ pub mod anchors;
 pub mod dialogs;
 pub mod earnings;
 pub mod error;
+pub mod links;
 mod open;
 pub mod preview;
 pub mod progress;
@@ -17,6 +18,7 @@ pub mod rules;
 mod settings;
 mod signin;
 pub mod submission;
+pub mod tray;
 pub mod types;
 pub mod views;
 
@@ -282,14 +284,22 @@ impl Workbench {
             return Err(AppError::invalid("Enter the platform URL and your token."));
         }
         // A malformed or plain-http address is refused before asking.
-        PlatformClient::new(&url).map_err(|e| match e {
+        self.confirm_platform(&url).await?;
+        self.sign_in_confirmed(&url, token).await
+    }
+
+    /// Refuses a malformed or plain-http address, then asks the reviewer to
+    /// confirm signing in to `url` (a native dialog naming it) before
+    /// anything is sent there.
+    async fn confirm_platform(&self, url: &str) -> AppResult<()> {
+        PlatformClient::new(url).map_err(|e| match e {
             assay_sync::SyncError::InvalidUrl(_) => AppError::invalid(format!(
                 "{url} is not an address Assay can sign in to: use https:// (plain http only to this computer)."
             )),
             other => AppError::from(other),
         })?;
         let dialogs = self.dialogs.clone();
-        let asked = url.clone();
+        let asked = url.to_string();
         let confirmed = tokio::task::spawn_blocking(move || dialogs.confirm_sign_in(&asked))
             .await
             .map_err(|e| AppError::internal(format!("the confirmation dialog failed: {e}")))?;
@@ -299,7 +309,7 @@ impl Workbench {
                 "Sign-in to {url} was cancelled: nothing was sent."
             )));
         }
-        self.sign_in_confirmed(&url, token).await
+        Ok(())
     }
 
     /// Checks the platform and the token, stores the token in the OS keyring

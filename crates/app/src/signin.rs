@@ -68,6 +68,37 @@ async fn who(url: &str, client: Connector) -> Result<ExpertProfile, AppError> {
     }
 }
 
+// ---- issue 18: one-time sign-in codes ----
+
+/// Exchanges the one-time `code` of an `assay://signin` link for a token of
+/// the platform at `url` (after the same health and version check as a
+/// token sign-in); the errors are worded as for a token.
+pub(crate) async fn exchange_code(url: &str, code: &str) -> Result<String, AppError> {
+    let anonymous = PlatformClient::new(url).map_err(|e| invalid_url(url, &e))?;
+    let health = match anonymous.health().await {
+        Ok(h) => h,
+        Err(e) => return Err(health_error(url, e).await),
+    };
+    check_version(url, &health.protocol_version)?;
+    let req = assay_protocol::SigninCodeExchange {
+        code: code.to_string(),
+        label: Some("Assay (sign-in link)".into()),
+    };
+    match anonymous.exchange_signin_code(&req).await {
+        Ok(t) => Ok(t.token),
+        Err(SyncError::Unauthorized) => Err(AppError::new(
+            ErrorCode::Unauthenticated,
+            format!(
+                "{url} does not accept this sign-in link: its code is unknown, already used or expired. \
+                 Ask the platform for a new link, or sign in with a token."
+            ),
+        )),
+        Err(e) => Err(other_error(url, e).await),
+    }
+}
+
+// ---- end issue 18 ----
+
 fn invalid_url(url: &str, e: &SyncError) -> AppError {
     match e {
         SyncError::InvalidUrl(_) => AppError::invalid(format!(

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod publish;
 pub mod rules;
 pub mod server;
+pub mod signin_codes;
 pub mod storage;
 pub mod testing;
 pub mod validate;

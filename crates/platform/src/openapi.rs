@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, publish, server};
+use crate::{admin, publish, server, signin_codes};
 
 struct Security;
 
@@ -81,6 +81,8 @@ impl Modify for Security {
         publish::assign_by_policy,
         publish::create_expert,
         publish::export,
+        signin_codes::create_code,
+        signin_codes::exchange_code,
     ),
     components(schemas(assay_protocol::ApiErrorCode, assay_protocol::FieldValue, assay_protocol::AttachmentRef,
         publish::ImportLine, publish::ImportValue, publish::ImportAttachment, publish::BadLine)),

@@ -94,6 +94,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     admin_token_hash: Option<String>,
     pub lease_ttl: Duration,
+    /// issue 18: outstanding one-time sign-in codes (memory only).
+    pub signin_codes: Arc<crate::signin_codes::SigninCodes>,
 }
 
 impl AppState {
@@ -108,6 +110,7 @@ impl AppState {
             blobs,
             admin_token_hash: admin_token.map(auth::token_hash),
             lease_ttl,
+            signin_codes: Arc::default(),
         }
     }
 }
@@ -978,7 +981,9 @@ pub fn router(state: AppState) -> Router {
         .route("/ledger", get(ledger))
         .route("/payouts", get(payouts))
         .nest("/author", crate::publish::author_router())
-        .nest("/admin", admin::router());
+        .nest("/admin", admin::router())
+        // issue 18: one-time sign-in codes for `assay://signin` links.
+        .merge(crate::signin_codes::router());
     Router::new()
         .nest(assay_protocol::API_PREFIX, api)
         .fallback(not_found)

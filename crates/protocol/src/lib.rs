@@ -586,3 +586,28 @@ mod tests {
         assert!(json.get("details").is_none());
     }
 }
+
+// ---- issue 18: one-time sign-in codes (`assay://signin?platform=…&code=…`) ----
+
+/// `POST /api/v1/auth/signin-codes` (as a signed-in expert): a one-time code
+/// that signs the app in through an `assay://signin` link. The link carries
+/// the code, never a token; the code is single use and short-lived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct SigninCode {
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/auth/signin-codes/exchange` (no token): the code for a new
+/// expert token (`TokenResponse`). A used, expired or unknown code is a 401.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct SigninCodeExchange {
+    pub code: String,
+    /// Human label for the token (e.g. "Assay on laptop").
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+// ---- end issue 18 ----

@@ -441,6 +441,23 @@ impl PlatformClient {
             .0)
     }
 
+    /// issue 18: exchange a one-time sign-in code (from an `assay://signin`
+    /// link) for a token of its own (store it with [`crate::Credentials`]).
+    pub async fn exchange_signin_code(
+        &self,
+        req: &assay_protocol::SigninCodeExchange,
+    ) -> Result<TokenResponse> {
+        Ok(self
+            .post(
+                "/auth/signin-codes/exchange",
+                "POST /auth/signin-codes/exchange",
+                req,
+                None,
+            )
+            .await?
+            .0)
+    }
+
     /// Revoke the current token on the platform.
     pub async fn logout(&self) -> Result<()> {
         const ROUTE: &str = "DELETE /auth/tokens/current";

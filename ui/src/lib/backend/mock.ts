@@ -3,7 +3,7 @@
 // `npm run dev` for visual work. Behaviour mirrors the real services: drafts
 // with revisions, validation, a durable-looking outbox drained by sync,
 // earnings from a ledger, windowed diff rows and windowed scan frames.
-import type { DiffRow } from "../bindings";
+import type { DiffRow, LinkOutcome } from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
 import type { AppError } from "../bindings";
 import type { Answers } from "../bindings";
@@ -101,6 +101,8 @@ type Ledger = {
 
 export type MockBackend = Backend & {
   /** Test hooks. */
+  /** Links arrive as Rust would hand them over (already checked). */
+  receiveLinks(outcomes: LinkOutcome[]): void;
   setOnline(online: boolean): void;
   touchPreview(): void;
   /** The preview's rubric file stops parsing (a TOML error). */
@@ -394,6 +396,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       name !== "signIn" &&
       name !== "settings" &&
       name !== "saveSettings" &&
+      name !== "takeLinks" &&
+      name !== "signInWithCode" &&
       !name.startsWith("preview") &&
       !session.signed_in
     ) {
@@ -713,8 +717,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     return lines.join("\n") + "\n";
   }
 
+  // issue 18: links waiting for the UI, and who listens for them.
+  const links: LinkOutcome[] = [];
+  const linkListeners = new Set<() => void>();
   const backend: MockBackend = {
     calls,
+    receiveLinks(outcomes) {
+      links.push(...clone(outcomes));
+      for (const l of linkListeners) l();
+    },
     failNext(method, error) {
       failures.set(method, error);
     },
@@ -1353,6 +1364,18 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         settings = clone(s);
         return clone(settings);
       }),
+    // ---- issue 18 ----
+    takeLinks: () => call("takeLinks", () => links.splice(0)),
+    onLinkPending: async (cb) => {
+      linkListeners.add(cb);
+      return () => linkListeners.delete(cb);
+    },
+    signInWithCode: (url, code) => call("signInWithCode", () => {
+      if (code === "used-code-0000000") throw err("unauthenticated", `${url} does not accept this sign-in link: its code is unknown, already used or expired. Ask the platform for a new link, or sign in with a token.`);
+      session = { signed_in: true, platform_url: url, expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: false };
+      return clone(session);
+    }),
+    // ---- end issue 18 ----
   };
   return backend;
 }

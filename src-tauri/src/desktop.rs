@@ -1,0 +1,145 @@
+//! Desktop integration (issue 18) with the official Tauri plugins: one
+//! instance per profile (a second launch focuses the first window and hands
+//! over its arguments), `assay://` links, the window's size and position
+//! restored, and a tray icon with the sync state and pending uploads (the
+//! words from `assay_app::tray`). Links are checked by `assay_app::links`; the UI takes them with
+//! the `take_links` command when `link://pending` fires.
+
+use std::sync::Arc;
+
+use assay_app::links::LinkInbox;
+use tauri::{Emitter, Manager, Runtime};
+
+use crate::Profile;
+
+use crate::events::LINK_PENDING;
+
+/// Where the window-state plugin keeps the main window's size and position:
+/// in the profile's data dir, so test profiles never touch the user's config.
+pub fn window_state_file(profile: &Profile) -> std::path::PathBuf {
+    profile.data_dir.join("window-state.json")
+}
+
+/// Adds the desktop plugins to the real app's builder (not to the mock
+/// runtime's, which has no D-Bus or window system).
+pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tauri::Builder<R> {
+    builder
+        // First, so a second instance exits before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(
+            move |app, argv, _cwd| {
+                tracing::info!(
+                    args = argv.len(),
+                    "a second launch handed over its arguments"
+                );
+                focus_main(app);
+                let inbox = app.state::<Arc<LinkInbox>>();
+                if inbox.push_args(argv.into_iter().skip(1)) > 0 {
+                    announce(app);
+                }
+            },
+        ))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_filename(window_state_file(profile).display().to_string())
+                .build(),
+        )
+}
+
+/// Called once the app is built: links given to this (first) launch, and on
+/// macOS the ones the OS delivers as events.
+pub fn setup<R: Runtime>(app: &tauri::App<R>) {
+    let inbox = app.state::<Arc<LinkInbox>>().inner().clone();
+    if inbox.push_args(std::env::args().skip(1)) > 0 {
+        announce(app.handle());
+    }
+    #[cfg(target_os = "macos")]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt;
+        let handle = app.handle().clone();
+        app.deep_link().on_open_url(move |event| {
+            for url in event.urls() {
+                inbox.push(url.as_str());
+            }
+            announce(&handle);
+        });
+    }
+}
+
+/// The tray's status entry, updated on each sync state.
+struct TrayStatusItem<R: Runtime>(tauri::menu::MenuItem<R>);
+
+/// Adds the tray icon: a status line (sync state, pending uploads) and Open,
+/// Sync now, Quit. Where the desktop has no tray the app goes on without.
+pub fn tray<R: Runtime>(app: &tauri::App<R>) {
+    if let Err(e) = try_tray(app) {
+        tracing::warn!(error = %e, "no tray icon");
+    }
+}
+
+fn try_tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
+    use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+    let status = MenuItem::with_id(app, "status", "Assay", false, None::<&str>)?;
+    let open = MenuItem::with_id(app, "open", "Open Assay", true, None::<&str>)?;
+    let sync = MenuItem::with_id(app, "sync", "Sync now", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Assay", true, Some("CmdOrCtrl+Q"))?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&status, &separator, &open, &sync, &quit])?;
+    let mut builder = tauri::tray::TrayIconBuilder::with_id("main")
+        .tooltip("Assay")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            "open" => focus_main(app),
+            "sync" => {
+                let wb = app.state::<Arc<assay_app::Workbench>>().inner().clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = wb.sync_now(|_| {}).await {
+                        tracing::info!(error = %e, "sync from the tray failed");
+                    }
+                });
+            }
+            "quit" => app.exit(0),
+            _ => {}
+        });
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone().to_owned());
+    }
+    builder.build(app)?;
+    app.manage(TrayStatusItem(status));
+    Ok(())
+}
+
+/// Shows a sync state in the tray (called for each `sync://status`).
+pub fn on_sync<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncState) {
+    let words = assay_app::tray::tray_status(state);
+    if let Some(item) = app.try_state::<TrayStatusItem<R>>() {
+        if let Err(e) = item.0.set_text(&words.line) {
+            tracing::debug!(error = %e, "could not update the tray's status");
+        }
+    }
+    if let Some(tray) = app.tray_by_id("main") {
+        let _ = tray.set_tooltip(Some(&words.line));
+        let _ = tray.set_title(Some(&words.title));
+    }
+}
+
+fn announce<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Err(e) = app.emit(LINK_PENDING, ()) {
+        tracing::warn!(error = %e, "could not announce a link");
+    }
+}
+
+fn focus_main<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    for (what, result) in [
+        ("unminimize", window.unminimize()),
+        ("show", window.show()),
+        ("focus", window.set_focus()),
+    ] {
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not {what} the main window");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Desktop integration of the real app (issue 18): a second launch with an
+//! `assay://` link hands it to the running window and exits; links are
+//! checked in Rust (a malicious one is refused with its reason, nothing
+//! changes); a sign-in link signs in with a one-time code.
+//! Run by `cargo xtask test` under Xvfb with a private D-Bus session.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use assay_e2e::{app_binary, keys, App, PlatformProcess};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Runs the app binary again, as the OS does for a link, with the first
+/// instance's profile; it must hand over its arguments and exit at once.
+fn second_launch(envs: &[(&str, &str)], link: &str) -> Result<()> {
+    let mut cmd = Command::new(app_binary()?);
+    cmd.arg(link);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().context("starting a second instance")?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                bail!("the second launch failed: {status}");
+            }
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            bail!("the second launch did not exit: it opened a window of its own");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(1_000_000)?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
+    let env = [
+        ("ASSAY_PROFILE", "e2e-links"),
+        ("ASSAY_DATA_DIR", data_dir.as_str()),
+        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
+    ];
+    let app = App::launch(&env)?;
+    app.wait_for("input[type=url]", WAIT)?;
+
+    // Signed out, a sign-in link with a one-time code signs in: the platform
+    // issues the code to a signed-in reviewer (here: the test's token).
+    let code: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/auth/signin-codes", platform.url()))
+        .bearer_auth(&platform.token)
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let code = code["code"].as_str().context("no code")?.to_string();
+    second_launch(
+        &env,
+        &format!("assay://signin?platform={}&code={code}", platform.url()),
+    )?;
+    app.wait_text(
+        "[data-testid=online-badge]",
+        Duration::from_secs(120),
+        |t| t.contains("Online"),
+    )?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    app.screenshot("links-01-signed-in-by-code")?;
+
+    // An assignment link opens that assignment in the running window.
+    let id = app
+        .execute(
+            "return document.querySelector('li[data-queue-row]')?.getAttribute('data-queue-row')",
+            serde_json::json!([]),
+        )?
+        .as_str()
+        .context("no queue row")?
+        .to_string();
+    second_launch(&env, &format!("assay://assignment/{id}"))?;
+    app.wait_for(
+        &format!("[data-testid=item-screen][data-assignment='{id}']"),
+        WAIT,
+    )?;
+    app.screenshot("links-02-assignment-opened")?;
+
+    // Malicious links are refused with their reason; the item stays open.
+    for (link, why) in [
+        ("assay://../../", "climbs out of its path"),
+        (
+            "assay://assignment/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            "assignment id in the link is not valid",
+        ),
+        ("assay://settings/delete-all", "Assay opens only"),
+    ] {
+        second_launch(&env, link)?;
+        app.wait_text("[role=alert]", WAIT, |t| t.contains(why))?;
+        app.execute(
+            "document.querySelector('[role=alert] button')?.click()",
+            serde_json::json!([]),
+        )?;
+    }
+    let overlong = format!("assay://assignment/{}", "a".repeat(600));
+    second_launch(&env, &overlong)?;
+    app.wait_text("[role=alert]", WAIT, |t| t.contains("at most 512"))?;
+    app.screenshot("links-03-refused")?;
+    app.wait_for(
+        &format!("[data-testid=item-screen][data-assignment='{id}']"),
+        WAIT,
+    )?;
+    // A token never rides in a link.
+    second_launch(
+        &env,
+        &format!(
+            "assay://signin?platform={}&token=asy_secret",
+            platform.url()
+        ),
+    )?;
+    app.wait_text("[role=alert]", WAIT, |t| t.contains("never takes a token"))?;
+    app.press(&[keys::ESCAPE])?;
+    app.quit()?;
+    Ok(())
+}

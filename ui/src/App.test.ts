@@ -441,7 +441,13 @@ describe("App links", () => {
     b.receiveLinks([{ outcome: "open", link: { kind: "assignment", id: "a-00001" } }]);
     await until(() => !!$('[data-testid="item-screen"]'), "the linked item");
     expect(b.calls).toContain("takeLinks");
-    b.receiveLinks([{ outcome: "refused", message: "This link was refused: the link climbs out of its path (`..`). Nothing was changed." }]);
+    b.receiveLinks([
+      {
+        outcome: "refused",
+        message:
+          "This link was refused: the link climbs out of its path (`..`). Nothing was changed.",
+      },
+    ]);
     await until(() => !!$(".banner"), "banner");
     expect($(".banner")?.textContent).toContain("climbs out of its path");
   });
@@ -450,10 +456,26 @@ describe("App links", () => {
     const b = mockBackend({ signedIn: false });
     b.receiveLinks([{ outcome: "open", link: { kind: "assignment", id: "a-00001" } }]);
     start(b);
-    await until(() => (target.textContent ?? "").includes("Sign in to open the linked assignment."), "notice");
-    b.receiveLinks([{ outcome: "open", link: { kind: "sign_in", platform: "https://work.example.org", code: "used-code-0000000" } }]);
-    await until(() => (target.textContent ?? "").includes("already used or expired"), "refused code");
-    b.receiveLinks([{ outcome: "open", link: { kind: "sign_in", platform: "https://work.example.org", code: "fresh-code-0000000" } }]);
+    await until(
+      () => (target.textContent ?? "").includes("Sign in to open the linked assignment."),
+      "notice",
+    );
+    b.receiveLinks([
+      {
+        outcome: "open",
+        link: { kind: "sign_in", platform: "https://work.example.org", code: "used-code-0000000" },
+      },
+    ]);
+    await until(
+      () => (target.textContent ?? "").includes("already used or expired"),
+      "refused code",
+    );
+    b.receiveLinks([
+      {
+        outcome: "open",
+        link: { kind: "sign_in", platform: "https://work.example.org", code: "fresh-code-0000000" },
+      },
+    ]);
     await until(() => !!$('[data-testid="item-screen"]'), "signed in, linked item open");
     expect(b.calls).toContain("signInWithCode");
   });

@@ -730,9 +730,8 @@ mod tests {
                 "options": [{"id": "y", "label": "Yes"}]}]),
         );
         let item = scoped(&r, &[("patch", PATCH)]);
-        let no_blobs: BlobReader = Arc::new(|_: &assay_protocol::AttachmentRef| {
-            Err::<Vec<u8>, String>("none".into())
-        });
+        let no_blobs: BlobReader =
+            Arc::new(|_: &assay_protocol::AttachmentRef| Err::<Vec<u8>, String>("none".into()));
         for preference in [DiffMode::Unified, DiffMode::Split] {
             let cache = ViewCache::default();
             let views = build_views(&cache, "a", &item, preference, &no_blobs);

@@ -719,12 +719,12 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   // issue 18: links waiting for the UI, and who listens for them.
   const links: LinkOutcome[] = [];
-  const linkListeners = new Set<() => void>();
+  const linkListeners = new Set<(payload: null) => void>();
   const backend: MockBackend = {
     calls,
     receiveLinks(outcomes) {
       links.push(...clone(outcomes));
-      for (const l of linkListeners) l();
+      for (const l of linkListeners) l(null);
     },
     failNext(method, error) {
       failures.set(method, error);
@@ -1370,11 +1370,26 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       linkListeners.add(cb);
       return () => linkListeners.delete(cb);
     },
-    signInWithCode: (url, code) => call("signInWithCode", () => {
-      if (code === "used-code-0000000") throw err("unauthenticated", `${url} does not accept this sign-in link: its code is unknown, already used or expired. Ask the platform for a new link, or sign in with a token.`);
-      session = { signed_in: true, platform_url: url, expert: { id: "exp-1", display_name: "Dr. Ada Reviewer", email: "ada@example.com", senior_reviewer: true }, demo: false };
-      return clone(session);
-    }),
+    signInWithCode: (url, code) =>
+      call("signInWithCode", () => {
+        if (code === "used-code-0000000")
+          throw err(
+            "unauthenticated",
+            `${url} does not accept this sign-in link: its code is unknown, already used or expired. Ask the platform for a new link, or sign in with a token.`,
+          );
+        session = {
+          signed_in: true,
+          platform_url: url,
+          expert: {
+            id: "exp-1",
+            display_name: "Dr. Ada Reviewer",
+            email: "ada@example.com",
+            senior_reviewer: true,
+          },
+          demo: false,
+        };
+        return clone(session);
+      }),
     // ---- end issue 18 ----
   };
   return backend;

@@ -172,6 +172,11 @@ path: string,
  */
 rows: number, bytes: number, };
 
+/**
+ * A link the app acts on.
+ */
+export type DeepLink = { "kind": "assignment", id: string, } | { "kind": "sign_in", platform: string, code: string, };
+
 export type DefinedTerm = { term: string, 
 /**
  * Anchor of the clause that defines it.
@@ -384,6 +389,11 @@ definition: boolean, };
 export type LegalRunKind = "equal" | "inserted" | "deleted";
 
 export type LineKind = "context" | "added" | "removed";
+
+/**
+ * What became of a link the OS handed to the app.
+ */
+export type LinkOutcome = { "outcome": "open", link: DeepLink, } | { "outcome": "refused", message: string, };
 
 /**
  * One lint result.
@@ -1252,6 +1262,16 @@ export interface Commands {
    * Saves the UI settings (bounds: `RULES`); returns what was saved.
    */
   saveSettings(settings: Settings): Promise<Settings>;
+  /**
+   * `assay://` links received at launch or from a second launch, each
+   * checked in Rust: what to open, or why it was refused.
+   */
+  takeLinks(): Promise<Array<LinkOutcome>>;
+  /**
+   * Signs in with a one-time code from an `assay://signin` link (after
+   * the person confirmed the platform); the token goes to the keyring.
+   */
+  signInWithCode(platformUrl: string, code: string): Promise<SessionInfo>;
 }
 
 /** Every event the shell emits, one listener each. */
@@ -1268,6 +1288,10 @@ export interface Events {
    * The previewed rubric or sample items changed on disk (file watcher).
    */
   onPreviewChanged(handler: (payload: PreviewState) => void): Promise<Unsubscribe>;
+  /**
+   * An `assay://` link arrived; the UI fetches it with `take_links`.
+   */
+  onLinkPending(handler: (payload: null) => void): Promise<Unsubscribe>;
 }
 
 /** The command each method calls. */
@@ -1304,6 +1328,8 @@ export const COMMAND_NAMES = {
   previewValidate: "preview_validate",
   settings: "settings",
   saveSettings: "save_settings",
+  takeLinks: "take_links",
+  signInWithCode: "sign_in_with_code",
 } as const satisfies Record<keyof Commands, string>;
 
 /** The event each listener listens to. */
@@ -1311,6 +1337,7 @@ export const EVENT_NAMES = {
   onSyncState: "sync://state",
   onSyncProgress: "sync://progress",
   onPreviewChanged: "preview://changed",
+  onLinkPending: "link://pending",
 } as const satisfies Record<keyof Events, string>;
 
 /** Rules Rust enforces, as data (crates/app/src/rules.rs): show them, never copy them. */
@@ -1373,8 +1400,11 @@ export function tauriCommands(): Commands & Events {
     previewValidate: (item_id, answers) => invoke<ValidationReport>("preview_validate", { item_id, answers }),
     settings: () => invoke<Settings>("settings"),
     saveSettings: (settings) => invoke<Settings>("save_settings", { settings }),
+    takeLinks: () => invoke<Array<LinkOutcome>>("take_links"),
+    signInWithCode: (platform_url, code) => invoke<SessionInfo>("sign_in_with_code", { platform_url, code }),
     onSyncState: (handler) => listen<SyncState>("sync://state", (e) => handler(e.payload)),
     onSyncProgress: (handler) => listen<SyncProgress>("sync://progress", (e) => handler(e.payload)),
     onPreviewChanged: (handler) => listen<PreviewState>("preview://changed", (e) => handler(e.payload)),
+    onLinkPending: (handler) => listen<null>("link://pending", (e) => handler(e.payload)),
   };
 }

@@ -134,7 +134,7 @@ fn jpeg2000_lossless_signed_16_bit() {
     assert_every_pixel(&scan, |f, y, x| ct_signed(f, y, x) as f64);
     assert_eq!((scan.info.min, scan.info.max), (-2000.0, 3999.0));
     // No window in the file: full range.
-    assert_eq!(scan.info.presets.len(), 7);
+    assert_eq!(scan.info.presets.len(), 8); // seven CT presets and the full range
     assert_eq!(
         scan.info.default_window,
         Window {

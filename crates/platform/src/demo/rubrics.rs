@@ -318,7 +318,7 @@ pub fn sample_answers(opportunity_id: &str, variant: usize) -> serde_json::Value
             });
             if present {
                 answers["regions"] = json!({"type": "annotations", "items": [
-                    {"id": "s1", "field": "scan", "anchor": {"kind": "scan_region", "frame": 1, "x": 0.58, "y": 0.36, "width": 0.08, "height": 0.08},
+                    {"id": "s1", "field": "scan", "anchor": {"kind": "scan_region", "frame": 0, "x": 0.58, "y": 0.36, "width": 0.08, "height": 0.08},
                      "severity": "significant", "comment": "Focal hyperdensity"}]});
             }
             json!({"answers": answers, "rationales": {}})

@@ -493,3 +493,81 @@ impl Drop for PlatformProcess {
         self.stop();
     }
 }
+
+/// How long the grading helpers wait for the page.
+const GRADE_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens the first paid grade row matching `search` that is still new
+/// (senior reviews and unpaid screening tasks are skipped).
+pub fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
+    let current = app.execute(
+        "return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''",
+        serde_json::json!([]),
+    )?;
+    if current.as_str() != Some(search) {
+        let before = app
+            .text_content("[data-testid=queue-count]")?
+            .unwrap_or_default();
+        app.fill("input[aria-label='Search queue']", search)?;
+        // The queue refreshes after a short debounce.
+        app.wait_text("[data-testid=queue-count]", GRADE_WAIT, |t| t != before)?;
+    }
+    let deadline = std::time::Instant::now() + GRADE_WAIT;
+    loop {
+        let id = app.execute(
+            "const rows = [...document.querySelectorAll('li[data-queue-row]')];
+             const row = rows.find(r =>
+               r.querySelector('.st')?.textContent.trim() === 'New' &&
+               r.getAttribute('data-downloaded') === 'true' &&
+               !/\\breview\\b/.test(r.querySelector('.l1')?.textContent ?? '') &&
+               !r.querySelector('[data-testid=screening-badge]'));
+             if (!row) return null;
+             row.querySelector('.card').click();
+             return row.getAttribute('data-queue-row');",
+            serde_json::json!([]),
+        )?;
+        if let Some(id) = id.as_str() {
+            app.wait_for("[data-testid=item-screen]", GRADE_WAIT)?;
+            // Let the item screen finish mounting (keyboard handlers, draft).
+            std::thread::sleep(Duration::from_millis(800));
+            return Ok(id.to_string());
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("no new item matches {search:?}:\n{}", app.page_text()?);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Grades an open coding-validation item with the keyboard only: every
+/// criterion passes (1–4), quality 5, verdict "accept", then Ctrl+Enter.
+pub fn grade_by_keyboard(app: &App) -> anyhow::Result<()> {
+    // Focus the page (not a text box) so shortcuts apply.
+    app.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    )?;
+    for k in ["1", "2", "3", "4", "j", "5", "j", "1"] {
+        app.press(&[k])?;
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    app.wait_text("[data-testid=submit]", GRADE_WAIT, |_| true)?;
+    let deadline = std::time::Instant::now() + GRADE_WAIT;
+    while app
+        .execute(
+            "return document.querySelector('[data-testid=submit]').disabled",
+            serde_json::json!([]),
+        )?
+        .as_bool()
+        .unwrap_or(true)
+    {
+        if std::time::Instant::now() > deadline {
+            app.screenshot("submit-disabled")?;
+            let reasons = app.page_text()?;
+            anyhow::bail!("submit stayed disabled:\n{reasons}");
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    app.press(&[keys::CONTROL, keys::ENTER])?;
+    Ok(())
+}

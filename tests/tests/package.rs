@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use assay_e2e::{keys, workspace_root, App, PlatformProcess};
+use assay_e2e::{grade_by_keyboard, keys, open_new_item, workspace_root, App, PlatformProcess};
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The test's profile: its own data dir and keyring service.
@@ -270,60 +270,9 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     })?;
     app.screenshot("package-01-queue")?;
 
-    // Grade one code item by keyboard (as tests/e2e.rs does).
-    let before = app
-        .text_content("[data-testid=queue-count]")?
-        .unwrap_or_default();
-    app.fill("input[aria-label='Search queue']", "itm-code")?;
-    // The queue refreshes after a short debounce.
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| t != before)?;
-    let deadline = std::time::Instant::now() + WAIT;
-    let assignment = loop {
-        let id = app.execute(
-            "const rows = [...document.querySelectorAll('li[data-queue-row]')];
-             const row = rows.find(r =>
-               r.querySelector('.st')?.textContent.trim() === 'New' &&
-               r.getAttribute('data-downloaded') === 'true' &&
-               !/\\breview\\b/.test(r.querySelector('.l1')?.textContent ?? '') &&
-               !r.querySelector('[data-testid=screening-badge]'));
-             if (!row) return null;
-             row.querySelector('.card').click();
-             return row.getAttribute('data-queue-row');",
-            serde_json::json!([]),
-        )?;
-        if let Some(id) = id.as_str() {
-            break id.to_string();
-        }
-        if std::time::Instant::now() > deadline {
-            bail!("no new code item:\n{}", app.page_text()?);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    app.wait_for("[data-testid=item-screen]", WAIT)?;
-    std::thread::sleep(Duration::from_millis(800));
-    app.execute(
-        "document.activeElement && document.activeElement.blur()",
-        serde_json::json!([]),
-    )?;
-    for k in ["1", "2", "3", "4", "j", "5", "j", "1"] {
-        app.press(&[k])?;
-        std::thread::sleep(Duration::from_millis(60));
-    }
-    let deadline = std::time::Instant::now() + WAIT;
-    while app
-        .execute(
-            "return document.querySelector('[data-testid=submit]')?.disabled ?? true",
-            serde_json::json!([]),
-        )?
-        .as_bool()
-        .unwrap_or(true)
-    {
-        if std::time::Instant::now() > deadline {
-            bail!("submit stayed disabled:\n{}", app.page_text()?);
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    app.press(&[keys::CONTROL, keys::ENTER])?;
+    // Grade one code item by keyboard (the same steps as tests/e2e.rs).
+    let assignment = open_new_item(&app, "itm-code")?;
+    grade_by_keyboard(&app)?;
     app.wait_text("[data-testid=pending]", WAIT, |t| t.starts_with("0 "))?;
     app.screenshot("package-02-graded")?;
     app.quit()?;

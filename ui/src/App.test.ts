@@ -3,23 +3,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import App from "./App.svelte";
 import { mockBackend, type MockBackend } from "./lib/backend/mock";
+import { settle, until } from "./test-app";
 
 let app: ReturnType<typeof mount> | null = null;
 let target: HTMLElement;
 
-async function settle(ms = 0) {
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, ms));
-    flushSync();
-  }
-}
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 100; i++) {
-    if (cond()) return;
-    await settle(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 function start(backend: MockBackend) {
   target = document.createElement("div");
   document.body.appendChild(target);

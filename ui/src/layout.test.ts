@@ -6,22 +6,14 @@ import { flushSync, mount, unmount } from "svelte";
 import App from "./App.svelte";
 import Preview from "./lib/components/Preview.svelte";
 import { mockBackend, type MockBackend } from "./lib/backend/mock";
+import { settle, until as waitUntil } from "./test-app";
 
 let app: ReturnType<typeof mount> | null = null;
 let target: HTMLElement;
 
-async function settle(ms = 0) {
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, ms));
-    flushSync();
-  }
-}
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 150; i++) {
-    if (cond()) return;
-    await settle(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** Whole-app mounts here run twice per test: waits are 50% longer. */
+function until(cond: () => boolean, what: string) {
+  return waitUntil(cond, what, 150);
 }
 function start(backend: MockBackend) {
   target = document.createElement("div");

@@ -1,5 +1,5 @@
 //! Cost of the platform's per-item access check (`GET /items/{id}` is
-//! `Storage::item_for_expert`) for the newest and the oldest of 10,000
+//! `Rules::item_for_expert`) for the newest and the oldest of 10,000
 //! assignments, with and without the access index (migration 3), paired and
 //! repeated:
 //!
@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use assay_platform::demo::{self, SeedOptions};
-use assay_platform::{BlobStore, SqliteStorage, Storage};
+use assay_platform::rules::Rules;
+use assay_platform::{BlobStore, SqliteStorage};
 use chrono::Utc;
 
 /// CPU time of the calling thread in ns (Linux schedstat).

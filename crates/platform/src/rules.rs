@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use assay_protocol::{
-    Assignment, AssignmentKind, AssignmentState, FieldValue, Item, Lease, LedgerStatus,
-    OutcomeStatus, PayBasis, Payout, Rate, ReviewDecision, ReviewOutcome, ReviewReceipt,
-    ReviewRequest, SubmissionReceipt, SubmissionRequest,
+    Assignment, AssignmentKind, AssignmentState, FieldValue, Item, ItemEnvelope, Lease,
+    LedgerStatus, OutcomeStatus, PayBasis, Payout, Rate, ReviewDecision, ReviewOutcome,
+    ReviewReceipt, ReviewRequest, SubmissionReceipt, SubmissionRequest,
 };
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{de::DeserializeOwned, Serialize};
@@ -427,6 +427,35 @@ pub trait Rules: Storage {
     /// item pins); a senior review names the submission it reviews.
     fn create_assignment(&self, new: &NewAssignment) -> PlatformResult<Assignment> {
         atomically(self, |tx| create_assignment_in(tx, new))
+    }
+
+    /// An item as the expert may see it: only while one of their
+    /// assignments of it is live (not revoked, reassigned or released; the
+    /// most recent decides), with the submission a senior review is about
+    /// and the expert's own latest submission on that assignment.
+    fn item_for_expert(&self, expert_id: &str, item_id: &str) -> PlatformResult<ItemEnvelope> {
+        let item = self
+            .item(item_id)?
+            .ok_or_else(|| PlatformError::not_found(format!("item {item_id}")))?;
+        let Some(access) = self.live_assignment_of_item(expert_id, item_id)? else {
+            return Err(PlatformError::Forbidden(format!(
+                "item {item_id} is not assigned to you"
+            )));
+        };
+        let reviewed_submission = match (access.kind, access.review_of) {
+            (AssignmentKind::SeniorReview, Some(sub)) => Some(
+                self.submission_view(&sub)?
+                    .ok_or_else(|| PlatformError::not_found(format!("submission {sub}")))?,
+            ),
+            _ => None,
+        };
+        // For finished work and revisions on another device.
+        let own_submission = self.latest_submission(&access.assignment_id, expert_id)?;
+        Ok(ItemEnvelope {
+            item,
+            reviewed_submission,
+            own_submission,
+        })
     }
 
     /// The assignment, if it is the expert's (else forbidden).
@@ -912,6 +941,60 @@ mod tests {
             ledger += s.list_ledger(e, 0, 500).unwrap().rows.len();
         }
         (subs, ledger)
+    }
+
+    /// The per-item access rule, the same on every backend: only a live
+    /// assignment opens an item; a senior review also brings the submission
+    /// it reviews, a grader their own latest submission.
+    #[test]
+    fn item_access_follows_the_live_assignment() {
+        let s = fixture(PayBasis::PerItem);
+        let env = s.item_for_expert("e1", "i1").unwrap();
+        assert_eq!(env.item.id, "i1");
+        assert_eq!((env.reviewed_submission, env.own_submission), (None, None));
+        assert!(matches!(
+            s.item_for_expert("e2", "i1"),
+            Err(PlatformError::Forbidden(_))
+        ));
+        assert!(matches!(
+            s.item_for_expert("e1", "nope"),
+            Err(PlatformError::NotFound(_))
+        ));
+        let r = s.submit("e1", "k", "h", &req("a1", 2, 60), t(1)).unwrap();
+        let own = s
+            .item_for_expert("e1", "i1")
+            .unwrap()
+            .own_submission
+            .unwrap();
+        assert_eq!(
+            (own.submission_id.as_str(), own.active_seconds),
+            (r.submission_id.as_str(), 60)
+        );
+        // e2 reviews it: the reviewed submission comes with the item, not as e2's own.
+        s.create_assignment(&NewAssignment {
+            id: "rv1".into(),
+            expert_id: "e2".into(),
+            item_id: "i1".into(),
+            kind: AssignmentKind::SeniorReview,
+            assigned_at: t(1),
+            lease_expires_at: t(3),
+            due_at: t(24),
+            review_of_submission_id: Some(r.submission_id.clone()),
+        })
+        .unwrap();
+        let env = s.item_for_expert("e2", "i1").unwrap();
+        assert_eq!(
+            env.reviewed_submission.unwrap().submission_id,
+            r.submission_id
+        );
+        assert_eq!(env.own_submission, None);
+        // A revoked assignment no longer opens its item.
+        s.item_for_expert("e1", "i2").unwrap();
+        s.revoke_assignment("a2", t(1)).unwrap();
+        assert!(matches!(
+            s.item_for_expert("e1", "i2"),
+            Err(PlatformError::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 
 use assay_protocol::{
     Assignment, AssignmentKind, AssignmentState, Attestation, ExpertProfile, FieldValue, Item,
-    ItemEnvelope, LedgerEntry, LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard,
-    ReviewOutcome, ReviewRequest, RubricEnvelope, SubmissionRequest,
+    LedgerEntry, LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
+    ReviewRequest, ReviewedSubmission, RubricEnvelope, SubmissionRequest,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,15 @@ pub enum ImportOp {
     },
 }
 
+/// The assignment that decides an expert's access to an item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemAccess {
+    pub assignment_id: String,
+    pub kind: AssignmentKind,
+    /// For a senior review: the submission it reviews.
+    pub review_of: Option<String>,
+}
+
 /// One graded submission as exported to a buyer (a line of the export NDJSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExportRecord {
@@ -215,7 +224,24 @@ pub trait Storage: Send + Sync + 'static {
     fn blob_meta(&self, sha256: &str) -> PlatformResult<Option<BlobMeta>>;
     /// Whether one of the expert's assignments (any state) is on an item that references the blob.
     fn expert_can_read_blob(&self, expert_id: &str, sha256: &str) -> PlatformResult<bool>;
-    fn item_for_expert(&self, expert_id: &str, item_id: &str) -> PlatformResult<ItemEnvelope>;
+    /// An item as stored (plain read; who may see it is
+    /// [`crate::rules::Rules::item_for_expert`]'s rule).
+    fn item(&self, item_id: &str) -> PlatformResult<Option<Item>>;
+    /// The expert's most recent assignment of an item that is not revoked,
+    /// reassigned or released (the one that decides access).
+    fn live_assignment_of_item(
+        &self,
+        expert_id: &str,
+        item_id: &str,
+    ) -> PlatformResult<Option<ItemAccess>>;
+    /// A submission as shown to a reviewer (or its author).
+    fn submission_view(&self, submission_id: &str) -> PlatformResult<Option<ReviewedSubmission>>;
+    /// The expert's latest submission on an assignment.
+    fn latest_submission(
+        &self,
+        assignment_id: &str,
+        expert_id: &str,
+    ) -> PlatformResult<Option<ReviewedSubmission>>;
 
     // ---- assignments (changes go through [`Storage::transaction`])
     /// An assignment with its holder (a plain read, outside any transaction).

@@ -16,9 +16,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use assay_protocol::{
-    Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, ItemEnvelope,
-    LedgerEntry, LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
-    RubricEnvelope,
+    Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, LedgerEntry,
+    LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
+    ReviewedSubmission, RubricEnvelope,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -28,12 +28,12 @@ use tokio_postgres::{NoTls, Row};
 use super::rows::{
     enum_str, from_json, new_id, page, sql_i64, to_json, AccessRow, Columns, ExpertRow, FromRow,
     ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow, ASSIGNMENT_SELECT,
-    LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT, RATE_SELECT,
+    LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT, RATE_SELECT, SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
-    ItemContent, ItemGrading, NewAssignment, NewExpert, NewLedgerEntry, NewReview, NewSubmission,
-    Page, Storage, TokenRecord, Tx,
+    ItemAccess, ItemContent, ItemGrading, NewAssignment, NewExpert, NewLedgerEntry, NewReview,
+    NewSubmission, Page, Storage, TokenRecord, Tx,
 };
 use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
@@ -998,18 +998,24 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn item_for_expert(&self, expert_id: &str, item_id: &str) -> PlatformResult<ItemEnvelope> {
-        const SUBMISSION: &str = "SELECT id, answers, active_seconds, received_at FROM submissions";
+    fn item(&self, item_id: &str) -> PlatformResult<Option<Item>> {
         self.with_client(|c| async move {
-            let item: Item = one(
+            one(
                 &c,
                 "SELECT id, opportunity_id, title, fields, created_at FROM items WHERE id = $1",
                 &[&item_id],
             )
-            .await?
-            .ok_or_else(|| PlatformError::not_found(format!("item {item_id}")))?;
-            // The expert's most recent live assignment of the item decides access.
-            let Some(access) = one::<AccessRow, _>(
+            .await
+        })
+    }
+
+    fn live_assignment_of_item(
+        &self,
+        expert_id: &str,
+        item_id: &str,
+    ) -> PlatformResult<Option<ItemAccess>> {
+        self.with_client(|c| async move {
+            Ok(one::<AccessRow, _>(
                 &c,
                 "SELECT kind, review_of_submission_id, id FROM assignments \
                  WHERE item_id = $1 AND expert_id = $2 \
@@ -1018,33 +1024,36 @@ impl Storage for PostgresStorage {
                 &[&item_id, &expert_id],
             )
             .await?
-            else {
-                return Err(PlatformError::Forbidden(format!(
-                    "item {item_id} is not assigned to you"
-                )));
-            };
-            let reviewed_submission = match (access.kind, access.review_of) {
-                (AssignmentKind::SeniorReview, Some(sub)) => Some(
-                    one(&c, &format!("{SUBMISSION} WHERE id = $1"), &[&sub])
-                        .await?
-                        .ok_or_else(|| PlatformError::not_found(format!("submission {sub}")))?,
-                ),
-                _ => None,
-            };
-            let own_submission = one(
+            .map(AccessRow::into_access))
+        })
+    }
+
+    fn submission_view(&self, submission_id: &str) -> PlatformResult<Option<ReviewedSubmission>> {
+        self.with_client(|c| async move {
+            one(
+                &c,
+                &format!("{SUBMISSION_VIEW} WHERE id = $1"),
+                &[&submission_id],
+            )
+            .await
+        })
+    }
+
+    fn latest_submission(
+        &self,
+        assignment_id: &str,
+        expert_id: &str,
+    ) -> PlatformResult<Option<ReviewedSubmission>> {
+        self.with_client(|c| async move {
+            one(
                 &c,
                 &format!(
-                    "{SUBMISSION} WHERE assignment_id = $1 AND expert_id = $2 \
+                    "{SUBMISSION_VIEW} WHERE assignment_id = $1 AND expert_id = $2 \
                      ORDER BY received_at DESC, outcome_seq DESC LIMIT 1"
                 ),
-                &[&access.id, &expert_id],
+                &[&assignment_id, &expert_id],
             )
-            .await?;
-            Ok(ItemEnvelope {
-                item,
-                reviewed_submission,
-                own_submission,
-            })
+            .await
         })
     }
 

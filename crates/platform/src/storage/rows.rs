@@ -369,11 +369,25 @@ impl FromRow for PendingRow {
     }
 }
 
+/// A submission as a reviewer (or its author) sees it.
+pub(super) const SUBMISSION_VIEW: &str =
+    "SELECT id, answers, active_seconds, received_at FROM submissions";
+
 /// The assignment deciding an expert's access to an item.
 pub(super) struct AccessRow {
     pub(super) id: String,
     pub(super) kind: AssignmentKind,
     pub(super) review_of: Option<String>,
+}
+
+impl AccessRow {
+    pub(super) fn into_access(self) -> super::ItemAccess {
+        super::ItemAccess {
+            assignment_id: self.id,
+            kind: self.kind,
+            review_of: self.review_of,
+        }
+    }
 }
 
 impl FromRow for AccessRow {

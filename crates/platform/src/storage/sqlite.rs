@@ -12,9 +12,9 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use assay_protocol::{
-    Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, ItemEnvelope,
-    LedgerEntry, LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
-    RubricEnvelope,
+    Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, LedgerEntry,
+    LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
+    ReviewedSubmission, RubricEnvelope,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::types::FromSql;
@@ -24,11 +24,12 @@ use super::rows::{
     enum_str, from_json, new_id, page, parse_ts, sql_i64, to_json, ts, AccessRow, Columns,
     ExpertRow, FromRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
     ASSIGNMENT_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT, RATE_SELECT,
+    SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
-    ItemContent, ItemGrading, NewAssignment, NewExpert, NewLedgerEntry, NewReview, NewSubmission,
-    Page, Storage, TokenRecord, Tx,
+    ItemAccess, ItemContent, ItemGrading, NewAssignment, NewExpert, NewLedgerEntry, NewReview,
+    NewSubmission, Page, Storage, TokenRecord, Tx,
 };
 use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
@@ -760,44 +761,46 @@ impl Storage for SqliteStorage {
         scalar(&self.lock(), BLOB_ACCESS_SQL, params![sha256, expert_id])
     }
 
-    fn item_for_expert(&self, expert_id: &str, item_id: &str) -> PlatformResult<ItemEnvelope> {
-        let conn = self.lock();
-        let item: Item = one(
-            &conn,
+    fn item(&self, item_id: &str) -> PlatformResult<Option<Item>> {
+        one(
+            &self.lock(),
             "SELECT id, opportunity_id, title, fields, created_at FROM items WHERE id = ?1",
             [item_id],
-        )?
-        .ok_or_else(|| PlatformError::not_found(format!("item {item_id}")))?;
-        // The expert's most recent live assignment of the item decides access.
-        let Some(access) = one::<AccessRow>(&conn, ITEM_ACCESS_SQL, params![item_id, expert_id])?
-        else {
-            return Err(PlatformError::Forbidden(format!(
-                "item {item_id} is not assigned to you"
-            )));
-        };
-        const SUBMISSION: &str = "SELECT id, answers, active_seconds, received_at FROM submissions";
-        let reviewed_submission = match (access.kind, access.review_of) {
-            (AssignmentKind::SeniorReview, Some(sub)) => Some(
-                one(&conn, &format!("{SUBMISSION} WHERE id = ?1"), [&sub])?
-                    .ok_or_else(|| PlatformError::not_found(format!("submission {sub}")))?,
-            ),
-            _ => None,
-        };
-        // The expert's own latest submission on this assignment (a grade or
-        // screening), for finished work and revisions on another device.
-        let own_submission = one(
-            &conn,
+        )
+    }
+
+    fn live_assignment_of_item(
+        &self,
+        expert_id: &str,
+        item_id: &str,
+    ) -> PlatformResult<Option<ItemAccess>> {
+        Ok(
+            one::<AccessRow>(&self.lock(), ITEM_ACCESS_SQL, params![item_id, expert_id])?
+                .map(AccessRow::into_access),
+        )
+    }
+
+    fn submission_view(&self, submission_id: &str) -> PlatformResult<Option<ReviewedSubmission>> {
+        one(
+            &self.lock(),
+            &format!("{SUBMISSION_VIEW} WHERE id = ?1"),
+            [submission_id],
+        )
+    }
+
+    fn latest_submission(
+        &self,
+        assignment_id: &str,
+        expert_id: &str,
+    ) -> PlatformResult<Option<ReviewedSubmission>> {
+        one(
+            &self.lock(),
             &format!(
-                "{SUBMISSION} WHERE assignment_id = ?1 AND expert_id = ?2 \
+                "{SUBMISSION_VIEW} WHERE assignment_id = ?1 AND expert_id = ?2 \
                  ORDER BY received_at DESC, outcome_seq DESC LIMIT 1"
             ),
-            params![access.id, expert_id],
-        )?;
-        Ok(ItemEnvelope {
-            item,
-            reviewed_submission,
-            own_submission,
-        })
+            params![assignment_id, expert_id],
+        )
     }
 
     fn assignment_record(&self, id: &str) -> PlatformResult<Option<AssignmentRecord>> {

@@ -320,6 +320,44 @@ fn media_type_of(path: &Path) -> &'static str {
 /// Run one publishing command, writing its result to `out` (progress goes
 /// to stderr).
 pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    run_with_progress(command, out, &mut std::io::stderr()).await
+}
+
+/// How often (in lines) `import` reports the lines it has checked.
+pub const PROGRESS_EVERY_LINES: usize = 1_000;
+
+/// An import's progress report, one line per step, phase by phase: `[1/3
+/// check]` the lines read and the attachments they name, `[2/3 upload]`
+/// each attachment with its bytes and the running total, `[3/3 import]` the
+/// batch sent and checked by the platform. Line-based, so it reads the same
+/// in a terminal, a CI log or a file.
+struct Progress<'a> {
+    w: &'a mut dyn Write,
+    started: std::time::Instant,
+}
+
+impl Progress<'_> {
+    fn line(&mut self, phase: &str, text: std::fmt::Arguments<'_>) {
+        // Progress is best effort: a closed stderr never fails the import.
+        let _ = writeln!(
+            self.w,
+            "[{phase}] {text} ({:.1} s)",
+            self.started.elapsed().as_secs_f64()
+        );
+        let _ = self.w.flush();
+    }
+}
+
+fn percent(done: u64, total: u64) -> u64 {
+    done.saturating_mul(100).checked_div(total).unwrap_or(100)
+}
+
+/// [`run`] with its progress report written to `progress` instead of stderr.
+pub async fn run_with_progress(
+    command: RemoteCommand,
+    out: &mut dyn Write,
+    progress: &mut dyn Write,
+) -> Result<(), CliError> {
     match command {
         RemoteCommand::Expert(ExpertCommand::Add {
             email,
@@ -434,12 +472,25 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
             conn,
         } => {
             let c = Client::new(&conn)?;
+            let mut progress = Progress {
+                w: progress,
+                started: std::time::Instant::now(),
+            };
             let text = read_text(&file)?;
             // Attachments first: every sha256 the lines name, found in the folder by filename.
             let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+            let (mut lines, mut unreadable) = (0usize, 0usize);
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                lines += 1;
+                if lines % PROGRESS_EVERY_LINES == 0 {
+                    progress.line(
+                        "1/3 check",
+                        format_args!("{lines} lines read, {} attachment(s) named", wanted.len()),
+                    );
+                }
                 // Bad lines are reported by the platform with their numbers.
                 let Ok(parsed) = serde_json::from_str::<ImportLine>(line) else {
+                    unreadable += 1;
                     continue;
                 };
                 for v in parsed.fields.values() {
@@ -448,6 +499,14 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                     }
                 }
             }
+            progress.line(
+                "1/3 check",
+                format_args!(
+                    "{}: {lines} line(s) read ({unreadable} not readable here, left for the platform to report), {} attachment(s) named",
+                    file.display(),
+                    wanted.len()
+                ),
+            );
             if !wanted.is_empty() {
                 let dir = attachments.as_deref().ok_or_else(|| {
                     CliError::Usage(format!(
@@ -457,6 +516,16 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                     ))
                 })?;
                 let total = wanted.len();
+                // Sizes first, so each step can say how far the upload is in bytes.
+                let mut total_bytes = 0u64;
+                for filename in wanted.values() {
+                    let path = inside_dir(dir, filename)?;
+                    let len = std::fs::metadata(&path)
+                        .map_err(|e| file_err(&path, e))?
+                        .len();
+                    total_bytes = total_bytes.saturating_add(len);
+                }
+                let (mut done_bytes, mut sent_bytes, mut skipped) = (0u64, 0u64, 0usize);
                 for (i, (sha256, filename)) in wanted.iter().enumerate() {
                     let path = inside_dir(dir, filename)?;
                     let actual = sha256_file(&path)?;
@@ -475,7 +544,17 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                         .send()
                         .await?;
                     if have.status().is_success() {
-                        eprintln!("[{}/{total}] attachment {filename} already there", i + 1);
+                        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                        done_bytes = done_bytes.saturating_add(len);
+                        skipped += 1;
+                        progress.line(
+                            "2/3 upload",
+                            format_args!(
+                                "{}/{total} {filename}: already there, not sent ({len} bytes); {done_bytes}/{total_bytes} bytes ({}%)",
+                                i + 1,
+                                percent(done_bytes, total_bytes)
+                            ),
+                        );
                         continue;
                     }
                     let bytes = tokio::fs::File::open(&path)
@@ -488,22 +567,45 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                                 .body(reqwest::Body::from(bytes)),
                         )
                         .await?;
-                    eprintln!(
-                        "[{}/{total}] attachment {filename} ({} bytes) {}",
-                        i + 1,
-                        stored.size,
-                        if stored.created {
-                            "uploaded"
-                        } else {
-                            "already there"
-                        }
+                    done_bytes = done_bytes.saturating_add(stored.size);
+                    if stored.created {
+                        sent_bytes = sent_bytes.saturating_add(stored.size);
+                    } else {
+                        skipped += 1;
+                    }
+                    progress.line(
+                        "2/3 upload",
+                        format_args!(
+                            "{}/{total} {filename}: {} ({} bytes); {done_bytes}/{total_bytes} bytes ({}%)",
+                            i + 1,
+                            if stored.created {
+                                "uploaded"
+                            } else {
+                                "already there"
+                            },
+                            stored.size,
+                            percent(done_bytes, total_bytes)
+                        ),
                     );
                 }
+                progress.line(
+                    "2/3 upload",
+                    format_args!(
+                        "{total} attachment(s): {} uploaded ({sent_bytes} bytes), {skipped} already there",
+                        total - skipped
+                    ),
+                );
             }
             let body = tokio::fs::File::open(&file)
                 .await
                 .map_err(|e| file_err(&file, e))?;
-            eprintln!("importing {} …", file.display());
+            progress.line(
+                "3/3 import",
+                format_args!(
+                    "sending {lines} line(s) ({} bytes) to the platform, which checks every line against the rubric and stores the batch",
+                    text.len()
+                ),
+            );
             let report: ImportReport = c
                 .send(
                     c.req(
@@ -514,6 +616,18 @@ pub async fn run(command: RemoteCommand, out: &mut dyn Write) -> Result<(), CliE
                     .body(reqwest::Body::from(body)),
                 )
                 .await?;
+            progress.line(
+                "3/3 import",
+                format_args!(
+                    "the platform checked {} line(s): {} stored, {} rejected",
+                    report.lines,
+                    report
+                        .created
+                        .saturating_add(report.updated)
+                        .saturating_add(report.unchanged),
+                    report.rejected.len()
+                ),
+            );
             writeln!(
                 out,
                 "imported {} line(s) into {}: {} created, {} updated, {} unchanged, {} rejected; {} assignment(s) made",

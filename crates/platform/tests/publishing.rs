@@ -1448,3 +1448,147 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     assert_eq!(changed["records"][0]["status"], "accepted");
     p.shutdown().await.unwrap();
 }
+
+/// `import` of a large batch reports its progress phase by phase on its
+/// progress stream (stderr in the binary): the lines checked every
+/// [`assay_platform::cli::PROGRESS_EVERY_LINES`], each attachment with its
+/// bytes and the running total, the batch sent and what the platform
+/// checked. A second run sends no attachment bytes and says so.
+#[tokio::test]
+async fn cli_import_reports_progress_per_phase() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    publish_examples(&h, &p.admin_token).await;
+    let dir = tempfile::tempdir().unwrap();
+    // 2,500 items, each on one of the three example studies.
+    let lines: Vec<Value> = read("items.ndjson")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut batch = String::new();
+    for i in 0..2_500 {
+        let mut line = lines[i % 3].clone();
+        line["external_id"] = json!(format!("BULK-{i:05}"));
+        batch.push_str(&serde_json::to_string(&line).unwrap());
+        batch.push('\n');
+    }
+    let items = dir.path().join("bulk.ndjson");
+    std::fs::write(&items, &batch).unwrap();
+    let sizes: Vec<u64> = ["chest-pa-0588.png", "head-ct-0142.dcm", "wrist-pa-0317.png"]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(example(&format!("attachments/{f}")))
+                .unwrap()
+                .len()
+        })
+        .collect();
+    let total: u64 = sizes.iter().sum();
+
+    let run = |args: Vec<String>| async move {
+        let command = assay_platform::cli::RemoteCli::parse_command(&args).unwrap();
+        let (mut out, mut progress) = (Vec::new(), Vec::new());
+        assay_platform::cli::run_with_progress(command, &mut out, &mut progress)
+            .await
+            .unwrap();
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(progress).unwrap(),
+        )
+    };
+    let args: Vec<String> = [
+        "assay-platform",
+        "import",
+        items.to_str().unwrap(),
+        "--opportunity",
+        OPP,
+        "--attachments",
+        example("attachments").to_str().unwrap(),
+        "--server",
+        &p.base_url(),
+        "--token",
+        &p.admin_token,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (out, progress) = run(args.clone()).await;
+    assert!(out.contains("2500 created"), "{out}");
+    let steps: Vec<&str> = progress.lines().collect();
+    // Phase 1: the lines read, every 1,000 and at the end.
+    assert!(
+        steps[0].starts_with("[1/3 check] 1000 lines read, 3 attachment(s) named"),
+        "{progress}"
+    );
+    assert!(
+        steps[1].starts_with("[1/3 check] 2000 lines read"),
+        "{progress}"
+    );
+    assert!(
+        steps[2].contains("2500 line(s) read (0 not readable here")
+            && steps[2].contains("3 attachment(s) named"),
+        "{progress}"
+    );
+    // Phase 2: each attachment (in sha256 order) with its bytes and the running total.
+    let mut done = 0;
+    for (k, step) in steps[3..6].iter().enumerate() {
+        assert!(
+            step.starts_with(&format!("[2/3 upload] {}/3 ", k + 1)),
+            "{progress}"
+        );
+        assert!(step.contains(": uploaded ("), "{progress}");
+        let bytes: u64 = step
+            .split(": uploaded (")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(sizes.contains(&bytes), "{step}");
+        done += bytes;
+        assert!(
+            step.contains(&format!("; {done}/{total} bytes")),
+            "{progress}"
+        );
+    }
+    assert!(
+        steps[5].contains(&format!("{total}/{total} bytes (100%)")),
+        "{progress}"
+    );
+    assert!(
+        steps[6].starts_with(&format!(
+            "[2/3 upload] 3 attachment(s): 3 uploaded ({total} bytes), 0 already there"
+        )),
+        "{progress}"
+    );
+    // Phase 3: the batch sent, then what the platform checked.
+    assert!(
+        steps[7].starts_with(&format!(
+            "[3/3 import] sending 2500 line(s) ({} bytes)",
+            batch.len()
+        )),
+        "{progress}"
+    );
+    assert!(
+        steps[8]
+            .starts_with("[3/3 import] the platform checked 2500 line(s): 2500 stored, 0 rejected"),
+        "{progress}"
+    );
+    assert_eq!(steps.len(), 9, "{progress}");
+
+    // Again: nothing to upload, every item unchanged.
+    let (out, progress) = run(args).await;
+    assert!(
+        out.contains("0 created, 0 updated, 2500 unchanged"),
+        "{out}"
+    );
+    assert_eq!(
+        progress.matches("already there, not sent").count(),
+        3,
+        "{progress}"
+    );
+    assert!(
+        progress.contains("3 attachment(s): 0 uploaded (0 bytes), 3 already there"),
+        "{progress}"
+    );
+    p.shutdown().await.unwrap();
+}

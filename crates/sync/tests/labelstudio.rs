@@ -835,7 +835,10 @@ async fn images(ls: &LabelStudio, eng: &SyncEngine, store: &Store, data_dir: &Pa
         .admin(
             Method::POST,
             "/api/projects/",
-            Some(json!({"title": "Wrist films", "label_config": IMAGE_CONFIG})),
+            // Label Studio takes a bare file only while the config reads
+            // one data key; the full config follows the upload.
+            Some(json!({"title": "Wrist films", "label_config": IMAGE_CONFIG
+                .replace(r#"<Text name="history" value="$history"/>"#, "")})),
         )
         .await;
     let pid = project["id"].as_u64().unwrap();
@@ -861,6 +864,12 @@ async fn images(ls: &LabelStudio, eng: &SyncEngine, store: &Store, data_dir: &Pa
     let status = resp.status();
     let text = resp.text().await.unwrap();
     assert!(status.is_success(), "upload: {status} {text}");
+    ls.admin(
+        Method::PATCH,
+        &format!("/api/projects/{pid}/"),
+        Some(json!({ "label_config": IMAGE_CONFIG })),
+    )
+    .await;
     let listed = ls
         .admin(
             Method::GET,

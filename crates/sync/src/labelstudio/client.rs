@@ -790,6 +790,8 @@ impl LabelStudioClient {
             return Ok(Vec::new());
         };
         let mut blobs = Vec::new();
+        // One budget for all of an item's images (they are held in memory).
+        let mut left = self.limits.attachment_max_bytes.min(media::MEDIA_MAX_BYTES);
         for (name, field) in fields.iter_mut() {
             if field.get("type").and_then(Value::as_str) != Some(PENDING_MEDIA) {
                 continue;
@@ -797,12 +799,13 @@ impl LabelStudioClient {
             let outcome = match field.pointer("/value/url").and_then(Value::as_str) {
                 None => Err("the task's value is not a URL".to_string()),
                 Some(u) => match media::locate(&self.base, u) {
-                    Ok(url) => self.download_media(&url).await?,
+                    Ok(url) => self.download_media(&url, left).await?,
                     Err(why) => Err(why),
                 },
             };
             *field = match outcome {
                 Ok((bytes, media_type, filename)) => {
+                    left = left.saturating_sub(bytes.len() as u64);
                     let sha256 = hex::encode(Sha256::digest(&bytes));
                     let v = json!({ "type": "attachment", "value": {
                         "sha256": sha256, "size": bytes.len(),
@@ -822,7 +825,7 @@ impl LabelStudioClient {
 
     /// GET one image of the server (with authorization, bounded, checked):
     /// the bytes, their media type and file name, or why they are refused.
-    async fn download_media(&self, url: &Url) -> Result<MediaOutcome> {
+    async fn download_media(&self, url: &Url, max: u64) -> Result<MediaOutcome> {
         const ROUTE: &str = "GET /data/upload/…";
         let after = self.limits.request_deadline;
         let personal = matches!(self.auth, Some(LabelStudioAuth::Personal(_)));
@@ -832,7 +835,7 @@ impl LabelStudioClient {
             if let Some(h) = self.authorization(fresh).await? {
                 rb = rb.header(AUTHORIZATION, h);
             }
-            let r = tokio::time::timeout(after, self.media_once(rb, url, ROUTE))
+            let r = tokio::time::timeout(after, self.media_once(rb, url, ROUTE, max))
                 .await
                 .unwrap_or(Err(SyncError::Timeout {
                     route: ROUTE,
@@ -850,8 +853,8 @@ impl LabelStudioClient {
         rb: RequestBuilder,
         url: &Url,
         route: &'static str,
+        max: u64,
     ) -> Result<MediaOutcome> {
-        let max = self.limits.attachment_max_bytes.min(media::MEDIA_MAX_BYTES);
         let resp = rb.send().await?;
         let status = resp.status();
         if status.is_redirection() {
@@ -886,7 +889,10 @@ impl LabelStudioClient {
         let bytes = match read_capped(resp, route, max).await {
             Ok(b) => b,
             Err(SyncError::TooLarge { .. }) => {
-                return Ok(Err(format!("it is larger than {}", human_bytes(&max))))
+                return Ok(Err(format!(
+                    "it is larger than {} (the most Assay downloads for one item's images)",
+                    human_bytes(&max)
+                )))
             }
             Err(e) => return Err(e),
         };

@@ -11,7 +11,8 @@
 //!   reviewer signed in to (scheme, host and port), under its base path;
 //! - with the reviewer's `Authorization` header (`Token` or `Bearer`; a 401
 //!   with a personal access token refreshes it and tries once more);
-//! - within bounds: [`MEDIA_MAX_BYTES`] (or the attachment limit when lower),
+//! - within bounds: [`MEDIA_MAX_BYTES`] for all of one item's images together
+//!   (or the attachment limit when lower),
 //!   the request deadline, redirects only within the same origin (at most 5);
 //! - and only bytes that are a PNG, a JPEG or a DICOM file by their first
 //!   bytes (the `Content-Type` must be an image, DICOM or unnamed bytes).
@@ -35,7 +36,8 @@ use reqwest::Url;
 /// fails to decode instead of being stored).
 pub(crate) const PENDING_MEDIA: &str = "label_studio_media";
 
-/// Largest image downloaded (held in memory while it is hashed).
+/// Most bytes of images downloaded for one item (held in memory while
+/// they are hashed).
 pub const MEDIA_MAX_BYTES: u64 = 256 << 20;
 
 /// Longest URL quoted in a message.

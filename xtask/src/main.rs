@@ -501,10 +501,12 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
 
     step("Label Studio connector against a real Label Studio");
     let venv = ensure_label_studio(root)?;
+    // `--workspace`, as the test step above: the same feature resolution,
+    // so the binary built there is reused (`-p assay-sync` alone resolves
+    // other features for shared dependencies and rebuilds them).
     run(cargo().env("ASSAY_LABEL_STUDIO_VENV", &venv).args([
         "test",
-        "-p",
-        "assay-sync",
+        "--workspace",
         "--test",
         "labelstudio",
         "--",

@@ -588,8 +588,12 @@ fn build_view(
             })
         }
         ViewerKind::Scan => {
-            let FieldValue::Attachment(a) = &f.value else {
-                return Err("a scan must be an attachment (DICOM, PNG or JPEG)".into());
+            let a = match &f.value {
+                FieldValue::Attachment(a) => a,
+                // A connector that did not download the file says why in its
+                // place (a Label Studio image on another server, too large…).
+                FieldValue::Text(why) if !why.trim().is_empty() => return Err(why.clone()),
+                _ => return Err("a scan must be an attachment (DICOM, PNG or JPEG)".into()),
             };
             let bytes = blobs(a)?;
             let handle = format!("{handle_prefix}/{}", f.id);

@@ -146,6 +146,18 @@ impl Connector {
         }
     }
 
+    /// Fetch the media a raw item envelope still points at (Label Studio
+    /// images), rewriting each field in place; returns the bytes to store as
+    /// blobs before the item. Call it after hidden fields are removed: only
+    /// what the reviewer may see is downloaded. Assay items carry attachment
+    /// references already (downloaded later by digest).
+    pub async fn resolve_media(&self, raw: &mut serde_json::Value) -> Result<Vec<Vec<u8>>> {
+        match self {
+            Self::Assay(_) => Ok(Vec::new()),
+            Self::LabelStudio(c) => c.resolve_media(raw).await,
+        }
+    }
+
     pub async fn rubric(&self, id: &str, version: u32) -> Result<RubricEnvelope> {
         match self {
             Self::Assay(c) => c.rubric(id, version).await,

@@ -560,6 +560,8 @@ impl SyncEngine {
         let mut raw = self.client.item_raw(&a.item_id).await?;
         let visible: HashSet<&str> = rubric.fields.iter().map(|f| f.id.as_str()).collect();
         strip_hidden_fields(&mut raw, &visible);
+        // Only now, with hidden fields gone: nothing hidden is ever fetched.
+        let media = self.client.resolve_media(&mut raw).await?;
         let env: assay_protocol::ItemEnvelope =
             serde_json::from_value(raw).map_err(|e| SyncError::malformed(ROUTE, &e))?;
         if env.item.id != a.item_id {
@@ -573,6 +575,7 @@ impl SyncEngine {
             scoped: scope_item(&env.item, rubric),
             reviewed: env.reviewed_submission,
             own: env.own_submission,
+            media,
         })
     }
 
@@ -582,6 +585,10 @@ impl SyncEngine {
         a: &Assignment,
         f: &FetchedItem,
     ) -> std::result::Result<(), StoreError> {
+        // Media first: the item never points at bytes that are not stored.
+        for bytes in &f.media {
+            self.store.put_blob(bytes)?;
+        }
         self.store
             .put_scoped_item(&a.id, &f.scoped, f.reviewed.as_ref())?;
         self.store.put_own_submission(&a.id, f.own.as_ref())
@@ -1152,6 +1159,9 @@ struct FetchedItem {
     scoped: assay_rubric::ScopedItem,
     reviewed: Option<assay_protocol::ReviewedSubmission>,
     own: Option<assay_protocol::ReviewedSubmission>,
+    /// Bytes of media the connector downloaded with the item (Label Studio
+    /// images), stored as blobs before it.
+    media: Vec<Vec<u8>>,
 }
 
 #[cfg(test)]

@@ -635,7 +635,9 @@ async fn round_trip(ls: &LabelStudio) {
     let link = link(ls.addr).await;
     let url = format!("http://{}", link.addr);
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path()).unwrap());
+    // The app's layout: the store in `<data dir>/store`, so the shell's
+    // `open_item` (a Workbench on the data dir) reads what the sync stored.
+    let store = Arc::new(Store::open(dir.path().join("store")).unwrap());
     let eng = engine(&url, &pat, store.clone());
     assert_eq!(eng.client().kind(), PlatformKind::LabelStudio);
     let progress = Arc::new(Mutex::new(Vec::new()));
@@ -685,10 +687,16 @@ async fn round_trip(ls: &LabelStudio) {
         rubric.guidelines
     );
     assert!(!rubric.questions.iter().any(|q| q.id == "spans"));
-    let detail = store
-        .item_detail(&aid(task_ids[0]), chrono::Utc::now())
-        .unwrap();
-    let payload = serde_json::to_string(&detail).unwrap();
+    // The IPC payload: what the shell's `open_item` command returns to the
+    // webview (the Workbench's answer, serialized as Tauri serializes it).
+    let opened = hostile::ipc_open_item(dir.path(), &aid(task_ids[0])).await;
+    assert_eq!(opened["assignment_id"], aid(task_ids[0]).as_str());
+    assert_eq!(hostile::view_of(&opened, "code_diff")["kind"], "diff");
+    let payload = opened.to_string();
+    assert!(
+        payload.contains("fix the addition bug"),
+        "the payload is the item"
+    );
     assert!(!payload.contains(HIDDEN) && !payload.contains("gold_label"));
 
     // Grade three tasks while offline (Label Studio unreachable: the link
@@ -708,7 +716,7 @@ async fn round_trip(ls: &LabelStudio) {
     // Restart: a new store handle and engine on the same folder.
     drop(eng);
     drop(store);
-    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let store = Arc::new(Store::open(dir.path().join("store")).unwrap());
     assert_eq!(pending(&store), 3, "the outbox survived the restart");
     let eng = engine(&url, &legacy, store.clone());
     for (i, t) in task_ids.iter().enumerate().take(7).skip(3) {
@@ -790,6 +798,8 @@ async fn round_trip(ls: &LabelStudio) {
     );
     assert_eq!(own.active_seconds, secs(1) as u64);
 
+    images(ls, &eng, &store, dir.path(), rev_id).await;
+
     // The hidden field never reached either database.
     drop((eng, eng2));
     for d in [dir.path(), dir2.path()] {
@@ -803,6 +813,177 @@ async fn round_trip(ls: &LabelStudio) {
         }
     }
     eprintln!("round trip in {:.1}s", t0.elapsed().as_secs_f64());
+}
+
+const IMAGE_CONFIG: &str = r#"<View>
+  <Image name="xray" value="$image"/>
+  <Text name="history" value="$history"/>
+  <Choices name="finding" toName="xray" choice="single" required="true">
+    <Choice value="Fracture"/><Choice value="No fracture"/>
+  </Choices>
+</View>"#;
+
+/// Image tasks: a real PNG uploaded through Label Studio's import API (so
+/// its URL is a real `/data/upload/…` one, served only with a token), a task
+/// that names that upload with a hidden field beside it, and one whose image
+/// is on another server. Synced by the reviewer's engine through the link,
+/// shown as the webview receives it, graded and read back.
+async fn images(ls: &LabelStudio, eng: &SyncEngine, store: &Store, data_dir: &Path, rev_id: u64) {
+    use reqwest::Method;
+    let t0 = Instant::now();
+    let project = ls
+        .admin(
+            Method::POST,
+            "/api/projects/",
+            // Label Studio takes a bare file only while the config reads
+            // one data key; the full config follows the upload.
+            Some(json!({"title": "Wrist films", "label_config": IMAGE_CONFIG
+                .replace(r#"<Text name="history" value="$history"/>"#, "")})),
+        )
+        .await;
+    let pid = project["id"].as_u64().unwrap();
+    // multipart/form-data by hand: one file part.
+    let boundary = "assay-7d1e5c0b";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"wrist-pa.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(hostile::PNG);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/projects/{pid}/import", ls.url))
+        .header("Authorization", format!("Token {ADMIN_TOKEN}"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "upload: {status} {text}");
+    ls.admin(
+        Method::PATCH,
+        &format!("/api/projects/{pid}/"),
+        Some(json!({ "label_config": IMAGE_CONFIG })),
+    )
+    .await;
+    let listed = ls
+        .admin(
+            Method::GET,
+            &format!("/api/tasks/?project={pid}&page=1&page_size=100"),
+            None,
+        )
+        .await;
+    let uploaded = &listed["tasks"][0];
+    let upload_task = uploaded["id"].as_u64().unwrap();
+    let upload_url = uploaded["data"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|v| v.as_str().filter(|s| s.contains("/data/upload/")))
+        .unwrap_or_else(|| panic!("no upload URL in {uploaded}"))
+        .to_string();
+    assert!(upload_url.starts_with("/data/upload/"), "{upload_url}");
+    // Label Studio serves it only with a token.
+    let anonymous = reqwest::get(format!("{}{upload_url}", ls.url))
+        .await
+        .unwrap();
+    assert!(
+        !anonymous.status().is_success()
+            || !anonymous.bytes().await.unwrap().starts_with(b"\x89PNG")
+    );
+    ls.admin(
+        Method::POST,
+        &format!("/api/projects/{pid}/import"),
+        Some(json!([
+            {"image": upload_url, "history": "Fell on outstretched hand; snuffbox tenderness.",
+             "gold_label": format!("{HIDDEN}-image")},
+            {"image": "https://images.example.org/wrist-lateral.png", "history": "Lateral view."}
+        ])),
+    )
+    .await;
+    let listed = ls
+        .admin(
+            Method::GET,
+            &format!("/api/tasks/?project={pid}&page=1&page_size=100"),
+            None,
+        )
+        .await;
+    let tasks = listed["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    let by_history = |h: &str| {
+        tasks
+            .iter()
+            .find(|t| {
+                t["data"]["history"]
+                    .as_str()
+                    .is_some_and(|x| x.starts_with(h))
+            })
+            .and_then(|t| t["id"].as_u64())
+            .unwrap_or_else(|| panic!("no task {h}: {listed}"))
+    };
+    let (named, external) = (by_history("Fell"), by_history("Lateral"));
+
+    let r = eng.sync_once(|_| {}).await.unwrap();
+    assert!(r.pull.errors.is_empty(), "{r:?}");
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(hostile::PNG));
+    assert_eq!(store.read_attachment(&sha).unwrap(), hostile::PNG);
+    for t in [upload_task, named] {
+        let a = format!("ls-task-{t}");
+        let scoped = store.scoped_item(&a).unwrap().unwrap();
+        let v = serde_json::to_value(&scoped.fields[0].value).unwrap();
+        assert_eq!(scoped.fields[0].id, "image");
+        assert_eq!(v["type"], "attachment", "task {t}: {v}");
+        assert_eq!(v["value"]["sha256"], sha.as_str());
+        assert_eq!(v["value"]["media_type"], "image/png");
+        let opened = hostile::ipc_open_item(data_dir, &a).await;
+        let view = hostile::view_of(&opened, "image");
+        assert_eq!(view["kind"], "scan", "task {t}: {view}");
+        assert!(view["info"]["width"].as_u64().unwrap() > 0);
+        assert!(!opened.to_string().contains(HIDDEN));
+    }
+    let opened = hostile::ipc_open_item(data_dir, &format!("ls-task-{external}")).await;
+    let view = hostile::view_of(&opened, "image");
+    assert_eq!(view["kind"], "error", "{view}");
+    let message = view["message"].as_str().unwrap();
+    assert!(
+        message.contains("Image not downloaded") && message.contains("another server"),
+        "{message}"
+    );
+
+    // Graded about the image, uploaded, read back.
+    let mut answers = Answers::default();
+    answers.answers.insert(
+        "finding".into(),
+        Answer::SingleChoice {
+            choice: "Fracture".into(),
+        },
+    );
+    grade(store, &format!("ls-task-{named}"), &answers, 25);
+    let p = eng.push().await.unwrap();
+    assert_eq!(p.sent, 1, "{p:?}");
+    let anns = ls
+        .admin(
+            Method::GET,
+            &format!("/api/tasks/{named}/annotations/"),
+            None,
+        )
+        .await;
+    let anns = anns.as_array().unwrap();
+    assert_eq!(anns.len(), 1, "{anns:?}");
+    assert_eq!(anns[0]["completed_by"].as_u64(), Some(rev_id));
+    assert_eq!(anns[0]["lead_time"].as_f64(), Some(25.0));
+    assert_eq!(anns[0]["result"][0]["from_name"], "finding");
+    assert_eq!(anns[0]["result"][0]["to_name"], "xray");
+    assert_eq!(
+        anns[0]["result"][0]["value"],
+        json!({"choices": ["Fracture"]})
+    );
+    eprintln!("images in {:.1}s", t0.elapsed().as_secs_f64());
 }
 
 /// Uploads not yet acknowledged (queued or being sent).
@@ -1032,5 +1213,304 @@ mod hostile {
         );
         let uid = stored[0]["unique_id"].as_str().unwrap();
         assert_eq!(uuid::Uuid::parse_str(uid).unwrap().get_version_num(), 5);
+    }
+
+    /// A real radiograph (PNG) from the examples.
+    pub(super) const PNG: &[u8] =
+        include_bytes!("../../../examples/scan-triage/attachments/wrist-pa-0317.png");
+
+    const IMAGE_CONFIG: &str = r#"<View><Image name="img" value="$image"/><Text name="cap" value="$caption"/>
+        <Choices name="ok" toName="img" required="true"><Choice value="sharp"/><Choice value="blurry"/></Choices></View>"#;
+
+    /// A Label Studio whose uploads need a Bearer access token that the
+    /// first refresh's token is already too old for, and a second server
+    /// (another origin) that must never be asked for anything.
+    #[derive(Default)]
+    struct MediaFake {
+        other: String,
+        refreshes: AtomicU32,
+        /// (path and query, Authorization) of every media request.
+        hits: std::sync::Mutex<Vec<(String, String)>>,
+        slow: std::sync::atomic::AtomicBool,
+    }
+
+    fn image_project() -> Value {
+        json!({"id": 1, "title": "Wrists", "label_config": IMAGE_CONFIG, "expert_instruction": ""})
+    }
+
+    fn image_task(id: u64, other: &str) -> Value {
+        let image = match id {
+            101 => "/data/upload/1/wrist.png".to_string(),
+            102 => format!("{other}/data/upload/1/wrist.png"),
+            103 => "/data/upload/1/huge.png".into(),
+            104 => "/data/upload/1/page.png".into(),
+            105 => "/data/upload/1/moved.png".into(),
+            106 => "/data/upload/1/fake.png".into(),
+            107 => "/data/upload/1/slow.png".into(),
+            _ => "/data/local-files/?d=scans%2Fwrist.png".into(),
+        };
+        json!({"id": id, "project": 1, "annotations": [], "is_labeled": false,
+               "created_at": "2026-11-30T10:00:00Z",
+               "data": {"image": image, "caption": format!("Wrist PA {id}"),
+                        "secret": "HIDDEN-X", "secret_scan": "/data/upload/1/secret.png"}})
+    }
+
+    async fn media(
+        State(f): State<Arc<MediaFake>>,
+        uri: axum::http::Uri,
+        headers: axum::http::HeaderMap,
+    ) -> Response {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let path = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        f.hits.lock().unwrap().push((path.clone(), auth.clone()));
+        // Only a fresh access token opens uploads; `acc-1` has expired.
+        if !auth.starts_with("Bearer acc-") || auth == "Bearer acc-1" {
+            return (StatusCode::UNAUTHORIZED, Json(json!({"detail": "expired"}))).into_response();
+        }
+        let png = || ([("content-type", "image/png")], PNG.to_vec()).into_response();
+        match path.as_str() {
+            "/data/upload/1/wrist.png" | "/data/local-files/?d=scans%2Fwrist.png" => png(),
+            "/data/upload/1/huge.png" => {
+                let mut big = PNG.to_vec();
+                big.resize(3 << 20, 0);
+                ([("content-type", "image/png")], big).into_response()
+            }
+            "/data/upload/1/page.png" => Html("<html><body>Log in</body></html>").into_response(),
+            "/data/upload/1/moved.png" => (
+                StatusCode::FOUND,
+                [("location", format!("{}/data/upload/1/wrist.png", f.other))],
+            )
+                .into_response(),
+            "/data/upload/1/fake.png" => (
+                [("content-type", "image/png")],
+                b"GIF89a not really".to_vec(),
+            )
+                .into_response(),
+            "/data/upload/1/slow.png" => {
+                if f.slow.load(Ordering::SeqCst) {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                }
+                png()
+            }
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+
+    async fn start_media() -> (String, Arc<MediaFake>, Arc<AtomicU32>) {
+        // The other origin: counts whatever reaches it.
+        let other_hits = Arc::new(AtomicU32::new(0));
+        let counter = other_hits.clone();
+        let other_app = Router::new().fallback(move || {
+            let c = counter.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                ([("content-type", "image/png")], PNG.to_vec())
+            }
+        });
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let other = format!("http://{}", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, other_app).await.unwrap() });
+
+        let fake = Arc::new(MediaFake {
+            other,
+            ..Default::default()
+        });
+        let app =
+            Router::new()
+                .route("/health", get(|| async { Json(json!({"status": "UP"})) }))
+                .route(
+                    "/api/token/refresh/",
+                    post(|State(f): State<Arc<MediaFake>>| async move {
+                        let n = f.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
+                        Json(json!({"access": format!("acc-{n}")}))
+                    }),
+                )
+                .route(
+                    "/api/current-user/whoami",
+                    get(|| async {
+                        Json(json!({"id": 5, "email": "r@example.org", "first_name": "R"}))
+                    }),
+                )
+                .route(
+                    "/api/projects/",
+                    get(|| async {
+                        Json(json!({"count": 1, "next": null, "results": [image_project()]}))
+                    }),
+                )
+                .route(
+                    "/api/projects/{id}/",
+                    get(|| async { Json(image_project()) }),
+                )
+                .route(
+                    "/api/tasks/",
+                    get(
+                        |State(f): State<Arc<MediaFake>>,
+                         Query(q): Query<Vec<(String, String)>>| async move {
+                            let n = |k: &str| {
+                                q.iter()
+                                    .find(|(x, _)| x == k)
+                                    .and_then(|(_, v)| v.parse::<u64>().ok())
+                            };
+                            let (page, size) =
+                                (n("page").unwrap_or(1), n("page_size").unwrap_or(100));
+                            let tasks: Vec<Value> = (101..=108u64)
+                                .skip(((page - 1) * size) as usize)
+                                .take(size as usize)
+                                .map(|i| image_task(i, &f.other))
+                                .collect();
+                            Json(json!({"total": 8, "tasks": tasks}))
+                        },
+                    ),
+                )
+                .route(
+                    "/api/tasks/{id}/",
+                    get(
+                        |State(f): State<Arc<MediaFake>>, Path(id): Path<u64>| async move {
+                            Json(image_task(id, &f.other))
+                        },
+                    ),
+                )
+                .route(
+                    "/api/tasks/{id}/annotations/",
+                    get(|| async { Json(json!([])) }),
+                )
+                .route("/data/upload/{project}/{file}", get(media))
+                .route("/data/local-files/", get(media))
+                .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, fake, other_hits)
+    }
+
+    /// The views of one item exactly as the shell's `open_item` command
+    /// hands them to the webview (the command serializes `OpenedItem`).
+    pub(super) async fn ipc_open_item(data_dir: &std::path::Path, assignment: &str) -> Value {
+        let wb = assay_app::Workbench::open(
+            "dev.assay.desktop.test-ls-media",
+            data_dir,
+            Arc::new(|_| {}),
+            Arc::new(assay_app::ScriptedDialogs::default()),
+        )
+        .unwrap();
+        let opened = wb.open_item(assignment).await.unwrap();
+        let payload = serde_json::to_string(&opened).unwrap();
+        serde_json::from_str(&payload).unwrap()
+    }
+
+    pub(super) fn view_of<'a>(opened: &'a Value, field: &str) -> &'a Value {
+        opened["views"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["field_id"] == field)
+            .unwrap_or_else(|| panic!("no view of {field}: {opened}"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn images_come_from_the_server_only_with_auth_within_bounds() {
+        use sha2::Digest;
+        let (url, fake, other_hits) = start_media().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("store")).unwrap());
+        let client = assay_sync::LabelStudioClient::new(&url).unwrap().with_auth(
+            assay_sync::LabelStudioAuth::from_token(assay_sync::Token::new(
+                "eyJhbGciOiJIUzI1NiJ9.eyJ0IjoxfQ.c2ln",
+            )),
+        );
+        let config = assay_sync::SyncConfig {
+            limits: assay_sync::Limits {
+                attachment_max_bytes: 1 << 20,
+                request_deadline: std::time::Duration::from_secs(2),
+                ..Default::default()
+            },
+            ..super::config()
+        };
+        let eng = assay_sync::SyncEngine::new(client, store.clone(), config);
+        fake.slow.store(true, Ordering::SeqCst);
+
+        // The slow image times out: the sync says so, its task waits for
+        // the next sync, and the other tasks are stored.
+        let e = eng.sync_once(|_| {}).await.unwrap_err();
+        assert!(e.to_string().contains("within 2s"), "{e}");
+        assert!(store.scoped_item("ls-task-107").unwrap().is_none());
+
+        let sha = hex::encode(sha2::Sha256::digest(PNG));
+        let value = |t: u64| {
+            let s = store.scoped_item(&format!("ls-task-{t}")).unwrap().unwrap();
+            let f = s.fields.iter().find(|f| f.id == "image").unwrap();
+            assert_eq!(f.viewer, assay_rubric::ViewerKind::Scan);
+            serde_json::to_value(&f.value).unwrap()
+        };
+        // An upload and a local file: stored once, content-addressed.
+        for t in [101, 108] {
+            let v = value(t);
+            assert_eq!(v["type"], "attachment", "{t}: {v}");
+            assert_eq!(v["value"]["sha256"], sha.as_str());
+            assert_eq!(v["value"]["media_type"], "image/png");
+            assert_eq!(v["value"]["size"], PNG.len());
+        }
+        assert_eq!(value(101)["value"]["filename"], "wrist.png");
+        assert_eq!(store.read_attachment(&sha).unwrap(), PNG);
+        // Everything else is named, not downloaded.
+        for (t, why) in [
+            (102, "on another server"),
+            (103, "larger than 1.0 MiB"),
+            (104, "sent text/html"),
+            (105, "redirected it elsewhere"),
+            (106, "not a PNG, JPEG or DICOM image"),
+        ] {
+            let v = value(t);
+            assert_eq!(v["type"], "text", "{t}: {v}");
+            let text = v["value"].as_str().unwrap();
+            assert!(
+                text.starts_with("Image not downloaded: ") && text.contains(why),
+                "{t}: {text}"
+            );
+        }
+        // Nothing reached the other origin (neither the link nor the
+        // redirect), the hidden image was never asked for, and every request
+        // carried the reviewer's token.
+        assert_eq!(other_hits.load(Ordering::SeqCst), 0);
+        let hits = fake.hits.lock().unwrap().clone();
+        assert!(!hits.iter().any(|(p, _)| p.contains("secret")), "{hits:?}");
+        assert!(
+            hits.iter().all(|(_, a)| a.starts_with("Bearer acc-")),
+            "{hits:?}"
+        );
+        // acc-1 always gets a 401: the images above arrived after a refresh.
+        assert!(hits.iter().any(|(_, a)| a == "Bearer acc-1"), "{hits:?}");
+        assert!(fake.refreshes.load(Ordering::SeqCst) >= 2);
+
+        // The server is quick again: the next sync brings the waiting task.
+        fake.slow.store(false, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let r = eng.sync_once(|_| {}).await.unwrap();
+        assert_eq!(r.pull.items, 1, "{r:?}");
+        assert_eq!(value(107)["value"]["sha256"], sha.as_str());
+
+        // The item screen: the image in the scan viewer, the refusal in words,
+        // nothing hidden in what the webview receives.
+        drop(eng);
+        let opened = ipc_open_item(dir.path(), "ls-task-101").await;
+        let view = view_of(&opened, "image");
+        assert_eq!(view["kind"], "scan", "{view}");
+        assert!(view["info"]["width"].as_u64().unwrap() > 0, "{view}");
+        let payload = opened.to_string();
+        assert!(!payload.contains("HIDDEN-X") && !payload.contains("secret_scan"));
+        let opened = ipc_open_item(dir.path(), "ls-task-102").await;
+        let view = view_of(&opened, "image");
+        assert_eq!(view["kind"], "error", "{view}");
+        assert!(
+            view["message"].as_str().unwrap().contains("another server"),
+            "{view}"
+        );
     }
 }

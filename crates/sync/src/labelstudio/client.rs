@@ -7,16 +7,17 @@ use std::time::{Duration, Instant};
 
 use assay_protocol::*;
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::config::{config_version, LabelConfig};
+use super::media::{self, PENDING_MEDIA};
 use super::result::{from_results, to_results};
 use crate::client::{error_from, http_pair, parse_base, read_capped, Limits};
 use crate::credentials::Token;
-use crate::error::{Result, SyncError};
+use crate::error::{human_bytes, Result, SyncError};
 
 /// Namespace of annotation `unique_id`s (UUIDv5 of server, task, reviewer, upload key).
 const UNIQUE_ID_NAMESPACE: uuid::Uuid =
@@ -29,6 +30,9 @@ const PROJECT_PAGE_SIZE: u32 = 100;
 const MAX_PROJECT_PAGES: u32 = 1_000;
 /// Label Studio has no leases: Assay shows tasks as held this long.
 const NO_LEASE_DAYS: i64 = 365;
+/// The data key of a task imported from a bare file (Label Studio's
+/// `DATA_UNDEFINED_NAME`).
+const UNDEFINED_DATA_KEY: &str = "$undefined$";
 /// Longest message quoted from a Label Studio error.
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -55,6 +59,10 @@ impl LabelStudioAuth {
         }
     }
 }
+
+/// A downloaded image (bytes, media type, file name), or why it was not
+/// downloaded.
+type MediaOutcome = std::result::Result<(Vec<u8>, &'static str, String), String>;
 
 /// A project as listed.
 #[derive(Debug, Clone, Deserialize)]
@@ -725,12 +733,25 @@ impl LabelStudioClient {
         let config = parsed.config.as_ref().ok();
         let mut fields = serde_json::Map::new();
         if let Some(data) = task.get("data").and_then(Value::as_object) {
-            for (k, v) in data {
+            let mut data = data.clone();
+            // A task made from an uploaded file holds it under `$undefined$`;
+            // Label Studio reads that as the config's first data variable.
+            if let Some(first) = config.and_then(|c| c.objects.iter().find(|o| o.tag != "Header")) {
+                if !data.contains_key(&first.var) {
+                    if let Some(v) = data.remove(UNDEFINED_DATA_KEY) {
+                        data.insert(first.var.clone(), v);
+                    }
+                }
+            }
+            for (k, v) in &data {
                 let tag = config.and_then(|c| c.object_of(k)).map(|o| o.tag.as_str());
-                fields.insert(
-                    k.clone(),
-                    json!({ "type": "text", "value": as_text(tag, v) }),
-                );
+                let value = if tag == Some("Image") {
+                    // Fetched by [`Self::resolve_media`] once hidden fields are gone.
+                    json!({ "type": PENDING_MEDIA, "value": { "url": v } })
+                } else {
+                    json!({ "type": "text", "value": as_text(tag, v) })
+                };
+                fields.insert(k.clone(), value);
             }
         }
         let own = match config {
@@ -752,6 +773,133 @@ impl LabelStudioClient {
                 serde_json::to_value(own).map_err(|e| SyncError::Internal(e.to_string()))?;
         }
         Ok(env)
+    }
+
+    /// Download the images of a raw item envelope whose hidden fields are
+    /// already gone (see [`media`]): each becomes an attachment whose bytes
+    /// are returned (to be stored before the item), or a text saying why it
+    /// was not downloaded. A server error, a timeout or a lost connection is
+    /// an error: the item is tried again later.
+    pub async fn resolve_media(&self, raw: &mut Value) -> Result<Vec<Vec<u8>>> {
+        use sha2::{Digest, Sha256};
+        let Some(fields) = raw
+            .get_mut("item")
+            .and_then(|i| i.get_mut("fields"))
+            .and_then(Value::as_object_mut)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut blobs = Vec::new();
+        // One budget for all of an item's images (they are held in memory).
+        let mut left = self.limits.attachment_max_bytes.min(media::MEDIA_MAX_BYTES);
+        for (name, field) in fields.iter_mut() {
+            if field.get("type").and_then(Value::as_str) != Some(PENDING_MEDIA) {
+                continue;
+            }
+            let outcome = match field.pointer("/value/url").and_then(Value::as_str) {
+                None => Err("the task's value is not a URL".to_string()),
+                Some(u) => match media::locate(&self.base, u) {
+                    Ok(url) => self.download_media(&url, left).await?,
+                    Err(why) => Err(why),
+                },
+            };
+            *field = match outcome {
+                Ok((bytes, media_type, filename)) => {
+                    left = left.saturating_sub(bytes.len() as u64);
+                    let sha256 = hex::encode(Sha256::digest(&bytes));
+                    let v = json!({ "type": "attachment", "value": {
+                        "sha256": sha256, "size": bytes.len(),
+                        "media_type": media_type, "filename": filename,
+                    }});
+                    blobs.push(bytes);
+                    v
+                }
+                Err(why) => {
+                    tracing::info!(field = %name, reason = %why, "image not downloaded");
+                    json!({ "type": "text", "value": format!("Image not downloaded: {why}.") })
+                }
+            };
+        }
+        Ok(blobs)
+    }
+
+    /// GET one image of the server (with authorization, bounded, checked):
+    /// the bytes, their media type and file name, or why they are refused.
+    async fn download_media(&self, url: &Url, max: u64) -> Result<MediaOutcome> {
+        const ROUTE: &str = "GET /data/upload/…";
+        let after = self.limits.request_deadline;
+        let personal = matches!(self.auth, Some(LabelStudioAuth::Personal(_)));
+        let mut fresh = false;
+        loop {
+            let mut rb = self.read.get(url.clone());
+            if let Some(h) = self.authorization(fresh).await? {
+                rb = rb.header(AUTHORIZATION, h);
+            }
+            let r = tokio::time::timeout(after, self.media_once(rb, url, ROUTE, max))
+                .await
+                .unwrap_or(Err(SyncError::Timeout {
+                    route: ROUTE,
+                    after,
+                }));
+            match r {
+                Err(SyncError::Unauthorized) if personal && !fresh => fresh = true,
+                other => return other,
+            }
+        }
+    }
+
+    async fn media_once(
+        &self,
+        rb: RequestBuilder,
+        url: &Url,
+        route: &'static str,
+        max: u64,
+    ) -> Result<MediaOutcome> {
+        let resp = rb.send().await?;
+        let status = resp.status();
+        if status.is_redirection() {
+            return Ok(Err(
+                "Label Studio redirected it elsewhere; Assay follows redirects only within the server"
+                    .to_string(),
+            ));
+        }
+        if status == StatusCode::UNAUTHORIZED
+            || status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+        {
+            return Err(error_from(resp, route, self.limits.error_max_bytes).await);
+        }
+        if !status.is_success() {
+            return Ok(Err(format!(
+                "Label Studio answered HTTP {} for it",
+                status.as_u16()
+            )));
+        }
+        let ct = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if !media::acceptable_content_type(ct.as_deref()) {
+            return Ok(Err(format!(
+                "Label Studio sent {} instead of an image",
+                clip(ct.as_deref().unwrap_or(""))
+            )));
+        }
+        let bytes = match read_capped(resp, route, max).await {
+            Ok(b) => b,
+            Err(SyncError::TooLarge { .. }) => {
+                return Ok(Err(format!(
+                    "it is larger than {} (the most Assay downloads for one item's images)",
+                    human_bytes(&max)
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(match media::sniff(&bytes) {
+            Some(media_type) => Ok((bytes, media_type, media::file_name(url))),
+            None => Err("it is not a PNG, JPEG or DICOM image".to_string()),
+        })
     }
 
     async fn annotations(&self, task: u64) -> Result<Vec<Value>> {

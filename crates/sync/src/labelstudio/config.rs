@@ -6,8 +6,10 @@
 //! object tag no control targets, so the XML itself is the source.
 //!
 //! - Visible fields: object tags whose `value` is `$var` (`Text`, `HyperText`,
-//!   `Paragraphs`, `Table`, `Header`), in document order; the field id is the
-//!   task-data variable. A task-data key no object tag references is hidden:
+//!   `Paragraphs`, `Table`, `Header`, `Image`), in document order; the field
+//!   id is the task-data variable. An `Image` is downloaded from the Label
+//!   Studio server by the sync engine and shown in the scan viewer; `Audio`,
+//!   `Video` and other media are listed as unsupported (no viewer). A task-data key no object tag references is hidden:
 //!   the sync engine drops it before anything is stored.
 //! - Questions: `Choices` (single or `choice="multiple"`, options from its
 //!   `Choice` children, `required`), `Rating` (`maxRating`, default 5),
@@ -25,18 +27,29 @@ use assay_rubric::{ChoiceOption, Question, QuestionKind, Rubric, ViewerKind, Vis
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-/// Object tags whose `$var` value Assay shows as a field.
-const SHOWN_OBJECTS: &[&str] = &["Text", "HyperText", "Paragraphs", "Table", "Header"];
-/// Object tags Assay cannot show (media, time series): listed as unsupported.
-const MEDIA_OBJECTS: &[&str] = &[
+/// Object tags whose `$var` value Assay shows as a field. An `Image` is
+/// downloaded by the sync engine (see [`super::media`]) and shown in the
+/// scan viewer (PNG, JPEG, DICOM).
+const SHOWN_OBJECTS: &[&str] = &[
+    "Text",
+    "HyperText",
+    "Paragraphs",
+    "Table",
+    "Header",
     "Image",
-    "Audio",
-    "AudioPlus",
-    "Video",
-    "TimeSeries",
-    "Pdf",
-    "List",
-    "Markdown",
+];
+/// Object tags Assay has no viewer for, each with what the reviewer is told.
+const UNSHOWN_OBJECTS: &[(&str, &str)] = &[
+    ("Audio", "Assay has no audio player; listen in Label Studio"),
+    (
+        "AudioPlus",
+        "Assay has no audio player; listen in Label Studio",
+    ),
+    ("Video", "Assay has no video player; watch in Label Studio"),
+    ("TimeSeries", "Assay cannot show time series"),
+    ("Pdf", "Assay cannot show a PDF from Label Studio"),
+    ("List", "Assay cannot show a Label Studio list"),
+    ("Markdown", "Assay cannot show this kind of data"),
 ];
 /// Layout and helper tags that neither show data nor ask anything.
 const LAYOUT: &[&str] = &[
@@ -307,11 +320,9 @@ impl LabelConfig {
             }
             return;
         }
-        if MEDIA_OBJECTS.contains(&tag.as_str()) {
-            self.unsupported.push(format!(
-                "{} (Assay cannot show this kind of data)",
-                describe(&tag, &attrs)
-            ));
+        if let Some((_, why)) = UNSHOWN_OBJECTS.iter().find(|(t, _)| *t == tag) {
+            self.unsupported
+                .push(format!("{} ({why})", describe(&tag, &attrs)));
             return;
         }
         if LAYOUT.contains(&tag.as_str()) {
@@ -431,6 +442,15 @@ impl LabelConfig {
                     right: right.clone(),
                 }
             }
+            // Label Studio ranks the entries of one `List` value (its own
+            // result format of buckets); Assay's ranking orders whole fields,
+            // so an answer could not be uploaded as Label Studio reads it.
+            "Ranker" => {
+                return unsupported(
+                    self,
+                    "Assay cannot upload a Label Studio ranking; rank in Label Studio",
+                )
+            }
             _ => return unsupported(self, "Assay cannot ask or upload this kind of answer"),
         };
         let conditional = attrs.contains_key("visibleWhen") || attrs.contains_key("whenTagName");
@@ -463,6 +483,7 @@ impl LabelConfig {
                 viewer: match o.tag.as_str() {
                     "Text" if is_diff_var(&o.var) => ViewerKind::Diff,
                     "HyperText" => ViewerKind::Markdown,
+                    "Image" => ViewerKind::Scan,
                     _ => ViewerKind::Text,
                 },
                 against: None,
@@ -639,6 +660,10 @@ mod tests {
   <Number name="minutes" toName="answer" min="0" max="10000"/>
   <Labels name="spans" toName="answer"><Label value="Claim"/></Labels>
   <Image name="shot" value="$image"/>
+  <Choices name="blurry" toName="shot"><Choice value="Sharp"/><Choice value="Blurry"/></Choices>
+  <Audio name="call" value="$audio"/>
+  <List name="results" value="$items"/>
+  <Ranker name="rank" toName="results"/>
   <Choices name="lonely" toName="nowhere"><Choice value="x"/></Choices>
 </View>"#;
 
@@ -646,7 +671,7 @@ mod tests {
     fn fields_questions_and_unsupported_tags_come_from_the_xml() {
         let c = LabelConfig::parse(REVIEW).unwrap();
         let vars: Vec<_> = c.objects.iter().map(|o| o.var.as_str()).collect();
-        assert_eq!(vars, ["prompt", "answer", "code_diff"]);
+        assert_eq!(vars, ["prompt", "answer", "code_diff", "image"]);
         let verdict = c.control("verdict").unwrap();
         assert!(verdict.required);
         assert_eq!(verdict.prompt, "Is the answer correct?");
@@ -678,7 +703,7 @@ mod tests {
             c.control("minutes").unwrap().kind,
             ControlKind::NumberText { .. }
         ));
-        assert_eq!(c.unsupported.len(), 3, "{:?}", c.unsupported);
+        assert_eq!(c.unsupported.len(), 5, "{:?}", c.unsupported);
         assert!(c
             .unsupported
             .iter()
@@ -686,7 +711,18 @@ mod tests {
         assert!(c
             .unsupported
             .iter()
-            .any(|u| u.starts_with("Image \"shot\"")));
+            .any(|u| u == "Audio \"call\" (Assay has no audio player; listen in Label Studio)"));
+        assert!(c
+            .unsupported
+            .iter()
+            .any(|u| u.starts_with("List \"results\"")));
+        // The Ranker's List is not shown, so it is refused for that reason first.
+        assert!(c
+            .unsupported
+            .iter()
+            .any(|u| u.starts_with("Ranker \"rank\"") && u.contains("cannot show")));
+        // A question about the image is asked.
+        assert_eq!(c.control("blurry").unwrap().refers_to, ["image"]);
         assert!(c
             .unsupported
             .iter()
@@ -701,7 +737,8 @@ mod tests {
         assert!(errors.is_empty(), "lint errors: {errors:?}");
         assert_eq!(r.fields[2].viewer, ViewerKind::Diff);
         assert_eq!(r.fields[0].viewer, ViewerKind::Text);
-        assert_eq!(r.questions.len(), 6);
+        assert_eq!(r.fields[3].viewer, ViewerKind::Scan);
+        assert_eq!(r.questions.len(), 7);
         assert!(r.guidelines.contains("Labels \"spans\""));
         assert!(r.guidelines.ends_with("Be kind."));
         let q = r.questions.iter().find(|q| q.id == "quality").unwrap();
@@ -752,6 +789,16 @@ mod tests {
             "conditional questions are never forced"
         );
         assert!(c.unsupported[0].contains("maxRating"));
+        // A Ranker over shown objects is still refused, saying why.
+        let r = LabelConfig::parse(
+            r#"<View><Text name="a" value="$a"/><Ranker name="order" toName="a"/></View>"#,
+        )
+        .unwrap();
+        assert!(r.controls.is_empty());
+        assert_eq!(
+            r.unsupported,
+            ["Ranker \"order\" (Assay cannot upload a Label Studio ranking; rank in Label Studio)"]
+        );
         assert!(is_diff_var("diff") && is_diff_var("code_diff") && is_diff_var("Fix_Patch"));
         assert!(!is_diff_var("different") && !is_diff_var("text"));
         assert_ne!(config_version("<View/>"), config_version("<View> </View>"));

@@ -25,6 +25,10 @@
 //!   annotations are read back to confirm what is stored (`completed_by` =
 //!   the reviewer). Drafts stay local (Label Studio's drafts are writable by
 //!   other users).
+//! - Images: an `Image` field's file is downloaded by the sync engine from
+//!   the Label Studio server only, with the reviewer's auth header and within
+//!   bounds, stored as a content-addressed blob and shown in the scan viewer;
+//!   anything else is shown as not downloaded, with the reason ([`media`]).
 //! - No leases, review outcomes, rates, ledger or payouts: the feeds are
 //!   empty and the app says that this platform does not report pay.
 //! - Hardening is the reference client's: the same redirect policy, byte caps
@@ -34,6 +38,7 @@
 
 mod client;
 pub mod config;
+pub mod media;
 pub mod result;
 
 pub use client::{LabelStudioAuth, LabelStudioClient};

@@ -87,7 +87,8 @@ enum Cmd {
     Setup,
     /// Build the UI bundle (ui/dist).
     Ui,
-    /// Regenerate the TypeScript bindings (ui/src/lib/bindings).
+    /// Regenerate the TypeScript bindings (ui/src/lib/bindings) and re-record
+    /// the real app's answers the mock backend replays (ui/src/lib/backend/fixtures).
     Bindings,
     /// Run the benchmark suite (release builds; not part of `test`): paired,
     /// repeated runs of each figure against its anchor, median and min, CPU
@@ -453,7 +454,13 @@ fn bindings(root: &Path) -> Result<()> {
         "assay-desktop",
         "--test",
         "contract",
-    ]))
+    ]))?;
+    // The mock backend's fixtures: the real app's answers on the demo data
+    // (crates/app/tests/recorded.rs; it signs in, so it needs a keyring).
+    step("recording the real app's answers for the mock (ui/src/lib/backend/fixtures)");
+    run(&mut with_keyring(
+        "ASSAY_WRITE_FIXTURES=1 exec cargo test -p assay-app --test recorded",
+    ))
 }
 
 /// Starts an unlocked gnome-keyring whose files live in a fresh temporary
@@ -516,7 +523,13 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
 
     step("checking generated TypeScript bindings are committed");
     let status = Command::new("git")
-        .args(["status", "--porcelain", "--", "ui/src/lib/bindings"])
+        .args([
+            "status",
+            "--porcelain",
+            "--",
+            "ui/src/lib/bindings",
+            "ui/src/lib/backend/fixtures",
+        ])
         .output()
         .context("running git status")?;
     let dirty = String::from_utf8_lossy(&status.stdout).trim().to_string();

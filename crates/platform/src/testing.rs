@@ -64,6 +64,8 @@ pub struct TestPlatform {
     pub expert_token: String,
     pub admin_token: String,
     pub summary: SeedSummary,
+    /// The "now" the demo data was seeded relative to.
+    pub seeded_at: chrono::DateTime<Utc>,
     dir: tempfile::TempDir,
 }
 
@@ -154,6 +156,7 @@ pub async fn start_seeded_with(options: TestOptions) -> Result<TestPlatform, Err
     let dir = tempfile::tempdir()?;
     let db_path = test_database(dir.path()).await?;
     let blob_dir = dir.path().join("blobs");
+    let now = Utc::now();
     let (storage, summary, expert_token) = {
         let (db_path, blob_dir) = (db_path.clone(), blob_dir.clone());
         tokio::task::spawn_blocking(move || -> Result<_, Error> {
@@ -164,7 +167,6 @@ pub async fn start_seeded_with(options: TestOptions) -> Result<TestPlatform, Err
             } else {
                 SeedOptions::small()
             };
-            let now = Utc::now();
             let summary = demo::seed_demo(storage.as_ref(), &blobs, seed, now)?;
             let token = crate::issue_token_blocking(
                 storage.as_ref(),
@@ -188,6 +190,7 @@ pub async fn start_seeded_with(options: TestOptions) -> Result<TestPlatform, Err
         expert_token,
         admin_token: TEST_ADMIN_TOKEN.to_owned(),
         summary,
+        seeded_at: now,
         dir,
     })
 }

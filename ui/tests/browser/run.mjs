@@ -928,6 +928,31 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   );
 });
 
+await test("replay of the real app: the demo queue, and a submit attempt lists Rust's own findings", async (page) => {
+  // mock.html?replay=1 answers from fixtures/demo.json, recorded from the
+  // real assay-app on the demo data by crates/app/tests/recorded.rs.
+  const url = new URL(base);
+  url.searchParams.set("replay", "1");
+  await page.goto(url.href);
+  await page.waitForSelector('[data-queue-row="asg-0031"]');
+  const recordedIssues = await page.evaluate(async () => {
+    const item = await window.__mock.openItem("asg-0031");
+    return item.validation.issues.filter((i) => i.severity === "error").map((i) => i.message);
+  });
+  assert(recordedIssues.length > 0, "the real app found the unanswered item incomplete");
+  await page.locator('[data-queue-row="asg-0031"] .card').click();
+  await page.waitForSelector('[data-testid="item-screen"]');
+  assert(
+    await page.locator('[data-testid="submit"]').isDisabled(),
+    "submit waits for a valid grade",
+  );
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector(".q .issues");
+  const shown = (await page.locator(".q .issues").allInnerTexts()).join("\n");
+  for (const m of recordedIssues) assert(shown.includes(m), `shows Rust's finding: ${m}`);
+  await shot(page, "replay-item");
+});
+
 await browser.close();
 await closeServer();
 const failed = results.filter((r) => !r.ok);

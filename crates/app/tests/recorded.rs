@@ -1,0 +1,606 @@
+//! The UI's mock backend replays what the real app answers: this test signs
+//! the app in to the reference platform seeded with the demo data (the same
+//! seed `cargo xtask demo` uses, with small scans), syncs, and records the
+//! answers of the commands the UI's tests exercise, read-only and
+//! state-changing, errors as `{code, message}`, into
+//! `ui/src/lib/backend/fixtures/demo.json`.
+//!
+//! It fails while the committed recording differs from what the app answers
+//! now (a rule or a view changed in Rust). `cargo xtask bindings` runs it
+//! with `ASSAY_WRITE_FIXTURES=1`, which writes the recording instead.
+//!
+//! The recording is deterministic: timestamps are moved so the seed's "now"
+//! is [`RECORDED_AT`] (times the app stamps while recording collapse onto
+//! it), UUIDs are numbered in order of appearance, and the platform's
+//! loopback address and the temporary data folder get fixed names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use assay_app::views::{DiffRowsRequest, FieldView};
+use assay_app::{
+    AppError, EarningsGrouping, EarningsQuery, OpenedItem, QueueFilter, ReviewInput,
+    ScriptedDialogs, Settings, Workbench,
+};
+use assay_protocol::{AssignmentKind, ReviewDecision};
+use assay_rubric::{Answers, DiffMode};
+use assay_store::QueueStatus;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Where the recording's "now" is put.
+const RECORDED_AT: &str = "2026-06-15T12:00:00Z";
+/// The platform's address in the recording.
+const PLATFORM_URL: &str = "https://platform.demo.assay";
+/// The app's data folder in the recording.
+const DATA_DIR: &str = "/home/demo/.local/share/dev.assay.desktop";
+/// Relative to `crates/app`.
+const FIXTURE: &str = "../../ui/src/lib/backend/fixtures/demo.json";
+/// Time the app may take to record: stamps this long after the seed's "now"
+/// were made while recording and collapse onto [`RECORDED_AT`].
+const RECORDING_WINDOW: i64 = 600;
+/// Items whose diff rows are recorded (the recording stays a few MB).
+const DIFF_ITEMS: usize = 3;
+
+fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE)
+}
+
+/// One recorded call: the command (as the table names it), its arguments
+/// (as the UI sends them), and Rust's answer or error.
+#[derive(Serialize)]
+struct Call {
+    /// What the call shows, for tests that look a scenario up by name.
+    label: String,
+    command: &'static str,
+    args: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    err: Option<Value>,
+    /// Changes state: later reads replay what Rust answered after it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    changes: bool,
+}
+
+#[derive(Default)]
+struct Recorder {
+    calls: Vec<Call>,
+}
+
+impl Recorder {
+    fn put<T: Serialize>(
+        &mut self,
+        label: &str,
+        command: &'static str,
+        args: Value,
+        changes: bool,
+        result: &Result<T, AppError>,
+    ) {
+        let (ok, err) = match result {
+            Ok(v) => (Some(serde_json::to_value(v).unwrap()), None),
+            Err(e) => (None, Some(serde_json::to_value(e).unwrap())),
+        };
+        self.calls.push(Call {
+            label: label.to_owned(),
+            command,
+            args,
+            ok,
+            err,
+            changes,
+        });
+    }
+
+    /// A read: answers depend on the state so far.
+    fn read<T: Serialize>(
+        &mut self,
+        label: &str,
+        command: &'static str,
+        args: Value,
+        result: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.put(label, command, args, false, &result);
+        result
+    }
+
+    /// A call that changes state.
+    fn change<T: Serialize>(
+        &mut self,
+        label: &str,
+        command: &'static str,
+        args: Value,
+        result: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.put(label, command, args, true, &result);
+        result
+    }
+}
+
+/// Makes the recording independent of when, where and with which random
+/// ids it was made.
+struct Normaliser {
+    seed_now: DateTime<Utc>,
+    at: DateTime<Utc>,
+    replace: Vec<(String, &'static str)>,
+    uuids: BTreeMap<String, String>,
+}
+
+impl Normaliser {
+    fn string(&mut self, s: &str) -> String {
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            let t = t.with_timezone(&Utc);
+            let moved =
+                if t > self.seed_now && t <= self.seed_now + Duration::seconds(RECORDING_WINDOW) {
+                    self.at
+                } else {
+                    self.at + (t - self.seed_now)
+                };
+            return moved
+                .round_subsecs(0)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        }
+        if s.starts_with("data:") {
+            return s.to_owned(); // images: nothing random, and base64 may look like ids
+        }
+        let mut out = s.to_owned();
+        for (from, to) in &self.replace {
+            out = out.replace(from.as_str(), to);
+        }
+        self.numbered(&out)
+    }
+
+    /// Random ids (anywhere in a string: a hyphenated UUID, or 32 hex
+    /// digits as in the platform's `sub_…` ids) become `uuid-N` by first
+    /// appearance; longer hex runs (content hashes) stay.
+    fn numbered(&mut self, s: &str) -> String {
+        let b = s.as_bytes();
+        let hex = |i: usize| {
+            b.get(i)
+                .is_some_and(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        };
+        let mut out = String::with_capacity(s.len());
+        let mut last = 0;
+        let mut i = 0;
+        while i < b.len() {
+            let starts = i == 0 || !hex(i - 1);
+            let len = if !starts {
+                0
+            } else if i + 36 <= b.len() && is_uuid(&b[i..i + 36]) && !hex(i + 36) {
+                36
+            } else if (i..i + 32).all(hex) && !hex(i + 32) {
+                32
+            } else {
+                0
+            };
+            if len == 0 {
+                i += 1;
+                continue;
+            }
+            let id = &s[i..i + len];
+            let n = self.uuids.len() + 1;
+            let name = self
+                .uuids
+                .entry(id.to_owned())
+                .or_insert_with(|| format!("uuid-{n:04}"));
+            out.push_str(&s[last..i]);
+            out.push_str(name);
+            i += len;
+            last = i;
+        }
+        out.push_str(&s[last..]);
+        out
+    }
+
+    fn value(&mut self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.string(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.value(x)),
+            _ => {}
+        }
+    }
+}
+
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => matches!(c, b'0'..=b'9' | b'a'..=b'f'),
+        })
+}
+
+fn answers_of(opportunity_id: &str) -> Answers {
+    serde_json::from_value(assay_platform::demo::sample_answers(opportunity_id, 0)).unwrap()
+}
+
+/// Records every answer the UI's tests replay.
+async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
+    let mut r = Recorder::default();
+    let empty = Answers::default();
+
+    r.read("about", "app_info", json!({}), Ok::<_, AppError>(wb.info()))
+        .unwrap();
+    // Sign-in: a refused token, then the demo reviewer's.
+    let _ = r.change(
+        "wrong token",
+        "sign_in",
+        json!({"platformUrl": PLATFORM_URL, "token": "wrong-token"}),
+        wb.sign_in(platform_url, "wrong-token").await,
+    );
+    r.change(
+        "signed in",
+        "sign_in",
+        json!({"platformUrl": PLATFORM_URL, "token": "demo-token"}),
+        wb.sign_in(platform_url, token).await,
+    )
+    .unwrap();
+    r.change(
+        "first sync",
+        "sync_now",
+        json!({}),
+        wb.sync_now(|_| {}).await,
+    )
+    .unwrap();
+    r.read("session", "session", json!({}), wb.session().await)
+        .unwrap();
+    // Later sync states race the background sync loop: only this one is kept.
+    r.read("synced", "sync_state", json!({}), wb.sync_state().await)
+        .unwrap();
+    r.read("settings", "settings", json!({}), wb.settings())
+        .unwrap();
+
+    let filter = QueueFilter::default();
+    let page = r
+        .read(
+            "the whole queue",
+            "queue_page",
+            json!({"filter": filter, "offset": 0, "limit": 500}),
+            wb.queue_page(&filter, 0, 500),
+        )
+        .unwrap();
+    for kind in [
+        AssignmentKind::Grade,
+        AssignmentKind::SeniorReview,
+        AssignmentKind::Screening,
+    ] {
+        let f = QueueFilter {
+            kind: Some(kind),
+            ..Default::default()
+        };
+        let _ = r.read(
+            "queue by kind",
+            "queue_page",
+            json!({"filter": f, "offset": 0, "limit": 500}),
+            wb.queue_page(&f, 0, 500),
+        );
+    }
+
+    // Every assignment as the item screen opens it, with what its viewers ask.
+    let mut opened: Vec<(String, OpenedItem)> = Vec::new();
+    for row in &page.rows {
+        let id = row.assignment_id.clone();
+        let args = json!({"assignmentId": id});
+        let res = r.read("opened", "open_item", args.clone(), wb.open_item(&id).await);
+        let _ = r.read("status", "item_status", args.clone(), wb.item_status(&id));
+        let _ = r.read("time log", "time_log", args, wb.time_log(&id));
+        if let Ok(item) = res {
+            opened.push((id, item));
+        }
+    }
+    // What the viewers ask: the scans' first frames, and the rows of a few
+    // items' diffs (recorded whole, up to the app's 2,000 rows a call; the
+    // replay pages windows out of them).
+    let mut diffs = 0;
+    for (_, item) in &opened {
+        for view in &item.views {
+            match view {
+                FieldView::Diff { diff, .. } if diffs < DIFF_ITEMS => {
+                    diffs += 1;
+                    for (file_index, _) in diff.files.iter().enumerate() {
+                        for mode in [DiffMode::Unified, DiffMode::Split] {
+                            let req = DiffRowsRequest {
+                                handle: diff.handle.clone(),
+                                file_index: u32::try_from(file_index).unwrap(),
+                                mode,
+                                start: 0,
+                                count: 2_000,
+                                expanded: vec![],
+                            };
+                            let _ = r.read(
+                                "diff rows",
+                                "diff_rows",
+                                json!({"request": req}),
+                                wb.diff_rows(&req),
+                            );
+                        }
+                    }
+                }
+                FieldView::Scan { handle, info, .. } => {
+                    scan(&mut r, wb, handle, 0, info.default_window);
+                    scan_px(&mut r, wb, handle, info.width / 2, info.height / 2);
+                }
+                FieldView::Series { handle, series, .. } => {
+                    for (k, stack) in series.stacks.iter().enumerate() {
+                        let h = format!("{handle}#{k}");
+                        scan(&mut r, wb, &h, 0, stack.info.default_window);
+                        scan_px(&mut r, wb, &h, 0, 0);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Earnings.
+    let all = EarningsQuery::default();
+    let _ = r.read(
+        "earnings",
+        "earnings_overview",
+        json!({"query": all}),
+        wb.earnings_overview(&all),
+    );
+    let _ = r.read(
+        "earnings by opportunity",
+        "earnings_series",
+        json!({"query": all, "bucket": EarningsGrouping::Opportunity}),
+        wb.earnings_series(&all, EarningsGrouping::Opportunity),
+    );
+    let _ = r.read("payouts", "payouts", json!({}), wb.payouts());
+    let _ = r.read(
+        "discrepancies",
+        "discrepancies",
+        json!({}),
+        wb.discrepancies(),
+    );
+
+    // Grading a code item: incomplete, then the platform's valid demo grade.
+    let new_code = |r: &QueueStatus, id: &str| *r == QueueStatus::New && id.starts_with("itm-code");
+    if let Some(code) = page.rows.iter().find(|x| {
+        x.kind == AssignmentKind::Grade && x.downloaded && new_code(&x.status, &x.item_id)
+    }) {
+        let id = code.assignment_id.as_str();
+        let valid = answers_of(&code.opportunity_id);
+        let mut one = Answers::default();
+        if let Some((q, a)) = valid.answers.iter().next() {
+            one.answers.insert(q.clone(), a.clone());
+        }
+        for (label, answers) in [("empty", &empty), ("one answer", &one)] {
+            let _ = r.read(
+                label,
+                "validate",
+                json!({"assignmentId": id, "answers": answers}),
+                wb.validate(id, answers),
+            );
+            let _ = r.change(
+                label,
+                "save_draft",
+                json!({"assignmentId": id, "answers": answers, "pending": null}),
+                wb.save_draft(id, answers, None),
+            );
+            let _ = r.change(
+                label,
+                "submit",
+                json!({"assignmentId": id, "answers": answers}),
+                wb.submit(id, answers).await,
+            );
+        }
+        let _ = r.change(
+            "valid",
+            "save_draft",
+            json!({"assignmentId": id, "answers": valid, "pending": null}),
+            wb.save_draft(id, &valid, None),
+        );
+        let _ = r.read(
+            "valid",
+            "validate",
+            json!({"assignmentId": id, "answers": valid}),
+            wb.validate(id, &valid),
+        );
+        let _ = r.read(
+            "after a valid save",
+            "open_item",
+            json!({"assignmentId": id}),
+            wb.open_item(id).await,
+        );
+        let _ = r.change(
+            "valid",
+            "submit",
+            json!({"assignmentId": id, "answers": valid}),
+            wb.submit(id, &valid).await,
+        );
+        uploaded(wb).await;
+        let _ = r.change(
+            "submitted twice",
+            "submit",
+            json!({"assignmentId": id, "answers": valid}),
+            wb.submit(id, &valid).await,
+        );
+        let _ = r.change(
+            "draft on submitted work",
+            "save_draft",
+            json!({"assignmentId": id, "answers": valid, "pending": null}),
+            wb.save_draft(id, &valid, None),
+        );
+        let _ = r.read(
+            "after submit",
+            "open_item",
+            json!({"assignmentId": id}),
+            wb.open_item(id).await,
+        );
+    }
+
+    // A senior review: feedback below the minimum is refused, accept needs none.
+    if let Some(review) = page.rows.iter().find(|x| {
+        x.kind == AssignmentKind::SeniorReview && x.downloaded && x.status == QueueStatus::New
+    }) {
+        let id = review.assignment_id.as_str();
+        let min = assay_app::rules::rules().review_feedback_min_chars as usize;
+        for (label, decision, feedback) in [
+            ("reject without feedback", ReviewDecision::Reject, None),
+            (
+                "revision with short feedback",
+                ReviewDecision::RequestRevision,
+                Some("x".repeat(min - 1)),
+            ),
+            (
+                "reject with feedback",
+                ReviewDecision::Reject,
+                Some("The rationale ignores the failing test.".to_owned()),
+            ),
+        ] {
+            let input = ReviewInput { decision, feedback };
+            let _ = r.change(
+                label,
+                "review_decision",
+                json!({"assignmentId": id, "input": input}),
+                wb.review_decision(id, &input).await,
+            );
+        }
+        uploaded(wb).await;
+        let _ = r.read(
+            "after the decision",
+            "open_item",
+            json!({"assignmentId": id}),
+            wb.open_item(id).await,
+        );
+    }
+
+    // Settings: out of bounds is refused, within is saved.
+    let settings = wb.settings().unwrap();
+    let rules = assay_app::rules::rules();
+    let below = Settings {
+        idle_timeout_s: rules.idle_timeout_s.min.saturating_sub(1),
+        ..settings.clone()
+    };
+    let _ = r.change(
+        "idle timeout below the minimum",
+        "save_settings",
+        json!({"settings": below}),
+        wb.save_settings(below.clone()),
+    );
+    let within = Settings {
+        idle_timeout_s: rules.idle_timeout_s.min,
+        ..settings
+    };
+    let _ = r.change(
+        "idle timeout at the minimum",
+        "save_settings",
+        json!({"settings": within}),
+        wb.save_settings(within.clone()),
+    );
+
+    r
+}
+
+/// Waits until the background sync a submit triggers has uploaded it, then
+/// syncs once more (the ledger follows the upload), so what is recorded
+/// next does not depend on how fast the background loop was.
+async fn uploaded(wb: &Workbench) {
+    for _ in 0..200 {
+        match wb.sync_state().await {
+            Ok(s) if !s.syncing && s.pending_uploads == 0 => {
+                wb.sync_now(|_| {}).await.unwrap();
+                return;
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the background sync did not upload within 20 s");
+}
+
+fn scan(r: &mut Recorder, wb: &Workbench, handle: &str, frame: u32, w: assay_render::Window) {
+    let _ = r.read(
+        "scan frame",
+        "scan_frame",
+        json!({"handle": handle, "frame": frame, "window": w}),
+        wb.scan_frame(handle, frame, w),
+    );
+}
+
+fn scan_px(r: &mut Recorder, wb: &Workbench, handle: &str, x: u32, y: u32) {
+    let _ = r.read(
+        "scan pixel",
+        "scan_pixel",
+        json!({"handle": handle, "frame": 0, "x": x, "y": y}),
+        wb.scan_pixel(handle, 0, x, y),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixtures_are_fresh() {
+    // Earnings are bucketed in local time: record in UTC everywhere.
+    std::env::set_var("TZ", "UTC");
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let seed_now = platform.seeded_at;
+    let base_url = platform.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let wb = Workbench::open(
+        &format!("dev.assay.desktop.test-recorded-{}", std::process::id()),
+        dir.path(),
+        Arc::new(|_| {}),
+        Arc::new(ScriptedDialogs {
+            confirm_sign_in: Some(platform.base_url()),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    let recorder = record(&wb, &platform.base_url(), &platform.expert_token).await;
+    let _ = wb.sign_out().await;
+    platform.shutdown().await.unwrap();
+
+    let mut n = Normaliser {
+        seed_now,
+        at: DateTime::parse_from_rfc3339(RECORDED_AT)
+            .unwrap()
+            .with_timezone(&Utc),
+        replace: vec![
+            (dir.path().display().to_string(), DATA_DIR),
+            (
+                format!("dev.assay.desktop.test-recorded-{}", std::process::id()),
+                "dev.assay.desktop",
+            ),
+        ],
+        uuids: BTreeMap::new(),
+    };
+    n.replace.push((base_url, PLATFORM_URL));
+    let mut calls = serde_json::to_value(&recorder.calls).unwrap();
+    n.value(&mut calls);
+    // One call a line: a re-recording's diff names the calls that changed.
+    let head = json!({
+        "about": "Answers of the real assay-app on the demo data, recorded by crates/app/tests/recorded.rs (`cargo xtask bindings`). Do not edit.",
+        "recorded_at": RECORDED_AT,
+        "rules": assay_app::rules::rules(),
+    });
+    let mut text = serde_json::to_string(&head).unwrap();
+    text.pop();
+    text.push_str(",\"calls\":[\n");
+    let lines: Vec<String> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::to_string(c).unwrap())
+        .collect();
+    text.push_str(&lines.join(",\n"));
+    text.push_str("\n]}\n");
+    let path = fixture_path();
+    if std::env::var_os("ASSAY_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != text {
+        let first = committed
+            .lines()
+            .zip(text.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .map(|(i, (a, b))| format!("line {}: committed {a:?}, app now {b:?}", i + 1))
+            .unwrap_or_else(|| "the files differ in length".to_owned());
+        panic!(
+            "{} is stale (the real app answers differently: {first}); run `cargo xtask bindings` and commit it",
+            path.display()
+        );
+    }
+}

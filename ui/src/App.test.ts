@@ -441,27 +441,21 @@ describe("App links", () => {
   it("signed out: a link's assignment waits for sign-in; a sign-in link signs in", async () => {
     const b = mockBackend({ signedIn: false });
     b.receiveLinks([{ outcome: "open", link: { kind: "assignment", id: "a-00001" } }]);
+    const signInLink = (code: string) =>
+      b.receiveLinks([
+        { outcome: "open", link: { kind: "sign_in", platform: "https://work.example.org", code } },
+      ]);
     start(b);
     await until(
       () => (target.textContent ?? "").includes("Sign in to open the linked assignment."),
       "notice",
     );
-    b.receiveLinks([
-      {
-        outcome: "open",
-        link: { kind: "sign_in", platform: "https://work.example.org", code: "used-code-0000000" },
-      },
-    ]);
+    signInLink("used-code-0000000");
     await until(
       () => (target.textContent ?? "").includes("already used or expired"),
       "refused code",
     );
-    b.receiveLinks([
-      {
-        outcome: "open",
-        link: { kind: "sign_in", platform: "https://work.example.org", code: "fresh-code-0000000" },
-      },
-    ]);
+    signInLink("fresh-code-0000000");
     await until(() => !!$('[data-testid="item-screen"]'), "signed in, linked item open");
     expect(b.calls).toContain("signInWithCode");
   });

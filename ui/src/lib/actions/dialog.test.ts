@@ -77,41 +77,42 @@ describe("modal action", () => {
 });
 
 describe("focus after a dialog closes (issue 11)", () => {
-  it("returns to the clicked control when the click did not focus it (WebKit)", async () => {
+  /** The page's focus home (`data-focus-home`), as the app shell marks its main area. */
+  function focusHome(): HTMLElement {
     const home = document.createElement("main");
     home.tabIndex = -1;
     home.setAttribute("data-focus-home", "");
     document.body.appendChild(home);
+    return home;
+  }
+  /** Opens a one-button modal, then closes it. */
+  async function openAndClose() {
+    const root = document.createElement("div");
+    root.innerHTML = "<button>x</button>";
+    document.body.appendChild(root);
+    const action = modal(root, { onclose: () => {} });
+    await tick();
+    root.remove();
+    action.destroy();
+  }
+
+  it("returns to the clicked control when the click did not focus it (WebKit)", async () => {
+    focusHome();
     const b = document.createElement("button");
     b.textContent = "?";
     document.body.appendChild(b);
     (document.activeElement as HTMLElement | null)?.blur();
     b.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true }));
     expect(document.activeElement).toBe(document.body); // the click did not focus it
-    const root = document.createElement("div");
-    root.innerHTML = "<button>x</button>";
-    document.body.appendChild(root);
-    const action = modal(root, { onclose: () => {} });
-    await tick();
-    root.remove();
-    action.destroy();
+    await openAndClose();
     expect(document.activeElement).toBe(b);
   });
 
   it("goes to the page's focus home, not <body>, when nothing opened it", async () => {
-    const home = document.createElement("main");
-    home.tabIndex = -1;
-    home.setAttribute("data-focus-home", "");
-    document.body.appendChild(home);
+    const home = focusHome();
     (document.activeElement as HTMLElement | null)?.blur();
     await new Promise((r) => setTimeout(r, 2100)); // the last press is stale
-    const root = document.createElement("div");
-    root.innerHTML = "<button>x</button>";
-    document.body.appendChild(root);
-    const action = modal(root, { onclose: () => {} });
-    await tick();
-    root.remove();
-    action.destroy();
+    await openAndClose();
     await tick();
     expect(document.activeElement).toBe(home);
   });

@@ -19,6 +19,16 @@ function press(key: string, opts: KeyboardEventInit = {}, on: EventTarget = docu
 }
 const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
 const $$ = (sel: string) => target.querySelectorAll(sel);
+/** Once the queue shows, searches it for `query` and opens row `assignment`. */
+async function openBySearch(query: string, assignment: string) {
+  await until(() => $$("[data-queue-row]").length > 0, "rows");
+  const search = $<HTMLInputElement>('input[aria-label="Search queue"]');
+  if (!search) throw new Error("search");
+  search.value = query;
+  search.dispatchEvent(new Event("input"));
+  await until(() => !!$(`[data-queue-row="${assignment}"]`), `row ${assignment}`);
+  ($(`[data-queue-row="${assignment}"] .card`) as HTMLElement).click();
+}
 const checked = (q: string, v: number) =>
   $(`[data-question="${q}"] [role="radio"]:nth-child(${v})`)?.getAttribute("aria-checked");
 
@@ -133,13 +143,7 @@ describe("App", () => {
 
   it("renders hostile item content as text", async () => {
     start(mockBackend());
-    await until(() => $$("[data-queue-row]").length > 0, "rows");
-    const search = $<HTMLInputElement>('input[aria-label="Search queue"]');
-    if (!search) throw new Error("search");
-    search.value = "Compare answers";
-    search.dispatchEvent(new Event("input"));
-    await until(() => !!$('[data-queue-row="a-xss"]'), "xss row");
-    ($('[data-queue-row="a-xss"] .card') as HTMLElement).click();
+    await openBySearch("Compare answers", "a-xss");
     await until(() => !!$('[data-field="answer_a"]'), "chat viewer");
     expect(target.querySelector("img")).toBeNull();
     expect(target.querySelector('[data-testid="item-screen"] script')).toBeNull();
@@ -215,13 +219,7 @@ describe("App error handling", () => {
   it("senior review: accept needs no feedback, reject does", async () => {
     const b = mockBackend();
     start(b);
-    await until(() => $$("[data-queue-row]").length > 0, "rows");
-    const search = $<HTMLInputElement>('input[aria-label="Search queue"]');
-    if (!search) throw new Error("search");
-    search.value = "#5:";
-    search.dispatchEvent(new Event("input"));
-    await until(() => !!$('[data-queue-row="a-00005"]'), "review row");
-    ($('[data-queue-row="a-00005"] .card') as HTMLElement).click();
+    await openBySearch("#5:", "a-00005");
     await until(() => !!$('[aria-label="Submission under review"]'), "review screen");
     expect($('[aria-label="Submission under review"]')?.textContent).toContain(
       "Checked against the guidelines",
@@ -443,27 +441,21 @@ describe("App links", () => {
   it("signed out: a link's assignment waits for sign-in; a sign-in link signs in", async () => {
     const b = mockBackend({ signedIn: false });
     b.receiveLinks([{ outcome: "open", link: { kind: "assignment", id: "a-00001" } }]);
+    const signInLink = (code: string) =>
+      b.receiveLinks([
+        { outcome: "open", link: { kind: "sign_in", platform: "https://work.example.org", code } },
+      ]);
     start(b);
     await until(
       () => (target.textContent ?? "").includes("Sign in to open the linked assignment."),
       "notice",
     );
-    b.receiveLinks([
-      {
-        outcome: "open",
-        link: { kind: "sign_in", platform: "https://work.example.org", code: "used-code-0000000" },
-      },
-    ]);
+    signInLink("used-code-0000000");
     await until(
       () => (target.textContent ?? "").includes("already used or expired"),
       "refused code",
     );
-    b.receiveLinks([
-      {
-        outcome: "open",
-        link: { kind: "sign_in", platform: "https://work.example.org", code: "fresh-code-0000000" },
-      },
-    ]);
+    signInLink("fresh-code-0000000");
     await until(() => !!$('[data-testid="item-screen"]'), "signed in, linked item open");
     expect(b.calls).toContain("signInWithCode");
   });

@@ -187,25 +187,22 @@ describe("polish the tour found", () => {
     await until(() => $$("[data-queue-row]").length > 0, "queue rows");
     const chip = (label: string) =>
       $$(".chips button").find((x) => x.textContent?.startsWith(label));
+    const rowsAre = (status: string) =>
+      until(
+        () =>
+          $$("[data-queue-row]").length > 0 &&
+          $$("[data-queue-row]").every((r) => r.dataset.status === status),
+        `${status} rows`,
+      );
     chip("New")?.click();
-    await until(
-      () =>
-        $$("[data-queue-row]").length > 0 &&
-        $$("[data-queue-row]").every((r) => r.dataset.status === "new"),
-      "new rows",
-    );
+    await rowsAre("new");
     // Work still to do needs its content: said on the row.
     expect(
       $$("[data-queue-row]").every((r) => r.querySelector('[data-testid="not-downloaded"]')),
     ).toBe(true);
     chip("New")?.click();
     chip("Accepted")?.click();
-    await until(
-      () =>
-        $$("[data-queue-row]").length > 0 &&
-        $$("[data-queue-row]").every((r) => r.dataset.status === "accepted"),
-      "accepted rows",
-    );
+    await rowsAre("accepted");
     // Finished work opens with what the store has: nothing to download.
     expect($$('[data-queue-row] [data-testid="not-downloaded"]')).toHaveLength(0);
     $$("[data-queue-row] .card")[0].click();

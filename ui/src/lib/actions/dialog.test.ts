@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { flushSync, mount, unmount } from "svelte";
+import { type Component, flushSync, mount, unmount } from "svelte";
 import ShortcutSheet from "../components/ShortcutSheet.svelte";
 import SettingsDialog from "../components/SettingsDialog.svelte";
 import TimeLogDialog from "../components/TimeLogDialog.svelte";
@@ -77,41 +77,42 @@ describe("modal action", () => {
 });
 
 describe("focus after a dialog closes (issue 11)", () => {
-  it("returns to the clicked control when the click did not focus it (WebKit)", async () => {
+  /** The page's focus home (`data-focus-home`), as the app shell marks its main area. */
+  function focusHome(): HTMLElement {
     const home = document.createElement("main");
     home.tabIndex = -1;
     home.setAttribute("data-focus-home", "");
     document.body.appendChild(home);
+    return home;
+  }
+  /** Opens a one-button modal, then closes it. */
+  async function openAndClose() {
+    const root = document.createElement("div");
+    root.innerHTML = "<button>x</button>";
+    document.body.appendChild(root);
+    const action = modal(root, { onclose: () => {} });
+    await tick();
+    root.remove();
+    action.destroy();
+  }
+
+  it("returns to the clicked control when the click did not focus it (WebKit)", async () => {
+    focusHome();
     const b = document.createElement("button");
     b.textContent = "?";
     document.body.appendChild(b);
     (document.activeElement as HTMLElement | null)?.blur();
     b.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true }));
     expect(document.activeElement).toBe(document.body); // the click did not focus it
-    const root = document.createElement("div");
-    root.innerHTML = "<button>x</button>";
-    document.body.appendChild(root);
-    const action = modal(root, { onclose: () => {} });
-    await tick();
-    root.remove();
-    action.destroy();
+    await openAndClose();
     expect(document.activeElement).toBe(b);
   });
 
   it("goes to the page's focus home, not <body>, when nothing opened it", async () => {
-    const home = document.createElement("main");
-    home.tabIndex = -1;
-    home.setAttribute("data-focus-home", "");
-    document.body.appendChild(home);
+    const home = focusHome();
     (document.activeElement as HTMLElement | null)?.blur();
     await new Promise((r) => setTimeout(r, 2100)); // the last press is stale
-    const root = document.createElement("div");
-    root.innerHTML = "<button>x</button>";
-    document.body.appendChild(root);
-    const action = modal(root, { onclose: () => {} });
-    await tick();
-    root.remove();
-    action.destroy();
+    await openAndClose();
     await tick();
     expect(document.activeElement).toBe(home);
   });
@@ -148,70 +149,62 @@ describe("every dialog is a labelled modal that traps focus", () => {
     expect(onclose).toHaveBeenCalled();
   }
 
-  it("ShortcutSheet", async () => {
+  /** Opens `component` from a button with the props `withClose` gives for
+   * an `onclose` spy, runs `whileOpen`, checks it, then closes it: focus
+   * returns to the button. */
+  async function opensAndReturnsFocus<P extends Record<string, unknown>>(
+    component: Component<P>,
+    withClose: (onclose: () => void) => NoInfer<P>,
+    whileOpen: () => void = () => {},
+  ) {
     const open = opener();
     const onclose = vi.fn();
-    app = mount(ShortcutSheet, {
-      target: document.body,
-      props: { keymap: DEFAULT_KEYMAP, onclose },
-    });
+    app = mount(component, { target: document.body, props: withClose(onclose) });
     flushSync();
     await tick();
-    // The close control at the top has focus: the sheet opens at its top.
-    expect(document.activeElement?.getAttribute("aria-label")).toBe("Close keyboard shortcuts");
+    whileOpen();
     check(onclose);
     unmount(app);
     app = null;
     expect(document.activeElement).toBe(open);
+  }
+
+  it("ShortcutSheet", async () => {
+    await opensAndReturnsFocus(
+      ShortcutSheet,
+      (onclose) => ({ keymap: DEFAULT_KEYMAP, onclose }),
+      () => {
+        // The close control at the top has focus: the sheet opens at its top.
+        expect(document.activeElement?.getAttribute("aria-label")).toBe("Close keyboard shortcuts");
+      },
+    );
   });
 
   it("SettingsDialog", async () => {
-    const open = opener();
-    const onclose = vi.fn();
-    app = mount(SettingsDialog, {
-      target: document.body,
-      props: {
-        settings: {
-          theme: "system",
-          keymap: {},
-          idle_timeout_s: 120,
-          focus_grace_s: 30,
-          diff_mode: "unified",
-        },
-        onsave: () => {},
-        onclose,
+    await opensAndReturnsFocus(SettingsDialog, (onclose) => ({
+      settings: {
+        theme: "system" as const,
+        keymap: {},
+        idle_timeout_s: 120,
+        focus_grace_s: 30,
+        diff_mode: "unified" as const,
       },
-    });
-    flushSync();
-    await tick();
-    check(onclose);
-    unmount(app);
-    app = null;
-    expect(document.activeElement).toBe(open);
+      onsave: () => {},
+      onclose,
+    }));
   });
 
   it("TimeLogDialog", async () => {
-    const open = opener();
-    const onclose = vi.fn();
-    app = mount(TimeLogDialog, {
-      target: document.body,
-      props: {
-        spans: [
-          {
-            started_at: "2026-01-01T10:00:00.000Z",
-            ended_at: "2026-01-01T10:10:00.000Z",
-            corrected: false,
-          },
-        ],
-        onsave: () => {},
-        onclose,
-      },
-    });
-    flushSync();
-    await tick();
-    check(onclose);
-    unmount(app);
-    app = null;
-    expect(document.activeElement).toBe(open);
+    await opensAndReturnsFocus(TimeLogDialog, (onclose) => ({
+      spans: [
+        {
+          started_at: "2026-01-01T10:00:00.000Z",
+          ended_at: "2026-01-01T10:10:00.000Z",
+          corrected: false,
+        },
+      ],
+      onsave: () => {},
+      onclose,
+    }));
   });
 });

@@ -15,36 +15,31 @@ const settle = async () => {
   flushSync();
 };
 
+/** Mounts the earnings screen on `b` (any error it reports fails the test) and lets it load. */
+async function show(b: ReturnType<typeof mockBackend>, payNote?: string) {
+  app = mount(Earnings, {
+    target: document.body,
+    props: {
+      backend: b,
+      payNote,
+      onError: (e: unknown) => {
+        throw e;
+      },
+      onOpenAssignment: () => {},
+    },
+  });
+  await settle();
+}
+
 describe("Earnings", () => {
   it("says plainly when the platform reports no pay (the note comes from Rust)", async () => {
     const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
     const note =
       "Label Studio does not report pay: rates, earnings and payouts stay empty for its work.";
-    app = mount(Earnings, {
-      target: document.body,
-      props: {
-        backend: b,
-        payNote: note,
-        onError: (e: unknown) => {
-          throw e;
-        },
-        onOpenAssignment: () => {},
-      },
-    });
-    await settle();
+    await show(b, note);
     expect(document.querySelector('[data-testid="no-pay"]')?.textContent).toBe(note);
-    unmount(app);
-    app = mount(Earnings, {
-      target: document.body,
-      props: {
-        backend: b,
-        onError: (e: unknown) => {
-          throw e;
-        },
-        onOpenAssignment: () => {},
-      },
-    });
-    await settle();
+    if (app) unmount(app);
+    await show(b);
     expect(document.querySelector('[data-testid="no-pay"]')).toBeNull();
   });
   it("lists every kind of unpaid time under its own label", async () => {
@@ -58,17 +53,7 @@ describe("Earnings", () => {
     const s = await b.earningsOverview({ from: null, to: null, opportunity_id: null });
     expect(s.unpaid.waiting_seconds).toBe(52 * 60);
     expect(s.unpaid.screening_seconds).toBe(25 * 60);
-    app = mount(Earnings, {
-      target: document.body,
-      props: {
-        backend: b,
-        onError: (e: unknown) => {
-          throw e;
-        },
-        onOpenAssignment: () => {},
-      },
-    });
-    await settle();
+    await show(b);
     const list = document.querySelector('[data-testid="unpaid-time"]');
     expect(list).not.toBeNull();
     const rows = Array.from(list!.querySelectorAll("[data-unpaid]")).map((el) => [
@@ -116,17 +101,7 @@ describe("Earnings", () => {
 
   it("exports through the save dialog and says where the file went", async () => {
     const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
-    app = mount(Earnings, {
-      target: document.body,
-      props: {
-        backend: b,
-        onError: (e: unknown) => {
-          throw e;
-        },
-        onOpenAssignment: () => {},
-      },
-    });
-    await settle();
+    await show(b);
     (document.querySelector('[data-testid="export-csv"]') as HTMLButtonElement).click();
     await settle();
     const note = document.querySelector('[data-testid="csv-note"]')?.textContent ?? "";

@@ -63,22 +63,25 @@ const region = (id: string, frame: number): Annotation => ({
   anchor: { kind: "scan_region", frame, x: 10, y: 10, width: 20, height: 20 },
 });
 
+/** Mounts the viewer on `s` (scan handle `scan-0`) with `annotations`. */
+const show = (s: SeriesView, annotations?: Annotation[]) => {
+  app = mount(SeriesViewer, {
+    target: document.body,
+    props: { backend: mockBackend(), handle: "scan-0", series: s, annotations },
+  });
+  flushSync();
+};
+
 const text = (sel: string) => document.querySelector(sel)?.textContent ?? "";
 
 describe("SeriesViewer", () => {
   it("shows the stack, its slice position in mm and Rust's warnings", () => {
-    app = mount(SeriesViewer, {
-      target: document.body,
-      props: {
-        backend: mockBackend(),
-        handle: "scan-0",
-        series: series(
-          [stack("CT axial 256×256 · 12 slices", 0, 12, true, ["1 gap(s) in the stack"])],
-          ["notes.txt is left out: not a DICOM file"],
-        ),
-      },
-    });
-    flushSync();
+    show(
+      series(
+        [stack("CT axial 256×256 · 12 slices", 0, 12, true, ["1 gap(s) in the stack"])],
+        ["notes.txt is left out: not a DICOM file"],
+      ),
+    );
     expect(text("[data-testid=series-viewer] .head")).toContain("CT axial 256×256 · 12 slices");
     expect(text("[data-testid=series-viewer] .head")).toContain("2.50 mm apart");
     expect(text("[data-testid=frame-label]")).toBe("1/12 · -10.0 mm");
@@ -94,15 +97,7 @@ describe("SeriesViewer", () => {
   });
 
   it("scrolls slices with the wheel and keys, zooms with Ctrl+wheel", () => {
-    app = mount(SeriesViewer, {
-      target: document.body,
-      props: {
-        backend: mockBackend(),
-        handle: "scan-0",
-        series: series([stack("CT", 0, 12, true)]),
-      },
-    });
-    flushSync();
+    show(series([stack("CT", 0, 12, true)]));
     const canvas = document.querySelector("canvas")!;
     for (let i = 0; i < 3; i++)
       canvas.dispatchEvent(
@@ -133,16 +128,7 @@ describe("SeriesViewer", () => {
       stack("MR axial · 30 slices", 0, 30, true),
       stack("MR sagittal · 12 slices", 30, 12, false),
     ];
-    app = mount(SeriesViewer, {
-      target: document.body,
-      props: {
-        backend: mockBackend(),
-        handle: "scan-0",
-        series: series(stacks),
-        annotations: [region("a", 4), region("b", 33)],
-      },
-    });
-    flushSync();
+    show(series(stacks), [region("a", 4), region("b", 33)]);
     expect(text("[data-testid=series-regions]")).toContain("Slice 5");
     expect(text("[data-testid=series-regions]")).not.toContain("Slice 4");
     const pick = document.querySelector("select[aria-label=Stack]") as HTMLSelectElement;

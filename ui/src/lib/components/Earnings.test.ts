@@ -36,8 +36,13 @@ describe("Earnings", () => {
     const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
     const note =
       "Label Studio does not report pay: rates, earnings and payouts stay empty for its work.";
-    await show(b, note);
+    // Such a platform reports no payouts at all.
+    await show({ ...b, payouts: async () => [] }, note);
     expect(document.querySelector('[data-testid="no-pay"]')?.textContent).toBe(note);
+    // An empty payouts table must not read as "none yet" when the platform never reports any.
+    expect(document.querySelector('[data-testid="no-payouts"]')?.textContent).toBe(
+      "Not reported by this platform.",
+    );
     if (app) unmount(app);
     await show(b);
     expect(document.querySelector('[data-testid="no-pay"]')).toBeNull();

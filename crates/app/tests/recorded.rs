@@ -591,16 +591,26 @@ async fn fixtures_are_fresh() {
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     if committed != text {
-        let first = committed
+        // Name the calls Rust now answers differently (line 1 is the header
+        // with the rules; each later line is one call).
+        let old: Vec<&str> = committed.lines().collect();
+        let changed: Vec<String> = text
             .lines()
-            .zip(text.lines())
             .enumerate()
-            .find(|(_, (a, b))| a != b)
-            .map(|(i, (a, b))| format!("line {}: committed {a:?}, app now {b:?}", i + 1))
-            .unwrap_or_else(|| "the files differ in length".to_owned());
+            .filter(|(i, l)| old.get(*i) != Some(l))
+            .map(|(i, l)| {
+                let v: Value = serde_json::from_str(l.trim_end_matches(',')).unwrap_or(Value::Null);
+                match (v.get("command"), v.get("label")) {
+                    (Some(c), Some(label)) => format!("line {}: {c} {label}", i + 1),
+                    _ => format!("line {}", i + 1),
+                }
+            })
+            .collect();
         panic!(
-            "{} is stale (the real app answers differently: {first}); run `cargo xtask bindings` and commit it",
-            path.display()
+            "{} is stale: the real app answers {} line(s) differently ({}); run `cargo xtask bindings` and commit it",
+            path.display(),
+            changed.len(),
+            changed.iter().take(8).cloned().collect::<Vec<_>>().join("; ")
         );
     }
 }

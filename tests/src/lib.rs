@@ -571,3 +571,83 @@ pub fn grade_by_keyboard(app: &App) -> anyhow::Result<()> {
     app.press(&[keys::CONTROL, keys::ENTER])?;
     Ok(())
 }
+
+/// Waits until the open item's scan canvas shows an image: the frame
+/// arrives as a PNG and is drawn; count the pixels that are neither the
+/// black background nor transparent. Also checks the canvas is laid out
+/// square and at a readable size.
+pub fn wait_scan_painted(app: &App) -> anyhow::Result<()> {
+    app.wait_for("[data-viewer=scan] canvas", GRADE_WAIT)?;
+    let deadline = std::time::Instant::now() + GRADE_WAIT;
+    loop {
+        let painted = app.execute(
+            "const c = document.querySelector('[data-viewer=scan] canvas');
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let n = 0;
+             for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
+             return [n, c.width * c.height, c.getBoundingClientRect().width, c.getBoundingClientRect().height];",
+            serde_json::json!([]),
+        )?;
+        let v: Vec<f64> = serde_json::from_value(painted)?;
+        if v[0] > v[1] * 0.05 {
+            // Laid out square and at a readable size.
+            assert!(
+                v[2] >= 256.0 && (v[2] - v[3]).abs() < 2.0,
+                "canvas box {v:?}"
+            );
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot("scan-not-painted")?;
+            anyhow::bail!("the scan never painted: {v:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+/// Presses Shift+S (sync now) with the focus outside any text box.
+pub fn sync_now(app: &App) -> anyhow::Result<()> {
+    app.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    )?;
+    app.press(&[keys::SHIFT, "S"])?;
+    Ok(())
+}
+
+/// Syncs until the open item shows `want` in its status badge.
+pub fn sync_until_status(app: &App, want: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + GRADE_WAIT;
+    loop {
+        sync_now(app)?;
+        let ok = app
+            .wait_text("[data-testid=item-status]", Duration::from_secs(3), |t| {
+                t.to_lowercase().contains(want)
+            })
+            .is_ok();
+        if ok {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot(&format!("status-not-{want}"))?;
+            anyhow::bail!("the item never showed {want:?}:\n{}", app.page_text()?);
+        }
+    }
+}
+
+/// Clicks the option labelled `label` of the question `prompt`.
+pub fn choose(app: &App, prompt: &str, label: &str) -> anyhow::Result<()> {
+    let ok = app.execute(
+        "const g = document.querySelector(`[aria-label='${arguments[0]}']`);
+         const b = g && [...g.querySelectorAll('button')].find(b => b.textContent.includes(arguments[1]));
+         if (!b) return false; b.click(); return true;",
+        serde_json::json!([prompt, label]),
+    )?;
+    anyhow::ensure!(
+        ok == serde_json::json!(true),
+        "no option {label:?} for {prompt:?}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    Ok(())
+}

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use assay_e2e::{grade_by_keyboard, open_new_item, App};
+use assay_e2e::{
+    choose, grade_by_keyboard, open_new_item, sync_now, sync_until_status, wait_scan_painted, App,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -266,40 +268,6 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     }
     app.screenshot("05-earnings")?;
     app.quit()
-}
-
-/// Waits until the open item's scan canvas shows an image: the frame
-/// arrives as a PNG and is drawn; count the pixels that are neither the
-/// black background nor transparent. Also checks the canvas is laid out
-/// square and at a readable size.
-fn wait_scan_painted(app: &App) -> anyhow::Result<()> {
-    app.wait_for("[data-viewer=scan] canvas", WAIT)?;
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let painted = app.execute(
-            "const c = document.querySelector('[data-viewer=scan] canvas');
-             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-             let n = 0;
-             for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
-             return [n, c.width * c.height, c.getBoundingClientRect().width, c.getBoundingClientRect().height];",
-            serde_json::json!([]),
-        )?;
-        let v: Vec<f64> = serde_json::from_value(painted)?;
-        if v[0] > v[1] * 0.05 {
-            // Laid out square and at a readable size.
-            assert!(
-                v[2] >= 256.0 && (v[2] - v[3]).abs() < 2.0,
-                "canvas box {v:?}"
-            );
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            app.screenshot("scan-not-painted")?;
-            anyhow::bail!("the scan never painted: {v:?}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Ok(())
 }
 
 #[test]
@@ -947,36 +915,6 @@ fn decide(
     Ok(())
 }
 
-/// Presses Shift+S (sync now) with the focus outside any text box.
-fn sync_now(app: &App) -> anyhow::Result<()> {
-    app.execute(
-        "document.activeElement && document.activeElement.blur()",
-        serde_json::json!([]),
-    )?;
-    app.press(&[keys::SHIFT, "S"])?;
-    Ok(())
-}
-
-/// Syncs until the open item shows `want` in its status badge.
-fn sync_until_status(app: &App, want: &str) -> anyhow::Result<()> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        sync_now(app)?;
-        let ok = app
-            .wait_text("[data-testid=item-status]", Duration::from_secs(3), |t| {
-                t.to_lowercase().contains(want)
-            })
-            .is_ok();
-        if ok {
-            return Ok(());
-        }
-        if std::time::Instant::now() > deadline {
-            app.screenshot(&format!("status-not-{want}"))?;
-            anyhow::bail!("the item never showed {want:?}:\n{}", app.page_text()?);
-        }
-    }
-}
-
 fn no_ui_errors(app: &App) -> anyhow::Result<()> {
     let errors = app.execute("return window.__errors", serde_json::json!([]))?;
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
@@ -1330,22 +1268,6 @@ fn frame_label(app: &App) -> anyhow::Result<String> {
     Ok(app
         .text_content("[data-viewer=series] [data-testid=frame-label]")?
         .unwrap_or_default())
-}
-
-/// Clicks the option labelled `label` of the question `prompt`.
-fn choose(app: &App, prompt: &str, label: &str) -> anyhow::Result<()> {
-    let ok = app.execute(
-        "const g = document.querySelector(`[aria-label='${arguments[0]}']`);
-         const b = g && [...g.querySelectorAll('button')].find(b => b.textContent.includes(arguments[1]));
-         if (!b) return false; b.click(); return true;",
-        serde_json::json!([prompt, label]),
-    )?;
-    anyhow::ensure!(
-        ok == serde_json::json!(true),
-        "no option {label:?} for {prompt:?}"
-    );
-    std::thread::sleep(Duration::from_millis(100));
-    Ok(())
 }
 
 /// A series (one file per slice, synced as many attachments) opens as an

@@ -598,7 +598,16 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
 
     if e2e {
         step("end-to-end tests of the real app (tauri-driver + WebKitWebDriver under Xvfb)");
-        run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+        // `assay` too: tests/from_empty.rs runs the README's commands, `assay rubric lint` included.
+        run(cargo().args([
+            "build",
+            "-p",
+            "assay-desktop",
+            "-p",
+            "assay-platform",
+            "-p",
+            "assay-rubric",
+        ]))?;
         // Every test binary of assay-e2e, the tour (tests/tour.rs) included:
         // a screen that raises an error, draws nothing or shows raw ids fails.
         run(&mut under_xvfb(

@@ -646,10 +646,28 @@ fn differs(a: [u8; 3], b: [u8; 3]) -> bool {
     a.iter().zip(b).any(|(x, y)| x.abs_diff(y) > 24)
 }
 
+/// The share of pixels (every 4th each way) that differ between two screenshots.
+fn changed_share(a: &Pixels, b: &Pixels) -> f64 {
+    let (mut changed, mut total) = (0usize, 0usize);
+    for y in (0..a.height.min(b.height)).step_by(4) {
+        for x in (0..a.width.min(b.width)).step_by(4) {
+            total += 1;
+            if differs(a.at(x, y), b.at(x, y)) {
+                changed += 1;
+            }
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        changed as f64 / total as f64
+    }
+}
+
 /// What a screenshot shows of a dialog opened over the screen in `before`:
 /// the share of the dialog's box that shows the dialog (pixels that differ
-/// both from the screen before it opened and from that screen seen through
-/// the backdrop `dim`), and the share of the screen outside the box that
+/// from the screen before it opened seen through the backdrop `dim`, or
+/// without a backdrop from the screen before), and the share of the screen outside the box that
 /// shows the backdrop (of the pixels the backdrop changes visibly). A
 /// dialog that is in the page but not drawn scores about 0 on both.
 pub fn dialog_paint(
@@ -680,7 +698,12 @@ pub fn dialog_paint(
         for x in x0..x1 {
             let (b, a) = (before.at(x, y), after.at(x, y));
             total += 1;
-            if differs(a, b) && differs(a, through(b)) {
+            let shows = if dim.is_some() {
+                differs(a, through(b))
+            } else {
+                differs(a, b)
+            };
+            if shows {
                 shown += 1;
             }
         }
@@ -720,8 +743,8 @@ impl App {
     /// `selector`, checks in the DOM that the dialog has a box on screen and
     /// is what lies on top at its centre and corners, then takes
     /// screenshots until the dialog's box shows the dialog (at least 60% of
-    /// its pixels differ from the screen before, both plainly and seen
-    /// through the backdrop) and the backdrop dims at least 80% of the rest,
+    /// its pixels differ from the screen before seen through the backdrop)
+    /// and the backdrop dims at least 80% of the rest,
     /// for up to `paint_wait`. Returns how long the dialog took to show on
     /// screen, or every problem found (the last screenshot is then
     /// `DIR/NAME-not-shown.png`).
@@ -734,7 +757,19 @@ impl App {
         paint_wait: Duration,
     ) -> Result<std::result::Result<Duration, Vec<String>>> {
         let tmp = tempfile::tempdir()?;
-        let before = Pixels::read(&self.screenshot_in(tmp.path(), "before")?)?;
+        // The screen before, once it has caught up with the page (a dialog
+        // closed just now may still be on it): two screenshots in a row that
+        // differ in under 1% of their pixels, for up to `paint_wait`.
+        let started = Instant::now();
+        let mut before = Pixels::read(&self.screenshot_in(tmp.path(), "before")?)?;
+        loop {
+            let next = Pixels::read(&self.screenshot_in(tmp.path(), "before")?)?;
+            let settled = changed_share(&before, &next) < 0.01;
+            before = next;
+            if settled || started.elapsed() >= paint_wait {
+                break;
+            }
+        }
         self.execute(open, json!([]))?;
         if self.wait_for(selector, Duration::from_secs(5)).is_err() {
             return Ok(Err(vec![format!("{selector} did not open")]));
@@ -774,5 +809,88 @@ impl App {
         };
         problems.push(format!("the dialog is in the page but {last}"));
         Ok(Err(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIM: [f64; 4] = [10.0, 14.0, 20.0, 0.45];
+
+    /// A 100×80 screen: white with a band of grey "text" rows.
+    fn screen() -> Pixels {
+        let (width, height) = (100, 80);
+        let rgb = (0..width * height)
+            .map(|i| {
+                if (i / width) % 10 < 2 {
+                    [60, 60, 60]
+                } else {
+                    [255, 255, 255]
+                }
+            })
+            .collect();
+        Pixels { width, height, rgb }
+    }
+
+    /// `before` seen through the backdrop, with (or without) a white dialog
+    /// with dark rows drawn in `rect`.
+    fn opened(before: &Pixels, rect: [usize; 4], dialog: bool) -> Pixels {
+        let mut after = Pixels {
+            width: before.width,
+            height: before.height,
+            rgb: before.rgb.clone(),
+        };
+        for p in &mut after.rgb {
+            for (c, d) in p.iter_mut().zip(DIM) {
+                *c = (f64::from(*c) * (1.0 - DIM[3]) + d * DIM[3]).round() as u8;
+            }
+        }
+        if dialog {
+            let [x0, y0, w, h] = rect;
+            for y in y0..y0 + h {
+                for x in x0..x0 + w {
+                    after.rgb[y * after.width + x] = if y % 7 == 0 {
+                        [30, 30, 30]
+                    } else {
+                        [250, 250, 250]
+                    };
+                }
+            }
+        }
+        after
+    }
+
+    #[test]
+    fn a_drawn_dialog_passes_and_one_not_drawn_fails() {
+        let before = screen();
+        let rect = [20, 10, 60, 50];
+        let (dialog, backdrop) =
+            dialog_paint(&before, &opened(&before, rect, true), rect, Some(DIM));
+        assert!(
+            dialog >= 0.6 && backdrop.unwrap_or(0.0) >= 0.8,
+            "{dialog} {backdrop:?}"
+        );
+        // The frame with the dialog has not reached the screen yet.
+        let (_, backdrop) = dialog_paint(&before, &screen(), rect, Some(DIM));
+        assert!(backdrop.unwrap_or(1.0) < 0.05, "{backdrop:?}");
+        // A white dialog over white content still shows (against the dimmed screen).
+        let white = Pixels {
+            width: 100,
+            height: 80,
+            rgb: vec![[255, 255, 255]; 8000],
+        };
+        let (dialog, backdrop) = dialog_paint(&white, &opened(&white, rect, true), rect, Some(DIM));
+        assert!(
+            dialog >= 0.6 && backdrop.unwrap_or(0.0) >= 0.8,
+            "{dialog} {backdrop:?}"
+        );
+        // The backdrop is drawn but the dialog is not (covered or transparent).
+        let (dialog, backdrop) =
+            dialog_paint(&before, &opened(&before, rect, false), rect, Some(DIM));
+        assert!(
+            dialog < 0.05 && backdrop.unwrap_or(0.0) >= 0.8,
+            "{dialog} {backdrop:?}"
+        );
     }
 }

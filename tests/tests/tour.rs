@@ -3,7 +3,8 @@
 //! assignment status, offline, earnings, the rubric preview, settings and
 //! the dialogs), writes one named screenshot per screen to `artifacts/tour/`
 //! and checks every screen: no UI error, no empty viewer where a scan, diff
-//! or document belongs, no raw ids where labels belong. Every screen is
+//! or document belongs, no raw ids where labels belong, every dialog seen
+//! on screen (not only in the page). Every screen is
 //! visited even after a failure; the test then fails naming each bad screen.
 //!
 //! Run with `cargo xtask tour` (or, with a display and tauri-driver,

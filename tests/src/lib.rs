@@ -651,3 +651,326 @@ pub fn choose(app: &App, prompt: &str, label: &str) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(100));
     Ok(())
 }
+
+/// Where an open dialog is and whether the page has it on top, from the
+/// DOM: `{rect: [x, y, w, h] (device pixels), dim: [r, g, b, a] (its
+/// backdrop's colour, if any), problems: [...]}`. A problem is an empty or
+/// off-screen box, a hidden or transparent dialog (or ancestor), or a point
+/// of the dialog (its centre and four points inset from its corners) where
+/// `elementFromPoint` finds something else on top.
+const DIALOG_BOX: &str = r#"const d = document.querySelector(arguments[0]);
+if (!d) return {problems: ['no ' + arguments[0] + ' in the page']};
+const problems = [];
+const r = d.getBoundingClientRect();
+const dpr = window.devicePixelRatio || 1;
+if (r.width < 20 || r.height < 20) problems.push('laid out ' + Math.round(r.width) + 'x' + Math.round(r.height));
+if (r.left < 0 || r.top < 0 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1)
+  problems.push('box ' + [r.left, r.top, r.right, r.bottom].map(Math.round).join(',') + ' outside the ' + innerWidth + 'x' + innerHeight + ' viewport');
+for (let e = d; e; e = e.parentElement) {
+  const s = getComputedStyle(e);
+  if (s.display === 'none' || s.visibility !== 'visible' || Number(s.opacity) < 0.99)
+    problems.push((e === d ? 'the dialog' : 'an ancestor ' + e.tagName.toLowerCase() + '.' + [...e.classList].join('.')) + ': display ' + s.display + ', visibility ' + s.visibility + ', opacity ' + s.opacity);
+}
+const inset = Math.min(12, r.width / 4, r.height / 4);
+for (const [x, y] of [[r.left + r.width / 2, r.top + Math.min(r.height / 2, innerHeight / 2 - r.top)],
+                      [r.left + inset, r.top + inset], [r.right - inset, r.top + inset],
+                      [r.left + inset, Math.min(r.bottom, innerHeight) - inset], [r.right - inset, Math.min(r.bottom, innerHeight) - inset]]) {
+  const hit = document.elementFromPoint(x, y);
+  if (!hit || !d.contains(hit))
+    problems.push('at ' + Math.round(x) + ',' + Math.round(y) + ' the top element is ' + (hit ? hit.tagName.toLowerCase() + '.' + [...hit.classList].join('.') : 'nothing'));
+}
+let dim = null;
+const backdrop = d.parentElement;
+if (backdrop && getComputedStyle(backdrop).position === 'fixed') {
+  const m = getComputedStyle(backdrop).backgroundColor.match(/[\d.]+/g);
+  if (m) dim = [Number(m[0]), Number(m[1]), Number(m[2]), m.length > 3 ? Number(m[3]) : 1];
+}
+const x = Math.max(0, r.left), y = Math.max(0, r.top);
+return {rect: [x, y, Math.min(r.right, innerWidth) - x, Math.min(r.bottom, innerHeight) - y].map(v => Math.round(v * dpr)), dim, problems};"#;
+
+/// An RGB screenshot decoded from a PNG.
+pub struct Pixels {
+    pub width: usize,
+    pub height: usize,
+    rgb: Vec<[u8; 3]>,
+}
+
+impl Pixels {
+    /// Decodes a PNG screenshot (8-bit RGB, RGBA, grey or grey+alpha).
+    pub fn read(path: &Path) -> Result<Pixels> {
+        let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+        let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info()?;
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf)?;
+        let channels = info.color_type.samples();
+        let (width, height) = (info.width as usize, info.height as usize);
+        let rgb = buf[..info.buffer_size()]
+            .chunks_exact(channels)
+            .map(|p| match channels {
+                1 | 2 => [p[0]; 3],
+                _ => [p[0], p[1], p[2]],
+            })
+            .collect();
+        Ok(Pixels { width, height, rgb })
+    }
+
+    fn at(&self, x: usize, y: usize) -> [u8; 3] {
+        self.rgb[y * self.width + x]
+    }
+}
+
+/// Two colours a person can tell apart (some channel differs by more than 24).
+fn differs(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).any(|(x, y)| x.abs_diff(y) > 24)
+}
+
+/// The share of pixels (every 4th each way) that differ between two screenshots.
+fn changed_share(a: &Pixels, b: &Pixels) -> f64 {
+    let (mut changed, mut total) = (0usize, 0usize);
+    for y in (0..a.height.min(b.height)).step_by(4) {
+        for x in (0..a.width.min(b.width)).step_by(4) {
+            total += 1;
+            if differs(a.at(x, y), b.at(x, y)) {
+                changed += 1;
+            }
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        changed as f64 / total as f64
+    }
+}
+
+/// What a screenshot shows of a dialog opened over the screen in `before`:
+/// the share of the dialog's box that shows the dialog (pixels that differ
+/// from the screen before it opened seen through the backdrop `dim`, or
+/// without a backdrop from the screen before), and the share of the screen outside the box that
+/// shows the backdrop (of the pixels the backdrop changes visibly). A
+/// dialog that is in the page but not drawn scores about 0 on both.
+pub fn dialog_paint(
+    before: &Pixels,
+    after: &Pixels,
+    rect: [usize; 4],
+    dim: Option<[f64; 4]>,
+) -> (f64, Option<f64>) {
+    let [x0, y0, w, h] = rect;
+    let (x1, y1) = (
+        (x0 + w).min(before.width).min(after.width),
+        (y0 + h).min(before.height).min(after.height),
+    );
+    let through = |p: [u8; 3]| -> [u8; 3] {
+        match dim {
+            Some([r, g, b, a]) => {
+                let mix = |c: u8, d: f64| {
+                    (f64::from(c) * (1.0 - a) + d * a).round().clamp(0.0, 255.0) as u8
+                };
+                [mix(p[0], r), mix(p[1], g), mix(p[2], b)]
+            }
+            None => p,
+        }
+    };
+    let inside = |x: usize, y: usize| x >= x0 && x < x1 && y >= y0 && y < y1;
+    let (mut shown, mut total) = (0usize, 0usize);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let (b, a) = (before.at(x, y), after.at(x, y));
+            total += 1;
+            let shows = if dim.is_some() {
+                differs(a, through(b))
+            } else {
+                differs(a, b)
+            };
+            if shows {
+                shown += 1;
+            }
+        }
+    }
+    let dialog = if total == 0 {
+        0.0
+    } else {
+        shown as f64 / total as f64
+    };
+    let backdrop = dim.map(|_| {
+        let (mut dimmed, mut visible) = (0usize, 0usize);
+        // Every 4th pixel each way is plenty.
+        for y in (0..before.height.min(after.height)).step_by(4) {
+            for x in (0..before.width.min(after.width)).step_by(4) {
+                let b = before.at(x, y);
+                if inside(x, y) || !differs(b, through(b)) {
+                    continue;
+                }
+                visible += 1;
+                if !differs(after.at(x, y), through(b)) {
+                    dimmed += 1;
+                }
+            }
+        }
+        if visible == 0 {
+            1.0
+        } else {
+            dimmed as f64 / visible as f64
+        }
+    });
+    (dialog, backdrop)
+}
+
+impl App {
+    /// Opens a dialog and checks a person would see it: runs `open` (a
+    /// script) after a screenshot of the screen without it, waits for
+    /// `selector`, checks in the DOM that the dialog has a box on screen and
+    /// is what lies on top at its centre and corners, then takes
+    /// screenshots until the dialog's box shows the dialog (at least 60% of
+    /// its pixels differ from the screen before seen through the backdrop)
+    /// and the backdrop dims at least 80% of the rest,
+    /// for up to `paint_wait`. Returns how long the dialog took to show on
+    /// screen, or every problem found (the last screenshot is then
+    /// `DIR/NAME-not-shown.png`).
+    pub fn open_dialog_visibly(
+        &self,
+        dir: &Path,
+        name: &str,
+        open: &str,
+        selector: &str,
+        paint_wait: Duration,
+    ) -> Result<std::result::Result<Duration, Vec<String>>> {
+        let tmp = tempfile::tempdir()?;
+        // The screen before, once it has caught up with the page (a dialog
+        // closed just now may still be on it): two screenshots in a row that
+        // differ in under 1% of their pixels, for up to `paint_wait`.
+        let started = Instant::now();
+        let mut before = Pixels::read(&self.screenshot_in(tmp.path(), "before")?)?;
+        loop {
+            let next = Pixels::read(&self.screenshot_in(tmp.path(), "before")?)?;
+            let settled = changed_share(&before, &next) < 0.01;
+            before = next;
+            if settled || started.elapsed() >= paint_wait {
+                break;
+            }
+        }
+        self.execute(open, json!([]))?;
+        if self.wait_for(selector, Duration::from_secs(5)).is_err() {
+            return Ok(Err(vec![format!("{selector} did not open")]));
+        }
+        let opened = Instant::now();
+        let v = self.execute(DIALOG_BOX, json!([selector]))?;
+        let mut problems: Vec<String> =
+            serde_json::from_value(v["problems"].clone()).unwrap_or_default();
+        let rect: Option<[usize; 4]> = serde_json::from_value(v["rect"].clone()).ok();
+        let dim: Option<[f64; 4]> = serde_json::from_value(v["dim"].clone()).ok();
+        let Some(rect) = rect else {
+            return Ok(Err(problems));
+        };
+        let last = loop {
+            let path = self.screenshot_in(tmp.path(), "after")?;
+            let after = Pixels::read(&path)?;
+            let (dialog, backdrop) = dialog_paint(&before, &after, rect, dim);
+            if dialog >= 0.6 && backdrop.is_none_or(|b| b >= 0.8) {
+                return Ok(if problems.is_empty() {
+                    Ok(opened.elapsed())
+                } else {
+                    Err(problems)
+                });
+            }
+            if opened.elapsed() >= paint_wait {
+                std::fs::copy(&path, dir.join(format!("{name}-not-shown.png")))?;
+                break format!(
+                    "not on screen after {} ms: {:.0}% of its box shows it{}",
+                    opened.elapsed().as_millis(),
+                    dialog * 100.0,
+                    backdrop
+                        .map(|b| format!(", the backdrop dims {:.0}% of the rest", b * 100.0))
+                        .unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        problems.push(format!("the dialog is in the page but {last}"));
+        Ok(Err(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIM: [f64; 4] = [10.0, 14.0, 20.0, 0.45];
+
+    /// A 100×80 screen: white with a band of grey "text" rows.
+    fn screen() -> Pixels {
+        let (width, height) = (100, 80);
+        let rgb = (0..width * height)
+            .map(|i| {
+                if (i / width) % 10 < 2 {
+                    [60, 60, 60]
+                } else {
+                    [255, 255, 255]
+                }
+            })
+            .collect();
+        Pixels { width, height, rgb }
+    }
+
+    /// `before` seen through the backdrop, with (or without) a white dialog
+    /// with dark rows drawn in `rect`.
+    fn opened(before: &Pixels, rect: [usize; 4], dialog: bool) -> Pixels {
+        let mut after = Pixels {
+            width: before.width,
+            height: before.height,
+            rgb: before.rgb.clone(),
+        };
+        for p in &mut after.rgb {
+            for (c, d) in p.iter_mut().zip(DIM) {
+                *c = (f64::from(*c) * (1.0 - DIM[3]) + d * DIM[3]).round() as u8;
+            }
+        }
+        if dialog {
+            let [x0, y0, w, h] = rect;
+            for y in y0..y0 + h {
+                for x in x0..x0 + w {
+                    after.rgb[y * after.width + x] = if y % 7 == 0 {
+                        [30, 30, 30]
+                    } else {
+                        [250, 250, 250]
+                    };
+                }
+            }
+        }
+        after
+    }
+
+    #[test]
+    fn a_drawn_dialog_passes_and_one_not_drawn_fails() {
+        let before = screen();
+        let rect = [20, 10, 60, 50];
+        let (dialog, backdrop) =
+            dialog_paint(&before, &opened(&before, rect, true), rect, Some(DIM));
+        assert!(
+            dialog >= 0.6 && backdrop.unwrap_or(0.0) >= 0.8,
+            "{dialog} {backdrop:?}"
+        );
+        // The frame with the dialog has not reached the screen yet.
+        let (_, backdrop) = dialog_paint(&before, &screen(), rect, Some(DIM));
+        assert!(backdrop.unwrap_or(1.0) < 0.05, "{backdrop:?}");
+        // A white dialog over white content still shows (against the dimmed screen).
+        let white = Pixels {
+            width: 100,
+            height: 80,
+            rgb: vec![[255, 255, 255]; 8000],
+        };
+        let (dialog, backdrop) = dialog_paint(&white, &opened(&white, rect, true), rect, Some(DIM));
+        assert!(
+            dialog >= 0.6 && backdrop.unwrap_or(0.0) >= 0.8,
+            "{dialog} {backdrop:?}"
+        );
+        // The backdrop is drawn but the dialog is not (covered or transparent).
+        let (dialog, backdrop) =
+            dialog_paint(&before, &opened(&before, rect, false), rect, Some(DIM));
+        assert!(
+            dialog < 0.05 && backdrop.unwrap_or(0.0) >= 0.8,
+            "{dialog} {backdrop:?}"
+        );
+    }
+}

@@ -3,7 +3,8 @@
 //! assignment status, offline, earnings, the rubric preview, settings and
 //! the dialogs), writes one named screenshot per screen to `artifacts/tour/`
 //! and checks every screen: no UI error, no empty viewer where a scan, diff
-//! or document belongs, no raw ids where labels belong. Every screen is
+//! or document belongs, no raw ids where labels belong, every dialog seen
+//! on screen (not only in the page). Every screen is
 //! visited even after a failure; the test then fails naming each bad screen.
 //!
 //! Run with `cargo xtask tour` (or, with a display and tauri-driver,
@@ -372,6 +373,42 @@ impl Tour {
         }
     }
 
+    /// Opens a dialog (`open`, a script) and records a finding unless a
+    /// person would see it: in the page on top of everything at its centre
+    /// and corners, and drawn on screen within `ASSAY_TOUR_PAINT_WAIT_MS`
+    /// (15 s by default; WebKitGTK under a loaded Xvfb can take seconds to
+    /// put a frame on screen). True when the dialog opened (shown or not).
+    fn dialog(&mut self, name: &str, open: &str, selector: &str) -> anyhow::Result<bool> {
+        let wait = std::env::var("ASSAY_TOUR_PAINT_WAIT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(15), Duration::from_millis);
+        match self
+            .app
+            .open_dialog_visibly(&self.dir, name, open, selector, wait)?
+        {
+            Ok(took) => {
+                eprintln!("[tour] {name}: on screen after {} ms", took.as_millis());
+                Ok(true)
+            }
+            Err(problems) => {
+                // One that never opened is recorded by the caller.
+                if self.app.try_find(selector)?.is_none() {
+                    return Ok(false);
+                }
+                eprintln!("[tour] {name}: NOT VISIBLE: {}", problems.join("; "));
+                self.findings.push(Finding {
+                    screen: name.to_string(),
+                    problems: problems
+                        .into_iter()
+                        .map(|p| format!("dialog not visible: {p}"))
+                        .collect(),
+                });
+                Ok(true)
+            }
+        }
+    }
+
     /// Records a screen that could not be reached.
     fn missing(&mut self, name: &str, why: &str) {
         eprintln!("[tour] {name}: NOT REACHED: {why}");
@@ -603,12 +640,25 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
             t.missing("09-item-context-folded", "no context panel to fold");
         }
     }
-    // Dialogs over an item: keyboard shortcuts, settings.
-    t.js("document.querySelector(\"button[aria-label='Keyboard shortcuts']\").click()")?;
-    if t.app
-        .wait_for("[data-testid=shortcut-sheet]", Duration::from_secs(5))
-        .is_ok()
-    {
+    // The redline's changed clauses only, stepped to the first change; the
+    // dialogs then open over it.
+    if t.open_row("itm-legal", "new", "grade", true)?.is_some() {
+        t.app.wait_for("[data-testid=changed-only]", WAIT)?;
+        t.js("document.querySelector('[data-testid=changed-only]').click()")?;
+        t.blur()?;
+        t.app.press(&["n"])?;
+        std::thread::sleep(Duration::from_millis(300));
+        t.shot("09-item-redline-changed-only", ITEM)?;
+        t.js("document.querySelector('[data-testid=changed-only]').click()")?;
+    }
+
+    // Dialogs over an item: keyboard shortcuts, settings. Each must be seen
+    // on screen, not only be in the page.
+    if t.dialog(
+        "10-dialog-shortcuts",
+        "document.querySelector(\"button[aria-label='Keyboard shortcuts']\").click()",
+        "[data-testid=shortcut-sheet]",
+    )? {
         t.shot("10-dialog-shortcuts", PLAIN)?;
         t.app.press(&[keys::ESCAPE])?;
         std::thread::sleep(Duration::from_millis(300));
@@ -620,14 +670,11 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
     } else {
         t.missing("10-dialog-shortcuts", "the button did not open the sheet");
     }
-    t.js("document.querySelector(\"button[aria-label='Settings']\").click()")?;
-    if t.app
-        .wait_for(
-            "[role=dialog][aria-labelledby=st-title]",
-            Duration::from_secs(5),
-        )
-        .is_ok()
-    {
+    if t.dialog(
+        "11-dialog-settings",
+        "document.querySelector(\"button[aria-label='Settings']\").click()",
+        "[role=dialog][aria-labelledby=st-title]",
+    )? {
         t.shot("11-dialog-settings", PLAIN)?;
         t.app.press(&[keys::ESCAPE])?;
     } else {
@@ -650,19 +697,6 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
         } else {
             t.missing("11-dialog-time-log", "t did not open the time log");
         }
-    }
-
-    // The redline's changed clauses only, stepped to the first change. (Shot
-    // after the dialogs: in WebKit under Xvfb, dialogs opened right after
-    // stepping through the redline did not show in the screenshots.)
-    if t.open_row("itm-legal", "new", "grade", true)?.is_some() {
-        t.app.wait_for("[data-testid=changed-only]", WAIT)?;
-        t.js("document.querySelector('[data-testid=changed-only]').click()")?;
-        t.blur()?;
-        t.app.press(&["n"])?;
-        std::thread::sleep(Duration::from_millis(300));
-        t.shot("09-item-redline-changed-only", ITEM)?;
-        t.js("document.querySelector('[data-testid=changed-only]').click()")?;
     }
 
     // Each assignment status the demo data has, plus a draft made here.

@@ -233,6 +233,33 @@ describe("App error handling", () => {
     expect(b.calls).toContain("reviewDecision");
   });
 
+  it("a sync that finishes the upload before the decision's answer arrives wins (no stale 'In outbox')", async () => {
+    const b = mockBackend({ syncMs: 20 });
+    const decide = b.reviewDecision;
+    const subscribe = b.onSyncState;
+    let quiet = false; // no sync event after the upload's own, as in the real app
+    b.onSyncState = (cb) => subscribe((s) => (quiet ? undefined : cb(s)));
+    // Fast loopback: the background upload ends, and its sync event reaches
+    // the UI, before the command's own (older) answer does.
+    b.reviewDecision = async (id, d) => {
+      const answer = await decide(id, d);
+      await b.syncNow(() => {});
+      await new Promise((res) => setTimeout(res, 50));
+      expect($('[data-testid="item-status"]')?.textContent).toBe("Submitted");
+      quiet = true;
+      return answer;
+    };
+    start(b);
+    await openBySearch("#5:", "a-00005");
+    await until(() => !!$('[aria-label="Submission under review"]'), "review screen");
+    press("1");
+    press("Enter", { ctrlKey: true });
+    await until(() => b.calls.includes("reviewDecision"), "decided");
+    await new Promise((res) => setTimeout(res, 300));
+    await settle();
+    expect($('[data-testid="item-status"]')?.textContent).toBe("Submitted");
+  });
+
   it("records idle waiting while signed in and present with nothing to work on", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
     try {

@@ -1,4 +1,4 @@
-//! `cargo xtask demo | test | tour | setup | ui | bindings | bench | fuzz | bundle | icons`: everything
+//! `cargo xtask demo | test | tour | setup | ui | bindings | bench | bundle | icons`: everything
 //! needed to build, run, test and package Assay from a fresh Debian machine with only Rust, Node
 //! and Python.
 
@@ -108,24 +108,6 @@ enum Cmd {
         #[arg(long)]
         callgrind: bool,
     },
-    /// Fuzz the series and archive parser and the frame decoder (release
-    /// build of crates/render/tests/fuzz.rs, fuzz_long): a seeded mutator
-    /// over the committed DICOM fixtures and series zips, counting panics
-    /// (caught or not), hangs and memory blowups; fails on any.
-    Fuzz {
-        /// Most inputs to run.
-        #[arg(long, default_value_t = 100_000)]
-        iters: u64,
-        /// Stop after this many seconds, whatever the count.
-        #[arg(long, default_value_t = 3600)]
-        secs: u64,
-        /// Seed; input i of seed s is reproducible from (s, i).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Rerun only input i and write it to target/fuzz/.
-        #[arg(long)]
-        only: Option<u64>,
-    },
     /// Build installable packages with the Tauri bundler (a .deb and an .rpm
     /// on Linux) into target/{release,debug}/bundle/.
     Bundle {
@@ -165,12 +147,6 @@ fn main() -> Result<()> {
             only,
             callgrind,
         } => bench(&root, runs, items, &only, callgrind),
-        Cmd::Fuzz {
-            iters,
-            secs,
-            seed,
-            only,
-        } => fuzz(iters, secs, seed, only),
         Cmd::Tour => tour(&root),
         Cmd::Bundle { debug, e2e } => bundle(&root, debug, e2e),
         Cmd::Icons => icons(&root),
@@ -271,34 +247,6 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
         run(&mut cmd)?;
     }
     Ok(())
-}
-
-fn fuzz(iters: u64, secs: u64, seed: u64, only: Option<u64>) -> Result<()> {
-    step(&format!(
-        "fuzzing the series/archive parser and frame decoder: seed {seed}, \
-         at most {iters} inputs or {secs} s"
-    ));
-    let mut cmd = cargo();
-    cmd.args([
-        "test",
-        "--release",
-        "-p",
-        "assay-render",
-        "--test",
-        "fuzz",
-        "--",
-        "--ignored",
-        "--nocapture",
-        "--exact",
-        "fuzz_long",
-    ])
-    .env("FUZZ_ITERS", iters.to_string())
-    .env("FUZZ_SECS", secs.to_string())
-    .env("FUZZ_SEED", seed.to_string());
-    if let Some(i) = only {
-        cmd.env("FUZZ_ONLY", i.to_string());
-    }
-    run(&mut cmd)
 }
 
 /// The benchmark's series, written by pydicom (a venv in `target/pyenv`)

@@ -620,10 +620,18 @@ mod tests {
         };
         verify_artefact(bytes, &build, PUB, "0.2.0").unwrap();
         let err = verify_artefact(bytes, &build, PUB, "0.3.0").unwrap_err();
-        assert!(err.message.contains("signed as version 0.2.0"), "{}", err.message);
+        assert!(
+            err.message.contains("signed as version 0.2.0"),
+            "{}",
+            err.message
+        );
         let other = keys();
         let err = verify_artefact(bytes, &build, &other.public_b64, "0.2.0").unwrap_err();
-        assert!(err.message.contains("signature does not match"), "{}", err.message);
+        assert!(
+            err.message.contains("signature does not match"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

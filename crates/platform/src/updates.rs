@@ -143,7 +143,7 @@ pub fn write_manifest(
         .ok()
         .and_then(|b| serde_json::from_slice::<UpdateManifest>(&b).ok())
         .filter(|m| m.version == version)
-        .unwrap_or(UpdateManifest {
+        .unwrap_or_else(|| UpdateManifest {
             version: version.to_string(),
             notes: String::new(),
             pub_date: Some(chrono::Utc::now().to_rfc3339()),

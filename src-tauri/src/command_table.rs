@@ -128,6 +128,21 @@ contract! {
         async fn sign_in_with_code(platform_url: String, code: String) -> SessionInfo = |wb| {
             wb.sign_in_with_code(&platform_url, &code).await
         }
+        /// Checks the signed-in platform for a newer Assay; never installs
+        /// (issue 18). A refused manifest (bad version, another target, HTML)
+        /// is an error naming the problem.
+        async fn check_for_update() -> UpdateCheck = |wb| { wb.check_for_update().await }
+        /// Installs the update the last check offered, after the person
+        /// confirmed it (and, with grades still unsent after a sync,
+        /// `confirm_unsent`): downloads it bounded, verifies its signature
+        /// with the compiled-in key, installs it, then restarts Assay.
+        async fn install_update(confirm_unsent: bool) -> UpdateInstall = |wb, app| {
+            let done = wb.install_update(confirm_unsent).await?;
+            if matches!(done, UpdateInstall::Installed { .. }) {
+                crate::desktop::restart_soon(&app);
+            }
+            Ok(done)
+        }
     }
     events {
         /// Sync health changed.
@@ -138,5 +153,7 @@ contract! {
         PREVIEW_CHANGED = "preview://changed": PreviewState;
         /// An `assay://` link arrived; the UI fetches it with `take_links`.
         LINK_PENDING = "link://pending": ();
+        /// An entry of the native menu the UI carries out was chosen.
+        MENU_ACTION = "menu://action": MenuAction;
     }
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
+use assay_app::menu::MenuAction;
 use assay_app::preview::{PreviewSelection, PreviewState};
+use assay_app::update::{UpdateCheck, UpdateInstall};
 use assay_app::views::{DiffRowWindow, DiffRowsRequest, PixelValue, ScanFrame};
 use assay_app::*;
 use assay_protocol::TimeSpan;

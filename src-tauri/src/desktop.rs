@@ -39,6 +39,8 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tau
             },
         ))
         .plugin(tauri_plugin_deep_link::init())
+        // Used from Rust only (`notify`): the capability grants the webview none of its commands.
+        .plugin(tauri_plugin_notification::init())
         .plugin(
             tauri_plugin_window_state::Builder::default()
                 .with_filename(window_state_file(profile).display().to_string())
@@ -121,6 +123,104 @@ pub fn on_sync<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncSta
         let _ = tray.set_tooltip(Some(&words.line));
         let _ = tray.set_title(Some(&words.title));
     }
+}
+
+/// Shows the native notifications `assay_app::notices` decides on for this
+/// sync state (off the event path: it reads the queue).
+pub fn notify<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncState) {
+    use tauri_plugin_notification::NotificationExt;
+    if app
+        .try_state::<tauri_plugin_notification::Notification<R>>()
+        .is_none()
+    {
+        return; // the mock runtime of the Rust tests has no notifications
+    }
+    let Some(wb) = app.try_state::<Arc<assay_app::Workbench>>() else {
+        return;
+    };
+    let wb = wb.inner().clone();
+    let (app, state) = (app.clone(), state.clone());
+    tauri::async_runtime::spawn_blocking(move || {
+        for n in wb.notices_for(&state) {
+            let shown = app
+                .notification()
+                .builder()
+                .title(&n.title)
+                .body(&n.body)
+                .show();
+            match shown {
+                Ok(()) => tracing::info!(kind = ?n.kind, "notification shown"),
+                Err(e) => {
+                    tracing::warn!(error = %e, kind = ?n.kind, "could not show a notification")
+                }
+            }
+        }
+    });
+}
+
+/// The native menu (entries from `assay_app::menu`): the UI's actions
+/// reach it as `menu://action`; Quit and Edit are native.
+pub fn menu<R: Runtime>(app: &tauri::App<R>) {
+    if let Err(e) = try_menu(app) {
+        tracing::warn!(error = %e, "no native menu");
+    }
+}
+
+fn try_menu<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
+    use assay_app::menu::{action_for, MENU, QUIT_ACCELERATOR};
+    use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
+    let menu = Menu::new(app)?;
+    for (title, entries) in MENU {
+        let sub = Submenu::new(app, *title, true)?;
+        if *title == "Edit" {
+            sub.append(&PredefinedMenuItem::undo(app, None)?)?;
+            sub.append(&PredefinedMenuItem::redo(app, None)?)?;
+            sub.append(&PredefinedMenuItem::separator(app)?)?;
+            sub.append(&PredefinedMenuItem::cut(app, None)?)?;
+            sub.append(&PredefinedMenuItem::copy(app, None)?)?;
+            sub.append(&PredefinedMenuItem::paste(app, None)?)?;
+            sub.append(&PredefinedMenuItem::select_all(app, None)?)?;
+        }
+        for e in entries.iter() {
+            sub.append(&MenuItem::with_id(app, e.id, e.label, true, e.accelerator)?)?;
+        }
+        if *title == "File" {
+            sub.append(&PredefinedMenuItem::separator(app)?)?;
+            sub.append(&MenuItem::with_id(
+                app,
+                "app_quit",
+                "Quit Assay",
+                true,
+                Some(QUIT_ACCELERATOR),
+            )?)?;
+        }
+        menu.append(&sub)?;
+    }
+    app.set_menu(menu)?;
+    app.on_menu_event(|app, event| {
+        let id = event.id().as_ref();
+        if id == "app_quit" {
+            app.exit(0);
+        } else if let Some(action) = action_for(id) {
+            if let Err(e) = app.emit(crate::events::MENU_ACTION, action) {
+                tracing::warn!(error = %e, "could not pass on a menu action");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Restarts Assay shortly after an update was installed (once the command
+/// has answered), releasing the single-instance lock first so the new
+/// process does not take itself for a second launch.
+pub fn restart_soon<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        tracing::info!("restarting into the installed update");
+        tauri_plugin_single_instance::destroy(&app);
+        app.request_restart();
+    });
 }
 
 fn announce<R: Runtime>(app: &tauri::AppHandle<R>) {

@@ -50,6 +50,7 @@ pub fn builder_with_dialogs<R: Runtime>(
         let sent = match &ev {
             AppEvent::Sync { state } => {
                 desktop::on_sync(app, state); // issue 18: tray
+                desktop::notify(app, state); // issue 18: notifications
                 app.emit(events::SYNC_STATE, state)
             }
             AppEvent::Progress { progress } => app.emit(events::SYNC_PROGRESS, progress),
@@ -90,7 +91,7 @@ pub fn builder_with_dialogs<R: Runtime>(
 pub fn run() -> anyhow::Result<()> {
     let profile = Profile::from_env()?;
     let _log_guard = profile::init_logging(&profile)?;
-    tracing::info!(identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
+    tracing::info!(version = assay_app::update::running_version(), identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
     let scripted = dialogs::scripted_from_env(&profile)?.map(|d| Arc::new(d) as Arc<dyn Dialogs>);
     // ---- issue 18: one instance per profile (its identifier), desktop plugins ----
     let mut context = tauri::generate_context!();
@@ -101,6 +102,7 @@ pub fn run() -> anyhow::Result<()> {
     main_window(&app, &profile)?;
     desktop::setup(&app); // issue 18: links given at launch
     desktop::tray(&app); // issue 18: tray icon
+    desktop::menu(&app); // issue 18: native menu
     app.run(|_, _| {});
     Ok(())
 }

@@ -379,6 +379,8 @@ pub struct PlatformProcess {
     child: Option<Child>,
     /// Token of the demo reviewer.
     pub token: String,
+    /// More arguments for `serve` (e.g. `--updates-dir DIR`).
+    pub serve_args: Vec<String>,
 }
 
 impl PlatformProcess {
@@ -414,6 +416,7 @@ impl PlatformProcess {
             port: free_port()?,
             child: None,
             token,
+            serve_args: Vec::new(),
         })
     }
 
@@ -436,6 +439,7 @@ impl PlatformProcess {
                 "--db",
             ])
             .arg(self.dir.path().join("platform.sqlite"))
+            .args(&self.serve_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;

@@ -323,3 +323,192 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     assert!(!keyring_has(SERVICE)?, "purge left the keyring entry");
     Ok(())
 }
+
+/// The installed version of `package` (dpkg's).
+fn dpkg_version(package: &str) -> String {
+    sh(Command::new("dpkg-query").args(["-W", "-f=${Version}", package]))
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Pids of running `/usr/bin/assay-desktop` processes of `profile`.
+fn running_app(profile: &str) -> Vec<u32> {
+    let want = format!("ASSAY_PROFILE={profile}");
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                    exe.to_string_lossy().starts_with("/usr/bin/assay-desktop")
+                        && environ.split(|b| *b == 0).any(|kv| kv == want.as_bytes())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// issue 18, updates: version N installed from its .deb updates itself to a
+/// signed N+1 the platform serves, on the person's confirmation, restarts
+/// as N+1, and the draft written in N is still there. `cargo xtask bundle
+/// --debug --e2e` builds both with a throwaway key pair (N+1 stamped with
+/// `ASSAY_BUILD_VERSION`, signed by `tauri signer sign --app-version`).
+#[test]
+#[ignore = "installs the .deb: run by `cargo xtask bundle --debug --e2e`"]
+fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
+    let var = |k: &str| {
+        std::env::var(k)
+            .with_context(|| format!("{k} is unset: run `cargo xtask bundle --debug --e2e`"))
+    };
+    let deb = PathBuf::from(var("ASSAY_DEB")?);
+    let next_deb = PathBuf::from(var("ASSAY_UPDATE_DEB")?);
+    let next_sig = PathBuf::from(var("ASSAY_UPDATE_SIG")?);
+    let next = var("ASSAY_UPDATE_VERSION")?;
+    if !is_root() {
+        eprintln!("not root: the update installs with dpkg -i, which needs root; skipped");
+        return Ok(());
+    }
+    let package = deb_field(&deb, "Package")?;
+    let first = deb_field(&deb, "Version")?;
+    assert_eq!(deb_field(&next_deb, "Version")?, next);
+    assert_ne!(first, next);
+    let _installed = Installed::install(&deb)?;
+    assert_eq!(dpkg_version(&package), first);
+
+    const PROFILE_UP: &str = "e2e-pkg-up";
+    let service = format!("dev.assay.desktop.{PROFILE_UP}");
+    let updates = tempfile::tempdir()?;
+    let mut platform = PlatformProcess::seeded()?;
+    platform.serve_args = vec!["--updates-dir".into(), updates.path().display().to_string()];
+    platform.start(600)?;
+    let publish = Command::new(assay_e2e::target_dir().join("assay-platform"))
+        .args(["publish-update", "--dir"])
+        .arg(updates.path())
+        .args([
+            "--base-url",
+            &platform.url(),
+            "--version",
+            &next,
+            "--notes",
+            "Signed test update.",
+            "--target",
+            "linux-x86_64-deb",
+            "--artefact",
+        ])
+        .arg(&next_deb)
+        .arg("--signature")
+        .arg(&next_sig)
+        .output()?;
+    assert!(
+        publish.status.success(),
+        "publish-update: {}",
+        String::from_utf8_lossy(&publish.stderr)
+    );
+
+    let xdg = tempfile::tempdir()?;
+    let data_home = xdg.path().join("data");
+    std::fs::create_dir_all(&data_home)?;
+    let data_dir = data_home.join(&service);
+    let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
+    let data_home_s = data_home.display().to_string();
+    let env = [
+        ("ASSAY_PROFILE", PROFILE_UP),
+        ("XDG_DATA_HOME", data_home_s.as_str()),
+        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
+    ];
+    let binary = PathBuf::from("/usr/bin/assay-desktop");
+    let app = App::launch_binary(&binary, &env)?;
+    app.wait_for("input[type=url]", WAIT)?;
+    let shown = app
+        .text_content("[data-testid=app-version]")?
+        .unwrap_or_default();
+    assert!(shown.contains(&format!("Version {first} ")), "{shown}");
+    app.fill("input[type=url]", &platform.url())?;
+    app.fill("input[type=password]", &platform.token)?;
+    app.press(&[keys::ENTER])?;
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
+
+    // A draft in N: one answer on a code item, saved.
+    let assignment = open_new_item(&app, "itm-code")?;
+    app.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    )?;
+    app.press(&["1"])?;
+    let row_status = format!("li[data-queue-row='{assignment}'] .st");
+    app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
+
+    // The check at start offers N+1; nothing is installed until confirmed.
+    app.wait_text("[data-testid=update-available]", WAIT, |t| {
+        t.contains(&next)
+    })?;
+    assert_eq!(dpkg_version(&package), first);
+    app.click(&app.wait_for("[data-testid=update-available]", WAIT)?)?;
+    app.wait_text("[data-testid=update-version]", WAIT, |t| t.trim() == next)?;
+    app.screenshot("package-update-01-offer")?;
+    app.click(&app.wait_for("[data-testid=update-install]", WAIT)?)?;
+    // dpkg -i runs before the command answers; then Assay restarts.
+    let installed = std::time::Instant::now();
+    while dpkg_version(&package) != next {
+        if installed.elapsed() > Duration::from_secs(120) {
+            bail!(
+                "{package} is still {} after the update",
+                dpkg_version(&package)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(app); // the old process is gone, and its WebDriver session with it
+
+    // The restarted process is the installed N+1: it logs its version.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let log_says_next = || {
+        std::fs::read_dir(data_dir.join("logs"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .any(|t| {
+                        t.contains(&format!("version=\"{next}\""))
+                            || t.contains(&format!("version={next}"))
+                    })
+            })
+            .unwrap_or(false)
+    };
+    while !(log_says_next() && !running_app(PROFILE_UP).is_empty()) {
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "Assay did not restart as {next} (running: {:?})",
+                running_app(PROFILE_UP)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    eprintln!("restarted as {next}: pids {:?}", running_app(PROFILE_UP));
+    // Close it (it holds the single-instance lock) and drive N+1 again.
+    for pid in running_app(PROFILE_UP) {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !running_app(PROFILE_UP).is_empty() {
+        if std::time::Instant::now() > deadline {
+            bail!("the restarted Assay did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let app = App::launch_binary(&binary, &env)?;
+    app.wait_text("[data-testid=app-version]", WAIT, |t| {
+        t.contains(&format!("Version {next} "))
+    })?;
+    // Still signed in (keyring), and the draft of N is intact.
+    app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
+    app.screenshot("package-update-02-after")?;
+    // Nothing newer now: the same version is "up to date", no button.
+    assert!(app.try_find("[data-testid=update-available]")?.is_none());
+    app.quit()?;
+    assert!(keyring_has(&service)?, "the update lost the keyring entry");
+    let _ = Command::new("secret-tool")
+        .args(["clear", "service", &service])
+        .status();
+    Ok(())
+}

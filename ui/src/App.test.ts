@@ -487,3 +487,101 @@ describe("App links", () => {
     expect(b.calls).toContain("signInWithCode");
   });
 });
+
+describe("native menu, updates and notification settings (issue 18)", () => {
+  it("menu entries open settings and shortcuts and sync", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    b.menuAction("shortcuts");
+    await until(() => !!document.querySelector(".dialog"), "shortcut sheet");
+    press("Escape");
+    await until(() => !document.querySelector(".dialog"), "sheet closed");
+    b.menuAction("settings");
+    await until(() => !!document.querySelector('[aria-labelledby="st-title"]'), "settings");
+    const before = b.calls.filter((c) => c === "syncNow").length;
+    (
+      Array.from(document.querySelectorAll(".dialog button")).find(
+        (x) => x.textContent === "Cancel",
+      ) as HTMLElement | undefined
+    )?.click();
+    b.menuAction("sync_now");
+    await until(() => b.calls.filter((c) => c === "syncNow").length > before, "sync from the menu");
+  });
+
+  it("turns notifications off and saves the interval through the backend", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    (target.querySelector('button[aria-label="Settings"]') as HTMLElement).click();
+    flushSync();
+    const box = document.querySelector('[data-testid="notifications-setting"]') as HTMLInputElement;
+    expect(box.checked).toBe(true);
+    box.click();
+    flushSync();
+    (
+      Array.from(document.querySelectorAll(".dialog button")).find(
+        (x) => x.textContent === "Save",
+      ) as HTMLElement
+    ).click();
+    await until(() => !document.querySelector('[aria-labelledby="st-title"]'), "dialog closed");
+    const saved = await b.settings();
+    expect(saved.notifications).toBe(false);
+    expect(saved.notify_interval_s).toBe(600);
+  });
+
+  it("a newer version is shown at start and installed only on confirmation", async () => {
+    const b = mockBackend();
+    b.offerUpdate({
+      current_version: "0.1.0",
+      version: "0.2.0",
+      notes: "Faster diffs.",
+      pub_date: null,
+      target: "linux-x86_64-deb",
+      size: 15_000_000,
+    });
+    await openNewCodeItem(b);
+    await until(() => !!$('[data-testid="update-available"]'), "update button");
+    expect(b.calls).not.toContain("installUpdate");
+    ($('[data-testid="update-available"]') as HTMLElement).click();
+    await until(() => !!document.querySelector('[data-testid="update-version"]'), "offer");
+    expect(document.querySelector('[data-testid="update-notes"]')?.textContent).toBe(
+      "Faster diffs.",
+    );
+    (document.querySelector('[data-testid="update-install"]') as HTMLElement).click();
+    await until(() => !!document.querySelector('[data-testid="update-restarting"]'), "installed");
+    expect(document.querySelector('[data-testid="update-restarting"]')?.textContent).toContain(
+      "0.2.0",
+    );
+  });
+
+  it("a refused update shows Rust's reason; up to date says so", async () => {
+    const b = mockBackend();
+    await openNewCodeItem(b);
+    b.menuAction("check_for_updates");
+    await until(
+      () => !!document.querySelector('[data-testid="update-dialog"] [role="status"]'),
+      "checked",
+    );
+    await until(
+      () =>
+        !!document
+          .querySelector('[data-testid="update-dialog"]')
+          ?.textContent?.includes("is the latest version"),
+      "up to date",
+    );
+    (
+      Array.from(document.querySelectorAll(".dialog button")).find(
+        (x) => x.textContent === "Close",
+      ) as HTMLElement
+    ).click();
+    await until(() => !document.querySelector('[data-testid="update-dialog"]'), "closed");
+    b.failNext("checkForUpdate", {
+      code: "rejected",
+      message: "The update server answered with a web page (HTML), not an update manifest.",
+    });
+    b.menuAction("check_for_updates");
+    await until(() => !!document.querySelector('[data-testid="update-error"]'), "refusal");
+    expect(document.querySelector('[data-testid="update-error"]')?.textContent).toContain(
+      "web page (HTML)",
+    );
+  });
+});

@@ -961,6 +961,13 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
     ensure_ui_deps(root)?;
     build_ui(root)?;
 
+    // issue 18: the package test's throwaway update key (never committed):
+    // version N is built trusting it, N+1 is signed with it.
+    let update_key = if e2e {
+        Some(update_test_key(root, &tauri)?)
+    } else {
+        None
+    };
     let profile = if debug { "debug" } else { "release" };
     let mut flags: Vec<&str> = vec!["--ci"];
     if debug {
@@ -979,6 +986,10 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
         build.args(["-p", "assay-platform"]);
     } else {
         build.arg("--release");
+    }
+    build.env_remove("ASSAY_BUILD_VERSION");
+    if let Some(key) = &update_key {
+        build.env("ASSAY_UPDATE_PUBLIC_KEY", &key.public);
     }
     run(&mut build)?;
     let build_secs = build_started.elapsed().as_secs_f64();
@@ -1020,17 +1031,98 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
     println!("{}", rpm.display());
     eprintln!("AppImage, .dmg/.app and .msi/NSIS are built elsewhere: see README, Packages.");
 
-    if e2e {
+    if let Some(key) = update_key {
+        // N is kept aside: bundling N+1 replaces target/debug/bundle.
+        let keep = root.join("target/update-test");
+        let deb_n = keep.join(deb.file_name().context("deb name")?);
+        std::fs::copy(&deb, &deb_n)?;
+        let next = next_patch(&locked_version(root, "assay-desktop")?)?;
+        step(&format!(
+            "building version {next} (N+1) for the update test"
+        ));
+        let mut build = cargo();
+        build
+            .args(["build", "-p", "assay-desktop"])
+            .env("ASSAY_UPDATE_PUBLIC_KEY", &key.public)
+            .env("ASSAY_BUILD_VERSION", &next);
+        if !debug {
+            build.arg("--release");
+        }
+        run(&mut build)?;
+        let mut depends = shlib_depends(root, &binary)?;
+        depends.extend(DLOPENED_DEPENDS.iter().map(|d| d.to_string()));
+        let config = serde_json::json!({
+            "version": next,
+            "bundle": { "linux": { "deb": { "depends": depends } } }
+        });
+        std::fs::remove_dir_all(bundle_dir.join("deb"))?;
+        run(Command::new(&tauri)
+            .arg("bundle")
+            .args(&flags)
+            .args(["--bundles", "deb", "--config"])
+            .arg(config.to_string())
+            .current_dir(root.join("src-tauri")))?;
+        let deb_next = only_file(&bundle_dir.join("deb"), "deb")?;
+        run(Command::new(&tauri)
+            .args(["signer", "sign", "-f"])
+            .arg(&key.private)
+            .args(["-p", "", "--app-version", &next])
+            .arg(&deb_next))?;
+        let sig = PathBuf::from(format!("{}.sig", deb_next.display()));
+
         step("building the reference platform");
         run(cargo().args(["build", "-p", "assay-platform"]))?;
         step("installing the .deb and driving the installed app (tests/tests/package.rs)");
         let mut cmd = under_xvfb(
             "exec cargo test -p assay-e2e --test package -- --ignored --test-threads=1 --nocapture",
         )?;
-        cmd.env("ASSAY_DEB", &deb);
+        cmd.env("ASSAY_DEB", &deb_n)
+            .env("ASSAY_UPDATE_DEB", &deb_next)
+            .env("ASSAY_UPDATE_SIG", &sig)
+            .env("ASSAY_UPDATE_VERSION", &next);
         run(&mut cmd)?;
     }
     Ok(())
+}
+
+/// A throwaway minisign key pair for the update test (`tauri signer
+/// generate`, no password), in target/update-test: fresh on every run.
+struct UpdateKey {
+    private: PathBuf,
+    /// The `.pub` file's text (base64, as Tauri writes it).
+    public: String,
+}
+
+fn update_test_key(root: &Path, tauri: &Path) -> Result<UpdateKey> {
+    let dir = root.join("target/update-test");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let private = dir.join("assay-test.key");
+    run(Command::new(tauri)
+        .args(["signer", "generate", "--ci", "-f", "-p", "", "-w"])
+        .arg(&private))?;
+    let public = std::fs::read_to_string(dir.join("assay-test.key.pub"))?
+        .trim()
+        .to_string();
+    Ok(UpdateKey { private, public })
+}
+
+/// `0.1.0` → `0.1.1`.
+fn next_patch(version: &str) -> Result<String> {
+    let mut parts: Vec<u64> = version
+        .split('.')
+        .map(|p| p.parse::<u64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{version} is not x.y.z"))?;
+    let last = parts.last_mut().context("empty version")?;
+    *last = last.checked_add(1).context("version overflow")?;
+    Ok(parts
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join("."))
 }
 
 /// The one file with extension `ext` in `dir`.

@@ -10,6 +10,8 @@ pub mod dialogs;
 pub mod earnings;
 pub mod error;
 pub mod links;
+pub mod menu;
+pub mod notices;
 mod open;
 pub mod preview;
 pub mod progress;
@@ -20,6 +22,7 @@ mod signin;
 pub mod submission;
 pub mod tray;
 pub mod types;
+pub mod update;
 pub mod views;
 
 use std::collections::{HashMap, VecDeque};
@@ -56,7 +59,7 @@ pub struct AppInfo {
 impl AppInfo {
     pub fn new(identifier: &str, data_dir: &Path) -> Self {
         Self {
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: update::running_version().to_string(),
             identifier: identifier.to_string(),
             data_dir: data_dir.display().to_string(),
         }
@@ -98,6 +101,10 @@ pub struct Workbench {
     /// True once [`Workbench::resume`] finished; `session` waits for it so the
     /// UI never shows sign-in while a saved session is being restored.
     resumed: tokio::sync::watch::Sender<bool>,
+    /// issue 18: the update last offered (installed only on confirmation).
+    offered_update: StdMutex<Option<update::Offered>>,
+    /// issue 18: what the notification rules remember.
+    notices: StdMutex<notices::NoticeState>,
 }
 
 /// Rubrics parsed once per stored text: a draft save validates against the
@@ -201,6 +208,8 @@ impl Workbench {
             live: Arc::new(StdMutex::new(LiveSync::default())),
             demo: std::env::var_os("ASSAY_DEMO").is_some_and(|v| v == "1"),
             resumed: tokio::sync::watch::Sender::new(false),
+            offered_update: StdMutex::new(None),
+            notices: StdMutex::new(notices::NoticeState::default()),
         })
     }
 

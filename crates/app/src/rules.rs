@@ -23,6 +23,12 @@ pub const FOCUS_GRACE_S: Bounds = Bounds {
     max: Some(3600),
 };
 
+/// Seconds between two notifications of one kind (issue 18).
+pub const NOTIFY_INTERVAL_S: Bounds = Bounds {
+    min: 60,
+    max: Some(86_400),
+};
+
 /// Inclusive bounds of a number setting (`max: None`: no upper bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -58,6 +64,8 @@ pub struct Rules {
     pub idle_timeout_s: Bounds,
     /// Bounds of `Settings.focus_grace_s`.
     pub focus_grace_s: Bounds,
+    /// Bounds of `Settings.notify_interval_s`.
+    pub notify_interval_s: Bounds,
 }
 
 /// The rules, as [`Workbench`](crate::Workbench) enforces them.
@@ -70,6 +78,7 @@ pub fn rules() -> Rules {
         review_feedback_min_chars: REVIEW_FEEDBACK_MIN_CHARS,
         idle_timeout_s: IDLE_TIMEOUT_S,
         focus_grace_s: FOCUS_GRACE_S,
+        notify_interval_s: NOTIFY_INTERVAL_S,
     }
 }
 
@@ -97,6 +106,9 @@ pub fn settings_problem(s: &Settings) -> Option<String> {
     }
     if !FOCUS_GRACE_S.contains(s.focus_grace_s) {
         problems.push(FOCUS_GRACE_S.describe("The focus grace"));
+    }
+    if !NOTIFY_INTERVAL_S.contains(s.notify_interval_s) {
+        problems.push(NOTIFY_INTERVAL_S.describe("The time between notifications"));
     }
     (!problems.is_empty()).then(|| format!("{}.", problems.join("; ")))
 }
@@ -185,5 +197,18 @@ mod tests {
             ..ok
         };
         assert!(settings_problem(&grace).unwrap().contains("from 0 to 3600"));
+        let often = Settings {
+            notify_interval_s: 59,
+            ..Settings::default()
+        };
+        assert!(settings_problem(&often)
+            .unwrap()
+            .contains("between notifications must be from 60 to 86400 s"));
+        let off = Settings {
+            notifications: false,
+            notify_interval_s: 86_400,
+            ..Settings::default()
+        };
+        assert_eq!(settings_problem(&off), None);
     }
 }

@@ -107,6 +107,21 @@ mod tests {
     }
 
     #[test]
+    fn settings_written_before_notifications_load_with_them_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(
+            &path,
+            br#"{"ui":{"theme":"dark","keymap":{},"idle_timeout_s":90,"focus_grace_s":5,"diff_mode":"split"}}"#,
+        )
+        .unwrap();
+        let ui = SettingsFile::new(path).load().unwrap().ui;
+        assert_eq!(ui.idle_timeout_s, 90);
+        assert!(ui.notifications);
+        assert_eq!(ui.notify_interval_s, 600);
+    }
+
+    #[test]
     fn corrupt_file_is_an_error_not_a_reset() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");

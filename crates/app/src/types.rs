@@ -277,6 +277,21 @@ pub struct Settings {
     /// Seconds the window may be unfocused before the time tracker pauses.
     pub focus_grace_s: u32,
     pub diff_mode: DiffMode,
+    /// Native notifications for new work and expiring leases (issue 18).
+    #[serde(default = "default_true")]
+    pub notifications: bool,
+    /// Fewest seconds between two notifications of one kind; what arrives
+    /// in between is counted into the next (bounds: `RULES`).
+    #[serde(default = "default_notify_interval_s")]
+    pub notify_interval_s: u32,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_notify_interval_s() -> u32 {
+    600
 }
 
 impl Default for Settings {
@@ -287,6 +302,8 @@ impl Default for Settings {
             idle_timeout_s: 120,
             focus_grace_s: 60,
             diff_mode: DiffMode::Unified,
+            notifications: true,
+            notify_interval_s: default_notify_interval_s(),
         }
     }
 }

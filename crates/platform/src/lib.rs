@@ -17,6 +17,7 @@ pub mod server;
 pub mod signin_codes;
 pub mod storage;
 pub mod testing;
+pub mod updates;
 pub mod validate;
 
 use assay_protocol::TokenResponse;

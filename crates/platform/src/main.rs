@@ -42,6 +42,34 @@ enum Command {
         /// Lease length in minutes.
         #[arg(long, default_value_t = 240)]
         lease_minutes: i64,
+        /// Serves Assay's signed updates from this directory (its
+        /// manifest.json and the artefacts it names; see `publish-update`).
+        #[arg(long)]
+        updates_dir: Option<PathBuf>,
+    },
+    /// Publish a signed Assay package as an update: copies it into the
+    /// updates directory and writes manifest.json (URL, size, SHA-256,
+    /// signature) for one target.
+    PublishUpdate {
+        /// The directory `serve --updates-dir` serves.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The platform's public base URL (the artefact's URL is below it).
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        version: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// e.g. linux-x86_64-deb, linux-x86_64-rpm.
+        #[arg(long)]
+        target: String,
+        /// The package (.deb/.rpm).
+        #[arg(long)]
+        artefact: PathBuf,
+        /// Its `.sig` from `tauri signer sign` (base64 text).
+        #[arg(long)]
+        signature: PathBuf,
     },
     /// Write demo data into an empty database.
     Seed {
@@ -109,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
             admin_token,
             demo_auto_review_secs,
             lease_minutes,
+            updates_dir,
         } => {
             let mut config = ServerConfig::new(db, bind);
             anyhow::ensure!(
@@ -119,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
             config.admin_token = admin_token;
             config.demo_auto_review = demo_auto_review_secs.map(std::time::Duration::from_secs);
             config.lease_ttl = chrono::Duration::minutes(lease_minutes.max(1));
+            config.updates_dir = updates_dir;
             let server = assay_platform::spawn(config)
                 .await
                 .context("starting the server")?;
@@ -128,6 +158,23 @@ async fn main() -> anyhow::Result<()> {
                 .context("waiting for Ctrl-C")?;
             eprintln!("shutting down");
             server.shutdown().await?;
+        }
+        Command::PublishUpdate {
+            dir,
+            base_url,
+            version,
+            notes,
+            target,
+            artefact,
+            signature,
+        } => {
+            let sig = std::fs::read_to_string(&signature)
+                .with_context(|| format!("reading {}", signature.display()))?;
+            let m = assay_platform::updates::write_manifest(
+                &dir, &base_url, &version, &notes, &target, &artefact, &sig,
+            )
+            .context("publishing the update")?;
+            println!("{}", serde_json::to_string_pretty(&m)?);
         }
         Command::Seed {
             demo: is_demo,

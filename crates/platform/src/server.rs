@@ -56,6 +56,8 @@ pub struct ServerConfig {
     pub demo_auto_review: Option<std::time::Duration>,
     /// Length of a lease (on assignment and on each renewal).
     pub lease_ttl: Duration,
+    /// issue 18: where Assay's signed updates are published (`None`: none).
+    pub updates_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -67,6 +69,7 @@ impl ServerConfig {
             admin_token: None,
             demo_auto_review: None,
             lease_ttl: Duration::hours(4),
+            updates_dir: None,
         }
     }
 
@@ -96,6 +99,8 @@ pub struct AppState {
     pub lease_ttl: Duration,
     /// issue 18: outstanding one-time sign-in codes (memory only).
     pub signin_codes: Arc<crate::signin_codes::SigninCodes>,
+    /// issue 18: the published updates (`crate::updates`).
+    pub updates_dir: Option<Arc<PathBuf>>,
 }
 
 impl AppState {
@@ -111,6 +116,7 @@ impl AppState {
             admin_token_hash: admin_token.map(auth::token_hash),
             lease_ttl,
             signin_codes: Arc::default(),
+            updates_dir: None,
         }
     }
 }
@@ -983,7 +989,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/author", crate::publish::author_router())
         .nest("/admin", admin::router())
         // issue 18: one-time sign-in codes for `assay://signin` links.
-        .merge(crate::signin_codes::router());
+        .merge(crate::signin_codes::router())
+        // issue 18: signed app updates.
+        .merge(crate::updates::router());
     Router::new()
         .nest(assay_protocol::API_PREFIX, api)
         .fallback(not_found)
@@ -1052,12 +1060,13 @@ pub async fn spawn_with_storage(
 ) -> Result<RunningServer, Error> {
     let blobs = BlobStore::new(config.blob_dir());
     std::fs::create_dir_all(blobs.dir())?;
-    let state = AppState::new(
+    let mut state = AppState::new(
         storage,
         blobs,
         config.admin_token.as_deref(),
         config.lease_ttl,
     );
+    state.updates_dir = config.updates_dir.clone().map(Arc::new);
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);

@@ -187,6 +187,8 @@ describe("every dialog is a labelled modal that traps focus", () => {
         keymap: {},
         idle_timeout_s: 120,
         focus_grace_s: 30,
+        notifications: true,
+        notify_interval_s: 600,
         diff_mode: "unified" as const,
       },
       onsave: () => {},

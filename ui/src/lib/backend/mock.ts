@@ -3,7 +3,14 @@
 // `npm run dev` for visual work. Behaviour mirrors the real services: drafts
 // with revisions, validation, a durable-looking outbox drained by sync,
 // earnings from a ledger, windowed diff rows and windowed scan frames.
-import type { DiffRow, LinkOutcome } from "../bindings";
+import type {
+  DiffRow,
+  LinkOutcome,
+  MenuAction,
+  UpdateCheck,
+  UpdateInstall,
+  UpdateOffer,
+} from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
 import type { AppError } from "../bindings";
 import type { Answers } from "../bindings";
@@ -114,6 +121,10 @@ export type MockBackend = Backend & {
   backgroundSync(change?: { ledgerCents?: number }): Promise<void>;
   /** A background sync that starts ("Fetching assignments") and fails offline. */
   backgroundFail(message?: string): void;
+  /** issue 18: a native menu entry was chosen. */
+  menuAction(action: MenuAction): void;
+  /** issue 18: what the platform's update manifest offers next (null: nothing newer). */
+  offerUpdate(offer: UpdateOffer | null): void;
   /** Make the next call of `method` reject with `error`. */
   failNext(method: keyof Backend, error: AppError): void;
   readonly calls: string[];
@@ -178,6 +189,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     keymap: {},
     idle_timeout_s: 120,
     focus_grace_s: 30,
+    notifications: true,
+    notify_interval_s: 600,
     diff_mode: "unified",
   };
   const syncListeners = new Set<(s: SyncState) => void>();
@@ -720,8 +733,17 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   // issue 18: links waiting for the UI, and who listens for them.
   const links: LinkOutcome[] = [];
   const linkListeners = new Set<(payload: null) => void>();
+  // issue 18: native menu and updates.
+  const menuListeners = new Set<(payload: MenuAction) => void>();
+  let updateOffer: UpdateOffer | null = null;
   const backend: MockBackend = {
     calls,
+    menuAction(action) {
+      for (const l of menuListeners) l(action);
+    },
+    offerUpdate(offer) {
+      updateOffer = clone(offer);
+    },
     receiveLinks(outcomes) {
       links.push(...clone(outcomes));
       for (const l of linkListeners) l(null);
@@ -1358,7 +1380,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
           v >= b.min && (b.max === null || v <= b.max);
         if (
           !within(s.idle_timeout_s, RULES.idle_timeout_s) ||
-          !within(s.focus_grace_s, RULES.focus_grace_s)
+          !within(s.focus_grace_s, RULES.focus_grace_s) ||
+          !within(s.notify_interval_s, RULES.notify_interval_s)
         )
           throw err("invalid", "A setting is outside the bounds Rust allows (RULES)");
         settings = clone(s);
@@ -1366,6 +1389,33 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       }),
     // ---- issue 18 ----
     takeLinks: () => call("takeLinks", () => links.splice(0)),
+    onMenuAction: async (cb) => {
+      menuListeners.add(cb);
+      return () => menuListeners.delete(cb);
+    },
+    checkForUpdate: () =>
+      call(
+        "checkForUpdate",
+        (): UpdateCheck =>
+          updateOffer
+            ? { kind: "available", offer: clone(updateOffer) }
+            : { kind: "up_to_date", current: "0.1.0", offered: "0.1.0" },
+      ),
+    installUpdate: (confirmUnsent) =>
+      call("installUpdate", (): UpdateInstall => {
+        if (!updateOffer) throw err("invalid", "Check for updates first.");
+        const pending = list.filter((a) => a.status === "in_outbox").length;
+        if (pending > 0 && !confirmUnsent)
+          return {
+            kind: "needs_confirmation",
+            message: `${pending} grades are still waiting to upload (the platform could not be reached). They are kept and will upload after the update; confirm to update now, or sync first.`,
+          };
+        return {
+          kind: "installed",
+          version: updateOffer.version,
+          artefact: `/data/updates/Assay_${updateOffer.version}.deb`,
+        };
+      }),
     onLinkPending: async (cb) => {
       linkListeners.add(cb);
       return () => linkListeners.delete(cb);

@@ -88,6 +88,8 @@ describe("tauri backend", () => {
             keymap: {},
             idle_timeout_s: 60,
             focus_grace_s: 30,
+            notifications: true,
+            notify_interval_s: 600,
             diff_mode: "split",
           }),
         "save_settings",

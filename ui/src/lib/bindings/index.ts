@@ -413,6 +413,11 @@ export type ListItem = {
 checked: boolean | null, blocks: Array<Block>, };
 
 /**
+ * An action chosen in the native menu that the UI carries out.
+ */
+export type MenuAction = "sync_now" | "settings" | "shortcuts" | "check_for_updates";
+
+/**
  * Everything the item screen needs.
  */
 export type OpenedItem = { assignment_id: string, kind: AssignmentKind, status: QueueStatus, 
@@ -724,7 +729,11 @@ idle_timeout_s: Bounds,
 /**
  * Bounds of `Settings.focus_grace_s`.
  */
-focus_grace_s: Bounds, };
+focus_grace_s: Bounds, 
+/**
+ * Bounds of `Settings.notify_interval_s`.
+ */
+notify_interval_s: Bounds, };
 
 export type RunSummary = { total: number, passed: number, failed: number, skipped: number, errors: number, };
 
@@ -847,7 +856,16 @@ idle_timeout_s: number,
 /**
  * Seconds the window may be unfocused before the time tracker pauses.
  */
-focus_grace_s: number, diff_mode: DiffMode, };
+focus_grace_s: number, diff_mode: DiffMode, 
+/**
+ * Native notifications for new work and expiring leases (issue 18).
+ */
+notifications: boolean, 
+/**
+ * Fewest seconds between two notifications of one kind; what arrives
+ * in between is counted into the next (bounds: `RULES`).
+ */
+notify_interval_s: number, };
 
 /**
  * A position in a rubric file (1-based line and column).
@@ -1073,6 +1091,29 @@ screening_seconds: number,
 waiting_seconds: number, };
 
 /**
+ * What a check found.
+ */
+export type UpdateCheck = { "kind": "up_to_date", current: string, offered: string, } | { "kind": "available", offer: UpdateOffer, };
+
+/**
+ * What an install did.
+ */
+export type UpdateInstall = { "kind": "installed", version: string, 
+/**
+ * The verified artefact kept in the data dir.
+ */
+artefact: string, } | { "kind": "needs_confirmation", message: string, };
+
+/**
+ * An update the person may install, as shown to them.
+ */
+export type UpdateOffer = { current_version: string, version: string, notes: string, pub_date: string | null, 
+/**
+ * e.g. `linux-x86_64-deb`.
+ */
+target: string, size: number, };
+
+/**
  * One problem with one answer, worded for the reviewer.
  */
 export type ValidationIssue = { question_id: string, severity: IssueSeverity, 
@@ -1272,6 +1313,19 @@ export interface Commands {
    * the person confirmed the platform); the token goes to the keyring.
    */
   signInWithCode(platformUrl: string, code: string): Promise<SessionInfo>;
+  /**
+   * Checks the signed-in platform for a newer Assay; never installs
+   * (issue 18). A refused manifest (bad version, another target, HTML)
+   * is an error naming the problem.
+   */
+  checkForUpdate(): Promise<UpdateCheck>;
+  /**
+   * Installs the update the last check offered, after the person
+   * confirmed it (and, with grades still unsent after a sync,
+   * `confirm_unsent`): downloads it bounded, verifies its signature
+   * with the compiled-in key, installs it, then restarts Assay.
+   */
+  installUpdate(confirmUnsent: boolean): Promise<UpdateInstall>;
 }
 
 /** Every event the shell emits, one listener each. */
@@ -1292,6 +1346,10 @@ export interface Events {
    * An `assay://` link arrived; the UI fetches it with `take_links`.
    */
   onLinkPending(handler: (payload: null) => void): Promise<Unsubscribe>;
+  /**
+   * An entry of the native menu the UI carries out was chosen.
+   */
+  onMenuAction(handler: (payload: MenuAction) => void): Promise<Unsubscribe>;
 }
 
 /** The command each method calls. */
@@ -1330,6 +1388,8 @@ export const COMMAND_NAMES = {
   saveSettings: "save_settings",
   takeLinks: "take_links",
   signInWithCode: "sign_in_with_code",
+  checkForUpdate: "check_for_update",
+  installUpdate: "install_update",
 } as const satisfies Record<keyof Commands, string>;
 
 /** The event each listener listens to. */
@@ -1338,6 +1398,7 @@ export const EVENT_NAMES = {
   onSyncProgress: "sync://progress",
   onPreviewChanged: "preview://changed",
   onLinkPending: "link://pending",
+  onMenuAction: "menu://action",
 } as const satisfies Record<keyof Events, string>;
 
 /** Rules Rust enforces, as data (crates/app/src/rules.rs): show them, never copy them. */
@@ -1357,6 +1418,10 @@ export const RULES: Rules = {
   "idle_timeout_s": {
     "max": null,
     "min": 10
+  },
+  "notify_interval_s": {
+    "max": 86400,
+    "min": 60
   },
   "review_feedback_min_chars": 10
 };
@@ -1402,9 +1467,12 @@ export function tauriCommands(): Commands & Events {
     saveSettings: (settings) => invoke<Settings>("save_settings", { settings }),
     takeLinks: () => invoke<Array<LinkOutcome>>("take_links"),
     signInWithCode: (platform_url, code) => invoke<SessionInfo>("sign_in_with_code", { platform_url, code }),
+    checkForUpdate: () => invoke<UpdateCheck>("check_for_update"),
+    installUpdate: (confirm_unsent) => invoke<UpdateInstall>("install_update", { confirm_unsent }),
     onSyncState: (handler) => listen<SyncState>("sync://state", (e) => handler(e.payload)),
     onSyncProgress: (handler) => listen<SyncProgress>("sync://progress", (e) => handler(e.payload)),
     onPreviewChanged: (handler) => listen<PreviewState>("preview://changed", (e) => handler(e.payload)),
     onLinkPending: (handler) => listen<null>("link://pending", (e) => handler(e.payload)),
+    onMenuAction: (handler) => listen<MenuAction>("menu://action", (e) => handler(e.payload)),
   };
 }

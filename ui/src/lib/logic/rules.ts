@@ -25,4 +25,5 @@ export function reviewFeedbackProblem(
 export const SETTING_BOUNDS = {
   idle_timeout_s: RULES.idle_timeout_s,
   focus_grace_s: RULES.focus_grace_s,
+  notify_interval_s: RULES.notify_interval_s,
 } as const;

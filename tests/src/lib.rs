@@ -501,6 +501,53 @@ impl Drop for PlatformProcess {
 /// How long the grading helpers wait for the page.
 const GRADE_WAIT: Duration = Duration::from_secs(30);
 
+/// Signs in through the form with the platform's address and token, then
+/// waits (up to `online_within`) until the app is online.
+pub fn sign_in(app: &App, platform: &PlatformProcess, online_within: Duration) -> Result<()> {
+    app.fill("input[type=url]", &platform.url())?;
+    app.fill("input[type=password]", &platform.token)?;
+    app.press(&[keys::ENTER])?;
+    app.wait_text("[data-testid=online-badge]", online_within, |t| {
+        t.contains("Online")
+    })?;
+    Ok(())
+}
+
+/// Waits until the queue counts at least one item (a sync filled it).
+pub fn wait_queue_filled(app: &App) -> Result<()> {
+    app.wait_text("[data-testid=queue-count]", GRADE_WAIT, |t| {
+        t.split_whitespace()
+            .next()
+            .and_then(|n| n.replace(',', "").parse::<u32>().ok())
+            .unwrap_or(0)
+            > 0
+    })?;
+    Ok(())
+}
+
+/// Waits until the open item's submit button is enabled; if it stays
+/// disabled, saves screenshot `shot` and fails with the page's text (which
+/// says why).
+pub fn wait_submit_enabled(app: &App, shot: &str) -> Result<()> {
+    app.wait_text("[data-testid=submit]", GRADE_WAIT, |_| true)?;
+    let deadline = Instant::now() + GRADE_WAIT;
+    while app
+        .execute(
+            "return document.querySelector('[data-testid=submit]').disabled",
+            serde_json::json!([]),
+        )?
+        .as_bool()
+        .unwrap_or(true)
+    {
+        if Instant::now() > deadline {
+            app.screenshot(shot)?;
+            bail!("submit stayed disabled:\n{}", app.page_text()?);
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    Ok(())
+}
+
 /// Opens the first paid grade row matching `search` that is still new
 /// (senior reviews and unpaid screening tasks are skipped).
 pub fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
@@ -555,23 +602,7 @@ pub fn grade_by_keyboard(app: &App) -> anyhow::Result<()> {
         app.press(&[k])?;
         std::thread::sleep(Duration::from_millis(60));
     }
-    app.wait_text("[data-testid=submit]", GRADE_WAIT, |_| true)?;
-    let deadline = std::time::Instant::now() + GRADE_WAIT;
-    while app
-        .execute(
-            "return document.querySelector('[data-testid=submit]').disabled",
-            serde_json::json!([]),
-        )?
-        .as_bool()
-        .unwrap_or(true)
-    {
-        if std::time::Instant::now() > deadline {
-            app.screenshot("submit-disabled")?;
-            let reasons = app.page_text()?;
-            anyhow::bail!("submit stayed disabled:\n{reasons}");
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
+    wait_submit_enabled(app, "submit-disabled")?;
     app.press(&[keys::CONTROL, keys::ENTER])?;
     Ok(())
 }

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use assay_e2e::{
-    choose, grade_by_keyboard, open_new_item, sync_now, sync_until_status, wait_scan_painted, App,
+    choose, grade_by_keyboard, open_new_item, sign_in, sync_now, sync_until_status,
+    wait_queue_filled, wait_scan_painted, wait_submit_enabled, App,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -143,19 +144,10 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     let app = App::launch(&env)?;
     app.wait_for("input[type=url]", WAIT)?;
     app.screenshot("01-sign-in")?;
-    app.fill("input[type=url]", &platform.url())?;
-    app.fill("input[type=password]", &platform.token)?;
-    app.press(&[keys::ENTER])?;
+    sign_in(&app, &platform, WAIT)?;
 
     // Sync fills the queue.
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| {
-        t.split_whitespace()
-            .next()
-            .and_then(|n| n.replace(',', "").parse::<u32>().ok())
-            .unwrap_or(0)
-            > 0
-    })?;
-    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
+    wait_queue_filled(&app)?;
     app.screenshot("02-queue")?;
     let totals_before = totals_in_ui(&app)?;
     app.execute(
@@ -282,7 +274,7 @@ fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
         ("ASSAY_DATA_DIR", &data_dir),
         ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
     ])?;
-    sign_in(&app, &platform)?;
+    sign_in(&app, &platform, WAIT)?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
     open_new_item(&app, "Chest")?;
     wait_scan_painted(&app)?;
@@ -302,7 +294,7 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
         ("ASSAY_DATA_DIR", &data_dir),
         ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
     ])?;
-    sign_in(&app, &platform)?;
+    sign_in(&app, &platform, WAIT)?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
     app.execute(
         "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
@@ -354,14 +346,6 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
     let errors = app.execute("return window.__errors", serde_json::json!([]))?;
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
     app.quit()
-}
-
-fn sign_in(app: &App, platform: &PlatformProcess) -> anyhow::Result<()> {
-    app.fill("input[type=url]", &platform.url())?;
-    app.fill("input[type=password]", &platform.token)?;
-    app.press(&[keys::ENTER])?;
-    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
-    Ok(())
 }
 
 /// Value of a field the probe rubric does not declare.
@@ -543,7 +527,7 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
             &dialogs_env(&platform, Some(samples.path())),
         ),
     ])?;
-    sign_in(&app, &platform)?;
+    sign_in(&app, &platform, WAIT)?;
     app.execute(
         "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()",
         serde_json::json!([]),
@@ -743,7 +727,7 @@ fn injected_script_cannot_reach_past_the_sandbox() -> anyhow::Result<()> {
     );
 
     // The person's own sign-in through the form still works.
-    sign_in(&app, &platform)?;
+    sign_in(&app, &platform, WAIT)?;
     app.quit()
 }
 
@@ -767,7 +751,7 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
         ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
     ])?;
     app.wait_for("input[type=url]", WAIT)?;
-    sign_in(&app, &platform)?;
+    sign_in(&app, &platform, WAIT)?;
     app.execute(
         "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
         serde_json::json!([]),
@@ -859,15 +843,8 @@ fn lifecycle_app(profile: &str) -> anyhow::Result<(PlatformProcess, tempfile::Te
         ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
     ])?;
     app.wait_for("input[type=url]", WAIT)?;
-    app.fill("input[type=url]", &platform.url())?;
-    app.fill("input[type=password]", &platform.token)?;
-    app.press(&[keys::ENTER])?;
     // The first full sync of the seeded platform can be slow on a busy machine.
-    app.wait_text(
-        "[data-testid=online-badge]",
-        Duration::from_secs(120),
-        |t| t.contains("Online"),
-    )?;
+    sign_in(&app, &platform, Duration::from_secs(120))?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
     app.execute(
         "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
@@ -1371,22 +1348,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
         "textarea[aria-label='Impression']",
         "Solitary pulmonary nodule; CT follow-up in 3 months.",
     )?;
-    app.wait_text("[data-testid=submit]", WAIT, |_| true)?;
-    let deadline = std::time::Instant::now() + WAIT;
-    while app
-        .execute(
-            "return document.querySelector('[data-testid=submit]').disabled",
-            serde_json::json!([]),
-        )?
-        .as_bool()
-        .unwrap_or(true)
-    {
-        if std::time::Instant::now() > deadline {
-            app.screenshot("series-submit-disabled")?;
-            anyhow::bail!("submit stayed disabled:\n{}", app.page_text()?);
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
+    wait_submit_enabled(&app, "series-submit-disabled")?;
     app.execute(
         "document.querySelector('[data-testid=submit]').click()",
         serde_json::json!([]),

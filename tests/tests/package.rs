@@ -14,7 +14,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use assay_e2e::{grade_by_keyboard, keys, open_new_item, workspace_root, App, PlatformProcess};
+use assay_e2e::{
+    grade_by_keyboard, open_new_item, sign_in, wait_queue_filled, workspace_root, App,
+    PlatformProcess,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The test's profile: its own data dir and keyring service.
@@ -257,17 +260,8 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
         .text_content("[data-testid=app-version]")?
         .unwrap_or_default();
     assert!(version.contains(SERVICE), "{version}");
-    app.fill("input[type=url]", &platform.url())?;
-    app.fill("input[type=password]", &platform.token)?;
-    app.press(&[keys::ENTER])?;
-    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| {
-        t.split_whitespace()
-            .next()
-            .and_then(|n| n.replace(',', "").parse::<u32>().ok())
-            .unwrap_or(0)
-            > 0
-    })?;
+    sign_in(&app, &platform, WAIT)?;
+    wait_queue_filled(&app)?;
     app.screenshot("package-01-queue")?;
 
     // Grade one code item by keyboard (the same steps as tests/e2e.rs).

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assay_e2e::{keys, workspace_root, App, PlatformProcess};
+use assay_e2e::{keys, sign_in, wait_queue_filled, workspace_root, App, PlatformProcess};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -546,18 +546,8 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
     }
     t.js(ERROR_TRAP)?;
     t.shot("01-sign-in", PLAIN)?;
-    t.app.fill("input[type=url]", &platform.url())?;
-    t.app.fill("input[type=password]", &platform.token)?;
-    t.app.press(&[keys::ENTER])?;
-    t.app
-        .wait_text("[data-testid=online-badge]", WAIT, |s| s.contains("Online"))?;
-    t.app.wait_text("[data-testid=queue-count]", WAIT, |s| {
-        s.split_whitespace()
-            .next()
-            .and_then(|n| n.replace(',', "").parse::<u32>().ok())
-            .unwrap_or(0)
-            > 0
-    })?;
+    sign_in(&t.app, &platform, WAIT)?;
+    wait_queue_filled(&t.app)?;
     // Let the first sync finish (content downloads).
     t.app
         .wait_text("[data-testid=sync-state]", WAIT, |s| !s.contains('…'))?;

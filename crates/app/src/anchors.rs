@@ -51,11 +51,20 @@ pub struct CommentPlacement {
     pub status: PlacementStatus,
 }
 
-/// Diff-line anchors of the answers, mutable, with their question id and
-/// the annotation's id and field.
-fn diff_anchors(
-    answers: &mut Answers,
-) -> impl Iterator<Item = (&String, &String, &String, &mut AnnotationAnchor)> {
+/// One diff-line comment of the answers: its question id, the annotation's
+/// id and field, and its anchor's parts (the line and hash mutable).
+struct DiffLineRef<'a> {
+    qid: &'a String,
+    id: &'a String,
+    field: &'a String,
+    file: &'a String,
+    side: DiffSide,
+    line: &'a mut u32,
+    line_hash: &'a mut Option<String>,
+}
+
+/// The diff-line comments of the answers.
+fn diff_anchors(answers: &mut Answers) -> impl Iterator<Item = DiffLineRef<'_>> {
     answers
         .answers
         .iter_mut()
@@ -64,11 +73,24 @@ fn diff_anchors(
             _ => None,
         })
         .flat_map(|(qid, items)| {
-            items
-                .iter_mut()
-                .map(move |a| (qid, &a.id, &a.field, &mut a.anchor))
+            items.iter_mut().filter_map(move |a| match &mut a.anchor {
+                AnnotationAnchor::DiffLine {
+                    file,
+                    side,
+                    line,
+                    line_hash,
+                } => Some(DiffLineRef {
+                    qid,
+                    id: &a.id,
+                    field: &a.field,
+                    file,
+                    side: *side,
+                    line,
+                    line_hash,
+                }),
+                _ => None,
+            })
         })
-        .filter(|(_, _, _, anchor)| matches!(anchor, AnnotationAnchor::DiffLine { .. }))
 }
 
 /// Whether any diff-line comment has no line hash yet.
@@ -115,24 +137,15 @@ pub fn fields_needing_hashes(answers: &Answers) -> std::collections::BTreeSet<&s
 /// the diff does not show keep no hash. Returns whether anything changed.
 pub fn fill_hashes(answers: &mut Answers, diffs: &HashMap<String, &MultiFileDiff>) -> bool {
     let mut changed = false;
-    for (_, _, field, anchor) in diff_anchors(answers) {
-        let AnnotationAnchor::DiffLine {
-            file,
-            side,
-            line,
-            line_hash,
-        } = anchor
-        else {
-            continue;
-        };
-        if line_hash.is_some() {
+    for c in diff_anchors(answers) {
+        if c.line_hash.is_some() {
             continue;
         }
-        let Some(diff) = diffs.get(field.as_str()) else {
+        let Some(diff) = diffs.get(c.field.as_str()) else {
             continue;
         };
-        if let Some(a) = anchor_for(diff, file, *side, *line) {
-            *line_hash = Some(a.line_hash);
+        if let Some(a) = anchor_for(diff, c.file, c.side, *c.line) {
+            *c.line_hash = Some(a.line_hash);
             changed = true;
         }
     }
@@ -150,22 +163,22 @@ pub fn relocate(
 ) -> (Vec<CommentPlacement>, bool) {
     let mut changed = fill_hashes(answers, diffs);
     let mut out = Vec::new();
-    for (qid, id, field, anchor) in diff_anchors(answers) {
-        let AnnotationAnchor::DiffLine {
-            file,
-            side,
-            line,
-            line_hash,
-        } = anchor
-        else {
-            continue;
-        };
+    for DiffLineRef {
+        qid,
+        id,
+        field,
+        file,
+        side,
+        line,
+        line_hash,
+    } in diff_anchors(answers)
+    {
         let previous_line = *line;
         let resolution = match (diffs.get(field.as_str()), line_hash.as_ref()) {
             (Some(diff), Some(hash)) => relocate_anchor(
                 &LineAnchor {
                     file: file.clone(),
-                    side: *side,
+                    side,
                     line: *line,
                     line_hash: hash.clone(),
                 },
@@ -188,7 +201,7 @@ pub fn relocate(
             annotation_id: id.clone(),
             field_id: field.clone(),
             file: file.clone(),
-            side: *side,
+            side,
             line: now,
             previous_line,
             status,

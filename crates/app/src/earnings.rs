@@ -641,48 +641,33 @@ mod tests {
         );
     }
 
+    /// Every entry's series grouped by `grouping` in `tz`.
+    fn all_series<Tz: TimeZone>(
+        store: &Store,
+        grouping: EarningsGrouping,
+        tz: &Tz,
+    ) -> EarningsSeries {
+        series(store, &EarningsQuery::default(), grouping, tz).unwrap()
+    }
+
     #[test]
     fn days_are_the_reviewers_local_days() {
         let (_dir, store) = graded_elsewhere();
         // 03:00 UTC on the 24th is the evening of the 23rd in New York (UTC-5).
         let new_york = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
-        let s = series(
-            &store,
-            &EarningsQuery::default(),
-            EarningsGrouping::Day,
-            &new_york,
-        )
-        .unwrap();
+        let s = all_series(&store, EarningsGrouping::Day, &new_york);
         let keys: Vec<_> = s.points.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["2026-11-23", "2026-11-24"]);
         // Each day bucket names its day for a continuous date axis.
         let days: Vec<_> = s.points.iter().map(|p| p.start_day.as_deref()).collect();
         assert_eq!(days, [Some("2026-11-23"), Some("2026-11-24")]);
         // A week bucket starts on its Monday (2026-11-23 is a Monday).
-        let weeks = series(
-            &store,
-            &EarningsQuery::default(),
-            EarningsGrouping::Week,
-            &Utc,
-        )
-        .unwrap();
+        let weeks = all_series(&store, EarningsGrouping::Week, &Utc);
         assert_eq!(weeks.points.len(), 1);
         assert_eq!(weeks.points[0].start_day.as_deref(), Some("2026-11-23"));
-        let by_opp = series(
-            &store,
-            &EarningsQuery::default(),
-            EarningsGrouping::Opportunity,
-            &Utc,
-        )
-        .unwrap();
+        let by_opp = all_series(&store, EarningsGrouping::Opportunity, &Utc);
         assert!(by_opp.points.iter().all(|p| p.start_day.is_none()));
-        let utc = series(
-            &store,
-            &EarningsQuery::default(),
-            EarningsGrouping::Day,
-            &Utc,
-        )
-        .unwrap();
+        let utc = all_series(&store, EarningsGrouping::Day, &Utc);
         assert_eq!(utc.points.len(), 1);
         // Date filters use the same local days.
         let q = EarningsQuery {

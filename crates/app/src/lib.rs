@@ -903,23 +903,7 @@ impl Workbench {
     /// Cancelling keeps the current choice.
     pub async fn preview_choose_rubric(&self) -> AppResult<preview::PreviewSelection> {
         let start = self.settings.load()?.preview_dir;
-        let dialogs = self.dialogs.clone();
-        let picked =
-            tokio::task::spawn_blocking(move || dialogs.pick_rubric_file(start.as_deref()))
-                .await
-                .map_err(|e| AppError::internal(format!("the file dialog failed: {e}")))?;
-        if let Some(path) = picked {
-            let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-            grants.grant_rubric(&path)?;
-            let dir = grants
-                .rubric
-                .as_ref()
-                .and_then(|p| p.parent())
-                .map(Path::to_path_buf);
-            drop(grants);
-            self.settings.update(|s| s.preview_dir = dir)?;
-        }
-        Ok(self.preview_selection())
+        self.preview_pick(start, PreviewPick::Rubric).await
     }
 
     /// The folder of sample items, picked like the rubric.
@@ -936,20 +920,39 @@ impl Workbench {
             Some(s) => Some(s),
             None => self.settings.load()?.preview_dir,
         };
+        self.preview_pick(start, PreviewPick::Samples).await
+    }
+
+    /// Shows the native dialog that picks `what` (on a blocking thread,
+    /// opened at `start`) and grants what the author picked; the folder it
+    /// sits in is where the next dialog opens.
+    async fn preview_pick(
+        &self,
+        start: Option<PathBuf>,
+        what: PreviewPick,
+    ) -> AppResult<preview::PreviewSelection> {
         let dialogs = self.dialogs.clone();
-        let picked =
-            tokio::task::spawn_blocking(move || dialogs.pick_samples_folder(start.as_deref()))
-                .await
-                .map_err(|e| AppError::internal(format!("the folder dialog failed: {e}")))?;
+        let picked = tokio::task::spawn_blocking(move || match what {
+            PreviewPick::Rubric => dialogs.pick_rubric_file(start.as_deref()),
+            PreviewPick::Samples => dialogs.pick_samples_folder(start.as_deref()),
+        })
+        .await
+        .map_err(|e| {
+            let dialog = match what {
+                PreviewPick::Rubric => "file",
+                PreviewPick::Samples => "folder",
+            };
+            AppError::internal(format!("the {dialog} dialog failed: {e}"))
+        })?;
         if let Some(path) = picked {
-            let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-            grants.grant_samples(&path)?;
-            let dir = grants
-                .samples
-                .as_ref()
-                .and_then(|p| p.parent())
-                .map(Path::to_path_buf);
-            drop(grants);
+            let granted = {
+                let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+                match what {
+                    PreviewPick::Rubric => grants.grant_rubric(&path)?,
+                    PreviewPick::Samples => grants.grant_samples(&path)?,
+                }
+            };
+            let dir = granted.parent().map(Path::to_path_buf);
             self.settings.update(|s| s.preview_dir = dir)?;
         }
         Ok(self.preview_selection())
@@ -1041,4 +1044,13 @@ pub fn is_open_status(s: QueueStatus) -> bool {
         s,
         QueueStatus::New | QueueStatus::Draft | QueueStatus::Ready | QueueStatus::NeedsRevision
     )
+}
+
+/// What a rubric-preview dialog picks.
+#[derive(Debug, Clone, Copy)]
+enum PreviewPick {
+    /// The rubric file.
+    Rubric,
+    /// The folder of sample items.
+    Samples,
 }

@@ -28,8 +28,8 @@ impl Grants {
         }
     }
 
-    /// Grants the rubric file picked in the dialog.
-    pub fn grant_rubric(&mut self, picked: &Path) -> AppResult<()> {
+    /// Grants the rubric file picked in the dialog; returns its canonical path.
+    pub fn grant_rubric(&mut self, picked: &Path) -> AppResult<PathBuf> {
         let path = canonical(picked)?;
         if !path.is_file() {
             return Err(AppError::invalid(format!(
@@ -43,12 +43,12 @@ impl Grants {
                 path.display()
             )));
         }
-        self.rubric = Some(path);
-        Ok(())
+        self.rubric = Some(path.clone());
+        Ok(path)
     }
 
-    /// Grants the samples folder picked in the dialog.
-    pub fn grant_samples(&mut self, picked: &Path) -> AppResult<()> {
+    /// Grants the samples folder picked in the dialog; returns its canonical path.
+    pub fn grant_samples(&mut self, picked: &Path) -> AppResult<PathBuf> {
         let path = canonical(picked)?;
         if !path.is_dir() {
             return Err(AppError::invalid(format!(
@@ -56,8 +56,8 @@ impl Grants {
                 path.display()
             )));
         }
-        self.samples = Some(path);
-        Ok(())
+        self.samples = Some(path.clone());
+        Ok(path)
     }
 }
 

@@ -18,6 +18,27 @@ mod app {
     mod security;
 }
 
+/// Signs `wb` in to the platform as its demo reviewer, syncs, and returns
+/// the first queue page.
+async fn sign_in_and_sync(
+    wb: &Workbench,
+    platform: &assay_platform::testing::TestPlatform,
+) -> assay_app::types::QueuePage {
+    wb.sign_in(&platform.base_url(), &platform.expert_token)
+        .await
+        .unwrap();
+    wb.sync_now(|_| {}).await.unwrap();
+    wb.queue_page(&QueueFilter::default(), 0, 500).unwrap()
+}
+
+/// A demo code review, downloaded and not yet started.
+fn is_new_code_review(r: &assay_app::types::QueueEntry) -> bool {
+    r.item_id.starts_with("itm-review")
+        && r.kind == AssignmentKind::Grade
+        && r.downloaded
+        && r.status == QueueStatus::New
+}
+
 fn profile() -> String {
     format!("dev.assay.desktop.test-app-{}", std::process::id())
 }
@@ -387,11 +408,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (wb, _) = open(dir.path(), Some(platform.base_url()));
-    wb.sign_in(&platform.base_url(), &platform.expert_token)
-        .await
-        .unwrap();
-    wb.sync_now(|_| {}).await.unwrap();
-    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    let page = sign_in_and_sync(&wb, &platform).await;
     let screening = page
         .rows
         .iter()
@@ -747,20 +764,11 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (wb, _events) = open(dir.path(), Some(platform.base_url()));
-    wb.sign_in(&platform.base_url(), &platform.expert_token)
-        .await
-        .unwrap();
-    wb.sync_now(|_| {}).await.unwrap();
-    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    let page = sign_in_and_sync(&wb, &platform).await;
     let row = page
         .rows
         .iter()
-        .find(|r| {
-            r.item_id.starts_with("itm-review")
-                && r.kind == AssignmentKind::Grade
-                && r.downloaded
-                && r.status == QueueStatus::New
-        })
+        .find(|r| is_new_code_review(r))
         .expect("a code review assignment")
         .clone();
 
@@ -927,20 +935,11 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (wb, _events) = open(dir.path(), Some(platform.base_url()));
-    wb.sign_in(&platform.base_url(), &platform.expert_token)
-        .await
-        .unwrap();
-    wb.sync_now(|_| {}).await.unwrap();
-    let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
+    let page = sign_in_and_sync(&wb, &platform).await;
     let new_reviews: Vec<_> = page
         .rows
         .iter()
-        .filter(|r| {
-            r.item_id.starts_with("itm-review")
-                && r.kind == AssignmentKind::Grade
-                && r.downloaded
-                && r.status == QueueStatus::New
-        })
+        .filter(|r| is_new_code_review(r))
         .cloned()
         .collect();
     assert!(

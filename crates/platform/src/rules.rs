@@ -852,15 +852,8 @@ mod tests {
         for id in ["e1", "e2"] {
             s.insert_expert(
                 &NewExpert {
-                    id: id.into(),
-                    email: format!("{id}@example.org"),
-                    display_name: id.into(),
-                    salt: "s".into(),
-                    password_hash: "!".into(),
-                    expertise: vec![],
-                    attestations: vec![],
                     senior_reviewer: true,
-                    timezone: "UTC".into(),
+                    ..NewExpert::token_only(id)
                 },
                 t(-100),
             )

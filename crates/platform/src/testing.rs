@@ -69,31 +69,37 @@ pub struct TestPlatform {
     dir: tempfile::TempDir,
 }
 
-impl TestPlatform {
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
+/// The accessors of a running test platform (`server` and `dir` fields).
+macro_rules! running_platform {
+    ($platform:ty) => {
+        impl $platform {
+            /// `http://127.0.0.1:PORT`.
+            pub fn base_url(&self) -> String {
+                self.server.base_url()
+            }
 
-    /// Full URL of an API path, e.g. `api_url("/me")`.
-    pub fn api_url(&self, path: &str) -> String {
-        format!(
-            "{}{}{}",
-            self.server.base_url(),
-            assay_protocol::API_PREFIX,
-            path
-        )
-    }
+            /// Full URL of an API path, e.g. `api_url("/me")`.
+            pub fn api_url(&self, path: &str) -> String {
+                format!(
+                    "{}{}{path}",
+                    self.server.base_url(),
+                    assay_protocol::API_PREFIX
+                )
+            }
 
-    /// Directory holding the database and blobs.
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
-    }
+            /// Directory holding the database and blobs.
+            pub fn dir(&self) -> &std::path::Path {
+                self.dir.path()
+            }
 
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
+            pub async fn shutdown(self) -> Result<(), Error> {
+                self.server.shutdown().await
+            }
+        }
+    };
 }
+
+running_platform!(TestPlatform);
 
 /// A running platform with an empty database (no demo data) and the admin
 /// token: the starting point of a real deployment.
@@ -103,31 +109,7 @@ pub struct EmptyPlatform {
     dir: tempfile::TempDir,
 }
 
-impl EmptyPlatform {
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
-    /// Full URL of an API path, e.g. `api_url("/me")`.
-    pub fn api_url(&self, path: &str) -> String {
-        format!(
-            "{}{}{}",
-            self.server.base_url(),
-            assay_protocol::API_PREFIX,
-            path
-        )
-    }
-
-    /// Directory holding the database and blobs.
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
+running_platform!(EmptyPlatform);
 
 /// Start a platform on an empty database.
 pub async fn start_empty() -> Result<EmptyPlatform, Error> {

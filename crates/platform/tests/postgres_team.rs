@@ -149,20 +149,7 @@ fn seed(db: &str, blobs: &Path) -> (Vec<(String, String)>, Vec<String>) {
     for i in 0..REVIEWERS {
         let id = format!("exp-team-{i:03}");
         storage
-            .insert_expert(
-                &NewExpert {
-                    id: id.clone(),
-                    email: format!("{id}@example.org"),
-                    display_name: id.clone(),
-                    salt: "s".into(),
-                    password_hash: "!".into(),
-                    expertise: vec![],
-                    attestations: vec![],
-                    senior_reviewer: false,
-                    timezone: "UTC".into(),
-                },
-                now,
-            )
+            .insert_expert(&NewExpert::token_only(&id), now)
             .expect("expert");
         let asg = format!("asg-bulk-{i:06}");
         storage
@@ -242,32 +229,13 @@ async fn two_servers_one_postgres_keep_leases_exclusive_and_store_each_submissio
             let body = submission(&a);
             let key = format!("k-{i}");
             let dup = format!("k-{i}-other-device");
-            let (r1, r2, r3) = tokio::join!(
-                call(
-                    &http,
-                    reqwest::Method::POST,
-                    format!("{mine}/submissions"),
-                    &token,
-                    Some(&body),
-                    Some(&key)
-                ),
-                call(
-                    &http,
-                    reqwest::Method::POST,
-                    format!("{other}/submissions"),
-                    &token,
-                    Some(&body),
-                    Some(&key)
-                ),
-                call(
-                    &http,
-                    reqwest::Method::POST,
-                    format!("{other}/submissions"),
-                    &token,
-                    Some(&body),
-                    Some(&dup)
-                ),
-            );
+            let (h, t, b) = (&http, &token, &body);
+            let submit = |base: &str, key: &str| {
+                let (url, key) = (format!("{base}/submissions"), key.to_owned());
+                async move { call(h, reqwest::Method::POST, url, t, Some(b), Some(&key)).await }
+            };
+            let (r1, r2, r3) =
+                tokio::join!(submit(mine, &key), submit(other, &key), submit(other, &dup));
             let mut ids = BTreeSet::new();
             for (status, v) in [&r1, &r2, &r3] {
                 match *status {
@@ -305,26 +273,13 @@ async fn two_servers_one_postgres_keep_leases_exclusive_and_store_each_submissio
         );
         let asg = asg.clone();
         races.push(tokio::spawn(async move {
-            let url = |b: &str| format!("{b}/admin/assignments/{asg}/reassign");
-            let (body_a, body_b) = (json!({"expert_email": to_a}), json!({"expert_email": to_b}));
-            let (a, b) = tokio::join!(
-                call(
-                    &http,
-                    reqwest::Method::POST,
-                    url(&bases[0]),
-                    ADMIN,
-                    Some(&body_a),
-                    None
-                ),
-                call(
-                    &http,
-                    reqwest::Method::POST,
-                    url(&bases[1]),
-                    ADMIN,
-                    Some(&body_b),
-                    None
-                ),
-            );
+            let h = &http;
+            let reassign = |base: &str, to: String| {
+                let url = format!("{base}/admin/assignments/{asg}/reassign");
+                let body = json!({ "expert_email": to });
+                async move { call(h, reqwest::Method::POST, url, ADMIN, Some(&body), None).await }
+            };
+            let (a, b) = tokio::join!(reassign(&bases[0], to_a), reassign(&bases[1], to_b));
             let wins = [&a, &b].iter().filter(|r| r.0 == StatusCode::OK).count();
             assert_eq!(wins, 1, "exactly one reassignment wins: {a:?} {b:?}");
             assert!([&a, &b]

@@ -15,6 +15,16 @@ use crate::{enum_parse, enum_str, get_opt_ts, get_ts, json_col, ts, Store};
 const OUTBOX_COLS: &str = "id, assignment_id, idempotency_key, request_json, attempts, \
      next_attempt_at, last_error, state, created_at";
 
+/// Clears the assignment's local issue: the work it was about has gone
+/// into the outbox (or come back as a receipt).
+fn clear_local_issue(tx: &rusqlite::Transaction<'_>, assignment_id: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE assignments SET local_issue = NULL, local_issue_message = NULL WHERE id = ?1",
+        [assignment_id],
+    )?;
+    Ok(())
+}
+
 fn row_to_entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let state: String = r.get(7)?;
     Ok(OutboxEntry {
@@ -106,10 +116,7 @@ impl Store {
             "DELETE FROM drafts WHERE assignment_id = ?1",
             [assignment_id],
         )?;
-        tx.execute(
-            "UPDATE assignments SET local_issue = NULL, local_issue_message = NULL WHERE id = ?1",
-            [assignment_id],
-        )?;
+        clear_local_issue(&tx, assignment_id)?;
         tx.commit()?;
         tracing::info!(
             assignment = assignment_id,
@@ -276,10 +283,7 @@ impl Store {
                 enum_str(&status)
             ],
         )?;
-        tx.execute(
-            "UPDATE assignments SET local_issue = NULL, local_issue_message = NULL WHERE id = ?1",
-            [assignment_id],
-        )?;
+        clear_local_issue(&tx, assignment_id)?;
         tx.commit()?;
         Ok(())
     }

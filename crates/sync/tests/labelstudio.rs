@@ -25,6 +25,9 @@ use assay_sync::{
 };
 use serde_json::{json, Value};
 
+#[allow(dead_code)] // each test binary uses part of the shared support
+mod support;
+
 const ADMIN_TOKEN: &str = "a11ce0000000000000000000000000000000beef";
 const HIDDEN: &str = "SECRET-GOLD-7f3a";
 
@@ -280,7 +283,8 @@ const DROP_AFTER_UPLOAD: u8 = 1;
 const HTML_502: u8 = 2;
 
 async fn link(upstream: SocketAddr) -> Link {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use support::http::{find, forward, read_request};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mode = Arc::new(AtomicU8::new(PASS));
@@ -291,42 +295,11 @@ async fn link(upstream: SocketAddr) -> Link {
             let (m, d) = (m.clone(), d.clone());
             tokio::spawn(async move {
                 // Read one request (head + Content-Length body), force Connection: close.
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 16384];
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                    match conn.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
+                let Some(req) = read_request(&mut conn).await else {
+                    return;
                 };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    match conn.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let mut req = String::new();
-                for line in head.trim_end().split("\r\n") {
-                    if !line.to_ascii_lowercase().starts_with("connection:") {
-                        req.push_str(line);
-                        req.push_str("\r\n");
-                    }
-                }
-                req.push_str("Connection: close\r\n\r\n");
-                let mut req = req.into_bytes();
-                req.extend_from_slice(&buf[head_end..head_end + len]);
+                let head_end = find(&req, b"\r\n\r\n").map_or(req.len(), |i| i + 4);
+                let head = String::from_utf8_lossy(&req[..head_end]).to_string();
                 let mode = m.load(Ordering::SeqCst);
                 if mode == HTML_502 {
                     let body = "<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>";
@@ -341,16 +314,11 @@ async fn link(upstream: SocketAddr) -> Link {
                         .await;
                     return;
                 }
-                let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                let Some(mut resp) = forward(&req, upstream).await else {
                     return;
                 };
-                if up.write_all(&req).await.is_err() {
-                    return;
-                }
-                let mut resp = Vec::new();
-                let _ = up.read_to_end(&mut resp).await;
                 let upload = head.starts_with("POST ") && head.contains("/annotations/");
-                let body = buf[head_end..head_end + len].to_vec();
+                let body = req[head_end..].to_vec();
                 if mode == DROP_AFTER_UPLOAD && upload && d.lock().unwrap().insert(body) {
                     return; // stored upstream; the client hears nothing
                 }

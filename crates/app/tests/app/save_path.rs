@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use assay_app::types::QueueFilter;
 use assay_app::Workbench;
-use assay_protocol::{AssignmentKind, FieldValue};
+use assay_protocol::FieldValue;
 use assay_rubric::{Annotation, AnnotationAnchor, Answer, Answers, DiffSide};
-use assay_store::QueueStatus;
 use assay_sync::{PlatformClient, SyncConfig, SyncEngine, Token};
 
 async fn synced_workbench(
@@ -33,26 +32,30 @@ async fn synced_workbench(
     wb
 }
 
-fn review_row(wb: &Workbench) -> assay_app::types::QueueEntry {
-    wb.queue_page(&QueueFilter::default(), 0, 500)
+/// A seeded platform, a workbench synced from it (in its own folder), and
+/// one of its new code reviews.
+async fn on_a_new_code_review() -> (
+    assay_platform::testing::TestPlatform,
+    tempfile::TempDir,
+    Workbench,
+    assay_app::types::QueueEntry,
+) {
+    let platform = assay_platform::testing::start_seeded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wb = synced_workbench(&platform, dir.path()).await;
+    let row = wb
+        .queue_page(&QueueFilter::default(), 0, 500)
         .unwrap()
         .rows
         .into_iter()
-        .find(|r| {
-            r.item_id.starts_with("itm-review")
-                && r.kind == AssignmentKind::Grade
-                && r.downloaded
-                && r.status == QueueStatus::New
-        })
-        .expect("a code review assignment")
+        .find(crate::is_new_code_review)
+        .expect("a code review assignment");
+    (platform, dir, wb, row)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn line_hashes_come_from_the_diff_the_reviewer_sees() {
-    let platform = assay_platform::testing::start_seeded().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let wb = synced_workbench(&platform, dir.path()).await;
-    let row = review_row(&wb);
+    let (platform, _dir, wb, row) = on_a_new_code_review().await;
     let opened = wb.open_item(&row.assignment_id).await.unwrap();
     let shown = assay_app::views::item_diffs(&opened.item)
         .into_iter()
@@ -113,10 +116,7 @@ async fn line_hashes_come_from_the_diff_the_reviewer_sees() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rubric_stored_again_with_other_text_is_used_by_the_next_save() {
-    let platform = assay_platform::testing::start_seeded().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let wb = synced_workbench(&platform, dir.path()).await;
-    let row = review_row(&wb);
+    let (platform, _dir, wb, row) = on_a_new_code_review().await;
     let empty = Answers::default();
     let first = wb.save_draft(&row.assignment_id, &empty, None).unwrap();
     assert!(!first.validation.ok, "required questions are unanswered");

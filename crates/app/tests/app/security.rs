@@ -26,7 +26,7 @@ type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
 /// A loopback HTTP server answering each request with `reply(path)`:
 /// (status, content type, body). Records every request.
-async fn server(reply: fn(&str) -> (u16, &'static str, String)) -> (String, Seen) {
+async fn server(reply: Reply) -> (String, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: Seen = Arc::default();
@@ -132,17 +132,33 @@ async fn sign_in_needs_a_confirmation_naming_the_address() {
     assert_eq!(dialogs.shown().len(), before);
 }
 
-async fn sign_in_error(reply: fn(&str) -> (u16, &'static str, String)) -> assay_app::AppError {
-    let (url, _) = server(reply).await;
-    let dir = tempfile::tempdir().unwrap();
+/// What a server answers a request for a path: status, content type, body.
+type Reply = fn(&str) -> (u16, &'static str, String);
+
+/// A current platform's health route; every other path answers `other()`.
+fn current(path: &str, other: fn() -> (u16, &'static str, String)) -> (u16, &'static str, String) {
+    match path {
+        "/api/v1/health" => (200, "application/json", health("1.0.0")),
+        _ => other(),
+    }
+}
+
+/// The error of a sign-in to `url`, which the person confirms.
+async fn confirmed_sign_in_error(dir: &Path, url: &str) -> assay_app::AppError {
     let wb = open(
-        dir.path(),
+        dir,
         Arc::new(ScriptedDialogs {
-            confirm_sign_in: Some(url.clone()),
+            confirm_sign_in: Some(url.to_owned()),
             ..Default::default()
         }),
     );
-    let err = wb.sign_in(&url, "tok").await.unwrap_err();
+    wb.sign_in(url, "tok").await.unwrap_err()
+}
+
+async fn sign_in_error(reply: Reply) -> assay_app::AppError {
+    let (url, _) = server(reply).await;
+    let dir = tempfile::tempdir().unwrap();
+    let err = confirmed_sign_in_error(dir.path(), &url).await;
     assert!(!err.message.contains(SECRET), "reply echoed: {err:?}");
     assert!(err.message.contains(&url), "address not named: {err:?}");
     err
@@ -153,58 +169,40 @@ async fn sign_in_error(reply: fn(&str) -> (u16, &'static str, String)) -> assay_
 #[tokio::test]
 async fn sign_in_errors_are_worded_and_never_echo_replies() {
     // Wrong or revoked token.
-    let err = sign_in_error(|p| match p {
-        "/api/v1/health" => (200, "application/json", health("1.0.0")),
-        _ => (401, "text/plain", SECRET.into()),
-    })
-    .await;
+    let err = sign_in_error(|p| current(p, || (401, "text/plain", SECRET.into()))).await;
     assert_eq!(err.code, ErrorCode::Unauthenticated, "{err:?}");
     assert!(err.message.contains("wrong, expired or revoked"), "{err:?}");
 
-    // Some other web server: HTML everywhere.
-    let err = sign_in_error(|_| (404, "text/html", format!("<h1>{SECRET}</h1>"))).await;
-    assert!(
-        err.message
-            .contains("does not answer like an Assay platform"),
-        "{err:?}"
-    );
-    let err = sign_in_error(|_| (200, "text/html", format!("<h1>{SECRET}</h1>"))).await;
-    assert!(
-        err.message
-            .contains("does not answer like an Assay platform"),
-        "{err:?}"
-    );
-
-    // An Assay-shaped health route, but /me answers with a 400 whose body
-    // is what a script would want to read.
-    let err = sign_in_error(|p| match p {
-        "/api/v1/health" => (200, "application/json", health("1.0.0")),
-        _ => (
-            400,
-            "application/json",
-            format!(r#"{{"code":"bad_request","message":"{SECRET}"}}"#),
-        ),
-    })
-    .await;
-    assert!(
-        err.message
-            .contains("does not answer like an Assay platform"),
-        "{err:?}"
-    );
-    let err = sign_in_error(|p| match p {
-        "/api/v1/health" => (200, "application/json", health("1.0.0")),
-        _ => (
-            200,
-            "application/json",
-            format!(r#"{{"id": 5, "x": "{SECRET}"}}"#),
-        ),
-    })
-    .await;
-    assert!(
-        err.message
-            .contains("does not answer like an Assay platform"),
-        "{err:?}"
-    );
+    let not_assay: [Reply; 4] = [
+        // Some other web server: HTML everywhere.
+        |_| (404, "text/html", format!("<h1>{SECRET}</h1>")),
+        |_| (200, "text/html", format!("<h1>{SECRET}</h1>")),
+        // An Assay-shaped health route, but /me answers with a 400 whose
+        // body is what a script would want to read, or with no profile.
+        |p| {
+            current(p, || {
+                let body = format!(r#"{{"code":"bad_request","message":"{SECRET}"}}"#);
+                (400, "application/json", body)
+            })
+        },
+        |p| {
+            current(p, || {
+                (
+                    200,
+                    "application/json",
+                    format!(r#"{{"id": 5, "x": "{SECRET}"}}"#),
+                )
+            })
+        },
+    ];
+    for reply in not_assay {
+        let err = sign_in_error(reply).await;
+        assert!(
+            err.message
+                .contains("does not answer like an Assay platform"),
+            "{err:?}"
+        );
+    }
 
     // An old platform.
     let err = sign_in_error(|_| (200, "application/json", health("0.9.1"))).await;
@@ -218,11 +216,7 @@ async fn sign_in_errors_are_worded_and_never_echo_replies() {
     assert!(err.message.contains("older"), "{err:?}");
 
     // A redirect to another origin is not followed with the token.
-    let err = sign_in_error(|p| match p {
-        "/api/v1/health" => (200, "application/json", health("1.0.0")),
-        _ => (307, "text/plain", SECRET.into()),
-    })
-    .await;
+    let err = sign_in_error(|p| current(p, || (307, "text/plain", SECRET.into()))).await;
     assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
     assert!(
         err.message.contains("another address (HTTP 307)"),
@@ -242,14 +236,7 @@ async fn sign_in_errors_are_worded_and_never_echo_replies() {
     };
     let url = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let wb = open(
-        dir.path(),
-        Arc::new(ScriptedDialogs {
-            confirm_sign_in: Some(url.clone()),
-            ..Default::default()
-        }),
-    );
-    let err = wb.sign_in(&url, "tok").await.unwrap_err();
+    let err = confirmed_sign_in_error(dir.path(), &url).await;
     assert_eq!(err.code, ErrorCode::Offline, "{err:?}");
     assert!(err.message.contains("nothing is listening"), "{err:?}");
 
@@ -258,14 +245,7 @@ async fn sign_in_errors_are_worded_and_never_echo_replies() {
     let (plain, _) = server(|_| (200, "text/plain", SECRET.into())).await;
     let self_signed = tls_server().await;
     for https in [plain.replace("http://", "https://"), self_signed] {
-        let wb = open(
-            dir.path(),
-            Arc::new(ScriptedDialogs {
-                confirm_sign_in: Some(https.clone()),
-                ..Default::default()
-            }),
-        );
-        let err = wb.sign_in(&https, "tok").await.unwrap_err();
+        let err = confirmed_sign_in_error(dir.path(), &https).await;
         assert!(
             err.message.contains("secure connection"),
             "{https}: {err:?}"

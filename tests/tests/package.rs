@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use assay_e2e::{
-    grade_by_keyboard, open_new_item, sign_in, wait_queue_filled, workspace_root, App,
+    grade_by_keyboard, keys, open_new_item, sign_in, wait_queue_filled, workspace_root, App,
     PlatformProcess,
 };
 

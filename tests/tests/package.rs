@@ -469,7 +469,7 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
             })
             .unwrap_or(false)
     };
-    while !(log_says_next() && !running_app(PROFILE_UP).is_empty()) {
+    while !log_says_next() || running_app(PROFILE_UP).is_empty() {
         if std::time::Instant::now() > deadline {
             bail!(
                 "Assay did not restart as {next} (running: {:?})",

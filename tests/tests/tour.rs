@@ -427,10 +427,7 @@ fn preview_samples(dir: &Path) -> anyhow::Result<()> {
                     let size = std::fs::metadata(items.join(&name))?.len();
                     f["value"]["size"] = json!(size);
                     if f["value"]["media_type"].is_null() {
-                        let media = if std::path::Path::new(&name)
-                            .extension()
-                            .is_some_and(|e| e == "png")
-                        {
+                        let media = if Path::new(&name).extension().is_some_and(|e| e == "png") {
                             "image/png"
                         } else {
                             "application/dicom"

@@ -1,3 +1,5 @@
+//! Build script: Tauri's build step, with one permission per command of the table.
+
 // Each command gets its own permission (`allow-<command>`, `deny-<command>`)
 // from the app manifest; `capabilities/default.json` lists what the main
 // window may call. With an app manifest Tauri checks every app command

@@ -119,9 +119,9 @@ contract! {
         sync fn save_settings(settings: Settings) -> Settings = |wb| { wb.save_settings(settings) }
         /// `assay://` links received at launch or from a second launch, each
         /// checked in Rust: what to open, or why it was refused.
-        async fn take_links() -> Vec<assay_app::links::LinkOutcome> = |wb, app| {
+        async fn take_links() -> Vec<links::LinkOutcome> = |wb, app| {
             let _ = &wb;
-            Ok(tauri::Manager::state::<Arc<assay_app::links::LinkInbox>>(&app).take())
+            Ok(tauri::Manager::state::<Arc<links::LinkInbox>>(&app).take())
         }
         /// Signs in with a one-time code from an `assay://signin` link (after
         /// the person confirmed the platform); the token goes to the keyring.

@@ -402,6 +402,7 @@ macro_rules! command_fn {
     (sync [$($attr:tt)*] $name:ident [$wb:ident] [] [$($arg:ident : $ty:ty),*] $ret:ty, $body:block) => {
         $($attr)*
         #[tauri::command(rename_all = "snake_case")]
+        #[allow(clippy::unnecessary_wraps)] // every command answers `R<_>`: one IPC error contract
         pub fn $name($wb: Wb<'_>, $($arg: $ty),*) -> R<$ret> $body
     };
     (async [$($attr:tt)*] $name:ident [$wb:ident] [$($ch:ident : $cht:ty)?] [$($arg:ident : $ty:ty),*] $ret:ty, $body:block) => {

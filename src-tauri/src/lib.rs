@@ -1,6 +1,8 @@
 //! The Assay desktop shell: builds the Tauri app, owns state, adapts commands
 //! (one line each) into `assay-app`, and forwards events. Nothing else lives here.
 
+#![allow(missing_docs)] // the shell: its public items are the Tauri entry points, documented by the command table
+
 mod commands;
 pub mod contract;
 mod dialogs;
@@ -107,7 +109,7 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where WebKit keeps its own data (local storage, caches) for a profile:
+/// Where `WebKit` keeps its own data (local storage, caches) for a profile:
 /// inside the profile's data dir, so `ASSAY_PROFILE` / `ASSAY_DATA_DIR` runs
 /// never share or touch the real app's.
 pub fn webview_data_dir(profile: &Profile) -> std::path::PathBuf {
@@ -115,7 +117,7 @@ pub fn webview_data_dir(profile: &Profile) -> std::path::PathBuf {
 }
 
 /// The main window, from its entry in tauri.conf.json (`create: false`, so
-/// Tauri does not open it with the default data directory), with WebKit's
+/// Tauri does not open it with the default data directory), with `WebKit`'s
 /// data in the profile.
 fn main_window<R: Runtime>(app: &tauri::App<R>, profile: &Profile) -> anyhow::Result<()> {
     use anyhow::Context;

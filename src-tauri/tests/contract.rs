@@ -5,6 +5,8 @@
 //! `cargo xtask bindings` runs it with `ASSAY_WRITE_BINDINGS=1`, which
 //! writes the module and removes everything else in the folder.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use std::path::{Path, PathBuf};
 
 use assay_desktop::contract::{module, MODULE_PATH};

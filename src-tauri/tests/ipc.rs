@@ -2,6 +2,8 @@
 //! (no window system): results serialize as the UI expects and errors cross
 //! as `{code, message}`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use assay_desktop::{builder, Profile};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};

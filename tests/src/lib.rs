@@ -1,4 +1,4 @@
-//! Helpers for end-to-end tests of the real app: a small W3C WebDriver client
+//! Helpers for end-to-end tests of the real app: a small W3C `WebDriver` client
 //! that drives the Assay binary through `tauri-driver` + `WebKitWebDriver`.
 //!
 //! The end-to-end tests are `#[ignore]`d in a plain `cargo test` (they need a
@@ -16,11 +16,17 @@ use serde_json::{json, Value};
 
 /// W3C key codes used by the tests.
 pub mod keys {
+    /// `WebDriver` key code of Enter.
     pub const ENTER: &str = "\u{E007}";
+    /// `WebDriver` key code of Control.
     pub const CONTROL: &str = "\u{E009}";
+    /// `WebDriver` key code of Shift.
     pub const SHIFT: &str = "\u{E008}";
+    /// `WebDriver` key code of Escape.
     pub const ESCAPE: &str = "\u{E00C}";
+    /// `WebDriver` key code of Page Down.
     pub const PAGE_DOWN: &str = "\u{E00F}";
+    /// `WebDriver` key code of Arrow Down.
     pub const ARROW_DOWN: &str = "\u{E015}";
 }
 
@@ -96,7 +102,7 @@ fn find_tauri_driver() -> Result<PathBuf> {
     Ok(PathBuf::from(s))
 }
 
-/// A WebDriver session on one running instance of the app.
+/// A `WebDriver` session on one running instance of the app.
 pub struct App {
     http: reqwest::blocking::Client,
     base: String,
@@ -246,11 +252,13 @@ impl App {
         }
     }
 
+    /// The visible text of a `WebDriver` element (empty when it has none).
     pub fn text(&self, element: &str) -> Result<String> {
         let v = self.get(&format!("/element/{element}/text"))?;
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
+    /// Click a `WebDriver` element.
     pub fn click(&self, element: &str) -> Result<()> {
         self.post(&format!("/element/{element}/click"), &json!({}))?;
         Ok(())
@@ -276,6 +284,7 @@ impl App {
         self.type_into(&el, text)
     }
 
+    /// Type `text` into a `WebDriver` element (appended to its value).
     pub fn type_into(&self, element: &str, text: &str) -> Result<()> {
         self.post(&format!("/element/{element}/value"), &json!({"text": text}))?;
         Ok(())
@@ -310,7 +319,7 @@ impl App {
 
     /// Saves a PNG screenshot under `artifacts/e2e/NAME.png`: of the X display
     /// (`import -window root`, what a person would see) when one is set,
-    /// otherwise WebDriver's own (which WebKitGTK may leave blank under Xvfb).
+    /// otherwise `WebDriver`'s own (which `WebKitGTK` may leave blank under Xvfb).
     pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
         self.screenshot_in(&artifacts_dir(), name)
     }
@@ -420,6 +429,7 @@ impl PlatformProcess {
         })
     }
 
+    /// Base URL of the running platform (loopback).
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -550,7 +560,7 @@ pub fn wait_submit_enabled(app: &App, shot: &str) -> Result<()> {
 
 /// Opens the first paid grade row matching `search` that is still new
 /// (senior reviews and unpaid screening tasks are skipped).
-pub fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
+pub fn open_new_item(app: &App, search: &str) -> Result<String> {
     let current = app.execute(
         "return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''",
         serde_json::json!([]),
@@ -563,7 +573,7 @@ pub fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
         // The queue refreshes after a short debounce.
         app.wait_text("[data-testid=queue-count]", GRADE_WAIT, |t| t != before)?;
     }
-    let deadline = std::time::Instant::now() + GRADE_WAIT;
+    let deadline = Instant::now() + GRADE_WAIT;
     loop {
         let id = app.execute(
             "const rows = [...document.querySelectorAll('li[data-queue-row]')];
@@ -583,7 +593,7 @@ pub fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
             std::thread::sleep(Duration::from_millis(800));
             return Ok(id.to_string());
         }
-        if std::time::Instant::now() > deadline {
+        if Instant::now() > deadline {
             anyhow::bail!("no new item matches {search:?}:\n{}", app.page_text()?);
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -592,7 +602,7 @@ pub fn open_new_item(app: &App, search: &str) -> anyhow::Result<String> {
 
 /// Grades an open coding-validation item with the keyboard only: every
 /// criterion passes (1–4), quality 5, verdict "accept", then Ctrl+Enter.
-pub fn grade_by_keyboard(app: &App) -> anyhow::Result<()> {
+pub fn grade_by_keyboard(app: &App) -> Result<()> {
     // Focus the page (not a text box) so shortcuts apply.
     app.execute(
         "document.activeElement && document.activeElement.blur()",

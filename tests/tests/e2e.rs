@@ -58,7 +58,7 @@ fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
     for base in [&xdg_data, &xdg_cache] {
         if let Ok(entries) = std::fs::read_dir(base) {
             let ours: Vec<_> = entries
-                .filter_map(|e| e.ok())
+                .filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().to_string())
                 .filter(|n| n.to_lowercase().contains("assay"))
                 .collect();
@@ -111,14 +111,11 @@ fn submissions_for(platform: &PlatformProcess, assignment: &str) -> anyhow::Resu
     let mut since = String::new();
     loop {
         let page = platform.get(&format!("/outcomes?limit=500&since={since}"))?;
-        n += page["outcomes"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|o| o["assignment_id"] == assignment)
-                    .count()
-            })
-            .unwrap_or(0);
+        n += page["outcomes"].as_array().map_or(0, |a| {
+            a.iter()
+                .filter(|o| o["assignment_id"] == assignment)
+                .count()
+        });
         if !page["has_more"].as_bool().unwrap_or(false) {
             return Ok(n);
         }

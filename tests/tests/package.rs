@@ -29,9 +29,7 @@ fn sh(cmd: &mut Command) -> Result<std::process::Output> {
 }
 
 fn is_root() -> bool {
-    sh(Command::new("id").arg("-u"))
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    sh(Command::new("id").arg("-u")).is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn deb_field(deb: &Path, field: &str) -> Result<String> {
@@ -44,8 +42,7 @@ fn deb_field(deb: &Path, field: &str) -> Result<String> {
 
 fn dpkg_installed(package: &str) -> bool {
     sh(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-        .unwrap_or(false)
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
 /// Whether the keyring holds an entry of `service` (the token is not read).
@@ -226,8 +223,7 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     let desktop_root = installed
         .root
         .as_ref()
-        .map(|r| r.path().to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("/"));
+        .map_or_else(|| PathBuf::from("/"), |r| r.path().to_path_buf());
     let entry = std::fs::read_dir(desktop_root.join("usr/share/applications"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "desktop"))

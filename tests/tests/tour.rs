@@ -48,7 +48,7 @@ return out;";
 /// (more than 5% of its pixels neither black nor transparent) and laid out
 /// square at a readable size; a diff must show rows; every other viewer
 /// must show text.
-const EMPTY_VIEWERS: &str = r#"const out = [];
+const EMPTY_VIEWERS: &str = r"const out = [];
 const screen = document.querySelector('[data-testid=item-screen]');
 if (!screen) return ['no item screen'];
 const viewers = [...screen.querySelectorAll('[data-viewer]')];
@@ -81,11 +81,11 @@ for (const v of viewers) {
     out.push(name + ': shows no content');
   }
 }
-return out;"#;
+return out;";
 
 /// Raw ids where the UI should show labels, in the app's own words (the
 /// content under review, code, user-written text and inputs are skipped):
-/// snake_case tokens (`bank_transfer`, `edge_case`, `needs_revision`),
+/// `snake_case` tokens (`bank_transfer`, `edge_case`, `needs_revision`),
 /// platform ids (`asg-0007`) and `question_id: value` answer summaries
 /// (`compiles: pass`) for the question ids on screen.
 const RAW_IDS: &str = r#"const SKIP = [
@@ -464,7 +464,7 @@ fn preview_samples(dir: &Path) -> anyhow::Result<()> {
                     let size = std::fs::metadata(items.join(&name))?.len();
                     f["value"]["size"] = json!(size);
                     if f["value"]["media_type"].is_null() {
-                        let media = if name.ends_with(".png") {
+                        let media = if Path::new(&name).extension().is_some_and(|e| e == "png") {
                             "image/png"
                         } else {
                             "application/dicom"

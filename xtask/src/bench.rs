@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: the inputs of the diff-highlighting benchmark (real
-//! releases fetched from crates.io, npm and PyPI, pinned by version and
+//! releases fetched from crates.io, npm and `PyPI`, pinned by version and
 //! SHA-256), delta installed pinned, and the runs of every benchmark.
 //!
 //! Everything fetched or built is cached under `target/bench/`.
@@ -201,8 +201,7 @@ pub fn ensure_delta(dir: &Path) -> Result<PathBuf> {
         Command::new(p)
             .arg("--version")
             .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == want)
-            .unwrap_or(false)
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == want)
     };
     for p in [dir.join("tools/bin/delta"), PathBuf::from("/usr/bin/delta")] {
         if is_pinned(&p) {

@@ -38,7 +38,7 @@ const BUILD_PACKAGES: &[&str] = &[
 ];
 
 /// Label Studio (Community) the connector's integration test runs against,
-/// pinned; installed from PyPI into a venv under `target/` and kept there.
+/// pinned; installed from `PyPI` into a venv under `target/` and kept there.
 const LABEL_STUDIO_VERSION: &str = "1.23.2";
 
 /// Extra Debian packages the tests need.
@@ -315,24 +315,21 @@ fn have(program: &str) -> bool {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+        .is_ok_and(|s| s.success())
 }
 
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn installed(pkg: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", pkg])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-        .unwrap_or(false)
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
 /// Installs missing Debian packages with apt (as root or through sudo);
@@ -356,8 +353,7 @@ fn ensure_packages(pkgs: &[&str]) -> Result<()> {
         .args(["-n", "true"])
         .stderr(Stdio::null())
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+        .is_ok_and(|s| s.success())
     {
         &["sudo"]
     } else {
@@ -814,7 +810,7 @@ const DESKTOP_ICONS: &[&str] = &[
     "icon.icns",
 ];
 
-/// Libraries the app loads with dlopen: the tray icon's AppIndicator.
+/// Libraries the app loads with dlopen: the tray icon's `AppIndicator`.
 const DLOPENED_DEPENDS: &[&str] = &["libayatana-appindicator3-1"];
 
 /// Installs the pinned tauri-cli into `target/tauri-cli` (npm) unless it is
@@ -892,7 +888,10 @@ fn generate_icons(root: &Path, tauri: &Path) -> Result<PathBuf> {
 /// The committed icons are exactly what `tauri icon` makes of the source.
 fn check_icons(root: &Path, tauri: &Path) -> Result<()> {
     let fresh = generate_icons(root, tauri)?;
-    for name in DESKTOP_ICONS.iter().filter(|n| !n.ends_with(".icns")) {
+    for name in DESKTOP_ICONS
+        .iter()
+        .filter(|n| Path::new(n).extension().is_none_or(|e| e != "icns"))
+    {
         let committed = std::fs::read(root.join("icons").join(name))
             .with_context(|| format!("reading icons/{name}"))?;
         let generated = std::fs::read(fresh.join(name))?;
@@ -998,7 +997,7 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
     let binary = out_dir.join("assay-desktop");
     let mut depends = shlib_depends(root, &binary)?;
     // Loaded at run time (dlopen), so dpkg-shlibdeps cannot see them.
-    depends.extend(DLOPENED_DEPENDS.iter().map(|d| d.to_string()));
+    depends.extend(DLOPENED_DEPENDS.iter().map(ToString::to_string));
     eprintln!("Depends (dpkg-shlibdeps): {}", depends.join(", "));
     let config = serde_json::json!({
         "bundle": { "linux": { "deb": { "depends": depends } } }

@@ -1,6 +1,6 @@
 //! `cargo xtask test`'s PostgreSQL step: the platform's whole test suite
 //! again, on a throw-away cluster under `target/` (see `assay-pgtest`:
-//! initdb + pg_ctl on a free loopback port, as an unprivileged user when run
+//! initdb + `pg_ctl` on a free loopback port, as an unprivileged user when run
 //! as root), removed afterwards whatever the outcome.
 
 use std::path::Path;
@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 /// Debian package with PostgreSQL's server programs.
 pub(crate) const PACKAGE: &str = "postgresql";
 
-/// The environment variable test platforms read (assay_platform::testing::TEST_POSTGRES_ENV).
+/// The environment variable test platforms read (`assay_platform::testing::TEST_POSTGRES_ENV`).
 const TEST_POSTGRES_ENV: &str = "ASSAY_TEST_POSTGRES_URL";
 
 /// Run `cargo test -p assay-platform` with every test platform on PostgreSQL.

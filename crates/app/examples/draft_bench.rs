@@ -23,6 +23,8 @@
 //!
 //! Per run: p50 and p99 of the N saves; printed: median and min over runs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: a panic aborts the measurement
+
 #[path = "common/mod.rs"]
 mod common;
 

@@ -17,7 +17,7 @@
 //!   while the cache holds them (render only);
 //! - memory: the decoded-slice cache's peak bytes against its budget (the
 //!   default 256 MiB, and a 32 MiB budget that must evict), and the
-//!   process's peak resident memory (VmHWM).
+//!   process's peak resident memory (`VmHWM`).
 //!
 //! Printed: median and min over runs of each figure, CPU and wall.
 

@@ -46,13 +46,16 @@ impl ScriptedDialogs {
     fn note(&self, what: String) {
         self.shown
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(what);
     }
 
     /// The dialogs shown so far.
     pub fn shown(&self) -> Vec<String> {
-        self.shown.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 

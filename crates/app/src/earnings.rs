@@ -16,8 +16,8 @@ use crate::types::{
     PayoutView, UnpaidTime,
 };
 
-fn parse_day(s: &Option<String>, what: &str) -> AppResult<Option<NaiveDate>> {
-    match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+fn parse_day(s: Option<&str>, what: &str) -> AppResult<Option<NaiveDate>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(d) => NaiveDate::parse_from_str(&d[..d.len().min(10)], "%Y-%m-%d")
             .map(Some)
@@ -56,8 +56,8 @@ fn window<Tz: TimeZone>(q: &EarningsQuery, tz: &Tz) -> AppResult<Window> {
             .earliest()
             .map(|t| t.with_timezone(&Utc))
     };
-    let from = parse_day(&q.from, "From")?.and_then(start_of);
-    let to = parse_day(&q.to, "To")?
+    let from = parse_day(q.from.as_deref(), "From")?.and_then(start_of);
+    let to = parse_day(q.to.as_deref(), "To")?
         .and_then(|d| d.succ_opt())
         .and_then(start_of);
     Ok((from, to))
@@ -99,8 +99,8 @@ fn rate_text(rate: &Rate) -> String {
 }
 
 fn entries<Tz: TimeZone>(store: &Store, q: &EarningsQuery, tz: &Tz) -> AppResult<Vec<LedgerEntry>> {
-    let from = parse_day(&q.from, "From")?;
-    let to = parse_day(&q.to, "To")?;
+    let from = parse_day(q.from.as_deref(), "From")?;
+    let to = parse_day(q.to.as_deref(), "To")?;
     Ok(store
         .ledger()?
         .into_iter()
@@ -124,8 +124,7 @@ fn main_currency(entries: &[LedgerEntry]) -> String {
     counts
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
-        .map(|(c, _)| c.to_string())
-        .unwrap_or_else(|| "USD".into())
+        .map_or_else(|| "USD".into(), |(c, _)| c.to_string())
 }
 
 fn add(p: &mut EarningsPoint, e: &LedgerEntry) {
@@ -138,7 +137,7 @@ fn add(p: &mut EarningsPoint, e: &LedgerEntry) {
 }
 
 fn per_hour(cents: i64, seconds: u64) -> Option<i64> {
-    (seconds >= 60).then(|| ((cents as i128 * 3600) / seconds as i128) as i64)
+    (seconds >= 60).then(|| ((i128::from(cents) * 3600) / i128::from(seconds)) as i64)
 }
 
 pub fn overview<Tz: TimeZone>(
@@ -375,12 +374,7 @@ where
             csv_field(&e.created_at.with_timezone(tz).to_rfc3339()),
             csv_field(&e.opportunity_id),
             csv_field(&e.assignment_id),
-            csv_field(
-                titles
-                    .get(&e.assignment_id)
-                    .map(String::as_str)
-                    .unwrap_or(""),
-            ),
+            csv_field(titles.get(&e.assignment_id).map_or("", String::as_str)),
             csv_field(status),
             amount,
             csv_field(&e.currency),
@@ -396,7 +390,7 @@ fn expected_cents(rate: &Rate, active_seconds: u64) -> i64 {
     match rate.basis {
         PayBasis::PerItem | PayBasis::PerSubmission => rate.amount_cents,
         PayBasis::PerHour => {
-            ((rate.amount_cents as i128 * active_seconds as i128 + 1800) / 3600) as i64
+            ((i128::from(rate.amount_cents) * i128::from(active_seconds) + 1800) / 3600) as i64
         }
     }
 }
@@ -532,7 +526,7 @@ mod tests {
             basis: PayBasis::PerHour,
             amount_cents: 6000,
             currency: "USD".into(),
-            effective_from: chrono::Utc::now(),
+            effective_from: Utc::now(),
         };
         assert_eq!(expected_cents(&rate, 1800), 3000);
         assert_eq!(expected_cents(&rate, 61), 102);
@@ -628,7 +622,7 @@ mod tests {
         let (_dir, store) = graded_elsewhere();
         let o = overview(&store, &EarningsQuery::default(), &Utc).unwrap();
         assert_eq!(o.paid_seconds, 7200);
-        assert_eq!(o.hourly_paid_time_cents, Some((9000 + 2500) / 2));
+        assert_eq!(o.hourly_paid_time_cents, Some(i64::midpoint(9000, 2500)));
         let d = discrepancies(&store).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].assignment_id, "a2");

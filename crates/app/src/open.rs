@@ -98,7 +98,7 @@ impl Workbench {
             rubric,
             views,
             draft: answers,
-            draft_revision: draft.as_ref().map(|d| d.revision).unwrap_or(0),
+            draft_revision: draft.as_ref().map_or(0, |d| d.revision),
             saved_at: draft.as_ref().map(|d| d.updated_at),
             validation,
             reviewed: detail.reviewed_submission.clone(),
@@ -150,7 +150,7 @@ impl Workbench {
                 missing.notice = Some(
                     "This item's content is not on this machine and you are signed out. Shown is what this machine kept."
                         .to_string(),
-                )
+                );
             }
         }
         // The sync quarantined its content (or its rubric): that is why it

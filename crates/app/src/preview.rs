@@ -160,7 +160,7 @@ impl PreviewSession {
                 while rx.recv().is_ok() {
                     loop {
                         match rx.recv_timeout(SETTLE) {
-                            Ok(()) => continue,
+                            Ok(()) => {}
                             Err(RecvTimeoutError::Timeout) => break,
                             Err(RecvTimeoutError::Disconnected) => return,
                         }
@@ -172,7 +172,9 @@ impl PreviewSession {
                             continue;
                         }
                     };
-                    let mut guard = active.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut guard = active
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     let Some(a) = guard.as_mut() else { return };
                     if a.rubric_path != rp || a.items_dir != id {
                         return;
@@ -214,14 +216,17 @@ impl PreviewSession {
             _watcher: Some(watcher),
         };
         let state = state_of(&a);
-        *self.active.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
+        *self
+            .active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(a);
         Ok(state)
     }
 
     pub fn state(&self) -> Option<PreviewState> {
         self.active
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
             .map(state_of)
     }
@@ -233,7 +238,10 @@ impl PreviewSession {
         item_id: &str,
         diff_mode: DiffMode,
     ) -> AppResult<OpenedItem> {
-        let guard = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self
+            .active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let a = guard
             .as_ref()
             .ok_or_else(|| AppError::not_found("No rubric preview is open."))?;
@@ -260,7 +268,7 @@ impl PreviewSession {
             &format!("preview/{}", a.generation),
             &scoped,
             diff_mode,
-            &(std::sync::Arc::new(sample_blobs) as crate::views::BlobReader),
+            &(Arc::new(sample_blobs) as crate::views::BlobReader),
         );
         let answers = Answers::default();
         Ok(OpenedItem {
@@ -306,7 +314,10 @@ impl PreviewSession {
     }
 
     pub fn validate(&self, item_id: &str, answers: &Answers) -> AppResult<ValidationReport> {
-        let guard = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self
+            .active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let a = guard
             .as_ref()
             .ok_or_else(|| AppError::not_found("No rubric preview is open."))?;

@@ -74,7 +74,7 @@ pub fn throttled(
     move |p| {
         let out = throttle
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .offer(p, Instant::now());
         if let Some(p) = out {
             f(p);
@@ -210,7 +210,7 @@ mod tests {
         let collected = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = collected.clone();
         let task = tokio::spawn(coalesce(rx, interval, move |ev| {
-            sink.lock().unwrap().push(ev)
+            sink.lock().unwrap().push(ev);
         }));
         for i in 1..=10_000u64 {
             tx.send(SyncEvent::Progress { progress: items(i) }).unwrap();

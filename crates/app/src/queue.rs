@@ -101,7 +101,7 @@ fn matches(row: &QueueRow, filter: &QueueFilter, needle: &str) -> bool {
 /// Hourly pay is compared per hour of the rubric's estimate where known; here
 /// simply by amount, the rate card's own unit.
 fn pay_key(row: &QueueRow) -> i64 {
-    row.pay.as_ref().map(|p| p.amount_cents).unwrap_or(0)
+    row.pay.as_ref().map_or(0, |p| p.amount_cents)
 }
 
 /// How many filters' queues are kept (the start path and a search or a
@@ -159,7 +159,10 @@ impl QueueCache {
         stamp: ChangeStamp,
         now: DateTime<Utc>,
     ) -> Option<Arc<BuiltQueue>> {
-        let built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        let built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         built
             .iter()
             .find(|b| b.current(filter, stamp, now))
@@ -167,7 +170,10 @@ impl QueueCache {
     }
 
     fn keep(&self, fresh: Arc<BuiltQueue>) {
-        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Whatever another filter built from older data is stale too.
         built.retain(|b| b.filter != fresh.filter && b.stamp == fresh.stamp);
         built.insert(0, fresh);

@@ -89,7 +89,7 @@ pub fn review_feedback_problem(decision: ReviewDecision, feedback: Option<&str>)
     if decision == ReviewDecision::Accept {
         return None;
     }
-    let n = feedback.map(|f| f.trim().chars().count()).unwrap_or(0);
+    let n = feedback.map_or(0, |f| f.trim().chars().count());
     let min = REVIEW_FEEDBACK_MIN_CHARS as usize;
     (n < min).then(|| {
         format!(

@@ -42,7 +42,10 @@ impl SettingsFile {
     /// Reads the settings; a missing file means defaults. A corrupt file is
     /// reported, not silently replaced.
     pub fn load(&self) -> AppResult<Saved> {
-        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.read()
     }
 
@@ -64,7 +67,10 @@ impl SettingsFile {
 
     /// Read-modify-write, atomically replaced on disk (write + fsync + rename).
     pub fn update(&self, f: impl FnOnce(&mut Saved)) -> AppResult<Saved> {
-        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut saved = self.read()?;
         f(&mut saved);
         let json = serde_json::to_vec_pretty(&saved)

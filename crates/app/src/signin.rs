@@ -179,18 +179,16 @@ fn check_version(url: &str, theirs: &str) -> Result<(), AppError> {
 async fn diagnose(url: &str) -> AppError {
     let cannot_reach =
         |why: &str| AppError::new(ErrorCode::Offline, format!("Cannot reach {url}: {why}."));
-    let client = match reqwest::Client::builder()
+    let Ok(client) = reqwest::Client::builder()
         .timeout(DIAGNOSE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-    {
-        Ok(c) => c,
-        Err(_) => return cannot_reach("the connection failed"),
+    else {
+        return cannot_reach("the connection failed");
     };
-    let err = match client.head(url).send().await {
+    let Err(err) = client.head(url).send().await else {
         // It answers now: the first attempt broke off midway.
-        Ok(_) => return cannot_reach("the connection broke off; try again"),
-        Err(e) => e,
+        return cannot_reach("the connection broke off; try again");
     };
     transport_error(url, &err)
 }

@@ -76,16 +76,14 @@ fn field_label(item: &ScopedItem, id: &str) -> String {
     item.fields
         .iter()
         .find(|f| f.id == id)
-        .map(|f| f.label.clone())
-        .unwrap_or_else(|| id.to_string())
+        .map_or_else(|| id.to_string(), |f| f.label.clone())
 }
 
 fn option_label(options: &[assay_rubric::ChoiceOption], id: &str) -> String {
     options
         .iter()
         .find(|o| o.id == id)
-        .map(|o| o.label.clone())
-        .unwrap_or_else(|| id.to_string())
+        .map_or_else(|| id.to_string(), |o| o.label.clone())
 }
 
 /// An answer in the rubric's words (labels, not ids). An answer whose type

@@ -244,7 +244,9 @@ impl Default for ViewCache {
 }
 
 fn put<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: String, value: Arc<T>) {
-    let mut d = slots.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = slots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     d.retain(|(h, _)| h != &handle);
     d.push_back((handle, value));
     while d.len() > CACHE_SLOTS {
@@ -253,7 +255,9 @@ fn put<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: String, value: Arc<
 }
 
 fn get<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: &str) -> Option<Arc<T>> {
-    let d = slots.lock().unwrap_or_else(|p| p.into_inner());
+    let d = slots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     d.iter().find(|(h, _)| h == handle).map(|(_, r)| r.clone())
 }
 
@@ -340,7 +344,7 @@ impl ViewCache {
     }
 
     fn put_diff(&self, handle: String, rows: Arc<DiffRows>) {
-        put(&self.diffs, handle, rows)
+        put(&self.diffs, handle, rows);
     }
 
     /// A cached diff by handle (`{assignment}/{field}`).

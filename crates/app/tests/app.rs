@@ -2,6 +2,8 @@
 //! the token in a real Secret Service (CI runs tests inside `dbus-run-session`
 //! with an unlocked gnome-keyring; see `cargo xtask test`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use std::sync::{Arc, Mutex};
 
 use assay_app::views::FieldView;

@@ -4,6 +4,8 @@
 //! address that is neither kind is refused in words. Needs the Secret Service
 //! (`cargo xtask test` runs it inside `dbus-run-session`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use std::sync::Arc;
 
 use assay_app::{ScriptedDialogs, Workbench};

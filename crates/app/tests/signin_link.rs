@@ -2,6 +2,8 @@
 //! against a real reference platform on loopback (token in a real Secret
 //! Service: run inside `dbus-run-session` with an unlocked gnome-keyring).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use std::sync::Arc;
 
 use assay_app::links::{parse_link, DeepLink};

@@ -28,13 +28,21 @@ pub const SUPERUSER: &str = "assay";
 /// Why a cluster could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// PostgreSQL's server programs are not installed (or not on `PG_BIN`).
     #[error(
         "PostgreSQL's server programs (initdb, pg_ctl) were not found; install Debian's \
          `postgresql` package (cargo xtask test does) or set PG_BIN"
     )]
     NotInstalled,
+    /// A server program (`initdb`, `pg_ctl`, ...) exited with an error.
     #[error("{command} failed: {detail}")]
-    Command { command: String, detail: String },
+    Command {
+        /// The command line that failed.
+        command: String,
+        /// Its exit status and output.
+        detail: String,
+    },
+    /// A file or process operation failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -116,8 +124,7 @@ fn ensure_service_user() -> Result<(), Error> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+        .is_ok_and(|s| s.success());
     if exists {
         return Ok(());
     }
@@ -150,11 +157,9 @@ fn ensure_service_user() -> Result<(), Error> {
 /// Whether every ancestor of `dir` lets other users through (`o+x`).
 fn reachable_by_others(dir: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    dir.ancestors().skip(1).all(|p| {
-        std::fs::metadata(p)
-            .map(|m| m.permissions().mode() & 0o001 != 0)
-            .unwrap_or(false)
-    })
+    dir.ancestors()
+        .skip(1)
+        .all(|p| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }
 
 fn free_port() -> Result<u16, Error> {

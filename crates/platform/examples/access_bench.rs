@@ -29,9 +29,10 @@ fn thread_cpu_ns() -> u64 {
 }
 
 fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".into(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 fn arg(name: &str, default: usize) -> anyhow::Result<usize> {
@@ -103,7 +104,7 @@ fn main() -> anyhow::Result<()> {
     let newest = bulk.items.last().context("no items")?.clone();
     println!(
         "access_bench: {n} assignments of one expert, {runs} paired runs, {} cores, load before {}",
-        std::thread::available_parallelism().map_or(0, |p| p.get()),
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         load()
     );
     // Warm both (page cache, statement cache).

@@ -47,9 +47,10 @@ where
 }
 
 fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".into(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -305,7 +306,7 @@ fn report(backend: &str, runs: &mut [RunResult]) {
     );
     let mut by_route: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for r in runs.iter_mut() {
-        for (route, v) in r.routes.iter_mut() {
+        for (route, v) in &mut r.routes {
             v.sort_by(f64::total_cmp);
             let e = by_route.entry(route).or_default();
             e.0.push(percentile(v, 0.50));
@@ -355,7 +356,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "load_bench: {reviewers} reviewers × {per_reviewer} assignments, {runs} runs; load {}, {} cores",
         load(),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     let mut failed = false;
     if backend == "both" || backend == "sqlite" {

@@ -34,7 +34,7 @@ pub struct DecideOutcomeRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatePayoutRequest {
     pub expert_email: String,
-    /// E.g. "bank transfer"; defaults to "bank_transfer".
+    /// E.g. "bank transfer"; defaults to "`bank_transfer`".
     #[serde(default)]
     pub method: Option<String>,
 }

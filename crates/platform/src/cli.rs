@@ -74,7 +74,7 @@ pub enum RemoteCommand {
     Opportunity(OpportunityCommand),
     /// Import items from NDJSON, uploading their attachments first.
     Import {
-        /// One item per line: {"external_id", "title", "fields"}.
+        /// One item per line: {"`external_id`", "title", "fields"}.
         file: PathBuf,
         #[arg(long)]
         opportunity: String,
@@ -253,7 +253,9 @@ fn render_details(e: &ApiError) -> String {
         for l in lines {
             out.push_str(&format!(
                 "\n  line {}: {}",
-                l.get("line").and_then(|v| v.as_u64()).unwrap_or(0),
+                l.get("line")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0),
                 l.get("reason").and_then(|v| v.as_str()).unwrap_or("")
             ));
         }

@@ -514,15 +514,12 @@ pub async fn login(
     let password = req.password;
     // Hash on the blocking pool: it is deliberately slow.
     let expert_id = tokio::task::spawn_blocking(move || {
-        match creds {
-            Some(c) => {
-                auth::verify_password(&c.salt, &password, &c.password_hash).then_some(c.expert_id)
-            }
-            None => {
-                // Same work for unknown e-mails, so timing does not reveal accounts.
-                let _ = auth::hash_password("unknown-account", &password);
-                None
-            }
+        if let Some(c) = creds {
+            auth::verify_password(&c.salt, &password, &c.password_hash).then_some(c.expert_id)
+        } else {
+            // Same work for unknown e-mails, so timing does not reveal accounts.
+            let _ = auth::hash_password("unknown-account", &password);
+            None
         }
     })
     .await
@@ -579,7 +576,7 @@ pub async fn opportunities(
     State(state): State<AppState>,
     _who: AuthExpert,
 ) -> ApiResult<OpportunityList> {
-    let opportunities = blocking(&state, |s| s.list_opportunities()).await?;
+    let opportunities = blocking(&state, Storage::list_opportunities).await?;
     Ok(axum::Json(OpportunityList { opportunities }))
 }
 
@@ -916,7 +913,7 @@ pub async fn review(
 #[utoipa::path(get, path = "/api/v1/rate-card", tag = "money", security(("bearer" = [])),
     responses((status = 200, body = RateCard)))]
 pub async fn rate_card(State(state): State<AppState>, _who: AuthExpert) -> ApiResult<RateCard> {
-    Ok(axum::Json(blocking(&state, |s| s.rate_card()).await?))
+    Ok(axum::Json(blocking(&state, Storage::rate_card).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/ledger", tag = "money", security(("bearer" = [])),

@@ -1,5 +1,7 @@
 //! End-to-end tests of the platform over real HTTP on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use assay_platform::testing::{start_seeded, start_seeded_with, TestOptions, TestPlatform};
 use assay_protocol::{
     ApiError, ApiErrorCode, Assignment, AssignmentKind, AssignmentPage, AssignmentState,
@@ -323,7 +325,7 @@ async fn assignments_paginate_and_changes_reappear() {
     let mut seqs: Vec<i64> = seen.iter().map(|a| a.seq).collect();
     let sorted = {
         let mut s = seqs.clone();
-        s.sort();
+        s.sort_unstable();
         s.dedup();
         s
     };

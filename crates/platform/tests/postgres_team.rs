@@ -10,6 +10,8 @@
 //! it); unset, the test starts a throw-away cluster of its own, and skips
 //! only outside CI when PostgreSQL is not installed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! Publishing API over real HTTP on loopback: roles, rubric versions,
 //! opportunities, attachments, NDJSON import, assignment policy, export.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 use std::path::PathBuf;
 
 use assay_platform::testing::{start_empty, start_seeded, EmptyPlatform};

@@ -40,6 +40,7 @@ pub enum ApiErrorCode {
     Unauthorized,
     /// The token is valid but the resource belongs to someone else.
     Forbidden,
+    /// The assignment, item, rubric or other resource does not exist (or is not visible to this token).
     NotFound,
     /// Malformed JSON, missing fields, bad query parameters.
     BadRequest,
@@ -51,9 +52,13 @@ pub enum ApiErrorCode {
     LeaseExpired,
     /// The submission names a rubric version other than the assignment's.
     RubricVersionMismatch,
+    /// The request body exceeds the platform's size limit ([`MAX_JSON_BODY_BYTES`] for JSON).
     PayloadTooLarge,
+    /// Too many requests; retry later.
     RateLimited,
+    /// An unexpected server-side failure; the request may be retried.
     Internal,
+    /// The platform is temporarily unable to serve (maintenance, overload); retry later.
     Unavailable,
 }
 
@@ -62,7 +67,9 @@ pub enum ApiErrorCode {
 #[ts(export)]
 #[error("{code:?}: {message}")]
 pub struct ApiError {
+    /// What went wrong, as a closed code the client can branch on.
     pub code: ApiErrorCode,
+    /// Human-readable explanation, safe to show to the expert.
     pub message: String,
     /// Optional structured detail (e.g. per-question validation errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +79,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error with `code` and `message` and no structured details.
     pub fn new(code: ApiErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -83,11 +91,15 @@ impl ApiError {
 
 // ---------------------------------------------------------------- health & auth
 
+/// `GET /api/v1/health`: liveness and protocol version; needs no token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Health {
+    /// `"ok"` when the platform serves requests.
     pub status: String,
+    /// The platform's [`PROTOCOL_VERSION`] (semantic version).
     pub protocol_version: String,
+    /// Display name of the platform (e.g. "Assay reference platform").
     pub platform_name: String,
 }
 
@@ -95,19 +107,26 @@ pub struct Health {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct LoginRequest {
+    /// The expert's sign-in e-mail address.
     pub email: String,
+    /// The expert's password, sent only over this request.
     pub password: String,
     /// Human label for the token (e.g. "Assay on laptop").
     #[serde(default)]
     pub label: Option<String>,
 }
 
+/// Answer to a successful sign-in: the bearer token and who it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct TokenResponse {
+    /// Bearer token for the `Authorization` header; secret, stored in the OS keyring.
     pub token: String,
+    /// Identifier of the token, so it can be listed or revoked without revealing it.
     pub token_id: String,
+    /// Id of the expert the token signs in.
     pub expert_id: String,
+    /// When the token was issued.
     pub created_at: DateTime<Utc>,
 }
 
@@ -115,22 +134,31 @@ pub struct TokenResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct ExpertProfile {
+    /// Stable expert id.
     pub id: String,
+    /// The expert's e-mail address.
     pub email: String,
+    /// Name shown in the app.
     pub display_name: String,
     /// Domains of expertise, e.g. "rust", "contract-law", "radiology".
     pub expertise: Vec<String>,
+    /// Verified credentials (licences, certificates) backing the expertise.
     pub attestations: Vec<Attestation>,
     /// Whether this expert may act as senior reviewer.
     pub senior_reviewer: bool,
+    /// IANA time zone name (e.g. "Europe/Berlin") used for due dates and earnings days.
     pub timezone: String,
 }
 
+/// A credential the platform verified for an expert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Attestation {
+    /// What was attested (e.g. "bar-admission", "board-certification").
     pub kind: String,
+    /// Who issued the credential.
     pub issuer: String,
+    /// When the platform verified it.
     pub verified_at: DateTime<Utc>,
 }
 
@@ -140,13 +168,19 @@ pub struct Attestation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Opportunity {
+    /// Stable opportunity id.
     pub id: String,
+    /// Short name shown in the queue.
     pub title: String,
+    /// What the work is about and how it is judged (markdown).
     pub description: String,
+    /// Id of the rubric that grades this work.
     pub rubric_id: String,
+    /// Version of that rubric; items of this opportunity are graded against exactly this version.
     pub rubric_version: u32,
     /// Buyer / licence category the work may be used for (e.g. "commercial-training").
     pub licence_category: String,
+    /// Who the work is for (the buying organisation's display name).
     pub buyer: String,
 }
 
@@ -154,11 +188,13 @@ pub struct Opportunity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct OpportunityList {
+    /// Every opportunity open to the signed-in expert.
     pub opportunities: Vec<Opportunity>,
 }
 
 // ---------------------------------------------------------------- assignments
 
+/// What an assignment asks the expert to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
@@ -173,10 +209,12 @@ pub enum AssignmentKind {
     Screening,
 }
 
+/// Lifecycle state of an assignment; only `Active` assignments accept work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum AssignmentState {
+    /// Assigned to this expert and open for work until the lease expires.
     Active,
     /// Taken away from this expert by the platform.
     Revoked,
@@ -190,23 +228,34 @@ pub enum AssignmentState {
     Released,
 }
 
+/// A piece of work given to one expert: which item, against which rubric version, until when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Assignment {
+    /// Stable assignment id.
     pub id: String,
+    /// Id of the item to grade or review.
     pub item_id: String,
     /// The item's title, so the queue can name work before the item itself
     /// is downloaded (or after the platform stops serving it). Empty from
     /// platforms that do not send it.
     #[serde(default)]
     pub item_title: String,
+    /// Id of the opportunity the item belongs to.
     pub opportunity_id: String,
+    /// Id of the rubric to answer.
     pub rubric_id: String,
+    /// Rubric version the submission must name (else `RubricVersionMismatch`).
     pub rubric_version: u32,
+    /// Grade, senior review or screening.
     pub kind: AssignmentKind,
+    /// Current lifecycle state.
     pub state: AssignmentState,
+    /// When the platform gave the work to this expert.
     pub assigned_at: DateTime<Utc>,
+    /// When the lease runs out unless renewed (`POST /assignments/{id}/lease`).
     pub lease_expires_at: DateTime<Utc>,
+    /// When the work is due (after the lease it may be reassigned).
     pub due_at: DateTime<Utc>,
     /// For senior review: the submission under review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,17 +278,21 @@ fn first_item_revision() -> u32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct AssignmentPage {
+    /// Changed assignments after the `since` cursor, oldest change first.
     pub assignments: Vec<Assignment>,
     /// Pass as `since` to continue; stable across restarts.
     pub next_cursor: String,
+    /// True when more changes follow; fetch again with `next_cursor`.
     pub has_more: bool,
 }
 
 /// Query of `GET /api/v1/assignments`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AssignmentQuery {
+    /// Opaque cursor from a previous page's `next_cursor`; absent: from the start.
     #[serde(default)]
     pub since: Option<String>,
+    /// Page size; the platform applies its default and caps it.
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -248,7 +301,9 @@ pub struct AssignmentQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Lease {
+    /// The renewed assignment.
     pub assignment_id: String,
+    /// The new expiry of the lease.
     pub lease_expires_at: DateTime<Utc>,
 }
 
@@ -260,9 +315,12 @@ pub struct Lease {
 pub struct AttachmentRef {
     /// Lower-case hex sha256 of the bytes; also the download key.
     pub sha256: String,
+    /// Size of the attachment in bytes.
     #[ts(type = "number")]
     pub size: u64,
+    /// MIME type (e.g. `application/dicom`, `image/png`).
     pub media_type: String,
+    /// Original file name, for display and downloads only (never a path).
     pub filename: String,
 }
 
@@ -297,11 +355,15 @@ impl FieldValue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Item {
+    /// Stable item id.
     pub id: String,
+    /// Id of the opportunity the item belongs to.
     pub opportunity_id: String,
+    /// Short name shown in the queue and the item header.
     pub title: String,
     /// All fields, keyed by field id. The client removes what the rubric hides.
     pub fields: BTreeMap<String, FieldValue>,
+    /// When the item was created on the platform.
     pub created_at: DateTime<Utc>,
 }
 
@@ -309,7 +371,9 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct ItemEnvelope {
+    /// The item with all its fields (the client scopes them by the rubric).
     pub item: Item,
+    /// For senior review: the submission being reviewed (author anonymised).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_submission: Option<ReviewedSubmission>,
     /// For a grade or screening: the expert's own latest submission on the
@@ -324,13 +388,16 @@ pub struct ItemEnvelope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct ReviewedSubmission {
+    /// Id of the reviewed submission (what a review decision names).
     pub submission_id: String,
     /// Answers keyed by question id, in the rubric's answer format.
     #[ts(type = "unknown")]
     #[schema(value_type = Object)]
     pub answers: serde_json::Value,
+    /// Active seconds the author reported.
     #[ts(type = "number")]
     pub active_seconds: u64,
+    /// When the platform received the submission.
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -341,8 +408,11 @@ pub struct ReviewedSubmission {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct RubricEnvelope {
+    /// Rubric id.
     pub id: String,
+    /// Rubric version (a rubric never changes under the same version).
     pub version: u32,
+    /// The rubric document as JSON.
     #[ts(type = "unknown")]
     #[schema(value_type = Object)]
     pub document: serde_json::Value,
@@ -355,7 +425,9 @@ pub struct RubricEnvelope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct TimeSpan {
+    /// Start of the span (inclusive).
     pub started_at: DateTime<Utc>,
+    /// End of the span (exclusive; never before `started_at`).
     pub ended_at: DateTime<Utc>,
     /// Set when the reviewer edited this span by hand.
     #[serde(default)]
@@ -366,28 +438,38 @@ pub struct TimeSpan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct SubmissionRequest {
+    /// The assignment the answers are for.
     pub assignment_id: String,
+    /// Rubric id the answers follow; must be the assignment's.
     pub rubric_id: String,
+    /// Rubric version the answers follow; must be the assignment's.
     pub rubric_version: u32,
     /// Answers keyed by question id, in the rubric's answer format.
     #[ts(type = "unknown")]
     #[schema(value_type = Object)]
     pub answers: serde_json::Value,
+    /// Active working time in seconds (what per-hour pay is based on).
     #[ts(type = "number")]
     pub active_seconds: u64,
+    /// The spans `active_seconds` was computed from; may be empty.
     #[serde(default)]
     pub time_log: Vec<TimeSpan>,
+    /// When the client created the submission (before any retries).
     pub client_created_at: DateTime<Utc>,
 }
 
+/// Review status of a submission (and of the ledger entry it earned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeStatus {
     /// Received, not yet reviewed.
     Pending,
+    /// Accepted by a senior reviewer; the earning becomes payable.
     Accepted,
+    /// Rejected by a senior reviewer; the earning is reversed.
     Rejected,
+    /// Sent back: the expert may revise and submit again.
     NeedsRevision,
 }
 
@@ -395,9 +477,13 @@ pub enum OutcomeStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct SubmissionReceipt {
+    /// Stable submission id assigned by the platform.
     pub submission_id: String,
+    /// The assignment the submission was for.
     pub assignment_id: String,
+    /// When the platform stored the submission.
     pub received_at: DateTime<Utc>,
+    /// Review status at the time of the answer (`Pending` for a new submission).
     pub status: OutcomeStatus,
     /// True when this response replays an earlier request with the same key.
     #[serde(default)]
@@ -408,12 +494,18 @@ pub struct SubmissionReceipt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct ReviewOutcome {
+    /// The submission that was decided.
     pub submission_id: String,
+    /// The assignment the submission was for.
     pub assignment_id: String,
+    /// The item that was graded.
     pub item_id: String,
+    /// The decision (or `Pending` while undecided).
     pub status: OutcomeStatus,
+    /// The reviewer's feedback to the author, if any.
     #[serde(default)]
     pub feedback: Option<String>,
+    /// When the decision was made; absent while pending.
     #[serde(default)]
     pub decided_at: Option<DateTime<Utc>>,
     /// Active seconds the submission reported (what per-hour pay is based
@@ -421,6 +513,7 @@ pub struct ReviewOutcome {
     #[serde(default)]
     #[ts(type = "number")]
     pub active_seconds: u64,
+    /// Monotonic change sequence; the cursor of incremental sync.
     #[ts(type = "number")]
     pub seq: i64,
 }
@@ -429,17 +522,24 @@ pub struct ReviewOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct OutcomePage {
+    /// Outcomes changed after the `since` cursor, oldest change first.
     pub outcomes: Vec<ReviewOutcome>,
+    /// Pass as `since` to continue; stable across restarts.
     pub next_cursor: String,
+    /// True when more changes follow; fetch again with `next_cursor`.
     pub has_more: bool,
 }
 
+/// A senior reviewer's verdict on another expert's submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewDecision {
+    /// The submission is good: the author's earning is accepted.
     Accept,
+    /// The submission is unusable: the author's earning is reversed.
     Reject,
+    /// The author must revise and submit again.
     RequestRevision,
 }
 
@@ -447,47 +547,68 @@ pub enum ReviewDecision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct ReviewRequest {
+    /// The senior-review assignment this decision completes.
     pub assignment_id: String,
+    /// The submission being decided (the assignment's `review_of_submission_id`).
     pub submission_id: String,
+    /// The verdict.
     pub decision: ReviewDecision,
+    /// Feedback to the author; required by the app for reject and revision.
     #[serde(default)]
     pub feedback: Option<String>,
+    /// Active seconds the reviewer spent on the review.
     #[ts(type = "number")]
     pub active_seconds: u64,
 }
 
+/// Response to a senior review (the same on an idempotent repeat).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct ReviewReceipt {
+    /// Stable review id assigned by the platform.
     pub review_id: String,
+    /// The senior-review assignment the review completed.
     pub assignment_id: String,
+    /// The submission that was decided.
     pub submission_id: String,
+    /// The verdict as recorded.
     pub decision: ReviewDecision,
+    /// When the platform stored the review.
     pub received_at: DateTime<Utc>,
+    /// True when this response replays an earlier request with the same key.
     #[serde(default)]
     pub replayed: bool,
 }
 
 // ---------------------------------------------------------------- money
 
+/// What one unit of pay is earned for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum PayBasis {
+    /// A fixed `amount_cents` for each item graded.
     PerItem,
+    /// An amount per hour of reported active time.
     PerHour,
+    /// A fixed `amount_cents` for each submission.
     PerSubmission,
 }
 
+/// Pay for one opportunity from `effective_from` on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Rate {
+    /// The opportunity the rate applies to.
     pub opportunity_id: String,
+    /// What the amount is paid per.
     pub basis: PayBasis,
     /// Minor units per item / hour / submission.
     #[ts(type = "number")]
     pub amount_cents: i64,
+    /// ISO-4217 currency code of `amount_cents`.
     pub currency: String,
+    /// When the rate starts to apply (later rates supersede it).
     pub effective_from: DateTime<Utc>,
 }
 
@@ -495,35 +616,54 @@ pub struct Rate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct RateCard {
+    /// Every rate that applies to the signed-in expert's opportunities.
     pub rates: Vec<Rate>,
 }
 
+/// Where an earning stands on its way to a payout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerStatus {
+    /// Earned by a submission that is not yet reviewed.
     Pending,
+    /// The submission was accepted; the amount is payable.
     Accepted,
+    /// Included in a payout (`payout_id`).
     Paid,
+    /// Cancelled: the submission was rejected or sent back.
     Reversed,
 }
 
+/// One earning of an expert: what was earned for which submission and where it stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct LedgerEntry {
+    /// Stable ledger entry id.
     pub id: String,
+    /// The submission that earned it.
     pub submission_id: String,
+    /// The assignment the submission was for.
     pub assignment_id: String,
+    /// The item that was graded.
     pub item_id: String,
+    /// The opportunity whose rate set the amount.
     pub opportunity_id: String,
+    /// Amount in minor units of `currency` (cents); never fractional.
     #[ts(type = "number")]
     pub amount_cents: i64,
+    /// ISO-4217 currency code.
     pub currency: String,
+    /// Where the earning stands.
     pub status: LedgerStatus,
+    /// The payout that paid it, once `Paid`.
     #[serde(default)]
     pub payout_id: Option<String>,
+    /// When the entry was created.
     pub created_at: DateTime<Utc>,
+    /// When the entry last changed status.
     pub updated_at: DateTime<Utc>,
+    /// Monotonic change sequence; the cursor of incremental sync.
     #[ts(type = "number")]
     pub seq: i64,
 }
@@ -532,20 +672,30 @@ pub struct LedgerEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct LedgerPage {
+    /// Ledger entries changed after the `since` cursor, oldest change first.
     pub entries: Vec<LedgerEntry>,
+    /// Pass as `since` to continue; stable across restarts.
     pub next_cursor: String,
+    /// True when more changes follow; fetch again with `next_cursor`.
     pub has_more: bool,
 }
 
+/// Money paid out to an expert, settling a set of accepted ledger entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Payout {
+    /// Stable payout id.
     pub id: String,
+    /// Total paid in minor units of `currency` (the sum of the entries' amounts).
     #[ts(type = "number")]
     pub amount_cents: i64,
+    /// ISO-4217 currency code.
     pub currency: String,
+    /// When the payout was made.
     pub paid_at: DateTime<Utc>,
+    /// How it was paid (e.g. "bank-transfer").
     pub method: String,
+    /// Ids of the ledger entries this payout settles.
     pub entry_ids: Vec<String>,
 }
 
@@ -553,14 +703,17 @@ pub struct Payout {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct PayoutList {
+    /// The signed-in expert's payouts.
     pub payouts: Vec<Payout>,
 }
 
 /// Query carrying an opaque cursor and page size.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CursorQuery {
+    /// Opaque cursor from a previous page's `next_cursor`; absent: from the start.
     #[serde(default)]
     pub since: Option<String>,
+    /// Page size; the platform applies its default and caps it.
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -595,7 +748,9 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct SigninCode {
+    /// The one-time code to put in the `assay://signin` link.
     pub code: String,
+    /// When the code stops working if unused.
     pub expires_at: DateTime<Utc>,
 }
 
@@ -604,6 +759,7 @@ pub struct SigninCode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct SigninCodeExchange {
+    /// The one-time code from the `assay://signin` link.
     pub code: String,
     /// Human label for the token (e.g. "Assay on laptop").
     #[serde(default)]

@@ -1,5 +1,8 @@
 //! Highlighted diff view model of a ≥10,000-line multi-file diff.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: a panic aborts the measurement
+#![allow(missing_docs)] // criterion_group! defines a public fn without docs
+
 use assay_render::diff::{parse_unified_diff, DiffRows};
 use assay_rubric::model::DiffMode;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -31,7 +34,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("diff");
     g.sample_size(10);
     g.bench_function(format!("highlighted_view_model_{lines}_lines"), |b| {
-        b.iter(|| build_all(&text))
+        b.iter(|| build_all(&text));
     });
     g.bench_function("parse_only", |b| b.iter(|| parse_unified_diff(&text)));
     g.finish();

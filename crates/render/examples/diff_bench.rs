@@ -16,6 +16,8 @@
 //!   lines up to the same length as Assay ([`MAX_HIGHLIGHT_LINE_BYTES`]).
 //! - `diff_bench --generate OUT`: the old synthetic diff (tests only).
 
+#![allow(unsafe_code)] // getrusage (libc) for the children's CPU time; a benchmark tool, never shipped
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -72,7 +74,7 @@ fn children_cpu_ms() -> f64 {
     // SAFETY: getrusage only writes the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to a zeroed rusage.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } != 0 {
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut ru) } != 0 {
         return 0.0;
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
@@ -152,9 +154,10 @@ fn min(v: &[f64]) -> f64 {
 }
 
 fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".into(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 fn compare(args: &[String]) -> Res<()> {
@@ -186,7 +189,7 @@ fn compare(args: &[String]) -> Res<()> {
          order alternating, after one unmeasured warm-up each; CPU = user+sys of the child \
          (getrusage); {} cores; load before {}",
         String::from_utf8_lossy(&version.stdout).trim(),
-        std::thread::available_parallelism().map_or(0, |p| p.get()),
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         load()
     );
     println!(

@@ -489,8 +489,7 @@ pub(crate) fn to_runs(text: &str, spans: &[Span], changed: &[(u32, u32)]) -> Vec
         }
         let (class, span_end) = spans
             .get(span_i)
-            .map(|s| (s.class, s.end as usize))
-            .unwrap_or((TokenClass::Plain, len));
+            .map_or((TokenClass::Plain, len), |s| (s.class, s.end as usize));
         let (in_change, change_edge) = match changed.get(ch_i) {
             Some(&(s, e)) if (s as usize) <= pos => (true, e as usize),
             Some(&(s, _)) => (false, s as usize),
@@ -517,7 +516,7 @@ pub(crate) fn to_runs(text: &str, spans: &[Span], changed: &[(u32, u32)]) -> Vec
         }
         match runs.last_mut() {
             Some(last) if last.class == class && last.changed == changed => {
-                last.text.push_str(piece)
+                last.text.push_str(piece);
             }
             _ => runs.push(StyledRun {
                 text: piece.to_string(),

@@ -225,7 +225,7 @@ fn parse_clauses(text: &str) -> Vec<RawClause> {
                 out.push(RawClause {
                     number: None,
                     anchor: unique(format!("¶{para}")),
-                    level: last_numbered.as_ref().map(|(_, l)| *l).unwrap_or(1),
+                    level: last_numbered.as_ref().map_or(1, |(_, l)| *l),
                     body: trimmed.to_string(),
                 });
             }
@@ -284,7 +284,7 @@ fn word_char(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric() || c == '_')
 }
 
-/// Split text into (piece, term, is_definition) by occurrences of `terms`
+/// Split text into (piece, term, `is_definition`) by occurrences of `terms`
 /// (longest first, whole words). A term directly wrapped in quotes is a
 /// definition.
 fn split_terms<'t>(text: &str, terms: &'t [String]) -> Vec<(String, Option<&'t str>, bool)> {
@@ -322,7 +322,7 @@ fn split_terms<'t>(text: &str, terms: &'t [String]) -> Vec<(String, Option<&'t s
                 plain_start = i;
             }
             None => {
-                i += text[i..].chars().next().map(char::len_utf8).unwrap_or(1);
+                i += text[i..].chars().next().map_or(1, char::len_utf8);
             }
         }
     }
@@ -507,7 +507,7 @@ pub fn legal_view(current: &str, prior: Option<&str>) -> LegalDocView {
             for (piece, term, definition) in split_terms(&text, &match_order) {
                 match out.last_mut() {
                     Some(last) if last.kind == kind && last.term.is_none() && term.is_none() => {
-                        last.text.push_str(&piece)
+                        last.text.push_str(&piece);
                     }
                     _ => out.push(LegalRun {
                         text: piece,

@@ -361,7 +361,7 @@ impl Builder {
             }
             Frame::Para(inlines) => {
                 if !inlines.is_empty() {
-                    self.push_block(Block::Paragraph { inlines })
+                    self.push_block(Block::Paragraph { inlines });
                 }
             }
             Frame::Heading(level, inlines) => self.push_block(Block::Heading { level, inlines }),
@@ -640,11 +640,11 @@ mod tests {
                     Inline::Text { text, .. } | Inline::Code { text } => out.push_str(text),
                     Inline::Link { text, url } => {
                         out.push_str(text);
-                        out.push_str(url)
+                        out.push_str(url);
                     }
                     Inline::Image { alt, url } => {
                         out.push_str(alt);
-                        out.push_str(url)
+                        out.push_str(url);
                     }
                     Inline::Break => out.push('\n'),
                 }
@@ -654,28 +654,28 @@ mod tests {
         for b in blocks {
             match b {
                 Block::Heading { inlines, .. } | Block::Paragraph { inlines } => {
-                    inl(&mut out, inlines)
+                    inl(&mut out, inlines);
                 }
                 Block::Code { lines, .. } => {
                     for l in lines {
                         for r in l {
-                            out.push_str(&r.text)
+                            out.push_str(&r.text);
                         }
                     }
                 }
                 Block::Quote { blocks } => out.push_str(&all_text(blocks)),
                 Block::List { items, .. } => {
                     for it in items {
-                        out.push_str(&all_text(&it.blocks))
+                        out.push_str(&all_text(&it.blocks));
                     }
                 }
                 Block::Table { header, rows } => {
                     for c in header {
-                        inl(&mut out, c)
+                        inl(&mut out, c);
                     }
                     for r in rows {
                         for c in r {
-                            inl(&mut out, c)
+                            inl(&mut out, c);
                         }
                     }
                 }

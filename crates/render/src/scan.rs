@@ -228,7 +228,7 @@ fn min_max(frames: &[Vec<f32>]) -> (f64, f64) {
 
 fn full_range(min: f64, max: f64) -> Window {
     Window {
-        center: (min + max) / 2.0,
+        center: f64::midpoint(min, max),
         width: (max - min).max(1.0),
     }
 }
@@ -493,26 +493,25 @@ impl Walker<'_> {
             };
             let (len, header, vr) = if explicit {
                 let raw = [self.bytes[pos + 4], self.bytes[pos + 5]];
-                let vr = match dicom_core::VR::from_binary(raw) {
-                    Some(vr) => vr,
-                    None => {
-                        let shown = String::from_utf8_lossy(&raw).escape_debug().to_string();
-                        if matches!(group, 0x0002 | 0x0028 | 0x7FE0) {
-                            return Err(unsupported(format!(
-                                "element ({group:04X},{elem:04X}), needed to show the image, has an \
-                                 invalid value representation '{shown}' (corrupt file)"
-                            )));
-                        }
-                        self.patches.push((
-                            pos + 4,
-                            format!(
-                                "element ({group:04X},{elem:04X}) has a non-standard value \
-                                 representation '{shown}'; read with a 2-byte length as DCMTK does \
-                                 (not needed to show the image)"
-                            ),
-                        ));
-                        dicom_core::VR::LO
+                let vr = if let Some(vr) = dicom_core::VR::from_binary(raw) {
+                    vr
+                } else {
+                    let shown = String::from_utf8_lossy(&raw).escape_debug().to_string();
+                    if matches!(group, 0x0002 | 0x0028 | 0x7FE0) {
+                        return Err(unsupported(format!(
+                            "element ({group:04X},{elem:04X}), needed to show the image, has an \
+                             invalid value representation '{shown}' (corrupt file)"
+                        )));
                     }
+                    self.patches.push((
+                        pos + 4,
+                        format!(
+                            "element ({group:04X},{elem:04X}) has a non-standard value \
+                             representation '{shown}'; read with a 2-byte length as DCMTK does \
+                             (not needed to show the image)"
+                        ),
+                    ));
+                    dicom_core::VR::LO
                 };
                 use dicom_core::VR as V;
                 if matches!(
@@ -1031,7 +1030,7 @@ fn dicom_header_inner(bytes: &[u8]) -> Result<DicomHeader, RenderError> {
     let dim = |tag| {
         int_tag(&obj, tag)
             .and_then(|v| u32::try_from(v).ok())
-            .filter(|v| *v > 0 && *v <= u32::from(u16::MAX))
+            .filter(|v| *v > 0 && u16::try_from(*v).is_ok())
     };
     let (Some(rows), Some(cols)) = (dim(tags::ROWS), dim(tags::COLUMNS)) else {
         return Err(unsupported(
@@ -1119,8 +1118,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
                 "the DICOM image lacks {} (corrupt or not an image)",
                 dicom_dictionary_std::StandardDataDictionary
                     .by_tag(tag)
-                    .map(|e| e.alias)
-                    .unwrap_or("a required attribute")
+                    .map_or("a required attribute", |e| e.alias)
             ))
         })
     };
@@ -1442,8 +1440,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
         .collect();
     let default_window = presets
         .first()
-        .map(|p| p.window)
-        .unwrap_or_else(|| full_range(min, max));
+        .map_or_else(|| full_range(min, max), |p| p.window);
     if modality.as_deref() == Some("CT") {
         presets.extend(CT_PRESETS.iter().map(|(name, c, w)| WindowPreset {
             name: (*name).to_string(),
@@ -1488,9 +1485,9 @@ impl Scan {
     pub fn heap_bytes(&self) -> usize {
         self.frames
             .iter()
-            .map(|f| f.capacity().saturating_mul(std::mem::size_of::<f32>()))
+            .map(|f| f.capacity().saturating_mul(size_of::<f32>()))
             .sum::<usize>()
-            .saturating_add(std::mem::size_of::<Self>())
+            .saturating_add(size_of::<Self>())
     }
 
     /// The samples of a frame: `height × width × channels`, row-major, in

@@ -630,7 +630,9 @@ impl<K: Hash + Eq + Clone> SliceCache<K> {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, CacheState<K>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The cached scan for `key`, or `decode`'s, cached. Decoding runs

@@ -86,7 +86,7 @@ pub struct TestSuiteView {
 
 fn is_req_id(s: &str) -> bool {
     let s = s.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | ',' | '.' | ':'));
-    let letters = s.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+    let letters = s.chars().take_while(char::is_ascii_alphabetic).count();
     let rest = &s[letters..];
     let rest = rest.strip_prefix('-').unwrap_or(rest);
     (1..=6).contains(&letters)
@@ -304,7 +304,8 @@ fn tests_from_manifest(list: &[Value], lang: Option<&str>) -> Vec<TestCase> {
                             .map(str::to_string),
                     ),
                     Some(Value::Array(a)) => {
-                        requirements.extend(a.iter().filter_map(|x| x.as_str()).map(str::to_string))
+                        requirements
+                            .extend(a.iter().filter_map(|x| x.as_str()).map(str::to_string));
                     }
                     _ => {}
                 }
@@ -401,7 +402,7 @@ fn attr(e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref() == key)
-        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+        .and_then(|a| a.unescape_value().ok().map(std::borrow::Cow::into_owned))
 }
 
 fn parse_junit(xml: &str) -> Result<Vec<JunitCase>, String> {
@@ -536,25 +537,24 @@ pub fn test_suite_view(
             },
             _ => None,
         });
-    let (mut tests, lang_id, source_view) = match &manifest {
-        Some(list) => (
+    let (mut tests, lang_id, source_view) = if let Some(list) = &manifest {
+        (
             tests_from_manifest(list, language),
             language.map(str::to_string),
             None,
-        ),
-        None => {
-            let lang = language
-                .map(normalise_language)
-                .filter(|l| *l != "other")
-                .or_else(|| guess_language(source))
-                .unwrap_or("other");
-            let view = highlight_code(source, Some(lang).filter(|l| *l != "other"));
-            (
-                tests_from_source(source, lang),
-                (lang != "other").then(|| lang.to_string()),
-                Some(view),
-            )
-        }
+        )
+    } else {
+        let lang = language
+            .map(normalise_language)
+            .filter(|l| *l != "other")
+            .or_else(|| guess_language(source))
+            .unwrap_or("other");
+        let view = highlight_code(source, Some(lang).filter(|l| *l != "other"));
+        (
+            tests_from_source(source, lang),
+            (lang != "other").then(|| lang.to_string()),
+            Some(view),
+        )
     };
 
     let mut summary = None;
@@ -564,7 +564,7 @@ pub fn test_suite_view(
             Ok(cases) => {
                 let mut s = RunSummary::default();
                 let mut used = vec![false; cases.len()];
-                for t in tests.iter_mut() {
+                for t in &mut tests {
                     for (i, c) in cases.iter().enumerate() {
                         if matches_case(&t.name, c) {
                             used[i] = true;
@@ -640,7 +640,7 @@ fn merge(outcome: &mut Option<TestOutcome>, c: &JunitCase) {
                 detail: c.detail.clone(),
                 time_s: c.time,
                 runs: 1,
-            })
+            });
         }
         Some(o) => {
             o.runs += 1;

@@ -1,5 +1,7 @@
 //! Integration tests of the public API of `assay-render`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 mod render {
     mod big_diff;
     mod dicom_classes;

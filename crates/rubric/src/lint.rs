@@ -16,11 +16,14 @@ use crate::model::{
 use crate::source::{Format, SourceLocation, SourceMap};
 use crate::validate::{possible_tokens, question_index};
 
+/// How serious a lint finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LintSeverity {
+    /// The rubric cannot be used until this is fixed.
     Error,
+    /// Likely a mistake, but the rubric still works.
     Warning,
 }
 
@@ -37,10 +40,13 @@ impl fmt::Display for LintSeverity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct LintFinding {
+    /// Whether the finding blocks the rubric.
     pub severity: LintSeverity,
     /// Stable kebab-case code, e.g. `scale-range`, `unknown-key`.
     pub code: String,
+    /// What is wrong, worded for the rubric author.
     pub message: String,
+    /// Where in the rubric file, when the finding can be located.
     pub location: Option<SourceLocation>,
 }
 
@@ -58,6 +64,7 @@ impl fmt::Display for LintFinding {
 }
 
 /// What a finding is about, to locate it in the source.
+#[derive(Clone, Copy)]
 enum Target<'a> {
     Root(&'a str),
     Field(&'a str),
@@ -217,7 +224,7 @@ fn structural(r: &Rubric, l: &mut Linter<'_>) {
         structural_question(q, &visible, &index, l);
     }
     for cycle in condition_cycles(r) {
-        let first = cycle.first().map(String::as_str).unwrap_or("");
+        let first = cycle.first().map_or("", String::as_str);
         l.error(
             "condition-cycle",
             Target::QuestionKey(first, "show_if"),
@@ -1132,21 +1139,23 @@ fn unknown_keys(src: &SourceMap, l: &mut Linter<'_>) {
                 .iter()
                 .chain(specific.iter())
                 .find(|k| edit_distance(k, key) <= 2)
-                .map(|k| format!("; did you mean `{k}`?"))
-                .unwrap_or_else(|| {
-                    if kind_keys_any(key) {
-                        format!("; `{key}` does not apply to a {kind} question")
-                    } else if let Some(k) = ALL_KINDS
-                        .iter()
-                        .filter_map(|k| kind_keys(k))
-                        .flatten()
-                        .find(|k| edit_distance(k, key) <= 2)
-                    {
-                        format!("; `{k}` would not apply to a {kind} question either")
-                    } else {
-                        String::new()
-                    }
-                });
+                .map_or_else(
+                    || {
+                        if kind_keys_any(key) {
+                            format!("; `{key}` does not apply to a {kind} question")
+                        } else if let Some(k) = ALL_KINDS
+                            .iter()
+                            .filter_map(|k| kind_keys(k))
+                            .flatten()
+                            .find(|k| edit_distance(k, key) <= 2)
+                        {
+                            format!("; `{k}` would not apply to a {kind} question either")
+                        } else {
+                            String::new()
+                        }
+                    },
+                    |k| format!("; did you mean `{k}`?"),
+                );
             l.warning(
                 "unknown-key",
                 Target::QuestionKey(id, key),
@@ -1200,8 +1209,9 @@ pub fn viewer_accepts(viewer: ViewerKind, value: &FieldValue) -> bool {
         // A series: its slices (or archives of them).
         (ViewerKind::Scan, FieldValue::Attachments(list)) => !list.is_empty(),
         (ViewerKind::Scan, _) => false,
-        (ViewerKind::Chat, FieldValue::Json(_) | FieldValue::Text(_)) => true,
-        (ViewerKind::TestSuite, FieldValue::Json(_) | FieldValue::Text(_)) => true,
+        (ViewerKind::Chat | ViewerKind::TestSuite, FieldValue::Json(_) | FieldValue::Text(_)) => {
+            true
+        }
         (_, FieldValue::Text(_)) => true,
         _ => false,
     }

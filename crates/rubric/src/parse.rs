@@ -18,8 +18,11 @@ pub const MAX_ITEM_BYTES: u64 = 64 * 1024 * 1024;
 /// A document that is not well-formed, or does not have the rubric's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
+    /// The file the document came from, if any.
     pub file: Option<String>,
+    /// The syntax it was parsed as.
     pub format: Format,
+    /// The parser's description of the problem.
     pub message: String,
     /// 1-based, when the parser reports it.
     pub line: Option<u32>,
@@ -50,7 +53,9 @@ impl std::error::Error for SyntaxError {}
 /// A sample item file that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemFileError {
+    /// The sample file.
     pub path: PathBuf,
+    /// Why it could not be used.
     pub message: String,
 }
 
@@ -63,21 +68,39 @@ impl fmt::Display for ItemFileError {
 /// Errors of the rubric engine.
 #[derive(Debug, thiserror::Error)]
 pub enum RubricError {
+    /// The file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
+        /// The file that could not be read.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The file extension names no known format.
     #[error("{}: unknown rubric format (use a .toml, .json, .yaml or .yml file)", path.display())]
-    UnknownFormat { path: PathBuf },
+    UnknownFormat {
+        /// The file whose extension is not known.
+        path: PathBuf,
+    },
+    /// The document exceeds [`MAX_RUBRIC_BYTES`].
     #[error("rubric is too large: {size} bytes (limit {limit})")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// Size of the document in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The document is not well-formed or does not have the rubric's shape.
     #[error(transparent)]
     Syntax(#[from] SyntaxError),
     /// Well-formed but inconsistent (e.g. a scale with min >= max).
     #[error("invalid rubric: {}", summarize(findings))]
-    Invalid { findings: Vec<LintFinding> },
+    Invalid {
+        /// The error findings of the lint (at least one).
+        findings: Vec<LintFinding>,
+    },
+    /// A sample item file could not be used.
     #[error("{0}")]
     Item(ItemFileError),
 }
@@ -85,7 +108,7 @@ pub enum RubricError {
 fn summarize(findings: &[LintFinding]) -> String {
     findings
         .iter()
-        .map(|f| f.to_string())
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -142,8 +165,8 @@ pub fn parse_rubric_unchecked(
             let loc = e.location();
             syntax(
                 content_free(&strip_position(&e.to_string())),
-                loc.as_ref().map(|l| l.line()),
-                loc.as_ref().map(|l| l.column()),
+                loc.as_ref().map(serde_yaml::Location::line),
+                loc.as_ref().map(serde_yaml::Location::column),
             )
         }),
         Format::Toml => toml::from_str(text).map_err(|e| {
@@ -294,7 +317,7 @@ fn value_kind(unexpected: &str) -> &'static str {
         .unwrap_or("a value")
 }
 
-/// serde_json / serde_yaml append "at line X column Y"; we report those separately.
+/// `serde_json` / `serde_yaml` append "at line X column Y"; we report those separately.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
@@ -345,6 +368,7 @@ pub fn load_rubric_file(path: impl AsRef<Path>) -> Result<Rubric, RubricError> {
 pub struct SampleItems {
     /// Sorted by path.
     pub items: Vec<(PathBuf, Item)>,
+    /// One entry per sample file that could not be read or parsed.
     pub errors: Vec<ItemFileError>,
 }
 

@@ -15,16 +15,19 @@ use crate::parse::{load_sample_items, parse_rubric_unchecked, read_rubric_source
 use crate::scope::{hidden_fields, scope};
 use crate::source::SourceLocation;
 
+/// One sample item as the rubric shows it to a reviewer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct PreviewItem {
     /// Sample file the item came from.
     pub path: String,
+    /// The item reduced to its visible fields.
     pub scoped: ScopedItem,
     /// Ids (never values) of the fields scoping removed.
     pub hidden_fields: Vec<String>,
 }
 
+/// What a rubric file and its sample items look like to a reviewer, for authors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Preview {
@@ -33,10 +36,12 @@ pub struct Preview {
     /// Lint findings, including a `syntax` error and `sample-item-invalid`
     /// errors for unreadable sample files.
     pub findings: Vec<LintFinding>,
+    /// The sample items, scoped by the rubric (empty when it does not parse).
     pub items: Vec<PreviewItem>,
 }
 
 impl Preview {
+    /// Number of error findings.
     pub fn error_count(&self) -> usize {
         self.findings
             .iter()
@@ -44,6 +49,7 @@ impl Preview {
             .count()
     }
 
+    /// Number of warning findings.
     pub fn warning_count(&self) -> usize {
         self.findings.len() - self.error_count()
     }

@@ -10,15 +10,19 @@ use crate::validate::{answer_tokens, effective_answers, question_index};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QuestionScore {
+    /// Id of the question.
     pub question_id: String,
     /// Normalised 0..1.
     pub score: f64,
+    /// The question's weight.
     pub weight: f64,
 }
 
+/// The score of a grade under the rubric's scoring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ScoreSummary {
+    /// The method that produced it.
     pub method: ScoringMethod,
     /// 0..1; `None` when nothing scorable is answered yet.
     pub score: Option<f64>,
@@ -133,7 +137,7 @@ pub fn score(answers: &Answers, rubric: &Rubric) -> Option<ScoreSummary> {
             (QuestionKind::SingleChoice { options }, Answer::SingleChoice { choice }) => {
                 options.iter().any(|o| &o.id == choice)
             }
-            (QuestionKind::Scale { .. }, _) | (QuestionKind::PassFail { .. }, _) => {
+            (QuestionKind::Scale { .. } | QuestionKind::PassFail { .. }, _) => {
                 answer_score(q, a).is_some()
             }
             (QuestionKind::Pairwise { .. }, Answer::Pairwise { .. }) => true,
@@ -201,7 +205,7 @@ mod tests {
     fn rubric(method: &str) -> Rubric {
         parse_rubric(
             &format!(
-                r#"
+                r"
 id: r
 version: 1
 title: T
@@ -234,7 +238,7 @@ scoring:
   method: {method}
   verdict_question: verdict
   pass_threshold: 0.6
-"#
+"
             ),
             Format::Yaml,
         )

@@ -13,8 +13,11 @@ use ts_rs::TS;
 /// On-disk syntax of a rubric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// TOML (`.toml`).
     Toml,
+    /// JSON (`.json`).
     Json,
+    /// YAML (`.yaml`, `.yml`).
     Yaml,
 }
 
@@ -30,6 +33,7 @@ impl Format {
         }
     }
 
+    /// Human name of the format (`TOML`, `JSON`, `YAML`).
     pub fn name(self) -> &'static str {
         match self {
             Format::Toml => "TOML",
@@ -49,10 +53,13 @@ impl fmt::Display for Format {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SourceLocation {
+    /// The file, when the rubric came from one.
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// 1-based line.
     pub line: u32,
+    /// 1-based column.
     pub column: u32,
 }
 
@@ -67,6 +74,7 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// Index `text` (from `file`, if any) written in `format`.
     pub fn new(file: Option<String>, text: impl Into<String>, format: Format) -> Self {
         let text = text.into();
         let mut line_starts = vec![0];
@@ -85,14 +93,17 @@ impl SourceMap {
         Some(Self::new(Some(path.display().to_string()), text, format))
     }
 
+    /// The file name, if the text came from one.
     pub fn file(&self) -> Option<&str> {
         self.file.as_deref()
     }
 
+    /// The whole text.
     pub fn text(&self) -> &str {
         &self.text
     }
 
+    /// The syntax the text is written in.
     pub fn format(&self) -> Format {
         self.format
     }
@@ -270,7 +281,7 @@ fn find_key_value(line: &str, key: &str, value: Option<&str>) -> Option<usize> {
         search_from = pos + key.len();
         // Key must start at a token boundary, optionally quoted.
         let before = line[..pos].chars().next_back();
-        let quoted = matches!(before, Some('"') | Some('\''));
+        let quoted = matches!(before, Some('"' | '\''));
         let boundary_ok = match before {
             None => true,
             Some(_) if quoted => line[..pos - 1]

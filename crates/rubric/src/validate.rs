@@ -14,6 +14,7 @@ use crate::model::{
     QuestionKind, RationaleRule, Rubric,
 };
 
+/// Whether a validation issue blocks submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
@@ -28,24 +29,30 @@ pub enum IssueSeverity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ValidationIssue {
+    /// The question the issue is about.
     pub question_id: String,
+    /// Whether it blocks submission.
     pub severity: IssueSeverity,
     /// Stable machine code, e.g. `required`, `out_of_range`, `rationale_too_short`.
     pub code: String,
+    /// What is wrong, worded for the reviewer.
     pub message: String,
 }
 
+/// The result of checking a grade's answers against the rubric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ValidationReport {
     /// True when there is no error: the grade may be submitted.
     pub ok: bool,
+    /// Every issue found, in rubric order.
     pub issues: Vec<ValidationIssue>,
     /// Questions shown under the current answers (`show_if`), in rubric order.
     pub visible_questions: Vec<String>,
 }
 
 impl ValidationReport {
+    /// The issues that block submission.
     pub fn errors(&self) -> impl Iterator<Item = &ValidationIssue> {
         self.issues
             .iter()
@@ -142,7 +149,7 @@ pub(crate) fn possible_tokens(kind: &QuestionKind) -> Option<BTreeSet<String>> {
         }
         QuestionKind::Ranking { fields } => Some(fields.iter().cloned().collect()),
         QuestionKind::Pairwise { allow_tie, .. } => {
-            let mut s: BTreeSet<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+            let mut s: BTreeSet<String> = ["a", "b"].iter().map(ToString::to_string).collect();
             if *allow_tie {
                 s.insert("tie".into());
             }
@@ -374,7 +381,7 @@ pub fn validate(answers: &Answers, rubric: &Rubric) -> ValidationReport {
     let vis = visibility(rubric, answers);
     let mut issues = Issues { list: Vec::new() };
 
-    for (id, _) in answers.answers.iter() {
+    for id in answers.answers.keys() {
         if !index.contains_key(id.as_str()) {
             issues.error(
                 id,
@@ -385,7 +392,7 @@ pub fn validate(answers: &Answers, rubric: &Rubric) -> ValidationReport {
             );
         }
     }
-    for (id, _) in answers.rationales.iter() {
+    for id in answers.rationales.keys() {
         if !index.contains_key(id.as_str()) {
             issues.error(
                 id,

@@ -34,7 +34,7 @@ impl Store {
                revision = drafts.revision + 1, ready = excluded.ready, \
                updated_at = excluded.updated_at \
              RETURNING revision",
-            params![assignment_id, json, ready as i64, ts(now)],
+            params![assignment_id, json, i64::from(ready), ts(now)],
             |r| r.get(0),
         )?;
         tx.commit()?;
@@ -77,7 +77,7 @@ impl Store {
             params![
                 assignment_id,
                 json,
-                ready as i64,
+                i64::from(ready),
                 ts(saved_at),
                 pending.clone().flatten(),
                 pending.is_some()

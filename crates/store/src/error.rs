@@ -11,7 +11,9 @@ pub enum StoreError {
     /// A file operation on the data directory failed.
     #[error("I/O error on {path}: {source}")]
     Io {
+        /// The file or directory the operation was on.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -21,14 +23,19 @@ pub enum StoreError {
          only understands up to {supported}; update Assay (your data was not modified)"
     )]
     NewerSchema {
+        /// The database file.
         path: PathBuf,
+        /// The schema version stored in the file.
         found: i64,
+        /// The newest schema version this build understands ([`crate::SCHEMA_VERSION`]).
         supported: i64,
     },
     /// Stored JSON could not be (de)serialised.
     #[error("stored data is not valid JSON for {what}: {source}")]
     Json {
+        /// What was being (de)serialised, e.g. "draft answers".
         what: &'static str,
+        /// The underlying serde error.
         #[source]
         source: serde_json::Error,
     },
@@ -37,7 +44,12 @@ pub enum StoreError {
     NotFound(String),
     /// A blob's bytes do not hash to its name: corrupted on disk or in transit.
     #[error("attachment {expected} is corrupt (its bytes hash to {actual})")]
-    BlobCorrupt { expected: String, actual: String },
+    BlobCorrupt {
+        /// The blob's name: the sha256 (hex) its bytes should have.
+        expected: String,
+        /// The sha256 (hex) the bytes actually have.
+        actual: String,
+    },
     /// A string that should be a lower-case hex sha256 is not.
     #[error("invalid sha256 {0:?}")]
     InvalidDigest(String),
@@ -47,7 +59,10 @@ pub enum StoreError {
     /// The assignment can no longer be edited (submitted, decided, taken
     /// away): its draft is not changed.
     #[error("this assignment is {status:?} and can no longer be edited")]
-    NotEditable { status: crate::QueueStatus },
+    NotEditable {
+        /// The assignment's current queue status.
+        status: crate::QueueStatus,
+    },
     /// A previous panic poisoned the connection lock.
     #[error("the store lock was poisoned by an earlier panic")]
     Poisoned,
@@ -65,4 +80,5 @@ impl StoreError {
     }
 }
 
+/// Result of a store operation; the error is a [`StoreError`] unless stated.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

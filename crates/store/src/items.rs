@@ -230,7 +230,7 @@ impl Store {
                     ts(a.due_at),
                     a.review_of_submission_id,
                     a.seq,
-                    orphaned as i64,
+                    i64::from(orphaned),
                     now,
                     a.item_title,
                     a.item_revision,

@@ -45,8 +45,11 @@ pub const DB_FILE: &str = "assay.db";
 
 /// Names of the sync cursors kept by the store.
 pub mod cursor {
+    /// Cursor of `GET /assignments`.
     pub const ASSIGNMENTS: &str = "assignments";
+    /// Cursor of `GET /outcomes`.
     pub const OUTCOMES: &str = "outcomes";
+    /// Cursor of `GET /ledger`.
     pub const LEDGER: &str = "ledger";
 }
 
@@ -178,7 +181,7 @@ pub(crate) fn get_opt_ts(
         .transpose()
 }
 
-/// snake_case wire name of a serde unit enum (e.g. `AssignmentState::Revoked` → "revoked").
+/// `snake_case` wire name of a serde unit enum (e.g. `AssignmentState::Revoked` → "revoked").
 pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,

@@ -61,7 +61,7 @@ impl Store {
     /// Move the draft of `assignment_id` into the outbox as `request`, atomically:
     /// after this returns, the submission is durable in the outbox with a fresh
     /// UUIDv7 idempotency key and the draft is gone; if anything fails, nothing
-    /// changed. Validate the answers (assay_rubric) *before* calling this.
+    /// changed. Validate the answers (`assay_rubric`) *before* calling this.
     pub fn submit(&self, assignment_id: &str, request: &SubmissionRequest) -> Result<OutboxEntry> {
         if request.assignment_id != assignment_id {
             return Err(StoreError::InvalidState(format!(

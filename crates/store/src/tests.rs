@@ -8,7 +8,7 @@ use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
 
-fn t0() -> chrono::DateTime<Utc> {
+fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0)
         .single()
         .unwrap()
@@ -92,7 +92,7 @@ fn migrations_apply_once_with_wal() {
 fn every_numbered_migration_file_is_embedded_in_order() {
     // A migration file added to `migrations/` but not to `MIGRATIONS` (or
     // listed out of order) would never run; the numbers must be 1, 2, 3, ...
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -114,7 +114,7 @@ fn every_numbered_migration_file_is_embedded_in_order() {
 fn newer_database_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
         c.pragma_update(None, "user_version", SCHEMA_VERSION + 7)
             .unwrap();
         c.execute_batch("CREATE TABLE future (x)").unwrap();
@@ -130,7 +130,7 @@ fn newer_database_is_refused_untouched() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(err.to_string().contains("update Assay"));
-    let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
@@ -151,11 +151,11 @@ fn failed_migration_leaves_nothing_behind() {
     // rolls back entirely (user_version stays 0, no partial tables).
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
         c.execute_batch("CREATE TABLE payouts (x)").unwrap();
     }
     assert!(Store::open(dir.path()).is_err());
-    let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
@@ -230,7 +230,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
     assert_eq!(entries[0].idempotency_key, e.idempotency_key);
     match &entries[0].payload {
         OutboxPayload::Submission(r) => assert_eq!(r.answers, serde_json::to_value(&a).unwrap()),
-        other => panic!("{other:?}"),
+        other @ OutboxPayload::Review(_) => panic!("{other:?}"),
     }
     // Upload lifecycle.
     let due = store.due_outbox(Utc::now()).unwrap();
@@ -894,7 +894,7 @@ fn waiting_spans_are_durable_and_overlaps_count_once() {
 fn version_one_database_upgrades_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
         c.execute_batch(schema::MIGRATIONS[0]).unwrap();
         c.pragma_update(None, "user_version", 1).unwrap();
         c.execute(
@@ -933,8 +933,8 @@ fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
     let dir = tempfile::tempdir().unwrap();
     {
         // A database written by a build that knew only the first migration.
-        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        c.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.execute_batch(schema::MIGRATIONS[0]).unwrap();
         c.pragma_update(None, "user_version", 1).unwrap();
         c.execute(
             "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
@@ -1008,8 +1008,8 @@ fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     {
         // A database written by the build before quarantine (schema 4).
-        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        for sql in &crate::schema::MIGRATIONS[..4] {
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for sql in &schema::MIGRATIONS[..4] {
             c.execute_batch(sql).unwrap();
         }
         c.pragma_update(None, "user_version", 4).unwrap();
@@ -1020,10 +1020,7 @@ fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
         .unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(
-        store.schema_version().unwrap(),
-        crate::schema::SCHEMA_VERSION
-    );
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.cursor("ledger").unwrap().as_deref(), Some("c-old"));
     assert_eq!(store.sync_status().unwrap().quarantined, 0);
     assert!(store.quarantine_entries().unwrap().is_empty());
@@ -1033,7 +1030,7 @@ fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
 fn quarantine_counts_attempts_waits_and_releases() {
     let (_d, store) = open();
     let k = QuarantineKind::Attachment;
-    let later = t0() + chrono::Duration::minutes(5);
+    let later = t0() + Duration::minutes(5);
     assert_eq!(store.quarantine_attempts(k, "s1").unwrap(), 0);
     assert_eq!(
         store
@@ -1057,7 +1054,7 @@ fn quarantine_counts_attempts_waits_and_releases() {
         .contains("s1"));
     assert!(store.quarantined_until_later(k, later).unwrap().is_empty());
     assert!(store
-        .quarantined_until_later(QuarantineKind::Item, t0() - chrono::Duration::seconds(1))
+        .quarantined_until_later(QuarantineKind::Item, t0() - Duration::seconds(1))
         .unwrap()
         .contains("a1"));
     let entries = store.quarantine_entries().unwrap();
@@ -1154,8 +1151,8 @@ fn editable_drafts_keep_pending_annotations_and_submitted_work_is_read_only() {
 fn version_4_database_upgrades_and_its_drafts_have_no_pending_annotations() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        for m in &crate::schema::MIGRATIONS[..4] {
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for m in &schema::MIGRATIONS[..4] {
             c.execute_batch(m).unwrap();
         }
         c.pragma_update(None, "user_version", 4).unwrap();
@@ -1223,7 +1220,7 @@ fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
     let (_dir, store) = open();
     let conn = store.conn().unwrap();
     let mut st = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::items::queue_sql()))
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", items::queue_sql()))
         .unwrap();
     let plan: Vec<String> = st
         .query_map([], |r| r.get::<_, String>(3))
@@ -1248,7 +1245,7 @@ fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
     let dir = tempfile::tempdir().unwrap();
     {
         // A database written by a build that knew the first four migrations.
-        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
         for m in &schema::MIGRATIONS[..4] {
             c.execute_batch(m).unwrap();
         }
@@ -1305,7 +1302,7 @@ fn change_stamp_moves_on_every_write_and_only_then() {
     let s2 = store.change_stamp().unwrap();
     assert_ne!(s2, s1);
     // A write by another connection (another process) moves it too.
-    let other = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
     other
         .execute("UPDATE assignments SET orphaned = 1 WHERE id = 'a1'", [])
         .unwrap();

@@ -57,7 +57,7 @@ impl Store {
                 assignment_id,
                 ts(span.started_at),
                 ts(span.ended_at),
-                span.corrected as i64
+                i64::from(span.corrected)
             ],
         )?;
         Ok(conn.last_insert_rowid())

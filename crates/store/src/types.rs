@@ -24,8 +24,11 @@ pub enum QueueStatus {
     InOutbox,
     /// Uploaded; the platform has not decided yet.
     Submitted,
+    /// The platform accepted the submission.
     Accepted,
+    /// The platform rejected the submission.
     Rejected,
+    /// Sent back for revision: editable again.
     NeedsRevision,
     /// Revoked or reassigned by the platform; the local draft is kept.
     Orphaned,
@@ -73,9 +76,12 @@ impl QueueStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Pay {
+    /// What the amount is paid per.
     pub basis: PayBasis,
+    /// Amount in minor units of `currency` (cents).
     #[ts(type = "number")]
     pub amount_cents: i64,
+    /// ISO-4217 currency code.
     pub currency: String,
 }
 
@@ -83,16 +89,25 @@ pub struct Pay {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QueueRow {
+    /// The assignment this row is.
     pub assignment_id: String,
+    /// The item the assignment is about.
     pub item_id: String,
     /// Item title; empty until the item has been downloaded.
     pub title: String,
+    /// The opportunity the item belongs to.
     pub opportunity_id: String,
+    /// The opportunity's title, once synced.
     pub opportunity_title: Option<String>,
+    /// Grade, senior review or screening.
     pub kind: AssignmentKind,
+    /// Where the work stands for the reviewer.
     pub status: QueueStatus,
+    /// When the lease runs out unless renewed.
     pub lease_expires_at: DateTime<Utc>,
+    /// When the work is due.
     pub due_at: DateTime<Utc>,
+    /// What the work pays, when a rate is known.
     pub pay: Option<Pay>,
     /// Whether the scoped item is stored locally (workable offline).
     pub downloaded: bool,
@@ -115,8 +130,10 @@ pub struct HeldBack {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct DraftSaved {
+    /// Revision number of the saved draft; grows by one per save.
     #[ts(type = "number")]
     pub revision: i64,
+    /// When the save became durable.
     pub saved_at: DateTime<Utc>,
 }
 
@@ -124,12 +141,16 @@ pub struct DraftSaved {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Draft {
+    /// The assignment the draft is for.
     pub assignment_id: String,
+    /// The answers and rationales so far (possibly incomplete).
     pub answers: Answers,
+    /// Revision number; grows by one per save.
     #[ts(type = "number")]
     pub revision: i64,
     /// Set by the app when the answers validate against the rubric.
     pub ready: bool,
+    /// When the draft was last saved.
     pub updated_at: DateTime<Utc>,
     /// Annotations begun but not yet added (a typed diff comment, a drawn
     /// scan region): kept with the draft so switching items or restarting
@@ -144,10 +165,14 @@ pub struct Draft {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct PendingAnnotation {
+    /// Id of the field the annotation is in.
     pub field: String,
+    /// Where in the field it points.
     pub anchor: assay_rubric::AnnotationAnchor,
+    /// Severity picked so far, if any.
     #[serde(default)]
     pub severity: Option<String>,
+    /// Comment text typed so far (possibly empty).
     #[serde(default)]
     pub comment: String,
 }
@@ -157,7 +182,9 @@ pub struct PendingAnnotation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SubmittedWork {
+    /// The submitted answers and rationales.
     pub answers: Answers,
+    /// Active seconds reported with the work.
     #[ts(type = "number")]
     pub active_seconds: u64,
     /// When the reviewer submitted it (queued it for upload, or the
@@ -173,7 +200,9 @@ pub struct SubmittedWork {
 #[ts(export)]
 #[serde(tag = "kind", content = "request", rename_all = "snake_case")]
 pub enum OutboxPayload {
+    /// A grade (or screening) for the platform's submissions endpoint.
     Submission(SubmissionRequest),
+    /// A senior review decision for the platform's reviews endpoint.
     Review(ReviewRequest),
 }
 
@@ -184,6 +213,7 @@ impl OutboxPayload {
             Self::Review(_) => "review",
         }
     }
+    /// The assignment the upload is for.
     pub fn assignment_id(&self) -> &str {
         match self {
             Self::Submission(r) => &r.assignment_id,
@@ -192,18 +222,23 @@ impl OutboxPayload {
     }
 }
 
+/// Where an outbox entry stands in its upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxState {
+    /// Waiting for (the next attempt at) upload.
     Queued,
     /// An upload was started; after a crash it is retried with the same key.
     Sending,
+    /// The platform acknowledged it.
     Sent,
+    /// The platform refused it for good; the reason is on the item's issue.
     FailedPermanent,
 }
 
 impl OutboxState {
+    /// The name stored in the database (`queued`, `sending`, `sent`, `failed_permanent`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",
@@ -227,16 +262,24 @@ impl OutboxState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct OutboxEntry {
+    /// Row id; increases in enqueue order.
     #[ts(type = "number")]
     pub id: i64,
+    /// The assignment the upload is for.
     pub assignment_id: String,
     /// UUIDv7 generated at enqueue; never changes, sent on every attempt.
     pub idempotency_key: String,
+    /// What is uploaded.
     pub payload: OutboxPayload,
+    /// Upload attempts made so far.
     pub attempts: u32,
+    /// Earliest time of the next attempt (backoff).
     pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed, if it did.
     pub last_error: Option<String>,
+    /// Where the upload stands.
     pub state: OutboxState,
+    /// When it was queued.
     pub created_at: DateTime<Utc>,
 }
 
@@ -245,12 +288,16 @@ pub struct OutboxEntry {
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
+    /// The lease ran out before the upload.
     LeaseExpired,
+    /// The assignment now names another rubric version.
     RubricChanged,
+    /// The platform refused the content (e.g. failed validation).
     Rejected,
 }
 
 impl IssueKind {
+    /// The name stored in the database (`lease_expired`, `rubric_changed`, `rejected`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LeaseExpired => "lease_expired",
@@ -272,7 +319,9 @@ impl IssueKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ItemIssue {
+    /// What kind of problem.
     pub kind: IssueKind,
+    /// The platform's explanation, shown to the reviewer.
     pub message: String,
 }
 
@@ -280,11 +329,17 @@ pub struct ItemIssue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SubmissionRecord {
+    /// The platform's id of the submission (or review).
     pub submission_id: String,
+    /// The assignment it was for.
     pub assignment_id: String,
+    /// When the platform received it.
     pub received_at: DateTime<Utc>,
+    /// The latest review outcome.
     pub status: OutcomeStatus,
+    /// The senior reviewer's feedback, if any.
     pub feedback: Option<String>,
+    /// When the outcome was decided; `None` while pending.
     pub decided_at: Option<DateTime<Utc>>,
 }
 
@@ -292,7 +347,9 @@ pub struct SubmissionRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct AttachmentStatus {
+    /// The attachment.
     pub attachment: AttachmentRef,
+    /// Whether its bytes are in the blob store.
     pub downloaded: bool,
 }
 
@@ -300,16 +357,25 @@ pub struct AttachmentStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ItemDetail {
+    /// The assignment as last synced.
     pub assignment: assay_protocol::Assignment,
+    /// Where the work stands for the reviewer.
     pub status: QueueStatus,
+    /// Whether the platform revoked or reassigned the assignment.
     pub orphaned: bool,
     /// The item as the rubric scopes it; `None` until downloaded.
     pub scoped: Option<ScopedItem>,
+    /// For senior review: the submission being reviewed.
     pub reviewed_submission: Option<ReviewedSubmission>,
+    /// The reviewer's draft, if one was saved.
     pub draft: Option<Draft>,
+    /// The latest acknowledged submission, if any.
     pub latest_submission: Option<SubmissionRecord>,
+    /// The latest outbox entry for the assignment, if any.
     pub outbox: Option<OutboxEntry>,
+    /// A problem the sync recorded on the item, if any.
     pub issue: Option<ItemIssue>,
+    /// Every attachment of the scoped item and whether it is downloaded.
     pub attachments: Vec<AttachmentStatus>,
 }
 
@@ -317,12 +383,16 @@ pub struct ItemDetail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct TimeSession {
+    /// Row id.
     #[ts(type = "number")]
     pub id: i64,
+    /// The assignment the time was spent on.
     pub assignment_id: String,
+    /// When the stretch started.
     pub started_at: DateTime<Utc>,
     /// `None` while the session is running (or if the app crashed during it).
     pub ended_at: Option<DateTime<Utc>>,
+    /// Whether the reviewer edited the session by hand.
     pub corrected: bool,
 }
 
@@ -330,8 +400,11 @@ pub struct TimeSession {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SyncStatus {
+    /// When the last sync started; `None` before the first.
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When a sync last finished without error.
     pub last_success_at: Option<DateTime<Utc>>,
+    /// Why the last sync failed, if it did.
     pub last_error: Option<String>,
     /// Outbox entries not yet acknowledged by the platform.
     pub outbox_pending: u32,
@@ -360,6 +433,7 @@ pub enum QuarantineKind {
 }
 
 impl QuarantineKind {
+    /// The name stored in the database (`item`, `attachment`, `rubric`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Item => "item",
@@ -381,14 +455,19 @@ impl QuarantineKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QuarantineEntry {
+    /// What kind of thing is held back.
     pub kind: QuarantineKind,
+    /// Its key (see [`QuarantineKind`]).
     pub key: String,
     /// What the reviewer recognises: the item's title, the file name.
     pub label: String,
     /// Why, in words (never content of the refused data).
     pub reason: String,
+    /// Failed attempts so far.
     pub attempts: u32,
+    /// Earliest time of the next retry (backoff).
     pub next_attempt_at: DateTime<Utc>,
+    /// When it first failed.
     pub first_failed_at: DateTime<Utc>,
 }
 
@@ -396,6 +475,8 @@ pub struct QuarantineEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct LeaseInfo {
+    /// The assignment.
     pub assignment_id: String,
+    /// When its lease runs out unless renewed.
     pub lease_expires_at: DateTime<Utc>,
 }

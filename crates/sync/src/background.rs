@@ -17,24 +17,34 @@ use crate::error::SyncError;
 #[ts(export)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SyncEvent {
+    /// A pull is under way; how far it got.
     Progress {
+        /// Phase and counts so far.
         progress: SyncProgress,
     },
+    /// A sync (upload, then pull) finished.
     Synced {
+        /// What it uploaded and downloaded.
         report: SyncReport,
     },
+    /// A lease pass finished.
     Leases {
+        /// Leases renewed, expired and expiring soon.
         report: LeaseReport,
     },
     /// The upload lane drained the outbox (it runs even while a pull is stuck).
     Uploaded {
+        /// What the drain uploaded.
         report: PushReport,
     },
     /// A sync failed; `retryable` failures are retried with backoff, others
     /// (e.g. `unauthenticated`) wait for [`BackgroundSync::trigger`].
     Failed {
+        /// The error, worded for the reviewer.
         message: String,
+        /// Whether the loop retries it by itself.
         retryable: bool,
+        /// Whether the platform refused the token (sign in again).
         unauthenticated: bool,
     },
 }
@@ -84,8 +94,8 @@ fn spawn_uploads(
                 .map(|t| (t - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO));
             let wait = until_due.map_or(interval, |d| d.min(interval));
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = trigger.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                () = trigger.notified() => {}
                 _ = stopped.changed() => {}
             }
             if *stopped.borrow() {
@@ -104,7 +114,7 @@ fn spawn_uploads(
                     tracing::info!(error = %e, "upload lane: push failed");
                     // Do not spin: the next due time or trigger wakes us.
                     tokio::select! {
-                        _ = tokio::time::sleep(engine.config().backoff_base) => {}
+                        () = tokio::time::sleep(engine.config().backoff_base) => {}
                         _ = stopped.changed() => {}
                     }
                 }
@@ -229,8 +239,8 @@ pub fn spawn_background(
                 }
             };
             tokio::select! {
-                _ = sleep => {}
-                _ = t.notified() => {}
+                () = sleep => {}
+                () = t.notified() => {}
                 _ = stopped.changed() => {}
             }
         }

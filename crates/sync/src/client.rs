@@ -255,29 +255,35 @@ impl PlatformClient {
     }
 
     /// The same client with other size and time limits.
+    #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }
 
+    /// The size and time limits the client enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
     /// The same client authenticated with `token`.
+    #[must_use]
     pub fn with_token(mut self, token: Token) -> Self {
         self.token = Some(token);
         self
     }
 
+    /// Replace (or with `None`, drop) the token sent with requests.
     pub fn set_token(&mut self, token: Option<Token>) {
         self.token = token;
     }
 
+    /// Whether requests carry a token.
     pub fn has_token(&self) -> bool {
         self.token.is_some()
     }
 
+    /// The platform's base URL, as configured.
     pub fn base_url(&self) -> &str {
         self.base.as_str()
     }
@@ -429,6 +435,7 @@ impl PlatformClient {
 
     // ------------------------------------------------------------ endpoints
 
+    /// `GET /health`: whether the platform answers, and its protocol version.
     pub async fn health(&self) -> Result<Health> {
         self.get("/health", "GET /health").await
     }
@@ -443,10 +450,7 @@ impl PlatformClient {
 
     /// issue 18: exchange a one-time sign-in code (from an `assay://signin`
     /// link) for a token of its own (store it with [`crate::Credentials`]).
-    pub async fn exchange_signin_code(
-        &self,
-        req: &assay_protocol::SigninCodeExchange,
-    ) -> Result<TokenResponse> {
+    pub async fn exchange_signin_code(&self, req: &SigninCodeExchange) -> Result<TokenResponse> {
         Ok(self
             .post(
                 "/auth/signin-codes/exchange",
@@ -469,14 +473,17 @@ impl PlatformClient {
         Ok(())
     }
 
+    /// `GET /me`: the signed-in expert's profile.
     pub async fn me(&self) -> Result<ExpertProfile> {
         self.get("/me", "GET /me").await
     }
 
+    /// `GET /opportunities`: the opportunities open to the expert.
     pub async fn opportunities(&self) -> Result<OpportunityList> {
         self.get("/opportunities", "GET /opportunities").await
     }
 
+    /// `GET /assignments`: one page of assignment changes after `since`.
     pub async fn assignments(
         &self,
         since: Option<&str>,
@@ -489,6 +496,7 @@ impl PlatformClient {
         .await
     }
 
+    /// `POST /assignments/{id}/lease`: renew the lease; the new expiry.
     pub async fn renew_lease(&self, assignment_id: &str) -> Result<Lease> {
         Ok(self
             .post(
@@ -501,6 +509,7 @@ impl PlatformClient {
             .0)
     }
 
+    /// `POST /assignments/{id}/release`: hand the assignment back.
     pub async fn release(&self, assignment_id: &str) -> Result<()> {
         let rb = self
             .request(
@@ -514,6 +523,7 @@ impl PlatformClient {
         Ok(())
     }
 
+    /// `GET /items/{id}`: the item (all fields; scope it before storing).
     pub async fn item(&self, item_id: &str) -> Result<ItemEnvelope> {
         self.json(
             self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?,
@@ -534,6 +544,7 @@ impl PlatformClient {
         .await
     }
 
+    /// `GET /rubrics/{id}/versions/{version}`: one rubric version.
     pub async fn rubric(&self, id: &str, version: u32) -> Result<RubricEnvelope> {
         self.get(
             &format!("/rubrics/{}/versions/{version}", Self::seg(id)),
@@ -606,6 +617,7 @@ impl PlatformClient {
         Ok(r)
     }
 
+    /// `GET /outcomes`: one page of review outcome changes after `since`.
     pub async fn outcomes(&self, since: Option<&str>, limit: Option<u32>) -> Result<OutcomePage> {
         self.get(
             &Self::cursor_path("/outcomes", since, limit),
@@ -614,15 +626,18 @@ impl PlatformClient {
         .await
     }
 
+    /// `GET /rate-card`: the rates of the expert's opportunities.
     pub async fn rate_card(&self) -> Result<RateCard> {
         self.get("/rate-card", "GET /rate-card").await
     }
 
+    /// `GET /ledger`: one page of ledger changes after `since`.
     pub async fn ledger(&self, since: Option<&str>, limit: Option<u32>) -> Result<LedgerPage> {
         self.get(&Self::cursor_path("/ledger", since, limit), "GET /ledger")
             .await
     }
 
+    /// `GET /payouts`: the expert's payouts.
     pub async fn payouts(&self) -> Result<PayoutList> {
         self.get("/payouts", "GET /payouts").await
     }

@@ -41,7 +41,9 @@ impl PlatformKind {
 /// A platform client of either kind, with the protocol's operations.
 #[derive(Debug, Clone)]
 pub enum Connector {
+    /// The Assay protocol ([`PlatformClient`]).
     Assay(PlatformClient),
+    /// A Label Studio server, mapped onto the protocol.
     LabelStudio(LabelStudioClient),
 }
 
@@ -63,6 +65,7 @@ fn no_cursor() -> String {
 }
 
 impl Connector {
+    /// Which kind of platform this is.
     pub fn kind(&self) -> PlatformKind {
         match self {
             Self::Assay(_) => PlatformKind::Assay,
@@ -70,6 +73,7 @@ impl Connector {
         }
     }
 
+    /// The platform's base URL, as configured.
     pub fn base_url(&self) -> &str {
         match self {
             Self::Assay(c) => c.base_url(),
@@ -77,6 +81,8 @@ impl Connector {
         }
     }
 
+    /// The same connector with other size and time limits.
+    #[must_use]
     pub fn with_limits(self, limits: Limits) -> Self {
         match self {
             Self::Assay(c) => Self::Assay(c.with_limits(limits)),
@@ -84,6 +90,7 @@ impl Connector {
         }
     }
 
+    /// Whether the platform answers, and its protocol version.
     pub async fn health(&self) -> Result<Health> {
         match self {
             Self::Assay(c) => c.health().await,
@@ -91,6 +98,7 @@ impl Connector {
         }
     }
 
+    /// The signed-in expert's profile.
     pub async fn me(&self) -> Result<ExpertProfile> {
         match self {
             Self::Assay(c) => c.me().await,
@@ -107,6 +115,7 @@ impl Connector {
         }
     }
 
+    /// The opportunities open to the expert.
     pub async fn opportunities(&self) -> Result<OpportunityList> {
         match self {
             Self::Assay(c) => c.opportunities().await,
@@ -114,6 +123,7 @@ impl Connector {
         }
     }
 
+    /// One page of assignment changes after `since`.
     pub async fn assignments(
         &self,
         since: Option<&str>,
@@ -125,6 +135,7 @@ impl Connector {
         }
     }
 
+    /// Renew an assignment's lease; the new expiry.
     pub async fn renew_lease(&self, assignment_id: &str) -> Result<Lease> {
         match self {
             Self::Assay(c) => c.renew_lease(assignment_id).await,
@@ -132,6 +143,7 @@ impl Connector {
         }
     }
 
+    /// Hand an assignment back.
     pub async fn release(&self, assignment_id: &str) -> Result<()> {
         match self {
             Self::Assay(c) => c.release(assignment_id).await,
@@ -139,6 +151,7 @@ impl Connector {
         }
     }
 
+    /// An item envelope as raw JSON, so hidden fields can be dropped before decoding.
     pub async fn item_raw(&self, item_id: &str) -> Result<serde_json::Value> {
         match self {
             Self::Assay(c) => c.item_raw(item_id).await,
@@ -158,6 +171,7 @@ impl Connector {
         }
     }
 
+    /// One rubric version.
     pub async fn rubric(&self, id: &str, version: u32) -> Result<RubricEnvelope> {
         match self {
             Self::Assay(c) => c.rubric(id, version).await,
@@ -165,6 +179,7 @@ impl Connector {
         }
     }
 
+    /// Start downloading an attachment from byte `offset` (Assay platforms only).
     pub async fn attachment(&self, sha256: &str, offset: u64) -> Result<Response> {
         match self {
             Self::Assay(c) => c.attachment(sha256, offset).await,
@@ -174,6 +189,7 @@ impl Connector {
         }
     }
 
+    /// Upload a submission; repeating `idempotency_key` replays the original receipt.
     pub async fn submit(
         &self,
         req: &SubmissionRequest,
@@ -185,6 +201,7 @@ impl Connector {
         }
     }
 
+    /// Upload a senior review; idempotent by `idempotency_key`.
     pub async fn review(
         &self,
         req: &ReviewRequest,
@@ -196,6 +213,7 @@ impl Connector {
         }
     }
 
+    /// One page of review outcome changes after `since`.
     pub async fn outcomes(&self, since: Option<&str>, limit: Option<u32>) -> Result<OutcomePage> {
         match self {
             Self::Assay(c) => c.outcomes(since, limit).await,
@@ -207,6 +225,7 @@ impl Connector {
         }
     }
 
+    /// One page of ledger changes after `since` (empty where the platform has no pay).
     pub async fn ledger(&self, since: Option<&str>, limit: Option<u32>) -> Result<LedgerPage> {
         match self {
             Self::Assay(c) => c.ledger(since, limit).await,
@@ -218,6 +237,7 @@ impl Connector {
         }
     }
 
+    /// The rates of the expert's opportunities (empty where the platform has no pay).
     pub async fn rate_card(&self) -> Result<RateCard> {
         match self {
             Self::Assay(c) => c.rate_card().await,
@@ -225,6 +245,7 @@ impl Connector {
         }
     }
 
+    /// The expert's payouts (empty where the platform has no pay).
     pub async fn payouts(&self) -> Result<PayoutList> {
         match self {
             Self::Assay(c) => c.payouts().await,

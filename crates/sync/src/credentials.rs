@@ -39,12 +39,14 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// Tokens kept in the OS keyring under `service`.
     pub fn new(service: &str) -> Self {
         Self {
             service: service.to_string(),
         }
     }
 
+    /// The keyring service name.
     pub fn service(&self) -> &str {
         &self.service
     }
@@ -84,6 +86,7 @@ impl Credentials {
 pub struct Token(String);
 
 impl Token {
+    /// Wrap a bearer token.
     pub fn new(token: impl Into<String>) -> Self {
         Self(token.into())
     }

@@ -49,6 +49,7 @@ pub struct SyncConfig {
     /// (`GET /health`) after this delay, doubling up to `probe_max`, and syncs
     /// the moment it answers (so the outbox drains without waiting for a poll).
     pub probe_base: Duration,
+    /// Longest delay between probes while offline.
     pub probe_max: Duration,
     /// Longest one probe may take (a dropped network must not stall it).
     pub probe_timeout: Duration,
@@ -78,13 +79,21 @@ impl Default for SyncConfig {
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncPhase {
+    /// Uploading the outbox.
     Upload,
+    /// Paging assignment changes.
     Assignments,
+    /// Fetching rubric versions.
     Rubrics,
+    /// Fetching and scoping items.
     Items,
+    /// Downloading attachments.
     Attachments,
+    /// Paging review outcomes.
     Outcomes,
+    /// Paging the ledger.
     Ledger,
+    /// The pull finished.
     Done,
 }
 
@@ -92,13 +101,18 @@ pub enum SyncPhase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SyncProgress {
+    /// The running phase.
     pub phase: SyncPhase,
+    /// Things finished in this phase (items, attachments, pages).
     #[ts(type = "number")]
     pub items_done: u64,
+    /// Things to do in this phase, when known (else 0).
     #[ts(type = "number")]
     pub items_total: u64,
+    /// Bytes downloaded in this phase.
     #[ts(type = "number")]
     pub bytes_done: u64,
+    /// Bytes to download in this phase, when known (else 0).
     #[ts(type = "number")]
     pub bytes_total: u64,
 }
@@ -120,16 +134,24 @@ impl SyncProgress {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct PullReport {
+    /// Assignment changes stored.
     pub assignments: u32,
     /// Assignments revoked/reassigned while holding a draft (kept, shown orphaned).
     pub orphaned_with_drafts: Vec<String>,
+    /// Rubric versions fetched.
     pub rubrics: u32,
+    /// Items fetched and stored (scoped).
     pub items: u32,
+    /// Attachments downloaded.
     pub attachments: u32,
+    /// Attachment bytes downloaded.
     #[ts(type = "number")]
     pub bytes: u64,
+    /// Review outcomes stored.
     pub outcomes: u32,
+    /// Ledger entries stored.
     pub ledger_entries: u32,
+    /// Per-item failures, in words; they did not stop the pull.
     pub errors: Vec<String>,
 }
 
@@ -151,6 +173,7 @@ pub struct PushReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct LeaseReport {
+    /// Leases renewed, with their new expiry.
     pub renewed: Vec<LeaseInfo>,
     /// Leases the platform says are gone (draft kept, item shows lease expired).
     pub expired: Vec<String>,
@@ -162,7 +185,9 @@ pub struct LeaseReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SyncReport {
+    /// What the outbox drain did.
     pub push: PushReport,
+    /// What the pull did.
     pub pull: PullReport,
 }
 
@@ -225,7 +250,7 @@ impl CursorGuard {
     fn new(feed: &'static str, start: Option<&str>, max_pages: u32) -> Self {
         Self {
             feed,
-            seen: start.map(|s| s.to_string()).into_iter().collect(),
+            seen: start.map(ToString::to_string).into_iter().collect(),
             pages: 0,
             max_pages,
         }
@@ -362,28 +387,34 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// The platform connector.
     pub fn client(&self) -> &Connector {
         &self.client
     }
 
+    /// The offline store.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
 
+    /// The engine's settings.
     pub fn config(&self) -> &SyncConfig {
         &self.config
     }
 
     /// Tell the engine which assignments the reviewer has open (their leases are renewed).
     pub fn set_working_on(&self, assignment_ids: impl IntoIterator<Item = String>) {
-        let mut w = self.working_on.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = self
+            .working_on
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *w = assignment_ids.into_iter().collect();
     }
 
     fn working_on(&self) -> BTreeSet<String> {
         self.working_on
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -672,16 +703,15 @@ impl SyncEngine {
     /// scoped by its rubric before it is stored; the rubric is fetched first
     /// when missing. Attachments follow with the next sync.
     pub async fn fetch_item(&self, a: &Assignment) -> Result<()> {
-        let rubric = match self.store.rubric(&a.rubric_id, a.rubric_version)? {
-            Some(r) => r,
-            None => {
-                let r = self.fetch_rubric(&a.rubric_id, a.rubric_version).await?;
-                self.store.put_rubric(&r)?;
-                let key = format!("{}@{}", a.rubric_id, a.rubric_version);
-                self.store
-                    .release_quarantine(QuarantineKind::Rubric, &key)?;
-                r
-            }
+        let rubric = if let Some(r) = self.store.rubric(&a.rubric_id, a.rubric_version)? {
+            r
+        } else {
+            let r = self.fetch_rubric(&a.rubric_id, a.rubric_version).await?;
+            self.store.put_rubric(&r)?;
+            let key = format!("{}@{}", a.rubric_id, a.rubric_version);
+            self.store
+                .release_quarantine(QuarantineKind::Rubric, &key)?;
+            r
         };
         let fetched = self.fetch_scoped_item(a, &rubric).await?;
         self.put_fetched_item(a, &fetched)?;
@@ -1020,7 +1050,7 @@ impl SyncEngine {
             match result {
                 Ok(replayed) => {
                     report.sent += 1;
-                    report.replayed += replayed as u32;
+                    report.replayed += u32::from(replayed);
                     tracing::info!(assignment = %entry.assignment_id, replayed, "uploaded");
                 }
                 Err(SyncError::Rejected { error, status }) => {
@@ -1237,8 +1267,7 @@ mod tests {
             assert_eq!(capped, Duration::from_secs(60));
         }
         // Jitter: not every delay is the same.
-        let set: std::collections::BTreeSet<_> =
-            (0..20).map(|_| backoff_delay(&c, 3, None)).collect();
+        let set: BTreeSet<_> = (0..20).map(|_| backoff_delay(&c, 3, None)).collect();
         assert!(set.len() > 1);
     }
 }

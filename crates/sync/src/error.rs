@@ -6,6 +6,7 @@ use assay_protocol::ApiError;
 use chrono::{DateTime, Utc};
 
 /// "; the platform asked to wait until …" for a `Retry-After`, or nothing.
+#[allow(clippy::ref_option)] // thiserror hands format arguments over by reference
 fn wait_note(asked_until: &Option<DateTime<Utc>>) -> String {
     match *asked_until {
         None => String::new(),
@@ -20,6 +21,7 @@ fn wait_note(asked_until: &Option<DateTime<Utc>>) -> String {
 }
 
 /// 1536 -> "1.5 KiB".
+#[allow(clippy::trivially_copy_pass_by_ref)] // thiserror hands format arguments over by reference
 pub(crate) fn human_bytes(n: &u64) -> String {
     let n = *n;
     const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
@@ -49,7 +51,9 @@ pub enum SyncError {
     /// up to the backoff cap).
     #[error("platform error (HTTP {status}){}", wait_note(.asked_until))]
     Server {
+        /// The HTTP status.
         status: u16,
+        /// How long the platform's `Retry-After` asked to wait, if it sent one.
         retry_after: Option<Duration>,
         /// When the platform's `Retry-After` asked to be contacted again
         /// (`DateTime::MAX_UTC` when its value is beyond any representable time).
@@ -57,38 +61,61 @@ pub enum SyncError {
     },
     /// The platform refused the request for good (4xx other than 401/408/429).
     #[error("platform refused the request (HTTP {status}): {error}")]
-    Rejected { status: u16, error: ApiError },
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The platform's error body.
+        error: ApiError,
+    },
     /// A response did not match the protocol (bad JSON, truncated body).
     #[error("unexpected response from the platform: {0}")]
     Protocol(String),
     /// A response body exceeded the limit of its route (enforced while streaming).
     #[error("the platform's response to {route} exceeds the {} limit", human_bytes(.limit))]
-    TooLarge { route: &'static str, limit: u64 },
+    TooLarge {
+        /// The route, e.g. `GET /items/{id}`.
+        route: &'static str,
+        /// The route's limit in bytes.
+        limit: u64,
+    },
     /// A request did not complete (headers and whole body) within its deadline.
     #[error("the platform did not finish answering {route} within {}s", .after.as_secs())]
     Timeout {
+        /// The route, e.g. `GET /assignments`.
         route: &'static str,
+        /// The deadline that passed.
         after: Duration,
     },
     /// The platform redirected a request Assay does not follow there (any
     /// redirect of an upload, a cross-origin redirect of a download).
     #[error("the platform redirected {route} (HTTP {status}); {why}")]
     Redirected {
+        /// The route, e.g. `POST /submissions`.
         route: &'static str,
+        /// The redirect's HTTP status.
         status: u16,
+        /// Why the redirect is not followed.
         why: &'static str,
     },
     /// A paged feed handed back a cursor it had already sent in this pull.
     #[error("the {feed} feed repeats cursor {cursor:?}; stopped paging")]
-    CursorCycle { feed: &'static str, cursor: String },
+    CursorCycle {
+        /// The feed, e.g. `assignments`.
+        feed: &'static str,
+        /// The repeated cursor.
+        cursor: String,
+    },
     /// An upload's receipt does not belong to the upload (kept queued).
     #[error("the platform's receipt does not match the upload: {0}")]
     ReceiptMismatch(String),
     /// Not enough free disk space for a download.
     #[error("attachment {sha256} needs {} but only {} is free on disk", human_bytes(.needed), human_bytes(.available))]
     DiskFull {
+        /// The attachment being downloaded.
         sha256: String,
+        /// Bytes the download needs.
         needed: u64,
+        /// Bytes free on the disk.
         available: u64,
     },
     /// Downloaded bytes do not match their sha256.
@@ -100,8 +127,11 @@ pub enum SyncError {
     /// A rubric from the platform could not be parsed.
     #[error("rubric {id} v{version} is invalid: {message}")]
     InvalidRubric {
+        /// The rubric id.
         id: String,
+        /// The rubric version.
         version: u32,
+        /// What is wrong with it.
         message: String,
     },
     /// Local storage failed.
@@ -193,4 +223,5 @@ impl From<reqwest::Error> for SyncError {
     }
 }
 
+/// Result of a sync operation; the error is a [`SyncError`] unless stated.
 pub type Result<T, E = SyncError> = std::result::Result<T, E>;

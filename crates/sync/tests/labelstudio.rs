@@ -1,5 +1,5 @@
 //! The Label Studio connector against a real Label Studio (Community)
-//! server: the pinned release from PyPI in a venv under `target/`.
+//! server: the pinned release from `PyPI` in a venv under `target/`.
 //!
 //! `#[ignore]`d in a plain `cargo test` (it needs that venv and starts a
 //! Django server); `cargo xtask test` installs the venv when missing and runs
@@ -8,6 +8,8 @@
 //!
 //! One server per test binary (its start-up, with migrations, is slow); a
 //! migrated database is kept next to the venv and copied for later runs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -54,7 +56,7 @@ struct LabelStudio {
     addr: SocketAddr,
     data: tempfile::TempDir,
     venv: PathBuf,
-    /// Django's SECRET_KEY, the same for the server and the shell that makes
+    /// Django's `SECRET_KEY`, the same for the server and the shell that makes
     /// tokens. (Label Studio's generated key may hold `$` or `#`, which its
     /// own .env reader then reads back differently in another process.)
     secret: String,
@@ -195,7 +197,7 @@ impl LabelStudio {
         );
         let site = std::fs::read_dir(self.venv.join("lib"))
             .unwrap()
-            .filter_map(|e| e.ok())
+            .filter_map(Result::ok)
             .map(|e| e.path().join("site-packages/label_studio"))
             .find(|p| p.join("manage.py").exists())
             .expect("label_studio package in the venv");

@@ -2,6 +2,8 @@
 //! reference platform over real HTTP on loopback (directly and through a
 //! fault-injecting proxy).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+
 mod keyring {
     use assay_sync::Credentials;
 
@@ -1174,7 +1176,7 @@ mod crash {
 
     use super::common::*;
 
-    /// A child process that pulls, grades, submits and uploads is SIGKILLed at
+    /// A child process that pulls, grades, submits and uploads is `SIGKILLed` at
     /// random points (including mid-upload); after every restart each
     /// acknowledged submission is still in the outbox, and once everything is
     /// uploaded the platform holds exactly one submission per assignment.
@@ -1196,7 +1198,7 @@ mod crash {
                 .send()
                 .await
                 .unwrap();
-            assigned += resp.status().is_success() as u32;
+            assigned += u32::from(resp.status().is_success());
         }
         assert!(assigned > 0, "admin assign failed for every item");
         let dir = tempfile::tempdir().unwrap();
@@ -1919,7 +1921,7 @@ mod hostile {
             Act::Drip(Duration::from_millis(500)),
         )]);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let _bg = spawn_background(slow.clone(), Duration::from_secs(3600), tx);
+        let bg = spawn_background(slow.clone(), Duration::from_secs(3600), tx);
         within(30, async {
             while h.hostile.hits("GET /api/v1/outcomes") == 0 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -1930,7 +1932,7 @@ mod hostile {
         let work = workable(&store);
         let first = work[0].clone();
         grade_and_submit(&store, &first);
-        _bg.trigger();
+        bg.trigger();
         let uploaded = within(10, async {
             loop {
                 match rx.recv().await {

@@ -52,13 +52,14 @@ pub fn thread_cpu_ns() -> u64 {
 
 /// The 1, 5 and 15 minute load averages.
 pub fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".into(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(0, |p| p.get())
+    std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
 }
 
 /// `--name VALUE` from the command line, or `default`.

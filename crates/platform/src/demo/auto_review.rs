@@ -73,7 +73,7 @@ pub async fn run(storage: Arc<dyn Storage>, delay: StdDuration, mut stop: watch:
     let mut n: u64 = 0;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(period) => {}
+            () = tokio::time::sleep(period) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
         n += 1;

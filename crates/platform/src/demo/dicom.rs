@@ -106,7 +106,7 @@ fn sample(phantom: Phantom, x: f32, y: f32, z: f32, lesion: Option<Lesion>) -> f
         }
         Phantom::QaGradient => {
             // Horizontal ramp over the full stored range, with line pairs.
-            let ramp = (x + 1.0) / 2.0 * 3000.0 - 1000.0;
+            let ramp = f32::midpoint(x, 1.0) * 3000.0 - 1000.0;
             if y > 0.5 && ((x * 40.0).floor() as i32) % 2 == 0 {
                 1000.0
             } else {
@@ -262,7 +262,7 @@ fn phantom_file(
         (
             tags::SERIES_DESCRIPTION,
             VR::LO,
-            format!("{} synthetic phantom", modality),
+            format!("{modality} synthetic phantom"),
         ),
         (
             tags::MANUFACTURER,
@@ -382,6 +382,7 @@ struct ScanItem {
     title: &'static str,
     history: &'static str,
     spec: Option<ScanSpec>,
+    #[allow(clippy::option_option)] // None: no PNG; Some(None): a PNG without a nodule
     png_nodule: Option<Option<(f32, f32)>>,
     prior: bool,
     /// A committed DICOM file used as is instead of a generated one.

@@ -73,7 +73,7 @@ struct Deal {
     region: &'static str,
     law: &'static str,
     courts: &'static str,
-    /// Indices into EDIT_POOL.
+    /// Indices into `EDIT_POOL`.
     edits: &'static [usize],
     /// A benign wording edit (clause, text) to make the redline realistic.
     cosmetic: Option<Edit>,

@@ -84,8 +84,7 @@ pub(super) fn highlight_files(
     }
     let total: usize = units.iter().map(|u| u.cost.max(1)).sum();
     let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+        .map_or(1, std::num::NonZero::get)
         .min(8);
     // Results: (file, hunk, spans per line of the hunk, old-side spans of
     // context lines by index in the hunk).
@@ -170,9 +169,10 @@ pub(super) fn highlight_files(
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| match h.join() {
-                    Ok(v) => v,
-                    Err(_) => {
+                .flat_map(|h| {
+                    if let Ok(v) = h.join() {
+                        v
+                    } else {
                         tracing::error!("highlighting thread panicked; lines stay plain");
                         Vec::new()
                     }

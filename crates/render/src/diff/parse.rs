@@ -365,8 +365,7 @@ pub fn diff_files(old_path: &str, old: &str, new_path: &str, new: &str) -> FileD
                 let value = change.value();
                 let text = value
                     .strip_suffix('\n')
-                    .map(|v| v.strip_suffix('\r').unwrap_or(v))
-                    .unwrap_or(value);
+                    .map_or(value, |v| v.strip_suffix('\r').unwrap_or(v));
                 lines.push(DiffLine {
                     kind,
                     old_line: change.old_index().map(|i| i as u32 + 1),

@@ -1,6 +1,6 @@
 //! DICOM pixel data after decompression: splitting into frames, stored
 //! values to modality values (bits stored, sign, rescale) and colour models
-//! to RGB (planar configuration, YBR_FULL, YBR_FULL_422, palette colour).
+//! to RGB (planar configuration, `YBR_FULL`, `YBR_FULL_422`, palette colour).
 //! Codecs live elsewhere (JPEG 2000 and JPEG-LS in `dicom-pixeldata`,
 //! baseline/lossless JPEG in `jpeg-decoder`); RLE Lossless, a byte-run
 //! format of a few lines (PS3.5 Annex G), is decoded here because the
@@ -133,41 +133,38 @@ pub(crate) fn native_frames(
     ybr_422: bool,
 ) -> Result<Vec<Vec<u8>>, String> {
     let frames = layout.frames as usize;
-    match layout.native_frame_len(ybr_422) {
-        Some(len) => {
-            let need = len.checked_mul(frames).ok_or("frame size overflows")?;
-            if data.len() < need {
-                return Err(format!(
-                    "the pixel data holds {} bytes but {} frame(s) of {}×{} need {need} \
-                     (truncated or inconsistent file)",
-                    data.len(),
-                    frames,
-                    layout.cols,
-                    layout.rows
-                ));
-            }
-            Ok(data[..need].chunks_exact(len).map(<[u8]>::to_vec).collect())
+    if let Some(len) = layout.native_frame_len(ybr_422) {
+        let need = len.checked_mul(frames).ok_or("frame size overflows")?;
+        if data.len() < need {
+            return Err(format!(
+                "the pixel data holds {} bytes but {} frame(s) of {}×{} need {need} \
+                 (truncated or inconsistent file)",
+                data.len(),
+                frames,
+                layout.cols,
+                layout.rows
+            ));
         }
-        None => {
-            let bits = layout.pixels() * usize::from(layout.samples);
-            let need = bits.checked_mul(frames).ok_or("frame size overflows")?;
-            if data.len().saturating_mul(8) < need {
-                return Err(format!(
-                    "the 1-bit pixel data holds {} bytes but {} frame(s) need {} bits \
-                     (truncated or inconsistent file)",
-                    data.len(),
-                    frames,
-                    need
-                ));
-            }
-            Ok((0..frames)
-                .map(|f| {
-                    (f * bits..(f + 1) * bits)
-                        .map(|i| (data[i / 8] >> (i % 8)) & 1)
-                        .collect()
-                })
-                .collect())
+        Ok(data[..need].chunks_exact(len).map(<[u8]>::to_vec).collect())
+    } else {
+        let bits = layout.pixels() * usize::from(layout.samples);
+        let need = bits.checked_mul(frames).ok_or("frame size overflows")?;
+        if data.len().saturating_mul(8) < need {
+            return Err(format!(
+                "the 1-bit pixel data holds {} bytes but {} frame(s) need {} bits \
+                 (truncated or inconsistent file)",
+                data.len(),
+                frames,
+                need
+            ));
         }
+        Ok((0..frames)
+            .map(|f| {
+                (f * bits..(f + 1) * bits)
+                    .map(|i| (data[i / 8] >> (i % 8)) & 1)
+                    .collect()
+            })
+            .collect())
     }
 }
 
@@ -223,7 +220,7 @@ pub(crate) fn interleave_planes<T: Copy>(planar: &[T], pixels: usize) -> Vec<T> 
     out
 }
 
-/// YBR_FULL to RGB as PS3.3 C.7.6.3.1.2 (ITU-T T.871), in single
+/// `YBR_FULL` to RGB as PS3.3 C.7.6.3.1.2 (ITU-T T.871), in single
 /// precision with round-half-up and clamping, as pydicom and GDCM do.
 pub(crate) fn ybr_full_to_rgb(y: f32, cb: f32, cr: f32) -> [f32; 3] {
     let (cb, cr) = (cb - 128.0, cr - 128.0);
@@ -233,8 +230,8 @@ pub(crate) fn ybr_full_to_rgb(y: f32, cb: f32, cr: f32) -> [f32; 3] {
     [r, g, b].map(|v| (v + 0.5).floor().clamp(0.0, 255.0))
 }
 
-/// Expand native YBR_FULL_422 (Y1 Y2 Cb Cr per horizontal pixel pair) to
-/// interleaved YBR_FULL.
+/// Expand native `YBR_FULL_422` (Y1 Y2 Cb Cr per horizontal pixel pair) to
+/// interleaved `YBR_FULL`.
 pub(crate) fn expand_422(frame: &[i64], layout: &Layout) -> Result<Vec<i64>, String> {
     if !layout.cols.is_multiple_of(2) {
         return Err(format!(
@@ -368,7 +365,7 @@ pub(crate) fn decode_rle_frame(data: &[u8], layout: &Layout) -> Result<Vec<u8>, 
     Ok(out)
 }
 
-/// PackBits, stopping once `limit` bytes are out.
+/// `PackBits`, stopping once `limit` bytes are out.
 fn unpack_bits(src: &[u8], limit: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(limit);
     let mut i = 0;

@@ -152,7 +152,7 @@ fn malformed_junit_is_reported_not_fatal() {
 #[test]
 fn xss_in_test_names_stays_text() {
     for p in crate::xss::xss_corpus() {
-        let js = format!("it({:?}, () => {{}});\n", p);
+        let js = format!("it({p:?}, () => {{}});\n");
         let v = test_suite_view(&js, Some("js"), None, None);
         let json = serde_json::to_string(&v).unwrap();
         assert!(!json.contains("\"html\""));

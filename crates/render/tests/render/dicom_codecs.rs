@@ -368,7 +368,7 @@ fn corrupted_jpeg2000_bytes_are_an_error_or_an_image_never_a_panic() {
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "the decoder panicked");
 }
 
-/// The fixtures of the failure classes (fixtures/dicom/generate_classes.py).
+/// The fixtures of the failure classes (`fixtures/dicom/generate_classes.py`).
 const CLASS_FIXTURES: &[&str] = &[
     "jpegls_lossless_ct16s.dcm",
     "jpegls_near_lossless_mr16.dcm",

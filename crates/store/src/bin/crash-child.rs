@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     let store = Store::open(&dir)?;
     let mut out = std::io::stdout().lock();
     // Like the app after a restart: drafts left from the previous run get submitted.
-    for row in store.queue(chrono::Utc::now())? {
+    for row in store.queue(Utc::now())? {
         if matches!(row.status, QueueStatus::Draft | QueueStatus::Ready) {
             if let Some(d) = store.draft(&row.assignment_id)? {
                 let e = store.submit(
@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let mut n = store.queue(chrono::Utc::now())?.len();
+    let mut n = store.queue(Utc::now())?.len();
     loop {
         let id = format!("c{n:07}");
         n += 1;

@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
     let mut total = 0.0;
     for _ in 0..runs {
         let t = Instant::now();
-        let q = store.queue(chrono::Utc::now())?;
+        let q = store.queue(Utc::now())?;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         anyhow::ensure!(q.len() == rows, "queue returned {} rows", q.len());
         best = best.min(ms);
@@ -80,7 +80,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "queue-bench: {rows} rows, {runs} runs: best {best:.1} ms, mean {:.1} ms",
-        total / runs as f64
+        total / f64::from(runs)
     );
     drop(store);
     std::fs::remove_dir_all(&dir)?;

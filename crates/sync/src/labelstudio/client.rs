@@ -19,7 +19,7 @@ use crate::client::{error_from, http_pair, parse_base, read_capped, Limits};
 use crate::credentials::Token;
 use crate::error::{human_bytes, Result, SyncError};
 
-/// Namespace of annotation `unique_id`s (UUIDv5 of server, task, reviewer, upload key).
+/// Namespace of annotation `unique_id`s (`UUIDv5` of server, task, reviewer, upload key).
 const UNIQUE_ID_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x5c1e_7a0d_4e2b_4f7a_9c33_a55a_7e57_0001);
 /// Access tokens live 300 s; refresh a while before.
@@ -278,16 +278,21 @@ impl LabelStudioClient {
         })
     }
 
+    /// The same client authenticated with `auth`.
+    #[must_use]
     pub fn with_auth(mut self, auth: LabelStudioAuth) -> Self {
         self.auth = Some(auth);
         self
     }
 
+    /// The same client with other size and time limits.
+    #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }
 
+    /// The server's base URL, as configured.
     pub fn base_url(&self) -> &str {
         self.base.as_str()
     }
@@ -328,13 +333,12 @@ impl LabelStudioClient {
                     .as_ref()
                     .filter(|(_, at)| !fresh && at.elapsed() < ACCESS_REFRESH_AFTER)
                     .map(|(a, _)| a.clone());
-                let access = match usable {
-                    Some(a) => a,
-                    None => {
-                        let a = self.refresh(pat).await?;
-                        *cached = Some((a.clone(), Instant::now()));
-                        a
-                    }
+                let access = if let Some(a) = usable {
+                    a
+                } else {
+                    let a = self.refresh(pat).await?;
+                    *cached = Some((a.clone(), Instant::now()));
+                    a
                 };
                 format!("Bearer {access}")
             }
@@ -449,6 +453,7 @@ impl LabelStudioClient {
             .await
     }
 
+    /// The signed-in user as an expert profile.
     pub async fn me(&self) -> Result<ExpertProfile> {
         let me = self.whoami().await?;
         let name = format!("{} {}", me.first_name, me.last_name);
@@ -472,7 +477,10 @@ impl LabelStudioClient {
 
     fn parsed(&self, p: &Project) -> Arc<ParsedProject> {
         let xml = p.label_config.clone().unwrap_or_default();
-        let mut cache = self.projects.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self
+            .projects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(hit) = cache.get(&p.id).filter(|c| c.xml == xml) {
             return hit.clone();
         }
@@ -536,6 +544,7 @@ impl LabelStudioClient {
         Ok(self.parsed(&p))
     }
 
+    /// The user's projects as opportunities.
     pub async fn opportunities(&self) -> Result<OpportunityList> {
         let opportunities = self
             .projects()
@@ -1063,6 +1072,7 @@ impl LabelStudioClient {
     }
 
     /// Label Studio has no senior review that Assay can upload.
+    #[allow(clippy::unused_async)] // the same signature as `PlatformClient::review` for `Connector`
     pub async fn review(&self, _req: &ReviewRequest, _key: &str) -> Result<ReviewReceipt> {
         Err(SyncError::Rejected {
             status: 422,
@@ -1074,6 +1084,7 @@ impl LabelStudioClient {
     }
 
     /// No leases in Label Studio: the task stays available.
+    #[allow(clippy::unused_async)] // the same signature as `PlatformClient::renew_lease` for `Connector`
     pub async fn renew_lease(&self, assignment_id: &str) -> Result<Lease> {
         Ok(Lease {
             assignment_id: assignment_id.to_string(),

@@ -67,8 +67,11 @@ const MAX_SCALE_SPAN: i64 = 100;
 /// One object tag that shows a task-data variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectTag {
+    /// The tag name, e.g. `Text`, `Image`, `HyperText`.
     pub tag: String,
+    /// Its `name` attribute (what controls point at with `toName`).
     pub name: String,
+    /// The task-data variable it shows (`value="$var"` without the `$`).
     pub var: String,
 }
 
@@ -77,25 +80,37 @@ pub struct ObjectTag {
 pub enum ControlKind {
     /// Options are `(result value, label)`: the `alias` when given, else the `value`.
     Choices {
+        /// Whether several options may be picked (`choice="multiple"`).
         multiple: bool,
+        /// The options as `(result value, label)`.
         options: Vec<(String, String)>,
     },
+    /// A star rating from 1 to `max`.
     Rating {
+        /// Most stars.
         max: u32,
     },
+    /// Free text.
     TextArea,
     /// Shown as a scale when both bounds are small integers.
     NumberScale {
+        /// Lowest value.
         min: i32,
+        /// Highest value.
         max: i32,
     },
     /// Entered as text; checked to be a number within the bounds before upload.
     NumberText {
+        /// Lowest value, if bounded.
         min: Option<f64>,
+        /// Highest value, if bounded.
         max: Option<f64>,
     },
+    /// A preference between two objects.
     Pairwise {
+        /// Name of the left object.
         left: String,
+        /// Name of the right object.
         right: String,
     },
 }
@@ -103,21 +118,28 @@ pub enum ControlKind {
 /// A control tag Assay asks as a question (its `name` is the question id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Control {
+    /// The control's `name` (the question id).
     pub name: String,
     /// The `toName` attribute as written (sent back in results).
     pub to_name: String,
+    /// What kind of answer it takes.
     pub kind: ControlKind,
+    /// Whether an answer is needed (never for a conditional control).
     pub required: bool,
+    /// The question text (the control's header or name).
     pub prompt: String,
     /// Variables of the objects it points at.
     pub refers_to: Vec<String>,
+    /// Whether Label Studio shows it only conditionally (`visibleWhen`).
     pub conditional: bool,
 }
 
 /// A parsed labeling config.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LabelConfig {
+    /// The object tags, in document order.
     pub objects: Vec<ObjectTag>,
+    /// The controls Assay asks, in document order.
     pub controls: Vec<Control>,
     /// One line per tag Assay cannot show or ask, e.g. `RectangleLabels "box"`.
     pub unsupported: Vec<String>,
@@ -617,6 +639,7 @@ impl LabelConfig {
         }
     }
 
+    /// The control named `name`, if any.
     pub fn control(&self, name: &str) -> Option<&Control> {
         self.controls.iter().find(|c| c.name == name)
     }
@@ -628,7 +651,7 @@ impl LabelConfig {
 }
 
 /// A rubric version derived from the config text: it changes exactly when
-/// the config does (1..=i32::MAX).
+/// the config does (`1..=i32::MAX`).
 pub fn config_version(xml: &str) -> u32 {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(xml.as_bytes());

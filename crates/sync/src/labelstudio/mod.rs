@@ -20,7 +20,7 @@
 //!   past the end, so paging stops by `total`/`next`, and a 404 is the end.
 //! - Upload: every answer is checked against the config ([`result`]), then
 //!   `POST /api/tasks/{id}/annotations/` with `lead_time` = active seconds on
-//!   the task and `unique_id` = UUIDv5 of (server, task, reviewer, outbox key):
+//!   the task and `unique_id` = `UUIDv5` of (server, task, reviewer, outbox key):
 //!   a retry repeats the same id, Label Studio answers 409, and the task's
 //!   annotations are read back to confirm what is stored (`completed_by` =
 //!   the reviewer). Drafts stay local (Label Studio's drafts are writable by

@@ -151,7 +151,7 @@ pub fn notify<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncStat
             match shown {
                 Ok(()) => tracing::info!(kind = ?n.kind, "notification shown"),
                 Err(e) => {
-                    tracing::warn!(error = %e, kind = ?n.kind, "could not show a notification")
+                    tracing::warn!(error = %e, kind = ?n.kind, "could not show a notification");
                 }
             }
         }
@@ -181,7 +181,7 @@ fn try_menu<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
             sub.append(&PredefinedMenuItem::paste(app, None)?)?;
             sub.append(&PredefinedMenuItem::select_all(app, None)?)?;
         }
-        for e in entries.iter() {
+        for e in *entries {
             sub.append(&MenuItem::with_id(app, e.id, e.label, true, e.accelerator)?)?;
         }
         if *title == "File" {

@@ -621,9 +621,9 @@ pub fn grade_by_keyboard(app: &App) -> Result<()> {
 /// arrives as a PNG and is drawn; count the pixels that are neither the
 /// black background nor transparent. Also checks the canvas is laid out
 /// square and at a readable size.
-pub fn wait_scan_painted(app: &App) -> anyhow::Result<()> {
+pub fn wait_scan_painted(app: &App) -> Result<()> {
     app.wait_for("[data-viewer=scan] canvas", GRADE_WAIT)?;
-    let deadline = std::time::Instant::now() + GRADE_WAIT;
+    let deadline = Instant::now() + GRADE_WAIT;
     loop {
         let painted = app.execute(
             "const c = document.querySelector('[data-viewer=scan] canvas');
@@ -642,7 +642,7 @@ pub fn wait_scan_painted(app: &App) -> anyhow::Result<()> {
             );
             break;
         }
-        if std::time::Instant::now() > deadline {
+        if Instant::now() > deadline {
             app.screenshot("scan-not-painted")?;
             anyhow::bail!("the scan never painted: {v:?}");
         }
@@ -652,7 +652,7 @@ pub fn wait_scan_painted(app: &App) -> anyhow::Result<()> {
 }
 
 /// Presses Shift+S (sync now) with the focus outside any text box.
-pub fn sync_now(app: &App) -> anyhow::Result<()> {
+pub fn sync_now(app: &App) -> Result<()> {
     app.execute(
         "document.activeElement && document.activeElement.blur()",
         serde_json::json!([]),
@@ -662,8 +662,8 @@ pub fn sync_now(app: &App) -> anyhow::Result<()> {
 }
 
 /// Syncs until the open item shows `want` in its status badge.
-pub fn sync_until_status(app: &App, want: &str) -> anyhow::Result<()> {
-    let deadline = std::time::Instant::now() + GRADE_WAIT;
+pub fn sync_until_status(app: &App, want: &str) -> Result<()> {
+    let deadline = Instant::now() + GRADE_WAIT;
     loop {
         sync_now(app)?;
         let ok = app
@@ -674,7 +674,7 @@ pub fn sync_until_status(app: &App, want: &str) -> anyhow::Result<()> {
         if ok {
             return Ok(());
         }
-        if std::time::Instant::now() > deadline {
+        if Instant::now() > deadline {
             app.screenshot(&format!("status-not-{want}"))?;
             anyhow::bail!("the item never showed {want:?}:\n{}", app.page_text()?);
         }
@@ -682,7 +682,7 @@ pub fn sync_until_status(app: &App, want: &str) -> anyhow::Result<()> {
 }
 
 /// Clicks the option labelled `label` of the question `prompt`.
-pub fn choose(app: &App, prompt: &str, label: &str) -> anyhow::Result<()> {
+pub fn choose(app: &App, prompt: &str, label: &str) -> Result<()> {
     let ok = app.execute(
         "const g = document.querySelector(`[aria-label='${arguments[0]}']`);
          const b = g && [...g.querySelectorAll('button')].find(b => b.textContent.includes(arguments[1]));
@@ -703,7 +703,7 @@ pub fn choose(app: &App, prompt: &str, label: &str) -> anyhow::Result<()> {
 /// off-screen box, a hidden or transparent dialog (or ancestor), or a point
 /// of the dialog (its centre and four points inset from its corners) where
 /// `elementFromPoint` finds something else on top.
-const DIALOG_BOX: &str = r#"const d = document.querySelector(arguments[0]);
+const DIALOG_BOX: &str = r"const d = document.querySelector(arguments[0]);
 if (!d) return {problems: ['no ' + arguments[0] + ' in the page']};
 const problems = [];
 const r = d.getBoundingClientRect();
@@ -731,11 +731,13 @@ if (backdrop && getComputedStyle(backdrop).position === 'fixed') {
   if (m) dim = [Number(m[0]), Number(m[1]), Number(m[2]), m.length > 3 ? Number(m[3]) : 1];
 }
 const x = Math.max(0, r.left), y = Math.max(0, r.top);
-return {rect: [x, y, Math.min(r.right, innerWidth) - x, Math.min(r.bottom, innerHeight) - y].map(v => Math.round(v * dpr)), dim, problems};"#;
+return {rect: [x, y, Math.min(r.right, innerWidth) - x, Math.min(r.bottom, innerHeight) - y].map(v => Math.round(v * dpr)), dim, problems};";
 
 /// An RGB screenshot decoded from a PNG.
 pub struct Pixels {
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
     rgb: Vec<[u8; 3]>,
 }

@@ -6,7 +6,7 @@
 //! opportunities with the whole card, import a scan batch (a JPEG 2000 head
 //! CT in DICOM and two radiographs, uploaded content-addressed) and a code
 //! patch batch, and assign; bad input is refused by the same binaries
-//! (a rubric with lint errors, with FILE:LINE:COLUMN findings; a batch with
+//! (a rubric with lint errors, with <FILE:LINE:COLUMN> findings; a batch with
 //! a malformed and an undeclared-field line, all or nothing; an author
 //! assigning); then the real app signs in with the reviewer's token, syncs,
 //! opens the patch (diff) and the CT (painted), grades the CT and submits;
@@ -324,7 +324,7 @@ fn from_empty_platform_to_one_graded_export(
     // The reviewer has the four assignments, nothing more.
     let (status, feed) = get(&serve.url, &reviewer, "/assignments")?;
     ensure!(status == 200, "{feed}");
-    let n = feed["assignments"].as_array().map(Vec::len).unwrap_or(0);
+    let n = feed["assignments"].as_array().map_or(0, Vec::len);
     ensure!(n == 4, "the reviewer has {n} assignments: {feed}");
 
     // The real app: sign in with the reviewer's token, sync, grade the CT.

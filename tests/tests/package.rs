@@ -326,7 +326,7 @@ fn running_app(profile: &str) -> Vec<u32> {
     let want = format!("ASSAY_PROFILE={profile}");
     std::fs::read_dir("/proc")
         .map(|d| {
-            d.filter_map(|e| e.ok())
+            d.filter_map(std::result::Result::ok)
                 .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
                 .filter(|pid| {
                     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
@@ -454,16 +454,14 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     // The restarted process is the installed N+1: it logs its version.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let log_says_next = || {
-        std::fs::read_dir(data_dir.join("logs"))
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                    .any(|t| {
-                        t.contains(&format!("version=\"{next}\""))
-                            || t.contains(&format!("version={next}"))
-                    })
-            })
-            .unwrap_or(false)
+        std::fs::read_dir(data_dir.join("logs")).is_ok_and(|d| {
+            d.filter_map(std::result::Result::ok)
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .any(|t| {
+                    t.contains(&format!("version=\"{next}\""))
+                        || t.contains(&format!("version={next}"))
+                })
+        })
     };
     while !log_says_next() || running_app(PROFILE_UP).is_empty() {
         if std::time::Instant::now() > deadline {

@@ -376,7 +376,7 @@ impl Tour {
     /// Opens a dialog (`open`, a script) and records a finding unless a
     /// person would see it: in the page on top of everything at its centre
     /// and corners, and drawn on screen within `ASSAY_TOUR_PAINT_WAIT_MS`
-    /// (15 s by default; WebKitGTK under a loaded Xvfb can take seconds to
+    /// (15 s by default; `WebKitGTK` under a loaded Xvfb can take seconds to
     /// put a frame on screen). True when the dialog opened (shown or not).
     fn dialog(&mut self, name: &str, open: &str, selector: &str) -> anyhow::Result<bool> {
         let wait = std::env::var("ASSAY_TOUR_PAINT_WAIT_MS")

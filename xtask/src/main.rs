@@ -1049,7 +1049,7 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
         }
         run(&mut build)?;
         let mut depends = shlib_depends(root, &binary)?;
-        depends.extend(DLOPENED_DEPENDS.iter().map(|d| d.to_string()));
+        depends.extend(DLOPENED_DEPENDS.iter().map(ToString::to_string));
         let config = serde_json::json!({
             "version": next,
             "bundle": { "linux": { "deb": { "depends": depends } } }
@@ -1112,7 +1112,7 @@ fn update_test_key(root: &Path, tauri: &Path) -> Result<UpdateKey> {
 fn next_patch(version: &str) -> Result<String> {
     let mut parts: Vec<u64> = version
         .split('.')
-        .map(|p| p.parse::<u64>())
+        .map(str::parse::<u64>)
         .collect::<Result<_, _>>()
         .with_context(|| format!("{version} is not x.y.z"))?;
     let last = parts.last_mut().context("empty version")?;

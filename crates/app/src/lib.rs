@@ -953,7 +953,7 @@ impl Workbench {
         &self,
         start: Option<PathBuf>,
         what: PreviewPick,
-    ) -> AppResult<preview::PreviewSelection> {
+    ) -> AppResult<PreviewSelection> {
         let dialogs = self.dialogs.clone();
         let picked = tokio::task::spawn_blocking(move || match what {
             PreviewPick::Rubric => dialogs.pick_rubric_file(start.as_deref()),

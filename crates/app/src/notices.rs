@@ -131,7 +131,7 @@ mod tests {
     use chrono::Duration;
 
     fn ids(list: &[&str]) -> BTreeSet<String> {
-        list.iter().map(|s| s.to_string()).collect()
+        list.iter().map(ToString::to_string).collect()
     }
 
     fn obs(new: &[&str], expiring: &[&str]) -> Observation {

@@ -592,7 +592,7 @@ mod tests {
                 assert_eq!(offer.notes, "Faster diffs.");
                 assert_eq!(offer.size, bytes.len() as u64);
             }
-            other => panic!("{other:?}"),
+            other @ UpdateCheck::UpToDate { .. } => panic!("{other:?}"),
         }
         verify_artefact(
             &bytes,
@@ -935,7 +935,7 @@ impl crate::Workbench {
         *self
             .offered_update
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = offered;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = offered;
         Ok(check)
     }
 
@@ -949,7 +949,7 @@ impl crate::Workbench {
         let offered = self
             .offered_update
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
             .ok_or_else(|| AppError::invalid("Check for updates first."))?;
         let key = compiled_public_key().ok_or_else(|| {
@@ -1004,7 +1004,10 @@ impl crate::Workbench {
             enabled: ui.notifications,
             min_interval: chrono::Duration::seconds(i64::from(ui.notify_interval_s)),
         };
-        let mut remembered = self.notices.lock().unwrap_or_else(|p| p.into_inner());
+        let mut remembered = self
+            .notices
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         decide(&mut remembered, &obs, settings, now)
     }
 }

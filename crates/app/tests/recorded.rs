@@ -13,6 +13,7 @@
 //! is [`RECORDED_AT`] (times the app stamps while recording collapse onto
 //! it), UUIDs are numbered in order of appearance, and the platform's
 //! loopback address and the temporary data folder get fixed names.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! target, a truncated artefact, a bad signature and an HTML "manifest" are
 //! each refused with their reason. (The install and restart are the package
 //! test's: tests/tests/package.rs.)
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
 
 use std::path::Path;
 

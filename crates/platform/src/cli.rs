@@ -546,7 +546,7 @@ pub async fn run_with_progress(
                         .send()
                         .await?;
                     if have.status().is_success() {
-                        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
                         done_bytes = done_bytes.saturating_add(len);
                         skipped += 1;
                         progress.line(

@@ -1511,7 +1511,7 @@ async fn cli_import_reports_progress_per_phase() {
         &p.admin_token,
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(ToString::to_string)
     .collect();
     let (out, progress) = run(args.clone()).await;
     assert!(out.contains("2500 created"), "{out}");

@@ -29,6 +29,8 @@
 //! --test fuzz -- --ignored --nocapture fuzz_long`. `FUZZ_SEED` picks the
 //! seed, `FUZZ_ONLY=i` reruns input `i` alone and writes it to
 //! `target/fuzz/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+#![allow(unsafe_code)] // the counting global allocator that measures each input's peak heap
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -53,7 +55,7 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// the input's numbers): no bound of the code under test is this large.
 const REFUSED_ALLOCATION: usize = 3 << 30;
 /// Peak live heap while handling one input over this is a blowup (the
-/// largest legitimate decode bound is MAX_INFLATED, 1 GiB, and the
+/// largest legitimate decode bound is `MAX_INFLATED`, 1 GiB, and the
 /// fixtures are tiny, so any input near it is a finding).
 const MEMORY_BOUND: usize = 512 << 20;
 
@@ -135,12 +137,11 @@ fn install_panic_counter() {
             if FUZZING.with(Cell::get) {
                 let at = info
                     .location()
-                    .map(|l| format!("{}:{}", l.file(), l.line()))
-                    .unwrap_or_else(|| "?".into());
+                    .map_or_else(|| "?".into(), |l| format!("{}:{}", l.file(), l.line()));
                 let what = info
                     .payload()
                     .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
+                    .map(ToString::to_string)
                     .or_else(|| info.payload().downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 let what: String = what.chars().take(160).collect();
@@ -538,7 +539,7 @@ fn mutate(b: &mut Vec<u8>, rng: &mut Rng, corpus: &Corpus) {
 }
 
 fn mutate_times(b: &mut Vec<u8>, rng: &mut Rng, corpus: &Corpus) {
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..=rng.below(4) {
         mutate(b, rng, corpus);
     }
 }
@@ -564,7 +565,7 @@ fn subset(rng: &mut Rng, corpus: &Corpus) -> Vec<(String, Vec<u8>)> {
     let entries = rng.pick(&corpus.entries);
     let k = 2 + rng.below(11);
     let mut files: Vec<(String, Vec<u8>)> = (0..k).map(|_| rng.pick(entries).clone()).collect();
-    for _ in 0..1 + rng.below(3) {
+    for _ in 0..=rng.below(3) {
         let i = rng.below(files.len());
         if rng.chance(10) {
             // A slice from elsewhere (another series, a codec fixture).
@@ -626,7 +627,7 @@ fn run_series(files: Vec<(String, Vec<u8>)>) {
         .iter()
         .map(|(n, _)| SeriesFile {
             name: n.clone(),
-            media_type: if n.ends_with(".zip") {
+            media_type: if n.to_ascii_lowercase().ends_with(".zip") {
                 "application/zip".into()
             } else {
                 "application/dicom".into()
@@ -688,7 +689,7 @@ fn run_case(case: Case) {
 #[derive(Debug, Default)]
 struct Report {
     inputs: u64,
-    /// Panics by place (file:line: message): count and first input.
+    /// Panics by place (<file:line>: message): count and first input.
     panics: BTreeMap<String, (u64, u64)>,
     escaped: u64,
     blowups: Vec<(u64, usize)>,
@@ -825,8 +826,8 @@ fn fuzz_short() {
     assert!(r.blowups.is_empty(), "memory blowups: {:?}", r.blowups);
 }
 
-/// The long run (`cargo xtask fuzz`): FUZZ_ITERS inputs or FUZZ_SECS
-/// seconds, whichever ends first, from FUZZ_SEED; FUZZ_ONLY=i runs input
+/// The long run (`cargo xtask fuzz`): `FUZZ_ITERS` inputs or `FUZZ_SECS`
+/// seconds, whichever ends first, from `FUZZ_SEED`; `FUZZ_ONLY=i` runs input
 /// `i` alone and writes it to target/fuzz/.
 #[test]
 #[ignore = "long; run by `cargo xtask fuzz`"]
@@ -842,7 +843,7 @@ fn fuzz_long() {
             Case::Dicom(b) => std::fs::write(dir.join(format!("{seed}-{input}.dcm")), b).unwrap(),
             Case::Zip(b) => std::fs::write(dir.join(format!("{seed}-{input}.zip")), b).unwrap(),
             Case::Files(f) => {
-                std::fs::write(dir.join(format!("{seed}-{input}.zip")), zip_of(f, false)).unwrap()
+                std::fs::write(dir.join(format!("{seed}-{input}.zip")), zip_of(f, false)).unwrap();
             }
         }
         install_panic_counter();

@@ -155,8 +155,7 @@ pub(crate) fn file_name(url: &Url) -> String {
 fn percent_encoding_free(s: &str) -> String {
     url::form_urlencoded::parse(format!("n={s}").as_bytes())
         .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+        .map_or_else(|| s.to_string(), |(_, v)| v.into_owned())
 }
 
 #[cfg(test)]

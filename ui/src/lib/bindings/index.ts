@@ -5,24 +5,127 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
-export type Annotation = { id: string, field: string, anchor: AnnotationAnchor, severity: string | null, comment: string, };
+/**
+ * A reviewer's comment anchored to a place in a field.
+ */
+export type Annotation = { 
+/**
+ * Id unique within the answer, so a comment can be edited or removed.
+ */
+id: string, 
+/**
+ * Id of the annotated field.
+ */
+field: string, 
+/**
+ * Where in the field the comment points.
+ */
+anchor: AnnotationAnchor, 
+/**
+ * One of the question's severities, if it defines any.
+ */
+severity: string | null, 
+/**
+ * The comment text.
+ */
+comment: string, };
 
 /**
  * Where an inline annotation points.
  */
-export type AnnotationAnchor = { "kind": "diff_line", file: string, side: DiffSide, line: number, 
+export type AnnotationAnchor = { "kind": "diff_line", 
+/**
+ * Path of the file within the diff.
+ */
+file: string, 
+/**
+ * Old or new side.
+ */
+side: DiffSide, 
+/**
+ * 1-based line number on that side.
+ */
+line: number, 
 /**
  * Hash of the line's text when the comment was written (the app's
  * `assay_render::diff::line_hash`). With it a comment follows its
  * line when the item's diff changes on re-sync; drafts and
  * submissions from before it existed have none.
  */
-line_hash?: string, } | { "kind": "clause", number: string, } | { "kind": "scan_region", frame: number, x: number, y: number, width: number, height: number, } | { "kind": "text_span", start: number, end: number, };
+line_hash?: string, } | { "kind": "clause", 
+/**
+ * The clause number as written (e.g. "4.2(b)").
+ */
+number: string, } | { "kind": "scan_region", 
+/**
+ * 0-based frame (slice) index; series-wide for a series.
+ */
+frame: number, 
+/**
+ * Left edge, from the image's left; not negative.
+ */
+x: number, 
+/**
+ * Top edge, from the image's top; not negative.
+ */
+y: number, 
+/**
+ * Width; positive.
+ */
+width: number, 
+/**
+ * Height; positive.
+ */
+height: number, } | { "kind": "text_span", 
+/**
+ * Start offset in the field's text (inclusive).
+ */
+start: number, 
+/**
+ * End offset in the field's text (exclusive; after `start`).
+ */
+end: number, };
 
 /**
  * One answer. The tag must match the question's type.
  */
-export type Answer = { "type": "scale", value: number, } | { "type": "single_choice", choice: string, } | { "type": "multi_choice", choices: Array<string>, } | { "type": "pass_fail", results: { [key in string]?: boolean }, } | { "type": "ranking", order: Array<string>, } | { "type": "pairwise", preference: Preference, strength: string | null, } | { "type": "free_text", text: string, } | { "type": "annotations", items: Array<Annotation>, };
+export type Answer = { "type": "scale", 
+/**
+ * The chosen value, within the question's min..=max.
+ */
+value: number, } | { "type": "single_choice", 
+/**
+ * Id of the chosen option.
+ */
+choice: string, } | { "type": "multi_choice", 
+/**
+ * Ids of the chosen options.
+ */
+choices: Array<string>, } | { "type": "pass_fail", 
+/**
+ * Pass (true) or fail (false) per criterion id.
+ */
+results: { [key in string]?: boolean }, } | { "type": "ranking", 
+/**
+ * Field ids, best first.
+ */
+order: Array<string>, } | { "type": "pairwise", 
+/**
+ * Which answer is preferred.
+ */
+preference: Preference, 
+/**
+ * One of the question's strength labels, if it defines any.
+ */
+strength: string | null, } | { "type": "free_text", 
+/**
+ * The text.
+ */
+text: string, } | { "type": "annotations", 
+/**
+ * The annotations, in the order they were made.
+ */
+items: Array<Annotation>, };
 
 /**
  * One answered question of a submission, in the rubric's words: labels
@@ -43,7 +146,15 @@ comments: Array<Annotation>, };
 /**
  * A reviewer's (possibly partial) grade: answers and rationales by question id.
  */
-export type Answers = { answers: { [key in string]?: Answer }, rationales: { [key in string]?: string }, };
+export type Answers = { 
+/**
+ * Answers by question id.
+ */
+answers: { [key in string]?: Answer }, 
+/**
+ * Rationales by question id.
+ */
+rationales: { [key in string]?: string }, };
 
 export type AppError = { code: ErrorCode, message: string, };
 
@@ -56,6 +167,9 @@ export type AppInfo = { version: string,
  */
 identifier: string, data_dir: string, };
 
+/**
+ * What an assignment asks the expert to do.
+ */
 export type AssignmentKind = "grade" | "senior_review" | "screening";
 
 /**
@@ -65,7 +179,19 @@ export type AttachmentRef = {
 /**
  * Lower-case hex sha256 of the bytes; also the download key.
  */
-sha256: string, size: number, media_type: string, filename: string, };
+sha256: string, 
+/**
+ * Size of the attachment in bytes.
+ */
+size: number, 
+/**
+ * MIME type (e.g. `application/dicom`, `image/png`).
+ */
+media_type: string, 
+/**
+ * Original file name, for display and downloads only (never a path).
+ */
+filename: string, };
 
 export type Block = { "type": "heading", level: number, inlines: Array<Inline>, } | { "type": "paragraph", inlines: Array<Inline>, } | { "type": "code", language: string | null, lines: Array<Array<StyledRun>>, } | { "type": "quote", blocks: Array<Block>, } | { "type": "list", ordered: boolean, start: number | null, items: Array<ListItem>, } | { "type": "table", header: Array<Array<Inline>>, rows: Array<Array<Array<Inline>>>, } | { "type": "rule" } | { "type": "html", text: string, };
 
@@ -84,7 +210,18 @@ role_label: string, name: string | null, blocks: Array<Block>, };
 
 export type ChatView = { turns: Array<ChatTurn>, };
 
-export type ChoiceOption = { id: string, label: string, };
+/**
+ * One option of a choice question, or one criterion of a pass/fail question.
+ */
+export type ChoiceOption = { 
+/**
+ * Stable id stored in answers.
+ */
+id: string, 
+/**
+ * Text shown to the reviewer.
+ */
+label: string, };
 
 export type Clause = { 
 /**
@@ -146,7 +283,11 @@ previous_line: number, status: PlacementStatus, };
 /**
  * Show a question only when another question's answer matches.
  */
-export type Condition = { question: string, 
+export type Condition = { 
+/**
+ * Id of the question whose answer is tested.
+ */
+question: string, 
 /**
  * Answer tokens any of which shows the question: option ids (single/multi
  * choice), "a"/"b"/"tie" (pairwise), "pass"/"fail" or a failed criterion id
@@ -157,7 +298,11 @@ any_of: Array<string>,
 /**
  * Scale bounds, inclusive.
  */
-min: number | null, max: number | null, };
+min: number | null, 
+/**
+ * Upper scale bound, inclusive.
+ */
+max: number | null, };
 
 /**
  * Where an earnings CSV went (answer of `export_earnings_csv`).
@@ -200,6 +345,9 @@ viewed_key: string,
  */
 unified_rows: number, split_rows: number, };
 
+/**
+ * How a diff is laid out.
+ */
 export type DiffMode = "unified" | "split";
 
 /**
@@ -220,6 +368,9 @@ export type DiffRowsRequest = { handle: string, file_index: number, mode: DiffMo
  */
 expanded: Array<number>, };
 
+/**
+ * Which side of a diff a line is on.
+ */
 export type DiffSide = "old" | "new";
 
 export type DiffStats = { added: number, removed: number, };
@@ -335,12 +486,23 @@ export type Inline = { "type": "text", text: string, strong: boolean, emphasis: 
  */
 export type IssueKind = "lease_expired" | "rubric_changed" | "rejected";
 
+/**
+ * Whether a validation issue blocks submission.
+ */
 export type IssueSeverity = "error" | "warning";
 
 /**
  * A problem recorded on an item by the sync engine.
  */
-export type ItemIssue = { kind: IssueKind, message: string, };
+export type ItemIssue = { 
+/**
+ * What kind of problem.
+ */
+kind: IssueKind, 
+/**
+ * The platform's explanation, shown to the reviewer.
+ */
+message: string, };
 
 /**
  * Where the item screen puts each field: Rust decides, the UI lays it out.
@@ -358,6 +520,9 @@ canvas: Array<Array<string>>,
  */
 context: Array<string>, };
 
+/**
+ * Where an earning stands on its way to a payout.
+ */
 export type LedgerStatus = "pending" | "accepted" | "paid" | "reversed";
 
 export type LegalDocView = { clauses: Array<Clause>, defined_terms: Array<DefinedTerm>, 
@@ -398,12 +563,27 @@ export type LinkOutcome = { "outcome": "open", link: DeepLink, } | { "outcome": 
 /**
  * One lint result.
  */
-export type LintFinding = { severity: LintSeverity, 
+export type LintFinding = { 
+/**
+ * Whether the finding blocks the rubric.
+ */
+severity: LintSeverity, 
 /**
  * Stable kebab-case code, e.g. `scale-range`, `unknown-key`.
  */
-code: string, message: string, location: SourceLocation | null, };
+code: string, 
+/**
+ * What is wrong, worded for the rubric author.
+ */
+message: string, 
+/**
+ * Where in the rubric file, when the finding can be located.
+ */
+location: SourceLocation | null, };
 
+/**
+ * How serious a lint finding is.
+ */
 export type LintSeverity = "error" | "warning";
 
 export type ListItem = { 
@@ -499,8 +679,14 @@ notice: string | null, };
  */
 export type OpportunityRef = { id: string, title: string, buyer: string, licence_category: string, };
 
+/**
+ * Review status of a submission (and of the ledger entry it earned).
+ */
 export type OutcomeStatus = "pending" | "accepted" | "rejected" | "needs_revision";
 
+/**
+ * What one unit of pay is earned for.
+ */
 export type PayBasis = "per_item" | "per_hour" | "per_submission";
 
 /**
@@ -509,7 +695,22 @@ export type PayBasis = "per_item" | "per_hour" | "per_submission";
  */
 export type PayLine = { submission_id: string, amount_cents: number, currency: string, status: LedgerStatus, };
 
-export type PayoutSchedule = { basis: "per_item" | "per_hour" | "per_submission", amount_cents: number, currency: string, };
+/**
+ * What one unit of work pays, as stated by the rubric.
+ */
+export type PayoutSchedule = { 
+/**
+ * What the amount is paid per.
+ */
+basis: "per_item" | "per_hour" | "per_submission", 
+/**
+ * Amount in minor units of `currency` (cents).
+ */
+amount_cents: number, 
+/**
+ * ISO-4217 currency code.
+ */
+currency: string, };
 
 export type PayoutView = { id: string, amount_cents: number, currency: string, paid_at: string, 
 /**
@@ -526,7 +727,23 @@ method_label: string, entry_count: number, };
  * grade yet: where it points and what was typed so far (possibly nothing).
  * At most one per field.
  */
-export type PendingAnnotation = { field: string, anchor: AnnotationAnchor, severity: string | null, comment: string, };
+export type PendingAnnotation = { 
+/**
+ * Id of the field the annotation is in.
+ */
+field: string, 
+/**
+ * Where in the field it points.
+ */
+anchor: AnnotationAnchor, 
+/**
+ * Severity picked so far, if any.
+ */
+severity: string | null, 
+/**
+ * Comment text typed so far (possibly empty).
+ */
+comment: string, };
 
 /**
  * A pixel's value in modality units (e.g. HU) at a position.
@@ -543,6 +760,9 @@ export type PlacementStatus = "exact" | "moved" | "outdated";
  */
 export type PlatformKind = "assay" | "label_studio";
 
+/**
+ * Which answer of a pairwise question is preferred.
+ */
 export type Preference = "a" | "b" | "tie";
 
 export type PreviewItemRef = { item_id: string, title: string, file: string, 
@@ -582,7 +802,15 @@ generation: number, };
 /**
  * One quarantined thing: never blocks the rest of a sync, retried with backoff.
  */
-export type QuarantineEntry = { kind: QuarantineKind, key: string, 
+export type QuarantineEntry = { 
+/**
+ * What kind of thing is held back.
+ */
+kind: QuarantineKind, 
+/**
+ * Its key (see [`QuarantineKind`]).
+ */
+key: string, 
 /**
  * What the reviewer recognises: the item's title, the file name.
  */
@@ -590,30 +818,141 @@ label: string,
 /**
  * Why, in words (never content of the refused data).
  */
-reason: string, attempts: number, next_attempt_at: string, first_failed_at: string, };
+reason: string, 
+/**
+ * Failed attempts so far.
+ */
+attempts: number, 
+/**
+ * Earliest time of the next retry (backoff).
+ */
+next_attempt_at: string, 
+/**
+ * When it first failed.
+ */
+first_failed_at: string, };
 
 /**
  * What kind of thing is quarantined.
  */
 export type QuarantineKind = "item" | "attachment" | "rubric";
 
-export type Question = { id: string, prompt: string, required: boolean, weight: number, help: string | null, examples: Array<string>, rationale: RationaleRule | null, show_if: Condition | null, 
+/**
+ * One question of a rubric.
+ */
+export type Question = { 
+/**
+ * Stable question id, the key of its answer.
+ */
+id: string, 
+/**
+ * The question as shown to the reviewer.
+ */
+prompt: string, 
+/**
+ * Whether an answer is needed to submit (default true).
+ */
+required: boolean, 
+/**
+ * Weight in the weighted-mean score (default 1.0).
+ */
+weight: number, 
+/**
+ * Guidance shown next to the question.
+ */
+help: string | null, 
+/**
+ * Example answers or reasoning shown on request.
+ */
+examples: Array<string>, 
+/**
+ * When a rationale must accompany the answer; `None`: optional.
+ */
+rationale: RationaleRule | null, 
+/**
+ * Show the question only when this condition holds; `None`: always shown.
+ */
+show_if: Condition | null, 
 /**
  * Item fields this question is about (checked by lint).
  */
-refers_to: Array<string>, } & ({ "type": "scale", min: number, max: number, anchors: Array<ScaleAnchor>, } | { "type": "single_choice", options: Array<ChoiceOption>, } | { "type": "multi_choice", options: Array<ChoiceOption>, min_selected: number | null, max_selected: number | null, } | { "type": "pass_fail", criteria: Array<ChoiceOption>, } | { "type": "ranking", fields: Array<string>, } | { "type": "pairwise", a: string, b: string, allow_tie: boolean, 
+refers_to: Array<string>, } & ({ "type": "scale", 
 /**
- * Strength labels, weakest first, e.g. ["slightly", "clearly", "much"].
+ * Lowest allowed value.
  */
-strengths: Array<string>, } | { "type": "free_text", min_length: number | null, max_length: number | null, placeholder: string | null, } | { "type": "annotations", 
+min: number, 
+/**
+ * Highest allowed value; must exceed `min`.
+ */
+max: number, 
+/**
+ * Labels for some of the values.
+ */
+anchors: Array<ScaleAnchor>, } | { "type": "single_choice", 
+/**
+ * The options, in display order.
+ */
+options: Array<ChoiceOption>, } | { "type": "multi_choice", 
+/**
+ * The options, in display order.
+ */
+options: Array<ChoiceOption>, 
+/**
+ * Fewest options that must be picked, if bounded.
+ */
+min_selected: number | null, 
+/**
+ * Most options that may be picked, if bounded.
+ */
+max_selected: number | null, } | { "type": "pass_fail", 
+/**
+ * The criteria, each answered pass or fail.
+ */
+criteria: Array<ChoiceOption>, } | { "type": "ranking", 
+/**
+ * Ids of the visible fields to rank.
+ */
+fields: Array<string>, } | { "type": "pairwise", 
+/**
+ * Id of the field shown as answer A.
+ */
+a: string, 
+/**
+ * Id of the field shown as answer B.
+ */
+b: string, 
+/**
+ * Whether "tie" is an allowed answer (default true).
+ */
+allow_tie: boolean, 
+/**
+ * Strength labels, weakest first, e.g. `["slightly", "clearly", "much"]`.
+ */
+strengths: Array<string>, } | { "type": "free_text", 
+/**
+ * Fewest characters required, if bounded.
+ */
+min_length: number | null, 
+/**
+ * Most characters allowed, if bounded.
+ */
+max_length: number | null, 
+/**
+ * Hint shown in the empty text box.
+ */
+placeholder: string | null, } | { "type": "annotations", 
 /**
  * Fields that may be annotated.
  */
 fields: Array<string>, 
 /**
- * Allowed severities, e.g. ["nit", "minor", "major", "blocker"].
+ * Allowed severities, e.g. `["nit", "minor", "major", "blocker"]`.
  */
-severities: Array<string>, min_count: number | null, });
+severities: Array<string>, 
+/**
+ * Fewest annotations required, if bounded.
+ */
+min_count: number | null, });
 
 /**
  * One assignment in the queue.
@@ -662,7 +1001,27 @@ export type QueueStatus = "new" | "draft" | "ready" | "in_outbox" | "submitted" 
 /**
  * When a rationale must accompany an answer.
  */
-export type RationaleRule = { "when": "always", min_length: number | null, } | { "when": "below", threshold: number, min_length: number | null, } | { "when": "choice", choices: Array<string>, min_length: number | null, } | { "when": "optional" };
+export type RationaleRule = { "when": "always", 
+/**
+ * Fewest characters of rationale, if bounded.
+ */
+min_length: number | null, } | { "when": "below", 
+/**
+ * Scale values below this require a rationale.
+ */
+threshold: number, 
+/**
+ * Fewest characters of rationale, if bounded.
+ */
+min_length: number | null, } | { "when": "choice", 
+/**
+ * Choice ids (or "fail") that require a rationale.
+ */
+choices: Array<string>, 
+/**
+ * Fewest characters of rationale, if bounded.
+ */
+min_length: number | null, } | { "when": "optional" };
 
 export type Requirement = { id: string, text: string, 
 /**
@@ -670,6 +1029,9 @@ export type Requirement = { id: string, text: string,
  */
 tests: Array<string>, };
 
+/**
+ * A senior reviewer's verdict on another expert's submission.
+ */
 export type ReviewDecision = "accept" | "reject" | "request_revision";
 
 export type ReviewInput = { decision: ReviewDecision, feedback: string | null, };
@@ -677,11 +1039,23 @@ export type ReviewInput = { decision: ReviewDecision, feedback: string | null, }
 /**
  * Another expert's submission shown to a senior reviewer (author anonymised).
  */
-export type ReviewedSubmission = { submission_id: string, 
+export type ReviewedSubmission = { 
+/**
+ * Id of the reviewed submission (what a review decision names).
+ */
+submission_id: string, 
 /**
  * Answers keyed by question id, in the rubric's answer format.
  */
-answers: unknown, active_seconds: number, submitted_at: string, };
+answers: unknown, 
+/**
+ * Active seconds the author reported.
+ */
+active_seconds: number, 
+/**
+ * When the platform received the submission.
+ */
+submitted_at: string, };
 
 /**
  * A rubric: what a reviewer sees and what they must answer.
@@ -690,23 +1064,59 @@ export type Rubric = {
 /**
  * Rubric format version; currently 1.
  */
-format: number, id: string, version: number, title: string, 
+format: number, 
+/**
+ * Stable rubric id (what opportunities and assignments name).
+ */
+id: string, 
+/**
+ * Version of this rubric; a changed rubric gets a new version.
+ */
+version: number, 
+/**
+ * Name shown to reviewers.
+ */
+title: string, 
 /**
  * Markdown guidelines, always one key away in the app.
  */
-guidelines: string, audience: string | null, 
+guidelines: string, 
 /**
- * Task taxonomy path, e.g. ["coding", "validation", "python"].
+ * Who the rubric is written for (e.g. "senior Rust engineers").
  */
-taxonomy: Array<string>, deliverable: string | null, estimated_minutes: number | null, 
+audience: string | null, 
+/**
+ * Task taxonomy path, e.g. `["coding", "validation", "python"]`.
+ */
+taxonomy: Array<string>, 
+/**
+ * What a finished grade delivers to the buyer, in words.
+ */
+deliverable: string | null, 
+/**
+ * Expected time per item in minutes, shown before work starts.
+ */
+estimated_minutes: number | null, 
 /**
  * Things reviewers must not do or items that must be excluded.
  */
-exclusions: Array<string>, payout: PayoutSchedule | null, 
+exclusions: Array<string>, 
+/**
+ * What the work pays, if the rubric states it.
+ */
+payout: PayoutSchedule | null, 
 /**
  * Item fields a reviewer may see, in display order. Everything else is removed.
  */
-fields: Array<VisibleField>, questions: Array<Question>, scoring: Scoring | null, };
+fields: Array<VisibleField>, 
+/**
+ * Questions the reviewer answers, in display order.
+ */
+questions: Array<Question>, 
+/**
+ * How answers combine into a score; `None`: no score.
+ */
+scoring: Scoring | null, };
 
 /**
  * The rules as data for the UI (`RULES` in the generated contract).
@@ -746,7 +1156,18 @@ export type SaveResult = { revision: number, saved_at: string, validation: Valid
  */
 status: QueueStatus, };
 
-export type ScaleAnchor = { value: number, label: string, };
+/**
+ * A label for one point of a scale (e.g. 1 = "unusable").
+ */
+export type ScaleAnchor = { 
+/**
+ * The scale value the label names; within the scale's min..=max.
+ */
+value: number, 
+/**
+ * Text shown for that value.
+ */
+label: string, };
 
 export type ScanFormat = "dicom" | "png" | "jpeg";
 
@@ -786,19 +1207,86 @@ export type ScanWindow = { center: number, width: number, };
 /**
  * One field an item shows under a rubric, with its display settings.
  */
-export type ScopedField = { id: string, label: string, viewer: ViewerKind, against: string | null, language: string | null, diff_mode: DiffMode | null, results: string | null, help: string | null, value: FieldValue, };
+export type ScopedField = { 
+/**
+ * Item field id.
+ */
+id: string, 
+/**
+ * Heading shown above the field.
+ */
+label: string, 
+/**
+ * Which viewer displays it.
+ */
+viewer: ViewerKind, 
+/**
+ * For `diff` and `legal_redline`: the field holding the old version.
+ */
+against: string | null, 
+/**
+ * Syntax for `code` / `diff` when it cannot be inferred.
+ */
+language: string | null, 
+/**
+ * Initial diff layout.
+ */
+diff_mode: DiffMode | null, 
+/**
+ * For `test_suite`: the field holding a `JUnit` XML run result.
+ */
+results: string | null, 
+/**
+ * Hint shown next to the field.
+ */
+help: string | null, 
+/**
+ * The field's value from the item.
+ */
+value: FieldValue, };
 
 /**
  * An item reduced to what the rubric lets a reviewer see. Hidden fields are
  * gone from this value; nothing downstream can leak them.
  */
-export type ScopedItem = { item_id: string, opportunity_id: string, title: string, rubric_id: string, rubric_version: number, fields: Array<ScopedField>, 
+export type ScopedItem = { 
+/**
+ * Id of the item.
+ */
+item_id: string, 
+/**
+ * Id of the opportunity the item belongs to.
+ */
+opportunity_id: string, 
+/**
+ * The item's title.
+ */
+title: string, 
+/**
+ * Id of the rubric that scoped it.
+ */
+rubric_id: string, 
+/**
+ * Version of that rubric.
+ */
+rubric_version: number, 
+/**
+ * The visible fields the item has, in the rubric's display order.
+ */
+fields: Array<ScopedField>, 
 /**
  * Visible fields the rubric declares but the item lacks.
  */
 missing_fields: Array<string>, };
 
-export type Scoring = { method: ScoringMethod, 
+/**
+ * How a rubric scores a grade.
+ */
+export type Scoring = { 
+/**
+ * The scoring method.
+ */
+method: ScoringMethod, 
 /**
  * Question whose answer is the overall verdict.
  */
@@ -808,6 +1296,9 @@ verdict_question: string | null,
  */
 pass_threshold: number | null, };
 
+/**
+ * How a grade's answers combine into a score.
+ */
 export type ScoringMethod = "weighted_mean" | "verdict_only";
 
 /**
@@ -870,7 +1361,19 @@ notify_interval_s: number, };
 /**
  * A position in a rubric file (1-based line and column).
  */
-export type SourceLocation = { file?: string, line: number, column: number, };
+export type SourceLocation = { 
+/**
+ * The file, when the rubric came from one.
+ */
+file?: string, 
+/**
+ * 1-based line.
+ */
+line: number, 
+/**
+ * 1-based column.
+ */
+column: number, };
 
 export type SplitCell = { kind: LineKind, line: number, runs: Array<StyledRun>, no_newline: boolean, 
 /**
@@ -951,7 +1454,27 @@ export type SyncPhase = "upload" | "assignments" | "rubrics" | "items" | "attach
 /**
  * Progress of a pull, for the UI.
  */
-export type SyncProgress = { phase: SyncPhase, items_done: number, items_total: number, bytes_done: number, bytes_total: number, };
+export type SyncProgress = { 
+/**
+ * The running phase.
+ */
+phase: SyncPhase, 
+/**
+ * Things finished in this phase (items, attachments, pages).
+ */
+items_done: number, 
+/**
+ * Things to do in this phase, when known (else 0).
+ */
+items_total: number, 
+/**
+ * Bytes downloaded in this phase.
+ */
+bytes_done: number, 
+/**
+ * Bytes to download in this phase, when known (else 0).
+ */
+bytes_total: number, };
 
 /**
  * Sync health for the status bar.
@@ -1044,17 +1567,41 @@ spans: Array<TimeSpan>, active_seconds: number, };
 /**
  * One stretch of time on task.
  */
-export type TimeSession = { id: number, assignment_id: string, started_at: string, 
+export type TimeSession = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * The assignment the time was spent on.
+ */
+assignment_id: string, 
+/**
+ * When the stretch started.
+ */
+started_at: string, 
 /**
  * `None` while the session is running (or if the app crashed during it).
  */
-ended_at: string | null, corrected: boolean, };
+ended_at: string | null, 
+/**
+ * Whether the reviewer edited the session by hand.
+ */
+corrected: boolean, };
 
 /**
  * One stretch of active time on an item, as logged (and possibly corrected)
  * by the reviewer.
  */
-export type TimeSpan = { started_at: string, ended_at: string, 
+export type TimeSpan = { 
+/**
+ * Start of the span (inclusive).
+ */
+started_at: string, 
+/**
+ * End of the span (exclusive; never before `started_at`).
+ */
+ended_at: string, 
 /**
  * Set when the reviewer edited this span by hand.
  */
@@ -1116,17 +1663,36 @@ target: string, size: number, };
 /**
  * One problem with one answer, worded for the reviewer.
  */
-export type ValidationIssue = { question_id: string, severity: IssueSeverity, 
+export type ValidationIssue = { 
+/**
+ * The question the issue is about.
+ */
+question_id: string, 
+/**
+ * Whether it blocks submission.
+ */
+severity: IssueSeverity, 
 /**
  * Stable machine code, e.g. `required`, `out_of_range`, `rationale_too_short`.
  */
-code: string, message: string, };
+code: string, 
+/**
+ * What is wrong, worded for the reviewer.
+ */
+message: string, };
 
+/**
+ * The result of checking a grade's answers against the rubric.
+ */
 export type ValidationReport = { 
 /**
  * True when there is no error: the grade may be submitted.
  */
-ok: boolean, issues: Array<ValidationIssue>, 
+ok: boolean, 
+/**
+ * Every issue found, in rubric order.
+ */
+issues: Array<ValidationIssue>, 
 /**
  * Questions shown under the current answers (`show_if`), in rubric order.
  */
@@ -1137,11 +1703,22 @@ visible_questions: Array<string>, };
  */
 export type ViewerKind = "diff" | "code" | "test_suite" | "legal_redline" | "scan" | "markdown" | "chat" | "text";
 
+/**
+ * An item field the rubric lets a reviewer see, and how it is shown.
+ */
 export type VisibleField = { 
 /**
  * Item field id.
  */
-id: string, label: string, viewer: ViewerKind, 
+id: string, 
+/**
+ * Heading shown above the field.
+ */
+label: string, 
+/**
+ * Which viewer displays it.
+ */
+viewer: ViewerKind, 
 /**
  * For `diff` (old side) and `legal_redline` (prior version): another visible field.
  */
@@ -1149,11 +1726,19 @@ against: string | null,
 /**
  * Syntax for `code` / `diff` when it cannot be inferred from file names.
  */
-language: string | null, diff_mode: DiffMode | null, 
+language: string | null, 
 /**
- * For `test_suite`: field holding a JUnit XML run result.
+ * Initial diff layout for `diff` fields; the reviewer can switch.
  */
-results: string | null, help: string | null, };
+diff_mode: DiffMode | null, 
+/**
+ * For `test_suite`: field holding a `JUnit` XML run result.
+ */
+results: string | null, 
+/**
+ * Hint shown next to the field.
+ */
+help: string | null, };
 
 /**
  * Idle waiting recorded so far (answer of `record_waiting`).

@@ -193,5 +193,11 @@ export function replayBackend(rec: Recording = DEMO): ReplayBackend {
     onSyncProgress: async (): Promise<Unsubscribe> => () => {},
     onPreviewChanged: async (): Promise<Unsubscribe> => () => {},
     onLinkPending: async (): Promise<Unsubscribe> => () => {},
+    // Updates come from a release channel the demo platform does not serve:
+    // both are refused as unrecorded, as any call the recording lacks.
+    checkForUpdate: () => answer("check_for_update"),
+    installUpdate: (confirmUnsent) => answer("install_update", { confirmUnsent }),
+    // Menu actions come from the native menu, which the browser has not.
+    onMenuAction: async (): Promise<Unsubscribe> => () => {},
   };
 }

@@ -412,6 +412,12 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
             wb.submit(id, &valid).await,
         );
         uploaded(wb).await;
+        let _ = r.read(
+            "after the upload",
+            "item_status",
+            json!({"assignmentId": id}),
+            wb.item_status(id),
+        );
         let _ = r.change(
             "submitted twice",
             "submit",
@@ -460,6 +466,14 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
             );
         }
         uploaded(wb).await;
+        // The status sync reports once the decision is uploaded (the UI asks
+        // it again when sync overtook the command's answer).
+        let _ = r.read(
+            "after the decision",
+            "item_status",
+            json!({"assignmentId": id}),
+            wb.item_status(id),
+        );
         let _ = r.read(
             "after the decision",
             "open_item",

@@ -575,6 +575,19 @@ impl Walker<'_> {
                     Some(dicom_core::VR::OB | dicom_core::VR::OW) if is_pixels => {
                         self.items(body, None, depth + 1, true)?
                     }
+                    // An unknown-VR element may hold an implicit-VR sequence
+                    // of undefined length: the parser takes it from here.
+                    Some(dicom_core::VR::UN) => None,
+                    // Anything else of undefined length is illegal, and the
+                    // parser would read on with a length of its own (a fuzzed
+                    // file made it ask for 3.5 GiB): refuse it here.
+                    Some(vr) => {
+                        return Err(unsupported(format!(
+                            "element ({group:04X},{elem:04X}) ({}) has an undefined length, \
+                             allowed only for sequences and pixel data (corrupt file)",
+                            vr.to_string()
+                        )))
+                    }
                     _ => None,
                 };
                 match next {

@@ -511,3 +511,20 @@ fn big_endian_lying_length_is_refused_before_parsing() {
     let walked = check_stream(bytes).err().expect("refused by the walker");
     assert!(walked.to_string().contains("(ECFF,1225)"), "{walked}");
 }
+
+/// Fuzz findings (seed 1 input 1586, seed 2 input 3889): an OB element of
+/// undefined length outside the pixel data made the parser ask for
+/// 3.5 GiB. Refused by the walker, naming the element.
+#[test]
+fn undefined_length_outside_sequences_and_pixels_is_refused() {
+    for bytes in [
+        &include_bytes!("../../tests/fixtures/fuzz/blowup_seed1_input1586.dcm")[..],
+        &include_bytes!("../../tests/fixtures/fuzz/blowup_seed2_input3889.dcm")[..],
+    ] {
+        let msg = decode_scan(bytes, "application/dicom")
+            .err()
+            .expect("a corrupt file must not decode")
+            .to_string();
+        assert!(msg.contains("has an undefined length"), "{msg}");
+    }
+}

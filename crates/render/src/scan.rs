@@ -499,7 +499,12 @@ impl Walker<'_> {
                 if elem == 0xE00D && end.is_none() && depth > 0 {
                     return Ok(Some(pos + 8));
                 }
-                return Ok(None);
+                // An item tag where an element belongs: the parser would
+                // read on with lengths of its own (fuzzing found 3-4 GiB
+                // asks), so it is refused here.
+                return Err(unsupported(format!(
+                    "an item tag (FFFE,{elem:04X}) where a data element belongs (corrupt file)"
+                )));
             }
             let explicit = if group == 0x0002 {
                 true
@@ -664,7 +669,16 @@ impl Walker<'_> {
                     pos = item_end;
                 }
                 (0xFFFE, 0xE0DD) => return Ok(Some(pos + 8)),
-                _ => return Ok(None),
+                _ => {
+                    return Err(unsupported(format!(
+                        "{} holds ({group:04X},{elem:04X}) where an item belongs (corrupt file)",
+                        if fragments {
+                            "the compressed pixel data"
+                        } else {
+                            "a sequence"
+                        }
+                    )))
+                }
             }
         }
     }

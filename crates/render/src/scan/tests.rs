@@ -499,16 +499,14 @@ fn fragments_map_to_frames() {
 #[test]
 fn big_endian_lying_length_is_refused_before_parsing() {
     let bytes = include_bytes!("../../tests/fixtures/fuzz/blowup_seed16_input121.dcm");
-    let err = decode_scan(bytes, "application/dicom")
-        .err()
-        .expect("a corrupt file must not decode");
+    let err = decode_scan(bytes, "application/dicom").expect_err("a corrupt file must not decode");
     let msg = err.to_string();
     assert!(
         msg.contains("(ECFF,1225)") && msg.contains("claims") && msg.contains("remain"),
         "{msg}"
     );
     // The walker refuses the same stream on its own, before any parser.
-    let walked = check_stream(bytes).err().expect("refused by the walker");
+    let walked = check_stream(bytes).expect_err("refused by the walker");
     assert!(walked.to_string().contains("(ECFF,1225)"), "{walked}");
 }
 
@@ -522,8 +520,7 @@ fn undefined_length_outside_sequences_and_pixels_is_refused() {
         &include_bytes!("../../tests/fixtures/fuzz/blowup_seed2_input3889.dcm")[..],
     ] {
         let msg = decode_scan(bytes, "application/dicom")
-            .err()
-            .expect("a corrupt file must not decode")
+            .expect_err("a corrupt file must not decode")
             .to_string();
         assert!(msg.contains("has an undefined length"), "{msg}");
     }

@@ -1,4 +1,4 @@
-//! `cargo xtask demo | test | tour | setup | ui | bindings | bench | bundle | icons`: everything
+//! `cargo xtask demo | test | tour | setup | ui | bindings | bench | fuzz | bundle | icons`: everything
 //! needed to build, run, test and package Assay from a fresh Debian machine with only Rust, Node
 //! and Python.
 
@@ -108,6 +108,27 @@ enum Cmd {
         #[arg(long)]
         callgrind: bool,
     },
+    /// Fuzz the series and archive parser and the frame decoder (release
+    /// build of crates/render/tests/fuzz.rs, fuzz_long): a seeded mutator
+    /// over the committed DICOM fixtures and series zips, counting panics
+    /// (caught or not), hangs and memory blowups; fails on any.
+    Fuzz {
+        /// Most inputs to run.
+        #[arg(long, default_value_t = 100_000)]
+        iters: u64,
+        /// Stop after this many seconds, whatever the count.
+        #[arg(long, default_value_t = 3600)]
+        secs: u64,
+        /// Seed; input i of seed s is reproducible from (s, i).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Rerun only input i and write it to target/fuzz/.
+        #[arg(long)]
+        only: Option<u64>,
+        /// An input running longer than this is a hang (the run aborts).
+        #[arg(long, default_value_t = 10)]
+        hang_secs: u64,
+    },
     /// Build installable packages with the Tauri bundler (a .deb and an .rpm
     /// on Linux) into target/{release,debug}/bundle/.
     Bundle {
@@ -147,6 +168,13 @@ fn main() -> Result<()> {
             only,
             callgrind,
         } => bench(&root, runs, items, &only, callgrind),
+        Cmd::Fuzz {
+            iters,
+            secs,
+            seed,
+            only,
+            hang_secs,
+        } => fuzz(iters, secs, seed, only, hang_secs),
         Cmd::Tour => tour(&root),
         Cmd::Bundle { debug, e2e } => bundle(&root, debug, e2e),
         Cmd::Icons => icons(&root),
@@ -192,6 +220,38 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "512×512×500 CT series (pydicom): time to first slice, scroll p50/p99, cache memory",
     ),
 ];
+
+/// `cargo xtask fuzz`: crates/render/tests/fuzz.rs, fuzz_long, in release.
+/// The test reads FUZZ_ITERS, FUZZ_SECS, FUZZ_SEED, FUZZ_HANG_SECS and
+/// FUZZ_ONLY; `--workspace` (not `-p assay-render`) keeps the workspace's
+/// feature resolution, so the dependencies already built are reused.
+fn fuzz(iters: u64, secs: u64, seed: u64, only: Option<u64>, hang_secs: u64) -> Result<()> {
+    step(&format!(
+        "fuzzing the series/archive parser and frame decoder: seed {seed}, \
+         at most {iters} inputs or {secs} s"
+    ));
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "--release",
+        "--workspace",
+        "--test",
+        "fuzz",
+        "--",
+        "--ignored",
+        "--nocapture",
+        "--exact",
+        "fuzz_long",
+    ])
+    .env("FUZZ_ITERS", iters.to_string())
+    .env("FUZZ_SECS", secs.to_string())
+    .env("FUZZ_SEED", seed.to_string())
+    .env("FUZZ_HANG_SECS", hang_secs.to_string());
+    if let Some(i) = only {
+        cmd.env("FUZZ_ONLY", i.to_string());
+    }
+    run(&mut cmd)
+}
 
 fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -> Result<()> {
     if runs < 7 {

@@ -411,18 +411,22 @@ const CT_PRESETS: &[(&str, f64, f64)] = &[
     ("Abdomen", 60.0, 400.0),
 ];
 
-/// Walks the elements of a little-endian DICOM stream, into sequences and
-/// items, before the parser sees it: a declared length that runs past its
+/// Walks the elements of a DICOM stream (little or big endian), into
+/// sequences and items, before the parser sees it: a declared length that runs past its
 /// end is refused before the parser allocates a buffer of that size (a
 /// corrupt length could ask for 4 GiB), nesting is bounded, and an element
 /// with a non-standard value representation that is not needed to show the
 /// image is tolerated as DCMTK does (a 2-byte length is assumed; the
 /// element is marked for the parser as a plain string and a warning is
 /// shown). Stops (accepting) where the stream cannot be walked without the
-/// parser (big endian, an undefined length of an unknown kind).
+/// parser (an unknown transfer syntax, an undefined length of an unknown
+/// kind).
 struct Walker<'a> {
     bytes: &'a [u8],
     explicit: Option<bool>,
+    /// Where the data set starts being big endian (Explicit VR Big Endian:
+    /// the file meta group before it is always little endian).
+    big_from: Option<usize>,
     /// Offsets of invalid VR fields to rewrite, with their warning.
     patches: Vec<(usize, String)>,
 }
@@ -433,16 +437,30 @@ const MAX_NESTING: u32 = 32;
 const UNDEFINED: u32 = u32::MAX;
 
 impl Walker<'_> {
+    fn big_at(&self, p: usize) -> bool {
+        self.big_from.is_some_and(|from| p >= from)
+    }
+
+    /// A 16-bit value at `p`, in the byte order of the part of the stream
+    /// that holds `p`.
     fn u16_at(&self, p: usize) -> Option<u16> {
-        self.bytes
-            .get(p..p.checked_add(2)?)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        let b = self.bytes.get(p..p.checked_add(2)?)?;
+        let b = [b[0], b[1]];
+        Some(if self.big_at(p) {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
     }
 
     fn u32_at(&self, p: usize) -> Option<u32> {
-        self.bytes
-            .get(p..p.checked_add(4)?)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        let b = self.bytes.get(p..p.checked_add(4)?)?;
+        let b = [b[0], b[1], b[2], b[3]];
+        Some(if self.big_at(p) {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     }
 
     fn truncated(what: &str) -> RenderError {
@@ -481,7 +499,12 @@ impl Walker<'_> {
                 if elem == 0xE00D && end.is_none() && depth > 0 {
                     return Ok(Some(pos + 8));
                 }
-                return Ok(None);
+                // An item tag where an element belongs: the parser would
+                // read on with lengths of its own (fuzzing found 3-4 GiB
+                // asks), so it is refused here.
+                return Err(unsupported(format!(
+                    "an item tag (FFFE,{elem:04X}) where a data element belongs (corrupt file)"
+                )));
             }
             let explicit = if group == 0x0002 {
                 true
@@ -555,6 +578,19 @@ impl Walker<'_> {
                     }
                     Some(dicom_core::VR::OB | dicom_core::VR::OW) if is_pixels => {
                         self.items(body, None, depth + 1, true)?
+                    }
+                    // An unknown-VR element may hold an implicit-VR sequence
+                    // of undefined length: the parser takes it from here.
+                    Some(dicom_core::VR::UN) => None,
+                    // Anything else of undefined length is illegal, and the
+                    // parser would read on with a length of its own (a fuzzed
+                    // file made it ask for 3.5 GiB): refuse it here.
+                    Some(vr) => {
+                        return Err(unsupported(format!(
+                            "element ({group:04X},{elem:04X}) ({}) has an undefined length, \
+                             allowed only for sequences and pixel data (corrupt file)",
+                            vr.to_string()
+                        )))
                     }
                     _ => None,
                 };
@@ -632,7 +668,16 @@ impl Walker<'_> {
                     pos = item_end;
                 }
                 (0xFFFE, 0xE0DD) => return Ok(Some(pos + 8)),
-                _ => return Ok(None),
+                _ => {
+                    return Err(unsupported(format!(
+                        "{} holds ({group:04X},{elem:04X}) where an item belongs (corrupt file)",
+                        if fragments {
+                            "the compressed pixel data"
+                        } else {
+                            "a sequence"
+                        }
+                    )))
+                }
             }
         }
     }
@@ -649,10 +694,11 @@ fn check_stream(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Vec<String>), RenderErro
         0
     };
     // Encoding of the data set after the meta group: Some(explicit VR?)
-    // for the little-endian syntaxes we can walk, None otherwise.
-    let explicit = match transfer_syntax_of(bytes).as_deref() {
+    // for the syntaxes we can walk, None otherwise.
+    let syntax = transfer_syntax_of(bytes);
+    let explicit = match syntax.as_deref() {
         Some("1.2.840.10008.1.2") => Some(false),
-        Some(t) if t == "1.2.840.10008.1.2.1" || t == DEFLATED => Some(true),
+        Some(t) if t == "1.2.840.10008.1.2.1" || t == DEFLATED || t == EXPLICIT_BE => Some(true),
         // Encapsulated (compressed) syntaxes are explicit VR little endian.
         Some(t)
             if t.starts_with("1.2.840.10008.1.2.4")
@@ -663,9 +709,11 @@ fn check_stream(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Vec<String>), RenderErro
         }
         _ => None,
     };
+    let big_from = (syntax.as_deref() == Some(EXPLICIT_BE)).then(|| meta_end(bytes, start));
     let mut walker = Walker {
         bytes,
         explicit,
+        big_from,
         patches: Vec::new(),
     };
     walker.elements(start, None, 0)?;
@@ -682,6 +730,52 @@ fn check_stream(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Vec<String>), RenderErro
 }
 
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
+
+/// End of the file meta group (always explicit VR little endian): past the
+/// run of group 0002 elements from `start`. A truncated header ends it
+/// where it is (the walker then reports the truncation).
+fn meta_end(bytes: &[u8], start: usize) -> usize {
+    let le16 = |p: usize| {
+        bytes
+            .get(p..p.checked_add(2)?)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let mut pos = start;
+    while le16(pos) == Some(0x0002) {
+        let long = matches!(
+            bytes.get(pos + 4..pos + 6),
+            Some(
+                b"OB"
+                    | b"OD"
+                    | b"OF"
+                    | b"OL"
+                    | b"OV"
+                    | b"OW"
+                    | b"SQ"
+                    | b"UC"
+                    | b"UN"
+                    | b"UR"
+                    | b"UT"
+                    | b"SV"
+                    | b"UV"
+            )
+        );
+        let len = if long {
+            bytes
+                .get(pos + 8..pos + 12)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                .map(|l| (12, l))
+        } else {
+            le16(pos + 6).map(|l| (8, usize::from(l)))
+        };
+        match len.and_then(|(h, l)| pos.checked_add(h)?.checked_add(l)) {
+            Some(next) if next <= bytes.len() => pos = next,
+            _ => break,
+        }
+    }
+    pos
+}
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 
 /// Largest inflated data set of a Deflated Explicit VR Little Endian file.

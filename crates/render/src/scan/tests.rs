@@ -491,3 +491,37 @@ fn fragments_map_to_frames() {
     assert!(frame_streams(&frags, &[], 2, false).is_err());
     assert!(frame_streams(&frags, &[], 5, true).is_err());
 }
+
+/// Fuzz finding (seed 16, input 121): an Explicit VR Big Endian file with
+/// junk after the pixel data, read by the parser as an element of 2.2 GB
+/// that it allocated before finding the end of the file. The walker now
+/// reads big endian too and refuses the length before the parser runs.
+#[test]
+fn big_endian_lying_length_is_refused_before_parsing() {
+    let bytes = include_bytes!("../../tests/fixtures/fuzz/blowup_seed16_input121.dcm");
+    let err = decode_scan(bytes, "application/dicom").expect_err("a corrupt file must not decode");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("(ECFF,1225)") && msg.contains("claims") && msg.contains("remain"),
+        "{msg}"
+    );
+    // The walker refuses the same stream on its own, before any parser.
+    let walked = check_stream(bytes).expect_err("refused by the walker");
+    assert!(walked.to_string().contains("(ECFF,1225)"), "{walked}");
+}
+
+/// Fuzz findings (seed 1 input 1586, seed 2 input 3889): an OB element of
+/// undefined length outside the pixel data made the parser ask for
+/// 3.5 GiB. Refused by the walker, naming the element.
+#[test]
+fn undefined_length_outside_sequences_and_pixels_is_refused() {
+    for bytes in [
+        &include_bytes!("../../tests/fixtures/fuzz/blowup_seed1_input1586.dcm")[..],
+        &include_bytes!("../../tests/fixtures/fuzz/blowup_seed2_input3889.dcm")[..],
+    ] {
+        let msg = decode_scan(bytes, "application/dicom")
+            .expect_err("a corrupt file must not decode")
+            .to_string();
+        assert!(msg.contains("has an undefined length"), "{msg}");
+    }
+}

@@ -109,7 +109,7 @@ enum Cmd {
         callgrind: bool,
     },
     /// Fuzz the series and archive parser and the frame decoder (release
-    /// build of crates/render/tests/fuzz.rs, fuzz_long): a seeded mutator
+    /// build of `crates/render/tests/fuzz.rs`, `fuzz_long`): a seeded mutator
     /// over the committed DICOM fixtures and series zips, counting panics
     /// (caught or not), hangs and memory blowups; fails on any.
     Fuzz {
@@ -221,9 +221,9 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// `cargo xtask fuzz`: crates/render/tests/fuzz.rs, fuzz_long, in release.
-/// The test reads FUZZ_ITERS, FUZZ_SECS, FUZZ_SEED, FUZZ_HANG_SECS and
-/// FUZZ_ONLY; `--workspace` (not `-p assay-render`) keeps the workspace's
+/// `cargo xtask fuzz`: `crates/render/tests/fuzz.rs`, `fuzz_long`, in release.
+/// The test reads `FUZZ_ITERS`, `FUZZ_SECS`, `FUZZ_SEED`, `FUZZ_HANG_SECS` and
+/// `FUZZ_ONLY`; `--workspace` (not `-p assay-render`) keeps the workspace's
 /// feature resolution, so the dependencies already built are reused.
 fn fuzz(iters: u64, secs: u64, seed: u64, only: Option<u64>, hang_secs: u64) -> Result<()> {
     step(&format!(

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import App from "./App.svelte";
 import { mockBackend, type MockBackend } from "./lib/backend/mock";
-import { settle, until } from "./test-app";
+import { press, settle, until } from "./test-app";
 
 let app: ReturnType<typeof mount> | null = null;
 let target: HTMLElement;
@@ -12,10 +12,6 @@ function start(backend: MockBackend) {
   target = document.createElement("div");
   document.body.appendChild(target);
   app = mount(App, { target, props: { backend } });
-}
-function press(key: string, opts: KeyboardEventInit = {}, on: EventTarget = document.body) {
-  on.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...opts }));
-  flushSync();
 }
 const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
 const $$ = (sel: string) => target.querySelectorAll(sel);

@@ -2,11 +2,11 @@
 // answers, review decisions and refusals is what the real app answered on
 // the demo data (crates/app/tests/recorded.rs), not a TypeScript copy.
 import { afterEach, describe, expect, it } from "vitest";
-import { flushSync, mount, unmount } from "svelte";
+import { mount, unmount } from "svelte";
 import App from "./App.svelte";
 import type { OpenedItem, QueuePage, ReviewInput } from "./lib/bindings";
 import { recorded, replayBackend, type ReplayBackend } from "./lib/backend/replay";
-import { settle, until } from "./test-app";
+import { press, settle, until } from "./test-app";
 
 let app: ReturnType<typeof mount> | null = null;
 let target: HTMLElement;
@@ -15,10 +15,6 @@ function start(backend: ReplayBackend) {
   target = document.createElement("div");
   document.body.appendChild(target);
   app = mount(App, { target, props: { backend } });
-}
-function press(key: string, opts: KeyboardEventInit = {}, on: EventTarget = document.body) {
-  on.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...opts }));
-  flushSync();
 }
 const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
 const $$ = (sel: string) => target.querySelectorAll(sel);

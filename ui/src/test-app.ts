@@ -1,4 +1,4 @@
-// Waiting helpers shared by the whole-app tests (App.test.ts, layout.test.ts):
+// Helpers shared by the whole-app tests (App.test.ts, layout.test.ts, replay.test.ts):
 // the app on the mock backend settles through timers and Svelte flushes.
 import { flushSync } from "svelte";
 
@@ -17,4 +17,10 @@ export async function until(cond: () => boolean, what: string, tries = 100) {
     await settle(10);
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A key press on `on` (the page by default), then Svelte's pending updates. */
+export function press(key: string, opts: KeyboardEventInit = {}, on: EventTarget = document.body) {
+  on.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...opts }));
+  flushSync();
 }

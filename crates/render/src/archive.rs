@@ -15,8 +15,11 @@ use crate::error::RenderError;
 /// Bounds on reading one archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArchiveLimits {
+    /// Most entries (files and directories) the central directory may list; 10,000 by default.
     pub max_entries: usize,
+    /// Largest uncompressed size of one entry, in bytes (256 MiB by default), checked on the bytes actually inflated.
     pub max_entry_bytes: u64,
+    /// Largest uncompressed size of all entries together, in bytes (2 GiB by default).
     pub max_total_bytes: u64,
     /// Largest uncompressed/compressed ratio of an entry over 1 MiB.
     pub max_ratio: u64,
@@ -47,7 +50,9 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 pub struct ArchiveEntry {
     /// Index in the archive's central directory.
     pub index: usize,
+    /// Path of the file inside the archive, as stored (not sanitised: never join it to a directory).
     pub name: String,
+    /// Uncompressed size in bytes, as the central directory declares it (reading enforces the limits on real bytes).
     pub size: u64,
 }
 

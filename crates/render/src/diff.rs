@@ -36,30 +36,43 @@ const MIN_WORD_DIFF_RATIO: f32 = 0.35;
 /// instead of a single whole-file hunk.
 const FULL_CONTEXT_MAX_LINES: usize = 50_000;
 
+/// What a line of a hunk is: unchanged, added or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
+    /// Unchanged line shown for context (on both sides).
     Context,
+    /// Line only in the new file.
     Added,
+    /// Line only in the old file.
     Removed,
 }
 
+/// What a diff did to a file, from the git header (`new file`, `deleted file`, `rename from`, `copy from`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
+    /// Created by the change (no old side).
     Added,
+    /// Changed in place.
     Modified,
+    /// Removed by the change (no new side).
     Deleted,
+    /// Moved to another path (`old_path` holds the prior one); may also be edited.
     Renamed,
+    /// Copied from `old_path`; may also be edited.
     Copied,
 }
 
+/// Counts of added and removed lines (context lines are not counted).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct DiffStats {
+    /// Lines added.
     pub added: u32,
+    /// Lines removed.
     pub removed: u32,
 }
 
@@ -67,23 +80,33 @@ pub struct DiffStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct DiffLine {
+    /// Whether the line is context, added or removed.
     pub kind: LineKind,
+    /// 1-based line number in the old file; `None` for an added line.
     pub old_line: Option<u32>,
+    /// 1-based line number in the new file; `None` for a removed line.
     pub new_line: Option<u32>,
+    /// The line's text without its `+`/`-`/space marker and without the line ending.
     pub text: String,
     /// `\ No newline at end of file` followed this line.
     pub no_newline: bool,
 }
 
+/// One `@@` hunk of a file diff, with its raw lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct Hunk {
+    /// 1-based first line of the hunk in the old file (0 for an empty old side).
     pub old_start: u32,
+    /// Number of old-file lines the hunk covers (context and removed).
     pub old_len: u32,
+    /// 1-based first line of the hunk in the new file (0 for an empty new side).
     pub new_start: u32,
+    /// Number of new-file lines the hunk covers (context and added).
     pub new_len: u32,
     /// Text after the second `@@` (often the enclosing function).
     pub section: String,
+    /// The hunk's lines in diff order.
     pub lines: Vec<DiffLine>,
 }
 
@@ -102,6 +125,7 @@ impl Hunk {
     }
 }
 
+/// The diff of one file: its paths, status, hunks and line counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct FileDiff {
@@ -111,10 +135,13 @@ pub struct FileDiff {
     pub old_path: Option<String>,
     /// Stable language id (`rust`, `typescript`, ...).
     pub language: Option<String>,
+    /// Whether the file was added, modified, deleted, renamed or copied.
     pub status: FileStatus,
     /// A binary file: no hunks are shown.
     pub binary: bool,
+    /// The file's hunks in order (empty for binary files and pure renames).
     pub hunks: Vec<Hunk>,
+    /// Lines added and removed over all hunks.
     pub stats: DiffStats,
     /// Short hash of the file's diff; a "viewed" mark is keyed by
     /// `path@content_hash` so it resets when the file changes on re-sync.
@@ -148,13 +175,16 @@ impl FileDiff {
     }
 }
 
+/// A parsed multi-file unified diff (`git diff` output), files in input order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct MultiFileDiff {
+    /// One entry per file of the diff, in the order the diff lists them.
     pub files: Vec<FileDiff>,
 }
 
 impl MultiFileDiff {
+    /// Lines added and removed over every file.
     pub fn stats(&self) -> DiffStats {
         self.files
             .iter()

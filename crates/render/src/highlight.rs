@@ -27,23 +27,41 @@ pub const MAX_HIGHLIGHT_LINE_BYTES: usize = 4096;
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenClass {
+    /// Text with no syntax role (and everything in unknown languages).
     Plain,
+    /// Language keyword (`fn`, `if`, `return`).
     Keyword,
+    /// String literal.
     String,
+    /// Escape sequence inside a string (`\n`).
     Escape,
+    /// Comment, including doc comments.
     Comment,
+    /// Numeric literal.
     Number,
+    /// Built-in constant (`true`, `None`, `null`).
     Constant,
+    /// Function or method name.
     Function,
+    /// Type, class or trait name.
     Type,
+    /// Variable, parameter or field name.
     Variable,
+    /// Operator (`+`, `=`, `&&`).
     Operator,
+    /// Punctuation (brackets, commas, semicolons).
     Punctuation,
+    /// Markup tag name (HTML, XML).
     Tag,
+    /// Markup attribute name.
     Attribute,
+    /// Markup heading (Markdown `#`).
     Heading,
+    /// Markup emphasis (Markdown `*text*`).
     Emphasis,
+    /// Link or URL in markup.
     Link,
+    /// Text the grammar marks as illegal.
     Invalid,
 }
 
@@ -52,8 +70,11 @@ pub enum TokenClass {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct StyledRun {
+    /// The run's text (never HTML: the UI inserts it as text).
     pub text: String,
+    /// Token class; the UI styles it as `tok-<class>`.
     pub class: TokenClass,
+    /// Part of a word-level change inside a changed line (diffs only).
     pub changed: bool,
 }
 
@@ -61,7 +82,9 @@ pub struct StyledRun {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct CodeLine {
+    /// 1-based line number.
     pub number: u32,
+    /// The line's text as styled runs, in order.
     pub runs: Vec<StyledRun>,
 }
 
@@ -71,6 +94,7 @@ pub struct CodeLine {
 pub struct CodeView {
     /// Stable language id (`rust`, `typescript`, ...) or `None` for plain text.
     pub language: Option<String>,
+    /// Highlighted lines in source order.
     pub lines: Vec<CodeLine>,
 }
 

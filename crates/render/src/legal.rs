@@ -23,19 +23,26 @@ const MAX_INLINE_EDITS: usize = 3;
 /// level too.
 const SCATTERED_KEPT: f32 = 0.8;
 
+/// How a run of a redlined clause compares with the prior version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LegalRunKind {
+    /// Same wording in both versions.
     Equal,
+    /// Words only in the new version (underlined in a redline).
     Inserted,
+    /// Words only in the prior version (struck through in a redline).
     Deleted,
 }
 
+/// A run of words of a clause with one redline kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct LegalRun {
+    /// The words, including their spacing.
     pub text: String,
+    /// Whether the words are unchanged, inserted or deleted.
     pub kind: LegalRunKind,
     /// The defined term this run is an occurrence of.
     pub term: Option<String>,
@@ -43,21 +50,29 @@ pub struct LegalRun {
     pub definition: bool,
 }
 
+/// What happened to a clause between the prior and the new version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ClauseChange {
+    /// Same anchor, same wording.
     Unchanged,
+    /// Same anchor, wording edited (the runs show how).
     Modified,
+    /// Only in the new version.
     Added,
+    /// Only in the prior version.
     Removed,
     /// Renumbered or moved; `from` is the prior anchor. May also be edited.
     Moved {
+        /// Anchor the clause had in the prior version.
         from: String,
+        /// Its wording changed as well as its place.
         edited: bool,
     },
 }
 
+/// One clause (section, article, paragraph) of a legal document, compared with its prior version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct Clause {
@@ -67,17 +82,21 @@ pub struct Clause {
     pub anchor: String,
     /// Nesting depth (1 = top level).
     pub level: u8,
+    /// Whether the clause is unchanged, modified, added, removed or moved.
     pub change: ClauseChange,
     /// The clause was rewritten rather than touched up: `runs` hold the
     /// whole prior wording (deleted) followed by the whole new wording
     /// (inserted), shown as two blocks instead of interleaved words.
     pub rewritten: bool,
+    /// The clause's text as redline runs (equal, inserted, deleted).
     pub runs: Vec<LegalRun>,
 }
 
+/// A term the document defines (e.g. "Confidential Information") and where it is used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct DefinedTerm {
+    /// The term as defined, without quotes.
     pub term: String,
     /// Anchor of the clause that defines it.
     pub defined_in: Option<String>,
@@ -85,10 +104,13 @@ pub struct DefinedTerm {
     pub uses: u32,
 }
 
+/// A legal document as numbered clauses, redlined against the prior version when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct LegalDocView {
+    /// The clauses in document order (removed clauses at their prior place).
     pub clauses: Vec<Clause>,
+    /// Terms the document defines, in order of definition.
     pub defined_terms: Vec<DefinedTerm>,
     /// A prior version was given and compared.
     pub redline: bool,

@@ -18,8 +18,6 @@
 //!   [`archive`]) as ordered stacks, decoded on demand under a byte budget.
 //! - [`markdown`]: safe markdown blocks and chat transcripts.
 
-#![allow(missing_docs)] // issue 13: the docs of its 258 public items are not written yet; remove this line when they are
-
 pub mod archive;
 pub mod diff;
 pub mod error;

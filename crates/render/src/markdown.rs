@@ -19,70 +19,105 @@ const MAX_DEPTH: usize = 24;
 /// Largest markdown text accepted.
 pub const MAX_MARKDOWN_BYTES: usize = 8 * 1024 * 1024;
 
+/// Inline content of a Markdown block, as data (never HTML).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Inline {
+    /// Plain text with its emphasis.
     Text {
+        /// The text, shown literally.
         text: String,
+        /// Inside `**strong**`.
         strong: bool,
+        /// Inside `*emphasis*`.
         emphasis: bool,
+        /// Inside `~~strikethrough~~`.
         strike: bool,
     },
+    /// Inline code span.
     Code {
+        /// The code, shown literally.
         text: String,
     },
     /// A link, shown as text with its destination; never navigated to.
     Link {
+        /// The link's text.
         text: String,
+        /// The destination as written (shown, never opened).
         url: String,
     },
     /// An image, never loaded: the UI shows the alt text and the URL.
     Image {
+        /// The image's alt text.
         alt: String,
+        /// The image's source as written (shown, never fetched).
         url: String,
     },
+    /// A hard or soft line break.
     Break,
 }
 
+/// One item of a Markdown list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct ListItem {
     /// Task list marker (`- [x]`), if any.
     pub checked: Option<bool>,
+    /// The item's content blocks.
     pub blocks: Vec<Block>,
 }
 
+/// A Markdown block, as data the UI renders with its own elements (never HTML).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
+    /// ATX or setext heading.
     Heading {
+        /// 1 to 6.
         level: u8,
+        /// The heading's text.
         inlines: Vec<Inline>,
     },
+    /// Paragraph of inline content.
     Paragraph {
+        /// The paragraph's text.
         inlines: Vec<Inline>,
     },
+    /// Fenced or indented code block, syntax-highlighted.
     Code {
+        /// Language from the fence's info string, if any.
         language: Option<String>,
+        /// Highlighted runs, one list per line.
         lines: Vec<Vec<StyledRun>>,
     },
+    /// Block quote.
     Quote {
+        /// The quoted blocks.
         blocks: Vec<Block>,
     },
+    /// Ordered or bullet list.
     List {
+        /// Numbered (`1.`) rather than bulleted.
         ordered: bool,
+        /// First number of an ordered list; `None` for bullet lists.
         start: Option<u32>,
+        /// The list's items.
         items: Vec<ListItem>,
     },
+    /// GFM table.
     Table {
+        /// Header cells, each a list of inlines.
         header: Vec<Vec<Inline>>,
+        /// Body rows of cells, each cell a list of inlines.
         rows: Vec<Vec<Vec<Inline>>>,
     },
+    /// Thematic break (`---`).
     Rule,
     /// Raw HTML from the source, shown literally as text.
     Html {
+        /// The HTML source.
         text: String,
     },
 }
@@ -513,31 +548,44 @@ pub fn markdown_view(md: &str) -> Vec<Block> {
 
 // ---------------------------------------------------------------- chat
 
+/// Who speaks in a chat transcript turn, from the transcript's role name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ChatRole {
+    /// System prompt or instructions.
     System,
+    /// The human side of the conversation.
     User,
+    /// The model's answer.
     Assistant,
+    /// Output of a tool or function call.
     Tool,
+    /// A role Assay does not know; `ChatTurn::role_label` holds it as written.
     Other,
 }
 
+/// One turn of a chat transcript, its content parsed as Markdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct ChatTurn {
+    /// 0-based position of the turn in the transcript.
     pub index: u32,
+    /// The role, mapped to the closed set the UI styles.
     pub role: ChatRole,
     /// The role as written in the transcript.
     pub role_label: String,
+    /// Speaker name, when the transcript gives one (e.g. a tool's name).
     pub name: Option<String>,
+    /// The turn's content as Markdown blocks.
     pub blocks: Vec<Block>,
 }
 
+/// A chat transcript (model answers, multi-turn conversations) as turns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct ChatView {
+    /// The turns in transcript order.
     pub turns: Vec<ChatTurn>,
 }
 

@@ -35,23 +35,32 @@ pub const MAX_SAMPLES: usize = 256 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ScanWindow {
+    /// Modality value shown mid-grey (window level).
     pub center: f64,
+    /// Range of modality values spread over black to white; at least 1.
     pub width: f64,
 }
 
+/// A named display window offered in the viewer (from the file or a CT preset).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct WindowPreset {
+    /// Label shown in the window menu (e.g. "Lung", or the file's window explanation).
     pub name: String,
+    /// Centre and width in modality units.
     pub window: Window,
 }
 
+/// The container a scan was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanFormat {
+    /// DICOM Part 10 file.
     Dicom,
+    /// PNG image.
     Png,
+    /// JPEG image.
     Jpeg,
 }
 
@@ -59,21 +68,31 @@ pub enum ScanFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ScanInfo {
+    /// The container the scan was read from.
     pub format: ScanFormat,
+    /// Columns, in pixels.
     pub width: u32,
+    /// Rows, in pixels.
     pub height: u32,
+    /// Number of frames (1 for a single image).
     pub frames: u32,
     /// 1 (grey) or 3 (RGB).
     pub channels: u8,
+    /// DICOM modality code (`CT`, `MR`, `CR`, ...), when the file has one.
     pub modality: Option<String>,
     /// Unit of pixel values (`HU` for CT), if known.
     pub units: Option<String>,
     /// Millimetres per pixel as (row spacing, column spacing).
     pub pixel_spacing: Option<(f64, f64)>,
+    /// Photometric interpretation (`MONOCHROME2`, `RGB`, ...); PNG and JPEG report `MONOCHROME2` or `RGB`.
     pub photometric: String,
+    /// Window the viewer opens with: the file's first window, or one spanning `min..max`.
     pub default_window: Window,
+    /// Windows offered: the file's own, then presets that suit the modality.
     pub presets: Vec<WindowPreset>,
+    /// Smallest pixel value over all frames, in modality units.
     pub min: f64,
+    /// Largest pixel value over all frames, in modality units.
     pub max: f64,
     /// What the reviewer should know about how the image was read: a
     /// tolerated non-conformance, an uncertain colour model.
@@ -83,6 +102,7 @@ pub struct ScanInfo {
 /// A decoded scan: info plus pixel values in modality units.
 #[derive(Debug, Clone)]
 pub struct Scan {
+    /// Dimensions, format, windows and other facts about the scan.
     pub info: ScanInfo,
     /// One buffer per frame: `height × width × channels` samples, row-major.
     frames: Vec<Vec<f32>>,
@@ -93,23 +113,32 @@ pub struct Scan {
 /// An RGBA8 image (row-major, 4 bytes per pixel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RgbaImage {
+    /// Columns, in pixels.
     pub width: u32,
+    /// Rows, in pixels.
     pub height: u32,
+    /// `width × height × 4` bytes: red, green, blue, alpha per pixel.
     pub data: Vec<u8>,
 }
 
+/// The unit a measured length is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LengthUnit {
+    /// Millimetres: the scan gives pixel spacing.
     Mm,
+    /// Pixels: the scan gives no pixel spacing.
     Px,
 }
 
+/// A measured distance, in millimetres when the scan gives pixel spacing, else in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Length {
+    /// The length in `unit`.
     pub value: f64,
+    /// Millimetres or pixels.
     pub unit: LengthUnit,
     /// Length in pixels regardless of spacing.
     pub pixels: f64,
@@ -119,10 +148,15 @@ pub struct Length {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct RegionStats {
+    /// Number of pixels inside the region.
     pub pixels: u64,
+    /// Mean pixel value, in modality units.
     pub mean: f64,
+    /// Population standard deviation of the pixel values.
     pub std_dev: f64,
+    /// Smallest pixel value in the region.
     pub min: f64,
+    /// Largest pixel value in the region.
     pub max: f64,
     /// Area in mm² when the pixel spacing is known.
     pub area_mm2: Option<f64>,
@@ -1571,6 +1605,7 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
 }
 
 impl Scan {
+    /// Dimensions, format, windows and other facts about the scan.
     pub fn info(&self) -> &ScanInfo {
         &self.info
     }

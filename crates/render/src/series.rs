@@ -26,7 +26,9 @@ pub type ReadFile = Arc<dyn Fn(usize) -> Result<Vec<u8>, String> + Send + Sync>;
 /// One input file of a series.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesFile {
+    /// File name (as in the item or the archive), used in labels and warnings.
     pub name: String,
+    /// MIME type of the file (e.g. `application/dicom`, `application/zip`).
     pub media_type: String,
 }
 
@@ -57,7 +59,9 @@ struct Slice {
 pub struct StackView {
     /// E.g. "CT axial 512×512 · 300 slices · CHEST".
     pub label: String,
+    /// Series-wide index of the stack's first slice.
     pub first: u32,
+    /// Number of slices (the frames `0..slices` of `info`).
     pub slices: u32,
     /// Axial, coronal, sagittal or oblique (or unknown).
     pub orientation: String,
@@ -68,7 +72,9 @@ pub struct StackView {
     pub spacing_mm: Option<f64>,
     /// File name of each slice (as ordered), for the status line.
     pub names: Vec<String>,
+    /// Facts about the stack, taken from its first slice; `frames` is the slice count.
     pub info: ScanInfo,
+    /// What the reviewer should know about the stack: gaps, duplicate positions, gantry tilt, files left out.
     pub warnings: Vec<String>,
 }
 
@@ -76,7 +82,9 @@ pub struct StackView {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct SeriesView {
+    /// The stacks in order of first appearance.
     pub stacks: Vec<StackView>,
+    /// Slices over all stacks (series-wide indices run `0..total_slices`).
     pub total_slices: u32,
     /// About the series as a whole: files left out and why, a split.
     pub warnings: Vec<String>,
@@ -604,11 +612,17 @@ struct CacheState<K: Hash + Eq> {
 /// What a cache holds now and has held at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
+    /// Most bytes of decoded slices the cache keeps.
     pub budget: usize,
+    /// Bytes of decoded slices held now.
     pub bytes: usize,
+    /// Most bytes held at any time so far.
     pub peak: usize,
+    /// Number of slices held now.
     pub entries: usize,
+    /// Lookups answered from the cache.
     pub hits: u64,
+    /// Lookups that had to decode.
     pub misses: u64,
 }
 
@@ -616,6 +630,7 @@ pub struct CacheStats {
 pub const DEFAULT_SLICE_CACHE_BYTES: usize = 256 << 20;
 
 impl<K: Hash + Eq + Clone> SliceCache<K> {
+    /// An empty cache that keeps at most `budget_bytes` of decoded slices (least recently used out).
     pub fn new(budget_bytes: usize) -> Self {
         Self {
             budget: budget_bytes,
@@ -692,6 +707,7 @@ impl<K: Hash + Eq + Clone> SliceCache<K> {
         }
     }
 
+    /// What the cache holds now and has held at most.
     pub fn stats(&self) -> CacheStats {
         let st = self.state();
         CacheStats {

@@ -12,69 +12,96 @@ use crate::highlight::{highlight_code, CodeView};
 /// Largest JUnit XML accepted.
 pub const MAX_JUNIT_BYTES: usize = 32 * 1024 * 1024;
 
+/// Result of a test, ordered from best to worst (`Ord` picks the worst over runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum TestStatus {
+    /// The test ran and passed.
     Passed,
+    /// The report marks the test skipped.
     Skipped,
+    /// An assertion failed.
     Failed,
+    /// The test could not run to an assertion (setup error, crash).
     Error,
 }
 
+/// The result of one test from a JUnit run, over all its runs.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct TestOutcome {
     /// Worst status over all runs of the test (parametrised tests run often).
     pub status: TestStatus,
+    /// Short failure or skip message (the report's `message` attribute).
     pub message: Option<String>,
     /// Failure body (stack trace, assertion diff), plain text.
     pub detail: Option<String>,
+    /// Total time over all runs, in seconds, when the report gives it.
     pub time_s: Option<f64>,
+    /// How many times the report lists the test.
     pub runs: u32,
 }
 
+/// One test of a suite: its source location, the requirements it covers and its outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct TestCase {
+    /// Test name as the framework reports it (e.g. `test_login_rejects_empty`).
     pub name: String,
     /// 1-based line in the test source, when parsed from source.
     pub line: Option<u32>,
+    /// Ids of the requirements this test declares it checks.
     pub requirements: Vec<String>,
     /// Manifest entries may carry their own source.
     pub source: Option<CodeView>,
+    /// The outcome from a run report; `None` when no run was attached.
     pub outcome: Option<TestOutcome>,
     /// Known only from the run result (not found in the source/manifest).
     pub from_results: bool,
 }
 
+/// A requirement the suite is meant to check (from the item's manifest).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Requirement {
+    /// Requirement id as tests refer to it (e.g. `REQ-3`).
     pub id: String,
+    /// What the requirement asks for.
     pub text: String,
     /// Names of the tests that check it.
     pub tests: Vec<String>,
 }
 
+/// Test counts of a run report; each test counted once, by its worst status.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct RunSummary {
+    /// Tests in the report.
     pub total: u32,
+    /// Tests that passed.
     pub passed: u32,
+    /// Tests with a failed assertion.
     pub failed: u32,
+    /// Tests skipped.
     pub skipped: u32,
+    /// Tests that could not run (errors).
     pub errors: u32,
 }
 
+/// A test suite with its requirements and, when a run report came with it, each test's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct TestSuiteView {
+    /// Language of the test source, for highlighting.
     pub language: Option<String>,
+    /// The tests in source (or report) order.
     pub tests: Vec<TestCase>,
+    /// The requirements the item lists.
     pub requirements: Vec<Requirement>,
     /// Requirement ids no test checks.
     pub uncovered_requirements: Vec<String>,
+    /// Counts from the run report; `None` when no report was attached.
     pub summary: Option<RunSummary>,
     /// Why the run result could not be read (the tests are still listed).
     pub results_error: Option<String>,

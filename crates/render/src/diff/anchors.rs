@@ -6,9 +6,12 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[ts(export)]
 pub struct LineAnchor {
+    /// Path of the file the comment is on (the file's new path).
     pub file: String,
+    /// Whether `line` counts in the old or the new version of the file.
     #[ts(type = "\"old\" | \"new\"")]
     pub side: DiffSide,
+    /// 1-based line number on that side.
     pub line: u32,
     /// [`line_hash`] of the line's text when the comment was written.
     pub line_hash: String,
@@ -20,9 +23,19 @@ pub struct LineAnchor {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum AnchorResolution {
     /// Same line number, same content.
-    Exact { file_index: u32, line: u32 },
+    Exact {
+        /// Index of the file in `MultiFileDiff::files`.
+        file_index: u32,
+        /// 1-based line on the anchor's side.
+        line: u32,
+    },
     /// Same content found at another line (nearest one).
-    Moved { file_index: u32, line: u32 },
+    Moved {
+        /// Index of the file in `MultiFileDiff::files`.
+        file_index: u32,
+        /// 1-based line where the same content now is.
+        line: u32,
+    },
     /// The line is gone; show the comment in an "outdated" list.
     Orphaned,
 }

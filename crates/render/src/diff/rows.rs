@@ -7,16 +7,24 @@ use super::*;
 #[ts(export)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DiffRow {
+    /// A hunk's `@@ -a,b +c,d @@ section` header line.
     HunkHeader {
+        /// Index of the hunk within its file.
         hunk: u32,
+        /// The header as text (see `Hunk::header`).
         text: String,
     },
     /// Unified mode line.
     Line {
+        /// Context, added or removed.
         kind: LineKind,
+        /// 1-based line number in the old file; `None` for an added line.
         old_line: Option<u32>,
+        /// 1-based line number in the new file; `None` for a removed line.
         new_line: Option<u32>,
+        /// The line's text as highlighted runs (word-level changes marked).
         runs: Vec<StyledRun>,
+        /// `\ No newline at end of file` followed this line.
         no_newline: bool,
         /// [`line_hash`] of the line: the UI puts it on a comment's anchor,
         /// so saving a draft never needs the diff.
@@ -26,24 +34,35 @@ pub enum DiffRow {
     },
     /// Split (side-by-side) mode row.
     Split {
+        /// The old side (`None` where the row only has an added line).
         old: Option<SplitCell>,
+        /// The new side (`None` where the row only has a removed line).
         new: Option<SplitCell>,
     },
     /// "N unchanged lines" — expand by adding `gap` to the expanded set.
     Expander {
+        /// Gap id within the file (`0..FileSummary::gaps`).
         gap: u32,
+        /// Number of unchanged lines the gap hides.
         hidden: u32,
+        /// 1-based old-file line of the first hidden line.
         old_start: u32,
+        /// 1-based new-file line of the first hidden line.
         new_start: u32,
     },
 }
 
+/// One side of a split (side-by-side) row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct SplitCell {
+    /// Context, added or removed.
     pub kind: LineKind,
+    /// 1-based line number on this side.
     pub line: u32,
+    /// The line's text as highlighted runs (word-level changes marked).
     pub runs: Vec<StyledRun>,
+    /// `\ No newline at end of file` followed this line.
     pub no_newline: bool,
     /// [`line_hash`] of the line (see [`DiffRow::Line`]).
     #[ts(optional)]
@@ -90,18 +109,27 @@ enum Seg {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct FileSummary {
+    /// Index of the file in the diff (what `DiffRows::rows_for` takes).
     pub index: u32,
+    /// New path (old path for deleted files).
     pub path: String,
+    /// Old path when it differs (renames, copies).
     pub old_path: Option<String>,
+    /// Stable language id (`rust`, `typescript`, ...) used for highlighting, if known.
     pub language: Option<String>,
+    /// Whether the file was added, modified, deleted, renamed or copied.
     pub status: FileStatus,
+    /// A binary file: it has no rows.
     pub binary: bool,
+    /// Lines added and removed in the file.
     pub stats: DiffStats,
+    /// Key under which the reviewer's "viewed" mark is stored (see `FileDiff::viewed_key`); changes when the file's content does.
     pub viewed_key: String,
     /// Number of collapsible gaps (ids `0..gaps`).
     pub gaps: u32,
     /// Row counts with every gap collapsed.
     pub unified_rows: u32,
+    /// Split-mode row count with every gap collapsed.
     pub split_rows: u32,
 }
 
@@ -173,10 +201,12 @@ impl DiffRows {
         self.language.as_deref() == language && self.diff == *diff
     }
 
+    /// The diff these rows were built from.
     pub fn diff(&self) -> &MultiFileDiff {
         &self.diff
     }
 
+    /// Number of files in the diff.
     pub fn file_count(&self) -> usize {
         self.files.len()
     }

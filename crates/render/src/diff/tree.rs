@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// A directory or file in the diff's file tree (chains of directories holding only one directory are one node).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct FileTreeNode {
@@ -11,20 +12,27 @@ pub struct FileTreeNode {
     pub path: String,
     /// Index into `MultiFileDiff::files` for files; `None` for directories.
     pub file_index: Option<u32>,
+    /// The file's diff status; `None` for directories.
     pub status: Option<FileStatus>,
+    /// Lines added and removed in the file, or summed over everything below a directory.
     pub stats: DiffStats,
     /// For files: the key to store the viewed mark under.
     pub viewed_key: Option<String>,
     /// Files: marked viewed. Directories: every file below is viewed.
     pub viewed: bool,
+    /// Entries below a directory (subdirectories by name, then files); empty for files.
     pub children: Vec<FileTreeNode>,
 }
 
+/// The files of a diff as a directory tree, with how many the reviewer has marked viewed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct FileTree {
+    /// Top-level entries.
     pub roots: Vec<FileTreeNode>,
+    /// Number of files in the diff.
     pub total_files: u32,
+    /// Number of files marked viewed whose key is still current.
     pub viewed_files: u32,
 }
 

@@ -38,16 +38,20 @@ pub enum PlacementStatus {
 pub struct CommentPlacement {
     /// The annotations question the comment belongs to.
     pub question_id: String,
+    /// The annotation's id within the draft's answer.
     pub annotation_id: String,
     /// The diff field the comment is on.
     pub field_id: String,
+    /// Path of the file in the diff the comment is on.
     pub file: String,
+    /// Whether the line counts in the old or the new version of the file.
     #[ts(type = "\"old\" | \"new\"")]
     pub side: DiffSide,
     /// The line it is shown on now; `None` when outdated.
     pub line: Option<u32>,
     /// The line the draft named before this opening relocated it.
     pub previous_line: u32,
+    /// Whether the comment sits on its line, moved with it, or is outdated.
     pub status: PlacementStatus,
 }
 

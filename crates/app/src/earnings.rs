@@ -140,6 +140,7 @@ fn per_hour(cents: i64, seconds: u64) -> Option<i64> {
     (seconds >= 60).then(|| ((i128::from(cents) * 3600) / i128::from(seconds)) as i64)
 }
 
+/// Totals and hourly rates of the ledger entries matching `q` (days counted in `tz`), in the currency most entries use.
 pub fn overview<Tz: TimeZone>(
     store: &Store,
     q: &EarningsQuery,
@@ -236,6 +237,7 @@ pub fn overview<Tz: TimeZone>(
     })
 }
 
+/// The ledger entries matching `q` bucketed by `grouping` (days and weeks counted in `tz`), for the earnings chart.
 pub fn series<Tz: TimeZone>(
     store: &Store,
     q: &EarningsQuery,
@@ -295,6 +297,7 @@ pub fn series<Tz: TimeZone>(
     })
 }
 
+/// The payouts the platform reported, with the number of entries each settled.
 pub fn payouts(store: &Store) -> AppResult<Vec<PayoutView>> {
     let mut out: Vec<PayoutView> = store
         .payouts()?
@@ -349,6 +352,7 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// The ledger entries matching `q` as CSV (header row first; times written in `tz`), spreadsheet formulas neutralised.
 pub fn csv<Tz: TimeZone>(store: &Store, q: &EarningsQuery, tz: &Tz) -> AppResult<String>
 where
     Tz::Offset: std::fmt::Display,

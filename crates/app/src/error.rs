@@ -32,15 +32,19 @@ pub enum ErrorCode {
     Internal,
 }
 
+/// The error every command returns: a closed code the UI branches on and a message for the person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
 #[error("{message}")]
 #[ts(export)]
 pub struct AppError {
+    /// What went wrong, as a closed set the UI can branch on.
     pub code: ErrorCode,
+    /// What went wrong in words the person can act on (shown as is).
     pub message: String,
 }
 
 impl AppError {
+    /// An error with `code` and a message for the person.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -48,14 +52,17 @@ impl AppError {
         }
     }
 
+    /// Bad input from the UI (`ErrorCode::Invalid`); the message names the problem.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Invalid, message)
     }
 
+    /// Something asked for does not exist (`ErrorCode::NotFound`); the message names it.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
     }
 
+    /// A bug or an unexpected condition (`ErrorCode::Internal`); log the detail before, the message is shown.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, message)
     }
@@ -72,6 +79,7 @@ impl AppError {
         )
     }
 
+    /// No platform token: the person must sign in (`ErrorCode::Unauthenticated`).
     pub fn unauthenticated() -> Self {
         Self::new(
             ErrorCode::Unauthenticated,
@@ -80,6 +88,7 @@ impl AppError {
     }
 }
 
+/// What every use case returns.
 pub type AppResult<T> = Result<T, AppError>;
 
 impl From<assay_store::StoreError> for AppError {

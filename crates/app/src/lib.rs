@@ -5,8 +5,6 @@
 //! Data flows one way: platform → sync → store → (scoped by rubric) → render
 //! → UI; grades flow back UI → store (draft, outbox) → sync → platform.
 
-#![allow(missing_docs)] // issue 13: the docs of its 275 public items are not written yet; remove this line when they are
-
 pub mod anchors;
 pub mod dialogs;
 pub mod earnings;
@@ -52,13 +50,16 @@ pub use types::*;
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct AppInfo {
+    /// The running version (the build's `ASSAY_BUILD_VERSION`, else the crate version).
     pub version: String,
     /// Identifier of the profile (separate for tests so they never touch real data).
     pub identifier: String,
+    /// Folder holding the profile's database, settings and logs.
     pub data_dir: String,
 }
 
 impl AppInfo {
+    /// The facts about the app running under `identifier` with its data in `data_dir`.
     pub fn new(identifier: &str, data_dir: &Path) -> Self {
         Self {
             version: update::running_version().to_string(),
@@ -221,10 +222,12 @@ impl Workbench {
         })
     }
 
+    /// Version, profile identifier and data folder of this app.
     pub fn info(&self) -> AppInfo {
         AppInfo::new(&self.identifier, &self.data_dir)
     }
 
+    /// The local store (for the shell's background tasks and tests).
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
@@ -266,6 +269,7 @@ impl Workbench {
         Ok(())
     }
 
+    /// Who is signed in where; waits (at most 20 s) until resuming the saved session at start-up has finished.
     pub async fn session(&self) -> AppResult<SessionInfo> {
         let mut ready = self.resumed.subscribe();
         // Bounded: resume never talks to the network except the demo sign-in.
@@ -486,6 +490,7 @@ impl Workbench {
 
     // ------------------------------------------------------------ sync
 
+    /// Sync health for the status bar, read from the store and the running sync.
     pub async fn sync_state(&self) -> AppResult<SyncState> {
         let signed_in = self.connected.lock().await.is_some();
         sync_state(&self.store, &self.live, signed_in)
@@ -535,6 +540,7 @@ impl Workbench {
 
     // ------------------------------------------------------------ queue
 
+    /// A window of `limit` rows from `offset` of the queue filtered and sorted by `filter` (at most 500 rows).
     pub fn queue_page(
         &self,
         filter: &QueueFilter,
@@ -638,6 +644,7 @@ impl Workbench {
         Ok(std::borrow::Cow::Owned(filled))
     }
 
+    /// Rust's validation of `answers` against the rubric of the assignment's item; saves nothing.
     pub fn validate(&self, assignment_id: &str, answers: &Answers) -> AppResult<ValidationReport> {
         let (_, rubric) = self.rubric_for(assignment_id)?;
         Ok(validate(answers, &rubric))
@@ -751,6 +758,7 @@ impl Workbench {
 
     // ------------------------------------------------------------ time on task
 
+    /// Active time recorded on the assignment: logged stretches, closed spans and their sum.
     pub fn time_log(&self, assignment_id: &str) -> AppResult<TimeLog> {
         let (spans, active_seconds) = self.store.time_spans(assignment_id)?;
         Ok(TimeLog {
@@ -801,10 +809,12 @@ impl Workbench {
 
     // ------------------------------------------------------------ earnings
 
+    /// Totals and hourly rates of the ledger entries matching `q` (local days).
     pub fn earnings_overview(&self, q: &EarningsQuery) -> AppResult<EarningsOverview> {
         earnings::overview(&self.store, q, &chrono::Local)
     }
 
+    /// The ledger entries matching `q` bucketed by `g` (local days and weeks) for the chart.
     pub fn earnings_series(
         &self,
         q: &EarningsQuery,
@@ -813,14 +823,17 @@ impl Workbench {
         earnings::series(&self.store, q, g, &chrono::Local)
     }
 
+    /// The payouts the platform reported.
     pub fn payouts(&self) -> AppResult<Vec<PayoutView>> {
         earnings::payouts(&self.store)
     }
 
+    /// Assignments whose ledger pay differs from what the rate card gives for accepted work.
     pub fn discrepancies(&self) -> AppResult<Vec<Discrepancy>> {
         earnings::discrepancies(&self.store)
     }
 
+    /// The ledger entries matching `q` as CSV (local times), for `export_earnings_csv`.
     pub fn earnings_csv(&self, q: &EarningsQuery) -> AppResult<String> {
         earnings::csv(&self.store, q, &chrono::Local)
     }
@@ -879,10 +892,12 @@ impl Workbench {
 
     // ------------------------------------------------------------ viewers
 
+    /// A window of rows of one file of an opened diff (`req.handle` comes from the item's `FieldView::Diff`).
     pub fn diff_rows(&self, req: &views::DiffRowsRequest) -> AppResult<views::DiffRowWindow> {
         self.views.diff_rows(req)
     }
 
+    /// One frame (or series slice) of an opened scan rendered with `window`, as a PNG data URL.
     pub fn scan_frame(
         &self,
         handle: &str,
@@ -892,6 +907,7 @@ impl Workbench {
         self.views.scan_frame(handle, frame, window)
     }
 
+    /// The value of pixel (`x`, `y`) of a frame in modality units; out of range is an error.
     pub fn scan_pixel(
         &self,
         handle: &str,
@@ -904,10 +920,12 @@ impl Workbench {
 
     // ------------------------------------------------------------ settings
 
+    /// The UI settings as saved (defaults when none are).
     pub fn settings(&self) -> AppResult<Settings> {
         Ok(self.settings.load()?.ui)
     }
 
+    /// Saves the UI settings; values outside `RULES` bounds are refused by name and nothing is saved.
     pub fn save_settings(&self, ui: Settings) -> AppResult<Settings> {
         if let Some(problem) = rules::settings_problem(&ui) {
             return Err(AppError::invalid(problem));
@@ -1015,11 +1033,13 @@ impl Workbench {
         )
     }
 
+    /// The preview's sample item opened as the item screen would show it (nothing is saved).
     pub fn preview_item(&self, item_id: &str) -> AppResult<OpenedItem> {
         let diff_mode = self.settings.load()?.ui.diff_mode;
         self.preview.item(&self.views, item_id, diff_mode)
     }
 
+    /// Rust's validation of `answers` against the previewed rubric for a sample item.
     pub fn preview_validate(
         &self,
         item_id: &str,

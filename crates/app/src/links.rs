@@ -25,40 +25,64 @@ const MAX_CODE_LEN: usize = 128;
 #[ts(export)]
 pub enum DeepLink {
     /// `assay://assignment/ID`: open this assignment.
-    Assignment { id: String },
+    Assignment {
+        /// The assignment id (1 to 128 letters, digits, `-` or `_`).
+        id: String,
+    },
     /// `assay://signin?platform=URL&code=CODE`: sign in to `platform` with a
     /// one-time code (after the reviewer confirms the platform).
-    SignIn { platform: String, code: String },
+    SignIn {
+        /// The platform's base URL, validated.
+        platform: String,
+        /// The one-time sign-in code.
+        code: String,
+    },
 }
 
 /// Why a link was refused. Each names the problem; nothing acts on a
 /// refused link.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
+    /// The link is longer than `MAX_LINK_LEN` characters.
     #[error("the link is {len} characters long; at most {max} are accepted", max = MAX_LINK_LEN)]
-    TooLong { len: usize },
+    TooLong {
+        /// Characters the link has.
+        len: usize,
+    },
+    /// Spaces, quotes, angle brackets, backslashes or control characters.
     #[error("the link contains characters an Assay link never has (spaces, quotes, angle brackets, backslashes or control characters)")]
     BadCharacters,
+    /// A `..` path segment.
     #[error("the link climbs out of its path (`..`)")]
     PathTraversal,
+    /// The scheme is not `assay://`.
     #[error("not an assay:// link")]
     NotAssay,
+    /// The URL does not parse, or gives a user, password or port; why.
     #[error("the link is malformed ({0})")]
     Malformed(String),
+    /// A path other than `assignment/ID` or `signin`; the path given.
     #[error("Assay opens only assay://assignment/ID and assay://signin links, not `{0}`")]
     UnknownPath(String),
+    /// The assignment id is empty, too long or has other characters than letters, digits, `-` and `_`.
     #[error("the assignment id in the link is not valid (1 to {max} letters, digits, '-' or '_')", max = MAX_ID_LEN)]
     BadAssignmentId,
+    /// The sign-in code is too short, too long or has other characters than letters, digits, `-` and `_`.
     #[error("the sign-in code in the link is not valid ({min} to {max} letters, digits, '-' or '_')", min = MIN_CODE_LEN, max = MAX_CODE_LEN)]
     BadCode,
+    /// The `platform` parameter is not an http(s) URL Assay accepts; why.
     #[error("the platform address in the link is not valid: {0}")]
     BadPlatform(String),
+    /// A query parameter the link kind does not take; its name.
     #[error("the link has a parameter Assay does not accept: `{0}`")]
     UnknownParameter(String),
+    /// A query parameter given twice; its name.
     #[error("the link gives `{0}` more than once")]
     RepeatedParameter(String),
+    /// A required query parameter is missing; its name.
     #[error("the link lacks its `{0}` parameter")]
     MissingParameter(&'static str),
+    /// The link carries a `token` (or similar) parameter: never accepted.
     #[error("the link carries a token; Assay never takes a token from a link (sign-in links carry a one-time code)")]
     TokenInLink,
 }
@@ -208,9 +232,15 @@ impl crate::Workbench {
 #[ts(export)]
 pub enum LinkOutcome {
     /// Act on it (open the assignment, confirm and sign in).
-    Open { link: DeepLink },
+    Open {
+        /// The parsed, validated link.
+        link: DeepLink,
+    },
     /// Refused; `message` says why (shown to the reviewer).
-    Refused { message: String },
+    Refused {
+        /// Why the link was refused, in words for the reviewer.
+        message: String,
+    },
 }
 
 /// Links received (at launch, or passed on by a second launch) and not yet

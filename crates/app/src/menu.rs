@@ -11,18 +11,26 @@ use ts_rs::TS;
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum MenuAction {
+    /// Run a sync now (File › Sync Now).
     SyncNow,
+    /// Open the settings (File › Settings…).
     Settings,
+    /// Show the keyboard shortcuts (View › Keyboard Shortcuts).
     Shortcuts,
+    /// Check the platform for a newer version of Assay (Help › Check for Updates…).
     CheckForUpdates,
 }
 
 /// One custom entry: menu id, label, accelerator (Tauri's syntax).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MenuEntry {
+    /// Menu item id Tauri reports when the entry is chosen.
     pub id: &'static str,
+    /// Text shown in the menu.
     pub label: &'static str,
+    /// Accelerator in Tauri's syntax (e.g. `CmdOrCtrl+Comma`); `None` for none.
     pub accelerator: Option<&'static str>,
+    /// What the UI does when it is chosen; `None` for entries the shell handles itself.
     pub action: Option<MenuAction>,
 }
 

@@ -13,15 +13,20 @@ use chrono::{DateTime, Utc};
 /// The kinds of notification, each rate-limited on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NoticeKind {
+    /// Assignments that arrived and wait untouched.
     NewWork,
+    /// Leases on work in progress that run out soon.
     LeaseExpiring,
 }
 
 /// One notification to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
+    /// Which rate limit the notice counts against.
     pub kind: NoticeKind,
+    /// Notification title.
     pub title: String,
+    /// Notification body (counts what arrived since the last one of this kind).
     pub body: String,
 }
 
@@ -29,14 +34,18 @@ pub struct Notice {
 /// and those whose lease runs out soon with work in them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observation {
+    /// Ids of assignments waiting untouched (status `new`).
     pub new_assignments: BTreeSet<String>,
+    /// Ids of assignments with work in them whose lease runs out soon.
     pub expiring_leases: BTreeSet<String>,
 }
 
 /// The person's choice (from `Settings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NoticeSettings {
+    /// Notifications are on (`Settings.notifications`).
     pub enabled: bool,
+    /// Fewest time between two notices of one kind (`Settings.notify_interval_s`).
     pub min_interval: chrono::Duration,
 }
 

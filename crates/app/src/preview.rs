@@ -80,6 +80,7 @@ struct Active {
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
+/// A live rubric preview: the picked rubric and sample items, reloaded when either changes on disk.
 #[derive(Default)]
 pub struct PreviewSession {
     active: Arc<Mutex<Option<Active>>>,
@@ -141,6 +142,7 @@ fn load(rubric_path: &Path, items_dir: &Path) -> AppResult<Preview> {
 }
 
 impl PreviewSession {
+    /// Starts previewing `rubric_path` with the samples in `items_dir`, watching both; `on_change` gets each reloaded state.
     pub fn open(
         &self,
         rubric_path: &Path,
@@ -223,6 +225,7 @@ impl PreviewSession {
         Ok(state)
     }
 
+    /// The preview as it is now; `None` when none is open.
     pub fn state(&self) -> Option<PreviewState> {
         self.active
             .lock()
@@ -313,6 +316,7 @@ impl PreviewSession {
         })
     }
 
+    /// Rust's validation of `answers` for the sample item `item_id` against the previewed rubric.
     pub fn validate(&self, item_id: &str, answers: &Answers) -> AppResult<ValidationReport> {
         let guard = self
             .active

@@ -22,6 +22,7 @@ pub struct ProgressThrottle {
 }
 
 impl ProgressThrottle {
+    /// A throttle that lets at most one progress report out per `interval`, keeping the latest that waits.
     pub fn new(interval: Duration) -> Self {
         Self {
             interval,

@@ -19,6 +19,7 @@ use crate::types::{OpportunityRef, QueueEntry, QueueFilter, QueueGroup, QueuePag
 /// Largest window one call returns.
 const MAX_LIMIT: u32 = 500;
 
+/// The opportunity's id, title, buyer and licence, from the store (the id as title when it is unknown).
 pub fn opportunity_ref(store: &Store, id: &str) -> AppResult<OpportunityRef> {
     let found = store.opportunities()?.into_iter().find(|o| o.id == id);
     Ok(match found {

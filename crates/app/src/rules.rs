@@ -33,11 +33,14 @@ pub const NOTIFY_INTERVAL_S: Bounds = Bounds {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct Bounds {
+    /// Smallest value allowed.
     pub min: u32,
+    /// Largest value allowed; `None` for no upper bound.
     pub max: Option<u32>,
 }
 
 impl Bounds {
+    /// Whether `v` is within the bounds (both ends included).
     pub fn contains(self, v: u32) -> bool {
         v >= self.min && self.max.is_none_or(|m| v <= m)
     }

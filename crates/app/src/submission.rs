@@ -14,11 +14,14 @@ use ts_rs::TS;
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct AnswerSummary {
+    /// The question's id in the rubric.
     pub question_id: String,
+    /// The question's prompt.
     pub prompt: String,
     /// The answer as text, e.g. "4 / 5 — Good", "Compiles: pass, Tests: fail".
     /// Empty when the question was not answered.
     pub answer: String,
+    /// The reviewer's rationale, when the question asks for one and they wrote it.
     pub rationale: Option<String>,
     /// Inline comments of an annotations answer (diff lines, clauses, scan regions).
     pub comments: Vec<Annotation>,
@@ -29,10 +32,14 @@ pub struct AnswerSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct PayLine {
+    /// The submission the entry is for.
     pub submission_id: String,
+    /// Amount in minor units (negative for a reversal).
     #[ts(type = "number")]
     pub amount_cents: i64,
+    /// ISO 4217 currency of the amount.
     pub currency: String,
+    /// Pending, accepted, paid or reversed.
     pub status: LedgerStatus,
 }
 
@@ -42,16 +49,20 @@ pub struct PayLine {
 pub struct SubmissionView {
     /// The platform's id; `None` while it waits in the outbox.
     pub submission_id: Option<String>,
+    /// When the reviewer submitted; `None` when this machine does not know.
     pub submitted_at: Option<DateTime<Utc>>,
     /// The platform's decision; `None` until uploaded.
     pub outcome: Option<OutcomeStatus>,
+    /// Feedback from the senior reviewer, if any.
     pub feedback: Option<String>,
+    /// When the platform decided; `None` until it has.
     pub decided_at: Option<DateTime<Utc>>,
     /// The answers as submitted; `None` when this machine has no copy
     /// (submitted from another device).
     pub answers: Option<Answers>,
     /// The same answers in the rubric's words.
     pub summary: Vec<AnswerSummary>,
+    /// Active seconds submitted with the work; `None` when unknown here.
     #[ts(type = "number | null")]
     pub active_seconds: Option<u64>,
     /// Ledger entries of the assignment, newest first.
@@ -59,6 +70,7 @@ pub struct SubmissionView {
 }
 
 impl PayLine {
+    /// The pay lines of ledger entries, in the entries' order.
     pub fn from_entries(entries: Vec<LedgerEntry>) -> Vec<Self> {
         entries
             .into_iter()

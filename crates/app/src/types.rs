@@ -18,8 +18,11 @@ use crate::views::FieldView;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SessionInfo {
+    /// A token for the platform is in the keyring.
     pub signed_in: bool,
+    /// Base URL of the platform signed in to (kept after sign-out, to prefill the form).
     pub platform_url: Option<String>,
+    /// The signed-in expert; `None` when signed out or not yet fetched.
     pub expert: Option<ExpertSummary>,
     /// True when the app was started by `cargo xtask demo`.
     pub demo: bool,
@@ -38,23 +41,33 @@ pub struct SessionInfo {
     pub pay_note: Option<String>,
 }
 
+/// The signed-in expert as the platform describes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ExpertSummary {
+    /// The platform's expert id.
     pub id: String,
+    /// Name shown in the app.
     pub display_name: String,
+    /// E-mail the expert signs in with.
     pub email: String,
+    /// May make senior review decisions on other experts' submissions.
     pub senior_reviewer: bool,
 }
 
+/// Order of rows inside each opportunity group of the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum QueueSort {
+    /// Earliest due date first (the default).
     #[default]
     Due,
+    /// Earliest lease expiry first.
     Lease,
+    /// Highest pay first (items without a rate last).
     Pay,
+    /// Title, alphabetically.
     Title,
 }
 
@@ -62,14 +75,19 @@ pub enum QueueSort {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QueueFilter {
+    /// Case-insensitive text matched against title, item id, assignment id and opportunity title; empty matches all.
     #[serde(default)]
     pub search: String,
+    /// Statuses to keep; empty keeps all.
     #[serde(default)]
     pub statuses: Vec<QueueStatus>,
+    /// Keep only this opportunity's assignments.
     #[serde(default)]
     pub opportunity_id: Option<String>,
+    /// Keep only this kind of assignment (grading, review, screening).
     #[serde(default)]
     pub kind: Option<AssignmentKind>,
+    /// Order of rows within each opportunity group.
     #[serde(default)]
     pub sort: QueueSort,
 }
@@ -78,19 +96,30 @@ pub struct QueueFilter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QueueEntry {
+    /// The platform's assignment id (what `open_item` takes).
     pub assignment_id: String,
+    /// The item graded by this assignment.
     pub item_id: String,
+    /// The item's title, as the platform gave it.
     pub title: String,
+    /// The opportunity the assignment belongs to.
     pub opportunity_id: String,
+    /// The opportunity's title (its id when the title is unknown).
     pub opportunity_title: String,
+    /// Grading, senior review or screening.
     pub kind: AssignmentKind,
+    /// Where the assignment stands locally (new, draft, submitted, ...).
     pub status: QueueStatus,
+    /// When the work is due.
     pub due_at: DateTime<Utc>,
+    /// When the lease on the assignment runs out and the platform may hand it to someone else.
     pub lease_expires_at: DateTime<Utc>,
+    /// How the rate is counted (per item, hour or submission); `None` when the platform sent no rate.
     pub pay_basis: Option<PayBasis>,
     /// Minor units per item / hour / submission.
     #[ts(type = "number | null")]
     pub pay_cents: Option<i64>,
+    /// ISO 4217 currency of `pay_cents`.
     pub currency: Option<String>,
     /// Whether the item is stored locally (workable offline).
     pub downloaded: bool,
@@ -103,11 +132,17 @@ pub struct QueueEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QueueGroup {
+    /// The opportunity the rows belong to.
     pub opportunity_id: String,
+    /// The opportunity's title (its id when the title is unknown).
     pub opportunity_title: String,
+    /// Who the work is done for.
     pub buyer: String,
+    /// The licence category the submissions fall under.
     pub licence_category: String,
+    /// Index in the filtered order of the group's first row.
     pub first_index: u32,
+    /// Number of rows in the group.
     pub count: u32,
 }
 
@@ -115,9 +150,13 @@ pub struct QueueGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QueuePage {
+    /// Rows matching the filter (the whole filtered queue, not just this page).
     pub total: u32,
+    /// Index in the filtered order of `rows[0]`.
     pub offset: u32,
+    /// The rows of this window.
     pub rows: Vec<QueueEntry>,
+    /// The opportunity groups that this window's rows belong to.
     pub groups: Vec<QueueGroup>,
     /// Counts per status over the whole (unfiltered) queue.
     pub status_counts: BTreeMap<QueueStatus, u32>,
@@ -127,9 +166,13 @@ pub struct QueuePage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct OpportunityRef {
+    /// The platform's opportunity id.
     pub id: String,
+    /// The opportunity's title.
     pub title: String,
+    /// Who the work is done for.
     pub buyer: String,
+    /// The licence category the submissions fall under.
     pub licence_category: String,
 }
 
@@ -137,11 +180,13 @@ pub struct OpportunityRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct TimeLog {
+    /// The assignment the time was spent on.
     pub assignment_id: String,
     /// Logged stretches with their ids (for corrections); open ones have no end.
     pub sessions: Vec<assay_store::TimeSession>,
     /// Closed stretches as they will be submitted.
     pub spans: Vec<TimeSpan>,
+    /// Sum of all stretches, open ones counted up to now, in seconds.
     #[ts(type = "number")]
     pub active_seconds: u64,
 }
@@ -150,15 +195,21 @@ pub struct TimeLog {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct OpenedItem {
+    /// The assignment opened (the key of every later call).
     pub assignment_id: String,
+    /// Grading, senior review or screening.
     pub kind: AssignmentKind,
+    /// Where the assignment stands locally.
     pub status: QueueStatus,
     /// Reviewer feedback on the latest submission (rejected / needs revision).
     pub feedback: Option<String>,
     /// Why the item needs attention (lease expired, rubric changed, refused).
     pub issue: Option<ItemIssue>,
+    /// The opportunity the work counts for.
     pub opportunity: OpportunityRef,
+    /// The item with only the fields the rubric lets this reviewer see.
     pub item: ScopedItem,
+    /// The rubric version the item pins.
     pub rubric: Rubric,
     /// `rubric.guidelines` (markdown) as the safe block tree the UI renders
     /// as text: headings, lists, emphasis and code, never HTML.
@@ -168,12 +219,18 @@ pub struct OpenedItem {
     /// Where each field goes: the thing being graded on the canvas, the
     /// rest as collapsible context.
     pub layout: crate::views::ItemLayout,
+    /// The saved draft answers (empty for a fresh item).
     pub draft: Answers,
+    /// Revision of the saved draft; pass it back when saving (0 before the first save).
     #[ts(type = "number")]
     pub draft_revision: i64,
+    /// When the draft was last saved; `None` before the first save.
     pub saved_at: Option<DateTime<Utc>>,
+    /// Rust's validation of the draft against the rubric (what still blocks submitting).
     pub validation: ValidationReport,
+    /// Senior review: the submission under review; `None` otherwise.
     pub reviewed: Option<ReviewedSubmission>,
+    /// Active time recorded on this assignment.
     pub time: TimeLog,
     /// Rubric preview (spec authors): nothing is saved or submitted.
     pub preview: bool,
@@ -181,6 +238,7 @@ pub struct OpenedItem {
     /// longer the reviewer's to change (submitted, decided, taken away), so
     /// finished work shows no overdue or lease timers.
     pub due_at: Option<DateTime<Utc>>,
+    /// When the lease runs out; `None` once the work is no longer the reviewer's to change.
     pub lease_expires_at: Option<DateTime<Utc>>,
     /// Every diff-line comment of `draft`, placed in the item's current
     /// diff: on its line, moved with its line (the draft already points at
@@ -212,9 +270,12 @@ pub struct OpenedItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SaveResult {
+    /// The draft's new revision (pass it to the next save).
     #[ts(type = "number")]
     pub revision: i64,
+    /// When the draft reached disk.
     pub saved_at: DateTime<Utc>,
+    /// Rust's validation of the saved draft against the rubric.
     pub validation: ValidationReport,
     /// The assignment's status after the save (the UI shows this, never a guess).
     pub status: QueueStatus,
@@ -224,14 +285,19 @@ pub struct SaveResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SubmitResult {
+    /// Id of the outbox entry that will upload the grade.
     pub outbox_id: String,
+    /// The assignment's status after submitting.
     pub status: QueueStatus,
 }
 
+/// A senior reviewer's decision on a submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ReviewInput {
+    /// Accept, reject or ask for a revision.
     pub decision: ReviewDecision,
+    /// Feedback to the reviewer; rejecting or sending back needs at least `REVIEW_FEEDBACK_MIN_CHARS` characters (trimmed).
     pub feedback: Option<String>,
 }
 
@@ -239,18 +305,25 @@ pub struct ReviewInput {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct SyncState {
+    /// A token for the platform is in the keyring.
     pub signed_in: bool,
     /// The last sync attempt reached the platform.
     pub online: bool,
+    /// A sync is running now.
     pub syncing: bool,
     /// Grades and reviews waiting to upload.
     pub pending_uploads: u32,
     /// Uploads the platform refused for good (see the items).
     pub failed_uploads: u32,
+    /// Orphaned assignments (taken away by the platform) that still hold a draft.
     pub orphaned_drafts: u32,
+    /// Attachments of stored items not downloaded yet.
     pub attachments_missing: u32,
+    /// When the last sync attempt started.
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When a sync last finished without an error.
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// Why the last sync attempt failed; `None` after a success.
     pub last_error: Option<AppError>,
     /// Leases that run out soon on assignments with work in them.
     pub expiring_leases: Vec<String>,
@@ -269,6 +342,7 @@ pub struct SyncState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Settings {
+    /// Colour theme of the UI.
     pub theme: Theme,
     /// Action name → key chords, e.g. "Mod+Enter", "j", "?".
     pub keymap: BTreeMap<String, Vec<String>>,
@@ -276,6 +350,7 @@ pub struct Settings {
     pub idle_timeout_s: u32,
     /// Seconds the window may be unfocused before the time tracker pauses.
     pub focus_grace_s: u32,
+    /// How code diffs open: unified or side by side.
     pub diff_mode: DiffMode,
     /// Native notifications for new work and expiring leases (issue 18).
     #[serde(default = "default_true")]
@@ -308,23 +383,31 @@ impl Default for Settings {
     }
 }
 
+/// Colour theme of the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Theme {
+    /// Follow the operating system's light or dark setting.
     System,
+    /// Always light.
     Light,
+    /// Always dark.
     Dark,
 }
 
 // ------------------------------------------------------------------ earnings
 
+/// How earnings are bucketed in the earnings chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum EarningsGrouping {
+    /// One bucket per local day.
     Day,
+    /// One bucket per ISO week (Monday first).
     Week,
+    /// One bucket per opportunity.
     Opportunity,
 }
 
@@ -332,10 +415,13 @@ pub enum EarningsGrouping {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct EarningsQuery {
+    /// First day (`YYYY-MM-DD`, local) to include; `None` for no lower bound.
     #[serde(default)]
     pub from: Option<String>,
+    /// Last day (`YYYY-MM-DD`, local) to include; `None` for no upper bound.
     #[serde(default)]
     pub to: Option<String>,
+    /// Keep only this opportunity's earnings.
     #[serde(default)]
     pub opportunity_id: Option<String>,
 }
@@ -344,6 +430,7 @@ pub struct EarningsQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct WaitingTime {
+    /// Idle waiting recorded so far, in seconds.
     #[ts(type = "number")]
     pub waiting_seconds: u64,
 }
@@ -356,6 +443,7 @@ pub struct CsvExport {
     pub path: String,
     /// Ledger rows written (without the header).
     pub rows: u32,
+    /// Size of the file written, in bytes.
     #[ts(type = "number")]
     pub bytes: u64,
 }
@@ -396,18 +484,24 @@ impl UnpaidTime {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct EarningsOverview {
+    /// ISO 4217 currency of every amount here.
     pub currency: String,
+    /// Earned on submitted work not yet accepted, in minor units.
     #[ts(type = "number")]
     pub pending_cents: i64,
+    /// Accepted and not yet paid out, in minor units.
     #[ts(type = "number")]
     pub accepted_cents: i64,
+    /// Paid out, in minor units.
     #[ts(type = "number")]
     pub paid_cents: i64,
+    /// Taken back after acceptance or payment (a positive number), in minor units.
     #[ts(type = "number")]
     pub reversed_cents: i64,
     /// Active seconds on work that earned (pending, accepted or paid).
     #[ts(type = "number")]
     pub paid_seconds: u64,
+    /// Time that earned nothing, by reason.
     pub unpaid: UnpaidTime,
     /// Earned (pending + accepted + paid) per hour of paid time.
     #[ts(type = "number | null")]
@@ -417,19 +511,25 @@ pub struct EarningsOverview {
     pub hourly_all_time_cents: Option<i64>,
 }
 
+/// One bucket of the earnings series (a day, a week or an opportunity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct EarningsPoint {
+    /// Stable key of the bucket: `YYYY-MM-DD`, `YYYY-Www` or the opportunity id.
     pub key: String,
+    /// The bucket in words for the chart ("Dec 1", "Week 49 2026", the opportunity's title).
     pub label: String,
     /// First local day of the bucket (`YYYY-MM-DD`) when grouped by day or
     /// week, so a chart can place buckets on a continuous date axis; `None`
     /// when grouped by opportunity.
     pub start_day: Option<String>,
+    /// Pending in this bucket, in minor units.
     #[ts(type = "number")]
     pub pending_cents: i64,
+    /// Accepted in this bucket, in minor units.
     #[ts(type = "number")]
     pub accepted_cents: i64,
+    /// Paid in this bucket, in minor units.
     #[ts(type = "number")]
     pub paid_cents: i64,
     /// Amount of entries reversed (a positive number: what was taken back).
@@ -437,26 +537,36 @@ pub struct EarningsPoint {
     pub reversed_cents: i64,
 }
 
+/// Earnings bucketed for the chart, in one currency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct EarningsSeries {
+    /// How the points are bucketed.
     pub grouping: EarningsGrouping,
+    /// ISO 4217 currency of every amount.
     pub currency: String,
+    /// Buckets in key order.
     pub points: Vec<EarningsPoint>,
 }
 
+/// A payout the platform made to the expert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct PayoutView {
+    /// The platform's payout id.
     pub id: String,
+    /// Amount paid, in minor units.
     #[ts(type = "number")]
     pub amount_cents: i64,
+    /// ISO 4217 currency of the amount.
     pub currency: String,
+    /// When the payout was made.
     pub paid_at: DateTime<Utc>,
     /// The platform's method id (e.g. `bank_transfer`).
     pub method: String,
     /// The method in words, for people ("Bank transfer").
     pub method_label: String,
+    /// Ledger entries the payout settled.
     pub entry_count: u32,
 }
 
@@ -464,16 +574,23 @@ pub struct PayoutView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Discrepancy {
+    /// The assignment whose pay differs.
     pub assignment_id: String,
+    /// The item of that assignment.
     pub item_id: String,
+    /// The item's title (its id when it has none).
     pub title: String,
+    /// The opportunity whose rate card set the expected pay.
     pub opportunity_id: String,
+    /// Pay the rate card gives for the accepted work, in minor units.
     #[ts(type = "number")]
     pub expected_cents: i64,
     /// None: missing from the ledger.
     #[ts(type = "number | null")]
     pub ledger_cents: Option<i64>,
+    /// ISO 4217 currency of both amounts.
     pub currency: String,
+    /// The difference in words, for the reviewer (e.g. what the rate card says and what the ledger holds).
     pub reason: String,
 }
 
@@ -482,18 +599,34 @@ pub struct Discrepancy {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[ts(export)]
 pub enum AppEvent {
-    Sync { state: SyncState },
-    Progress { progress: assay_sync::SyncProgress },
-    Preview { state: PreviewState },
+    /// Sync health changed (`sync://state`).
+    Sync {
+        /// Sync health after the change.
+        state: SyncState,
+    },
+    /// A sync made progress (`sync://progress`; throttled to 4 a second).
+    Progress {
+        /// Where the running sync is (phase and counts).
+        progress: assay_sync::SyncProgress,
+    },
+    /// The previewed rubric or sample items changed on disk (`preview://changed`).
+    Preview {
+        /// The preview after a reload.
+        state: PreviewState,
+    },
 }
 
 // ------------------------------------------------------------ rubric preview
 
+/// A sample item of a rubric preview.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct PreviewItemRef {
+    /// The item's id in its sample file.
     pub item_id: String,
+    /// The item's title.
     pub title: String,
+    /// Sample file the item comes from.
     pub file: String,
     /// Ids of fields the rubric hides from reviewers (never their values).
     pub hidden_fields: Vec<String>,
@@ -503,7 +636,9 @@ pub struct PreviewItemRef {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct PreviewState {
+    /// The rubric file being previewed.
     pub rubric_path: String,
+    /// The folder of sample items being previewed.
     pub items_dir: String,
     /// None when the rubric does not parse and never did (see `findings`).
     pub rubric_title: Option<String>,
@@ -512,6 +647,7 @@ pub struct PreviewState {
     /// The rubric as it is now does not parse: `rubric_title` and `items`
     /// are the last render that did, kept so the author keeps their place.
     pub showing_last_good: bool,
+    /// The sample items, scoped as the rubric scopes them.
     pub items: Vec<PreviewItemRef>,
     /// Increments on every reload.
     pub generation: u32,
@@ -522,6 +658,8 @@ pub struct PreviewState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct PreviewSelection {
+    /// Rubric file picked; `None` until the author picks one.
     pub rubric_path: Option<String>,
+    /// Folder of sample items picked; `None` until the author picks one.
     pub items_dir: Option<String>,
 }

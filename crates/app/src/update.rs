@@ -65,17 +65,22 @@ pub const MANIFEST_PATH: &str = "/api/v1/updates/manifest.json";
 /// The update manifest as served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The version offered (semver).
     pub version: String,
+    /// Release notes shown to the person.
     #[serde(default)]
     pub notes: String,
+    /// Release date as the manifest writes it (RFC 3339).
     #[serde(default)]
     pub pub_date: Option<String>,
+    /// One build per target key (`{os}-{arch}-{deb|rpm}`, see `target_key`).
     pub platforms: BTreeMap<String, PlatformBuild>,
 }
 
 /// One target's artefact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlatformBuild {
+    /// Where to download the artefact (https).
     pub url: String,
     /// Base64 of the minisign signature file (what `tauri signer sign` writes to `.sig`).
     pub signature: String,
@@ -89,12 +94,17 @@ pub struct PlatformBuild {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct UpdateOffer {
+    /// The running version.
     pub current_version: String,
+    /// The version offered.
     pub version: String,
+    /// Release notes shown to the person.
     pub notes: String,
+    /// Release date as the manifest writes it.
     pub pub_date: Option<String>,
     /// e.g. `linux-x86_64-deb`.
     pub target: String,
+    /// Size of the artefact to download, in bytes.
     #[ts(type = "number")]
     pub size: u64,
 }
@@ -105,9 +115,17 @@ pub struct UpdateOffer {
 #[ts(export)]
 pub enum UpdateCheck {
     /// Nothing newer: the platform offers `offered`, this is `current`.
-    UpToDate { current: String, offered: String },
+    UpToDate {
+        /// The running version.
+        current: String,
+        /// The newest version the platform offers.
+        offered: String,
+    },
     /// A newer version; installed only when the person confirms.
-    Available { offer: UpdateOffer },
+    Available {
+        /// What the person is asked to install.
+        offer: UpdateOffer,
+    },
 }
 
 /// What an install did.
@@ -117,24 +135,31 @@ pub enum UpdateCheck {
 pub enum UpdateInstall {
     /// Installed; the shell restarts the app.
     Installed {
+        /// The version installed.
         version: String,
         /// The verified artefact kept in the data dir.
         artefact: String,
     },
     /// Nothing done yet: grades are still waiting to upload; ask the person
     /// and call again with `confirm_unsent`.
-    NeedsConfirmation { message: String },
+    NeedsConfirmation {
+        /// What waits to upload, in words for the person.
+        message: String,
+    },
 }
 
 /// How this copy of Assay was installed, which decides the artefact and the
 /// install command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installer {
+    /// Installed from a `.deb` package (Debian, Ubuntu).
     Deb,
+    /// Installed from a `.rpm` package (Fedora, RHEL).
     Rpm,
 }
 
 impl Installer {
+    /// File extension of the artefact, without the dot (`deb` or `rpm`).
     pub fn extension(self) -> &'static str {
         match self {
             Installer::Deb => "deb",

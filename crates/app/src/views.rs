@@ -35,60 +35,92 @@ const CACHE_SLOTS: usize = 16;
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum FieldView {
+    /// Plain text.
     Text {
+        /// The scoped field's id.
         field_id: String,
+        /// The text, shown literally.
         text: String,
     },
+    /// Source code, syntax-highlighted.
     Code {
+        /// The scoped field's id.
         field_id: String,
+        /// The highlighted lines.
         code: CodeView,
     },
+    /// A unified diff; rows are fetched in windows with `diff_rows`.
     Diff {
+        /// The scoped field's id.
         field_id: String,
+        /// The diff's files, tree and handle.
         diff: DiffSummary,
     },
+    /// A test suite with its requirements and run results.
     TestSuite {
+        /// The scoped field's id.
         field_id: String,
+        /// The tests, requirements and outcomes.
         suite: TestSuiteView,
     },
+    /// Markdown, as blocks the UI renders as text (never HTML).
     Markdown {
+        /// The scoped field's id.
         field_id: String,
+        /// The document's blocks.
         blocks: Vec<Block>,
     },
+    /// A chat transcript as turns.
     Chat {
+        /// The scoped field's id.
         field_id: String,
+        /// The turns.
         chat: ChatView,
     },
     /// A clause-numbered document, redlined against `against` when given.
     LegalRedline {
+        /// The scoped field's id.
         field_id: String,
+        /// The clauses, their redline and the defined terms.
         doc: LegalDocView,
     },
     /// A decoded scan; frames are rendered on demand with `scan_frame`.
     Scan {
+        /// The scoped field's id.
         field_id: String,
+        /// Key for `scan_frame` and `scan_pixel`, one per opened item and field.
         handle: String,
+        /// Size, windows, spacing and other facts of the scan.
         info: ScanInfo,
     },
     /// A series of slices in stacks; stack `k`'s slices are the frames of
     /// handle `{handle}#{k}` (rendered with `scan_frame`, decoded on demand).
     /// Regions record series-wide slice indices (`first` + frame).
     Series {
+        /// The scoped field's id.
         field_id: String,
+        /// Prefix of the slice handles (`{handle}#{k}`).
         handle: String,
+        /// The stacks, their labels and warnings.
         series: SeriesView,
     },
     /// An attachment (e.g. an archive) shown by name and size only.
     Attachment {
+        /// The scoped field's id.
         field_id: String,
+        /// The attachment's file name.
         filename: String,
+        /// MIME type of the attachment.
         media_type: String,
+        /// Size in bytes.
         #[ts(type = "number")]
         size: u64,
     },
     /// The field could not be shown; the rest of the item still is.
     Error {
+        /// The scoped field's id.
         field_id: String,
+        /// Why the field could not be shown.
         message: String,
     },
 }
@@ -97,17 +129,25 @@ pub enum FieldView {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct DiffFileSummary {
+    /// New path (old path for deleted files).
     pub path: String,
+    /// Old path when it differs (renames, copies).
     pub old_path: Option<String>,
+    /// Whether the file was added, modified, deleted, renamed or copied.
     pub status: assay_render::diff::FileStatus,
+    /// Stable language id used for highlighting, if known.
     pub language: Option<String>,
+    /// Lines added.
     pub additions: u32,
+    /// Lines removed.
     pub deletions: u32,
+    /// A binary file: it has no rows.
     pub binary: bool,
     /// Key of the file's "viewed" mark (changes when the file's diff changes).
     pub viewed_key: String,
     /// Rows with every gap collapsed.
     pub unified_rows: u32,
+    /// Split-mode rows with every gap collapsed.
     pub split_rows: u32,
 }
 
@@ -115,8 +155,11 @@ pub struct DiffFileSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct DiffSummary {
+    /// Key for `diff_rows`, one per opened item and field.
     pub handle: String,
+    /// The files in diff order.
     pub files: Vec<DiffFileSummary>,
+    /// The files as a directory tree with their viewed marks.
     pub tree: FileTree,
     /// The layout the diff opens in: the reviewer's own preference
     /// (settings). A rubric's `diff_mode` is only a suggestion the viewer
@@ -181,25 +224,36 @@ pub fn item_layout(rubric: &assay_rubric::Rubric, item: &ScopedItem) -> ItemLayo
     layout
 }
 
+/// Which rows of one file of a diff to send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct DiffRowsRequest {
+    /// The diff's handle (from `DiffSummary::handle`).
     pub handle: String,
+    /// Index of the file in the diff.
     pub file_index: u32,
+    /// Unified or split layout.
     pub mode: DiffMode,
+    /// Index of the first row wanted.
     pub start: u32,
+    /// Rows wanted (at most 2,000 are sent per call).
     pub count: u32,
     /// Gap ids the reviewer expanded.
     #[serde(default)]
     pub expanded: Vec<u32>,
 }
 
+/// Rows of one file of a diff, starting at `start`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct DiffRowWindow {
+    /// Index of the file in the diff.
     pub file_index: u32,
+    /// Index of `rows[0]` in the file's rows.
     pub start: u32,
+    /// Rows the file has in this mode with these gaps expanded.
     pub total: u32,
+    /// The rows of this window (fewer near the end).
     pub rows: Vec<DiffRow>,
 }
 
@@ -210,9 +264,13 @@ const MAX_ROWS_PER_CALL: u32 = 2_000;
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ScanFrame {
+    /// The frame (or series slice) rendered.
     pub frame: u32,
+    /// Width of the image, in pixels.
     pub width: u32,
+    /// Height of the image, in pixels.
     pub height: u32,
+    /// The rendered frame: `data:image/png;base64,...`.
     pub data_url: String,
 }
 
@@ -220,10 +278,15 @@ pub struct ScanFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct PixelValue {
+    /// Column, in pixels from the left.
     pub x: u32,
+    /// Row, in pixels from the top.
     pub y: u32,
+    /// The frame (or series slice).
     pub frame: u32,
+    /// The value in modality units (e.g. Hounsfield units for CT).
     pub value: f64,
+    /// The unit, when the scan names one (e.g. `HU`).
     pub unit: Option<String>,
 }
 
@@ -332,6 +395,7 @@ impl ViewCache {
         })
     }
 
+    /// The value of pixel (`x`, `y`) of `frame` of a cached scan; outside the image is an error.
     pub fn scan_pixel(&self, handle: &str, frame: u32, x: u32, y: u32) -> AppResult<PixelValue> {
         let (scan, f) = self.scan_at(handle, frame)?;
         Ok(PixelValue {

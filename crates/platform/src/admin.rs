@@ -24,8 +24,11 @@ type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
 /// `POST /admin/outcomes`: decide a pending submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DecideOutcomeRequest {
+    /// The pending submission to decide.
     pub submission_id: String,
+    /// The decision: accepted, rejected or sent back for revision.
     pub status: OutcomeStatus,
+    /// Feedback shown to the grader.
     #[serde(default)]
     pub feedback: Option<String>,
 }
@@ -33,6 +36,7 @@ pub struct DecideOutcomeRequest {
 /// `POST /admin/payouts`: pay out an expert's accepted entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatePayoutRequest {
+    /// The expert to pay (their sign-in e-mail).
     pub expert_email: String,
     /// E.g. "bank transfer"; defaults to "`bank_transfer`".
     #[serde(default)]
@@ -42,9 +46,13 @@ pub struct CreatePayoutRequest {
 /// `POST /admin/assignments`: assign an item to an expert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AssignRequest {
+    /// The item to assign.
     pub item_id: String,
+    /// The expert to assign it to (their sign-in e-mail).
     pub expert_email: String,
+    /// Grading, senior review or screening.
     pub kind: AssignmentKind,
+    /// For a senior review: the submission it reviews.
     #[serde(default)]
     pub review_of_submission_id: Option<String>,
     /// Lease length; defaults to the server's lease TTL.
@@ -58,12 +66,14 @@ pub struct AssignRequest {
 /// `POST /admin/assignments/{id}/reassign`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReassignRequest {
+    /// The expert who takes the work over (their sign-in e-mail).
     pub expert_email: String,
 }
 
 /// `POST /admin/assignments/{id}/lease`: set a lease's expiry (e.g. in the past).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SetLeaseRequest {
+    /// The new expiry; may lie in the past (tests of expired leases).
     pub lease_expires_at: DateTime<Utc>,
 }
 
@@ -78,15 +88,20 @@ pub struct UpdateItemContentRequest {
 /// The item's new content revision and how many assignments re-publish it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ItemContentUpdated {
+    /// The item changed.
     pub item_id: String,
+    /// The item's new content revision.
     pub revision: u32,
+    /// Assignments that now carry the new revision (clients re-fetch the item).
     pub assignments: u32,
 }
 
 /// `POST /admin/tokens`: issue a token for an expert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IssueTokenRequest {
+    /// The expert the token is for (their sign-in e-mail).
     pub expert_email: String,
+    /// Label stored with the token (e.g. where it is used).
     #[serde(default)]
     pub label: Option<String>,
     /// Role the token carries (default expert).
@@ -107,6 +122,7 @@ fn expert_by_email(s: &dyn Storage, email: &str) -> crate::error::PlatformResult
         .ok_or_else(|| crate::error::PlatformError::not_found(format!("expert {email}")))
 }
 
+/// Decides a pending submission: accept, reject or send back for revision.
 #[utoipa::path(post, path = "/api/v1/admin/outcomes", tag = "admin", security(("admin" = [])),
     request_body = DecideOutcomeRequest,
     responses((status = 200, body = ReviewOutcome), (status = 404, body = ApiError),
@@ -125,6 +141,7 @@ pub async fn decide_outcome(
     ))
 }
 
+/// Pays out the expert's accepted, unpaid ledger entries (one payout per currency).
 #[utoipa::path(post, path = "/api/v1/admin/payouts", tag = "admin", security(("admin" = [])),
     request_body = CreatePayoutRequest,
     responses((status = 200, description = "Payouts created (empty when nothing was payable)",
@@ -147,6 +164,7 @@ pub async fn create_payout(
     Ok(axum::Json(PayoutList { payouts }))
 }
 
+/// Assigns an item to an expert, with a lease and a due date.
 #[utoipa::path(post, path = "/api/v1/admin/assignments", tag = "admin", security(("admin" = [])),
     request_body = AssignRequest,
     responses((status = 200, body = Assignment), (status = 400, body = ApiError),
@@ -177,6 +195,7 @@ pub async fn assign(
     ))
 }
 
+/// Revokes an assignment; its holder loses access to the item.
 #[utoipa::path(post, path = "/api/v1/admin/assignments/{id}/revoke", tag = "admin",
     security(("admin" = [])), params(("id" = String, Path, description = "Assignment id")),
     responses((status = 200, body = Assignment), (status = 404, body = ApiError),
@@ -192,6 +211,7 @@ pub async fn revoke(
     ))
 }
 
+/// Revokes an assignment and gives the same item to another expert.
 #[utoipa::path(post, path = "/api/v1/admin/assignments/{id}/reassign", tag = "admin",
     security(("admin" = [])), params(("id" = String, Path, description = "Assignment id")),
     request_body = ReassignRequest,
@@ -213,6 +233,7 @@ pub async fn reassign(
     ))
 }
 
+/// Sets an assignment's lease expiry.
 #[utoipa::path(post, path = "/api/v1/admin/assignments/{id}/lease", tag = "admin",
     security(("admin" = [])), params(("id" = String, Path, description = "Assignment id")),
     request_body = SetLeaseRequest,
@@ -228,6 +249,7 @@ pub async fn set_lease(
     ))
 }
 
+/// Replaces named fields of an item; its revision goes up and its assignments carry the new content.
 #[utoipa::path(post, path = "/api/v1/admin/items/{id}/content", tag = "admin",
     security(("admin" = [])), params(("id" = String, Path, description = "Item id")),
     request_body = UpdateItemContentRequest,
@@ -253,6 +275,7 @@ pub async fn update_item_content(
     ))
 }
 
+/// Issues a new token for an expert; the token is shown once.
 #[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin", security(("admin" = [])),
     request_body = IssueTokenRequest,
     responses((status = 200, body = TokenResponse), (status = 404, body = ApiError)))]
@@ -277,6 +300,7 @@ pub async fn issue_token(
     ))
 }
 
+/// The admin routes (`/admin/*`), each guarded by the admin token or an operator token.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/outcomes", post(decide_outcome))

@@ -12,8 +12,11 @@ use sha2::{Digest, Sha256};
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Grades assigned work (every account can).
     Expert,
+    /// Also publishes rubrics, opportunities, attachments and items.
     Author,
+    /// Also manages people, assignments, outcomes, payouts and exports.
     Operator,
 }
 

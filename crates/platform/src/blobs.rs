@@ -15,10 +15,12 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
+    /// A blob store over the folder `dir` (`<dir>/<aa>/<sha256>`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
 
+    /// The folder the blobs live in.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

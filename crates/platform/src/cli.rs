@@ -21,20 +21,33 @@ use crate::publish::{
 /// Failure of a publishing command.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// The request did not reach the platform or its answer could not be read.
     #[error("cannot reach the platform: {0}")]
     Http(#[from] reqwest::Error),
     /// The platform refused the request; `report` has the details rendered.
     #[error("the platform refused ({status}): {message}{report}")]
     Api {
+        /// HTTP status of the answer.
         status: u16,
+        /// The platform's message.
         message: String,
+        /// Details from the answer (lint findings, bad import lines), one per line; empty when none.
         report: String,
+        /// The whole error body as the platform sent it.
         error: ApiError,
     },
+    /// A file named on the command line cannot be read or parsed.
     #[error("{path}: {message}")]
-    File { path: String, message: String },
+    File {
+        /// The file named on the command line.
+        path: String,
+        /// Why it cannot be used.
+        message: String,
+    },
+    /// Arguments that cannot work together, in words.
     #[error("{0}")]
     Usage(String),
+    /// Writing the output (stdout or `--out`) failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -61,6 +74,7 @@ pub struct Connection {
     pub token: String,
 }
 
+/// The publishing commands, run against a platform over HTTP.
 #[derive(Debug, Subcommand)]
 pub enum RemoteCommand {
     /// Experts (accounts).
@@ -76,6 +90,7 @@ pub enum RemoteCommand {
     Import {
         /// One item per line: {"`external_id`", "title", "fields"}.
         file: PathBuf,
+        /// Id of the opportunity the items belong to (published before).
         #[arg(long)]
         opportunity: String,
         /// Folder holding the attachments, by the `filename` the lines give.
@@ -84,13 +99,16 @@ pub enum RemoteCommand {
         /// Import the valid lines even when others are bad.
         #[arg(long)]
         partial: bool,
+        /// Where the platform is and which token to use.
         #[command(flatten)]
         conn: Connection,
     },
     /// Run an opportunity's assignment policy now.
     Assign {
+        /// Id of the opportunity whose policy to run.
         #[arg(long)]
         opportunity: String,
+        /// Where the platform is and which token to use.
         #[command(flatten)]
         conn: Connection,
     },
@@ -99,17 +117,21 @@ pub enum RemoteCommand {
         /// Output file (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Where the platform is and which token to use.
         #[command(flatten)]
         conn: Connection,
     },
 }
 
+/// Managing experts' accounts.
 #[derive(Debug, Subcommand)]
 pub enum ExpertCommand {
     /// Create an account and print its token.
     Add {
+        /// Sign-in e-mail of the account.
         #[arg(long)]
         email: String,
+        /// Name shown in the app.
         #[arg(long)]
         name: String,
         /// Password for signing in to the app (else token only).
@@ -118,11 +140,13 @@ pub enum ExpertCommand {
         /// Comma-separated expertise tags.
         #[arg(long, value_delimiter = ',')]
         expertise: Vec<String>,
+        /// May make senior review decisions.
         #[arg(long)]
         senior_reviewer: bool,
         /// expert, author or operator.
         #[arg(long, default_value = "expert", value_parser = parse_role)]
         role: Role,
+        /// Where the platform is and which token to use.
         #[command(flatten)]
         conn: Connection,
     },
@@ -132,22 +156,28 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("unknown role {s:?}: use expert, author or operator"))
 }
 
+/// Publishing rubric versions.
 #[derive(Debug, Subcommand)]
 pub enum RubricCommand {
     /// Lint and publish a rubric file (.toml, .json, .yaml) as its version.
     Publish {
+        /// The rubric file.
         file: PathBuf,
+        /// Where the platform is and which token to use.
         #[command(flatten)]
         conn: Connection,
     },
 }
 
+/// Publishing opportunities.
 #[derive(Debug, Subcommand)]
 pub enum OpportunityCommand {
     /// Create or update an opportunity from a file (.toml, .json, .yaml)
     /// holding `id` plus the card (see `OpportunitySpec` in the OpenAPI).
     Publish {
+        /// The opportunity file.
         file: PathBuf,
+        /// Where the platform is and which token to use.
         #[command(flatten)]
         conn: Connection,
     },
@@ -157,6 +187,7 @@ pub enum OpportunityCommand {
 #[derive(Debug, Parser)]
 #[command(name = "assay-platform")]
 pub struct RemoteCli {
+    /// The command to run.
     #[command(subcommand)]
     pub command: RemoteCommand,
 }

@@ -9,35 +9,49 @@ use assay_protocol::{ApiError, ApiErrorCode};
 /// machine-readable [`ApiErrorCode`] and HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
+    /// The thing named does not exist (HTTP 404).
     #[error("{0} not found")]
     NotFound(String),
+    /// The caller may not do this (HTTP 403).
     #[error("{0}")]
     Forbidden(String),
+    /// No valid credentials (HTTP 401).
     #[error("{0}")]
     Unauthorized(String),
+    /// The request clashes with the stored state, e.g. a repeat with other content (HTTP 409).
     #[error("{0}")]
     Conflict(String),
+    /// The assignment's lease ran out; the work is no longer the caller's (HTTP 409).
     #[error("{0}")]
     LeaseExpired(String),
     /// `expected` names the rubric the assignment is graded with.
     #[error("{message}")]
     RubricVersionMismatch {
+        /// What is wrong, in words.
         message: String,
+        /// The rubric the assignment is graded with.
         expected_id: String,
+        /// The version of that rubric.
         expected_version: u32,
     },
+    /// The request is malformed (HTTP 400).
     #[error("{0}")]
     BadRequest(String),
+    /// The request is well-formed but its content breaks a rule (HTTP 422); `details` lists each problem.
     #[error("{message}")]
     ValidationFailed {
+        /// What is wrong, in words.
         message: String,
+        /// Machine-readable problems (e.g. lint findings, bad import lines).
         details: serde_json::Value,
     },
     /// The storage backend failed (SQLite, PostgreSQL, a pool).
     #[error("database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A stored value cannot be read back (e.g. an unknown enum value).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Reading or writing a file (blobs, updates) failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -49,6 +63,7 @@ impl From<rusqlite::Error> for PlatformError {
 }
 
 impl PlatformError {
+    /// A `NotFound` error naming `what`.
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
     }
@@ -99,20 +114,33 @@ impl PlatformError {
 /// Failure to start the server, open the database or seed it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A platform operation failed.
     #[error(transparent)]
     Store(#[from] PlatformError),
+    /// SQLite failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL failed (connecting, migrating); the driver's message.
     #[error("database error: {0}")]
     Postgres(String),
+    /// Reading or writing a file failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// A JSON document could not be read or written.
     #[error("json error: {0}")]
     Json(#[from] serde_json::Error),
+    /// The database was written by a newer build; this one does not touch it.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
-    SchemaTooNew { found: i64, supported: i64 },
+    SchemaTooNew {
+        /// The schema version the database has.
+        found: i64,
+        /// The newest schema version this build knows.
+        supported: i64,
+    },
+    /// Generating the demo data failed; why.
     #[error("demo data generation failed: {0}")]
     Demo(String),
 }
 
+/// What storage and platform operations return.
 pub type PlatformResult<T> = Result<T, PlatformError>;

@@ -4,8 +4,6 @@
 //! Embed it with [`spawn`] (see [`ServerConfig`]), or use [`testing`] to get a
 //! seeded server on loopback in one call.
 
-#![allow(missing_docs)] // issue 13: the docs of its 319 public items are not written yet; remove this line when they are
-
 pub mod admin;
 pub mod auth;
 pub mod blobs;

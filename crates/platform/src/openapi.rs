@@ -88,6 +88,7 @@ impl Modify for Security {
         publish::ImportLine, publish::ImportValue, publish::ImportAttachment, publish::BadLine)),
     modifiers(&Security)
 )]
+/// The platform's OpenAPI document, gathered from the handlers' annotations (see `openapi_json`).
 pub struct ApiDoc;
 
 /// The document as pretty JSON with a trailing newline (the committed form).

@@ -101,9 +101,11 @@ pub struct RubricFinding {
     pub severity: String,
     /// Stable code, e.g. `scale-range`, `unknown-key`, `syntax`.
     pub code: String,
+    /// What is wrong, in words.
     pub message: String,
     /// 1-based, when known.
     pub line: Option<u32>,
+    /// 1-based column, when known.
     pub column: Option<u32>,
 }
 
@@ -130,7 +132,9 @@ pub struct PublishRubricQuery {
 /// Response of `POST /author/rubrics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RubricPublished {
+    /// The rubric's id.
     pub id: String,
+    /// The version published.
     pub version: u32,
     /// False when this exact version was already published (idempotent repeat).
     pub created: bool,
@@ -240,6 +244,7 @@ pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> PlatformResu
     Ok(true)
 }
 
+/// Lints and publishes a rubric version; a version never changes once published.
 #[utoipa::path(post, path = "/api/v1/author/rubrics", tag = "publishing",
     security(("bearer" = []), ("admin" = [])),
     params(("format" = Option<String>, Query, description = "toml, json or yaml (else from Content-Type)")),
@@ -286,7 +291,9 @@ pub async fn publish_rubric(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutSpec {
+    /// Per item, hour or submission.
     pub basis: PayBasis,
+    /// Amount per unit, in minor units.
     pub amount_cents: i64,
     /// ISO 4217, e.g. "USD".
     pub currency: String,
@@ -358,32 +365,43 @@ impl Default for AssignmentPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpportunitySpec {
+    /// Title shown to experts.
     pub title: String,
+    /// What the work is, in words.
     pub description: String,
+    /// Who the work is done for.
     pub buyer: String,
     /// What the buyer may use the work for, e.g. "commercial-training".
     pub licence_category: String,
+    /// The rubric the opportunity's items are graded with.
     pub rubric_id: String,
     /// A published version; new items pin it.
     pub rubric_version: u32,
+    /// Who the rubric is written for (e.g. "senior Rust engineers"); default: the rubric's.
     #[serde(default)]
     pub audience: Option<String>,
+    /// Task taxonomy path, e.g. `["coding", "validation", "python"]`; default: the rubric's.
     #[serde(default)]
     pub taxonomy: Vec<String>,
+    /// What a finished grade delivers to the buyer, in words; default: the rubric's.
     #[serde(default)]
     pub deliverable: Option<String>,
+    /// Expected time per item in minutes; default: the rubric's.
     #[serde(default)]
     pub estimated_minutes: Option<u32>,
     /// Default: the rubric's question prompts.
     #[serde(default)]
     pub grading_criteria: Vec<String>,
+    /// Things reviewers must not do or items that must be excluded; default: the rubric's.
     #[serde(default)]
     pub exclusions: Vec<String>,
     /// Default: the rubric's payout.
     #[serde(default)]
     pub payout: Option<PayoutSpec>,
+    /// Who may get work (expertise, screening).
     #[serde(default)]
     pub qualification: QualificationSpec,
+    /// How items are handed out (graders per item, lease, due date).
     #[serde(default)]
     pub assignment: AssignmentPolicy,
 }
@@ -391,6 +409,7 @@ pub struct OpportunitySpec {
 /// Response of `PUT`/`GET /author/opportunities/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PublishedOpportunity {
+    /// The opportunity as experts see it.
     pub opportunity: Opportunity,
     /// The card as published, with defaults from the rubric filled in.
     pub spec: OpportunitySpec,
@@ -579,6 +598,7 @@ pub fn put_opportunity_blocking(
     })
 }
 
+/// Creates or updates an opportunity from its card and policy.
 #[utoipa::path(put, path = "/api/v1/author/opportunities/{id}", tag = "publishing",
     security(("bearer" = []), ("admin" = [])),
     params(("id" = String, Path, description = "Opportunity id")),
@@ -601,6 +621,7 @@ pub async fn put_opportunity(
     ))
 }
 
+/// The opportunity with its card as published.
 #[utoipa::path(get, path = "/api/v1/author/opportunities/{id}", tag = "publishing",
     security(("bearer" = []), ("admin" = [])),
     params(("id" = String, Path, description = "Opportunity id")),
@@ -636,13 +657,17 @@ pub async fn get_opportunity(
 /// Response of `PUT /attachments/{sha256}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AttachmentStored {
+    /// Lower-case hex SHA-256 of the bytes (the URL's).
     pub sha256: String,
+    /// Size in bytes.
     pub size: u64,
+    /// MIME type stored with the bytes.
     pub media_type: String,
     /// False when the platform already had these bytes (idempotent repeat).
     pub created: bool,
 }
 
+/// Uploads an attachment under its SHA-256; the bytes must hash to it, a repeat is a no-op.
 #[utoipa::path(put, path = "/api/v1/attachments/{sha256}", tag = "publishing",
     security(("bearer" = []), ("admin" = [])),
     params(("sha256" = String, Path, description = "Lower-case hex sha256 of the body")),
@@ -772,6 +797,7 @@ pub async fn put_attachment(
     }))
 }
 
+/// Whether an attachment was uploaded, with its size and type.
 #[utoipa::path(get, path = "/api/v1/author/attachments/{sha256}", tag = "publishing",
     security(("bearer" = []), ("admin" = [])),
     params(("sha256" = String, Path, description = "Lower-case hex sha256")),
@@ -814,6 +840,7 @@ pub async fn attachment_status(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportAttachment {
+    /// Lower-case hex SHA-256 of the attachment, uploaded before the import.
     pub sha256: String,
     /// Name shown to reviewers (and used to pick a viewer).
     pub filename: String,
@@ -831,8 +858,11 @@ pub struct ImportAttachment {
     deny_unknown_fields
 )]
 pub enum ImportValue {
+    /// Plain text.
     Text(String),
+    /// Structured JSON (e.g. a chat transcript, a test run).
     Json(serde_json::Value),
+    /// One attachment.
     Attachment(ImportAttachment),
     /// A series: one attachment per slice (or zip archives of slices).
     Attachments(Vec<ImportAttachment>),
@@ -855,6 +885,7 @@ impl ImportValue {
 pub struct ImportLine {
     /// The item's id in the importer's system; re-importing it updates the item.
     pub external_id: String,
+    /// Title shown to experts.
     pub title: String,
     /// Field values keyed by the field ids the pinned rubric declares.
     pub fields: BTreeMap<String, ImportValue>,
@@ -873,6 +904,7 @@ pub struct ImportQuery {
 pub struct BadLine {
     /// 1-based line number in the NDJSON body.
     pub line: u32,
+    /// The line's external id, when it could be read.
     pub external_id: Option<String>,
     /// Every problem of the line, `; `-separated.
     pub reason: String,
@@ -882,33 +914,45 @@ pub struct BadLine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
+    /// A new item.
     Created,
     /// Changed content: the item's revision went up; clients re-fetch it.
     Updated,
+    /// Same content as stored: nothing changed.
     Unchanged,
 }
 
 /// An accepted line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportedLine {
+    /// 1-based line number in the NDJSON body.
     pub line: u32,
+    /// The item's id in the importer's system.
     pub external_id: String,
+    /// The item's id on the platform.
     pub item_id: String,
+    /// The item's revision after the import.
     pub revision: u32,
+    /// Created, updated or unchanged.
     pub status: ImportStatus,
 }
 
 /// Response of an import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportReport {
+    /// The opportunity imported into.
     pub opportunity_id: String,
     /// Non-empty lines read.
     pub lines: u32,
+    /// Lines that created an item.
     pub created: u32,
+    /// Lines that changed an item.
     pub updated: u32,
+    /// Lines that matched the stored item.
     pub unchanged: u32,
     /// Lines refused (only with `partial=true`; otherwise the import fails).
     pub rejected: Vec<BadLine>,
+    /// Every accepted line.
     pub items: Vec<ImportedLine>,
     /// Assignments the opportunity's policy made after the import.
     pub assigned: u32,
@@ -1255,6 +1299,7 @@ pub fn import_blocking(
     })
 }
 
+/// Imports NDJSON items into an opportunity, checking each line against the rubric version it pins.
 #[utoipa::path(post, path = "/api/v1/author/opportunities/{id}/items", tag = "publishing",
     security(("bearer" = []), ("admin" = [])),
     params(("id" = String, Path, description = "Opportunity id"),
@@ -1500,10 +1545,13 @@ pub fn sample_senior_review_blocking(
 /// Response of `POST /admin/opportunities/{id}/assign`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PolicyAssigned {
+    /// The opportunity whose policy ran.
     pub opportunity_id: String,
+    /// The assignments made.
     pub assignments: Vec<Assignment>,
 }
 
+/// Runs an opportunity's assignment policy now and returns the assignments it made.
 #[utoipa::path(post, path = "/api/v1/admin/opportunities/{id}/assign", tag = "admin",
     security(("bearer" = []), ("admin" = [])),
     params(("id" = String, Path, description = "Opportunity id")),
@@ -1531,15 +1579,20 @@ pub async fn assign_by_policy(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateExpertRequest {
+    /// Sign-in e-mail (unique).
     pub email: String,
+    /// Name shown in the app.
     pub display_name: String,
     /// Sign-in password for the app; without one the account signs in with the token only.
     #[serde(default)]
     pub password: Option<String>,
+    /// Expertise tags that assignment policies match against.
     #[serde(default)]
     pub expertise: Vec<String>,
+    /// May make senior review decisions.
     #[serde(default)]
     pub senior_reviewer: bool,
+    /// IANA time zone (default UTC).
     #[serde(default)]
     pub timezone: Option<String>,
     /// Role of the account and of the token issued (default expert).
@@ -1550,8 +1603,11 @@ pub struct CreateExpertRequest {
 /// Response of `POST /admin/experts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExpertCreated {
+    /// The new expert's id.
     pub expert_id: String,
+    /// The sign-in e-mail as stored.
     pub email: String,
+    /// Role of the account and the token.
     pub role: Role,
     /// Bearer token with `role`; shown once.
     pub token: String,
@@ -1606,6 +1662,7 @@ pub fn create_expert_blocking(
     })
 }
 
+/// Creates an expert account and issues its first token (shown once).
 #[utoipa::path(post, path = "/api/v1/admin/experts", tag = "admin",
     security(("bearer" = []), ("admin" = [])), request_body = CreateExpertRequest,
     responses((status = 200, body = ExpertCreated), (status = 400, body = ApiError),
@@ -1626,8 +1683,10 @@ pub async fn create_expert(
 /// Query of the export.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ExportQuery {
+    /// Opaque cursor from the previous page's `next_cursor`; none starts at the beginning.
     #[serde(default)]
     pub since: Option<String>,
+    /// Page size, 1 to 500 (default 100).
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -1635,11 +1694,15 @@ pub struct ExportQuery {
 /// `GET /admin/export`: graded submissions, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExportPage {
+    /// Graded submissions, oldest change first.
     pub records: Vec<ExportRecord>,
+    /// Pass as `since` to continue after this page.
     pub next_cursor: String,
+    /// More records follow.
     pub has_more: bool,
 }
 
+/// Graded submissions with their outcome, a page at a time (outcome changes come again).
 #[utoipa::path(get, path = "/api/v1/admin/export", tag = "admin",
     security(("bearer" = []), ("admin" = [])),
     params(("since" = Option<String>, Query, description = "Opaque cursor"),

@@ -34,6 +34,7 @@ use crate::storage::Storage;
 
 /// Default and largest page sizes of cursor listings.
 pub const DEFAULT_PAGE_LIMIT: u32 = 100;
+/// Largest page size of cursor listings.
 pub const MAX_PAGE_LIMIT: u32 = 500;
 /// Longest idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
@@ -61,6 +62,7 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// A configuration for `db_path` listening on `bind`: no admin token, no demo auto-review, no updates, 4-hour leases.
     pub fn new(db_path: impl Into<PathBuf>, bind: SocketAddr) -> Self {
         Self {
             db_path: db_path.into(),
@@ -93,9 +95,12 @@ impl ServerConfig {
 /// Shared state of all handlers.
 #[derive(Clone)]
 pub struct AppState {
+    /// The storage backend.
     pub storage: Arc<dyn Storage>,
+    /// Where uploaded attachments are kept.
     pub blobs: BlobStore,
     admin_token_hash: Option<String>,
+    /// Length of a lease (on assignment and on each renewal).
     pub lease_ttl: Duration,
     /// issue 18: outstanding one-time sign-in codes (memory only).
     pub signin_codes: Arc<crate::signin_codes::SigninCodes>,
@@ -104,6 +109,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// State over `storage` and `blobs`; the admin API is on only with an `admin_token` (kept as its hash).
     pub fn new(
         storage: Arc<dyn Storage>,
         blobs: BlobStore,
@@ -126,11 +132,14 @@ impl AppState {
 /// An error response: HTTP status plus an [`ApiError`] body.
 #[derive(Debug)]
 pub struct ApiFailure {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The error body (`{code, message, details}`).
     pub body: ApiError,
 }
 
 impl ApiFailure {
+    /// A failure with the HTTP status that `code` maps to.
     pub fn new(code: ApiErrorCode, message: impl Into<String>) -> Self {
         Self {
             status: status_of(code),
@@ -261,8 +270,11 @@ fn bearer(parts: &Parts) -> Result<&str, ApiFailure> {
 /// The authenticated expert of a request (any role may do expert work).
 #[derive(Debug, Clone)]
 pub struct AuthExpert {
+    /// The expert the token belongs to.
     pub expert_id: String,
+    /// The token's id (for revoking it).
     pub token_id: String,
+    /// What the token may do.
     pub role: Role,
 }
 
@@ -296,6 +308,7 @@ impl FromRequestParts<AppState> for AuthExpert {
 pub struct Principal {
     /// `None` for the admin token.
     pub expert_id: Option<String>,
+    /// What the caller may do (operator for the admin token).
     pub role: Role,
 }
 
@@ -437,8 +450,10 @@ pub fn request_hash<T: Serialize>(body: &T) -> Result<String, ApiFailure> {
 /// Query of cursor listings (`since`, `limit`).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListQuery {
+    /// Opaque cursor from the previous page's `next_cursor`; none starts at the beginning.
     #[serde(default)]
     pub since: Option<String>,
+    /// Page size, 1 to 500 (default 100).
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -478,6 +493,7 @@ fn page_params(q: &ListQuery) -> Result<(i64, u32), ApiFailure> {
 
 // ------------------------------------------------------------------ handlers
 
+/// Liveness check: answers while the server runs.
 #[utoipa::path(get, path = "/api/v1/health", tag = "meta",
     responses((status = 200, description = "Server is up", body = Health)))]
 pub async fn health() -> axum::Json<Health> {
@@ -501,6 +517,7 @@ async fn issue_token(
     .await
 }
 
+/// Signs in with e-mail and password and returns a new token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
               (status = 401, description = "Wrong e-mail or password", body = ApiError),
@@ -533,10 +550,12 @@ pub async fn login(
 /// Body of `POST /auth/tokens`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NewTokenRequest {
+    /// Label stored with the token (e.g. the device).
     #[serde(default)]
     pub label: Option<String>,
 }
 
+/// Issues another token for the caller's account.
 #[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "auth", request_body = NewTokenRequest,
     security(("bearer" = [])),
     responses((status = 200, body = TokenResponse), (status = 401, body = ApiError)))]
@@ -550,6 +569,7 @@ pub async fn new_token(
     ))
 }
 
+/// Revokes the token the request carries.
 #[utoipa::path(delete, path = "/api/v1/auth/tokens/current", tag = "auth",
     security(("bearer" = [])),
     responses((status = 204, description = "Token revoked"), (status = 401, body = ApiError)))]
@@ -562,6 +582,7 @@ pub async fn revoke_current_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The caller's expert profile.
 #[utoipa::path(get, path = "/api/v1/me", tag = "experts", security(("bearer" = [])),
     responses((status = 200, body = ExpertProfile), (status = 401, body = ApiError)))]
 pub async fn me(State(state): State<AppState>, who: AuthExpert) -> ApiResult<ExpertProfile> {
@@ -570,6 +591,7 @@ pub async fn me(State(state): State<AppState>, who: AuthExpert) -> ApiResult<Exp
     ))
 }
 
+/// The opportunities the platform offers.
 #[utoipa::path(get, path = "/api/v1/opportunities", tag = "catalogue", security(("bearer" = [])),
     responses((status = 200, body = OpportunityList), (status = 401, body = ApiError)))]
 pub async fn opportunities(
@@ -580,6 +602,7 @@ pub async fn opportunities(
     Ok(axum::Json(OpportunityList { opportunities }))
 }
 
+/// The caller's assignments changed after the cursor.
 #[utoipa::path(get, path = "/api/v1/assignments", tag = "assignments", security(("bearer" = [])),
     params(("since" = Option<String>, Query, description = "Opaque cursor from a previous page"),
            ("limit" = Option<u32>, Query, description = "Page size, 1..=500 (default 100)")),
@@ -605,6 +628,7 @@ pub async fn assignments(
     }))
 }
 
+/// Renews the lease of an active assignment of the caller.
 #[utoipa::path(post, path = "/api/v1/assignments/{id}/lease", tag = "assignments",
     security(("bearer" = [])), params(("id" = String, Path, description = "Assignment id")),
     responses((status = 200, body = Lease), (status = 404, body = ApiError),
@@ -623,6 +647,7 @@ pub async fn renew_lease(
     ))
 }
 
+/// Gives an active assignment back; the caller loses access to its item.
 #[utoipa::path(post, path = "/api/v1/assignments/{id}/release", tag = "assignments",
     security(("bearer" = [])), params(("id" = String, Path, description = "Assignment id")),
     responses((status = 200, body = Assignment), (status = 404, body = ApiError),
@@ -641,6 +666,7 @@ pub async fn release(
     ))
 }
 
+/// An item the caller holds an assignment for, scoped to what the rubric shows.
 #[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = [])),
     params(("id" = String, Path, description = "Item id")),
     responses((status = 200, body = ItemEnvelope), (status = 403, body = ApiError),
@@ -699,6 +725,7 @@ fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, Api
     Ok(Some((start, end)))
 }
 
+/// An attachment of an item the caller may read (byte ranges supported).
 #[utoipa::path(get, path = "/api/v1/attachments/{sha256}", tag = "items", security(("bearer" = [])),
     params(("sha256" = String, Path, description = "Lower-case hex sha256 of the content"),
            ("Range" = Option<String>, Header, description = "`bytes=N-` to resume a download")),
@@ -774,6 +801,7 @@ pub async fn attachment(
     Ok(resp)
 }
 
+/// A published rubric version.
 #[utoipa::path(get, path = "/api/v1/rubrics/{id}/versions/{version}", tag = "catalogue",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Rubric id"),
@@ -792,6 +820,7 @@ pub async fn rubric(
     ))
 }
 
+/// Submits a grade (once per idempotency key); paid work books its pay as pending.
 #[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", security(("bearer" = [])),
     request_body = SubmissionRequest,
     params(("Idempotency-Key" = String, Header, description = "Client-chosen key; a repeat returns the original receipt")),
@@ -866,6 +895,7 @@ pub async fn submit(
     ))
 }
 
+/// Outcomes of the caller's submissions changed after the cursor.
 #[utoipa::path(get, path = "/api/v1/outcomes", tag = "submissions", security(("bearer" = [])),
     params(("since" = Option<String>, Query, description = "Opaque cursor"),
            ("limit" = Option<u32>, Query, description = "Page size, 1..=500")),
@@ -888,6 +918,7 @@ pub async fn outcomes(
     }))
 }
 
+/// Records a senior reviewer's decision on a submission.
 #[utoipa::path(post, path = "/api/v1/reviews", tag = "submissions", security(("bearer" = [])),
     request_body = ReviewRequest,
     params(("Idempotency-Key" = String, Header, description = "Client-chosen key")),
@@ -910,12 +941,14 @@ pub async fn review(
     ))
 }
 
+/// Every rate of every opportunity.
 #[utoipa::path(get, path = "/api/v1/rate-card", tag = "money", security(("bearer" = [])),
     responses((status = 200, body = RateCard)))]
 pub async fn rate_card(State(state): State<AppState>, _who: AuthExpert) -> ApiResult<RateCard> {
     Ok(axum::Json(blocking(&state, Storage::rate_card).await?))
 }
 
+/// The caller's ledger entries changed after the cursor.
 #[utoipa::path(get, path = "/api/v1/ledger", tag = "money", security(("bearer" = [])),
     params(("since" = Option<String>, Query, description = "Opaque cursor"),
            ("limit" = Option<u32>, Query, description = "Page size, 1..=500")),
@@ -935,6 +968,7 @@ pub async fn ledger(
     }))
 }
 
+/// The caller's payouts.
 #[utoipa::path(get, path = "/api/v1/payouts", tag = "money", security(("bearer" = [])),
     responses((status = 200, body = PayoutList)))]
 pub async fn payouts(State(state): State<AppState>, who: AuthExpert) -> ApiResult<PayoutList> {
@@ -1010,6 +1044,7 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -1024,6 +1059,7 @@ impl RunningServer {
         self.state.storage.clone()
     }
 
+    /// Where the server keeps uploaded attachments.
     pub fn blobs(&self) -> &BlobStore {
         &self.state.blobs
     }

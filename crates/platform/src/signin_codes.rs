@@ -78,6 +78,7 @@ impl SigninCodes {
     }
 }
 
+/// Issues a one-time sign-in code for the caller, for an `assay://signin` link.
 #[utoipa::path(post, path = "/api/v1/auth/signin-codes", tag = "auth",
     security(("bearer" = [])),
     responses((status = 200, body = SigninCode), (status = 401, body = ApiError),
@@ -99,6 +100,7 @@ pub async fn create_code(
     ))
 }
 
+/// Exchanges an unexpired sign-in code for a token; the code is spent either way.
 #[utoipa::path(post, path = "/api/v1/auth/signin-codes/exchange", tag = "auth",
     request_body = SigninCodeExchange,
     responses((status = 200, body = TokenResponse),

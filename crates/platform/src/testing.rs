@@ -59,10 +59,13 @@ pub struct TestOptions {
 /// A running, seeded test platform. Dropping it without `shutdown` aborts
 /// nothing in flight but deletes its directory when the runtime ends.
 pub struct TestPlatform {
+    /// The running server.
     pub server: RunningServer,
     /// Token of the demo reviewer (`demo@assay.dev`).
     pub expert_token: String,
+    /// The admin token (acts as operator).
     pub admin_token: String,
+    /// What the demo seed created.
     pub summary: SeedSummary,
     /// The "now" the demo data was seeded relative to.
     pub seeded_at: chrono::DateTime<Utc>,
@@ -92,6 +95,7 @@ macro_rules! running_platform {
                 self.dir.path()
             }
 
+            /// Stops the server and waits for it and its background tasks.
             pub async fn shutdown(self) -> Result<(), Error> {
                 self.server.shutdown().await
             }
@@ -104,7 +108,9 @@ running_platform!(TestPlatform);
 /// A running platform with an empty database (no demo data) and the admin
 /// token: the starting point of a real deployment.
 pub struct EmptyPlatform {
+    /// The running server.
     pub server: RunningServer,
+    /// The admin token (acts as operator).
     pub admin_token: String,
     dir: tempfile::TempDir,
 }

@@ -28,14 +28,20 @@ use crate::storage::{NewAssignment, NewExpert, Storage};
 
 /// The demo reviewer's credentials.
 pub const DEMO_EMAIL: &str = "demo@assay.dev";
+/// The demo reviewer's password.
 pub const DEMO_PASSWORD: &str = "demo";
+/// The demo reviewer's expert id.
 pub const DEMO_EXPERT_ID: &str = "exp-demo";
 
 /// Opportunity ids of the demo.
 pub const OPP_CODING: &str = "opp-coding-validation";
+/// The code review opportunity.
 pub const OPP_REVIEW: &str = "opp-code-review";
+/// The legal redline opportunity.
 pub const OPP_LEGAL: &str = "opp-legal-redline";
+/// The scan triage opportunity.
 pub const OPP_SCANS: &str = "opp-scan-triage";
+/// The pairwise preference opportunity.
 pub const OPP_PAIRWISE: &str = "opp-pairwise-preference";
 
 /// Opportunities whose first open item is an unpaid screening (qualification)
@@ -76,14 +82,21 @@ impl SeedOptions {
 /// What seeding created.
 #[derive(Debug, Clone, Default)]
 pub struct SeedSummary {
+    /// Opportunities created.
     pub opportunities: usize,
+    /// Items created.
     pub items: usize,
+    /// Attachment blobs stored.
     pub blobs: usize,
+    /// Open grading assignments the seed handed out.
     pub active_grade_assignments: usize,
     /// Unpaid qualification tasks (one per opportunity in [`SCREENING_OPPORTUNITIES`]).
     pub screening_assignments: usize,
+    /// Senior review assignments created.
     pub senior_review_assignments: usize,
+    /// Submissions already made in the seeded history.
     pub past_submissions: usize,
+    /// Payouts already made in the seeded history.
     pub payouts: usize,
     /// Ids of the items, by opportunity.
     pub items_by_opportunity: BTreeMap<String, Vec<String>>,
@@ -402,6 +415,7 @@ pub fn seed_bulk(
     Ok(out)
 }
 
+/// Seeds an empty platform with the demo opportunities, items, attachments, assignments and history (as at `now`); a database that holds data is refused.
 pub fn seed_demo(
     storage: &dyn Storage,
     blobs: &BlobStore,

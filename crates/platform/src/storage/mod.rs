@@ -51,31 +51,47 @@ use crate::error::PlatformResult;
 /// Stored password verifier of an expert.
 #[derive(Debug, Clone)]
 pub struct ExpertCredentials {
+    /// The expert the e-mail belongs to.
     pub expert_id: String,
+    /// Hex salt of the password verifier.
     pub salt: String,
+    /// Verifier from `auth::hash_password(salt, password)` (`"!"` for token-only experts: matches no password).
     pub password_hash: String,
 }
 
 /// A token as stored: only the sha256 of the secret is kept.
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
+    /// The token's id (what `revoke_token` takes).
     pub token_id: String,
+    /// The expert the token acts for.
     pub expert_id: String,
+    /// Revoked tokens authenticate nobody.
     pub revoked: bool,
+    /// What the token may do (expert, author, operator).
     pub role: Role,
 }
 
 /// An expert to create (seeding, admin).
 #[derive(Debug, Clone)]
 pub struct NewExpert {
+    /// The expert's id (unique).
     pub id: String,
+    /// Sign-in e-mail (unique).
     pub email: String,
+    /// Name shown in the app.
     pub display_name: String,
+    /// Hex salt of the password verifier (`auth::generate_salt`).
     pub salt: String,
+    /// Verifier from `auth::hash_password(salt, password)`.
     pub password_hash: String,
+    /// Expertise tags that assignment policies match against.
     pub expertise: Vec<String>,
+    /// Credentials the expert attested (shown in their profile).
     pub attestations: Vec<Attestation>,
+    /// May make senior review decisions.
     pub senior_reviewer: bool,
+    /// IANA time zone of the expert (e.g. `Europe/Berlin`).
     pub timezone: String,
 }
 
@@ -101,32 +117,49 @@ impl NewExpert {
 /// An assignment to create.
 #[derive(Debug, Clone)]
 pub struct NewAssignment {
+    /// The assignment's id (unique).
     pub id: String,
+    /// The expert who is to do the work.
     pub expert_id: String,
+    /// The item to grade.
     pub item_id: String,
+    /// Grading, senior review or screening.
     pub kind: AssignmentKind,
+    /// When it was handed out.
     pub assigned_at: DateTime<Utc>,
+    /// When the lease runs out unless renewed.
     pub lease_expires_at: DateTime<Utc>,
+    /// When the work is due.
     pub due_at: DateTime<Utc>,
+    /// For a senior review: the submission it reviews.
     pub review_of_submission_id: Option<String>,
 }
 
 /// Metadata of a stored blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobMeta {
+    /// Lower-case hex SHA-256 of the content (the blob's key).
     pub sha256: String,
+    /// Content length in bytes.
     pub size: u64,
+    /// MIME type given when it was uploaded.
     pub media_type: String,
 }
 
 /// An imported item as stored, looked up by its external id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedItem {
+    /// The item's id on this platform.
     pub item_id: String,
+    /// The item's title.
     pub title: String,
+    /// The item's fields by id.
     pub fields: BTreeMap<String, FieldValue>,
+    /// The item's revision after the import (1 for a new item).
     pub revision: u32,
+    /// The rubric the item pins.
     pub rubric_id: String,
+    /// The version of that rubric.
     pub rubric_version: u32,
 }
 
@@ -136,18 +169,26 @@ pub struct ImportedItem {
 pub enum ImportOp {
     /// A new item with its external id, pinned to a rubric version.
     Insert {
+        /// The item to store (at revision 1).
         item: Item,
+        /// The item's id in the importer's system (unique per opportunity).
         external_id: String,
+        /// The rubric the item pins.
         rubric_id: String,
+        /// The version of that rubric.
         rubric_version: u32,
     },
     /// Replace an item's title and fields; its revision goes up by one and
     /// its assignments are re-published (as with an admin re-publish).
     /// Refused with a conflict when the item is no longer at `expected_revision`.
     Replace {
+        /// The item to change.
         item_id: String,
+        /// The revision the import read; another is a conflict.
         expected_revision: u32,
+        /// The new title.
         title: String,
+        /// The new fields by id (replacing all of them).
         fields: BTreeMap<String, FieldValue>,
     },
 }
@@ -155,7 +196,9 @@ pub enum ImportOp {
 /// The assignment that decides an expert's access to an item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemAccess {
+    /// The assignment's id.
     pub assignment_id: String,
+    /// Grading, senior review or screening.
     pub kind: AssignmentKind,
     /// For a senior review: the submission it reviews.
     pub review_of: Option<String>,
@@ -164,28 +207,43 @@ pub struct ItemAccess {
 /// One graded submission as exported to a buyer (a line of the export NDJSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExportRecord {
+    /// The platform's submission id.
     pub submission_id: String,
+    /// The assignment the submission answers.
     pub assignment_id: String,
+    /// The graded item.
     pub item_id: String,
     /// The item's id in the importer's system, when it was imported.
     pub external_id: Option<String>,
+    /// The item's revision the grader saw.
     pub item_revision: u32,
+    /// The opportunity the work was done for.
     pub opportunity_id: String,
+    /// The rubric the answers follow.
     pub rubric_id: String,
+    /// The version of that rubric.
     pub rubric_version: u32,
     /// The grader.
     pub expert_id: String,
+    /// The grader's e-mail.
     pub expert_email: String,
+    /// The answers as submitted (JSON keyed by question id).
     #[schema(value_type = Object)]
     pub answers: serde_json::Value,
     /// Time on task (active seconds the client logged).
     pub active_seconds: u64,
+    /// The stretches of active time as submitted (JSON).
     #[schema(value_type = Object)]
     pub time_log: serde_json::Value,
+    /// When the grader's app created the submission (the client's clock).
     pub client_created_at: DateTime<Utc>,
+    /// When the platform received it.
     pub received_at: DateTime<Utc>,
+    /// Pending, accepted, rejected or sent back for revision.
     pub status: OutcomeStatus,
+    /// The licence category the buyer may use the work under.
     pub licence_category: String,
+    /// Who the work is done for.
     pub buyer: String,
     /// Change sequence of this record: it moves when the outcome is decided,
     /// so an export continued from a cursor also brings status changes.
@@ -195,7 +253,9 @@ pub struct ExportRecord {
 /// A page of rows after a sequence number, plus whether more follow.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
+    /// Rows after the cursor, in `seq` order (at most the limit asked for).
     pub rows: Vec<T>,
+    /// More rows follow the last one.
     pub has_more: bool,
 }
 
@@ -210,10 +270,15 @@ pub struct Page<T> {
 /// own and panics if called on an async worker thread.
 pub trait Storage: Send + Sync + 'static {
     // ---- experts and tokens
+    /// Creates an expert (e-mail stored lower-case); an id or e-mail already taken is an error.
     fn insert_expert(&self, expert: &NewExpert, now: DateTime<Utc>) -> PlatformResult<()>;
+    /// The password verifier of the expert with this e-mail (any case), if any.
     fn expert_credentials(&self, email: &str) -> PlatformResult<Option<ExpertCredentials>>;
+    /// The id of the expert with this e-mail (any case), if any.
     fn expert_id_by_email(&self, email: &str) -> PlatformResult<Option<String>>;
+    /// The expert's profile; not found when there is none.
     fn expert_profile(&self, expert_id: &str) -> PlatformResult<ExpertProfile>;
+    /// Stores a token by its SHA-256 (`auth::token_hash`); the token itself is never stored.
     fn insert_token(
         &self,
         token_id: &str,
@@ -223,7 +288,9 @@ pub trait Storage: Send + Sync + 'static {
         role: Role,
         now: DateTime<Utc>,
     ) -> PlatformResult<()>;
+    /// The token with this hash (`auth::token_hash`), revoked or not.
     fn token_by_hash(&self, token_hash: &str) -> PlatformResult<Option<TokenRecord>>;
+    /// Revokes a token at `now`; not found when there is no active token with that id.
     fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> PlatformResult<()>;
 
     // ---- catalogue
@@ -234,12 +301,17 @@ pub trait Storage: Send + Sync + 'static {
         rubric_document: &serde_json::Value,
         rates: &[Rate],
     ) -> PlatformResult<()>;
+    /// Every opportunity, by id.
     fn list_opportunities(&self) -> PlatformResult<Vec<Opportunity>>;
+    /// A published rubric version with its document; not found when there is none.
     fn rubric(&self, id: &str, version: u32) -> PlatformResult<RubricEnvelope>;
+    /// Every rate of every opportunity, by opportunity and `effective_from`.
     fn rate_card(&self) -> PlatformResult<RateCard>;
 
     // ---- items and blobs
+    /// Records an uploaded blob (no-op when already recorded).
     fn insert_blob_meta(&self, meta: &BlobMeta) -> PlatformResult<()>;
+    /// What is recorded about the blob, if it was uploaded.
     fn blob_meta(&self, sha256: &str) -> PlatformResult<Option<BlobMeta>>;
     /// Whether one of the expert's assignments (any state) is on an item that references the blob.
     fn expert_can_read_blob(&self, expert_id: &str, sha256: &str) -> PlatformResult<bool>;
@@ -265,6 +337,7 @@ pub trait Storage: Send + Sync + 'static {
     // ---- assignments (changes go through [`Storage::transaction`])
     /// An assignment with its holder (a plain read, outside any transaction).
     fn assignment_record(&self, id: &str) -> PlatformResult<Option<AssignmentRecord>>;
+    /// The expert's assignments changed after `after_seq`, oldest first, at most `limit`.
     fn list_assignments(
         &self,
         expert_id: &str,
@@ -273,6 +346,7 @@ pub trait Storage: Send + Sync + 'static {
     ) -> PlatformResult<Page<Assignment>>;
 
     // ---- submissions, reviews, outcomes
+    /// Outcomes of the expert's submissions changed after `after_seq`, oldest first, at most `limit`.
     fn list_outcomes(
         &self,
         expert_id: &str,
@@ -287,12 +361,14 @@ pub trait Storage: Send + Sync + 'static {
     ) -> PlatformResult<Vec<(String, AssignmentKind)>>;
 
     // ---- money
+    /// The expert's ledger entries changed after `after_seq`, oldest first, at most `limit`.
     fn list_ledger(
         &self,
         expert_id: &str,
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<LedgerEntry>>;
+    /// The expert's payouts.
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>>;
     /// Experts with at least one accepted, unpaid ledger entry.
     fn experts_with_payable_entries(&self) -> PlatformResult<Vec<String>>;
@@ -301,6 +377,7 @@ pub trait Storage: Send + Sync + 'static {
     /// Every expert with the role of their account (authors and operators
     /// are never given work by assignment policies).
     fn list_experts(&self) -> PlatformResult<Vec<(ExpertProfile, Role)>>;
+    /// Sets the role of an expert's account; not found when there is no such expert.
     fn set_expert_role(&self, expert_id: &str, role: Role) -> PlatformResult<()>;
     /// Experts with an accepted screening submission in the opportunity.
     fn experts_passed_screening(&self, opportunity_id: &str) -> PlatformResult<Vec<String>>;
@@ -362,64 +439,93 @@ pub trait Storage: Send + Sync + 'static {
 /// (the opportunity's for seeded items).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemGrading {
+    /// The opportunity the item belongs to.
     pub opportunity_id: String,
+    /// The rubric the item pins.
     pub rubric_id: String,
+    /// The version of that rubric.
     pub rubric_version: u32,
 }
 
 /// An assignment as stored, with the expert who holds it.
 #[derive(Debug, Clone)]
 pub struct AssignmentRecord {
+    /// The expert holding the assignment.
     pub expert_id: String,
+    /// The assignment as clients see it.
     pub assignment: Assignment,
 }
 
 /// An item's content as stored.
 #[derive(Debug, Clone)]
 pub struct ItemContent {
+    /// The item's title.
     pub title: String,
+    /// The item's fields by id.
     pub fields: BTreeMap<String, FieldValue>,
+    /// The item's current revision.
     pub revision: u32,
 }
 
 /// A ledger entry to add; the backend gives it an id and the next `seq`.
 #[derive(Debug, Clone)]
 pub struct NewLedgerEntry<'a> {
+    /// The expert the entry pays.
     pub expert_id: &'a str,
+    /// The submission the entry is for.
     pub submission_id: &'a str,
+    /// The assignment the submission answers.
     pub assignment: &'a Assignment,
+    /// Amount in minor units (negative for a reversal).
     pub amount_cents: i64,
+    /// ISO 4217 currency of the amount.
     pub currency: &'a str,
+    /// Pending, accepted, paid or reversed.
     pub status: LedgerStatus,
+    /// When the entry is made.
     pub now: DateTime<Utc>,
 }
 
 /// A submission to store (its outcome starts as `status`).
 #[derive(Debug, Clone)]
 pub struct NewSubmission<'a> {
+    /// The platform's submission id.
     pub id: &'a str,
+    /// The expert who submitted.
     pub expert_id: &'a str,
+    /// The assignment the submission answers.
     pub assignment: &'a Assignment,
+    /// The request as the client sent it.
     pub request: &'a SubmissionRequest,
+    /// The outcome it starts with (usually pending).
     pub status: OutcomeStatus,
+    /// When the platform received it.
     pub received_at: DateTime<Utc>,
 }
 
 /// A senior review to store.
 #[derive(Debug, Clone)]
 pub struct NewReview<'a> {
+    /// The review's id.
     pub id: &'a str,
+    /// The senior review assignment it completes.
     pub assignment_id: &'a str,
+    /// The senior reviewer.
     pub reviewer_id: &'a str,
+    /// The decision and feedback as the client sent them.
     pub request: &'a ReviewRequest,
+    /// When the platform received it.
     pub received_at: DateTime<Utc>,
 }
 
 /// The extra keys of an imported item.
 #[derive(Debug, Clone)]
 pub struct ImportKey<'a> {
+    /// The item's id in the importer's system (unique per opportunity).
     pub external_id: &'a str,
+    /// The rubric the item pins.
     pub rubric_id: &'a str,
+    /// The version of that rubric.
     pub rubric_version: u32,
 }
 
@@ -436,6 +542,7 @@ pub trait Tx {
         endpoint: &str,
         key: &str,
     ) -> PlatformResult<Option<(String, serde_json::Value)>>;
+    /// Stores the request hash and the response of an idempotency key, so a repeat gets the same answer.
     fn insert_idempotency_record(
         &mut self,
         expert_id: &str,
@@ -447,8 +554,11 @@ pub trait Tx {
     ) -> PlatformResult<()>;
 
     // ---- experts, items, blobs
+    /// Whether an expert with this id exists.
     fn expert_exists(&mut self, expert_id: &str) -> PlatformResult<bool>;
+    /// The item's opportunity and rubric version, if the item exists.
     fn item_grading(&mut self, item_id: &str) -> PlatformResult<Option<ItemGrading>>;
+    /// The item's title, fields and revision, if the item exists.
     fn item_content(&mut self, item_id: &str) -> PlatformResult<Option<ItemContent>>;
     /// Store a new item at revision 1. Returns `false` (storing nothing)
     /// when its id, or its external id in the opportunity, already exists.
@@ -463,11 +573,13 @@ pub trait Tx {
         title: &str,
         fields: &BTreeMap<String, FieldValue>,
     ) -> PlatformResult<Option<u32>>;
+    /// Whether a blob with this hash was uploaded.
     fn blob_exists(&mut self, sha256: &str) -> PlatformResult<bool>;
     /// Record that an item references a blob (no-op when already recorded).
     fn link_blob(&mut self, item_id: &str, sha256: &str) -> PlatformResult<()>;
 
     // ---- assignments
+    /// The assignment with its holder, read inside the transaction.
     fn assignment(&mut self, id: &str) -> PlatformResult<Option<AssignmentRecord>>;
     /// Store a new, active assignment graded as `grading` says.
     fn insert_assignment(
@@ -500,7 +612,9 @@ pub trait Tx {
     ) -> PlatformResult<Vec<AssignmentRecord>>;
 
     // ---- submissions, reviews, outcomes
+    /// Stores a submission and its initial outcome (next outcome `seq`).
     fn insert_submission(&mut self, new: &NewSubmission<'_>) -> PlatformResult<()>;
+    /// Stores a senior review.
     fn insert_review(&mut self, new: &NewReview<'_>) -> PlatformResult<()>;
     /// A submission's outcome and its author.
     fn outcome(&mut self, submission_id: &str) -> PlatformResult<Option<(String, ReviewOutcome)>>;
@@ -516,6 +630,7 @@ pub trait Tx {
     // ---- money
     /// The rate of an opportunity in force at `at` (latest `effective_from` not after it).
     fn rate_at(&mut self, opportunity_id: &str, at: DateTime<Utc>) -> PlatformResult<Option<Rate>>;
+    /// Adds a ledger entry (next ledger `seq`).
     fn insert_ledger_entry(&mut self, new: &NewLedgerEntry<'_>) -> PlatformResult<()>;
     /// Ledger entries of the expert in `status`, oldest `seq` first; with
     /// `submission_id`, only that submission's; with `unpaid`, only those

@@ -132,12 +132,24 @@ items: Array<Annotation>, };
  * instead of option ids, the rationale, and any inline comments (shown
  * where they were made).
  */
-export type AnswerSummary = { question_id: string, prompt: string, 
+export type AnswerSummary = { 
+/**
+ * The question's id in the rubric.
+ */
+question_id: string, 
+/**
+ * The question's prompt.
+ */
+prompt: string, 
 /**
  * The answer as text, e.g. "4 / 5 — Good", "Compiles: pass, Tests: fail".
  * Empty when the question was not answered.
  */
-answer: string, rationale: string | null, 
+answer: string, 
+/**
+ * The reviewer's rationale, when the question asks for one and they wrote it.
+ */
+rationale: string | null, 
 /**
  * Inline comments of an annotations answer (diff lines, clauses, scan regions).
  */
@@ -156,16 +168,35 @@ answers: { [key in string]?: Answer },
  */
 rationales: { [key in string]?: string }, };
 
-export type AppError = { code: ErrorCode, message: string, };
+/**
+ * The error every command returns: a closed code the UI branches on and a message for the person.
+ */
+export type AppError = { 
+/**
+ * What went wrong, as a closed set the UI can branch on.
+ */
+code: ErrorCode, 
+/**
+ * What went wrong in words the person can act on (shown as is).
+ */
+message: string, };
 
 /**
  * Facts about the running app shown in the UI's about box and used by tests.
  */
-export type AppInfo = { version: string, 
+export type AppInfo = { 
+/**
+ * The running version (the build's `ASSAY_BUILD_VERSION`, else the crate version).
+ */
+version: string, 
 /**
  * Identifier of the profile (separate for tests so they never touch real data).
  */
-identifier: string, data_dir: string, };
+identifier: string, 
+/**
+ * Folder holding the profile's database, settings and logs.
+ */
+data_dir: string, };
 
 /**
  * What an assignment asks the expert to do.
@@ -193,22 +224,110 @@ media_type: string,
  */
 filename: string, };
 
-export type Block = { "type": "heading", level: number, inlines: Array<Inline>, } | { "type": "paragraph", inlines: Array<Inline>, } | { "type": "code", language: string | null, lines: Array<Array<StyledRun>>, } | { "type": "quote", blocks: Array<Block>, } | { "type": "list", ordered: boolean, start: number | null, items: Array<ListItem>, } | { "type": "table", header: Array<Array<Inline>>, rows: Array<Array<Array<Inline>>>, } | { "type": "rule" } | { "type": "html", text: string, };
+/**
+ * A Markdown block, as data the UI renders with its own elements (never HTML).
+ */
+export type Block = { "type": "heading", 
+/**
+ * 1 to 6.
+ */
+level: number, 
+/**
+ * The heading's text.
+ */
+inlines: Array<Inline>, } | { "type": "paragraph", 
+/**
+ * The paragraph's text.
+ */
+inlines: Array<Inline>, } | { "type": "code", 
+/**
+ * Language from the fence's info string, if any.
+ */
+language: string | null, 
+/**
+ * Highlighted runs, one list per line.
+ */
+lines: Array<Array<StyledRun>>, } | { "type": "quote", 
+/**
+ * The quoted blocks.
+ */
+blocks: Array<Block>, } | { "type": "list", 
+/**
+ * Numbered (`1.`) rather than bulleted.
+ */
+ordered: boolean, 
+/**
+ * First number of an ordered list; `None` for bullet lists.
+ */
+start: number | null, 
+/**
+ * The list's items.
+ */
+items: Array<ListItem>, } | { "type": "table", 
+/**
+ * Header cells, each a list of inlines.
+ */
+header: Array<Array<Inline>>, 
+/**
+ * Body rows of cells, each cell a list of inlines.
+ */
+rows: Array<Array<Array<Inline>>>, } | { "type": "rule" } | { "type": "html", 
+/**
+ * The HTML source.
+ */
+text: string, };
 
 /**
  * Inclusive bounds of a number setting (`max: None`: no upper bound).
  */
-export type Bounds = { min: number, max: number | null, };
+export type Bounds = { 
+/**
+ * Smallest value allowed.
+ */
+min: number, 
+/**
+ * Largest value allowed; `None` for no upper bound.
+ */
+max: number | null, };
 
+/**
+ * Who speaks in a chat transcript turn, from the transcript's role name.
+ */
 export type ChatRole = "system" | "user" | "assistant" | "tool" | "other";
 
-export type ChatTurn = { index: number, role: ChatRole, 
+/**
+ * One turn of a chat transcript, its content parsed as Markdown.
+ */
+export type ChatTurn = { 
+/**
+ * 0-based position of the turn in the transcript.
+ */
+index: number, 
+/**
+ * The role, mapped to the closed set the UI styles.
+ */
+role: ChatRole, 
 /**
  * The role as written in the transcript.
  */
-role_label: string, name: string | null, blocks: Array<Block>, };
+role_label: string, 
+/**
+ * Speaker name, when the transcript gives one (e.g. a tool's name).
+ */
+name: string | null, 
+/**
+ * The turn's content as Markdown blocks.
+ */
+blocks: Array<Block>, };
 
-export type ChatView = { turns: Array<ChatTurn>, };
+/**
+ * A chat transcript (model answers, multi-turn conversations) as turns.
+ */
+export type ChatView = { 
+/**
+ * The turns in transcript order.
+ */
+turns: Array<ChatTurn>, };
 
 /**
  * One option of a choice question, or one criterion of a pass/fail question.
@@ -223,6 +342,9 @@ id: string,
  */
 label: string, };
 
+/**
+ * One clause (section, article, paragraph) of a legal document, compared with its prior version.
+ */
 export type Clause = { 
 /**
  * Number as written (`1.2`, `(a)`, `Section 4`), if any.
@@ -235,20 +357,47 @@ anchor: string,
 /**
  * Nesting depth (1 = top level).
  */
-level: number, change: ClauseChange, 
+level: number, 
+/**
+ * Whether the clause is unchanged, modified, added, removed or moved.
+ */
+change: ClauseChange, 
 /**
  * The clause was rewritten rather than touched up: `runs` hold the
  * whole prior wording (deleted) followed by the whole new wording
  * (inserted), shown as two blocks instead of interleaved words.
  */
-rewritten: boolean, runs: Array<LegalRun>, };
+rewritten: boolean, 
+/**
+ * The clause's text as redline runs (equal, inserted, deleted).
+ */
+runs: Array<LegalRun>, };
 
-export type ClauseChange = { "kind": "unchanged" } | { "kind": "modified" } | { "kind": "added" } | { "kind": "removed" } | { "kind": "moved", from: string, edited: boolean, };
+/**
+ * What happened to a clause between the prior and the new version.
+ */
+export type ClauseChange = { "kind": "unchanged" } | { "kind": "modified" } | { "kind": "added" } | { "kind": "removed" } | { "kind": "moved", 
+/**
+ * Anchor the clause had in the prior version.
+ */
+from: string, 
+/**
+ * Its wording changed as well as its place.
+ */
+edited: boolean, };
 
 /**
  * One line of a highlighted code view.
  */
-export type CodeLine = { number: number, runs: Array<StyledRun>, };
+export type CodeLine = { 
+/**
+ * 1-based line number.
+ */
+number: number, 
+/**
+ * The line's text as styled runs, in order.
+ */
+runs: Array<StyledRun>, };
 
 /**
  * A whole source file, highlighted (viewer kind `code`).
@@ -257,7 +406,11 @@ export type CodeView = {
 /**
  * Stable language id (`rust`, `typescript`, ...) or `None` for plain text.
  */
-language: string | null, lines: Array<CodeLine>, };
+language: string | null, 
+/**
+ * Highlighted lines in source order.
+ */
+lines: Array<CodeLine>, };
 
 /**
  * One diff-line comment of the draft, placed in the current diff.
@@ -266,11 +419,23 @@ export type CommentPlacement = {
 /**
  * The annotations question the comment belongs to.
  */
-question_id: string, annotation_id: string, 
+question_id: string, 
+/**
+ * The annotation's id within the draft's answer.
+ */
+annotation_id: string, 
 /**
  * The diff field the comment is on.
  */
-field_id: string, file: string, side: "old" | "new", 
+field_id: string, 
+/**
+ * Path of the file in the diff the comment is on.
+ */
+file: string, 
+/**
+ * Whether the line counts in the old or the new version of the file.
+ */
+side: "old" | "new", 
 /**
  * The line it is shown on now; `None` when outdated.
  */
@@ -278,7 +443,11 @@ line: number | null,
 /**
  * The line the draft named before this opening relocated it.
  */
-previous_line: number, status: PlacementStatus, };
+previous_line: number, 
+/**
+ * Whether the comment sits on its line, moved with it, or is outdated.
+ */
+status: PlacementStatus, };
 
 /**
  * Show a question only when another question's answer matches.
@@ -315,14 +484,37 @@ path: string,
 /**
  * Ledger rows written (without the header).
  */
-rows: number, bytes: number, };
+rows: number, 
+/**
+ * Size of the file written, in bytes.
+ */
+bytes: number, };
 
 /**
  * A link the app acts on.
  */
-export type DeepLink = { "kind": "assignment", id: string, } | { "kind": "sign_in", platform: string, code: string, };
+export type DeepLink = { "kind": "assignment", 
+/**
+ * The assignment id (1 to 128 letters, digits, `-` or `_`).
+ */
+id: string, } | { "kind": "sign_in", 
+/**
+ * The platform's base URL, validated.
+ */
+platform: string, 
+/**
+ * The one-time sign-in code.
+ */
+code: string, };
 
-export type DefinedTerm = { term: string, 
+/**
+ * A term the document defines (e.g. "Confidential Information") and where it is used.
+ */
+export type DefinedTerm = { 
+/**
+ * The term as defined, without quotes.
+ */
+term: string, 
 /**
  * Anchor of the clause that defines it.
  */
@@ -335,7 +527,35 @@ uses: number, };
 /**
  * One file of a diff, as the file list shows it.
  */
-export type DiffFileSummary = { path: string, old_path: string | null, status: FileStatus, language: string | null, additions: number, deletions: number, binary: boolean, 
+export type DiffFileSummary = { 
+/**
+ * New path (old path for deleted files).
+ */
+path: string, 
+/**
+ * Old path when it differs (renames, copies).
+ */
+old_path: string | null, 
+/**
+ * Whether the file was added, modified, deleted, renamed or copied.
+ */
+status: FileStatus, 
+/**
+ * Stable language id used for highlighting, if known.
+ */
+language: string | null, 
+/**
+ * Lines added.
+ */
+additions: number, 
+/**
+ * Lines removed.
+ */
+deletions: number, 
+/**
+ * A binary file: it has no rows.
+ */
+binary: boolean, 
 /**
  * Key of the file's "viewed" mark (changes when the file's diff changes).
  */
@@ -343,7 +563,11 @@ viewed_key: string,
 /**
  * Rows with every gap collapsed.
  */
-unified_rows: number, split_rows: number, };
+unified_rows: number, 
+/**
+ * Split-mode rows with every gap collapsed.
+ */
+split_rows: number, };
 
 /**
  * How a diff is laid out.
@@ -353,16 +577,110 @@ export type DiffMode = "unified" | "split";
 /**
  * A row of the virtualised diff view.
  */
-export type DiffRow = { "type": "hunk_header", hunk: number, text: string, } | { "type": "line", kind: LineKind, old_line: number | null, new_line: number | null, runs: Array<StyledRun>, no_newline: boolean, 
+export type DiffRow = { "type": "hunk_header", 
+/**
+ * Index of the hunk within its file.
+ */
+hunk: number, 
+/**
+ * The header as text (see `Hunk::header`).
+ */
+text: string, } | { "type": "line", 
+/**
+ * Context, added or removed.
+ */
+kind: LineKind, 
+/**
+ * 1-based line number in the old file; `None` for an added line.
+ */
+old_line: number | null, 
+/**
+ * 1-based line number in the new file; `None` for a removed line.
+ */
+new_line: number | null, 
+/**
+ * The line's text as highlighted runs (word-level changes marked).
+ */
+runs: Array<StyledRun>, 
+/**
+ * `\ No newline at end of file` followed this line.
+ */
+no_newline: boolean, 
 /**
  * [`line_hash`] of the line: the UI puts it on a comment's anchor,
  * so saving a draft never needs the diff.
  */
-line_hash?: string, } | { "type": "split", old: SplitCell | null, new: SplitCell | null, } | { "type": "expander", gap: number, hidden: number, old_start: number, new_start: number, };
+line_hash?: string, } | { "type": "split", 
+/**
+ * The old side (`None` where the row only has an added line).
+ */
+old: SplitCell | null, 
+/**
+ * The new side (`None` where the row only has a removed line).
+ */
+new: SplitCell | null, } | { "type": "expander", 
+/**
+ * Gap id within the file (`0..FileSummary::gaps`).
+ */
+gap: number, 
+/**
+ * Number of unchanged lines the gap hides.
+ */
+hidden: number, 
+/**
+ * 1-based old-file line of the first hidden line.
+ */
+old_start: number, 
+/**
+ * 1-based new-file line of the first hidden line.
+ */
+new_start: number, };
 
-export type DiffRowWindow = { file_index: number, start: number, total: number, rows: Array<DiffRow>, };
+/**
+ * Rows of one file of a diff, starting at `start`.
+ */
+export type DiffRowWindow = { 
+/**
+ * Index of the file in the diff.
+ */
+file_index: number, 
+/**
+ * Index of `rows[0]` in the file's rows.
+ */
+start: number, 
+/**
+ * Rows the file has in this mode with these gaps expanded.
+ */
+total: number, 
+/**
+ * The rows of this window (fewer near the end).
+ */
+rows: Array<DiffRow>, };
 
-export type DiffRowsRequest = { handle: string, file_index: number, mode: DiffMode, start: number, count: number, 
+/**
+ * Which rows of one file of a diff to send.
+ */
+export type DiffRowsRequest = { 
+/**
+ * The diff's handle (from `DiffSummary::handle`).
+ */
+handle: string, 
+/**
+ * Index of the file in the diff.
+ */
+file_index: number, 
+/**
+ * Unified or split layout.
+ */
+mode: DiffMode, 
+/**
+ * Index of the first row wanted.
+ */
+start: number, 
+/**
+ * Rows wanted (at most 2,000 are sent per call).
+ */
+count: number, 
 /**
  * Gap ids the reviewer expanded.
  */
@@ -373,12 +691,35 @@ expanded: Array<number>, };
  */
 export type DiffSide = "old" | "new";
 
-export type DiffStats = { added: number, removed: number, };
+/**
+ * Counts of added and removed lines (context lines are not counted).
+ */
+export type DiffStats = { 
+/**
+ * Lines added.
+ */
+added: number, 
+/**
+ * Lines removed.
+ */
+removed: number, };
 
 /**
  * A parsed diff; rows are fetched in windows with `diff_rows`.
  */
-export type DiffSummary = { handle: string, files: Array<DiffFileSummary>, tree: FileTree, 
+export type DiffSummary = { 
+/**
+ * Key for `diff_rows`, one per opened item and field.
+ */
+handle: string, 
+/**
+ * The files in diff order.
+ */
+files: Array<DiffFileSummary>, 
+/**
+ * The files as a directory tree with their viewed marks.
+ */
+tree: FileTree, 
 /**
  * The layout the diff opens in: the reviewer's own preference
  * (settings). A rubric's `diff_mode` is only a suggestion the viewer
@@ -391,22 +732,77 @@ default_mode: DiffMode, };
 /**
  * Expected pay (rate card × accepted work) differs from the platform's ledger.
  */
-export type Discrepancy = { assignment_id: string, item_id: string, title: string, opportunity_id: string, expected_cents: number, 
+export type Discrepancy = { 
+/**
+ * The assignment whose pay differs.
+ */
+assignment_id: string, 
+/**
+ * The item of that assignment.
+ */
+item_id: string, 
+/**
+ * The item's title (its id when it has none).
+ */
+title: string, 
+/**
+ * The opportunity whose rate card set the expected pay.
+ */
+opportunity_id: string, 
+/**
+ * Pay the rate card gives for the accepted work, in minor units.
+ */
+expected_cents: number, 
 /**
  * None: missing from the ledger.
  */
-ledger_cents: number | null, currency: string, reason: string, };
+ledger_cents: number | null, 
+/**
+ * ISO 4217 currency of both amounts.
+ */
+currency: string, 
+/**
+ * The difference in words, for the reviewer (e.g. what the rate card says and what the ledger holds).
+ */
+reason: string, };
 
+/**
+ * How earnings are bucketed in the earnings chart.
+ */
 export type EarningsGrouping = "day" | "week" | "opportunity";
 
 /**
  * Totals and effective hourly rates in one currency.
  */
-export type EarningsOverview = { currency: string, pending_cents: number, accepted_cents: number, paid_cents: number, reversed_cents: number, 
+export type EarningsOverview = { 
+/**
+ * ISO 4217 currency of every amount here.
+ */
+currency: string, 
+/**
+ * Earned on submitted work not yet accepted, in minor units.
+ */
+pending_cents: number, 
+/**
+ * Accepted and not yet paid out, in minor units.
+ */
+accepted_cents: number, 
+/**
+ * Paid out, in minor units.
+ */
+paid_cents: number, 
+/**
+ * Taken back after acceptance or payment (a positive number), in minor units.
+ */
+reversed_cents: number, 
 /**
  * Active seconds on work that earned (pending, accepted or paid).
  */
-paid_seconds: number, unpaid: UnpaidTime, 
+paid_seconds: number, 
+/**
+ * Time that earned nothing, by reason.
+ */
+unpaid: UnpaidTime, 
 /**
  * Earned (pending + accepted + paid) per hour of paid time.
  */
@@ -416,13 +812,36 @@ hourly_paid_time_cents: number | null,
  */
 hourly_all_time_cents: number | null, };
 
-export type EarningsPoint = { key: string, label: string, 
+/**
+ * One bucket of the earnings series (a day, a week or an opportunity).
+ */
+export type EarningsPoint = { 
+/**
+ * Stable key of the bucket: `YYYY-MM-DD`, `YYYY-Www` or the opportunity id.
+ */
+key: string, 
+/**
+ * The bucket in words for the chart ("Dec 1", "Week 49 2026", the opportunity's title).
+ */
+label: string, 
 /**
  * First local day of the bucket (`YYYY-MM-DD`) when grouped by day or
  * week, so a chart can place buckets on a continuous date axis; `None`
  * when grouped by opportunity.
  */
-start_day: string | null, pending_cents: number, accepted_cents: number, paid_cents: number, 
+start_day: string | null, 
+/**
+ * Pending in this bucket, in minor units.
+ */
+pending_cents: number, 
+/**
+ * Accepted in this bucket, in minor units.
+ */
+accepted_cents: number, 
+/**
+ * Paid in this bucket, in minor units.
+ */
+paid_cents: number, 
 /**
  * Amount of entries reversed (a positive number: what was taken back).
  */
@@ -431,9 +850,36 @@ reversed_cents: number, };
 /**
  * Date bounds (inclusive, `YYYY-MM-DD`) and an optional opportunity.
  */
-export type EarningsQuery = { from: string | null, to: string | null, opportunity_id: string | null, };
+export type EarningsQuery = { 
+/**
+ * First day (`YYYY-MM-DD`, local) to include; `None` for no lower bound.
+ */
+from: string | null, 
+/**
+ * Last day (`YYYY-MM-DD`, local) to include; `None` for no upper bound.
+ */
+to: string | null, 
+/**
+ * Keep only this opportunity's earnings.
+ */
+opportunity_id: string | null, };
 
-export type EarningsSeries = { grouping: EarningsGrouping, currency: string, points: Array<EarningsPoint>, };
+/**
+ * Earnings bucketed for the chart, in one currency.
+ */
+export type EarningsSeries = { 
+/**
+ * How the points are bucketed.
+ */
+grouping: EarningsGrouping, 
+/**
+ * ISO 4217 currency of every amount.
+ */
+currency: string, 
+/**
+ * Buckets in key order.
+ */
+points: Array<EarningsPoint>, };
 
 /**
  * Closed set of error codes. The UI switches on these; add a variant only
@@ -441,7 +887,26 @@ export type EarningsSeries = { grouping: EarningsGrouping, currency: string, poi
  */
 export type ErrorCode = "unauthenticated" | "offline" | "not_found" | "invalid" | "rejected" | "not_editable" | "storage" | "keyring" | "internal";
 
-export type ExpertSummary = { id: string, display_name: string, email: string, senior_reviewer: boolean, };
+/**
+ * The signed-in expert as the platform describes them.
+ */
+export type ExpertSummary = { 
+/**
+ * The platform's expert id.
+ */
+id: string, 
+/**
+ * Name shown in the app.
+ */
+display_name: string, 
+/**
+ * E-mail the expert signs in with.
+ */
+email: string, 
+/**
+ * May make senior review decisions on other experts' submissions.
+ */
+senior_reviewer: boolean, };
 
 /**
  * Value of one item field.
@@ -451,12 +916,137 @@ export type FieldValue = { "type": "text", "value": string } | { "type": "json",
 /**
  * The view of one scoped field, tagged by `kind`.
  */
-export type FieldView = { "kind": "text", field_id: string, text: string, } | { "kind": "code", field_id: string, code: CodeView, } | { "kind": "diff", field_id: string, diff: DiffSummary, } | { "kind": "test_suite", field_id: string, suite: TestSuiteView, } | { "kind": "markdown", field_id: string, blocks: Array<Block>, } | { "kind": "chat", field_id: string, chat: ChatView, } | { "kind": "legal_redline", field_id: string, doc: LegalDocView, } | { "kind": "scan", field_id: string, handle: string, info: ScanInfo, } | { "kind": "series", field_id: string, handle: string, series: SeriesView, } | { "kind": "attachment", field_id: string, filename: string, media_type: string, size: number, } | { "kind": "error", field_id: string, message: string, };
+export type FieldView = { "kind": "text", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The text, shown literally.
+ */
+text: string, } | { "kind": "code", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The highlighted lines.
+ */
+code: CodeView, } | { "kind": "diff", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The diff's files, tree and handle.
+ */
+diff: DiffSummary, } | { "kind": "test_suite", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The tests, requirements and outcomes.
+ */
+suite: TestSuiteView, } | { "kind": "markdown", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The document's blocks.
+ */
+blocks: Array<Block>, } | { "kind": "chat", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The turns.
+ */
+chat: ChatView, } | { "kind": "legal_redline", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The clauses, their redline and the defined terms.
+ */
+doc: LegalDocView, } | { "kind": "scan", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * Key for `scan_frame` and `scan_pixel`, one per opened item and field.
+ */
+handle: string, 
+/**
+ * Size, windows, spacing and other facts of the scan.
+ */
+info: ScanInfo, } | { "kind": "series", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * Prefix of the slice handles (`{handle}#{k}`).
+ */
+handle: string, 
+/**
+ * The stacks, their labels and warnings.
+ */
+series: SeriesView, } | { "kind": "attachment", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * The attachment's file name.
+ */
+filename: string, 
+/**
+ * MIME type of the attachment.
+ */
+media_type: string, 
+/**
+ * Size in bytes.
+ */
+size: number, } | { "kind": "error", 
+/**
+ * The scoped field's id.
+ */
+field_id: string, 
+/**
+ * Why the field could not be shown.
+ */
+message: string, };
 
+/**
+ * What a diff did to a file, from the git header (`new file`, `deleted file`, `rename from`, `copy from`).
+ */
 export type FileStatus = "added" | "modified" | "deleted" | "renamed" | "copied";
 
-export type FileTree = { roots: Array<FileTreeNode>, total_files: number, viewed_files: number, };
+/**
+ * The files of a diff as a directory tree, with how many the reviewer has marked viewed.
+ */
+export type FileTree = { 
+/**
+ * Top-level entries.
+ */
+roots: Array<FileTreeNode>, 
+/**
+ * Number of files in the diff.
+ */
+total_files: number, 
+/**
+ * Number of files marked viewed whose key is still current.
+ */
+viewed_files: number, };
 
+/**
+ * A directory or file in the diff's file tree (chains of directories holding only one directory are one node).
+ */
 export type FileTreeNode = { 
 /**
  * Display name (collapsed directory chains read `a/b/c`).
@@ -469,7 +1059,15 @@ path: string,
 /**
  * Index into `MultiFileDiff::files` for files; `None` for directories.
  */
-file_index: number | null, status: FileStatus | null, stats: DiffStats, 
+file_index: number | null, 
+/**
+ * The file's diff status; `None` for directories.
+ */
+status: FileStatus | null, 
+/**
+ * Lines added and removed in the file, or summed over everything below a directory.
+ */
+stats: DiffStats, 
 /**
  * For files: the key to store the viewed mark under.
  */
@@ -477,9 +1075,52 @@ viewed_key: string | null,
 /**
  * Files: marked viewed. Directories: every file below is viewed.
  */
-viewed: boolean, children: Array<FileTreeNode>, };
+viewed: boolean, 
+/**
+ * Entries below a directory (subdirectories by name, then files); empty for files.
+ */
+children: Array<FileTreeNode>, };
 
-export type Inline = { "type": "text", text: string, strong: boolean, emphasis: boolean, strike: boolean, } | { "type": "code", text: string, } | { "type": "link", text: string, url: string, } | { "type": "image", alt: string, url: string, } | { "type": "break" };
+/**
+ * Inline content of a Markdown block, as data (never HTML).
+ */
+export type Inline = { "type": "text", 
+/**
+ * The text, shown literally.
+ */
+text: string, 
+/**
+ * Inside `**strong**`.
+ */
+strong: boolean, 
+/**
+ * Inside `*emphasis*`.
+ */
+emphasis: boolean, 
+/**
+ * Inside `~~strikethrough~~`.
+ */
+strike: boolean, } | { "type": "code", 
+/**
+ * The code, shown literally.
+ */
+text: string, } | { "type": "link", 
+/**
+ * The link's text.
+ */
+text: string, 
+/**
+ * The destination as written (shown, never opened).
+ */
+url: string, } | { "type": "image", 
+/**
+ * The image's alt text.
+ */
+alt: string, 
+/**
+ * The image's source as written (shown, never fetched).
+ */
+url: string, } | { "type": "break" };
 
 /**
  * Why the platform refused an upload for good; shown on the item.
@@ -525,7 +1166,18 @@ context: Array<string>, };
  */
 export type LedgerStatus = "pending" | "accepted" | "paid" | "reversed";
 
-export type LegalDocView = { clauses: Array<Clause>, defined_terms: Array<DefinedTerm>, 
+/**
+ * A legal document as numbered clauses, redlined against the prior version when there is one.
+ */
+export type LegalDocView = { 
+/**
+ * The clauses in document order (removed clauses at their prior place).
+ */
+clauses: Array<Clause>, 
+/**
+ * Terms the document defines, in order of definition.
+ */
+defined_terms: Array<DefinedTerm>, 
 /**
  * A prior version was given and compared.
  */
@@ -541,7 +1193,18 @@ note: string | null,
  */
 changes: Array<number>, };
 
-export type LegalRun = { text: string, kind: LegalRunKind, 
+/**
+ * A run of words of a clause with one redline kind.
+ */
+export type LegalRun = { 
+/**
+ * The words, including their spacing.
+ */
+text: string, 
+/**
+ * Whether the words are unchanged, inserted or deleted.
+ */
+kind: LegalRunKind, 
 /**
  * The defined term this run is an occurrence of.
  */
@@ -551,14 +1214,28 @@ term: string | null,
  */
 definition: boolean, };
 
+/**
+ * How a run of a redlined clause compares with the prior version.
+ */
 export type LegalRunKind = "equal" | "inserted" | "deleted";
 
+/**
+ * What a line of a hunk is: unchanged, added or removed.
+ */
 export type LineKind = "context" | "added" | "removed";
 
 /**
  * What became of a link the OS handed to the app.
  */
-export type LinkOutcome = { "outcome": "open", link: DeepLink, } | { "outcome": "refused", message: string, };
+export type LinkOutcome = { "outcome": "open", 
+/**
+ * The parsed, validated link.
+ */
+link: DeepLink, } | { "outcome": "refused", 
+/**
+ * Why the link was refused, in words for the reviewer.
+ */
+message: string, };
 
 /**
  * One lint result.
@@ -586,11 +1263,18 @@ location: SourceLocation | null, };
  */
 export type LintSeverity = "error" | "warning";
 
+/**
+ * One item of a Markdown list.
+ */
 export type ListItem = { 
 /**
  * Task list marker (`- [x]`), if any.
  */
-checked: boolean | null, blocks: Array<Block>, };
+checked: boolean | null, 
+/**
+ * The item's content blocks.
+ */
+blocks: Array<Block>, };
 
 /**
  * An action chosen in the native menu that the UI carries out.
@@ -600,7 +1284,19 @@ export type MenuAction = "sync_now" | "settings" | "shortcuts" | "check_for_upda
 /**
  * Everything the item screen needs.
  */
-export type OpenedItem = { assignment_id: string, kind: AssignmentKind, status: QueueStatus, 
+export type OpenedItem = { 
+/**
+ * The assignment opened (the key of every later call).
+ */
+assignment_id: string, 
+/**
+ * Grading, senior review or screening.
+ */
+kind: AssignmentKind, 
+/**
+ * Where the assignment stands locally.
+ */
+status: QueueStatus, 
 /**
  * Reviewer feedback on the latest submission (rejected / needs revision).
  */
@@ -608,7 +1304,19 @@ feedback: string | null,
 /**
  * Why the item needs attention (lease expired, rubric changed, refused).
  */
-issue: ItemIssue | null, opportunity: OpportunityRef, item: ScopedItem, rubric: Rubric, 
+issue: ItemIssue | null, 
+/**
+ * The opportunity the work counts for.
+ */
+opportunity: OpportunityRef, 
+/**
+ * The item with only the fields the rubric lets this reviewer see.
+ */
+item: ScopedItem, 
+/**
+ * The rubric version the item pins.
+ */
+rubric: Rubric, 
 /**
  * `rubric.guidelines` (markdown) as the safe block tree the UI renders
  * as text: headings, lists, emphasis and code, never HTML.
@@ -622,7 +1330,31 @@ views: Array<FieldView>,
  * Where each field goes: the thing being graded on the canvas, the
  * rest as collapsible context.
  */
-layout: ItemLayout, draft: Answers, draft_revision: number, saved_at: string | null, validation: ValidationReport, reviewed: ReviewedSubmission | null, time: TimeLog, 
+layout: ItemLayout, 
+/**
+ * The saved draft answers (empty for a fresh item).
+ */
+draft: Answers, 
+/**
+ * Revision of the saved draft; pass it back when saving (0 before the first save).
+ */
+draft_revision: number, 
+/**
+ * When the draft was last saved; `None` before the first save.
+ */
+saved_at: string | null, 
+/**
+ * Rust's validation of the draft against the rubric (what still blocks submitting).
+ */
+validation: ValidationReport, 
+/**
+ * Senior review: the submission under review; `None` otherwise.
+ */
+reviewed: ReviewedSubmission | null, 
+/**
+ * Active time recorded on this assignment.
+ */
+time: TimeLog, 
 /**
  * Rubric preview (spec authors): nothing is saved or submitted.
  */
@@ -632,7 +1364,11 @@ preview: boolean,
  * longer the reviewer's to change (submitted, decided, taken away), so
  * finished work shows no overdue or lease timers.
  */
-due_at: string | null, lease_expires_at: string | null, 
+due_at: string | null, 
+/**
+ * When the lease runs out; `None` once the work is no longer the reviewer's to change.
+ */
+lease_expires_at: string | null, 
 /**
  * Every diff-line comment of `draft`, placed in the item's current
  * diff: on its line, moved with its line (the draft already points at
@@ -677,7 +1413,23 @@ notice: string | null, };
 /**
  * Where a submission counts and what it may be used for.
  */
-export type OpportunityRef = { id: string, title: string, buyer: string, licence_category: string, };
+export type OpportunityRef = { 
+/**
+ * The platform's opportunity id.
+ */
+id: string, 
+/**
+ * The opportunity's title.
+ */
+title: string, 
+/**
+ * Who the work is done for.
+ */
+buyer: string, 
+/**
+ * The licence category the submissions fall under.
+ */
+licence_category: string, };
 
 /**
  * Review status of a submission (and of the ledger entry it earned).
@@ -693,7 +1445,23 @@ export type PayBasis = "per_item" | "per_hour" | "per_submission";
  * One ledger entry of an assignment: what a submission earned (pending,
  * accepted, paid) or lost (reversed).
  */
-export type PayLine = { submission_id: string, amount_cents: number, currency: string, status: LedgerStatus, };
+export type PayLine = { 
+/**
+ * The submission the entry is for.
+ */
+submission_id: string, 
+/**
+ * Amount in minor units (negative for a reversal).
+ */
+amount_cents: number, 
+/**
+ * ISO 4217 currency of the amount.
+ */
+currency: string, 
+/**
+ * Pending, accepted, paid or reversed.
+ */
+status: LedgerStatus, };
 
 /**
  * What one unit of work pays, as stated by the rubric.
@@ -712,7 +1480,26 @@ amount_cents: number,
  */
 currency: string, };
 
-export type PayoutView = { id: string, amount_cents: number, currency: string, paid_at: string, 
+/**
+ * A payout the platform made to the expert.
+ */
+export type PayoutView = { 
+/**
+ * The platform's payout id.
+ */
+id: string, 
+/**
+ * Amount paid, in minor units.
+ */
+amount_cents: number, 
+/**
+ * ISO 4217 currency of the amount.
+ */
+currency: string, 
+/**
+ * When the payout was made.
+ */
+paid_at: string, 
 /**
  * The platform's method id (e.g. `bank_transfer`).
  */
@@ -720,7 +1507,11 @@ method: string,
 /**
  * The method in words, for people ("Bank transfer").
  */
-method_label: string, entry_count: number, };
+method_label: string, 
+/**
+ * Ledger entries the payout settled.
+ */
+entry_count: number, };
 
 /**
  * An annotation the reviewer started in a viewer but has not added to the
@@ -748,7 +1539,27 @@ comment: string, };
 /**
  * A pixel's value in modality units (e.g. HU) at a position.
  */
-export type PixelValue = { x: number, y: number, frame: number, value: number, unit: string | null, };
+export type PixelValue = { 
+/**
+ * Column, in pixels from the left.
+ */
+x: number, 
+/**
+ * Row, in pixels from the top.
+ */
+y: number, 
+/**
+ * The frame (or series slice).
+ */
+frame: number, 
+/**
+ * The value in modality units (e.g. Hounsfield units for CT).
+ */
+value: number, 
+/**
+ * The unit, when the scan names one (e.g. `HU`).
+ */
+unit: string | null, };
 
 /**
  * Where a diff-line comment of the draft sits in the item's current diff.
@@ -765,7 +1576,22 @@ export type PlatformKind = "assay" | "label_studio";
  */
 export type Preference = "a" | "b" | "tie";
 
-export type PreviewItemRef = { item_id: string, title: string, file: string, 
+/**
+ * A sample item of a rubric preview.
+ */
+export type PreviewItemRef = { 
+/**
+ * The item's id in its sample file.
+ */
+item_id: string, 
+/**
+ * The item's title.
+ */
+title: string, 
+/**
+ * Sample file the item comes from.
+ */
+file: string, 
 /**
  * Ids of fields the rubric hides from reviewers (never their values).
  */
@@ -775,12 +1601,28 @@ hidden_fields: Array<string>, };
  * The rubric file and samples folder the author picked in the native
  * dialogs: the only paths the preview may read or watch.
  */
-export type PreviewSelection = { rubric_path: string | null, items_dir: string | null, };
+export type PreviewSelection = { 
+/**
+ * Rubric file picked; `None` until the author picks one.
+ */
+rubric_path: string | null, 
+/**
+ * Folder of sample items picked; `None` until the author picks one.
+ */
+items_dir: string | null, };
 
 /**
  * State of a preview session, pushed again after every reload.
  */
-export type PreviewState = { rubric_path: string, items_dir: string, 
+export type PreviewState = { 
+/**
+ * The rubric file being previewed.
+ */
+rubric_path: string, 
+/**
+ * The folder of sample items being previewed.
+ */
+items_dir: string, 
 /**
  * None when the rubric does not parse and never did (see `findings`).
  */
@@ -793,7 +1635,11 @@ findings: Array<LintFinding>,
  * The rubric as it is now does not parse: `rubric_title` and `items`
  * are the last render that did, kept so the author keeps their place.
  */
-showing_last_good: boolean, items: Array<PreviewItemRef>, 
+showing_last_good: boolean, 
+/**
+ * The sample items, scoped as the rubric scopes them.
+ */
+items: Array<PreviewItemRef>, 
 /**
  * Increments on every reload.
  */
@@ -957,11 +1803,55 @@ min_count: number | null, });
 /**
  * One assignment in the queue.
  */
-export type QueueEntry = { assignment_id: string, item_id: string, title: string, opportunity_id: string, opportunity_title: string, kind: AssignmentKind, status: QueueStatus, due_at: string, lease_expires_at: string, pay_basis: PayBasis | null, 
+export type QueueEntry = { 
+/**
+ * The platform's assignment id (what `open_item` takes).
+ */
+assignment_id: string, 
+/**
+ * The item graded by this assignment.
+ */
+item_id: string, 
+/**
+ * The item's title, as the platform gave it.
+ */
+title: string, 
+/**
+ * The opportunity the assignment belongs to.
+ */
+opportunity_id: string, 
+/**
+ * The opportunity's title (its id when the title is unknown).
+ */
+opportunity_title: string, 
+/**
+ * Grading, senior review or screening.
+ */
+kind: AssignmentKind, 
+/**
+ * Where the assignment stands locally (new, draft, submitted, ...).
+ */
+status: QueueStatus, 
+/**
+ * When the work is due.
+ */
+due_at: string, 
+/**
+ * When the lease on the assignment runs out and the platform may hand it to someone else.
+ */
+lease_expires_at: string, 
+/**
+ * How the rate is counted (per item, hour or submission); `None` when the platform sent no rate.
+ */
+pay_basis: PayBasis | null, 
 /**
  * Minor units per item / hour / submission.
  */
-pay_cents: number | null, currency: string | null, 
+pay_cents: number | null, 
+/**
+ * ISO 4217 currency of `pay_cents`.
+ */
+currency: string | null, 
 /**
  * Whether the item is stored locally (workable offline).
  */
@@ -975,22 +1865,85 @@ held_back: string | null, };
 /**
  * Filter of `queue_page`. Empty `statuses` means all.
  */
-export type QueueFilter = { search: string, statuses: Array<QueueStatus>, opportunity_id: string | null, kind: AssignmentKind | null, sort: QueueSort, };
+export type QueueFilter = { 
+/**
+ * Case-insensitive text matched against title, item id, assignment id and opportunity title; empty matches all.
+ */
+search: string, 
+/**
+ * Statuses to keep; empty keeps all.
+ */
+statuses: Array<QueueStatus>, 
+/**
+ * Keep only this opportunity's assignments.
+ */
+opportunity_id: string | null, 
+/**
+ * Keep only this kind of assignment (grading, review, screening).
+ */
+kind: AssignmentKind | null, 
+/**
+ * Order of rows within each opportunity group.
+ */
+sort: QueueSort, };
 
 /**
  * A contiguous group of rows of one opportunity in the filtered order.
  */
-export type QueueGroup = { opportunity_id: string, opportunity_title: string, buyer: string, licence_category: string, first_index: number, count: number, };
+export type QueueGroup = { 
+/**
+ * The opportunity the rows belong to.
+ */
+opportunity_id: string, 
+/**
+ * The opportunity's title (its id when the title is unknown).
+ */
+opportunity_title: string, 
+/**
+ * Who the work is done for.
+ */
+buyer: string, 
+/**
+ * The licence category the submissions fall under.
+ */
+licence_category: string, 
+/**
+ * Index in the filtered order of the group's first row.
+ */
+first_index: number, 
+/**
+ * Number of rows in the group.
+ */
+count: number, };
 
 /**
  * A window of the filtered queue, rows ordered by opportunity then `sort`.
  */
-export type QueuePage = { total: number, offset: number, rows: Array<QueueEntry>, groups: Array<QueueGroup>, 
+export type QueuePage = { 
+/**
+ * Rows matching the filter (the whole filtered queue, not just this page).
+ */
+total: number, 
+/**
+ * Index in the filtered order of `rows[0]`.
+ */
+offset: number, 
+/**
+ * The rows of this window.
+ */
+rows: Array<QueueEntry>, 
+/**
+ * The opportunity groups that this window's rows belong to.
+ */
+groups: Array<QueueGroup>, 
 /**
  * Counts per status over the whole (unfiltered) queue.
  */
 status_counts: { [key in QueueStatus]?: number }, };
 
+/**
+ * Order of rows inside each opportunity group of the queue.
+ */
 export type QueueSort = "due" | "lease" | "pay" | "title";
 
 /**
@@ -1023,7 +1976,18 @@ choices: Array<string>,
  */
 min_length: number | null, } | { "when": "optional" };
 
-export type Requirement = { id: string, text: string, 
+/**
+ * A requirement the suite is meant to check (from the item's manifest).
+ */
+export type Requirement = { 
+/**
+ * Requirement id as tests refer to it (e.g. `REQ-3`).
+ */
+id: string, 
+/**
+ * What the requirement asks for.
+ */
+text: string, 
 /**
  * Names of the tests that check it.
  */
@@ -1034,7 +1998,18 @@ tests: Array<string>, };
  */
 export type ReviewDecision = "accept" | "reject" | "request_revision";
 
-export type ReviewInput = { decision: ReviewDecision, feedback: string | null, };
+/**
+ * A senior reviewer's decision on a submission.
+ */
+export type ReviewInput = { 
+/**
+ * Accept, reject or ask for a revision.
+ */
+decision: ReviewDecision, 
+/**
+ * Feedback to the reviewer; rejecting or sending back needs at least `REVIEW_FEEDBACK_MIN_CHARS` characters (trimmed).
+ */
+feedback: string | null, };
 
 /**
  * Another expert's submission shown to a senior reviewer (author anonymised).
@@ -1145,12 +2120,47 @@ focus_grace_s: Bounds,
  */
 notify_interval_s: Bounds, };
 
-export type RunSummary = { total: number, passed: number, failed: number, skipped: number, errors: number, };
+/**
+ * Test counts of a run report; each test counted once, by its worst status.
+ */
+export type RunSummary = { 
+/**
+ * Tests in the report.
+ */
+total: number, 
+/**
+ * Tests that passed.
+ */
+passed: number, 
+/**
+ * Tests with a failed assertion.
+ */
+failed: number, 
+/**
+ * Tests skipped.
+ */
+skipped: number, 
+/**
+ * Tests that could not run (errors).
+ */
+errors: number, };
 
 /**
  * A draft is durable on disk when this is returned.
  */
-export type SaveResult = { revision: number, saved_at: string, validation: ValidationReport, 
+export type SaveResult = { 
+/**
+ * The draft's new revision (pass it to the next save).
+ */
+revision: number, 
+/**
+ * When the draft reached disk.
+ */
+saved_at: string, 
+/**
+ * Rust's validation of the saved draft against the rubric.
+ */
+validation: ValidationReport, 
 /**
  * The assignment's status after the save (the UI shows this, never a guess).
  */
@@ -1169,21 +2179,60 @@ value: number,
  */
 label: string, };
 
+/**
+ * The container a scan was read from.
+ */
 export type ScanFormat = "dicom" | "png" | "jpeg";
 
 /**
  * One rendered scan frame (after windowing) as a PNG data URL.
  */
-export type ScanFrame = { frame: number, width: number, height: number, data_url: string, };
+export type ScanFrame = { 
+/**
+ * The frame (or series slice) rendered.
+ */
+frame: number, 
+/**
+ * Width of the image, in pixels.
+ */
+width: number, 
+/**
+ * Height of the image, in pixels.
+ */
+height: number, 
+/**
+ * The rendered frame: `data:image/png;base64,...`.
+ */
+data_url: string, };
 
 /**
  * Everything about a scan the UI needs besides pixels.
  */
-export type ScanInfo = { format: ScanFormat, width: number, height: number, frames: number, 
+export type ScanInfo = { 
+/**
+ * The container the scan was read from.
+ */
+format: ScanFormat, 
+/**
+ * Columns, in pixels.
+ */
+width: number, 
+/**
+ * Rows, in pixels.
+ */
+height: number, 
+/**
+ * Number of frames (1 for a single image).
+ */
+frames: number, 
 /**
  * 1 (grey) or 3 (RGB).
  */
-channels: number, modality: string | null, 
+channels: number, 
+/**
+ * DICOM modality code (`CT`, `MR`, `CR`, ...), when the file has one.
+ */
+modality: string | null, 
 /**
  * Unit of pixel values (`HU` for CT), if known.
  */
@@ -1191,7 +2240,27 @@ units: string | null,
 /**
  * Millimetres per pixel as (row spacing, column spacing).
  */
-pixel_spacing: [number, number] | null, photometric: string, default_window: ScanWindow, presets: Array<WindowPreset>, min: number, max: number, 
+pixel_spacing: [number, number] | null, 
+/**
+ * Photometric interpretation (`MONOCHROME2`, `RGB`, ...); PNG and JPEG report `MONOCHROME2` or `RGB`.
+ */
+photometric: string, 
+/**
+ * Window the viewer opens with: the file's first window, or one spanning `min..max`.
+ */
+default_window: ScanWindow, 
+/**
+ * Windows offered: the file's own, then presets that suit the modality.
+ */
+presets: Array<WindowPreset>, 
+/**
+ * Smallest pixel value over all frames, in modality units.
+ */
+min: number, 
+/**
+ * Largest pixel value over all frames, in modality units.
+ */
+max: number, 
 /**
  * What the reviewer should know about how the image was read: a
  * tolerated non-conformance, an uncertain colour model.
@@ -1202,7 +2271,15 @@ warnings: Array<string>, };
  * A display window (window/level) in modality units. Exported to
  * TypeScript as `ScanWindow` (not to shadow the DOM's `Window`).
  */
-export type ScanWindow = { center: number, width: number, };
+export type ScanWindow = { 
+/**
+ * Modality value shown mid-grey (window level).
+ */
+center: number, 
+/**
+ * Range of modality values spread over black to white; at least 1.
+ */
+width: number, };
 
 /**
  * One field an item shows under a rubric, with its display settings.
@@ -1304,7 +2381,15 @@ export type ScoringMethod = "weighted_mean" | "verdict_only";
 /**
  * A series' layout without pixels.
  */
-export type SeriesView = { stacks: Array<StackView>, total_slices: number, 
+export type SeriesView = { 
+/**
+ * The stacks in order of first appearance.
+ */
+stacks: Array<StackView>, 
+/**
+ * Slices over all stacks (series-wide indices run `0..total_slices`).
+ */
+total_slices: number, 
 /**
  * About the series as a whole: files left out and why, a split.
  */
@@ -1313,7 +2398,19 @@ warnings: Array<string>, };
 /**
  * Who is signed in where.
  */
-export type SessionInfo = { signed_in: boolean, platform_url: string | null, expert: ExpertSummary | null, 
+export type SessionInfo = { 
+/**
+ * A token for the platform is in the keyring.
+ */
+signed_in: boolean, 
+/**
+ * Base URL of the platform signed in to (kept after sign-out, to prefill the form).
+ */
+platform_url: string | null, 
+/**
+ * The signed-in expert; `None` when signed out or not yet fetched.
+ */
+expert: ExpertSummary | null, 
 /**
  * True when the app was started by `cargo xtask demo`.
  */
@@ -1335,7 +2432,11 @@ pay_note?: string, };
 /**
  * UI settings (not secrets), persisted in the data dir.
  */
-export type Settings = { theme: Theme, 
+export type Settings = { 
+/**
+ * Colour theme of the UI.
+ */
+theme: Theme, 
 /**
  * Action name → key chords, e.g. "Mod+Enter", "j", "?".
  */
@@ -1347,7 +2448,11 @@ idle_timeout_s: number,
 /**
  * Seconds the window may be unfocused before the time tracker pauses.
  */
-focus_grace_s: number, diff_mode: DiffMode, 
+focus_grace_s: number, 
+/**
+ * How code diffs open: unified or side by side.
+ */
+diff_mode: DiffMode, 
 /**
  * Native notifications for new work and expiring leases (issue 18).
  */
@@ -1375,7 +2480,26 @@ line: number,
  */
 column: number, };
 
-export type SplitCell = { kind: LineKind, line: number, runs: Array<StyledRun>, no_newline: boolean, 
+/**
+ * One side of a split (side-by-side) row.
+ */
+export type SplitCell = { 
+/**
+ * Context, added or removed.
+ */
+kind: LineKind, 
+/**
+ * 1-based line number on this side.
+ */
+line: number, 
+/**
+ * The line's text as highlighted runs (word-level changes marked).
+ */
+runs: Array<StyledRun>, 
+/**
+ * `\ No newline at end of file` followed this line.
+ */
+no_newline: boolean, 
 /**
  * [`line_hash`] of the line (see [`DiffRow::Line`]).
  */
@@ -1390,7 +2514,15 @@ export type StackView = {
 /**
  * E.g. "CT axial 512×512 · 300 slices · CHEST".
  */
-label: string, first: number, slices: number, 
+label: string, 
+/**
+ * Series-wide index of the stack's first slice.
+ */
+first: number, 
+/**
+ * Number of slices (the frames `0..slices` of `info`).
+ */
+slices: number, 
 /**
  * Axial, coronal, sagittal or oblique (or unknown).
  */
@@ -1407,13 +2539,33 @@ spacing_mm: number | null,
 /**
  * File name of each slice (as ordered), for the status line.
  */
-names: Array<string>, info: ScanInfo, warnings: Array<string>, };
+names: Array<string>, 
+/**
+ * Facts about the stack, taken from its first slice; `frames` is the slice count.
+ */
+info: ScanInfo, 
+/**
+ * What the reviewer should know about the stack: gaps, duplicate positions, gantry tilt, files left out.
+ */
+warnings: Array<string>, };
 
 /**
  * A run of text with one style. `changed` marks word-level intra-line changes
  * (diffs) so the UI can emphasise them.
  */
-export type StyledRun = { text: string, class: TokenClass, changed: boolean, };
+export type StyledRun = { 
+/**
+ * The run's text (never HTML: the UI inserts it as text).
+ */
+text: string, 
+/**
+ * Token class; the UI styles it as `tok-<class>`.
+ */
+class: TokenClass, 
+/**
+ * Part of a word-level change inside a changed line (diffs only).
+ */
+changed: boolean, };
 
 /**
  * The reviewer's own latest submission of an assignment and its outcome.
@@ -1422,11 +2574,23 @@ export type SubmissionView = {
 /**
  * The platform's id; `None` while it waits in the outbox.
  */
-submission_id: string | null, submitted_at: string | null, 
+submission_id: string | null, 
+/**
+ * When the reviewer submitted; `None` when this machine does not know.
+ */
+submitted_at: string | null, 
 /**
  * The platform's decision; `None` until uploaded.
  */
-outcome: OutcomeStatus | null, feedback: string | null, decided_at: string | null, 
+outcome: OutcomeStatus | null, 
+/**
+ * Feedback from the senior reviewer, if any.
+ */
+feedback: string | null, 
+/**
+ * When the platform decided; `None` until it has.
+ */
+decided_at: string | null, 
 /**
  * The answers as submitted; `None` when this machine has no copy
  * (submitted from another device).
@@ -1435,7 +2599,11 @@ answers: Answers | null,
 /**
  * The same answers in the rubric's words.
  */
-summary: Array<AnswerSummary>, active_seconds: number | null, 
+summary: Array<AnswerSummary>, 
+/**
+ * Active seconds submitted with the work; `None` when unknown here.
+ */
+active_seconds: number | null, 
 /**
  * Ledger entries of the assignment, newest first.
  */
@@ -1444,7 +2612,15 @@ pay: Array<PayLine>, };
 /**
  * The grade is durably in the outbox; the upload happens in sync.
  */
-export type SubmitResult = { outbox_id: string, status: QueueStatus, };
+export type SubmitResult = { 
+/**
+ * Id of the outbox entry that will upload the grade.
+ */
+outbox_id: string, 
+/**
+ * The assignment's status after submitting.
+ */
+status: QueueStatus, };
 
 /**
  * Which part of a sync is running.
@@ -1479,11 +2655,19 @@ bytes_total: number, };
 /**
  * Sync health for the status bar.
  */
-export type SyncState = { signed_in: boolean, 
+export type SyncState = { 
+/**
+ * A token for the platform is in the keyring.
+ */
+signed_in: boolean, 
 /**
  * The last sync attempt reached the platform.
  */
-online: boolean, syncing: boolean, 
+online: boolean, 
+/**
+ * A sync is running now.
+ */
+syncing: boolean, 
 /**
  * Grades and reviews waiting to upload.
  */
@@ -1491,7 +2675,27 @@ pending_uploads: number,
 /**
  * Uploads the platform refused for good (see the items).
  */
-failed_uploads: number, orphaned_drafts: number, attachments_missing: number, last_attempt_at: string | null, last_sync_at: string | null, last_error: AppError | null, 
+failed_uploads: number, 
+/**
+ * Orphaned assignments (taken away by the platform) that still hold a draft.
+ */
+orphaned_drafts: number, 
+/**
+ * Attachments of stored items not downloaded yet.
+ */
+attachments_missing: number, 
+/**
+ * When the last sync attempt started.
+ */
+last_attempt_at: string | null, 
+/**
+ * When a sync last finished without an error.
+ */
+last_sync_at: string | null, 
+/**
+ * Why the last sync attempt failed; `None` after a success.
+ */
+last_error: AppError | null, 
 /**
  * Leases that run out soon on assignments with work in them.
  */
@@ -1509,37 +2713,89 @@ quarantined: Array<QuarantineEntry>,
  */
 data_version: number, };
 
-export type TestCase = { name: string, 
+/**
+ * One test of a suite: its source location, the requirements it covers and its outcome.
+ */
+export type TestCase = { 
+/**
+ * Test name as the framework reports it (e.g. `test_login_rejects_empty`).
+ */
+name: string, 
 /**
  * 1-based line in the test source, when parsed from source.
  */
-line: number | null, requirements: Array<string>, 
+line: number | null, 
+/**
+ * Ids of the requirements this test declares it checks.
+ */
+requirements: Array<string>, 
 /**
  * Manifest entries may carry their own source.
  */
-source: CodeView | null, outcome: TestOutcome | null, 
+source: CodeView | null, 
+/**
+ * The outcome from a run report; `None` when no run was attached.
+ */
+outcome: TestOutcome | null, 
 /**
  * Known only from the run result (not found in the source/manifest).
  */
 from_results: boolean, };
 
+/**
+ * The result of one test from a JUnit run, over all its runs.
+ */
 export type TestOutcome = { 
 /**
  * Worst status over all runs of the test (parametrised tests run often).
  */
-status: TestStatus, message: string | null, 
+status: TestStatus, 
+/**
+ * Short failure or skip message (the report's `message` attribute).
+ */
+message: string | null, 
 /**
  * Failure body (stack trace, assertion diff), plain text.
  */
-detail: string | null, time_s: number | null, runs: number, };
+detail: string | null, 
+/**
+ * Total time over all runs, in seconds, when the report gives it.
+ */
+time_s: number | null, 
+/**
+ * How many times the report lists the test.
+ */
+runs: number, };
 
+/**
+ * Result of a test, ordered from best to worst (`Ord` picks the worst over runs).
+ */
 export type TestStatus = "passed" | "skipped" | "failed" | "error";
 
-export type TestSuiteView = { language: string | null, tests: Array<TestCase>, requirements: Array<Requirement>, 
+/**
+ * A test suite with its requirements and, when a run report came with it, each test's outcome.
+ */
+export type TestSuiteView = { 
+/**
+ * Language of the test source, for highlighting.
+ */
+language: string | null, 
+/**
+ * The tests in source (or report) order.
+ */
+tests: Array<TestCase>, 
+/**
+ * The requirements the item lists.
+ */
+requirements: Array<Requirement>, 
 /**
  * Requirement ids no test checks.
  */
-uncovered_requirements: Array<string>, summary: RunSummary | null, 
+uncovered_requirements: Array<string>, 
+/**
+ * Counts from the run report; `None` when no report was attached.
+ */
+summary: RunSummary | null, 
 /**
  * Why the run result could not be read (the tests are still listed).
  */
@@ -1549,12 +2805,19 @@ results_error: string | null,
  */
 source: CodeView | null, };
 
+/**
+ * Colour theme of the UI.
+ */
 export type Theme = "system" | "light" | "dark";
 
 /**
  * Recorded active time on one assignment.
  */
-export type TimeLog = { assignment_id: string, 
+export type TimeLog = { 
+/**
+ * The assignment the time was spent on.
+ */
+assignment_id: string, 
 /**
  * Logged stretches with their ids (for corrections); open ones have no end.
  */
@@ -1562,7 +2825,11 @@ sessions: Array<TimeSession>,
 /**
  * Closed stretches as they will be submitted.
  */
-spans: Array<TimeSpan>, active_seconds: number, };
+spans: Array<TimeSpan>, 
+/**
+ * Sum of all stretches, open ones counted up to now, in seconds.
+ */
+active_seconds: number, };
 
 /**
  * One stretch of time on task.
@@ -1640,25 +2907,65 @@ waiting_seconds: number, };
 /**
  * What a check found.
  */
-export type UpdateCheck = { "kind": "up_to_date", current: string, offered: string, } | { "kind": "available", offer: UpdateOffer, };
+export type UpdateCheck = { "kind": "up_to_date", 
+/**
+ * The running version.
+ */
+current: string, 
+/**
+ * The newest version the platform offers.
+ */
+offered: string, } | { "kind": "available", 
+/**
+ * What the person is asked to install.
+ */
+offer: UpdateOffer, };
 
 /**
  * What an install did.
  */
-export type UpdateInstall = { "kind": "installed", version: string, 
+export type UpdateInstall = { "kind": "installed", 
+/**
+ * The version installed.
+ */
+version: string, 
 /**
  * The verified artefact kept in the data dir.
  */
-artefact: string, } | { "kind": "needs_confirmation", message: string, };
+artefact: string, } | { "kind": "needs_confirmation", 
+/**
+ * What waits to upload, in words for the person.
+ */
+message: string, };
 
 /**
  * An update the person may install, as shown to them.
  */
-export type UpdateOffer = { current_version: string, version: string, notes: string, pub_date: string | null, 
+export type UpdateOffer = { 
+/**
+ * The running version.
+ */
+current_version: string, 
+/**
+ * The version offered.
+ */
+version: string, 
+/**
+ * Release notes shown to the person.
+ */
+notes: string, 
+/**
+ * Release date as the manifest writes it.
+ */
+pub_date: string | null, 
 /**
  * e.g. `linux-x86_64-deb`.
  */
-target: string, size: number, };
+target: string, 
+/**
+ * Size of the artefact to download, in bytes.
+ */
+size: number, };
 
 /**
  * One problem with one answer, worded for the reviewer.
@@ -1743,9 +3050,24 @@ help: string | null, };
 /**
  * Idle waiting recorded so far (answer of `record_waiting`).
  */
-export type WaitingTime = { waiting_seconds: number, };
+export type WaitingTime = { 
+/**
+ * Idle waiting recorded so far, in seconds.
+ */
+waiting_seconds: number, };
 
-export type WindowPreset = { name: string, window: ScanWindow, };
+/**
+ * A named display window offered in the viewer (from the file or a CT preset).
+ */
+export type WindowPreset = { 
+/**
+ * Label shown in the window menu (e.g. "Lung", or the file's window explanation).
+ */
+name: string, 
+/**
+ * Centre and width in modality units.
+ */
+window: ScanWindow, };
 
 /** What every command rejects with: `{code, message}`. */
 export type CommandError = AppError;

@@ -56,10 +56,16 @@ pub fn target_dir() -> PathBuf {
 
 /// Path of the desktop app binary built by `cargo build -p assay-desktop`.
 pub fn app_binary() -> Result<PathBuf> {
-    let path = target_dir().join("assay-desktop");
+    built_binary("assay-desktop")
+}
+
+/// Path of the binary of package `name` (built by `cargo build -p NAME`),
+/// or an error that says how to build it.
+fn built_binary(name: &str) -> Result<PathBuf> {
+    let path = target_dir().join(name);
     if !path.exists() {
         bail!(
-            "{} is missing: build it first with `cargo build -p assay-desktop`",
+            "{} is missing: build it first with `cargo build -p {name}`",
             path.display()
         );
     }
@@ -395,13 +401,7 @@ pub struct PlatformProcess {
 impl PlatformProcess {
     /// Seeds a fresh database with the demo data and issues a token.
     pub fn seeded() -> Result<Self> {
-        let bin = target_dir().join("assay-platform");
-        if !bin.exists() {
-            bail!(
-                "{} is missing: `cargo build -p assay-platform`",
-                bin.display()
-            );
-        }
+        let bin = built_binary("assay-platform")?;
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("platform.sqlite");
         let status = Command::new(&bin)

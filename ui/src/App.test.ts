@@ -1,20 +1,9 @@
 // Component tests of the whole app on the mock backend, in jsdom.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { flushSync, mount, unmount } from "svelte";
-import App from "./App.svelte";
+import { flushSync } from "svelte";
 import { mockBackend, type MockBackend } from "./lib/backend/mock";
-import { press, settle, until } from "./test-app";
+import { $, $$, press, settle, start, stop, target, until } from "./test-app";
 
-let app: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
-
-function start(backend: MockBackend) {
-  target = document.createElement("div");
-  document.body.appendChild(target);
-  app = mount(App, { target, props: { backend } });
-}
-const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
-const $$ = (sel: string) => target.querySelectorAll(sel);
 /** Once the queue shows, searches it for `query` and opens row `assignment`. */
 async function openBySearch(query: string, assignment: string) {
   await until(() => $$("[data-queue-row]").length > 0, "rows");
@@ -29,9 +18,7 @@ const checked = (q: string, v: number) =>
   $(`[data-question="${q}"] [role="radio"]:nth-child(${v})`)?.getAttribute("aria-checked");
 
 afterEach(() => {
-  if (app) unmount(app);
-  app = null;
-  target?.remove();
+  stop();
   document.body.innerHTML = "";
 });
 
@@ -271,8 +258,7 @@ describe("App error handling", () => {
         vi.advanceTimersByTime(10_000);
       }
       await settle();
-      unmount(app!); // sign-out / close flushes the running span
-      app = null;
+      stop(); // sign-out / close flushes the running span
       await settle();
       expect(empty.calls).toContain("recordWaiting");
       const after = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null }))
@@ -288,8 +274,7 @@ describe("App error handling", () => {
         press("Shift");
         vi.advanceTimersByTime(10_000);
       }
-      unmount(app!);
-      app = null;
+      stop();
       await settle();
       expect(busy.calls).not.toContain("recordWaiting");
     } finally {

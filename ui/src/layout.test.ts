@@ -2,37 +2,25 @@
 // 7 and 8): whole app on the mock backend, in jsdom. Several tests mount the
 // app twice (to prove what is remembered): they get a longer timeout.
 import { afterEach, describe, expect, it } from "vitest";
-import { flushSync, mount, unmount } from "svelte";
-import App from "./App.svelte";
+import { flushSync } from "svelte";
 import Preview from "./lib/components/Preview.svelte";
 import { mockBackend, type MockBackend } from "./lib/backend/mock";
-import { settle, until as waitUntil } from "./test-app";
-
-let app: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
+import {
+  $,
+  $$,
+  mounted,
+  mountIn,
+  press,
+  settle,
+  start,
+  stop,
+  until as waitUntil,
+} from "./test-app";
 
 /** Whole-app mounts here run twice per test: waits are 50% longer. */
 function until(cond: () => boolean, what: string) {
   return waitUntil(cond, what, 150);
 }
-function start(backend: MockBackend) {
-  target = document.createElement("div");
-  document.body.appendChild(target);
-  app = mount(App, { target, props: { backend } });
-}
-function stop() {
-  if (app) unmount(app);
-  app = null;
-  target?.remove();
-}
-function press(key: string, opts: KeyboardEventInit = {}) {
-  document.body.dispatchEvent(
-    new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...opts }),
-  );
-  flushSync();
-}
-const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
-const $$ = (sel: string) => [...target.querySelectorAll<HTMLElement>(sel)];
 
 afterEach(() => {
   stop();
@@ -42,7 +30,7 @@ afterEach(() => {
 
 /** Opens the queue row `id` (searching for its title first when given). */
 async function open(b: MockBackend, id: string, search?: string) {
-  if (!app) start(b);
+  if (!mounted()) start(b);
   await until(() => $$("[data-queue-row]").length > 0, "queue rows");
   if (search) {
     const s = $<HTMLInputElement>('input[aria-label="Search queue"]');
@@ -248,16 +236,11 @@ describe("polish the tour found", () => {
 
   it("a preview finding reads: where, what, then the rule", async () => {
     const b = mockBackend();
-    target = document.createElement("div");
-    document.body.appendChild(target);
-    app = mount(Preview, {
-      target,
-      props: {
-        backend: b,
-        settings: await b.settings(),
-        onError: (e: unknown) => {
-          throw e;
-        },
+    mountIn(Preview, {
+      backend: b,
+      settings: await b.settings(),
+      onError: (e: unknown) => {
+        throw e;
       },
     });
     await b.previewChooseRubric();

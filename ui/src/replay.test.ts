@@ -2,27 +2,12 @@
 // answers, review decisions and refusals is what the real app answered on
 // the demo data (crates/app/tests/recorded.rs), not a TypeScript copy.
 import { afterEach, describe, expect, it } from "vitest";
-import { mount, unmount } from "svelte";
-import App from "./App.svelte";
 import type { OpenedItem, QueuePage, ReviewInput } from "./lib/bindings";
-import { recorded, replayBackend, type ReplayBackend } from "./lib/backend/replay";
-import { press, settle, until } from "./test-app";
-
-let app: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
-
-function start(backend: ReplayBackend) {
-  target = document.createElement("div");
-  document.body.appendChild(target);
-  app = mount(App, { target, props: { backend } });
-}
-const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
-const $$ = (sel: string) => target.querySelectorAll(sel);
+import { recorded, replayBackend } from "./lib/backend/replay";
+import { $, $$, press, settle, start, stop, until } from "./test-app";
 
 afterEach(() => {
-  if (app) unmount(app);
-  app = null;
-  target?.remove();
+  stop();
   document.body.innerHTML = "";
 });
 

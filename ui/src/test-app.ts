@@ -1,6 +1,42 @@
 // Helpers shared by the whole-app tests (App.test.ts, layout.test.ts, replay.test.ts):
-// the app on the mock backend settles through timers and Svelte flushes.
-import { flushSync } from "svelte";
+// the app mounted on a backend, settling through timers and Svelte flushes.
+import { type Component, flushSync, mount, unmount } from "svelte";
+import App from "./App.svelte";
+import type { Backend } from "./lib/backend";
+
+/** The element the component mounted last lives in (a fresh one per mount). */
+export let target: HTMLElement;
+let app: ReturnType<typeof mount> | null = null;
+
+/** Mounts `component` with `props` in a fresh element on the page. */
+export function mountIn<Props extends Record<string, unknown>>(
+  component: Component<Props>,
+  props: Props,
+) {
+  target = document.createElement("div");
+  document.body.appendChild(target);
+  app = mount(component, { target, props });
+}
+
+/** Mounts the whole app on `backend`. */
+export function start(backend: Backend) {
+  mountIn(App, { backend });
+}
+
+/** Whether a component is mounted (and not stopped since). */
+export const mounted = () => app !== null;
+
+/** Unmounts the component (what it does on close runs) and removes its element. */
+export function stop() {
+  if (app) unmount(app);
+  app = null;
+  target?.remove();
+}
+
+/** The first element under the mounted component matching `sel`. */
+export const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
+/** Every element under the mounted component matching `sel`. */
+export const $$ = (sel: string) => [...target.querySelectorAll<HTMLElement>(sel)];
 
 /** Lets timers of `ms` and pending Svelte updates run, a few rounds. */
 export async function settle(ms = 0) {

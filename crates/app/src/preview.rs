@@ -3,7 +3,7 @@
 //! reloaded when either changes on disk.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use assay_rubric::{validate, Answers, DiffMode, LintFinding, Preview, ValidationReport};
 use notify::{RecursiveMode, Watcher};
@@ -134,6 +134,19 @@ impl Active {
         self.generation = self.generation.saturating_add(1);
         true
     }
+
+    /// The rubric of a preview that parses.
+    fn rubric(&self) -> AppResult<&assay_rubric::Rubric> {
+        self.preview
+            .rubric
+            .as_ref()
+            .ok_or_else(|| AppError::invalid("The rubric does not parse; see the findings."))
+    }
+}
+
+/// The open preview in `guard`, or the error that none is open.
+fn open_preview(active: Option<&Active>) -> AppResult<&Active> {
+    active.ok_or_else(|| AppError::not_found("No rubric preview is open."))
 }
 
 fn load(rubric_path: &Path, items_dir: &Path) -> AppResult<Preview> {
@@ -142,6 +155,12 @@ fn load(rubric_path: &Path, items_dir: &Path) -> AppResult<Preview> {
 }
 
 impl PreviewSession {
+    /// The lock on the open preview; a poisoned lock is still read (a
+    /// preview is replaced whole, never left half-written).
+    fn lock(&self) -> MutexGuard<'_, Option<Active>> {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Starts previewing `rubric_path` with the samples in `items_dir`, watching both; `on_change` gets each reloaded state.
     pub fn open(
         &self,
@@ -174,9 +193,7 @@ impl PreviewSession {
                             continue;
                         }
                     };
-                    let mut guard = active
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut guard = active.lock().unwrap_or_else(PoisonError::into_inner);
                     let Some(a) = guard.as_mut() else { return };
                     if a.rubric_path != rp || a.items_dir != id {
                         return;
@@ -218,20 +235,13 @@ impl PreviewSession {
             _watcher: Some(watcher),
         };
         let state = state_of(&a);
-        *self
-            .active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(a);
+        *self.lock() = Some(a);
         Ok(state)
     }
 
     /// The preview as it is now; `None` when none is open.
     pub fn state(&self) -> Option<PreviewState> {
-        self.active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .map(state_of)
+        self.lock().as_ref().map(state_of)
     }
 
     /// A sample item as a reviewer would see it.
@@ -241,18 +251,9 @@ impl PreviewSession {
         item_id: &str,
         diff_mode: DiffMode,
     ) -> AppResult<OpenedItem> {
-        let guard = self
-            .active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let a = guard
-            .as_ref()
-            .ok_or_else(|| AppError::not_found("No rubric preview is open."))?;
-        let rubric = a
-            .preview
-            .rubric
-            .clone()
-            .ok_or_else(|| AppError::invalid("The rubric does not parse; see the findings."))?;
+        let guard = self.lock();
+        let a = open_preview(guard.as_ref())?;
+        let rubric = a.rubric()?.clone();
         let item = a
             .preview
             .items
@@ -318,21 +319,12 @@ impl PreviewSession {
 
     /// Rust's validation of `answers` for the sample item `item_id` against the previewed rubric.
     pub fn validate(&self, item_id: &str, answers: &Answers) -> AppResult<ValidationReport> {
-        let guard = self
-            .active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let a = guard
-            .as_ref()
-            .ok_or_else(|| AppError::not_found("No rubric preview is open."))?;
+        let guard = self.lock();
+        let a = open_preview(guard.as_ref())?;
         if !a.preview.items.iter().any(|i| i.scoped.item_id == item_id) {
             return Err(AppError::not_found(format!("sample item {item_id}")));
         }
-        let rubric = a
-            .preview
-            .rubric
-            .as_ref()
-            .ok_or_else(|| AppError::invalid("The rubric does not parse; see the findings."))?;
+        let rubric = a.rubric()?;
         Ok(validate(answers, rubric))
     }
 }

@@ -542,47 +542,13 @@ pub fn unsent_problem(pending_uploads: u32, confirmed: bool) -> Option<String> {
 }
 
 #[cfg(test)]
+#[path = "../tests/support/signing.rs"]
+mod signing;
+
+#[cfg(test)]
 mod tests {
+    use super::signing::{keys, sign, sign_as, Keys};
     use super::*;
-    use base64::Engine;
-
-    struct Keys {
-        public_b64: String,
-        sk: minisign::SecretKey,
-        pk: minisign::PublicKey,
-    }
-
-    fn keys() -> Keys {
-        let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
-        let text = kp.pk.to_box().unwrap().to_string();
-        Keys {
-            public_b64: base64::engine::general_purpose::STANDARD.encode(text),
-            sk: kp.sk,
-            pk: kp.pk,
-        }
-    }
-
-    /// Signs like `tauri signer sign --app-version 0.2.0`: base64 of the
-    /// `.sig` file's text.
-    fn sign(k: &Keys, bytes: &[u8]) -> String {
-        sign_as(
-            k,
-            bytes,
-            "timestamp:1796146936\tfile:Assay_0.2.0_amd64.deb\tversion:0.2.0",
-        )
-    }
-
-    fn sign_as(k: &Keys, bytes: &[u8], trusted: &str) -> String {
-        let sig = minisign::sign(
-            Some(&k.pk),
-            &k.sk,
-            std::io::Cursor::new(bytes),
-            Some(trusted),
-            None,
-        )
-        .unwrap();
-        base64::engine::general_purpose::STANDARD.encode(sig.to_string())
-    }
 
     const TARGET: &str = "linux-x86_64-deb";
 

@@ -368,74 +368,19 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
             one.answers.insert(q.clone(), a.clone());
         }
         for (label, answers) in [("empty", &empty), ("one answer", &one)] {
-            let _ = r.read(
-                label,
-                "validate",
-                json!({"assignmentId": id, "answers": answers}),
-                wb.validate(id, answers),
-            );
-            let _ = r.change(
-                label,
-                "save_draft",
-                json!({"assignmentId": id, "answers": answers, "pending": null}),
-                wb.save_draft(id, answers, None),
-            );
-            let _ = r.change(
-                label,
-                "submit",
-                json!({"assignmentId": id, "answers": answers}),
-                wb.submit(id, answers).await,
-            );
+            validate(&mut r, wb, label, id, answers);
+            save_draft(&mut r, wb, label, id, answers);
+            submit(&mut r, wb, label, id, answers).await;
         }
-        let _ = r.change(
-            "valid",
-            "save_draft",
-            json!({"assignmentId": id, "answers": valid, "pending": null}),
-            wb.save_draft(id, &valid, None),
-        );
-        let _ = r.read(
-            "valid",
-            "validate",
-            json!({"assignmentId": id, "answers": valid}),
-            wb.validate(id, &valid),
-        );
-        let _ = r.read(
-            "after a valid save",
-            "open_item",
-            json!({"assignmentId": id}),
-            wb.open_item(id).await,
-        );
-        let _ = r.change(
-            "valid",
-            "submit",
-            json!({"assignmentId": id, "answers": valid}),
-            wb.submit(id, &valid).await,
-        );
+        save_draft(&mut r, wb, "valid", id, &valid);
+        validate(&mut r, wb, "valid", id, &valid);
+        open_item(&mut r, wb, "after a valid save", id).await;
+        submit(&mut r, wb, "valid", id, &valid).await;
         uploaded(wb).await;
-        let _ = r.read(
-            "after the upload",
-            "item_status",
-            json!({"assignmentId": id}),
-            wb.item_status(id),
-        );
-        let _ = r.change(
-            "submitted twice",
-            "submit",
-            json!({"assignmentId": id, "answers": valid}),
-            wb.submit(id, &valid).await,
-        );
-        let _ = r.change(
-            "draft on submitted work",
-            "save_draft",
-            json!({"assignmentId": id, "answers": valid, "pending": null}),
-            wb.save_draft(id, &valid, None),
-        );
-        let _ = r.read(
-            "after submit",
-            "open_item",
-            json!({"assignmentId": id}),
-            wb.open_item(id).await,
-        );
+        item_status(&mut r, wb, "after the upload", id);
+        submit(&mut r, wb, "submitted twice", id, &valid).await;
+        save_draft(&mut r, wb, "draft on submitted work", id, &valid);
+        open_item(&mut r, wb, "after submit", id).await;
     }
 
     // A senior review: feedback below the minimum is refused, accept needs none.
@@ -468,18 +413,8 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         uploaded(wb).await;
         // The status sync reports once the decision is uploaded (the UI asks
         // it again when sync overtook the command's answer).
-        let _ = r.read(
-            "after the decision",
-            "item_status",
-            json!({"assignmentId": id}),
-            wb.item_status(id),
-        );
-        let _ = r.read(
-            "after the decision",
-            "open_item",
-            json!({"assignmentId": id}),
-            wb.open_item(id).await,
-        );
+        item_status(&mut r, wb, "after the decision", id);
+        open_item(&mut r, wb, "after the decision", id).await;
     }
 
     // Settings: out of bounds is refused, within is saved.
@@ -507,6 +442,51 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     );
 
     r
+}
+
+fn validate(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &Answers) {
+    let _ = r.read(
+        label,
+        "validate",
+        json!({"assignmentId": id, "answers": answers}),
+        wb.validate(id, answers),
+    );
+}
+
+fn save_draft(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &Answers) {
+    let _ = r.change(
+        label,
+        "save_draft",
+        json!({"assignmentId": id, "answers": answers, "pending": null}),
+        wb.save_draft(id, answers, None),
+    );
+}
+
+async fn submit(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &Answers) {
+    let _ = r.change(
+        label,
+        "submit",
+        json!({"assignmentId": id, "answers": answers}),
+        wb.submit(id, answers).await,
+    );
+}
+
+async fn open_item(r: &mut Recorder, wb: &Workbench, label: &str, id: &str) {
+    let _ = r.read(
+        label,
+        "open_item",
+        json!({"assignmentId": id}),
+        wb.open_item(id).await,
+    );
+}
+
+fn item_status(r: &mut Recorder, wb: &Workbench, label: &str, id: &str) {
+    let _ = r.read(
+        label,
+        "item_status",
+        json!({"assignmentId": id}),
+        wb.item_status(id),
+    );
 }
 
 /// Waits until the background sync a submit triggers has uploaded it, then

@@ -12,37 +12,12 @@ use assay_app::update::{
     build_for, choose, download, fetch_manifest, verify_artefact, UpdateCheck,
 };
 use assay_app::ErrorCode;
-use base64::Engine;
 
-struct Keys {
-    public_b64: String,
-    pk: minisign::PublicKey,
-    sk: minisign::SecretKey,
-}
+#[path = "support/signing.rs"]
+#[allow(dead_code)] // this test signs only the usual way (no `sign_as`)
+mod signing;
 
-fn keys() -> Keys {
-    let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
-    Keys {
-        public_b64: base64::engine::general_purpose::STANDARD
-            .encode(kp.pk.to_box().unwrap().to_string()),
-        pk: kp.pk,
-        sk: kp.sk,
-    }
-}
-
-/// What `tauri signer sign --app-version 0.2.0` writes to `<file>.sig`.
-fn sig_file(k: &Keys, bytes: &[u8]) -> String {
-    let trusted = "timestamp:1796146936\tfile:Assay_0.2.0_amd64.deb\tversion:0.2.0";
-    let sig = minisign::sign(
-        Some(&k.pk),
-        &k.sk,
-        std::io::Cursor::new(bytes),
-        Some(trusted),
-        None,
-    )
-    .unwrap();
-    base64::engine::general_purpose::STANDARD.encode(sig.to_string())
-}
+use signing::{keys, sign};
 
 async fn platform(updates: &Path, db: &Path) -> assay_platform::RunningServer {
     let mut config = assay_platform::ServerConfig::new(db, "127.0.0.1:0".parse().unwrap());
@@ -77,7 +52,7 @@ async fn a_signed_newer_build_verifies_and_each_bad_answer_is_refused() {
     };
 
     // N+1, signed by the key the app trusts: offered, downloaded, verified.
-    publish("0.2.0", TARGET, &sig_file(&k, &bytes));
+    publish("0.2.0", TARGET, &sign(&k, &bytes));
     let m = fetch_manifest(&client, &base).await.unwrap();
     let UpdateCheck::Available { offer } = choose(&m, "0.1.0", TARGET).unwrap() else {
         panic!("no offer")
@@ -101,7 +76,7 @@ async fn a_signed_newer_build_verifies_and_each_bad_answer_is_refused() {
 
     // Another computer's build only.
     std::fs::remove_file(updates.join("manifest.json")).unwrap();
-    publish("0.2.0", "darwin-aarch64", &sig_file(&k, &bytes));
+    publish("0.2.0", "darwin-aarch64", &sign(&k, &bytes));
     let m = fetch_manifest(&client, &base).await.unwrap();
     let err = choose(&m, "0.1.0", TARGET).unwrap_err();
     assert!(
@@ -111,7 +86,7 @@ async fn a_signed_newer_build_verifies_and_each_bad_answer_is_refused() {
     );
 
     // Signed by someone else.
-    publish("0.2.0", TARGET, &sig_file(&keys(), &bytes));
+    publish("0.2.0", TARGET, &sign(&keys(), &bytes));
     let m = fetch_manifest(&client, &base).await.unwrap();
     let build = build_for(&m, TARGET).unwrap();
     let got = download(&client, build).await.unwrap();
@@ -124,7 +99,7 @@ async fn a_signed_newer_build_verifies_and_each_bad_answer_is_refused() {
     );
 
     // Truncated: the server's file is shorter than the manifest says.
-    publish("0.2.0", TARGET, &sig_file(&k, &bytes));
+    publish("0.2.0", TARGET, &sign(&k, &bytes));
     std::fs::write(updates.join("Assay_0.2.0_amd64.deb"), &bytes[..150_000]).unwrap();
     let m = fetch_manifest(&client, &base).await.unwrap();
     let build = build_for(&m, TARGET).unwrap();

@@ -364,30 +364,21 @@ fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
         .collect()
 }
 
-fn put_u16(b: &mut [u8], at: usize, v: u16, big: bool) {
-    let bytes = if big {
-        v.to_be_bytes()
-    } else {
-        v.to_le_bytes()
-    };
-    for (k, x) in bytes.iter().enumerate() {
-        if let Some(slot) = b.get_mut(at + k) {
-            *slot = *x;
-        }
+/// Overwrite `b` from `at` with the number whose big-endian bytes are `be`,
+/// big- or little-endian (the bytes reversed), as far as `b` reaches.
+fn put_bytes(b: &mut [u8], at: usize, be: &[u8], big: bool) {
+    let n = be.len();
+    for (k, slot) in b.iter_mut().skip(at).take(n).enumerate() {
+        *slot = if big { be[k] } else { be[n - 1 - k] };
     }
 }
 
+fn put_u16(b: &mut [u8], at: usize, v: u16, big: bool) {
+    put_bytes(b, at, &v.to_be_bytes(), big);
+}
+
 fn put_u32(b: &mut [u8], at: usize, v: u32, big: bool) {
-    let bytes = if big {
-        v.to_be_bytes()
-    } else {
-        v.to_le_bytes()
-    };
-    for (k, x) in bytes.iter().enumerate() {
-        if let Some(slot) = b.get_mut(at + k) {
-            *slot = *x;
-        }
-    }
+    put_bytes(b, at, &v.to_be_bytes(), big);
 }
 
 fn insert_at(b: &mut Vec<u8>, at: usize, bytes: &[u8]) {

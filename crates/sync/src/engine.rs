@@ -229,12 +229,7 @@ fn stops_pull(e: &SyncError) -> bool {
 
 /// Shorten a value from the platform for a message.
 fn clip(s: &str) -> String {
-    const MAX: usize = 64;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        s.chars().take(MAX).collect::<String>() + "…"
-    }
+    crate::text::clip(s, 64)
 }
 
 /// Pages of one cursor feed within one pull: a repeated cursor or more than

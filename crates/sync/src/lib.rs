@@ -18,6 +18,7 @@ mod engine;
 mod error;
 pub mod labelstudio;
 pub mod scope;
+mod text;
 
 pub use background::{spawn_background, BackgroundSync, SyncEvent};
 pub use client::{Limits, PlatformClient};

@@ -240,6 +240,24 @@ impl LabelStudio {
     async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         call(&self.url, ADMIN_TOKEN, method, path, body).await
     }
+
+    /// The first (and only) page of a project's tasks, as the admin sees it.
+    async fn tasks(&self, project: u64) -> Value {
+        let path = format!("/api/tasks/?project={project}&page=1&page_size=100");
+        self.admin(reqwest::Method::GET, &path, None).await
+    }
+
+    /// Imports `tasks` (a JSON array of task data) into a project.
+    async fn import(&self, project: u64, tasks: Value) {
+        let path = format!("/api/projects/{project}/import");
+        self.admin(reqwest::Method::POST, &path, Some(tasks)).await;
+    }
+
+    /// A task's annotations.
+    async fn annotations(&self, task: u64) -> Value {
+        let path = format!("/api/tasks/{task}/annotations/");
+        self.admin(reqwest::Method::GET, &path, None).await
+    }
 }
 
 async fn call(
@@ -538,12 +556,7 @@ async fn round_trip(ls: &LabelStudio) {
         .await;
     let pid = project["id"].as_u64().unwrap();
     let tasks: Vec<Value> = (0..8).map(task_data).collect();
-    ls.admin(
-        Method::POST,
-        &format!("/api/projects/{pid}/import"),
-        Some(Value::Array(tasks)),
-    )
-    .await;
+    ls.import(pid, Value::Array(tasks)).await;
     let empty = ls
         .admin(
             Method::POST,
@@ -551,13 +564,7 @@ async fn round_trip(ls: &LabelStudio) {
             Some(json!({"title": "Nothing yet", "label_config": "<View><Text name=\"t\" value=\"$text\"/><Choices name=\"c\" toName=\"t\"><Choice value=\"a\"/></Choices></View>"})),
         )
         .await;
-    let listed = ls
-        .admin(
-            Method::GET,
-            &format!("/api/tasks/?project={pid}&page=1&page_size=100"),
-            None,
-        )
-        .await;
+    let listed = ls.tasks(pid).await;
     let task_ids: Vec<u64> = listed["tasks"]
         .as_array()
         .unwrap()
@@ -720,9 +727,7 @@ async fn round_trip(ls: &LabelStudio) {
 
     // Read everything back through Label Studio's API.
     for (i, t) in task_ids.iter().enumerate().take(7) {
-        let anns = ls
-            .admin(Method::GET, &format!("/api/tasks/{t}/annotations/"), None)
-            .await;
+        let anns = ls.annotations(*t).await;
         let anns = anns.as_array().unwrap();
         assert_eq!(anns.len(), 1, "task {t}: exactly one annotation: {anns:?}");
         let a = &anns[0];
@@ -840,13 +845,7 @@ async fn images(ls: &LabelStudio, eng: &SyncEngine, store: &Store, data_dir: &Pa
         Some(json!({ "label_config": IMAGE_CONFIG })),
     )
     .await;
-    let listed = ls
-        .admin(
-            Method::GET,
-            &format!("/api/tasks/?project={pid}&page=1&page_size=100"),
-            None,
-        )
-        .await;
+    let listed = ls.tasks(pid).await;
     let uploaded = &listed["tasks"][0];
     let upload_task = uploaded["id"].as_u64().unwrap();
     let upload_url = uploaded["data"]
@@ -865,23 +864,16 @@ async fn images(ls: &LabelStudio, eng: &SyncEngine, store: &Store, data_dir: &Pa
         !anonymous.status().is_success()
             || !anonymous.bytes().await.unwrap().starts_with(b"\x89PNG")
     );
-    ls.admin(
-        Method::POST,
-        &format!("/api/projects/{pid}/import"),
-        Some(json!([
+    ls.import(
+        pid,
+        json!([
             {"image": upload_url, "history": "Fell on outstretched hand; snuffbox tenderness.",
              "gold_label": format!("{HIDDEN}-image")},
             {"image": "https://images.example.org/wrist-lateral.png", "history": "Lateral view."}
-        ])),
+        ]),
     )
     .await;
-    let listed = ls
-        .admin(
-            Method::GET,
-            &format!("/api/tasks/?project={pid}&page=1&page_size=100"),
-            None,
-        )
-        .await;
+    let listed = ls.tasks(pid).await;
     let tasks = listed["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 3);
     let by_history = |h: &str| {
@@ -936,13 +928,7 @@ async fn images(ls: &LabelStudio, eng: &SyncEngine, store: &Store, data_dir: &Pa
     grade(store, &format!("ls-task-{named}"), &answers, 25);
     let p = eng.push().await.unwrap();
     assert_eq!(p.sent, 1, "{p:?}");
-    let anns = ls
-        .admin(
-            Method::GET,
-            &format!("/api/tasks/{named}/annotations/"),
-            None,
-        )
-        .await;
+    let anns = ls.annotations(named).await;
     let anns = anns.as_array().unwrap();
     assert_eq!(anns.len(), 1, "{anns:?}");
     assert_eq!(anns[0]["completed_by"].as_u64(), Some(rev_id));

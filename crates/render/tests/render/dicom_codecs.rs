@@ -319,18 +319,35 @@ fn truncated_jpeg2000_is_an_error_never_a_panic() {
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "the decoder panicked");
 }
 
+/// A deterministic xorshift64 generator started at `seed`.
+fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+/// Decodes `bytes` (under the deadline); whatever decodes (a flipped header
+/// byte may change the frame count or window) renders, every frame, full
+/// size.
+fn decode_and_render_all(bytes: Vec<u8>, what: &str) -> Result<(), RenderError> {
+    let scan = decode_with_deadline(bytes, what)?;
+    let info = &scan.info;
+    for f in 0..info.frames {
+        let img = render_frame(&scan, f, info.default_window).unwrap();
+        assert_eq!(img.data.len(), (info.width * info.height * 4) as usize);
+    }
+    Ok(())
+}
+
 #[test]
 fn corrupted_jpeg2000_bytes_are_an_error_or_an_image_never_a_panic() {
     let good = fixture("ct12_j2k_lossless.dcm");
     // Deterministic xorshift: flip one to three bytes, mostly inside the
     // codestream (the tail of the file), sometimes in the header.
-    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     let codestream = good
         .windows(4)
         .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])
@@ -339,24 +356,15 @@ fn corrupted_jpeg2000_bytes_are_an_error_or_an_image_never_a_panic() {
     for round in 0..400 {
         let mut bad = good.clone();
         for _ in 0..=(next() % 3) {
-            let pos = if next() % 8 == 0 {
+            let pos = if next().is_multiple_of(8) {
                 (next() as usize) % good.len()
             } else {
                 codestream + (next() as usize) % (good.len() - codestream)
             };
             bad[pos] ^= (next() % 255 + 1) as u8;
         }
-        match decode_with_deadline(bad, &format!("corruption round {round}")) {
-            Ok(scan) => {
-                // Whatever decoded (a flipped header byte may change the
-                // frame count or window) renders, every frame, full size.
-                ok += 1;
-                let info = &scan.info;
-                for f in 0..info.frames {
-                    let img = render_frame(&scan, f, info.default_window).unwrap();
-                    assert_eq!(img.data.len(), (info.width * info.height * 4) as usize);
-                }
-            }
+        match decode_and_render_all(bad, &format!("corruption round {round}")) {
+            Ok(()) => ok += 1,
             Err(_) => err += 1,
         }
     }
@@ -417,13 +425,7 @@ fn truncated_class_fixtures_are_errors_never_panics() {
 
 #[test]
 fn corrupted_class_fixtures_are_errors_or_images_never_panics() {
-    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     let (mut ok, mut err) = (0, 0);
     for name in CLASS_FIXTURES {
         let good = fixture(name);
@@ -433,15 +435,8 @@ fn corrupted_class_fixtures_are_errors_or_images_never_panics() {
                 let pos = (next() as usize) % good.len();
                 bad[pos] ^= (next() % 255 + 1) as u8;
             }
-            match decode_with_deadline(bad, &format!("{name} corruption round {round}")) {
-                Ok(scan) => {
-                    ok += 1;
-                    let info = &scan.info;
-                    for f in 0..info.frames {
-                        let img = render_frame(&scan, f, info.default_window).unwrap();
-                        assert_eq!(img.data.len(), (info.width * info.height * 4) as usize);
-                    }
-                }
+            match decode_and_render_all(bad, &format!("{name} corruption round {round}")) {
+                Ok(()) => ok += 1,
                 Err(e) => {
                     assert!(!reason(e).is_empty());
                     err += 1;

@@ -139,11 +139,7 @@ impl std::fmt::Debug for LabelStudioClient {
 }
 
 fn clip(s: &str) -> String {
-    if s.chars().count() <= MAX_MESSAGE_CHARS {
-        s.to_string()
-    } else {
-        s.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…"
-    }
+    crate::text::clip(s, MAX_MESSAGE_CHARS)
 }
 
 /// The number in an Assay id `prefix{n}`.

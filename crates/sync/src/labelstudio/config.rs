@@ -208,13 +208,9 @@ fn describe(tag: &str, attrs: &HashMap<String, String>) -> String {
     }
 }
 
+/// Shorten a name from the config for a message.
 fn clip(s: &str) -> String {
-    const MAX: usize = 64;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        s.chars().take(MAX).collect::<String>() + "…"
-    }
+    crate::text::clip(s, 64)
 }
 
 impl LabelConfig {

@@ -1,15 +1,9 @@
 // The mock must behave like the real services, since the UI tests lean on it.
 import { describe, expect, it, vi } from "vitest";
 import { mockBackend } from "./mock";
-import type { QueueFilter } from "./types";
+import { ALL_QUEUE } from "./test-filters";
 
-const all: QueueFilter = {
-  search: "",
-  statuses: [],
-  opportunity_id: null,
-  kind: null,
-  sort: "due",
-};
+const all = ALL_QUEUE;
 
 describe("mock backend", () => {
   it("pages, groups, filters and searches 10,000 assignments", async () => {

@@ -2,17 +2,12 @@
 // data (fixtures/demo.json, recorded by crates/app/tests/recorded.rs): the
 // findings, errors and states below are Rust's, not the UI's.
 import { describe, expect, it } from "vitest";
-import type { Answers, OpenedItem, QueueFilter, ReviewInput, Settings } from "../bindings";
+import type { Answers, OpenedItem, ReviewInput, Settings } from "../bindings";
+import { ALL_QUEUE } from "./test-filters";
 import { RULES } from "../bindings";
 import { canonical, DEMO, recorded, replayBackend } from "./replay";
 
-const all: QueueFilter = {
-  search: "",
-  statuses: [],
-  opportunity_id: null,
-  kind: null,
-  sort: "due",
-};
+const all = ALL_QUEUE;
 
 /** The arguments a recorded call was made with. */
 function argsOf(command: string, label: string) {

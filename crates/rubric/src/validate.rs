@@ -1310,7 +1310,7 @@ mod tests {
     #[test]
     fn pass_fail_must_cover_every_criterion() {
         let mut a = answers(good());
-        let mut results = std::collections::BTreeMap::new();
+        let mut results = BTreeMap::new();
         results.insert("tests".to_string(), false);
         results.insert("bogus".to_string(), true);
         a.answers
@@ -1328,7 +1328,7 @@ mod tests {
             .contains("Docs"));
 
         // Complete, one failure: rationale is required ("fail").
-        let mut results = std::collections::BTreeMap::new();
+        let mut results = BTreeMap::new();
         results.insert("tests".to_string(), false);
         results.insert("docs".to_string(), true);
         a.answers

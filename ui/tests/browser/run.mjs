@@ -1024,8 +1024,9 @@ await test("replay of the real app: the demo queue, and a submit attempt lists R
   assert(revision?.ok.validation.ok === true, "Rust validated the pre-filled answers");
   // Further down the virtualised demo queue: scroll until its row is drawn.
   const row = page.locator(`[data-queue-row="${revision.args.assignmentId}"] .card`);
-  for (let i = 0; i < 30 && (await row.count()) === 0; i++) {
-    await page.locator("[data-queue-row]").first().hover();
+  const queue = await page.locator("[data-queue-row]").first().boundingBox();
+  await page.mouse.move(queue.x + queue.width / 2, 600); // over the queue's list
+  for (let i = 0; i < 60 && (await row.count()) === 0; i++) {
     await page.mouse.wheel(0, 300);
     await page.waitForTimeout(50);
   }

@@ -2,8 +2,8 @@
 // answers, review decisions and refusals is what the real app answered on
 // the demo data (crates/app/tests/recorded.rs), not a TypeScript copy.
 import { afterEach, describe, expect, it } from "vitest";
-import type { OpenedItem, QueuePage, ReviewInput } from "./lib/bindings";
-import { recorded, replayBackend } from "./lib/backend/replay";
+import type { Answers, OpenedItem, QueuePage, ReviewInput, ValidationReport } from "./lib/bindings";
+import { recorded, replayBackend, type ReplayBackend } from "./lib/backend/replay";
 import { $, $$, press, settle, start, stop, until } from "./test-app";
 
 afterEach(() => {
@@ -16,6 +16,35 @@ function openedAtFirst(id: string): OpenedItem {
   const c = recorded("open_item", "opened").find((x) => x.args.assignmentId === id);
   if (!c?.ok) throw new Error(`no recorded opening of ${id}`);
   return c.ok as OpenedItem;
+}
+
+const checked = (q: string, v: number) =>
+  $(`[data-question="${q}"] [role="radio"]:nth-child(${v})`)?.getAttribute("aria-checked");
+const current = (q: string) => $(`[data-question="${q}"]`)?.classList.contains("current");
+const submitButton = () => $<HTMLButtonElement>('[data-testid="submit"]');
+
+/**
+ * The drafts recorded for grading a pairwise item by keyboard (recorded.rs,
+ * \`keyboard_grade\`): the assignment, and per label the answers and what
+ * Rust's \`validate\` said of them.
+ */
+function keyboardScenario() {
+  const saves = recorded("save_draft").filter((c) => c.label.startsWith("keyboard: "));
+  if (saves.length === 0) throw new Error("no keyboard scenario recorded");
+  const id = saves[0].args.assignmentId as string;
+  const step = (label: string) => {
+    const v = recorded("validate", `keyboard: ${label}`);
+    const last = v[v.length - 1];
+    if (!last?.ok) throw new Error(`no recorded validation "keyboard: ${label}"`);
+    return { answers: last.args.answers as Answers, report: last.ok as ValidationReport };
+  };
+  return { id, step };
+}
+
+/** Time spans carry the clock's own timestamps, which no recording can hold:
+ * the test answers them with the recorded time log (time is not under test). */
+function keepTimeLocal(b: ReplayBackend) {
+  b.recordTime = (assignmentId) => b.timeLog(assignmentId);
 }
 
 async function openRow(id: string) {
@@ -72,5 +101,102 @@ describe("App on the real app's recorded answers", () => {
     // upload, which is newer, so the screen ends on Rust's "submitted".
     await until(() => $('[data-testid="item-status"]')?.textContent === "Submitted", "sent");
     expect(b.calls).toContain("review_decision");
+  });
+
+  it("grades by keyboard: Rust says what is missing and when it is complete; digits typed in a rationale never change answers", async () => {
+    const { id, step } = keyboardScenario();
+    const preferA = step("A preferred");
+    const typed = step("rationale typed");
+    const done = step("no harm");
+    const rationale = done.answers.rationales.preference ?? "";
+    // Rust's verdicts the screen has to show: incomplete, then complete.
+    expect(preferA.report.ok).toBe(false);
+    expect(done.report.ok).toBe(true);
+    const b = replayBackend();
+    keepTimeLocal(b);
+    start(b);
+    await openRow(id);
+    // Before any answer, Rust says the preference needs a rationale, and how long.
+    const min = openedAtFirst(id).validation.rationale_required.preference;
+    expect(min).toBeGreaterThan(1);
+    expect($('[data-question="preference"] .rat')?.textContent).toContain(
+      `required · min ${min} chars`,
+    );
+    press("1"); // A is better
+    expect(checked("preference", 1)).toBe("true");
+    await settle();
+    expect(submitButton()?.disabled).toBe(true);
+    const reasons = $('[data-testid="submit-reasons"]')?.textContent ?? "";
+    const errors = preferA.report.issues.filter((i) => i.severity === "error");
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) expect(reasons).toContain(e.message);
+    // Digits and navigation keys typed in the rationale box stay text.
+    const rat = $<HTMLTextAreaElement>("#rationale-preference");
+    if (!rat) throw new Error("rationale box");
+    rat.focus();
+    press("2", {}, rat);
+    press("j", {}, rat);
+    expect(checked("preference", 1)).toBe("true");
+    expect(checked("preference", 2)).toBe("false");
+    expect(current("preference")).toBe(true);
+    rat.value = typed.answers.rationales.preference ?? "";
+    rat.dispatchEvent(new Event("input", { bubbles: true }));
+    expect(rat.value).toBe(rationale);
+    rat.blur();
+    press("3"); // a tie, once out of the box
+    expect(checked("preference", 3)).toBe("true");
+    press("j");
+    expect(current("correctness")).toBe(true);
+    press("1");
+    press("2");
+    press("j");
+    expect(current("harm")).toBe(true);
+    press("k");
+    expect(current("correctness")).toBe(true);
+    press("j");
+    press("1"); // neither answer is harmful
+    await until(() => submitButton()?.disabled === false, "Rust's verdict: complete");
+    await until(
+      () => $('[data-testid="autosave"]')?.textContent?.includes("Saved") ?? false,
+      "autosave",
+    );
+    // Autosave coalesces keystrokes: far fewer saves than changes.
+    expect(b.calls.filter((c) => c === "save_draft").length).toBeLessThanOrEqual(3);
+    press("Enter", { ctrlKey: true }, rat); // submit works from a text box
+    // Only the exact recorded answers are replayed: the submit went through
+    // with the grade Rust judged complete, and the status is Rust's.
+    const after = recorded("item_status", "keyboard: after the upload")[0].ok;
+    expect(after).toBe("submitted");
+    await until(() => $('[data-testid="item-status"]')?.textContent === "Submitted", "submitted");
+    expect(b.calls).toContain("submit");
+  });
+
+  it("validation timing: no problems on untouched questions when an item opens; on leaving a question and on submit (issue 11, item 8)", async () => {
+    const { id, step } = keyboardScenario();
+    const preferA = step("A preferred");
+    const onPreference = preferA.report.issues.filter((i) => i.question_id === "preference");
+    expect(onPreference.length).toBeGreaterThan(0);
+    const b = replayBackend();
+    keepTimeLocal(b);
+    start(b);
+    await openRow(id);
+    // Opening: nothing is red, although required questions are unanswered.
+    expect(openedAtFirst(id).validation.ok).toBe(false);
+    expect($$(".q .issues").length).toBe(0);
+    expect($$(".q.invalid").length).toBe(0);
+    press("1"); // A, without the strength and rationale Rust asks for
+    await settle();
+    expect($('[data-question="preference"] .issues')).toBeNull(); // still on it
+    press("j"); // leave it
+    await settle();
+    const shown = $('[data-question="preference"] .issues')?.textContent ?? "";
+    for (const i of onPreference) expect(shown).toContain(i.message);
+    expect($('[data-question="harm"] .issues')).toBeNull(); // never visited
+    press("Enter", { ctrlKey: true }); // a submit attempt shows everything
+    await settle();
+    const harm = preferA.report.issues.filter((i) => i.question_id === "harm");
+    expect(harm.length).toBeGreaterThan(0);
+    expect($('[data-question="harm"] .issues')?.textContent).toContain(harm[0].message);
+    expect(b.calls).not.toContain("submit");
   });
 });

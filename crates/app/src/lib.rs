@@ -771,9 +771,9 @@ impl Workbench {
 
     /// Records one closed stretch of active time the UI measured.
     pub fn record_time(&self, assignment_id: &str, span: &TimeSpan) -> AppResult<TimeLog> {
-        if (span.ended_at - span.started_at).num_hours() > 12 {
+        if (span.ended_at - span.started_at).num_seconds() >= assay_store::MAX_TIME_SPAN_S {
             return Err(AppError::invalid(
-                "A time span longer than 12 hours is not plausible.",
+                "A time span of 12 hours or more is not plausible.",
             ));
         }
         self.store.add_time_span(assignment_id, span)?;
@@ -791,9 +791,9 @@ impl Workbench {
     /// reviewer was signed in and present with nothing to work on. Counted
     /// as unpaid time in the all-time hourly rate.
     pub fn record_waiting(&self, span: &TimeSpan) -> AppResult<WaitingTime> {
-        if (span.ended_at - span.started_at).num_hours() > 12 {
+        if (span.ended_at - span.started_at).num_seconds() >= assay_store::MAX_TIME_SPAN_S {
             return Err(AppError::invalid(
-                "A waiting span longer than 12 hours is not plausible.",
+                "A waiting span of 12 hours or more is not plausible.",
             ));
         }
         if span.ended_at > Utc::now() + chrono::Duration::minutes(5) {

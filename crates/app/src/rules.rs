@@ -69,6 +69,9 @@ pub struct Rules {
     pub focus_grace_s: Bounds,
     /// Bounds of `Settings.notify_interval_s`.
     pub notify_interval_s: Bounds,
+    /// A time span (active or waiting, recorded or corrected) must be
+    /// shorter than this many seconds.
+    pub time_span_max_s: u32,
 }
 
 /// The rules, as [`Workbench`](crate::Workbench) enforces them.
@@ -82,6 +85,7 @@ pub fn rules() -> Rules {
         idle_timeout_s: IDLE_TIMEOUT_S,
         focus_grace_s: FOCUS_GRACE_S,
         notify_interval_s: NOTIFY_INTERVAL_S,
+        time_span_max_s: u32::try_from(assay_store::MAX_TIME_SPAN_S).unwrap_or(u32::MAX),
     }
 }
 
@@ -119,6 +123,15 @@ pub fn settings_problem(s: &Settings) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_time_span_bound_is_the_stores() {
+        assert_eq!(
+            i64::from(rules().time_span_max_s),
+            assay_store::MAX_TIME_SPAN_S
+        );
+        assert_eq!(rules().time_span_max_s, 12 * 3600);
+    }
 
     #[test]
     fn editable_statuses_are_the_stores_rule() {

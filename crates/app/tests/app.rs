@@ -498,6 +498,18 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     assert_eq!(w.waiting_seconds, 15 * 60);
     let err = wb.record_waiting(&span(24 * 60, 0)).unwrap_err();
     assert_eq!(err.code, ErrorCode::Invalid);
+    // The bound is one rule (`RULES.time_span_max_s`, the store's): a span
+    // exactly that long is refused, recorded or waiting.
+    let max = i64::from(assay_app::rules::rules().time_span_max_s);
+    let exact = TimeSpan {
+        started_at: now - Duration::seconds(max),
+        ended_at: now,
+        corrected: false,
+    };
+    let err = wb.record_waiting(&exact).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
+    let err = wb.record_time(&grade.assignment_id, &exact).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
     let state = wb.sync_now(|_| {}).await.unwrap();
     assert_eq!(
         (state.pending_uploads, state.failed_uploads),

@@ -383,6 +383,57 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         open_item(&mut r, wb, "after submit", id).await;
     }
 
+    // Grading a pairwise item by keyboard, as the UI's tests type it: every
+    // intermediate draft (each character of the rationale typed into its
+    // box) validated and autosaved, then submitted once Rust finds it valid.
+    if let Some(pair) = page
+        .rows
+        .iter()
+        .filter(|x| {
+            x.kind == AssignmentKind::Grade
+                && x.downloaded
+                && x.status == QueueStatus::New
+                && x.opportunity_id == "opp-pairwise-preference"
+        })
+        .nth(1)
+    {
+        let id = pair.assignment_id.as_str();
+        for (label, answers) in keyboard_grade() {
+            let _ = r.read(
+                label,
+                "validate",
+                json!({"assignmentId": id, "answers": answers}),
+                wb.validate(id, &answers),
+            );
+            let _ = r.change(
+                label,
+                "save_draft",
+                json!({"assignmentId": id, "answers": answers, "pending": []}),
+                wb.save_draft(id, &answers, Some(&[])),
+            );
+        }
+        let (_, valid) = keyboard_grade().pop().unwrap();
+        let _ = r.change(
+            "keyboard: valid",
+            "submit",
+            json!({"assignmentId": id, "answers": valid}),
+            wb.submit(id, &valid).await,
+        );
+        uploaded(wb).await;
+        let _ = r.read(
+            "keyboard: after the upload",
+            "item_status",
+            json!({"assignmentId": id}),
+            wb.item_status(id),
+        );
+        let _ = r.read(
+            "keyboard: after the upload",
+            "open_item",
+            json!({"assignmentId": id}),
+            wb.open_item(id).await,
+        );
+    }
+
     // A senior review: feedback below the minimum is refused, accept needs none.
     if let Some(review) = page.rows.iter().find(|x| {
         x.kind == AssignmentKind::SeniorReview && x.downloaded && x.status == QueueStatus::New
@@ -487,6 +538,61 @@ fn item_status(r: &mut Recorder, wb: &Workbench, label: &str, id: &str) {
         json!({"assignmentId": id}),
         wb.item_status(id),
     );
+
+/// The rationale the UI's keyboard tests type for the pairwise preference.
+const KEYBOARD_RATIONALE: &str = "Both cite 2 sources; 1 2 3 4 typed here, no key picks.";
+
+/// The drafts a reviewer passes through grading a pairwise item by keyboard
+/// (ui/src/App.test.ts and the browser test "keyboard-only grading"):
+/// prefer A (1), type the rationale one character at a time, change to a tie
+/// (3), mark both answers correct (1, 2 on the next question), and no harm
+/// (1 on the last). Labelled `keyboard: …`; the last one is complete.
+fn keyboard_grade() -> Vec<(&'static str, Answers)> {
+    let pref = |p: &str| json!({"type": "pairwise", "preference": p, "strength": null});
+    let draft = |answers: Value, rationale: &str| -> Answers {
+        let rationales = if rationale.is_empty() {
+            json!({})
+        } else {
+            json!({"preference": rationale})
+        };
+        serde_json::from_value(json!({"answers": answers, "rationales": rationales})).unwrap()
+    };
+    let mut out = vec![(
+        "keyboard: A preferred",
+        draft(json!({"preference": pref("a")}), ""),
+    )];
+    let typed: Vec<char> = KEYBOARD_RATIONALE.chars().collect();
+    for n in 1..=typed.len() {
+        let prefix: String = typed[..n].iter().collect();
+        out.push((
+            "keyboard: rationale typed",
+            draft(json!({"preference": pref("a")}), &prefix),
+        ));
+    }
+    let tie = json!({"preference": pref("tie")});
+    out.push(("keyboard: a tie", draft(tie.clone(), KEYBOARD_RATIONALE)));
+    let mut answers = tie;
+    for (label, question, answer) in [
+        (
+            "keyboard: A correct",
+            "correctness",
+            json!({"type": "pass_fail", "results": {"a_correct": true}}),
+        ),
+        (
+            "keyboard: both correct",
+            "correctness",
+            json!({"type": "pass_fail", "results": {"a_correct": true, "b_correct": true}}),
+        ),
+        (
+            "keyboard: no harm",
+            "harm",
+            json!({"type": "single_choice", "choice": "neither"}),
+        ),
+    ] {
+        answers[question] = answer;
+        out.push((label, draft(answers.clone(), KEYBOARD_RATIONALE)));
+    }
+    out
 }
 
 /// Waits until the background sync a submit triggers has uploaded it, then

@@ -30,6 +30,6 @@ pub use scope::{hidden_fields, scope};
 pub use score::{score, QuestionScore, ScoreSummary};
 pub use source::{SourceLocation, SourceMap};
 pub use validate::{
-    effective_answers, validate, visible_questions, IssueSeverity, ValidationIssue,
-    ValidationReport,
+    effective_answers, rationale_min_chars, validate, visible_questions, IssueSeverity,
+    ValidationIssue, ValidationReport,
 };

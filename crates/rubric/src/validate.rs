@@ -4,7 +4,7 @@
 //! report is not `ok` cannot be submitted; its draft is kept regardless (that is
 //! the store's job: nothing here mutates or drops answers).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -49,6 +49,13 @@ pub struct ValidationReport {
     pub issues: Vec<ValidationIssue>,
     /// Questions shown under the current answers (`show_if`), in rubric order.
     pub visible_questions: Vec<String>,
+    /// Shown questions whose rationale is mandatory under the current
+    /// answers, with the fewest characters it needs (after trimming, in
+    /// Unicode scalar values). A question whose rule is `always` is listed
+    /// before it is answered; `below` and `choice` once its answer triggers
+    /// them. The UI marks these rationale boxes "required" from this map.
+    #[serde(default)]
+    pub rationale_required: BTreeMap<String, u32>,
 }
 
 impl ValidationReport {
@@ -403,12 +410,18 @@ pub fn validate(answers: &Answers, rubric: &Rubric) -> ValidationReport {
     }
 
     let mut checked = BTreeSet::new();
+    let mut rationale_required = BTreeMap::new();
     for q in &rubric.questions {
         if !checked.insert(q.id.as_str()) {
             continue; // duplicate id: validated once
         }
         let shown = vis.get(&q.id).copied().unwrap_or(false);
         let answer = answers.answers.get(&q.id);
+        if shown {
+            if let Some(min) = rationale_min_chars(q, answer) {
+                rationale_required.insert(q.id.clone(), min);
+            }
+        }
         if !shown {
             if answer.is_some() {
                 issues.warning(
@@ -440,6 +453,7 @@ pub fn validate(answers: &Answers, rubric: &Rubric) -> ValidationReport {
         ok,
         issues: issues.list,
         visible_questions,
+        rationale_required,
     }
 }
 
@@ -895,50 +909,69 @@ fn anchor_problem(anchor: &AnnotationAnchor) -> Option<&'static str> {
     }
 }
 
-fn check_rationale(q: &Question, answer: &Answer, rationale: Option<&str>, out: &mut Issues) {
-    let (needed, min_length, what) = match &q.rationale {
-        None | Some(RationaleRule::Optional) => return,
-        Some(RationaleRule::Always { min_length }) => {
+/// Whether `answer` to `q` makes a rationale mandatory: the fewest characters
+/// it needs, or `None`. A question whose rule is `always` needs one whatever
+/// the answer (even before it is answered); `below` and `choice` only when
+/// the answer given triggers them.
+pub fn rationale_min_chars(q: &Question, answer: Option<&Answer>) -> Option<u32> {
+    let answer = answer.filter(|a| !is_blank(a));
+    rationale_need(q, answer).map(|(min, _)| min)
+}
+
+/// The rationale `q` needs under `answer`: its minimum length (at least 1)
+/// and what the reviewer is asked to explain.
+fn rationale_need(q: &Question, answer: Option<&Answer>) -> Option<(u32, String)> {
+    let (needed, min_length, what) = match (&q.rationale, answer) {
+        (None | Some(RationaleRule::Optional), _) => return None,
+        (Some(RationaleRule::Always { min_length }), _) => {
             (true, *min_length, "Explain your answer".to_owned())
         }
-        Some(RationaleRule::Below {
-            threshold,
-            min_length,
-        }) => match answer {
+        (_, None) => return None,
+        (
+            Some(RationaleRule::Below {
+                threshold,
+                min_length,
+            }),
+            Some(answer),
+        ) => match answer {
             Answer::Scale { value } => (
                 value < threshold,
                 *min_length,
                 format!("Explain your score (required below {threshold})"),
             ),
-            _ => (false, None, String::new()),
+            _ => return None,
         },
-        Some(RationaleRule::Choice {
-            choices,
-            min_length,
-        }) => {
+        (
+            Some(RationaleRule::Choice {
+                choices,
+                min_length,
+            }),
+            Some(answer),
+        ) => {
             let tokens = answer_tokens(answer);
-            let hit = tokens.iter().find(|t| choices.contains(t));
-            let label = hit.map(|t| match &q.kind {
+            let hit = tokens.iter().find(|t| choices.contains(t))?;
+            let label = match &q.kind {
                 QuestionKind::SingleChoice { options }
-                | QuestionKind::MultiChoice { options, .. } => label_of(options, t).to_owned(),
-                QuestionKind::PassFail { criteria } => label_of(criteria, t).to_owned(),
-                _ => t.clone(),
-            });
-            match label {
-                Some(label) => (
-                    true,
-                    *min_length,
-                    format!("Explain why you chose \u{201c}{label}\u{201d}"),
-                ),
-                None => (false, None, String::new()),
-            }
+                | QuestionKind::MultiChoice { options, .. } => label_of(options, hit).to_owned(),
+                QuestionKind::PassFail { criteria } => label_of(criteria, hit).to_owned(),
+                _ => hit.clone(),
+            };
+            (
+                true,
+                *min_length,
+                format!("Explain why you chose \u{201c}{label}\u{201d}"),
+            )
         }
     };
-    if !needed {
+    needed.then(|| (min_length.unwrap_or(1).max(1), what))
+}
+
+fn check_rationale(q: &Question, answer: &Answer, rationale: Option<&str>, out: &mut Issues) {
+    let Some((min, what)) = rationale_need(q, Some(answer)) else {
         return;
-    }
+    };
     let have = rationale.map_or(0, trimmed_len);
-    let min = min_length.unwrap_or(1).max(1) as usize;
+    let min = min as usize;
     if have < min {
         let message = if min == 1 {
             format!("{what}: an explanation is required.")
@@ -1170,10 +1203,114 @@ mod tests {
         assert!(validate(&a, &rubric()).ok);
     }
 
+    /// The report says which rationales are mandatory, with their minimum,
+    /// so the UI marks the boxes "required" without knowing the rules.
+    #[test]
+    fn report_lists_required_rationales_with_their_minimum() {
+        let req = |a: &Answers| validate(a, &rubric()).rationale_required;
+        // Nothing answered: only the `always` rule applies, before an answer.
+        let none = req(&Answers::default());
+        assert_eq!(none, BTreeMap::from([("marks".to_owned(), 3)]));
+
+        // `below`: a score under the threshold needs 40 characters; at it, none.
+        let mut a = answers(good());
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 2 });
+        assert_eq!(req(&a).get("quality"), Some(&40));
+        a.answers
+            .insert("quality".into(), Answer::Scale { value: 3 });
+        assert_eq!(req(&a).get("quality"), None);
+
+        // `choice`: the triggering option only; no `min_length` means 1.
+        for (choice, need) in [("rs", Some(&5)), ("py", None)] {
+            a.answers.insert(
+                "lang".into(),
+                Answer::SingleChoice {
+                    choice: choice.into(),
+                },
+            );
+            assert_eq!(req(&a).get("lang"), need, "{choice}");
+        }
+        let fail = BTreeMap::from([("tests".to_owned(), false), ("docs".to_owned(), true)]);
+        a.answers
+            .insert("checks".into(), Answer::PassFail { results: fail });
+        assert_eq!(
+            req(&a).get("checks"),
+            Some(&1),
+            "a failed criterion is \"fail\""
+        );
+        let pass = BTreeMap::from([("tests".to_owned(), true), ("docs".to_owned(), true)]);
+        a.answers
+            .insert("checks".into(), Answer::PassFail { results: pass });
+        assert_eq!(req(&a).get("checks"), None);
+
+        // Listed whether or not the rationale is written: it says what is
+        // needed, the issues say what is missing.
+        a.answers.insert(
+            "lang".into(),
+            Answer::SingleChoice {
+                choice: "rs".into(),
+            },
+        );
+        a.rationales.insert("lang".into(), "fast enough".into());
+        let r = validate(&a, &rubric());
+        assert!(r.ok, "{:?}", r.issues);
+        assert_eq!(r.rationale_required.get("lang"), Some(&5));
+    }
+
+    #[test]
+    fn hidden_questions_need_no_rationale() {
+        let r = parse_rubric(
+            r#"{"id": "h", "version": 1, "title": "T", "guidelines": "g",
+              "fields": [{"id": "a", "label": "A", "viewer": "markdown"}],
+              "questions": [
+                {"id": "gate", "prompt": "Gate", "type": "single_choice",
+                 "options": [{"id": "open", "label": "Open"}, {"id": "shut", "label": "Shut"}]},
+                {"id": "why", "prompt": "Why", "type": "scale", "min": 1, "max": 5,
+                 "show_if": {"question": "gate", "any_of": ["open"]},
+                 "rationale": {"when": "always", "min_length": 7}}
+              ]}"#,
+            Format::Json,
+        )
+        .unwrap();
+        let shut = answers(
+            serde_json::json!({"answers": {"gate": {"type": "single_choice", "choice": "shut"}}}),
+        );
+        let v = validate(&shut, &r);
+        assert_eq!(v.visible_questions, ["gate"]);
+        assert!(v.rationale_required.is_empty());
+        let open = answers(
+            serde_json::json!({"answers": {"gate": {"type": "single_choice", "choice": "open"}}}),
+        );
+        let v = validate(&open, &r);
+        assert_eq!(v.visible_questions, ["gate", "why"]);
+        assert_eq!(
+            v.rationale_required,
+            BTreeMap::from([("why".to_owned(), 7)])
+        );
+    }
+
+    #[test]
+    fn rationale_min_chars_matches_the_rule_per_answer() {
+        let rubric = rubric();
+        let q = |id: &str| rubric.questions.iter().find(|q| q.id == id).unwrap();
+        assert_eq!(rationale_min_chars(q("quality"), None), None);
+        assert_eq!(
+            rationale_min_chars(q("quality"), Some(&Answer::Scale { value: 1 })),
+            Some(40)
+        );
+        // A blank answer counts as none.
+        assert_eq!(
+            rationale_min_chars(q("marks"), Some(&Answer::Annotations { items: vec![] })),
+            Some(3)
+        );
+        assert_eq!(rationale_min_chars(q("rank"), None), None);
+    }
+
     #[test]
     fn pass_fail_must_cover_every_criterion() {
         let mut a = answers(good());
-        let mut results = std::collections::BTreeMap::new();
+        let mut results = BTreeMap::new();
         results.insert("tests".to_string(), false);
         results.insert("bogus".to_string(), true);
         a.answers
@@ -1191,7 +1328,7 @@ mod tests {
             .contains("Docs"));
 
         // Complete, one failure: rationale is required ("fail").
-        let mut results = std::collections::BTreeMap::new();
+        let mut results = BTreeMap::new();
         results.insert("tests".to_string(), false);
         results.insert("docs".to_string(), true);
         a.answers
@@ -1291,6 +1428,27 @@ mod tests {
         a.answers
             .insert("notes".into(), Answer::FreeText { text: "  ".into() });
         assert!(validate(&a, &rubric()).ok);
+    }
+
+    /// "Nothing to flag" (an empty list) answers a required annotations
+    /// question; leaving it unanswered does not (the UI's confirm control
+    /// sends the empty list).
+    #[test]
+    fn an_empty_annotation_list_answers_a_required_question() {
+        let r = parse_rubric(
+            r#"{"id": "n", "version": 1, "title": "T", "guidelines": "g",
+              "fields": [{"id": "a", "label": "A", "viewer": "markdown"}],
+              "questions": [{"id": "marks", "prompt": "Marks", "type": "annotations", "fields": ["a"]}]}"#,
+            Format::Json,
+        )
+        .unwrap();
+        let none = validate(&Answers::default(), &r);
+        assert_eq!(codes(&none, "marks"), ["required"]);
+        let mut a = Answers::default();
+        a.answers
+            .insert("marks".into(), Answer::Annotations { items: vec![] });
+        let confirmed = validate(&a, &r);
+        assert!(confirmed.ok, "{:?}", confirmed.issues);
     }
 
     #[test]

@@ -7,8 +7,11 @@ use crate::error::{Result, StoreError};
 use crate::ts;
 use crate::Store;
 
-/// Longest single span a reviewer may log (anything longer is a typo).
-const MAX_SPAN_HOURS: i64 = 12;
+/// Seconds from which a single time span (active or waiting) is refused as
+/// implausible: a span must be shorter than 12 hours (anything longer is a
+/// typo or a clock jump). The app checks the spans it records against the
+/// same bound, and the UI's time log editor gets it as data (`RULES`).
+pub const MAX_TIME_SPAN_S: i64 = 12 * 3600;
 
 impl Store {
     /// Replaces an assignment's whole time log with the reviewer's corrected
@@ -20,9 +23,10 @@ impl Store {
                     "a time span cannot end before it starts".into(),
                 ));
             }
-            if (s.ended_at - s.started_at).num_hours() >= MAX_SPAN_HOURS {
+            if (s.ended_at - s.started_at).num_seconds() >= MAX_TIME_SPAN_S {
                 return Err(StoreError::InvalidState(format!(
-                    "a time span of {MAX_SPAN_HOURS} hours or more is not plausible"
+                    "a time span of {} hours or more is not plausible",
+                    MAX_TIME_SPAN_S / 3600
                 )));
             }
         }

@@ -29,6 +29,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
 pub use blobs::{validate_digest, BlobStore};
+pub use corrections::MAX_TIME_SPAN_S;
 pub use error::{Result, StoreError};
 pub use schema::SCHEMA_VERSION;
 pub use types::*;

@@ -1,7 +1,7 @@
 // Headless Chromium suite: serves the mock build (dist-mock/, from
 // `vite build --mode mock`) and drives real flows with playwright-core.
 // Screenshots of each main screen go to ui/test-artifacts/.
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -72,7 +72,20 @@ async function openFirst(page, { status, kind, search } = {}) {
   await page.waitForSelector('[data-testid="item-screen"]');
 }
 
-await test("keyboard-only grading; digits in a rationale box do not change answers", async (page) => {
+// What the real app answered on the demo data (crates/app/tests/recorded.rs),
+// for the tests that run on mock.html?replay=1.
+const DEMO = JSON.parse(
+  await readFile(join(here, "..", "..", "src", "lib", "backend", "fixtures", "demo.json"), "utf8"),
+);
+const recordedCalls = (command, label) =>
+  DEMO.calls.filter((c) => c.command === command && (label === undefined || c.label === label));
+const replayUrl = () => {
+  const url = new URL(base);
+  url.searchParams.set("replay", "1");
+  return url.href;
+};
+
+await test("keyboard-only grading on the synthetic set; digits in a rationale box do not change answers", async (page) => {
   await page.goto(base);
   await page.selectOption('select[aria-label="Kind"]', "grade");
   await page.selectOption('select[aria-label="Opportunity"]', "opp-code");
@@ -83,15 +96,8 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   const scale = (v) => page.locator(`[data-question="correctness"] [role="radio"]`).nth(v - 1);
   await page.keyboard.press("2");
   assert((await scale(2).getAttribute("aria-checked")) === "true", "2 picks scale value 2");
-  // A low score needs a rationale: submit lists why it is disabled.
-  assert(
-    await page.locator('[data-testid="submit"]').isDisabled(),
-    "submit disabled while invalid",
-  );
-  assert(
-    (await page.locator('[data-testid="submit-reasons"]').innerText()).includes("rationale"),
-    "reasons mention the rationale",
-  );
+  // What is missing and when the grade is complete is Rust's to say: tested
+  // on the recorded answers ("keyboard-only grading on the real app's answers").
   await page.keyboard.press("r");
   assert(
     await page.evaluate(() => document.activeElement?.id === "rationale-correctness"),
@@ -121,7 +127,6 @@ await test("keyboard-only grading; digits in a rationale box do not change answe
   await page.keyboard.press("r"); // free-text answer box
   await page.keyboard.type("Saturating subtraction fixes the panic; tests cover expiry.");
   await page.waitForSelector('[data-testid="autosave"]:has-text("Saved")');
-  assert(!(await page.locator('[data-testid="submit"]').isDisabled()), "submit enabled once valid");
   await shot(page, "item-code-diff");
   // The time log is one key away and can be corrected.
   await page.keyboard.press("Escape"); // leave the text box so keys act again
@@ -336,10 +341,8 @@ await test("needs revision opens pre-filled with the feedback pinned; finished w
     (await page.locator('[data-testid="submit"]').innerText()).includes("Resubmit"),
     "resubmit",
   );
-  assert(
-    !(await page.locator('[data-testid="submit"]').isDisabled()),
-    "the pre-filled answers validate",
-  );
+  // That the pre-filled answers validate is Rust's verdict: tested on the
+  // recorded answers ("replay of the real app: …").
   await shot(page, "revision");
   await page.click('.chips button:has-text("Needs revision")');
   await openFirst(page, { status: "Accepted" });
@@ -928,6 +931,69 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   );
 });
 
+await test("keyboard-only grading on the real app's answers: Rust's findings, then its verdict", async (page) => {
+  // The drafts recorded.rs records for this (keyboard_grade): a pairwise demo
+  // item, A preferred, the rationale typed key by key, a tie, both answers
+  // correct, no harm. Any other draft would be refused by the replay.
+  const saves = recordedCalls("save_draft").filter((c) => c.label.startsWith("keyboard: "));
+  assert(saves.length > 3, "the keyboard scenario is recorded");
+  const id = saves[0].args.assignmentId;
+  const validation = (label) => {
+    const v = recordedCalls("validate", `keyboard: ${label}`);
+    return v[v.length - 1];
+  };
+  const preferA = validation("A preferred");
+  const done = validation("no harm");
+  assert(preferA.ok.ok === false && done.ok.ok === true, "Rust's verdicts: incomplete, complete");
+  const rationale = done.args.answers.rationales.preference;
+  await page.goto(replayUrl());
+  // Time spans carry the clock's timestamps, which no recording can hold:
+  // they are answered with the recorded time log (time is not under test).
+  await page.evaluate(() => {
+    const b = window.__mock;
+    b.recordTime = (assignmentId) => b.timeLog(assignmentId);
+  });
+  await page.locator(`[data-queue-row="${id}"] .card`).click();
+  await page.waitForSelector('[data-testid="item-screen"]');
+  const pref = (n) => page.locator('[data-question="preference"] [role="radio"]').nth(n - 1);
+  const min = recordedCalls("open_item", "opened").find((c) => c.args.assignmentId === id).ok
+    .validation.rationale_required.preference;
+  assert(
+    (await page.locator('[data-question="preference"] .rat').innerText()).includes(
+      `min ${min} chars`,
+    ),
+    `the rationale box says Rust's minimum (${min})`,
+  );
+  await page.keyboard.press("1");
+  assert((await pref(1).getAttribute("aria-checked")) === "true", "1 prefers A");
+  assert(await page.locator('[data-testid="submit"]').isDisabled(), "submit waits for Rust");
+  const reasons = await page.locator('[data-testid="submit-reasons"]').innerText();
+  for (const i of preferA.ok.issues.filter((x) => x.severity === "error"))
+    assert(reasons.includes(i.message), `lists Rust's finding: ${i.message}`);
+  await page.keyboard.press("r");
+  assert(
+    await page.evaluate(() => document.activeElement?.id === "rationale-preference"),
+    "r focuses the rationale box",
+  );
+  await page.keyboard.type(rationale);
+  assert((await pref(1).getAttribute("aria-checked")) === "true", "typed digits kept A");
+  assert(
+    (await page.locator("#rationale-preference").inputValue()) === rationale,
+    "digits went into the text box",
+  );
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("3");
+  assert((await pref(3).getAttribute("aria-checked")) === "true", "3 picks a tie out of the box");
+  await page.keyboard.press("j");
+  await page.keyboard.press("1"); // A is correct
+  await page.keyboard.press("2"); // B is correct
+  await page.keyboard.press("j");
+  await page.keyboard.press("1"); // no harm
+  await page.waitForSelector('[data-testid="submit"]:not([disabled])');
+  await page.waitForSelector('[data-testid="autosave"]:has-text("Saved")');
+  await shot(page, "replay-keyboard-grade");
+});
+
 await test("replay of the real app: the demo queue, and a submit attempt lists Rust's own findings", async (page) => {
   // mock.html?replay=1 answers from fixtures/demo.json, recorded from the
   // real assay-app on the demo data by crates/app/tests/recorded.rs.
@@ -951,6 +1017,29 @@ await test("replay of the real app: the demo queue, and a submit attempt lists R
   const shown = (await page.locator(".q .issues").allInnerTexts()).join("\n");
   for (const m of recordedIssues) assert(shown.includes(m), `shows Rust's finding: ${m}`);
   await shot(page, "replay-item");
+  // Work sent back for revision opens pre-filled, and Rust finds it valid.
+  const revision = recordedCalls("open_item", "opened").find(
+    (c) => c.ok?.status === "needs_revision",
+  );
+  assert(revision?.ok.validation.ok === true, "Rust validated the pre-filled answers");
+  // Further down the virtualised demo queue: scroll until its row is drawn.
+  const row = page.locator(`[data-queue-row="${revision.args.assignmentId}"] .card`);
+  const queue = await page.locator("[data-queue-row]").first().boundingBox();
+  await page.mouse.move(queue.x + queue.width / 2, 600); // over the queue's list
+  for (let i = 0; i < 60 && (await row.count()) === 0; i++) {
+    await page.mouse.wheel(0, 300);
+    await page.waitForTimeout(50);
+  }
+  await row.click();
+  await page.waitForSelector('[data-testid="revision-panel"]');
+  assert(
+    (await page.locator('[data-testid="submit"]').innerText()).includes("Resubmit"),
+    "resubmit",
+  );
+  assert(
+    !(await page.locator('[data-testid="submit"]').isDisabled()),
+    "the pre-filled answers validate",
+  );
 });
 
 await browser.close();

@@ -1,8 +1,15 @@
 // In-memory mock backend implementing the whole `Backend` interface with
 // realistic sample data. Used by Vitest, the Playwright suite (mock.html) and
 // `npm run dev` for visual work. Behaviour mirrors the real services: drafts
-// with revisions, validation, a durable-looking outbox drained by sync,
-// earnings from a ledger, windowed diff rows and windowed scan frames.
+// with revisions, a durable-looking outbox drained by sync, earnings from a
+// ledger, windowed diff rows and windowed scan frames.
+//
+// It never judges answers: rubric validation is Rust's (crates/rubric), and
+// the tests of what Rust finds (missing answers, required rationales, which
+// questions show, when a grade may be submitted, the status after a save) run
+// on the replay backend (replay.ts), which answers what the real app
+// answered. Here every question of a synthetic rubric is shown (they carry
+// no `show_if`), nothing is reported missing and every grade may be sent.
 import type {
   DiffRow,
   LinkOutcome,
@@ -12,7 +19,7 @@ import type {
   UpdateOffer,
 } from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
-import type { AppError } from "../bindings";
+import type { AppError, ValidationReport } from "../bindings";
 import type { Answers } from "../bindings";
 import type { AssignmentKind } from "../bindings";
 import type { CommentPlacement } from "../bindings";
@@ -52,7 +59,6 @@ import {
   type MockOpportunity,
 } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
-import { validateAnswers } from "../logic/validate";
 import { spanSeconds } from "../logic/timetracker";
 import { emptyAnswers } from "../logic/grade";
 import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
@@ -589,7 +595,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       draft,
       draft_revision: a.revision,
       saved_at: a.saved_at,
-      validation: validateAnswers(rubric, draft),
+      validation: notJudged(rubric),
       reviewed: a.reviewed,
       time: timeLog(a),
       preview: isPreview,
@@ -687,6 +693,16 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const a = byId.get(id);
     if (!a) throw err("not_found", `Assignment ${id} not found`);
     return a;
+  }
+
+  /** What the synthetic mock reports for any answers: see the head of this file. */
+  function notJudged(rubric: MockOpportunity["rubric"]): ValidationReport {
+    return {
+      ok: true,
+      issues: [],
+      visible_questions: rubric.questions.map((q) => q.id),
+      rationale_required: {},
+    };
   }
 
   function checkAnswers(v: unknown): Answers {
@@ -985,10 +1001,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         if (pending) a.pending = clone(pending);
         a.revision++;
         a.saved_at = new Date(now()).toISOString();
-        if (["new", "draft", "ready"].includes(a.status)) {
-          const opp = oppById.get(a.opportunity_id);
-          a.status = opp && validateAnswers(opp.rubric, answers).ok ? "ready" : "draft";
-        }
+        // Work begun; whether it is complete ("ready") only Rust can say.
+        if (a.status === "new") a.status = "draft";
         bump();
         const o = oppById.get(a.opportunity_id);
         return {
@@ -996,8 +1010,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
           saved_at: a.saved_at,
           status: a.status,
           validation: o
-            ? validateAnswers(o.rubric, answers)
-            : { ok: false, issues: [], visible_questions: [] },
+            ? notJudged(o.rubric)
+            : { ok: false, issues: [], visible_questions: [], rationale_required: {} },
         };
       }),
     validate: (id, answers) =>
@@ -1005,7 +1019,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         const a = get(id);
         const opp = oppById.get(a.opportunity_id);
         if (!opp) throw err("not_found", "Opportunity gone");
-        return validateAnswers(opp.rubric, checkAnswers(answers));
+        checkAnswers(answers);
+        return notJudged(opp.rubric);
       }),
     submit: (id, answers) =>
       call("submit", () => {
@@ -1024,8 +1039,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
             "invalid",
             `An annotation on ${a.pending[0].field} was begun but not added: add it or cancel it before submitting.`,
           );
-        const report = validateAnswers(opp.rubric, checkAnswers(answers));
-        if (!report.ok) throw err("invalid", report.issues.map((i) => i.message).join("; "));
+        checkAnswers(answers);
         a.submitted_answers = clone(answers);
         a.draft = clone(answers);
         a.status = "in_outbox";
@@ -1059,8 +1073,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         const a = Date.parse(span.started_at),
           b = Date.parse(span.ended_at);
         if (!(b >= a)) throw err("invalid", "Span ends before it starts");
-        if (b - a > 12 * 3600_000)
-          throw err("invalid", "A waiting span longer than 12 hours is not plausible.");
+        if (b - a >= RULES.time_span_max_s * 1000)
+          throw err("invalid", "A waiting span of 12 hours or more is not plausible.");
         waiting.push(clone(span));
         return { waiting_seconds: spanSeconds(waiting) };
       }),
@@ -1367,7 +1381,10 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         return { ...opened(a, true, previewRubric), assignment_id: `preview:${itemId}` };
       }),
     previewValidate: (_itemId, answers) =>
-      call("previewValidate", () => validateAnswers(previewRubric, checkAnswers(answers))),
+      call("previewValidate", () => {
+        checkAnswers(answers);
+        return notJudged(previewRubric);
+      }),
     onPreviewChanged: async (cb) => {
       previewListeners.add(cb);
       return () => previewListeners.delete(cb);

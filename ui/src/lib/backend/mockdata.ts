@@ -263,7 +263,9 @@ export const OPPORTUNITIES: MockOpportunity[] = [
           min: 1,
           max: 5,
           anchors: [],
-          show_if: { question: "finding", any_of: ["nodule"], min: null, max: null },
+          // No \`show_if\`: the synthetic mock shows every question (it never
+          // evaluates rubric rules; the replay backend carries Rust's).
+          required: false,
         },
         {
           ...base,

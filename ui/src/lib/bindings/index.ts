@@ -2118,7 +2118,12 @@ focus_grace_s: Bounds,
 /**
  * Bounds of `Settings.notify_interval_s`.
  */
-notify_interval_s: Bounds, };
+notify_interval_s: Bounds, 
+/**
+ * A time span (active or waiting, recorded or corrected) must be
+ * shorter than this many seconds.
+ */
+time_span_max_s: number, };
 
 /**
  * Test counts of a run report; each test counted once, by its worst status.
@@ -3003,7 +3008,15 @@ issues: Array<ValidationIssue>,
 /**
  * Questions shown under the current answers (`show_if`), in rubric order.
  */
-visible_questions: Array<string>, };
+visible_questions: Array<string>, 
+/**
+ * Shown questions whose rationale is mandatory under the current
+ * answers, with the fewest characters it needs (after trimming, in
+ * Unicode scalar values). A question whose rule is `always` is listed
+ * before it is answered; `below` and `choice` once its answer triggers
+ * them. The UI marks these rationale boxes "required" from this map.
+ */
+rationale_required: { [key in string]?: number }, };
 
 /**
  * How a visible field is displayed.
@@ -3330,7 +3343,8 @@ export const RULES: Rules = {
     "max": 86400,
     "min": 60
   },
-  "review_feedback_min_chars": 10
+  "review_feedback_min_chars": 10,
+  "time_span_max_s": 43200
 };
 
 /** The commands and events through Tauri's IPC. */

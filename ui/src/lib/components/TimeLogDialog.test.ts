@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
-import type { TimeSpan } from "../bindings";
+import { RULES, type TimeSpan } from "../bindings";
 import TimeLogDialog from "./TimeLogDialog.svelte";
 import { localStamp } from "../logic/format";
 
@@ -80,6 +80,26 @@ describe("TimeLogDialog", () => {
     expect(save.disabled).toBe(true);
     (document.querySelector('button[aria-label="Delete span 1"]') as HTMLButtonElement).click();
     flushSync();
+    expect(save.disabled).toBe(false);
+  });
+
+  it("refuses a span as long as Rust's bound (RULES.time_span_max_s), not one second shorter", () => {
+    app = mount(TimeLogDialog, {
+      target: document.body,
+      props: { spans: [spans[0]], onsave: () => {}, onclose: () => {} },
+    });
+    flushSync();
+    const save = Array.from(document.querySelectorAll("button")).find(
+      (b) => b.textContent === "Save log",
+    ) as HTMLButtonElement;
+    const end = document.querySelector<HTMLInputElement>('input[aria-label="End of span 1"]');
+    if (!end) throw new Error("end input");
+    const start = Date.parse(spans[0].started_at);
+    type(end, localStamp(new Date(start + RULES.time_span_max_s * 1000).toISOString()));
+    expect(document.body.textContent).toContain("hours or more is not plausible");
+    expect(save.disabled).toBe(true);
+    type(end, localStamp(new Date(start + (RULES.time_span_max_s - 1) * 1000).toISOString()));
+    expect(document.body.textContent).not.toContain("not plausible");
     expect(save.disabled).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
 // Pure helpers for answering rubric questions from the keyboard and mouse.
+// No rubric rule lives here: which questions show, what is missing and which
+// rationales are required come from Rust in the `ValidationReport`.
 import type { Answer } from "../bindings";
 import type { Answers } from "../bindings";
 import type { Question } from "../bindings";
-import type { Rubric } from "../bindings";
 
 export function emptyAnswers(): Answers {
   return { answers: {}, rationales: {} };
@@ -52,81 +53,6 @@ export function pick(q: Question, n: number, current: Answer | undefined): Answe
     }
     default:
       return null;
-  }
-}
-
-/** Whether `q` is shown for `answers` under its `show_if`. */
-export function isShown(q: Question, answers: Answers): boolean {
-  const c = q.show_if;
-  if (!c) return true;
-  const a = answers.answers[c.question];
-  if (!a) return false;
-  switch (a.type) {
-    case "scale":
-      return (
-        (c.min === null || a.value >= c.min) &&
-        (c.max === null || a.value <= c.max) &&
-        (c.any_of.length === 0 || c.any_of.includes(String(a.value)))
-      );
-    case "single_choice":
-      return c.any_of.includes(a.choice);
-    case "multi_choice":
-      return a.choices.some((x) => c.any_of.includes(x));
-    case "pairwise":
-      return c.any_of.includes(a.preference);
-    default:
-      return true;
-  }
-}
-
-export function visibleQuestions(rubric: Rubric, answers: Answers): Question[] {
-  return rubric.questions.filter((q) => isShown(q, answers));
-}
-
-/** Whether the answer given makes a rationale mandatory, and its minimum length. */
-export function rationaleNeed(
-  q: Question,
-  a: Answer | undefined,
-): { required: boolean; min: number } {
-  const r = q.rationale;
-  if (!r || r.when === "optional") return { required: false, min: 0 };
-  const min = r.min_length ?? 1;
-  if (r.when === "always") return { required: true, min };
-  if (!a) return { required: false, min };
-  if (r.when === "below") return { required: a.type === "scale" && a.value < r.threshold, min };
-  if (r.when === "choice") {
-    const chosen =
-      a.type === "single_choice"
-        ? [a.choice]
-        : a.type === "multi_choice"
-          ? a.choices
-          : a.type === "pairwise"
-            ? [a.preference]
-            : [];
-    return { required: chosen.some((c) => r.choices.includes(c)), min };
-  }
-  return { required: false, min: 0 };
-}
-
-/** Whether a question is answered (not necessarily valid). */
-export function isAnswered(q: Question, a: Answer | undefined): boolean {
-  if (!a) return false;
-  switch (a.type) {
-    case "multi_choice":
-      return a.choices.length > 0;
-    case "pass_fail":
-      return (
-        q.type === "pass_fail" && q.criteria.every((c) => typeof a.results[c.id] === "boolean")
-      );
-    case "free_text":
-      return a.text.trim().length > 0;
-    case "ranking":
-      return a.order.length > 0;
-    case "annotations":
-      // Like Rust: an explicit empty list is a deliberate "nothing to flag".
-      return true;
-    default:
-      return true;
   }
 }
 

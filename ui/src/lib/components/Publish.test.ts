@@ -52,7 +52,10 @@ describe("Publish in the rubric preview", () => {
   it("an expert token gets no Publish button", async () => {
     const { b } = await openPreview("expert");
     await until(() => b.calls.includes("previewPublishAccess"), "the access check");
+    // Let the answer arrive and render before looking.
+    await new Promise((r) => setTimeout(r, 50));
     flushSync();
+    expect($('[data-testid="preview-generation"]')).not.toBeNull();
     expect($('[data-testid="preview-publish"]')).toBeNull();
   });
 
@@ -127,7 +130,9 @@ describe("PublishDialog", () => {
     });
     flushSync();
     expect($('[data-testid="publish-version"]')?.textContent).toBe("3");
-    expect($('[data-testid="publish-error"]')?.textContent).toContain("line 12, column 5: min > max");
+    expect($('[data-testid="publish-error"]')?.textContent).toContain(
+      "line 12, column 5: min > max",
+    );
     expect($$('[data-testid="publish-warning"]')).toHaveLength(1);
     const confirm = $<HTMLButtonElement>('[data-testid="publish-confirm"]');
     expect(confirm?.disabled).toBe(true);
@@ -141,7 +146,8 @@ describe("PublishDialog", () => {
       rubric_id: null,
       version: null,
       created: false,
-      summary: "The platform refused the rubric: the rubric has 1 lint error(s); nothing was published",
+      summary:
+        "The platform refused the rubric: the rubric has 1 lint error(s); nothing was published",
       errors: [finding("error", 7, "scale min above max")],
       warnings: [],
     };

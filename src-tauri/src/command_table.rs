@@ -113,6 +113,12 @@ contract! {
         sync fn preview_validate(item_id: String, answers: Answers) -> ValidationReport = |wb| {
             wb.preview_validate(&item_id, &answers)
         }
+        /// Whether the preview offers "Publish" (the platform decides from the token's role).
+        async fn preview_publish_access() -> PublishAccess = |wb| { wb.publish_access().await }
+        /// What publishing the previewed rubric would do: lint result and version, as the platform checks it.
+        async fn preview_publish_check() -> PublishPlan = |wb| { wb.publish_check().await }
+        /// Publishes the previewed rubric; the new version, or the platform's findings.
+        async fn preview_publish() -> PublishOutcome = |wb| { wb.publish_rubric().await }
         /// The UI settings.
         sync fn settings() -> Settings = |wb| { wb.settings() }
         /// Saves the UI settings (bounds: `RULES`); returns what was saved.

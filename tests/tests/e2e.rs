@@ -1529,3 +1529,104 @@ fn dialogs_over_a_stepped_redline_are_on_screen() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// issue 14: an author publishes the previewed rubric from the real app.
+/// The token's role comes from the platform (`GET /auth/whoami`): the
+/// preview shows "Publish…", the confirm dialog names the version the
+/// platform will give it, and confirming publishes it (the platform then
+/// serves that version).
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn an_author_publishes_the_previewed_rubric() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(60)?;
+    // The demo reviewer's account with an author token (issued by the operator).
+    let issued: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/admin/tokens", platform.url()))
+        .bearer_auth("e2e-admin")
+        .json(&serde_json::json!({"expert_email": "demo@assay.dev", "role": "author"}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    platform.token = issued["token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no token in {issued}"))?
+        .to_owned();
+    let samples = tempfile::tempdir()?;
+    write_xss_samples(samples.path())?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-publish"),
+        ("ASSAY_DATA_DIR", &data_dir),
+        (
+            "ASSAY_TEST_DIALOGS",
+            &dialogs_env(&platform, Some(samples.path())),
+        ),
+    ])?;
+    sign_in(&app, &platform, WAIT)?;
+    app.execute(
+        "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()",
+        serde_json::json!([]),
+    )?;
+    for (button, picked) in [
+        ("preview-choose-rubric", "rubric.json"),
+        ("preview-choose-samples", "items"),
+    ] {
+        let css = format!("[data-testid={button}]");
+        let el = app.wait_for(&css, WAIT)?;
+        app.click(&el)?;
+        let deadline = std::time::Instant::now() + WAIT;
+        while app.text_content(&css)?.unwrap_or_default().trim() != picked {
+            if std::time::Instant::now() > deadline {
+                app.screenshot("publish-not-picked")?;
+                anyhow::bail!("{button} does not show {picked}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    app.execute(
+        "document.querySelector('form.bar').requestSubmit()",
+        serde_json::json!([]),
+    )?;
+    let publish = match app.wait_for("[data-testid=preview-publish]", WAIT) {
+        Ok(el) => el,
+        Err(e) => {
+            app.screenshot("publish-no-button")?;
+            return Err(e);
+        }
+    };
+    app.click(&publish)?;
+    let version = app.wait_text("[data-testid=publish-version]", WAIT, |t| {
+        !t.trim().is_empty()
+    })?;
+    assert_eq!(
+        version.trim(),
+        "1",
+        "the file's version, as the platform names it"
+    );
+    app.screenshot("publish-confirm")?;
+    let confirm = app.wait_for("[data-testid=publish-confirm]", WAIT)?;
+    app.click(&confirm)?;
+    let outcome = app.wait_text("[data-testid=publish-outcome]", WAIT, |t| {
+        t.contains("Published")
+    })?;
+    assert!(outcome.contains("xss-probe version 1"), "{outcome}");
+    // WebKit's screenshot can lag the page by a frame.
+    std::thread::sleep(Duration::from_millis(500));
+    app.screenshot("publish-done")?;
+    let status = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/api/v1/rubrics/xss-probe/versions/1",
+            platform.url()
+        ))
+        .bearer_auth(&platform.token)
+        .send()?
+        .status();
+    assert_eq!(
+        status.as_u16(),
+        200,
+        "the platform serves the published version"
+    );
+    Ok(())
+}

@@ -5,7 +5,7 @@
 //! and a reviewer token, lint and publish two rubrics, publish their
 //! opportunities with the whole card, import a scan batch (a JPEG 2000 head
 //! CT in DICOM and two radiographs, uploaded content-addressed) and a code
-//! patch batch, and assign; bad input is refused by the same binaries
+//! patch batch, and assign (by policy, and one item to one expert); bad input is refused by the same binaries
 //! (a rubric with lint errors, with <FILE:LINE:COLUMN> findings; a batch with
 //! a malformed and an undeclared-field line, all or nothing; an author
 //! assigning); then the real app signs in with the reviewer's token, syncs,
@@ -326,6 +326,54 @@ fn from_empty_platform_to_one_graded_export(
     ensure!(status == 200, "{feed}");
     let n = feed["assignments"].as_array().map_or(0, Vec::len);
     ensure!(n == 4, "the reviewer has {n} assignments: {feed}");
+    // One item to one person, as the README shows (`assign --item`): a
+    // second radiologist gets the head CT; the reviewer already holds it and
+    // an author may not assign; nothing else changes.
+    let out = lead.bash(&readme_block("team-lead-assign")?)?;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "the README's assign commands failed:\n{stdout}\n{stderr}"
+    );
+    ensure!(
+        stdout.contains("assigned item ER-2026-0142 (")
+            && stdout.contains("to Rio Rad as grade work in er-triage-2026-12: assignment asg_"),
+        "{stdout}"
+    );
+    let (status, feed) = get(&serve.url, &lead.token("reviewer2")?, "/assignments")?;
+    ensure!(status == 200, "{feed}");
+    ensure!(
+        feed["assignments"].as_array().map_or(0, Vec::len) == 1,
+        "the second radiologist has not exactly the head CT: {feed}"
+    );
+    let (ok, _, err) = lead.cli(
+        &lead_token,
+        &[
+            "assign",
+            "--item",
+            "ER-2026-0142",
+            "--expert",
+            "rev@example.org",
+        ],
+    )?;
+    ensure!(
+        !ok && err.contains("409") && err.contains("already holds assignment"),
+        "a duplicate assignment was made:\n{err}"
+    );
+    let (ok, _, err) = lead.cli(
+        &author,
+        &["assign", "--item", "ER-2026-0317", "--expert", "Rio Rad"],
+    )?;
+    ensure!(
+        !ok && err.contains("403"),
+        "an author assigned an item:\n{err}"
+    );
+    let (_, feed) = get(&serve.url, &reviewer, "/assignments")?;
+    let n = feed["assignments"].as_array().map_or(0, Vec::len);
+    ensure!(
+        n == 4,
+        "the reviewer has {n} assignments after `assign --item`: {feed}"
+    );
 
     // The real app: sign in with the reviewer's token, sync, grade the CT.
     let data = tempfile::tempdir()?;

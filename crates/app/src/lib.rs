@@ -15,6 +15,7 @@ pub mod notices;
 mod open;
 pub mod preview;
 pub mod progress;
+mod publish;
 pub mod queue;
 pub mod rules;
 mod settings;

@@ -663,3 +663,61 @@ pub struct PreviewSelection {
     /// Folder of sample items picked; `None` until the author picks one.
     pub items_dir: Option<String>,
 }
+
+// ------------------------------------------------------------ publishing a previewed rubric
+
+/// Whether the rubric preview offers "Publish": the platform decides from
+/// the signed-in token's role (`GET /auth/whoami`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PublishAccess {
+    /// Show the Publish button.
+    pub can_publish: bool,
+    /// The token's role as the platform reports it (absent when not asked).
+    pub role: Option<assay_protocol::TokenRole>,
+    /// Why there is no Publish button, in words (absent when there is one).
+    pub reason: Option<String>,
+}
+
+/// What confirming "Publish" would do, as the platform checked it (the
+/// confirm dialog shows this; nothing is published yet).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PublishPlan {
+    /// The rubric file that would be sent.
+    pub rubric_path: String,
+    /// The rubric's id (absent when the file does not parse).
+    pub rubric_id: Option<String>,
+    /// The version number the rubric will get.
+    pub version: Option<u32>,
+    /// The highest version already published on the platform.
+    pub latest_published: Option<u32>,
+    /// Lint errors: any one blocks publishing.
+    pub errors: Vec<assay_protocol::RubricFinding>,
+    /// Lint warnings: listed, not blocking.
+    pub warnings: Vec<assay_protocol::RubricFinding>,
+    /// Whether the dialog's confirm button is enabled.
+    pub can_confirm: bool,
+    /// One sentence: what confirming will do, or why it cannot.
+    pub summary: String,
+}
+
+/// The outcome of "Publish": the new version, or the platform's refusal
+/// with its findings (line/column where known).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PublishOutcome {
+    /// True when the platform now holds this version.
+    pub published: bool,
+    pub rubric_id: Option<String>,
+    /// The version published (or refused).
+    pub version: Option<u32>,
+    /// False when exactly this version was already published.
+    pub created: bool,
+    /// One sentence for the author.
+    pub summary: String,
+    /// Errors the platform refused the rubric for.
+    pub errors: Vec<assay_protocol::RubricFinding>,
+    /// Warnings the platform reported.
+    pub warnings: Vec<assay_protocol::RubricFinding>,
+}

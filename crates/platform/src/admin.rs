@@ -311,6 +311,7 @@ pub fn router() -> Router<AppState> {
         .route("/assignments/{id}/lease", post(set_lease))
         .route("/tokens", post(issue_token))
         .route("/items/{id}/content", post(update_item_content))
+        .route("/items/{id}/assign", post(crate::publish::assign_item))
         .route("/experts", post(crate::publish::create_expert))
         .route(
             "/opportunities/{id}/assign",

@@ -52,6 +52,16 @@ impl std::fmt::Display for Role {
     }
 }
 
+impl From<Role> for assay_protocol::TokenRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Expert => Self::Expert,
+            Role::Author => Self::Author,
+            Role::Operator => Self::Operator,
+        }
+    }
+}
+
 /// Prefix of every token the platform issues (helps secret scanners).
 pub const TOKEN_PREFIX: &str = "asy_";
 

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Role;
 use crate::publish::{
-    AttachmentStored, CreateExpertRequest, ExpertCreated, ExportPage, ImportLine, ImportReport,
-    PolicyAssigned, PublishedOpportunity, RubricFinding, RubricPublished,
+    AssignItemRequest, AttachmentStored, CreateExpertRequest, ExpertCreated, ExportPage,
+    ImportLine, ImportReport, PolicyAssigned, PublishedOpportunity, RubricFinding, RubricPublished,
 };
 
 /// Failure of a publishing command.
@@ -103,11 +103,20 @@ pub enum RemoteCommand {
         #[command(flatten)]
         conn: Connection,
     },
-    /// Run an opportunity's assignment policy now.
+    /// Run an opportunity's assignment policy now (`--opportunity`), or
+    /// give one item to one expert (`--item` and `--expert`): the expert must
+    /// qualify and must not hold the item already.
     Assign {
-        /// Id of the opportunity whose policy to run.
-        #[arg(long)]
-        opportunity: String,
+        /// The opportunity whose policy runs; with `--item`, the opportunity
+        /// the external id belongs to (only needed when several use it).
+        #[arg(long, required_unless_present = "item")]
+        opportunity: Option<String>,
+        /// One item: its item id, or the external id it was imported with.
+        #[arg(long, requires = "expert")]
+        item: Option<String>,
+        /// The expert for `--item`: id, e-mail or (unique) display name.
+        #[arg(long, requires = "item")]
+        expert: Option<String>,
         /// Where the platform is and which token to use.
         #[command(flatten)]
         conn: Connection,
@@ -257,6 +266,21 @@ impl Client {
             })
         }
     }
+}
+
+/// A path segment, percent-encoded (external ids may hold any character).
+fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// A serde enum's wire name (`grade`, `screening`, ...).
+fn code_name_of<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn code_name(e: &ApiError) -> String {
@@ -679,7 +703,49 @@ pub async fn run_with_progress(
                 writeln!(out, "  the assignment policy did not run: {e}")?;
             }
         }
-        RemoteCommand::Assign { opportunity, conn } => {
+        RemoteCommand::Assign {
+            opportunity,
+            item: Some(item),
+            expert: Some(expert),
+            conn,
+        } => {
+            let c = Client::new(&conn)?;
+            let body = AssignItemRequest {
+                expert: expert.clone(),
+                opportunity,
+            };
+            let a: assay_protocol::Assignment = c
+                .send(
+                    c.req(
+                        reqwest::Method::POST,
+                        &format!("/admin/items/{}/assign", path_segment(&item)),
+                    )
+                    .json(&body),
+                )
+                .await?;
+            writeln!(
+                out,
+                "assigned item {item} ({}, {:?}) to {expert} as {} work in {}: assignment {}, lease until {}",
+                a.item_id,
+                a.item_title,
+                code_name_of(&a.kind),
+                a.opportunity_id,
+                a.id,
+                a.lease_expires_at.format("%Y-%m-%d %H:%M UTC")
+            )?;
+        }
+        RemoteCommand::Assign {
+            opportunity: None, ..
+        } => {
+            return Err(CliError::Usage(
+                "give --opportunity ID (run its policy) or --item ITEM --expert EXPERT".into(),
+            ))
+        }
+        RemoteCommand::Assign {
+            opportunity: Some(opportunity),
+            conn,
+            ..
+        } => {
             let c = Client::new(&conn)?;
             let r: PolicyAssigned = c
                 .send(c.req(

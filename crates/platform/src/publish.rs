@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_protocol::{
-    ApiError, ApiErrorCode, Assignment, AssignmentKind, AttachmentRef, FieldValue, Item,
-    Opportunity, PayBasis, Rate,
+    ApiError, ApiErrorCode, Assignment, AssignmentKind, AttachmentRef, ExpertProfile, FieldValue,
+    Item, Opportunity, PayBasis, Rate,
 };
 use assay_rubric::{Format, LintFinding, LintSeverity, Rubric, RubricError, SourceMap};
 use axum::body::Body;
@@ -93,31 +93,16 @@ async fn read_limited(headers: &HeaderMap, body: Body, max: usize) -> Result<Vec
 
 // ------------------------------------------------------------------ rubrics
 
-/// A lint finding or syntax error of a rubric, as reported by the platform
-/// (the same findings as `assay rubric lint`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct RubricFinding {
-    /// `error` or `warning`.
-    pub severity: String,
-    /// Stable code, e.g. `scale-range`, `unknown-key`, `syntax`.
-    pub code: String,
-    /// What is wrong, in words.
-    pub message: String,
-    /// 1-based, when known.
-    pub line: Option<u32>,
-    /// 1-based column, when known.
-    pub column: Option<u32>,
-}
+pub use assay_protocol::{RubricCheck, RubricFinding, RubricPublished};
 
-impl From<&LintFinding> for RubricFinding {
-    fn from(f: &LintFinding) -> Self {
-        Self {
-            severity: f.severity.to_string(),
-            code: f.code.clone(),
-            message: f.message.clone(),
-            line: f.location.as_ref().map(|l| l.line),
-            column: f.location.as_ref().map(|l| l.column),
-        }
+/// A linter finding as the platform reports it.
+pub fn finding_of(f: &LintFinding) -> RubricFinding {
+    RubricFinding {
+        severity: f.severity.to_string(),
+        code: f.code.clone(),
+        message: f.message.clone(),
+        line: f.location.as_ref().map(|l| l.line),
+        column: f.location.as_ref().map(|l| l.column),
     }
 }
 
@@ -127,19 +112,6 @@ pub struct PublishRubricQuery {
     /// `toml`, `json` or `yaml`; else taken from the Content-Type.
     #[serde(default)]
     pub format: Option<String>,
-}
-
-/// Response of `POST /author/rubrics`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct RubricPublished {
-    /// The rubric's id.
-    pub id: String,
-    /// The version published.
-    pub version: u32,
-    /// False when this exact version was already published (idempotent repeat).
-    pub created: bool,
-    /// Lint warnings (errors refuse the rubric).
-    pub warnings: Vec<RubricFinding>,
 }
 
 fn rubric_format(query: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiFailure> {
@@ -201,7 +173,7 @@ pub fn check_rubric(
     };
     let src = SourceMap::new(None, text, format);
     let findings = assay_rubric::lint(&rubric, Some(&src), &[]);
-    let all: Vec<RubricFinding> = findings.iter().map(RubricFinding::from).collect();
+    let all: Vec<RubricFinding> = findings.iter().map(finding_of).collect();
     if findings.iter().any(|f| f.severity == LintSeverity::Error) {
         Err(all)
     } else {
@@ -209,12 +181,12 @@ pub fn check_rubric(
     }
 }
 
-/// The publishing rule for rubric versions: a version, once published, never
-/// changes; a repeat of the same content is accepted (idempotent); new
-/// versions must be higher than every published one.
-pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> PlatformResult<bool> {
-    let document = serde_json::to_value(rubric)
-        .map_err(|e| PlatformError::Corrupt(format!("serialise rubric: {e}")))?;
+/// What publishing a rubric version would do (the publishing rule for
+/// rubric versions): a version, once published, never changes; a repeat of
+/// the same content is accepted (idempotent, `Ok(false)`); new versions must
+/// be higher than every published one. `Ok(true)`: it would be created.
+pub fn rubric_publish_plan(s: &dyn Storage, rubric: &Rubric) -> PlatformResult<bool> {
+    let document = rubric_document(rubric)?;
     let (id, version) = (rubric.id.as_str(), rubric.version);
     match s.rubric(id, version) {
         Ok(existing) if existing.document == document => return Ok(false),
@@ -240,8 +212,87 @@ pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> PlatformResu
             )));
         }
     }
-    s.insert_rubric(id, version, &document)?;
     Ok(true)
+}
+
+fn rubric_document(rubric: &Rubric) -> PlatformResult<serde_json::Value> {
+    serde_json::to_value(rubric)
+        .map_err(|e| PlatformError::Corrupt(format!("serialise rubric: {e}")))
+}
+
+/// Publish a rubric version under [`rubric_publish_plan`]'s rule; `Ok(false)`
+/// for an idempotent repeat.
+pub fn publish_rubric_blocking(s: &dyn Storage, rubric: &Rubric) -> PlatformResult<bool> {
+    if !rubric_publish_plan(s, rubric)? {
+        return Ok(false);
+    }
+    s.insert_rubric(&rubric.id, rubric.version, &rubric_document(rubric)?)?;
+    Ok(true)
+}
+
+/// What publishing `text` would do, without publishing: the lint findings,
+/// the version it would get and whether the publishing rule allows it.
+pub fn check_rubric_blocking(
+    s: &dyn Storage,
+    text: &str,
+    format: Format,
+) -> PlatformResult<RubricCheck> {
+    let (rubric, findings) = match check_rubric(text, format) {
+        Ok(ok) => ok,
+        Err(findings) => {
+            return Ok(RubricCheck {
+                id: None,
+                version: None,
+                latest_published: None,
+                findings,
+                publishable: false,
+                already_published: false,
+                problem: None,
+            })
+        }
+    };
+    let latest_published = s.latest_rubric_version(&rubric.id)?;
+    let (publishable, already_published, problem) = match rubric_publish_plan(s, &rubric) {
+        Ok(true) => (true, false, None),
+        Ok(false) => (false, true, None),
+        Err(PlatformError::Conflict(why)) => (false, false, Some(why)),
+        Err(e) => return Err(e),
+    };
+    Ok(RubricCheck {
+        id: Some(rubric.id),
+        version: Some(rubric.version),
+        latest_published,
+        findings,
+        publishable,
+        already_published,
+        problem,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/author/rubrics/check", tag = "publishing",
+    security(("bearer" = []), ("admin" = [])),
+    params(("format" = Option<String>, Query, description = "toml, json or yaml (else from Content-Type)")),
+    request_body(content = String, description = "The rubric file, exactly as `assay rubric lint` reads it",
+                 content_type = "application/toml"),
+    responses((status = 200, description = "What publishing would do (lint errors are listed, not refused); nothing is stored",
+               body = RubricCheck),
+              (status = 400, body = ApiError), (status = 401, body = ApiError),
+              (status = 403, description = "Not an author or operator token", body = ApiError),
+              (status = 413, body = ApiError)))]
+pub async fn check_rubric_route(
+    State(state): State<AppState>,
+    _who: AuthorAuth,
+    ApiQuery(q): ApiQuery<PublishRubricQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<RubricCheck> {
+    let format = rubric_format(q.format.as_deref(), &headers)?;
+    let bytes = read_limited(&headers, body, MAX_RUBRIC_BODY_BYTES).await?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ApiFailure::new(ApiErrorCode::BadRequest, "the rubric is not UTF-8 text"))?;
+    Ok(axum::Json(
+        blocking(&state, move |s| check_rubric_blocking(s, &text, format)).await?,
+    ))
 }
 
 /// Lints and publishes a rubric version; a version never changes once published.
@@ -1573,6 +1624,204 @@ pub async fn assign_by_policy(
     }))
 }
 
+/// `POST /admin/items/{id}/assign`: give one item to one expert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignItemRequest {
+    /// The expert: id, e-mail or display name (a name must be unique).
+    pub expert: String,
+    /// The opportunity the item was imported into; needed only when the
+    /// item is named by an external id that several opportunities use.
+    #[serde(default)]
+    pub opportunity: Option<String>,
+}
+
+/// The item named by `item` (an item id, or an external id of an import),
+/// as `(item id, opportunity id)`.
+fn resolve_item(
+    s: &dyn Storage,
+    item: &str,
+    opportunity: Option<&str>,
+) -> PlatformResult<(String, String)> {
+    if let Some(found) = s.item(item)? {
+        if let Some(o) = opportunity {
+            if found.opportunity_id != o {
+                return Err(PlatformError::BadRequest(format!(
+                    "item {item} belongs to opportunity {}, not {o}",
+                    found.opportunity_id
+                )));
+            }
+        }
+        return Ok((found.id, found.opportunity_id));
+    }
+    let opportunities: Vec<String> = match opportunity {
+        Some(o) => {
+            s.opportunity(o)?
+                .ok_or_else(|| PlatformError::not_found(format!("opportunity {o}")))?;
+            vec![o.to_owned()]
+        }
+        None => s.list_opportunities()?.into_iter().map(|o| o.id).collect(),
+    };
+    let mut hits = Vec::new();
+    for o in opportunities {
+        if let Some(i) = s
+            .imported_items(&o, std::slice::from_ref(&item.to_owned()))?
+            .remove(item)
+        {
+            hits.push((i.item_id, o));
+        }
+    }
+    match hits.len() {
+        0 => Err(PlatformError::not_found(format!(
+            "item {item} (neither an item id nor an imported external id{})",
+            opportunity.map_or(String::new(), |o| format!(" of opportunity {o}"))
+        ))),
+        1 => Ok(hits.remove(0)),
+        _ => Err(PlatformError::BadRequest(format!(
+            "external id {item} is in several opportunities ({}); name the opportunity",
+            hits.iter()
+                .map(|(_, o)| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The expert named by `who`: an id, an e-mail address or a unique display
+/// name (case-insensitive).
+fn resolve_expert(s: &dyn Storage, who: &str) -> PlatformResult<(ExpertProfile, Role)> {
+    let experts = s.list_experts()?;
+    let exact = |f: &dyn Fn(&ExpertProfile) -> bool| experts.iter().find(|(p, _)| f(p)).cloned();
+    if let Some(e) =
+        exact(&|p| p.id == who).or_else(|| exact(&|p| p.email.eq_ignore_ascii_case(who)))
+    {
+        return Ok(e);
+    }
+    let named: Vec<_> = experts
+        .iter()
+        .filter(|(p, _)| p.display_name.eq_ignore_ascii_case(who))
+        .collect();
+    match named.as_slice() {
+        [] => Err(PlatformError::not_found(format!(
+            "expert {who} (no expert has this id, e-mail or name)"
+        ))),
+        [one] => Ok((*one).clone()),
+        several => Err(PlatformError::BadRequest(format!(
+            "{} experts are named {who}; use the e-mail or id ({})",
+            several.len(),
+            several
+                .iter()
+                .map(|(p, _)| p.email.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Give one item to one expert, under the opportunity's rules: the expert
+/// must qualify (every required expertise tag; the screening passed when the
+/// opportunity requires it, except for the screening item itself, which is
+/// given as a screening task) and must not already hold a live assignment of
+/// the item. The lease is the opportunity's.
+pub fn assign_item_blocking(
+    s: &dyn Storage,
+    item: &str,
+    req: &AssignItemRequest,
+    now: DateTime<Utc>,
+    default_lease: Duration,
+) -> PlatformResult<Assignment> {
+    let (item_id, opportunity_id) = resolve_item(s, item, req.opportunity.as_deref())?;
+    let (expert, _role) = resolve_expert(s, &req.expert)?;
+    let (_, spec) = s
+        .opportunity(&opportunity_id)?
+        .ok_or_else(|| PlatformError::not_found(format!("opportunity {opportunity_id}")))?;
+    let spec = spec_of(spec)?;
+    let qualification = spec
+        .as_ref()
+        .map(|s| s.qualification.clone())
+        .unwrap_or_default();
+    let lease = spec
+        .as_ref()
+        .and_then(|s| s.assignment.lease_minutes)
+        .map_or(default_lease, |m| Duration::minutes(i64::from(m)));
+    let missing: Vec<&str> = qualification
+        .required_expertise
+        .iter()
+        .filter(|e| !expert.expertise.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(PlatformError::Conflict(format!(
+            "{} ({}) is not qualified for opportunity {opportunity_id}: missing expertise {}",
+            expert.display_name,
+            expert.email,
+            missing.join(", ")
+        )));
+    }
+    let is_screening_item = match &qualification.screening_external_id {
+        Some(ext) => s
+            .imported_items(&opportunity_id, std::slice::from_ref(ext))?
+            .get(ext)
+            .is_some_and(|i| i.item_id == item_id),
+        None => false,
+    };
+    if qualification.screening_required
+        && !is_screening_item
+        && !s
+            .experts_passed_screening(&opportunity_id)?
+            .contains(&expert.id)
+    {
+        return Err(PlatformError::Conflict(format!(
+            "{} ({}) is not qualified for opportunity {opportunity_id}: the screening is not passed yet",
+            expert.display_name, expert.email
+        )));
+    }
+    if let Some(held) = s.live_assignment_of_item(&expert.id, &item_id)? {
+        return Err(PlatformError::Conflict(format!(
+            "{} ({}) already holds assignment {} of item {item_id}; nothing was assigned",
+            expert.display_name, expert.email, held.assignment_id
+        )));
+    }
+    s.create_assignment(&NewAssignment {
+        id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+        expert_id: expert.id,
+        item_id,
+        kind: if is_screening_item {
+            AssignmentKind::Screening
+        } else {
+            AssignmentKind::Grade
+        },
+        assigned_at: now,
+        lease_expires_at: now + lease,
+        due_at: now + Duration::days(7).max(lease),
+        review_of_submission_id: None,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/items/{id}/assign", tag = "admin",
+    security(("bearer" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "Item id, or the external id it was imported with")),
+    request_body = AssignItemRequest,
+    responses((status = 200, body = Assignment),
+              (status = 400, description = "An external id or name that matches several", body = ApiError),
+              (status = 403, body = ApiError),
+              (status = 404, description = "No such item, opportunity or expert", body = ApiError),
+              (status = 409, description = "The expert is not qualified, or already holds the item", body = ApiError)))]
+pub async fn assign_item(
+    State(state): State<AppState>,
+    _who: AdminAuth,
+    Path(item): Path<String>,
+    ApiJson(req): ApiJson<AssignItemRequest>,
+) -> ApiResult<Assignment> {
+    let (now, ttl) = (Utc::now(), state.lease_ttl);
+    let a = blocking(&state, move |s| {
+        assign_item_blocking(s, &item, &req, now, ttl)
+    })
+    .await?;
+    tracing::info!(assignment = %a.id, item = %a.item_id, "item assigned");
+    Ok(axum::Json(a))
+}
+
 // ------------------------------------------------------------------ experts
 
 /// `POST /admin/experts`: create an account and issue its first token.
@@ -1736,6 +1985,7 @@ pub fn author_router() -> axum::Router<AppState> {
     use axum::routing::{post, put};
     axum::Router::new()
         .route("/rubrics", post(publish_rubric))
+        .route("/rubrics/check", post(check_rubric_route))
         .route(
             "/attachments/{sha256}",
             axum::routing::get(attachment_status),

@@ -591,6 +591,19 @@ pub async fn me(State(state): State<AppState>, who: AuthExpert) -> ApiResult<Exp
     ))
 }
 
+/// The signed-in token's expert, its role, and whether it may publish rubrics.
+#[utoipa::path(get, path = "/api/v1/auth/whoami", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The token's expert and role (what the app may offer)",
+               body = assay_protocol::WhoAmI),
+              (status = 401, body = ApiError)))]
+pub async fn whoami(who: AuthExpert) -> ApiResult<assay_protocol::WhoAmI> {
+    Ok(axum::Json(assay_protocol::WhoAmI {
+        expert_id: who.expert_id,
+        role: who.role.into(),
+        may_publish: who.role.allows(Role::Author),
+    }))
+}
+
 /// The opportunities the platform offers.
 #[utoipa::path(get, path = "/api/v1/opportunities", tag = "catalogue", security(("bearer" = [])),
     responses((status = 200, body = OpportunityList), (status = 401, body = ApiError)))]
@@ -1001,6 +1014,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/tokens", post(new_token))
         .route("/auth/tokens/current", delete(revoke_current_token))
         .route("/me", get(me))
+        .route("/auth/whoami", get(whoami))
         .route("/opportunities", get(opportunities))
         .route("/assignments", get(assignments))
         .route("/assignments/{id}/lease", post(renew_lease))

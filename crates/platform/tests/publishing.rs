@@ -1594,3 +1594,293 @@ async fn cli_import_reports_progress_per_phase() {
     );
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn cli_assigns_one_item_to_one_qualified_expert() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    let rad = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
+    let _lawyer = account(&h, &admin, "law@example.org", "expert", &["contract-law"]).await;
+    let mut spec = opportunity_spec();
+    spec["assignment"] = json!({"graders_per_item": 1, "lease_minutes": 45, "auto_assign": false});
+    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    upload_examples(&h, &admin).await;
+    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // By external id and e-mail: one grade assignment with the opportunity's lease.
+    let out = cli(
+        &p,
+        &[
+            "assign",
+            "--item",
+            "ER-2026-0142",
+            "--expert",
+            "rad@example.org",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.starts_with("assigned item ER-2026-0142 (")
+            && out.contains("to rad@example.org as grade work in er-triage-2026-12"),
+        "{out}"
+    );
+    let (_, page) = h.get("/assignments", &rad).await;
+    let page: AssignmentPage = serde_json::from_value(page).unwrap();
+    assert_eq!(page.assignments.len(), 1, "exactly the one item");
+    let a = &page.assignments[0];
+    assert_eq!(a.kind, assay_protocol::AssignmentKind::Grade);
+    assert!(a.item_title.starts_with("Head CT"), "{}", a.item_title);
+    assert_eq!((a.lease_expires_at - a.assigned_at).num_minutes(), 45);
+
+    // The same item again: refused, nothing added.
+    let e = cli(
+        &p,
+        &[
+            "assign",
+            "--item",
+            &a.item_id,
+            "--expert",
+            "rad@example.org",
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("(409)") && e.contains("already holds assignment") && e.contains(&a.id),
+        "{e}"
+    );
+    // Not qualified (no radiology): refused with the missing expertise named.
+    let e = cli(
+        &p,
+        &[
+            "assign",
+            "--item",
+            "ER-2026-0317",
+            "--expert",
+            "law@example.org",
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("(409)") && e.contains("not qualified") && e.contains("radiology"),
+        "{e}"
+    );
+    // Unknown item and unknown expert: 404 naming what was asked for.
+    let e = cli(
+        &p,
+        &["assign", "--item", "ER-NOPE", "--expert", "rad@example.org"],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("(404)") && e.contains("ER-NOPE"), "{e}");
+    let e = cli(
+        &p,
+        &[
+            "assign",
+            "--item",
+            "ER-2026-0317",
+            "--expert",
+            "nobody@example.org",
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("(404)") && e.contains("nobody@example.org"),
+        "{e}"
+    );
+    // A wrong opportunity for the external id is a 404 too.
+    let (s, v) = h
+        .json(
+            reqwest::Method::POST,
+            "/admin/items/ER-2026-0317/assign",
+            &admin,
+            &json!({"expert": "rad@example.org", "opportunity": "no-such-opp"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    // An expert token may not assign.
+    let (s, v) = h
+        .json(
+            reqwest::Method::POST,
+            "/admin/items/ER-2026-0317/assign",
+            &rad,
+            &json!({"expert": "rad@example.org"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // None of the refusals assigned anything.
+    let (_, page) = h.get("/assignments", &rad).await;
+    assert_eq!(page["assignments"].as_array().unwrap().len(), 1);
+    // By display name (unique) the next item goes through.
+    let out = cli(
+        &p,
+        &[
+            "assign",
+            "--item",
+            "ER-2026-0317",
+            "--expert",
+            "RAD@example.org",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("as grade work"), "{out}");
+    // The command needs --opportunity, or --item with --expert.
+    assert!(assay_platform::cli::RemoteCli::parse_command([
+        "assay-platform",
+        "assign",
+        "--item",
+        "X",
+        "--token",
+        "t"
+    ])
+    .is_err());
+    assert!(assay_platform::cli::RemoteCli::parse_command([
+        "assay-platform",
+        "assign",
+        "--token",
+        "t"
+    ])
+    .is_err());
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn screening_is_required_before_one_item_is_assigned() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    account(&h, &admin, "new@example.org", "expert", &["radiology"]).await;
+    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
+    assert_eq!(s, StatusCode::OK);
+    let mut spec = opportunity_spec();
+    spec["qualification"]["screening_required"] = json!(true);
+    spec["assignment"] = json!({"auto_assign": false});
+    let (s, v) = h
+        .json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            &admin,
+            &spec,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    upload_examples(&h, &admin).await;
+    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let e = cli(
+        &p,
+        &[
+            "assign",
+            "--item",
+            "ER-2026-0142",
+            "--expert",
+            "new@example.org",
+        ],
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("screening is not passed"), "{e}");
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn whoami_tells_the_token_role_and_check_previews_a_publish() {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    let author = account(&h, &admin, "author@example.org", "author", &[]).await;
+    let expert = account(&h, &admin, "expert@example.org", "expert", &[]).await;
+    let (s, v) = h.get("/auth/whoami", &author).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["role"], "author");
+    assert_eq!(v["may_publish"], true);
+    let (s, v) = h.get("/auth/whoami", &expert).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["role"].as_str(), v["may_publish"].as_bool()),
+        (Some("expert"), Some(false))
+    );
+    let (s, _) = h.get("/auth/whoami", "asy_wrong").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let check = |token: String, text: String| {
+        let h = &h;
+        async move {
+            h.call(
+                reqwest::Method::POST,
+                "/author/rubrics/check?format=toml",
+                &token,
+                Some(text.into()),
+                "text/plain",
+            )
+            .await
+        }
+    };
+    let rubric = read("rubric.toml");
+    // Before publishing: version 1 would be created.
+    let (s, v) = check(author.clone(), rubric.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["publishable"], true);
+    assert_eq!(v["latest_published"], Value::Null);
+    let (s, v) = h.rubric(&author, &rubric, "toml").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The same file again: already published, nothing to do.
+    let (_, v) = check(author.clone(), rubric.clone()).await;
+    assert_eq!(
+        (v["publishable"].as_bool(), v["already_published"].as_bool()),
+        (Some(false), Some(true))
+    );
+    // Changed content under the same version: the problem names the next version.
+    let changed = rubric.replacen("title = ", "title = \"Changed \" # ", 1);
+    let (_, v) = check(author.clone(), changed).await;
+    assert_eq!(v["publishable"], false);
+    assert_eq!(v["latest_published"], 1);
+    assert!(
+        v["problem"].as_str().unwrap().contains("version = 2"),
+        "{v}"
+    );
+    // Lint errors are listed (with line:column), not refused; nothing is stored.
+    let bad = rubric
+        .replace("min = 1\nmax = 4", "min = 4\nmax = 1")
+        .replace("version = 1", "version = 2");
+    let (s, v) = check(author.clone(), bad).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["publishable"], false);
+    let f = &v["findings"][0];
+    assert_eq!(f["severity"], "error");
+    assert!(f["line"].as_u64().is_some(), "{v}");
+    let id = read("rubric.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("id = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let (s, _) = h.get(&format!("/rubrics/{id}/versions/2"), &author).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the check stored nothing");
+    // An expert token may not check or publish.
+    let (s, v) = check(expert.clone(), rubric.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    p.shutdown().await.unwrap();
+}

@@ -767,3 +767,88 @@ pub struct SigninCodeExchange {
 }
 
 // ---- end issue 18 ----
+
+// ---------------------------------------------------------------- publishing
+
+/// What a token may do on the platform: `operator` may do everything,
+/// `author` publishes rubrics, opportunities and items (and may do work),
+/// `expert` only does work.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema, TS,
+)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRole {
+    /// Does work only.
+    Expert,
+    /// Publishes rubrics, opportunities and items; may also do work.
+    Author,
+    /// May do everything.
+    Operator,
+}
+
+/// `GET /api/v1/auth/whoami`: who the bearer token signs in, and its role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct WhoAmI {
+    /// Id of the expert the token signs in.
+    pub expert_id: String,
+    /// The token's role.
+    pub role: TokenRole,
+    /// Whether this token may publish rubrics, opportunities and items
+    /// (`POST /author/*`), as the platform decides it.
+    pub may_publish: bool,
+}
+
+/// A lint finding or syntax error of a rubric, as reported by the platform
+/// (the same findings as `assay rubric lint`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct RubricFinding {
+    /// `error` or `warning`.
+    pub severity: String,
+    /// Stable code, e.g. `scale-range`, `unknown-key`, `syntax`.
+    pub code: String,
+    /// What is wrong, in words.
+    pub message: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+}
+
+/// Response of `POST /author/rubrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct RubricPublished {
+    /// The rubric's id.
+    pub id: String,
+    /// The version published.
+    pub version: u32,
+    /// False when this exact version was already published (idempotent repeat).
+    pub created: bool,
+    /// Lint warnings (errors refuse the rubric).
+    pub warnings: Vec<RubricFinding>,
+}
+
+/// Response of `POST /author/rubrics/check`: what publishing this rubric
+/// file would do, without publishing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct RubricCheck {
+    /// The rubric's id (absent when the file does not parse).
+    pub id: Option<String>,
+    /// The version the rubric would be published as (the file's `version`).
+    pub version: Option<u32>,
+    /// The highest version of this rubric already published, if any.
+    pub latest_published: Option<u32>,
+    /// Every lint finding, errors first as the linter orders them.
+    pub findings: Vec<RubricFinding>,
+    /// True when publishing would create a new version now.
+    pub publishable: bool,
+    /// True when exactly this version with this content is already published.
+    pub already_published: bool,
+    /// Why it cannot be published, other than lint errors (e.g. the version
+    /// is already published with other content).
+    pub problem: Option<String>,
+}

@@ -637,6 +637,78 @@ impl PlatformClient {
             .await
     }
 
+    /// `GET /auth/whoami`: the token's expert and role, and whether the
+    /// platform lets it publish.
+    pub async fn whoami(&self) -> Result<WhoAmI> {
+        self.get("/auth/whoami", "GET /auth/whoami").await
+    }
+
+    /// `POST /author/rubrics/check`: what publishing this rubric file would
+    /// do (lint findings, the version, whether it may be published); nothing
+    /// is stored. An expert token gets `Rejected` with 403.
+    pub async fn check_rubric(
+        &self,
+        text: &str,
+        format: assay_rubric::Format,
+    ) -> Result<RubricCheck> {
+        self.rubric_post(
+            "/author/rubrics/check",
+            "POST /author/rubrics/check",
+            text,
+            format,
+        )
+        .await
+    }
+
+    /// `POST /author/rubrics`: publish a rubric file as its version. Lint
+    /// errors come back as `Rejected` with 422 and every finding in
+    /// `error.details.findings`.
+    pub async fn publish_rubric(
+        &self,
+        text: &str,
+        format: assay_rubric::Format,
+    ) -> Result<RubricPublished> {
+        self.rubric_post("/author/rubrics", "POST /author/rubrics", text, format)
+            .await
+    }
+
+    /// A rubric file sent as text (at most the parser's limit, so nothing
+    /// the platform must refuse is sent); the answer, and an error body with
+    /// many findings, are read within the JSON limit and the deadline.
+    async fn rubric_post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        route: &'static str,
+        text: &str,
+        format: assay_rubric::Format,
+    ) -> Result<T> {
+        if text.len() > assay_rubric::parse::MAX_RUBRIC_BYTES {
+            return Err(SyncError::TooLarge {
+                route,
+                limit: assay_rubric::parse::MAX_RUBRIC_BYTES as u64,
+            });
+        }
+        let name = match format {
+            assay_rubric::Format::Toml => "toml",
+            assay_rubric::Format::Json => "json",
+            assay_rubric::Format::Yaml => "yaml",
+        };
+        let rb = self
+            .request(Method::POST, &format!("{path}?format={name}"))?
+            .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(text.to_owned());
+        let max = self.limits.json_max_bytes;
+        self.deadline(route, self.limits.request_deadline, async {
+            let resp = rb.send().await?;
+            if !resp.status().is_success() {
+                return Err(error_from(resp, route, max).await);
+            }
+            let bytes = read_capped(resp, route, max).await?;
+            serde_json::from_slice(&bytes).map_err(|e| SyncError::malformed(route, &e))
+        })
+        .await
+    }
+
     /// `GET /payouts`: the expert's payouts.
     pub async fn payouts(&self) -> Result<PayoutList> {
         self.get("/payouts", "GET /payouts").await

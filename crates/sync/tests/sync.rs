@@ -2648,4 +2648,82 @@ mod hostile {
         }
         h.env.platform.shutdown().await.unwrap();
     }
+
+    /// issue 14: the rubric publishing routes are bounded like every other:
+    /// an endless or dripping answer fails within the limits, a file over the
+    /// parser's limit is never sent, and an expert token's 403 comes back as
+    /// the platform's refusal.
+    #[tokio::test]
+    async fn rubric_publishing_calls_are_bounded_and_refusals_kept() {
+        let _alone = super::HEAVY.lock().await;
+        let h = start_hostile(config()).await;
+        let client = assay_sync::PlatformClient::new(&h.hostile.url())
+            .unwrap()
+            .with_limits(limits())
+            .with_token(assay_sync::Token::new(h.env.platform.expert_token.clone()));
+        let who = within(30, client.whoami()).await.unwrap();
+        assert_eq!(who.role, assay_protocol::TokenRole::Expert);
+        assert!(!who.may_publish);
+        let rubric = "format = 1\nid = \"r\"\nversion = 1\n";
+        let err = within(30, client.check_rubric(rubric, assay_rubric::Format::Toml))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SyncError::Rejected { status: 403, error } if error.code == assay_protocol::ApiErrorCode::Forbidden),
+            "{err:?}"
+        );
+        h.hostile.set(vec![rule(
+            "POST",
+            "/api/v1/author/rubrics/check",
+            Act::EndlessChunked,
+        )]);
+        let err = within(30, client.check_rubric(rubric, assay_rubric::Format::Toml))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SyncError::TooLarge {
+                    route: "POST /author/rubrics/check",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        h.hostile.set(vec![rule(
+            "POST",
+            "/api/v1/author/rubrics",
+            Act::Drip(Duration::from_millis(500)),
+        )]);
+        let started = Instant::now();
+        let err = within(
+            30,
+            client.publish_rubric(rubric, assay_rubric::Format::Toml),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SyncError::Timeout {
+                    route: "POST /author/rubrics",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let huge = "#".repeat(assay_rubric::parse::MAX_RUBRIC_BYTES + 1);
+        let before = h.hostile.sent.load(Ordering::SeqCst);
+        let err = client
+            .publish_rubric(&huge, assay_rubric::Format::Toml)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SyncError::TooLarge { .. }), "{err:?}");
+        assert_eq!(
+            h.hostile.sent.load(Ordering::SeqCst),
+            before,
+            "nothing sent"
+        );
+    }
 }

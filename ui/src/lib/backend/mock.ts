@@ -20,6 +20,7 @@ import type {
 } from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
 import type { AppError, ValidationReport } from "../bindings";
+import type { PublishPlan, RubricFinding, TokenRole } from "../bindings";
 import type { Answers } from "../bindings";
 import type { AssignmentKind } from "../bindings";
 import type { CommentPlacement } from "../bindings";
@@ -120,6 +121,8 @@ export type MockBackend = Backend & {
   touchPreview(): void;
   /** The preview's rubric file stops parsing (a TOML error). */
   breakPreview(): void;
+  /** issue 14: the role the platform reports for the signed-in token (default expert). */
+  setPublishRole(role: TokenRole): void;
   /** Give a code item's draft one live and one outdated diff comment (as after a re-sync). */
   seedDiffComments(assignmentId: string): void;
   /** A background sync that downloads every item and, with `ledgerCents`,
@@ -202,6 +205,44 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   const syncListeners = new Set<(s: SyncState) => void>();
   const progressListeners = new Set<(p: SyncProgress) => void>();
   const previewListeners = new Set<(s: PreviewState) => void>();
+  // issue 14: what the mock platform says of the token, and what it published.
+  let publishRole: TokenRole = "expert";
+  let publishedVersion: number | null = null;
+  const previewFindings = (): RubricFinding[] =>
+    (preview?.findings ?? []).map((f) => ({
+      severity: f.severity,
+      code: f.code,
+      message: f.message,
+      line: f.location?.line ?? null,
+      column: f.location?.column ?? null,
+    }));
+  const mayPublish = () => publishRole !== "expert";
+  const forbidden = () =>
+    err(
+      "rejected",
+      "The platform refused to publish (403 forbidden): publishing needs an author or operator token. Sign in with an author or operator token to publish rubrics.",
+    );
+  const publishPlan = (): PublishPlan => {
+    if (!preview) throw err("invalid", "Choose a rubric file first.");
+    const all = previewFindings();
+    const errors = all.filter((f) => f.severity === "error");
+    const version = previewRubric.version;
+    const done = publishedVersion !== null && publishedVersion >= version;
+    return {
+      rubric_path: preview.rubric_path,
+      rubric_id: previewRubric.id,
+      version,
+      latest_published: publishedVersion,
+      errors,
+      warnings: all.filter((f) => f.severity !== "error"),
+      can_confirm: errors.length === 0 && !done,
+      summary: errors.length
+        ? `${errors.length} lint error(s) must be fixed before this rubric can be published.`
+        : done
+          ? `${previewRubric.id} version ${version} is already published with exactly this content.`
+          : `Publishes ${previewRubric.id} as version ${version}.`,
+    };
+  };
   let preview: PreviewState | null = null;
   // What the "dialogs" picked: the mock's pickers always choose the demo files.
   let chosen: PreviewSelection = { rubric_path: null, items_dir: null };
@@ -869,6 +910,9 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       if (a.status === "new") a.status = "draft";
       bump();
     },
+    setPublishRole(role) {
+      publishRole = role;
+    },
     breakPreview() {
       // Like the app: the file no longer parses; the last good render stays.
       if (!preview) return;
@@ -1384,6 +1428,55 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       call("previewValidate", () => {
         checkAnswers(answers);
         return notJudged(previewRubric);
+      }),
+    previewPublishAccess: () =>
+      call("previewPublishAccess", () =>
+        !session.signed_in
+          ? {
+              can_publish: false,
+              role: null,
+              reason: "Sign in with an author token to publish this rubric.",
+            }
+          : {
+              can_publish: mayPublish(),
+              role: publishRole,
+              reason: mayPublish()
+                ? null
+                : "This token may not publish rubrics: sign in with an author token.",
+            },
+      ),
+    previewPublishCheck: () =>
+      call("previewPublishCheck", () => {
+        if (!mayPublish()) throw forbidden();
+        return publishPlan();
+      }),
+    previewPublish: () =>
+      call("previewPublish", () => {
+        if (!mayPublish()) throw forbidden();
+        const plan = publishPlan();
+        if (plan.errors.length)
+          return {
+            published: false,
+            rubric_id: null,
+            version: null,
+            created: false,
+            summary: `The platform refused the rubric: the rubric has ${plan.errors.length} lint error(s); nothing was published`,
+            errors: plan.errors,
+            warnings: plan.warnings,
+          };
+        const created = plan.can_confirm;
+        publishedVersion = plan.version;
+        return {
+          published: true,
+          rubric_id: plan.rubric_id,
+          version: plan.version,
+          created,
+          summary: created
+            ? `Published ${plan.rubric_id} version ${plan.version}.`
+            : `${plan.rubric_id} version ${plan.version} was already published with this content; nothing changed.`,
+          errors: [],
+          warnings: plan.warnings,
+        };
       }),
     onPreviewChanged: async (cb) => {
       previewListeners.add(cb);

@@ -178,6 +178,9 @@ export function replayBackend(rec: Recording = DEMO): ReplayBackend {
     previewOpen: () => answer("preview_open"),
     previewItem: (itemId) => answer("preview_item", { itemId }),
     previewValidate: (itemId, a) => answer("preview_validate", { itemId, answers: answers(a) }),
+    previewPublishAccess: () => answer("preview_publish_access"),
+    previewPublishCheck: () => answer("preview_publish_check"),
+    previewPublish: () => answer("preview_publish"),
     settings: () => answer("settings"),
     saveSettings: (settings) => answer("save_settings", { settings }),
     // Links come from the operating system, not from the app's state: none arrive here.

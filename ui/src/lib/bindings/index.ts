@@ -1646,6 +1646,92 @@ items: Array<PreviewItemRef>,
 generation: number, };
 
 /**
+ * Whether the rubric preview offers "Publish": the platform decides from
+ * the signed-in token's role (`GET /auth/whoami`).
+ */
+export type PublishAccess = { 
+/**
+ * Show the Publish button.
+ */
+can_publish: boolean, 
+/**
+ * The token's role as the platform reports it (absent when not asked).
+ */
+role: TokenRole | null, 
+/**
+ * Why there is no Publish button, in words (absent when there is one).
+ */
+reason: string | null, };
+
+/**
+ * The outcome of "Publish": the new version, or the platform's refusal
+ * with its findings (line/column where known).
+ */
+export type PublishOutcome = { 
+/**
+ * True when the platform now holds this version.
+ */
+published: boolean, rubric_id: string | null, 
+/**
+ * The version published (or refused).
+ */
+version: number | null, 
+/**
+ * False when exactly this version was already published.
+ */
+created: boolean, 
+/**
+ * One sentence for the author.
+ */
+summary: string, 
+/**
+ * Errors the platform refused the rubric for.
+ */
+errors: Array<RubricFinding>, 
+/**
+ * Warnings the platform reported.
+ */
+warnings: Array<RubricFinding>, };
+
+/**
+ * What confirming "Publish" would do, as the platform checked it (the
+ * confirm dialog shows this; nothing is published yet).
+ */
+export type PublishPlan = { 
+/**
+ * The rubric file that would be sent.
+ */
+rubric_path: string, 
+/**
+ * The rubric's id (absent when the file does not parse).
+ */
+rubric_id: string | null, 
+/**
+ * The version number the rubric will get.
+ */
+version: number | null, 
+/**
+ * The highest version already published on the platform.
+ */
+latest_published: number | null, 
+/**
+ * Lint errors: any one blocks publishing.
+ */
+errors: Array<RubricFinding>, 
+/**
+ * Lint warnings: listed, not blocking.
+ */
+warnings: Array<RubricFinding>, 
+/**
+ * Whether the dialog's confirm button is enabled.
+ */
+can_confirm: boolean, 
+/**
+ * One sentence: what confirming will do, or why it cannot.
+ */
+summary: string, };
+
+/**
  * One quarantined thing: never blocks the rest of a sync, retried with backoff.
  */
 export type QuarantineEntry = { 
@@ -2092,6 +2178,32 @@ questions: Array<Question>,
  * How answers combine into a score; `None`: no score.
  */
 scoring: Scoring | null, };
+
+/**
+ * A lint finding or syntax error of a rubric, as reported by the platform
+ * (the same findings as `assay rubric lint`).
+ */
+export type RubricFinding = { 
+/**
+ * `error` or `warning`.
+ */
+severity: string, 
+/**
+ * Stable code, e.g. `scale-range`, `unknown-key`, `syntax`.
+ */
+code: string, 
+/**
+ * What is wrong, in words.
+ */
+message: string, 
+/**
+ * 1-based line, when known.
+ */
+line: number | null, 
+/**
+ * 1-based column, when known.
+ */
+column: number | null, };
 
 /**
  * The rules as data for the UI (`RULES` in the generated contract).
@@ -2885,6 +2997,13 @@ corrected: boolean, };
 export type TokenClass = "plain" | "keyword" | "string" | "escape" | "comment" | "number" | "constant" | "function" | "type" | "variable" | "operator" | "punctuation" | "tag" | "attribute" | "heading" | "emphasis" | "link" | "invalid";
 
 /**
+ * What a token may do on the platform: `operator` may do everything,
+ * `author` publishes rubrics, opportunities and items (and may do work),
+ * `expert` only does work.
+ */
+export type TokenRole = "expert" | "author" | "operator";
+
+/**
  * Unpaid time, which the "all time" hourly rate includes.
  */
 export type UnpaidTime = { 
@@ -3216,6 +3335,18 @@ export interface Commands {
    */
   previewValidate(itemId: string, answers: Answers): Promise<ValidationReport>;
   /**
+   * Whether the preview offers "Publish" (the platform decides from the token's role).
+   */
+  previewPublishAccess(): Promise<PublishAccess>;
+  /**
+   * What publishing the previewed rubric would do: lint result and version, as the platform checks it.
+   */
+  previewPublishCheck(): Promise<PublishPlan>;
+  /**
+   * Publishes the previewed rubric; the new version, or the platform's findings.
+   */
+  previewPublish(): Promise<PublishOutcome>;
+  /**
    * The UI settings.
    */
   settings(): Promise<Settings>;
@@ -3304,6 +3435,9 @@ export const COMMAND_NAMES = {
   previewOpen: "preview_open",
   previewItem: "preview_item",
   previewValidate: "preview_validate",
+  previewPublishAccess: "preview_publish_access",
+  previewPublishCheck: "preview_publish_check",
+  previewPublish: "preview_publish",
   settings: "settings",
   saveSettings: "save_settings",
   takeLinks: "take_links",
@@ -3384,6 +3518,9 @@ export function tauriCommands(): Commands & Events {
     previewOpen: () => invoke<PreviewState>("preview_open"),
     previewItem: (item_id) => invoke<OpenedItem>("preview_item", { item_id }),
     previewValidate: (item_id, answers) => invoke<ValidationReport>("preview_validate", { item_id, answers }),
+    previewPublishAccess: () => invoke<PublishAccess>("preview_publish_access"),
+    previewPublishCheck: () => invoke<PublishPlan>("preview_publish_check"),
+    previewPublish: () => invoke<PublishOutcome>("preview_publish"),
     settings: () => invoke<Settings>("settings"),
     saveSettings: (settings) => invoke<Settings>("save_settings", { settings }),
     takeLinks: () => invoke<Array<LinkOutcome>>("take_links"),

@@ -958,6 +958,13 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
         .text_content("[data-testid=outcome-pay]")?
         .unwrap_or_default();
     assert!(pay.starts_with("Earned"), "{pay}");
+    // The first version's pay, withdrawn when it was sent back, is not
+    // money lost on this accepted work.
+    let outcome = app.text_content("[data-testid=outcome]")?.unwrap_or_default();
+    assert!(!outcome.contains("Lost"), "{outcome}");
+    app.wait_text("[data-testid=outcome-pay-earlier]", WAIT, |t| {
+        t.contains("sent back for revision")
+    })?;
     app.screenshot("11-revision-accepted")?;
 
     // The pay is in earnings: the app's accepted total equals the platform's.
@@ -1043,12 +1050,18 @@ fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Res
         summary.contains("empty-input case"),
         "comment text: {summary}"
     );
-    // The comment sits on its diff line (src/solution, new line 12).
-    let inline = app.wait_for("[data-viewer=diff] [data-comment]", WAIT)?;
+    // The comment sits on its diff line, in place: not in the list of
+    // outdated comments (whose lines are no longer in the diff).
+    let inline = app.wait_for("[data-viewer=diff] .cbox[data-comment]:not(.outdated)", WAIT)?;
     let text = app.text(&inline)?;
     assert!(
-        text.contains("empty-input case") && text.contains("line 12"),
+        text.contains("empty-input case") && text.contains("line"),
         "{text}"
+    );
+    assert!(
+        app.text_content("[data-testid=outdated-comments]")?.is_none(),
+        "the expert's comment is shown as outdated: {}",
+        app.page_text()?
     );
     app.screenshot("13-senior-review")?;
     no_ui_errors(&app)?;

@@ -93,6 +93,12 @@ fn totals_in_ui(app: &App) -> anyhow::Result<[i64; 4]> {
         serde_json::json!([]),
     )?;
     app.wait_for("[data-total=paid]", WAIT)?;
+    // The chart is drawn (under LANG=C it once failed to load: "invalid
+    // language tag: C"), not replaced by its fallback note.
+    app.wait_for("[data-testid=earnings-chart] canvas", WAIT)?;
+    if let Some(why) = app.text_content("[data-testid=chart-unavailable]")? {
+        anyhow::bail!("the earnings chart was not drawn: {why}");
+    }
     let mut totals = [0; 4];
     for (slot, k) in totals.iter_mut().zip(LEDGER_STATUSES) {
         let text = app
@@ -960,7 +966,9 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
     assert!(pay.starts_with("Earned"), "{pay}");
     // The first version's pay, withdrawn when it was sent back, is not
     // money lost on this accepted work.
-    let outcome = app.text_content("[data-testid=outcome]")?.unwrap_or_default();
+    let outcome = app
+        .text_content("[data-testid=outcome]")?
+        .unwrap_or_default();
     assert!(!outcome.contains("Lost"), "{outcome}");
     app.wait_text("[data-testid=outcome-pay-earlier]", WAIT, |t| {
         t.contains("sent back for revision")
@@ -1052,14 +1060,18 @@ fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Res
     );
     // The comment sits on its diff line, in place: not in the list of
     // outdated comments (whose lines are no longer in the diff).
-    let inline = app.wait_for("[data-viewer=diff] .cbox[data-comment]:not(.outdated)", WAIT)?;
+    let inline = app.wait_for(
+        "[data-viewer=diff] .cbox[data-comment]:not(.outdated)",
+        WAIT,
+    )?;
     let text = app.text(&inline)?;
     assert!(
         text.contains("empty-input case") && text.contains("line"),
         "{text}"
     );
     assert!(
-        app.text_content("[data-testid=outdated-comments]")?.is_none(),
+        app.text_content("[data-testid=outdated-comments]")?
+            .is_none(),
         "the expert's comment is shown as outdated: {}",
         app.page_text()?
     );

@@ -758,7 +758,10 @@ mod tests {
             moved["answers"]["line_comments"]["items"][0]["comment"],
             sample_answers(OPP_CODING, 1)["answers"]["line_comments"]["items"][0]["comment"]
         );
-        assert_eq!(moved["answers"]["verdict"], sample_answers(OPP_CODING, 1)["answers"]["verdict"]);
+        assert_eq!(
+            moved["answers"]["verdict"],
+            sample_answers(OPP_CODING, 1)["answers"]["verdict"]
+        );
     }
 
     #[test]
@@ -769,7 +772,10 @@ mod tests {
         let mut answers = sample_answers(OPP_CODING, 1);
         answers["answers"]["line_comments"]["items"][0]["anchor"]["line"] = 6.into();
         let a = first_anchor(&anchored_to(&item, answers));
-        assert_eq!((a["file"].as_str(), a["line"].as_u64()), (Some("src/solution"), Some(6)));
+        assert_eq!(
+            (a["file"].as_str(), a["line"].as_u64()),
+            (Some("src/solution"), Some(6))
+        );
     }
 
     #[test]

@@ -1144,7 +1144,9 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
         "Half-written: this loop never ends on empty input",
     )?;
 
-    let scan = open_new_item(&app, "itm-scan")?;
+    // A single study (the demo's first new scan row is now a CT series,
+    // drawn by the series viewer).
+    let scan = open_new_item(&app, "Chest CT: incidental")?;
     wait_scan_painted(&app)?;
     app.execute(
         "[...document.querySelectorAll('[data-viewer=scan] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
@@ -1174,7 +1176,7 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
         ("ASSAY_DATA_DIR", &data_dir),
     ])?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
-    open_row(&app, "itm-scan", &scan)?;
+    open_row(&app, "Chest CT: incidental", &scan)?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
     let text = app.execute(
         "return document.querySelector('[data-testid=region-composer] textarea').value",

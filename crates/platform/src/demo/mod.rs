@@ -344,7 +344,10 @@ pub fn anchored_to(item: &Item, mut answers: serde_json::Value) -> serde_json::V
             }
             let lines = new_side_lines(diff);
             let file = anchor.get("file").and_then(|f| f.as_str()).unwrap_or("");
-            let line = anchor.get("line").and_then(|l| l.as_u64()).unwrap_or(0);
+            let line = anchor
+                .get("line")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
             if lines.iter().any(|(f, l, _)| f == file && *l == line) {
                 continue;
             }

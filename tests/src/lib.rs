@@ -335,7 +335,18 @@ impl App {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{name}.png"));
         if std::env::var_os("DISPLAY").is_some() {
-            // Let the last frame paint before grabbing it.
+            // Let the current DOM reach the screen before grabbing it: under
+            // load WebKitGTK draws a frame only every second or two, and a
+            // grab 300 ms after the DOM changed showed an older frame (an
+            // "In outbox" badge and an enabled Submit after the upload). A
+            // second animation frame starts only once the first was drawn.
+            let _ = self.execute(
+                "return new Promise(done => {
+                   const t = setTimeout(() => done(false), 5000);
+                   requestAnimationFrame(() => requestAnimationFrame(() => { clearTimeout(t); done(true); }));
+                 })",
+                json!([]),
+            );
             std::thread::sleep(Duration::from_millis(300));
             let status = Command::new("import")
                 .args(["-window", "root"])

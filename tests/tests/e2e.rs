@@ -93,6 +93,12 @@ fn totals_in_ui(app: &App) -> anyhow::Result<[i64; 4]> {
         serde_json::json!([]),
     )?;
     app.wait_for("[data-total=paid]", WAIT)?;
+    // The chart is drawn (under LANG=C it once failed to load: "invalid
+    // language tag: C"), not replaced by its fallback note.
+    app.wait_for("[data-testid=earnings-chart] canvas", WAIT)?;
+    if let Some(why) = app.text_content("[data-testid=chart-unavailable]")? {
+        anyhow::bail!("the earnings chart was not drawn: {why}");
+    }
     let mut totals = [0; 4];
     for (slot, k) in totals.iter_mut().zip(LEDGER_STATUSES) {
         let text = app
@@ -958,6 +964,15 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
         .text_content("[data-testid=outcome-pay]")?
         .unwrap_or_default();
     assert!(pay.starts_with("Earned"), "{pay}");
+    // The first version's pay, withdrawn when it was sent back, is not
+    // money lost on this accepted work.
+    let outcome = app
+        .text_content("[data-testid=outcome]")?
+        .unwrap_or_default();
+    assert!(!outcome.contains("Lost"), "{outcome}");
+    app.wait_text("[data-testid=outcome-pay-earlier]", WAIT, |t| {
+        t.contains("sent back for revision")
+    })?;
     app.screenshot("11-revision-accepted")?;
 
     // The pay is in earnings: the app's accepted total equals the platform's.
@@ -1043,12 +1058,22 @@ fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Res
         summary.contains("empty-input case"),
         "comment text: {summary}"
     );
-    // The comment sits on its diff line (src/solution, new line 12).
-    let inline = app.wait_for("[data-viewer=diff] [data-comment]", WAIT)?;
+    // The comment sits on its diff line, in place: not in the list of
+    // outdated comments (whose lines are no longer in the diff).
+    let inline = app.wait_for(
+        "[data-viewer=diff] .cbox[data-comment]:not(.outdated)",
+        WAIT,
+    )?;
     let text = app.text(&inline)?;
     assert!(
-        text.contains("empty-input case") && text.contains("line 12"),
+        text.contains("empty-input case") && text.contains("line"),
         "{text}"
+    );
+    assert!(
+        app.text_content("[data-testid=outdated-comments]")?
+            .is_none(),
+        "the expert's comment is shown as outdated: {}",
+        app.page_text()?
     );
     app.screenshot("13-senior-review")?;
     no_ui_errors(&app)?;
@@ -1119,7 +1144,9 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
         "Half-written: this loop never ends on empty input",
     )?;
 
-    let scan = open_new_item(&app, "itm-scan")?;
+    // A single study (the demo's first new scan row is now a CT series,
+    // drawn by the series viewer).
+    let scan = open_new_item(&app, "Chest CT: incidental")?;
     wait_scan_painted(&app)?;
     app.execute(
         "[...document.querySelectorAll('[data-viewer=scan] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
@@ -1149,7 +1176,7 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
         ("ASSAY_DATA_DIR", &data_dir),
     ])?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
-    open_row(&app, "itm-scan", &scan)?;
+    open_row(&app, "Chest CT: incidental", &scan)?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
     let text = app.execute(
         "return document.querySelector('[data-testid=region-composer] textarea').value",

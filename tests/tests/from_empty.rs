@@ -392,6 +392,9 @@ fn from_empty_platform_to_one_graded_export(
     app.wait_text("[data-testid=queue-count]", Duration::from_secs(90), |t| {
         t.starts_with("4 ")
     })?;
+    // The top bar says where the reviewer stands: online, nothing pending.
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.trim() == "0 pending")?;
     app.screenshot(&format!("{profile}-01-queue"))?;
 
     // The patch opens in the diff viewer.
@@ -460,6 +463,9 @@ fn from_empty_platform_to_one_graded_export(
             bail!("the grade was never uploaded:\n{}", app.page_text()?);
         }
     }
+    // Uploaded: the strip agrees with the queue row.
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.trim() == "0 pending")?;
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
     app.screenshot(&format!("{profile}-04-submitted"))?;
     app.quit()?;
 

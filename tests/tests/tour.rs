@@ -727,6 +727,11 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
         t.tab("Earnings")?;
         t.app.wait_for("[data-testid=earnings]", WAIT)?;
         t.app.wait_for("[data-total=paid]", WAIT)?;
+        t.app
+            .wait_for("[data-testid=earnings-chart] canvas", WAIT)?;
+        if let Some(why) = t.app.text_content("[data-testid=chart-unavailable]")? {
+            anyhow::bail!("the earnings chart was not drawn: {why}");
+        }
         t.shot(&format!("20-earnings-{theme}"), PLAIN)?;
     }
     t.set_theme(false)?;

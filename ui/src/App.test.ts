@@ -337,6 +337,58 @@ describe("state that follows the backend (issue 11, item 5)", () => {
   });
 });
 
+describe("the sync strip always says where the reviewer stands (issue 11)", () => {
+  it("while the first read of the sync state is under way the strip says so, with a Sync button", async () => {
+    const b = mockBackend();
+    const read = b.syncState;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    // A loaded machine: the queue answers before the sync state does.
+    b.syncState = async () => {
+      await held;
+      return read();
+    };
+    start(b);
+    await until(() => $$("[data-queue-row]").length > 0, "queue rows");
+    expect($('[data-testid="sync-state"]')?.textContent).toContain("Checking sync");
+    expect($<HTMLButtonElement>('[data-testid="sync-button"]')?.disabled).toBe(false);
+    release();
+    await until(() => !!$('[data-testid="online-badge"]'), "online badge");
+    expect($('[data-testid="sync-checking"]')).toBeNull();
+  });
+
+  it("a failed first read is shown in the strip and retried until the state is known", async () => {
+    const b = mockBackend();
+    b.failNext("syncState", { code: "storage", message: "database is locked" });
+    start(b);
+    await until(() => $$("[data-queue-row]").length > 0, "queue rows");
+    await until(
+      () => ($('[data-testid="sync-error"]')?.textContent ?? "").includes("database is locked"),
+      "the read's failure in the strip",
+    );
+    await until(() => !!$('[data-testid="online-badge"]'), "online badge after the retry", 300);
+    expect($('[data-testid="sync-error"]')).toBeNull();
+    expect($('[data-testid="pending"]')?.textContent).toContain("pending");
+  });
+
+  it("after signing in with the form, a failed read is not silently blank either", async () => {
+    const b = mockBackend({ signedIn: false });
+    start(b);
+    await until(() => !!$('input[type="password"]'), "sign-in form");
+    const url = $<HTMLInputElement>('input[type="url"]');
+    const token = $<HTMLInputElement>('input[type="password"]');
+    if (!url || !token) throw new Error("form");
+    url.value = "https://work.example.com";
+    url.dispatchEvent(new Event("input"));
+    token.value = "t0k";
+    token.dispatchEvent(new Event("input"));
+    b.failNext("syncState", { code: "internal", message: "the webview lost the answer" });
+    $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await until(() => !!$('[data-testid="queue-count"]'), "queue");
+    await until(() => !!$('[data-testid="online-badge"]'), "online badge after the retry", 300);
+  });
+});
+
 describe("keyboard in the queue (issue 11, item 8)", () => {
   it("arrow keys move between queue rows without changing the open item's question", async () => {
     const b = mockBackend();

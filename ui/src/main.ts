@@ -2,6 +2,10 @@ import { mount } from "svelte";
 import "./app.css";
 import App from "./App.svelte";
 import { tauriBackend } from "./lib/backend/tauri";
+import { ensureUsableLanguage } from "./lib/logic/locale";
+
+// Before anything formats: WebKitGTK reports LANG=C as the language "C".
+ensureUsableLanguage();
 
 const target = document.getElementById("app");
 if (!target) throw new Error("missing #app");

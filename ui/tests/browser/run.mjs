@@ -32,6 +32,8 @@ function assert(cond, msg) {
   if (!cond) throw new Error(`assertion failed: ${msg}`);
 }
 async function test(name, fn) {
+  // ONLY=words runs just the tests whose name contains them.
+  if (process.env.ONLY && !name.includes(process.env.ONLY)) return;
   const ctx = await browser.newContext({
     viewport: { width: 1440, height: 900 },
     colorScheme: "light",
@@ -798,6 +800,52 @@ await test("offline: the error's first clause is whole on the bar, the rest on r
     await err.evaluate((e) => e.scrollWidth <= e.clientWidth + 1),
     "the error text is not cut off",
   );
+});
+
+await test("offline at laptop width (1280): the whole top bar stays on screen, nothing wraps", async (page) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  // The background sync's own wording, as the real app showed it (issue 11 walk).
+  await page.evaluate(() =>
+    window.__mock.backgroundFail(
+      "platform unreachable: error sending request for url (http://127.0.0.1:8787/api/v1/assignments?page=1&limit=500): client error (Connect)",
+    ),
+  );
+  await page.waitForSelector('[data-testid="sync-error"]');
+  const bad = await page.evaluate(() =>
+    [...document.querySelectorAll("header.top button, header.top .badge")]
+      .map((e) => ({ t: e.textContent.trim(), r: e.getBoundingClientRect() }))
+      .filter(({ r }) => r.right > window.innerWidth + 0.5 || r.left < 0 || r.height > 34)
+      .map(
+        ({ t, r }) =>
+          `${t} (${Math.round(r.left)}-${Math.round(r.right)}, h ${Math.round(r.height)})`,
+      ),
+  );
+  assert(bad.length === 0, `header controls cut off or wrapped: ${bad.join("; ")}`);
+  // Nor drawn over one another.
+  const over = await page.evaluate(() => {
+    const els = [
+      ...document.querySelectorAll("header.top button, header.top .badge, header.top .err"),
+    ].map((e) => ({ t: e.textContent.trim(), r: e.getBoundingClientRect() }));
+    const out = [];
+    for (let i = 0; i < els.length; i++)
+      for (let j = i + 1; j < els.length; j++) {
+        const [a, b] = [els[i].r, els[j].r];
+        if (
+          a.left < b.right - 0.5 &&
+          b.left < a.right - 0.5 &&
+          a.top < b.bottom &&
+          b.top < a.bottom
+        )
+          out.push(`${els[i].t} / ${els[j].t}`);
+      }
+    return out;
+  });
+  assert(over.length === 0, `header controls overlap: ${over.join("; ")}`);
+  const title = await page.locator('[data-testid="sync-error"]').getAttribute("title");
+  assert(title.includes("client error (Connect)"), "the whole message stays on hover");
+  await shot(page, "offline-header-1280");
 });
 
 await test("screening task: labelled unpaid in the queue and on the item", async (page) => {

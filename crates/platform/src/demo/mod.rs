@@ -329,6 +329,77 @@ pub fn sample_answers(opportunity_id: &str, variant: usize) -> serde_json::Value
     rubrics::sample_answers(opportunity_id, variant)
 }
 
+/// `answers` with each diff-line comment anchored where it can be shown on
+/// `item`: a comment whose file or new-side line is not in the item's diff
+/// moves to the diff's first added line (the generic sample answers do not
+/// know each item's file), so a senior review shows it inline, not outdated.
+pub fn anchored_to(item: &Item, mut answers: serde_json::Value) -> serde_json::Value {
+    let Some(all) = answers.get_mut("answers").and_then(|a| a.as_object_mut()) else {
+        return answers;
+    };
+    for answer in all.values_mut() {
+        let Some(items) = answer.get_mut("items").and_then(|i| i.as_array_mut()) else {
+            continue;
+        };
+        for note in items {
+            let Some(FieldValue::Text(diff)) = note
+                .get("field")
+                .and_then(|f| f.as_str())
+                .and_then(|f| item.fields.get(f))
+            else {
+                continue;
+            };
+            let Some(anchor) = note.get_mut("anchor") else {
+                continue;
+            };
+            if anchor.get("kind").and_then(|k| k.as_str()) != Some("diff_line") {
+                continue;
+            }
+            let lines = new_side_lines(diff);
+            let file = anchor.get("file").and_then(|f| f.as_str()).unwrap_or("");
+            let line = anchor
+                .get("line")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            if lines.iter().any(|(f, l, _)| f == file && *l == line) {
+                continue;
+            }
+            if let Some((f, l, _)) = lines.iter().find(|(_, _, added)| *added) {
+                anchor["file"] = serde_json::Value::from(f.clone());
+                anchor["side"] = serde_json::Value::from("new");
+                anchor["line"] = serde_json::Value::from(*l);
+            }
+        }
+    }
+    answers
+}
+
+/// Every new-side line of a unified diff: (file, line number, added).
+fn new_side_lines(diff: &str) -> Vec<(String, u64, bool)> {
+    let mut out = Vec::new();
+    let mut file = String::new();
+    let mut next: Option<u64> = None;
+    for l in diff.lines() {
+        if let Some(path) = l.strip_prefix("+++ ") {
+            file = path.strip_prefix("b/").unwrap_or(path).trim().to_string();
+            next = None;
+        } else if let Some(hunk) = l.strip_prefix("@@ ") {
+            // "@@ -a,b +c,d @@": the new side starts at c.
+            next = hunk
+                .split_whitespace()
+                .find_map(|p| p.strip_prefix('+'))
+                .and_then(|p| p.split(',').next())
+                .and_then(|n| n.parse().ok());
+        } else if let Some(n) = next {
+            if l.starts_with('+') || l.starts_with(' ') || l.is_empty() {
+                out.push((file.clone(), n, l.starts_with('+')));
+                next = n.checked_add(1);
+            }
+        }
+    }
+    out
+}
+
 /// The rubric of each demo opportunity (also used by tests).
 pub fn demo_rubrics() -> Result<Vec<assay_rubric::Rubric>, Error> {
     rubrics::all()
@@ -552,7 +623,7 @@ pub fn seed_demo(
         let submitted = assigned + Duration::hours(2);
         let req = submission(
             &a,
-            sample_answers(&item.opportunity_id, i),
+            anchored_to(item, sample_answers(&item.opportunity_id, i)),
             14 + (i as u64 * 7) % 40,
             submitted,
         );
@@ -596,7 +667,7 @@ pub fn seed_demo(
         let submitted = assigned + Duration::hours(3);
         let req = submission(
             &a,
-            sample_answers(&item.opportunity_id, i + 1),
+            anchored_to(item, sample_answers(&item.opportunity_id, i + 1)),
             22 + i as u64 * 5,
             submitted,
         );
@@ -665,4 +736,76 @@ pub async fn spawn_demo_with(
         .await
         .map_err(|e| Error::Io(std::io::Error::other(e)))??;
     crate::spawn_with_storage(config, std::sync::Arc::new(storage)).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
+    use super::*;
+
+    fn patch_item(patch: String) -> Item {
+        Item {
+            id: "itm".into(),
+            opportunity_id: OPP_CODING.into(),
+            title: "t".into(),
+            fields: BTreeMap::from([("candidate_patch".to_string(), FieldValue::Text(patch))]),
+            created_at: Utc.timestamp_opt(0, 0).single().unwrap(),
+        }
+    }
+
+    fn first_anchor(answers: &serde_json::Value) -> serde_json::Value {
+        answers["answers"]["line_comments"]["items"][0]["anchor"].clone()
+    }
+
+    #[test]
+    fn sample_diff_comments_land_on_a_line_of_the_items_own_diff() {
+        let old = "pub fn top_k() -> Vec<u8> {\n    Vec::new()\n}\n";
+        let new = "use std::collections::HashMap;\n\npub fn top_k() -> Vec<u8> {\n    let m: HashMap<u8, u8> = HashMap::new();\n    m.into_keys().collect()\n}\n";
+        let item = patch_item(coding::unified("src/topk.rs", old, new));
+        // The generic sample names a file this item does not have.
+        let raw = sample_answers(OPP_CODING, 1);
+        assert_eq!(first_anchor(&raw)["file"], "src/solution");
+        let a = first_anchor(&anchored_to(&item, raw));
+        assert_eq!(a["file"], "src/topk.rs");
+        assert_eq!(a["side"], "new");
+        assert_eq!(a["line"], 1, "the diff's first added line: {a}");
+        // The comment text and everything else stay as they were.
+        let moved = anchored_to(&item, sample_answers(OPP_CODING, 1));
+        assert_eq!(
+            moved["answers"]["line_comments"]["items"][0]["comment"],
+            sample_answers(OPP_CODING, 1)["answers"]["line_comments"]["items"][0]["comment"]
+        );
+        assert_eq!(
+            moved["answers"]["verdict"],
+            sample_answers(OPP_CODING, 1)["answers"]["verdict"]
+        );
+    }
+
+    #[test]
+    fn a_comment_already_on_a_line_of_the_diff_stays_there() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nd\ne\nf\ng\nH\n";
+        let item = patch_item(coding::unified("src/solution", old, new));
+        let mut answers = sample_answers(OPP_CODING, 1);
+        answers["answers"]["line_comments"]["items"][0]["anchor"]["line"] = 6.into();
+        let a = first_anchor(&anchored_to(&item, answers));
+        assert_eq!(
+            (a["file"].as_str(), a["line"].as_u64()),
+            (Some("src/solution"), Some(6))
+        );
+    }
+
+    #[test]
+    fn new_side_lines_count_context_and_added_lines_only() {
+        let d = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -3,3 +3,4 @@\n c\n-d\n+D\n+E\n f\n";
+        assert_eq!(
+            new_side_lines(d),
+            vec![
+                ("x".to_string(), 3, false),
+                ("x".to_string(), 4, true),
+                ("x".to_string(), 5, true),
+                ("x".to_string(), 6, false),
+            ]
+        );
+    }
 }

@@ -709,6 +709,7 @@ pub struct PublishPlan {
 pub struct PublishOutcome {
     /// True when the platform now holds this version.
     pub published: bool,
+    /// The rubric's id, when the file parsed far enough to name it.
     pub rubric_id: Option<String>,
     /// The version published (or refused).
     pub version: Option<u32>,

@@ -538,6 +538,7 @@ fn item_status(r: &mut Recorder, wb: &Workbench, label: &str, id: &str) {
         json!({"assignmentId": id}),
         wb.item_status(id),
     );
+}
 
 /// The rationale the UI's keyboard tests type for the pairwise preference.
 const KEYBOARD_RATIONALE: &str = "Both cite 2 sources; 1 2 3 4 typed here, no key picks.";

@@ -269,6 +269,7 @@ pub fn check_rubric_blocking(
     })
 }
 
+/// Dry-runs a rubric publish: lint findings, the version it would get, and whether it may be published; stores nothing.
 #[utoipa::path(post, path = "/api/v1/author/rubrics/check", tag = "publishing",
     security(("bearer" = []), ("admin" = [])),
     params(("format" = Option<String>, Query, description = "toml, json or yaml (else from Content-Type)")),
@@ -1798,6 +1799,7 @@ pub fn assign_item_blocking(
     })
 }
 
+/// Assigns one item to one qualified expert (operator only); refuses duplicates and unqualified experts.
 #[utoipa::path(post, path = "/api/v1/admin/items/{id}/assign", tag = "admin",
     security(("bearer" = []), ("admin" = [])),
     params(("id" = String, Path, description = "Item id, or the external id it was imported with")),

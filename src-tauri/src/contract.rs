@@ -430,4 +430,40 @@ mod tests {
         assert_eq!(listener("SYNC_STATUS"), "onSyncStatus");
         assert_eq!(listener("PREVIEW_CHANGED"), "onPreviewChanged");
     }
+
+    /// Issue 13: renaming a row of the table renames, in the generated
+    /// module, the method every caller and implementation names, and the
+    /// command the Tauri implementation invokes; nothing keeps the old name,
+    /// so the UI stops compiling (`ui/src/contract.test.ts` shows that side).
+    #[test]
+    fn a_renamed_command_leaves_no_trace_of_its_old_name() {
+        let mut c = crate::commands::contract();
+        c.ty::<assay_app::AppError>();
+        c.ty::<assay_app::rules::Rules>();
+        let rules = serde_json::to_value(assay_app::rules::rules()).unwrap();
+        let before = typescript(&c, &rules).unwrap();
+        assert!(
+            before.contains("  earningsOverview(query: EarningsQuery): Promise<EarningsOverview>;")
+        );
+        let row = c
+            .commands
+            .iter_mut()
+            .find(|r| r.name == "earnings_overview")
+            .unwrap();
+        row.name = "earnings_summary";
+        let after = typescript(&c, &rules).unwrap();
+        assert!(
+            after.contains("  earningsSummary(query: EarningsQuery): Promise<EarningsOverview>;")
+        );
+        assert!(after.contains("  earningsSummary: \"earnings_summary\","));
+        assert!(after.contains("invoke<EarningsOverview>(\"earnings_summary\""));
+        assert!(
+            !after.contains("earningsOverview"),
+            "the old method name is gone"
+        );
+        assert!(
+            !after.contains("\"earnings_overview\""),
+            "the old command name is gone"
+        );
+    }
 }

@@ -39,7 +39,8 @@ use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
 
 /// The schema, one numbered file per step; never edit a published one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_initial.sql")];
+pub(super) const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/postgres/0001_initial.sql")];
 
 /// Advisory lock key of migrations.
 const MIGRATION_LOCK: i64 = 0x6173_7361_795f_6d67;

@@ -35,7 +35,7 @@ use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
 
 /// The schema, one numbered file per step; never edit a published one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_item_revision.sql"),
     include_str!("../../migrations/sqlite/0003_publishing.sql"),

@@ -1671,7 +1671,11 @@ export type PublishOutcome = {
 /**
  * True when the platform now holds this version.
  */
-published: boolean, rubric_id: string | null, 
+published: boolean, 
+/**
+ * The rubric's id, when the file parsed far enough to name it.
+ */
+rubric_id: string | null, 
 /**
  * The version published (or refused).
  */

@@ -525,7 +525,16 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    drop(app); // the old process is gone, and its WebDriver session with it
+    // The command answered "installed"; the old process restarts itself a
+    // moment later. Its WebDriver session is ended only once the new
+    // process runs: ending it earlier kills the old process before it can.
+    match app.wait_text("[data-testid=update-restarting]", WAIT, |t| {
+        t.contains(&next)
+    }) {
+        Ok(t) => eprintln!("the dialog says: {t}"),
+        // The old process may be gone before the text is read.
+        Err(e) => eprintln!("(the restarting text was not read: {e})"),
+    }
 
     // The restarted process is the installed N+1: it logs its version.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -549,7 +558,8 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         std::thread::sleep(Duration::from_millis(300));
     }
     eprintln!("restarted as {next}: pids {:?}", running_app(PROFILE_UP));
-    // Close it (it holds the single-instance lock) and drive N+1 again.
+    drop(app); // the old process is gone; its WebDriver session ends with tauri-driver
+               // Close it (it holds the single-instance lock) and drive N+1 again.
     for pid in running_app(PROFILE_UP) {
         let _ = Command::new("kill").arg(pid.to_string()).status();
     }
@@ -561,9 +571,21 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
     let app = App::launch_binary(&binary, &env)?;
-    app.wait_text("[data-testid=app-version]", WAIT, |t| {
-        t.contains(&format!("Version {next} "))
-    })?;
+    // The version line is for screen readers only (WebDriver's visible text
+    // of it is empty): read its text content.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let shown = app
+            .text_content("[data-testid=app-version]")?
+            .unwrap_or_default();
+        if shown.contains(&format!("Version {next} ")) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the relaunched app shows {shown:?}, not version {next}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // Still signed in (keyring), and the draft of N is intact.
     app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
     app.screenshot("package-update-06-after")?;

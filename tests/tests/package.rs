@@ -457,6 +457,8 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     let refused = |why: &str, shot: &str| -> Result<()> {
         let shown = app.wait_text("[data-testid=update-error]", WAIT, |t| t.contains(why))?;
         eprintln!("refused ({shot}): {shown}");
+        // Under a loaded Xvfb the window repaints well after the DOM changed.
+        std::thread::sleep(Duration::from_secs(2));
         app.screenshot(shot)?;
         assert_eq!(dpkg_version(&package), first, "{shot}: N was replaced");
         assert!(!running_app(PROFILE_UP).is_empty(), "{shot}: Assay is gone");

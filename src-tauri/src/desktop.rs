@@ -48,6 +48,41 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tau
         )
 }
 
+/// How long the window must stay put before its size and position are saved.
+const SAVE_WINDOW_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Saves the main window's size and position shortly after each move or
+/// resize, not only at a clean exit (the plugin's own save): a killed or
+/// crashed Assay, or one ended at logout, comes back where it was too.
+pub fn save_window_state_on_change<R: Runtime>(app: &tauri::App<R>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    let handle = app.handle().clone();
+    let changes = Arc::new(AtomicU64::new(0));
+    window.on_window_event(move |event| {
+        if !matches!(
+            event,
+            tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_)
+        ) {
+            return;
+        }
+        let this = changes.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+        let (handle, changes) = (handle.clone(), changes.clone());
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(SAVE_WINDOW_AFTER).await;
+            if changes.load(Ordering::SeqCst) != this {
+                return; // a later change saves
+            }
+            if let Err(e) = handle.save_window_state(StateFlags::all()) {
+                tracing::warn!(error = %e, "could not save the window's size and position");
+            }
+        });
+    });
+}
+
 /// Called once the app is built: links given to this (first) launch, and on
 /// macOS the ones the OS delivers as events.
 pub fn setup<R: Runtime>(app: &tauri::App<R>) {

@@ -102,6 +102,7 @@ pub fn run() -> anyhow::Result<()> {
     // ---- end issue 18 ----
     let app = builder_with_dialogs(builder, profile.clone(), scripted)?.build(context)?;
     main_window(&app, &profile)?;
+    desktop::save_window_state_on_change(&app); // issue 18: window state
     desktop::setup(&app); // issue 18: links given at launch
     desktop::tray(&app); // issue 18: tray icon
     desktop::menu(&app); // issue 18: native menu

@@ -108,6 +108,19 @@ fn find_tauri_driver() -> Result<PathBuf> {
     Ok(PathBuf::from(s))
 }
 
+/// A window's position and size, as `WebDriver` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowRect {
+    /// Left edge, in screen pixels.
+    pub x: i64,
+    /// Top edge, in screen pixels.
+    pub y: i64,
+    /// Outer width.
+    pub width: i64,
+    /// Outer height.
+    pub height: i64,
+}
+
 /// A `WebDriver` session on one running instance of the app.
 pub struct App {
     http: reqwest::blocking::Client,
@@ -372,6 +385,30 @@ impl App {
             &json!({"x": 0, "y": 0, "width": width, "height": height}),
         )?;
         Ok(())
+    }
+
+    /// Moves and resizes the window (W3C Set Window Rect).
+    pub fn set_window_rect_to(&self, rect: WindowRect) -> Result<()> {
+        self.post(
+            "/window/rect",
+            &json!({"x": rect.x, "y": rect.y, "width": rect.width, "height": rect.height}),
+        )?;
+        Ok(())
+    }
+
+    /// The window's position and size (W3C Get Window Rect).
+    pub fn window_rect(&self) -> Result<WindowRect> {
+        let v = self.get("/window/rect")?;
+        let n = |k: &str| {
+            v[k].as_i64()
+                .ok_or_else(|| anyhow!("no {k} in the window rect {v}"))
+        };
+        Ok(WindowRect {
+            x: n("x")?,
+            y: n("y")?,
+            width: n("width")?,
+            height: n("height")?,
+        })
     }
 
     /// Ends the session (closing the app) and stops tauri-driver.

@@ -2,13 +2,14 @@
 //! `assay://` link hands it to the running window and exits; links are
 //! checked in Rust (a malicious one is refused with its reason, nothing
 //! changes); a sign-in link signs in with a one-time code.
+//! The window's size and position come back at the next launch.
 //! Run by `cargo xtask test` under Xvfb with a private D-Bus session.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use assay_e2e::{app_binary, keys, App, PlatformProcess};
+use assay_e2e::{app_binary, keys, App, PlatformProcess, WindowRect};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -124,6 +125,52 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
     )?;
     app.wait_text("[role=alert]", WAIT, |t| t.contains("never takes a token"))?;
     app.press(&[keys::ESCAPE])?;
+    app.quit()?;
+    Ok(())
+}
+
+/// The window comes back where the reviewer left it, at the size they left
+/// it. Saved as it changes (within a second), so a closed, killed or
+/// crashed app keeps it too: here `WebDriver` ends the app without any exit
+/// handler running.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let env = [
+        ("ASSAY_PROFILE", "e2e-window"),
+        ("ASSAY_DATA_DIR", data_dir.as_str()),
+    ];
+    let app = App::launch(&env)?;
+    app.wait_for("input[type=url]", WAIT)?;
+    let want = WindowRect {
+        x: 120,
+        y: 90,
+        width: 1000,
+        height: 700,
+    };
+    assert_ne!(
+        app.window_rect()?,
+        want,
+        "the first launch is already there"
+    );
+    app.set_window_rect_to(want)?;
+    assert_eq!(app.window_rect()?, want);
+    let saved = data.path().join("window-state.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&saved).is_ok_and(|t| t.contains("1000") && t.contains("700")) {
+        if Instant::now() > deadline {
+            bail!("{} was not written after the change", saved.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.quit()?;
+
+    let app = App::launch(&env)?;
+    app.wait_for("input[type=url]", WAIT)?;
+    assert_eq!(app.window_rect()?, want, "not restored");
+    app.screenshot("window-restored")?;
     app.quit()?;
     Ok(())
 }

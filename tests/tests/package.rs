@@ -339,7 +339,9 @@ fn running_app(profile: &str) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// issue 18, updates: version N installed from its .deb updates itself to a
+/// issue 18, updates: version N installed from its .deb refuses a tampered
+/// N+1 (bad signature), a truncated one, an HTML manifest and a downgrade,
+/// each with its reason and still running N; then updates itself to the
 /// signed N+1 the platform serves, on the person's confirmation, restarts
 /// as N+1, and the draft written in N is still there. `cargo xtask bundle
 /// --debug --e2e` builds both with a throwaway key pair (N+1 stamped with
@@ -372,29 +374,40 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     let mut platform = PlatformProcess::seeded()?;
     platform.serve_args = vec!["--updates-dir".into(), updates.path().display().to_string()];
     platform.start(600)?;
-    let publish = Command::new(assay_e2e::target_dir().join("assay-platform"))
-        .args(["publish-update", "--dir"])
-        .arg(updates.path())
-        .args([
-            "--base-url",
-            &platform.url(),
-            "--version",
-            &next,
-            "--notes",
-            "Signed test update.",
-            "--target",
-            "linux-x86_64-deb",
-            "--artefact",
-        ])
-        .arg(&next_deb)
-        .arg("--signature")
-        .arg(&next_sig)
-        .output()?;
-    assert!(
-        publish.status.success(),
-        "publish-update: {}",
-        String::from_utf8_lossy(&publish.stderr)
-    );
+    let publish = |version: &str, artefact: &Path| -> Result<()> {
+        let out = Command::new(assay_e2e::target_dir().join("assay-platform"))
+            .args(["publish-update", "--dir"])
+            .arg(updates.path())
+            .args([
+                "--base-url",
+                &platform.url(),
+                "--version",
+                version,
+                "--notes",
+                "Signed test update.",
+                "--target",
+                "linux-x86_64-deb",
+                "--artefact",
+            ])
+            .arg(artefact)
+            .arg("--signature")
+            .arg(&next_sig)
+            .output()?;
+        if !out.status.success() {
+            bail!("publish-update: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    };
+    // First a tampered N+1: one byte changed, same size, listed with its
+    // own sha256 but N+1's real signature (a compromised file server).
+    let next_name = next_deb.file_name().context("no file name")?;
+    let tampered_dir = tempfile::tempdir()?;
+    let tampered = tampered_dir.path().join(next_name);
+    let mut bytes = std::fs::read(&next_deb)?;
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&tampered, &bytes)?;
+    publish(&next, &tampered)?;
 
     let xdg = tempfile::tempdir()?;
     let data_home = xdg.path().join("data");
@@ -437,6 +450,71 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     app.click(&app.wait_for("[data-testid=update-available]", WAIT)?)?;
     app.wait_text("[data-testid=update-version]", WAIT, |t| t.trim() == next)?;
     app.screenshot("package-update-01-offer")?;
+
+    // Each bad answer is refused with its reason; N stays installed and
+    // running, the draft untouched. The tampered file first:
+    app.click(&app.wait_for("[data-testid=update-install]", WAIT)?)?;
+    let refused = |why: &str, shot: &str| -> Result<()> {
+        let shown = app.wait_text("[data-testid=update-error]", WAIT, |t| t.contains(why))?;
+        eprintln!("refused ({shot}): {shown}");
+        // Under a loaded Xvfb the window repaints well after the DOM changed.
+        std::thread::sleep(Duration::from_secs(2));
+        app.screenshot(shot)?;
+        assert_eq!(dpkg_version(&package), first, "{shot}: N was replaced");
+        assert!(!running_app(PROFILE_UP).is_empty(), "{shot}: Assay is gone");
+        Ok(())
+    };
+    refused(
+        "signature does not match",
+        "package-update-02-bad-signature",
+    )?;
+    let check_again = || -> Result<()> {
+        let clicked = app.execute(
+            "const b = [...document.querySelectorAll('[data-testid=update-dialog] button')]
+               .find((b) => b.textContent.trim() === 'Check again');
+             if (b) { b.click(); return true; } return false;",
+            serde_json::json!([]),
+        )?;
+        if clicked != serde_json::json!(true) {
+            bail!("no Check again button in the update dialog");
+        }
+        Ok(())
+    };
+    // Truncated: the served N+1 is cut short of the size the manifest says.
+    publish(&next, &next_deb)?;
+    let served = updates.path().join(next_name);
+    let whole = std::fs::read(&served)?;
+    std::fs::write(&served, &whole[..whole.len() / 2])?;
+    check_again()?;
+    app.wait_text("[data-testid=update-version]", WAIT, |t| t.trim() == next)?;
+    app.click(&app.wait_for("[data-testid=update-install]", WAIT)?)?;
+    refused("truncated", "package-update-03-truncated")?;
+    // A web page (a captive portal) where the manifest should be.
+    std::fs::write(
+        updates.path().join("manifest.json"),
+        "<!DOCTYPE html><html><body>Please sign in to the network</body></html>",
+    )?;
+    check_again()?;
+    refused("web page (HTML)", "package-update-04-html-manifest")?;
+    // An older version than the one installed.
+    std::fs::remove_file(updates.path().join("manifest.json"))?;
+    publish("0.0.1", &deb)?;
+    check_again()?;
+    refused("does not downgrade", "package-update-05-downgrade")?;
+    // N still works: the draft is there and the queue answers.
+    app.execute(
+        "[...document.querySelectorAll('[data-testid=update-dialog] button')]
+           .find((b) => b.textContent.trim() === 'Close')?.click()",
+        serde_json::json!([]),
+    )?;
+    app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
+    app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
+
+    // The real, signed N+1.
+    std::fs::remove_file(updates.path().join("manifest.json"))?;
+    publish(&next, &next_deb)?;
+    app.click(&app.wait_for("[data-testid=update-available]", WAIT)?)?;
+    app.wait_text("[data-testid=update-version]", WAIT, |t| t.trim() == next)?;
     app.click(&app.wait_for("[data-testid=update-install]", WAIT)?)?;
     // dpkg -i runs before the command answers; then Assay restarts.
     let installed = std::time::Instant::now();
@@ -449,7 +527,16 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    drop(app); // the old process is gone, and its WebDriver session with it
+    // The command answered "installed"; the old process restarts itself a
+    // moment later. Its WebDriver session is ended only once the new
+    // process runs: ending it earlier kills the old process before it can.
+    match app.wait_text("[data-testid=update-restarting]", WAIT, |t| {
+        t.contains(&next)
+    }) {
+        Ok(t) => eprintln!("the dialog says: {t}"),
+        // The old process may be gone before the text is read.
+        Err(e) => eprintln!("(the restarting text was not read: {e})"),
+    }
 
     // The restarted process is the installed N+1: it logs its version.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -473,7 +560,8 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         std::thread::sleep(Duration::from_millis(300));
     }
     eprintln!("restarted as {next}: pids {:?}", running_app(PROFILE_UP));
-    // Close it (it holds the single-instance lock) and drive N+1 again.
+    drop(app); // the old process is gone; its WebDriver session ends with tauri-driver
+               // Close it (it holds the single-instance lock) and drive N+1 again.
     for pid in running_app(PROFILE_UP) {
         let _ = Command::new("kill").arg(pid.to_string()).status();
     }
@@ -485,12 +573,24 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
     let app = App::launch_binary(&binary, &env)?;
-    app.wait_text("[data-testid=app-version]", WAIT, |t| {
-        t.contains(&format!("Version {next} "))
-    })?;
+    // The version line is for screen readers only (WebDriver's visible text
+    // of it is empty): read its text content.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let shown = app
+            .text_content("[data-testid=app-version]")?
+            .unwrap_or_default();
+        if shown.contains(&format!("Version {next} ")) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the relaunched app shows {shown:?}, not version {next}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // Still signed in (keyring), and the draft of N is intact.
     app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
-    app.screenshot("package-update-02-after")?;
+    app.screenshot("package-update-06-after")?;
     // Nothing newer now: the same version is "up to date", no button.
     assert!(app.try_find("[data-testid=update-available]")?.is_none());
     app.quit()?;

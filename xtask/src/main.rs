@@ -54,7 +54,8 @@ const TEST_PACKAGES: &[&str] = &[
 
 /// Extra Debian packages `bundle` needs: `dpkg-shlibdeps` computes the
 /// .deb's dependencies from the binary.
-const BUNDLE_PACKAGES: &[&str] = &["dpkg-dev"];
+/// `rpm` reads the built .rpm back (`rpm -qpR`, `rpm -qpl`) to check it.
+const BUNDLE_PACKAGES: &[&str] = &["dpkg-dev", "rpm"];
 
 #[derive(Parser)]
 #[command(about = "Assay project automation")]
@@ -845,9 +846,14 @@ impl Drop for KillOnDrop<'_> {
 
 /// The cargo target directory's `debug` folder (honours `CARGO_TARGET_DIR`).
 fn target_dir(root: &Path) -> PathBuf {
+    cargo_target(root).join("debug")
+}
+
+/// The cargo target directory (honours `CARGO_TARGET_DIR`).
+fn cargo_target(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if !d.is_empty() => root.join(d).join("debug"),
-        _ => root.join("target/debug"),
+        Some(d) if !d.is_empty() => root.join(d),
+        _ => root.join("target"),
     }
 }
 
@@ -1000,6 +1006,53 @@ fn shlib_depends(root: &Path, binary: &Path) -> Result<Vec<String>> {
     Ok(deps)
 }
 
+/// The sonames the app loads with dlopen, as RPM requirements.
+const DLOPENED_RPM_REQUIRES: &[&str] = &["libayatana-appindicator3.so.1()(64bit)"];
+
+/// The .rpm's `Requires`, computed from the built binary as rpmbuild's
+/// elfdeps does: each needed shared library by soname, and each symbol
+/// version it needs (`libc.so.6(GLIBC_2.34)(64bit)`). Soname requirements
+/// resolve on every RPM distribution, whatever it names its packages.
+fn rpm_requires(binary: &Path) -> Result<Vec<String>> {
+    let readelf = |flag: &str| -> Result<String> {
+        let out = Command::new("readelf")
+            .arg(flag)
+            .arg(binary)
+            .output()
+            .context("running readelf (package binutils)")?;
+        if !out.status.success() {
+            bail!("readelf {flag} failed on {}", binary.display());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let mut requires = Vec::new();
+    for line in readelf("-d")?.lines() {
+        if let Some(rest) = line.split("Shared library: [").nth(1) {
+            let soname = rest.trim_end_matches(']');
+            requires.push(format!("{soname}()(64bit)"));
+        }
+    }
+    // `readelf -V`: "File: libc.so.6  Cnt: 19" then "Name: GLIBC_2.34 ...".
+    let mut file: Option<String> = None;
+    for line in readelf("-V")?.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(i) = words.iter().position(|w| *w == "File:") {
+            file = words.get(i + 1).map(ToString::to_string);
+        } else if let (Some(f), Some(i)) = (&file, words.iter().position(|w| *w == "Name:")) {
+            if let Some(name) = words.get(i + 1) {
+                requires.push(format!("{f}({name})(64bit)"));
+            }
+        }
+    }
+    if requires.is_empty() {
+        bail!("readelf found no shared libraries in {}", binary.display());
+    }
+    requires.extend(DLOPENED_RPM_REQUIRES.iter().map(ToString::to_string));
+    requires.sort();
+    requires.dedup();
+    Ok(requires)
+}
+
 /// `cargo xtask bundle [--debug] [--e2e]`.
 fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
     let started = Instant::now();
@@ -1053,14 +1106,20 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
     run(&mut build)?;
     let build_secs = build_started.elapsed().as_secs_f64();
 
-    let out_dir = root.join("target").join(profile);
+    // Honours CARGO_TARGET_DIR (release builds share /work/rel-style dirs).
+    let out_dir = cargo_target(root).join(profile);
     let binary = out_dir.join("assay-desktop");
     let mut depends = shlib_depends(root, &binary)?;
     // Loaded at run time (dlopen), so dpkg-shlibdeps cannot see them.
     depends.extend(DLOPENED_DEPENDS.iter().map(ToString::to_string));
     eprintln!("Depends (dpkg-shlibdeps): {}", depends.join(", "));
+    let requires = rpm_requires(&binary)?;
+    eprintln!("Requires (readelf): {}", requires.join(", "));
     let config = serde_json::json!({
-        "bundle": { "linux": { "deb": { "depends": depends } } }
+        "bundle": { "linux": {
+            "deb": { "depends": depends },
+            "rpm": { "depends": requires },
+        } }
     });
     step("bundling .deb and .rpm");
     let bundle_started = Instant::now();
@@ -1082,6 +1141,7 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
     let deb = only_file(&bundle_dir.join("deb"), "deb")?;
     let rpm = only_file(&bundle_dir.join("rpm"), "rpm")?;
     check_deb(&deb)?;
+    check_rpm(&rpm)?;
     eprintln!(
         "\nbuilt in {build_secs:.0}s, bundled in {bundle_secs:.0}s ({:.0}s in all):",
         started.elapsed().as_secs_f64()
@@ -1099,12 +1159,16 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
         step(&format!(
             "building version {next} (N+1) for the update test"
         ));
+        // The same package set as N's build, so cargo resolves the same
+        // features and rebuilds only what reads the stamped version.
         let mut build = cargo();
         build
             .args(["build", "-p", "assay-desktop"])
             .env("ASSAY_UPDATE_PUBLIC_KEY", &key.public)
             .env("ASSAY_BUILD_VERSION", &next);
-        if !debug {
+        if debug {
+            build.args(["-p", "assay-platform"]);
+        } else {
             build.arg("--release");
         }
         run(&mut build)?;
@@ -1129,8 +1193,10 @@ fn bundle(root: &Path, debug: bool, e2e: bool) -> Result<()> {
             .arg(&deb_next))?;
         let sig = PathBuf::from(format!("{}.sig", deb_next.display()));
 
-        step("building the reference platform");
-        run(cargo().args(["build", "-p", "assay-platform"]))?;
+        if !debug {
+            step("building the reference platform");
+            run(cargo().args(["build", "-p", "assay-platform"]))?;
+        }
         step("installing the .deb and driving the installed app (tests/tests/package.rs)");
         let mut cmd = under_xvfb(
             "exec cargo test -p assay-e2e --test package -- --ignored --test-threads=1 --nocapture",
@@ -1235,6 +1301,57 @@ fn check_deb(deb: &Path) -> Result<()> {
     for line in ["MimeType=x-scheme-handler/assay", "Exec=assay-desktop %u"] {
         if !entry.lines().any(|l| l.trim_end_matches(';') == line) {
             bail!("{desktop} lacks `{line}`:\n{entry}");
+        }
+    }
+    Ok(())
+}
+
+/// The libraries every package must require: the webview, GTK, libsoup
+/// (the webview's network stack) and the tray's `AppIndicator`.
+const RPM_MUST_REQUIRE: &[&str] = &[
+    "libwebkit2gtk-4.1.so.0()(64bit)",
+    "libgtk-3.so.0()(64bit)",
+    "libsoup-3.0.so.0()(64bit)",
+    "libayatana-appindicator3.so.1()(64bit)",
+];
+
+/// The .rpm requires the libraries the binary needs, and holds the binary,
+/// the desktop entry (registered for `assay://`) and the icons.
+fn check_rpm(rpm: &Path) -> Result<()> {
+    let query = |flag: &str| -> Result<String> {
+        let out = Command::new("rpm")
+            .arg(flag)
+            .arg(rpm)
+            .output()
+            .context("running rpm (package rpm)")?;
+        if !out.status.success() {
+            bail!(
+                "rpm {flag} {}: {}",
+                rpm.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let requires = query("-qpR")?;
+    for want in RPM_MUST_REQUIRE {
+        if !requires.lines().any(|l| l.trim() == *want) {
+            bail!("{} does not require {want}:\n{requires}", rpm.display());
+        }
+    }
+    let files = query("-qpl")?;
+    let mut want = vec![
+        "/usr/bin/assay-desktop".to_string(),
+        "/usr/share/applications/Assay.desktop".to_string(),
+    ];
+    for size in ["32x32", "64x64", "128x128", "256x256@2", "512x512"] {
+        want.push(format!(
+            "/usr/share/icons/hicolor/{size}/apps/assay-desktop.png"
+        ));
+    }
+    for path in &want {
+        if !files.lines().any(|l| l.trim() == path) {
+            bail!("{} lacks {path}:\n{files}", rpm.display());
         }
     }
     Ok(())

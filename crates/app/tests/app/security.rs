@@ -126,9 +126,21 @@ async fn sign_in_needs_a_confirmation_naming_the_address() {
 
     // A malformed or plain-http address is refused before anyone is asked.
     let before = dialogs.shown().len();
-    let err = wb.sign_in("http://example.com", "t").await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::Invalid);
-    assert!(err.message.contains("https://"), "{err:?}");
+    for wrong in [
+        "http://example.com",
+        "platform.example.com",
+        "ftp://platform.example.com",
+        "not a url",
+    ] {
+        let err = wb.sign_in(wrong, "t").await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::Invalid, "{wrong}: {err:?}");
+        assert!(
+            err.message
+                .contains("is not an address Assay can sign in to")
+                && err.message.contains("https://"),
+            "{wrong}: {err:?}"
+        );
+    }
     assert_eq!(dialogs.shown().len(), before);
 }
 
@@ -239,6 +251,16 @@ async fn sign_in_errors_are_worded_and_never_echo_replies() {
     let err = confirmed_sign_in_error(dir.path(), &url).await;
     assert_eq!(err.code, ErrorCode::Offline, "{err:?}");
     assert!(err.message.contains("nothing is listening"), "{err:?}");
+
+    // A host name that does not exist (`.invalid` never resolves).
+    let url = "https://no-such-host.invalid";
+    let err = confirmed_sign_in_error(dir.path(), url).await;
+    assert_eq!(err.code, ErrorCode::Offline, "{err:?}");
+    assert!(
+        err.message
+            .starts_with(&format!("Cannot reach {url}: no such host name")),
+        "{err:?}"
+    );
 
     // TLS: https to a server that does not speak it, and to one whose
     // certificate no one vouches for (self-signed).

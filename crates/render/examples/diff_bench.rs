@@ -5,6 +5,14 @@
 //! - `diff_bench view FILE`: what the app does when a diff opens and is read
 //!   to the end: parse, lay out, highlight every file, build every row of
 //!   every file (unified) and encode it as JSON as the webview gets it.
+//! - `diff_bench first FILE [--runs N]`: time to the first rows, as the app
+//!   opens a diff: parse and lay out the diff and list its files (what
+//!   opening the item does), then the first window of 100 rows of file 0
+//!   (the file the viewer opens on) and of the largest file (the one a
+//!   reviewer jumps to); next to it, that file highlighted whole and then
+//!   its first window (what the first window cost when a file was
+//!   highlighted whole on first use). One process per run; median and min
+//!   of CPU (the process's user+sys, all threads) and wall.
 //! - `diff_bench dump FILE`: every row of every file in both modes as JSON
 //!   lines (compare highlighting before/after a change).
 //! - `diff_bench compare --delta PATH [--runs N] [--callgrind] NAME=FILE...`:
@@ -50,6 +58,132 @@ fn view(file: &str) -> Res<()> {
         text.lines().count(),
         start.elapsed().as_secs_f64() * 1e3
     );
+    Ok(())
+}
+
+/// CPU time (user + sys) of this process's threads so far, in ms.
+fn self_cpu_ms() -> f64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a zeroed rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut ru) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Rows of the viewer's first window.
+const FIRST_WINDOW: u32 = 100;
+
+/// One run of `first` in this process: (cpu, wall) ms of open + first
+/// window of file 0, of the largest file's first window (after that), and
+/// of the largest file's every row (in a second, fresh open).
+fn first_once(text: &str) -> Res<[(f64, f64); 3]> {
+    let timed = |f: &mut dyn FnMut() -> Res<()>| -> Res<(f64, f64)> {
+        let (c, t) = (self_cpu_ms(), Instant::now());
+        f()?;
+        Ok((self_cpu_ms() - c, t.elapsed().as_secs_f64() * 1e3))
+    };
+    let mut rows = None;
+    let open = timed(&mut || {
+        let r = DiffRows::new(parse_unified_diff(text)?);
+        std::hint::black_box(r.summaries());
+        std::hint::black_box(assay_render::diff::file_tree(r.diff(), &[]));
+        let w = r.rows_for(0, 0, FIRST_WINDOW, DiffMode::Unified, &[])?;
+        std::hint::black_box(serde_json::to_vec(&w)?);
+        rows = Some(r);
+        Ok(())
+    })?;
+    let rows = rows.ok_or("no rows")?;
+    let largest = (0..rows.file_count())
+        .max_by_key(|&f| rows.row_count(f, DiffMode::Unified, &[]))
+        .ok_or("no files")?;
+    let jump = timed(&mut || {
+        let w = rows.rows_for(largest, 0, FIRST_WINDOW, DiffMode::Unified, &[])?;
+        std::hint::black_box(serde_json::to_vec(&w)?);
+        Ok(())
+    })?;
+    let fresh = DiffRows::new(parse_unified_diff(text)?);
+    let whole = timed(&mut || {
+        fresh.highlight_file(largest);
+        let w = fresh.rows_for(largest, 0, FIRST_WINDOW, DiffMode::Unified, &[])?;
+        std::hint::black_box(serde_json::to_vec(&w)?);
+        Ok(())
+    })?;
+    Ok([open, jump, whole])
+}
+
+fn first(args: &[String]) -> Res<()> {
+    let (file, runs) = match args {
+        [file] => (file, 9usize),
+        [file, flag, n] if flag == "--runs" => (file, n.parse()?),
+        _ => return Err("usage: diff_bench first FILE [--runs N]".into()),
+    };
+    if let Ok(once) = std::env::var("DIFF_BENCH_FIRST_ONCE") {
+        let text = std::fs::read_to_string(&once)?;
+        let r = first_once(&text)?;
+        for (c, w) in r {
+            print!("{c} {w} ");
+        }
+        println!();
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(file)?;
+    let diff = parse_unified_diff(&text)?;
+    let rows = DiffRows::new(diff);
+    let largest = (0..rows.file_count())
+        .max_by_key(|&f| rows.row_count(f, DiffMode::Unified, &[]))
+        .ok_or("no files")?;
+    println!(
+        "first rows of {file} ({} lines, {} files; file 0 {} with {} rows, largest file {}          with {} rows); {runs} runs, one process each; load {}",
+        text.lines().count(),
+        rows.file_count(),
+        rows.diff().files[0].path,
+        rows.row_count(0, DiffMode::Unified, &[]),
+        rows.diff().files[largest].path,
+        rows.row_count(largest, DiffMode::Unified, &[]),
+        load()
+    );
+    let mut all: [Vec<(f64, f64)>; 3] = Default::default();
+    for _ in 0..runs {
+        let out = Command::new(std::env::current_exe()?)
+            .args(["first", file])
+            .env("DIFF_BENCH_FIRST_ONCE", file)
+            .stderr(Stdio::inherit())
+            .output()?;
+        if !out.status.success() {
+            return Err(format!("a run failed with {}", out.status).into());
+        }
+        let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        for (k, slot) in all.iter_mut().enumerate() {
+            slot.push((v[2 * k], v[2 * k + 1]));
+        }
+    }
+    let names = [
+        "open + file 0's first 100 rows",
+        "then the largest file's first 100 rows",
+        "largest file highlighted whole, first 100 rows",
+    ];
+    println!(
+        "{:45} {:>10} {:>10} {:>10} {:>10}",
+        "", "cpu med", "cpu min", "wall med", "wall min"
+    );
+    for (name, v) in names.iter().zip(&all) {
+        let c: Vec<f64> = v.iter().map(|x| x.0).collect();
+        let w: Vec<f64> = v.iter().map(|x| x.1).collect();
+        println!(
+            "{name:45} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>8.1}ms",
+            median(&c),
+            min(&c),
+            median(&w),
+            min(&w)
+        );
+    }
+    println!("load after {}", load());
     Ok(())
 }
 
@@ -265,10 +399,11 @@ fn main() -> Res<()> {
         }
         [cmd, file] if cmd == "view" => view(file)?,
         [cmd, file] if cmd == "dump" => dump(file)?,
+        [cmd, rest @ ..] if cmd == "first" => first(rest)?,
         [cmd, rest @ ..] if cmd == "compare" => compare(rest)?,
         _ => {
             eprintln!(
-                "usage: diff_bench view FILE | dump FILE | compare --delta PATH [--runs N] \
+                "usage: diff_bench view FILE | dump FILE | first FILE [--runs N] | compare --delta PATH [--runs N] \
                  [--callgrind] NAME=FILE... | --generate OUT"
             );
             std::process::exit(2);

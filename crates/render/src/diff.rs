@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use assay_rubric::model::{DiffMode, DiffSide};
@@ -235,7 +235,7 @@ pub use parse::{diff_files, parse_unified_diff};
 pub use rows::{DiffRow, DiffRows, FileSummary, SplitCell};
 pub use tree::{file_tree, FileTree, FileTreeNode};
 
-use highlight::{highlight_files, FileSpans};
+use highlight::{highlight_files, lock, HunkHl};
 use word::word_changes;
 
 #[cfg(test)]

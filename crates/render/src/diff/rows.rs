@@ -94,7 +94,6 @@ struct Layout {
 struct FileRows {
     /// (hunk, index in hunk) per flat line.
     refs: Vec<(u32, u32)>,
-    changed: Vec<Vec<(u32, u32)>>,
     gaps: Vec<Gap>,
     unified: Layout,
     split: Layout,
@@ -135,16 +134,20 @@ pub struct FileSummary {
 
 /// The highlighted, virtualisable view model of a [`MultiFileDiff`].
 ///
-/// Layout and word-level changes are computed up front; syntax highlighting
-/// of a file happens on its first [`DiffRows::rows_for`] (or for every file
-/// at once with [`DiffRows::highlight_all`], e.g. on a background thread).
+/// The layout is computed up front. Syntax highlighting and word-level
+/// changes happen per hunk for the rows [`DiffRows::rows_for`] returns,
+/// visible first: a window highlights only its own hunks, up to its last
+/// line and a screenful beyond (the rest of a hunk on a later window); or
+/// for every file at once with [`DiffRows::highlight_all`] (e.g. on a
+/// background thread).
 pub struct DiffRows {
     diff: MultiFileDiff,
     /// The language given to [`DiffRows::with_language`].
     language: Option<String>,
     files: Vec<FileRows>,
     langs: Vec<Option<Language>>,
-    spans: Vec<OnceLock<FileSpans>>,
+    /// Per file, per hunk: what is highlighted so far.
+    hl: Vec<Mutex<Vec<HunkHl>>>,
 }
 
 impl DiffRows {
@@ -162,37 +165,39 @@ impl DiffRows {
             .iter()
             .map(|f| resolve_language(Some(&f.path), language))
             .collect();
-        let spans = diff.files.iter().map(|_| OnceLock::new()).collect();
+        let hl = diff
+            .files
+            .iter()
+            .map(|f| Mutex::new(f.hunks.iter().map(|_| HunkHl::default()).collect()))
+            .collect();
         DiffRows {
             diff,
             language: language.map(str::to_string),
             files,
             langs,
-            spans,
+            hl,
         }
     }
 
     /// Highlight every file not highlighted yet (files and hunks in parallel).
     pub fn highlight_all(&self) {
-        let todo: Vec<usize> = (0..self.spans.len())
-            .filter(|&i| self.spans[i].get().is_none())
-            .collect();
-        if todo.is_empty() {
-            return;
-        }
-        for (fi, spans) in highlight_files(&self.diff, &self.langs, &todo) {
-            // Another thread may have won the race; its result is identical.
-            let _ = self.spans[fi].set(spans);
+        let all: Vec<usize> = (0..self.files.len()).collect();
+        highlight_files(&self.diff, &self.langs, &self.hl, &all);
+    }
+
+    /// Highlight every hunk of one file (hunks in parallel).
+    pub fn highlight_file(&self, file_index: usize) {
+        if file_index < self.files.len() {
+            highlight_files(&self.diff, &self.langs, &self.hl, &[file_index]);
         }
     }
 
-    fn file_spans(&self, file_index: usize) -> &FileSpans {
-        self.spans[file_index].get_or_init(|| {
-            highlight_files(&self.diff, &self.langs, &[file_index])
-                .pop()
-                .map(|(_, s)| s)
-                .unwrap_or_default()
-        })
+    /// Lines highlighted so far in each hunk of a file (tests, benchmarks).
+    pub fn highlighted_lines(&self, file_index: usize) -> Vec<usize> {
+        self.hl
+            .get(file_index)
+            .map(|m| lock(m).iter().map(|h| h.done).collect())
+            .unwrap_or_default()
     }
 
     /// Whether these rows were built from `diff` with `language`: an item
@@ -299,7 +304,9 @@ impl DiffRows {
         })?;
         let expanded: HashSet<u32> = expanded.iter().copied().collect();
         let hunks = &self.diff.files[file_index].hunks;
-        let mut out = Vec::with_capacity(count.min(10_000) as usize);
+        // The window's rows first (items not built yet), then the hunks
+        // they show highlighted as far as they need, then the rows.
+        let mut plan: Vec<Result<Item, DiffRow>> = Vec::with_capacity(count.min(10_000) as usize);
         let mut pos = 0u32;
         let end = start.saturating_add(count);
         for seg in Self::segments(f, layout, &expanded) {
@@ -312,12 +319,12 @@ impl DiffRows {
                         let gap = &f.gaps[id as usize];
                         let (h, i) = f.refs[gap.lines.start as usize];
                         let first = &hunks[h as usize].lines[i as usize];
-                        out.push(DiffRow::Expander {
+                        plan.push(Err(DiffRow::Expander {
                             gap: id,
                             hidden: gap.lines.len() as u32,
                             old_start: first.old_line.unwrap_or(0),
                             new_start: first.new_line.unwrap_or(0),
-                        });
+                        }));
                     }
                     pos += 1;
                 }
@@ -330,13 +337,43 @@ impl DiffRows {
                     let skip = start.saturating_sub(pos);
                     let take = (end - pos).min(len) - skip;
                     for idx in (r.start + skip)..(r.start + skip + take) {
-                        out.push(self.row(file_index, f, layout.items[idx as usize]));
+                        plan.push(Ok(layout.items[idx as usize]));
                     }
                     pos += len;
                 }
             }
         }
-        Ok(out)
+        // Last line needed per hunk.
+        let mut need: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut note = |flat: Option<u32>| {
+            if let Some(&(h, i)) = flat.and_then(|fl| f.refs.get(fl as usize)) {
+                let e = need.entry(h).or_insert(i);
+                *e = (*e).max(i);
+            }
+        };
+        for p in &plan {
+            match p {
+                Ok(Item::Line(fl)) => note(Some(*fl)),
+                Ok(Item::Pair(a, b)) => {
+                    note(*a);
+                    note(*b);
+                }
+                _ => {}
+            }
+        }
+        let mut hl = lock(&self.hl[file_index]);
+        for (h, i) in need {
+            if let (Some(done), Some(hunk)) = (hl.get_mut(h as usize), hunks.get(h as usize)) {
+                done.ensure(hunk, self.langs[file_index], i as usize);
+            }
+        }
+        Ok(plan
+            .into_iter()
+            .map(|p| match p {
+                Ok(item) => self.row(file_index, f, &hl, item),
+                Err(row) => row,
+            })
+            .collect())
     }
 
     /// Runs of a flat line as shown on `side` (context lines may differ
@@ -345,32 +382,38 @@ impl DiffRows {
         &self,
         file_index: usize,
         f: &FileRows,
+        hl: &[HunkHl],
         flat: u32,
         side: DiffSide,
     ) -> (&DiffLine, Vec<StyledRun>) {
         let (h, i) = f.refs[flat as usize];
         let line = &self.diff.files[file_index].hunks[h as usize].lines[i as usize];
-        let empty = Vec::new();
-        let file_spans = self.file_spans(file_index);
-        let old_context = match side {
-            DiffSide::Old => file_spans.old_context.get(&flat),
-            DiffSide::New => None,
-        };
-        let spans = old_context
-            .or_else(|| file_spans.lines.get(flat as usize))
-            .unwrap_or(&empty);
-        let runs = to_runs(&line.text, spans, &f.changed[flat as usize]);
+        let (spans, changed) = hl.get(h as usize).map_or((None, None), |d| {
+            let old_context = match side {
+                DiffSide::Old => d.old_context.get(&i),
+                DiffSide::New => None,
+            };
+            (
+                old_context.or_else(|| d.spans.get(i as usize)),
+                d.changed.get(i as usize),
+            )
+        });
+        let runs = to_runs(
+            &line.text,
+            spans.map_or(&[][..], Vec::as_slice),
+            changed.map_or(&[][..], Vec::as_slice),
+        );
         (line, runs)
     }
 
-    fn row(&self, file_index: usize, f: &FileRows, item: Item) -> DiffRow {
+    fn row(&self, file_index: usize, f: &FileRows, hl: &[HunkHl], item: Item) -> DiffRow {
         match item {
             Item::Header(h) => DiffRow::HunkHeader {
                 hunk: h,
                 text: self.diff.files[file_index].hunks[h as usize].header(),
             },
             Item::Line(flat) => {
-                let (line, runs) = self.runs(file_index, f, flat, DiffSide::New);
+                let (line, runs) = self.runs(file_index, f, hl, flat, DiffSide::New);
                 DiffRow::Line {
                     kind: line.kind,
                     old_line: line.old_line,
@@ -383,7 +426,7 @@ impl DiffRows {
             Item::Pair(old, new) => {
                 let cell = |flat: Option<u32>, side: DiffSide| {
                     flat.map(|flat| {
-                        let (line, runs) = self.runs(file_index, f, flat, side);
+                        let (line, runs) = self.runs(file_index, f, hl, flat, side);
                         SplitCell {
                             kind: line.kind,
                             line: match side {
@@ -416,9 +459,8 @@ fn layout_file(file: &FileDiff) -> FileRows {
             f.refs.push((h as u32, i as u32));
         }
     }
-    f.changed = vec![Vec::new(); f.refs.len()];
 
-    // Gaps and word-level changes, per hunk.
+    // Gaps, per hunk (word-level changes come with highlighting).
     for (h, hunk) in file.hunks.iter().enumerate() {
         let base = hunk_first_flat[h];
         let lines = &hunk.lines;
@@ -440,21 +482,8 @@ fn layout_file(file: &FileDiff) -> FileRows {
                     }
                 }
             } else {
-                let s = i;
                 while i < lines.len() && lines[i].kind != LineKind::Context {
                     i += 1;
-                }
-                let removed: Vec<usize> = (s..i)
-                    .filter(|&k| lines[k].kind == LineKind::Removed)
-                    .collect();
-                let added: Vec<usize> = (s..i)
-                    .filter(|&k| lines[k].kind == LineKind::Added)
-                    .collect();
-                for (&r, &a) in removed.iter().zip(added.iter()) {
-                    if let Some((oc, nc)) = word_changes(&lines[r].text, &lines[a].text) {
-                        f.changed[base as usize + r] = oc;
-                        f.changed[base as usize + a] = nc;
-                    }
                 }
             }
         }

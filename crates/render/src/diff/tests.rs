@@ -569,3 +569,101 @@ fn rows_know_the_diff_and_language_they_were_built_for() {
     changed.files[0].hunks[0].lines[0].text.push('x');
     assert!(!rows.is_for(&changed, Some("rust")));
 }
+
+/// A large Rust file rewritten in places: block comments and raw strings
+/// that span many lines (the parser's state must carry across them), word
+/// changes in modified pairs, and a whole-file hunk.
+fn big_rust_pair(n: usize) -> (String, String) {
+    let mut old = String::new();
+    let mut new = String::new();
+    for i in 0..n {
+        let line = match i % 50 {
+            0 => "/* a block comment".to_string(),
+            1..=6 => format!("   still comment {i}"),
+            7 => "*/".to_string(),
+            20 => "const S: &str = r#\"raw".to_string(),
+            21..=24 => format!("raw {i} fn not_code() {{}}"),
+            25 => "\"#;".to_string(),
+            _ => format!("fn f{i}(x: u32) -> u32 {{ x + {i} }}"),
+        };
+        old.push_str(&line);
+        old.push('\n');
+        if i % 37 == 0 {
+            new.push_str(&format!(
+                "fn f{i}(x: u64) -> u64 {{ x * {i} }} // changed\n"
+            ));
+        } else if i % 113 == 0 {
+            new.push_str("/* opened by the new side\n");
+            new.push_str(&line);
+            new.push('\n');
+            new.push_str("*/\n");
+        } else {
+            new.push_str(&line);
+            new.push('\n');
+        }
+    }
+    (old, new)
+}
+
+#[test]
+fn visible_first_highlights_only_what_a_window_needs_and_matches_eager() {
+    let (old, new) = big_rust_pair(3_000);
+    let diff = MultiFileDiff {
+        files: vec![diff_files("big.rs", &old, "big.rs", &new)],
+    };
+    // Unchanged runs longer than the threshold collapse; expand every gap so
+    // one window walks the whole file in order.
+    let lazy = DiffRows::new(diff.clone());
+    let eager = DiffRows::new(diff.clone());
+    eager.highlight_all();
+    let gaps: Vec<u32> = (0..lazy.summaries()[0].gaps).collect();
+    let hunk_lens: Vec<usize> = diff.files[0].hunks.iter().map(|h| h.lines.len()).collect();
+    assert!(hunk_lens.iter().any(|&n| n > 1_000), "{hunk_lens:?}");
+    assert_eq!(
+        eager.highlighted_lines(0),
+        hunk_lens,
+        "highlight_all highlights everything"
+    );
+
+    // The first window of 100 rows highlights only the start of the file.
+    let first = lazy.rows_for(0, 0, 100, DiffMode::Unified, &gaps).unwrap();
+    assert_eq!(
+        first,
+        eager.rows_for(0, 0, 100, DiffMode::Unified, &gaps).unwrap()
+    );
+    let done: usize = lazy.highlighted_lines(0).iter().sum();
+    assert!(done > 0 && done <= 100 + 401, "highlighted {done} lines");
+
+    // Windows asked out of order (end first, then the middle), in both
+    // modes, give exactly what the eager rows give.
+    for mode in [DiffMode::Unified, DiffMode::Split] {
+        let total = lazy.row_count(0, mode, &gaps);
+        for start in [total - 50, total / 2, 250, 0] {
+            assert_eq!(
+                lazy.rows_for(0, start, 100, mode, &gaps).unwrap(),
+                eager.rows_for(0, start, 100, mode, &gaps).unwrap(),
+                "{mode:?} rows {start}.."
+            );
+        }
+        // Collapsed gaps too.
+        let total = lazy.row_count(0, mode, &[]);
+        assert_eq!(
+            lazy.rows_for(0, 0, total, mode, &[]).unwrap(),
+            eager.rows_for(0, 0, total, mode, &[]).unwrap()
+        );
+    }
+    assert_eq!(lazy.highlighted_lines(0), hunk_lens);
+    // Word-level changes came with the lazy path too.
+    let all = lazy
+        .rows_for(
+            0,
+            0,
+            lazy.row_count(0, DiffMode::Unified, &gaps),
+            DiffMode::Unified,
+            &gaps,
+        )
+        .unwrap();
+    assert!(all
+        .iter()
+        .any(|r| matches!(r, DiffRow::Line { runs, .. } if runs.iter().any(|x| x.changed))));
+}

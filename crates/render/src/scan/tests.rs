@@ -525,3 +525,90 @@ fn undefined_length_outside_sequences_and_pixels_is_refused() {
         assert!(msg.contains("has an undefined length"), "{msg}");
     }
 }
+
+/// Fuzz finding (seed 2, input 14776): Bits Allocated (0028,0100) declared
+/// 75 bytes. The parser reads a US value as whole 2-byte numbers (74 bytes)
+/// while the walker skipped 75, so from there on the two read different
+/// element headers and the parser asked for 4.0 GiB. The walker now refuses
+/// a numeric value that is not a whole number of values, naming it.
+#[test]
+fn numeric_value_of_a_partial_length_is_refused_before_parsing() {
+    let bytes = include_bytes!("../../tests/fixtures/fuzz/blowup_seed2_input14776.dcm");
+    let msg = decode_scan(bytes, "application/dicom")
+        .expect_err("a corrupt file must not decode")
+        .to_string();
+    assert!(
+        msg.contains("(0028,0100) (US) is 75 bytes long, not a whole number of 2-byte values"),
+        "{msg}"
+    );
+    let walked = check_stream(bytes).expect_err("refused by the walker");
+    assert!(walked.to_string().contains("(0028,0100)"), "{walked}");
+}
+
+/// Inserts a raw element before Rows (0028,0010) of a file made by
+/// [`dicom`] (explicit VR little endian, no group lengths in the data set).
+fn with_element_before_rows(file: &[u8], element: &[u8]) -> Vec<u8> {
+    let rows = [0x28, 0x00, 0x10, 0x00, b'U', b'S'];
+    let at = file
+        .windows(rows.len())
+        .position(|w| w == rows)
+        .expect("Rows element");
+    let mut out = file[..at].to_vec();
+    out.extend_from_slice(element);
+    out.extend_from_slice(&file[at..]);
+    out
+}
+
+/// The same fault in an element the image does not need (Acquisition
+/// Matrix, US, 3 bytes) is read whole as text with a warning, as tolerant
+/// toolkits read on past it: the pixels are those of the file without it.
+#[test]
+fn partial_numeric_value_outside_the_image_attributes_is_tolerated() {
+    let spec = Spec::default();
+    let pixels: Vec<u16> = (0..12).map(|v| v * 100).collect();
+    let clean = dicom(&spec, u16_bytes(&pixels));
+    let odd = [0x18, 0x00, 0x10, 0x13, b'U', b'S', 3, 0, 1, 2, 3];
+    let bytes = with_element_before_rows(&clean, &odd);
+    let scan = decode_scan(&bytes, "application/dicom").expect("tolerated");
+    let reference = decode_scan(&clean, "application/dicom").expect("clean file");
+    assert_eq!(scan.samples(0).unwrap(), reference.samples(0).unwrap());
+    assert_eq!(scan.info.warnings.len(), 1, "{:?}", scan.info.warnings);
+    assert!(
+        scan.info.warnings[0].contains("(0018,1310) (US) is 3 bytes long")
+            && scan.info.warnings[0].contains("read as LO"),
+        "{:?}",
+        scan.info.warnings
+    );
+    // Rows, needed for the image, with the same fault is refused.
+    let bad_rows = with_element_before_rows(&clean, &[0x28, 0x00, 0x10, 0x00, b'U', b'S', 1, 0, 4]);
+    let msg = decode_scan(&bad_rows, "application/dicom")
+        .expect_err("refused")
+        .to_string();
+    assert!(msg.contains("(0028,0010) (US) is 1 bytes long"), "{msg}");
+}
+
+/// SV, UV and OV have a 4-byte length in the standard but dicom-encoding
+/// 0.8 reads a 2-byte one; the walker has the parser read them as UN so
+/// both agree on where the next element starts.
+#[test]
+fn sv_element_is_read_with_its_standard_length() {
+    let spec = Spec::default();
+    let pixels: Vec<u16> = (0..12).collect();
+    let clean = dicom(&spec, u16_bytes(&pixels));
+    let mut sv = vec![0x19, 0x00, 0x10, 0x10, b'S', b'V', 0, 0, 8, 0, 0, 0];
+    sv.extend_from_slice(&(-5i64).to_le_bytes());
+    let bytes = with_element_before_rows(&clean, &sv);
+    let scan = decode_scan(&bytes, "application/dicom").expect("decodes");
+    assert_eq!(
+        scan.samples(0).unwrap(),
+        &(0..12).map(|v| v as f32).collect::<Vec<_>>()[..]
+    );
+    assert!(
+        scan.info
+            .warnings
+            .iter()
+            .any(|w| w.contains("(0019,1010) (SV) read as unknown bytes")),
+        "{:?}",
+        scan.info.warnings
+    );
+}

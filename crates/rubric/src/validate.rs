@@ -466,6 +466,16 @@ fn required_message(kind: &QuestionKind) -> String {
         QuestionKind::Ranking { .. } => "Rank the responses from best to worst.".into(),
         QuestionKind::Pairwise { .. } => "Say which response you prefer.".into(),
         QuestionKind::FreeText { .. } => "Write an answer to this question.".into(),
+        // With a minimum there is nothing to confirm: only annotations answer it.
+        QuestionKind::Annotations {
+            min_count: Some(n), ..
+        } if *n > 0 => {
+            if *n == 1 {
+                "Add at least one annotation from the viewer.".into()
+            } else {
+                format!("Add at least {n} annotations from the viewer.")
+            }
+        }
         QuestionKind::Annotations { .. } => {
             "Add your annotations, or confirm there are none (\"Nothing to flag\").".into()
         }
@@ -1449,6 +1459,38 @@ mod tests {
             .insert("marks".into(), Answer::Annotations { items: vec![] });
         let confirmed = validate(&a, &r);
         assert!(confirmed.ok, "{:?}", confirmed.issues);
+    }
+
+    /// A required annotations question with a minimum offers no "Nothing to
+    /// flag" control, so its message must not ask to confirm there are none.
+    #[test]
+    fn a_required_minimum_asks_for_annotations_not_a_confirmation() {
+        let rubric_with = |min: &str| {
+            parse_rubric(
+                &format!(
+                    r#"{{"id": "n", "version": 1, "title": "T", "guidelines": "g",
+                      "fields": [{{"id": "a", "label": "A", "viewer": "markdown"}}],
+                      "questions": [{{"id": "marks", "prompt": "Marks", "type": "annotations",
+                                     "fields": ["a"]{min}}}]}}"#
+                ),
+                Format::Json,
+            )
+            .unwrap()
+        };
+        let message = |r: &Rubric| {
+            validate(&Answers::default(), r)
+                .issues
+                .iter()
+                .find(|i| i.question_id == "marks")
+                .map(|i| i.message.clone())
+                .unwrap()
+        };
+        assert!(message(&rubric_with("")).contains("Nothing to flag"));
+        assert!(message(&rubric_with(r#", "min_count": 0"#)).contains("Nothing to flag"));
+        let one = message(&rubric_with(r#", "min_count": 1"#));
+        assert_eq!(one, "Add at least one annotation from the viewer.");
+        let three = message(&rubric_with(r#", "min_count": 3"#));
+        assert_eq!(three, "Add at least 3 annotations from the viewer.");
     }
 
     #[test]

@@ -114,24 +114,15 @@ impl From<assay_sync::SyncError> for AppError {
         use assay_sync::SyncError as S;
         match e {
             S::Unauthorized => Self::unauthenticated(),
-            S::Offline(m) => Self::new(
-                ErrorCode::Offline,
-                format!("The platform can't be reached ({m}). Your work is kept and will upload when it's back."),
-            ),
-            e @ S::Server { .. } => Self::new(
-                ErrorCode::Offline,
-                format!("The platform is having trouble ({e}); Assay will retry."),
-            ),
-            // The platform misbehaved (oversized, slow, redirected, cycling,
-            // malformed, wrong receipt): retried with backoff; the message names
-            // the route and the reason.
-            e @ (S::TooLarge { .. }
+            e @ S::Offline(_) => Self::new(ErrorCode::Offline, e.for_reviewer()),
+            e @ (S::Server { .. }
+            | S::TooLarge { .. }
             | S::Timeout { .. }
             | S::Redirected { .. }
             | S::CursorCycle { .. }
             | S::ReceiptMismatch(_)
             | S::Protocol(_)
-            | S::Integrity(_)) => Self::new(ErrorCode::Offline, format!("{e}; Assay will retry.")),
+            | S::Integrity(_)) => Self::new(ErrorCode::Offline, e.for_reviewer()),
             e @ S::DiskFull { .. } => Self::new(ErrorCode::Storage, e.to_string()),
             S::Rejected { error, .. } => {
                 let code = match error.code {

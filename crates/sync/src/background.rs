@@ -214,7 +214,7 @@ pub fn spawn_background(
                     let unauthenticated = matches!(e, SyncError::Unauthorized);
                     let retryable = e.is_retryable();
                     let _ = events.send(SyncEvent::Failed {
-                        message: e.to_string(),
+                        message: e.for_reviewer(),
                         retryable,
                         unauthenticated,
                     });

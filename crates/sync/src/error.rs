@@ -163,6 +163,29 @@ impl SyncError {
         )
     }
 
+    /// The error worded for the reviewer: what the sync strip shows after a
+    /// background sync fails, and what the Sync button's error says (the app's
+    /// `AppError` takes its message from here), so both read the same.
+    pub fn for_reviewer(&self) -> String {
+        match self {
+            Self::Offline(m) => format!(
+                "The platform can't be reached ({m}). Your work is kept and will upload when it's back."
+            ),
+            Self::Server { .. } => format!("The platform is having trouble ({self}); Assay will retry."),
+            // The platform misbehaved (oversized, slow, redirected, cycling,
+            // malformed, wrong receipt): retried with backoff; the message
+            // names the route and the reason.
+            Self::TooLarge { .. }
+            | Self::Timeout { .. }
+            | Self::Redirected { .. }
+            | Self::CursorCycle { .. }
+            | Self::ReceiptMismatch(_)
+            | Self::Protocol(_)
+            | Self::Integrity(_) => format!("{self}; Assay will retry."),
+            _ => self.to_string(),
+        }
+    }
+
     /// `Retry-After` sent by the platform, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -2035,6 +2035,13 @@ mod hostile {
         })
         .await;
         assert!(failed.contains("asked to wait"), "{failed}");
+        // Worded for the reviewer, as the Sync button's error is (not the raw
+        // `platform error (HTTP …)`).
+        assert!(
+            failed.starts_with("The platform is having trouble (")
+                && failed.ends_with("Assay will retry."),
+            "{failed}"
+        );
         assert!(store
             .sync_status()
             .unwrap()

@@ -385,7 +385,7 @@ pub const PROGRESS_EVERY_LINES: usize = 1_000;
 
 /// An import's progress report, one line per step, phase by phase: `[1/3
 /// check]` the lines read and the attachments they name, `[2/3 upload]`
-/// each attachment with its bytes and the running total, `[3/3 import]` the
+/// each attachment with its bytes, the running total and a text bar, `[3/3 import]` the
 /// batch sent and checked by the platform. Line-based, so it reads the same
 /// in a terminal, a CI log or a file.
 struct Progress<'a> {
@@ -407,6 +407,22 @@ impl Progress<'_> {
 
 fn percent(done: u64, total: u64) -> u64 {
     done.saturating_mul(100).checked_div(total).unwrap_or(100)
+}
+
+/// Cells of the upload's progress bar.
+const BAR_CELLS: u64 = 24;
+
+/// A text progress bar, `[######..................]`: ASCII, so it reads the
+/// same in a terminal, a CI log or a file.
+fn bar(done: u64, total: u64) -> String {
+    let full = percent(done, total).min(100).saturating_mul(BAR_CELLS) / 100;
+    let mut s = String::with_capacity(26);
+    s.push('[');
+    for cell in 0..BAR_CELLS {
+        s.push(if cell < full { '#' } else { '.' });
+    }
+    s.push(']');
+    s
 }
 
 /// [`run`] with its progress report written to `progress` instead of stderr.
@@ -607,9 +623,10 @@ pub async fn run_with_progress(
                         progress.line(
                             "2/3 upload",
                             format_args!(
-                                "{}/{total} {filename}: already there, not sent ({len} bytes); {done_bytes}/{total_bytes} bytes ({}%)",
+                                "{}/{total} {filename}: already there, not sent ({len} bytes); {done_bytes}/{total_bytes} bytes ({}%) {}",
                                 i + 1,
-                                percent(done_bytes, total_bytes)
+                                percent(done_bytes, total_bytes),
+                                bar(done_bytes, total_bytes)
                             ),
                         );
                         continue;
@@ -633,7 +650,7 @@ pub async fn run_with_progress(
                     progress.line(
                         "2/3 upload",
                         format_args!(
-                            "{}/{total} {filename}: {} ({} bytes); {done_bytes}/{total_bytes} bytes ({}%)",
+                            "{}/{total} {filename}: {} ({} bytes); {done_bytes}/{total_bytes} bytes ({}%) {}",
                             i + 1,
                             if stored.created {
                                 "uploaded"
@@ -641,7 +658,8 @@ pub async fn run_with_progress(
                                 "already there"
                             },
                             stored.size,
-                            percent(done_bytes, total_bytes)
+                            percent(done_bytes, total_bytes),
+                            bar(done_bytes, total_bytes)
                         ),
                     );
                 }
@@ -807,4 +825,22 @@ fn inside_dir(dir: &Path, filename: &str) -> Result<PathBuf, CliError> {
         )));
     }
     Ok(dir.join(rel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bar;
+
+    #[test]
+    fn the_upload_bar_fills_with_the_bytes() {
+        assert_eq!(bar(0, 100), format!("[{}]", ".".repeat(24)));
+        assert_eq!(
+            bar(50, 100),
+            format!("[{}{}]", "#".repeat(12), ".".repeat(12))
+        );
+        assert_eq!(bar(100, 100), format!("[{}]", "#".repeat(24)));
+        // Nothing to send counts as done; more than the total stays full.
+        assert_eq!(bar(0, 0), format!("[{}]", "#".repeat(24)));
+        assert_eq!(bar(7, 5), format!("[{}]", "#".repeat(24)));
+    }
 }

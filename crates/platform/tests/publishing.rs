@@ -1553,7 +1553,15 @@ async fn cli_import_reports_progress_per_phase() {
         );
     }
     assert!(
-        steps[5].contains(&format!("{total}/{total} bytes (100%)")),
+        steps[5].contains(&format!(
+            "{total}/{total} bytes (100%) [{}]",
+            "#".repeat(24)
+        )),
+        "{progress}"
+    );
+    // The bar grows with the bytes: the first of three files leaves it part empty.
+    assert!(
+        !steps[3].contains(&format!("[{}]", "#".repeat(24))),
         "{progress}"
     );
     assert!(

@@ -162,6 +162,54 @@ await test("laptop size (1280x720) item screen", async (page) => {
   await openFirst(page, { search: "Rust #0:" });
   await page.waitForSelector("[data-diff-row]");
   await shot(page, "laptop-item");
+  // The demo's longest title (107 characters) with the guidelines docked:
+  // the title gives way with an ellipsis; the status, autosave, active time
+  // and Guidelines stay whole on one line (the walk saw "Active 4s" wrap).
+  await page.evaluate(() => {
+    document.querySelector('[data-testid="item-screen"] h1.title').textContent =
+      "Go: retry with exponential backoff that honours the context (sleeps without watching the context)";
+  });
+  for (const guidelines of [false, true]) {
+    if (guidelines) await page.click('[data-testid="guidelines-toggle"]');
+    await page.waitForTimeout(100);
+    const bad = await page.evaluate(() =>
+      [
+        ...document.querySelectorAll(
+          '[data-testid="item-screen"] .title-row > :not(.title):not(.spacer)',
+        ),
+      ]
+        .map((e) => ({
+          t: e.textContent.trim(),
+          r: e.getBoundingClientRect(),
+          w: e.scrollWidth > e.clientWidth + 1,
+        }))
+        .filter(({ r, w }) => r.height > 30 || r.right > window.innerWidth + 0.5 || w)
+        .map(
+          ({ t, r }) =>
+            `${t} (${Math.round(r.left)}-${Math.round(r.right)}, h ${Math.round(r.height)})`,
+        ),
+    );
+    assert(
+      bad.length === 0,
+      `item title row wrapped or cut off (guidelines ${guidelines}): ${bad.join("; ")}`,
+    );
+    // The diff's own controls keep each button on one line in the narrower column.
+    const split = await page.evaluate(() =>
+      [
+        ...document.querySelectorAll(
+          '[data-viewer="diff"] .bar button, [data-viewer="diff"] .bar label',
+        ),
+      ]
+        .map((e) => ({ t: e.textContent.trim(), r: e.getBoundingClientRect() }))
+        .filter(({ r }) => r.height > 34)
+        .map(({ t, r }) => `${t} (h ${Math.round(r.height)})`),
+    );
+    assert(
+      split.length === 0,
+      `diff controls broken across lines (guidelines ${guidelines}): ${split.join("; ")}`,
+    );
+  }
+  await shot(page, "laptop-item-long-title");
 });
 
 await test("offline: badge, error with retry, recovery", async (page) => {

@@ -50,6 +50,8 @@ const TEST_PACKAGES: &[&str] = &[
     postgres::PACKAGE,
     // `secret-tool`: the package test checks the keyring entry outlives an uninstall.
     "libsecret-tools",
+    // `dcmdjpeg`: render decodes 12-bit JPEG Extended scans through DCMTK.
+    "dcmtk",
 ];
 
 /// Extra Debian packages `bundle` needs: `dpkg-shlibdeps` computes the

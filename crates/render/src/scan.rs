@@ -9,6 +9,7 @@
 //! never a panic.
 
 use std::borrow::Cow;
+use std::ffi::OsStr;
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -836,7 +837,110 @@ fn dicom_header_inner(bytes: &[u8]) -> Result<DicomHeader, RenderError> {
     })
 }
 
+/// Whether the frames of a JPEG Extended file are 12-bit lossy JPEG, after
+/// checking every frame's header against the DICOM header.
+fn twelve_bit_jpeg(streams: &[Cow<'_, [u8]>], layout: &pixels::Layout) -> Result<bool, String> {
+    let mut twelve = Vec::with_capacity(streams.len());
+    for (i, s) in streams.iter().enumerate() {
+        let h = encapsulated::jpeg_header(s).map_err(|e| format!("frame {}: {e}", i + 1))?;
+        if (u32::from(h.width), u32::from(h.height), h.ids.len())
+            != (layout.cols, layout.rows, usize::from(layout.samples))
+        {
+            return Err(format!(
+                "frame {}: the JPEG frame is {}×{} with {} component(s) but the DICOM header \
+                 says {}×{} with {} (inconsistent or corrupt file)",
+                i + 1,
+                h.width,
+                h.height,
+                h.ids.len(),
+                layout.cols,
+                layout.rows,
+                layout.samples
+            ));
+        }
+        twelve.push(h.precision == 12 && matches!(h.sof, 0xC0..=0xC2));
+    }
+    if twelve.iter().any(|&t| t) && (!twelve.iter().all(|&t| t) || layout.bits_allocated != 16) {
+        return Err(
+            "the JPEG frames mix 8- and 12-bit samples, or 12-bit samples are not stored in \
+             16 bits allocated (inconsistent or corrupt file)"
+                .into(),
+        );
+    }
+    Ok(twelve.first() == Some(&true))
+}
+
+/// Decode a 12-bit JPEG Extended file through DCMTK's `dcmdjpeg` (found on
+/// `search_path`): it rewrites the file uncompressed, bounded in time and
+/// size, and the result is decoded as any uncompressed file.
+fn decode_through_dcmtk(
+    file: &[u8],
+    layout: &pixels::Layout,
+    label: &str,
+    warnings: Vec<String>,
+    search_path: Option<&OsStr>,
+) -> Result<Scan, RenderError> {
+    let Some(program) = dcmtk::find_program(dcmtk::PROGRAM, search_path) else {
+        return Err(unsupported(dcmtk::missing_message(label)));
+    };
+    let cannot =
+        |detail: String| unsupported(format!("cannot decode the {label} pixel data: {detail}"));
+    let pixel_bytes = (layout.pixels() as u64)
+        .saturating_mul(u64::from(layout.samples))
+        .saturating_mul(u64::from(layout.frames))
+        .saturating_mul(2);
+    let (out, said) =
+        dcmtk::decompress(&program, file, pixel_bytes, dcmtk::TIMEOUT).map_err(cannot)?;
+    if transfer_syntax_of(&out).as_deref() != Some(EXPLICIT_LE) {
+        return Err(cannot(format!(
+            "{} did not write an uncompressed file",
+            dcmtk::PROGRAM
+        )));
+    }
+    let mut scan = decode_dicom_with(&out, None).map_err(|e| match e {
+        RenderError::UnsupportedScan { reason } => cannot(format!(
+            "after decompression by {}: {reason}",
+            dcmtk::PROGRAM
+        )),
+        e => e,
+    })?;
+    let (w, h, f) = (scan.info.width, scan.info.height, scan.info.frames);
+    if (w, h, f) != (layout.cols, layout.rows, layout.frames) {
+        return Err(cannot(format!(
+            "{} wrote a {w}×{h} image of {f} frame(s), but the file is {}×{} with {}",
+            dcmtk::PROGRAM,
+            layout.cols,
+            layout.rows,
+            layout.frames
+        )));
+    }
+    let mut all = warnings;
+    all.push(format!(
+        "{label} with 12-bit samples was decoded by DCMTK's {} (an external program)",
+        dcmtk::PROGRAM
+    ));
+    if let Some(said) = said {
+        all.push(format!("{} reported: {said}", dcmtk::PROGRAM));
+    }
+    for w in std::mem::take(&mut scan.info.warnings) {
+        if !all.contains(&w) {
+            all.push(w);
+        }
+    }
+    scan.info.warnings = all;
+    Ok(scan)
+}
+
 fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
+    decode_dicom_with(bytes, std::env::var_os("PATH").as_deref())
+}
+
+/// JPEG Extended (Process 2 & 4), whose 12-bit frames go to DCMTK.
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
+/// Decode a DICOM file; `search_path` (a `PATH`-style list) is where DCMTK's
+/// `dcmdjpeg` is looked for when a 12-bit JPEG Extended file needs it.
+fn decode_dicom_with(bytes: &[u8], search_path: Option<&OsStr>) -> Result<Scan, RenderError> {
     let mut syntax = transfer_syntax_of(bytes);
     if let Some(uid) = syntax.as_deref() {
         check_transfer_syntax(uid)?;
@@ -976,6 +1080,15 @@ fn decode_dicom(bytes: &[u8]) -> Result<Scan, RenderError> {
                     .map_err(cannot)?;
                 let name = syntax_name(&syntax).unwrap_or("JPEG");
                 let syntax_label = format!("{name} ({syntax})");
+                if syntax == JPEG_EXTENDED && twelve_bit_jpeg(&streams, &layout).map_err(cannot)? {
+                    return decode_through_dcmtk(
+                        &bytes,
+                        &layout,
+                        &syntax_label,
+                        warnings,
+                        search_path,
+                    );
+                }
                 let frames = streams
                     .iter()
                     .enumerate()
@@ -1476,6 +1589,7 @@ pub fn drag_window(scan: &Scan, start: Window, dx: f64, dy: f64) -> Window {
     }
 }
 
+mod dcmtk;
 mod encapsulated;
 mod pixels;
 mod walk;

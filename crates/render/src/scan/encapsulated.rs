@@ -195,11 +195,12 @@ pub(crate) fn decode_jpeg_frame(
     let lossless = matches!(h.sof, 0xC3 | 0xC7 | 0xCB | 0xCF);
     if !lossless && h.precision != 8 {
         return Err(format!(
-            "{syntax} with {}-bit samples cannot be decoded: no maintained Rust or Debian-packaged \
-             decoder for {}-bit lossy JPEG is available to Assay. Convert the file to an \
-             uncompressed or lossless syntax first, e.g. with DCMTK (`dcmdjpeg in.dcm out.dcm`) or \
-             GDCM (`gdcmconv --raw in.dcm out.dcm`)",
-            h.precision, h.precision
+            "{syntax} with {}-bit samples cannot be decoded: Assay decodes lossy JPEG of more \
+             than 8 bits only in DICOM files of the JPEG Extended transfer syntax \
+             (1.2.840.10008.1.2.4.51), through DCMTK. Convert the file to an uncompressed or \
+             lossless syntax first, e.g. with DCMTK (`dcmdjpeg in.dcm out.dcm`) or GDCM \
+             (`gdcmconv --raw in.dcm out.dcm`)",
+            h.precision
         ));
     }
     let mut decoder = jpeg_decoder::Decoder::new(data);

@@ -612,3 +612,98 @@ fn sv_element_is_read_with_its_standard_length() {
         scan.info.warnings
     );
 }
+
+// --- 12-bit JPEG through DCMTK ------------------------------------------------
+
+fn jpeg_extended12() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/dicom/jpeg_extended12.dcm"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn twelve_bit_jpeg_without_dcmdjpeg_says_to_install_dcmtk() {
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(
+        dcmtk::find_program(dcmtk::PROGRAM, Some(empty.path().as_os_str())),
+        None
+    );
+    assert_eq!(dcmtk::find_program(dcmtk::PROGRAM, None), None);
+    let err = decode_dicom_with(&jpeg_extended12(), Some(empty.path().as_os_str())).unwrap_err();
+    let RenderError::UnsupportedScan { reason } = err else {
+        panic!("expected UnsupportedScan, got {err:?}");
+    };
+    assert!(
+        reason.starts_with(
+            "JPEG Extended (1.2.840.10008.1.2.4.51) with 12-bit samples cannot be decoded: it \
+             needs DCMTK's `dcmdjpeg`, which is not installed"
+        ) && reason.contains("Install the `dcmtk` package"),
+        "{reason}"
+    );
+}
+
+#[cfg(unix)]
+fn fake_program(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(dcmtk::PROGRAM);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// `dcmtk::decompress`, retried while another test thread's fork briefly
+/// holds the freshly written script open ("Text file busy").
+#[cfg(unix)]
+fn decompress(
+    program: &std::path::Path,
+    timeout: std::time::Duration,
+) -> Result<(Vec<u8>, Option<String>), String> {
+    for _ in 0..20 {
+        match dcmtk::decompress(program, b"x", 100, timeout) {
+            Err(e) if e.contains("Text file busy") => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+    dcmtk::decompress(program, b"x", 100, timeout)
+}
+
+#[cfg(unix)]
+#[test]
+fn dcmdjpeg_found_on_the_search_path_is_killed_when_it_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = fake_program(dir.path(), "exec sleep 30");
+    assert_eq!(
+        dcmtk::find_program(dcmtk::PROGRAM, Some(dir.path().as_os_str())),
+        Some(program.clone())
+    );
+    let started = std::time::Instant::now();
+    let err = decompress(&program, std::time::Duration::from_millis(300)).unwrap_err();
+    assert!(err.contains("took longer than"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[cfg(unix)]
+#[test]
+fn dcmdjpeg_output_larger_than_the_image_can_need_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Writes 4 MiB to the output path (its third argument), then waits.
+    let program = fake_program(
+        dir.path(),
+        "head -c 4194304 /dev/zero > \"$3\"; exec sleep 30",
+    );
+    let started = std::time::Instant::now();
+    let err = decompress(&program, std::time::Duration::from_secs(20)).unwrap_err();
+    assert!(err.contains("wrote more than the"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    // A failing program's stderr is in the error.
+    let program = fake_program(dir.path(), "echo 'F: broken stream' >&2; exit 1");
+    let err = decompress(&program, std::time::Duration::from_secs(20)).unwrap_err();
+    assert!(
+        err.contains("could not decode it") && err.contains("F: broken stream"),
+        "{err}"
+    );
+}

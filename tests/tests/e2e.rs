@@ -1365,6 +1365,31 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     app.wait_text("[data-testid=series-regions]", WAIT, |t| {
         t.contains("Slice 12")
     })?;
+    std::thread::sleep(Duration::from_millis(700)); // autosave debounce
+
+    // Restart before submitting: the region is part of the draft, still on
+    // slice 12, and its jump button brings the stack back to that slice.
+    app.quit()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[
+        ("ASSAY_PROFILE", "e2e-series"),
+        ("ASSAY_DATA_DIR", &data_dir),
+    ])?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    open_row(&app, "itm-series", &id)?;
+    app.wait_text("[data-testid=series-regions]", WAIT, |t| {
+        t.contains("Slice 12")
+    })?;
+    app.execute(
+        "[...document.querySelectorAll('[data-testid=series-regions] button')].find(b => b.textContent.trim() === 'Slice 12').click()",
+        serde_json::json!([]),
+    )?;
+    app.wait_text(
+        "[data-viewer=series] [data-testid=frame-label]",
+        WAIT,
+        |t| t == "12/40 · -22.5 mm",
+    )?;
+    app.screenshot("16-series-draft-region-after-restart")?;
     choose(&app, "Is there a focal finding?", "Present")?;
     choose(&app, "Image quality", "4")?;
     choose(&app, "Urgency", "Routine")?;

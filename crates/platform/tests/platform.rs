@@ -1349,3 +1349,46 @@ async fn lapsed_lease_is_reported_expired_and_work_refused() {
     assert_eq!(err(&v).code, ApiErrorCode::LeaseExpired);
     p.shutdown().await.unwrap();
 }
+
+/// GET `url` without a token (update routes are public).
+async fn get_public(url: &str) -> reqwest::Response {
+    reqwest::Client::new().get(url).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn updates_serves_the_manifest_and_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("src.deb");
+    std::fs::write(&art, b"debian package bytes").unwrap();
+    let updates = dir.path().join("updates");
+    let db = dir.path().join("p.sqlite");
+    let mut config = assay_platform::ServerConfig::new(&db, "127.0.0.1:0".parse().unwrap());
+    config.updates_dir = Some(updates.clone());
+    let server = assay_platform::spawn(config).await.unwrap();
+    let base = server.base_url();
+    let manifest = format!("{base}/api/v1/updates/manifest.json");
+    // Nothing published yet.
+    assert_eq!(get_public(&manifest).await.status(), 404);
+    let m = assay_platform::updates::write_manifest(
+        &updates,
+        &base,
+        "0.2.0",
+        "notes",
+        "linux-x86_64-deb",
+        &art,
+        "c2ln",
+    )
+    .unwrap();
+    let got: assay_platform::updates::UpdateManifest =
+        get_public(&manifest).await.json().await.unwrap();
+    assert_eq!(got, m);
+    let b = &got.platforms["linux-x86_64-deb"];
+    assert_eq!(b.size, 20);
+    let bytes = get_public(&b.url).await.bytes().await.unwrap();
+    assert_eq!(&bytes[..], b"debian package bytes");
+    for bad in ["..%2Fp.sqlite", ".hidden", "manifest.json"] {
+        let r = get_public(&format!("{base}/api/v1/updates/files/{bad}")).await;
+        assert!(r.status().is_client_error(), "{bad}: {}", r.status());
+    }
+    server.shutdown().await.unwrap();
+}

@@ -311,33 +311,36 @@ async fn require_role(
     }
 }
 
-/// Proof that the request carries an operator token (or the admin token).
-pub struct AdminAuth(pub Principal);
+/// An extractor that is proof the request's token allows a role (403
+/// otherwise): `$name(Principal)`.
+macro_rules! role_proof {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub Principal);
 
-impl FromRequestParts<AppState> for AdminAuth {
-    type Rejection = ApiFailure;
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiFailure;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        require_role(parts, state, Role::Operator).await.map(Self)
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                require_role(parts, state, $role).await.map(Self)
+            }
+        }
+    };
 }
 
-/// Proof that the request carries an author or operator token.
-pub struct AuthorAuth(pub Principal);
-
-impl FromRequestParts<AppState> for AuthorAuth {
-    type Rejection = ApiFailure;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        require_role(parts, state, Role::Author).await.map(Self)
-    }
-}
+role_proof!(
+    /// Proof that the request carries an operator token (or the admin token).
+    AdminAuth,
+    Role::Operator
+);
+role_proof!(
+    /// Proof that the request carries an author or operator token.
+    AuthorAuth,
+    Role::Author
+);
 
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiFailure> {
     let key = headers

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use assay_platform::testing::{start_empty, start_seeded, EmptyPlatform};
-use assay_protocol::{ApiError, ApiErrorCode, AssignmentPage, RateCard};
+use assay_protocol::{ApiError, ApiErrorCode, Assignment, AssignmentPage, RateCard};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -131,6 +131,36 @@ impl Http {
         )
         .await
     }
+}
+
+/// Submits `answers` to assignment `a` with `token` under the idempotency
+/// `key`; the submission id.
+async fn submit(
+    h: &Http,
+    token: &str,
+    a: &Assignment,
+    answers: &Value,
+    active_seconds: u64,
+    key: &str,
+) -> String {
+    let r = h
+        .http
+        .post(format!("{}/submissions", h.base))
+        .bearer_auth(token)
+        .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
+        .json(&json!({
+            "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
+            "answers": answers, "active_seconds": active_seconds,
+            "client_created_at": "2026-12-01T10:00:00Z"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["submission_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// An empty platform, a client of its API and its admin token.
@@ -1025,27 +1055,18 @@ async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
         e.contains(&format!("{}:", path("bad.toml"))) && e.contains("error[scale-range]"),
         "{e}"
     );
-    let out = cli(
-        &p,
-        &[
-            "rubric",
-            "publish",
-            example("rubric.toml").to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
+    // `assay-platform KIND publish` of an example file.
+    let publish = |kind: &'static str, file: &str| {
+        let (p, path) = (&p, example(file));
+        async move {
+            cli(p, &[kind, "publish", path.to_str().unwrap()])
+                .await
+                .unwrap()
+        }
+    };
+    let out = publish("rubric", "rubric.toml").await;
     assert_eq!(out.trim(), "published rubric er-imaging-triage version 1");
-    let out = cli(
-        &p,
-        &[
-            "opportunity",
-            "publish",
-            example("opportunity.toml").to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
+    let out = publish("opportunity", "opportunity.toml").await;
     assert!(
         out.starts_with("created opportunity er-triage-2026-12"),
         "{out}"
@@ -1184,20 +1205,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
         let a = &page.assignments[0];
         assert_eq!(a.kind, assay_protocol::AssignmentKind::Screening);
         assert_eq!(a.item_title, "Screening: head CT");
-        let r = reqwest::Client::new()
-            .post(p.api_url("/submissions"))
-            .bearer_auth(token)
-            .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
-            .json(&json!({
-                "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
-                "answers": answers, "active_seconds": 300, "client_created_at": "2026-12-01T10:00:00Z"
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let receipt: Value = r.json().await.unwrap();
-        submissions.push(receipt["submission_id"].as_str().unwrap().to_owned());
+        submissions.push(submit(&h, token, a, &answers, 300, key).await);
     }
     for (sub, status) in submissions.iter().zip(["accepted", "rejected"]) {
         let (s, v) = h
@@ -1280,34 +1288,12 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     let (_, page) = h.get("/assignments", &senior).await;
     let theirs: AssignmentPage = serde_json::from_value(page).unwrap();
     assert_eq!(theirs.assignments.len(), 1);
-    let submit = |token: String, a: assay_protocol::Assignment, key: &'static str| {
-        let url = p.api_url("/submissions");
-        let answers = answers.clone();
-        async move {
-            let r = reqwest::Client::new()
-                .post(url)
-                .bearer_auth(token)
-                .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
-                .json(&json!({
-                    "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
-                    "answers": answers, "active_seconds": 200, "client_created_at": "2026-12-01T10:00:00Z"
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
-            r.json::<Value>().await.unwrap()["submission_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
     // Submissions 1..3 of the opportunity: only the 2nd is sampled (floor(n/2) steps at n=2).
-    submit(grader.clone(), mine.assignments[0].clone(), "g1").await;
-    submit(senior.clone(), theirs.assignments[0].clone(), "s1").await;
-    let third = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    submit(&h, &grader, &mine.assignments[0], &answers, 200, "g1").await;
+    submit(&h, &senior, &theirs.assignments[0], &answers, 200, "s1").await;
+    let third = submit(&h, &grader, &mine.assignments[1], &answers, 200, "g2").await;
     // A replay samples nothing.
-    let again = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    let again = submit(&h, &grader, &mine.assignments[1], &answers, 200, "g2").await;
     assert_eq!(again, third);
 
     let reviews = |token: String| {
@@ -1332,8 +1318,8 @@ async fn senior_review_sampling_follows_the_policy_rate() {
               &json!({"item_id": mine.assignments[0].item_id, "expert_email": "grader@example.org", "kind": "grade"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let extra: assay_protocol::Assignment = serde_json::from_value(v).unwrap();
-    let fourth = submit(grader.clone(), extra, "g3").await;
+    let extra: Assignment = serde_json::from_value(v).unwrap();
+    let fourth = submit(&h, &grader, &extra, &answers, 200, "g3").await;
     assert_eq!(reviews(senior.clone()).await, vec![fourth.clone()]);
 
     // The export: every grade submission once, with rubric version, grader,

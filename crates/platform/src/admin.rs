@@ -15,11 +15,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::{blocking, AdminAuth, ApiJson, ApiResult, AppState};
 use crate::rules::Rules;
-use crate::server::{blocking, AdminAuth, ApiFailure, ApiJson, AppState};
 use crate::storage::{NewAssignment, Storage};
-
-type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
 
 /// `POST /admin/outcomes`: decide a pending submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -45,6 +45,9 @@ pub enum PlatformError {
         /// Machine-readable problems (e.g. lint findings, bad import lines).
         details: serde_json::Value,
     },
+    /// Too many requests of a kind are outstanding; try again later (HTTP 429).
+    #[error("{0}")]
+    RateLimited(String),
     /// The storage backend failed (SQLite, PostgreSQL, a pool).
     #[error("database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -79,6 +82,7 @@ impl PlatformError {
             Self::RubricVersionMismatch { .. } => ApiErrorCode::RubricVersionMismatch,
             Self::BadRequest(_) => ApiErrorCode::BadRequest,
             Self::ValidationFailed { .. } => ApiErrorCode::ValidationFailed,
+            Self::RateLimited(_) => ApiErrorCode::RateLimited,
             Self::Database(_) | Self::Corrupt(_) | Self::Io(_) => ApiErrorCode::Internal,
         }
     }

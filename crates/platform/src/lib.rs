@@ -5,16 +5,19 @@
 //! seeded server on loopback in one call.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod blobs;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod expert;
 pub mod openapi;
 pub mod publish;
 pub mod rules;
 pub mod server;
 pub mod signin_codes;
+pub mod signin_store;
 pub mod storage;
 pub mod testing;
 pub mod updates;
@@ -23,9 +26,10 @@ pub mod validate;
 use assay_protocol::TokenResponse;
 use chrono::{DateTime, Utc};
 
+pub use api::AppState;
 pub use blobs::BlobStore;
 pub use error::{Error, PlatformError};
-pub use server::{router, spawn, spawn_with_storage, AppState, RunningServer, ServerConfig};
+pub use server::{router, spawn, spawn_with_storage, RunningServer, ServerConfig};
 pub use storage::{SqliteStorage, Storage};
 
 /// Issue a bearer token for an expert (CLI, admin API, tests). Only the

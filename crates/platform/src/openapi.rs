@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, publish, server, signin_codes};
+use crate::{admin, expert, publish, signin_codes};
 
 struct Security;
 
@@ -46,25 +46,25 @@ impl Modify for Security {
         version = "1.0.0"
     ),
     paths(
-        server::health,
-        server::login,
-        server::new_token,
-        server::revoke_current_token,
-        server::me,
-        server::whoami,
-        server::opportunities,
-        server::assignments,
-        server::renew_lease,
-        server::release,
-        server::item,
-        server::attachment,
-        server::rubric,
-        server::submit,
-        server::outcomes,
-        server::review,
-        server::rate_card,
-        server::ledger,
-        server::payouts,
+        expert::health,
+        expert::login,
+        expert::new_token,
+        expert::revoke_current_token,
+        expert::me,
+        expert::whoami,
+        expert::opportunities,
+        expert::assignments,
+        expert::renew_lease,
+        expert::release,
+        expert::item,
+        expert::attachment,
+        expert::rubric,
+        expert::submit,
+        expert::outcomes,
+        expert::review,
+        expert::rate_card,
+        expert::ledger,
+        expert::payouts,
         admin::decide_outcome,
         admin::create_payout,
         admin::assign,

@@ -22,16 +22,14 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
+use crate::api::{
+    blocking, encode_cursor, page_params, AdminAuth, ApiFailure, ApiJson, ApiQuery, ApiResult,
+    AppState, AuthorAuth, ListQuery,
+};
 use crate::auth::{self, Role};
 use crate::error::{PlatformError, PlatformResult};
 use crate::rules::Rules;
-use crate::server::{
-    blocking, decode_cursor, encode_cursor, AdminAuth, ApiFailure, ApiJson, ApiQuery, AppState,
-    AuthorAuth,
-};
 use crate::storage::{ExportRecord, ImportOp, ImportedItem, NewAssignment, NewExpert, Storage};
-
-type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
 
 /// Largest rubric body accepted by `POST /author/rubrics`.
 pub const MAX_RUBRIC_BODY_BYTES: usize = assay_rubric::parse::MAX_RUBRIC_BYTES;
@@ -1931,17 +1929,6 @@ pub async fn create_expert(
 
 // ------------------------------------------------------------------ export
 
-/// Query of the export.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-pub struct ExportQuery {
-    /// Opaque cursor from the previous page's `next_cursor`; none starts at the beginning.
-    #[serde(default)]
-    pub since: Option<String>,
-    /// Page size, 1 to 500 (default 100).
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
 /// `GET /admin/export`: graded submissions, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExportPage {
@@ -1963,16 +1950,9 @@ pub struct ExportPage {
 pub async fn export(
     State(state): State<AppState>,
     _who: AdminAuth,
-    ApiQuery(q): ApiQuery<ExportQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ExportPage> {
-    let after = decode_cursor(q.since.as_deref())?;
-    let limit = q.limit.unwrap_or(crate::server::DEFAULT_PAGE_LIMIT);
-    if limit == 0 || limit > crate::server::MAX_PAGE_LIMIT {
-        return Err(ApiFailure::new(
-            ApiErrorCode::BadRequest,
-            format!("limit must be 1..={}", crate::server::MAX_PAGE_LIMIT),
-        ));
-    }
+    let (after, limit) = page_params(&q)?;
     let page = blocking(&state, move |s| s.export_submissions(after, limit)).await?;
     let last = page.rows.last().map_or(after, |r| r.seq);
     Ok(axum::Json(ExportPage {

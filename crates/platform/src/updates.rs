@@ -18,7 +18,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::server::{ApiFailure, AppState};
+use crate::api::{ApiFailure, AppState};
 
 /// Largest manifest served (the app reads at most 64 KiB).
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
@@ -189,65 +189,5 @@ mod tests {
         for bad in ["", "../x", ".hidden", "a/b", "a%2fb", "x\0"] {
             assert!(!safe_name(bad), "{bad:?}");
         }
-    }
-
-    #[tokio::test]
-    async fn serves_the_manifest_and_its_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let art = dir.path().join("src.deb");
-        std::fs::write(&art, b"debian package bytes").unwrap();
-        let updates = dir.path().join("updates");
-        let db = dir.path().join("p.sqlite");
-        let mut config = crate::ServerConfig::new(&db, "127.0.0.1:0".parse().unwrap());
-        config.updates_dir = Some(updates.clone());
-        let server = crate::spawn(config).await.unwrap();
-        let base = server.base_url();
-        let client = reqwest::Client::new();
-        // Nothing published yet.
-        let r = client
-            .get(format!("{base}/api/v1/updates/manifest.json"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 404);
-        let m = write_manifest(
-            &updates,
-            &base,
-            "0.2.0",
-            "notes",
-            "linux-x86_64-deb",
-            &art,
-            "c2ln",
-        )
-        .unwrap();
-        let got: UpdateManifest = client
-            .get(format!("{base}/api/v1/updates/manifest.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(got, m);
-        let b = &got.platforms["linux-x86_64-deb"];
-        assert_eq!(b.size, 20);
-        let bytes = client
-            .get(&b.url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(&bytes[..], b"debian package bytes");
-        for bad in ["..%2Fp.sqlite", ".hidden", "manifest.json"] {
-            let r = client
-                .get(format!("{base}/api/v1/updates/files/{bad}"))
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_client_error(), "{bad}: {}", r.status());
-        }
-        server.shutdown().await.unwrap();
     }
 }

@@ -82,6 +82,28 @@ async fn active_in(api: &Api, opportunity: &str) -> Assignment {
         .expect("an active assignment")
 }
 
+/// Sets the lease of `a` to end at `until` with the admin API.
+async fn set_lease(admin: &Api, a: &Assignment, until: Value) {
+    let (s, v) = admin
+        .post(
+            &format!("/admin/assignments/{}/lease", a.id),
+            &json!({ "lease_expires_at": until }),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+/// Assignment `id` as the page of changes after `cursor` has it (if it
+/// does), and that page's next cursor.
+async fn changed_since(api: &Api, cursor: &str, id: &str) -> (Option<Assignment>, String) {
+    let (s, v) = api.get(&format!("/assignments?since={cursor}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let page: AssignmentPage = from(v);
+    let found = page.assignments.into_iter().find(|x| x.id == id);
+    (found, page.next_cursor)
+}
+
 fn submission(a: &Assignment, answers: Value) -> Value {
     json!({
         "assignment_id": a.id,
@@ -102,14 +124,8 @@ async fn auth_tokens_and_401s() {
     let anon = Api::new(&p, "");
     let http = reqwest::Client::new();
 
-    let health: Value = http
-        .get(p.api_url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (s, health) = anon.get("/health").await;
+    assert_eq!(s, StatusCode::OK, "{health}");
     assert_eq!(health["status"], "ok");
     assert_eq!(health["protocol_version"], assay_protocol::PROTOCOL_VERSION);
 
@@ -675,14 +691,7 @@ async fn submissions_are_idempotent_and_bad_input_is_refused() {
                 && x.opportunity_id == CODING
         })
         .unwrap();
-    let (s, _) = admin
-        .post(
-            &format!("/admin/assignments/{}/lease", b.id),
-            &json!({"lease_expires_at": "2020-01-01T00:00:00Z"}),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    set_lease(&admin, &b, json!("2020-01-01T00:00:00Z")).await;
     let (s, v) = api
         .post("/submissions", &submission(&b, answers), Some("k-expired"))
         .await;
@@ -1087,21 +1096,9 @@ async fn admin_assigns_and_expired_leases_resurface() {
 
     // An overdue lease shows up as expired in the next incremental sync.
     let a = active_in(&api, assay_platform::demo::OPP_SCANS).await;
-    let (s, _) = admin
-        .post(
-            &format!("/admin/assignments/{}/lease", a.id),
-            &json!({"lease_expires_at": "2021-05-05T00:00:00Z"}),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let (_, v) = api.get(&format!("/assignments?since={cursor}")).await;
-    let page: AssignmentPage = from(v);
-    let changed = page
-        .assignments
-        .iter()
-        .find(|x| x.id == a.id)
-        .expect("expired assignment re-appears");
+    set_lease(&admin, &a, json!("2021-05-05T00:00:00Z")).await;
+    let (changed, _) = changed_since(&api, &cursor, &a.id).await;
+    let changed = changed.expect("expired assignment re-appears");
     assert_eq!(changed.state, AssignmentState::Expired);
     p.shutdown().await.unwrap();
 }
@@ -1308,32 +1305,19 @@ async fn lapsed_lease_is_reported_expired_and_work_refused() {
     let cursor = from::<AssignmentPage>(v).next_cursor;
     let a = active_in(&api, assay_platform::demo::OPP_LEGAL).await;
     // The lease lapses (as if the platform had been idle): nobody expired it yet.
-    let (st, _) = admin
-        .post(
-            &format!("/admin/assignments/{}/lease", a.id),
-            &json!({"lease_expires_at": chrono::Utc::now() - chrono::Duration::seconds(5)}),
-            None,
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
+    set_lease(
+        &admin,
+        &a,
+        json!(chrono::Utc::now() - chrono::Duration::seconds(5)),
+    )
+    .await;
     // The next feed page reports it expired, with a newer seq than before.
-    let (_, v) = api.get(&format!("/assignments?since={cursor}")).await;
-    let page: AssignmentPage = from(v);
-    let seen = page
-        .assignments
-        .iter()
-        .find(|x| x.id == a.id)
-        .expect("lapsed assignment re-appears in the feed");
+    let (seen, next) = changed_since(&api, &cursor, &a.id).await;
+    let seen = seen.expect("lapsed assignment re-appears in the feed");
     assert_eq!(seen.state, AssignmentState::Expired);
     assert!(seen.seq > a.seq);
     // And only once: a further page from the new cursor does not repeat it.
-    let (_, v) = api
-        .get(&format!("/assignments?since={}", page.next_cursor))
-        .await;
-    assert!(from::<AssignmentPage>(v)
-        .assignments
-        .iter()
-        .all(|x| x.id != a.id));
+    assert!(changed_since(&api, &next, &a.id).await.0.is_none());
     // Work on it is refused as lease_expired.
     let (st, v) = api
         .post(
@@ -1348,4 +1332,47 @@ async fn lapsed_lease_is_reported_expired_and_work_refused() {
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     assert_eq!(err(&v).code, ApiErrorCode::LeaseExpired);
     p.shutdown().await.unwrap();
+}
+
+/// GET `url` without a token (update routes are public).
+async fn get_public(url: &str) -> reqwest::Response {
+    reqwest::Client::new().get(url).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn updates_serves_the_manifest_and_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("src.deb");
+    std::fs::write(&art, b"debian package bytes").unwrap();
+    let updates = dir.path().join("updates");
+    let db = dir.path().join("p.sqlite");
+    let mut config = assay_platform::ServerConfig::new(&db, "127.0.0.1:0".parse().unwrap());
+    config.updates_dir = Some(updates.clone());
+    let server = assay_platform::spawn(config).await.unwrap();
+    let base = server.base_url();
+    let manifest = format!("{base}/api/v1/updates/manifest.json");
+    // Nothing published yet.
+    assert_eq!(get_public(&manifest).await.status(), 404);
+    let m = assay_platform::updates::write_manifest(
+        &updates,
+        &base,
+        "0.2.0",
+        "notes",
+        "linux-x86_64-deb",
+        &art,
+        "c2ln",
+    )
+    .unwrap();
+    let got: assay_platform::updates::UpdateManifest =
+        get_public(&manifest).await.json().await.unwrap();
+    assert_eq!(got, m);
+    let b = &got.platforms["linux-x86_64-deb"];
+    assert_eq!(b.size, 20);
+    let bytes = get_public(&b.url).await.bytes().await.unwrap();
+    assert_eq!(&bytes[..], b"debian package bytes");
+    for bad in ["..%2Fp.sqlite", ".hidden", "manifest.json"] {
+        let r = get_public(&format!("{base}/api/v1/updates/files/{bad}")).await;
+        assert!(r.status().is_client_error(), "{bad}: {}", r.status());
+    }
+    server.shutdown().await.unwrap();
 }

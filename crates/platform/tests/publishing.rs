@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use assay_platform::testing::{start_empty, start_seeded, EmptyPlatform};
-use assay_protocol::{ApiError, ApiErrorCode, AssignmentPage, RateCard};
+use assay_protocol::{ApiError, ApiErrorCode, Assignment, AssignmentPage, RateCard};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -105,6 +105,16 @@ impl Http {
         .await
     }
 
+    async fn put_opportunity(&self, token: &str, spec: &Value) -> (StatusCode, Value) {
+        self.json(
+            reqwest::Method::PUT,
+            &format!("/author/opportunities/{OPP}"),
+            token,
+            spec,
+        )
+        .await
+    }
+
     async fn import(
         &self,
         token: &str,
@@ -121,6 +131,44 @@ impl Http {
         )
         .await
     }
+}
+
+/// Submits `answers` to assignment `a` with `token` under the idempotency
+/// `key`; the submission id.
+async fn submit(
+    h: &Http,
+    token: &str,
+    a: &Assignment,
+    answers: &Value,
+    active_seconds: u64,
+    key: &str,
+) -> String {
+    let r = h
+        .http
+        .post(format!("{}/submissions", h.base))
+        .bearer_auth(token)
+        .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
+        .json(&json!({
+            "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
+            "answers": answers, "active_seconds": active_seconds,
+            "client_created_at": "2026-12-01T10:00:00Z"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["submission_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An empty platform, a client of its API and its admin token.
+async fn start() -> (EmptyPlatform, Http, String) {
+    let p = start_empty().await.unwrap();
+    let h = Http::new(&p);
+    let admin = p.admin_token.clone();
+    (p, h, admin)
 }
 
 /// An account with `role` (and expertise), returning its token.
@@ -154,26 +202,44 @@ async fn upload_examples(h: &Http, token: &str) {
     }
 }
 
-/// Publishes the example rubric and opportunity with `token`.
-async fn publish_examples(h: &Http, token: &str) {
+/// Publishes the example rubric with `token`.
+async fn publish_rubric(h: &Http, token: &str) {
     let (s, v) = h.rubric(token, &read("rubric.toml"), "toml").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            token,
-            &opportunity_spec(),
-        )
-        .await;
+}
+
+/// Publishes the example rubric and the opportunity `spec` with `token`.
+async fn publish_with(h: &Http, token: &str, spec: &Value) {
+    publish_rubric(h, token).await;
+    let (s, v) = h.put_opportunity(token, spec).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+/// Publishes the example rubric and opportunity with `token`.
+async fn publish_examples(h: &Http, token: &str) {
+    publish_with(h, token, &opportunity_spec()).await;
+}
+
+/// Publishes the example rubric and the opportunity `spec`, uploads the
+/// example attachments and imports the example items; the import's answer.
+async fn publish_and_import(h: &Http, token: &str, spec: &Value) -> Value {
+    publish_rubric(h, token).await;
+    put_and_import(h, token, spec).await
+}
+
+/// [`publish_and_import`] with the rubric already published.
+async fn put_and_import(h: &Http, token: &str, spec: &Value) -> Value {
+    let (s, v) = h.put_opportunity(token, spec).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    upload_examples(h, token).await;
+    let (s, v) = h.import(token, OPP, &read("items.ndjson"), false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
 }
 
 #[tokio::test]
 async fn roles_gate_every_publishing_and_admin_route() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
     let author = account(&h, &admin, "author@example.org", "author", &[]).await;
     let operator = account(&h, &admin, "ops@example.org", "operator", &[]).await;
@@ -279,9 +345,7 @@ async fn seeded_admin_token_still_runs_the_admin_api() {
 
 #[tokio::test]
 async fn rubric_versions_are_linted_and_immutable() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let good = read("rubric.toml");
 
     // Lint errors: every finding, with line and column; nothing stored.
@@ -427,36 +491,19 @@ async fn rubric_versions_are_linted_and_immutable() {
 
 #[tokio::test]
 async fn opportunities_carry_the_whole_card() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
 
     // The rubric must be published first.
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &opportunity_spec(),
-        )
-        .await;
+    let (s, v) = h.put_opportunity(&admin, &opportunity_spec()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(err(&v).message.contains("not published"), "{v}");
-    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
-    assert_eq!(s, StatusCode::OK);
+    publish_rubric(&h, &admin).await;
 
     // Unknown fields are refused by name.
     let mut spec = opportunity_spec();
     spec["colour"] = json!("red");
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
+    let (s, v) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert!(err(&v).message.contains("colour"), "{v}");
 
@@ -464,14 +511,7 @@ async fn opportunities_carry_the_whole_card() {
     let mut spec = opportunity_spec();
     spec["qualification"]["screening_required"] = json!(false);
     spec["exclusions"] = json!(["Skip studies of minors"]);
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
+    let (s, v) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["created"], true);
     let (s, card) = h.get(&format!("/author/opportunities/{OPP}"), &admin).await;
@@ -523,14 +563,7 @@ async fn opportunities_carry_the_whole_card() {
     // Update: a new payout becomes a new rate; bad values are listed.
     spec["payout"] = json!({"basis": "per_item", "amount_cents": 2000, "currency": "USD"});
     spec["title"] = json!("Overnight ER imaging triage (updated)");
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
+    let (s, v) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["created"], false);
     let (_, card_rates) = h.get("/rate-card", &expert).await;
@@ -545,14 +578,7 @@ async fn opportunities_carry_the_whole_card() {
     let mut broken = spec.clone();
     broken["payout"] = json!({"basis": "per_item", "amount_cents": -5, "currency": "dollars"});
     broken["assignment"]["graders_per_item"] = json!(0);
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &broken,
-        )
-        .await;
+    let (s, v) = h.put_opportunity(&admin, &broken).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let problems = err(&v).details.unwrap()["problems"]
         .as_array()
@@ -569,9 +595,7 @@ async fn opportunities_carry_the_whole_card() {
 
 #[tokio::test]
 async fn attachments_are_verified_and_idempotent() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let bytes = std::fs::read(example("attachments/wrist-pa-0317.png")).unwrap();
     let sha = hex::encode(Sha256::digest(&bytes));
 
@@ -655,9 +679,7 @@ async fn claim_huge_body(p: &EmptyPlatform, method: &str, path: &str, token: &st
 
 #[tokio::test]
 async fn two_gigabyte_bodies_are_refused_up_front() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     publish_examples(&h, &admin).await;
     for (method, path) in [
         ("PUT", format!("/attachments/{}", "b".repeat(64))),
@@ -673,9 +695,7 @@ async fn two_gigabyte_bodies_are_refused_up_front() {
 
 #[tokio::test]
 async fn imports_check_every_line_and_are_all_or_nothing() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
     publish_examples(&h, &admin).await;
     let good = read("items.ndjson");
@@ -852,9 +872,7 @@ async fn imports_check_every_line_and_are_all_or_nothing() {
 
 #[tokio::test]
 async fn items_keep_the_rubric_version_they_were_imported_with() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
     publish_examples(&h, &admin).await;
     upload_examples(&h, &admin).await;
@@ -870,14 +888,7 @@ async fn items_keep_the_rubric_version_they_were_imported_with() {
     assert_eq!(s, StatusCode::OK);
     let mut spec = opportunity_spec();
     spec["rubric_version"] = json!(2);
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
+    let (s, v) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = h.import(&admin, OPP, lines[1], false).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -904,9 +915,7 @@ async fn items_keep_the_rubric_version_they_were_imported_with() {
 
 #[tokio::test]
 async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let mut radiologists = Vec::new();
     for i in 0..3 {
         radiologists.push(
@@ -922,22 +931,9 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
     }
     let lawyer = account(&h, &admin, "law@example.org", "expert", &["contract-law"]).await;
     let author = account(&h, &admin, "author@example.org", "author", &["radiology"]).await;
-    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
-    assert_eq!(s, StatusCode::OK);
     let mut spec = opportunity_spec();
     spec["assignment"] = json!({"graders_per_item": 2, "lease_minutes": 30, "auto_assign": false});
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    upload_examples(&h, &admin).await;
-    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = publish_and_import(&h, &admin, &spec).await;
     assert_eq!(v["assigned"], 0, "auto_assign is off");
 
     let (s, v) = h
@@ -1001,14 +997,7 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
     // Screening required: nobody has passed it yet, so nobody new gets work.
     spec["qualification"]["screening_required"] = json!(true);
     spec["assignment"]["graders_per_item"] = json!(3);
-    let (s, _) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
+    let (s, _) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::OK);
     let (_, v) = h
         .json(
@@ -1039,6 +1028,15 @@ async fn cli(p: &EmptyPlatform, words: &[&str]) -> Result<String, assay_platform
     Ok(String::from_utf8(out).unwrap())
 }
 
+/// `assay-platform assign --item ITEM --expert EXPERT` against `p`.
+async fn assign(
+    p: &EmptyPlatform,
+    item: &str,
+    expert: &str,
+) -> Result<String, assay_platform::cli::CliError> {
+    cli(p, &["assign", "--item", item, "--expert", expert]).await
+}
+
 #[tokio::test]
 async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
     let p = start_empty().await.unwrap();
@@ -1057,27 +1055,18 @@ async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
         e.contains(&format!("{}:", path("bad.toml"))) && e.contains("error[scale-range]"),
         "{e}"
     );
-    let out = cli(
-        &p,
-        &[
-            "rubric",
-            "publish",
-            example("rubric.toml").to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
+    // `assay-platform KIND publish` of an example file.
+    let publish = |kind: &'static str, file: &str| {
+        let (p, path) = (&p, example(file));
+        async move {
+            cli(p, &[kind, "publish", path.to_str().unwrap()])
+                .await
+                .unwrap()
+        }
+    };
+    let out = publish("rubric", "rubric.toml").await;
     assert_eq!(out.trim(), "published rubric er-imaging-triage version 1");
-    let out = cli(
-        &p,
-        &[
-            "opportunity",
-            "publish",
-            example("opportunity.toml").to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
+    let out = publish("opportunity", "opportunity.toml").await;
     assert!(
         out.starts_with("created opportunity er-triage-2026-12"),
         "{out}"
@@ -1181,25 +1170,13 @@ async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
 
 #[tokio::test]
 async fn a_screening_item_gates_the_opportunity_for_new_experts() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let passer = account(&h, &admin, "pass@example.org", "expert", &["radiology"]).await;
     let failer = account(&h, &admin, "fail@example.org", "expert", &["radiology"]).await;
-    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
-    assert_eq!(s, StatusCode::OK);
     let mut spec = opportunity_spec();
     spec["qualification"]["screening_required"] = json!(true);
     spec["qualification"]["screening_external_id"] = json!("ER-SCREEN-1");
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    publish_with(&h, &admin, &spec).await;
     upload_examples(&h, &admin).await;
     let items = read("items.ndjson");
     let first = items.lines().next().unwrap();
@@ -1228,20 +1205,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
         let a = &page.assignments[0];
         assert_eq!(a.kind, assay_protocol::AssignmentKind::Screening);
         assert_eq!(a.item_title, "Screening: head CT");
-        let r = reqwest::Client::new()
-            .post(p.api_url("/submissions"))
-            .bearer_auth(token)
-            .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
-            .json(&json!({
-                "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
-                "answers": answers, "active_seconds": 300, "client_created_at": "2026-12-01T10:00:00Z"
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let receipt: Value = r.json().await.unwrap();
-        submissions.push(receipt["submission_id"].as_str().unwrap().to_owned());
+        submissions.push(submit(&h, token, a, &answers, 300, key).await);
     }
     for (sub, status) in submissions.iter().zip(["accepted", "rejected"]) {
         let (s, v) = h
@@ -1285,9 +1249,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
 
 #[tokio::test]
 async fn senior_review_sampling_follows_the_policy_rate() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let grader = account(&h, &admin, "grader@example.org", "expert", &["radiology"]).await;
     let (s, v) = h
         .json(
@@ -1299,34 +1261,15 @@ async fn senior_review_sampling_follows_the_policy_rate() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let senior = v["token"].as_str().unwrap().to_owned();
-    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
-    assert_eq!(s, StatusCode::OK);
+    publish_rubric(&h, &admin).await;
     let mut spec = opportunity_spec();
     spec["assignment"]["senior_review_rate"] = json!(1.5);
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
+    let (s, v) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(err(&v).message.contains("senior_review_rate"), "{v}");
     spec["assignment"]["senior_review_rate"] = json!(0.5);
     spec["assignment"]["graders_per_item"] = json!(1);
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    upload_examples(&h, &admin).await;
-    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = put_and_import(&h, &admin, &spec).await;
     assert_eq!(v["assigned"], 3, "{v}");
 
     let answers = json!({"answers": {
@@ -1345,48 +1288,20 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     let (_, page) = h.get("/assignments", &senior).await;
     let theirs: AssignmentPage = serde_json::from_value(page).unwrap();
     assert_eq!(theirs.assignments.len(), 1);
-    let submit = |token: String, a: assay_protocol::Assignment, key: &'static str| {
-        let url = p.api_url("/submissions");
-        let answers = answers.clone();
-        async move {
-            let r = reqwest::Client::new()
-                .post(url)
-                .bearer_auth(token)
-                .header(assay_protocol::IDEMPOTENCY_KEY_HEADER, key)
-                .json(&json!({
-                    "assignment_id": a.id, "rubric_id": a.rubric_id, "rubric_version": a.rubric_version,
-                    "answers": answers, "active_seconds": 200, "client_created_at": "2026-12-01T10:00:00Z"
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
-            r.json::<Value>().await.unwrap()["submission_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
     // Submissions 1..3 of the opportunity: only the 2nd is sampled (floor(n/2) steps at n=2).
-    submit(grader.clone(), mine.assignments[0].clone(), "g1").await;
-    submit(senior.clone(), theirs.assignments[0].clone(), "s1").await;
-    let third = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    submit(&h, &grader, &mine.assignments[0], &answers, 200, "g1").await;
+    submit(&h, &senior, &theirs.assignments[0], &answers, 200, "s1").await;
+    let third = submit(&h, &grader, &mine.assignments[1], &answers, 200, "g2").await;
     // A replay samples nothing.
-    let again = submit(grader.clone(), mine.assignments[1].clone(), "g2").await;
+    let again = submit(&h, &grader, &mine.assignments[1], &answers, 200, "g2").await;
     assert_eq!(again, third);
 
     let reviews = |token: String| {
-        let url = p.api_url("/assignments");
+        let h = &h;
         async move {
-            let page: AssignmentPage = reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (s, page) = h.get("/assignments", &token).await;
+            assert_eq!(s, StatusCode::OK, "{page}");
+            let page: AssignmentPage = serde_json::from_value(page).unwrap();
             page.assignments
                 .into_iter()
                 .filter(|a| a.kind == assay_protocol::AssignmentKind::SeniorReview)
@@ -1403,8 +1318,8 @@ async fn senior_review_sampling_follows_the_policy_rate() {
               &json!({"item_id": mine.assignments[0].item_id, "expert_email": "grader@example.org", "kind": "grade"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let extra: assay_protocol::Assignment = serde_json::from_value(v).unwrap();
-    let fourth = submit(grader.clone(), extra, "g3").await;
+    let extra: Assignment = serde_json::from_value(v).unwrap();
+    let fourth = submit(&h, &grader, &extra, &answers, 200, "g3").await;
     assert_eq!(reviews(senior.clone()).await, vec![fourth.clone()]);
 
     // The export: every grade submission once, with rubric version, grader,
@@ -1458,8 +1373,7 @@ async fn senior_review_sampling_follows_the_policy_rate() {
 /// checked. A second run sends no attachment bytes and says so.
 #[tokio::test]
 async fn cli_import_reports_progress_per_phase() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
+    let (p, h, _) = start().await;
     publish_examples(&h, &p.admin_token).await;
     let dir = tempfile::tempdir().unwrap();
     // 2,500 items, each on one of the three example studies.
@@ -1605,41 +1519,15 @@ async fn cli_import_reports_progress_per_phase() {
 
 #[tokio::test]
 async fn cli_assigns_one_item_to_one_qualified_expert() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let rad = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
     let _lawyer = account(&h, &admin, "law@example.org", "expert", &["contract-law"]).await;
     let mut spec = opportunity_spec();
     spec["assignment"] = json!({"graders_per_item": 1, "lease_minutes": 45, "auto_assign": false});
-    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    upload_examples(&h, &admin).await;
-    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    publish_and_import(&h, &admin, &spec).await;
 
     // By external id and e-mail: one grade assignment with the opportunity's lease.
-    let out = cli(
-        &p,
-        &[
-            "assign",
-            "--item",
-            "ER-2026-0142",
-            "--expert",
-            "rad@example.org",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = assign(&p, "ER-2026-0142", "rad@example.org").await.unwrap();
     assert!(
         out.starts_with("assigned item ER-2026-0142 (")
             && out.contains("to rad@example.org as grade work in er-triage-2026-12"),
@@ -1653,68 +1541,30 @@ async fn cli_assigns_one_item_to_one_qualified_expert() {
     assert!(a.item_title.starts_with("Head CT"), "{}", a.item_title);
     assert_eq!((a.lease_expires_at - a.assigned_at).num_minutes(), 45);
 
-    // The same item again: refused, nothing added.
-    let e = cli(
-        &p,
-        &[
-            "assign",
-            "--item",
-            &a.item_id,
-            "--expert",
+    // Refused, each naming why: the same item again; not qualified (no
+    // radiology: the missing expertise is named); an unknown item or expert
+    // (404 naming what was asked for).
+    for (item, expert, want) in [
+        (
+            a.item_id.as_str(),
             "rad@example.org",
-        ],
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("(409)") && e.contains("already holds assignment") && e.contains(&a.id),
-        "{e}"
-    );
-    // Not qualified (no radiology): refused with the missing expertise named.
-    let e = cli(
-        &p,
-        &[
-            "assign",
-            "--item",
+            &["(409)", "already holds assignment", a.id.as_str()][..],
+        ),
+        (
             "ER-2026-0317",
-            "--expert",
             "law@example.org",
-        ],
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("(409)") && e.contains("not qualified") && e.contains("radiology"),
-        "{e}"
-    );
-    // Unknown item and unknown expert: 404 naming what was asked for.
-    let e = cli(
-        &p,
-        &["assign", "--item", "ER-NOPE", "--expert", "rad@example.org"],
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("(404)") && e.contains("ER-NOPE"), "{e}");
-    let e = cli(
-        &p,
-        &[
-            "assign",
-            "--item",
+            &["(409)", "not qualified", "radiology"],
+        ),
+        ("ER-NOPE", "rad@example.org", &["(404)", "ER-NOPE"]),
+        (
             "ER-2026-0317",
-            "--expert",
             "nobody@example.org",
-        ],
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("(404)") && e.contains("nobody@example.org"),
-        "{e}"
-    );
+            &["(404)", "nobody@example.org"],
+        ),
+    ] {
+        let e = assign(&p, item, expert).await.unwrap_err().to_string();
+        assert!(want.iter().all(|w| e.contains(w)), "{item} {expert}: {e}");
+    }
     // A wrong opportunity for the external id is a 404 too.
     let (s, v) = h
         .json(
@@ -1739,18 +1589,7 @@ async fn cli_assigns_one_item_to_one_qualified_expert() {
     let (_, page) = h.get("/assignments", &rad).await;
     assert_eq!(page["assignments"].as_array().unwrap().len(), 1);
     // By display name (unique) the next item goes through.
-    let out = cli(
-        &p,
-        &[
-            "assign",
-            "--item",
-            "ER-2026-0317",
-            "--expert",
-            "RAD@example.org",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = assign(&p, "ER-2026-0317", "RAD@example.org").await.unwrap();
     assert!(out.contains("as grade work"), "{out}");
     // The command needs --opportunity, or --item with --expert.
     assert!(assay_platform::cli::RemoteCli::parse_command([
@@ -1774,49 +1613,23 @@ async fn cli_assigns_one_item_to_one_qualified_expert() {
 
 #[tokio::test]
 async fn screening_is_required_before_one_item_is_assigned() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     account(&h, &admin, "new@example.org", "expert", &["radiology"]).await;
-    let (s, _) = h.rubric(&admin, &read("rubric.toml"), "toml").await;
-    assert_eq!(s, StatusCode::OK);
     let mut spec = opportunity_spec();
     spec["qualification"]["screening_required"] = json!(true);
     spec["assignment"] = json!({"auto_assign": false});
-    let (s, v) = h
-        .json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            &admin,
-            &spec,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    upload_examples(&h, &admin).await;
-    let (s, v) = h.import(&admin, OPP, &read("items.ndjson"), false).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let e = cli(
-        &p,
-        &[
-            "assign",
-            "--item",
-            "ER-2026-0142",
-            "--expert",
-            "new@example.org",
-        ],
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    publish_and_import(&h, &admin, &spec).await;
+    let e = assign(&p, "ER-2026-0142", "new@example.org")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("screening is not passed"), "{e}");
     p.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn whoami_tells_the_token_role_and_check_previews_a_publish() {
-    let p = start_empty().await.unwrap();
-    let h = Http::new(&p);
-    let admin = p.admin_token.clone();
+    let (p, h, admin) = start().await;
     let author = account(&h, &admin, "author@example.org", "author", &[]).await;
     let expert = account(&h, &admin, "expert@example.org", "expert", &[]).await;
     let (s, v) = h.get("/auth/whoami", &author).await;

@@ -628,7 +628,7 @@ pub fn seed_demo(
             submitted,
         );
         let key = format!("seed-history-{i}");
-        let hash = crate::server::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
+        let hash = crate::api::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
         let receipt = storage.submit(DEMO_EXPERT_ID, &key, &hash, &req, submitted)?;
         summary.past_submissions += 1;
         let (status, feedback) = outcomes[i % outcomes.len()];
@@ -671,7 +671,7 @@ pub fn seed_demo(
             22 + i as u64 * 5,
             submitted,
         );
-        let hash = crate::server::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
+        let hash = crate::api::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
         let receipt = storage.submit(other, &format!("seed-other-{i}"), &hash, &req, submitted)?;
         storage.create_assignment(&NewAssignment {
             id: next_id("asg"),

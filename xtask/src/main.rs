@@ -50,6 +50,10 @@ const TEST_PACKAGES: &[&str] = &[
     postgres::PACKAGE,
     // `secret-tool`: the package test checks the keyring entry outlives an uninstall.
     "libsecret-tools",
+    // A real notification server (draws on the display) and `dbus-monitor`:
+    // the e2e test of issue 18's native notifications.
+    "dunst",
+    "dbus-bin",
 ];
 
 /// Extra Debian packages `bundle` needs: `dpkg-shlibdeps` computes the

@@ -52,6 +52,10 @@ const TEST_PACKAGES: &[&str] = &[
     "libsecret-tools",
     // `dcmdjpeg`: render decodes 12-bit JPEG Extended scans through DCMTK.
     "dcmtk",
+    // A real notification server (draws on the display) and `dbus-monitor`:
+    // the e2e test of issue 18's native notifications.
+    "dunst",
+    "dbus-bin",
 ];
 
 /// Extra Debian packages `bundle` needs: `dpkg-shlibdeps` computes the

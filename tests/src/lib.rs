@@ -127,6 +127,8 @@ pub struct App {
     base: String,
     session: String,
     driver: Child,
+    /// The app's binary: `quit` waits until no process runs it any more.
+    app: PathBuf,
 }
 
 impl App {
@@ -163,6 +165,7 @@ impl App {
             base,
             session: String::new(),
             driver,
+            app: app.to_path_buf(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -424,6 +427,27 @@ impl App {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Ending the session only asks the app to close. A launch while it is
+        // still exiting finds its single-instance name on D-Bus, forwards its
+        // arguments to a process that is going away and fails to start.
+        wait_until_gone(&self.app, Duration::from_secs(15));
+    }
+}
+
+/// Waits (at most `limit`) until no process runs the binary `app`
+/// (Linux: `/proc/<pid>/exe`; elsewhere returns at once).
+fn wait_until_gone(app: &Path, limit: Duration) {
+    let Ok(app) = app.canonicalize() else { return };
+    let running = || {
+        std::fs::read_dir("/proc").is_ok_and(|procs| {
+            procs
+                .flatten()
+                .any(|p| std::fs::read_link(p.path().join("exe")).is_ok_and(|exe| exe == app))
+        })
+    };
+    let deadline = Instant::now() + limit;
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

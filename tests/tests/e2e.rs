@@ -299,10 +299,7 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
     ])?;
     sign_in(&app, &platform, WAIT)?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
-    app.execute(
-        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
-        serde_json::json!([]),
-    )?;
+    watch_ui_errors(&app)?;
     for (n, (prefix, viewer)) in [
         ("itm-code", "diff"),
         ("itm-review", "diff"),
@@ -553,10 +550,7 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    app.execute(
-        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
-        serde_json::json!([]),
-    )?;
+    watch_ui_errors(&app)?;
     // The error trap works: an uncaught error lands in it.
     app.execute(
         "setTimeout(() => { throw new Error('trap check') }, 0)",
@@ -755,10 +749,7 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
     ])?;
     app.wait_for("input[type=url]", WAIT)?;
     sign_in(&app, &platform, WAIT)?;
-    app.execute(
-        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
-        serde_json::json!([]),
-    )?;
+    watch_ui_errors(&app)?;
     // The first sync's rows turn "downloaded" by themselves.
     app.wait_for("li[data-queue-row][data-downloaded='true']", WAIT)?;
     app.screenshot("reach-01-first-sync")?;
@@ -849,10 +840,7 @@ fn lifecycle_app(profile: &str) -> anyhow::Result<(PlatformProcess, tempfile::Te
     // The first full sync of the seeded platform can be slow on a busy machine.
     sign_in(&app, &platform, Duration::from_secs(120))?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
-    app.execute(
-        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
-        serde_json::json!([]),
-    )?;
+    watch_ui_errors(&app)?;
     Ok((platform, data, app))
 }
 
@@ -891,6 +879,16 @@ fn decide(
     platform.admin_post(
         "/outcomes",
         &serde_json::json!({"submission_id": submission, "status": status, "feedback": feedback}),
+    )?;
+    Ok(())
+}
+
+/// Collects the page's uncaught errors and rejections in `window.__errors`
+/// (read by `no_ui_errors`); again after every launch.
+fn watch_ui_errors(app: &App) -> anyhow::Result<()> {
+    app.execute(
+        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
+        serde_json::json!([]),
     )?;
     Ok(())
 }
@@ -1376,6 +1374,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
         ("ASSAY_DATA_DIR", &data_dir),
     ])?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    watch_ui_errors(&app)?;
     open_row(&app, "itm-series", &id)?;
     app.wait_text("[data-testid=series-regions]", WAIT, |t| {
         t.contains("Slice 12")

@@ -128,7 +128,7 @@ pub struct App {
     session: String,
     driver: Child,
     /// The app's binary: `quit` waits until no process runs it any more.
-    app: PathBuf,
+    binary: PathBuf,
 }
 
 impl App {
@@ -165,7 +165,7 @@ impl App {
             base,
             session: String::new(),
             driver,
-            app: app.to_path_buf(),
+            binary: app.to_path_buf(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -430,7 +430,7 @@ impl App {
         // Ending the session only asks the app to close. A launch while it is
         // still exiting finds its single-instance name on D-Bus, forwards its
         // arguments to a process that is going away and fails to start.
-        wait_until_gone(&self.app, Duration::from_secs(15));
+        wait_until_gone(&self.binary, Duration::from_secs(15));
     }
 }
 

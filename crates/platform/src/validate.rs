@@ -2,7 +2,7 @@
 //!
 //! The platform never trusts the client, and it must agree with it exactly:
 //! answers must parse as [`assay_rubric::Answers`] and pass
-//! [`assay_rubric::validate`], the same function the desktop app runs live.
+//! [`assay_rubric::validate()`], the same function the desktop app runs live.
 
 use assay_rubric::{Answers, IssueSeverity, Rubric, ValidationIssue};
 

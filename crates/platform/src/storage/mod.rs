@@ -163,7 +163,7 @@ pub struct ImportedItem {
     pub rubric_version: u32,
 }
 
-/// One change of a bulk import; [`Storage::apply_import`] applies a batch
+/// One change of a bulk import; [`Rules::apply_import`](crate::rules::Rules::apply_import) applies a batch
 /// of them in one transaction.
 #[derive(Debug, Clone)]
 pub enum ImportOp {

@@ -20,6 +20,54 @@ pub fn window_state_file(profile: &Profile) -> std::path::PathBuf {
     profile.data_dir.join("window-state.json")
 }
 
+/// Counts this launch's restarts after the running instance went away while
+/// it was handing over its arguments (see [`relaunch_after_lost_instance`]).
+const RELAUNCH_TRIES: &str = "ASSAY_RELAUNCH_TRY";
+
+/// How often a launch starts over while the previous instance is exiting
+/// (300 ms apart: about 3 s in all).
+const MAX_RELAUNCH_TRIES: u32 = 10;
+
+/// Whether building the app failed because the instance holding this
+/// profile's single-instance name went away while this launch handed it its
+/// arguments (it was quitting: D-Bus answers "`NoReply`"). Starting again then
+/// takes the freed name and opens the window, instead of failing.
+pub fn lost_the_running_instance(e: &tauri::Error) -> bool {
+    matches!(e, tauri::Error::PluginInitialization(plugin, message)
+        if plugin == "single-instance" && message.contains("failed to forward arguments"))
+}
+
+/// Starts this launch over (same program, arguments and environment) after
+/// a short wait, at most [`MAX_RELAUNCH_TRIES`] times; then the error stands.
+pub fn relaunch_after_lost_instance(e: tauri::Error) -> anyhow::Result<()> {
+    let tries = std::env::var(RELAUNCH_TRIES)
+        .ok()
+        .and_then(|t| t.parse::<u32>().ok())
+        .unwrap_or(0);
+    if tries >= MAX_RELAUNCH_TRIES {
+        return Err(anyhow::Error::new(e).context(
+            "another Assay window of this profile is still closing; start Assay again in a moment",
+        ));
+    }
+    tracing::warn!(error = %e, tries, "the running instance went away during the hand-over; starting again");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut again = std::process::Command::new(std::env::current_exe()?);
+    again
+        .args(std::env::args_os().skip(1))
+        .env(RELAUNCH_TRIES, tries.saturating_add(1).to_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Only returns on failure.
+        Err(anyhow::Error::new(again.exec()).context("starting Assay again"))
+    }
+    #[cfg(not(unix))]
+    {
+        again.spawn()?;
+        Ok(())
+    }
+}
+
 /// Adds the desktop plugins to the real app's builder (not to the mock
 /// runtime's, which has no D-Bus or window system).
 pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tauri::Builder<R> {
@@ -276,5 +324,30 @@ fn focus_main<R: Runtime>(app: &tauri::AppHandle<R>) {
         if let Err(e) = result {
             tracing::warn!(error = %e, "could not {what} the main window");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_hand_over_starts_the_launch_again() {
+        let lost = |plugin: &str, message: &str| {
+            lost_the_running_instance(&tauri::Error::PluginInitialization(
+                plugin.into(),
+                message.into(),
+            ))
+        };
+        // What the plugin says when the first instance exits mid hand-over.
+        assert!(lost(
+            "single-instance",
+            "failed to forward arguments to the running instance: org.freedesktop.DBus.Error.NoReply: Message recipient disconnected from message bus without replying"
+        ));
+        assert!(!lost("single-instance", "D-Bus connection refused"));
+        assert!(!lost("deep-link", "failed to forward arguments"));
+        assert!(!lost_the_running_instance(
+            &tauri::Error::FailedToReceiveMessage
+        ));
     }
 }

@@ -92,7 +92,7 @@ pub fn builder_with_dialogs<R: Runtime>(
 /// Entry point of the desktop binary.
 pub fn run() -> anyhow::Result<()> {
     let profile = Profile::from_env()?;
-    let _log_guard = profile::init_logging(&profile)?;
+    let log_guard = profile::init_logging(&profile)?;
     tracing::info!(version = assay_app::update::running_version(), identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
     let scripted = dialogs::scripted_from_env(&profile)?.map(|d| Arc::new(d) as Arc<dyn Dialogs>);
     // ---- issue 18: one instance per profile (its identifier), desktop plugins ----
@@ -100,13 +100,22 @@ pub fn run() -> anyhow::Result<()> {
     context.config_mut().identifier = profile.identifier.clone();
     let builder = desktop::plugins(tauri::Builder::default(), &profile);
     // ---- end issue 18 ----
-    let app = builder_with_dialogs(builder, profile.clone(), scripted)?.build(context)?;
+    let app = match builder_with_dialogs(builder, profile.clone(), scripted)?.build(context) {
+        Ok(app) => app,
+        // issue 11: a launch while the previous window is still closing.
+        Err(e) if desktop::lost_the_running_instance(&e) => {
+            drop(log_guard); // flush the log before the process is replaced
+            return desktop::relaunch_after_lost_instance(e);
+        }
+        Err(e) => return Err(e.into()),
+    };
     main_window(&app, &profile)?;
     desktop::save_window_state_on_change(&app); // issue 18: window state
     desktop::setup(&app); // issue 18: links given at launch
     desktop::tray(&app); // issue 18: tray icon
     desktop::menu(&app); // issue 18: native menu
     app.run(|_, _| {});
+    drop(log_guard);
     Ok(())
 }
 

@@ -107,7 +107,7 @@ enum Cmd {
         /// Items synced for the queue and platform benchmarks.
         #[arg(long, default_value_t = 10_000)]
         items: u32,
-        /// Only these benchmarks (diff, queue, draft, access); all by default.
+        /// Only these benchmarks (diff, queue, draft, access, load, series, sync); all by default.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Also count instructions of one run of each diff tool under
@@ -226,6 +226,12 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "series_bench",
         "512×512×500 CT series (pydicom): time to first slice, scroll p50/p99, cache memory",
     ),
+    (
+        "sync",
+        "assay-sync",
+        "sync_bench",
+        "engine's pull of N items from `assay-platform serve` vs curl making the same requests (SQLite, PostgreSQL)",
+    ),
 ];
 
 /// `cargo xtask fuzz`: `crates/render/tests/fuzz.rs`, `fuzz_long`, in release.
@@ -266,7 +272,7 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
     }
     for o in only {
         if !BENCHES.iter().any(|b| b.0 == o) {
-            bail!("unknown benchmark {o:?}; known: diff, queue, draft, access, load, series");
+            bail!("unknown benchmark {o:?}; known: diff, queue, draft, access, load, series, sync");
         }
     }
     let (runs, items) = (runs.to_string(), items.to_string());
@@ -275,6 +281,10 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
             continue;
         }
         step(&format!("{example}: {what}"));
+        if *name == "sync" {
+            sync_bench(root, &items, &runs)?;
+            continue;
+        }
         let mut cmd = cargo();
         cmd.args([
             "run",
@@ -314,6 +324,32 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
         run(&mut cmd)?;
     }
     Ok(())
+}
+
+/// `sync_bench` runs the release `assay-platform` binary (seed, token, serve)
+/// and itself as the engine's child process: one cargo build of both (one
+/// feature resolution), then the example run directly. Needs curl, and
+/// PostgreSQL's server programs for the PostgreSQL half (installed here when
+/// missing; the bench skips that half with a note if no cluster starts).
+fn sync_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
+    ensure_packages(&["curl", postgres::PACKAGE])?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "assay-sync",
+        "--example",
+        "sync_bench",
+        "-p",
+        "assay-platform",
+        "--bin",
+        "assay-platform",
+    ]))?;
+    let release = cargo_target(root).join("release");
+    run(Command::new(release.join("examples/sync_bench"))
+        .arg("--platform")
+        .arg(release.join("assay-platform"))
+        .args(["--items", items, "--runs", runs]))
 }
 
 /// The benchmark's series, written by pydicom (a venv in `target/pyenv`)

@@ -179,6 +179,86 @@ fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
         .collect()
 }
 
+/// One fetched item for [`Store::put_scoped_items`]: the scoped item of an
+/// assignment, the reviewed submission and the reviewer's own latest
+/// submission the platform served with it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopedItemWrite<'a> {
+    /// The assignment the item belongs to (must be stored).
+    pub assignment_id: &'a str,
+    /// The item, already scoped by its rubric.
+    pub item: &'a ScopedItem,
+    /// The submission a senior review is about, if any.
+    pub reviewed: Option<&'a ReviewedSubmission>,
+    /// The reviewer's own latest submission as the platform has it (`None` clears it).
+    pub own: Option<&'a ReviewedSubmission>,
+}
+
+/// Upsert one scoped item and its attachment rows inside `tx`.
+fn write_scoped_item(
+    tx: &rusqlite::Transaction<'_>,
+    assignment_id: &str,
+    item: &ScopedItem,
+    reviewed: Option<&ReviewedSubmission>,
+) -> Result<()> {
+    let json = serde_json::to_string(item).map_err(StoreError::json("scoped item"))?;
+    let reviewed_json = reviewed
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(StoreError::json("reviewed submission"))?;
+    crate::require_assignment(tx, assignment_id)?;
+    tx.prepare_cached(
+        "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
+           reviewed_submission_json, fetched_at, item_revision) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+           (SELECT item_revision FROM assignments WHERE id = ?1)) \
+         ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
+           title = excluded.title, scoped_json = excluded.scoped_json, \
+           reviewed_submission_json = excluded.reviewed_submission_json, \
+           fetched_at = excluded.fetched_at, item_revision = excluded.item_revision",
+    )?
+    .execute(params![
+        assignment_id,
+        item.item_id,
+        item.title,
+        json,
+        reviewed_json,
+        ts(Utc::now())
+    ])?;
+    tx.prepare_cached("DELETE FROM item_attachments WHERE assignment_id = ?1")?
+        .execute([assignment_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO item_attachments (assignment_id, sha256, size, media_type, \
+           filename) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for a in attachments_of(item) {
+        crate::blobs::validate_digest(&a.sha256)?;
+        insert.execute(params![
+            assignment_id,
+            a.sha256,
+            a.size as i64,
+            a.media_type,
+            a.filename
+        ])?;
+    }
+    Ok(())
+}
+
+/// Set (or with `None` clear) the reviewer's own submission of a stored item inside `tx`.
+fn write_own_submission(
+    tx: &rusqlite::Transaction<'_>,
+    assignment_id: &str,
+    own: Option<&ReviewedSubmission>,
+) -> Result<()> {
+    let own_json = own
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(StoreError::json("own submission"))?;
+    tx.prepare_cached("UPDATE items_scoped SET own_submission_json = ?2 WHERE assignment_id = ?1")?
+        .execute(params![assignment_id, own_json])?;
+    Ok(())
+}
+
 impl Store {
     // ------------------------------------------------------------ assignments
 
@@ -324,43 +404,23 @@ impl Store {
         item: &ScopedItem,
         reviewed: Option<&ReviewedSubmission>,
     ) -> Result<()> {
-        let json = serde_json::to_string(item).map_err(StoreError::json("scoped item"))?;
-        let reviewed_json = reviewed
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(StoreError::json("reviewed submission"))?;
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        crate::require_assignment(&tx, assignment_id)?;
-        tx.execute(
-            "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
-               reviewed_submission_json, fetched_at, item_revision) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-               (SELECT item_revision FROM assignments WHERE id = ?1)) \
-             ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
-               title = excluded.title, scoped_json = excluded.scoped_json, \
-               reviewed_submission_json = excluded.reviewed_submission_json, \
-               fetched_at = excluded.fetched_at, item_revision = excluded.item_revision",
-            params![
-                assignment_id,
-                item.item_id,
-                item.title,
-                json,
-                reviewed_json,
-                ts(Utc::now())
-            ],
-        )?;
-        tx.execute(
-            "DELETE FROM item_attachments WHERE assignment_id = ?1",
-            [assignment_id],
-        )?;
-        for a in attachments_of(item) {
-            crate::blobs::validate_digest(&a.sha256)?;
-            tx.execute(
-                "INSERT OR REPLACE INTO item_attachments (assignment_id, sha256, size, media_type, \
-                   filename) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![assignment_id, a.sha256, a.size as i64, a.media_type, a.filename],
-            )?;
+        write_scoped_item(&tx, assignment_id, item, reviewed)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Store several fetched items in one transaction (one commit for all of
+    /// them): for each, what [`Store::put_scoped_item`] and then
+    /// [`Store::put_own_submission`] do. All or nothing: an unknown assignment
+    /// or an invalid attachment digest stores none of them.
+    pub fn put_scoped_items(&self, items: &[ScopedItemWrite<'_>]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for w in items {
+            write_scoped_item(&tx, w.assignment_id, w.item, w.reviewed)?;
+            write_own_submission(&tx, w.assignment_id, w.own)?;
         }
         tx.commit()?;
         Ok(())

@@ -57,6 +57,23 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Release several keys of `kind` from quarantine in one transaction;
+    /// returns how many were held.
+    pub fn release_quarantines(&self, kind: QuarantineKind, keys: &[&str]) -> Result<usize> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut st =
+                tx.prepare_cached("DELETE FROM quarantine WHERE kind = ?1 AND key = ?2")?;
+            for key in keys {
+                n += st.execute(params![kind.as_str(), key])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// Keys of `kind` in quarantine that are not due for another try at `now`.
     pub fn quarantined_until_later(
         &self,

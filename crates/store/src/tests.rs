@@ -1215,6 +1215,80 @@ fn work_submitted_elsewhere_comes_from_the_platforms_copy() {
     assert_eq!(work.active_seconds, 600);
 }
 
+/// A batch of fetched items is stored in one transaction, each with its
+/// attachments and the platform's copy of the reviewer's own submission,
+/// and all or nothing: a bad digest or an unknown assignment stores none.
+#[test]
+fn a_batch_of_items_is_stored_whole_or_not_at_all() {
+    let (_dir, store) = open();
+    let rows: Vec<Assignment> = (1..=3)
+        .map(|i| assignment(&format!("a{i}"), i, AssignmentState::Completed))
+        .collect();
+    store.apply_assignment_page(&rows, "c").unwrap();
+    let sha = "ab".repeat(32);
+    let att = AttachmentRef {
+        sha256: sha.clone(),
+        size: 9,
+        media_type: "application/dicom".into(),
+        filename: "scan.dcm".into(),
+    };
+    let items: Vec<ScopedItem> = (1..=3)
+        .map(|i| scoped(&format!("a{i}"), (i == 2).then(|| att.clone())))
+        .collect();
+    let theirs = answers("from the laptop");
+    let own = ReviewedSubmission {
+        submission_id: "s9".into(),
+        answers: serde_json::to_value(&theirs).unwrap(),
+        active_seconds: 600,
+        submitted_at: t0(),
+    };
+    let write = |i: usize, id: &'static str| ScopedItemWrite {
+        assignment_id: id,
+        item: &items[i],
+        reviewed: None,
+        own: (i == 0).then_some(&own),
+    };
+    // An unknown assignment or a bad digest: nothing of the batch is stored.
+    let bad_item = scoped(
+        "a3",
+        Some(AttachmentRef {
+            sha256: "../x".into(),
+            ..att.clone()
+        }),
+    );
+    let bad = ScopedItemWrite {
+        assignment_id: "a3",
+        item: &bad_item,
+        reviewed: None,
+        own: None,
+    };
+    assert!(matches!(
+        store.put_scoped_items(&[write(0, "a1"), bad]),
+        Err(StoreError::InvalidDigest(_))
+    ));
+    assert!(matches!(
+        store.put_scoped_items(&[write(0, "a1"), write(1, "nope")]),
+        Err(StoreError::NotFound(_))
+    ));
+    for id in ["a1", "a2", "a3"] {
+        assert!(store.scoped_item(id).unwrap().is_none());
+    }
+    // The whole batch.
+    store
+        .put_scoped_items(&[write(0, "a1"), write(1, "a2"), write(2, "a3")])
+        .unwrap();
+    for (i, id) in ["a1", "a2", "a3"].into_iter().enumerate() {
+        assert_eq!(store.scoped_item(id).unwrap().unwrap(), items[i]);
+    }
+    assert_eq!(store.missing_attachments().unwrap(), vec![att]);
+    let work = store.submitted_work("a1").unwrap().unwrap();
+    assert_eq!(work.answers, theirs);
+    assert!(store.submitted_work("a2").unwrap().is_none());
+    // Stored again without it, the platform's copy is cleared.
+    store.put_scoped_items(&[write(1, "a1")]).unwrap();
+    assert!(store.submitted_work("a1").unwrap().is_none());
+}
+
 #[test]
 fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
     let (_dir, store) = open();

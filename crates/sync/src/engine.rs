@@ -1,7 +1,7 @@
 //! The sync engine: pull by cursor, download attachments, drain the outbox,
 //! renew leases, and a background loop with backoff.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +11,9 @@ use assay_protocol::{
     CONTENT_SHA256_HEADER,
 };
 use assay_rubric::Rubric;
-use assay_store::{cursor, IssueKind, LeaseInfo, OutboxPayload, QuarantineKind, Store, StoreError};
+use assay_store::{
+    cursor, IssueKind, LeaseInfo, OutboxPayload, QuarantineKind, ScopedItemWrite, Store, StoreError,
+};
 use chrono::Utc;
 use futures_util::{stream, StreamExt};
 use reqwest::StatusCode;
@@ -308,6 +310,57 @@ fn strip_hidden_fields(envelope: &mut serde_json::Value, visible: &HashSet<&str>
         .and_then(|f| f.as_object_mut())
     {
         fields.retain(|k, _| visible.contains(k.as_str()));
+    }
+}
+
+/// Fetched items are stored this many (or all that are left) at a time.
+const ITEM_WRITE_BATCH: usize = 128;
+
+/// A batch of fetched items handed to the blocking writer, and how it went.
+type ItemBatch = (
+    Vec<(Assignment, FetchedItem)>,
+    std::result::Result<(), StoreError>,
+);
+
+/// The running batch write's outcome (never ready when none runs).
+async fn join_writer(
+    writing: &mut Option<tokio::task::JoinHandle<ItemBatch>>,
+) -> std::result::Result<ItemBatch, tokio::task::JoinError> {
+    match writing {
+        Some(w) => w.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Store a batch of fetched items in one transaction, media first (an item
+/// never points at bytes that are not stored). Blocking.
+fn store_item_batch(
+    store: &Store,
+    batch: &[(Assignment, FetchedItem)],
+) -> std::result::Result<(), StoreError> {
+    for (_, f) in batch {
+        for bytes in &f.media {
+            store.put_blob(bytes)?;
+        }
+    }
+    let writes: Vec<ScopedItemWrite<'_>> = batch
+        .iter()
+        .map(|(a, f)| ScopedItemWrite {
+            assignment_id: &a.id,
+            item: &f.scoped,
+            reviewed: f.reviewed.as_ref(),
+            own: f.own.as_ref(),
+        })
+        .collect();
+    store.put_scoped_items(&writes)
+}
+
+/// How an item is named in messages: its title, else its id.
+fn item_label(a: &Assignment) -> String {
+    if a.item_title.is_empty() {
+        a.item_id.clone()
+    } else {
+        a.item_title.clone()
     }
 }
 
@@ -638,58 +691,129 @@ impl SyncEngine {
         let mut p = SyncProgress::new(SyncPhase::Items);
         p.items_total = todo.len() as u64;
         progress(p.clone());
-        let mut results = stream::iter(todo)
+        // Each rubric version is read and parsed once, not once per item.
+        let mut rubrics: HashMap<(String, u32), Option<Rubric>> = HashMap::new();
+        for a in &todo {
+            if let std::collections::hash_map::Entry::Vacant(e) =
+                rubrics.entry((a.rubric_id.clone(), a.rubric_version))
+            {
+                e.insert(self.store.rubric(&a.rubric_id, a.rubric_version)?);
+            }
+        }
+        let rubrics = &rubrics;
+        let results = stream::iter(todo)
             .map(|a| async move {
-                let fetched = match self.store.rubric(&a.rubric_id, a.rubric_version) {
-                    Ok(Some(rubric)) => self.fetch_scoped_item(&a, &rubric).await.map(Some),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e.into()),
+                let fetched = match rubrics.get(&(a.rubric_id.clone(), a.rubric_version)) {
+                    Some(Some(rubric)) => self.fetch_scoped_item(&a, rubric).await.map(Some),
+                    _ => Ok(None),
                 };
                 (a, fetched)
             })
             .buffer_unordered(self.config.item_concurrency.max(1));
         let mut fatal = None;
-        while let Some((a, fetched)) = results.next().await {
-            p.items_done += 1;
-            progress(p.clone());
-            let label = if a.item_title.is_empty() {
-                a.item_id.clone()
-            } else {
-                a.item_title.clone()
-            };
-            let fetched = match fetched {
-                Ok(Some(x)) => x,
-                Ok(None) => {
-                    report.errors.push(format!(
-                        "item {}: rubric {} v{} unavailable; not stored",
-                        a.item_id, a.rubric_id, a.rubric_version
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    if let Err(e) =
-                        self.item_failed(QuarantineKind::Item, &a.id, &label, e, report, deferred)
-                    {
-                        fatal.get_or_insert(e);
+        // Fetched items are stored in batches of at least ITEM_WRITE_BATCH
+        // (one transaction each) on a blocking thread, while the next ones
+        // download: a commit per item would rewrite the same index pages
+        // thousands of times and stall the downloads while it writes.
+        let mut chunks = results.ready_chunks(ITEM_WRITE_BATCH);
+        let mut pending: Vec<(Assignment, FetchedItem)> = Vec::new();
+        let mut writing: Option<tokio::task::JoinHandle<ItemBatch>> = None;
+        let mut fetching = true;
+        while fetching || writing.is_some() || !pending.is_empty() {
+            if writing.is_none()
+                && (pending.len() >= ITEM_WRITE_BATCH || (!fetching && !pending.is_empty()))
+            {
+                let batch = std::mem::take(&mut pending);
+                let store = Arc::clone(&self.store);
+                writing = Some(tokio::task::spawn_blocking(move || {
+                    let stored = store_item_batch(&store, &batch);
+                    (batch, stored)
+                }));
+            }
+            let mut written = None;
+            tokio::select! {
+                chunk = chunks.next(), if fetching => match chunk {
+                    Some(chunk) => {
+                        for (a, fetched) in chunk {
+                            p.items_done += 1;
+                            match fetched {
+                                Ok(Some(x)) => pending.push((a, x)),
+                                Ok(None) => report.errors.push(format!(
+                                    "item {}: rubric {} v{} unavailable; not stored",
+                                    a.item_id, a.rubric_id, a.rubric_version
+                                )),
+                                Err(e) => {
+                                    let label = item_label(&a);
+                                    if let Err(e) = self.item_failed(
+                                        QuarantineKind::Item, &a.id, &label, e, report, deferred,
+                                    ) {
+                                        fatal.get_or_insert(e);
+                                    }
+                                }
+                            }
+                        }
+                        progress(p.clone());
                     }
-                    continue;
-                }
-            };
-            match self.put_fetched_item(&a, &fetched) {
-                Ok(()) => {
-                    self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
-                    report.items += 1;
-                }
-                Err(e @ StoreError::InvalidDigest(_)) => {
-                    let e = SyncError::Protocol(format!("an attachment reference is invalid: {e}"));
-                    self.item_failed(QuarantineKind::Item, &a.id, &label, e, report, deferred)?;
-                }
-                Err(e) => return Err(e.into()),
+                    None => fetching = false,
+                },
+                done = join_writer(&mut writing), if writing.is_some() => written = Some(done),
+            }
+            if let Some(done) = written {
+                writing = None;
+                let (batch, stored) = done.map_err(|e| SyncError::Internal(e.to_string()))?;
+                self.finish_item_batch(&batch, stored, report, deferred)?;
             }
         }
         match fatal {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// After a batch was written: release its items from quarantine and
+    /// count them. When the batch was refused for an invalid attachment
+    /// reference, each item is stored alone so only the bad ones fail.
+    fn finish_item_batch(
+        &self,
+        batch: &[(Assignment, FetchedItem)],
+        stored: std::result::Result<(), StoreError>,
+        report: &mut PullReport,
+        deferred: &mut Option<SyncError>,
+    ) -> Result<()> {
+        match stored {
+            Ok(()) => {
+                let ids: Vec<&str> = batch.iter().map(|(a, _)| a.id.as_str()).collect();
+                self.store.release_quarantines(QuarantineKind::Item, &ids)?;
+                report.items += batch.len() as u32;
+                Ok(())
+            }
+            Err(StoreError::InvalidDigest(_)) => {
+                for (a, f) in batch {
+                    match self.put_fetched_item(a, f) {
+                        Ok(()) => {
+                            self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
+                            report.items += 1;
+                        }
+                        Err(e @ StoreError::InvalidDigest(_)) => {
+                            let e = SyncError::Protocol(format!(
+                                "an attachment reference is invalid: {e}"
+                            ));
+                            let label = item_label(a);
+                            self.item_failed(
+                                QuarantineKind::Item,
+                                &a.id,
+                                &label,
+                                e,
+                                report,
+                                deferred,
+                            )?;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

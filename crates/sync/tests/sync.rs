@@ -2279,6 +2279,63 @@ mod hostile {
         h.env.platform.shutdown().await.unwrap();
     }
 
+    /// Items are stored in batches (one transaction for all that arrived
+    /// together): an item whose attachment reference is not a digest fails
+    /// alone, quarantined with the reason, and every other item of its batch
+    /// is stored.
+    #[tokio::test]
+    async fn an_invalid_attachment_digest_fails_only_its_own_item() {
+        let mut c = config();
+        c.backoff_base = Duration::from_secs(60);
+        c.backoff_max = Duration::from_secs(600);
+        // All items at once, so the bad one shares a batch with good ones.
+        c.item_concurrency = 64;
+        let h = start_hostile(c).await;
+        let seen = clean_pull(&h).await;
+        let bad = seen
+            .iter()
+            .find(|s| {
+                !s.attachments.is_empty() && seen.iter().filter(|o| o.item == s.item).count() == 1
+            })
+            .expect("an item with an attachment");
+        let bad_item = bad.item.clone();
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/items/",
+            rewrite(move |line, body| {
+                let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+                if line.contains(&format!("/items/{bad_item} ")) {
+                    for f in v["item"]["fields"].as_object_mut().unwrap().values_mut() {
+                        if f["type"] == "attachment" {
+                            f["value"]["sha256"] = serde_json::json!("../not-a-digest");
+                        }
+                    }
+                }
+                v.to_string().into_bytes()
+            }),
+        )]);
+        let report = within(60, h.engine.pull(|_| {})).await.unwrap();
+        let store = &h.env.store;
+        let q = store.quarantine_entries().unwrap();
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!(q[0].kind, QuarantineKind::Item);
+        assert_eq!(q[0].key, bad.assignment);
+        assert!(
+            q[0].reason.contains("attachment reference is invalid"),
+            "{q:?}"
+        );
+        assert!(store.scoped_item(&bad.assignment).unwrap().is_none());
+        for s in seen.iter().filter(|s| s.item != bad.item) {
+            assert!(
+                store.scoped_item(&s.assignment).unwrap().is_some(),
+                "{} missing",
+                s.assignment
+            );
+        }
+        assert_eq!(report.items as usize, seen.len() - 1, "{report:?}");
+        h.env.platform.shutdown().await.unwrap();
+    }
+
     /// A rubric document nested 100,000 levels deep is refused without
     /// overflowing the stack: that rubric is quarantined with the reason, its
     /// assignments' rows say why they are held back, and every other rubric,

@@ -333,7 +333,8 @@ async fn join_writer(
 }
 
 /// Store a batch of fetched items in one transaction, media first (an item
-/// never points at bytes that are not stored). Blocking.
+/// never points at bytes that are not stored; `pull_items` has already
+/// stored and dropped the media of items it batches). Blocking.
 fn store_item_batch(
     store: &Store,
     batch: &[(Assignment, FetchedItem)],
@@ -737,7 +738,16 @@ impl SyncEngine {
                         for (a, fetched) in chunk {
                             p.items_done += 1;
                             match fetched {
-                                Ok(Some(x)) => pending.push((a, x)),
+                                Ok(Some(mut x)) => {
+                                    // Media (Label Studio images, up to the
+                                    // attachment limit each) is stored as it
+                                    // arrives, so a batch waiting to be
+                                    // written holds only the items' JSON.
+                                    for bytes in std::mem::take(&mut x.media) {
+                                        self.store.put_blob(&bytes)?;
+                                    }
+                                    pending.push((a, x));
+                                }
                                 Ok(None) => report.errors.push(format!(
                                     "item {}: rubric {} v{} unavailable; not stored",
                                     a.item_id, a.rubric_id, a.rubric_version

@@ -842,22 +842,9 @@ fn dicom_header_inner(bytes: &[u8]) -> Result<DicomHeader, RenderError> {
 fn twelve_bit_jpeg(streams: &[Cow<'_, [u8]>], layout: &pixels::Layout) -> Result<bool, String> {
     let mut twelve = Vec::with_capacity(streams.len());
     for (i, s) in streams.iter().enumerate() {
-        let h = encapsulated::jpeg_header(s).map_err(|e| format!("frame {}: {e}", i + 1))?;
-        if (u32::from(h.width), u32::from(h.height), h.ids.len())
-            != (layout.cols, layout.rows, usize::from(layout.samples))
-        {
-            return Err(format!(
-                "frame {}: the JPEG frame is {}×{} with {} component(s) but the DICOM header \
-                 says {}×{} with {} (inconsistent or corrupt file)",
-                i + 1,
-                h.width,
-                h.height,
-                h.ids.len(),
-                layout.cols,
-                layout.rows,
-                layout.samples
-            ));
-        }
+        let h = encapsulated::jpeg_header(s)
+            .and_then(|h| encapsulated::check_frame_against_header(&h, layout).map(|()| h))
+            .map_err(|e| format!("frame {}: {e}", i + 1))?;
         twelve.push(h.precision == 12 && matches!(h.sof, 0xC0..=0xC2));
     }
     if twelve.iter().any(|&t| t) && (!twelve.iter().all(|&t| t) || layout.bits_allocated != 16) {

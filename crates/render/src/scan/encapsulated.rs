@@ -168,6 +168,26 @@ fn colour_model(h: &JpegHeader, photometric: &str) -> (bool, Option<String>) {
     }
 }
 
+/// A JPEG frame must have the size and component count the DICOM header
+/// gives, whoever decodes it.
+pub(crate) fn check_frame_against_header(h: &JpegHeader, layout: &Layout) -> Result<(), String> {
+    if (u32::from(h.width), u32::from(h.height), h.ids.len())
+        == (layout.cols, layout.rows, usize::from(layout.samples))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "the JPEG frame is {}×{} with {} component(s) but the DICOM header says {}×{} with {} \
+         (inconsistent or corrupt file)",
+        h.width,
+        h.height,
+        h.ids.len(),
+        layout.cols,
+        layout.rows,
+        layout.samples
+    ))
+}
+
 /// Decode one JPEG frame into interleaved little-endian samples of the
 /// layout's width. Colour frames come out as RGB.
 pub(crate) fn decode_jpeg_frame(
@@ -178,20 +198,7 @@ pub(crate) fn decode_jpeg_frame(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<u8>, String> {
     let h = jpeg_header(data)?;
-    if (u32::from(h.width), u32::from(h.height), h.ids.len())
-        != (layout.cols, layout.rows, usize::from(layout.samples))
-    {
-        return Err(format!(
-            "the JPEG frame is {}×{} with {} component(s) but the DICOM header says {}×{} with {} \
-             (inconsistent or corrupt file)",
-            h.width,
-            h.height,
-            h.ids.len(),
-            layout.cols,
-            layout.rows,
-            layout.samples
-        ));
-    }
+    check_frame_against_header(&h, layout)?;
     let lossless = matches!(h.sof, 0xC3 | 0xC7 | 0xCB | 0xCF);
     if !lossless && h.precision != 8 {
         return Err(format!(

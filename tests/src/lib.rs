@@ -473,11 +473,19 @@ pub struct PlatformProcess {
 impl PlatformProcess {
     /// Seeds a fresh database with the demo data and issues a token.
     pub fn seeded() -> Result<Self> {
+        Self::seeded_with(&["--small"])
+    }
+
+    /// Seeds a fresh database with the demo data, with more `seed`
+    /// arguments (e.g. `--bulk 10000`), and issues a token.
+    pub fn seeded_with(seed_args: &[&str]) -> Result<Self> {
         let bin = built_binary("assay-platform")?;
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("platform.sqlite");
         let status = Command::new(&bin)
-            .args(["seed", "--demo", "--small", "--db"])
+            .args(["seed", "--demo"])
+            .args(seed_args)
+            .arg("--db")
             .arg(&db)
             .stdout(Stdio::null())
             .status()?;

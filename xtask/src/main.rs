@@ -107,7 +107,7 @@ enum Cmd {
         /// Items synced for the queue and platform benchmarks.
         #[arg(long, default_value_t = 10_000)]
         items: u32,
-        /// Only these benchmarks (diff, queue, draft, access, load, series, sync); all by default.
+        /// Only these benchmarks (diff, queue, draft, access, load, series, startup, sync); all by default.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Also count instructions of one run of each diff tool under
@@ -227,6 +227,12 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "512×512×500 CT series (pydicom): time to first slice, scroll p50/p99, cache memory",
     ),
     (
+        "startup",
+        "assay-e2e",
+        "startup",
+        "the release app's cold start to the first queue row and its process tree's PSS, N synced items (tauri-driver under Xvfb)",
+    ),
+    (
         "sync",
         "assay-sync",
         "sync_bench",
@@ -272,7 +278,7 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
     }
     for o in only {
         if !BENCHES.iter().any(|b| b.0 == o) {
-            bail!("unknown benchmark {o:?}; known: diff, queue, draft, access, load, series, sync");
+            bail!("unknown benchmark {o:?}; known: diff, queue, draft, access, load, series, startup, sync");
         }
     }
     let (runs, items) = (runs.to_string(), items.to_string());
@@ -283,6 +289,10 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
         step(&format!("{example}: {what}"));
         if *name == "sync" {
             sync_bench(root, &items, &runs)?;
+            continue;
+        }
+        if *name == "startup" {
+            startup_bench(root, &items, &runs)?;
             continue;
         }
         let mut cmd = cargo();
@@ -350,6 +360,25 @@ fn sync_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
         .arg("--platform")
         .arg(release.join("assay-platform"))
         .args(["--items", items, "--runs", runs]))
+}
+
+/// `tests/tests/startup.rs` against the release app: the debug app signs in
+/// and syncs once (it answers the test's scripted sign-in confirmation),
+/// then the release app is started `runs` times.
+fn startup_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
+    ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
+    ensure_tauri_driver()?;
+    ensure_ui_deps(root)?;
+    build_ui(root)?;
+    run(cargo().args(["build", "--release", "-p", "assay-desktop"]))?;
+    run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+    let app = cargo_target(root).join("release/assay-desktop");
+    let mut cmd =
+        under_xvfb("exec cargo test -p assay-e2e --test startup -- --ignored --nocapture")?;
+    run(cmd
+        .env("ASSAY_BENCH_APP", app)
+        .env("ASSAY_BENCH_ITEMS", items)
+        .env("ASSAY_BENCH_RUNS", runs))
 }
 
 /// The benchmark's series, written by pydicom (a venv in `target/pyenv`)

@@ -1,0 +1,171 @@
+//! Start-up and memory of the real app with 10,000 synced items (issue 17),
+//! a benchmark, not a timed test: `cargo xtask bench --only startup` builds
+//! the release app and runs it under Xvfb with a private keyring.
+//!
+//! Each cold start is measured from just before the `WebDriver` session is
+//! asked for (tauri-driver is already listening; `WebKitWebDriver` then
+//! execs the app) to the first queue row in the DOM, so the figures include
+//! `WebKitWebDriver`'s own session setup: an upper bound of exec → first row.
+//! Memory is the proportional set size (PSS) of the app and every process
+//! below it (`WebKit`'s web and network processes), summed from
+//! `/proc/<pid>/smaps_rollup`, after the queue was scrolled to its end.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use assay_e2e::{app_binary, sign_in, App, PlatformProcess};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The app to measure: `ASSAY_BENCH_APP` (the release build) or the debug one.
+fn bench_app() -> Result<PathBuf> {
+    match std::env::var_os("ASSAY_BENCH_APP") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => app_binary(),
+    }
+}
+
+/// Parent pid of `pid` (`/proc/<pid>/stat`, the field after the name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// PSS in KiB of every process running `binary` and all their descendants.
+fn tree_pss_kib(binary: &Path) -> Result<(u64, usize)> {
+    let binary = binary.canonicalize()?;
+    let pids: Vec<u32> = std::fs::read_dir("/proc")?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    let roots: Vec<u32> = pids
+        .iter()
+        .copied()
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == binary))
+        .collect();
+    if roots.is_empty() {
+        bail!("no process runs {}", binary.display());
+    }
+    let in_tree = |mut p: u32| loop {
+        if roots.contains(&p) {
+            return true;
+        }
+        match parent_of(p) {
+            Some(q) if q > 1 && q != p => p = q,
+            _ => return false,
+        }
+    };
+    let mut total = 0;
+    let mut count = 0;
+    for p in pids.into_iter().filter(|&p| in_tree(p)) {
+        let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
+            continue;
+        };
+        let pss: u64 = rollup
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        total += pss;
+        count += 1;
+    }
+    Ok((total, count))
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    // Nearest rank.
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[test]
+#[ignore = "a benchmark: run by `cargo xtask bench --only startup`"]
+fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
+    let runs: usize = std::env::var("ASSAY_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    let items: usize = std::env::var("ASSAY_BENCH_ITEMS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10_000);
+    let binary = bench_app()?;
+    let mut platform = PlatformProcess::seeded_with(&["--bulk", &items.to_string()])?;
+    platform.start(1_000_000)?;
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().display().to_string();
+    let env = [
+        ("ASSAY_PROFILE", "bench-startup"),
+        ("ASSAY_DATA_DIR", data_dir.as_str()),
+    ];
+    // First launch: sign in and sync everything, with the debug build (only
+    // a debug build answers the sign-in confirmation from the test's
+    // script; the release build asks in a native dialog). Same profile, data
+    // dir and keyring entry, so the release build starts signed in.
+    let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
+    let first_env = [env[0], env[1], ("ASSAY_TEST_DIALOGS", dialogs.as_str())];
+    let app = App::launch_binary(&app_binary()?, &first_env)?;
+    app.wait_for("input[type=url]", WAIT)?;
+    let synced = Instant::now();
+    sign_in(&app, &platform, Duration::from_secs(600))?;
+    app.wait_text("[data-testid=queue-count]", Duration::from_secs(600), |t| {
+        t.replace(',', "")
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n >= items)
+    })?;
+    println!(
+        "signed in and synced {items} items in {:.1} s (first launch)",
+        synced.elapsed().as_secs_f64()
+    );
+    app.quit()?;
+
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before: {}", load.trim());
+    let mut starts = Vec::with_capacity(runs);
+    let mut pss = Vec::new();
+    for run in 0..runs {
+        let t0 = Instant::now();
+        let app = App::launch_binary(&binary, &env)?;
+        app.wait_for("li[data-queue-row]", WAIT)
+            .context("no queue row after a cold start")?;
+        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        starts.push(ms);
+        println!("run {}: first queue row after {ms:.0} ms", run + 1);
+        if run == 0 {
+            // Scroll the whole queue, then measure the process tree.
+            app.execute(
+                "const s = document.querySelector('[data-testid=queue-scroller]');
+                 return new Promise(done => { let f = 0; const step = () => {
+                   s.scrollTop = s.scrollHeight * f; f += 0.02;
+                   if (f <= 1.0001) requestAnimationFrame(step); else setTimeout(done, 500); };
+                   step(); });",
+                serde_json::json!([]),
+            )?;
+            std::thread::sleep(Duration::from_secs(2));
+            let (kib, procs) = tree_pss_kib(&binary)?;
+            pss.push((kib, procs));
+            println!(
+                "PSS after scrolling the queue: {:.1} MiB over {procs} processes",
+                kib as f64 / 1024.0
+            );
+        }
+        app.quit()?;
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average after: {}", load.trim());
+    let mut sorted = starts.clone();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "cold start to the first queue row over {runs} launches ({}): median {:.0} ms, p95 {:.0} ms, min {:.0} ms, max {:.0} ms",
+        binary.display(),
+        percentile(&sorted, 0.5),
+        percentile(&sorted, 0.95),
+        sorted[0],
+        sorted[sorted.len() - 1]
+    );
+    Ok(())
+}

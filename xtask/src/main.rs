@@ -688,7 +688,8 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
         // a screen that raises an error, draws nothing or shows raw ids fails.
         run(&mut under_xvfb(
             // The package test installs a .deb: `cargo xtask bundle --debug --e2e` runs it.
-            "exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture --skip installed_deb",
+            // The start-up benchmark is `cargo xtask bench --only startup`.
+            "exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture --skip installed_deb --skip cold_start_and_memory",
         )?)?;
         eprintln!(
             "tour screenshots: {}",

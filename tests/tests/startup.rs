@@ -9,12 +9,15 @@
 //! Memory is the proportional set size (PSS) of the app and every process
 //! below it (`WebKit`'s web and network processes), summed from
 //! `/proc/<pid>/smaps_rollup`, after the queue was scrolled to its end.
+//! The anchor, measured the same way in the same run (paired launches,
+//! alternating order): `tests/minimal-tauri`, the smallest Tauri app on the
+//! same Tauri and `WebKitGTK` (one static page), to its heading in the DOM.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use assay_e2e::{app_binary, sign_in, App, PlatformProcess};
+use assay_e2e::{app_binary, sign_in, target_dir, App, PlatformProcess};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -24,6 +27,30 @@ fn bench_app() -> Result<PathBuf> {
         Some(p) => Ok(PathBuf::from(p)),
         None => app_binary(),
     }
+}
+
+/// The anchor: `ASSAY_BENCH_MINIMAL` (the release build of
+/// `tests/minimal-tauri`) or the debug one.
+fn minimal_app() -> Result<PathBuf> {
+    let path = std::env::var_os("ASSAY_BENCH_MINIMAL")
+        .map_or_else(|| target_dir().join("assay-minimal-tauri"), PathBuf::from);
+    if !path.exists() {
+        bail!(
+            "{} is missing: cargo build -p assay-minimal-tauri",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Launches `binary` through tauri-driver and waits for `ready` in the DOM:
+/// milliseconds from asking for the session; the app stays open.
+fn cold_start(binary: &Path, env: &[(&str, &str)], ready: &str) -> Result<(App, f64)> {
+    let t0 = Instant::now();
+    let app = App::launch_binary(binary, env)?;
+    app.wait_for(ready, WAIT)
+        .with_context(|| format!("no {ready} after a cold start of {}", binary.display()))?;
+    Ok((app, t0.elapsed().as_secs_f64() * 1000.0))
 }
 
 /// Parent pid of `pid` (`/proc/<pid>/stat`, the field after the name).
@@ -123,49 +150,76 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     );
     app.quit()?;
 
+    let minimal = minimal_app()?;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before: {}", load.trim());
     let mut starts = Vec::with_capacity(runs);
-    let mut pss = Vec::new();
+    let mut anchor = Vec::with_capacity(runs);
+    let mut pss = (0, 0);
+    let mut anchor_pss = (0, 0);
     for run in 0..runs {
-        let t0 = Instant::now();
-        let app = App::launch_binary(&binary, &env)?;
-        app.wait_for("li[data-queue-row]", WAIT)
-            .context("no queue row after a cold start")?;
-        let ms = t0.elapsed().as_secs_f64() * 1000.0;
-        starts.push(ms);
-        println!("run {}: first queue row after {ms:.0} ms", run + 1);
-        if run == 0 {
-            // Scroll the whole queue, then measure the process tree.
-            app.execute(
-                "const s = document.querySelector('[data-testid=queue-scroller]');
-                 return new Promise(done => { let f = 0; const step = () => {
-                   s.scrollTop = s.scrollHeight * f; f += 0.02;
-                   if (f <= 1.0001) requestAnimationFrame(step); else setTimeout(done, 500); };
-                   step(); });",
-                serde_json::json!([]),
-            )?;
-            std::thread::sleep(Duration::from_secs(2));
-            let (kib, procs) = tree_pss_kib(&binary)?;
-            pss.push((kib, procs));
-            println!(
-                "PSS after scrolling the queue: {:.1} MiB over {procs} processes",
-                kib as f64 / 1024.0
-            );
+        // Paired, alternating which starts first.
+        for assay_first in [run % 2 == 0, run % 2 != 0] {
+            if assay_first {
+                let (app, ms) = cold_start(&binary, &env, "li[data-queue-row]")?;
+                starts.push(ms);
+                println!("run {}: Assay's first queue row after {ms:.0} ms", run + 1);
+                if run == 0 {
+                    // Scroll the whole queue, then measure the process tree.
+                    app.execute(
+                        "const s = document.querySelector('[data-testid=queue-scroller]');
+                         return new Promise(done => { let f = 0; const step = () => {
+                           s.scrollTop = s.scrollHeight * f; f += 0.02;
+                           if (f <= 1.0001) requestAnimationFrame(step); else setTimeout(done, 500); };
+                           step(); });",
+                        serde_json::json!([]),
+                    )?;
+                    std::thread::sleep(Duration::from_secs(2));
+                    pss = tree_pss_kib(&binary)?;
+                }
+                app.quit()?;
+            } else {
+                let (app, ms) = cold_start(&minimal, &[], "#ready")?;
+                anchor.push(ms);
+                println!(
+                    "run {}: minimal Tauri app's heading after {ms:.0} ms",
+                    run + 1
+                );
+                if run == 0 {
+                    std::thread::sleep(Duration::from_secs(2));
+                    anchor_pss = tree_pss_kib(&minimal)?;
+                }
+                app.quit()?;
+            }
         }
-        app.quit()?;
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average after: {}", load.trim());
-    let mut sorted = starts.clone();
-    sorted.sort_by(f64::total_cmp);
+    let summary = |v: &[f64]| {
+        let mut sorted = v.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        (
+            percentile(&sorted, 0.5),
+            percentile(&sorted, 0.95),
+            sorted[0],
+            sorted[sorted.len() - 1],
+        )
+    };
+    let (a50, a95, amin, amax) = summary(&starts);
+    let (m50, m95, mmin, mmax) = summary(&anchor);
     println!(
-        "cold start to the first queue row over {runs} launches ({}): median {:.0} ms, p95 {:.0} ms, min {:.0} ms, max {:.0} ms",
+        "cold start over {runs} paired launches ({} vs {}): Assay to its first queue row median {a50:.0} ms, p95 {a95:.0}, min {amin:.0}, max {amax:.0}; minimal Tauri app to its heading median {m50:.0} ms, p95 {m95:.0}, min {mmin:.0}, max {mmax:.0}; ratio of medians {:.2}x",
         binary.display(),
-        percentile(&sorted, 0.5),
-        percentile(&sorted, 0.95),
-        sorted[0],
-        sorted[sorted.len() - 1]
+        minimal.display(),
+        a50 / m50
+    );
+    println!(
+        "PSS: Assay {:.1} MiB over {} processes after scrolling the queue; minimal Tauri app {:.1} MiB over {} processes; ratio {:.2}x",
+        pss.0 as f64 / 1024.0,
+        pss.1,
+        anchor_pss.0 as f64 / 1024.0,
+        anchor_pss.1,
+        pss.0 as f64 / anchor_pss.0.max(1) as f64
     );
     Ok(())
 }

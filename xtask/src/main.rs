@@ -364,19 +364,29 @@ fn sync_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
 
 /// `tests/tests/startup.rs` against the release app: the debug app signs in
 /// and syncs once (it answers the test's scripted sign-in confirmation),
-/// then the release app is started `runs` times.
+/// then the release app and the release minimal Tauri app
+/// (`tests/minimal-tauri`, the anchor) are started `runs` times each, paired.
 fn startup_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
     ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
     ensure_tauri_driver()?;
     ensure_ui_deps(root)?;
     build_ui(root)?;
-    run(cargo().args(["build", "--release", "-p", "assay-desktop"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "assay-desktop",
+        "-p",
+        "assay-minimal-tauri",
+    ]))?;
     run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
     let app = cargo_target(root).join("release/assay-desktop");
+    let minimal = cargo_target(root).join("release/assay-minimal-tauri");
     let mut cmd =
         under_xvfb("exec cargo test -p assay-e2e --test startup -- --ignored --nocapture")?;
     run(cmd
         .env("ASSAY_BENCH_APP", app)
+        .env("ASSAY_BENCH_MINIMAL", minimal)
         .env("ASSAY_BENCH_ITEMS", items)
         .env("ASSAY_BENCH_RUNS", runs))
 }

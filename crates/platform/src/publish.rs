@@ -112,6 +112,20 @@ pub struct PublishRubricQuery {
     pub format: Option<String>,
 }
 
+/// The rubric file of a check or publish request: its text (bounded, UTF-8)
+/// and its format (from the query, else the Content-Type).
+async fn read_rubric(
+    q: &PublishRubricQuery,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(String, Format), ApiFailure> {
+    let format = rubric_format(q.format.as_deref(), headers)?;
+    let bytes = read_limited(headers, body, MAX_RUBRIC_BODY_BYTES).await?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ApiFailure::new(ApiErrorCode::BadRequest, "the rubric is not UTF-8 text"))?;
+    Ok((text, format))
+}
+
 fn rubric_format(query: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiFailure> {
     let from_name = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
         "toml" | "application/toml" => Some(Format::Toml),
@@ -285,10 +299,7 @@ pub async fn check_rubric_route(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<RubricCheck> {
-    let format = rubric_format(q.format.as_deref(), &headers)?;
-    let bytes = read_limited(&headers, body, MAX_RUBRIC_BODY_BYTES).await?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| ApiFailure::new(ApiErrorCode::BadRequest, "the rubric is not UTF-8 text"))?;
+    let (text, format) = read_rubric(&q, &headers, body).await?;
     Ok(axum::Json(
         blocking(&state, move |s| check_rubric_blocking(s, &text, format)).await?,
     ))
@@ -313,10 +324,7 @@ pub async fn publish_rubric(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<RubricPublished> {
-    let format = rubric_format(q.format.as_deref(), &headers)?;
-    let bytes = read_limited(&headers, body, MAX_RUBRIC_BODY_BYTES).await?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| ApiFailure::new(ApiErrorCode::BadRequest, "the rubric is not UTF-8 text"))?;
+    let (text, format) = read_rubric(&q, &headers, body).await?;
     let (rubric, findings) = check_rubric(&text, format).map_err(|findings| {
         let errors = findings.iter().filter(|f| f.severity == "error").count();
         invalid(

@@ -510,30 +510,31 @@ fn xss_dicom(corpus: &[&str]) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-#[test]
-#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
-fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
-    let mut platform = PlatformProcess::seeded()?;
-    platform.start(60)?;
+/// Launches the app with profile `profile`, signs in to `platform` and opens
+/// the rubric preview on the XSS sample rubric and items. The rubric and the
+/// samples folder are picked in the (scripted) native dialogs; the buttons
+/// show what was picked. Returns the samples and data dirs (kept alive).
+fn preview_with_xss_samples(
+    platform: &PlatformProcess,
+    profile: &str,
+) -> anyhow::Result<(tempfile::TempDir, tempfile::TempDir, App)> {
     let samples = tempfile::tempdir()?;
     write_xss_samples(samples.path())?;
     let data = tempfile::tempdir()?;
     let data_dir = data.path().display().to_string();
     let app = App::launch(&[
-        ("ASSAY_PROFILE", "e2e-xss"),
+        ("ASSAY_PROFILE", profile),
         ("ASSAY_DATA_DIR", &data_dir),
         (
             "ASSAY_TEST_DIALOGS",
-            &dialogs_env(&platform, Some(samples.path())),
+            &dialogs_env(platform, Some(samples.path())),
         ),
     ])?;
-    sign_in(&app, &platform, WAIT)?;
+    sign_in(&app, platform, WAIT)?;
     app.execute(
         "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()",
         serde_json::json!([]),
     )?;
-    // The rubric and the samples folder are picked in the (scripted) native
-    // dialogs; the buttons show what was picked.
     for (button, picked) in [
         ("preview-choose-rubric", "rubric.json"),
         ("preview-choose-samples", "items"),
@@ -544,12 +545,21 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
         let deadline = std::time::Instant::now() + WAIT;
         while app.text_content(&css)?.unwrap_or_default().trim() != picked {
             if std::time::Instant::now() > deadline {
-                app.screenshot("preview-not-picked")?;
+                app.screenshot(&format!("{profile}-preview-not-picked"))?;
                 anyhow::bail!("{button} does not show {picked}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    Ok((samples, data, app))
+}
+
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
+    let mut platform = PlatformProcess::seeded()?;
+    platform.start(60)?;
+    let (samples, _data, app) = preview_with_xss_samples(&platform, "e2e-xss")?;
     watch_ui_errors(&app)?;
     // The error trap works: an uncaught error lands in it.
     app.execute(
@@ -1602,39 +1612,7 @@ fn an_author_publishes_the_previewed_rubric() -> anyhow::Result<()> {
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no token in {issued}"))?
         .to_owned();
-    let samples = tempfile::tempdir()?;
-    write_xss_samples(samples.path())?;
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let app = App::launch(&[
-        ("ASSAY_PROFILE", "e2e-publish"),
-        ("ASSAY_DATA_DIR", &data_dir),
-        (
-            "ASSAY_TEST_DIALOGS",
-            &dialogs_env(&platform, Some(samples.path())),
-        ),
-    ])?;
-    sign_in(&app, &platform, WAIT)?;
-    app.execute(
-        "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()",
-        serde_json::json!([]),
-    )?;
-    for (button, picked) in [
-        ("preview-choose-rubric", "rubric.json"),
-        ("preview-choose-samples", "items"),
-    ] {
-        let css = format!("[data-testid={button}]");
-        let el = app.wait_for(&css, WAIT)?;
-        app.click(&el)?;
-        let deadline = std::time::Instant::now() + WAIT;
-        while app.text_content(&css)?.unwrap_or_default().trim() != picked {
-            if std::time::Instant::now() > deadline {
-                app.screenshot("publish-not-picked")?;
-                anyhow::bail!("{button} does not show {picked}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+    let (_samples, _data, app) = preview_with_xss_samples(&platform, "e2e-publish")?;
     app.execute(
         "document.querySelector('form.bar').requestSubmit()",
         serde_json::json!([]),

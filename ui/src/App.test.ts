@@ -14,6 +14,15 @@ async function openBySearch(query: string, assignment: string) {
   await until(() => !!$(`[data-queue-row="${assignment}"]`), `row ${assignment}`);
   ($(`[data-queue-row="${assignment}"] .card`) as HTMLElement).click();
 }
+/** Types `v` into the input `sel` as the user does (an input event). */
+const fill = (sel: string, v: string) => {
+  const el = $<HTMLInputElement>(sel);
+  if (!el) throw new Error(sel);
+  el.value = v;
+  el.dispatchEvent(new Event("input"));
+};
+const submit = () =>
+  $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
 const checked = (q: string, v: number) =>
   $(`[data-question="${q}"] [role="radio"]:nth-child(${v})`)?.getAttribute("aria-checked");
 
@@ -34,19 +43,13 @@ describe("App", () => {
     const b = mockBackend({ signedIn: false });
     start(b);
     await until(() => !!$('input[type="password"]'), "sign-in form");
-    const url = $<HTMLInputElement>('input[type="url"]');
-    const token = $<HTMLInputElement>('input[type="password"]');
-    if (!url || !token) throw new Error("form");
-    url.value = "notaurl";
-    url.dispatchEvent(new Event("input"));
-    token.value = "t0k";
-    token.dispatchEvent(new Event("input"));
-    $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    fill('input[type="url"]', "notaurl");
+    fill('input[type="password"]', "t0k");
+    submit();
     await until(() => !!$('[role="alert"]'), "error");
     expect($('[role="alert"]')?.textContent).toContain("Platform URL must start with https://");
-    url.value = "https://work.example.com";
-    url.dispatchEvent(new Event("input"));
-    $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    fill('input[type="url"]', "https://work.example.com");
+    submit();
     await until(() => !!$('[data-testid="queue-count"]'), "queue");
     expect(document.body.innerHTML).not.toContain("t0k"); // the token is not kept in the DOM
   });
@@ -289,14 +292,6 @@ describe("state that follows the backend (issue 11, item 5)", () => {
     const b = mockBackend({ signedIn: false });
     start(b);
     await until(() => !!$('input[type="password"]'), "sign-in form");
-    const fill = (sel: string, v: string) => {
-      const el = $<HTMLInputElement>(sel);
-      if (!el) throw new Error(sel);
-      el.value = v;
-      el.dispatchEvent(new Event("input"));
-    };
-    const submit = () =>
-      $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
     fill('input[type="url"]', "https://work.example.com");
     fill('input[type="password"]', "bad");
     submit();
@@ -375,15 +370,10 @@ describe("the sync strip always says where the reviewer stands (issue 11)", () =
     const b = mockBackend({ signedIn: false });
     start(b);
     await until(() => !!$('input[type="password"]'), "sign-in form");
-    const url = $<HTMLInputElement>('input[type="url"]');
-    const token = $<HTMLInputElement>('input[type="password"]');
-    if (!url || !token) throw new Error("form");
-    url.value = "https://work.example.com";
-    url.dispatchEvent(new Event("input"));
-    token.value = "t0k";
-    token.dispatchEvent(new Event("input"));
+    fill('input[type="url"]', "https://work.example.com");
+    fill('input[type="password"]', "t0k");
     b.failNext("syncState", { code: "internal", message: "the webview lost the answer" });
-    $<HTMLFormElement>("form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    submit();
     await until(() => !!$('[data-testid="queue-count"]'), "queue");
     await until(() => !!$('[data-testid="online-badge"]'), "online badge after the retry", 300);
   });

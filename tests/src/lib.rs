@@ -5,6 +5,8 @@
 //! display, tauri-driver and a built app); `cargo xtask test` runs them under
 //! Xvfb with `--ignored`.
 
+pub mod gate;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,6 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use serde_json::{json, Value};
+
+pub use gate::UploadGate;
 
 /// W3C key codes used by the tests.
 pub mod keys {

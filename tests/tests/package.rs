@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use assay_e2e::{
-    grade_by_keyboard, keys, open_new_item, sign_in, wait_queue_filled, workspace_root, App,
-    PlatformProcess,
+    grade_by_keyboard, keys, open_new_item, sign_in, sync_now, wait_queue_filled, workspace_root,
+    App, PlatformProcess, UploadGate,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -314,6 +314,34 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     Ok(())
 }
 
+/// How many submissions of `assignment` the platform holds (its export of
+/// graded submissions, every page).
+fn platform_submissions(platform: &PlatformProcess, assignment: &str) -> Result<usize> {
+    let client = reqwest::blocking::Client::new();
+    let mut n = 0;
+    let mut since = String::new();
+    loop {
+        let page: serde_json::Value = client
+            .get(format!(
+                "{}/api/v1/admin/export?limit=500&since={since}",
+                platform.url()
+            ))
+            .bearer_auth("e2e-admin")
+            .send()?
+            .error_for_status()?
+            .json()?;
+        n += page["records"].as_array().map_or(0, |r| {
+            r.iter()
+                .filter(|x| x["assignment_id"] == assignment)
+                .count()
+        });
+        if !page["has_more"].as_bool().unwrap_or(false) {
+            return Ok(n);
+        }
+        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
+    }
+}
+
 /// The installed version of `package` (dpkg's).
 fn dpkg_version(package: &str) -> String {
     sh(Command::new("dpkg-query").args(["-W", "-f=${Version}", package]))
@@ -343,7 +371,10 @@ fn running_app(profile: &str) -> Vec<u32> {
 /// N+1 (bad signature), a truncated one, an HTML manifest and a downgrade,
 /// each with its reason and still running N; then updates itself to the
 /// signed N+1 the platform serves, on the person's confirmation, restarts
-/// as N+1, and the draft written in N is still there. `cargo xtask bundle
+/// as N+1, and the draft written in N is still there, as is a grade
+/// submitted in N whose upload the platform kept answering 503 (an
+/// [`UploadGate`] in front of it): still "In outbox" in N+1, it uploads
+/// exactly once when the platform takes uploads again. `cargo xtask bundle
 /// --debug --e2e` builds both with a throwaway key pair (N+1 stamped with
 /// `ASSAY_BUILD_VERSION`, signed by `tauri signer sign --app-version`).
 #[test]
@@ -374,13 +405,16 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     let mut platform = PlatformProcess::seeded()?;
     platform.serve_args = vec!["--updates-dir".into(), updates.path().display().to_string()];
     platform.start(600)?;
+    // The app talks to the platform through a gate that can hold back
+    // uploads; everything else (the update too) flows through it.
+    let gate = UploadGate::start(&platform.url())?;
     let publish = |version: &str, artefact: &Path| -> Result<()> {
         let out = Command::new(assay_e2e::target_dir().join("assay-platform"))
             .args(["publish-update", "--dir"])
             .arg(updates.path())
             .args([
                 "--base-url",
-                &platform.url(),
+                &gate.url(),
                 "--version",
                 version,
                 "--notes",
@@ -413,7 +447,7 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     let data_home = xdg.path().join("data");
     std::fs::create_dir_all(&data_home)?;
     let data_dir = data_home.join(&service);
-    let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
+    let dialogs = serde_json::json!({ "confirm_sign_in": gate.url() }).to_string();
     let data_home_s = data_home.display().to_string();
     let env = [
         ("ASSAY_PROFILE", PROFILE_UP),
@@ -427,7 +461,7 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         .text_content("[data-testid=app-version]")?
         .unwrap_or_default();
     assert!(shown.contains(&format!("Version {first} ")), "{shown}");
-    app.fill("input[type=url]", &platform.url())?;
+    app.fill("input[type=url]", &gate.url())?;
     app.fill("input[type=password]", &platform.token)?;
     app.press(&[keys::ENTER])?;
     app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
@@ -510,12 +544,48 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
     app.wait_text("[data-testid=online-badge]", WAIT, |t| t.contains("Online"))?;
 
+    // A grade submitted in N that cannot upload: the platform answers its
+    // upload 503 (the gate), so it waits in the durable outbox. Submitted
+    // just before the update, so the app's backoff is still short after it.
+    gate.hold(true);
+    let submitted = open_new_item(&app, "itm-code")?;
+    assert_ne!(submitted, assignment);
+    grade_by_keyboard(&app)?;
+    let submitted_status = format!("li[data-queue-row='{submitted}'] .st");
+    app.wait_text(&submitted_status, WAIT, |t| t.trim() == "In outbox")?;
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.trim() == "1 pending")?;
+    let deadline = std::time::Instant::now() + WAIT;
+    while gate.submissions().is_empty() {
+        if std::time::Instant::now() > deadline {
+            bail!("the app never tried to upload the grade of {submitted}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(platform_submissions(&platform, &submitted)?, 0);
+    app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
+    std::thread::sleep(Duration::from_secs(1));
+    app.screenshot("package-update-06-in-outbox")?;
+
     // The real, signed N+1.
     std::fs::remove_file(updates.path().join("manifest.json"))?;
     publish(&next, &next_deb)?;
     app.click(&app.wait_for("[data-testid=update-available]", WAIT)?)?;
     app.wait_text("[data-testid=update-version]", WAIT, |t| t.trim() == next)?;
     app.click(&app.wait_for("[data-testid=update-install]", WAIT)?)?;
+    // Assay tries the outbox first; the grade still cannot upload, so it
+    // says so and asks again (the grade is kept and uploads afterwards).
+    let confirm = app.wait_for("[data-testid=update-confirm-unsent]", WAIT)?;
+    let said = app
+        .text_content("[data-testid=update-dialog] [role=alert]")?
+        .unwrap_or_default();
+    assert!(
+        said.contains("1 grade is still waiting to upload"),
+        "{said}"
+    );
+    assert_eq!(dpkg_version(&package), first);
+    std::thread::sleep(Duration::from_secs(1));
+    app.screenshot("package-update-07-confirm-unsent")?;
+    app.click(&confirm)?;
     // dpkg -i runs before the command answers; then Assay restarts.
     let installed = std::time::Instant::now();
     while dpkg_version(&package) != next {
@@ -588,11 +658,72 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Still signed in (keyring), and the draft of N is intact.
+    // Still signed in (keyring), the draft of N is intact and the grade
+    // is still waiting in the outbox (uploads are still held back). The
+    // search brings both rows into view for the screenshots.
+    let before = app
+        .text_content("[data-testid=queue-count]")?
+        .unwrap_or_default();
+    app.fill("input[aria-label='Search queue']", "itm-code")?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| t != before)?;
     app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
-    app.screenshot("package-update-06-after")?;
+    app.wait_text(&submitted_status, WAIT, |t| t.trim() == "In outbox")?;
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.trim() == "1 pending")?;
+    std::thread::sleep(Duration::from_secs(1));
+    app.screenshot("package-update-08-after")?;
     // Nothing newer now: the same version is "up to date", no button.
     assert!(app.try_find("[data-testid=update-available]")?.is_none());
+    let held = gate.submissions();
+    assert!(
+        held.iter().all(|r| !r.forwarded && r.status == Some(503)),
+        "an upload got through while held: {held:?}"
+    );
+    assert_eq!(platform_submissions(&platform, &submitted)?, 0);
+    eprintln!(
+        "the grade of {submitted} was held back {} times across the update",
+        held.len()
+    );
+
+    // The platform takes uploads again: N+1 uploads the grade from the
+    // outbox (when its retry falls due; a sync now every few seconds).
+    gate.hold(false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        if app
+            .wait_text(&submitted_status, Duration::from_secs(5), |t| {
+                t.trim() == "Submitted"
+            })
+            .is_ok()
+        {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot("package-update-not-uploaded")?;
+            bail!(
+                "the grade of {submitted} never uploaded after the update: {:?}\n{}",
+                gate.submissions(),
+                app.page_text()?
+            );
+        }
+        sync_now(&app)?;
+    }
+    app.wait_text("[data-testid=pending]", WAIT, |t| t.trim() == "0 pending")?;
+    app.wait_text(&row_status, WAIT, |t| t.trim() == "Draft")?;
+    std::thread::sleep(Duration::from_secs(1));
+    app.screenshot("package-update-09-uploaded")?;
+    // Exactly once: the platform holds one submission of it (none of the
+    // draft), and the one upload the gate let through was accepted.
+    assert_eq!(platform_submissions(&platform, &submitted)?, 1);
+    assert_eq!(platform_submissions(&platform, &assignment)?, 0);
+    let through: Vec<_> = gate
+        .submissions()
+        .into_iter()
+        .filter(|r| r.forwarded)
+        .collect();
+    assert!(
+        through.len() == 1 && through[0].status.is_some_and(|s| (200..300).contains(&s)),
+        "uploads sent on to the platform: {through:?}"
+    );
     app.quit()?;
     assert!(keyring_has(&service)?, "the update lost the keyring entry");
     let _ = Command::new("secret-tool")

@@ -60,8 +60,10 @@ fn parent_of(pid: u32) -> Option<u32> {
     after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// PSS in KiB of every process running `binary` and all their descendants.
-fn tree_pss_kib(binary: &Path) -> Result<(u64, usize)> {
+/// PSS in KiB of every process running `binary` and all their descendants,
+/// with one line per process (its name, PSS and how much of it is anonymous,
+/// file-backed and shared memory) for the report.
+fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
     let binary = binary.canonicalize()?;
     let pids: Vec<u32> = std::fs::read_dir("/proc")?
         .flatten()
@@ -86,19 +88,32 @@ fn tree_pss_kib(binary: &Path) -> Result<(u64, usize)> {
     };
     let mut total = 0;
     let mut count = 0;
+    let mut lines = Vec::new();
     for p in pids.into_iter().filter(|&p| in_tree(p)) {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
             continue;
         };
-        let pss: u64 = rollup
-            .lines()
-            .find_map(|l| l.strip_prefix("Pss:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
+        let field = |name: &str| -> u64 {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let pss = field("Pss:");
+        let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        lines.push(format!(
+            "{:<20} PSS {:>7.1} MiB (anon {:.1}, file {:.1}, shmem {:.1})",
+            comm.trim(),
+            pss as f64 / 1024.0,
+            field("Pss_Anon:") as f64 / 1024.0,
+            field("Pss_File:") as f64 / 1024.0,
+            field("Pss_Shmem:") as f64 / 1024.0,
+        ));
         total += pss;
         count += 1;
     }
-    Ok((total, count))
+    Ok((total, count, lines))
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -155,8 +170,8 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     println!("load average before: {}", load.trim());
     let mut starts = Vec::with_capacity(runs);
     let mut anchor = Vec::with_capacity(runs);
-    let mut pss = (0, 0);
-    let mut anchor_pss = (0, 0);
+    let mut pss = (0, 0, Vec::new());
+    let mut anchor_pss = (0, 0, Vec::new());
     for run in 0..runs {
         // Paired, alternating which starts first.
         for assay_first in [run % 2 == 0, run % 2 != 0] {
@@ -165,6 +180,14 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                 starts.push(ms);
                 println!("run {}: Assay's first queue row after {ms:.0} ms", run + 1);
                 if run == 0 {
+                    let (kib, _, tree) = tree_pss_kib(&binary)?;
+                    println!(
+                        "PSS at the first queue row, before scrolling: {:.1} MiB",
+                        kib as f64 / 1024.0
+                    );
+                    for line in tree {
+                        println!("  {line}");
+                    }
                     // Scroll the whole queue, then measure the process tree.
                     app.execute(
                         "const s = document.querySelector('[data-testid=queue-scroller]');
@@ -176,6 +199,15 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     )?;
                     std::thread::sleep(Duration::from_secs(2));
                     pss = tree_pss_kib(&binary)?;
+                    // `ASSAY_BENCH_HOLD_S`: keep the measured app open this
+                    // long, to look inside its processes (smaps, heap).
+                    if let Some(s) = std::env::var("ASSAY_BENCH_HOLD_S")
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                    {
+                        println!("holding the measured app open for {s} s");
+                        std::thread::sleep(Duration::from_secs(s));
+                    }
                 }
                 app.quit()?;
             } else {
@@ -213,6 +245,12 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
         minimal.display(),
         a50 / m50
     );
+    for (who, tree) in [("Assay", &pss.2), ("minimal Tauri app", &anchor_pss.2)] {
+        println!("PSS by process, {who}:");
+        for line in tree {
+            println!("  {line}");
+        }
+    }
     println!(
         "PSS: Assay {:.1} MiB over {} processes after scrolling the queue; minimal Tauri app {:.1} MiB over {} processes; ratio {:.2}x",
         pss.0 as f64 / 1024.0,

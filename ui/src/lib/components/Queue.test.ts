@@ -54,3 +54,53 @@ describe("Queue", () => {
     expect(row(other.assignment_id)?.querySelector('[data-testid="held-back"]')).toBeNull();
   });
 });
+
+describe("Queue memory", () => {
+  it("keeps only the chunks near the rows in view, and the selected row's", async () => {
+    const inner = mockBackend({ now: NOW, queueSize: 3000 });
+    const fetched: number[] = [];
+    const backend = {
+      ...inner,
+      queuePage: (f: typeof FILTER, offset: number, limit: number) => {
+        fetched.push(offset);
+        return inner.queuePage(f, offset, limit);
+      },
+    };
+    const [selected] = (await inner.queuePage(FILTER, 0, 1)).rows;
+    app = mount(Queue, {
+      target: document.body,
+      props: {
+        backend,
+        selectedId: selected.assignment_id,
+        onOpen: () => {},
+        onError: (e: unknown) => {
+          throw e;
+        },
+      },
+    });
+    const scroller = () =>
+      document.querySelector<HTMLElement>('[data-testid="queue-scroller"]') as HTMLElement;
+    const rows = () => document.querySelectorAll("[data-queue-row]").length;
+    await until(() => rows() > 0, "the first rows");
+    const scrollTo = async (top: number, what: string) => {
+      scroller().scrollTop = top;
+      scroller().dispatchEvent(new Event("scroll"));
+      flushSync();
+      await until(() => rows() > 0, what);
+    };
+    // Far down the queue: chunks are fetched on the way, the early ones let go
+    // (not fetched again on the way back up while near), the selected row's kept.
+    for (const top of [52 * 1000, 52 * 2000, 52 * 2900]) await scrollTo(top, `rows at ${top}`);
+    await until(() => fetched.includes(2900), "the chunk at 2,900");
+    fetched.length = 0;
+    await scrollTo(52 * 1000, "rows at 1,000 again");
+    await until(() => fetched.includes(1000), "the chunk at 1,000 fetched again");
+    fetched.length = 0;
+    await scrollTo(0, "the top again");
+    await new Promise((r) => setTimeout(r, 50));
+    flushSync();
+    // Chunk 0 holds the selected row: still loaded, so not fetched again.
+    expect(fetched).not.toContain(0);
+    expect(document.querySelector(`[data-queue-row="${selected.assignment_id}"]`)).not.toBeNull();
+  });
+});

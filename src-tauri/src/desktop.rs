@@ -71,6 +71,15 @@ pub fn relaunch_after_lost_instance(e: tauri::Error) -> anyhow::Result<()> {
 /// Adds the desktop plugins to the real app's builder (not to the mock
 /// runtime's, which has no D-Bus or window system).
 pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tauri::Builder<R> {
+    // Linux and the BSDs: notifications go out as "Assay" on a connection of their own (`fdo`).
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    ))]
+    let builder = builder.manage(fdo::Notifier::default());
     builder
         // First, so a second instance exits before anything else starts.
         .plugin(tauri_plugin_single_instance::init(
@@ -87,7 +96,8 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tau
             },
         ))
         .plugin(tauri_plugin_deep_link::init())
-        // Used from Rust only (`notify`): the capability grants the webview none of its commands.
+        // Used from Rust only (`notify`, on macOS and Windows): the capability grants the
+        // webview none of its commands.
         .plugin(tauri_plugin_notification::init())
         .plugin(
             tauri_plugin_window_state::Builder::default()
@@ -209,13 +219,11 @@ pub fn on_sync<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncSta
 }
 
 /// Shows the native notifications `assay_app::notices` decides on for this
-/// sync state (off the event path: it reads the queue).
+/// sync state (off the event path: it reads the queue). Each one is logged
+/// as shown only once the desktop took it (on Linux and the BSDs the
+/// notification server answered with its id).
 pub fn notify<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncState) {
-    use tauri_plugin_notification::NotificationExt;
-    if app
-        .try_state::<tauri_plugin_notification::Notification<R>>()
-        .is_none()
-    {
+    if !can_notify(app) {
         return; // the mock runtime of the Rust tests has no notifications
     }
     let Some(wb) = app.try_state::<Arc<assay_app::Workbench>>() else {
@@ -225,20 +233,187 @@ pub fn notify<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncStat
     let (app, state) = (app.clone(), state.clone());
     tauri::async_runtime::spawn_blocking(move || {
         for n in wb.notices_for(&state) {
-            let shown = app
-                .notification()
-                .builder()
-                .title(&n.title)
-                .body(&n.body)
-                .show();
-            match shown {
-                Ok(()) => tracing::info!(kind = ?n.kind, "notification shown"),
+            match show_notice(&app, &n) {
+                Ok(server_id) => tracing::info!(kind = ?n.kind, ?server_id, "notification shown"),
                 Err(e) => {
                     tracing::warn!(error = %e, kind = ?n.kind, "could not show a notification");
                 }
             }
         }
     });
+}
+
+/// Linux and the BSDs: whether [`plugins`] added the notifier.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+))]
+fn can_notify<R: Runtime>(app: &tauri::AppHandle<R>) -> bool {
+    app.try_state::<fdo::Notifier>().is_some()
+}
+
+/// Linux and the BSDs: sends the notice as the app (its `productName`,
+/// "Assay"), on the notifier's connection, and returns the server's id for
+/// it; an error when the server refused it or there is none.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+))]
+fn show_notice<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    n: &assay_app::notices::Notice,
+) -> anyhow::Result<Option<u32>> {
+    let notifier = app
+        .try_state::<fdo::Notifier>()
+        .ok_or_else(|| anyhow::anyhow!("no notifier"))?;
+    let app_name = fdo::app_name(app.config().product_name.as_deref());
+    let icon = fdo::icon_name();
+    let id = notifier.show(&fdo::Notify {
+        app_name,
+        icon: &icon,
+        summary: &n.title,
+        body: &n.body,
+    })?;
+    Ok(Some(id))
+}
+
+/// Elsewhere: whether [`plugins`] added the notification plugin.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+)))]
+fn can_notify<R: Runtime>(app: &tauri::AppHandle<R>) -> bool {
+    app.try_state::<tauri_plugin_notification::Notification<R>>()
+        .is_some()
+}
+
+/// Elsewhere: hands the notice to the notification plugin (which shows it
+/// as the app the OS knows by the bundle's identifier); no id comes back.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+)))]
+fn show_notice<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    n: &assay_app::notices::Notice,
+) -> anyhow::Result<Option<u32>> {
+    use tauri_plugin_notification::NotificationExt;
+    app.notification()
+        .builder()
+        .title(&n.title)
+        .body(&n.body)
+        .show()?;
+    Ok(None)
+}
+
+/// Linux and the BSDs: notifications sent straight to the notification
+/// server (Desktop Notifications Specification, `org.freedesktop.Notifications`
+/// on the session bus) rather than through the notification plugin, which
+/// sends the executable's file name ("assay-desktop") as the application
+/// name and drops the server's answer. Here the name is the app's
+/// `productName` and a refused or unanswered `Notify` is an error.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+))]
+pub(crate) mod fdo {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, PoisonError};
+
+    /// The name notifications carry when the configuration has no `productName`.
+    const FALLBACK_APP_NAME: &str = "Assay";
+
+    /// The application name to send: the configuration's `productName`.
+    pub(crate) fn app_name(product_name: Option<&str>) -> &str {
+        product_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(FALLBACK_APP_NAME)
+    }
+
+    /// The icon name to send: the executable's file name, which is the name
+    /// the bundles install the app's icon under (as the plugin did).
+    pub(crate) fn icon_name() -> String {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default()
+    }
+
+    /// One `Notify` call's words.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) struct Notify<'a> {
+        /// Who sends it (the server may show and group by it).
+        pub(crate) app_name: &'a str,
+        /// Icon name or file (empty: none).
+        pub(crate) icon: &'a str,
+        /// The title.
+        pub(crate) summary: &'a str,
+        /// The text.
+        pub(crate) body: &'a str,
+    }
+
+    /// The session bus connection the notifications go out on, opened with
+    /// the first one and kept while the app runs: servers like GNOME's take
+    /// a notification down once the connection that sent it is gone.
+    #[derive(Default)]
+    pub(crate) struct Notifier {
+        connection: Mutex<Option<zbus::blocking::Connection>>,
+    }
+
+    impl Notifier {
+        /// Sends `n` and returns the id the server gave it. After an error
+        /// the next notification opens a new connection.
+        pub(crate) fn show(&self, n: &Notify<'_>) -> zbus::Result<u32> {
+            let mut held = self
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let connection = match held.as_ref() {
+                Some(c) => c.clone(),
+                None => held.insert(zbus::blocking::Connection::session()?).clone(),
+            };
+            let sent = send(&connection, n);
+            if sent.is_err() {
+                *held = None;
+            }
+            sent
+        }
+    }
+
+    /// `org.freedesktop.Notifications.Notify` on `connection`: a new
+    /// notification (replaces none), no actions or hints, the server's
+    /// default timeout.
+    fn send(connection: &zbus::blocking::Connection, n: &Notify<'_>) -> zbus::Result<u32> {
+        let hints: HashMap<&str, zbus::zvariant::Value<'_>> = HashMap::new();
+        let actions: Vec<&str> = Vec::new();
+        connection
+            .call_method(
+                Some("org.freedesktop.Notifications"),
+                "/org/freedesktop/Notifications",
+                Some("org.freedesktop.Notifications"),
+                "Notify",
+                &(
+                    n.app_name, 0u32, n.icon, n.summary, n.body, actions, hints, -1i32,
+                ),
+            )?
+            .body()
+            .deserialize()
+    }
 }
 
 /// The native menu (entries from `assay_app::menu`): the UI's actions
@@ -330,6 +505,28 @@ fn focus_main<R: Runtime>(app: &tauri::AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    ))]
+    #[test]
+    fn notifications_are_sent_as_the_product_name() {
+        // The name the real app's configuration gives: what `show_notice` sends.
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+        assert_eq!(fdo::app_name(config["productName"].as_str()), "Assay");
+        // Never the executable's name, also without a product name.
+        assert_eq!(fdo::app_name(None), "Assay");
+        assert_eq!(fdo::app_name(Some("  ")), "Assay");
+        assert_eq!(fdo::app_name(Some("Assay Beta")), "Assay Beta");
+        // The icon is still found by the executable's name.
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(fdo::icon_name(), exe.file_name().unwrap().to_string_lossy());
+    }
 
     #[test]
     fn only_a_lost_hand_over_starts_the_launch_again() {

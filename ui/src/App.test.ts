@@ -161,6 +161,27 @@ describe("App error handling", () => {
     expect($('[data-testid="item-status"]')?.textContent).not.toBe("In outbox");
   });
 
+  it("submitted work turns read-only on the command's answer: no second submit is offered", async () => {
+    const b = mockBackend();
+    // No sync event reports the new status: the submit's own answer must do.
+    const subscribe = b.onSyncState;
+    let quiet = false;
+    b.onSyncState = (cb) => subscribe((s) => (quiet ? undefined : cb(s)));
+    await openNewCodeItem(b);
+    quiet = true;
+    press("5");
+    press("j");
+    press("1");
+    const summary = $<HTMLTextAreaElement>("#answer-summary");
+    if (!summary) throw new Error("summary");
+    summary.value = "Long enough summary for the author to act upon.";
+    summary.dispatchEvent(new Event("input", { bubbles: true }));
+    await until(() => $<HTMLButtonElement>('[data-testid="submit"]')?.disabled === false, "submit");
+    ($('[data-testid="submit"]') as HTMLElement).click();
+    await until(() => $('[data-testid="item-status"]')?.textContent === "In outbox", "sent");
+    expect($('[data-testid="submit"]')).toBeNull();
+  });
+
   it("senior review: accept needs no feedback, reject does", async () => {
     const b = mockBackend();
     start(b);
@@ -176,6 +197,8 @@ describe("App error handling", () => {
     press("Enter", { metaKey: true });
     await until(() => $('[data-testid="item-status"]')?.textContent === "In outbox", "sent");
     expect(b.calls).toContain("reviewDecision");
+    // Sent work is no longer editable: no submit offered again.
+    expect($('[data-testid="submit"]')).toBeNull();
   });
 
   it("a sync that finishes the upload before the decision's answer arrives wins (no stale 'In outbox')", async () => {

@@ -157,6 +157,16 @@ async fn until_reachable(engine: &SyncEngine, backoff: Duration) {
     }
 }
 
+/// Whether a lease check is worth an event: something was renewed, expired
+/// or is expiring soon, or the last event warned of expiring leases and none
+/// is left (submitted, renewed, taken away), so the warning is withdrawn.
+fn worth_reporting(report: &LeaseReport, warned: bool) -> bool {
+    !report.renewed.is_empty()
+        || !report.expired.is_empty()
+        || !report.expiring_soon.is_empty()
+        || warned
+}
+
 /// Spawn the loop on the current tokio runtime: every `interval` it renews
 /// leases and runs [`SyncEngine::sync_once`], sending [`SyncEvent`]s.
 pub fn spawn_background(
@@ -177,6 +187,7 @@ pub fn spawn_background(
     let t = Arc::clone(&trigger);
     let task = tokio::spawn(async move {
         let mut failures: u32 = 0;
+        let mut warned = false;
         loop {
             if *stopped.borrow() {
                 break;
@@ -184,10 +195,8 @@ pub fn spawn_background(
             let ev = events.clone();
             let leases = engine.renew_leases().await;
             if let Ok(report) = leases {
-                if !report.renewed.is_empty()
-                    || !report.expired.is_empty()
-                    || !report.expiring_soon.is_empty()
-                {
+                if worth_reporting(&report, warned) {
+                    warned = !report.expiring_soon.is_empty();
                     let _ = events.send(SyncEvent::Leases { report });
                 }
             }
@@ -251,5 +260,31 @@ pub fn spawn_background(
         stop,
         task,
         uploads,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_store::LeaseInfo;
+
+    #[test]
+    fn an_empty_lease_check_is_reported_once_after_a_warning() {
+        let quiet = LeaseReport::default();
+        let warning = LeaseReport {
+            expiring_soon: vec![LeaseInfo {
+                assignment_id: "asg-1".into(),
+                lease_expires_at: chrono::Utc::now(),
+            }],
+            ..LeaseReport::default()
+        };
+        // Nothing to say, nothing said before: no event.
+        assert!(!worth_reporting(&quiet, false));
+        // A lease ending: reported (and the loop remembers it warned).
+        assert!(worth_reporting(&warning, false));
+        // The lease was submitted: the empty check withdraws the warning...
+        assert!(worth_reporting(&quiet, true));
+        // ...once; after that, quiet again.
+        assert!(!worth_reporting(&quiet, false));
     }
 }

@@ -34,9 +34,7 @@ fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
     ])?;
     // The version line is filled in from the `app_info` command: a real IPC round trip.
     app.wait_for("input[type=url]", WAIT)?;
-    let text = app
-        .text_content("[data-testid=app-version]")?
-        .unwrap_or_default();
+    let text = shown(&app, "[data-testid=app-version]")?;
     assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
     assert!(text.contains("dev.assay.desktop.e2e"), "{text}");
     app.screenshot("first-screen")?;
@@ -101,9 +99,7 @@ fn totals_in_ui(app: &App) -> anyhow::Result<[i64; 4]> {
     }
     let mut totals = [0; 4];
     for (slot, k) in totals.iter_mut().zip(LEDGER_STATUSES) {
-        let text = app
-            .text_content(&format!("[data-total={k}]"))?
-            .unwrap_or_default();
+        let text = shown(app, &format!("[data-total={k}]"))?;
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         *slot = digits
             .parse::<i64>()
@@ -268,17 +264,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
 #[test]
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
-    let mut platform = PlatformProcess::seeded()?;
-    platform.start(60)?;
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let app = App::launch(&[
-        ("ASSAY_PROFILE", "e2e-scan"),
-        ("ASSAY_DATA_DIR", &data_dir),
-        ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
-    ])?;
-    sign_in(&app, &platform, WAIT)?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    let (_platform, _data, app) = signed_in_app("e2e-scan", 60, WAIT)?;
     open_new_item(&app, "Chest")?;
     wait_scan_painted(&app)?;
     app.screenshot("08-scan-item")?;
@@ -288,17 +274,7 @@ fn ct_scan_paints_in_the_real_webview() -> anyhow::Result<()> {
 #[test]
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
-    let mut platform = PlatformProcess::seeded()?;
-    platform.start(60)?;
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let app = App::launch(&[
-        ("ASSAY_PROFILE", "e2e-kinds"),
-        ("ASSAY_DATA_DIR", &data_dir),
-        ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
-    ])?;
-    sign_in(&app, &platform, WAIT)?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    let (_platform, _data, app) = signed_in_app("e2e-kinds", 60, WAIT)?;
     watch_ui_errors(&app)?;
     for (n, (prefix, viewer)) in [
         ("itm-code", "diff"),
@@ -543,7 +519,7 @@ fn preview_with_xss_samples(
         let el = app.wait_for(&css, WAIT)?;
         app.click(&el)?;
         let deadline = std::time::Instant::now() + WAIT;
-        while app.text_content(&css)?.unwrap_or_default().trim() != picked {
+        while shown(&app, &css)?.trim() != picked {
             if std::time::Instant::now() > deadline {
                 app.screenshot(&format!("{profile}-preview-not-picked"))?;
                 anyhow::bail!("{button} does not show {picked}");
@@ -793,8 +769,7 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
             app.screenshot("reach-stuck-progress")?;
             anyhow::bail!(
                 "the header kept a progress bar while offline: {}",
-                app.text_content("[data-testid=sync-state]")?
-                    .unwrap_or_default()
+                shown(&app, "[data-testid=sync-state]")?
             );
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -834,11 +809,16 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
 
 // ---------------------------------------------------------------- lifecycle
 
-/// Signs in a fresh app against a platform that never auto-reviews (a senior
-/// decides through the admin API), with the queue filled.
-fn lifecycle_app(profile: &str) -> anyhow::Result<(PlatformProcess, tempfile::TempDir, App)> {
+/// A fresh app (profile `profile`) signed in, within `online_within`, to a
+/// seeded platform that auto-reviews submissions after `review_after_s`, with
+/// the queue filled.
+fn signed_in_app(
+    profile: &str,
+    review_after_s: u64,
+    online_within: Duration,
+) -> anyhow::Result<(PlatformProcess, tempfile::TempDir, App)> {
     let mut platform = PlatformProcess::seeded()?;
-    platform.start(1_000_000)?;
+    platform.start(review_after_s)?;
     let data = tempfile::tempdir()?;
     let data_dir = data.path().display().to_string();
     let app = App::launch(&[
@@ -847,9 +827,16 @@ fn lifecycle_app(profile: &str) -> anyhow::Result<(PlatformProcess, tempfile::Te
         ("ASSAY_TEST_DIALOGS", &dialogs_env(&platform, None)),
     ])?;
     app.wait_for("input[type=url]", WAIT)?;
-    // The first full sync of the seeded platform can be slow on a busy machine.
-    sign_in(&app, &platform, Duration::from_secs(120))?;
+    sign_in(&app, &platform, online_within)?;
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    Ok((platform, data, app))
+}
+
+/// Signs in a fresh app against a platform that never auto-reviews (a senior
+/// decides through the admin API), with the queue filled.
+fn lifecycle_app(profile: &str) -> anyhow::Result<(PlatformProcess, tempfile::TempDir, App)> {
+    // The first full sync of the seeded platform can be slow on a busy machine.
+    let (platform, data, app) = signed_in_app(profile, 1_000_000, Duration::from_secs(120))?;
     watch_ui_errors(&app)?;
     Ok((platform, data, app))
 }
@@ -880,17 +867,42 @@ fn submission_of(
     }
 }
 
-fn decide(
+/// A senior's decision on the assignment's newest pending submission (the
+/// one returned).
+fn decide_pending(
     platform: &PlatformProcess,
-    submission: &str,
+    assignment: &str,
     status: &str,
     feedback: Option<&str>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
+    let submission = submission_of(platform, assignment, "pending")?;
     platform.admin_post(
         "/outcomes",
         &serde_json::json!({"submission_id": submission, "status": status, "feedback": feedback}),
     )?;
-    Ok(())
+    Ok(submission)
+}
+
+/// The text of `selector`, empty when it is not on the page.
+fn shown(app: &App, selector: &str) -> anyhow::Result<String> {
+    Ok(app.text_content(selector)?.unwrap_or_default())
+}
+
+/// Searches the queue for `search` and opens its first senior review row
+/// (with `downloaded`, only one whose item is downloaded); false when there
+/// is none.
+fn click_senior_review(app: &App, search: &str, downloaded: bool) -> anyhow::Result<bool> {
+    app.fill("input[aria-label='Search queue']", search)?;
+    std::thread::sleep(Duration::from_millis(800));
+    let opened = app.execute(
+        "const rows = [...document.querySelectorAll('li[data-queue-row]')];
+         const row = rows.find(r => /\\breview\\b/i.test(r.querySelector('.l1')?.textContent ?? '') && (!arguments[0] || r.getAttribute('data-downloaded') === 'true'));
+         if (!row) return null;
+         row.querySelector('.card').click();
+         return row.getAttribute('data-queue-row');",
+        serde_json::json!([downloaded]),
+    )?;
+    Ok(opened.is_string())
 }
 
 /// Collects the page's uncaught errors and rejections in `window.__errors`
@@ -919,10 +931,9 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
     let id = open_new_item(&app, "itm-code")?;
     grade_by_keyboard(&app)?;
     sync_until_status(&app, "submitted")?;
-    let first = submission_of(&platform, &id, "pending")?;
-    decide(
+    let first = decide_pending(
         &platform,
-        &first,
+        &id,
         "needs_revision",
         Some("Explain why the empty-input case passes."),
     )?;
@@ -930,9 +941,7 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
     // The open item turns into the revision by itself after a sync.
     sync_until_status(&app, "revision")?;
     app.wait_for("[data-testid=revision-panel]", WAIT)?;
-    let feedback = app
-        .text_content("[data-testid=revision-feedback]")?
-        .unwrap_or_default();
+    let feedback = shown(&app, "[data-testid=revision-feedback]")?;
     assert!(feedback.contains("empty-input case"), "{feedback}");
     // Pre-filled: the grade validates as it was submitted, so it can be
     // resubmitted at once; nothing changed yet.
@@ -942,9 +951,7 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
         serde_json::json!([]),
     )?;
     assert_eq!(enabled, serde_json::json!(true), "{}", app.page_text()?);
-    let changed = app
-        .text_content("[data-testid=changed-since]")?
-        .unwrap_or_default();
+    let changed = shown(&app, "[data-testid=changed-since]")?;
     assert!(changed.contains("Nothing changed"), "{changed}");
     app.screenshot("10-revision-prefilled")?;
 
@@ -962,21 +969,16 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
     })?;
     app.press(&[keys::CONTROL, keys::ENTER])?;
     sync_until_status(&app, "submitted")?;
-    let second = submission_of(&platform, &id, "pending")?;
+    let second = decide_pending(&platform, &id, "accepted", None)?;
     assert_ne!(first, second, "the resubmission is a new version");
-    decide(&platform, &second, "accepted", None)?;
 
     sync_until_status(&app, "accepted")?;
     app.wait_for("[data-testid=outcome]", WAIT)?;
-    let pay = app
-        .text_content("[data-testid=outcome-pay]")?
-        .unwrap_or_default();
+    let pay = shown(&app, "[data-testid=outcome-pay]")?;
     assert!(pay.starts_with("Earned"), "{pay}");
     // The first version's pay, withdrawn when it was sent back, is not
     // money lost on this accepted work.
-    let outcome = app
-        .text_content("[data-testid=outcome]")?
-        .unwrap_or_default();
+    let outcome = shown(&app, "[data-testid=outcome]")?;
     assert!(!outcome.contains("Lost"), "{outcome}");
     app.wait_text("[data-testid=outcome-pay-earlier]", WAIT, |t| {
         t.contains("sent back for revision")
@@ -1009,22 +1011,17 @@ fn rejection_shows_feedback_and_lost_pay_read_only() -> anyhow::Result<()> {
     let id = open_new_item(&app, "itm-code")?;
     grade_by_keyboard(&app)?;
     sync_until_status(&app, "submitted")?;
-    let sub = submission_of(&platform, &id, "pending")?;
-    decide(
+    decide_pending(
         &platform,
-        &sub,
+        &id,
         "rejected",
         Some("The edge-case criterion was marked pass but the tests fail."),
     )?;
     sync_until_status(&app, "rejected")?;
     app.wait_for("[data-testid=outcome]", WAIT)?;
-    let feedback = app
-        .text_content("[data-testid=outcome-feedback]")?
-        .unwrap_or_default();
+    let feedback = shown(&app, "[data-testid=outcome-feedback]")?;
     assert!(feedback.contains("tests fail"), "{feedback}");
-    let pay = app
-        .text_content("[data-testid=outcome-pay]")?
-        .unwrap_or_default();
+    let pay = shown(&app, "[data-testid=outcome-pay]")?;
     assert!(pay.starts_with("Lost"), "{pay}");
     // Read-only: no submit button, the answers are the submitted ones.
     assert!(app.try_find("[data-testid=submit]")?.is_none());
@@ -1040,25 +1037,13 @@ fn rejection_shows_feedback_and_lost_pay_read_only() -> anyhow::Result<()> {
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Result<()> {
     let (_platform, _data, app) = lifecycle_app("e2e-senior")?;
-    app.fill("input[aria-label='Search queue']", "itm-code")?;
-    std::thread::sleep(Duration::from_millis(600));
-    let opened = app.execute(
-        "const rows = [...document.querySelectorAll('li[data-queue-row]')];
-         const row = rows.find(r => /\\breview\\b/i.test(r.querySelector('.l1')?.textContent ?? ''));
-         if (!row) return null;
-         row.querySelector('.card').click();
-         return row.getAttribute('data-queue-row');",
-        serde_json::json!([]),
-    )?;
     anyhow::ensure!(
-        opened.is_string(),
+        click_senior_review(&app, "itm-code", false)?,
         "no senior review row:\n{}",
         app.page_text()?
     );
     app.wait_for("[data-testid=reviewed-submission]", WAIT)?;
-    let summary = app
-        .text_content("[data-testid=reviewed-submission]")?
-        .unwrap_or_default();
+    let summary = shown(&app, "[data-testid=reviewed-submission]")?;
     for raw in ["edge_cases: ", "passes_tests", "needs_work"] {
         assert!(!summary.contains(raw), "raw id {raw:?} in {summary}");
     }
@@ -1088,18 +1073,8 @@ fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Res
 
     // The scan review: the expert's region is drawn on its frame (the viewer
     // opens there) and listed with its comment.
-    app.fill("input[aria-label='Search queue']", "itm-scan")?;
-    std::thread::sleep(Duration::from_millis(800));
-    let opened = app.execute(
-        "const rows = [...document.querySelectorAll('li[data-queue-row]')];
-         const row = rows.find(r => /\\breview\\b/i.test(r.querySelector('.l1')?.textContent ?? ''));
-         if (!row) return null;
-         row.querySelector('.card').click();
-         return row.getAttribute('data-queue-row');",
-        serde_json::json!([]),
-    )?;
     anyhow::ensure!(
-        opened.is_string(),
+        click_senior_review(&app, "itm-scan", false)?,
         "no scan senior review row:\n{}",
         app.page_text()?
     );
@@ -1274,9 +1249,7 @@ fn wait_canvas_changed(app: &App, before: f64, what: &str) -> anyhow::Result<f64
 }
 
 fn frame_label(app: &App) -> anyhow::Result<String> {
-    Ok(app
-        .text_content("[data-viewer=series] [data-testid=frame-label]")?
-        .unwrap_or_default())
+    shown(app, "[data-viewer=series] [data-testid=frame-label]")
 }
 
 /// A series (one file per slice, synced as many attachments) opens as an
@@ -1307,9 +1280,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     assert!(label.ends_with(" mm"), "{label}");
     // The stack is ordered by position: 2.5 mm apart, from -50 mm.
     assert_eq!(label, "1/40 · -50.0 mm");
-    let head = app
-        .text_content("[data-testid=series-viewer]")?
-        .unwrap_or_default();
+    let head = shown(&app, "[data-testid=series-viewer]")?;
     assert!(head.contains("CT axial 64×64 · 40 slices"), "{head}");
     assert!(head.contains("2.50 mm apart"), "{head}");
 
@@ -1358,9 +1329,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
         serde_json::json!([]),
     )?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
-    let composer = app
-        .text_content("[data-testid=region-composer]")?
-        .unwrap_or_default();
+    let composer = shown(&app, "[data-testid=region-composer]")?;
     assert!(composer.contains("on slice 12"), "{composer}");
     app.fill(
         "[data-testid=region-composer] textarea",
@@ -1439,17 +1408,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         sync_now(&app)?;
-        app.fill("input[aria-label='Search queue']", "itm-series")?;
-        std::thread::sleep(Duration::from_millis(800));
-        let opened = app.execute(
-            "const rows = [...document.querySelectorAll('li[data-queue-row]')];
-             const row = rows.find(r => /\\breview\\b/i.test(r.querySelector('.l1')?.textContent ?? '') && r.getAttribute('data-downloaded') === 'true');
-             if (!row) return null;
-             row.querySelector('.card').click();
-             return row.getAttribute('data-queue-row');",
-            serde_json::json!([]),
-        )?;
-        if opened.is_string() {
+        if click_senior_review(&app, "itm-series", true)? {
             break;
         }
         if std::time::Instant::now() > deadline {
@@ -1459,9 +1418,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
         std::thread::sleep(Duration::from_millis(500));
     }
     app.wait_for("[data-testid=reviewed-submission]", WAIT)?;
-    let summary = app
-        .text_content("[data-testid=reviewed-submission]")?
-        .unwrap_or_default();
+    let summary = shown(&app, "[data-testid=reviewed-submission]")?;
     assert!(summary.contains("Solid nodule"), "{summary}");
     app.wait_text("[data-testid=series-regions]", WAIT, |t| {
         t.contains("Slice 12")

@@ -5,8 +5,8 @@
 //!
 //! The store is filled by the real sync engine from a seeded reference
 //! platform (demo items plus N copies). "Before" is the previous `queue_page`
-//! (every call rebuilds the whole queue; reproduced below over the store's
-//! public API) on a copy of the same database whose title index does not
+//! (every call rebuilds the whole queue: `assay_app::queue::uncached_page`)
+//! on a copy of the same database whose title index does not
 //! cover the title (the previous query plan: key index, then the item row); "after" is `assay_app::queue::page`: the first
 //! call builds the queue ("cold"), the calls that scroll through the rest of
 //! it answer from the cache ("scroll"). Each run measures both databases in
@@ -17,134 +17,18 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use assay_app::queue::{self, QueueCache};
-use assay_app::types::{QueueEntry, QueueFilter, QueueGroup, QueuePage, QueueSort};
-use assay_protocol::Opportunity;
-use assay_store::{QueueRow, Store};
-use common::{arg, cores, load, thread_cpu_ns, Arm};
+use assay_app::types::{QueueFilter, QueuePage};
+use assay_store::Store;
+use common::{arg, cores, load, print_arms, thread_cpu_ns, Arm};
 
-/// The previous `queue::page`, verbatim over the store's public API.
+/// The previous `queue::page` (every call rebuilds the whole queue), as the
+/// unit tests also use it: [`queue::uncached_page`].
 fn legacy_page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> QueuePage {
-    fn matches(row: &QueueRow, filter: &QueueFilter, needle: &str) -> bool {
-        if !filter.statuses.is_empty() && !filter.statuses.contains(&row.status) {
-            return false;
-        }
-        if let Some(o) = &filter.opportunity_id {
-            if &row.opportunity_id != o {
-                return false;
-            }
-        }
-        if let Some(k) = filter.kind {
-            if row.kind != k {
-                return false;
-            }
-        }
-        if needle.is_empty() {
-            return true;
-        }
-        row.title.to_lowercase().contains(needle)
-            || row.item_id.to_lowercase().contains(needle)
-            || row.assignment_id.to_lowercase().contains(needle)
-            || row
-                .opportunity_title
-                .as_deref()
-                .is_some_and(|t| t.to_lowercase().contains(needle))
-    }
-    fn pay_key(row: &QueueRow) -> i64 {
-        row.pay.as_ref().map_or(0, |p| p.amount_cents)
-    }
-    let rows = store.queue(chrono::Utc::now()).expect("queue");
-    let opportunities: HashMap<String, Opportunity> = store
-        .opportunities()
-        .expect("opportunities")
-        .into_iter()
-        .map(|o| (o.id.clone(), o))
-        .collect();
-    let mut status_counts = BTreeMap::new();
-    for r in &rows {
-        *status_counts.entry(r.status).or_insert(0u32) += 1;
-    }
-    let needle = filter.search.trim().to_lowercase();
-    let mut picked: Vec<QueueRow> = rows
-        .into_iter()
-        .filter(|r| matches(r, filter, &needle))
-        .collect();
-    let group_title = |r: &QueueRow| -> String {
-        r.opportunity_title
-            .clone()
-            .or_else(|| {
-                opportunities
-                    .get(&r.opportunity_id)
-                    .map(|o| o.title.clone())
-            })
-            .unwrap_or_else(|| r.opportunity_id.clone())
-    };
-    picked.sort_by(|a, b| {
-        group_title(a)
-            .cmp(&group_title(b))
-            .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
-            .then_with(|| match filter.sort {
-                QueueSort::Due => a.due_at.cmp(&b.due_at),
-                QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
-                QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
-                QueueSort::Title => a.title.cmp(&b.title),
-            })
-            .then_with(|| a.assignment_id.cmp(&b.assignment_id))
-    });
-    let mut groups: Vec<QueueGroup> = Vec::new();
-    for (i, r) in picked.iter().enumerate() {
-        match groups.last_mut() {
-            Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
-            _ => {
-                let o = opportunities.get(&r.opportunity_id);
-                groups.push(QueueGroup {
-                    opportunity_id: r.opportunity_id.clone(),
-                    opportunity_title: group_title(r),
-                    buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
-                    licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
-                    first_index: i as u32,
-                    count: 1,
-                });
-            }
-        }
-    }
-    let total = picked.len() as u32;
-    let limit = limit.min(500);
-    let rows = picked
-        .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(|r| {
-            let opportunity_title = group_title(&r);
-            QueueEntry {
-                assignment_id: r.assignment_id,
-                item_id: r.item_id,
-                title: r.title,
-                opportunity_id: r.opportunity_id,
-                opportunity_title,
-                kind: r.kind,
-                status: r.status,
-                due_at: r.due_at,
-                lease_expires_at: r.lease_expires_at,
-                pay_basis: r.pay.as_ref().map(|p| p.basis),
-                pay_cents: r.pay.as_ref().map(|p| p.amount_cents),
-                currency: r.pay.map(|p| p.currency),
-                downloaded: r.downloaded,
-                held_back: r.held_back.as_ref().map(queue::held_back_text),
-            }
-        })
-        .collect();
-    QueuePage {
-        total,
-        offset,
-        rows,
-        groups,
-        status_counts,
-    }
+    queue::uncached_page(store, filter, offset, limit, chrono::Utc::now()).expect("queue")
 }
 
 /// Mean (wall ms, cpu ms) per call of `f` over `calls` calls.
@@ -249,27 +133,18 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    println!(
-        "{}",
-        old.line("before: queue_page (rebuild, no title index)", "ms")
+    let scrolling = format!(
+        "after:  scrolling calls ({} pages, cached)",
+        pages.saturating_sub(1)
     );
-    println!(
-        "{}",
-        old_idx.line("        same with the title index only", "ms")
-    );
-    println!(
-        "{}",
-        cold.line("after:  first call (builds the queue)", "ms")
-    );
-    println!(
-        "{}",
-        scroll.line(
-            &format!(
-                "after:  scrolling calls ({} pages, cached)",
-                pages.saturating_sub(1)
-            ),
-            "ms"
-        )
+    print_arms(
+        "ms",
+        &[
+            (&old, "before: queue_page (rebuild, no title index)"),
+            (&old_idx, "        same with the title index only"),
+            (&cold, "after:  first call (builds the queue)"),
+            (&scroll, &scrolling),
+        ],
     );
     println!("load after {}", load());
     Ok(())

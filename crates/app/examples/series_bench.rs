@@ -32,7 +32,7 @@ use assay_app::views::{BlobReader, ViewCache};
 use assay_protocol::AttachmentRef;
 use assay_render::series::DEFAULT_SLICE_CACHE_BYTES;
 use assay_render::{decode_scan, render_frame_png};
-use common::{arg, cores, load, quantile, thread_cpu_ns, Arm};
+use common::{arg, cores, load, print_arms, quantile, thread_cpu_ns, Arm};
 use sha2::{Digest, Sha256};
 
 fn vm_hwm_kib() -> u64 {
@@ -171,23 +171,16 @@ fn main() -> anyhow::Result<()> {
         hit50.push(quantile(&hit, 0.5), quantile(&hit_cpu, 0.5));
         hit99.push(quantile(&hit, 0.99), quantile(&hit_cpu, 0.99));
     }
-    println!(
-        "{}",
-        ttfs.line("time to first slice (open + render slice 1)", "ms")
-    );
-    println!(
-        "{}",
-        single.line("  anchor: decode + render that file alone", "ms")
-    );
-    println!("{}", miss50.line("scroll p50, decode on demand", "ms"));
-    println!("{}", miss99.line("scroll p99, decode on demand", "ms"));
-    println!(
-        "{}",
-        hit50.line("  anchor: scroll p50, cached slices", "ms")
-    );
-    println!(
-        "{}",
-        hit99.line("  anchor: scroll p99, cached slices", "ms")
+    print_arms(
+        "ms",
+        &[
+            (&ttfs, "time to first slice (open + render slice 1)"),
+            (&single, "  anchor: decode + render that file alone"),
+            (&miss50, "scroll p50, decode on demand"),
+            (&miss99, "scroll p99, decode on demand"),
+            (&hit50, "  anchor: scroll p50, cached slices"),
+            (&hit99, "  anchor: scroll p99, cached slices"),
+        ],
     );
     for budget in [DEFAULT_SLICE_CACHE_BYTES, 32 << 20] {
         let p: Vec<&(usize, usize, usize)> = peaks.iter().filter(|p| p.0 == budget).collect();

@@ -294,6 +294,92 @@ fn build(
     })
 }
 
+/// The queue page as it was before [`QueueCache`], kept verbatim but for the
+/// clock (a parameter): every call reads, filters and sorts the whole queue,
+/// the group title computed per comparison. The reference the unit tests hold
+/// the cached pages to and the "before" that `examples/queue_bench.rs` times.
+#[doc(hidden)]
+pub fn uncached_page(
+    store: &Store,
+    filter: &QueueFilter,
+    offset: u32,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> AppResult<QueuePage> {
+    let rows = store.queue(now)?;
+    let opportunities: HashMap<String, Opportunity> = store
+        .opportunities()?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let mut status_counts = BTreeMap::new();
+    for r in &rows {
+        *status_counts.entry(r.status).or_insert(0u32) += 1;
+    }
+    let needle = filter.search.trim().to_lowercase();
+    let mut picked: Vec<QueueRow> = rows
+        .into_iter()
+        .filter(|r| matches(r, filter, &needle))
+        .collect();
+    let group_title = |r: &QueueRow| -> String {
+        r.opportunity_title
+            .clone()
+            .or_else(|| {
+                opportunities
+                    .get(&r.opportunity_id)
+                    .map(|o| o.title.clone())
+            })
+            .unwrap_or_else(|| r.opportunity_id.clone())
+    };
+    picked.sort_by(|a, b| {
+        group_title(a)
+            .cmp(&group_title(b))
+            .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
+            .then_with(|| match filter.sort {
+                QueueSort::Due => a.due_at.cmp(&b.due_at),
+                QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
+                QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
+                QueueSort::Title => a.title.cmp(&b.title),
+            })
+            .then_with(|| a.assignment_id.cmp(&b.assignment_id))
+    });
+    let mut groups: Vec<QueueGroup> = Vec::new();
+    for (i, r) in picked.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
+            _ => {
+                let o = opportunities.get(&r.opportunity_id);
+                groups.push(QueueGroup {
+                    opportunity_id: r.opportunity_id.clone(),
+                    opportunity_title: group_title(r),
+                    buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
+                    licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
+                    first_index: i as u32,
+                    count: 1,
+                });
+            }
+        }
+    }
+    let total = picked.len() as u32;
+    let limit = limit.min(MAX_LIMIT);
+    let rows = picked
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|r| {
+            let opportunity_title = group_title(&r);
+            entry(opportunity_title, r)
+        })
+        .collect();
+    Ok(QueuePage {
+        total,
+        offset,
+        rows,
+        groups,
+        status_counts,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,8 +390,7 @@ mod tests {
     use assay_rubric::{Answer, Answers, ScopedItem};
     use chrono::{Duration, TimeZone};
 
-    /// `page` as it was before the cache, verbatim but for the clock (a
-    /// parameter here): the reference the cached pages must equal.
+    /// [`uncached_page`]: the reference the cached pages must equal.
     fn legacy_page(
         store: &Store,
         filter: &QueueFilter,
@@ -313,79 +398,7 @@ mod tests {
         limit: u32,
         now: DateTime<Utc>,
     ) -> QueuePage {
-        let rows = store.queue(now).unwrap();
-        let opportunities: HashMap<String, Opportunity> = store
-            .opportunities()
-            .unwrap()
-            .into_iter()
-            .map(|o| (o.id.clone(), o))
-            .collect();
-        let mut status_counts = BTreeMap::new();
-        for r in &rows {
-            *status_counts.entry(r.status).or_insert(0u32) += 1;
-        }
-        let needle = filter.search.trim().to_lowercase();
-        let mut picked: Vec<QueueRow> = rows
-            .into_iter()
-            .filter(|r| matches(r, filter, &needle))
-            .collect();
-        let group_title = |r: &QueueRow| -> String {
-            r.opportunity_title
-                .clone()
-                .or_else(|| {
-                    opportunities
-                        .get(&r.opportunity_id)
-                        .map(|o| o.title.clone())
-                })
-                .unwrap_or_else(|| r.opportunity_id.clone())
-        };
-        picked.sort_by(|a, b| {
-            group_title(a)
-                .cmp(&group_title(b))
-                .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
-                .then_with(|| match filter.sort {
-                    QueueSort::Due => a.due_at.cmp(&b.due_at),
-                    QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
-                    QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
-                    QueueSort::Title => a.title.cmp(&b.title),
-                })
-                .then_with(|| a.assignment_id.cmp(&b.assignment_id))
-        });
-        let mut groups: Vec<QueueGroup> = Vec::new();
-        for (i, r) in picked.iter().enumerate() {
-            match groups.last_mut() {
-                Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
-                _ => {
-                    let o = opportunities.get(&r.opportunity_id);
-                    groups.push(QueueGroup {
-                        opportunity_id: r.opportunity_id.clone(),
-                        opportunity_title: group_title(r),
-                        buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
-                        licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
-                        first_index: i as u32,
-                        count: 1,
-                    });
-                }
-            }
-        }
-        let total = picked.len() as u32;
-        let limit = limit.min(MAX_LIMIT);
-        let rows = picked
-            .into_iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .map(|r| {
-                let opportunity_title = group_title(&r);
-                entry(opportunity_title, r)
-            })
-            .collect();
-        QueuePage {
-            total,
-            offset,
-            rows,
-            groups,
-            status_counts,
-        }
+        uncached_page(store, filter, offset, limit, now).unwrap()
     }
 
     fn t0() -> DateTime<Utc> {

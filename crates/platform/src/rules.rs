@@ -179,6 +179,52 @@ fn remember<T: Serialize>(
     tx.insert_idempotency_record(expert_id, endpoint, key, request_hash, &response, now)
 }
 
+/// A receipt of an idempotent request, stored under its idempotency key.
+trait Receipt: Serialize + DeserializeOwned {
+    /// Marks a stored receipt as the answer to a repeated request.
+    fn mark_replayed(&mut self);
+}
+
+impl Receipt for SubmissionReceipt {
+    fn mark_replayed(&mut self) {
+        self.replayed = true;
+    }
+}
+
+impl Receipt for ReviewReceipt {
+    fn mark_replayed(&mut self) {
+        self.replayed = true;
+    }
+}
+
+/// Runs `f` in one transaction with the idempotency record of `key`: a
+/// repeated request answers the stored receipt, marked replayed (a different
+/// body under the same key is a conflict); a new one runs `f` and stores its
+/// receipt in the same transaction.
+fn idempotent<S, R>(
+    storage: &S,
+    expert_id: &str,
+    endpoint: &str,
+    key: &str,
+    request_hash: &str,
+    now: DateTime<Utc>,
+    mut f: impl FnMut(&mut dyn Tx) -> PlatformResult<R>,
+) -> PlatformResult<R>
+where
+    S: Storage + ?Sized,
+    R: Receipt,
+{
+    atomically(storage, |tx| {
+        if let Some(mut receipt) = replay::<R>(tx, expert_id, endpoint, key, request_hash)? {
+            receipt.mark_replayed();
+            return Ok(receipt);
+        }
+        let receipt = f(tx)?;
+        remember(tx, expert_id, endpoint, key, request_hash, &receipt, now)?;
+        Ok(receipt)
+    })
+}
+
 fn rate_in_force(
     tx: &mut dyn Tx,
     opportunity_id: &str,
@@ -615,13 +661,7 @@ pub trait Rules: Storage {
         req: &SubmissionRequest,
         now: DateTime<Utc>,
     ) -> PlatformResult<SubmissionReceipt> {
-        atomically(self, |tx| {
-            if let Some(mut receipt) =
-                replay::<SubmissionReceipt>(tx, expert_id, SUBMISSIONS, key, request_hash)?
-            {
-                receipt.replayed = true;
-                return Ok(receipt);
-            }
+        idempotent(self, expert_id, SUBMISSIONS, key, request_hash, now, |tx| {
             let a = owned(tx, expert_id, &req.assignment_id)?;
             if a.kind == AssignmentKind::SeniorReview {
                 return Err(PlatformError::BadRequest(format!(
@@ -664,15 +704,13 @@ pub trait Rules: Storage {
                 })?;
             }
             set_state(tx, &a, AssignmentState::Completed)?;
-            let receipt = SubmissionReceipt {
+            Ok(SubmissionReceipt {
                 submission_id,
                 assignment_id: a.id.clone(),
                 received_at: now,
                 status: OutcomeStatus::Pending,
                 replayed: false,
-            };
-            remember(tx, expert_id, SUBMISSIONS, key, request_hash, &receipt, now)?;
-            Ok(receipt)
+            })
         })
     }
 
@@ -687,13 +725,7 @@ pub trait Rules: Storage {
         req: &ReviewRequest,
         now: DateTime<Utc>,
     ) -> PlatformResult<ReviewReceipt> {
-        atomically(self, |tx| {
-            if let Some(mut receipt) =
-                replay::<ReviewReceipt>(tx, expert_id, REVIEWS, key, request_hash)?
-            {
-                receipt.replayed = true;
-                return Ok(receipt);
-            }
+        idempotent(self, expert_id, REVIEWS, key, request_hash, now, |tx| {
             let a = owned(tx, expert_id, &req.assignment_id)?;
             if a.kind != AssignmentKind::SeniorReview {
                 return Err(PlatformError::BadRequest(format!(
@@ -744,16 +776,14 @@ pub trait Rules: Storage {
                 status: LedgerStatus::Accepted,
                 now,
             })?;
-            let receipt = ReviewReceipt {
+            Ok(ReviewReceipt {
                 review_id,
                 assignment_id: a.id.clone(),
                 submission_id: req.submission_id.clone(),
                 decision: req.decision,
                 received_at: now,
                 replayed: false,
-            };
-            remember(tx, expert_id, REVIEWS, key, request_hash, &receipt, now)?;
-            Ok(receipt)
+            })
         })
     }
 

@@ -78,17 +78,42 @@ impl Http {
         .await
     }
 
+    async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        self.json(reqwest::Method::POST, path, token, body).await
+    }
+
+    async fn put(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        self.json(reqwest::Method::PUT, path, token, body).await
+    }
+
+    /// POSTs `body` as `content_type`.
+    async fn post_body(
+        &self,
+        path: &str,
+        token: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> (StatusCode, Value) {
+        self.call(
+            reqwest::Method::POST,
+            path,
+            token,
+            Some(body.into()),
+            content_type,
+        )
+        .await
+    }
+
     async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, token, None, "application/json")
             .await
     }
 
     async fn rubric(&self, token: &str, text: &str, format: &str) -> (StatusCode, Value) {
-        self.call(
-            reqwest::Method::POST,
+        self.post_body(
             &format!("/author/rubrics?format={format}"),
             token,
-            Some(text.to_owned().into()),
+            text.to_owned(),
             "text/plain",
         )
         .await
@@ -106,13 +131,8 @@ impl Http {
     }
 
     async fn put_opportunity(&self, token: &str, spec: &Value) -> (StatusCode, Value) {
-        self.json(
-            reqwest::Method::PUT,
-            &format!("/author/opportunities/{OPP}"),
-            token,
-            spec,
-        )
-        .await
+        self.put(&format!("/author/opportunities/{OPP}"), token, spec)
+            .await
     }
 
     async fn import(
@@ -122,11 +142,10 @@ impl Http {
         ndjson: &str,
         partial: bool,
     ) -> (StatusCode, Value) {
-        self.call(
-            reqwest::Method::POST,
+        self.post_body(
             &format!("/author/opportunities/{opp}/items?partial={partial}"),
             token,
-            Some(ndjson.to_owned().into()),
+            ndjson.to_owned(),
             "application/x-ndjson",
         )
         .await
@@ -174,9 +193,7 @@ async fn start() -> (EmptyPlatform, Http, String) {
 /// An account with `role` (and expertise), returning its token.
 async fn account(h: &Http, admin: &str, email: &str, role: &str, expertise: &[&str]) -> String {
     let (s, v) = h
-        .json(
-            reqwest::Method::POST,
-            "/admin/experts",
+        .post("/admin/experts",
             admin,
             &json!({"email": email, "display_name": email, "role": role, "expertise": expertise, "password": "pw"}),
         )
@@ -307,8 +324,7 @@ async fn roles_gate_every_publishing_and_admin_route() {
     }
     // A token issued by an operator carries the role asked for.
     let (s, v) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             "/admin/tokens",
             &operator,
             &json!({"expert_email": "rad@example.org", "role": "author"}),
@@ -465,24 +481,12 @@ async fn rubric_versions_are_linted_and_immutable() {
     )
     .unwrap();
     let (s, v) = h
-        .call(
-            reqwest::Method::POST,
-            "/author/rubrics",
-            &admin,
-            Some(yaml_rubric.into()),
-            "application/yaml",
-        )
+        .post_body("/author/rubrics", &admin, yaml_rubric, "application/yaml")
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // No format at all: a clear 400.
     let (s, v) = h
-        .call(
-            reqwest::Method::POST,
-            "/author/rubrics",
-            &admin,
-            Some(good.into()),
-            "text/plain",
-        )
+        .post_body("/author/rubrics", &admin, good, "text/plain")
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(err(&v).message.contains("format"), "{v}");
@@ -937,8 +941,7 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
     assert_eq!(v["assigned"], 0, "auto_assign is off");
 
     let (s, v) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             &format!("/admin/opportunities/{OPP}/assign"),
             &admin,
             &json!({}),
@@ -952,8 +955,7 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
     );
     // Running it again adds nothing: every item has its graders.
     let (_, again) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             &format!("/admin/opportunities/{OPP}/assign"),
             &admin,
             &json!({}),
@@ -1000,8 +1002,7 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
     let (s, _) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::OK);
     let (_, v) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             &format!("/admin/opportunities/{OPP}/assign"),
             &admin,
             &json!({}),
@@ -1209,8 +1210,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
     }
     for (sub, status) in submissions.iter().zip(["accepted", "rejected"]) {
         let (s, v) = h
-            .json(
-                reqwest::Method::POST,
+            .post(
                 "/admin/outcomes",
                 &admin,
                 &json!({"submission_id": sub, "status": status}),
@@ -1219,8 +1219,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     let (_, v) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             &format!("/admin/opportunities/{OPP}/assign"),
             &admin,
             &json!({}),
@@ -1252,9 +1251,7 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     let (p, h, admin) = start().await;
     let grader = account(&h, &admin, "grader@example.org", "expert", &["radiology"]).await;
     let (s, v) = h
-        .json(
-            reqwest::Method::POST,
-            "/admin/experts",
+        .post("/admin/experts",
             &admin,
             &json!({"email": "senior@example.org", "display_name": "Senior", "expertise": ["radiology"], "senior_reviewer": true}),
         )
@@ -1314,7 +1311,7 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     assert_eq!(reviews(grader.clone()).await, Vec::<String>::new());
     // A 4th submission (n=4) is sampled and goes to the senior reviewer.
     let (s, v) = h
-        .json(reqwest::Method::POST, "/admin/assignments", &admin,
+        .post("/admin/assignments", &admin,
               &json!({"item_id": mine.assignments[0].item_id, "expert_email": "grader@example.org", "kind": "grade"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -1350,8 +1347,7 @@ async fn senior_review_sampling_follows_the_policy_rate() {
     assert_eq!(last["status"], "pending");
     let cursor = rest["next_cursor"].as_str().unwrap().to_owned();
     let (s, v) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             "/admin/outcomes",
             &admin,
             &json!({"submission_id": fourth, "status": "accepted"}),
@@ -1567,8 +1563,7 @@ async fn cli_assigns_one_item_to_one_qualified_expert() {
     }
     // A wrong opportunity for the external id is a 404 too.
     let (s, v) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             "/admin/items/ER-2026-0317/assign",
             &admin,
             &json!({"expert": "rad@example.org", "opportunity": "no-such-opp"}),
@@ -1577,8 +1572,7 @@ async fn cli_assigns_one_item_to_one_qualified_expert() {
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     // An expert token may not assign.
     let (s, v) = h
-        .json(
-            reqwest::Method::POST,
+        .post(
             "/admin/items/ER-2026-0317/assign",
             &rad,
             &json!({"expert": "rad@example.org"}),
@@ -1648,11 +1642,10 @@ async fn whoami_tells_the_token_role_and_check_previews_a_publish() {
     let check = |token: String, text: String| {
         let h = &h;
         async move {
-            h.call(
-                reqwest::Method::POST,
+            h.post_body(
                 "/author/rubrics/check?format=toml",
                 &token,
-                Some(text.into()),
+                text,
                 "text/plain",
             )
             .await

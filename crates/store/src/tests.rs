@@ -53,6 +53,25 @@ fn request(id: &str, a: &Answers) -> SubmissionRequest {
     }
 }
 
+/// Decision `seq` of the platform on submission s1 of assignment a1.
+fn decision_on_s1(
+    status: OutcomeStatus,
+    feedback: &str,
+    decided_at: DateTime<Utc>,
+    seq: i64,
+) -> ReviewOutcome {
+    ReviewOutcome {
+        submission_id: "s1".into(),
+        assignment_id: "a1".into(),
+        item_id: "item-a1".into(),
+        status,
+        feedback: Some(feedback.into()),
+        decided_at: Some(decided_at),
+        active_seconds: 0,
+        seq,
+    }
+}
+
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
@@ -273,16 +292,12 @@ fn submit_moves_draft_to_outbox_atomically_once() {
     assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Submitted);
     store
         .apply_outcome_page(
-            &[ReviewOutcome {
-                submission_id: "s1".into(),
-                assignment_id: "a1".into(),
-                item_id: "item-a1".into(),
-                status: OutcomeStatus::Rejected,
-                feedback: Some("missed the bug".into()),
-                decided_at: Some(Utc::now()),
-                active_seconds: 0,
-                seq: 1,
-            }],
+            &[decision_on_s1(
+                OutcomeStatus::Rejected,
+                "missed the bug",
+                Utc::now(),
+                1,
+            )],
             "o1",
         )
         .unwrap();
@@ -300,16 +315,12 @@ fn submit_moves_draft_to_outbox_atomically_once() {
     // become the starting draft.
     store
         .apply_outcome_page(
-            &[ReviewOutcome {
-                submission_id: "s1".into(),
-                assignment_id: "a1".into(),
-                item_id: "item-a1".into(),
-                status: OutcomeStatus::NeedsRevision,
-                feedback: Some("add a rationale".into()),
-                decided_at: Some(Utc::now()),
-                active_seconds: 0,
-                seq: 2,
-            }],
+            &[decision_on_s1(
+                OutcomeStatus::NeedsRevision,
+                "add a rationale",
+                Utc::now(),
+                2,
+            )],
             "o2",
         )
         .unwrap();
@@ -816,16 +827,12 @@ fn needs_revision_with_a_lapsed_lease_is_expired() {
         .unwrap();
     store
         .apply_outcome_page(
-            &[ReviewOutcome {
-                submission_id: "s1".into(),
-                assignment_id: "a1".into(),
-                item_id: "item-a1".into(),
-                status: OutcomeStatus::NeedsRevision,
-                feedback: Some("more".into()),
-                decided_at: Some(t0()),
-                active_seconds: 0,
-                seq: 2,
-            }],
+            &[decision_on_s1(
+                OutcomeStatus::NeedsRevision,
+                "more",
+                t0(),
+                2,
+            )],
             "o1",
         )
         .unwrap();

@@ -1816,17 +1816,7 @@ mod hostile {
         // of 5 MiB is quarantined and the pull goes on.
         h.hostile.set(vec![]);
         let ids: Vec<_> = {
-            let control = tempfile::tempdir().unwrap();
-            let store = Arc::new(Store::open(control.path()).unwrap());
-            engine(
-                &h.env.platform.base_url(),
-                &h.env.platform.expert_token,
-                store.clone(),
-                fast_config(),
-            )
-            .pull(|_| {})
-            .await
-            .unwrap();
+            let (_control, store) = control_pull(&h).await;
             workable(&store)
                 .into_iter()
                 .map(|a| store.assignment(&a).unwrap().unwrap())
@@ -2080,9 +2070,11 @@ mod hostile {
         rubric: String,
     }
 
-    async fn clean_pull(h: &H) -> Vec<Seen> {
-        let control = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(control.path()).unwrap());
+    /// A fresh store (kept in the folder returned with it) filled by a clean
+    /// pull straight from the real platform.
+    async fn control_pull(h: &H) -> (tempfile::TempDir, Arc<Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
         engine(
             &h.env.platform.base_url(),
             &h.env.platform.expert_token,
@@ -2092,6 +2084,11 @@ mod hostile {
         .pull(|_| {})
         .await
         .unwrap();
+        (dir, store)
+    }
+
+    async fn clean_pull(h: &H) -> Vec<Seen> {
+        let (_control, store) = control_pull(h).await;
         store
             .queue(chrono::Utc::now())
             .unwrap()
@@ -2116,6 +2113,30 @@ mod hostile {
             .collect()
     }
 
+    /// A hostile platform whose quarantine backoff outlasts the test (60 s,
+    /// at most 600 s; `tune` changes the rest), and what a clean pull of the
+    /// same data stores.
+    async fn start_quarantining(tune: impl FnOnce(&mut SyncConfig)) -> (H, Vec<Seen>) {
+        let mut c = config();
+        c.backoff_base = Duration::from_secs(60);
+        c.backoff_max = Duration::from_secs(600);
+        tune(&mut c);
+        let h = start_hostile(c).await;
+        let seen = clean_pull(&h).await;
+        (h, seen)
+    }
+
+    /// The item of each of `seen`'s assignments is stored.
+    fn assert_stored<'a>(store: &Store, seen: impl IntoIterator<Item = &'a Seen>) {
+        for s in seen {
+            assert!(
+                store.scoped_item(&s.assignment).unwrap().is_some(),
+                "{} missing",
+                s.assignment
+            );
+        }
+    }
+
     fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
         let mut all = Vec::new();
         for f in ["assay.db", "assay.db-wal"] {
@@ -2135,11 +2156,7 @@ mod hostile {
     /// attachment is not downloaded again on the next sync.
     #[tokio::test]
     async fn poison_pills_are_quarantined_one_by_one() {
-        let mut c = config();
-        c.backoff_base = Duration::from_secs(60);
-        c.backoff_max = Duration::from_secs(600);
-        let h = start_hostile(c).await;
-        let seen = clean_pull(&h).await;
+        let (h, seen) = start_quarantining(|_| {}).await;
         // Items of exactly one assignment: some with an attachment no other
         // item has, and others.
         let single = |s: &&Seen| seen.iter().filter(|o| o.item == s.item).count() == 1;
@@ -2244,15 +2261,11 @@ mod hostile {
         // The item with a malformed hidden field is stored, without it.
         assert!(store.scoped_item(&hidden.assignment).unwrap().is_some());
         // Good items are all there.
-        for s in &seen {
-            if s.item != deep.item && s.item != visible.item {
-                assert!(
-                    store.scoped_item(&s.assignment).unwrap().is_some(),
-                    "{} missing",
-                    s.assignment
-                );
-            }
-        }
+        assert_stored(
+            store,
+            seen.iter()
+                .filter(|s| s.item != deep.item && s.item != visible.item),
+        );
         // Nothing was requested of the lying attachment; the bad one once.
         assert_eq!(h.hostile.hits(&lying_sha), 0);
         assert_eq!(h.hostile.hits(&bad_sha), 1);
@@ -2285,13 +2298,8 @@ mod hostile {
     /// is stored.
     #[tokio::test]
     async fn an_invalid_attachment_digest_fails_only_its_own_item() {
-        let mut c = config();
-        c.backoff_base = Duration::from_secs(60);
-        c.backoff_max = Duration::from_secs(600);
         // All items at once, so the bad one shares a batch with good ones.
-        c.item_concurrency = 64;
-        let h = start_hostile(c).await;
-        let seen = clean_pull(&h).await;
+        let (h, seen) = start_quarantining(|c| c.item_concurrency = 64).await;
         let bad = seen
             .iter()
             .find(|s| {
@@ -2325,13 +2333,7 @@ mod hostile {
             "{q:?}"
         );
         assert!(store.scoped_item(&bad.assignment).unwrap().is_none());
-        for s in seen.iter().filter(|s| s.item != bad.item) {
-            assert!(
-                store.scoped_item(&s.assignment).unwrap().is_some(),
-                "{} missing",
-                s.assignment
-            );
-        }
+        assert_stored(store, seen.iter().filter(|s| s.item != bad.item));
         assert_eq!(report.items as usize, seen.len() - 1, "{report:?}");
         h.env.platform.shutdown().await.unwrap();
     }
@@ -2343,11 +2345,7 @@ mod hostile {
     /// ask for it again before its backoff.
     #[tokio::test]
     async fn a_deeply_nested_rubric_is_quarantined_alone() {
-        let mut c = config();
-        c.backoff_base = Duration::from_secs(60);
-        c.backoff_max = Duration::from_secs(600);
-        let h = start_hostile(c).await;
-        let seen = clean_pull(&h).await;
+        let (h, seen) = start_quarantining(|_| {}).await;
         let deep = seen[0].rubric.clone();
         let (deep_id, deep_version) = deep.split_once('@').unwrap();
         let path = format!("/api/v1/rubrics/{deep_id}/versions/{deep_version}");
@@ -2677,17 +2675,7 @@ mod hostile {
             );
         }
         // Good items were never lost to bad ones: equal to a clean pull.
-        let control_dir = tempfile::tempdir().unwrap();
-        let control = Arc::new(Store::open(control_dir.path()).unwrap());
-        engine(
-            &h.env.platform.base_url(),
-            &h.env.platform.expert_token,
-            control.clone(),
-            fast_config(),
-        )
-        .pull(|_| {})
-        .await
-        .unwrap();
+        let (_control_dir, control) = control_pull(&h).await;
         let queue = |s: &Store| s.queue(chrono::Utc::now()).unwrap();
         let ids = |q: &[assay_store::QueueRow]| {
             q.iter()

@@ -116,3 +116,10 @@ impl Arm {
         )
     }
 }
+
+/// Prints one [`Arm::line`] per `(arm, label)`, in that order, all in `unit`.
+pub fn print_arms(unit: &str, arms: &[(&Arm, &str)]) {
+    for (arm, label) in arms {
+        println!("{}", arm.line(label, unit));
+    }
+}

@@ -1,5 +1,6 @@
 use super::*;
 use dicom_core::{dicom_value, DataElement, PrimitiveValue, VR};
+use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
 struct Spec {
@@ -38,17 +39,7 @@ impl Default for Spec {
 
 /// A DICOM file (with preamble) built with dicom-object.
 fn dicom(spec: &Spec, pixel_bytes: Vec<u8>) -> Vec<u8> {
-    let mut obj = InMemDicomObject::from_element_iter([
-        DataElement::new(
-            tags::SOP_CLASS_UID,
-            VR::UI,
-            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.2"),
-        ),
-        DataElement::new(
-            tags::SOP_INSTANCE_UID,
-            VR::UI,
-            PrimitiveValue::from("1.2.3.4.5"),
-        ),
+    let image = [
         DataElement::new(tags::MODALITY, VR::CS, PrimitiveValue::from(spec.modality)),
         DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(spec.rows)),
         DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(spec.cols)),
@@ -97,7 +88,9 @@ fn dicom(spec: &Spec, pixel_bytes: Vec<u8>) -> Vec<u8> {
             if spec.bits == 16 { VR::OW } else { VR::OB },
             PrimitiveValue::from(pixel_bytes),
         ),
-    ]);
+    ];
+    let mut obj =
+        InMemDicomObject::from_element_iter(ct_instance("1.2.3.4.5").into_iter().chain(image));
     if spec.frames > 1 {
         obj.put(DataElement::new(
             tags::NUMBER_OF_FRAMES,
@@ -136,6 +129,23 @@ fn dicom(spec: &Spec, pixel_bytes: Vec<u8>) -> Vec<u8> {
             PrimitiveValue::from(s),
         ));
     }
+    file_bytes(obj)
+}
+
+/// A CT image's SOP class and the instance `uid`: how each test file starts.
+fn ct_instance(uid: &str) -> [InMemElement; 2] {
+    [
+        DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.2"),
+        ),
+        DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(uid)),
+    ]
+}
+
+/// `obj` as a DICOM file with preamble (explicit VR little endian).
+fn file_bytes(obj: InMemDicomObject) -> Vec<u8> {
     let file = obj
         .with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
         .unwrap();
@@ -385,23 +395,7 @@ fn malformed_inputs_give_clear_errors() {
     ));
     assert!(decode_scan(b"\x89PNG\r\n\x1a\nbroken", "image/png").is_err());
     // A DICOM without pixel data.
-    let obj = InMemDicomObject::from_element_iter([
-        DataElement::new(
-            tags::SOP_CLASS_UID,
-            VR::UI,
-            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.2"),
-        ),
-        DataElement::new(
-            tags::SOP_INSTANCE_UID,
-            VR::UI,
-            PrimitiveValue::from("1.2.3"),
-        ),
-    ]);
-    let mut out = Vec::new();
-    obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
-        .unwrap()
-        .write_all(&mut out)
-        .unwrap();
+    let out = file_bytes(InMemDicomObject::from_element_iter(ct_instance("1.2.3")));
     let err = decode_scan(&out, "application/dicom").unwrap_err();
     assert!(err.to_string().contains("no pixel data"), "{err}");
 }

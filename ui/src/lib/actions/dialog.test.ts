@@ -3,6 +3,7 @@ import { type Component, flushSync, mount, unmount } from "svelte";
 import ShortcutSheet from "../components/ShortcutSheet.svelte";
 import SettingsDialog from "../components/SettingsDialog.svelte";
 import TimeLogDialog from "../components/TimeLogDialog.svelte";
+import { DEFAULT_SETTINGS } from "../backend/defaults";
 import { DEFAULT_KEYMAP } from "../logic/keymap";
 import { focusables, modal } from "./dialog";
 
@@ -182,15 +183,7 @@ describe("every dialog is a labelled modal that traps focus", () => {
 
   it("SettingsDialog", async () => {
     await opensAndReturnsFocus(SettingsDialog, (onclose) => ({
-      settings: {
-        theme: "system" as const,
-        keymap: {},
-        idle_timeout_s: 120,
-        focus_grace_s: 30,
-        notifications: true,
-        notify_interval_s: 600,
-        diff_mode: "unified" as const,
-      },
+      settings: DEFAULT_SETTINGS,
       onsave: () => {},
       onclose,
     }));

@@ -19,6 +19,7 @@ import type {
   UpdateOffer,
 } from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
+import { DEFAULT_SETTINGS, IDLE_SYNC } from "./defaults";
 import type { AppError, ValidationReport } from "../bindings";
 import type { PublishPlan, RubricFinding, TokenRole } from "../bindings";
 import type { Answers } from "../bindings";
@@ -154,6 +155,19 @@ function rng(seed: number) {
 // JSON copy: works on Svelte state proxies too (structuredClone does not).
 const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
 
+/** The session of the mock's one expert, signed in to `platform_url`. */
+const signedInAs = (platform_url: string, demo: boolean): SessionInfo => ({
+  signed_in: true,
+  platform_url,
+  expert: {
+    id: "exp-1",
+    display_name: "Dr. Ada Reviewer",
+    email: "ada@example.com",
+    senior_reviewer: true,
+  },
+  demo,
+});
+
 export function mockBackend(options: MockOptions = {}): MockBackend {
   const size = options.queueSize ?? 60;
   const latency = options.latencyMs ?? 0;
@@ -166,42 +180,15 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   let session: SessionInfo =
     options.signedIn === false
       ? { signed_in: false, platform_url: null, expert: null, demo: true }
-      : {
-          signed_in: true,
-          platform_url: "https://demo.assay.local",
-          expert: {
-            id: "exp-1",
-            display_name: "Dr. Ada Reviewer",
-            email: "ada@example.com",
-            senior_reviewer: true,
-          },
-          demo: true,
-        };
+      : signedInAs("https://demo.assay.local", true);
   let online = options.online ?? true;
   let sync: SyncState = {
+    ...clone(IDLE_SYNC),
     signed_in: options.signedIn !== false,
     online,
-    syncing: false,
-    pending_uploads: 0,
-    failed_uploads: 0,
-    orphaned_drafts: 0,
-    attachments_missing: 0,
-    last_attempt_at: null,
     last_sync_at: new Date(t0 - 4 * 60_000).toISOString(),
-    last_error: null,
-    expiring_leases: [],
-    quarantined: [],
-    data_version: 0,
   };
-  let settings: Settings = {
-    theme: "system",
-    keymap: {},
-    idle_timeout_s: 120,
-    focus_grace_s: 30,
-    notifications: true,
-    notify_interval_s: 600,
-    diff_mode: "unified",
-  };
+  let settings: Settings = clone(DEFAULT_SETTINGS);
   const syncListeners = new Set<(s: SyncState) => void>();
   const progressListeners = new Set<(p: SyncProgress) => void>();
   const previewListeners = new Set<(s: PreviewState) => void>();
@@ -974,17 +961,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
             "unauthenticated",
             `The platform at ${url} did not accept this token: it is wrong, expired or was revoked. Copy a current token from your platform account.`,
           );
-        session = {
-          signed_in: true,
-          platform_url: url,
-          expert: {
-            id: "exp-1",
-            display_name: "Dr. Ada Reviewer",
-            email: "ada@example.com",
-            senior_reviewer: true,
-          },
-          demo: false,
-        };
+        session = signedInAs(url, false);
         return clone(session);
       }),
     signOut: () =>
@@ -1537,17 +1514,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
             "unauthenticated",
             `${url} does not accept this sign-in link: its code is unknown, already used or expired. Ask the platform for a new link, or sign in with a token.`,
           );
-        session = {
-          signed_in: true,
-          platform_url: url,
-          expert: {
-            id: "exp-1",
-            display_name: "Dr. Ada Reviewer",
-            email: "ada@example.com",
-            senior_reviewer: true,
-          },
-          demo: false,
-        };
+        session = signedInAs(url, false);
         return clone(session);
       }),
     // ---- end issue 18 ----

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import type { SyncState } from "../bindings";
+import { IDLE_SYNC } from "../backend/defaults";
 import SyncBar from "./SyncBar.svelte";
 
 let app: ReturnType<typeof mount> | null = null;
@@ -10,21 +11,8 @@ afterEach(() => {
   document.body.innerHTML = "";
 });
 
-const base: SyncState = {
-  signed_in: true,
-  online: true,
-  syncing: false,
-  pending_uploads: 0,
-  failed_uploads: 0,
-  orphaned_drafts: 0,
-  attachments_missing: 0,
-  last_attempt_at: null,
-  last_sync_at: null,
-  last_error: null,
-  expiring_leases: [],
-  quarantined: [],
-  data_version: 0,
-};
+/** Idle: signed in, online, nothing pending; each test changes what it shows. */
+const base = IDLE_SYNC;
 
 function show(status: SyncState) {
   app = mount(SyncBar, {

@@ -2070,9 +2070,8 @@ fn an_expiring_lease_shows_a_native_notification_once() -> anyhow::Result<()> {
         vec![Notified {
             app_name: "Assay".into(),
             summary: "A lease is about to expire".into(),
-            body:
-                "1 assignment with your work runs out soon: submit it or it goes back to the pool."
-                    .into(),
+            body: "The lease on 1 assignment runs out soon: submit it or it goes back to the pool."
+                .into(),
         }]
     );
     // dunst drew it: on screen now.

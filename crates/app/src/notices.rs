@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 pub enum NoticeKind {
     /// Assignments that arrived and wait untouched.
     NewWork,
-    /// Leases on work in progress that run out soon.
+    /// Leases that run out soon and were not renewed (the sync engine renews
+    /// only those of the item open with work in it).
     LeaseExpiring,
 }
 
@@ -31,12 +32,12 @@ pub struct Notice {
 }
 
 /// What the app sees after a sync: assignments waiting untouched (`new`)
-/// and those whose lease runs out soon with work in them.
+/// and those whose lease runs out soon without being renewed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observation {
     /// Ids of assignments waiting untouched (status `new`).
     pub new_assignments: BTreeSet<String>,
-    /// Ids of assignments with work in them whose lease runs out soon.
+    /// Ids of assignments whose lease runs out soon and was not renewed.
     pub expiring_leases: BTreeSet<String>,
 }
 
@@ -124,10 +125,10 @@ fn words(kind: NoticeKind, n: u32) -> Notice {
         NoticeKind::LeaseExpiring => (
             "A lease is about to expire".to_string(),
             if n == 1 {
-                "1 assignment with your work runs out soon: submit it or it goes back to the pool."
+                "The lease on 1 assignment runs out soon: submit it or it goes back to the pool."
                     .to_string()
             } else {
-                format!("{n} assignments with your work run out soon: submit them or they go back to the pool.")
+                format!("The leases on {n} assignments run out soon: submit them or they go back to the pool.")
             },
         ),
     };

@@ -325,7 +325,7 @@ pub struct SyncState {
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Why the last sync attempt failed; `None` after a success.
     pub last_error: Option<AppError>,
-    /// Leases that run out soon on assignments with work in them.
+    /// Assignments whose lease runs out soon and was not renewed.
     pub expiring_leases: Vec<String>,
     /// Items, attachments and rubrics held back because the platform sent
     /// them in a form Assay refuses, with the reason (most recent first, at

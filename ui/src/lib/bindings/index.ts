@@ -2818,7 +2818,7 @@ last_sync_at: string | null,
  */
 last_error: AppError | null, 
 /**
- * Leases that run out soon on assignments with work in them.
+ * Assignments whose lease runs out soon and was not renewed.
  */
 expiring_leases: Array<string>, 
 /**

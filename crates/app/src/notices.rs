@@ -216,7 +216,7 @@ mod tests {
         let again = decide(&mut s, &obs(&[], &["x", "y"]), ON, t(300));
         assert_eq!(again.len(), 1);
         assert!(
-            again[0].body.starts_with("2 assignments"),
+            again[0].body.starts_with("The leases on 2 assignments"),
             "{}",
             again[0].body
         );

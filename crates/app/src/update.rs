@@ -535,7 +535,7 @@ pub fn run_install(installer: Installer, artefact: &Path, is_root: bool) -> AppR
 pub fn unsent_problem(pending_uploads: u32, confirmed: bool) -> Option<String> {
     (pending_uploads > 0 && !confirmed).then(|| {
         format!(
-            "{pending_uploads} grade{} still waiting to upload (the platform could not be reached). They are kept and will upload after the update; confirm to update now, or sync first.",
+            "{pending_uploads} grade{} still waiting to upload: the platform has not taken them yet. They are kept and will upload after the update; confirm to update now, or sync first.",
             if pending_uploads == 1 { " is" } else { "s are" }
         )
     })

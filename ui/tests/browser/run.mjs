@@ -896,6 +896,58 @@ await test("offline at laptop width (1280): the whole top bar stays on screen, n
   await shot(page, "offline-header-1280");
 });
 
+for (const width of [1280, 1024, 900]) {
+  await test(`syncing with an update offered at ${width} px: the top bar's controls stay on screen, apart`, async (page) => {
+    await page.setViewportSize({ width, height: 720 });
+    await page.goto(`${base}${base.includes("?") ? "&" : "?"}update=0.1.1`);
+    await page.waitForSelector('[data-testid="update-available"]');
+    await page.evaluate(() =>
+      window.__mock.holdProgress({
+        phase: "items",
+        items_done: 4512,
+        items_total: 10051,
+        bytes_done: 0,
+        bytes_total: 0,
+      }),
+    );
+    await page.waitForSelector('[data-testid="sync-phase"]');
+    const report = await page.evaluate(() => {
+      const els = [
+        ...document.querySelectorAll(
+          "header.top button, header.top .badge, header.top [data-testid=sync-phase], header.top .prog, header.top nav a, header.top .brand",
+        ),
+      ]
+        .filter((e) => e.getClientRects().length > 0)
+        .map((e) => ({ t: e.textContent.trim() || e.className, r: e.getBoundingClientRect() }));
+      const cut = els
+        .filter(({ r }) => r.right > window.innerWidth + 0.5 || r.left < 0 || r.height > 34)
+        .map(
+          ({ t, r }) =>
+            `${t} (${Math.round(r.left)}-${Math.round(r.right)}, h ${Math.round(r.height)})`,
+        );
+      const over = [];
+      for (let i = 0; i < els.length; i++)
+        for (let j = i + 1; j < els.length; j++) {
+          const [a, b] = [els[i].r, els[j].r];
+          if (
+            a.left < b.right - 0.5 &&
+            b.left < a.right - 0.5 &&
+            a.top < b.bottom &&
+            b.top < a.bottom
+          ) {
+            if (els[i].t.includes(els[j].t) || els[j].t.includes(els[i].t)) continue;
+            over.push(`${els[i].t} / ${els[j].t}`);
+          }
+        }
+      return { cut, over, update: !!document.querySelector('[data-testid="update-available"]') };
+    });
+    await shot(page, `syncing-update-header-${width}`);
+    assert(report.update, "the Update button is shown");
+    assert(report.cut.length === 0, `header controls cut off or wrapped: ${report.cut.join("; ")}`);
+    assert(report.over.length === 0, `header controls overlap: ${report.over.join("; ")}`);
+  });
+}
+
 await test("screening task: labelled unpaid in the queue and on the item", async (page) => {
   await page.goto(base);
   await page.selectOption('select[aria-label="Kind"]', "screening");

@@ -131,6 +131,8 @@ export type MockBackend = Backend & {
   backgroundSync(change?: { ledgerCents?: number }): Promise<void>;
   /** A background sync that starts ("Fetching assignments") and fails offline. */
   backgroundFail(message?: string): void;
+  /** A sync in progress that stays at `progress` (until the next sync). */
+  holdProgress(progress: SyncProgress): void;
   /** issue 18: a native menu entry was chosen. */
   menuAction(action: MenuAction): void;
   /** issue 18: what the platform's update manifest offers next (null: nothing newer). */
@@ -831,6 +833,11 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       };
       emitSync();
     },
+    holdProgress(progress) {
+      sync = { ...sync, syncing: true };
+      for (const l of progressListeners) l(clone(progress));
+      emitSync();
+    },
     backgroundFail(message = "connection refused") {
       // Like the real loop: progress up to the failing phase, never "done".
       sync = { ...sync, syncing: true };
@@ -1495,7 +1502,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         if (pending > 0 && !confirmUnsent)
           return {
             kind: "needs_confirmation",
-            message: `${pending} grades are still waiting to upload (the platform could not be reached). They are kept and will upload after the update; confirm to update now, or sync first.`,
+            message: `${pending} grades are still waiting to upload: the platform has not taken them yet. They are kept and will upload after the update; confirm to update now, or sync first.`,
           };
         return {
           kind: "installed",

@@ -175,6 +175,11 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     app.wait_text("[data-testid=item-status]", WAIT, |t| {
         t.to_lowercase().contains("outbox")
     })?;
+    // Sent work is read-only at once: no second submit is offered.
+    if app.try_find("[data-testid=submit]")?.is_some() {
+        app.screenshot("submit-still-offered")?;
+        anyhow::bail!("the submit button is still offered on work waiting in the outbox");
+    }
     app.press(&[keys::SHIFT, "S"])?; // Shift+S: sync now, which fails while offline
     app.wait_text("[data-testid=online-badge]", WAIT, |t| {
         t.contains("Offline")

@@ -24,6 +24,16 @@ macro_rules! contract {
 include!("src/command_table.rs");
 
 fn main() {
+    // `cfg(freedesktop)`: the systems whose desktop notifications Assay sends
+    // itself over D-Bus (org.freedesktop.Notifications), named once here.
+    println!("cargo::rustc-check-cfg=cfg(freedesktop)");
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if matches!(
+        os.as_str(),
+        "linux" | "dragonfly" | "freebsd" | "openbsd" | "netbsd"
+    ) {
+        println!("cargo::rustc-cfg=freedesktop");
+    }
     let attributes = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(e) = tauri_build::try_build(attributes) {

@@ -72,13 +72,7 @@ pub fn relaunch_after_lost_instance(e: tauri::Error) -> anyhow::Result<()> {
 /// runtime's, which has no D-Bus or window system).
 pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tauri::Builder<R> {
     // Linux and the BSDs: notifications go out as "Assay" on a connection of their own (`fdo`).
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd"
-    ))]
+    #[cfg(freedesktop)]
     let builder = builder.manage(fdo::Notifier::default());
     builder
         // First, so a second instance exits before anything else starts.
@@ -244,13 +238,7 @@ pub fn notify<R: Runtime>(app: &tauri::AppHandle<R>, state: &assay_app::SyncStat
 }
 
 /// Linux and the BSDs: whether [`plugins`] added the notifier.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "dragonfly",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
+#[cfg(freedesktop)]
 fn can_notify<R: Runtime>(app: &tauri::AppHandle<R>) -> bool {
     app.try_state::<fdo::Notifier>().is_some()
 }
@@ -258,13 +246,7 @@ fn can_notify<R: Runtime>(app: &tauri::AppHandle<R>) -> bool {
 /// Linux and the BSDs: sends the notice as the app (its `productName`,
 /// "Assay"), on the notifier's connection, and returns the server's id for
 /// it; an error when the server refused it or there is none.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "dragonfly",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
+#[cfg(freedesktop)]
 fn show_notice<R: Runtime>(
     app: &tauri::AppHandle<R>,
     n: &assay_app::notices::Notice,
@@ -284,13 +266,7 @@ fn show_notice<R: Runtime>(
 }
 
 /// Elsewhere: whether [`plugins`] added the notification plugin.
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "dragonfly",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-)))]
+#[cfg(not(freedesktop))]
 fn can_notify<R: Runtime>(app: &tauri::AppHandle<R>) -> bool {
     app.try_state::<tauri_plugin_notification::Notification<R>>()
         .is_some()
@@ -298,13 +274,7 @@ fn can_notify<R: Runtime>(app: &tauri::AppHandle<R>) -> bool {
 
 /// Elsewhere: hands the notice to the notification plugin (which shows it
 /// as the app the OS knows by the bundle's identifier); no id comes back.
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "dragonfly",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-)))]
+#[cfg(not(freedesktop))]
 fn show_notice<R: Runtime>(
     app: &tauri::AppHandle<R>,
     n: &assay_app::notices::Notice,
@@ -324,13 +294,7 @@ fn show_notice<R: Runtime>(
 /// sends the executable's file name ("assay-desktop") as the application
 /// name and drops the server's answer. Here the name is the app's
 /// `productName` and a refused or unanswered `Notify` is an error.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "dragonfly",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
+#[cfg(freedesktop)]
 pub(crate) mod fdo {
     use std::collections::HashMap;
     use std::sync::{Mutex, PoisonError};
@@ -506,13 +470,7 @@ fn focus_main<R: Runtime>(app: &tauri::AppHandle<R>) {
 mod tests {
     use super::*;
 
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd"
-    ))]
+    #[cfg(freedesktop)]
     #[test]
     fn notifications_are_sent_as_the_product_name() {
         // The name the real app's configuration gives: what `show_notice` sends.

@@ -38,6 +38,25 @@ async function openNewCodeItem(b: MockBackend) {
   await until(() => !!$('[data-testid="item-screen"]'), "item screen");
 }
 
+/** Answers the open code item's questions validly; submit is then offered
+ *  (the synthetic mock never judges answers). */
+async function gradeOpenItem() {
+  press("5");
+  press("j");
+  press("1");
+  const summary = $<HTMLTextAreaElement>("#answer-summary");
+  if (!summary) throw new Error("summary");
+  summary.value = "Long enough summary for the author to act upon.";
+  summary.dispatchEvent(new Event("input", { bubbles: true }));
+  await until(() => $<HTMLButtonElement>('[data-testid="submit"]')?.disabled === false, "submit");
+}
+
+/** Opens a new code item and grades it (see `gradeOpenItem`). */
+async function gradeNewCodeItem(b: MockBackend) {
+  await openNewCodeItem(b);
+  await gradeOpenItem();
+}
+
 describe("App", () => {
   it("shows the sign-in screen when signed out and signs in", async () => {
     const b = mockBackend({ signedIn: false });
@@ -144,16 +163,7 @@ describe("App error handling", () => {
 
   it("an invalid submit shows the reason inline", async () => {
     const b = mockBackend();
-    await openNewCodeItem(b);
-    press("5");
-    press("j");
-    press("1");
-    const summary = $<HTMLTextAreaElement>("#answer-summary");
-    if (!summary) throw new Error("summary");
-    summary.value = "Long enough summary for the author to act upon.";
-    summary.dispatchEvent(new Event("input", { bubbles: true }));
-    // The synthetic mock never judges answers: submit is offered at once.
-    await until(() => $<HTMLButtonElement>('[data-testid="submit"]')?.disabled === false, "submit");
+    await gradeNewCodeItem(b);
     b.failNext("submit", { code: "rejected", message: "Rubric version 3 is retired" });
     ($('[data-testid="submit"]') as HTMLElement).click();
     await until(() => !!$('.side .err[role="alert"]'), "inline error");
@@ -169,14 +179,7 @@ describe("App error handling", () => {
     b.onSyncState = (cb) => subscribe((s) => (quiet ? undefined : cb(s)));
     await openNewCodeItem(b);
     quiet = true;
-    press("5");
-    press("j");
-    press("1");
-    const summary = $<HTMLTextAreaElement>("#answer-summary");
-    if (!summary) throw new Error("summary");
-    summary.value = "Long enough summary for the author to act upon.";
-    summary.dispatchEvent(new Event("input", { bubbles: true }));
-    await until(() => $<HTMLButtonElement>('[data-testid="submit"]')?.disabled === false, "submit");
+    await gradeOpenItem();
     ($('[data-testid="submit"]') as HTMLElement).click();
     await until(() => $('[data-testid="item-status"]')?.textContent === "In outbox", "sent");
     expect($('[data-testid="submit"]')).toBeNull();

@@ -1670,6 +1670,13 @@ struct Notified {
 }
 
 impl NotificationServer {
+    /// Waits 3 s, then fails with `why` if anything was notified.
+    fn assert_quiet(&self, why: &str) -> anyhow::Result<()> {
+        std::thread::sleep(Duration::from_secs(3));
+        assert_eq!(self.notified()?, vec![], "{why}");
+        Ok(())
+    }
+
     fn start() -> anyhow::Result<Self> {
         use std::process::{Command, Stdio};
         anyhow::ensure!(
@@ -1969,24 +1976,14 @@ fn new_work_shows_a_native_notification_once_per_interval() -> anyhow::Result<()
     // after another sync.
     let start = queue_count(&app)?;
     sync_until_queue(&app, start)?;
-    std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(
-        server.notified()?,
-        vec![],
-        "work there at sign-in announced"
-    );
+    server.assert_quiet("work there at sign-in announced")?;
 
     // Turned off (nothing shown yet, so no rate limit is in the way): new
     // work arrives, nothing is shown.
     set_notifications(&app, data.path(), false, 60)?;
     assign(&platform, "itm-legal-004")?;
     sync_until_queue(&app, start + 1)?;
-    std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(
-        server.notified()?,
-        vec![],
-        "notified with notifications off"
-    );
+    server.assert_quiet("notified with notifications off")?;
 
     // On again: the next new work gets one notification with its words (the
     // work that came while off is not held back to burst out now).
@@ -2057,12 +2054,7 @@ fn an_expiring_lease_shows_a_native_notification_once() -> anyhow::Result<()> {
     // Off: the first lease runs short; the sync bar shows it, nothing is notified.
     lease_runs_out_in(&platform, &first, 12 * 60)?;
     sync_until_leases_ending(&app, 1)?;
-    std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(
-        server.notified()?,
-        vec![],
-        "notified with notifications off"
-    );
+    server.assert_quiet("notified with notifications off")?;
 
     // On: the second lease runs short: one notification for it alone.
     set_notifications(&app, data.path(), true, 60)?;

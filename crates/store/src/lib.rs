@@ -151,11 +151,9 @@ impl Store {
 /// Timestamps are stored as fixed-width RFC 3339 UTC so text order is time order.
 /// Fails with `NotFound` unless the assignment exists (inside a write transaction).
 pub(crate) fn require_assignment(conn: &Connection, assignment_id: &str) -> Result<()> {
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)",
-        [assignment_id],
-        |r| r.get(0),
-    )?;
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM assignments WHERE id = ?1)")?
+        .query_row([assignment_id], |r| r.get(0))?;
     if exists {
         Ok(())
     } else {

@@ -26,7 +26,7 @@ pub use parse::{
 pub use preview::{preview, preview_text, Preview, PreviewItem};
 pub use samples::{read_sample_attachment, sample_attachment_path};
 pub use schema::json_schema;
-pub use scope::{hidden_fields, scope};
+pub use scope::{hidden_fields, scope, scope_owned};
 pub use score::{score, QuestionScore, ScoreSummary};
 pub use source::{SourceLocation, SourceMap};
 pub use validate::{

@@ -16,6 +16,31 @@ use crate::model::{Rubric, ScopedField, ScopedItem};
 /// can be pointed at a hidden one. Declared fields the item lacks are listed in
 /// `missing_fields`.
 pub fn scope(item: &Item, rubric: &Rubric) -> ScopedItem {
+    scope_with(&item.id, &item.opportunity_id, &item.title, rubric, |id| {
+        item.fields.get(id).cloned()
+    })
+}
+
+/// [`scope`] taking the item by value: the visible values are moved into the
+/// scoped item, not copied (the sync engine scopes every fetched item; a
+/// copy of each item's content would be work thrown away at once). The same
+/// fields, in the same order, as [`scope`] gives.
+pub fn scope_owned(mut item: Item, rubric: &Rubric) -> ScopedItem {
+    let fields = &mut item.fields;
+    scope_with(&item.id, &item.opportunity_id, &item.title, rubric, |id| {
+        fields.remove(id)
+    })
+}
+
+/// The scoping of [`scope`] and [`scope_owned`]; `take` yields the item's
+/// value of a declared field (asked once per declared field id).
+fn scope_with(
+    item_id: &str,
+    opportunity_id: &str,
+    title: &str,
+    rubric: &Rubric,
+    mut take: impl FnMut(&str) -> Option<assay_protocol::FieldValue>,
+) -> ScopedItem {
     let visible: BTreeSet<&str> = rubric.fields.iter().map(|f| f.id.as_str()).collect();
     let visible_ref = |r: &Option<String>, own: &str| {
         r.as_ref()
@@ -29,7 +54,7 @@ pub fn scope(item: &Item, rubric: &Rubric) -> ScopedItem {
         if !seen.insert(f.id.as_str()) {
             continue;
         }
-        match item.fields.get(&f.id) {
+        match take(&f.id) {
             Some(value) => fields.push(ScopedField {
                 id: f.id.clone(),
                 label: f.label.clone(),
@@ -39,15 +64,15 @@ pub fn scope(item: &Item, rubric: &Rubric) -> ScopedItem {
                 diff_mode: f.diff_mode,
                 results: visible_ref(&f.results, &f.id),
                 help: f.help.clone(),
-                value: value.clone(),
+                value,
             }),
             None => missing_fields.push(f.id.clone()),
         }
     }
     ScopedItem {
-        item_id: item.id.clone(),
-        opportunity_id: item.opportunity_id.clone(),
-        title: item.title.clone(),
+        item_id: item_id.to_string(),
+        opportunity_id: opportunity_id.to_string(),
+        title: title.to_string(),
         rubric_id: rubric.id.clone(),
         rubric_version: rubric.version,
         fields,
@@ -142,5 +167,15 @@ viewer = "test_suite"
         let s = scope(&item(), &r);
         assert_eq!(s.fields[1].against.as_deref(), Some("prompt"));
         assert_eq!(s.fields.len(), 2);
+    }
+
+    #[test]
+    fn scoping_by_value_gives_what_scoping_by_reference_gives() {
+        let mut r = rubric();
+        r.fields[1].against = Some("prompt".into());
+        r.fields.push(r.fields[0].clone()); // duplicate declaration
+        for r in [rubric(), r] {
+            assert_eq!(scope_owned(item(), &r), scope(&item(), &r));
+        }
     }
 }

@@ -200,6 +200,7 @@ fn write_scoped_item(
     assignment_id: &str,
     item: &ScopedItem,
     reviewed: Option<&ReviewedSubmission>,
+    own: OwnSubmissionWrite<'_>,
 ) -> Result<()> {
     let json = serde_json::to_string(item).map_err(StoreError::json("scoped item"))?;
     let reviewed_json = reviewed
@@ -207,24 +208,57 @@ fn write_scoped_item(
         .transpose()
         .map_err(StoreError::json("reviewed submission"))?;
     crate::require_assignment(tx, assignment_id)?;
-    tx.prepare_cached(
-        "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
-           reviewed_submission_json, fetched_at, item_revision) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-           (SELECT item_revision FROM assignments WHERE id = ?1)) \
-         ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
-           title = excluded.title, scoped_json = excluded.scoped_json, \
-           reviewed_submission_json = excluded.reviewed_submission_json, \
-           fetched_at = excluded.fetched_at, item_revision = excluded.item_revision",
-    )?
-    .execute(params![
-        assignment_id,
-        item.item_id,
-        item.title,
-        json,
-        reviewed_json,
-        ts(Utc::now())
-    ])?;
+    let now = ts(Utc::now());
+    match own {
+        OwnSubmissionWrite::Keep => tx
+            .prepare_cached(
+                "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
+                   reviewed_submission_json, fetched_at, item_revision) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                   (SELECT item_revision FROM assignments WHERE id = ?1)) \
+                 ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
+                   title = excluded.title, scoped_json = excluded.scoped_json, \
+                   reviewed_submission_json = excluded.reviewed_submission_json, \
+                   fetched_at = excluded.fetched_at, item_revision = excluded.item_revision",
+            )?
+            .execute(params![
+                assignment_id,
+                item.item_id,
+                item.title,
+                json,
+                reviewed_json,
+                now
+            ])?,
+        // The row is written once with the own submission in it: setting it
+        // with a second statement would write the whole row (the item's
+        // kilobytes of JSON) a second time.
+        OwnSubmissionWrite::Set(own) => {
+            let own_json = own
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::json("own submission"))?;
+            tx.prepare_cached(
+                "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
+                   reviewed_submission_json, fetched_at, item_revision, own_submission_json) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                   (SELECT item_revision FROM assignments WHERE id = ?1), ?7) \
+                 ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
+                   title = excluded.title, scoped_json = excluded.scoped_json, \
+                   reviewed_submission_json = excluded.reviewed_submission_json, \
+                   fetched_at = excluded.fetched_at, item_revision = excluded.item_revision, \
+                   own_submission_json = excluded.own_submission_json",
+            )?
+            .execute(params![
+                assignment_id,
+                item.item_id,
+                item.title,
+                json,
+                reviewed_json,
+                now,
+                own_json
+            ])?
+        }
+    };
     tx.prepare_cached("DELETE FROM item_attachments WHERE assignment_id = ?1")?
         .execute([assignment_id])?;
     let mut insert = tx.prepare_cached(
@@ -244,18 +278,31 @@ fn write_scoped_item(
     Ok(())
 }
 
-/// Set (or with `None` clear) the reviewer's own submission of a stored item inside `tx`.
-fn write_own_submission(
-    tx: &rusqlite::Transaction<'_>,
-    assignment_id: &str,
-    own: Option<&ReviewedSubmission>,
+/// What storing an item does to the reviewer's own submission stored with it.
+#[derive(Clone, Copy)]
+enum OwnSubmissionWrite<'a> {
+    /// Leave it as stored (nothing when the item is new).
+    Keep,
+    /// Set it (`None` clears it).
+    Set(Option<&'a ReviewedSubmission>),
+}
+
+/// The transaction of [`Store::put_scoped_items`].
+fn write_scoped_items(
+    conn: &mut rusqlite::Connection,
+    items: &[ScopedItemWrite<'_>],
 ) -> Result<()> {
-    let own_json = own
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(StoreError::json("own submission"))?;
-    tx.prepare_cached("UPDATE items_scoped SET own_submission_json = ?2 WHERE assignment_id = ?1")?
-        .execute(params![assignment_id, own_json])?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for w in items {
+        write_scoped_item(
+            &tx,
+            w.assignment_id,
+            w.item,
+            w.reviewed,
+            OwnSubmissionWrite::Set(w.own),
+        )?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -406,7 +453,7 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_scoped_item(&tx, assignment_id, item, reviewed)?;
+        write_scoped_item(&tx, assignment_id, item, reviewed, OwnSubmissionWrite::Keep)?;
         tx.commit()?;
         Ok(())
     }
@@ -415,14 +462,33 @@ impl Store {
     /// them): for each, what [`Store::put_scoped_item`] and then
     /// [`Store::put_own_submission`] do. All or nothing: an unknown assignment
     /// or an invalid attachment digest stores none of them.
+    ///
+    /// The batch is committed with `synchronous=NORMAL` (no fsync of the WAL
+    /// at its commit); every other write of the store stays `FULL`. Why this
+    /// cannot lose what matters:
+    /// - after a crash of the process alone (SIGKILL), a committed batch is in
+    ///   the WAL the OS already holds: nothing is lost at all;
+    /// - after a power loss or OS crash, SQLite recovers the WAL's longest
+    ///   valid prefix of commits (its frame checksums are chained): the store
+    ///   comes back as it was after some commit, whole batches and their
+    ///   attachment rows or none of them, never a part of one;
+    /// - every later `FULL` commit (a draft, the outbox, quarantine releases,
+    ///   blob rows, cursors) fsyncs the WAL up to itself, so the batches
+    ///   before it are durable with it: a batch that is lost was the last
+    ///   thing written, after every acknowledged draft and outbox entry, and
+    ///   nothing stored refers to its items;
+    /// - what a lost batch held came from the platform and is fetched again:
+    ///   the next pull downloads every active assignment without a stored
+    ///   item ([`Store::assignments_missing_items`] reads the rows, no cursor
+    ///   claims them).
     pub fn put_scoped_items(&self, items: &[ScopedItemWrite<'_>]) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for w in items {
-            write_scoped_item(&tx, w.assignment_id, w.item, w.reviewed)?;
-            write_own_submission(&tx, w.assignment_id, w.own)?;
-        }
-        tx.commit()?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let stored = write_scoped_items(&mut conn, items);
+        // Back to FULL whatever happened: the next write may be a draft.
+        let restored = conn.pragma_update(None, "synchronous", "FULL");
+        stored?;
+        restored?;
         Ok(())
     }
 

@@ -1297,6 +1297,36 @@ fn a_batch_of_items_is_stored_whole_or_not_at_all() {
 }
 
 #[test]
+fn item_batches_leave_every_other_write_fully_synced() {
+    let (_dir, store) = open();
+    let synchronous = || -> i64 {
+        store
+            .conn()
+            .unwrap()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    };
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
+        .unwrap();
+    let item = scoped("a1", None);
+    let write = |id: &'static str| ScopedItemWrite {
+        assignment_id: id,
+        item: &item,
+        reviewed: None,
+        own: None,
+    };
+    // A batch that commits and one that is refused: FULL (2) again after both.
+    store.put_scoped_items(&[write("a1")]).unwrap();
+    assert_eq!(synchronous(), 2);
+    assert!(store.put_scoped_items(&[write("nope")]).is_err());
+    assert_eq!(synchronous(), 2);
+    // The connection is not left inside a transaction either.
+    assert!(store.conn().unwrap().is_autocommit());
+    assert_eq!(store.scoped_item("a1").unwrap(), Some(item.clone()));
+}
+
+#[test]
 fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
     let (_dir, store) = open();
     let conn = store.conn().unwrap();

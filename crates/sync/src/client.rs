@@ -166,7 +166,10 @@ pub(crate) async fn read_capped(
     if resp.content_length().is_some_and(|n| n > max) {
         return Err(SyncError::TooLarge { route, limit: max });
     }
-    let mut buf = Vec::new();
+    // The announced length (within the cap) is reserved once, not grown to
+    // chunk by chunk; a body longer than announced still stops at `max`.
+    let announced = resp.content_length().unwrap_or(0).min(max);
+    let mut buf = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     while let Some(chunk) = resp.chunk().await? {
         let len = u64::try_from(buf.len())
             .ok()
@@ -541,6 +544,19 @@ impl PlatformClient {
             "GET /items/{id}",
             self.limits.item_max_bytes,
         )
+        .await
+    }
+
+    /// An item envelope's bytes as the platform sent them (size-capped,
+    /// within the request deadline), for the engine to decode straight into
+    /// the scoped item (hidden fields skipped unparsed).
+    pub async fn item_bytes(&self, item_id: &str) -> Result<Vec<u8>> {
+        const ROUTE: &str = "GET /items/{id}";
+        let rb = self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?;
+        self.deadline(ROUTE, self.limits.request_deadline, async {
+            let resp = self.send(rb, ROUTE).await?;
+            read_capped(resp, ROUTE, self.limits.item_max_bytes).await
+        })
         .await
     }
 

@@ -24,7 +24,7 @@ use ts_rs::TS;
 use crate::client::{checked_later, Limits, PlatformClient};
 use crate::connector::Connector;
 use crate::error::{Result, SyncError};
-use crate::scope::scope_item;
+use crate::scope::{decode_scoped, scope_item};
 
 /// Tuning of the engine; `Default` is what the app uses.
 #[derive(Debug, Clone)]
@@ -637,26 +637,45 @@ impl SyncEngine {
     /// and scope it.
     async fn fetch_scoped_item(&self, a: &Assignment, rubric: &Rubric) -> Result<FetchedItem> {
         const ROUTE: &str = "GET /items/{id}";
-        let mut raw = self.client.item_raw(&a.item_id).await?;
-        let visible: HashSet<&str> = rubric.fields.iter().map(|f| f.id.as_str()).collect();
-        strip_hidden_fields(&mut raw, &visible);
-        // Only now, with hidden fields gone: nothing hidden is ever fetched.
-        let media = self.client.resolve_media(&mut raw).await?;
-        let env: assay_protocol::ItemEnvelope =
-            serde_json::from_value(raw).map_err(|e| SyncError::malformed(ROUTE, &e))?;
-        if env.item.id != a.item_id {
+        let fetched = match &self.client {
+            // The protocol's envelope as sent: decoded once, straight into
+            // the scoped item; hidden fields are skipped unparsed.
+            Connector::Assay(c) => {
+                let bytes = c.item_bytes(&a.item_id).await?;
+                let env =
+                    decode_scoped(&bytes, rubric).map_err(|e| SyncError::malformed(ROUTE, &e))?;
+                FetchedItem {
+                    scoped: env.scoped,
+                    reviewed: env.reviewed,
+                    own: env.own,
+                    media: Vec::new(),
+                }
+            }
+            // A mapped envelope whose media the connector rewrites in place.
+            Connector::LabelStudio(_) => {
+                let mut raw = self.client.item_raw(&a.item_id).await?;
+                let visible: HashSet<&str> = rubric.fields.iter().map(|f| f.id.as_str()).collect();
+                strip_hidden_fields(&mut raw, &visible);
+                // Only now, with hidden fields gone: nothing hidden is ever fetched.
+                let media = self.client.resolve_media(&mut raw).await?;
+                let env: assay_protocol::ItemEnvelope =
+                    serde_json::from_value(raw).map_err(|e| SyncError::malformed(ROUTE, &e))?;
+                // Scope BEFORE storing: hidden fields never reach the disk.
+                FetchedItem {
+                    scoped: scope_item(env.item, rubric),
+                    reviewed: env.reviewed_submission,
+                    own: env.own_submission,
+                    media,
+                }
+            }
+        };
+        if fetched.scoped.item_id != a.item_id {
             return Err(SyncError::Protocol(format!(
                 "asked for item {}, the platform sent another one",
                 a.item_id
             )));
         }
-        // Scope BEFORE storing: hidden fields never reach the disk.
-        Ok(FetchedItem {
-            scoped: scope_item(&env.item, rubric),
-            reviewed: env.reviewed_submission,
-            own: env.own_submission,
-            media,
-        })
+        Ok(fetched)
     }
 
     /// Store a fetched item with the submissions that came with it.

@@ -2194,6 +2194,7 @@ mod hostile {
             lying.item.clone(),
         );
         let visible_field = visible.visible_field.clone();
+        let deep_field = deep.visible_field.clone();
         let bad_sha2 = bad_sha.clone();
         h.hostile.set(vec![
             rule(
@@ -2201,10 +2202,18 @@ mod hostile {
                 "/api/v1/items/",
                 rewrite(move |line, body| {
                     let is = |id: &str| line.contains(&format!("/items/{id} "));
-                    if is(&deep_i) {
-                        return [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
-                    }
                     let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+                    if is(&deep_i) {
+                        // Absurd nesting where the decoder must descend (a
+                        // visible JSON value): refused, not a stack overflow.
+                        v["item"]["fields"][&deep_field] =
+                            serde_json::json!({"type": "json", "value": "DEEP"});
+                        let deep = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+                        return String::from_utf8(deep)
+                            .map(|d| v.to_string().replace("\"DEEP\"", &d))
+                            .unwrap()
+                            .into_bytes();
+                    }
                     let bad = serde_json::json!({"type": "attachment", "value": {
                         "sha256": "SECRET-VALUE-123", "size": "SECRET-VALUE-123",
                         "media_type": "x", "filename": "x"}});

@@ -145,6 +145,14 @@ impl Store {
         })
     }
 
+    /// Frees what the connection's page cache holds beyond the pages in use
+    /// (`PRAGMA shrink_memory`): after a bulk pull filled it (up to 16 MiB),
+    /// the app need not keep it for the rest of the session.
+    pub fn release_memory(&self) -> Result<()> {
+        self.conn()?.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
+
     pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }

@@ -1328,6 +1328,11 @@ impl SyncEngine {
             Ok(_) => self.store.record_sync_success(Utc::now())?,
             Err(e) => self.store.record_sync_error(Utc::now(), &e.to_string())?,
         }
+        // A bulk pull fills the store's page cache; the rest of the session
+        // reads a few pages at a time, so it is handed back.
+        if let Err(e) = self.store.release_memory() {
+            tracing::debug!(error = %e, "could not release the store's page cache");
+        }
         result
     }
 }

@@ -208,57 +208,39 @@ fn write_scoped_item(
         .transpose()
         .map_err(StoreError::json("reviewed submission"))?;
     crate::require_assignment(tx, assignment_id)?;
-    let now = ts(Utc::now());
-    match own {
-        OwnSubmissionWrite::Keep => tx
-            .prepare_cached(
-                "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
-                   reviewed_submission_json, fetched_at, item_revision) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-                   (SELECT item_revision FROM assignments WHERE id = ?1)) \
-                 ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
-                   title = excluded.title, scoped_json = excluded.scoped_json, \
-                   reviewed_submission_json = excluded.reviewed_submission_json, \
-                   fetched_at = excluded.fetched_at, item_revision = excluded.item_revision",
-            )?
-            .execute(params![
-                assignment_id,
-                item.item_id,
-                item.title,
-                json,
-                reviewed_json,
-                now
-            ])?,
-        // The row is written once with the own submission in it: setting it
-        // with a second statement would write the whole row (the item's
-        // kilobytes of JSON) a second time.
-        OwnSubmissionWrite::Set(own) => {
-            let own_json = own
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(StoreError::json("own submission"))?;
-            tx.prepare_cached(
-                "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
-                   reviewed_submission_json, fetched_at, item_revision, own_submission_json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-                   (SELECT item_revision FROM assignments WHERE id = ?1), ?7) \
-                 ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
-                   title = excluded.title, scoped_json = excluded.scoped_json, \
-                   reviewed_submission_json = excluded.reviewed_submission_json, \
-                   fetched_at = excluded.fetched_at, item_revision = excluded.item_revision, \
-                   own_submission_json = excluded.own_submission_json",
-            )?
-            .execute(params![
-                assignment_id,
-                item.item_id,
-                item.title,
-                json,
-                reviewed_json,
-                now,
-                own_json
-            ])?
-        }
+    // The own submission goes into the same statement (setting it with a
+    // second one would write the whole row, the item's kilobytes of JSON, a
+    // second time); `Keep` leaves a stored row's copy as it is.
+    let (set_own, own) = match own {
+        OwnSubmissionWrite::Keep => (false, None),
+        OwnSubmissionWrite::Set(own) => (true, own),
     };
+    let own_json = own
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(StoreError::json("own submission"))?;
+    tx.prepare_cached(
+        "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
+           reviewed_submission_json, fetched_at, item_revision, own_submission_json) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+           (SELECT item_revision FROM assignments WHERE id = ?1), ?7) \
+         ON CONFLICT(assignment_id) DO UPDATE SET item_id = excluded.item_id, \
+           title = excluded.title, scoped_json = excluded.scoped_json, \
+           reviewed_submission_json = excluded.reviewed_submission_json, \
+           fetched_at = excluded.fetched_at, item_revision = excluded.item_revision, \
+           own_submission_json = CASE WHEN ?8 THEN excluded.own_submission_json \
+             ELSE items_scoped.own_submission_json END",
+    )?
+    .execute(params![
+        assignment_id,
+        item.item_id,
+        item.title,
+        json,
+        reviewed_json,
+        ts(Utc::now()),
+        own_json,
+        set_own
+    ])?;
     tx.prepare_cached("DELETE FROM item_attachments WHERE assignment_id = ?1")?
         .execute([assignment_id])?;
     let mut insert = tx.prepare_cached(

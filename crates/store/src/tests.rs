@@ -1220,6 +1220,11 @@ fn work_submitted_elsewhere_comes_from_the_platforms_copy() {
     assert_eq!(work.answers, theirs);
     assert_eq!(work.outbox_state, None);
     assert_eq!(work.active_seconds, 600);
+    // Storing the item again on its own keeps the platform's copy.
+    store
+        .put_scoped_item("a1", &scoped("a1", None), None)
+        .unwrap();
+    assert_eq!(store.submitted_work("a1").unwrap().unwrap().answers, theirs);
 }
 
 /// A batch of fetched items is stored in one transaction, each with its

@@ -213,12 +213,27 @@ pub(crate) fn page_at(
     Ok(page)
 }
 
-fn build(
-    store: &Store,
-    filter: &QueueFilter,
-    stamp: ChangeStamp,
-    now: DateTime<Utc>,
-) -> AppResult<BuiltQueue> {
+/// What both the cached and the reference page start from.
+struct StoredQueue {
+    /// The whole queue as stored.
+    rows: Vec<QueueRow>,
+    /// The opportunities, by id.
+    opportunities: HashMap<String, Opportunity>,
+    /// How many rows have each status.
+    status_counts: BTreeMap<QueueStatus, u32>,
+}
+
+/// Order of two rows of one opportunity by the chosen sort (pay: highest first).
+fn by_sort(sort: QueueSort, a: &QueueRow, b: &QueueRow) -> std::cmp::Ordering {
+    match sort {
+        QueueSort::Due => a.due_at.cmp(&b.due_at),
+        QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
+        QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
+        QueueSort::Title => a.title.cmp(&b.title),
+    }
+}
+
+fn read_queue(store: &Store, now: DateTime<Utc>) -> AppResult<StoredQueue> {
     let rows = store.queue(now)?;
     let opportunities: HashMap<String, Opportunity> = store
         .opportunities()?
@@ -229,6 +244,24 @@ fn build(
     for r in &rows {
         *status_counts.entry(r.status).or_insert(0u32) += 1;
     }
+    Ok(StoredQueue {
+        rows,
+        opportunities,
+        status_counts,
+    })
+}
+
+fn build(
+    store: &Store,
+    filter: &QueueFilter,
+    stamp: ChangeStamp,
+    now: DateTime<Utc>,
+) -> AppResult<BuiltQueue> {
+    let StoredQueue {
+        rows,
+        opportunities,
+        status_counts,
+    } = read_queue(store, now)?;
     let valid_until = rows
         .iter()
         .map(|r| r.lease_expires_at)
@@ -254,12 +287,7 @@ fn build(
     picked.sort_by(|(ga, a), (gb, b)| {
         ga.cmp(gb)
             .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
-            .then_with(|| match filter.sort {
-                QueueSort::Due => a.due_at.cmp(&b.due_at),
-                QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
-                QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
-                QueueSort::Title => a.title.cmp(&b.title),
-            })
+            .then_with(|| by_sort(filter.sort, a, b))
             .then_with(|| a.assignment_id.cmp(&b.assignment_id))
     });
     let mut groups: Vec<QueueGroup> = Vec::new();
@@ -306,16 +334,11 @@ pub fn uncached_page(
     limit: u32,
     now: DateTime<Utc>,
 ) -> AppResult<QueuePage> {
-    let rows = store.queue(now)?;
-    let opportunities: HashMap<String, Opportunity> = store
-        .opportunities()?
-        .into_iter()
-        .map(|o| (o.id.clone(), o))
-        .collect();
-    let mut status_counts = BTreeMap::new();
-    for r in &rows {
-        *status_counts.entry(r.status).or_insert(0u32) += 1;
-    }
+    let StoredQueue {
+        rows,
+        opportunities,
+        status_counts,
+    } = read_queue(store, now)?;
     let needle = filter.search.trim().to_lowercase();
     let mut picked: Vec<QueueRow> = rows
         .into_iter()
@@ -335,12 +358,7 @@ pub fn uncached_page(
         group_title(a)
             .cmp(&group_title(b))
             .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
-            .then_with(|| match filter.sort {
-                QueueSort::Due => a.due_at.cmp(&b.due_at),
-                QueueSort::Lease => a.lease_expires_at.cmp(&b.lease_expires_at),
-                QueueSort::Pay => pay_key(b).cmp(&pay_key(a)),
-                QueueSort::Title => a.title.cmp(&b.title),
-            })
+            .then_with(|| by_sort(filter.sort, a, b))
             .then_with(|| a.assignment_id.cmp(&b.assignment_id))
     });
     let mut groups: Vec<QueueGroup> = Vec::new();

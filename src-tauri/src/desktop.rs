@@ -74,7 +74,7 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tau
     // Linux and the BSDs: notifications go out as "Assay" on a connection of their own (`fdo`).
     #[cfg(freedesktop)]
     let builder = builder.manage(fdo::Notifier::default());
-    builder
+    let builder = builder
         // First, so a second instance exits before anything else starts.
         .plugin(tauri_plugin_single_instance::init(
             move |app, argv, _cwd| {
@@ -90,14 +90,17 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>, profile: &Profile) -> tau
             },
         ))
         .plugin(tauri_plugin_deep_link::init())
-        // Used from Rust only (`notify`, on macOS and Windows): the capability grants the
-        // webview none of its commands.
-        .plugin(tauri_plugin_notification::init())
         .plugin(
             tauri_plugin_window_state::Builder::default()
                 .with_filename(window_state_file(profile).display().to_string())
                 .build(),
-        )
+        );
+    // Elsewhere (macOS, Windows) notifications go through the notification
+    // plugin, used from Rust only (`show_notice`): the capability grants the
+    // webview none of its commands.
+    #[cfg(not(freedesktop))]
+    let builder = builder.plugin(tauri_plugin_notification::init());
+    builder
 }
 
 /// How long the window must stay put before its size and position are saved.

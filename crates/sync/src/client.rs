@@ -344,12 +344,23 @@ impl PlatformClient {
         route: &'static str,
         max: u64,
     ) -> Result<(T, HeaderMap)> {
+        let (bytes, headers) = self.body(rb, route, max).await?;
+        let v = serde_json::from_slice(&bytes).map_err(|e| SyncError::malformed(route, &e))?;
+        Ok((v, headers))
+    }
+
+    /// Sends `rb` and reads the answer's body, at most `max` bytes, all
+    /// within the request deadline; with the answer's headers.
+    async fn body(
+        &self,
+        rb: RequestBuilder,
+        route: &'static str,
+        max: u64,
+    ) -> Result<(Vec<u8>, HeaderMap)> {
         self.deadline(route, self.limits.request_deadline, async {
             let resp = self.send(rb, route).await?;
             let headers = resp.headers().clone();
-            let bytes = read_capped(resp, route, max).await?;
-            let v = serde_json::from_slice(&bytes).map_err(|e| SyncError::malformed(route, &e))?;
-            Ok((v, headers))
+            Ok((read_capped(resp, route, max).await?, headers))
         })
         .await
     }
@@ -551,13 +562,11 @@ impl PlatformClient {
     /// within the request deadline), for the engine to decode straight into
     /// the scoped item (hidden fields skipped unparsed).
     pub async fn item_bytes(&self, item_id: &str) -> Result<Vec<u8>> {
-        const ROUTE: &str = "GET /items/{id}";
         let rb = self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?;
-        self.deadline(ROUTE, self.limits.request_deadline, async {
-            let resp = self.send(rb, ROUTE).await?;
-            read_capped(resp, ROUTE, self.limits.item_max_bytes).await
-        })
-        .await
+        Ok(self
+            .body(rb, "GET /items/{id}", self.limits.item_max_bytes)
+            .await?
+            .0)
     }
 
     /// `GET /rubrics/{id}/versions/{version}`: one rubric version.

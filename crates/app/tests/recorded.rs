@@ -216,6 +216,26 @@ fn answers_of(opportunity_id: &str) -> Answers {
     serde_json::from_value(assay_platform::demo::sample_answers(opportunity_id, 0)).unwrap()
 }
 
+/// Waits until the background loop's first sync, started at sign-in, has
+/// finished and been reported. "Sync now" then waits for nothing and its
+/// answer does not depend on which of the two syncs ended first (otherwise
+/// the loop's late report could leave `syncing` set, or the data version
+/// not yet raised, in the recorded answer).
+async fn settle_first_background_sync(wb: &Workbench) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let s = wb.sync_state().await.unwrap();
+        if s.last_sync_at.is_some() && !s.syncing && s.data_version >= 1 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background loop's first sync did not finish: {s:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Records every answer the UI's tests replay.
 async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     let mut r = Recorder::default();
@@ -237,6 +257,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         wb.sign_in(platform_url, token).await,
     )
     .unwrap();
+    settle_first_background_sync(wb).await;
     r.change(
         "first sync",
         "sync_now",

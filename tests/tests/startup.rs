@@ -9,6 +9,9 @@
 //! Memory is the proportional set size (PSS) of the app and every process
 //! below it (`WebKit`'s web and network processes), summed from
 //! `/proc/<pid>/smaps_rollup`, after the queue was scrolled to its end.
+//! Every launch of Assay also scrolls the queue twice (3,000 px/s, then end
+//! to end in 4 s) and records the intervals between animation frames, the
+//! method of the UI's Chromium scroll bench, here on `WebKitGTK`.
 //! The anchor, measured the same way in the same run (paired launches,
 //! alternating order): `tests/minimal-tauri`, the smallest Tauri app on the
 //! same Tauri and `WebKitGTK` (one static page), to its heading in the DOM.
@@ -51,6 +54,63 @@ fn cold_start(binary: &Path, env: &[(&str, &str)], ready: &str) -> Result<(App, 
     app.wait_for(ready, WAIT)
         .with_context(|| format!("no {ready} after a cold start of {}", binary.display()))?;
     Ok((app, t0.elapsed().as_secs_f64() * 1000.0))
+}
+
+/// When the process running `binary` was started (its exec), in ms since
+/// the Unix epoch: its start in clock ticks after boot (`/proc/<pid>/stat`)
+/// plus the boot time (now less `/proc/uptime`); to about 20 ms.
+fn exec_epoch_ms(binary: &Path) -> Result<f64> {
+    let binary = binary.canonicalize()?;
+    let pid = std::fs::read_dir("/proc")?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == binary))
+        .with_context(|| format!("no process runs {}", binary.display()))?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = &stat[stat.rfind(')').context("stat")? + 1..];
+    // Field 22 (starttime); the fields after the name start at field 3.
+    let ticks: f64 = after_name
+        .split_whitespace()
+        .nth(19)
+        .context("starttime")?
+        .parse()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")?
+        .split_whitespace()
+        .next()
+        .context("uptime")?
+        .parse()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs_f64();
+    let hz: f64 = String::from_utf8(
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()?
+            .stdout,
+    )?
+    .trim()
+    .parse()?;
+    Ok((now - uptime + ticks / hz) * 1000.0)
+}
+
+/// Milliseconds from the exec of the process running `binary` to the
+/// performance mark `mark` in its page (the UI marks its first queue row,
+/// the anchor its heading): the app's own start-up, without
+/// `WebKitWebDriver`'s session setup or the test's polling for the element.
+fn exec_to_mark(app: &App, binary: &Path, mark: &str) -> Result<f64> {
+    let exec = exec_epoch_ms(binary)?;
+    for _ in 0..50 {
+        let at = app.execute(
+            "const m = performance.getEntriesByName(arguments[0], 'mark')[0];
+             return m ? performance.timeOrigin + m.startTime : null;",
+            serde_json::json!([mark]),
+        )?;
+        if let Some(at) = at.as_f64() {
+            return Ok(at - exec);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("no performance mark {mark} in {}", binary.display())
 }
 
 /// Parent pid of `pid` (`/proc/<pid>/stat`, the field after the name).
@@ -116,6 +176,74 @@ fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
     Ok((total, count, lines))
 }
 
+/// The queue scrolls of each launch: (label, pixels per second; 0: top to
+/// bottom in [`SCROLL_MS`]).
+const SCROLLS: [(&str, f64); 2] = [
+    ("queue scrolled at 3,000 px/s", 3000.0),
+    ("queue scrolled end to end in 4 s", 0.0),
+];
+/// How long each scroll lasts.
+const SCROLL_MS: f64 = 4000.0;
+
+/// Scrolls the queue for [`SCROLL_MS`] at `speed` px/s (0: top to bottom)
+/// moving it every animation frame, and returns the intervals between
+/// frames in ms (the method of `ui/bench/scroll.mjs`).
+fn scroll_frames(app: &App, speed: f64) -> Result<Vec<f64>> {
+    let v = app.execute(
+        "const [ms, speed] = arguments;
+         const el = document.querySelector('[data-testid=queue-scroller]');
+         el.scrollTop = 0;
+         const max = el.scrollHeight - el.clientHeight;
+         return new Promise(done => {
+           const frames = []; let t0 = null; let last = 0;
+           const step = now => {
+             if (t0 === null) t0 = last = now; else frames.push(now - last);
+             last = now;
+             const t = now - t0;
+             el.scrollTop = speed > 0 ? Math.min(max, t / 1000 * speed) : Math.min(1, t / ms) * max;
+             if (t < ms) requestAnimationFrame(step); else done(frames);
+           };
+           requestAnimationFrame(() => requestAnimationFrame(step));
+         });",
+        serde_json::json!([SCROLL_MS, speed]),
+    )?;
+    let frames: Vec<f64> = serde_json::from_value(v).context("frame intervals")?;
+    if frames.is_empty() {
+        bail!("no animation frame while scrolling the queue");
+    }
+    Ok(frames)
+}
+
+/// Frame intervals summarised as the UI's scroll bench prints them.
+struct FrameStats {
+    frames: usize,
+    p50: f64,
+    p95: f64,
+    max: f64,
+    over_50: usize,
+}
+
+impl FrameStats {
+    fn of(frames: &[f64]) -> Self {
+        let mut s = frames.to_vec();
+        s.sort_by(f64::total_cmp);
+        Self {
+            frames: s.len(),
+            p50: percentile(&s, 0.5),
+            p95: percentile(&s, 0.95),
+            max: s.last().copied().unwrap_or(0.0),
+            over_50: s.iter().filter(|&&f| f > 50.0).count(),
+        }
+    }
+
+    fn line(&self, label: &str) -> String {
+        format!(
+            "{label}: {} frames, frame interval p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {} frames > 50 ms",
+            self.frames, self.p50, self.p95, self.max, self.over_50
+        )
+    }
+}
+
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     // Nearest rank.
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
@@ -172,13 +300,21 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     let mut anchor = Vec::with_capacity(runs);
     let mut pss = (0, 0, Vec::new());
     let mut anchor_pss = (0, 0, Vec::new());
+    let mut execs = Vec::with_capacity(runs);
+    let mut anchor_execs = Vec::with_capacity(runs);
+    let mut scrolls: Vec<Vec<f64>> = vec![Vec::new(); SCROLLS.len()];
     for run in 0..runs {
         // Paired, alternating which starts first.
         for assay_first in [run % 2 == 0, run % 2 != 0] {
             if assay_first {
                 let (app, ms) = cold_start(&binary, &env, "li[data-queue-row]")?;
                 starts.push(ms);
-                println!("run {}: Assay's first queue row after {ms:.0} ms", run + 1);
+                let exec = exec_to_mark(&app, &binary, "assay:first-queue-row")?;
+                execs.push(exec);
+                println!(
+                    "run {}: Assay's first queue row after {ms:.0} ms ({exec:.0} ms after its exec)",
+                    run + 1
+                );
                 if run == 0 {
                     let (kib, _, tree) = tree_pss_kib(&binary)?;
                     println!(
@@ -188,15 +324,16 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     for line in tree {
                         println!("  {line}");
                     }
-                    // Scroll the whole queue, then measure the process tree.
-                    app.execute(
-                        "const s = document.querySelector('[data-testid=queue-scroller]');
-                         return new Promise(done => { let f = 0; const step = () => {
-                           s.scrollTop = s.scrollHeight * f; f += 0.02;
-                           if (f <= 1.0001) requestAnimationFrame(step); else setTimeout(done, 500); };
-                           step(); });",
-                        serde_json::json!([]),
-                    )?;
+                }
+                // Scroll the queue as the UI's scroll bench does in Chromium
+                // (ui/bench/scroll.mjs), here in the real app on WebKitGTK:
+                // at reading speed, then the whole queue end to end.
+                for (i, (label, speed)) in SCROLLS.iter().enumerate() {
+                    let frames = scroll_frames(&app, *speed)?;
+                    println!("run {}: {}", run + 1, FrameStats::of(&frames).line(label));
+                    scrolls[i].extend(frames);
+                }
+                if run == 0 {
                     std::thread::sleep(Duration::from_secs(2));
                     pss = tree_pss_kib(&binary)?;
                     // `ASSAY_BENCH_HOLD_S`: keep the measured app open this
@@ -213,8 +350,10 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
             } else {
                 let (app, ms) = cold_start(&minimal, &[], "#ready")?;
                 anchor.push(ms);
+                let exec = exec_to_mark(&app, &minimal, "ready")?;
+                anchor_execs.push(exec);
                 println!(
-                    "run {}: minimal Tauri app's heading after {ms:.0} ms",
+                    "run {}: minimal Tauri app's heading after {ms:.0} ms ({exec:.0} ms after its exec)",
                     run + 1
                 );
                 if run == 0 {
@@ -245,6 +384,18 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
         minimal.display(),
         a50 / m50
     );
+    let (e50, e95, emin, emax) = summary(&execs);
+    let (x50, x95, xmin, xmax) = summary(&anchor_execs);
+    println!(
+        "exec to first row (the page's performance mark less the process's start; no driver setup, no polling) over {runs} launches: Assay median {e50:.0} ms, p95 {e95:.0}, min {emin:.0}, max {emax:.0}; minimal Tauri app to its heading median {x50:.0} ms, p95 {x95:.0}, min {xmin:.0}, max {xmax:.0}; ratio of medians {:.2}x",
+        e50 / x50
+    );
+    for ((label, _), frames) in SCROLLS.iter().zip(&scrolls) {
+        println!(
+            "all {runs} launches, {}",
+            FrameStats::of(frames).line(label)
+        );
+    }
     for (who, tree) in [("Assay", &pss.2), ("minimal Tauri app", &anchor_pss.2)] {
         println!("PSS by process, {who}:");
         for line in tree {

@@ -97,20 +97,71 @@ fn exec_epoch_ms(binary: &Path) -> Result<f64> {
 /// performance mark `mark` in its page (the UI marks its first queue row,
 /// the anchor its heading): the app's own start-up, without
 /// `WebKitWebDriver`'s session setup or the test's polling for the element.
-fn exec_to_mark(app: &App, binary: &Path, mark: &str) -> Result<f64> {
+/// Also returns how much of that came before the page's time origin (the
+/// app's own set-up, GTK, `WebKit`'s processes starting).
+fn exec_to_mark(app: &App, binary: &Path, mark: &str) -> Result<(f64, f64)> {
     let exec = exec_epoch_ms(binary)?;
     for _ in 0..50 {
         let at = app.execute(
             "const m = performance.getEntriesByName(arguments[0], 'mark')[0];
-             return m ? performance.timeOrigin + m.startTime : null;",
+             return m ? [performance.timeOrigin, m.startTime] : null;",
             serde_json::json!([mark]),
         )?;
-        if let Some(at) = at.as_f64() {
-            return Ok(at - exec);
+        if let (Some(origin), Some(mark)) = (
+            at.get(0).and_then(serde_json::Value::as_f64),
+            at.get(1).and_then(serde_json::Value::as_f64),
+        ) {
+            return Ok((origin + mark - exec, origin - exec));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     bail!("no performance mark {mark} in {}", binary.display())
+}
+
+/// Prints where the first launch's start-up went, from the page's own
+/// timings: exec to the page's time origin (the Rust side, GTK and
+/// `WebKit`'s processes starting), then each resource the page loaded and
+/// each IPC call it made (start and end, ms after the time origin), up to
+/// the first queue row's mark.
+fn print_start_timeline(app: &App, binary: &Path) -> Result<()> {
+    let exec = exec_epoch_ms(binary)?;
+    let v = app.execute(
+        "const nav = performance.getEntriesByType('navigation')[0];
+         const mark = performance.getEntriesByName('assay:first-queue-row', 'mark')[0];
+         return {
+           origin: performance.timeOrigin,
+           dom: nav ? nav.domContentLoadedEventEnd : null,
+           row: mark ? mark.startTime : null,
+           measures: performance.getEntriesByType('measure').concat(performance.getEntriesByType('mark'))
+             .map(e => [e.name, e.startTime, e.startTime + e.duration]),
+           entries: performance.getEntriesByType('resource')
+             .filter(e => !mark || e.startTime <= mark.startTime)
+             .map(e => [e.name.replace(/^[a-z]+:\\/\\/[^/]*\\//, ''), e.startTime, e.responseEnd]),
+         };",
+        serde_json::json!([]),
+    )?;
+    let num = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+    let origin = num("origin").context("no time origin")?;
+    println!(
+        "start-up timeline of launch 1 (ms): exec at {exec:.0} ms since the epoch; exec -> page time origin {:.0}; DOM content loaded at +{:.0}; first queue row at +{:.0}",
+        origin - exec,
+        num("dom").unwrap_or(f64::NAN),
+        num("row").unwrap_or(f64::NAN)
+    );
+    for e in ["measures", "entries"]
+        .iter()
+        .filter_map(|k| v.get(k).and_then(serde_json::Value::as_array))
+        .flatten()
+    {
+        let name = e.get(0).and_then(serde_json::Value::as_str).unwrap_or("?");
+        let at = |i| {
+            e.get(i)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        };
+        println!("  +{:>5.0} .. +{:>5.0}  {name}", at(1), at(2));
+    }
+    Ok(())
 }
 
 /// Parent pid of `pid` (`/proc/<pid>/stat`, the field after the name).
@@ -309,13 +360,14 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
             if assay_first {
                 let (app, ms) = cold_start(&binary, &env, "li[data-queue-row]")?;
                 starts.push(ms);
-                let exec = exec_to_mark(&app, &binary, "assay:first-queue-row")?;
+                let (exec, page) = exec_to_mark(&app, &binary, "assay:first-queue-row")?;
                 execs.push(exec);
                 println!(
-                    "run {}: Assay's first queue row after {ms:.0} ms ({exec:.0} ms after its exec)",
+                    "run {}: Assay's first queue row after {ms:.0} ms ({exec:.0} ms after its exec, of which {page:.0} before the page's time origin)",
                     run + 1
                 );
                 if run == 0 {
+                    print_start_timeline(&app, &binary)?;
                     let (kib, _, tree) = tree_pss_kib(&binary)?;
                     println!(
                         "PSS at the first queue row, before scrolling: {:.1} MiB",
@@ -350,10 +402,10 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
             } else {
                 let (app, ms) = cold_start(&minimal, &[], "#ready")?;
                 anchor.push(ms);
-                let exec = exec_to_mark(&app, &minimal, "ready")?;
+                let (exec, page) = exec_to_mark(&app, &minimal, "ready")?;
                 anchor_execs.push(exec);
                 println!(
-                    "run {}: minimal Tauri app's heading after {ms:.0} ms ({exec:.0} ms after its exec)",
+                    "run {}: minimal Tauri app's heading after {ms:.0} ms ({exec:.0} ms after its exec, of which {page:.0} before the page's time origin)",
                     run + 1
                 );
                 if run == 0 {

@@ -84,10 +84,10 @@ impl Store {
 }
 
 pub(crate) fn set_cursor_tx(conn: &rusqlite::Connection, name: &str, value: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO cursors (name, value) VALUES (?1, ?2) \
          ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        params![name, value],
-    )?;
+    )?
+    .execute(params![name, value])?;
     Ok(())
 }

@@ -1426,3 +1426,58 @@ fn change_stamp_moves_on_every_write_and_only_then() {
         .unwrap();
     assert_ne!(store.change_stamp().unwrap(), s2);
 }
+
+#[test]
+fn version_7_database_drops_the_unused_attachment_sha_index() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // A database written by a build that knew the first seven migrations.
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for m in &schema::MIGRATIONS[..7] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", 7).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let conn = store.conn().unwrap();
+    let has_index: bool = conn
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' \
+               AND name = 'item_attachments_sha')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!has_index);
+    // The readers of item_attachments go by its primary key and the blobs'
+    // own key, never by a scan of the table's rows.
+    let plan = |sql: &str| -> Vec<String> {
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    for sql in [
+        "SELECT ia.sha256, MAX(ia.size) FROM item_attachments ia \
+           JOIN assignments a ON a.id = ia.assignment_id \
+           LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
+           WHERE b.sha256 IS NULL AND a.orphaned = 0 GROUP BY ia.sha256",
+        "SELECT ia.sha256, b.sha256 IS NOT NULL FROM item_attachments ia \
+           LEFT JOIN blobs b ON b.sha256 = ia.sha256 WHERE ia.assignment_id = 'x'",
+    ] {
+        let p = plan(sql);
+        assert!(
+            p.iter()
+                .any(|l| l.contains("sqlite_autoindex_item_attachments_1")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|l| l.contains("INDEX sqlite_autoindex_blobs_1")),
+            "{p:?}"
+        );
+    }
+}

@@ -153,6 +153,10 @@ fn free_port() -> Result<u16> {
 
 /// `sync_bench engine --url URL --token TOKEN --dir DIR`: one
 /// `SyncEngine::sync_once` into a fresh store in DIR; prints the pull report.
+/// The sync runs as a task spawned on a multi-threaded runtime, as the app
+/// runs it (a Tauri async command is a task on Tauri's runtime); with
+/// `SYNC_BENCH_BLOCK_ON` set it runs on the calling thread (`block_on`)
+/// instead, for comparison.
 fn engine_child() -> Result<()> {
     let url = arg("--url").context("--url")?;
     let token = arg("--token").context("--token")?;
@@ -160,12 +164,17 @@ fn engine_child() -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = rt.block_on(async {
+    let sync = async move {
         let store = Arc::new(Store::open(&dir)?);
         let client = PlatformClient::new(&url)?.with_token(Token::new(token));
         let engine = SyncEngine::new(client, store, SyncConfig::default());
         anyhow::Ok(engine.sync_once(|_| {}).await?)
-    })?;
+    };
+    let report = if std::env::var_os("SYNC_BENCH_BLOCK_ON").is_some() {
+        rt.block_on(sync)?
+    } else {
+        rt.block_on(rt.spawn(sync))??
+    };
     println!("{}", serde_json::to_string(&report.pull)?);
     Ok(())
 }

@@ -313,6 +313,9 @@ fn strip_hidden_fields(envelope: &mut serde_json::Value, visible: &HashSet<&str>
     }
 }
 
+/// Attachment bytes are written to their part file in pieces of up to this many.
+const ATTACHMENT_WRITE_BUFFER: usize = 1 << 20;
+
 /// Fetched items are stored this many (or all that are left) at a time.
 const ITEM_WRITE_BATCH: usize = 128;
 
@@ -1058,12 +1061,16 @@ impl SyncEngine {
                 source: e,
             })
         };
-        let mut file = tokio::fs::OpenOptions::new()
+        let file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .await
             .map_err(io)?;
+        // The body arrives in chunks as the socket delivers them, and each
+        // write of a `tokio::fs::File` is a hand-off to a blocking thread and
+        // back: the chunks are gathered into writes of up to 1 MiB.
+        let mut file = tokio::io::BufWriter::with_capacity(ATTACHMENT_WRITE_BUFFER, file);
         let mut body = resp.bytes_stream();
         let mut written = 0u64;
         let mut failure = None;
@@ -1090,9 +1097,12 @@ impl SyncEngine {
             written = written.saturating_add(chunk.len() as u64);
             on_bytes(chunk.len() as u64);
         }
-        // Keep what arrived so the next attempt resumes from here.
+        // Keep what arrived so the next attempt resumes from here. Not
+        // fsynced here: a complete part is fsynced by the commit below before
+        // it is moved into place and recorded, and a part cut short by a
+        // power loss is only ever resumed into a file whose hash the commit
+        // checks (a torn part is discarded there and fetched again).
         file.flush().await.map_err(io)?;
-        file.sync_all().await.map_err(io)?;
         drop(file);
         if let Some(e) = failure {
             return Err(e);

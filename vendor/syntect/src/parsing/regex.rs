@@ -133,7 +133,7 @@ impl Default for Region {
 #[cfg(feature = "regex-onig")]
 mod regex_impl {
     pub use onig::Region;
-    use onig::{MatchParam, RegexOptions, SearchOptions, Syntax};
+    use onig::{RegexOptions, SearchOptions, Syntax};
     use std::error::Error;
 
     #[derive(Debug)]
@@ -171,13 +171,12 @@ mod regex_impl {
             end: usize,
             region: Option<&mut Region>,
         ) -> bool {
-            let matched = self.regex.search_with_param(
+            let matched = self.regex.search_with_default_param(
                 text,
                 begin,
                 end,
                 SearchOptions::SEARCH_OPTION_NONE,
                 region,
-                MatchParam::default(),
             );
 
             // If there's an error during search, treat it as non-matching.

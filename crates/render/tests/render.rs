@@ -6,6 +6,7 @@ mod render {
     mod big_diff;
     mod dicom_classes;
     mod dicom_codecs;
+    mod highlight_golden;
     mod series;
     mod xss;
 }

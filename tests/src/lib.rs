@@ -592,6 +592,30 @@ impl Drop for PlatformProcess {
     }
 }
 
+/// How many entries of `assignment` a cursor-paged feed holds, over every
+/// page: `page(since)` fetches the page after cursor `since` (empty: the
+/// first), whose entries are the array under `key`.
+pub fn count_in_feed(
+    key: &str,
+    assignment: &str,
+    mut page: impl FnMut(&str) -> Result<Value>,
+) -> Result<usize> {
+    let mut n = 0;
+    let mut since = String::new();
+    loop {
+        let page = page(&since)?;
+        n += page[key].as_array().map_or(0, |a| {
+            a.iter()
+                .filter(|x| x["assignment_id"] == assignment)
+                .count()
+        });
+        if !page["has_more"].as_bool().unwrap_or(false) {
+            return Ok(n);
+        }
+        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
+    }
+}
+
 /// How long the grading helpers wait for the page.
 const GRADE_WAIT: Duration = Duration::from_secs(30);
 

@@ -109,20 +109,9 @@ fn totals_in_ui(app: &App) -> anyhow::Result<[i64; 4]> {
 }
 
 fn submissions_for(platform: &PlatformProcess, assignment: &str) -> anyhow::Result<usize> {
-    let mut n = 0;
-    let mut since = String::new();
-    loop {
-        let page = platform.get(&format!("/outcomes?limit=500&since={since}"))?;
-        n += page["outcomes"].as_array().map_or(0, |a| {
-            a.iter()
-                .filter(|o| o["assignment_id"] == assignment)
-                .count()
-        });
-        if !page["has_more"].as_bool().unwrap_or(false) {
-            return Ok(n);
-        }
-        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
-    }
+    assay_e2e::count_in_feed("outcomes", assignment, |since| {
+        platform.get(&format!("/outcomes?limit=500&since={since}"))
+    })
 }
 
 #[test]

@@ -318,10 +318,8 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
 /// graded submissions, every page).
 fn platform_submissions(platform: &PlatformProcess, assignment: &str) -> Result<usize> {
     let client = reqwest::blocking::Client::new();
-    let mut n = 0;
-    let mut since = String::new();
-    loop {
-        let page: serde_json::Value = client
+    assay_e2e::count_in_feed("records", assignment, |since| {
+        Ok(client
             .get(format!(
                 "{}/api/v1/admin/export?limit=500&since={since}",
                 platform.url()
@@ -329,17 +327,8 @@ fn platform_submissions(platform: &PlatformProcess, assignment: &str) -> Result<
             .bearer_auth("e2e-admin")
             .send()?
             .error_for_status()?
-            .json()?;
-        n += page["records"].as_array().map_or(0, |r| {
-            r.iter()
-                .filter(|x| x["assignment_id"] == assignment)
-                .count()
-        });
-        if !page["has_more"].as_bool().unwrap_or(false) {
-            return Ok(n);
-        }
-        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
-    }
+            .json()?)
+    })
 }
 
 /// The installed version of `package` (dpkg's).

@@ -7,6 +7,7 @@
 
 pub mod gate;
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -138,13 +139,16 @@ pub struct App {
 impl App {
     /// Starts tauri-driver (which starts WebKitWebDriver, which starts the app)
     /// with the given environment for the app, and opens a session.
-    pub fn launch(envs: &[(&str, &str)]) -> Result<App> {
+    pub fn launch<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)]) -> Result<App> {
         Self::launch_binary(&app_binary()?, envs)
     }
 
     /// [`App::launch`] of another build of the app, e.g. the one a package
     /// installed in `/usr/bin`.
-    pub fn launch_binary(app: &Path, envs: &[(&str, &str)]) -> Result<App> {
+    pub fn launch_binary<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        app: &Path,
+        envs: &[(K, V)],
+    ) -> Result<App> {
         let port = free_port()?;
         let native_port = free_port()?;
         let mut cmd = Command::new(find_tauri_driver()?);

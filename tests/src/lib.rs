@@ -596,6 +596,16 @@ impl Drop for PlatformProcess {
     }
 }
 
+/// A test's environment for the app: its `profile`, its data in `data_dir`
+/// and the scripted dialogs (`ASSAY_TEST_DIALOGS`, JSON).
+pub fn app_env(profile: &str, data_dir: &Path, dialogs: String) -> [(&'static str, String); 3] {
+    [
+        ("ASSAY_PROFILE", profile.to_owned()),
+        ("ASSAY_DATA_DIR", data_dir.display().to_string()),
+        ("ASSAY_TEST_DIALOGS", dialogs),
+    ]
+}
+
 /// How many entries of `assignment` a cursor-paged feed holds, over every
 /// page: `page(since)` fetches the page after cursor `since` (empty: the
 /// first), whose entries are the array under `key`.

@@ -120,13 +120,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     let mut platform = PlatformProcess::seeded()?;
     platform.start(2)?;
     let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let dialogs = dialogs_env(&platform, None);
-    let env = [
-        ("ASSAY_PROFILE", "e2e-flow"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
-    ];
+    let env = assay_e2e::app_env("e2e-flow", data.path(), dialogs_env(&platform, None));
 
     // Sign in through the form.
     let app = App::launch(&env)?;

@@ -596,14 +596,25 @@ impl Drop for PlatformProcess {
     }
 }
 
-/// A test's environment for the app: its `profile`, its data in `data_dir`
-/// and the scripted dialogs (`ASSAY_TEST_DIALOGS`, JSON).
-pub fn app_env(profile: &str, data_dir: &Path, dialogs: String) -> [(&'static str, String); 3] {
+/// A test's environment for the app: its `profile` and its data in `data_dir`.
+pub fn profile_env(profile: &str, data_dir: &Path) -> [(&'static str, String); 2] {
     [
         ("ASSAY_PROFILE", profile.to_owned()),
         ("ASSAY_DATA_DIR", data_dir.display().to_string()),
-        ("ASSAY_TEST_DIALOGS", dialogs),
     ]
+}
+
+/// [`profile_env`] on a fresh data folder (removed when the folder is dropped).
+pub fn fresh_profile(profile: &str) -> Result<(tempfile::TempDir, [(&'static str, String); 2])> {
+    let data = tempfile::tempdir()?;
+    let env = profile_env(profile, data.path());
+    Ok((data, env))
+}
+
+/// [`profile_env`] with the scripted dialogs (`ASSAY_TEST_DIALOGS`, JSON).
+pub fn app_env(profile: &str, data_dir: &Path, dialogs: String) -> [(&'static str, String); 3] {
+    let [profile, data_dir] = profile_env(profile, data_dir);
+    [profile, data_dir, ("ASSAY_TEST_DIALOGS", dialogs)]
 }
 
 /// How many entries of `assignment` a cursor-paged feed holds, over every

@@ -132,12 +132,7 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
 #[test]
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let env = [
-        ("ASSAY_PROFILE", "e2e-window"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-    ];
+    let (data, env) = assay_e2e::fresh_profile("e2e-window")?;
     let app = App::launch(&env)?;
     app.wait_for("input[type=url]", WAIT)?;
     let want = WindowRect {
@@ -172,7 +167,7 @@ fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
 }
 
 /// Starts the app binary on its own (not through tauri-driver) with `envs`.
-fn spawn_app(envs: &[(&str, &str)]) -> Result<std::process::Child> {
+fn spawn_app<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)]) -> Result<std::process::Child> {
     let mut cmd = Command::new(app_binary()?);
     cmd.stdout(std::process::Stdio::null());
     for (k, v) in envs {
@@ -239,12 +234,7 @@ fn signal(pid: u32, sig: &str) -> Result<()> {
 #[test]
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn a_launch_while_the_previous_window_dies_opens_the_app() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let env = [
-        ("ASSAY_PROFILE", "e2e-relaunch"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-    ];
+    let (_data, env) = assay_e2e::fresh_profile("e2e-relaunch")?;
     let name = "dev.assay.desktop.e2e-relaunch.SingleInstance";
     let mut first = spawn_app(&env)?;
     assert_eq!(wait_owner(name)?, first.id());

@@ -22,6 +22,17 @@ fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
     }
 }
 
+/// Invokes `cmd` with `args` as the UI does: its answer as JSON, or the
+/// error as it crosses IPC.
+fn invoke<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
+    webview: &W,
+    cmd: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Value> {
+    get_ipc_response(webview, request(cmd, args))
+        .map(|body| body.deserialize::<serde_json::Value>().unwrap())
+}
+
 #[test]
 fn commands_answer_and_errors_are_code_and_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -37,27 +48,17 @@ fn commands_answer_and_errors_are_code_and_message() {
         .build()
         .unwrap();
 
-    let info = get_ipc_response(&webview, request("app_info", serde_json::json!({})))
-        .unwrap()
-        .deserialize::<serde_json::Value>()
-        .unwrap();
+    let info = invoke(&webview, "app_info", serde_json::json!({})).unwrap();
     assert_eq!(info["identifier"], "dev.assay.desktop.test-ipc");
 
-    let page = get_ipc_response(
-        &webview,
-        request(
-            "queue_page",
-            serde_json::json!({"filter": {"search": "", "statuses": [], "opportunity_id": null, "kind": null, "sort": "due"}, "offset": 0, "limit": 50}),
-        ),
-    )
-    .unwrap()
-    .deserialize::<serde_json::Value>()
-    .unwrap();
+    let first_page = serde_json::json!({"filter": {"search": "", "statuses": [], "opportunity_id": null, "kind": null, "sort": "due"}, "offset": 0, "limit": 50});
+    let page = invoke(&webview, "queue_page", first_page).unwrap();
     assert_eq!(page["total"], 0);
 
-    let err = get_ipc_response(
+    let err = invoke(
         &webview,
-        request("open_item", serde_json::json!({"assignment_id": "nope"})),
+        "open_item",
+        serde_json::json!({"assignment_id": "nope"}),
     )
     .unwrap_err();
     assert_eq!(err["code"], "not_found", "{err}");
@@ -71,40 +72,33 @@ fn commands_answer_and_errors_are_code_and_message() {
         "ended_at": now - chrono::Duration::minutes(2),
         "corrected": false,
     });
-    let waited = get_ipc_response(
+    let waited = invoke(
         &webview,
-        request("record_waiting", serde_json::json!({"span": span})),
+        "record_waiting",
+        serde_json::json!({"span": span}),
     )
-    .unwrap()
-    .deserialize::<serde_json::Value>()
     .unwrap();
     assert_eq!(waited["waiting_seconds"], 600);
-    let overview = get_ipc_response(
+    let overview = invoke(
         &webview,
-        request(
-            "earnings_overview",
-            serde_json::json!({"query": {"from": null, "to": null, "opportunity_id": null}}),
-        ),
+        "earnings_overview",
+        serde_json::json!({"query": {"from": null, "to": null, "opportunity_id": null}}),
     )
-    .unwrap()
-    .deserialize::<serde_json::Value>()
     .unwrap();
     assert_eq!(overview["unpaid"]["waiting_seconds"], 600, "{overview}");
     assert_eq!(overview["unpaid"]["screening_seconds"], 0, "{overview}");
     let backwards = serde_json::json!({"started_at": now, "ended_at": now - chrono::Duration::minutes(1), "corrected": false});
-    let err = get_ipc_response(
+    let err = invoke(
         &webview,
-        request("record_waiting", serde_json::json!({"span": backwards})),
+        "record_waiting",
+        serde_json::json!({"span": backwards}),
     )
     .unwrap_err();
     assert_eq!(err["code"], "invalid", "{err}");
 
     // Bad input is refused with a clear message, not a panic.
-    let err = get_ipc_response(
-        &webview,
-        request("save_settings", serde_json::json!({"settings": {"theme": "dark", "keymap": {}, "idle_timeout_s": 1, "focus_grace_s": 5, "diff_mode": "split"}})),
-    )
-    .unwrap_err();
+    let settings = serde_json::json!({"settings": {"theme": "dark", "keymap": {}, "idle_timeout_s": 1, "focus_grace_s": 5, "diff_mode": "split"}});
+    let err = invoke(&webview, "save_settings", settings).unwrap_err();
     assert_eq!(err["code"], "invalid", "{err}");
 }
 

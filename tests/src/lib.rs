@@ -7,6 +7,7 @@
 
 pub mod gate;
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -138,13 +139,16 @@ pub struct App {
 impl App {
     /// Starts tauri-driver (which starts WebKitWebDriver, which starts the app)
     /// with the given environment for the app, and opens a session.
-    pub fn launch(envs: &[(&str, &str)]) -> Result<App> {
+    pub fn launch<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)]) -> Result<App> {
         Self::launch_binary(&app_binary()?, envs)
     }
 
     /// [`App::launch`] of another build of the app, e.g. the one a package
     /// installed in `/usr/bin`.
-    pub fn launch_binary(app: &Path, envs: &[(&str, &str)]) -> Result<App> {
+    pub fn launch_binary<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        app: &Path,
+        envs: &[(K, V)],
+    ) -> Result<App> {
         let port = free_port()?;
         let native_port = free_port()?;
         let mut cmd = Command::new(find_tauri_driver()?);
@@ -589,6 +593,51 @@ impl PlatformProcess {
 impl Drop for PlatformProcess {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A test's environment for the app: its `profile` and its data in `data_dir`.
+pub fn profile_env(profile: &str, data_dir: &Path) -> [(&'static str, String); 2] {
+    [
+        ("ASSAY_PROFILE", profile.to_owned()),
+        ("ASSAY_DATA_DIR", data_dir.display().to_string()),
+    ]
+}
+
+/// [`profile_env`] on a fresh data folder (removed when the folder is dropped).
+pub fn fresh_profile(profile: &str) -> Result<(tempfile::TempDir, [(&'static str, String); 2])> {
+    let data = tempfile::tempdir()?;
+    let env = profile_env(profile, data.path());
+    Ok((data, env))
+}
+
+/// [`profile_env`] with the scripted dialogs (`ASSAY_TEST_DIALOGS`, JSON).
+pub fn app_env(profile: &str, data_dir: &Path, dialogs: String) -> [(&'static str, String); 3] {
+    let [profile, data_dir] = profile_env(profile, data_dir);
+    [profile, data_dir, ("ASSAY_TEST_DIALOGS", dialogs)]
+}
+
+/// How many entries of `assignment` a cursor-paged feed holds, over every
+/// page: `page(since)` fetches the page after cursor `since` (empty: the
+/// first), whose entries are the array under `key`.
+pub fn count_in_feed(
+    key: &str,
+    assignment: &str,
+    mut page: impl FnMut(&str) -> Result<Value>,
+) -> Result<usize> {
+    let mut n = 0;
+    let mut since = String::new();
+    loop {
+        let page = page(&since)?;
+        n += page[key].as_array().map_or(0, |a| {
+            a.iter()
+                .filter(|x| x["assignment_id"] == assignment)
+                .count()
+        });
+        if !page["has_more"].as_bool().unwrap_or(false) {
+            return Ok(n);
+        }
+        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
     }
 }
 

@@ -5,6 +5,7 @@
 //! The window's size and position come back at the next launch.
 //! Run by `cargo xtask test` under Xvfb with a private D-Bus session.
 
+use std::ffi::OsStr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// Runs the app binary again, as the OS does for a link, with the first
 /// instance's profile; it must hand over its arguments and exit at once.
-fn second_launch(envs: &[(&str, &str)], link: &str) -> Result<()> {
+fn second_launch<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)], link: &str) -> Result<()> {
     let mut cmd = Command::new(app_binary()?);
     cmd.arg(link);
     for (k, v) in envs {
@@ -44,13 +45,8 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
     let mut platform = PlatformProcess::seeded()?;
     platform.start(1_000_000)?;
     let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
     let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
-    let env = [
-        ("ASSAY_PROFILE", "e2e-links"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
-    ];
+    let env = assay_e2e::app_env("e2e-links", data.path(), dialogs);
     let app = App::launch(&env)?;
     app.wait_for("input[type=url]", WAIT)?;
 
@@ -136,12 +132,7 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
 #[test]
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let env = [
-        ("ASSAY_PROFILE", "e2e-window"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-    ];
+    let (data, env) = assay_e2e::fresh_profile("e2e-window")?;
     let app = App::launch(&env)?;
     app.wait_for("input[type=url]", WAIT)?;
     let want = WindowRect {
@@ -176,7 +167,7 @@ fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
 }
 
 /// Starts the app binary on its own (not through tauri-driver) with `envs`.
-fn spawn_app(envs: &[(&str, &str)]) -> Result<std::process::Child> {
+fn spawn_app<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)]) -> Result<std::process::Child> {
     let mut cmd = Command::new(app_binary()?);
     cmd.stdout(std::process::Stdio::null());
     for (k, v) in envs {
@@ -243,12 +234,7 @@ fn signal(pid: u32, sig: &str) -> Result<()> {
 #[test]
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn a_launch_while_the_previous_window_dies_opens_the_app() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let env = [
-        ("ASSAY_PROFILE", "e2e-relaunch"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-    ];
+    let (_data, env) = assay_e2e::fresh_profile("e2e-relaunch")?;
     let name = "dev.assay.desktop.e2e-relaunch.SingleInstance";
     let mut first = spawn_app(&env)?;
     assert_eq!(wait_owner(name)?, first.id());

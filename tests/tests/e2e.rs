@@ -109,20 +109,9 @@ fn totals_in_ui(app: &App) -> anyhow::Result<[i64; 4]> {
 }
 
 fn submissions_for(platform: &PlatformProcess, assignment: &str) -> anyhow::Result<usize> {
-    let mut n = 0;
-    let mut since = String::new();
-    loop {
-        let page = platform.get(&format!("/outcomes?limit=500&since={since}"))?;
-        n += page["outcomes"].as_array().map_or(0, |a| {
-            a.iter()
-                .filter(|o| o["assignment_id"] == assignment)
-                .count()
-        });
-        if !page["has_more"].as_bool().unwrap_or(false) {
-            return Ok(n);
-        }
-        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
-    }
+    assay_e2e::count_in_feed("outcomes", assignment, |since| {
+        platform.get(&format!("/outcomes?limit=500&since={since}"))
+    })
 }
 
 #[test]
@@ -131,13 +120,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     let mut platform = PlatformProcess::seeded()?;
     platform.start(2)?;
     let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let dialogs = dialogs_env(&platform, None);
-    let env = [
-        ("ASSAY_PROFILE", "e2e-flow"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
-    ];
+    let env = assay_e2e::app_env("e2e-flow", data.path(), dialogs_env(&platform, None));
 
     // Sign in through the form.
     let app = App::launch(&env)?;

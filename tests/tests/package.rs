@@ -243,13 +243,7 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     let data_dir = data_home.join(SERVICE);
     let mut platform = PlatformProcess::seeded()?;
     platform.start(600)?;
-    let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
-    let data_home_s = data_home.display().to_string();
-    let env = [
-        ("ASSAY_PROFILE", PROFILE),
-        ("XDG_DATA_HOME", data_home_s.as_str()),
-        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
-    ];
+    let env = installed_env(PROFILE, &data_home, &platform.url());
     let app = App::launch_binary(&binary, &env)?;
     app.wait_for("input[type=url]", WAIT)?;
     let version = app
@@ -314,14 +308,29 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     Ok(())
 }
 
+/// The installed app's environment: its `profile`, its data under
+/// `data_home` (`XDG_DATA_HOME`) and a sign-in to `platform_url` confirmed.
+fn installed_env(
+    profile: &str,
+    data_home: &Path,
+    platform_url: &str,
+) -> [(&'static str, String); 3] {
+    [
+        ("ASSAY_PROFILE", profile.to_owned()),
+        ("XDG_DATA_HOME", data_home.display().to_string()),
+        (
+            "ASSAY_TEST_DIALOGS",
+            serde_json::json!({ "confirm_sign_in": platform_url }).to_string(),
+        ),
+    ]
+}
+
 /// How many submissions of `assignment` the platform holds (its export of
 /// graded submissions, every page).
 fn platform_submissions(platform: &PlatformProcess, assignment: &str) -> Result<usize> {
     let client = reqwest::blocking::Client::new();
-    let mut n = 0;
-    let mut since = String::new();
-    loop {
-        let page: serde_json::Value = client
+    assay_e2e::count_in_feed("records", assignment, |since| {
+        Ok(client
             .get(format!(
                 "{}/api/v1/admin/export?limit=500&since={since}",
                 platform.url()
@@ -329,17 +338,8 @@ fn platform_submissions(platform: &PlatformProcess, assignment: &str) -> Result<
             .bearer_auth("e2e-admin")
             .send()?
             .error_for_status()?
-            .json()?;
-        n += page["records"].as_array().map_or(0, |r| {
-            r.iter()
-                .filter(|x| x["assignment_id"] == assignment)
-                .count()
-        });
-        if !page["has_more"].as_bool().unwrap_or(false) {
-            return Ok(n);
-        }
-        since = page["next_cursor"].as_str().unwrap_or_default().to_string();
-    }
+            .json()?)
+    })
 }
 
 /// The installed version of `package` (dpkg's).
@@ -447,13 +447,7 @@ fn installed_deb_updates_itself_to_the_signed_next_version() -> Result<()> {
     let data_home = xdg.path().join("data");
     std::fs::create_dir_all(&data_home)?;
     let data_dir = data_home.join(&service);
-    let dialogs = serde_json::json!({ "confirm_sign_in": gate.url() }).to_string();
-    let data_home_s = data_home.display().to_string();
-    let env = [
-        ("ASSAY_PROFILE", PROFILE_UP),
-        ("XDG_DATA_HOME", data_home_s.as_str()),
-        ("ASSAY_TEST_DIALOGS", dialogs.as_str()),
-    ];
+    let env = installed_env(PROFILE_UP, &data_home, &gate.url());
     let binary = PathBuf::from("/usr/bin/assay-desktop");
     let app = App::launch_binary(&binary, &env)?;
     app.wait_for("input[type=url]", WAIT)?;

@@ -26,6 +26,19 @@ const submit = () =>
 const checked = (q: string, v: number) =>
   $(`[data-question="${q}"] [role="radio"]:nth-child(${v})`)?.getAttribute("aria-checked");
 
+/** Starts the app signed out and waits for the sign-in form. */
+async function startSignedOut(): Promise<MockBackend> {
+  const b = mockBackend({ signedIn: false });
+  start(b);
+  await until(() => !!$('input[type="password"]'), "sign-in form");
+  return b;
+}
+/** Fills the sign-in form (not submitted). */
+const fillSignIn = (url: string, token: string) => {
+  fill('input[type="url"]', url);
+  fill('input[type="password"]', token);
+};
+
 afterEach(() => {
   stop();
   document.body.innerHTML = "";
@@ -59,11 +72,8 @@ async function gradeNewCodeItem(b: MockBackend) {
 
 describe("App", () => {
   it("shows the sign-in screen when signed out and signs in", async () => {
-    const b = mockBackend({ signedIn: false });
-    start(b);
-    await until(() => !!$('input[type="password"]'), "sign-in form");
-    fill('input[type="url"]', "notaurl");
-    fill('input[type="password"]', "t0k");
+    await startSignedOut();
+    fillSignIn("notaurl", "t0k");
     submit();
     await until(() => !!$('[role="alert"]'), "error");
     expect($('[role="alert"]')?.textContent).toContain("Platform URL must start with https://");
@@ -315,18 +325,14 @@ describe("state that follows the backend (issue 11, item 5)", () => {
   });
 
   it("first sign-in says what is wrong: a refused token, an unreachable URL", async () => {
-    const b = mockBackend({ signedIn: false });
-    start(b);
-    await until(() => !!$('input[type="password"]'), "sign-in form");
-    fill('input[type="url"]', "https://work.example.com");
-    fill('input[type="password"]', "bad");
+    await startSignedOut();
+    fillSignIn("https://work.example.com", "bad");
     submit();
     await until(() => !!$('[role="alert"]'), "error");
     const refused = $('[role="alert"]')?.textContent ?? "";
     expect(refused).toContain("did not accept this token");
     expect(refused).not.toContain("Please sign in again");
-    fill('input[type="url"]', "https://unreachable.example.com");
-    fill('input[type="password"]', "t0k");
+    fillSignIn("https://unreachable.example.com", "t0k");
     submit();
     await until(
       () => ($('[role="alert"]')?.textContent ?? "").includes("Could not reach"),
@@ -393,11 +399,8 @@ describe("the sync strip always says where the reviewer stands (issue 11)", () =
   });
 
   it("after signing in with the form, a failed read is not silently blank either", async () => {
-    const b = mockBackend({ signedIn: false });
-    start(b);
-    await until(() => !!$('input[type="password"]'), "sign-in form");
-    fill('input[type="url"]', "https://work.example.com");
-    fill('input[type="password"]', "t0k");
+    const b = await startSignedOut();
+    fillSignIn("https://work.example.com", "t0k");
     b.failNext("syncState", { code: "internal", message: "the webview lost the answer" });
     submit();
     await until(() => !!$('[data-testid="queue-count"]'), "queue");

@@ -477,11 +477,7 @@ pub fn discrepancies(store: &Store) -> AppResult<Vec<Discrepancy>> {
         out.push(Discrepancy {
             assignment_id: sub.assignment_id.clone(),
             item_id: row.item_id.clone(),
-            title: if row.title.is_empty() {
-                row.item_id.clone()
-            } else {
-                row.title.clone()
-            },
+            title: crate::item_name(&row.title, &row.item_id),
             opportunity_id: row.opportunity_id.clone(),
             expected_cents: expected,
             ledger_cents,

@@ -1113,6 +1113,11 @@ fn normalize_url(url: &str) -> String {
     url.trim().trim_end_matches('/').to_string()
 }
 
+/// How an item is named to the reviewer: its title, else (untitled) its id.
+fn item_name(title: &str, item_id: &str) -> String {
+    if title.is_empty() { item_id } else { title }.to_string()
+}
+
 /// Statuses that count as work the reviewer still has to do.
 pub fn is_open_status(s: QueueStatus) -> bool {
     matches!(

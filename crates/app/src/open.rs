@@ -356,11 +356,7 @@ fn scoped_or_kept(detail: &ItemDetail, editable: bool, missing: &Missing) -> App
     Ok(ScopedItem {
         item_id: a.item_id.clone(),
         opportunity_id: a.opportunity_id.clone(),
-        title: if a.item_title.is_empty() {
-            a.item_id.clone()
-        } else {
-            a.item_title.clone()
-        },
+        title: crate::item_name(&a.item_title, &a.item_id),
         rubric_id: a.rubric_id.clone(),
         rubric_version: a.rubric_version,
         fields: Vec::new(),

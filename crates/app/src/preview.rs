@@ -30,13 +30,7 @@ impl Grants {
 
     /// Grants the rubric file picked in the dialog; returns its canonical path.
     pub fn grant_rubric(&mut self, picked: &Path) -> AppResult<PathBuf> {
-        let path = canonical(picked)?;
-        if !path.is_file() {
-            return Err(AppError::invalid(format!(
-                "{} is not a file; choose a rubric file.",
-                path.display()
-            )));
-        }
+        let path = canonical_kind(picked, Path::is_file, "a file; choose a rubric file")?;
         if assay_rubric::Format::from_path(&path).is_none() {
             return Err(AppError::invalid(format!(
                 "{} is not a rubric: choose a .toml, .json, .yaml or .yml file.",
@@ -49,21 +43,28 @@ impl Grants {
 
     /// Grants the samples folder picked in the dialog; returns its canonical path.
     pub fn grant_samples(&mut self, picked: &Path) -> AppResult<PathBuf> {
-        let path = canonical(picked)?;
-        if !path.is_dir() {
-            return Err(AppError::invalid(format!(
-                "{} is not a folder; choose the folder of sample items.",
-                path.display()
-            )));
-        }
+        let path = canonical_kind(
+            picked,
+            Path::is_dir,
+            "a folder; choose the folder of sample items",
+        )?;
         self.samples = Some(path.clone());
         Ok(path)
     }
 }
 
-fn canonical(p: &Path) -> AppResult<PathBuf> {
-    p.canonicalize()
-        .map_err(|e| AppError::not_found(format!("cannot open {}: {e}", p.display())))
+/// The canonical path of what was picked, when it is `what` (`is` says).
+fn canonical_kind(picked: &Path, is: fn(&Path) -> bool, what: &str) -> AppResult<PathBuf> {
+    let path = picked
+        .canonicalize()
+        .map_err(|e| AppError::not_found(format!("cannot open {}: {e}", picked.display())))?;
+    if !is(&path) {
+        return Err(AppError::invalid(format!(
+            "{} is not {what}.",
+            path.display()
+        )));
+    }
+    Ok(path)
 }
 
 type OnChange = Arc<dyn Fn(PreviewState) + Send + Sync>;

@@ -76,6 +76,19 @@ impl Workbench {
         Ok((path, text, format))
     }
 
+    /// The picked rubric (as [`Self::picked_rubric`]) and the Assay platform
+    /// to publish it to: Label Studio does not publish Assay rubrics.
+    async fn publish_target(
+        &self,
+    ) -> AppResult<(std::path::PathBuf, String, Format, PlatformClient)> {
+        let (path, text, format) = self.picked_rubric()?;
+        let client = self
+            .assay_client()
+            .await?
+            .ok_or_else(|| AppError::invalid("Label Studio does not publish Assay rubrics."))?;
+        Ok((path, text, format, client))
+    }
+
     /// Whether the preview offers "Publish": only when signed in to an Assay
     /// platform whose answer says this token may publish.
     pub async fn publish_access(&self) -> AppResult<PublishAccess> {
@@ -105,11 +118,7 @@ impl Workbench {
     /// What publishing the previewed rubric would do, as the platform checks
     /// it: lint errors (blocking), warnings, the version it will get.
     pub async fn publish_check(&self) -> AppResult<PublishPlan> {
-        let (path, text, format) = self.picked_rubric()?;
-        let client = self
-            .assay_client()
-            .await?
-            .ok_or_else(|| AppError::invalid("Label Studio does not publish Assay rubrics."))?;
+        let (path, text, format, client) = self.publish_target().await?;
         let check = client.check_rubric(&text, format).await.map_err(refusal)?;
         let (errors, warnings) = split(check.findings);
         let id = check.id.clone().unwrap_or_default();
@@ -142,11 +151,7 @@ impl Workbench {
     /// errors) or a version conflict is an outcome the dialog shows; a 403
     /// is an error saying this token may not publish.
     pub async fn publish_rubric(&self) -> AppResult<PublishOutcome> {
-        let (path, text, format) = self.picked_rubric()?;
-        let client = self
-            .assay_client()
-            .await?
-            .ok_or_else(|| AppError::invalid("Label Studio does not publish Assay rubrics."))?;
+        let (path, text, format, client) = self.publish_target().await?;
         match client.publish_rubric(&text, format).await {
             Ok(p) => {
                 tracing::info!(rubric = %p.id, version = p.version, created = p.created, "rubric published");

@@ -18,13 +18,14 @@
 //! Every refusal names the problem and touches nothing: drafts and the
 //! outbox live in the data directory, which no package step writes.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
+
+pub use assay_protocol::{UpdateBuild, UpdateManifest};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 
@@ -61,34 +62,6 @@ pub const MANIFEST_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Where the platform serves the manifest, below its base URL.
 pub const MANIFEST_PATH: &str = "/api/v1/updates/manifest.json";
-
-/// The update manifest as served.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// The version offered (semver).
-    pub version: String,
-    /// Release notes shown to the person.
-    #[serde(default)]
-    pub notes: String,
-    /// Release date as the manifest writes it (RFC 3339).
-    #[serde(default)]
-    pub pub_date: Option<String>,
-    /// One build per target key (`{os}-{arch}-{deb|rpm}`, see `target_key`).
-    pub platforms: BTreeMap<String, PlatformBuild>,
-}
-
-/// One target's artefact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlatformBuild {
-    /// Where to download the artefact (https).
-    pub url: String,
-    /// Base64 of the minisign signature file (what `tauri signer sign` writes to `.sig`).
-    pub signature: String,
-    /// Lower-case hex SHA-256 of the artefact.
-    pub sha256: String,
-    /// Bytes.
-    pub size: u64,
-}
 
 /// An update the person may install, as shown to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -203,7 +176,7 @@ fn rejected(message: impl Into<String>) -> AppError {
 
 /// Parses what the update server answered: bounded, and an HTML page (a
 /// portal, a proxy's error page) or other garbage is named as such.
-pub fn parse_manifest(body: &[u8], content_type: Option<&str>) -> AppResult<Manifest> {
+pub fn parse_manifest(body: &[u8], content_type: Option<&str>) -> AppResult<UpdateManifest> {
     if body.len() > MAX_MANIFEST_BYTES {
         return Err(rejected(format!(
             "The update server's answer is larger than {} KiB; it is not an update manifest. Nothing was changed.",
@@ -230,7 +203,7 @@ pub fn parse_manifest(body: &[u8], content_type: Option<&str>) -> AppResult<Mani
 /// Decides what the manifest offers this build: refuses a manifest
 /// without this target, an unparsable or older version (no downgrades), and
 /// a build entry that is malformed; the same version is "up to date".
-pub fn choose(manifest: &Manifest, current: &str, target: &str) -> AppResult<UpdateCheck> {
+pub fn choose(manifest: &UpdateManifest, current: &str, target: &str) -> AppResult<UpdateCheck> {
     let offered = semver::Version::parse(manifest.version.trim_start_matches('v')).map_err(|e| {
         rejected(format!(
             "The update manifest's version {:?} is not a version number ({e}). Nothing was changed.",
@@ -264,7 +237,7 @@ pub fn choose(manifest: &Manifest, current: &str, target: &str) -> AppResult<Upd
 }
 
 /// The manifest's entry for `target`, checked for shape.
-pub fn build_for<'m>(manifest: &'m Manifest, target: &str) -> AppResult<&'m PlatformBuild> {
+pub fn build_for<'m>(manifest: &'m UpdateManifest, target: &str) -> AppResult<&'m UpdateBuild> {
     let Some(build) = manifest.platforms.get(target) else {
         let offered: Vec<&str> = manifest.platforms.keys().map(String::as_str).collect();
         return Err(rejected(format!(
@@ -321,7 +294,7 @@ pub fn signed_version(trusted_comment: &str) -> Option<&str> {
 /// `requireSignedVersion` checks).
 pub fn verify_artefact(
     bytes: &[u8],
-    build: &PlatformBuild,
+    build: &UpdateBuild,
     public_key: &str,
     version: &str,
 ) -> AppResult<()> {
@@ -371,20 +344,37 @@ pub fn verify_artefact(
     }
 }
 
-/// Fetches the manifest from `platform_url` (bounded in size and time).
-pub async fn fetch_manifest(client: &reqwest::Client, platform_url: &str) -> AppResult<Manifest> {
-    let url = format!("{}{MANIFEST_PATH}", platform_url.trim_end_matches('/'));
-    let resp = client
-        .get(&url)
-        .timeout(MANIFEST_TIMEOUT)
+/// `GET url` within `timeout`; not reaching it is an `offline` error that
+/// starts with `could_not`.
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+    could_not: &str,
+) -> AppResult<reqwest::Response> {
+    client
+        .get(url)
+        .timeout(timeout)
         .send()
         .await
-        .map_err(|e| {
-            AppError::new(
-                ErrorCode::Offline,
-                format!("Could not check for updates at {url}: {e}"),
-            )
-        })?;
+        .map_err(|e| AppError::new(ErrorCode::Offline, format!("{could_not}: {e}")))
+}
+
+/// The answer's `Content-Type`, when it is readable.
+fn content_type(resp: &reqwest::Response) -> Option<&str> {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Fetches the manifest from `platform_url` (bounded in size and time).
+pub async fn fetch_manifest(
+    client: &reqwest::Client,
+    platform_url: &str,
+) -> AppResult<UpdateManifest> {
+    let url = format!("{}{MANIFEST_PATH}", platform_url.trim_end_matches('/'));
+    let could_not = format!("Could not check for updates at {url}");
+    let resp = get(client, &url, MANIFEST_TIMEOUT, &could_not).await?;
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(rejected(
             "This platform does not publish Assay updates (no update manifest).",
@@ -396,11 +386,7 @@ pub async fn fetch_manifest(client: &reqwest::Client, platform_url: &str) -> App
             resp.status()
         )));
     }
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = content_type(&resp).map(str::to_owned);
     let body = read_bounded(resp, MAX_MANIFEST_BYTES as u64 + 1).await?;
     parse_manifest(&body, content_type.as_deref())
 }
@@ -408,29 +394,21 @@ pub async fn fetch_manifest(client: &reqwest::Client, platform_url: &str) -> App
 /// Downloads `build`'s artefact: at most its declared size plus one byte
 /// (so an oversized body is caught), within [`DOWNLOAD_TIMEOUT`]; an HTML
 /// answer is refused before it is read.
-pub async fn download(client: &reqwest::Client, build: &PlatformBuild) -> AppResult<Vec<u8>> {
-    let resp = client
-        .get(&build.url)
-        .timeout(DOWNLOAD_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| {
-            AppError::new(
-                ErrorCode::Offline,
-                format!("Could not download the update: {e}"),
-            )
-        })?;
+pub async fn download(client: &reqwest::Client, build: &UpdateBuild) -> AppResult<Vec<u8>> {
+    let resp = get(
+        client,
+        &build.url,
+        DOWNLOAD_TIMEOUT,
+        "Could not download the update",
+    )
+    .await?;
     if !resp.status().is_success() {
         return Err(rejected(format!(
             "The update server answered {} for the download. Nothing was installed.",
             resp.status()
         )));
     }
-    let html = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
+    let html = content_type(&resp).is_some_and(|c| c.to_ascii_lowercase().contains("html"));
     if html {
         return Err(rejected(
             "The update server answered the download with a web page (HTML), not a package. Nothing was installed.",
@@ -547,19 +525,27 @@ mod signing;
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::signing::{keys, sign, sign_as, Keys};
     use super::*;
 
     const TARGET: &str = "linux-x86_64-deb";
 
-    fn manifest(k: &Keys, version: &str, bytes: &[u8]) -> Manifest {
-        Manifest {
+    /// The error's message says `want`.
+    #[track_caller]
+    fn assert_says(err: &AppError, want: &str) {
+        assert!(err.message.contains(want), "{}", err.message);
+    }
+
+    fn manifest(k: &Keys, version: &str, bytes: &[u8]) -> UpdateManifest {
+        UpdateManifest {
             version: version.into(),
             notes: "Faster diffs.".into(),
             pub_date: Some("2026-12-01T00:00:00Z".into()),
             platforms: BTreeMap::from([(
                 TARGET.to_string(),
-                PlatformBuild {
+                UpdateBuild {
                     url: "http://127.0.0.1:9/a.deb".into(),
                     signature: sign(k, bytes),
                     sha256: hex::encode(Sha256::digest(bytes)),
@@ -603,7 +589,7 @@ mod tests {
         const PUB: &str = "dW50cnVzdGVkIGNvbW1lbnQ6IG1pbmlzaWduIHB1YmxpYyBrZXk6IDhDQUY3MEU2RDE1RTU2MkQKUldRdFZsN1I1bkN2akZMSXZTM0hZaGVMa1h3c0RqTGs2U2hCcFdoQVppWnJJSUc4Ri9FMjkxeFYK";
         const SIG: &str = "dW50cnVzdGVkIGNvbW1lbnQ6IHNpZ25hdHVyZSBmcm9tIHRhdXJpIHNlY3JldCBrZXkKUlVRdFZsN1I1bkN2akhQZk1YQ3RGUkpsMGxNVGpycTNlYjNvcHNBMEZPUDkwN3piZEYycWdCdEdFSjBVR2ZNcENKQUxBTVNSeUNWb0hxeE1YamdndFZmMm1kdzQ4cWtpM1FFPQp0cnVzdGVkIGNvbW1lbnQ6IHRpbWVzdGFtcDoxNzk2MTQ2OTM2CWZpbGU6Zi5iaW4JdmVyc2lvbjowLjIuMAplTHBHZUx6RVhDUUxSWi8wSlJkWlhFYkRVOVFPZVZkVlNBbnQ0NXoyU2JQbWJ2QkoyQjViK21VRFc1NjhkUW5QRnQ4QjZRdnI0R3lmUmhpVFFJNnpDUT09Cg==";
         let bytes = b"hello\n";
-        let build = PlatformBuild {
+        let build = UpdateBuild {
             url: "https://example.org/f.bin".into(),
             signature: SIG.into(),
             sha256: hex::encode(Sha256::digest(bytes)),
@@ -611,18 +597,10 @@ mod tests {
         };
         verify_artefact(bytes, &build, PUB, "0.2.0").unwrap();
         let err = verify_artefact(bytes, &build, PUB, "0.3.0").unwrap_err();
-        assert!(
-            err.message.contains("signed as version 0.2.0"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "signed as version 0.2.0");
         let other = keys();
         let err = verify_artefact(bytes, &build, &other.public_b64, "0.2.0").unwrap_err();
-        assert!(
-            err.message.contains("signature does not match"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "signature does not match");
     }
 
     #[test]
@@ -638,19 +616,11 @@ mod tests {
             "timestamp:1\tfile:Assay_0.1.5_amd64.deb\tversion:0.1.5",
         );
         let err = verify_artefact(&bytes, b, &k.public_b64, "0.2.0").unwrap_err();
-        assert!(
-            err.message.contains("signed as version 0.1.5"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "signed as version 0.1.5");
         // A signature that names no version at all.
         b.signature = sign_as(&k, &bytes, "timestamp:1\tfile:Assay.deb");
         let err = verify_artefact(&bytes, b, &k.public_b64, "0.2.0").unwrap_err();
-        assert!(
-            err.message.contains("does not name its version"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "does not name its version");
         assert_eq!(
             signed_version("timestamp:1\tfile:a\tversion:0.2.0"),
             Some("0.2.0")
@@ -667,11 +637,7 @@ mod tests {
         let err =
             verify_artefact(&bytes, &m.platforms[TARGET], &k.public_b64, "0.2.0").unwrap_err();
         assert_eq!(err.code, ErrorCode::Rejected);
-        assert!(
-            err.message.contains("signature does not match"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "signature does not match");
         // Right key, altered bytes with a matching hash (the hash is not the trust).
         let mut altered = bytes.clone();
         altered[0] ^= 1;
@@ -679,20 +645,12 @@ mod tests {
         let b = m.platforms.get_mut(TARGET).unwrap();
         b.sha256 = hex::encode(Sha256::digest(&altered));
         let err = verify_artefact(&altered, b, &k.public_b64, "0.2.0").unwrap_err();
-        assert!(
-            err.message.contains("signature does not match"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "signature does not match");
         // Garbage where the signature goes.
         b.signature = "bm90IGEgc2lnbmF0dXJl".into();
         b.sha256 = hex::encode(Sha256::digest(&bytes));
         let err = verify_artefact(&bytes, b, &k.public_b64, "0.2.0").unwrap_err();
-        assert!(
-            err.message.contains("signature is malformed"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "signature is malformed");
     }
 
     #[test]
@@ -701,11 +659,7 @@ mod tests {
         let m = manifest(&k, "0.0.9", b"x");
         let err = choose(&m, "0.1.0", TARGET).unwrap_err();
         assert_eq!(err.code, ErrorCode::Rejected);
-        assert!(
-            err.message.contains("does not downgrade"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "does not downgrade");
         let same = manifest(&k, "0.1.0", b"x");
         assert_eq!(
             choose(&same, "0.1.0", TARGET).unwrap(),
@@ -728,40 +682,28 @@ mod tests {
         let m = manifest(&k, "0.2.0", &bytes);
         let b = &m.platforms[TARGET];
         let err = verify_artefact(&bytes[..60], b, &k.public_b64, "0.2.0").unwrap_err();
-        assert!(
-            err.message.contains("truncated: 60 of 100 bytes"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "truncated: 60 of 100 bytes");
         let mut long = bytes.clone();
         long.push(b'!');
         let err = verify_artefact(&long, b, &k.public_b64, "0.2.0").unwrap_err();
-        assert!(err.message.contains("more than the 100"), "{}", err.message);
+        assert_says(&err, "more than the 100");
         let mut wrong = bytes.clone();
         wrong[5] = b'x';
         let err = verify_artefact(&wrong, b, &k.public_b64, "0.2.0").unwrap_err();
-        assert!(err.message.contains("SHA-256"), "{}", err.message);
+        assert_says(&err, "SHA-256");
     }
 
     #[test]
     fn html_and_garbage_answers_are_refused() {
         let page = b"  <!doctype html><html><body>Sign in to the Wi-Fi</body></html>";
         let err = parse_manifest(page, None).unwrap_err();
-        assert!(err.message.contains("web page (HTML)"), "{}", err.message);
+        assert_says(&err, "web page (HTML)");
         let err = parse_manifest(b"{}", Some("text/html; charset=utf-8")).unwrap_err();
-        assert!(err.message.contains("web page (HTML)"), "{}", err.message);
+        assert_says(&err, "web page (HTML)");
         let err = parse_manifest(b"\x00\x01garbage", Some("application/json")).unwrap_err();
-        assert!(
-            err.message.contains("not a valid update manifest"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "not a valid update manifest");
         let err = parse_manifest(&vec![b' '; MAX_MANIFEST_BYTES + 1], None).unwrap_err();
-        assert!(
-            err.message.contains("larger than 64 KiB"),
-            "{}",
-            err.message
-        );
+        assert_says(&err, "larger than 64 KiB");
     }
 
     #[test]
@@ -784,7 +726,7 @@ mod tests {
     fn malformed_build_entries_are_refused() {
         let k = keys();
         let base = manifest(&k, "0.2.0", b"x");
-        let with = |f: &dyn Fn(&mut PlatformBuild)| {
+        let with = |f: &dyn Fn(&mut UpdateBuild)| {
             let mut m = base.clone();
             f(m.platforms.get_mut(TARGET).unwrap());
             choose(&m, "0.1.0", TARGET).unwrap_err().message
@@ -853,7 +795,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = reqwest::Client::new();
-        let build = |path: &str, size: u64| PlatformBuild {
+        let build = |path: &str, size: u64| UpdateBuild {
             url: format!("http://{addr}{path}"),
             signature: String::new(),
             sha256: String::new(),
@@ -863,11 +805,11 @@ mod tests {
         let got = download(&client, &build("/big", 100)).await.unwrap();
         assert_eq!(got.len(), 101);
         let err = download(&client, &build("/page", 100)).await.unwrap_err();
-        assert!(err.message.contains("web page (HTML)"), "{}", err.message);
+        assert_says(&err, "web page (HTML)");
         let err = fetch_manifest(&client, &format!("http://{addr}"))
             .await
             .unwrap_err();
-        assert!(err.message.contains("does not publish"), "{}", err.message);
+        assert_says(&err, "does not publish");
     }
 }
 
@@ -877,7 +819,7 @@ mod tests {
 pub struct Offered {
     version: String,
     installer: Installer,
-    build: PlatformBuild,
+    build: UpdateBuild,
 }
 
 fn http_client() -> AppResult<reqwest::Client> {

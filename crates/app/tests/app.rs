@@ -15,6 +15,10 @@ use assay_protocol::{AssignmentKind, FieldValue, ReviewDecision};
 use assay_rubric::Answers;
 use assay_store::QueueStatus;
 
+#[path = "support/queue.rs"]
+mod queue_rows;
+use queue_rows::is_new_grade;
+
 mod app {
     mod save_path;
     mod security;
@@ -35,10 +39,7 @@ async fn sign_in_and_sync(
 
 /// A demo code review, downloaded and not yet started.
 fn is_new_code_review(r: &assay_app::types::QueueEntry) -> bool {
-    r.item_id.starts_with("itm-review")
-        && r.kind == AssignmentKind::Grade
-        && r.downloaded
-        && r.status == QueueStatus::New
+    r.item_id.starts_with("itm-review") && is_new_grade(r)
 }
 
 fn profile() -> String {
@@ -263,12 +264,7 @@ async fn sign_in_sync_grade_submit_restart() {
     let code = page
         .rows
         .iter()
-        .find(|r| {
-            r.kind == AssignmentKind::Grade
-                && r.item_id.starts_with("itm-code")
-                && r.downloaded
-                && r.status == QueueStatus::New
-        })
+        .find(|r| is_new_grade(r) && r.item_id.starts_with("itm-code"))
         .expect("a grade assignment");
     let opened = wb.open_item(&code.assignment_id).await.unwrap();
     assert!(!opened.views.is_empty());
@@ -422,12 +418,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     let grade = page
         .rows
         .iter()
-        .find(|r| {
-            r.kind == AssignmentKind::Grade
-                && r.downloaded
-                && r.status == QueueStatus::New
-                && r.opportunity_id == screening.opportunity_id
-        })
+        .find(|r| is_new_grade(r) && r.opportunity_id == screening.opportunity_id)
         .expect("a paid grade in the same opportunity")
         .clone();
 

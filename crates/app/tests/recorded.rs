@@ -31,6 +31,10 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+#[path = "support/queue.rs"]
+mod queue_rows;
+use queue_rows::is_new_grade;
+
 /// Where the recording's "now" is put.
 const RECORDED_AT: &str = "2026-06-15T12:00:00Z";
 /// The platform's address in the recording.
@@ -410,12 +414,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     if let Some(pair) = page
         .rows
         .iter()
-        .filter(|x| {
-            x.kind == AssignmentKind::Grade
-                && x.downloaded
-                && x.status == QueueStatus::New
-                && x.opportunity_id == "opp-pairwise-preference"
-        })
+        .filter(|x| is_new_grade(x) && x.opportunity_id == "opp-pairwise-preference")
         .nth(1)
     {
         let id = pair.assignment_id.as_str();

@@ -99,11 +99,14 @@ fn seed(
     Ok(tokens)
 }
 
+/// Sends `req`, records its latency under `route` and returns the JSON
+/// answer; an unsuccessful status is an error naming `step`.
 async fn timed(
     lat: &Latencies,
     route: &'static str,
+    step: &str,
     req: reqwest::RequestBuilder,
-) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
+) -> anyhow::Result<serde_json::Value> {
     let t = Instant::now();
     let r = req.send().await?;
     let status = r.status();
@@ -114,7 +117,10 @@ async fn timed(
         .entry(route)
         .or_default()
         .push(ms);
-    Ok((status, body))
+    if !status.is_success() {
+        bail!("{step}: {status} {body}");
+    }
+    Ok(body)
 }
 
 /// One reviewer's session; returns (assignment, acknowledged submission) pairs.
@@ -127,10 +133,7 @@ async fn reviewer(
 ) -> anyhow::Result<(Vec<(String, String)>, usize)> {
     let get = |path: String| http.get(format!("{base}{path}")).bearer_auth(&token);
     let post = |path: String| http.post(format!("{base}{path}")).bearer_auth(&token);
-    let (status, page) = timed(&lat, "GET /assignments", get("/assignments".into())).await?;
-    if !status.is_success() {
-        bail!("sync: {status} {page}");
-    }
+    let page = timed(&lat, "GET /assignments", "sync", get("/assignments".into())).await?;
     let page: AssignmentPage = serde_json::from_value(page)?;
     let work: Vec<Assignment> = page
         .assignments
@@ -144,24 +147,10 @@ async fn reviewer(
             unfinished = work.len() - i;
             break;
         }
-        let (s, v) = timed(
-            &lat,
-            "POST /assignments/{id}/lease",
-            post(format!("/assignments/{}/lease", a.id)),
-        )
-        .await?;
-        if !s.is_success() {
-            bail!("lease: {s} {v}");
-        }
-        let (s, v) = timed(
-            &lat,
-            "GET /items/{id}",
-            get(format!("/items/{}", a.item_id)),
-        )
-        .await?;
-        if !s.is_success() {
-            bail!("item: {s} {v}");
-        }
+        let lease = post(format!("/assignments/{}/lease", a.id));
+        timed(&lat, "POST /assignments/{id}/lease", "lease", lease).await?;
+        let item = get(format!("/items/{}", a.item_id));
+        timed(&lat, "GET /items/{id}", "item", item).await?;
         let body = json!({
             "assignment_id": a.id,
             "rubric_id": a.rubric_id,
@@ -171,26 +160,17 @@ async fn reviewer(
             "time_log": [],
             "client_created_at": Utc::now(),
         });
-        let (s, v) = timed(
-            &lat,
-            "POST /submissions",
-            post("/submissions".into())
-                .header(IDEMPOTENCY_KEY_HEADER, format!("load-{}", a.id))
-                .json(&body),
-        )
-        .await?;
-        if !s.is_success() {
-            bail!("submit: {s} {v}");
-        }
+        let submit = post("/submissions".into())
+            .header(IDEMPOTENCY_KEY_HEADER, format!("load-{}", a.id))
+            .json(&body);
+        let v = timed(&lat, "POST /submissions", "submit", submit).await?;
         let id = v["submission_id"]
             .as_str()
             .context("receipt without submission_id")?;
         acked.push((a.id.clone(), id.to_owned()));
     }
-    let (s, v) = timed(&lat, "GET /assignments", get("/assignments".into())).await?;
-    if !s.is_success() {
-        bail!("final sync: {s} {v}");
-    }
+    let last = get("/assignments".into());
+    timed(&lat, "GET /assignments", "final sync", last).await?;
     Ok((acked, unfinished))
 }
 

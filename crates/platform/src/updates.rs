@@ -10,46 +10,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assay_protocol::ApiErrorCode;
+pub use assay_protocol::{UpdateBuild, UpdateManifest};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::api::{ApiFailure, AppState};
 
 /// Largest manifest served (the app reads at most 64 KiB).
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
-
-/// The manifest (the app's `assay_app::update::Manifest`, same JSON).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpdateManifest {
-    /// The version offered (semver).
-    pub version: String,
-    /// Release notes shown to the person.
-    #[serde(default)]
-    pub notes: String,
-    /// Release date (RFC 3339).
-    #[serde(default)]
-    pub pub_date: Option<String>,
-    /// One build per target key (`{os}-{arch}-{deb|rpm}`).
-    pub platforms: BTreeMap<String, UpdateBuild>,
-}
-
-/// One target's signed build (same JSON as the app's `PlatformBuild`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpdateBuild {
-    /// Where to download the artefact.
-    pub url: String,
-    /// Base64 of the minisign signature file (what `tauri signer sign` writes to `.sig`).
-    pub signature: String,
-    /// Lower-case hex SHA-256 of the artefact.
-    pub sha256: String,
-    /// Size of the artefact, in bytes.
-    pub size: u64,
-}
 
 /// The update routes: `/updates/manifest.json` and the files it names.
 pub fn router() -> Router<AppState> {

@@ -718,6 +718,35 @@ pub struct CursorQuery {
     pub limit: Option<u32>,
 }
 
+/// Assay's update manifest (the Tauri updater's format): what the platform
+/// serves at `GET /api/v1/updates/manifest.json` and the app reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateManifest {
+    /// The version offered (semver).
+    pub version: String,
+    /// Release notes shown to the person.
+    #[serde(default)]
+    pub notes: String,
+    /// Release date as the manifest writes it (RFC 3339).
+    #[serde(default)]
+    pub pub_date: Option<String>,
+    /// One build per target key (`{os}-{arch}-{deb|rpm}`).
+    pub platforms: BTreeMap<String, UpdateBuild>,
+}
+
+/// One target's signed build in an [`UpdateManifest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateBuild {
+    /// Where to download the artefact (https).
+    pub url: String,
+    /// Base64 of the minisign signature file (what `tauri signer sign` writes to `.sig`).
+    pub signature: String,
+    /// Lower-case hex SHA-256 of the artefact.
+    pub sha256: String,
+    /// Size of the artefact, in bytes.
+    pub size: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

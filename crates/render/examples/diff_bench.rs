@@ -63,10 +63,15 @@ fn view(file: &str) -> Res<()> {
 
 /// CPU time (user + sys) of this process's threads so far, in ms.
 fn self_cpu_ms() -> f64 {
+    cpu_ms(libc::RUSAGE_SELF)
+}
+
+/// CPU time (user + sys) of `who` (`RUSAGE_SELF`, `RUSAGE_CHILDREN`) so far, in ms.
+fn cpu_ms(who: libc::c_int) -> f64 {
     // SAFETY: getrusage only writes the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to a zeroed rusage.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut ru) } != 0 {
+    if unsafe { libc::getrusage(who, &raw mut ru) } != 0 {
         return 0.0;
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
@@ -205,14 +210,7 @@ fn dump(file: &str) -> Res<()> {
 
 /// user + sys of all waited-for children so far, in ms.
 fn children_cpu_ms() -> f64 {
-    // SAFETY: getrusage only writes the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to a zeroed rusage.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut ru) } != 0 {
-        return 0.0;
-    }
-    let tv = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    cpu_ms(libc::RUSAGE_CHILDREN)
 }
 
 /// The program and arguments, run directly or under callgrind.

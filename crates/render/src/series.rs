@@ -190,6 +190,27 @@ const SAME_POSITION_MM: f64 = 0.01;
 /// At most this many gap / duplicate warnings are itemised per stack.
 const LISTED: usize = 3;
 
+/// Indices of the steps between neighbouring slices that `pick` picks.
+fn steps_where(steps: &[f64], pick: impl Fn(f64) -> bool) -> Vec<usize> {
+    (0..steps.len()).filter(|&i| pick(steps[i])).collect()
+}
+
+/// Step `i` in words: "slices i+1 and i+2" (1-based).
+fn neighbours(i: usize) -> String {
+    format!("slices {} and {}", i + 1, i + 2)
+}
+
+/// The first [`LISTED`] of `indices` as `describe` words them, joined, and
+/// ", …" when there are more; `None` when there are none.
+fn listed(indices: &[usize], describe: impl Fn(usize) -> String) -> Option<String> {
+    if indices.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = indices.iter().take(LISTED).map(|&i| describe(i)).collect();
+    let more = if indices.len() > LISTED { ", …" } else { "" };
+    Some(format!("{}{more}", shown.join(", ")))
+}
+
 /// Orders one stack's slices and says what is unusual about it.
 fn order_stack(slices: &mut [Slice]) -> Vec<String> {
     let mut warnings = Vec::new();
@@ -213,30 +234,18 @@ fn order_stack(slices: &mut [Slice]) -> Vec<String> {
             .windows(2)
             .filter_map(|w| Some(w[1].position? - w[0].position?))
             .collect();
-        let dupes: Vec<usize> = steps
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| **d < SAME_POSITION_MM)
-            .map(|(i, _)| i)
-            .collect();
-        if !dupes.is_empty() {
-            let shown: Vec<String> = dupes
-                .iter()
-                .take(LISTED)
-                .map(|&i| {
-                    format!(
-                        "slices {} and {} at {:.2} mm",
-                        i + 1,
-                        i + 2,
-                        slices[i].position.unwrap_or(0.0)
-                    )
-                })
-                .collect();
+        let dupes = steps_where(&steps, |d| d < SAME_POSITION_MM);
+        let at = |i: usize| {
+            format!(
+                "{} at {:.2} mm",
+                neighbours(i),
+                slices[i].position.unwrap_or(0.0)
+            )
+        };
+        if let Some(shown) = listed(&dupes, at) {
             warnings.push(format!(
-                "{} duplicate slice position(s): {}{}; they are shown one after the other",
-                dupes.len(),
-                shown.join(", "),
-                if dupes.len() > LISTED { ", …" } else { "" }
+                "{} duplicate slice position(s): {shown}; they are shown one after the other",
+                dupes.len()
             ));
         }
         let typical = median(
@@ -247,23 +256,12 @@ fn order_stack(slices: &mut [Slice]) -> Vec<String> {
                 .collect(),
         );
         if let Some(t) = typical {
-            let gaps: Vec<usize> = steps
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| **d > t * 1.5 + SAME_POSITION_MM)
-                .map(|(i, _)| i)
-                .collect();
-            if !gaps.is_empty() {
-                let shown: Vec<String> = gaps
-                    .iter()
-                    .take(LISTED)
-                    .map(|&i| format!("{:.2} mm between slices {} and {}", steps[i], i + 1, i + 2))
-                    .collect();
+            let gaps = steps_where(&steps, |d| d > t * 1.5 + SAME_POSITION_MM);
+            let gap = |i: usize| format!("{:.2} mm between {}", steps[i], neighbours(i));
+            if let Some(shown) = listed(&gaps, gap) {
                 warnings.push(format!(
-                    "{} gap(s) in the stack (slices are {t:.2} mm apart elsewhere): {}{}",
-                    gaps.len(),
-                    shown.join(", "),
-                    if gaps.len() > LISTED { ", …" } else { "" }
+                    "{} gap(s) in the stack (slices are {t:.2} mm apart elsewhere): {shown}",
+                    gaps.len()
                 ));
             }
         }

@@ -32,10 +32,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
 #![allow(unsafe_code)] // the counting global allocator that measures each input's peak heap
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -250,20 +252,7 @@ fn corpus() -> Corpus {
     }
     assert!(files.len() >= 40, "the DICOM fixtures are missing");
     assert_eq!(zips.len(), 3, "the series zips are missing");
-    let entries = zips
-        .iter()
-        .map(|(_, z)| {
-            let mut a = zip::ZipArchive::new(Cursor::new(z)).unwrap();
-            (0..a.len())
-                .map(|i| {
-                    let mut f = a.by_index(i).unwrap();
-                    let mut d = Vec::new();
-                    f.read_to_end(&mut d).unwrap();
-                    (f.name().unwrap().to_string(), d)
-                })
-                .collect()
-        })
-        .collect();
+    let entries = zips.iter().map(|(_, z)| support::zip_entries(z)).collect();
     Corpus {
         files,
         zips,

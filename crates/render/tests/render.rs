@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
 
+mod support;
+
 mod render {
     mod big_diff;
     mod dicom_classes;

@@ -194,6 +194,11 @@ fn summarize_value(v: &FieldValue) -> String {
     }
 }
 
+/// Labels as a question's summary lists them: `a | b | c`.
+fn alternatives<'a>(labels: impl Iterator<Item = &'a str>) -> String {
+    labels.collect::<Vec<_>>().join(" | ")
+}
+
 fn describe_kind(kind: &QuestionKind) -> String {
     match kind {
         QuestionKind::Scale { min, max, anchors } => {
@@ -209,27 +214,15 @@ fn describe_kind(kind: &QuestionKind) -> String {
         }
         QuestionKind::SingleChoice { options } => format!(
             "single choice: {}",
-            options
-                .iter()
-                .map(|o| o.label.as_str())
-                .collect::<Vec<_>>()
-                .join(" | ")
+            alternatives(options.iter().map(|o| o.label.as_str()))
         ),
         QuestionKind::MultiChoice { options, .. } => format!(
             "multi choice: {}",
-            options
-                .iter()
-                .map(|o| o.label.as_str())
-                .collect::<Vec<_>>()
-                .join(" | ")
+            alternatives(options.iter().map(|o| o.label.as_str()))
         ),
         QuestionKind::PassFail { criteria } => format!(
             "pass/fail: {}",
-            criteria
-                .iter()
-                .map(|o| o.label.as_str())
-                .collect::<Vec<_>>()
-                .join(" | ")
+            alternatives(criteria.iter().map(|c| c.label.as_str()))
         ),
         QuestionKind::Ranking { fields } => format!("ranking of {}", fields.join(", ")),
         QuestionKind::Pairwise {

@@ -174,14 +174,11 @@ impl Store {
 
     /// The platform's copy of the reviewer's latest submission, if it served one.
     fn own_submission(&self, assignment_id: &str) -> Result<Option<SubmittedWork>> {
-        let json: Option<Option<String>> = self
-            .conn()?
-            .query_row(
-                "SELECT own_submission_json FROM items_scoped WHERE assignment_id = ?1",
-                [assignment_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let json: Option<Option<String>> = crate::opt_column(
+            &*self.conn()?,
+            "SELECT own_submission_json FROM items_scoped WHERE assignment_id = ?1",
+            [assignment_id],
+        )?;
         let Some(json) = json.flatten() else {
             return Ok(None);
         };

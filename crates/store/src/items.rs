@@ -478,14 +478,11 @@ impl Store {
 
     /// The scoped item of an assignment.
     pub fn scoped_item(&self, assignment_id: &str) -> Result<Option<ScopedItem>> {
-        let conn = self.conn()?;
-        let s: Option<String> = conn
-            .query_row(
-                "SELECT scoped_json FROM items_scoped WHERE assignment_id = ?1",
-                [assignment_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let s: Option<String> = crate::opt_column(
+            &*self.conn()?,
+            "SELECT scoped_json FROM items_scoped WHERE assignment_id = ?1",
+            [assignment_id],
+        )?;
         s.map(|s| serde_json::from_str(&s).map_err(StoreError::json("scoped item")))
             .transpose()
     }

@@ -173,6 +173,16 @@ pub(crate) fn require_assignment(conn: &Connection, assignment_id: &str) -> Resu
     }
 }
 
+/// The first column of the row `sql` selects, if it selects one.
+pub(crate) fn opt_column<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn.query_row(sql, params, |r| r.get(0)).optional()?)
+}
+
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }

@@ -2,7 +2,7 @@
 
 use assay_protocol::TimeSpan;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use crate::error::{Result, StoreError};
 use crate::types::*;
@@ -24,13 +24,11 @@ impl Store {
     /// End a running session.
     pub fn end_session(&self, session_id: i64, at: DateTime<Utc>) -> Result<()> {
         let conn = self.conn()?;
-        let started: Option<String> = conn
-            .query_row(
-                "SELECT started_at FROM time_sessions WHERE id = ?1",
-                [session_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let started: Option<String> = crate::opt_column(
+            &conn,
+            "SELECT started_at FROM time_sessions WHERE id = ?1",
+            [session_id],
+        )?;
         let started =
             started.ok_or_else(|| StoreError::NotFound(format!("session {session_id}")))?;
         let started = crate::parse_ts(&started)?;

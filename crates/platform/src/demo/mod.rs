@@ -16,7 +16,8 @@ mod rubrics;
 use std::collections::BTreeMap;
 
 use assay_protocol::{
-    AssignmentKind, Attestation, FieldValue, Item, OutcomeStatus, SubmissionRequest, TimeSpan,
+    AssignmentKind, Attestation, FieldValue, Item, OutcomeStatus, SubmissionReceipt,
+    SubmissionRequest, TimeSpan,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -486,6 +487,55 @@ pub fn seed_bulk(
     Ok(out)
 }
 
+/// A grade the demo data has an expert hand in.
+struct PastGrade<'a> {
+    /// Who grades.
+    expert_id: &'a str,
+    /// What is graded.
+    item: &'a Item,
+    /// When it was handed out (with an 8-hour lease).
+    assigned: DateTime<Utc>,
+    /// Days from `assigned` to when it is due.
+    due_days: i64,
+    /// Hours from `assigned` to the submission.
+    after_hours: i64,
+    /// Which sample answers ([`sample_answers`]).
+    sample: usize,
+    /// Minutes of work the submission reports.
+    minutes: u64,
+}
+
+impl PastGrade<'_> {
+    /// Assigns the grade (as assignment `id`) and submits it under
+    /// idempotency `key`: the receipt and when it was submitted.
+    fn hand_in(
+        &self,
+        storage: &dyn Storage,
+        id: String,
+        key: &str,
+    ) -> Result<(SubmissionReceipt, DateTime<Utc>), Error> {
+        let a = storage.create_assignment(&NewAssignment {
+            id,
+            expert_id: self.expert_id.into(),
+            item_id: self.item.id.clone(),
+            kind: AssignmentKind::Grade,
+            assigned_at: self.assigned,
+            lease_expires_at: self.assigned + Duration::hours(8),
+            due_at: self.assigned + Duration::days(self.due_days),
+            review_of_submission_id: None,
+        })?;
+        let submitted = self.assigned + Duration::hours(self.after_hours);
+        let answers = anchored_to(
+            self.item,
+            sample_answers(&self.item.opportunity_id, self.sample),
+        );
+        let req = submission(&a, answers, self.minutes, submitted);
+        let hash = crate::api::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
+        let receipt = storage.submit(self.expert_id, key, &hash, &req, submitted)?;
+        Ok((receipt, submitted))
+    }
+}
+
 /// Seeds an empty platform with the demo opportunities, items, attachments, assignments and history (as at `now`); a database that holds data is refused.
 pub fn seed_demo(
     storage: &dyn Storage,
@@ -609,27 +659,17 @@ pub fn seed_demo(
         (OutcomeStatus::Pending, None),
     ];
     for (i, item) in history.iter().enumerate() {
-        let assigned = days_ago(now, 24 - 2 * i as i64, 3);
-        let a = storage.create_assignment(&NewAssignment {
-            id: next_id("asg"),
-            expert_id: DEMO_EXPERT_ID.into(),
-            item_id: item.id.clone(),
-            kind: AssignmentKind::Grade,
-            assigned_at: assigned,
-            lease_expires_at: assigned + Duration::hours(8),
-            due_at: assigned + Duration::days(3),
-            review_of_submission_id: None,
-        })?;
-        let submitted = assigned + Duration::hours(2);
-        let req = submission(
-            &a,
-            anchored_to(item, sample_answers(&item.opportunity_id, i)),
-            14 + (i as u64 * 7) % 40,
-            submitted,
-        );
-        let key = format!("seed-history-{i}");
-        let hash = crate::api::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
-        let receipt = storage.submit(DEMO_EXPERT_ID, &key, &hash, &req, submitted)?;
+        let grade = PastGrade {
+            expert_id: DEMO_EXPERT_ID,
+            item,
+            assigned: days_ago(now, 24 - 2 * i as i64, 3),
+            due_days: 3,
+            after_hours: 2,
+            sample: i,
+            minutes: 14 + (i as u64 * 7) % 40,
+        };
+        let (receipt, submitted) =
+            grade.hand_in(storage, next_id("asg"), &format!("seed-history-{i}"))?;
         summary.past_submissions += 1;
         let (status, feedback) = outcomes[i % outcomes.len()];
         if status != OutcomeStatus::Pending {
@@ -652,27 +692,17 @@ pub fn seed_demo(
     // Senior review: other experts grade, the demo reviewer reviews.
     let others = ["exp-marco", "exp-lena", "exp-sam", "exp-marco", "exp-sam"];
     for (i, item) in senior.iter().enumerate() {
-        let other = others[i % others.len()];
-        let assigned = days_ago(now, 1, 10);
-        let a = storage.create_assignment(&NewAssignment {
-            id: next_id("asg"),
-            expert_id: other.into(),
-            item_id: item.id.clone(),
-            kind: AssignmentKind::Grade,
-            assigned_at: assigned,
-            lease_expires_at: assigned + Duration::hours(8),
-            due_at: assigned + Duration::days(2),
-            review_of_submission_id: None,
-        })?;
-        let submitted = assigned + Duration::hours(3);
-        let req = submission(
-            &a,
-            anchored_to(item, sample_answers(&item.opportunity_id, i + 1)),
-            22 + i as u64 * 5,
-            submitted,
-        );
-        let hash = crate::api::request_hash(&req).map_err(|e| Error::Demo(e.body.message))?;
-        let receipt = storage.submit(other, &format!("seed-other-{i}"), &hash, &req, submitted)?;
+        let grade = PastGrade {
+            expert_id: others[i % others.len()],
+            item,
+            assigned: days_ago(now, 1, 10),
+            due_days: 2,
+            after_hours: 3,
+            sample: i + 1,
+            minutes: 22 + i as u64 * 5,
+        };
+        let (receipt, submitted) =
+            grade.hand_in(storage, next_id("asg"), &format!("seed-other-{i}"))?;
         storage.create_assignment(&NewAssignment {
             id: next_id("asg"),
             expert_id: DEMO_EXPERT_ID.into(),

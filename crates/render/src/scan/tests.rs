@@ -1,5 +1,5 @@
 use super::*;
-use dicom_core::{dicom_value, DataElement, PrimitiveValue, VR};
+use dicom_core::{dicom_value, DataElement, PrimitiveValue, Tag, VR};
 use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
@@ -40,94 +40,50 @@ impl Default for Spec {
 /// A DICOM file (with preamble) built with dicom-object.
 fn dicom(spec: &Spec, pixel_bytes: Vec<u8>) -> Vec<u8> {
     let image = [
-        DataElement::new(tags::MODALITY, VR::CS, PrimitiveValue::from(spec.modality)),
-        DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(spec.rows)),
-        DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(spec.cols)),
-        DataElement::new(
-            tags::SAMPLES_PER_PIXEL,
-            VR::US,
-            PrimitiveValue::from(spec.samples),
-        ),
-        DataElement::new(
-            tags::PHOTOMETRIC_INTERPRETATION,
-            VR::CS,
-            PrimitiveValue::from(spec.photometric),
-        ),
-        DataElement::new(
-            tags::BITS_ALLOCATED,
-            VR::US,
-            PrimitiveValue::from(spec.bits),
-        ),
-        DataElement::new(
+        el(tags::MODALITY, VR::CS, spec.modality),
+        el(tags::ROWS, VR::US, spec.rows),
+        el(tags::COLUMNS, VR::US, spec.cols),
+        el(tags::SAMPLES_PER_PIXEL, VR::US, spec.samples),
+        el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, spec.photometric),
+        el(tags::BITS_ALLOCATED, VR::US, spec.bits),
+        el(
             tags::BITS_STORED,
             VR::US,
-            PrimitiveValue::from(if spec.bits == 16 { 12u16 } else { 8 }),
+            if spec.bits == 16 { 12u16 } else { 8 },
         ),
-        DataElement::new(
+        el(
             tags::HIGH_BIT,
             VR::US,
-            PrimitiveValue::from(if spec.bits == 16 { 11u16 } else { 7 }),
+            if spec.bits == 16 { 11u16 } else { 7 },
         ),
-        DataElement::new(
-            tags::PIXEL_REPRESENTATION,
-            VR::US,
-            PrimitiveValue::from(u16::from(spec.signed)),
-        ),
-        DataElement::new(
-            tags::RESCALE_SLOPE,
-            VR::DS,
-            PrimitiveValue::from(spec.slope),
-        ),
-        DataElement::new(
-            tags::RESCALE_INTERCEPT,
-            VR::DS,
-            PrimitiveValue::from(spec.intercept),
-        ),
-        DataElement::new(
+        el(tags::PIXEL_REPRESENTATION, VR::US, u16::from(spec.signed)),
+        el(tags::RESCALE_SLOPE, VR::DS, spec.slope),
+        el(tags::RESCALE_INTERCEPT, VR::DS, spec.intercept),
+        el(
             tags::PIXEL_DATA,
             if spec.bits == 16 { VR::OW } else { VR::OB },
-            PrimitiveValue::from(pixel_bytes),
+            pixel_bytes,
         ),
     ];
     let mut obj =
         InMemDicomObject::from_element_iter(ct_instance("1.2.3.4.5").into_iter().chain(image));
     if spec.frames > 1 {
-        obj.put(DataElement::new(
-            tags::NUMBER_OF_FRAMES,
-            VR::IS,
-            PrimitiveValue::from(spec.frames.to_string()),
-        ));
+        obj.put(el(tags::NUMBER_OF_FRAMES, VR::IS, spec.frames.to_string()));
     }
     if spec.samples == 3 {
-        obj.put(DataElement::new(
-            tags::PLANAR_CONFIGURATION,
-            VR::US,
-            PrimitiveValue::from(0u16),
-        ));
+        obj.put(el(tags::PLANAR_CONFIGURATION, VR::US, 0u16));
     }
     if let Some((c, w)) = spec.windows {
-        obj.put(DataElement::new(
-            tags::WINDOW_CENTER,
-            VR::DS,
-            PrimitiveValue::from(c),
-        ));
-        obj.put(DataElement::new(
-            tags::WINDOW_WIDTH,
-            VR::DS,
-            PrimitiveValue::from(w),
-        ));
-        obj.put(DataElement::new(
+        obj.put(el(tags::WINDOW_CENTER, VR::DS, c));
+        obj.put(el(tags::WINDOW_WIDTH, VR::DS, w));
+        obj.put(el(
             tags::WINDOW_CENTER_WIDTH_EXPLANATION,
             VR::LO,
             dicom_value!(Strs, ["WINDOW1", "WINDOW2"]),
         ));
     }
     if let Some(s) = spec.spacing {
-        obj.put(DataElement::new(
-            tags::PIXEL_SPACING,
-            VR::DS,
-            PrimitiveValue::from(s),
-        ));
+        obj.put(el(tags::PIXEL_SPACING, VR::DS, s));
     }
     file_bytes(obj)
 }
@@ -135,12 +91,8 @@ fn dicom(spec: &Spec, pixel_bytes: Vec<u8>) -> Vec<u8> {
 /// A CT image's SOP class and the instance `uid`: how each test file starts.
 fn ct_instance(uid: &str) -> [InMemElement; 2] {
     [
-        DataElement::new(
-            tags::SOP_CLASS_UID,
-            VR::UI,
-            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.2"),
-        ),
-        DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(uid)),
+        el(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        el(tags::SOP_INSTANCE_UID, VR::UI, uid),
     ]
 }
 
@@ -152,6 +104,16 @@ fn file_bytes(obj: InMemDicomObject) -> Vec<u8> {
     let mut out = Vec::new();
     file.write_all(&mut out).unwrap();
     out
+}
+
+/// One data element of a test file.
+fn el(tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) -> InMemElement {
+    DataElement::new(tag, vr, value.into())
+}
+
+/// A window of `center` and `width`.
+fn win(center: f64, width: f64) -> Window {
+    Window { center, width }
 }
 
 fn u16_bytes(v: &[u16]) -> Vec<u8> {
@@ -178,21 +140,9 @@ fn ct_16bit_signed_with_rescale_windows_spacing() {
     assert_eq!(i.modality.as_deref(), Some("CT"));
     assert_eq!(i.units.as_deref(), Some("HU"));
     assert_eq!(i.pixel_spacing, Some((0.5, 0.25)));
-    assert_eq!(
-        i.default_window,
-        Window {
-            center: 40.0,
-            width: 400.0
-        }
-    );
+    assert_eq!(i.default_window, win(40.0, 400.0));
     assert_eq!(i.presets[0].name, "WINDOW1");
-    assert_eq!(
-        i.presets[1].window,
-        Window {
-            center: -600.0,
-            width: 1500.0
-        }
-    );
+    assert_eq!(i.presets[1].window, win(-600.0, 1500.0));
     assert!(i.presets.iter().any(|p| p.name == "Lung"));
     assert!(i.presets.iter().any(|p| p.name == "Bone"));
     // value = raw * 2 - 1024
@@ -214,15 +164,7 @@ fn windowing_lut_and_monochrome1() {
     let vals: Vec<u16> = vec![0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100];
     let spec = Spec::default();
     let scan = decode_scan(&dicom(&spec, u16_bytes(&vals)), "application/dicom").unwrap();
-    let img = render_frame(
-        &scan,
-        0,
-        Window {
-            center: 500.0,
-            width: 1000.0,
-        },
-    )
-    .unwrap();
+    let img = render_frame(&scan, 0, win(500.0, 1000.0)).unwrap();
     assert_eq!(img.data.len(), 12 * 4);
     let grey: Vec<u8> = img.data.chunks(4).map(|p| p[0]).collect();
     assert_eq!(grey[0], 0);
@@ -234,15 +176,7 @@ fn windowing_lut_and_monochrome1() {
         .chunks(4)
         .all(|p| p[3] == 255 && p[0] == p[1] && p[1] == p[2]));
     // Narrow window saturates.
-    let img = render_frame(
-        &scan,
-        0,
-        Window {
-            center: 550.0,
-            width: 1.0,
-        },
-    )
-    .unwrap();
+    let img = render_frame(&scan, 0, win(550.0, 1.0)).unwrap();
     assert_eq!(img.data[5 * 4], 0);
     assert_eq!(img.data[6 * 4], 255);
     // MONOCHROME1 inverts.
@@ -251,27 +185,11 @@ fn windowing_lut_and_monochrome1() {
         ..Spec::default()
     };
     let scan1 = decode_scan(&dicom(&inv, u16_bytes(&vals)), "application/dicom").unwrap();
-    let img1 = render_frame(
-        &scan1,
-        0,
-        Window {
-            center: 500.0,
-            width: 1000.0,
-        },
-    )
-    .unwrap();
+    let img1 = render_frame(&scan1, 0, win(500.0, 1000.0)).unwrap();
     assert_eq!(img1.data[0], 255);
     assert_eq!(img1.data[11 * 4], 0);
     // Non-finite windows don't panic.
-    assert!(render_frame(
-        &scan,
-        0,
-        Window {
-            center: f64::NAN,
-            width: f64::INFINITY
-        }
-    )
-    .is_ok());
+    assert!(render_frame(&scan, 0, win(f64::NAN, f64::INFINITY)).is_ok());
     let png = render_frame_png(&scan, 0, scan.info.default_window).unwrap();
     let back = decode_scan(&png, "image/png").unwrap();
     assert_eq!(
@@ -314,15 +232,7 @@ fn multi_frame_8bit_and_rgb() {
     )
     .unwrap();
     assert_eq!(scan.info.channels, 3);
-    let img = render_frame(
-        &scan,
-        0,
-        Window {
-            center: 128.0,
-            width: 256.0,
-        },
-    )
-    .unwrap();
+    let img = render_frame(&scan, 0, win(128.0, 256.0)).unwrap();
     assert_eq!(&img.data[..4], &[255, 0, 0, 255]);
     assert_eq!(&img.data[4..], &[0, 0, 255, 255]);
 }

@@ -21,6 +21,11 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
+/// A window of `center` and `width`.
+fn win(center: f64, width: f64) -> Window {
+    Window { center, width }
+}
+
 fn decode(name: &str) -> Scan {
     decode_scan(&fixture(name), "application/dicom")
         .unwrap_or_else(|e| panic!("{name} should decode: {e}"))
@@ -91,22 +96,10 @@ fn jpeg2000_lossless_ct_12_bit_two_frames_with_rescale_and_windows() {
     // the CT presets and the full range.
     let names: Vec<&str> = info.presets.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(&names[..2], ["SOFT", "BONE"]);
-    assert_eq!(
-        info.presets[1].window,
-        Window {
-            center: 400.0,
-            width: 1800.0
-        }
-    );
+    assert_eq!(info.presets[1].window, win(400.0, 1800.0));
     assert!(names.contains(&"Lung"));
     assert_eq!(names.last(), Some(&"Full range"));
-    assert_eq!(
-        info.default_window,
-        Window {
-            center: 40.0,
-            width: 400.0
-        }
-    );
+    assert_eq!(info.default_window, win(40.0, 400.0));
 }
 
 #[test]
@@ -118,13 +111,7 @@ fn jpeg2000_lossless_mr_full_16_bit() {
     assert_every_pixel(&scan, |f, y, x| mr16(f, y, x) as f64);
     // Values above 32767 survive (no sign confusion).
     assert!(scan.info.max > 60000.0, "max {}", scan.info.max);
-    assert_eq!(
-        scan.info.default_window,
-        Window {
-            center: 32768.0,
-            width: 65536.0
-        }
-    );
+    assert_eq!(scan.info.default_window, win(32768.0, 65536.0));
 }
 
 #[test]
@@ -135,23 +122,14 @@ fn jpeg2000_lossless_signed_16_bit() {
     assert_eq!((scan.info.min, scan.info.max), (-2000.0, 3999.0));
     // No window in the file: full range.
     assert_eq!(scan.info.presets.len(), 8); // seven CT presets and the full range
-    assert_eq!(
-        scan.info.default_window,
-        Window {
-            center: 999.5,
-            width: 5999.0
-        }
-    );
+    assert_eq!(scan.info.default_window, win(999.5, 5999.0));
 }
 
 fn assert_rgb(name: &str, photometric: &str) {
     let scan = decode(name);
     assert_geometry(&scan, 3, photometric);
     // Identity window for 8-bit data: rendered bytes are the samples.
-    let identity = Window {
-        center: 128.0,
-        width: 256.0,
-    };
+    let identity = win(128.0, 256.0);
     for f in 0..FRAMES {
         let img = render_frame(&scan, f, identity).unwrap();
         assert_eq!((img.width, img.height), (COLS, ROWS));

@@ -5,7 +5,7 @@
 //! decode, zip archives delivered whole or as loose files, and hostile
 //! archives refused without losing the rest.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -25,16 +25,7 @@ fn json(name: &str) -> serde_json::Value {
 
 /// The entries of a zip fixture as loose files, in archive order.
 fn unzip(name: &str) -> Vec<(String, Vec<u8>)> {
-    let bytes = fixture(name);
-    let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut f = z.by_index(i).unwrap();
-            let mut data = Vec::new();
-            f.read_to_end(&mut data).unwrap();
-            (f.name().unwrap().to_string(), data)
-        })
-        .collect()
+    crate::support::zip_entries(&fixture(name))
 }
 
 fn open_files(files: Vec<(String, Vec<u8>)>) -> Series {

@@ -24,6 +24,26 @@ const spans: TimeSpan[] = [
   },
 ];
 
+function open(list: TimeSpan[], onsave: (s: TimeSpan[]) => void = () => {}) {
+  app = mount(TimeLogDialog, {
+    target: document.body,
+    props: { spans: list, onsave, onclose: () => {} },
+  });
+  flushSync();
+}
+
+function saveButton(): HTMLButtonElement {
+  return Array.from(document.querySelectorAll("button")).find(
+    (b) => b.textContent === "Save log",
+  ) as HTMLButtonElement;
+}
+
+function input(label: string): HTMLInputElement {
+  const el = document.querySelector<HTMLInputElement>(`input[aria-label="${label}"]`);
+  if (!el) throw new Error(label);
+  return el;
+}
+
 function type(el: HTMLInputElement, v: string) {
   el.value = v;
   el.dispatchEvent(new Event("input", { bubbles: true }));
@@ -33,24 +53,15 @@ function type(el: HTMLInputElement, v: string) {
 describe("TimeLogDialog", () => {
   it("shows the total, marks edits as corrected and saves them", () => {
     let saved: TimeSpan[] | null = null;
-    app = mount(TimeLogDialog, {
-      target: document.body,
-      props: { spans, onsave: (s: TimeSpan[]) => (saved = s), onclose: () => {} },
-    });
-    flushSync();
+    open(spans, (s) => (saved = s));
     expect(document.body.textContent).toContain("Total: 15m 00s");
-    const end = document.querySelector<HTMLInputElement>('input[aria-label="End of span 2"]');
-    if (!end) throw new Error("end input");
+    const end = input("End of span 2");
     // Times are shown and typed as the reviewer's wall-clock time.
     expect(end.value).toBe(localStamp("2026-01-01T11:05:00.000Z"));
     type(end, localStamp("2026-01-01T11:02:00.000Z"));
     expect(document.body.textContent).toContain("Total: 12m 00s");
     expect(document.querySelectorAll(".badge.warn")).toHaveLength(1);
-    (
-      Array.from(document.querySelectorAll("button")).find(
-        (b) => b.textContent === "Save log",
-      ) as HTMLButtonElement
-    ).click();
+    saveButton().click();
     expect(saved).toEqual([
       { ...spans[0], corrected: false },
       {
@@ -62,16 +73,9 @@ describe("TimeLogDialog", () => {
   });
 
   it("refuses spans that end before they start or cannot be read", () => {
-    app = mount(TimeLogDialog, {
-      target: document.body,
-      props: { spans, onsave: () => {}, onclose: () => {} },
-    });
-    flushSync();
-    const save = Array.from(document.querySelectorAll("button")).find(
-      (b) => b.textContent === "Save log",
-    ) as HTMLButtonElement;
-    const start = document.querySelector<HTMLInputElement>('input[aria-label="Start of span 1"]');
-    if (!start) throw new Error("start input");
+    open(spans);
+    const save = saveButton();
+    const start = input("Start of span 1");
     type(start, localStamp("2026-01-01T10:20:00.000Z"));
     expect(document.body.textContent).toContain("Ends before it starts");
     expect(save.disabled).toBe(true);
@@ -84,16 +88,9 @@ describe("TimeLogDialog", () => {
   });
 
   it("refuses a span as long as Rust's bound (RULES.time_span_max_s), not one second shorter", () => {
-    app = mount(TimeLogDialog, {
-      target: document.body,
-      props: { spans: [spans[0]], onsave: () => {}, onclose: () => {} },
-    });
-    flushSync();
-    const save = Array.from(document.querySelectorAll("button")).find(
-      (b) => b.textContent === "Save log",
-    ) as HTMLButtonElement;
-    const end = document.querySelector<HTMLInputElement>('input[aria-label="End of span 1"]');
-    if (!end) throw new Error("end input");
+    open([spans[0]]);
+    const save = saveButton();
+    const end = input("End of span 1");
     const start = Date.parse(spans[0].started_at);
     type(end, localStamp(new Date(start + RULES.time_span_max_s * 1000).toISOString()));
     expect(document.body.textContent).toContain("hours or more is not plausible");

@@ -2,15 +2,20 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { TimeSpan } from "../bindings";
 import { hasActionableWork, spanSeconds, TimeTracker, WaitingTracker } from "./timetracker";
 
+/** Fake timers from 2026-01-01T10:00 UTC; returns the list a tracker's spans go to. */
+function fakeClock(): TimeSpan[] {
+  vi.useFakeTimers();
+  vi.setSystemTime(new Date("2026-01-01T10:00:00Z"));
+  return [];
+}
+
 const secs = (s: TimeSpan) => (Date.parse(s.ended_at) - Date.parse(s.started_at)) / 1000;
 
 describe("TimeTracker", () => {
   let spans: TimeSpan[];
   let t: TimeTracker;
   beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(new Date("2026-01-01T10:00:00Z"));
-    spans = [];
+    spans = fakeClock();
     t = new TimeTracker({ idleMs: 60_000, focusGraceMs: 10_000, onSpan: (s) => spans.push(s) });
   });
   afterEach(() => {
@@ -114,9 +119,7 @@ describe("WaitingTracker (idle waiting)", () => {
   let spans: TimeSpan[];
   let w: WaitingTracker;
   beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(new Date("2026-01-01T10:00:00Z"));
-    spans = [];
+    spans = fakeClock();
     w = new WaitingTracker({
       idleMs: 60_000,
       focusGraceMs: 10_000,
@@ -124,6 +127,11 @@ describe("WaitingTracker (idle waiting)", () => {
       onSpan: (s) => spans.push(s),
     });
   });
+  /** Signed in with nothing to do: waiting from now. */
+  const startWaiting = () => {
+    w.start();
+    w.setHasWork(false);
+  };
   afterEach(() => {
     w.stop();
     vi.useRealTimers();
@@ -149,8 +157,7 @@ describe("WaitingTracker (idle waiting)", () => {
   });
 
   it("stops counting when the reviewer goes idle, without the idle part", () => {
-    w.start();
-    w.setHasWork(false);
+    startWaiting();
     vi.advanceTimersByTime(20_000);
     w.activity(); // last input at +20 s
     vi.advanceTimersByTime(5 * 60_000);
@@ -174,8 +181,7 @@ describe("WaitingTracker (idle waiting)", () => {
   });
 
   it("pauses when the window loses focus past the grace, or the page is hidden", () => {
-    w.start();
-    w.setHasWork(false);
+    startWaiting();
     vi.advanceTimersByTime(10_000);
     w.blur(); // at +10 s
     vi.advanceTimersByTime(5_000);
@@ -197,8 +203,7 @@ describe("WaitingTracker (idle waiting)", () => {
   });
 
   it("checkpoints long waits so a crash loses little, and stops on sign-out", () => {
-    w.start();
-    w.setHasWork(false);
+    startWaiting();
     for (let i = 0; i < 41; i++) {
       vi.advanceTimersByTime(30_000);
       w.activity();
@@ -212,8 +217,7 @@ describe("WaitingTracker (idle waiting)", () => {
   });
 
   it("counts only up to the last tick after the machine slept", () => {
-    w.start();
-    w.setHasWork(false);
+    startWaiting();
     vi.advanceTimersByTime(4_000);
     vi.setSystemTime(Date.now() + 3_600_000); // one hour asleep, no timers fired
     vi.advanceTimersByTime(1_000);

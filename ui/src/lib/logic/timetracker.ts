@@ -17,20 +17,76 @@ export type TrackerOptions = {
 
 export type TrackerState = "running" | "paused" | "stopped";
 
+/** A tracker's timer: ticks every `tickMs` and tells when the machine slept. */
+class Ticker {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private last = 0;
+  private readonly tickMs: number;
+  private readonly onTick: () => void;
+
+  constructor(tickMs: number, onTick: () => void) {
+    this.tickMs = tickMs;
+    this.onTick = onTick;
+  }
+
+  start(now: number): void {
+    this.last = now;
+    this.timer = setInterval(this.onTick, this.tickMs);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Records a tick at `now`; returns the previous tick when the machine
+   *  slept since (the interval could not fire), else `null`. */
+  sleptSince(now: number): number | null {
+    const prev = this.last;
+    this.last = now;
+    return now - prev > this.tickMs * 3 + 2000 ? prev : null;
+  }
+}
+
+/** When the reviewer stopped being present, if they have: the last tick
+ *  before the machine slept, their last input once idle for `idleMs`, or the
+ *  blur once unfocused past `focusGraceMs`; `null` while present. */
+function presenceEnd(
+  now: number,
+  slept: number | null,
+  lastActivity: number,
+  blurredAt: number | null,
+  opts: { idleMs: number; focusGraceMs: number },
+): number | null {
+  if (slept !== null) return slept;
+  if (now - lastActivity >= opts.idleMs) return lastActivity;
+  if (blurredAt !== null && now - blurredAt >= opts.focusGraceMs) return blurredAt;
+  return null;
+}
+
+/** The span measured from `start` to `end` (epoch ms). */
+function measured(start: number, end: number): TimeSpan {
+  return {
+    started_at: new Date(start).toISOString(),
+    ended_at: new Date(end).toISOString(),
+    corrected: false,
+  };
+}
+
 export class TimeTracker {
   private opts: Required<Omit<TrackerOptions, "onChange">> & {
     onChange?: (s: TrackerState) => void;
   };
   private spanStart: number | null = null;
   private lastActivity = 0;
-  private lastTick = 0;
   private blurredAt: number | null = null;
   private closedMs = 0;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly ticker: Ticker;
   private _state: TrackerState = "stopped";
 
   constructor(opts: TrackerOptions) {
     this.opts = { now: () => Date.now(), tickMs: 1000, ...opts };
+    this.ticker = new Ticker(this.opts.tickMs, () => this.tick());
   }
 
   get state(): TrackerState {
@@ -41,9 +97,8 @@ export class TimeTracker {
   start(): void {
     if (this._state !== "stopped") return;
     const now = this.opts.now();
-    this.lastTick = now;
     this.blurredAt = null;
-    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
+    this.ticker.start(now);
     this.open(now);
   }
 
@@ -90,30 +145,18 @@ export class TimeTracker {
   /** Stop and flush the running span. */
   stop(): void {
     if (this._state === "stopped") return;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.ticker.stop();
     if (this._state === "running") this.close(this.opts.now());
     this.setState("stopped");
   }
 
   private tick(): void {
     const now = this.opts.now();
-    const gap = now - this.lastTick;
-    const prevTick = this.lastTick;
-    this.lastTick = now;
+    const slept = this.ticker.sleptSince(now);
     if (this._state !== "running") return;
-    // Slept: the interval could not fire. Count only up to the last tick.
-    if (gap > this.opts.tickMs * 3 + 2000) {
-      this.close(Math.max(prevTick, this.spanStart ?? prevTick));
-      return;
-    }
-    if (now - this.lastActivity >= this.opts.idleMs) {
-      this.close(Math.max(this.lastActivity, this.spanStart ?? this.lastActivity));
-      return;
-    }
-    if (this.blurredAt !== null && now - this.blurredAt >= this.opts.focusGraceMs) {
-      this.close(Math.max(this.blurredAt, this.spanStart ?? this.blurredAt));
-    }
+    // Slept, idle or away: count only up to when presence ended.
+    const end = presenceEnd(now, slept, this.lastActivity, this.blurredAt, this.opts);
+    if (end !== null) this.close(Math.max(end, this.spanStart ?? end));
   }
 
   private open(now: number): void {
@@ -129,11 +172,7 @@ export class TimeTracker {
     this.setState("paused");
     if (end > start) {
       this.closedMs += end - start;
-      this.opts.onSpan({
-        started_at: new Date(start).toISOString(),
-        ended_at: new Date(end).toISOString(),
-        corrected: false,
-      });
+      this.opts.onSpan(measured(start, end));
     }
   }
 
@@ -193,12 +232,12 @@ export class WaitingTracker {
   private hiddenPage = false;
   private blurredAt: number | null = null;
   private lastActivity = 0;
-  private lastTick = 0;
   private spanStart: number | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly ticker: Ticker;
 
   constructor(opts: WaitingOptions) {
     this.opts = { now: () => Date.now(), tickMs: 1000, checkpointMs: 5 * 60_000, ...opts };
+    this.ticker = new Ticker(this.opts.tickMs, () => this.tick());
   }
 
   /** Whether a waiting span is running now. */
@@ -212,8 +251,7 @@ export class WaitingTracker {
     this.started = true;
     const now = this.opts.now();
     this.lastActivity = now;
-    this.lastTick = now;
-    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
+    this.ticker.start(now);
     this.update(now);
   }
 
@@ -222,8 +260,7 @@ export class WaitingTracker {
     if (!this.started) return;
     this.close(this.opts.now());
     this.started = false;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.ticker.stop();
   }
 
   /** Whether there is anything the reviewer can grade or review. */
@@ -276,21 +313,12 @@ export class WaitingTracker {
 
   private tick(): void {
     const now = this.opts.now();
-    const gap = now - this.lastTick;
-    const prevTick = this.lastTick;
-    this.lastTick = now;
+    const slept = this.ticker.sleptSince(now);
     if (this.spanStart === null) return;
-    if (gap > this.opts.tickMs * 3 + 2000) {
-      // The machine slept: count only up to the last tick.
-      this.close(Math.max(prevTick, this.spanStart));
-      return;
-    }
-    if (now - this.lastActivity >= this.opts.idleMs) {
-      this.close(Math.max(this.lastActivity, this.spanStart));
-      return;
-    }
-    if (this.blurredAt !== null && now - this.blurredAt >= this.opts.focusGraceMs) {
-      this.close(Math.max(this.blurredAt, this.spanStart));
+    // Slept, idle or away: count only up to when presence ended.
+    const end = presenceEnd(now, slept, this.lastActivity, this.blurredAt, this.opts);
+    if (end !== null) {
+      this.close(Math.max(end, this.spanStart));
       return;
     }
     if (now - this.spanStart >= this.opts.checkpointMs) {
@@ -303,13 +331,7 @@ export class WaitingTracker {
     if (this.spanStart === null) return;
     const start = this.spanStart;
     this.spanStart = null;
-    if (end > start) {
-      this.opts.onSpan({
-        started_at: new Date(start).toISOString(),
-        ended_at: new Date(end).toISOString(),
-        corrected: false,
-      });
-    }
+    if (end > start) this.opts.onSpan(measured(start, end));
   }
 }
 

@@ -726,7 +726,10 @@ mod tests {
         let (warm, first) = std::thread::scope(|s| {
             let warm = s.spawn(|| page_at(&store, &cache, &QueueFilter::default(), 0, 0, now));
             let first = s.spawn(|| page_at(&store, &cache, &ui_first, 0, 100, now));
-            (warm.join().unwrap().unwrap(), first.join().unwrap().unwrap())
+            (
+                warm.join().unwrap().unwrap(),
+                first.join().unwrap().unwrap(),
+            )
         });
         assert_eq!(warm.total, first.total);
         assert_eq!(first, legacy_page(&store, &ui_first, 0, 100, now));

@@ -1051,7 +1051,6 @@ mod background {
                     | SyncEvent::Leases { .. }),
                 )) => panic!("the loop did not wait: {ev:?}"),
                 Ok(Some(SyncEvent::Failed { message, .. })) => panic!("failed: {message}"),
-                Ok(Some(_)) => {}
                 other => panic!("no upload: {other:?}"),
             }
         }

@@ -78,15 +78,6 @@ pub fn builder_with_dialogs<R: Runtime>(
         // ---- end issue 18 ----
         .setup(move |app| {
             let _ = handle.set(app.handle().clone());
-            // The queue the UI asks for first, built off the main thread
-            // while the page loads (a `queue_page` in the meantime waits
-            // for it instead of building it again).
-            let warm = workbench.clone();
-            tauri::async_runtime::spawn_blocking(move || {
-                if let Err(e) = warm.warm_queue() {
-                    tracing::warn!(error = %e, "could not build the queue ahead");
-                }
-            });
             // Resume the saved session (token from the keyring) in the background.
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = workbench.resume().await {

@@ -118,6 +118,26 @@ fn exec_to_mark(app: &App, binary: &Path, mark: &str) -> Result<(f64, f64)> {
     bail!("no performance mark {mark} in {}", binary.display())
 }
 
+/// One timed start of `binary` with `env`: the time until the `ready`
+/// element is in the DOM (pushed to the first list) and from its exec to the
+/// page's performance mark `mark` (pushed to the second), printed after
+/// `label`.
+fn timed_launch(
+    (binary, env): (&Path, &[(&str, &str)]),
+    (ready, mark): (&str, &str),
+    label: &str,
+    (starts, execs): (&mut Vec<f64>, &mut Vec<f64>),
+) -> Result<App> {
+    let (app, ms) = cold_start(binary, env, ready)?;
+    starts.push(ms);
+    let (exec, page) = exec_to_mark(&app, binary, mark)?;
+    execs.push(exec);
+    println!(
+        "{label} after {ms:.0} ms ({exec:.0} ms after its exec, of which {page:.0} before the page's time origin)"
+    );
+    Ok(app)
+}
+
 /// Prints where the first launch's start-up went, from the page's own
 /// timings: exec to the page's time origin (the Rust side, GTK and
 /// `WebKit`'s processes starting), then each resource the page loaded and
@@ -358,14 +378,12 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
         // Paired, alternating which starts first.
         for assay_first in [run % 2 == 0, run % 2 != 0] {
             if assay_first {
-                let (app, ms) = cold_start(&binary, &env, "li[data-queue-row]")?;
-                starts.push(ms);
-                let (exec, page) = exec_to_mark(&app, &binary, "assay:first-queue-row")?;
-                execs.push(exec);
-                println!(
-                    "run {}: Assay's first queue row after {ms:.0} ms ({exec:.0} ms after its exec, of which {page:.0} before the page's time origin)",
-                    run + 1
-                );
+                let app = timed_launch(
+                    (&binary, &env),
+                    ("li[data-queue-row]", "assay:first-queue-row"),
+                    &format!("run {}: Assay's first queue row", run + 1),
+                    (&mut starts, &mut execs),
+                )?;
                 if run == 0 {
                     print_start_timeline(&app, &binary)?;
                     let (kib, _, tree) = tree_pss_kib(&binary)?;
@@ -400,14 +418,12 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                 }
                 app.quit()?;
             } else {
-                let (app, ms) = cold_start(&minimal, &[], "#ready")?;
-                anchor.push(ms);
-                let (exec, page) = exec_to_mark(&app, &minimal, "ready")?;
-                anchor_execs.push(exec);
-                println!(
-                    "run {}: minimal Tauri app's heading after {ms:.0} ms ({exec:.0} ms after its exec, of which {page:.0} before the page's time origin)",
-                    run + 1
-                );
+                let app = timed_launch(
+                    (&minimal, &[]),
+                    ("#ready", "ready"),
+                    &format!("run {}: minimal Tauri app's heading", run + 1),
+                    (&mut anchor, &mut anchor_execs),
+                )?;
                 if run == 0 {
                     std::thread::sleep(Duration::from_secs(2));
                     anchor_pss = tree_pss_kib(&minimal)?;

@@ -35,8 +35,8 @@ use assay_protocol::{AssignmentKind, ReviewRequest, SubmissionRequest, TimeSpan}
 use assay_rubric::{validate, Answers, ValidationReport};
 use assay_store::{PendingAnnotation, QueueStatus, Store};
 use assay_sync::{
-    spawn_background_after, BackgroundSync, Connector, Credentials, LabelStudioAuth,
-    LabelStudioClient, PlatformClient, PlatformKind, SyncConfig, SyncEngine, SyncEvent, Token,
+    spawn_background, BackgroundSync, Connector, Credentials, LabelStudioAuth, LabelStudioClient,
+    PlatformClient, PlatformKind, SyncConfig, SyncEngine, SyncEvent, Token,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -75,12 +75,6 @@ pub type EventSink = Arc<dyn Fn(AppEvent) + Send + Sync>;
 
 /// How often the background loop syncs when nothing triggers it.
 const SYNC_INTERVAL: Duration = Duration::from_secs(30);
-/// When a session resumed at start-up first syncs in the background (unless
-/// something triggers it sooner; "Sync now" and uploads do not wait): the
-/// queue on screen comes from the store, and a sync in the first moments
-/// would compete with the window's first paint and invalidate the queue the
-/// start-up warm-up built. Signing in syncs at once.
-const RESUMED_FIRST_SYNC_AFTER: Duration = Duration::from_secs(3);
 
 struct Connected {
     engine: Arc<SyncEngine>,
@@ -267,8 +261,7 @@ impl Workbench {
         if let Some(url) = saved.platform_url.as_deref() {
             if saved.expert.is_some() {
                 if let Some(token) = self.credentials.get_token(url)? {
-                    self.connect(url, token, saved.platform_kind, RESUMED_FIRST_SYNC_AFTER)
-                        .await?;
+                    self.connect(url, token, saved.platform_kind).await?;
                 } else {
                     tracing::info!("saved session has no token in the keyring");
                 }
@@ -364,8 +357,7 @@ impl Workbench {
             });
         })?;
         tracing::info!(platform = %url, kind = kind.label(), expert = %me.id, "signed in");
-        self.connect(&url, Token::new(token), kind, Duration::ZERO)
-            .await?;
+        self.connect(&url, Token::new(token), kind).await?;
         self.session_now().await
     }
 
@@ -391,13 +383,7 @@ impl Workbench {
         self.session_now().await
     }
 
-    async fn connect(
-        &self,
-        url: &str,
-        token: Token,
-        kind: PlatformKind,
-        first_sync_after: Duration,
-    ) -> AppResult<()> {
+    async fn connect(&self, url: &str, token: Token, kind: PlatformKind) -> AppResult<()> {
         let client: Connector = match kind {
             PlatformKind::Assay => PlatformClient::new(url)?.with_token(token).into(),
             PlatformKind::LabelStudio => LabelStudioClient::new(url)?
@@ -410,8 +396,7 @@ impl Workbench {
             SyncConfig::default(),
         ));
         let (tx, rx) = mpsc::unbounded_channel();
-        let background =
-            spawn_background_after(engine.clone(), first_sync_after, SYNC_INTERVAL, tx);
+        let background = spawn_background(engine.clone(), SYNC_INTERVAL, tx);
         let events = self.events.clone();
         let store = self.store.clone();
         let live = self.live.clone();
@@ -555,14 +540,6 @@ impl Workbench {
     }
 
     // ------------------------------------------------------------ queue
-
-    /// Builds the queue the UI asks for first (no filter, by due date) into
-    /// the cache, so the first page after start-up is a window of it; a
-    /// `queue_page` asked while this runs waits for it rather than building
-    /// the same queue again. The shell runs it off the main thread at start.
-    pub fn warm_queue(&self) -> AppResult<()> {
-        queue::page(&self.store, &self.queue, &QueueFilter::default(), 0, 0).map(|_| ())
-    }
 
     /// A window of `limit` rows from `offset` of the queue filtered and sorted by `filter` (at most 500 rows).
     pub fn queue_page(

@@ -151,10 +151,6 @@ impl BuiltQueue {
 #[derive(Default)]
 pub struct QueueCache {
     built: Mutex<Vec<Arc<BuiltQueue>>>,
-    /// Held while a queue is built: a caller that missed the cache waits for
-    /// a build already under way (the start-up warm-up, say) and reads its
-    /// result instead of building the same queue a second time.
-    building: Mutex<()>,
 }
 
 impl QueueCache {
@@ -208,13 +204,6 @@ pub(crate) fn page_at(
     // The stamp is read before the rows: a write in between makes the next
     // call rebuild (never serve older rows under a newer stamp).
     let stamp = store.change_stamp()?;
-    if let Some(built) = cache.find(filter, stamp, now) {
-        return Ok(built.window(offset, limit));
-    }
-    let _building = cache
-        .building
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(built) = cache.find(filter, stamp, now) {
         return Ok(built.window(offset, limit));
     }
@@ -707,36 +696,6 @@ mod tests {
                 legacy_page(store, &filter, 37, 10_000, now)
             );
         }
-    }
-
-    /// What the start-up warm-up does (`Workbench::warm_queue`): build the
-    /// default filter's queue, possibly while the UI's first page is asked
-    /// for on another thread. Both end up with one build in the cache, and
-    /// the UI's first filter (as its queue sends it) is that default.
-    #[test]
-    fn a_page_asked_during_the_warm_up_reads_the_warm_queue() {
-        let (_dir, store, _list) = realistic_store(2_000);
-        let cache = QueueCache::default();
-        let now = t0();
-        let ui_first: QueueFilter = serde_json::from_value(serde_json::json!({
-            "search": "", "statuses": [], "opportunity_id": null, "kind": null, "sort": "due"
-        }))
-        .unwrap();
-        assert_eq!(ui_first, QueueFilter::default());
-        let (warm, first) = std::thread::scope(|s| {
-            let warm = s.spawn(|| page_at(&store, &cache, &QueueFilter::default(), 0, 0, now));
-            let first = s.spawn(|| page_at(&store, &cache, &ui_first, 0, 100, now));
-            (
-                warm.join().unwrap().unwrap(),
-                first.join().unwrap().unwrap(),
-            )
-        });
-        assert_eq!(warm.total, first.total);
-        assert_eq!(first, legacy_page(&store, &ui_first, 0, 100, now));
-        let built = cache.built.lock().unwrap();
-        assert_eq!(built.len(), 1, "one build for the two calls");
-        let stamp = store.change_stamp().unwrap();
-        assert!(built[0].current(&QueueFilter::default(), stamp, now));
     }
 
     #[test]

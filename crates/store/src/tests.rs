@@ -1010,16 +1010,23 @@ fn a_newer_item_revision_is_fetched_again_and_keeps_the_old_item_until_then() {
     assert_eq!(store.assignment("a1").unwrap().unwrap().item_revision, 2);
 }
 
+/// A database in `dir` as a build that knew the first `version` migrations
+/// left it.
+fn database_at_version(dir: &std::path::Path, version: usize) -> Connection {
+    let c = Connection::open(dir.join(DB_FILE)).unwrap();
+    for m in &schema::MIGRATIONS[..version] {
+        c.execute_batch(m).unwrap();
+    }
+    c.pragma_update(None, "user_version", version).unwrap();
+    c
+}
+
 #[test]
 fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     {
         // A database written by the build before quarantine (schema 4).
-        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        for sql in &schema::MIGRATIONS[..4] {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 4).unwrap();
+        let c = database_at_version(dir.path(), 4);
         c.execute(
             "INSERT INTO cursors (name, value) VALUES ('ledger', 'c-old')",
             [],
@@ -1158,11 +1165,7 @@ fn editable_drafts_keep_pending_annotations_and_submitted_work_is_read_only() {
 fn version_4_database_upgrades_and_its_drafts_have_no_pending_annotations() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        for m in &schema::MIGRATIONS[..4] {
-            c.execute_batch(m).unwrap();
-        }
-        c.pragma_update(None, "user_version", 4).unwrap();
+        let c = database_at_version(dir.path(), 4);
         c.execute(
             "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
                kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
@@ -1363,11 +1366,7 @@ fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
     let dir = tempfile::tempdir().unwrap();
     {
         // A database written by a build that knew the first four migrations.
-        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        for m in &schema::MIGRATIONS[..4] {
-            c.execute_batch(m).unwrap();
-        }
-        c.pragma_update(None, "user_version", 4).unwrap();
+        let c = database_at_version(dir.path(), 4);
         c.execute(
             "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
                kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at, item_title) \
@@ -1430,14 +1429,8 @@ fn change_stamp_moves_on_every_write_and_only_then() {
 #[test]
 fn version_7_database_drops_the_unused_attachment_sha_index() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        // A database written by a build that knew the first seven migrations.
-        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        for m in &schema::MIGRATIONS[..7] {
-            c.execute_batch(m).unwrap();
-        }
-        c.pragma_update(None, "user_version", 7).unwrap();
-    }
+    // A database written by a build that knew the first seven migrations.
+    drop(database_at_version(dir.path(), 7));
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let conn = store.conn().unwrap();

@@ -174,18 +174,6 @@ pub fn spawn_background(
     interval: Duration,
     events: mpsc::UnboundedSender<SyncEvent>,
 ) -> BackgroundSync {
-    spawn_background_after(engine, Duration::ZERO, interval, events)
-}
-
-/// [`spawn_background`], with the loop's first lease check and sync after
-/// `first_after` (or as soon as it is triggered or stopped, if sooner).
-/// Uploads do not wait.
-pub fn spawn_background_after(
-    engine: Arc<SyncEngine>,
-    first_after: Duration,
-    interval: Duration,
-    events: mpsc::UnboundedSender<SyncEvent>,
-) -> BackgroundSync {
     let trigger = Arc::new(Notify::new());
     let upload_trigger = Arc::new(Notify::new());
     let (stop, mut stopped) = watch::channel(false);
@@ -200,13 +188,6 @@ pub fn spawn_background_after(
     let task = tokio::spawn(async move {
         let mut failures: u32 = 0;
         let mut warned = false;
-        if !first_after.is_zero() {
-            tokio::select! {
-                () = tokio::time::sleep(first_after) => {}
-                () = t.notified() => {}
-                _ = stopped.changed() => {}
-            }
-        }
         loop {
             if *stopped.borrow() {
                 break;

@@ -20,7 +20,7 @@ pub mod labelstudio;
 pub mod scope;
 mod text;
 
-pub use background::{spawn_background, spawn_background_after, BackgroundSync, SyncEvent};
+pub use background::{spawn_background, BackgroundSync, SyncEvent};
 pub use client::{Limits, PlatformClient};
 pub use connector::{Connector, PlatformKind};
 pub use credentials::{Credentials, CredentialsError, Token};

@@ -964,7 +964,7 @@ mod background {
     use std::time::Duration;
 
     use assay_store::QueueStatus;
-    use assay_sync::{spawn_background, spawn_background_after, SyncEvent};
+    use assay_sync::{spawn_background, SyncEvent};
 
     use super::common::*;
 
@@ -1012,59 +1012,6 @@ mod background {
             env.store.status_of(&id, chrono::Utc::now()).unwrap(),
             QueueStatus::Submitted
         );
-        tokio::time::timeout(Duration::from_secs(10), bg.stop())
-            .await
-            .unwrap();
-        env.platform.shutdown().await.unwrap();
-    }
-
-    /// A loop told to wait before its first sync (a session resumed at
-    /// start-up) does not sync until then, yet uploads what waits in the
-    /// outbox at once, and "sync now" does not wait either.
-    #[tokio::test]
-    async fn a_delayed_first_sync_still_uploads_at_once_and_syncs_when_triggered() {
-        let env = start().await;
-        let engine = Arc::new(engine(
-            &env.platform.base_url(),
-            &env.platform.expert_token,
-            env.store.clone(),
-            fast_config(),
-        ));
-        engine.sync_once(|_| {}).await.unwrap();
-        let id = workable(&env.store).remove(0);
-        grade_and_submit(&env.store, &id);
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let bg = spawn_background_after(
-            engine,
-            Duration::from_secs(3600),
-            Duration::from_secs(3600),
-            tx,
-        );
-        // The upload lane sends the grade; no sync (nor its progress) runs.
-        let mut uploaded = 0;
-        while uploaded == 0 {
-            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-                Ok(Some(SyncEvent::Uploaded { report })) => uploaded += report.sent,
-                Ok(Some(
-                    ev @ (SyncEvent::Synced { .. }
-                    | SyncEvent::Progress { .. }
-                    | SyncEvent::Leases { .. }),
-                )) => panic!("the loop did not wait: {ev:?}"),
-                Ok(Some(SyncEvent::Failed { message, .. })) => panic!("failed: {message}"),
-                other => panic!("no upload: {other:?}"),
-            }
-        }
-        assert_eq!(platform_submissions(&env.platform, &id), 1);
-        // Still waiting a moment later...
-        let quiet = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await;
-        assert!(
-            !matches!(quiet, Ok(Some(SyncEvent::Synced { .. }))),
-            "{quiet:?}"
-        );
-        // ...until triggered.
-        bg.trigger();
-        let (report, _, _) = next_synced(&mut rx).await;
-        assert_eq!(report.push.sent, 0, "already uploaded: {report:?}");
         tokio::time::timeout(Duration::from_secs(10), bg.stop())
             .await
             .unwrap();

@@ -1012,7 +1012,7 @@ fn a_newer_item_revision_is_fetched_again_and_keeps_the_old_item_until_then() {
 
 /// A database in `dir` as a build that knew the first `version` migrations
 /// left it.
-fn database_at_version(dir: &std::path::Path, version: usize) -> Connection {
+fn database_at_version(dir: &Path, version: usize) -> Connection {
     let c = Connection::open(dir.join(DB_FILE)).unwrap();
     for m in &schema::MIGRATIONS[..version] {
         c.execute_batch(m).unwrap();

@@ -60,12 +60,7 @@ fn cold_start(binary: &Path, env: &[(&str, &str)], ready: &str) -> Result<(App, 
 /// the Unix epoch: its start in clock ticks after boot (`/proc/<pid>/stat`)
 /// plus the boot time (now less `/proc/uptime`); to about 20 ms.
 fn exec_epoch_ms(binary: &Path) -> Result<f64> {
-    let binary = binary.canonicalize()?;
-    let pid = std::fs::read_dir("/proc")?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == binary))
-        .with_context(|| format!("no process runs {}", binary.display()))?;
+    let pid = *running(binary)?.first().context("no process")?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after_name = &stat[stat.rfind(')').context("stat")? + 1..];
     // Field 22 (starttime); the fields after the name start at field 3.
@@ -184,6 +179,27 @@ fn print_start_timeline(app: &App, binary: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Every process id in `/proc`.
+fn all_pids() -> Result<Vec<u32>> {
+    Ok(std::fs::read_dir("/proc")?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect())
+}
+
+/// The processes whose executable is `binary` (at least one, or an error).
+fn running(binary: &Path) -> Result<Vec<u32>> {
+    let binary = binary.canonicalize()?;
+    let pids: Vec<u32> = all_pids()?
+        .into_iter()
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == binary))
+        .collect();
+    if pids.is_empty() {
+        bail!("no process runs {}", binary.display());
+    }
+    Ok(pids)
+}
+
 /// Parent pid of `pid` (`/proc/<pid>/stat`, the field after the name).
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -195,19 +211,8 @@ fn parent_of(pid: u32) -> Option<u32> {
 /// with one line per process (its name, PSS and how much of it is anonymous,
 /// file-backed and shared memory) for the report.
 fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
-    let binary = binary.canonicalize()?;
-    let pids: Vec<u32> = std::fs::read_dir("/proc")?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    let roots: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == binary))
-        .collect();
-    if roots.is_empty() {
-        bail!("no process runs {}", binary.display());
-    }
+    let pids = all_pids()?;
+    let roots = running(binary)?;
     let in_tree = |mut p: u32| loop {
         if roots.contains(&p) {
             return true;

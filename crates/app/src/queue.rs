@@ -233,6 +233,53 @@ fn by_sort(sort: QueueSort, a: &QueueRow, b: &QueueRow) -> std::cmp::Ordering {
     }
 }
 
+/// The title a row's group is shown under: the row's opportunity title,
+/// else the stored opportunity's, else its id.
+fn group_title(r: &QueueRow, opportunities: &HashMap<String, Opportunity>) -> String {
+    r.opportunity_title
+        .clone()
+        .or_else(|| {
+            opportunities
+                .get(&r.opportunity_id)
+                .map(|o| o.title.clone())
+        })
+        .unwrap_or_else(|| r.opportunity_id.clone())
+}
+
+/// Order of two rows within the groups of the queue: by opportunity, then
+/// the chosen sort, then assignment id.
+fn in_group(sort: QueueSort, a: &QueueRow, b: &QueueRow) -> std::cmp::Ordering {
+    a.opportunity_id
+        .cmp(&b.opportunity_id)
+        .then_with(|| by_sort(sort, a, b))
+        .then_with(|| a.assignment_id.cmp(&b.assignment_id))
+}
+
+/// Counts `r` (at `index` of the sorted queue) into the last of `groups`
+/// when it is of the same opportunity, else starts a group titled `title()`.
+fn add_to_groups(
+    groups: &mut Vec<QueueGroup>,
+    index: usize,
+    r: &QueueRow,
+    title: impl FnOnce() -> String,
+    opportunities: &HashMap<String, Opportunity>,
+) {
+    match groups.last_mut() {
+        Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
+        _ => {
+            let o = opportunities.get(&r.opportunity_id);
+            groups.push(QueueGroup {
+                opportunity_id: r.opportunity_id.clone(),
+                opportunity_title: title(),
+                buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
+                licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
+                first_index: u32::try_from(index).unwrap_or(u32::MAX),
+                count: 1,
+            });
+        }
+    }
+}
+
 fn read_queue(store: &Store, now: DateTime<Utc>) -> AppResult<StoredQueue> {
     let rows = store.queue(now)?;
     let opportunities: HashMap<String, Opportunity> = store
@@ -268,44 +315,16 @@ fn build(
         .filter(|t| *t > now)
         .min();
     let needle = filter.search.trim().to_lowercase();
-    let group_title = |r: &QueueRow| -> String {
-        r.opportunity_title
-            .clone()
-            .or_else(|| {
-                opportunities
-                    .get(&r.opportunity_id)
-                    .map(|o| o.title.clone())
-            })
-            .unwrap_or_else(|| r.opportunity_id.clone())
-    };
     // Each row's group title is computed once, not per comparison.
     let mut picked: Vec<(String, QueueRow)> = rows
         .into_iter()
         .filter(|r| matches(r, filter, &needle))
-        .map(|r| (group_title(&r), r))
+        .map(|r| (group_title(&r, &opportunities), r))
         .collect();
-    picked.sort_by(|(ga, a), (gb, b)| {
-        ga.cmp(gb)
-            .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
-            .then_with(|| by_sort(filter.sort, a, b))
-            .then_with(|| a.assignment_id.cmp(&b.assignment_id))
-    });
+    picked.sort_by(|(ga, a), (gb, b)| ga.cmp(gb).then_with(|| in_group(filter.sort, a, b)));
     let mut groups: Vec<QueueGroup> = Vec::new();
     for (i, (title, r)) in picked.iter().enumerate() {
-        match groups.last_mut() {
-            Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
-            _ => {
-                let o = opportunities.get(&r.opportunity_id);
-                groups.push(QueueGroup {
-                    opportunity_id: r.opportunity_id.clone(),
-                    opportunity_title: title.clone(),
-                    buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
-                    licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
-                    first_index: u32::try_from(i).unwrap_or(u32::MAX),
-                    count: 1,
-                });
-            }
-        }
+        add_to_groups(&mut groups, i, r, || title.clone(), &opportunities);
     }
     let rows = picked
         .into_iter()
@@ -322,8 +341,8 @@ fn build(
     })
 }
 
-/// The queue page as it was before [`QueueCache`], kept verbatim but for the
-/// clock (a parameter): every call reads, filters and sorts the whole queue,
+/// The queue page as it was before [`QueueCache`], kept as it was but for the
+/// clock (a parameter) and the helpers it shares with `build`: every call reads, filters and sorts the whole queue,
 /// the group title computed per comparison. The reference the unit tests hold
 /// the cached pages to and the "before" that `examples/queue_bench.rs` times.
 #[doc(hidden)]
@@ -344,39 +363,15 @@ pub fn uncached_page(
         .into_iter()
         .filter(|r| matches(r, filter, &needle))
         .collect();
-    let group_title = |r: &QueueRow| -> String {
-        r.opportunity_title
-            .clone()
-            .or_else(|| {
-                opportunities
-                    .get(&r.opportunity_id)
-                    .map(|o| o.title.clone())
-            })
-            .unwrap_or_else(|| r.opportunity_id.clone())
-    };
+    let group_title = |r: &QueueRow| group_title(r, &opportunities);
     picked.sort_by(|a, b| {
         group_title(a)
             .cmp(&group_title(b))
-            .then_with(|| a.opportunity_id.cmp(&b.opportunity_id))
-            .then_with(|| by_sort(filter.sort, a, b))
-            .then_with(|| a.assignment_id.cmp(&b.assignment_id))
+            .then_with(|| in_group(filter.sort, a, b))
     });
     let mut groups: Vec<QueueGroup> = Vec::new();
     for (i, r) in picked.iter().enumerate() {
-        match groups.last_mut() {
-            Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
-            _ => {
-                let o = opportunities.get(&r.opportunity_id);
-                groups.push(QueueGroup {
-                    opportunity_id: r.opportunity_id.clone(),
-                    opportunity_title: group_title(r),
-                    buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
-                    licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
-                    first_index: i as u32,
-                    count: 1,
-                });
-            }
-        }
+        add_to_groups(&mut groups, i, r, || group_title(r), &opportunities);
     }
     let total = picked.len() as u32;
     let limit = limit.min(MAX_LIMIT);

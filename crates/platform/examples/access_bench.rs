@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use assay_platform::demo::{self, SeedOptions};
+use assay_platform::demo;
 use assay_platform::rules::Rules;
 use assay_platform::{BlobStore, SqliteStorage};
 use chrono::Utc;
@@ -85,8 +85,7 @@ fn main() -> anyhow::Result<()> {
         let storage = SqliteStorage::open(&after_path)?;
         let blobs = BlobStore::new(dir.path().join("blobs"));
         let now = Utc::now();
-        let summary = demo::seed_demo(&storage, &blobs, SeedOptions::small(), now)?;
-        demo::seed_bulk(&storage, &summary, n, now)?
+        demo::seed_small_with_bulk(&storage, &blobs, n, now)?
     };
     {
         let c = rusqlite::Connection::open(&after_path)?;

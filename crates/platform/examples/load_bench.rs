@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{bail, Context};
-use assay_platform::demo::{self, SeedOptions};
+use assay_platform::demo;
 use assay_platform::rules::Rules;
 use assay_platform::storage::{NewExpert, PostgresStorage, SqliteStorage, Storage};
 use assay_platform::{spawn_with_storage, BlobStore, ServerConfig};
@@ -83,9 +83,8 @@ fn seed(
     per_reviewer: usize,
 ) -> anyhow::Result<Vec<String>> {
     let now = Utc::now();
-    let summary = demo::seed_demo(storage, blobs, SeedOptions::small(), now)?;
     let total = reviewers * per_reviewer;
-    demo::seed_bulk(storage, &summary, total, now)?;
+    demo::seed_small_with_bulk(storage, blobs, total, now)?;
     let mut tokens = Vec::with_capacity(reviewers);
     for r in 0..reviewers {
         let id = format!("exp-load-{r:04}");

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use assay_platform::demo::{self, SeedOptions};
+use assay_platform::demo;
 use assay_platform::rules::Rules;
 use assay_platform::storage::{NewExpert, PostgresStorage, Storage};
 use assay_platform::testing::TEST_POSTGRES_ENV;
@@ -139,14 +139,13 @@ fn submission(a: &Assignment) -> Value {
 fn seed(db: &str, blobs: &Path) -> (Vec<(String, String)>, Vec<String>) {
     let storage = PostgresStorage::connect(db).expect("connecting");
     let now = Utc::now();
-    let summary = demo::seed_demo(
+    let bulk = demo::seed_small_with_bulk(
         &storage,
         &BlobStore::new(blobs.to_path_buf()),
-        SeedOptions::small(),
+        REVIEWERS + 20,
         now,
     )
     .expect("seeding");
-    let bulk = demo::seed_bulk(&storage, &summary, REVIEWERS + 20, now).expect("bulk seeding");
     let mut reviewers = Vec::new();
     for i in 0..REVIEWERS {
         let id = format!("exp-team-{i:03}");

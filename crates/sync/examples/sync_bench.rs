@@ -691,28 +691,22 @@ fn bench_size(
         let l = load();
         let mut pair: [Option<Sample>; 2] = [None, None];
         for side in if engine_first { [0, 1] } else { [1, 0] } {
-            if side == 0 {
+            let (s, expected, counted) = if side == 0 {
                 fresh(&store)?;
                 let s = measure(&server, pm, || {
                     run_engine(&store, &server.base, &seeded.token)
                 })?;
-                ensure!(
-                    s.count == prep.items,
-                    "the engine stored {} items, expected {}",
-                    s.count,
-                    prep.items
-                );
-                pair[0] = Some(s);
+                (s, prep.items, "items stored by the engine")
             } else {
                 let s = measure(&server, pm, || run_curl(&mut curl))?;
-                ensure!(
-                    s.count == prep.requests,
-                    "curl made {} requests, expected {}",
-                    s.count,
-                    prep.requests
-                );
-                pair[1] = Some(s);
-            }
+                (s, prep.requests, "requests made by curl")
+            };
+            ensure!(
+                s.count == expected,
+                "{} {counted}, expected {expected}",
+                s.count
+            );
+            pair[side] = Some(s);
         }
         let [Some(e), Some(c)] = pair else {
             bail!("a run lost an arm");

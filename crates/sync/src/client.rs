@@ -48,20 +48,67 @@ impl Default for Limits {
 /// Client of one platform. Cheap to clone (shares the connection pools).
 #[derive(Clone)]
 pub struct PlatformClient {
-    /// GET: follows same-origin redirects only.
-    read: reqwest::Client,
-    /// Everything else (uploads, sign-in): follows no redirects.
-    write: reqwest::Client,
-    base: Url,
+    conn: Connection,
     token: Option<Token>,
-    limits: Limits,
 }
 
 impl std::fmt::Debug for PlatformClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlatformClient")
+        self.conn
+            .debug(f, "PlatformClient", "token", self.token.is_some())
+    }
+}
+
+/// What every connector to a server holds: its HTTP clients, its base URL
+/// and the limits it enforces.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    /// GET: follows same-origin redirects only.
+    pub(crate) read: reqwest::Client,
+    /// Everything else (uploads, sign-in): follows no redirects.
+    pub(crate) write: reqwest::Client,
+    /// The server's base URL (see [`parse_base`]).
+    pub(crate) base: Url,
+    /// Bounds on what one response may cost.
+    pub(crate) limits: Limits,
+}
+
+impl Connection {
+    /// A connection to the server at `base_url` (see [`parse_base`]), with
+    /// the clients of [`http_pair`] and the default limits.
+    pub(crate) fn new(base_url: &str) -> Result<Self> {
+        let base = parse_base(base_url)?;
+        let (read, write) = http_pair()?;
+        Ok(Self {
+            read,
+            write,
+            base,
+            limits: Limits::default(),
+        })
+    }
+
+    /// The client a request of `method` goes through: `read` for GET,
+    /// `write` for everything else.
+    pub(crate) fn http(&self, method: &Method) -> &reqwest::Client {
+        if *method == Method::GET {
+            &self.read
+        } else {
+            &self.write
+        }
+    }
+
+    /// The `Debug` form of the connector `name`: its base URL, and its
+    /// credential (named `secret`) only as `<redacted>` when it has one.
+    pub(crate) fn debug(
+        &self,
+        f: &mut std::fmt::Formatter<'_>,
+        name: &str,
+        secret: &str,
+        has_secret: bool,
+    ) -> std::fmt::Result {
+        f.debug_struct(name)
             .field("base", &self.base.as_str())
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(secret, &has_secret.then_some("<redacted>"))
             .finish()
     }
 }
@@ -214,7 +261,7 @@ pub(crate) fn parse_base(base_url: &str) -> Result<Url> {
 
 /// The two HTTP clients every platform connector uses: reads follow
 /// same-origin redirects only (at most 5), writes follow none.
-pub(crate) fn http_pair() -> Result<(reqwest::Client, reqwest::Client)> {
+fn http_pair() -> Result<(reqwest::Client, reqwest::Client)> {
     let builder = || {
         reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -246,27 +293,22 @@ impl PlatformClient {
     /// A client for the platform at `base_url` (e.g. `https://platform.example`).
     /// Plain `http` is refused unless the host is loopback.
     pub fn new(base_url: &str) -> Result<Self> {
-        let base = parse_base(base_url)?;
-        let (read, write) = http_pair()?;
         Ok(Self {
-            read,
-            write,
-            base,
+            conn: Connection::new(base_url)?,
             token: None,
-            limits: Limits::default(),
         })
     }
 
     /// The same client with other size and time limits.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.conn.limits = limits;
         self
     }
 
     /// The size and time limits the client enforces.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.conn.limits
     }
 
     /// The same client authenticated with `token`.
@@ -288,23 +330,19 @@ impl PlatformClient {
 
     /// The platform's base URL, as configured.
     pub fn base_url(&self) -> &str {
-        self.base.as_str()
+        self.conn.base.as_str()
     }
 
     fn url(&self, path: &str) -> Result<Url> {
         let rel = format!("{}{path}", API_PREFIX.trim_start_matches('/'));
-        self.base
+        self.conn
+            .base
             .join(&rel)
             .map_err(|e| SyncError::InvalidUrl(e.to_string()))
     }
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
-        let http = if method == Method::GET {
-            &self.read
-        } else {
-            &self.write
-        };
-        let mut rb = http.request(method, self.url(path)?);
+        let mut rb = self.conn.http(&method).request(method, self.url(path)?);
         if let Some(t) = &self.token {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
                 .map_err(|_| SyncError::Internal("token is not a valid header value".into()))?;
@@ -319,7 +357,7 @@ impl PlatformClient {
         if resp.status().is_success() {
             Ok(resp)
         } else {
-            Err(error_from(resp, route, self.limits.error_max_bytes).await)
+            Err(error_from(resp, route, self.conn.limits.error_max_bytes).await)
         }
     }
 
@@ -357,7 +395,7 @@ impl PlatformClient {
         route: &'static str,
         max: u64,
     ) -> Result<(Vec<u8>, HeaderMap)> {
-        self.deadline(route, self.limits.request_deadline, async {
+        self.deadline(route, self.conn.limits.request_deadline, async {
             let resp = self.send(rb, route).await?;
             let headers = resp.headers().clone();
             Ok((read_capped(resp, route, max).await?, headers))
@@ -378,7 +416,7 @@ impl PlatformClient {
         self.json(
             self.request(Method::GET, path)?,
             route,
-            self.limits.json_max_bytes,
+            self.conn.limits.json_max_bytes,
         )
         .await
     }
@@ -394,8 +432,30 @@ impl PlatformClient {
         if let Some(k) = idempotency_key {
             rb = rb.header(IDEMPOTENCY_KEY_HEADER, k);
         }
-        self.json_with_headers(rb, route, self.limits.json_max_bytes)
+        self.json_with_headers(rb, route, self.conn.limits.json_max_bytes)
             .await
+    }
+
+    /// POST an upload with its idempotency key; its receipt (whose
+    /// assignment `receipt_assignment` names) is checked against the key and
+    /// `sent_assignment` (see [`Self::check_receipt`]).
+    async fn upload<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        route: &'static str,
+        req: &B,
+        idempotency_key: &str,
+        sent_assignment: &str,
+        receipt_assignment: impl Fn(&T) -> &str,
+    ) -> Result<T> {
+        let (r, headers): (T, _) = self.post(path, route, req, Some(idempotency_key)).await?;
+        Self::check_receipt(
+            &headers,
+            idempotency_key,
+            sent_assignment,
+            receipt_assignment(&r),
+        )?;
+        Ok(r)
     }
 
     /// An upload's receipt must echo the idempotency key it was sent with
@@ -479,7 +539,7 @@ impl PlatformClient {
     /// Revoke the current token on the platform.
     pub async fn logout(&self) -> Result<()> {
         const ROUTE: &str = "DELETE /auth/tokens/current";
-        self.deadline(ROUTE, self.limits.request_deadline, async {
+        self.deadline(ROUTE, self.conn.limits.request_deadline, async {
             self.send(self.request(Method::DELETE, "/auth/tokens/current")?, ROUTE)
                 .await
         })
@@ -532,8 +592,12 @@ impl PlatformClient {
             )?
             .json(&serde_json::json!({}));
         const ROUTE: &str = "POST /assignments/{id}/release";
-        self.deadline(ROUTE, self.limits.request_deadline, self.send(rb, ROUTE))
-            .await?;
+        self.deadline(
+            ROUTE,
+            self.conn.limits.request_deadline,
+            self.send(rb, ROUTE),
+        )
+        .await?;
         Ok(())
     }
 
@@ -542,7 +606,7 @@ impl PlatformClient {
         self.json(
             self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?,
             "GET /items/{id}",
-            self.limits.item_max_bytes,
+            self.conn.limits.item_max_bytes,
         )
         .await
     }
@@ -553,7 +617,7 @@ impl PlatformClient {
         self.json(
             self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?,
             "GET /items/{id}",
-            self.limits.item_max_bytes,
+            self.conn.limits.item_max_bytes,
         )
         .await
     }
@@ -564,7 +628,7 @@ impl PlatformClient {
     pub async fn item_bytes(&self, item_id: &str) -> Result<Vec<u8>> {
         let rb = self.request(Method::GET, &format!("/items/{}", Self::seg(item_id)))?;
         Ok(self
-            .body(rb, "GET /items/{id}", self.limits.item_max_bytes)
+            .body(rb, "GET /items/{id}", self.conn.limits.item_max_bytes)
             .await?
             .0)
     }
@@ -589,7 +653,12 @@ impl PlatformClient {
         if resp.status().is_success() || resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
             Ok(resp)
         } else {
-            Err(error_from(resp, Self::ATTACHMENT_ROUTE, self.limits.error_max_bytes).await)
+            Err(error_from(
+                resp,
+                Self::ATTACHMENT_ROUTE,
+                self.conn.limits.error_max_bytes,
+            )
+            .await)
         }
     }
 
@@ -601,21 +670,15 @@ impl PlatformClient {
         req: &SubmissionRequest,
         idempotency_key: &str,
     ) -> Result<SubmissionReceipt> {
-        let (r, headers): (SubmissionReceipt, _) = self
-            .post(
-                "/submissions",
-                "POST /submissions",
-                req,
-                Some(idempotency_key),
-            )
-            .await?;
-        Self::check_receipt(
-            &headers,
+        self.upload(
+            "/submissions",
+            "POST /submissions",
+            req,
             idempotency_key,
             &req.assignment_id,
-            &r.assignment_id,
-        )?;
-        Ok(r)
+            |r: &SubmissionReceipt| &r.assignment_id,
+        )
+        .await
     }
 
     /// Upload a senior review (idempotent by key).
@@ -624,15 +687,16 @@ impl PlatformClient {
         req: &ReviewRequest,
         idempotency_key: &str,
     ) -> Result<ReviewReceipt> {
-        let (r, headers): (ReviewReceipt, _) = self
-            .post("/reviews", "POST /reviews", req, Some(idempotency_key))
+        let r = self
+            .upload(
+                "/reviews",
+                "POST /reviews",
+                req,
+                idempotency_key,
+                &req.assignment_id,
+                |r: &ReviewReceipt| &r.assignment_id,
+            )
             .await?;
-        Self::check_receipt(
-            &headers,
-            idempotency_key,
-            &req.assignment_id,
-            &r.assignment_id,
-        )?;
         if r.submission_id != req.submission_id {
             return Err(SyncError::ReceiptMismatch(format!(
                 "the review was of submission {}, the receipt names another one",
@@ -722,8 +786,8 @@ impl PlatformClient {
             .request(Method::POST, &format!("{path}?format={name}"))?
             .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
             .body(text.to_owned());
-        let max = self.limits.json_max_bytes;
-        self.deadline(route, self.limits.request_deadline, async {
+        let max = self.conn.limits.json_max_bytes;
+        self.deadline(route, self.conn.limits.request_deadline, async {
             let resp = rb.send().await?;
             if !resp.status().is_success() {
                 return Err(error_from(resp, route, max).await);

@@ -68,25 +68,40 @@ enum ItemKey {
     Other,
 }
 
+/// Makes `$seed` (a tuple struct holding the set of visible fields) a
+/// [`DeserializeSeed`] of `$value` that decodes a map through the seed's own
+/// `visit` (the [`Visitor`] around it, expecting `$expecting`).
+macro_rules! map_seed {
+    ($seed:ident, $value:ty, $expecting:literal) => {
+        impl<'de> DeserializeSeed<'de> for $seed<'_> {
+            type Value = $value;
+
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$value, D::Error> {
+                d.deserialize_map(self)
+            }
+        }
+
+        impl<'de> Visitor<'de> for $seed<'_> {
+            type Value = $value;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($expecting)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$value, A::Error> {
+                self.visit(map)
+            }
+        }
+    };
+}
+
 /// Decodes an [`ItemEnvelope`] whose item keeps only the fields in the set.
 struct EnvelopeSeed<'a>(&'a HashSet<&'a str>);
 
-impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
-    type Value = ItemEnvelope;
+map_seed!(EnvelopeSeed, ItemEnvelope, "an item envelope");
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ItemEnvelope, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
-    type Value = ItemEnvelope;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an item envelope")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemEnvelope, A::Error> {
+impl EnvelopeSeed<'_> {
+    fn visit<'de, A: MapAccess<'de>>(self, mut map: A) -> Result<ItemEnvelope, A::Error> {
         let (mut item, mut reviewed_submission, mut own_submission) = (None, None, None);
         // A repeated key: the last one counts (as when decoding via a JSON value).
         while let Some(key) = map.next_key()? {
@@ -110,22 +125,10 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
 /// Decodes an [`Item`] keeping only the fields in the set.
 struct ItemSeed<'a>(&'a HashSet<&'a str>);
 
-impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
-    type Value = Item;
+map_seed!(ItemSeed, Item, "an item");
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Item, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ItemSeed<'_> {
-    type Value = Item;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an item")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+impl ItemSeed<'_> {
+    fn visit<'de, A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
         let (mut id, mut opportunity_id, mut title, mut fields, mut created_at) =
             (None, None, None, None, None);
         while let Some(key) = map.next_key()? {
@@ -154,22 +157,13 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
 /// Decodes an item's fields, skipping (unparsed) every one not in the set.
 struct FieldsSeed<'a>(&'a HashSet<&'a str>);
 
-impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
-    type Value = BTreeMap<String, FieldValue>;
+map_seed!(FieldsSeed, BTreeMap<String, FieldValue>, "a map of item fields");
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FieldsSeed<'_> {
-    type Value = BTreeMap<String, FieldValue>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a map of item fields")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+impl FieldsSeed<'_> {
+    fn visit<'de, A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<BTreeMap<String, FieldValue>, A::Error> {
         let mut fields = BTreeMap::new();
         while let Some(key) = map.next_key::<String>()? {
             if self.0.contains(key.as_str()) {

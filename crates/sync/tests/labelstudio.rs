@@ -1059,6 +1059,16 @@ mod hostile {
             .into_response()
     }
 
+    /// Answers of the fake's config: the choice `ok` and `stars` stars.
+    fn ok_and_stars(ok: &str, stars: i32) -> Answers {
+        let mut a = Answers::default();
+        a.answers
+            .insert("ok".into(), Answer::SingleChoice { choice: ok.into() });
+        a.answers
+            .insert("stars".into(), Answer::Scale { value: stars });
+        a
+    }
+
     async fn start() -> (String, Arc<Fake>) {
         let fake = Arc::new(Fake::default());
         let app = Router::new()
@@ -1117,27 +1127,9 @@ mod hostile {
 
         // A grade the config refuses is never sent: the draft is kept and the
         // item says why.
-        let mut bad = Answers::default();
-        bad.answers.insert(
-            "ok".into(),
-            Answer::SingleChoice {
-                choice: "yes".into(),
-            },
-        );
-        bad.answers
-            .insert("stars".into(), Answer::Scale { value: 9 });
-        super::grade(&store, "ls-task-12", &bad, 30);
+        super::grade(&store, "ls-task-12", &ok_and_stars("yes", 9), 30);
         // A good grade meets a 500 first, then is uploaded once.
-        let mut good = Answers::default();
-        good.answers.insert(
-            "ok".into(),
-            Answer::SingleChoice {
-                choice: "no".into(),
-            },
-        );
-        good.answers
-            .insert("stars".into(), Answer::Scale { value: 3 });
-        super::grade(&store, "ls-task-11", &good, 65);
+        super::grade(&store, "ls-task-11", &ok_and_stars("no", 3), 65);
         let first = eng.push().await.unwrap();
         assert_eq!(first.failed, 1, "{first:?}");
         assert_eq!(first.retry_scheduled, 1, "{first:?}");

@@ -9,7 +9,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use assay_platform::demo::{self, SeedOptions};
+use assay_platform::demo;
 use assay_platform::{spawn_with_storage, BlobStore, ServerConfig, SqliteStorage};
 use assay_store::Store;
 use assay_sync::{PlatformClient, SyncConfig, SyncEngine, Token};
@@ -23,13 +23,7 @@ pub async fn sync_seeded(store: Arc<Store>, bulk: usize) -> anyhow::Result<u32> 
     let blob_dir = dir.path().join("blobs");
     let storage = SqliteStorage::open(&db)?;
     let now = Utc::now();
-    let summary = demo::seed_demo(
-        &storage,
-        &BlobStore::new(blob_dir.clone()),
-        SeedOptions::small(),
-        now,
-    )?;
-    demo::seed_bulk(&storage, &summary, bulk, now)?;
+    demo::seed_small_with_bulk(&storage, &BlobStore::new(blob_dir.clone()), bulk, now)?;
     let token =
         assay_platform::issue_token_blocking(&storage, demo::DEMO_EXPERT_ID, Some("bench"), now)?;
     let mut config = ServerConfig::new(db, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));

@@ -429,6 +429,20 @@ fn submission(
 }
 
 /// Write the demo data set into an empty database.
+/// The small demo ([`SeedOptions::small`]) and `count` bulk assignments on
+/// copies of its items ([`seed_bulk`]), all as at `now`: what benchmarks and
+/// large-queue tests start from. Like [`seed_demo`], refuses a database that
+/// holds data.
+pub fn seed_small_with_bulk(
+    storage: &dyn Storage,
+    blobs: &BlobStore,
+    count: usize,
+    now: DateTime<Utc>,
+) -> Result<BulkSummary, Error> {
+    let summary = seed_demo(storage, blobs, SeedOptions::small(), now)?;
+    seed_bulk(storage, &summary, count, now)
+}
+
 /// What [`seed_bulk`] created.
 #[derive(Debug, Clone, Default)]
 pub struct BulkSummary {

@@ -6,6 +6,19 @@ fn strip_prefix_path(p: &str, prefix: &str) -> String {
     p.strip_prefix(prefix).unwrap_or(p).to_string()
 }
 
+/// A `rename from|to <path>` or `copy from|to <path>` line: the status it
+/// gives the file, whether it names the old path (`from`), and the path.
+fn rename_or_copy(line: &str) -> Option<(FileStatus, bool, &str)> {
+    let (status, rest) = match line.strip_prefix("rename ") {
+        Some(rest) => (FileStatus::Renamed, rest),
+        None => (FileStatus::Copied, line.strip_prefix("copy ")?),
+    };
+    match rest.strip_prefix("from ") {
+        Some(p) => Some((status, true, p)),
+        None => rest.strip_prefix("to ").map(|p| (status, false, p)),
+    }
+}
+
 /// Path of a `---` / `+++` line: drop a tab-separated timestamp and quotes.
 fn header_path(rest: &str) -> String {
     let p = rest.split('\t').next().unwrap_or(rest).trim_end();
@@ -279,18 +292,13 @@ pub fn parse_unified_diff(text: &str) -> Result<MultiFileDiff, RenderError> {
             c.file.status = FileStatus::Added;
         } else if line.starts_with("deleted file mode") {
             c.file.status = FileStatus::Deleted;
-        } else if let Some(p) = line.strip_prefix("rename from ") {
-            c.file.old_path = Some(p.to_string());
-            c.file.status = FileStatus::Renamed;
-        } else if let Some(p) = line.strip_prefix("rename to ") {
-            c.file.path = p.to_string();
-            c.file.status = FileStatus::Renamed;
-        } else if let Some(p) = line.strip_prefix("copy from ") {
-            c.file.old_path = Some(p.to_string());
-            c.file.status = FileStatus::Copied;
-        } else if let Some(p) = line.strip_prefix("copy to ") {
-            c.file.path = p.to_string();
-            c.file.status = FileStatus::Copied;
+        } else if let Some((status, from, p)) = rename_or_copy(line) {
+            if from {
+                c.file.old_path = Some(p.to_string());
+            } else {
+                c.file.path = p.to_string();
+            }
+            c.file.status = status;
         } else if line.starts_with("Binary files ") || line.starts_with("GIT binary patch") {
             c.file.binary = true;
         }

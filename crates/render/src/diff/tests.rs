@@ -358,8 +358,7 @@ fn has_class(runs: &[StyledRun], text: &str, class: TokenClass) -> bool {
 #[test]
 fn removed_multiline_python_string_keeps_old_side_state() {
     let text = "--- a/x.py\n+++ b/x.py\n@@ -1,6 +1,4 @@\n x = 0\n-s = \"\"\"\n+s = 1\n body text\n-\"\"\"\n-y = 42\n z = 7\n";
-    let rows = DiffRows::new(parse_unified_diff(text).unwrap());
-    let unified = rows.rows_for(0, 0, 20, DiffMode::Unified, &[]).unwrap();
+    let (rows, unified) = unified_rows(text);
     // header, x, -s, +s, body, -""", -y, z
     assert_eq!(unified.len(), 8);
     // New side: `body text` is code (no string open on the new side).
@@ -376,34 +375,44 @@ fn removed_multiline_python_string_keeps_old_side_state() {
     // `z = 7` after the change block is code on both sides.
     assert!(has_class(line_runs(&unified[7]), "7", TokenClass::Number));
     // Split mode: the old cell of the context line sits inside the string.
+    assert_string_only_on_old_side(&rows, |line| line == 3);
+}
+
+/// The first 20 unified rows of the one file in `text`, and the rows.
+fn unified_rows(text: &str) -> (DiffRows, Vec<DiffRow>) {
+    let rows = DiffRows::new(parse_unified_diff(text).unwrap());
+    let unified = rows.rows_for(0, 0, 20, DiffMode::Unified, &[]).unwrap();
+    (rows, unified)
+}
+
+/// In split mode, the first context row whose old line number passes `line`
+/// is all string on the old side and holds no string on the new side.
+fn assert_string_only_on_old_side(rows: &DiffRows, line: impl Fn(u32) -> bool) {
     let split = rows.rows_for(0, 0, 20, DiffMode::Split, &[]).unwrap();
-    let body = split
+    let (o, n) = split
         .iter()
         .find_map(|r| match r {
             DiffRow::Split {
                 old: Some(o),
                 new: Some(n),
-            } if o.kind == LineKind::Context && o.line == 3 => Some((o.clone(), n.clone())),
+            } if o.kind == LineKind::Context && line(o.line) => Some((o, n)),
             _ => None,
         })
-        .expect("context row of `body text`");
+        .expect("context row");
     assert!(
-        body.0.runs.iter().all(|r| r.class == TokenClass::String),
-        "{:?}",
-        body.0
+        o.runs.iter().all(|r| r.class == TokenClass::String),
+        "{o:?}"
     );
     assert!(
-        !body.1.runs.iter().any(|r| r.class == TokenClass::String),
-        "{:?}",
-        body.1
+        !n.runs.iter().any(|r| r.class == TokenClass::String),
+        "{n:?}"
     );
 }
 
 #[test]
 fn removed_js_template_literal_keeps_old_side_state() {
     let text = "--- a/x.js\n+++ b/x.js\n@@ -1,4 +1,2 @@\n-const t = `a\n+const t = 1;\n middle\n-`;\n-let m = 9;\n";
-    let rows = DiffRows::new(parse_unified_diff(text).unwrap());
-    let r = rows.rows_for(0, 0, 20, DiffMode::Unified, &[]).unwrap();
+    let (rows, r) = unified_rows(text);
     // header, -t, +t, middle, -`;, -m
     assert_eq!(r.len(), 6);
     assert!(line_runs(&r[1])
@@ -419,23 +428,7 @@ fn removed_js_template_literal_keeps_old_side_state() {
         "{:?}",
         r[5]
     );
-    let split = rows.rows_for(0, 0, 20, DiffMode::Split, &[]).unwrap();
-    let middle = split.iter().find_map(|r| match r {
-        DiffRow::Split {
-            old: Some(o),
-            new: Some(n),
-        } if o.kind == LineKind::Context => Some((o.clone(), n.clone())),
-        _ => None,
-    });
-    let (o, n) = middle.expect("context row");
-    assert!(
-        o.runs.iter().all(|r| r.class == TokenClass::String),
-        "{o:?}"
-    );
-    assert!(
-        n.runs.iter().all(|r| r.class != TokenClass::String),
-        "{n:?}"
-    );
+    assert_string_only_on_old_side(&rows, |_| true);
 }
 
 #[test]

@@ -19,6 +19,15 @@ fn find<'a>(v: &'a LegalDocView, anchor: &str) -> &'a Clause {
         .unwrap_or_else(|| panic!("{anchor}"))
 }
 
+/// The clause at `anchor`, which must be modified and shown rewritten
+/// (at clause level, not word by word).
+fn rewritten<'a>(v: &'a LegalDocView, anchor: &str) -> &'a Clause {
+    let c = find(v, anchor);
+    assert_eq!(c.change, ClauseChange::Modified, "{anchor}");
+    assert!(c.rewritten, "{anchor} is shown word by word");
+    c
+}
+
 #[test]
 fn clause_numbers_and_levels() {
     let v = legal_view(CURRENT, None);
@@ -167,9 +176,7 @@ fn rewritten_clause_is_shown_at_clause_level() {
     let prior = "Draft v1 (Customer draft)\n\n1. Payment is due in 30 days.\n";
     let cur = "Draft v2 (Supplier comments)\n\n1. Payment is due in 45 days.\n";
     let v = legal_view(cur, Some(prior));
-    let title = find(&v, "¶1");
-    assert_eq!(title.change, ClauseChange::Modified);
-    assert!(title.rewritten);
+    let title = rewritten(&v, "¶1");
     // The whole prior wording, then the whole new wording.
     let kinds: Vec<LegalRunKind> = title.runs.iter().map(|r| r.kind).collect();
     assert_eq!(kinds, [LegalRunKind::Deleted, LegalRunKind::Inserted]);
@@ -192,13 +199,8 @@ fn rewritten_clause_is_shown_at_clause_level() {
 fn scattered_edits_are_shown_at_clause_level() {
     let prior = "1. The Supplier shall deliver the goods to the Customer at its own cost within ten days of each order.\n";
     let cur = "1. The Vendor shall deliver the products to the Buyer at its own risk within ten weeks of each order.\n";
-    let v = legal_view(cur, Some(prior));
-    let c = find(&v, "1");
-    assert_eq!(c.change, ClauseChange::Modified);
-    assert!(
-        c.rewritten,
-        "five separate edits read better as a replaced clause"
-    );
+    // Five separate edits read better as a replaced clause.
+    rewritten(&legal_view(cur, Some(prior)), "1");
     // One or two edits in a long clause stay inline.
     let cur2 = "1. The Supplier shall deliver the goods to the Customer at its own cost within ten weeks of each order.\n";
     assert!(!find(&legal_view(cur2, Some(prior)), "1").rewritten);

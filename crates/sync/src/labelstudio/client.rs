@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::config::{config_version, LabelConfig};
 use super::media::{self, PENDING_MEDIA};
 use super::result::{from_results, to_results};
-use crate::client::{error_from, http_pair, parse_base, read_capped, Limits};
+use crate::client::{error_from, read_capped, Connection, Limits};
 use crate::credentials::Token;
 use crate::error::{human_bytes, Result, SyncError};
 
@@ -119,11 +119,8 @@ struct ParsedProject {
 /// Client of one Label Studio server. Cheap to clone.
 #[derive(Clone)]
 pub struct LabelStudioClient {
-    read: reqwest::Client,
-    write: reqwest::Client,
-    base: Url,
+    conn: Connection,
     auth: Option<LabelStudioAuth>,
-    limits: Limits,
     access: Arc<tokio::sync::Mutex<Option<(String, Instant)>>>,
     me: Arc<tokio::sync::OnceCell<WhoAmI>>,
     projects: Arc<Mutex<HashMap<u64, Arc<ParsedProject>>>>,
@@ -131,10 +128,8 @@ pub struct LabelStudioClient {
 
 impl std::fmt::Debug for LabelStudioClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LabelStudioClient")
-            .field("base", &self.base.as_str())
-            .field("auth", &self.auth.as_ref().map(|_| "<redacted>"))
-            .finish()
+        self.conn
+            .debug(f, "LabelStudioClient", "auth", self.auth.is_some())
     }
 }
 
@@ -260,14 +255,9 @@ impl LabelStudioClient {
     /// A client for the Label Studio server at `base_url` (https, or plain
     /// http to loopback only).
     pub fn new(base_url: &str) -> Result<Self> {
-        let base = parse_base(base_url)?;
-        let (read, write) = http_pair()?;
         Ok(Self {
-            read,
-            write,
-            base,
+            conn: Connection::new(base_url)?,
             auth: None,
-            limits: Limits::default(),
             access: Arc::default(),
             me: Arc::default(),
             projects: Arc::default(),
@@ -284,17 +274,18 @@ impl LabelStudioClient {
     /// The same client with other size and time limits.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.conn.limits = limits;
         self
     }
 
     /// The server's base URL, as configured.
     pub fn base_url(&self) -> &str {
-        self.base.as_str()
+        self.conn.base.as_str()
     }
 
     fn url(&self, path: &str) -> Result<Url> {
-        self.base
+        self.conn
+            .base
             .join(path.trim_start_matches('/'))
             .map_err(|e| SyncError::InvalidUrl(e.to_string()))
     }
@@ -303,11 +294,12 @@ impl LabelStudioClient {
     async fn refresh(&self, pat: &Token) -> Result<String> {
         const ROUTE: &str = "POST /api/token/refresh/";
         let rb = self
+            .conn
             .write
             .post(self.url("api/token/refresh/")?)
             .json(&json!({ "refresh": pat.expose() }));
         let v: Value = self
-            .fetch_json(rb, ROUTE, self.limits.json_max_bytes)
+            .fetch_json(rb, ROUTE, self.conn.limits.json_max_bytes)
             .await?;
         v.get("access")
             .and_then(Value::as_str)
@@ -360,12 +352,7 @@ impl LabelStudioClient {
         let personal = matches!(self.auth, Some(LabelStudioAuth::Personal(_)));
         let mut fresh = false;
         loop {
-            let http = if method == Method::GET {
-                &self.read
-            } else {
-                &self.write
-            };
-            let mut rb = http.request(method.clone(), url.clone());
+            let mut rb = self.conn.http(&method).request(method.clone(), url.clone());
             if let Some(h) = self.authorization(fresh).await? {
                 rb = rb.header(AUTHORIZATION, h);
             }
@@ -385,11 +372,11 @@ impl LabelStudioClient {
         route: &'static str,
         max: u64,
     ) -> Result<T> {
-        let after = self.limits.request_deadline;
+        let after = self.conn.limits.request_deadline;
         let work = async {
             let resp = rb.send().await?;
             if !resp.status().is_success() {
-                return Err(ls_error(resp, route, self.limits.error_max_bytes).await);
+                return Err(ls_error(resp, route, self.conn.limits.error_max_bytes).await);
             }
             let bytes = read_capped(resp, route, max).await?;
             serde_json::from_slice(&bytes).map_err(|e| SyncError::malformed(route, &e))
@@ -404,8 +391,14 @@ impl LabelStudioClient {
         path: &str,
         route: &'static str,
     ) -> Result<T> {
-        self.call(Method::GET, path, None, route, self.limits.json_max_bytes)
-            .await
+        self.call(
+            Method::GET,
+            path,
+            None,
+            route,
+            self.conn.limits.json_max_bytes,
+        )
+        .await
     }
 
     // ------------------------------------------------------------ identity
@@ -722,7 +715,7 @@ impl LabelStudioClient {
                 &format!("api/tasks/{n}/"),
                 None,
                 ROUTE,
-                self.limits.item_max_bytes,
+                self.conn.limits.item_max_bytes,
             )
             .await?;
         if task.get("id").and_then(Value::as_u64) != Some(n) {
@@ -796,14 +789,18 @@ impl LabelStudioClient {
         };
         let mut blobs = Vec::new();
         // One budget for all of an item's images (they are held in memory).
-        let mut left = self.limits.attachment_max_bytes.min(media::MEDIA_MAX_BYTES);
+        let mut left = self
+            .conn
+            .limits
+            .attachment_max_bytes
+            .min(media::MEDIA_MAX_BYTES);
         for (name, field) in fields.iter_mut() {
             if field.get("type").and_then(Value::as_str) != Some(PENDING_MEDIA) {
                 continue;
             }
             let outcome = match field.pointer("/value/url").and_then(Value::as_str) {
                 None => Err("the task's value is not a URL".to_string()),
-                Some(u) => match media::locate(&self.base, u) {
+                Some(u) => match media::locate(&self.conn.base, u) {
                     Ok(url) => self.download_media(&url, left).await?,
                     Err(why) => Err(why),
                 },
@@ -832,11 +829,11 @@ impl LabelStudioClient {
     /// the bytes, their media type and file name, or why they are refused.
     async fn download_media(&self, url: &Url, max: u64) -> Result<MediaOutcome> {
         const ROUTE: &str = "GET /data/upload/…";
-        let after = self.limits.request_deadline;
+        let after = self.conn.limits.request_deadline;
         let personal = matches!(self.auth, Some(LabelStudioAuth::Personal(_)));
         let mut fresh = false;
         loop {
-            let mut rb = self.read.get(url.clone());
+            let mut rb = self.conn.read.get(url.clone());
             if let Some(h) = self.authorization(fresh).await? {
                 rb = rb.header(AUTHORIZATION, h);
             }
@@ -873,7 +870,7 @@ impl LabelStudioClient {
             || status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
         {
-            return Err(error_from(resp, route, self.limits.error_max_bytes).await);
+            return Err(error_from(resp, route, self.conn.limits.error_max_bytes).await);
         }
         if !status.is_success() {
             return Ok(Err(format!(
@@ -957,7 +954,7 @@ impl LabelStudioClient {
 
     /// The `unique_id` of the annotation for one outbox entry.
     pub fn unique_id(&self, task: u64, reviewer: u64, key: &str) -> uuid::Uuid {
-        let name = format!("{}|{task}|{reviewer}|{key}", self.base.as_str());
+        let name = format!("{}|{task}|{reviewer}|{key}", self.conn.base.as_str());
         uuid::Uuid::new_v5(&UNIQUE_ID_NAMESPACE, name.as_bytes())
     }
 
@@ -1013,7 +1010,7 @@ impl LabelStudioClient {
                 &format!("api/tasks/{task}/annotations/"),
                 Some(&body),
                 ROUTE,
-                self.limits.json_max_bytes,
+                self.conn.limits.json_max_bytes,
             )
             .await;
         let (annotation, replayed) = match created {

@@ -35,8 +35,8 @@ use assay_protocol::{AssignmentKind, ReviewRequest, SubmissionRequest, TimeSpan}
 use assay_rubric::{validate, Answers, ValidationReport};
 use assay_store::{PendingAnnotation, QueueStatus, Store};
 use assay_sync::{
-    BackgroundSync, Connector, Credentials, LabelStudioAuth, LabelStudioClient, PlatformClient,
-    PlatformKind, SyncConfig, SyncEngine, SyncEvent, SyncThread, Token,
+    spawn_background, BackgroundSync, Connector, Credentials, LabelStudioAuth, LabelStudioClient,
+    PlatformClient, PlatformKind, SyncConfig, SyncEngine, SyncEvent, Token,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -80,8 +80,6 @@ struct Connected {
     engine: Arc<SyncEngine>,
     background: BackgroundSync,
     forwarder: tokio::task::JoinHandle<()>,
-    /// Where the background loop and "sync now" run; stops with the session.
-    thread: SyncThread,
 }
 
 /// The app's state and use cases.
@@ -398,9 +396,7 @@ impl Workbench {
             SyncConfig::default(),
         ));
         let (tx, rx) = mpsc::unbounded_channel();
-        let thread = SyncThread::start("assay-sync")
-            .map_err(|e| AppError::internal(format!("starting the sync thread: {e}")))?;
-        let background = thread.spawn_background(engine.clone(), SYNC_INTERVAL, tx);
+        let background = spawn_background(engine.clone(), SYNC_INTERVAL, tx);
         let events = self.events.clone();
         let store = self.store.clone();
         let live = self.live.clone();
@@ -458,7 +454,6 @@ impl Workbench {
             engine,
             background,
             forwarder,
-            thread,
         });
         Ok(())
     }
@@ -508,32 +503,20 @@ impl Workbench {
         }
     }
 
-    /// Runs one full sync now (upload, then download) on the sync thread,
-    /// reporting progress.
+    /// Runs one full sync now (upload, then download), reporting progress.
     pub async fn sync_now(
         &self,
-        progress: impl Fn(assay_sync::SyncProgress) + Send + Sync + 'static,
+        progress: impl Fn(assay_sync::SyncProgress) + Send + Sync,
     ) -> AppResult<SyncState> {
-        let run = {
-            let connected = self.connected.lock().await;
-            let c = connected.as_ref().ok_or_else(AppError::unauthenticated)?;
-            let engine = c.engine.clone();
-            let progress = progress::throttled(progress, progress::PROGRESS_INTERVAL);
-            self.set_syncing(true);
-            c.thread
-                .spawn(async move { engine.sync_once(progress).await })
-        };
+        let engine = self.engine().await?;
+        self.set_syncing(true);
         self.emit_sync_state().await;
         // Converted once: the status bar shows the same error the caller gets.
-        let result = match run.await {
-            Ok(done) => done.map_err(|e| {
-                let online = !e.is_retryable();
-                (online, AppError::from(e))
-            }),
-            // Signed out (the session's sync thread stopped) mid-sync.
-            Err(e) if e.is_cancelled() => Err((false, AppError::unauthenticated())),
-            Err(e) => Err((false, AppError::internal(format!("sync stopped: {e}")))),
-        };
+        let progress = progress::throttled(progress, progress::PROGRESS_INTERVAL);
+        let result = engine.sync_once(progress).await.map_err(|e| {
+            let online = !e.is_retryable();
+            (online, AppError::from(e))
+        });
         {
             let mut l = self
                 .live

@@ -7,7 +7,7 @@
 //! - [`SyncEngine`]: pull by cursor (resumable), rubric scoping before storage,
 //!   attachment downloads with bounded concurrency and `Range` resume, outbox
 //!   drain with idempotency keys and backoff, lease renewal.
-//! - [`spawn_background`]: the periodic loop the app runs, on a [`SyncThread`].
+//! - [`spawn_background`]: the periodic loop the app runs.
 //! - [`Credentials`]: the token in the OS keyring, never on disk or in logs.
 
 mod background;
@@ -19,7 +19,6 @@ mod error;
 pub mod labelstudio;
 pub mod scope;
 mod text;
-mod thread;
 
 pub use background::{spawn_background, BackgroundSync, SyncEvent};
 pub use client::{Limits, PlatformClient};
@@ -31,7 +30,6 @@ pub use engine::{
 };
 pub use error::{Result, SyncError};
 pub use labelstudio::{LabelStudioAuth, LabelStudioClient};
-pub use thread::SyncThread;
 
 impl PlatformClient {
     /// A client authenticated with the token stored in the keyring for `account`;

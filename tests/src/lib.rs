@@ -77,6 +77,15 @@ fn built_binary(name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The reference platform's binary: `ASSAY_PLATFORM_BIN` (benchmarks pass
+/// the release build) or the debug build.
+fn platform_binary() -> Result<PathBuf> {
+    match std::env::var_os("ASSAY_PLATFORM_BIN") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => built_binary("assay-platform"),
+    }
+}
+
 /// Where tests put screenshots (kept as CI artifacts).
 pub fn artifacts_dir() -> PathBuf {
     let dir = workspace_root().join("artifacts/e2e");
@@ -487,7 +496,7 @@ impl PlatformProcess {
     /// Seeds a fresh database with the demo data, with more `seed`
     /// arguments (e.g. `--bulk 10000`), and issues a token.
     pub fn seeded_with(seed_args: &[&str]) -> Result<Self> {
-        let bin = built_binary("assay-platform")?;
+        let bin = platform_binary()?;
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("platform.sqlite");
         let status = Command::new(&bin)
@@ -524,8 +533,7 @@ impl PlatformProcess {
 
     /// Starts serving (auto-reviewing submissions after `review_secs`).
     pub fn start(&mut self, review_secs: u64) -> Result<()> {
-        let bin = target_dir().join("assay-platform");
-        let child = Command::new(bin)
+        let child = Command::new(platform_binary()?)
             .args([
                 "serve",
                 "--bind",

@@ -61,12 +61,9 @@ fn cold_start(binary: &Path, env: &[(&str, &str)], ready: &str) -> Result<(App, 
 /// plus the boot time (now less `/proc/uptime`); to about 20 ms.
 fn exec_epoch_ms(binary: &Path) -> Result<f64> {
     let pid = *running(binary)?.first().context("no process")?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after_name = &stat[stat.rfind(')').context("stat")? + 1..];
     // Field 22 (starttime); the fields after the name start at field 3.
-    let ticks: f64 = after_name
-        .split_whitespace()
-        .nth(19)
+    let ticks: f64 = stat_fields(&pid.to_string())?
+        .get(19)
         .context("starttime")?
         .parse()?;
     let uptime: f64 = std::fs::read_to_string("/proc/uptime")?
@@ -77,15 +74,7 @@ fn exec_epoch_ms(binary: &Path) -> Result<f64> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs_f64();
-    let hz: f64 = String::from_utf8(
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()?
-            .stdout,
-    )?
-    .trim()
-    .parse()?;
-    Ok((now - uptime + ticks / hz) * 1000.0)
+    Ok((now - uptime + ticks / clock_ticks()?) * 1000.0)
 }
 
 /// Milliseconds from the exec of the process running `binary` to the
@@ -207,11 +196,8 @@ fn parent_of(pid: u32) -> Option<u32> {
     after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// PSS in KiB of every process running `binary` and all their descendants,
-/// with one line per process (its name, PSS and how much of it is anonymous,
-/// file-backed and shared memory) for the report.
-fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
-    let pids = all_pids()?;
+/// Every process running `binary` and all their descendants.
+fn tree_pids(binary: &Path) -> Result<Vec<u32>> {
     let roots = running(binary)?;
     let in_tree = |mut p: u32| loop {
         if roots.contains(&p) {
@@ -222,10 +208,45 @@ fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
             _ => return false,
         }
     };
+    Ok(all_pids()?.into_iter().filter(|&p| in_tree(p)).collect())
+}
+
+/// Clock ticks per second of `/proc`'s CPU times.
+fn clock_ticks() -> Result<f64> {
+    Ok(String::from_utf8(
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()?
+            .stdout,
+    )?
+    .trim()
+    .parse()?)
+}
+
+/// Fields of `/proc/<pid>/stat` after the process's name, from field 3.
+fn stat_fields(pid: &str) -> Result<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = &stat[stat.rfind(')').context("stat")? + 1..];
+    Ok(after_name.split_whitespace().map(str::to_string).collect())
+}
+
+/// CPU (user + system) in ms that `/proc/<pid>/stat` reports at fields
+/// `user` and `user + 1` (14/15: the process's own; 16/17: its waited-for
+/// children's).
+fn stat_cpu_ms(pid: &str, user: usize, hz: f64) -> Result<f64> {
+    let f = stat_fields(pid)?;
+    let tick = |i: usize| -> Result<f64> { Ok(f.get(i - 3).context("stat field")?.parse()?) };
+    Ok((tick(user)? + tick(user + 1)?) * 1000.0 / hz)
+}
+
+/// PSS in KiB of every process running `binary` and all their descendants,
+/// with one line per process (its name, PSS and how much of it is anonymous,
+/// file-backed and shared memory) for the report.
+fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
     let mut total = 0;
     let mut count = 0;
     let mut lines = Vec::new();
-    for p in pids.into_iter().filter(|&p| in_tree(p)) {
+    for p in tree_pids(binary)? {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
             continue;
         };
@@ -326,48 +347,239 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank - 1]
 }
 
-#[test]
-#[ignore = "a benchmark: run by `cargo xtask bench --only startup`"]
-fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
-    let runs: usize = std::env::var("ASSAY_BENCH_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10);
-    let items: usize = std::env::var("ASSAY_BENCH_ITEMS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10_000);
-    let binary = bench_app()?;
-    let mut platform = PlatformProcess::seeded_with(&["--bulk", &items.to_string()])?;
-    platform.start(1_000_000)?;
-    let data = tempfile::tempdir()?;
-    let data_dir = data.path().display().to_string();
-    let env = [
-        ("ASSAY_PROFILE", "bench-startup"),
-        ("ASSAY_DATA_DIR", data_dir.as_str()),
-    ];
-    // First launch: sign in and sync everything, with the debug build (only
-    // a debug build answers the sign-in confirmation from the test's
-    // script; the release build asks in a native dialog). Same profile, data
-    // dir and keyring entry, so the release build starts signed in.
+/// `ASSAY_BENCH_RUNS` (default 10) and `ASSAY_BENCH_ITEMS` (default 10,000).
+fn runs_and_items() -> (usize, usize) {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        var("ASSAY_BENCH_RUNS", 10),
+        var("ASSAY_BENCH_ITEMS", 10_000),
+    )
+}
+
+/// Whether the queue's count says it holds at least `items`.
+fn holds(count: &str, items: usize) -> bool {
+    count
+        .replace(',', "")
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| n >= items)
+}
+
+/// A platform seeded with N bulk items and a data dir whose profile signed
+/// in there and synced once ([`first_launch_signed_in`]).
+struct SignedIn {
+    platform: PlatformProcess,
+    data: tempfile::TempDir,
+    data_dir: String,
+    profile: &'static str,
+}
+
+impl SignedIn {
+    fn new(profile: &'static str, items: usize) -> Result<Self> {
+        let mut platform = PlatformProcess::seeded_with(&["--bulk", &items.to_string()])?;
+        platform.start(1_000_000)?;
+        let data = tempfile::tempdir()?;
+        let data_dir = data.path().display().to_string();
+        let signed = Self {
+            platform,
+            data,
+            data_dir,
+            profile,
+        };
+        first_launch_signed_in(&signed.platform, items, &signed.env())?;
+        Ok(signed)
+    }
+
+    /// The app's environment for this profile and data dir.
+    fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("ASSAY_PROFILE", self.profile),
+            ("ASSAY_DATA_DIR", self.data_dir.as_str()),
+        ]
+    }
+}
+
+/// Waits (polling every 150 ms, at most 10 minutes) until the sync bar says
+/// when it last synced: "synced … ago" is there only while no sync runs,
+/// and an empty store says "synced never". Read as the element's text
+/// content: the bar may clip it, and `WebDriver`'s text is what is visible.
+fn synced(app: &App) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let ago = app.text_content("[data-testid=sync-state] .ago")?;
+        if ago.is_some_and(|t| t.trim().ends_with(" ago")) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the app never said it synced:\n{}", app.page_text()?);
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+/// First launch: sign in and sync everything, with the debug build (only a
+/// debug build answers the sign-in confirmation from the test's script; the
+/// release build asks in a native dialog). Same profile, data dir and
+/// keyring entry (`env`), so the release build starts signed in.
+fn first_launch_signed_in(
+    platform: &PlatformProcess,
+    items: usize,
+    env: &[(&str, &str); 2],
+) -> Result<()> {
     let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
     let first_env = [env[0], env[1], ("ASSAY_TEST_DIALOGS", dialogs.as_str())];
     let app = App::launch_binary(&app_binary()?, &first_env)?;
     app.wait_for("input[type=url]", WAIT)?;
     let synced = Instant::now();
-    sign_in(&app, &platform, Duration::from_secs(600))?;
+    sign_in(&app, platform, Duration::from_secs(600))?;
     app.wait_text("[data-testid=queue-count]", Duration::from_secs(600), |t| {
-        t.replace(',', "")
-            .split_whitespace()
-            .next()
-            .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| n >= items)
+        holds(t, items)
     })?;
     println!(
         "signed in and synced {items} items in {:.1} s (first launch)",
         synced.elapsed().as_secs_f64()
     );
-    app.quit()?;
+    app.quit()
+}
+
+/// The real app's first pull against the engine alone (issue 17: inside the
+/// app at most 1.3× the engine). Paired runs, alternating order, against one
+/// `assay-platform serve` seeded with N bulk items:
+/// - the app: the release build, signed in (the session and keyring entry
+///   of a first launch) with its store deleted, so it resumes the session
+///   and pulls everything, measured from asking tauri-driver for the
+///   session to the sync bar saying it synced (polled every 150 ms; the
+///   queue then must hold N), so its wall time includes the app's start-up
+///   and up to one poll; CPU is the
+///   user+system time of the app's process tree (the app, `WebKit`'s web
+///   and network processes) at that moment, start-up included;
+/// - the engine: `sync_bench engine` (`ASSAY_BENCH_ENGINE`, the release
+///   example: one `SyncEngine::sync_once` into a fresh store, a task on a
+///   multi-threaded tokio runtime as in the app), wall time and its CPU as a
+///   waited-for child.
+#[test]
+#[ignore = "a benchmark: run by `cargo xtask bench --only appsync`"]
+fn first_pull_in_the_app_against_the_engine_alone() -> Result<()> {
+    let (runs, items) = runs_and_items();
+    let engine = PathBuf::from(
+        std::env::var_os("ASSAY_BENCH_ENGINE")
+            .context("ASSAY_BENCH_ENGINE: the release sync_bench example")?,
+    );
+    let binary = bench_app()?;
+    let signed = SignedIn::new("bench-appsync", items)?;
+    let (platform, env) = (&signed.platform, signed.env());
+    let store = signed.data.path().join("store");
+    let engine_dir = signed.data.path().join("engine");
+    let hz = clock_ticks()?;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before: {}", load.trim());
+    let (mut app_wall, mut app_cpu, mut eng_wall, mut eng_cpu) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        for app_first in [run % 2 == 0, run % 2 != 0] {
+            if app_first {
+                std::fs::remove_dir_all(&store)?;
+                let t0 = Instant::now();
+                let app = App::launch_binary(&binary, &env)?;
+                // Done when the sync bar says when it last synced (an empty
+                // store says "synced never"; the bar shows it only once no
+                // sync runs) and the queue holds every assignment. The queue
+                // alone counts assignments, which arrive before the items.
+                synced(&app)?;
+                let wall = t0.elapsed().as_secs_f64() * 1000.0;
+                let count = app
+                    .text_content("[data-testid=queue-count]")?
+                    .unwrap_or_default();
+                if !holds(&count, items) {
+                    bail!("the app finished its pull with a queue of {count:?}, not {items}");
+                }
+                let mut cpu = 0.0;
+                let mut by_process = Vec::new();
+                for p in tree_pids(&binary)? {
+                    let ms = stat_cpu_ms(&p.to_string(), 14, hz).unwrap_or(0.0);
+                    let comm =
+                        std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+                    by_process.push(format!("{} {ms:.0}", comm.trim()));
+                    cpu += ms;
+                }
+                app.quit()?;
+                println!(
+                    "run {}: the app pulled {items} items in {wall:.0} ms wall, {cpu:.0} ms CPU (its process tree, start-up included: {})",
+                    run + 1,
+                    by_process.join(", ")
+                );
+                app_wall.push(wall);
+                app_cpu.push(cpu);
+            } else {
+                let _ = std::fs::remove_dir_all(&engine_dir);
+                let before = stat_cpu_ms("self", 16, hz)?;
+                let t0 = Instant::now();
+                let out = std::process::Command::new(&engine)
+                    .args([
+                        "engine",
+                        "--url",
+                        &platform.url(),
+                        "--token",
+                        &platform.token,
+                    ])
+                    .arg("--dir")
+                    .arg(&engine_dir)
+                    .env("RUST_LOG", "warn")
+                    .output()?;
+                let wall = t0.elapsed().as_secs_f64() * 1000.0;
+                let cpu = stat_cpu_ms("self", 16, hz)? - before;
+                let report: serde_json::Value =
+                    serde_json::from_slice(&out.stdout).with_context(|| {
+                        format!(
+                            "the engine printed {}",
+                            String::from_utf8_lossy(&out.stderr)
+                        )
+                    })?;
+                let stored = report["items"].as_u64().unwrap_or(0);
+                if !out.status.success() || (stored as usize) < items {
+                    bail!("the engine stored {stored} items: {report}");
+                }
+                println!(
+                    "run {}: the engine pulled {stored} items in {wall:.0} ms wall, {cpu:.0} ms CPU",
+                    run + 1
+                );
+                eng_wall.push(wall);
+                eng_cpu.push(cpu);
+            }
+        }
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average after: {}", load.trim());
+    let median = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        (percentile(&s, 0.5), s[0])
+    };
+    let ratios =
+        |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x / y).collect() };
+    for (what, app, eng) in [("wall", &app_wall, &eng_wall), ("CPU", &app_cpu, &eng_cpu)] {
+        let ((a50, amin), (e50, emin)) = (median(app), median(eng));
+        let (r50, rmin) = median(&ratios(app, eng));
+        println!(
+            "{what} over {runs} paired runs: app median {a50:.0} ms (min {amin:.0}), engine median {e50:.0} ms (min {emin:.0}); app/engine per pair median {r50:.2}x (min {rmin:.2}x)"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+#[ignore = "a benchmark: run by `cargo xtask bench --only startup`"]
+fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
+    let (runs, items) = runs_and_items();
+    let binary = bench_app()?;
+    let signed = SignedIn::new("bench-startup", items)?;
+    let env = signed.env();
 
     let minimal = minimal_app()?;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

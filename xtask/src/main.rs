@@ -107,7 +107,7 @@ enum Cmd {
         /// Items synced for the queue and platform benchmarks.
         #[arg(long, default_value_t = 10_000)]
         items: u32,
-        /// Only these benchmarks (diff, queue, draft, access, load, series, startup, sync); all by default.
+        /// Only these benchmarks (diff, queue, draft, access, load, series, startup, appsync, sync); all by default.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Also count instructions of one run of each diff tool under
@@ -233,6 +233,12 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "the release app's cold start to the first queue row and its process tree's PSS, N synced items (tauri-driver under Xvfb)",
     ),
     (
+        "appsync",
+        "assay-e2e",
+        "startup",
+        "the release app's first pull of N items (resumed session, empty store) vs the engine alone (sync_bench engine), paired (tauri-driver under Xvfb)",
+    ),
+    (
         "sync",
         "assay-sync",
         "sync_bench",
@@ -278,7 +284,7 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
     }
     for o in only {
         if !BENCHES.iter().any(|b| b.0 == o) {
-            bail!("unknown benchmark {o:?}; known: diff, queue, draft, access, load, series, startup, sync");
+            bail!("unknown benchmark {o:?}; known: diff, queue, draft, access, load, series, startup, appsync, sync");
         }
     }
     let (runs, items) = (runs.to_string(), items.to_string());
@@ -291,8 +297,8 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
             sync_bench(root, &items, &runs)?;
             continue;
         }
-        if *name == "startup" {
-            startup_bench(root, &items, &runs)?;
+        if *name == "startup" || *name == "appsync" {
+            startup_bench(root, name, &items, &runs)?;
             continue;
         }
         let mut cmd = cargo();
@@ -366,27 +372,61 @@ fn sync_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
 /// and syncs once (it answers the test's scripted sign-in confirmation),
 /// then the release app and the release minimal Tauri app
 /// (`tests/minimal-tauri`, the anchor) are started `runs` times each, paired.
-fn startup_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
+///
+/// `appsync` (the same file's `first_pull_in_the_app_against_the_engine_alone`)
+/// starts from the same first launch, then times the release app's pull into
+/// an empty store against `sync_bench engine`'s (release), paired.
+fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()> {
     ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
     ensure_tauri_driver()?;
     ensure_ui_deps(root)?;
     build_ui(root)?;
-    run(cargo().args([
+    let target = cargo_target(root);
+    let mut cmd_env = Vec::new();
+    let mut release = cargo();
+    release.args([
         "build",
         "--release",
         "-p",
         "assay-desktop",
-        "-p",
-        "assay-minimal-tauri",
-    ]))?;
+        "--bin",
+        "assay-desktop",
+    ]);
+    let test = if name == "appsync" {
+        // The release platform too: against the debug one the server's own
+        // time hides what the client costs.
+        release.args([
+            "-p",
+            "assay-sync",
+            "--example",
+            "sync_bench",
+            "-p",
+            "assay-platform",
+            "--bin",
+            "assay-platform",
+        ]);
+        cmd_env.push(("ASSAY_PLATFORM_BIN", target.join("release/assay-platform")));
+        "first_pull_in_the_app_against_the_engine_alone"
+    } else {
+        release.args(["-p", "assay-minimal-tauri", "--bin", "assay-minimal-tauri"]);
+        "cold_start_and_memory_with_ten_thousand_items"
+    };
+    run(&mut release)?;
     run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
-    let app = cargo_target(root).join("release/assay-desktop");
-    let minimal = cargo_target(root).join("release/assay-minimal-tauri");
-    let mut cmd =
-        under_xvfb("exec cargo test -p assay-e2e --test startup -- --ignored --nocapture")?;
+    let mut cmd = under_xvfb(&format!(
+        "exec cargo test -p assay-e2e --test startup -- --ignored --nocapture --exact {test}"
+    ))?;
     run(cmd
-        .env("ASSAY_BENCH_APP", app)
-        .env("ASSAY_BENCH_MINIMAL", minimal)
+        .envs(cmd_env)
+        .env("ASSAY_BENCH_APP", target.join("release/assay-desktop"))
+        .env(
+            "ASSAY_BENCH_MINIMAL",
+            target.join("release/assay-minimal-tauri"),
+        )
+        .env(
+            "ASSAY_BENCH_ENGINE",
+            target.join("release/examples/sync_bench"),
+        )
         .env("ASSAY_BENCH_ITEMS", items)
         .env("ASSAY_BENCH_RUNS", runs))
 }
@@ -698,8 +738,9 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
         // a screen that raises an error, draws nothing or shows raw ids fails.
         run(&mut under_xvfb(
             // The package test installs a .deb: `cargo xtask bundle --debug --e2e` runs it.
-            // The start-up benchmark is `cargo xtask bench --only startup`.
-            "exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture --skip installed_deb --skip cold_start_and_memory",
+            // The start-up and in-app pull benchmarks are `cargo xtask bench
+            // --only startup,appsync`.
+            "exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture --skip installed_deb --skip cold_start_and_memory --skip first_pull_in_the_app",
         )?)?;
         eprintln!(
             "tour screenshots: {}",

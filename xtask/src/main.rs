@@ -342,6 +342,18 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
     Ok(())
 }
 
+/// What the sync benchmarks build in release: `sync_bench` and the platform.
+const SYNC_BENCH_BUILD: [&str; 8] = [
+    "-p",
+    "assay-sync",
+    "--example",
+    "sync_bench",
+    "-p",
+    "assay-platform",
+    "--bin",
+    "assay-platform",
+];
+
 /// `sync_bench` runs the release `assay-platform` binary (seed, token, serve)
 /// and itself as the engine's child process: one cargo build of both (one
 /// feature resolution), then the example run directly. Needs curl, and
@@ -349,18 +361,7 @@ fn bench(root: &Path, runs: u32, items: u32, only: &[String], callgrind: bool) -
 /// missing; the bench skips that half with a note if no cluster starts).
 fn sync_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
     ensure_packages(&["curl", postgres::PACKAGE])?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "assay-sync",
-        "--example",
-        "sync_bench",
-        "-p",
-        "assay-platform",
-        "--bin",
-        "assay-platform",
-    ]))?;
+    run(cargo().args(["build", "--release"]).args(SYNC_BENCH_BUILD))?;
     let release = cargo_target(root).join("release");
     run(Command::new(release.join("examples/sync_bench"))
         .arg("--platform")
@@ -395,16 +396,7 @@ fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()>
     let test = if name == "appsync" {
         // The release platform too: against the debug one the server's own
         // time hides what the client costs.
-        release.args([
-            "-p",
-            "assay-sync",
-            "--example",
-            "sync_bench",
-            "-p",
-            "assay-platform",
-            "--bin",
-            "assay-platform",
-        ]);
+        release.args(SYNC_BENCH_BUILD);
         cmd_env.push(("ASSAY_PLATFORM_BIN", target.join("release/assay-platform")));
         "first_pull_in_the_app_against_the_engine_alone"
     } else {

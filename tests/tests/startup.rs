@@ -189,11 +189,9 @@ fn running(binary: &Path) -> Result<Vec<u32>> {
     Ok(pids)
 }
 
-/// Parent pid of `pid` (`/proc/<pid>/stat`, the field after the name).
+/// Parent pid of `pid` (`/proc/<pid>/stat` field 4).
 fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
+    stat_fields(&pid.to_string()).ok()?.get(1)?.parse().ok()
 }
 
 /// Every process running `binary` and all their descendants.
@@ -456,9 +454,9 @@ fn first_launch_signed_in(
 ///   and pulls everything, measured from asking tauri-driver for the
 ///   session to the sync bar saying it synced (polled every 150 ms; the
 ///   queue then must hold N), so its wall time includes the app's start-up
-///   and up to one poll; CPU is the
-///   user+system time of the app's process tree (the app, `WebKit`'s web
-///   and network processes) at that moment, start-up included;
+///   and up to one poll; CPU is the user+system time of the app's process
+///   tree (the app, `WebKit`'s web and network processes) at that moment,
+///   start-up included;
 /// - the engine: `sync_bench engine` (`ASSAY_BENCH_ENGINE`, the release
 ///   example: one `SyncEngine::sync_once` into a fresh store, a task on a
 ///   multi-threaded tokio runtime as in the app), wall time and its CPU as a

@@ -342,8 +342,9 @@ fn build(
 }
 
 /// The queue page as it was before [`QueueCache`], kept as it was but for the
-/// clock (a parameter) and the helpers it shares with `build`: every call reads, filters and sorts the whole queue,
-/// the group title computed per comparison. The reference the unit tests hold
+/// clock (a parameter) and the helpers it shares with `build`: every call
+/// reads, filters and sorts the whole queue, the group title computed per
+/// comparison. The reference the unit tests hold
 /// the cached pages to and the "before" that `examples/queue_bench.rs` times.
 #[doc(hidden)]
 pub fn uncached_page(

@@ -428,7 +428,6 @@ fn submission(
     }
 }
 
-/// Write the demo data set into an empty database.
 /// The small demo ([`SeedOptions::small`]) and `count` bulk assignments on
 /// copies of its items ([`seed_bulk`]), all as at `now`: what benchmarks and
 /// large-queue tests start from. Like [`seed_demo`], refuses a database that

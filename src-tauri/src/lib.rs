@@ -7,6 +7,7 @@ mod commands;
 pub mod contract;
 mod dialogs;
 mod profile;
+mod rendering;
 // ---- issue 18: desktop integration (single instance, links, window state) ----
 mod desktop;
 pub use desktop::window_state_file;
@@ -91,8 +92,13 @@ pub fn builder_with_dialogs<R: Runtime>(
 
 /// Entry point of the desktop binary.
 pub fn run() -> anyhow::Result<()> {
+    // Before any thread starts: it may set an environment variable.
+    let drawing = rendering::choose();
     let profile = Profile::from_env()?;
     let log_guard = profile::init_logging(&profile)?;
+    if let Some(why) = drawing {
+        tracing::info!("{why}");
+    }
     tracing::info!(version = assay_app::update::running_version(), identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");
     let scripted = dialogs::scripted_from_env(&profile)?.map(|d| Arc::new(d) as Arc<dyn Dialogs>);
     // ---- issue 18: one instance per profile (its identifier), desktop plugins ----

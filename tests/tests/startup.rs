@@ -8,7 +8,10 @@
 //! `WebKitWebDriver`'s own session setup: an upper bound of exec → first row.
 //! Memory is the proportional set size (PSS) of the app and every process
 //! below it (`WebKit`'s web and network processes), summed from
-//! `/proc/<pid>/smaps_rollup`, after the queue was scrolled to its end.
+//! `/proc/<pid>/smaps_rollup`, after the queue was scrolled to its end,
+//! and again after a 10,000-line diff (`ASSAY_BENCH_DIFF`: a real diff
+//! between two releases of a crate, put into a demo coding item before the
+//! first launch) was opened and scrolled end to end and a scan was opened.
 //! Every launch of Assay also scrolls the queue twice (3,000 px/s, then end
 //! to end in 4 s) and records the intervals between animation frames, the
 //! method of the UI's Chromium scroll bench, here on `WebKitGTK`.
@@ -20,7 +23,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use assay_e2e::{app_binary, sign_in, target_dir, App, PlatformProcess};
+use assay_e2e::{
+    app_binary, open_new_item, sign_in, target_dir, wait_scan_painted, App, PlatformProcess,
+};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -279,14 +284,22 @@ const SCROLLS: [(&str, f64); 2] = [
 ];
 /// How long each scroll lasts.
 const SCROLL_MS: f64 = 4000.0;
+/// The queue's and the diff viewer's scrolling elements.
+const QUEUE_SCROLLER: &str = "[data-testid=queue-scroller]";
+const DIFF_SCROLLER: &str = "[data-testid=diff-scroller]";
+/// The demo coding item whose patch becomes the large diff
+/// (`ASSAY_BENCH_DIFF`); assigned to the demo reviewer, new.
+const BIG_DIFF_ITEM: &str = "itm-code-py-intervals-1";
+/// A demo scan, new for the demo reviewer (found by this search).
+const SCAN_SEARCH: &str = "Chest CT: incidental";
 
-/// Scrolls the queue for [`SCROLL_MS`] at `speed` px/s (0: top to bottom)
-/// moving it every animation frame, and returns the intervals between
-/// frames in ms (the method of `ui/bench/scroll.mjs`).
-fn scroll_frames(app: &App, speed: f64) -> Result<Vec<f64>> {
+/// Scrolls the element `scroller` (CSS) for [`SCROLL_MS`] at `speed` px/s
+/// (0: top to bottom) moving it every animation frame, and returns the
+/// intervals between frames in ms (the method of `ui/bench/scroll.mjs`).
+fn scroll_frames(app: &App, scroller: &str, speed: f64) -> Result<Vec<f64>> {
     let v = app.execute(
-        "const [ms, speed] = arguments;
-         const el = document.querySelector('[data-testid=queue-scroller]');
+        "const [ms, speed, scroller] = arguments;
+         const el = document.querySelector(scroller);
          el.scrollTop = 0;
          const max = el.scrollHeight - el.clientHeight;
          return new Promise(done => {
@@ -300,11 +313,11 @@ fn scroll_frames(app: &App, speed: f64) -> Result<Vec<f64>> {
            };
            requestAnimationFrame(() => requestAnimationFrame(step));
          });",
-        serde_json::json!([SCROLL_MS, speed]),
+        serde_json::json!([SCROLL_MS, speed, scroller]),
     )?;
     let frames: Vec<f64> = serde_json::from_value(v).context("frame intervals")?;
     if frames.is_empty() {
-        bail!("no animation frame while scrolling the queue");
+        bail!("no animation frame while scrolling {scroller}");
     }
     Ok(frames)
 }
@@ -379,9 +392,19 @@ struct SignedIn {
 }
 
 impl SignedIn {
-    fn new(profile: &'static str, items: usize) -> Result<Self> {
+    /// `diff`: the candidate patch [`BIG_DIFF_ITEM`] gets before the first
+    /// launch syncs it.
+    fn new(profile: &'static str, items: usize, diff: Option<&str>) -> Result<Self> {
         let mut platform = PlatformProcess::seeded_with(&["--bulk", &items.to_string()])?;
         platform.start(1_000_000)?;
+        if let Some(diff) = diff {
+            platform.admin_post(
+                &format!("/items/{BIG_DIFF_ITEM}/content"),
+                &serde_json::json!({
+                    "fields": { "candidate_patch": { "type": "text", "value": diff } }
+                }),
+            )?;
+        }
         let data = tempfile::tempdir()?;
         let data_dir = data.path().display().to_string();
         let signed = Self {
@@ -470,7 +493,7 @@ fn first_pull_in_the_app_against_the_engine_alone() -> Result<()> {
             .context("ASSAY_BENCH_ENGINE: the release sync_bench example")?,
     );
     let binary = bench_app()?;
-    let signed = SignedIn::new("bench-appsync", items)?;
+    let signed = SignedIn::new("bench-appsync", items, None)?;
     let (platform, env) = (&signed.platform, signed.env());
     let store = signed.data.path().join("store");
     let engine_dir = signed.data.path().join("engine");
@@ -576,7 +599,16 @@ fn first_pull_in_the_app_against_the_engine_alone() -> Result<()> {
 fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     let (runs, items) = runs_and_items();
     let binary = bench_app()?;
-    let signed = SignedIn::new("bench-startup", items)?;
+    // A real 10,000-line diff (xtask passes one; without it the bench
+    // measures the queue only).
+    let diff = match std::env::var_os("ASSAY_BENCH_DIFF") {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("ASSAY_BENCH_DIFF {}", Path::new(&path).display()))?,
+        ),
+        None => None,
+    };
+    let signed = SignedIn::new("bench-startup", items, diff.as_deref())?;
     let env = signed.env();
 
     let minimal = minimal_app()?;
@@ -585,6 +617,7 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     let mut starts = Vec::with_capacity(runs);
     let mut anchor = Vec::with_capacity(runs);
     let mut pss = (0, 0, Vec::new());
+    let mut opened_pss = None;
     let mut anchor_pss = (0, 0, Vec::new());
     let mut execs = Vec::with_capacity(runs);
     let mut anchor_execs = Vec::with_capacity(runs);
@@ -614,13 +647,16 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                 // (ui/bench/scroll.mjs), here in the real app on WebKitGTK:
                 // at reading speed, then the whole queue end to end.
                 for (i, (label, speed)) in SCROLLS.iter().enumerate() {
-                    let frames = scroll_frames(&app, *speed)?;
+                    let frames = scroll_frames(&app, QUEUE_SCROLLER, *speed)?;
                     println!("run {}: {}", run + 1, FrameStats::of(&frames).line(label));
                     scrolls[i].extend(frames);
                 }
                 if run == 0 {
                     std::thread::sleep(Duration::from_secs(2));
                     pss = tree_pss_kib(&binary)?;
+                    if let Some(diff) = &diff {
+                        opened_pss = Some(open_diff_and_scan(&app, &binary, diff)?);
+                    }
                     // `ASSAY_BENCH_HOLD_S`: keep the measured app open this
                     // long, to look inside its processes (smaps, heap).
                     if let Some(s) = std::env::var("ASSAY_BENCH_HOLD_S")
@@ -693,5 +729,40 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
         anchor_pss.1,
         pss.0 as f64 / anchor_pss.0.max(1) as f64
     );
+    if let Some((kib, count, tree)) = opened_pss {
+        println!("PSS by process, Assay, with the diff and the scan opened:");
+        for line in tree {
+            println!("  {line}");
+        }
+        println!(
+            "PSS: Assay {:.1} MiB over {count} processes after scrolling the queue, opening and scrolling the diff and opening the scan; minimal Tauri app {:.1} MiB; ratio {:.2}x",
+            kib as f64 / 1024.0,
+            anchor_pss.0 as f64 / 1024.0,
+            kib as f64 / anchor_pss.0.max(1) as f64
+        );
+    }
     Ok(())
+}
+
+/// Opens [`BIG_DIFF_ITEM`] (its patch is `diff`), scrolls the diff end to
+/// end, opens a demo scan and waits for it to paint; then the PSS of the
+/// app's tree, 2 s later.
+fn open_diff_and_scan(app: &App, binary: &Path, diff: &str) -> Result<(u64, usize, Vec<String>)> {
+    let lines = diff.lines().count();
+    let t0 = Instant::now();
+    open_new_item(app, BIG_DIFF_ITEM)?;
+    app.wait_for("[data-diff-row]", WAIT)?;
+    println!(
+        "the {lines}-line diff's first rows after {:.0} ms (from the click, including the item screen's mount)",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    let frames = scroll_frames(app, DIFF_SCROLLER, 0.0)?;
+    println!(
+        "{}",
+        FrameStats::of(&frames).line(&format!("the {lines}-line diff scrolled end to end in 4 s"))
+    );
+    open_new_item(app, SCAN_SEARCH)?;
+    wait_scan_painted(app)?;
+    std::thread::sleep(Duration::from_secs(2));
+    tree_pss_kib(binary)
 }

@@ -324,39 +324,52 @@ fn strip_roots(diff: &str, old: &str, new: &str) -> String {
 
 /// Builds (once) the unified diff of every input; returns (name, path).
 pub fn prepare_inputs(dir: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
+    INPUTS
+        .iter()
+        .map(|input| Ok((input.name, prepare(dir, input)?)))
+        .collect()
+}
+
+/// Builds (once) the unified diff of the input called `name`; returns its path.
+pub fn prepare_input(dir: &Path, name: &str) -> Result<PathBuf> {
+    let input = INPUTS
+        .iter()
+        .find(|i| i.name == name)
+        .with_context(|| format!("no bench input called {name}"))?;
+    prepare(dir, input)
+}
+
+/// `input`'s unified diff under `dir/diffs`, written on first use.
+fn prepare(dir: &Path, input: &Input) -> Result<PathBuf> {
     let diffs = dir.join("diffs");
     std::fs::create_dir_all(&diffs)?;
     let src = dir.join("src");
-    let mut out = Vec::new();
-    for input in INPUTS {
-        let path = diffs.join(format!("{}.diff", input.name));
-        if !path.exists() {
-            let text = match &input.change {
-                Change::Releases { old, new, subdir } => {
-                    unpack(dir, old)?;
-                    unpack(dir, new)?;
-                    let (o, n) = match subdir {
-                        Some(s) => (
-                            format!("{}/{s}", old.dir_name()),
-                            format!("{}/{s}", new.dir_name()),
-                        ),
-                        None => (old.dir_name(), new.dir_name()),
-                    };
-                    strip_roots(&git_diff(&src, &o, &n)?, &o, &n)
-                }
-                Change::NewFile { pkg, path } => {
-                    unpack(dir, pkg)?;
-                    let n = pkg.dir_name();
-                    let text = git_diff(&src, "/dev/null", &format!("{n}/{path}"))?;
-                    strip_roots(&text, &n, &n)
-                }
-            };
-            if text.is_empty() {
-                bail!("input {} has an empty diff", input.name);
+    let path = diffs.join(format!("{}.diff", input.name));
+    if !path.exists() {
+        let text = match &input.change {
+            Change::Releases { old, new, subdir } => {
+                unpack(dir, old)?;
+                unpack(dir, new)?;
+                let (o, n) = match subdir {
+                    Some(s) => (
+                        format!("{}/{s}", old.dir_name()),
+                        format!("{}/{s}", new.dir_name()),
+                    ),
+                    None => (old.dir_name(), new.dir_name()),
+                };
+                strip_roots(&git_diff(&src, &o, &n)?, &o, &n)
             }
-            std::fs::write(&path, text)?;
+            Change::NewFile { pkg, path } => {
+                unpack(dir, pkg)?;
+                let n = pkg.dir_name();
+                let text = git_diff(&src, "/dev/null", &format!("{n}/{path}"))?;
+                strip_roots(&text, &n, &n)
+            }
+        };
+        if text.is_empty() {
+            bail!("input {} has an empty diff", input.name);
         }
-        out.push((input.name, path));
+        std::fs::write(&path, text)?;
     }
-    Ok(out)
+    Ok(path)
 }

@@ -401,6 +401,10 @@ fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()>
         "first_pull_in_the_app_against_the_engine_alone"
     } else {
         release.args(["-p", "assay-minimal-tauri", "--bin", "assay-minimal-tauri"]);
+        // The memory figure also opens a real 10,000-line diff (serde
+        // 1.0.100 -> 1.0.210, the diff bench's input) and a scan.
+        let diff = bench::prepare_input(&bench::bench_dir(root)?, "serde")?;
+        cmd_env.push(("ASSAY_BENCH_DIFF", diff));
         "cold_start_and_memory_with_ten_thousand_items"
     };
     run(&mut release)?;

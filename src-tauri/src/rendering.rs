@@ -1,0 +1,102 @@
+//! How `WebKitGTK` draws the window on Linux.
+//!
+//! `WebKitGTK` composites the page with OpenGL. On a machine with no GPU that
+//! a process can reach (no DRM render node: a VM without a virtual GPU, a
+//! container, a remote or Xvfb session), Mesa falls back to llvmpipe, which
+//! runs OpenGL on the CPU: each repaint of a small part of the page then costs
+//! whole-window GL work on the CPU. Measured in the in-app pull bench
+//! (`cargo xtask bench --only appsync`, README): during a 10,000-item pull
+//! the web process spent about 4 s of CPU, mostly in llvmpipe's threads,
+//! against about 0.8 s with compositing off. So where no render node exists,
+//! Assay asks `WebKit` to draw without compositing (its
+//! `WEBKIT_DISABLE_COMPOSITING_MODE`), unless the user chose either way
+//! already. With a GPU nothing changes.
+
+use std::path::Path;
+
+/// `WebKit`'s own switches: when the user set either, their choice stands.
+const USER_CHOICES: [&str; 2] = [
+    "WEBKIT_DISABLE_COMPOSITING_MODE",
+    "WEBKIT_FORCE_COMPOSITING_MODE",
+];
+
+/// Whether compositing should be turned off: no GPU render node, or Mesa
+/// told to render in software, and the user has not chosen themselves.
+fn compositing_off(has_render_node: bool, var: impl Fn(&str) -> Option<String>) -> bool {
+    if USER_CHOICES.iter().any(|k| var(k).is_some()) {
+        return false;
+    }
+    let forced_software = var("LIBGL_ALWAYS_SOFTWARE").is_some_and(|v| !v.is_empty() && v != "0");
+    !has_render_node || forced_software
+}
+
+/// Whether `dir` (`/dev/dri`) holds a render node (`renderD128`, …).
+fn has_render_node(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
+}
+
+/// Chooses `WebKit`'s drawing mode for this process (and the `WebKit`
+/// processes it starts, which inherit the environment). Call first thing
+/// in `main`, before any thread starts: it may set an environment variable.
+pub fn choose() -> Option<&'static str> {
+    if cfg!(target_os = "linux")
+        && compositing_off(has_render_node(Path::new("/dev/dri")), |k| {
+            std::env::var(k).ok()
+        })
+    {
+        std::env::set_var(USER_CHOICES[0], "1");
+        return Some("no GPU render node (or software GL): WebKit draws without compositing");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn compositing_goes_off_only_without_a_gpu_and_without_the_users_choice() {
+        assert!(compositing_off(false, env(&[])));
+        assert!(!compositing_off(true, env(&[])));
+        assert!(compositing_off(
+            true,
+            env(&[("LIBGL_ALWAYS_SOFTWARE", "1")])
+        ));
+        assert!(!compositing_off(
+            true,
+            env(&[("LIBGL_ALWAYS_SOFTWARE", "0")])
+        ));
+        assert!(!compositing_off(
+            false,
+            env(&[("WEBKIT_FORCE_COMPOSITING_MODE", "1")])
+        ));
+        assert!(!compositing_off(
+            false,
+            env(&[("WEBKIT_DISABLE_COMPOSITING_MODE", "0")])
+        ));
+    }
+
+    #[test]
+    fn a_render_node_is_found_by_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!has_render_node(dir.path()));
+        assert!(!has_render_node(&dir.path().join("missing")));
+        std::fs::write(dir.path().join("card0"), "").unwrap();
+        assert!(!has_render_node(dir.path()));
+        std::fs::write(dir.path().join("renderD128"), "").unwrap();
+        assert!(has_render_node(dir.path()));
+    }
+}

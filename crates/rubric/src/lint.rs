@@ -124,9 +124,10 @@ impl<'a> Linter<'a> {
     }
 }
 
-fn dups<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a str> {
+/// The values that occur more than once.
+fn dups<T: Ord + Copy>(values: impl IntoIterator<Item = T>) -> BTreeSet<T> {
     let mut seen = BTreeSet::new();
-    ids.into_iter().filter(|id| !seen.insert(*id)).collect()
+    values.into_iter().filter(|v| !seen.insert(*v)).collect()
 }
 
 /// Errors that make a rubric unusable. [`crate::parse_rubric`] refuses a
@@ -867,7 +868,7 @@ fn question_authoring(q: &Question, l: &mut Linter<'_>) {
                         format!("question `{id}`: label both ends of the scale ({min} and {max})"),
                     );
                 }
-                for d in dups_i32(anchors.iter().map(|a| a.value)) {
+                for d in dups(anchors.iter().map(|a| a.value)) {
                     l.warning(
                         "duplicate-anchor",
                         Target::QuestionKey(id, "anchors"),
@@ -903,24 +904,24 @@ fn question_authoring(q: &Question, l: &mut Linter<'_>) {
             );
         }
         QuestionKind::Pairwise { strengths, .. } => {
-            for d in dups(strengths.iter().map(String::as_str)) {
-                l.warning(
-                    "duplicate-option",
-                    Target::QuestionKey(id, "strengths"),
-                    format!("question `{id}`: strength `{d}` is listed twice"),
-                );
-            }
+            listed_twice(id, "strengths", "strength", strengths, l);
         }
         QuestionKind::Annotations { severities, .. } => {
-            for d in dups(severities.iter().map(String::as_str)) {
-                l.warning(
-                    "duplicate-option",
-                    Target::QuestionKey(id, "severities"),
-                    format!("question `{id}`: severity `{d}` is listed twice"),
-                );
-            }
+            listed_twice(id, "severities", "severity", severities, l);
         }
         _ => {}
+    }
+}
+
+/// A warning for each entry of the question's list `key` (whose entries
+/// are each a `noun`) that is listed more than once.
+fn listed_twice(id: &str, key: &str, noun: &str, entries: &[String], l: &mut Linter<'_>) {
+    for d in dups(entries.iter().map(String::as_str)) {
+        l.warning(
+            "duplicate-option",
+            Target::QuestionKey(id, key),
+            format!("question `{id}`: {noun} `{d}` is listed twice"),
+        );
     }
 }
 
@@ -1068,11 +1069,6 @@ fn scoring_authoring(r: &Rubric, index: &HashMap<&str, &Question>, l: &mut Linte
             );
         }
     }
-}
-
-fn dups_i32(values: impl IntoIterator<Item = i32>) -> BTreeSet<i32> {
-    let mut seen = BTreeSet::new();
-    values.into_iter().filter(|v| !seen.insert(*v)).collect()
 }
 
 // ------------------------------------------------------------------ unknown keys

@@ -309,30 +309,30 @@ pub(crate) fn trimmed_len(s: &str) -> usize {
     s.trim().chars().count()
 }
 
+/// What an answer of each type is, in words, for a value of `$enum`:
+/// [`QuestionKind`] and [`Answer`] have the same variants (an answer's tag
+/// must match its question's), so one table serves both.
+macro_rules! type_noun {
+    ($enum:ident, $value:expr) => {
+        match $value {
+            $enum::Scale { .. } => "a score",
+            $enum::SingleChoice { .. } => "one choice",
+            $enum::MultiChoice { .. } => "a set of choices",
+            $enum::PassFail { .. } => "pass/fail marks",
+            $enum::Ranking { .. } => "a ranking",
+            $enum::Pairwise { .. } => "a preference",
+            $enum::FreeText { .. } => "a written answer",
+            $enum::Annotations { .. } => "annotations",
+        }
+    };
+}
+
 pub(crate) fn kind_noun(kind: &QuestionKind) -> &'static str {
-    match kind {
-        QuestionKind::Scale { .. } => "a score",
-        QuestionKind::SingleChoice { .. } => "one choice",
-        QuestionKind::MultiChoice { .. } => "a set of choices",
-        QuestionKind::PassFail { .. } => "pass/fail marks",
-        QuestionKind::Ranking { .. } => "a ranking",
-        QuestionKind::Pairwise { .. } => "a preference",
-        QuestionKind::FreeText { .. } => "a written answer",
-        QuestionKind::Annotations { .. } => "annotations",
-    }
+    type_noun!(QuestionKind, kind)
 }
 
 fn answer_noun(answer: &Answer) -> &'static str {
-    match answer {
-        Answer::Scale { .. } => "a score",
-        Answer::SingleChoice { .. } => "one choice",
-        Answer::MultiChoice { .. } => "a set of choices",
-        Answer::PassFail { .. } => "pass/fail marks",
-        Answer::Ranking { .. } => "a ranking",
-        Answer::Pairwise { .. } => "a preference",
-        Answer::FreeText { .. } => "a written answer",
-        Answer::Annotations { .. } => "annotations",
-    }
+    type_noun!(Answer, answer)
 }
 
 fn label_of<'a>(options: &'a [ChoiceOption], id: &'a str) -> &'a str {

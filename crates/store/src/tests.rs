@@ -78,6 +78,17 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// A fresh store holding `count` active assignments: `a1` (seq 1), `a2`
+/// (seq 2), ...
+fn open_with_active(count: i64) -> (tempfile::TempDir, Store) {
+    let (dir, store) = open();
+    let page: Vec<Assignment> = (1..=count)
+        .map(|i| assignment(&format!("a{i}"), i, AssignmentState::Active))
+        .collect();
+    store.apply_assignment_page(&page, "c").unwrap();
+    (dir, store)
+}
+
 #[test]
 fn migrations_apply_once_with_wal() {
     let (dir, store) = open();
@@ -191,10 +202,7 @@ fn failed_migration_leaves_nothing_behind() {
 
 #[test]
 fn drafts_survive_reopen_with_revisions() {
-    let (dir, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
-        .unwrap();
+    let (dir, store) = open_with_active(1);
     assert!(matches!(
         store.save_draft("nope", &answers("x")),
         Err(StoreError::NotFound(_))
@@ -215,10 +223,7 @@ fn drafts_survive_reopen_with_revisions() {
 
 #[test]
 fn submit_moves_draft_to_outbox_atomically_once() {
-    let (_dir, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
-        .unwrap();
+    let (_dir, store) = open_with_active(1);
     let a = answers("final");
     store.save_draft("a1", &a).unwrap();
     // Mismatched assignment id: refused, nothing changes.
@@ -335,10 +340,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
 
 #[test]
 fn released_assignments_are_orphaned_too() {
-    let (_dir, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
-        .unwrap();
+    let (_dir, store) = open_with_active(1);
     store.save_draft("a1", &answers("mine")).unwrap();
     let o = store
         .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Released)], "c2")
@@ -358,10 +360,7 @@ fn released_assignments_are_orphaned_too() {
 
 #[test]
 fn permanent_failure_restores_the_draft_and_shows_the_issue() {
-    let (_dir, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
-        .unwrap();
+    let (_dir, store) = open_with_active(1);
     let a = answers("typed for an hour");
     store.save_draft("a1", &a).unwrap();
     let e = store.submit("a1", &request("a1", &a)).unwrap();
@@ -392,16 +391,7 @@ fn permanent_failure_restores_the_draft_and_shows_the_issue() {
 
 #[test]
 fn revoked_assignments_keep_drafts_as_orphans() {
-    let (_dir, store) = open();
-    store
-        .apply_assignment_page(
-            &[
-                assignment("a1", 1, AssignmentState::Active),
-                assignment("a2", 2, AssignmentState::Active),
-            ],
-            "c1",
-        )
-        .unwrap();
+    let (_dir, store) = open_with_active(2);
     store.save_draft("a1", &answers("keep me")).unwrap();
     let orphaned = store
         .apply_assignment_page(
@@ -468,10 +458,7 @@ fn scoped(id: &str, attachment: Option<AttachmentRef>) -> ScopedItem {
 
 #[test]
 fn attachments_are_tracked_verified_and_redownloaded_when_corrupt() {
-    let (_dir, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
-        .unwrap();
+    let (_dir, store) = open_with_active(1);
     let bytes = b"DICM fake scan bytes".to_vec();
     let sha = {
         use sha2::Digest;
@@ -581,15 +568,10 @@ fn queue_of_ten_thousand_rows_in_one_query() {
     assert_eq!(q[9_999].opportunity_title.as_deref(), Some("Rust diffs"));
     assert_eq!(q[0].pay.as_ref().map(|p| p.amount_cents), Some(700));
     // The plan uses the indexes (no temp b-tree for the order, no full scans of drafts).
-    let conn = store.conn().unwrap();
-    let mut st = conn
-        .prepare("EXPLAIN QUERY PLAN SELECT ob.state FROM outbox ob WHERE ob.assignment_id = 'x' ORDER BY ob.id DESC LIMIT 1")
-        .unwrap();
-    let plan: Vec<String> = st
-        .query_map([], |r| r.get::<_, String>(3))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let plan = query_plan(
+        &store.conn().unwrap(),
+        "SELECT ob.state FROM outbox ob WHERE ob.assignment_id = 'x' ORDER BY ob.id DESC LIMIT 1",
+    );
     assert!(
         plan.iter().any(|p| p.contains("outbox_assignment")),
         "{plan:?}"
@@ -728,18 +710,8 @@ fn garbage_database_file_is_a_clear_error() {
 
 #[test]
 fn lapsed_lease_shows_expired_at_now_and_keeps_the_draft() {
-    let (_dir, store) = open();
-    // Lease ends at t0 + 2h (see `assignment`).
-    store
-        .apply_assignment_page(
-            &[
-                assignment("a1", 1, AssignmentState::Active),
-                assignment("a2", 2, AssignmentState::Active),
-                assignment("a3", 3, AssignmentState::Active),
-            ],
-            "c1",
-        )
-        .unwrap();
+    // Leases end at t0 + 2h (see `assignment`).
+    let (_dir, store) = open_with_active(3);
     let before = t0() + Duration::hours(1);
     let after = t0() + Duration::hours(2) + Duration::seconds(1);
     assert_eq!(store.status_of("a1", before).unwrap(), QueueStatus::New);
@@ -805,10 +777,7 @@ fn lapsed_lease_shows_expired_at_now_and_keeps_the_draft() {
 
 #[test]
 fn needs_revision_with_a_lapsed_lease_is_expired() {
-    let (_dir, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
-        .unwrap();
+    let (_dir, store) = open_with_active(1);
     let a = answers("v1");
     store.save_draft_with("a1", &a, true).unwrap();
     let entry = store.submit("a1", &request("a1", &a)).unwrap();
@@ -901,16 +870,8 @@ fn waiting_spans_are_durable_and_overlaps_count_once() {
 fn version_one_database_upgrades_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        c.execute_batch(schema::MIGRATIONS[0]).unwrap();
-        c.pragma_update(None, "user_version", 1).unwrap();
-        c.execute(
-            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
-               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
-             VALUES ('old', 'i', 'o', 'r', 1, 'grade', 'active', ?1, ?2, ?2, 1, ?1)",
-            [ts(t0()), ts(t0() + Duration::hours(2))],
-        )
-        .unwrap();
+        let c = database_at_version(dir.path(), 1);
+        insert_old_assignment(&c);
         c.execute(
             "INSERT INTO time_sessions (assignment_id, started_at, ended_at) VALUES ('old', ?1, ?2)",
             [ts(t0()), ts(t0() + Duration::minutes(3))],
@@ -940,9 +901,7 @@ fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
     let dir = tempfile::tempdir().unwrap();
     {
         // A database written by a build that knew only the first migration.
-        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        c.execute_batch(schema::MIGRATIONS[0]).unwrap();
-        c.pragma_update(None, "user_version", 1).unwrap();
+        let c = database_at_version(dir.path(), 1);
         c.execute(
             "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
                kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
@@ -981,10 +940,7 @@ fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
 
 #[test]
 fn a_newer_item_revision_is_fetched_again_and_keeps_the_old_item_until_then() {
-    let (_d, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
-        .unwrap();
+    let (_d, store) = open_with_active(1);
     store
         .put_scoped_item("a1", &scoped("a1", None), None)
         .unwrap();
@@ -1019,6 +975,38 @@ fn database_at_version(dir: &Path, version: usize) -> Connection {
     }
     c.pragma_update(None, "user_version", version).unwrap();
     c
+}
+
+/// Writes an active grade assignment `old` (leased from `t0` for two hours)
+/// as the first schema versions stored it.
+fn insert_old_assignment(c: &Connection) {
+    c.execute(
+        "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+           kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
+         VALUES ('old', 'i', 'o', 'r', 1, 'grade', 'active', ?1, ?2, ?2, 1, ?1)",
+        [ts(t0()), ts(t0() + Duration::hours(2))],
+    )
+    .unwrap();
+}
+
+/// SQLite's plan for `sql`, one detail line a step.
+fn query_plan(conn: &Connection, sql: &str) -> Vec<String> {
+    conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// Whether the database has an index of this name.
+fn has_index(conn: &Connection, name: &str) -> bool {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -1100,10 +1088,7 @@ fn pending_comment(text: &str) -> PendingAnnotation {
 
 #[test]
 fn editable_drafts_keep_pending_annotations_and_submitted_work_is_read_only() {
-    let (dir, store) = open();
-    store
-        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c")
-        .unwrap();
+    let (dir, store) = open_with_active(1);
     let a = answers("v1");
     // A typed-but-not-added comment is part of the draft, durably.
     let pending = [pending_comment("off by one?")];
@@ -1166,13 +1151,7 @@ fn version_4_database_upgrades_and_its_drafts_have_no_pending_annotations() {
     let dir = tempfile::tempdir().unwrap();
     {
         let c = database_at_version(dir.path(), 4);
-        c.execute(
-            "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
-               kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
-             VALUES ('old', 'i', 'o', 'r', 1, 'grade', 'active', ?1, ?2, ?2, 1, ?1)",
-            [ts(t0()), ts(t0() + Duration::hours(2))],
-        )
-        .unwrap();
+        insert_old_assignment(&c);
         c.execute(
             "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at) \
              VALUES ('old', ?1, 3, 0, ?2)",
@@ -1339,15 +1318,7 @@ fn item_batches_leave_every_other_write_fully_synced() {
 #[test]
 fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
     let (_dir, store) = open();
-    let conn = store.conn().unwrap();
-    let mut st = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", items::queue_sql()))
-        .unwrap();
-    let plan: Vec<String> = st
-        .query_map([], |r| r.get::<_, String>(3))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let plan = query_plan(&store.conn().unwrap(), &items::queue_sql());
     assert!(
         plan.iter()
             .any(|p| p.contains("items_scoped") && p.contains("COVERING INDEX items_scoped_title")),
@@ -1385,17 +1356,7 @@ fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    let has_index: bool = store
-        .conn()
-        .unwrap()
-        .query_row(
-            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' \
-               AND name = 'items_scoped_title')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(has_index);
+    assert!(has_index(&store.conn().unwrap(), "items_scoped_title"));
     let q = store.queue(t0()).unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].title, "Stored title");
@@ -1434,25 +1395,10 @@ fn version_7_database_drops_the_unused_attachment_sha_index() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let conn = store.conn().unwrap();
-    let has_index: bool = conn
-        .query_row(
-            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' \
-               AND name = 'item_attachments_sha')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(!has_index);
+    assert!(!has_index(&conn, "item_attachments_sha"));
     // The readers of item_attachments go by its primary key and the blobs'
     // own key, never by a scan of the table's rows.
-    let plan = |sql: &str| -> Vec<String> {
-        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap()
-            .query_map([], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    };
+    let plan = |sql: &str| query_plan(&conn, sql);
     for sql in [
         "SELECT ia.sha256, MAX(ia.size) FROM item_attachments ia \
            JOIN assignments a ON a.id = ia.assignment_id \

@@ -1,6 +1,7 @@
 //! The sync engine: pull by cursor, download attachments, drain the outbox,
 //! renew leases, and a background loop with backoff.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -598,21 +599,32 @@ impl SyncEngine {
         Ok(rubric)
     }
 
+    /// What `missing` lists, less the entries quarantine holds back until a
+    /// later attempt; `key` is an entry's quarantine key.
+    fn not_held_back<T>(
+        &self,
+        kind: QuarantineKind,
+        missing: impl FnOnce() -> assay_store::Result<Vec<T>>,
+        key: impl Fn(&T) -> Cow<'_, str>,
+    ) -> Result<Vec<T>> {
+        let held = self.store.quarantined_until_later(kind, Utc::now())?;
+        Ok(missing()?
+            .into_iter()
+            .filter(|t| !held.contains(key(t).as_ref()))
+            .collect())
+    }
+
     async fn pull_rubrics(
         &self,
         report: &mut PullReport,
         progress: &(impl Fn(SyncProgress) + Send + Sync),
         deferred: &mut Option<SyncError>,
     ) -> Result<()> {
-        let held = self
-            .store
-            .quarantined_until_later(QuarantineKind::Rubric, Utc::now())?;
-        let missing: Vec<_> = self
-            .store
-            .missing_rubrics()?
-            .into_iter()
-            .filter(|(id, v)| !held.contains(&format!("{id}@{v}")))
-            .collect();
+        let missing = self.not_held_back(
+            QuarantineKind::Rubric,
+            || self.store.missing_rubrics(),
+            |(id, v)| format!("{id}@{v}").into(),
+        )?;
         let mut p = SyncProgress::new(SyncPhase::Rubrics);
         p.items_total = missing.len() as u64;
         progress(p.clone());
@@ -702,15 +714,11 @@ impl SyncEngine {
         progress: &(impl Fn(SyncProgress) + Send + Sync),
         deferred: &mut Option<SyncError>,
     ) -> Result<()> {
-        let held = self
-            .store
-            .quarantined_until_later(QuarantineKind::Item, Utc::now())?;
-        let todo: Vec<_> = self
-            .store
-            .assignments_missing_items()?
-            .into_iter()
-            .filter(|a| !held.contains(&a.id))
-            .collect();
+        let todo = self.not_held_back(
+            QuarantineKind::Item,
+            || self.store.assignments_missing_items(),
+            |a| a.id.as_str().into(),
+        )?;
         let mut p = SyncProgress::new(SyncPhase::Items);
         p.items_total = todo.len() as u64;
         progress(p.clone());
@@ -876,15 +884,11 @@ impl SyncEngine {
         progress: &(impl Fn(SyncProgress) + Send + Sync),
         deferred: &mut Option<SyncError>,
     ) -> Result<()> {
-        let held = self
-            .store
-            .quarantined_until_later(QuarantineKind::Attachment, Utc::now())?;
-        let todo: Vec<_> = self
-            .store
-            .missing_attachments()?
-            .into_iter()
-            .filter(|a| !held.contains(&a.sha256))
-            .collect();
+        let todo = self.not_held_back(
+            QuarantineKind::Attachment,
+            || self.store.missing_attachments(),
+            |a| a.sha256.as_str().into(),
+        )?;
         let blobs = self.store.blobs();
         let mut already = 0u64;
         for a in &todo {

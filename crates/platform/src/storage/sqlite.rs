@@ -91,22 +91,42 @@ impl Columns for Row<'_> {
     }
 }
 
-/// Every row of a query, mapped.
-fn all<T: FromRow>(conn: &Connection, sql: &str, params: impl Params) -> PlatformResult<Vec<T>> {
+/// Every row of a query, each mapped by `map`.
+fn each_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    mut map: impl FnMut(&Row<'_>) -> PlatformResult<T>,
+) -> PlatformResult<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(T::from_row(r)?);
+        out.push(map(r)?);
     }
     Ok(out)
 }
 
-/// The first row of a query, mapped.
-fn one<T: FromRow>(conn: &Connection, sql: &str, params: impl Params) -> PlatformResult<Option<T>> {
+/// The first row of a query, if any, mapped by `map`.
+fn first_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    map: impl FnOnce(&Row<'_>) -> PlatformResult<T>,
+) -> PlatformResult<Option<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
-    rows.next()?.map(T::from_row).transpose()
+    rows.next()?.map(map).transpose()
+}
+
+/// Every row of a query, mapped.
+fn all<T: FromRow>(conn: &Connection, sql: &str, params: impl Params) -> PlatformResult<Vec<T>> {
+    each_row(conn, sql, params, |r| T::from_row(r))
+}
+
+/// The first row of a query, mapped.
+fn one<T: FromRow>(conn: &Connection, sql: &str, params: impl Params) -> PlatformResult<Option<T>> {
+    first_row(conn, sql, params, |r| T::from_row(r))
 }
 
 /// The first column of every row.
@@ -115,13 +135,7 @@ fn scalars<T: FromSql>(
     sql: &str,
     params: impl Params,
 ) -> PlatformResult<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(r.get(0)?);
-    }
-    Ok(out)
+    each_row(conn, sql, params, |r| Ok(r.get(0)?))
 }
 
 /// The first column of the first row, if any.
@@ -130,12 +144,7 @@ fn opt_scalar<T: FromSql>(
     sql: &str,
     params: impl Params,
 ) -> PlatformResult<Option<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    rows.next()?
-        .map(|r| r.get(0))
-        .transpose()
-        .map_err(PlatformError::from)
+    first_row(conn, sql, params, |r| Ok(r.get(0)?))
 }
 
 /// A single value of a query that always returns one row (`COUNT`, `EXISTS`...).
@@ -1135,23 +1144,30 @@ fn insert_rate(tx: &Transaction<'_>, opportunity_id: &str, r: &Rate) -> Platform
 mod tests {
     use super::*;
 
+    /// A database written by the build before publishing (migrations 1-2)
+    /// at `path`, holding one expert: `e1`, `a@b.c`.
+    fn version_2_database(path: &Path) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        for m in &MIGRATIONS[..2] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
+             expertise, attestations, senior_reviewer, timezone, created_at) \
+             VALUES ('e1', 'a@b.c', 'A', 's', 'h', '[]', '[]', 0, 'UTC', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        conn
+    }
+
     #[test]
     fn publishing_migration_upgrades_a_version_2_database() {
-        // A database written by the build before publishing (migrations 1-2).
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(MIGRATIONS[0]).unwrap();
-            conn.execute_batch(MIGRATIONS[1]).unwrap();
-            conn.pragma_update(None, "user_version", 2).unwrap();
-            conn.execute(
-                "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
-                 expertise, attestations, senior_reviewer, timezone, created_at) \
-                 VALUES ('e1', 'a@b.c', 'A', 's', 'h', '[]', '[]', 0, 'UTC', '2026-01-01T00:00:00Z')",
-                [],
-            )
-            .unwrap();
+            let conn = version_2_database(&path);
             conn.execute(
                 "INSERT INTO tokens (id, expert_id, token_hash, created_at) \
                  VALUES ('t1', 'e1', 'hash1', '2026-01-01T00:00:00Z')",
@@ -1243,20 +1259,7 @@ mod tests {
     fn version_2_database_gains_the_access_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");
-        {
-            let c = Connection::open(&path).unwrap();
-            for m in &MIGRATIONS[..2] {
-                c.execute_batch(m).unwrap();
-            }
-            c.pragma_update(None, "user_version", 2).unwrap();
-            c.execute(
-                "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
-                   expertise, attestations, senior_reviewer, timezone, created_at) \
-                 VALUES ('e', 'e@x', 'E', 's', 'h', '[]', '[]', 0, 'UTC', '2026-01-01T00:00:00Z')",
-                [],
-            )
-            .unwrap();
-        }
+        drop(version_2_database(&path));
         let s = SqliteStorage::open(&path).unwrap();
         let names: Vec<String> = {
             let conn = s.lock();
@@ -1273,6 +1276,6 @@ mod tests {
             "{names:?}"
         );
         assert!(names.iter().any(|n| n == "item_blobs_sha"), "{names:?}");
-        assert!(s.expert_id_by_email("e@x").unwrap().is_some());
+        assert!(s.expert_id_by_email("a@b.c").unwrap().is_some());
     }
 }

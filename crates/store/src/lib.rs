@@ -45,6 +45,11 @@ pub struct ChangeStamp {
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "assay.db";
 
+/// Page cache of a session's reads (KiB; SQLite's default).
+const IDLE_CACHE_KIB: i64 = 2_000;
+/// Page cache while a pull writes (KiB).
+const BULK_CACHE_KIB: i64 = 16_384;
+
 /// Names of the sync cursors kept by the store.
 pub mod cursor {
     /// Cursor of `GET /assignments`.
@@ -100,10 +105,9 @@ impl Store {
         // not in a temporary file: storing 10,000 synced items wrote 356,000
         // times to that file, more than to the database and its WAL together.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // A 16 MiB page cache (SQLite's default is 2 MiB): a bulk pull
-        // inserts into indexes all over the file, and with the default the
-        // same index pages were read back from the OS again and again.
-        conn.pragma_update(None, "cache_size", -16_384)?;
+        // SQLite's default 2 MiB page cache for a session's reads; a pull
+        // raises it while it writes ([`Store::bulk_cache`]).
+        conn.pragma_update(None, "cache_size", -IDLE_CACHE_KIB)?;
         schema::migrate(&mut conn, &path)?;
         let blobs = BlobStore::open(dir.join("blobs"))?;
         tracing::debug!(dir = %dir.display(), "store opened");
@@ -145,11 +149,23 @@ impl Store {
         })
     }
 
-    /// Frees what the connection's page cache holds beyond the pages in use
-    /// (`PRAGMA shrink_memory`): after a bulk pull filled it (up to 16 MiB),
-    /// the app need not keep it for the rest of the session.
+    /// Raises the page cache to 16 MiB for a pull: a bulk pull inserts
+    /// into indexes all over the file, and with SQLite's default 2 MiB the
+    /// same index pages were read back from the OS again and again. Until
+    /// [`Store::release_memory`].
+    pub fn bulk_cache(&self) -> Result<()> {
+        self.conn()?
+            .pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+        Ok(())
+    }
+
+    /// Back to the session's 2 MiB page cache, and frees what the cache
+    /// holds beyond the pages in use (`PRAGMA shrink_memory`): after a bulk
+    /// pull filled it, the app need not keep it for the rest of the session.
     pub fn release_memory(&self) -> Result<()> {
-        self.conn()?.execute_batch("PRAGMA shrink_memory")?;
+        let conn = self.conn()?;
+        conn.pragma_update(None, "cache_size", -IDLE_CACHE_KIB)?;
+        conn.execute_batch("PRAGMA shrink_memory")?;
         Ok(())
     }
 

@@ -1420,3 +1420,19 @@ fn version_7_database_drops_the_unused_attachment_sha_index() {
         );
     }
 }
+
+#[test]
+fn the_page_cache_is_large_only_while_a_pull_writes() {
+    let (_dir, store) = open();
+    let size = |s: &Store| -> i64 {
+        s.conn()
+            .unwrap()
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(size(&store), -IDLE_CACHE_KIB);
+    store.bulk_cache().unwrap();
+    assert_eq!(size(&store), -BULK_CACHE_KIB);
+    store.release_memory().unwrap();
+    assert_eq!(size(&store), -IDLE_CACHE_KIB);
+}

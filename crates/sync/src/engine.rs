@@ -1331,6 +1331,8 @@ impl SyncEngine {
         progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport> {
         self.store.record_sync_attempt(Utc::now())?;
+        // The pull writes with a larger page cache, handed back below.
+        self.store.bulk_cache()?;
         let result = async {
             progress(SyncProgress::new(SyncPhase::Upload));
             let push = self.push().await?;
@@ -1343,7 +1345,7 @@ impl SyncEngine {
             Err(e) => self.store.record_sync_error(Utc::now(), &e.to_string())?,
         }
         // A bulk pull fills the store's page cache; the rest of the session
-        // reads a few pages at a time, so it is handed back.
+        // reads a few pages at a time, so it goes back to its small size.
         if let Err(e) = self.store.release_memory() {
             tracing::debug!(error = %e, "could not release the store's page cache");
         }

@@ -29,6 +29,11 @@ use crate::error::{AppError, AppResult};
 
 /// How many parsed diffs / scans stay cached.
 const CACHE_SLOTS: usize = 16;
+/// Decoded single scans kept, in bytes of samples (the newest is always
+/// kept): one multi-frame scan may decode to up to 1 GiB
+/// ([`assay_render::scan::MAX_SAMPLES`] `f32`s), so a count alone does not
+/// bound the app's memory.
+pub const DEFAULT_SCAN_CACHE_BYTES: usize = 256 << 20;
 
 /// The view of one scoped field, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -295,6 +300,8 @@ pub struct PixelValue {
 pub struct ViewCache {
     diffs: Mutex<VecDeque<(String, Arc<DiffRows>)>>,
     scans: Mutex<VecDeque<(String, Arc<Scan>)>>,
+    /// Most bytes of samples [`ViewCache::scans`] keeps.
+    scan_budget: usize,
     series: Mutex<VecDeque<(String, Arc<Series>)>>,
     /// Decoded slices by (series handle, stack, slice).
     slices: SliceCache<(String, usize, u32)>,
@@ -324,10 +331,41 @@ fn get<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: &str) -> Option<Arc
     d.iter().find(|(h, _)| h == handle).map(|(_, r)| r.clone())
 }
 
+/// Keeps `value` under `handle` as [`put`] does, then drops the oldest
+/// entries while all together hold more than `budget` bytes (by `bytes`),
+/// never the one just put.
+fn put_within<T>(
+    slots: &Mutex<VecDeque<(String, Arc<T>)>>,
+    handle: String,
+    value: Arc<T>,
+    budget: usize,
+    bytes: impl Fn(&T) -> usize,
+) {
+    put(slots, handle, value);
+    let mut d = slots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut total: usize = d.iter().map(|(_, v)| bytes(v)).sum();
+    while total > budget && d.len() > 1 {
+        if let Some((_, old)) = d.pop_front() {
+            total = total.saturating_sub(bytes(&old));
+        }
+    }
+}
+
 impl ViewCache {
     /// A cache whose decoded series slices stay under `bytes`.
     pub fn with_slice_budget(bytes: usize) -> Self {
+        Self::with_budgets(bytes, DEFAULT_SCAN_CACHE_BYTES)
+    }
+
+    /// A cache whose decoded series slices stay under `slice_bytes` and
+    /// whose decoded single scans stay under `scan_bytes` (the newest
+    /// scan is kept whatever its size).
+    pub fn with_budgets(slice_bytes: usize, scan_bytes: usize) -> Self {
+        let bytes = slice_bytes;
         Self {
+            scan_budget: scan_bytes,
             diffs: Mutex::default(),
             scans: Mutex::default(),
             series: Mutex::default(),
@@ -405,6 +443,17 @@ impl ViewCache {
             value: pixel_value(&scan, f, x, y)?,
             unit: scan.info.units.clone(),
         })
+    }
+
+    /// Keeps a decoded scan under `handle`, within the scan budget.
+    fn put_scan(&self, handle: String, scan: Scan) {
+        put_within(
+            &self.scans,
+            handle,
+            Arc::new(scan),
+            self.scan_budget,
+            Scan::heap_bytes,
+        );
     }
 
     fn put_diff(&self, handle: String, rows: Arc<DiffRows>) {
@@ -677,7 +726,7 @@ fn build_view(
             }
             let scan = decode_scan(&bytes, &a.media_type).map_err(|e| e.to_string())?;
             let info = scan.info.clone();
-            put(&cache.scans, handle.clone(), Arc::new(scan));
+            cache.put_scan(handle.clone(), scan);
             Ok(FieldView::Scan {
                 field_id,
                 handle,
@@ -691,6 +740,45 @@ fn build_view(
 mod tests {
     use super::*;
     use assay_rubric::Rubric;
+
+    /// A decoded `side`×`side` 8-bit grey PNG.
+    fn grey_scan(side: u32) -> Scan {
+        let mut png_bytes = Vec::new();
+        let mut enc = png::Encoder::new(&mut png_bytes, side, side);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().expect("png header");
+        w.write_image_data(&vec![128u8; (side * side) as usize])
+            .expect("png data");
+        w.finish().expect("png end");
+        decode_scan(&png_bytes, "image/png").expect("decoded")
+    }
+
+    #[test]
+    fn decoded_scans_are_kept_within_their_byte_budget_newest_first() {
+        let one = grey_scan(64).heap_bytes();
+        // Room for two such scans, not three.
+        let cache = ViewCache::with_budgets(DEFAULT_SLICE_CACHE_BYTES, one * 2 + one / 2);
+        for h in ["a", "b", "c"] {
+            cache.put_scan(h.into(), grey_scan(64));
+        }
+        assert!(get(&cache.scans, "a").is_none(), "the oldest goes");
+        assert!(get(&cache.scans, "b").is_some());
+        assert!(get(&cache.scans, "c").is_some());
+        // A scan larger than the whole budget is still kept (it is open),
+        // alone.
+        let big = grey_scan(256);
+        assert!(big.heap_bytes() > one * 3);
+        cache.put_scan("d".into(), big);
+        assert!(get(&cache.scans, "d").is_some());
+        assert!(get(&cache.scans, "c").is_none() && get(&cache.scans, "b").is_none());
+        // The default budget holds many small scans (the count limit rules).
+        let roomy = ViewCache::default();
+        for k in 0..20 {
+            roomy.put_scan(format!("s{k}"), grey_scan(16));
+        }
+        assert_eq!(roomy.scans.lock().unwrap().len(), CACHE_SLOTS);
+    }
 
     fn rubric(fields: serde_json::Value, questions: serde_json::Value) -> Rubric {
         serde_json::from_value(serde_json::json!({

@@ -3,8 +3,8 @@
 //! `WebKitGTK` composites the page with OpenGL. On a machine with no GPU that
 //! a process can reach (no DRM render node: a VM without a virtual GPU, a
 //! container, a remote or Xvfb session), Mesa falls back to llvmpipe, which
-//! runs OpenGL on the CPU: each repaint of a small part of the page then costs
-//! whole-window GL work on the CPU. Measured in the in-app pull bench
+//! runs OpenGL on the CPU, and compositing then costs far more CPU than it
+//! saves. Measured in the in-app pull bench
 //! (`cargo xtask bench --only appsync`, README): during a 10,000-item pull
 //! the web process spent about 4 s of CPU, mostly in llvmpipe's threads,
 //! against about 0.8 s with compositing off. So where no render node exists,
@@ -41,7 +41,8 @@ fn has_render_node(dir: &Path) -> bool {
 
 /// Chooses `WebKit`'s drawing mode for this process (and the `WebKit`
 /// processes it starts, which inherit the environment). Call first thing
-/// in `main`, before any thread starts: it may set an environment variable.
+/// in [`crate::run`], before any thread starts: it may set an environment
+/// variable.
 pub fn choose() -> Option<&'static str> {
     if cfg!(target_os = "linux")
         && compositing_off(has_render_node(Path::new("/dev/dri")), |k| {

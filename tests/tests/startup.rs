@@ -601,13 +601,12 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     let binary = bench_app()?;
     // A real 10,000-line diff (xtask passes one; without it the bench
     // measures the queue only).
-    let diff = match std::env::var_os("ASSAY_BENCH_DIFF") {
-        Some(path) => Some(
+    let diff = std::env::var_os("ASSAY_BENCH_DIFF")
+        .map(|path| {
             std::fs::read_to_string(&path)
-                .with_context(|| format!("ASSAY_BENCH_DIFF {}", Path::new(&path).display()))?,
-        ),
-        None => None,
-    };
+                .with_context(|| format!("ASSAY_BENCH_DIFF {}", Path::new(&path).display()))
+        })
+        .transpose()?;
     let signed = SignedIn::new("bench-startup", items, diff.as_deref())?;
     let env = signed.env();
 

@@ -33,7 +33,7 @@ const CACHE_SLOTS: usize = 16;
 /// kept): one multi-frame scan may decode to up to 1 GiB
 /// ([`assay_render::scan::MAX_SAMPLES`] `f32`s), so a count alone does not
 /// bound the app's memory.
-pub const DEFAULT_SCAN_CACHE_BYTES: usize = 256 << 20;
+const DEFAULT_SCAN_CACHE_BYTES: usize = 256 << 20;
 
 /// The view of one scoped field, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -309,7 +309,7 @@ pub struct ViewCache {
 
 impl Default for ViewCache {
     fn default() -> Self {
-        Self::with_slice_budget(DEFAULT_SLICE_CACHE_BYTES)
+        Self::with_budgets(DEFAULT_SLICE_CACHE_BYTES, DEFAULT_SCAN_CACHE_BYTES)
     }
 }
 
@@ -363,13 +363,12 @@ impl ViewCache {
     /// whose decoded single scans stay under `scan_bytes` (the newest
     /// scan is kept whatever its size).
     pub fn with_budgets(slice_bytes: usize, scan_bytes: usize) -> Self {
-        let bytes = slice_bytes;
         Self {
             scan_budget: scan_bytes,
             diffs: Mutex::default(),
             scans: Mutex::default(),
             series: Mutex::default(),
-            slices: SliceCache::new(bytes),
+            slices: SliceCache::new(slice_bytes),
         }
     }
 

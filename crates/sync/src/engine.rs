@@ -1331,8 +1331,11 @@ impl SyncEngine {
         progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport> {
         self.store.record_sync_attempt(Utc::now())?;
-        // The pull writes with a larger page cache, handed back below.
-        self.store.bulk_cache()?;
+        // The pull writes with a larger page cache, handed back below; a
+        // pull without it is slower, not wrong.
+        if let Err(e) = self.store.bulk_cache() {
+            tracing::debug!(error = %e, "could not raise the store's page cache");
+        }
         let result = async {
             progress(SyncProgress::new(SyncPhase::Upload));
             let push = self.push().await?;

@@ -273,7 +273,11 @@ pub fn visibility(rubric: &Rubric, answers: &Answers) -> HashMap<String, bool> {
 
 /// Ids of the questions shown under these answers, in rubric order.
 pub fn visible_questions(rubric: &Rubric, answers: &Answers) -> Vec<String> {
-    let vis = visibility(rubric, answers);
+    shown_in_order(rubric, &visibility(rubric, answers))
+}
+
+/// Ids of the questions `vis` shows, in rubric order, each once.
+fn shown_in_order(rubric: &Rubric, vis: &HashMap<String, bool>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     rubric
         .questions
@@ -287,20 +291,19 @@ pub fn visible_questions(rubric: &Rubric, answers: &Answers) -> Vec<String> {
 /// questions hidden by `show_if`, and their rationales, are dropped).
 pub fn effective_answers(rubric: &Rubric, answers: &Answers) -> Answers {
     let vis = visibility(rubric, answers);
-    let keep = |id: &String| vis.get(id).copied().unwrap_or(false);
+    fn shown<V: Clone>(
+        vis: &HashMap<String, bool>,
+        by_id: &BTreeMap<String, V>,
+    ) -> BTreeMap<String, V> {
+        by_id
+            .iter()
+            .filter(|(id, _)| vis.get(*id).copied().unwrap_or(false))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
     Answers {
-        answers: answers
-            .answers
-            .iter()
-            .filter(|(id, _)| keep(id))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        rationales: answers
-            .rationales
-            .iter()
-            .filter(|(id, _)| keep(id))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        answers: shown(&vis, &answers.answers),
+        rationales: shown(&vis, &answers.rationales),
     }
 }
 
@@ -342,12 +345,23 @@ fn label_of<'a>(options: &'a [ChoiceOption], id: &'a str) -> &'a str {
         .map_or(id, |o| o.label.as_str())
 }
 
-fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+fn quoted_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
     items
         .into_iter()
-        .map(|s| format!("\u{201c}{s}\u{201d}"))
+        .map(|s| format!("\u{201c}{}\u{201d}", s.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The ids among `ids` that `known` does not accept, in their order.
+fn unknown_ids<'a>(
+    ids: impl IntoIterator<Item = &'a String>,
+    known: impl Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    ids.into_iter()
+        .map(String::as_str)
+        .filter(|id| !known(id))
+        .collect()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -370,6 +384,20 @@ impl Issues {
     }
     fn warning(&mut self, q: &str, code: &str, message: impl Into<String>) {
         self.push(q, IssueSeverity::Warning, code, message);
+    }
+    /// An error naming `listed` (quoted, in words by `message`), unless
+    /// there is nothing listed.
+    fn error_naming<S: AsRef<str>>(
+        &mut self,
+        q: &str,
+        code: &str,
+        listed: impl IntoIterator<Item = S>,
+        message: impl FnOnce(String) -> String,
+    ) {
+        let mut listed = listed.into_iter().peekable();
+        if listed.peek().is_some() {
+            self.error(q, code, message(quoted_list(listed)));
+        }
     }
     fn push(&mut self, q: &str, severity: IssueSeverity, code: &str, message: impl Into<String>) {
         self.list.push(ValidationIssue {
@@ -436,15 +464,7 @@ pub fn validate(answers: &Answers, rubric: &Rubric) -> ValidationReport {
         check_question(q, answer, rationale, &mut issues);
     }
 
-    let visible_questions = {
-        let mut seen = BTreeSet::new();
-        rubric
-            .questions
-            .iter()
-            .filter(|q| vis.get(&q.id).copied().unwrap_or(false) && seen.insert(q.id.as_str()))
-            .map(|q| q.id.clone())
-            .collect()
-    };
+    let visible_questions = shown_in_order(rubric, &vis);
     let ok = !issues
         .list
         .iter()
@@ -530,36 +550,17 @@ fn check_question(
             Answer::MultiChoice { choices },
         ) => check_multi(id, options, *min_selected, *max_selected, choices, out),
         (QuestionKind::PassFail { criteria }, Answer::PassFail { results }) => {
-            let missing: Vec<&str> = criteria
+            let missing = criteria
                 .iter()
                 .filter(|c| !results.contains_key(&c.id))
-                .map(|c| c.label.as_str())
-                .collect();
-            if !missing.is_empty() {
-                out.error(
-                    id,
-                    "criteria_missing",
-                    format!(
-                        "Mark every criterion as pass or fail; still open: {}.",
-                        quoted_list(missing)
-                    ),
-                );
-            }
-            let unknown: Vec<&str> = results
-                .keys()
-                .filter(|k| !criteria.iter().any(|c| &c.id == *k))
-                .map(String::as_str)
-                .collect();
-            if !unknown.is_empty() {
-                out.error(
-                    id,
-                    "unknown_criterion",
-                    format!(
-                        "These criteria are not part of this question: {}.",
-                        quoted_list(unknown)
-                    ),
-                );
-            }
+                .map(|c| c.label.as_str());
+            out.error_naming(id, "criteria_missing", missing, |l| {
+                format!("Mark every criterion as pass or fail; still open: {l}.")
+            });
+            let unknown = unknown_ids(results.keys(), |k| criteria.iter().any(|c| c.id == k));
+            out.error_naming(id, "unknown_criterion", unknown, |l| {
+                format!("These criteria are not part of this question: {l}.")
+            });
         }
         (QuestionKind::Ranking { fields }, Answer::Ranking { order }) => {
             check_ranking(id, fields, order, out);
@@ -650,12 +651,7 @@ fn check_multi(
     choices: &[String],
     out: &mut Issues,
 ) {
-    let unknown: Vec<&str> = choices
-        .iter()
-        .filter(|c| !options.iter().any(|o| &o.id == *c))
-        .map(String::as_str)
-        .collect();
-    if !unknown.is_empty() {
+    if !unknown_ids(choices, |c| options.iter().any(|o| o.id == c)).is_empty() {
         out.error(
             id,
             "unknown_choice",
@@ -706,43 +702,17 @@ fn check_ranking(id: &str, fields: &[String], order: &[String], out: &mut Issues
         .filter(|f| !seen.insert(f.as_str()))
         .map(String::as_str)
         .collect();
-    let missing: Vec<&str> = fields
-        .iter()
-        .filter(|f| !order.contains(f))
-        .map(String::as_str)
-        .collect();
-    let unknown: Vec<&str> = order
-        .iter()
-        .filter(|f| !fields.contains(f))
-        .map(String::as_str)
-        .collect();
-    if !dups.is_empty() {
-        out.error(
-            id,
-            "ranking_duplicate",
-            format!("Rank each response once; repeated: {}.", quoted_list(dups)),
-        );
-    }
-    if !missing.is_empty() {
-        out.error(
-            id,
-            "ranking_incomplete",
-            format!(
-                "Rank every response; not ranked yet: {}.",
-                quoted_list(missing)
-            ),
-        );
-    }
-    if !unknown.is_empty() {
-        out.error(
-            id,
-            "ranking_unknown",
-            format!(
-                "These are not responses to rank here: {}.",
-                quoted_list(unknown)
-            ),
-        );
-    }
+    let missing = unknown_ids(fields, |f| order.iter().any(|o| o == f));
+    let unknown = unknown_ids(order, |o| fields.iter().any(|f| f == o));
+    out.error_naming(id, "ranking_duplicate", dups, |l| {
+        format!("Rank each response once; repeated: {l}.")
+    });
+    out.error_naming(id, "ranking_incomplete", missing, |l| {
+        format!("Rank every response; not ranked yet: {l}.")
+    });
+    out.error_naming(id, "ranking_unknown", unknown, |l| {
+        format!("These are not responses to rank here: {l}.")
+    });
 }
 
 fn check_pairwise(
@@ -776,7 +746,7 @@ fn check_pairwise(
             "strength_missing",
             format!(
                 "Say how strongly you prefer it: {}.",
-                quoted_list(strengths.iter().map(String::as_str))
+                quoted_list(strengths)
             ),
         ),
         Some(s) if !strengths.iter().any(|x| x == s) => {
@@ -790,10 +760,7 @@ fn check_pairwise(
                 out.error(
                     id,
                     "strength_unknown",
-                    format!(
-                        "Pick a strength from: {}.",
-                        quoted_list(strengths.iter().map(String::as_str))
-                    ),
+                    format!("Pick a strength from: {}.", quoted_list(strengths)),
                 );
             }
         }
@@ -839,7 +806,7 @@ fn check_annotations(
                 format!(
                     "{which} is on \u{201c}{}\u{201d}; annotations can only be placed on {}.",
                     a.field,
-                    quoted_list(fields.iter().map(String::as_str))
+                    quoted_list(fields)
                 ),
             );
         }
@@ -847,17 +814,14 @@ fn check_annotations(
             None if !severities.is_empty() => out.error(
                 id,
                 "annotation_severity_missing",
-                format!(
-                    "{which} needs a severity: {}.",
-                    quoted_list(severities.iter().map(String::as_str))
-                ),
+                format!("{which} needs a severity: {}.", quoted_list(severities)),
             ),
             Some(s) if !severities.is_empty() && !severities.contains(s) => out.error(
                 id,
                 "annotation_severity_unknown",
                 format!(
                     "{which} has severity \u{201c}{s}\u{201d}; use one of {}.",
-                    quoted_list(severities.iter().map(String::as_str))
+                    quoted_list(severities)
                 ),
             ),
             _ => {}

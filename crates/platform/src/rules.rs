@@ -94,6 +94,36 @@ fn owned(tx: &mut dyn Tx, expert_id: &str, id: &str) -> PlatformResult<Assignmen
     owned_by(load(tx, id)?, expert_id)
 }
 
+/// The expert's assignment `id` when it can be answered now by the route
+/// for its kind: `POST /reviews` answers senior reviews (`review`), `POST
+/// /submissions` every other kind.
+fn answerable(
+    tx: &mut dyn Tx,
+    expert_id: &str,
+    id: &str,
+    review: bool,
+    now: DateTime<Utc>,
+) -> PlatformResult<Assignment> {
+    let a = owned(tx, expert_id, id)?;
+    match (a.kind == AssignmentKind::SeniorReview, review) {
+        (true, false) => {
+            return Err(PlatformError::BadRequest(format!(
+                "assignment {} is a senior review; answer it with POST /reviews",
+                a.id
+            )))
+        }
+        (false, true) => {
+            return Err(PlatformError::BadRequest(format!(
+                "assignment {} is not a senior review",
+                a.id
+            )))
+        }
+        _ => {}
+    }
+    require_workable(&a, now)?;
+    Ok(a)
+}
+
 /// Only the expert holding an assignment may see or work on it.
 fn owned_by(row: AssignmentRecord, expert_id: &str) -> PlatformResult<Assignment> {
     let id = &row.assignment.id;
@@ -662,14 +692,7 @@ pub trait Rules: Storage {
         now: DateTime<Utc>,
     ) -> PlatformResult<SubmissionReceipt> {
         idempotent(self, expert_id, SUBMISSIONS, key, request_hash, now, |tx| {
-            let a = owned(tx, expert_id, &req.assignment_id)?;
-            if a.kind == AssignmentKind::SeniorReview {
-                return Err(PlatformError::BadRequest(format!(
-                    "assignment {} is a senior review; answer it with POST /reviews",
-                    a.id
-                )));
-            }
-            require_workable(&a, now)?;
+            let a = answerable(tx, expert_id, &req.assignment_id, false, now)?;
             if req.rubric_id != a.rubric_id || req.rubric_version != a.rubric_version {
                 return Err(PlatformError::RubricVersionMismatch {
                     message: format!(
@@ -726,14 +749,7 @@ pub trait Rules: Storage {
         now: DateTime<Utc>,
     ) -> PlatformResult<ReviewReceipt> {
         idempotent(self, expert_id, REVIEWS, key, request_hash, now, |tx| {
-            let a = owned(tx, expert_id, &req.assignment_id)?;
-            if a.kind != AssignmentKind::SeniorReview {
-                return Err(PlatformError::BadRequest(format!(
-                    "assignment {} is not a senior review",
-                    a.id
-                )));
-            }
-            require_workable(&a, now)?;
+            let a = answerable(tx, expert_id, &req.assignment_id, true, now)?;
             if a.review_of_submission_id.as_deref() != Some(req.submission_id.as_str()) {
                 return Err(PlatformError::BadRequest(format!(
                     "assignment {} reviews a different submission than {}",
@@ -1206,29 +1222,23 @@ mod tests {
             created_at: t(-20),
         })
         .unwrap();
-        let bad = s.create_assignment(&NewAssignment {
-            id: "sq0".into(),
+        let screening = NewAssignment {
+            id: "sq1".into(),
             expert_id: "e1".into(),
             item_id: "q1".into(),
             kind: AssignmentKind::Screening,
             assigned_at: t(-5),
             lease_expires_at: t(2),
             due_at: t(24),
+            review_of_submission_id: None,
+        };
+        let bad = s.create_assignment(&NewAssignment {
+            id: "sq0".into(),
             review_of_submission_id: Some("sub-x".into()),
+            ..screening.clone()
         });
         assert!(matches!(bad, Err(PlatformError::BadRequest(_))));
-        let a = s
-            .create_assignment(&NewAssignment {
-                id: "sq1".into(),
-                expert_id: "e1".into(),
-                item_id: "q1".into(),
-                kind: AssignmentKind::Screening,
-                assigned_at: t(-5),
-                lease_expires_at: t(2),
-                due_at: t(24),
-                review_of_submission_id: None,
-            })
-            .unwrap();
+        let a = s.create_assignment(&screening).unwrap();
         assert_eq!(a.kind, AssignmentKind::Screening);
         let before = counts(&*s);
         let receipt = s

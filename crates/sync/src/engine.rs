@@ -1192,22 +1192,16 @@ impl SyncEngine {
             let attempt = self.store.mark_outbox_sending(entry.id)?;
             let key = entry.idempotency_key.as_str();
             let result = match &entry.payload {
-                OutboxPayload::Submission(req) => match self.client.submit(req, key).await {
-                    Ok(r) => self
-                        .store
-                        .record_submission_receipt(entry.id, &r)
-                        .map(|()| r.replayed)
-                        .map_err(SyncError::from),
-                    Err(e) => Err(e),
-                },
-                OutboxPayload::Review(req) => match self.client.review(req, key).await {
-                    Ok(r) => self
-                        .store
-                        .record_review_receipt(entry.id, &r)
-                        .map(|()| r.replayed)
-                        .map_err(SyncError::from),
-                    Err(e) => Err(e),
-                },
+                OutboxPayload::Submission(req) => {
+                    self.client.submit(req, key).await.and_then(|r| {
+                        self.store.record_submission_receipt(entry.id, &r)?;
+                        Ok(r.replayed)
+                    })
+                }
+                OutboxPayload::Review(req) => self.client.review(req, key).await.and_then(|r| {
+                    self.store.record_review_receipt(entry.id, &r)?;
+                    Ok(r.replayed)
+                }),
             };
             match result {
                 Ok(replayed) => {

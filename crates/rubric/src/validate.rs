@@ -353,14 +353,14 @@ fn quoted_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
         .join(", ")
 }
 
-/// The ids among `ids` that `known` does not accept, in their order.
-fn unknown_ids<'a>(
+/// The ids among `ids` outside the set `inside` describes, in their order.
+fn ids_outside<'a>(
     ids: impl IntoIterator<Item = &'a String>,
-    known: impl Fn(&str) -> bool,
+    inside: impl Fn(&str) -> bool,
 ) -> Vec<&'a str> {
     ids.into_iter()
         .map(String::as_str)
-        .filter(|id| !known(id))
+        .filter(|id| !inside(id))
         .collect()
 }
 
@@ -557,7 +557,7 @@ fn check_question(
             out.error_naming(id, "criteria_missing", missing, |l| {
                 format!("Mark every criterion as pass or fail; still open: {l}.")
             });
-            let unknown = unknown_ids(results.keys(), |k| criteria.iter().any(|c| c.id == k));
+            let unknown = ids_outside(results.keys(), |k| criteria.iter().any(|c| c.id == k));
             out.error_naming(id, "unknown_criterion", unknown, |l| {
                 format!("These criteria are not part of this question: {l}.")
             });
@@ -651,7 +651,7 @@ fn check_multi(
     choices: &[String],
     out: &mut Issues,
 ) {
-    if !unknown_ids(choices, |c| options.iter().any(|o| o.id == c)).is_empty() {
+    if choices.iter().any(|c| !options.iter().any(|o| &o.id == c)) {
         out.error(
             id,
             "unknown_choice",
@@ -702,8 +702,8 @@ fn check_ranking(id: &str, fields: &[String], order: &[String], out: &mut Issues
         .filter(|f| !seen.insert(f.as_str()))
         .map(String::as_str)
         .collect();
-    let missing = unknown_ids(fields, |f| order.iter().any(|o| o == f));
-    let unknown = unknown_ids(order, |o| fields.iter().any(|f| f == o));
+    let missing = ids_outside(fields, |f| order.iter().any(|o| o == f));
+    let unknown = ids_outside(order, |o| fields.iter().any(|f| f == o));
     out.error_naming(id, "ranking_duplicate", dups, |l| {
         format!("Rank each response once; repeated: {l}.")
     });

@@ -111,8 +111,48 @@ impl<'a> BestMatch<'a> {
     }
 }
 
-/// Maps the pattern to the start index, which is -1 if not found.
-type SearchCache = HashMap<*const MatchPattern, Option<Region>, BuildHasherDefault<PtrHasher>>;
+/// Maps the pattern to its match on the current line (`None`: no match
+/// from where it was searched to the line's end).
+type SearchMap = HashMap<*const MatchPattern, Option<Region>, BuildHasherDefault<PtrHasher>>;
+
+/// The per-line search cache, kept per thread between lines (cleared at
+/// each line's start) with a pool of the regions it held, so a line neither
+/// allocates the map nor a region per cached match.
+#[derive(Default)]
+struct SearchCache {
+    map: SearchMap,
+    pool: Vec<Region>,
+}
+
+/// Most regions kept in [`SearchCache::pool`] between lines.
+const REGION_POOL_MAX: usize = 256;
+
+impl SearchCache {
+    fn get(&self, ptr: &*const MatchPattern) -> Option<&Option<Region>> {
+        self.map.get(ptr)
+    }
+
+    /// Clears the map for a new line, its regions back into the pool.
+    fn clear(&mut self) {
+        for (_, region) in self.map.drain() {
+            if let Some(region) = region {
+                if self.pool.len() < REGION_POOL_MAX {
+                    self.pool.push(region);
+                }
+            }
+        }
+    }
+
+    /// A region from the pool (or a new one) to use as search scratch space.
+    fn spare(&mut self) -> Region {
+        self.pool.pop().unwrap_or_default()
+    }
+}
+
+thread_local! {
+    static SEARCH_CACHE: std::cell::RefCell<SearchCache> =
+        std::cell::RefCell::new(SearchCache::default());
+}
 
 /// Hashes the search cache's keys (pattern addresses) with one multiply
 /// instead of FNV's byte-by-byte loop.
@@ -284,23 +324,35 @@ impl ParseState {
             self.first_line = false;
         }
 
-        let mut regions = Region::new();
-        let mut search_cache: SearchCache =
-            HashMap::with_capacity_and_hasher(128, BuildHasherDefault::<PtrHasher>::default());
+        // This thread's cache from the previous line (taken out, so a
+        // nested use would only get an empty one), cleared for this line.
+        let mut search_cache = SEARCH_CACHE.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        search_cache.clear();
+        if search_cache.map.capacity() == 0 {
+            search_cache.map.reserve(128);
+        }
+        let mut regions = search_cache.spare();
         // Used for detecting loops with push/pop, see long comment above.
         let mut non_consuming_push_at = (0, 0);
 
-        while self.parse_next_token(
-            line,
-            syntax_set,
-            &mut match_start,
-            &mut search_cache,
-            &mut regions,
-            &mut non_consuming_push_at,
-            &mut res,
-        )? {}
-
-        Ok(res)
+        let parsed = loop {
+            match self.parse_next_token(
+                line,
+                syntax_set,
+                &mut match_start,
+                &mut search_cache,
+                &mut regions,
+                &mut non_consuming_push_at,
+                &mut res,
+            ) {
+                Ok(true) => {}
+                Ok(false) => break Ok(res),
+                Err(e) => break Err(e),
+            }
+        };
+        search_cache.pool.push(regions);
+        SEARCH_CACHE.with(|c| *c.borrow_mut() = search_cache);
+        parsed
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -541,12 +593,15 @@ impl ParseState {
             if does_something {
                 // print!("catch {} at {} on {}", match_pat.regex_str, match_start, line);
                 if can_cache {
-                    match search_cache.get_mut(&match_ptr) {
+                    match search_cache.map.get_mut(&match_ptr) {
                         // A stale match of this pattern: reuse its regions
                         // as the next search's scratch space.
                         Some(Some(stale)) => std::mem::swap(stale, regions),
                         _ => {
-                            search_cache.insert(match_pat, Some(regions.clone()));
+                            // The match moves into the cache; a pooled
+                            // region becomes the scratch space.
+                            let found = std::mem::replace(regions, search_cache.spare());
+                            search_cache.map.insert(match_pat, Some(found));
                         }
                     }
                     return Some((match_start, match_end, Found::Cached(match_ptr)));
@@ -554,7 +609,7 @@ impl ParseState {
                 return Some((match_start, match_end, Found::Fresh(regions.clone())));
             }
         } else if can_cache {
-            search_cache.insert(match_pat, None);
+            search_cache.map.insert(match_pat, None);
         }
         None
     }

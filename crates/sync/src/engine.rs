@@ -302,6 +302,103 @@ feed_page!(AssignmentPage, assignments);
 feed_page!(OutcomePage, outcomes);
 feed_page!(LedgerPage, entries);
 
+/// Where a pull reports its progress (see [`SyncProgress`]).
+trait Progress: Fn(SyncProgress) + Send + Sync {}
+
+impl<F: Fn(SyncProgress) + Send + Sync> Progress for F {}
+
+/// A feed the pull only counts (outcomes, ledger): the store applies each
+/// page whole with its cursor, and its entries add to one count of the report.
+trait CountedFeed: FeedPage + Sized {
+    /// The feed's stored cursor.
+    const CURSOR: &'static str;
+    /// The phase progress reports while the feed is paged.
+    const PHASE: SyncPhase;
+    /// The page after `since`, of at most `limit` entries.
+    fn fetch<'a>(
+        client: &'a Connector,
+        since: Option<&'a str>,
+        limit: u32,
+    ) -> impl std::future::Future<Output = Result<Self>> + Send + 'a;
+    /// Store the page together with its next cursor.
+    fn apply(&self, store: &Store) -> assay_store::Result<()>;
+    /// The report's count of the feed's entries.
+    fn count(report: &mut PullReport) -> &mut u32;
+}
+
+macro_rules! counted_feed {
+    ($page:ty, $cursor:expr, $phase:expr, $fetch:ident, $apply:ident($entries:ident), $count:ident) => {
+        impl CountedFeed for $page {
+            const CURSOR: &'static str = $cursor;
+            const PHASE: SyncPhase = $phase;
+            fn fetch<'a>(
+                client: &'a Connector,
+                since: Option<&'a str>,
+                limit: u32,
+            ) -> impl std::future::Future<Output = Result<Self>> + Send + 'a {
+                client.$fetch(since, Some(limit))
+            }
+            fn apply(&self, store: &Store) -> assay_store::Result<()> {
+                store.$apply(&self.$entries, &self.next_cursor)
+            }
+            fn count(report: &mut PullReport) -> &mut u32 {
+                &mut report.$count
+            }
+        }
+    };
+}
+counted_feed!(
+    OutcomePage,
+    cursor::OUTCOMES,
+    SyncPhase::Outcomes,
+    outcomes,
+    apply_outcome_page(outcomes),
+    outcomes
+);
+counted_feed!(
+    LedgerPage,
+    cursor::LEDGER,
+    SyncPhase::Ledger,
+    ledger,
+    apply_ledger_page(entries),
+    ledger_entries
+);
+
+/// What a pull fetches one at a time and quarantine can hold back: a
+/// rubric version (id, version), an assignment's item, an attachment.
+trait Quarantinable {
+    /// The quarantine it is held in.
+    const KIND: QuarantineKind;
+    /// Its key there.
+    fn quarantine_key(&self) -> Cow<'_, str>;
+}
+
+impl Quarantinable for (String, u32) {
+    const KIND: QuarantineKind = QuarantineKind::Rubric;
+    fn quarantine_key(&self) -> Cow<'_, str> {
+        rubric_key(&self.0, self.1).into()
+    }
+}
+
+impl Quarantinable for Assignment {
+    const KIND: QuarantineKind = QuarantineKind::Item;
+    fn quarantine_key(&self) -> Cow<'_, str> {
+        self.id.as_str().into()
+    }
+}
+
+impl Quarantinable for AttachmentRef {
+    const KIND: QuarantineKind = QuarantineKind::Attachment;
+    fn quarantine_key(&self) -> Cow<'_, str> {
+        self.sha256.as_str().into()
+    }
+}
+
+/// The quarantine key of a rubric version.
+fn rubric_key(id: &str, version: u32) -> String {
+    format!("{id}@{version}")
+}
+
 /// Remove every field of a raw item envelope that `visible` does not name,
 /// before anything decodes it: a hidden field is never parsed, stored or quoted.
 fn strip_hidden_fields(envelope: &mut serde_json::Value, visible: &HashSet<&str>) {
@@ -369,6 +466,14 @@ fn item_label(a: &Assignment) -> String {
     }
 }
 
+/// A pull under way: what it did so far, and the first transient failure
+/// of one item, rubric or attachment, returned at its end.
+#[derive(Default)]
+struct PullState {
+    report: PullReport,
+    deferred: Option<SyncError>,
+}
+
 /// Connects the platform client and the store.
 #[derive(Debug)]
 pub struct SyncEngine {
@@ -423,10 +528,9 @@ impl SyncEngine {
         key: &str,
         label: &str,
         e: SyncError,
-        report: &mut PullReport,
-        deferred: &mut Option<SyncError>,
+        pull: &mut PullState,
     ) -> Result<()> {
-        report
+        pull.report
             .errors
             .push(format!("{} {label}: {e}", kind.as_str()));
         if stops_pull(&e) {
@@ -435,7 +539,7 @@ impl SyncEngine {
         if e.is_poison() {
             self.quarantine(kind, key, label, &e)?;
         } else {
-            deferred.get_or_insert(e);
+            pull.deferred.get_or_insert(e);
         }
         Ok(())
     }
@@ -486,33 +590,28 @@ impl SyncEngine {
         self.pull_locked(&progress).await
     }
 
-    async fn pull_locked(
-        &self,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
-    ) -> Result<PullReport> {
-        let mut report = PullReport::default();
-        let mut deferred = None;
-        self.pull_assignments(&mut report, progress).await?;
+    async fn pull_locked(&self, progress: &impl Progress) -> Result<PullReport> {
+        let mut pull = PullState::default();
+        self.pull_assignments(&mut pull.report, progress).await?;
         self.pull_reference_data().await?;
-        self.pull_rubrics(&mut report, progress, &mut deferred)
+        self.pull_rubrics(&mut pull, progress).await?;
+        self.pull_items(&mut pull, progress).await?;
+        self.pull_attachments(&mut pull, progress).await?;
+        self.pull_counted::<OutcomePage>(&mut pull.report, progress)
             .await?;
-        self.pull_items(&mut report, progress, &mut deferred)
+        self.pull_counted::<LedgerPage>(&mut pull.report, progress)
             .await?;
-        self.pull_attachments(&mut report, progress, &mut deferred)
-            .await?;
-        self.pull_outcomes(&mut report, progress).await?;
-        self.pull_ledger(&mut report, progress).await?;
         progress(SyncProgress::new(SyncPhase::Done));
-        match deferred {
+        match pull.deferred {
             Some(e) => Err(e),
-            None => Ok(report),
+            None => Ok(pull.report),
         }
     }
 
     async fn pull_assignments(
         &self,
         report: &mut PullReport,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
+        progress: &impl Progress,
     ) -> Result<()> {
         let p = SyncProgress::new(SyncPhase::Assignments);
         progress(p.clone());
@@ -541,7 +640,7 @@ impl SyncEngine {
         &self,
         feed: &'static str,
         mut p: SyncProgress,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
+        progress: &impl Progress,
         fetch: impl Fn(Option<String>, u32) -> Fut,
         mut apply: impl FnMut(P) -> Result<()>,
     ) -> Result<()>
@@ -600,46 +699,48 @@ impl SyncEngine {
     }
 
     /// What `missing` lists, less the entries quarantine holds back until a
-    /// later attempt; `key` is an entry's quarantine key.
-    fn not_held_back<T>(
+    /// later attempt.
+    fn not_held_back<T: Quarantinable>(
         &self,
-        kind: QuarantineKind,
-        missing: impl FnOnce() -> assay_store::Result<Vec<T>>,
-        key: impl Fn(&T) -> Cow<'_, str>,
+        missing: impl FnOnce(&Store) -> assay_store::Result<Vec<T>>,
     ) -> Result<Vec<T>> {
-        let held = self.store.quarantined_until_later(kind, Utc::now())?;
-        Ok(missing()?
+        let held = self.store.quarantined_until_later(T::KIND, Utc::now())?;
+        Ok(missing(&self.store)?
             .into_iter()
-            .filter(|t| !held.contains(key(t).as_ref()))
+            .filter(|t| !held.contains(t.quarantine_key().as_ref()))
             .collect())
     }
 
-    async fn pull_rubrics(
+    /// The entries of `phase` still to fetch (what `missing` lists that
+    /// quarantine does not hold back), and its progress, reported once.
+    fn phase_todo<T: Quarantinable>(
         &self,
-        report: &mut PullReport,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
-        deferred: &mut Option<SyncError>,
-    ) -> Result<()> {
-        let missing = self.not_held_back(
-            QuarantineKind::Rubric,
-            || self.store.missing_rubrics(),
-            |(id, v)| format!("{id}@{v}").into(),
-        )?;
-        let mut p = SyncProgress::new(SyncPhase::Rubrics);
-        p.items_total = missing.len() as u64;
+        phase: SyncPhase,
+        missing: impl FnOnce(&Store) -> assay_store::Result<Vec<T>>,
+        progress: &impl Progress,
+    ) -> Result<(Vec<T>, SyncProgress)> {
+        let todo = self.not_held_back(missing)?;
+        let mut p = SyncProgress::new(phase);
+        p.items_total = todo.len() as u64;
         progress(p.clone());
+        Ok((todo, p))
+    }
+
+    async fn pull_rubrics(&self, pull: &mut PullState, progress: &impl Progress) -> Result<()> {
+        let (missing, mut p) =
+            self.phase_todo(SyncPhase::Rubrics, Store::missing_rubrics, progress)?;
         for (id, version) in missing {
-            let key = format!("{id}@{version}");
+            let key = rubric_key(&id, version);
             match self.fetch_rubric(&id, version).await {
                 Ok(r) => {
                     self.store.put_rubric(&r)?;
                     self.store
                         .release_quarantine(QuarantineKind::Rubric, &key)?;
-                    report.rubrics += 1;
+                    pull.report.rubrics += 1;
                 }
                 Err(e) => {
                     let label = format!("{id} v{version}");
-                    self.item_failed(QuarantineKind::Rubric, &key, &label, e, report, deferred)?;
+                    self.item_failed(QuarantineKind::Rubric, &key, &label, e, pull)?;
                 }
             }
             p.items_done += 1;
@@ -708,20 +809,9 @@ impl SyncEngine {
         self.store.put_own_submission(&a.id, f.own.as_ref())
     }
 
-    async fn pull_items(
-        &self,
-        report: &mut PullReport,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
-        deferred: &mut Option<SyncError>,
-    ) -> Result<()> {
-        let todo = self.not_held_back(
-            QuarantineKind::Item,
-            || self.store.assignments_missing_items(),
-            |a| a.id.as_str().into(),
-        )?;
-        let mut p = SyncProgress::new(SyncPhase::Items);
-        p.items_total = todo.len() as u64;
-        progress(p.clone());
+    async fn pull_items(&self, pull: &mut PullState, progress: &impl Progress) -> Result<()> {
+        let (todo, mut p) =
+            self.phase_todo(SyncPhase::Items, Store::assignments_missing_items, progress)?;
         // Each rubric version is read and parsed once, not once per item.
         let mut rubrics: HashMap<(String, u32), Option<Rubric>> = HashMap::new();
         for a in &todo {
@@ -778,14 +868,14 @@ impl SyncEngine {
                                     }
                                     pending.push((a, x));
                                 }
-                                Ok(None) => report.errors.push(format!(
+                                Ok(None) => pull.report.errors.push(format!(
                                     "item {}: rubric {} v{} unavailable; not stored",
                                     a.item_id, a.rubric_id, a.rubric_version
                                 )),
                                 Err(e) => {
                                     let label = item_label(&a);
                                     if let Err(e) = self.item_failed(
-                                        QuarantineKind::Item, &a.id, &label, e, report, deferred,
+                                        QuarantineKind::Item, &a.id, &label, e, pull,
                                     ) {
                                         fatal.get_or_insert(e);
                                     }
@@ -801,7 +891,7 @@ impl SyncEngine {
             if let Some(done) = written {
                 writing = None;
                 let (batch, stored) = done.map_err(|e| SyncError::Internal(e.to_string()))?;
-                self.finish_item_batch(&batch, stored, report, deferred)?;
+                self.finish_item_batch(&batch, stored, pull)?;
             }
         }
         match fatal {
@@ -817,14 +907,13 @@ impl SyncEngine {
         &self,
         batch: &[(Assignment, FetchedItem)],
         stored: std::result::Result<(), StoreError>,
-        report: &mut PullReport,
-        deferred: &mut Option<SyncError>,
+        pull: &mut PullState,
     ) -> Result<()> {
         match stored {
             Ok(()) => {
                 let ids: Vec<&str> = batch.iter().map(|(a, _)| a.id.as_str()).collect();
                 self.store.release_quarantines(QuarantineKind::Item, &ids)?;
-                report.items += batch.len() as u32;
+                pull.report.items += batch.len() as u32;
                 Ok(())
             }
             Err(StoreError::InvalidDigest(_)) => {
@@ -832,21 +921,14 @@ impl SyncEngine {
                     match self.put_fetched_item(a, f) {
                         Ok(()) => {
                             self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
-                            report.items += 1;
+                            pull.report.items += 1;
                         }
                         Err(e @ StoreError::InvalidDigest(_)) => {
                             let e = SyncError::Protocol(format!(
                                 "an attachment reference is invalid: {e}"
                             ));
                             let label = item_label(a);
-                            self.item_failed(
-                                QuarantineKind::Item,
-                                &a.id,
-                                &label,
-                                e,
-                                report,
-                                deferred,
-                            )?;
+                            self.item_failed(QuarantineKind::Item, &a.id, &label, e, pull)?;
                         }
                         Err(e) => return Err(e.into()),
                     }
@@ -867,7 +949,7 @@ impl SyncEngine {
         } else {
             let r = self.fetch_rubric(&a.rubric_id, a.rubric_version).await?;
             self.store.put_rubric(&r)?;
-            let key = format!("{}@{}", a.rubric_id, a.rubric_version);
+            let key = rubric_key(&a.rubric_id, a.rubric_version);
             self.store
                 .release_quarantine(QuarantineKind::Rubric, &key)?;
             r
@@ -878,17 +960,8 @@ impl SyncEngine {
         Ok(())
     }
 
-    async fn pull_attachments(
-        &self,
-        report: &mut PullReport,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
-        deferred: &mut Option<SyncError>,
-    ) -> Result<()> {
-        let todo = self.not_held_back(
-            QuarantineKind::Attachment,
-            || self.store.missing_attachments(),
-            |a| a.sha256.as_str().into(),
-        )?;
+    async fn pull_attachments(&self, pull: &mut PullState, progress: &impl Progress) -> Result<()> {
+        let todo = self.not_held_back(Store::missing_attachments)?;
         let blobs = self.store.blobs();
         let mut already = 0u64;
         for a in &todo {
@@ -942,8 +1015,8 @@ impl SyncEngine {
                 Ok(n) => {
                     self.store
                         .release_quarantine(QuarantineKind::Attachment, &a.sha256)?;
-                    report.attachments += 1;
-                    report.bytes = report.bytes.saturating_add(n);
+                    pull.report.attachments += 1;
+                    pull.report.bytes = pull.report.bytes.saturating_add(n);
                 }
                 Err(e) => {
                     tracing::warn!(sha256 = %a.sha256, error = %e, "attachment not downloaded");
@@ -952,8 +1025,7 @@ impl SyncEngine {
                         &a.sha256,
                         &a.filename,
                         e,
-                        report,
-                        deferred,
+                        pull,
                     ) {
                         fatal.get_or_insert(e);
                     }
@@ -1134,40 +1206,20 @@ impl SyncEngine {
             })
     }
 
-    async fn pull_outcomes(
+    /// Pull a [`CountedFeed`] to its end, counting its entries into the report.
+    async fn pull_counted<P: CountedFeed>(
         &self,
         report: &mut PullReport,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
+        progress: &impl Progress,
     ) -> Result<()> {
         self.pull_feed(
-            cursor::OUTCOMES,
-            SyncProgress::new(SyncPhase::Outcomes),
+            P::CURSOR,
+            SyncProgress::new(P::PHASE),
             progress,
-            |cur, limit| async move { self.client.outcomes(cur.as_deref(), Some(limit)).await },
-            |page: OutcomePage| {
-                self.store
-                    .apply_outcome_page(&page.outcomes, &page.next_cursor)?;
-                report.outcomes += page.outcomes.len() as u32;
-                Ok(())
-            },
-        )
-        .await
-    }
-
-    async fn pull_ledger(
-        &self,
-        report: &mut PullReport,
-        progress: &(impl Fn(SyncProgress) + Send + Sync),
-    ) -> Result<()> {
-        self.pull_feed(
-            cursor::LEDGER,
-            SyncProgress::new(SyncPhase::Ledger),
-            progress,
-            |cur, limit| async move { self.client.ledger(cur.as_deref(), Some(limit)).await },
-            |page: LedgerPage| {
-                self.store
-                    .apply_ledger_page(&page.entries, &page.next_cursor)?;
-                report.ledger_entries += page.entries.len() as u32;
+            |cur, limit| async move { P::fetch(&self.client, cur.as_deref(), limit).await },
+            |page: P| {
+                page.apply(&self.store)?;
+                *P::count(report) += page.len() as u32;
                 Ok(())
             },
         )
@@ -1364,13 +1416,18 @@ struct FetchedItem {
 mod tests {
     use super::*;
 
-    #[test]
-    fn retry_after_counts_only_up_to_the_cap() {
-        let c = SyncConfig {
+    /// Retries after 2 s, doubling up to 60 s.
+    fn backoff_2s_to_60s() -> SyncConfig {
+        SyncConfig {
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(60),
             ..SyncConfig::default()
-        };
+        }
+    }
+
+    #[test]
+    fn retry_after_counts_only_up_to_the_cap() {
+        let c = backoff_2s_to_60s();
         for ra in [61, 1_000_000_000, 99_999_999_999_999, u64::MAX] {
             let d = backoff_delay(&c, 1, Some(Duration::from_secs(ra)));
             assert_eq!(d, Duration::from_secs(60), "Retry-After {ra}");
@@ -1406,11 +1463,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_with_jitter_caps_and_honours_retry_after() {
-        let c = SyncConfig {
-            backoff_base: Duration::from_secs(2),
-            backoff_max: Duration::from_secs(60),
-            ..SyncConfig::default()
-        };
+        let c = backoff_2s_to_60s();
         for _ in 0..50 {
             let d1 = backoff_delay(&c, 1, None);
             assert!(

@@ -75,16 +75,26 @@ struct Recorder {
     calls: Vec<Call>,
 }
 
+/// The commands that change state; every other command only reads.
+const CHANGING: &[&str] = &[
+    "sign_in",
+    "sync_now",
+    "save_draft",
+    "submit",
+    "review_decision",
+    "save_settings",
+];
+
 impl Recorder {
-    fn put<T: Serialize>(
+    /// Records a call's answer and passes it on.
+    fn call<T: Serialize>(
         &mut self,
         label: &str,
         command: &'static str,
         args: Value,
-        changes: bool,
-        result: &Result<T, AppError>,
-    ) {
-        let (ok, err) = match result {
+        result: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let (ok, err) = match &result {
             Ok(v) => (Some(serde_json::to_value(v).unwrap()), None),
             Err(e) => (None, Some(serde_json::to_value(e).unwrap())),
         };
@@ -94,31 +104,8 @@ impl Recorder {
             args,
             ok,
             err,
-            changes,
+            changes: CHANGING.contains(&command),
         });
-    }
-
-    /// A read: answers depend on the state so far.
-    fn read<T: Serialize>(
-        &mut self,
-        label: &str,
-        command: &'static str,
-        args: Value,
-        result: Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        self.put(label, command, args, false, &result);
-        result
-    }
-
-    /// A call that changes state.
-    fn change<T: Serialize>(
-        &mut self,
-        label: &str,
-        command: &'static str,
-        args: Value,
-        result: Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        self.put(label, command, args, true, &result);
         result
     }
 }
@@ -245,16 +232,16 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     let mut r = Recorder::default();
     let empty = Answers::default();
 
-    r.read("about", "app_info", json!({}), Ok::<_, AppError>(wb.info()))
+    r.call("about", "app_info", json!({}), Ok::<_, AppError>(wb.info()))
         .unwrap();
     // Sign-in: a refused token, then the demo reviewer's.
-    let _ = r.change(
+    let _ = r.call(
         "wrong token",
         "sign_in",
         json!({"platformUrl": PLATFORM_URL, "token": "wrong-token"}),
         wb.sign_in(platform_url, "wrong-token").await,
     );
-    r.change(
+    r.call(
         "signed in",
         "sign_in",
         json!({"platformUrl": PLATFORM_URL, "token": "demo-token"}),
@@ -262,24 +249,24 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     )
     .unwrap();
     settle_first_background_sync(wb).await;
-    r.change(
+    r.call(
         "first sync",
         "sync_now",
         json!({}),
         wb.sync_now(|_| {}).await,
     )
     .unwrap();
-    r.read("session", "session", json!({}), wb.session().await)
+    r.call("session", "session", json!({}), wb.session().await)
         .unwrap();
     // Later sync states race the background sync loop: only this one is kept.
-    r.read("synced", "sync_state", json!({}), wb.sync_state().await)
+    r.call("synced", "sync_state", json!({}), wb.sync_state().await)
         .unwrap();
-    r.read("settings", "settings", json!({}), wb.settings())
+    r.call("settings", "settings", json!({}), wb.settings())
         .unwrap();
 
     let filter = QueueFilter::default();
     let page = r
-        .read(
+        .call(
             "the whole queue",
             "queue_page",
             json!({"filter": filter, "offset": 0, "limit": 500}),
@@ -295,7 +282,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
             kind: Some(kind),
             ..Default::default()
         };
-        let _ = r.read(
+        let _ = r.call(
             "queue by kind",
             "queue_page",
             json!({"filter": f, "offset": 0, "limit": 500}),
@@ -308,9 +295,9 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     for row in &page.rows {
         let id = row.assignment_id.clone();
         let args = json!({"assignmentId": id});
-        let res = r.read("opened", "open_item", args.clone(), wb.open_item(&id).await);
-        let _ = r.read("status", "item_status", args.clone(), wb.item_status(&id));
-        let _ = r.read("time log", "time_log", args, wb.time_log(&id));
+        let res = r.call("opened", "open_item", args.clone(), wb.open_item(&id).await);
+        let _ = r.call("status", "item_status", args.clone(), wb.item_status(&id));
+        let _ = r.call("time log", "time_log", args, wb.time_log(&id));
         if let Ok(item) = res {
             opened.push((id, item));
         }
@@ -334,7 +321,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
                                 count: 2_000,
                                 expanded: vec![],
                             };
-                            let _ = r.read(
+                            let _ = r.call(
                                 "diff rows",
                                 "diff_rows",
                                 json!({"request": req}),
@@ -361,20 +348,20 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
 
     // Earnings.
     let all = EarningsQuery::default();
-    let _ = r.read(
+    let _ = r.call(
         "earnings",
         "earnings_overview",
         json!({"query": all}),
         wb.earnings_overview(&all),
     );
-    let _ = r.read(
+    let _ = r.call(
         "earnings by opportunity",
         "earnings_series",
         json!({"query": all, "bucket": EarningsGrouping::Opportunity}),
         wb.earnings_series(&all, EarningsGrouping::Opportunity),
     );
-    let _ = r.read("payouts", "payouts", json!({}), wb.payouts());
-    let _ = r.read(
+    let _ = r.call("payouts", "payouts", json!({}), wb.payouts());
+    let _ = r.call(
         "discrepancies",
         "discrepancies",
         json!({}),
@@ -419,13 +406,13 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     {
         let id = pair.assignment_id.as_str();
         for (label, answers) in keyboard_grade() {
-            let _ = r.read(
+            let _ = r.call(
                 label,
                 "validate",
                 json!({"assignmentId": id, "answers": answers}),
                 wb.validate(id, &answers),
             );
-            let _ = r.change(
+            let _ = r.call(
                 label,
                 "save_draft",
                 json!({"assignmentId": id, "answers": answers, "pending": []}),
@@ -433,20 +420,20 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
             );
         }
         let (_, valid) = keyboard_grade().pop().unwrap();
-        let _ = r.change(
+        let _ = r.call(
             "keyboard: valid",
             "submit",
             json!({"assignmentId": id, "answers": valid}),
             wb.submit(id, &valid).await,
         );
         uploaded(wb).await;
-        let _ = r.read(
+        let _ = r.call(
             "keyboard: after the upload",
             "item_status",
             json!({"assignmentId": id}),
             wb.item_status(id),
         );
-        let _ = r.read(
+        let _ = r.call(
             "keyboard: after the upload",
             "open_item",
             json!({"assignmentId": id}),
@@ -474,7 +461,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
             ),
         ] {
             let input = ReviewInput { decision, feedback };
-            let _ = r.change(
+            let _ = r.call(
                 label,
                 "review_decision",
                 json!({"assignmentId": id, "input": input}),
@@ -495,7 +482,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         idle_timeout_s: rules.idle_timeout_s.min.saturating_sub(1),
         ..settings.clone()
     };
-    let _ = r.change(
+    let _ = r.call(
         "idle timeout below the minimum",
         "save_settings",
         json!({"settings": below}),
@@ -505,7 +492,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         idle_timeout_s: rules.idle_timeout_s.min,
         ..settings
     };
-    let _ = r.change(
+    let _ = r.call(
         "idle timeout at the minimum",
         "save_settings",
         json!({"settings": within}),
@@ -516,7 +503,7 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
 }
 
 fn validate(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &Answers) {
-    let _ = r.read(
+    let _ = r.call(
         label,
         "validate",
         json!({"assignmentId": id, "answers": answers}),
@@ -525,7 +512,7 @@ fn validate(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &A
 }
 
 fn save_draft(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &Answers) {
-    let _ = r.change(
+    let _ = r.call(
         label,
         "save_draft",
         json!({"assignmentId": id, "answers": answers, "pending": null}),
@@ -534,7 +521,7 @@ fn save_draft(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: 
 }
 
 async fn submit(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &Answers) {
-    let _ = r.change(
+    let _ = r.call(
         label,
         "submit",
         json!({"assignmentId": id, "answers": answers}),
@@ -543,7 +530,7 @@ async fn submit(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers
 }
 
 async fn open_item(r: &mut Recorder, wb: &Workbench, label: &str, id: &str) {
-    let _ = r.read(
+    let _ = r.call(
         label,
         "open_item",
         json!({"assignmentId": id}),
@@ -552,7 +539,7 @@ async fn open_item(r: &mut Recorder, wb: &Workbench, label: &str, id: &str) {
 }
 
 fn item_status(r: &mut Recorder, wb: &Workbench, label: &str, id: &str) {
-    let _ = r.read(
+    let _ = r.call(
         label,
         "item_status",
         json!({"assignmentId": id}),
@@ -633,7 +620,7 @@ async fn uploaded(wb: &Workbench) {
 }
 
 fn scan(r: &mut Recorder, wb: &Workbench, handle: &str, frame: u32, w: assay_render::Window) {
-    let _ = r.read(
+    let _ = r.call(
         "scan frame",
         "scan_frame",
         json!({"handle": handle, "frame": frame, "window": w}),
@@ -642,7 +629,7 @@ fn scan(r: &mut Recorder, wb: &Workbench, handle: &str, frame: u32, w: assay_ren
 }
 
 fn scan_px(r: &mut Recorder, wb: &Workbench, handle: &str, x: u32, y: u32) {
-    let _ = r.read(
+    let _ = r.call(
         "scan pixel",
         "scan_pixel",
         json!({"handle": handle, "frame": 0, "x": x, "y": y}),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Question } from "../bindings";
+import type { ErrorCode, Question } from "../bindings";
 import { OPPORTUNITIES } from "../backend/mockdata";
-import { describeError, REACTIONS, reactionOf, toAppError } from "./errors";
+import { describeError, type ErrorReaction, REACTIONS, reactionOf, toAppError } from "./errors";
 import { asAnswers, pick, pickCount } from "./grade";
 
 const code = OPPORTUNITIES[0].rubric;
@@ -44,16 +44,17 @@ describe("digit picks", () => {
 
 describe("error codes", () => {
   it("maps each code to one UI reaction", () => {
-    expect(REACTIONS).toEqual({
-      unauthenticated: "sign_in",
-      offline: "offline",
-      not_found: "notice",
-      invalid: "inline",
-      rejected: "inline",
-      not_editable: "inline",
-      storage: "banner",
-      keyring: "notice",
-      internal: "notice",
+    // Read by reaction: which codes lead to each.
+    const codes: Partial<Record<ErrorReaction, ErrorCode[]>> = {};
+    for (const [c, reaction] of Object.entries(REACTIONS) as [ErrorCode, ErrorReaction][]) {
+      codes[reaction] = [...(codes[reaction] ?? []), c];
+    }
+    expect(codes).toEqual({
+      sign_in: ["unauthenticated"],
+      offline: ["offline"],
+      inline: ["invalid", "rejected", "not_editable"],
+      notice: ["not_found", "keyring", "internal"],
+      banner: ["storage"],
     });
     expect(reactionOf({ code: "offline", message: "x" })).toBe("offline");
   });

@@ -36,6 +36,9 @@ impl Workbench {
     /// platform no longer serves it, what the store kept is shown with a
     /// notice saying so.
     pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
+        // What the previous item's views freed (a highlighted diff's rows,
+        // a decoded scan) goes back to the OS, off this call's path.
+        tokio::task::spawn_blocking(assay_store::heap::release_freed_heap);
         let (mut detail, missing) = self.detail_with_content(assignment_id).await?;
         let status = detail.status;
         let editable = status.editable();

@@ -12,6 +12,7 @@ mod blobs;
 mod corrections;
 mod drafts;
 mod error;
+pub mod heap;
 mod items;
 mod leases;
 mod money;
@@ -162,10 +163,16 @@ impl Store {
     /// Back to the session's 2 MiB page cache, and frees what the cache
     /// holds beyond the pages in use (`PRAGMA shrink_memory`): after a bulk
     /// pull filled it, the app need not keep it for the rest of the session.
+    ///
+    /// Then what the process's heap holds free goes back to the OS
+    /// ([`heap::release_freed_heap`]).
     pub fn release_memory(&self) -> Result<()> {
-        let conn = self.conn()?;
-        conn.pragma_update(None, "cache_size", -IDLE_CACHE_KIB)?;
-        conn.execute_batch("PRAGMA shrink_memory")?;
+        {
+            let conn = self.conn()?;
+            conn.pragma_update(None, "cache_size", -IDLE_CACHE_KIB)?;
+            conn.execute_batch("PRAGMA shrink_memory")?;
+        }
+        heap::release_freed_heap();
         Ok(())
     }
 

@@ -80,6 +80,37 @@ mod glibc {
 
 #[cfg(test)]
 mod tests {
+    /// Whether glibc mapped the block at `p` on its own: the `IS_MMAPPED`
+    /// bit (0x2) of the chunk's size word, just below the pointer malloc
+    /// returned (glibc's chunk layout, unchanged for decades; tests only).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    fn mmapped(p: *const u8) -> bool {
+        // SAFETY: `p` is a live malloc'd block (a Vec's buffer); glibc keeps
+        // the chunk's size in the word just before it.
+        let mut word = [0u8; size_of::<usize>()];
+        unsafe { std::ptr::copy_nonoverlapping(p.sub(word.len()), word.as_mut_ptr(), word.len()) };
+        usize::from_ne_bytes(word) & 0x2 != 0
+    }
+
+    /// With glibc's defaults, freeing a mapped 1 MiB block raises the mmap
+    /// threshold above it, so the next such block comes from the heap and
+    /// stays there once freed; with the fixed threshold it is mapped again.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn big_blocks_stay_mapped_after_one_was_freed() {
+        super::tune_allocator();
+        for _ in 0..3 {
+            let block: Vec<u8> = vec![1; 1 << 20];
+            assert!(mmapped(block.as_ptr()), "a 1 MiB block came from the heap");
+        }
+        let small: Vec<u8> = vec![1; 4 << 10];
+        assert!(
+            !mmapped(small.as_ptr()),
+            "a 4 KiB block was mapped on its own"
+        );
+    }
+
     #[test]
     fn tuning_and_trimming_leave_the_heap_usable() {
         super::tune_allocator();

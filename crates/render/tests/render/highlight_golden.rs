@@ -97,3 +97,22 @@ fn highlighting_all_at_once_matches_the_golden_record() {
     rows.highlight_all();
     assert_golden(&record(&rows));
 }
+
+#[test]
+fn highlighting_on_many_short_lived_threads_matches_the_golden_record() {
+    // Oniguruma keeps the capture pointers of a regex with many groups in an
+    // area per thread, reset only as far as the last search wrote it, grown
+    // for larger regexes and freed when the thread ends
+    // (vendor/onig_sys/PATCHED.md). Threads at once and one round after
+    // another (new threads, new areas) all give the record.
+    for _round in 0..3 {
+        std::thread::scope(|s| {
+            let records: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| record(&DiffRows::new(parse_unified_diff(DIFF).unwrap()))))
+                .collect();
+            for r in records {
+                assert_golden(&r.join().unwrap());
+            }
+        });
+    }
+}

@@ -1481,6 +1481,24 @@ fast_mem_release(FastMem* m, int hi)
 /* mem_hi collects the written group numbers by OR (one instruction, no
    branch): every written number is at most mem_hi, which fast_mem_release
    caps at the area's size. */
+/* Assay patch (vendor/onig_sys/PATCHED.md): a lookbehind's step back over
+   n characters in UTF-8 text, inline when the n bytes before s are ASCII
+   (each a whole character), else through the encoding as upstream. */
+static inline UChar*
+step_back_chars(OnigEncoding enc, const UChar* start, const UChar* s, int n)
+{
+  if (enc == ONIG_ENCODING_UTF8 && n >= 0 && (ptrdiff_t )n <= s - start) {
+    const UChar* q = s;
+    int k = n;
+    while (k > 0 && q[-1] < 0x80) {
+      q--;
+      k--;
+    }
+    if (k == 0) return (UChar* )q;
+  }
+  return onigenc_step_back(enc, start, s, n);
+}
+
 #define MEM_TOUCH(mnum)  mem_hi |= (int )(mnum)
 
 /* Assay patch (vendor/onig_sys/PATCHED.md): a stack still on alloca is
@@ -4393,7 +4411,7 @@ match_at(regex_t* reg, const UChar* str, const UChar* end,
 
     CASE_OP(MOVE)
       if (p->move.n < 0) {
-        s = (UChar* )ONIGENC_STEP_BACK(encode, str, s, -p->move.n);
+        s = step_back_chars(encode, str, s, -p->move.n);
         if (IS_NULL(s)) goto fail;
       }
       else {
@@ -4415,7 +4433,7 @@ match_at(regex_t* reg, const UChar* str, const UChar* end,
     CASE_OP(STEP_BACK_START)
       tlen = p->step_back_start.initial;
       if (tlen != 0) {
-        s = (UChar* )ONIGENC_STEP_BACK(encode, str, s, (int )tlen);
+        s = step_back_chars(encode, str, s, (int )tlen);
         if (IS_NULL(s)) goto fail;
       }
       if (p->step_back_start.remaining != 0) {
@@ -4429,7 +4447,7 @@ match_at(regex_t* reg, const UChar* str, const UChar* end,
     CASE_OP(STEP_BACK_NEXT)
       tlen = (LengthType )stk->zid; /* remaining count */
       if (tlen != INFINITE_LEN) tlen--;
-      s = (UChar* )ONIGENC_STEP_BACK(encode, str, s, 1);
+      s = step_back_chars(encode, str, s, 1);
       if (IS_NULL(s)) goto fail;
       if (tlen != 0) {
         STACK_PUSH_ALT_WITH_ZID(p, s, (int )tlen);

@@ -91,12 +91,15 @@ mod tests {
         // ordinary read just outside the block is undefined to the
         // optimizer, which in a release build folded it away.
         let p = std::hint::black_box(p);
-        // SAFETY: `p` is a live malloc'd block (a Vec's buffer), 16-byte
-        // aligned; glibc keeps the chunk's size in the word just before it.
-        let word = unsafe {
-            std::ptr::read_volatile(p.wrapping_sub(size_of::<usize>()).cast::<usize>())
-        };
-        word & 0x2 != 0
+        // SAFETY: `p` is a live malloc'd block (a Vec's buffer); glibc keeps
+        // the chunk's size in the word just before it. Read byte by byte,
+        // so no alignment is assumed.
+        let mut word = [0u8; size_of::<usize>()];
+        let head = p.wrapping_sub(word.len());
+        for (i, b) in word.iter_mut().enumerate() {
+            *b = unsafe { std::ptr::read_volatile(head.wrapping_add(i)) };
+        }
+        usize::from_ne_bytes(word) & 0x2 != 0
     }
 
     /// With glibc's defaults, freeing a mapped 16 MiB block raises the mmap

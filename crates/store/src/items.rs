@@ -541,10 +541,17 @@ impl Store {
     /// Verify the partial download of `sha256` and move it into the blob store.
     pub fn commit_attachment_part(&self, sha256: &str) -> Result<u64> {
         let size = self.blobs.commit_part(sha256)?;
-        self.conn()?.execute(
-            "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
-            params![sha256, size as i64, ts(Utc::now())],
-        )?;
+        self.record_blob(sha256, size)?;
+        Ok(size)
+    }
+
+    /// [`Store::commit_attachment_part`] for a part hashed as it was written
+    /// (`digest`, see [`crate::PartDigest`]): verified against `sha256`
+    /// without reading the part back. A part that does not verify is deleted
+    /// and the error is [`StoreError::BlobCorrupt`], as there.
+    pub fn commit_attachment_digest(&self, sha256: &str, digest: crate::PartDigest) -> Result<u64> {
+        let size = self.blobs.commit_digested_part(sha256, digest)?;
+        self.record_blob(sha256, size)?;
         Ok(size)
     }
 
@@ -553,11 +560,18 @@ impl Store {
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(bytes));
         let size = self.blobs.write_verified(&sha, bytes)?;
-        self.conn()?.execute(
-            "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
-            params![sha, size as i64, ts(Utc::now())],
-        )?;
+        self.record_blob(&sha, size)?;
         Ok(sha)
+    }
+
+    /// The row of a blob just moved into place.
+    fn record_blob(&self, sha256: &str, size: u64) -> Result<()> {
+        self.conn()?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![sha256, size as i64, ts(Utc::now())])?;
+        Ok(())
     }
 
     /// Read an attachment, verifying its hash. A corrupt blob is removed so the

@@ -1436,3 +1436,82 @@ fn the_page_cache_is_large_only_while_a_pull_writes() {
     store.release_memory().unwrap();
     assert_eq!(size(&store), -IDLE_CACHE_KIB);
 }
+
+#[test]
+fn a_part_hashed_as_written_is_verified_without_reading_it_back() {
+    use std::io::Write;
+    let (_dir, store) = open();
+    let bytes = b"0123456789 scan bytes".to_vec();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let append = |b: &[u8], digest: &mut PartDigest| {
+        let mut f = store.blobs().open_part_append(&sha).unwrap();
+        f.write_all(b).unwrap();
+        digest.update(b);
+    };
+    // Corrupt bytes arrive: refused, the part is thrown away, nothing is stored.
+    let mut d = PartDigest::new();
+    let mut bad = bytes.clone();
+    bad[3] ^= 1;
+    append(&bad, &mut d);
+    assert!(matches!(
+        store.commit_attachment_digest(&sha, d),
+        Err(StoreError::BlobCorrupt { .. })
+    ));
+    assert_eq!(store.blobs().part_len(&sha).unwrap(), 0);
+    assert!(!store.blobs().exists(&sha).unwrap());
+    assert_eq!(store.missing_attachments().unwrap(), vec![]);
+    // A resumed part: its first bytes are hashed from disk, the rest as written.
+    let mut first = PartDigest::new();
+    append(&bytes[..7], &mut first);
+    let mut d = store.blobs().part_digest(&sha).unwrap();
+    assert_eq!(d.len(), 7);
+    append(&bytes[7..], &mut d);
+    assert_eq!(
+        store.commit_attachment_digest(&sha, d).unwrap(),
+        bytes.len() as u64
+    );
+    assert_eq!(store.read_attachment(&sha).unwrap(), bytes);
+    // A resumed part whose first bytes on disk are wrong is refused too.
+    let mut d = PartDigest::new();
+    append(&bad[..7], &mut d);
+    let mut d = store.blobs().part_digest(&sha).unwrap();
+    append(&bytes[7..], &mut d);
+    assert!(matches!(
+        store.commit_attachment_digest(&sha, d),
+        Err(StoreError::BlobCorrupt { .. })
+    ));
+    assert_eq!(store.blobs().part_len(&sha).unwrap(), 0);
+    // A part something else appended to (its length is not the digest's) is
+    // hashed from disk: right bytes commit, and a digest of them alone does
+    // not vouch for bytes it never saw.
+    let mut d = PartDigest::new();
+    append(&bytes[..7], &mut d);
+    store
+        .blobs()
+        .open_part_append(&sha)
+        .unwrap()
+        .write_all(&bytes[7..])
+        .unwrap();
+    assert_eq!(
+        store.commit_attachment_digest(&sha, d).unwrap(),
+        bytes.len() as u64
+    );
+    let mut d = PartDigest::new();
+    append(&bytes, &mut d);
+    store
+        .blobs()
+        .open_part_append(&sha)
+        .unwrap()
+        .write_all(b"junk")
+        .unwrap();
+    assert!(matches!(
+        store.commit_attachment_digest(&sha, d),
+        Err(StoreError::BlobCorrupt { .. })
+    ));
+    assert_eq!(store.blobs().part_len(&sha).unwrap(), 0);
+    // Nothing to resume: an empty digest.
+    assert!(store.blobs().part_digest(&sha).unwrap().is_empty());
+}

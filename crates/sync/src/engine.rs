@@ -13,7 +13,8 @@ use assay_protocol::{
 };
 use assay_rubric::Rubric;
 use assay_store::{
-    cursor, IssueKind, LeaseInfo, OutboxPayload, QuarantineKind, ScopedItemWrite, Store, StoreError,
+    cursor, IssueKind, LeaseInfo, OutboxPayload, PartDigest, QuarantineKind, ScopedItemWrite,
+    Store, StoreError,
 };
 use chrono::Utc;
 use futures_util::{stream, StreamExt};
@@ -1066,7 +1067,7 @@ impl SyncEngine {
         }
         if offset == att.size && offset > 0 {
             // Fully downloaded before an interruption: just verify and commit.
-            match self.commit(sha).await {
+            match self.commit(sha, None).await {
                 Ok(_) => return Ok(0),
                 Err(SyncError::Integrity(_)) => offset = 0, // bad part was discarded
                 Err(e) => return Err(e),
@@ -1137,6 +1138,17 @@ impl SyncEngine {
                 source: e,
             })
         };
+        // The bytes are hashed as they are written, so the commit need not
+        // read the part back; a resumed part's bytes so far are read once.
+        let mut digest = if offset == 0 {
+            PartDigest::new()
+        } else {
+            let store = Arc::clone(&self.store);
+            let sha = sha.to_string();
+            tokio::task::spawn_blocking(move || store.blobs().part_digest(&sha))
+                .await
+                .map_err(|e| SyncError::Internal(e.to_string()))??
+        };
         let file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -1169,6 +1181,7 @@ impl SyncEngine {
                     att.size
                 )));
             }
+            digest.update(&chunk);
             file.write_all(&chunk).await.map_err(io)?;
             written = written.saturating_add(chunk.len() as u64);
             on_bytes(chunk.len() as u64);
@@ -1190,20 +1203,25 @@ impl SyncEngine {
                 att.size
             )));
         }
-        self.commit(sha).await?;
+        self.commit(sha, Some(digest)).await?;
         Ok(written)
     }
 
-    async fn commit(&self, sha: &str) -> Result<u64> {
+    /// Verify the part of `sha` (by `digest` when its bytes were hashed as
+    /// they were written, else read back) and move it into the blob store.
+    async fn commit(&self, sha: &str, digest: Option<PartDigest>) -> Result<u64> {
         let store = Arc::clone(&self.store);
         let sha = sha.to_string();
-        tokio::task::spawn_blocking(move || store.commit_attachment_part(&sha))
-            .await
-            .map_err(|e| SyncError::Internal(e.to_string()))?
-            .map_err(|e| match e {
-                e @ StoreError::BlobCorrupt { .. } => SyncError::Integrity(e.to_string()),
-                e => SyncError::Storage(e),
-            })
+        tokio::task::spawn_blocking(move || match digest {
+            Some(d) => store.commit_attachment_digest(&sha, d),
+            None => store.commit_attachment_part(&sha),
+        })
+        .await
+        .map_err(|e| SyncError::Internal(e.to_string()))?
+        .map_err(|e| match e {
+            e @ StoreError::BlobCorrupt { .. } => SyncError::Integrity(e.to_string()),
+            e => SyncError::Storage(e),
+        })
     }
 
     /// Pull a [`CountedFeed`] to its end, counting its entries into the report.

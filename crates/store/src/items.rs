@@ -243,12 +243,27 @@ fn write_scoped_item(
     ])?;
     tx.prepare_cached("DELETE FROM item_attachments WHERE assignment_id = ?1")?
         .execute([assignment_id])?;
+    let attachments = attachments_of(item);
+    for a in &attachments {
+        crate::blobs::validate_digest(&a.sha256)?;
+    }
+    // One row per digest, the item's last reference to it (what `INSERT OR
+    // REPLACE` kept). A plain `INSERT`: with foreign keys on, the `OR
+    // REPLACE` made SQLite open a statement journal for every row (each
+    // statement could delete before it inserts), copying the page it
+    // changed, 52,600 times in a 10,000-item pull.
+    let mut last = std::collections::HashMap::with_capacity(attachments.len());
+    for (i, a) in attachments.iter().enumerate() {
+        last.insert(a.sha256.as_str(), i);
+    }
     let mut insert = tx.prepare_cached(
-        "INSERT OR REPLACE INTO item_attachments (assignment_id, sha256, size, media_type, \
+        "INSERT INTO item_attachments (assignment_id, sha256, size, media_type, \
            filename) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for a in attachments_of(item) {
-        crate::blobs::validate_digest(&a.sha256)?;
+    for (i, a) in attachments.iter().enumerate() {
+        if last.get(a.sha256.as_str()) != Some(&i) {
+            continue;
+        }
         insert.execute(params![
             assignment_id,
             a.sha256,

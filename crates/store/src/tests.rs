@@ -1515,3 +1515,36 @@ fn a_part_hashed_as_written_is_verified_without_reading_it_back() {
     // Nothing to resume: an empty digest.
     assert!(store.blobs().part_digest(&sha).unwrap().is_empty());
 }
+
+#[test]
+fn an_item_referring_to_an_attachment_twice_keeps_its_last_reference() {
+    let (_dir, store) = open_with_active(1);
+    let att = |size: u64, filename: &str| AttachmentRef {
+        sha256: "d".repeat(64),
+        size,
+        media_type: "image/png".into(),
+        filename: filename.into(),
+    };
+    let other = AttachmentRef {
+        sha256: "e".repeat(64),
+        ..att(1, "other.png")
+    };
+    let mut item = scoped("a1", Some(att(3, "first.png")));
+    item.fields.push(ScopedField {
+        value: FieldValue::Attachments(vec![other.clone(), att(4, "last.png")]),
+        ..item.fields[0].clone()
+    });
+    // Twice: the second write replaces the first's rows.
+    for _ in 0..2 {
+        store.put_scoped_item("a1", &item, None).unwrap();
+        let mut rows: Vec<AttachmentRef> = store
+            .item_detail("a1", t0())
+            .unwrap()
+            .attachments
+            .into_iter()
+            .map(|s| s.attachment)
+            .collect();
+        rows.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+        assert_eq!(rows, vec![att(4, "last.png"), other.clone()]);
+    }
+}

@@ -1438,6 +1438,70 @@ fn the_page_cache_is_large_only_while_a_pull_writes() {
 }
 
 #[test]
+fn missing_attachments_is_what_its_query_selects() {
+    let (_dir, store) = open_with_active(5);
+    let stored = store.put_blob(b"already here").unwrap();
+    let att = |sha: &str, size: u64, media_type: &str, filename: &str| AttachmentRef {
+        sha256: sha.into(),
+        size,
+        media_type: media_type.into(),
+        filename: filename.into(),
+    };
+    let (x, y, z) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+    let refs: [(&str, Vec<AttachmentRef>); 5] = [
+        (
+            "a1",
+            vec![att(&x, 10, "image/png", "x.png"), att(&y, 5, "b/b", "y2")],
+        ),
+        (
+            "a2",
+            vec![
+                att(&x, 12, "image/jpeg", "a.png"),
+                att(&stored, 12, "t", "s"),
+            ],
+        ),
+        ("a3", vec![att(&y, 3, "a/a", "y1")]),
+        // Only orphaned assignments refer to z, and a4's larger x does not count.
+        ("a4", vec![att(&z, 1, "z", "z"), att(&x, 99, "0", "0")]),
+        ("a5", vec![]),
+    ];
+    for (id, list) in &refs {
+        let mut item = scoped(id, None);
+        if !list.is_empty() {
+            item.fields.push(ScopedField {
+                value: FieldValue::Attachments(list.clone()),
+                ..item.fields[0].clone()
+            });
+        }
+        store.put_scoped_item(id, &item, None).unwrap();
+    }
+    store
+        .apply_assignment_page(&[assignment("a4", 10, AssignmentState::Revoked)], "d")
+        .unwrap();
+    let by_sql: Vec<AttachmentRef> = {
+        let conn = store.conn().unwrap();
+        let mut st = conn.prepare(items::MISSING_ATTACHMENTS_SQL).unwrap();
+        let rows = st
+            .query_map([], |r| {
+                Ok(AttachmentRef {
+                    sha256: r.get(0)?,
+                    size: r.get::<_, i64>(1)?.max(0) as u64,
+                    media_type: r.get(2)?,
+                    filename: r.get(3)?,
+                })
+            })
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let got = store.missing_attachments().unwrap();
+    assert_eq!(got, by_sql);
+    assert_eq!(
+        got,
+        vec![att(&x, 12, "image/jpeg", "a.png"), att(&y, 5, "a/a", "y1")]
+    );
+}
+
+#[test]
 fn a_part_hashed_as_written_is_verified_without_reading_it_back() {
     use std::io::Write;
     let (_dir, store) = open();

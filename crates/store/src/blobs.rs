@@ -91,14 +91,61 @@ impl BlobStore {
             });
         }
         let file = File::open(&part).map_err(|e| StoreError::io(&part, e))?;
-        file.sync_all().map_err(|e| StoreError::io(&part, e))?;
+        self.place_part(sha256, &part, &file)?;
+        Ok(size)
+    }
+
+    /// The digest of what the partial download of `sha256` holds so far
+    /// (read back from disk; empty when there is none), for a download that
+    /// resumes it to continue with the bytes it appends.
+    pub fn part_digest(&self, sha256: &str) -> Result<PartDigest> {
+        let part = self.part_path(sha256)?;
+        match hash_file_state(&part) {
+            Ok((hasher, len)) => Ok(PartDigest { hasher, len }),
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(PartDigest::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::commit_part`] for a part whose bytes were hashed as they were
+    /// written (`digest`: what the part held before, if resumed, then every
+    /// byte appended): the part is not read back. A part whose length on
+    /// disk is not the digest's (something else wrote to it) is hashed from
+    /// disk as [`Self::commit_part`] does. A part that does not verify is
+    /// deleted so the next attempt starts over.
+    pub(crate) fn commit_digested_part(&self, sha256: &str, digest: PartDigest) -> Result<u64> {
+        let part = self.part_path(sha256)?;
+        let file = File::open(&part).map_err(|e| StoreError::io(&part, e))?;
+        let on_disk = file.metadata().map_err(|e| StoreError::io(&part, e))?.len();
+        if on_disk != digest.len {
+            drop(file);
+            return self.commit_part(sha256);
+        }
+        let actual = hex::encode(digest.hasher.finalize());
+        if actual != sha256 {
+            drop(file);
+            self.discard_part(sha256)?;
+            return Err(StoreError::BlobCorrupt {
+                expected: sha256.to_string(),
+                actual,
+            });
+        }
+        self.place_part(sha256, &part, &file)?;
+        Ok(on_disk)
+    }
+
+    /// Fsync a verified part (`file`, open at `part`) and move it into place.
+    fn place_part(&self, sha256: &str, part: &Path, file: &File) -> Result<()> {
+        file.sync_all().map_err(|e| StoreError::io(part, e))?;
         let dest = self.path(sha256)?;
         if let Some(dir) = dest.parent() {
             fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         }
-        fs::rename(&part, &dest).map_err(|e| StoreError::io(&dest, e))?;
+        fs::rename(part, &dest).map_err(|e| StoreError::io(&dest, e))?;
         sync_dir(dest.parent());
-        Ok(size)
+        Ok(())
     }
 
     /// Write a whole blob from memory (verified like a download).
@@ -141,7 +188,53 @@ impl BlobStore {
     }
 }
 
+/// The sha256 of a partial download, taken as its bytes are written
+/// ([`BlobStore::part_digest`] for a resumed one), so committing it need not
+/// read the file back ([`crate::Store::commit_attachment_digest`]).
+#[derive(Clone, Default)]
+pub struct PartDigest {
+    hasher: Sha256,
+    len: u64,
+}
+
+impl std::fmt::Debug for PartDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartDigest")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl PartDigest {
+    /// The digest of an empty part.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add bytes appended to the part.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.len = self.len.saturating_add(bytes.len() as u64);
+    }
+
+    /// How many bytes it has hashed.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it has hashed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let (hasher, size) = hash_file_state(path)?;
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// The running sha256 of a file's bytes, and their count.
+fn hash_file_state(path: &Path) -> Result<(Sha256, u64)> {
     let mut f = File::open(path).map_err(|e| StoreError::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -154,7 +247,7 @@ fn hash_file(path: &Path) -> Result<(String, u64)> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok((hex::encode(hasher.finalize()), size))
+    Ok((hasher, size))
 }
 
 /// Best-effort fsync of a directory so a rename survives power loss (no-op on Windows).

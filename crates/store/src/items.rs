@@ -171,6 +171,15 @@ pub(crate) fn queue_sql() -> String {
     )
 }
 
+/// What [`Store::missing_attachments`] computes, as SQL (its definition,
+/// and what a test compares it with).
+#[cfg(test)]
+pub(crate) const MISSING_ATTACHMENTS_SQL: &str =
+    "SELECT ia.sha256, MAX(ia.size), MIN(ia.media_type), MIN(ia.filename) \
+     FROM item_attachments ia JOIN assignments a ON a.id = ia.assignment_id \
+     LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
+     WHERE b.sha256 IS NULL AND a.orphaned = 0 GROUP BY ia.sha256 ORDER BY ia.sha256";
+
 /// Attachment references in a scoped item (only visible fields can have any).
 fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
     item.fields
@@ -243,12 +252,27 @@ fn write_scoped_item(
     ])?;
     tx.prepare_cached("DELETE FROM item_attachments WHERE assignment_id = ?1")?
         .execute([assignment_id])?;
+    let attachments = attachments_of(item);
+    for a in &attachments {
+        crate::blobs::validate_digest(&a.sha256)?;
+    }
+    // One row per digest, the item's last reference to it (what `INSERT OR
+    // REPLACE` kept). A plain `INSERT`: with foreign keys on, the `OR
+    // REPLACE` made SQLite open a statement journal for every row (each
+    // statement could delete before it inserts), copying the page it
+    // changed, 52,600 times in a 10,000-item pull.
+    let mut last = std::collections::HashMap::with_capacity(attachments.len());
+    for (i, a) in attachments.iter().enumerate() {
+        last.insert(a.sha256.as_str(), i);
+    }
     let mut insert = tx.prepare_cached(
-        "INSERT OR REPLACE INTO item_attachments (assignment_id, sha256, size, media_type, \
+        "INSERT INTO item_attachments (assignment_id, sha256, size, media_type, \
            filename) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for a in attachments_of(item) {
-        crate::blobs::validate_digest(&a.sha256)?;
+    for (i, a) in attachments.iter().enumerate() {
+        if last.get(a.sha256.as_str()) != Some(&i) {
+            continue;
+        }
         insert.execute(params![
             assignment_id,
             a.sha256,
@@ -519,32 +543,95 @@ impl Store {
     // ------------------------------------------------------------ attachments
 
     /// Attachments referenced by stored items and not yet in the blob store.
+    ///
+    /// What the query `MISSING_ATTACHMENTS_SQL` (tests) selects (per digest referenced by a
+    /// non-orphaned assignment's item and not in `blobs`: the largest size,
+    /// the least media type and file name, ordered by digest), computed in
+    /// one pass over `item_attachments` instead: after a bulk pull that
+    /// table has a row per item and attachment (52,600 for 10,000 items,
+    /// 315 digests), and SQLite's `GROUP BY` sorted them all in a temporary
+    /// B-tree, with an index and a table lookup of the assignment per row
+    /// (130 ms of CPU, 5% of the pull).
     pub fn missing_attachments(&self) -> Result<Vec<AttachmentRef>> {
+        use std::collections::{HashMap, HashSet};
         let conn = self.conn()?;
-        let mut st = conn.prepare(
-            "SELECT ia.sha256, MAX(ia.size), MIN(ia.media_type), MIN(ia.filename) \
-             FROM item_attachments ia JOIN assignments a ON a.id = ia.assignment_id \
-             LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
-             WHERE b.sha256 IS NULL AND a.orphaned = 0 GROUP BY ia.sha256 ORDER BY ia.sha256",
+        let mut live = conn.prepare_cached("SELECT id FROM assignments WHERE orphaned = 0")?;
+        let live: HashSet<String> = live
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stored = conn.prepare_cached("SELECT sha256 FROM blobs")?;
+        let stored: HashSet<String> = stored
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut missing: HashMap<String, AttachmentRef> = HashMap::new();
+        let mut st = conn.prepare_cached(
+            "SELECT assignment_id, sha256, size, media_type, filename FROM item_attachments",
         )?;
-        let rows = st.query_map([], |r| {
-            Ok(AttachmentRef {
-                sha256: r.get(0)?,
-                size: r.get::<_, i64>(1)?.max(0) as u64,
-                media_type: r.get(2)?,
-                filename: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> rusqlite::Result<&str> {
+                r.get_ref(i)?.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        i,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+            };
+            if !live.contains(text(0)?) {
+                continue;
+            }
+            let sha = text(1)?;
+            if stored.contains(sha) {
+                continue;
+            }
+            let size: i64 = r.get(2)?;
+            let (media_type, filename) = (text(3)?, text(4)?);
+            match missing.get_mut(sha) {
+                Some(a) => {
+                    let size = size.max(0) as u64;
+                    if size > a.size {
+                        a.size = size;
+                    }
+                    if media_type < a.media_type.as_str() {
+                        a.media_type = media_type.to_string();
+                    }
+                    if filename < a.filename.as_str() {
+                        a.filename = filename.to_string();
+                    }
+                }
+                None => {
+                    missing.insert(
+                        sha.to_string(),
+                        AttachmentRef {
+                            sha256: sha.to_string(),
+                            size: size.max(0) as u64,
+                            media_type: media_type.to_string(),
+                            filename: filename.to_string(),
+                        },
+                    );
+                }
+            }
+        }
+        let mut missing: Vec<AttachmentRef> = missing.into_values().collect();
+        missing.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256));
+        Ok(missing)
     }
 
     /// Verify the partial download of `sha256` and move it into the blob store.
     pub fn commit_attachment_part(&self, sha256: &str) -> Result<u64> {
         let size = self.blobs.commit_part(sha256)?;
-        self.conn()?.execute(
-            "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
-            params![sha256, size as i64, ts(Utc::now())],
-        )?;
+        self.record_blob(sha256, size)?;
+        Ok(size)
+    }
+
+    /// [`Store::commit_attachment_part`] for a part hashed as it was written
+    /// (`digest`, see [`crate::PartDigest`]): verified against `sha256`
+    /// without reading the part back. A part that does not verify is deleted
+    /// and the error is [`StoreError::BlobCorrupt`], as there.
+    pub fn commit_attachment_digest(&self, sha256: &str, digest: crate::PartDigest) -> Result<u64> {
+        let size = self.blobs.commit_digested_part(sha256, digest)?;
+        self.record_blob(sha256, size)?;
         Ok(size)
     }
 
@@ -553,11 +640,18 @@ impl Store {
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(bytes));
         let size = self.blobs.write_verified(&sha, bytes)?;
-        self.conn()?.execute(
-            "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
-            params![sha, size as i64, ts(Utc::now())],
-        )?;
+        self.record_blob(&sha, size)?;
         Ok(sha)
+    }
+
+    /// The row of a blob just moved into place.
+    fn record_blob(&self, sha256: &str, size: u64) -> Result<()> {
+        self.conn()?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![sha256, size as i64, ts(Utc::now())])?;
+        Ok(())
     }
 
     /// Read an attachment, verifying its hash. A corrupt blob is removed so the

@@ -29,7 +29,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
-pub use blobs::{validate_digest, BlobStore};
+pub use blobs::{validate_digest, BlobStore, PartDigest};
 pub use corrections::MAX_TIME_SPAN_S;
 pub use error::{Result, StoreError};
 pub use items::ScopedItemWrite;

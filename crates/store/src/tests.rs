@@ -1436,3 +1436,179 @@ fn the_page_cache_is_large_only_while_a_pull_writes() {
     store.release_memory().unwrap();
     assert_eq!(size(&store), -IDLE_CACHE_KIB);
 }
+
+#[test]
+fn missing_attachments_is_what_its_query_selects() {
+    let (_dir, store) = open_with_active(5);
+    let stored = store.put_blob(b"already here").unwrap();
+    let att = |sha: &str, size: u64, media_type: &str, filename: &str| AttachmentRef {
+        sha256: sha.into(),
+        size,
+        media_type: media_type.into(),
+        filename: filename.into(),
+    };
+    let (x, y, z) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+    let refs: [(&str, Vec<AttachmentRef>); 5] = [
+        (
+            "a1",
+            vec![att(&x, 10, "image/png", "x.png"), att(&y, 5, "b/b", "y2")],
+        ),
+        (
+            "a2",
+            vec![
+                att(&x, 12, "image/jpeg", "a.png"),
+                att(&stored, 12, "t", "s"),
+            ],
+        ),
+        ("a3", vec![att(&y, 3, "a/a", "y1")]),
+        // Only orphaned assignments refer to z, and a4's larger x does not count.
+        ("a4", vec![att(&z, 1, "z", "z"), att(&x, 99, "0", "0")]),
+        ("a5", vec![]),
+    ];
+    for (id, list) in &refs {
+        let mut item = scoped(id, None);
+        if !list.is_empty() {
+            item.fields.push(ScopedField {
+                value: FieldValue::Attachments(list.clone()),
+                ..item.fields[0].clone()
+            });
+        }
+        store.put_scoped_item(id, &item, None).unwrap();
+    }
+    store
+        .apply_assignment_page(&[assignment("a4", 10, AssignmentState::Revoked)], "d")
+        .unwrap();
+    let by_sql: Vec<AttachmentRef> = {
+        let conn = store.conn().unwrap();
+        let mut st = conn.prepare(items::MISSING_ATTACHMENTS_SQL).unwrap();
+        let rows = st
+            .query_map([], |r| {
+                Ok(AttachmentRef {
+                    sha256: r.get(0)?,
+                    size: r.get::<_, i64>(1)?.max(0) as u64,
+                    media_type: r.get(2)?,
+                    filename: r.get(3)?,
+                })
+            })
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let got = store.missing_attachments().unwrap();
+    assert_eq!(got, by_sql);
+    assert_eq!(
+        got,
+        vec![att(&x, 12, "image/jpeg", "a.png"), att(&y, 5, "a/a", "y1")]
+    );
+}
+
+#[test]
+fn a_part_hashed_as_written_is_verified_without_reading_it_back() {
+    use std::io::Write;
+    let (_dir, store) = open();
+    let bytes = b"0123456789 scan bytes".to_vec();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let append = |b: &[u8], digest: &mut PartDigest| {
+        let mut f = store.blobs().open_part_append(&sha).unwrap();
+        f.write_all(b).unwrap();
+        digest.update(b);
+    };
+    // Corrupt bytes arrive: refused, the part is thrown away, nothing is stored.
+    let mut d = PartDigest::new();
+    let mut bad = bytes.clone();
+    bad[3] ^= 1;
+    append(&bad, &mut d);
+    assert!(matches!(
+        store.commit_attachment_digest(&sha, d),
+        Err(StoreError::BlobCorrupt { .. })
+    ));
+    assert_eq!(store.blobs().part_len(&sha).unwrap(), 0);
+    assert!(!store.blobs().exists(&sha).unwrap());
+    assert_eq!(store.missing_attachments().unwrap(), vec![]);
+    // A resumed part: its first bytes are hashed from disk, the rest as written.
+    let mut first = PartDigest::new();
+    append(&bytes[..7], &mut first);
+    let mut d = store.blobs().part_digest(&sha).unwrap();
+    assert_eq!(d.len(), 7);
+    append(&bytes[7..], &mut d);
+    assert_eq!(
+        store.commit_attachment_digest(&sha, d).unwrap(),
+        bytes.len() as u64
+    );
+    assert_eq!(store.read_attachment(&sha).unwrap(), bytes);
+    // A resumed part whose first bytes on disk are wrong is refused too.
+    let mut d = PartDigest::new();
+    append(&bad[..7], &mut d);
+    let mut d = store.blobs().part_digest(&sha).unwrap();
+    append(&bytes[7..], &mut d);
+    assert!(matches!(
+        store.commit_attachment_digest(&sha, d),
+        Err(StoreError::BlobCorrupt { .. })
+    ));
+    assert_eq!(store.blobs().part_len(&sha).unwrap(), 0);
+    // A part something else appended to (its length is not the digest's) is
+    // hashed from disk: right bytes commit, and a digest of them alone does
+    // not vouch for bytes it never saw.
+    let mut d = PartDigest::new();
+    append(&bytes[..7], &mut d);
+    store
+        .blobs()
+        .open_part_append(&sha)
+        .unwrap()
+        .write_all(&bytes[7..])
+        .unwrap();
+    assert_eq!(
+        store.commit_attachment_digest(&sha, d).unwrap(),
+        bytes.len() as u64
+    );
+    let mut d = PartDigest::new();
+    append(&bytes, &mut d);
+    store
+        .blobs()
+        .open_part_append(&sha)
+        .unwrap()
+        .write_all(b"junk")
+        .unwrap();
+    assert!(matches!(
+        store.commit_attachment_digest(&sha, d),
+        Err(StoreError::BlobCorrupt { .. })
+    ));
+    assert_eq!(store.blobs().part_len(&sha).unwrap(), 0);
+    // Nothing to resume: an empty digest.
+    assert!(store.blobs().part_digest(&sha).unwrap().is_empty());
+}
+
+#[test]
+fn an_item_referring_to_an_attachment_twice_keeps_its_last_reference() {
+    let (_dir, store) = open_with_active(1);
+    let att = |size: u64, filename: &str| AttachmentRef {
+        sha256: "d".repeat(64),
+        size,
+        media_type: "image/png".into(),
+        filename: filename.into(),
+    };
+    let other = AttachmentRef {
+        sha256: "e".repeat(64),
+        ..att(1, "other.png")
+    };
+    let mut item = scoped("a1", Some(att(3, "first.png")));
+    item.fields.push(ScopedField {
+        value: FieldValue::Attachments(vec![other.clone(), att(4, "last.png")]),
+        ..item.fields[0].clone()
+    });
+    // Twice: the second write replaces the first's rows.
+    for _ in 0..2 {
+        store.put_scoped_item("a1", &item, None).unwrap();
+        let mut rows: Vec<AttachmentRef> = store
+            .item_detail("a1", t0())
+            .unwrap()
+            .attachments
+            .into_iter()
+            .map(|s| s.attachment)
+            .collect();
+        rows.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+        assert_eq!(rows, vec![att(4, "last.png"), other.clone()]);
+    }
+}

@@ -158,6 +158,9 @@ fn free_port() -> Result<u16> {
 /// `SYNC_BENCH_BLOCK_ON` set it runs on the calling thread (`block_on`)
 /// instead, for comparison.
 fn engine_child() -> Result<()> {
+    // The app's process tunes glibc's malloc before anything else
+    // (src-tauri's main); the engine arm runs with the same allocator.
+    assay_store::heap::tune_allocator();
     let url = arg("--url").context("--url")?;
     let token = arg("--token").context("--token")?;
     let dir = PathBuf::from(arg("--dir").context("--dir")?);

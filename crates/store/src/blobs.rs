@@ -83,16 +83,7 @@ impl BlobStore {
     pub(crate) fn commit_part(&self, sha256: &str) -> Result<u64> {
         let part = self.part_path(sha256)?;
         let (actual, size) = hash_file(&part)?;
-        if actual != sha256 {
-            self.discard_part(sha256)?;
-            return Err(StoreError::BlobCorrupt {
-                expected: sha256.to_string(),
-                actual,
-            });
-        }
-        let file = File::open(&part).map_err(|e| StoreError::io(&part, e))?;
-        self.place_part(sha256, &part, &file)?;
-        Ok(size)
+        self.place_if_verified(sha256, &part, &actual, size)
     }
 
     /// The digest of what the partial download of `sha256` holds so far
@@ -117,27 +108,28 @@ impl BlobStore {
     /// deleted so the next attempt starts over.
     pub(crate) fn commit_digested_part(&self, sha256: &str, digest: PartDigest) -> Result<u64> {
         let part = self.part_path(sha256)?;
-        let file = File::open(&part).map_err(|e| StoreError::io(&part, e))?;
-        let on_disk = file.metadata().map_err(|e| StoreError::io(&part, e))?.len();
+        let on_disk = fs::metadata(&part)
+            .map_err(|e| StoreError::io(&part, e))?
+            .len();
         if on_disk != digest.len {
-            drop(file);
             return self.commit_part(sha256);
         }
         let actual = hex::encode(digest.hasher.finalize());
+        self.place_if_verified(sha256, &part, &actual, on_disk)
+    }
+
+    /// Whether a part whose bytes hash to `actual` is the blob `sha256`: if
+    /// so it is fsynced and moved into place (`size` bytes); if not it is
+    /// deleted so the next attempt starts over, and the error says so.
+    fn place_if_verified(&self, sha256: &str, part: &Path, actual: &str, size: u64) -> Result<u64> {
         if actual != sha256 {
-            drop(file);
             self.discard_part(sha256)?;
             return Err(StoreError::BlobCorrupt {
                 expected: sha256.to_string(),
-                actual,
+                actual: actual.to_string(),
             });
         }
-        self.place_part(sha256, &part, &file)?;
-        Ok(on_disk)
-    }
-
-    /// Fsync a verified part (`file`, open at `part`) and move it into place.
-    fn place_part(&self, sha256: &str, part: &Path, file: &File) -> Result<()> {
+        let file = File::open(part).map_err(|e| StoreError::io(part, e))?;
         file.sync_all().map_err(|e| StoreError::io(part, e))?;
         let dest = self.path(sha256)?;
         if let Some(dir) = dest.parent() {
@@ -145,17 +137,20 @@ impl BlobStore {
         }
         fs::rename(part, &dest).map_err(|e| StoreError::io(&dest, e))?;
         sync_dir(dest.parent());
-        Ok(())
+        Ok(size)
     }
 
-    /// Write a whole blob from memory (verified like a download).
+    /// Write a whole blob from memory, verified like a download: its bytes
+    /// are hashed as they are written, not read back.
     pub(crate) fn write_verified(&self, sha256: &str, bytes: &[u8]) -> Result<u64> {
         self.discard_part(sha256)?;
         let mut f = self.open_part_append(sha256)?;
         let p = self.part_path(sha256)?;
         f.write_all(bytes).map_err(|e| StoreError::io(&p, e))?;
         drop(f);
-        self.commit_part(sha256)
+        let mut digest = PartDigest::new();
+        digest.update(bytes);
+        self.commit_digested_part(sha256, digest)
     }
 
     /// Read a blob, verifying its hash.

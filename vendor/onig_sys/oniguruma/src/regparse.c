@@ -3938,6 +3938,17 @@ add_code_range_to_buf(BBuf** pbuf, OnigCodePoint from, OnigCodePoint to)
   data = (OnigCodePoint* )(bbuf->p);
   data++;
 
+  /* Assay patch: a range after every range in the buffer (how a ctype's
+     sorted table is added, range by range) is appended without the two
+     binary searches; they would give low = high = n. */
+  if (n == 0 || from > data[(n - 1)*2 + 1]) {
+    low = high = (int )n;
+    inc_n = 1;
+    if (n + inc_n > ONIG_MAX_MULTI_BYTE_RANGES_NUM)
+      return ONIGERR_TOO_MANY_MULTI_BYTE_RANGES;
+    goto append;
+  }
+
   for (low = 0, bound = n; low < bound; ) {
     x = (low + bound) >> 1;
     if (from > data[x*2 + 1])
@@ -3979,6 +3990,7 @@ add_code_range_to_buf(BBuf** pbuf, OnigCodePoint from, OnigCodePoint to)
     }
   }
 
+append:
   pos = SIZE_CODE_POINT * (1 + low * 2);
   BB_ENSURE_SIZE(bbuf, pos + SIZE_CODE_POINT * 2);
   BB_WRITE_CODE_POINT(bbuf, pos, from);
@@ -3986,6 +3998,60 @@ add_code_range_to_buf(BBuf** pbuf, OnigCodePoint from, OnigCodePoint to)
   n += inc_n;
   BB_WRITE_CODE_POINT(bbuf, 0, n);
 
+  return 0;
+}
+
+/* Assay patch: appends ranges i..n-1 of the code range table mbr to *pbuf.
+   When each range starts after the one before it and after the buffer's
+   last range (a ctype's sorted table added to a class, the usual case),
+   add_code_range_to_buf would append them one by one; they are written in
+   one copy instead. Otherwise they go through add_code_range_to_buf as
+   upstream does. The buffer ends up the same either way. */
+static int
+add_code_ranges_to_buf(BBuf** pbuf, const OnigCodePoint mbr[], int i, int n)
+{
+  int r, j, pos;
+  OnigCodePoint cur_n, *data;
+  BBuf* bbuf;
+
+  if (i >= n) return 0;
+  for (j = i; j < n; j++) {
+    if (ONIGENC_CODE_RANGE_FROM(mbr, j) > ONIGENC_CODE_RANGE_TO(mbr, j))
+      goto one_by_one;
+    if (j > i &&
+        ONIGENC_CODE_RANGE_FROM(mbr, j) <= ONIGENC_CODE_RANGE_TO(mbr, j - 1))
+      goto one_by_one;
+  }
+
+  if (IS_NULL(*pbuf)) {
+    r = new_code_range(pbuf);
+    if (r != 0) return r;
+    cur_n = 0;
+  }
+  else {
+    GET_CODE_POINT(cur_n, (*pbuf)->p);
+  }
+  bbuf = *pbuf;
+  data = (OnigCodePoint* )(bbuf->p);
+  data++;
+  if (cur_n > 0 && ONIGENC_CODE_RANGE_FROM(mbr, i) <= data[(cur_n - 1)*2 + 1])
+    goto one_by_one;
+  if (cur_n + (OnigCodePoint )(n - i) > ONIG_MAX_MULTI_BYTE_RANGES_NUM)
+    goto one_by_one;
+
+  pos = SIZE_CODE_POINT * (1 + cur_n * 2);
+  BB_WRITE(bbuf, pos, &ONIGENC_CODE_RANGE_FROM(mbr, i),
+           SIZE_CODE_POINT * 2 * (n - i));
+  cur_n += (OnigCodePoint )(n - i);
+  BB_WRITE_CODE_POINT(bbuf, 0, cur_n);
+  return 0;
+
+ one_by_one:
+  for ( ; i < n; i++) {
+    r = add_code_range_to_buf(pbuf, ONIGENC_CODE_RANGE_FROM(mbr, i),
+                              ONIGENC_CODE_RANGE_TO(mbr, i));
+    if (r != 0) return r;
+  }
   return 0;
 }
 
@@ -6459,12 +6525,8 @@ add_ctype_to_cc_by_range(CClassNode* cc, int ctype ARG_UNUSED, int not,
     }
 
   sb_end:
-    for ( ; i < n; i++) {
-      r = add_code_range_to_buf(&(cc->mbuf),
-                                ONIGENC_CODE_RANGE_FROM(mbr, i),
-                                ONIGENC_CODE_RANGE_TO(mbr, i));
-      if (r != 0) return r;
-    }
+    r = add_code_ranges_to_buf(&(cc->mbuf), mbr, i, n);
+    if (r != 0) return r;
   }
   else {
     OnigCodePoint prev = 0;

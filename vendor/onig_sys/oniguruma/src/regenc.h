@@ -80,7 +80,12 @@ typedef struct {
 #define ASCII_LIMIT            127
 #define NEWLINE_CODE           0x0a
 
-#define enclen(enc,p)          ONIGENC_MBC_ENC_LEN(enc,p)
+/* Assay patch: in UTF-8 the length is looked up in line (utf8.c's table)
+   instead of an indirect call of the encoding's mbc_enc_len. */
+extern const int OnigEncUtf8EncLen[];
+#define enclen(enc,p) \
+  ((enc) == ONIG_ENCODING_UTF8 ? OnigEncUtf8EncLen[*(const UChar* )(p)] \
+                               : ONIGENC_MBC_ENC_LEN(enc,p))
 
 /* character types bit flag */
 #define BIT_CTYPE_NEWLINE  (1<< ONIGENC_CTYPE_NEWLINE)

@@ -44,7 +44,11 @@
 #define utf8_islead(c)     ((UChar )((c) & 0xc0) != 0x80)
 #define utf8_istail(c)     ((UChar )((c) & 0xc0) == 0x80)
 
-static const int EncLen_UTF8[] = {
+/* Assay patch: the table is shared with regenc.h's enclen, which looks a
+   UTF-8 character's length up in line instead of calling mbc_enc_len
+   through the encoding. */
+#define EncLen_UTF8 OnigEncUtf8EncLen
+const int OnigEncUtf8EncLen[] = {
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,

@@ -350,9 +350,14 @@ impl App {
         self.post("/execute/sync", &json!({"script": script, "args": args}))
     }
 
+    /// `execute` without arguments.
+    pub fn js(&self, script: &str) -> Result<Value> {
+        self.execute(script, json!([]))
+    }
+
     /// The page's visible text.
     pub fn page_text(&self) -> Result<String> {
-        let v = self.execute("return document.body.innerText", json!([]))?;
+        let v = self.js("return document.body.innerText")?;
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
@@ -373,13 +378,10 @@ impl App {
             // grab 300 ms after the DOM changed showed an older frame (an
             // "In outbox" badge and an enabled Submit after the upload). A
             // second animation frame starts only once the first was drawn.
-            let _ = self.execute(
-                "return new Promise(done => {
+            let _ = self.js("return new Promise(done => {
                    const t = setTimeout(() => done(false), 5000);
                    requestAnimationFrame(() => requestAnimationFrame(() => { clearTimeout(t); done(true); }));
-                 })",
-                json!([]),
-            );
+                 })");
             std::thread::sleep(Duration::from_millis(300));
             let status = Command::new("import")
                 .args(["-window", "root"])
@@ -683,10 +685,7 @@ pub fn wait_submit_enabled(app: &App, shot: &str) -> Result<()> {
     app.wait_text("[data-testid=submit]", GRADE_WAIT, |_| true)?;
     let deadline = Instant::now() + GRADE_WAIT;
     while app
-        .execute(
-            "return document.querySelector('[data-testid=submit]').disabled",
-            serde_json::json!([]),
-        )?
+        .js("return document.querySelector('[data-testid=submit]').disabled")?
         .as_bool()
         .unwrap_or(true)
     {
@@ -702,10 +701,8 @@ pub fn wait_submit_enabled(app: &App, shot: &str) -> Result<()> {
 /// Opens the first paid grade row matching `search` that is still new
 /// (senior reviews and unpaid screening tasks are skipped).
 pub fn open_new_item(app: &App, search: &str) -> Result<String> {
-    let current = app.execute(
-        "return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''",
-        serde_json::json!([]),
-    )?;
+    let current =
+        app.js("return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''")?;
     if current.as_str() != Some(search) {
         let before = app
             .text_content("[data-testid=queue-count]")?
@@ -716,7 +713,7 @@ pub fn open_new_item(app: &App, search: &str) -> Result<String> {
     }
     let deadline = Instant::now() + GRADE_WAIT;
     loop {
-        let id = app.execute(
+        let id = app.js(
             "const rows = [...document.querySelectorAll('li[data-queue-row]')];
              const row = rows.find(r =>
                r.querySelector('.st')?.textContent.trim() === 'New' &&
@@ -726,7 +723,6 @@ pub fn open_new_item(app: &App, search: &str) -> Result<String> {
              if (!row) return null;
              row.querySelector('.card').click();
              return row.getAttribute('data-queue-row');",
-            serde_json::json!([]),
         )?;
         if let Some(id) = id.as_str() {
             app.wait_for("[data-testid=item-screen]", GRADE_WAIT)?;
@@ -745,10 +741,7 @@ pub fn open_new_item(app: &App, search: &str) -> Result<String> {
 /// criterion passes (1–4), quality 5, verdict "accept", then Ctrl+Enter.
 pub fn grade_by_keyboard(app: &App) -> Result<()> {
     // Focus the page (not a text box) so shortcuts apply.
-    app.execute(
-        "document.activeElement && document.activeElement.blur()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.activeElement && document.activeElement.blur()")?;
     for k in ["1", "2", "3", "4", "j", "5", "j", "1"] {
         app.press(&[k])?;
         std::thread::sleep(Duration::from_millis(60));
@@ -766,14 +759,11 @@ pub fn wait_scan_painted(app: &App) -> Result<()> {
     app.wait_for("[data-viewer=scan] canvas", GRADE_WAIT)?;
     let deadline = Instant::now() + GRADE_WAIT;
     loop {
-        let painted = app.execute(
-            "const c = document.querySelector('[data-viewer=scan] canvas');
+        let painted = app.js("const c = document.querySelector('[data-viewer=scan] canvas');
              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
              let n = 0;
              for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) n++;
-             return [n, c.width * c.height, c.getBoundingClientRect().width, c.getBoundingClientRect().height];",
-            serde_json::json!([]),
-        )?;
+             return [n, c.width * c.height, c.getBoundingClientRect().width, c.getBoundingClientRect().height];")?;
         let v: Vec<f64> = serde_json::from_value(painted)?;
         if v[0] > v[1] * 0.05 {
             // Laid out square and at a readable size.
@@ -794,10 +784,7 @@ pub fn wait_scan_painted(app: &App) -> Result<()> {
 
 /// Presses Shift+S (sync now) with the focus outside any text box.
 pub fn sync_now(app: &App) -> Result<()> {
-    app.execute(
-        "document.activeElement && document.activeElement.blur()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.activeElement && document.activeElement.blur()")?;
     app.press(&[keys::SHIFT, "S"])?;
     Ok(())
 }
@@ -1038,7 +1025,7 @@ impl App {
                 break;
             }
         }
-        self.execute(open, json!([]))?;
+        self.js(open)?;
         if self.wait_for(selector, Duration::from_secs(5)).is_err() {
             return Ok(Err(vec![format!("{selector} did not open")]));
         }

@@ -42,10 +42,7 @@ fn app_starts_and_answers_ipc() -> anyhow::Result<()> {
     assert!(data.path().join("logs").is_dir());
     // WebKit's own storage too (issue 11): written under the profile's data
     // dir, nothing under the user's XDG dirs named after the app.
-    app.execute(
-        "localStorage.setItem('assay-e2e', 'x'); return localStorage.getItem('assay-e2e')",
-        serde_json::json!([]),
-    )?;
+    app.js("localStorage.setItem('assay-e2e', 'x'); return localStorage.getItem('assay-e2e')")?;
     app.quit()?;
     let webview = data.path().join("webview");
     assert!(
@@ -86,10 +83,7 @@ const LEDGER_STATUSES: [&str; 4] = ["pending", "accepted", "paid", "reversed"];
 /// Opens the earnings screen and reads its totals (pending, accepted, paid,
 /// reversed), in cents.
 fn totals_in_ui(app: &App) -> anyhow::Result<[i64; 4]> {
-    app.execute(
-        "[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Earnings').click()",
-        serde_json::json!([]),
-    )?;
+    app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Earnings').click()")?;
     app.wait_for("[data-total=paid]", WAIT)?;
     // The chart is drawn (under LANG=C it once failed to load: "invalid
     // language tag: C"), not replaced by its fallback note.
@@ -132,10 +126,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     wait_queue_filled(&app)?;
     app.screenshot("02-queue")?;
     let totals_before = totals_in_ui(&app)?;
-    app.execute(
-        "[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Queue').click()",
-        serde_json::json!([]),
-    )?;
+    app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Queue').click()")?;
 
     // Grade a code item by keyboard while online.
     let first = open_new_item(&app, "itm-code")?;
@@ -177,10 +168,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
 
     // Back online: the outbox drains.
     platform.start(2)?;
-    app.execute(
-        "document.activeElement && document.activeElement.blur()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.activeElement && document.activeElement.blur()")?;
     app.press(&[keys::SHIFT, "S"])?;
     app.wait_text("[data-testid=pending]", Duration::from_secs(90), |t| {
         t.starts_with("0 ")
@@ -219,10 +207,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     assert_eq!(ours, 2, "one ledger entry per submission");
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        app.execute(
-            "document.activeElement && document.activeElement.blur()",
-            serde_json::json!([]),
-        )?;
+        app.js("document.activeElement && document.activeElement.blur()")?;
         app.press(&[keys::SHIFT, "S"])?;
         std::thread::sleep(Duration::from_millis(800));
         let shown = totals_in_ui(&app)?;
@@ -240,10 +225,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
             app.screenshot("earnings-not-updated")?;
             anyhow::bail!("earnings show {shown:?} cents, the platform ledger {expected:?}");
         }
-        app.execute(
-            "[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Queue').click()",
-            serde_json::json!([]),
-        )?;
+        app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Queue').click()")?;
     }
     app.screenshot("05-earnings")?;
     app.quit()
@@ -282,17 +264,13 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
         }
         // Let windowed rows, frames and highlighting arrive.
         std::thread::sleep(Duration::from_millis(700));
-        let broken = app.execute(
+        let broken = app.js(
             "return [...document.querySelectorAll('[data-viewer=error]')].map(e => e.innerText)",
-            serde_json::json!([]),
         )?;
         assert_eq!(broken, serde_json::json!([]), "{prefix}: field errors");
         let dark = n % 2 == 1;
         if dark {
-            app.execute(
-                "document.querySelector('[data-testid=theme-toggle]').click()",
-                serde_json::json!([]),
-            )?;
+            app.js("document.querySelector('[data-testid=theme-toggle]').click()")?;
             std::thread::sleep(Duration::from_millis(300));
         }
         app.screenshot(&format!(
@@ -301,13 +279,10 @@ fn every_demo_item_kind_renders_in_light_and_dark() -> anyhow::Result<()> {
             if dark { "dark" } else { "light" }
         ))?;
         if dark {
-            app.execute(
-                "document.querySelector('[data-testid=theme-toggle]').click()",
-                serde_json::json!([]),
-            )?;
+            app.js("document.querySelector('[data-testid=theme-toggle]').click()")?;
         }
     }
-    let errors = app.execute("return window.__errors", serde_json::json!([]))?;
+    let errors = app.js("return window.__errors")?;
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
     app.quit()
 }
@@ -495,10 +470,7 @@ fn preview_with_xss_samples(
         ),
     ])?;
     sign_in(&app, platform, WAIT)?;
-    app.execute(
-        "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()",
-        serde_json::json!([]),
-    )?;
+    app.js("[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Rubric preview').click()")?;
     for (button, picked) in [
         ("preview-choose-rubric", "rubric.json"),
         ("preview-choose-samples", "items"),
@@ -526,19 +498,12 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
     let (samples, _data, app) = preview_with_xss_samples(&platform, "e2e-xss")?;
     watch_ui_errors(&app)?;
     // The error trap works: an uncaught error lands in it.
-    app.execute(
-        "setTimeout(() => { throw new Error('trap check') }, 0)",
-        serde_json::json!([]),
-    )?;
+    app.js("setTimeout(() => { throw new Error('trap check') }, 0)")?;
     std::thread::sleep(Duration::from_millis(200));
-    let trapped = app.execute(
-        "const n = window.__errors.length; window.__errors = []; return n",
-        serde_json::json!([]),
-    )?;
+    let trapped = app.js("const n = window.__errors.length; window.__errors = []; return n")?;
     assert_eq!(trapped, serde_json::json!(1), "error trap not working");
-    app.execute(
+    app.js(
         "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Open').click()",
-        serde_json::json!([]),
     )?;
     app.wait_text("[data-testid=preview-generation]", WAIT, |t| {
         t.contains("XSS probe")
@@ -548,10 +513,7 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
     // The scan came from the samples folder and decoded: the viewer shows
     // its canvas and the payload window names as plain option text.
     app.wait_for("[data-viewer=scan] canvas", WAIT)?;
-    let presets = app.execute(
-        "const s = document.querySelector('[data-viewer=scan]'); s.scrollIntoView(); return [...s.querySelectorAll('select[aria-label=\"Window preset\"] option')].map(o => o.textContent)",
-        serde_json::json!([]),
-    )?;
+    let presets = app.js("const s = document.querySelector('[data-viewer=scan]'); s.scrollIntoView(); return [...s.querySelectorAll('select[aria-label=\"Window preset\"] option')].map(o => o.textContent)")?;
     let presets: Vec<String> = serde_json::from_value(presets)?;
     let corpus = xss_corpus()?;
     assert_eq!(
@@ -574,10 +536,7 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
             "payload not shown as text: {payload}"
         );
     }
-    let executed = app.execute(
-        "return [typeof window.__xss, document.querySelectorAll('iframe, object, embed, script:not([src]), img[src=x]').length]",
-        serde_json::json!([]),
-    )?;
+    let executed = app.js("return [typeof window.__xss, document.querySelectorAll('iframe, object, embed, script:not([src]), img[src=x]').length]")?;
     assert_eq!(
         executed,
         serde_json::json!(["undefined", 0]),
@@ -605,7 +564,7 @@ fn xss_payloads_in_every_field_kind_execute_nothing() -> anyhow::Result<()> {
 
     // Nothing above raised an error in the UI (duplicate sample ids, repeated
     // window names, payloads everywhere).
-    let errors = app.execute("return window.__errors", serde_json::json!([]))?;
+    let errors = app.js("return window.__errors")?;
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
     app.quit()
 }
@@ -626,7 +585,7 @@ fn invoke_from_page(
     )?;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let v = app.execute("return window.__probe", serde_json::json!([]))?;
+        let v = app.js("return window.__probe")?;
         if !v.is_null() {
             return Ok(v);
         }
@@ -730,10 +689,7 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
 
     let id = open_new_item(&app, "itm-code")?;
     // Down mid-sync: ask for a sync and stop the platform while it runs.
-    app.execute(
-        "document.activeElement && document.activeElement.blur()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.activeElement && document.activeElement.blur()")?;
     app.press(&[keys::SHIFT, "S"])?;
     platform.stop();
     grade_by_keyboard(&app)?;
@@ -790,7 +746,7 @@ fn platform_down_mid_sync_header_recovers_and_outbox_drains_at_once() -> anyhow:
     );
     assert_eq!(submissions_for(&platform, &id)?, 1);
     assert!(header_idle(&app)?);
-    let errors = app.execute("return window.__errors", serde_json::json!([]))?;
+    let errors = app.js("return window.__errors")?;
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
     app.quit()
 }
@@ -896,15 +852,12 @@ fn click_senior_review(app: &App, search: &str, downloaded: bool) -> anyhow::Res
 /// Collects the page's uncaught errors and rejections in `window.__errors`
 /// (read by `no_ui_errors`); again after every launch.
 fn watch_ui_errors(app: &App) -> anyhow::Result<()> {
-    app.execute(
-        "window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));",
-        serde_json::json!([]),
-    )?;
+    app.js("window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason && (e.reason.stack || e.reason.message || e.reason))));")?;
     Ok(())
 }
 
 fn no_ui_errors(app: &App) -> anyhow::Result<()> {
-    let errors = app.execute("return window.__errors", serde_json::json!([]))?;
+    let errors = app.js("return window.__errors")?;
     assert_eq!(errors, serde_json::json!([]), "UI errors: {errors}");
     Ok(())
 }
@@ -934,20 +887,14 @@ fn revision_is_prefilled_resubmitted_accepted_and_paid() -> anyhow::Result<()> {
     // Pre-filled: the grade validates as it was submitted, so it can be
     // resubmitted at once; nothing changed yet.
     app.wait_text("[data-testid=submit]", WAIT, |t| t.contains("Resubmit"))?;
-    let enabled = app.execute(
-        "return !document.querySelector('[data-testid=submit]').disabled",
-        serde_json::json!([]),
-    )?;
+    let enabled = app.js("return !document.querySelector('[data-testid=submit]').disabled")?;
     assert_eq!(enabled, serde_json::json!(true), "{}", app.page_text()?);
     let changed = shown(&app, "[data-testid=changed-since]")?;
     assert!(changed.contains("Nothing changed"), "{changed}");
     app.screenshot("10-revision-prefilled")?;
 
     // Change the quality score (question 2) and resubmit.
-    app.execute(
-        "document.activeElement && document.activeElement.blur()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.activeElement && document.activeElement.blur()")?;
     for k in ["j", "3"] {
         app.press(&[k])?;
         std::thread::sleep(Duration::from_millis(80));
@@ -1074,15 +1021,12 @@ fn senior_review_shows_the_submission_and_its_comments_in_place() -> anyhow::Res
     // Drawn in place: the region's amber outline is on the painted frame.
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let amber = app.execute(
-            "const c = document.querySelector('[data-viewer=scan] canvas');
+        let amber = app.js("const c = document.querySelector('[data-viewer=scan] canvas');
              if (c.dataset.regionsDrawn !== '1') return 0;
              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
              let n = 0;
              for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 140 && d[i + 1] < 200 && d[i + 2] < 60) n++;
-             return n;",
-            serde_json::json!([]),
-        )?;
+             return n;")?;
         if amber.as_u64().unwrap_or(0) > 20 {
             break;
         }
@@ -1105,10 +1049,7 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
     let (_platform, data, app) = lifecycle_app("e2e-pending")?;
     let code = open_new_item(&app, "itm-code")?;
     app.wait_for("[data-viewer=diff] button.addc", WAIT)?;
-    app.execute(
-        "document.querySelector('[data-viewer=diff] button.addc').click()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.querySelector('[data-viewer=diff] button.addc').click()")?;
     app.wait_for("[data-testid=comment-composer] textarea", WAIT)?;
     app.fill(
         "[data-testid=comment-composer] textarea",
@@ -1119,24 +1060,19 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
     // drawn by the series viewer).
     let scan = open_new_item(&app, "Chest CT: incidental")?;
     wait_scan_painted(&app)?;
-    app.execute(
-        "[...document.querySelectorAll('[data-viewer=scan] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
+    app.js("[...document.querySelectorAll('[data-viewer=scan] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
          const c = document.querySelector('[data-viewer=scan] canvas');
          const r = c.getBoundingClientRect();
          const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}));
-         at('pointerdown', 0.3, 0.3); at('pointermove', 0.5, 0.55); at('pointerup', 0.5, 0.55);",
-        serde_json::json!([]),
-    )?;
+         at('pointerdown', 0.3, 0.3); at('pointermove', 0.5, 0.55); at('pointerup', 0.5, 0.55);")?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
     app.fill("[data-testid=region-composer] textarea", "Possible bleed")?;
     std::thread::sleep(Duration::from_millis(700)); // autosave debounce
 
     // Switch back: the comment is where it was written, text intact.
     open_row(&app, "itm-code", &code)?;
-    let text = app.execute(
-        "return document.querySelector('[data-testid=comment-composer] textarea')?.value",
-        serde_json::json!([]),
-    )?;
+    let text =
+        app.js("return document.querySelector('[data-testid=comment-composer] textarea')?.value")?;
     assert_eq!(text, "Half-written: this loop never ends on empty input");
 
     // Restart: both are still there.
@@ -1149,18 +1085,14 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
     app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
     open_row(&app, "Chest CT: incidental", &scan)?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
-    let text = app.execute(
-        "return document.querySelector('[data-testid=region-composer] textarea').value",
-        serde_json::json!([]),
-    )?;
+    let text =
+        app.js("return document.querySelector('[data-testid=region-composer] textarea').value")?;
     assert_eq!(text, "Possible bleed");
     app.screenshot("14-pending-region-after-restart")?;
     open_row(&app, "itm-code", &code)?;
     app.wait_for("[data-testid=comment-composer] textarea", WAIT)?;
-    let text = app.execute(
-        "return document.querySelector('[data-testid=comment-composer] textarea').value",
-        serde_json::json!([]),
-    )?;
+    let text =
+        app.js("return document.querySelector('[data-testid=comment-composer] textarea').value")?;
     assert_eq!(text, "Half-written: this loop never ends on empty input");
     app.screenshot("15-pending-comment-after-restart")?;
     app.quit()
@@ -1169,10 +1101,8 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
 /// Searches the queue for `search`, opens the row of `assignment` and waits
 /// for its screen.
 fn open_row(app: &App, search: &str, assignment: &str) -> anyhow::Result<()> {
-    let current = app.execute(
-        "return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''",
-        serde_json::json!([]),
-    )?;
+    let current =
+        app.js("return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''")?;
     if current.as_str() != Some(search) {
         app.fill("input[aria-label='Search queue']", search)?;
         std::thread::sleep(Duration::from_millis(800));
@@ -1203,14 +1133,11 @@ fn open_row(app: &App, search: &str, assignment: &str) -> anyhow::Result<()> {
 /// Waits until the series viewer's canvas shows an image and returns a
 /// fingerprint of what it shows (sum of the red channel).
 fn series_canvas_sum(app: &App) -> anyhow::Result<f64> {
-    let v = app.execute(
-        "const c = document.querySelector('[data-viewer=series] canvas');
+    let v = app.js("const c = document.querySelector('[data-viewer=series] canvas');
          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
          let s = 0, n = 0;
          for (let i = 0; i < d.length; i += 4) { s += d[i]; if (d[i] + d[i + 1] + d[i + 2] > 30) n++; }
-         return [s, n, c.width * c.height];",
-        serde_json::json!([]),
-    )?;
+         return [s, n, c.width * c.height];")?;
     let v: Vec<f64> = serde_json::from_value(v)?;
     anyhow::ensure!(
         v[1] > v[2] * 0.05,
@@ -1273,12 +1200,9 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     assert!(head.contains("2.50 mm apart"), "{head}");
 
     // Wheel: five slices down.
-    app.execute(
-        "const c = document.querySelector('[data-viewer=series] canvas');
+    app.js("const c = document.querySelector('[data-viewer=series] canvas');
          c.focus();
-         for (let i = 0; i < 5; i++) c.dispatchEvent(new WheelEvent('wheel', {deltaY: 100, bubbles: true, cancelable: true}));",
-        serde_json::json!([]),
-    )?;
+         for (let i = 0; i < 5; i++) c.dispatchEvent(new WheelEvent('wheel', {deltaY: 100, bubbles: true, cancelable: true}));")?;
     app.wait_text(
         "[data-viewer=series] [data-testid=frame-label]",
         WAIT,
@@ -1297,25 +1221,19 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     )?;
     sum = wait_canvas_changed(&app, sum, "keys")?;
     // A window preset changes the picture, not the slice.
-    app.execute(
-        "const s = document.querySelector('[data-viewer=series] select[aria-label=\"Window preset\"]');
+    app.js("const s = document.querySelector('[data-viewer=series] select[aria-label=\"Window preset\"]');
          const o = [...s.options].find(o => o.textContent === 'Bone');
-         s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true}));",
-        serde_json::json!([]),
-    )?;
+         s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true}));")?;
     wait_canvas_changed(&app, sum, "window preset")?;
     assert!(frame_label(&app)?.starts_with("12/40"));
     app.screenshot("16-series-slice-12-bone")?;
 
     // A region on slice 12.
-    app.execute(
-        "[...document.querySelectorAll('[data-viewer=series] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
+    app.js("[...document.querySelectorAll('[data-viewer=series] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
          const c = document.querySelector('[data-viewer=series] canvas');
          const r = c.getBoundingClientRect();
          const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}));
-         at('pointerdown', 0.6, 0.3); at('pointermove', 0.8, 0.5); at('pointerup', 0.8, 0.5);",
-        serde_json::json!([]),
-    )?;
+         at('pointerdown', 0.6, 0.3); at('pointermove', 0.8, 0.5); at('pointerup', 0.8, 0.5);")?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
     let composer = shown(&app, "[data-testid=region-composer]")?;
     assert!(composer.contains("on slice 12"), "{composer}");
@@ -1323,10 +1241,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
         "[data-testid=region-composer] textarea",
         "Solid nodule, right upper lobe",
     )?;
-    app.execute(
-        "document.querySelector('[data-testid=region-composer] button.primary').click()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.querySelector('[data-testid=region-composer] button.primary').click()")?;
     app.wait_text("[data-testid=series-regions]", WAIT, |t| {
         t.contains("Slice 12")
     })?;
@@ -1346,10 +1261,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     app.wait_text("[data-testid=series-regions]", WAIT, |t| {
         t.contains("Slice 12")
     })?;
-    app.execute(
-        "[...document.querySelectorAll('[data-testid=series-regions] button')].find(b => b.textContent.trim() === 'Slice 12').click()",
-        serde_json::json!([]),
-    )?;
+    app.js("[...document.querySelectorAll('[data-testid=series-regions] button')].find(b => b.textContent.trim() === 'Slice 12').click()")?;
     app.wait_text(
         "[data-viewer=series] [data-testid=frame-label]",
         WAIT,
@@ -1364,10 +1276,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
         "Solitary pulmonary nodule; CT follow-up in 3 months.",
     )?;
     wait_submit_enabled(&app, "series-submit-disabled")?;
-    app.execute(
-        "document.querySelector('[data-testid=submit]').click()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.querySelector('[data-testid=submit]').click()")?;
     sync_until_status(&app, "submitted")?;
     let submission = submission_of(&platform, &id, "pending")?;
     // The senior review after the restart shows the platform's copy of this
@@ -1411,10 +1320,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     app.wait_text("[data-testid=series-regions]", WAIT, |t| {
         t.contains("Slice 12")
     })?;
-    app.execute(
-        "[...document.querySelectorAll('[data-testid=series-regions] button')].find(b => b.textContent.includes('Slice 12')).click()",
-        serde_json::json!([]),
-    )?;
+    app.js("[...document.querySelectorAll('[data-testid=series-regions] button')].find(b => b.textContent.includes('Slice 12')).click()")?;
     app.wait_text(
         "[data-viewer=series] [data-testid=frame-label]",
         WAIT,
@@ -1423,14 +1329,11 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     // The region is stroked in amber (#ffb000) on this slice's canvas.
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let amber = app.execute(
-            "const c = document.querySelector('[data-viewer=series] canvas');
+        let amber = app.js("const c = document.querySelector('[data-viewer=series] canvas');
              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
              let n = 0;
              for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 140 && d[i + 1] < 210 && d[i + 2] < 60) n++;
-             return n;",
-            serde_json::json!([]),
-        )?;
+             return n;")?;
         if amber.as_f64().unwrap_or(0.0) > 50.0 {
             break;
         }
@@ -1442,10 +1345,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     }
     app.screenshot("17-series-senior-review-slice-12")?;
     // On another slice it is not drawn.
-    app.execute(
-        "document.querySelector('[data-viewer=series] canvas').focus()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.querySelector('[data-viewer=series] canvas').focus()")?;
     app.press(&[keys::ARROW_DOWN])?;
     app.wait_text(
         "[data-viewer=series] [data-testid=frame-label]",
@@ -1453,14 +1353,11 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
         |t| t.starts_with("13/40"),
     )?;
     std::thread::sleep(Duration::from_millis(800));
-    let amber = app.execute(
-        "const c = document.querySelector('[data-viewer=series] canvas');
+    let amber = app.js("const c = document.querySelector('[data-viewer=series] canvas');
          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
          let n = 0;
          for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 140 && d[i + 1] < 210 && d[i + 2] < 60) n++;
-         return n;",
-        serde_json::json!([]),
-    )?;
+         return n;")?;
     assert!(
         amber.as_f64().unwrap_or(0.0) < 10.0,
         "drawn on slice 13: {amber}"
@@ -1489,10 +1386,7 @@ fn dialogs_over_a_stepped_redline_are_on_screen() -> anyhow::Result<()> {
     let dir = assay_e2e::artifacts_dir();
     open_new_item(&app, "itm-legal")?;
     app.wait_for("[data-testid=changed-only]", WAIT)?;
-    app.execute(
-        "document.querySelector('[data-testid=changed-only]').click(); document.activeElement?.blur()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.querySelector('[data-testid=changed-only]').click(); document.activeElement?.blur()")?;
     app.press(&["n"])?;
     app.wait_text("[data-testid=change-position]", WAIT, |t| {
         t.starts_with("Change 1 of")
@@ -1558,10 +1452,7 @@ fn an_author_publishes_the_previewed_rubric() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no token in {issued}"))?
         .to_owned();
     let (_samples, _data, app) = preview_with_xss_samples(&platform, "e2e-publish")?;
-    app.execute(
-        "document.querySelector('form.bar').requestSubmit()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.querySelector('form.bar').requestSubmit()")?;
     let publish = match app.wait_for("[data-testid=preview-publish]", WAIT) {
         Ok(el) => el,
         Err(e) => {
@@ -1903,10 +1794,7 @@ fn set_notifications(
     on: bool,
     every_s: u32,
 ) -> anyhow::Result<()> {
-    app.execute(
-        "document.querySelector(\"button[aria-label='Settings']\").click()",
-        serde_json::json!([]),
-    )?;
+    app.js("document.querySelector(\"button[aria-label='Settings']\").click()")?;
     app.wait_for("[data-testid=notifications-setting]", WAIT)?;
     app.execute(
         "const box = document.querySelector('[data-testid=notifications-setting]');

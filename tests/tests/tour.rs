@@ -159,7 +159,7 @@ struct Tour {
 
 impl Tour {
     fn js(&self, script: &str) -> anyhow::Result<Value> {
-        self.app.execute(script, json!([]))
+        self.app.js(script)
     }
 
     fn strings(&self, script: &str, args: Value) -> anyhow::Result<Vec<String>> {
@@ -409,6 +409,35 @@ impl Tour {
         }
     }
 
+    /// `dialog`, then, when it opened, its shot and Escape; else a screen
+    /// not reached for `why`. True when it opened.
+    fn dialog_shot(
+        &mut self,
+        name: &str,
+        open: &str,
+        selector: &str,
+        why: &str,
+    ) -> anyhow::Result<bool> {
+        if !self.dialog(name, open, selector)? {
+            self.missing(name, why);
+            return Ok(false);
+        }
+        self.shot(name, PLAIN)?;
+        self.app.press(&[keys::ESCAPE])?;
+        Ok(true)
+    }
+
+    /// Opens a new coding item (grade) and, the page focused, presses `key`.
+    /// False when there was no such item.
+    fn press_on_new_code_item(&mut self, key: &str) -> anyhow::Result<bool> {
+        if self.open_row("itm-code", "new", "grade", true)?.is_none() {
+            return Ok(false);
+        }
+        self.blur()?;
+        self.app.press(&[key])?;
+        Ok(true)
+    }
+
     /// Records a screen that could not be reached.
     fn missing(&mut self, name: &str, why: &str) {
         eprintln!("[tour] {name}: NOT REACHED: {why}");
@@ -644,37 +673,28 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
 
     // Dialogs over an item: keyboard shortcuts, settings. Each must be seen
     // on screen, not only be in the page.
-    if t.dialog(
+    if t.dialog_shot(
         "10-dialog-shortcuts",
         "document.querySelector(\"button[aria-label='Keyboard shortcuts']\").click()",
         "[data-testid=shortcut-sheet]",
+        "the button did not open the sheet",
     )? {
-        t.shot("10-dialog-shortcuts", PLAIN)?;
-        t.app.press(&[keys::ESCAPE])?;
         std::thread::sleep(Duration::from_millis(300));
         if t.app.try_find("[data-testid=shortcut-sheet]")?.is_some() {
             eprintln!("[tour] 10-dialog-shortcuts: NOTE: Escape did not close the sheet");
             t.js("[...document.querySelectorAll('[data-testid=shortcut-sheet] button')].find(b => b.innerText.trim() === 'Close')?.click()")?;
             std::thread::sleep(Duration::from_millis(300));
         }
-    } else {
-        t.missing("10-dialog-shortcuts", "the button did not open the sheet");
     }
-    if t.dialog(
+    t.dialog_shot(
         "11-dialog-settings",
         "document.querySelector(\"button[aria-label='Settings']\").click()",
         "[role=dialog][aria-labelledby=st-title]",
-    )? {
-        t.shot("11-dialog-settings", PLAIN)?;
-        t.app.press(&[keys::ESCAPE])?;
-    } else {
-        t.missing("11-dialog-settings", "the button did not open settings");
-    }
+        "the button did not open settings",
+    )?;
 
     // The time log of an item (t).
-    if t.open_row("itm-code", "new", "grade", true)?.is_some() {
-        t.blur()?;
-        t.app.press(&["t"])?;
+    if t.press_on_new_code_item("t")? {
         if t.app
             .wait_for(
                 "[role=dialog][aria-labelledby=tl-title]",
@@ -690,9 +710,7 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
     }
 
     // Each assignment status the demo data has, plus a draft made here.
-    if t.open_row("itm-code", "new", "grade", true)?.is_some() {
-        t.blur()?;
-        t.app.press(&["1"])?;
+    if t.press_on_new_code_item("1")? {
         t.app
             .wait_text("[data-testid=item-status]", WAIT, |s| s.contains("Draft"))?;
         t.app
@@ -701,14 +719,19 @@ fn tour_of_every_screen() -> anyhow::Result<()> {
     } else {
         t.missing("12-status-draft", "no new coding item to start");
     }
-    for (name, status, kind) in [
-        ("13-status-submitted", "submitted", "grade"),
-        ("14-status-accepted", "accepted", "grade"),
-        ("15-status-rejected", "rejected", "grade"),
-        ("16-status-needs-revision", "needs_revision", "grade"),
-        ("17-senior-review", "new", "senior_review"),
-        ("18-screening", "new", "screening"),
-    ] {
+    let grades = [
+        ("13-status-submitted", "submitted"),
+        ("14-status-accepted", "accepted"),
+        ("15-status-rejected", "rejected"),
+        ("16-status-needs-revision", "needs_revision"),
+    ]
+    .map(|(name, status)| (name, status, "grade"));
+    let other_kinds = [
+        ("17-senior-review", "senior_review"),
+        ("18-screening", "screening"),
+    ]
+    .map(|(name, kind)| (name, "new", kind));
+    for (name, status, kind) in grades.into_iter().chain(other_kinds) {
         match t.open_row("", status, kind, false)? {
             Some(_) => t.shot(name, ITEM)?,
             None => t.missing(name, &format!("no {kind} row with status {status}")),

@@ -36,7 +36,7 @@ use assay_app::{anchors, views, Workbench};
 use assay_rubric::{validate, Annotation, AnnotationAnchor, Answer, Answers, DiffSide};
 use assay_store::Store;
 use chrono::Utc;
-use common::{arg, cores, load, median, min, quantile, thread_cpu_ns};
+use common::{arg, cores, load, median, quantile, spread, thread_cpu_ns};
 
 /// The previous `Workbench::save_draft`, step by step.
 fn legacy_save(store: &Store, assignment_id: &str, answers: &Answers) -> anyhow::Result<()> {
@@ -234,25 +234,23 @@ fn main() -> anyhow::Result<()> {
             ratio99[arm].push(p99[arm][run] / p99[0][run]);
         }
     }
+    let us = |v: &[f64]| spread(v, |x| format!("{x:7.0} µs"));
+    let times = |v: &[f64]| spread(v, |x| format!("{x:.2}x"));
     for arm in 0..ARMS {
         println!(
-            "{:32} p50 median {:7.0} µs min {:7.0} µs | p99 median {:7.0} µs min {:7.0} µs | cpu/save median {:6.0} µs",
+            "{:32} p50 {} | p99 {} | cpu/save median {:6.0} µs",
             names[arm],
-            median(&p50[arm]),
-            min(&p50[arm]),
-            median(&p99[arm]),
-            min(&p99[arm]),
+            us(&p50[arm]),
+            us(&p99[arm]),
             median(&cpu[arm]),
         );
     }
     for arm in 1..ARMS {
         println!(
-            "{:32} / bare (per run, paired): p50 median {:.2}x min {:.2}x | p99 median {:.2}x min {:.2}x",
+            "{:32} / bare (per run, paired): p50 {} | p99 {}",
             names[arm],
-            median(&ratio50[arm]),
-            min(&ratio50[arm]),
-            median(&ratio99[arm]),
-            min(&ratio99[arm])
+            times(&ratio50[arm]),
+            times(&ratio99[arm])
         );
     }
     // The saved draft carries the hashes the app filled.

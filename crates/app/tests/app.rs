@@ -75,11 +75,40 @@ fn open(dir: &std::path::Path, confirm: Option<String>) -> (Workbench, Arc<Mutex
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_sync_grade_submit_restart() {
+/// The app of a rubric author who picks `rubric` and the samples folder
+/// `samples` in the dialogs.
+fn open_author(
+    dir: &std::path::Path,
+    rubric: &std::path::Path,
+    samples: &std::path::Path,
+) -> (Workbench, Arc<Mutex<Vec<AppEvent>>>) {
+    open_with(
+        dir,
+        Arc::new(ScriptedDialogs {
+            rubric_file: Some(rubric.to_path_buf()),
+            samples_folder: Some(samples.to_path_buf()),
+            ..Default::default()
+        }),
+    )
+}
+
+/// A seeded reference platform and, in a fresh directory, the app of a
+/// person who confirms a sign-in to it.
+async fn seeded_app() -> (
+    assay_platform::testing::TestPlatform,
+    tempfile::TempDir,
+    Workbench,
+    Arc<Mutex<Vec<AppEvent>>>,
+) {
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (wb, events) = open(dir.path(), Some(platform.base_url()));
+    (platform, dir, wb, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_sync_grade_submit_restart() {
+    let (platform, dir, wb, events) = seeded_app().await;
     wb.resume().await.unwrap();
     assert!(!wb.session().await.unwrap().signed_in);
 
@@ -403,9 +432,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     use assay_protocol::{LedgerPage, LedgerStatus, TimeSpan};
     use chrono::{Duration, Utc};
 
-    let platform = assay_platform::testing::start_seeded().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (wb, _) = open(dir.path(), Some(platform.base_url()));
+    let (platform, dir, wb, _events) = seeded_app().await;
     let page = sign_in_and_sync(&wb, &platform).await;
     let screening = page
         .rows
@@ -514,14 +541,9 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
         .latest_submission(&screening.assignment_id)
         .unwrap()
         .expect("screening submission acknowledged");
-    let resp = reqwest::Client::new()
-        .post(platform.api_url("/admin/outcomes"))
-        .bearer_auth(&platform.admin_token)
-        .json(&serde_json::json!({"submission_id": screening_sub.submission_id, "status": "accepted"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let body =
+        serde_json::json!({"submission_id": screening_sub.submission_id, "status": "accepted"});
+    admin_post(&platform, "/admin/outcomes", body).await;
     wb.sync_now(|_| {}).await.unwrap();
     let opened = wb.open_item(&screening.assignment_id).await.unwrap();
     assert_eq!(opened.kind, AssignmentKind::Screening);
@@ -672,14 +694,7 @@ fn preview_shows_sample_attachments_from_the_samples_folder() {
     std::fs::write(items.join("film.json"), serde_json::to_vec(&item).unwrap()).unwrap();
 
     // The author picks the rubric and the samples folder in the dialogs.
-    let (wb, _events) = open_with(
-        dir.path(),
-        Arc::new(ScriptedDialogs {
-            rubric_file: Some(rubric_path.clone()),
-            samples_folder: Some(items.clone()),
-            ..Default::default()
-        }),
-    );
+    let (wb, _events) = open_author(dir.path(), &rubric_path, &items);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(wb.preview_choose_rubric()).unwrap();
     rt.block_on(wb.preview_choose_samples()).unwrap();
@@ -738,15 +753,25 @@ fn comment_at(id: &str, side: assay_rubric::DiffSide, line: u32) -> assay_rubric
     }
 }
 
-async fn republish_diff(platform: &assay_platform::testing::TestPlatform, item: &str, diff: &str) {
+/// Posts `body` to the platform's admin API at `path`, which must accept it.
+async fn admin_post(
+    platform: &assay_platform::testing::TestPlatform,
+    path: &str,
+    body: serde_json::Value,
+) {
     let res = reqwest::Client::new()
-        .post(platform.api_url(&format!("/admin/items/{item}/content")))
+        .post(platform.api_url(path))
         .bearer_auth(&platform.admin_token)
-        .json(&serde_json::json!({"fields": {"diff": {"type": "text", "value": diff}}}))
+        .json(&body)
         .send()
         .await
         .unwrap();
     assert!(res.status().is_success(), "{:?}", res.text().await);
+}
+
+async fn republish_diff(platform: &assay_platform::testing::TestPlatform, item: &str, diff: &str) {
+    let body = serde_json::json!({"fields": {"diff": {"type": "text", "value": diff}}});
+    admin_post(platform, &format!("/admin/items/{item}/content"), body).await;
 }
 
 /// Diff comments survive the platform re-publishing the item with a changed
@@ -766,9 +791,7 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
 @@ -1,8 +1,8 @@\n # header 1\n # header 2\n # header 3\n import os\n-def load(path):\n\
 +def load(path, mode=\"rb\"):\n     data = open(path).read()\n-    return data\n+    return data.strip()\n # end\n";
 
-    let platform = assay_platform::testing::start_seeded().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
+    let (platform, dir, wb, _events) = seeded_app().await;
     let page = sign_in_and_sync(&wb, &platform).await;
     let row = page
         .rows
@@ -908,20 +931,21 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
     platform.shutdown().await.unwrap();
 }
 
-async fn decide(
+/// A senior decides `submission_id` on the platform (`status`, with
+/// `feedback`); `wb` syncs and opens assignment `id` again.
+async fn decided(
+    wb: &Workbench,
     platform: &assay_platform::testing::TestPlatform,
     submission_id: &str,
     status: &str,
     feedback: Option<&str>,
-) {
-    let res = reqwest::Client::new()
-        .post(platform.api_url("/admin/outcomes"))
-        .bearer_auth(&platform.admin_token)
-        .json(&serde_json::json!({"submission_id": submission_id, "status": status, "feedback": feedback}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{:?}", res.text().await);
+    id: &str,
+) -> assay_app::OpenedItem {
+    let body =
+        serde_json::json!({"submission_id": submission_id, "status": status, "feedback": feedback});
+    admin_post(platform, "/admin/outcomes", body).await;
+    wb.sync_now(|_| {}).await.unwrap();
+    wb.open_item(id).await.unwrap()
 }
 
 /// The whole life of a grade: a begun comment is kept with the draft and
@@ -937,9 +961,7 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     use assay_rubric::{AnnotationAnchor, Answer, DiffSide};
     use assay_store::PendingAnnotation;
 
-    let platform = assay_platform::testing::start_seeded().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (wb, _events) = open(dir.path(), Some(platform.base_url()));
+    let (platform, dir, wb, _events) = seeded_app().await;
     let page = sign_in_and_sync(&wb, &platform).await;
     let new_reviews: Vec<_> = page
         .rows
@@ -1040,15 +1062,16 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
 
     // A senior sends it back: it reopens as a revision pre-filled from the
     // submission (answers, rationales, comments) with the feedback.
-    decide(
+    let feedback = Some("Say why the retry loop is unsafe.");
+    let opened = decided(
+        &wb,
         &platform,
         &first_submission,
         "needs_revision",
-        Some("Say why the retry loop is unsafe."),
+        feedback,
+        id,
     )
     .await;
-    wb.sync_now(|_| {}).await.unwrap();
-    let opened = wb.open_item(id).await.unwrap();
     assert_eq!(opened.status, QueueStatus::NeedsRevision);
     assert!(opened.editable && opened.revision);
     assert_eq!(opened.draft, answers, "pre-filled from the submission");
@@ -1056,10 +1079,7 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
         opened.draft.answers.get("comments"),
         Some(Answer::Annotations { items }) if !items.is_empty()
     ));
-    assert_eq!(
-        opened.feedback.as_deref(),
-        Some("Say why the retry loop is unsafe.")
-    );
+    assert_eq!(opened.feedback.as_deref(), feedback);
     let sub = opened.submission.clone().unwrap();
     assert_eq!(sub.outcome, Some(OutcomeStatus::NeedsRevision));
     assert!(sub.pay.iter().any(|p| p.status == LedgerStatus::Reversed));
@@ -1096,15 +1116,8 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
         .earnings_overview(&EarningsQuery::default())
         .unwrap()
         .accepted_cents;
-    decide(
-        &platform,
-        second.submission_id.as_deref().unwrap(),
-        "accepted",
-        None,
-    )
-    .await;
-    wb.sync_now(|_| {}).await.unwrap();
-    let opened = wb.open_item(id).await.unwrap();
+    let second_submission = second.submission_id.as_deref().unwrap();
+    let opened = decided(&wb, &platform, second_submission, "accepted", None, id).await;
     assert_eq!(opened.status, QueueStatus::Accepted);
     assert!(!opened.editable && !opened.revision);
     // Finished work has no deadlines to run out (no overdue / lease timers).
@@ -1139,23 +1152,13 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
         .unwrap()
         .submission_id
         .unwrap();
-    decide(
-        &platform,
-        &sid,
-        "rejected",
-        Some("The comment misreads the diff."),
-    )
-    .await;
-    wb.sync_now(|_| {}).await.unwrap();
-    let opened = wb.open_item(other).await.unwrap();
+    let feedback = Some("The comment misreads the diff.");
+    let opened = decided(&wb, &platform, &sid, "rejected", feedback, other).await;
     assert_eq!(opened.status, QueueStatus::Rejected);
     assert!(!opened.editable);
     assert_eq!(opened.draft, answers);
     let sub = opened.submission.unwrap();
-    assert_eq!(
-        sub.feedback.as_deref(),
-        Some("The comment misreads the diff.")
-    );
+    assert_eq!(sub.feedback.as_deref(), feedback);
     assert!(sub.pay.iter().all(|p| p.status == LedgerStatus::Reversed) && !sub.pay.is_empty());
 
     // Another device (a fresh data dir) shows the same finished work with
@@ -1209,9 +1212,7 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
 /// wrong (no "sign in again", no "your work is kept": there is no work yet).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_sign_in_names_a_refused_token_and_an_unreachable_url() {
-    let platform = assay_platform::testing::start_seeded().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (wb, _) = open(dir.path(), Some(platform.base_url()));
+    let (platform, _dir, wb, _events) = seeded_app().await;
     wb.resume().await.unwrap();
 
     let err = wb
@@ -1250,9 +1251,7 @@ async fn first_sign_in_names_a_refused_token_and_an_unreachable_url() {
 /// downloaded items), and a sync that brings nothing new leaves it alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncs_that_change_data_raise_the_data_version() {
-    let platform = assay_platform::testing::start_seeded().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (wb, events) = open(dir.path(), Some(platform.base_url()));
+    let (platform, _dir, wb, events) = seeded_app().await;
     wb.resume().await.unwrap();
     wb.sign_in(&platform.base_url(), &platform.expert_token)
         .await
@@ -1330,14 +1329,7 @@ async fn preview_reloads_once_per_save_and_keeps_the_last_good_render() {
     let samples = tempfile::tempdir().unwrap();
     let rubric_path = samples.path().join("rubric.toml");
     let items = samples.path().join("items");
-    let (wb, events) = open_with(
-        dir.path(),
-        Arc::new(ScriptedDialogs {
-            rubric_file: Some(rubric_path.clone()),
-            samples_folder: Some(items.clone()),
-            ..Default::default()
-        }),
-    );
+    let (wb, events) = open_author(dir.path(), &rubric_path, &items);
     let rubric = |title: &str| {
         format!(
             "format = 1\nid = \"p\"\nversion = 1\ntitle = \"{title}\"\nguidelines = \"Read it.\"\n\

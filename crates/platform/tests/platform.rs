@@ -53,10 +53,41 @@ impl Api {
         let s = r.status();
         (s, r.json().await.unwrap_or(Value::Null))
     }
+
+    /// `post` without an idempotency key.
+    async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.post(path, body, None).await
+    }
+
+    /// Signs in with the credentials in `body` (`POST /auth/login`).
+    async fn login(&self, body: &Value) -> (StatusCode, Value) {
+        self.post_json("/auth/login", body).await
+    }
+
+    /// `get`, the answer read as a `T` (whatever the status).
+    async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let (_, v) = self.get(path).await;
+        from(v)
+    }
+}
+
+/// The seeded platform, an API client with the demo reviewer's token and
+/// one with the admin token.
+async fn seeded() -> (TestPlatform, Api, Api) {
+    let p = start_seeded().await.unwrap();
+    let api = Api::new(&p, &p.expert_token);
+    let admin = Api::new(&p, &p.admin_token);
+    (p, api, admin)
 }
 
 fn err(v: &Value) -> ApiError {
     serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not an ApiError ({e}): {v}"))
+}
+
+/// The answer `(s, v)` is the error `status` with the code `code`.
+fn assert_error(s: StatusCode, v: &Value, status: StatusCode, code: ApiErrorCode) {
+    assert_eq!(s, status);
+    assert_eq!(err(v).code, code);
 }
 
 fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
@@ -85,10 +116,9 @@ async fn active_in(api: &Api, opportunity: &str) -> Assignment {
 /// Sets the lease of `a` to end at `until` with the admin API.
 async fn set_lease(admin: &Api, a: &Assignment, until: Value) {
     let (s, v) = admin
-        .post(
+        .post_json(
             &format!("/admin/assignments/{}/lease", a.id),
             &json!({ "lease_expires_at": until }),
-            None,
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -131,30 +161,17 @@ async fn auth_tokens_and_401s() {
 
     // Wrong password.
     let (s, v) = anon
-        .post(
-            "/auth/login",
-            &json!({"email": "demo@assay.dev", "password": "nope"}),
-            None,
-        )
+        .login(&json!({"email": "demo@assay.dev", "password": "nope"}))
         .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert_eq!(err(&v).code, ApiErrorCode::Unauthorized);
+    assert_error(s, &v, StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthorized);
     // Unknown e-mail gives the same answer.
     let (s, _) = anon
-        .post(
-            "/auth/login",
-            &json!({"email": "nobody@x.y", "password": "demo"}),
-            None,
-        )
+        .login(&json!({"email": "nobody@x.y", "password": "demo"}))
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
     let (s, v) = anon
-        .post(
-            "/auth/login",
-            &json!({"email": "Demo@Assay.dev", "password": "demo", "label": "laptop"}),
-            None,
-        )
+        .login(&json!({"email": "Demo@Assay.dev", "password": "demo", "label": "laptop"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let login: TokenResponse = from(v);
@@ -184,7 +201,7 @@ async fn auth_tokens_and_401s() {
 
     // Issue a second token, revoke the first.
     let (s, v) = api
-        .post("/auth/tokens", &json!({"label": "second"}), None)
+        .post_json("/auth/tokens", &json!({"label": "second"}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let second: TokenResponse = from(v);
@@ -204,26 +221,19 @@ async fn auth_tokens_and_401s() {
 
     // Admin API: wrong token refused, expert token refused.
     let (s, v) = api
-        .post(
-            "/admin/payouts",
-            &json!({"expert_email": "demo@assay.dev"}),
-            None,
-        )
+        .post_json("/admin/payouts", &json!({"expert_email": "demo@assay.dev"}))
         .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert_eq!(err(&v).code, ApiErrorCode::Unauthorized);
+    assert_error(s, &v, StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthorized);
 
     // Unknown route: ApiError, not plain text.
     let (s, v) = api.get("/no-such-thing").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(err(&v).code, ApiErrorCode::NotFound);
+    assert_error(s, &v, StatusCode::NOT_FOUND, ApiErrorCode::NotFound);
     p.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn catalogue_rate_card_history_and_rubrics() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
+    let (p, api, _) = seeded().await;
 
     let (s, v) = api.get("/opportunities").await;
     assert_eq!(s, StatusCode::OK);
@@ -242,8 +252,7 @@ async fn catalogue_rate_card_history_and_rubrics() {
         assert!(!rubric.questions.is_empty());
     }
     let (s, v) = api.get("/rubrics/coding-task-validation/versions/99").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(err(&v).code, ApiErrorCode::NotFound);
+    assert_error(s, &v, StatusCode::NOT_FOUND, ApiErrorCode::NotFound);
     let (s, _) = api
         .get("/rubrics/coding-task-validation/versions/three")
         .await;
@@ -254,8 +263,7 @@ async fn catalogue_rate_card_history_and_rubrics() {
     assert!(v["rates"].as_array().unwrap().len() >= 5);
 
     // Seeded history: every ledger state and a couple of payouts.
-    let (_, v) = api.get("/ledger").await;
-    let ledger: LedgerPage = from(v);
+    let ledger: LedgerPage = api.get_as("/ledger").await;
     for status in [
         LedgerStatus::Pending,
         LedgerStatus::Accepted,
@@ -267,8 +275,7 @@ async fn catalogue_rate_card_history_and_rubrics() {
             "no {status:?} entry"
         );
     }
-    let (_, v) = api.get("/payouts").await;
-    let payouts: PayoutList = from(v);
+    let payouts: PayoutList = api.get_as("/payouts").await;
     assert!(payouts.payouts.len() >= 2);
     for pay in &payouts.payouts {
         let sum: i64 = ledger
@@ -279,8 +286,7 @@ async fn catalogue_rate_card_history_and_rubrics() {
             .sum();
         assert_eq!(sum, pay.amount_cents);
     }
-    let (_, v) = api.get("/outcomes").await;
-    let outcomes: OutcomePage = from(v);
+    let outcomes: OutcomePage = api.get_as("/outcomes").await;
     for st in [
         OutcomeStatus::Pending,
         OutcomeStatus::Accepted,
@@ -303,8 +309,7 @@ async fn catalogue_rate_card_history_and_rubrics() {
 
 #[tokio::test]
 async fn assignments_paginate_and_changes_reappear() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
+    let (p, api, _) = seeded().await;
 
     let mut cursor = String::new();
     let mut seen = Vec::new();
@@ -349,8 +354,7 @@ async fn assignments_paginate_and_changes_reappear() {
     seqs.clear();
 
     // Caught up: an empty page with the same cursor.
-    let (_, v) = api.get(&format!("/assignments?since={cursor}")).await;
-    let page: AssignmentPage = from(v);
+    let page: AssignmentPage = api.get_as(&format!("/assignments?since={cursor}")).await;
     assert!(page.assignments.is_empty());
     assert!(!page.has_more);
     assert_eq!(page.next_cursor, cursor);
@@ -363,25 +367,22 @@ async fn assignments_paginate_and_changes_reappear() {
         .take(2)
         .collect();
     let (s, v) = admin
-        .post(
+        .post_json(
             &format!("/admin/assignments/{}/revoke", targets[0].id),
             &json!({}),
-            None,
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = admin
-        .post(
+        .post_json(
             &format!("/admin/assignments/{}/reassign", targets[1].id),
             &json!({"expert_email": "marco.bellini@example.org"}),
-            None,
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let moved: Assignment = from(v);
     assert_eq!(moved.item_id, targets[1].item_id);
-    let (_, v) = api.get(&format!("/assignments?since={cursor}")).await;
-    let page: AssignmentPage = from(v);
+    let page: AssignmentPage = api.get_as(&format!("/assignments?since={cursor}")).await;
     let states: Vec<(String, AssignmentState)> = page
         .assignments
         .iter()
@@ -415,8 +416,7 @@ async fn assignments_paginate_and_changes_reappear() {
 
 #[tokio::test]
 async fn items_attachments_and_scoping() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
+    let (p, api, _) = seeded().await;
     let assignments = all_assignments(&api).await;
 
     // Every assigned item is readable; collect attachments.
@@ -521,26 +521,23 @@ async fn items_attachments_and_scoping() {
         assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     }
     let (s, v) = api.get(&format!("/attachments/{}", "0".repeat(64))).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(err(&v).code, ApiErrorCode::NotFound);
+    assert_error(s, &v, StatusCode::NOT_FOUND, ApiErrorCode::NotFound);
     let (s, _) = api.get("/attachments/..%2F..%2Fetc%2Fpasswd").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Another expert cannot read the demo reviewer's items or attachments.
     let admin = Api::new(&p, &p.admin_token);
     let (_, v) = admin
-        .post(
+        .post_json(
             "/admin/tokens",
             &json!({"expert_email": "exp-nobody@example.org"}),
-            None,
         )
         .await;
     assert_eq!(err(&v).code, ApiErrorCode::NotFound);
     let (_, v) = admin
-        .post(
+        .post_json(
             "/admin/tokens",
             &json!({"expert_email": "lena.hoffmann@example.org"}),
-            None,
         )
         .await;
     let lena = Api::new(&p, &from::<TokenResponse>(v).token);
@@ -549,8 +546,7 @@ async fn items_attachments_and_scoping() {
         .find(|a| a.kind == AssignmentKind::Grade)
         .unwrap();
     let (s, v) = lena.get(&format!("/items/{}", grade.item_id)).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(err(&v).code, ApiErrorCode::Forbidden);
+    assert_error(s, &v, StatusCode::FORBIDDEN, ApiErrorCode::Forbidden);
     let dicom = exclusive
         .iter()
         .find(|a| a.media_type == "application/dicom")
@@ -558,26 +554,25 @@ async fn items_attachments_and_scoping() {
     let (s, _) = lena.get(&format!("/attachments/{}", dicom.sha256)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = api.get("/items/itm-does-not-exist").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(err(&v).code, ApiErrorCode::NotFound);
+    assert_error(s, &v, StatusCode::NOT_FOUND, ApiErrorCode::NotFound);
     p.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn submissions_are_idempotent_and_bad_input_is_refused() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
-    let admin = Api::new(&p, &p.admin_token);
+    let (p, api, admin) = seeded().await;
     let a = active_in(&api, CODING).await;
     let answers = assay_platform::demo::sample_answers(CODING, 0);
     let body = submission(&a, answers.clone());
-    let (_, v) = api.get("/ledger?limit=500").await;
-    let ledger_before = from::<LedgerPage>(v).entries.len();
+    let ledger_before = api
+        .get_as::<LedgerPage>("/ledger?limit=500")
+        .await
+        .entries
+        .len();
 
     // Missing idempotency key.
-    let (s, v) = api.post("/submissions", &body, None).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(err(&v).code, ApiErrorCode::BadRequest);
+    let (s, v) = api.post_json("/submissions", &body).await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, ApiErrorCode::BadRequest);
 
     // Wrong rubric version: 409, nothing stored.
     let mut wrong = body.clone();
@@ -640,8 +635,7 @@ async fn submissions_are_idempotent_and_bad_input_is_refused() {
     let mut unknown = body.clone();
     unknown["assignment_id"] = json!("asg-nope");
     let (s, v) = api.post("/submissions", &unknown, Some("k-unknown")).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(err(&v).code, ApiErrorCode::NotFound);
+    assert_error(s, &v, StatusCode::NOT_FOUND, ApiErrorCode::NotFound);
 
     // Nothing of the above was stored.
     let (_, v) = api.get("/ledger?limit=500").await;
@@ -662,16 +656,13 @@ async fn submissions_are_idempotent_and_bad_input_is_refused() {
     let mut changed = body.clone();
     changed["active_seconds"] = json!(999);
     let (s, v) = api.post("/submissions", &changed, Some("k-1")).await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(err(&v).code, ApiErrorCode::Conflict);
+    assert_error(s, &v, StatusCode::CONFLICT, ApiErrorCode::Conflict);
     // A second submission for the same assignment under a new key.
     let (s, v) = api.post("/submissions", &body, Some("k-2")).await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(err(&v).code, ApiErrorCode::Conflict);
+    assert_error(s, &v, StatusCode::CONFLICT, ApiErrorCode::Conflict);
 
     // Exactly one ledger entry was written, pending, at the coding rate.
-    let (_, v) = api.get("/ledger?limit=500").await;
-    let entries = from::<LedgerPage>(v).entries;
+    let entries = api.get_as::<LedgerPage>("/ledger?limit=500").await.entries;
     assert_eq!(entries.len(), ledger_before + 1);
     let mine: Vec<_> = entries
         .iter()
@@ -695,30 +686,27 @@ async fn submissions_are_idempotent_and_bad_input_is_refused() {
     let (s, v) = api
         .post("/submissions", &submission(&b, answers), Some("k-expired"))
         .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(err(&v).code, ApiErrorCode::LeaseExpired);
+    assert_error(s, &v, StatusCode::CONFLICT, ApiErrorCode::LeaseExpired);
     let (s, v) = api
-        .post(&format!("/assignments/{}/lease", b.id), &json!({}), None)
+        .post_json(&format!("/assignments/{}/lease", b.id), &json!({}))
         .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(err(&v).code, ApiErrorCode::LeaseExpired);
+    assert_error(s, &v, StatusCode::CONFLICT, ApiErrorCode::LeaseExpired);
     p.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn leases_renew_and_release() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
+    let (p, api, _) = seeded().await;
     let a = active_in(&api, assay_platform::demo::OPP_PAIRWISE).await;
     let (s, v) = api
-        .post(&format!("/assignments/{}/lease", a.id), &json!({}), None)
+        .post_json(&format!("/assignments/{}/lease", a.id), &json!({}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let lease: Lease = from(v);
     assert!(lease.lease_expires_at > chrono::Utc::now());
     assert!(lease.lease_expires_at <= a.due_at);
     let (s, v) = api
-        .post(&format!("/assignments/{}/release", a.id), &json!({}), None)
+        .post_json(&format!("/assignments/{}/release", a.id), &json!({}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let released: Assignment = from(v);
@@ -728,12 +716,11 @@ async fn leases_renew_and_release() {
     let (s, _) = api.get(&format!("/items/{}", a.item_id)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = api
-        .post(&format!("/assignments/{}/lease", a.id), &json!({}), None)
+        .post_json(&format!("/assignments/{}/lease", a.id), &json!({}))
         .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(err(&v).code, ApiErrorCode::Conflict);
+    assert_error(s, &v, StatusCode::CONFLICT, ApiErrorCode::Conflict);
     let (s, _) = api
-        .post("/assignments/asg-nope/release", &json!({}), None)
+        .post_json("/assignments/asg-nope/release", &json!({}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     p.shutdown().await.unwrap();
@@ -741,13 +728,15 @@ async fn leases_renew_and_release() {
 
 #[tokio::test]
 async fn outcomes_flow_into_ledger_and_payouts() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
-    let admin = Api::new(&p, &p.admin_token);
-    let (_, v) = api.get("/outcomes?limit=500").await;
-    let outcome_cursor = from::<OutcomePage>(v).next_cursor;
-    let (_, v) = api.get("/ledger?limit=500").await;
-    let ledger_cursor = from::<LedgerPage>(v).next_cursor;
+    let (p, api, admin) = seeded().await;
+    let outcome_cursor = api
+        .get_as::<OutcomePage>("/outcomes?limit=500")
+        .await
+        .next_cursor;
+    let ledger_cursor = api
+        .get_as::<LedgerPage>("/ledger?limit=500")
+        .await
+        .next_cursor;
 
     let mut receipts = Vec::new();
     for (i, opp) in [CODING, assay_platform::demo::OPP_PAIRWISE]
@@ -766,30 +755,28 @@ async fn outcomes_flow_into_ledger_and_payouts() {
         receipts.push(from::<SubmissionReceipt>(v));
     }
     let (s, v) = admin
-        .post(
+        .post_json(
             "/admin/outcomes",
             &json!({"submission_id": receipts[0].submission_id, "status": "accepted"}),
-            None,
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, _) = admin
-        .post("/admin/outcomes", &json!({"submission_id": receipts[1].submission_id, "status": "rejected", "feedback": "Wrong preference: B cites the right API."}), None)
+        .post_json("/admin/outcomes", &json!({"submission_id": receipts[1].submission_id, "status": "rejected", "feedback": "Wrong preference: B cites the right API."}))
         .await;
     assert_eq!(s, StatusCode::OK);
     // Deciding twice is a conflict.
     let (s, v) = admin
-        .post(
+        .post_json(
             "/admin/outcomes",
             &json!({"submission_id": receipts[0].submission_id, "status": "rejected"}),
-            None,
         )
         .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(err(&v).code, ApiErrorCode::Conflict);
+    assert_error(s, &v, StatusCode::CONFLICT, ApiErrorCode::Conflict);
 
-    let (_, v) = api.get(&format!("/outcomes?since={outcome_cursor}")).await;
-    let page: OutcomePage = from(v);
+    let page: OutcomePage = api
+        .get_as(&format!("/outcomes?since={outcome_cursor}"))
+        .await;
     let status_of = |id: &str| {
         page.outcomes
             .iter()
@@ -812,8 +799,7 @@ async fn outcomes_flow_into_ledger_and_payouts() {
         .unwrap();
     assert!(rejected.feedback.as_deref().unwrap().contains("preference"));
 
-    let (_, v) = api.get(&format!("/ledger?since={ledger_cursor}")).await;
-    let changes: LedgerPage = from(v);
+    let changes: LedgerPage = api.get_as(&format!("/ledger?since={ledger_cursor}")).await;
     let last = |id: &str| {
         changes
             .entries
@@ -833,21 +819,16 @@ async fn outcomes_flow_into_ledger_and_payouts() {
     );
 
     let (s, v) = admin
-        .post(
-            "/admin/payouts",
-            &json!({"expert_email": "demo@assay.dev"}),
-            None,
-        )
+        .post_json("/admin/payouts", &json!({"expert_email": "demo@assay.dev"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let created: PayoutList = from(v);
     assert_eq!(created.payouts.len(), 1);
     let accepted_entry = last(&receipts[0].submission_id);
     assert!(created.payouts[0].entry_ids.contains(&accepted_entry.id));
-    let (_, v) = api
-        .get(&format!("/ledger?since={}", changes.next_cursor))
+    let paid: LedgerPage = api
+        .get_as(&format!("/ledger?since={}", changes.next_cursor))
         .await;
-    let paid: LedgerPage = from(v);
     let e = paid
         .entries
         .iter()
@@ -862,11 +843,7 @@ async fn outcomes_flow_into_ledger_and_payouts() {
         .any(|x| x.id == created.payouts[0].id));
     // Nothing left to pay.
     let (_, v) = admin
-        .post(
-            "/admin/payouts",
-            &json!({"expert_email": "demo@assay.dev"}),
-            None,
-        )
+        .post_json("/admin/payouts", &json!({"expert_email": "demo@assay.dev"}))
         .await;
     assert!(from::<PayoutList>(v).payouts.is_empty());
     p.shutdown().await.unwrap();
@@ -874,9 +851,7 @@ async fn outcomes_flow_into_ledger_and_payouts() {
 
 #[tokio::test]
 async fn senior_review_decides_the_other_experts_outcome() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
-    let admin = Api::new(&p, &p.admin_token);
+    let (p, api, admin) = seeded().await;
     let reviews: Vec<Assignment> = all_assignments(&api)
         .await
         .into_iter()
@@ -884,8 +859,7 @@ async fn senior_review_decides_the_other_experts_outcome() {
         .collect();
     assert!(reviews.len() >= 3);
     let r = &reviews[0];
-    let (_, v) = api.get(&format!("/items/{}", r.item_id)).await;
-    let env: ItemEnvelope = from(v);
+    let env: ItemEnvelope = api.get_as(&format!("/items/{}", r.item_id)).await;
     let reviewed = env.reviewed_submission.unwrap();
     assert_eq!(
         Some(&reviewed.submission_id),
@@ -906,8 +880,12 @@ async fn senior_review_decides_the_other_experts_outcome() {
     // Reject without feedback is refused.
     let body = json!({"assignment_id": r.id, "submission_id": reviewed.submission_id, "decision": "reject", "active_seconds": 120});
     let (s, v) = api.post("/reviews", &body, Some("sr-1")).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(err(&v).code, ApiErrorCode::ValidationFailed);
+    assert_error(
+        s,
+        &v,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ApiErrorCode::ValidationFailed,
+    );
 
     let body = json!({"assignment_id": r.id, "submission_id": reviewed.submission_id, "decision": "accept",
                       "feedback": "Thorough; the edge-case comment is spot on.", "active_seconds": 240});
@@ -943,20 +921,18 @@ async fn senior_review_decides_the_other_experts_outcome() {
             "sam.achebe@example.org",
         ] {
             let (_, v) = admin
-                .post("/admin/tokens", &json!({"expert_email": email}), None)
+                .post_json("/admin/tokens", &json!({"expert_email": email}))
                 .await;
             let t: TokenResponse = from(v);
             let them = Api::new(&p, &t.token);
-            let (_, v) = them.get("/outcomes").await;
-            let page: OutcomePage = from(v);
+            let page: OutcomePage = them.get_as("/outcomes").await;
             if let Some(o) = page
                 .outcomes
                 .iter()
                 .find(|o| o.submission_id == reviewed.submission_id)
             {
                 assert_eq!(o.status, OutcomeStatus::Accepted);
-                let (_, v) = them.get("/ledger").await;
-                let l: LedgerPage = from(v);
+                let l: LedgerPage = them.get_as("/ledger").await;
                 let e = l
                     .entries
                     .iter()
@@ -1011,8 +987,7 @@ async fn demo_auto_review_moves_earnings() {
     let receipt: SubmissionReceipt = from(v);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (_, v) = api.get("/outcomes?limit=500").await;
-        let page: OutcomePage = from(v);
+        let page: OutcomePage = api.get_as("/outcomes?limit=500").await;
         let status = page
             .outcomes
             .iter()
@@ -1056,16 +1031,16 @@ fn openapi_document_is_up_to_date() {
 
 #[tokio::test]
 async fn admin_assigns_and_expired_leases_resurface() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
-    let admin = Api::new(&p, &p.admin_token);
-    let (_, v) = api.get("/assignments?limit=500").await;
-    let cursor = from::<AssignmentPage>(v).next_cursor;
+    let (p, api, admin) = seeded().await;
+    let cursor = api
+        .get_as::<AssignmentPage>("/assignments?limit=500")
+        .await
+        .next_cursor;
 
     // The admin API assigns an item to another expert.
     let item = p.summary.items_by_opportunity[assay_platform::demo::OPP_LEGAL][0].clone();
     let (s, v) = admin
-        .post("/admin/assignments", &json!({"item_id": item, "expert_email": "marco.bellini@example.org", "kind": "grade", "lease_seconds": 600}), None)
+        .post_json("/admin/assignments", &json!({"item_id": item, "expert_email": "marco.bellini@example.org", "kind": "grade", "lease_seconds": 600}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let marco: Assignment = from(v);
@@ -1089,7 +1064,7 @@ async fn admin_assigns_and_expired_leases_resurface() {
             StatusCode::BAD_REQUEST,
         ),
     ] {
-        let (s, v) = admin.post("/admin/assignments", &body, None).await;
+        let (s, v) = admin.post_json("/admin/assignments", &body).await;
         assert_eq!(s, code, "{body} -> {v}");
         let _ = err(&v);
     }
@@ -1213,9 +1188,7 @@ async fn spawn_demo_seeds_once_and_serves_the_demo_login() {
 
 #[tokio::test]
 async fn demo_seed_gives_live_leases_and_unpaid_screening() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
-    let admin = Api::new(&p, &p.admin_token);
+    let (p, api, admin) = seeded().await;
     let now = chrono::Utc::now();
     let mine = all_assignments(&api).await;
     // Every assignment the demo reviewer is meant to work on has a live lease
@@ -1252,10 +1225,15 @@ async fn demo_seed_gives_live_leases_and_unpaid_screening() {
     let (st, _) = api.get(&format!("/items/{}", s.item_id)).await;
     assert_eq!(st, StatusCode::OK);
 
-    let (_, v) = api.get("/ledger?limit=500").await;
-    let ledger_before = from::<LedgerPage>(v).entries.len();
-    let (_, v) = api.get("/outcomes?limit=500").await;
-    let outcome_cursor = from::<OutcomePage>(v).next_cursor;
+    let ledger_before = api
+        .get_as::<LedgerPage>("/ledger?limit=500")
+        .await
+        .entries
+        .len();
+    let outcome_cursor = api
+        .get_as::<OutcomePage>("/outcomes?limit=500")
+        .await
+        .next_cursor;
     // Answers are validated like a grade.
     let (st, v) = api
         .post("/submissions", &submission(s, json!({})), Some("scr-bad"))
@@ -1270,22 +1248,19 @@ async fn demo_seed_gives_live_leases_and_unpaid_screening() {
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let receipt: SubmissionReceipt = from(v);
-    let (_, v) = api.get("/ledger?limit=500").await;
-    let entries = from::<LedgerPage>(v).entries;
+    let entries = api.get_as::<LedgerPage>("/ledger?limit=500").await.entries;
     assert_eq!(entries.len(), ledger_before, "screening is unpaid");
     assert!(entries.iter().all(|e| e.assignment_id != s.id));
 
     // The qualification outcome (failed) reaches the expert through the feed.
     let (st, v) = admin
-        .post(
-            "/admin/outcomes",
-            &json!({"submission_id": receipt.submission_id, "status": "rejected", "feedback": "Did not pass: the verdict ignores a failing test."}),
-            None,
-        )
+        .post_json("/admin/outcomes", &json!({"submission_id": receipt.submission_id, "status": "rejected", "feedback": "Did not pass: the verdict ignores a failing test."}))
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let (_, v) = api.get(&format!("/outcomes?since={outcome_cursor}")).await;
-    let outcomes = from::<OutcomePage>(v).outcomes;
+    let outcomes = api
+        .get_as::<OutcomePage>(&format!("/outcomes?since={outcome_cursor}"))
+        .await
+        .outcomes;
     let o = outcomes
         .iter()
         .find(|o| o.submission_id == receipt.submission_id)
@@ -1298,11 +1273,11 @@ async fn demo_seed_gives_live_leases_and_unpaid_screening() {
 
 #[tokio::test]
 async fn lapsed_lease_is_reported_expired_and_work_refused() {
-    let p = start_seeded().await.unwrap();
-    let api = Api::new(&p, &p.expert_token);
-    let admin = Api::new(&p, &p.admin_token);
-    let (_, v) = api.get("/assignments?limit=500").await;
-    let cursor = from::<AssignmentPage>(v).next_cursor;
+    let (p, api, admin) = seeded().await;
+    let cursor = api
+        .get_as::<AssignmentPage>("/assignments?limit=500")
+        .await
+        .next_cursor;
     let a = active_in(&api, assay_platform::demo::OPP_LEGAL).await;
     // The lease lapses (as if the platform had been idle): nobody expired it yet.
     set_lease(

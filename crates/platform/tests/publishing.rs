@@ -104,6 +104,12 @@ impl Http {
         .await
     }
 
+    /// Runs the assignment policy of the opportunity `OPP` now.
+    async fn assign_pending(&self, token: &str) -> (StatusCode, Value) {
+        let path = format!("/admin/opportunities/{OPP}/assign");
+        self.post(&path, token, &json!({})).await
+    }
+
     async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, token, None, "application/json")
             .await
@@ -150,6 +156,13 @@ impl Http {
         )
         .await
     }
+
+    /// Imports `ndjson` into `OPP` whole, which must succeed; the report.
+    async fn import_ok(&self, token: &str, ndjson: &str) -> Value {
+        let (s, v) = self.import(token, OPP, ndjson, false).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
 }
 
 /// Submits `answers` to assignment `a` with `token` under the idempotency
@@ -188,6 +201,19 @@ async fn start() -> (EmptyPlatform, Http, String) {
     let h = Http::new(&p);
     let admin = p.admin_token.clone();
     (p, h, admin)
+}
+
+/// `start`, with a radiology expert account for each of `emails` (their
+/// tokens, in order).
+async fn start_with_radiologists<const N: usize>(
+    emails: [&str; N],
+) -> (EmptyPlatform, Http, String, [String; N]) {
+    let (p, h, admin) = start().await;
+    let mut tokens = Vec::new();
+    for email in emails {
+        tokens.push(account(&h, &admin, email, "expert", &["radiology"]).await);
+    }
+    (p, h, admin, tokens.try_into().unwrap())
 }
 
 /// An account with `role` (and expertise), returning its token.
@@ -256,8 +282,7 @@ async fn put_and_import(h: &Http, token: &str, spec: &Value) -> Value {
 
 #[tokio::test]
 async fn roles_gate_every_publishing_and_admin_route() {
-    let (p, h, admin) = start().await;
-    let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, [expert]) = start_with_radiologists(["rad@example.org"]).await;
     let author = account(&h, &admin, "author@example.org", "author", &[]).await;
     let operator = account(&h, &admin, "ops@example.org", "operator", &[]).await;
 
@@ -339,23 +364,20 @@ async fn roles_gate_every_publishing_and_admin_route() {
 #[tokio::test]
 async fn seeded_admin_token_still_runs_the_admin_api() {
     let p = start_seeded().await.unwrap();
-    let r = reqwest::Client::new()
-        .post(p.api_url("/admin/tokens"))
-        .bearer_auth(&p.admin_token)
-        .json(&json!({"expert_email": "demo@assay.dev"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    // The demo reviewer's own token is an expert token: 403 on the admin API.
-    let r = reqwest::Client::new()
-        .post(p.api_url("/admin/tokens"))
-        .bearer_auth(&p.expert_token)
-        .json(&json!({"expert_email": "demo@assay.dev"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    for (token, want) in [
+        (&p.admin_token, StatusCode::OK),
+        // The demo reviewer's own token is an expert token: 403 on the admin API.
+        (&p.expert_token, StatusCode::FORBIDDEN),
+    ] {
+        let r = reqwest::Client::new()
+            .post(p.api_url("/admin/tokens"))
+            .bearer_auth(token)
+            .json(&json!({"expert_email": "demo@assay.dev"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want);
+    }
     p.shutdown().await.unwrap();
 }
 
@@ -495,8 +517,7 @@ async fn rubric_versions_are_linted_and_immutable() {
 
 #[tokio::test]
 async fn opportunities_carry_the_whole_card() {
-    let (p, h, admin) = start().await;
-    let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, [expert]) = start_with_radiologists(["rad@example.org"]).await;
 
     // The rubric must be published first.
     let (s, v) = h.put_opportunity(&admin, &opportunity_spec()).await;
@@ -699,8 +720,7 @@ async fn two_gigabyte_bodies_are_refused_up_front() {
 
 #[tokio::test]
 async fn imports_check_every_line_and_are_all_or_nothing() {
-    let (p, h, admin) = start().await;
-    let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, [expert]) = start_with_radiologists(["rad@example.org"]).await;
     publish_examples(&h, &admin).await;
     let good = read("items.ndjson");
 
@@ -802,8 +822,7 @@ async fn imports_check_every_line_and_are_all_or_nothing() {
     assert_eq!(v["assigned"], 2, "the policy hands the new items out");
 
     // The full file: one more created, two unchanged.
-    let (s, v) = h.import(&admin, OPP, &good, false).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = h.import_ok(&admin, &good).await;
     assert_eq!(
         (v["created"].as_u64(), v["unchanged"].as_u64()),
         (Some(1), Some(2)),
@@ -828,8 +847,7 @@ async fn imports_check_every_line_and_are_all_or_nothing() {
 
     // Re-import with changed content: the revision rises and the feed re-publishes it.
     let changed = good.replacen("GCS 14", "GCS 13", 1);
-    let (s, v) = h.import(&admin, OPP, &changed, false).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = h.import_ok(&admin, &changed).await;
     assert_eq!(
         (v["updated"].as_u64(), v["unchanged"].as_u64()),
         (Some(1), Some(2)),
@@ -876,8 +894,7 @@ async fn imports_check_every_line_and_are_all_or_nothing() {
 
 #[tokio::test]
 async fn items_keep_the_rubric_version_they_were_imported_with() {
-    let (p, h, admin) = start().await;
-    let expert = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, [expert]) = start_with_radiologists(["rad@example.org"]).await;
     publish_examples(&h, &admin).await;
     upload_examples(&h, &admin).await;
     let text = read("items.ndjson");
@@ -940,13 +957,7 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
     let v = publish_and_import(&h, &admin, &spec).await;
     assert_eq!(v["assigned"], 0, "auto_assign is off");
 
-    let (s, v) = h
-        .post(
-            &format!("/admin/opportunities/{OPP}/assign"),
-            &admin,
-            &json!({}),
-        )
-        .await;
+    let (s, v) = h.assign_pending(&admin).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
         v["assignments"].as_array().unwrap().len(),
@@ -954,13 +965,7 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
         "3 items x 2 graders"
     );
     // Running it again adds nothing: every item has its graders.
-    let (_, again) = h
-        .post(
-            &format!("/admin/opportunities/{OPP}/assign"),
-            &admin,
-            &json!({}),
-        )
-        .await;
+    let (_, again) = h.assign_pending(&admin).await;
     assert_eq!(again["assignments"].as_array().unwrap().len(), 0);
 
     let mut per_item: std::collections::BTreeMap<String, usize> = Default::default();
@@ -1001,13 +1006,7 @@ async fn policy_gives_each_item_n_distinct_qualified_graders_round_robin() {
     spec["assignment"]["graders_per_item"] = json!(3);
     let (s, _) = h.put_opportunity(&admin, &spec).await;
     assert_eq!(s, StatusCode::OK);
-    let (_, v) = h
-        .post(
-            &format!("/admin/opportunities/{OPP}/assign"),
-            &admin,
-            &json!({}),
-        )
-        .await;
+    let (_, v) = h.assign_pending(&admin).await;
     assert_eq!(v["assignments"].as_array().unwrap().len(), 0, "{v}");
     p.shutdown().await.unwrap();
 }
@@ -1027,6 +1026,20 @@ async fn cli(p: &EmptyPlatform, words: &[&str]) -> Result<String, assay_platform
     let mut out = Vec::new();
     assay_platform::cli::run(command, &mut out).await?;
     Ok(String::from_utf8(out).unwrap())
+}
+
+/// `assay-platform import ITEMS --opportunity OPP [--attachments DIR]`
+/// against `p`.
+async fn import_cli(
+    p: &EmptyPlatform,
+    items: &std::path::Path,
+    attachments: Option<&std::path::Path>,
+) -> Result<String, assay_platform::cli::CliError> {
+    let mut words = vec!["import", items.to_str().unwrap(), "--opportunity", OPP];
+    if let Some(dir) = attachments {
+        words.extend(["--attachments", dir.to_str().unwrap()]);
+    }
+    cli(p, &words).await
 }
 
 /// `assay-platform assign --item ITEM --expert EXPERT` against `p`.
@@ -1081,48 +1094,22 @@ async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
     }
     std::fs::write(atts.join("wrist-pa-0317.png"), b"not the radiograph").unwrap();
     let items = example("items.ndjson");
-    let e = cli(
-        &p,
-        &[
-            "import",
-            items.to_str().unwrap(),
-            "--opportunity",
-            OPP,
-            "--attachments",
-            atts.to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = import_cli(&p, &items, Some(&atts))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("wrist-pa-0317.png") && e.contains("sha256"),
         "{e}"
     );
     // Without --attachments the command says what is missing.
-    let e = cli(
-        &p,
-        &["import", items.to_str().unwrap(), "--opportunity", OPP],
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = import_cli(&p, &items, None).await.unwrap_err().to_string();
     assert!(e.contains("--attachments"), "{e}");
 
     // The real folder: imported, but nobody qualifies yet.
-    let out = cli(
-        &p,
-        &[
-            "import",
-            items.to_str().unwrap(),
-            "--opportunity",
-            OPP,
-            "--attachments",
-            example("attachments").to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
+    let out = import_cli(&p, &items, Some(&example("attachments")))
+        .await
+        .unwrap();
     assert!(
         out.contains("3 created") && out.contains("0 assignment(s) made"),
         "{out}"
@@ -1171,9 +1158,8 @@ async fn cli_reports_lint_errors_bad_attachments_and_runs_the_policy() {
 
 #[tokio::test]
 async fn a_screening_item_gates_the_opportunity_for_new_experts() {
-    let (p, h, admin) = start().await;
-    let passer = account(&h, &admin, "pass@example.org", "expert", &["radiology"]).await;
-    let failer = account(&h, &admin, "fail@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, [passer, failer]) =
+        start_with_radiologists(["pass@example.org", "fail@example.org"]).await;
     let mut spec = opportunity_spec();
     spec["qualification"]["screening_required"] = json!(true);
     spec["qualification"]["screening_external_id"] = json!("ER-SCREEN-1");
@@ -1185,8 +1171,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
     screening["external_id"] = json!("ER-SCREEN-1");
     screening["title"] = json!("Screening: head CT");
     let batch = format!("{items}{screening}\n");
-    let (s, v) = h.import(&admin, OPP, &batch, false).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = h.import_ok(&admin, &batch).await;
     assert_eq!(
         v["assigned"], 2,
         "one screening task each, no graded work yet: {v}"
@@ -1218,13 +1203,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
-    let (_, v) = h
-        .post(
-            &format!("/admin/opportunities/{OPP}/assign"),
-            &admin,
-            &json!({}),
-        )
-        .await;
+    let (_, v) = h.assign_pending(&admin).await;
     assert_eq!(v["assignments"].as_array().unwrap().len(), 3, "{v}");
     let (_, page) = h.get("/assignments", &passer).await;
     let page: AssignmentPage = serde_json::from_value(page).unwrap();
@@ -1248,8 +1227,7 @@ async fn a_screening_item_gates_the_opportunity_for_new_experts() {
 
 #[tokio::test]
 async fn senior_review_sampling_follows_the_policy_rate() {
-    let (p, h, admin) = start().await;
-    let grader = account(&h, &admin, "grader@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, [grader]) = start_with_radiologists(["grader@example.org"]).await;
     let (s, v) = h
         .post("/admin/experts",
             &admin,
@@ -1427,14 +1405,15 @@ async fn cli_import_reports_progress_per_phase() {
     assert!(out.contains("2500 created"), "{out}");
     let steps: Vec<&str> = progress.lines().collect();
     // Phase 1: the lines read, every 1,000 and at the end.
-    assert!(
-        steps[0].starts_with("[1/3 check] 1000 lines read, 3 attachment(s) named"),
-        "{progress}"
-    );
-    assert!(
-        steps[1].starts_with("[1/3 check] 2000 lines read"),
-        "{progress}"
-    );
+    for (i, start) in [
+        "[1/3 check] 1000 lines read, 3 attachment(s) named",
+        "[1/3 check] 2000 lines read",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert!(steps[i].starts_with(start), "{progress}");
+    }
     assert!(
         steps[2].contains("2500 line(s) read (0 not readable here")
             && steps[2].contains("3 attachment(s) named"),
@@ -1515,8 +1494,7 @@ async fn cli_import_reports_progress_per_phase() {
 
 #[tokio::test]
 async fn cli_assigns_one_item_to_one_qualified_expert() {
-    let (p, h, admin) = start().await;
-    let rad = account(&h, &admin, "rad@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, [rad]) = start_with_radiologists(["rad@example.org"]).await;
     let _lawyer = account(&h, &admin, "law@example.org", "expert", &["contract-law"]).await;
     let mut spec = opportunity_spec();
     spec["assignment"] = json!({"graders_per_item": 1, "lease_minutes": 45, "auto_assign": false});
@@ -1561,24 +1539,25 @@ async fn cli_assigns_one_item_to_one_qualified_expert() {
         let e = assign(&p, item, expert).await.unwrap_err().to_string();
         assert!(want.iter().all(|w| e.contains(w)), "{item} {expert}: {e}");
     }
-    // A wrong opportunity for the external id is a 404 too.
-    let (s, v) = h
-        .post(
-            "/admin/items/ER-2026-0317/assign",
+    for (token, body, want) in [
+        // A wrong opportunity for the external id is a 404 too.
+        (
             &admin,
-            &json!({"expert": "rad@example.org", "opportunity": "no-such-opp"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
-    // An expert token may not assign.
-    let (s, v) = h
-        .post(
-            "/admin/items/ER-2026-0317/assign",
+            json!({"expert": "rad@example.org", "opportunity": "no-such-opp"}),
+            StatusCode::NOT_FOUND,
+        ),
+        // An expert token may not assign.
+        (
             &rad,
-            &json!({"expert": "rad@example.org"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+            json!({"expert": "rad@example.org"}),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let (s, v) = h
+            .post("/admin/items/ER-2026-0317/assign", token, &body)
+            .await;
+        assert_eq!(s, want, "{v}");
+    }
     // None of the refusals assigned anything.
     let (_, page) = h.get("/assignments", &rad).await;
     assert_eq!(page["assignments"].as_array().unwrap().len(), 1);
@@ -1607,8 +1586,7 @@ async fn cli_assigns_one_item_to_one_qualified_expert() {
 
 #[tokio::test]
 async fn screening_is_required_before_one_item_is_assigned() {
-    let (p, h, admin) = start().await;
-    account(&h, &admin, "new@example.org", "expert", &["radiology"]).await;
+    let (p, h, admin, _) = start_with_radiologists(["new@example.org"]).await;
     let mut spec = opportunity_spec();
     spec["qualification"]["screening_required"] = json!(true);
     spec["assignment"] = json!({"auto_assign": false});

@@ -14,6 +14,11 @@ fn t0() -> DateTime<Utc> {
         .unwrap()
 }
 
+/// The queue status of assignment `id` at `t0`.
+fn status_at_t0(store: &Store, id: &str) -> QueueStatus {
+    store.status_of(id, t0()).unwrap()
+}
+
 pub(crate) fn assignment(id: &str, seq: i64, state: AssignmentState) -> Assignment {
     Assignment {
         id: id.into(),
@@ -87,6 +92,14 @@ fn open_with_active(count: i64) -> (tempfile::TempDir, Store) {
         .collect();
     store.apply_assignment_page(&page, "c").unwrap();
     (dir, store)
+}
+
+/// A store with one active assignment `a1` holding a draft of `text`.
+fn open_with_draft(text: &str) -> (tempfile::TempDir, Store, Answers) {
+    let (dir, store) = open_with_active(1);
+    let a = answers(text);
+    store.save_draft("a1", &a).unwrap();
+    (dir, store, a)
 }
 
 #[test]
@@ -218,14 +231,12 @@ fn drafts_survive_reopen_with_revisions() {
     assert_eq!(d.revision, 2);
     assert!(d.ready);
     assert_eq!(d.answers, answers("second"));
-    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Ready);
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::Ready);
 }
 
 #[test]
 fn submit_moves_draft_to_outbox_atomically_once() {
-    let (_dir, store) = open_with_active(1);
-    let a = answers("final");
-    store.save_draft("a1", &a).unwrap();
+    let (_dir, store, a) = open_with_draft("final");
     // Mismatched assignment id: refused, nothing changes.
     assert!(store.submit("a1", &request("other", &a)).is_err());
     assert!(store.draft("a1").unwrap().is_some());
@@ -238,7 +249,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
         7
     );
     assert!(store.draft("a1").unwrap().is_none());
-    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::InOutbox);
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::InOutbox);
     // A second submit while the first waits is refused.
     store.save_draft("a1", &a).unwrap();
     assert!(matches!(
@@ -294,7 +305,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
         "submitted: no lease renewal"
     );
     store.discard_draft("a1").unwrap();
-    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Submitted);
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::Submitted);
     store
         .apply_outcome_page(
             &[decision_on_s1(
@@ -329,10 +340,7 @@ fn submit_moves_draft_to_outbox_atomically_once() {
             "o2",
         )
         .unwrap();
-    assert_eq!(
-        store.status_of("a1", t0()).unwrap(),
-        QueueStatus::NeedsRevision
-    );
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::NeedsRevision);
     assert_eq!(store.active_leases().unwrap().len(), 1);
     let d = store.reopen_draft_from_submission("a1").unwrap().unwrap();
     assert_eq!(d.answers, a);
@@ -340,29 +348,23 @@ fn submit_moves_draft_to_outbox_atomically_once() {
 
 #[test]
 fn released_assignments_are_orphaned_too() {
-    let (_dir, store) = open_with_active(1);
-    store.save_draft("a1", &answers("mine")).unwrap();
+    let (_dir, store, _) = open_with_draft("mine");
     let o = store
         .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Released)], "c2")
         .unwrap();
     assert_eq!(o, vec!["a1".to_string()]);
-    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Orphaned);
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::Orphaned);
     // Completed and expired are not orphans.
     store
         .apply_assignment_page(&[assignment("a2", 3, AssignmentState::Expired)], "c3")
         .unwrap();
     store.save_draft("a2", &answers("late")).unwrap();
-    assert_eq!(
-        store.status_of("a2", t0()).unwrap(),
-        QueueStatus::LeaseExpired
-    );
+    assert_eq!(status_at_t0(&store, "a2"), QueueStatus::LeaseExpired);
 }
 
 #[test]
 fn permanent_failure_restores_the_draft_and_shows_the_issue() {
-    let (_dir, store) = open_with_active(1);
-    let a = answers("typed for an hour");
-    store.save_draft("a1", &a).unwrap();
+    let (_dir, store, a) = open_with_draft("typed for an hour");
     let e = store.submit("a1", &request("a1", &a)).unwrap();
     store.mark_outbox_sending(e.id).unwrap();
     store
@@ -377,16 +379,13 @@ fn permanent_failure_restores_the_draft_and_shows_the_issue() {
     store
         .set_lease("a1", Utc::now() + Duration::hours(1))
         .unwrap();
-    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Ready);
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::Ready);
     let e2 = store.submit("a1", &request("a1", &a)).unwrap();
     assert_ne!(e2.idempotency_key, e.idempotency_key);
     store
         .outbox_failed(e2.id, IssueKind::RubricChanged, "rubric is now v2")
         .unwrap();
-    assert_eq!(
-        store.status_of("a1", t0()).unwrap(),
-        QueueStatus::RubricChanged
-    );
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::RubricChanged);
 }
 
 #[test]
@@ -416,7 +415,7 @@ fn revoked_assignments_keep_drafts_as_orphans() {
     store
         .apply_assignment_page(&[assignment("a1", 2, AssignmentState::Active)], "c3")
         .unwrap();
-    assert_eq!(store.status_of("a1", t0()).unwrap(), QueueStatus::Orphaned);
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::Orphaned);
     assert!(store.active_leases().unwrap().is_empty());
 }
 
@@ -805,10 +804,7 @@ fn needs_revision_with_a_lapsed_lease_is_expired() {
             "o1",
         )
         .unwrap();
-    assert_eq!(
-        store.status_of("a1", t0()).unwrap(),
-        QueueStatus::NeedsRevision
-    );
+    assert_eq!(status_at_t0(&store, "a1"), QueueStatus::NeedsRevision);
     assert_eq!(
         store.status_of("a1", t0() + Duration::hours(3)).unwrap(),
         QueueStatus::LeaseExpired
@@ -868,18 +864,14 @@ fn waiting_spans_are_durable_and_overlaps_count_once() {
 
 #[test]
 fn version_one_database_upgrades_and_keeps_its_data() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let c = database_at_version(dir.path(), 1);
-        insert_old_assignment(&c);
+    let (_dir, store) = upgraded_from(1, |c| {
+        insert_old_assignment(c);
         c.execute(
             "INSERT INTO time_sessions (assignment_id, started_at, ended_at) VALUES ('old', ?1, ?2)",
             [ts(t0()), ts(t0() + Duration::minutes(3))],
         )
         .unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    });
     assert_eq!(
         store.assignment("old").unwrap().unwrap().kind,
         AssignmentKind::Grade
@@ -898,10 +890,8 @@ fn version_one_database_upgrades_and_keeps_its_data() {
 
 #[test]
 fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        // A database written by a build that knew only the first migration.
-        let c = database_at_version(dir.path(), 1);
+    // A database written by a build that knew only the first migration.
+    let (_dir, store) = upgraded_from(1, |c| {
         c.execute(
             "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
                kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at) \
@@ -911,9 +901,7 @@ fn version_1_database_upgrades_and_queue_names_undownloaded_items() {
             [],
         )
         .unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    });
     let old = store.queue(t0()).unwrap();
     assert_eq!(old.len(), 1);
     assert_eq!(
@@ -977,6 +965,17 @@ fn database_at_version(dir: &Path, version: usize) -> Connection {
     c
 }
 
+/// A store opened over a database that a build knowing the first `version`
+/// migrations left, after `fill` wrote its rows there; the store has
+/// upgraded it to the current schema.
+fn upgraded_from(version: usize, fill: impl FnOnce(&Connection)) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    fill(&database_at_version(dir.path(), version));
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    (dir, store)
+}
+
 /// Writes an active grade assignment `old` (leased from `t0` for two hours)
 /// as the first schema versions stored it.
 fn insert_old_assignment(c: &Connection) {
@@ -1011,18 +1010,14 @@ fn has_index(conn: &Connection, name: &str) -> bool {
 
 #[test]
 fn version_4_database_upgrades_to_quarantine_and_keeps_its_data() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        // A database written by the build before quarantine (schema 4).
-        let c = database_at_version(dir.path(), 4);
+    // A database written by the build before quarantine (schema 4).
+    let (_dir, store) = upgraded_from(4, |c| {
         c.execute(
             "INSERT INTO cursors (name, value) VALUES ('ledger', 'c-old')",
             [],
         )
         .unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    });
     assert_eq!(store.cursor("ledger").unwrap().as_deref(), Some("c-old"));
     assert_eq!(store.sync_status().unwrap().quarantined, 0);
     assert!(store.quarantine_entries().unwrap().is_empty());
@@ -1148,19 +1143,15 @@ fn editable_drafts_keep_pending_annotations_and_submitted_work_is_read_only() {
 
 #[test]
 fn version_4_database_upgrades_and_its_drafts_have_no_pending_annotations() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let c = database_at_version(dir.path(), 4);
-        insert_old_assignment(&c);
+    let (_dir, store) = upgraded_from(4, |c| {
+        insert_old_assignment(c);
         c.execute(
             "INSERT INTO drafts (assignment_id, answers_json, revision, ready, updated_at) \
              VALUES ('old', ?1, 3, 0, ?2)",
             [serde_json::to_string(&answers("kept")).unwrap(), ts(t0())],
         )
         .unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    });
     let d = store.draft("old").unwrap().unwrap();
     assert_eq!(d.answers, answers("kept"));
     assert_eq!(d.revision, 3);
@@ -1334,10 +1325,8 @@ fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
 
 #[test]
 fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        // A database written by a build that knew the first four migrations.
-        let c = database_at_version(dir.path(), 4);
+    // A database written by a build that knew the first four migrations.
+    let (_dir, store) = upgraded_from(4, |c| {
         c.execute(
             "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
                kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at, item_title) \
@@ -1353,9 +1342,7 @@ fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
             [],
         )
         .unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    });
     assert!(has_index(&store.conn().unwrap(), "items_scoped_title"));
     let q = store.queue(t0()).unwrap();
     assert_eq!(q.len(), 1);
@@ -1389,11 +1376,8 @@ fn change_stamp_moves_on_every_write_and_only_then() {
 
 #[test]
 fn version_7_database_drops_the_unused_attachment_sha_index() {
-    let dir = tempfile::tempdir().unwrap();
     // A database written by a build that knew the first seven migrations.
-    drop(database_at_version(dir.path(), 7));
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let (_dir, store) = upgraded_from(7, |_| {});
     let conn = store.conn().unwrap();
     assert!(!has_index(&conn, "item_attachments_sha"));
     // The readers of item_attachments go by its primary key and the blobs'

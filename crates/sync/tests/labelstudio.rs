@@ -274,10 +274,7 @@ async fn call(
         rb = rb.json(&b);
     }
     let resp = rb.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    assert!(status.is_success(), "{method} {path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+    support::success_json(resp, &format!("{method} {path}")).await
 }
 
 /// A loopback link between Assay and Label Studio that can break uploads:
@@ -836,9 +833,7 @@ async fn images(ls: &LabelStudio, eng: &SyncEngine, store: &Store, data_dir: &Pa
         .send()
         .await
         .unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    assert!(status.is_success(), "upload: {status} {text}");
+    support::success_json(resp, "upload").await;
     ls.admin(
         Method::PATCH,
         &format!("/api/projects/{pid}/"),

@@ -117,10 +117,34 @@ mod common {
             .send()
             .await
             .unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        assert!(status.is_success(), "admin {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+        super::support::success_json(resp, &format!("admin {path}")).await
+    }
+
+    /// Moves the platform's lease of `assignment_id` to end at `at`.
+    pub async fn set_lease(
+        p: &TestPlatform,
+        assignment_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let path = format!("/assignments/{assignment_id}/lease");
+        admin(p, &path, serde_json::json!({ "lease_expires_at": at })).await;
+    }
+
+    /// `start`, then a first pull.
+    pub async fn start_pulled() -> Env {
+        let env = start().await;
+        env.engine.pull(|_| {}).await.unwrap();
+        env
+    }
+
+    /// Every fault in `faults` was injected at least once.
+    pub fn assert_injected(stats: &std::collections::BTreeMap<&'static str, u32>, faults: &[&str]) {
+        for fault in faults {
+            assert!(
+                stats.get(fault).copied().unwrap_or(0) > 0,
+                "{fault} never injected: {stats:?}"
+            );
+        }
     }
 
     pub use super::support::valid_answers;
@@ -270,8 +294,7 @@ mod pull {
 
     #[tokio::test]
     async fn attachment_download_resumes_from_partial_file() {
-        let env = start().await;
-        env.engine.pull(|_| {}).await.unwrap();
+        let env = start_pulled().await;
         // Find an attachment, forget it locally, and leave the first half as a partial download.
         let att = env
             .store
@@ -319,8 +342,7 @@ mod pull {
 
     #[tokio::test]
     async fn revoked_assignment_leaves_queue_but_keeps_its_draft() {
-        let env = start().await;
-        env.engine.pull(|_| {}).await.unwrap();
+        let env = start_pulled().await;
         let work = workable(&env.store);
         assert!(work.len() >= 3, "{work:?}");
         let (with_draft, without) = (&work[0], &work[1]);
@@ -399,8 +421,7 @@ mod push {
 
     #[tokio::test]
     async fn submission_uploads_once_and_outcome_flows_back() {
-        let env = start().await;
-        env.engine.pull(|_| {}).await.unwrap();
+        let env = start_pulled().await;
         let id = workable(&env.store).remove(0);
         let key = grade_and_submit(&env.store, &id);
         assert_eq!(
@@ -458,14 +479,13 @@ mod push {
 
     #[tokio::test]
     async fn lease_expiry_and_rubric_change_become_item_states_and_keep_drafts() {
-        let env = start().await;
-        env.engine.pull(|_| {}).await.unwrap();
+        let env = start_pulled().await;
         let work = workable(&env.store);
         let (expired, changed) = (&work[0], &work[1]);
-        admin(
+        set_lease(
             &env.platform,
-            &format!("/assignments/{expired}/lease"),
-            serde_json::json!({"lease_expires_at": chrono::Utc::now() - chrono::Duration::minutes(1)}),
+            expired,
+            chrono::Utc::now() - chrono::Duration::minutes(1),
         )
         .await;
         grade_and_submit(&env.store, expired);
@@ -537,12 +557,7 @@ mod push {
             .unwrap();
         // The lease is about to run out on the platform; the client learns it.
         let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
-        admin(
-            &env.platform,
-            &format!("/assignments/{id}/lease"),
-            serde_json::json!({"lease_expires_at": soon}),
-        )
-        .await;
+        set_lease(&env.platform, &id, soon).await;
         env.engine.pull(|_| {}).await.unwrap();
         let now = chrono::Utc::now();
         assert_eq!(env.store.status_of(&id, now).unwrap(), QueueStatus::Draft);
@@ -591,12 +606,7 @@ mod push {
         engine.set_working_on([a.clone(), b.clone()]);
         // a's lease is about to run out; renewing extends it.
         let soon = chrono::Utc::now() + chrono::Duration::minutes(2);
-        admin(
-            &env.platform,
-            &format!("/assignments/{a}/lease"),
-            serde_json::json!({"lease_expires_at": soon}),
-        )
-        .await;
+        set_lease(&env.platform, &a, soon).await;
         engine.pull(|_| {}).await.unwrap();
         let before = env.store.assignment(&a).unwrap().unwrap().lease_expires_at;
         assert!(
@@ -626,10 +636,10 @@ mod push {
         env.store
             .save_draft(&b, &assay_rubric::Answers::default())
             .unwrap();
-        admin(
+        set_lease(
             &env.platform,
-            &format!("/assignments/{b}/lease"),
-            serde_json::json!({"lease_expires_at": chrono::Utc::now() - chrono::Duration::minutes(1)}),
+            &b,
+            chrono::Utc::now() - chrono::Duration::minutes(1),
         )
         .await;
         let report = engine.renew_leases().await.unwrap();
@@ -917,19 +927,17 @@ mod faults {
             "did not converge; {stats:?}; {:?}",
             env.store.sync_status().unwrap()
         );
-        for fault in [
-            "drop_before",
-            "drop_after",
-            "500",
-            "503_retry_after",
-            "truncate",
-            "delay",
-        ] {
-            assert!(
-                stats.get(fault).copied().unwrap_or(0) > 0,
-                "{fault} never injected: {stats:?}"
-            );
-        }
+        assert_injected(
+            &stats,
+            &[
+                "drop_before",
+                "drop_after",
+                "500",
+                "503_retry_after",
+                "truncate",
+                "delay",
+            ],
+        );
         for id in &work {
             assert_eq!(platform_submissions(&env.platform, id), 1, "{id}");
             assert_eq!(
@@ -1768,6 +1776,34 @@ mod hostile {
         }
     }
 
+    /// Pulls, which must fail within 30 s with an error that matches
+    /// `pattern` (the error borrowed); that error.
+    macro_rules! pull_fails {
+        ($h:expr, $pattern:pat $(if $guard:expr)?) => {{
+            let err = within(30, $h.engine.pull(|_| {})).await.unwrap_err();
+            assert!(matches!(&err, $pattern $(if $guard)?), "{err:?}");
+            err
+        }};
+    }
+
+    /// `start_hostile` with the hostile tests' config, then a first pull
+    /// (nothing hostile yet); the engine's store.
+    async fn start_hostile_pulled() -> (H, Arc<Store>) {
+        let h = start_hostile(config()).await;
+        h.engine.pull(|_| {}).await.unwrap();
+        let store = h.env.store.clone();
+        (h, store)
+    }
+
+    /// `start_hostile_pulled`, with the first workable assignment graded
+    /// and in the outbox; its id.
+    async fn start_hostile_with_a_grade() -> (H, Arc<Store>, String) {
+        let (h, store) = start_hostile_pulled().await;
+        let id = workable(&store).remove(0);
+        grade_and_submit(&store, &id);
+        (h, store, id)
+    }
+
     /// `fut` must finish within `secs`: a stalled client fails the test.
     async fn within<T>(secs: u64, fut: impl std::future::Future<Output = T>) -> T {
         tokio::time::timeout(Duration::from_secs(secs), fut)
@@ -1781,11 +1817,7 @@ mod hostile {
         let h = start_hostile(config()).await;
         h.hostile
             .set(vec![rule("GET", "/api/v1/ledger", Act::EndlessChunked)]);
-        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
-        assert!(
-            matches!(err, SyncError::TooLarge { route: "GET /ledger", limit } if limit == 1 << 20),
-            "{err:?}"
-        );
+        let err = pull_fails!(h, SyncError::TooLarge { route: "GET /ledger", limit } if *limit == 1 << 20);
         assert_eq!(
             err.to_string(),
             "the platform's response to GET /ledger exceeds the 1.0 MiB limit"
@@ -1801,16 +1833,12 @@ mod hostile {
                     .to_vec()
             }),
         )]);
-        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                SyncError::TooLarge {
-                    route: "GET /outcomes",
-                    ..
-                }
-            ),
-            "{err:?}"
+        pull_fails!(
+            h,
+            SyncError::TooLarge {
+                route: "GET /outcomes",
+                ..
+            }
         );
         // Items have their own, larger limit: an item of 2 MiB is fine, one
         // of 5 MiB is quarantined and the pull goes on.
@@ -1875,16 +1903,12 @@ mod hostile {
             Act::Drip(Duration::from_millis(200)),
         )]);
         let t = Instant::now();
-        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                SyncError::Timeout {
-                    route: "GET /outcomes",
-                    ..
-                }
-            ),
-            "{err:?}"
+        let err = pull_fails!(
+            h,
+            SyncError::Timeout {
+                route: "GET /outcomes",
+                ..
+            }
         );
         assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
         assert!(err.to_string().contains("within 3s"), "{err}");
@@ -1893,9 +1917,7 @@ mod hostile {
 
     #[tokio::test]
     async fn a_queued_grade_uploads_while_a_pull_is_stuck() {
-        let h = start_hostile(config()).await;
-        h.engine.pull(|_| {}).await.unwrap();
-        let store = h.env.store.clone();
+        let (h, store) = start_hostile_pulled().await;
         // A pull that stays stuck for a minute on a dripping outcomes feed.
         let mut slow = config();
         slow.limits.request_deadline = Duration::from_secs(60);
@@ -1961,11 +1983,7 @@ mod hostile {
 
     #[tokio::test]
     async fn a_huge_retry_after_is_clamped_and_shown() {
-        let h = start_hostile(config()).await;
-        h.engine.pull(|_| {}).await.unwrap();
-        let store = h.env.store.clone();
-        let id = workable(&store).remove(0);
-        grade_and_submit(&store, &id);
+        let (h, store, id) = start_hostile_with_a_grade().await;
         for (ra, words) in [
             ("99999999999999", "asked to wait indefinitely"),
             ("1000000000", "asked to wait until 20"),
@@ -2467,20 +2485,14 @@ mod hostile {
                 json(&serde_json::json!({"entries": [], "next_cursor": next, "has_more": true}))
             }),
         )]);
-        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
-        assert!(
-            matches!(&err, SyncError::CursorCycle { feed: "ledger", cursor } if cursor == "A"),
-            "{err:?}"
-        );
+        pull_fails!(h, SyncError::CursorCycle { feed: "ledger", cursor } if cursor == "A");
         assert!(h.hostile.hits("GET /api/v1/ledger") <= 3);
         h.env.platform.shutdown().await.unwrap();
     }
 
     #[tokio::test]
     async fn redirects_never_on_uploads_same_origin_only_on_reads() {
-        let h = start_hostile(config()).await;
-        h.engine.pull(|_| {}).await.unwrap();
-        let store = h.env.store.clone();
+        let (h, store) = start_hostile_pulled().await;
         // Another host that would happily take the grade and answer a receipt.
         let thief = hs::start(h.env.platform.server.addr()).await;
         let id = workable(&store).remove(0);
@@ -2520,17 +2532,13 @@ mod hostile {
             "/api/v1/payouts",
             raw(move |_| http("302 Found", &[("Location", &loc)], b"")),
         )]);
-        let err = within(30, h.engine.pull(|_| {})).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                SyncError::Redirected {
-                    route: "GET /payouts",
-                    status: 302,
-                    ..
-                }
-            ),
-            "{err:?}"
+        pull_fails!(
+            h,
+            SyncError::Redirected {
+                route: "GET /payouts",
+                status: 302,
+                ..
+            }
         );
         assert_eq!(thief.hits("/api/v1/payouts"), 0);
         // Within the platform's origin, a read follows the redirect.
@@ -2551,11 +2559,7 @@ mod hostile {
 
     #[tokio::test]
     async fn a_receipt_for_another_assignment_keeps_the_entry_queued() {
-        let h = start_hostile(config()).await;
-        h.engine.pull(|_| {}).await.unwrap();
-        let store = h.env.store.clone();
-        let id = workable(&store).remove(0);
-        grade_and_submit(&store, &id);
+        let (h, store, id) = start_hostile_with_a_grade().await;
         h.hostile.set(vec![rule(
             "POST",
             "/api/v1/submissions",
@@ -2655,21 +2659,19 @@ mod hostile {
             graded.len(),
             peak_rss().map(|b| b >> 20)
         );
-        for f in [
-            "status",
-            "retry_after",
-            "truncate",
-            "delay",
-            "duplicate",
-            "reorder",
-            "bad_hash",
-            "drop",
-        ] {
-            assert!(
-                stats.get(f).copied().unwrap_or(0) > 0,
-                "{f} never injected: {stats:?}"
-            );
-        }
+        assert_injected(
+            &stats,
+            &[
+                "status",
+                "retry_after",
+                "truncate",
+                "delay",
+                "duplicate",
+                "reorder",
+                "bad_hash",
+                "drop",
+            ],
+        );
         assert!(!graded.is_empty(), "nothing was ever workable");
         for (id, before) in &graded {
             assert_eq!(

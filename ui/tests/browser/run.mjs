@@ -74,6 +74,44 @@ async function openFirst(page, { status, kind, search } = {}) {
   await page.waitForSelector('[data-testid="item-screen"]');
 }
 
+// Turns the status filter `from` off, opens the first item of status `to`
+// and waits for `selector` on it.
+async function switchStatus(page, from, to, selector) {
+  await page.click(`.chips button:has-text("${from}")`);
+  await openFirst(page, { status: to });
+  await page.waitForSelector(selector);
+}
+
+// Whether the text of the one element `selector` finds includes `text`.
+async function textIncludes(page, selector, text) {
+  return (await page.locator(selector).innerText()).includes(text);
+}
+
+// Loads the app online, then takes it offline and asks for a sync.
+async function syncOffline(page) {
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
+  await page.evaluate(() => window.__mock.setOnline(false));
+  await page.click('[data-testid="sync-state"] button:has-text("Sync")');
+}
+
+// Loads the app on its Earnings screen and waits for `selector` there.
+async function openEarnings(page, selector) {
+  await page.goto(base);
+  await page.click('nav button:has-text("Earnings")');
+  await page.waitForSelector(selector);
+}
+
+// Opens the item `search` finds in the whole queue and returns what its
+// `composer` (a data-testid) holds once it shows.
+async function reopenedComposer(page, search, composer) {
+  await page.fill('input[aria-label="Search queue"]', "");
+  await openFirst(page, { search });
+  const box = page.locator(`[data-testid="${composer}"] textarea`);
+  await box.waitFor();
+  return box.inputValue();
+}
+
 // What the real app answered on the demo data (crates/app/tests/recorded.rs),
 // for the tests that run on mock.html?replay=1.
 const DEMO = JSON.parse(
@@ -213,10 +251,7 @@ await test("laptop size (1280x720) item screen", async (page) => {
 });
 
 await test("offline: badge, error with retry, recovery", async (page) => {
-  await page.goto(base);
-  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
-  await page.evaluate(() => window.__mock.setOnline(false));
-  await page.click('[data-testid="sync-state"] button:has-text("Sync")');
+  await syncOffline(page);
   await page.waitForSelector('[data-testid="online-badge"]:has-text("Offline")');
   await page.waitForSelector('[data-testid="sync-state"] button:has-text("Retry")');
   await shot(page, "offline");
@@ -384,19 +419,14 @@ await test("needs revision opens pre-filled with the feedback pinned; finished w
     "feedback pinned",
   );
   assert(
-    (await page.locator('[data-testid="changed-since"]').innerText()).includes("Nothing changed"),
+    await textIncludes(page, '[data-testid="changed-since"]', "Nothing changed"),
     "nothing changed yet",
   );
-  assert(
-    (await page.locator('[data-testid="submit"]').innerText()).includes("Resubmit"),
-    "resubmit",
-  );
+  assert(await textIncludes(page, '[data-testid="submit"]', "Resubmit"), "resubmit");
   // That the pre-filled answers validate is Rust's verdict: tested on the
   // recorded answers ("replay of the real app: …").
   await shot(page, "revision");
-  await page.click('.chips button:has-text("Needs revision")');
-  await openFirst(page, { status: "Accepted" });
-  await page.waitForSelector('[data-testid="outcome"]');
+  await switchStatus(page, "Needs revision", "Accepted", '[data-testid="outcome"]');
   assert(
     (await page.locator('[data-testid="outcome"] h2').textContent()).includes("Accepted"),
     "outcome named",
@@ -406,11 +436,9 @@ await test("needs revision opens pre-filled with the feedback pinned; finished w
     "read-only: nothing to submit",
   );
   await shot(page, "accepted-read-only");
-  await page.click('.chips button:has-text("Accepted")');
-  await openFirst(page, { status: "Rejected" });
-  await page.waitForSelector('[data-testid="outcome-feedback"]');
+  await switchStatus(page, "Accepted", "Rejected", '[data-testid="outcome-feedback"]');
   assert(
-    (await page.locator('[data-testid="outcome-feedback"]').innerText()).includes("failing test"),
+    await textIncludes(page, '[data-testid="outcome-feedback"]', "failing test"),
     "rejection feedback shown",
   );
 });
@@ -437,20 +465,13 @@ await test("a begun diff comment and a drawn scan region survive switching items
   await page.waitForTimeout(400);
   // Both items now hold work (status Draft): list every status again.
   await page.click('.chips button:has-text("New")');
-  await page.fill('input[aria-label="Search queue"]', "");
-  await openFirst(page, { search: "Rust #0:" });
-  const comment = page.locator('[data-testid="comment-composer"] textarea');
-  await comment.waitFor();
   assert(
-    (await comment.inputValue()) === "half a thought about the lease",
+    (await reopenedComposer(page, "Rust #0:", "comment-composer")) ===
+      "half a thought about the lease",
     "the typed comment is back on its line",
   );
-  await page.fill('input[aria-label="Search queue"]', "");
-  await openFirst(page, { search: "#2: nodule" });
-  const region = page.locator('[data-testid="region-composer"] textarea');
-  await region.waitFor();
   assert(
-    (await region.inputValue()) === "possible nodule",
+    (await reopenedComposer(page, "#2: nodule", "region-composer")) === "possible nodule",
     "the drawn region and its text are back",
   );
   await shot(page, "pending-region-restored");
@@ -490,7 +511,7 @@ await test("diff viewer: windowed rows, split mode, expand context, viewed marks
   await page.click('button:has-text("Add comment")');
   await page.waitForSelector('[data-question="comments"] .ann li');
   assert(
-    (await page.locator('[data-question="comments"] .ann li').innerText()).includes("major"),
+    await textIncludes(page, '[data-question="comments"] .ann li', "major"),
     "comment with severity in the rubric panel",
   );
   assert((await page.locator("[data-diff-row] .cm").count()) >= 1, "commented line is marked");
@@ -623,9 +644,7 @@ await test("code viewer: a 20,000-line file keeps a small DOM while scrolling", 
 });
 
 await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
-  await page.goto(base);
-  await page.click('nav button:has-text("Earnings")');
-  await page.waitForSelector('[data-testid="discrepancies"] tr.flag');
+  await openEarnings(page, '[data-testid="discrepancies"] tr.flag');
   await shot(page, "earnings");
   await page.click('nav button:has-text("Rubric preview")');
   await page.click('button:has-text("Open")');
@@ -635,10 +654,7 @@ await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   await shot(page, "preview");
   await page.keyboard.press("?");
   await page.waitForSelector('[data-testid="shortcut-sheet"]');
-  assert(
-    (await page.locator('[data-testid="viewer-keys"]').innerText()).includes("Shift+C"),
-    "viewer keys listed",
-  );
+  assert(await textIncludes(page, '[data-testid="viewer-keys"]', "Shift+C"), "viewer keys listed");
   await shot(page, "shortcuts");
   await page.keyboard.press("Escape");
   await page.click('[data-testid="sign-out"]');
@@ -722,7 +738,7 @@ await test("dialogs trap focus: Tab cycles inside, Escape closes, focus returns 
   await page.waitForTimeout(100);
   assert((await sheet.evaluate((d) => d.scrollTop)) === 0, "the sheet opens scrolled to its top");
   assert(
-    (await page.locator('[data-testid="answer-keys"]').innerText()).includes("pass → fail → pass"),
+    await textIncludes(page, '[data-testid="answer-keys"]', "pass → fail → pass"),
     "pass/fail digit cycling is documented",
   );
   await page.keyboard.press("Escape");
@@ -838,10 +854,7 @@ await test("pairwise answers side by side; the redline steps through changes", a
 });
 
 await test("offline: the error's first clause is whole on the bar, the rest on request", async (page) => {
-  await page.goto(base);
-  await page.waitForSelector('[data-testid="online-badge"]:has-text("Online")');
-  await page.evaluate(() => window.__mock.setOnline(false));
-  await page.click('[data-testid="sync-state"] button:has-text("Sync")');
+  await syncOffline(page);
   const err = page.locator('[data-testid="sync-error"]');
   await err.waitFor();
   assert(
@@ -946,9 +959,7 @@ await test("screening task: labelled unpaid in the queue and on the item", async
 });
 
 await test("earnings: each unpaid category under its own label", async (page) => {
-  await page.goto(base);
-  await page.click('nav button:has-text("Earnings")');
-  await page.waitForSelector('[data-testid="unpaid-time"]');
+  await openEarnings(page, '[data-testid="unpaid-time"]');
   const labels = await page.locator('[data-testid="unpaid-time"] dt').allInnerTexts();
   for (const l of [
     "Rejected work",
@@ -962,18 +973,14 @@ await test("earnings: each unpaid category under its own label", async (page) =>
   const waiting = await page.locator('[data-unpaid="waiting"] dd').innerText();
   assert(waiting === "22m 00s", `seeded idle waiting shown (${waiting})`);
   assert(
-    (await page.locator('[data-testid="hourly-all-time"]').innerText()).includes(
-      "/h including unpaid time",
-    ),
+    await textIncludes(page, '[data-testid="hourly-all-time"]', "/h including unpaid time"),
     "all-time rate",
   );
   await shot(page, "earnings-unpaid");
 });
 
 await test("earnings filters: period and opportunity narrow totals, chart and rate", async (page) => {
-  await page.goto(base);
-  await page.click('nav button:has-text("Earnings")');
-  await page.waitForSelector('[data-total="paid"]');
+  await openEarnings(page, '[data-total="paid"]');
   const cents = async () => {
     let t = 0;
     for (const k of ["pending", "accepted", "paid", "reversed"])
@@ -1055,7 +1062,7 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   await page.click('[data-testid="export-csv"]');
   await page.waitForSelector('[data-testid="csv-note"]:has-text("Saved")');
   assert(
-    (await page.locator('[data-testid="csv-note"]').innerText()).includes("/home/ada/Documents/"),
+    await textIncludes(page, '[data-testid="csv-note"]', "/home/ada/Documents/"),
     "says where the CSV went",
   );
 });
@@ -1088,9 +1095,7 @@ await test("keyboard-only grading on the real app's answers: Rust's findings, th
   const min = recordedCalls("open_item", "opened").find((c) => c.args.assignmentId === id).ok
     .validation.rationale_required.preference;
   assert(
-    (await page.locator('[data-question="preference"] .rat').innerText()).includes(
-      `min ${min} chars`,
-    ),
+    await textIncludes(page, '[data-question="preference"] .rat', `min ${min} chars`),
     `the rationale box says Rust's minimum (${min})`,
   );
   await page.keyboard.press("1");
@@ -1161,10 +1166,7 @@ await test("replay of the real app: the demo queue, and a submit attempt lists R
   }
   await row.click();
   await page.waitForSelector('[data-testid="revision-panel"]');
-  assert(
-    (await page.locator('[data-testid="submit"]').innerText()).includes("Resubmit"),
-    "resubmit",
-  );
+  assert(await textIncludes(page, '[data-testid="submit"]', "Resubmit"), "resubmit");
   assert(
     !(await page.locator('[data-testid="submit"]').isDisabled()),
     "the pre-filled answers validate",

@@ -78,6 +78,11 @@ pub fn min(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
+/// "median X min Y" of `v`, each written by `show`.
+pub fn spread(v: &[f64], show: impl Fn(f64) -> String) -> String {
+    format!("median {} min {}", show(median(v)), show(min(v)))
+}
+
 /// The `q`-quantile (0..=1) of `v` (nearest rank).
 pub fn quantile(v: &[f64], q: f64) -> f64 {
     let mut s = v.to_vec();

@@ -188,18 +188,16 @@ fn a_mixed_series_is_split_into_labelled_stacks() {
     let view = series.view();
     let labels: Vec<&str> = view.stacks.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(view.stacks.len(), 3, "{labels:?}");
-    assert!(
-        labels[0].starts_with("MR axial 64×64 · 30 slices · T1 AX"),
-        "{labels:?}"
-    );
-    assert!(
-        labels[1].starts_with("MR sagittal 48×48 · 12 slices · T2 SAG"),
-        "{labels:?}"
-    );
-    assert!(
-        labels[2].starts_with("MR 64×64 · 5 slices · LOCALIZER"),
-        "{labels:?}"
-    );
+    for (i, start) in [
+        "MR axial 64×64 · 30 slices · T1 AX",
+        "MR sagittal 48×48 · 12 slices · T2 SAG",
+        "MR 64×64 · 5 slices · LOCALIZER",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert!(labels[i].starts_with(start), "{labels:?}");
+    }
     assert_eq!(
         view.stacks.iter().map(|s| s.first).collect::<Vec<_>>(),
         vec![0, 30, 42]

@@ -7,6 +7,15 @@ use assay_rubric::{
     Annotation, AnnotationAnchor, Answer, Answers, Preference, QuestionKind, Rubric,
 };
 
+/// The body of `resp` as JSON (null when it is not JSON), once the request
+/// succeeded; `what` names the request when it did not.
+pub async fn success_json(resp: reqwest::Response, what: &str) -> serde_json::Value {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "{what}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
 /// Answers that satisfy every question and rationale rule of `rubric`.
 pub fn valid_answers(rubric: &Rubric) -> Answers {
     let mut a = Answers::default();

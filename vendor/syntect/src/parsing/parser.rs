@@ -1,22 +1,8 @@
-// Suppression of a false positive clippy lint. Upstream issue:
-//
-//   mutable_key_type false positive for raw pointers
-//   https://github.com/rust-lang/rust-clippy/issues/6745
-//
-// We use `*const MatchPattern` as key in our `SearchCache` hash map.
-// Clippy thinks this is a problem since `MatchPattern` has interior mutability
-// via `MatchPattern::regex::regex` which is an `AtomicLazyCell`.
-// But raw pointers are hashed via the pointer itself, not what is pointed to.
-// See https://github.com/rust-lang/rust/blob/1.54.0/library/core/src/hash/mod.rs#L717-L725
-#![allow(clippy::mutable_key_type)]
-
 use super::regex::Region;
 use super::scope::*;
 use super::syntax_definition::*;
 use crate::parsing::syntax_definition::ContextId;
 use crate::parsing::syntax_set::{SyntaxReference, SyntaxSet};
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 /// Errors that can occur while parsing.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +68,8 @@ struct RegexMatch<'a> {
 /// or owned (an uncacheable search). Only the best match of a token is
 /// cloned out of the cache.
 enum Found {
-    Cached(*const MatchPattern),
+    /// In the search cache, at this slot.
+    Cached(u32),
     Fresh(Region),
 }
 
@@ -98,7 +85,7 @@ struct BestMatch<'a> {
 impl<'a> BestMatch<'a> {
     fn into_match(self, search_cache: &SearchCache) -> Option<RegexMatch<'a>> {
         let regions = match self.found {
-            Found::Cached(ptr) => search_cache.get(&ptr)?.clone()?,
+            Found::Cached(slot) => search_cache.get(slot)??.clone(),
             Found::Fresh(region) => region,
         };
         Some(RegexMatch {
@@ -113,39 +100,70 @@ impl<'a> BestMatch<'a> {
 
 /// Maps the pattern to its match on the current line (`None`: no match
 /// from where it was searched to the line's end).
-type SearchMap = HashMap<*const MatchPattern, Option<Region>, BuildHasherDefault<PtrHasher>>;
-
-/// The per-line search cache, kept per thread between lines (cleared at
-/// each line's start) with a pool of the regions it held, so a line neither
-/// allocates the map nor a region per cached match.
+/// One pattern's entry in the [`SearchCache`]: valid for the line whose
+/// generation it carries.
 #[derive(Default)]
-struct SearchCache {
-    map: SearchMap,
-    pool: Vec<Region>,
+struct Slot {
+    gen: u32,
+    /// The pattern matched (at `region`); else it does not match in the
+    /// rest of the line.
+    matched: bool,
+    /// The match, or a stale one's region kept for reuse.
+    region: Option<Region>,
 }
 
-/// Most regions kept in [`SearchCache::pool`] between lines.
-const REGION_POOL_MAX: usize = 256;
+/// Per line, what a search of each pattern gave, by the pattern's slot
+/// ([`Context::slot_base`] + its index): a vector indexed by slot, and a
+/// line generation instead of clearing. A stale entry's region is reused
+/// for the next search into it.
+#[derive(Default)]
+struct SearchCache {
+    gen: u32,
+    slots: Vec<Slot>,
+    /// Scratch space for the next search.
+    scratch: Option<Region>,
+}
+
+/// Slots past this are not cached (the search runs every time); a process
+/// that builds syntax sets over and over would otherwise grow the vector.
+const MAX_CACHED_SLOT: u32 = 1 << 18;
 
 impl SearchCache {
-    fn get(&self, ptr: &*const MatchPattern) -> Option<&Option<Region>> {
-        self.map.get(ptr)
+    /// What is known of `slot` on this line: `None` nothing, `Some(None)` no
+    /// match, `Some(Some(region))` a match.
+    fn get(&self, slot: u32) -> Option<Option<&Region>> {
+        let s = self.slots.get(slot as usize)?;
+        if s.gen != self.gen {
+            return None;
+        }
+        Some(if s.matched { s.region.as_ref() } else { None })
     }
 
-    /// Clears the map for a new line, its regions back into the pool.
+    /// Starts a new line: every entry becomes stale.
     fn clear(&mut self) {
-        for (_, region) in self.map.drain() {
-            if let Some(region) = region {
-                if self.pool.len() < REGION_POOL_MAX {
-                    self.pool.push(region);
-                }
+        self.gen = self.gen.wrapping_add(1);
+        if self.gen == 0 {
+            for s in &mut self.slots {
+                s.gen = 0;
             }
+            self.gen = 1;
         }
     }
 
-    /// A region from the pool (or a new one) to use as search scratch space.
-    fn spare(&mut self) -> Region {
-        self.pool.pop().unwrap_or_default()
+    /// The entry of `slot` for this line (grown on demand), `None` for a
+    /// slot that is not cached.
+    fn entry(&mut self, slot: u32) -> Option<&mut Slot> {
+        if slot >= MAX_CACHED_SLOT {
+            return None;
+        }
+        let i = slot as usize;
+        if i >= self.slots.len() {
+            self.slots.resize_with(i + 1, Slot::default);
+        }
+        let gen = self.gen;
+        let s = &mut self.slots[i];
+        s.gen = gen;
+        Some(s)
     }
 }
 
@@ -153,121 +171,6 @@ thread_local! {
     static SEARCH_CACHE: std::cell::RefCell<SearchCache> =
         std::cell::RefCell::new(SearchCache::default());
 }
-
-/// Hashes the search cache's keys (pattern addresses) with one multiply
-/// instead of FNV's byte-by-byte loop.
-#[derive(Default)]
-struct PtrHasher(u64);
-
-impl std::hash::Hasher for PtrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        let h = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-// To understand the implementation of this, here's an introduction to how
-// Sublime Text syntax definitions work.
-//
-// Let's say we have the following made-up syntax definition:
-//
-//     contexts:
-//       main:
-//         - match: A
-//           scope: scope.a.first
-//           push: context-a
-//         - match: b
-//           scope: scope.b
-//         - match: \w+
-//           scope: scope.other
-//       context-a:
-//         - match: a+
-//           scope: scope.a.rest
-//         - match: (?=.)
-//           pop: true
-//
-// There are two contexts, `main` and `context-a`. Each context contains a list
-// of match rules with instructions for how to proceed.
-//
-// Let's say we have the input string " Aaaabxxx". We start at position 0 in
-// the string. We keep a stack of contexts, which at the beginning is just main.
-//
-// So we start by looking at the top of the context stack (main), and look at
-// the rules in order. The rule that wins is the first one that matches
-// "earliest" in the input string. In our example:
-//
-// 1. The first one matches "A". Note that matches are not anchored, so this
-//    matches at position 1.
-// 2. The second one matches "b", so position 5. The first rule is winning.
-// 3. The third one matches "\w+", so also position 1. But because the first
-//    rule comes first, it wins.
-//
-// So now we execute the winning rule. Whenever we matched some text, we assign
-// the scope (if there is one) to the matched text and advance our position to
-// after the matched text. The scope is "scope.a.first" and our new position is
-// after the "A", so 2. The "push" means that we should change our stack by
-// pushing `context-a` on top of it.
-//
-// In the next step, we repeat the above, but now with the rules in `context-a`.
-// The result is that we match "a+" and assign "scope.a.rest" to "aaa", and our
-// new position is now after the "aaa". Note that there was no instruction for
-// changing the stack, so we stay in that context.
-//
-// In the next step, the first rule doesn't match anymore, so we go to the next
-// rule where "(?=.)" matches. The instruction is to "pop", which means we
-// pop the top of our context stack, which means we're now back in main.
-//
-// This time in main, we match "b", and in the next step we match the rest with
-// "\w+", and we're done.
-//
-//
-// ## Preventing loops
-//
-// These are the basics of how matching works. Now, you saw that you can write
-// patterns that result in an empty match and don't change the position. These
-// are called non-consuming matches. The problem with them is that they could
-// result in infinite loops. Let's look at a syntax where that is the case:
-//
-//     contexts:
-//       main:
-//         - match: (?=.)
-//           push: test
-//       test:
-//         - match: \w+
-//           scope: word
-//         - match: (?=.)
-//           pop: true
-//
-// This is a bit silly, but it's a minimal example for explaining how matching
-// works in that case.
-//
-// Let's say we have the input string " hello". In `main`, our rule matches and
-// we go into `test` and stay at position 0. Now, the best match is the rule
-// with "pop". But if we used that rule, we'd pop back to `main` and would still
-// be at the same position we started at! So this would be an infinite loop,
-// which we don't want.
-//
-// So what Sublime Text does in case a looping rule "won":
-//
-// * If there's another rule that matches at the same position and does not
-//   result in a loop, use that instead.
-// * Otherwise, go to the next position and go through all the rules in the
-//   current context again. Note that it means that the "pop" could again be the
-//   winning rule, but that's ok as it wouldn't result in a loop anymore.
-//
-// So in our input string, we'd skip one character and try to match the rules
-// again. This time, the "\w+" wins because it comes first.
 
 impl ParseState {
     /// Creates a state from a syntax definition, keeping its own reference-counted point to the
@@ -328,10 +231,7 @@ impl ParseState {
         // nested use would only get an empty one), cleared for this line.
         let mut search_cache = SEARCH_CACHE.with(|c| std::mem::take(&mut *c.borrow_mut()));
         search_cache.clear();
-        if search_cache.map.capacity() == 0 {
-            search_cache.map.reserve(128);
-        }
-        let mut regions = search_cache.spare();
+        let mut regions = search_cache.scratch.take().unwrap_or_default();
         // Used for detecting loops with push/pop, see long comment above.
         let mut non_consuming_push_at = (0, 0);
 
@@ -350,7 +250,7 @@ impl ParseState {
                 Err(e) => break Err(e),
             }
         };
-        search_cache.pool.push(regions);
+        search_cache.scratch = Some(regions);
         SEARCH_CACHE.with(|c| *c.borrow_mut() = search_cache);
         parsed
     }
@@ -491,7 +391,7 @@ impl ParseState {
 
         for (from_with_proto, ctx, captures) in context_chain {
             let chain_context = syntax_set.get_context(ctx)?;
-            for &(pat_id, pat_index) in chain_context.flat_patterns(syntax_set, ctx)? {
+            for &(pat_id, pat_index, slot) in chain_context.flat_patterns(syntax_set, ctx)? {
                 let pat_context = if pat_id == *ctx {
                     chain_context
                 } else {
@@ -500,7 +400,7 @@ impl ParseState {
                 let match_pat = pat_context.match_at(pat_index)?;
 
                 if let Some((match_start, match_end, found)) =
-                    self.search(line, start, match_pat, captures, search_cache, regions)
+                    self.search(line, start, match_pat, slot, captures, search_cache, regions)
                 {
 
                     // println!("matched pattern {:?} at start {} end {} (pop would loop: {}, min start: {}, initial start: {}, check_pop_loop: {}, stack_len: {})", match_pat, match_start, match_end, pop_would_loop, min_start, start, check_pop_loop, self.stack.len());
@@ -546,25 +446,25 @@ impl ParseState {
         Ok(best_match.and_then(|b| b.into_match(search_cache)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
         line: &str,
         start: usize,
         match_pat: &MatchPattern,
+        slot: u32,
         captures: Option<&(Region, String)>,
         search_cache: &mut SearchCache,
         regions: &mut Region,
     ) -> Option<(usize, usize, Found)> {
         // println!("{} - {:?} - {:?}", match_pat.regex_str, match_pat.has_captures, cur_level.captures.is_some());
-        let match_ptr = match_pat as *const MatchPattern;
-
-        if let Some(maybe_region) = search_cache.get(&match_ptr) {
-            if let Some(ref region) = *maybe_region {
+        if let Some(maybe_region) = search_cache.get(slot) {
+            if let Some(region) = maybe_region {
                 let (match_start, match_end) = region.pos(0).unwrap();
                 if match_start >= start {
                     // Cached match is valid, return it. Otherwise do another
                     // search below.
-                    return Some((match_start, match_end, Found::Cached(match_ptr)));
+                    return Some((match_start, match_end, Found::Cached(slot)));
                 }
             } else {
                 // Didn't find a match earlier, so no point trying to match it again
@@ -593,23 +493,23 @@ impl ParseState {
             if does_something {
                 // print!("catch {} at {} on {}", match_pat.regex_str, match_start, line);
                 if can_cache {
-                    match search_cache.map.get_mut(&match_ptr) {
-                        // A stale match of this pattern: reuse its regions
-                        // as the next search's scratch space.
-                        Some(Some(stale)) => std::mem::swap(stale, regions),
-                        _ => {
-                            // The match moves into the cache; a pooled
-                            // region becomes the scratch space.
-                            let found = std::mem::replace(regions, search_cache.spare());
-                            search_cache.map.insert(match_pat, Some(found));
+                    if let Some(entry) = search_cache.entry(slot) {
+                        // The match moves into the cache; the entry's old
+                        // region (if any) becomes the scratch space.
+                        entry.matched = true;
+                        match entry.region.as_mut() {
+                            Some(old) => std::mem::swap(old, regions),
+                            None => entry.region = Some(std::mem::take(regions)),
                         }
+                        return Some((match_start, match_end, Found::Cached(slot)));
                     }
-                    return Some((match_start, match_end, Found::Cached(match_ptr)));
                 }
                 return Some((match_start, match_end, Found::Fresh(regions.clone())));
             }
         } else if can_cache {
-            search_cache.map.insert(match_pat, None);
+            if let Some(entry) = search_cache.entry(slot) {
+                entry.matched = false;
+            }
         }
         None
     }

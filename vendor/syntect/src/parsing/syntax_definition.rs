@@ -67,13 +67,49 @@ pub struct Context {
     /// [`Context::flat_patterns`], filled on first use (not serialized).
     #[serde(skip)]
     pub(crate) flat: FlatPatterns,
+
+    /// The first of this context's search cache slots (see
+    /// [`Context::slot_base`]; not serialized).
+    #[serde(skip)]
+    pub(crate) slots: SlotBase,
 }
+
+/// Where a context's patterns' slots in the parser's search cache start:
+/// taken from a process-wide counter on first use, so that every match
+/// pattern of every context gets its own slot (`base + pattern index`).
+/// A clone starts unset (it gets its own slots); never affects equality.
+#[derive(Default)]
+pub(crate) struct SlotBase(OnceCell<u32>);
+
+impl Clone for SlotBase {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for SlotBase {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SlotBase {}
+
+impl std::fmt::Debug for SlotBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SlotBase")
+    }
+}
+
+/// The next free search cache slot (see [`SlotBase`]).
+static NEXT_SLOT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// The match patterns of a context with its includes followed, in
 /// [`context_iter`]'s order, as (context, pattern index). A clone starts
 /// empty (a cloned context may be relinked) and it never affects equality.
+/// The third field is the pattern's search cache slot ([`SlotBase`]).
 #[derive(Default)]
-pub(crate) struct FlatPatterns(OnceCell<Vec<(ContextId, usize)>>);
+pub(crate) struct FlatPatterns(OnceCell<Vec<(ContextId, usize, u32)>>);
 
 impl Clone for FlatPatterns {
     fn clone(&self) -> Self {
@@ -106,7 +142,23 @@ impl Context {
             patterns: Vec::new(),
             prototype: None,
             flat: FlatPatterns::default(),
+            slots: SlotBase::default(),
         }
+    }
+
+    /// This context's first search cache slot; pattern `i` has slot
+    /// `slot_base() + i` (a slot past `u32::MAX` is `u32::MAX`, which the
+    /// parser's `SearchCache` never caches).
+    pub(crate) fn slot_base(&self) -> u32 {
+        *self.slots.0.get_or_init(|| {
+            let n = u32::try_from(self.patterns.len()).unwrap_or(u32::MAX);
+            // Saturating, never wrapping: two patterns never share a slot
+            // (past the parser's limit slots are not cached at all).
+            let relaxed = std::sync::atomic::Ordering::Relaxed;
+            NEXT_SLOT
+                .fetch_update(relaxed, relaxed, |next| Some(next.saturating_add(n)))
+                .unwrap_or(u32::MAX)
+        })
     }
 
     /// What [`context_iter`] yields for this context (`id` is its own id in
@@ -116,7 +168,7 @@ impl Context {
         &self,
         syntax_set: &SyntaxSet,
         id: &ContextId,
-    ) -> Result<&[(ContextId, usize)], ParsingError> {
+    ) -> Result<&[(ContextId, usize, u32)], ParsingError> {
         let flat = self.flat.0.get_or_try_init(|| {
             let mut out = Vec::new();
             let mut stack: Vec<(ContextId, &Context, usize)> = vec![(*id, self, 0)];
@@ -128,7 +180,13 @@ impl Context {
                 }
                 top.2 = index + 1;
                 match ctx.patterns[index] {
-                    Pattern::Match(_) => out.push((cid, index)),
+                    Pattern::Match(_) => {
+                        let slot = u32::try_from(index)
+                            .ok()
+                            .and_then(|i| ctx.slot_base().checked_add(i))
+                            .unwrap_or(u32::MAX);
+                        out.push((cid, index, slot));
+                    }
                     Pattern::Include(ContextReference::Direct(ref included)) => {
                         stack.push((*included, syntax_set.get_context(included)?, 0));
                     }

@@ -120,9 +120,25 @@ struct Slot {
 struct SearchCache {
     gen: u32,
     slots: Vec<Slot>,
+    /// Per flat pattern list ([`Context::flat_id`]), which of its patterns
+    /// match nowhere in the rest of this line: the token loop skips them
+    /// instead of looking each one up again for every token.
+    dead: Vec<DeadMask>,
     /// Scratch space for the next search.
     scratch: Option<Region>,
 }
+
+/// One flat pattern list's dead patterns on the line of generation `gen`
+/// (bit `i % 64` of word `i / 64`: pattern `i` of the list).
+#[derive(Default)]
+struct DeadMask {
+    gen: u32,
+    words: Vec<u64>,
+}
+
+/// Flat lists from this id up are not tracked (all their patterns stay
+/// live, as without the masks).
+const MAX_DEAD_LIST: u32 = 1 << 16;
 
 /// Slots past this are not cached (the search runs every time); a process
 /// that builds syntax sets over and over would otherwise grow the vector.
@@ -146,8 +162,53 @@ impl SearchCache {
             for s in &mut self.slots {
                 s.gen = 0;
             }
+            for d in &mut self.dead {
+                d.gen = 0;
+            }
             self.gen = 1;
         }
+    }
+
+    /// `slot` is known to match nowhere in the rest of this line.
+    fn matches_nowhere(&self, slot: u32) -> bool {
+        matches!(self.get(slot), Some(None))
+    }
+
+    /// The live patterns of word `word` of flat list `list` (of `len`
+    /// patterns) on this line, as bits.
+    fn live(&mut self, list: u32, word: usize, len: usize) -> u64 {
+        let valid = match len.saturating_sub(word * 64) {
+            n if n >= 64 => u64::MAX,
+            n => (1u64 << n) - 1,
+        };
+        if list >= MAX_DEAD_LIST {
+            return valid;
+        }
+        match self.dead.get(list as usize) {
+            Some(d) if d.gen == self.gen => valid & !d.words.get(word).copied().unwrap_or(0),
+            _ => valid,
+        }
+    }
+
+    /// Pattern `word * 64 + bit` of flat list `list` matches nowhere in the
+    /// rest of this line.
+    fn kill(&mut self, list: u32, word: usize, bit: usize) {
+        if list >= MAX_DEAD_LIST {
+            return;
+        }
+        let i = list as usize;
+        if i >= self.dead.len() {
+            self.dead.resize_with(i + 1, DeadMask::default);
+        }
+        let d = &mut self.dead[i];
+        if d.gen != self.gen {
+            d.gen = self.gen;
+            d.words.iter_mut().for_each(|w| *w = 0);
+        }
+        if d.words.len() <= word {
+            d.words.resize(word + 1, 0);
+        }
+        d.words[word] |= 1u64 << bit;
     }
 
     /// The entry of `slot` for this line (grown on demand), `None` for a
@@ -391,54 +452,74 @@ impl ParseState {
 
         for (from_with_proto, ctx, captures) in context_chain {
             let chain_context = syntax_set.get_context(ctx)?;
-            for &(pat_id, pat_index, slot) in chain_context.flat_patterns(syntax_set, ctx)? {
-                let pat_context = if pat_id == *ctx {
-                    chain_context
-                } else {
-                    syntax_set.get_context(&pat_id)?
-                };
-                let match_pat = pat_context.match_at(pat_index)?;
+            let flat = chain_context.flat_patterns(syntax_set, ctx)?;
+            let list = chain_context.flat_id();
+            for word in 0..flat.len().div_ceil(64) {
+                // The patterns of this word not yet known to match nowhere in
+                // the rest of the line, in order.
+                let mut live = search_cache.live(list, word, flat.len());
+                while live != 0 {
+                    let bit = live.trailing_zeros() as usize;
+                    live &= live - 1;
+                    let Some(&(pat_id, pat_index, slot)) = flat.get(word * 64 + bit) else {
+                        break;
+                    };
+                    let pat_context = if pat_id == *ctx {
+                        chain_context
+                    } else {
+                        syntax_set.get_context(&pat_id)?
+                    };
+                    let match_pat = pat_context.match_at(pat_index)?;
 
-                if let Some((match_start, match_end, found)) =
-                    self.search(line, start, match_pat, slot, captures, search_cache, regions)
-                {
+                    if let Some((match_start, match_end, found)) = self.search(
+                        line,
+                        start,
+                        match_pat,
+                        slot,
+                        captures,
+                        search_cache,
+                        regions,
+                    ) {
+                        // println!("matched pattern {:?} at start {} end {} (pop would loop: {}, min start: {}, initial start: {}, check_pop_loop: {}, stack_len: {})", match_pat, match_start, match_end, pop_would_loop, min_start, start, check_pop_loop, self.stack.len());
 
-                    // println!("matched pattern {:?} at start {} end {} (pop would loop: {}, min start: {}, initial start: {}, check_pop_loop: {}, stack_len: {})", match_pat, match_start, match_end, pop_would_loop, min_start, start, check_pop_loop, self.stack.len());
+                        if match_start < min_start || (match_start == min_start && pop_would_loop) {
+                            // New match is earlier in text than old match,
+                            // or old match was a looping pop at the same
+                            // position.
 
-                    if match_start < min_start || (match_start == min_start && pop_would_loop) {
-                        // New match is earlier in text than old match,
-                        // or old match was a looping pop at the same
-                        // position.
+                            // println!("setting as current match");
 
-                        // println!("setting as current match");
+                            min_start = match_start;
 
-                        min_start = match_start;
+                            let consuming = match_end > start;
+                            pop_would_loop = check_pop_loop
+                                && !consuming
+                                && matches!(match_pat.operation, MatchOperation::Pop);
 
-                        let consuming = match_end > start;
-                        pop_would_loop = check_pop_loop
-                            && !consuming
-                            && matches!(match_pat.operation, MatchOperation::Pop);
+                            let push_too_deep =
+                                matches!(match_pat.operation, MatchOperation::Push(_))
+                                    && self.stack.len() >= 100;
 
-                        let push_too_deep = matches!(match_pat.operation, MatchOperation::Push(_))
-                            && self.stack.len() >= 100;
+                            if push_too_deep {
+                                return Ok(None);
+                            }
 
-                        if push_too_deep {
-                            return Ok(None);
+                            best_match = Some(BestMatch {
+                                found,
+                                context: pat_context,
+                                pat_index,
+                                from_with_prototype: from_with_proto,
+                                would_loop: pop_would_loop,
+                            });
+
+                            if match_start == start && !pop_would_loop {
+                                // We're not gonna find a better match after this,
+                                // so as an optimization we can stop matching now.
+                                return Ok(best_match.and_then(|b| b.into_match(search_cache)));
+                            }
                         }
-
-                        best_match = Some(BestMatch {
-                            found,
-                            context: pat_context,
-                            pat_index,
-                            from_with_prototype: from_with_proto,
-                            would_loop: pop_would_loop,
-                        });
-
-                        if match_start == start && !pop_would_loop {
-                            // We're not gonna find a better match after this,
-                            // so as an optimization we can stop matching now.
-                            return Ok(best_match.and_then(|b| b.into_match(search_cache)));
-                        }
+                    } else if search_cache.matches_nowhere(slot) {
+                        search_cache.kill(list, word, bit);
                     }
                 }
             }

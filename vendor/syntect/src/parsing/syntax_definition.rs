@@ -72,6 +72,11 @@ pub struct Context {
     /// [`Context::slot_base`]; not serialized).
     #[serde(skip)]
     pub(crate) slots: SlotBase,
+
+    /// This context's flat pattern list's id (see [`Context::flat_id`];
+    /// not serialized).
+    #[serde(skip)]
+    pub(crate) flat_list: SlotBase,
 }
 
 /// Where a context's patterns' slots in the parser's search cache start:
@@ -103,6 +108,9 @@ impl std::fmt::Debug for SlotBase {
 
 /// The next free search cache slot (see [`SlotBase`]).
 static NEXT_SLOT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The next free flat list id (see [`Context::flat_id`]).
+static NEXT_FLAT_LIST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// The match patterns of a context with its includes followed, in
 /// [`context_iter`]'s order, as (context, pattern index). A clone starts
@@ -143,7 +151,20 @@ impl Context {
             prototype: None,
             flat: FlatPatterns::default(),
             slots: SlotBase::default(),
+            flat_list: SlotBase::default(),
         }
+    }
+
+    /// A number of this context's own, taken on first use from a
+    /// process-wide counter (saturating), by which the parser keeps per
+    /// line which patterns of [`Context::flat_patterns`] match nowhere.
+    pub(crate) fn flat_id(&self) -> u32 {
+        *self.flat_list.0.get_or_init(|| {
+            let relaxed = std::sync::atomic::Ordering::Relaxed;
+            NEXT_FLAT_LIST
+                .fetch_update(relaxed, relaxed, |next| Some(next.saturating_add(1)))
+                .unwrap_or(u32::MAX)
+        })
     }
 
     /// This context's first search cache slot; pattern `i` has slot

@@ -301,6 +301,14 @@ pub(crate) struct Memo {
 /// A [`Memo`] shared by the streams of one thread.
 pub(crate) type SharedMemo = Rc<RefCell<Memo>>;
 
+/// Frees what the parser keeps per thread between lines (its search cache:
+/// a slot per pattern met and the match regions it holds). Called where a
+/// highlighting job ends, so that a long-lived thread (a command handler
+/// that highlighted the rows on screen) does not hold it until it exits.
+pub(crate) fn release_thread_caches() {
+    syntect::parsing::release_thread_search_cache();
+}
+
 /// The class a scope maps to on its own (`None`: look further down the stack).
 fn scope_class(cache: &mut ScopeCache, scope: Scope) -> Option<TokenClass> {
     *cache.entry(scope).or_insert_with(|| {
@@ -571,6 +579,7 @@ pub fn highlight_code(text: &str, path_or_language: Option<&str>) -> CodeView {
             }
         })
         .collect();
+    release_thread_caches();
     CodeView {
         language: language.map(|l| l.id.to_string()),
         lines,

@@ -3,6 +3,7 @@
 //! every hunk at once in parallel.
 
 use super::*;
+use crate::highlight::release_thread_caches;
 
 /// Highlighting and word-level changes of one hunk, done on first use.
 ///
@@ -48,6 +49,7 @@ impl HunkHl {
         };
         let mut h = LineHighlighter::new(lang);
         let (spans, old_context) = highlight_hunk(hunk, &mut h, upto);
+        release_thread_caches();
         self.set_spans(spans, old_context);
         self.words_upto(hunk, upto);
     }
@@ -201,6 +203,7 @@ pub(super) fn highlight_files(
             done.words_upto(hunk, hunk.lines.len());
             out.push((u.file, u.hunk, done));
         }
+        release_thread_caches();
         out
     };
     let results = if threads <= 1 || total < 2_000 {

@@ -233,6 +233,17 @@ thread_local! {
         std::cell::RefCell::new(SearchCache::default());
 }
 
+/// Frees the calling thread's search cache (the vector of slots and the
+/// regions it holds, kept between lines): for a thread that is done parsing
+/// for a while. The next line parsed on the thread starts a new one.
+pub fn release_thread_search_cache() {
+    SEARCH_CACHE.with(|c| {
+        if let Ok(mut cache) = c.try_borrow_mut() {
+            *cache = SearchCache::default();
+        }
+    });
+}
+
 impl ParseState {
     /// Creates a state from a syntax definition, keeping its own reference-counted point to the
     /// main context of the syntax

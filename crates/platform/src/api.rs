@@ -434,6 +434,39 @@ pub(crate) fn page_params(q: &ListQuery) -> Result<(i64, u32), ApiFailure> {
     Ok((after, limit))
 }
 
+/// A page of a cursor-paged list, as the list endpoints answer it.
+pub(crate) struct CursorPage<T> {
+    /// Rows after the cursor, oldest change first.
+    pub(crate) rows: Vec<T>,
+    /// The cursor after the last row (the same cursor when the page is empty).
+    pub(crate) next_cursor: String,
+    /// More rows follow.
+    pub(crate) has_more: bool,
+}
+
+/// The page of rows after the cursor of `q` (at most its limit), read by
+/// `fetch(storage, after_seq, limit)` on the blocking pool; `seq_of` gives a
+/// row's sequence number, from which the next cursor is made.
+pub(crate) async fn cursor_page<T, F>(
+    state: &AppState,
+    q: &ListQuery,
+    seq_of: fn(&T) -> i64,
+    fetch: F,
+) -> Result<CursorPage<T>, ApiFailure>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage, i64, u32) -> PlatformResult<crate::storage::Page<T>> + Send + 'static,
+{
+    let (after, limit) = page_params(q)?;
+    let page = blocking(state, move |s| fetch(s, after, limit)).await?;
+    let last = page.rows.last().map_or(after, seq_of);
+    Ok(CursorPage {
+        rows: page.rows,
+        next_cursor: encode_cursor(last),
+        has_more: page.has_more,
+    })
+}
+
 /// Issue a token with `role` for `expert_id` (login, new tokens, sign-in codes).
 pub(crate) async fn issue_token(
     state: &AppState,

@@ -4,9 +4,9 @@
 
 use assay_protocol::{
     ApiError, ApiErrorCode, Assignment, AssignmentKind, AssignmentPage, ExpertProfile, Health,
-    ItemEnvelope, Lease, LedgerPage, LoginRequest, OpportunityList, OutcomePage, PayoutList,
-    RateCard, ReviewReceipt, ReviewRequest, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
-    TokenResponse, CONTENT_SHA256_HEADER, PROTOCOL_VERSION,
+    ItemEnvelope, Lease, LedgerEntry, LedgerPage, LoginRequest, OpportunityList, OutcomePage,
+    PayoutList, RateCard, ReviewOutcome, ReviewReceipt, ReviewRequest, RubricEnvelope,
+    SubmissionReceipt, SubmissionRequest, TokenResponse, CONTENT_SHA256_HEADER, PROTOCOL_VERSION,
 };
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::api::{
-    blocking, encode_cursor, idempotency_key, issue_token, page_params, request_hash, ApiFailure,
-    ApiJson, ApiQuery, ApiResult, AppState, AuthExpert, ListQuery,
+    blocking, cursor_page, idempotency_key, issue_token, request_hash, ApiFailure, ApiJson,
+    ApiQuery, ApiResult, AppState, AuthExpert, ListQuery,
 };
 use crate::auth::{self, Role};
 use crate::error::PlatformError;
@@ -144,17 +144,20 @@ pub async fn assignments(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<AssignmentPage> {
-    let (after, limit) = page_params(&q)?;
     let now = Utc::now();
-    let page = blocking(&state, move |s| {
-        s.expire_overdue_leases(&who.expert_id, now)?;
-        s.list_assignments(&who.expert_id, after, limit)
-    })
+    let page = cursor_page(
+        &state,
+        &q,
+        |a: &Assignment| a.seq,
+        move |s, after, limit| {
+            s.expire_overdue_leases(&who.expert_id, now)?;
+            s.list_assignments(&who.expert_id, after, limit)
+        },
+    )
     .await?;
-    let last = page.rows.last().map_or(after, |a| a.seq);
     Ok(axum::Json(AssignmentPage {
         assignments: page.rows,
-        next_cursor: encode_cursor(last),
+        next_cursor: page.next_cursor,
         has_more: page.has_more,
     }))
 }
@@ -436,15 +439,16 @@ pub async fn outcomes(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<OutcomePage> {
-    let (after, limit) = page_params(&q)?;
-    let page = blocking(&state, move |s| {
-        s.list_outcomes(&who.expert_id, after, limit)
-    })
+    let page = cursor_page(
+        &state,
+        &q,
+        |o: &ReviewOutcome| o.seq,
+        move |s, after, limit| s.list_outcomes(&who.expert_id, after, limit),
+    )
     .await?;
-    let last = page.rows.last().map_or(after, |o| o.seq);
     Ok(axum::Json(OutcomePage {
         outcomes: page.rows,
-        next_cursor: encode_cursor(last),
+        next_cursor: page.next_cursor,
         has_more: page.has_more,
     }))
 }
@@ -489,12 +493,16 @@ pub async fn ledger(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<LedgerPage> {
-    let (after, limit) = page_params(&q)?;
-    let page = blocking(&state, move |s| s.list_ledger(&who.expert_id, after, limit)).await?;
-    let last = page.rows.last().map_or(after, |e| e.seq);
+    let page = cursor_page(
+        &state,
+        &q,
+        |e: &LedgerEntry| e.seq,
+        move |s, after, limit| s.list_ledger(&who.expert_id, after, limit),
+    )
+    .await?;
     Ok(axum::Json(LedgerPage {
         entries: page.rows,
-        next_cursor: encode_cursor(last),
+        next_cursor: page.next_cursor,
         has_more: page.has_more,
     }))
 }

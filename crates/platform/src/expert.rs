@@ -4,9 +4,9 @@
 
 use assay_protocol::{
     ApiError, ApiErrorCode, Assignment, AssignmentKind, AssignmentPage, ExpertProfile, Health,
-    ItemEnvelope, Lease, LedgerEntry, LedgerPage, LoginRequest, OpportunityList, OutcomePage,
-    PayoutList, RateCard, ReviewOutcome, ReviewReceipt, ReviewRequest, RubricEnvelope,
-    SubmissionReceipt, SubmissionRequest, TokenResponse, CONTENT_SHA256_HEADER, PROTOCOL_VERSION,
+    ItemEnvelope, Lease, LedgerPage, LoginRequest, OpportunityList, OutcomePage, PayoutList,
+    RateCard, ReviewReceipt, ReviewRequest, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
+    TokenResponse, CONTENT_SHA256_HEADER, PROTOCOL_VERSION,
 };
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -145,21 +145,11 @@ pub async fn assignments(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<AssignmentPage> {
     let now = Utc::now();
-    let page = cursor_page(
-        &state,
-        &q,
-        |a: &Assignment| a.seq,
-        move |s, after, limit| {
-            s.expire_overdue_leases(&who.expert_id, now)?;
-            s.list_assignments(&who.expert_id, after, limit)
-        },
-    )
-    .await?;
-    Ok(axum::Json(AssignmentPage {
-        assignments: page.rows,
-        next_cursor: page.next_cursor,
-        has_more: page.has_more,
-    }))
+    cursor_page(&state, &q, move |s, after, limit| {
+        s.expire_overdue_leases(&who.expert_id, now)?;
+        s.list_assignments(&who.expert_id, after, limit)
+    })
+    .await
 }
 
 /// Renews the lease of an active assignment of the caller.
@@ -439,18 +429,10 @@ pub async fn outcomes(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<OutcomePage> {
-    let page = cursor_page(
-        &state,
-        &q,
-        |o: &ReviewOutcome| o.seq,
-        move |s, after, limit| s.list_outcomes(&who.expert_id, after, limit),
-    )
-    .await?;
-    Ok(axum::Json(OutcomePage {
-        outcomes: page.rows,
-        next_cursor: page.next_cursor,
-        has_more: page.has_more,
-    }))
+    cursor_page(&state, &q, move |s, after, limit| {
+        s.list_outcomes(&who.expert_id, after, limit)
+    })
+    .await
 }
 
 /// Records a senior reviewer's decision on a submission.
@@ -493,18 +475,10 @@ pub async fn ledger(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<LedgerPage> {
-    let page = cursor_page(
-        &state,
-        &q,
-        |e: &LedgerEntry| e.seq,
-        move |s, after, limit| s.list_ledger(&who.expert_id, after, limit),
-    )
-    .await?;
-    Ok(axum::Json(LedgerPage {
-        entries: page.rows,
-        next_cursor: page.next_cursor,
-        has_more: page.has_more,
-    }))
+    cursor_page(&state, &q, move |s, after, limit| {
+        s.list_ledger(&who.expert_id, after, limit)
+    })
+    .await
 }
 
 /// The caller's payouts.

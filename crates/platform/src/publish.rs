@@ -1984,18 +1984,10 @@ pub async fn export(
     _who: AdminAuth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ExportPage> {
-    let page = cursor_page(
-        &state,
-        &q,
-        |r: &ExportRecord| r.seq,
-        |s, after, limit| s.export_submissions(after, limit),
-    )
-    .await?;
-    Ok(axum::Json(ExportPage {
-        records: page.rows,
-        next_cursor: page.next_cursor,
-        has_more: page.has_more,
-    }))
+    cursor_page(&state, &q, |s, after, limit| {
+        s.export_submissions(after, limit)
+    })
+    .await
 }
 
 /// Routes under `/api/v1/author`.

@@ -18,7 +18,7 @@ use std::future::Future;
 use assay_protocol::{
     Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, LedgerEntry,
     LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
-    ReviewedSubmission, RubricEnvelope,
+    ReviewedSubmission,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -927,23 +927,15 @@ impl Storage for PostgresStorage {
         self.all(&format!("{OPPORTUNITY_SELECT} ORDER BY id"), &[])
     }
 
-    fn rubric(&self, id: &str, version: u32) -> PlatformResult<RubricEnvelope> {
+    fn rubric_document(&self, id: &str, version: u32) -> PlatformResult<Option<serde_json::Value>> {
         let v = int4(version)?;
-        let doc: String = self
-            .with_client(|c| async move {
-                opt_scalar(
-                    &c,
-                    "SELECT document FROM rubrics WHERE id = $1 AND version = $2",
-                    &[&id, &v],
-                )
-                .await
-            })?
-            .ok_or_else(|| PlatformError::not_found(format!("rubric {id} v{version}")))?;
-        Ok(RubricEnvelope {
-            id: id.to_owned(),
-            version,
-            document: from_json(&doc)?,
-        })
+        self.opt_scalar::<String>(
+            "SELECT document FROM rubrics WHERE id = $1 AND version = $2",
+            &[&id, &v],
+        )?
+        .as_deref()
+        .map(from_json)
+        .transpose()
     }
 
     fn rate_card(&self) -> PlatformResult<RateCard> {
@@ -1198,10 +1190,7 @@ impl Storage for PostgresStorage {
         id: &str,
     ) -> PlatformResult<Option<(Opportunity, Option<serde_json::Value>)>> {
         Ok(self
-            .with_client(|c| async move {
-                one::<OpportunityRow, _>(&c, "SELECT * FROM opportunities WHERE id = $1", &[&id])
-                    .await
-            })?
+            .one::<OpportunityRow>("SELECT * FROM opportunities WHERE id = $1", &[&id])?
             .map(|OpportunityRow(o, spec)| (o, spec)))
     }
 

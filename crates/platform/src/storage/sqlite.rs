@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use assay_protocol::{
     Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, LedgerEntry,
     LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
-    ReviewedSubmission, RubricEnvelope,
+    ReviewedSubmission,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::types::FromSql;
@@ -720,18 +720,15 @@ impl Storage for SqliteStorage {
         )
     }
 
-    fn rubric(&self, id: &str, version: u32) -> PlatformResult<RubricEnvelope> {
-        let doc: String = opt_scalar(
+    fn rubric_document(&self, id: &str, version: u32) -> PlatformResult<Option<serde_json::Value>> {
+        opt_scalar::<String>(
             &self.lock(),
             "SELECT document FROM rubrics WHERE id = ?1 AND version = ?2",
             params![id, version],
         )?
-        .ok_or_else(|| PlatformError::not_found(format!("rubric {id} v{version}")))?;
-        Ok(RubricEnvelope {
-            id: id.to_owned(),
-            version,
-            document: from_json(&doc)?,
-        })
+        .as_deref()
+        .map(from_json)
+        .transpose()
     }
 
     fn rate_card(&self) -> PlatformResult<RateCard> {

@@ -1327,7 +1327,7 @@ pub fn import_blocking(
             None => {
                 ops.push(ImportOp::Insert {
                     item: Item {
-                        id: format!("itm_{}", uuid::Uuid::now_v7().simple()),
+                        id: crate::new_id("itm"),
                         opportunity_id: opportunity_id.to_owned(),
                         title: l.title,
                         fields,
@@ -1502,7 +1502,7 @@ pub fn assign_by_policy_blocking(
             .filter(|e| !passed.contains(*e) && !holders.contains(*e))
         {
             made.push(s.create_assignment(&NewAssignment {
-                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                id: crate::new_id("asg"),
                 expert_id: expert.clone(),
                 item_id: item_id.clone(),
                 kind: AssignmentKind::Screening,
@@ -1540,7 +1540,7 @@ pub fn assign_by_policy_blocking(
                 continue;
             }
             let a = s.create_assignment(&NewAssignment {
-                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                id: crate::new_id("asg"),
                 expert_id: expert.clone(),
                 item_id: item_id.clone(),
                 kind: AssignmentKind::Grade,
@@ -1615,7 +1615,7 @@ pub fn sample_senior_review_blocking(
         .lease_minutes
         .map_or(default_lease, |m| Duration::minutes(i64::from(m)));
     let review = s.create_assignment(&NewAssignment {
-        id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+        id: crate::new_id("asg"),
         expert_id: reviewers[idx].clone(),
         item_id: a.item_id.clone(),
         kind: AssignmentKind::SeniorReview,
@@ -1814,7 +1814,7 @@ pub fn assign_item_blocking(
         )));
     }
     s.create_assignment(&NewAssignment {
-        id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+        id: crate::new_id("asg"),
         expert_id: expert.id,
         item_id,
         kind: if is_screening_item {
@@ -1918,7 +1918,7 @@ pub fn create_expert_blocking(
     let role = req.role.unwrap_or(Role::Expert);
     let salt = auth::generate_salt();
     let password = req.password.clone().unwrap_or_else(auth::generate_token);
-    let id = format!("exp_{}", uuid::Uuid::now_v7().simple());
+    let id = crate::new_id("exp");
     s.insert_expert(
         &NewExpert {
             id: id.clone(),

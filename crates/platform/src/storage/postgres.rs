@@ -26,8 +26,8 @@ use tokio_postgres::types::{FromSqlOwned, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::rows::{
-    enum_str, fetch_page, from_json, new_id, sql_i64, to_json, AccessRow, Columns, ExpertRow,
-    FromRow, IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
+    enum_str, fetch_page, from_json, sql_i64, to_json, AccessRow, Columns, ExpertRow, FromRow,
+    IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
     ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT,
     RATE_SELECT, SUBMISSION_VIEW,
 };
@@ -38,6 +38,7 @@ use super::{
 };
 use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
+use crate::new_id;
 
 /// The schema, one numbered file per step; never edit a published one.
 pub(super) const MIGRATIONS: &[&str] =

@@ -75,10 +75,6 @@ pub(super) fn from_json<T: DeserializeOwned>(s: &str) -> PlatformResult<T> {
     serde_json::from_str(s).map_err(|e| PlatformError::Corrupt(format!("stored json: {e}")))
 }
 
-pub(super) fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
-}
-
 pub(super) fn sql_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }

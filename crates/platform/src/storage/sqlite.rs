@@ -21,10 +21,10 @@ use rusqlite::types::FromSql;
 use rusqlite::{params, Connection, Params, Row, Transaction, TransactionBehavior};
 
 use super::rows::{
-    enum_str, fetch_page, from_json, new_id, parse_ts, sql_i64, to_json, ts, AccessRow, Columns,
-    ExpertRow, FromRow, IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow,
-    PendingRow, ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT,
-    OUTCOME_SELECT, RATE_SELECT, SUBMISSION_VIEW,
+    enum_str, fetch_page, from_json, parse_ts, sql_i64, to_json, ts, AccessRow, Columns, ExpertRow,
+    FromRow, IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
+    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT,
+    RATE_SELECT, SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
@@ -33,6 +33,7 @@ use super::{
 };
 use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
+use crate::new_id;
 
 /// The schema, one numbered file per step; never edit a published one.
 pub(super) const MIGRATIONS: &[&str] = &[

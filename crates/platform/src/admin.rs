@@ -179,7 +179,7 @@ pub async fn assign(
         blocking(&state, move |s| {
             let expert_id = expert_by_email(s, &req.expert_email)?;
             s.create_assignment(&NewAssignment {
-                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                id: crate::new_id("asg"),
                 expert_id,
                 item_id: req.item_id,
                 kind: req.kind,

@@ -434,6 +434,68 @@ pub(crate) fn page_params(q: &ListQuery) -> Result<(i64, u32), ApiFailure> {
     Ok((after, limit))
 }
 
+/// A page of a cursor-paged list as an endpoint answers it: rows after a
+/// cursor, the cursor after them, and whether more follow.
+pub(crate) trait CursorPage: Sized {
+    /// One row of the page.
+    type Row: Send + 'static;
+    /// The row's sequence number (what the cursor points after).
+    fn seq(row: &Self::Row) -> i64;
+    /// The page of `rows` with `next_cursor`.
+    fn new(rows: Vec<Self::Row>, next_cursor: String, has_more: bool) -> Self;
+}
+
+/// Implements [`CursorPage`] for page types whose rows (field, row type)
+/// carry a `seq`.
+macro_rules! cursor_pages {
+    ($($page:ty { $rows:ident: $row:ty }),* $(,)?) => {$(
+        impl CursorPage for $page {
+            type Row = $row;
+            fn seq(row: &$row) -> i64 {
+                row.seq
+            }
+            fn new(rows: Vec<$row>, next_cursor: String, has_more: bool) -> Self {
+                Self { $rows: rows, next_cursor, has_more }
+            }
+        }
+    )*};
+}
+
+cursor_pages!(
+    assay_protocol::AssignmentPage {
+        assignments: assay_protocol::Assignment
+    },
+    assay_protocol::OutcomePage {
+        outcomes: assay_protocol::ReviewOutcome
+    },
+    assay_protocol::LedgerPage {
+        entries: assay_protocol::LedgerEntry
+    },
+    crate::publish::ExportPage {
+        records: crate::storage::ExportRecord
+    },
+);
+
+/// The page of rows after the cursor of `q` (at most its limit), read by
+/// `fetch(storage, after_seq, limit)` on the blocking pool, with the cursor
+/// after its last row.
+pub(crate) async fn cursor_page<P, F>(state: &AppState, q: &ListQuery, fetch: F) -> ApiResult<P>
+where
+    P: CursorPage,
+    F: FnOnce(&dyn Storage, i64, u32) -> PlatformResult<crate::storage::Page<P::Row>>
+        + Send
+        + 'static,
+{
+    let (after, limit) = page_params(q)?;
+    let page = blocking(state, move |s| fetch(s, after, limit)).await?;
+    let last = page.rows.last().map_or(after, P::seq);
+    Ok(axum::Json(P::new(
+        page.rows,
+        encode_cursor(last),
+        page.has_more,
+    )))
+}
+
 /// Issue a token with `role` for `expert_id` (login, new tokens, sign-in codes).
 pub(crate) async fn issue_token(
     state: &AppState,

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::api::{
-    blocking, encode_cursor, idempotency_key, issue_token, page_params, request_hash, ApiFailure,
-    ApiJson, ApiQuery, ApiResult, AppState, AuthExpert, ListQuery,
+    blocking, cursor_page, idempotency_key, issue_token, request_hash, ApiFailure, ApiJson,
+    ApiQuery, ApiResult, AppState, AuthExpert, ListQuery,
 };
 use crate::auth::{self, Role};
 use crate::error::PlatformError;
@@ -144,19 +144,12 @@ pub async fn assignments(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<AssignmentPage> {
-    let (after, limit) = page_params(&q)?;
     let now = Utc::now();
-    let page = blocking(&state, move |s| {
+    cursor_page(&state, &q, move |s, after, limit| {
         s.expire_overdue_leases(&who.expert_id, now)?;
         s.list_assignments(&who.expert_id, after, limit)
     })
-    .await?;
-    let last = page.rows.last().map_or(after, |a| a.seq);
-    Ok(axum::Json(AssignmentPage {
-        assignments: page.rows,
-        next_cursor: encode_cursor(last),
-        has_more: page.has_more,
-    }))
+    .await
 }
 
 /// Renews the lease of an active assignment of the caller.
@@ -436,17 +429,10 @@ pub async fn outcomes(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<OutcomePage> {
-    let (after, limit) = page_params(&q)?;
-    let page = blocking(&state, move |s| {
+    cursor_page(&state, &q, move |s, after, limit| {
         s.list_outcomes(&who.expert_id, after, limit)
     })
-    .await?;
-    let last = page.rows.last().map_or(after, |o| o.seq);
-    Ok(axum::Json(OutcomePage {
-        outcomes: page.rows,
-        next_cursor: encode_cursor(last),
-        has_more: page.has_more,
-    }))
+    .await
 }
 
 /// Records a senior reviewer's decision on a submission.
@@ -489,14 +475,10 @@ pub async fn ledger(
     who: AuthExpert,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<LedgerPage> {
-    let (after, limit) = page_params(&q)?;
-    let page = blocking(&state, move |s| s.list_ledger(&who.expert_id, after, limit)).await?;
-    let last = page.rows.last().map_or(after, |e| e.seq);
-    Ok(axum::Json(LedgerPage {
-        entries: page.rows,
-        next_cursor: encode_cursor(last),
-        has_more: page.has_more,
-    }))
+    cursor_page(&state, &q, move |s, after, limit| {
+        s.list_ledger(&who.expert_id, after, limit)
+    })
+    .await
 }
 
 /// The caller's payouts.

@@ -32,6 +32,11 @@ pub use error::{Error, PlatformError};
 pub use server::{router, spawn, spawn_with_storage, RunningServer, ServerConfig};
 pub use storage::{SqliteStorage, Storage};
 
+/// A new record id: `prefix`, `_`, and a time-ordered UUID (v7) in hex.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
 /// Issue a bearer token for an expert (CLI, admin API, tests). Only the
 /// token's hash is stored; the secret is returned once.
 pub fn issue_token_blocking(
@@ -52,7 +57,7 @@ pub fn issue_role_token_blocking(
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, PlatformError> {
     let token = auth::generate_token();
-    let token_id = format!("tok_{}", uuid::Uuid::now_v7().simple());
+    let token_id = new_id("tok");
     storage.insert_token(
         &token_id,
         expert_id,

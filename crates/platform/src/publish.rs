@@ -23,8 +23,8 @@ use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
 use crate::api::{
-    blocking, encode_cursor, page_params, AdminAuth, ApiFailure, ApiJson, ApiQuery, ApiResult,
-    AppState, AuthorAuth, ListQuery,
+    blocking, cursor_page, AdminAuth, ApiFailure, ApiJson, ApiQuery, ApiResult, AppState,
+    AuthorAuth, ListQuery,
 };
 use crate::auth::{self, Role};
 use crate::error::{PlatformError, PlatformResult};
@@ -69,24 +69,71 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Read a whole (small) body, refusing more than `max` bytes.
-async fn read_limited(headers: &HeaderMap, body: Body, max: usize) -> Result<Vec<u8>, ApiFailure> {
-    let limit = u64::try_from(max).unwrap_or(u64::MAX);
-    if content_length(headers).is_some_and(|n| n > limit) {
-        return Err(too_large(format!("request body exceeds {max} bytes")));
+/// A request body read chunk by chunk, refused as too large (with
+/// `message`) as soon as it declares or delivers more than `max` bytes.
+struct LimitedBody {
+    stream: axum::body::BodyDataStream,
+    /// Bytes delivered so far.
+    read: u64,
+    max: u64,
+    message: String,
+}
+
+impl LimitedBody {
+    /// Refuses a body whose `Content-Length` already exceeds `max`.
+    fn new(headers: &HeaderMap, body: Body, max: u64, message: String) -> Result<Self, ApiFailure> {
+        if content_length(headers).is_some_and(|n| n > max) {
+            return Err(too_large(message));
+        }
+        Ok(Self {
+            stream: body.into_data_stream(),
+            read: 0,
+            max,
+            message,
+        })
     }
-    let mut out = Vec::new();
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+
+    /// The next chunk, or `None` at the end of the body.
+    async fn next_chunk(&mut self) -> Result<Option<axum::body::Bytes>, ApiFailure> {
+        let Some(chunk) = self.stream.next().await else {
+            return Ok(None);
+        };
         let chunk = chunk.map_err(|e| {
             ApiFailure::new(ApiErrorCode::BadRequest, format!("reading the body: {e}"))
         })?;
-        if out.len().saturating_add(chunk.len()) > max {
-            return Err(too_large(format!("request body exceeds {max} bytes")));
+        self.read = self.read.saturating_add(chunk.len() as u64);
+        if self.read > self.max {
+            return Err(too_large(self.message.clone()));
         }
+        Ok(Some(chunk))
+    }
+}
+
+/// Read a whole (small) body, refusing more than `max` bytes.
+async fn read_limited(headers: &HeaderMap, body: Body, max: usize) -> Result<Vec<u8>, ApiFailure> {
+    let limit = u64::try_from(max).unwrap_or(u64::MAX);
+    let mut body = LimitedBody::new(
+        headers,
+        body,
+        limit,
+        format!("request body exceeds {max} bytes"),
+    )?;
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next_chunk().await? {
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// Where the blob store keeps the bytes of `sha256`; a bad request when it
+/// is not a lower-case hex SHA-256.
+fn blob_path(state: &AppState, sha256: &str) -> Result<std::path::PathBuf, ApiFailure> {
+    state.blobs.path_of(sha256).ok_or_else(|| {
+        ApiFailure::new(
+            ApiErrorCode::BadRequest,
+            format!("{sha256:?} is not a lower-case hex sha256"),
+        )
+    })
 }
 
 // ------------------------------------------------------------------ rubrics
@@ -581,6 +628,18 @@ fn spec_of(stored: Option<serde_json::Value>) -> PlatformResult<Option<Opportuni
         .transpose()
 }
 
+/// The published spec of an existing opportunity (`None` for a seeded one);
+/// not found when there is no such opportunity.
+fn spec_of_opportunity(
+    s: &dyn Storage,
+    opportunity_id: &str,
+) -> PlatformResult<Option<OpportunitySpec>> {
+    let (_, spec) = s
+        .opportunity(opportunity_id)?
+        .ok_or_else(|| PlatformError::not_found(format!("opportunity {opportunity_id}")))?;
+    spec_of(spec)
+}
+
 /// Create or update an opportunity (rules: the rubric version must be
 /// published; a changed payout becomes a new rate from `now`).
 pub fn put_opportunity_blocking(
@@ -741,12 +800,7 @@ pub async fn put_attachment(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<AttachmentStored> {
-    let path = state.blobs.path_of(&sha256).ok_or_else(|| {
-        ApiFailure::new(
-            ApiErrorCode::BadRequest,
-            format!("{sha256:?} is not a lower-case hex sha256"),
-        )
-    })?;
+    let path = blob_path(&state, &sha256)?;
     let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -762,11 +816,12 @@ pub async fn put_attachment(
         Some(meta) if tokio::fs::try_exists(&path).await.unwrap_or(false) => Some(meta),
         _ => None,
     };
-    if content_length(&headers).is_some_and(|n| n > MAX_ATTACHMENT_BYTES) {
-        return Err(too_large(format!(
-            "attachment exceeds {MAX_ATTACHMENT_BYTES} bytes"
-        )));
-    }
+    let mut body = LimitedBody::new(
+        &headers,
+        body,
+        MAX_ATTACHMENT_BYTES,
+        format!("attachment exceeds {MAX_ATTACHMENT_BYTES} bytes"),
+    )?;
     let parent = path
         .parent()
         .ok_or_else(|| ApiFailure::new(ApiErrorCode::Internal, "blob path has no parent"))?
@@ -787,23 +842,13 @@ pub async fn put_attachment(
             None
         };
         let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                ApiFailure::new(ApiErrorCode::BadRequest, format!("reading the body: {e}"))
-            })?;
-            size = size.saturating_add(chunk.len() as u64);
-            if size > MAX_ATTACHMENT_BYTES {
-                return Err(too_large(format!(
-                    "attachment exceeds {MAX_ATTACHMENT_BYTES} bytes"
-                )));
-            }
+        while let Some(chunk) = body.next_chunk().await? {
             hasher.update(&chunk);
             if let Some(f) = file.as_mut() {
                 f.write_all(&chunk).await.map_err(PlatformError::from)?;
             }
         }
+        let size = body.read;
         let actual = hex::encode(hasher.finalize());
         if actual != sha256 {
             return Err(invalid(
@@ -867,12 +912,7 @@ pub async fn attachment_status(
     _who: AuthorAuth,
     Path(sha256): Path<String>,
 ) -> ApiResult<AttachmentStored> {
-    let path = state.blobs.path_of(&sha256).ok_or_else(|| {
-        ApiFailure::new(
-            ApiErrorCode::BadRequest,
-            format!("{sha256:?} is not a lower-case hex sha256"),
-        )
-    })?;
+    let path = blob_path(&state, &sha256)?;
     let sha = sha256.clone();
     let meta = blocking(&state, move |s| s.blob_meta(&sha)).await?;
     match meta {
@@ -1021,15 +1061,15 @@ pub struct ImportReport {
 
 /// Split a streamed body into numbered non-empty lines, within the limits.
 async fn read_ndjson(headers: &HeaderMap, body: Body) -> Result<Vec<(u32, Vec<u8>)>, ApiFailure> {
-    if content_length(headers).is_some_and(|n| n > MAX_IMPORT_BYTES) {
-        return Err(too_large(format!(
-            "the import body exceeds {MAX_IMPORT_BYTES} bytes; split it into several imports"
-        )));
-    }
+    let mut body = LimitedBody::new(
+        headers,
+        body,
+        MAX_IMPORT_BYTES,
+        format!("the import body exceeds {MAX_IMPORT_BYTES} bytes; split it into several imports"),
+    )?;
     let mut lines = Vec::new();
     let mut current: Vec<u8> = Vec::new();
     let mut number: u32 = 0;
-    let mut total: u64 = 0;
     let push = |number: u32, line: &mut Vec<u8>, lines: &mut Vec<(u32, Vec<u8>)>| {
         let taken = std::mem::take(line);
         if !taken.iter().all(u8::is_ascii_whitespace) {
@@ -1042,17 +1082,7 @@ async fn read_ndjson(headers: &HeaderMap, body: Body) -> Result<Vec<(u32, Vec<u8
         }
         Ok(())
     };
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiFailure::new(ApiErrorCode::BadRequest, format!("reading the body: {e}"))
-        })?;
-        total = total.saturating_add(chunk.len() as u64);
-        if total > MAX_IMPORT_BYTES {
-            return Err(too_large(format!(
-                "the import body exceeds {MAX_IMPORT_BYTES} bytes; split it into several imports"
-            )));
-        }
+    while let Some(chunk) = body.next_chunk().await? {
         let mut rest: &[u8] = &chunk;
         while let Some(i) = rest.iter().position(|b| *b == b'\n') {
             current.extend_from_slice(&rest[..i]);
@@ -1297,7 +1327,7 @@ pub fn import_blocking(
             None => {
                 ops.push(ImportOp::Insert {
                     item: Item {
-                        id: format!("itm_{}", uuid::Uuid::now_v7().simple()),
+                        id: crate::new_id("itm"),
                         opportunity_id: opportunity_id.to_owned(),
                         title: l.title,
                         fields,
@@ -1427,10 +1457,7 @@ pub fn assign_by_policy_blocking(
     now: DateTime<Utc>,
     default_lease: Duration,
 ) -> PlatformResult<Vec<Assignment>> {
-    let (_, spec) = s
-        .opportunity(opportunity_id)?
-        .ok_or_else(|| PlatformError::not_found(format!("opportunity {opportunity_id}")))?;
-    let spec = spec_of(spec)?;
+    let spec = spec_of_opportunity(s, opportunity_id)?;
     let policy = spec
         .as_ref()
         .map(|s| s.assignment.clone())
@@ -1475,7 +1502,7 @@ pub fn assign_by_policy_blocking(
             .filter(|e| !passed.contains(*e) && !holders.contains(*e))
         {
             made.push(s.create_assignment(&NewAssignment {
-                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                id: crate::new_id("asg"),
                 expert_id: expert.clone(),
                 item_id: item_id.clone(),
                 kind: AssignmentKind::Screening,
@@ -1513,7 +1540,7 @@ pub fn assign_by_policy_blocking(
                 continue;
             }
             let a = s.create_assignment(&NewAssignment {
-                id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+                id: crate::new_id("asg"),
                 expert_id: expert.clone(),
                 item_id: item_id.clone(),
                 kind: AssignmentKind::Grade,
@@ -1588,7 +1615,7 @@ pub fn sample_senior_review_blocking(
         .lease_minutes
         .map_or(default_lease, |m| Duration::minutes(i64::from(m)));
     let review = s.create_assignment(&NewAssignment {
-        id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+        id: crate::new_id("asg"),
         expert_id: reviewers[idx].clone(),
         item_id: a.item_id.clone(),
         kind: AssignmentKind::SeniorReview,
@@ -1739,10 +1766,7 @@ pub fn assign_item_blocking(
 ) -> PlatformResult<Assignment> {
     let (item_id, opportunity_id) = resolve_item(s, item, req.opportunity.as_deref())?;
     let (expert, _role) = resolve_expert(s, &req.expert)?;
-    let (_, spec) = s
-        .opportunity(&opportunity_id)?
-        .ok_or_else(|| PlatformError::not_found(format!("opportunity {opportunity_id}")))?;
-    let spec = spec_of(spec)?;
+    let spec = spec_of_opportunity(s, &opportunity_id)?;
     let qualification = spec
         .as_ref()
         .map(|s| s.qualification.clone())
@@ -1790,7 +1814,7 @@ pub fn assign_item_blocking(
         )));
     }
     s.create_assignment(&NewAssignment {
-        id: format!("asg_{}", uuid::Uuid::now_v7().simple()),
+        id: crate::new_id("asg"),
         expert_id: expert.id,
         item_id,
         kind: if is_screening_item {
@@ -1894,7 +1918,7 @@ pub fn create_expert_blocking(
     let role = req.role.unwrap_or(Role::Expert);
     let salt = auth::generate_salt();
     let password = req.password.clone().unwrap_or_else(auth::generate_token);
-    let id = format!("exp_{}", uuid::Uuid::now_v7().simple());
+    let id = crate::new_id("exp");
     s.insert_expert(
         &NewExpert {
             id: id.clone(),
@@ -1960,14 +1984,10 @@ pub async fn export(
     _who: AdminAuth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ExportPage> {
-    let (after, limit) = page_params(&q)?;
-    let page = blocking(&state, move |s| s.export_submissions(after, limit)).await?;
-    let last = page.rows.last().map_or(after, |r| r.seq);
-    Ok(axum::Json(ExportPage {
-        records: page.rows,
-        next_cursor: encode_cursor(last),
-        has_more: page.has_more,
-    }))
+    cursor_page(&state, &q, |s, after, limit| {
+        s.export_submissions(after, limit)
+    })
+    .await
 }
 
 /// Routes under `/api/v1/author`.

@@ -18,6 +18,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{PlatformError, PlatformResult};
+use crate::new_id;
 use crate::storage::{
     AssignmentRecord, ImportKey, ImportOp, NewAssignment, NewLedgerEntry, NewReview, NewSubmission,
     Storage, Tx,
@@ -62,10 +63,6 @@ fn wire_name<T: Serialize>(v: &T) -> String {
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// Run `f` in one transaction of `storage` and return what it returned.

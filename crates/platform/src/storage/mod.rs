@@ -304,7 +304,18 @@ pub trait Storage: Send + Sync + 'static {
     /// Every opportunity, by id.
     fn list_opportunities(&self) -> PlatformResult<Vec<Opportunity>>;
     /// A published rubric version with its document; not found when there is none.
-    fn rubric(&self, id: &str, version: u32) -> PlatformResult<RubricEnvelope>;
+    fn rubric(&self, id: &str, version: u32) -> PlatformResult<RubricEnvelope> {
+        let document = self.rubric_document(id, version)?.ok_or_else(|| {
+            crate::error::PlatformError::not_found(format!("rubric {id} v{version}"))
+        })?;
+        Ok(RubricEnvelope {
+            id: id.to_owned(),
+            version,
+            document,
+        })
+    }
+    /// The document of a published rubric version, if there is one.
+    fn rubric_document(&self, id: &str, version: u32) -> PlatformResult<Option<serde_json::Value>>;
     /// Every rate of every opportunity, by opportunity and `effective_from`.
     fn rate_card(&self) -> PlatformResult<RateCard>;
 

@@ -18,7 +18,7 @@ use std::future::Future;
 use assay_protocol::{
     Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, LedgerEntry,
     LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
-    ReviewedSubmission, RubricEnvelope,
+    ReviewedSubmission,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -26,9 +26,10 @@ use tokio_postgres::types::{FromSqlOwned, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::rows::{
-    enum_str, from_json, new_id, page, sql_i64, to_json, AccessRow, Columns, ExpertRow, FromRow,
-    ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow, ASSIGNMENT_SELECT,
-    LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT, RATE_SELECT, SUBMISSION_VIEW,
+    enum_str, fetch_page, from_json, sql_i64, to_json, AccessRow, Columns, ExpertRow, FromRow,
+    IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
+    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT,
+    RATE_SELECT, SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
@@ -37,6 +38,7 @@ use super::{
 };
 use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
+use crate::new_id;
 
 /// The schema, one numbered file per step; never edit a published one.
 pub(super) const MIGRATIONS: &[&str] =
@@ -98,53 +100,75 @@ impl Columns for Row {
     }
 }
 
+/// The rows of a query (prepared through the connection's statement cache).
+async fn query<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> PlatformResult<Vec<Row>> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query(&stmt, params).await?)
+}
+
+/// The row of a query that returns at most one.
+async fn query_opt<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    params: Params<'_>,
+) -> PlatformResult<Option<Row>> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query_opt(&stmt, params).await?)
+}
+
+fn first_column<T: FromSqlOwned>(r: &Row) -> PlatformResult<T> {
+    Ok(r.try_get(0)?)
+}
+
+/// Every row of a query, mapped.
 async fn all<T: FromRow, C: GenericClient>(
     c: &C,
     sql: &str,
     params: Params<'_>,
 ) -> PlatformResult<Vec<T>> {
-    let stmt = c.prepare_cached(sql).await?;
-    c.query(&stmt, params)
+    query(c, sql, params)
         .await?
         .iter()
-        .map(|r| T::from_row(r))
+        .map(T::from_row)
         .collect()
 }
 
+/// The row of a query, if any, mapped.
 async fn one<T: FromRow, C: GenericClient>(
     c: &C,
     sql: &str,
     params: Params<'_>,
 ) -> PlatformResult<Option<T>> {
-    let stmt = c.prepare_cached(sql).await?;
-    c.query_opt(&stmt, params)
+    query_opt(c, sql, params)
         .await?
-        .map(|r| T::from_row(&r))
+        .as_ref()
+        .map(T::from_row)
         .transpose()
 }
 
+/// The first column of every row.
 async fn scalars<T: FromSqlOwned, C: GenericClient>(
     c: &C,
     sql: &str,
     params: Params<'_>,
 ) -> PlatformResult<Vec<T>> {
-    let stmt = c.prepare_cached(sql).await?;
-    c.query(&stmt, params)
+    query(c, sql, params)
         .await?
         .iter()
-        .map(|r| r.try_get(0).map_err(PlatformError::from))
+        .map(first_column)
         .collect()
 }
 
+/// The first column of the row, if any.
 async fn opt_scalar<T: FromSqlOwned, C: GenericClient>(
     c: &C,
     sql: &str,
     params: Params<'_>,
 ) -> PlatformResult<Option<T>> {
-    let stmt = c.prepare_cached(sql).await?;
-    c.query_opt(&stmt, params)
+    query_opt(c, sql, params)
         .await?
-        .map(|r| r.try_get(0).map_err(PlatformError::from))
+        .as_ref()
+        .map(first_column)
         .transpose()
 }
 
@@ -263,6 +287,40 @@ impl PostgresStorage {
         })?
     }
 
+    /// [`all`] on a pooled connection.
+    fn all<T: FromRow>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Vec<T>> {
+        self.with_client(|c| async move { all(&c, sql, params).await })
+    }
+
+    /// [`one`] on a pooled connection.
+    fn one<T: FromRow>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Option<T>> {
+        self.with_client(|c| async move { one(&c, sql, params).await })
+    }
+
+    /// [`scalars`] on a pooled connection.
+    fn scalars<T: FromSqlOwned>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Vec<T>> {
+        self.with_client(|c| async move { scalars(&c, sql, params).await })
+    }
+
+    /// [`opt_scalar`] on a pooled connection.
+    fn opt_scalar<T: FromSqlOwned>(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> PlatformResult<Option<T>> {
+        self.with_client(|c| async move { opt_scalar(&c, sql, params).await })
+    }
+
+    /// [`scalar`] on a pooled connection.
+    fn scalar<T: FromSqlOwned>(&self, sql: &str, params: Params<'_>) -> PlatformResult<T> {
+        self.with_client(|c| async move { scalar(&c, sql, params).await })
+    }
+
+    /// [`execute`] on a pooled connection: the number of rows changed.
+    fn execute(&self, sql: &str, params: Params<'_>) -> PlatformResult<u64> {
+        self.with_client(|c| async move { execute(&c, sql, params).await })
+    }
+
     fn migrate(&self) -> PlatformResult<()> {
         self.with_client(|mut client| async move {
             let tx = client.transaction().await?;
@@ -311,13 +369,17 @@ impl PgTx<'_> {
         self.rt.block_on(f)
     }
 
-    async fn next_seq(&self) -> PlatformResult<i64> {
-        scalar(
+    /// [`execute`] in the transaction: the number of rows changed.
+    fn execute(&self, sql: &str, params: Params<'_>) -> PlatformResult<u64> {
+        self.run(execute(&self.tx, sql, params))
+    }
+
+    fn next_seq(&self) -> PlatformResult<i64> {
+        self.run(scalar(
             &self.tx,
             "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
             &[],
-        )
-        .await
+        ))
     }
 }
 
@@ -328,20 +390,15 @@ impl Tx for PgTx<'_> {
         endpoint: &str,
         key: &str,
     ) -> PlatformResult<Option<(String, serde_json::Value)>> {
-        struct Rec(String, String);
-        impl FromRow for Rec {
-            fn from_row<R: Columns + ?Sized>(r: &R) -> PlatformResult<Self> {
-                Ok(Self(r.text("request_hash")?, r.text("response")?))
-            }
-        }
-        self.run(one::<Rec, _>(
-            &self.tx,
-            "SELECT request_hash, response FROM idempotency \
-             WHERE expert_id = $1 AND endpoint = $2 AND key = $3",
-            &[&expert_id, &endpoint, &key],
-        ))?
-        .map(|Rec(hash, response)| Ok((hash, from_json(&response)?)))
-        .transpose()
+        Ok(self
+            .run(one::<IdempotencyRow, _>(
+                &self.tx,
+                &format!(
+                    "{IDEMPOTENCY_SELECT} WHERE expert_id = $1 AND endpoint = $2 AND key = $3"
+                ),
+                &[&expert_id, &endpoint, &key],
+            ))?
+            .map(|IdempotencyRow(hash, response)| (hash, response)))
     }
 
     fn insert_idempotency_record(
@@ -354,12 +411,11 @@ impl Tx for PgTx<'_> {
         now: DateTime<Utc>,
     ) -> PlatformResult<()> {
         let response = to_json(response)?;
-        self.run(execute(
-            &self.tx,
+        self.execute(
             "INSERT INTO idempotency (expert_id, endpoint, key, request_hash, response, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             &[&expert_id, &endpoint, &key, &request_hash, &response, &now],
-        ))?;
+        )?;
         Ok(())
     }
 
@@ -394,8 +450,7 @@ impl Tx for PgTx<'_> {
         let external_id = import.map(|k| k.external_id);
         let rubric_id = import.map(|k| k.rubric_id);
         let rubric_version = import.map(|k| int4(k.rubric_version)).transpose()?;
-        let n = self.run(execute(
-            &self.tx,
+        let n = self.execute(
             "INSERT INTO items (id, opportunity_id, title, fields, created_at, \
              external_id, rubric_id, rubric_version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -409,7 +464,7 @@ impl Tx for PgTx<'_> {
                 &rubric_id,
                 &rubric_version,
             ],
-        ))?;
+        )?;
         Ok(n == 1)
     }
 
@@ -444,11 +499,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn link_blob(&mut self, item_id: &str, sha256: &str) -> PlatformResult<()> {
-        self.run(execute(
-            &self.tx,
+        self.execute(
             "INSERT INTO item_blobs (item_id, sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&item_id, &sha256],
-        ))?;
+        )?;
         Ok(())
     }
 
@@ -467,31 +521,27 @@ impl Tx for PgTx<'_> {
     ) -> PlatformResult<()> {
         let kind = enum_str(&n.kind)?;
         let version = int4(grading.rubric_version)?;
-        self.run(async {
-            let seq = self.next_seq().await?;
-            execute(
-                &self.tx,
-                "INSERT INTO assignments (id, expert_id, item_id, opportunity_id, rubric_id, \
-                 rubric_version, kind, state, assigned_at, lease_expires_at, due_at, \
-                 review_of_submission_id, seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12)",
-                &[
-                    &n.id,
-                    &n.expert_id,
-                    &n.item_id,
-                    &grading.opportunity_id,
-                    &grading.rubric_id,
-                    &version,
-                    &kind,
-                    &n.assigned_at,
-                    &n.lease_expires_at,
-                    &n.due_at,
-                    &n.review_of_submission_id,
-                    &seq,
-                ],
-            )
-            .await
-        })?;
+        let seq = self.next_seq()?;
+        self.execute(
+            "INSERT INTO assignments (id, expert_id, item_id, opportunity_id, rubric_id, \
+             rubric_version, kind, state, assigned_at, lease_expires_at, due_at, \
+             review_of_submission_id, seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12)",
+            &[
+                &n.id,
+                &n.expert_id,
+                &n.item_id,
+                &grading.opportunity_id,
+                &grading.rubric_id,
+                &version,
+                &kind,
+                &n.assigned_at,
+                &n.lease_expires_at,
+                &n.due_at,
+                &n.review_of_submission_id,
+                &seq,
+            ],
+        )?;
         Ok(())
     }
 
@@ -503,29 +553,21 @@ impl Tx for PgTx<'_> {
         due_at: DateTime<Utc>,
     ) -> PlatformResult<()> {
         let state = enum_str(&state)?;
-        self.run(async {
-            let seq = self.next_seq().await?;
-            execute(
-                &self.tx,
-                "UPDATE assignments SET state = $1, lease_expires_at = $2, due_at = $3, seq = $4 \
-                 WHERE id = $5",
-                &[&state, &lease_expires_at, &due_at, &seq, &id],
-            )
-            .await
-        })?;
+        let seq = self.next_seq()?;
+        self.execute(
+            "UPDATE assignments SET state = $1, lease_expires_at = $2, due_at = $3, seq = $4 \
+             WHERE id = $5",
+            &[&state, &lease_expires_at, &due_at, &seq, &id],
+        )?;
         Ok(())
     }
 
     fn touch_assignment(&mut self, id: &str) -> PlatformResult<()> {
-        self.run(async {
-            let seq = self.next_seq().await?;
-            execute(
-                &self.tx,
-                "UPDATE assignments SET seq = $1 WHERE id = $2",
-                &[&seq, &id],
-            )
-            .await
-        })?;
+        let seq = self.next_seq()?;
+        self.execute(
+            "UPDATE assignments SET seq = $1 WHERE id = $2",
+            &[&seq, &id],
+        )?;
         Ok(())
     }
 
@@ -571,41 +613,36 @@ impl Tx for PgTx<'_> {
         let secs = sql_i64(n.request.active_seconds);
         let log = to_json(&n.request.time_log)?;
         let status = enum_str(&n.status)?;
-        self.run(async {
-            let seq = self.next_seq().await?;
-            execute(
-                &self.tx,
-                "INSERT INTO submissions (id, assignment_id, expert_id, item_id, opportunity_id, \
-                 rubric_id, rubric_version, answers, active_seconds, time_log, client_created_at, \
-                 received_at, status, outcome_seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                &[
-                    &n.id,
-                    &a.id,
-                    &n.expert_id,
-                    &a.item_id,
-                    &a.opportunity_id,
-                    &a.rubric_id,
-                    &version,
-                    &answers,
-                    &secs,
-                    &log,
-                    &n.request.client_created_at,
-                    &n.received_at,
-                    &status,
-                    &seq,
-                ],
-            )
-            .await
-        })?;
+        let seq = self.next_seq()?;
+        self.execute(
+            "INSERT INTO submissions (id, assignment_id, expert_id, item_id, opportunity_id, \
+             rubric_id, rubric_version, answers, active_seconds, time_log, client_created_at, \
+             received_at, status, outcome_seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &n.id,
+                &a.id,
+                &n.expert_id,
+                &a.item_id,
+                &a.opportunity_id,
+                &a.rubric_id,
+                &version,
+                &answers,
+                &secs,
+                &log,
+                &n.request.client_created_at,
+                &n.received_at,
+                &status,
+                &seq,
+            ],
+        )?;
         Ok(())
     }
 
     fn insert_review(&mut self, n: &NewReview<'_>) -> PlatformResult<()> {
         let decision = enum_str(&n.request.decision)?;
         let secs = sql_i64(n.request.active_seconds);
-        self.run(execute(
-            &self.tx,
+        self.execute(
             "INSERT INTO reviews (id, assignment_id, reviewer_id, submission_id, decision, \
              feedback, active_seconds, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
@@ -618,7 +655,7 @@ impl Tx for PgTx<'_> {
                 &secs,
                 &n.received_at,
             ],
-        ))?;
+        )?;
         Ok(())
     }
 
@@ -640,16 +677,12 @@ impl Tx for PgTx<'_> {
         decided_at: DateTime<Utc>,
     ) -> PlatformResult<()> {
         let status = enum_str(&status)?;
-        self.run(async {
-            let seq = self.next_seq().await?;
-            execute(
-                &self.tx,
-                "UPDATE submissions SET status = $1, feedback = $2, decided_at = $3, \
-                 outcome_seq = $4 WHERE id = $5",
-                &[&status, &feedback, &decided_at, &seq, &submission_id],
-            )
-            .await
-        })?;
+        let seq = self.next_seq()?;
+        self.execute(
+            "UPDATE submissions SET status = $1, feedback = $2, decided_at = $3, \
+             outcome_seq = $4 WHERE id = $5",
+            &[&status, &feedback, &decided_at, &seq, &submission_id],
+        )?;
         Ok(())
     }
 
@@ -668,29 +701,25 @@ impl Tx for PgTx<'_> {
         let a = n.assignment;
         let id = new_id("led");
         let status = enum_str(&n.status)?;
-        self.run(async {
-            let seq = self.next_seq().await?;
-            execute(
-                &self.tx,
-                "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
-                 opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
-                &[
-                    &id,
-                    &n.expert_id,
-                    &n.submission_id,
-                    &a.id,
-                    &a.item_id,
-                    &a.opportunity_id,
-                    &n.amount_cents,
-                    &n.currency,
-                    &status,
-                    &n.now,
-                    &seq,
-                ],
-            )
-            .await
-        })?;
+        let seq = self.next_seq()?;
+        self.execute(
+            "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
+             opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+            &[
+                &id,
+                &n.expert_id,
+                &n.submission_id,
+                &a.id,
+                &a.item_id,
+                &a.opportunity_id,
+                &n.amount_cents,
+                &n.currency,
+                &status,
+                &n.now,
+                &seq,
+            ],
+        )?;
         Ok(())
     }
 
@@ -721,22 +750,17 @@ impl Tx for PgTx<'_> {
         now: DateTime<Utc>,
     ) -> PlatformResult<()> {
         let status = enum_str(&status)?;
-        self.run(async {
-            let seq = self.next_seq().await?;
-            execute(
-                &self.tx,
-                "UPDATE ledger SET status = $1, payout_id = COALESCE($2, payout_id), \
-                 updated_at = $3, seq = $4 WHERE id = $5",
-                &[&status, &payout_id, &now, &seq, &id],
-            )
-            .await
-        })?;
+        let seq = self.next_seq()?;
+        self.execute(
+            "UPDATE ledger SET status = $1, payout_id = COALESCE($2, payout_id), \
+             updated_at = $3, seq = $4 WHERE id = $5",
+            &[&status, &payout_id, &now, &seq, &id],
+        )?;
         Ok(())
     }
 
     fn insert_payout(&mut self, expert_id: &str, p: &Payout) -> PlatformResult<()> {
-        self.run(execute(
-            &self.tx,
+        self.execute(
             "INSERT INTO payouts (id, expert_id, amount_cents, currency, paid_at, method) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             &[
@@ -747,7 +771,7 @@ impl Tx for PgTx<'_> {
                 &p.paid_at,
                 &p.method,
             ],
-        ))?;
+        )?;
         Ok(())
     }
 }
@@ -779,54 +803,42 @@ impl Storage for PostgresStorage {
         let email = e.email.to_lowercase();
         let expertise = to_json(&e.expertise)?;
         let attestations = to_json(&e.attestations)?;
-        self.with_client(|c| async move {
-            execute(
-                &c,
-                "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
-                 expertise, attestations, senior_reviewer, timezone, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &e.id,
-                    &email,
-                    &e.display_name,
-                    &e.salt,
-                    &e.password_hash,
-                    &expertise,
-                    &attestations,
-                    &e.senior_reviewer,
-                    &e.timezone,
-                    &now,
-                ],
-            )
-            .await?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
+             expertise, attestations, senior_reviewer, timezone, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &e.id,
+                &email,
+                &e.display_name,
+                &e.salt,
+                &e.password_hash,
+                &expertise,
+                &attestations,
+                &e.senior_reviewer,
+                &e.timezone,
+                &now,
+            ],
+        )?;
+        Ok(())
     }
 
     fn expert_credentials(&self, email: &str) -> PlatformResult<Option<ExpertCredentials>> {
         let email = email.to_lowercase();
-        self.with_client(|c| async move {
-            one(
-                &c,
-                "SELECT id, password_salt, password_hash FROM experts WHERE email = $1",
-                &[&email],
-            )
-            .await
-        })
+        self.one(
+            "SELECT id, password_salt, password_hash FROM experts WHERE email = $1",
+            &[&email],
+        )
     }
 
     fn expert_id_by_email(&self, email: &str) -> PlatformResult<Option<String>> {
         let email = email.to_lowercase();
-        self.with_client(|c| async move {
-            opt_scalar(&c, "SELECT id FROM experts WHERE email = $1", &[&email]).await
-        })
+        self.opt_scalar("SELECT id FROM experts WHERE email = $1", &[&email])
     }
 
     fn expert_profile(&self, expert_id: &str) -> PlatformResult<ExpertProfile> {
-        self.with_client(|c| async move {
-            one(&c, "SELECT * FROM experts WHERE id = $1", &[&expert_id]).await
-        })?
-        .ok_or_else(|| PlatformError::not_found(format!("expert {expert_id}")))
+        self.one("SELECT * FROM experts WHERE id = $1", &[&expert_id])?
+            .ok_or_else(|| PlatformError::not_found(format!("expert {expert_id}")))
     }
 
     fn insert_token(
@@ -838,46 +850,34 @@ impl Storage for PostgresStorage {
         role: Role,
         now: DateTime<Utc>,
     ) -> PlatformResult<()> {
-        self.with_client(|c| async move {
-            execute(
-                &c,
-                "INSERT INTO tokens (id, expert_id, token_hash, label, created_at, role) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &token_id,
-                    &expert_id,
-                    &token_hash,
-                    &label,
-                    &now,
-                    &role.as_str(),
-                ],
-            )
-            .await?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT INTO tokens (id, expert_id, token_hash, label, created_at, role) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &token_id,
+                &expert_id,
+                &token_hash,
+                &label,
+                &now,
+                &role.as_str(),
+            ],
+        )?;
+        Ok(())
     }
 
     fn token_by_hash(&self, token_hash: &str) -> PlatformResult<Option<TokenRecord>> {
-        self.with_client(|c| async move {
-            one(
-                &c,
-                "SELECT id, expert_id, revoked_at IS NOT NULL AS revoked, role FROM tokens \
-                 WHERE token_hash = $1",
-                &[&token_hash],
-            )
-            .await
-        })
+        self.one(
+            "SELECT id, expert_id, revoked_at IS NOT NULL AS revoked, role FROM tokens \
+             WHERE token_hash = $1",
+            &[&token_hash],
+        )
     }
 
     fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> PlatformResult<()> {
-        let n = self.with_client(|c| async move {
-            execute(
-                &c,
-                "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                &[&now, &token_id],
-            )
-            .await
-        })?;
+        let n = self.execute(
+            "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[&now, &token_id],
+        )?;
         if n == 0 {
             return Err(PlatformError::not_found(format!("active token {token_id}")));
         }
@@ -925,89 +925,59 @@ impl Storage for PostgresStorage {
     }
 
     fn list_opportunities(&self) -> PlatformResult<Vec<Opportunity>> {
-        self.with_client(|c| async move {
-            all(&c, &format!("{OPPORTUNITY_SELECT} ORDER BY id"), &[]).await
-        })
+        self.all(&format!("{OPPORTUNITY_SELECT} ORDER BY id"), &[])
     }
 
-    fn rubric(&self, id: &str, version: u32) -> PlatformResult<RubricEnvelope> {
+    fn rubric_document(&self, id: &str, version: u32) -> PlatformResult<Option<serde_json::Value>> {
         let v = int4(version)?;
-        let doc: String = self
-            .with_client(|c| async move {
-                opt_scalar(
-                    &c,
-                    "SELECT document FROM rubrics WHERE id = $1 AND version = $2",
-                    &[&id, &v],
-                )
-                .await
-            })?
-            .ok_or_else(|| PlatformError::not_found(format!("rubric {id} v{version}")))?;
-        Ok(RubricEnvelope {
-            id: id.to_owned(),
-            version,
-            document: from_json(&doc)?,
-        })
+        self.opt_scalar::<String>(
+            "SELECT document FROM rubrics WHERE id = $1 AND version = $2",
+            &[&id, &v],
+        )?
+        .as_deref()
+        .map(from_json)
+        .transpose()
     }
 
     fn rate_card(&self) -> PlatformResult<RateCard> {
-        let rates = self.with_client(|c| async move {
-            all(
-                &c,
-                &format!("{RATE_SELECT} ORDER BY opportunity_id, effective_from"),
-                &[],
-            )
-            .await
-        })?;
+        let rates = self.all(
+            &format!("{RATE_SELECT} ORDER BY opportunity_id, effective_from"),
+            &[],
+        )?;
         Ok(RateCard { rates })
     }
 
     fn insert_blob_meta(&self, meta: &BlobMeta) -> PlatformResult<()> {
         let size = sql_i64(meta.size);
-        self.with_client(|c| async move {
-            execute(
-                &c,
-                "INSERT INTO blobs (sha256, size, media_type) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-                &[&meta.sha256, &size, &meta.media_type],
-            )
-            .await?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT INTO blobs (sha256, size, media_type) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+            &[&meta.sha256, &size, &meta.media_type],
+        )?;
+        Ok(())
     }
 
     fn blob_meta(&self, sha256: &str) -> PlatformResult<Option<BlobMeta>> {
-        self.with_client(|c| async move {
-            one(
-                &c,
-                "SELECT sha256, size, media_type FROM blobs WHERE sha256 = $1",
-                &[&sha256],
-            )
-            .await
-        })
+        self.one(
+            "SELECT sha256, size, media_type FROM blobs WHERE sha256 = $1",
+            &[&sha256],
+        )
     }
 
     fn expert_can_read_blob(&self, expert_id: &str, sha256: &str) -> PlatformResult<bool> {
-        self.with_client(|c| async move {
-            scalar(
-                &c,
-                "SELECT EXISTS (SELECT 1 FROM item_blobs ib JOIN assignments a \
-                 ON a.item_id = ib.item_id AND a.expert_id = $2 \
-                 WHERE ib.sha256 = $1 AND a.state NOT IN ('revoked', 'reassigned', 'released'))",
-                &[&sha256, &expert_id],
-            )
-            .await
-        })
+        self.scalar(
+            "SELECT EXISTS (SELECT 1 FROM item_blobs ib JOIN assignments a \
+             ON a.item_id = ib.item_id AND a.expert_id = $2 \
+             WHERE ib.sha256 = $1 AND a.state NOT IN ('revoked', 'reassigned', 'released'))",
+            &[&sha256, &expert_id],
+        )
     }
 
     fn item(&self, item_id: &str) -> PlatformResult<Option<Item>> {
-        self.with_client(|c| async move {
-            one(
-                &c,
-                "SELECT id, opportunity_id, title, fields, created_at FROM items WHERE id = $1",
-                &[&item_id],
-            )
-            .await
-        })
+        self.one(
+            "SELECT id, opportunity_id, title, fields, created_at FROM items WHERE id = $1",
+            &[&item_id],
+        )
     }
 
     fn live_assignment_of_item(
@@ -1015,29 +985,22 @@ impl Storage for PostgresStorage {
         expert_id: &str,
         item_id: &str,
     ) -> PlatformResult<Option<ItemAccess>> {
-        self.with_client(|c| async move {
-            Ok(one::<AccessRow, _>(
-                &c,
+        Ok(self
+            .one::<AccessRow>(
                 "SELECT kind, review_of_submission_id, id FROM assignments \
                  WHERE item_id = $1 AND expert_id = $2 \
                  AND state NOT IN ('revoked', 'reassigned', 'released') \
                  ORDER BY seq DESC LIMIT 1",
                 &[&item_id, &expert_id],
-            )
-            .await?
+            )?
             .map(AccessRow::into_access))
-        })
     }
 
     fn submission_view(&self, submission_id: &str) -> PlatformResult<Option<ReviewedSubmission>> {
-        self.with_client(|c| async move {
-            one(
-                &c,
-                &format!("{SUBMISSION_VIEW} WHERE id = $1"),
-                &[&submission_id],
-            )
-            .await
-        })
+        self.one(
+            &format!("{SUBMISSION_VIEW} WHERE id = $1"),
+            &[&submission_id],
+        )
     }
 
     fn latest_submission(
@@ -1045,23 +1008,17 @@ impl Storage for PostgresStorage {
         assignment_id: &str,
         expert_id: &str,
     ) -> PlatformResult<Option<ReviewedSubmission>> {
-        self.with_client(|c| async move {
-            one(
-                &c,
-                &format!(
-                    "{SUBMISSION_VIEW} WHERE assignment_id = $1 AND expert_id = $2 \
-                     ORDER BY received_at DESC, outcome_seq DESC LIMIT 1"
-                ),
-                &[&assignment_id, &expert_id],
-            )
-            .await
-        })
+        self.one(
+            &format!(
+                "{SUBMISSION_VIEW} WHERE assignment_id = $1 AND expert_id = $2 \
+                 ORDER BY received_at DESC, outcome_seq DESC LIMIT 1"
+            ),
+            &[&assignment_id, &expert_id],
+        )
     }
 
     fn assignment_record(&self, id: &str) -> PlatformResult<Option<AssignmentRecord>> {
-        self.with_client(|c| async move {
-            one(&c, &format!("{ASSIGNMENT_SELECT} WHERE id = $1"), &[&id]).await
-        })
+        self.one(&format!("{ASSIGNMENT_SELECT} WHERE id = $1"), &[&id])
     }
 
     fn list_assignments(
@@ -1070,21 +1027,13 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<Assignment>> {
-        let fetch = i64::from(limit) + 1;
-        let rows: Vec<AssignmentRecord> = self.with_client(|c| async move {
-            all(
-                &c,
-                &format!(
-                    "{ASSIGNMENT_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-                ),
-                &[&expert_id, &after_seq, &fetch],
-            )
-            .await
-        })?;
-        Ok(page(
-            rows.into_iter().map(|r| r.assignment).collect(),
+        fetch_page(
             limit,
-        ))
+            |n| {
+                self.all::<AssignmentRecord>(&format!("{ASSIGNMENT_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"), &[&expert_id, &after_seq, &n])
+            },
+            |r| r.assignment,
+        )
     }
 
     fn list_outcomes(
@@ -1093,38 +1042,34 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<ReviewOutcome>> {
-        let fetch = i64::from(limit) + 1;
-        let rows: Vec<OutcomeRow> = self.with_client(|c| async move {
-            all(
-                &c,
-                &format!(
-                    "{OUTCOME_SELECT} WHERE expert_id = $1 AND outcome_seq > $2 \
-                     ORDER BY outcome_seq LIMIT $3"
-                ),
-                &[&expert_id, &after_seq, &fetch],
-            )
-            .await
-        })?;
-        Ok(page(rows.into_iter().map(|r| r.outcome).collect(), limit))
+        fetch_page(
+            limit,
+            |n| {
+                self.all::<OutcomeRow>(
+                    &format!(
+                        "{OUTCOME_SELECT} WHERE expert_id = $1 AND outcome_seq > $2 \
+                 ORDER BY outcome_seq LIMIT $3"
+                    ),
+                    &[&expert_id, &after_seq, &n],
+                )
+            },
+            |r| r.outcome,
+        )
     }
 
     fn pending_submissions_before(
         &self,
         cutoff: DateTime<Utc>,
     ) -> PlatformResult<Vec<(String, AssignmentKind)>> {
-        let rows: Vec<PendingRow> = self.with_client(|c| async move {
-            all(
-                &c,
-                "SELECT s.id AS id, a.kind AS kind FROM submissions s \
-                 JOIN assignments a ON a.id = s.assignment_id \
-                 WHERE s.status = 'pending' AND s.received_at <= $1 \
-                 AND NOT EXISTS (SELECT 1 FROM assignments r \
-                                 WHERE r.review_of_submission_id = s.id AND r.state = 'active') \
-                 ORDER BY s.outcome_seq",
-                &[&cutoff],
-            )
-            .await
-        })?;
+        let rows: Vec<PendingRow> = self.all(
+            "SELECT s.id AS id, a.kind AS kind FROM submissions s \
+             JOIN assignments a ON a.id = s.assignment_id \
+             WHERE s.status = 'pending' AND s.received_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM assignments r \
+             WHERE r.review_of_submission_id = s.id AND r.state = 'active') \
+             ORDER BY s.outcome_seq",
+            &[&cutoff],
+        )?;
         Ok(rows.into_iter().map(|PendingRow(id, k)| (id, k)).collect())
     }
 
@@ -1134,16 +1079,18 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<LedgerEntry>> {
-        let fetch = i64::from(limit) + 1;
-        let rows = self.with_client(|c| async move {
-            all(
-                &c,
-                &format!("{LEDGER_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
-                &[&expert_id, &after_seq, &fetch],
-            )
-            .await
-        })?;
-        Ok(page(rows, limit))
+        fetch_page(
+            limit,
+            |n| {
+                self.all::<LedgerEntry>(
+                    &format!(
+                        "{LEDGER_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                    ),
+                    &[&expert_id, &after_seq, &n],
+                )
+            },
+            std::convert::identity,
+        )
     }
 
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>> {
@@ -1170,33 +1117,23 @@ impl Storage for PostgresStorage {
     }
 
     fn experts_with_payable_entries(&self) -> PlatformResult<Vec<String>> {
-        self.with_client(|c| async move {
-            scalars(
-                &c,
-                "SELECT DISTINCT expert_id FROM ledger WHERE status = 'accepted' \
-                 AND payout_id IS NULL ORDER BY expert_id",
-                &[],
-            )
-            .await
-        })
+        self.scalars(
+            "SELECT DISTINCT expert_id FROM ledger WHERE status = 'accepted' \
+             AND payout_id IS NULL ORDER BY expert_id",
+            &[],
+        )
     }
 
     fn list_experts(&self) -> PlatformResult<Vec<(ExpertProfile, Role)>> {
-        let rows: Vec<ExpertRow> = self.with_client(|c| async move {
-            all(&c, "SELECT * FROM experts ORDER BY id", &[]).await
-        })?;
+        let rows: Vec<ExpertRow> = self.all("SELECT * FROM experts ORDER BY id", &[])?;
         Ok(rows.into_iter().map(|ExpertRow(p, r)| (p, r)).collect())
     }
 
     fn set_expert_role(&self, expert_id: &str, role: Role) -> PlatformResult<()> {
-        let n = self.with_client(|c| async move {
-            execute(
-                &c,
-                "UPDATE experts SET role = $1 WHERE id = $2",
-                &[&role.as_str(), &expert_id],
-            )
-            .await
-        })?;
+        let n = self.execute(
+            "UPDATE experts SET role = $1 WHERE id = $2",
+            &[&role.as_str(), &expert_id],
+        )?;
         if n == 0 {
             return Err(PlatformError::not_found(format!("expert {expert_id}")));
         }
@@ -1204,35 +1141,26 @@ impl Storage for PostgresStorage {
     }
 
     fn experts_passed_screening(&self, opportunity_id: &str) -> PlatformResult<Vec<String>> {
-        self.with_client(|c| async move {
-            scalars(
-                &c,
-                "SELECT DISTINCT s.expert_id FROM submissions s \
-                 JOIN assignments a ON a.id = s.assignment_id \
-                 WHERE a.kind = 'screening' AND s.opportunity_id = $1 AND s.status = 'accepted' \
-                 ORDER BY s.expert_id",
-                &[&opportunity_id],
-            )
-            .await
-        })
+        self.scalars(
+            "SELECT DISTINCT s.expert_id FROM submissions s \
+             JOIN assignments a ON a.id = s.assignment_id \
+             WHERE a.kind = 'screening' AND s.opportunity_id = $1 AND s.status = 'accepted' \
+             ORDER BY s.expert_id",
+            &[&opportunity_id],
+        )
     }
 
     fn screening_holders(&self, opportunity_id: &str) -> PlatformResult<Vec<String>> {
-        self.with_client(|c| async move {
-            scalars(
-                &c,
-                "SELECT DISTINCT expert_id FROM assignments WHERE opportunity_id = $1 \
-                 AND kind = 'screening' AND state IN ('active', 'completed') ORDER BY expert_id",
-                &[&opportunity_id],
-            )
-            .await
-        })
+        self.scalars(
+            "SELECT DISTINCT expert_id FROM assignments WHERE opportunity_id = $1 \
+             AND kind = 'screening' AND state IN ('active', 'completed') ORDER BY expert_id",
+            &[&opportunity_id],
+        )
     }
 
     fn latest_rubric_version(&self, id: &str) -> PlatformResult<Option<u32>> {
-        let v: Option<i32> = self.with_client(|c| async move {
-            scalar(&c, "SELECT MAX(version) FROM rubrics WHERE id = $1", &[&id]).await
-        })?;
+        let v: Option<i32> =
+            self.scalar("SELECT MAX(version) FROM rubrics WHERE id = $1", &[&id])?;
         v.map(|v| u32::try_from(v).map_err(|_| PlatformError::Corrupt("negative version".into())))
             .transpose()
     }
@@ -1245,15 +1173,11 @@ impl Storage for PostgresStorage {
     ) -> PlatformResult<()> {
         let v = int4(version)?;
         let doc = to_json(document)?;
-        let n = self.with_client(|c| async move {
-            execute(
-                &c,
-                "INSERT INTO rubrics (id, version, document) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-                &[&id, &v, &doc],
-            )
-            .await
-        })?;
+        let n = self.execute(
+            "INSERT INTO rubrics (id, version, document) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+            &[&id, &v, &doc],
+        )?;
         if n == 0 {
             return Err(PlatformError::Conflict(format!(
                 "rubric {id} version {version} is already published"
@@ -1267,10 +1191,7 @@ impl Storage for PostgresStorage {
         id: &str,
     ) -> PlatformResult<Option<(Opportunity, Option<serde_json::Value>)>> {
         Ok(self
-            .with_client(|c| async move {
-                one::<OpportunityRow, _>(&c, "SELECT * FROM opportunities WHERE id = $1", &[&id])
-                    .await
-            })?
+            .one::<OpportunityRow>("SELECT * FROM opportunities WHERE id = $1", &[&id])?
             .map(|OpportunityRow(o, spec)| (o, spec)))
     }
 
@@ -1324,19 +1245,15 @@ impl Storage for PostgresStorage {
         opportunity_id: &str,
         external_ids: &[String],
     ) -> PlatformResult<BTreeMap<String, ImportedItem>> {
-        let rows: Vec<ImportedRow> = self.with_client(|c| async move {
-            all(
-                &c,
-                "SELECT i.id AS id, i.title AS title, i.fields AS fields, \
-                 i.revision AS revision, i.external_id AS external_id, \
-                 COALESCE(i.rubric_id, o.rubric_id) AS rubric_id, \
-                 COALESCE(i.rubric_version, o.rubric_version) AS rubric_version \
-                 FROM items i JOIN opportunities o ON o.id = i.opportunity_id \
-                 WHERE i.opportunity_id = $1 AND i.external_id = ANY($2)",
-                &[&opportunity_id, &external_ids],
-            )
-            .await
-        })?;
+        let rows: Vec<ImportedRow> = self.all(
+            "SELECT i.id AS id, i.title AS title, i.fields AS fields, \
+             i.revision AS revision, i.external_id AS external_id, \
+             COALESCE(i.rubric_id, o.rubric_id) AS rubric_id, \
+             COALESCE(i.rubric_version, o.rubric_version) AS rubric_version \
+             FROM items i JOIN opportunities o ON o.id = i.opportunity_id \
+             WHERE i.opportunity_id = $1 AND i.external_id = ANY($2)",
+            &[&opportunity_id, &external_ids],
+        )?;
         Ok(rows
             .into_iter()
             .map(|ImportedRow(ext, item)| (ext, item))
@@ -1368,54 +1285,43 @@ impl Storage for PostgresStorage {
 
     fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> PlatformResult<u64> {
         let kind = enum_str(&kind)?;
-        let n: i64 = self.with_client(|c| async move {
-            scalar(
-                &c,
-                "SELECT COUNT(*) FROM assignments WHERE opportunity_id = $1 AND kind = $2",
-                &[&opportunity_id, &kind],
-            )
-            .await
-        })?;
+        let n: i64 = self.scalar(
+            "SELECT COUNT(*) FROM assignments WHERE opportunity_id = $1 AND kind = $2",
+            &[&opportunity_id, &kind],
+        )?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn count_grade_submissions(&self, opportunity_id: &str) -> PlatformResult<u64> {
-        let n: i64 = self.with_client(|c| async move {
-            scalar(
-                &c,
-                "SELECT COUNT(*) FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
-                 WHERE s.opportunity_id = $1 AND a.kind = 'grade'",
-                &[&opportunity_id],
-            )
-            .await
-        })?;
+        let n: i64 = self.scalar(
+            "SELECT COUNT(*) FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
+             WHERE s.opportunity_id = $1 AND a.kind = 'grade'",
+            &[&opportunity_id],
+        )?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn export_submissions(&self, after_seq: i64, limit: u32) -> PlatformResult<Page<ExportRecord>> {
-        let fetch = i64::from(limit) + 1;
-        let rows = self.with_client(|c| async move {
-            all(
-                &c,
+        let fetch = |n: i64| {
+            self.all(
                 "SELECT s.outcome_seq AS outcome_seq, s.id AS id, \
-                 s.assignment_id AS assignment_id, s.item_id AS item_id, \
-                 s.opportunity_id AS opportunity_id, s.rubric_id AS rubric_id, \
-                 s.expert_id AS expert_id, i.external_id AS external_id, \
-                 i.revision AS revision, s.rubric_version AS rubric_version, e.email AS email, \
-                 s.answers AS answers, s.active_seconds AS active_seconds, \
-                 s.time_log AS time_log, s.client_created_at AS client_created_at, \
-                 s.received_at AS received_at, s.status AS status, \
-                 o.licence_category AS licence_category, o.buyer AS buyer \
-                 FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
-                 JOIN items i ON i.id = s.item_id JOIN experts e ON e.id = s.expert_id \
-                 JOIN opportunities o ON o.id = s.opportunity_id \
-                 WHERE a.kind = 'grade' AND s.outcome_seq > $1 \
-                 ORDER BY s.outcome_seq LIMIT $2",
-                &[&after_seq, &fetch],
+             s.assignment_id AS assignment_id, s.item_id AS item_id, \
+             s.opportunity_id AS opportunity_id, s.rubric_id AS rubric_id, \
+             s.expert_id AS expert_id, i.external_id AS external_id, \
+             i.revision AS revision, s.rubric_version AS rubric_version, e.email AS email, \
+             s.answers AS answers, s.active_seconds AS active_seconds, \
+             s.time_log AS time_log, s.client_created_at AS client_created_at, \
+             s.received_at AS received_at, s.status AS status, \
+             o.licence_category AS licence_category, o.buyer AS buyer \
+             FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
+             JOIN items i ON i.id = s.item_id JOIN experts e ON e.id = s.expert_id \
+             JOIN opportunities o ON o.id = s.opportunity_id \
+             WHERE a.kind = 'grade' AND s.outcome_seq > $1 \
+             ORDER BY s.outcome_seq LIMIT $2",
+                &[&after_seq, &n],
             )
-            .await
-        })?;
-        Ok(page(rows, limit))
+        };
+        fetch_page(limit, fetch, std::convert::identity)
     }
 
     fn transaction(

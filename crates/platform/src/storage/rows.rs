@@ -75,10 +75,6 @@ pub(super) fn from_json<T: DeserializeOwned>(s: &str) -> PlatformResult<T> {
     serde_json::from_str(s).map_err(|e| PlatformError::Corrupt(format!("stored json: {e}")))
 }
 
-pub(super) fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
-}
-
 pub(super) fn sql_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -360,6 +356,18 @@ impl FromRow for PayoutRow {
     }
 }
 
+/// An idempotency key's record: the hash of the request and the response it got.
+pub(super) const IDEMPOTENCY_SELECT: &str = "SELECT request_hash, response FROM idempotency";
+
+/// An idempotency record (see [`IDEMPOTENCY_SELECT`]).
+pub(super) struct IdempotencyRow(pub(super) String, pub(super) serde_json::Value);
+
+impl FromRow for IdempotencyRow {
+    fn from_row<R: Columns + ?Sized>(r: &R) -> PlatformResult<Self> {
+        Ok(Self(r.text("request_hash")?, r.json("response")?))
+    }
+}
+
 /// A submission due for auto-review, with its assignment's kind.
 pub(super) struct PendingRow(pub(super) String, pub(super) AssignmentKind);
 
@@ -426,10 +434,17 @@ impl FromRow for ExportRecord {
     }
 }
 
-/// `limit + 1` rows fetched; keep `limit` and say whether more follow.
-pub(super) fn page<T>(mut rows: Vec<T>, limit: u32) -> Page<T> {
+/// A page of at most `limit` values after a cursor: `fetch(n)` reads up to
+/// `n` rows (one more than `limit`, to learn whether more follow) and `map`
+/// makes each row a value.
+pub(super) fn fetch_page<R, T>(
+    limit: u32,
+    fetch: impl FnOnce(i64) -> PlatformResult<Vec<R>>,
+    map: impl FnMut(R) -> T,
+) -> PlatformResult<Page<T>> {
+    let mut rows: Vec<T> = fetch(i64::from(limit) + 1)?.into_iter().map(map).collect();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let has_more = rows.len() > limit;
     rows.truncate(limit);
-    Page { rows, has_more }
+    Ok(Page { rows, has_more })
 }

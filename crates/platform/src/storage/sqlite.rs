@@ -14,17 +14,17 @@ use std::sync::{Mutex, MutexGuard};
 use assay_protocol::{
     Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, LedgerEntry,
     LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
-    ReviewedSubmission, RubricEnvelope,
+    ReviewedSubmission,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::types::FromSql;
 use rusqlite::{params, Connection, Params, Row, Transaction, TransactionBehavior};
 
 use super::rows::{
-    enum_str, from_json, new_id, page, parse_ts, sql_i64, to_json, ts, AccessRow, Columns,
-    ExpertRow, FromRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
-    ASSIGNMENT_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT, RATE_SELECT,
-    SUBMISSION_VIEW,
+    enum_str, fetch_page, from_json, parse_ts, sql_i64, to_json, ts, AccessRow, Columns, ExpertRow,
+    FromRow, IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
+    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT,
+    RATE_SELECT, SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
@@ -33,6 +33,7 @@ use super::{
 };
 use crate::auth::Role;
 use crate::error::{Error, PlatformError, PlatformResult};
+use crate::new_id;
 
 /// The schema, one numbered file per step; never edit a published one.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -175,20 +176,12 @@ impl Tx for SqliteTx<'_> {
         endpoint: &str,
         key: &str,
     ) -> PlatformResult<Option<(String, serde_json::Value)>> {
-        struct Rec(String, String);
-        impl FromRow for Rec {
-            fn from_row<R: Columns + ?Sized>(r: &R) -> PlatformResult<Self> {
-                Ok(Self(r.text("request_hash")?, r.text("response")?))
-            }
-        }
-        one::<Rec>(
+        Ok(one::<IdempotencyRow>(
             &self.0,
-            "SELECT request_hash, response FROM idempotency \
-             WHERE expert_id = ?1 AND endpoint = ?2 AND key = ?3",
+            &format!("{IDEMPOTENCY_SELECT} WHERE expert_id = ?1 AND endpoint = ?2 AND key = ?3"),
             params![expert_id, endpoint, key],
         )?
-        .map(|Rec(hash, response)| Ok((hash, from_json(&response)?)))
-        .transpose()
+        .map(|IdempotencyRow(hash, response)| (hash, response)))
     }
 
     fn insert_idempotency_record(
@@ -728,18 +721,15 @@ impl Storage for SqliteStorage {
         )
     }
 
-    fn rubric(&self, id: &str, version: u32) -> PlatformResult<RubricEnvelope> {
-        let doc: String = opt_scalar(
+    fn rubric_document(&self, id: &str, version: u32) -> PlatformResult<Option<serde_json::Value>> {
+        opt_scalar::<String>(
             &self.lock(),
             "SELECT document FROM rubrics WHERE id = ?1 AND version = ?2",
             params![id, version],
         )?
-        .ok_or_else(|| PlatformError::not_found(format!("rubric {id} v{version}")))?;
-        Ok(RubricEnvelope {
-            id: id.to_owned(),
-            version,
-            document: from_json(&doc)?,
-        })
+        .as_deref()
+        .map(from_json)
+        .transpose()
     }
 
     fn rate_card(&self) -> PlatformResult<RateCard> {
@@ -828,15 +818,17 @@ impl Storage for SqliteStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<Assignment>> {
-        let rows: Vec<AssignmentRecord> = all(
-            &self.lock(),
-            &format!("{ASSIGNMENT_SELECT} WHERE expert_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-            params![expert_id, after_seq, i64::from(limit) + 1],
-        )?;
-        Ok(page(
-            rows.into_iter().map(|r| r.assignment).collect(),
+        fetch_page(
             limit,
-        ))
+            |n| {
+                all::<AssignmentRecord>(
+                    &self.lock(),
+                    &format!("{ASSIGNMENT_SELECT} WHERE expert_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+                    params![expert_id, after_seq, n],
+                )
+            },
+            |r| r.assignment,
+        )
     }
 
     fn list_outcomes(
@@ -845,15 +837,20 @@ impl Storage for SqliteStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<ReviewOutcome>> {
-        let rows: Vec<OutcomeRow> = all(
-            &self.lock(),
-            &format!(
-                "{OUTCOME_SELECT} WHERE expert_id = ?1 AND outcome_seq > ?2 \
+        fetch_page(
+            limit,
+            |n| {
+                all::<OutcomeRow>(
+                    &self.lock(),
+                    &format!(
+                        "{OUTCOME_SELECT} WHERE expert_id = ?1 AND outcome_seq > ?2 \
                  ORDER BY outcome_seq LIMIT ?3"
-            ),
-            params![expert_id, after_seq, i64::from(limit) + 1],
-        )?;
-        Ok(page(rows.into_iter().map(|r| r.outcome).collect(), limit))
+                    ),
+                    params![expert_id, after_seq, n],
+                )
+            },
+            |r| r.outcome,
+        )
     }
 
     fn pending_submissions_before(
@@ -878,12 +875,19 @@ impl Storage for SqliteStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<LedgerEntry>> {
-        let rows = all(
-            &self.lock(),
-            &format!("{LEDGER_SELECT} WHERE expert_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-            params![expert_id, after_seq, i64::from(limit) + 1],
-        )?;
-        Ok(page(rows, limit))
+        fetch_page(
+            limit,
+            |n| {
+                all::<LedgerEntry>(
+                    &self.lock(),
+                    &format!(
+                        "{LEDGER_SELECT} WHERE expert_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+                    ),
+                    params![expert_id, after_seq, n],
+                )
+            },
+            std::convert::identity,
+        )
     }
 
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>> {
@@ -1094,7 +1098,8 @@ impl Storage for SqliteStorage {
     }
 
     fn export_submissions(&self, after_seq: i64, limit: u32) -> PlatformResult<Page<ExportRecord>> {
-        let rows = all(
+        let fetch = |n: i64| {
+            all(
             &self.lock(),
             "SELECT s.outcome_seq AS outcome_seq, s.id AS id, s.assignment_id AS assignment_id, \
              s.item_id AS item_id, s.opportunity_id AS opportunity_id, s.rubric_id AS rubric_id, \
@@ -1107,9 +1112,10 @@ impl Storage for SqliteStorage {
              JOIN items i ON i.id = s.item_id JOIN experts e ON e.id = s.expert_id \
              JOIN opportunities o ON o.id = s.opportunity_id \
              WHERE a.kind = 'grade' AND s.outcome_seq > ?1 ORDER BY s.outcome_seq LIMIT ?2",
-            params![after_seq, i64::from(limit) + 1],
-        )?;
-        Ok(page(rows, limit))
+            params![after_seq, n],
+        )
+        };
+        fetch_page(limit, fetch, std::convert::identity)
     }
 
     fn transaction(

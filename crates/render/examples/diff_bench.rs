@@ -3,8 +3,14 @@
 //! delta and calls `compare`).
 //!
 //! - `diff_bench view FILE`: what the app does when a diff opens and is read
-//!   to the end: parse, lay out, highlight every file, build every row of
-//!   every file (unified) and encode it as JSON as the webview gets it.
+//!   to the end: parse, lay out, build every row of every file (unified),
+//!   highlighted on demand by `rows_for` on the calling thread as the app's
+//!   row windows are (here one call per file), and encode it as JSON as the
+//!   webview gets it. With `DIFF_BENCH_ALL_AT_ONCE=1` in the environment
+//!   (also for `compare`, whose children inherit it) `view` first calls
+//!   `DiffRows::highlight_all`, which highlights every file with the hunks
+//!   spread over the cores and one memo per thread; the app never calls
+//!   it (until 2026-12-03 afternoon `view` always did).
 //! - `diff_bench first FILE [--runs N]`: time to the first rows, as the app
 //!   opens a diff: parse and lay out the diff and list its files (what
 //!   opening the item does), then the first window of 100 rows of file 0
@@ -44,7 +50,9 @@ fn view(file: &str) -> Res<()> {
     let text = std::fs::read_to_string(file)?;
     let diff = parse_unified_diff(&text)?;
     let rows = DiffRows::new(diff);
-    rows.highlight_all();
+    if std::env::var_os("DIFF_BENCH_ALL_AT_ONCE").is_some() {
+        rows.highlight_all();
+    }
     let mut bytes = 0usize;
     let mut n = 0usize;
     for f in 0..rows.file_count() {

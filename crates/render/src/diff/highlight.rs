@@ -37,7 +37,13 @@ impl HunkHl {
     /// `hunk`: the first time up to [`LOOKAHEAD_LINES`] further, after
     /// that the whole hunk. The parser state is not kept between calls, so
     /// a later call parses the hunk again from its start; that happens once.
-    pub(super) fn ensure(&mut self, hunk: &Hunk, lang: Option<Language>, need: usize) {
+    pub(super) fn ensure(
+        &mut self,
+        hunk: &Hunk,
+        lang: Option<Language>,
+        need: usize,
+        memo: &SharedMemo,
+    ) {
         let len = hunk.lines.len();
         if need < self.done || self.done >= len {
             return;
@@ -47,9 +53,8 @@ impl HunkHl {
         } else {
             len
         };
-        let mut h = LineHighlighter::new(lang);
+        let mut h = LineHighlighter::with_memo(lang, memo.clone());
         let (spans, old_context) = highlight_hunk(hunk, &mut h, upto);
-        release_thread_caches();
         self.set_spans(spans, old_context);
         self.words_upto(hunk, upto);
     }

@@ -362,11 +362,15 @@ impl DiffRows {
             }
         }
         let mut hl = lock(&self.hl[file_index]);
+        // One memo for the hunks this call highlights: the same line in the
+        // same state (a closing brace, an import, a blank line) is parsed once.
+        let memo = SharedMemo::default();
         for (h, i) in need {
             if let (Some(done), Some(hunk)) = (hl.get_mut(h as usize), hunks.get(h as usize)) {
-                done.ensure(hunk, self.langs[file_index], i as usize);
+                done.ensure(hunk, self.langs[file_index], i as usize, &memo);
             }
         }
+        crate::highlight::release_thread_caches();
         Ok(plan
             .into_iter()
             .map(|p| match p {

@@ -98,8 +98,6 @@ impl<'a> BestMatch<'a> {
     }
 }
 
-/// Maps the pattern to its match on the current line (`None`: no match
-/// from where it was searched to the line's end).
 /// One pattern's entry in the [`SearchCache`]: valid for the line whose
 /// generation it carries.
 #[derive(Default)]
@@ -243,6 +241,98 @@ pub fn release_thread_search_cache() {
         }
     });
 }
+
+// To understand the implementation of this, here's an introduction to how
+// Sublime Text syntax definitions work.
+//
+// Let's say we have the following made-up syntax definition:
+//
+//     contexts:
+//       main:
+//         - match: A
+//           scope: scope.a.first
+//           push: context-a
+//         - match: b
+//           scope: scope.b
+//         - match: \w+
+//           scope: scope.other
+//       context-a:
+//         - match: a+
+//           scope: scope.a.rest
+//         - match: (?=.)
+//           pop: true
+//
+// There are two contexts, `main` and `context-a`. Each context contains a list
+// of match rules with instructions for how to proceed.
+//
+// Let's say we have the input string " Aaaabxxx". We start at position 0 in
+// the string. We keep a stack of contexts, which at the beginning is just main.
+//
+// So we start by looking at the top of the context stack (main), and look at
+// the rules in order. The rule that wins is the first one that matches
+// "earliest" in the input string. In our example:
+//
+// 1. The first one matches "A". Note that matches are not anchored, so this
+//    matches at position 1.
+// 2. The second one matches "b", so position 5. The first rule is winning.
+// 3. The third one matches "\w+", so also position 1. But because the first
+//    rule comes first, it wins.
+//
+// So now we execute the winning rule. Whenever we matched some text, we assign
+// the scope (if there is one) to the matched text and advance our position to
+// after the matched text. The scope is "scope.a.first" and our new position is
+// after the "A", so 2. The "push" means that we should change our stack by
+// pushing `context-a` on top of it.
+//
+// In the next step, we repeat the above, but now with the rules in `context-a`.
+// The result is that we match "a+" and assign "scope.a.rest" to "aaa", and our
+// new position is now after the "aaa". Note that there was no instruction for
+// changing the stack, so we stay in that context.
+//
+// In the next step, the first rule doesn't match anymore, so we go to the next
+// rule where "(?=.)" matches. The instruction is to "pop", which means we
+// pop the top of our context stack, which means we're now back in main.
+//
+// This time in main, we match "b", and in the next step we match the rest with
+// "\w+", and we're done.
+//
+//
+// ## Preventing loops
+//
+// These are the basics of how matching works. Now, you saw that you can write
+// patterns that result in an empty match and don't change the position. These
+// are called non-consuming matches. The problem with them is that they could
+// result in infinite loops. Let's look at a syntax where that is the case:
+//
+//     contexts:
+//       main:
+//         - match: (?=.)
+//           push: test
+//       test:
+//         - match: \w+
+//           scope: word
+//         - match: (?=.)
+//           pop: true
+//
+// This is a bit silly, but it's a minimal example for explaining how matching
+// works in that case.
+//
+// Let's say we have the input string " hello". In `main`, our rule matches and
+// we go into `test` and stay at position 0. Now, the best match is the rule
+// with "pop". But if we used that rule, we'd pop back to `main` and would still
+// be at the same position we started at! So this would be an infinite loop,
+// which we don't want.
+//
+// So what Sublime Text does in case a looping rule "won":
+//
+// * If there's another rule that matches at the same position and does not
+//   result in a loop, use that instead.
+// * Otherwise, go to the next position and go through all the rules in the
+//   current context again. Note that it means that the "pop" could again be the
+//   winning rule, but that's ok as it wouldn't result in a loop anymore.
+//
+// So in our input string, we'd skip one character and try to match the rules
+// again. This time, the "\w+" wins because it comes first.
 
 impl ParseState {
     /// Creates a state from a syntax definition, keeping its own reference-counted point to the

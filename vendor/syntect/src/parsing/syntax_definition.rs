@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 
 use once_cell::sync::OnceCell;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub type CaptureMapping = Vec<(usize, Vec<Scope>)>;
 
@@ -71,51 +72,64 @@ pub struct Context {
     /// The first of this context's search cache slots (see
     /// [`Context::slot_base`]; not serialized).
     #[serde(skip)]
-    pub(crate) slots: SlotBase,
+    pub(crate) slots: LazyId,
 
     /// This context's flat pattern list's id (see [`Context::flat_id`];
     /// not serialized).
     #[serde(skip)]
-    pub(crate) flat_list: SlotBase,
+    pub(crate) flat_list: LazyId,
 }
 
-/// Where a context's patterns' slots in the parser's search cache start:
-/// taken from a process-wide counter on first use, so that every match
-/// pattern of every context gets its own slot (`base + pattern index`).
-/// A clone starts unset (it gets its own slots); never affects equality.
+/// A number taken on first use from a process-wide counter, which then
+/// moves on by the size of the range it names (see [`LazyId::get`]).
+/// A clone starts unset (it takes its own); never affects equality.
 #[derive(Default)]
-pub(crate) struct SlotBase(OnceCell<u32>);
+pub(crate) struct LazyId(OnceCell<u32>);
 
-impl Clone for SlotBase {
+impl LazyId {
+    /// The number, taken from `next` on first use, which `next` then moves
+    /// past by `n`. Saturating, never wrapping: two ranges never overlap,
+    /// and once the counter is spent every id is `u32::MAX`.
+    fn get(&self, next: &AtomicU32, n: u32) -> u32 {
+        *self.0.get_or_init(|| {
+            next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| {
+                Some(at.saturating_add(n))
+            })
+            .unwrap_or(u32::MAX)
+        })
+    }
+}
+
+impl Clone for LazyId {
     fn clone(&self) -> Self {
         Self::default()
     }
 }
 
-impl PartialEq for SlotBase {
+impl PartialEq for LazyId {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl Eq for SlotBase {}
+impl Eq for LazyId {}
 
-impl std::fmt::Debug for SlotBase {
+impl std::fmt::Debug for LazyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SlotBase")
+        f.write_str("LazyId")
     }
 }
 
-/// The next free search cache slot (see [`SlotBase`]).
-static NEXT_SLOT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// The next free search cache slot (see [`Context::slot_base`]).
+static NEXT_SLOT: AtomicU32 = AtomicU32::new(0);
 
 /// The next free flat list id (see [`Context::flat_id`]).
-static NEXT_FLAT_LIST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static NEXT_FLAT_LIST: AtomicU32 = AtomicU32::new(0);
 
 /// The match patterns of a context with its includes followed, in
 /// [`context_iter`]'s order, as (context, pattern index). A clone starts
 /// empty (a cloned context may be relinked) and it never affects equality.
-/// The third field is the pattern's search cache slot ([`SlotBase`]).
+/// The third field is the pattern's search cache slot ([`Context::slot_base`]).
 #[derive(Default)]
 pub(crate) struct FlatPatterns(OnceCell<Vec<(ContextId, usize, u32)>>);
 
@@ -150,8 +164,8 @@ impl Context {
             patterns: Vec::new(),
             prototype: None,
             flat: FlatPatterns::default(),
-            slots: SlotBase::default(),
-            flat_list: SlotBase::default(),
+            slots: LazyId::default(),
+            flat_list: LazyId::default(),
         }
     }
 
@@ -159,27 +173,15 @@ impl Context {
     /// process-wide counter (saturating), by which the parser keeps per
     /// line which patterns of [`Context::flat_patterns`] match nowhere.
     pub(crate) fn flat_id(&self) -> u32 {
-        *self.flat_list.0.get_or_init(|| {
-            let relaxed = std::sync::atomic::Ordering::Relaxed;
-            NEXT_FLAT_LIST
-                .fetch_update(relaxed, relaxed, |next| Some(next.saturating_add(1)))
-                .unwrap_or(u32::MAX)
-        })
+        self.flat_list.get(&NEXT_FLAT_LIST, 1)
     }
 
     /// This context's first search cache slot; pattern `i` has slot
     /// `slot_base() + i` (a slot past `u32::MAX` is `u32::MAX`, which the
     /// parser's `SearchCache` never caches).
     pub(crate) fn slot_base(&self) -> u32 {
-        *self.slots.0.get_or_init(|| {
-            let n = u32::try_from(self.patterns.len()).unwrap_or(u32::MAX);
-            // Saturating, never wrapping: two patterns never share a slot
-            // (past the parser's limit slots are not cached at all).
-            let relaxed = std::sync::atomic::Ordering::Relaxed;
-            NEXT_SLOT
-                .fetch_update(relaxed, relaxed, |next| Some(next.saturating_add(n)))
-                .unwrap_or(u32::MAX)
-        })
+        let n = u32::try_from(self.patterns.len()).unwrap_or(u32::MAX);
+        self.slots.get(&NEXT_SLOT, n)
     }
 
     /// What [`context_iter`] yields for this context (`id` is its own id in

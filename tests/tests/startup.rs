@@ -127,12 +127,12 @@ fn timed_launch(
     Ok(app)
 }
 
-/// Prints where the first launch's start-up went, from the page's own
+/// Prints where launch `launch`'s start-up went, from the page's own
 /// timings: exec to the page's time origin (the Rust side, GTK and
 /// `WebKit`'s processes starting), then each resource the page loaded and
 /// each IPC call it made (start and end, ms after the time origin), up to
 /// the first queue row's mark.
-fn print_start_timeline(app: &App, binary: &Path) -> Result<()> {
+fn print_start_timeline(app: &App, binary: &Path, launch: usize) -> Result<()> {
     let exec = exec_epoch_ms(binary)?;
     let v = app.execute(
         "const nav = performance.getEntriesByType('navigation')[0];
@@ -152,7 +152,7 @@ fn print_start_timeline(app: &App, binary: &Path) -> Result<()> {
     let num = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
     let origin = num("origin").context("no time origin")?;
     println!(
-        "start-up timeline of launch 1 (ms): exec at {exec:.0} ms since the epoch; exec -> page time origin {:.0}; DOM content loaded at +{:.0}; first queue row at +{:.0}",
+        "start-up timeline of launch {launch} (ms): exec at {exec:.0} ms since the epoch; exec -> page time origin {:.0}; DOM content loaded at +{:.0}; first queue row at +{:.0}",
         origin - exec,
         num("dom").unwrap_or(f64::NAN),
         num("row").unwrap_or(f64::NAN)
@@ -631,8 +631,8 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     &format!("run {}: Assay's first queue row", run + 1),
                     (&mut starts, &mut execs),
                 )?;
+                print_start_timeline(&app, &binary, run + 1)?;
                 if run == 0 {
-                    print_start_timeline(&app, &binary)?;
                     let (kib, _, tree) = tree_pss_kib(&binary)?;
                     println!(
                         "PSS at the first queue row, before scrolling: {:.1} MiB",

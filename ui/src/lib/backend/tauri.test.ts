@@ -12,7 +12,7 @@ vi.mock("@tauri-apps/api/core", () => ({
 }));
 vi.mock("@tauri-apps/api/event", () => ({ listen: (...a: unknown[]) => listen(...a) }));
 
-const { tauriBackend } = await import("./tauri");
+const { tauriBackend, timedUntilFirstRow } = await import("./tauri");
 
 describe("tauri backend", () => {
   it("maps every method to its command and argument names", async () => {
@@ -116,5 +116,27 @@ describe("tauri backend", () => {
       "sync://progress",
       "preview://changed",
     ]);
+  });
+});
+
+describe("start-up timing", () => {
+  it("measures each call until the first row is marked, then none", async () => {
+    performance.clearMarks();
+    performance.clearMeasures();
+    const inner = {
+      session: vi.fn(async () => "s"),
+      queuePage: vi.fn(async () => {
+        throw new Error("refused");
+      }),
+    };
+    const b = timedUntilFirstRow(inner as never, performance) as unknown as typeof inner;
+    expect(await b.session()).toBe("s");
+    await expect(b.queuePage()).rejects.toThrow("refused");
+    const names = () => performance.getEntriesByType("measure").map((e) => e.name);
+    expect(names()).toEqual(["ipc:session", "ipc:queuePage"]);
+    performance.mark("assay:first-queue-row");
+    expect(await b.session()).toBe("s");
+    expect(names()).toEqual(["ipc:session", "ipc:queuePage"]);
+    expect(inner.session).toHaveBeenCalledTimes(2);
   });
 });

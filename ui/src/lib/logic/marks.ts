@@ -1,0 +1,6 @@
+// Performance marks the start-up benchmark (tests/tests/startup.rs) reads.
+
+/** Set when the queue's first rows are in the DOM. */
+export const FIRST_ROW_MARK = "assay:first-queue-row";
+/** Set when the UI's bundle has run and is about to mount the app. */
+export const BOOT_MARK = "assay:boot";

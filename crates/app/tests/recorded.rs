@@ -29,7 +29,7 @@ use assay_app::{
     AppError, EarningsGrouping, EarningsQuery, OpenedItem, QueueFilter, ReviewInput,
     ScriptedDialogs, Settings, Workbench,
 };
-use assay_protocol::TimeSpan;
+use assay_protocol::{PayBasis, TimeSpan};
 use assay_protocol::{AssignmentKind, ReviewDecision};
 use assay_rubric::{Answers, DiffMode};
 use assay_store::QueueStatus;
@@ -85,6 +85,7 @@ struct Recorder {
 
 /// The commands that change state; every other command only reads.
 const CHANGING: &[&str] = &[
+    "correct_time_log",
     "record_waiting",
     "sign_in",
     "sync_now",
@@ -427,6 +428,26 @@ async fn record(
                 _ => {}
             }
         }
+    }
+
+    // The reviewer's log of accepted hourly work says an hour, more than
+    // the platform paid for: a discrepancy the earnings screen flags.
+    if let Some(row) = page.rows.iter().find(|x| {
+        x.status == QueueStatus::Accepted && x.pay_basis == Some(PayBasis::PerHour)
+    }) {
+        let id = row.assignment_id.as_str();
+        let start = (now - Duration::days(10)).round_subsecs(0);
+        let spans = vec![TimeSpan {
+            started_at: start,
+            ended_at: start + Duration::hours(1),
+            corrected: true,
+        }];
+        let _ = r.call(
+            "an accepted hour logged longer than paid",
+            "correct_time_log",
+            json!({"assignmentId": id, "spans": spans}),
+            wb.correct_time_log(id, &spans),
+        );
     }
 
     // Earnings, as the earnings screen asks them: all time, by day and by

@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import type { Backend } from "../backend";
-import type { CsvExport, EarningsOverview, EarningsSeries, TimeSpan } from "../bindings";
+import type {
+  CsvExport,
+  Discrepancy,
+  EarningsOverview,
+  EarningsSeries,
+  TimeSpan,
+} from "../bindings";
 import { mockBackend } from "../backend/mock";
 import { recorded, replayBackend } from "../backend/replay";
 import { duration, money } from "../logic/format";
@@ -152,6 +158,18 @@ describe("Earnings", () => {
     const reversed = series.points.find((p) => p.reversed_cents !== 0);
     expect(reversed).toBeDefined();
     expect(document.querySelector('[data-testid="earnings-table"]')?.textContent).toContain("−$");
+    // Rust's discrepancies are flagged, each with its amounts and reason.
+    const found = answered<Discrepancy[]>("discrepancies", "discrepancies");
+    expect(found.length).toBeGreaterThan(0);
+    const flagged = [...document.querySelectorAll('[data-testid="discrepancies"] tr.flag')];
+    expect(flagged.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent))).toEqual(
+      found.map((d) => [
+        d.title,
+        money(d.expected_cents, d.currency),
+        d.ledger_cents === null ? "missing" : money(d.ledger_cents, d.currency),
+        `⚑ ${d.reason}`,
+      ]),
+    );
     // Empty days take their place on the chart's date axis.
     const chart = document.querySelector('[data-testid="earnings-chart"]');
     expect(chart?.getAttribute("data-time-axis")).toBe("true");

@@ -29,8 +29,8 @@ use assay_app::{
     AppError, EarningsGrouping, EarningsQuery, OpenedItem, QueueFilter, ReviewInput,
     ScriptedDialogs, Settings, Workbench,
 };
-use assay_protocol::{PayBasis, TimeSpan};
 use assay_protocol::{AssignmentKind, ReviewDecision};
+use assay_protocol::{PayBasis, TimeSpan};
 use assay_rubric::{Answers, DiffMode};
 use assay_store::QueueStatus;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Timelike, Utc};
@@ -432,9 +432,11 @@ async fn record(
 
     // The reviewer's log of accepted hourly work says an hour, more than
     // the platform paid for: a discrepancy the earnings screen flags.
-    if let Some(row) = page.rows.iter().find(|x| {
-        x.status == QueueStatus::Accepted && x.pay_basis == Some(PayBasis::PerHour)
-    }) {
+    if let Some(row) = page
+        .rows
+        .iter()
+        .find(|x| x.status == QueueStatus::Accepted && x.pay_basis == Some(PayBasis::PerHour))
+    {
         let id = row.assignment_id.as_str();
         let start = (now - Duration::days(10)).round_subsecs(0);
         let spans = vec![TimeSpan {
@@ -488,7 +490,13 @@ async fn record(
         to: day(today),
         opportunity_id: None,
     };
-    earnings(&mut r, wb, "earnings of the last 30 days", &last_30_days, true);
+    earnings(
+        &mut r,
+        wb,
+        "earnings of the last 30 days",
+        &last_30_days,
+        true,
+    );
     let one_day = EarningsQuery {
         from: day(today),
         to: day(today),
@@ -880,7 +888,12 @@ async fn fixtures_are_fresh() {
     };
     n.replace.push((base_url, PLATFORM_URL));
     let mut calls = serde_json::to_value(&recorder.calls).unwrap();
-    for (call, c) in calls.as_array_mut().unwrap().iter_mut().zip(&recorder.calls) {
+    for (call, c) in calls
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(&recorder.calls)
+    {
         n.call(c.command, call);
     }
     // One call a line: a re-recording's diff names the calls that changed.

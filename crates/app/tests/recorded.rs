@@ -456,19 +456,14 @@ async fn record(
     // opportunity; each opportunity; the last 30 days and today (the
     // screen's "Last 30 days" and a custom range of one day, in local days).
     let all = EarningsQuery::default();
-    let _ = r.call(
-        "earnings",
-        "earnings_overview",
-        json!({"query": all}),
-        wb.earnings_overview(&all),
-    );
+    overview(&mut r, wb, "earnings", &all);
     let by_opportunity = r.call(
         "earnings by opportunity",
         "earnings_series",
         json!({"query": all, "bucket": EarningsGrouping::Opportunity}),
         wb.earnings_series(&all, EarningsGrouping::Opportunity),
     );
-    earnings(&mut r, wb, "earnings by day", &all, false);
+    by_day(&mut r, wb, "earnings by day", &all);
     let _ = r.call("payouts", "payouts", json!({}), wb.payouts());
     let _ = r.call(
         "discrepancies",
@@ -481,7 +476,8 @@ async fn record(
             opportunity_id: Some(p.key),
             ..Default::default()
         };
-        earnings(&mut r, wb, "earnings of one opportunity", &q, true);
+        overview(&mut r, wb, "earnings of one opportunity", &q);
+        by_day(&mut r, wb, "earnings of one opportunity", &q);
     }
     let today = now.with_timezone(&chrono::Local).date_naive();
     let day = |d: NaiveDate| Some(d.format("%Y-%m-%d").to_string());
@@ -490,19 +486,15 @@ async fn record(
         to: day(today),
         opportunity_id: None,
     };
-    earnings(
-        &mut r,
-        wb,
-        "earnings of the last 30 days",
-        &last_30_days,
-        true,
-    );
+    overview(&mut r, wb, "earnings of the last 30 days", &last_30_days);
+    by_day(&mut r, wb, "earnings of the last 30 days", &last_30_days);
     let one_day = EarningsQuery {
         from: day(today),
         to: day(today),
         opportunity_id: None,
     };
-    earnings(&mut r, wb, "earnings of today", &one_day, true);
+    overview(&mut r, wb, "earnings of today", &one_day);
+    by_day(&mut r, wb, "earnings of today", &one_day);
     // The save dialog suggests the file name; the reviewer keeps it.
     let csv = documents.join(wb.earnings_csv_file_name());
     let _ = r.call(
@@ -523,12 +515,7 @@ async fn record(
         json!({"span": waited}),
         wb.record_waiting(&waited),
     );
-    let _ = r.call(
-        "earnings after idle waiting",
-        "earnings_overview",
-        json!({"query": all}),
-        wb.earnings_overview(&all),
-    );
+    overview(&mut r, wb, "earnings after idle waiting", &all);
 
     // Grading a code item: incomplete, then the platform's valid demo grade.
     let new_code = |r: &QueueStatus, id: &str| *r == QueueStatus::New && id.starts_with("itm-code");
@@ -554,13 +541,8 @@ async fn record(
         item_status(&mut r, wb, "after the upload", id);
         // The ledger after the upload (what the earnings screen reloads).
         let all = EarningsQuery::default();
-        let _ = r.call(
-            "earnings after the upload",
-            "earnings_overview",
-            json!({"query": all}),
-            wb.earnings_overview(&all),
-        );
-        earnings(&mut r, wb, "earnings after the upload", &all, false);
+        overview(&mut r, wb, "earnings after the upload", &all);
+        by_day(&mut r, wb, "earnings after the upload", &all);
         submit(&mut r, wb, "submitted twice", id, &valid).await;
         save_draft(&mut r, wb, "draft on submitted work", id, &valid);
         open_item(&mut r, wb, "after submit", id).await;
@@ -673,17 +655,18 @@ async fn record(
     r
 }
 
-/// The earnings screen's answers for `q`: its totals (unless `overview` is
-/// false: recorded by the caller) and its chart by day.
-fn earnings(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery, overview: bool) {
-    if overview {
-        let _ = r.call(
-            label,
-            "earnings_overview",
-            json!({"query": q}),
-            wb.earnings_overview(q),
-        );
-    }
+/// The earnings screen's totals for `q`.
+fn overview(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
+    let _ = r.call(
+        label,
+        "earnings_overview",
+        json!({"query": q}),
+        wb.earnings_overview(q),
+    );
+}
+
+/// The earnings screen's chart for `q` (by day, as it opens).
+fn by_day(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
     let _ = r.call(
         label,
         "earnings_series",

@@ -108,6 +108,20 @@ async function openEarnings(page, selector) {
   await page.waitForSelector(selector);
 }
 
+// Waits until the earnings screen's four totals add up to `cents`.
+async function totalsAre(page, cents) {
+  await page.waitForFunction(
+    (a) =>
+      ["pending", "accepted", "paid", "reversed"].reduce(
+        (t, k) =>
+          t +
+          Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")),
+        0,
+      ) === a,
+    cents,
+  );
+}
+
 // Opens the item `search` finds in the whole queue and returns what its
 // `composer` (a data-testid) holds once it shows.
 async function reopenedComposer(page, search, composer) {
@@ -1043,16 +1057,7 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
     return v < a;
   }, all);
   await page.selectOption('select[aria-label="Opportunity"]', { index: 0 });
-  await page.waitForFunction(
-    (a) =>
-      ["pending", "accepted", "paid", "reversed"].reduce(
-        (t, k) =>
-          t +
-          Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")),
-        0,
-      ) === a,
-    all,
-  );
+  await totalsAre(page, all);
   // A custom range of one day: the chart keeps only that day.
   const firstDay = await page
     .locator('[data-testid="earnings-table"] tbody th')
@@ -1066,16 +1071,7 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
     from === last30.args.query.from && to === last30.args.query.to,
     `last 30 days sets the dates (${from}..${to})`,
   );
-  await page.waitForFunction(
-    (a) =>
-      ["pending", "accepted", "paid", "reversed"].reduce(
-        (t, k) =>
-          t +
-          Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")),
-        0,
-      ) === a,
-    total(last30.ok),
-  );
+  await totalsAre(page, total(last30.ok));
   await page.fill('input[aria-label="From"]', to);
   assert(
     (await page.inputValue('select[aria-label="Period"]')) === "custom",

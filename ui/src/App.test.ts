@@ -2,6 +2,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { flushSync } from "svelte";
 import { mockBackend, type MockBackend } from "./lib/backend/mock";
+import { recorded } from "./lib/backend/replay";
+import type { EarningsOverview } from "./lib/bindings";
 import { $, $$, press, settle, start, stop, target, until } from "./test-app";
 
 /** Once the queue shows, searches it for `query` and opens row `assignment`. */
@@ -246,8 +248,13 @@ describe("App error handling", () => {
     try {
       vi.setSystemTime(new Date("2026-11-20T12:00:00Z"));
       const empty = mockBackend({ queueSize: 0 });
-      const before = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null }))
-        .unpaid.waiting_seconds;
+      // What the UI hands over (how Rust counts it is recorded.rs's).
+      const waited: number[] = [];
+      const recordWaiting = empty.recordWaiting;
+      empty.recordWaiting = (span) => {
+        waited.push((Date.parse(span.ended_at) - Date.parse(span.started_at)) / 1000);
+        return recordWaiting(span);
+      };
       start(empty);
       await until(() => $('[data-testid="queue-count"]')?.textContent === "0 items", "empty queue");
       await settle();
@@ -259,9 +266,7 @@ describe("App error handling", () => {
       stop(); // sign-out / close flushes the running span
       await settle();
       expect(empty.calls).toContain("recordWaiting");
-      const after = (await empty.earningsOverview({ from: null, to: null, opportunity_id: null }))
-        .unpaid.waiting_seconds;
-      expect(after - before).toBe(40);
+      expect(waited.reduce((t, s) => t + s, 0)).toBe(40);
 
       // With work in the queue, the same presence is not waiting.
       const busy = mockBackend();
@@ -316,12 +321,19 @@ describe("state that follows the backend (issue 11, item 5)", () => {
     [...$$("nav button")]
       .find((x) => x.textContent?.trim() === "Earnings")
       ?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
-    await until(() => !!$('[data-total="accepted"]'), "earnings totals");
+    await until(() => !!$('[data-total="pending"]'), "earnings totals");
     const cents = () =>
-      Number(($('[data-total="accepted"]')?.textContent ?? "").replace(/[^0-9]/g, ""));
-    const before = cents();
-    await b.backgroundSync({ ledgerCents: 12_345 });
-    await until(() => cents() === before + 12_345, "accepted total grew by the new entry");
+      Number(($('[data-total="pending"]')?.textContent ?? "").replace(/[^0-9]/g, ""));
+    const ok = (label: string) => recorded("earnings_overview", label)[0]?.ok as EarningsOverview;
+    expect(cents()).toBe(ok("earnings").pending_cents);
+    // The ledger Rust read after its first upload: more pending pay.
+    const after = ok("earnings after the upload").pending_cents;
+    expect(after).toBeGreaterThan(cents());
+    await b.backgroundSync({ ledger: true });
+    await until(
+      () => cents() === after,
+      "pending total grew to what Rust answered after the upload",
+    );
   });
 
   it("first sign-in says what is wrong: a refused token, an unreachable URL", async () => {

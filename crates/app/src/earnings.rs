@@ -140,6 +140,11 @@ fn per_hour(cents: i64, seconds: u64) -> Option<i64> {
     (seconds >= 60).then(|| ((i128::from(cents) * 3600) / i128::from(seconds)) as i64)
 }
 
+/// How a day's point of a series is labelled (`Jun 7`).
+pub fn day_label(day: NaiveDate) -> String {
+    day.format("%b %-d").to_string()
+}
+
 /// Totals and hourly rates of the ledger entries matching `q` (days counted in `tz`), in the currency most entries use.
 pub fn overview<Tz: TimeZone>(
     store: &Store,
@@ -257,7 +262,7 @@ pub fn series<Tz: TimeZone>(
         let (key, label, start_day) = match grouping {
             EarningsGrouping::Day => (
                 day.format("%Y-%m-%d").to_string(),
-                day.format("%b %-d").to_string(),
+                day_label(day),
                 Some(day.format("%Y-%m-%d").to_string()),
             ),
             EarningsGrouping::Week => {

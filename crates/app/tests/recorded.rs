@@ -13,6 +13,11 @@
 //! is [`RECORDED_AT`] (times the app stamps while recording collapse onto
 //! it), UUIDs are numbered in order of appearance, and the platform's
 //! loopback address and the temporary data folder get fixed names.
+//! Earnings are counted in local days: the app records in a time zone where
+//! the seed's "now" is noon, as [`RECORDED_AT`] is in UTC, and the days of
+//! the earnings calls (filters, series, file names) are moved by whole days,
+//! so they are the days the UI sees under a clock fixed at [`RECORDED_AT`]
+//! in UTC.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
 
 use std::collections::BTreeMap;
@@ -25,9 +30,10 @@ use assay_app::{
     ScriptedDialogs, Settings, Workbench,
 };
 use assay_protocol::{AssignmentKind, ReviewDecision};
+use assay_protocol::{PayBasis, TimeSpan};
 use assay_rubric::{Answers, DiffMode};
 use assay_store::QueueStatus;
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Timelike, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -41,6 +47,8 @@ const RECORDED_AT: &str = "2026-06-15T12:00:00Z";
 const PLATFORM_URL: &str = "https://platform.demo.assay";
 /// The app's data folder in the recording.
 const DATA_DIR: &str = "/home/demo/.local/share/dev.assay.desktop";
+/// The folder the reviewer saves the earnings CSV in, in the recording.
+const DOCUMENTS: &str = "/home/demo/Documents";
 /// Relative to `crates/app`.
 const FIXTURE: &str = "../../ui/src/lib/backend/fixtures/demo.json";
 /// Time the app may take to record: stamps this long after the seed's "now"
@@ -77,6 +85,8 @@ struct Recorder {
 
 /// The commands that change state; every other command only reads.
 const CHANGING: &[&str] = &[
+    "correct_time_log",
+    "record_waiting",
     "sign_in",
     "sync_now",
     "save_draft",
@@ -110,6 +120,13 @@ impl Recorder {
     }
 }
 
+/// The commands whose arguments and answers hold local days.
+const DAYS: &[&str] = &[
+    "earnings_overview",
+    "earnings_series",
+    "export_earnings_csv",
+];
+
 /// Makes the recording independent of when, where and with which random
 /// ids it was made.
 struct Normaliser {
@@ -117,10 +134,67 @@ struct Normaliser {
     at: DateTime<Utc>,
     replace: Vec<(String, &'static str)>,
     uuids: BTreeMap<String, String>,
+    /// Days from the recording's local day to [`RECORDED_AT`]'s.
+    days: i64,
 }
 
 impl Normaliser {
-    fn string(&mut self, s: &str) -> String {
+    /// One recorded call: its local days (`YYYY-MM-DD` anywhere in a string)
+    /// move by [`Self::days`] where the command counts in days, and a day
+    /// series' labels are those of the moved days.
+    fn call(&mut self, command: &str, call: &mut Value) {
+        self.value(call, DAYS.contains(&command));
+        if command != "earnings_series" {
+            return;
+        }
+        let Some(points) = call.pointer_mut("/ok/points").and_then(Value::as_array_mut) else {
+            return;
+        };
+        for p in points {
+            let day = p
+                .get("start_day")
+                .and_then(Value::as_str)
+                .filter(|_| p["key"] == p["start_day"])
+                .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap());
+            if let Some(day) = day {
+                p["label"] = Value::String(assay_app::earnings::day_label(day));
+            }
+        }
+    }
+
+    /// `s` with every `YYYY-MM-DD` in it moved by [`Self::days`].
+    fn days_moved(&self, s: &str) -> String {
+        let b = s.as_bytes();
+        let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+        let mut out = String::with_capacity(s.len());
+        let mut last = 0;
+        let mut i = 0;
+        while i + 10 <= b.len() {
+            let bounded = (i == 0 || !digit(i - 1))
+                && !digit(i + 10)
+                && b[i + 4] == b'-'
+                && b[i + 7] == b'-'
+                && (i..i + 4).all(digit)
+                && s.is_char_boundary(i + 10);
+            let date = bounded
+                .then(|| NaiveDate::parse_from_str(&s[i..i + 10], "%Y-%m-%d").ok())
+                .flatten();
+            match date {
+                Some(d) => {
+                    out.push_str(&s[last..i]);
+                    let moved = d + Duration::days(self.days);
+                    out.push_str(&moved.format("%Y-%m-%d").to_string());
+                    i += 10;
+                    last = i;
+                }
+                None => i += 1,
+            }
+        }
+        out.push_str(&s[last..]);
+        out
+    }
+
+    fn string(&mut self, s: &str, days: bool) -> String {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             let t = t.with_timezone(&Utc);
             let moved =
@@ -139,6 +213,9 @@ impl Normaliser {
         let mut out = s.to_owned();
         for (from, to) in &self.replace {
             out = out.replace(from.as_str(), to);
+        }
+        if days {
+            out = self.days_moved(&out);
         }
         self.numbered(&out)
     }
@@ -185,11 +262,11 @@ impl Normaliser {
         out
     }
 
-    fn value(&mut self, v: &mut Value) {
+    fn value(&mut self, v: &mut Value, days: bool) {
         match v {
-            Value::String(s) => *s = self.string(s),
-            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
-            Value::Object(o) => o.values_mut().for_each(|x| self.value(x)),
+            Value::String(s) => *s = self.string(s, days),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x, days)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.value(x, days)),
             _ => {}
         }
     }
@@ -227,8 +304,15 @@ async fn settle_first_background_sync(wb: &Workbench) {
     }
 }
 
-/// Records every answer the UI's tests replay.
-async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
+/// Records every answer the UI's tests replay. `now` is the seed's "now";
+/// the reviewer saves files in `documents`.
+async fn record(
+    wb: &Workbench,
+    platform_url: &str,
+    token: &str,
+    now: DateTime<Utc>,
+    documents: &Path,
+) -> Recorder {
     let mut r = Recorder::default();
     let empty = Answers::default();
 
@@ -346,20 +430,40 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         }
     }
 
-    // Earnings.
+    // The reviewer's log of accepted hourly work says an hour, more than
+    // the platform paid for: a discrepancy the earnings screen flags.
+    if let Some(row) = page
+        .rows
+        .iter()
+        .find(|x| x.status == QueueStatus::Accepted && x.pay_basis == Some(PayBasis::PerHour))
+    {
+        let id = row.assignment_id.as_str();
+        let start = (now - Duration::days(10)).round_subsecs(0);
+        let spans = vec![TimeSpan {
+            started_at: start,
+            ended_at: start + Duration::hours(1),
+            corrected: true,
+        }];
+        let _ = r.call(
+            "an accepted hour logged longer than paid",
+            "correct_time_log",
+            json!({"assignmentId": id, "spans": spans}),
+            wb.correct_time_log(id, &spans),
+        );
+    }
+
+    // Earnings, as the earnings screen asks them: all time, by day and by
+    // opportunity; each opportunity; the last 30 days and today (the
+    // screen's "Last 30 days" and a custom range of one day, in local days).
     let all = EarningsQuery::default();
-    let _ = r.call(
-        "earnings",
-        "earnings_overview",
-        json!({"query": all}),
-        wb.earnings_overview(&all),
-    );
-    let _ = r.call(
+    overview(&mut r, wb, "earnings", &all);
+    let by_opportunity = r.call(
         "earnings by opportunity",
         "earnings_series",
         json!({"query": all, "bucket": EarningsGrouping::Opportunity}),
         wb.earnings_series(&all, EarningsGrouping::Opportunity),
     );
+    by_day(&mut r, wb, "earnings by day", &all);
     let _ = r.call("payouts", "payouts", json!({}), wb.payouts());
     let _ = r.call(
         "discrepancies",
@@ -367,6 +471,51 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         json!({}),
         wb.discrepancies(),
     );
+    for p in by_opportunity.map(|s| s.points).unwrap_or_default() {
+        let q = EarningsQuery {
+            opportunity_id: Some(p.key),
+            ..Default::default()
+        };
+        overview(&mut r, wb, "earnings of one opportunity", &q);
+        by_day(&mut r, wb, "earnings of one opportunity", &q);
+    }
+    let today = now.with_timezone(&chrono::Local).date_naive();
+    let day = |d: NaiveDate| Some(d.format("%Y-%m-%d").to_string());
+    let last_30_days = EarningsQuery {
+        from: day(today - Duration::days(29)),
+        to: day(today),
+        opportunity_id: None,
+    };
+    overview(&mut r, wb, "earnings of the last 30 days", &last_30_days);
+    by_day(&mut r, wb, "earnings of the last 30 days", &last_30_days);
+    let one_day = EarningsQuery {
+        from: day(today),
+        to: day(today),
+        opportunity_id: None,
+    };
+    overview(&mut r, wb, "earnings of today", &one_day);
+    by_day(&mut r, wb, "earnings of today", &one_day);
+    // The save dialog suggests the file name; the reviewer keeps it.
+    let csv = documents.join(wb.earnings_csv_file_name());
+    let _ = r.call(
+        "earnings exported",
+        "export_earnings_csv",
+        json!({"query": all}),
+        wb.export_earnings_csv(&all, &csv).map(Some),
+    );
+    // Half an hour of idle waiting this morning: unpaid time.
+    let waited = TimeSpan {
+        started_at: (now - Duration::hours(3)).round_subsecs(0),
+        ended_at: (now - Duration::hours(3) + Duration::minutes(30)).round_subsecs(0),
+        corrected: false,
+    };
+    let _ = r.call(
+        "half an hour of idle waiting",
+        "record_waiting",
+        json!({"span": waited}),
+        wb.record_waiting(&waited),
+    );
+    overview(&mut r, wb, "earnings after idle waiting", &all);
 
     // Grading a code item: incomplete, then the platform's valid demo grade.
     let new_code = |r: &QueueStatus, id: &str| *r == QueueStatus::New && id.starts_with("itm-code");
@@ -390,6 +539,10 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
         submit(&mut r, wb, "valid", id, &valid).await;
         uploaded(wb).await;
         item_status(&mut r, wb, "after the upload", id);
+        // The ledger after the upload (what the earnings screen reloads).
+        let all = EarningsQuery::default();
+        overview(&mut r, wb, "earnings after the upload", &all);
+        by_day(&mut r, wb, "earnings after the upload", &all);
         submit(&mut r, wb, "submitted twice", id, &valid).await;
         save_draft(&mut r, wb, "draft on submitted work", id, &valid);
         open_item(&mut r, wb, "after submit", id).await;
@@ -500,6 +653,26 @@ async fn record(wb: &Workbench, platform_url: &str, token: &str) -> Recorder {
     );
 
     r
+}
+
+/// The earnings screen's totals for `q`.
+fn overview(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
+    let _ = r.call(
+        label,
+        "earnings_overview",
+        json!({"query": q}),
+        wb.earnings_overview(q),
+    );
+}
+
+/// The earnings screen's chart for `q` (by day, as it opens).
+fn by_day(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
+    let _ = r.call(
+        label,
+        "earnings_series",
+        json!({"query": q, "bucket": EarningsGrouping::Day}),
+        wb.earnings_series(q, EarningsGrouping::Day),
+    );
 }
 
 fn validate(r: &mut Recorder, wb: &Workbench, label: &str, id: &str, answers: &Answers) {
@@ -637,12 +810,24 @@ fn scan_px(r: &mut Recorder, wb: &Workbench, handle: &str, x: u32, y: u32) {
     );
 }
 
+/// A POSIX time zone (`TZ`) whose clock reads noon at `now`, to the minute.
+fn noon_zone(now: DateTime<Utc>) -> String {
+    let east = 12 * 3600 - i64::from(now.num_seconds_from_midnight());
+    let east = (east + 30).div_euclid(60) * 60;
+    // POSIX counts offsets west of Greenwich as positive.
+    let sign = if east > 0 { '-' } else { '+' };
+    let (h, m) = (east.abs() / 3600, east.abs() % 3600 / 60);
+    format!("ASSAY{sign}{h}:{m:02}")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixtures_are_fresh() {
-    // Earnings are bucketed in local time: record in UTC everywhere.
-    std::env::set_var("TZ", "UTC");
+    // Earnings are counted in local days: record in a zone where the seed's
+    // "now" is noon (to the minute), as RECORDED_AT is in UTC.
+    std::env::set_var("TZ", noon_zone(Utc::now()));
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let seed_now = platform.seeded_at;
+    let documents = tempfile::tempdir().unwrap();
     let base_url = platform.base_url();
     let dir = tempfile::tempdir().unwrap();
     let wb = Workbench::open(
@@ -655,16 +840,27 @@ async fn fixtures_are_fresh() {
         }),
     )
     .unwrap();
-    let recorder = record(&wb, &platform.base_url(), &platform.expert_token).await;
+    let recorder = record(
+        &wb,
+        &platform.base_url(),
+        &platform.expert_token,
+        seed_now,
+        documents.path(),
+    )
+    .await;
     let _ = wb.sign_out().await;
     platform.shutdown().await.unwrap();
 
+    let at = DateTime::parse_from_rfc3339(RECORDED_AT)
+        .unwrap()
+        .with_timezone(&Utc);
+    let local_day = seed_now.with_timezone(&chrono::Local).date_naive();
     let mut n = Normaliser {
         seed_now,
-        at: DateTime::parse_from_rfc3339(RECORDED_AT)
-            .unwrap()
-            .with_timezone(&Utc),
+        at,
+        days: (at.date_naive() - local_day).num_days(),
         replace: vec![
+            (documents.path().display().to_string(), DOCUMENTS),
             (dir.path().display().to_string(), DATA_DIR),
             (
                 format!("dev.assay.desktop.test-recorded-{}", std::process::id()),
@@ -675,7 +871,14 @@ async fn fixtures_are_fresh() {
     };
     n.replace.push((base_url, PLATFORM_URL));
     let mut calls = serde_json::to_value(&recorder.calls).unwrap();
-    n.value(&mut calls);
+    for (call, c) in calls
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(&recorder.calls)
+    {
+        n.call(c.command, call);
+    }
     // One call a line: a re-recording's diff names the calls that changed.
     let head = json!({
         "about": "Answers of the real assay-app on the demo data, recorded by crates/app/tests/recorded.rs (`cargo xtask bindings`). Do not edit.",

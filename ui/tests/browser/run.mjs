@@ -37,6 +37,8 @@ async function test(name, fn) {
   const ctx = await browser.newContext({
     viewport: { width: 1440, height: 900 },
     colorScheme: "light",
+    // The recording's days are UTC days (crates/app/tests/recorded.rs).
+    timezoneId: "UTC",
   });
   const page = await ctx.newPage();
   // Opening an item on the mock builds its 20,000-line source view: on a
@@ -96,10 +98,28 @@ async function syncOffline(page) {
 }
 
 // Loads the app on its Earnings screen and waits for `selector` there.
+// Earnings are the real app's recorded answers (the mock replays them): the
+// page's clock stands at the recording's "now", so the periods the screen
+// derives from today are the days the recording asked about.
 async function openEarnings(page, selector) {
+  await page.clock.setFixedTime(new Date(DEMO.recorded_at));
   await page.goto(base);
   await page.click('nav button:has-text("Earnings")');
   await page.waitForSelector(selector);
+}
+
+// Waits until the earnings screen's four totals add up to `cents`.
+async function totalsAre(page, cents) {
+  await page.waitForFunction(
+    (a) =>
+      ["pending", "accepted", "paid", "reversed"].reduce(
+        (t, k) =>
+          t +
+          Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")),
+        0,
+      ) === a,
+    cents,
+  );
 }
 
 // Opens the item `search` finds in the whole queue and returns what its
@@ -645,6 +665,11 @@ await test("code viewer: a 20,000-line file keeps a small DOM while scrolling", 
 
 await test("earnings, preview, shortcuts and sign-in screens", async (page) => {
   await openEarnings(page, '[data-testid="discrepancies"] tr.flag');
+  const flagged = await page.locator('[data-testid="discrepancies"] tr.flag').count();
+  assert(
+    flagged === recordedCalls("discrepancies")[0].ok.length,
+    `Rust's discrepancies flagged (${flagged})`,
+  );
   await shot(page, "earnings");
   await page.click('nav button:has-text("Rubric preview")');
   await page.click('button:has-text("Open")');
@@ -970,11 +995,19 @@ await test("earnings: each unpaid category under its own label", async (page) =>
   ]) {
     assert(labels.includes(l), `unpaid label ${l} (got ${labels.join(", ")})`);
   }
-  const waiting = await page.locator('[data-unpaid="waiting"] dd').innerText();
-  assert(waiting === "22m 00s", `seeded idle waiting shown (${waiting})`);
+  // What the real app answered (recorded.rs): 1h 10m of rejected work, the rest none.
+  const { unpaid, hourly_all_time_cents } = recordedCalls("earnings_overview", "earnings")[0].ok;
+  const rejected = await page.locator('[data-unpaid="rejected"] dd').innerText();
   assert(
-    await textIncludes(page, '[data-testid="hourly-all-time"]', "/h including unpaid time"),
-    "all-time rate",
+    unpaid.rejected_seconds === 4200 && rejected === "1h 10m",
+    `Rust's rejected time shown (${rejected})`,
+  );
+  const waiting = await page.locator('[data-unpaid="waiting"] dd').innerText();
+  assert(unpaid.waiting_seconds === 0 && waiting === "0s", `no idle waiting yet (${waiting})`);
+  const rate = await page.locator('[data-testid="hourly-all-time"]').innerText();
+  assert(
+    rate === `$${(hourly_all_time_cents / 100).toFixed(2)}/h including unpaid time`,
+    `Rust's all-time rate (${rate})`,
   );
   await shot(page, "earnings-unpaid");
 });
@@ -988,7 +1021,11 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
     return t;
   };
   const all = await cents();
-  assert(all > 0, "seeded earnings");
+  const total = (o) => o.pending_cents + o.accepted_cents + o.paid_cents + o.reversed_cents;
+  assert(
+    all > 0 && all === total(recordedCalls("earnings_overview", "earnings")[0].ok),
+    `Rust's totals (${all})`,
+  );
   // The chart is a uPlot canvas; its numbers are in the table beside it.
   await page.waitForSelector('[data-testid="earnings-chart"] canvas');
   assert(
@@ -1020,16 +1057,7 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
     return v < a;
   }, all);
   await page.selectOption('select[aria-label="Opportunity"]', { index: 0 });
-  await page.waitForFunction(
-    (a) =>
-      ["pending", "accepted", "paid", "reversed"].reduce(
-        (t, k) =>
-          t +
-          Number(document.querySelector(`[data-total="${k}"]`).innerText.replace(/[^0-9]/g, "")),
-        0,
-      ) === a,
-    all,
-  );
+  await totalsAre(page, all);
   // A custom range of one day: the chart keeps only that day.
   const firstDay = await page
     .locator('[data-testid="earnings-table"] tbody th')
@@ -1038,10 +1066,12 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   await page.selectOption('select[aria-label="Period"]', "30d");
   const from = await page.inputValue('input[aria-label="From"]');
   const to = await page.inputValue('input[aria-label="To"]');
+  const [last30] = recordedCalls("earnings_overview", "earnings of the last 30 days");
   assert(
-    /^\d{4}-\d{2}-\d{2}$/.test(from) && from < to,
+    from === last30.args.query.from && to === last30.args.query.to,
     `last 30 days sets the dates (${from}..${to})`,
   );
+  await totalsAre(page, total(last30.ok));
   await page.fill('input[aria-label="From"]', to);
   assert(
     (await page.inputValue('select[aria-label="Period"]')) === "custom",
@@ -1061,8 +1091,10 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   // Export: the file went where the save dialog said.
   await page.click('[data-testid="export-csv"]');
   await page.waitForSelector('[data-testid="csv-note"]:has-text("Saved")');
+  const done = recordedCalls("export_earnings_csv")[0].ok;
   assert(
-    await textIncludes(page, '[data-testid="csv-note"]', "/home/ada/Documents/"),
+    (await page.locator('[data-testid="csv-note"]').innerText()) ===
+      `Saved ${done.rows} ledger rows to ${done.path}`,
     "says where the CSV went",
   );
 });

@@ -1,6 +1,7 @@
 // The mock must behave like the real services, since the UI tests lean on it.
 import { describe, expect, it, vi } from "vitest";
 import { mockBackend } from "./mock";
+import { recorded } from "./replay";
 import { ALL_QUEUE } from "./test-filters";
 
 const all = ALL_QUEUE;
@@ -181,17 +182,28 @@ describe("mock backend", () => {
     expect(s.items.length).toBeGreaterThan(0);
   });
 
-  it("exports CSV and flags ledger discrepancies", async () => {
+  it("answers earnings with the real app's recorded answers, computing none", async () => {
     const b = mockBackend();
     const q = { from: null, to: null, opportunity_id: null };
-    const done = await b.exportEarningsCsv(q);
-    expect(done?.path).toMatch(/\.csv$/);
-    expect(done?.rows).toBeGreaterThan(0);
-    const s = await b.earningsOverview(q);
-    expect(s.hourly_all_time_cents ?? 0).toBeLessThan(s.hourly_paid_time_cents ?? 0);
-    const d = await b.discrepancies();
-    expect(d.length).toBeGreaterThan(0);
-    for (const x of d) expect(x.ledger_cents).not.toBe(x.expected_cents);
+    const ok = (command: string, label: string) => recorded(command, label)[0]?.ok;
+    expect(await b.earningsOverview(q)).toEqual(ok("earnings_overview", "earnings"));
+    expect(await b.earningsSeries(q, "day")).toEqual(ok("earnings_series", "earnings by day"));
+    expect(await b.payouts()).toEqual(ok("payouts", "payouts"));
+    expect(await b.discrepancies()).toEqual(ok("discrepancies", "discrepancies"));
+    expect(await b.exportEarningsCsv(q)).toEqual(ok("export_earnings_csv", "earnings exported"));
+    // A question the real app was never asked is refused, not answered here.
+    await expect(b.earningsSeries(q, "week")).rejects.toMatchObject({ code: "internal" });
+    // Still a mock call: planned failures and sign-in apply.
+    b.failNext("payouts", { code: "offline", message: "Offline" });
+    await expect(b.payouts()).rejects.toMatchObject({ code: "offline" });
+    // A sync that brings a ledger change: what Rust answered after its upload.
+    await b.backgroundSync({ ledger: true });
+    expect(await b.earningsOverview(q)).toEqual(
+      ok("earnings_overview", "earnings after the upload"),
+    );
+    await expect(mockBackend({ signedIn: false }).earningsOverview(q)).rejects.toMatchObject({
+      code: "unauthenticated",
+    });
   });
 
   it("records and corrects time logs, rejecting inverted spans", async () => {

@@ -1,8 +1,14 @@
 // In-memory mock backend implementing the whole `Backend` interface with
 // realistic sample data. Used by Vitest, the Playwright suite (mock.html) and
 // `npm run dev` for visual work. Behaviour mirrors the real services: drafts
-// with revisions, a durable-looking outbox drained by sync, earnings from a
-// ledger, windowed diff rows and windowed scan frames.
+// with revisions, a durable-looking outbox drained by sync, windowed diff
+// rows and windowed scan frames.
+//
+// It never computes earnings: totals, hourly rates, series, payouts,
+// discrepancies and the CSV export are what the real app answered on the
+// demo data (replayed from the recording, see replay.ts), so the earnings
+// screen shows the demo's ledger, whose opportunities and assignments are
+// the demo's, not this synthetic set's.
 //
 // It never judges answers: rubric validation is Rust's (crates/rubric), and
 // the tests of what Rust finds (missing answers, required rationales, which
@@ -31,12 +37,8 @@ import type { OutcomeStatus } from "../bindings";
 import type { PendingAnnotation } from "../bindings";
 import type { ItemLayout } from "../bindings";
 import type {
-  Discrepancy,
-  EarningsPoint,
-  EarningsQuery,
   FieldView,
   OpenedItem,
-  PayoutView,
   PreviewSelection,
   PreviewState,
   QueueFilter,
@@ -62,6 +64,7 @@ import {
 } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { spanSeconds } from "../logic/timetracker";
+import { replayBackend } from "./replay";
 import { emptyAnswers } from "../logic/grade";
 import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
 import { RULES } from "../bindings";
@@ -99,19 +102,16 @@ type Assign = QueueEntry & {
 };
 
 const FINISHED = new Set<QueueStatus>(["in_outbox", "submitted", "accepted", "rejected"]);
+const PAY: Partial<Record<QueueStatus, "pending" | "accepted" | "reversed">> = {
+  submitted: "pending",
+  accepted: "accepted",
+  rejected: "reversed",
+};
 const OUTCOME: Partial<Record<QueueStatus, OutcomeStatus>> = {
   submitted: "pending",
   accepted: "accepted",
   rejected: "rejected",
   needs_revision: "needs_revision",
-};
-
-type Ledger = {
-  assignment_id: string;
-  opportunity_id: string;
-  amount_cents: number;
-  status: "pending" | "accepted" | "paid" | "reversed";
-  day: string;
 };
 
 export type MockBackend = Backend & {
@@ -126,9 +126,10 @@ export type MockBackend = Backend & {
   setPublishRole(role: TokenRole): void;
   /** Give a code item's draft one live and one outdated diff comment (as after a re-sync). */
   seedDiffComments(assignmentId: string): void;
-  /** A background sync that downloads every item and, with `ledgerCents`,
-   *  brings one new accepted ledger entry dated today (raises data_version). */
-  backgroundSync(change?: { ledgerCents?: number }): Promise<void>;
+  /** A background sync that downloads every item (raises data_version) and,
+   *  with `ledger`, brings the ledger the real app had after its first upload
+   *  in the recording (the earnings answers recorded "after the upload"). */
+  backgroundSync(change?: { ledger?: boolean }): Promise<void>;
   /** A background sync that starts ("Fetching assignments") and fails offline. */
   backgroundFail(message?: string): void;
   /** A sync in progress that stays at `progress` (until the next sync). */
@@ -385,50 +386,10 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     };
   }
 
-  // Idle waiting recorded by the UI, plus a morning of waiting for work to arrive.
-  const waiting: TimeSpan[] = [
-    {
-      started_at: new Date(t0 - 26 * 3600_000).toISOString(),
-      ended_at: new Date(t0 - 26 * 3600_000 + 22 * 60_000).toISOString(),
-      corrected: false,
-    },
-  ];
-
-  // ---- ledger
-  const ledger: Ledger[] = [];
-  for (const a of list) {
-    if (a.kind === "screening") continue; // qualification work is never paid
-    if (a.status === "accepted" || a.status === "submitted" || a.status === "rejected") {
-      const opp = oppById.get(a.opportunity_id);
-      if (!opp) continue;
-      const secs = spanSeconds(a.spans);
-      const expected =
-        opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
-      const day = a.spans[0]?.started_at.slice(0, 10) ?? new Date(t0).toISOString().slice(0, 10);
-      let status: Ledger["status"] =
-        a.status === "accepted"
-          ? a.n % 3 === 0
-            ? "paid"
-            : "accepted"
-          : a.status === "submitted"
-            ? "pending"
-            : "reversed";
-      if (a.status === "rejected" && a.n % 4 !== 1) continue;
-      // Two planted discrepancies: one underpaid, one missing.
-      let amount = expected;
-      if (a.status === "accepted" && a.n % 17 === 0) amount = Math.round(expected * 0.5);
-      if (a.status === "accepted" && a.n % 19 === 0) continue;
-      // Like the platform: a reversed entry keeps its (positive) amount.
-      if (status === "paid" && a.n % 2 === 1) status = "accepted";
-      ledger.push({
-        assignment_id: a.assignment_id,
-        opportunity_id: a.opportunity_id,
-        amount_cents: amount,
-        status,
-        day,
-      });
-    }
-  }
+  // Idle waiting recorded by the UI.
+  const waiting: TimeSpan[] = [];
+  // Earnings: the real app's answers on the demo data.
+  const earnings = replayBackend();
 
   async function call<T>(name: string, f: () => T | Promise<T>): Promise<T> {
     calls.push(name);
@@ -569,14 +530,20 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
           : a.draft;
     const outcome = OUTCOME[a.status] ?? null;
     const fieldsOf = scopedFields(opp, a.n, a.hostile);
-    const pay = ledger
-      .filter((l) => l.assignment_id === a.assignment_id)
-      .map((l) => ({
-        submission_id: `sub-${a.n}`,
-        amount_cents: l.amount_cents,
-        currency: "USD",
-        status: l.status,
-      }));
+    // Sample pay of finished work: the opportunity's rate, as the platform
+    // reports it (the mock computes no pay).
+    const payStatus = PAY[a.status];
+    const pay =
+      payStatus && a.kind === "grade"
+        ? [
+            {
+              submission_id: `sub-${a.n}`,
+              amount_cents: opp.rate_cents,
+              currency: "USD",
+              status: payStatus,
+            },
+          ]
+        : [];
     return clone({
       assignment_id: a.assignment_id,
       kind: a.kind,
@@ -747,34 +714,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     return x;
   }
 
-  function ledgerIn(q: EarningsQuery): Ledger[] {
-    return ledger.filter(
-      (l) =>
-        (q.opportunity_id === null || l.opportunity_id === q.opportunity_id) &&
-        (q.from === null || l.day >= q.from.slice(0, 10)) &&
-        (q.to === null || l.day <= q.to.slice(0, 10)),
-    );
-  }
-
   const previewItems = list.filter((a) => a.opportunity_id === "opp-code").slice(0, 3);
   let previewRubric = clone(OPPORTUNITIES[0].rubric);
-
-  function earningsCsv(q: EarningsQuery): string {
-    const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const lines = ["date,assignment_id,opportunity,status,amount,currency"];
-    for (const l of ledgerIn(q))
-      lines.push(
-        [
-          l.day,
-          l.assignment_id,
-          esc(oppById.get(l.opportunity_id)?.title ?? l.opportunity_id),
-          l.status,
-          (l.amount_cents / 100).toFixed(2),
-          "USD",
-        ].join(","),
-      );
-    return lines.join("\n") + "\n";
-  }
 
   // issue 18: links waiting for the UI, and who listens for them.
   const links: LinkOutcome[] = [];
@@ -810,16 +751,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       emitSync();
       await new Promise((res) => setTimeout(res, 20));
       for (const a of list) if (!a.held_back) a.downloaded = true;
-      if (change?.ledgerCents) {
-        const a = list.find((x) => x.kind === "grade") ?? list[0];
-        ledger.push({
-          assignment_id: a.assignment_id,
-          opportunity_id: a.opportunity_id,
-          amount_cents: change.ledgerCents,
-          status: "accepted",
-          day: new Date(now()).toISOString().slice(0, 10),
-        });
-      }
+      if (change?.ledger) earnings.seek("submit", "valid");
       bump();
       online = true;
       for (const l of progressListeners) l({ ...start, phase: "done" });
@@ -1169,159 +1101,11 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return () => progressListeners.delete(cb);
     },
 
-    earningsOverview: (q) =>
-      call("earningsOverview", () => {
-        const l = ledgerIn(q);
-        const sum = (s: Ledger["status"]) =>
-          l.filter((x) => x.status === s).reduce((t, x) => t + x.amount_cents, 0);
-        // Like the app: work paid in the range counts whole; other time counts
-        // where it was spent inside the range (by the span's start day here).
-        const ranged = q.from !== null || q.to !== null;
-        const inRange = (iso: string) =>
-          (q.from === null || iso.slice(0, 10) >= q.from) &&
-          (q.to === null || iso.slice(0, 10) <= q.to);
-        const secsOf = (a: Assign) =>
-          spanSeconds(ranged ? a.spans.filter((s) => inRange(s.started_at)) : a.spans);
-        const earning = new Set(
-          l.filter((x) => x.status !== "reversed").map((x) => x.assignment_id),
-        );
-        const mine = list.filter(
-          (a) => q.opportunity_id === null || a.opportunity_id === q.opportunity_id,
-        );
-        const paidSecs = mine
-          .filter((a) => earning.has(a.assignment_id))
-          .reduce((t, a) => t + spanSeconds(a.spans), 0);
-        const rejectedSecs = mine
-          .filter((a) => a.status === "rejected" && !earning.has(a.assignment_id))
-          .reduce((t, a) => t + secsOf(a), 0);
-        const unsubmitted =
-          mine
-            .filter((a) => ["draft", "orphaned"].includes(a.status))
-            .reduce((t, a) => t + secsOf(a), 0) + (ranged ? 0 : 2700);
-        const screening = mine
-          .filter((a) => a.kind === "screening")
-          .reduce((t, a) => t + secsOf(a), 0);
-        const unpaid = {
-          rejected_seconds: rejectedSecs,
-          unsubmitted_seconds: unsubmitted,
-          review_seconds: ranged ? 0 : 1800,
-          screening_seconds: screening,
-          waiting_seconds:
-            q.opportunity_id === null
-              ? spanSeconds(ranged ? waiting.filter((s) => inRange(s.started_at)) : waiting)
-              : 0,
-        };
-        const earned = sum("pending") + sum("accepted") + sum("paid");
-        const all =
-          paidSecs +
-          unpaid.rejected_seconds +
-          unpaid.unsubmitted_seconds +
-          unpaid.review_seconds +
-          unpaid.screening_seconds +
-          unpaid.waiting_seconds;
-        return {
-          currency: "USD",
-          pending_cents: sum("pending"),
-          accepted_cents: sum("accepted"),
-          paid_cents: sum("paid"),
-          reversed_cents: sum("reversed"),
-          paid_seconds: paidSecs,
-          unpaid,
-          hourly_paid_time_cents: paidSecs > 0 ? Math.round((earned * 3600) / paidSecs) : null,
-          hourly_all_time_cents: all > 0 ? Math.round((earned * 3600) / all) : null,
-        };
-      }),
-    earningsSeries: (q, bucket) =>
-      call("earningsSeries", () => {
-        const pts = new Map<string, EarningsPoint>();
-        for (const l of ledgerIn(q)) {
-          let key = l.day,
-            label = l.day.slice(5);
-          let start_day: string | null = l.day;
-          if (bucket === "week") {
-            const d = new Date(l.day + "T00:00:00Z");
-            const monday = new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * 86400_000);
-            start_day = monday.toISOString().slice(0, 10);
-            key = start_day;
-            label = `wk ${key.slice(5)}`;
-          } else if (bucket === "opportunity") {
-            key = l.opportunity_id;
-            start_day = null;
-            label = oppById.get(l.opportunity_id)?.title ?? key;
-          }
-          const p = pts.get(key) ?? {
-            key,
-            label,
-            start_day,
-            pending_cents: 0,
-            accepted_cents: 0,
-            paid_cents: 0,
-            reversed_cents: 0,
-          };
-          p[`${l.status}_cents`] += l.amount_cents;
-          pts.set(key, p);
-        }
-        return {
-          grouping: bucket,
-          currency: "USD",
-          points: [...pts.values()].sort((a, b) => a.key.localeCompare(b.key)),
-        };
-      }),
-    payouts: () =>
-      call("payouts", (): PayoutView[] => {
-        const paid = ledger.filter((l) => l.status === "paid");
-        const chunks = [
-          paid.slice(0, Math.ceil(paid.length / 2)),
-          paid.slice(Math.ceil(paid.length / 2)),
-        ].filter((c) => c.length);
-        return chunks.map((c, i) => ({
-          id: `po-${i + 1}`,
-          amount_cents: c.reduce((t, l) => t + l.amount_cents, 0),
-          currency: "USD",
-          paid_at: new Date(t0 - (14 - i * 7) * 86400_000).toISOString(),
-          method: "bank_transfer",
-          method_label: "Bank transfer",
-          entry_count: c.length,
-        }));
-      }),
-    discrepancies: () =>
-      call("discrepancies", (): Discrepancy[] => {
-        const out: Discrepancy[] = [];
-        for (const a of list.filter((x) => x.status === "accepted")) {
-          const opp = oppById.get(a.opportunity_id);
-          if (!opp) continue;
-          const secs = spanSeconds(a.spans);
-          const expected =
-            opp.basis === "per_hour" ? Math.round((opp.rate_cents * secs) / 3600) : opp.rate_cents;
-          const entries = ledger.filter((l) => l.assignment_id === a.assignment_id);
-          const got = entries.length ? entries.reduce((t, l) => t + l.amount_cents, 0) : null;
-          if (got !== expected)
-            out.push({
-              assignment_id: a.assignment_id,
-              item_id: a.item_id,
-              title: a.title,
-              opportunity_id: a.opportunity_id,
-              expected_cents: expected,
-              ledger_cents: got,
-              currency: "USD",
-              reason:
-                got === null
-                  ? "Accepted work missing from the platform ledger"
-                  : "Ledger amount differs from rate card × accepted work",
-            });
-        }
-        return out;
-      }),
-    exportEarningsCsv: (q) =>
-      call("exportEarningsCsv", () => {
-        // Like the app after the save dialog: the file went where the reviewer picked.
-        const text = earningsCsv(q);
-        return {
-          path: `/home/ada/Documents/assay-earnings-${new Date(now()).toISOString().slice(0, 10)}.csv`,
-          rows: text.trim().split("\n").length - 1,
-          bytes: text.length,
-        };
-      }),
+    earningsOverview: (q) => call("earningsOverview", () => earnings.earningsOverview(q)),
+    earningsSeries: (q, bucket) => call("earningsSeries", () => earnings.earningsSeries(q, bucket)),
+    payouts: () => call("payouts", () => earnings.payouts()),
+    discrepancies: () => call("discrepancies", () => earnings.discrepancies()),
+    exportEarningsCsv: (q) => call("exportEarningsCsv", () => earnings.exportEarningsCsv(q)),
 
     diffRows: (req) =>
       call("diffRows", () => {

@@ -2,7 +2,7 @@
 // data (fixtures/demo.json, recorded by crates/app/tests/recorded.rs): the
 // findings, errors and states below are Rust's, not the UI's.
 import { describe, expect, it } from "vitest";
-import type { Answers, OpenedItem, ReviewInput, Settings } from "../bindings";
+import type { Answers, OpenedItem, ReviewInput, Settings, TimeSpan } from "../bindings";
 import { ALL_QUEUE } from "./test-filters";
 import { RULES } from "../bindings";
 import { canonical, DEMO, recorded, replayBackend } from "./replay";
@@ -113,6 +113,20 @@ describe("replay backend (the real app's recorded answers)", () => {
     await expect(b.saveSettings(below)).rejects.toMatchObject({ code: "invalid" });
     const at = argsOf("save_settings", "idle timeout at the minimum").settings;
     expect(await b.saveSettings(at)).toEqual(at);
+  });
+
+  it("earnings follow the recorded state changes: idle waiting, then an upload", async () => {
+    const b = replayBackend();
+    const q = { from: null, to: null, opportunity_id: null };
+    const ok = (label: string) => recorded("earnings_overview", label)[0].ok;
+    expect(await b.earningsOverview(q)).toEqual(ok("earnings"));
+    const [waited] = recorded("record_waiting");
+    await b.recordWaiting((waited.args as { span: TimeSpan }).span);
+    expect(await b.earningsOverview(q)).toEqual(ok("earnings after idle waiting"));
+    // A test hook moves the replay to a later change, as if the UI made it.
+    b.seek("submit", "valid");
+    expect(await b.earningsOverview(q)).toEqual(ok("earnings after the upload"));
+    expect(() => b.seek("submit", "no such label")).toThrow(/No recorded state change/);
   });
 
   it("a call the recording does not hold is refused by name, never made up", async () => {

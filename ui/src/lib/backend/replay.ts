@@ -55,6 +55,10 @@ const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(
 export type ReplayBackend = Backend & {
   /** Commands called, in order (test hook). */
   readonly calls: string[];
+  /** Moves the replay to the recorded state change `command` labelled
+   *  `label`, as if the UI had made it: later reads answer what Rust
+   *  answered after it (test hook; throws when the recording has none). */
+  seek(command: string, label: string): void;
 };
 
 export function replayBackend(rec: Recording = DEMO): ReplayBackend {
@@ -113,6 +117,13 @@ export function replayBackend(rec: Recording = DEMO): ReplayBackend {
 
   return {
     calls,
+    seek(command, label) {
+      const i = rec.calls.findIndex(
+        (c) => c.command === command && c.label === label && c.changes === true,
+      );
+      if (i < 0) throw new Error(`No recorded state change ${command} "${label}"`);
+      at = i;
+    },
     appInfo: () => answer("app_info"),
     session: () => answer("session"),
     signIn: (platformUrl, token) => answer("sign_in", { platformUrl, token }),

@@ -1,7 +1,28 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
+import type { Backend } from "../backend";
+import type {
+  CsvExport,
+  Discrepancy,
+  EarningsOverview,
+  EarningsSeries,
+  TimeSpan,
+} from "../bindings";
 import { mockBackend } from "../backend/mock";
+import { recorded, replayBackend } from "../backend/replay";
+import { duration, money } from "../logic/format";
 import Earnings from "./Earnings.svelte";
+
+// Every amount, rate and duration below is what the real app answered on
+// the demo data (recorded by crates/app/tests/recorded.rs); the mock only
+// replays it. These tests check how the screen shows Rust's answers.
+const ALL = { from: null, to: null, opportunity_id: null };
+/** What Rust answered to `command` in the recorded call labelled `label`. */
+function answered<T>(command: string, label: string): T {
+  const [c] = recorded(command, label);
+  if (!c?.ok) throw new Error(`no recorded answer of ${command} labelled ${label}`);
+  return c.ok as T;
+}
 
 let app: ReturnType<typeof mount> | null = null;
 afterEach(() => {
@@ -16,7 +37,7 @@ const settle = async () => {
 };
 
 /** Mounts the earnings screen on `b` (any error it reports fails the test) and lets it load. */
-async function show(b: ReturnType<typeof mockBackend>, payNote?: string) {
+async function show(b: Backend, payNote?: string) {
   app = mount(Earnings, {
     target: document.body,
     props: {
@@ -47,17 +68,15 @@ describe("Earnings", () => {
     await show(b);
     expect(document.querySelector('[data-testid="no-pay"]')).toBeNull();
   });
-  it("lists every kind of unpaid time under its own label", async () => {
-    const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
-    // 30 minutes of idle waiting on top of the mock's seeded 22.
-    await b.recordWaiting({
-      started_at: "2026-11-20T09:00:00.000Z",
-      ended_at: "2026-11-20T09:30:00.000Z",
-      corrected: false,
-    });
-    const s = await b.earningsOverview({ from: null, to: null, opportunity_id: null });
-    expect(s.unpaid.waiting_seconds).toBe(52 * 60);
-    expect(s.unpaid.screening_seconds).toBe(25 * 60);
+  it("lists every kind of unpaid time under its own label, as Rust counted it", async () => {
+    const b = replayBackend();
+    const before = answered<EarningsOverview>("earnings_overview", "earnings");
+    // Half an hour of idle waiting, recorded by the real app.
+    const [waited] = recorded("record_waiting", "half an hour of idle waiting");
+    await b.recordWaiting((waited.args as { span: TimeSpan }).span);
+    const s = await b.earningsOverview(ALL);
+    expect(s).toEqual(answered("earnings_overview", "earnings after idle waiting"));
+    expect(s.unpaid.waiting_seconds).toBe(before.unpaid.waiting_seconds + 30 * 60);
     await show(b);
     const list = document.querySelector('[data-testid="unpaid-time"]');
     expect(list).not.toBeNull();
@@ -67,21 +86,22 @@ describe("Earnings", () => {
       el.querySelector("dd")?.textContent,
     ]);
     expect(rows).toEqual([
-      ["rejected", "Rejected work", expect.any(String)],
-      ["screening", "Screening (qualification)", "25m 00s"],
-      ["waiting", "Idle waiting for work", "52m 00s"],
-      ["unsubmitted", "Unsubmitted drafts", expect.any(String)],
-      ["reviews", "Senior reviews", "30m 00s"],
+      ["rejected", "Rejected work", duration(s.unpaid.rejected_seconds)],
+      ["screening", "Screening (qualification)", duration(s.unpaid.screening_seconds)],
+      ["waiting", "Idle waiting for work", "30m 00s"],
+      ["unsubmitted", "Unsubmitted drafts", duration(s.unpaid.unsubmitted_seconds)],
+      ["reviews", "Senior reviews", duration(s.unpaid.review_seconds)],
     ]);
-    // The all-time rate includes all of it: earned × 3600 / (paid + unpaid).
-    const unpaid =
-      s.unpaid.rejected_seconds +
-      s.unpaid.unsubmitted_seconds +
-      s.unpaid.review_seconds +
-      s.unpaid.screening_seconds +
-      s.unpaid.waiting_seconds;
-    const earned = s.pending_cents + s.accepted_cents + s.paid_cents;
-    expect(s.hourly_all_time_cents).toBe(Math.round((earned * 3600) / (s.paid_seconds + unpaid)));
+    // The all-time rate (which counts all of it) is Rust's, shown as answered:
+    // the waiting lowered it.
+    expect(s.hourly_all_time_cents).not.toBeNull();
+    expect(s.hourly_all_time_cents).toBeLessThan(before.hourly_all_time_cents ?? 0);
+    expect(document.querySelector('[data-testid="hourly-all-time"]')?.textContent).toBe(
+      `${money(s.hourly_all_time_cents ?? 0, s.currency)}/h including unpaid time`,
+    );
+    expect(document.querySelector('[data-total="pending"]')?.textContent).toBe(
+      money(s.pending_cents, s.currency),
+    );
   });
 
   it("screening rows carry no pay and earn no ledger entry in the mock", async () => {
@@ -109,10 +129,12 @@ describe("Earnings", () => {
     await show(b);
     (document.querySelector('[data-testid="export-csv"]') as HTMLButtonElement).click();
     await settle();
-    const note = document.querySelector('[data-testid="csv-note"]')?.textContent ?? "";
-    expect(note).toMatch(
-      /^Saved \d+ ledger rows? to \/home\/ada\/Documents\/assay-earnings-2026-11-20\.csv$/,
+    const done = answered<CsvExport>("export_earnings_csv", "earnings exported");
+    expect(done.rows).toBeGreaterThan(1);
+    expect(document.querySelector('[data-testid="csv-note"]')?.textContent).toBe(
+      `Saved ${done.rows} ledger rows to ${done.path}`,
     );
+    expect(done.path).toMatch(/\/assay-earnings-\d{4}-\d{2}-\d{2}\.csv$/);
   });
 
   it("shows payout methods in words and every chart amount in a table", async () => {
@@ -128,13 +150,26 @@ describe("Earnings", () => {
     expect(methods.length).toBeGreaterThan(0);
     expect(methods.every((m) => m === "Bank transfer")).toBe(true);
     expect(document.body.textContent).not.toContain("bank_transfer");
-    const series = await b.earningsSeries({ from: null, to: null, opportunity_id: null }, "day");
+    const series = await b.earningsSeries(ALL, "day");
+    expect(series).toEqual(answered<EarningsSeries>("earnings_series", "earnings by day"));
     const rows = document.querySelectorAll('[data-testid="earnings-table"] tbody tr');
     expect(rows.length).toBe(series.points.length);
     // Reversals are listed as amounts taken back.
     const reversed = series.points.find((p) => p.reversed_cents !== 0);
     expect(reversed).toBeDefined();
     expect(document.querySelector('[data-testid="earnings-table"]')?.textContent).toContain("−$");
+    // Rust's discrepancies are flagged, each with its amounts and reason.
+    const found = answered<Discrepancy[]>("discrepancies", "discrepancies");
+    expect(found.length).toBeGreaterThan(0);
+    const flagged = [...document.querySelectorAll('[data-testid="discrepancies"] tr.flag')];
+    expect(flagged.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent))).toEqual(
+      found.map((d) => [
+        d.title,
+        money(d.expected_cents, d.currency),
+        d.ledger_cents === null ? "missing" : money(d.ledger_cents, d.currency),
+        `⚑ ${d.reason}`,
+      ]),
+    );
     // Empty days take their place on the chart's date axis.
     const chart = document.querySelector('[data-testid="earnings-chart"]');
     expect(chart?.getAttribute("data-time-axis")).toBe("true");

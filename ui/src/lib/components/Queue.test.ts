@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
+import type { Backend } from "../backend";
 import { mockBackend } from "../backend/mock";
 import Queue from "./Queue.svelte";
 
@@ -22,6 +23,21 @@ async function until(cond: () => boolean, what: string) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The queue on `backend` (any error it reports fails the test). */
+function mountQueue(backend: Backend, selectedId: string | null = null) {
+  app = mount(Queue, {
+    target: document.body,
+    props: {
+      backend,
+      selectedId,
+      onOpen: () => {},
+      onError: (e: unknown) => {
+        throw e;
+      },
+    },
+  });
+}
+
 describe("Queue", () => {
   it("shows why a quarantined item is held back on its row, and only there", async () => {
     // The first two rows in due order, from the same deterministic data.
@@ -30,16 +46,7 @@ describe("Queue", () => {
       now: NOW,
       heldBack: { [held.assignment_id]: "the platform sent a malformed item (GET /items/{id})" },
     });
-    app = mount(Queue, {
-      target: document.body,
-      props: {
-        backend,
-        onOpen: () => {},
-        onError: (e: unknown) => {
-          throw e;
-        },
-      },
-    });
+    mountQueue(backend);
     const row = (id: string) => document.querySelector(`[data-queue-row="${id}"]`);
     await until(
       () => row(held.assignment_id) !== null && row(other.assignment_id) !== null,
@@ -67,17 +74,7 @@ describe("Queue memory", () => {
       },
     };
     const [selected] = (await inner.queuePage(FILTER, 0, 1)).rows;
-    app = mount(Queue, {
-      target: document.body,
-      props: {
-        backend,
-        selectedId: selected.assignment_id,
-        onOpen: () => {},
-        onError: (e: unknown) => {
-          throw e;
-        },
-      },
-    });
+    mountQueue(backend, selected.assignment_id);
     const scroller = () =>
       document.querySelector<HTMLElement>('[data-testid="queue-scroller"]') as HTMLElement;
     const rows = () => document.querySelectorAll("[data-queue-row]").length;
@@ -106,16 +103,7 @@ describe("Queue memory", () => {
 
   it("reuses row nodes as the window moves; focus follows its row, and leaves with it", async () => {
     const backend = mockBackend({ now: NOW, queueSize: 3000 });
-    app = mount(Queue, {
-      target: document.body,
-      props: {
-        backend,
-        onOpen: () => {},
-        onError: (e: unknown) => {
-          throw e;
-        },
-      },
-    });
+    mountQueue(backend);
     const scroller = () =>
       document.querySelector<HTMLElement>('[data-testid="queue-scroller"]') as HTMLElement;
     const rowIds = () =>

@@ -146,4 +146,20 @@ describe("Queue memory", () => {
     expect(made.length).toBe(0);
     expect(scroller().contains(document.activeElement)).toBe(false);
   });
+
+  it("asks for its first rows as it starts, before its first render, and once", async () => {
+    const inner = mockBackend({ now: NOW, queueSize: 300 });
+    const asked: number[] = [];
+    mountQueue({
+      ...inner,
+      queuePage: (f: typeof FILTER, offset: number, limit: number) => {
+        asked.push(offset);
+        return inner.queuePage(f, offset, limit);
+      },
+    });
+    // Before any effect ran: the request is already out.
+    expect(asked).toEqual([0]);
+    await until(() => document.querySelectorAll("[data-queue-row]").length > 0, "the first rows");
+    expect(asked.filter((o) => o === 0)).toEqual([0]);
+  });
 });

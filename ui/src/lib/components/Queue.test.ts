@@ -101,52 +101,6 @@ describe("Queue memory", () => {
     expect(document.querySelector(`[data-queue-row="${selected.assignment_id}"]`)).not.toBeNull();
   });
 
-  it("reuses row nodes as the window moves; focus follows its row, and leaves with it", async () => {
-    const backend = mockBackend({ now: NOW, queueSize: 3000 });
-    mountQueue(backend);
-    const scroller = () =>
-      document.querySelector<HTMLElement>('[data-testid="queue-scroller"]') as HTMLElement;
-    const rowIds = () =>
-      [...document.querySelectorAll<HTMLElement>("[data-queue-row]")].map(
-        (li) => li.dataset.queueRow,
-      );
-    const scrollTo = async (
-      top: number,
-      what: string,
-      moved: (ids: (string | undefined)[]) => boolean,
-    ) => {
-      scroller().scrollTop = top;
-      scroller().dispatchEvent(new Event("scroll"));
-      flushSync();
-      const loaded = () => document.querySelectorAll("li.placeholder").length === 0;
-      await until(() => moved(rowIds()) && loaded(), what);
-    };
-    await until(() => rowIds().length > 0, "the first rows");
-    const top = rowIds()[0];
-    await scrollTo(52 * 100, "rows 100 down", (ids) => ids.length > 0 && ids[0] !== top);
-    const before = rowIds();
-    // Focus the third row's card, then move the window down by two rows.
-    const focused = before[2] as string;
-    const card = (id: string) =>
-      [...document.querySelectorAll<HTMLElement>("[data-queue-row]")]
-        .find((li) => li.dataset.queueRow === id)
-        ?.querySelector<HTMLElement>(".card");
-    card(focused)?.focus();
-    expect(document.activeElement).toBe(card(focused));
-    await scrollTo(52 * 102, "a window two rows further", (ids) => ids[0] !== before[0]);
-    // Focus is still on the focused row, wherever its node now is.
-    expect(card(focused)).toBeDefined();
-    expect(document.activeElement).toBe(card(focused));
-    // A jump by more than a window to rows already loaded (a fast scroll's
-    // frame): the same nodes show the new rows, none is made for them; the
-    // focused row left the window, and focus with it.
-    const nodes = new Set(document.querySelectorAll("li"));
-    await scrollTo(52 * 150, "rows 150 down", (ids) => !ids.includes(focused));
-    const made = [...document.querySelectorAll("li")].filter((li) => !nodes.has(li));
-    expect(made.length).toBe(0);
-    expect(scroller().contains(document.activeElement)).toBe(false);
-  });
-
   it("asks for its first rows as it starts, before its first render, and once", async () => {
     const inner = mockBackend({ now: NOW, queueSize: 300 });
     const asked: number[] = [];

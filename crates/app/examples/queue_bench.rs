@@ -1,5 +1,6 @@
-//! `queue_page` with 10,000 synced items, before and after the queue cache
-//! and the title index (store migration 5), paired and repeated:
+//! `queue_page` with 10,000 synced items, before and after the queue index
+//! (store migration 9) and the title index (store migration 5), paired and
+//! repeated:
 //!
 //! `cargo run --release -p assay-app --example queue_bench -- [--items N] [--runs R]`
 //!
@@ -7,10 +8,13 @@
 //! platform (demo items plus N copies). "Before" is the previous `queue_page`
 //! (every call rebuilds the whole queue: `assay_app::queue::uncached_page`)
 //! on a copy of the same database whose title index does not
-//! cover the title (the previous query plan: key index, then the item row); "after" is `assay_app::queue::page`: the first
-//! call builds the queue ("cold"), the calls that scroll through the rest of
-//! it answer from the cache ("scroll"). Each run measures both databases in
-//! alternating order.
+//! cover the title (the previous query plan: key index, then the item row);
+//! "after" is `assay_app::queue::page`, which reads the window from the
+//! store's queue index: the first call on a store just opened ("cold", as at
+//! the app's start), the calls that scroll through the rest of it, the call
+//! after a draft's first save (one row derived again), and deriving every
+//! row again (after a pull that wrote them all). Each run measures both
+//! databases in alternating order.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: a panic aborts the measurement
 
@@ -20,7 +24,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use assay_app::queue::{self, QueueCache};
+use assay_app::queue;
 use assay_app::types::{QueueFilter, QueuePage};
 use assay_store::Store;
 use common::{arg, cores, load, print_arms, thread_cpu_ns, Arm};
@@ -82,22 +86,32 @@ fn main() -> anyhow::Result<()> {
         )?;
     }
     let before = Store::open(&before_dir)?;
-    let after = Store::open(&after_dir)?;
     let filter = QueueFilter::default();
     let total = legacy_page(&before, &filter, 0, 100).total;
-    // Same answer from both (the unit tests check this window by window).
-    let cache = QueueCache::default();
-    anyhow::ensure!(
-        queue::page(&after, &cache, &filter, 0, 100)? == legacy_page(&after, &filter, 0, 100),
-        "cached and legacy pages differ"
-    );
+    let fresh: Vec<String> = {
+        let after = Store::open(&after_dir)?;
+        // Same answer from both (the unit tests check this window by window).
+        anyhow::ensure!(
+            queue::page(&after, &filter, 0, 100)? == legacy_page(&after, &filter, 0, 100),
+            "indexed and legacy pages differ"
+        );
+        // Assignments without a draft: each run saves a first draft of one.
+        after
+            .queue(chrono::Utc::now())?
+            .into_iter()
+            .filter(|r| r.status == assay_store::QueueStatus::New)
+            .map(|r| r.assignment_id)
+            .collect()
+    };
     let pages = total.div_ceil(100);
     println!(
         "queue_bench: {total} queue rows ({items} items synced), {runs} paired runs, {} cores, load before {}",
         cores(),
         load()
     );
-    let (mut old, mut cold, mut scroll, mut old_idx) = (
+    let (mut old, mut cold, mut scroll, mut old_idx, mut written, mut full) = (
+        Arm::default(),
+        Arm::default(),
         Arm::default(),
         Arm::default(),
         Arm::default(),
@@ -107,17 +121,29 @@ fn main() -> anyhow::Result<()> {
         let after_first = run % 2 == 1;
         for arm in 0..2 {
             if (arm == 0) == after_first {
-                let cache = QueueCache::default();
+                let after = Store::open(&after_dir)?;
                 let (w, c) = per_call(1, |_| {
-                    std::hint::black_box(queue::page(&after, &cache, &filter, 0, 100).ok());
+                    std::hint::black_box(queue::page(&after, &filter, 0, 100).ok());
                 });
                 cold.push(w, c);
                 let (w, c) = per_call(pages.saturating_sub(1), |i| {
-                    std::hint::black_box(
-                        queue::page(&after, &cache, &filter, (i + 1) * 100, 100).ok(),
-                    );
+                    std::hint::black_box(queue::page(&after, &filter, (i + 1) * 100, 100).ok());
                 });
                 scroll.push(w, c);
+                let id = fresh
+                    .get(run)
+                    .ok_or_else(|| anyhow::anyhow!("not enough new assignments"))?;
+                after.save_draft(id, &assay_rubric::Answers::default())?;
+                let (w, c) = per_call(1, |_| {
+                    std::hint::black_box(queue::page(&after, &filter, 0, 100).ok());
+                });
+                written.push(w, c);
+                rusqlite::Connection::open(after_dir.join(assay_store::DB_FILE))?
+                    .execute("INSERT INTO queue_dirty SELECT id FROM assignments", [])?;
+                let (w, c) = per_call(1, |_| {
+                    std::hint::black_box(after.refresh_queue_index().ok());
+                });
+                full.push(w, c);
             } else {
                 // before: every call rebuilds (5 calls while scrolling)
                 let (w, c) = per_call(5, |i| {
@@ -126,6 +152,7 @@ fn main() -> anyhow::Result<()> {
                 old.push(w, c);
                 // the previous algorithm on the indexed database (what the
                 // index alone buys)
+                let after = Store::open(&after_dir)?;
                 let (w, c) = per_call(5, |i| {
                     std::hint::black_box(legacy_page(&after, &filter, i * 100, 100));
                 });
@@ -134,7 +161,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let scrolling = format!(
-        "after:  scrolling calls ({} pages, cached)",
+        "after:  scrolling calls ({} pages)",
         pages.saturating_sub(1)
     );
     print_arms(
@@ -142,8 +169,10 @@ fn main() -> anyhow::Result<()> {
         &[
             (&old, "before: queue_page (rebuild, no title index)"),
             (&old_idx, "        same with the title index only"),
-            (&cold, "after:  first call (builds the queue)"),
+            (&cold, "after:  first call, store just opened"),
             (&scroll, &scrolling),
+            (&written, "after:  first call after a draft's first save"),
+            (&full, "after:  every row derived again (after a full pull)"),
         ],
     );
     println!("load after {}", load());

@@ -90,7 +90,6 @@ pub struct Workbench {
     credentials: Credentials,
     settings: settings::SettingsFile,
     views: views::ViewCache,
-    queue: queue::QueueCache,
     rubrics: RubricCache,
     preview: preview::PreviewSession,
     /// The rubric file and samples folder the author picked: the only paths
@@ -208,7 +207,6 @@ impl Workbench {
             credentials: Credentials::new(identifier),
             settings: settings::SettingsFile::new(data_dir.join("settings.json")),
             views: views::ViewCache::default(),
-            queue: queue::QueueCache::default(),
             rubrics: RubricCache::default(),
             preview: preview::PreviewSession::default(),
             grants: StdMutex::new(preview::Grants::default()),
@@ -517,6 +515,14 @@ impl Workbench {
             let online = !e.is_retryable();
             (online, AppError::from(e))
         });
+        // The queue's index takes in what the pull wrote now, rather than
+        // in the queue's next call (a window would do it otherwise).
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.refresh_queue_index()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not refresh the queue's index"),
+            Err(e) => tracing::warn!(error = %e, "could not refresh the queue's index"),
+        }
         {
             let mut l = self
                 .live
@@ -548,7 +554,7 @@ impl Workbench {
         offset: u32,
         limit: u32,
     ) -> AppResult<QueuePage> {
-        queue::page(&self.store, &self.queue, filter, offset, limit)
+        queue::page(&self.store, filter, offset, limit)
     }
 
     // ------------------------------------------------------------ item

@@ -1,16 +1,16 @@
 //! The work queue: filter, search, sort and group the store's rows, and hand
 //! the UI one window at a time (the UI virtualizes; 10,000 rows are fine).
 //!
-//! The filtered, ordered queue is kept per filter in a [`QueueCache`] and
-//! answered window by window in O(page) while it is current: until the store
-//! is written ([`Store::change_stamp`]) or the next lease runs out (the only
-//! way a status changes with time alone). Scrolling never rebuilds it.
+//! A window is read from the store's queue index in the order asked for
+//! ([`Store::queue_window`]): the rows of the window are decoded, not the
+//! whole queue, and a write re-derives only the rows it touched.
+//! [`uncached_page`], which builds the whole queue, is the reference the
+//! tests hold it to.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 
 use assay_protocol::Opportunity;
-use assay_store::{ChangeStamp, HeldBack, QuarantineKind, QueueRow, QueueStatus, Store};
+use assay_store::{HeldBack, QuarantineKind, QueueOrder, QueueQuery, QueueRow, QueueStatus, Store};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppResult;
@@ -105,115 +105,75 @@ fn pay_key(row: &QueueRow) -> i64 {
     row.pay.as_ref().map_or(0, |p| p.amount_cents)
 }
 
-/// How many filters' queues are kept (the start path and a search or a
-/// status filter beside the full queue).
-const CACHED_FILTERS: usize = 3;
-
-/// The filtered, ordered queue of one filter as built at `built_at`.
-struct BuiltQueue {
-    filter: QueueFilter,
-    stamp: ChangeStamp,
-    built_at: DateTime<Utc>,
-    /// The first lease expiry after `built_at`: statuses may change then.
-    valid_until: Option<DateTime<Utc>>,
-    rows: Vec<QueueEntry>,
-    groups: Vec<QueueGroup>,
-    status_counts: BTreeMap<QueueStatus, u32>,
-}
-
-impl BuiltQueue {
-    fn current(&self, filter: &QueueFilter, stamp: ChangeStamp, now: DateTime<Utc>) -> bool {
-        self.stamp == stamp
-            && self.built_at <= now
-            && self.valid_until.is_none_or(|until| now < until)
-            && self.filter == *filter
-    }
-
-    fn window(&self, offset: u32, limit: u32) -> QueuePage {
-        let limit = limit.min(MAX_LIMIT);
-        QueuePage {
-            total: u32::try_from(self.rows.len()).unwrap_or(u32::MAX),
-            offset,
-            rows: self
-                .rows
-                .iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .cloned()
-                .collect(),
-            groups: self.groups.clone(),
-            status_counts: self.status_counts.clone(),
-        }
+/// The store's query for `filter` (its search trimmed and lower-cased as
+/// `search` is).
+fn query<'a>(filter: &'a QueueFilter, search: &'a str) -> QueueQuery<'a> {
+    QueueQuery {
+        statuses: &filter.statuses,
+        opportunity_id: filter.opportunity_id.as_deref(),
+        kind: filter.kind,
+        search,
+        order: match filter.sort {
+            QueueSort::Due => QueueOrder::Due,
+            QueueSort::Lease => QueueOrder::Lease,
+            QueueSort::Pay => QueueOrder::Pay,
+            QueueSort::Title => QueueOrder::Title,
+        },
     }
 }
 
-/// Recently built queues, most recent first.
-#[derive(Default)]
-pub struct QueueCache {
-    built: Mutex<Vec<Arc<BuiltQueue>>>,
-}
-
-impl QueueCache {
-    fn find(
-        &self,
-        filter: &QueueFilter,
-        stamp: ChangeStamp,
-        now: DateTime<Utc>,
-    ) -> Option<Arc<BuiltQueue>> {
-        let built = self
-            .built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        built
-            .iter()
-            .find(|b| b.current(filter, stamp, now))
-            .cloned()
-    }
-
-    fn keep(&self, fresh: Arc<BuiltQueue>) {
-        let mut built = self
-            .built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Whatever another filter built from older data is stale too.
-        built.retain(|b| b.filter != fresh.filter && b.stamp == fresh.stamp);
-        built.insert(0, fresh);
-        built.truncate(CACHED_FILTERS);
-    }
-}
-
-/// One window of the queue under `filter`, from the cache while it is current.
-pub fn page(
-    store: &Store,
-    cache: &QueueCache,
-    filter: &QueueFilter,
-    offset: u32,
-    limit: u32,
-) -> AppResult<QueuePage> {
-    page_at(store, cache, filter, offset, limit, Utc::now())
+/// One window of the queue under `filter`, read from the store's queue
+/// index in the order asked for (see [`Store::queue_window`]).
+pub fn page(store: &Store, filter: &QueueFilter, offset: u32, limit: u32) -> AppResult<QueuePage> {
+    page_at(store, filter, offset, limit, Utc::now())
 }
 
 pub(crate) fn page_at(
     store: &Store,
-    cache: &QueueCache,
     filter: &QueueFilter,
     offset: u32,
     limit: u32,
     now: DateTime<Utc>,
 ) -> AppResult<QueuePage> {
-    // The stamp is read before the rows: a write in between makes the next
-    // call rebuild (never serve older rows under a newer stamp).
-    let stamp = store.change_stamp()?;
-    if let Some(built) = cache.find(filter, stamp, now) {
-        return Ok(built.window(offset, limit));
-    }
-    let built = Arc::new(build(store, filter, stamp, now)?);
-    let page = built.window(offset, limit);
-    cache.keep(built);
-    Ok(page)
+    let search = filter.search.trim().to_lowercase();
+    let window = store.queue_window(&query(filter, &search), offset, limit.min(MAX_LIMIT), now)?;
+    let opportunities: HashMap<String, Opportunity> = store
+        .opportunities()?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let mut first_index = 0u32;
+    let groups = window
+        .groups
+        .into_iter()
+        .map(|g| {
+            let o = opportunities.get(&g.opportunity_id);
+            let group = QueueGroup {
+                buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
+                licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
+                opportunity_id: g.opportunity_id,
+                opportunity_title: g.title,
+                first_index,
+                count: g.count,
+            };
+            first_index = first_index.saturating_add(g.count);
+            group
+        })
+        .collect();
+    Ok(QueuePage {
+        total: window.total,
+        offset,
+        rows: window
+            .rows
+            .into_iter()
+            .map(|r| entry(r.group_title().to_owned(), r))
+            .collect(),
+        groups,
+        status_counts: window.status_counts,
+    })
 }
 
-/// What both the cached and the reference page start from.
+/// What the reference page starts from.
 struct StoredQueue {
     /// The whole queue as stored.
     rows: Vec<QueueRow>,
@@ -298,54 +258,11 @@ fn read_queue(store: &Store, now: DateTime<Utc>) -> AppResult<StoredQueue> {
     })
 }
 
-fn build(
-    store: &Store,
-    filter: &QueueFilter,
-    stamp: ChangeStamp,
-    now: DateTime<Utc>,
-) -> AppResult<BuiltQueue> {
-    let StoredQueue {
-        rows,
-        opportunities,
-        status_counts,
-    } = read_queue(store, now)?;
-    let valid_until = rows
-        .iter()
-        .map(|r| r.lease_expires_at)
-        .filter(|t| *t > now)
-        .min();
-    let needle = filter.search.trim().to_lowercase();
-    // Each row's group title is computed once, not per comparison.
-    let mut picked: Vec<(String, QueueRow)> = rows
-        .into_iter()
-        .filter(|r| matches(r, filter, &needle))
-        .map(|r| (group_title(&r, &opportunities), r))
-        .collect();
-    picked.sort_by(|(ga, a), (gb, b)| ga.cmp(gb).then_with(|| in_group(filter.sort, a, b)));
-    let mut groups: Vec<QueueGroup> = Vec::new();
-    for (i, (title, r)) in picked.iter().enumerate() {
-        add_to_groups(&mut groups, i, r, || title.clone(), &opportunities);
-    }
-    let rows = picked
-        .into_iter()
-        .map(|(opportunity_title, r)| entry(opportunity_title, r))
-        .collect();
-    Ok(BuiltQueue {
-        filter: filter.clone(),
-        stamp,
-        built_at: now,
-        valid_until,
-        rows,
-        groups,
-        status_counts,
-    })
-}
-
-/// The queue page as it was before [`QueueCache`], kept as it was but for the
-/// clock (a parameter) and the helpers it shares with `build`: every call
-/// reads, filters and sorts the whole queue, the group title computed per
-/// comparison. The reference the unit tests hold
-/// the cached pages to and the "before" that `examples/queue_bench.rs` times.
+/// The queue page as it was before the queue index and its cache, kept as it
+/// was but for the clock (a parameter): every call reads, filters and sorts
+/// the whole queue, the group title computed per comparison. The reference
+/// the unit tests hold the indexed pages to and the "before" that
+/// `examples/queue_bench.rs` times.
 #[doc(hidden)]
 pub fn uncached_page(
     store: &Store,
@@ -404,7 +321,7 @@ mod tests {
     use assay_rubric::{Answer, Answers, ScopedItem};
     use chrono::{Duration, TimeZone};
 
-    /// [`uncached_page`]: the reference the cached pages must equal.
+    /// [`uncached_page`]: the reference the indexed pages must equal.
     fn legacy_page(
         store: &Store,
         filter: &QueueFilter,
@@ -657,7 +574,7 @@ mod tests {
     }
 
     /// Every window of every filter equals the old, uncached answer at `now`.
-    fn assert_same_as_legacy(store: &Store, cache: &QueueCache, now: DateTime<Utc>) {
+    fn assert_same_as_legacy(store: &Store, now: DateTime<Utc>) {
         for filter in filters() {
             // The old answer, in its largest windows (each a full rebuild).
             let first = legacy_page(store, &filter, 0, MAX_LIMIT, now);
@@ -669,26 +586,26 @@ mod tests {
             }
             let mut offset = 0u32;
             loop {
-                let cached = page_at(store, cache, &filter, offset, 100, now).unwrap();
+                let indexed = page_at(store, &filter, offset, 100, now).unwrap();
                 let want: Vec<QueueEntry> = legacy_rows
                     .iter()
                     .skip(offset as usize)
                     .take(100)
                     .cloned()
                     .collect();
-                assert_eq!(cached.rows, want, "filter {filter:?} offset {offset}");
-                assert_eq!(cached.total, first.total, "{filter:?}");
-                assert_eq!(cached.offset, offset);
-                assert_eq!(cached.groups, first.groups, "{filter:?}");
-                assert_eq!(cached.status_counts, first.status_counts, "{filter:?}");
-                if offset > cached.total {
+                assert_eq!(indexed.rows, want, "filter {filter:?} offset {offset}");
+                assert_eq!(indexed.total, first.total, "{filter:?}");
+                assert_eq!(indexed.offset, offset);
+                assert_eq!(indexed.groups, first.groups, "{filter:?}");
+                assert_eq!(indexed.status_counts, first.status_counts, "{filter:?}");
+                if offset > indexed.total {
                     break;
                 }
                 offset += 100;
             }
             // Windows wider than the largest one are clamped alike.
             assert_eq!(
-                page_at(store, cache, &filter, 37, 10_000, now).unwrap(),
+                page_at(store, &filter, 37, 10_000, now).unwrap(),
                 legacy_page(store, &filter, 37, 10_000, now)
             );
         }
@@ -697,7 +614,6 @@ mod tests {
     #[test]
     fn cached_pages_equal_the_rebuilt_queue_on_a_realistic_set() {
         let (_dir, store, list) = realistic_store(2_000);
-        let cache = QueueCache::default();
         let now = t0();
         let all = legacy_page(&store, &QueueFilter::default(), 0, 0, now);
         // The set exercises every status the queue shows.
@@ -720,7 +636,7 @@ mod tests {
             );
         }
         assert!(all.groups.len() >= 5);
-        assert_same_as_legacy(&store, &cache, now);
+        assert_same_as_legacy(&store, now);
 
         // Writes between calls are seen on the next call.
         let a = &list[1];
@@ -744,19 +660,18 @@ mod tests {
         moved.due_at = t0() - Duration::days(3);
         moved.lease_expires_at = t0() - Duration::minutes(1);
         store.apply_assignment_page(&[moved], "c3").unwrap();
-        assert_same_as_legacy(&store, &cache, now);
+        assert_same_as_legacy(&store, now);
 
         // Time alone changes statuses when leases run out: later clocks
         // (past several lease expiries) still match.
         for minutes in [59, 61, 600] {
-            assert_same_as_legacy(&store, &cache, now + Duration::minutes(minutes));
+            assert_same_as_legacy(&store, now + Duration::minutes(minutes));
         }
     }
 
     #[test]
     fn a_lease_running_out_is_seen_without_any_write() {
         let (_dir, store, _list) = realistic_store(600);
-        let cache = QueueCache::default();
         let filter = QueueFilter {
             sort: QueueSort::Lease,
             ..QueueFilter::default()
@@ -769,7 +684,7 @@ mod tests {
             let now = t0() + Duration::minutes(minute);
             let want = legacy_page(&store, &filter, 0, MAX_LIMIT, now);
             assert_eq!(
-                page_at(&store, &cache, &filter, 0, MAX_LIMIT, now).unwrap(),
+                page_at(&store, &filter, 0, MAX_LIMIT, now).unwrap(),
                 want,
                 "at +{minute} min"
             );
@@ -782,46 +697,73 @@ mod tests {
     }
 
     #[test]
-    fn scrolling_the_whole_queue_builds_it_once() {
+    fn a_write_derives_only_the_rows_it_touched() {
         let (_dir, store, list) = realistic_store(1_000);
-        let cache = QueueCache::default();
         let filter = QueueFilter::default();
         let now = t0();
-        let first = page_at(&store, &cache, &filter, 0, 100, now).unwrap();
-        let built = cache
-            .find(&filter, store.change_stamp().unwrap(), now)
-            .unwrap();
+        let first = page_at(&store, &filter, 0, 100, now).unwrap();
+        // Scrolling derives nothing again.
         let mut offset = 100;
         while offset < first.total {
-            page_at(&store, &cache, &filter, offset, 100, now).unwrap();
-            let again = cache
-                .find(&filter, store.change_stamp().unwrap(), now)
-                .unwrap();
-            assert!(Arc::ptr_eq(&built, &again), "rebuilt at offset {offset}");
+            page_at(&store, &filter, offset, 100, now).unwrap();
+            assert_eq!(store.refresh_queue_index().unwrap(), 0, "offset {offset}");
             offset += 100;
         }
-        // A write makes the next call rebuild.
-        store.save_draft(&list[0].id, &answers("edited")).unwrap();
-        page_at(&store, &cache, &filter, 0, 100, now).unwrap();
-        let after = cache
-            .find(&filter, store.change_stamp().unwrap(), now)
+        // A draft's first save marks its row; later saves that leave it
+        // as it was mark nothing.
+        let fresh = list
+            .iter()
+            .find(|a| {
+                first
+                    .rows
+                    .iter()
+                    .any(|r| r.assignment_id == a.id && r.status == QueueStatus::New)
+            })
             .unwrap();
-        assert!(!Arc::ptr_eq(&built, &after));
+        store.save_draft(&fresh.id, &answers("one")).unwrap();
+        assert_eq!(store.refresh_queue_index().unwrap(), 1);
+        store.save_draft(&fresh.id, &answers("two")).unwrap();
+        assert_eq!(store.refresh_queue_index().unwrap(), 0);
+        let row = page_at(&store, &filter, 0, MAX_LIMIT, now)
+            .unwrap()
+            .rows
+            .into_iter()
+            .find(|r| r.assignment_id == fresh.id)
+            .unwrap();
+        assert_eq!(row.status, QueueStatus::Draft);
+        // An opportunity's new title marks the rows of that opportunity only.
+        let of_scan = list
+            .iter()
+            .filter(|a| a.opportunity_id == "opp-scan")
+            .count();
+        store
+            .put_opportunities(&[Opportunity {
+                id: "opp-scan".into(),
+                title: "Aardvark scans".into(),
+                description: String::new(),
+                rubric_id: "rub".into(),
+                rubric_version: 1,
+                licence_category: "research".into(),
+                buyer: "b".into(),
+            }])
+            .unwrap();
+        assert_eq!(store.refresh_queue_index().unwrap(), of_scan);
+        assert_same_as_legacy(&store, now);
     }
+
     #[test]
     fn a_quarantined_assignment_shows_why_on_its_row_until_released() {
         let (_dir, store, list) = realistic_store(50);
-        let cache = QueueCache::default();
         let filter = QueueFilter::default();
         let now = t0();
         let row_of = |id: &str| -> QueueEntry {
-            let page = page_at(&store, &cache, &filter, 0, MAX_LIMIT, now).unwrap();
+            let page = page_at(&store, &filter, 0, MAX_LIMIT, now).unwrap();
             page.rows
                 .into_iter()
                 .find(|r| r.assignment_id == id)
                 .unwrap()
         };
-        let first = page_at(&store, &cache, &filter, 0, 2, now).unwrap();
+        let first = page_at(&store, &filter, 0, 2, now).unwrap();
         let find = |id: &str| list.iter().find(|a| a.id == id).unwrap();
         let held = find(&first.rows[0].assignment_id);
         let other = find(&first.rows[1].assignment_id);
@@ -844,7 +786,7 @@ mod tests {
             "{text}"
         );
         assert_eq!(row_of(&other.id).held_back, None, "only that row");
-        assert_same_as_legacy(&store, &cache, now);
+        assert_same_as_legacy(&store, now);
 
         // Released: the row no longer carries it.
         assert!(store
@@ -869,7 +811,7 @@ mod tests {
             "{text}"
         );
         // (Every assignment here uses that rubric.)
-        let page = page_at(&store, &cache, &filter, 0, MAX_LIMIT, now).unwrap();
+        let page = page_at(&store, &filter, 0, MAX_LIMIT, now).unwrap();
         assert!(page.rows.iter().all(|r| r.held_back.is_some()));
         store
             .release_quarantine(QuarantineKind::Rubric, &key)

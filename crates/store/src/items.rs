@@ -53,15 +53,23 @@ impl StatusInputs {
         self.draft_ready.is_some() || self.outbox_state.is_some() || self.submission.is_some()
     }
 
-    /// Whether the lease has run out at `now`, whatever the platform said so far.
-    fn lease_lapsed(&self, now: DateTime<Utc>) -> bool {
+    /// Whether the lease has run out, whatever the platform said so far,
+    /// given whether its end has passed.
+    fn lease_lapsed(&self, lease_over: bool) -> bool {
         self.state == AssignmentState::Expired
-            || (self.state == AssignmentState::Active && self.lease_expires_at <= now)
+            || (self.state == AssignmentState::Active && lease_over)
     }
 
     /// The status at `now`: a lease that ran out shows as expired even before
     /// the platform reports it (the draft is kept either way).
     pub(crate) fn status(&self, now: DateTime<Utc>) -> QueueStatus {
+        self.status_when(self.lease_expires_at <= now)
+    }
+
+    /// The status before the lease's end (`lease_over` false) or from it on
+    /// (true): time changes a status only there ([`Store::queue_window`]
+    /// keeps both).
+    pub(crate) fn status_when(&self, lease_over: bool) -> QueueStatus {
         if matches!(
             self.outbox_state,
             Some(OutboxState::Queued | OutboxState::Sending)
@@ -83,7 +91,9 @@ impl StatusInputs {
                 OutcomeStatus::Accepted => QueueStatus::Accepted,
                 OutcomeStatus::Rejected => QueueStatus::Rejected,
                 // Sent back for revision, but the revision lease ran out.
-                OutcomeStatus::NeedsRevision if self.lease_lapsed(now) => QueueStatus::LeaseExpired,
+                OutcomeStatus::NeedsRevision if self.lease_lapsed(lease_over) => {
+                    QueueStatus::LeaseExpired
+                }
                 OutcomeStatus::NeedsRevision => QueueStatus::NeedsRevision,
             };
         }
@@ -93,7 +103,7 @@ impl StatusInputs {
             // not new work, whatever its (long lapsed) lease says.
             return QueueStatus::Submitted;
         }
-        if self.lease_lapsed(now) {
+        if self.lease_lapsed(lease_over) {
             return QueueStatus::LeaseExpired;
         }
         match self.draft_ready {
@@ -151,9 +161,11 @@ fn held_back(r: &Row<'_>, base: usize) -> rusqlite::Result<Option<HeldBack>> {
     })
 }
 
-/// The queue query. Item titles come from the covering index
+/// The queue query over the assignments `only` picks (an SQL condition on
+/// `a`, or `1` for all). Item titles come from the covering index
 /// `items_scoped_title` (migration 5), never from the item rows themselves.
-pub(crate) fn queue_sql() -> String {
+/// Its rows are read by [`queue_row`].
+pub(crate) fn queue_sql(only: &str) -> String {
     format!(
         "WITH latest_rate AS ( \
            SELECT opportunity_id, basis, amount_cents, currency, MAX(effective_from) \
@@ -167,8 +179,53 @@ pub(crate) fn queue_sql() -> String {
          LEFT JOIN opportunities o ON o.id = a.opportunity_id \
          LEFT JOIN drafts d ON d.assignment_id = a.id \
          LEFT JOIN latest_rate lr ON lr.opportunity_id = a.opportunity_id \
+         WHERE {only} \
          ORDER BY a.due_at, a.id"
     )
+}
+
+/// Whether work of this kind earns its opportunity's rate: screening
+/// (qualification) work is unpaid whatever the rate card says.
+pub(crate) fn earns_rate(kind: AssignmentKind) -> bool {
+    kind != AssignmentKind::Screening
+}
+
+/// One row of [`queue_sql`] with its status at `now` and the inputs of
+/// that status; `None` for orphaned work holding nothing the reviewer
+/// wrote, which the queue does not show.
+pub(crate) fn queue_row(
+    r: &Row<'_>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Option<(QueueRow, StatusInputs)>> {
+    let inputs = status_inputs(r, 12)?;
+    if inputs.orphaned && !inputs.has_work() {
+        return Ok(None);
+    }
+    let kind: AssignmentKind = enum_parse(&r.get::<_, String>(5)?)?;
+    let pay = match r.get::<_, Option<String>>(8)? {
+        _ if !earns_rate(kind) => None,
+        Some(basis) => Some(Pay {
+            basis: enum_parse(&basis)?,
+            amount_cents: r.get(9)?,
+            currency: r.get(10)?,
+        }),
+        None => None,
+    };
+    let row = QueueRow {
+        assignment_id: r.get(0)?,
+        item_id: r.get(1)?,
+        title: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        opportunity_id: r.get(3)?,
+        opportunity_title: r.get(4)?,
+        kind,
+        lease_expires_at: get_ts(r, 6)?,
+        due_at: get_ts(r, 7)?,
+        pay,
+        downloaded: r.get(11)?,
+        status: inputs.status(now),
+        held_back: held_back(r, 19)?,
+    };
+    Ok(Some((row, inputs)))
 }
 
 /// What [`Store::missing_attachments`] computes, as SQL (its definition,
@@ -686,39 +743,13 @@ impl Store {
     /// [`QueueStatus::LeaseExpired`] (see [`Store::status_of`]).
     pub fn queue(&self, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
         let conn = self.conn()?;
-        let mut st = conn.prepare_cached(&queue_sql())?;
+        let mut st = conn.prepare_cached(&queue_sql("1"))?;
         let mut out = Vec::new();
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            let inputs = status_inputs(r, 12)?;
-            if inputs.orphaned && !inputs.has_work() {
-                continue;
+            if let Some((row, _)) = queue_row(r, now)? {
+                out.push(row);
             }
-            let kind: AssignmentKind = enum_parse(&r.get::<_, String>(5)?)?;
-            let pay = match r.get::<_, Option<String>>(8)? {
-                // Screening (qualification) work is unpaid whatever the rate card says.
-                _ if kind == AssignmentKind::Screening => None,
-                Some(basis) => Some(Pay {
-                    basis: enum_parse(&basis)?,
-                    amount_cents: r.get(9)?,
-                    currency: r.get(10)?,
-                }),
-                None => None,
-            };
-            out.push(QueueRow {
-                assignment_id: r.get(0)?,
-                item_id: r.get(1)?,
-                title: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                opportunity_id: r.get(3)?,
-                opportunity_title: r.get(4)?,
-                kind,
-                lease_expires_at: get_ts(r, 6)?,
-                due_at: get_ts(r, 7)?,
-                pay,
-                downloaded: r.get(11)?,
-                status: inputs.status(now),
-                held_back: held_back(r, 19)?,
-            });
         }
         Ok(out)
     }

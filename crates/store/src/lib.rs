@@ -18,6 +18,7 @@ mod leases;
 mod money;
 mod outbox;
 mod quarantine;
+pub(crate) mod queue_index;
 mod schema;
 mod sync_state;
 mod time;
@@ -33,15 +34,9 @@ pub use blobs::{validate_digest, BlobStore, PartDigest};
 pub use corrections::MAX_TIME_SPAN_S;
 pub use error::{Result, StoreError};
 pub use items::ScopedItemWrite;
+pub use queue_index::{QueueGroupCount, QueueOrder, QueueQuery, QueueWindow};
 pub use schema::SCHEMA_VERSION;
 pub use types::*;
-
-/// See [`Store::change_stamp`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChangeStamp {
-    own: u64,
-    others: i64,
-}
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "assay.db";
@@ -67,6 +62,7 @@ pub struct Store {
     conn: Mutex<Connection>,
     blobs: BlobStore,
     dir: PathBuf,
+    queue_counts: queue_index::CountsCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -116,6 +112,7 @@ impl Store {
             conn: Mutex::new(conn),
             blobs,
             dir,
+            queue_counts: queue_index::CountsCache::default(),
         })
     }
 
@@ -134,20 +131,6 @@ impl Store {
         Ok(self
             .conn()?
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    }
-
-    /// A stamp that changes whenever the database may have changed: rows
-    /// written through this store (SQLite's total change count of its
-    /// connection) or by any other connection (`PRAGMA data_version`).
-    /// Callers cache what they derived from the store and rebuild it when
-    /// the stamp differs; equal stamps mean nothing was written in between.
-    pub fn change_stamp(&self) -> Result<ChangeStamp> {
-        let conn = self.conn()?;
-        let others: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        Ok(ChangeStamp {
-            own: conn.total_changes(),
-            others,
-        })
     }
 
     /// Raises the page cache to 16 MiB for a pull: a bulk pull inserts

@@ -1309,7 +1309,7 @@ fn item_batches_leave_every_other_write_fully_synced() {
 #[test]
 fn queue_reads_titles_from_the_covering_index_not_the_item_rows() {
     let (_dir, store) = open();
-    let plan = query_plan(&store.conn().unwrap(), &items::queue_sql());
+    let plan = query_plan(&store.conn().unwrap(), &items::queue_sql("1"));
     assert!(
         plan.iter()
             .any(|p| p.contains("items_scoped") && p.contains("COVERING INDEX items_scoped_title")),
@@ -1351,27 +1351,44 @@ fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
 }
 
 #[test]
-fn change_stamp_moves_on_every_write_and_only_then() {
+fn queue_index_takes_in_every_write_and_only_writes() {
     let (dir, store) = open();
-    let s0 = store.change_stamp().unwrap();
-    assert_eq!(store.change_stamp().unwrap(), s0, "reading changes nothing");
+    let all = QueueQuery {
+        statuses: &[],
+        opportunity_id: None,
+        kind: None,
+        search: "",
+        order: QueueOrder::Due,
+    };
+    let window = |now| store.queue_window(&all, 0, 100, now).unwrap();
+    assert_eq!(window(t0()).total, 0);
     store
         .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
         .unwrap();
-    let s1 = store.change_stamp().unwrap();
-    assert_ne!(s1, s0);
+    assert_eq!(store.refresh_queue_index().unwrap(), 1);
     store.queue(t0()).unwrap();
     store.item_detail("a1", t0()).unwrap();
-    assert_eq!(store.change_stamp().unwrap(), s1, "reading changes nothing");
+    assert_eq!(
+        store.refresh_queue_index().unwrap(),
+        0,
+        "reading marks nothing"
+    );
+    assert_eq!(window(t0()).rows[0].status, QueueStatus::New);
     store.save_draft("a1", &answers("x")).unwrap();
-    let s2 = store.change_stamp().unwrap();
-    assert_ne!(s2, s1);
-    // A write by another connection (another process) moves it too.
+    assert_eq!(window(t0()).rows, store.queue(t0()).unwrap());
+    assert_eq!(window(t0()).rows[0].status, QueueStatus::Draft);
+    // A write by another connection (another process) is taken in too.
     let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
     other
         .execute("UPDATE assignments SET orphaned = 1 WHERE id = 'a1'", [])
         .unwrap();
-    assert_ne!(store.change_stamp().unwrap(), s2);
+    assert_eq!(window(t0()).rows[0].status, QueueStatus::Orphaned);
+    other
+        .execute("DELETE FROM drafts WHERE assignment_id = 'a1'", [])
+        .unwrap();
+    // Orphaned with nothing written: the queue no longer shows it.
+    assert_eq!(window(t0()).total, 0);
+    assert_eq!(store.queue(t0()).unwrap(), vec![]);
 }
 
 #[test]
@@ -1595,4 +1612,62 @@ fn an_item_referring_to_an_attachment_twice_keeps_its_last_reference() {
         rows.sort_by(|a, b| a.sha256.cmp(&b.sha256));
         assert_eq!(rows, vec![att(4, "last.png"), other.clone()]);
     }
+}
+
+#[test]
+fn queue_windows_read_the_queue_index_in_order() {
+    let (_dir, store) = open();
+    for order in [QueueOrder::Due, QueueOrder::Lease, QueueOrder::Title] {
+        let q = QueueQuery {
+            statuses: &[],
+            opportunity_id: None,
+            kind: None,
+            search: "",
+            order,
+        };
+        let conn = store.conn().unwrap();
+        let mut st = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                queue_index::window_sql(&q)
+            ))
+            .unwrap();
+        let plan: Vec<String> = st
+            .query_map(&[(":limit", &100u32), (":offset", &0u32)], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+            "{order:?}: {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn version_8_database_gains_a_queue_index_of_its_assignments() {
+    // A database written by a build that knew the first eight migrations.
+    let (_dir, store) = upgraded_from(8, insert_old_assignment);
+    let all = QueueQuery {
+        statuses: &[],
+        opportunity_id: None,
+        kind: None,
+        search: "",
+        order: QueueOrder::Due,
+    };
+    // Its rows are derived on first use, with both statuses of its lease.
+    for now in [t0(), t0() + Duration::hours(2)] {
+        let w = store.queue_window(&all, 0, 10, now).unwrap();
+        assert_eq!(w.rows, store.queue(now).unwrap());
+        assert_eq!(w.total, 1);
+    }
+    assert_eq!(
+        store
+            .queue_window(&all, 0, 10, t0() + Duration::hours(2))
+            .unwrap()
+            .rows[0]
+            .status,
+        QueueStatus::LeaseExpired
+    );
+    assert_eq!(store.refresh_queue_index().unwrap(), 0);
 }

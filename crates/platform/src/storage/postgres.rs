@@ -26,10 +26,11 @@ use tokio_postgres::types::{FromSqlOwned, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::rows::{
-    enum_str, fetch_page, from_json, sql_i64, to_json, AccessRow, Columns, ExpertRow, FromRow,
-    IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
-    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT,
-    RATE_SELECT, SUBMISSION_VIEW,
+    changed, count, enum_str, fetch_page, from_json, no_active_token, no_expert, rubric_published,
+    sql_i64, to_json, AccessRow, Columns, ExpertChanges, ExpertRow, FromRow, IdempotencyRow,
+    ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow, ASSIGNMENT_CHANGES,
+    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_CHANGES, LEDGER_SELECT, OPPORTUNITY_SELECT,
+    OUTCOME_CHANGES, OUTCOME_SELECT, RATE_SELECT, SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
@@ -309,6 +310,18 @@ impl PostgresStorage {
     /// [`execute`] on a pooled connection: the number of rows changed.
     fn execute(&self, sql: &str, params: Params<'_>) -> PlatformResult<u64> {
         self.with_client(|c| async move { execute(&c, sql, params).await })
+    }
+
+    /// A page of the expert's `changes` after the cursor `after_seq`.
+    fn expert_page<R: FromRow, T>(
+        &self,
+        changes: &ExpertChanges<R, T>,
+        expert_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> PlatformResult<Page<T>> {
+        let sql = changes.sql('$');
+        changes.page(limit, |n| self.all(&sql, &[&expert_id, &after_seq, &n]))
     }
 
     fn migrate(&self) -> PlatformResult<()> {
@@ -814,7 +827,7 @@ impl Storage for PostgresStorage {
 
     fn expert_profile(&self, expert_id: &str) -> PlatformResult<ExpertProfile> {
         self.one("SELECT * FROM experts WHERE id = $1", &[&expert_id])?
-            .ok_or_else(|| PlatformError::not_found(format!("expert {expert_id}")))
+            .ok_or_else(|| no_expert(expert_id))
     }
 
     fn insert_token(
@@ -854,10 +867,7 @@ impl Storage for PostgresStorage {
             "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             &[&now, &token_id],
         )?;
-        if n == 0 {
-            return Err(PlatformError::not_found(format!("active token {token_id}")));
-        }
-        Ok(())
+        changed(n > 0, || no_active_token(token_id))
     }
 
     fn insert_opportunity(
@@ -1003,13 +1013,7 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<Assignment>> {
-        fetch_page(
-            limit,
-            |n| {
-                self.all::<AssignmentRecord>(&format!("{ASSIGNMENT_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"), &[&expert_id, &after_seq, &n])
-            },
-            |r| r.assignment,
-        )
+        self.expert_page(&ASSIGNMENT_CHANGES, expert_id, after_seq, limit)
     }
 
     fn list_outcomes(
@@ -1018,19 +1022,7 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<ReviewOutcome>> {
-        fetch_page(
-            limit,
-            |n| {
-                self.all::<OutcomeRow>(
-                    &format!(
-                        "{OUTCOME_SELECT} WHERE expert_id = $1 AND outcome_seq > $2 \
-                 ORDER BY outcome_seq LIMIT $3"
-                    ),
-                    &[&expert_id, &after_seq, &n],
-                )
-            },
-            |r| r.outcome,
-        )
+        self.expert_page(&OUTCOME_CHANGES, expert_id, after_seq, limit)
     }
 
     fn pending_submissions_before(
@@ -1055,18 +1047,7 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<LedgerEntry>> {
-        fetch_page(
-            limit,
-            |n| {
-                self.all::<LedgerEntry>(
-                    &format!(
-                        "{LEDGER_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-                    ),
-                    &[&expert_id, &after_seq, &n],
-                )
-            },
-            std::convert::identity,
-        )
+        self.expert_page(&LEDGER_CHANGES, expert_id, after_seq, limit)
     }
 
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>> {
@@ -1110,10 +1091,7 @@ impl Storage for PostgresStorage {
             "UPDATE experts SET role = $1 WHERE id = $2",
             &[&role.as_str(), &expert_id],
         )?;
-        if n == 0 {
-            return Err(PlatformError::not_found(format!("expert {expert_id}")));
-        }
-        Ok(())
+        changed(n > 0, || no_expert(expert_id))
     }
 
     fn experts_passed_screening(&self, opportunity_id: &str) -> PlatformResult<Vec<String>> {
@@ -1154,12 +1132,7 @@ impl Storage for PostgresStorage {
              ON CONFLICT DO NOTHING",
             &[&id, &v, &doc],
         )?;
-        if n == 0 {
-            return Err(PlatformError::Conflict(format!(
-                "rubric {id} version {version} is already published"
-            )));
-        }
-        Ok(())
+        changed(n > 0, || rubric_published(id, version))
     }
 
     fn opportunity(
@@ -1265,7 +1238,7 @@ impl Storage for PostgresStorage {
             "SELECT COUNT(*) FROM assignments WHERE opportunity_id = $1 AND kind = $2",
             &[&opportunity_id, &kind],
         )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(count(n))
     }
 
     fn count_grade_submissions(&self, opportunity_id: &str) -> PlatformResult<u64> {
@@ -1274,7 +1247,7 @@ impl Storage for PostgresStorage {
              WHERE s.opportunity_id = $1 AND a.kind = 'grade'",
             &[&opportunity_id],
         )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(count(n))
     }
 
     fn export_submissions(&self, after_seq: i64, limit: u32) -> PlatformResult<Page<ExportRecord>> {

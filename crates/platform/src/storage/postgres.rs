@@ -26,10 +26,11 @@ use tokio_postgres::types::{FromSqlOwned, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::rows::{
-    enum_str, fetch_page, from_json, sql_i64, to_json, AccessRow, Columns, ExpertRow, FromRow,
-    IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
-    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT,
-    RATE_SELECT, SUBMISSION_VIEW,
+    changed, count, enum_str, fetch_page, from_json, no_active_token, no_expert, rubric_published,
+    sql_i64, to_json, AccessRow, Columns, ExpertChanges, ExpertRow, FromRow, IdempotencyRow,
+    ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow, ASSIGNMENT_CHANGES,
+    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_CHANGES, LEDGER_SELECT, OPPORTUNITY_SELECT,
+    OUTCOME_CHANGES, OUTCOME_SELECT, RATE_SELECT, SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
@@ -100,87 +101,77 @@ impl Columns for Row {
     }
 }
 
-/// The rows of a query (prepared through the connection's statement cache).
-async fn query<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> PlatformResult<Vec<Row>> {
-    let stmt = c.prepare_cached(sql).await?;
-    Ok(c.query(&stmt, params).await?)
-}
-
-/// The row of a query that returns at most one.
-async fn query_opt<C: GenericClient>(
+/// Every row of a query (prepared through the connection's statement
+/// cache), each mapped by `map`.
+async fn each_row<T, C: GenericClient>(
     c: &C,
     sql: &str,
     params: Params<'_>,
-) -> PlatformResult<Option<Row>> {
+    mut map: impl FnMut(&Row) -> PlatformResult<T>,
+) -> PlatformResult<Vec<T>> {
     let stmt = c.prepare_cached(sql).await?;
-    Ok(c.query_opt(&stmt, params).await?)
+    c.query(&stmt, params).await?.iter().map(&mut map).collect()
+}
+
+/// The row of a query that returns at most one, mapped by `map`.
+async fn first_row<T, C: GenericClient>(
+    c: &C,
+    sql: &str,
+    params: Params<'_>,
+    map: impl FnOnce(&Row) -> PlatformResult<T>,
+) -> PlatformResult<Option<T>> {
+    let stmt = c.prepare_cached(sql).await?;
+    c.query_opt(&stmt, params)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
 }
 
 fn first_column<T: FromSqlOwned>(r: &Row) -> PlatformResult<T> {
     Ok(r.try_get(0)?)
 }
 
-/// Every row of a query, mapped.
-async fn all<T: FromRow, C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: Params<'_>,
-) -> PlatformResult<Vec<T>> {
-    query(c, sql, params)
-        .await?
-        .iter()
-        .map(T::from_row)
-        .collect()
+/// Typed queries on a pooled connection or a transaction: rows become
+/// [`FromRow`] records, or the value of their first column.
+trait Query: GenericClient + Sized {
+    /// Every row of a query, mapped.
+    async fn all<T: FromRow>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Vec<T>> {
+        each_row(self, sql, params, T::from_row).await
+    }
+
+    /// The row of a query, if any, mapped.
+    async fn one<T: FromRow>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Option<T>> {
+        first_row(self, sql, params, T::from_row).await
+    }
+
+    /// The first column of every row.
+    async fn scalars<T: FromSqlOwned>(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> PlatformResult<Vec<T>> {
+        each_row(self, sql, params, first_column).await
+    }
+
+    /// The first column of the row, if any.
+    async fn opt_scalar<T: FromSqlOwned>(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> PlatformResult<Option<T>> {
+        first_row(self, sql, params, first_column).await
+    }
+
+    /// A single value of a query that always returns one row (`COUNT`, `EXISTS`...).
+    async fn scalar<T: FromSqlOwned>(&self, sql: &str, params: Params<'_>) -> PlatformResult<T> {
+        self.opt_scalar(sql, params)
+            .await?
+            .ok_or_else(|| PlatformError::Corrupt(format!("no row from {sql}")))
+    }
 }
 
-/// The row of a query, if any, mapped.
-async fn one<T: FromRow, C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: Params<'_>,
-) -> PlatformResult<Option<T>> {
-    query_opt(c, sql, params)
-        .await?
-        .as_ref()
-        .map(T::from_row)
-        .transpose()
-}
-
-/// The first column of every row.
-async fn scalars<T: FromSqlOwned, C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: Params<'_>,
-) -> PlatformResult<Vec<T>> {
-    query(c, sql, params)
-        .await?
-        .iter()
-        .map(first_column)
-        .collect()
-}
-
-/// The first column of the row, if any.
-async fn opt_scalar<T: FromSqlOwned, C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: Params<'_>,
-) -> PlatformResult<Option<T>> {
-    query_opt(c, sql, params)
-        .await?
-        .as_ref()
-        .map(first_column)
-        .transpose()
-}
-
-async fn scalar<T: FromSqlOwned, C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: Params<'_>,
-) -> PlatformResult<T> {
-    opt_scalar(c, sql, params)
-        .await?
-        .ok_or_else(|| PlatformError::Corrupt(format!("no row from {sql}")))
-}
+impl<C: GenericClient> Query for C {}
 
 async fn execute<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> PlatformResult<u64> {
     let stmt = c.prepare_cached(sql).await?;
@@ -289,17 +280,17 @@ impl PostgresStorage {
 
     /// [`all`] on a pooled connection.
     fn all<T: FromRow>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Vec<T>> {
-        self.with_client(|c| async move { all(&c, sql, params).await })
+        self.with_client(|c| async move { c.all(sql, params).await })
     }
 
     /// [`one`] on a pooled connection.
     fn one<T: FromRow>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Option<T>> {
-        self.with_client(|c| async move { one(&c, sql, params).await })
+        self.with_client(|c| async move { c.one(sql, params).await })
     }
 
     /// [`scalars`] on a pooled connection.
     fn scalars<T: FromSqlOwned>(&self, sql: &str, params: Params<'_>) -> PlatformResult<Vec<T>> {
-        self.with_client(|c| async move { scalars(&c, sql, params).await })
+        self.with_client(|c| async move { c.scalars(sql, params).await })
     }
 
     /// [`opt_scalar`] on a pooled connection.
@@ -308,17 +299,29 @@ impl PostgresStorage {
         sql: &str,
         params: Params<'_>,
     ) -> PlatformResult<Option<T>> {
-        self.with_client(|c| async move { opt_scalar(&c, sql, params).await })
+        self.with_client(|c| async move { c.opt_scalar(sql, params).await })
     }
 
     /// [`scalar`] on a pooled connection.
     fn scalar<T: FromSqlOwned>(&self, sql: &str, params: Params<'_>) -> PlatformResult<T> {
-        self.with_client(|c| async move { scalar(&c, sql, params).await })
+        self.with_client(|c| async move { c.scalar(sql, params).await })
     }
 
     /// [`execute`] on a pooled connection: the number of rows changed.
     fn execute(&self, sql: &str, params: Params<'_>) -> PlatformResult<u64> {
         self.with_client(|c| async move { execute(&c, sql, params).await })
+    }
+
+    /// A page of the expert's `changes` after the cursor `after_seq`.
+    fn expert_page<R: FromRow, T>(
+        &self,
+        changes: &ExpertChanges<R, T>,
+        expert_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> PlatformResult<Page<T>> {
+        let sql = changes.sql('$');
+        changes.page(limit, |n| self.all(&sql, &[&expert_id, &after_seq, &n]))
     }
 
     fn migrate(&self) -> PlatformResult<()> {
@@ -375,8 +378,7 @@ impl PgTx<'_> {
     }
 
     fn next_seq(&self) -> PlatformResult<i64> {
-        self.run(scalar(
-            &self.tx,
+        self.run(self.tx.scalar(
             "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
             &[],
         ))
@@ -391,8 +393,7 @@ impl Tx for PgTx<'_> {
         key: &str,
     ) -> PlatformResult<Option<(String, serde_json::Value)>> {
         Ok(self
-            .run(one::<IdempotencyRow, _>(
-                &self.tx,
+            .run(self.tx.one::<IdempotencyRow>(
                 &format!(
                     "{IDEMPOTENCY_SELECT} WHERE expert_id = $1 AND endpoint = $2 AND key = $3"
                 ),
@@ -420,16 +421,14 @@ impl Tx for PgTx<'_> {
     }
 
     fn expert_exists(&mut self, expert_id: &str) -> PlatformResult<bool> {
-        self.run(scalar(
-            &self.tx,
+        self.run(self.tx.scalar(
             "SELECT EXISTS (SELECT 1 FROM experts WHERE id = $1)",
             &[&expert_id],
         ))
     }
 
     fn item_grading(&mut self, item_id: &str) -> PlatformResult<Option<ItemGrading>> {
-        self.run(one(
-            &self.tx,
+        self.run(self.tx.one(
             "SELECT o.id AS opportunity_id, COALESCE(i.rubric_id, o.rubric_id) AS rubric_id, \
              COALESCE(i.rubric_version, o.rubric_version) AS rubric_version FROM items i \
              JOIN opportunities o ON o.id = i.opportunity_id WHERE i.id = $1",
@@ -438,8 +437,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn item_content(&mut self, item_id: &str) -> PlatformResult<Option<ItemContent>> {
-        self.run(one(
-            &self.tx,
+        self.run(self.tx.one(
             "SELECT title, fields, revision FROM items WHERE id = $1",
             &[&item_id],
         ))
@@ -477,8 +475,7 @@ impl Tx for PgTx<'_> {
     ) -> PlatformResult<Option<u32>> {
         let fields = to_json(fields)?;
         let expected = int4(expected_revision)?;
-        let revision: Option<i32> = self.run(opt_scalar(
-            &self.tx,
+        let revision: Option<i32> = self.run(self.tx.opt_scalar(
             "UPDATE items SET title = $1, fields = $2, revision = revision + 1 \
              WHERE id = $3 AND revision = $4 RETURNING revision",
             &[&title, &fields, &item_id, &expected],
@@ -491,8 +488,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn blob_exists(&mut self, sha256: &str) -> PlatformResult<bool> {
-        self.run(scalar(
-            &self.tx,
+        self.run(self.tx.scalar(
             "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)",
             &[&sha256],
         ))
@@ -507,11 +503,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn assignment(&mut self, id: &str) -> PlatformResult<Option<AssignmentRecord>> {
-        self.run(one(
-            &self.tx,
-            &format!("{ASSIGNMENT_SELECT} WHERE id = $1"),
-            &[&id],
-        ))
+        self.run(
+            self.tx
+                .one(&format!("{ASSIGNMENT_SELECT} WHERE id = $1"), &[&id]),
+        )
     }
 
     fn insert_assignment(
@@ -572,16 +567,14 @@ impl Tx for PgTx<'_> {
     }
 
     fn item_assignments(&mut self, item_id: &str) -> PlatformResult<Vec<AssignmentRecord>> {
-        self.run(all(
-            &self.tx,
+        self.run(self.tx.all(
             &format!("{ASSIGNMENT_SELECT} WHERE item_id = $1 ORDER BY seq"),
             &[&item_id],
         ))
     }
 
     fn review_assignments(&mut self, submission_id: &str) -> PlatformResult<Vec<AssignmentRecord>> {
-        self.run(all(
-            &self.tx,
+        self.run(self.tx.all(
             &format!("{ASSIGNMENT_SELECT} WHERE review_of_submission_id = $1 ORDER BY seq"),
             &[&submission_id],
         ))
@@ -596,8 +589,7 @@ impl Tx for PgTx<'_> {
     ) -> PlatformResult<Vec<AssignmentRecord>> {
         let op = if inclusive { "<=" } else { "<" };
         let state = enum_str(&state)?;
-        self.run(all(
-            &self.tx,
+        self.run(self.tx.all(
             &format!(
                 "{ASSIGNMENT_SELECT} WHERE expert_id = $1 AND state = $2 \
                  AND lease_expires_at {op} $3 ORDER BY seq"
@@ -661,8 +653,7 @@ impl Tx for PgTx<'_> {
 
     fn outcome(&mut self, submission_id: &str) -> PlatformResult<Option<(String, ReviewOutcome)>> {
         Ok(self
-            .run(one::<OutcomeRow, _>(
-                &self.tx,
+            .run(self.tx.one::<OutcomeRow>(
                 &format!("{OUTCOME_SELECT} WHERE id = $1"),
                 &[&submission_id],
             ))?
@@ -687,8 +678,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn rate_at(&mut self, opportunity_id: &str, at: DateTime<Utc>) -> PlatformResult<Option<Rate>> {
-        self.run(one(
-            &self.tx,
+        self.run(self.tx.one(
             &format!(
                 "{RATE_SELECT} WHERE opportunity_id = $1 AND effective_from <= $2 \
                  ORDER BY effective_from DESC LIMIT 1"
@@ -731,8 +721,7 @@ impl Tx for PgTx<'_> {
         unpaid: bool,
     ) -> PlatformResult<Vec<LedgerEntry>> {
         let status = enum_str(&status)?;
-        self.run(all(
-            &self.tx,
+        self.run(self.tx.all(
             &format!(
                 "{LEDGER_SELECT} WHERE expert_id = $1 AND status = $2 \
                  AND ($3::text IS NULL OR submission_id = $3) \
@@ -838,7 +827,7 @@ impl Storage for PostgresStorage {
 
     fn expert_profile(&self, expert_id: &str) -> PlatformResult<ExpertProfile> {
         self.one("SELECT * FROM experts WHERE id = $1", &[&expert_id])?
-            .ok_or_else(|| PlatformError::not_found(format!("expert {expert_id}")))
+            .ok_or_else(|| no_expert(expert_id))
     }
 
     fn insert_token(
@@ -878,10 +867,7 @@ impl Storage for PostgresStorage {
             "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             &[&now, &token_id],
         )?;
-        if n == 0 {
-            return Err(PlatformError::not_found(format!("active token {token_id}")));
-        }
-        Ok(())
+        changed(n > 0, || no_active_token(token_id))
     }
 
     fn insert_opportunity(
@@ -1027,13 +1013,7 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<Assignment>> {
-        fetch_page(
-            limit,
-            |n| {
-                self.all::<AssignmentRecord>(&format!("{ASSIGNMENT_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"), &[&expert_id, &after_seq, &n])
-            },
-            |r| r.assignment,
-        )
+        self.expert_page(&ASSIGNMENT_CHANGES, expert_id, after_seq, limit)
     }
 
     fn list_outcomes(
@@ -1042,19 +1022,7 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<ReviewOutcome>> {
-        fetch_page(
-            limit,
-            |n| {
-                self.all::<OutcomeRow>(
-                    &format!(
-                        "{OUTCOME_SELECT} WHERE expert_id = $1 AND outcome_seq > $2 \
-                 ORDER BY outcome_seq LIMIT $3"
-                    ),
-                    &[&expert_id, &after_seq, &n],
-                )
-            },
-            |r| r.outcome,
-        )
+        self.expert_page(&OUTCOME_CHANGES, expert_id, after_seq, limit)
     }
 
     fn pending_submissions_before(
@@ -1079,37 +1047,26 @@ impl Storage for PostgresStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<LedgerEntry>> {
-        fetch_page(
-            limit,
-            |n| {
-                self.all::<LedgerEntry>(
-                    &format!(
-                        "{LEDGER_SELECT} WHERE expert_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-                    ),
-                    &[&expert_id, &after_seq, &n],
-                )
-            },
-            std::convert::identity,
-        )
+        self.expert_page(&LEDGER_CHANGES, expert_id, after_seq, limit)
     }
 
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>> {
         self.with_client(|c| async move {
-            let rows: Vec<PayoutRow> = all(
-                &c,
-                "SELECT id, amount_cents, currency, paid_at, method FROM payouts \
+            let rows: Vec<PayoutRow> = c
+                .all(
+                    "SELECT id, amount_cents, currency, paid_at, method FROM payouts \
                  WHERE expert_id = $1 ORDER BY paid_at, id",
-                &[&expert_id],
-            )
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for PayoutRow(mut p) in rows {
-                p.entry_ids = scalars(
-                    &c,
-                    "SELECT id FROM ledger WHERE payout_id = $1 ORDER BY seq",
-                    &[&p.id],
+                    &[&expert_id],
                 )
                 .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for PayoutRow(mut p) in rows {
+                p.entry_ids = c
+                    .scalars(
+                        "SELECT id FROM ledger WHERE payout_id = $1 ORDER BY seq",
+                        &[&p.id],
+                    )
+                    .await?;
                 out.push(p);
             }
             Ok(out)
@@ -1134,10 +1091,7 @@ impl Storage for PostgresStorage {
             "UPDATE experts SET role = $1 WHERE id = $2",
             &[&role.as_str(), &expert_id],
         )?;
-        if n == 0 {
-            return Err(PlatformError::not_found(format!("expert {expert_id}")));
-        }
-        Ok(())
+        changed(n > 0, || no_expert(expert_id))
     }
 
     fn experts_passed_screening(&self, opportunity_id: &str) -> PlatformResult<Vec<String>> {
@@ -1178,12 +1132,7 @@ impl Storage for PostgresStorage {
              ON CONFLICT DO NOTHING",
             &[&id, &v, &doc],
         )?;
-        if n == 0 {
-            return Err(PlatformError::Conflict(format!(
-                "rubric {id} version {version} is already published"
-            )));
-        }
-        Ok(())
+        changed(n > 0, || rubric_published(id, version))
     }
 
     fn opportunity(
@@ -1205,12 +1154,12 @@ impl Storage for PostgresStorage {
         let version = int4(o.rubric_version)?;
         self.with_client(|mut c| async move {
             let tx = c.transaction().await?;
-            let existed: bool = scalar(
-                &tx,
-                "SELECT EXISTS (SELECT 1 FROM opportunities WHERE id = $1)",
-                &[&o.id],
-            )
-            .await?;
+            let existed: bool = tx
+                .scalar(
+                    "SELECT EXISTS (SELECT 1 FROM opportunities WHERE id = $1)",
+                    &[&o.id],
+                )
+                .await?;
             execute(
                 &tx,
                 "INSERT INTO opportunities (id, title, description, rubric_id, rubric_version, \
@@ -1262,21 +1211,21 @@ impl Storage for PostgresStorage {
 
     fn grader_coverage(&self, opportunity_id: &str) -> PlatformResult<Vec<(String, Vec<String>)>> {
         self.with_client(|c| async move {
-            let items: Vec<String> = scalars(
-                &c,
-                "SELECT id FROM items WHERE opportunity_id = $1 ORDER BY created_at, id",
-                &[&opportunity_id],
-            )
-            .await?;
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                let experts = scalars(
-                    &c,
-                    "SELECT DISTINCT expert_id FROM assignments WHERE item_id = $1 \
-                     AND kind = 'grade' AND state IN ('active', 'completed') ORDER BY expert_id",
-                    &[&item],
+            let items: Vec<String> = c
+                .scalars(
+                    "SELECT id FROM items WHERE opportunity_id = $1 ORDER BY created_at, id",
+                    &[&opportunity_id],
                 )
                 .await?;
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let experts = c
+                    .scalars(
+                        "SELECT DISTINCT expert_id FROM assignments WHERE item_id = $1 \
+                     AND kind = 'grade' AND state IN ('active', 'completed') ORDER BY expert_id",
+                        &[&item],
+                    )
+                    .await?;
                 out.push((item, experts));
             }
             Ok(out)
@@ -1289,7 +1238,7 @@ impl Storage for PostgresStorage {
             "SELECT COUNT(*) FROM assignments WHERE opportunity_id = $1 AND kind = $2",
             &[&opportunity_id, &kind],
         )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(count(n))
     }
 
     fn count_grade_submissions(&self, opportunity_id: &str) -> PlatformResult<u64> {
@@ -1298,7 +1247,7 @@ impl Storage for PostgresStorage {
              WHERE s.opportunity_id = $1 AND a.kind = 'grade'",
             &[&opportunity_id],
         )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(count(n))
     }
 
     fn export_submissions(&self, after_seq: i64, limit: u32) -> PlatformResult<Page<ExportRecord>> {

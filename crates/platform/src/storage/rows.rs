@@ -79,6 +79,41 @@ pub(super) fn sql_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// A `COUNT(*)` as a number of rows.
+pub(super) fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// `Ok` when a write changed a row, else the error `otherwise` makes (the
+/// row it had to change is not there, or was there already).
+pub(super) fn changed(
+    changed: bool,
+    otherwise: impl FnOnce() -> PlatformError,
+) -> PlatformResult<()> {
+    if changed {
+        Ok(())
+    } else {
+        Err(otherwise())
+    }
+}
+
+/// No expert has the id.
+pub(super) fn no_expert(expert_id: &str) -> PlatformError {
+    PlatformError::not_found(format!("expert {expert_id}"))
+}
+
+/// No token with the id is active (unknown, or revoked already).
+pub(super) fn no_active_token(token_id: &str) -> PlatformError {
+    PlatformError::not_found(format!("active token {token_id}"))
+}
+
+/// The rubric version exists (published versions never change).
+pub(super) fn rubric_published(id: &str, version: u32) -> PlatformError {
+    PlatformError::Conflict(format!(
+        "rubric {id} version {version} is already published"
+    ))
+}
+
 /// Typed access to a row's columns by name.
 pub(super) trait Columns {
     fn text(&self, name: &str) -> PlatformResult<String>;
@@ -448,3 +483,58 @@ pub(super) fn fetch_page<R, T>(
     rows.truncate(limit);
     Ok(Page { rows, has_more })
 }
+
+/// An expert's rows that change with a sequence number, read a page at a
+/// time after a cursor (the `list_*` methods of [`Storage`](super::Storage)):
+/// the query and what a row becomes are the same in every backend.
+pub(super) struct ExpertChanges<R, T> {
+    /// The `SELECT … FROM` of the rows.
+    select: &'static str,
+    /// The sequence column that orders them (the cursor is a value of it).
+    seq: &'static str,
+    /// Makes a row the value a page holds.
+    into: fn(R) -> T,
+}
+
+impl<R, T> ExpertChanges<R, T> {
+    /// The query, its parameters marked `{mark}1` (the expert), `{mark}2`
+    /// (the cursor) and `{mark}3` (how many rows): `?` for SQLite, `$` for
+    /// PostgreSQL.
+    pub(super) fn sql(&self, mark: char) -> String {
+        let (select, seq) = (self.select, self.seq);
+        format!(
+            "{select} WHERE expert_id = {mark}1 AND {seq} > {mark}2 ORDER BY {seq} LIMIT {mark}3"
+        )
+    }
+
+    /// A page of at most `limit` values: `fetch(n)` runs [`Self::sql`] for
+    /// `n` rows.
+    pub(super) fn page(
+        &self,
+        limit: u32,
+        fetch: impl FnOnce(i64) -> PlatformResult<Vec<R>>,
+    ) -> PlatformResult<Page<T>> {
+        fetch_page(limit, fetch, self.into)
+    }
+}
+
+/// The expert's assignments (`list_assignments`).
+pub(super) const ASSIGNMENT_CHANGES: ExpertChanges<AssignmentRecord, Assignment> = ExpertChanges {
+    select: ASSIGNMENT_SELECT,
+    seq: "seq",
+    into: |r| r.assignment,
+};
+
+/// The outcomes of the expert's submissions (`list_outcomes`).
+pub(super) const OUTCOME_CHANGES: ExpertChanges<OutcomeRow, ReviewOutcome> = ExpertChanges {
+    select: OUTCOME_SELECT,
+    seq: "outcome_seq",
+    into: |r| r.outcome,
+};
+
+/// The expert's ledger entries (`list_ledger`).
+pub(super) const LEDGER_CHANGES: ExpertChanges<LedgerEntry, LedgerEntry> = ExpertChanges {
+    select: LEDGER_SELECT,
+    seq: "seq",
+    into: std::convert::identity,
+};

@@ -21,10 +21,11 @@ use rusqlite::types::FromSql;
 use rusqlite::{params, Connection, Params, Row, Transaction, TransactionBehavior};
 
 use super::rows::{
-    enum_str, fetch_page, from_json, parse_ts, sql_i64, to_json, ts, AccessRow, Columns, ExpertRow,
-    FromRow, IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
-    ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_SELECT, OPPORTUNITY_SELECT, OUTCOME_SELECT,
-    RATE_SELECT, SUBMISSION_VIEW,
+    changed, count, enum_str, fetch_page, from_json, no_active_token, no_expert, parse_ts,
+    rubric_published, sql_i64, to_json, ts, AccessRow, Columns, ExpertChanges, ExpertRow, FromRow,
+    IdempotencyRow, ImportedRow, OpportunityRow, OutcomeRow, PayoutRow, PendingRow,
+    ASSIGNMENT_CHANGES, ASSIGNMENT_SELECT, IDEMPOTENCY_SELECT, LEDGER_CHANGES, LEDGER_SELECT,
+    OPPORTUNITY_SELECT, OUTCOME_CHANGES, OUTCOME_SELECT, RATE_SELECT, SUBMISSION_VIEW,
 };
 use super::{
     AssignmentRecord, BlobMeta, ExpertCredentials, ExportRecord, ImportKey, ImportedItem,
@@ -581,6 +582,20 @@ impl SqliteStorage {
         })
     }
 
+    /// A page of the expert's `changes` after the cursor `after_seq`.
+    fn expert_page<R: FromRow, T>(
+        &self,
+        changes: &ExpertChanges<R, T>,
+        expert_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> PlatformResult<Page<T>> {
+        let sql = changes.sql('?');
+        changes.page(limit, |n| {
+            all(&self.lock(), &sql, params![expert_id, after_seq, n])
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half
         // applied (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
@@ -634,7 +649,7 @@ impl Storage for SqliteStorage {
             "SELECT * FROM experts WHERE id = ?1",
             [expert_id],
         )?
-        .ok_or_else(|| PlatformError::not_found(format!("expert {expert_id}")))
+        .ok_or_else(|| no_expert(expert_id))
     }
 
     fn insert_token(
@@ -675,10 +690,7 @@ impl Storage for SqliteStorage {
             "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
             params![ts(now), token_id],
         )?;
-        if n == 0 {
-            return Err(PlatformError::not_found(format!("active token {token_id}")));
-        }
-        Ok(())
+        changed(n > 0, || no_active_token(token_id))
     }
 
     fn insert_opportunity(
@@ -818,17 +830,7 @@ impl Storage for SqliteStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<Assignment>> {
-        fetch_page(
-            limit,
-            |n| {
-                all::<AssignmentRecord>(
-                    &self.lock(),
-                    &format!("{ASSIGNMENT_SELECT} WHERE expert_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-                    params![expert_id, after_seq, n],
-                )
-            },
-            |r| r.assignment,
-        )
+        self.expert_page(&ASSIGNMENT_CHANGES, expert_id, after_seq, limit)
     }
 
     fn list_outcomes(
@@ -837,20 +839,7 @@ impl Storage for SqliteStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<ReviewOutcome>> {
-        fetch_page(
-            limit,
-            |n| {
-                all::<OutcomeRow>(
-                    &self.lock(),
-                    &format!(
-                        "{OUTCOME_SELECT} WHERE expert_id = ?1 AND outcome_seq > ?2 \
-                 ORDER BY outcome_seq LIMIT ?3"
-                    ),
-                    params![expert_id, after_seq, n],
-                )
-            },
-            |r| r.outcome,
-        )
+        self.expert_page(&OUTCOME_CHANGES, expert_id, after_seq, limit)
     }
 
     fn pending_submissions_before(
@@ -875,19 +864,7 @@ impl Storage for SqliteStorage {
         after_seq: i64,
         limit: u32,
     ) -> PlatformResult<Page<LedgerEntry>> {
-        fetch_page(
-            limit,
-            |n| {
-                all::<LedgerEntry>(
-                    &self.lock(),
-                    &format!(
-                        "{LEDGER_SELECT} WHERE expert_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-                    ),
-                    params![expert_id, after_seq, n],
-                )
-            },
-            std::convert::identity,
-        )
+        self.expert_page(&LEDGER_CHANGES, expert_id, after_seq, limit)
     }
 
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>> {
@@ -929,10 +906,7 @@ impl Storage for SqliteStorage {
             "UPDATE experts SET role = ?1 WHERE id = ?2",
             params![role.as_str(), expert_id],
         )?;
-        if n == 0 {
-            return Err(PlatformError::not_found(format!("expert {expert_id}")));
-        }
-        Ok(())
+        changed(n > 0, || no_expert(expert_id))
     }
 
     fn experts_passed_screening(&self, opportunity_id: &str) -> PlatformResult<Vec<String>> {
@@ -973,12 +947,7 @@ impl Storage for SqliteStorage {
             "INSERT OR IGNORE INTO rubrics (id, version, document) VALUES (?1, ?2, ?3)",
             params![id, version, to_json(document)?],
         )?;
-        if n == 0 {
-            return Err(PlatformError::Conflict(format!(
-                "rubric {id} version {version} is already published"
-            )));
-        }
-        Ok(())
+        changed(n > 0, || rubric_published(id, version))
     }
 
     fn opportunity(
@@ -1084,7 +1053,7 @@ impl Storage for SqliteStorage {
             "SELECT COUNT(*) FROM assignments WHERE opportunity_id = ?1 AND kind = ?2",
             params![opportunity_id, enum_str(&kind)?],
         )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(count(n))
     }
 
     fn count_grade_submissions(&self, opportunity_id: &str) -> PlatformResult<u64> {
@@ -1094,7 +1063,7 @@ impl Storage for SqliteStorage {
              WHERE s.opportunity_id = ?1 AND a.kind = 'grade'",
             [opportunity_id],
         )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(count(n))
     }
 
     fn export_submissions(&self, after_seq: i64, limit: u32) -> PlatformResult<Page<ExportRecord>> {

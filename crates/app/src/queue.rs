@@ -136,7 +136,17 @@ pub(crate) fn page_at(
     now: DateTime<Utc>,
 ) -> AppResult<QueuePage> {
     let search = filter.search.trim().to_lowercase();
-    let window = store.queue_window(&query(filter, &search), offset, limit.min(MAX_LIMIT), now)?;
+    let window =
+        match store.queue_window(&query(filter, &search), offset, limit.min(MAX_LIMIT), now) {
+            Ok(w) => w,
+            // The index could not be brought up to date (e.g. a full disk: it
+            // is written before it is read): the same answer, built the slow
+            // way, rather than no queue.
+            Err(e) => {
+                tracing::warn!(error = %e, "queue index unavailable; building the whole queue");
+                return uncached_page(store, filter, offset, limit, now);
+            }
+        };
     let opportunities: HashMap<String, Opportunity> = store
         .opportunities()?
         .into_iter()
@@ -260,7 +270,8 @@ fn read_queue(store: &Store, now: DateTime<Utc>) -> AppResult<StoredQueue> {
 
 /// The queue page as it was before the queue index and its cache, kept as it
 /// was but for the clock (a parameter): every call reads, filters and sorts
-/// the whole queue, the group title computed per comparison. The reference
+/// the whole queue, the group title computed per comparison. What a window
+/// falls back to when the index cannot be brought up to date, the reference
 /// the unit tests hold the indexed pages to and the "before" that
 /// `examples/queue_bench.rs` times.
 #[doc(hidden)]
@@ -749,6 +760,38 @@ mod tests {
             .unwrap();
         assert_eq!(store.refresh_queue_index().unwrap(), of_scan);
         assert_same_as_legacy(&store, now);
+    }
+
+    #[test]
+    fn a_queue_index_that_cannot_be_written_falls_back_to_building_the_queue() {
+        let (dir, store, _list) = realistic_store(300);
+        let filter = QueueFilter::default();
+        let now = t0();
+        let want = legacy_page(&store, &filter, 0, 100, now);
+        assert_eq!(page_at(&store, &filter, 0, 100, now).unwrap(), want);
+        // A write marks a row, and the index can no longer be written (as
+        // on a full disk): the window is still the right one.
+        let fresh = want
+            .rows
+            .iter()
+            .find(|r| r.status == QueueStatus::New)
+            .unwrap();
+        store
+            .save_draft(&fresh.assignment_id, &answers("x"))
+            .unwrap();
+        rusqlite::Connection::open(dir.path().join(assay_store::DB_FILE))
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER no_room BEFORE INSERT ON queue_index \
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )
+            .unwrap();
+        assert!(store.refresh_queue_index().is_err());
+        assert_eq!(
+            page_at(&store, &filter, 0, 100, now).unwrap(),
+            legacy_page(&store, &filter, 0, 100, now)
+        );
+        assert_ne!(legacy_page(&store, &filter, 0, 100, now), want);
     }
 
     #[test]

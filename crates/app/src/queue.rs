@@ -529,6 +529,21 @@ mod tests {
         (dir, store, list)
     }
 
+    /// The scan opportunity gets a new title (and licence and buyer).
+    fn rename_scan_opportunity(store: &Store) {
+        store
+            .put_opportunities(&[Opportunity {
+                id: "opp-scan".into(),
+                title: "Aardvark scans".into(),
+                description: String::new(),
+                rubric_id: "rub".into(),
+                rubric_version: 1,
+                licence_category: "research".into(),
+                buyer: "b".into(),
+            }])
+            .unwrap();
+    }
+
     fn request(id: &str) -> SubmissionRequest {
         SubmissionRequest {
             assignment_id: id.into(),
@@ -655,17 +670,7 @@ mod tests {
             .save_draft_with(&a.id, &answers("ready"), true)
             .unwrap();
         store.submit(&list[2].id, &request(&list[2].id)).unwrap();
-        store
-            .put_opportunities(&[Opportunity {
-                id: "opp-scan".into(),
-                title: "Aardvark scans".into(),
-                description: String::new(),
-                rubric_id: "rub".into(),
-                rubric_version: 1,
-                licence_category: "research".into(),
-                buyer: "b".into(),
-            }])
-            .unwrap();
+        rename_scan_opportunity(&store);
         let mut moved = list[5].clone();
         moved.seq += 2_000_000;
         moved.due_at = t0() - Duration::days(3);
@@ -747,17 +752,7 @@ mod tests {
             .iter()
             .filter(|a| a.opportunity_id == "opp-scan")
             .count();
-        store
-            .put_opportunities(&[Opportunity {
-                id: "opp-scan".into(),
-                title: "Aardvark scans".into(),
-                description: String::new(),
-                rubric_id: "rub".into(),
-                rubric_version: 1,
-                licence_category: "research".into(),
-                buyer: "b".into(),
-            }])
-            .unwrap();
+        rename_scan_opportunity(&store);
         assert_eq!(store.refresh_queue_index().unwrap(), of_scan);
         assert_same_as_legacy(&store, now);
     }

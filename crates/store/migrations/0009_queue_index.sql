@@ -53,99 +53,83 @@ CREATE TABLE queue_dirty (assignment_id TEXT PRIMARY KEY) WITHOUT ROWID;
 -- A store from before this migration: every row is derived on first use.
 INSERT INTO queue_dirty (assignment_id) SELECT id FROM assignments;
 
+-- Marking an assignment: inserting it here adds it to `queue_dirty` once.
+CREATE VIEW queue_mark (assignment_id) AS SELECT assignment_id FROM queue_dirty;
+CREATE TRIGGER queue_mark_insert INSTEAD OF INSERT ON queue_mark BEGIN
+    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
+        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+END;
+
 -- The assignment itself: its state, lease, due date, title, opportunity, issue.
 CREATE TRIGGER queue_dirty_assignment_insert AFTER INSERT ON assignments BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.id);
+    INSERT INTO queue_mark VALUES (NEW.id);
 END;
 CREATE TRIGGER queue_dirty_assignment_update AFTER UPDATE ON assignments BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.id);
-    INSERT INTO queue_dirty (assignment_id) SELECT OLD.id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = OLD.id);
+    INSERT INTO queue_mark VALUES (NEW.id);
+    INSERT INTO queue_mark VALUES (OLD.id);
 END;
 CREATE TRIGGER queue_dirty_assignment_delete AFTER DELETE ON assignments BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT OLD.id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = OLD.id);
+    INSERT INTO queue_mark VALUES (OLD.id);
 END;
 
 -- The item: whether it is stored, and its title.
 CREATE TRIGGER queue_dirty_item_insert AFTER INSERT ON items_scoped BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_item_title AFTER UPDATE OF title ON items_scoped
 WHEN OLD.title IS NOT NEW.title BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_item_delete AFTER DELETE ON items_scoped BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT OLD.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = OLD.assignment_id);
+    INSERT INTO queue_mark VALUES (OLD.assignment_id);
 END;
 
 -- The draft: whether there is one, and whether it is ready.
 CREATE TRIGGER queue_dirty_draft_insert AFTER INSERT ON drafts BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_draft_ready AFTER UPDATE OF ready ON drafts
 WHEN OLD.ready IS NOT NEW.ready BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_draft_delete AFTER DELETE ON drafts BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT OLD.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = OLD.assignment_id);
+    INSERT INTO queue_mark VALUES (OLD.assignment_id);
 END;
 
 -- The outbox: the latest entry's state.
 CREATE TRIGGER queue_dirty_outbox_insert AFTER INSERT ON outbox BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_outbox_state AFTER UPDATE OF state ON outbox
 WHEN OLD.state IS NOT NEW.state BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_outbox_delete AFTER DELETE ON outbox BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT OLD.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = OLD.assignment_id);
+    INSERT INTO queue_mark VALUES (OLD.assignment_id);
 END;
 
 -- Submissions: the latest one's outcome.
 CREATE TRIGGER queue_dirty_submission_insert AFTER INSERT ON submissions BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_submission_update AFTER UPDATE ON submissions
 WHEN OLD.status IS NOT NEW.status OR OLD.received_at IS NOT NEW.received_at
   OR OLD.assignment_id IS NOT NEW.assignment_id BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT NEW.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = NEW.assignment_id);
-    INSERT INTO queue_dirty (assignment_id) SELECT OLD.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = OLD.assignment_id);
+    INSERT INTO queue_mark VALUES (NEW.assignment_id);
+    INSERT INTO queue_mark VALUES (OLD.assignment_id);
 END;
 CREATE TRIGGER queue_dirty_submission_delete AFTER DELETE ON submissions BEGIN
-    INSERT INTO queue_dirty (assignment_id) SELECT OLD.assignment_id
-        WHERE NOT EXISTS (SELECT 1 FROM queue_dirty WHERE assignment_id = OLD.assignment_id);
+    INSERT INTO queue_mark VALUES (OLD.assignment_id);
 END;
 
 -- The opportunity's title: the group title and what search matches.
 CREATE TRIGGER queue_dirty_opportunity_insert AFTER INSERT ON opportunities BEGIN
-    INSERT INTO queue_dirty (assignment_id)
-        SELECT id FROM assignments WHERE opportunity_id = NEW.id
-          AND id NOT IN (SELECT assignment_id FROM queue_dirty);
+    INSERT INTO queue_mark SELECT id FROM assignments WHERE opportunity_id = NEW.id;
 END;
 CREATE TRIGGER queue_dirty_opportunity_title AFTER UPDATE ON opportunities
 WHEN OLD.title IS NOT NEW.title OR OLD.id IS NOT NEW.id BEGIN
-    INSERT INTO queue_dirty (assignment_id)
-        SELECT id FROM assignments WHERE opportunity_id IN (NEW.id, OLD.id)
-          AND id NOT IN (SELECT assignment_id FROM queue_dirty);
+    INSERT INTO queue_mark SELECT id FROM assignments WHERE opportunity_id IN (NEW.id, OLD.id);
 END;
 CREATE TRIGGER queue_dirty_opportunity_delete AFTER DELETE ON opportunities BEGIN
-    INSERT INTO queue_dirty (assignment_id)
-        SELECT id FROM assignments WHERE opportunity_id = OLD.id
-          AND id NOT IN (SELECT assignment_id FROM queue_dirty);
+    INSERT INTO queue_mark SELECT id FROM assignments WHERE opportunity_id = OLD.id;
 END;

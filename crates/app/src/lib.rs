@@ -515,14 +515,6 @@ impl Workbench {
             let online = !e.is_retryable();
             (online, AppError::from(e))
         });
-        // The queue's index takes in what the pull wrote now, rather than
-        // in the queue's next call (a window would do it otherwise).
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.refresh_queue_index()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "could not refresh the queue's index"),
-            Err(e) => tracing::warn!(error = %e, "could not refresh the queue's index"),
-        }
         {
             let mut l = self
                 .live

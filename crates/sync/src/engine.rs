@@ -1417,6 +1417,15 @@ impl SyncEngine {
             Ok(_) => self.store.record_sync_success(Utc::now())?,
             Err(e) => self.store.record_sync_error(Utc::now(), &e.to_string())?,
         }
+        // The queue's index takes in what this sync wrote now, off the
+        // queue's next call (which would do it otherwise, on the UI's path),
+        // whether "sync now" or the background loop ran it.
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.refresh_queue_index()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not refresh the queue's index"),
+            Err(e) => tracing::warn!(error = %e, "could not refresh the queue's index"),
+        }
         // A bulk pull fills the store's page cache; the rest of the session
         // reads a few pages at a time, so it goes back to its small size.
         if let Err(e) = self.store.release_memory() {

@@ -394,6 +394,27 @@ mod pull {
     }
 
     #[tokio::test]
+    async fn a_sync_leaves_the_queue_index_current() {
+        let env = start().await;
+        env.engine.sync_once(|_| {}).await.unwrap();
+        // Everything the pull wrote is in the queue's index already: the
+        // queue's next window has nothing to derive.
+        assert_eq!(env.store.refresh_queue_index().unwrap(), 0);
+        let now = chrono::Utc::now();
+        let all = assay_store::QueueQuery {
+            statuses: &[],
+            opportunity_id: None,
+            kind: None,
+            search: "",
+            order: assay_store::QueueOrder::Due,
+        };
+        let window = env.store.queue_window(&all, 0, 500, now).unwrap();
+        assert!(window.total > 0);
+        assert_eq!(window.total as usize, env.store.queue(now).unwrap().len());
+        env.platform.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
     async fn bad_token_is_unauthorized() {
         let env = start().await;
         let engine = engine(

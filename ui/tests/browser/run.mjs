@@ -625,16 +625,42 @@ await test("diff comments: inline boxes, keyboard comment, edit and delete, outd
     await page.click('form[aria-label="New comment"] button:has-text("Add comment")');
   }
   await page.waitForFunction(() => document.querySelectorAll(".inline .cbox").length >= 3);
-  await page.locator('[data-testid="diff-scroller"]').evaluate((el) => {
-    el.scrollTop = el.scrollHeight;
+  const scroller = page.locator('[data-testid="diff-scroller"]');
+  const table = page.locator('[role="table"][aria-label="Diff rows"]');
+  const height = () => scroller.evaluate((el) => el.scrollHeight);
+  // Nothing selected, so no row's chunk is held for the selection.
+  await scroller.focus();
+  await page.keyboard.press("Escape");
+  assert((await page.locator('[data-diff-row][aria-selected="true"]').count()) === 0, "no selection");
+  const withComments = await height();
+  // Scrolled in steps to the end, so every chunk of rows is fetched on the way.
+  await scroller.evaluate(async (el) => {
+    while (el.scrollTop + el.clientHeight < el.scrollHeight - 1) {
+      el.scrollTop += el.clientHeight * 2;
+      await new Promise((r) => setTimeout(r, 30));
+    }
   });
   await page.waitForTimeout(200);
   assert((await page.locator("[data-diff-row]").count()) < 200, "windowed at the end");
   const lastIdx = await page.locator("[data-diff-row]").last().getAttribute("aria-rowindex");
-  const total = await page
-    .locator('[role="table"][aria-label="Diff rows"]')
-    .getAttribute("aria-rowcount");
+  const total = await table.getAttribute("aria-rowcount");
   assert(Number(total) - Number(lastIdx) < 5, `scrolled to the end (${lastIdx}/${total})`);
+  // The viewer keeps only the rows near the view (9 chunks of 100), not every
+  // row it fetched on the way, and the comment blocks of the rows it let go
+  // still count where rows stand: the file is as tall as before.
+  const loaded = Number(await table.getAttribute("data-loaded-rows"));
+  assert(Number(total) > 1000, `the file is long (${total} rows)`);
+  assert(loaded > 0 && loaded <= 900, `rows kept at the end: ${loaded} of ${total}`);
+  assert((await height()) === withComments, `height kept (${await height()} / ${withComments})`);
+  // Back at the top, the first rows are fetched again with their comments inline.
+  await scroller.evaluate((el) => {
+    el.scrollTop = 0;
+  });
+  await page.waitForFunction(() => document.querySelectorAll(".inline .cbox").length >= 3);
+  assert(
+    (await page.locator('.inline .cbox:has-text("Comment 0 on a big file")').count()) === 1,
+    "the first comment is back under its row",
+  );
 });
 
 await test("code viewer: a 20,000-line file keeps a small DOM while scrolling", async (page) => {

@@ -1101,6 +1101,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return () => progressListeners.delete(cb);
     },
 
+    earningsPeriod: (p) => call("earningsPeriod", () => earnings.earningsPeriod(p)),
     earningsOverview: (q) => call("earningsOverview", () => earnings.earningsOverview(q)),
     earningsSeries: (q, bucket) => call("earningsSeries", () => earnings.earningsSeries(q, bucket)),
     payouts: () => call("payouts", () => earnings.payouts()),

@@ -169,6 +169,7 @@ export function replayBackend(rec: Recording = DEMO): ReplayBackend {
       for (const l of syncListeners) l(clone(s));
       return s;
     },
+    earningsPeriod: (period) => answer("earnings_period", { period }),
     earningsOverview: (query) => answer("earnings_overview", { query }),
     earningsSeries: (query, bucket) => answer("earnings_series", { query, bucket }),
     payouts: () => answer("payouts"),

@@ -115,13 +115,12 @@ describe("Earnings", () => {
     expect(
       p.rows.every((r) => r.kind === "screening" && r.pay_cents === null && r.status === "new"),
     ).toBe(true);
-    await expect(
-      b.recordWaiting({
-        started_at: "2026-11-20T10:00:00.000Z",
-        ended_at: "2026-11-20T09:00:00.000Z",
-        corrected: false,
-      }),
-    ).rejects.toMatchObject({ code: "invalid" });
+    // A span Rust refused is refused with Rust's answer (the mock judges none).
+    const [inverted] = recorded("record_waiting", "waiting: a span that ends before it starts");
+    expect(inverted?.err?.code).toBe("invalid");
+    await expect(b.recordWaiting((inverted.args as { span: TimeSpan }).span)).rejects.toEqual(
+      inverted.err,
+    );
   });
 
   it("exports through the save dialog and says where the file went", async () => {

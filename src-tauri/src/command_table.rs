@@ -72,6 +72,11 @@ contract! {
         async fn sync_now(@channel on_progress: SyncProgress,) -> SyncState = |wb| {
             wb.sync_now(move |p| drop(on_progress.send(p))).await
         }
+        /// The local days a period of the earnings screen covers today (the
+        /// days earnings are counted in: the reviewer's, not the browser's).
+        sync fn earnings_period(period: EarningsPeriod) -> EarningsRange = |wb| {
+            Ok(wb.earnings_period(period))
+        }
         /// Earned, pending and paid money and paid/unpaid time for a period.
         sync fn earnings_overview(query: EarningsQuery) -> EarningsOverview = |wb| {
             wb.earnings_overview(&query)

@@ -2,7 +2,8 @@
 //! and all time), series by day/week/opportunity, payouts, CSV export, and
 //! discrepancies between expected pay (rate card × accepted work) and the
 //! platform's ledger. Days are the reviewer's local calendar days (the
-//! caller passes the time zone; the app passes the system's).
+//! caller passes the [`Calendar`]; the app passes the system's time zone, on
+//! its [`Clock`]), and so are the periods the screen offers ([`period`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,9 +13,121 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::types::{
-    Discrepancy, EarningsGrouping, EarningsOverview, EarningsPoint, EarningsQuery, EarningsSeries,
-    PayoutView, UnpaidTime,
+    Discrepancy, EarningsGrouping, EarningsOverview, EarningsPeriod, EarningsPoint, EarningsQuery,
+    EarningsRange, EarningsSeries, PayoutView, UnpaidTime,
 };
+
+/// The reviewer's calendar: which local day an instant falls on, where a
+/// local day starts, and how an instant reads as local time. Every time zone
+/// is one; [`Moved`] is a clock set ahead of the system's.
+pub trait Calendar {
+    /// The local day `t` falls on.
+    fn day(&self, t: &DateTime<Utc>) -> NaiveDate;
+    /// The first instant of local day `d` (`None` past chrono's range).
+    fn start(&self, d: NaiveDate) -> Option<DateTime<Utc>>;
+    /// `t` as local time, RFC 3339 with the local offset.
+    fn stamp(&self, t: &DateTime<Utc>) -> String;
+}
+
+impl<Tz: TimeZone> Calendar for Tz
+where
+    Tz::Offset: std::fmt::Display,
+{
+    fn day(&self, t: &DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(self).date_naive()
+    }
+
+    fn start(&self, d: NaiveDate) -> Option<DateTime<Utc>> {
+        let midnight = d.and_hms_opt(0, 0, 0)?;
+        // `earliest` picks the first instant of days that start in a DST gap.
+        self.from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    fn stamp(&self, t: &DateTime<Utc>) -> String {
+        t.with_timezone(self).to_rfc3339()
+    }
+}
+
+/// The calendar of a clock `by` ahead of the system's, in `tz`: every
+/// instant (now, the ledger's, the time log's) reads as `by` later.
+#[derive(Debug, Clone, Copy)]
+pub struct Moved<Tz> {
+    /// The time zone days are counted in.
+    pub tz: Tz,
+    /// How far the clock is ahead of the system's.
+    pub by: chrono::Duration,
+}
+
+impl<Tz: Calendar> Calendar for Moved<Tz> {
+    fn day(&self, t: &DateTime<Utc>) -> NaiveDate {
+        self.tz.day(&(*t + self.by))
+    }
+
+    fn start(&self, d: NaiveDate) -> Option<DateTime<Utc>> {
+        self.tz.start(d).map(|t| t - self.by)
+    }
+
+    fn stamp(&self, t: &DateTime<Utc>) -> String {
+        self.tz.stamp(&(*t + self.by))
+    }
+}
+
+/// The clock the app counts earnings' days by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system's clock and time zone: the app's.
+    #[default]
+    System,
+    /// A clock this far ahead of the system's, counting days in UTC. The
+    /// recording of the UI's answers (`crates/app/tests/recorded.rs`) reads
+    /// the demo data on a clock set to its fixed "now", so its days, weeks
+    /// and periods do not depend on the day or zone it ran in.
+    Moved(chrono::Duration),
+}
+
+impl Clock {
+    /// The calendar this clock counts days by.
+    pub fn calendar(self) -> Box<dyn Calendar + Send + Sync> {
+        match self {
+            Self::System => Box::new(chrono::Local),
+            Self::Moved(by) => Box::new(Moved { tz: Utc, by }),
+        }
+    }
+}
+
+/// `YYYY-MM-DD`.
+fn iso_day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The local days `period` covers when it is `today`: a week starts on
+/// Monday, a month on its first; every period ends today, included.
+pub fn period_days(period: EarningsPeriod, today: NaiveDate) -> EarningsRange {
+    let from = match period {
+        EarningsPeriod::All => return EarningsRange::default(),
+        EarningsPeriod::ThisWeek => {
+            today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()))
+        }
+        EarningsPeriod::ThisMonth => today.with_day(1).unwrap_or(today),
+        EarningsPeriod::Last30Days => today - chrono::Days::new(29),
+    };
+    EarningsRange {
+        from: Some(iso_day(from)),
+        to: Some(iso_day(today)),
+    }
+}
+
+/// The local days `period` covers at `now`, on the reviewer's calendar (the
+/// days the earnings are counted in, whatever the browser's clock says).
+pub fn period<C: Calendar + ?Sized>(
+    period: EarningsPeriod,
+    now: DateTime<Utc>,
+    calendar: &C,
+) -> EarningsRange {
+    period_days(period, calendar.day(&now))
+}
 
 fn parse_day(s: Option<&str>, what: &str) -> AppResult<Option<NaiveDate>> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
@@ -23,11 +136,6 @@ fn parse_day(s: Option<&str>, what: &str) -> AppResult<Option<NaiveDate>> {
             .map(Some)
             .map_err(|_| AppError::invalid(format!("{what} must be a date like 2026-11-24"))),
     }
-}
-
-/// The calendar day `t` falls on in `tz`.
-fn local_day<Tz: TimeZone>(t: &DateTime<Utc>, tz: &Tz) -> NaiveDate {
-    t.with_timezone(tz).date_naive()
 }
 
 /// Seconds spent on an assignment: the local time log, or (for work done on
@@ -45,21 +153,14 @@ fn work_seconds(
 }
 
 /// The query's date range as instants: from the start of the `from` day to
-/// the end of the `to` day, both in `tz`. `None` for an open end.
+/// the end of the `to` day, both on `cal`. `None` for an open end.
 type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
-fn window<Tz: TimeZone>(q: &EarningsQuery, tz: &Tz) -> AppResult<Window> {
-    let start_of = |d: NaiveDate| -> Option<DateTime<Utc>> {
-        let midnight = d.and_hms_opt(0, 0, 0)?;
-        // `earliest` picks the first instant of days that start in a DST gap.
-        tz.from_local_datetime(&midnight)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-    };
-    let from = parse_day(q.from.as_deref(), "From")?.and_then(start_of);
+fn window<C: Calendar + ?Sized>(q: &EarningsQuery, cal: &C) -> AppResult<Window> {
+    let from = parse_day(q.from.as_deref(), "From")?.and_then(|d| cal.start(d));
     let to = parse_day(q.to.as_deref(), "To")?
         .and_then(|d| d.succ_opt())
-        .and_then(start_of);
+        .and_then(|d| cal.start(d));
     Ok((from, to))
 }
 
@@ -98,14 +199,18 @@ fn rate_text(rate: &Rate) -> String {
     format!("{amount}{per}")
 }
 
-fn entries<Tz: TimeZone>(store: &Store, q: &EarningsQuery, tz: &Tz) -> AppResult<Vec<LedgerEntry>> {
+fn entries<C: Calendar + ?Sized>(
+    store: &Store,
+    q: &EarningsQuery,
+    cal: &C,
+) -> AppResult<Vec<LedgerEntry>> {
     let from = parse_day(q.from.as_deref(), "From")?;
     let to = parse_day(q.to.as_deref(), "To")?;
     Ok(store
         .ledger()?
         .into_iter()
         .filter(|e| {
-            let day = local_day(&e.created_at, tz);
+            let day = cal.day(&e.created_at);
             from.is_none_or(|f| day >= f)
                 && to.is_none_or(|t| day <= t)
                 && q.opportunity_id
@@ -145,13 +250,13 @@ pub fn day_label(day: NaiveDate) -> String {
     day.format("%b %-d").to_string()
 }
 
-/// Totals and hourly rates of the ledger entries matching `q` (days counted in `tz`), in the currency most entries use.
-pub fn overview<Tz: TimeZone>(
+/// Totals and hourly rates of the ledger entries matching `q` (days counted on `cal`), in the currency most entries use.
+pub fn overview<C: Calendar + ?Sized>(
     store: &Store,
     q: &EarningsQuery,
-    tz: &Tz,
+    cal: &C,
 ) -> AppResult<EarningsOverview> {
-    let entries = entries(store, q, tz)?;
+    let entries = entries(store, q, cal)?;
     let currency = main_currency(&entries);
     let mut totals = EarningsPoint {
         key: String::new(),
@@ -174,7 +279,7 @@ pub fn overview<Tz: TimeZone>(
     // Time: every assignment in the queue, split by what became of it. Work
     // whose pay falls in the date range counts whole (money and time belong
     // together); other time counts where it was spent inside the range.
-    let win = window(q, tz)?;
+    let win = window(q, cal)?;
     let windowed = win.0.is_some() || win.1.is_some();
     let mut paid_seconds = 0u64;
     let mut unpaid = UnpaidTime::default();
@@ -242,14 +347,14 @@ pub fn overview<Tz: TimeZone>(
     })
 }
 
-/// The ledger entries matching `q` bucketed by `grouping` (days and weeks counted in `tz`), for the earnings chart.
-pub fn series<Tz: TimeZone>(
+/// The ledger entries matching `q` bucketed by `grouping` (days and weeks counted on `cal`), for the earnings chart.
+pub fn series<C: Calendar + ?Sized>(
     store: &Store,
     q: &EarningsQuery,
     grouping: EarningsGrouping,
-    tz: &Tz,
+    cal: &C,
 ) -> AppResult<EarningsSeries> {
-    let entries = entries(store, q, tz)?;
+    let entries = entries(store, q, cal)?;
     let currency = main_currency(&entries);
     let titles: HashMap<String, String> = store
         .opportunities()?
@@ -258,7 +363,7 @@ pub fn series<Tz: TimeZone>(
         .collect();
     let mut points: BTreeMap<String, EarningsPoint> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.currency == currency) {
-        let day = local_day(&e.created_at, tz);
+        let day = cal.day(&e.created_at);
         let (key, label, start_day) = match grouping {
             EarningsGrouping::Day => (
                 day.format("%Y-%m-%d").to_string(),
@@ -357,11 +462,8 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// The ledger entries matching `q` as CSV (header row first; times written in `tz`), spreadsheet formulas neutralised.
-pub fn csv<Tz: TimeZone>(store: &Store, q: &EarningsQuery, tz: &Tz) -> AppResult<String>
-where
-    Tz::Offset: std::fmt::Display,
-{
+/// The ledger entries matching `q` as CSV (header row first; times written on `cal`), spreadsheet formulas neutralised.
+pub fn csv<C: Calendar + ?Sized>(store: &Store, q: &EarningsQuery, cal: &C) -> AppResult<String> {
     let titles: HashMap<String, String> = store
         .queue(Utc::now())?
         .into_iter()
@@ -370,7 +472,7 @@ where
     let mut out = String::from(
         "entry_id,created_at,opportunity_id,assignment_id,item_title,status,amount,currency,payout_id\n",
     );
-    for e in entries(store, q, tz)? {
+    for e in entries(store, q, cal)? {
         let amount = decimal(e.amount_cents);
         let status = match e.status {
             LedgerStatus::Pending => "pending",
@@ -380,7 +482,7 @@ where
         };
         let row = [
             csv_field(&e.id),
-            csv_field(&e.created_at.with_timezone(tz).to_rfc3339()),
+            csv_field(&cal.stamp(&e.created_at)),
             csv_field(&e.opportunity_id),
             csv_field(&e.assignment_id),
             csv_field(titles.get(&e.assignment_id).map_or("", String::as_str)),
@@ -641,12 +743,12 @@ mod tests {
     }
 
     /// Every entry's series grouped by `grouping` in `tz`.
-    fn all_series<Tz: TimeZone>(
+    fn all_series<C: Calendar + ?Sized>(
         store: &Store,
         grouping: EarningsGrouping,
-        tz: &Tz,
+        cal: &C,
     ) -> EarningsSeries {
-        series(store, &EarningsQuery::default(), grouping, tz).unwrap()
+        series(store, &EarningsQuery::default(), grouping, cal).unwrap()
     }
 
     #[test]
@@ -677,6 +779,111 @@ mod tests {
         assert_eq!(o.accepted_cents, 2500);
         let csv = csv(&store, &EarningsQuery::default(), &new_york).unwrap();
         assert!(csv.contains("2026-11-23T22:00:00-05:00"), "{csv}");
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// `(from, to)` of a resolved period.
+    fn days(r: &EarningsRange) -> (Option<&str>, Option<&str>) {
+        (r.from.as_deref(), r.to.as_deref())
+    }
+
+    #[test]
+    fn a_week_starts_on_monday_and_ends_today() {
+        use EarningsPeriod::ThisWeek;
+        // 2026-11-23 is a Monday, 2026-11-29 a Sunday.
+        for today in ["2026-11-23", "2026-11-26", "2026-11-29"] {
+            let r = period_days(ThisWeek, day(today));
+            assert_eq!(days(&r), (Some("2026-11-23"), Some(today)), "{today}");
+        }
+        let r = period_days(ThisWeek, day("2026-11-30"));
+        assert_eq!(days(&r), (Some("2026-11-30"), Some("2026-11-30")));
+        // Across a month and a year.
+        let r = period_days(ThisWeek, day("2027-01-01"));
+        assert_eq!(days(&r), (Some("2026-12-28"), Some("2027-01-01")));
+    }
+
+    #[test]
+    fn a_month_starts_on_its_first() {
+        use EarningsPeriod::ThisMonth;
+        let r = period_days(ThisMonth, day("2026-11-30"));
+        assert_eq!(days(&r), (Some("2026-11-01"), Some("2026-11-30")));
+        let r = period_days(ThisMonth, day("2026-12-01"));
+        assert_eq!(days(&r), (Some("2026-12-01"), Some("2026-12-01")));
+        let r = period_days(ThisMonth, day("2028-02-29"));
+        assert_eq!(days(&r), (Some("2028-02-01"), Some("2028-02-29")));
+    }
+
+    #[test]
+    fn the_last_30_days_include_today() {
+        use EarningsPeriod::Last30Days;
+        let r = period_days(Last30Days, day("2026-11-30"));
+        assert_eq!(days(&r), (Some("2026-11-01"), Some("2026-11-30")));
+        // February 2026 has 28 days.
+        let r = period_days(Last30Days, day("2026-03-01"));
+        assert_eq!(days(&r), (Some("2026-01-31"), Some("2026-03-01")));
+        let (from, to) = (
+            day(r.from.as_deref().unwrap()),
+            day(r.to.as_deref().unwrap()),
+        );
+        assert_eq!((to - from).num_days() + 1, 30);
+        assert_eq!(
+            period_days(EarningsPeriod::All, day("2026-11-30")),
+            EarningsRange::default()
+        );
+    }
+
+    #[test]
+    fn periods_are_the_reviewers_local_days_not_utcs() {
+        let new_york = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+        let tokyo = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
+        // Monday 03:00 UTC is still Sunday evening in New York: last week.
+        let now = t("2026-11-30T03:00:00Z");
+        let r = period(EarningsPeriod::ThisWeek, now, &Utc);
+        assert_eq!(days(&r), (Some("2026-11-30"), Some("2026-11-30")));
+        let r = period(EarningsPeriod::ThisWeek, now, &new_york);
+        assert_eq!(days(&r), (Some("2026-11-23"), Some("2026-11-29")));
+        // The 1st at 02:00 UTC is still the 30th in New York: last month.
+        let now = t("2026-12-01T02:00:00Z");
+        let r = period(EarningsPeriod::ThisMonth, now, &Utc);
+        assert_eq!(days(&r), (Some("2026-12-01"), Some("2026-12-01")));
+        let r = period(EarningsPeriod::ThisMonth, now, &new_york);
+        assert_eq!(days(&r), (Some("2026-11-01"), Some("2026-11-30")));
+        let r = period(EarningsPeriod::Last30Days, now, &new_york);
+        assert_eq!(days(&r), (Some("2026-11-01"), Some("2026-11-30")));
+        // Sunday 20:00 UTC is already Monday in Tokyo: a new week.
+        let r = period(EarningsPeriod::ThisWeek, t("2026-11-29T20:00:00Z"), &tokyo);
+        assert_eq!(days(&r), (Some("2026-11-30"), Some("2026-11-30")));
+    }
+
+    #[test]
+    fn a_moved_clock_reads_every_instant_later() {
+        // Friday noon read on a clock three days ahead: Monday noon.
+        let moved = Moved {
+            tz: Utc,
+            by: chrono::Duration::days(3),
+        };
+        let now = t("2026-11-27T12:00:00Z");
+        let r = period(EarningsPeriod::ThisWeek, now, &moved);
+        assert_eq!(days(&r), (Some("2026-11-30"), Some("2026-11-30")));
+        assert_eq!(
+            moved.start(day("2026-11-30")),
+            Some(t("2026-11-27T00:00:00Z"))
+        );
+        assert_eq!(moved.stamp(&now), "2026-11-30T12:00:00+00:00");
+        // Ledger days follow the same clock.
+        let (_dir, store) = graded_elsewhere();
+        let s = all_series(&store, EarningsGrouping::Day, &moved);
+        let keys: Vec<_> = s.points.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["2026-11-27"]);
+        let s = all_series(
+            &store,
+            EarningsGrouping::Day,
+            Clock::Moved(moved.by).calendar().as_ref(),
+        );
+        assert_eq!(s.points[0].key, "2026-11-27");
     }
 
     #[test]

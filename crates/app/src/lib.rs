@@ -108,6 +108,8 @@ pub struct Workbench {
     offered_update: StdMutex<Option<update::Offered>>,
     /// issue 18: what the notification rules remember.
     notices: StdMutex<notices::NoticeState>,
+    /// The clock earnings count local days by (the system's; a recording moves it).
+    clock: StdMutex<earnings::Clock>,
 }
 
 /// Rubrics parsed once per stored text: a draft save validates against the
@@ -218,6 +220,7 @@ impl Workbench {
             resumed: tokio::sync::watch::Sender::new(false),
             offered_update: StdMutex::new(None),
             notices: StdMutex::new(notices::NoticeState::default()),
+            clock: StdMutex::new(earnings::Clock::System),
         })
     }
 
@@ -808,9 +811,32 @@ impl Workbench {
 
     // ------------------------------------------------------------ earnings
 
+    /// Sets the clock earnings count local days by. The app keeps the
+    /// system's; the recording of the UI's answers moves it to its fixed
+    /// "now" (`crates/app/tests/recorded.rs`).
+    pub fn set_clock(&self, clock: earnings::Clock) {
+        *self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = clock;
+    }
+
+    /// The reviewer's calendar: the app's clock in the system's time zone.
+    fn calendar(&self) -> Box<dyn earnings::Calendar + Send + Sync> {
+        self.clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .calendar()
+    }
+
+    /// The local days `period` covers today, as the earnings count them.
+    pub fn earnings_period(&self, period: EarningsPeriod) -> EarningsRange {
+        earnings::period(period, Utc::now(), self.calendar().as_ref())
+    }
+
     /// Totals and hourly rates of the ledger entries matching `q` (local days).
     pub fn earnings_overview(&self, q: &EarningsQuery) -> AppResult<EarningsOverview> {
-        earnings::overview(&self.store, q, &chrono::Local)
+        earnings::overview(&self.store, q, self.calendar().as_ref())
     }
 
     /// The ledger entries matching `q` bucketed by `g` (local days and weeks) for the chart.
@@ -819,7 +845,7 @@ impl Workbench {
         q: &EarningsQuery,
         g: EarningsGrouping,
     ) -> AppResult<EarningsSeries> {
-        earnings::series(&self.store, q, g, &chrono::Local)
+        earnings::series(&self.store, q, g, self.calendar().as_ref())
     }
 
     /// The payouts the platform reported.
@@ -834,15 +860,13 @@ impl Workbench {
 
     /// The ledger entries matching `q` as CSV (local times), for `export_earnings_csv`.
     pub fn earnings_csv(&self, q: &EarningsQuery) -> AppResult<String> {
-        earnings::csv(&self.store, q, &chrono::Local)
+        earnings::csv(&self.store, q, self.calendar().as_ref())
     }
 
     /// The file name the save dialog suggests for an export today.
     pub fn earnings_csv_file_name(&self) -> String {
-        format!(
-            "assay-earnings-{}.csv",
-            chrono::Local::now().format("%Y-%m-%d")
-        )
+        let today = self.calendar().day(&Utc::now());
+        format!("assay-earnings-{}.csv", today.format("%Y-%m-%d"))
     }
 
     /// Writes the earnings CSV (same filters as the screen) to `path`, the

@@ -411,6 +411,37 @@ pub enum EarningsGrouping {
     Opportunity,
 }
 
+/// A period the earnings screen offers. Rust resolves it to local days
+/// (`earnings_period`), counted as the earnings are: in the reviewer's time
+/// zone, on the app's clock. A custom range is two days the reviewer typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub enum EarningsPeriod {
+    /// No bounds.
+    #[serde(rename = "all")]
+    All,
+    /// Monday of this week to today.
+    #[serde(rename = "this_week")]
+    ThisWeek,
+    /// The first of this month to today.
+    #[serde(rename = "this_month")]
+    ThisMonth,
+    /// The 30 days ending today, both ends included.
+    #[serde(rename = "last_30_days")]
+    Last30Days,
+}
+
+/// The local days a period covers (answer of `earnings_period`), as the
+/// earnings screen puts them in its date inputs and its [`EarningsQuery`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EarningsRange {
+    /// First day (`YYYY-MM-DD`, local); `None` for no lower bound.
+    pub from: Option<String>,
+    /// Last day (`YYYY-MM-DD`, local); `None` for no upper bound.
+    pub to: Option<String>,
+}
+
 /// Date bounds (inclusive, `YYYY-MM-DD`) and an optional opportunity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]

@@ -13,27 +13,28 @@
 //! is [`RECORDED_AT`] (times the app stamps while recording collapse onto
 //! it), UUIDs are numbered in order of appearance, and the platform's
 //! loopback address and the temporary data folder get fixed names.
-//! Earnings are counted in local days: the app records in a time zone where
-//! the seed's "now" is noon, as [`RECORDED_AT`] is in UTC, and the days of
-//! the earnings calls (filters, series, file names) are moved by whole days,
-//! so they are the days the UI sees under a clock fixed at [`RECORDED_AT`]
-//! in UTC.
+//! Earnings are counted in local days: the app counts them on a clock moved
+//! so that the seed's "now" reads [`RECORDED_AT`], in UTC
+//! ([`assay_app::earnings::Clock::Moved`]), so its days, weeks and periods
+//! ("this week", "this month") are the same whatever day of the week, and
+//! in whatever time zone, the recording is made.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is how a test fails
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use assay_app::earnings::Clock;
 use assay_app::views::{DiffRowsRequest, FieldView};
 use assay_app::{
-    AppError, EarningsGrouping, EarningsQuery, OpenedItem, QueueFilter, ReviewInput,
-    ScriptedDialogs, Settings, Workbench,
+    AppError, EarningsGrouping, EarningsPeriod, EarningsQuery, OpenedItem, QueueFilter,
+    ReviewInput, ScriptedDialogs, Settings, Workbench,
 };
 use assay_protocol::{AssignmentKind, ReviewDecision};
 use assay_protocol::{PayBasis, TimeSpan};
 use assay_rubric::{Answers, DiffMode};
 use assay_store::QueueStatus;
-use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Timelike, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -41,8 +42,8 @@ use serde_json::{json, Value};
 mod queue_rows;
 use queue_rows::is_new_grade;
 
-/// Where the recording's "now" is put.
-const RECORDED_AT: &str = "2026-06-15T12:00:00Z";
+/// Where the recording's "now" is put: a Thursday noon (UTC), so "this week" holds days.
+const RECORDED_AT: &str = "2026-06-18T12:00:00Z";
 /// The platform's address in the recording.
 const PLATFORM_URL: &str = "https://platform.demo.assay";
 /// The app's data folder in the recording.
@@ -86,6 +87,7 @@ struct Recorder {
 /// The commands that change state; every other command only reads.
 const CHANGING: &[&str] = &[
     "correct_time_log",
+    "record_time",
     "record_waiting",
     "sign_in",
     "sync_now",
@@ -120,13 +122,6 @@ impl Recorder {
     }
 }
 
-/// The commands whose arguments and answers hold local days.
-const DAYS: &[&str] = &[
-    "earnings_overview",
-    "earnings_series",
-    "export_earnings_csv",
-];
-
 /// Makes the recording independent of when, where and with which random
 /// ids it was made.
 struct Normaliser {
@@ -134,67 +129,10 @@ struct Normaliser {
     at: DateTime<Utc>,
     replace: Vec<(String, &'static str)>,
     uuids: BTreeMap<String, String>,
-    /// Days from the recording's local day to [`RECORDED_AT`]'s.
-    days: i64,
 }
 
 impl Normaliser {
-    /// One recorded call: its local days (`YYYY-MM-DD` anywhere in a string)
-    /// move by [`Self::days`] where the command counts in days, and a day
-    /// series' labels are those of the moved days.
-    fn call(&mut self, command: &str, call: &mut Value) {
-        self.value(call, DAYS.contains(&command));
-        if command != "earnings_series" {
-            return;
-        }
-        let Some(points) = call.pointer_mut("/ok/points").and_then(Value::as_array_mut) else {
-            return;
-        };
-        for p in points {
-            let day = p
-                .get("start_day")
-                .and_then(Value::as_str)
-                .filter(|_| p["key"] == p["start_day"])
-                .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap());
-            if let Some(day) = day {
-                p["label"] = Value::String(assay_app::earnings::day_label(day));
-            }
-        }
-    }
-
-    /// `s` with every `YYYY-MM-DD` in it moved by [`Self::days`].
-    fn days_moved(&self, s: &str) -> String {
-        let b = s.as_bytes();
-        let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-        let mut out = String::with_capacity(s.len());
-        let mut last = 0;
-        let mut i = 0;
-        while i + 10 <= b.len() {
-            let bounded = (i == 0 || !digit(i - 1))
-                && !digit(i + 10)
-                && b[i + 4] == b'-'
-                && b[i + 7] == b'-'
-                && (i..i + 4).all(digit)
-                && s.is_char_boundary(i + 10);
-            let date = bounded
-                .then(|| NaiveDate::parse_from_str(&s[i..i + 10], "%Y-%m-%d").ok())
-                .flatten();
-            match date {
-                Some(d) => {
-                    out.push_str(&s[last..i]);
-                    let moved = d + Duration::days(self.days);
-                    out.push_str(&moved.format("%Y-%m-%d").to_string());
-                    i += 10;
-                    last = i;
-                }
-                None => i += 1,
-            }
-        }
-        out.push_str(&s[last..]);
-        out
-    }
-
-    fn string(&mut self, s: &str, days: bool) -> String {
+    fn string(&mut self, s: &str) -> String {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             let t = t.with_timezone(&Utc);
             let moved =
@@ -213,9 +151,6 @@ impl Normaliser {
         let mut out = s.to_owned();
         for (from, to) in &self.replace {
             out = out.replace(from.as_str(), to);
-        }
-        if days {
-            out = self.days_moved(&out);
         }
         self.numbered(&out)
     }
@@ -262,11 +197,11 @@ impl Normaliser {
         out
     }
 
-    fn value(&mut self, v: &mut Value, days: bool) {
+    fn value(&mut self, v: &mut Value) {
         match v {
-            Value::String(s) => *s = self.string(s, days),
-            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x, days)),
-            Value::Object(o) => o.values_mut().for_each(|x| self.value(x, days)),
+            Value::String(s) => *s = self.string(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.value(x)),
             _ => {}
         }
     }
@@ -452,9 +387,9 @@ async fn record(
         );
     }
 
-    // Earnings, as the earnings screen asks them: all time, by day and by
-    // opportunity; each opportunity; the last 30 days and today (the
-    // screen's "Last 30 days" and a custom range of one day, in local days).
+    // Earnings, as the earnings screen asks them: all time, by day, week and
+    // opportunity; each opportunity; each period the screen offers, and
+    // today (a custom range of one day, in local days).
     let all = EarningsQuery::default();
     overview(&mut r, wb, "earnings", &all);
     let by_opportunity = r.call(
@@ -464,6 +399,7 @@ async fn record(
         wb.earnings_series(&all, EarningsGrouping::Opportunity),
     );
     by_day(&mut r, wb, "earnings by day", &all);
+    by(&mut r, wb, "earnings by week", &all, EarningsGrouping::Week);
     let _ = r.call("payouts", "payouts", json!({}), wb.payouts());
     let _ = r.call(
         "discrepancies",
@@ -479,18 +415,46 @@ async fn record(
         overview(&mut r, wb, "earnings of one opportunity", &q);
         by_day(&mut r, wb, "earnings of one opportunity", &q);
     }
-    let today = now.with_timezone(&chrono::Local).date_naive();
-    let day = |d: NaiveDate| Some(d.format("%Y-%m-%d").to_string());
-    let last_30_days = EarningsQuery {
-        from: day(today - Duration::days(29)),
-        to: day(today),
-        opportunity_id: None,
-    };
-    overview(&mut r, wb, "earnings of the last 30 days", &last_30_days);
-    by_day(&mut r, wb, "earnings of the last 30 days", &last_30_days);
+    // The screen's periods as Rust resolves them (on its clock, which reads
+    // RECORDED_AT here), each with its totals and its chart by every bucket.
+    let mut today = None;
+    for (period, label) in [
+        (EarningsPeriod::All, "all time"),
+        (EarningsPeriod::ThisWeek, "this week"),
+        (EarningsPeriod::ThisMonth, "this month"),
+        (EarningsPeriod::Last30Days, "the last 30 days"),
+    ] {
+        let label = format!("earnings of {label}");
+        let range = r
+            .call(
+                &label,
+                "earnings_period",
+                json!({ "period": period }),
+                Ok::<_, AppError>(wb.earnings_period(period)),
+            )
+            .unwrap();
+        if period == EarningsPeriod::All {
+            assert_eq!((&range.from, &range.to), (&None, &None));
+            continue; // all time: recorded above
+        }
+        today = today.or_else(|| range.to.clone());
+        let q = EarningsQuery {
+            from: range.from,
+            to: range.to,
+            opportunity_id: None,
+        };
+        overview(&mut r, wb, &label, &q);
+        for bucket in [
+            EarningsGrouping::Day,
+            EarningsGrouping::Week,
+            EarningsGrouping::Opportunity,
+        ] {
+            by(&mut r, wb, &label, &q, bucket);
+        }
+    }
     let one_day = EarningsQuery {
-        from: day(today),
-        to: day(today),
+        from: today.clone(),
+        to: today,
         opportunity_id: None,
     };
     overview(&mut r, wb, "earnings of today", &one_day);
@@ -516,6 +480,53 @@ async fn record(
         wb.record_waiting(&waited),
     );
     overview(&mut r, wb, "earnings after idle waiting", &all);
+
+    // Spans Rust refuses, in its words: one that ends before it starts, and
+    // one as long as the plausibility bound (RULES.time_span_max_s).
+    let max = i64::from(assay_app::rules::rules().time_span_max_s);
+    let inverted = TimeSpan {
+        started_at: waited.ended_at,
+        ended_at: waited.started_at,
+        corrected: false,
+    };
+    let too_long = TimeSpan {
+        started_at: waited.started_at - Duration::seconds(max),
+        ended_at: waited.started_at,
+        corrected: false,
+    };
+    for (label, span) in [
+        ("a span that ends before it starts", &inverted),
+        ("a span as long as the bound", &too_long),
+    ] {
+        let refused = r.call(
+            &format!("waiting: {label}"),
+            "record_waiting",
+            json!({ "span": span }),
+            wb.record_waiting(span),
+        );
+        assert!(refused.is_err(), "{label}: {refused:?}");
+        if let Some(row) = page.rows.first() {
+            let id = row.assignment_id.as_str();
+            let refused = r.call(
+                &format!("active time: {label}"),
+                "record_time",
+                json!({"assignmentId": id, "span": span}),
+                wb.record_time(id, span),
+            );
+            assert!(refused.is_err(), "{label}: {refused:?}");
+            let corrected = vec![TimeSpan {
+                corrected: true,
+                ..span.clone()
+            }];
+            let refused = r.call(
+                &format!("corrected time: {label}"),
+                "correct_time_log",
+                json!({"assignmentId": id, "spans": corrected}),
+                wb.correct_time_log(id, &corrected),
+            );
+            assert!(refused.is_err(), "{label}: {refused:?}");
+        }
+    }
 
     // Grading a code item: incomplete, then the platform's valid demo grade.
     let new_code = |r: &QueueStatus, id: &str| *r == QueueStatus::New && id.starts_with("itm-code");
@@ -667,11 +678,16 @@ fn overview(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
 
 /// The earnings screen's chart for `q` (by day, as it opens).
 fn by_day(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
+    by(r, wb, label, q, EarningsGrouping::Day);
+}
+
+/// The earnings screen's chart for `q` by `bucket`.
+fn by(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery, bucket: EarningsGrouping) {
     let _ = r.call(
         label,
         "earnings_series",
-        json!({"query": q, "bucket": EarningsGrouping::Day}),
-        wb.earnings_series(q, EarningsGrouping::Day),
+        json!({"query": q, "bucket": bucket}),
+        wb.earnings_series(q, bucket),
     );
 }
 
@@ -810,21 +826,8 @@ fn scan_px(r: &mut Recorder, wb: &Workbench, handle: &str, x: u32, y: u32) {
     );
 }
 
-/// A POSIX time zone (`TZ`) whose clock reads noon at `now`, to the minute.
-fn noon_zone(now: DateTime<Utc>) -> String {
-    let east = 12 * 3600 - i64::from(now.num_seconds_from_midnight());
-    let east = (east + 30).div_euclid(60) * 60;
-    // POSIX counts offsets west of Greenwich as positive.
-    let sign = if east > 0 { '-' } else { '+' };
-    let (h, m) = (east.abs() / 3600, east.abs() % 3600 / 60);
-    format!("ASSAY{sign}{h}:{m:02}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixtures_are_fresh() {
-    // Earnings are counted in local days: record in a zone where the seed's
-    // "now" is noon (to the minute), as RECORDED_AT is in UTC.
-    std::env::set_var("TZ", noon_zone(Utc::now()));
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let seed_now = platform.seeded_at;
     let documents = tempfile::tempdir().unwrap();
@@ -840,6 +843,12 @@ async fn fixtures_are_fresh() {
         }),
     )
     .unwrap();
+    // Earnings count local days on a clock that reads RECORDED_AT (in UTC)
+    // at the seed's "now": whatever the day, the weekday and the zone.
+    let at = DateTime::parse_from_rfc3339(RECORDED_AT)
+        .unwrap()
+        .with_timezone(&Utc);
+    wb.set_clock(Clock::Moved(at - seed_now));
     let recorder = record(
         &wb,
         &platform.base_url(),
@@ -851,14 +860,9 @@ async fn fixtures_are_fresh() {
     let _ = wb.sign_out().await;
     platform.shutdown().await.unwrap();
 
-    let at = DateTime::parse_from_rfc3339(RECORDED_AT)
-        .unwrap()
-        .with_timezone(&Utc);
-    let local_day = seed_now.with_timezone(&chrono::Local).date_naive();
     let mut n = Normaliser {
         seed_now,
         at,
-        days: (at.date_naive() - local_day).num_days(),
         replace: vec![
             (documents.path().display().to_string(), DOCUMENTS),
             (dir.path().display().to_string(), DATA_DIR),
@@ -871,13 +875,8 @@ async fn fixtures_are_fresh() {
     };
     n.replace.push((base_url, PLATFORM_URL));
     let mut calls = serde_json::to_value(&recorder.calls).unwrap();
-    for (call, c) in calls
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .zip(&recorder.calls)
-    {
-        n.call(c.command, call);
+    for call in calls.as_array_mut().unwrap() {
+        n.value(call);
     }
     // One call a line: a re-recording's diff names the calls that changed.
     let head = json!({

@@ -98,9 +98,10 @@ async function syncOffline(page) {
 }
 
 // Loads the app on its Earnings screen and waits for `selector` there.
-// Earnings are the real app's recorded answers (the mock replays them): the
-// page's clock stands at the recording's "now", so the periods the screen
-// derives from today are the days the recording asked about.
+// Earnings are the real app's recorded answers (the mock replays them),
+// periods included: Rust resolves "this week" or "last 30 days" to days on
+// its clock, which read the recording's "now"; the page's clock stands there
+// too, so the date inputs' pickers open near the recorded days.
 async function openEarnings(page, selector) {
   await page.clock.setFixedTime(new Date(DEMO.recorded_at));
   await page.goto(base);
@@ -1089,7 +1090,7 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
     .locator('[data-testid="earnings-table"] tbody th')
     .first()
     .textContent();
-  await page.selectOption('select[aria-label="Period"]', "30d");
+  await page.selectOption('select[aria-label="Period"]', "last_30_days");
   const from = await page.inputValue('input[aria-label="From"]');
   const to = await page.inputValue('input[aria-label="To"]');
   const [last30] = recordedCalls("earnings_overview", "earnings of the last 30 days");

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { mockBackend } from "./mock";
 import { recorded } from "./replay";
 import { ALL_QUEUE } from "./test-filters";
+import type { TimeSpan } from "../bindings";
 
 const all = ALL_QUEUE;
 
@@ -191,8 +192,19 @@ describe("mock backend", () => {
     expect(await b.payouts()).toEqual(ok("payouts", "payouts"));
     expect(await b.discrepancies()).toEqual(ok("discrepancies", "discrepancies"));
     expect(await b.exportEarningsCsv(q)).toEqual(ok("export_earnings_csv", "earnings exported"));
+    // Weeks and periods too: the recording's clock is fixed, so are they.
+    expect(await b.earningsSeries(q, "week")).toEqual(ok("earnings_series", "earnings by week"));
+    const week = await b.earningsPeriod("this_week");
+    expect(week).toEqual(ok("earnings_period", "earnings of this week"));
+    const thisWeek = { ...q, from: week.from, to: week.to };
+    expect(await b.earningsOverview(thisWeek)).toEqual(
+      ok("earnings_overview", "earnings of this week"),
+    );
+    expect(await b.earningsPeriod("all")).toEqual({ from: null, to: null });
     // A question the real app was never asked is refused, not answered here.
-    await expect(b.earningsSeries(q, "week")).rejects.toMatchObject({ code: "internal" });
+    await expect(
+      b.earningsSeries({ ...q, from: "2001-01-01", to: "2001-01-31" }, "week"),
+    ).rejects.toMatchObject({ code: "internal" });
     // Still a mock call: planned failures and sign-in apply.
     b.failNext("payouts", { code: "offline", message: "Offline" });
     await expect(b.payouts()).rejects.toMatchObject({ code: "offline" });
@@ -206,7 +218,7 @@ describe("mock backend", () => {
     });
   });
 
-  it("records and corrects time logs, rejecting inverted spans", async () => {
+  it("records and corrects time logs, refusing the spans Rust refused, in its words", async () => {
     const b = mockBackend();
     const span = {
       started_at: "2026-01-01T10:00:00.000Z",
@@ -214,9 +226,19 @@ describe("mock backend", () => {
       corrected: false,
     };
     expect((await b.recordTime("a-00000", span)).active_seconds).toBe(300);
-    await expect(
-      b.correctTimeLog("a-00000", [{ ...span, ended_at: "2026-01-01T09:00:00.000Z" }]),
-    ).rejects.toMatchObject({ code: "invalid" });
+    // What the real app answered (recorded.rs), whichever assignment it is.
+    for (const label of ["a span that ends before it starts", "a span as long as the bound"]) {
+      const [time] = recorded("record_time", `active time: ${label}`);
+      const [log] = recorded("correct_time_log", `corrected time: ${label}`);
+      const [waiting] = recorded("record_waiting", `waiting: ${label}`);
+      for (const c of [time, log, waiting]) expect(c?.err?.code).toBe("invalid");
+      const { span: refused } = time.args as { span: TimeSpan };
+      await expect(b.recordTime("a-00000", refused)).rejects.toEqual(time.err);
+      const { spans } = log.args as { spans: TimeSpan[] };
+      await expect(b.correctTimeLog("a-00000", spans)).rejects.toEqual(log.err);
+      await expect(b.recordWaiting(refused)).rejects.toEqual(waiting.err);
+    }
+    expect((await b.timeLog("a-00000")).active_seconds).toBe(300);
     expect(
       (
         await b.correctTimeLog("a-00000", [

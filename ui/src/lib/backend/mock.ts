@@ -4,9 +4,9 @@
 // with revisions, a durable-looking outbox drained by sync, windowed diff
 // rows and windowed scan frames.
 //
-// It never computes earnings: totals, hourly rates, series, payouts,
-// discrepancies and the CSV export are what the real app answered on the
-// demo data (replayed from the recording, see replay.ts), so the earnings
+// It never computes earnings: periods, totals, hourly rates, series,
+// payouts, discrepancies and the CSV export are what the real app answered
+// on the demo data (replayed from the recording, see replay.ts), so the earnings
 // screen shows the demo's ledger, whose opportunities and assignments are
 // the demo's, not this synthetic set's.
 //
@@ -16,6 +16,11 @@
 // on the replay backend (replay.ts), which answers what the real app
 // answered. Here every question of a synthetic rubric is shown (they carry
 // no `show_if`), nothing is reported missing and every grade may be sent.
+//
+// Nor does it judge time spans (active time, idle waiting, a corrected log):
+// a span the real app refused in the recording (one that ends before it
+// starts, one as long as RULES.time_span_max_s) is refused with Rust's
+// answer, whatever the assignment; any other span is kept.
 import type {
   DiffRow,
   LinkOutcome,
@@ -64,7 +69,7 @@ import {
 } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { spanSeconds } from "../logic/timetracker";
-import { replayBackend } from "./replay";
+import { recordedRefusal, replayBackend } from "./replay";
 import { emptyAnswers } from "../logic/grade";
 import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
 import { RULES } from "../bindings";
@@ -388,6 +393,12 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
 
   // Idle waiting recorded by the UI.
   const waiting: TimeSpan[] = [];
+  /** Throws what Rust answered when the recording shows it refusing
+   *  `command` with these arguments (the assignment aside). */
+  function refusedByRust(command: string, args: Record<string, unknown>) {
+    const refused = recordedRefusal(command, args);
+    if (refused) throw refused;
+  }
   // Earnings: the real app's answers on the demo data.
   const earnings = replayBackend();
 
@@ -1020,30 +1031,25 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       }),
 
     timeLog: (id) => call("timeLog", () => timeLog(get(id))),
+    // Spans are Rust's to judge: one the real app refused in the recording
+    // is refused with its answer; any other is kept as given.
     recordTime: (id, span) =>
       call("recordTime", () => {
         const a = get(id);
-        if (!(Date.parse(span.ended_at) > Date.parse(span.started_at)))
-          throw err("invalid", "Span ends before it starts");
+        refusedByRust("record_time", { span });
         a.spans.push(clone(span));
         return timeLog(a);
       }),
     recordWaiting: (span) =>
       call("recordWaiting", () => {
-        const a = Date.parse(span.started_at),
-          b = Date.parse(span.ended_at);
-        if (!(b >= a)) throw err("invalid", "Span ends before it starts");
-        if (b - a >= RULES.time_span_max_s * 1000)
-          throw err("invalid", "A waiting span of 12 hours or more is not plausible.");
+        refusedByRust("record_waiting", { span });
         waiting.push(clone(span));
         return { waiting_seconds: spanSeconds(waiting) };
       }),
     correctTimeLog: (id, spans) =>
       call("correctTimeLog", () => {
         const a = get(id);
-        for (const s of spans)
-          if (!(Date.parse(s.ended_at) > Date.parse(s.started_at)))
-            throw err("invalid", `Span ${s.started_at} – ${s.ended_at} ends before it starts`);
+        refusedByRust("correct_time_log", { spans });
         a.spans = clone(spans);
         return timeLog(a);
       }),
@@ -1101,6 +1107,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       return () => progressListeners.delete(cb);
     },
 
+    earningsPeriod: (p) => call("earningsPeriod", () => earnings.earningsPeriod(p)),
     earningsOverview: (q) => call("earningsOverview", () => earnings.earningsOverview(q)),
     earningsSeries: (q, bucket) => call("earningsSeries", () => earnings.earningsSeries(q, bucket)),
     payouts: () => call("payouts", () => earnings.payouts()),

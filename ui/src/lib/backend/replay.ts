@@ -52,6 +52,23 @@ export function recorded(command: string, label?: string, rec: Recording = DEMO)
 
 const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
 
+/** The error Rust answered when it refused `command` called with arguments
+ *  equal to `args` on every key `args` names (other keys, such as the
+ *  assignment, are not compared); null when the recording holds no such
+ *  refusal. For the mock, whose synthetic assignments the recording does not
+ *  know: it refuses what Rust refused, in Rust's words, and judges nothing. */
+export function recordedRefusal(
+  command: string,
+  args: Record<string, unknown>,
+  rec: Recording = DEMO,
+): AppError | null {
+  const want = Object.entries(args).map(([k, v]) => [k, canonical(v)] as const);
+  const c = rec.calls.find(
+    (c) => c.command === command && c.err && want.every(([k, v]) => canonical(c.args[k]) === v),
+  );
+  return c?.err ? clone(c.err) : null;
+}
+
 export type ReplayBackend = Backend & {
   /** Commands called, in order (test hook). */
   readonly calls: string[];
@@ -169,6 +186,7 @@ export function replayBackend(rec: Recording = DEMO): ReplayBackend {
       for (const l of syncListeners) l(clone(s));
       return s;
     },
+    earningsPeriod: (period) => answer("earnings_period", { period }),
     earningsOverview: (query) => answer("earnings_overview", { query }),
     earningsSeries: (query, bucket) => answer("earnings_series", { query, bucket }),
     payouts: () => answer("payouts"),

@@ -813,6 +813,13 @@ hourly_paid_time_cents: number | null,
 hourly_all_time_cents: number | null, };
 
 /**
+ * A period the earnings screen offers. Rust resolves it to local days
+ * (`earnings_period`), counted as the earnings are: in the reviewer's time
+ * zone, on the app's clock. A custom range is two days the reviewer typed.
+ */
+export type EarningsPeriod = "all" | "this_week" | "this_month" | "last_30_days";
+
+/**
  * One bucket of the earnings series (a day, a week or an opportunity).
  */
 export type EarningsPoint = { 
@@ -863,6 +870,20 @@ to: string | null,
  * Keep only this opportunity's earnings.
  */
 opportunity_id: string | null, };
+
+/**
+ * The local days a period covers (answer of `earnings_period`), as the
+ * earnings screen puts them in its date inputs and its [`EarningsQuery`].
+ */
+export type EarningsRange = { 
+/**
+ * First day (`YYYY-MM-DD`, local); `None` for no lower bound.
+ */
+from: string | null, 
+/**
+ * Last day (`YYYY-MM-DD`, local); `None` for no upper bound.
+ */
+to: string | null, };
 
 /**
  * Earnings bucketed for the chart, in one currency.
@@ -3287,6 +3308,11 @@ export interface Commands {
    */
   syncNow(onProgress: (message: SyncProgress) => void): Promise<SyncState>;
   /**
+   * The local days a period of the earnings screen covers today (the
+   * days earnings are counted in: the reviewer's, not the browser's).
+   */
+  earningsPeriod(period: EarningsPeriod): Promise<EarningsRange>;
+  /**
    * Earned, pending and paid money and paid/unpaid time for a period.
    */
   earningsOverview(query: EarningsQuery): Promise<EarningsOverview>;
@@ -3426,6 +3452,7 @@ export const COMMAND_NAMES = {
   correctTimeLog: "correct_time_log",
   syncState: "sync_state",
   syncNow: "sync_now",
+  earningsPeriod: "earnings_period",
   earningsOverview: "earnings_overview",
   earningsSeries: "earnings_series",
   payouts: "payouts",
@@ -3509,6 +3536,7 @@ export function tauriCommands(): Commands & Events {
       on_progress.onmessage = on_progress_handler;
       return invoke<SyncState>("sync_now", { on_progress });
     },
+    earningsPeriod: (period) => invoke<EarningsRange>("earnings_period", { period }),
     earningsOverview: (query) => invoke<EarningsOverview>("earnings_overview", { query }),
     earningsSeries: (query, bucket) => invoke<EarningsSeries>("earnings_series", { query, bucket }),
     payouts: () => invoke<Array<PayoutView>>("payouts"),

@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import type { Backend } from "../backend";
 import type {
   CsvExport,
   Discrepancy,
   EarningsOverview,
+  EarningsRange,
   EarningsSeries,
   TimeSpan,
 } from "../bindings";
@@ -52,7 +53,69 @@ async function show(b: Backend, payNote?: string) {
   await settle();
 }
 
+const $ = <T extends Element = HTMLElement>(sel: string) => document.querySelector<T>(sel);
+
+/** Picks `value` in the screen's Period list, as a reviewer would. */
+async function pickPeriod(value: string) {
+  const select = $<HTMLSelectElement>('select[aria-label="Period"]');
+  if (!select) throw new Error("no Period list");
+  select.value = value;
+  select.dispatchEvent(new Event("change", { bubbles: true }));
+  await settle();
+}
+
 describe("Earnings", () => {
+  it("shows the days Rust resolved for a period, not days from the browser's clock", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      // The browser's clock stands on another day, week and month than the
+      // app's (whose clock, in the recording, reads its recorded "now").
+      vi.setSystemTime(new Date("2026-11-20T23:30:00Z"));
+      const b = replayBackend();
+      await show(b);
+      for (const [period, label] of [
+        ["this_week", "this week"],
+        ["this_month", "this month"],
+        ["last_30_days", "the last 30 days"],
+      ]) {
+        const [resolved] = recorded("earnings_period", `earnings of ${label}`);
+        expect(resolved?.args).toEqual({ period });
+        const days = resolved.ok as EarningsRange;
+        expect(days.from).not.toBeNull();
+        await pickPeriod(period);
+        expect($<HTMLInputElement>('input[aria-label="From"]')?.value).toBe(days.from);
+        expect($<HTMLInputElement>('input[aria-label="To"]')?.value).toBe(days.to);
+        // Totals and chart are Rust's for those days.
+        const s = answered<EarningsOverview>("earnings_overview", `earnings of ${label}`);
+        expect($('[data-total="accepted"]')?.textContent).toBe(money(s.accepted_cents, s.currency));
+        expect($('[data-total="paid"]')?.textContent).toBe(money(s.paid_cents, s.currency));
+      }
+      expect(b.calls.filter((c) => c === "earnings_period")).toHaveLength(3);
+      // Grouped by week: Rust's weeks of the last 30 days, replayed.
+      const weeks = recorded("earnings_series", "earnings of the last 30 days").find(
+        (c) => c.args.bucket === "week",
+      )?.ok as EarningsSeries;
+      expect(weeks.points.length).toBeGreaterThan(1);
+      (
+        [
+          ...document.querySelectorAll<HTMLButtonElement>(
+            '[aria-label="Group earnings by"] button',
+          ),
+        ].find((x) => x.textContent === "week") as HTMLButtonElement
+      ).click();
+      await settle();
+      expect(document.querySelectorAll('[data-testid="earnings-table"] tbody tr').length).toBe(
+        weeks.points.length,
+      );
+      // All time: no bounds.
+      await pickPeriod("all");
+      expect($<HTMLInputElement>('input[aria-label="From"]')?.value).toBe("");
+      expect($<HTMLInputElement>('input[aria-label="To"]')?.value).toBe("");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("says plainly when the platform reports no pay (the note comes from Rust)", async () => {
     const b = mockBackend({ now: Date.parse("2026-11-20T12:00:00Z") });
     const note =
@@ -115,13 +178,12 @@ describe("Earnings", () => {
     expect(
       p.rows.every((r) => r.kind === "screening" && r.pay_cents === null && r.status === "new"),
     ).toBe(true);
-    await expect(
-      b.recordWaiting({
-        started_at: "2026-11-20T10:00:00.000Z",
-        ended_at: "2026-11-20T09:00:00.000Z",
-        corrected: false,
-      }),
-    ).rejects.toMatchObject({ code: "invalid" });
+    // A span Rust refused is refused with Rust's answer (the mock judges none).
+    const [inverted] = recorded("record_waiting", "waiting: a span that ends before it starts");
+    expect(inverted?.err?.code).toBe("invalid");
+    await expect(b.recordWaiting((inverted.args as { span: TimeSpan }).span)).rejects.toEqual(
+      inverted.err,
+    );
   });
 
   it("exports through the save dialog and says where the file went", async () => {

@@ -242,13 +242,81 @@ fn stat_cpu_ms(pid: &str, user: usize, hz: f64) -> Result<f64> {
     Ok((tick(user)? + tick(user + 1)?) * 1000.0 / hz)
 }
 
-/// PSS in KiB of every process running `binary` and all their descendants,
-/// with one line per process (its name, PSS and how much of it is anonymous,
-/// file-backed and shared memory) for the report.
-fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
-    let mut total = 0;
-    let mut count = 0;
-    let mut lines = Vec::new();
+/// The PSS (KiB) of every process running a binary and all their
+/// descendants: in all, `WebKit`'s web process's, the app's own, and one line
+/// per process (its name, PSS and how much of it is anonymous, file-backed
+/// and shared memory) for the report.
+#[derive(Default)]
+struct TreePss {
+    total: u64,
+    count: usize,
+    /// KiB of `WebKit`'s web process (the page: DOM, JavaScript, painting).
+    web: u64,
+    /// KiB of the app's own process.
+    app: u64,
+    lines: Vec<String>,
+}
+
+impl TreePss {
+    fn mib(kib: u64) -> f64 {
+        kib as f64 / 1024.0
+    }
+
+    /// One launch's figures in a line.
+    fn summary(&self, when: &str) -> String {
+        format!(
+            "PSS {when}: {:.1} MiB over {} processes (web process {:.1}, app process {:.1})",
+            Self::mib(self.total),
+            self.count,
+            Self::mib(self.web),
+            Self::mib(self.app)
+        )
+    }
+}
+
+/// Median, min and max of the trees' PSS over the launches, by process, and
+/// the ratio against the anchor: of the medians, and per launch pair.
+fn memory_summary(when: &str, trees: &[TreePss], anchor: &[TreePss]) {
+    let stats = |v: Vec<f64>| {
+        let mut s = v;
+        s.sort_by(f64::total_cmp);
+        match (s.first(), s.last()) {
+            (Some(&lo), Some(&hi)) => (percentile(&s, 0.5), lo, hi),
+            _ => (f64::NAN, f64::NAN, f64::NAN),
+        }
+    };
+    let of = |v: &[TreePss], f: fn(&TreePss) -> u64| {
+        stats(v.iter().map(|t| TreePss::mib(f(t))).collect())
+    };
+    let line = |(m, lo, hi): (f64, f64, f64)| format!("median {m:.1} (min {lo:.1}, max {hi:.1})");
+    let total = of(trees, |t| t.total);
+    let anchor_total = of(anchor, |t| t.total);
+    let pairs = stats(
+        trees
+            .iter()
+            .zip(anchor)
+            .map(|(a, b)| a.total as f64 / b.total.max(1) as f64)
+            .collect(),
+    );
+    println!(
+        "PSS over {} launches {when}: Assay {} MiB, web process {}, app process {}; minimal Tauri app {} MiB, web process {}, app process {}; ratio of medians {:.2}x, per launch pair median {:.2}x (min {:.2}x, max {:.2}x)",
+        trees.len(),
+        line(total),
+        line(of(trees, |t| t.web)),
+        line(of(trees, |t| t.app)),
+        line(anchor_total),
+        line(of(anchor, |t| t.web)),
+        line(of(anchor, |t| t.app)),
+        total.0 / anchor_total.0,
+        pairs.0,
+        pairs.1,
+        pairs.2
+    );
+}
+
+fn tree_pss(binary: &Path) -> Result<TreePss> {
+    let mut tree = TreePss::default();
+    let roots = running(binary)?;
     for p in tree_pids(binary)? {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
             continue;
@@ -262,7 +330,13 @@ fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
         };
         let pss = field("Pss:");
         let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-        lines.push(format!(
+        if comm.starts_with("WebKitWebProces") {
+            tree.web += pss;
+        }
+        if roots.contains(&p) {
+            tree.app += pss;
+        }
+        tree.lines.push(format!(
             "{:<20} PSS {:>7.1} MiB (anon {:.1}, file {:.1}, shmem {:.1})",
             comm.trim(),
             pss as f64 / 1024.0,
@@ -270,10 +344,10 @@ fn tree_pss_kib(binary: &Path) -> Result<(u64, usize, Vec<String>)> {
             field("Pss_File:") as f64 / 1024.0,
             field("Pss_Shmem:") as f64 / 1024.0,
         ));
-        total += pss;
-        count += 1;
+        tree.total += pss;
+        tree.count += 1;
     }
-    Ok((total, count, lines))
+    Ok(tree)
 }
 
 /// The queue scrolls of each launch: (label, pixels per second; 0: top to
@@ -615,9 +689,11 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     println!("load average before: {}", load.trim());
     let mut starts = Vec::with_capacity(runs);
     let mut anchor = Vec::with_capacity(runs);
-    let mut pss = (0, 0, Vec::new());
-    let mut opened_pss = None;
-    let mut anchor_pss = (0, 0, Vec::new());
+    // The trees' PSS, every launch: after the queue was scrolled, then with
+    // the diff and the scan open; the anchor's after its heading.
+    let mut pss: Vec<TreePss> = Vec::with_capacity(runs);
+    let mut opened_pss: Vec<TreePss> = Vec::with_capacity(runs);
+    let mut anchor_pss: Vec<TreePss> = Vec::with_capacity(runs);
     let mut execs = Vec::with_capacity(runs);
     let mut anchor_execs = Vec::with_capacity(runs);
     let mut scrolls: Vec<Vec<f64>> = vec![Vec::new(); SCROLLS.len()];
@@ -633,12 +709,12 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                 )?;
                 print_start_timeline(&app, &binary, run + 1)?;
                 if run == 0 {
-                    let (kib, _, tree) = tree_pss_kib(&binary)?;
+                    let tree = tree_pss(&binary)?;
                     println!(
                         "PSS at the first queue row, before scrolling: {:.1} MiB",
-                        kib as f64 / 1024.0
+                        TreePss::mib(tree.total)
                     );
-                    for line in tree {
+                    for line in tree.lines {
                         println!("  {line}");
                     }
                 }
@@ -650,12 +726,24 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     println!("run {}: {}", run + 1, FrameStats::of(&frames).line(label));
                     scrolls[i].extend(frames);
                 }
+                std::thread::sleep(Duration::from_secs(2));
+                let tree = tree_pss(&binary)?;
+                println!(
+                    "run {}: {}",
+                    run + 1,
+                    tree.summary("after scrolling the queue")
+                );
+                pss.push(tree);
+                if let Some(diff) = &diff {
+                    let tree = open_diff_and_scan(&app, &binary, diff)?;
+                    println!(
+                        "run {}: {}",
+                        run + 1,
+                        tree.summary("with the diff and the scan open")
+                    );
+                    opened_pss.push(tree);
+                }
                 if run == 0 {
-                    std::thread::sleep(Duration::from_secs(2));
-                    pss = tree_pss_kib(&binary)?;
-                    if let Some(diff) = &diff {
-                        opened_pss = Some(open_diff_and_scan(&app, &binary, diff)?);
-                    }
                     // `ASSAY_BENCH_HOLD_S`: keep the measured app open this
                     // long, to look inside its processes (smaps, heap).
                     if let Some(s) = std::env::var("ASSAY_BENCH_HOLD_S")
@@ -674,10 +762,14 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     &format!("run {}: minimal Tauri app's heading", run + 1),
                     (&mut anchor, &mut anchor_execs),
                 )?;
-                if run == 0 {
-                    std::thread::sleep(Duration::from_secs(2));
-                    anchor_pss = tree_pss_kib(&minimal)?;
-                }
+                std::thread::sleep(Duration::from_secs(2));
+                let tree = tree_pss(&minimal)?;
+                println!(
+                    "run {}: minimal Tauri app, {}",
+                    run + 1,
+                    tree.summary("after its heading")
+                );
+                anchor_pss.push(tree);
                 app.quit()?;
             }
         }
@@ -714,30 +806,32 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
             FrameStats::of(frames).line(label)
         );
     }
-    for (who, tree) in [("Assay", &pss.2), ("minimal Tauri app", &anchor_pss.2)] {
+    let first_lines = |v: &[TreePss]| v.first().map(|t| t.lines.clone()).unwrap_or_default();
+    for (who, tree) in [
+        (
+            "Assay, first launch, after scrolling the queue",
+            first_lines(&pss),
+        ),
+        (
+            "Assay, first launch, with the diff and the scan open",
+            first_lines(&opened_pss),
+        ),
+        ("minimal Tauri app, first launch", first_lines(&anchor_pss)),
+    ] {
+        if tree.is_empty() {
+            continue;
+        }
         println!("PSS by process, {who}:");
         for line in tree {
             println!("  {line}");
         }
     }
-    println!(
-        "PSS: Assay {:.1} MiB over {} processes after scrolling the queue; minimal Tauri app {:.1} MiB over {} processes; ratio {:.2}x",
-        pss.0 as f64 / 1024.0,
-        pss.1,
-        anchor_pss.0 as f64 / 1024.0,
-        anchor_pss.1,
-        pss.0 as f64 / anchor_pss.0.max(1) as f64
-    );
-    if let Some((kib, count, tree)) = opened_pss {
-        println!("PSS by process, Assay, with the diff and the scan opened:");
-        for line in tree {
-            println!("  {line}");
-        }
-        println!(
-            "PSS: Assay {:.1} MiB over {count} processes after scrolling the queue, opening and scrolling the diff and opening the scan; minimal Tauri app {:.1} MiB; ratio {:.2}x",
-            kib as f64 / 1024.0,
-            anchor_pss.0 as f64 / 1024.0,
-            kib as f64 / anchor_pss.0.max(1) as f64
+    memory_summary("after scrolling the queue", &pss, &anchor_pss);
+    if !opened_pss.is_empty() {
+        memory_summary(
+            "after scrolling the queue, opening and scrolling the diff and opening the scan",
+            &opened_pss,
+            &anchor_pss,
         );
     }
     Ok(())
@@ -746,7 +840,7 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
 /// Opens [`BIG_DIFF_ITEM`] (its patch is `diff`), scrolls the diff end to
 /// end, opens a demo scan and waits for it to paint; then the PSS of the
 /// app's tree, 2 s later.
-fn open_diff_and_scan(app: &App, binary: &Path, diff: &str) -> Result<(u64, usize, Vec<String>)> {
+fn open_diff_and_scan(app: &App, binary: &Path, diff: &str) -> Result<TreePss> {
     let lines = diff.lines().count();
     let t0 = Instant::now();
     open_new_item(app, BIG_DIFF_ITEM)?;
@@ -763,5 +857,5 @@ fn open_diff_and_scan(app: &App, binary: &Path, diff: &str) -> Result<(u64, usiz
     open_new_item(app, SCAN_SEARCH)?;
     wait_scan_painted(app)?;
     std::thread::sleep(Duration::from_secs(2));
-    tree_pss_kib(binary)
+    tree_pss(binary)
 }

@@ -227,6 +227,28 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
         }
         app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Queue').click()")?;
     }
+    // "This month" shows the days Rust resolved (`earnings_period`, the
+    // reviewer's local calendar), through the real command and its permission.
+    app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Earnings').click()")?;
+    app.wait_for("[data-total=paid]", WAIT)?;
+    app.js("const s = document.querySelector('select[aria-label=Period]'); s.value = 'this_month'; s.dispatchEvent(new Event('change', { bubbles: true }));")?;
+    let today = chrono::Local::now().date_naive();
+    let want = serde_json::json!([
+        today.format("%Y-%m-01").to_string(),
+        today.format("%Y-%m-%d").to_string()
+    ]);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let shown = app.js("return ['From', 'To'].map(l => document.querySelector(`input[aria-label=${l}]`).value)")?;
+        if shown == want {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            app.screenshot("earnings-period")?;
+            anyhow::bail!("\"This month\" shows {shown}, expected {want}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     app.screenshot("05-earnings")?;
     app.quit()
 }

@@ -632,7 +632,10 @@ await test("diff comments: inline boxes, keyboard comment, edit and delete, outd
   // Nothing selected, so no row's chunk is held for the selection.
   await scroller.focus();
   await page.keyboard.press("Escape");
-  assert((await page.locator('[data-diff-row][aria-selected="true"]').count()) === 0, "no selection");
+  assert(
+    (await page.locator('[data-diff-row][aria-selected="true"]').count()) === 0,
+    "no selection",
+  );
   const withComments = await height();
   // Scrolled in steps to the end, so every chunk of rows is fetched on the way.
   await scroller.evaluate(async (el) => {

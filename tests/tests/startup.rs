@@ -262,15 +262,17 @@ impl TreePss {
         kib as f64 / 1024.0
     }
 
-    /// One launch's figures in a line.
-    fn summary(&self, when: &str) -> String {
-        format!(
-            "PSS {when}: {:.1} MiB over {} processes (web process {:.1}, app process {:.1})",
+    /// Prints launch `run`'s figures (0-based) in a line, and returns them.
+    fn printed(self, run: usize, when: &str) -> Self {
+        println!(
+            "run {}: PSS {when}: {:.1} MiB over {} processes (web process {:.1}, app process {:.1})",
+            run + 1,
             Self::mib(self.total),
             self.count,
             Self::mib(self.web),
             Self::mib(self.app)
-        )
+        );
+        self
     }
 }
 
@@ -727,21 +729,10 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     scrolls[i].extend(frames);
                 }
                 std::thread::sleep(Duration::from_secs(2));
-                let tree = tree_pss(&binary)?;
-                println!(
-                    "run {}: {}",
-                    run + 1,
-                    tree.summary("after scrolling the queue")
-                );
-                pss.push(tree);
+                pss.push(tree_pss(&binary)?.printed(run, "after scrolling the queue"));
                 if let Some(diff) = &diff {
                     let tree = open_diff_and_scan(&app, &binary, diff)?;
-                    println!(
-                        "run {}: {}",
-                        run + 1,
-                        tree.summary("with the diff and the scan open")
-                    );
-                    opened_pss.push(tree);
+                    opened_pss.push(tree.printed(run, "with the diff and the scan open"));
                 }
                 if run == 0 {
                     // `ASSAY_BENCH_HOLD_S`: keep the measured app open this
@@ -763,13 +754,9 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     (&mut anchor, &mut anchor_execs),
                 )?;
                 std::thread::sleep(Duration::from_secs(2));
-                let tree = tree_pss(&minimal)?;
-                println!(
-                    "run {}: minimal Tauri app, {}",
-                    run + 1,
-                    tree.summary("after its heading")
+                anchor_pss.push(
+                    tree_pss(&minimal)?.printed(run, "of the minimal Tauri app after its heading"),
                 );
-                anchor_pss.push(tree);
                 app.quit()?;
             }
         }

@@ -66,6 +66,11 @@ contract! {
         sync fn correct_time_log(assignment_id: String, spans: Vec<TimeSpan>) -> TimeLog = |wb| {
             wb.correct_time_log(&assignment_id, &spans)
         }
+        /// What is wrong with each span (null: nothing), as the store judges
+        /// the spans it writes; the time log editor shows these words.
+        sync fn time_span_problems(spans: Vec<TimeSpan>) -> Vec<Option<String>> = |wb| {
+            Ok(wb.time_span_problems(&spans))
+        }
         /// Sync health for the status bar.
         async fn sync_state() -> SyncState = |wb| { wb.sync_state().await }
         /// Syncs now, streaming progress on `on_progress`.

@@ -772,12 +772,8 @@ impl Workbench {
     }
 
     /// Records one closed stretch of active time the UI measured.
+    /// The store refuses a span [`assay_store::time_span_problem`] finds wrong.
     pub fn record_time(&self, assignment_id: &str, span: &TimeSpan) -> AppResult<TimeLog> {
-        if (span.ended_at - span.started_at).num_seconds() >= assay_store::MAX_TIME_SPAN_S {
-            return Err(AppError::invalid(
-                "A time span of 12 hours or more is not plausible.",
-            ));
-        }
         self.store.add_time_span(assignment_id, span)?;
         self.time_log(assignment_id)
     }
@@ -789,15 +785,18 @@ impl Workbench {
         self.time_log(assignment_id)
     }
 
+    /// What is wrong with each span, in order (`None`: it may be kept): the
+    /// rule the store applies to every span it writes, asked by the time log
+    /// editor while the reviewer types, so it shows Rust's words.
+    pub fn time_span_problems(&self, spans: &[TimeSpan]) -> Vec<Option<String>> {
+        spans.iter().map(assay_store::time_span_problem).collect()
+    }
+
     /// Records one closed stretch of idle waiting the UI measured: the
     /// reviewer was signed in and present with nothing to work on. Counted
     /// as unpaid time in the all-time hourly rate.
+    /// Spans the store refuses (`assay_store::time_span_problem`) are refused.
     pub fn record_waiting(&self, span: &TimeSpan) -> AppResult<WaitingTime> {
-        if (span.ended_at - span.started_at).num_seconds() >= assay_store::MAX_TIME_SPAN_S {
-            return Err(AppError::invalid(
-                "A waiting span of 12 hours or more is not plausible.",
-            ));
-        }
         if span.ended_at > Utc::now() + chrono::Duration::minutes(5) {
             return Err(AppError::invalid(
                 "A waiting span cannot end in the future.",

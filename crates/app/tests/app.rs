@@ -528,6 +528,11 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
     let err = wb.record_time(&grade.assignment_id, &exact).unwrap_err();
     assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
+    // The editor is told the same words the store refuses with.
+    assert_eq!(
+        wb.time_span_problems(&[exact.clone(), span(60, 50)]),
+        vec![Some(err.message.clone()), None]
+    );
     let state = wb.sync_now(|_| {}).await.unwrap();
     assert_eq!(
         (state.pending_uploads, state.failed_uploads),

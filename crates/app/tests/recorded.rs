@@ -528,6 +528,45 @@ async fn record(
         }
     }
 
+    // What the time log editor is told about the spans its tests type
+    // (ui/src/lib/components/TimeLogDialog.test.ts): kept ones, one that
+    // ends before it starts, one as long as the bound and one a second
+    // shorter, and an empty one; and the spans refused above, so the mock's
+    // test can see the editor told the words of the refusals. The mock
+    // answers each span from here.
+    // Written as the recording shows them: the Normaliser moves times by
+    // RECORDED_AT - now, so they are given here as now + (time - RECORDED_AT).
+    let recorded_at = RECORDED_AT.parse::<DateTime<Utc>>().unwrap();
+    let at = |s: &str| now + (s.parse::<DateTime<Utc>>().unwrap() - recorded_at);
+    let edited: Vec<TimeSpan> = [
+        ("2026-01-01T10:00:00Z", "2026-01-01T10:10:00Z"),
+        ("2026-01-01T11:00:00Z", "2026-01-01T11:05:00Z"),
+        ("2026-01-01T11:00:00Z", "2026-01-01T11:02:00Z"),
+        ("2026-01-01T10:20:00Z", "2026-01-01T10:10:00Z"),
+        ("2026-01-01T10:00:00Z", "2026-01-01T22:00:00Z"),
+        ("2026-01-01T10:00:00Z", "2026-01-01T21:59:59Z"),
+        ("2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z"),
+    ]
+    .into_iter()
+    .map(|(a, b)| TimeSpan {
+        started_at: at(a),
+        ended_at: at(b),
+        corrected: true,
+    })
+    .chain([inverted.clone(), too_long.clone()])
+    .collect();
+    let problems = r.call(
+        "the time log editor's spans",
+        "time_span_problems",
+        json!({ "spans": edited }),
+        Ok::<_, AppError>(wb.time_span_problems(&edited)),
+    );
+    assert_eq!(
+        problems.unwrap().iter().filter(|p| p.is_some()).count(),
+        4,
+        "the inverted spans and the ones as long as the bound"
+    );
+
     // Grading a code item: incomplete, then the platform's valid demo grade.
     let new_code = |r: &QueueStatus, id: &str| *r == QueueStatus::New && id.starts_with("itm-code");
     if let Some(code) = page.rows.iter().find(|x| {

@@ -31,7 +31,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
 pub use blobs::{validate_digest, BlobStore, PartDigest};
-pub use corrections::MAX_TIME_SPAN_S;
+pub use corrections::{time_span_problem, MAX_TIME_SPAN_S};
 pub use error::{Result, StoreError};
 pub use items::ScopedItemWrite;
 pub use queue_index::{QueueGroupCount, QueueOrder, QueueQuery, QueueWindow};

@@ -42,11 +42,7 @@ impl Store {
 
     /// Add a complete span (e.g. entered by hand); returns its id.
     pub fn add_time_span(&self, assignment_id: &str, span: &TimeSpan) -> Result<i64> {
-        if span.ended_at < span.started_at {
-            return Err(StoreError::InvalidState(
-                "a time span cannot end before it starts".into(),
-            ));
-        }
+        crate::corrections::check_time_span(span)?;
         let conn = self.conn()?;
         conn.execute(
             "INSERT INTO time_sessions (assignment_id, started_at, ended_at, corrected) \
@@ -68,11 +64,11 @@ impl Store {
         started_at: DateTime<Utc>,
         ended_at: DateTime<Utc>,
     ) -> Result<()> {
-        if ended_at < started_at {
-            return Err(StoreError::InvalidState(
-                "a time span cannot end before it starts".into(),
-            ));
-        }
+        crate::corrections::check_time_span(&TimeSpan {
+            started_at,
+            ended_at,
+            corrected: true,
+        })?;
         let n = self.conn()?.execute(
             "UPDATE time_sessions SET started_at = ?2, ended_at = ?3, corrected = 1 WHERE id = ?1",
             params![session_id, ts(started_at), ts(ended_at)],
@@ -127,11 +123,7 @@ impl Store {
     /// Record a stretch of idle waiting: the reviewer was signed in and
     /// present but had nothing to work on. Returns its id.
     pub fn add_waiting_span(&self, span: &TimeSpan) -> Result<i64> {
-        if span.ended_at < span.started_at {
-            return Err(StoreError::InvalidState(
-                "a time span cannot end before it starts".into(),
-            ));
-        }
+        crate::corrections::check_time_span(span)?;
         let conn = self.conn()?;
         conn.execute(
             "INSERT INTO waiting_spans (started_at, ended_at, recorded_at) VALUES (?1, ?2, ?3)",

@@ -4,6 +4,7 @@ import ShortcutSheet from "../components/ShortcutSheet.svelte";
 import SettingsDialog from "../components/SettingsDialog.svelte";
 import TimeLogDialog from "../components/TimeLogDialog.svelte";
 import { DEFAULT_SETTINGS } from "../backend/defaults";
+import { mockBackend } from "../backend/mock";
 import { DEFAULT_KEYMAP } from "../logic/keymap";
 import { focusables, modal } from "./dialog";
 
@@ -200,6 +201,7 @@ describe("every dialog is a labelled modal that traps focus", () => {
       ],
       onsave: () => {},
       onclose,
+      backend: mockBackend(),
     }));
   });
 });

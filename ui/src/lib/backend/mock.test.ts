@@ -238,6 +238,13 @@ describe("mock backend", () => {
       await expect(b.correctTimeLog("a-00000", spans)).rejects.toEqual(log.err);
       await expect(b.recordWaiting(refused)).rejects.toEqual(waiting.err);
     }
+    // The time log editor is told what Rust said about a span in the
+    // recording (the refusals' words), and nothing about any other span.
+    for (const label of ["a span that ends before it starts", "a span as long as the bound"]) {
+      const [time] = recorded("record_time", `active time: ${label}`);
+      const { span: refused } = time.args as { span: TimeSpan };
+      expect(await b.timeSpanProblems([span, refused])).toEqual([null, time.err?.message]);
+    }
     expect((await b.timeLog("a-00000")).active_seconds).toBe(300);
     expect(
       (

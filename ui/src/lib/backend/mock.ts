@@ -20,7 +20,9 @@
 // Nor does it judge time spans (active time, idle waiting, a corrected log):
 // a span the real app refused in the recording (one that ends before it
 // starts, one as long as RULES.time_span_max_s) is refused with Rust's
-// answer, whatever the assignment; any other span is kept.
+// answer, whatever the assignment; any other span is kept. What the time
+// log editor is told about a span is what Rust said about it in the
+// recording (time_span_problems), else nothing.
 import type {
   DiffRow,
   LinkOutcome,
@@ -69,7 +71,7 @@ import {
 } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { spanSeconds } from "../logic/timetracker";
-import { recordedRefusal, replayBackend } from "./replay";
+import { recordedRefusal, recordedSpanProblem, replayBackend } from "./replay";
 import { emptyAnswers } from "../logic/grade";
 import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
 import { RULES } from "../bindings";
@@ -1053,6 +1055,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         a.spans = clone(spans);
         return timeLog(a);
       }),
+    timeSpanProblems: (spans) =>
+      call("timeSpanProblems", () => spans.map((s) => recordedSpanProblem(s))),
 
     syncState: () =>
       call("syncState", () => {

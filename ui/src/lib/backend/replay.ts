@@ -12,7 +12,7 @@
 // the first answer recorded).
 // A call the recording does not hold rejects with an `internal` error that
 // names it: record it in recorded.rs rather than inventing an answer here.
-import type { AppError, Answers, SyncState } from "../bindings";
+import type { AppError, Answers, SyncState, TimeSpan } from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
 import recording from "./fixtures/demo.json";
 
@@ -67,6 +67,23 @@ export function recordedRefusal(
     (c) => c.command === command && c.err && want.every(([k, v]) => canonical(c.args[k]) === v),
   );
   return c?.err ? clone(c.err) : null;
+}
+
+/** What Rust said about a span with these instants when the recording asked
+ *  `time_span_problems` (null: nothing wrong, or the recording never asked).
+ *  For the mock: it shows Rust's words about the spans the tests type and
+ *  judges nothing itself. */
+export function recordedSpanProblem(span: TimeSpan, rec: Recording = DEMO): string | null {
+  const at = (s: unknown) => Date.parse(String(s));
+  for (const c of rec.calls) {
+    if (c.command !== "time_span_problems" || !Array.isArray(c.ok)) continue;
+    const asked = (c.args.spans ?? []) as TimeSpan[];
+    const i = asked.findIndex(
+      (s) => at(s.started_at) === at(span.started_at) && at(s.ended_at) === at(span.ended_at),
+    );
+    if (i >= 0) return (c.ok[i] as string | null) ?? null;
+  }
+  return null;
 }
 
 export type ReplayBackend = Backend & {
@@ -180,6 +197,7 @@ export function replayBackend(rec: Recording = DEMO): ReplayBackend {
     recordTime: (assignmentId, span) => answer("record_time", { assignmentId, span }),
     recordWaiting: (span) => answer("record_waiting", { span }),
     correctTimeLog: (assignmentId, spans) => answer("correct_time_log", { assignmentId, spans }),
+    timeSpanProblems: (spans) => answer("time_span_problems", { spans }),
     syncState: () => answer("sync_state"),
     syncNow: async () => {
       const s = await answer<SyncState>("sync_now");

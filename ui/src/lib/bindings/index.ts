@@ -3300,6 +3300,11 @@ export interface Commands {
    */
   correctTimeLog(assignmentId: string, spans: Array<TimeSpan>): Promise<TimeLog>;
   /**
+   * What is wrong with each span (null: nothing), as the store judges
+   * the spans it writes; the time log editor shows these words.
+   */
+  timeSpanProblems(spans: Array<TimeSpan>): Promise<Array<string | null>>;
+  /**
    * Sync health for the status bar.
    */
   syncState(): Promise<SyncState>;
@@ -3450,6 +3455,7 @@ export const COMMAND_NAMES = {
   recordTime: "record_time",
   recordWaiting: "record_waiting",
   correctTimeLog: "correct_time_log",
+  timeSpanProblems: "time_span_problems",
   syncState: "sync_state",
   syncNow: "sync_now",
   earningsPeriod: "earnings_period",
@@ -3530,6 +3536,7 @@ export function tauriCommands(): Commands & Events {
     recordTime: (assignment_id, span) => invoke<TimeLog>("record_time", { assignment_id, span }),
     recordWaiting: (span) => invoke<WaitingTime>("record_waiting", { span }),
     correctTimeLog: (assignment_id, spans) => invoke<TimeLog>("correct_time_log", { assignment_id, spans }),
+    timeSpanProblems: (spans) => invoke<Array<string | null>>("time_span_problems", { spans }),
     syncState: () => invoke<SyncState>("sync_state"),
     syncNow: (on_progress_handler) => {
       const on_progress = new Channel<SyncProgress>();

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
-import { RULES, type TimeSpan } from "../bindings";
+import type { TimeSpan } from "../bindings";
+import type { Backend } from "../backend";
+import { mockBackend } from "../backend/mock";
+import { recorded } from "../backend/replay";
 import TimeLogDialog from "./TimeLogDialog.svelte";
 import { localStamp } from "../logic/format";
 
@@ -24,12 +27,35 @@ const spans: TimeSpan[] = [
   },
 ];
 
-function open(list: TimeSpan[], onsave: (s: TimeSpan[]) => void = () => {}) {
+/** What Rust said about the span from `start` to `end` in the recording. */
+function rustSays(start: string, end: string): string | null {
+  const [call] = recorded("time_span_problems", "the time log editor's spans");
+  const asked = call.args.spans as TimeSpan[];
+  const i = asked.findIndex(
+    (s) =>
+      Date.parse(s.started_at) === Date.parse(start) && Date.parse(s.ended_at) === Date.parse(end),
+  );
+  if (i < 0) throw new Error(`not recorded: ${start} to ${end}`);
+  return (call.ok as (string | null)[])[i];
+}
+
+// Rust's answers arrive asynchronously: let them land.
+async function settle() {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 0));
+  flushSync();
+}
+
+async function open(
+  list: TimeSpan[],
+  onsave: (s: TimeSpan[]) => void = () => {},
+  backend: Pick<Backend, "timeSpanProblems"> = mockBackend(),
+) {
   app = mount(TimeLogDialog, {
     target: document.body,
-    props: { spans: list, onsave, onclose: () => {} },
+    props: { spans: list, onsave, onclose: () => {}, backend },
   });
   flushSync();
+  await settle();
 }
 
 function saveButton(): HTMLButtonElement {
@@ -44,23 +70,25 @@ function input(label: string): HTMLInputElement {
   return el;
 }
 
-function type(el: HTMLInputElement, v: string) {
+async function type(el: HTMLInputElement, v: string) {
   el.value = v;
   el.dispatchEvent(new Event("input", { bubbles: true }));
   flushSync();
+  await settle();
 }
 
 describe("TimeLogDialog", () => {
-  it("shows the total, marks edits as corrected and saves them", () => {
+  it("shows the total, marks edits as corrected and saves them", async () => {
     let saved: TimeSpan[] | null = null;
-    open(spans, (s) => (saved = s));
+    await open(spans, (s) => (saved = s));
     expect(document.body.textContent).toContain("Total: 15m 00s");
     const end = input("End of span 2");
     // Times are shown and typed as the reviewer's wall-clock time.
     expect(end.value).toBe(localStamp("2026-01-01T11:05:00.000Z"));
-    type(end, localStamp("2026-01-01T11:02:00.000Z"));
+    await type(end, localStamp("2026-01-01T11:02:00.000Z"));
     expect(document.body.textContent).toContain("Total: 12m 00s");
     expect(document.querySelectorAll(".badge.warn")).toHaveLength(1);
+    expect(saveButton().disabled).toBe(false);
     saveButton().click();
     expect(saved).toEqual([
       { ...spans[0], corrected: false },
@@ -72,31 +100,68 @@ describe("TimeLogDialog", () => {
     ]);
   });
 
-  it("refuses spans that end before they start or cannot be read", () => {
-    open(spans);
+  it("shows Rust's words for a span that ends before it starts; the form of the text is read here", async () => {
+    await open(spans);
     const save = saveButton();
     const start = input("Start of span 1");
-    type(start, localStamp("2026-01-01T10:20:00.000Z"));
-    expect(document.body.textContent).toContain("Ends before it starts");
+    await type(start, localStamp("2026-01-01T10:20:00.000Z"));
+    const words = rustSays("2026-01-01T10:20:00Z", "2026-01-01T10:10:00Z");
+    expect(words).toBe("a time span cannot end before it starts");
+    expect(document.querySelector("tbody tr .bad")?.textContent).toBe(words);
     expect(save.disabled).toBe(true);
-    type(start, "yesterday");
+    await type(start, "yesterday");
     expect(document.body.textContent).toContain("YYYY-MM-DD");
     expect(save.disabled).toBe(true);
     (document.querySelector('button[aria-label="Delete span 1"]') as HTMLButtonElement).click();
-    flushSync();
+    await settle();
     expect(save.disabled).toBe(false);
   });
 
-  it("refuses a span as long as Rust's bound (RULES.time_span_max_s), not one second shorter", () => {
-    open([spans[0]]);
+  it("shows Rust's words for a span as long as its bound, none for one a second shorter", async () => {
+    await open([spans[0]]);
     const save = saveButton();
     const end = input("End of span 1");
-    const start = Date.parse(spans[0].started_at);
-    type(end, localStamp(new Date(start + RULES.time_span_max_s * 1000).toISOString()));
-    expect(document.body.textContent).toContain("hours or more is not plausible");
+    await type(end, localStamp("2026-01-01T22:00:00.000Z"));
+    const words = rustSays("2026-01-01T10:00:00Z", "2026-01-01T22:00:00Z");
+    expect(words).toBe("a time span of 12 hours or more is not plausible");
+    expect(document.querySelector("tbody tr .bad")?.textContent).toBe(words);
     expect(save.disabled).toBe(true);
-    type(end, localStamp(new Date(start + (RULES.time_span_max_s - 1) * 1000).toISOString()));
+    await type(end, localStamp("2026-01-01T21:59:59.000Z"));
+    expect(rustSays("2026-01-01T10:00:00Z", "2026-01-01T21:59:59Z")).toBeNull();
     expect(document.body.textContent).not.toContain("not plausible");
     expect(save.disabled).toBe(false);
+    // A span that ends when it starts is Rust's to allow, and it does.
+    await type(end, localStamp("2026-01-01T10:00:00.000Z"));
+    expect(rustSays("2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z")).toBeNull();
+    expect(document.querySelector("tbody tr .bad")).toBeNull();
+    expect(save.disabled).toBe(false);
+  });
+
+  it("asks Rust about the spans as edited and ignores an answer overtaken by a later edit", async () => {
+    const asked: TimeSpan[][] = [];
+    const pending: ((a: (string | null)[]) => void)[] = [];
+    const backend: Pick<Backend, "timeSpanProblems"> = {
+      timeSpanProblems: (s) => {
+        asked.push(s);
+        return new Promise((res) => pending.push(res));
+      },
+    };
+    await open([spans[0]], () => {}, backend);
+    expect(asked).toHaveLength(1);
+    pending[0]([null]);
+    await settle();
+    expect(saveButton().disabled).toBe(false);
+    const end = input("End of span 1");
+    // Saving waits for Rust's answer about the edit.
+    await type(end, localStamp("2026-01-01T10:05:00.000Z"));
+    expect(saveButton().disabled).toBe(true);
+    await type(end, localStamp("2026-01-01T10:06:00.000Z"));
+    expect(asked).toHaveLength(3);
+    // The answer about 10:05 comes last: it is not shown for 10:06.
+    pending[2]([null]);
+    pending[1](["stale words"]);
+    await settle();
+    expect(document.body.textContent).not.toContain("stale words");
+    expect(saveButton().disabled).toBe(false);
   });
 });

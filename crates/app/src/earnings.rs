@@ -790,53 +790,28 @@ mod tests {
         (r.from.as_deref(), r.to.as_deref())
     }
 
-    /// `period` on each `today` of `cases` covers the days given with it.
-    fn check_days(period: EarningsPeriod, cases: &[(&str, &str, &str)]) {
-        for &(today, from, to) in cases {
+    #[test]
+    fn each_period_covers_its_local_days_up_to_today() {
+        use EarningsPeriod::{Last30Days, ThisMonth, ThisWeek};
+        // (period, today, first day, last day). 2026-11-23 is a Monday,
+        // 2026-11-29 a Sunday; February 2026 has 28 days, 2028 29.
+        let cases = [
+            (ThisWeek, "2026-11-23", "2026-11-23", "2026-11-23"),
+            (ThisWeek, "2026-11-26", "2026-11-23", "2026-11-26"),
+            (ThisWeek, "2026-11-29", "2026-11-23", "2026-11-29"),
+            (ThisWeek, "2026-11-30", "2026-11-30", "2026-11-30"),
+            (ThisWeek, "2027-01-01", "2026-12-28", "2027-01-01"),
+            (ThisMonth, "2026-11-30", "2026-11-01", "2026-11-30"),
+            (ThisMonth, "2026-12-01", "2026-12-01", "2026-12-01"),
+            (ThisMonth, "2028-02-29", "2028-02-01", "2028-02-29"),
+            (Last30Days, "2026-11-30", "2026-11-01", "2026-11-30"),
+            (Last30Days, "2026-03-01", "2026-01-31", "2026-03-01"),
+        ];
+        for (period, today, from, to) in cases {
             let r = period_days(period, day(today));
             assert_eq!(days(&r), (Some(from), Some(to)), "{period:?} on {today}");
         }
-    }
-
-    #[test]
-    fn a_week_starts_on_monday_and_ends_today() {
-        check_days(
-            EarningsPeriod::ThisWeek,
-            &[
-                // 2026-11-23 is a Monday, 2026-11-29 a Sunday.
-                ("2026-11-23", "2026-11-23", "2026-11-23"),
-                ("2026-11-26", "2026-11-23", "2026-11-26"),
-                ("2026-11-29", "2026-11-23", "2026-11-29"),
-                ("2026-11-30", "2026-11-30", "2026-11-30"),
-                // Across a month and a year.
-                ("2027-01-01", "2026-12-28", "2027-01-01"),
-            ],
-        );
-    }
-
-    #[test]
-    fn a_month_starts_on_its_first() {
-        check_days(
-            EarningsPeriod::ThisMonth,
-            &[
-                ("2026-11-30", "2026-11-01", "2026-11-30"),
-                ("2026-12-01", "2026-12-01", "2026-12-01"),
-                ("2028-02-29", "2028-02-01", "2028-02-29"),
-            ],
-        );
-    }
-
-    #[test]
-    fn the_last_30_days_include_today() {
-        check_days(
-            EarningsPeriod::Last30Days,
-            &[
-                ("2026-11-30", "2026-11-01", "2026-11-30"),
-                // February 2026 has 28 days.
-                ("2026-03-01", "2026-01-31", "2026-03-01"),
-            ],
-        );
-        let r = period_days(EarningsPeriod::Last30Days, day("2026-03-01"));
+        let r = period_days(Last30Days, day("2026-03-01"));
         let (from, to) = (
             day(r.from.as_deref().unwrap()),
             day(r.to.as_deref().unwrap()),

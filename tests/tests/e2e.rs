@@ -80,11 +80,17 @@ fn dialogs_env(platform: &PlatformProcess, samples: Option<&std::path::Path>) ->
 
 const LEDGER_STATUSES: [&str; 4] = ["pending", "accepted", "paid", "reversed"];
 
+/// Opens the earnings screen and waits for its totals.
+fn open_earnings(app: &App) -> anyhow::Result<()> {
+    app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Earnings').click()")?;
+    app.wait_for("[data-total=paid]", WAIT)?;
+    Ok(())
+}
+
 /// Opens the earnings screen and reads its totals (pending, accepted, paid,
 /// reversed), in cents.
 fn totals_in_ui(app: &App) -> anyhow::Result<[i64; 4]> {
-    app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Earnings').click()")?;
-    app.wait_for("[data-total=paid]", WAIT)?;
+    open_earnings(app)?;
     // The chart is drawn (under LANG=C it once failed to load: "invalid
     // language tag: C"), not replaced by its fallback note.
     app.wait_for("[data-testid=earnings-chart] canvas", WAIT)?;
@@ -229,8 +235,7 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     }
     // "This month" shows the days Rust resolved (`earnings_period`, the
     // reviewer's local calendar), through the real command and its permission.
-    app.js("[...document.querySelectorAll('nav button')].find(b => b.innerText.trim() === 'Earnings').click()")?;
-    app.wait_for("[data-total=paid]", WAIT)?;
+    open_earnings(&app)?;
     app.js("const s = document.querySelector('select[aria-label=Period]'); s.value = 'this_month'; s.dispatchEvent(new Event('change', { bubbles: true }));")?;
     let today = chrono::Local::now().date_naive();
     let want = serde_json::json!([

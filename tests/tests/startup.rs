@@ -201,7 +201,11 @@ fn parent_of(pid: u32) -> Option<u32> {
 
 /// Every process running `binary` and all their descendants.
 fn tree_pids(binary: &Path) -> Result<Vec<u32>> {
-    let roots = running(binary)?;
+    tree_of(&running(binary)?)
+}
+
+/// The processes `roots` and all their descendants.
+fn tree_of(roots: &[u32]) -> Result<Vec<u32>> {
     let in_tree = |mut p: u32| loop {
         if roots.contains(&p) {
             return true;
@@ -319,7 +323,7 @@ fn memory_summary(when: &str, trees: &[TreePss], anchor: &[TreePss]) {
 fn tree_pss(binary: &Path) -> Result<TreePss> {
     let mut tree = TreePss::default();
     let roots = running(binary)?;
-    for p in tree_pids(binary)? {
+    for p in tree_of(&roots)? {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
             continue;
         };

@@ -1,7 +1,9 @@
 //! Persistence. Handlers talk only to the [`Storage`] trait (and to the
-//! rules of [`crate::rules`] over it); no SQL lives outside the backend
+//! rules of [`crate::rules`] over it); no SQL lives outside the storage
 //! modules. [`SqliteStorage`] is the default backend (one laptop, the demo);
-//! [`PostgresStorage`] serves a team from several platform processes.
+//! [`PostgresStorage`] serves a team from several platform processes. Both
+//! run the same queries (`sql`, written once); each backend only connects,
+//! migrates and binds values its own way.
 //!
 //! Backends only store. Every change with a business rule in it (submitting,
 //! reviewing, deciding an outcome, leases, payouts, imports) is written in
@@ -12,6 +14,7 @@
 
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::collections::BTreeMap;

@@ -375,6 +375,15 @@ impl FromRow for ImportedRow {
     }
 }
 
+/// A row's one `integer` column, named `n` (a version, a revision).
+pub(super) struct Small(pub(super) u32);
+
+impl FromRow for Small {
+    fn from_row<R: Columns + ?Sized>(r: &R) -> PlatformResult<Self> {
+        Ok(Self(r.small("n")?))
+    }
+}
+
 /// A payout without its entries.
 pub(super) struct PayoutRow(pub(super) Payout);
 
@@ -497,14 +506,11 @@ pub(super) struct ExpertChanges<R, T> {
 }
 
 impl<R, T> ExpertChanges<R, T> {
-    /// The query, its parameters marked `{mark}1` (the expert), `{mark}2`
-    /// (the cursor) and `{mark}3` (how many rows): `?` for SQLite, `$` for
-    /// PostgreSQL.
-    pub(super) fn sql(&self, mark: char) -> String {
+    /// The query, its parameters `$1` (the expert), `$2` (the cursor) and
+    /// `$3` (how many rows).
+    pub(super) fn sql(&self) -> String {
         let (select, seq) = (self.select, self.seq);
-        format!(
-            "{select} WHERE expert_id = {mark}1 AND {seq} > {mark}2 ORDER BY {seq} LIMIT {mark}3"
-        )
+        format!("{select} WHERE expert_id = $1 AND {seq} > $2 ORDER BY {seq} LIMIT $3")
     }
 
     /// A page of at most `limit` values: `fetch(n)` runs [`Self::sql`] for

@@ -112,6 +112,11 @@ pub(super) trait Db {
         external_ids: &[String],
     ) -> PlatformResult<Vec<ImportedRow>>;
 
+    /// A change whose row count does not matter.
+    fn change(&self, sql: &str, args: &[Arg<'_>]) -> PlatformResult<()> {
+        self.execute(sql, args).map(drop)
+    }
+
     /// A single value of a query that always returns one row (`COUNT`, `EXISTS`...).
     fn scalar<T: Scalar>(&self, sql: &str, args: &[Arg<'_>]) -> PlatformResult<T> {
         self.opt_scalar(sql, args)?
@@ -169,7 +174,7 @@ fn exists(db: &impl Db, table: &str, column: &str, key: &str) -> PlatformResult<
 
 /// Store a rate of an opportunity.
 fn insert_rate(db: &impl Db, opportunity_id: &str, r: &Rate) -> PlatformResult<()> {
-    db.execute(
+    db.change(
         "INSERT INTO rates (opportunity_id, basis, amount_cents, currency, effective_from) \
          VALUES ($1, $2, $3, $4, $5)",
         args![
@@ -179,8 +184,42 @@ fn insert_rate(db: &impl Db, opportunity_id: &str, r: &Rate) -> PlatformResult<(
             &r.currency,
             r.effective_from
         ],
-    )?;
-    Ok(())
+    )
+}
+
+/// Store an opportunity. With its published `spec`, it replaces the
+/// opportunity with its id, if there is one; without (seeding), it is new.
+fn store_opportunity(
+    db: &impl Db,
+    o: &Opportunity,
+    spec: Option<&serde_json::Value>,
+) -> PlatformResult<()> {
+    let replace = if spec.is_some() {
+        " ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
+         description = excluded.description, rubric_id = excluded.rubric_id, \
+         rubric_version = excluded.rubric_version, \
+         licence_category = excluded.licence_category, buyer = excluded.buyer, \
+         spec = excluded.spec"
+    } else {
+        ""
+    };
+    let spec = spec.map(to_json).transpose()?;
+    db.change(
+        &format!(
+            "INSERT INTO opportunities (id, title, description, rubric_id, rubric_version, \
+             licence_category, buyer, spec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8){replace}"
+        ),
+        args![
+            &o.id,
+            &o.title,
+            &o.description,
+            &o.rubric_id,
+            o.rubric_version,
+            &o.licence_category,
+            &o.buyer,
+            spec.as_deref()
+        ],
+    )
 }
 
 /// Store a rubric version unless it is there; whether it was stored.
@@ -248,12 +287,11 @@ impl<D: Db> Tx for InTx<'_, D> {
         response: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> PlatformResult<()> {
-        self.0.execute(
+        self.0.change(
             "INSERT INTO idempotency (expert_id, endpoint, key, request_hash, response, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             args![expert_id, endpoint, key, request_hash, to_json(response)?, now],
-        )?;
-        Ok(())
+        )
     }
 
     fn expert_exists(&mut self, expert_id: &str) -> PlatformResult<bool> {
@@ -317,11 +355,10 @@ impl<D: Db> Tx for InTx<'_, D> {
     }
 
     fn link_blob(&mut self, item_id: &str, sha256: &str) -> PlatformResult<()> {
-        self.0.execute(
+        self.0.change(
             "INSERT INTO item_blobs (item_id, sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             args![item_id, sha256],
-        )?;
-        Ok(())
+        )
     }
 
     fn assignment(&mut self, id: &str) -> PlatformResult<Option<AssignmentRecord>> {
@@ -335,7 +372,7 @@ impl<D: Db> Tx for InTx<'_, D> {
         grading: &ItemGrading,
     ) -> PlatformResult<()> {
         let seq = self.next_seq()?;
-        self.0.execute(
+        self.0.change(
             "INSERT INTO assignments (id, expert_id, item_id, opportunity_id, rubric_id, \
              rubric_version, kind, state, assigned_at, lease_expires_at, due_at, \
              review_of_submission_id, seq) \
@@ -354,8 +391,7 @@ impl<D: Db> Tx for InTx<'_, D> {
                 &n.review_of_submission_id,
                 seq
             ],
-        )?;
-        Ok(())
+        )
     }
 
     fn update_assignment(
@@ -366,21 +402,19 @@ impl<D: Db> Tx for InTx<'_, D> {
         due_at: DateTime<Utc>,
     ) -> PlatformResult<()> {
         let seq = self.next_seq()?;
-        self.0.execute(
+        self.0.change(
             "UPDATE assignments SET state = $1, lease_expires_at = $2, due_at = $3, seq = $4 \
              WHERE id = $5",
             args![enum_str(&state)?, lease_expires_at, due_at, seq, id],
-        )?;
-        Ok(())
+        )
     }
 
     fn touch_assignment(&mut self, id: &str) -> PlatformResult<()> {
         let seq = self.next_seq()?;
-        self.0.execute(
+        self.0.change(
             "UPDATE assignments SET seq = $1 WHERE id = $2",
             args![seq, id],
-        )?;
-        Ok(())
+        )
     }
 
     fn item_assignments(&mut self, item_id: &str) -> PlatformResult<Vec<AssignmentRecord>> {
@@ -408,7 +442,7 @@ impl<D: Db> Tx for InTx<'_, D> {
     fn insert_submission(&mut self, n: &NewSubmission<'_>) -> PlatformResult<()> {
         let seq = self.next_seq()?;
         let a = n.assignment;
-        self.0.execute(
+        self.0.change(
             "INSERT INTO submissions (id, assignment_id, expert_id, item_id, opportunity_id, \
              rubric_id, rubric_version, answers, active_seconds, time_log, client_created_at, \
              received_at, status, outcome_seq) \
@@ -429,12 +463,11 @@ impl<D: Db> Tx for InTx<'_, D> {
                 enum_str(&n.status)?,
                 seq
             ],
-        )?;
-        Ok(())
+        )
     }
 
     fn insert_review(&mut self, n: &NewReview<'_>) -> PlatformResult<()> {
-        self.0.execute(
+        self.0.change(
             "INSERT INTO reviews (id, assignment_id, reviewer_id, submission_id, decision, \
              feedback, active_seconds, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             args![
@@ -447,8 +480,7 @@ impl<D: Db> Tx for InTx<'_, D> {
                 sql_i64(n.request.active_seconds),
                 n.received_at
             ],
-        )?;
-        Ok(())
+        )
     }
 
     fn outcome(&mut self, submission_id: &str) -> PlatformResult<Option<(String, ReviewOutcome)>> {
@@ -469,12 +501,11 @@ impl<D: Db> Tx for InTx<'_, D> {
         decided_at: DateTime<Utc>,
     ) -> PlatformResult<()> {
         let seq = self.next_seq()?;
-        self.0.execute(
+        self.0.change(
             "UPDATE submissions SET status = $1, feedback = $2, decided_at = $3, \
              outcome_seq = $4 WHERE id = $5",
             args![enum_str(&status)?, feedback, decided_at, seq, submission_id],
-        )?;
-        Ok(())
+        )
     }
 
     fn rate_at(&mut self, opportunity_id: &str, at: DateTime<Utc>) -> PlatformResult<Option<Rate>> {
@@ -490,7 +521,7 @@ impl<D: Db> Tx for InTx<'_, D> {
     fn insert_ledger_entry(&mut self, n: &NewLedgerEntry<'_>) -> PlatformResult<()> {
         let seq = self.next_seq()?;
         let a = n.assignment;
-        self.0.execute(
+        self.0.change(
             "INSERT INTO ledger (id, expert_id, submission_id, assignment_id, item_id, \
              opportunity_id, amount_cents, currency, status, created_at, updated_at, seq) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
@@ -507,8 +538,7 @@ impl<D: Db> Tx for InTx<'_, D> {
                 n.now,
                 seq
             ],
-        )?;
-        Ok(())
+        )
     }
 
     fn ledger_entries(
@@ -536,16 +566,15 @@ impl<D: Db> Tx for InTx<'_, D> {
         now: DateTime<Utc>,
     ) -> PlatformResult<()> {
         let seq = self.next_seq()?;
-        self.0.execute(
+        self.0.change(
             "UPDATE ledger SET status = $1, payout_id = COALESCE($2, payout_id), \
              updated_at = $3, seq = $4 WHERE id = $5",
             args![enum_str(&status)?, payout_id, now, seq, id],
-        )?;
-        Ok(())
+        )
     }
 
     fn insert_payout(&mut self, expert_id: &str, p: &Payout) -> PlatformResult<()> {
-        self.0.execute(
+        self.0.change(
             "INSERT INTO payouts (id, expert_id, amount_cents, currency, paid_at, method) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             args![
@@ -556,8 +585,7 @@ impl<D: Db> Tx for InTx<'_, D> {
                 p.paid_at,
                 &p.method
             ],
-        )?;
-        Ok(())
+        )
     }
 }
 
@@ -574,10 +602,22 @@ fn expert_page<R: FromRow, T>(
     })
 }
 
+/// The `list_*` methods of [`Storage`] that read a page of one of the
+/// expert's [`ExpertChanges`]: `name: Value = CHANGES;` each.
+macro_rules! expert_pages {
+    ($($name:ident: $value:ty = $changes:expr;)*) => {
+        $(fn $name(&self, expert_id: &str, after_seq: i64, limit: u32)
+            -> PlatformResult<Page<$value>>
+        {
+            self.read(|c| expert_page(c, &$changes, expert_id, after_seq, limit))
+        })*
+    };
+}
+
 impl<B: Backend> Storage for B {
     fn insert_expert(&self, e: &NewExpert, now: DateTime<Utc>) -> PlatformResult<()> {
         self.read(|c| {
-            c.execute(
+            c.change(
                 "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
                  expertise, attestations, senior_reviewer, timezone, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -594,8 +634,7 @@ impl<B: Backend> Storage for B {
                     now
                 ],
             )
-        })?;
-        Ok(())
+        })
     }
 
     fn expert_credentials(&self, email: &str) -> PlatformResult<Option<ExpertCredentials>> {
@@ -631,13 +670,12 @@ impl<B: Backend> Storage for B {
         now: DateTime<Utc>,
     ) -> PlatformResult<()> {
         self.read(|c| {
-            c.execute(
+            c.change(
                 "INSERT INTO tokens (id, expert_id, token_hash, label, created_at, role) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 args![token_id, expert_id, token_hash, label, now, role.as_str()],
             )
-        })?;
-        Ok(())
+        })
     }
 
     fn token_by_hash(&self, token_hash: &str) -> PlatformResult<Option<TokenRecord>> {
@@ -668,19 +706,7 @@ impl<B: Backend> Storage for B {
     ) -> PlatformResult<()> {
         self.write(false, |tx| {
             insert_rubric_version(tx, &o.rubric_id, o.rubric_version, rubric_document)?;
-            tx.execute(
-                "INSERT INTO opportunities (id, title, description, rubric_id, rubric_version, \
-                 licence_category, buyer) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                args![
-                    &o.id,
-                    &o.title,
-                    &o.description,
-                    &o.rubric_id,
-                    o.rubric_version,
-                    &o.licence_category,
-                    &o.buyer
-                ],
-            )?;
+            store_opportunity(tx, o, None)?;
             for r in rates {
                 insert_rate(tx, &r.opportunity_id, r)?;
             }
@@ -716,13 +742,12 @@ impl<B: Backend> Storage for B {
 
     fn insert_blob_meta(&self, meta: &BlobMeta) -> PlatformResult<()> {
         self.read(|c| {
-            c.execute(
+            c.change(
                 "INSERT INTO blobs (sha256, size, media_type) VALUES ($1, $2, $3) \
                  ON CONFLICT DO NOTHING",
                 args![&meta.sha256, sql_i64(meta.size), &meta.media_type],
             )
-        })?;
-        Ok(())
+        })
     }
 
     fn blob_meta(&self, sha256: &str) -> PlatformResult<Option<BlobMeta>> {
@@ -786,22 +811,10 @@ impl<B: Backend> Storage for B {
         self.read(|c| c.one(&format!("{ASSIGNMENT_SELECT} WHERE id = $1"), args![id]))
     }
 
-    fn list_assignments(
-        &self,
-        expert_id: &str,
-        after_seq: i64,
-        limit: u32,
-    ) -> PlatformResult<Page<Assignment>> {
-        self.read(|c| expert_page(c, &ASSIGNMENT_CHANGES, expert_id, after_seq, limit))
-    }
-
-    fn list_outcomes(
-        &self,
-        expert_id: &str,
-        after_seq: i64,
-        limit: u32,
-    ) -> PlatformResult<Page<ReviewOutcome>> {
-        self.read(|c| expert_page(c, &OUTCOME_CHANGES, expert_id, after_seq, limit))
+    expert_pages! {
+        list_assignments: Assignment = ASSIGNMENT_CHANGES;
+        list_outcomes: ReviewOutcome = OUTCOME_CHANGES;
+        list_ledger: LedgerEntry = LEDGER_CHANGES;
     }
 
     fn pending_submissions_before(
@@ -810,15 +823,6 @@ impl<B: Backend> Storage for B {
     ) -> PlatformResult<Vec<(String, AssignmentKind)>> {
         let rows: Vec<PendingRow> = self.read(|c| c.all(Self::PENDING_SQL, args![cutoff]))?;
         Ok(rows.into_iter().map(|PendingRow(id, k)| (id, k)).collect())
-    }
-
-    fn list_ledger(
-        &self,
-        expert_id: &str,
-        after_seq: i64,
-        limit: u32,
-    ) -> PlatformResult<Page<LedgerEntry>> {
-        self.read(|c| expert_page(c, &LEDGER_CHANGES, expert_id, after_seq, limit))
     }
 
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>> {
@@ -928,25 +932,7 @@ impl<B: Backend> Storage for B {
     ) -> PlatformResult<bool> {
         self.write(false, |tx| {
             let existed = exists(tx, "opportunities", "id", &o.id)?;
-            tx.execute(
-                "INSERT INTO opportunities (id, title, description, rubric_id, rubric_version, \
-                 licence_category, buyer, spec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
-                 description = excluded.description, rubric_id = excluded.rubric_id, \
-                 rubric_version = excluded.rubric_version, \
-                 licence_category = excluded.licence_category, buyer = excluded.buyer, \
-                 spec = excluded.spec",
-                args![
-                    &o.id,
-                    &o.title,
-                    &o.description,
-                    &o.rubric_id,
-                    o.rubric_version,
-                    &o.licence_category,
-                    &o.buyer,
-                    to_json(spec)?
-                ],
-            )?;
+            store_opportunity(tx, o, Some(spec))?;
             if let Some(r) = new_rate {
                 insert_rate(tx, &o.id, r)?;
             }

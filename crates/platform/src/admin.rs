@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{blocking, AdminAuth, ApiJson, ApiResult, AppState};
+use crate::api::{blocking, blocking_json, AdminAuth, ApiJson, ApiResult, AppState};
 use crate::rules::Rules;
 use crate::storage::{NewAssignment, Storage};
 
@@ -131,12 +131,10 @@ pub async fn decide_outcome(
     ApiJson(req): ApiJson<DecideOutcomeRequest>,
 ) -> ApiResult<ReviewOutcome> {
     let now = Utc::now();
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            s.decide_outcome(&req.submission_id, req.status, req.feedback.as_deref(), now)
-        })
-        .await?,
-    ))
+    blocking_json(&state, move |s| {
+        s.decide_outcome(&req.submission_id, req.status, req.feedback.as_deref(), now)
+    })
+    .await
 }
 
 /// Pays out the expert's accepted, unpaid ledger entries (one payout per currency).
@@ -175,22 +173,20 @@ pub async fn assign(
     let now = Utc::now();
     let lease = req.lease_seconds.map_or(state.lease_ttl, secs);
     let due = req.due_in_seconds.map_or(Duration::days(7), secs);
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            let expert_id = expert_by_email(s, &req.expert_email)?;
-            s.create_assignment(&NewAssignment {
-                id: crate::new_id("asg"),
-                expert_id,
-                item_id: req.item_id,
-                kind: req.kind,
-                assigned_at: now,
-                lease_expires_at: now + lease,
-                due_at: now + due.max(lease),
-                review_of_submission_id: req.review_of_submission_id,
-            })
+    blocking_json(&state, move |s| {
+        let expert_id = expert_by_email(s, &req.expert_email)?;
+        s.create_assignment(&NewAssignment {
+            id: crate::new_id("asg"),
+            expert_id,
+            item_id: req.item_id,
+            kind: req.kind,
+            assigned_at: now,
+            lease_expires_at: now + lease,
+            due_at: now + due.max(lease),
+            review_of_submission_id: req.review_of_submission_id,
         })
-        .await?,
-    ))
+    })
+    .await
 }
 
 /// Revokes an assignment; its holder loses access to the item.
@@ -204,9 +200,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<Assignment> {
     let now = Utc::now();
-    Ok(axum::Json(
-        blocking(&state, move |s| s.revoke_assignment(&id, now)).await?,
-    ))
+    blocking_json(&state, move |s| s.revoke_assignment(&id, now)).await
 }
 
 /// Revokes an assignment and gives the same item to another expert.
@@ -222,13 +216,11 @@ pub async fn reassign(
     ApiJson(req): ApiJson<ReassignRequest>,
 ) -> ApiResult<Assignment> {
     let (now, ttl) = (Utc::now(), state.lease_ttl);
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            let to = expert_by_email(s, &req.expert_email)?;
-            s.reassign_assignment(&id, &to, now, ttl)
-        })
-        .await?,
-    ))
+    blocking_json(&state, move |s| {
+        let to = expert_by_email(s, &req.expert_email)?;
+        s.reassign_assignment(&id, &to, now, ttl)
+    })
+    .await
 }
 
 /// Sets an assignment's lease expiry.
@@ -242,9 +234,7 @@ pub async fn set_lease(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SetLeaseRequest>,
 ) -> ApiResult<Lease> {
-    Ok(axum::Json(
-        blocking(&state, move |s| s.set_lease(&id, req.lease_expires_at)).await?,
-    ))
+    blocking_json(&state, move |s| s.set_lease(&id, req.lease_expires_at)).await
 }
 
 /// Replaces named fields of an item; its revision goes up and its assignments carry the new content.
@@ -259,18 +249,16 @@ pub async fn update_item_content(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateItemContentRequest>,
 ) -> ApiResult<ItemContentUpdated> {
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            let (revision, assignments) = s.update_item_fields(&id, &req.fields)?;
-            tracing::info!(item = %id, revision, assignments, "item content re-published");
-            Ok(ItemContentUpdated {
-                item_id: id,
-                revision,
-                assignments,
-            })
+    blocking_json(&state, move |s| {
+        let (revision, assignments) = s.update_item_fields(&id, &req.fields)?;
+        tracing::info!(item = %id, revision, assignments, "item content re-published");
+        Ok(ItemContentUpdated {
+            item_id: id,
+            revision,
+            assignments,
         })
-        .await?,
-    ))
+    })
+    .await
 }
 
 /// Issues a new token for an expert; the token is shown once.
@@ -283,19 +271,17 @@ pub async fn issue_token(
     ApiJson(req): ApiJson<IssueTokenRequest>,
 ) -> ApiResult<TokenResponse> {
     let now = Utc::now();
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            let expert = expert_by_email(s, &req.expert_email)?;
-            crate::issue_role_token_blocking(
-                s,
-                &expert,
-                req.label.as_deref(),
-                req.role.unwrap_or(crate::auth::Role::Expert),
-                now,
-            )
-        })
-        .await?,
-    ))
+    blocking_json(&state, move |s| {
+        let expert = expert_by_email(s, &req.expert_email)?;
+        crate::issue_role_token_blocking(
+            s,
+            &expert,
+            req.label.as_deref(),
+            req.role.unwrap_or(crate::auth::Role::Expert),
+            now,
+        )
+    })
+    .await
 }
 
 /// The admin routes (`/admin/*`), each guarded by the admin token or an operator token.

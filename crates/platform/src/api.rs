@@ -143,6 +143,15 @@ where
         .map_err(ApiFailure::from)
 }
 
+/// [`blocking`], its value the JSON response.
+pub(crate) async fn blocking_json<T, F>(state: &AppState, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage) -> PlatformResult<T> + Send + 'static,
+{
+    Ok(axum::Json(blocking(state, f).await?))
+}
+
 // ------------------------------------------------------------------ extractors
 
 /// JSON body whose rejections are [`ApiError`]s (400, or 413 when too large).

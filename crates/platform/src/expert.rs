@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::api::{
-    blocking, cursor_page, idempotency_key, issue_token, request_hash, ApiFailure, ApiJson,
-    ApiQuery, ApiResult, AppState, AuthExpert, ListQuery,
+    blocking, blocking_json, cursor_page, idempotency_key, issue_token, request_hash, ApiFailure,
+    ApiJson, ApiQuery, ApiResult, AppState, AuthExpert, ListQuery,
 };
 use crate::auth::{self, Role};
 use crate::error::PlatformError;
@@ -104,9 +104,7 @@ pub async fn revoke_current_token(
 #[utoipa::path(get, path = "/api/v1/me", tag = "experts", security(("bearer" = [])),
     responses((status = 200, body = ExpertProfile), (status = 401, body = ApiError)))]
 pub async fn me(State(state): State<AppState>, who: AuthExpert) -> ApiResult<ExpertProfile> {
-    Ok(axum::Json(
-        blocking(&state, move |s| s.expert_profile(&who.expert_id)).await?,
-    ))
+    blocking_json(&state, move |s| s.expert_profile(&who.expert_id)).await
 }
 
 /// The signed-in token's expert, its role, and whether it may publish rubrics.
@@ -163,12 +161,10 @@ pub async fn renew_lease(
     Path(id): Path<String>,
 ) -> ApiResult<Lease> {
     let (now, ttl) = (Utc::now(), state.lease_ttl);
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            s.renew_lease(&who.expert_id, &id, now, ttl)
-        })
-        .await?,
-    ))
+    blocking_json(&state, move |s| {
+        s.renew_lease(&who.expert_id, &id, now, ttl)
+    })
+    .await
 }
 
 /// Gives an active assignment back; the caller loses access to its item.
@@ -182,12 +178,10 @@ pub async fn release(
     Path(id): Path<String>,
 ) -> ApiResult<Assignment> {
     let now = Utc::now();
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            s.release_assignment(&who.expert_id, &id, now)
-        })
-        .await?,
-    ))
+    blocking_json(&state, move |s| {
+        s.release_assignment(&who.expert_id, &id, now)
+    })
+    .await
 }
 
 /// An item the caller holds an assignment for, scoped to what the rubric shows.
@@ -200,9 +194,7 @@ pub async fn item(
     who: AuthExpert,
     Path(id): Path<String>,
 ) -> ApiResult<ItemEnvelope> {
-    Ok(axum::Json(
-        blocking(&state, move |s| s.item_for_expert(&who.expert_id, &id)).await?,
-    ))
+    blocking_json(&state, move |s| s.item_for_expert(&who.expert_id, &id)).await
 }
 
 /// Parse `Range: bytes=N-` or `bytes=N-M` against a body of `size` bytes.
@@ -339,9 +331,7 @@ pub async fn rubric(
     let version: u32 = version.parse().map_err(|_| {
         ApiFailure::new(ApiErrorCode::BadRequest, "rubric version must be a number")
     })?;
-    Ok(axum::Json(
-        blocking(&state, move |s| s.rubric(&id, version)).await?,
-    ))
+    blocking_json(&state, move |s| s.rubric(&id, version)).await
 }
 
 /// Submits a grade (once per idempotency key); paid work books its pay as pending.
@@ -395,28 +385,26 @@ pub async fn submit(
     }
     let now = Utc::now();
     let ttl = state.lease_ttl;
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            let receipt = s.submit(&who.expert_id, &key, &hash, &req, now)?;
-            if !receipt.replayed {
-                // The submission is stored; sampling for senior review must
-                // not turn it into an error.
-                if let Err(e) = crate::publish::sample_senior_review_blocking(
-                    s,
-                    &who.expert_id,
-                    &receipt.assignment_id,
-                    &receipt.submission_id,
-                    now,
-                    ttl,
-                ) {
-                    tracing::error!(error = %e, submission = %receipt.submission_id,
+    blocking_json(&state, move |s| {
+        let receipt = s.submit(&who.expert_id, &key, &hash, &req, now)?;
+        if !receipt.replayed {
+            // The submission is stored; sampling for senior review must
+            // not turn it into an error.
+            if let Err(e) = crate::publish::sample_senior_review_blocking(
+                s,
+                &who.expert_id,
+                &receipt.assignment_id,
+                &receipt.submission_id,
+                now,
+                ttl,
+            ) {
+                tracing::error!(error = %e, submission = %receipt.submission_id,
                         "senior-review sampling failed");
-                }
             }
-            Ok(receipt)
-        })
-        .await?,
-    ))
+        }
+        Ok(receipt)
+    })
+    .await
 }
 
 /// Outcomes of the caller's submissions changed after the cursor.
@@ -450,19 +438,17 @@ pub async fn review(
     let key = idempotency_key(&headers)?;
     let hash = request_hash(&req)?;
     let now = Utc::now();
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            s.review(&who.expert_id, &key, &hash, &req, now)
-        })
-        .await?,
-    ))
+    blocking_json(&state, move |s| {
+        s.review(&who.expert_id, &key, &hash, &req, now)
+    })
+    .await
 }
 
 /// Every rate of every opportunity.
 #[utoipa::path(get, path = "/api/v1/rate-card", tag = "money", security(("bearer" = [])),
     responses((status = 200, body = RateCard)))]
 pub async fn rate_card(State(state): State<AppState>, _who: AuthExpert) -> ApiResult<RateCard> {
-    Ok(axum::Json(blocking(&state, Storage::rate_card).await?))
+    blocking_json(&state, Storage::rate_card).await
 }
 
 /// The caller's ledger entries changed after the cursor.

@@ -23,8 +23,8 @@ use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
 use crate::api::{
-    blocking, cursor_page, AdminAuth, ApiFailure, ApiJson, ApiQuery, ApiResult, AppState,
-    AuthorAuth, ListQuery,
+    blocking, blocking_json, cursor_page, AdminAuth, ApiFailure, ApiJson, ApiQuery, ApiResult,
+    AppState, AuthorAuth, ListQuery,
 };
 use crate::auth::{self, Role};
 use crate::error::{PlatformError, PlatformResult};
@@ -347,9 +347,7 @@ pub async fn check_rubric_route(
     body: Body,
 ) -> ApiResult<RubricCheck> {
     let (text, format) = read_rubric(&q, &headers, body).await?;
-    Ok(axum::Json(
-        blocking(&state, move |s| check_rubric_blocking(s, &text, format)).await?,
-    ))
+    blocking_json(&state, move |s| check_rubric_blocking(s, &text, format)).await
 }
 
 /// Lints and publishes a rubric version; a version never changes once published.
@@ -730,12 +728,10 @@ pub async fn put_opportunity(
     ApiJson(spec): ApiJson<OpportunitySpec>,
 ) -> ApiResult<PublishedOpportunity> {
     let now = Utc::now();
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            put_opportunity_blocking(s, &id, &spec, now)
-        })
-        .await?,
-    ))
+    blocking_json(&state, move |s| {
+        put_opportunity_blocking(s, &id, &spec, now)
+    })
+    .await
 }
 
 /// The opportunity with its card as published.
@@ -749,24 +745,22 @@ pub async fn get_opportunity(
     _who: AuthorAuth,
     Path(id): Path<String>,
 ) -> ApiResult<PublishedOpportunity> {
-    Ok(axum::Json(
-        blocking(&state, move |s| {
-            let (opportunity, spec) = s
-                .opportunity(&id)?
-                .ok_or_else(|| PlatformError::not_found(format!("opportunity {id}")))?;
-            let spec = spec_of(spec)?.ok_or_else(|| {
-                PlatformError::not_found(format!(
-                    "published spec of opportunity {id} (it was seeded)"
-                ))
-            })?;
-            Ok(PublishedOpportunity {
-                opportunity,
-                spec,
-                created: false,
-            })
+    blocking_json(&state, move |s| {
+        let (opportunity, spec) = s
+            .opportunity(&id)?
+            .ok_or_else(|| PlatformError::not_found(format!("opportunity {id}")))?;
+        let spec = spec_of(spec)?.ok_or_else(|| {
+            PlatformError::not_found(format!(
+                "published spec of opportunity {id} (it was seeded)"
+            ))
+        })?;
+        Ok(PublishedOpportunity {
+            opportunity,
+            spec,
+            created: false,
         })
-        .await?,
-    ))
+    })
+    .await
 }
 
 // ------------------------------------------------------------------ attachments
@@ -1954,9 +1948,7 @@ pub async fn create_expert(
     ApiJson(req): ApiJson<CreateExpertRequest>,
 ) -> ApiResult<ExpertCreated> {
     let now = Utc::now();
-    Ok(axum::Json(
-        blocking(&state, move |s| create_expert_blocking(s, &req, now)).await?,
-    ))
+    blocking_json(&state, move |s| create_expert_blocking(s, &req, now)).await
 }
 
 // ------------------------------------------------------------------ export

@@ -39,6 +39,21 @@ pub(crate) fn unified(path: &str, old: &str, new: &str) -> String {
     format!("diff --git a/{path} b/{path}\n{body}")
 }
 
+/// `text` with each `(from, to)` of `edits` made once, in order, and the
+/// `from`s that were not in the text by then (none, in a well-made item).
+pub(crate) fn apply_edits<'e>(text: &str, edits: &[(&'e str, &str)]) -> (String, Vec<&'e str>) {
+    let mut out = text.to_owned();
+    let mut missed = Vec::new();
+    for &(from, to) in edits {
+        if out.contains(from) {
+            out = out.replacen(from, to, 1);
+        } else {
+            missed.push(from);
+        }
+    }
+    (out, missed)
+}
+
 fn junit(suite: &str, names: &[&str], failing: &[&str]) -> String {
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:.3}\">\n",
@@ -229,10 +244,7 @@ pub(crate) fn items() -> Vec<DemoItem> {
     let mut out = Vec::new();
     for task in TASKS {
         for (ci, c) in task.candidates.iter().enumerate() {
-            let mut candidate = task.reference.to_owned();
-            for (from, to) in c.edits {
-                candidate = candidate.replacen(from, to, 1);
-            }
+            let (candidate, _) = apply_edits(task.reference, c.edits);
             let patch = unified(task.path, task.original, &candidate);
             let statement = format!(
                 "{}\n**Language:** {}  \n**File:** `{}`  \n**Tests:** `{}`\n",
@@ -266,11 +278,8 @@ mod tests {
     fn every_buggy_candidate_differs_from_the_reference() {
         for t in TASKS {
             for c in t.candidates {
-                let mut s = t.reference.to_owned();
-                for (from, to) in c.edits {
-                    assert!(s.contains(from), "{}: edit {from:?} does not apply", t.slug);
-                    s = s.replacen(from, to, 1);
-                }
+                let (s, missed) = apply_edits(t.reference, c.edits);
+                assert!(missed.is_empty(), "{}: {missed:?} not found", t.slug);
                 assert_eq!(c.edits.is_empty(), s == t.reference, "{}", t.slug);
                 assert_eq!(c.edits.is_empty(), c.failing.is_empty(), "{}", t.slug);
             }

@@ -505,15 +505,16 @@ where
     )))
 }
 
-/// Issue a token with `role` for `expert_id` (login, new tokens, sign-in codes).
+/// Issue a token with `role` for `expert_id`: the answer of login, new
+/// tokens and sign-in codes.
 pub(crate) async fn issue_token(
     state: &AppState,
     expert_id: String,
     label: Option<String>,
     role: Role,
-) -> Result<TokenResponse, ApiFailure> {
+) -> ApiResult<TokenResponse> {
     let now = Utc::now();
-    blocking(state, move |s| {
+    blocking_json(state, move |s| {
         crate::issue_role_token_blocking(s, &expert_id, label.as_deref(), role, now)
     })
     .await

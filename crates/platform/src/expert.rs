@@ -60,9 +60,7 @@ pub async fn login(
     .await
     .map_err(|_| ApiFailure::new(ApiErrorCode::Internal, "internal server error"))?
     .ok_or_else(|| ApiFailure::new(ApiErrorCode::Unauthorized, "wrong e-mail or password"))?;
-    Ok(axum::Json(
-        issue_token(&state, expert_id, req.label, Role::Expert).await?,
-    ))
+    issue_token(&state, expert_id, req.label, Role::Expert).await
 }
 
 /// Body of `POST /auth/tokens`.
@@ -82,9 +80,7 @@ pub async fn new_token(
     who: AuthExpert,
     ApiJson(req): ApiJson<NewTokenRequest>,
 ) -> ApiResult<TokenResponse> {
-    Ok(axum::Json(
-        issue_token(&state, who.expert_id, req.label, who.role).await?,
-    ))
+    issue_token(&state, who.expert_id, req.label, who.role).await
 }
 
 /// Revokes the token the request carries.

@@ -1915,15 +1915,17 @@ pub fn create_expert_blocking(
     let id = crate::new_id("exp");
     s.insert_expert(
         &NewExpert {
-            id: id.clone(),
-            email: email.clone(),
-            display_name: req.display_name.trim().to_owned(),
+            profile: ExpertProfile {
+                id: id.clone(),
+                email: email.clone(),
+                display_name: req.display_name.trim().to_owned(),
+                expertise: req.expertise.clone(),
+                attestations: Vec::new(),
+                senior_reviewer: req.senior_reviewer,
+                timezone: req.timezone.clone().unwrap_or_else(|| "UTC".to_owned()),
+            },
             password_hash: auth::hash_password(&salt, &password),
             salt,
-            expertise: req.expertise.clone(),
-            attestations: Vec::new(),
-            senior_reviewer: req.senior_reviewer,
-            timezone: req.timezone.clone().unwrap_or_else(|| "UTC".to_owned()),
         },
         now,
     )?;

@@ -893,14 +893,9 @@ mod tests {
     fn fixture(basis: PayBasis) -> Box<dyn Storage> {
         let s = backend();
         for id in ["e1", "e2"] {
-            s.insert_expert(
-                &NewExpert {
-                    senior_reviewer: true,
-                    ..NewExpert::token_only(id)
-                },
-                t(-100),
-            )
-            .unwrap();
+            let mut e = NewExpert::token_only(id);
+            e.profile.senior_reviewer = true;
+            s.insert_expert(&e, t(-100)).unwrap();
         }
         let opp = Opportunity {
             id: "o1".into(),

@@ -54,9 +54,7 @@ pub async fn exchange_code(
                 "this sign-in code is unknown, already used or expired; ask for a new link",
             )
         })?;
-    Ok(axum::Json(
-        issue_token(&state, expert_id, req.label, Role::Expert).await?,
-    ))
+    issue_token(&state, expert_id, req.label, Role::Expert).await
 }
 
 /// Routes under `/api/v1/auth/signin-codes`.

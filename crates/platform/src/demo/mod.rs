@@ -16,7 +16,7 @@ mod rubrics;
 use std::collections::BTreeMap;
 
 use assay_protocol::{
-    AssignmentKind, Attestation, FieldValue, Item, OutcomeStatus, SubmissionReceipt,
+    AssignmentKind, Attestation, ExpertProfile, FieldValue, Item, OutcomeStatus, SubmissionReceipt,
     SubmissionRequest, TimeSpan,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -235,27 +235,29 @@ fn expert(
 ) -> NewExpert {
     let salt = auth::generate_salt();
     NewExpert {
-        id: id.into(),
-        email: email.into(),
-        display_name: name.into(),
+        profile: ExpertProfile {
+            id: id.into(),
+            email: email.into(),
+            display_name: name.into(),
+            expertise: expertise.iter().map(|s| (*s).to_owned()).collect(),
+            attestations: attestations
+                .iter()
+                .map(|(kind, issuer)| Attestation {
+                    kind: (*kind).to_owned(),
+                    issuer: (*issuer).to_owned(),
+                    verified_at: Utc
+                        .with_ymd_and_hms(2026, 3, 14, 9, 30, 0)
+                        .single()
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            senior_reviewer: senior,
+            timezone: timezone.into(),
+        },
         // Experts without a password sign in only with tokens issued for them
         // (admin API, CLI); "!" never equals a hex digest.
         password_hash: password.map_or_else(|| "!".to_owned(), |p| auth::hash_password(&salt, p)),
         salt,
-        expertise: expertise.iter().map(|s| (*s).to_owned()).collect(),
-        attestations: attestations
-            .iter()
-            .map(|(kind, issuer)| Attestation {
-                kind: (*kind).to_owned(),
-                issuer: (*issuer).to_owned(),
-                verified_at: Utc
-                    .with_ymd_and_hms(2026, 3, 14, 9, 30, 0)
-                    .single()
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        senior_reviewer: senior,
-        timezone: timezone.into(),
     }
 }
 
@@ -575,7 +577,7 @@ pub fn seed_demo(
 
     // Items.
     let sets: Vec<(&str, Vec<DemoItem>)> = vec![
-        (OPP_CODING, coding::items()),
+        (OPP_CODING, coding::items().map_err(Error::Demo)?),
         (OPP_REVIEW, review::items()),
         (OPP_LEGAL, legal::items()),
         (OPP_SCANS, dicom::items(options).map_err(Error::Demo)?),

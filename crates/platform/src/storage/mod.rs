@@ -20,9 +20,9 @@ mod sqlite;
 use std::collections::BTreeMap;
 
 use assay_protocol::{
-    Assignment, AssignmentKind, AssignmentState, Attestation, ExpertProfile, FieldValue, Item,
-    LedgerEntry, LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome,
-    ReviewRequest, ReviewedSubmission, RubricEnvelope, SubmissionRequest,
+    Assignment, AssignmentKind, AssignmentState, ExpertProfile, FieldValue, Item, LedgerEntry,
+    LedgerStatus, Opportunity, OutcomeStatus, Payout, Rate, RateCard, ReviewOutcome, ReviewRequest,
+    ReviewedSubmission, RubricEnvelope, SubmissionRequest,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -78,24 +78,13 @@ pub struct TokenRecord {
 /// An expert to create (seeding, admin).
 #[derive(Debug, Clone)]
 pub struct NewExpert {
-    /// The expert's id (unique).
-    pub id: String,
-    /// Sign-in e-mail (unique).
-    pub email: String,
-    /// Name shown in the app.
-    pub display_name: String,
+    /// The expert as the app shows them (id and e-mail unique; the e-mail
+    /// is stored lower-case).
+    pub profile: ExpertProfile,
     /// Hex salt of the password verifier (`auth::generate_salt`).
     pub salt: String,
     /// Verifier from `auth::hash_password(salt, password)`.
     pub password_hash: String,
-    /// Expertise tags that assignment policies match against.
-    pub expertise: Vec<String>,
-    /// Credentials the expert attested (shown in their profile).
-    pub attestations: Vec<Attestation>,
-    /// May make senior review decisions.
-    pub senior_reviewer: bool,
-    /// IANA time zone of the expert (e.g. `Europe/Berlin`).
-    pub timezone: String,
 }
 
 impl NewExpert {
@@ -104,15 +93,17 @@ impl NewExpert {
     /// id, no expertise or attestations, not a senior reviewer, UTC.
     pub fn token_only(id: &str) -> NewExpert {
         NewExpert {
-            id: id.to_owned(),
-            email: format!("{id}@example.org"),
-            display_name: id.to_owned(),
+            profile: ExpertProfile {
+                id: id.to_owned(),
+                email: format!("{id}@example.org"),
+                display_name: id.to_owned(),
+                expertise: Vec::new(),
+                attestations: Vec::new(),
+                senior_reviewer: false,
+                timezone: "UTC".to_owned(),
+            },
             salt: "s".to_owned(),
             password_hash: "!".to_owned(),
-            expertise: Vec::new(),
-            attestations: Vec::new(),
-            senior_reviewer: false,
-            timezone: "UTC".to_owned(),
         }
     }
 }

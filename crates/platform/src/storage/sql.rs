@@ -615,7 +615,8 @@ macro_rules! expert_pages {
 }
 
 impl<B: Backend> Storage for B {
-    fn insert_expert(&self, e: &NewExpert, now: DateTime<Utc>) -> PlatformResult<()> {
+    fn insert_expert(&self, new: &NewExpert, now: DateTime<Utc>) -> PlatformResult<()> {
+        let e = &new.profile;
         self.read(|c| {
             c.change(
                 "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
@@ -625,8 +626,8 @@ impl<B: Backend> Storage for B {
                     &e.id,
                     e.email.to_lowercase(),
                     &e.display_name,
-                    &e.salt,
-                    &e.password_hash,
+                    &new.salt,
+                    &new.password_hash,
                     to_json(&e.expertise)?,
                     to_json(&e.attestations)?,
                     e.senior_reviewer,

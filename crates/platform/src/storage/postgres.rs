@@ -246,7 +246,10 @@ impl Backend for PostgresStorage {
     type Conn<'a> = PgConn<'a, deadpool_postgres::Object>;
     type Tx<'a> = PgConn<'a, deadpool_postgres::Transaction<'a>>;
 
-    fn read<T>(&self, f: impl FnOnce(&Self::Conn<'_>) -> PlatformResult<T>) -> PlatformResult<T> {
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Self::Conn<'_>) -> PlatformResult<T>,
+    ) -> PlatformResult<T> {
         let rt = self.runtime()?;
         let client = rt.block_on(self.pool.get())?;
         f(&PgConn {

@@ -4,8 +4,10 @@
 //! written once, with PostgreSQL's parameter marks (`$1`, `$2`, …; SQLite
 //! reads them as `?1`, `?2`, …), and values are bound as [`Arg`]s, which
 //! each backend stores its own way (SQLite keeps timestamps as RFC 3339
-//! text, PostgreSQL as `timestamptz`). Where the two really differ (a query
-//! plan, an array parameter), [`Db`] names the difference.
+//! text, PostgreSQL as `timestamptz`). Where the two really differ, each
+//! backend has its own: two queries whose plans differ
+//! ([`Backend::BLOB_ACCESS_SQL`], [`Backend::PENDING_SQL`]) and a lookup of
+//! many keys ([`Db::imported_rows`]: PostgreSQL binds an array).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -144,8 +146,11 @@ pub(super) trait Backend: Send + Sync + 'static {
     where
         Self: 'a;
 
-    /// Run `f` on a connection.
-    fn read<T>(&self, f: impl FnOnce(&Self::Conn<'_>) -> PlatformResult<T>) -> PlatformResult<T>;
+    /// Run `f` on a connection (reads, and writes of one statement).
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Self::Conn<'_>) -> PlatformResult<T>,
+    ) -> PlatformResult<T>;
 
     /// Run `f` in one transaction: committed when it returns `Ok`, rolled
     /// back when it returns an error. `serialised`: it runs while no other
@@ -609,7 +614,7 @@ macro_rules! expert_pages {
         $(fn $name(&self, expert_id: &str, after_seq: i64, limit: u32)
             -> PlatformResult<Page<$value>>
         {
-            self.read(|c| expert_page(c, &$changes, expert_id, after_seq, limit))
+            self.with_conn(|c| expert_page(c, &$changes, expert_id, after_seq, limit))
         })*
     };
 }
@@ -617,7 +622,7 @@ macro_rules! expert_pages {
 impl<B: Backend> Storage for B {
     fn insert_expert(&self, new: &NewExpert, now: DateTime<Utc>) -> PlatformResult<()> {
         let e = &new.profile;
-        self.read(|c| {
+        self.with_conn(|c| {
             c.change(
                 "INSERT INTO experts (id, email, display_name, password_salt, password_hash, \
                  expertise, attestations, senior_reviewer, timezone, created_at) \
@@ -639,7 +644,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn expert_credentials(&self, email: &str) -> PlatformResult<Option<ExpertCredentials>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.one(
                 "SELECT id, password_salt, password_hash FROM experts WHERE email = $1",
                 args![email.to_lowercase()],
@@ -648,7 +653,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn expert_id_by_email(&self, email: &str) -> PlatformResult<Option<String>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.opt_scalar(
                 "SELECT id FROM experts WHERE email = $1",
                 args![email.to_lowercase()],
@@ -657,7 +662,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn expert_profile(&self, expert_id: &str) -> PlatformResult<ExpertProfile> {
-        self.read(|c| c.one("SELECT * FROM experts WHERE id = $1", args![expert_id]))?
+        self.with_conn(|c| c.one("SELECT * FROM experts WHERE id = $1", args![expert_id]))?
             .ok_or_else(|| no_expert(expert_id))
     }
 
@@ -670,7 +675,7 @@ impl<B: Backend> Storage for B {
         role: Role,
         now: DateTime<Utc>,
     ) -> PlatformResult<()> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.change(
                 "INSERT INTO tokens (id, expert_id, token_hash, label, created_at, role) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -680,7 +685,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn token_by_hash(&self, token_hash: &str) -> PlatformResult<Option<TokenRecord>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.one(
                 "SELECT id, expert_id, revoked_at IS NOT NULL AS revoked, role FROM tokens \
                  WHERE token_hash = $1",
@@ -690,7 +695,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> PlatformResult<()> {
-        let n = self.read(|c| {
+        let n = self.with_conn(|c| {
             c.execute(
                 "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                 args![now, token_id],
@@ -716,11 +721,11 @@ impl<B: Backend> Storage for B {
     }
 
     fn list_opportunities(&self) -> PlatformResult<Vec<Opportunity>> {
-        self.read(|c| c.all(&format!("{OPPORTUNITY_SELECT} ORDER BY id"), &[]))
+        self.with_conn(|c| c.all(&format!("{OPPORTUNITY_SELECT} ORDER BY id"), &[]))
     }
 
     fn rubric_document(&self, id: &str, version: u32) -> PlatformResult<Option<serde_json::Value>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.opt_scalar::<String>(
                 "SELECT document FROM rubrics WHERE id = $1 AND version = $2",
                 args![id, version],
@@ -732,7 +737,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn rate_card(&self) -> PlatformResult<RateCard> {
-        let rates = self.read(|c| {
+        let rates = self.with_conn(|c| {
             c.all(
                 &format!("{RATE_SELECT} ORDER BY opportunity_id, effective_from"),
                 &[],
@@ -742,7 +747,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn insert_blob_meta(&self, meta: &BlobMeta) -> PlatformResult<()> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.change(
                 "INSERT INTO blobs (sha256, size, media_type) VALUES ($1, $2, $3) \
                  ON CONFLICT DO NOTHING",
@@ -752,7 +757,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn blob_meta(&self, sha256: &str) -> PlatformResult<Option<BlobMeta>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.one(
                 "SELECT sha256, size, media_type FROM blobs WHERE sha256 = $1",
                 args![sha256],
@@ -761,11 +766,11 @@ impl<B: Backend> Storage for B {
     }
 
     fn expert_can_read_blob(&self, expert_id: &str, sha256: &str) -> PlatformResult<bool> {
-        self.read(|c| c.scalar(Self::BLOB_ACCESS_SQL, args![sha256, expert_id]))
+        self.with_conn(|c| c.scalar(Self::BLOB_ACCESS_SQL, args![sha256, expert_id]))
     }
 
     fn item(&self, item_id: &str) -> PlatformResult<Option<Item>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.one(
                 "SELECT id, opportunity_id, title, fields, created_at FROM items WHERE id = $1",
                 args![item_id],
@@ -779,12 +784,12 @@ impl<B: Backend> Storage for B {
         item_id: &str,
     ) -> PlatformResult<Option<ItemAccess>> {
         Ok(self
-            .read(|c| c.one::<AccessRow>(ITEM_ACCESS_SQL, args![item_id, expert_id]))?
+            .with_conn(|c| c.one::<AccessRow>(ITEM_ACCESS_SQL, args![item_id, expert_id]))?
             .map(AccessRow::into_access))
     }
 
     fn submission_view(&self, submission_id: &str) -> PlatformResult<Option<ReviewedSubmission>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.one(
                 &format!("{SUBMISSION_VIEW} WHERE id = $1"),
                 args![submission_id],
@@ -797,7 +802,7 @@ impl<B: Backend> Storage for B {
         assignment_id: &str,
         expert_id: &str,
     ) -> PlatformResult<Option<ReviewedSubmission>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.one(
                 &format!(
                     "{SUBMISSION_VIEW} WHERE assignment_id = $1 AND expert_id = $2 \
@@ -809,7 +814,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn assignment_record(&self, id: &str) -> PlatformResult<Option<AssignmentRecord>> {
-        self.read(|c| c.one(&format!("{ASSIGNMENT_SELECT} WHERE id = $1"), args![id]))
+        self.with_conn(|c| c.one(&format!("{ASSIGNMENT_SELECT} WHERE id = $1"), args![id]))
     }
 
     expert_pages! {
@@ -822,12 +827,12 @@ impl<B: Backend> Storage for B {
         &self,
         cutoff: DateTime<Utc>,
     ) -> PlatformResult<Vec<(String, AssignmentKind)>> {
-        let rows: Vec<PendingRow> = self.read(|c| c.all(Self::PENDING_SQL, args![cutoff]))?;
+        let rows: Vec<PendingRow> = self.with_conn(|c| c.all(Self::PENDING_SQL, args![cutoff]))?;
         Ok(rows.into_iter().map(|PendingRow(id, k)| (id, k)).collect())
     }
 
     fn list_payouts(&self, expert_id: &str) -> PlatformResult<Vec<Payout>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             let rows: Vec<PayoutRow> = c.all(
                 "SELECT id, amount_cents, currency, paid_at, method FROM payouts \
                  WHERE expert_id = $1 ORDER BY paid_at, id",
@@ -846,7 +851,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn experts_with_payable_entries(&self) -> PlatformResult<Vec<String>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.scalars(
                 "SELECT DISTINCT expert_id FROM ledger WHERE status = 'accepted' \
                  AND payout_id IS NULL ORDER BY expert_id",
@@ -857,12 +862,12 @@ impl<B: Backend> Storage for B {
 
     fn list_experts(&self) -> PlatformResult<Vec<(ExpertProfile, Role)>> {
         let rows: Vec<ExpertRow> =
-            self.read(|c| c.all("SELECT * FROM experts ORDER BY id", &[]))?;
+            self.with_conn(|c| c.all("SELECT * FROM experts ORDER BY id", &[]))?;
         Ok(rows.into_iter().map(|ExpertRow(p, r)| (p, r)).collect())
     }
 
     fn set_expert_role(&self, expert_id: &str, role: Role) -> PlatformResult<()> {
-        let n = self.read(|c| {
+        let n = self.with_conn(|c| {
             c.execute(
                 "UPDATE experts SET role = $1 WHERE id = $2",
                 args![role.as_str(), expert_id],
@@ -872,7 +877,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn experts_passed_screening(&self, opportunity_id: &str) -> PlatformResult<Vec<String>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.scalars(
                 "SELECT DISTINCT s.expert_id FROM submissions s \
                  JOIN assignments a ON a.id = s.assignment_id \
@@ -884,7 +889,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn screening_holders(&self, opportunity_id: &str) -> PlatformResult<Vec<String>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             c.scalars(
                 "SELECT DISTINCT expert_id FROM assignments WHERE opportunity_id = $1 \
                  AND kind = 'screening' AND state IN ('active', 'completed') ORDER BY expert_id",
@@ -895,7 +900,7 @@ impl<B: Backend> Storage for B {
 
     fn latest_rubric_version(&self, id: &str) -> PlatformResult<Option<u32>> {
         Ok(self
-            .read(|c| {
+            .with_conn(|c| {
                 c.one::<Small>(
                     "SELECT version AS n FROM rubrics WHERE id = $1 ORDER BY version DESC LIMIT 1",
                     args![id],
@@ -910,7 +915,7 @@ impl<B: Backend> Storage for B {
         version: u32,
         document: &serde_json::Value,
     ) -> PlatformResult<()> {
-        let stored = self.read(|c| insert_rubric_version(c, id, version, document))?;
+        let stored = self.with_conn(|c| insert_rubric_version(c, id, version, document))?;
         changed(stored, || rubric_published(id, version))
     }
 
@@ -919,7 +924,7 @@ impl<B: Backend> Storage for B {
         id: &str,
     ) -> PlatformResult<Option<(Opportunity, Option<serde_json::Value>)>> {
         Ok(self
-            .read(|c| {
+            .with_conn(|c| {
                 c.one::<OpportunityRow>("SELECT * FROM opportunities WHERE id = $1", args![id])
             })?
             .map(|OpportunityRow(o, spec)| (o, spec)))
@@ -946,7 +951,7 @@ impl<B: Backend> Storage for B {
         opportunity_id: &str,
         external_ids: &[String],
     ) -> PlatformResult<BTreeMap<String, ImportedItem>> {
-        let rows = self.read(|c| c.imported_rows(opportunity_id, external_ids))?;
+        let rows = self.with_conn(|c| c.imported_rows(opportunity_id, external_ids))?;
         Ok(rows
             .into_iter()
             .map(|ImportedRow(ext, item)| (ext, item))
@@ -954,7 +959,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn grader_coverage(&self, opportunity_id: &str) -> PlatformResult<Vec<(String, Vec<String>)>> {
-        self.read(|c| {
+        self.with_conn(|c| {
             let items: Vec<String> = c.scalars(
                 "SELECT id FROM items WHERE opportunity_id = $1 ORDER BY created_at, id",
                 args![opportunity_id],
@@ -975,7 +980,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn count_assignments(&self, opportunity_id: &str, kind: AssignmentKind) -> PlatformResult<u64> {
-        let n: i64 = self.read(|c| {
+        let n: i64 = self.with_conn(|c| {
             c.scalar(
                 "SELECT COUNT(*) FROM assignments WHERE opportunity_id = $1 AND kind = $2",
                 args![opportunity_id, enum_str(&kind)?],
@@ -985,7 +990,7 @@ impl<B: Backend> Storage for B {
     }
 
     fn count_grade_submissions(&self, opportunity_id: &str) -> PlatformResult<u64> {
-        let n: i64 = self.read(|c| {
+        let n: i64 = self.with_conn(|c| {
             c.scalar(
                 "SELECT COUNT(*) FROM submissions s JOIN assignments a ON a.id = s.assignment_id \
                  WHERE s.opportunity_id = $1 AND a.kind = 'grade'",
@@ -997,7 +1002,7 @@ impl<B: Backend> Storage for B {
 
     fn export_submissions(&self, after_seq: i64, limit: u32) -> PlatformResult<Page<ExportRecord>> {
         let fetch = |n: i64| {
-            self.read(|c| {
+            self.with_conn(|c| {
                 c.all(
                     "SELECT s.outcome_seq AS outcome_seq, s.id AS id, \
                      s.assignment_id AS assignment_id, s.item_id AS item_id, \

@@ -180,7 +180,7 @@ impl Backend for SqliteStorage {
     type Conn<'a> = Connection;
     type Tx<'a> = Connection;
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> PlatformResult<T>) -> PlatformResult<T> {
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> PlatformResult<T>) -> PlatformResult<T> {
         f(&self.lock())
     }
 

@@ -452,13 +452,23 @@ async fn record(
             by(&mut r, wb, &label, &q, bucket);
         }
     }
-    let one_day = EarningsQuery {
-        from: today.clone(),
-        to: today,
-        opportunity_id: None,
-    };
-    overview(&mut r, wb, "earnings of today", &one_day);
-    by_day(&mut r, wb, "earnings of today", &one_day);
+    one_day(&mut r, wb, "earnings of today", today);
+    // A custom range of one day with earnings on it, a reversal: the chart
+    // draws a single bar (ui/tests/browser/run.mjs).
+    let reversal_day = wb
+        .earnings_series(&all, EarningsGrouping::Day)
+        .unwrap()
+        .points
+        .into_iter()
+        .find(|p| p.reversed_cents != 0)
+        .and_then(|p| p.start_day);
+    assert!(reversal_day.is_some(), "the demo ledger has a reversal");
+    one_day(
+        &mut r,
+        wb,
+        "earnings of a day with a reversal",
+        reversal_day,
+    );
     // The save dialog suggests the file name; the reviewer keeps it.
     let csv = documents.join(wb.earnings_csv_file_name());
     let _ = r.call(
@@ -713,6 +723,17 @@ fn overview(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
         json!({"query": q}),
         wb.earnings_overview(q),
     );
+}
+
+/// The earnings screen's totals and chart for a custom range of one `day`.
+fn one_day(r: &mut Recorder, wb: &Workbench, label: &str, day: Option<String>) {
+    let q = EarningsQuery {
+        from: day.clone(),
+        to: day,
+        opportunity_id: None,
+    };
+    overview(r, wb, label, &q);
+    by_day(r, wb, label, &q);
 }
 
 /// The earnings screen's chart for `q` (by day, as it opens).

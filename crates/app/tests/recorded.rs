@@ -659,6 +659,15 @@ async fn record(
         x.kind == AssignmentKind::SeniorReview && x.downloaded && x.status == QueueStatus::New
     }) {
         let id = review.assignment_id.as_str();
+        // Sent as a grade: refused (the mock refuses it in these words).
+        submit(
+            &mut r,
+            wb,
+            "a senior review submitted as a grade",
+            id,
+            &empty,
+        )
+        .await;
         let min = assay_app::rules::rules().review_feedback_min_chars as usize;
         for (label, decision, feedback) in [
             ("reject without feedback", ReviewDecision::Reject, None),

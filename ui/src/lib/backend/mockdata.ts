@@ -59,6 +59,35 @@ function field(
   };
 }
 
+// Question builders: the rubric's defaults (`base`), the id and prompt, and
+// what the kind adds; anything else is spread over the result.
+
+/** A scale question from 1 to `max`, its anchors as [value, label]. */
+function scale(id: string, prompt: string, max: number, ...marks: [number, string][]): Question {
+  const anchors = marks.map(([value, label]) => ({ value, label }));
+  return { ...base, id, prompt, type: "scale", min: 1, max, anchors };
+}
+
+/** A single-choice question, its options as [id, label]. */
+function choice(id: string, prompt: string, ...pairs: [string, string][]): Question {
+  const options = pairs.map(([id, label]) => ({ id, label }));
+  return { ...base, id, prompt, type: "single_choice", options };
+}
+
+/** An optional annotations question on `fields`. */
+function annotations(id: string, prompt: string, fields: string[], kinds: string[]): Question {
+  return {
+    ...base,
+    id,
+    prompt,
+    type: "annotations",
+    required: false,
+    fields,
+    severities: kinds,
+    min_count: null,
+  };
+}
+
 function rubric(
   id: string,
   title: string,
@@ -114,31 +143,26 @@ export const OPPORTUNITIES: MockOpportunity[] = [
       ],
       [
         {
-          ...base,
-          id: "correctness",
-          prompt: "How correct is the change?",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [
-            { value: 1, label: "Broken" },
-            { value: 3, label: "Works with gaps" },
-            { value: 5, label: "Correct" },
-          ],
+          ...scale(
+            "correctness",
+            "How correct is the change?",
+            5,
+            [1, "Broken"],
+            [3, "Works with gaps"],
+            [5, "Correct"],
+          ),
           rationale: { when: "below", threshold: 4, min_length: 20 },
           help: "Judge behaviour, not style.",
           refers_to: ["patch"],
         },
         {
-          ...base,
-          id: "tests_adequate",
-          prompt: "Do the tests cover the change?",
-          type: "single_choice",
-          options: [
-            { id: "yes", label: "Yes" },
-            { id: "partly", label: "Partly" },
-            { id: "no", label: "No" },
-          ],
+          ...choice(
+            "tests_adequate",
+            "Do the tests cover the change?",
+            ["yes", "Yes"],
+            ["partly", "Partly"],
+            ["no", "No"],
+          ),
           rationale: { when: "choice", choices: ["no", "partly"], min_length: 10 },
           refers_to: ["tests"],
         },
@@ -158,14 +182,12 @@ export const OPPORTUNITIES: MockOpportunity[] = [
           max_selected: 3,
         },
         {
-          ...base,
-          id: "comments",
-          prompt: "Inline comments on the diff",
-          type: "annotations",
-          required: false,
-          fields: ["patch"],
-          severities: ["nit", "minor", "major", "blocker"],
-          min_count: null,
+          ...annotations(
+            "comments",
+            "Inline comments on the diff",
+            ["patch"],
+            ["nit", "minor", "major", "blocker"],
+          ),
           rationale: { when: "optional" },
         },
         {
@@ -194,40 +216,26 @@ export const OPPORTUNITIES: MockOpportunity[] = [
       [field("redline", "Redline", "legal_redline")],
       [
         {
-          ...base,
-          id: "accuracy",
-          prompt: "Are the redlines legally accurate?",
-          type: "scale",
-          min: 1,
-          max: 7,
-          anchors: [
-            { value: 1, label: "Wrong" },
-            { value: 7, label: "Accurate" },
-          ],
+          ...scale(
+            "accuracy",
+            "Are the redlines legally accurate?",
+            7,
+            [1, "Wrong"],
+            [7, "Accurate"],
+          ),
           rationale: { when: "always", min_length: 10 },
         },
         {
-          ...base,
-          id: "risk",
-          prompt: "Residual risk for the client",
-          type: "single_choice",
-          options: [
-            { id: "low", label: "Low" },
-            { id: "medium", label: "Medium" },
-            { id: "high", label: "High" },
-          ],
+          ...choice(
+            "risk",
+            "Residual risk for the client",
+            ["low", "Low"],
+            ["medium", "Medium"],
+            ["high", "High"],
+          ),
           rationale: { when: "choice", choices: ["high"], min_length: 10 },
         },
-        {
-          ...base,
-          id: "clause_comments",
-          prompt: "Clause comments",
-          type: "annotations",
-          required: false,
-          fields: ["redline"],
-          severities: ["note", "issue"],
-          min_count: null,
-        },
+        annotations("clause_comments", "Clause comments", ["redline"], ["note", "issue"]),
       ],
     ),
   },
@@ -244,52 +252,21 @@ export const OPPORTUNITIES: MockOpportunity[] = [
       "# CT triage\n\nUse the **lung** window for nodules. Measure the long axis.",
       [field("scan", "CT series", "scan"), field("history", "Clinical history", "text")],
       [
+        choice(
+          "finding",
+          "Main finding",
+          ["normal", "Normal"],
+          ["nodule", "Nodule"],
+          ["other", "Other"],
+        ),
+        // No \`show_if\`: the synthetic mock shows every question (it never
+        // evaluates rubric rules; the replay backend carries Rust's).
+        { ...scale("size", "Nodule size (mm), 1 = <4 … 5 = >20", 5), required: false },
         {
-          ...base,
-          id: "finding",
-          prompt: "Main finding",
-          type: "single_choice",
-          options: [
-            { id: "normal", label: "Normal" },
-            { id: "nodule", label: "Nodule" },
-            { id: "other", label: "Other" },
-          ],
-        },
-        {
-          ...base,
-          id: "size",
-          prompt: "Nodule size (mm), 1 = <4 … 5 = >20",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [],
-          // No \`show_if\`: the synthetic mock shows every question (it never
-          // evaluates rubric rules; the replay backend carries Rust's).
-          required: false,
-        },
-        {
-          ...base,
-          id: "confidence",
-          prompt: "Confidence",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [
-            { value: 1, label: "Guess" },
-            { value: 5, label: "Certain" },
-          ],
+          ...scale("confidence", "Confidence", 5, [1, "Guess"], [5, "Certain"]),
           rationale: { when: "below", threshold: 3, min_length: 15 },
         },
-        {
-          ...base,
-          id: "regions",
-          prompt: "Marked regions",
-          type: "annotations",
-          required: false,
-          fields: ["scan"],
-          severities: ["finding", "artefact"],
-          min_count: null,
-        },
+        annotations("regions", "Marked regions", ["scan"], ["finding", "artefact"]),
       ],
     ),
   },
@@ -331,15 +308,7 @@ export const OPPORTUNITIES: MockOpportunity[] = [
             { id: "no_pii", label: "No personal data" },
           ],
         },
-        {
-          ...base,
-          id: "helpfulness",
-          prompt: "Helpfulness of the better answer",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [],
-        },
+        scale("helpfulness", "Helpfulness of the better answer", 5),
       ],
     ),
   },

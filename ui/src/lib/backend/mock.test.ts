@@ -1,7 +1,7 @@
 // The mock must behave like the real services, since the UI tests lean on it.
 import { describe, expect, it, vi } from "vitest";
 import { mockBackend } from "./mock";
-import { recorded } from "./replay";
+import { DEMO, recorded } from "./replay";
 import { ALL_QUEUE } from "./test-filters";
 import type { TimeSpan } from "../bindings";
 
@@ -275,6 +275,12 @@ describe("mock backend", () => {
     expect((await b.reviewDecision("a-00005", { decision: "accept", feedback: null })).status).toBe(
       "in_outbox",
     );
+    // Work no longer editable: what the app answers for its status.
+    const sent = DEMO.not_editable?.in_outbox;
+    expect(sent?.code).toBe("not_editable");
+    await b.submit("a-00000", { answers: {}, rationales: {} });
+    await expect(b.submit("a-00000", { answers: {}, rationales: {} })).rejects.toEqual(sent);
+    await expect(b.saveDraft("a-00000", { answers: {}, rationales: {} })).rejects.toEqual(sent);
   });
 
   it("answers idle waiting as Rust counted it, and reports the leases the sync names", async () => {

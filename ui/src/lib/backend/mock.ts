@@ -29,8 +29,9 @@
 //
 // Nor does it decide which leases are about to end (the sync engine does,
 // crates/sync): it reports the ones a test names (`expiringLeases`).
-// A senior review sent as a grade, and review feedback the real app found
-// too short, are refused with the real app's answers from the recording.
+// A senior review sent as a grade, review feedback the real app found too
+// short, and changes to work no longer editable are refused with the real
+// app's answers from the recording.
 import type {
   DiffRow,
   LinkOutcome,
@@ -79,7 +80,14 @@ import {
 } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { spanSeconds } from "../logic/timetracker";
-import { canonical, recorded, recordedRefusal, recordedSpanProblem, replayBackend } from "./replay";
+import {
+  DEMO,
+  canonical,
+  recorded,
+  recordedRefusal,
+  recordedSpanProblem,
+  replayBackend,
+} from "./replay";
 import { emptyAnswers } from "../logic/grade";
 import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
 import { RULES } from "../bindings";
@@ -409,6 +417,11 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   function refusedByRust(command: string, args: Record<string, unknown>) {
     const refused = recordedRefusal(command, args);
     if (refused) throw refused;
+  }
+  /** What the real app answers to a change of work in `status` (recorded.rs). */
+  function notEditable(status: QueueStatus): AppError {
+    const refused = DEMO.not_editable?.[status];
+    return refused ? clone(refused) : err("internal", `No recorded refusal for work ${status}`);
   }
   /** The error the real app answered to the recorded call `command`
    *  labelled `label` (an `internal` error naming it when not recorded). */
@@ -975,11 +988,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       call("saveDraft", () => {
         const a = get(id);
         checkAnswers(answers);
-        if (!EDITABLE.has(a.status))
-          throw err(
-            "not_editable",
-            `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`,
-          );
+        if (!EDITABLE.has(a.status)) throw notEditable(a.status);
         a.draft = clone(answers);
         if (pending) a.pending = clone(pending);
         a.revision++;
@@ -1012,11 +1021,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         if (!opp) throw err("not_found", "Opportunity gone");
         if (a.kind === "senior_review")
           throw rustsRefusal("submit", "a senior review submitted as a grade");
-        if (!EDITABLE.has(a.status))
-          throw err(
-            "not_editable",
-            `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`,
-          );
+        if (!EDITABLE.has(a.status)) throw notEditable(a.status);
         if (a.pending.length)
           throw err(
             "invalid",

@@ -241,10 +241,20 @@ pub fn typescript(contract: &Contract, rules: &serde_json::Value) -> Result<Stri
     }
     out.push_str("} as const satisfies Record<keyof Events, string>;\n\n");
 
-    let rules = serde_json::to_string_pretty(rules).map_err(|e| e.to_string())?;
+    // One rule a line, its value in compact JSON (a list of statuses is one line).
+    let serde_json::Value::Object(rules) = rules else {
+        return Err("the rules must be a JSON object".into());
+    };
+    let mut lines = Vec::new();
+    for (name, value) in rules {
+        let name = serde_json::to_string(name).map_err(|e| e.to_string())?;
+        let value = serde_json::to_string(value).map_err(|e| e.to_string())?;
+        lines.push(format!("  {name}: {value},"));
+    }
     let _ = writeln!(
         out,
-        "/** Rules Rust enforces, as data (crates/app/src/rules.rs): show them, never copy them. */\nexport const RULES: Rules = {rules};\n"
+        "/** Rules Rust enforces, as data (crates/app/src/rules.rs): show them, never copy them. */\nexport const RULES: Rules = {{\n{}\n}};\n",
+        lines.join("\n")
     );
 
     out.push_str("/** The commands and events through Tauri's IPC. */\nexport function tauriCommands(): Commands & Events {\n  return {\n");

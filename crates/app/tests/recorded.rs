@@ -452,13 +452,23 @@ async fn record(
             by(&mut r, wb, &label, &q, bucket);
         }
     }
-    let one_day = EarningsQuery {
-        from: today.clone(),
-        to: today,
-        opportunity_id: None,
-    };
-    overview(&mut r, wb, "earnings of today", &one_day);
-    by_day(&mut r, wb, "earnings of today", &one_day);
+    one_day(&mut r, wb, "earnings of today", today);
+    // A custom range of one day with earnings on it, a reversal: the chart
+    // draws a single bar (ui/tests/browser/run.mjs).
+    let reversal_day = wb
+        .earnings_series(&all, EarningsGrouping::Day)
+        .unwrap()
+        .points
+        .into_iter()
+        .find(|p| p.reversed_cents != 0)
+        .and_then(|p| p.start_day);
+    assert!(reversal_day.is_some(), "the demo ledger has a reversal");
+    one_day(
+        &mut r,
+        wb,
+        "earnings of a day with a reversal",
+        reversal_day,
+    );
     // The save dialog suggests the file name; the reviewer keeps it.
     let csv = documents.join(wb.earnings_csv_file_name());
     let _ = r.call(
@@ -649,6 +659,15 @@ async fn record(
         x.kind == AssignmentKind::SeniorReview && x.downloaded && x.status == QueueStatus::New
     }) {
         let id = review.assignment_id.as_str();
+        // Sent as a grade: refused (the mock refuses it in these words).
+        submit(
+            &mut r,
+            wb,
+            "a senior review submitted as a grade",
+            id,
+            &empty,
+        )
+        .await;
         let min = assay_app::rules::rules().review_feedback_min_chars as usize;
         for (label, decision, feedback) in [
             ("reject without feedback", ReviewDecision::Reject, None),
@@ -713,6 +732,17 @@ fn overview(r: &mut Recorder, wb: &Workbench, label: &str, q: &EarningsQuery) {
         json!({"query": q}),
         wb.earnings_overview(q),
     );
+}
+
+/// The earnings screen's totals and chart for a custom range of one `day`.
+fn one_day(r: &mut Recorder, wb: &Workbench, label: &str, day: Option<String>) {
+    let q = EarningsQuery {
+        from: day.clone(),
+        to: day,
+        opportunity_id: None,
+    };
+    overview(r, wb, label, &q);
+    by_day(r, wb, label, &q);
 }
 
 /// The earnings screen's chart for `q` (by day, as it opens).
@@ -918,10 +948,21 @@ async fn fixtures_are_fresh() {
         n.value(call);
     }
     // One call a line: a re-recording's diff names the calls that changed.
+    // What the app answers to a change of work in each status it may no
+    // longer change (the mock's synthetic work reaches every one of them).
+    let not_editable: BTreeMap<String, AppError> = QueueStatus::ALL
+        .into_iter()
+        .filter(|s| !s.editable())
+        .map(|s| {
+            let name = serde_json::to_value(s).unwrap();
+            (name.as_str().unwrap().to_owned(), AppError::not_editable(s))
+        })
+        .collect();
     let head = json!({
         "about": "Answers of the real assay-app on the demo data, recorded by crates/app/tests/recorded.rs (`cargo xtask bindings`). Do not edit.",
         "recorded_at": RECORDED_AT,
         "rules": assay_app::rules::rules(),
+        "not_editable": not_editable,
     });
     let mut text = serde_json::to_string(&head).unwrap();
     text.pop();

@@ -1129,6 +1129,42 @@ await test("earnings filters: period and opportunity narrow totals, chart and ra
   );
 });
 
+await test("earnings chart: one day's bar stands in the middle of its day, not at the edge of years", async (page) => {
+  // Rust's answer for a custom range of one day that holds a reversal (recorded.rs).
+  const [one] = recordedCalls("earnings_series", "earnings of a day with a reversal");
+  const day = one.args.query.from;
+  assert(one.ok.points.length === 1 && day === one.args.query.to, `one bucket (${day})`);
+  await openEarnings(page, '[data-testid="earnings-chart"][data-x-range]');
+  const range = () => page.locator('[data-testid="earnings-chart"]').getAttribute("data-x-range");
+  const allTime = await range();
+  // Both dates at once: the screen asks Rust once, for that day only.
+  await page.evaluate((d) => {
+    for (const label of ["From", "To"]) {
+      const input = document.querySelector(`input[aria-label="${label}"]`);
+      input.value = d;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  }, day);
+  await page.waitForSelector('[data-testid="earnings-chart"][data-slots="1"]');
+  await page.waitForFunction(
+    (before) => document.querySelector('[data-testid="earnings-chart"]')?.dataset.xRange !== before,
+    allTime,
+  );
+  assert(
+    (await page.locator('[data-testid="earnings-table"] tbody tr').count()) === 1,
+    "one row in the table",
+  );
+  // The page runs in UTC: the day's slot is its UTC midnight, in seconds.
+  const midnight = Date.parse(`${day}T00:00:00Z`) / 1000;
+  const [min, max] = (await range()).split(" ").map(Number);
+  const iso = (t) => new Date(t * 1000).toISOString();
+  assert(
+    min === midnight - 43_200 && max === midnight + 43_200,
+    `the time axis spans half a day either side of ${day} (it spans ${iso(min)} to ${iso(max)})`,
+  );
+  await shot(page, "earnings-one-day");
+});
+
 await test("keyboard-only grading on the real app's answers: Rust's findings, then its verdict", async (page) => {
   // The drafts recorded.rs records for this (keyboard_grade): a pairwise demo
   // item, A preferred, the rationale typed key by key, a tie, both answers

@@ -1,7 +1,7 @@
 // The mock must behave like the real services, since the UI tests lean on it.
 import { describe, expect, it, vi } from "vitest";
 import { mockBackend } from "./mock";
-import { recorded } from "./replay";
+import { DEMO, recorded } from "./replay";
 import { ALL_QUEUE } from "./test-filters";
 import type { TimeSpan } from "../bindings";
 
@@ -253,6 +253,58 @@ describe("mock backend", () => {
         ])
       ).active_seconds,
     ).toBe(60);
+  });
+
+  it("refuses what it cannot judge in the real app's words", async () => {
+    const b = mockBackend();
+    // A review decision whose feedback Rust found too short, on any review.
+    for (const label of ["reject without feedback", "revision with short feedback"]) {
+      const [refused] = recorded("review_decision", label);
+      expect(refused?.err?.code).toBe("invalid");
+      const { input } = refused.args as { input: { decision: "reject"; feedback: string | null } };
+      await expect(b.reviewDecision("a-00005", input)).rejects.toEqual(refused.err);
+    }
+    // Feedback the real app was never shown: still refused below RULES' minimum.
+    await expect(
+      b.reviewDecision("a-00005", { decision: "reject", feedback: "too short" }),
+    ).rejects.toMatchObject({ code: "invalid" });
+    // A senior review sent as a grade.
+    const [asGrade] = recorded("submit", "a senior review submitted as a grade");
+    expect(asGrade?.err?.code).toBe("invalid");
+    await expect(b.submit("a-00005", { answers: {}, rationales: {} })).rejects.toEqual(asGrade.err);
+    expect((await b.reviewDecision("a-00005", { decision: "accept", feedback: null })).status).toBe(
+      "in_outbox",
+    );
+    // Work no longer editable: what the app answers for its status.
+    const sent = DEMO.not_editable?.in_outbox;
+    expect(sent?.code).toBe("not_editable");
+    await b.submit("a-00000", { answers: {}, rationales: {} });
+    await expect(b.submit("a-00000", { answers: {}, rationales: {} })).rejects.toEqual(sent);
+    await expect(b.saveDraft("a-00000", { answers: {}, rationales: {} })).rejects.toEqual(sent);
+  });
+
+  it("answers idle waiting as Rust counted it, and reports the leases the sync names", async () => {
+    const b = mockBackend({ expiringLeases: ["a-00001"] });
+    const all = { from: null, to: null, opportunity_id: null };
+    const ok = (command: string, label: string) => recorded(command, label)[0]?.ok;
+    const ledger = ok("earnings_overview", "earnings") as { unpaid: { waiting_seconds: number } };
+    // A span the real app never saw: the ledger's waiting as Rust counted it.
+    const other = {
+      started_at: "2026-01-01T10:00:00.000Z",
+      ended_at: "2026-01-01T10:05:00.000Z",
+      corrected: false,
+    };
+    expect(await b.recordWaiting(other)).toEqual({
+      waiting_seconds: ledger.unpaid.waiting_seconds,
+    });
+    // The half hour the real app recorded: its answer, and its ledger after it.
+    const [waited] = recorded("record_waiting", "half an hour of idle waiting");
+    expect(await b.recordWaiting((waited.args as { span: TimeSpan }).span)).toEqual(waited.ok);
+    expect(await b.earningsOverview(all)).toEqual(
+      ok("earnings_overview", "earnings after idle waiting"),
+    );
+    expect((await b.syncState()).expiring_leases).toEqual(["a-00001"]);
+    expect((await mockBackend().syncState()).expiring_leases).toEqual([]);
   });
 
   it("shows a lapsed lease as expired, like the real client, and keeps the draft", async () => {

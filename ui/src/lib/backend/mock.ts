@@ -22,7 +22,16 @@
 // starts, one as long as RULES.time_span_max_s) is refused with Rust's
 // answer, whatever the assignment; any other span is kept. What the time
 // log editor is told about a span is what Rust said about it in the
-// recording (time_span_problems), else nothing.
+// recording (time_span_problems), else nothing. How much idle waiting Rust
+// counts is its answer too: a span the real app recorded is answered as it
+// answered (the earnings screen then shows its ledger after it); any other
+// is answered with the waiting Rust counted on that ledger as it stands.
+//
+// Nor does it decide which leases are about to end (the sync engine does,
+// crates/sync): it reports the ones a test names (`expiringLeases`).
+// A senior review sent as a grade, review feedback the real app found too
+// short, and changes to work no longer editable are refused with the real
+// app's answers from the recording.
 import type {
   DiffRow,
   LinkOutcome,
@@ -71,7 +80,14 @@ import {
 } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
 import { spanSeconds } from "../logic/timetracker";
-import { recordedRefusal, recordedSpanProblem, replayBackend } from "./replay";
+import {
+  DEMO,
+  canonical,
+  recorded,
+  recordedRefusal,
+  recordedSpanProblem,
+  replayBackend,
+} from "./replay";
 import { emptyAnswers } from "../logic/grade";
 import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
 import { RULES } from "../bindings";
@@ -93,6 +109,9 @@ export type MockOptions = {
   undownloaded?: boolean;
   /** Assignments the sync quarantined, by id, with the reason (their items stay not downloaded). */
   heldBack?: Record<string, string>;
+  /** Assignments whose leases the sync reports as about to end (which ones is
+   *  the sync engine's rule, not the mock's; default none). */
+  expiringLeases?: string[];
 };
 
 type Assign = QueueEntry & {
@@ -393,13 +412,24 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     };
   }
 
-  // Idle waiting recorded by the UI.
-  const waiting: TimeSpan[] = [];
   /** Throws what Rust answered when the recording shows it refusing
    *  `command` with these arguments (the assignment aside). */
   function refusedByRust(command: string, args: Record<string, unknown>) {
     const refused = recordedRefusal(command, args);
     if (refused) throw refused;
+  }
+  /** What the real app answers to a change of work in `status` (recorded.rs). */
+  function notEditable(status: QueueStatus): AppError {
+    const refused = DEMO.not_editable?.[status];
+    return refused ? clone(refused) : err("internal", `No recorded refusal for work ${status}`);
+  }
+  /** The error the real app answered to the recorded call `command`
+   *  labelled `label` (an `internal` error naming it when not recorded). */
+  function rustsRefusal(command: string, label: string): AppError {
+    return (
+      recorded(command, label).find((c) => c.err)?.err ??
+      err("internal", `No recorded refusal of ${command} "${label}" (crates/app/tests/recorded.rs)`)
+    );
   }
   // Earnings: the real app's answers on the demo data.
   const earnings = replayBackend();
@@ -451,14 +481,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       signed_in: session.signed_in,
       pending_uploads: list.filter((a) => a.status === "in_outbox").length,
       orphaned_drafts: list.filter((a) => a.status === "orphaned" && a.revision > 0).length,
-      expiring_leases: list
-        .filter(
-          (a) =>
-            ["new", "draft", "ready"].includes(a.status) &&
-            Date.parse(a.lease_expires_at) - now() < 3600_000 &&
-            Date.parse(a.lease_expires_at) > now(),
-        )
-        .map((a) => a.assignment_id),
+      expiring_leases: [...(options.expiringLeases ?? [])],
     };
     for (const l of syncListeners) l(clone(sync));
   }
@@ -965,11 +988,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       call("saveDraft", () => {
         const a = get(id);
         checkAnswers(answers);
-        if (!EDITABLE.has(a.status))
-          throw err(
-            "not_editable",
-            `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`,
-          );
+        if (!EDITABLE.has(a.status)) throw notEditable(a.status);
         a.draft = clone(answers);
         if (pending) a.pending = clone(pending);
         a.revision++;
@@ -1001,12 +1020,8 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         const opp = oppById.get(a.opportunity_id);
         if (!opp) throw err("not_found", "Opportunity gone");
         if (a.kind === "senior_review")
-          throw err("invalid", "This is a senior review: use accept / reject / request revision");
-        if (!EDITABLE.has(a.status))
-          throw err(
-            "not_editable",
-            `This assignment is ${a.status.replace("_", " ")}; it can no longer be edited. Nothing was changed.`,
-          );
+          throw rustsRefusal("submit", "a senior review submitted as a grade");
+        if (!EDITABLE.has(a.status)) throw notEditable(a.status);
         if (a.pending.length)
           throw err(
             "invalid",
@@ -1024,6 +1039,10 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
       call("reviewDecision", () => {
         const a = get(id);
         if (a.kind !== "senior_review") throw err("invalid", "Not a senior review assignment");
+        // Feedback too short for the decision (the UI offers no such
+        // decision): in Rust's words where the real app was asked the same,
+        // else as the UI reads RULES.review_feedback_min_chars.
+        refusedByRust("review_decision", { input });
         const short = reviewFeedbackProblem(input.decision, input.feedback ?? "");
         if (short) throw err("invalid", short);
         a.status = "in_outbox";
@@ -1043,10 +1062,17 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         return timeLog(a);
       }),
     recordWaiting: (span) =>
-      call("recordWaiting", () => {
+      call("recordWaiting", async () => {
         refusedByRust("record_waiting", { span });
-        waiting.push(clone(span));
-        return { waiting_seconds: spanSeconds(waiting) };
+        const asked = canonical(span);
+        if (recorded("record_waiting").some((c) => c.ok && canonical(c.args.span) === asked))
+          return earnings.recordWaiting(span);
+        const ledger = await earnings.earningsOverview({
+          from: null,
+          to: null,
+          opportunity_id: null,
+        });
+        return { waiting_seconds: ledger.unpaid.waiting_seconds };
       }),
     correctTimeLog: (id, spans) =>
       call("correctTimeLog", () => {

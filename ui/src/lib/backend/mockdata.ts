@@ -9,6 +9,7 @@ import type { VisibleField } from "../bindings";
 import type {
   Block,
   ChatTurn,
+  Clause,
   FieldView,
   Inline,
   LegalDocView,
@@ -56,6 +57,35 @@ function field(
     results: null,
     help: null,
     ...extra,
+  };
+}
+
+// Question builders: the rubric's defaults (`base`), the id and prompt, and
+// what the kind adds; anything else is spread over the result.
+
+/** A scale question from 1 to `max`, its anchors as [value, label]. */
+function scale(id: string, prompt: string, max: number, ...marks: [number, string][]): Question {
+  const anchors = marks.map(([value, label]) => ({ value, label }));
+  return { ...base, id, prompt, type: "scale", min: 1, max, anchors };
+}
+
+/** A single-choice question, its options as [id, label]. */
+function choice(id: string, prompt: string, ...pairs: [string, string][]): Question {
+  const options = pairs.map(([id, label]) => ({ id, label }));
+  return { ...base, id, prompt, type: "single_choice", options };
+}
+
+/** An optional annotations question on `fields`. */
+function annotations(id: string, prompt: string, fields: string[], kinds: string[]): Question {
+  return {
+    ...base,
+    id,
+    prompt,
+    type: "annotations",
+    required: false,
+    fields,
+    severities: kinds,
+    min_count: null,
   };
 }
 
@@ -114,31 +144,26 @@ export const OPPORTUNITIES: MockOpportunity[] = [
       ],
       [
         {
-          ...base,
-          id: "correctness",
-          prompt: "How correct is the change?",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [
-            { value: 1, label: "Broken" },
-            { value: 3, label: "Works with gaps" },
-            { value: 5, label: "Correct" },
-          ],
+          ...scale(
+            "correctness",
+            "How correct is the change?",
+            5,
+            [1, "Broken"],
+            [3, "Works with gaps"],
+            [5, "Correct"],
+          ),
           rationale: { when: "below", threshold: 4, min_length: 20 },
           help: "Judge behaviour, not style.",
           refers_to: ["patch"],
         },
         {
-          ...base,
-          id: "tests_adequate",
-          prompt: "Do the tests cover the change?",
-          type: "single_choice",
-          options: [
-            { id: "yes", label: "Yes" },
-            { id: "partly", label: "Partly" },
-            { id: "no", label: "No" },
-          ],
+          ...choice(
+            "tests_adequate",
+            "Do the tests cover the change?",
+            ["yes", "Yes"],
+            ["partly", "Partly"],
+            ["no", "No"],
+          ),
           rationale: { when: "choice", choices: ["no", "partly"], min_length: 10 },
           refers_to: ["tests"],
         },
@@ -158,14 +183,12 @@ export const OPPORTUNITIES: MockOpportunity[] = [
           max_selected: 3,
         },
         {
-          ...base,
-          id: "comments",
-          prompt: "Inline comments on the diff",
-          type: "annotations",
-          required: false,
-          fields: ["patch"],
-          severities: ["nit", "minor", "major", "blocker"],
-          min_count: null,
+          ...annotations(
+            "comments",
+            "Inline comments on the diff",
+            ["patch"],
+            ["nit", "minor", "major", "blocker"],
+          ),
           rationale: { when: "optional" },
         },
         {
@@ -194,40 +217,26 @@ export const OPPORTUNITIES: MockOpportunity[] = [
       [field("redline", "Redline", "legal_redline")],
       [
         {
-          ...base,
-          id: "accuracy",
-          prompt: "Are the redlines legally accurate?",
-          type: "scale",
-          min: 1,
-          max: 7,
-          anchors: [
-            { value: 1, label: "Wrong" },
-            { value: 7, label: "Accurate" },
-          ],
+          ...scale(
+            "accuracy",
+            "Are the redlines legally accurate?",
+            7,
+            [1, "Wrong"],
+            [7, "Accurate"],
+          ),
           rationale: { when: "always", min_length: 10 },
         },
         {
-          ...base,
-          id: "risk",
-          prompt: "Residual risk for the client",
-          type: "single_choice",
-          options: [
-            { id: "low", label: "Low" },
-            { id: "medium", label: "Medium" },
-            { id: "high", label: "High" },
-          ],
+          ...choice(
+            "risk",
+            "Residual risk for the client",
+            ["low", "Low"],
+            ["medium", "Medium"],
+            ["high", "High"],
+          ),
           rationale: { when: "choice", choices: ["high"], min_length: 10 },
         },
-        {
-          ...base,
-          id: "clause_comments",
-          prompt: "Clause comments",
-          type: "annotations",
-          required: false,
-          fields: ["redline"],
-          severities: ["note", "issue"],
-          min_count: null,
-        },
+        annotations("clause_comments", "Clause comments", ["redline"], ["note", "issue"]),
       ],
     ),
   },
@@ -244,52 +253,21 @@ export const OPPORTUNITIES: MockOpportunity[] = [
       "# CT triage\n\nUse the **lung** window for nodules. Measure the long axis.",
       [field("scan", "CT series", "scan"), field("history", "Clinical history", "text")],
       [
+        choice(
+          "finding",
+          "Main finding",
+          ["normal", "Normal"],
+          ["nodule", "Nodule"],
+          ["other", "Other"],
+        ),
+        // No \`show_if\`: the synthetic mock shows every question (it never
+        // evaluates rubric rules; the replay backend carries Rust's).
+        { ...scale("size", "Nodule size (mm), 1 = <4 … 5 = >20", 5), required: false },
         {
-          ...base,
-          id: "finding",
-          prompt: "Main finding",
-          type: "single_choice",
-          options: [
-            { id: "normal", label: "Normal" },
-            { id: "nodule", label: "Nodule" },
-            { id: "other", label: "Other" },
-          ],
-        },
-        {
-          ...base,
-          id: "size",
-          prompt: "Nodule size (mm), 1 = <4 … 5 = >20",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [],
-          // No \`show_if\`: the synthetic mock shows every question (it never
-          // evaluates rubric rules; the replay backend carries Rust's).
-          required: false,
-        },
-        {
-          ...base,
-          id: "confidence",
-          prompt: "Confidence",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [
-            { value: 1, label: "Guess" },
-            { value: 5, label: "Certain" },
-          ],
+          ...scale("confidence", "Confidence", 5, [1, "Guess"], [5, "Certain"]),
           rationale: { when: "below", threshold: 3, min_length: 15 },
         },
-        {
-          ...base,
-          id: "regions",
-          prompt: "Marked regions",
-          type: "annotations",
-          required: false,
-          fields: ["scan"],
-          severities: ["finding", "artefact"],
-          min_count: null,
-        },
+        annotations("regions", "Marked regions", ["scan"], ["finding", "artefact"]),
       ],
     ),
   },
@@ -331,15 +309,7 @@ export const OPPORTUNITIES: MockOpportunity[] = [
             { id: "no_pii", label: "No personal data" },
           ],
         },
-        {
-          ...base,
-          id: "helpfulness",
-          prompt: "Helpfulness of the better answer",
-          type: "scale",
-          min: 1,
-          max: 5,
-          anchors: [],
-        },
+        scale("helpfulness", "Helpfulness of the better answer", 5),
       ],
     ),
   },
@@ -375,6 +345,19 @@ export function scopedFields(opp: MockOpportunity, n: number, hostile: boolean):
 /** The diff files of item `n`. `denseLines` (benchmarks) makes
  *  src/pipeline.rs that many lines long with a change on every third line,
  *  so nearly every line is a visible row (no collapsed context). */
+
+/** Diff ops from unified-diff lines: "+" added, "-" removed, " " (or an
+ *  empty line) context; the text's first and last line breaks are not lines. */
+function diffOps(text: string): Op[] {
+  return text
+    .slice(1, -1)
+    .split("\n")
+    .map((line) => ({
+      op: line[0] === "+" ? "add" : line[0] === "-" ? "del" : "ctx",
+      text: line.slice(1),
+    }));
+}
+
 export function codeFiles(n: number, denseLines?: number): MockDiffFile[] {
   const big: Op[] = [];
   const dense = denseLines !== undefined && denseLines > 0;
@@ -396,26 +379,26 @@ export function codeFiles(n: number, denseLines?: number): MockDiffFile[] {
       old_path: null,
       status: "modified",
       language: "rust",
-      ops: [
-        { op: "ctx", text: "use std::time::{Duration, Instant};" },
-        { op: "ctx", text: "" },
-        { op: "ctx", text: "pub struct Lease {" },
-        { op: "ctx", text: "    expires_at: Instant," },
-        { op: "ctx", text: "}" },
-        { op: "ctx", text: "" },
-        { op: "ctx", text: "impl Lease {" },
-        { op: "del", text: "    pub fn remaining(&self) -> Duration {" },
-        { op: "del", text: "        self.expires_at - Instant::now()" },
-        { op: "add", text: "    pub fn remaining(&self, now: Instant) -> Duration {" },
-        { op: "add", text: "        self.expires_at.saturating_duration_since(now)" },
-        { op: "ctx", text: "    }" },
-        { op: "ctx", text: "" },
-        { op: "add", text: `    /// Renew for item ${n}: "<script>alert(1)</script>" stays text.` },
-        { op: "add", text: "    pub fn renew(&mut self, by: Duration) {" },
-        { op: "add", text: "        self.expires_at += by;" },
-        { op: "add", text: "    }" },
-        { op: "ctx", text: "}" },
-      ],
+      ops: diffOps(`
+ use std::time::{Duration, Instant};
+
+ pub struct Lease {
+     expires_at: Instant,
+ }
+
+ impl Lease {
+-    pub fn remaining(&self) -> Duration {
+-        self.expires_at - Instant::now()
++    pub fn remaining(&self, now: Instant) -> Duration {
++        self.expires_at.saturating_duration_since(now)
+     }
+
++    /// Renew for item ${n}: "<script>alert(1)</script>" stays text.
++    pub fn renew(&mut self, by: Duration) {
++        self.expires_at += by;
++    }
+ }
+`),
     },
     { path: "src/pipeline.rs", old_path: null, status: "modified", language: "rust", ops: big },
     {
@@ -423,13 +406,13 @@ export function codeFiles(n: number, denseLines?: number): MockDiffFile[] {
       old_path: null,
       status: "added",
       language: "rust",
-      ops: [
-        { op: "add", text: "#[test]" },
-        { op: "add", text: "fn remaining_never_underflows() {" },
-        { op: "add", text: "    let lease = Lease::expired();" },
-        { op: "add", text: "    assert_eq!(lease.remaining(Instant::now()), Duration::ZERO);" },
-        { op: "add", text: "}" },
-      ],
+      ops: diffOps(`
++#[test]
++fn remaining_never_underflows() {
++    let lease = Lease::expired();
++    assert_eq!(lease.remaining(Instant::now()), Duration::ZERO);
++}
+`),
     },
   ];
 }
@@ -502,6 +485,13 @@ export function redline(hostile: boolean): LegalDocView {
     term: string | null = null,
     definition = false,
   ): LegalRun => ({ text, kind, term, definition });
+  /** Clause `number` (also its anchor), at level 1 and not rewritten unless `more` says. */
+  const clause = (
+    number: string,
+    change: Clause["change"],
+    runs: LegalRun[],
+    more: Partial<Clause> = {},
+  ): Clause => ({ number, anchor: number, level: 1, change, rewritten: false, runs, ...more });
   return {
     redline: true,
     note: null,
@@ -510,114 +500,67 @@ export function redline(hostile: boolean): LegalDocView {
       { term: "Purpose", defined_in: "1.2", uses: 2 },
     ],
     clauses: [
-      {
-        number: "1.1",
-        anchor: "1.1",
-        level: 1,
-        change: { kind: "modified" },
-        rewritten: false,
-        runs: [
-          run("“"),
-          run("Confidential Information", "equal", "Confidential Information", true),
-          run("” means all information disclosed "),
-          run("in writing ", "deleted"),
-          run("in any form, whether oral, written or electronic, ", "inserted"),
-          run("by the Disclosing Party."),
-        ],
-      },
-      {
-        number: "1.2",
-        anchor: "1.2",
-        level: 1,
-        change: { kind: "unchanged" },
-        rewritten: false,
-        runs: [
-          run("“"),
-          run("Purpose", "equal", "Purpose", true),
-          run("” means evaluating a possible business relationship between the Parties."),
-        ],
-      },
-      {
-        number: "2.1",
-        anchor: "2.1",
-        level: 1,
-        change: { kind: "modified" },
-        rewritten: false,
-        runs: [
-          run("The Recipient shall use "),
-          run("Confidential Information", "equal", "Confidential Information"),
-          run(" solely for the "),
-          run("Purpose", "equal", "Purpose"),
-          run(" and shall not disclose it to any third party"),
-          run(" without prior written consent", "inserted"),
-          run("."),
-        ],
-      },
-      {
-        number: "2.2",
-        anchor: "2.2",
-        level: 2,
-        change: { kind: "added" },
-        rewritten: false,
-        runs: [
+      clause("1.1", { kind: "modified" }, [
+        run("“"),
+        run("Confidential Information", "equal", "Confidential Information", true),
+        run("” means all information disclosed "),
+        run("in writing ", "deleted"),
+        run("in any form, whether oral, written or electronic, ", "inserted"),
+        run("by the Disclosing Party."),
+      ]),
+      clause("1.2", { kind: "unchanged" }, [
+        run("“"),
+        run("Purpose", "equal", "Purpose", true),
+        run("” means evaluating a possible business relationship between the Parties."),
+      ]),
+      clause("2.1", { kind: "modified" }, [
+        run("The Recipient shall use "),
+        run("Confidential Information", "equal", "Confidential Information"),
+        run(" solely for the "),
+        run("Purpose", "equal", "Purpose"),
+        run(" and shall not disclose it to any third party"),
+        run(" without prior written consent", "inserted"),
+        run("."),
+      ]),
+      clause(
+        "2.2",
+        { kind: "added" },
+        [
           run(
             "The Recipient shall notify the Discloser of any unauthorised disclosure within 48 hours.",
             "inserted",
           ),
         ],
-      },
-      {
-        number: "3.1",
-        anchor: "3.1",
-        level: 1,
-        change: { kind: "unchanged" },
-        rewritten: false,
-        runs: [run("The Recipient may disclose information that is already public.")],
-      },
-      {
-        number: "3.2",
-        anchor: "3.2",
-        level: 1,
-        change: { kind: "unchanged" },
-        rewritten: false,
-        runs: [run("The Recipient may disclose information when a court orders it.")],
-      },
+        { level: 2 },
+      ),
+      clause("3.1", { kind: "unchanged" }, [
+        run("The Recipient may disclose information that is already public."),
+      ]),
+      clause("3.2", { kind: "unchanged" }, [
+        run("The Recipient may disclose information when a court orders it."),
+      ]),
       // Rewritten (as Rust decides): the prior wording whole, then the new.
-      {
-        number: "4.2",
-        anchor: "4.2",
-        level: 1,
-        change: { kind: "modified" },
-        rewritten: true,
-        runs: [
+      clause(
+        "4.2",
+        { kind: "modified" },
+        [
           run("Each Party bears its own costs.", "deleted"),
           run(
             "The Recipient indemnifies the Discloser against every loss arising from a breach.",
             "inserted",
           ),
         ],
-      },
-      {
-        number: "5.3",
-        anchor: "5.3",
-        level: 1,
-        change: { kind: "moved", from: "4.1", edited: true },
-        rewritten: false,
-        runs: [
-          run("This Agreement remains in force for "),
-          run("five (5)", "deleted"),
-          run("three (3)", "inserted"),
-          run(hostile ? ` years. ${XSS}` : " years from the Effective Date."),
-        ],
-      },
-      {
-        number: "6",
-        anchor: "6",
-        level: 1,
-        change: { kind: "removed" },
-        rewritten: false,
-        runs: [run("Neither Party may assign this Agreement.", "deleted")],
-      },
+        { rewritten: true },
+      ),
+      clause("5.3", { kind: "moved", from: "4.1", edited: true }, [
+        run("This Agreement remains in force for "),
+        run("five (5)", "deleted"),
+        run("three (3)", "inserted"),
+        run(hostile ? ` years. ${XSS}` : " years from the Effective Date."),
+      ]),
+      clause("6", { kind: "removed" }, [
+        run("Neither Party may assign this Agreement.", "deleted"),
+      ]),
     ],
     // Indices of the clauses that changed (everything but 1.2, 3.1, 3.2).
     changes: [0, 2, 3, 6, 7, 8],

@@ -12,7 +12,7 @@
 // the first answer recorded).
 // A call the recording does not hold rejects with an `internal` error that
 // names it: record it in recorded.rs rather than inventing an answer here.
-import type { AppError, Answers, SyncState, TimeSpan } from "../bindings";
+import type { AppError, Answers, QueueStatus, SyncState, TimeSpan } from "../bindings";
 import type { Backend, Unsubscribe } from "./index";
 import recording from "./fixtures/demo.json";
 
@@ -28,6 +28,9 @@ export type RecordedCall = {
 export type Recording = {
   recorded_at: string;
   calls: RecordedCall[];
+  /** What the app answers to a change of work in each status it may no
+   *  longer change (`AppError::not_editable`), by status. */
+  not_editable?: Partial<Record<QueueStatus, AppError>>;
 };
 
 export const DEMO: Recording = recording as unknown as Recording;

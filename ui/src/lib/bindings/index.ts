@@ -3494,28 +3494,12 @@ export const EVENT_NAMES = {
 
 /** Rules Rust enforces, as data (crates/app/src/rules.rs): show them, never copy them. */
 export const RULES: Rules = {
-  "editable_statuses": [
-    "new",
-    "draft",
-    "ready",
-    "needs_revision",
-    "rubric_changed",
-    "submit_failed"
-  ],
-  "focus_grace_s": {
-    "max": 3600,
-    "min": 0
-  },
-  "idle_timeout_s": {
-    "max": null,
-    "min": 10
-  },
-  "notify_interval_s": {
-    "max": 86400,
-    "min": 60
-  },
+  "editable_statuses": ["new","draft","ready","needs_revision","rubric_changed","submit_failed"],
+  "focus_grace_s": {"max":3600,"min":0},
+  "idle_timeout_s": {"max":null,"min":10},
+  "notify_interval_s": {"max":86400,"min":60},
   "review_feedback_min_chars": 10,
-  "time_span_max_s": 43200
+  "time_span_max_s": 43200,
 };
 
 /** The commands and events through Tauri's IPC. */

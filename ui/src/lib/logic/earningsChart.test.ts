@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EarningsPoint } from "../bindings";
-import { chartData } from "./earningsChart";
+import { chartData, xRange } from "./earningsChart";
 
 const pt = (day: string | null, o: Partial<EarningsPoint> = {}): EarningsPoint => ({
   key: day ?? "opp",
@@ -64,5 +64,26 @@ describe("earnings chart data", () => {
     });
     expect(o.time).toBe(false);
     expect(o.x).toEqual([0, 1]);
+  });
+
+  it("shows half a slot around the data, from the data: one, two and no points", () => {
+    const series = (grouping: "day" | "week", days: string[]) => ({
+      grouping,
+      currency: "USD",
+      points: days.map((d) => pt(d, { reversed_cents: 3600 })),
+    });
+    const at = (day: string) => new Date(`${day}T00:00:00`).getTime() / 1000;
+    // One day: half a day either side of its midnight (uPlot itself would
+    // make a time axis 1,000 days long from a single point).
+    const one = chartData(series("day", ["2026-05-29"]));
+    expect(xRange(one, "day")).toEqual([at("2026-05-29") - 43_200, at("2026-05-29") + 43_200]);
+    const two = chartData(series("day", ["2026-05-29", "2026-05-31"]));
+    expect(xRange(two, "day")).toEqual([at("2026-05-29") - 43_200, at("2026-05-31") + 43_200]);
+    const week = chartData(series("week", ["2026-05-25"]));
+    expect(xRange(week, "week")).toEqual([at("2026-05-25") - 302_400, at("2026-05-25") + 302_400]);
+    // No points: no time axis; by opportunity, the slots' indices.
+    expect(xRange(chartData(series("day", [])), "day")).toEqual([-0.6, -0.4]);
+    const opp = chartData({ grouping: "opportunity", currency: "USD", points: [pt(null)] });
+    expect(xRange(opp, "opportunity")).toEqual([-0.6, 0.6]);
   });
 });

@@ -3,7 +3,7 @@
 // between the first and the last bucket gets a slot, empty ones too, so
 // distances on the axis are true. Reversals go below the axis.
 import type { EarningsPoint } from "../bindings";
-import type { EarningsSeries } from "../bindings";
+import type { EarningsGrouping, EarningsSeries } from "../bindings";
 
 export type ChartData = {
   /** Seconds since the epoch (local midnight of the bucket's first day) on a
@@ -87,4 +87,19 @@ export function chartData(series: EarningsSeries): ChartData {
   }
   for (const d of slots.slice(-MAX_SLOTS)) push(d.getTime() / 1000, byDay.get(d.getTime()) ?? null);
   return out;
+}
+
+/**
+ * The x range the chart shows: half a slot (a day, or a week) beyond the
+ * first and the last slot on a date axis; the slots' indices, with a little
+ * room, by opportunity. Taken from the data, never from the range uPlot
+ * offers: for a single point on a time axis uPlot widens it itself to
+ * 86,400 / `ms` seconds after the point (1,000 days with timestamps in
+ * seconds), which put one day's bar at the left edge of a 2½-year axis.
+ */
+export function xRange(d: ChartData, grouping: EarningsGrouping): [number, number] {
+  const last = d.x.length - 1;
+  if (!d.time || last < 0) return [-0.6, last + 0.6];
+  const half = 43_200 * (grouping === "week" ? 7 : 1);
+  return [d.x[0] - half, d.x[last] + half];
 }

@@ -11,6 +11,9 @@
 //! Assay asks `WebKit` to draw without compositing (its
 //! `WEBKIT_DISABLE_COMPOSITING_MODE`), unless the user chose either way
 //! already. With a GPU nothing changes.
+//!
+//! It also tunes the page's JavaScript heap ([`tune_javascript`]): the web
+//! process collects garbage after 4 MiB of allocation instead of 32 MiB.
 
 use std::path::Path;
 
@@ -51,6 +54,35 @@ pub fn choose() -> Option<&'static str> {
     {
         std::env::set_var(USER_CHOICES[0], "1");
         return Some("no GPU render node (or software GL): WebKit draws without compositing");
+    }
+    None
+}
+
+/// JavaScriptCore's heap setting for Assay's page: collect after 4 MiB of
+/// allocation rather than `JSCore`'s default of 32 MiB for a page's heap
+/// (`largeHeapSize`). Assay's page keeps little alive (a window of queue
+/// rows, a window of diff rows), but scrolling 10,000 rows allocates and
+/// drops a great deal, and with the default the web process held tens of
+/// MiB of garbage at a time (`cargo xtask bench --only startup`, README).
+const JS_HEAP: (&str, &str) = ("JSC_largeHeapSize", "4194304");
+
+/// Whether to set [`JS_HEAP`]: on Linux (`WebKitGTK` reads `JSC_*` options
+/// from the environment of its web process, which inherits this process's),
+/// unless the user set that option themselves.
+fn tune_heap(linux: bool, var: impl Fn(&str) -> Option<String>) -> bool {
+    linux && var(JS_HEAP.0).is_none()
+}
+
+/// Sets Assay's JavaScript heap tuning ([`JS_HEAP`]) for the web process
+/// `WebKitGTK` starts. Call first thing in [`crate::run`], before any thread
+/// starts: it may set an environment variable.
+pub fn tune_javascript() -> Option<String> {
+    if tune_heap(cfg!(target_os = "linux"), |k| std::env::var(k).ok()) {
+        std::env::set_var(JS_HEAP.0, JS_HEAP.1);
+        return Some(format!(
+            "JavaScript heap: {}={} (collect sooner)",
+            JS_HEAP.0, JS_HEAP.1
+        ));
     }
     None
 }
@@ -99,5 +131,13 @@ mod tests {
         assert!(!has_render_node(dir.path()));
         std::fs::write(dir.path().join("renderD128"), "").unwrap();
         assert!(has_render_node(dir.path()));
+    }
+
+    #[test]
+    fn the_heap_is_tuned_on_linux_unless_the_user_chose() {
+        assert!(tune_heap(true, env(&[])));
+        assert!(!tune_heap(false, env(&[])));
+        assert!(!tune_heap(true, env(&[("JSC_largeHeapSize", "33554432")])));
+        assert!(tune_heap(true, env(&[("JSC_logGC", "1")])));
     }
 }

@@ -18,6 +18,13 @@
 //! The anchor, measured the same way in the same run (paired launches,
 //! alternating order): `tests/minimal-tauri`, the smallest Tauri app on the
 //! same Tauri and `WebKitGTK` (one static page), to its heading in the DOM.
+//! The anchor runs with the engine settings Assay's web process runs with
+//! (its `WEBKIT_*` and `JSC_*` environment: the drawing mode Assay chose,
+//! e.g. no compositing where there is no GPU, and its JavaScript heap
+//! tuning), read from that process at the first launch: a default Tauri app
+//! on a machine without a GPU composites with llvmpipe, about 60 MiB more in
+//! its web process, which would flatter the ratio. `ASSAY_BENCH_ANCHOR_DEFAULT=1`
+//! runs the anchor with Tauri's defaults instead.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -318,6 +325,26 @@ fn memory_summary(when: &str, trees: &[TreePss], anchor: &[TreePss]) {
         pairs.1,
         pairs.2
     );
+}
+
+/// The `WEBKIT_*` and `JSC_*` environment of the web process below
+/// `binary`'s running app: the engine settings that page runs with.
+fn engine_settings(binary: &Path) -> Result<Vec<(String, String)>> {
+    for p in tree_of(&running(binary)?)? {
+        let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        if !comm.starts_with("WebKitWebProces") {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{p}/environ"))
+            .with_context(|| format!("environment of the web process {p}"))?;
+        return Ok(environ
+            .split(|b| *b == 0)
+            .filter_map(|kv| std::str::from_utf8(kv).ok()?.split_once('='))
+            .filter(|(k, _)| k.starts_with("WEBKIT_") || k.starts_with("JSC_"))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect());
+    }
+    bail!("no web process below {}", binary.display())
 }
 
 fn tree_pss(binary: &Path) -> Result<TreePss> {
@@ -703,6 +730,10 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     let mut execs = Vec::with_capacity(runs);
     let mut anchor_execs = Vec::with_capacity(runs);
     let mut scrolls: Vec<Vec<f64>> = vec![Vec::new(); SCROLLS.len()];
+    // The anchor's engine settings: Assay's web process's, read at its first
+    // launch (run 0 starts Assay first).
+    let default_anchor = std::env::var_os("ASSAY_BENCH_ANCHOR_DEFAULT").is_some();
+    let mut anchor_env: Vec<(String, String)> = Vec::new();
     for run in 0..runs {
         // Paired, alternating which starts first.
         for assay_first in [run % 2 == 0, run % 2 != 0] {
@@ -714,6 +745,21 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     (&mut starts, &mut execs),
                 )?;
                 print_start_timeline(&app, &binary, run + 1)?;
+                if run == 0 && !default_anchor {
+                    anchor_env = engine_settings(&binary)?;
+                    println!(
+                        "the minimal Tauri app runs with the engine settings of Assay's web process: {}",
+                        if anchor_env.is_empty() {
+                            "none set".to_owned()
+                        } else {
+                            anchor_env
+                                .iter()
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        }
+                    );
+                }
                 if run == 0 {
                     let tree = tree_pss(&binary)?;
                     println!(
@@ -751,8 +797,12 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                 }
                 app.quit()?;
             } else {
+                let env: Vec<(&str, &str)> = anchor_env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 let app = timed_launch(
-                    (&minimal, &[]),
+                    (&minimal, &env),
                     ("#ready", "ready"),
                     &format!("run {}: minimal Tauri app's heading", run + 1),
                     (&mut anchor, &mut anchor_execs),

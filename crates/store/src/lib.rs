@@ -162,6 +162,15 @@ impl Store {
     pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
+
+    /// The rows of `sql` (a query without parameters whose one column is
+    /// JSON), each decoded as a `T`.
+    pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(sql)?;
+        let rows = st.query_map([], |r| json_col::<T>(&r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
 
 // ------------------------------------------------------------ value helpers

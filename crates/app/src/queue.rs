@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use assay_protocol::Opportunity;
-use assay_store::{HeldBack, QuarantineKind, QueueOrder, QueueQuery, QueueRow, QueueStatus, Store};
+use assay_store::{HeldBack, QuarantineKind, QueueQuery, QueueRow, QueueStatus, Store};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppResult;
@@ -113,12 +113,7 @@ fn query<'a>(filter: &'a QueueFilter, search: &'a str) -> QueueQuery<'a> {
         opportunity_id: filter.opportunity_id.as_deref(),
         kind: filter.kind,
         search,
-        order: match filter.sort {
-            QueueSort::Due => QueueOrder::Due,
-            QueueSort::Lease => QueueOrder::Lease,
-            QueueSort::Pay => QueueOrder::Pay,
-            QueueSort::Title => QueueOrder::Title,
-        },
+        order: filter.sort,
     }
 }
 

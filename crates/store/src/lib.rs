@@ -34,7 +34,7 @@ pub use blobs::{validate_digest, BlobStore, PartDigest};
 pub use corrections::{time_span_problem, MAX_TIME_SPAN_S};
 pub use error::{Result, StoreError};
 pub use items::ScopedItemWrite;
-pub use queue_index::{QueueGroupCount, QueueOrder, QueueQuery, QueueWindow};
+pub use queue_index::{QueueGroupCount, QueueQuery, QueueSort, QueueWindow};
 pub use schema::SCHEMA_VERSION;
 pub use types::*;
 

@@ -1087,11 +1087,7 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
     // drawn by the series viewer).
     let scan = open_new_item(&app, "Chest CT: incidental")?;
     wait_scan_painted(&app)?;
-    app.js("[...document.querySelectorAll('[data-viewer=scan] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
-         const c = document.querySelector('[data-viewer=scan] canvas');
-         const r = c.getBoundingClientRect();
-         const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}));
-         at('pointerdown', 0.3, 0.3); at('pointermove', 0.5, 0.55); at('pointerup', 0.5, 0.55);")?;
+    draw_region(&app, "scan", (0.3, 0.3), (0.5, 0.55))?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
     app.fill("[data-testid=region-composer] textarea", "Possible bleed")?;
     std::thread::sleep(Duration::from_millis(700)); // autosave debounce
@@ -1103,13 +1099,7 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
     assert_eq!(text, "Half-written: this loop never ends on empty input");
 
     // Restart: both are still there.
-    app.quit()?;
-    let data_dir = data.path().display().to_string();
-    let app = App::launch(&[
-        ("ASSAY_PROFILE", "e2e-pending"),
-        ("ASSAY_DATA_DIR", &data_dir),
-    ])?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    let app = restart(app, "e2e-pending", &data)?;
     open_row(&app, "Chest CT: incidental", &scan)?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
     let text =
@@ -1123,6 +1113,30 @@ fn begun_comments_and_regions_survive_switching_and_restart() -> anyhow::Result<
     assert_eq!(text, "Half-written: this loop never ends on empty input");
     app.screenshot("15-pending-comment-after-restart")?;
     app.quit()
+}
+
+/// Quits `app` and starts it again on profile `profile` and the same data
+/// directory, waiting until the queue shows its rows.
+fn restart(app: App, profile: &str, data: &tempfile::TempDir) -> anyhow::Result<App> {
+    app.quit()?;
+    let data_dir = data.path().display().to_string();
+    let app = App::launch(&[("ASSAY_PROFILE", profile), ("ASSAY_DATA_DIR", &data_dir)])?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    Ok(app)
+}
+
+/// Picks the Region tool of the `viewer` (`scan`, `series`) and drags a
+/// region on its canvas from `from` to `to` (fractions of its width and height).
+fn draw_region(app: &App, viewer: &str, from: (f64, f64), to: (f64, f64)) -> anyhow::Result<()> {
+    app.js(&format!(
+        "[...document.querySelectorAll('[data-viewer={viewer}] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
+         const c = document.querySelector('[data-viewer={viewer}] canvas');
+         const r = c.getBoundingClientRect();
+         const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {{bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}}));
+         at('pointerdown', {}, {}); at('pointermove', {}, {}); at('pointerup', {}, {});",
+        from.0, from.1, to.0, to.1, to.0, to.1
+    ))?;
+    Ok(())
 }
 
 /// Searches the queue for `search`, opens the row of `assignment` and waits
@@ -1256,11 +1270,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
     app.screenshot("16-series-slice-12-bone")?;
 
     // A region on slice 12.
-    app.js("[...document.querySelectorAll('[data-viewer=series] .toolbar button')].find(b => b.textContent.trim() === 'Region').click();
-         const c = document.querySelector('[data-viewer=series] canvas');
-         const r = c.getBoundingClientRect();
-         const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0, pointerId: 1, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy}));
-         at('pointerdown', 0.6, 0.3); at('pointermove', 0.8, 0.5); at('pointerup', 0.8, 0.5);")?;
+    draw_region(&app, "series", (0.6, 0.3), (0.8, 0.5))?;
     app.wait_for("[data-testid=region-composer] textarea", WAIT)?;
     let composer = shown(&app, "[data-testid=region-composer]")?;
     assert!(composer.contains("on slice 12"), "{composer}");
@@ -1276,13 +1286,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
 
     // Restart before submitting: the region is part of the draft, still on
     // slice 12, and its jump button brings the stack back to that slice.
-    app.quit()?;
-    let data_dir = data.path().display().to_string();
-    let app = App::launch(&[
-        ("ASSAY_PROFILE", "e2e-series"),
-        ("ASSAY_DATA_DIR", &data_dir),
-    ])?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    let app = restart(app, "e2e-series", &data)?;
     watch_ui_errors(&app)?;
     open_row(&app, "itm-series", &id)?;
     app.wait_text("[data-testid=series-regions]", WAIT, |t| {
@@ -1322,13 +1326,7 @@ fn series_scrolls_windows_and_a_region_on_its_slice_reaches_senior_review() -> a
 
     // Restart, sync, open the review: the region is listed on slice 12 and
     // drawn there.
-    app.quit()?;
-    let data_dir = data.path().display().to_string();
-    let app = App::launch(&[
-        ("ASSAY_PROFILE", "e2e-series"),
-        ("ASSAY_DATA_DIR", &data_dir),
-    ])?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    let app = restart(app, "e2e-series", &data)?;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         sync_now(&app)?;

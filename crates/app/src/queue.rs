@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use assay_protocol::Opportunity;
-use assay_store::{HeldBack, QuarantineKind, QueueOrder, QueueQuery, QueueRow, QueueStatus, Store};
+use assay_store::{HeldBack, QuarantineKind, QueueQuery, QueueRow, QueueStatus, Store};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppResult;
@@ -113,12 +113,7 @@ fn query<'a>(filter: &'a QueueFilter, search: &'a str) -> QueueQuery<'a> {
         opportunity_id: filter.opportunity_id.as_deref(),
         kind: filter.kind,
         search,
-        order: match filter.sort {
-            QueueSort::Due => QueueOrder::Due,
-            QueueSort::Lease => QueueOrder::Lease,
-            QueueSort::Pay => QueueOrder::Pay,
-            QueueSort::Title => QueueOrder::Title,
-        },
+        order: filter.sort,
     }
 }
 
@@ -147,25 +142,19 @@ pub(crate) fn page_at(
                 return uncached_page(store, filter, offset, limit, now);
             }
         };
-    let opportunities: HashMap<String, Opportunity> = store
-        .opportunities()?
-        .into_iter()
-        .map(|o| (o.id.clone(), o))
-        .collect();
+    let opportunities = opportunities_by_id(store)?;
     let mut first_index = 0u32;
     let groups = window
         .groups
         .into_iter()
         .map(|g| {
-            let o = opportunities.get(&g.opportunity_id);
-            let group = QueueGroup {
-                buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
-                licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
-                opportunity_id: g.opportunity_id,
-                opportunity_title: g.title,
+            let group = queue_group(
+                g.opportunity_id,
+                g.title,
                 first_index,
-                count: g.count,
-            };
+                g.count,
+                &opportunities,
+            );
             first_index = first_index.saturating_add(g.count);
             group
         })
@@ -236,27 +225,48 @@ fn add_to_groups(
 ) {
     match groups.last_mut() {
         Some(g) if g.opportunity_id == r.opportunity_id => g.count += 1,
-        _ => {
-            let o = opportunities.get(&r.opportunity_id);
-            groups.push(QueueGroup {
-                opportunity_id: r.opportunity_id.clone(),
-                opportunity_title: title(),
-                buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
-                licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
-                first_index: u32::try_from(index).unwrap_or(u32::MAX),
-                count: 1,
-            });
-        }
+        _ => groups.push(queue_group(
+            r.opportunity_id.clone(),
+            title(),
+            u32::try_from(index).unwrap_or(u32::MAX),
+            1,
+            opportunities,
+        )),
+    }
+}
+
+/// The stored opportunities, by id.
+fn opportunities_by_id(store: &Store) -> AppResult<HashMap<String, Opportunity>> {
+    Ok(store
+        .opportunities()?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect())
+}
+
+/// An opportunity group of the queue, with the stored opportunity's buyer
+/// and licence (empty when it is unknown).
+fn queue_group(
+    opportunity_id: String,
+    opportunity_title: String,
+    first_index: u32,
+    count: u32,
+    opportunities: &HashMap<String, Opportunity>,
+) -> QueueGroup {
+    let o = opportunities.get(&opportunity_id);
+    QueueGroup {
+        buyer: o.map(|o| o.buyer.clone()).unwrap_or_default(),
+        licence_category: o.map(|o| o.licence_category.clone()).unwrap_or_default(),
+        opportunity_id,
+        opportunity_title,
+        first_index,
+        count,
     }
 }
 
 fn read_queue(store: &Store, now: DateTime<Utc>) -> AppResult<StoredQueue> {
     let rows = store.queue(now)?;
-    let opportunities: HashMap<String, Opportunity> = store
-        .opportunities()?
-        .into_iter()
-        .map(|o| (o.id.clone(), o))
-        .collect();
+    let opportunities = opportunities_by_id(store)?;
     let mut status_counts = BTreeMap::new();
     for r in &rows {
         *status_counts.entry(r.status).or_insert(0u32) += 1;

@@ -14,6 +14,10 @@ use ts_rs::TS;
 use crate::error::AppError;
 use crate::views::FieldView;
 
+/// The store's order of rows in the queue's groups, which the UI's queue
+/// filter picks (one type for both).
+pub use assay_store::QueueSort;
+
 /// Who is signed in where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -53,22 +57,6 @@ pub struct ExpertSummary {
     pub email: String,
     /// May make senior review decisions on other experts' submissions.
     pub senior_reviewer: bool,
-}
-
-/// Order of rows inside each opportunity group of the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum QueueSort {
-    /// Earliest due date first (the default).
-    #[default]
-    Due,
-    /// Earliest lease expiry first.
-    Lease,
-    /// Highest pay first (items without a rate last).
-    Pay,
-    /// Title, alphabetically.
-    Title,
 }
 
 /// Filter of `queue_page`. Empty `statuses` means all.

@@ -519,7 +519,7 @@ pub struct ReviewOutcome {
 }
 
 /// `GET /api/v1/outcomes?since=CURSOR`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct OutcomePage {
     /// Outcomes changed after the `since` cursor, oldest change first.
@@ -669,7 +669,7 @@ pub struct LedgerEntry {
 }
 
 /// `GET /api/v1/ledger?since=CURSOR`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct LedgerPage {
     /// Ledger entries changed after the `since` cursor, oldest change first.

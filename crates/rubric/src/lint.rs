@@ -130,6 +130,23 @@ fn dups<T: Ord + Copy>(values: impl IntoIterator<Item = T>) -> BTreeSet<T> {
     values.into_iter().filter(|v| !seen.insert(*v)).collect()
 }
 
+/// Error `duplicate-{what}` on each id of `ids` (the rubric's `what`s:
+/// `field`, `question`) that is declared more than once.
+fn declared_once<'r>(
+    what: &str,
+    ids: impl IntoIterator<Item = &'r str>,
+    target: fn(&'r str) -> Target<'r>,
+    l: &mut Linter<'_>,
+) {
+    for d in dups(ids) {
+        l.error(
+            &format!("duplicate-{what}"),
+            target(d),
+            format!("{what} `{d}` is declared more than once"),
+        );
+    }
+}
+
 /// Errors that make a rubric unusable. [`crate::parse_rubric`] refuses a
 /// rubric with any of these; `lint` reports them with the rest.
 pub fn structural_findings(rubric: &Rubric, src: Option<&SourceMap>) -> Vec<LintFinding> {
@@ -175,13 +192,12 @@ fn structural(r: &Rubric, l: &mut Linter<'_>) {
 
     // ---- fields
     let visible: BTreeSet<&str> = r.fields.iter().map(|f| f.id.as_str()).collect();
-    for d in dups(r.fields.iter().map(|f| f.id.as_str())) {
-        l.error(
-            "duplicate-field",
-            Target::Field(d),
-            format!("field `{d}` is declared more than once"),
-        );
-    }
+    declared_once(
+        "field",
+        r.fields.iter().map(|f| f.id.as_str()),
+        Target::Field,
+        l,
+    );
     for f in &r.fields {
         if f.id.trim().is_empty() {
             l.error(
@@ -214,13 +230,12 @@ fn structural(r: &Rubric, l: &mut Linter<'_>) {
 
     // ---- questions
     let index = question_index(r);
-    for d in dups(r.questions.iter().map(|q| q.id.as_str())) {
-        l.error(
-            "duplicate-question",
-            Target::Question(d),
-            format!("question `{d}` is declared more than once"),
-        );
-    }
+    declared_once(
+        "question",
+        r.questions.iter().map(|q| q.id.as_str()),
+        Target::Question,
+        l,
+    );
     for q in &r.questions {
         structural_question(q, &visible, &index, l);
     }
@@ -272,9 +287,7 @@ fn structural_question(
 ) {
     let id = q.id.as_str();
     question_id_and_weight(q, l);
-    for f in &q.refers_to {
-        needs_field(visible, id, "refers_to", f, l);
-    }
+    needs_fields(visible, id, "refers_to", &q.refers_to, l);
     match &q.kind {
         QuestionKind::Scale { min, max, anchors } => scale_range(id, *min, *max, anchors, l),
         QuestionKind::SingleChoice { options } => {
@@ -294,7 +307,13 @@ fn structural_question(
             min_length,
             max_length,
             ..
-        } => length_bounds(id, *min_length, *max_length, l),
+        } => ordered_bounds(
+            id,
+            "length-bounds",
+            ("min_length", *min_length),
+            ("max_length", *max_length),
+            l,
+        ),
         QuestionKind::Annotations { fields, .. } => annotation_fields(id, fields, visible, l),
     }
     rationale_rule(q, l);
@@ -336,6 +355,19 @@ fn needs_field(visible: &BTreeSet<&str>, id: &str, key: &str, field: &str, l: &m
     }
 }
 
+/// [`needs_field`] for each field of the list under `key`.
+fn needs_fields(
+    visible: &BTreeSet<&str>,
+    id: &str,
+    key: &str,
+    fields: &[String],
+    l: &mut Linter<'_>,
+) {
+    for f in fields {
+        needs_field(visible, id, key, f, l);
+    }
+}
+
 /// A scale runs from a smaller to a larger value; its anchors lie on it.
 fn scale_range(id: &str, min: i32, max: i32, anchors: &[ScaleAnchor], l: &mut Linter<'_>) {
     if min >= max {
@@ -369,15 +401,13 @@ fn selection_bounds(
 ) {
     options_check(id, "options", options, l);
     let n = options.len();
-    if let (Some(lo), Some(hi)) = (min_selected, max_selected) {
-        if lo > hi {
-            l.error(
-                "selection-bounds",
-                Target::QuestionKey(id, "min_selected"),
-                format!("question `{id}`: min_selected ({lo}) is more than max_selected ({hi})"),
-            );
-        }
-    }
+    ordered_bounds(
+        id,
+        "selection-bounds",
+        ("min_selected", min_selected),
+        ("max_selected", max_selected),
+        l,
+    );
     if let Some(lo) = min_selected {
         if lo as usize > n {
             l.error(
@@ -412,9 +442,7 @@ fn ranking_fields(id: &str, fields: &[String], visible: &BTreeSet<&str>, l: &mut
             format!("question `{id}`: field `{d}` is listed twice in the ranking"),
         );
     }
-    for f in fields {
-        needs_field(visible, id, "fields", f, l);
-    }
+    needs_fields(visible, id, "fields", fields, l);
 }
 
 /// A pairwise question compares two different visible fields.
@@ -430,14 +458,21 @@ fn pairwise_fields(id: &str, a: &str, b: &str, visible: &BTreeSet<&str>, l: &mut
     needs_field(visible, id, "b", b, l);
 }
 
-/// A free-text question's minimum length is not above its maximum.
-fn length_bounds(id: &str, min_length: Option<u32>, max_length: Option<u32>, l: &mut Linter<'_>) {
-    if let (Some(lo), Some(hi)) = (min_length, max_length) {
+/// A question's lower bound (`min_selected`, `min_length`) is not above its
+/// upper one: else error `code` on the lower bound's key.
+fn ordered_bounds(
+    id: &str,
+    code: &str,
+    (lo_key, lo): (&str, Option<u32>),
+    (hi_key, hi): (&str, Option<u32>),
+    l: &mut Linter<'_>,
+) {
+    if let (Some(lo), Some(hi)) = (lo, hi) {
         if lo > hi {
             l.error(
-                "length-bounds",
-                Target::QuestionKey(id, "min_length"),
-                format!("question `{id}`: min_length ({lo}) is more than max_length ({hi})"),
+                code,
+                Target::QuestionKey(id, lo_key),
+                format!("question `{id}`: {lo_key} ({lo}) is more than {hi_key} ({hi})"),
             );
         }
     }
@@ -452,9 +487,7 @@ fn annotation_fields(id: &str, fields: &[String], visible: &BTreeSet<&str>, l: &
             format!("question `{id}`: annotations need at least one field to annotate"),
         );
     }
-    for f in fields {
-        needs_field(visible, id, "fields", f, l);
-    }
+    needs_fields(visible, id, "fields", fields, l);
 }
 
 /// A rationale rule fits its question: `below` on a scale, `choice` with

@@ -11,7 +11,7 @@ use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use crate::error::{Result, StoreError};
 use crate::sync_state::set_cursor_tx;
 use crate::types::*;
-use crate::{enum_parse, enum_str, get_ts, json_col, ts, Store};
+use crate::{enum_parse, enum_str, get_ts, ts, Store};
 
 const ASSIGNMENT_COLS: &str = "a.id, a.item_id, a.opportunity_id, a.rubric_id, a.rubric_version, \
      a.kind, a.state, a.assigned_at, a.lease_expires_at, a.due_at, a.review_of_submission_id, a.seq, \
@@ -501,10 +501,7 @@ impl Store {
 
     /// Stored opportunities.
     pub fn opportunities(&self) -> Result<Vec<Opportunity>> {
-        let conn = self.conn()?;
-        let mut st = conn.prepare("SELECT json FROM opportunities ORDER BY title, id")?;
-        let rows = st.query_map([], |r| json_col::<Opportunity>(&r.get::<_, String>(0)?))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.json_rows("SELECT json FROM opportunities ORDER BY title, id")
     }
 
     // ------------------------------------------------------------ items, rubrics

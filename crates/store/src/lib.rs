@@ -34,7 +34,7 @@ pub use blobs::{validate_digest, BlobStore, PartDigest};
 pub use corrections::{time_span_problem, MAX_TIME_SPAN_S};
 pub use error::{Result, StoreError};
 pub use items::ScopedItemWrite;
-pub use queue_index::{QueueGroupCount, QueueOrder, QueueQuery, QueueWindow};
+pub use queue_index::{QueueGroupCount, QueueQuery, QueueSort, QueueWindow};
 pub use schema::SCHEMA_VERSION;
 pub use types::*;
 
@@ -161,6 +161,15 @@ impl Store {
 
     pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// The rows of `sql` (a query without parameters whose one column is
+    /// JSON), each decoded as a `T`.
+    pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(sql)?;
+        let rows = st.query_map([], |r| json_col::<T>(&r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 

@@ -5,7 +5,7 @@ use assay_protocol::{LedgerEntry, Payout, Rate, RateCard};
 use rusqlite::{params, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
-use crate::{enum_parse, enum_str, get_ts, json_col, ts, Store};
+use crate::{enum_parse, enum_str, get_ts, ts, Store};
 
 impl Store {
     /// Apply one page of `GET /ledger` and advance the cursor, atomically.
@@ -139,9 +139,6 @@ impl Store {
 
     /// Stored payouts, newest first.
     pub fn payouts(&self) -> Result<Vec<Payout>> {
-        let conn = self.conn()?;
-        let mut st = conn.prepare("SELECT json FROM payouts ORDER BY paid_at DESC, id")?;
-        let rows = st.query_map([], |r| json_col::<Payout>(&r.get::<_, String>(0)?))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.json_rows("SELECT json FROM payouts ORDER BY paid_at DESC, id")
     }
 }

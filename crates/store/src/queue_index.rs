@@ -14,23 +14,27 @@ use std::sync::{Arc, Mutex, PoisonError};
 use assay_protocol::AssignmentKind;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::Result;
 use crate::items::{earns_rate, queue_row, queue_sql};
 use crate::types::{QueueRow, QueueStatus};
 use crate::{enum_str, Store};
 
-/// How rows are ordered within each opportunity's group (groups by title,
-/// then opportunity id; ties by assignment id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueOrder {
-    /// Due date, soonest first.
+/// Order of rows inside each opportunity group of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum QueueSort {
+    /// Earliest due date first (the default).
+    #[default]
     Due,
-    /// Lease end, soonest first.
+    /// Earliest lease expiry first.
     Lease,
-    /// Pay, highest first (screening work is unpaid).
+    /// Highest pay first (items without a rate last).
     Pay,
-    /// Item title.
+    /// Title, alphabetically.
     Title,
 }
 
@@ -46,8 +50,9 @@ pub struct QueueQuery<'a> {
     /// Only rows whose title, item id, assignment id or opportunity title
     /// contains this, compared lower-cased (all when empty).
     pub search: &'a str,
-    /// The order within each group.
-    pub order: QueueOrder,
+    /// The order within each group (groups by title, then opportunity id;
+    /// ties by assignment id).
+    pub order: QueueSort,
 }
 
 /// One opportunity's group of a queue window's query.
@@ -195,12 +200,12 @@ fn condition(q: &QueueQuery<'_>) -> String {
 /// title, it reads the queue index's own index for that order.
 pub(crate) fn window_sql(q: &QueueQuery<'_>) -> String {
     let within = match q.order {
-        QueueOrder::Due => "due_ns",
-        QueueOrder::Lease => "lease_ns",
-        QueueOrder::Title => "title",
+        QueueSort::Due => "due_ns",
+        QueueSort::Lease => "lease_ns",
+        QueueSort::Title => "title",
         // The opportunity's latest rate (what `Store::queue` reports), for
         // the kinds of work that earn it.
-        QueueOrder::Pay => {
+        QueueSort::Pay => {
             "CASE WHEN earns_rate THEN COALESCE((SELECT r.amount_cents FROM rate_card r \
                WHERE r.opportunity_id = queue_index.opportunity_id \
                ORDER BY r.effective_from DESC LIMIT 1), 0) ELSE 0 END DESC"

@@ -1353,7 +1353,7 @@ fn version_4_database_gains_the_queue_title_index_and_keeps_its_items() {
 #[test]
 fn queue_index_takes_in_every_write_and_only_writes() {
     let (dir, store) = open();
-    let all = whole_queue(QueueOrder::Due);
+    let all = whole_queue(QueueSort::Due);
     let window = |now| store.queue_window(&all, 0, 100, now).unwrap();
     assert_eq!(window(t0()).total, 0);
     store
@@ -1609,7 +1609,7 @@ fn an_item_referring_to_an_attachment_twice_keeps_its_last_reference() {
 }
 
 /// The whole queue, in `order`.
-fn whole_queue(order: QueueOrder) -> QueueQuery<'static> {
+fn whole_queue(order: QueueSort) -> QueueQuery<'static> {
     QueueQuery {
         statuses: &[],
         opportunity_id: None,
@@ -1622,7 +1622,7 @@ fn whole_queue(order: QueueOrder) -> QueueQuery<'static> {
 #[test]
 fn queue_windows_read_the_queue_index_in_order() {
     let (_dir, store) = open();
-    for order in [QueueOrder::Due, QueueOrder::Lease, QueueOrder::Title] {
+    for order in [QueueSort::Due, QueueSort::Lease, QueueSort::Title] {
         let q = whole_queue(order);
         let conn = store.conn().unwrap();
         let mut st = conn
@@ -1647,7 +1647,7 @@ fn queue_windows_read_the_queue_index_in_order() {
 fn version_8_database_gains_a_queue_index_of_its_assignments() {
     // A database written by a build that knew the first eight migrations.
     let (_dir, store) = upgraded_from(8, insert_old_assignment);
-    let all = whole_queue(QueueOrder::Due);
+    let all = whole_queue(QueueSort::Due);
     // Its rows are derived on first use, with both statuses of its lease.
     for now in [t0(), t0() + Duration::hours(2)] {
         let w = store.queue_window(&all, 0, 10, now).unwrap();

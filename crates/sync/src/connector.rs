@@ -59,9 +59,15 @@ impl From<LabelStudioClient> for Connector {
     }
 }
 
-/// Empty cursor page of a feed Label Studio does not have.
-fn no_cursor() -> String {
-    String::new()
+/// `$call` on the client inside `$self`, whichever kind it is (both kinds
+/// have the method): `either!(self, c => c.me().await)`.
+macro_rules! either {
+    ($self:expr, $c:ident => $call:expr) => {
+        match $self {
+            Self::Assay($c) => $call,
+            Self::LabelStudio($c) => $call,
+        }
+    };
 }
 
 impl Connector {
@@ -75,10 +81,7 @@ impl Connector {
 
     /// The platform's base URL, as configured.
     pub fn base_url(&self) -> &str {
-        match self {
-            Self::Assay(c) => c.base_url(),
-            Self::LabelStudio(c) => c.base_url(),
-        }
+        either!(self, c => c.base_url())
     }
 
     /// The same connector with other size and time limits.
@@ -92,18 +95,12 @@ impl Connector {
 
     /// Whether the platform answers, and its protocol version.
     pub async fn health(&self) -> Result<Health> {
-        match self {
-            Self::Assay(c) => c.health().await,
-            Self::LabelStudio(c) => c.health().await,
-        }
+        either!(self, c => c.health().await)
     }
 
     /// The signed-in expert's profile.
     pub async fn me(&self) -> Result<ExpertProfile> {
-        match self {
-            Self::Assay(c) => c.me().await,
-            Self::LabelStudio(c) => c.me().await,
-        }
+        either!(self, c => c.me().await)
     }
 
     /// Revoke the token where the platform can; Label Studio tokens are
@@ -117,10 +114,7 @@ impl Connector {
 
     /// The opportunities open to the expert.
     pub async fn opportunities(&self) -> Result<OpportunityList> {
-        match self {
-            Self::Assay(c) => c.opportunities().await,
-            Self::LabelStudio(c) => c.opportunities().await,
-        }
+        either!(self, c => c.opportunities().await)
     }
 
     /// One page of assignment changes after `since`.
@@ -129,18 +123,12 @@ impl Connector {
         since: Option<&str>,
         limit: Option<u32>,
     ) -> Result<AssignmentPage> {
-        match self {
-            Self::Assay(c) => c.assignments(since, limit).await,
-            Self::LabelStudio(c) => c.assignments(since, limit).await,
-        }
+        either!(self, c => c.assignments(since, limit).await)
     }
 
     /// Renew an assignment's lease; the new expiry.
     pub async fn renew_lease(&self, assignment_id: &str) -> Result<Lease> {
-        match self {
-            Self::Assay(c) => c.renew_lease(assignment_id).await,
-            Self::LabelStudio(c) => c.renew_lease(assignment_id).await,
-        }
+        either!(self, c => c.renew_lease(assignment_id).await)
     }
 
     /// Hand an assignment back.
@@ -153,10 +141,7 @@ impl Connector {
 
     /// An item envelope as raw JSON, so hidden fields can be dropped before decoding.
     pub async fn item_raw(&self, item_id: &str) -> Result<serde_json::Value> {
-        match self {
-            Self::Assay(c) => c.item_raw(item_id).await,
-            Self::LabelStudio(c) => c.item_raw(item_id).await,
-        }
+        either!(self, c => c.item_raw(item_id).await)
     }
 
     /// Fetch the media a raw item envelope still points at (Label Studio
@@ -173,10 +158,7 @@ impl Connector {
 
     /// One rubric version.
     pub async fn rubric(&self, id: &str, version: u32) -> Result<RubricEnvelope> {
-        match self {
-            Self::Assay(c) => c.rubric(id, version).await,
-            Self::LabelStudio(c) => c.rubric(id, version).await,
-        }
+        either!(self, c => c.rubric(id, version).await)
     }
 
     /// Start downloading an attachment from byte `offset` (Assay platforms only).
@@ -195,10 +177,7 @@ impl Connector {
         req: &SubmissionRequest,
         idempotency_key: &str,
     ) -> Result<SubmissionReceipt> {
-        match self {
-            Self::Assay(c) => c.submit(req, idempotency_key).await,
-            Self::LabelStudio(c) => c.submit(req, idempotency_key).await,
-        }
+        either!(self, c => c.submit(req, idempotency_key).await)
     }
 
     /// Upload a senior review; idempotent by `idempotency_key`.
@@ -207,21 +186,15 @@ impl Connector {
         req: &ReviewRequest,
         idempotency_key: &str,
     ) -> Result<ReviewReceipt> {
-        match self {
-            Self::Assay(c) => c.review(req, idempotency_key).await,
-            Self::LabelStudio(c) => c.review(req, idempotency_key).await,
-        }
+        either!(self, c => c.review(req, idempotency_key).await)
     }
 
     /// One page of review outcome changes after `since`.
     pub async fn outcomes(&self, since: Option<&str>, limit: Option<u32>) -> Result<OutcomePage> {
         match self {
             Self::Assay(c) => c.outcomes(since, limit).await,
-            Self::LabelStudio(_) => Ok(OutcomePage {
-                outcomes: Vec::new(),
-                next_cursor: no_cursor(),
-                has_more: false,
-            }),
+            // A feed Label Studio does not have: one empty, final page.
+            Self::LabelStudio(_) => Ok(OutcomePage::default()),
         }
     }
 
@@ -229,11 +202,8 @@ impl Connector {
     pub async fn ledger(&self, since: Option<&str>, limit: Option<u32>) -> Result<LedgerPage> {
         match self {
             Self::Assay(c) => c.ledger(since, limit).await,
-            Self::LabelStudio(_) => Ok(LedgerPage {
-                entries: Vec::new(),
-                next_cursor: no_cursor(),
-                has_more: false,
-            }),
+            // A feed Label Studio does not have: one empty, final page.
+            Self::LabelStudio(_) => Ok(LedgerPage::default()),
         }
     }
 

@@ -25,17 +25,9 @@ impl From<keyring::Error> for CredentialsError {
 
 /// Tokens stored under one keyring service name (the app's identifier; tests
 /// use their own so they never touch a user's real entries).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     service: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("service", &self.service)
-            .finish()
-    }
 }
 
 impl Credentials {

@@ -406,7 +406,7 @@ mod pull {
             opportunity_id: None,
             kind: None,
             search: "",
-            order: assay_store::QueueOrder::Due,
+            order: assay_store::QueueSort::Due,
         };
         let window = env.store.queue_window(&all, 0, 500, now).unwrap();
         assert!(window.total > 0);

@@ -58,7 +58,7 @@ pub fn choose() -> Option<&'static str> {
     None
 }
 
-/// JavaScriptCore's heap setting for Assay's page: collect after 4 MiB of
+/// `JavaScriptCore`'s heap setting for Assay's page: collect after 4 MiB of
 /// allocation rather than `JSCore`'s default of 32 MiB for a page's heap
 /// (`largeHeapSize`). Assay's page keeps little alive (a window of queue
 /// rows, a window of diff rows), but scrolling 10,000 rows allocates and

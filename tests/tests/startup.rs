@@ -340,7 +340,11 @@ fn engine_settings(binary: &Path) -> Result<Vec<(String, String)>> {
         return Ok(environ
             .split(|b| *b == 0)
             .filter_map(|kv| std::str::from_utf8(kv).ok()?.split_once('='))
-            .filter(|(k, _)| k.starts_with("WEBKIT_") || k.starts_with("JSC_"))
+            // The inspector's address is the driver's, set for each launch.
+            .filter(|(k, _)| {
+                (k.starts_with("WEBKIT_") || k.starts_with("JSC_"))
+                    && *k != "WEBKIT_INSPECTOR_SERVER"
+            })
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect());
     }

@@ -789,20 +789,24 @@ fn a_lease_end_expires_exactly_the_lapsable_statuses() {
             Some(IssueKind::Rejected),
         ] {
             for draft_ready in [None, Some(false), Some(true)] {
-                for outbox_state in [
-                    None,
-                    Some(OutboxState::Queued),
-                    Some(OutboxState::Sending),
-                    Some(OutboxState::Sent),
-                    Some(OutboxState::FailedPermanent),
-                ] {
-                    for submission in [
-                        None,
-                        Some(OutcomeStatus::Pending),
-                        Some(OutcomeStatus::Accepted),
-                        Some(OutcomeStatus::Rejected),
-                        Some(OutcomeStatus::NeedsRevision),
-                    ] {
+                for outbox_state in std::iter::once(None).chain(
+                    [
+                        OutboxState::Queued,
+                        OutboxState::Sending,
+                        OutboxState::Sent,
+                        OutboxState::FailedPermanent,
+                    ]
+                    .map(Some),
+                ) {
+                    for submission in std::iter::once(None).chain(
+                        [
+                            OutcomeStatus::Pending,
+                            OutcomeStatus::Accepted,
+                            OutcomeStatus::Rejected,
+                            OutcomeStatus::NeedsRevision,
+                        ]
+                        .map(Some),
+                    ) {
                         let inputs = StatusInputs {
                             orphaned,
                             state: AssignmentState::Active,

@@ -60,6 +60,12 @@ pub struct Rules {
     /// Statuses in which the reviewer may still change and submit the work
     /// ([`QueueStatus::editable`]).
     pub editable_statuses: Vec<QueueStatus>,
+    /// Statuses that become `lease_expired` once the assignment's lease has
+    /// run out, the draft kept ([`QueueStatus::LAPSABLE`]).
+    pub lapsable_statuses: Vec<QueueStatus>,
+    /// Leases ending within this many seconds are reported as about to
+    /// expire (`SyncState.expiring_leases`; [`assay_sync::LEASE_WARN_BEFORE`]).
+    pub lease_warn_before_s: u32,
     /// Fewest characters of feedback (trimmed, counted as Unicode scalar
     /// values) needed to reject work or request a revision.
     pub review_feedback_min_chars: u32,
@@ -81,6 +87,9 @@ pub fn rules() -> Rules {
             .into_iter()
             .filter(|s| s.editable())
             .collect(),
+        lapsable_statuses: QueueStatus::LAPSABLE.to_vec(),
+        lease_warn_before_s: u32::try_from(assay_sync::LEASE_WARN_BEFORE.as_secs())
+            .unwrap_or(u32::MAX),
         review_feedback_min_chars: REVIEW_FEEDBACK_MIN_CHARS,
         idle_timeout_s: IDLE_TIMEOUT_S,
         focus_grace_s: FOCUS_GRACE_S,
@@ -134,10 +143,11 @@ mod tests {
     }
 
     #[test]
-    fn editable_statuses_are_the_stores_rule() {
+    fn status_lists_are_the_stores_rules() {
         let r = rules();
         for s in QueueStatus::ALL {
             assert_eq!(r.editable_statuses.contains(&s), s.editable(), "{s:?}");
+            assert_eq!(r.lapsable_statuses.contains(&s), s.lapses(), "{s:?}");
         }
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(
@@ -151,6 +161,20 @@ mod tests {
                 "submit_failed"
             ])
         );
+        assert_eq!(
+            json["lapsable_statuses"],
+            serde_json::json!(["new", "draft", "ready", "needs_revision"])
+        );
+    }
+
+    #[test]
+    fn the_lease_warning_window_is_the_sync_engines() {
+        let r = rules();
+        assert_eq!(
+            std::time::Duration::from_secs(r.lease_warn_before_s.into()),
+            assay_sync::SyncConfig::default().lease_warn_before
+        );
+        assert_eq!(r.lease_warn_before_s, 15 * 60);
     }
 
     #[test]

@@ -68,8 +68,19 @@ impl StatusInputs {
 
     /// The status before the lease's end (`lease_over` false) or from it on
     /// (true): time changes a status only there ([`Store::queue_window`]
-    /// keeps both).
+    /// keeps both). A lapsed lease turns the statuses in
+    /// [`QueueStatus::LAPSABLE`] into [`QueueStatus::LeaseExpired`].
     pub(crate) fn status_when(&self, lease_over: bool) -> QueueStatus {
+        let live = self.status_live();
+        if live.lapses() && self.lease_lapsed(lease_over) {
+            QueueStatus::LeaseExpired
+        } else {
+            live
+        }
+    }
+
+    /// The status whatever the lease says ([`Self::status_when`] applies its end).
+    fn status_live(&self) -> QueueStatus {
         if matches!(
             self.outbox_state,
             Some(OutboxState::Queued | OutboxState::Sending)
@@ -90,10 +101,7 @@ impl StatusInputs {
                 OutcomeStatus::Pending => QueueStatus::Submitted,
                 OutcomeStatus::Accepted => QueueStatus::Accepted,
                 OutcomeStatus::Rejected => QueueStatus::Rejected,
-                // Sent back for revision, but the revision lease ran out.
-                OutcomeStatus::NeedsRevision if self.lease_lapsed(lease_over) => {
-                    QueueStatus::LeaseExpired
-                }
+                // Sent back for revision (expired once its lease runs out).
                 OutcomeStatus::NeedsRevision => QueueStatus::NeedsRevision,
             };
         }
@@ -102,9 +110,6 @@ impl StatusInputs {
             // (made elsewhere, or its outcome is still to be pulled): it is
             // not new work, whatever its (long lapsed) lease says.
             return QueueStatus::Submitted;
-        }
-        if self.lease_lapsed(lease_over) {
-            return QueueStatus::LeaseExpired;
         }
         match self.draft_ready {
             Some(true) => QueueStatus::Ready,

@@ -775,6 +775,67 @@ fn lapsed_lease_shows_expired_at_now_and_keeps_the_draft() {
 }
 
 #[test]
+fn a_lease_end_expires_exactly_the_lapsable_statuses() {
+    use crate::items::StatusInputs;
+    // Every combination of what the status is made of, on an active
+    // assignment: the lease's end changes a status only from one in
+    // `QueueStatus::LAPSABLE` to `LeaseExpired`, and each of them does.
+    let mut lapsed = std::collections::BTreeSet::new();
+    for orphaned in [false, true] {
+        for issue in [
+            None,
+            Some(IssueKind::LeaseExpired),
+            Some(IssueKind::RubricChanged),
+            Some(IssueKind::Rejected),
+        ] {
+            for draft_ready in [None, Some(false), Some(true)] {
+                for outbox_state in std::iter::once(None).chain(
+                    [
+                        OutboxState::Queued,
+                        OutboxState::Sending,
+                        OutboxState::Sent,
+                        OutboxState::FailedPermanent,
+                    ]
+                    .map(Some),
+                ) {
+                    for submission in std::iter::once(None).chain(
+                        [
+                            OutcomeStatus::Pending,
+                            OutcomeStatus::Accepted,
+                            OutcomeStatus::Rejected,
+                            OutcomeStatus::NeedsRevision,
+                        ]
+                        .map(Some),
+                    ) {
+                        let inputs = StatusInputs {
+                            orphaned,
+                            state: AssignmentState::Active,
+                            lease_expires_at: t0(),
+                            issue,
+                            draft_ready,
+                            outbox_state,
+                            submission,
+                        };
+                        let live = inputs.status_when(false);
+                        let over = inputs.status_when(true);
+                        if live.lapses() {
+                            assert_eq!(over, QueueStatus::LeaseExpired, "{live:?}");
+                            lapsed.insert(live);
+                        } else {
+                            assert_eq!(over, live);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        lapsed.into_iter().collect::<Vec<_>>(),
+        QueueStatus::LAPSABLE.to_vec()
+    );
+}
+
+#[test]
 fn needs_revision_with_a_lapsed_lease_is_expired() {
     let (_dir, store) = open_with_active(1);
     let a = answers("v1");

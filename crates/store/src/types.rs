@@ -57,6 +57,19 @@ impl QueueStatus {
         Self::SubmitFailed,
     ];
 
+    /// Statuses that turn into [`QueueStatus::LeaseExpired`] once the
+    /// assignment's lease has run out (the draft is kept): work not yet sent
+    /// or decided. The store's status follows this list
+    /// ([`lapses`](Self::lapses)); the UI gets it as data (`RULES`).
+    pub const LAPSABLE: [QueueStatus; 4] =
+        [Self::New, Self::Draft, Self::Ready, Self::NeedsRevision];
+
+    /// Whether this status turns into [`QueueStatus::LeaseExpired`] when the
+    /// lease runs out ([`QueueStatus::LAPSABLE`]).
+    pub fn lapses(self) -> bool {
+        Self::LAPSABLE.contains(&self)
+    }
+
     /// Whether the reviewer may still change (and submit) the work: the one
     /// rule every layer asks, decided here.
     pub fn editable(self) -> bool {

@@ -28,6 +28,11 @@ use crate::connector::Connector;
 use crate::error::{Result, SyncError};
 use crate::scope::{decode_scoped, scope_item};
 
+/// How long before its end a lease (not being worked on) is reported as
+/// about to expire ([`SyncConfig::lease_warn_before`] by default; the UI
+/// names the window from the same value).
+pub const LEASE_WARN_BEFORE: Duration = Duration::from_secs(15 * 60);
+
 /// Tuning of the engine; `Default` is what the app uses.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
@@ -68,7 +73,7 @@ impl Default for SyncConfig {
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(15 * 60),
             lease_renew_before: Duration::from_secs(10 * 60),
-            lease_warn_before: Duration::from_secs(15 * 60),
+            lease_warn_before: LEASE_WARN_BEFORE,
             limits: Limits::default(),
             max_pages: 10_000,
             probe_base: Duration::from_millis(250),

@@ -26,7 +26,7 @@ pub use connector::{Connector, PlatformKind};
 pub use credentials::{Credentials, CredentialsError, Token};
 pub use engine::{
     backoff_delay, LeaseReport, PullReport, PushReport, SyncConfig, SyncEngine, SyncPhase,
-    SyncProgress, SyncReport,
+    SyncProgress, SyncReport, LEASE_WARN_BEFORE,
 };
 pub use error::{Result, SyncError};
 pub use labelstudio::{LabelStudioAuth, LabelStudioClient};

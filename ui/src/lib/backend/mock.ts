@@ -460,8 +460,9 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
   }
 
   // Like the real client: a lease that ran out shows as expired before the
-  // platform says so (the draft is kept).
-  const LAPSABLE = new Set<QueueStatus>(["new", "draft", "ready", "needs_revision"]);
+  // platform says so (the draft is kept). Which statuses lapse is Rust's
+  // rule (RULES.lapsable_statuses, from the store).
+  const LAPSABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(RULES.lapsable_statuses);
   function lapseLeases() {
     const t = now();
     let changed = false;

@@ -2240,6 +2240,16 @@ export type Rules = {
  */
 editable_statuses: Array<QueueStatus>, 
 /**
+ * Statuses that become `lease_expired` once the assignment's lease has
+ * run out, the draft kept ([`QueueStatus::LAPSABLE`]).
+ */
+lapsable_statuses: Array<QueueStatus>, 
+/**
+ * Leases ending within this many seconds are reported as about to
+ * expire (`SyncState.expiring_leases`; [`assay_sync::LEASE_WARN_BEFORE`]).
+ */
+lease_warn_before_s: number, 
+/**
  * Fewest characters of feedback (trimmed, counted as Unicode scalar
  * values) needed to reject work or request a revision.
  */
@@ -3497,6 +3507,8 @@ export const RULES: Rules = {
   "editable_statuses": ["new","draft","ready","needs_revision","rubric_changed","submit_failed"],
   "focus_grace_s": {"max":3600,"min":0},
   "idle_timeout_s": {"max":null,"min":10},
+  "lapsable_statuses": ["new","draft","ready","needs_revision"],
+  "lease_warn_before_s": 900,
   "notify_interval_s": {"max":86400,"min":60},
   "review_feedback_min_chars": 10,
   "time_span_max_s": 43200,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
-import type { SyncState } from "../bindings";
+import { RULES, type SyncState } from "../bindings";
 import { IDLE_SYNC } from "../backend/defaults";
 import SyncBar from "./SyncBar.svelte";
 
@@ -70,6 +70,15 @@ describe("SyncBar", () => {
     expect(badge?.textContent).toContain("2 held back");
     expect(badge?.textContent).toContain("Attachment “scan.dcm”: integrity check failed");
     expect(badge?.getAttribute("title")).toContain("Item “Diff #4”: nested too deeply");
+  });
+
+  it("names the sync engine's window for leases about to end", () => {
+    show({ ...base, expiring_leases: ["a1", "a2"] });
+    const badge = document.querySelector('[data-testid="expiring-leases"]');
+    expect(badge?.textContent).toBe("2 leases ending");
+    // Rust warns 15 minutes ahead (RULES.lease_warn_before_s), not an hour.
+    expect(badge?.getAttribute("title")).toBe("Leases ending within 15 minutes");
+    expect(RULES.lease_warn_before_s).toBe(15 * 60);
   });
 
   it("shows nothing held back when the sync recovered", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { localStamp, parseLocalStamp } from "./format";
+import { localStamp, parseLocalStamp, spanInWords } from "./format";
 
 describe("local time stamps", () => {
   it("show an instant as wall-clock time and read it back to the same instant", () => {
@@ -52,5 +52,15 @@ describe("headline and dotted", () => {
       rest: false,
     });
     expect(dotted(["a", null, "", false, "b"])).toBe("a · b");
+  });
+});
+
+describe("spans in words", () => {
+  it("names whole units, singular or plural", () => {
+    expect(spanInWords(900)).toBe("15 minutes");
+    expect(spanInWords(3600)).toBe("1 hour");
+    expect(spanInWords(5400)).toBe("1 hour 30 minutes");
+    expect(spanInWords(61)).toBe("1 minute 1 second");
+    expect(spanInWords(0)).toBe("0 seconds");
   });
 });

@@ -25,6 +25,20 @@ export function duration(seconds: number): string {
   return `${r}s`;
 }
 
+/** A span in words, for sentences: "15 minutes", "1 hour", "1 hour 30 minutes". */
+export function spanInWords(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const parts = [
+    [Math.floor(s / 3600), "hour"],
+    [Math.floor((s % 3600) / 60), "minute"],
+    [s % 60, "second"],
+  ] as const;
+  const words = parts
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n} ${unit}${n === 1 ? "" : "s"}`);
+  return words.length > 0 ? words.join(" ") : "0 seconds";
+}
+
 /** Countdown to an instant: "in 3h 10m", "2d 4h", "overdue 5m". */
 export function countdown(iso: string, now: number): string {
   const t = Date.parse(iso);

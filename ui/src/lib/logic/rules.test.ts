@@ -16,6 +16,8 @@ describe("rules from Rust", () => {
     ]);
     expect(RULES.idle_timeout_s).toEqual({ min: 10, max: null });
     expect(RULES.focus_grace_s).toEqual({ min: 0, max: 3600 });
+    expect(RULES.lapsable_statuses).toEqual(["new", "draft", "ready", "needs_revision"]);
+    expect(RULES.lease_warn_before_s).toBe(900);
   });
 
   it("judges review feedback as Rust does", () => {

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_protocol::{
-    ApiError, ApiErrorCode, Assignment, AssignmentKind, AttachmentRef, ExpertProfile, FieldValue,
-    Item, Opportunity, PayBasis, Rate,
+    ApiError, ApiErrorCode, Assignment, AssignmentKind, AttachmentRef, CursorQuery, ExpertProfile,
+    FieldValue, Item, Opportunity, PayBasis, Rate,
 };
 use assay_rubric::{Format, LintFinding, LintSeverity, Rubric, RubricError, SourceMap};
 use axum::body::Body;
@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use crate::api::{
     blocking, blocking_json, cursor_page, AdminAuth, ApiFailure, ApiJson, ApiQuery, ApiResult,
-    AppState, AuthorAuth, ListQuery,
+    AppState, AuthorAuth,
 };
 use crate::auth::{self, Role};
 use crate::error::{PlatformError, PlatformResult};
@@ -1976,7 +1976,7 @@ pub struct ExportPage {
 pub async fn export(
     State(state): State<AppState>,
     _who: AdminAuth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<CursorQuery>,
 ) -> ApiResult<ExportPage> {
     cursor_page(&state, &q, |s, after, limit| {
         s.export_submissions(after, limit)

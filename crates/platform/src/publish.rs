@@ -9,9 +9,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_protocol::{
     ApiError, ApiErrorCode, Assignment, AssignmentKind, AttachmentRef, CursorQuery, ExpertProfile,
-    FieldValue, Item, Opportunity, PayBasis, Rate,
+    FieldValue, Item, Opportunity, Rate,
 };
-use assay_rubric::{Format, LintFinding, LintSeverity, Rubric, RubricError, SourceMap};
+use assay_rubric::{
+    Format, LintFinding, LintSeverity, PayoutSchedule, Rubric, RubricError, SourceMap,
+};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -390,18 +392,6 @@ pub async fn publish_rubric(
 
 // ------------------------------------------------------------------ opportunities
 
-/// Pay for one unit of work.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayoutSpec {
-    /// Per item, hour or submission.
-    pub basis: PayBasis,
-    /// Amount per unit, in minor units.
-    pub amount_cents: i64,
-    /// ISO 4217, e.g. "USD".
-    pub currency: String,
-}
-
 /// Who may get work in an opportunity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -500,7 +490,7 @@ pub struct OpportunitySpec {
     pub exclusions: Vec<String>,
     /// Default: the rubric's payout.
     #[serde(default)]
-    pub payout: Option<PayoutSpec>,
+    pub payout: Option<PayoutSchedule>,
     /// Who may get work (expertise, screening).
     #[serde(default)]
     pub qualification: QualificationSpec,
@@ -562,11 +552,7 @@ pub fn complete_spec(
         out.exclusions = rubric.exclusions.clone();
     }
     if out.payout.is_none() {
-        out.payout = rubric.payout.as_ref().map(|p| PayoutSpec {
-            basis: p.basis,
-            amount_cents: p.amount_cents,
-            currency: p.currency.clone(),
-        });
+        out.payout = rubric.payout.clone();
     }
     match &out.payout {
         None => problems.push("no payout: give `payout` or publish a rubric with one".to_owned()),

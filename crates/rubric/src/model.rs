@@ -544,13 +544,11 @@ pub enum Answer {
 /// A reviewer's (possibly partial) grade: answers and rationales by question id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Answers {
     /// Answers by question id.
-    #[serde(default)]
     pub answers: BTreeMap<String, Answer>,
     /// Rationales by question id.
-    #[serde(default)]
     pub rationales: BTreeMap<String, String>,
 }
 

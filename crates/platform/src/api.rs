@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use assay_protocol::{
-    ApiError, ApiErrorCode, TokenResponse, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY_BYTES,
+    ApiError, ApiErrorCode, CursorQuery, TokenResponse, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY_BYTES,
 };
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Role};
@@ -399,17 +399,6 @@ pub fn request_hash<T: Serialize>(body: &T) -> Result<String, ApiFailure> {
 
 // ------------------------------------------------------------------ cursors
 
-/// Query of cursor listings (`since`, `limit`).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ListQuery {
-    /// Opaque cursor from the previous page's `next_cursor`; none starts at the beginning.
-    #[serde(default)]
-    pub since: Option<String>,
-    /// Page size, 1 to 500 (default 100).
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
 const CURSOR_PREFIX: &str = "c1.";
 
 /// The opaque cursor for "everything after `seq`".
@@ -431,7 +420,7 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<i64, ApiFailure> {
     }
 }
 
-pub(crate) fn page_params(q: &ListQuery) -> Result<(i64, u32), ApiFailure> {
+pub(crate) fn page_params(q: &CursorQuery) -> Result<(i64, u32), ApiFailure> {
     let after = decode_cursor(q.since.as_deref())?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
     if limit == 0 || limit > MAX_PAGE_LIMIT {
@@ -488,7 +477,7 @@ cursor_pages!(
 /// The page of rows after the cursor of `q` (at most its limit), read by
 /// `fetch(storage, after_seq, limit)` on the blocking pool, with the cursor
 /// after its last row.
-pub(crate) async fn cursor_page<P, F>(state: &AppState, q: &ListQuery, fetch: F) -> ApiResult<P>
+pub(crate) async fn cursor_page<P, F>(state: &AppState, q: &CursorQuery, fetch: F) -> ApiResult<P>
 where
     P: CursorPage,
     F: FnOnce(&dyn Storage, i64, u32) -> PlatformResult<crate::storage::Page<P::Row>>

@@ -3,10 +3,10 @@
 //! attachments, rubrics, submissions, outcomes, reviews, money).
 
 use assay_protocol::{
-    ApiError, ApiErrorCode, Assignment, AssignmentKind, AssignmentPage, ExpertProfile, Health,
-    ItemEnvelope, Lease, LedgerPage, LoginRequest, OpportunityList, OutcomePage, PayoutList,
-    RateCard, ReviewReceipt, ReviewRequest, RubricEnvelope, SubmissionReceipt, SubmissionRequest,
-    TokenResponse, CONTENT_SHA256_HEADER, PROTOCOL_VERSION,
+    ApiError, ApiErrorCode, Assignment, AssignmentKind, AssignmentPage, CursorQuery, ExpertProfile,
+    Health, ItemEnvelope, Lease, LedgerPage, LoginRequest, OpportunityList, OutcomePage,
+    PayoutList, RateCard, ReviewReceipt, ReviewRequest, RubricEnvelope, SubmissionReceipt,
+    SubmissionRequest, TokenResponse, CONTENT_SHA256_HEADER, PROTOCOL_VERSION,
 };
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::api::{
     blocking, blocking_json, cursor_page, idempotency_key, issue_token, request_hash, ApiFailure,
-    ApiJson, ApiQuery, ApiResult, AppState, AuthExpert, ListQuery,
+    ApiJson, ApiQuery, ApiResult, AppState, AuthExpert,
 };
 use crate::auth::{self, Role};
 use crate::error::PlatformError;
@@ -136,7 +136,7 @@ pub async fn opportunities(
 pub async fn assignments(
     State(state): State<AppState>,
     who: AuthExpert,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<CursorQuery>,
 ) -> ApiResult<AssignmentPage> {
     let now = Utc::now();
     cursor_page(&state, &q, move |s, after, limit| {
@@ -411,7 +411,7 @@ pub async fn submit(
 pub async fn outcomes(
     State(state): State<AppState>,
     who: AuthExpert,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<CursorQuery>,
 ) -> ApiResult<OutcomePage> {
     cursor_page(&state, &q, move |s, after, limit| {
         s.list_outcomes(&who.expert_id, after, limit)
@@ -455,7 +455,7 @@ pub async fn rate_card(State(state): State<AppState>, _who: AuthExpert) -> ApiRe
 pub async fn ledger(
     State(state): State<AppState>,
     who: AuthExpert,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<CursorQuery>,
 ) -> ApiResult<LedgerPage> {
     cursor_page(&state, &q, move |s, after, limit| {
         s.list_ledger(&who.expert_id, after, limit)

@@ -8,10 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_protocol::{
-    ApiError, ApiErrorCode, Assignment, AssignmentKind, AttachmentRef, ExpertProfile, FieldValue,
-    Item, Opportunity, PayBasis, Rate,
+    ApiError, ApiErrorCode, Assignment, AssignmentKind, AttachmentRef, CursorQuery, ExpertProfile,
+    FieldValue, Item, Opportunity, Rate,
 };
-use assay_rubric::{Format, LintFinding, LintSeverity, Rubric, RubricError, SourceMap};
+use assay_rubric::{
+    Format, LintFinding, LintSeverity, PayoutSchedule, Rubric, RubricError, SourceMap,
+};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -24,7 +26,7 @@ use utoipa::ToSchema;
 
 use crate::api::{
     blocking, blocking_json, cursor_page, AdminAuth, ApiFailure, ApiJson, ApiQuery, ApiResult,
-    AppState, AuthorAuth, ListQuery,
+    AppState, AuthorAuth,
 };
 use crate::auth::{self, Role};
 use crate::error::{PlatformError, PlatformResult};
@@ -390,18 +392,6 @@ pub async fn publish_rubric(
 
 // ------------------------------------------------------------------ opportunities
 
-/// Pay for one unit of work.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayoutSpec {
-    /// Per item, hour or submission.
-    pub basis: PayBasis,
-    /// Amount per unit, in minor units.
-    pub amount_cents: i64,
-    /// ISO 4217, e.g. "USD".
-    pub currency: String,
-}
-
 /// Who may get work in an opportunity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -500,7 +490,7 @@ pub struct OpportunitySpec {
     pub exclusions: Vec<String>,
     /// Default: the rubric's payout.
     #[serde(default)]
-    pub payout: Option<PayoutSpec>,
+    pub payout: Option<PayoutSchedule>,
     /// Who may get work (expertise, screening).
     #[serde(default)]
     pub qualification: QualificationSpec,
@@ -562,11 +552,7 @@ pub fn complete_spec(
         out.exclusions = rubric.exclusions.clone();
     }
     if out.payout.is_none() {
-        out.payout = rubric.payout.as_ref().map(|p| PayoutSpec {
-            basis: p.basis,
-            amount_cents: p.amount_cents,
-            currency: p.currency.clone(),
-        });
+        out.payout = rubric.payout.clone();
     }
     match &out.payout {
         None => problems.push("no payout: give `payout` or publish a rubric with one".to_owned()),
@@ -1976,7 +1962,7 @@ pub struct ExportPage {
 pub async fn export(
     State(state): State<AppState>,
     _who: AdminAuth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<CursorQuery>,
 ) -> ApiResult<ExportPage> {
     cursor_page(&state, &q, |s, after, limit| {
         s.export_submissions(after, limit)

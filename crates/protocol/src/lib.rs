@@ -286,17 +286,6 @@ pub struct AssignmentPage {
     pub has_more: bool,
 }
 
-/// Query of `GET /api/v1/assignments`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct AssignmentQuery {
-    /// Opaque cursor from a previous page's `next_cursor`; absent: from the start.
-    #[serde(default)]
-    pub since: Option<String>,
-    /// Page size; the platform applies its default and caps it.
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
 /// `POST /api/v1/assignments/{id}/lease` (renew) response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
@@ -707,7 +696,8 @@ pub struct PayoutList {
     pub payouts: Vec<Payout>,
 }
 
-/// Query carrying an opaque cursor and page size.
+/// Query of the cursor-paged lists (`GET /api/v1/assignments`, `/outcomes`,
+/// `/ledger`, `/admin/export`): an opaque cursor and a page size, both optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CursorQuery {
     /// Opaque cursor from a previous page's `next_cursor`; absent: from the start.

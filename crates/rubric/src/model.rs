@@ -84,9 +84,13 @@ pub struct Rubric {
 }
 
 /// What one unit of work pays, as stated by the rubric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+// The platform's opportunity spec takes the same type for its own payout
+// (the rubric's is its default); in its OpenAPI document the schema keeps the
+// name and description it had there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS, utoipa::ToSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PayoutSpec, description = "Pay for one unit of work.")]
 pub struct PayoutSchedule {
     /// What the amount is paid per.
     #[ts(type = "\"per_item\" | \"per_hour\" | \"per_submission\"")]
@@ -540,13 +544,11 @@ pub enum Answer {
 /// A reviewer's (possibly partial) grade: answers and rationales by question id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Answers {
     /// Answers by question id.
-    #[serde(default)]
     pub answers: BTreeMap<String, Answer>,
     /// Rationales by question id.
-    #[serde(default)]
     pub rationales: BTreeMap<String, String>,
 }
 

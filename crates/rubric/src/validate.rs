@@ -1006,6 +1006,19 @@ mod tests {
         r.for_question(q).map(|i| i.code.clone()).collect()
     }
 
+    /// A multi-choice answer picking `ids`.
+    fn choices(ids: &[&str]) -> Answer {
+        Answer::MultiChoice {
+            choices: ids.iter().map(|&id| id.to_owned()).collect(),
+        }
+    }
+
+    /// Give question `q` the answer `answer` in `a` and validate `a`.
+    fn with_answer(a: &mut Answers, q: &str, answer: Answer) -> ValidationReport {
+        a.answers.insert(q.into(), answer);
+        validate(a, &rubric())
+    }
+
     fn good() -> serde_json::Value {
         serde_json::json!({
             "answers": {
@@ -1042,9 +1055,7 @@ mod tests {
     #[test]
     fn scale_out_of_range() {
         let mut a = answers(good());
-        a.answers
-            .insert("quality".into(), Answer::Scale { value: 9 });
-        let r = validate(&a, &rubric());
+        let r = with_answer(&mut a, "quality", Answer::Scale { value: 9 });
         assert_eq!(codes(&r, "quality"), ["out_of_range"]);
         assert!(!r.ok);
     }
@@ -1052,17 +1063,10 @@ mod tests {
     #[test]
     fn rationale_below_threshold_counts_trimmed_chars() {
         let mut a = answers(good());
-        a.answers
-            .insert("quality".into(), Answer::Scale { value: 2 });
-        a.answers.insert(
-            "why_bad".into(),
-            Answer::MultiChoice {
-                choices: vec!["bug".into()],
-            },
-        );
+        a.answers.insert("why_bad".into(), choices(&["bug"]));
         a.rationales
             .insert("quality".into(), format!("   {}   ", "x".repeat(12)));
-        let r = validate(&a, &rubric());
+        let r = with_answer(&mut a, "quality", Answer::Scale { value: 2 });
         let msgs: Vec<_> = r
             .for_question("quality")
             .map(|i| i.message.as_str())
@@ -1074,20 +1078,16 @@ mod tests {
         a.rationales.insert("quality".into(), "y".repeat(40));
         assert!(validate(&a, &rubric()).ok);
         // At the threshold no rationale is needed.
-        a.answers
-            .insert("quality".into(), Answer::Scale { value: 3 });
         a.rationales.clear();
-        let r = validate(&a, &rubric());
+        let r = with_answer(&mut a, "quality", Answer::Scale { value: 3 });
         assert!(r.ok, "{:?}", r.issues);
     }
 
     #[test]
     fn show_if_controls_requirement_and_hidden_answers_are_ignored() {
         let mut a = answers(good());
-        a.answers
-            .insert("quality".into(), Answer::Scale { value: 1 });
         a.rationales.insert("quality".into(), "z".repeat(50));
-        let r = validate(&a, &rubric());
+        let r = with_answer(&mut a, "quality", Answer::Scale { value: 1 });
         assert_eq!(codes(&r, "why_bad"), ["required"]);
         assert_eq!(
             r.for_question("why_bad").next().unwrap().message,
@@ -1098,13 +1098,7 @@ mod tests {
         // Now hidden: an answer to it is ignored, not an error.
         a.answers
             .insert("quality".into(), Answer::Scale { value: 5 });
-        a.answers.insert(
-            "why_bad".into(),
-            Answer::MultiChoice {
-                choices: vec!["nope".into()],
-            },
-        );
-        let r = validate(&a, &rubric());
+        let r = with_answer(&mut a, "why_bad", choices(&["nope"]));
         assert!(r.ok, "{:?}", r.issues);
         assert_eq!(codes(&r, "why_bad"), ["ignored_hidden"]);
         assert!(!effective_answers(&rubric(), &a)
@@ -1118,13 +1112,7 @@ mod tests {
         a.answers
             .insert("quality".into(), Answer::Scale { value: 2 });
         a.rationales.insert("quality".into(), "z".repeat(50));
-        a.answers.insert(
-            "why_bad".into(),
-            Answer::MultiChoice {
-                choices: vec!["bug".into(), "style".into(), "perf".into(), "x".into()],
-            },
-        );
-        let r = validate(&a, &rubric());
+        let r = with_answer(&mut a, "why_bad", choices(&["bug", "style", "perf", "x"]));
         assert_eq!(codes(&r, "why_bad"), ["unknown_choice", "too_many_choices"]);
         assert!(r
             .for_question("why_bad")
@@ -1151,21 +1139,10 @@ mod tests {
     #[test]
     fn single_choice_and_choice_rationale() {
         let mut a = answers(good());
-        a.answers.insert(
-            "lang".into(),
-            Answer::SingleChoice {
-                choice: "go".into(),
-            },
-        );
-        let r = validate(&a, &rubric());
+        let choice = |id: &str| Answer::SingleChoice { choice: id.into() };
+        let r = with_answer(&mut a, "lang", choice("go"));
         assert_eq!(codes(&r, "lang"), ["unknown_choice"]);
-        a.answers.insert(
-            "lang".into(),
-            Answer::SingleChoice {
-                choice: "rs".into(),
-            },
-        );
-        let r = validate(&a, &rubric());
+        let r = with_answer(&mut a, "lang", choice("rs"));
         assert_eq!(codes(&r, "lang"), ["rationale_required"]);
         assert!(r
             .for_question("lang")
@@ -1284,12 +1261,17 @@ mod tests {
     #[test]
     fn pass_fail_must_cover_every_criterion() {
         let mut a = answers(good());
-        let mut results = BTreeMap::new();
-        results.insert("tests".to_string(), false);
-        results.insert("bogus".to_string(), true);
-        a.answers
-            .insert("checks".into(), Answer::PassFail { results });
-        let r = validate(&a, &rubric());
+        let results = |pairs: &[(&str, bool)]| Answer::PassFail {
+            results: pairs
+                .iter()
+                .map(|&(id, pass)| (id.to_owned(), pass))
+                .collect(),
+        };
+        let r = with_answer(
+            &mut a,
+            "checks",
+            results(&[("tests", false), ("bogus", true)]),
+        );
         assert_eq!(
             codes(&r, "checks"),
             ["criteria_missing", "unknown_criterion"]
@@ -1302,106 +1284,60 @@ mod tests {
             .contains("Docs"));
 
         // Complete, one failure: rationale is required ("fail").
-        let mut results = BTreeMap::new();
-        results.insert("tests".to_string(), false);
-        results.insert("docs".to_string(), true);
-        a.answers
-            .insert("checks".into(), Answer::PassFail { results });
-        let r = validate(&a, &rubric());
+        let r = with_answer(
+            &mut a,
+            "checks",
+            results(&[("tests", false), ("docs", true)]),
+        );
         assert_eq!(codes(&r, "checks"), ["rationale_required"]);
     }
 
     #[test]
     fn ranking_must_be_a_permutation() {
         let mut a = answers(good());
-        a.answers.insert(
-            "rank".into(),
-            Answer::Ranking {
-                order: vec!["a".into(), "a".into(), "c".into()],
-            },
-        );
-        let r = validate(&a, &rubric());
+        let order = |ids: &[&str]| Answer::Ranking {
+            order: ids.iter().map(|&id| id.to_owned()).collect(),
+        };
+        let r = with_answer(&mut a, "rank", order(&["a", "a", "c"]));
         assert_eq!(
             codes(&r, "rank"),
             ["ranking_duplicate", "ranking_incomplete", "ranking_unknown"]
         );
-        a.answers.insert(
-            "rank".into(),
-            Answer::Ranking {
-                order: vec!["b".into(), "a".into()],
-            },
-        );
-        assert!(validate(&a, &rubric()).ok);
+        assert!(with_answer(&mut a, "rank", order(&["b", "a"])).ok);
     }
 
     #[test]
     fn pairwise_tie_and_strength() {
         let mut a = answers(good());
-        a.answers.insert(
-            "pref".into(),
-            Answer::Pairwise {
-                preference: Preference::Tie,
-                strength: None,
-            },
-        );
-        assert_eq!(codes(&validate(&a, &rubric()), "pref"), ["tie_not_allowed"]);
-        a.answers.insert(
-            "pref".into(),
-            Answer::Pairwise {
-                preference: Preference::A,
-                strength: None,
-            },
-        );
-        assert_eq!(
-            codes(&validate(&a, &rubric()), "pref"),
-            ["strength_missing"]
-        );
-        a.answers.insert(
-            "pref".into(),
-            Answer::Pairwise {
-                preference: Preference::B,
-                strength: Some("hugely".into()),
-            },
-        );
-        assert_eq!(
-            codes(&validate(&a, &rubric()), "pref"),
-            ["strength_unknown"]
-        );
-        a.answers.insert(
-            "pref".into(),
-            Answer::Pairwise {
-                preference: Preference::B,
-                strength: Some("much".into()),
-            },
-        );
+        for (preference, strength, want) in [
+            (Preference::Tie, None, &["tie_not_allowed"][..]),
+            (Preference::A, None, &["strength_missing"]),
+            (Preference::B, Some("hugely"), &["strength_unknown"]),
+            (Preference::B, Some("much"), &[]),
+        ] {
+            let answer = Answer::Pairwise {
+                preference,
+                strength: strength.map(str::to_owned),
+            };
+            let r = with_answer(&mut a, "pref", answer);
+            assert_eq!(codes(&r, "pref"), want, "{preference:?} {strength:?}");
+        }
         assert!(validate(&a, &rubric()).ok);
     }
 
     #[test]
     fn free_text_bounds_use_trimmed_length() {
         let mut a = answers(good());
-        a.answers.insert(
-            "notes".into(),
-            Answer::FreeText {
-                text: "   short    ".into(),
-            },
-        );
-        let r = validate(&a, &rubric());
+        let text = |text: String| Answer::FreeText { text };
+        let r = with_answer(&mut a, "notes", text("   short    ".into()));
         assert_eq!(
             r.for_question("notes").next().unwrap().message,
             "Write at least 10 characters (you have 5)."
         );
-        a.answers.insert(
-            "notes".into(),
-            Answer::FreeText {
-                text: "é".repeat(21),
-            },
-        );
-        assert_eq!(codes(&validate(&a, &rubric()), "notes"), ["too_long"]);
+        let r = with_answer(&mut a, "notes", text("é".repeat(21)));
+        assert_eq!(codes(&r, "notes"), ["too_long"]);
         // Whitespace-only text of an optional question is no answer at all.
-        a.answers
-            .insert("notes".into(), Answer::FreeText { text: "  ".into() });
-        assert!(validate(&a, &rubric()).ok);
+        assert!(with_answer(&mut a, "notes", text("  ".into())).ok);
     }
 
     /// "Nothing to flag" (an empty list) answers a required annotations

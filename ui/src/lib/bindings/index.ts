@@ -2245,6 +2245,11 @@ editable_statuses: Array<QueueStatus>,
  */
 lapsable_statuses: Array<QueueStatus>, 
 /**
+ * Statuses a platform decision moves submitted work into (the UI opens
+ * the item again when one arrives; [`QueueStatus::DECIDED`]).
+ */
+decided_statuses: Array<QueueStatus>, 
+/**
  * Leases ending within this many seconds are reported as about to
  * expire (`SyncState.expiring_leases`; [`assay_sync::LEASE_WARN_BEFORE`]).
  */
@@ -3504,6 +3509,7 @@ export const EVENT_NAMES = {
 
 /** Rules Rust enforces, as data (crates/app/src/rules.rs): show them, never copy them. */
 export const RULES: Rules = {
+  "decided_statuses": ["needs_revision","accepted","rejected"],
   "editable_statuses": ["new","draft","ready","needs_revision","rubric_changed","submit_failed"],
   "focus_grace_s": {"max":3600,"min":0},
   "idle_timeout_s": {"max":null,"min":10},

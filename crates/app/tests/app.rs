@@ -396,7 +396,8 @@ async fn sign_in_sync_grade_submit_restart() {
 
     // Earnings come from the ledger the platform seeded.
     let overview = wb.earnings_overview(&EarningsQuery::default()).unwrap();
-    assert!(overview.paid_cents + overview.accepted_cents + overview.pending_cents > 0);
+    let a = overview.amounts;
+    assert!(a.paid_cents + a.accepted_cents + a.pending_cents > 0);
     let csv = wb.earnings_csv(&EarningsQuery::default()).unwrap();
     assert!(csv.lines().count() > 1);
     assert!(events
@@ -598,7 +599,8 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
             before.unpaid.review_seconds
         )
     );
-    assert_eq!(o.pending_cents + o.accepted_cents + o.paid_cents, earned);
+    let a = o.amounts;
+    assert_eq!(a.pending_cents + a.accepted_cents + a.paid_cents, earned);
     let paid_time = i64::try_from(o.paid_seconds).unwrap();
     let all_time = paid_time
         + i64::try_from(
@@ -1120,6 +1122,7 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     let accepted_before = wb
         .earnings_overview(&EarningsQuery::default())
         .unwrap()
+        .amounts
         .accepted_cents;
     let second_submission = second.submission_id.as_deref().unwrap();
     let opened = decided(&wb, &platform, second_submission, "accepted", None, id).await;
@@ -1137,6 +1140,7 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     let accepted_after = wb
         .earnings_overview(&EarningsQuery::default())
         .unwrap()
+        .amounts
         .accepted_cents;
     assert_eq!(accepted_after - accepted_before, earned.amount_cents);
 

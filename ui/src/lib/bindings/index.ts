@@ -780,22 +780,6 @@ export type EarningsOverview = {
  */
 currency: string, 
 /**
- * Earned on submitted work not yet accepted, in minor units.
- */
-pending_cents: number, 
-/**
- * Accepted and not yet paid out, in minor units.
- */
-accepted_cents: number, 
-/**
- * Paid out, in minor units.
- */
-paid_cents: number, 
-/**
- * Taken back after acceptance or payment (a positive number), in minor units.
- */
-reversed_cents: number, 
-/**
  * Active seconds on work that earned (pending, accepted or paid).
  */
 paid_seconds: number, 
@@ -810,7 +794,23 @@ hourly_paid_time_cents: number | null,
 /**
  * Earned per hour including unpaid time.
  */
-hourly_all_time_cents: number | null, };
+hourly_all_time_cents: number | null, 
+/**
+ * Earned on submitted work not yet accepted.
+ */
+pending_cents: number, 
+/**
+ * Accepted and not yet paid out.
+ */
+accepted_cents: number, 
+/**
+ * Paid out.
+ */
+paid_cents: number, 
+/**
+ * Taken back after acceptance or payment (a positive number).
+ */
+reversed_cents: number, };
 
 /**
  * A period the earnings screen offers. Rust resolves it to local days
@@ -838,19 +838,19 @@ label: string,
  */
 start_day: string | null, 
 /**
- * Pending in this bucket, in minor units.
+ * Earned on submitted work not yet accepted.
  */
 pending_cents: number, 
 /**
- * Accepted in this bucket, in minor units.
+ * Accepted and not yet paid out.
  */
 accepted_cents: number, 
 /**
- * Paid in this bucket, in minor units.
+ * Paid out.
  */
 paid_cents: number, 
 /**
- * Amount of entries reversed (a positive number: what was taken back).
+ * Taken back after acceptance or payment (a positive number).
  */
 reversed_cents: number, };
 

@@ -525,51 +525,6 @@ defined_in: string | null,
 uses: number, };
 
 /**
- * One file of a diff, as the file list shows it.
- */
-export type DiffFileSummary = { 
-/**
- * New path (old path for deleted files).
- */
-path: string, 
-/**
- * Old path when it differs (renames, copies).
- */
-old_path: string | null, 
-/**
- * Whether the file was added, modified, deleted, renamed or copied.
- */
-status: FileStatus, 
-/**
- * Stable language id used for highlighting, if known.
- */
-language: string | null, 
-/**
- * Lines added.
- */
-additions: number, 
-/**
- * Lines removed.
- */
-deletions: number, 
-/**
- * A binary file: it has no rows.
- */
-binary: boolean, 
-/**
- * Key of the file's "viewed" mark (changes when the file's diff changes).
- */
-viewed_key: string, 
-/**
- * Rows with every gap collapsed.
- */
-unified_rows: number, 
-/**
- * Split-mode rows with every gap collapsed.
- */
-split_rows: number, };
-
-/**
  * How a diff is laid out.
  */
 export type DiffMode = "unified" | "split";
@@ -713,9 +668,9 @@ export type DiffSummary = {
  */
 handle: string, 
 /**
- * The files in diff order.
+ * The files in diff order, as the file list shows them.
  */
-files: Array<DiffFileSummary>, 
+files: Array<FileSummary>, 
 /**
  * The files as a directory tree with their viewed marks.
  */
@@ -1047,6 +1002,55 @@ message: string, };
  * What a diff did to a file, from the git header (`new file`, `deleted file`, `rename from`, `copy from`).
  */
 export type FileStatus = "added" | "modified" | "deleted" | "renamed" | "copied";
+
+/**
+ * What the UI needs to list a file of a diff without its lines.
+ */
+export type FileSummary = { 
+/**
+ * Index of the file in the diff (what `DiffRows::rows_for` takes).
+ */
+index: number, 
+/**
+ * New path (old path for deleted files).
+ */
+path: string, 
+/**
+ * Old path when it differs (renames, copies).
+ */
+old_path: string | null, 
+/**
+ * Stable language id (`rust`, `typescript`, ...) used for highlighting, if known.
+ */
+language: string | null, 
+/**
+ * Whether the file was added, modified, deleted, renamed or copied.
+ */
+status: FileStatus, 
+/**
+ * A binary file: it has no rows.
+ */
+binary: boolean, 
+/**
+ * Lines added and removed in the file.
+ */
+stats: DiffStats, 
+/**
+ * Key under which the reviewer's "viewed" mark is stored (see `FileDiff::viewed_key`); changes when the file's content does.
+ */
+viewed_key: string, 
+/**
+ * Number of collapsible gaps (ids `0..gaps`).
+ */
+gaps: number, 
+/**
+ * Row counts with every gap collapsed.
+ */
+unified_rows: number, 
+/**
+ * Split-mode row count with every gap collapsed.
+ */
+split_rows: number, };
 
 /**
  * The files of a diff as a directory tree, with how many the reviewer has marked viewed.

@@ -19,6 +19,11 @@ use assay_store::QueueStatus;
 mod queue_rows;
 use queue_rows::is_new_grade;
 
+#[path = "support/expert_api.rs"]
+mod expert_api;
+use expert_api::expert_json;
+use reqwest::Method;
+
 mod app {
     mod save_path;
     mod security;
@@ -174,15 +179,8 @@ async fn sign_in_sync_grade_submit_restart() {
         .iter()
         .find(|r| r.item_id.starts_with("itm-pair") && r.downloaded && r.status == QueueStatus::New)
         .expect("a pairwise item");
-    let raw = reqwest::Client::new()
-        .get(platform.api_url(&format!("/items/{}", pair.item_id)))
-        .bearer_auth(&platform.expert_token)
-        .send()
-        .await
-        .unwrap()
-        .json::<assay_protocol::ItemEnvelope>()
-        .await
-        .unwrap();
+    let raw: assay_protocol::ItemEnvelope =
+        expert_json(&platform, Method::GET, &format!("/items/{}", pair.item_id)).await;
     let hidden = match raw.item.fields.get("model_identity") {
         Some(FieldValue::Json(v)) => v.clone(),
         other => panic!("demo item lacks model_identity: {other:?}"),
@@ -456,25 +454,10 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     let before = wb.earnings_overview(&EarningsQuery::default()).unwrap();
     assert_eq!(before.unpaid.screening_seconds, 0);
     assert_eq!(before.unpaid.waiting_seconds, 0);
-    let api_get = |path: &str| {
-        reqwest::Client::new()
-            .get(platform.api_url(path))
-            .bearer_auth(&platform.expert_token)
-            .send()
-    };
-    let outcomes: assay_protocol::OutcomePage = api_get("/outcomes?limit=500")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outcomes: assay_protocol::OutcomePage =
+        expert_json(&platform, Method::GET, "/outcomes?limit=500").await;
     assert!(!outcomes.has_more);
-    let history: LedgerPage = api_get("/ledger?limit=500")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: LedgerPage = expert_json(&platform, Method::GET, "/ledger?limit=500").await;
     let earning: std::collections::HashSet<&str> = history
         .entries
         .iter()
@@ -556,15 +539,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     assert_eq!(opened.status, QueueStatus::Accepted, "passed qualification");
 
     // The platform's ledger, read directly: the grade is paid, the screening is not.
-    let ledger: LedgerPage = reqwest::Client::new()
-        .get(platform.api_url("/ledger?limit=500"))
-        .bearer_auth(&platform.expert_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ledger: LedgerPage = expert_json(&platform, Method::GET, "/ledger?limit=500").await;
     assert!(ledger
         .entries
         .iter()

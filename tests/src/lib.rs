@@ -476,6 +476,9 @@ impl Drop for App {
     }
 }
 
+/// The operator's token the test platform serves with (`--admin-token`).
+const ADMIN_TOKEN: &str = "e2e-admin";
+
 /// The reference platform run as its own process (`assay-platform serve`), so
 /// a test can stop it (the reviewer goes offline) and start it again on the
 /// same port and database.
@@ -541,7 +544,7 @@ impl PlatformProcess {
                 "--bind",
                 &format!("127.0.0.1:{}", self.port),
                 "--admin-token",
-                "e2e-admin",
+                ADMIN_TOKEN,
                 "--demo-auto-review-secs",
                 &review_secs.to_string(),
                 "--db",
@@ -570,31 +573,59 @@ impl PlatformProcess {
         }
     }
 
-    /// `POST /api/v1/admin{path}` with the admin token (decide outcomes, ...).
+    /// `POST /api/v1/admin{path}` with the admin token (decide outcomes,
+    /// issue tokens, ...).
     pub fn admin_post(&self, path: &str, body: &Value) -> Result<Value> {
-        let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/api/v1/admin{path}", self.url()))
-            .bearer_auth("e2e-admin")
-            .json(body)
-            .send()?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            bail!(
-                "POST /admin{path}: HTTP {status}: {}",
-                resp.text().unwrap_or_default()
-            );
-        }
-        Ok(resp.json()?)
+        self.call(
+            reqwest::Method::POST,
+            &format!("/admin{path}"),
+            ADMIN_TOKEN,
+            Some(body),
+        )
+    }
+
+    /// `GET /api/v1/admin{path}` with the admin token (the export, ...).
+    pub fn admin_get(&self, path: &str) -> Result<Value> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/admin{path}"),
+            ADMIN_TOKEN,
+            None,
+        )
     }
 
     /// `GET /api/v1{path}` as the demo reviewer.
     pub fn get(&self, path: &str) -> Result<Value> {
-        let resp = reqwest::blocking::Client::new()
-            .get(format!("{}/api/v1{path}", self.url()))
-            .bearer_auth(&self.token)
-            .send()?;
+        self.call(reqwest::Method::GET, path, &self.token, None)
+    }
+
+    /// `POST /api/v1{path}` as the demo reviewer, without a body.
+    pub fn post(&self, path: &str) -> Result<Value> {
+        self.call(reqwest::Method::POST, path, &self.token, None)
+    }
+
+    /// `method /api/v1{path}` with `token` (and `body` as JSON); the JSON
+    /// answer, or an error naming the call and the platform's status.
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let mut req = reqwest::blocking::Client::new()
+            .request(method.clone(), format!("{}/api/v1{path}", self.url()))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send()?;
         if !resp.status().is_success() {
-            bail!("GET {path}: HTTP {}", resp.status());
+            let status = resp.status();
+            bail!(
+                "{method} {path}: HTTP {status}: {}",
+                resp.text().unwrap_or_default()
+            );
         }
         Ok(resp.json()?)
     }

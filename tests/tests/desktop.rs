@@ -52,12 +52,7 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
 
     // Signed out, a sign-in link with a one-time code signs in: the platform
     // issues the code to a signed-in reviewer (here: the test's token).
-    let code: serde_json::Value = reqwest::blocking::Client::new()
-        .post(format!("{}/api/v1/auth/signin-codes", platform.url()))
-        .bearer_auth(&platform.token)
-        .send()?
-        .error_for_status()?
-        .json()?;
+    let code = platform.post("/auth/signin-codes")?;
     let code = code["code"].as_str().context("no code")?.to_string();
     second_launch(
         &env,

@@ -1465,13 +1465,10 @@ fn an_author_publishes_the_previewed_rubric() -> anyhow::Result<()> {
     let mut platform = PlatformProcess::seeded()?;
     platform.start(60)?;
     // The demo reviewer's account with an author token (issued by the operator).
-    let issued: serde_json::Value = reqwest::blocking::Client::new()
-        .post(format!("{}/api/v1/admin/tokens", platform.url()))
-        .bearer_auth("e2e-admin")
-        .json(&serde_json::json!({"expert_email": "demo@assay.dev", "role": "author"}))
-        .send()?
-        .error_for_status()?
-        .json()?;
+    let issued = platform.admin_post(
+        "/tokens",
+        &serde_json::json!({"expert_email": "demo@assay.dev", "role": "author"}),
+    )?;
     platform.token = issued["token"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no token in {issued}"))?

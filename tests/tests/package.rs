@@ -262,12 +262,7 @@ fn installed_deb_signs_in_syncs_grades_and_uninstall_keeps_data() -> Result<()> 
     app.quit()?;
 
     // The grade reached the platform (its export of graded submissions).
-    let export: serde_json::Value = reqwest::blocking::Client::new()
-        .get(format!("{}/api/v1/admin/export?limit=500", platform.url()))
-        .bearer_auth("e2e-admin")
-        .send()?
-        .error_for_status()?
-        .json()?;
+    let export = platform.admin_get("/export?limit=500")?;
     assert!(
         export["records"]
             .as_array()
@@ -328,17 +323,8 @@ fn installed_env(
 /// How many submissions of `assignment` the platform holds (its export of
 /// graded submissions, every page).
 fn platform_submissions(platform: &PlatformProcess, assignment: &str) -> Result<usize> {
-    let client = reqwest::blocking::Client::new();
     assay_e2e::count_in_feed("records", assignment, |since| {
-        Ok(client
-            .get(format!(
-                "{}/api/v1/admin/export?limit=500&since={since}",
-                platform.url()
-            ))
-            .bearer_auth("e2e-admin")
-            .send()?
-            .error_for_status()?
-            .json()?)
+        platform.admin_get(&format!("/export?limit=500&since={since}"))
     })
 }
 

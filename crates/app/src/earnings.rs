@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use crate::error::{AppError, AppResult};
 use crate::types::{
     Discrepancy, EarningsGrouping, EarningsOverview, EarningsPeriod, EarningsPoint, EarningsQuery,
-    EarningsRange, EarningsSeries, PayoutView, UnpaidTime,
+    EarningsRange, EarningsSeries, LedgerAmounts, PayoutView, UnpaidTime,
 };
 
 /// The reviewer's calendar: which local day an instant falls on, where a
@@ -232,12 +232,21 @@ fn main_currency(entries: &[LedgerEntry]) -> String {
         .map_or_else(|| "USD".into(), |(c, _)| c.to_string())
 }
 
-fn add(p: &mut EarningsPoint, e: &LedgerEntry) {
-    match e.status {
-        LedgerStatus::Pending => p.pending_cents += e.amount_cents,
-        LedgerStatus::Accepted => p.accepted_cents += e.amount_cents,
-        LedgerStatus::Paid => p.paid_cents += e.amount_cents,
-        LedgerStatus::Reversed => p.reversed_cents += e.amount_cents,
+impl LedgerAmounts {
+    /// Counts `e`'s amount under its state.
+    fn add(&mut self, e: &LedgerEntry) {
+        let sum = match e.status {
+            LedgerStatus::Pending => &mut self.pending_cents,
+            LedgerStatus::Accepted => &mut self.accepted_cents,
+            LedgerStatus::Paid => &mut self.paid_cents,
+            LedgerStatus::Reversed => &mut self.reversed_cents,
+        };
+        *sum += e.amount_cents;
+    }
+
+    /// What was earned: pending, accepted and paid (not what was taken back).
+    fn earned(&self) -> i64 {
+        self.pending_cents + self.accepted_cents + self.paid_cents
     }
 }
 
@@ -258,18 +267,10 @@ pub fn overview<C: Calendar + ?Sized>(
 ) -> AppResult<EarningsOverview> {
     let entries = entries(store, q, cal)?;
     let currency = main_currency(&entries);
-    let mut totals = EarningsPoint {
-        key: String::new(),
-        label: String::new(),
-        start_day: None,
-        pending_cents: 0,
-        accepted_cents: 0,
-        paid_cents: 0,
-        reversed_cents: 0,
-    };
+    let mut totals = LedgerAmounts::default();
     let mut earning_assignments: HashMap<&str, bool> = HashMap::new();
     for e in entries.iter().filter(|e| e.currency == currency) {
-        add(&mut totals, e);
+        totals.add(e);
         let earned = e.status != LedgerStatus::Reversed;
         let slot = earning_assignments
             .entry(e.assignment_id.as_str())
@@ -332,14 +333,11 @@ pub fn overview<C: Calendar + ?Sized>(
     if q.opportunity_id.is_none() {
         unpaid.waiting_seconds = store.waiting_seconds_in(win.0, win.1)?;
     }
-    let earned = totals.pending_cents + totals.accepted_cents + totals.paid_cents;
+    let earned = totals.earned();
     let all = paid_seconds + unpaid.total_seconds();
     Ok(EarningsOverview {
         currency,
-        pending_cents: totals.pending_cents,
-        accepted_cents: totals.accepted_cents,
-        paid_cents: totals.paid_cents,
-        reversed_cents: totals.reversed_cents,
+        amounts: totals,
         paid_seconds,
         unpaid,
         hourly_paid_time_cents: per_hour(earned, paid_seconds),
@@ -393,12 +391,9 @@ pub fn series<C: Calendar + ?Sized>(
             key,
             label,
             start_day,
-            pending_cents: 0,
-            accepted_cents: 0,
-            paid_cents: 0,
-            reversed_cents: 0,
+            amounts: LedgerAmounts::default(),
         });
-        add(p, e);
+        p.amounts.add(e);
     }
     Ok(EarningsSeries {
         grouping,
@@ -776,7 +771,7 @@ mod tests {
             ..Default::default()
         };
         let o = overview(&store, &q, &new_york).unwrap();
-        assert_eq!(o.accepted_cents, 2500);
+        assert_eq!(o.amounts.accepted_cents, 2500);
         let csv = csv(&store, &EarningsQuery::default(), &new_york).unwrap();
         assert!(csv.contains("2026-11-23T22:00:00-05:00"), "{csv}");
     }
@@ -958,7 +953,7 @@ mod tests {
         let new_york = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
         let o = overview(&store, &day, &new_york).unwrap();
         assert_eq!(o.paid_seconds, 1800);
-        assert_eq!(o.accepted_cents, 2500);
+        assert_eq!(o.amounts.accepted_cents, 2500);
         assert_eq!(o.unpaid.waiting_seconds, 0);
         assert_eq!(o.unpaid.unsubmitted_seconds, 10 * 60);
     }

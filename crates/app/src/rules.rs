@@ -63,6 +63,9 @@ pub struct Rules {
     /// Statuses that become `lease_expired` once the assignment's lease has
     /// run out, the draft kept ([`QueueStatus::LAPSABLE`]).
     pub lapsable_statuses: Vec<QueueStatus>,
+    /// Statuses a platform decision moves submitted work into (the UI opens
+    /// the item again when one arrives; [`QueueStatus::DECIDED`]).
+    pub decided_statuses: Vec<QueueStatus>,
     /// Leases ending within this many seconds are reported as about to
     /// expire (`SyncState.expiring_leases`; [`assay_sync::LEASE_WARN_BEFORE`]).
     pub lease_warn_before_s: u32,
@@ -88,6 +91,7 @@ pub fn rules() -> Rules {
             .filter(|s| s.editable())
             .collect(),
         lapsable_statuses: QueueStatus::LAPSABLE.to_vec(),
+        decided_statuses: QueueStatus::DECIDED.to_vec(),
         lease_warn_before_s: u32::try_from(assay_sync::LEASE_WARN_BEFORE.as_secs())
             .unwrap_or(u32::MAX),
         review_feedback_min_chars: REVIEW_FEEDBACK_MIN_CHARS,
@@ -148,6 +152,7 @@ mod tests {
         for s in QueueStatus::ALL {
             assert_eq!(r.editable_statuses.contains(&s), s.editable(), "{s:?}");
             assert_eq!(r.lapsable_statuses.contains(&s), s.lapses(), "{s:?}");
+            assert_eq!(r.decided_statuses.contains(&s), s.decided(), "{s:?}");
         }
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(
@@ -164,6 +169,10 @@ mod tests {
         assert_eq!(
             json["lapsable_statuses"],
             serde_json::json!(["new", "draft", "ready", "needs_revision"])
+        );
+        assert_eq!(
+            json["decided_statuses"],
+            serde_json::json!(["needs_revision", "accepted", "rejected"])
         );
     }
 

@@ -499,24 +499,34 @@ impl UnpaidTime {
     }
 }
 
+/// Ledger entries summed by their state, in minor units of one currency:
+/// the totals of the overview and of each point of the series.
+/// Flattened into both: the UI's types list these fields themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LedgerAmounts {
+    /// Earned on submitted work not yet accepted.
+    #[ts(type = "number")]
+    pub pending_cents: i64,
+    /// Accepted and not yet paid out.
+    #[ts(type = "number")]
+    pub accepted_cents: i64,
+    /// Paid out.
+    #[ts(type = "number")]
+    pub paid_cents: i64,
+    /// Taken back after acceptance or payment (a positive number).
+    #[ts(type = "number")]
+    pub reversed_cents: i64,
+}
+
 /// Totals and effective hourly rates in one currency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct EarningsOverview {
     /// ISO 4217 currency of every amount here.
     pub currency: String,
-    /// Earned on submitted work not yet accepted, in minor units.
-    #[ts(type = "number")]
-    pub pending_cents: i64,
-    /// Accepted and not yet paid out, in minor units.
-    #[ts(type = "number")]
-    pub accepted_cents: i64,
-    /// Paid out, in minor units.
-    #[ts(type = "number")]
-    pub paid_cents: i64,
-    /// Taken back after acceptance or payment (a positive number), in minor units.
-    #[ts(type = "number")]
-    pub reversed_cents: i64,
+    /// The ledger's amounts by state (`pending_cents`, ... on the wire).
+    #[serde(flatten)]
+    pub amounts: LedgerAmounts,
     /// Active seconds on work that earned (pending, accepted or paid).
     #[ts(type = "number")]
     pub paid_seconds: u64,
@@ -542,18 +552,9 @@ pub struct EarningsPoint {
     /// week, so a chart can place buckets on a continuous date axis; `None`
     /// when grouped by opportunity.
     pub start_day: Option<String>,
-    /// Pending in this bucket, in minor units.
-    #[ts(type = "number")]
-    pub pending_cents: i64,
-    /// Accepted in this bucket, in minor units.
-    #[ts(type = "number")]
-    pub accepted_cents: i64,
-    /// Paid in this bucket, in minor units.
-    #[ts(type = "number")]
-    pub paid_cents: i64,
-    /// Amount of entries reversed (a positive number: what was taken back).
-    #[ts(type = "number")]
-    pub reversed_cents: i64,
+    /// The bucket's ledger amounts by state (`pending_cents`, ... on the wire).
+    #[serde(flatten)]
+    pub amounts: LedgerAmounts,
 }
 
 /// Earnings bucketed for the chart, in one currency.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use assay_protocol::FieldValue;
 use assay_render::archive::ArchiveLimits;
 use assay_render::diff::{
-    file_tree, parse_unified_diff, DiffRow, DiffRows, FileTree, MultiFileDiff,
+    file_tree, parse_unified_diff, DiffRow, DiffRows, FileSummary, FileTree, MultiFileDiff,
 };
 use assay_render::highlight::{highlight_code, CodeView};
 use assay_render::markdown::{chat_view_value, markdown_view, Block, ChatView};
@@ -130,40 +130,14 @@ pub enum FieldView {
     },
 }
 
-/// One file of a diff, as the file list shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct DiffFileSummary {
-    /// New path (old path for deleted files).
-    pub path: String,
-    /// Old path when it differs (renames, copies).
-    pub old_path: Option<String>,
-    /// Whether the file was added, modified, deleted, renamed or copied.
-    pub status: assay_render::diff::FileStatus,
-    /// Stable language id used for highlighting, if known.
-    pub language: Option<String>,
-    /// Lines added.
-    pub additions: u32,
-    /// Lines removed.
-    pub deletions: u32,
-    /// A binary file: it has no rows.
-    pub binary: bool,
-    /// Key of the file's "viewed" mark (changes when the file's diff changes).
-    pub viewed_key: String,
-    /// Rows with every gap collapsed.
-    pub unified_rows: u32,
-    /// Split-mode rows with every gap collapsed.
-    pub split_rows: u32,
-}
-
 /// A parsed diff; rows are fetched in windows with `diff_rows`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct DiffSummary {
     /// Key for `diff_rows`, one per opened item and field.
     pub handle: String,
-    /// The files in diff order.
-    pub files: Vec<DiffFileSummary>,
+    /// The files in diff order, as the file list shows them.
+    pub files: Vec<FileSummary>,
     /// The files as a directory tree with their viewed marks.
     pub tree: FileTree,
     /// The layout the diff opens in: the reviewer's own preference
@@ -638,24 +612,7 @@ fn build_view(
                 Some(rows) if rows.is_for(&diff, f.language.as_deref()) => rows,
                 _ => Arc::new(DiffRows::with_language(diff, f.language.as_deref())),
             };
-            let files = rows
-                .diff()
-                .files
-                .iter()
-                .enumerate()
-                .map(|(i, fd)| DiffFileSummary {
-                    path: fd.path.clone(),
-                    old_path: fd.old_path.clone(),
-                    status: fd.status,
-                    language: fd.language.clone(),
-                    additions: fd.stats.added,
-                    deletions: fd.stats.removed,
-                    binary: fd.binary,
-                    viewed_key: fd.viewed_key(),
-                    unified_rows: rows.row_count(i, DiffMode::Unified, &[]),
-                    split_rows: rows.row_count(i, DiffMode::Split, &[]),
-                })
-                .collect();
+            let files = rows.summaries();
             let tree = file_tree(rows.diff(), &[]);
             cache.put_diff(handle.clone(), rows);
             Ok(FieldView::Diff {

@@ -19,6 +19,11 @@ use assay_store::QueueStatus;
 mod queue_rows;
 use queue_rows::is_new_grade;
 
+#[path = "support/expert_api.rs"]
+mod expert_api;
+use expert_api::expert_json;
+use reqwest::Method;
+
 mod app {
     mod save_path;
     mod security;
@@ -174,15 +179,8 @@ async fn sign_in_sync_grade_submit_restart() {
         .iter()
         .find(|r| r.item_id.starts_with("itm-pair") && r.downloaded && r.status == QueueStatus::New)
         .expect("a pairwise item");
-    let raw = reqwest::Client::new()
-        .get(platform.api_url(&format!("/items/{}", pair.item_id)))
-        .bearer_auth(&platform.expert_token)
-        .send()
-        .await
-        .unwrap()
-        .json::<assay_protocol::ItemEnvelope>()
-        .await
-        .unwrap();
+    let raw: assay_protocol::ItemEnvelope =
+        expert_json(&platform, Method::GET, &format!("/items/{}", pair.item_id)).await;
     let hidden = match raw.item.fields.get("model_identity") {
         Some(FieldValue::Json(v)) => v.clone(),
         other => panic!("demo item lacks model_identity: {other:?}"),
@@ -396,7 +394,8 @@ async fn sign_in_sync_grade_submit_restart() {
 
     // Earnings come from the ledger the platform seeded.
     let overview = wb.earnings_overview(&EarningsQuery::default()).unwrap();
-    assert!(overview.paid_cents + overview.accepted_cents + overview.pending_cents > 0);
+    let a = overview.amounts;
+    assert!(a.paid_cents + a.accepted_cents + a.pending_cents > 0);
     let csv = wb.earnings_csv(&EarningsQuery::default()).unwrap();
     assert!(csv.lines().count() > 1);
     assert!(events
@@ -455,25 +454,10 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     let before = wb.earnings_overview(&EarningsQuery::default()).unwrap();
     assert_eq!(before.unpaid.screening_seconds, 0);
     assert_eq!(before.unpaid.waiting_seconds, 0);
-    let api_get = |path: &str| {
-        reqwest::Client::new()
-            .get(platform.api_url(path))
-            .bearer_auth(&platform.expert_token)
-            .send()
-    };
-    let outcomes: assay_protocol::OutcomePage = api_get("/outcomes?limit=500")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outcomes: assay_protocol::OutcomePage =
+        expert_json(&platform, Method::GET, "/outcomes?limit=500").await;
     assert!(!outcomes.has_more);
-    let history: LedgerPage = api_get("/ledger?limit=500")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: LedgerPage = expert_json(&platform, Method::GET, "/ledger?limit=500").await;
     let earning: std::collections::HashSet<&str> = history
         .entries
         .iter()
@@ -555,15 +539,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     assert_eq!(opened.status, QueueStatus::Accepted, "passed qualification");
 
     // The platform's ledger, read directly: the grade is paid, the screening is not.
-    let ledger: LedgerPage = reqwest::Client::new()
-        .get(platform.api_url("/ledger?limit=500"))
-        .bearer_auth(&platform.expert_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ledger: LedgerPage = expert_json(&platform, Method::GET, "/ledger?limit=500").await;
     assert!(ledger
         .entries
         .iter()
@@ -598,7 +574,8 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
             before.unpaid.review_seconds
         )
     );
-    assert_eq!(o.pending_cents + o.accepted_cents + o.paid_cents, earned);
+    let a = o.amounts;
+    assert_eq!(a.pending_cents + a.accepted_cents + a.paid_cents, earned);
     let paid_time = i64::try_from(o.paid_seconds).unwrap();
     let all_time = paid_time
         + i64::try_from(
@@ -1120,6 +1097,7 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     let accepted_before = wb
         .earnings_overview(&EarningsQuery::default())
         .unwrap()
+        .amounts
         .accepted_cents;
     let second_submission = second.submission_id.as_deref().unwrap();
     let opened = decided(&wb, &platform, second_submission, "accepted", None, id).await;
@@ -1137,6 +1115,7 @@ async fn revision_resubmission_outcomes_and_read_only_finished_work() {
     let accepted_after = wb
         .earnings_overview(&EarningsQuery::default())
         .unwrap()
+        .amounts
         .accepted_cents;
     assert_eq!(accepted_after - accepted_before, earned.amount_cents);
 

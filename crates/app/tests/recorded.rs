@@ -460,7 +460,7 @@ async fn record(
         .unwrap()
         .points
         .into_iter()
-        .find(|p| p.reversed_cents != 0)
+        .find(|p| p.amounts.reversed_cents != 0)
         .and_then(|p| p.start_day);
     assert!(reversal_day.is_some(), "the demo ledger has a reversal");
     one_day(

@@ -10,6 +10,9 @@ use assay_app::links::{parse_link, DeepLink};
 use assay_app::{ErrorCode, ScriptedDialogs, Workbench};
 use assay_protocol::SigninCode;
 
+#[path = "support/expert_api.rs"]
+mod expert_api;
+
 fn open(dir: &std::path::Path, confirm: Option<String>) -> Workbench {
     Workbench::open(
         &format!("dev.assay.desktop.test-link-{}", std::process::id()),
@@ -24,17 +27,7 @@ fn open(dir: &std::path::Path, confirm: Option<String>) -> Workbench {
 }
 
 async fn new_code(platform: &assay_platform::testing::TestPlatform) -> SigninCode {
-    reqwest::Client::new()
-        .post(platform.api_url("/auth/signin-codes"))
-        .bearer_auth(&platform.expert_token)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    expert_api::expert_json(platform, reqwest::Method::POST, "/auth/signin-codes").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -836,6 +836,43 @@ fn a_lease_end_expires_exactly_the_lapsable_statuses() {
 }
 
 #[test]
+fn a_decided_outcome_shows_as_exactly_the_decided_statuses() {
+    use crate::items::StatusInputs;
+    // Submitted work with nothing else in the way: the platform's decision
+    // is what moves it into one of `QueueStatus::DECIDED`; an undecided
+    // (pending) outcome stays out of it.
+    let mut decided = std::collections::BTreeSet::new();
+    for outcome in [
+        OutcomeStatus::Pending,
+        OutcomeStatus::Accepted,
+        OutcomeStatus::Rejected,
+        OutcomeStatus::NeedsRevision,
+    ] {
+        let status = StatusInputs {
+            orphaned: false,
+            state: AssignmentState::Completed,
+            lease_expires_at: t0(),
+            issue: None,
+            draft_ready: Some(true),
+            outbox_state: Some(OutboxState::Sent),
+            submission: Some(outcome),
+        }
+        .status_when(false);
+        assert_eq!(
+            status.decided(),
+            outcome != OutcomeStatus::Pending,
+            "{outcome:?}"
+        );
+        if status.decided() {
+            decided.insert(status);
+        }
+    }
+    let mut listed = QueueStatus::DECIDED.to_vec();
+    listed.sort();
+    assert_eq!(decided.into_iter().collect::<Vec<_>>(), listed);
+}
+
+#[test]
 fn needs_revision_with_a_lapsed_lease_is_expired() {
     let (_dir, store) = open_with_active(1);
     let a = answers("v1");

@@ -70,6 +70,18 @@ impl QueueStatus {
         Self::LAPSABLE.contains(&self)
     }
 
+    /// Statuses a platform decision moves submitted work into: sent back for
+    /// revision, accepted or rejected. The store's status follows this list
+    /// (a decided outcome shows as one of them); the UI gets it as data
+    /// (`RULES`) to open work again when a decision arrives.
+    pub const DECIDED: [QueueStatus; 3] = [Self::NeedsRevision, Self::Accepted, Self::Rejected];
+
+    /// Whether a platform decision put the work in this status
+    /// ([`QueueStatus::DECIDED`]).
+    pub fn decided(self) -> bool {
+        Self::DECIDED.contains(&self)
+    }
+
     /// Whether the reviewer may still change (and submit) the work: the one
     /// rule every layer asks, decided here.
     pub fn editable(self) -> bool {

@@ -8,7 +8,7 @@ import type { FileTreeNode } from "../bindings";
 import type { LineKind } from "../bindings";
 import type { StyledRun } from "../bindings";
 import type { TokenClass } from "../bindings";
-import type { DiffFileSummary } from "./types";
+import type { FileSummary } from "./types";
 
 export type Op = { op: "ctx" | "add" | "del"; text: string };
 export type MockDiffFile = {
@@ -242,23 +242,28 @@ function hash(s: string): string {
   return h.toString(16).padStart(8, "0");
 }
 
-export function summarise(f: MockDiffFile): DiffFileSummary {
+export function summarise(f: MockDiffFile, index: number): FileSummary {
+  const unified = buildRows(f, "unified", new Set());
   return {
+    index,
     path: f.path,
     old_path: f.old_path,
-    status: f.status,
     language: f.language,
-    additions: f.ops.filter((o) => o.op === "add").length,
-    deletions: f.ops.filter((o) => o.op === "del").length,
+    status: f.status,
     binary: false,
+    stats: {
+      added: f.ops.filter((o) => o.op === "add").length,
+      removed: f.ops.filter((o) => o.op === "del").length,
+    },
     viewed_key: `${f.path}@${hash(f.ops.map((o) => o.op + o.text).join("\n"))}`,
-    unified_rows: buildRows(f, "unified", new Set()).length,
+    gaps: unified.filter((r) => r.type === "expander").length,
+    unified_rows: unified.length,
     split_rows: buildRows(f, "split", new Set()).length,
   };
 }
 
 /** Directory tree of the files (one level of directories is enough for the mock). */
-export function fileTree(files: DiffFileSummary[]): FileTree {
+export function fileTree(files: FileSummary[]): FileTree {
   const dirs = new Map<string, FileTreeNode>();
   const roots: FileTreeNode[] = [];
   files.forEach((f, i) => {
@@ -268,7 +273,7 @@ export function fileTree(files: DiffFileSummary[]): FileTree {
       path: f.path,
       file_index: i,
       status: f.status,
-      stats: { added: f.additions, removed: f.deletions },
+      stats: { ...f.stats },
       viewed_key: f.viewed_key,
       viewed: false,
       children: [],
@@ -294,7 +299,7 @@ export function fileTree(files: DiffFileSummary[]): FileTree {
       roots.push(d);
     }
     d.children.push(node);
-    d.stats = { added: d.stats.added + f.additions, removed: d.stats.removed + f.deletions };
+    d.stats = { added: d.stats.added + f.stats.added, removed: d.stats.removed + f.stats.removed };
   });
   return { roots, total_files: files.length, viewed_files: 0 };
 }

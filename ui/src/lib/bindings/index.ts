@@ -525,51 +525,6 @@ defined_in: string | null,
 uses: number, };
 
 /**
- * One file of a diff, as the file list shows it.
- */
-export type DiffFileSummary = { 
-/**
- * New path (old path for deleted files).
- */
-path: string, 
-/**
- * Old path when it differs (renames, copies).
- */
-old_path: string | null, 
-/**
- * Whether the file was added, modified, deleted, renamed or copied.
- */
-status: FileStatus, 
-/**
- * Stable language id used for highlighting, if known.
- */
-language: string | null, 
-/**
- * Lines added.
- */
-additions: number, 
-/**
- * Lines removed.
- */
-deletions: number, 
-/**
- * A binary file: it has no rows.
- */
-binary: boolean, 
-/**
- * Key of the file's "viewed" mark (changes when the file's diff changes).
- */
-viewed_key: string, 
-/**
- * Rows with every gap collapsed.
- */
-unified_rows: number, 
-/**
- * Split-mode rows with every gap collapsed.
- */
-split_rows: number, };
-
-/**
  * How a diff is laid out.
  */
 export type DiffMode = "unified" | "split";
@@ -713,9 +668,9 @@ export type DiffSummary = {
  */
 handle: string, 
 /**
- * The files in diff order.
+ * The files in diff order, as the file list shows them.
  */
-files: Array<DiffFileSummary>, 
+files: Array<FileSummary>, 
 /**
  * The files as a directory tree with their viewed marks.
  */
@@ -780,22 +735,6 @@ export type EarningsOverview = {
  */
 currency: string, 
 /**
- * Earned on submitted work not yet accepted, in minor units.
- */
-pending_cents: number, 
-/**
- * Accepted and not yet paid out, in minor units.
- */
-accepted_cents: number, 
-/**
- * Paid out, in minor units.
- */
-paid_cents: number, 
-/**
- * Taken back after acceptance or payment (a positive number), in minor units.
- */
-reversed_cents: number, 
-/**
  * Active seconds on work that earned (pending, accepted or paid).
  */
 paid_seconds: number, 
@@ -810,7 +749,23 @@ hourly_paid_time_cents: number | null,
 /**
  * Earned per hour including unpaid time.
  */
-hourly_all_time_cents: number | null, };
+hourly_all_time_cents: number | null, 
+/**
+ * Earned on submitted work not yet accepted.
+ */
+pending_cents: number, 
+/**
+ * Accepted and not yet paid out.
+ */
+accepted_cents: number, 
+/**
+ * Paid out.
+ */
+paid_cents: number, 
+/**
+ * Taken back after acceptance or payment (a positive number).
+ */
+reversed_cents: number, };
 
 /**
  * A period the earnings screen offers. Rust resolves it to local days
@@ -838,19 +793,19 @@ label: string,
  */
 start_day: string | null, 
 /**
- * Pending in this bucket, in minor units.
+ * Earned on submitted work not yet accepted.
  */
 pending_cents: number, 
 /**
- * Accepted in this bucket, in minor units.
+ * Accepted and not yet paid out.
  */
 accepted_cents: number, 
 /**
- * Paid in this bucket, in minor units.
+ * Paid out.
  */
 paid_cents: number, 
 /**
- * Amount of entries reversed (a positive number: what was taken back).
+ * Taken back after acceptance or payment (a positive number).
  */
 reversed_cents: number, };
 
@@ -1047,6 +1002,55 @@ message: string, };
  * What a diff did to a file, from the git header (`new file`, `deleted file`, `rename from`, `copy from`).
  */
 export type FileStatus = "added" | "modified" | "deleted" | "renamed" | "copied";
+
+/**
+ * What the UI needs to list a file of a diff without its lines.
+ */
+export type FileSummary = { 
+/**
+ * Index of the file in the diff (what `DiffRows::rows_for` takes).
+ */
+index: number, 
+/**
+ * New path (old path for deleted files).
+ */
+path: string, 
+/**
+ * Old path when it differs (renames, copies).
+ */
+old_path: string | null, 
+/**
+ * Stable language id (`rust`, `typescript`, ...) used for highlighting, if known.
+ */
+language: string | null, 
+/**
+ * Whether the file was added, modified, deleted, renamed or copied.
+ */
+status: FileStatus, 
+/**
+ * A binary file: it has no rows.
+ */
+binary: boolean, 
+/**
+ * Lines added and removed in the file.
+ */
+stats: DiffStats, 
+/**
+ * Key under which the reviewer's "viewed" mark is stored (see `FileDiff::viewed_key`); changes when the file's content does.
+ */
+viewed_key: string, 
+/**
+ * Number of collapsible gaps (ids `0..gaps`).
+ */
+gaps: number, 
+/**
+ * Row counts with every gap collapsed.
+ */
+unified_rows: number, 
+/**
+ * Split-mode row count with every gap collapsed.
+ */
+split_rows: number, };
 
 /**
  * The files of a diff as a directory tree, with how many the reviewer has marked viewed.
@@ -2244,6 +2248,11 @@ editable_statuses: Array<QueueStatus>,
  * run out, the draft kept ([`QueueStatus::LAPSABLE`]).
  */
 lapsable_statuses: Array<QueueStatus>, 
+/**
+ * Statuses a platform decision moves submitted work into (the UI opens
+ * the item again when one arrives; [`QueueStatus::DECIDED`]).
+ */
+decided_statuses: Array<QueueStatus>, 
 /**
  * Leases ending within this many seconds are reported as about to
  * expire (`SyncState.expiring_leases`; [`assay_sync::LEASE_WARN_BEFORE`]).
@@ -3504,6 +3513,7 @@ export const EVENT_NAMES = {
 
 /** Rules Rust enforces, as data (crates/app/src/rules.rs): show them, never copy them. */
 export const RULES: Rules = {
+  "decided_statuses": ["needs_revision","accepted","rejected"],
   "editable_statuses": ["new","draft","ready","needs_revision","rubric_changed","submit_failed"],
   "focus_grace_s": {"max":3600,"min":0},
   "idle_timeout_s": {"max":null,"min":10},

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RULES } from "../bindings";
-import { EDITABLE, reviewFeedbackProblem } from "./rules";
+import { DECIDED, EDITABLE, reviewFeedbackProblem } from "./rules";
 
 // The same cases as crates/app/src/rules.rs (`review_feedback_needs_the_minimum_after_trimming`).
 describe("rules from Rust", () => {
@@ -17,6 +17,8 @@ describe("rules from Rust", () => {
     expect(RULES.idle_timeout_s).toEqual({ min: 10, max: null });
     expect(RULES.focus_grace_s).toEqual({ min: 0, max: 3600 });
     expect(RULES.lapsable_statuses).toEqual(["new", "draft", "ready", "needs_revision"]);
+    expect([...DECIDED].sort()).toEqual(["accepted", "needs_revision", "rejected"]);
+    expect([...DECIDED]).toEqual(RULES.decided_statuses);
     expect(RULES.lease_warn_before_s).toBe(900);
   });
 

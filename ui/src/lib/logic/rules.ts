@@ -7,6 +7,9 @@ import { RULES, type QueueStatus, type ReviewDecision } from "../bindings";
 /** Statuses in which the reviewer may still change and submit the work. */
 export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(RULES.editable_statuses);
 
+/** Statuses a platform decision moves submitted work into. */
+export const DECIDED: ReadonlySet<QueueStatus> = new Set<QueueStatus>(RULES.decided_statuses);
+
 /**
  * Why a review decision cannot be sent as written, or null. Counts like
  * Rust (`str::trim`, then Unicode scalar values), not UTF-16 units.

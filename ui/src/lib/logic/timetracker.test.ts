@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { TimeSpan } from "../bindings";
+import { RULES, type TimeSpan } from "../bindings";
 import { hasActionableWork, spanSeconds, TimeTracker, WaitingTracker } from "./timetracker";
 
 /** Fake timers from 2026-01-01T10:00 UTC; returns the list a tracker's spans go to. */
@@ -235,5 +235,11 @@ describe("hasActionableWork", () => {
     expect(hasActionableWork({ submitted: 3, new: 1 })).toBe(true);
     expect(hasActionableWork({ needs_revision: 1 })).toBe(true);
     expect(hasActionableWork({ draft: 0, ready: 0 })).toBe(false);
+  });
+
+  it("counts each status Rust lets the reviewer still change, and no other", () => {
+    for (const s of RULES.editable_statuses) expect(hasActionableWork({ [s]: 1 })).toBe(true);
+    const others = ["in_outbox", "submitted", "accepted", "rejected", "orphaned", "lease_expired"];
+    for (const s of others) expect(hasActionableWork({ [s]: 1 })).toBe(false);
   });
 });

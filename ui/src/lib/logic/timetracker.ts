@@ -5,6 +5,7 @@
 // Any input afterwards opens a new span. Closed spans go to `onSpan`.
 import type { QueueStatus } from "../bindings";
 import type { TimeSpan } from "../bindings";
+import { EDITABLE } from "./rules";
 
 export type TrackerOptions = {
   idleMs: number;
@@ -335,17 +336,8 @@ export class WaitingTracker {
   }
 }
 
-/** Statuses in which an assignment can still be graded or reviewed. */
-export const ACTIONABLE: readonly QueueStatus[] = [
-  "new",
-  "draft",
-  "ready",
-  "needs_revision",
-  "rubric_changed",
-  "submit_failed",
-];
-
-/** Whether the queue's status counts include anything the reviewer can work on. */
+/** Whether the queue's status counts include anything the reviewer can work
+ *  on: work in a status Rust lets them still change and submit (`EDITABLE`). */
 export function hasActionableWork(counts: Partial<Record<QueueStatus, number>>): boolean {
-  return ACTIONABLE.some((s) => (counts[s] ?? 0) > 0);
+  return [...EDITABLE].some((s) => (counts[s] ?? 0) > 0);
 }

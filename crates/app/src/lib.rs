@@ -1129,14 +1129,6 @@ fn item_name(title: &str, item_id: &str) -> String {
     if title.is_empty() { item_id } else { title }.to_string()
 }
 
-/// Statuses that count as work the reviewer still has to do.
-pub fn is_open_status(s: QueueStatus) -> bool {
-    matches!(
-        s,
-        QueueStatus::New | QueueStatus::Draft | QueueStatus::Ready | QueueStatus::NeedsRevision
-    )
-}
-
 /// What a rubric-preview dialog picks.
 #[derive(Debug, Clone, Copy)]
 enum PreviewPick {

@@ -42,7 +42,7 @@ impl Workbench {
         let (mut detail, missing) = self.detail_with_content(assignment_id).await?;
         let status = detail.status;
         let editable = status.editable();
-        let finished = is_finished(status);
+        let finished = status.finished();
         let scoped = scoped_or_kept(&detail, editable, &missing)?;
         let rubric = self.item_rubric(assignment_id, &detail)?;
         let submitted = self.submitted_work(assignment_id, &detail).await?;
@@ -330,17 +330,6 @@ impl Workbench {
             engine.set_working_on([assignment_id.to_string()]);
         }
     }
-}
-
-/// Work that left the reviewer's hands: shown read-only, as submitted.
-fn is_finished(status: QueueStatus) -> bool {
-    matches!(
-        status,
-        QueueStatus::InOutbox
-            | QueueStatus::Submitted
-            | QueueStatus::Accepted
-            | QueueStatus::Rejected
-    )
 }
 
 /// The item's content; work that is no longer editable opens without it

@@ -66,6 +66,9 @@ pub struct Rules {
     /// Statuses a platform decision moves submitted work into (the UI opens
     /// the item again when one arrives; [`QueueStatus::DECIDED`]).
     pub decided_statuses: Vec<QueueStatus>,
+    /// Statuses of work that left the reviewer's hands, opened read-only as
+    /// submitted ([`QueueStatus::FINISHED`]).
+    pub finished_statuses: Vec<QueueStatus>,
     /// Leases ending within this many seconds are reported as about to
     /// expire (`SyncState.expiring_leases`; [`assay_sync::LEASE_WARN_BEFORE`]).
     pub lease_warn_before_s: u32,
@@ -92,6 +95,7 @@ pub fn rules() -> Rules {
             .collect(),
         lapsable_statuses: QueueStatus::LAPSABLE.to_vec(),
         decided_statuses: QueueStatus::DECIDED.to_vec(),
+        finished_statuses: QueueStatus::FINISHED.to_vec(),
         lease_warn_before_s: u32::try_from(assay_sync::LEASE_WARN_BEFORE.as_secs())
             .unwrap_or(u32::MAX),
         review_feedback_min_chars: REVIEW_FEEDBACK_MIN_CHARS,
@@ -153,6 +157,7 @@ mod tests {
             assert_eq!(r.editable_statuses.contains(&s), s.editable(), "{s:?}");
             assert_eq!(r.lapsable_statuses.contains(&s), s.lapses(), "{s:?}");
             assert_eq!(r.decided_statuses.contains(&s), s.decided(), "{s:?}");
+            assert_eq!(r.finished_statuses.contains(&s), s.finished(), "{s:?}");
         }
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(
@@ -173,6 +178,10 @@ mod tests {
         assert_eq!(
             json["decided_statuses"],
             serde_json::json!(["needs_revision", "accepted", "rejected"])
+        );
+        assert_eq!(
+            json["finished_statuses"],
+            serde_json::json!(["in_outbox", "submitted", "accepted", "rejected"])
         );
     }
 

@@ -873,6 +873,47 @@ fn a_decided_outcome_shows_as_exactly_the_decided_statuses() {
 }
 
 #[test]
+fn work_that_left_the_reviewers_hands_is_exactly_the_finished_statuses() {
+    use crate::items::StatusInputs;
+    // Queued for upload, or sent with any outcome: finished unless the
+    // platform sent it back for revision (the reviewer's again).
+    let inputs = |outbox_state, submission| StatusInputs {
+        orphaned: false,
+        state: AssignmentState::Completed,
+        lease_expires_at: t0(),
+        issue: None,
+        draft_ready: Some(true),
+        outbox_state,
+        submission,
+    };
+    let mut finished = std::collections::BTreeSet::new();
+    let mut cases = vec![(inputs(Some(OutboxState::Queued), None), true)];
+    for outcome in [
+        OutcomeStatus::Pending,
+        OutcomeStatus::Accepted,
+        OutcomeStatus::Rejected,
+        OutcomeStatus::NeedsRevision,
+    ] {
+        let sent = inputs(Some(OutboxState::Sent), Some(outcome));
+        cases.push((sent, outcome != OutcomeStatus::NeedsRevision));
+    }
+    for (input, expected) in cases {
+        let status = input.status_when(false);
+        assert_eq!(status.finished(), expected, "{status:?}");
+        if status.finished() {
+            finished.insert(status);
+        }
+    }
+    let mut listed = QueueStatus::FINISHED.to_vec();
+    listed.sort();
+    assert_eq!(finished.into_iter().collect::<Vec<_>>(), listed);
+    // Finished work is never editable.
+    for s in QueueStatus::ALL {
+        assert!(!(s.finished() && s.editable()), "{s:?}");
+    }
+}
+
+#[test]
 fn needs_revision_with_a_lapsed_lease_is_expired() {
     let (_dir, store) = open_with_active(1);
     let a = answers("v1");

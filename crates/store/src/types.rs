@@ -82,6 +82,21 @@ impl QueueStatus {
         Self::DECIDED.contains(&self)
     }
 
+    /// Work that left the reviewer's hands: waiting to upload, submitted, or
+    /// accepted or rejected by the platform. Such work opens read-only, as
+    /// submitted; the UI gets the list as data (`RULES`).
+    pub const FINISHED: [QueueStatus; 4] = [
+        Self::InOutbox,
+        Self::Submitted,
+        Self::Accepted,
+        Self::Rejected,
+    ];
+
+    /// Whether the work left the reviewer's hands ([`QueueStatus::FINISHED`]).
+    pub fn finished(self) -> bool {
+        Self::FINISHED.contains(&self)
+    }
+
     /// Whether the reviewer may still change (and submit) the work: the one
     /// rule every layer asks, decided here.
     pub fn editable(self) -> bool {

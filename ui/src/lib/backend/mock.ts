@@ -89,7 +89,7 @@ import {
   replayBackend,
 } from "./replay";
 import { emptyAnswers } from "../logic/grade";
-import { EDITABLE, reviewFeedbackProblem } from "../logic/rules";
+import { EDITABLE, FINISHED, reviewFeedbackProblem } from "../logic/rules";
 import { RULES } from "../bindings";
 
 export type MockOptions = {
@@ -127,7 +127,6 @@ type Assign = QueueEntry & {
   pending: PendingAnnotation[];
 };
 
-const FINISHED = new Set<QueueStatus>(["in_outbox", "submitted", "accepted", "rejected"]);
 const PAY: Partial<Record<QueueStatus, "pending" | "accepted" | "reversed">> = {
   submitted: "pending",
   accepted: "accepted",

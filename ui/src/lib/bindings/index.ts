@@ -2254,6 +2254,11 @@ lapsable_statuses: Array<QueueStatus>,
  */
 decided_statuses: Array<QueueStatus>, 
 /**
+ * Statuses of work that left the reviewer's hands, opened read-only as
+ * submitted ([`QueueStatus::FINISHED`]).
+ */
+finished_statuses: Array<QueueStatus>, 
+/**
  * Leases ending within this many seconds are reported as about to
  * expire (`SyncState.expiring_leases`; [`assay_sync::LEASE_WARN_BEFORE`]).
  */
@@ -3515,6 +3520,7 @@ export const EVENT_NAMES = {
 export const RULES: Rules = {
   "decided_statuses": ["needs_revision","accepted","rejected"],
   "editable_statuses": ["new","draft","ready","needs_revision","rubric_changed","submit_failed"],
+  "finished_statuses": ["in_outbox","submitted","accepted","rejected"],
   "focus_grace_s": {"max":3600,"min":0},
   "idle_timeout_s": {"max":null,"min":10},
   "lapsable_statuses": ["new","draft","ready","needs_revision"],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RULES } from "../bindings";
-import { DECIDED, EDITABLE, reviewFeedbackProblem } from "./rules";
+import { DECIDED, EDITABLE, FINISHED, reviewFeedbackProblem } from "./rules";
 
 // The same cases as crates/app/src/rules.rs (`review_feedback_needs_the_minimum_after_trimming`).
 describe("rules from Rust", () => {
@@ -19,6 +19,8 @@ describe("rules from Rust", () => {
     expect(RULES.lapsable_statuses).toEqual(["new", "draft", "ready", "needs_revision"]);
     expect([...DECIDED].sort()).toEqual(["accepted", "needs_revision", "rejected"]);
     expect([...DECIDED]).toEqual(RULES.decided_statuses);
+    expect([...FINISHED].sort()).toEqual(["accepted", "in_outbox", "rejected", "submitted"]);
+    expect([...FINISHED]).toEqual(RULES.finished_statuses);
     expect(RULES.lease_warn_before_s).toBe(900);
   });
 

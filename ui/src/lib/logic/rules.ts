@@ -10,6 +10,9 @@ export const EDITABLE: ReadonlySet<QueueStatus> = new Set<QueueStatus>(RULES.edi
 /** Statuses a platform decision moves submitted work into. */
 export const DECIDED: ReadonlySet<QueueStatus> = new Set<QueueStatus>(RULES.decided_statuses);
 
+/** Statuses of work that left the reviewer's hands (opened read-only, as submitted). */
+export const FINISHED: ReadonlySet<QueueStatus> = new Set<QueueStatus>(RULES.finished_statuses);
+
 /**
  * Why a review decision cannot be sent as written, or null. Counts like
  * Rust (`str::trim`, then Unicode scalar values), not UTF-16 units.

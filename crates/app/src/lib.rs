@@ -520,10 +520,10 @@ impl Workbench {
         self.set_syncing(true);
         self.emit_sync_state().await;
         let progress = progress::throttled(progress, progress::PROGRESS_INTERVAL);
+        // Converted once: the status bar shows the same error the caller gets.
         let result = sync_thread
             .spawn(async move { engine.sync_once(progress).await })
             .await
-            // Converted once: the status bar shows the same error the caller gets.
             .map_err(|e| (true, AppError::internal(format!("the sync stopped: {e}"))))
             .and_then(|r| {
                 r.map_err(|e| {

@@ -835,9 +835,26 @@ fn a_lease_end_expires_exactly_the_lapsable_statuses() {
     );
 }
 
+/// The status of completed work with a ready draft and nothing else in the
+/// way: what its upload (`outbox_state`) and the platform's outcome make it.
+fn completed_work_status(
+    outbox_state: Option<OutboxState>,
+    submission: Option<OutcomeStatus>,
+) -> QueueStatus {
+    items::StatusInputs {
+        orphaned: false,
+        state: AssignmentState::Completed,
+        lease_expires_at: t0(),
+        issue: None,
+        draft_ready: Some(true),
+        outbox_state,
+        submission,
+    }
+    .status_when(false)
+}
+
 #[test]
 fn a_decided_outcome_shows_as_exactly_the_decided_statuses() {
-    use crate::items::StatusInputs;
     // Submitted work with nothing else in the way: the platform's decision
     // is what moves it into one of `QueueStatus::DECIDED`; an undecided
     // (pending) outcome stays out of it.
@@ -848,16 +865,7 @@ fn a_decided_outcome_shows_as_exactly_the_decided_statuses() {
         OutcomeStatus::Rejected,
         OutcomeStatus::NeedsRevision,
     ] {
-        let status = StatusInputs {
-            orphaned: false,
-            state: AssignmentState::Completed,
-            lease_expires_at: t0(),
-            issue: None,
-            draft_ready: Some(true),
-            outbox_state: Some(OutboxState::Sent),
-            submission: Some(outcome),
-        }
-        .status_when(false);
+        let status = completed_work_status(Some(OutboxState::Sent), Some(outcome));
         assert_eq!(
             status.decided(),
             outcome != OutcomeStatus::Pending,
@@ -874,31 +882,20 @@ fn a_decided_outcome_shows_as_exactly_the_decided_statuses() {
 
 #[test]
 fn work_that_left_the_reviewers_hands_is_exactly_the_finished_statuses() {
-    use crate::items::StatusInputs;
     // Queued for upload, or sent with any outcome: finished unless the
     // platform sent it back for revision (the reviewer's again).
-    let inputs = |outbox_state, submission| StatusInputs {
-        orphaned: false,
-        state: AssignmentState::Completed,
-        lease_expires_at: t0(),
-        issue: None,
-        draft_ready: Some(true),
-        outbox_state,
-        submission,
-    };
     let mut finished = std::collections::BTreeSet::new();
-    let mut cases = vec![(inputs(Some(OutboxState::Queued), None), true)];
+    let mut cases = vec![(completed_work_status(Some(OutboxState::Queued), None), true)];
     for outcome in [
         OutcomeStatus::Pending,
         OutcomeStatus::Accepted,
         OutcomeStatus::Rejected,
         OutcomeStatus::NeedsRevision,
     ] {
-        let sent = inputs(Some(OutboxState::Sent), Some(outcome));
+        let sent = completed_work_status(Some(OutboxState::Sent), Some(outcome));
         cases.push((sent, outcome != OutcomeStatus::NeedsRevision));
     }
-    for (input, expected) in cases {
-        let status = input.status_when(false);
+    for (status, expected) in cases {
         assert_eq!(status.finished(), expected, "{status:?}");
         if status.finished() {
             finished.insert(status);

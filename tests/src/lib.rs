@@ -732,6 +732,17 @@ pub fn wait_submit_enabled(app: &App, shot: &str) -> Result<()> {
 /// Opens the first paid grade row matching `search` that is still new
 /// (senior reviews and unpaid screening tasks are skipped).
 pub fn open_new_item(app: &App, search: &str) -> Result<String> {
+    search_queue(app, search)?;
+    let id = click_new_item(app, search)?;
+    app.wait_for("[data-testid=item-screen]", GRADE_WAIT)?;
+    // Let the item screen finish mounting (keyboard handlers, draft).
+    std::thread::sleep(Duration::from_millis(800));
+    Ok(id)
+}
+
+/// Types `search` into the queue's search box (unless it is there already)
+/// and waits for the queue to show its result.
+pub fn search_queue(app: &App, search: &str) -> Result<()> {
     let current =
         app.js("return document.querySelector(\"input[aria-label='Search queue']\")?.value ?? ''")?;
     if current.as_str() != Some(search) {
@@ -742,9 +753,21 @@ pub fn open_new_item(app: &App, search: &str) -> Result<String> {
         // The queue refreshes after a short debounce.
         app.wait_text("[data-testid=queue-count]", GRADE_WAIT, |t| t != before)?;
     }
+    Ok(())
+}
+
+/// The page's global where [`click_new_item`] keeps the `performance.now()`
+/// of its click, to time what the click brings up in the page's own clock.
+pub const CLICKED_AT: &str = "__assayClickedAt";
+
+/// Clicks the first paid grade row in the queue that is still new (senior
+/// reviews and unpaid screening tasks are skipped), waiting for one to show
+/// up; returns its assignment id. The click's `performance.now()` is left
+/// in the page's [`CLICKED_AT`].
+pub fn click_new_item(app: &App, search: &str) -> Result<String> {
     let deadline = Instant::now() + GRADE_WAIT;
     loop {
-        let id = app.js(
+        let id = app.js(&format!(
             "const rows = [...document.querySelectorAll('li[data-queue-row]')];
              const row = rows.find(r =>
                r.querySelector('.st')?.textContent.trim() === 'New' &&
@@ -752,13 +775,11 @@ pub fn open_new_item(app: &App, search: &str) -> Result<String> {
                !/\\breview\\b/.test(r.querySelector('.l1')?.textContent ?? '') &&
                !r.querySelector('[data-testid=screening-badge]'));
              if (!row) return null;
+             window.{CLICKED_AT} = performance.now();
              row.querySelector('.card').click();
-             return row.getAttribute('data-queue-row');",
-        )?;
+             return row.getAttribute('data-queue-row');"
+        ))?;
         if let Some(id) = id.as_str() {
-            app.wait_for("[data-testid=item-screen]", GRADE_WAIT)?;
-            // Let the item screen finish mounting (keyboard handlers, draft).
-            std::thread::sleep(Duration::from_millis(800));
             return Ok(id.to_string());
         }
         if Instant::now() > deadline {

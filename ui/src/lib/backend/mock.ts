@@ -422,6 +422,14 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
     const refused = DEMO.not_editable?.[status];
     return refused ? clone(refused) : err("internal", `No recorded refusal for work ${status}`);
   }
+  /** The status the real app answered when a draft of new work was first
+   *  saved unfinished (recorded.rs, `save_draft` "empty"). */
+  function begunStatus(): QueueStatus {
+    const saved = recorded("save_draft", "empty")[0]?.ok as { status?: QueueStatus } | undefined;
+    if (!saved?.status)
+      throw err("internal", 'No recorded save_draft "empty" (crates/app/tests/recorded.rs)');
+    return saved.status;
+  }
   /** The error the real app answered to the recorded call `command`
    *  labelled `label` (an `internal` error naming it when not recorded). */
   function rustsRefusal(command: string, label: string): AppError {
@@ -993,8 +1001,9 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         if (pending) a.pending = clone(pending);
         a.revision++;
         a.saved_at = new Date(now()).toISOString();
-        // Work begun; whether it is complete ("ready") only Rust can say.
-        if (a.status === "new") a.status = "draft";
+        // Work begun: the status Rust gave new work saved unfinished. Whether
+        // a draft is complete ("ready") only Rust can say; this mock never does.
+        if (a.status === "new") a.status = begunStatus();
         bump();
         const o = oppById.get(a.opportunity_id);
         return {

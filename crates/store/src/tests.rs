@@ -21,20 +21,13 @@ fn status_at_t0(store: &Store, id: &str) -> QueueStatus {
 
 pub(crate) fn assignment(id: &str, seq: i64, state: AssignmentState) -> Assignment {
     Assignment {
-        id: id.into(),
-        item_id: format!("item-{id}"),
         item_title: format!("Title of {id}"),
         opportunity_id: "opp-1".into(),
         rubric_id: "rub".into(),
-        rubric_version: 1,
-        kind: AssignmentKind::Grade,
         state,
-        assigned_at: t0(),
         lease_expires_at: t0() + Duration::hours(2),
         due_at: t0() + Duration::days(1) + Duration::seconds(seq),
-        review_of_submission_id: None,
-        seq,
-        item_revision: 1,
+        ..Assignment::example(id, seq, t0())
     }
 }
 

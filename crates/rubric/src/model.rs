@@ -411,6 +411,29 @@ pub enum Preference {
     Tie,
 }
 
+impl Preference {
+    /// A pairwise answer in words: `better` of the preferred field's id (`a`
+    /// or `b`), followed by the strength label in brackets when there is
+    /// one; a tie is "Tie", whatever the strength.
+    pub fn in_words(
+        self,
+        a: &str,
+        b: &str,
+        strength: Option<&str>,
+        better: impl Fn(&str) -> String,
+    ) -> String {
+        let field = match self {
+            Self::A => a,
+            Self::B => b,
+            Self::Tie => return "Tie".to_owned(),
+        };
+        match strength {
+            Some(s) => format!("{} ({s})", better(field)),
+            None => better(field),
+        }
+    }
+}
+
 /// Which side of a diff a line is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]

@@ -15,6 +15,8 @@
 //! println!("{}", cluster.url()); // postgres://assay@127.0.0.1:PORT/postgres
 //! ```
 
+pub mod process;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -722,16 +722,8 @@ fn preview_shows_sample_attachments_from_the_samples_folder() {
 
 fn comment_at(id: &str, side: assay_rubric::DiffSide, line: u32) -> assay_rubric::Annotation {
     assay_rubric::Annotation {
-        id: id.into(),
-        field: "diff".into(),
-        anchor: assay_rubric::AnnotationAnchor::DiffLine {
-            file: "svc.py".into(),
-            side,
-            line,
-            line_hash: None,
-        },
-        severity: Some("major".into()),
         comment: format!("comment {id}: keep this text"),
+        ..assay_rubric::Annotation::on_diff_line(id, "diff", "svc.py", side, line, None)
     }
 }
 

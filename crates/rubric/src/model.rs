@@ -513,6 +513,34 @@ pub struct Annotation {
     pub comment: String,
 }
 
+impl Annotation {
+    /// A major comment "comment {id}" on `line` of `side` of `file` in the
+    /// diff field `field`, anchored by `line_hash` when given: the plain case
+    /// tests vary.
+    #[doc(hidden)]
+    pub fn on_diff_line(
+        id: &str,
+        field: &str,
+        file: &str,
+        side: DiffSide,
+        line: u32,
+        line_hash: Option<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            field: field.into(),
+            anchor: AnnotationAnchor::DiffLine {
+                file: file.into(),
+                side,
+                line,
+                line_hash,
+            },
+            severity: Some("major".into()),
+            comment: format!("comment {id}"),
+        }
+    }
+}
+
 /// One answer. The tag must match the question's type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]

@@ -15,6 +15,7 @@
 //! println!("{}", cluster.url()); // postgres://assay@127.0.0.1:PORT/postgres
 //! ```
 
+pub mod migrations;
 pub mod process;
 
 use std::net::TcpListener;

@@ -1,5 +1,7 @@
 //! A check the crates that embed SQL migrations share.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is how a test fails
+
 use std::path::Path;
 
 /// Asserts that each numbered `.sql` file of `dir` (`0001_….sql`,

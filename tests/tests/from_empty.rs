@@ -23,6 +23,7 @@ use anyhow::{bail, ensure, Context, Result};
 use assay_e2e::{
     choose, keys, open_new_item, sync_now, target_dir, wait_scan_painted, workspace_root, App,
 };
+use assay_pgtest::process::KillOnDrop;
 
 const WAIT: Duration = Duration::from_secs(30);
 const OPS: &str = "ops-from-empty-e2e";
@@ -55,7 +56,8 @@ fn free_port() -> Result<u16> {
 
 /// The reference platform as `assay-platform serve` on an empty database.
 struct Serve {
-    child: std::process::Child,
+    /// Held to be killed when this is dropped.
+    _child: KillOnDrop,
     url: String,
 }
 
@@ -79,16 +81,9 @@ impl Serve {
             std::thread::sleep(Duration::from_millis(100));
         }
         Ok(Self {
-            child,
+            _child: KillOnDrop(child),
             url: format!("http://127.0.0.1:{port}"),
         })
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -5,9 +5,10 @@
 //! Everything fetched or built is cached under `target/bench/`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use assay_pgtest::process::output;
 
 /// delta is pinned: bat 0.26's syntaxes, the same set Assay highlights with
 /// (two-face 0.5.2+bat-0.26.1), so both tools use the same grammar per language.
@@ -180,17 +181,6 @@ pub fn bench_dir(root: &Path) -> Result<PathBuf> {
     let dir = root.join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
-}
-
-fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("starting {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed with {}", out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The pinned delta: `/usr/bin/delta` when it is that version, else

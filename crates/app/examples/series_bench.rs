@@ -29,22 +29,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_app::views::{BlobReader, ViewCache};
+use assay_pgtest::process::peak_rss_kib;
 use assay_protocol::AttachmentRef;
 use assay_render::series::DEFAULT_SLICE_CACHE_BYTES;
 use assay_render::{decode_scan, render_frame_png};
 use common::{arg, cores, load, print_arms, quantile, thread_cpu_ns, Arm};
 use sha2::{Digest, Sha256};
-
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -196,7 +186,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "process peak resident memory (VmHWM): {:.1} MiB",
-        vm_hwm_kib() as f64 / 1024.0
+        peak_rss_kib().unwrap_or(0) as f64 / 1024.0
     );
     Ok(())
 }

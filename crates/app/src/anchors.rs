@@ -221,18 +221,7 @@ mod tests {
     use assay_rubric::Annotation;
 
     fn comment(id: &str, side: DiffSide, line: u32, hash: Option<String>) -> Annotation {
-        Annotation {
-            id: id.into(),
-            field: "patch".into(),
-            anchor: AnnotationAnchor::DiffLine {
-                file: "f.py".into(),
-                side,
-                line,
-                line_hash: hash,
-            },
-            severity: Some("major".into()),
-            comment: format!("comment {id}"),
-        }
+        Annotation::on_diff_line(id, "patch", "f.py", side, line, hash)
     }
 
     fn answers(items: Vec<Annotation>) -> Answers {

@@ -664,20 +664,10 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let now = Utc::now();
         let assignment = |id: &str, seq| assay_protocol::Assignment {
-            id: id.into(),
-            item_id: format!("item-{id}"),
-            item_title: format!("Item {id}"),
-            opportunity_id: "opp".into(),
-            rubric_id: "r".into(),
-            rubric_version: 1,
-            kind: AssignmentKind::Grade,
             state: assay_protocol::AssignmentState::Completed,
-            assigned_at: now - chrono::Duration::days(3),
             lease_expires_at: now - chrono::Duration::days(2),
             due_at: now - chrono::Duration::days(2),
-            review_of_submission_id: None,
-            seq,
-            item_revision: 1,
+            ..assay_protocol::Assignment::example(id, seq, now - chrono::Duration::days(3))
         };
         store
             .apply_assignment_page(&[assignment("a1", 1), assignment("a2", 2)], "c")
@@ -894,20 +884,9 @@ mod tests {
         let (_dir, store) = graded_elsewhere();
         let now = Utc::now();
         let a3 = assay_protocol::Assignment {
-            id: "a3".into(),
-            item_id: "item-a3".into(),
-            item_title: "Item a3".into(),
-            opportunity_id: "opp".into(),
-            rubric_id: "r".into(),
-            rubric_version: 1,
-            kind: AssignmentKind::Grade,
-            state: assay_protocol::AssignmentState::Active,
-            assigned_at: now - chrono::Duration::days(10),
             lease_expires_at: now + chrono::Duration::days(1),
             due_at: now + chrono::Duration::days(1),
-            review_of_submission_id: None,
-            seq: 3,
-            item_revision: 1,
+            ..assay_protocol::Assignment::example("a3", 3, now - chrono::Duration::days(10))
         };
         store.apply_assignment_page(&[a3], "c3").unwrap();
         let span = |a: &str, b: &str| assay_protocol::TimeSpan {

@@ -3,7 +3,7 @@
 //! pay it earned or lost.
 
 use assay_protocol::{LedgerEntry, LedgerStatus, OutcomeStatus};
-use assay_rubric::{Annotation, Answer, Answers, Preference, QuestionKind, Rubric, ScopedItem};
+use assay_rubric::{Annotation, Answer, Answers, QuestionKind, Rubric, ScopedItem};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use ts_rs::TS;
@@ -137,17 +137,9 @@ pub fn describe_answer(kind: &QuestionKind, answer: &Answer, item: &ScopedItem) 
                 preference,
                 strength,
             },
-        ) => {
-            let pick = match preference {
-                Preference::A => format!("{} is better", field_label(item, a)),
-                Preference::B => format!("{} is better", field_label(item, b)),
-                Preference::Tie => "Tie".to_string(),
-            };
-            match strength {
-                Some(s) if *preference != Preference::Tie => format!("{pick} ({s})"),
-                _ => pick,
-            }
-        }
+        ) => preference.in_words(a, b, strength.as_deref(), |f| {
+            format!("{} is better", field_label(item, f))
+        }),
         (QuestionKind::FreeText { .. }, Answer::FreeText { text }) => text.clone(),
         (QuestionKind::Annotations { .. }, Answer::Annotations { items }) => match items.len() {
             1 => "1 comment".to_string(),

@@ -722,16 +722,8 @@ fn preview_shows_sample_attachments_from_the_samples_folder() {
 
 fn comment_at(id: &str, side: assay_rubric::DiffSide, line: u32) -> assay_rubric::Annotation {
     assay_rubric::Annotation {
-        id: id.into(),
-        field: "diff".into(),
-        anchor: assay_rubric::AnnotationAnchor::DiffLine {
-            file: "svc.py".into(),
-            side,
-            line,
-            line_hash: None,
-        },
-        severity: Some("major".into()),
         comment: format!("comment {id}: keep this text"),
+        ..assay_rubric::Annotation::on_diff_line(id, "diff", "svc.py", side, line, None)
     }
 }
 
@@ -1403,26 +1395,18 @@ async fn preview_reloads_once_per_save_and_keeps_the_last_good_render() {
 /// reviewer opens it; released, it no longer does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_back_work_says_why_on_its_row_and_when_opened() {
-    use assay_protocol::{Assignment, AssignmentState};
+    use assay_protocol::Assignment;
     use assay_store::QuarantineKind;
     let dir = tempfile::tempdir().unwrap();
     let (wb, _events) = open(dir.path(), None);
     let now = chrono::Utc::now();
     let a = Assignment {
-        id: "as-held".into(),
         item_id: "item-held".into(),
         item_title: "Held item".into(),
-        opportunity_id: "opp".into(),
         rubric_id: "rub".into(),
-        rubric_version: 1,
-        kind: AssignmentKind::Grade,
-        state: AssignmentState::Active,
-        assigned_at: now,
         lease_expires_at: now + chrono::Duration::hours(2),
         due_at: now + chrono::Duration::hours(4),
-        review_of_submission_id: None,
-        seq: 1,
-        item_revision: 1,
+        ..Assignment::example("as-held", 1, now)
     };
     let store = wb.store().clone();
     store.apply_assignment_page(&[a], "c1").unwrap();

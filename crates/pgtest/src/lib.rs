@@ -15,6 +15,9 @@
 //! println!("{}", cluster.url()); // postgres://assay@127.0.0.1:PORT/postgres
 //! ```
 
+pub mod migrations;
+pub mod process;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -84,14 +87,8 @@ pub fn bin_dir() -> Option<PathBuf> {
 }
 
 fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
+    // `Uid:` lists the real, effective, saved and file-system user ids.
+    process::self_status("Uid").is_some_and(|ids| ids.get(1).is_some_and(|euid| euid == "0"))
 }
 
 fn check(command: &str, out: Output) -> Result<Output, Error> {

@@ -15,9 +15,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use assay_pgtest::process::KillOnDrop;
 use assay_platform::demo;
 use assay_platform::rules::Rules;
 use assay_platform::storage::{NewExpert, PostgresStorage, Storage};
@@ -55,15 +56,9 @@ fn postgres_server(tmp: &Path) -> Option<(Option<assay_pgtest::Cluster>, String)
 
 /// A `serve` process; killed when dropped.
 struct Server {
-    child: Child,
+    /// Held to be killed when this is dropped.
+    _child: KillOnDrop,
     base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn serve(db: &str, blob_dir: &Path) -> Server {
@@ -97,7 +92,10 @@ fn serve(db: &str, blob_dir: &Path) -> Server {
     };
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    Server { child, base }
+    Server {
+        _child: KillOnDrop(child),
+        base,
+    }
 }
 
 async fn call(

@@ -274,6 +274,32 @@ fn first_item_revision() -> u32 {
     1
 }
 
+impl Assignment {
+    /// An active grading assignment of item `item-{id}` ("Item {id}",
+    /// opportunity `opp`, rubric `r` version 1, item revision 1), assigned
+    /// at `at` with an hour's lease and due a day later: the plain case that
+    /// tests and benchmarks vary with `..Assignment::example(..)`.
+    #[doc(hidden)]
+    pub fn example(id: &str, seq: i64, at: DateTime<Utc>) -> Self {
+        Self {
+            id: id.into(),
+            item_id: format!("item-{id}"),
+            item_title: format!("Item {id}"),
+            opportunity_id: "opp".into(),
+            rubric_id: "r".into(),
+            rubric_version: 1,
+            kind: AssignmentKind::Grade,
+            state: AssignmentState::Active,
+            assigned_at: at,
+            lease_expires_at: at + chrono::Duration::hours(1),
+            due_at: at + chrono::Duration::days(1),
+            review_of_submission_id: None,
+            seq,
+            item_revision: first_item_revision(),
+        }
+    }
+}
+
 /// `GET /api/v1/assignments?since=CURSOR&limit=N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]

@@ -411,6 +411,29 @@ pub enum Preference {
     Tie,
 }
 
+impl Preference {
+    /// A pairwise answer in words: `better` of the preferred field's id (`a`
+    /// or `b`), followed by the strength label in brackets when there is
+    /// one; a tie is "Tie", whatever the strength.
+    pub fn in_words(
+        self,
+        a: &str,
+        b: &str,
+        strength: Option<&str>,
+        better: impl Fn(&str) -> String,
+    ) -> String {
+        let field = match self {
+            Self::A => a,
+            Self::B => b,
+            Self::Tie => return "Tie".to_owned(),
+        };
+        match strength {
+            Some(s) => format!("{} ({s})", better(field)),
+            None => better(field),
+        }
+    }
+}
+
 /// Which side of a diff a line is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(export)]
@@ -488,6 +511,34 @@ pub struct Annotation {
     pub severity: Option<String>,
     /// The comment text.
     pub comment: String,
+}
+
+impl Annotation {
+    /// A major comment "comment {id}" on `line` of `side` of `file` in the
+    /// diff field `field`, anchored by `line_hash` when given: the plain case
+    /// tests vary.
+    #[doc(hidden)]
+    pub fn on_diff_line(
+        id: &str,
+        field: &str,
+        file: &str,
+        side: DiffSide,
+        line: u32,
+        line_hash: Option<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            field: field.into(),
+            anchor: AnnotationAnchor::DiffLine {
+                file: file.into(),
+                side,
+                line,
+                line_hash,
+            },
+            severity: Some("major".into()),
+            comment: format!("comment {id}"),
+        }
+    }
 }
 
 /// One answer. The tag must match the question's type.

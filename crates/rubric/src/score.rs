@@ -95,17 +95,7 @@ fn verdict_label(q: &Question, answer: &Answer) -> Option<String> {
                 preference,
                 strength,
             },
-        ) => {
-            let who = match preference {
-                crate::model::Preference::A => format!("Prefer {a}"),
-                crate::model::Preference::B => format!("Prefer {b}"),
-                crate::model::Preference::Tie => return Some("Tie".to_owned()),
-            };
-            Some(match strength {
-                Some(s) => format!("{who} ({s})"),
-                None => who,
-            })
-        }
+        ) => Some(preference.in_words(a, b, strength.as_deref(), |f| format!("Prefer {f}"))),
         _ => None,
     }
 }
@@ -200,7 +190,22 @@ pub fn score(answers: &Answers, rubric: &Rubric) -> Option<ScoreSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Preference;
     use crate::parse::{parse_rubric, Format};
+
+    #[test]
+    fn a_pairwise_answer_reads_as_the_preferred_field_with_its_strength() {
+        let prefer = |f: &str| format!("Prefer {f}");
+        let words = |p: Preference, s| p.in_words("left", "right", s, prefer);
+        assert_eq!(words(Preference::A, None), "Prefer left");
+        assert_eq!(
+            words(Preference::B, Some("clearly")),
+            "Prefer right (clearly)"
+        );
+        // A tie has no side to be strong about.
+        assert_eq!(words(Preference::Tie, Some("clearly")), "Tie");
+        assert_eq!(words(Preference::Tie, None), "Tie");
+    }
 
     fn rubric(method: &str) -> Rubric {
         parse_rubric(

@@ -21,20 +21,13 @@ fn status_at_t0(store: &Store, id: &str) -> QueueStatus {
 
 pub(crate) fn assignment(id: &str, seq: i64, state: AssignmentState) -> Assignment {
     Assignment {
-        id: id.into(),
-        item_id: format!("item-{id}"),
         item_title: format!("Title of {id}"),
         opportunity_id: "opp-1".into(),
         rubric_id: "rub".into(),
-        rubric_version: 1,
-        kind: AssignmentKind::Grade,
         state,
-        assigned_at: t0(),
         lease_expires_at: t0() + Duration::hours(2),
         due_at: t0() + Duration::days(1) + Duration::seconds(seq),
-        review_of_submission_id: None,
-        seq,
-        item_revision: 1,
+        ..Assignment::example(id, seq, t0())
     }
 }
 
@@ -133,24 +126,11 @@ fn migrations_apply_once_with_wal() {
 
 #[test]
 fn every_numbered_migration_file_is_embedded_in_order() {
-    // A migration file added to `migrations/` but not to `MIGRATIONS` (or
-    // listed out of order) would never run; the numbers must be 1, 2, 3, ...
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), schema::MIGRATIONS.len(), "{files:?}");
-    for (i, ((name, sql), embedded)) in files.iter().zip(schema::MIGRATIONS).enumerate() {
-        assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name}");
-        assert_eq!(sql, embedded, "{name} is embedded at position {}", i + 1);
-    }
+    // The numbers must be 1, 2, 3, ... and each file listed in `MIGRATIONS`.
+    assay_pgtest::migrations::assert_embedded_in_order(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+        schema::MIGRATIONS,
+    );
 }
 
 #[test]
@@ -853,57 +833,61 @@ fn completed_work_status(
     .status_when(false)
 }
 
+/// Submitted and sent work, once with each outcome the platform can give.
+fn sent_with_each_outcome() -> Vec<(OutcomeStatus, QueueStatus)> {
+    [
+        OutcomeStatus::Pending,
+        OutcomeStatus::Accepted,
+        OutcomeStatus::Rejected,
+        OutcomeStatus::NeedsRevision,
+    ]
+    .into_iter()
+    .map(|o| (o, completed_work_status(Some(OutboxState::Sent), Some(o))))
+    .collect()
+}
+
+/// `holds` is `expected` for each case, and the statuses it holds for are
+/// exactly `listed` (a `QueueStatus` list the UI is handed).
+fn assert_exactly_listed(
+    cases: Vec<(QueueStatus, bool)>,
+    holds: fn(QueueStatus) -> bool,
+    listed: &[QueueStatus],
+) {
+    let mut found = std::collections::BTreeSet::new();
+    for (status, expected) in cases {
+        assert_eq!(holds(status), expected, "{status:?}");
+        if holds(status) {
+            found.insert(status);
+        }
+    }
+    let mut listed = listed.to_vec();
+    listed.sort();
+    assert_eq!(found.into_iter().collect::<Vec<_>>(), listed);
+}
+
 #[test]
 fn a_decided_outcome_shows_as_exactly_the_decided_statuses() {
     // Submitted work with nothing else in the way: the platform's decision
     // is what moves it into one of `QueueStatus::DECIDED`; an undecided
     // (pending) outcome stays out of it.
-    let mut decided = std::collections::BTreeSet::new();
-    for outcome in [
-        OutcomeStatus::Pending,
-        OutcomeStatus::Accepted,
-        OutcomeStatus::Rejected,
-        OutcomeStatus::NeedsRevision,
-    ] {
-        let status = completed_work_status(Some(OutboxState::Sent), Some(outcome));
-        assert_eq!(
-            status.decided(),
-            outcome != OutcomeStatus::Pending,
-            "{outcome:?}"
-        );
-        if status.decided() {
-            decided.insert(status);
-        }
-    }
-    let mut listed = QueueStatus::DECIDED.to_vec();
-    listed.sort();
-    assert_eq!(decided.into_iter().collect::<Vec<_>>(), listed);
+    let cases = sent_with_each_outcome()
+        .into_iter()
+        .map(|(outcome, status)| (status, outcome != OutcomeStatus::Pending))
+        .collect();
+    assert_exactly_listed(cases, QueueStatus::decided, &QueueStatus::DECIDED);
 }
 
 #[test]
 fn work_that_left_the_reviewers_hands_is_exactly_the_finished_statuses() {
     // Queued for upload, or sent with any outcome: finished unless the
     // platform sent it back for revision (the reviewer's again).
-    let mut finished = std::collections::BTreeSet::new();
     let mut cases = vec![(completed_work_status(Some(OutboxState::Queued), None), true)];
-    for outcome in [
-        OutcomeStatus::Pending,
-        OutcomeStatus::Accepted,
-        OutcomeStatus::Rejected,
-        OutcomeStatus::NeedsRevision,
-    ] {
-        let sent = completed_work_status(Some(OutboxState::Sent), Some(outcome));
-        cases.push((sent, outcome != OutcomeStatus::NeedsRevision));
-    }
-    for (status, expected) in cases {
-        assert_eq!(status.finished(), expected, "{status:?}");
-        if status.finished() {
-            finished.insert(status);
-        }
-    }
-    let mut listed = QueueStatus::FINISHED.to_vec();
-    listed.sort();
-    assert_eq!(finished.into_iter().collect::<Vec<_>>(), listed);
+    cases.extend(
+        sent_with_each_outcome()
+            .into_iter()
+            .map(|(outcome, status)| (status, outcome != OutcomeStatus::NeedsRevision)),
+    );
+    assert_exactly_listed(cases, QueueStatus::finished, &QueueStatus::FINISHED);
     // Finished work is never editable.
     for s in QueueStatus::ALL {
         assert!(!(s.finished() && s.editable()), "{s:?}");

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
+use assay_pgtest::process::output;
 use assay_store::Store;
 use assay_sync::{PlatformClient, SyncConfig, SyncEngine, Token};
 
@@ -130,17 +131,6 @@ fn server_cpu_ms(serve: u32, postmaster: Option<u32>) -> f64 {
         }
     }
     ticks as f64 * 1e3 / clock_ticks()
-}
-
-fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("starting {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed with {}", out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn free_port() -> Result<u16> {

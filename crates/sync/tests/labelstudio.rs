@@ -14,11 +14,12 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use assay_pgtest::process::KillOnDrop;
 use assay_protocol::{SubmissionRequest, TimeSpan};
 use assay_rubric::{Answer, Answers};
 use assay_store::{QueueStatus, Store};
@@ -51,7 +52,7 @@ fn free_port() -> u16 {
 
 /// A running Label Studio; killed on drop.
 struct LabelStudio {
-    child: Child,
+    child: KillOnDrop,
     url: String,
     addr: SocketAddr,
     data: tempfile::TempDir,
@@ -60,13 +61,6 @@ struct LabelStudio {
     /// tokens. (Label Studio's generated key may hold `$` or `#`, which its
     /// own .env reader then reads back differently in another process.)
     secret: String,
-}
-
-impl Drop for LabelStudio {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl LabelStudio {
@@ -101,7 +95,7 @@ impl LabelStudio {
         let port = free_port();
         let log = std::fs::File::create(data.path().join("server.log")).unwrap();
         let mut ls = LabelStudio {
-            child: Command::new("true").spawn().unwrap(),
+            child: KillOnDrop(Command::new("true").spawn().unwrap()),
             url: format!("http://127.0.0.1:{port}"),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             data,
@@ -129,7 +123,7 @@ impl LabelStudio {
         .stdout(log.try_clone().unwrap())
         .stderr(log);
         let _ = ls.child.wait();
-        ls.child = cmd.spawn().unwrap();
+        ls.child = KillOnDrop(cmd.spawn().unwrap());
         let started = Instant::now();
         let http = reqwest::Client::new();
         loop {

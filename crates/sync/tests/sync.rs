@@ -2611,15 +2611,7 @@ mod hostile {
 
     /// Peak resident memory of this test process (Linux), in bytes.
     fn peak_rss() -> Option<u64> {
-        let s = std::fs::read_to_string("/proc/self/status").ok()?;
-        let kb: u64 = s
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
+        Some(assay_pgtest::process::peak_rss_kib()? * 1024)
     }
 
     /// Bounded fuzzing of the engine against a randomly misbehaving platform

@@ -89,16 +89,8 @@ async fn line_hashes_come_from_the_diff_the_reviewer_sees() {
         "comments".into(),
         Answer::Annotations {
             items: vec![Annotation {
-                id: "c1".into(),
-                field: "diff".into(),
-                anchor: AnnotationAnchor::DiffLine {
-                    file: file.clone(),
-                    side: DiffSide::New,
-                    line,
-                    line_hash: None,
-                },
-                severity: Some("major".into()),
                 comment: "keep".into(),
+                ..Annotation::on_diff_line("c1", "diff", &file, DiffSide::New, line, None)
             }],
         },
     );

@@ -663,48 +663,12 @@ pub trait Tx {
 mod tests {
     use std::path::Path;
 
-    /// Each numbered `.sql` file of `migrations/<backend>/` is embedded by
-    /// that backend at its number's position: a file added to the folder but
-    /// not to the backend's list (or listed out of order) would never run.
-    fn embedded_in_order(backend: &str, embedded: &[&str]) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(backend);
-        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-            .map(|p| {
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                (name, std::fs::read_to_string(&p).unwrap())
-            })
-            .collect();
-        files.sort();
-        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
-        assert_eq!(
-            files.len(),
-            embedded.len(),
-            "{backend}: files {names:?}, {} embedded",
-            embedded.len()
-        );
-        for (i, ((name, sql), sql_embedded)) in files.iter().zip(embedded).enumerate() {
-            assert!(
-                name.starts_with(&format!("{:04}_", i + 1)),
-                "{backend}: {name} is not number {}",
-                i + 1
-            );
-            assert_eq!(
-                sql,
-                sql_embedded,
-                "{backend}: {name} is not embedded at position {}",
-                i + 1
-            );
-        }
-    }
+    use assay_pgtest::migrations::assert_embedded_in_order;
 
     #[test]
     fn every_numbered_migration_file_is_embedded_in_order() {
-        embedded_in_order("sqlite", super::sqlite::MIGRATIONS);
-        embedded_in_order("postgres", super::postgres::MIGRATIONS);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        assert_embedded_in_order(&dir.join("sqlite"), super::sqlite::MIGRATIONS);
+        assert_embedded_in_order(&dir.join("postgres"), super::postgres::MIGRATIONS);
     }
 }

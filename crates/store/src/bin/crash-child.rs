@@ -10,10 +10,10 @@
 
 use std::io::Write;
 
-use assay_protocol::{Assignment, AssignmentKind, AssignmentState, SubmissionRequest};
+use assay_protocol::{Assignment, SubmissionRequest};
 use assay_rubric::{Answer, Answers};
 use assay_store::{QueueStatus, Store};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 
 /// Draft revisions written before each submit.
 const REVISIONS: i64 = 4;
@@ -60,23 +60,11 @@ fn main() -> anyhow::Result<()> {
     loop {
         let id = format!("c{n:07}");
         n += 1;
-        let now = Utc::now();
         store.apply_assignment_page(
             &[Assignment {
-                id: id.clone(),
-                item_id: format!("item-{id}"),
                 item_title: format!("Crash item {id}"),
-                opportunity_id: "opp".into(),
                 rubric_id: "crash".into(),
-                rubric_version: 1,
-                kind: AssignmentKind::Grade,
-                state: AssignmentState::Active,
-                assigned_at: now,
-                lease_expires_at: now + Duration::hours(1),
-                due_at: now + Duration::days(1),
-                review_of_submission_id: None,
-                seq: n as i64,
-                item_revision: 1,
+                ..Assignment::example(&id, n as i64, Utc::now())
             }],
             &n.to_string(),
         )?;

@@ -1953,10 +1953,15 @@ mod hostile {
             "/api/v1/outcomes",
             Act::Drip(Duration::from_millis(500)),
         )]);
+        // The setup's own pull asked for outcomes already: the background
+        // pull is stuck only once it asked too. (Waiting for any hit made the
+        // grade below race the loop's first sync, whose own push may send
+        // it before the pull sticks; that upload is reported with the pull.)
+        let asked = h.hostile.hits("GET /api/v1/outcomes");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let bg = spawn_background(slow.clone(), Duration::from_secs(3600), tx);
         within(30, async {
-            while h.hostile.hits("GET /api/v1/outcomes") == 0 {
+            while h.hostile.hits("GET /api/v1/outcomes") == asked {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })

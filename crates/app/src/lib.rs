@@ -504,20 +504,33 @@ impl Workbench {
         }
     }
 
-    /// Runs one full sync now (upload, then download), reporting progress.
+    /// Runs one full sync now (upload, then download), reporting progress;
+    /// on the sync thread, where the background loop syncs.
     pub async fn sync_now(
         &self,
-        progress: impl Fn(assay_sync::SyncProgress) + Send + Sync,
+        progress: impl Fn(assay_sync::SyncProgress) + Send + Sync + 'static,
     ) -> AppResult<SyncState> {
-        let engine = self.engine().await?;
+        let (engine, sync_thread) = self
+            .connected
+            .lock()
+            .await
+            .as_ref()
+            .map(|c| (c.engine.clone(), c.background.runtime().clone()))
+            .ok_or_else(AppError::unauthenticated)?;
         self.set_syncing(true);
         self.emit_sync_state().await;
-        // Converted once: the status bar shows the same error the caller gets.
         let progress = progress::throttled(progress, progress::PROGRESS_INTERVAL);
-        let result = engine.sync_once(progress).await.map_err(|e| {
-            let online = !e.is_retryable();
-            (online, AppError::from(e))
-        });
+        // Converted once: the status bar shows the same error the caller gets.
+        let result = sync_thread
+            .spawn(async move { engine.sync_once(progress).await })
+            .await
+            .map_err(|e| (true, AppError::internal(format!("the sync stopped: {e}"))))
+            .and_then(|r| {
+                r.map_err(|e| {
+                    let online = !e.is_retryable();
+                    (online, AppError::from(e))
+                })
+            });
         {
             let mut l = self
                 .live

@@ -68,9 +68,9 @@ impl ProgressThrottle {
 /// `Done`): for a caller's own progress callback (`sync_now`), where the end
 /// of the pull is reported by `Done` and the call's return.
 pub fn throttled(
-    f: impl Fn(SyncProgress) + Send + Sync,
+    f: impl Fn(SyncProgress) + Send + Sync + 'static,
     interval: Duration,
-) -> impl Fn(SyncProgress) + Send + Sync {
+) -> impl Fn(SyncProgress) + Send + Sync + 'static {
     let throttle = std::sync::Mutex::new(ProgressThrottle::new(interval));
     move |p| {
         let out = throttle

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use assay_pgtest::process::output;
 use assay_store::Store;
-use assay_sync::{PlatformClient, SyncConfig, SyncEngine, Token};
+use assay_sync::{PlatformClient, SyncConfig, SyncEngine, SyncThread, Token};
 
 // ------------------------------------------------------------------ helpers
 
@@ -143,10 +143,9 @@ fn free_port() -> Result<u16> {
 
 /// `sync_bench engine --url URL --token TOKEN --dir DIR`: one
 /// `SyncEngine::sync_once` into a fresh store in DIR; prints the pull report.
-/// The sync runs as a task spawned on a multi-threaded runtime, as the app
-/// runs it (a Tauri async command is a task on Tauri's runtime); with
-/// `SYNC_BENCH_BLOCK_ON` set it runs on the calling thread (`block_on`)
-/// instead, for comparison.
+/// The sync runs on a [`SyncThread`], as the app runs it (its background loop
+/// and "Sync now"); with `SYNC_BENCH_MULTI_THREAD` set it runs as a task on a
+/// multi-threaded runtime instead (how the app ran it before), for comparison.
 fn engine_child() -> Result<()> {
     // The app's process tunes glibc's malloc before anything else
     // (src-tauri's main); the engine arm runs with the same allocator.
@@ -154,19 +153,21 @@ fn engine_child() -> Result<()> {
     let url = arg("--url").context("--url")?;
     let token = arg("--token").context("--token")?;
     let dir = PathBuf::from(arg("--dir").context("--dir")?);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let sync = async move {
         let store = Arc::new(Store::open(&dir)?);
         let client = PlatformClient::new(&url)?.with_token(Token::new(token));
         let engine = SyncEngine::new(client, store, SyncConfig::default());
         anyhow::Ok(engine.sync_once(|_| {}).await?)
     };
-    let report = if std::env::var_os("SYNC_BENCH_BLOCK_ON").is_some() {
-        rt.block_on(sync)?
+    // The caller's runtime only waits, as a Tauri command does.
+    let caller = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = if std::env::var_os("SYNC_BENCH_MULTI_THREAD").is_some() {
+        caller.block_on(caller.spawn(sync))??
     } else {
-        rt.block_on(rt.spawn(sync))??
+        let thread = SyncThread::start()?;
+        caller.block_on(thread.spawn(sync))??
     };
     println!("{}", serde_json::to_string(&report.pull)?);
     Ok(())

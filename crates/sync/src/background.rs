@@ -11,6 +11,7 @@ use ts_rs::TS;
 
 use crate::engine::{backoff_delay, LeaseReport, PushReport, SyncEngine, SyncProgress, SyncReport};
 use crate::error::SyncError;
+use crate::runtime::SyncThread;
 
 /// Events for the UI, sent by the background loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -57,6 +58,11 @@ pub struct BackgroundSync {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     uploads: tokio::task::JoinHandle<()>,
+    /// Where the loop runs: the sync thread's runtime, or the runtime that
+    /// spawned the loop when no thread could be started.
+    runtime: tokio::runtime::Handle,
+    /// Stops the sync thread when the loop is dropped or stopped.
+    _thread: Option<SyncThread>,
 }
 
 impl BackgroundSync {
@@ -65,6 +71,13 @@ impl BackgroundSync {
     pub fn trigger(&self) {
         self.trigger.notify_one();
         self.upload_trigger.notify_one();
+    }
+
+    /// The runtime the loop runs on (the sync thread's), for a sync the
+    /// reviewer asks for; what is spawned on it can be awaited from any runtime.
+    #[must_use]
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     /// Stop the loop and wait for the current step to finish.
@@ -83,8 +96,9 @@ fn spawn_uploads(
     events: mpsc::UnboundedSender<SyncEvent>,
     trigger: Arc<Notify>,
     mut stopped: watch::Receiver<bool>,
+    runtime: &tokio::runtime::Handle,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    runtime.spawn(async move {
         loop {
             let until_due = engine
                 .store()
@@ -167,13 +181,22 @@ fn worth_reporting(report: &LeaseReport, warned: bool) -> bool {
         || warned
 }
 
-/// Spawn the loop on the current tokio runtime: every `interval` it renews
+/// Spawn the loop on a sync thread of its own ([`SyncThread`]; on the
+/// current tokio runtime if none can be started): every `interval` it renews
 /// leases and runs [`SyncEngine::sync_once`], sending [`SyncEvent`]s.
 pub fn spawn_background(
     engine: Arc<SyncEngine>,
     interval: Duration,
     events: mpsc::UnboundedSender<SyncEvent>,
 ) -> BackgroundSync {
+    let thread = SyncThread::start()
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, "no sync thread; syncing on the app's runtime");
+        })
+        .ok();
+    let runtime = thread
+        .as_ref()
+        .map_or_else(tokio::runtime::Handle::current, |t| t.handle().clone());
     let trigger = Arc::new(Notify::new());
     let upload_trigger = Arc::new(Notify::new());
     let (stop, mut stopped) = watch::channel(false);
@@ -183,9 +206,10 @@ pub fn spawn_background(
         events.clone(),
         Arc::clone(&upload_trigger),
         stop.subscribe(),
+        &runtime,
     );
     let t = Arc::clone(&trigger);
-    let task = tokio::spawn(async move {
+    let task = runtime.spawn(async move {
         let mut failures: u32 = 0;
         let mut warned = false;
         loop {
@@ -260,6 +284,8 @@ pub fn spawn_background(
         stop,
         task,
         uploads,
+        runtime,
+        _thread: thread,
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`SyncEngine`]: pull by cursor (resumable), rubric scoping before storage,
 //!   attachment downloads with bounded concurrency and `Range` resume, outbox
 //!   drain with idempotency keys and backoff, lease renewal.
-//! - [`spawn_background`]: the periodic loop the app runs.
+//! - [`spawn_background`]: the periodic loop the app runs, on a
+//!   [`SyncThread`] of its own.
 //! - [`Credentials`]: the token in the OS keyring, never on disk or in logs.
 
 mod background;
@@ -17,6 +18,7 @@ pub mod credentials;
 mod engine;
 mod error;
 pub mod labelstudio;
+mod runtime;
 pub mod scope;
 mod text;
 
@@ -30,6 +32,7 @@ pub use engine::{
 };
 pub use error::{Result, SyncError};
 pub use labelstudio::{LabelStudioAuth, LabelStudioClient};
+pub use runtime::SyncThread;
 
 impl PlatformClient {
     /// A client authenticated with the token stored in the keyring for `account`;

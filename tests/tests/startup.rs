@@ -793,12 +793,8 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     .and_then(|s| s.parse::<u64>().ok())
                 {
                     std::thread::sleep(Duration::from_secs(s));
-                    let t = tree_pss(&binary)?;
-                    println!(
-                        "run {}: PSS {s} s after that, the queue left as it was: {:.1} MiB",
-                        run + 1,
-                        TreePss::mib(t.total)
-                    );
+                    let t = tree_pss(&binary)?
+                        .printed(run, &format!("{s} s after that, the queue left as it was"));
                     for line in t.lines {
                         println!("  {line}");
                     }

@@ -520,9 +520,19 @@ impl Workbench {
         self.set_syncing(true);
         self.emit_sync_state().await;
         let progress = progress::throttled(progress, progress::PROGRESS_INTERVAL);
+        // What the upload sent shows (pending count, statuses) when the
+        // upload ends, not after the pull behind it.
+        let (store, live, events) = (self.store.clone(), self.live.clone(), self.events.clone());
+        let pushed = move |push: &assay_sync::PushReport| {
+            if push.did_anything() {
+                if let Ok(state) = sync_state(&store, &live, true) {
+                    events(AppEvent::Sync { state });
+                }
+            }
+        };
         // Converted once: the status bar shows the same error the caller gets.
         let result = sync_thread
-            .spawn(async move { engine.sync_once(progress).await })
+            .spawn(async move { engine.sync_once_reporting(progress, pushed).await })
             .await
             .map_err(|e| (true, AppError::internal(format!("the sync stopped: {e}"))))
             .and_then(|r| {

@@ -33,9 +33,12 @@ pub enum SyncEvent {
         /// Leases renewed, expired and expiring soon.
         report: LeaseReport,
     },
-    /// The upload lane drained the outbox (it runs even while a pull is stuck).
+    /// An upload sent, refused or put off grades: the upload lane's (which
+    /// runs even while a pull is stuck), or a sync's own, told as soon as
+    /// that upload ends, before the sync's pull (whose [`SyncEvent::Synced`]
+    /// report counts it again).
     Uploaded {
-        /// What the drain uploaded.
+        /// What the upload did.
         report: PushReport,
     },
     /// A sync failed; `retryable` failures are retried with backoff, others
@@ -120,7 +123,7 @@ fn spawn_uploads(
             }
             match engine.push().await {
                 Ok(report) => {
-                    if report.sent > 0 || report.failed > 0 || report.retry_scheduled > 0 {
+                    if report.did_anything() {
                         let _ = events.send(SyncEvent::Uploaded { report });
                     }
                 }
@@ -217,6 +220,7 @@ pub fn spawn_background(
                 break;
             }
             let ev = events.clone();
+            let up = events.clone();
             let leases = engine.renew_leases().await;
             if let Ok(report) = leases {
                 if worth_reporting(&report, warned) {
@@ -224,10 +228,21 @@ pub fn spawn_background(
                     let _ = events.send(SyncEvent::Leases { report });
                 }
             }
+            // What this sync's own upload sent is told when the upload ends,
+            // as the upload lane's is, not only with the pull after it.
             let result = engine
-                .sync_once(move |progress| {
-                    let _ = ev.send(SyncEvent::Progress { progress });
-                })
+                .sync_once_reporting(
+                    move |progress| {
+                        let _ = ev.send(SyncEvent::Progress { progress });
+                    },
+                    move |push| {
+                        if push.did_anything() {
+                            let _ = up.send(SyncEvent::Uploaded {
+                                report: push.clone(),
+                            });
+                        }
+                    },
+                )
                 .await;
             let wait = match result {
                 Ok(report) => {

@@ -178,6 +178,15 @@ pub struct PushReport {
     pub failed: u32,
 }
 
+impl PushReport {
+    /// Whether the upload sent, refused or put off anything (a drain of an
+    /// empty outbox did nothing worth telling).
+    #[must_use]
+    pub fn did_anything(&self) -> bool {
+        self.sent > 0 || self.failed > 0 || self.retry_scheduled > 0
+    }
+}
+
 /// What a lease pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -1405,6 +1414,18 @@ impl SyncEngine {
         &self,
         progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport> {
+        self.sync_once_reporting(progress, |_| {}).await
+    }
+
+    /// [`SyncEngine::sync_once`], handing the upload's report to `pushed` as
+    /// soon as the upload ends: before the pull, which may take long (or
+    /// wait on a slow platform until its deadlines), so that what was just
+    /// uploaded shows at once rather than when the whole sync ends.
+    pub async fn sync_once_reporting(
+        &self,
+        progress: impl Fn(SyncProgress) + Send + Sync,
+        pushed: impl FnOnce(&PushReport) + Send,
+    ) -> Result<SyncReport> {
         self.store.record_sync_attempt(Utc::now())?;
         // The pull writes with a larger page cache, handed back below; a
         // pull without it is slower, not wrong.
@@ -1414,6 +1435,7 @@ impl SyncEngine {
         let result = async {
             progress(SyncProgress::new(SyncPhase::Upload));
             let push = self.push().await?;
+            pushed(&push);
             let pull = self.pull(&progress).await?;
             Ok::<_, SyncError>(SyncReport { push, pull })
         }

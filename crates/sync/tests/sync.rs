@@ -1033,9 +1033,11 @@ mod background {
         let id = workable(&env.store).remove(0);
         grade_and_submit(&env.store, &id);
         bg.trigger();
-        let (second, _, lane) = next_synced(&mut rx).await;
-        // Sent once, by the upload lane or the sync, whichever came first.
-        assert_eq!(second.push.sent + lane, 1, "{second:?}");
+        let (second, _, told) = next_synced(&mut rx).await;
+        // Sent once, by the upload lane or the sync's own upload, whichever
+        // came first; either tells it as `Uploaded` when its upload ends.
+        assert_eq!(told, 1, "{second:?}");
+        assert!(second.push.sent <= 1, "{second:?}");
         assert_eq!(platform_submissions(&env.platform, &id), 1);
         assert_eq!(
             env.store.status_of(&id, chrono::Utc::now()).unwrap(),
@@ -1156,9 +1158,16 @@ mod reachability {
         let id = workable(&env.store).remove(0);
         grade_and_submit(&env.store, &id);
         bg.trigger();
-        match next(&mut rx).await {
-            SyncEvent::Failed { retryable, .. } => assert!(retryable),
-            other => panic!("expected a failure, got {other:?}"),
+        // The upload that could not reach the platform is told as put off,
+        // then the sync's failure.
+        loop {
+            match next(&mut rx).await {
+                SyncEvent::Uploaded { report } => {
+                    assert_eq!((report.sent, report.retry_scheduled), (0, 1), "{report:?}");
+                }
+                SyncEvent::Failed { retryable, .. } => break assert!(retryable),
+                other => panic!("expected a failure, got {other:?}"),
+            }
         }
         let entry = env.store.latest_outbox_entry(&id).unwrap().unwrap();
         assert!(
@@ -1171,11 +1180,16 @@ mod reachability {
 
         gate.set_down(false);
         let back = Instant::now();
+        // The sync's upload is told when it ends, then the whole sync.
+        match next(&mut rx).await {
+            SyncEvent::Uploaded { report } => assert_eq!(report.sent, 1, "{report:?}"),
+            other => panic!("expected an upload, got {other:?}"),
+        }
+        let took = back.elapsed();
         match next(&mut rx).await {
             SyncEvent::Synced { report } => assert_eq!(report.push.sent, 1, "{report:?}"),
             other => panic!("expected a sync, got {other:?}"),
         }
-        let took = back.elapsed();
         eprintln!("uploaded {took:?} after the platform came back");
         assert!(
             took < Duration::from_secs(2),
@@ -1933,6 +1947,92 @@ mod hostile {
         );
         assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
         assert!(err.to_string().contains("within 3s"), "{err}");
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    /// A sync's own upload is told as soon as it ends, while the pull
+    /// behind it is still stuck on a dripping feed; before, it was told only
+    /// with the whole sync, so the pending count stayed up meanwhile.
+    #[tokio::test]
+    async fn a_syncs_upload_is_told_before_its_stuck_pull_ends() {
+        let (h, store, id) = start_hostile_with_a_grade().await;
+        let mut slow = config();
+        slow.limits.request_deadline = Duration::from_secs(60);
+        let slow = Arc::new(engine(
+            &h.hostile.url(),
+            &h.env.platform.expert_token,
+            store.clone(),
+            slow,
+        ));
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/outcomes",
+            Act::Drip(Duration::from_millis(500)),
+        )]);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sync = tokio::spawn({
+            let slow = slow.clone();
+            async move {
+                slow.sync_once_reporting(
+                    |_| {},
+                    move |push| {
+                        let _ = tx.send(push.clone());
+                    },
+                )
+                .await
+            }
+        });
+        let pushed = within(10, rx).await.unwrap();
+        assert_eq!(pushed.sent, 1, "{pushed:?}");
+        assert_eq!(platform_submissions(&h.env.platform, &id), 1);
+        // The pull is still on the dripping outcomes feed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!sync.is_finished(), "the pull should still be stuck");
+        sync.abort();
+        h.env.platform.shutdown().await.unwrap();
+    }
+
+    /// The background loop tells an upload while its pull is stuck, whichever
+    /// lane sends it: here the grade waits before the loop starts, so its
+    /// first sync's own upload may be the one that sends it.
+    #[tokio::test]
+    async fn a_grade_waiting_when_the_loop_starts_is_told_while_the_pull_sticks() {
+        let (h, store, id) = start_hostile_with_a_grade().await;
+        let mut slow = config();
+        slow.limits.request_deadline = Duration::from_secs(60);
+        let slow = Arc::new(engine(
+            &h.hostile.url(),
+            &h.env.platform.expert_token,
+            store.clone(),
+            slow,
+        ));
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/outcomes",
+            Act::Drip(Duration::from_millis(500)),
+        )]);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bg = spawn_background(slow, Duration::from_secs(3600), tx);
+        let uploaded = within(10, async {
+            loop {
+                match rx.recv().await {
+                    Some(SyncEvent::Uploaded { report }) => break report,
+                    Some(SyncEvent::Synced { report }) => {
+                        panic!("the sync ended before its upload was told: {report:?}")
+                    }
+                    Some(_) => {}
+                    None => panic!("background loop ended"),
+                }
+            }
+        })
+        .await;
+        assert_eq!(uploaded.sent, 1, "{uploaded:?}");
+        assert_eq!(platform_submissions(&h.env.platform, &id), 1);
+        assert_eq!(
+            store.status_of(&id, chrono::Utc::now()).unwrap(),
+            QueueStatus::Submitted
+        );
+        drop(bg);
         h.env.platform.shutdown().await.unwrap();
     }
 

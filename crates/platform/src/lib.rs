@@ -1,8 +1,9 @@
 //! Assay reference platform: an axum server with SQLite storage, the admin
 //! API used by tests and the demo, and realistic demo data.
 //!
-//! Embed it with [`spawn`] (see [`ServerConfig`]), or use [`testing`] to get a
-//! seeded server on loopback in one call.
+//! Embed it with [`spawn`] (see [`ServerConfig`]), or, in other crates' tests,
+//! use `testing` (feature `test-support`) to get a seeded server on loopback in
+//! one call.
 
 pub mod admin;
 pub mod api;
@@ -19,6 +20,7 @@ pub mod server;
 pub mod signin_codes;
 pub mod signin_store;
 pub mod storage;
+#[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod updates;
 pub mod validate;

@@ -1839,6 +1839,35 @@ mod hostile {
         (h, store, id)
     }
 
+    /// An engine whose pulls stay stuck for a minute on a dripping outcomes
+    /// feed (the request deadline is a minute; the feed sends a byte per
+    /// half second).
+    fn stuck_on_outcomes(h: &H, store: &Arc<Store>) -> Arc<SyncEngine> {
+        let mut slow = config();
+        slow.limits.request_deadline = Duration::from_secs(60);
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/outcomes",
+            Act::Drip(Duration::from_millis(500)),
+        )]);
+        Arc::new(engine(
+            &h.hostile.url(),
+            &h.env.platform.expert_token,
+            store.clone(),
+            slow,
+        ))
+    }
+
+    /// Ends a test whose `sync` waits on the dripping feed of
+    /// [`stuck_on_outcomes`]: `id` was sent exactly once while that sync is
+    /// still stuck.
+    async fn sent_once_while_stuck<T>(h: H, id: &str, sync: tokio::task::JoinHandle<T>) {
+        assert_eq!(platform_submissions(&h.env.platform, id), 1);
+        assert!(!sync.is_finished(), "the pull it waits for is still stuck");
+        sync.abort();
+        h.env.platform.shutdown().await.unwrap();
+    }
+
     /// `fut` must finish within `secs`: a stalled client fails the test.
     async fn within<T>(secs: u64, fut: impl std::future::Future<Output = T>) -> T {
         tokio::time::timeout(Duration::from_secs(secs), fut)
@@ -1956,19 +1985,7 @@ mod hostile {
     #[tokio::test]
     async fn a_syncs_upload_is_told_before_its_stuck_pull_ends() {
         let (h, store, id) = start_hostile_with_a_grade().await;
-        let mut slow = config();
-        slow.limits.request_deadline = Duration::from_secs(60);
-        let slow = Arc::new(engine(
-            &h.hostile.url(),
-            &h.env.platform.expert_token,
-            store.clone(),
-            slow,
-        ));
-        h.hostile.set(vec![rule(
-            "GET",
-            "/api/v1/outcomes",
-            Act::Drip(Duration::from_millis(500)),
-        )]);
+        let slow = stuck_on_outcomes(&h, &store);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let sync = tokio::spawn({
             let slow = slow.clone();
@@ -1984,12 +2001,8 @@ mod hostile {
         });
         let pushed = within(10, rx).await.unwrap();
         assert_eq!(pushed.sent, 1, "{pushed:?}");
-        assert_eq!(platform_submissions(&h.env.platform, &id), 1);
-        // The pull is still on the dripping outcomes feed.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!sync.is_finished(), "the pull should still be stuck");
-        sync.abort();
-        h.env.platform.shutdown().await.unwrap();
+        sent_once_while_stuck(h, &id, sync).await;
     }
 
     /// The background loop tells an upload while its pull is stuck, whichever
@@ -1998,19 +2011,7 @@ mod hostile {
     #[tokio::test]
     async fn a_grade_waiting_when_the_loop_starts_is_told_while_the_pull_sticks() {
         let (h, store, id) = start_hostile_with_a_grade().await;
-        let mut slow = config();
-        slow.limits.request_deadline = Duration::from_secs(60);
-        let slow = Arc::new(engine(
-            &h.hostile.url(),
-            &h.env.platform.expert_token,
-            store.clone(),
-            slow,
-        ));
-        h.hostile.set(vec![rule(
-            "GET",
-            "/api/v1/outcomes",
-            Act::Drip(Duration::from_millis(500)),
-        )]);
+        let slow = stuck_on_outcomes(&h, &store);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let bg = spawn_background(slow, Duration::from_secs(3600), tx);
         let uploaded = within(10, async {
@@ -2039,24 +2040,10 @@ mod hostile {
     #[tokio::test]
     async fn a_queued_grade_uploads_while_a_pull_is_stuck() {
         let (h, store) = start_hostile_pulled().await;
-        // A pull that stays stuck for a minute on a dripping outcomes feed.
-        let mut slow = config();
-        slow.limits.request_deadline = Duration::from_secs(60);
-        let slow = Arc::new(engine(
-            &h.hostile.url(),
-            &h.env.platform.expert_token,
-            store.clone(),
-            slow,
-        ));
-        h.hostile.set(vec![rule(
-            "GET",
-            "/api/v1/outcomes",
-            Act::Drip(Duration::from_millis(500)),
-        )]);
+        let slow = stuck_on_outcomes(&h, &store);
         // The setup's own pull asked for outcomes already: the background
-        // pull is stuck only once it asked too. (Waiting for any hit made the
-        // grade below race the loop's first sync, whose own push may send
-        // it before the pull sticks; that upload is reported with the pull.)
+        // pull is stuck only once it asked too, so the grade below is queued
+        // after the loop's first upload and the upload lane sends it.
         let asked = h.hostile.hits("GET /api/v1/outcomes");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let bg = spawn_background(slow.clone(), Duration::from_secs(3600), tx);
@@ -2101,10 +2088,7 @@ mod hostile {
             }
         })
         .await;
-        assert_eq!(platform_submissions(&h.env.platform, &second), 1);
-        assert!(!now.is_finished(), "the pull it waits for is still stuck");
-        now.abort();
-        h.env.platform.shutdown().await.unwrap();
+        sent_once_while_stuck(h, &second, now).await;
     }
 
     #[tokio::test]

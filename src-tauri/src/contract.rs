@@ -434,11 +434,19 @@ mod tests {
 
     #[test]
     fn names_are_camel_cased() {
-        assert_eq!(camel("save_draft"), "saveDraft");
-        assert_eq!(camel("app_info"), "appInfo");
-        assert_eq!(camel("payouts"), "payouts");
-        assert_eq!(listener("SYNC_STATUS"), "onSyncStatus");
-        assert_eq!(listener("PREVIEW_CHANGED"), "onPreviewChanged");
+        for (command, method) in [
+            ("save_draft", "saveDraft"),
+            ("app_info", "appInfo"),
+            ("payouts", "payouts"),
+        ] {
+            assert_eq!(camel(command), method);
+        }
+        for (event, method) in [
+            ("SYNC_STATUS", "onSyncStatus"),
+            ("PREVIEW_CHANGED", "onPreviewChanged"),
+        ] {
+            assert_eq!(listener(event), method);
+        }
     }
 
     /// Issue 13: renaming a row of the table renames, in the generated

@@ -115,24 +115,44 @@ fn exec_to_mark(app: &App, binary: &Path, mark: &str) -> Result<(f64, f64)> {
     bail!("no performance mark {mark} in {}", binary.display())
 }
 
-/// One timed start of `binary` with `env`: the time until the `ready`
-/// element is in the DOM (pushed to the first list) and from its exec to the
-/// page's performance mark `mark` (pushed to the second), printed after
-/// `label`.
-fn timed_launch(
-    (binary, env): (&Path, &[(&str, &str)]),
-    (ready, mark): (&str, &str),
-    label: &str,
-    (starts, execs): (&mut Vec<f64>, &mut Vec<f64>),
-) -> Result<App> {
-    let (app, ms) = cold_start(binary, env, ready)?;
-    starts.push(ms);
-    let (exec, page) = exec_to_mark(&app, binary, mark)?;
-    execs.push(exec);
-    println!(
-        "{label} after {ms:.0} ms ({exec:.0} ms after its exec, of which {page:.0} before the page's time origin)"
-    );
-    Ok(app)
+/// One of the apps the start-up bench launches run after run: the element
+/// in the DOM and the page's performance mark that say it is ready, what the
+/// printed lines call that moment, and the times of its launches so far.
+struct Launches {
+    ready: &'static str,
+    mark: &'static str,
+    what: &'static str,
+    /// From the launch until `ready` is in the DOM, ms.
+    starts: Vec<f64>,
+    /// From the process's exec to `mark`, ms.
+    execs: Vec<f64>,
+}
+
+impl Launches {
+    fn new(ready: &'static str, mark: &'static str, what: &'static str, runs: usize) -> Self {
+        Self {
+            ready,
+            mark,
+            what,
+            starts: Vec::with_capacity(runs),
+            execs: Vec::with_capacity(runs),
+        }
+    }
+
+    /// One timed start (launch `run`, 0-based) of `binary` with `env`: both
+    /// times are kept and printed.
+    fn timed(&mut self, binary: &Path, env: &[(&str, &str)], run: usize) -> Result<App> {
+        let (app, ms) = cold_start(binary, env, self.ready)?;
+        self.starts.push(ms);
+        let (exec, page) = exec_to_mark(&app, binary, self.mark)?;
+        self.execs.push(exec);
+        println!(
+            "run {}: {} after {ms:.0} ms ({exec:.0} ms after its exec, of which {page:.0} before the page's time origin)",
+            run + 1,
+            self.what
+        );
+        Ok(app)
+    }
 }
 
 /// Prints where launch `launch`'s start-up went, from the page's own
@@ -725,15 +745,18 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     let minimal = minimal_app()?;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before: {}", load.trim());
-    let mut starts = Vec::with_capacity(runs);
-    let mut anchor = Vec::with_capacity(runs);
+    let mut assay = Launches::new(
+        "li[data-queue-row]",
+        "assay:first-queue-row",
+        "Assay's first queue row",
+        runs,
+    );
+    let mut anchor = Launches::new("#ready", "ready", "minimal Tauri app's heading", runs);
     // The trees' PSS, every launch: after the queue was scrolled, then with
     // the diff and the scan open; the anchor's after its heading.
     let mut pss: Vec<TreePss> = Vec::with_capacity(runs);
     let mut opened_pss: Vec<TreePss> = Vec::with_capacity(runs);
     let mut anchor_pss: Vec<TreePss> = Vec::with_capacity(runs);
-    let mut execs = Vec::with_capacity(runs);
-    let mut anchor_execs = Vec::with_capacity(runs);
     let mut scrolls: Vec<Vec<f64>> = vec![Vec::new(); SCROLLS.len()];
     // The anchor's engine settings: Assay's web process's, read at its first
     // launch (run 0 starts Assay first).
@@ -743,12 +766,7 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
         // Paired, alternating which starts first.
         for assay_first in [run % 2 == 0, run % 2 != 0] {
             if assay_first {
-                let app = timed_launch(
-                    (&binary, &env),
-                    ("li[data-queue-row]", "assay:first-queue-row"),
-                    &format!("run {}: Assay's first queue row", run + 1),
-                    (&mut starts, &mut execs),
-                )?;
+                let app = assay.timed(&binary, &env, run)?;
                 print_start_timeline(&app, &binary, run + 1)?;
                 if run == 0 && !default_anchor {
                     anchor_env = engine_settings(&binary)?;
@@ -820,12 +838,7 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                let app = timed_launch(
-                    (&minimal, &env),
-                    ("#ready", "ready"),
-                    &format!("run {}: minimal Tauri app's heading", run + 1),
-                    (&mut anchor, &mut anchor_execs),
-                )?;
+                let app = anchor.timed(&minimal, &env, run)?;
                 std::thread::sleep(Duration::from_secs(2));
                 anchor_pss.push(
                     tree_pss(&minimal)?.printed(run, "of the minimal Tauri app after its heading"),
@@ -846,16 +859,16 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
             sorted[sorted.len() - 1],
         )
     };
-    let (a50, a95, amin, amax) = summary(&starts);
-    let (m50, m95, mmin, mmax) = summary(&anchor);
+    let (a50, a95, amin, amax) = summary(&assay.starts);
+    let (m50, m95, mmin, mmax) = summary(&anchor.starts);
     println!(
         "cold start over {runs} paired launches ({} vs {}): Assay to its first queue row median {a50:.0} ms, p95 {a95:.0}, min {amin:.0}, max {amax:.0}; minimal Tauri app to its heading median {m50:.0} ms, p95 {m95:.0}, min {mmin:.0}, max {mmax:.0}; ratio of medians {:.2}x",
         binary.display(),
         minimal.display(),
         a50 / m50
     );
-    let (e50, e95, emin, emax) = summary(&execs);
-    let (x50, x95, xmin, xmax) = summary(&anchor_execs);
+    let (e50, e95, emin, emax) = summary(&assay.execs);
+    let (x50, x95, xmin, xmax) = summary(&anchor.execs);
     println!(
         "exec to first row (the page's performance mark less the process's start; no driver setup, no polling) over {runs} launches: Assay median {e50:.0} ms, p95 {e95:.0}, min {emin:.0}, max {emax:.0}; minimal Tauri app to its heading median {x50:.0} ms, p95 {x95:.0}, min {xmin:.0}, max {xmax:.0}; ratio of medians {:.2}x",
         e50 / x50

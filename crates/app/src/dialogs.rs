@@ -25,16 +25,13 @@ pub trait Dialogs: Send + Sync {
 /// sign-in only to the one URL it was given, so a test can also show that
 /// a sign-in to any other address is refused.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScriptedDialogs {
     /// The only platform URL the "person" confirms a sign-in to.
-    #[serde(default)]
     pub confirm_sign_in: Option<String>,
     /// The file the "person" picks as the rubric.
-    #[serde(default)]
     pub rubric_file: Option<PathBuf>,
     /// The folder the "person" picks as the samples folder.
-    #[serde(default)]
     pub samples_folder: Option<PathBuf>,
     /// Every dialog shown, in order (`confirm <url>`, `rubric <start>`,
     /// `samples <start>`).

@@ -9,20 +9,17 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{ExpertSummary, Settings};
 
+/// What `settings.json` holds; a field missing from the file takes its default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Saved {
-    #[serde(default)]
     pub platform_url: Option<String>,
-    #[serde(default)]
     pub expert: Option<ExpertSummary>,
     /// Which kind of platform `platform_url` is (probed at sign-in).
-    #[serde(default)]
     pub platform_kind: assay_sync::PlatformKind,
-    #[serde(default)]
     pub ui: Settings,
     /// The folder the rubric preview's file dialogs open in: where the
     /// author last picked a rubric or a samples folder.
-    #[serde(default)]
     pub preview_dir: Option<PathBuf>,
 }
 

@@ -278,8 +278,9 @@ impl Assignment {
     /// An active grading assignment of item `item-{id}` ("Item {id}",
     /// opportunity `opp`, rubric `r` version 1, item revision 1), assigned
     /// at `at` with an hour's lease and due a day later: the plain case that
-    /// tests and benchmarks vary with `..Assignment::example(..)`.
-    #[doc(hidden)]
+    /// tests and benchmarks vary with `..Assignment::example(..)`. Test
+    /// support: only with the `test-support` feature.
+    #[cfg(feature = "test-support")]
     pub fn example(id: &str, seq: i64, at: DateTime<Utc>) -> Self {
         Self {
             id: id.into(),

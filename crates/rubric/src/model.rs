@@ -516,8 +516,8 @@ pub struct Annotation {
 impl Annotation {
     /// A major comment "comment {id}" on `line` of `side` of `file` in the
     /// diff field `field`, anchored by `line_hash` when given: the plain case
-    /// tests vary.
-    #[doc(hidden)]
+    /// tests vary. Test support: only with the `test-support` feature.
+    #[cfg(feature = "test-support")]
     pub fn on_diff_line(
         id: &str,
         field: &str,

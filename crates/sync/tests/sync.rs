@@ -1821,6 +1821,14 @@ mod hostile {
         }};
     }
 
+    /// `start_hostile` with the hostile tests' config, the proxy answering
+    /// `GET target` with `act` (and passing every other request through).
+    async fn start_hostile_on_get(target: &str, act: Act) -> H {
+        let h = start_hostile(config()).await;
+        h.hostile.set(vec![rule("GET", target, act)]);
+        h
+    }
+
     /// `start_hostile` with the hostile tests' config, then a first pull
     /// (nothing hostile yet); the engine's store.
     async fn start_hostile_pulled() -> (H, Arc<Store>) {
@@ -1878,9 +1886,7 @@ mod hostile {
     #[tokio::test]
     async fn endless_and_oversized_bodies_are_refused_while_streaming() {
         let _alone = super::HEAVY.lock().await;
-        let h = start_hostile(config()).await;
-        h.hostile
-            .set(vec![rule("GET", "/api/v1/ledger", Act::EndlessChunked)]);
+        let h = start_hostile_on_get("/api/v1/ledger", Act::EndlessChunked).await;
         let err = pull_fails!(h, SyncError::TooLarge { route: "GET /ledger", limit } if *limit == 1 << 20);
         assert_eq!(
             err.to_string(),
@@ -1960,12 +1966,8 @@ mod hostile {
 
     #[tokio::test]
     async fn a_slow_drip_hits_the_total_deadline() {
-        let h = start_hostile(config()).await;
-        h.hostile.set(vec![rule(
-            "GET",
-            "/api/v1/outcomes",
-            Act::Drip(Duration::from_millis(200)),
-        )]);
+        let h =
+            start_hostile_on_get("/api/v1/outcomes", Act::Drip(Duration::from_millis(200))).await;
         let t = Instant::now();
         let err = pull_fails!(
             h,
@@ -2586,15 +2588,14 @@ mod hostile {
 
     #[tokio::test]
     async fn a_cycling_cursor_stops_the_pull_with_an_error() {
-        let h = start_hostile(config()).await;
-        h.hostile.set(vec![rule(
-            "GET",
+        let h = start_hostile_on_get(
             "/api/v1/ledger",
             raw(|line| {
                 let next = if line.contains("since=A") { "B" } else { "A" };
                 json(&serde_json::json!({"entries": [], "next_cursor": next, "has_more": true}))
             }),
-        )]);
+        )
+        .await;
         pull_fails!(h, SyncError::CursorCycle { feed: "ledger", cursor } if cursor == "A");
         assert!(h.hostile.hits("GET /api/v1/ledger") <= 3);
         h.env.platform.shutdown().await.unwrap();

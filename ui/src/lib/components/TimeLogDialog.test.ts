@@ -77,6 +77,22 @@ async function type(el: HTMLInputElement, v: string) {
   await settle();
 }
 
+/**
+ * Types the local form of the span's `which` end into span 1's box, making
+ * the span run from `span[0]` to `span[1]`: Rust's recorded answer about it
+ * is `words`, the row shows them word for word, and the log cannot be saved.
+ * Returns the box.
+ */
+async function typeRefused(which: "Start" | "End", span: [string, string], words: string) {
+  const box = input(`${which} of span 1`);
+  await type(box, localStamp(which === "Start" ? span[0] : span[1]));
+  const said = rustSays(...span);
+  expect(said).toBe(words);
+  expect(document.querySelector("tbody tr .bad")?.textContent).toBe(said);
+  expect(saveButton().disabled).toBe(true);
+  return box;
+}
+
 describe("TimeLogDialog", () => {
   it("shows the total, marks edits as corrected and saves them", async () => {
     let saved: TimeSpan[] | null = null;
@@ -103,12 +119,11 @@ describe("TimeLogDialog", () => {
   it("shows Rust's words for a span that ends before it starts; the form of the text is read here", async () => {
     await open(spans);
     const save = saveButton();
-    const start = input("Start of span 1");
-    await type(start, localStamp("2026-01-01T10:20:00.000Z"));
-    const words = rustSays("2026-01-01T10:20:00Z", "2026-01-01T10:10:00Z");
-    expect(words).toBe("a time span cannot end before it starts");
-    expect(document.querySelector("tbody tr .bad")?.textContent).toBe(words);
-    expect(save.disabled).toBe(true);
+    const start = await typeRefused(
+      "Start",
+      ["2026-01-01T10:20:00Z", "2026-01-01T10:10:00Z"],
+      "a time span cannot end before it starts",
+    );
     await type(start, "yesterday");
     expect(document.body.textContent).toContain("YYYY-MM-DD");
     expect(save.disabled).toBe(true);
@@ -120,12 +135,11 @@ describe("TimeLogDialog", () => {
   it("shows Rust's words for a span as long as its bound, none for one a second shorter", async () => {
     await open([spans[0]]);
     const save = saveButton();
-    const end = input("End of span 1");
-    await type(end, localStamp("2026-01-01T22:00:00.000Z"));
-    const words = rustSays("2026-01-01T10:00:00Z", "2026-01-01T22:00:00Z");
-    expect(words).toBe("a time span of 12 hours or more is not plausible");
-    expect(document.querySelector("tbody tr .bad")?.textContent).toBe(words);
-    expect(save.disabled).toBe(true);
+    const end = await typeRefused(
+      "End",
+      ["2026-01-01T10:00:00Z", "2026-01-01T22:00:00Z"],
+      "a time span of 12 hours or more is not plausible",
+    );
     await type(end, localStamp("2026-01-01T21:59:59.000Z"));
     expect(rustSays("2026-01-01T10:00:00Z", "2026-01-01T21:59:59Z")).toBeNull();
     expect(document.body.textContent).not.toContain("not plausible");

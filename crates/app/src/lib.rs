@@ -169,6 +169,16 @@ impl LiveSync {
         }
     }
 
+    /// An upload ended before any sync report (the upload lane's, or a
+    /// sync's own ahead of its pull): what it sent or refused changes the
+    /// statuses the queue and item screens show, so they reload now rather
+    /// than when a pull behind it ends.
+    fn uploaded(&mut self, push: &assay_sync::PushReport) {
+        if push_changed(push) {
+            self.data_version = self.data_version.wrapping_add(1);
+        }
+    }
+
     /// A sync failed with `error`; `online` says whether the platform answered.
     fn failed(&mut self, online: bool, error: AppError) {
         self.syncing = false;
@@ -177,11 +187,16 @@ impl LiveSync {
     }
 }
 
+/// Whether an upload changed a status the screens show (a grade sent, or
+/// refused for good); one put off for a retry changes none.
+fn push_changed(push: &assay_sync::PushReport) -> bool {
+    push.sent > 0 || push.failed > 0
+}
+
 /// Whether a sync changed anything the queue, item or earnings screens show.
 fn report_changed(r: &assay_sync::SyncReport) -> bool {
     let p = &r.pull;
-    r.push.sent > 0
-        || r.push.failed > 0
+    push_changed(&r.push)
         || p.assignments > 0
         || p.rubrics > 0
         || p.items > 0
@@ -426,7 +441,7 @@ impl Workbench {
                                 AppError::new(ErrorCode::Offline, message.clone())
                             },
                         ),
-                        SyncEvent::Uploaded { .. } => {}
+                        SyncEvent::Uploaded { report } => l.uploaded(report),
                         SyncEvent::Leases { report } => {
                             if !report.expired.is_empty() {
                                 l.data_version = l.data_version.wrapping_add(1);
@@ -525,6 +540,9 @@ impl Workbench {
         let (store, live, events) = (self.store.clone(), self.live.clone(), self.events.clone());
         let pushed = move |push: &assay_sync::PushReport| {
             if push.did_anything() {
+                live.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .uploaded(push);
                 if let Ok(state) = sync_state(&store, &live, true) {
                     events(AppEvent::Sync { state });
                 }
@@ -1146,4 +1164,35 @@ enum PreviewPick {
     Rubric,
     /// The folder of sample items.
     Samples,
+}
+
+#[cfg(test)]
+mod tests {
+    use assay_sync::PushReport;
+
+    use super::LiveSync;
+
+    /// An upload told before any sync report (the upload lane's, or a sync's
+    /// own ahead of a slow pull) reloads the screens when it changed a
+    /// status; one put off for a retry, or one that did nothing, does not.
+    #[test]
+    fn an_upload_told_before_its_sync_report_reloads_the_screens() {
+        let mut live = LiveSync::default();
+        live.uploaded(&PushReport {
+            sent: 1,
+            ..PushReport::default()
+        });
+        assert_eq!(live.data_version, 1);
+        live.uploaded(&PushReport {
+            failed: 1,
+            ..PushReport::default()
+        });
+        assert_eq!(live.data_version, 2);
+        live.uploaded(&PushReport {
+            retry_scheduled: 1,
+            ..PushReport::default()
+        });
+        live.uploaded(&PushReport::default());
+        assert_eq!(live.data_version, 2);
+    }
 }

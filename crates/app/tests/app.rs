@@ -27,6 +27,7 @@ use reqwest::Method;
 mod app {
     mod save_path;
     mod security;
+    mod stuck_pull;
 }
 
 /// Signs `wb` in to the platform as its demo reviewer, syncs, and returns
@@ -45,6 +46,16 @@ async fn sign_in_and_sync(
 /// A demo code review, downloaded and not yet started.
 fn is_new_code_review(r: &assay_app::types::QueueEntry) -> bool {
     r.item_id.starts_with("itm-review") && is_new_grade(r)
+}
+
+/// The first new code review in `wb`'s queue (see [`is_new_code_review`]).
+fn new_code_review(wb: &Workbench) -> assay_app::types::QueueEntry {
+    wb.queue_page(&QueueFilter::default(), 0, 500)
+        .unwrap()
+        .rows
+        .into_iter()
+        .find(is_new_code_review)
+        .expect("a new code review")
 }
 
 fn profile() -> String {
@@ -766,13 +777,8 @@ async fn diff_comments_follow_their_lines_across_a_resync() {
 +def load(path, mode=\"rb\"):\n     data = open(path).read()\n-    return data\n+    return data.strip()\n # end\n";
 
     let (platform, dir, wb, _events) = seeded_app().await;
-    let page = sign_in_and_sync(&wb, &platform).await;
-    let row = page
-        .rows
-        .iter()
-        .find(|r| is_new_code_review(r))
-        .expect("a code review assignment")
-        .clone();
+    sign_in_and_sync(&wb, &platform).await;
+    let row = new_code_review(&wb);
 
     // The platform re-publishes the item with our v1 diff; sync re-fetches it.
     republish_diff(&platform, &row.item_id, V1).await;

@@ -10,6 +10,10 @@
 //! must then be reachable by that user (else a private directory under the
 //! system temp dir is used instead, and [`Cluster::dir`] says where).
 //!
+//! Also shared by the tests: [`process`] (child processes), [`migrations`]
+//! (embedded migration checks) and [`relay`] (a raw HTTP/1.1 relay for test
+//! proxies).
+//!
 //! ```no_run
 //! let cluster = assay_pgtest::Cluster::start(std::path::Path::new("target/pg")).unwrap();
 //! println!("{}", cluster.url()); // postgres://assay@127.0.0.1:PORT/postgres
@@ -17,6 +21,7 @@
 
 pub mod migrations;
 pub mod process;
+pub mod relay;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -294,7 +294,7 @@ const DROP_AFTER_UPLOAD: u8 = 1;
 const HTML_502: u8 = 2;
 
 async fn link(upstream: SocketAddr) -> Link {
-    use support::http::{find, forward, read_request};
+    use assay_pgtest::relay::{find, forward, read_request};
     use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

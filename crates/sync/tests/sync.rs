@@ -690,7 +690,7 @@ mod proxy {
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
 
-    use crate::support::http::{find, forward, read_request};
+    use assay_pgtest::relay::{find, forward, read_request};
 
     pub struct FaultProxy {
         pub addr: SocketAddr,
@@ -1378,7 +1378,7 @@ mod hostile_server {
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
 
-    use crate::support::http::{find, forward, read_request};
+    use assay_pgtest::relay::{find, forward, read_request};
 
     type RawFn = dyn Fn(&str) -> Vec<u8> + Send + Sync;
     type RewriteFn = dyn Fn(&str, &[u8]) -> Vec<u8> + Send + Sync;

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use assay_app::types::QueueFilter;
 use assay_app::Workbench;
 use assay_protocol::FieldValue;
 use assay_rubric::{Annotation, AnnotationAnchor, Answer, Answers, DiffSide};
@@ -43,13 +42,7 @@ async fn on_a_new_code_review() -> (
     let platform = assay_platform::testing::start_seeded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let wb = synced_workbench(&platform, dir.path()).await;
-    let row = wb
-        .queue_page(&QueueFilter::default(), 0, 500)
-        .unwrap()
-        .rows
-        .into_iter()
-        .find(crate::is_new_code_review)
-        .expect("a code review assignment");
+    let row = crate::new_code_review(&wb);
     (platform, dir, wb, row)
 }
 

@@ -1,8 +1,6 @@
 //! Test support shared by the sync integration tests (`mod support;` in each
 //! test crate; not part of the library or its binaries).
 
-pub mod http;
-
 use assay_rubric::{
     Annotation, AnnotationAnchor, Answer, Answers, Preference, QuestionKind, Rubric,
 };

@@ -54,6 +54,8 @@ pub async fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
     Some(req)
 }
 
+/// Send `req` to `upstream` on a new connection and read its whole answer
+/// (until the upstream closes it, as `Connection: close` asks).
 pub async fn forward(req: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
     let mut up = TcpStream::connect(upstream).await.ok()?;
     up.write_all(req).await.ok()?;

@@ -1250,9 +1250,13 @@ impl SyncEngine {
         report: &mut PullReport,
         progress: &impl Progress,
     ) -> Result<()> {
+        // Named when it starts, not after its first page: a feed that is
+        // slow to answer shows as itself, not as the phase before it.
+        let p = SyncProgress::new(P::PHASE);
+        progress(p.clone());
         self.pull_feed(
             P::CURSOR,
-            SyncProgress::new(P::PHASE),
+            p,
             progress,
             |cur, limit| async move { P::fetch(&self.client, cur.as_deref(), limit).await },
             |page: P| {

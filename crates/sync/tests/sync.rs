@@ -1767,7 +1767,9 @@ mod hostile {
     use std::time::{Duration, Instant};
 
     use assay_store::{OutboxState, QuarantineKind, QueueStatus, Store};
-    use assay_sync::{spawn_background, Limits, SyncConfig, SyncEngine, SyncError, SyncEvent};
+    use assay_sync::{
+        spawn_background, Limits, SyncConfig, SyncEngine, SyncError, SyncEvent, SyncPhase,
+    };
 
     use super::common::*;
     use super::hostile_server::{self as hs, http, json, raw, rewrite, rule, Act, Hostile};
@@ -2005,6 +2007,35 @@ mod hostile {
         assert_eq!(pushed.sent, 1, "{pushed:?}");
         tokio::time::sleep(Duration::from_millis(300)).await;
         sent_once_while_stuck(h, &id, sync).await;
+    }
+
+    /// A pull waiting on a feed's first page names that feed's phase, not
+    /// the phase before it (the sync bar said "Downloading attachments…"
+    /// while the outcomes feed did not answer).
+    #[tokio::test]
+    async fn a_stuck_feed_shows_as_its_own_phase() {
+        let (h, store) = start_hostile_pulled().await;
+        let slow = stuck_on_outcomes(&h, &store);
+        let phases = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let pull = tokio::spawn({
+            let (slow, phases) = (slow.clone(), phases.clone());
+            async move {
+                slow.pull(move |p| phases.lock().unwrap().push(p.phase))
+                    .await
+            }
+        });
+        within(10, async {
+            while phases.lock().unwrap().last() != Some(&SyncPhase::Outcomes) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(
+            !pull.is_finished(),
+            "the outcomes feed should still be stuck"
+        );
+        pull.abort();
+        h.env.platform.shutdown().await.unwrap();
     }
 
     /// The background loop tells an upload while its pull is stuck, whichever

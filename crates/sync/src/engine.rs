@@ -322,8 +322,9 @@ trait Progress: Fn(SyncProgress) + Send + Sync {}
 
 impl<F: Fn(SyncProgress) + Send + Sync> Progress for F {}
 
-/// A feed the pull only counts (outcomes, ledger): the store applies each
-/// page whole with its cursor, and its entries add to one count of the report.
+/// A cursor feed the pull pages through (assignments, outcomes, ledger): the
+/// store applies each page whole with its cursor, and the page adds to the
+/// report.
 trait CountedFeed: FeedPage + Sized {
     /// The feed's stored cursor.
     const CURSOR: &'static str;
@@ -335,10 +336,9 @@ trait CountedFeed: FeedPage + Sized {
         since: Option<&'a str>,
         limit: u32,
     ) -> impl std::future::Future<Output = Result<Self>> + Send + 'a;
-    /// Store the page together with its next cursor.
-    fn apply(&self, store: &Store) -> assay_store::Result<()>;
-    /// The report's count of the feed's entries.
-    fn count(report: &mut PullReport) -> &mut u32;
+    /// Store the page together with its next cursor, and count it into
+    /// `report`.
+    fn apply(self, store: &Store, report: &mut PullReport) -> Result<()>;
 }
 
 macro_rules! counted_feed {
@@ -353,14 +353,32 @@ macro_rules! counted_feed {
             ) -> impl std::future::Future<Output = Result<Self>> + Send + 'a {
                 client.$fetch(since, Some(limit))
             }
-            fn apply(&self, store: &Store) -> assay_store::Result<()> {
-                store.$apply(&self.$entries, &self.next_cursor)
-            }
-            fn count(report: &mut PullReport) -> &mut u32 {
-                &mut report.$count
+            fn apply(self, store: &Store, report: &mut PullReport) -> Result<()> {
+                store.$apply(&self.$entries, &self.next_cursor)?;
+                report.$count += self.len() as u32;
+                Ok(())
             }
         }
     };
+}
+
+impl CountedFeed for AssignmentPage {
+    const CURSOR: &'static str = cursor::ASSIGNMENTS;
+    const PHASE: SyncPhase = SyncPhase::Assignments;
+    fn fetch<'a>(
+        client: &'a Connector,
+        since: Option<&'a str>,
+        limit: u32,
+    ) -> impl std::future::Future<Output = Result<Self>> + Send + 'a {
+        client.assignments(since, Some(limit))
+    }
+    /// Also lists the assignments that became orphaned holding a draft.
+    fn apply(self, store: &Store, report: &mut PullReport) -> Result<()> {
+        let orphaned = store.apply_assignment_page(&self.assignments, &self.next_cursor)?;
+        report.assignments += self.assignments.len() as u32;
+        report.orphaned_with_drafts.extend(orphaned);
+        Ok(())
+    }
 }
 counted_feed!(
     OutcomePage,
@@ -613,7 +631,8 @@ impl SyncEngine {
 
     async fn pull_locked(&self, progress: &impl Progress) -> Result<PullReport> {
         let mut pull = PullState::default();
-        self.pull_assignments(&mut pull.report, progress).await?;
+        self.pull_counted::<AssignmentPage>(&mut pull.report, progress)
+            .await?;
         self.pull_reference_data().await?;
         self.pull_rubrics(&mut pull, progress).await?;
         self.pull_items(&mut pull, progress).await?;
@@ -629,31 +648,8 @@ impl SyncEngine {
         }
     }
 
-    async fn pull_assignments(
-        &self,
-        report: &mut PullReport,
-        progress: &impl Progress,
-    ) -> Result<()> {
-        let p = SyncProgress::new(SyncPhase::Assignments);
-        progress(p.clone());
-        self.pull_feed(
-            cursor::ASSIGNMENTS,
-            p,
-            progress,
-            |cur, limit| async move { self.client.assignments(cur.as_deref(), Some(limit)).await },
-            |page: AssignmentPage| {
-                let orphaned = self
-                    .store
-                    .apply_assignment_page(&page.assignments, &page.next_cursor)?;
-                report.assignments += page.assignments.len() as u32;
-                report.orphaned_with_drafts.extend(orphaned);
-                Ok(())
-            },
-        )
-        .await
-    }
-
-    /// Pull one cursor feed page by page until it says there is no more.
+    /// Pull one cursor feed page by page until it says there is no more,
+    /// reporting `p` when it starts and with the count after each page.
     /// The feed's stored cursor (named `feed`) is where it starts; `apply`
     /// stores a page together with its next cursor. A repeated cursor or an
     /// endless feed stops with an error (see [`CursorGuard`]).
@@ -669,6 +665,9 @@ impl SyncEngine {
         P: FeedPage,
         Fut: std::future::Future<Output = Result<P>>,
     {
+        // Named when it starts, not after its first page: a feed that is
+        // slow to answer shows as itself, not as the phase before it.
+        progress(p.clone());
         let mut cur = self.store.cursor(feed)?;
         let mut guard = CursorGuard::new(feed, cur.as_deref(), self.config.max_pages);
         loop {
@@ -1250,20 +1249,12 @@ impl SyncEngine {
         report: &mut PullReport,
         progress: &impl Progress,
     ) -> Result<()> {
-        // Named when it starts, not after its first page: a feed that is
-        // slow to answer shows as itself, not as the phase before it.
-        let p = SyncProgress::new(P::PHASE);
-        progress(p.clone());
         self.pull_feed(
             P::CURSOR,
-            p,
+            SyncProgress::new(P::PHASE),
             progress,
             |cur, limit| async move { P::fetch(&self.client, cur.as_deref(), limit).await },
-            |page: P| {
-                page.apply(&self.store)?;
-                *P::count(report) += page.len() as u32;
-                Ok(())
-            },
+            |page: P| page.apply(&self.store, report),
         )
         .await
     }

@@ -62,6 +62,34 @@ fn profile() -> String {
     format!("dev.assay.desktop.test-app-{}", std::process::id())
 }
 
+/// The first sync-bar state told from event `from` on that `want`s, within `secs`.
+async fn told(
+    events: &Mutex<Vec<AppEvent>>,
+    from: usize,
+    secs: u64,
+    want: impl Fn(&assay_app::types::SyncState) -> bool,
+) -> assay_app::types::SyncState {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let found = events.lock().unwrap()[from..].iter().find_map(|e| match e {
+            AppEvent::Sync { state } if want(state) => Some(state.clone()),
+            _ => None,
+        });
+        if let Some(state) = found {
+            return state;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not told within {secs}s: {:?}",
+            events.lock().unwrap()[from..]
+                .iter()
+                .filter(|e| matches!(e, AppEvent::Sync { .. }))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The app with dialogs answered as `dialogs` says (a person confirming a
 /// sign-in to one URL, picking given files).
 fn open_with(
@@ -1238,20 +1266,7 @@ async fn syncs_that_change_data_raise_the_data_version() {
     wb.sign_in(&platform.base_url(), &platform.expert_token)
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let first = loop {
-        let synced = events.lock().unwrap().iter().find_map(|e| match e {
-            AppEvent::Sync { state } if state.last_sync_at.is_some() && !state.syncing => {
-                Some(state.clone())
-            }
-            _ => None,
-        });
-        if let Some(s) = synced {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "no sync event");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let first = told(&events, 0, 60, |s| s.last_sync_at.is_some() && !s.syncing).await;
     assert!(first.data_version > 0, "{first:?}");
     let page = wb.queue_page(&QueueFilter::default(), 0, 500).unwrap();
     assert!(page.rows.iter().any(|r| r.downloaded));

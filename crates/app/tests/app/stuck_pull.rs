@@ -6,10 +6,10 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use assay_app::types::{QueueFilter, SyncState};
+use assay_app::types::QueueFilter;
 use assay_app::AppEvent;
 use assay_pgtest::relay::{forward, read_request};
 use assay_rubric::Answers;
@@ -42,34 +42,6 @@ async fn relay(upstream: SocketAddr, stuck: Arc<AtomicBool>) -> String {
     url
 }
 
-/// The first sync-bar state told from event `from` on that `want`s, within `secs`.
-async fn told(
-    events: &Mutex<Vec<AppEvent>>,
-    from: usize,
-    secs: u64,
-    want: impl Fn(&SyncState) -> bool,
-) -> SyncState {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let found = events.lock().unwrap()[from..].iter().find_map(|e| match e {
-            AppEvent::Sync { state } if want(state) => Some(state.clone()),
-            _ => None,
-        });
-        if let Some(state) = found {
-            return state;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not told within {secs}s: {:?}",
-            events.lock().unwrap()[from..]
-                .iter()
-                .filter(|e| matches!(e, AppEvent::Sync { .. }))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grade_submitted_during_a_stuck_pull_shows_as_uploaded_at_once() {
     let platform = assay_platform::testing::start_seeded().await.unwrap();
@@ -84,7 +56,7 @@ async fn a_grade_submitted_during_a_stuck_pull_shows_as_uploaded_at_once() {
     let (wb, events) = crate::open(dir.path(), Some(url.clone()));
     wb.resume().await.unwrap();
     wb.sign_in(&url, &platform.expert_token).await.unwrap();
-    let first = told(&events, 0, 60, |s| s.last_sync_at.is_some() && !s.syncing).await;
+    let first = crate::told(&events, 0, 60, |s| s.last_sync_at.is_some() && !s.syncing).await;
     let row = crate::new_code_review(&wb);
 
     // From now on every pull sticks on the outcomes feed (for two minutes,
@@ -95,7 +67,7 @@ async fn a_grade_submitted_during_a_stuck_pull_shows_as_uploaded_at_once() {
             .unwrap();
     let from = events.lock().unwrap().len();
     wb.submit(&row.assignment_id, &grade).await.unwrap();
-    let state = told(&events, from, 10, |s| {
+    let state = crate::told(&events, from, 10, |s| {
         s.pending_uploads == 0 && s.data_version > first.data_version
     })
     .await;

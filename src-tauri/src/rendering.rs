@@ -13,7 +13,9 @@
 //! already. With a GPU nothing changes.
 //!
 //! It also tunes the page's JavaScript heap ([`tune_javascript`]): the web
-//! process collects garbage after 4 MiB of allocation instead of 32 MiB.
+//! process collects garbage after 4 MiB of allocation instead of 32 MiB, and
+//! never uses `JavaScriptCore`'s "aggressive" heap growth for machines with
+//! 16 GiB of RAM or more.
 
 use std::path::Path;
 
@@ -58,33 +60,63 @@ pub fn choose() -> Option<&'static str> {
     None
 }
 
-/// `JavaScriptCore`'s heap setting for Assay's page: collect after 4 MiB of
-/// allocation rather than `JSCore`'s default of 32 MiB for a page's heap
-/// (`largeHeapSize`). Assay's page keeps little alive (a window of queue
-/// rows, a window of diff rows), but scrolling 10,000 rows allocates and
-/// drops a great deal, and with the default the web process held tens of
-/// MiB of garbage at a time (`cargo xtask bench --only startup`, README).
-const JS_HEAP: (&str, &str) = ("JSC_largeHeapSize", "4194304");
+/// `JavaScriptCore`'s heap settings for Assay's page.
+///
+/// - `largeHeapSize`: collect after 4 MiB of allocation rather than `JSCore`'s
+///   default of 32 MiB for a page's heap. Assay's page keeps little alive (a
+///   window of queue rows, a window of diff rows), but scrolling 10,000 rows
+///   allocates and drops a great deal: every row scrolled past builds and
+///   drops its blocks (about 150 MB allocated in one end-to-end scroll of
+///   the queue, sampled in Chromium), and with the default the web process
+///   held tens of MiB of garbage at a time.
+/// - `aggressiveHeapThresholdInMB`: never use `JSCore`'s "aggressive" heap.
+///   On a machine with 16 GiB of RAM or more (most reviewers' laptops)
+///   `JSCore` otherwise lets the heap grow about fourfold between full
+///   collections and lets each young-generation cycle run to 8 times the
+///   setting above (32 MiB) before it collects, which undid most of the
+///   first setting there (`JSC_logGC`: collections requested only after
+///   33.5 MB allocated, against 12 MB allowed). With it, `JSCore` uses its
+///   default growth on every machine.
+///
+/// Measured with `cargo xtask bench --only startup` (README, Benchmarks).
+const JS_HEAP: [(&str, &str); 2] = [
+    ("JSC_largeHeapSize", "4194304"),
+    ("JSC_aggressiveHeapThresholdInMB", "4294967295"),
+];
 
-/// Whether to set [`JS_HEAP`]: on Linux (`WebKitGTK` reads `JSC_*` options
+/// Which of [`JS_HEAP`] to set: on Linux (`WebKitGTK` reads `JSC_*` options
 /// from the environment of its web process, which inherits this process's),
-/// unless the user set that option themselves.
-fn tune_heap(linux: bool, var: impl Fn(&str) -> Option<String>) -> bool {
-    linux && var(JS_HEAP.0).is_none()
+/// each unless the user set that option themselves.
+fn heap_settings(
+    linux: bool,
+    var: impl Fn(&str) -> Option<String>,
+) -> Vec<(&'static str, &'static str)> {
+    if !linux {
+        return Vec::new();
+    }
+    JS_HEAP
+        .into_iter()
+        .filter(|(k, _)| var(k).is_none())
+        .collect()
 }
 
 /// Sets Assay's JavaScript heap tuning ([`JS_HEAP`]) for the web process
 /// `WebKitGTK` starts. Call first thing in [`crate::run`], before any thread
-/// starts: it may set an environment variable.
+/// starts: it may set environment variables. Returns what it set, to log.
 pub fn tune_javascript() -> Option<String> {
-    if tune_heap(cfg!(target_os = "linux"), |k| std::env::var(k).ok()) {
-        std::env::set_var(JS_HEAP.0, JS_HEAP.1);
-        return Some(format!(
-            "JavaScript heap: {}={} (collect sooner)",
-            JS_HEAP.0, JS_HEAP.1
-        ));
+    let set = heap_settings(cfg!(target_os = "linux"), |k| std::env::var(k).ok());
+    if set.is_empty() {
+        return None;
     }
-    None
+    let mut said = Vec::with_capacity(set.len());
+    for (k, v) in set {
+        std::env::set_var(k, v);
+        said.push(format!("{k}={v}"));
+    }
+    Some(format!(
+        "JavaScript heap: {} (collect sooner)",
+        said.join(" ")
+    ))
 }
 
 #[cfg(test)]
@@ -135,9 +167,19 @@ mod tests {
 
     #[test]
     fn the_heap_is_tuned_on_linux_unless_the_user_chose() {
-        assert!(tune_heap(true, env(&[])));
-        assert!(!tune_heap(false, env(&[])));
-        assert!(!tune_heap(true, env(&[("JSC_largeHeapSize", "33554432")])));
-        assert!(tune_heap(true, env(&[("JSC_logGC", "1")])));
+        let all = JS_HEAP.to_vec();
+        assert_eq!(heap_settings(true, env(&[])), all);
+        assert!(heap_settings(false, env(&[])).is_empty());
+        assert_eq!(heap_settings(true, env(&[("JSC_logGC", "1")])), all);
+        // Each setting stands on its own: the user's choice of one keeps
+        // only that one.
+        assert_eq!(
+            heap_settings(true, env(&[("JSC_largeHeapSize", "33554432")])),
+            [("JSC_aggressiveHeapThresholdInMB", "4294967295")]
+        );
+        assert_eq!(
+            heap_settings(true, env(&[("JSC_aggressiveHeapThresholdInMB", "16384")])),
+            [("JSC_largeHeapSize", "4194304")]
+        );
     }
 }

@@ -355,11 +355,18 @@ macro_rules! counted_feed {
             }
             fn apply(self, store: &Store, report: &mut PullReport) -> Result<()> {
                 store.$apply(&self.$entries, &self.next_cursor)?;
-                report.$count += self.len() as u32;
+                add_count(&mut report.$count, self.len());
                 Ok(())
             }
         }
     };
+}
+
+/// Adds `n` to one of a pull report's counts, saturating: what a platform
+/// sends is bounded by its pages and the engine's limits, but a count of it
+/// is never left to overflow.
+fn add_count(count: &mut u32, n: usize) {
+    *count = count.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
 }
 
 impl CountedFeed for AssignmentPage {
@@ -375,7 +382,7 @@ impl CountedFeed for AssignmentPage {
     /// Also lists the assignments that became orphaned holding a draft.
     fn apply(self, store: &Store, report: &mut PullReport) -> Result<()> {
         let orphaned = store.apply_assignment_page(&self.assignments, &self.next_cursor)?;
-        report.assignments += self.assignments.len() as u32;
+        add_count(&mut report.assignments, self.assignments.len());
         report.orphaned_with_drafts.extend(orphaned);
         Ok(())
     }
@@ -679,7 +686,9 @@ impl SyncEngine {
             let next_cursor = page.next_cursor().to_string();
             let len = page.len();
             apply(page)?;
-            p.items_done += len as u64;
+            p.items_done = p
+                .items_done
+                .saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
             p.items_total = p.items_done;
             progress(p.clone());
             cur = Some(next_cursor);
@@ -756,14 +765,14 @@ impl SyncEngine {
                     self.store.put_rubric(&r)?;
                     self.store
                         .release_quarantine(QuarantineKind::Rubric, &key)?;
-                    pull.report.rubrics += 1;
+                    add_count(&mut pull.report.rubrics, 1);
                 }
                 Err(e) => {
                     let label = format!("{id} v{version}");
                     self.item_failed(QuarantineKind::Rubric, &key, &label, e, pull)?;
                 }
             }
-            p.items_done += 1;
+            p.items_done = p.items_done.saturating_add(1);
             progress(p.clone());
         }
         Ok(())
@@ -876,7 +885,7 @@ impl SyncEngine {
                 chunk = chunks.next(), if fetching => match chunk {
                     Some(chunk) => {
                         for (a, fetched) in chunk {
-                            p.items_done += 1;
+                            p.items_done = p.items_done.saturating_add(1);
                             match fetched {
                                 Ok(Some(mut x)) => {
                                     // Media (Label Studio images, up to the
@@ -933,7 +942,7 @@ impl SyncEngine {
             Ok(()) => {
                 let ids: Vec<&str> = batch.iter().map(|(a, _)| a.id.as_str()).collect();
                 self.store.release_quarantines(QuarantineKind::Item, &ids)?;
-                pull.report.items += batch.len() as u32;
+                add_count(&mut pull.report.items, batch.len());
                 Ok(())
             }
             Err(StoreError::InvalidDigest(_)) => {
@@ -941,7 +950,7 @@ impl SyncEngine {
                     match self.put_fetched_item(a, f) {
                         Ok(()) => {
                             self.store.release_quarantine(QuarantineKind::Item, &a.id)?;
-                            pull.report.items += 1;
+                            add_count(&mut pull.report.items, 1);
                         }
                         Err(e @ StoreError::InvalidDigest(_)) => {
                             let e = SyncError::Protocol(format!(
@@ -1035,7 +1044,7 @@ impl SyncEngine {
                 Ok(n) => {
                     self.store
                         .release_quarantine(QuarantineKind::Attachment, &a.sha256)?;
-                    pull.report.attachments += 1;
+                    add_count(&mut pull.report.attachments, 1);
                     pull.report.bytes = pull.report.bytes.saturating_add(n);
                 }
                 Err(e) => {
@@ -1478,6 +1487,21 @@ mod tests {
             backoff_max: Duration::from_secs(60),
             ..SyncConfig::default()
         }
+    }
+
+    #[test]
+    fn a_pull_reports_counts_saturate_instead_of_overflowing() {
+        let mut n = u32::MAX - 1;
+        add_count(&mut n, 1);
+        assert_eq!(n, u32::MAX);
+        add_count(&mut n, 1);
+        assert_eq!(n, u32::MAX, "saturates");
+        let mut m = 5;
+        add_count(&mut m, usize::MAX);
+        assert_eq!(m, u32::MAX, "a length beyond u32 counts as the most");
+        let mut k = 0;
+        add_count(&mut k, 128);
+        assert_eq!(k, 128);
     }
 
     #[test]

@@ -70,11 +70,11 @@ pub fn choose() -> Option<&'static str> {
 ///   the queue, sampled in Chromium), and with the default the web process
 ///   held tens of MiB of garbage at a time.
 /// - `aggressiveHeapThresholdInMB`: never use `JSCore`'s "aggressive" heap.
-///   On a machine with 16 GiB of RAM or more (most reviewers' laptops)
-///   `JSCore` otherwise lets the heap grow about fourfold between full
+///   On a machine with 16 GiB of RAM or more (as many reviewers' laptops
+///   have) `JSCore` otherwise lets the heap grow about fourfold between full
 ///   collections and lets each young-generation cycle run to 8 times the
-///   setting above (32 MiB) before it collects, which undid most of the
-///   first setting there (`JSC_logGC`: collections requested only after
+///   setting above (32 MiB) before it collects, so collections came far
+///   later than the first setting asks (`JSC_logGC`: requested only after
 ///   33.5 MB allocated, against 12 MB allowed). With it, `JSCore` uses its
 ///   default growth on every machine.
 ///

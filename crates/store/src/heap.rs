@@ -36,35 +36,14 @@ pub fn tune_allocator() {
     glibc::tune();
 }
 
-/// For bulk work (a pull): up to 4 MiB of free space at the top of each
-/// heap stays for the next allocations instead of going back to the OS at
-/// every free, until [`release_freed_heap`]. With the fixed mmap threshold
-/// glibc keeps only 128 KiB, so a pull shrank and regrew its heaps around
-/// every item and touched the pages anew: about 24,000 page faults in a
-/// 10,000-item pull against about 8,000 this way, and 3% less CPU
-/// (README, "Sync").
-pub fn keep_freed_heap() {
-    if DEFAULTS.load(Ordering::Relaxed) {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    glibc::keep_top(true);
-}
-
 /// Returns the heap's free pages to the OS (`malloc_trim(0)`): after work
-/// that allocated and freed a lot (a pull, opening an item). Ends
-/// [`keep_freed_heap`]: freed space at a heap's top goes back at once
-/// again (the main heap's now; another arena's at its next free, as glibc
-/// trims those only as it frees).
+/// that allocated and freed a lot (a pull, opening an item).
 pub fn release_freed_heap() {
     if DEFAULTS.load(Ordering::Relaxed) {
         return;
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        glibc::keep_top(false);
-        glibc::trim();
-    }
+    glibc::trim();
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -74,11 +53,6 @@ mod glibc {
     const MMAP_THRESHOLD: libc::c_int = 256 * 1024;
     /// Most malloc arenas.
     const ARENA_MAX: libc::c_int = 2;
-    /// Free space at a heap's top kept for reuse during bulk work.
-    const BULK_TRIM_THRESHOLD: libc::c_int = 4 << 20;
-    /// ... and otherwise: glibc's default, which setting the mmap
-    /// threshold fixes.
-    const IDLE_TRIM_THRESHOLD: libc::c_int = 128 << 10;
 
     pub(super) fn tune() {
         // SAFETY: mallopt only changes malloc's parameters (integers within
@@ -92,18 +66,6 @@ mod glibc {
         };
         if set.contains(&0) {
             tracing::debug!(?set, "malloc refused a parameter; its default stays");
-        }
-    }
-
-    pub(super) fn keep_top(bulk: bool) {
-        let bytes = if bulk {
-            BULK_TRIM_THRESHOLD
-        } else {
-            IDLE_TRIM_THRESHOLD
-        };
-        // SAFETY: as in `tune`; glibc reads the threshold at each free.
-        if unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, bytes) } == 0 {
-            tracing::debug!(bytes, "malloc refused the trim threshold");
         }
     }
 
@@ -159,93 +121,6 @@ mod tests {
         assert!(
             !mmapped(small.as_ptr()),
             "a 4 KiB block was mapped on its own"
-        );
-    }
-
-    /// Between [`super::keep_freed_heap`] and
-    /// [`super::release_freed_heap`], space freed at the top of a heap
-    /// stays resident for the next allocations, which reuse it without
-    /// touching new pages; before and after, it goes back at once. The
-    /// check reads the process's resident size, which the other tests move
-    /// as they run, so it runs alone in a child process: this test binary
-    /// again, running only [`heap_top_alone`].
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[test]
-    fn freed_space_at_the_heap_top_is_kept_for_reuse_during_bulk_work() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["heap::tests::heap_top_alone", "--exact", "--ignored"])
-            .args(["--test-threads=1", "--nocapture"])
-            .output()
-            .unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{said}");
-        assert!(said.contains("1 passed"), "the check did not run: {said}");
-    }
-
-    /// The process's resident size in bytes (`/proc/self/statm`), read
-    /// without allocating: a block left above the freed ones would keep
-    /// them from the heap's top.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn resident() -> usize {
-        use std::io::Read;
-        let mut buf = [0u8; 128];
-        let n = std::fs::File::open("/proc/self/statm")
-            .unwrap()
-            .read(&mut buf)
-            .unwrap();
-        let text = std::str::from_utf8(&buf[..n]).unwrap();
-        let pages: usize = text.split(' ').nth(1).unwrap().parse().unwrap();
-        pages * 4096
-    }
-
-    /// 2.4 MiB in blocks under the 256 KiB mmap threshold: from the heap,
-    /// every page touched. What freeing them handed back at once, in bytes.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn handed_back_by_a_free() -> usize {
-        let blocks: Vec<Vec<u8>> = (0..12).map(|_| vec![1u8; 200 << 10]).collect();
-        let grown = resident();
-        drop(std::hint::black_box(blocks));
-        grown.saturating_sub(resident())
-    }
-
-    /// What [`freed_space_at_the_heap_top_is_kept_for_reuse_during_bulk_work`] runs.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[test]
-    #[ignore = "run alone by freed_space_at_the_heap_top_is_kept_for_reuse_during_bulk_work"]
-    fn heap_top_alone() {
-        super::tune_allocator();
-        let idle = handed_back_by_a_free();
-        assert!(
-            idle >= 1536 << 10,
-            "idle, a free handed back only {} KiB",
-            idle >> 10
-        );
-        super::keep_freed_heap();
-        let kept = handed_back_by_a_free();
-        assert!(
-            kept < 512 << 10,
-            "in bulk work a free handed {} KiB back",
-            kept >> 10
-        );
-        let before = resident();
-        let again: Vec<Vec<u8>> = (0..12).map(|_| vec![1u8; 200 << 10]).collect();
-        let grew = resident().saturating_sub(before);
-        assert!(
-            grew < 512 << 10,
-            "reusing the kept space took {} KiB of new pages",
-            grew >> 10
-        );
-        drop(std::hint::black_box(again));
-        super::release_freed_heap();
-        let after = handed_back_by_a_free();
-        assert!(
-            after >= 1536 << 10,
-            "after the release a free handed back only {} KiB",
-            after >> 10
         );
     }
 

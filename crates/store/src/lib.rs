@@ -137,13 +137,9 @@ impl Store {
     /// into indexes all over the file, and with SQLite's default 2 MiB the
     /// same index pages were read back from the OS again and again. Until
     /// [`Store::release_memory`].
-    ///
-    /// The process's heap also keeps what it frees for reuse until then
-    /// ([`heap::keep_freed_heap`]).
     pub fn bulk_cache(&self) -> Result<()> {
         self.conn()?
             .pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
-        heap::keep_freed_heap();
         Ok(())
     }
 

@@ -136,6 +136,12 @@ impl SyncProgress {
             bytes_total: 0,
         }
     }
+
+    /// Counts `n` more things finished (saturating: the counts come from
+    /// what a platform sent).
+    fn count(&mut self, n: u64) {
+        self.items_done = self.items_done.saturating_add(n);
+    }
 }
 
 /// What a pull did. Per-item refusals (e.g. an item the platform no longer
@@ -686,9 +692,7 @@ impl SyncEngine {
             let next_cursor = page.next_cursor().to_string();
             let len = page.len();
             apply(page)?;
-            p.items_done = p
-                .items_done
-                .saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+            p.count(u64::try_from(len).unwrap_or(u64::MAX));
             p.items_total = p.items_done;
             progress(p.clone());
             cur = Some(next_cursor);
@@ -772,7 +776,7 @@ impl SyncEngine {
                     self.item_failed(QuarantineKind::Rubric, &key, &label, e, pull)?;
                 }
             }
-            p.items_done = p.items_done.saturating_add(1);
+            p.count(1);
             progress(p.clone());
         }
         Ok(())
@@ -885,7 +889,7 @@ impl SyncEngine {
                 chunk = chunks.next(), if fetching => match chunk {
                     Some(chunk) => {
                         for (a, fetched) in chunk {
-                            p.items_done = p.items_done.saturating_add(1);
+                            p.count(1);
                             match fetched {
                                 Ok(Some(mut x)) => {
                                     // Media (Label Studio images, up to the
@@ -1502,6 +1506,17 @@ mod tests {
         let mut k = 0;
         add_count(&mut k, 128);
         assert_eq!(k, 128);
+    }
+
+    #[test]
+    fn progress_counts_saturate_too() {
+        let mut p = SyncProgress::new(SyncPhase::Items);
+        p.count(3);
+        assert_eq!(p.items_done, 3);
+        p.count(u64::MAX);
+        assert_eq!(p.items_done, u64::MAX, "saturates");
+        p.count(1);
+        assert_eq!(p.items_done, u64::MAX);
     }
 
     #[test]

@@ -137,10 +137,12 @@ impl SyncProgress {
         }
     }
 
-    /// Counts `n` more things finished (saturating: the counts come from
-    /// what a platform sent).
-    fn count(&mut self, n: u64) {
-        self.items_done = self.items_done.saturating_add(n);
+    /// Counts `n` more things finished (saturating, as [`add_count`]: the
+    /// counts come from what a platform sent).
+    fn count(&mut self, n: usize) {
+        self.items_done = self
+            .items_done
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
     }
 }
 
@@ -692,7 +694,7 @@ impl SyncEngine {
             let next_cursor = page.next_cursor().to_string();
             let len = page.len();
             apply(page)?;
-            p.count(u64::try_from(len).unwrap_or(u64::MAX));
+            p.count(len);
             p.items_total = p.items_done;
             progress(p.clone());
             cur = Some(next_cursor);
@@ -1513,7 +1515,7 @@ mod tests {
         let mut p = SyncProgress::new(SyncPhase::Items);
         p.count(3);
         assert_eq!(p.items_done, 3);
-        p.count(u64::MAX);
+        p.count(usize::MAX);
         assert_eq!(p.items_done, u64::MAX, "saturates");
         p.count(1);
         assert_eq!(p.items_done, u64::MAX);

@@ -169,6 +169,38 @@ impl LiveSync {
         }
     }
 
+    /// What a sync event tells: a sync runs, ended or failed, an upload
+    /// ended, leases were renewed.
+    fn apply(&mut self, ev: &SyncEvent) {
+        match ev {
+            SyncEvent::Progress { .. } => self.syncing = true,
+            SyncEvent::Synced { report } => self.synced(report),
+            SyncEvent::Failed {
+                message,
+                unauthenticated,
+                ..
+            } => self.failed(
+                false,
+                if *unauthenticated {
+                    AppError::unauthenticated()
+                } else {
+                    AppError::new(ErrorCode::Offline, message.clone())
+                },
+            ),
+            SyncEvent::Uploaded { report } => self.uploaded(report),
+            SyncEvent::Leases { report } => {
+                if !report.expired.is_empty() {
+                    self.data_version = self.data_version.wrapping_add(1);
+                }
+                self.expiring = report
+                    .expiring_soon
+                    .iter()
+                    .map(|l| l.assignment_id.clone())
+                    .collect();
+            }
+        }
+    }
+
     /// An upload ended before any sync report (the upload lane's, or a
     /// sync's own ahead of its pull): what it sent or refused changes the
     /// statuses the queue and item screens show, so they reload now rather
@@ -421,49 +453,18 @@ impl Workbench {
         let forwarder = tokio::spawn(progress::coalesce(
             rx,
             progress::PROGRESS_INTERVAL,
-            move |ev| {
-                {
-                    let mut l = live
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    match &ev {
-                        SyncEvent::Progress { .. } => l.syncing = true,
-                        SyncEvent::Synced { report } => l.synced(report),
-                        SyncEvent::Failed {
-                            message,
-                            unauthenticated,
-                            ..
-                        } => l.failed(
-                            false,
-                            if *unauthenticated {
-                                AppError::unauthenticated()
-                            } else {
-                                AppError::new(ErrorCode::Offline, message.clone())
-                            },
-                        ),
-                        SyncEvent::Uploaded { report } => l.uploaded(report),
-                        SyncEvent::Leases { report } => {
-                            if !report.expired.is_empty() {
-                                l.data_version = l.data_version.wrapping_add(1);
-                            }
-                            l.expiring = report
-                                .expiring_soon
-                                .iter()
-                                .map(|l| l.assignment_id.clone())
-                                .collect();
-                        }
-                    }
-                }
-                if let SyncEvent::Progress { progress } = &ev {
+            move |ev| match &ev {
+                // Progress goes to the sync bar as it is; the state with it
+                // is told when the sync ends.
+                SyncEvent::Progress { progress } => {
+                    live.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .apply(&ev);
                     events(AppEvent::Progress {
                         progress: progress.clone(),
                     });
                 }
-                if !matches!(ev, SyncEvent::Progress { .. }) {
-                    if let Ok(state) = sync_state(&store, &live, true) {
-                        events(AppEvent::Sync { state });
-                    }
-                }
+                _ => tell_sync(&store, &live, &events, |l| l.apply(&ev)),
             },
         ));
         *self.connected.lock().await = Some(Connected {
@@ -539,14 +540,7 @@ impl Workbench {
         // upload ends, not after the pull behind it.
         let (store, live, events) = (self.store.clone(), self.live.clone(), self.events.clone());
         let pushed = move |push: &assay_sync::PushReport| {
-            if push.did_anything() {
-                live.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .uploaded(push);
-                if let Ok(state) = sync_state(&store, &live, true) {
-                    events(AppEvent::Sync { state });
-                }
-            }
+            tell_sync(&store, &live, &events, |l| l.uploaded(push));
         };
         // Converted once: the status bar shows the same error the caller gets.
         let result = sync_thread
@@ -1142,6 +1136,26 @@ fn sync_state(store: &Store, live: &StdMutex<LiveSync>, signed_in: bool) -> AppR
         },
         data_version: l.data_version,
     })
+}
+
+/// Applies `change` to what the app knows of the running sync, then tells
+/// the UI the sync state that makes (a signed-in session's): how the
+/// background loop's events and "Sync now"'s early upload report reach the
+/// status bar.
+fn tell_sync(
+    store: &Store,
+    live: &StdMutex<LiveSync>,
+    events: &EventSink,
+    change: impl FnOnce(&mut LiveSync),
+) {
+    change(
+        &mut live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    if let Ok(state) = sync_state(store, live, true) {
+        events(AppEvent::Sync { state });
+    }
 }
 
 /// Most quarantined entries the sync state carries to the status bar.

@@ -236,11 +236,9 @@ pub fn spawn_background(
                         let _ = ev.send(SyncEvent::Progress { progress });
                     },
                     move |push| {
-                        if push.did_anything() {
-                            let _ = up.send(SyncEvent::Uploaded {
-                                report: push.clone(),
-                            });
-                        }
+                        let _ = up.send(SyncEvent::Uploaded {
+                            report: push.clone(),
+                        });
                     },
                 )
                 .await;

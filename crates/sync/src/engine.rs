@@ -1430,7 +1430,9 @@ impl SyncEngine {
     /// [`SyncEngine::sync_once`], handing the upload's report to `pushed` as
     /// soon as the upload ends: before the pull, which may take long (or
     /// wait on a slow platform until its deadlines), so that what was just
-    /// uploaded shows at once rather than when the whole sync ends.
+    /// uploaded shows at once rather than when the whole sync ends. Only an
+    /// upload that did anything ([`PushReport::did_anything`]) is handed
+    /// over; with nothing to upload `pushed` is not called.
     pub async fn sync_once_reporting(
         &self,
         progress: impl Fn(SyncProgress) + Send + Sync,
@@ -1445,7 +1447,9 @@ impl SyncEngine {
         let result = async {
             progress(SyncProgress::new(SyncPhase::Upload));
             let push = self.push().await?;
-            pushed(&push);
+            if push.did_anything() {
+                pushed(&push);
+            }
             let pull = self.pull(&progress).await?;
             Ok::<_, SyncError>(SyncReport { push, pull })
         }

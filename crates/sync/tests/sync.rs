@@ -440,6 +440,36 @@ mod push {
 
     use super::common::*;
 
+    /// A sync hands its upload's report over only when the upload did
+    /// anything: the callers (the background loop, "Sync now") tell the
+    /// status bar whatever they are handed, so an empty outbox tells nothing.
+    #[tokio::test]
+    async fn a_syncs_upload_is_handed_over_only_when_it_did_anything() {
+        let env = start_pulled().await;
+        type Handed = std::sync::Arc<std::sync::Mutex<Vec<assay_sync::PushReport>>>;
+        async fn sync(engine: &assay_sync::SyncEngine, handed: &Handed) -> assay_sync::SyncReport {
+            let handed = handed.clone();
+            engine
+                .sync_once_reporting(
+                    |_| {},
+                    move |push| handed.lock().unwrap().push(push.clone()),
+                )
+                .await
+                .unwrap()
+        }
+        let handed = Handed::default();
+        let report = sync(&env.engine, &handed).await;
+        assert!(!report.push.did_anything(), "{report:?}");
+        assert!(handed.lock().unwrap().is_empty(), "{:?}", handed.lock());
+        let id = workable(&env.store).remove(0);
+        grade_and_submit(&env.store, &id);
+        let report = sync(&env.engine, &handed).await;
+        assert_eq!(report.push.sent, 1, "{report:?}");
+        let handed = handed.lock().unwrap().clone();
+        assert_eq!(handed, [report.push], "handed once, the sync's own report");
+        env.platform.shutdown().await.unwrap();
+    }
+
     #[tokio::test]
     async fn submission_uploads_once_and_outcome_flows_back() {
         let env = start_pulled().await;

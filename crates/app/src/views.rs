@@ -34,6 +34,17 @@ const CACHE_SLOTS: usize = 16;
 /// ([`assay_render::scan::MAX_SAMPLES`] `f32`s), so a count alone does not
 /// bound the app's memory.
 const DEFAULT_SCAN_CACHE_BYTES: usize = 256 << 20;
+/// Parsed and highlighted diffs kept, in bytes as [`DiffRows::heap_bytes`]
+/// counts them (the newest, and the open item's other diffs, are always
+/// kept). Before, only the count of slots bounded them, while one diff may
+/// be up to [`assay_render::diff::MAX_DIFF_BYTES`] of text and holds six to
+/// seven times its text once every row is highlighted. Measured with sixteen
+/// real diffs of 2.9 MB of text each (the start-up bench's serde diff eight
+/// times over), each highlighted whole: 18.1 MiB counted each; the process
+/// grew by 392 MiB keeping all sixteen, by 105 MiB within this budget (three
+/// kept). The serde diff itself counts 2.5 MB, so for diffs of that size
+/// the count of slots rules.
+const DEFAULT_DIFF_CACHE_BYTES: usize = 64 << 20;
 
 /// The view of one scoped field, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -276,6 +287,8 @@ pub struct ViewCache {
     scans: Mutex<VecDeque<(String, Arc<Scan>)>>,
     /// Most bytes of samples [`ViewCache::scans`] keeps.
     scan_budget: usize,
+    /// Most bytes (estimated) [`ViewCache::diffs`] keeps.
+    diff_budget: usize,
     series: Mutex<VecDeque<(String, Arc<Series>)>>,
     /// Decoded slices by (series handle, stack, slice).
     slices: SliceCache<(String, usize, u32)>,
@@ -307,22 +320,31 @@ fn get<T>(slots: &Mutex<VecDeque<(String, Arc<T>)>>, handle: &str) -> Option<Arc
 
 /// Keeps `value` under `handle` as [`put`] does, then drops the oldest
 /// entries while all together hold more than `budget` bytes (by `bytes`),
-/// never the one just put.
+/// never the one just put nor any that `keep` names.
 fn put_within<T>(
     slots: &Mutex<VecDeque<(String, Arc<T>)>>,
     handle: String,
     value: Arc<T>,
     budget: usize,
     bytes: impl Fn(&T) -> usize,
+    keep: impl Fn(&str) -> bool,
 ) {
     put(slots, handle, value);
     let mut d = slots
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut total: usize = d.iter().map(|(_, v)| bytes(v)).sum();
-    while total > budget && d.len() > 1 {
-        if let Some((_, old)) = d.pop_front() {
+    // Oldest first; the newest (at the back) is never dropped.
+    let mut newest = d.len().saturating_sub(1);
+    let mut i = 0;
+    while total > budget && i < newest {
+        if d.get(i).is_some_and(|(h, _)| keep(h)) {
+            i += 1;
+        } else if let Some((_, old)) = d.remove(i) {
             total = total.saturating_sub(bytes(&old));
+            newest = newest.saturating_sub(1);
+        } else {
+            break;
         }
     }
 }
@@ -339,6 +361,7 @@ impl ViewCache {
     pub fn with_budgets(slice_bytes: usize, scan_bytes: usize) -> Self {
         Self {
             scan_budget: scan_bytes,
+            diff_budget: DEFAULT_DIFF_CACHE_BYTES,
             diffs: Mutex::default(),
             scans: Mutex::default(),
             series: Mutex::default(),
@@ -426,11 +449,26 @@ impl ViewCache {
             Arc::new(scan),
             self.scan_budget,
             Scan::heap_bytes,
+            |_| false,
         );
     }
 
-    fn put_diff(&self, handle: String, rows: Arc<DiffRows>) {
-        put(&self.diffs, handle, rows);
+    /// Keeps the rows of a diff of the item whose handles start with
+    /// `item` (`{item}/{field}`), within the diffs' budget. The item's other
+    /// diffs stay whatever they hold: an item with several large diffs shows
+    /// them all.
+    fn put_diff(&self, item: &str, handle: String, rows: Arc<DiffRows>) {
+        put_within(
+            &self.diffs,
+            handle,
+            rows,
+            self.diff_budget,
+            DiffRows::heap_bytes,
+            |h| {
+                h.strip_prefix(item)
+                    .is_some_and(|field| field.starts_with('/'))
+            },
+        );
     }
 
     /// A cached diff by handle (`{assignment}/{field}`).
@@ -614,7 +652,7 @@ fn build_view(
             };
             let files = rows.summaries();
             let tree = file_tree(rows.diff(), &[]);
-            cache.put_diff(handle.clone(), rows);
+            cache.put_diff(handle_prefix, handle.clone(), rows);
             Ok(FieldView::Diff {
                 field_id,
                 diff: DiffSummary {
@@ -734,6 +772,59 @@ mod tests {
             roomy.put_scan(format!("s{k}"), grey_scan(16));
         }
         assert_eq!(roomy.scans.lock().unwrap().len(), CACHE_SLOTS);
+    }
+
+    /// Rows of a one-file diff adding `lines` lines.
+    fn added_lines(lines: usize) -> Arc<DiffRows> {
+        let body: String = (0..lines).map(|i| format!("+let x{i} = {i};\n")).collect();
+        let text = format!("--- a/f.rs\n+++ b/f.rs\n@@ -0,0 +1,{lines} @@\n{body}");
+        Arc::new(DiffRows::new(parse_unified_diff(&text).expect("diff")))
+    }
+
+    #[test]
+    fn diffs_are_kept_within_their_byte_budget_newest_first() {
+        let one = added_lines(200).heap_bytes();
+        // Room for four such diffs, not five.
+        let cache = ViewCache {
+            diff_budget: one * 4 + one / 2,
+            ..ViewCache::default()
+        };
+        let put = |cache: &ViewCache, item: &str, rows| {
+            cache.put_diff(item, format!("{item}/patch"), rows);
+        };
+        let kept = |cache: &ViewCache, item: &str| cache.diff(&format!("{item}/patch")).is_some();
+        for item in ["a", "b", "c"] {
+            put(&cache, item, added_lines(200));
+        }
+        // Highlighting counts: with every row of "c" highlighted the three
+        // hold more than four unhighlighted ones, so the next diff put makes
+        // the oldest go.
+        let c = cache.diff("c/patch").expect("c");
+        c.highlight_all();
+        assert!(c.heap_bytes() > one * 2, "{} > 2 × {one}", c.heap_bytes());
+        assert!(kept(&cache, "a"), "nothing goes until a diff is put");
+        put(&cache, "d", added_lines(200));
+        assert!(!kept(&cache, "a"), "the oldest goes");
+        for item in ["b", "c", "d"] {
+            assert!(kept(&cache, item), "{item} stays");
+        }
+        // A diff larger than the whole budget is still kept (it is open), alone.
+        let big = added_lines(2_000);
+        assert!(big.heap_bytes() > cache.diff_budget);
+        put(&cache, "e", big);
+        assert!(kept(&cache, "e"));
+        assert_eq!(cache.diffs.lock().unwrap().len(), 1);
+        // Two large diffs of one item both stay: the item shows them both.
+        cache.put_diff("f", "f/answer_a".into(), added_lines(2_000));
+        cache.put_diff("f", "f/answer_b".into(), added_lines(2_000));
+        assert!(cache.diff("f/answer_a").is_some() && cache.diff("f/answer_b").is_some());
+        assert!(!kept(&cache, "e"), "another item's diff makes room");
+        // The default budget holds many small diffs (the count limit rules).
+        let roomy = ViewCache::default();
+        for k in 0..20 {
+            put(&roomy, &format!("i{k}"), added_lines(20));
+        }
+        assert_eq!(roomy.diffs.lock().unwrap().len(), CACHE_SLOTS);
     }
 
     fn rubric(fields: serde_json::Value, questions: serde_json::Value) -> Rubric {

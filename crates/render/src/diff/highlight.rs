@@ -27,6 +27,33 @@ pub(super) struct HunkHl {
     words_done: usize,
 }
 
+impl HunkHl {
+    /// Bytes its spans and changed ranges occupy on the heap (capacities).
+    pub(super) fn heap_bytes(&self) -> usize {
+        let spans = |v: &Vec<Span>| {
+            v.capacity()
+                .saturating_mul(size_of::<Span>())
+                .saturating_add(size_of::<Vec<Span>>())
+        };
+        let lines: usize = self.spans.iter().map(spans).sum();
+        let old: usize = self
+            .old_context
+            .values()
+            .map(|v| spans(v).saturating_add(size_of::<u32>()))
+            .sum();
+        let changed: usize = self
+            .changed
+            .iter()
+            .map(|v| {
+                v.capacity()
+                    .saturating_mul(size_of::<(u32, u32)>())
+                    .saturating_add(size_of::<Vec<(u32, u32)>>())
+            })
+            .sum();
+        lines.saturating_add(old).saturating_add(changed)
+    }
+}
+
 /// The first time a hunk is needed only this many lines past the last one
 /// asked for are highlighted (a screenful and the next); the next time the
 /// rest of the hunk.

@@ -99,6 +99,30 @@ struct FileRows {
     split: Layout,
 }
 
+impl Layout {
+    fn heap_bytes(&self) -> usize {
+        self.items
+            .capacity()
+            .saturating_mul(size_of::<Item>())
+            .saturating_add(
+                self.gap_items
+                    .capacity()
+                    .saturating_mul(size_of::<Range<u32>>()),
+            )
+    }
+}
+
+impl FileRows {
+    fn heap_bytes(&self) -> usize {
+        self.refs
+            .capacity()
+            .saturating_mul(size_of::<(u32, u32)>())
+            .saturating_add(self.gaps.capacity().saturating_mul(size_of::<Gap>()))
+            .saturating_add(self.unified.heap_bytes())
+            .saturating_add(self.split.heap_bytes())
+    }
+}
+
 enum Seg {
     Items(Range<u32>),
     Expander(u32),
@@ -198,6 +222,28 @@ impl DiffRows {
             .get(file_index)
             .map(|m| lock(m).iter().map(|h| h.done).collect())
             .unwrap_or_default()
+    }
+
+    /// About how many bytes of heap these rows hold: the diff's lines (text
+    /// and records), the row layouts and what is highlighted so far. An
+    /// estimate from lengths and capacities, for the app's cache of open
+    /// diffs to stay within a budget; it grows as more rows are highlighted.
+    pub fn heap_bytes(&self) -> usize {
+        let lines: usize = self
+            .diff
+            .files
+            .iter()
+            .flat_map(|f| &f.hunks)
+            .flat_map(|h| &h.lines)
+            .map(|l| l.text.capacity().saturating_add(size_of::<DiffLine>()))
+            .sum();
+        let layout: usize = self.files.iter().map(FileRows::heap_bytes).sum();
+        let highlighted: usize = self
+            .hl
+            .iter()
+            .map(|m| lock(m).iter().map(HunkHl::heap_bytes).sum::<usize>())
+            .sum();
+        lines.saturating_add(layout).saturating_add(highlighted)
     }
 
     /// Whether these rows were built from `diff` with `language`: an item

@@ -41,8 +41,8 @@ const DEFAULT_SCAN_CACHE_BYTES: usize = 256 << 20;
 /// seven times its text once every row is highlighted. Measured with sixteen
 /// real diffs of 2.9 MB of text each (the start-up bench's serde diff eight
 /// times over), each highlighted whole: 18.1 MiB counted each; the process
-/// grew by 392 MiB keeping all sixteen, by 105 MiB within this budget (three
-/// kept). The serde diff itself counts 2.5 MB, so for diffs of that size
+/// grew by 392 MiB keeping all sixteen, by about 104 MiB within this budget
+/// (three kept). The serde diff itself counts 2.5 MB, so for diffs of that size
 /// the count of slots rules.
 const DEFAULT_DIFF_CACHE_BYTES: usize = 64 << 20;
 

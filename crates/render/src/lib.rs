@@ -30,6 +30,13 @@ pub mod testsuite;
 #[cfg(test)]
 mod xss;
 
+/// Bytes a vector's buffer occupies on the heap: its capacity, not its
+/// length, times the element's size (what the `heap_bytes` estimates that
+/// the app's caches keep within their budgets add up).
+pub(crate) fn vec_heap_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity().saturating_mul(size_of::<T>())
+}
+
 pub use diff::{
     anchor_for, diff_files, file_tree, line_hash, parse_unified_diff, relocate_anchor,
     AnchorResolution, DiffLine, DiffRow, DiffRows, DiffStats, FileDiff, FileStatus, FileSummary,

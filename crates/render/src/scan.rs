@@ -1351,7 +1351,7 @@ impl Scan {
     pub fn heap_bytes(&self) -> usize {
         self.frames
             .iter()
-            .map(|f| f.capacity().saturating_mul(size_of::<f32>()))
+            .map(crate::vec_heap_bytes)
             .sum::<usize>()
             .saturating_add(size_of::<Self>())
     }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::highlight::release_thread_caches;
+use crate::vec_heap_bytes;
 
 /// Highlighting and word-level changes of one hunk, done on first use.
 ///
@@ -30,11 +31,7 @@ pub(super) struct HunkHl {
 impl HunkHl {
     /// Bytes its spans and changed ranges occupy on the heap (capacities).
     pub(super) fn heap_bytes(&self) -> usize {
-        let spans = |v: &Vec<Span>| {
-            v.capacity()
-                .saturating_mul(size_of::<Span>())
-                .saturating_add(size_of::<Vec<Span>>())
-        };
+        let spans = |v: &Vec<Span>| vec_heap_bytes(v).saturating_add(size_of::<Vec<Span>>());
         let lines: usize = self.spans.iter().map(spans).sum();
         let old: usize = self
             .old_context
@@ -44,11 +41,7 @@ impl HunkHl {
         let changed: usize = self
             .changed
             .iter()
-            .map(|v| {
-                v.capacity()
-                    .saturating_mul(size_of::<(u32, u32)>())
-                    .saturating_add(size_of::<Vec<(u32, u32)>>())
-            })
+            .map(|v| vec_heap_bytes(v).saturating_add(size_of::<Vec<(u32, u32)>>()))
             .sum();
         lines.saturating_add(old).saturating_add(changed)
     }

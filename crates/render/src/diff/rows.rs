@@ -1,6 +1,7 @@
 //! The virtualised rows of a diff: layout, collapsed gaps and row windows.
 
 use super::*;
+use crate::vec_heap_bytes;
 
 /// A row of the virtualised diff view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -101,23 +102,14 @@ struct FileRows {
 
 impl Layout {
     fn heap_bytes(&self) -> usize {
-        self.items
-            .capacity()
-            .saturating_mul(size_of::<Item>())
-            .saturating_add(
-                self.gap_items
-                    .capacity()
-                    .saturating_mul(size_of::<Range<u32>>()),
-            )
+        vec_heap_bytes(&self.items).saturating_add(vec_heap_bytes(&self.gap_items))
     }
 }
 
 impl FileRows {
     fn heap_bytes(&self) -> usize {
-        self.refs
-            .capacity()
-            .saturating_mul(size_of::<(u32, u32)>())
-            .saturating_add(self.gaps.capacity().saturating_mul(size_of::<Gap>()))
+        vec_heap_bytes(&self.refs)
+            .saturating_add(vec_heap_bytes(&self.gaps))
             .saturating_add(self.unified.heap_bytes())
             .saturating_add(self.split.heap_bytes())
     }

@@ -127,6 +127,22 @@ impl IntoResponse for ApiFailure {
 /// What a JSON handler returns.
 pub(crate) type ApiResult<T> = Result<axum::Json<T>, ApiFailure>;
 
+/// Bytes read from a file per chunk of a streamed response body. tokio
+/// reads a file on its blocking pool, one round trip per read, and a
+/// `ReaderStream` reads 4 KiB at a time by default: a 53 MiB download took
+/// about 13,600 round trips and ran at about 20 MB/s on loopback.
+const FILE_CHUNK: usize = 256 * 1024;
+
+/// A response body streaming `file` from where it stands, `len` bytes at
+/// most, in [`FILE_CHUNK`] reads.
+pub(crate) fn file_body(file: tokio::fs::File, len: u64) -> axum::body::Body {
+    use tokio::io::AsyncReadExt;
+    axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+        file.take(len),
+        FILE_CHUNK,
+    ))
+}
+
 /// Run a storage call off the async runtime.
 pub(crate) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiFailure>
 where
@@ -512,6 +528,45 @@ pub(crate) async fn issue_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file body streams exactly the bytes from where the file stands,
+    /// `len` of them, across several chunks (a resumed download).
+    #[tokio::test]
+    async fn a_file_body_streams_the_asked_bytes_across_chunks() {
+        use tokio::io::AsyncSeekExt;
+        let bytes: Vec<u8> = (0..FILE_CHUNK * 3 + 1234)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        std::fs::write(&path, &bytes).unwrap();
+        for (start, len) in [
+            (0, bytes.len()),
+            (FILE_CHUNK / 2, FILE_CHUNK * 2 + 7),
+            (17, 0),
+        ] {
+            let mut file = tokio::fs::File::open(&path).await.unwrap();
+            file.seek(std::io::SeekFrom::Start(start as u64))
+                .await
+                .unwrap();
+            let body = file_body(file, len as u64);
+            let got = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            assert_eq!(
+                &got[..],
+                &bytes[start..start + len],
+                "from {start}, {len} bytes"
+            );
+        }
+        // In reads of FILE_CHUNK, not tokio's 4 KiB default (one blocking
+        // pool round trip each): the whole file comes in four frames.
+        let file = tokio::fs::File::open(&path).await.unwrap();
+        let mut frames = file_body(file, bytes.len() as u64).into_data_stream();
+        let mut sizes = Vec::new();
+        while let Some(frame) = futures_util::StreamExt::next(&mut frames).await {
+            sizes.push(frame.unwrap().len());
+        }
+        assert_eq!(sizes, [FILE_CHUNK, FILE_CHUNK, FILE_CHUNK, 1234]);
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

@@ -13,11 +13,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::AsyncSeekExt;
 
 use crate::api::{
-    blocking, blocking_json, cursor_page, idempotency_key, issue_token, request_hash, ApiFailure,
-    ApiJson, ApiQuery, ApiResult, AppState, AuthExpert,
+    blocking, blocking_json, cursor_page, file_body, idempotency_key, issue_token, request_hash,
+    ApiFailure, ApiJson, ApiQuery, ApiResult, AppState, AuthExpert,
 };
 use crate::auth::{self, Role};
 use crate::error::PlatformError;
@@ -289,7 +289,7 @@ pub async fn attachment(
             .await
             .map_err(PlatformError::from)?;
     }
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file.take(len)));
+    let body = file_body(file, len);
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();

@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiFailure, AppState};
+use crate::api::{file_body, ApiFailure, AppState};
 
 /// Largest manifest served (the app reads at most 64 KiB).
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
@@ -83,7 +83,7 @@ async fn file(
         .await
         .map_err(|_| ApiFailure::new(ApiErrorCode::Internal, "update file unreadable"))?
         .len();
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let body = file_body(file, len);
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),

@@ -333,7 +333,7 @@ impl<F: Fn(SyncProgress) + Send + Sync> Progress for F {}
 /// A cursor feed the pull pages through (assignments, outcomes, ledger): the
 /// store applies each page whole with its cursor, and the page adds to the
 /// report.
-trait CountedFeed: FeedPage + Sized {
+trait CountedFeed: FeedPage + Sized + Send + 'static {
     /// The feed's stored cursor.
     const CURSOR: &'static str;
     /// The phase progress reports while the feed is paged.
@@ -344,9 +344,18 @@ trait CountedFeed: FeedPage + Sized {
         since: Option<&'a str>,
         limit: u32,
     ) -> impl std::future::Future<Output = Result<Self>> + Send + 'a;
-    /// Store the page together with its next cursor, and count it into
-    /// `report`.
-    fn apply(self, store: &Store, report: &mut PullReport) -> Result<()>;
+    /// Store the page together with its next cursor (on a blocking thread).
+    fn store(self, store: &Store) -> Result<StoredPage>;
+    /// The report's count of this feed's entries.
+    fn count(report: &mut PullReport) -> &mut u32;
+}
+
+/// What storing one feed page hands back to the pull's report.
+struct StoredPage {
+    /// Entries the page held.
+    entries: usize,
+    /// Assignments that became orphaned holding a draft (assignment pages).
+    orphaned_with_drafts: Vec<String>,
 }
 
 macro_rules! counted_feed {
@@ -361,13 +370,23 @@ macro_rules! counted_feed {
             ) -> impl std::future::Future<Output = Result<Self>> + Send + 'a {
                 client.$fetch(since, Some(limit))
             }
-            fn apply(self, store: &Store, report: &mut PullReport) -> Result<()> {
+            fn store(self, store: &Store) -> Result<StoredPage> {
                 store.$apply(&self.$entries, &self.next_cursor)?;
-                add_count(&mut report.$count, self.len());
-                Ok(())
+                Ok(StoredPage {
+                    entries: self.len(),
+                    orphaned_with_drafts: Vec::new(),
+                })
+            }
+            fn count(report: &mut PullReport) -> &mut u32 {
+                &mut report.$count
             }
         }
     };
+}
+
+/// What a blocking task returned, or its panic as an internal error.
+fn joined<T>(r: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
+    r.map_err(|e| SyncError::Internal(e.to_string()))?
 }
 
 /// Adds `n` to one of a pull report's counts, saturating: what a platform
@@ -388,11 +407,15 @@ impl CountedFeed for AssignmentPage {
         client.assignments(since, Some(limit))
     }
     /// Also lists the assignments that became orphaned holding a draft.
-    fn apply(self, store: &Store, report: &mut PullReport) -> Result<()> {
+    fn store(self, store: &Store) -> Result<StoredPage> {
         let orphaned = store.apply_assignment_page(&self.assignments, &self.next_cursor)?;
-        add_count(&mut report.assignments, self.assignments.len());
-        report.orphaned_with_drafts.extend(orphaned);
-        Ok(())
+        Ok(StoredPage {
+            entries: self.assignments.len(),
+            orphaned_with_drafts: orphaned,
+        })
+    }
+    fn count(report: &mut PullReport) -> &mut u32 {
+        &mut report.assignments
     }
 }
 counted_feed!(
@@ -665,42 +688,72 @@ impl SyncEngine {
 
     /// Pull one cursor feed page by page until it says there is no more,
     /// reporting `p` when it starts and with the count after each page.
-    /// The feed's stored cursor (named `feed`) is where it starts; `apply`
-    /// stores a page together with its next cursor. A repeated cursor or an
-    /// endless feed stops with an error (see [`CursorGuard`]).
-    async fn pull_feed<P, Fut>(
+    /// The feed's stored cursor (named `feed`) is where it starts; `write`
+    /// stores a page together with its next cursor, on a blocking thread
+    /// while the next page downloads, and `stored` takes in what it gave.
+    /// A repeated cursor or an endless feed stops with an error (see
+    /// [`CursorGuard`]).
+    async fn pull_feed<P, R, Fut>(
         &self,
         feed: &'static str,
         mut p: SyncProgress,
         progress: &impl Progress,
         fetch: impl Fn(Option<String>, u32) -> Fut,
-        mut apply: impl FnMut(P) -> Result<()>,
+        write: fn(P, &Store) -> Result<R>,
+        mut stored: impl FnMut(R),
     ) -> Result<()>
     where
-        P: FeedPage,
+        P: FeedPage + Send + 'static,
+        R: Send + 'static,
         Fut: std::future::Future<Output = Result<P>>,
     {
         // Named when it starts, not after its first page: a feed that is
         // slow to answer shows as itself, not as the phase before it.
         progress(p.clone());
-        let mut cur = self.store.cursor(feed)?;
+        let cur = self.store.cursor(feed)?;
         let mut guard = CursorGuard::new(feed, cur.as_deref(), self.config.max_pages);
-        loop {
-            let page = fetch(cur.clone(), self.config.page_size).await?;
-            let has_more = page.has_more();
-            if has_more {
-                guard.next(page.next_cursor())?;
-            }
-            let next_cursor = page.next_cursor().to_string();
-            let len = page.len();
-            apply(page)?;
+        let page_done = |p: &mut SyncProgress, len: usize| {
             p.count(len);
             p.items_total = p.items_done;
             progress(p.clone());
-            cur = Some(next_cursor);
-            if !has_more {
+        };
+        // Each request's future is boxed: held across the store's write
+        // below, it would otherwise enlarge every future awaiting a pull.
+        let mut page = Box::pin(fetch(cur, self.config.page_size)).await?;
+        loop {
+            let next = if page.has_more() {
+                guard.next(page.next_cursor())?;
+                Some(page.next_cursor().to_string())
+            } else {
+                None
+            };
+            let len = page.len();
+            // The page is stored (a commit, with its fsync) while the next
+            // one downloads, instead of the two taking turns. Each page
+            // still commits with its own cursor, in order: a pull stopped
+            // between them resumes after the last page stored, and a page
+            // that fails to store stops the feed before the next one is.
+            let store = Arc::clone(&self.store);
+            let mut writing = tokio::task::spawn_blocking(move || write(page, &store));
+            let Some(cursor) = next else {
+                stored(joined(writing.await)?);
+                page_done(&mut p, len);
                 break;
-            }
+            };
+            let mut fetching = Box::pin(fetch(Some(cursor), self.config.page_size));
+            let mut fetched = None;
+            let written = loop {
+                tokio::select! {
+                    w = &mut writing => break w,
+                    f = &mut fetching, if fetched.is_none() => fetched = Some(f),
+                }
+            };
+            stored(joined(written)?);
+            page_done(&mut p, len);
+            page = match fetched {
+                Some(f) => f?,
+                None => fetching.await?,
+            };
         }
         Ok(())
     }
@@ -1269,7 +1322,13 @@ impl SyncEngine {
             SyncProgress::new(P::PHASE),
             progress,
             |cur, limit| async move { P::fetch(&self.client, cur.as_deref(), limit).await },
-            |page: P| page.apply(&self.store, report),
+            P::store,
+            |page| {
+                add_count(P::count(report), page.entries);
+                report
+                    .orphaned_with_drafts
+                    .extend(page.orphaned_with_drafts);
+            },
         )
         .await
     }
@@ -1534,6 +1593,72 @@ mod tests {
             // The retry time never overflows.
             assert!(checked_later(Utc::now(), Duration::from_secs(ra)) > Utc::now());
         }
+    }
+
+    /// Set once the test feed below was asked for its second page.
+    static SECOND_PAGE_ASKED: std::sync::atomic::AtomicBool =
+        std::sync::atomic::AtomicBool::new(false);
+
+    /// Stores a test page: the first only once the second was asked for
+    /// (so a feed that fetched and stored in turns fails here), in at most
+    /// 10 s.
+    fn store_test_page(page: AssignmentPage, _: &Store) -> Result<String> {
+        if page.next_cursor == "c1" {
+            let until = std::time::Instant::now() + Duration::from_secs(10);
+            while !SECOND_PAGE_ASKED.load(Ordering::SeqCst) {
+                if std::time::Instant::now() > until {
+                    return Err(SyncError::Internal(
+                        "the next page was not asked for while this one was stored".into(),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        Ok(page.next_cursor)
+    }
+
+    /// A feed's next page downloads while the page before it is stored, and
+    /// the pages are still stored (and reported) in order.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_feed_stores_a_page_while_the_next_one_downloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let client = PlatformClient::new("http://127.0.0.1:9").unwrap();
+        let engine = SyncEngine::new(client, store, SyncConfig::default());
+        let page = |next: &str, more: bool| AssignmentPage {
+            assignments: Vec::new(),
+            next_cursor: next.to_string(),
+            has_more: more,
+        };
+        let mut stored = Vec::new();
+        let reported = Mutex::new(Vec::new());
+        engine
+            .pull_feed(
+                "test-feed",
+                SyncProgress::new(SyncPhase::Assignments),
+                &|p: SyncProgress| reported.lock().unwrap().push(p.items_done),
+                |cur: Option<String>, _| {
+                    let next = match cur.as_deref() {
+                        None => page("c1", true),
+                        Some("c1") => {
+                            SECOND_PAGE_ASKED.store(true, Ordering::SeqCst);
+                            page("c2", true)
+                        }
+                        _ => page("c3", false),
+                    };
+                    async move { Ok(next) }
+                },
+                store_test_page,
+                |cursor| stored.push(cursor),
+            )
+            .await
+            .unwrap();
+        assert_eq!(stored, ["c1", "c2", "c3"]);
+        assert_eq!(
+            reported.into_inner().unwrap().len(),
+            4,
+            "the start and each page"
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@
 //!    the cluster) per run; median and min, each as a ratio against curl.
 //! 4. `--scaling`: the same once (one pair) at each smaller size, to show
 //!    the server's cost per item stays flat (linear, not quadratic).
+//!
+//! `SYNC_BENCH_PHASES=1 sync_bench engine --url U --token T --dir D` also
+//! prints the engine child's CPU and wall time per phase of the sync.
 
 #![allow(unsafe_code)] // getrusage, sysconf and kill (libc); a benchmark tool, never shipped
 
@@ -33,7 +36,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -81,14 +84,71 @@ fn min(v: &[f64]) -> f64 {
 
 /// User+sys CPU (ms) of every child process this one has waited for.
 fn children_cpu_ms() -> f64 {
+    rusage_ms(libc::RUSAGE_CHILDREN)
+}
+
+/// User+sys CPU (ms) of `who` (`RUSAGE_SELF`, `RUSAGE_CHILDREN`).
+fn rusage_ms(who: libc::c_int) -> f64 {
     // SAFETY: getrusage only writes the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to a zeroed rusage.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut ru) } != 0 {
+    if unsafe { libc::getrusage(who, &raw mut ru) } != 0 {
         return f64::NAN;
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
     tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// With `SYNC_BENCH_PHASES` set, the engine child prints to stderr the
+/// process's CPU and the wall time spent in each phase of the sync (from
+/// one progress report naming a phase to the first naming another), and
+/// before and after `sync_once`.
+struct PhaseClock {
+    start: Instant,
+    at: Mutex<(String, f64, Instant)>,
+    lines: Mutex<Vec<String>>,
+}
+
+impl PhaseClock {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            start: now,
+            at: Mutex::new(("start-up".into(), rusage_ms(libc::RUSAGE_SELF), now)),
+            lines: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A phase named `name` starts now (nothing when it is the current one).
+    fn enter(&self, name: &str) {
+        let Ok(mut at) = self.at.lock() else { return };
+        if at.0 == name {
+            return;
+        }
+        let (cpu, now) = (rusage_ms(libc::RUSAGE_SELF), Instant::now());
+        if let Ok(mut lines) = self.lines.lock() {
+            lines.push(format!(
+                "  {:<22} cpu {:>7.1} ms  wall {:>7.1} ms",
+                at.0,
+                cpu - at.1,
+                now.duration_since(at.2).as_secs_f64() * 1e3
+            ));
+        }
+        *at = (name.to_string(), cpu, now);
+    }
+
+    fn print(&self) {
+        self.enter("(end)");
+        if let Ok(lines) = self.lines.lock() {
+            eprintln!(
+                "engine phases (process CPU, wall; {:.0} ms in all):",
+                self.start.elapsed().as_secs_f64() * 1e3
+            );
+            for l in lines.iter() {
+                eprintln!("{l}");
+            }
+        }
+    }
 }
 
 fn clock_ticks() -> f64 {
@@ -153,11 +213,27 @@ fn engine_child() -> Result<()> {
     let url = arg("--url").context("--url")?;
     let token = arg("--token").context("--token")?;
     let dir = PathBuf::from(arg("--dir").context("--dir")?);
+    let clock = std::env::var_os("SYNC_BENCH_PHASES").map(|_| Arc::new(PhaseClock::new()));
+    let phases = clock.clone();
     let sync = async move {
         let store = Arc::new(Store::open(&dir)?);
         let client = PlatformClient::new(&url)?.with_token(Token::new(token));
         let engine = SyncEngine::new(client, store, SyncConfig::default());
-        anyhow::Ok(engine.sync_once(|_| {}).await?)
+        if let Some(c) = &phases {
+            c.enter("store opened");
+        }
+        let report = engine
+            .sync_once(|p| {
+                if let Some(c) = &phases {
+                    c.enter(&format!("{:?}", p.phase));
+                }
+            })
+            .await?;
+        if let Some(c) = &phases {
+            // After `Done`: the queue's index and the memory handed back.
+            c.enter("returned");
+        }
+        anyhow::Ok(report)
     };
     // The caller's runtime only waits, as a Tauri command does.
     let caller = tokio::runtime::Builder::new_multi_thread()
@@ -170,6 +246,9 @@ fn engine_child() -> Result<()> {
         caller.block_on(thread.spawn(sync))??
     };
     println!("{}", serde_json::to_string(&report.pull)?);
+    if let Some(c) = clock {
+        c.print();
+    }
     Ok(())
 }
 

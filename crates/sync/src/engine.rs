@@ -1094,6 +1094,26 @@ impl SyncEngine {
                 }
             })
             .buffer_unordered(self.config.attachment_concurrency.max(1))
+            // Each complete part is committed (fsynced, moved into place, its
+            // directory fsynced, recorded) while the next downloads run:
+            // `attachment_concurrency` requests stay in flight, as before,
+            // and the disk's latency no longer holds a download slot.
+            .map(|(a, r)| async move {
+                let r = match r {
+                    Ok(Downloaded::Committed) => Ok(0),
+                    Ok(Downloaded::Part { written, digest }) => {
+                        self.commit(&a.sha256, Some(digest)).await.map(|_| written)
+                    }
+                    Err(e) => Err(e),
+                };
+                (a, r)
+            })
+            .buffer_unordered(
+                self.config
+                    .attachment_concurrency
+                    .max(1)
+                    .saturating_mul(COMMITS_PER_DOWNLOAD),
+            )
             .collect()
             .await;
         let mut fatal = None;
@@ -1132,12 +1152,14 @@ impl SyncEngine {
     }
 
     /// Download one attachment into its `.part` file (resuming with `Range`),
-    /// verify its sha256 and move it into the blob store. Returns bytes fetched.
-    pub async fn download_attachment(
+    /// hashing it as it is written; [`Self::commit`] verifies and moves it
+    /// into the blob store. A part complete before an interruption is
+    /// committed here.
+    async fn download_attachment(
         &self,
         att: &AttachmentRef,
         on_bytes: &(dyn Fn(u64) + Sync),
-    ) -> Result<u64> {
+    ) -> Result<Downloaded> {
         let sha = att.sha256.as_str();
         let limits = &self.config.limits;
         if att.size > limits.attachment_max_bytes {
@@ -1155,7 +1177,7 @@ impl SyncEngine {
         if offset == att.size && offset > 0 {
             // Fully downloaded before an interruption: just verify and commit.
             match self.commit(sha, None).await {
-                Ok(_) => return Ok(0),
+                Ok(_) => return Ok(Downloaded::Committed),
                 Err(SyncError::Integrity(_)) => offset = 0, // bad part was discarded
                 Err(e) => return Err(e),
             }
@@ -1290,8 +1312,7 @@ impl SyncEngine {
                 att.size
             )));
         }
-        self.commit(sha, Some(digest)).await?;
-        Ok(written)
+        Ok(Downloaded::Part { written, digest })
     }
 
     /// Verify the part of `sha` (by `digest` when its bytes were hashed as
@@ -1534,6 +1555,17 @@ impl SyncEngine {
         result
     }
 }
+
+/// What downloading an attachment leaves to do.
+enum Downloaded {
+    /// Nothing: a part complete before an interruption was committed.
+    Committed,
+    /// Commit the complete part: `written` bytes came now, hashed as written.
+    Part { written: u64, digest: PartDigest },
+}
+
+/// Commits of downloaded attachments that may run per download in flight.
+const COMMITS_PER_DOWNLOAD: usize = 2;
 
 /// An item as fetched and scoped, with the submissions the platform sent with it.
 struct FetchedItem {

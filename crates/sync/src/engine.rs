@@ -1670,15 +1670,20 @@ mod tests {
                 SyncProgress::new(SyncPhase::Assignments),
                 &|p: SyncProgress| reported.lock().unwrap().push(p.items_done),
                 |cur: Option<String>, _| {
+                    let second = cur.as_deref() == Some("c1");
                     let next = match cur.as_deref() {
                         None => page("c1", true),
-                        Some("c1") => {
-                            SECOND_PAGE_ASKED.store(true, Ordering::SeqCst);
-                            page("c2", true)
-                        }
+                        Some("c1") => page("c2", true),
                         _ => page("c3", false),
                     };
-                    async move { Ok(next) }
+                    // Asked for when the request runs (its future is
+                    // polled), not when it is made.
+                    async move {
+                        if second {
+                            SECOND_PAGE_ASKED.store(true, Ordering::SeqCst);
+                        }
+                        Ok(next)
+                    }
                 },
                 store_test_page,
                 |cursor| stored.push(cursor),

@@ -384,11 +384,6 @@ macro_rules! counted_feed {
     };
 }
 
-/// What a blocking task returned, or its panic as an internal error.
-fn joined<T>(r: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
-    r.map_err(|e| SyncError::Internal(e.to_string()))?
-}
-
 /// Adds `n` to one of a pull report's counts, saturating: what a platform
 /// sends is bounded by its pages and the engine's limits, but a count of it
 /// is never left to overflow.
@@ -736,7 +731,7 @@ impl SyncEngine {
             let store = Arc::clone(&self.store);
             let mut writing = tokio::task::spawn_blocking(move || write(page, &store));
             let Some(cursor) = next else {
-                stored(joined(writing.await)?);
+                stored(writing.await??);
                 page_done(&mut p, len);
                 break;
             };
@@ -748,7 +743,7 @@ impl SyncEngine {
                     f = &mut fetching, if fetched.is_none() => fetched = Some(f),
                 }
             };
-            stored(joined(written)?);
+            stored(written??);
             page_done(&mut p, len);
             page = match fetched {
                 Some(f) => f?,
@@ -978,7 +973,7 @@ impl SyncEngine {
             }
             if let Some(done) = written {
                 writing = None;
-                let (batch, stored) = done.map_err(|e| SyncError::Internal(e.to_string()))?;
+                let (batch, stored) = done?;
                 self.finish_item_batch(&batch, stored, pull)?;
             }
         }
@@ -1254,9 +1249,7 @@ impl SyncEngine {
         } else {
             let store = Arc::clone(&self.store);
             let sha = sha.to_string();
-            tokio::task::spawn_blocking(move || store.blobs().part_digest(&sha))
-                .await
-                .map_err(|e| SyncError::Internal(e.to_string()))??
+            tokio::task::spawn_blocking(move || store.blobs().part_digest(&sha)).await??
         };
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -1324,8 +1317,7 @@ impl SyncEngine {
             Some(d) => store.commit_attachment_digest(&sha, d),
             None => store.commit_attachment_part(&sha),
         })
-        .await
-        .map_err(|e| SyncError::Internal(e.to_string()))?
+        .await?
         .map_err(|e| match e {
             e @ StoreError::BlobCorrupt { .. } => SyncError::Integrity(e.to_string()),
             e => SyncError::Storage(e),

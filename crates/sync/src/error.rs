@@ -246,5 +246,12 @@ impl From<reqwest::Error> for SyncError {
     }
 }
 
+/// A blocking task (a store write, a commit) that panicked or was cancelled.
+impl From<tokio::task::JoinError> for SyncError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
 /// Result of a sync operation; the error is a [`SyncError`] unless stated.
 pub type Result<T, E = SyncError> = std::result::Result<T, E>;

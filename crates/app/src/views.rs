@@ -335,16 +335,12 @@ fn put_within<T>(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut total: usize = d.iter().map(|(_, v)| bytes(v)).sum();
     // Oldest first; the newest (at the back) is never dropped.
-    let mut newest = d.len().saturating_sub(1);
     let mut i = 0;
-    while total > budget && i < newest {
+    while total > budget && i + 1 < d.len() {
         if d.get(i).is_some_and(|(h, _)| keep(h)) {
             i += 1;
         } else if let Some((_, old)) = d.remove(i) {
             total = total.saturating_sub(bytes(&old));
-            newest = newest.saturating_sub(1);
-        } else {
-            break;
         }
     }
 }

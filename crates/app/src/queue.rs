@@ -611,6 +611,17 @@ mod tests {
 
     /// Every window of every filter equals the old, uncached answer at `now`.
     fn assert_same_as_legacy(store: &Store, now: DateTime<Utc>) {
+        // The ids by status (what notifications read) too.
+        let all = store.queue(now).unwrap();
+        for s in QueueStatus::ALL {
+            let mut want: Vec<String> = all
+                .iter()
+                .filter(|r| r.status == s)
+                .map(|r| r.assignment_id.clone())
+                .collect();
+            want.sort();
+            assert_eq!(store.queue_ids_with_status(s, now).unwrap(), want, "{s:?}");
+        }
         for filter in filters() {
             // The old answer, in its largest windows (each a full rebuild).
             let first = legacy_page(store, &filter, 0, MAX_LIMIT, now);
@@ -686,6 +697,8 @@ mod tests {
         moved.due_at = t0() - Duration::days(3);
         moved.lease_expires_at = t0() - Duration::minutes(1);
         store.apply_assignment_page(&[moved], "c3").unwrap();
+        // A page of assignments derived its rows in its own commit.
+        assert_eq!(store.refresh_queue_index().unwrap(), 0);
         assert_same_as_legacy(&store, now);
 
         // Time alone changes statuses when leases run out: later clocks
@@ -764,6 +777,33 @@ mod tests {
             .count();
         rename_scan_opportunity(&store);
         assert_eq!(store.refresh_queue_index().unwrap(), of_scan);
+        assert_same_as_legacy(&store, now);
+
+        // An item changes its row only through its title: stored again as
+        // it was, or new with its assignment's own title, it marks nothing
+        // (as a pull stores every item); a title of its own marks its row.
+        let item = |a: &Assignment, title: &str| ScopedItem {
+            item_id: a.item_id.clone(),
+            opportunity_id: a.opportunity_id.clone(),
+            title: title.into(),
+            rubric_id: "rub".into(),
+            rubric_version: 1,
+            fields: vec![],
+            missing_fields: vec![],
+        };
+        let titled = &list[0]; // stored with a title of its own
+        let stored = store.scoped_item(&titled.id).unwrap().unwrap();
+        store.put_scoped_item(&titled.id, &stored, None).unwrap();
+        let (fresh_a, fresh_b) = (&list[1], &list[2]); // no item stored
+        assert!(store.scoped_item(&fresh_a.id).unwrap().is_none());
+        store
+            .put_scoped_item(&fresh_a.id, &item(fresh_a, &fresh_a.item_title), None)
+            .unwrap();
+        assert_eq!(store.refresh_queue_index().unwrap(), 0);
+        store
+            .put_scoped_item(&fresh_b.id, &item(fresh_b, "Retitled by its item"), None)
+            .unwrap();
+        assert_eq!(store.refresh_queue_index().unwrap(), 1);
         assert_same_as_legacy(&store, now);
     }
 

@@ -445,6 +445,11 @@ impl Store {
             }
         }
         drop((upsert, has_draft));
+        // The page's rows of the queue's index, derived in the same commit
+        // (on the pull's writer, while the next page downloads) rather than
+        // all at once by the queue's next window on the UI's path, or
+        // after the pull.
+        crate::queue_index::derive_marked(&tx)?;
         set_cursor_tx(&tx, crate::cursor::ASSIGNMENTS, next_cursor)?;
         tx.commit()?;
         Ok(orphaned_with_draft)
@@ -502,6 +507,17 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Whether an assignment (not orphaned) names an opportunity that is
+    /// not stored.
+    pub fn has_work_of_unknown_opportunities(&self) -> Result<bool> {
+        Ok(self.conn()?.query_row(
+            "SELECT EXISTS(SELECT 1 FROM assignments a WHERE a.orphaned = 0 \
+               AND NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.id = a.opportunity_id))",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Stored opportunities.

@@ -119,50 +119,57 @@ fn refresh(conn: &mut Connection) -> Result<usize> {
         return Ok(0);
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let n = {
-        let mut st = tx.prepare_cached(&queue_sql(
-            "a.id IN (SELECT assignment_id FROM queue_dirty)",
-        ))?;
-        let mut upsert = tx.prepare_cached(
-            "INSERT OR REPLACE INTO queue_index (assignment_id, group_title, opportunity_id, \
-               kind, earns_rate, lease_ns, due_ns, status_live, status_lapsed, title, \
-               search_title, search_item, search_assignment, search_opportunity) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
-        // Rows the queue no longer shows (orphaned without work, or gone)
-        // go first; the shown ones are written back below.
-        tx.execute(
-            "DELETE FROM queue_index WHERE assignment_id IN (SELECT assignment_id FROM queue_dirty)",
-            [],
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            // The clock does not matter here: both statuses are kept.
-            let Some((row, inputs)) = queue_row(r, DateTime::<Utc>::UNIX_EPOCH)? else {
-                continue;
-            };
-            upsert.execute(params![
-                row.assignment_id,
-                row.group_title(),
-                row.opportunity_id,
-                enum_str(&row.kind),
-                earns_rate(row.kind),
-                nanos(row.lease_expires_at),
-                nanos(row.due_at),
-                status_code(inputs.status_when(false)),
-                status_code(inputs.status_when(true)),
-                row.title,
-                row.title.to_lowercase(),
-                row.item_id.to_lowercase(),
-                row.assignment_id.to_lowercase(),
-                row.opportunity_title.as_deref().map(str::to_lowercase),
-            ])?;
-        }
-        let n = tx.execute("DELETE FROM queue_dirty", [])?;
-        tx.execute("UPDATE queue_generation SET n = n + 1 WHERE id = 1", [])?;
-        n
-    };
+    let n = derive_marked(&tx)?;
     tx.commit()?;
+    Ok(n)
+}
+
+/// Derive the rows marked so far again inside `tx`, a write transaction
+/// (a writer that marks many rows does it before its commit, so the
+/// queue's next window finds them done); returns how many were marked.
+pub(crate) fn derive_marked(tx: &rusqlite::Transaction<'_>) -> Result<usize> {
+    let mut st = tx.prepare_cached(&queue_sql(
+        "a.id IN (SELECT assignment_id FROM queue_dirty)",
+    ))?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO queue_index (assignment_id, group_title, opportunity_id, \
+           kind, earns_rate, lease_ns, due_ns, status_live, status_lapsed, title, \
+           search_title, search_item, search_assignment, search_opportunity) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    // Rows the queue no longer shows (orphaned without work, or gone)
+    // go first; the shown ones are written back below.
+    tx.execute(
+        "DELETE FROM queue_index WHERE assignment_id IN (SELECT assignment_id FROM queue_dirty)",
+        [],
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        // The clock does not matter here: both statuses are kept.
+        let Some((row, inputs)) = queue_row(r, DateTime::<Utc>::UNIX_EPOCH)? else {
+            continue;
+        };
+        upsert.execute(params![
+            row.assignment_id,
+            row.group_title(),
+            row.opportunity_id,
+            enum_str(&row.kind),
+            earns_rate(row.kind),
+            nanos(row.lease_expires_at),
+            nanos(row.due_at),
+            status_code(inputs.status_when(false)),
+            status_code(inputs.status_when(true)),
+            row.title,
+            row.title.to_lowercase(),
+            row.item_id.to_lowercase(),
+            row.assignment_id.to_lowercase(),
+            row.opportunity_title.as_deref().map(str::to_lowercase),
+        ])?;
+    }
+    let n = tx.execute("DELETE FROM queue_dirty", [])?;
+    if n > 0 {
+        tx.execute("UPDATE queue_generation SET n = n + 1 WHERE id = 1", [])?;
+    }
     Ok(n)
 }
 
@@ -352,6 +359,29 @@ impl Store {
     /// next window does not.
     pub fn refresh_queue_index(&self) -> Result<usize> {
         refresh(&mut *self.conn()?)
+    }
+
+    /// The assignments the queue shows with `status` at `now`, by id: what
+    /// filtering [`Store::queue`] by status gives, read from the queue's
+    /// index instead of building every row.
+    pub fn queue_ids_with_status(
+        &self,
+        status: QueueStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        refresh(&mut conn)?;
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT assignment_id FROM queue_index WHERE {STATUS_AT_NOW} = :status \
+             ORDER BY assignment_id"
+        ))?;
+        let ids = st
+            .query_map(
+                rusqlite::named_params! {":now": nanos(now), ":status": status_code(status)},
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
     }
 
     /// `limit` rows from `offset` of the queue under `q` at `now`, ordered

@@ -664,9 +664,18 @@ impl SyncEngine {
 
     async fn pull_locked(&self, progress: &impl Progress) -> Result<PullReport> {
         let mut pull = PullState::default();
+        // Opportunities before assignments: each page of assignments has
+        // its rows of the queue's index derived as it is stored, under its
+        // opportunity's title. Stored after them, the opportunities marked
+        // every row of theirs to be derived again (10,000 in a first pull).
+        self.pull_reference_data().await?;
         self.pull_counted::<AssignmentPage>(&mut pull.report, progress)
             .await?;
-        self.pull_reference_data().await?;
+        // New work in an opportunity created after the list was read: read
+        // it again, so the work's group has its title and rate.
+        if pull.report.assignments > 0 && self.store.has_work_of_unknown_opportunities()? {
+            self.pull_reference_data().await?;
+        }
         self.pull_rubrics(&mut pull, progress).await?;
         self.pull_items(&mut pull, progress).await?;
         self.pull_attachments(&mut pull, progress).await?;

@@ -1996,6 +1996,51 @@ mod hostile {
         h.env.platform.shutdown().await.unwrap();
     }
 
+    /// New work in an opportunity the list did not name yet (created after
+    /// the list was read, which a pull now reads before the assignments):
+    /// the pull reads the list again, so the work is grouped under its
+    /// opportunity's title. A pull without new work reads it once.
+    #[tokio::test]
+    async fn new_work_in_an_opportunity_the_list_lacked_reads_the_list_again() {
+        let h = start_hostile(config()).await;
+        let reads = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counted = reads.clone();
+        h.hostile.set(vec![rule(
+            "GET",
+            "/api/v1/opportunities",
+            rewrite(move |_, body| {
+                // The first answer lacks the first opportunity.
+                if counted.fetch_add(1, Ordering::SeqCst) > 0 {
+                    return body.to_vec();
+                }
+                let mut list: serde_json::Value = serde_json::from_slice(body).unwrap();
+                list["opportunities"].as_array_mut().unwrap().remove(0);
+                serde_json::to_vec(&list).unwrap()
+            }),
+        )]);
+        let report = within(60, h.engine.pull(|_| {})).await.unwrap();
+        assert!(report.errors.is_empty(), "{report:?}");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        let store = &h.env.store;
+        let known: Vec<String> = store
+            .opportunities()
+            .unwrap()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        let queue = store.queue(chrono::Utc::now()).unwrap();
+        assert!(!queue.is_empty());
+        for row in &queue {
+            assert!(known.contains(&row.opportunity_id), "{row:?}");
+            assert!(row.opportunity_title.is_some(), "{row:?}");
+        }
+        assert!(!store.has_work_of_unknown_opportunities().unwrap());
+        // Nothing new: one read.
+        within(60, h.engine.pull(|_| {})).await.unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 3);
+        h.env.platform.shutdown().await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_slow_drip_hits_the_total_deadline() {
         let h =

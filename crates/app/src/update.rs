@@ -913,17 +913,18 @@ impl crate::Workbench {
     }
 
     /// The notifications to show for this sync state (issue 18); the shell
-    /// shows them. Reads the queue for assignments nobody has started.
+    /// shows them. Reads the queue's index for assignments nobody has
+    /// started (building the whole queue held the store for 60 ms at 10,000
+    /// items, after every sync, while the UI asked for its first window).
     pub fn notices_for(&self, state: &crate::SyncState) -> Vec<crate::notices::Notice> {
         use crate::notices::{decide, NoticeSettings, Observation};
         let ui = self.settings.load().map(|s| s.ui).unwrap_or_default();
         let now = chrono::Utc::now();
-        let new_assignments = match self.store.queue(now) {
-            Ok(rows) => rows
-                .into_iter()
-                .filter(|r| r.status == assay_store::QueueStatus::New)
-                .map(|r| r.assignment_id)
-                .collect(),
+        let new_assignments = match self
+            .store
+            .queue_ids_with_status(assay_store::QueueStatus::New, now)
+        {
+            Ok(ids) => ids.into_iter().collect(),
             Err(e) => {
                 tracing::debug!(error = %e, "no queue for notifications");
                 return Vec::new();

@@ -250,6 +250,79 @@ fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
         .collect()
 }
 
+/// [`Store::missing_attachments`] on a connection the caller holds.
+pub(crate) fn missing_attachments_in(conn: &rusqlite::Connection) -> Result<Vec<AttachmentRef>> {
+    use std::collections::{HashMap, HashSet};
+    // The assignments not orphaned, read only once a row's digest is not
+    // stored: a synced store's rows (52,600 for 10,000 items) all are.
+    let mut live: Option<HashSet<String>> = None;
+    let mut stored = conn.prepare_cached("SELECT sha256 FROM blobs")?;
+    let stored: HashSet<String> = stored
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut missing: HashMap<String, AttachmentRef> = HashMap::new();
+    let mut st = conn.prepare_cached(
+        "SELECT assignment_id, sha256, size, media_type, filename FROM item_attachments",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> rusqlite::Result<&str> {
+            r.get_ref(i)?.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })
+        };
+        let sha = text(1)?;
+        if stored.contains(sha) {
+            continue;
+        }
+        let live = match &mut live {
+            Some(live) => live,
+            None => live.insert(
+                conn.prepare_cached("SELECT id FROM assignments WHERE orphaned = 0")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?,
+            ),
+        };
+        if !live.contains(text(0)?) {
+            continue;
+        }
+        let size: i64 = r.get(2)?;
+        let (media_type, filename) = (text(3)?, text(4)?);
+        match missing.get_mut(sha) {
+            Some(a) => {
+                let size = size.max(0) as u64;
+                if size > a.size {
+                    a.size = size;
+                }
+                if media_type < a.media_type.as_str() {
+                    a.media_type = media_type.to_string();
+                }
+                if filename < a.filename.as_str() {
+                    a.filename = filename.to_string();
+                }
+            }
+            None => {
+                missing.insert(
+                    sha.to_string(),
+                    AttachmentRef {
+                        sha256: sha.to_string(),
+                        size: size.max(0) as u64,
+                        media_type: media_type.to_string(),
+                        filename: filename.to_string(),
+                    },
+                );
+            }
+        }
+    }
+    let mut missing: Vec<AttachmentRef> = missing.into_values().collect();
+    missing.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256));
+    Ok(missing)
+}
+
 /// One fetched item for [`Store::put_scoped_items`]: the scoped item of an
 /// assignment, the reviewed submission and the reviewer's own latest
 /// submission the platform served with it.
@@ -628,69 +701,7 @@ impl Store {
     /// B-tree, with an index and a table lookup of the assignment per row
     /// (130 ms of CPU, 5% of the pull).
     pub fn missing_attachments(&self) -> Result<Vec<AttachmentRef>> {
-        use std::collections::{HashMap, HashSet};
-        let conn = self.conn()?;
-        let mut live = conn.prepare_cached("SELECT id FROM assignments WHERE orphaned = 0")?;
-        let live: HashSet<String> = live
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut stored = conn.prepare_cached("SELECT sha256 FROM blobs")?;
-        let stored: HashSet<String> = stored
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut missing: HashMap<String, AttachmentRef> = HashMap::new();
-        let mut st = conn.prepare_cached(
-            "SELECT assignment_id, sha256, size, media_type, filename FROM item_attachments",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let text = |i: usize| -> rusqlite::Result<&str> {
-                r.get_ref(i)?.as_str().map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        i,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })
-            };
-            if !live.contains(text(0)?) {
-                continue;
-            }
-            let sha = text(1)?;
-            if stored.contains(sha) {
-                continue;
-            }
-            let size: i64 = r.get(2)?;
-            let (media_type, filename) = (text(3)?, text(4)?);
-            match missing.get_mut(sha) {
-                Some(a) => {
-                    let size = size.max(0) as u64;
-                    if size > a.size {
-                        a.size = size;
-                    }
-                    if media_type < a.media_type.as_str() {
-                        a.media_type = media_type.to_string();
-                    }
-                    if filename < a.filename.as_str() {
-                        a.filename = filename.to_string();
-                    }
-                }
-                None => {
-                    missing.insert(
-                        sha.to_string(),
-                        AttachmentRef {
-                            sha256: sha.to_string(),
-                            size: size.max(0) as u64,
-                            media_type: media_type.to_string(),
-                            filename: filename.to_string(),
-                        },
-                    );
-                }
-            }
-        }
-        let mut missing: Vec<AttachmentRef> = missing.into_values().collect();
-        missing.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256));
-        Ok(missing)
+        missing_attachments_in(&*self.conn()?)
     }
 
     /// Verify the partial download of `sha256` and move it into the blob store.

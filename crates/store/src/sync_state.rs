@@ -54,16 +54,18 @@ impl Store {
     /// Sync health for the status bar.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         let conn = self.conn()?;
+        // Counted from the list of missing attachments, not by SQL's
+        // `COUNT(DISTINCT)` over every item's attachment (a temporary B-tree
+        // and two lookups per row: 21 ms for 10,000 items, against 9.5, on
+        // the path of every sync state the status bar is told).
+        let attachments_missing =
+            u32::try_from(crate::items::missing_attachments_in(&conn)?.len()).unwrap_or(u32::MAX);
         Ok(conn.query_row(
             "SELECT last_attempt_at, last_success_at, last_error, \
                (SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')), \
                (SELECT COUNT(*) FROM outbox WHERE state = 'failed_permanent'), \
                (SELECT COUNT(*) FROM assignments a JOIN drafts d ON d.assignment_id = a.id \
                   WHERE a.orphaned = 1), \
-               (SELECT COUNT(DISTINCT ia.sha256) FROM item_attachments ia \
-                  JOIN assignments a ON a.id = ia.assignment_id \
-                  LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
-                  WHERE b.sha256 IS NULL AND a.orphaned = 0), \
                (SELECT COUNT(*) FROM quarantine) \
              FROM sync_status WHERE id = 1",
             [],
@@ -75,8 +77,8 @@ impl Store {
                     outbox_pending: r.get(3)?,
                     outbox_failed: r.get(4)?,
                     orphaned_drafts: r.get(5)?,
-                    attachments_missing: r.get(6)?,
-                    quarantined: r.get(7)?,
+                    attachments_missing,
+                    quarantined: r.get(6)?,
                 })
             },
         )?)

@@ -1616,6 +1616,8 @@ fn missing_attachments_is_what_its_query_selects() {
         got,
         vec![att(&x, 12, "image/jpeg", "a.png"), att(&y, 5, "a/a", "y1")]
     );
+    // The status bar counts the same digests.
+    assert_eq!(store.sync_status().unwrap().attachments_missing, 2);
 }
 
 #[test]

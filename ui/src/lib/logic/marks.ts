@@ -4,3 +4,5 @@
 export const FIRST_ROW_MARK = "assay:first-queue-row";
 /** Set when the UI's bundle has run and is about to mount the app. */
 export const BOOT_MARK = "assay:boot";
+/** Set when the sync bar first says when the last sync ended (the in-app pull bench). */
+export const FIRST_SYNCED_MARK = "assay:first-synced";

@@ -836,6 +836,20 @@ mod tests {
             page_at(&store, &filter, 0, 100, now).unwrap(),
             legacy_page(&store, &filter, 0, 100, now)
         );
+        // The ids of new work (what notifications read) too.
+        let mut new_work: Vec<String> = store
+            .queue(now)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.status == QueueStatus::New)
+            .map(|r| r.assignment_id)
+            .collect();
+        new_work.sort();
+        assert!(!new_work.is_empty());
+        assert_eq!(
+            store.queue_ids_with_status(QueueStatus::New, now).unwrap(),
+            new_work
+        );
         assert_ne!(legacy_page(&store, &filter, 0, 100, now), want);
     }
 

@@ -363,24 +363,43 @@ impl Store {
 
     /// The assignments the queue shows with `status` at `now`, by id: what
     /// filtering [`Store::queue`] by status gives, read from the queue's
-    /// index instead of building every row.
+    /// index instead of building every row. When the index cannot be
+    /// brought up to date (a full disk), from the queue built the old way.
     pub fn queue_ids_with_status(
         &self,
         status: QueueStatus,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>> {
-        let mut conn = self.conn()?;
-        refresh(&mut conn)?;
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT assignment_id FROM queue_index WHERE {STATUS_AT_NOW} = :status \
-             ORDER BY assignment_id"
-        ))?;
-        let ids = st
-            .query_map(
-                rusqlite::named_params! {":now": nanos(now), ":status": status_code(status)},
-                |r| r.get(0),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+        {
+            let mut conn = self.conn()?;
+            match refresh(&mut conn) {
+                Ok(_) => {
+                    let mut st = conn.prepare_cached(&format!(
+                        "SELECT assignment_id FROM queue_index WHERE {STATUS_AT_NOW} = :status \
+                         ORDER BY assignment_id"
+                    ))?;
+                    let ids = st
+                        .query_map(
+                            rusqlite::named_params! {
+                                ":now": nanos(now), ":status": status_code(status)
+                            },
+                            |r| r.get(0),
+                        )?
+                        .collect::<rusqlite::Result<_>>()?;
+                    return Ok(ids);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "queue index not brought up to date; building the queue");
+                }
+            }
+        }
+        let mut ids: Vec<String> = self
+            .queue(now)?
+            .into_iter()
+            .filter(|r| r.status == status)
+            .map(|r| r.assignment_id)
+            .collect();
+        ids.sort();
         Ok(ids)
     }
 

@@ -346,7 +346,8 @@ fn write_scoped_item(
     reviewed: Option<&ReviewedSubmission>,
     own: OwnSubmissionWrite<'_>,
 ) -> Result<()> {
-    let json = serde_json::to_string(item).map_err(StoreError::json("scoped item"))?;
+    let json = serde_json::to_vec(item).map_err(StoreError::json("scoped item"))?;
+    let json = crate::packed::pack(&json);
     let reviewed_json = reviewed
         .map(serde_json::to_string)
         .transpose()
@@ -650,12 +651,16 @@ impl Store {
 
     /// The scoped item of an assignment.
     pub fn scoped_item(&self, assignment_id: &str) -> Result<Option<ScopedItem>> {
-        let s: Option<String> = crate::opt_column(
+        let stored: Option<rusqlite::types::Value> = crate::opt_column(
             &*self.conn()?,
             "SELECT scoped_json FROM items_scoped WHERE assignment_id = ?1",
             [assignment_id],
         )?;
-        s.map(|s| serde_json::from_str(&s).map_err(StoreError::json("scoped item")))
+        stored
+            .map(|v| {
+                let json = crate::packed::unpack(v, &format!("the item of {assignment_id}"))?;
+                serde_json::from_slice(&json).map_err(StoreError::json("scoped item"))
+            })
             .transpose()
     }
 

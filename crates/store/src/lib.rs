@@ -17,6 +17,7 @@ mod items;
 mod leases;
 mod money;
 mod outbox;
+mod packed;
 mod quarantine;
 pub(crate) mod queue_index;
 mod schema;

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_drop_item_attachments_sha.sql"),
     include_str!("../migrations/0009_queue_index.sql"),
     include_str!("../migrations/0010_item_marks_title_only.sql"),
+    include_str!("../migrations/0011_items_scoped_packed.sql"),
 ];
 
 /// Schema version this build writes.

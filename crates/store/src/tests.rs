@@ -1788,3 +1788,59 @@ fn version_8_database_gains_a_queue_index_of_its_assignments() {
     );
     assert_eq!(store.refresh_queue_index().unwrap(), 0);
 }
+
+#[test]
+fn items_are_stored_compressed_and_read_back_as_written_beside_text_rows_of_version_10() {
+    // A store that a version-10 build left: its item's JSON as text.
+    let old = scoped("old", None);
+    let old_json = serde_json::to_string(&old).unwrap();
+    let (_dir, store) = upgraded_from(10, |c| {
+        insert_old_assignment(c);
+        c.execute(
+            "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, fetched_at) \
+             VALUES ('old', ?1, ?2, ?3, ?4)",
+            rusqlite::params![old.item_id, old.title, old_json, ts(t0())],
+        )
+        .unwrap();
+    });
+    assert_eq!(store.scoped_item("old").unwrap(), Some(old));
+    store
+        .apply_assignment_page(&[assignment("a1", 1, AssignmentState::Active)], "c1")
+        .unwrap();
+    let mut item = scoped("a1", None);
+    // A diff as long as real ones, which compresses as real ones do.
+    item.fields[0].value = FieldValue::Text(
+        (0..400)
+            .map(|i| format!("-    let total_{i} = items.iter().map(|x| x.cost).sum::<u64>();\n+    let total_{i}: u64 = items.iter().map(|x| x.cost).sum();\n"))
+            .collect(),
+    );
+    store.put_scoped_item("a1", &item, None).unwrap();
+    assert_eq!(store.scoped_item("a1").unwrap(), Some(item.clone()));
+    let (kind, stored): (String, i64) = store
+        .conn()
+        .unwrap()
+        .query_row(
+            "SELECT typeof(scoped_json), length(scoped_json) FROM items_scoped WHERE assignment_id = 'a1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let json = serde_json::to_vec(&item).unwrap().len();
+    assert_eq!(kind, "blob");
+    assert!(
+        usize::try_from(stored).unwrap() * 3 < json,
+        "{stored} bytes stored for {json} of JSON"
+    );
+    // A damaged row is an error that names it; the others still read.
+    store
+        .conn()
+        .unwrap()
+        .execute(
+            "UPDATE items_scoped SET scoped_json = substr(scoped_json, 1, 40) WHERE assignment_id = 'a1'",
+            [],
+        )
+        .unwrap();
+    let e = store.scoped_item("a1").unwrap_err();
+    assert!(e.to_string().contains("the item of a1 is damaged"), "{e}");
+    assert!(store.scoped_item("old").unwrap().is_some());
+}

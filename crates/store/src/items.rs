@@ -664,6 +664,29 @@ impl Store {
             .transpose()
     }
 
+    /// Every stored item's JSON as it was written, by assignment. In the
+    /// database file an item's JSON is compressed, so a check that no hidden
+    /// or refused value reached the disk must read these besides the file's
+    /// bytes.
+    pub fn stored_item_json(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT assignment_id, scoped_json FROM items_scoped ORDER BY assignment_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, rusqlite::types::Value>(1)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, stored) = row?;
+            let json = crate::packed::unpack(stored, &format!("the item of {id}"))?;
+            Ok((id, String::from_utf8_lossy(&json).into_owned()))
+        })
+        .collect()
+    }
+
     /// Store a rubric version.
     pub fn put_rubric(&self, rubric: &Rubric) -> Result<()> {
         let json = serde_json::to_string(rubric).map_err(StoreError::json("rubric"))?;

@@ -1799,7 +1799,7 @@ fn items_are_stored_compressed_and_read_back_as_written_beside_text_rows_of_vers
         c.execute(
             "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, fetched_at) \
              VALUES ('old', ?1, ?2, ?3, ?4)",
-            rusqlite::params![old.item_id, old.title, old_json, ts(t0())],
+            rusqlite::params![old.item_id, old.title, old_json.clone(), ts(t0())],
         )
         .unwrap();
     });
@@ -1830,6 +1830,14 @@ fn items_are_stored_compressed_and_read_back_as_written_beside_text_rows_of_vers
     assert!(
         usize::try_from(stored).unwrap() * 3 < json,
         "{stored} bytes stored for {json} of JSON"
+    );
+    // What leak checks read besides the file: each item's JSON as written.
+    assert_eq!(
+        store.stored_item_json().unwrap(),
+        vec![
+            ("a1".to_string(), serde_json::to_string(&item).unwrap()),
+            ("old".to_string(), old_json),
+        ]
     );
     // A damaged row is an error that names it; the others still read.
     store

@@ -766,7 +766,18 @@ async fn round_trip(ls: &LabelStudio) {
 
     images(ls, &eng, &store, dir.path(), rev_id).await;
 
-    // The hidden field never reached either database.
+    // The hidden field never reached either database: not its files, nor
+    // the items' JSON, which the files hold compressed.
+    for s in [&store, &store2] {
+        let items = s.stored_item_json().unwrap();
+        assert!(!items.is_empty(), "no item was stored");
+        for (id, json) in items {
+            assert!(
+                !json.contains(HIDDEN),
+                "the item of {id} holds the hidden field"
+            );
+        }
+    }
     drop((eng, eng2));
     for d in [dir.path(), dir2.path()] {
         for entry in walk(d) {

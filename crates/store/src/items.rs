@@ -658,7 +658,7 @@ impl Store {
         )?;
         stored
             .map(|v| {
-                let json = crate::packed::unpack(v, &format!("the item of {assignment_id}"))?;
+                let json = crate::packed::unpack(v, assignment_id)?;
                 serde_json::from_slice(&json).map_err(StoreError::json("scoped item"))
             })
             .transpose()
@@ -681,7 +681,7 @@ impl Store {
         })?;
         rows.map(|row| {
             let (id, stored) = row?;
-            let json = crate::packed::unpack(stored, &format!("the item of {id}"))?;
+            let json = crate::packed::unpack(stored, &id)?;
             Ok((id, String::from_utf8_lossy(&json).into_owned()))
         })
         .collect()

@@ -22,9 +22,10 @@ pub(crate) fn pack(json: &[u8]) -> Vec<u8> {
     lz4_flex::block::compress_prepend_size(json)
 }
 
-/// The JSON of a stored item: unpacked from a BLOB, or a text row as it is.
-/// `what` names the row in errors.
-pub(crate) fn unpack(stored: Value, what: &str) -> Result<Vec<u8>> {
+/// The JSON of the item stored for `assignment_id` (named in errors):
+/// unpacked from a BLOB, or a text row as it is.
+pub(crate) fn unpack(stored: Value, assignment_id: &str) -> Result<Vec<u8>> {
+    let what = format!("the item of {assignment_id}");
     match stored {
         Value::Text(text) => Ok(text.into_bytes()),
         Value::Blob(blob) => unpack_block(&blob)
@@ -70,12 +71,12 @@ mod tests {
             packed.len(),
             json.len()
         );
-        assert_eq!(unpack(Value::Blob(packed), "item").unwrap(), json);
+        assert_eq!(unpack(Value::Blob(packed), "asg-1").unwrap(), json);
         assert_eq!(
-            unpack(Value::Text("{\"a\":1}".into()), "item").unwrap(),
+            unpack(Value::Text("{\"a\":1}".into()), "asg-1").unwrap(),
             b"{\"a\":1}"
         );
-        assert_eq!(unpack(Value::Blob(pack(b"")), "item").unwrap(), b"");
+        assert_eq!(unpack(Value::Blob(pack(b"")), "asg-1").unwrap(), b"");
     }
 
     #[test]
@@ -95,7 +96,7 @@ mod tests {
             ("cut", Value::Blob(good[..good.len() / 2].to_vec())),
             ("number", Value::Integer(7)),
         ] {
-            let e = unpack(stored, "the item of asg-1").expect_err(case);
+            let e = unpack(stored, "asg-1").expect_err(case);
             assert!(
                 e.to_string().contains("the item of asg-1 is damaged"),
                 "{case}: {e}"

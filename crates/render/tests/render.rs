@@ -9,6 +9,7 @@ mod render {
     mod dicom_classes;
     mod dicom_codecs;
     mod highlight_golden;
+    mod regex_prefilter;
     mod series;
     mod xss;
 }

@@ -17,6 +17,8 @@ mod yaml_load;
 
 #[cfg(any(feature = "parsing", feature = "yaml-load", feature = "metadata"))]
 mod regex;
+#[cfg(feature = "regex-onig")]
+mod prefilter;
 mod scope;
 
 #[cfg(feature = "metadata")]
@@ -32,5 +34,10 @@ pub use self::yaml_load::*;
 
 #[cfg(any(feature = "parsing", feature = "yaml-load", feature = "metadata"))]
 pub use self::regex::*;
+/// The literal set a pattern's matches contain one of (Assay's patch; see
+/// PATCHED.md); public for tests.
+#[cfg(feature = "regex-onig")]
+#[doc(hidden)]
+pub use self::prefilter::required_literals as regex_required_literals;
 
 pub use self::scope::*;

@@ -65,6 +65,21 @@ impl Regex {
             .search(text, begin, end, region.map(|r| &mut r.region))
     }
 
+    /// [`Regex::search`] without the literal prefilter that skips searches
+    /// (Assay's patch; for tests that compare the two).
+    #[cfg(feature = "regex-onig")]
+    #[doc(hidden)]
+    pub fn search_unfiltered(
+        &self,
+        text: &str,
+        begin: usize,
+        end: usize,
+        region: Option<&mut Region>,
+    ) -> bool {
+        self.regex()
+            .search_unfiltered(text, begin, end, region.map(|r| &mut r.region))
+    }
+
     fn regex(&self) -> &regex_impl::Regex {
         self.regex.get_or_init(|| {
             regex_impl::Regex::new(&self.regex_str).expect("regex string should be pre-tested")
@@ -132,6 +147,7 @@ impl Default for Region {
 
 #[cfg(feature = "regex-onig")]
 mod regex_impl {
+    use super::super::prefilter::Prefilter;
     pub use onig::Region;
     use onig::{RegexOptions, SearchOptions, Syntax};
     use std::error::Error;
@@ -139,6 +155,8 @@ mod regex_impl {
     #[derive(Debug)]
     pub struct Regex {
         regex: onig::Regex,
+        /// Literals one of which every match contains (Assay's patch).
+        prefilter: Option<Prefilter>,
     }
 
     pub fn new_region() -> Region {
@@ -153,7 +171,10 @@ mod regex_impl {
                 Syntax::default(),
             );
             match result {
-                Ok(regex) => Ok(Regex { regex }),
+                Ok(regex) => Ok(Regex {
+                    regex,
+                    prefilter: Prefilter::of(regex_str),
+                }),
                 Err(error) => Err(Box::new(error)),
             }
         }
@@ -165,6 +186,24 @@ mod regex_impl {
         }
 
         pub fn search(
+            &self,
+            text: &str,
+            begin: usize,
+            end: usize,
+            region: Option<&mut Region>,
+        ) -> bool {
+            if let Some(p) = &self.prefilter {
+                // A match starting at `begin` or later lies in `rest`.
+                let rest = text.as_bytes().get(begin..).unwrap_or_default();
+                if !p.may_match(rest) {
+                    return false;
+                }
+            }
+            self.search_unfiltered(text, begin, end, region)
+        }
+
+        /// The search without the literal prefilter (to test it against).
+        pub fn search_unfiltered(
             &self,
             text: &str,
             begin: usize,

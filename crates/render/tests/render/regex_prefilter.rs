@@ -1,0 +1,282 @@
+//! The literal prefilter that `vendor/syntect` puts in front of Oniguruma
+//! (see vendor/syntect/PATCHED.md): what it reads out of a pattern, and that
+//! it never skips a search that would have matched, for every pattern of
+//! every grammar Assay highlights with, on source files nobody here wrote
+//! (vendored oniguruma and syntect) and our own, from several start positions.
+//! `ASSAY_PREFILTER_CORPUS` (a folder, e.g. `target/bench/src` after `cargo
+//! xtask bench --only diff`) adds more files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use syntect::parsing::syntax_definition::Pattern;
+use syntect::parsing::SyntaxDefinition;
+use syntect::parsing::{regex_required_literals, Regex, Region, SyntaxSet};
+
+fn lits(p: &str) -> Option<Vec<String>> {
+    regex_required_literals(p).map(|v| {
+        v.into_iter()
+            .map(|l| String::from_utf8(l).unwrap())
+            .collect()
+    })
+}
+
+#[test]
+fn words_of_an_alternation() {
+    assert_eq!(
+        lits(r"(?<![_$\p{L}\p{N}])\b(namespace|module)\s+(?=[_$\p{L}])"),
+        Some(vec!["module".into(), "namespace".into()])
+    );
+    assert_eq!(lits(r"\bfn\b"), Some(vec!["fn".into()]));
+    assert_eq!(lits(r"\\."), Some(vec!["\\".into()]));
+}
+
+#[test]
+fn optional_and_negative_parts_give_nothing() {
+    assert_eq!(lits(r"(abc)?"), None);
+    assert_eq!(lits(r"x*"), None);
+    assert_eq!(lits(r"a{0,3}"), None);
+    assert_eq!(lits(r"(?!abc)\w+"), None);
+    assert_eq!(lits(r"(?<=return)\s*/"), Some(vec!["/".into()]));
+    assert_eq!(lits(r"(?<=return)\s*"), None);
+    assert_eq!(lits(r"abc|\w"), None);
+    assert_eq!(lits(r"[abc]"), None);
+    assert_eq!(lits(r"abc?"), Some(vec!["ab".into()]));
+    assert_eq!(lits(r"ab+c"), Some(vec!["ab".into()]));
+}
+
+#[test]
+fn case_folding_and_unknown_syntax_give_up() {
+    assert_eq!(lits(r"(?i)select"), None);
+    assert_eq!(lits(r"(?i:select)"), None);
+    assert_eq!(lits(r"(?(1)a|b)"), None);
+    assert_eq!(lits(r"\cAbc"), None);
+    assert_eq!(lits(r"[]abc]"), None);
+    assert_eq!(lits(r"a(?x)b|c"), None); // an option mid-pattern
+}
+
+#[test]
+fn extended_mode_ignores_space_and_comments() {
+    assert_eq!(
+        lits("(?x) \\b (?: # words\n (document|event) | (window) )"),
+        Some(vec!["document".into(), "event".into(), "window".into()])
+    );
+    assert_eq!(lits("(?x) a b c"), Some(vec!["abc".into()]));
+    assert_eq!(lits("(?x) a\\ b"), Some(vec!["a b".into()]));
+    assert_eq!(lits("a b"), Some(vec!["a b".into()]));
+}
+
+#[test]
+fn lookahead_counts_and_literal_braces() {
+    assert_eq!(lits(r"(?=abc)"), Some(vec!["abc".into()]));
+    assert_eq!(lits(r"\{[^}]*\}"), Some(vec!["{".into()]));
+    assert_eq!(lits(r"a{2}b"), Some(vec!["a".into()]));
+    assert_eq!(lits(r"\p{Lu}foo"), Some(vec!["foo".into()]));
+    assert_eq!(lits(r"(?<name>foo)bar"), Some(vec!["foo".into()]));
+}
+
+/// Files under `dir` (recursively) with one of `exts`, sorted.
+fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if p.is_dir() {
+            if !matches!(name, "node_modules" | "target" | ".git" | "dist") {
+                files(&p, exts, out);
+            }
+        } else if let Some(ext) = p.extension().and_then(|e| e.to_str()) {
+            if exts.contains(&ext) {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// The grammars as loaded (before linking), by name.
+fn grammars() -> Vec<SyntaxDefinition> {
+    let set: SyntaxSet = two_face::syntax::extra_newlines();
+    set.into_builder().syntaxes().to_vec()
+}
+
+/// Every pattern string of grammar `name` that compiles on its own (end
+/// patterns with back-references to their start pattern are built per
+/// match).
+fn patterns_of(name: &str) -> Vec<String> {
+    let defs = grammars();
+    let def = defs
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no grammar named {name}"));
+    patterns(def)
+}
+
+fn patterns(def: &SyntaxDefinition) -> Vec<String> {
+    let mut out: Vec<String> = def
+        .contexts
+        .values()
+        .flat_map(|c| c.patterns.iter())
+        .filter_map(|p| match p {
+            Pattern::Match(m) if !m.has_captures => Some(m.regex.regex_str().to_string()),
+            _ => None,
+        })
+        .filter(|r| Regex::try_compile(r).is_none())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Searches every pattern of grammar `name` in `lines` from the start and
+/// from two later positions, with and without the prefilter, and asserts
+/// they agree; returns how many of the patterns have a prefilter.
+fn check(name: &str, lines: &[String]) -> usize {
+    let patterns = patterns_of(name);
+    assert!(patterns.len() > 20, "{name}: {} patterns", patterns.len());
+    check_patterns(name, &patterns, lines)
+}
+
+fn check_patterns(name: &str, patterns: &[String], lines: &[String]) -> usize {
+    let with_literals = patterns
+        .iter()
+        .filter(|p| regex_required_literals(p).is_some())
+        .count();
+    let mut skipped = 0;
+    let mut region = Region::new();
+    for p in patterns {
+        let re = Regex::new(p.clone());
+        for line in lines {
+            let len = line.len();
+            let mut starts = vec![0, len / 3, len * 2 / 3];
+            starts.dedup();
+            for begin in starts {
+                if !line.is_char_boundary(begin) {
+                    continue;
+                }
+                let filtered = re.search(line, begin, len, Some(&mut region));
+                let full = re.search_unfiltered(line, begin, len, Some(&mut region));
+                assert_eq!(
+                    filtered, full,
+                    "{name}: pattern {p:?} on {line:?} from {begin}"
+                );
+                skipped += usize::from(!filtered);
+            }
+        }
+    }
+    eprintln!(
+        "{name}: {} patterns ({with_literals} with literals), {} lines, {skipped} searches without a match in both",
+        patterns.len(),
+        lines.len()
+    );
+    with_literals
+}
+
+/// Lines of the files with `exts` under the repository's `dirs` and the
+/// extra corpus, at most `max`, spread over the files.
+fn lines(dirs: &[&str], exts: &[&str], max: usize) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut paths = Vec::new();
+    for d in dirs {
+        files(&root.join(d), exts, &mut paths);
+    }
+    if let Some(extra) = std::env::var_os("ASSAY_PREFILTER_CORPUS") {
+        files(Path::new(&extra), exts, &mut paths);
+    }
+    let mut per_file: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (i, p) in paths.iter().enumerate() {
+        if let Ok(text) = std::fs::read_to_string(p) {
+            per_file.insert(i, text.lines().map(|l| format!("{l}\n")).collect());
+        }
+    }
+    // Round-robin over the files so that every file contributes.
+    let mut out = Vec::new();
+    let mut k = 0;
+    while out.len() < max {
+        let before = out.len();
+        for ls in per_file.values() {
+            if let Some(l) = ls.get(k) {
+                if !l.trim().is_empty() {
+                    out.push(l.clone());
+                }
+            }
+        }
+        if out.len() == before && per_file.values().all(|ls| ls.len() <= k) {
+            break;
+        }
+        k += 1;
+    }
+    out.truncate(max);
+    assert!(
+        out.len() >= max.min(100),
+        "{exts:?}: only {} lines",
+        out.len()
+    );
+    out
+}
+
+/// How many lines per grammar (each line is searched by every pattern three
+/// times, twice over).
+fn budget() -> usize {
+    std::env::var("ASSAY_PREFILTER_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600)
+}
+
+#[test]
+fn the_prefilter_never_skips_a_match_typescript() {
+    let l = lines(&["ui/src", "ui/tests"], &["ts", "js", "mjs"], budget());
+    assert!(check("TypeScript", &l) > 50);
+}
+
+#[test]
+fn the_prefilter_never_skips_a_match_rust() {
+    let l = lines(
+        &["vendor/syntect/src", "crates/render/src"],
+        &["rs"],
+        budget(),
+    );
+    assert!(check("Rust", &l) > 20);
+}
+
+#[test]
+fn the_prefilter_never_skips_a_match_c() {
+    let l = lines(&["vendor/onig_sys"], &["c", "h"], budget());
+    assert!(check("C", &l) > 10);
+}
+
+#[test]
+fn the_prefilter_never_skips_a_match_python() {
+    let l = lines(&["xtask", "vendor", "tests", "crates"], &["py"], budget());
+    check("Python", &l);
+}
+
+/// Every grammar of the set, each on the same mix of lines from every
+/// corpus (a pattern's prefilter must hold on any text, not only on its
+/// own language).
+#[test]
+fn the_prefilter_never_skips_a_match_any_grammar() {
+    let exts = [
+        "rs", "ts", "js", "svelte", "c", "h", "py", "md", "toml", "json", "yml", "yaml", "sh",
+        "html", "css", "sql",
+    ];
+    let per = budget() / 6;
+    let l = lines(
+        &["vendor", "ui/src", "crates", "xtask", ".ci", "docs"],
+        &exts,
+        per,
+    );
+    let mut with_literals = 0;
+    let defs = grammars();
+    for def in &defs {
+        with_literals += check_patterns(&def.name, &patterns(def), &l);
+    }
+    assert!(
+        defs.len() > 50 && with_literals > 1000,
+        "{} grammars, {with_literals}",
+        defs.len()
+    );
+}

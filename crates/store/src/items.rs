@@ -667,7 +667,9 @@ impl Store {
     /// Every stored item's JSON as it was written, by assignment. In the
     /// database file an item's JSON is compressed, so a check that no hidden
     /// or refused value reached the disk must read these besides the file's
-    /// bytes.
+    /// bytes. Test support only (the `test-support` feature): no build of
+    /// the app has it.
+    #[cfg(feature = "test-support")]
     pub fn stored_item_json(&self) -> Result<Vec<(String, String)>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(

@@ -406,6 +406,14 @@ impl Reader<'_> {
             Some(b'{') => match self.interval() {
                 Some((min, len)) => {
                     self.i += len;
+                    self.skip_extended(extended);
+                    if self.peek() == Some(b'?') {
+                        // In Oniguruma's syntax `x{n}?` is `(?:x{n})?`, not
+                        // a lazy `x{n}` (a fixed interval is greedy only);
+                        // after any interval a `?` counts as optional.
+                        self.i += 1;
+                        return Repeat::Optional;
+                    }
                     if min == 0 {
                         Repeat::Optional
                     } else {

@@ -100,8 +100,23 @@ fn sanitize(s: &str) -> String {
 }
 
 fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
+    let [port] = free_ports()?;
+    Ok(port)
+}
+
+/// `N` distinct free ports: all `N` are held while the next is picked, so the
+/// system cannot hand out one it just released again (two separate calls
+/// gave tauri-driver and WebKitWebDriver the same port once in CI, and the
+/// second could not listen).
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut ports = [0u16; N];
+    for (p, l) in ports.iter_mut().zip(&listeners) {
+        *p = l.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 fn find_tauri_driver() -> Result<PathBuf> {
@@ -158,8 +173,7 @@ impl App {
         app: &Path,
         envs: &[(K, V)],
     ) -> Result<App> {
-        let port = free_port()?;
-        let native_port = free_port()?;
+        let [port, native_port] = free_ports()?;
         let mut cmd = Command::new(find_tauri_driver()?);
         cmd.args([
             "--port",

@@ -173,6 +173,39 @@ impl App {
         app: &Path,
         envs: &[(K, V)],
     ) -> Result<App> {
+        // A driver that cannot listen (its port taken between our pick and
+        // its bind) is replaced by one on other ports, twice at most.
+        let mut attempt = 1;
+        let mut me = loop {
+            let mut me = Self::start_driver(app, envs)?;
+            match me.wait_listening() {
+                Ok(()) => break me,
+                Err(e) if attempt < 3 => {
+                    eprintln!("{e:#}; starting tauri-driver again on other ports");
+                    drop(me);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "wry",
+                    "tauri:options": { "application": app.display().to_string() }
+                }
+            }
+        });
+        let v = me.post("/session", &caps)?;
+        me.session = v["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no sessionId in {v}"))?
+            .to_string();
+        Ok(me)
+    }
+
+    /// tauri-driver on two fresh ports, not yet known to listen.
+    fn start_driver<K: AsRef<OsStr>, V: AsRef<OsStr>>(app: &Path, envs: &[(K, V)]) -> Result<App> {
         let [port, native_port] = free_ports()?;
         let mut cmd = Command::new(find_tauri_driver()?);
         cmd.args([
@@ -190,38 +223,39 @@ impl App {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?;
-        let base = format!("http://127.0.0.1:{port}");
-        let mut me = App {
+        Ok(App {
             http,
-            base,
+            base: format!("http://127.0.0.1:{port}"),
             session: String::new(),
             driver,
             binary: app.to_path_buf(),
-        };
+        })
+    }
+
+    /// Waits (20 s at most) until the driver answers, or fails at once if it
+    /// has exited.
+    fn wait_listening(&mut self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if me.http.get(format!("{}/status", me.base)).send().is_ok() {
-                break;
+            if self
+                .http
+                .get(format!("{}/status", self.base))
+                .send()
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if let Some(status) = self.driver.try_wait()? {
+                bail!(
+                    "tauri-driver exited ({status}) before listening on {}",
+                    self.base
+                );
             }
             if Instant::now() > deadline {
-                bail!("tauri-driver did not start listening on {}", me.base);
+                bail!("tauri-driver did not start listening on {}", self.base);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let caps = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "wry",
-                    "tauri:options": { "application": app.display().to_string() }
-                }
-            }
-        });
-        let v = me.post("/session", &caps)?;
-        me.session = v["sessionId"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no sessionId in {v}"))?
-            .to_string();
-        Ok(me)
     }
 
     fn url(&self, path: &str) -> String {

@@ -78,6 +78,14 @@ fn what_the_prefilter_reads_out_of_a_pattern() {
     }
 }
 
+#[test]
+fn deep_nesting_gives_no_prefilter_and_no_overflow() {
+    let nested = |n: usize| format!("{}abc{}", "(".repeat(n), ")".repeat(n));
+    assert!(regex_required_literals(&nested(60)).is_some());
+    assert_eq!(regex_required_literals(&nested(65)), None);
+    assert_eq!(regex_required_literals(&nested(100_000)), None);
+}
+
 /// Files under `dir` (recursively) with one of `exts`, sorted.
 fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -6,7 +6,8 @@
 //! of a few hundred DOM names. The regex engine tries such a pattern at
 //! every position of the line before it says "no match", and the parser asks
 //! once per line for every pattern of the context. [`Prefilter::of`] reads a
-//! pattern (Oniguruma's Ruby syntax, as grammars write it) and finds a set
+//! pattern (Oniguruma's own syntax, the onig crate's default, as grammars
+//! write it) and finds a set
 //! of literal strings one of which every match must contain, within the
 //! text the match consumes or looks ahead at (never in a look-behind);
 //! [`Prefilter::may_match`] says a search from some position can be skipped
@@ -56,6 +57,7 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let mut p = Reader {
         s: pattern.as_bytes(),
         i: 0,
+        depth: 0,
     };
     let req = p.alternation(false)?;
     if p.i != p.s.len() {
@@ -115,7 +117,12 @@ enum Atom {
 struct Reader<'a> {
     s: &'a [u8],
     i: usize,
+    /// Groups open around the current position.
+    depth: usize,
 }
+
+/// Groups nested deeper than this give no prefilter (the reader recurses).
+const MAX_DEPTH: usize = 64;
 
 impl Reader<'_> {
     fn peek(&self) -> Option<u8> {
@@ -229,6 +236,16 @@ impl Reader<'_> {
     /// After `(`: the group's atom, or `None` inside `Some` for an option
     /// setting that applies to the rest of the enclosing group.
     fn group(&mut self, extended: &mut bool) -> Option<Option<Atom>> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let atom = self.group_inner(extended);
+        self.depth -= 1;
+        atom
+    }
+
+    fn group_inner(&mut self, extended: &mut bool) -> Option<Option<Atom>> {
         let rest = self.s.get(self.i..)?;
         // (kind, bytes of its opener after `(`)
         let (keeps, skip) = if rest.starts_with(b"?:") || rest.starts_with(b"?>") {

@@ -99,7 +99,8 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
-fn free_port() -> Result<u16> {
+/// A port free on loopback now (for a server the test starts next).
+pub fn free_port() -> Result<u16> {
     let [port] = free_ports()?;
     Ok(port)
 }

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use assay_e2e::{
-    choose, keys, open_new_item, sync_now, target_dir, wait_scan_painted, workspace_root, App,
+    choose, free_port, keys, open_new_item, sync_now, target_dir, wait_scan_painted,
+    workspace_root, App,
 };
 use assay_pgtest::process::KillOnDrop;
 
@@ -46,12 +47,6 @@ fn readme_block(name: &str) -> Result<String> {
         .collect();
     ensure!(!body.is_empty(), "the README's {name} block is empty");
     Ok(body.join("\n"))
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// The reference platform as `assay-platform serve` on an empty database.

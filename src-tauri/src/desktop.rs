@@ -109,6 +109,12 @@ const SAVE_WINDOW_AFTER: std::time::Duration = std::time::Duration::from_millis(
 /// Saves the main window's size and position shortly after each move or
 /// resize, not only at a clean exit (the plugin's own save): a killed or
 /// crashed Assay, or one ended at logout, comes back where it was too.
+///
+/// The save runs on the main thread. The plugin holds its lock while it
+/// asks the window for its state, and off the main thread each question
+/// waits for the main thread, whose move and resize handlers take the same
+/// lock: a save from a background thread while the window moved froze the
+/// app for good (CI caught it: a link's focus moved the window mid-save).
 pub fn save_window_state_on_change<R: Runtime>(app: &tauri::App<R>) {
     use std::sync::atomic::{AtomicU64, Ordering};
     use tauri_plugin_window_state::{AppHandleExt, StateFlags};
@@ -131,7 +137,16 @@ pub fn save_window_state_on_change<R: Runtime>(app: &tauri::App<R>) {
             if changes.load(Ordering::SeqCst) != this {
                 return; // a later change saves
             }
-            if let Err(e) = handle.save_window_state(StateFlags::all()) {
+            let on_main = handle.clone();
+            let queued = handle.run_on_main_thread(move || {
+                if changes.load(Ordering::SeqCst) != this {
+                    return; // moved again while this waited its turn
+                }
+                if let Err(e) = on_main.save_window_state(StateFlags::all()) {
+                    tracing::warn!(error = %e, "could not save the window's size and position");
+                }
+            });
+            if let Err(e) = queued {
                 tracing::warn!(error = %e, "could not save the window's size and position");
             }
         });

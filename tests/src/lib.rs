@@ -159,6 +159,8 @@ pub struct App {
     driver: Child,
     /// The app's binary: `quit` waits until no process runs it any more.
     binary: PathBuf,
+    /// Whether [`App::shutdown`] ran (`quit`, then the drop, end it once).
+    ended: bool,
 }
 
 impl App {
@@ -175,34 +177,43 @@ impl App {
         envs: &[(K, V)],
     ) -> Result<App> {
         // A driver that cannot listen (its port taken between our pick and
-        // its bind) is replaced by one on other ports, twice at most.
+        // its bind), or a session that cannot be opened, is replaced by a
+        // driver on other ports, twice at most; each retry says why, so a
+        // flake stays visible in the log. A failed attempt's processes (the
+        // native driver, the app it may have started) are ended first.
         let mut attempt = 1;
-        let mut me = loop {
+        loop {
             let mut me = Self::start_driver(app, envs)?;
-            match me.wait_listening() {
-                Ok(()) => break me,
+            match me.wait_listening().and_then(|()| me.open_session()) {
+                Ok(()) => return Ok(me),
                 Err(e) if attempt < 3 => {
-                    eprintln!("{e:#}; starting tauri-driver again on other ports");
+                    eprintln!("e2e harness: {e:#}; starting tauri-driver again on other ports");
                     drop(me);
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
             }
-        };
+        }
+    }
+
+    /// Opens the `WebDriver` session, which starts the app.
+    fn open_session(&mut self) -> Result<()> {
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {
                     "browserName": "wry",
-                    "tauri:options": { "application": app.display().to_string() }
+                    "tauri:options": { "application": self.binary.display().to_string() }
                 }
             }
         });
-        let v = me.post("/session", &caps)?;
-        me.session = v["sessionId"]
+        let v = self
+            .post("/session", &caps)
+            .context("opening a WebDriver session (starting the app)")?;
+        self.session = v["sessionId"]
             .as_str()
             .ok_or_else(|| anyhow!("no sessionId in {v}"))?
             .to_string();
-        Ok(me)
+        Ok(())
     }
 
     /// tauri-driver on two fresh ports, not yet known to listen.
@@ -230,6 +241,7 @@ impl App {
             session: String::new(),
             driver,
             binary: app.to_path_buf(),
+            ended: false,
         })
     }
 
@@ -489,17 +501,89 @@ impl App {
     }
 
     fn shutdown(&mut self) {
-        if !self.session.is_empty() {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        let had_session = !self.session.is_empty();
+        if had_session {
             let _ = self.http.delete(self.url("")).send();
             self.session.clear();
         }
+        // What tauri-driver started: WebKitWebDriver and, under it, the app.
+        // Ending the session closes the app; whatever of the tree still runs
+        // after that (or at once, without a session: a failed launch) is
+        // killed before the driver, whose death would hide the tree, so no
+        // window outlives its test and holds its profile or slows the next.
+        let tree = descendants(self.driver.id());
+        let app = self.binary.canonicalize().ok();
+        let is_app = |pid: u32| app.is_some() && exe_of(pid) == app;
+        if had_session {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while tree.iter().any(|&p| is_app(p)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let left: Vec<u32> = tree.into_iter().filter(|&p| exe_of(p).is_some()).collect();
+        let apps: Vec<u32> = left.iter().copied().filter(|&p| is_app(p)).collect();
+        if had_session && !apps.is_empty() {
+            eprintln!(
+                "e2e harness: the app (pid {apps:?}) still ran 15 s after its WebDriver session ended; killing it"
+            );
+        }
+        for pid in left {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        // Ending the session only asks the app to close. A launch while it is
-        // still exiting finds its single-instance name on D-Bus, forwards its
-        // arguments to a process that is going away and fails to start.
+        // A second launch of a test (not under the driver) may still be
+        // exiting: a launch now would find its single-instance name on
+        // D-Bus and hand its arguments to a process that is going away.
         wait_until_gone(&self.binary, Duration::from_secs(15));
     }
+}
+
+/// The processes under `root` (Linux: parents read from `/proc/<pid>/stat`;
+/// elsewhere none), parents before their children.
+fn descendants(root: u32) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = procs
+        .flatten()
+        .filter_map(|p| {
+            let pid = p.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
+            Some((pid, parent_in_stat(&stat)?))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while let Some(&parent) = found.get(i) {
+        found.extend(
+            parents
+                .iter()
+                .filter(|&&(_, p)| p == parent)
+                .map(|&(pid, _)| pid),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// The parent pid in a `/proc/<pid>/stat` line: the second field after the
+/// command name, which is in parentheses and may hold spaces or `)`.
+fn parent_in_stat(stat: &str) -> Option<u32> {
+    let rest = stat.get(stat.rfind(')')?.checked_add(1)?..)?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The executable of a running process (`None` once it exited or was reaped).
+fn exe_of(pid: u32) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/exe")).ok()
 }
 
 /// Waits (at most `limit`) until no process runs the binary `app`
@@ -1171,6 +1255,28 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parent_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        assert_eq!(
+            parent_in_stat("4242 (assay-desktop) S 4100 4242 1 0"),
+            Some(4100)
+        );
+        assert_eq!(parent_in_stat("77 (Web Content) (x)) R 12 77 1"), Some(12));
+        assert_eq!(parent_in_stat("77 (cut"), None);
+    }
+
+    #[test]
+    fn the_tree_under_this_process_holds_its_child_and_not_itself() -> Result<()> {
+        let mut child = Command::new("sleep").arg("5").spawn()?;
+        let under = descendants(std::process::id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(under.contains(&child.id()), "{under:?}");
+        assert!(!under.contains(&std::process::id()));
+        assert!(descendants(child.id()).is_empty());
+        Ok(())
+    }
 
     const DIM: [f64; 4] = [10.0, 14.0, 20.0, 0.45];
 

@@ -62,8 +62,10 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
         "[data-testid=online-badge]",
         Duration::from_secs(120),
         |t| t.contains("Online"),
-    )?;
-    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))?;
+    )
+    .context("signing in by a link's one-time code")?;
+    app.wait_text("[data-testid=queue-count]", WAIT, |t| !t.starts_with("0 "))
+        .context("the first pull after the sign-in by link")?;
     app.screenshot("links-01-signed-in-by-code")?;
 
     // An assignment link opens that assignment in the running window.
@@ -79,7 +81,8 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
     app.wait_for(
         &format!("[data-testid=item-screen][data-assignment='{id}']"),
         WAIT,
-    )?;
+    )
+    .context("opening an assignment by link")?;
     app.screenshot("links-02-assignment-opened")?;
 
     // Malicious links are refused with their reason; the item stays open.
@@ -92,7 +95,8 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
         ("assay://settings/delete-all", "Assay opens only"),
     ] {
         second_launch(&env, link)?;
-        app.wait_text("[role=alert]", WAIT, |t| t.contains(why))?;
+        app.wait_text("[role=alert]", WAIT, |t| t.contains(why))
+            .with_context(|| format!("refusing {link}"))?;
         app.execute(
             "document.querySelector('[role=alert] button')?.click()",
             serde_json::json!([]),
@@ -157,6 +161,49 @@ fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
     app.wait_for("input[type=url]", WAIT)?;
     assert_eq!(app.window_rect()?, want, "not restored");
     app.screenshot("window-restored")?;
+    app.quit()?;
+    Ok(())
+}
+
+/// Found by CI (the link test froze): the window's size and position were
+/// saved from a background thread through the window-state plugin, which
+/// holds its lock while it asks the main thread about the window; a move
+/// handled on the main thread at that moment waited for the same lock, and
+/// the app froze for good. Here the window moves again around each save
+/// (the save runs 500 ms after the last move; the moves come 440 to 555 ms
+/// apart), and the app must answer after every move and keep the last place.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn moving_the_window_while_its_place_is_saved_never_freezes_the_app() -> Result<()> {
+    let (_data, env) = assay_e2e::fresh_profile("e2e-window-moves")?;
+    let app = App::launch(&env)?;
+    app.wait_for("input[type=url]", WAIT)?;
+    let mut last = None;
+    for i in 0..24_i64 {
+        let rect = WindowRect {
+            x: 100 + (i % 2) * 40,
+            y: 80 + (i % 3) * 20,
+            width: 1000,
+            height: 700 + (i % 2) * 10,
+        };
+        app.set_window_rect_to(rect)
+            .with_context(|| format!("moving the window (move {i})"))?;
+        last = Some(rect);
+        std::thread::sleep(Duration::from_millis(440 + 5 * i.unsigned_abs()));
+        app.js("return document.title")
+            .with_context(|| format!("the app stopped answering after move {i}"))?;
+    }
+    let last = last.context("no move")?;
+    // Saved 500 ms after the last move; then the next launch restores it.
+    std::thread::sleep(Duration::from_millis(1500));
+    app.quit()?;
+    let app = App::launch(&env)?;
+    app.wait_for("input[type=url]", WAIT)?;
+    assert_eq!(
+        app.window_rect()?,
+        last,
+        "the last move's place was not kept"
+    );
     app.quit()?;
     Ok(())
 }

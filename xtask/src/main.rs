@@ -794,7 +794,11 @@ fn under_xvfb(inner: &str) -> Result<Command> {
     cmd.args(["-a", "-s", "-screen 0 1440x900x24"])
         .args(["dbus-run-session", "--", "sh", "-c"])
         .arg(format!("{PRIVATE_KEYRING} {inner}"))
-        .env("PATH", path);
+        .env("PATH", path)
+        // A failing test's error then ends its output: no captured
+        // backtrace after it (panics keep theirs, by RUST_BACKTRACE), so a
+        // report that shows only the tail of the log still shows why.
+        .env("RUST_LIB_BACKTRACE", "0");
     Ok(cmd)
 }
 

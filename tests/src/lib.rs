@@ -548,14 +548,9 @@ impl App {
 /// The processes under `root` (Linux: parents read from `/proc/<pid>/stat`;
 /// elsewhere none), parents before their children.
 fn descendants(root: u32) -> Vec<u32> {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let parents: Vec<(u32, u32)> = procs
-        .flatten()
-        .filter_map(|p| {
-            let pid = p.file_name().to_str()?.parse::<u32>().ok()?;
-            let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
+    let parents: Vec<(u32, u32)> = pids()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             Some((pid, parent_in_stat(&stat)?))
         })
         .collect();
@@ -590,17 +585,20 @@ fn exe_of(pid: u32) -> Option<PathBuf> {
 /// (Linux: `/proc/<pid>/exe`; elsewhere returns at once).
 fn wait_until_gone(app: &Path, limit: Duration) {
     let Ok(app) = app.canonicalize() else { return };
-    let running = || {
-        std::fs::read_dir("/proc").is_ok_and(|procs| {
-            procs
-                .flatten()
-                .any(|p| std::fs::read_link(p.path().join("exe")).is_ok_and(|exe| exe == app))
-        })
-    };
+    let running = || pids().any(|pid| exe_of(pid).is_some_and(|exe| exe == app));
     let deadline = Instant::now() + limit;
     while running() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The ids of the running processes (Linux: `/proc`; elsewhere none).
+fn pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse().ok())
 }
 
 impl Drop for App {

@@ -14,6 +14,13 @@ use assay_e2e::{app_binary, keys, App, PlatformProcess, WindowRect};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The app launched with `envs`, once it shows the sign-in screen.
+fn at_sign_in<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)]) -> Result<App> {
+    let app = App::launch(envs)?;
+    app.wait_for("input[type=url]", WAIT)?;
+    Ok(app)
+}
+
 /// Runs the app binary again, as the OS does for a link, with the first
 /// instance's profile; it must hand over its arguments and exit at once.
 fn second_launch<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)], link: &str) -> Result<()> {
@@ -47,8 +54,7 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
     let data = tempfile::tempdir()?;
     let dialogs = serde_json::json!({ "confirm_sign_in": platform.url() }).to_string();
     let env = assay_e2e::app_env("e2e-links", data.path(), dialogs);
-    let app = App::launch(&env)?;
-    app.wait_for("input[type=url]", WAIT)?;
+    let app = at_sign_in(&env)?;
 
     // Signed out, a sign-in link with a one-time code signs in: the platform
     // issues the code to a signed-in reviewer (here: the test's token).
@@ -132,8 +138,7 @@ fn links_reach_the_running_window_through_a_second_launch() -> Result<()> {
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
     let (data, env) = assay_e2e::fresh_profile("e2e-window")?;
-    let app = App::launch(&env)?;
-    app.wait_for("input[type=url]", WAIT)?;
+    let app = at_sign_in(&env)?;
     let want = WindowRect {
         x: 120,
         y: 90,
@@ -157,8 +162,7 @@ fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
     }
     app.quit()?;
 
-    let app = App::launch(&env)?;
-    app.wait_for("input[type=url]", WAIT)?;
+    let app = at_sign_in(&env)?;
     assert_eq!(app.window_rect()?, want, "not restored");
     app.screenshot("window-restored")?;
     app.quit()?;
@@ -176,8 +180,7 @@ fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
 #[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
 fn moving_the_window_while_its_place_is_saved_never_freezes_the_app() -> Result<()> {
     let (_data, env) = assay_e2e::fresh_profile("e2e-window-moves")?;
-    let app = App::launch(&env)?;
-    app.wait_for("input[type=url]", WAIT)?;
+    let app = at_sign_in(&env)?;
     let mut last = None;
     for i in 0..24_i64 {
         let rect = WindowRect {
@@ -197,8 +200,7 @@ fn moving_the_window_while_its_place_is_saved_never_freezes_the_app() -> Result<
     // Saved 500 ms after the last move; then the next launch restores it.
     std::thread::sleep(Duration::from_millis(1500));
     app.quit()?;
-    let app = App::launch(&env)?;
-    app.wait_for("input[type=url]", WAIT)?;
+    let app = at_sign_in(&env)?;
     assert_eq!(
         app.window_rect()?,
         last,

@@ -169,47 +169,6 @@ fn window_size_and_position_are_restored_at_the_next_launch() -> Result<()> {
     Ok(())
 }
 
-/// Found by CI (the link test froze): the window's size and position were
-/// saved from a background thread through the window-state plugin, which
-/// holds its lock while it asks the main thread about the window; a move
-/// handled on the main thread at that moment waited for the same lock, and
-/// the app froze for good. Here the window moves again around each save
-/// (the save runs 500 ms after the last move; the moves come 440 to 555 ms
-/// apart), and the app must answer after every move and keep the last place.
-#[test]
-#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
-fn moving_the_window_while_its_place_is_saved_never_freezes_the_app() -> Result<()> {
-    let (_data, env) = assay_e2e::fresh_profile("e2e-window-moves")?;
-    let app = at_sign_in(&env)?;
-    let mut last = None;
-    for i in 0..24_i64 {
-        let rect = WindowRect {
-            x: 100 + (i % 2) * 40,
-            y: 80 + (i % 3) * 20,
-            width: 1000,
-            height: 700 + (i % 2) * 10,
-        };
-        app.set_window_rect_to(rect)
-            .with_context(|| format!("moving the window (move {i})"))?;
-        last = Some(rect);
-        std::thread::sleep(Duration::from_millis(440 + 5 * i.unsigned_abs()));
-        app.js("return document.title")
-            .with_context(|| format!("the app stopped answering after move {i}"))?;
-    }
-    let last = last.context("no move")?;
-    // Saved 500 ms after the last move; then the next launch restores it.
-    std::thread::sleep(Duration::from_millis(1500));
-    app.quit()?;
-    let app = at_sign_in(&env)?;
-    assert_eq!(
-        app.window_rect()?,
-        last,
-        "the last move's place was not kept"
-    );
-    app.quit()?;
-    Ok(())
-}
-
 /// Starts the app binary on its own (not through tauri-driver) with `envs`.
 fn spawn_app<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: &[(K, V)]) -> Result<std::process::Child> {
     let mut cmd = Command::new(app_binary()?);
@@ -301,5 +260,46 @@ fn a_launch_while_the_previous_window_dies_opens_the_app() -> Result<()> {
     let _ = second.wait();
     assert!(exited.is_none(), "the second launch exited: {exited:?}");
     assert_eq!(owner?, second.id());
+    Ok(())
+}
+
+/// Found by CI (the link test froze): the window's size and position were
+/// saved from a background thread through the window-state plugin, which
+/// holds its lock while it asks the main thread about the window; a move
+/// handled on the main thread at that moment waited for the same lock, and
+/// the app froze for good. Here the window moves again around each save
+/// (the save runs 500 ms after the last move; the moves come 440 to 555 ms
+/// apart), and the app must answer after every move and keep the last place.
+#[test]
+#[ignore = "needs a display, tauri-driver and the built app: run by `cargo xtask test`"]
+fn moving_the_window_while_its_place_is_saved_never_freezes_the_app() -> Result<()> {
+    let mut last = None;
+    let (_data, env) = assay_e2e::fresh_profile("e2e-window-moves")?;
+    let app = at_sign_in(&env)?;
+    for i in 0..24_i64 {
+        let rect = WindowRect {
+            x: 100 + (i % 2) * 40,
+            y: 80 + (i % 3) * 20,
+            width: 1000,
+            height: 700 + (i % 2) * 10,
+        };
+        app.set_window_rect_to(rect)
+            .with_context(|| format!("moving the window (move {i})"))?;
+        last = Some(rect);
+        std::thread::sleep(Duration::from_millis(440 + 5 * i.unsigned_abs()));
+        app.js("return document.title")
+            .with_context(|| format!("the app stopped answering after move {i}"))?;
+    }
+    let last = last.context("no move")?;
+    // Saved 500 ms after the last move; then the next launch restores it.
+    std::thread::sleep(Duration::from_millis(1500));
+    app.quit()?;
+    let app = at_sign_in(&env)?;
+    assert_eq!(
+        app.window_rect()?,
+        last,
+        "the last move's place was not kept"
+    );
+    app.quit()?;
     Ok(())
 }

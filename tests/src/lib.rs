@@ -518,10 +518,7 @@ impl App {
         let app = self.binary.canonicalize().ok();
         let is_app = |pid: u32| app.is_some() && exe_of(pid) == app;
         if had_session {
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while tree.iter().any(|&p| is_app(p)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            wait_while(Duration::from_secs(15), || tree.iter().any(|&p| is_app(p)));
         }
         let left: Vec<u32> = tree.into_iter().filter(|&p| exe_of(p).is_some()).collect();
         let apps: Vec<u32> = left.iter().copied().filter(|&p| is_app(p)).collect();
@@ -531,10 +528,7 @@ impl App {
             );
         }
         for pid in left {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .stderr(Stdio::null())
-                .status();
+            let _ = signal(pid, "KILL"); // it may have exited meanwhile
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -577,7 +571,7 @@ fn parent_in_stat(stat: &str) -> Option<u32> {
 }
 
 /// The executable of a running process (`None` once it exited or was reaped).
-fn exe_of(pid: u32) -> Option<PathBuf> {
+pub fn exe_of(pid: u32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
 }
 
@@ -585,15 +579,32 @@ fn exe_of(pid: u32) -> Option<PathBuf> {
 /// (Linux: `/proc/<pid>/exe`; elsewhere returns at once).
 fn wait_until_gone(app: &Path, limit: Duration) {
     let Ok(app) = app.canonicalize() else { return };
-    let running = || pids().any(|pid| exe_of(pid).is_some_and(|exe| exe == app));
+    wait_while(limit, || {
+        pids().any(|pid| exe_of(pid).is_some_and(|exe| exe == app))
+    });
+}
+
+/// Polls `busy` every 100 ms until it is false or `limit` has passed.
+fn wait_while(limit: Duration, busy: impl Fn() -> bool) {
     let deadline = Instant::now() + limit;
-    while running() && Instant::now() < deadline {
+    while busy() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
+/// Sends `sig` (a name such as `STOP` or `KILL`) to process `pid` with `kill`.
+pub fn signal(pid: u32, sig: &str) -> Result<()> {
+    let status = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()?;
+    if !status.success() {
+        bail!("kill -{sig} {pid} failed");
+    }
+    Ok(())
+}
+
 /// The ids of the running processes (Linux: `/proc`; elsewhere none).
-fn pids() -> impl Iterator<Item = u32> {
+pub fn pids() -> impl Iterator<Item = u32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()

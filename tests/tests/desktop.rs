@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use assay_e2e::{app_binary, keys, App, PlatformProcess, WindowRect};
+use assay_e2e::{app_binary, keys, signal, App, PlatformProcess, WindowRect};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -216,16 +216,6 @@ fn wait_owner(name: &str) -> Result<u32> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(ask_bus("GetConnectionUnixProcessID", name)?.parse()?)
-}
-
-fn signal(pid: u32, sig: &str) -> Result<()> {
-    let status = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()?;
-    if !status.success() {
-        bail!("kill -{sig} {pid} failed");
-    }
-    Ok(())
 }
 
 /// Quitting and starting again at once (issue 11: the series e2e found a

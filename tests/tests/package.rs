@@ -338,19 +338,14 @@ fn dpkg_version(package: &str) -> String {
 /// Pids of running `/usr/bin/assay-desktop` processes of `profile`.
 fn running_app(profile: &str) -> Vec<u32> {
     let want = format!("ASSAY_PROFILE={profile}");
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.filter_map(std::result::Result::ok)
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-                    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-                    exe.to_string_lossy().starts_with("/usr/bin/assay-desktop")
-                        && environ.split(|b| *b == 0).any(|kv| kv == want.as_bytes())
-                })
-                .collect()
+    assay_e2e::pids()
+        .filter(|pid| {
+            let exe = assay_e2e::exe_of(*pid).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            exe.to_string_lossy().starts_with("/usr/bin/assay-desktop")
+                && environ.split(|b| *b == 0).any(|kv| kv == want.as_bytes())
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// issue 18, updates: version N installed from its .deb refuses a tampered

@@ -592,10 +592,12 @@ fn wait_while(limit: Duration, busy: impl Fn() -> bool) {
     }
 }
 
-/// Sends `sig` (a name such as `STOP` or `KILL`) to process `pid` with `kill`.
+/// Sends `sig` (a name such as `STOP` or `KILL`) to process `pid` with `kill`;
+/// a failure is the error, `kill`'s own message is not printed.
 pub fn signal(pid: u32, sig: &str) -> Result<()> {
     let status = Command::new("kill")
         .args([&format!("-{sig}"), &pid.to_string()])
+        .stderr(Stdio::null())
         .status()?;
     if !status.success() {
         bail!("kill -{sig} {pid} failed");

@@ -541,7 +541,7 @@ impl App {
 
 /// The processes under `root` (Linux: parents read from `/proc/<pid>/stat`;
 /// elsewhere none), parents before their children.
-fn descendants(root: u32) -> Vec<u32> {
+pub fn descendants(root: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = pids()
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

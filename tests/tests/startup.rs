@@ -201,20 +201,11 @@ fn print_start_timeline(app: &App, binary: &Path, launch: usize) -> Result<()> {
     Ok(())
 }
 
-/// Every process id in `/proc`.
-fn all_pids() -> Result<Vec<u32>> {
-    Ok(std::fs::read_dir("/proc")?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect())
-}
-
 /// The processes whose executable is `binary` (at least one, or an error).
 fn running(binary: &Path) -> Result<Vec<u32>> {
     let binary = binary.canonicalize()?;
-    let pids: Vec<u32> = all_pids()?
-        .into_iter()
-        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == binary))
+    let pids: Vec<u32> = assay_e2e::pids()
+        .filter(|&p| assay_e2e::exe_of(p).is_some_and(|e| e == binary))
         .collect();
     if pids.is_empty() {
         bail!("no process runs {}", binary.display());
@@ -222,28 +213,20 @@ fn running(binary: &Path) -> Result<Vec<u32>> {
     Ok(pids)
 }
 
-/// Parent pid of `pid` (`/proc/<pid>/stat` field 4).
-fn parent_of(pid: u32) -> Option<u32> {
-    stat_fields(&pid.to_string()).ok()?.get(1)?.parse().ok()
-}
-
 /// Every process running `binary` and all their descendants.
 fn tree_pids(binary: &Path) -> Result<Vec<u32>> {
-    tree_of(&running(binary)?)
+    Ok(tree_of(&running(binary)?))
 }
 
-/// The processes `roots` and all their descendants.
-fn tree_of(roots: &[u32]) -> Result<Vec<u32>> {
-    let in_tree = |mut p: u32| loop {
-        if roots.contains(&p) {
-            return true;
-        }
-        match parent_of(p) {
-            Some(q) if q > 1 && q != p => p = q,
-            _ => return false,
-        }
-    };
-    Ok(all_pids()?.into_iter().filter(|&p| in_tree(p)).collect())
+/// The processes `roots` and all their descendants, each once.
+fn tree_of(roots: &[u32]) -> Vec<u32> {
+    let mut tree = roots.to_vec();
+    for &root in roots {
+        tree.extend(assay_e2e::descendants(root));
+    }
+    tree.sort_unstable();
+    tree.dedup();
+    tree
 }
 
 /// Clock ticks per second of `/proc`'s CPU times.
@@ -351,7 +334,7 @@ fn memory_summary(when: &str, trees: &[TreePss], anchor: &[TreePss]) {
 /// The `WEBKIT_*` and `JSC_*` environment of the web process below
 /// `binary`'s running app: the engine settings that page runs with.
 fn engine_settings(binary: &Path) -> Result<Vec<(String, String)>> {
-    for p in tree_of(&running(binary)?)? {
+    for p in tree_of(&running(binary)?) {
         let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
         if !comm.starts_with("WebKitWebProces") {
             continue;
@@ -375,7 +358,7 @@ fn engine_settings(binary: &Path) -> Result<Vec<(String, String)>> {
 fn tree_pss(binary: &Path) -> Result<TreePss> {
     let mut tree = TreePss::default();
     let roots = running(binary)?;
-    for p in tree_of(&roots)? {
+    for p in tree_of(&roots) {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
             continue;
         };

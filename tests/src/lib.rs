@@ -38,6 +38,10 @@ pub mod keys {
 /// The W3C key of an element reference in JSON.
 pub const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// How long one [`App::wait_mark`] call waits in the page, under the HTTP
+/// client's 60 s limit.
+const MARK_WAIT_STEP: Duration = Duration::from_secs(20);
+
 /// The workspace root (parent of `tests/`).
 pub fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -323,6 +327,46 @@ impl App {
                 bail!("timed out waiting for `{css}` (screenshot: {shot:?}); page text:\n{body}");
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the page has made the performance mark `mark`, without
+    /// polling: each `WebDriver` call waits in the page (a
+    /// `PerformanceObserver`) for up to [`MARK_WAIT_STEP`] and answers as the
+    /// mark is made. A benchmark waiting this way adds almost no work beside
+    /// what it times, where polling an element every 150 ms cost about 5 ms
+    /// of CPU a poll (the driver, the web process and the app answering it).
+    pub fn wait_mark(&self, mark: &str, timeout: Duration) -> Result<()> {
+        let step = u64::try_from(MARK_WAIT_STEP.as_millis())?;
+        // The driver's own limit for the script: the step, with room to answer.
+        self.post("/timeouts", &json!({ "script": step + 10_000 }))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen = self.post(
+                "/execute/async",
+                &json!({
+                    "script": "const [name, ms, done] = arguments;
+                        const seen = () => performance.getEntriesByName(name, 'mark').length > 0;
+                        if (seen()) return done(true);
+                        let timer;
+                        const obs = new PerformanceObserver(() => {
+                          if (!seen()) return;
+                          obs.disconnect(); clearTimeout(timer); done(true);
+                        });
+                        obs.observe({ entryTypes: ['mark'] });
+                        timer = setTimeout(() => { obs.disconnect(); done(seen()); }, ms);",
+                    "args": [mark, step],
+                }),
+            )?;
+            if seen.as_bool() == Some(true) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the page made no mark {mark} within {timeout:?}; page text:\n{}",
+                    self.page_text().unwrap_or_default()
+                );
+            }
         }
     }
 

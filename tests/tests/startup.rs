@@ -541,24 +541,6 @@ impl SignedIn {
     }
 }
 
-/// Waits (polling every 150 ms, at most 10 minutes) until the sync bar says
-/// when it last synced: "synced … ago" is there only while no sync runs,
-/// and an empty store says "synced never". Read as the element's text
-/// content: the bar may clip it, and `WebDriver`'s text is what is visible.
-fn synced(app: &App) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let ago = app.text_content("[data-testid=sync-state] .ago")?;
-        if ago.is_some_and(|t| t.trim().ends_with(" ago")) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("the app never said it synced:\n{}", app.page_text()?);
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-}
-
 /// First launch: sign in and sync everything, with the debug build (only a
 /// debug build answers the sign-in confirmation from the test's script; the
 /// release build asks in a native dialog). Same profile, data dir and
@@ -590,17 +572,17 @@ fn first_launch_signed_in(
 /// - the app: the release build, signed in (the session and keyring entry
 ///   of a first launch) with its store deleted, so it resumes the session
 ///   and pulls everything, measured from asking tauri-driver for the
-///   session to the sync bar saying it synced (polled every 150 ms; the
-///   queue then must hold N), so its wall time includes the app's start-up
-///   and up to one poll; CPU is the user+system time of the app's process
-///   tree (the app, `WebKit`'s web and network processes) at that moment,
-///   start-up included; also from the app's exec to the page's performance
-///   mark of the bar's first "synced" (`assay:first-synced`), without the
-///   driver's session setup and the polling, as the engine's wall has neither;
+///   session to the page's performance mark of the sync bar's first
+///   "synced" (`assay:first-synced`), waited for in the page
+///   ([`App::wait_mark`]) rather than polled, so the measuring adds no work
+///   while the app pulls (the queue then must hold N); its wall time
+///   includes the app's start-up; CPU is the user+system time of the app's
+///   process tree (the app, `WebKit`'s web and network processes) at that
+///   moment, start-up included; also from the app's exec to that mark,
+///   without the driver's session setup, as the engine's wall has none;
 /// - the engine: `sync_bench engine` (`ASSAY_BENCH_ENGINE`, the release
-///   example: one `SyncEngine::sync_once` into a fresh store, a task on a
-///   multi-threaded tokio runtime as in the app), wall time and its CPU as a
-///   waited-for child.
+///   example: one `SyncEngine::sync_once` into a fresh store on its own sync
+///   thread, as in the app), wall time and its CPU as a waited-for child.
 #[test]
 #[ignore = "a benchmark: run by `cargo xtask bench --only appsync`"]
 fn first_pull_in_the_app_against_the_engine_alone() -> Result<()> {
@@ -633,14 +615,17 @@ fn first_pull_in_the_app_against_the_engine_alone() -> Result<()> {
                 // store says "synced never"; the bar shows it only once no
                 // sync runs) and the queue holds every assignment. The queue
                 // alone counts assignments, which arrive before the items.
-                synced(&app)?;
+                // Waited for in the page, not polled: polling the bar every
+                // 150 ms cost the app's arm about 0.08 of the ratio (four
+                // 7-run series each way, alternating; docs/benchmarks.md).
+                app.wait_mark("assay:first-synced", Duration::from_secs(600))?;
                 let wall = t0.elapsed().as_secs_f64() * 1000.0;
-                let count = app
-                    .text_content("[data-testid=queue-count]")?
-                    .unwrap_or_default();
-                if !holds(&count, items) {
-                    bail!("the app finished its pull with a queue of {count:?}, not {items}");
-                }
+                // The queue's count is read again as the sync ends, a few
+                // milliseconds after the bar's "synced".
+                app.wait_text("[data-testid=queue-count]", Duration::from_secs(30), |t| {
+                    holds(t, items)
+                })
+                .context("the app finished its pull without every assignment in its queue")?;
                 let (exec_ms, _) = exec_to_mark(&app, &binary, "assay:first-synced")?;
                 let mut cpu = 0.0;
                 let mut by_process = Vec::new();

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod postgres;
+mod sync_dir;
 
 /// tauri-driver is pinned: the end-to-end harness is tested against this version.
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
@@ -610,9 +611,28 @@ fn ensure_ui_deps(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Builds the UI bundle into `ui/dist`: Vite writes a staging folder under
+/// `target/`, and only the files whose bytes changed reach `ui/dist`
+/// ([`sync_dir::sync_dir`]), so an unchanged UI does not make cargo rebuild
+/// the app that embeds it.
 fn build_ui(root: &Path) -> Result<()> {
     step("building the UI bundle");
-    run(npm(root).args(["run", "build"]))
+    let staging = root.join("target/ui-dist");
+    run(npm(root)
+        .args(["run", "build", "--", "--emptyOutDir", "--outDir"])
+        .arg(&staging))?;
+    let done = sync_dir::sync_dir(&staging, &root.join("ui/dist"))?;
+    println!(
+        "ui/dist: {} file(s) written, {} removed{}",
+        done.written.len(),
+        done.removed.len(),
+        if done.written.is_empty() && done.removed.is_empty() {
+            " (unchanged: the app is not rebuilt for it)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 fn bindings(root: &Path) -> Result<()> {

@@ -616,12 +616,13 @@ fn first_pull_in_the_app_against_the_engine_alone() -> Result<()> {
                 // sync runs) and the queue holds every assignment. The queue
                 // alone counts assignments, which arrive before the items.
                 // Waited for in the page, not polled: polling the bar every
-                // 150 ms cost the app's arm about 0.08 of the ratio (four
-                // 7-run series each way, alternating; docs/benchmarks.md).
+                // 150 ms put the app's arm 0.01-0.12 higher in the ratio from
+                // exec (four 7-run series each way, alternating;
+                // docs/benchmarks.md).
                 app.wait_mark("assay:first-synced", Duration::from_secs(600))?;
                 let wall = t0.elapsed().as_secs_f64() * 1000.0;
-                // The queue's count is read again as the sync ends, a few
-                // milliseconds after the bar's "synced".
+                // The queue's count is read again as the sync ends, shortly
+                // after the bar says "synced".
                 app.wait_text("[data-testid=queue-count]", Duration::from_secs(30), |t| {
                     holds(t, items)
                 })

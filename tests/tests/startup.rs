@@ -602,8 +602,8 @@ fn first_pull_in_the_app_against_the_engine_alone() -> Result<()> {
     let (mut app_wall, mut app_cpu, mut eng_wall, mut eng_cpu) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // The app's exec to the sync bar's first "synced … ago" (its page's
-    // performance mark): without WebKitWebDriver's session setup or the
-    // polling above, as the engine's wall has neither.
+    // performance mark): without WebKitWebDriver's session setup, as the
+    // engine's wall has none.
     let mut app_exec = Vec::new();
     for run in 0..runs {
         for app_first in [run % 2 == 0, run % 2 != 0] {

@@ -332,16 +332,20 @@ impl App {
 
     /// Waits until the page has made the performance mark `mark`, without
     /// polling: each `WebDriver` call waits in the page (a
-    /// `PerformanceObserver`) for up to [`MARK_WAIT_STEP`] and answers as the
-    /// mark is made. A benchmark waiting this way adds almost no work beside
-    /// what it times, where polling an element every 150 ms cost about 5 ms
-    /// of CPU a poll (the driver, the web process and the app answering it).
+    /// `PerformanceObserver`) for up to [`MARK_WAIT_STEP`], or what is left of
+    /// `timeout` if less, and answers as the mark is made. A benchmark
+    /// waiting this way adds almost no work beside what it times, where
+    /// polling an element every 150 ms cost about 5 ms of CPU a poll (the
+    /// driver, the web process and the app answering it).
     pub fn wait_mark(&self, mark: &str, timeout: Duration) -> Result<()> {
-        let step = u64::try_from(MARK_WAIT_STEP.as_millis())?;
-        // The driver's own limit for the script: the step, with room to answer.
-        self.post("/timeouts", &json!({ "script": step + 10_000 }))?;
+        // The driver's own limit for the script: the longest step, with room
+        // to answer.
+        let longest = u64::try_from(MARK_WAIT_STEP.as_millis())?;
+        self.post("/timeouts", &json!({ "script": longest + 10_000 }))?;
         let deadline = Instant::now() + timeout;
         loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let step = u64::try_from(left.min(MARK_WAIT_STEP).as_millis())?;
             let seen = self.post(
                 "/execute/async",
                 &json!({
@@ -361,7 +365,7 @@ impl App {
             if seen.as_bool() == Some(true) {
                 return Ok(());
             }
-            if Instant::now() > deadline {
+            if Instant::now() >= deadline {
                 bail!(
                     "the page made no mark {mark} within {timeout:?}; page text:\n{}",
                     self.page_text().unwrap_or_default()

@@ -128,7 +128,10 @@ fn reviewer_grades_offline_restarts_and_each_grade_lands_once() -> anyhow::Resul
     app.screenshot("01-sign-in")?;
     sign_in(&app, &platform, WAIT)?;
 
-    // Sync fills the queue.
+    // Sync fills the queue. Its first rows are also waited for as the
+    // in-app pull bench waits (the page's mark, `App::wait_mark`), which no
+    // other test in `cargo xtask test` runs.
+    app.wait_mark("assay:first-queue-row", WAIT)?;
     wait_queue_filled(&app)?;
     app.screenshot("02-queue")?;
     let totals_before = totals_in_ui(&app)?;

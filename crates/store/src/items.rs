@@ -168,7 +168,7 @@ fn held_back(r: &Row<'_>, base: usize) -> rusqlite::Result<Option<HeldBack>> {
 
 /// The queue query over the assignments `only` picks (an SQL condition on
 /// `a`, or `1` for all). Item titles come from the covering index
-/// `items_scoped_title` (migration 5), never from the item rows themselves.
+/// `items_scoped_title` (migrations 7 and 12), never from the item rows themselves.
 /// Its rows are read by [`queue_row`].
 pub(crate) fn queue_sql(only: &str) -> String {
     format!(
@@ -185,6 +185,17 @@ pub(crate) fn queue_sql(only: &str) -> String {
          LEFT JOIN drafts d ON d.assignment_id = a.id \
          LEFT JOIN latest_rate lr ON lr.opportunity_id = a.opportunity_id \
          WHERE {only} \
+         ORDER BY a.due_at, a.id"
+    )
+}
+
+/// The query of [`Store::assignments_missing_items`].
+pub(crate) fn assignments_missing_items_sql() -> String {
+    format!(
+        "SELECT {ASSIGNMENT_COLS} FROM assignments a \
+         LEFT JOIN items_scoped i INDEXED BY items_scoped_title ON i.assignment_id = a.id \
+         WHERE (i.assignment_id IS NULL OR i.item_revision < a.item_revision) \
+           AND a.orphaned = 0 AND a.state = 'active' \
          ORDER BY a.due_at, a.id"
     )
 }
@@ -541,16 +552,13 @@ impl Store {
             .optional()?)
     }
 
-    /// Active, non-orphaned assignments whose scoped item is not stored yet.
+    /// Active, non-orphaned assignments whose scoped item is not stored
+    /// yet, or is stored at an older revision. Asked on every pull, so the
+    /// stored revisions come from the covering index `items_scoped_title`
+    /// (migration 12), never from the item rows.
     pub fn assignments_missing_items(&self) -> Result<Vec<Assignment>> {
         let conn = self.conn()?;
-        let mut st = conn.prepare(&format!(
-            "SELECT {ASSIGNMENT_COLS} FROM assignments a \
-             LEFT JOIN items_scoped i ON i.assignment_id = a.id \
-             WHERE (i.assignment_id IS NULL OR i.item_revision < a.item_revision) \
-               AND a.orphaned = 0 AND a.state = 'active' \
-             ORDER BY a.due_at, a.id"
-        ))?;
+        let mut st = conn.prepare(&assignments_missing_items_sql())?;
         let rows = st.query_map([], row_to_assignment)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_queue_index.sql"),
     include_str!("../migrations/0010_item_marks_title_only.sql"),
     include_str!("../migrations/0011_items_scoped_packed.sql"),
+    include_str!("../migrations/0012_items_scoped_revision_in_index.sql"),
 ];
 
 /// Schema version this build writes.

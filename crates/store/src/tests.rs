@@ -1852,3 +1852,69 @@ fn items_are_stored_compressed_and_read_back_as_written_beside_text_rows_of_vers
     assert!(e.to_string().contains("the item of a1 is damaged"), "{e}");
     assert!(store.scoped_item("old").unwrap().is_some());
 }
+
+#[test]
+fn missing_items_reads_revisions_from_the_covering_index_not_the_item_rows() {
+    let (_dir, store) = open();
+    let plan = query_plan(
+        &store.conn().unwrap(),
+        &items::assignments_missing_items_sql(),
+    );
+    assert!(
+        plan.iter()
+            .any(|p| p.contains("COVERING INDEX items_scoped_title")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|p| p.contains("sqlite_autoindex_items_scoped") || p.contains("SCAN i")),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn version_11_database_finds_missing_and_outdated_items_from_the_index() {
+    // A store a version-11 build left: one item stored at the revision its
+    // assignment asks for, one at an older revision, one assignment
+    // without its item.
+    let (_dir, store) = upgraded_from(11, |c| {
+        for (id, revision) in [("current", 2), ("outdated", 3), ("missing", 1)] {
+            c.execute(
+                "INSERT INTO assignments (id, item_id, opportunity_id, rubric_id, rubric_version, \
+                   kind, state, assigned_at, lease_expires_at, due_at, seq, updated_at, \
+                   item_revision) \
+                 VALUES (?1, ?1, 'o', 'r', 1, 'grade', 'active', ?2, ?3, ?3, 1, ?2, ?4)",
+                rusqlite::params![id, ts(t0()), ts(t0() + Duration::hours(2)), revision],
+            )
+            .unwrap();
+        }
+        for (id, revision) in [("current", 2), ("outdated", 2)] {
+            c.execute(
+                "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, \
+                   fetched_at, item_revision) VALUES (?1, ?1, 'T', '{}', ?2, ?3)",
+                rusqlite::params![id, ts(t0()), revision],
+            )
+            .unwrap();
+        }
+    });
+    let conn = store.conn().unwrap();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_info('items_scoped_title') ORDER BY seqno")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(columns, ["assignment_id", "title", "item_revision"]);
+    drop(conn);
+    let missing: Vec<String> = store
+        .assignments_missing_items()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(missing, ["missing", "outdated"]);
+    // The queue still reads its titles from the same index.
+    assert_eq!(store.queue(t0()).unwrap().len(), 3);
+}

@@ -104,35 +104,21 @@ pub fn init_logging(
 #[cfg(test)]
 mod tests {
     use std::io::Write;
-    use std::sync::{Arc, Mutex};
 
     use super::{file_writer, LOG_LINES_BUFFERED};
-
-    /// A writer whose bytes the test reads afterwards.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     /// A burst as long as the buffer reaches the file whole and in order
     /// once the guard is dropped (as at the app's exit).
     #[test]
     fn a_burst_of_buffered_lines_reaches_the_file_in_order() {
-        let out = Shared::default();
-        let (mut writer, guard) = file_writer(out.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.log");
+        let (mut writer, guard) = file_writer(std::fs::File::create(&path).unwrap());
         for i in 0..LOG_LINES_BUFFERED {
             writer.write_all(format!("line {i}\n").as_bytes()).unwrap();
         }
         drop(guard);
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), LOG_LINES_BUFFERED);
         assert!(lines

@@ -57,9 +57,10 @@ fn default_data_dir(identifier: &str) -> anyhow::Result<PathBuf> {
 /// Log lines that may wait for the log file's writer thread. The crate's
 /// default, 128,000, is a channel allocated and initialised in full at
 /// start-up: 4.1 MB of the app's heap for its whole life (`heaptrack` of
-/// the release app). The app logs a few lines a second at `info`, so this
-/// leaves room for bursts; past it a line is dropped (the writer is lossy)
-/// rather than the caller blocked on the disk.
+/// the release app). At `info` the app logs a line per event (an upload, a
+/// refused lease renewal, a migration), never one per item, so this leaves
+/// room for bursts; past it a line is dropped (the writer is lossy) rather
+/// than the caller blocked on the disk.
 const LOG_LINES_BUFFERED: usize = 8_192;
 
 /// The log file's writer: lines go to a thread that writes them to `out`.

@@ -31,8 +31,9 @@ use crate::error::{AppError, AppResult};
 const CACHE_SLOTS: usize = 16;
 /// Decoded single scans kept, in bytes of samples (the newest is always
 /// kept): one multi-frame scan may decode to up to 1 GiB
-/// ([`assay_render::scan::MAX_SAMPLES`] `f32`s), so a count alone does not
-/// bound the app's memory.
+/// ([`assay_render::scan::MAX_SAMPLES`] samples of float data; integer
+/// data takes 1 or 2 bytes a sample), so a count alone does not bound the
+/// app's memory.
 const DEFAULT_SCAN_CACHE_BYTES: usize = 256 << 20;
 /// Parsed and highlighted diffs kept, in bytes as [`DiffRows::heap_bytes`]
 /// counts them (the newest, and the open item's other diffs, are always
@@ -407,7 +408,7 @@ impl ViewCache {
     /// reference decodes).
     pub fn scan_samples(&self, handle: &str, frame: u32) -> AppResult<Vec<f32>> {
         let (scan, f) = self.scan_at(handle, frame)?;
-        Ok(scan.samples(f)?.to_vec())
+        Ok(scan.samples(f)?)
     }
 
     /// Renders one frame of a cached scan with a window (level/width).

@@ -106,9 +106,124 @@ pub struct Scan {
     /// Dimensions, format, windows and other facts about the scan.
     pub info: ScanInfo,
     /// One buffer per frame: `height × width × channels` samples, row-major.
-    frames: Vec<Vec<f32>>,
+    frames: Vec<Samples>,
     /// MONOCHROME1: low values are displayed bright.
     invert: bool,
+}
+
+/// One frame's samples in the narrowest of four types that holds every
+/// value exactly. Most scans' values are integers: CT in Hounsfield units
+/// (12 or 16 bits stored, an integral rescale), 8-bit grey and colour. Kept
+/// as `f32` they took 4 bytes a sample; as `i16` or `u8` they take 2 or 1,
+/// so the caches of decoded scans and slices (bounded in bytes) hold two to
+/// four times as many frames.
+#[derive(Debug, Clone)]
+enum Samples {
+    U8(Vec<u8>),
+    I16(Vec<i16>),
+    U16(Vec<u16>),
+    F32(Vec<f32>),
+}
+
+impl Samples {
+    /// `values` in the narrowest type that holds each of them exactly
+    /// (integral and within its range; anything else, NaN included, keeps
+    /// `f32`).
+    fn compact(values: Vec<f32>) -> Samples {
+        let mut integral = true;
+        let (mut lo, mut hi) = (0.0f32, 0.0f32);
+        for &v in &values {
+            if v.fract() != 0.0 {
+                // NaN and the infinities land here too (their fract is NaN).
+                integral = false;
+                break;
+            }
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        // Each conversion below is exact: every value is an integer within
+        // the target type's range.
+        if !integral {
+            Samples::F32(values)
+        } else if hi <= 255.0 && lo >= 0.0 {
+            Samples::U8(values.iter().map(|&v| v as u8).collect())
+        } else if lo >= -32768.0 && hi <= 32767.0 {
+            Samples::I16(values.iter().map(|&v| v as i16).collect())
+        } else if lo >= 0.0 && hi <= 65535.0 {
+            Samples::U16(values.iter().map(|&v| v as u16).collect())
+        } else {
+            Samples::F32(values)
+        }
+    }
+
+    /// Stored values through the modality rescale (`v × slope +
+    /// intercept`, each result as `f32`, as DICOM defines it) in the
+    /// narrowest type that holds them: with an integral slope and intercept
+    /// (CT's usual 1 and -1024) the integers go straight into `u8`, `i16`
+    /// or `u16`, without an `f32` copy of the frame first.
+    fn rescaled(values: &[i64], slope: f64, intercept: f64) -> Samples {
+        let value = |v: i64| v as f64 * slope + intercept;
+        if slope.fract() == 0.0 && intercept.fract() == 0.0 {
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &v in values {
+                let x = value(v);
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+            // Each result is an integer-valued f64 (sums and products of
+            // integer-valued f64s are) within the target type's range, so
+            // each cast below is exact and equals the `f32` that the general
+            // path gives for the same f64.
+            if values.is_empty() || (lo >= 0.0 && hi <= 255.0) {
+                return Samples::U8(values.iter().map(|&v| value(v) as u8).collect());
+            }
+            if lo >= -32768.0 && hi <= 32767.0 {
+                return Samples::I16(values.iter().map(|&v| value(v) as i16).collect());
+            }
+            if lo >= 0.0 && hi <= 65535.0 {
+                return Samples::U16(values.iter().map(|&v| value(v) as u16).collect());
+            }
+        }
+        Samples::compact(values.iter().map(|&v| value(v) as f32).collect())
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Samples::U8(v) => v.len(),
+            Samples::I16(v) => v.len(),
+            Samples::U16(v) => v.len(),
+            Samples::F32(v) => v.len(),
+        }
+    }
+
+    /// Sample `i`, as the `f32` it was decoded as.
+    fn get(&self, i: usize) -> Option<f32> {
+        match self {
+            Samples::U8(v) => v.get(i).map(|&x| f32::from(x)),
+            Samples::I16(v) => v.get(i).map(|&x| f32::from(x)),
+            Samples::U16(v) => v.get(i).map(|&x| f32::from(x)),
+            Samples::F32(v) => v.get(i).copied(),
+        }
+    }
+
+    /// Every sample as `f32`, in order.
+    fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Samples::U8(v) => v.iter().map(|&x| f32::from(x)).collect(),
+            Samples::I16(v) => v.iter().map(|&x| f32::from(x)).collect(),
+            Samples::U16(v) => v.iter().map(|&x| f32::from(x)).collect(),
+            Samples::F32(v) => v.clone(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Samples::U8(v) => crate::vec_heap_bytes(v),
+            Samples::I16(v) => crate::vec_heap_bytes(v),
+            Samples::U16(v) => crate::vec_heap_bytes(v),
+            Samples::F32(v) => crate::vec_heap_bytes(v),
+        }
+    }
 }
 
 /// An RGBA8 image (row-major, 4 bytes per pixel).
@@ -243,15 +358,21 @@ fn check_size(
     Ok(per_frame)
 }
 
-fn min_max(frames: &[Vec<f32>]) -> (f64, f64) {
+fn min_max(frames: &[Samples]) -> (f64, f64) {
     let mut lo = f32::INFINITY;
     let mut hi = f32::NEG_INFINITY;
+    let mut see = |v: f32| {
+        if v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    };
     for f in frames {
-        for &v in f {
-            if v.is_finite() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
+        match f {
+            Samples::U8(v) => v.iter().for_each(|&x| see(f32::from(x))),
+            Samples::I16(v) => v.iter().for_each(|&x| see(f32::from(x))),
+            Samples::U16(v) => v.iter().for_each(|&x| see(f32::from(x))),
+            Samples::F32(v) => v.iter().for_each(|&x| see(x)),
         }
     }
     if lo > hi {
@@ -276,7 +397,7 @@ fn image_scan(
     photometric: &str,
     samples: Vec<f32>,
 ) -> Scan {
-    let frames = vec![samples];
+    let frames = vec![Samples::compact(samples)];
     let (min, max) = min_max(&frames);
     // Identity for 8-bit data under the DICOM linear function.
     let full = Window {
@@ -1210,28 +1331,25 @@ fn decode_dicom_with(bytes: &[u8], search_path: Option<&OsStr>) -> Result<Scan, 
     let mut frames = Vec::with_capacity(frames_n);
     for (f, raw) in raw_frames.iter().enumerate() {
         let mut values = pixels::stored_values(raw, &layout);
-        let samples: Vec<f32> = if let Some(palette) = &palette {
-            values.iter().flat_map(|&v| palette.map(v)).collect()
+        let samples = if let Some(palette) = &palette {
+            Samples::compact(values.iter().flat_map(|&v| palette.map(v)).collect())
         } else if layout.samples == 3 {
             if pi == "YBR_FULL_422" && raw.len() < layout.decoded_frame_len() {
                 values = pixels::expand_422(&values, &layout).map_err(cannot)?;
             } else if layout.planar && native {
                 values = pixels::interleave_planes(&values, layout.pixels());
             }
-            if pi.starts_with("YBR_FULL") {
+            Samples::compact(if pi.starts_with("YBR_FULL") {
                 values
                     .chunks_exact(3)
                     .flat_map(|p| pixels::ybr_full_to_rgb(p[0] as f32, p[1] as f32, p[2] as f32))
                     .collect()
             } else {
                 values.iter().map(|&v| v as f32).collect()
-            }
+            })
         } else {
             let (slope, intercept) = rescale_of(&obj, f);
-            values
-                .iter()
-                .map(|&v| (v as f64 * slope + intercept) as f32)
-                .collect()
+            Samples::rescaled(&values, slope, intercept)
         };
         if samples.len() < layout.pixels() * usize::from(channels) {
             return Err(cannot(format!("frame {} is truncated", f + 1)));
@@ -1351,28 +1469,26 @@ impl Scan {
     pub fn heap_bytes(&self) -> usize {
         self.frames
             .iter()
-            .map(crate::vec_heap_bytes)
+            .map(Samples::heap_bytes)
             .sum::<usize>()
+            .saturating_add(crate::vec_heap_bytes(&self.frames))
             .saturating_add(size_of::<Self>())
     }
 
-    /// The samples of a frame: `height × width × channels`, row-major, in
-    /// modality units (grey) or 0..=255 RGB (8-bit colour).
-    pub fn samples(&self, frame: u32) -> Result<&[f32], RenderError> {
-        self.frame(frame)
+    /// A copy of the samples of a frame: `height × width × channels`,
+    /// row-major, in modality units (grey) or 0..=255 RGB (8-bit colour).
+    pub fn samples(&self, frame: u32) -> Result<Vec<f32>, RenderError> {
+        Ok(self.frame(frame)?.to_f32())
     }
 
-    fn frame(&self, frame: u32) -> Result<&[f32], RenderError> {
-        self.frames
-            .get(frame as usize)
-            .map(Vec::as_slice)
-            .ok_or_else(|| {
-                RenderError::OutOfRange(format!(
-                    "frame {} of a scan with {} frames",
-                    frame + 1,
-                    self.frames.len()
-                ))
-            })
+    fn frame(&self, frame: u32) -> Result<&Samples, RenderError> {
+        self.frames.get(frame as usize).ok_or_else(|| {
+            RenderError::OutOfRange(format!(
+                "frame {} of a scan with {} frames",
+                frame + 1,
+                self.frames.len()
+            ))
+        })
     }
 
     fn index(&self, x: u32, y: u32) -> Result<usize, RenderError> {
@@ -1430,22 +1546,47 @@ pub fn render_frame(scan: &Scan, frame: u32, window: Window) -> Result<RgbaImage
         }
     };
     let n = scan.info.width as usize * scan.info.height as usize;
-    let mut out = Vec::with_capacity(n * 4);
-    if scan.info.channels == 3 {
-        for px in data.chunks_exact(3).take(n) {
-            out.extend_from_slice(&[map(px[0]), map(px[1]), map(px[2]), 255]);
-        }
-    } else {
-        for &v in data.iter().take(n) {
-            let g = map(v);
-            out.extend_from_slice(&[g, g, g, 255]);
-        }
-    }
+    let colour = scan.info.channels == 3;
+    let out = match data {
+        Samples::U8(v) => rgba(v.iter().map(|&x| f32::from(x)), colour, n, &map),
+        Samples::I16(v) => rgba(v.iter().map(|&x| f32::from(x)), colour, n, &map),
+        Samples::U16(v) => rgba(v.iter().map(|&x| f32::from(x)), colour, n, &map),
+        Samples::F32(v) => rgba(v.iter().copied(), colour, n, &map),
+    };
     Ok(RgbaImage {
         width: scan.info.width,
         height: scan.info.height,
         data: out,
     })
+}
+
+/// `n` pixels of `values` (grey, or RGB triples when `colour`) through
+/// `map`, as RGBA.
+fn rgba(
+    mut values: impl Iterator<Item = f32>,
+    colour: bool,
+    n: usize,
+    map: &impl Fn(f32) -> u8,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n * 4);
+    for _ in 0..n {
+        let px = if colour {
+            match (values.next(), values.next(), values.next()) {
+                (Some(r), Some(g), Some(b)) => [map(r), map(g), map(b), 255],
+                _ => break,
+            }
+        } else {
+            match values.next() {
+                Some(v) => {
+                    let g = map(v);
+                    [g, g, g, 255]
+                }
+                None => break,
+            }
+        };
+        out.extend_from_slice(&px);
+    }
+    out
 }
 
 /// [`render_frame`] encoded as PNG bytes (for an `<img>` blob URL or canvas).
@@ -1470,11 +1611,15 @@ pub fn render_frame_png(scan: &Scan, frame: u32, window: Window) -> Result<Vec<u
 pub fn pixel_value(scan: &Scan, frame: u32, x: u32, y: u32) -> Result<f64, RenderError> {
     let data = scan.frame(frame)?;
     let i = scan.index(x, y)?;
+    let at = |k: usize| -> Result<f64, RenderError> {
+        data.get(k).map(f64::from).ok_or_else(|| {
+            RenderError::OutOfRange(format!("pixel ({x}, {y}) past the frame's samples"))
+        })
+    };
     let v = if scan.info.channels == 3 {
-        let (r, g, b) = (data[i], data[i + 1], data[i + 2]);
-        0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
+        0.299 * at(i)? + 0.587 * at(i + 1)? + 0.114 * at(i + 2)?
     } else {
-        f64::from(data[i])
+        at(i)?
     };
     Ok(v)
 }
@@ -1536,12 +1681,15 @@ pub fn region_stats(
     for yy in y0..y1 {
         for xx in x0..x1 {
             let i = (yy as usize * scan.info.width as usize + xx as usize) * ch;
+            let at = |k: usize| -> Result<f64, RenderError> {
+                data.get(k).map(f64::from).ok_or_else(|| {
+                    RenderError::OutOfRange(format!("pixel ({xx}, {yy}) past the frame's samples"))
+                })
+            };
             let v = if ch == 3 {
-                0.299 * f64::from(data[i])
-                    + 0.587 * f64::from(data[i + 1])
-                    + 0.114 * f64::from(data[i + 2])
+                0.299 * at(i)? + 0.587 * at(i + 1)? + 0.114 * at(i + 2)?
             } else {
-                f64::from(data[i])
+                at(i)?
             };
             n += 1;
             sum += v;

@@ -624,7 +624,8 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
-/// Default budget of decoded slices: 256 MiB (256 slices of 512×512).
+/// Default budget of decoded slices: 256 MiB (512 slices of 512×512 whose
+/// values fit 16 bits, as CT's do; 256 of 32-bit float data).
 pub const DEFAULT_SLICE_CACHE_BYTES: usize = 256 << 20;
 
 impl<K: Hash + Eq + Clone> SliceCache<K> {

@@ -611,3 +611,120 @@ fn dcmdjpeg_output_larger_than_the_image_can_need_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn samples_are_kept_in_the_narrowest_type_that_holds_them_exactly() {
+    let kind = |s: &Samples| match s {
+        Samples::U8(_) => "u8",
+        Samples::I16(_) => "i16",
+        Samples::U16(_) => "u16",
+        Samples::F32(_) => "f32",
+    };
+    let cases: [(&[f32], &str); 9] = [
+        (&[0.0, 17.0, 255.0], "u8"),
+        (&[-1024.0, 0.0, 3071.0], "i16"),
+        (&[-32768.0, 32767.0], "i16"),
+        (&[0.0, 40_000.0, 65_535.0], "u16"),
+        (&[0.5, 1.0], "f32"),
+        (&[-1.0, 40_000.0], "f32"),
+        (&[70_000.0], "f32"),
+        (&[1.0, f32::NAN], "f32"),
+        (&[f32::INFINITY, 1.0], "f32"),
+    ];
+    for (values, want) in cases {
+        let s = Samples::compact(values.to_vec());
+        assert_eq!(kind(&s), want, "{values:?}");
+        let back = s.to_f32();
+        assert_eq!(back.len(), values.len());
+        for (i, (a, b)) in back.iter().zip(values).enumerate() {
+            assert!(
+                a == b || (a.is_nan() && b.is_nan()),
+                "{values:?}[{i}]: {a} != {b}"
+            );
+            assert_eq!(s.get(i).map(f32::to_bits), Some(a.to_bits()));
+        }
+        assert_eq!(s.get(values.len()), None);
+    }
+    // Two bytes a sample for CT's values instead of four.
+    let ct: Vec<f32> = (0..4096).map(|v| v as f32 - 1024.0).collect();
+    assert_eq!(Samples::compact(ct).heap_bytes(), 4096 * 2);
+}
+
+#[test]
+fn a_ct_frame_is_held_in_two_bytes_a_sample_and_reads_back_as_decoded() {
+    // 64×64 of 12-bit values with an integral rescale: HU integers.
+    let raw: Vec<u16> = (0..64 * 64).map(|i| (i * 7 % 4096) as u16).collect();
+    let spec = Spec {
+        rows: 64,
+        cols: 64,
+        modality: "CT",
+        slope: "1",
+        intercept: "-1024",
+        ..Spec::default()
+    };
+    let scan = decode_scan(&dicom(&spec, u16_bytes(&raw)), "application/dicom").unwrap();
+    let want: Vec<f32> = raw.iter().map(|&v| f32::from(v) - 1024.0).collect();
+    assert_eq!(scan.samples(0).unwrap(), want);
+    assert!(
+        scan.heap_bytes() < 64 * 64 * 2 + 1024,
+        "{}",
+        scan.heap_bytes()
+    );
+    // A fractional rescale keeps the values as decoded, in f32.
+    let spec = Spec {
+        slope: "0.5",
+        ..spec
+    };
+    let scan = decode_scan(&dicom(&spec, u16_bytes(&raw)), "application/dicom").unwrap();
+    let want: Vec<f32> = raw.iter().map(|&v| f32::from(v) * 0.5 - 1024.0).collect();
+    assert_eq!(scan.samples(0).unwrap(), want);
+    assert!(scan.heap_bytes() >= 64 * 64 * 4);
+    assert_eq!(
+        pixel_value(&scan, 0, 1, 0).unwrap(),
+        f64::from(f32::from(raw[1]) * 0.5 - 1024.0)
+    );
+}
+
+#[test]
+fn rescaled_values_match_the_f32_of_the_dicom_formula() {
+    let values: Vec<i64> = vec![0, 1, 2, 4095, 100, -5];
+    for (slope, intercept) in [
+        (1.0, -1024.0),
+        (1.0, 0.0),
+        (2.0, 10.0),
+        (-3.0, 7.0),
+        (16.0, 0.0),
+        (0.5, -1024.0),
+        (1.0, 0.25),
+        (1e9, 0.0),
+        (f64::NAN, 0.0),
+    ] {
+        let got = Samples::rescaled(&values, slope, intercept).to_f32();
+        let want: Vec<f32> = values
+            .iter()
+            .map(|&v| (v as f64 * slope + intercept) as f32)
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for (a, b) in got.iter().zip(&want) {
+            assert!(
+                a == b || (a.is_nan() && b.is_nan()),
+                "slope {slope}, intercept {intercept}: {got:?} != {want:?}"
+            );
+        }
+    }
+    let kind = |values: &[i64], slope: f64, intercept: f64| -> &'static str {
+        match Samples::rescaled(values, slope, intercept) {
+            Samples::U8(_) => "u8",
+            Samples::I16(_) => "i16",
+            Samples::U16(_) => "u16",
+            Samples::F32(_) => "f32",
+        }
+    };
+    assert_eq!(kind(&[0, 200, 255], 1.0, 0.0), "u8");
+    assert_eq!(kind(&[0, 4095], 1.0, -1024.0), "i16");
+    assert_eq!(kind(&[0, 200, 65_535], 1.0, 0.0), "u16");
+    assert_eq!(kind(&[0, 4095], 0.5, 0.0), "f32");
+    assert_eq!(kind(&[0, 4095], 1.0, 0.25), "f32");
+    assert_eq!(kind(&[-1, 65_535], 1.0, 0.0), "f32");
+    assert_eq!(kind(&[0, 1], f64::INFINITY, 0.0), "f32");
+}

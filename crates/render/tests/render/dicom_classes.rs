@@ -39,7 +39,7 @@ fn reason(err: RenderError) -> String {
 /// All samples of all frames, frame after frame.
 fn all_samples(scan: &Scan) -> Vec<f32> {
     (0..scan.info.frames)
-        .flat_map(|f| scan.samples(f).unwrap().to_vec())
+        .flat_map(|f| scan.samples(f).unwrap())
         .collect()
 }
 

@@ -131,29 +131,22 @@ impl Samples {
     /// `f32`).
     fn compact(values: Vec<f32>) -> Samples {
         let mut integral = true;
-        let (mut lo, mut hi) = (0.0f32, 0.0f32);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for &v in &values {
             if v.fract() != 0.0 {
                 // NaN and the infinities land here too (their fract is NaN).
                 integral = false;
                 break;
             }
-            lo = lo.min(v);
-            hi = hi.max(v);
+            lo = lo.min(f64::from(v));
+            hi = hi.max(f64::from(v));
         }
-        // Each conversion below is exact: every value is an integer within
-        // the target type's range.
-        if !integral {
-            Samples::F32(values)
-        } else if hi <= 255.0 && lo >= 0.0 {
-            Samples::U8(values.iter().map(|&v| v as u8).collect())
-        } else if lo >= -32768.0 && hi <= 32767.0 {
-            Samples::I16(values.iter().map(|&v| v as i16).collect())
-        } else if lo >= 0.0 && hi <= 65535.0 {
-            Samples::U16(values.iter().map(|&v| v as u16).collect())
+        let narrowed = if integral {
+            Samples::integers(lo, hi, values.iter().map(|&v| f64::from(v)))
         } else {
-            Samples::F32(values)
-        }
+            None
+        };
+        narrowed.unwrap_or(Samples::F32(values))
     }
 
     /// Stored values through the modality rescale (`v × slope +
@@ -164,27 +157,37 @@ impl Samples {
     fn rescaled(values: &[i64], slope: f64, intercept: f64) -> Samples {
         let value = |v: i64| v as f64 * slope + intercept;
         if slope.fract() == 0.0 && intercept.fract() == 0.0 {
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for &v in values {
-                let x = value(v);
-                lo = lo.min(x);
-                hi = hi.max(x);
-            }
+            let (lo, hi) =
+                values
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                        let x = value(v);
+                        (lo.min(x), hi.max(x))
+                    });
             // Each result is an integer-valued f64 (sums and products of
-            // integer-valued f64s are) within the target type's range, so
-            // each cast below is exact and equals the `f32` that the general
-            // path gives for the same f64.
-            if values.is_empty() || (lo >= 0.0 && hi <= 255.0) {
-                return Samples::U8(values.iter().map(|&v| value(v) as u8).collect());
-            }
-            if lo >= -32768.0 && hi <= 32767.0 {
-                return Samples::I16(values.iter().map(|&v| value(v) as i16).collect());
-            }
-            if lo >= 0.0 && hi <= 65535.0 {
-                return Samples::U16(values.iter().map(|&v| value(v) as u16).collect());
+            // integer-valued f64s are), so where an integer type holds them
+            // each cast is exact and equals the `f32` that the general path
+            // gives for the same f64.
+            if let Some(narrowed) = Samples::integers(lo, hi, values.iter().map(|&v| value(v))) {
+                return narrowed;
             }
         }
         Samples::compact(values.iter().map(|&v| value(v) as f32).collect())
+    }
+
+    /// `values`, integers from `lo` to `hi` (an empty list has `lo` = +∞,
+    /// `hi` = −∞), in the narrowest integer type that holds them all, each
+    /// cast exact; `None` where none does. `values` is read only then.
+    fn integers(lo: f64, hi: f64, values: impl Iterator<Item = f64>) -> Option<Samples> {
+        if lo >= 0.0 && hi <= 255.0 {
+            Some(Samples::U8(values.map(|v| v as u8).collect()))
+        } else if lo >= -32768.0 && hi <= 32767.0 {
+            Some(Samples::I16(values.map(|v| v as i16).collect()))
+        } else if lo >= 0.0 && hi <= 65535.0 {
+            Some(Samples::U16(values.map(|v| v as u16).collect()))
+        } else {
+            None
+        }
     }
 
     fn len(&self) -> usize {
@@ -1609,19 +1612,23 @@ pub fn render_frame_png(scan: &Scan, frame: u32, window: Window) -> Result<Vec<u
 
 /// Pixel value in modality units (e.g. HU). For RGB images: the luma.
 pub fn pixel_value(scan: &Scan, frame: u32, x: u32, y: u32) -> Result<f64, RenderError> {
-    let data = scan.frame(frame)?;
+    value_at(scan, scan.frame(frame)?, x, y)
+}
+
+/// The value of pixel (`x`, `y`) in `data`, a frame of `scan`: modality
+/// units, or the luma of RGB. Outside the image is an error.
+fn value_at(scan: &Scan, data: &Samples, x: u32, y: u32) -> Result<f64, RenderError> {
     let i = scan.index(x, y)?;
     let at = |k: usize| -> Result<f64, RenderError> {
         data.get(k).map(f64::from).ok_or_else(|| {
             RenderError::OutOfRange(format!("pixel ({x}, {y}) past the frame's samples"))
         })
     };
-    let v = if scan.info.channels == 3 {
+    Ok(if scan.info.channels == 3 {
         0.299 * at(i)? + 0.587 * at(i + 1)? + 0.114 * at(i + 2)?
     } else {
         at(i)?
-    };
-    Ok(v)
+    })
 }
 
 /// Distance between two points (pixel coordinates): millimetres when the
@@ -1677,20 +1684,9 @@ pub fn region_stats(
     let mut n = 0u64;
     let (mut sum, mut sum2) = (0.0f64, 0.0f64);
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let ch = scan.info.channels as usize;
     for yy in y0..y1 {
         for xx in x0..x1 {
-            let i = (yy as usize * scan.info.width as usize + xx as usize) * ch;
-            let at = |k: usize| -> Result<f64, RenderError> {
-                data.get(k).map(f64::from).ok_or_else(|| {
-                    RenderError::OutOfRange(format!("pixel ({xx}, {yy}) past the frame's samples"))
-                })
-            };
-            let v = if ch == 3 {
-                0.299 * at(i)? + 0.587 * at(i + 1)? + 0.114 * at(i + 2)?
-            } else {
-                at(i)?
-            };
+            let v = value_at(scan, data, xx, yy)?;
             n += 1;
             sum += v;
             sum2 += v * v;

@@ -612,14 +612,18 @@ fn dcmdjpeg_output_larger_than_the_image_can_need_is_refused() {
     );
 }
 
-#[test]
-fn samples_are_kept_in_the_narrowest_type_that_holds_them_exactly() {
-    let kind = |s: &Samples| match s {
+/// The type `s` keeps its samples in.
+fn kind(s: &Samples) -> &'static str {
+    match s {
         Samples::U8(_) => "u8",
         Samples::I16(_) => "i16",
         Samples::U16(_) => "u16",
         Samples::F32(_) => "f32",
-    };
+    }
+}
+
+#[test]
+fn samples_are_kept_in_the_narrowest_type_that_holds_them_exactly() {
     let cases: [(&[f32], &str); 9] = [
         (&[0.0, 17.0, 255.0], "u8"),
         (&[-1024.0, 0.0, 3071.0], "i16"),
@@ -712,19 +716,15 @@ fn rescaled_values_match_the_f32_of_the_dicom_formula() {
             );
         }
     }
-    let kind = |values: &[i64], slope: f64, intercept: f64| -> &'static str {
-        match Samples::rescaled(values, slope, intercept) {
-            Samples::U8(_) => "u8",
-            Samples::I16(_) => "i16",
-            Samples::U16(_) => "u16",
-            Samples::F32(_) => "f32",
-        }
+    let kind_of = |values: &[i64], slope: f64, intercept: f64| {
+        kind(&Samples::rescaled(values, slope, intercept))
     };
-    assert_eq!(kind(&[0, 200, 255], 1.0, 0.0), "u8");
-    assert_eq!(kind(&[0, 4095], 1.0, -1024.0), "i16");
-    assert_eq!(kind(&[0, 200, 65_535], 1.0, 0.0), "u16");
-    assert_eq!(kind(&[0, 4095], 0.5, 0.0), "f32");
-    assert_eq!(kind(&[0, 4095], 1.0, 0.25), "f32");
-    assert_eq!(kind(&[-1, 65_535], 1.0, 0.0), "f32");
-    assert_eq!(kind(&[0, 1], f64::INFINITY, 0.0), "f32");
+    assert_eq!(kind_of(&[0, 200, 255], 1.0, 0.0), "u8");
+    assert_eq!(kind_of(&[0, 4095], 1.0, -1024.0), "i16");
+    assert_eq!(kind_of(&[0, 200, 65_535], 1.0, 0.0), "u16");
+    assert_eq!(kind_of(&[0, 4095], 0.5, 0.0), "f32");
+    assert_eq!(kind_of(&[0, 4095], 1.0, 0.25), "f32");
+    assert_eq!(kind_of(&[-1, 65_535], 1.0, 0.0), "f32");
+    assert_eq!(kind_of(&[0, 1], f64::INFINITY, 0.0), "f32");
+    assert_eq!(kind_of(&[], 1.0, -1024.0), "u8");
 }

@@ -94,13 +94,13 @@ pub fn builder_with_dialogs<R: Runtime>(
 pub fn run() -> anyhow::Result<()> {
     // Before any thread starts: it may set an environment variable.
     let drawing = rendering::choose();
-    let heap = rendering::tune_javascript();
+    let engine = rendering::tune_javascript();
     let profile = Profile::from_env()?;
     let log_guard = profile::init_logging(&profile)?;
     if let Some(why) = drawing {
         tracing::info!("{why}");
     }
-    if let Some(what) = heap {
+    if let Some(what) = engine {
         tracing::info!("{what}");
     }
     tracing::info!(version = assay_app::update::running_version(), identifier = %profile.identifier, data_dir = %profile.data_dir.display(), "starting Assay");

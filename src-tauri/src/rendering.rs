@@ -12,10 +12,12 @@
 //! `WEBKIT_DISABLE_COMPOSITING_MODE`), unless the user chose either way
 //! already. With a GPU nothing changes.
 //!
-//! It also tunes the page's JavaScript heap ([`tune_javascript`]): the web
-//! process collects garbage after 4 MiB of allocation instead of 32 MiB, and
+//! It also tunes the page's JavaScript engine ([`tune_javascript`]): the web
+//! process collects garbage after 4 MiB of allocation instead of 32 MiB,
 //! never uses `JavaScriptCore`'s "aggressive" heap growth for machines with
-//! 16 GiB of RAM or more.
+//! 16 GiB of RAM or more, and runs the page's JavaScript without the
+//! optimizing compilers (DFG and FTL), which cost memory the page's light
+//! script does not repay.
 
 use std::path::Path;
 
@@ -60,7 +62,7 @@ pub fn choose() -> Option<&'static str> {
     None
 }
 
-/// `JavaScriptCore`'s heap settings for Assay's page.
+/// `JavaScriptCore`'s settings for Assay's page.
 ///
 /// - `largeHeapSize`: collect after 4 MiB of allocation rather than `JSCore`'s
 ///   default of 32 MiB for a page's heap. Assay's page keeps little alive (a
@@ -77,34 +79,44 @@ pub fn choose() -> Option<&'static str> {
 ///   later than the first setting asks (`JSC_logGC`: requested only after
 ///   33.5 MB allocated, against 12 MB allowed). With it, `JSCore` uses its
 ///   default growth on every machine.
+/// - `useDFGJIT`: no DFG tier, and so no FTL tier either (FTL compiles
+///   from DFG's graph); functions run in `JSCore`'s interpreter and its
+///   baseline JIT. The page's script is light (it shows what Rust decided:
+///   rows, diffs, forms), and what the optimizing tiers compiled stayed in
+///   the web process: with them off it held about 9-11 MiB less with the
+///   10,751-line diff and a scan open, and 13-16 MiB less after scrolling
+///   10,000 queue rows, with no cost measured in start-up, frame intervals
+///   or the web process's CPU (docs/benchmarks.md, "The page's JavaScript
+///   without the optimizing compilers").
 ///
 /// Measured with `cargo xtask bench --only startup` (README, Benchmarks).
-const JS_HEAP: [(&str, &str); 2] = [
+const JS_ENGINE: [(&str, &str); 3] = [
     ("JSC_largeHeapSize", "4194304"),
     ("JSC_aggressiveHeapThresholdInMB", "4294967295"),
+    ("JSC_useDFGJIT", "0"),
 ];
 
-/// Which of [`JS_HEAP`] to set: on Linux (`WebKitGTK` reads `JSC_*` options
+/// Which of [`JS_ENGINE`] to set: on Linux (`WebKitGTK` reads `JSC_*` options
 /// from the environment of its web process, which inherits this process's),
 /// each unless the user set that option themselves.
-fn heap_settings(
+fn engine_settings(
     linux: bool,
     var: impl Fn(&str) -> Option<String>,
 ) -> Vec<(&'static str, &'static str)> {
     if !linux {
         return Vec::new();
     }
-    JS_HEAP
+    JS_ENGINE
         .into_iter()
         .filter(|(k, _)| var(k).is_none())
         .collect()
 }
 
-/// Sets Assay's JavaScript heap tuning ([`JS_HEAP`]) for the web process
+/// Sets Assay's JavaScript engine tuning ([`JS_ENGINE`]) for the web process
 /// `WebKitGTK` starts. Call first thing in [`crate::run`], before any thread
 /// starts: it may set environment variables. Returns what it set, to log.
 pub fn tune_javascript() -> Option<String> {
-    let set = heap_settings(cfg!(target_os = "linux"), |k| std::env::var(k).ok());
+    let set = engine_settings(cfg!(target_os = "linux"), |k| std::env::var(k).ok());
     if set.is_empty() {
         return None;
     }
@@ -114,7 +126,7 @@ pub fn tune_javascript() -> Option<String> {
         said.push(format!("{k}={v}"));
     }
     Some(format!(
-        "JavaScript heap: {} (collect sooner)",
+        "JavaScript engine: {} (collect sooner, no optimizing JIT)",
         said.join(" ")
     ))
 }
@@ -166,20 +178,31 @@ mod tests {
     }
 
     #[test]
-    fn the_heap_is_tuned_on_linux_unless_the_user_chose() {
-        let all = JS_HEAP.to_vec();
-        assert_eq!(heap_settings(true, env(&[])), all);
-        assert!(heap_settings(false, env(&[])).is_empty());
-        assert_eq!(heap_settings(true, env(&[("JSC_logGC", "1")])), all);
+    fn the_engine_is_tuned_on_linux_unless_the_user_chose() {
+        let all = JS_ENGINE.to_vec();
+        assert_eq!(engine_settings(true, env(&[])), all);
+        assert!(engine_settings(false, env(&[])).is_empty());
+        assert_eq!(engine_settings(true, env(&[("JSC_logGC", "1")])), all);
         // Each setting stands on its own: the user's choice of one keeps
-        // only that one.
+        // only the others.
         assert_eq!(
-            heap_settings(true, env(&[("JSC_largeHeapSize", "33554432")])),
-            [("JSC_aggressiveHeapThresholdInMB", "4294967295")]
+            engine_settings(true, env(&[("JSC_largeHeapSize", "33554432")])),
+            [
+                ("JSC_aggressiveHeapThresholdInMB", "4294967295"),
+                ("JSC_useDFGJIT", "0")
+            ]
         );
         assert_eq!(
-            heap_settings(true, env(&[("JSC_aggressiveHeapThresholdInMB", "16384")])),
-            [("JSC_largeHeapSize", "4194304")]
+            engine_settings(true, env(&[("JSC_aggressiveHeapThresholdInMB", "16384")])),
+            [("JSC_largeHeapSize", "4194304"), ("JSC_useDFGJIT", "0")]
+        );
+        // Someone who wants the optimizing tiers back sets it themselves.
+        assert_eq!(
+            engine_settings(true, env(&[("JSC_useDFGJIT", "1")])),
+            [
+                ("JSC_largeHeapSize", "4194304"),
+                ("JSC_aggressiveHeapThresholdInMB", "4294967295")
+            ]
         );
     }
 }

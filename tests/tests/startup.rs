@@ -20,7 +20,7 @@
 //! same Tauri and `WebKitGTK` (one static page), to its heading in the DOM.
 //! The anchor runs with the engine settings Assay's web process runs with
 //! (its `WEBKIT_*` and `JSC_*` environment: the drawing mode Assay chose,
-//! e.g. no compositing where there is no GPU, and its JavaScript heap
+//! e.g. no compositing where there is no GPU, and its JavaScript engine
 //! tuning), read from that process at the first launch: a default Tauri app
 //! on a machine without a GPU composites with llvmpipe, about 60 MiB more in
 //! its web process, which would flatter the ratio. `ASSAY_BENCH_ANCHOR_DEFAULT=1`

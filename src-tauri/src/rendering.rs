@@ -83,11 +83,12 @@ pub fn choose() -> Option<&'static str> {
 ///   from DFG's graph); functions run in `JSCore`'s interpreter and its
 ///   baseline JIT. The page's script is light (it shows what Rust decided:
 ///   rows, diffs, forms), and what the optimizing tiers compiled stayed in
-///   the web process: with them off it held about 9-11 MiB less with the
+///   the web process: with them off it held about 8-11 MiB less with the
 ///   10,751-line diff and a scan open, and 13-16 MiB less after scrolling
 ///   10,000 queue rows, with no cost measured in start-up, frame intervals
-///   or the web process's CPU (docs/benchmarks.md, "The page's JavaScript
-///   without the optimizing compilers").
+///   or the web process's CPU (docs/benchmarks.md, "Where the memory ratio
+///   comes from, and the page's JavaScript without the optimizing
+///   compilers").
 ///
 /// Measured with `cargo xtask bench --only startup` (README, Benchmarks).
 const JS_ENGINE: [(&str, &str); 3] = [
@@ -183,8 +184,8 @@ mod tests {
         assert_eq!(engine_settings(true, env(&[])), all);
         assert!(engine_settings(false, env(&[])).is_empty());
         assert_eq!(engine_settings(true, env(&[("JSC_logGC", "1")])), all);
-        // Each setting stands on its own: the user's choice of one keeps
-        // only the others.
+        // Each setting stands on its own: a value the user gave one is left
+        // alone, and the others are still set.
         assert_eq!(
             engine_settings(true, env(&[("JSC_largeHeapSize", "33554432")])),
             [

@@ -899,6 +899,13 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
 /// end, opens a demo scan and waits for it to paint; then the PSS of the
 /// app's tree, 2 s later.
 fn open_diff_and_scan(app: &App, binary: &Path, diff: &str) -> Result<TreePss> {
+    open_diff_and_scan_steps(app, diff)?;
+    std::thread::sleep(Duration::from_secs(2));
+    tree_pss(binary)
+}
+
+/// The steps of [`open_diff_and_scan`] without the reading.
+fn open_diff_and_scan_steps(app: &App, diff: &str) -> Result<()> {
     let lines = diff.lines().count();
     search_queue(app, BIG_DIFF_ITEM)?;
     click_new_item(app, BIG_DIFF_ITEM)?;
@@ -924,7 +931,75 @@ fn open_diff_and_scan(app: &App, binary: &Path, diff: &str) -> Result<TreePss> {
         FrameStats::of(&frames).line(&format!("the {lines}-line diff scrolled end to end in 4 s"))
     );
     open_new_item(app, SCAN_SEARCH)?;
-    wait_scan_painted(app)?;
-    std::thread::sleep(Duration::from_secs(2));
-    tree_pss(binary)
+    wait_scan_painted(app)
+}
+
+/// The functions of our binary that a measured launch runs, for the
+/// linker's symbol order (`src-tauri/link-order.txt`, written by `cargo
+/// xtask link-order`, which runs this and reads what it leaves). The release
+/// app (`ASSAY_BENCH_APP`) starts under valgrind's callgrind, signed in with
+/// `ASSAY_BENCH_ITEMS` items and the large diff (`ASSAY_BENCH_DIFF`) as in
+/// [`cold_start_and_memory_with_ten_thousand_items`], and goes through that
+/// bench's steps: the first queue row, both queue scrolls, the diff opened
+/// and scrolled end to end, the scan opened. Then callgrind writes its
+/// profile (`callgrind_control --dump`) into `ASSAY_CALLGRIND_DIR`: only
+/// which functions ran is wanted, the timings under valgrind mean nothing.
+#[test]
+#[ignore = "run by `cargo xtask link-order`"]
+fn functions_a_measured_launch_runs() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = PathBuf::from(
+        std::env::var_os("ASSAY_CALLGRIND_DIR")
+            .context("ASSAY_CALLGRIND_DIR: where callgrind writes its profile")?,
+    );
+    let diff_path =
+        std::env::var_os("ASSAY_BENCH_DIFF").context("ASSAY_BENCH_DIFF: the large diff")?;
+    let diff = std::fs::read_to_string(&diff_path)
+        .with_context(|| format!("ASSAY_BENCH_DIFF {}", Path::new(&diff_path).display()))?;
+    let (_, items) = runs_and_items();
+    let binary = bench_app()?.canonicalize()?;
+    std::fs::create_dir_all(&dir)?;
+    let dir = dir.canonicalize()?;
+    // tauri-driver starts the program it is given: a script that starts
+    // the app under callgrind with the same arguments.
+    let wrapper = dir.join("assay-desktop");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec valgrind --tool=callgrind --dump-instr=no --demangle=no \\\n  --callgrind-out-file='{}/callgrind.out.%p' '{}' \"$@\"\n",
+            dir.display(),
+            binary.display()
+        ),
+    )?;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    let signed = SignedIn::new("link-order", items, Some(&diff))?;
+    let started = Instant::now();
+    let app = App::launch_binary(&wrapper, &signed.env())?;
+    app.wait_for("li[data-queue-row]", Duration::from_secs(300))
+        .context("no queue row from the app under callgrind")?;
+    println!(
+        "the first queue row under callgrind after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    for (_, speed) in SCROLLS {
+        scroll_frames(&app, QUEUE_SCROLLER, speed)?;
+    }
+    open_diff_and_scan_steps(&app, &diff)?;
+    // The app is ended by the driver, not exited: callgrind would write
+    // nothing then, so it is asked to write what it has now.
+    let dumped = std::process::Command::new("callgrind_control")
+        .arg("--dump")
+        .status()
+        .context("callgrind_control (valgrind)")?;
+    ensure!(
+        dumped.success(),
+        "callgrind_control --dump failed: {dumped}"
+    );
+    println!(
+        "callgrind's profile written to {} after {:.1} s",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    app.quit()
 }

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod link_order;
 mod postgres;
 mod sync_dir;
 
@@ -151,6 +152,10 @@ enum Cmd {
     },
     /// Regenerate the committed icons (icons/) from icons/app-icon.png.
     Icons,
+    /// Write the linker's symbol order for the release app
+    /// (src-tauri/link-order.txt): the functions one launch through the
+    /// start-up bench's steps runs, read with valgrind's callgrind.
+    LinkOrder,
 }
 
 fn main() -> Result<()> {
@@ -186,6 +191,7 @@ fn main() -> Result<()> {
         Cmd::Tour => tour(&root),
         Cmd::Bundle { debug, e2e } => bundle(&root, debug, e2e),
         Cmd::Icons => icons(&root),
+        Cmd::LinkOrder => link_order(&root),
     }
 }
 
@@ -385,30 +391,28 @@ fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()>
     build_ui(root)?;
     let target = cargo_target(root);
     let mut cmd_env = Vec::new();
-    let mut release = cargo();
-    release.args([
-        "build",
-        "--release",
-        "-p",
-        "assay-desktop",
-        "--bin",
-        "assay-desktop",
-    ]);
+    // The app as it ships (`cargo xtask bundle` builds it alone too): with
+    // other packages in the same build cargo unifies other features, and
+    // the crates' symbol names, which the link order lists, change.
+    run(cargo().args(RELEASE_APP_BUILD))?;
+    link_order::report(root, &target.join("release/assay-desktop"))?;
+    let mut others = cargo();
+    others.args(["build", "--release"]);
     let test = if name == "appsync" {
         // The release platform too: against the debug one the server's own
         // time hides what the client costs.
-        release.args(SYNC_BENCH_BUILD);
+        others.args(SYNC_BENCH_BUILD);
         cmd_env.push(("ASSAY_PLATFORM_BIN", target.join("release/assay-platform")));
         "first_pull_in_the_app_against_the_engine_alone"
     } else {
-        release.args(["-p", "assay-minimal-tauri", "--bin", "assay-minimal-tauri"]);
+        others.args(["-p", "assay-minimal-tauri", "--bin", "assay-minimal-tauri"]);
         // The memory figure also opens a real 10,000-line diff (serde
         // 1.0.100 -> 1.0.210, the diff bench's input) and a scan.
         let diff = bench::prepare_input(&bench::bench_dir(root)?, "serde")?;
         cmd_env.push(("ASSAY_BENCH_DIFF", diff));
         "cold_start_and_memory_with_ten_thousand_items"
     };
-    run(&mut release)?;
+    run(&mut others)?;
     run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
     let mut cmd = under_xvfb(&format!(
         "exec cargo test -p assay-e2e --test startup -- --ignored --nocapture --exact {test}"
@@ -426,6 +430,61 @@ fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()>
         )
         .env("ASSAY_BENCH_ITEMS", items)
         .env("ASSAY_BENCH_RUNS", runs))
+}
+
+/// The release app's build, as `cargo xtask bundle` does it: the package
+/// alone.
+const RELEASE_APP_BUILD: [&str; 6] = [
+    "build",
+    "--release",
+    "-p",
+    "assay-desktop",
+    "--bin",
+    "assay-desktop",
+];
+
+/// `cargo xtask link-order`: the release app run once under callgrind through
+/// the start-up bench's steps (`functions_a_measured_launch_runs`), and the
+/// functions of it that ran written to [`link_order::FILE`] (see there).
+fn link_order(root: &Path) -> Result<()> {
+    ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES, &["valgrind"]].concat())?;
+    ensure_tauri_driver()?;
+    ensure_ui_deps(root)?;
+    build_ui(root)?;
+    let target = cargo_target(root);
+    run(cargo().args(RELEASE_APP_BUILD))?;
+    // The first launch signs in with the debug app (as the bench does).
+    run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+    let binary = target.join("release/assay-desktop");
+    let diff = bench::prepare_input(&bench::bench_dir(root)?, "serde")?;
+    let dir = target.join("link-order");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    step("the start-up bench's steps, once, with the release app under callgrind");
+    let mut cmd = under_xvfb(
+        "exec cargo test -p assay-e2e --test startup -- --ignored --nocapture --exact \
+         functions_a_measured_launch_runs",
+    )?;
+    run(cmd
+        .env("ASSAY_BENCH_APP", &binary)
+        .env("ASSAY_BENCH_DIFF", diff)
+        .env("ASSAY_BENCH_ITEMS", "10000")
+        .env("ASSAY_CALLGRIND_DIR", &dir))?;
+    let ran = link_order::executed_functions(&dir, &binary)?;
+    let mut text = String::new();
+    for f in &ran {
+        text.push_str(f);
+        text.push('\n');
+    }
+    std::fs::write(root.join(link_order::FILE), text)?;
+    eprintln!(
+        "wrote {} functions to {}; the next release build links them together",
+        ran.len(),
+        link_order::FILE
+    );
+    Ok(())
 }
 
 /// The benchmark's series, written by pydicom (a venv in `target/pyenv`)

@@ -26,6 +26,7 @@
 //! its web process, which would flatter the ratio. `ASSAY_BENCH_ANCHOR_DEFAULT=1`
 //! runs the anchor with Tauri's defaults instead.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -947,12 +948,9 @@ fn open_diff_and_scan_steps(app: &App, diff: &str) -> Result<()> {
 #[test]
 #[ignore = "run by `cargo xtask link-order`"]
 fn functions_a_measured_launch_runs() -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-
-    let dir = PathBuf::from(
-        std::env::var_os("ASSAY_CALLGRIND_DIR")
-            .context("ASSAY_CALLGRIND_DIR: where callgrind writes its profile")?,
-    );
+    let Some(dir) = std::env::var_os("ASSAY_CALLGRIND_DIR").map(PathBuf::from) else {
+        bail!("ASSAY_CALLGRIND_DIR: where callgrind writes its profile");
+    };
     let diff_path =
         std::env::var_os("ASSAY_BENCH_DIFF").context("ASSAY_BENCH_DIFF: the large diff")?;
     let diff = std::fs::read_to_string(&diff_path)

@@ -814,8 +814,9 @@ fn test(root: &Path, e2e: bool) -> Result<()> {
         run(&mut under_xvfb(
             // The package test installs a .deb: `cargo xtask bundle --debug --e2e` runs it.
             // The start-up and in-app pull benchmarks are `cargo xtask bench
-            // --only startup,appsync`.
-            "exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture --skip installed_deb --skip cold_start_and_memory --skip first_pull_in_the_app",
+            // --only startup,appsync`; the run under callgrind is `cargo
+            // xtask link-order`.
+            "exec cargo test -p assay-e2e -- --ignored --test-threads=1 --nocapture --skip installed_deb --skip cold_start_and_memory --skip first_pull_in_the_app --skip functions_a_measured_launch_runs",
         )?)?;
         eprintln!(
             "tour screenshots: {}",

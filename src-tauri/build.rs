@@ -23,6 +23,9 @@ macro_rules! contract {
 }
 include!("src/command_table.rs");
 
+#[path = "link_order.rs"]
+mod link_order;
+
 fn main() {
     // `cfg(freedesktop)`: the systems whose desktop notifications Assay sends
     // itself over D-Bus (org.freedesktop.Notifications), named once here.
@@ -42,34 +45,20 @@ fn main() {
     }
 }
 
-/// Release builds for x86-64 Linux link the functions a reviewer's launch
-/// runs together, in the order of `link-order.txt` (`cargo xtask
-/// link-order` writes it; `xtask/src/link_order.rs` says why): the code a
-/// session reads then sits on fewer pages, and fewer of the binary's pages
-/// are mapped into the app (the start-up bench's app process about 9 MiB
-/// smaller, `docs/benchmarks.md`). The target's default linker, rust-lld,
-/// takes the list; a name it does not find (the list written for other
-/// crate versions) keeps its default place, without a warning.
-/// `ASSAY_LINK_ORDER=0` links in the default order, e.g. with a linker
-/// that has no `--symbol-ordering-file`.
+/// The release app linked in the order of `link-order.txt`, or not
+/// (`link_order.rs` says when and why).
 fn link_order() {
     println!("cargo::rerun-if-changed=link-order.txt");
     println!("cargo::rerun-if-env-changed=ASSAY_LINK_ORDER");
     let var = |key: &str| std::env::var(key).unwrap_or_default();
-    if var("PROFILE") != "release"
-        || var("TARGET") != "x86_64-unknown-linux-gnu"
-        || var("ASSAY_LINK_ORDER") == "0"
-    {
-        return;
-    }
     let list = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("link-order.txt");
-    if !list.is_file() {
-        return;
-    }
-    for arg in [
-        format!("--symbol-ordering-file={}", list.display()),
-        "--no-warn-symbol-ordering".to_owned(),
-    ] {
-        println!("cargo::rustc-link-arg-bin=assay-desktop=-Wl,{arg}");
+    match link_order::decide(&var, &list, list.is_file()) {
+        link_order::LinkOrder::Default => {}
+        link_order::LinkOrder::Warn(why) => println!("cargo::warning={why}"),
+        link_order::LinkOrder::Args(args) => {
+            for arg in args {
+                println!("cargo::rustc-link-arg-bin=assay-desktop=-Wl,{arg}");
+            }
+        }
     }
 }

@@ -6,6 +6,10 @@
 mod commands;
 pub mod contract;
 mod dialogs;
+/// `build.rs`'s decision on the link order, included for its unit tests.
+#[cfg(test)]
+#[path = "../link_order.rs"]
+mod link_order;
 mod profile;
 mod rendering;
 // ---- issue 18: desktop integration (single instance, links, window state) ----

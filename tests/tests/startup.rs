@@ -719,12 +719,7 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     let binary = bench_app()?;
     // A real 10,000-line diff (xtask passes one; without it the bench
     // measures the queue only).
-    let diff = std::env::var_os("ASSAY_BENCH_DIFF")
-        .map(|path| {
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("ASSAY_BENCH_DIFF {}", Path::new(&path).display()))
-        })
-        .transpose()?;
+    let diff = bench_diff()?;
     let signed = SignedIn::new("bench-startup", items, diff.as_deref())?;
     let env = signed.env();
 
@@ -896,6 +891,17 @@ fn cold_start_and_memory_with_ten_thousand_items() -> Result<()> {
     Ok(())
 }
 
+/// The real 10,000-line diff `ASSAY_BENCH_DIFF` names (xtask passes one),
+/// if it names one.
+fn bench_diff() -> Result<Option<String>> {
+    std::env::var_os("ASSAY_BENCH_DIFF")
+        .map(|path| {
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("ASSAY_BENCH_DIFF {}", Path::new(&path).display()))
+        })
+        .transpose()
+}
+
 /// Opens [`BIG_DIFF_ITEM`] (its patch is `diff`), scrolls the diff end to
 /// end, opens a demo scan and waits for it to paint; then the PSS of the
 /// app's tree, 2 s later.
@@ -951,10 +957,7 @@ fn functions_a_measured_launch_runs() -> Result<()> {
     let Some(dir) = std::env::var_os("ASSAY_CALLGRIND_DIR").map(PathBuf::from) else {
         bail!("ASSAY_CALLGRIND_DIR: where callgrind writes its profile");
     };
-    let diff_path =
-        std::env::var_os("ASSAY_BENCH_DIFF").context("ASSAY_BENCH_DIFF: the large diff")?;
-    let diff = std::fs::read_to_string(&diff_path)
-        .with_context(|| format!("ASSAY_BENCH_DIFF {}", Path::new(&diff_path).display()))?;
+    let diff = bench_diff()?.context("ASSAY_BENCH_DIFF: the large diff")?;
     let (_, items) = runs_and_items();
     let binary = bench_app()?.canonicalize()?;
     std::fs::create_dir_all(&dir)?;

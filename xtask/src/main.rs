@@ -385,16 +385,8 @@ fn sync_bench(root: &Path, items: &str, runs: &str) -> Result<()> {
 /// starts from the same first launch, then times the release app's pull into
 /// an empty store against `sync_bench engine`'s (release), paired.
 fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()> {
-    ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
-    ensure_tauri_driver()?;
-    ensure_ui_deps(root)?;
-    build_ui(root)?;
-    let target = cargo_target(root);
+    let target = release_app_for_startup_tests(root, &[])?;
     let mut cmd_env = Vec::new();
-    // The app as it ships (`cargo xtask bundle` builds it alone too): with
-    // other packages in the same build cargo unifies other features, and
-    // the crates' symbol names, which the link order lists, change.
-    run(cargo().args(RELEASE_APP_BUILD))?;
     link_order::report(root, &target.join("release/assay-desktop"))?;
     let mut others = cargo();
     others.args(["build", "--release"]);
@@ -413,10 +405,7 @@ fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()>
         "cold_start_and_memory_with_ten_thousand_items"
     };
     run(&mut others)?;
-    run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
-    let mut cmd = under_xvfb(&format!(
-        "exec cargo test -p assay-e2e --test startup -- --ignored --nocapture --exact {test}"
-    ))?;
+    let mut cmd = startup_test(test)?;
     run(cmd
         .envs(cmd_env)
         .env("ASSAY_BENCH_APP", target.join("release/assay-desktop"))
@@ -432,8 +421,31 @@ fn startup_bench(root: &Path, name: &str, items: &str, runs: &str) -> Result<()>
         .env("ASSAY_BENCH_RUNS", runs))
 }
 
+/// What a test of `tests/tests/startup.rs` against the release app needs:
+/// the system packages (and `extra`), tauri-driver, the UI and the app as it
+/// ships ([`RELEASE_APP_BUILD`]). Returns the cargo target directory.
+fn release_app_for_startup_tests(root: &Path, extra: &[&str]) -> Result<PathBuf> {
+    ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES, extra].concat())?;
+    ensure_tauri_driver()?;
+    ensure_ui_deps(root)?;
+    build_ui(root)?;
+    run(cargo().args(RELEASE_APP_BUILD))?;
+    Ok(cargo_target(root))
+}
+
+/// The test `name` of `tests/tests/startup.rs` under Xvfb, once the debug
+/// app and platform its first launch signs in with are built.
+fn startup_test(name: &str) -> Result<Command> {
+    run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+    under_xvfb(&format!(
+        "exec cargo test -p assay-e2e --test startup -- --ignored --nocapture --exact {name}"
+    ))
+}
+
 /// The release app's build, as `cargo xtask bundle` does it: the package
-/// alone.
+/// alone. With other packages in the same build cargo unifies other
+/// features, and the crates' symbol names, which the link order lists,
+/// change.
 const RELEASE_APP_BUILD: [&str; 6] = [
     "build",
     "--release",
@@ -447,14 +459,7 @@ const RELEASE_APP_BUILD: [&str; 6] = [
 /// the start-up bench's steps (`functions_a_measured_launch_runs`), and the
 /// functions of it that ran written to [`link_order::FILE`] (see there).
 fn link_order(root: &Path) -> Result<()> {
-    ensure_packages(&[BUILD_PACKAGES, TEST_PACKAGES, &["valgrind"]].concat())?;
-    ensure_tauri_driver()?;
-    ensure_ui_deps(root)?;
-    build_ui(root)?;
-    let target = cargo_target(root);
-    run(cargo().args(RELEASE_APP_BUILD))?;
-    // The first launch signs in with the debug app (as the bench does).
-    run(cargo().args(["build", "-p", "assay-desktop", "-p", "assay-platform"]))?;
+    let target = release_app_for_startup_tests(root, &["valgrind"])?;
     let binary = target.join("release/assay-desktop");
     let diff = bench::prepare_input(&bench::bench_dir(root)?, "serde")?;
     let dir = target.join("link-order");
@@ -463,10 +468,7 @@ fn link_order(root: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(&dir)?;
     step("the start-up bench's steps, once, with the release app under callgrind");
-    let mut cmd = under_xvfb(
-        "exec cargo test -p assay-e2e --test startup -- --ignored --nocapture --exact \
-         functions_a_measured_launch_runs",
-    )?;
+    let mut cmd = startup_test("functions_a_measured_launch_runs")?;
     run(cmd
         .env("ASSAY_BENCH_APP", &binary)
         .env("ASSAY_BENCH_DIFF", diff)

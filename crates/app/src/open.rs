@@ -37,8 +37,9 @@ impl Workbench {
     /// notice saying so.
     pub async fn open_item(&self, assignment_id: &str) -> AppResult<OpenedItem> {
         // What the previous item's views freed (a highlighted diff's rows,
-        // a decoded scan) goes back to the OS, off this call's path.
-        tokio::task::spawn_blocking(assay_store::heap::release_freed_heap);
+        // a decoded scan) and what opening this one frees go back to the OS
+        // once the reviewer's calls pause, off this call's path.
+        assay_store::heap::release_when_idle();
         let (mut detail, missing) = self.detail_with_content(assignment_id).await?;
         let status = detail.status;
         let editable = status.editable();

@@ -62,7 +62,13 @@ pub const IDLE: Duration = Duration::from_secs(1);
 /// the threads that ran it: measured in the start-up bench's reading with
 /// the diff and the scan open (`docs/benchmarks.md`), 5.4 MB of the
 /// second arena's 12.7 MB were free chunks that nothing handed back.
+///
+/// Where the trim does nothing (not glibc, or [`DEFAULTS_VAR`] set) no
+/// thread is started and marks are not kept.
 pub fn release_when_idle() {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) || DEFAULTS.load(Ordering::Relaxed) {
+        return;
+    }
     static TRIMMER: OnceLock<&'static Debounce> = OnceLock::new();
     TRIMMER
         .get_or_init(|| Debounce::start(IDLE, release_freed_heap))

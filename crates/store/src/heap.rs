@@ -38,10 +38,15 @@ pub fn tune_allocator() {
     glibc::tune();
 }
 
+/// Whether trimming does anything here: glibc, and [`DEFAULTS_VAR`] not set.
+fn trims() -> bool {
+    cfg!(all(target_os = "linux", target_env = "gnu")) && !DEFAULTS.load(Ordering::Relaxed)
+}
+
 /// Returns the heap's free pages to the OS (`malloc_trim(0)`): after work
 /// that allocated and freed a lot (a pull, opening an item).
 pub fn release_freed_heap() {
-    if DEFAULTS.load(Ordering::Relaxed) {
+    if !trims() {
         return;
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -66,7 +71,7 @@ pub const IDLE: Duration = Duration::from_secs(1);
 /// Where the trim does nothing (not glibc, or [`DEFAULTS_VAR`] set) no
 /// thread is started and marks are not kept.
 pub fn release_when_idle() {
-    if !cfg!(all(target_os = "linux", target_env = "gnu")) || DEFAULTS.load(Ordering::Relaxed) {
+    if !trims() {
         return;
     }
     static TRIMMER: OnceLock<&'static Debounce> = OnceLock::new();

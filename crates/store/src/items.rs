@@ -248,10 +248,29 @@ pub(crate) fn queue_row(
 /// and what a test compares it with).
 #[cfg(test)]
 pub(crate) const MISSING_ATTACHMENTS_SQL: &str =
-    "SELECT ia.sha256, MAX(ia.size), MIN(ia.media_type), MIN(ia.filename) \
-     FROM item_attachments ia JOIN assignments a ON a.id = ia.assignment_id \
-     LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
-     WHERE b.sha256 IS NULL AND a.orphaned = 0 GROUP BY ia.sha256 ORDER BY ia.sha256";
+    "SELECT json_extract(j.value, '$.sha256') AS sha, MAX(json_extract(j.value, '$.size')), \
+       MIN(json_extract(j.value, '$.media_type')), MIN(json_extract(j.value, '$.filename')) \
+     FROM item_attachment_lists l JOIN assignments a ON a.id = l.assignment_id \
+     JOIN json_each(l.refs_json) j \
+     LEFT JOIN blobs b ON b.sha256 = json_extract(j.value, '$.sha256') \
+     WHERE b.sha256 IS NULL AND a.orphaned = 0 GROUP BY sha ORDER BY sha";
+
+/// One stored attachment reference, read without copying its strings.
+#[derive(serde::Deserialize)]
+struct StoredRef<'a> {
+    #[serde(borrow)]
+    sha256: std::borrow::Cow<'a, str>,
+    size: u64,
+    #[serde(borrow)]
+    media_type: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    filename: std::borrow::Cow<'a, str>,
+}
+
+/// An item's stored attachment list (`item_attachment_lists.refs_json`).
+fn parse_refs(json: &str) -> Result<Vec<StoredRef<'_>>> {
+    serde_json::from_str(json).map_err(StoreError::json("attachment list"))
+}
 
 /// Attachment references in a scoped item (only visible fields can have any).
 fn attachments_of(item: &ScopedItem) -> Vec<&AttachmentRef> {
@@ -272,9 +291,8 @@ pub(crate) fn missing_attachments_in(conn: &rusqlite::Connection) -> Result<Vec<
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut missing: HashMap<String, AttachmentRef> = HashMap::new();
-    let mut st = conn.prepare_cached(
-        "SELECT assignment_id, sha256, size, media_type, filename FROM item_attachments",
-    )?;
+    let mut st =
+        conn.prepare_cached("SELECT assignment_id, refs_json FROM item_attachment_lists")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let text = |i: usize| -> rusqlite::Result<&str> {
@@ -286,44 +304,40 @@ pub(crate) fn missing_attachments_in(conn: &rusqlite::Connection) -> Result<Vec<
                 )
             })
         };
-        let sha = text(1)?;
-        if stored.contains(sha) {
-            continue;
-        }
-        let live = match &mut live {
-            Some(live) => live,
-            None => live.insert(
-                conn.prepare_cached("SELECT id FROM assignments WHERE orphaned = 0")?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?,
-            ),
-        };
-        if !live.contains(text(0)?) {
-            continue;
-        }
-        let size: i64 = r.get(2)?;
-        let (media_type, filename) = (text(3)?, text(4)?);
-        match missing.get_mut(sha) {
-            Some(a) => {
-                let size = size.max(0) as u64;
-                if size > a.size {
-                    a.size = size;
-                }
-                if media_type < a.media_type.as_str() {
-                    a.media_type = media_type.to_string();
-                }
-                if filename < a.filename.as_str() {
-                    a.filename = filename.to_string();
-                }
+        let (id, refs) = (text(0)?, parse_refs(text(1)?)?);
+        let mut is_live = None;
+        for a in refs {
+            if stored.contains(a.sha256.as_ref()) {
+                continue;
             }
-            None => {
+            let live = match &mut live {
+                Some(live) => live,
+                None => live.insert(
+                    conn.prepare_cached("SELECT id FROM assignments WHERE orphaned = 0")?
+                        .query_map([], |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()?,
+                ),
+            };
+            if !*is_live.get_or_insert_with(|| live.contains(id)) {
+                break;
+            }
+            if let Some(m) = missing.get_mut(a.sha256.as_ref()) {
+                m.size = m.size.max(a.size);
+                if *a.media_type < *m.media_type {
+                    m.media_type = a.media_type.into_owned();
+                }
+                if *a.filename < *m.filename {
+                    m.filename = a.filename.into_owned();
+                }
+            } else {
+                let sha256 = a.sha256.into_owned();
                 missing.insert(
-                    sha.to_string(),
+                    sha256.clone(),
                     AttachmentRef {
-                        sha256: sha.to_string(),
-                        size: size.max(0) as u64,
-                        media_type: media_type.to_string(),
-                        filename: filename.to_string(),
+                        sha256,
+                        size: a.size,
+                        media_type: a.media_type.into_owned(),
+                        filename: a.filename.into_owned(),
                     },
                 );
             }
@@ -397,36 +411,32 @@ fn write_scoped_item(
         own_json,
         set_own
     ])?;
-    tx.prepare_cached("DELETE FROM item_attachments WHERE assignment_id = ?1")?
-        .execute([assignment_id])?;
     let attachments = attachments_of(item);
     for a in &attachments {
         crate::blobs::validate_digest(&a.sha256)?;
     }
-    // One row per digest, the item's last reference to it (what `INSERT OR
-    // REPLACE` kept). A plain `INSERT`: with foreign keys on, the `OR
-    // REPLACE` made SQLite open a statement journal for every row (each
-    // statement could delete before it inserts), copying the page it
-    // changed, 52,600 times in a 10,000-item pull.
+    // One reference per digest, the item's last one to it, in the order of
+    // those last references.
     let mut last = std::collections::HashMap::with_capacity(attachments.len());
     for (i, a) in attachments.iter().enumerate() {
         last.insert(a.sha256.as_str(), i);
     }
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO item_attachments (assignment_id, sha256, size, media_type, \
-           filename) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for (i, a) in attachments.iter().enumerate() {
-        if last.get(a.sha256.as_str()) != Some(&i) {
-            continue;
-        }
-        insert.execute(params![
-            assignment_id,
-            a.sha256,
-            a.size as i64,
-            a.media_type,
-            a.filename
-        ])?;
+    let refs: Vec<&AttachmentRef> = attachments
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| last.get(a.sha256.as_str()) == Some(i))
+        .map(|(_, a)| *a)
+        .collect();
+    if refs.is_empty() {
+        tx.prepare_cached("DELETE FROM item_attachment_lists WHERE assignment_id = ?1")?
+            .execute([assignment_id])?;
+    } else {
+        let refs = serde_json::to_string(&refs).map_err(StoreError::json("attachment list"))?;
+        tx.prepare_cached(
+            "INSERT INTO item_attachment_lists (assignment_id, refs_json) VALUES (?1, ?2) \
+             ON CONFLICT(assignment_id) DO UPDATE SET refs_json = excluded.refs_json",
+        )?
+        .execute(params![assignment_id, refs])?;
     }
     Ok(())
 }
@@ -733,11 +743,11 @@ impl Store {
     /// What the query `MISSING_ATTACHMENTS_SQL` (tests) selects (per digest referenced by a
     /// non-orphaned assignment's item and not in `blobs`: the largest size,
     /// the least media type and file name, ordered by digest), computed in
-    /// one pass over `item_attachments` instead: after a bulk pull that
-    /// table has a row per item and attachment (52,600 for 10,000 items,
-    /// 315 digests), and SQLite's `GROUP BY` sorted them all in a temporary
-    /// B-tree, with an index and a table lookup of the assignment per row
-    /// (130 ms of CPU, 5% of the pull).
+    /// one pass over the items' attachment lists instead: after a bulk pull
+    /// they hold 52,600 references for 10,000 items to 315 digests, and
+    /// SQLite's `GROUP BY` would sort them all in a temporary B-tree, with a
+    /// table lookup of the assignment per reference. The assignments not
+    /// orphaned are read only once a reference's digest is not stored.
     pub fn missing_attachments(&self) -> Result<Vec<AttachmentRef>> {
         missing_attachments_in(&*self.conn()?)
     }
@@ -875,24 +885,25 @@ impl Store {
                 kind,
                 message: issue_msg.unwrap_or_default(),
             });
-        let mut st = conn.prepare(
-            "SELECT ia.sha256, ia.size, ia.media_type, ia.filename, b.sha256 IS NOT NULL \
-             FROM item_attachments ia LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
-             WHERE ia.assignment_id = ?1 ORDER BY ia.filename",
-        )?;
-        let attachments = st
-            .query_map([assignment_id], |r| {
-                Ok(AttachmentStatus {
-                    attachment: AttachmentRef {
-                        sha256: r.get(0)?,
-                        size: r.get::<_, i64>(1)?.max(0) as u64,
-                        media_type: r.get(2)?,
-                        filename: r.get(3)?,
-                    },
-                    downloaded: r.get(4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let refs: Option<String> = conn
+            .prepare_cached("SELECT refs_json FROM item_attachment_lists WHERE assignment_id = ?1")?
+            .query_row([assignment_id], |r| r.get(0))
+            .optional()?;
+        let mut attachments = Vec::new();
+        let mut stored =
+            conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM blobs WHERE sha256 = ?1)")?;
+        for a in parse_refs(refs.as_deref().unwrap_or("[]"))? {
+            attachments.push(AttachmentStatus {
+                downloaded: stored.query_row([a.sha256.as_ref()], |r| r.get(0))?,
+                attachment: AttachmentRef {
+                    sha256: a.sha256.into_owned(),
+                    size: a.size,
+                    media_type: a.media_type.into_owned(),
+                    filename: a.filename.into_owned(),
+                },
+            });
+        }
+        attachments.sort_by(|a, b| a.attachment.filename.cmp(&b.attachment.filename));
         Ok(ItemDetail {
             assignment,
             status,

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_item_marks_title_only.sql"),
     include_str!("../migrations/0011_items_scoped_packed.sql"),
     include_str!("../migrations/0012_items_scoped_revision_in_index.sql"),
+    include_str!("../migrations/0013_item_attachment_lists.sql"),
 ];
 
 /// Schema version this build writes.

@@ -1522,29 +1522,77 @@ fn version_7_database_drops_the_unused_attachment_sha_index() {
     let (_dir, store) = upgraded_from(7, |_| {});
     let conn = store.conn().unwrap();
     assert!(!has_index(&conn, "item_attachments_sha"));
-    // The readers of item_attachments go by its primary key and the blobs'
-    // own key, never by a scan of the table's rows.
+    // An item's attachment list is read by the item's key, and whether each
+    // digest is stored by the blobs' own key, never by a scan.
     let plan = |sql: &str| query_plan(&conn, sql);
-    for sql in [
-        "SELECT ia.sha256, MAX(ia.size) FROM item_attachments ia \
-           JOIN assignments a ON a.id = ia.assignment_id \
-           LEFT JOIN blobs b ON b.sha256 = ia.sha256 \
-           WHERE b.sha256 IS NULL AND a.orphaned = 0 GROUP BY ia.sha256",
-        "SELECT ia.sha256, b.sha256 IS NOT NULL FROM item_attachments ia \
-           LEFT JOIN blobs b ON b.sha256 = ia.sha256 WHERE ia.assignment_id = 'x'",
-    ] {
-        let p = plan(sql);
-        assert!(
-            p.iter()
-                .any(|l| l.contains("sqlite_autoindex_item_attachments_1")),
-            "{p:?}"
-        );
-        assert!(
-            p.iter()
-                .any(|l| l.contains("INDEX sqlite_autoindex_blobs_1")),
-            "{p:?}"
-        );
-    }
+    let p = plan("SELECT refs_json FROM item_attachment_lists WHERE assignment_id = 'x'");
+    assert!(
+        p.iter()
+            .any(|l| l.contains("USING PRIMARY KEY (assignment_id=?)")),
+        "{p:?}"
+    );
+    let p = plan("SELECT EXISTS(SELECT 1 FROM blobs WHERE sha256 = 'x')");
+    assert!(
+        p.iter()
+            .any(|l| l.contains("INDEX sqlite_autoindex_blobs_1")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn version_12_attachment_rows_become_each_items_list() {
+    let (x, y) = ("a".repeat(64), "b".repeat(64));
+    let (_dir, store) =
+        upgraded_from(12, |c| {
+            insert_old_assignment(c);
+            c.execute(
+            "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, fetched_at) \
+             VALUES ('old', 'i', 'Old item', ?1, ?2)",
+            [serde_json::to_string(&scoped("old", None)).unwrap(), ts(t0())],
+        )
+        .unwrap();
+            for (sha, size, name) in [(&x, 7i64, "b \"quoted\" \u{e9}.png"), (&y, -1, "a.dcm")] {
+                c.execute(
+                "INSERT INTO item_attachments (assignment_id, sha256, size, media_type, filename) \
+                 VALUES ('old', ?1, ?2, 'image/png', ?3)",
+                rusqlite::params![sha, size, name],
+            )
+            .unwrap();
+            }
+        });
+    let conn = store.conn().unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'item_attachments'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0);
+    drop(conn);
+    let att = |sha: &str, size: u64, filename: &str| AttachmentRef {
+        sha256: sha.into(),
+        size,
+        media_type: "image/png".into(),
+        filename: filename.into(),
+    };
+    // Both references survive, ordered by file name; a size the old rows
+    // held as negative reads as 0 instead of failing the list.
+    let rows: Vec<AttachmentRef> = store
+        .item_detail("old", t0())
+        .unwrap()
+        .attachments
+        .into_iter()
+        .map(|s| s.attachment)
+        .collect();
+    assert_eq!(
+        rows,
+        vec![att(&y, 0, "a.dcm"), att(&x, 7, "b \"quoted\" \u{e9}.png")]
+    );
+    assert_eq!(
+        store.missing_attachments().unwrap(),
+        vec![att(&x, 7, "b \"quoted\" \u{e9}.png"), att(&y, 0, "a.dcm")]
+    );
 }
 
 #[test]

@@ -131,25 +131,31 @@ pub(crate) fn derive_marked(tx: &rusqlite::Transaction<'_>) -> Result<usize> {
     let mut st = tx.prepare_cached(&queue_sql(
         "a.id IN (SELECT assignment_id FROM queue_dirty)",
     ))?;
-    let mut upsert = tx.prepare_cached(
-        "INSERT OR REPLACE INTO queue_index (assignment_id, group_title, opportunity_id, \
+    // A plain `INSERT`: the marked rows were deleted just before, and the
+    // query gives one row per assignment. `OR REPLACE` made SQLite keep a
+    // statement journal for every row (a replace may delete before it
+    // inserts), copying each page the row changed.
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO queue_index (assignment_id, group_title, opportunity_id, \
            kind, earns_rate, lease_ns, due_ns, status_live, status_lapsed, title, \
            search_title, search_item, search_assignment, search_opportunity) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     // Rows the queue no longer shows (orphaned without work, or gone)
-    // go first; the shown ones are written back below.
-    tx.execute(
+    // go first; the shown ones are written back below. These statements
+    // are cached too: a pull runs them once per page of assignments, and
+    // parsing them cost more than running them.
+    tx.prepare_cached(
         "DELETE FROM queue_index WHERE assignment_id IN (SELECT assignment_id FROM queue_dirty)",
-        [],
-    )?;
+    )?
+    .execute([])?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         // The clock does not matter here: both statuses are kept.
         let Some((row, inputs)) = queue_row(r, DateTime::<Utc>::UNIX_EPOCH)? else {
             continue;
         };
-        upsert.execute(params![
+        insert.execute(params![
             row.assignment_id,
             row.group_title(),
             row.opportunity_id,
@@ -166,9 +172,10 @@ pub(crate) fn derive_marked(tx: &rusqlite::Transaction<'_>) -> Result<usize> {
             row.opportunity_title.as_deref().map(str::to_lowercase),
         ])?;
     }
-    let n = tx.execute("DELETE FROM queue_dirty", [])?;
+    let n = tx.prepare_cached("DELETE FROM queue_dirty")?.execute([])?;
     if n > 0 {
-        tx.execute("UPDATE queue_generation SET n = n + 1 WHERE id = 1", [])?;
+        tx.prepare_cached("UPDATE queue_generation SET n = n + 1 WHERE id = 1")?
+            .execute([])?;
     }
     Ok(n)
 }

@@ -183,14 +183,7 @@ fn failed_migration_leaves_nothing_behind() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, 0);
-    let n: i64 = c
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'assignments'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(n, 0);
+    assert!(!has_table(&c, "assignments"));
 }
 
 #[test]
@@ -1120,9 +1113,18 @@ fn query_plan(conn: &Connection, sql: &str) -> Vec<String> {
 
 /// Whether the database has an index of this name.
 fn has_index(conn: &Connection, name: &str) -> bool {
+    has_schema_object(conn, "index", name)
+}
+
+/// Whether the database has a table of this name.
+fn has_table(conn: &Connection, name: &str) -> bool {
+    has_schema_object(conn, "table", name)
+}
+
+fn has_schema_object(conn: &Connection, kind: &str, name: &str) -> bool {
     conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
-        [name],
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2)",
+        [kind, name],
         |r| r.get(0),
     )
     .unwrap()
@@ -1560,16 +1562,7 @@ fn version_12_attachment_rows_become_each_items_list() {
             .unwrap();
             }
         });
-    let conn = store.conn().unwrap();
-    let tables: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'item_attachments'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(tables, 0);
-    drop(conn);
+    assert!(!has_table(&store.conn().unwrap(), "item_attachments"));
     let att = |sha: &str, size: u64, filename: &str| AttachmentRef {
         sha256: sha.into(),
         size,
@@ -1578,15 +1571,8 @@ fn version_12_attachment_rows_become_each_items_list() {
     };
     // Both references survive, ordered by file name; a size the old rows
     // held as negative reads as 0 instead of failing the list.
-    let rows: Vec<AttachmentRef> = store
-        .item_detail("old", t0())
-        .unwrap()
-        .attachments
-        .into_iter()
-        .map(|s| s.attachment)
-        .collect();
     assert_eq!(
-        rows,
+        attachments_in_view(&store, "old"),
         vec![att(&y, 0, "a.dcm"), att(&x, 7, "b \"quoted\" \u{e9}.png")]
     );
     assert_eq!(
@@ -1756,6 +1742,17 @@ fn a_part_hashed_as_written_is_verified_without_reading_it_back() {
     assert!(store.blobs().part_digest(&sha).unwrap().is_empty());
 }
 
+/// The attachments the item view lists for `assignment_id`, in its order.
+fn attachments_in_view(store: &Store, assignment_id: &str) -> Vec<AttachmentRef> {
+    store
+        .item_detail(assignment_id, t0())
+        .unwrap()
+        .attachments
+        .into_iter()
+        .map(|s| s.attachment)
+        .collect()
+}
+
 #[test]
 fn an_item_referring_to_an_attachment_twice_keeps_its_last_reference() {
     let (_dir, store) = open_with_active(1);
@@ -1777,13 +1774,7 @@ fn an_item_referring_to_an_attachment_twice_keeps_its_last_reference() {
     // Twice: the second write replaces the first's rows.
     for _ in 0..2 {
         store.put_scoped_item("a1", &item, None).unwrap();
-        let mut rows: Vec<AttachmentRef> = store
-            .item_detail("a1", t0())
-            .unwrap()
-            .attachments
-            .into_iter()
-            .map(|s| s.attachment)
-            .collect();
+        let mut rows = attachments_in_view(&store, "a1");
         rows.sort_by(|a, b| a.sha256.cmp(&b.sha256));
         assert_eq!(rows, vec![att(4, "last.png"), other.clone()]);
     }

@@ -1,7 +1,7 @@
 -- An item's attachment references were a row each in `item_attachments`
 -- (a table and its primary-key index, 52,600 rows for 10,000 items), each
--- item's rows deleted and inserted again whenever it was stored: about 250
--- ms of a 10,000-item pull's CPU. They are now one row per item that has
+-- item's rows deleted and inserted again whenever it was stored. They are
+-- now one row per item that has
 -- any: its references as a JSON array (each an `AttachmentRef`: sha256,
 -- size, media_type, filename; one per digest), in a table apart from the
 -- item rows so that finding the missing attachments never reads the items'

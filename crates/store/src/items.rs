@@ -267,6 +267,18 @@ struct StoredRef<'a> {
     filename: std::borrow::Cow<'a, str>,
 }
 
+impl StoredRef<'_> {
+    /// The reference, its strings owned.
+    fn into_owned(self) -> AttachmentRef {
+        AttachmentRef {
+            sha256: self.sha256.into_owned(),
+            size: self.size,
+            media_type: self.media_type.into_owned(),
+            filename: self.filename.into_owned(),
+        }
+    }
+}
+
 /// An item's stored attachment list (`item_attachment_lists.refs_json`).
 fn parse_refs(json: &str) -> Result<Vec<StoredRef<'_>>> {
     serde_json::from_str(json).map_err(StoreError::json("attachment list"))
@@ -330,16 +342,8 @@ pub(crate) fn missing_attachments_in(conn: &rusqlite::Connection) -> Result<Vec<
                     m.filename = a.filename.into_owned();
                 }
             } else {
-                let sha256 = a.sha256.into_owned();
-                missing.insert(
-                    sha256.clone(),
-                    AttachmentRef {
-                        sha256,
-                        size: a.size,
-                        media_type: a.media_type.into_owned(),
-                        filename: a.filename.into_owned(),
-                    },
-                );
+                let a = a.into_owned();
+                missing.insert(a.sha256.clone(), a);
             }
         }
     }
@@ -895,12 +899,7 @@ impl Store {
         for a in parse_refs(refs.as_deref().unwrap_or("[]"))? {
             attachments.push(AttachmentStatus {
                 downloaded: stored.query_row([a.sha256.as_ref()], |r| r.get(0))?,
-                attachment: AttachmentRef {
-                    sha256: a.sha256.into_owned(),
-                    size: a.size,
-                    media_type: a.media_type.into_owned(),
-                    filename: a.filename.into_owned(),
-                },
+                attachment: a.into_owned(),
             });
         }
         attachments.sort_by(|a, b| a.attachment.filename.cmp(&b.attachment.filename));

@@ -1544,24 +1544,21 @@ fn version_7_database_drops_the_unused_attachment_sha_index() {
 #[test]
 fn version_12_attachment_rows_become_each_items_list() {
     let (x, y) = ("a".repeat(64), "b".repeat(64));
-    let (_dir, store) =
-        upgraded_from(12, |c| {
-            insert_old_assignment(c);
-            c.execute(
-            "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, fetched_at) \
-             VALUES ('old', 'i', 'Old item', ?1, ?2)",
-            [serde_json::to_string(&scoped("old", None)).unwrap(), ts(t0())],
-        )
-        .unwrap();
-            for (sha, size, name) in [(&x, 7i64, "b \"quoted\" \u{e9}.png"), (&y, -1, "a.dcm")] {
-                c.execute(
-                "INSERT INTO item_attachments (assignment_id, sha256, size, media_type, filename) \
-                 VALUES ('old', ?1, ?2, 'image/png', ?3)",
-                rusqlite::params![sha, size, name],
-            )
-            .unwrap();
-            }
-        });
+    const ITEM: &str = "INSERT INTO items_scoped \
+        (assignment_id, item_id, title, scoped_json, fetched_at) \
+        VALUES ('old', 'i', 'Old item', ?1, ?2)";
+    const ROW: &str = "INSERT INTO item_attachments \
+        (assignment_id, sha256, size, media_type, filename) \
+        VALUES ('old', ?1, ?2, 'image/png', ?3)";
+    let quoted = "b \"quoted\" \u{e9}.png";
+    let (_dir, store) = upgraded_from(12, |c| {
+        insert_old_assignment(c);
+        let json = serde_json::to_string(&scoped("old", None)).unwrap();
+        c.execute(ITEM, [json, ts(t0())]).unwrap();
+        for (sha, size, name) in [(&x, 7i64, quoted), (&y, -1, "a.dcm")] {
+            c.execute(ROW, rusqlite::params![sha, size, name]).unwrap();
+        }
+    });
     assert!(!has_table(&store.conn().unwrap(), "item_attachments"));
     let att = |sha: &str, size: u64, filename: &str| AttachmentRef {
         sha256: sha.into(),
@@ -1573,11 +1570,11 @@ fn version_12_attachment_rows_become_each_items_list() {
     // held as negative reads as 0 instead of failing the list.
     assert_eq!(
         attachments_in_view(&store, "old"),
-        vec![att(&y, 0, "a.dcm"), att(&x, 7, "b \"quoted\" \u{e9}.png")]
+        vec![att(&y, 0, "a.dcm"), att(&x, 7, quoted)]
     );
     assert_eq!(
         store.missing_attachments().unwrap(),
-        vec![att(&x, 7, "b \"quoted\" \u{e9}.png"), att(&y, 0, "a.dcm")]
+        vec![att(&x, 7, quoted), att(&y, 0, "a.dcm")]
     );
 }
 
@@ -1771,7 +1768,7 @@ fn an_item_referring_to_an_attachment_twice_keeps_its_last_reference() {
         value: FieldValue::Attachments(vec![other.clone(), att(4, "last.png")]),
         ..item.fields[0].clone()
     });
-    // Twice: the second write replaces the first's rows.
+    // Twice: the second write replaces the first's list.
     for _ in 0..2 {
         store.put_scoped_item("a1", &item, None).unwrap();
         let mut rows = attachments_in_view(&store, "a1");

@@ -153,8 +153,9 @@ fn main_window<R: Runtime>(app: &tauri::App<R>, profile: &Profile) -> anyhow::Re
         .find(|w| w.label == "main")
         .context("tauri.conf.json has no main window")?
         .clone();
-    tauri::WebviewWindowBuilder::from_config(app, &config)?
+    let window = tauri::WebviewWindowBuilder::from_config(app, &config)?
         .data_directory(webview_data_dir(profile))
         .build()?;
+    rendering::desktop_fonts(&window);
     Ok(())
 }

@@ -18,6 +18,9 @@
 //! 16 GiB of RAM or more, and runs the page's JavaScript without the
 //! optimizing compilers (DFG and FTL), which cost memory the page's light
 //! script does not repay.
+//!
+//! And it points the page's `sans-serif` at the desktop's own font
+//! ([`desktop_fonts`]), which is what the UI's `system-ui` means elsewhere.
 
 use std::path::Path;
 
@@ -60,6 +63,56 @@ pub fn choose() -> Option<&'static str> {
         return Some("no GPU render node (or software GL): WebKit draws without compositing");
     }
     None
+}
+
+/// The family of a GTK font name (`gtk-font-name`: "Cantarell 11",
+/// "Ubuntu Medium 11"), as Pango reads it; `None` when it names none.
+#[cfg(target_os = "linux")]
+fn font_family(font_name: &str) -> Option<String> {
+    let family = gtk::pango::FontDescription::from_string(font_name).family()?;
+    let family = family.trim();
+    (!family.is_empty()).then(|| family.to_owned())
+}
+
+/// Points the page's `sans-serif` at the desktop's interface font (GTK's
+/// `gtk-font-name`, which GNOME, KDE and the others set).
+///
+/// The UI's stacks are `system-ui, sans-serif` and `ui-monospace,
+/// monospace`: one name each that macOS's and Windows' webviews resolve to
+/// the system's font, then a generic family. `WebKitGTK` resolves neither
+/// `system-ui` nor a family that is not installed without a fontconfig
+/// search for each font the page uses (each size, weight and style; about
+/// 1.5 ms a search on the 2-core development machine). The old seven-name
+/// stacks, whose Linux names (Ubuntu, Cantarell, "Noto Sans") stood there to
+/// find the desktop's font, cost the web process about 0.16 s of CPU in
+/// fontconfig over one start-up bench launch, 0.07 s of it in its first
+/// 1.2 s, against 0.04 s and 0.02 s now (docs/benchmarks.md, "Font stacks").
+/// So on Linux the page's `sans-serif` is the desktop's font, set here once;
+/// `monospace` stays fontconfig's. Where GTK names no font, `WebKit`'s
+/// default (fontconfig's `sans-serif`) stays.
+pub fn desktop_fonts<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
+    #[cfg(target_os = "linux")]
+    {
+        use gtk::prelude::GtkSettingsExt;
+        use webkit2gtk::{SettingsExt, WebViewExt};
+        let sent = window.with_webview(|webview| {
+            let Some(family) = gtk::Settings::default()
+                .and_then(|s| s.gtk_font_name())
+                .and_then(|name| font_family(&name))
+            else {
+                return;
+            };
+            if let Some(settings) = WebViewExt::settings(&webview.inner()) {
+                tracing::info!(%family, "the page's sans-serif is the desktop's font");
+                settings.set_sans_serif_font_family(&family);
+            }
+        });
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "could not set the page's fonts");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = window;
 }
 
 /// `JavaScriptCore`'s settings for Assay's page.
@@ -165,6 +218,24 @@ mod tests {
             false,
             env(&[("WEBKIT_DISABLE_COMPOSITING_MODE", "0")])
         ));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_desktop_font_is_the_family_of_gtks_font_name() {
+        assert_eq!(font_family("Cantarell 11").as_deref(), Some("Cantarell"));
+        assert_eq!(font_family("Noto Sans 10").as_deref(), Some("Noto Sans"));
+        // Style words and the size are Pango's, not the family's.
+        assert_eq!(
+            font_family("Ubuntu Medium Italic 11").as_deref(),
+            Some("Ubuntu")
+        );
+        assert_eq!(
+            font_family("Adwaita Sans, 11").as_deref(),
+            Some("Adwaita Sans")
+        );
+        assert_eq!(font_family(""), None);
+        assert_eq!(font_family("11"), None);
     }
 
     #[test]

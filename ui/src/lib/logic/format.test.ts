@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { localStamp, parseLocalStamp, spanInWords } from "./format";
+import { grouped, localStamp, money, parseLocalStamp, spanInWords } from "./format";
 
 describe("local time stamps", () => {
   it("show an instant as wall-clock time and read it back to the same instant", () => {
@@ -62,5 +62,15 @@ describe("spans in words", () => {
     expect(spanInWords(5400)).toBe("1 hour 30 minutes");
     expect(spanInWords(61)).toBe("1 minute 1 second");
     expect(spanInWords(0)).toBe("0 seconds");
+  });
+});
+
+describe("whole numbers", () => {
+  it('group thousands as toLocaleString("en-US") does, without ICU', () => {
+    for (const n of [0, 7, 999, 1000, 10_000, 123_456, 1_000_000, 9_007_199_254_740_991, -1234]) {
+      expect(grouped(n)).toBe(n.toLocaleString("en-US"));
+    }
+    expect(money(123_456_78, "USD")).toBe("$123,456.78");
+    expect(money(-100_000, "EUR")).toBe("−€1,000.00");
   });
 });

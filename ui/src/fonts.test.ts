@@ -23,14 +23,23 @@ const SOURCES = import.meta.glob<string>(["./**/*.css", "./**/*.svelte"], {
   eager: true,
 });
 
-/** Every family list in `sources` (`font-family` and the `--font` /
- *  `--mono` variables) that names more than one family ahead of one
- *  fontconfig resolves, or none, as `path: list`. */
+/** The family list of a `font` shorthand: what follows its size (and line
+ *  height), e.g. `13px / 1.45 var(--font)` → `var(--font)`; a keyword such
+ *  as `inherit` stays as it is. */
+function shorthandFamilies(value: string): string {
+  const size = /(?:^|\s)[\d.]+(?:px|pt|em|rem|%)(?:\s*\/\s*[\d.]+\w*)?\s+/.exec(value);
+  return size ? value.slice(size.index + size[0].length) : value;
+}
+
+/** Every family list in `sources` (`font-family`, the `font` shorthand and
+ *  the `--font` / `--mono` variables) that names more than one family ahead
+ *  of one fontconfig resolves, or none, as `path: list`. */
 function slowStacks(sources: Record<string, string>): string[] {
   const out: string[] = [];
   for (const [path, text] of Object.entries(sources)) {
-    for (const m of text.matchAll(/(?:font-family|--font|--mono)\s*:\s*([^;}]+)/g)) {
-      const value = m[1].trim();
+    for (const m of text.matchAll(/(font-family|--font|--mono|(?<![-\w])font)\s*:\s*([^;}]+)/g)) {
+      const declared = m[2].trim();
+      const value = m[1] === "font" ? shorthandFamilies(declared) : declared;
       if (value.startsWith("var(") || value === "inherit") continue;
       const families = value.split(",").map((f) =>
         f
@@ -57,11 +66,14 @@ describe("font stacks", () => {
     const old = `:root { --font: system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, Cantarell, "Noto Sans", sans-serif; }
 .redline { font-family: Georgia, "Times New Roman", serif; }
 .code { font-family: Menlo; }
-.ok { font-family: Georgia, serif; font: inherit; --mono: ui-monospace, monospace; }`;
+.mono { font: bold 12px / 1.5 Menlo, Consolas, monospace; }
+.ok { font-family: Georgia, serif; font: inherit; --mono: ui-monospace, monospace; }
+.ok2 { font: 13px / 1.45 var(--font); font: italic 12px Georgia, serif; }`;
     expect(slowStacks({ "old.css": old })).toEqual([
       'old.css: system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, Cantarell, "Noto Sans", sans-serif',
       'old.css: Georgia, "Times New Roman", serif',
       "old.css: Menlo",
+      "old.css: Menlo, Consolas, monospace",
     ]);
   });
 });

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use assay_app::Dialogs;
+use assay_app::{sign_in_question, Dialogs, SignInWith};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
@@ -22,17 +22,15 @@ impl<R: Runtime> NativeDialogs<R> {
 }
 
 impl<R: Runtime> Dialogs for NativeDialogs<R> {
-    fn confirm_sign_in(&self, url: &str) -> bool {
+    fn confirm_sign_in(&self, url: &str, with: SignInWith) -> bool {
         let Some(app) = self.app.get() else {
             return false;
         };
+        let (title, message) = sign_in_question(url, with);
         let mut dialog = app
             .dialog()
-            .message(format!(
-                "Assay will send the access token you entered to\n\n{url}\n\n\
-                 Sign in only if you typed this address yourself."
-            ))
-            .title("Sign in to this platform?")
+            .message(message)
+            .title(title)
             .kind(MessageDialogKind::Warning)
             .buttons(MessageDialogButtons::OkCancelCustom(
                 "Sign in".into(),

@@ -43,7 +43,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, Mutex};
 use ts_rs::TS;
 
-pub use dialogs::{Dialogs, ScriptedDialogs};
+pub use dialogs::{sign_in_question, Dialogs, ScriptedDialogs, SignInWith};
 pub use error::{AppError, AppResult, ErrorCode};
 pub use types::*;
 
@@ -355,14 +355,14 @@ impl Workbench {
             return Err(AppError::invalid("Enter the platform URL and your token."));
         }
         // A malformed or plain-http address is refused before asking.
-        self.confirm_platform(&url).await?;
+        self.confirm_platform(&url, SignInWith::Token).await?;
         self.sign_in_confirmed(&url, token).await
     }
 
     /// Refuses a malformed or plain-http address, then asks the reviewer to
-    /// confirm signing in to `url` (a native dialog naming it) before
-    /// anything is sent there.
-    async fn confirm_platform(&self, url: &str) -> AppResult<()> {
+    /// confirm signing in to `url` (a native dialog naming it, worded for
+    /// where the secret comes from) before anything is sent there.
+    async fn confirm_platform(&self, url: &str, with: SignInWith) -> AppResult<()> {
         PlatformClient::new(url).map_err(|e| match e {
             assay_sync::SyncError::InvalidUrl(_) => AppError::invalid(format!(
                 "{url} is not an address Assay can sign in to: use https:// (plain http only to this computer)."
@@ -371,7 +371,7 @@ impl Workbench {
         })?;
         let dialogs = self.dialogs.clone();
         let asked = url.to_string();
-        let confirmed = tokio::task::spawn_blocking(move || dialogs.confirm_sign_in(&asked))
+        let confirmed = tokio::task::spawn_blocking(move || dialogs.confirm_sign_in(&asked, with))
             .await
             .map_err(|e| AppError::internal(format!("the confirmation dialog failed: {e}")))?;
         if !confirmed {

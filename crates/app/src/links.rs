@@ -220,7 +220,8 @@ impl crate::Workbench {
         if !id_like(code, MIN_CODE_LEN, MAX_CODE_LEN) {
             return Err(LinkError::BadCode.into());
         }
-        self.confirm_platform(&url).await?;
+        self.confirm_platform(&url, crate::SignInWith::LinkCode)
+            .await?;
         let token = crate::signin::exchange_code(&url, code).await?;
         self.sign_in_confirmed(&url, &token).await
     }

@@ -14,16 +14,26 @@ use assay_protocol::SigninCode;
 mod expert_api;
 
 fn open(dir: &std::path::Path, confirm: Option<String>) -> Workbench {
-    Workbench::open(
+    open_asking(dir, confirm).0
+}
+
+/// The workbench and the dialogs it asks, to read what was shown.
+fn open_asking(
+    dir: &std::path::Path,
+    confirm: Option<String>,
+) -> (Workbench, Arc<ScriptedDialogs>) {
+    let dialogs = Arc::new(ScriptedDialogs {
+        confirm_sign_in: confirm,
+        ..Default::default()
+    });
+    let wb = Workbench::open(
         &format!("dev.assay.desktop.test-link-{}", std::process::id()),
         dir,
         Arc::new(|_| {}),
-        Arc::new(ScriptedDialogs {
-            confirm_sign_in: confirm,
-            ..Default::default()
-        }),
+        dialogs.clone(),
     )
-    .unwrap()
+    .unwrap();
+    (wb, dialogs)
 }
 
 async fn new_code(platform: &assay_platform::testing::TestPlatform) -> SigninCode {
@@ -51,10 +61,13 @@ async fn a_sign_in_link_exchanges_its_code_once_for_a_token_of_its_own() {
 
     // Not confirmed: nothing is sent, and the code stays usable.
     let dir = tempfile::tempdir().unwrap();
-    let wb = open(dir.path(), None);
+    let (wb, dialogs) = open_asking(dir.path(), None);
     let err = wb.sign_in_with_code(&url, &code.code).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
     assert!(err.message.contains("cancelled"), "{}", err.message);
+    // The person was asked about the link (worded for a link, not for a
+    // token they typed: see `assay_app::sign_in_question`).
+    assert_eq!(dialogs.shown(), vec![format!("confirm link {url}")]);
 
     let wb = open(dir.path(), Some(url.clone()));
     let session = wb.sign_in_with_code(&url, &code.code).await.unwrap();

@@ -130,6 +130,18 @@ describe("App on the real app's recorded answers", () => {
     const errors = preferA.report.issues.filter((i) => i.severity === "error");
     expect(errors.length).toBeGreaterThan(0);
     for (const e of errors) expect(reasons).toContain(e.message);
+    // Each reason: its question as a link, then why on a line of its own
+    // (not ": why" after the link, whose box a long question wraps inside:
+    // the colon started the next line).
+    const items = $$('[data-testid="submit-reasons"] li');
+    expect(items.map((li) => li.querySelector(".why")?.textContent)).toEqual(
+      errors.map((e) => e.message),
+    );
+    for (const li of items) {
+      const link = li.querySelector("button.link")?.textContent ?? "";
+      expect(link).not.toBe("");
+      expect(li.textContent).toBe(`${link}${li.querySelector(".why")?.textContent}`);
+    }
     // Digits and navigation keys typed in the rationale box stay text.
     const rat = $<HTMLTextAreaElement>("#rationale-preference");
     if (!rat) throw new Error("rationale box");

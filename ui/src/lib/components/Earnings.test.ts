@@ -84,6 +84,7 @@ describe("Earnings", () => {
         expect(days.from).not.toBeNull();
         await pickPeriod(period);
         expect($<HTMLInputElement>('input[aria-label="From"]')?.value).toBe(days.from);
+        expect($('input[aria-label="From"]')?.classList.contains("unset")).toBe(false);
         expect($<HTMLInputElement>('input[aria-label="To"]')?.value).toBe(days.to);
         // Totals and chart are Rust's for those days.
         const s = answered<EarningsOverview>("earnings_overview", `earnings of ${label}`);
@@ -111,6 +112,9 @@ describe("Earnings", () => {
       await pickPeriod("all");
       expect($<HTMLInputElement>('input[aria-label="From"]')?.value).toBe("");
       expect($<HTMLInputElement>('input[aria-label="To"]')?.value).toBe("");
+      // Shown blank, not as WebKit's greyed "today" (which read as a one-day range).
+      expect($('input[aria-label="From"]')?.classList.contains("unset")).toBe(true);
+      expect($('input[aria-label="To"]')?.classList.contains("unset")).toBe(true);
     } finally {
       vi.useRealTimers();
     }

@@ -204,6 +204,44 @@ describe("polish the tour found", () => {
     );
   }, 120_000);
 
+  it("finished work shows each rationale whole, as sent, without the rule for writing it", async () => {
+    const b = mockBackend();
+    start(b);
+    await until(() => $$("[data-queue-row]").length > 0, "queue rows");
+    $$(".chips button")
+      .find((x) => x.textContent?.startsWith("Accepted"))
+      ?.click();
+    await until(
+      () =>
+        $$("[data-queue-row]").length > 0 &&
+        $$("[data-queue-row]").every((r) => r.dataset.status === "accepted"),
+      "accepted rows",
+    );
+    let sent: HTMLElement[] = [];
+    for (const row of $$("[data-queue-row]")) {
+      const id = row.dataset.queueRow;
+      row.querySelector<HTMLElement>(".card")?.click();
+      await until(
+        () =>
+          $('[data-testid="item-screen"]')?.dataset.assignment === id &&
+          !!$('[data-testid="outcome"]'),
+        `item ${id}`,
+      );
+      await settle();
+      sent = $$('[aria-label="Rubric questions"] .rationale.sent');
+      if (sent.length) break;
+    }
+    expect(sent.length).toBeGreaterThan(0);
+    for (const p of sent) {
+      const q = p.closest<HTMLElement>("[data-question]")?.dataset.question ?? "";
+      const opened = await b.openItem($('[data-testid="item-screen"]')?.dataset.assignment ?? "");
+      expect(p.textContent).toBe(opened.draft.rationales[q]);
+      // The sent text, not a greyed box that cuts it off; no "required · min N".
+      expect(p.closest(".rat")?.textContent).not.toContain("required");
+    }
+    expect($$('[aria-label="Rubric questions"] .rat textarea')).toHaveLength(0);
+  }, 120_000);
+
   it("a revision names the submission it revises with a space", async () => {
     const b = mockBackend();
     start(b);

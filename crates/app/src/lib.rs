@@ -584,7 +584,7 @@ impl Workbench {
         offset: u32,
         limit: u32,
     ) -> AppResult<QueuePage> {
-        assay_store::heap::release_when_idle();
+        self.store.release_when_idle();
         queue::page(&self.store, filter, offset, limit)
     }
 
@@ -952,7 +952,7 @@ impl Workbench {
 
     /// A window of rows of one file of an opened diff (`req.handle` comes from the item's `FieldView::Diff`).
     pub fn diff_rows(&self, req: &views::DiffRowsRequest) -> AppResult<views::DiffRowWindow> {
-        assay_store::heap::release_when_idle();
+        self.store.release_when_idle();
         self.views.diff_rows(req)
     }
 
@@ -963,7 +963,7 @@ impl Workbench {
         frame: u32,
         window: assay_render::Window,
     ) -> AppResult<views::ScanFrame> {
-        assay_store::heap::release_when_idle();
+        self.store.release_when_idle();
         self.views.scan_frame(handle, frame, window)
     }
 

@@ -39,7 +39,7 @@ impl Workbench {
         // What the previous item's views freed (a highlighted diff's rows,
         // a decoded scan) and what opening this one frees go back to the OS
         // once the reviewer's calls pause, off this call's path.
-        assay_store::heap::release_when_idle();
+        self.store.release_when_idle();
         let (mut detail, missing) = self.detail_with_content(assignment_id).await?;
         let status = detail.status;
         let editable = status.editable();

@@ -16,7 +16,7 @@
 //! defaults, to compare or to rule this out).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 /// The environment variable that keeps glibc's defaults.
@@ -76,8 +76,46 @@ pub fn release_when_idle() {
     }
     static TRIMMER: OnceLock<&'static Debounce> = OnceLock::new();
     TRIMMER
-        .get_or_init(|| Debounce::start(IDLE, release_freed_heap))
+        .get_or_init(|| Debounce::start(IDLE, release_idle))
         .mark();
+}
+
+/// Stores whose page cache [`release_when_idle`]'s thread shrinks before it
+/// trims (weak: a store dropped meanwhile is skipped, then forgotten).
+static IDLE_STORES: Mutex<Vec<Weak<crate::Store>>> = Mutex::new(Vec::new());
+
+/// [`release_when_idle`], and when it runs, `store`'s page cache too
+/// ([`crate::Store::release_when_idle`]).
+pub(crate) fn release_when_idle_shrinking(store: &Arc<crate::Store>) {
+    if !trims() {
+        return;
+    }
+    {
+        let mut stores = IDLE_STORES.lock().unwrap_or_else(PoisonError::into_inner);
+        stores.retain(|w| w.strong_count() > 0);
+        if !stores
+            .iter()
+            .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(store)))
+        {
+            stores.push(Arc::downgrade(store));
+        }
+    }
+    release_when_idle();
+}
+
+/// What the idle thread runs: the registered stores' page caches, then the
+/// heap's free pages (in that order, so what the caches free is trimmed).
+fn release_idle() {
+    let stores: Vec<Arc<crate::Store>> = IDLE_STORES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for store in stores {
+        store.shrink_idle_cache();
+    }
+    release_freed_heap();
 }
 
 /// Runs `work` on a thread of its own once `idle` has passed since the

@@ -1944,3 +1944,67 @@ fn version_11_database_finds_missing_and_outdated_items_from_the_index() {
     // The queue still reads its titles from the same index.
     assert_eq!(store.queue(t0()).unwrap().len(), 3);
 }
+
+/// Bytes of page cache the store's connection holds
+/// (`SQLITE_DBSTATUS_CACHE_USED`; rusqlite has no call for it).
+#[allow(unsafe_code)]
+fn cache_used(store: &Store) -> i32 {
+    let conn = store.conn().unwrap();
+    let (mut cur, mut high) = (0, 0);
+    // SAFETY: the handle is the live connection's, held under its lock for
+    // the call; the two out-pointers are to locals; SQLite only reads its
+    // own counters.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_USED,
+            &raw mut cur,
+            &raw mut high,
+            0,
+        )
+    };
+    assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+    cur
+}
+
+#[test]
+fn an_idle_store_gives_its_page_cache_back_but_not_while_a_pull_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let fill = || {
+        let conn = store.conn().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS scratch (k INTEGER PRIMARY KEY, v TEXT);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO scratch (v) SELECT printf('%.500c', 'x') FROM n;
+             SELECT count(*), sum(length(v)) FROM scratch;",
+        )
+        .unwrap();
+    };
+    fill();
+    let full = cache_used(&store);
+    assert!(full > 500_000, "the reads filled {full} bytes of cache");
+    // Idle: the pages not in use go back; the data is all still there.
+    assert!(store.shrink_idle_cache());
+    let after = cache_used(&store);
+    assert!(after < full / 4, "{after} of {full} bytes kept");
+    let n: i64 = store
+        .conn()
+        .unwrap()
+        .query_row("SELECT count(*) FROM scratch", [], |r| r.get(0))
+        .unwrap();
+    assert!(n >= 2000, "{n} rows");
+    // A pull writing keeps its cache until it releases it itself.
+    store.bulk_cache().unwrap();
+    fill();
+    let bulk = cache_used(&store);
+    assert!(!store.shrink_idle_cache());
+    assert_eq!(cache_used(&store), bulk);
+    store.release_memory().unwrap();
+    fill();
+    // A connection in use is not idle: left alone, without waiting.
+    let held = store.conn().unwrap();
+    assert!(!store.shrink_idle_cache());
+    drop(held);
+    assert!(store.shrink_idle_cache());
+}

@@ -43,6 +43,15 @@ async function open(b: MockBackend, id: string, search?: string) {
   await until(() => $('[data-testid="item-screen"]')?.dataset.assignment === id, `item ${id}`);
 }
 
+/** Starts the app on `b` and narrows the queue with the status chip `label`. */
+async function startOnChip(b: MockBackend, label: string) {
+  start(b);
+  await until(() => $$("[data-queue-row]").length > 0, "queue rows");
+  $$(".chips button")
+    .find((x) => x.textContent?.startsWith(label))
+    ?.click();
+}
+
 describe("the item screen's layout", () => {
   it("puts the diff first on the canvas; context panels fold and stay folded", async () => {
     const b = mockBackend();
@@ -206,11 +215,7 @@ describe("polish the tour found", () => {
 
   it("finished work shows each rationale whole, as sent, without the rule for writing it", async () => {
     const b = mockBackend();
-    start(b);
-    await until(() => $$("[data-queue-row]").length > 0, "queue rows");
-    $$(".chips button")
-      .find((x) => x.textContent?.startsWith("Accepted"))
-      ?.click();
+    await startOnChip(b, "Accepted");
     await until(
       () =>
         $$("[data-queue-row]").length > 0 &&
@@ -243,12 +248,7 @@ describe("polish the tour found", () => {
   }, 120_000);
 
   it("a revision names the submission it revises with a space", async () => {
-    const b = mockBackend();
-    start(b);
-    await until(() => $$("[data-queue-row]").length > 0, "queue rows");
-    $$(".chips button")
-      .find((x) => x.textContent?.startsWith("Needs revision"))
-      ?.click();
+    await startOnChip(mockBackend(), "Needs revision");
     await until(
       () => !!$('[data-queue-row][data-status="needs_revision"][data-kind="grade"] .card'),
       "revision row",

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_items_scoped_packed.sql"),
     include_str!("../migrations/0012_items_scoped_revision_in_index.sql"),
     include_str!("../migrations/0013_item_attachment_lists.sql"),
+    include_str!("../migrations/0014_item_attachment_lists_rowid.sql"),
 ];
 
 /// Schema version this build writes.

@@ -1595,16 +1595,33 @@ fn rgba(
 /// [`render_frame`] encoded as PNG bytes (for an `<img>` blob URL or canvas).
 pub fn render_frame_png(scan: &Scan, frame: u32, window: Window) -> Result<Vec<u8>, RenderError> {
     let img = render_frame(scan, frame, window)?;
+    // Every rendered pixel is opaque, and a grey scan's red, green and blue
+    // are one value: the PNG carries only what varies (one byte a pixel for
+    // grey, three for colour), so it, and the base64 text of it that the
+    // page receives and keeps while the frame shows, is a quarter (grey) or
+    // three quarters (colour) of what RGBA would be before compression.
+    let (color, data): (png::ColorType, Vec<u8>) = if scan.info.channels == 3 {
+        let rgb = img
+            .data
+            .chunks_exact(4)
+            .flat_map(|px| px.iter().take(3))
+            .copied()
+            .collect();
+        (png::ColorType::Rgb, rgb)
+    } else {
+        let grey = img.data.chunks_exact(4).map(|px| px[0]).collect();
+        (png::ColorType::Grayscale, grey)
+    };
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, img.width, img.height);
-        enc.set_color(png::ColorType::Rgba);
+        enc.set_color(color);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
         let mut w = enc
             .write_header()
             .map_err(|e| RenderError::Encode(e.to_string()))?;
-        w.write_image_data(&img.data)
+        w.write_image_data(&data)
             .map_err(|e| RenderError::Encode(e.to_string()))?;
     }
     Ok(out)

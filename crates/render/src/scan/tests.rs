@@ -190,12 +190,18 @@ fn windowing_lut_and_monochrome1() {
     assert_eq!(img1.data[11 * 4], 0);
     // Non-finite windows don't panic.
     assert!(render_frame(&scan, 0, win(f64::NAN, f64::INFINITY)).is_ok());
+    // The PNG the page gets is one grey byte a pixel, the rendered values.
     let png = render_frame_png(&scan, 0, scan.info.default_window).unwrap();
     let back = decode_scan(&png, "image/png").unwrap();
     assert_eq!(
         (back.info.width, back.info.height, back.info.channels),
-        (3, 4, 3)
+        (3, 4, 1)
     );
+    let shown = render_frame(&scan, 0, scan.info.default_window).unwrap();
+    for (k, px) in shown.data.chunks(4).enumerate() {
+        let (x, y) = (k as u32 % 3, k as u32 / 3);
+        assert_eq!(pixel_value(&back, 0, x, y).unwrap(), f64::from(px[0]));
+    }
 }
 
 #[test]
@@ -284,6 +290,12 @@ fn png_and_jpeg() {
         "{:?}",
         &img.data[..4]
     );
+    // Colour reaches the page as RGB, the rendered bytes without alpha.
+    let png = render_frame_png(&red, 0, red.info.default_window).unwrap();
+    let back = decode_scan(&png, "image/png").unwrap();
+    assert_eq!(back.info.channels, 3);
+    let again = render_frame(&back, 0, back.info.default_window).unwrap();
+    assert_eq!(again.data, img.data);
     // A truncated JPEG gives a clear error.
     let err = decode_scan(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], "image/jpeg").unwrap_err();
     assert!(err.to_string().contains("JPEG"), "{err}");

@@ -164,18 +164,6 @@ fn window<C: Calendar + ?Sized>(q: &EarningsQuery, cal: &C) -> AppResult<Window>
     Ok((from, to))
 }
 
-/// Seconds of `spans` inside the window.
-fn seconds_in(spans: &[assay_protocol::TimeSpan], (from, to): Window) -> u64 {
-    spans
-        .iter()
-        .map(|s| {
-            let start = from.map_or(s.started_at, |f| s.started_at.max(f));
-            let end = to.map_or(s.ended_at, |t| s.ended_at.min(t));
-            (end - start).num_seconds().max(0) as u64
-        })
-        .sum()
-}
-
 /// `12345` → `"123.45"`, `-5` → `"-0.05"`.
 fn decimal(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
@@ -296,7 +284,7 @@ pub fn overview<C: Calendar + ?Sized>(
         let mut secs = work_seconds(local, &reported, &row.assignment_id);
         if windowed && !earning_assignments.contains_key(row.assignment_id.as_str()) {
             secs = if local > 0 {
-                seconds_in(&spans, win)
+                assay_store::covered_seconds(&spans, win.0, win.1)
             } else {
                 // Reported time only: counted on the day it was submitted.
                 match reported.get(&row.assignment_id) {

@@ -38,6 +38,7 @@ pub use error::{Result, StoreError};
 pub use items::ScopedItemWrite;
 pub use queue_index::{QueueGroupCount, QueueQuery, QueueSort, QueueWindow};
 pub use schema::SCHEMA_VERSION;
+pub use time::covered_seconds;
 pub use types::*;
 
 /// File name of the database inside the data directory.

@@ -589,6 +589,55 @@ fn time_log_and_corrections() {
 }
 
 #[test]
+fn time_on_task_counts_short_spans_in_full_and_overlaps_once() {
+    let (_dir, store) = open();
+    let at = |ms: i64| t0() + Duration::milliseconds(ms);
+    let add = |from: i64, to: i64| {
+        let span = TimeSpan {
+            started_at: at(from),
+            ended_at: at(to),
+            corrected: false,
+        };
+        store.add_time_span("a1", &span).unwrap();
+    };
+    // Ten spans of 1.5 s each (the log closes one at every pause and each
+    // time the reviewer opens it): 15 s of work, not ten times one second.
+    for i in 0..10 {
+        add(i * 10_000, i * 10_000 + 1_500);
+    }
+    assert_eq!(store.time_spans("a1").unwrap().1, 15);
+    // A span corrected over time already logged counts that time once.
+    add(0, 5_000);
+    assert_eq!(store.time_spans("a1").unwrap().1, 15 + 3);
+}
+
+#[test]
+fn covered_seconds_clips_to_the_window_and_rounds_only_the_total() {
+    let span = |from_ms: i64, to_ms: i64| TimeSpan {
+        started_at: t0() + Duration::milliseconds(from_ms),
+        ended_at: t0() + Duration::milliseconds(to_ms),
+        corrected: true,
+    };
+    // Out of order, overlapping, one inside another, one empty, one reversed.
+    let spans = [
+        span(10_000, 12_400),
+        span(0, 2_600),
+        span(1_000, 2_000),
+        span(11_000, 13_000),
+        span(20_000, 20_000),
+        span(30_000, 29_000),
+    ];
+    assert_eq!(covered_seconds(&spans, None, None), 5); // 2.6 + 3.0
+    let (from, to) = (
+        Some(t0() + Duration::milliseconds(2_000)),
+        Some(t0() + Duration::milliseconds(11_500)),
+    );
+    assert_eq!(covered_seconds(&spans, from, None), 3); // 0.6 + 3.0
+    assert_eq!(covered_seconds(&spans, from, to), 2); // 0.6 + 1.5
+    assert_eq!(covered_seconds(&[], None, None), 0);
+}
+
+#[test]
 fn ledger_mirror_keeps_the_newest_version_of_each_entry() {
     let (_dir, store) = open();
     let entry =

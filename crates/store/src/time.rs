@@ -8,6 +8,44 @@ use crate::error::{Result, StoreError};
 use crate::types::*;
 use crate::{get_opt_ts, get_ts, ts, Store};
 
+/// Whole seconds that `spans` cover inside `[from, to)` (an open end when
+/// `None`): each span clipped to the window, time that two spans both cover
+/// counted once, and only the total rounded down to whole seconds (a log of
+/// many short spans loses under a second, not up to one a span). The one
+/// rule for time on task, idle waiting and the earnings of a day range;
+/// the UI shows what it gives.
+pub fn covered_seconds(
+    spans: &[TimeSpan],
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> u64 {
+    let mut clipped: Vec<(DateTime<Utc>, DateTime<Utc>)> = spans
+        .iter()
+        .filter_map(|s| {
+            let start = from.map_or(s.started_at, |f| s.started_at.max(f));
+            let end = to.map_or(s.ended_at, |t| s.ended_at.min(t));
+            (end > start).then_some((start, end))
+        })
+        .collect();
+    clipped.sort_unstable();
+    let mut total = chrono::Duration::zero();
+    let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for (start, end) in clipped {
+        current = match current {
+            Some((a, b)) if start <= b => Some((a, b.max(end))),
+            Some((a, b)) => {
+                total += b - a;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    if let Some((a, b)) = current {
+        total += b - a;
+    }
+    u64::try_from(total.num_seconds()).unwrap_or(0)
+}
+
 impl Store {
     // ------------------------------------------------------------ time on task
 
@@ -111,10 +149,7 @@ impl Store {
                 })
             })
             .collect();
-        let secs = spans
-            .iter()
-            .map(|s| (s.ended_at - s.started_at).num_seconds().max(0) as u64)
-            .sum();
+        let secs = covered_seconds(&spans, None, None);
         Ok((spans, secs))
     }
 
@@ -159,30 +194,6 @@ impl Store {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> Result<u64> {
-        let mut total = chrono::Duration::zero();
-        let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
-        let clipped = self.waiting_spans()?.into_iter().filter_map(|s| {
-            let start = from.map_or(s.started_at, |f| s.started_at.max(f));
-            let end = to.map_or(s.ended_at, |t| s.ended_at.min(t));
-            (end > start).then_some(TimeSpan {
-                started_at: start,
-                ended_at: end,
-                corrected: s.corrected,
-            })
-        });
-        for s in clipped {
-            current = match current {
-                Some((a, b)) if s.started_at <= b => Some((a, b.max(s.ended_at))),
-                Some((a, b)) => {
-                    total += b - a;
-                    Some((s.started_at, s.ended_at))
-                }
-                None => Some((s.started_at, s.ended_at)),
-            };
-        }
-        if let Some((a, b)) = current {
-            total += b - a;
-        }
-        Ok(total.num_seconds().max(0) as u64)
+        Ok(covered_seconds(&self.waiting_spans()?, from, to))
     }
 }

@@ -67,9 +67,10 @@ contract! {
             wb.correct_time_log(&assignment_id, &spans)
         }
         /// What is wrong with each span (null: nothing), as the store judges
-        /// the spans it writes; the time log editor shows these words.
-        sync fn time_span_problems(spans: Vec<TimeSpan>) -> Vec<Option<String>> = |wb| {
-            Ok(wb.time_span_problems(&spans))
+        /// the spans it writes, and the seconds they cover; the time log
+        /// editor shows these words and this total.
+        sync fn check_time_log(spans: Vec<TimeSpan>) -> TimeLogCheck = |wb| {
+            Ok(wb.check_time_log(&spans))
         }
         /// Sync health for the status bar.
         async fn sync_state() -> SyncState = |wb| { wb.sync_state().await }

@@ -821,11 +821,15 @@ impl Workbench {
         self.time_log(assignment_id)
     }
 
-    /// What is wrong with each span, in order (`None`: it may be kept): the
-    /// rule the store applies to every span it writes, asked by the time log
-    /// editor while the reviewer types, so it shows Rust's words.
-    pub fn time_span_problems(&self, spans: &[TimeSpan]) -> Vec<Option<String>> {
-        spans.iter().map(assay_store::time_span_problem).collect()
+    /// What is wrong with each span, in order (`None`: it may be kept), by
+    /// the rule the store applies to every span it writes, and the time on
+    /// task the spans would give: asked by the time log editor while the
+    /// reviewer types, so it shows Rust's words and Rust's total.
+    pub fn check_time_log(&self, spans: &[TimeSpan]) -> TimeLogCheck {
+        TimeLogCheck {
+            problems: spans.iter().map(assay_store::time_span_problem).collect(),
+            active_seconds: assay_store::covered_seconds(spans, None, None),
+        }
     }
 
     /// Records one closed stretch of idle waiting the UI measured: the

@@ -179,6 +179,18 @@ pub struct TimeLog {
     pub active_seconds: u64,
 }
 
+/// Rust's reading of a time log while the reviewer corrects it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TimeLogCheck {
+    /// What is wrong with each span, in order (`None`: it may be kept).
+    pub problems: Vec<Option<String>>,
+    /// Whole seconds the spans cover (`assay_store::covered_seconds`): the
+    /// time on task saving this log would give the item.
+    #[ts(type = "number")]
+    pub active_seconds: u64,
+}
+
 /// Everything the item screen needs.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]

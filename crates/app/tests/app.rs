@@ -553,7 +553,7 @@ async fn screening_and_idle_waiting_are_unpaid_time() {
     assert_eq!(err.code, ErrorCode::Invalid, "{err:?}");
     // The editor is told the same words the store refuses with.
     assert_eq!(
-        wb.time_span_problems(&[exact.clone(), span(60, 50)]),
+        wb.check_time_log(&[exact.clone(), span(60, 50)]).problems,
         vec![Some(err.message.clone()), None]
     );
     let state = wb.sync_now(|_| {}).await.unwrap();

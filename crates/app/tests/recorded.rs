@@ -565,14 +565,19 @@ async fn record(
     })
     .chain([inverted.clone(), too_long.clone()])
     .collect();
-    let problems = r.call(
+    let check = r.call(
         "the time log editor's spans",
-        "time_span_problems",
+        "check_time_log",
         json!({ "spans": edited }),
-        Ok::<_, AppError>(wb.time_span_problems(&edited)),
+        Ok::<_, AppError>(wb.check_time_log(&edited)),
     );
     assert_eq!(
-        problems.unwrap().iter().filter(|p| p.is_some()).count(),
+        check
+            .unwrap()
+            .problems
+            .iter()
+            .filter(|p| p.is_some())
+            .count(),
         4,
         "the inverted spans and the ones as long as the bound"
     );

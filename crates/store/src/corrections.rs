@@ -15,7 +15,7 @@ pub const MAX_TIME_SPAN_S: i64 = 12 * 3600;
 /// What is wrong with a time span (active or waiting), in the words the
 /// reviewer sees, or `None` when it may be kept. The one place the rule
 /// lives: the store refuses every span it writes with it, and the UI's time
-/// log editor asks it (`time_span_problems`) as the reviewer types. A span
+/// log editor asks it (`check_time_log`) as the reviewer types. A span
 /// may be empty (it ends when it starts); it may not end before it starts
 /// or last [`MAX_TIME_SPAN_S`] or longer.
 pub fn time_span_problem(span: &TimeSpan) -> Option<String> {

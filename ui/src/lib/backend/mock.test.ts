@@ -243,7 +243,7 @@ describe("mock backend", () => {
     for (const label of ["a span that ends before it starts", "a span as long as the bound"]) {
       const [time] = recorded("record_time", `active time: ${label}`);
       const { span: refused } = time.args as { span: TimeSpan };
-      expect(await b.timeSpanProblems([span, refused])).toEqual([null, time.err?.message]);
+      expect((await b.checkTimeLog([span, refused])).problems).toEqual([null, time.err?.message]);
     }
     expect((await b.timeLog("a-00000")).active_seconds).toBe(300);
     expect(

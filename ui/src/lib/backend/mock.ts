@@ -22,7 +22,8 @@
 // starts, one as long as RULES.time_span_max_s) is refused with Rust's
 // answer, whatever the assignment; any other span is kept. What the time
 // log editor is told about a span is what Rust said about it in the
-// recording (time_span_problems), else nothing. How much idle waiting Rust
+// recording (check_time_log), else nothing; the total it is told is
+// `coveredSeconds` below, the mock's stand-in for Rust's count. How much idle waiting Rust
 // counts is its answer too: a span the real app recorded is answered as it
 // answered (the earnings screen then shows its ledger after it); any other
 // is answered with the waiting Rust counted on that ledger as it stands.
@@ -79,7 +80,6 @@ import {
   type MockOpportunity,
 } from "./mockdata";
 import { buildRows, fileTree, summarise, type MockDiffFile } from "./mockdiff";
-import { spanSeconds } from "../logic/timetracker";
 import {
   DEMO,
   canonical,
@@ -167,6 +167,26 @@ export type MockBackend = Backend & {
   failNext(method: keyof Backend, error: AppError): void;
   readonly calls: string[];
 };
+
+/** Whole seconds `spans` cover, overlaps once, the total rounded down: the
+ *  mock's stand-in for Rust's `covered_seconds`, which the real app answers
+ *  with (the UI shows the number it is given and counts nothing itself). */
+function coveredSeconds(spans: TimeSpan[]): number {
+  const iv = spans
+    .map((s) => [Date.parse(s.started_at), Date.parse(s.ended_at)] as const)
+    .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let [curA, curB] = [-Infinity, -Infinity];
+  for (const [a, b] of iv) {
+    if (a > curB) {
+      if (curB > curA) total += curB - curA;
+      [curA, curB] = [a, b];
+    } else if (b > curB) curB = b;
+  }
+  if (curB > curA) total += curB - curA;
+  return Math.floor(total / 1000);
+}
 
 function err(code: AppError["code"], message: string): AppError {
   return { code, message };
@@ -657,7 +677,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
                 outcome && outcome !== "pending" ? new Date(t0 - 3600_000).toISOString() : null,
               answers: a.submitted_answers,
               summary: a.submitted_answers ? summarize(rubric, a.submitted_answers, fieldsOf) : [],
-              active_seconds: spanSeconds(a.spans),
+              active_seconds: coveredSeconds(a.spans),
               pay,
             }
           : null,
@@ -726,7 +746,7 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         corrected: sp.corrected,
       })),
       spans: clone(a.spans),
-      active_seconds: spanSeconds(a.spans),
+      active_seconds: coveredSeconds(a.spans),
     };
   }
 
@@ -1090,8 +1110,11 @@ export function mockBackend(options: MockOptions = {}): MockBackend {
         a.spans = clone(spans);
         return timeLog(a);
       }),
-    timeSpanProblems: (spans) =>
-      call("timeSpanProblems", () => spans.map((s) => recordedSpanProblem(s))),
+    checkTimeLog: (spans) =>
+      call("checkTimeLog", () => ({
+        problems: spans.map((s) => recordedSpanProblem(s)),
+        active_seconds: coveredSeconds(spans),
+      })),
 
     syncState: () =>
       call("syncState", () => {

@@ -73,18 +73,19 @@ export function recordedRefusal(
 }
 
 /** What Rust said about a span with these instants when the recording asked
- *  `time_span_problems` (null: nothing wrong, or the recording never asked).
+ *  `check_time_log` (null: nothing wrong, or the recording never asked).
  *  For the mock: it shows Rust's words about the spans the tests type and
  *  judges nothing itself. */
 export function recordedSpanProblem(span: TimeSpan, rec: Recording = DEMO): string | null {
   const at = (s: unknown) => Date.parse(String(s));
   for (const c of rec.calls) {
-    if (c.command !== "time_span_problems" || !Array.isArray(c.ok)) continue;
+    const problems = (c.ok as { problems?: unknown } | null)?.problems;
+    if (c.command !== "check_time_log" || !Array.isArray(problems)) continue;
     const asked = (c.args.spans ?? []) as TimeSpan[];
     const i = asked.findIndex(
       (s) => at(s.started_at) === at(span.started_at) && at(s.ended_at) === at(span.ended_at),
     );
-    if (i >= 0) return (c.ok[i] as string | null) ?? null;
+    if (i >= 0) return (problems[i] as string | null) ?? null;
   }
   return null;
 }
@@ -200,7 +201,7 @@ export function replayBackend(rec: Recording = DEMO): ReplayBackend {
     recordTime: (assignmentId, span) => answer("record_time", { assignmentId, span }),
     recordWaiting: (span) => answer("record_waiting", { span }),
     correctTimeLog: (assignmentId, spans) => answer("correct_time_log", { assignmentId, spans }),
-    timeSpanProblems: (spans) => answer("time_span_problems", { spans }),
+    checkTimeLog: (spans) => answer("check_time_log", { spans }),
     syncState: () => answer("sync_state"),
     syncNow: async () => {
       const s = await answer<SyncState>("sync_now");

@@ -48,7 +48,7 @@ describe("tauri backend", () => {
       [() => b.timeLog("a"), "time_log", ["assignment_id"]],
       [() => b.recordTime("a", span), "record_time", ["assignment_id", "span"]],
       [() => b.correctTimeLog("a", [span]), "correct_time_log", ["assignment_id", "spans"]],
-      [() => b.timeSpanProblems([span]), "time_span_problems", ["spans"]],
+      [() => b.checkTimeLog([span]), "check_time_log", ["spans"]],
       [() => b.recordWaiting(span), "record_waiting", ["span"]],
       [() => b.syncState(), "sync_state", []],
       [() => b.syncNow(() => {}), "sync_now", ["on_progress"]],

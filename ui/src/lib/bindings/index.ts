@@ -2998,6 +2998,20 @@ spans: Array<TimeSpan>,
 active_seconds: number, };
 
 /**
+ * Rust's reading of a time log while the reviewer corrects it.
+ */
+export type TimeLogCheck = { 
+/**
+ * What is wrong with each span, in order (`None`: it may be kept).
+ */
+problems: Array<string | null>, 
+/**
+ * Whole seconds the spans cover (`assay_store::covered_seconds`): the
+ * time on task saving this log would give the item.
+ */
+active_seconds: number, };
+
+/**
  * One stretch of time on task.
  */
 export type TimeSession = { 
@@ -3325,9 +3339,10 @@ export interface Commands {
   correctTimeLog(assignmentId: string, spans: Array<TimeSpan>): Promise<TimeLog>;
   /**
    * What is wrong with each span (null: nothing), as the store judges
-   * the spans it writes; the time log editor shows these words.
+   * the spans it writes, and the seconds they cover; the time log
+   * editor shows these words and this total.
    */
-  timeSpanProblems(spans: Array<TimeSpan>): Promise<Array<string | null>>;
+  checkTimeLog(spans: Array<TimeSpan>): Promise<TimeLogCheck>;
   /**
    * Sync health for the status bar.
    */
@@ -3479,7 +3494,7 @@ export const COMMAND_NAMES = {
   recordTime: "record_time",
   recordWaiting: "record_waiting",
   correctTimeLog: "correct_time_log",
-  timeSpanProblems: "time_span_problems",
+  checkTimeLog: "check_time_log",
   syncState: "sync_state",
   syncNow: "sync_now",
   earningsPeriod: "earnings_period",
@@ -3548,7 +3563,7 @@ export function tauriCommands(): Commands & Events {
     recordTime: (assignment_id, span) => invoke<TimeLog>("record_time", { assignment_id, span }),
     recordWaiting: (span) => invoke<WaitingTime>("record_waiting", { span }),
     correctTimeLog: (assignment_id, spans) => invoke<TimeLog>("correct_time_log", { assignment_id, spans }),
-    timeSpanProblems: (spans) => invoke<Array<string | null>>("time_span_problems", { spans }),
+    checkTimeLog: (spans) => invoke<TimeLogCheck>("check_time_log", { spans }),
     syncState: () => invoke<SyncState>("sync_state"),
     syncNow: (on_progress_handler) => {
       const on_progress = new Channel<SyncProgress>();

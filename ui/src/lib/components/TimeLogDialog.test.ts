@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
-import type { TimeSpan } from "../bindings";
+import type { TimeLogCheck, TimeSpan } from "../bindings";
 import type { Backend } from "../backend";
 import { mockBackend } from "../backend/mock";
 import { recorded } from "../backend/replay";
@@ -29,14 +29,14 @@ const spans: TimeSpan[] = [
 
 /** What Rust said about the span from `start` to `end` in the recording. */
 function rustSays(start: string, end: string): string | null {
-  const [call] = recorded("time_span_problems", "the time log editor's spans");
+  const [call] = recorded("check_time_log", "the time log editor's spans");
   const asked = call.args.spans as TimeSpan[];
   const i = asked.findIndex(
     (s) =>
       Date.parse(s.started_at) === Date.parse(start) && Date.parse(s.ended_at) === Date.parse(end),
   );
   if (i < 0) throw new Error(`not recorded: ${start} to ${end}`);
-  return (call.ok as (string | null)[])[i];
+  return (call.ok as TimeLogCheck).problems[i];
 }
 
 // Rust's answers arrive asynchronously: let them land.
@@ -48,7 +48,7 @@ async function settle() {
 async function open(
   list: TimeSpan[],
   onsave: (s: TimeSpan[]) => void = () => {},
-  backend: Pick<Backend, "timeSpanProblems"> = mockBackend(),
+  backend: Pick<Backend, "checkTimeLog"> = mockBackend(),
 ) {
   app = mount(TimeLogDialog, {
     target: document.body,
@@ -116,6 +116,39 @@ describe("TimeLogDialog", () => {
     ]);
   });
 
+  it("shows Rust's total and saves an untouched log with its instants as logged", async () => {
+    // Spans the tracker closed at fractions of a second; the boxes show
+    // whole seconds.
+    const logged: TimeSpan[] = [
+      {
+        started_at: "2026-01-01T10:00:00.600Z",
+        ended_at: "2026-01-01T10:00:02.300Z",
+        corrected: false,
+      },
+      {
+        started_at: "2026-01-01T10:00:05.200Z",
+        ended_at: "2026-01-01T10:00:06.100Z",
+        corrected: false,
+      },
+    ];
+    const asked: TimeSpan[][] = [];
+    const backend: Pick<Backend, "checkTimeLog"> = {
+      checkTimeLog: async (s) => {
+        asked.push(s);
+        return { problems: s.map(() => null), active_seconds: 2 };
+      },
+    };
+    let saved: TimeSpan[] | null = null;
+    await open(logged, (s) => (saved = s), backend);
+    // Rust is asked about the spans as logged, and its count is the total
+    // (the boxes' whole seconds would read 2 s and 1 s).
+    expect(asked).toEqual([logged]);
+    expect(document.body.textContent).toContain("Total: 2s");
+    expect(document.querySelectorAll(".badge.warn")).toHaveLength(0);
+    saveButton().click();
+    expect(saved).toEqual(logged);
+  });
+
   it("shows Rust's words for a span that ends before it starts; the form of the text is read here", async () => {
     await open(spans);
     const save = saveButton();
@@ -153,16 +186,16 @@ describe("TimeLogDialog", () => {
 
   it("asks Rust about the spans as edited and ignores an answer overtaken by a later edit", async () => {
     const asked: TimeSpan[][] = [];
-    const pending: ((a: (string | null)[]) => void)[] = [];
-    const backend: Pick<Backend, "timeSpanProblems"> = {
-      timeSpanProblems: (s) => {
+    const pending: ((a: TimeLogCheck) => void)[] = [];
+    const backend: Pick<Backend, "checkTimeLog"> = {
+      checkTimeLog: (s) => {
         asked.push(s);
         return new Promise((res) => pending.push(res));
       },
     };
     await open([spans[0]], () => {}, backend);
     expect(asked).toHaveLength(1);
-    pending[0]([null]);
+    pending[0]({ problems: [null], active_seconds: 600 });
     await settle();
     expect(saveButton().disabled).toBe(false);
     const end = input("End of span 1");
@@ -172,10 +205,11 @@ describe("TimeLogDialog", () => {
     await type(end, localStamp("2026-01-01T10:06:00.000Z"));
     expect(asked).toHaveLength(3);
     // The answer about 10:05 comes last: it is not shown for 10:06.
-    pending[2]([null]);
-    pending[1](["stale words"]);
+    pending[2]({ problems: [null], active_seconds: 360 });
+    pending[1]({ problems: ["stale words"], active_seconds: 300 });
     await settle();
     expect(document.body.textContent).not.toContain("stale words");
+    expect(document.body.textContent).toContain("Total: 6m 00s");
     expect(saveButton().disabled).toBe(false);
   });
 });

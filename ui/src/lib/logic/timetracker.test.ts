@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RULES, type TimeSpan } from "../bindings";
-import { hasActionableWork, spanSeconds, TimeTracker, WaitingTracker } from "./timetracker";
+import { hasActionableWork, TimeTracker, WaitingTracker } from "./timetracker";
 
 /** Fake timers from 2026-01-01T10:00 UTC; returns the list a tracker's spans go to. */
 function fakeClock(): TimeSpan[] {
@@ -96,22 +96,6 @@ describe("TimeTracker", () => {
     expect(t.state).toBe("running");
     vi.advanceTimersByTime(2_000);
     expect(Math.round(t.activeMs() / 1000)).toBe(10);
-  });
-
-  it("sums spans counting overlaps once", () => {
-    const s = (a: string, b: string): TimeSpan => ({
-      started_at: `2026-01-01T${a}Z`,
-      ended_at: `2026-01-01T${b}Z`,
-      corrected: false,
-    });
-    expect(
-      spanSeconds([
-        s("10:00:00", "10:01:00"),
-        s("10:00:30", "10:02:00"),
-        s("11:00:00", "11:00:10"),
-      ]),
-    ).toBe(130);
-    expect(spanSeconds([s("10:00:00", "09:00:00")])).toBe(0);
   });
 });
 

@@ -184,26 +184,6 @@ export class TimeTracker {
   }
 }
 
-/** Seconds covered by spans (overlaps counted once). */
-export function spanSeconds(spans: TimeSpan[]): number {
-  const iv = spans
-    .map((s) => [Date.parse(s.started_at), Date.parse(s.ended_at)] as const)
-    .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && b > a)
-    .sort((x, y) => x[0] - y[0]);
-  let total = 0;
-  let curA = -Infinity,
-    curB = -Infinity;
-  for (const [a, b] of iv) {
-    if (a > curB) {
-      if (curB > curA) total += curB - curA;
-      curA = a;
-      curB = b;
-    } else if (b > curB) curB = b;
-  }
-  if (curB > curA) total += curB - curA;
-  return Math.round(total / 1000);
-}
-
 // ---------------------------------------------------------------- idle waiting
 
 export type WaitingOptions = {

@@ -97,6 +97,20 @@ describe("TimeTracker", () => {
     vi.advanceTimersByTime(2_000);
     expect(Math.round(t.activeMs() / 1000)).toBe(10);
   });
+
+  it("a checkpoint within a second of the span's start leaves it running", () => {
+    t.start();
+    vi.advanceTimersByTime(400);
+    t.checkpoint();
+    expect(spans).toEqual([]);
+    vi.advanceTimersByTime(1_600);
+    t.checkpoint();
+    expect(spans.map(secs)).toEqual([2]);
+    // Saving a corrected log closes even a young span.
+    vi.advanceTimersByTime(300);
+    t.checkpoint(true);
+    expect(spans).toHaveLength(2);
+  });
 });
 
 describe("WaitingTracker (idle waiting)", () => {

@@ -135,10 +135,13 @@ export class TimeTracker {
     return this.closedMs + running;
   }
 
-  /** Close the running span now (so it can be saved) and keep measuring. */
-  checkpoint(): void {
+  /** Close the running span now (so it can be saved) and keep measuring.
+   *  Unless `always`, a span under a second old is left running: closing it
+   *  would only add a "0s" row to the log (opened right after the item). */
+  checkpoint(always = false): void {
     if (this._state !== "running") return;
     const now = this.opts.now();
+    if (!always && this.spanStart !== null && now - this.spanStart < 1000) return;
     this.close(now);
     this.open(now);
   }

@@ -93,7 +93,8 @@ export class ItemTiming {
    */
   async correct(edited: TimeSpan[], shownCount: number): Promise<void> {
     const before = this.spans.length;
-    this.#tracker.checkpoint();
+    // Everything up to now is in the saved log, so nothing before it counts twice.
+    this.#tracker.checkpoint(true);
     const fresh = this.spans.slice(Math.min(shownCount, before));
     await Promise.allSettled(this.#recording);
     const log = await this.#backend.correctTimeLog(this.#it.assignment_id, [

@@ -116,6 +116,32 @@ describe("TimeLogDialog", () => {
     ]);
   });
 
+  it("an edit taken back keeps Rust's answer about the log as it was", async () => {
+    const asked: TimeSpan[][] = [];
+    const pending: ((a: TimeLogCheck) => void)[] = [];
+    const backend: Pick<Backend, "checkTimeLog"> = {
+      checkTimeLog: (s) => {
+        asked.push(s);
+        return new Promise((res) => pending.push(res));
+      },
+    };
+    await open([spans[0]], () => {}, backend);
+    pending[0]({ problems: [null], active_seconds: 600 });
+    await settle();
+    const end = input("End of span 1");
+    const logged = end.value;
+    await type(end, localStamp("2026-01-01T10:05:00.000Z"));
+    await type(end, logged);
+    // Nothing new to ask: the first answer stands, and the one about the
+    // edit, arriving late, is not shown.
+    expect(asked).toHaveLength(2);
+    pending[1]({ problems: ["stale words"], active_seconds: 300 });
+    await settle();
+    expect(document.body.textContent).not.toContain("stale words");
+    expect(document.body.textContent).toContain("Total: 10m 00s");
+    expect(saveButton().disabled).toBe(false);
+  });
+
   it("shows Rust's total and saves an untouched log with its instants as logged", async () => {
     // Spans the tracker closed at fractions of a second; the boxes show
     // whole seconds.

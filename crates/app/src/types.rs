@@ -174,7 +174,8 @@ pub struct TimeLog {
     pub sessions: Vec<assay_store::TimeSession>,
     /// Closed stretches as they will be submitted.
     pub spans: Vec<TimeSpan>,
-    /// Sum of all stretches, open ones counted up to now, in seconds.
+    /// Whole seconds the closed stretches cover (`assay_store::covered_seconds`:
+    /// overlaps once, the total rounded down): what a submission reports.
     #[ts(type = "number")]
     pub active_seconds: u64,
 }

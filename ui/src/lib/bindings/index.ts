@@ -2993,7 +2993,8 @@ sessions: Array<TimeSession>,
  */
 spans: Array<TimeSpan>, 
 /**
- * Sum of all stretches, open ones counted up to now, in seconds.
+ * Whole seconds the closed stretches cover (`assay_store::covered_seconds`:
+ * overlaps once, the total rounded down): what a submission reports.
  */
 active_seconds: number, };
 

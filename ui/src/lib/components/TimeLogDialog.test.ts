@@ -58,6 +58,21 @@ async function open(
   await settle();
 }
 
+/** Opens the dialog on the first span with a backend whose answers the test
+ *  gives: `asked` holds each question, `pending[i]` answers the i-th. */
+async function openHeld() {
+  const asked: TimeSpan[][] = [];
+  const pending: ((a: TimeLogCheck) => void)[] = [];
+  const backend: Pick<Backend, "checkTimeLog"> = {
+    checkTimeLog: (s) => {
+      asked.push(s);
+      return new Promise((res) => pending.push(res));
+    },
+  };
+  await open([spans[0]], () => {}, backend);
+  return { asked, pending };
+}
+
 function saveButton(): HTMLButtonElement {
   return Array.from(document.querySelectorAll("button")).find(
     (b) => b.textContent === "Save log",
@@ -117,15 +132,7 @@ describe("TimeLogDialog", () => {
   });
 
   it("an edit taken back keeps Rust's answer about the log as it was", async () => {
-    const asked: TimeSpan[][] = [];
-    const pending: ((a: TimeLogCheck) => void)[] = [];
-    const backend: Pick<Backend, "checkTimeLog"> = {
-      checkTimeLog: (s) => {
-        asked.push(s);
-        return new Promise((res) => pending.push(res));
-      },
-    };
-    await open([spans[0]], () => {}, backend);
+    const { asked, pending } = await openHeld();
     pending[0]({ problems: [null], active_seconds: 600 });
     await settle();
     const end = input("End of span 1");
@@ -211,15 +218,7 @@ describe("TimeLogDialog", () => {
   });
 
   it("asks Rust about the spans as edited and ignores an answer overtaken by a later edit", async () => {
-    const asked: TimeSpan[][] = [];
-    const pending: ((a: TimeLogCheck) => void)[] = [];
-    const backend: Pick<Backend, "checkTimeLog"> = {
-      checkTimeLog: (s) => {
-        asked.push(s);
-        return new Promise((res) => pending.push(res));
-      },
-    };
-    await open([spans[0]], () => {}, backend);
+    const { asked, pending } = await openHeld();
     expect(asked).toHaveLength(1);
     pending[0]({ problems: [null], active_seconds: 600 });
     await settle();

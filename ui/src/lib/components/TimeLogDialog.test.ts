@@ -177,6 +177,11 @@ describe("TimeLogDialog", () => {
     // (the boxes' whole seconds would read 2 s and 1 s).
     expect(asked).toEqual([logged]);
     expect(document.body.textContent).toContain("Total: 2s");
+    // Each row's length in tenths, cut: 1.7 s and 0.9 s, not 2 s and 1 s.
+    const lengths = Array.from(document.querySelectorAll("tbody tr td.mono"), (td) =>
+      td.textContent?.trim(),
+    );
+    expect(lengths).toEqual(["1.7s", "0.9s"]);
     expect(document.querySelectorAll(".badge.warn")).toHaveLength(0);
     saveButton().click();
     expect(saved).toEqual(logged);

@@ -1150,6 +1150,18 @@ fn insert_old_assignment(c: &Connection) {
     .unwrap();
 }
 
+/// Writes the scoped item of `old` (see [`insert_old_assignment`]) as JSON
+/// text, as builds before the packed items (version 11) stored it.
+fn insert_old_item(c: &Connection) {
+    let json = serde_json::to_string(&scoped("old", None)).unwrap();
+    c.execute(
+        "INSERT INTO items_scoped (assignment_id, item_id, title, scoped_json, fetched_at) \
+         VALUES ('old', 'i', 'Old item', ?1, ?2)",
+        [json, ts(t0())],
+    )
+    .unwrap();
+}
+
 /// SQLite's plan for `sql`, one detail line a step.
 fn query_plan(conn: &Connection, sql: &str) -> Vec<String> {
     conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
@@ -1592,17 +1604,13 @@ fn version_7_database_drops_the_unused_attachment_sha_index() {
 #[test]
 fn version_12_attachment_rows_become_each_items_list() {
     let (x, y) = ("a".repeat(64), "b".repeat(64));
-    const ITEM: &str = "INSERT INTO items_scoped \
-        (assignment_id, item_id, title, scoped_json, fetched_at) \
-        VALUES ('old', 'i', 'Old item', ?1, ?2)";
     const ROW: &str = "INSERT INTO item_attachments \
         (assignment_id, sha256, size, media_type, filename) \
         VALUES ('old', ?1, ?2, 'image/png', ?3)";
     let quoted = "b \"quoted\" \u{e9}.png";
     let (_dir, store) = upgraded_from(12, |c| {
         insert_old_assignment(c);
-        let json = serde_json::to_string(&scoped("old", None)).unwrap();
-        c.execute(ITEM, [json, ts(t0())]).unwrap();
+        insert_old_item(c);
         for (sha, size, name) in [(&x, 7i64, quoted), (&y, -1, "a.dcm")] {
             c.execute(ROW, rusqlite::params![sha, size, name]).unwrap();
         }
@@ -1639,15 +1647,11 @@ fn version_13_attachment_lists_move_to_a_rowid_table_unchanged() {
         .collect();
     let long_json = serde_json::to_string(&long).unwrap();
     assert!(long_json.len() > 4096, "{}", long_json.len());
-    const ITEM: &str = "INSERT INTO items_scoped \
-        (assignment_id, item_id, title, scoped_json, fetched_at) \
-        VALUES ('old', 'i', 'Old item', ?1, ?2)";
     const LIST: &str = "INSERT INTO item_attachment_lists (assignment_id, refs_json) \
         VALUES ('old', ?1)";
     let (_dir, store) = upgraded_from(13, |c| {
         insert_old_assignment(c);
-        let item = serde_json::to_string(&scoped("old", None)).unwrap();
-        c.execute(ITEM, [item, ts(t0())]).unwrap();
+        insert_old_item(c);
         c.execute(LIST, [&long_json]).unwrap();
     });
     let conn = store.conn().unwrap();

@@ -79,8 +79,9 @@ export function recordedRefusal(
 export function recordedSpanProblem(span: TimeSpan, rec: Recording = DEMO): string | null {
   const at = (s: unknown) => Date.parse(String(s));
   for (const c of rec.calls) {
+    if (c.command !== "check_time_log") continue;
     const problems = (c.ok as { problems?: unknown } | null)?.problems;
-    if (c.command !== "check_time_log" || !Array.isArray(problems)) continue;
+    if (!Array.isArray(problems)) continue;
     const asked = (c.args.spans ?? []) as TimeSpan[];
     const i = asked.findIndex(
       (s) => at(s.started_at) === at(span.started_at) && at(s.ended_at) === at(span.ended_at),

@@ -1511,9 +1511,34 @@ fn window_byte(v: f64, lo: f64, span: f64) -> u8 {
     (t * 255.0).round() as u8
 }
 
+/// How rendered pixels are packed: RGBA for [`render_frame`]; for the
+/// page's PNG only what varies (every pixel is opaque, and a grey scan's red,
+/// green and blue are one value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Packing {
+    /// Four bytes a pixel, the last 255.
+    Rgba,
+    /// One byte a pixel (grey scans) or three (colour): the scan's own channels.
+    Native,
+}
+
 /// Render a frame through a window into RGBA. Integral data (the usual
 /// case) goes through a lookup table over the value range.
 pub fn render_frame(scan: &Scan, frame: u32, window: Window) -> Result<RgbaImage, RenderError> {
+    Ok(RgbaImage {
+        width: scan.info.width,
+        height: scan.info.height,
+        data: render_pixels(scan, frame, window, Packing::Rgba)?,
+    })
+}
+
+/// The pixels of `frame` through `window`, packed as `packing` says.
+fn render_pixels(
+    scan: &Scan,
+    frame: u32,
+    window: Window,
+    packing: Packing,
+) -> Result<Vec<u8>, RenderError> {
     let data = scan.frame(frame)?;
     let width = if window.width.is_finite() {
         window.width.max(1.0)
@@ -1550,71 +1575,72 @@ pub fn render_frame(scan: &Scan, frame: u32, window: Window) -> Result<RgbaImage
     };
     let n = scan.info.width as usize * scan.info.height as usize;
     let colour = scan.info.channels == 3;
-    let out = match data {
-        Samples::U8(v) => rgba(v.iter().map(|&x| f32::from(x)), colour, n, &map),
-        Samples::I16(v) => rgba(v.iter().map(|&x| f32::from(x)), colour, n, &map),
-        Samples::U16(v) => rgba(v.iter().map(|&x| f32::from(x)), colour, n, &map),
-        Samples::F32(v) => rgba(v.iter().copied(), colour, n, &map),
-    };
-    Ok(RgbaImage {
-        width: scan.info.width,
-        height: scan.info.height,
-        data: out,
+    Ok(match data {
+        Samples::U8(v) => windowed_bytes(v.iter().map(|&x| f32::from(x)), colour, n, &map, packing),
+        Samples::I16(v) => {
+            windowed_bytes(v.iter().map(|&x| f32::from(x)), colour, n, &map, packing)
+        }
+        Samples::U16(v) => {
+            windowed_bytes(v.iter().map(|&x| f32::from(x)), colour, n, &map, packing)
+        }
+        Samples::F32(v) => windowed_bytes(v.iter().copied(), colour, n, &map, packing),
     })
 }
 
 /// `n` pixels of `values` (grey, or RGB triples when `colour`) through
-/// `map`, as RGBA.
-fn rgba(
+/// `map`, packed as `packing` says.
+fn windowed_bytes(
     mut values: impl Iterator<Item = f32>,
     colour: bool,
     n: usize,
     map: &impl Fn(f32) -> u8,
+    packing: Packing,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n * 4);
+    let width = match (packing, colour) {
+        (Packing::Rgba, _) => 4,
+        (Packing::Native, true) => 3,
+        (Packing::Native, false) => 1,
+    };
+    let mut out = Vec::with_capacity(n * width);
     for _ in 0..n {
-        let px = if colour {
-            match (values.next(), values.next(), values.next()) {
-                (Some(r), Some(g), Some(b)) => [map(r), map(g), map(b), 255],
-                _ => break,
+        if colour {
+            let (Some(r), Some(g), Some(b)) = (values.next(), values.next(), values.next()) else {
+                break;
+            };
+            out.extend_from_slice(&[map(r), map(g), map(b)]);
+            if packing == Packing::Rgba {
+                out.push(255);
             }
         } else {
-            match values.next() {
-                Some(v) => {
-                    let g = map(v);
-                    [g, g, g, 255]
-                }
-                None => break,
+            let Some(v) = values.next() else { break };
+            let g = map(v);
+            match packing {
+                Packing::Rgba => out.extend_from_slice(&[g, g, g, 255]),
+                Packing::Native => out.push(g),
             }
-        };
-        out.extend_from_slice(&px);
+        }
     }
     out
 }
 
 /// [`render_frame`] encoded as PNG bytes (for an `<img>` blob URL or canvas).
+///
+/// Every rendered pixel is opaque, and a grey scan's red, green and blue
+/// are one value: the PNG carries only what varies (one byte a pixel for
+/// grey, three for colour), rendered so directly, so it, and the base64 text
+/// of it that the page receives and keeps while the frame shows, is a
+/// quarter (grey) or three quarters (colour) of what RGBA would be before
+/// compression, and no RGBA copy of the frame is made on the way.
 pub fn render_frame_png(scan: &Scan, frame: u32, window: Window) -> Result<Vec<u8>, RenderError> {
-    let img = render_frame(scan, frame, window)?;
-    // Every rendered pixel is opaque, and a grey scan's red, green and blue
-    // are one value: the PNG carries only what varies (one byte a pixel for
-    // grey, three for colour), so it, and the base64 text of it that the
-    // page receives and keeps while the frame shows, is a quarter (grey) or
-    // three quarters (colour) of what RGBA would be before compression.
-    let (color, data): (png::ColorType, Vec<u8>) = if scan.info.channels == 3 {
-        let rgb = img
-            .data
-            .chunks_exact(4)
-            .flat_map(|px| px.iter().take(3))
-            .copied()
-            .collect();
-        (png::ColorType::Rgb, rgb)
+    let data = render_pixels(scan, frame, window, Packing::Native)?;
+    let color = if scan.info.channels == 3 {
+        png::ColorType::Rgb
     } else {
-        let grey = img.data.chunks_exact(4).map(|px| px[0]).collect();
-        (png::ColorType::Grayscale, grey)
+        png::ColorType::Grayscale
     };
     let mut out = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut out, img.width, img.height);
+        let mut enc = png::Encoder::new(&mut out, scan.info.width, scan.info.height);
         enc.set_color(color);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);

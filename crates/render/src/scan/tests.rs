@@ -243,6 +243,82 @@ fn multi_frame_8bit_and_rgb() {
     assert_eq!(&img.data[4..], &[0, 0, 255, 255]);
 }
 
+/// The page's packed pixels are the RGBA render's, less what never varies
+/// (alpha; green and blue of grey), for every kind of sample and for
+/// inverted and colour scans; a frame whose samples run short stops at the
+/// same pixel in both.
+#[test]
+fn packed_pixels_are_the_rgba_render_less_what_never_varies() {
+    let vals: Vec<u16> = (0..12).map(|i| i * 90).collect();
+    let cases = [
+        decode_scan(
+            &dicom(&Spec::default(), u16_bytes(&vals)),
+            "application/dicom",
+        )
+        .unwrap(),
+        decode_scan(
+            &dicom(
+                &Spec {
+                    photometric: "MONOCHROME1",
+                    ..Spec::default()
+                },
+                u16_bytes(&vals),
+            ),
+            "application/dicom",
+        )
+        .unwrap(),
+        decode_scan(
+            &dicom(
+                &Spec {
+                    bits: 8,
+                    samples: 3,
+                    photometric: "RGB",
+                    rows: 2,
+                    cols: 2,
+                    ..Spec::default()
+                },
+                (0..12).map(|i| i * 20).collect(),
+            ),
+            "application/dicom",
+        )
+        .unwrap(),
+    ];
+    let mut f32_scan = cases[0].clone();
+    f32_scan.frames = vec![Samples::F32(
+        vals.iter().map(|&v| f32::from(v) + 0.5).collect(),
+    )];
+    let mut short = cases[0].clone();
+    short.frames = vec![Samples::U16(vals[..7].to_vec())];
+    for scan in cases.iter().chain([&f32_scan, &short]) {
+        for window in [
+            scan.info.default_window,
+            win(300.0, 200.0),
+            win(f64::NAN, 1.0),
+        ] {
+            let rgba = render_frame(scan, 0, window).unwrap().data;
+            let packed = render_pixels(scan, 0, window, Packing::Native).unwrap();
+            let expected: Vec<u8> = if scan.info.channels == 3 {
+                rgba.chunks_exact(4)
+                    .flat_map(|px| px[..3].to_vec())
+                    .collect()
+            } else {
+                assert!(rgba
+                    .chunks_exact(4)
+                    .all(|px| px[0] == px[1] && px[1] == px[2]));
+                rgba.chunks_exact(4).map(|px| px[0]).collect()
+            };
+            assert!(rgba.chunks_exact(4).all(|px| px[3] == 255));
+            assert_eq!(packed, expected);
+        }
+    }
+    assert_eq!(
+        render_pixels(&short, 0, short.info.default_window, Packing::Native)
+            .unwrap()
+            .len(),
+        7
+    );
+}
+
 #[test]
 fn png_and_jpeg() {
     let mut out = Vec::new();

@@ -1,5 +1,8 @@
+use super::dicom::{decode_dicom_with, inflate_dataset};
+use super::frame::{render_pixels, Packing};
 use super::*;
 use dicom_core::{dicom_value, DataElement, PrimitiveValue, Tag, VR};
+use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 

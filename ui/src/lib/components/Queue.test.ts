@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { flushSync, mount, unmount } from "svelte";
 import type { Backend } from "../backend";
 import { mockBackend } from "../backend/mock";
@@ -59,6 +59,53 @@ describe("Queue", () => {
     expect(warning?.getAttribute("title")).toContain("malformed item");
     expect(row(held.assignment_id)?.getAttribute("data-downloaded")).toBe("false");
     expect(row(other.assignment_id)?.querySelector('[data-testid="held-back"]')).toBeNull();
+  });
+});
+
+describe("Queue scrolling", () => {
+  // jsdom lays nothing out: the scroller is given a 520 px viewport (10 rows).
+  beforeEach(() =>
+    Object.defineProperty(HTMLElement.prototype, "clientHeight", {
+      configurable: true,
+      get: () => 520,
+    }),
+  );
+  afterEach(() => {
+    delete (HTMLElement.prototype as { clientHeight?: number }).clientHeight;
+  });
+
+  it("draws no rows beyond the viewport while flung, and draws them again once it settles", async () => {
+    mountQueue(mockBackend({ now: NOW, queueSize: 3000 }));
+    const scroller = document.querySelector<HTMLElement>('[data-testid="queue-scroller"]');
+    const drawn = () => document.querySelectorAll("ul.rows > li").length;
+    await until(() => document.querySelectorAll("[data-queue-row]").length > 0, "the first rows");
+    // At the top: the 10 lines in view and 8 below.
+    expect(drawn()).toBe(18);
+    const scrollTo = (top: number) => {
+      if (!scroller) throw new Error("no scroller");
+      scroller.scrollTop = top;
+      scroller.dispatchEvent(new Event("scroll"));
+      flushSync();
+    };
+    // A jump farther than the viewport and the 8 lines drawn beyond it (the
+    // scrollbar dragged): the 10 lines in view only.
+    scrollTo(52 * 1000);
+    expect(drawn()).toBe(10);
+    scrollTo(52 * 2000);
+    expect(drawn()).toBe(10);
+    // Once the scrolling settles, 8 lines on each side again.
+    await until(() => drawn() === 26, "the rows beyond the viewport after the fling");
+    // Scrolling by less draws them all along: by 3 lines, and by 15 (more
+    // than the viewport, but lines drawn beyond it come into view).
+    scrollTo(52 * 2003);
+    expect(drawn()).toBe(26);
+    scrollTo(52 * 2018);
+    expect(drawn()).toBe(26);
+    scrollTo(52 * 2003);
+    await until(
+      () => document.querySelectorAll("[data-queue-row]").length === 26,
+      "the rows at 2,003",
+    );
   });
 });
 
